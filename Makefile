@@ -1,0 +1,125 @@
+# flowhunt: one Makefile for the collector (flowhuntd), the analyzer (flowhunt), the tests,
+# the fuzzers and the demo. Every entry point first runs the install step
+# (scripts/install-deps.sh), which does nothing when all packages are present.
+#
+#   make            build build/flowhuntd and build/flowhunt
+#   make test       unit, golden, conformance and end-to-end tests, fuzz corpora replayed
+#   make asan       the same tests built with ASan+UBSan (build-asan/)
+#   make valgrind   the same tests under valgrind
+#   make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
+#   make demo       decode a capture with planted threats and print the flows
+
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+CC      ?= cc
+FUZZCC  ?= clang
+FUZZ_TIME ?= 60
+
+INCS    := -Istorage -Icollector -Icollector/decode -Icollector/capture -Ibenchmarks -Itests
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla $(SAN) $(INCS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN)
+LIBS_COLLECTOR := -lJudy
+LIBS_ANALYZER  :=
+
+STORAGE_SRC   := $(sort $(wildcard storage/*.c))
+COLLECTOR_SRC := $(sort $(filter-out collector/main.c,$(wildcard collector/*.c collector/decode/*.c collector/capture/*.c)))
+ANALYZER_SRC  := $(sort $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
+FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+TEST_SRC      := tests/runner.c tests/helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
+BENCH_SRC     := $(sort $(filter-out benchmarks/flowgen.c,$(wildcard benchmarks/*.c)))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+FLOWHUNTD := $(BUILD)/flowhuntd
+FLOWHUNT  := $(BUILD)/flowhunt
+FLOWGEN   := $(BUILD)/flowgen
+RUNNER    := $(BUILD)/tests/runner
+FUZZERS   := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
+
+.PHONY: all binaries deps test asan valgrind fuzz fuzzers demo clean format
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(FLOWHUNTD) $(FLOWHUNT) $(FLOWGEN)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libstorage.a: $(call obj,$(STORAGE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libcollector.a: $(call obj,$(COLLECTOR_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(FLOWHUNTD): $(call obj,collector/main.c) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR)
+
+$(FLOWHUNT): $(call obj,analyzer/main.c $(ANALYZER_SRC)) $(BUILD)/libstorage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_ANALYZER)
+
+$(FLOWGEN): $(call obj,benchmarks/flowgen.c $(BENCH_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
+
+$(RUNNER): $(call obj,$(TEST_SRC) $(BENCH_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
+
+# libFuzzer targets: clang with the fuzzer runtime, ASan and UBSan, built from the sources
+# directly so they never share objects with the gcc builds.
+FUZZFLAGS := -std=c11 -D_GNU_SOURCE -DFH_LIBFUZZER -O1 -g -Wall -Wextra -Werror \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INCS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(STORAGE_SRC) $(COLLECTOR_SRC) $(wildcard storage/*.h collector/*.h collector/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(STORAGE_SRC) $(COLLECTOR_SRC) $(LIBS_COLLECTOR)
+
+fuzzers: $(FUZZERS)
+
+test: deps
+	@$(MAKE) --no-print-directory binaries $(RUNNER) fuzzers
+	@FH_BUILD=$(BUILD) ./$(RUNNER)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		binaries build-asan/tests/runner fuzzers
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		FH_BUILD=build-asan ./build-asan/tests/runner
+
+# The same tests under valgrind (memcheck), each test process followed through its fork.
+valgrind: deps
+	@$(MAKE) --no-print-directory binaries $(RUNNER)
+	@FH_BUILD=$(BUILD) FH_TEST_TIMEOUT=600 valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite ./$(RUNNER)
+
+# Each target runs FUZZ_TIME seconds on a scratch copy of its corpus, so the repository's
+# corpora change only when someone copies an interesting input back on purpose.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers
+	@set -e; for t in $(FUZZ_NAMES); do \
+		work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; \
+		echo "fuzz $$t for $(FUZZ_TIME) s"; \
+		./$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$t- $$work || { rm -rf $$work; exit 1; }; \
+		rm -rf $$work; \
+	done
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,68 @@
+/* dec.h: what every decoder shares: its signature's types and the one list of malformations.
+ *
+ * A decoder is a pure function: export-datagram bytes in (borrowed, read-only, untrusted);
+ * flows out through a sink callback; each malformation counted by name in the caller's
+ * dec_counts_t; the datagram's header facts (domain, sequence, export time) in dec_out_t so
+ * the caller does sequence-loss accounting in one place for every protocol. No I/O, no
+ * allocation, no pointer into the datagram kept after return.
+ */
+#ifndef FH_DEC_H
+#define FH_DEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+
+/* Every named malformation: X(code, counter_name, description). A datagram-level error drops
+ * the whole datagram; the decoders document which ones are per record. */
+#define DEC_ERRORS(X)                                                                              \
+    X(DEC_E_SHORT_HEADER, "short_header", "datagram shorter than its protocol header")             \
+    X(DEC_E_VERSION, "unsupported_version", "version field is not one this build decodes")         \
+    X(DEC_E_V5_ZERO_COUNT, "v5_zero_count", "v5 header announces no flow records")                 \
+    X(DEC_E_V5_LENGTH, "v5_length_mismatch", "v5 datagram length is not 24 + 48 * count")
+
+typedef enum dec_err {
+    DEC_OK = 0,
+#define DEC_X_ENUM(code, name, desc) code,
+    DEC_ERRORS(DEC_X_ENUM)
+#undef DEC_X_ENUM
+        DEC_N_ERRORS
+} dec_err_t;
+
+/* Counter name ("v5_length_mismatch") and description of a DEC_E_* code. */
+const char *dec_err_name(int code);
+const char *dec_err_desc(int code);
+
+typedef struct dec_counts {
+    uint64_t n[DEC_N_ERRORS]; /* indexed by DEC_E_* */
+} dec_counts_t;
+
+typedef void (*flow_sink_fn)(void *arg, const flow_rec_t *rec);
+
+/* What the datagram's header said, for the caller's sequence and exporter accounting. */
+typedef struct dec_hdr {
+    uint16_t version;
+    uint32_t obs_domain; /* v5: engine_type << 8 | engine_id */
+    uint32_t sequence;
+    uint32_t seq_units; /* how far this datagram advances the sequence (v5: flows) */
+    uint8_t seq_exact;  /* 0 when seq_units is unknown (IPFIX data held for a template) */
+    uint64_t export_ms; /* export time, ms since the Unix epoch */
+} dec_hdr_t;
+
+typedef struct dec_out {
+    flow_sink_fn sink; /* called once per decoded flow; the record is valid during the call */
+    void *sink_arg;
+    dec_counts_t *counts; /* the caller's: decoders only increment */
+    dec_hdr_t hdr;        /* filled once the header has been validated */
+    uint32_t n_flows;     /* flows emitted by this call */
+} dec_out_t;
+
+/* Counts `code` and returns -code: the one way a decoder reports a malformation. */
+static inline int dec_fail(dec_out_t *out, dec_err_t code)
+{
+    out->counts->n[code]++;
+    return -(int)code;
+}
+
+#endif

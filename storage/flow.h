@@ -1,0 +1,139 @@
+/* flow.h: the canonical flow record, the one thing collector and analyzer agree on.
+ *
+ * Every decoder (NetFlow v5, v9, IPFIX) produces a flow_rec_t and every consumer (printers,
+ * segment writer, hunts) reads one. The columns are listed once, in FLOW_COLUMNS below; the
+ * struct, the column enum, the column directory (names, types, offsets) and the printers are
+ * all derived from that list, so adding a column is one line here plus its description in
+ * docs/FLOW_RECORD.md (a test checks the two agree).
+ *
+ * A field the exporter did not send is absent, not zero: `present` has bit FLOW_COL_<name> set
+ * for each field that was sent. Always write fields through FLOW_SET() so the bit is kept.
+ */
+#ifndef FH_FLOW_H
+#define FH_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An IPv4 or IPv6 address. IPv4 is held IPv4-mapped (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2)
+ * so that one 16-byte column holds both families and compares bytewise. */
+typedef struct flow_addr {
+    uint8_t b[16];
+} flow_addr_t;
+
+/* Value types of columns: the C type each one has in flow_rec_t. */
+typedef uint8_t flow_ctype_U8;
+typedef uint16_t flow_ctype_U16;
+typedef uint32_t flow_ctype_U32;
+typedef uint64_t flow_ctype_U64;
+typedef uint64_t flow_ctype_TIME; /* milliseconds since the Unix epoch, UTC */
+typedef flow_addr_t flow_ctype_ADDR;
+
+typedef enum flow_type {
+    FLOW_T_U8,
+    FLOW_T_U16,
+    FLOW_T_U32,
+    FLOW_T_U64,
+    FLOW_T_TIME,
+    FLOW_T_ADDR
+} flow_type_t;
+
+/* X(name, TYPE, description). The first twelve are the stable interface of the CSV and JSON
+ * output (docs/FLOW_RECORD.md); new columns go at the end. */
+#define FLOW_COLUMNS(X)                                                                            \
+    X(time_start, TIME, "first packet of the flow, ms since the Unix epoch (UTC)")                 \
+    X(time_end, TIME, "last packet of the flow, ms since the Unix epoch (UTC)")                    \
+    X(src_addr, ADDR, "source address")                                                            \
+    X(dst_addr, ADDR, "destination address")                                                       \
+    X(src_port, U16, "source transport port")                                                      \
+    X(dst_port, U16, "destination transport port (ICMP: type*256+code as exporters send it)")      \
+    X(proto, U8, "IP protocol number")                                                             \
+    X(tcp_flags, U8, "OR of the TCP flags of all packets")                                         \
+    X(packets, U64, "packets, as exported (before sampling correction)")                           \
+    X(bytes, U64, "bytes of IP packets, as exported (before sampling correction)")                 \
+    X(exporter, ADDR, "address the export datagram came from")                                     \
+    X(sampling, U32, "sampling interval announced for the flow (1 in N); 1 when none announced")   \
+    X(obs_domain, U32, "observation domain (IPFIX), source ID (v9), engine type<<8|id (v5)")       \
+    X(in_if, U32, "input interface index (SNMP ifIndex)")                                          \
+    X(out_if, U32, "output interface index (SNMP ifIndex)")                                        \
+    X(src_as, U32, "source autonomous system")                                                     \
+    X(dst_as, U32, "destination autonomous system")                                                \
+    X(next_hop, ADDR, "IP next hop")                                                               \
+    X(src_mask, U8, "source prefix length")                                                        \
+    X(dst_mask, U8, "destination prefix length")                                                   \
+    X(tos, U8, "IP type of service byte (DSCP and ECN)")                                           \
+    X(direction, U8, "flow direction: 0 ingress, 1 egress")                                        \
+    X(icmp_type, U8, "ICMP or ICMPv6 type")                                                        \
+    X(icmp_code, U8, "ICMP or ICMPv6 code")                                                        \
+    X(vlan, U16, "VLAN id")                                                                        \
+    X(end_reason, U8,                                                                              \
+      "flow end reason (IPFIX flowEndReason: 1 idle, 2 active, 3 end, 4 forced, 5 lack of "        \
+      "resources)")                                                                                \
+    X(rev_packets, U64, "reverse-direction packets of a biflow (RFC 5103)")                        \
+    X(rev_bytes, U64, "reverse-direction bytes of a biflow (RFC 5103)")                            \
+    X(fw_event, U8,                                                                                \
+      "firewall event (NSEL/IPFIX firewallEvent: 1 create, 2 delete, 3 deny, 4 alert, 5 update)")  \
+    X(nat_src_addr, ADDR, "source address after NAT (NSEL/NEL)")                                   \
+    X(nat_dst_addr, ADDR, "destination address after NAT (NSEL/NEL)")                              \
+    X(nat_src_port, U16, "source port after NAT (NSEL/NEL)")                                       \
+    X(nat_dst_port, U16, "destination port after NAT (NSEL/NEL)")
+
+typedef enum flow_col {
+#define FLOW_X_ENUM(name, type, desc) FLOW_COL_##name,
+    FLOW_COLUMNS(FLOW_X_ENUM)
+#undef FLOW_X_ENUM
+        FLOW_N_COLS
+} flow_col_t;
+
+_Static_assert(FLOW_N_COLS <= 64, "presence bits are one uint64_t");
+
+typedef struct flow_rec {
+    uint64_t present; /* bit (1 << FLOW_COL_name) set when the field was sent */
+#define FLOW_X_FIELD(name, type, desc) flow_ctype_##type name;
+    FLOW_COLUMNS(FLOW_X_FIELD)
+#undef FLOW_X_FIELD
+} flow_rec_t;
+
+#define FLOW_BIT(name) ((uint64_t)1 << FLOW_COL_##name)
+#define FLOW_HAS(rec, name) (((rec)->present & FLOW_BIT(name)) != 0)
+#define FLOW_SET(rec, name, value)                                                                 \
+    do {                                                                                           \
+        (rec)->name = (value);                                                                     \
+        (rec)->present |= FLOW_BIT(name);                                                          \
+    } while (0)
+
+/* The column directory: what a generic printer or writer needs to know of each column. */
+typedef struct flow_col_info {
+    const char *name;
+    flow_type_t type;
+    size_t offset; /* within flow_rec_t */
+    size_t width;  /* bytes */
+    const char *desc;
+} flow_col_info_t;
+
+extern const flow_col_info_t flow_cols[FLOW_N_COLS];
+
+/* Looks a column up by name; -1 when there is none. */
+int flow_col_find(const char *name);
+
+/* Writes v in decimal (no NUL); returns the number of characters (at most 20). */
+size_t flow_fmt_u64(char *out, uint64_t v);
+
+/* Sets `rec` to the empty record: every field absent. */
+void flow_rec_clear(flow_rec_t *rec);
+
+/* Addresses. */
+#define FLOW_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN: longest text form plus NUL */
+
+void flow_addr_from_v4(flow_addr_t *a, uint32_t v4_host_order);
+void flow_addr_from_v4_bytes(flow_addr_t *a, const uint8_t v4[4]);
+void flow_addr_from_v6_bytes(flow_addr_t *a, const uint8_t v6[16]);
+int flow_addr_is_v4(const flow_addr_t *a);
+/* The IPv4 address in host order; only meaningful when flow_addr_is_v4(). */
+uint32_t flow_addr_v4(const flow_addr_t *a);
+/* Text form: dotted quad for IPv4, RFC 5952 canonical form for IPv6. Returns its length. */
+size_t flow_addr_format(const flow_addr_t *a, char out[FLOW_ADDR_STRLEN]);
+/* Parses either text form; 0 on success, -1 when `s` is not an address. */
+int flow_addr_parse(flow_addr_t *a, const char *s);
+
+#endif

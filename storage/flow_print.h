@@ -1,0 +1,30 @@
+/* flow_print.h: flows as text, one line each: CSV with a header line, or JSON lines.
+ *
+ * Both walk the column directory (flow_cols), so every column of FLOW_COLUMNS is printed, in
+ * list order, by its name. An absent field is an empty CSV cell and a JSON null; times are
+ * integer milliseconds since the Unix epoch; counters are JSON integers.
+ */
+#ifndef FH_FLOW_PRINT_H
+#define FH_FLOW_PRINT_H
+
+#include <stdio.h>
+
+#include "flow.h"
+
+#define FLOW_PRINT_LINE_MAX 4096 /* longer than any line the columns can make */
+
+typedef enum flow_print_fmt { FLOW_PRINT_CSV, FLOW_PRINT_JSON } flow_print_fmt_t;
+
+/* Parses "csv" or "json"; -1 for anything else. */
+int flow_print_fmt_parse(const char *s, flow_print_fmt_t *out);
+
+/* Formats into `out` (FLOW_PRINT_LINE_MAX bytes) without the newline; returns the length. */
+size_t flow_format_csv_header(char *out);
+size_t flow_format_csv(char *out, const flow_rec_t *rec);
+size_t flow_format_json(char *out, const flow_rec_t *rec);
+
+/* Writes the header (CSV only) or one record with its newline. */
+void flow_print_header(FILE *f, flow_print_fmt_t fmt);
+void flow_print(FILE *f, flow_print_fmt_t fmt, const flow_rec_t *rec);
+
+#endif

@@ -1,0 +1,3 @@
+/* fuzz_list.h: every fuzz target, FUZZ_TARGET(name) for tests/fuzz/fuzz_name.c. */
+FUZZ_TARGET(nf5)
+FUZZ_TARGET(capture)

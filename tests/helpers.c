@@ -1,0 +1,168 @@
+/* helpers.c: the shared test helpers declared in task.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "task.h"
+
+const char *test_shared_data(void)
+{
+    static char path[4096];
+    const char *env = getenv("FH_SHARED_DATA");
+    struct stat st;
+    if (env && *env)
+        snprintf(path, sizeof path, "%s", env);
+    else
+        snprintf(path, sizeof path, "../shared/data");
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return path;
+}
+
+const char *test_shared_file(const char *rel)
+{
+    static char path[4096];
+    const char *dir = test_shared_data();
+    struct stat st;
+    if (!dir)
+        SKIP("../shared/data is absent (set FH_SHARED_DATA to its location)");
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    if (stat(path, &st) != 0)
+        SKIP("shared data file %s is missing", path);
+    return path;
+}
+
+const char *test_tmpdir(void)
+{
+    const char *dir = getenv("FH_TEST_TMPDIR");
+    if (!dir || !*dir)
+        TEST_FAIL_AT("FH_TEST_TMPDIR unset: tests run only under tests/runner");
+    return dir;
+}
+
+/* Live guard mappings, so test_guard_free() can unmap exactly what was mapped (and valgrind
+ * sees no leak). A handful at a time is all a test needs. */
+static struct {
+    uint8_t *p, *base;
+    size_t total;
+} guard_maps[64];
+
+uint8_t *test_guard_copy(const void *data, size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data_pages = (len + page - 1) / page;
+    if (data_pages == 0)
+        data_pages = 1;
+    size_t total = (data_pages + 1) * page;
+    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        TEST_FAIL_AT("mmap: %s", strerror(errno));
+    uint8_t *guard = base + data_pages * page;
+    if (mprotect(guard, page, PROT_NONE) != 0)
+        TEST_FAIL_AT("mprotect: %s", strerror(errno));
+    uint8_t *p = guard - len;
+    if (len)
+        memcpy(p, data, len);
+    for (size_t i = 0; i < sizeof guard_maps / sizeof guard_maps[0]; i++) {
+        if (!guard_maps[i].base) {
+            guard_maps[i].p = p;
+            guard_maps[i].base = base;
+            guard_maps[i].total = total;
+            return p;
+        }
+    }
+    TEST_FAIL_AT("more than 64 live guard buffers: free some with test_guard_free()");
+}
+
+void test_guard_free(uint8_t *p)
+{
+    for (size_t i = 0; i < sizeof guard_maps / sizeof guard_maps[0]; i++) {
+        if (guard_maps[i].base && guard_maps[i].p == p) {
+            munmap(guard_maps[i].base, guard_maps[i].total);
+            guard_maps[i].base = NULL;
+            return;
+        }
+    }
+    TEST_FAIL_AT("test_guard_free: %p is not a guard buffer", (void *)p);
+}
+
+int test_have_tool(const char *tool)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return 0;
+    char buf[4096];
+    const char *p = path;
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, tool);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return 0;
+}
+
+uint8_t *test_read_file(const char *path, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        *out_len = len;
+    return buf;
+}
+
+int test_run(const char *cmd, char **out)
+{
+    char path[4096], full[8192];
+    snprintf(path, sizeof path, "%s/run.out", test_tmpdir());
+    snprintf(full, sizeof full, "%s >%s", cmd, path);
+    int rc = system(full);
+    size_t len = 0;
+    uint8_t *buf = test_read_file(path, &len);
+    if (!buf)
+        TEST_FAIL_AT("cannot read the output of: %s", cmd);
+    char *s = realloc(buf, len + 1);
+    if (!s)
+        TEST_FAIL_AT("out of memory");
+    s[len] = '\0';
+    *out = s;
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+const char *test_bin(const char *name)
+{
+    static char path[2][512];
+    static int k;
+    const char *build = getenv("FH_BUILD");
+    k ^= 1;
+    snprintf(path[k], sizeof path[k], "%s/%s", build && *build ? build : "build", name);
+    if (access(path[k], X_OK) != 0)
+        TEST_FAIL_AT("%s is not built (make %s)", path[k], path[k]);
+    return path[k];
+}

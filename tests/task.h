@@ -1,0 +1,120 @@
+/* task.h: the test vocabulary every flowhunt test uses.
+ *
+ * In the libuv style: a test is `TEST_IMPL(name)` returning 0 on success; the runner
+ * (tests/runner.c) runs each one in its own process with a timeout, so a crash or a hang fails
+ * one test, not the suite. Asserts are typed so a failure prints both operands and where it
+ * happened. A test that cannot run here (a reference tool or ../shared/data missing) calls
+ * SKIP("why") and is counted as skipped, never as passed.
+ */
+#ifndef FH_TASK_H
+#define FH_TASK_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_IMPL(name) int run_test_##name(void)
+#define TEST_DECLARE(name) int run_test_##name(void);
+
+/* Exit status a test process uses to say "skipped" (the automake convention). */
+#define TEST_SKIP_CODE 77
+
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stdout, "SKIP: ");                                                                 \
+        fprintf(stdout, __VA_ARGS__);                                                              \
+        fprintf(stdout, "\n");                                                                     \
+        fflush(stdout);                                                                            \
+        exit(TEST_SKIP_CODE);                                                                      \
+    } while (0)
+
+#define TEST_FAIL_AT(...)                                                                          \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fprintf(stderr, "\n");                                                                     \
+        fflush(stderr);                                                                            \
+        abort();                                                                                   \
+    } while (0)
+
+#define ASSERT(expr)                                                                               \
+    do {                                                                                           \
+        if (!(expr))                                                                               \
+            TEST_FAIL_AT("assertion failed: %s", #expr);                                           \
+    } while (0)
+
+#define ASSERT_BASE(a, op, b, type, fmt)                                                           \
+    do {                                                                                           \
+        type eval_a_ = (type)(a);                                                                  \
+        type eval_b_ = (type)(b);                                                                  \
+        if (!(eval_a_ op eval_b_))                                                                 \
+            TEST_FAIL_AT("assertion failed: %s %s %s (" fmt " %s " fmt ")", #a, #op, #b, eval_a_,  \
+                         #op, eval_b_);                                                            \
+    } while (0)
+
+#define ASSERT_EQ(a, b) ASSERT_BASE(a, ==, b, int64_t, "%" PRId64)
+#define ASSERT_NE(a, b) ASSERT_BASE(a, !=, b, int64_t, "%" PRId64)
+#define ASSERT_GE(a, b) ASSERT_BASE(a, >=, b, int64_t, "%" PRId64)
+#define ASSERT_GT(a, b) ASSERT_BASE(a, >, b, int64_t, "%" PRId64)
+#define ASSERT_LE(a, b) ASSERT_BASE(a, <=, b, int64_t, "%" PRId64)
+#define ASSERT_LT(a, b) ASSERT_BASE(a, <, b, int64_t, "%" PRId64)
+#define ASSERT_UINT64_EQ(a, b) ASSERT_BASE(a, ==, b, uint64_t, "%" PRIu64)
+#define ASSERT_UINT64_NE(a, b) ASSERT_BASE(a, !=, b, uint64_t, "%" PRIu64)
+#define ASSERT_NULL(a) ASSERT_BASE(a, ==, NULL, const void *, "%p")
+#define ASSERT_NOT_NULL(a) ASSERT_BASE(a, !=, NULL, const void *, "%p")
+
+#define ASSERT_STR_EQ(a, b)                                                                        \
+    do {                                                                                           \
+        const char *sa_ = (a), *sb_ = (b);                                                         \
+        if (sa_ == NULL || sb_ == NULL || strcmp(sa_, sb_) != 0)                                   \
+            TEST_FAIL_AT("assertion failed: %s == %s (\"%s\" == \"%s\")", #a, #b,                  \
+                         sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                              \
+    } while (0)
+
+#define ASSERT_MEM_EQ(a, b, n)                                                                     \
+    do {                                                                                           \
+        const unsigned char *ma_ = (const unsigned char *)(a);                                     \
+        const unsigned char *mb_ = (const unsigned char *)(b);                                     \
+        size_t mn_ = (n);                                                                          \
+        for (size_t mi_ = 0; mi_ < mn_; mi_++)                                                     \
+            if (ma_[mi_] != mb_[mi_])                                                              \
+                TEST_FAIL_AT("memory differs at byte %zu of %zu: %s[%zu]=0x%02x %s[%zu]=0x%02x",   \
+                             mi_, mn_, #a, mi_, ma_[mi_], #b, mi_, mb_[mi_]);                      \
+    } while (0)
+
+/* Helpers shared by tests (tests/helpers.c). */
+
+/* Directory of the team's shared test data, or NULL when ../shared/data is absent.
+ * FH_SHARED_DATA in the environment overrides the default location. */
+const char *test_shared_data(void);
+
+/* Path "<shared>/<rel>" in a static buffer; SKIPs the test with a clear message when the shared
+ * folder or the file is missing. */
+const char *test_shared_file(const char *rel);
+
+/* A fresh private temporary directory for this test process (removed by the runner). */
+const char *test_tmpdir(void);
+
+/* Guard-page buffer: copies `len` bytes so that the last byte sits right before a PROT_NONE
+ * page; any read past the end faults. Free with test_guard_free(). */
+uint8_t *test_guard_copy(const void *data, size_t len);
+void test_guard_free(uint8_t *p);
+
+/* True when an executable named `tool` is on PATH. */
+int test_have_tool(const char *tool);
+
+/* Runs a shell command with its stdout captured into *out (malloc'd, NUL-terminated); stderr
+ * goes to the test's output, shown when the test fails. Returns the exit status (-1 when it
+ * did not exit normally). */
+int test_run(const char *cmd, char **out);
+
+/* Path of a built program: $FH_BUILD/name, or build/name; fails the test when it is not
+ * built. Two calls' results may be held at once. */
+const char *test_bin(const char *name);
+
+/* Reads a whole file into malloc'd memory; NULL on error. */
+uint8_t *test_read_file(const char *path, size_t *out_len);
+
+#endif

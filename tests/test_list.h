@@ -1,0 +1,38 @@
+/* test_list.h: every test the runner knows, TEST_ENTRY(name) for TEST_IMPL(name).
+ * Grouped by module; keep each group next to its neighbours. */
+
+/* storage: the flow record */
+TEST_ENTRY(flow_schema_names)
+TEST_ENTRY(flow_schema_documented)
+TEST_ENTRY(flow_addr_format_rfc5952)
+TEST_ENTRY(flow_addr_parse_roundtrip)
+TEST_ENTRY(flow_print_csv_absent)
+TEST_ENTRY(flow_print_json_absent)
+
+/* collector/decode: NetFlow v5 */
+TEST_ENTRY(nf5_decode_fields)
+TEST_ENTRY(nf5_decode_time_wrap)
+TEST_ENTRY(nf5_decode_sampling)
+TEST_ENTRY(nf5_decode_every_truncation)
+TEST_ENTRY(nf5_decode_bad_length)
+TEST_ENTRY(nf5_sequence_accounting)
+
+/* collector/capture: pcap, pcapng, link layers, fragments */
+#include "capture_tests.h"
+
+/* benchmarks: the pcap writer and flowgen */
+#include "flowgen_tests.h"
+
+/* conformance against tshark on the team's real captures */
+TEST_ENTRY(nf5_tshark_conformance)
+TEST_ENTRY(nf5_invalid_captures_dropped)
+
+/* command line, golden output, end to end */
+TEST_ENTRY(cli_versions_and_help)
+TEST_ENTRY(cli_read_golden_csv)
+TEST_ENTRY(cli_read_json)
+
+/* fuzz corpora replayed, and each libFuzzer target run briefly */
+#define FUZZ_TARGET(name) TEST_ENTRY(fuzz_corpus_##name) TEST_ENTRY(fuzz_smoke_##name)
+#include "fuzz/fuzz_list.h"
+#undef FUZZ_TARGET
