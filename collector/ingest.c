@@ -1,11 +1,14 @@
 /* ingest.c: dispatch by version, per-exporter accounting. */
 #include "ingest.h"
 
+#include "ipfix.h"
 #include "nf5.h"
+#include "nf9.h"
 
 void ingest_init(ingest_t *in, ingest_clock_t clock, flow_sink_fn sink, void *sink_arg)
 {
     exp_table_init(&in->exporters);
+    tpl_cache_init(&in->templates);
     in->clock = clock;
     in->sink = sink;
     in->sink_arg = sink_arg;
@@ -15,12 +18,13 @@ void ingest_init(ingest_t *in, ingest_clock_t clock, flow_sink_fn sink, void *si
 void ingest_free(ingest_t *in)
 {
     exp_table_free(&in->exporters);
+    tpl_cache_free(&in->templates);
 }
 
 int ingest_datagram(ingest_t *in, const flow_addr_t *src, const uint8_t *buf, size_t len,
                     uint64_t recv_ns)
 {
-    (void)recv_ns; /* v5 carries its own clock; held v9/IPFIX data will age by this one */
+    uint64_t now_ms = in->clock == INGEST_CLOCK_WALL ? recv_ns / 1000000 : 0;
     in->datagrams++;
     /* Past the table's bounds the datagram is still decoded; only its accounting is lost,
      * and that is counted in the table's over_limit. */
@@ -36,6 +40,12 @@ int ingest_datagram(ingest_t *in, const flow_addr_t *src, const uint8_t *buf, si
     switch (version) {
     case 5:
         rc = nf5_decode(buf, len, src, &out);
+        break;
+    case 9:
+        rc = nf9_decode(buf, len, src, &in->templates, now_ms, &out);
+        break;
+    case 10:
+        rc = ipfix_decode(buf, len, src, &in->templates, now_ms, &out);
         break;
     default:
         rc = dec_fail(&out, len < 2 ? DEC_E_SHORT_HEADER : DEC_E_VERSION);
@@ -62,4 +72,5 @@ void ingest_report(const ingest_t *in, FILE *f)
             (unsigned long long)in->datagrams, (unsigned long long)in->flows,
             (unsigned long long)in->dropped);
     exp_table_report(&in->exporters, f);
+    tpl_cache_report(&in->templates, f);
 }

@@ -13,6 +13,7 @@
 
 #include "dec.h"
 #include "exporter.h"
+#include "tpl.h"
 
 typedef enum ingest_clock {
     INGEST_CLOCK_WALL,   /* live: held data ages by the arrival time */
@@ -21,6 +22,7 @@ typedef enum ingest_clock {
 
 typedef struct ingest {
     exp_table_t exporters;
+    tpl_cache_t templates;
     ingest_clock_t clock;
     flow_sink_fn sink;
     void *sink_arg;

@@ -20,7 +20,26 @@
     X(DEC_E_SHORT_HEADER, "short_header", "datagram shorter than its protocol header")             \
     X(DEC_E_VERSION, "unsupported_version", "version field is not one this build decodes")         \
     X(DEC_E_V5_ZERO_COUNT, "v5_zero_count", "v5 header announces no flow records")                 \
-    X(DEC_E_V5_LENGTH, "v5_length_mismatch", "v5 datagram length is not 24 + 48 * count")
+    X(DEC_E_V5_LENGTH, "v5_length_mismatch", "v5 datagram length is not 24 + 48 * count")          \
+    X(DEC_E_SET_LENGTH, "set_length", "set length below 4 or past the datagram: rest dropped")     \
+    X(DEC_E_MSG_LENGTH, "ipfix_length_mismatch", "IPFIX message length is not the datagram's")     \
+    X(DEC_E_SET_RESERVED, "set_id_reserved", "set with a reserved id, skipped")                    \
+    X(DEC_E_TPL_TRUNCATED, "template_truncated", "template record runs past its set")              \
+    X(DEC_E_TPL_BAD_ID, "template_bad_id", "template id below 256")                                \
+    X(DEC_E_TPL_EMPTY, "template_empty", "template whose records would have no bytes")             \
+    X(DEC_E_TPL_TOO_MANY_FIELDS, "template_too_many_fields",                                       \
+      "template with more fields than allowed")                                                    \
+    X(DEC_E_TPL_TOO_LONG, "template_record_too_long", "template whose records exceed 65535 bytes") \
+    X(DEC_E_TPL_FIELD_LENGTH, "template_field_length",                                             \
+      "field length impossible for its element: field skipped")                                    \
+    X(DEC_E_TPL_BAD_SCOPE, "options_template_scope",                                               \
+      "options template scope empty or longer than its fields")                                    \
+    X(DEC_E_TPL_LIMIT, "template_limit", "template refused: scope or cache bound reached")         \
+    X(DEC_E_TPL_NOMEM, "template_nomem", "template refused: out of memory")                        \
+    X(DEC_E_SCOPE_LIMIT, "scope_limit", "datagram dropped: too many (exporter, domain) scopes")    \
+    X(DEC_E_REC_OVERRUN, "record_overrun",                                                         \
+      "variable-length field runs past its set: rest of set dropped")                              \
+    X(DEC_E_WITHDRAW_UNKNOWN, "withdraw_unknown", "withdrawal of a template that is not known")
 
 typedef enum dec_err {
     DEC_OK = 0,

@@ -1,0 +1,671 @@
+/* tpl.c: template scopes, the template compiler, the record program runner and held data.
+ *
+ * Judy arrays hold the maps: JudyHS finds a scope by its (exporter, version, domain) bytes,
+ * JudyL finds a template by id and a sampling rate by sampler id. Every Judy call checks for
+ * its error return; out of memory refuses the one template or scope (counted), never aborts.
+ */
+#include "tpl.h"
+
+#include <Judy.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+
+/* ---- scopes ---------------------------------------------------------------------------- */
+
+typedef struct tpl_scope_key {
+    uint8_t addr[16];
+    uint8_t version[2];
+    uint8_t domain[4];
+} tpl_scope_key_t;
+
+void tpl_cache_init(tpl_cache_t *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+static void tpl_held_free_all(tpl_scope_t *s)
+{
+    tpl_held_t *h = s->held_head;
+    while (h) {
+        tpl_held_t *next = h->next;
+        s->cache->held_bytes -= h->len;
+        free(h);
+        h = next;
+    }
+    s->held_head = s->held_tail = NULL;
+    s->n_held = 0;
+    s->held_bytes = 0;
+}
+
+static size_t tpl_size(uint16_t n_ops)
+{
+    return sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t);
+}
+
+void tpl_clear(tpl_scope_t *s)
+{
+    JError_t je;
+    Word_t id = 0;
+    PPvoid_t slot = JudyLFirst(s->tpl_judy, &id, &je);
+    while (slot && slot != PPJERR) {
+        tpl_t *t = *slot;
+        s->cache->tpl_bytes -= tpl_size(t->n_ops);
+        free(t);
+        slot = JudyLNext(s->tpl_judy, &id, &je);
+    }
+    JudyLFreeArray((PPvoid_t)&s->tpl_judy, &je);
+    s->n_templates = 0;
+}
+
+void tpl_cache_free(tpl_cache_t *c)
+{
+    JError_t je;
+    for (uint32_t i = 0; i < c->n_scopes; i++) {
+        tpl_scope_t *s = c->scopes[i];
+        tpl_clear(s);
+        tpl_held_free_all(s);
+        JudyLFreeArray((PPvoid_t)&s->sampler_judy, &je);
+        free(s);
+    }
+    free(c->scopes);
+    JudyHSFreeArray((PPvoid_t)&c->scope_judy, &je);
+    memset(c, 0, sizeof *c);
+}
+
+tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
+                           uint32_t domain)
+{
+    JError_t je;
+    tpl_scope_key_t key;
+    memcpy(key.addr, exporter->b, 16);
+    key.version[0] = (uint8_t)(version >> 8);
+    key.version[1] = (uint8_t)version;
+    for (int i = 0; i < 4; i++)
+        key.domain[i] = (uint8_t)(domain >> (24 - 8 * i));
+    PPvoid_t slot = JudyHSGet(c->scope_judy, &key, sizeof key);
+    if (slot)
+        return *slot;
+    if (c->n_scopes >= TPL_MAX_SCOPES)
+        goto refuse;
+    if (c->n_scopes == c->cap_scopes) {
+        uint32_t ncap = c->cap_scopes ? c->cap_scopes * 2 : 16;
+        tpl_scope_t **nv = realloc(c->scopes, ncap * sizeof *nv);
+        if (!nv)
+            goto refuse;
+        c->scopes = nv;
+        c->cap_scopes = ncap;
+    }
+    tpl_scope_t *s = calloc(1, sizeof *s);
+    if (!s)
+        goto refuse;
+    slot = JudyHSIns(&c->scope_judy, &key, sizeof key, &je);
+    if (slot == PPJERR) {
+        free(s);
+        goto refuse;
+    }
+    s->cache = c;
+    s->exporter = *exporter;
+    s->version = version;
+    s->domain = domain;
+    *slot = s;
+    c->scopes[c->n_scopes++] = s;
+    return s;
+refuse:
+    c->scopes_refused++;
+    return NULL;
+}
+
+const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id)
+{
+    JError_t je;
+    PPvoid_t slot = JudyLGet(s->tpl_judy, id, &je);
+    return slot && slot != PPJERR ? *slot : NULL;
+}
+
+/* ---- the compiler ---------------------------------------------------------------------- */
+
+/* Lengths an element of each kind may have; anything else makes the field a plain skip. */
+static int tpl_len_ok(const tpl_ie_t *ie, uint16_t len)
+{
+    switch (ie->kind) {
+    case TPL_OP_ADDR4:
+        return len == 4;
+    case TPL_OP_ADDR6:
+        return len == 16;
+    case TPL_OP_ICMP:
+        return len == 2;
+    case TPL_OP_TIME:
+        /* RFC 7011 6.2: no reduced size for times; seconds and sysUpTime are 4 bytes,
+         * milliseconds and NTP times 8. */
+        if (ie->aux == TPL_T_MS || ie->aux == TPL_T_NTP)
+            return len == 8;
+        return len == 4;
+    case TPL_OP_SYSINIT:
+        return len == 8;
+    default:
+        return len >= 1 && len <= 8; /* reduced-size integers (RFC 7011 6.2) */
+    }
+}
+
+const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_options,
+                        const tpl_field_t *fields, uint16_t n_fields, uint16_t scope_count,
+                        dec_counts_t *counts)
+{
+    if (n_fields > TPL_MAX_FIELDS) {
+        counts->n[DEC_E_TPL_TOO_MANY_FIELDS]++;
+        return NULL;
+    }
+    /* IPFIX forbids an empty scope (RFC 7011 3.4.2.2); v9 exporters send them. */
+    if (is_options && ((version == 10 && scope_count == 0) || scope_count > n_fields)) {
+        counts->n[DEC_E_TPL_BAD_SCOPE]++;
+        return NULL;
+    }
+    const tpl_ie_t *ies[TPL_MAX_FIELDS];
+    uint32_t min_len = 0;
+    int has_varlen = 0;
+    for (uint16_t i = 0; i < n_fields; i++) {
+        const tpl_field_t *fd = &fields[i];
+        /* v9 options scope fields are a namespace of their own (RFC 3954 6.1): skipped. */
+        const tpl_ie_t *ie = fd->pen == TPL_PEN_V9_SCOPE ? NULL : tpl_ie_find(fd->pen, fd->id);
+        if (fd->len == TPL_VARLEN) {
+            has_varlen = 1;
+            min_len += 1;
+            ie = NULL; /* variable-length values are never the integers we keep */
+        } else {
+            min_len += fd->len;
+            if (ie && !tpl_len_ok(ie, fd->len)) {
+                counts->n[DEC_E_TPL_FIELD_LENGTH]++;
+                ie = NULL;
+            }
+        }
+        ies[i] = ie;
+    }
+    if (min_len == 0) {
+        counts->n[DEC_E_TPL_EMPTY]++;
+        return NULL;
+    }
+    if (min_len > 65535) {
+        counts->n[DEC_E_TPL_TOO_LONG]++;
+        return NULL;
+    }
+    /* Of several fields for one column keep the highest priority. Equal priorities all stay:
+     * an IPv4 and an IPv6 source field in one template both feed src_addr, and the record
+     * decides which one it filled (a zero address never overwrites a present one). */
+    for (uint16_t i = 0; i < n_fields; i++) {
+        if (!ies[i] || ies[i]->kind == TPL_OP_SAMPLING || ies[i]->kind == TPL_OP_SAMPLER ||
+            ies[i]->kind == TPL_OP_SPACE || ies[i]->kind == TPL_OP_SYSINIT)
+            continue;
+        for (uint16_t j = 0; j < n_fields; j++)
+            if (j != i && ies[j] && ies[j]->col == ies[i]->col && ies[j]->kind != TPL_OP_SYSINIT &&
+                ies[j]->kind != TPL_OP_SAMPLING && ies[j]->kind != TPL_OP_SAMPLER &&
+                ies[j]->kind != TPL_OP_SPACE && ies[j]->prio > ies[i]->prio) {
+                ies[i] = NULL;
+                break;
+            }
+    }
+    /* Emit the program, merging runs of fixed skips into one. */
+    tpl_op_t ops[TPL_MAX_FIELDS];
+    uint16_t n_ops = 0;
+    for (uint16_t i = 0; i < n_fields; i++) {
+        tpl_op_t op = {.len = fields[i].len, .kind = TPL_OP_SKIP};
+        if (fields[i].len == TPL_VARLEN) {
+            op.kind = TPL_OP_SKIP_VAR;
+        } else if (ies[i]) {
+            op.kind = ies[i]->kind;
+            op.col = ies[i]->col;
+            op.off = (uint16_t)flow_cols[op.col].offset;
+            op.aux = op.kind == TPL_OP_UINT ? (uint8_t)flow_cols[op.col].width : ies[i]->aux;
+        }
+        if (op.kind == TPL_OP_SKIP && op.len == 0)
+            continue;
+        if (op.kind == TPL_OP_SKIP && n_ops && ops[n_ops - 1].kind == TPL_OP_SKIP &&
+            (uint32_t)ops[n_ops - 1].len + op.len < TPL_VARLEN) {
+            ops[n_ops - 1].len = (uint16_t)(ops[n_ops - 1].len + op.len);
+            continue;
+        }
+        ops[n_ops++] = op;
+    }
+
+    tpl_cache_t *c = s->cache;
+    const tpl_t *old = tpl_get(s, id);
+    size_t size = tpl_size(n_ops);
+    if (!old && (s->n_templates >= TPL_MAX_PER_SCOPE || c->tpl_bytes + size > TPL_MAX_BYTES)) {
+        counts->n[DEC_E_TPL_LIMIT]++;
+        return NULL;
+    }
+    /* A refresh with the same layout keeps the compiled template as it is. */
+    if (old && old->is_options == (is_options != 0) && old->n_ops == n_ops &&
+        old->n_fields == n_fields && old->min_len == min_len &&
+        memcmp(old->ops, ops, n_ops * sizeof *ops) == 0)
+        return old;
+    tpl_t *t = malloc(size);
+    if (!t) {
+        counts->n[DEC_E_TPL_NOMEM]++;
+        return NULL;
+    }
+    t->id = id;
+    t->is_options = is_options != 0;
+    t->has_varlen = (uint8_t)has_varlen;
+    t->n_fields = n_fields;
+    t->n_ops = n_ops;
+    t->min_len = min_len;
+    memcpy(t->ops, ops, n_ops * sizeof *ops);
+
+    JError_t je;
+    PPvoid_t slot = JudyLIns(&s->tpl_judy, id, &je);
+    if (slot == PPJERR) {
+        free(t);
+        counts->n[DEC_E_TPL_NOMEM]++;
+        return NULL;
+    }
+    if (*slot) {
+        tpl_t *prev = *slot;
+        c->tpl_bytes -= tpl_size(prev->n_ops);
+        free(prev);
+        s->stats.templates_replaced++;
+    } else {
+        s->n_templates++;
+    }
+    *slot = t;
+    c->tpl_bytes += size;
+    s->stats.templates_learned++;
+    return t;
+}
+
+void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
+{
+    JError_t je;
+    if (!all_of_kind) {
+        PPvoid_t slot = JudyLGet(s->tpl_judy, id, &je);
+        if (!slot || slot == PPJERR)
+            return;
+        tpl_t *t = *slot;
+        s->cache->tpl_bytes -= tpl_size(t->n_ops);
+        free(t);
+        JudyLDel(&s->tpl_judy, id, &je);
+        s->n_templates--;
+        s->stats.templates_withdrawn++;
+        return;
+    }
+    /* RFC 7011 8.1: template id 2 (or 3) with no fields withdraws all templates (or all
+     * options templates) of the domain. A slot pointer is not used after a delete: each
+     * step searches afresh from the key. */
+    Word_t key = 0;
+    PPvoid_t slot = JudyLFirst(s->tpl_judy, &key, &je);
+    while (slot && slot != PPJERR) {
+        tpl_t *t = *slot;
+        if (t->is_options == (is_options != 0)) {
+            s->cache->tpl_bytes -= tpl_size(t->n_ops);
+            free(t);
+            JudyLDel(&s->tpl_judy, key, &je);
+            s->n_templates--;
+            s->stats.templates_withdrawn++;
+        }
+        slot = JudyLNext(s->tpl_judy, &key, &je);
+    }
+}
+
+/* ---- running a program over records ---------------------------------------------------- */
+
+#define TPL_NTP_UNIX_OFFSET 2208988800ull /* seconds from 1900 to 1970 (RFC 7011 6.1.9) */
+
+typedef struct tpl_rec {
+    flow_rec_t f;
+    uint64_t t_raw[2]; /* [0] start, [1] end, as encoded */
+    uint8_t t_enc[2];
+    uint8_t t_have[2];
+    uint64_t sysinit_ms;
+    uint64_t interval, space, sampler;
+    uint8_t have_interval, have_space, have_sampler, have_sysinit;
+} tpl_rec_t;
+
+static uint64_t tpl_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void tpl_store_uint(flow_rec_t *f, const tpl_op_t *op, uint64_t v)
+{
+    uint8_t *dst = (uint8_t *)f + op->off;
+    switch (op->aux) {
+    case 1: {
+        uint8_t x = (uint8_t)v;
+        memcpy(dst, &x, 1);
+        break;
+    }
+    case 2: {
+        uint16_t x = (uint16_t)v;
+        memcpy(dst, &x, 2);
+        break;
+    }
+    case 4: {
+        uint32_t x = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+        memcpy(dst, &x, 4);
+        break;
+    }
+    default:
+        memcpy(dst, &v, 8);
+        break;
+    }
+    f->present |= (uint64_t)1 << op->col;
+}
+
+static void tpl_store_addr(flow_rec_t *f, const tpl_op_t *op, const uint8_t *p)
+{
+    flow_addr_t a;
+    uint64_t bit = (uint64_t)1 << op->col;
+    if (op->kind == TPL_OP_ADDR4)
+        flow_addr_from_v4_bytes(&a, p);
+    else
+        flow_addr_from_v6_bytes(&a, p);
+    if (f->present & bit) {
+        /* Templates with both an IPv4 and an IPv6 field fill the unused one with zeros. */
+        int zero = 1;
+        for (int i = 0; i < op->len; i++)
+            zero &= p[i] == 0;
+        if (zero)
+            return;
+    }
+    memcpy((uint8_t *)f + op->off, &a, sizeof a);
+    f->present |= bit;
+}
+
+/* Runs the program over one record at *c; -1 when a variable-length field runs past it. */
+static int tpl_run_record(const tpl_t *t, cur_t *c, tpl_rec_t *r)
+{
+    for (uint16_t i = 0; i < t->n_ops; i++) {
+        const tpl_op_t *op = &t->ops[i];
+        size_t len = op->len;
+        if (op->kind == TPL_OP_SKIP_VAR) {
+            /* RFC 7011 7: one length byte, or 255 followed by a two-byte length. */
+            if (c->rem < 1)
+                return -1;
+            len = c->p[0];
+            size_t hdr = 1;
+            if (len == 255) {
+                if (c->rem < 3)
+                    return -1;
+                len = (size_t)c->p[1] << 8 | c->p[2];
+                hdr = 3;
+            }
+            if (cur_skip(c, hdr) != 0 || cur_skip(c, len) != 0)
+                return -1;
+            continue;
+        }
+        if (c->rem < len)
+            return -1;
+        const uint8_t *p = c->p;
+        c->p += len;
+        c->rem -= len;
+        switch (op->kind) {
+        case TPL_OP_SKIP:
+            break;
+        case TPL_OP_UINT:
+            tpl_store_uint(&r->f, op, tpl_be(p, len));
+            break;
+        case TPL_OP_ADDR4:
+        case TPL_OP_ADDR6:
+            tpl_store_addr(&r->f, op, p);
+            break;
+        case TPL_OP_ICMP:
+            FLOW_SET(&r->f, icmp_type, p[0]);
+            FLOW_SET(&r->f, icmp_code, p[1]);
+            break;
+        case TPL_OP_TIME: {
+            int k = op->col == FLOW_COL_time_end;
+            r->t_raw[k] = tpl_be(p, len);
+            r->t_enc[k] = op->aux;
+            r->t_have[k] = 1;
+            break;
+        }
+        case TPL_OP_SYSINIT:
+            r->sysinit_ms = tpl_be(p, len);
+            r->have_sysinit = 1;
+            break;
+        case TPL_OP_SAMPLING:
+            r->interval = tpl_be(p, len);
+            r->have_interval = 1;
+            break;
+        case TPL_OP_SPACE:
+            r->space = tpl_be(p, len);
+            r->have_space = 1;
+            break;
+        case TPL_OP_SAMPLER:
+            r->sampler = tpl_be(p, len);
+            r->have_sampler = 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* A time field as ms since the Unix epoch; -1 when it cannot be placed. */
+static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_rec_t *r, int k, const tpl_ctx_t *ctx)
+{
+    uint64_t v = r->t_raw[k];
+    switch (r->t_enc[k]) {
+    case TPL_T_SEC:
+        return (int64_t)(v * 1000);
+    case TPL_T_MS:
+        return (int64_t)v;
+    case TPL_T_NTP: {
+        uint64_t secs = v >> 32, frac = v & 0xffffffffu;
+        if (secs < TPL_NTP_UNIX_OFFSET)
+            return -1;
+        return (int64_t)((secs - TPL_NTP_UNIX_OFFSET) * 1000 + ((frac * 1000) >> 32));
+    }
+    case TPL_T_DELTA_US:
+        return (int64_t)ctx->export_ms - (int64_t)(v / 1000);
+    case TPL_T_UPTIME:
+        if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
+            return (int64_t)ctx->export_ms - (int32_t)(ctx->uptime_ms - (uint32_t)v);
+        if (r->have_sysinit)
+            return (int64_t)(r->sysinit_ms + v);
+        if (s->sysinit_ms)
+            return (int64_t)(s->sysinit_ms + v);
+        return -1;
+    }
+    return -1;
+}
+
+static uint32_t tpl_interval(uint64_t interval, int have_space, uint64_t space)
+{
+    if (interval == 0)
+        return 0;
+    /* PSAMP systematic count-based sampling: `interval` packets taken, then `space` skipped. */
+    uint64_t n = have_space ? (interval + space) / interval : interval;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* What an options record teaches the scope. */
+static void tpl_learn_options(tpl_scope_t *s, const tpl_rec_t *r)
+{
+    JError_t je;
+    if (r->have_sysinit && r->sysinit_ms)
+        s->sysinit_ms = r->sysinit_ms;
+    if (!r->have_interval)
+        return;
+    uint32_t n = tpl_interval(r->interval, r->have_space, r->space);
+    if (!r->have_sampler) {
+        s->default_interval = n;
+        return;
+    }
+    PPvoid_t slot = JudyLIns(&s->sampler_judy, (Word_t)r->sampler, &je);
+    if (slot != PPJERR)
+        *slot = (void *)(uintptr_t)n;
+}
+
+/* The sampling interval of a data record: its own, its sampler's, or the domain's. */
+static uint32_t tpl_record_interval(const tpl_scope_t *s, const tpl_rec_t *r)
+{
+    JError_t je;
+    uint32_t n = 0;
+    if (r->have_interval)
+        n = tpl_interval(r->interval, r->have_space, r->space);
+    if (!n && r->have_sampler) {
+        PPvoid_t slot = JudyLGet(s->sampler_judy, (Word_t)r->sampler, &je);
+        if (slot && slot != PPJERR)
+            n = (uint32_t)(uintptr_t)*slot;
+    }
+    if (!n)
+        n = s->default_interval;
+    return n ? n : 1;
+}
+
+uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t len,
+                     const tpl_ctx_t *ctx, dec_out_t *out)
+{
+    cur_t c = cur_make(p, len);
+    uint32_t n_records = 0;
+    /* Padding is shorter than the smallest record (RFC 7011 3.3.1, RFC 3954 5.3), and
+     * min_len >= 1, so each pass consumes at least one byte. */
+    while (c.rem >= t->min_len) {
+        tpl_rec_t r;
+        memset(&r, 0, sizeof r);
+        if (tpl_run_record(t, &c, &r) != 0) {
+            out->counts->n[DEC_E_REC_OVERRUN]++;
+            break;
+        }
+        n_records++;
+        if (t->is_options) {
+            s->stats.options_records++;
+            tpl_learn_options(s, &r);
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            int64_t ms = r.t_have[k] ? tpl_time_ms(s, &r, k, ctx) : -1;
+            if (ms < 0)
+                continue;
+            if (k == 0)
+                FLOW_SET(&r.f, time_start, (uint64_t)ms);
+            else
+                FLOW_SET(&r.f, time_end, (uint64_t)ms);
+        }
+        FLOW_SET(&r.f, exporter, s->exporter);
+        FLOW_SET(&r.f, obs_domain, s->domain);
+        FLOW_SET(&r.f, sampling, tpl_record_interval(s, &r));
+        out->sink(out->sink_arg, &r.f);
+        out->n_flows++;
+    }
+    return n_records;
+}
+
+int tpl_data_set(tpl_scope_t *s, uint16_t id, const uint8_t *p, size_t len, const tpl_ctx_t *ctx,
+                 dec_out_t *out)
+{
+    const tpl_t *t = tpl_get(s, id);
+    if (t)
+        return (int)tpl_run_set(s, t, p, len, ctx, out);
+    tpl_hold(s, id, p, len, ctx);
+    return -1;
+}
+
+/* ---- held data --------------------------------------------------------------------------- */
+
+int tpl_hold(tpl_scope_t *s, uint16_t tpl_id, const uint8_t *p, size_t len, const tpl_ctx_t *ctx)
+{
+    tpl_cache_t *c = s->cache;
+    if (s->n_held >= TPL_HELD_MAX_SETS || s->held_bytes + len > TPL_HELD_MAX_BYTES ||
+        c->held_bytes + len > TPL_HELD_MAX_TOTAL) {
+        s->stats.held_refused++;
+        return -1;
+    }
+    tpl_held_t *h = malloc(sizeof *h + len);
+    if (!h) {
+        s->stats.held_refused++;
+        return -1;
+    }
+    h->next = NULL;
+    h->tpl_id = tpl_id;
+    h->held_ms = s->clock_ms;
+    h->export_ms = ctx->export_ms;
+    h->uptime_ms = ctx->uptime_ms;
+    h->len = (uint32_t)len;
+    memcpy(h->data, p, len);
+    if (s->held_tail)
+        s->held_tail->next = h;
+    else
+        s->held_head = h;
+    s->held_tail = h;
+    s->n_held++;
+    s->held_bytes += len;
+    c->held_bytes += len;
+    s->stats.sets_held++;
+    return 0;
+}
+
+static void tpl_held_unlink(tpl_scope_t *s, tpl_held_t *prev, tpl_held_t *h)
+{
+    if (prev)
+        prev->next = h->next;
+    else
+        s->held_head = h->next;
+    if (s->held_tail == h)
+        s->held_tail = prev;
+    s->n_held--;
+    s->held_bytes -= h->len;
+    s->cache->held_bytes -= h->len;
+    free(h);
+}
+
+void tpl_release_held(tpl_scope_t *s, uint16_t id, dec_out_t *out)
+{
+    tpl_held_t *prev = NULL, *h = s->held_head;
+    while (h) {
+        tpl_held_t *next = h->next;
+        if (h->tpl_id != id) {
+            prev = h;
+            h = next;
+            continue;
+        }
+        const tpl_t *t = tpl_get(s, id);
+        if (t) {
+            tpl_ctx_t ctx = {
+                .version = s->version, .export_ms = h->export_ms, .uptime_ms = h->uptime_ms};
+            uint32_t before = out->n_flows;
+            tpl_run_set(s, t, h->data, h->len, &ctx, out);
+            s->stats.held_flows += out->n_flows - before;
+            s->stats.held_decoded++;
+        }
+        tpl_held_unlink(s, prev, h);
+        h = next;
+    }
+}
+
+void tpl_advance_clock(tpl_scope_t *s, uint64_t now_ms)
+{
+    if (now_ms > s->clock_ms)
+        s->clock_ms = now_ms;
+    /* Held sets are in arrival order and the clock only moves forward: expire from the head. */
+    while (s->held_head && s->held_head->held_ms + TPL_HELD_MAX_AGE_MS < s->clock_ms) {
+        s->stats.held_expired++;
+        tpl_held_unlink(s, NULL, s->held_head);
+    }
+}
+
+void tpl_cache_report(const tpl_cache_t *c, FILE *f)
+{
+    char a[FLOW_ADDR_STRLEN];
+    for (uint32_t i = 0; i < c->n_scopes; i++) {
+        const tpl_scope_t *s = c->scopes[i];
+        flow_addr_format(&s->exporter, a);
+        fprintf(f, "templates %s v%u domain %u: %u active", a, s->version, s->domain,
+                s->n_templates);
+#define TPL_X_PRINT(name, desc)                                                                    \
+    if (s->stats.name)                                                                             \
+        fprintf(f, ", %s %llu", #name, (unsigned long long)s->stats.name);
+        TPL_SCOPE_COUNTERS(TPL_X_PRINT)
+#undef TPL_X_PRINT
+        if (s->n_held)
+            fprintf(f, ", waiting %u sets", s->n_held);
+        fprintf(f, "\n");
+    }
+    if (c->scopes_refused)
+        fprintf(f, "template scopes refused (bound reached): %llu\n",
+                (unsigned long long)c->scopes_refused);
+}

@@ -1,0 +1,212 @@
+/* tpl.h: the template cache NetFlow v9 and IPFIX share, and the programs templates compile to.
+ *
+ * A template arrives, is validated once and compiled into a short program of field operations
+ * (tpl_op_t): which bytes go to which column of the flow record, which are skipped, which are
+ * times to convert. Data records then run the program; nothing is looked up per field. When
+ * two fields of a template feed the same column (octetDeltaCount and octetTotalCount, or
+ * flowStartMilliseconds and flowStartSysUpTime) the compiler keeps the better one and turns
+ * the other into a skip, so the choice is made once per template, not per record.
+ *
+ * Templates live in scopes: one per (exporter address, version, observation domain / source
+ * ID), never keyed by UDP port (exporters change ports; RFC 3954 section 5.1). A scope also
+ * keeps what options data taught it (sampling rates per sampler, systemInitTimeMilliseconds)
+ * and the data sets that arrived before their template (RFC 3954 section 9: "SHOULD store"),
+ * bounded in count, bytes and age, decoded when the template arrives.
+ *
+ * Ownership: the cache owns scopes, templates and held data. A template is replaced, never
+ * modified, so a program being run is never changed under it.
+ */
+#ifndef FH_TPL_H
+#define FH_TPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dec.h"
+#include "flow.h"
+
+#define TPL_MAX_FIELDS 512            /* fields per template; more is a malformed template */
+#define TPL_MAX_PER_SCOPE 4096        /* templates per (exporter, domain) */
+#define TPL_MAX_SCOPES 16384          /* scopes in the whole cache */
+#define TPL_HELD_MAX_SETS 256         /* data sets held per scope */
+#define TPL_HELD_MAX_BYTES (1u << 20) /* bytes held per scope */
+#define TPL_HELD_MAX_AGE_MS 120000 /* a held set older than this (on the scope's clock) expires */
+#define TPL_MAX_BYTES (64u << 20)  /* compiled templates in the whole cache */
+#define TPL_HELD_MAX_TOTAL (64u << 20) /* held data in the whole cache */
+#define TPL_VARLEN 65535               /* IPFIX field length meaning "variable" (RFC 7011 7) */
+#define TPL_PEN_REVERSE 29305u         /* RFC 5103 reverse information elements */
+
+typedef enum tpl_op_kind {
+    TPL_OP_SKIP,     /* fixed length, not kept */
+    TPL_OP_SKIP_VAR, /* variable length: 1-byte prefix, or 255 then a 2-byte length */
+    TPL_OP_UINT,     /* unsigned integer, 1..8 bytes (reduced size allowed), into column */
+    TPL_OP_ADDR4,    /* 4-byte IPv4 address into column */
+    TPL_OP_ADDR6,    /* 16-byte IPv6 address into column */
+    TPL_OP_ICMP,     /* type * 256 + code into icmp_type and icmp_code */
+    TPL_OP_TIME,     /* a time in one of the encodings of tpl_time_t into column */
+    TPL_OP_SYSINIT,  /* systemInitTimeMilliseconds (IE 160): origin of sysUpTime fields */
+    TPL_OP_SAMPLING, /* a sampling interval (1 in N): v9 34, 50; PSAMP 305 */
+    TPL_OP_SPACE,    /* PSAMP samplingPacketSpace (306): interval = (305 + 306) / 305 */
+    TPL_OP_SAMPLER,  /* sampler / selector id (v9 48, IPFIX 48, 302) */
+} tpl_op_kind_t;
+
+typedef enum tpl_time {
+    TPL_T_UPTIME,   /* ms of sysUpTime: v9 header sysUptime, IPFIX systemInitTimeMilliseconds */
+    TPL_T_SEC,      /* dateTimeSeconds */
+    TPL_T_MS,       /* dateTimeMilliseconds */
+    TPL_T_NTP,      /* dateTimeMicro/Nanoseconds: NTP seconds since 1900 and 2^-32 fractions */
+    TPL_T_DELTA_US, /* microseconds before the export time (IEs 158, 159) */
+} tpl_time_t;
+
+typedef struct tpl_op {
+    uint16_t len; /* field length in the record, TPL_VARLEN for variable */
+    uint16_t off; /* offset of the column in flow_rec_t */
+    uint8_t kind; /* tpl_op_kind_t */
+    uint8_t col;  /* flow_col_t the value goes to */
+    uint8_t aux;  /* TPL_OP_UINT: column width in bytes; TPL_OP_TIME: tpl_time_t */
+} tpl_op_t;
+
+/* What the compiler knows of an information element it decodes (tpl_ie.c). Elements not in
+ * its table are skipped by length, whatever their enterprise: never a reason to reject. */
+typedef struct tpl_ie {
+    uint32_t pen;
+    uint16_t id;
+    uint8_t kind; /* tpl_op_kind_t */
+    uint8_t col;  /* flow_col_t */
+    uint8_t aux;  /* tpl_time_t for times */
+    uint8_t prio; /* of several fields for one column, the highest is kept */
+} tpl_ie_t;
+
+const tpl_ie_t *tpl_ie_find(uint32_t pen, uint16_t id);
+
+typedef struct tpl {
+    uint16_t id;
+    uint8_t is_options;
+    uint8_t has_varlen;
+    uint16_t n_fields; /* as defined, for reports */
+    uint16_t n_ops;    /* after adjacent skips were merged */
+    uint32_t min_len;  /* a record's length with every variable field empty */
+    tpl_op_t ops[];
+} tpl_t;
+
+/* A field as the template record defines it. */
+typedef struct tpl_field {
+    uint16_t id; /* without the enterprise bit */
+    uint16_t len;
+    uint32_t pen; /* 0 for IANA (and every v9 field) */
+} tpl_field_t;
+
+/* A data set waiting for its template. */
+typedef struct tpl_held {
+    struct tpl_held *next;
+    uint16_t tpl_id;
+    uint64_t held_ms;   /* scope clock when it arrived */
+    uint64_t export_ms; /* its datagram's export time */
+    uint32_t uptime_ms; /* its datagram's sysUptime (v9) */
+    uint32_t len;
+    uint8_t data[];
+} tpl_held_t;
+
+/* What a scope has seen: templates and held data. Malformations are counted per exporter in
+ * dec_counts_t by the decoders. */
+#define TPL_SCOPE_COUNTERS(X)                                                                      \
+    X(templates_learned, "templates and options templates defined")                                \
+    X(templates_replaced, "templates redefined with a different layout")                           \
+    X(templates_withdrawn, "templates withdrawn (IPFIX)")                                          \
+    X(restarts, "exporter restarts seen (v9 sysUptime went back): templates cleared")              \
+    X(sets_held, "data sets held because their template had not arrived")                          \
+    X(held_decoded, "held data sets decoded once their template arrived")                          \
+    X(held_expired, "held data sets dropped: no template within the holding time")                 \
+    X(held_refused, "data sets not held: the holding limits were reached")                         \
+    X(held_flows, "flows decoded from held data sets")                                             \
+    X(options_records, "options data records read")
+
+typedef struct tpl_scope_stats {
+#define TPL_X_FIELD(name, desc) uint64_t name;
+    TPL_SCOPE_COUNTERS(TPL_X_FIELD)
+#undef TPL_X_FIELD
+} tpl_scope_stats_t;
+
+struct tpl_cache;
+
+typedef struct tpl_scope {
+    struct tpl_cache *cache; /* for the cache-wide bounds */
+    flow_addr_t exporter;
+    uint16_t version;
+    uint32_t domain;
+    void *tpl_judy; /* JudyL: template id -> tpl_t * */
+    uint32_t n_templates;
+    void *sampler_judy;        /* JudyL: sampler id -> interval */
+    uint32_t default_interval; /* from options data that name no sampler; 0 = none */
+    uint64_t sysinit_ms;       /* from options data (IE 160); 0 = unknown */
+    int64_t boot_ms;           /* v9: export time - sysUptime, to see an exporter restart */
+    uint32_t last_seq;         /* v9: sequence of the last datagram, for the same */
+    int have_boot;
+    uint64_t clock_ms; /* latest time seen: ages held data */
+    tpl_held_t *held_head, *held_tail;
+    uint32_t n_held;
+    size_t held_bytes;
+    tpl_scope_stats_t stats;
+} tpl_scope_t;
+
+typedef struct tpl_cache {
+    void *scope_judy;     /* JudyHS: exporter, version, domain -> tpl_scope_t * */
+    tpl_scope_t **scopes; /* in order of creation, for reports */
+    uint32_t n_scopes, cap_scopes;
+    uint64_t scopes_refused;
+    size_t tpl_bytes;  /* all compiled templates, bounded by TPL_MAX_BYTES */
+    size_t held_bytes; /* all held data, bounded by TPL_HELD_MAX_TOTAL */
+} tpl_cache_t;
+
+void tpl_cache_init(tpl_cache_t *c);
+void tpl_cache_free(tpl_cache_t *c);
+/* The scope, created on first sight; NULL when the cache is full or out of memory. */
+tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
+                           uint32_t domain);
+const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id);
+
+/* Validates and compiles a template and installs it under `id`, replacing any earlier one.
+ * `scope_count` is the number of leading scope fields of an options template (0 for a data
+ * template); v9 options scope fields are passed with pen = TPL_PEN_V9_SCOPE so they are never
+ * mistaken for information elements. Returns the new template, or NULL with the reason
+ * counted in `counts`. */
+#define TPL_PEN_V9_SCOPE 0xffffffffu
+const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_options,
+                        const tpl_field_t *fields, uint16_t n_fields, uint16_t scope_count,
+                        dec_counts_t *counts);
+/* Withdraws one template (IPFIX), or every template / options template (is_options) when
+ * id is 2 or 3. */
+void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options);
+/* Forgets every template of the scope (exporter restart). */
+void tpl_clear(tpl_scope_t *s);
+
+/* The datagram facts that data records need. */
+typedef struct tpl_ctx {
+    uint16_t version;
+    uint64_t export_ms;
+    uint32_t uptime_ms; /* v9 header sysUptime */
+} tpl_ctx_t;
+
+/* Runs `t` over the records of one data set (its body, after the 4-byte set header).
+ * Flows go to out->sink; options records teach the scope. Returns the number of records
+ * read (flows plus options records). A record whose variable-length field runs past the set
+ * ends the set and is counted as DEC_E_REC_OVERRUN. */
+uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t len,
+                     const tpl_ctx_t *ctx, dec_out_t *out);
+
+/* One data set of template `id`: run now, or held until the template arrives. Returns the
+ * records read, or -1 when the set was held (or refused holding: counted) and its record
+ * count is unknown. */
+int tpl_data_set(tpl_scope_t *s, uint16_t id, const uint8_t *p, size_t len, const tpl_ctx_t *ctx,
+                 dec_out_t *out);
+/* Holds a data set whose template is unknown; 0 held, -1 refused (counted in the scope). */
+int tpl_hold(tpl_scope_t *s, uint16_t tpl_id, const uint8_t *p, size_t len, const tpl_ctx_t *ctx);
+/* Decodes and releases every held set of template `id` (after it was just defined). */
+void tpl_release_held(tpl_scope_t *s, uint16_t id, dec_out_t *out);
+/* Advances the scope's clock and expires held sets older than TPL_HELD_MAX_AGE_MS. */
+void tpl_advance_clock(tpl_scope_t *s, uint64_t now_ms);
+
+void tpl_cache_report(const tpl_cache_t *c, FILE *f);
+
+#endif
