@@ -269,8 +269,7 @@ static int cap_file_ng_idb(cap_file_t *cf, const uint8_t *body, size_t blen, int
 /* Fills *out from a packet block of interface `ifid` whose timestamp is ts_hi:ts_lo. Frames of
  * interfaces the section has not described are skipped (0). */
 static int cap_file_ng_frame(cap_file_t *cf, cap_pkt_t *out, uint32_t ifid, uint32_t ts_hi,
-                             uint32_t ts_lo, const uint8_t *data, uint32_t caplen,
-                             uint32_t origlen)
+                             uint32_t ts_lo, const uint8_t *data, uint32_t caplen, uint32_t origlen)
 {
     if (ifid >= cf->n_ifaces) {
         cf->n_skipped_blocks++;
@@ -326,8 +325,7 @@ static int cap_file_ng_next(cap_file_t *cf, cap_pkt_t *out)
             if (len < CAP_NG_MIN_EPB)
                 return -CAP_E_BAD_RECORD;
             /* EPB: interface 32 bits; obsolete PB: interface 16 bits, drops 16 bits. */
-            uint32_t ifid =
-                type == CAP_NG_EPB ? cap_file_rd32(body, be) : cap_file_rd16(body, be);
+            uint32_t ifid = type == CAP_NG_EPB ? cap_file_rd32(body, be) : cap_file_rd16(body, be);
             uint32_t caplen = cap_file_rd32(body + 12, be);
             if (caplen > body_len - 20)
                 return -CAP_E_BAD_RECORD;

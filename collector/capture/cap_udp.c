@@ -446,8 +446,8 @@ static void cap_udp_ipv6(cap_udp_ctx_t *c, const uint8_t *p, size_t len)
 static void cap_udp_ethertype(cap_udp_ctx_t *c, uint16_t type, const uint8_t *p, size_t len)
 {
     cap_udp_t *cu = c->cu;
-    for (unsigned n = 0; type == CAP_ETHERTYPE_VLAN || type == CAP_ETHERTYPE_QINQ ||
-                         type == CAP_ETHERTYPE_QINQ1;
+    for (unsigned n = 0;
+         type == CAP_ETHERTYPE_VLAN || type == CAP_ETHERTYPE_QINQ || type == CAP_ETHERTYPE_QINQ1;
          n++) {
         if (n >= CAP_UDP_MAX_TAGS) {
             cu->stats.not_ip++;

@@ -274,9 +274,9 @@ static void ng_spb(tbuf_t *t, int be, uint32_t origlen, const uint8_t *d, uint32
 #define GOT_MAX 128
 
 typedef struct got {
-    size_t n;                /* datagrams delivered (all, even past GOT_MAX) */
-    cap_dgram_t d[GOT_MAX];  /* the first GOT_MAX, payload copied into the arena */
-    uint64_t payload_sum;    /* of every byte delivered */
+    size_t n;               /* datagrams delivered (all, even past GOT_MAX) */
+    cap_dgram_t d[GOT_MAX]; /* the first GOT_MAX, payload copied into the arena */
+    uint64_t payload_sum;   /* of every byte delivered */
 } got_t;
 
 static uint8_t got_arena[1 << 20];
@@ -595,10 +595,10 @@ TEST_IMPL(capture_pcapng_sections)
     /* Section 1, little-endian: four interfaces with different link types and clocks. */
     img.n = 0;
     ng_shb(&img, 0);
-    ng_idb(&img, 0, 1, 64, -1);           /* 0: Ethernet, microseconds, snaplen 64 */
-    ng_idb(&img, 0, 101, 0, 9);           /* 1: raw IP, nanoseconds */
-    ng_idb(&img, 0, 228, 0, 0x80 | 10);   /* 2: IPv4, 2^-10 s */
-    ng_idb(&img, 0, 229, 0, 0x80 | 40);   /* 3: IPv6, 2^-40 s (the slow path) */
+    ng_idb(&img, 0, 1, 62, -1);            /* 0: Ethernet, microseconds, snaplen 62 */
+    ng_idb(&img, 0, 101, 0, 9);            /* 1: raw IP, nanoseconds */
+    ng_idb(&img, 0, 228, 0, 0x80 | 10);    /* 2: IPv4, 2^-10 s */
+    ng_idb(&img, 0, 229, 0, 0x80 | 40);    /* 3: IPv6, 2^-40 s (the slow path) */
     ng_block(&img, 0, 4, unknown_body, 8); /* Name Resolution Block: skipped */
 
     fill_payload(20, 0);
@@ -625,15 +625,16 @@ TEST_IMPL(capture_pcapng_sections)
     frame_len[3] = l3.n;
     ng_epb(&img, 0, 3, (1000ull << 40) | (1ull << 39), l3.b, (uint32_t)l3.n);
 
-    ng_epb(&img, 0, 7, 1, l3.b, (uint32_t)l3.n); /* no interface 7: skipped */
+    ng_epb(&img, 0, 7, 1, l3.b, (uint32_t)l3.n);    /* no interface 7: skipped */
     ng_block(&img, 0, 0x40000bad, unknown_body, 5); /* a custom block: skipped */
 
-    /* Simple Packet Block on interface 0: an 80-byte frame cut to the snaplen 64. */
+    /* Simple Packet Block on interface 0: an 80-byte frame cut to the snaplen 62 (and padded
+     * to 64, padding that must not count as data). */
     fill_payload(80 - 42, 4);
     build_eth_v4_udp(1004, 2004, 80 - 42);
     memcpy(frames[4], fr.b, fr.n);
     frame_len[4] = fr.n;
-    ng_spb(&img, 0, (uint32_t)fr.n, fr.b, 64);
+    ng_spb(&img, 0, (uint32_t)fr.n, fr.b, 62);
 
     /* Obsolete Packet Block on interface 1. */
     fill_payload(25, 5);
@@ -648,10 +649,10 @@ TEST_IMPL(capture_pcapng_sections)
     fill_payload(26, 6);
     build_ip_udp(0, 1006, 2006, 26);
     fr.n = 0;
-    tb_u16(&fr, 0, 1);     /* packet type: to us */
-    tb_u16(&fr, 1, 1);     /* ARPHRD_ETHER */
-    tb_u16(&fr, 6, 1);     /* address length */
-    tb_zero(&fr, 8);       /* address */
+    tb_u16(&fr, 0, 1); /* packet type: to us */
+    tb_u16(&fr, 1, 1); /* ARPHRD_ETHER */
+    tb_u16(&fr, 6, 1); /* address length */
+    tb_zero(&fr, 8);   /* address */
     tb_u16(&fr, 0x0800, 1);
     tb_put(&fr, l3.b, l3.n);
     memcpy(frames[6], fr.b, fr.n);
@@ -674,9 +675,12 @@ TEST_IMPL(capture_pcapng_sections)
         int frame;
         uint32_t caplen, origlen;
     } want[] = {
-        {1, 1700000000123456000ull, 0, 0, 0},   {101, 1700000000123456789ull, 1, 0, 0},
-        {228, 1700000000500000000ull, 2, 0, 0}, {229, 1000500000000ull, 3, 0, 0},
-        {1, 0, 4, 64, 80},                      {101, 42, 5, 0, 10},
+        {1, 1700000000123456000ull, 0, 0, 0},
+        {101, 1700000000123456789ull, 1, 0, 0},
+        {228, 1700000000500000000ull, 2, 0, 0},
+        {229, 1000500000000ull, 3, 0, 0},
+        {1, 0, 4, 62, 80},
+        {101, 42, 5, 0, 10},
         {113, 1700000000123000000ull, 6, 0, 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -684,8 +688,8 @@ TEST_IMPL(capture_pcapng_sections)
         size_t n = frame_len[want[i].frame];
         uint32_t caplen = want[i].caplen ? want[i].caplen : (uint32_t)n;
         uint32_t origlen = want[i].origlen == 10 ? (uint32_t)n + 10
-                           : want[i].origlen   ? want[i].origlen
-                                               : (uint32_t)n;
+                           : want[i].origlen     ? want[i].origlen
+                                                 : (uint32_t)n;
         ASSERT_EQ(pkt.linktype, want[i].linktype);
         ASSERT_UINT64_EQ(pkt.ts_ns, want[i].ts_ns);
         ASSERT_EQ(pkt.caplen, caplen);
@@ -726,12 +730,12 @@ TEST_IMPL(capture_pcapng_tsresol_forms)
         uint64_t ts, ns;
     } cases[] = {
         {-1, 1500000000000001ull, 1500000000000001000ull}, /* default: microseconds */
-        {0, 1500000000ull, 1500000000000000000ull},         /* seconds */
-        {3, 1500000000999ull, 1500000000999000000ull},      /* milliseconds */
+        {0, 1500000000ull, 1500000000000000000ull},        /* seconds */
+        {3, 1500000000999ull, 1500000000999000000ull},     /* milliseconds */
         {6, 1500000000000001ull, 1500000000000001000ull},
         {9, 1500000000000000001ull, 1500000000000000001ull},
         {12, 1500000000000000ull * 1000 + 999, 1500000000000000ull}, /* picoseconds */
-        {0x80 | 0, 77, 77000000000ull},                     /* 2^0: seconds */
+        {0x80 | 0, 77, 77000000000ull},                              /* 2^0: seconds */
         {0x80 | 20, (1500000000ull << 20) | (1u << 19), 1500000000500000000ull},
         {0x80 | 30, (1ull << 30) * 3 + (1ull << 28), 3250000000ull},
         {0x80 | 50, (5ull << 50) + (3ull << 48), 5750000000ull},
@@ -819,11 +823,12 @@ TEST_IMPL(capture_pcapng_bad_blocks)
     ng_block(&img, 0, 6, b8, 8);
     expect_second_fails(CAP_E_BAD_RECORD);
 
-    /* An EPB whose caplen runs past its block. */
+    /* An EPB whose caplen runs one byte past its block (into the next one). */
     ng_good_prefix();
     at = img.n;
     ng_epb(&img, 0, 0, 2, fr.b, (uint32_t)fr.n);
-    put_le32_at(at + 8 + 12, 200);
+    put_le32_at(at + 8 + 12, (uint32_t)(img.n - at - 32 + 1));
+    ng_epb(&img, 0, 0, 2, fr.b, (uint32_t)fr.n);
     expect_second_fails(CAP_E_BAD_RECORD);
 
     /* An IDB too short, and one whose option runs past it. */
@@ -884,6 +889,25 @@ TEST_IMPL(capture_pcapng_bad_blocks)
     ASSERT_EQ(open_img(&cf, &g), 0);
     ASSERT_EQ(cap_next(&cf, &pkt), 0);
     ASSERT_UINT64_EQ(cf.n_skipped_blocks, 2);
+    test_guard_free(g);
+
+    /* An SPB holding fewer bytes than its original length (snaplen 0: no limit): the data is
+     * what the block holds, then a second SPB right after it. */
+    img.n = 0;
+    ng_shb(&img, 1);
+    ng_idb(&img, 1, 1, 0, -1);
+    build_eth_v4_udp(1, 2, 10); /* 52 bytes: no padding */
+    ng_spb(&img, 1, 1000, fr.b, (uint32_t)fr.n);
+    ng_spb(&img, 1, (uint32_t)fr.n, fr.b, (uint32_t)fr.n);
+    ASSERT_EQ(open_img(&cf, &g), 0);
+    ASSERT_EQ(cap_next(&cf, &pkt), 1);
+    ASSERT_EQ(pkt.caplen, fr.n);
+    ASSERT_EQ(pkt.origlen, 1000);
+    ASSERT_MEM_EQ(pkt.data, fr.b, fr.n);
+    ASSERT_EQ(cap_next(&cf, &pkt), 1);
+    ASSERT_EQ(pkt.caplen, fr.n);
+    ASSERT_EQ(pkt.origlen, fr.n);
+    ASSERT_EQ(cap_next(&cf, &pkt), 0);
     test_guard_free(g);
     return 0;
 }
@@ -1068,7 +1092,7 @@ TEST_IMPL(capture_link_cooked)
     fill_payload(40, 1);
     build_ip_udp(0, 53, 5353, 40);
     fr.n = 0;
-    tb_u16(&fr, 4, 1); /* sent by us */
+    tb_u16(&fr, 4, 1);   /* sent by us */
     tb_u16(&fr, 772, 1); /* ARPHRD_LOOPBACK */
     tb_u16(&fr, 0, 1);
     tb_zero(&fr, 8);
@@ -1505,7 +1529,9 @@ TEST_IMPL(capture_frag_ipv4)
     send_frag4(&cu, &got, 30, 4, 0, 1480, 0);
     l3.n = fr.n = 0;
     static const uint8_t other_src[4] = {192, 0, 2, 99};
+    dgram[1500] ^= 0xff; /* other bytes: were it taken into set 3, set 3 would be bad */
     mk_ipv4_opts(&l3, other_src, V4_DST, 17, 3, 0x2000 | 185, dgram + 1480, 1480, 0);
+    dgram[1500] ^= 0xff;
     mk_eth(&fr, 0x0800);
     tb_put(&fr, l3.b, l3.n);
     feed(&cu, &got, 1, 30, fr.b, fr.n); /* same id 3, other source: a third set */
