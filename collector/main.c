@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "usage: flowhuntd --read FILE [--print csv|json] [--quiet]\n"
             "       flowhuntd --version | --help\n"
             "\n"
-            "Decodes NetFlow v5 export datagrams into flow records.\n"
+            "Decodes NetFlow v5, v9 and IPFIX export datagrams into flow records.\n"
             "\n"
             "  -r, --read FILE     read export datagrams from a pcap or pcapng capture (Ethernet,\n"
             "                      Linux cooked, raw IP or loopback; IPv4 and IPv6; fragments\n"

@@ -17,6 +17,23 @@ TEST_ENTRY(nf5_decode_every_truncation)
 TEST_ENTRY(nf5_decode_bad_length)
 TEST_ENTRY(nf5_sequence_accounting)
 
+/* collector/decode: NetFlow v9 and IPFIX, the template cache */
+TEST_ENTRY(nf9_template_and_data)
+TEST_ENTRY(nf9_held_until_template)
+TEST_ENTRY(nf9_held_expires)
+TEST_ENTRY(nf9_options_sampling)
+TEST_ENTRY(nf9_redefinition_and_restart)
+TEST_ENTRY(nf9_malformed_sets)
+TEST_ENTRY(nf9_every_truncation)
+TEST_ENTRY(ipfix_template_and_data)
+TEST_ENTRY(ipfix_time_encodings)
+TEST_ENTRY(ipfix_sysinit_from_options)
+TEST_ENTRY(ipfix_withdrawal)
+TEST_ENTRY(ipfix_biflow_counters_sampling)
+TEST_ENTRY(ipfix_malformed)
+TEST_ENTRY(ipfix_every_truncation)
+TEST_ENTRY(ipfix_sequence_through_ingest)
+
 /* collector/capture: pcap, pcapng, link layers, fragments */
 #include "capture_tests.h"
 

@@ -39,9 +39,10 @@ static void tpl_held_free_all(tpl_scope_t *s)
     s->held_bytes = 0;
 }
 
-static size_t tpl_size(uint16_t n_ops)
+static size_t tpl_size(const tpl_t *t)
 {
-    return sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t);
+    return sizeof(tpl_t) + (size_t)t->n_ops * sizeof(tpl_op_t) +
+           (size_t)t->n_fields * sizeof(tpl_field_t);
 }
 
 void tpl_clear(tpl_scope_t *s)
@@ -51,7 +52,7 @@ void tpl_clear(tpl_scope_t *s)
     PPvoid_t slot = JudyLFirst(s->tpl_judy, &id, &je);
     while (slot && slot != PPJERR) {
         tpl_t *t = *slot;
-        s->cache->tpl_bytes -= tpl_size(t->n_ops);
+        s->cache->tpl_bytes -= tpl_size(t);
         free(t);
         slot = JudyLNext(s->tpl_judy, &id, &je);
     }
@@ -175,7 +176,9 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
             ie = NULL; /* variable-length values are never the integers we keep */
         } else {
             min_len += fd->len;
-            if (ie && !tpl_len_ok(ie, fd->len)) {
+            if (fd->len == 0) {
+                ie = NULL; /* zero-length fields occupy nothing (nf9_0length_fields) */
+            } else if (ie && !tpl_len_ok(ie, fd->len)) {
                 counts->n[DEC_E_TPL_FIELD_LENGTH]++;
                 ie = NULL;
             }
@@ -230,7 +233,8 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
 
     tpl_cache_t *c = s->cache;
     const tpl_t *old = tpl_get(s, id);
-    size_t size = tpl_size(n_ops);
+    size_t size = sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t) +
+                  (size_t)n_fields * sizeof(tpl_field_t);
     if (!old && (s->n_templates >= TPL_MAX_PER_SCOPE || c->tpl_bytes + size > TPL_MAX_BYTES)) {
         counts->n[DEC_E_TPL_LIMIT]++;
         return NULL;
@@ -249,9 +253,13 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     t->is_options = is_options != 0;
     t->has_varlen = (uint8_t)has_varlen;
     t->n_fields = n_fields;
+    t->scope_count = scope_count;
     t->n_ops = n_ops;
     t->min_len = min_len;
     memcpy(t->ops, ops, n_ops * sizeof *ops);
+    tpl_field_t *defs = (tpl_field_t *)(t->ops + n_ops);
+    memcpy(defs, fields, n_fields * sizeof *fields);
+    t->fields = defs;
 
     JError_t je;
     PPvoid_t slot = JudyLIns(&s->tpl_judy, id, &je);
@@ -262,7 +270,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     }
     if (*slot) {
         tpl_t *prev = *slot;
-        c->tpl_bytes -= tpl_size(prev->n_ops);
+        c->tpl_bytes -= tpl_size(prev);
         free(prev);
         s->stats.templates_replaced++;
     } else {
@@ -270,6 +278,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     }
     *slot = t;
     c->tpl_bytes += size;
+    c->generation++;
     s->stats.templates_learned++;
     return t;
 }
@@ -282,11 +291,12 @@ void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
         if (!slot || slot == PPJERR)
             return;
         tpl_t *t = *slot;
-        s->cache->tpl_bytes -= tpl_size(t->n_ops);
+        s->cache->tpl_bytes -= tpl_size(t);
         free(t);
         JudyLDel(&s->tpl_judy, id, &je);
         s->n_templates--;
         s->stats.templates_withdrawn++;
+        s->cache->generation++;
         return;
     }
     /* RFC 7011 8.1: template id 2 (or 3) with no fields withdraws all templates (or all
@@ -297,11 +307,12 @@ void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
     while (slot && slot != PPJERR) {
         tpl_t *t = *slot;
         if (t->is_options == (is_options != 0)) {
-            s->cache->tpl_bytes -= tpl_size(t->n_ops);
+            s->cache->tpl_bytes -= tpl_size(t);
             free(t);
             JudyLDel(&s->tpl_judy, key, &je);
             s->n_templates--;
             s->stats.templates_withdrawn++;
+            s->cache->generation++;
         }
         slot = JudyLNext(s->tpl_judy, &key, &je);
     }
@@ -482,22 +493,34 @@ static uint32_t tpl_interval(uint64_t interval, int have_space, uint64_t space)
     return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval)
+{
+    JError_t je;
+    PPvoid_t slot = JudyLIns(&s->sampler_judy, (Word_t)id, &je);
+    if (slot == PPJERR)
+        return;
+    if ((uint32_t)(uintptr_t)*slot != interval)
+        s->cache->generation++;
+    *slot = (void *)(uintptr_t)interval;
+}
+
 /* What an options record teaches the scope. */
 static void tpl_learn_options(tpl_scope_t *s, const tpl_rec_t *r)
 {
-    JError_t je;
-    if (r->have_sysinit && r->sysinit_ms)
+    if (r->have_sysinit && r->sysinit_ms && s->sysinit_ms != r->sysinit_ms) {
         s->sysinit_ms = r->sysinit_ms;
+        s->cache->generation++;
+    }
     if (!r->have_interval)
         return;
     uint32_t n = tpl_interval(r->interval, r->have_space, r->space);
     if (!r->have_sampler) {
+        if (s->default_interval != n)
+            s->cache->generation++;
         s->default_interval = n;
         return;
     }
-    PPvoid_t slot = JudyLIns(&s->sampler_judy, (Word_t)r->sampler, &je);
-    if (slot != PPJERR)
-        *slot = (void *)(uintptr_t)n;
+    tpl_set_sampler(s, r->sampler, n);
 }
 
 /* The sampling interval of a data record: its own, its sampler's, or the domain's. */
@@ -668,4 +691,33 @@ void tpl_cache_report(const tpl_cache_t *c, FILE *f)
     if (c->scopes_refused)
         fprintf(f, "template scopes refused (bound reached): %llu\n",
                 (unsigned long long)c->scopes_refused);
+}
+
+void tpl_foreach(const tpl_scope_t *s, void (*fn)(void *arg, const tpl_t *t), void *arg)
+{
+    JError_t je;
+    Word_t id = 0;
+    PPvoid_t slot = JudyLFirst(s->tpl_judy, &id, &je);
+    while (slot && slot != PPJERR) {
+        fn(arg, *slot);
+        slot = JudyLNext(s->tpl_judy, &id, &je);
+    }
+}
+
+uint32_t tpl_n_samplers(const tpl_scope_t *s)
+{
+    JError_t je;
+    return (uint32_t)JudyLCount(s->sampler_judy, 0, (Word_t)-1, &je);
+}
+
+void tpl_foreach_sampler(const tpl_scope_t *s, void (*fn)(void *arg, uint64_t id, uint32_t n),
+                         void *arg)
+{
+    JError_t je;
+    Word_t id = 0;
+    PPvoid_t slot = JudyLFirst(s->sampler_judy, &id, &je);
+    while (slot && slot != PPJERR) {
+        fn(arg, id, (uint32_t)(uintptr_t)*slot);
+        slot = JudyLNext(s->sampler_judy, &id, &je);
+    }
 }

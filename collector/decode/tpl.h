@@ -80,13 +80,18 @@ typedef struct tpl_ie {
 
 const tpl_ie_t *tpl_ie_find(uint32_t pen, uint16_t id);
 
+struct tpl_field;
+
 typedef struct tpl {
     uint16_t id;
     uint8_t is_options;
     uint8_t has_varlen;
-    uint16_t n_fields; /* as defined, for reports */
-    uint16_t n_ops;    /* after adjacent skips were merged */
-    uint32_t min_len;  /* a record's length with every variable field empty */
+    uint16_t n_fields;    /* as defined */
+    uint16_t scope_count; /* leading scope fields of an options template */
+    uint16_t n_ops;       /* after adjacent skips were merged */
+    uint32_t min_len;     /* a record's length with every variable field empty */
+    const struct tpl_field *fields; /* the definition as received (for persistence), in the
+                                     * same allocation, after ops */
     tpl_op_t ops[];
 } tpl_t;
 
@@ -156,6 +161,8 @@ typedef struct tpl_cache {
     uint32_t n_scopes, cap_scopes;
     uint64_t scopes_refused;
     size_t tpl_bytes;  /* all compiled templates, bounded by TPL_MAX_BYTES */
+    uint64_t generation;       /* bumped by every change worth persisting (tpl_store.c) */
+    uint64_t saved_generation;
     size_t held_bytes; /* all held data, bounded by TPL_HELD_MAX_TOTAL */
 } tpl_cache_t;
 
@@ -208,5 +215,12 @@ void tpl_release_held(tpl_scope_t *s, uint16_t id, dec_out_t *out);
 void tpl_advance_clock(tpl_scope_t *s, uint64_t now_ms);
 
 void tpl_cache_report(const tpl_cache_t *c, FILE *f);
+
+/* For persistence: every template of a scope, in id order; the sampling rates it learned. */
+void tpl_foreach(const tpl_scope_t *s, void (*fn)(void *arg, const tpl_t *t), void *arg);
+uint32_t tpl_n_samplers(const tpl_scope_t *s);
+void tpl_foreach_sampler(const tpl_scope_t *s, void (*fn)(void *arg, uint64_t id, uint32_t n),
+                         void *arg);
+void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval);
 
 #endif

@@ -1,0 +1,1019 @@
+/* test_templates.c: NetFlow v9 and IPFIX decoding against hand-built datagrams.
+ *
+ * Each datagram is written field by field here (bb_*), from the RFCs, so the decoders are
+ * checked against the formats rather than against our own encoders. Covered: template then
+ * data, data held before its template and decoded when it arrives (RFC 3954 section 9),
+ * held data expiring, options data teaching sampling (v9 fields 34/48, PSAMP 302/305/306),
+ * template redefinition and withdrawal (RFC 7011 8.1), enterprise and variable-length fields,
+ * reduced-size integers, every time encoding, biflow reverse counters (RFC 5103), delta
+ * versus total counters, sequence accounting through ingest, every truncation against a
+ * guard page, and malformed sets and templates counted by name.
+ */
+#include <string.h>
+
+#include "ingest.h"
+#include "ipfix.h"
+#include "nf9.h"
+#include "task.h"
+
+/* ---- a byte builder ---------------------------------------------------------------------- */
+
+typedef struct bb {
+    uint8_t b[4096];
+    size_t n;
+    size_t set_at; /* where the open set's header is */
+} bb_t;
+
+static void bb_u8(bb_t *b, uint64_t v)
+{
+    ASSERT_LT(b->n, sizeof b->b);
+    b->b[b->n++] = (uint8_t)v;
+}
+static void bb_u16(bb_t *b, uint64_t v)
+{
+    bb_u8(b, v >> 8);
+    bb_u8(b, v);
+}
+static void bb_u32(bb_t *b, uint64_t v)
+{
+    bb_u16(b, v >> 16);
+    bb_u16(b, v);
+}
+static void bb_u64(bb_t *b, uint64_t v)
+{
+    bb_u32(b, v >> 32);
+    bb_u32(b, v);
+}
+static void bb_ip4(bb_t *b, const char *s)
+{
+    flow_addr_t a;
+    ASSERT_EQ(flow_addr_parse(&a, s), 0);
+    for (int i = 12; i < 16; i++)
+        bb_u8(b, a.b[i]);
+}
+static void bb_ip6(bb_t *b, const char *s)
+{
+    flow_addr_t a;
+    ASSERT_EQ(flow_addr_parse(&a, s), 0);
+    for (int i = 0; i < 16; i++)
+        bb_u8(b, a.b[i]);
+}
+static void bb_put16(bb_t *b, size_t at, uint64_t v)
+{
+    b->b[at] = (uint8_t)(v >> 8);
+    b->b[at + 1] = (uint8_t)v;
+}
+static void bb_set_open(bb_t *b, uint16_t id)
+{
+    b->set_at = b->n;
+    bb_u16(b, id);
+    bb_u16(b, 0);
+}
+/* Closes the set with `pad` zero bytes of padding included in its length. */
+static void bb_set_close(bb_t *b, int pad)
+{
+    for (int i = 0; i < pad; i++)
+        bb_u8(b, 0);
+    bb_put16(b, b->set_at + 2, b->n - b->set_at);
+}
+
+#define T0_SECS 1764000000u /* export time of the test datagrams */
+#define T0_UPTIME 100000u   /* sysUptime at T0 (v9) */
+
+static void nf9_hdr(bb_t *b, uint32_t secs, uint32_t uptime, uint32_t seq, uint32_t source_id)
+{
+    b->n = 0;
+    bb_u16(b, 9);
+    bb_u16(b, 0); /* count: not trusted, so left 0 on purpose */
+    bb_u32(b, uptime);
+    bb_u32(b, secs);
+    bb_u32(b, seq);
+    bb_u32(b, source_id);
+}
+
+static void ipfix_hdr(bb_t *b, uint32_t secs, uint32_t seq, uint32_t domain)
+{
+    b->n = 0;
+    bb_u16(b, 10);
+    bb_u16(b, 0); /* patched by ipfix_done */
+    bb_u32(b, secs);
+    bb_u32(b, seq);
+    bb_u32(b, domain);
+}
+
+static void ipfix_done(bb_t *b)
+{
+    bb_put16(b, 2, b->n);
+}
+
+/* ---- decoding into a list -------------------------------------------------------------- */
+
+typedef struct run {
+    tpl_cache_t cache;
+    dec_counts_t counts;
+    flow_addr_t exporter;
+    flow_rec_t f[64];
+    int n;
+} run_t;
+
+static void run_sink(void *arg, const flow_rec_t *rec)
+{
+    run_t *r = arg;
+    if (r->n < 64)
+        r->f[r->n] = *rec;
+    r->n++;
+}
+
+static void run_init(run_t *r)
+{
+    memset(r, 0, sizeof *r);
+    tpl_cache_init(&r->cache);
+    flow_addr_parse(&r->exporter, "192.0.2.10");
+}
+
+static int run_dgram(run_t *r, const uint8_t *p, size_t len, dec_out_t *out)
+{
+    dec_out_t o = {.sink = run_sink, .sink_arg = r, .counts = &r->counts};
+    int rc = p[1] == 9 ? nf9_decode(p, len, &r->exporter, &r->cache, 0, &o)
+                       : ipfix_decode(p, len, &r->exporter, &r->cache, 0, &o);
+    if (out)
+        *out = o;
+    return rc;
+}
+
+static int run_bb(run_t *r, bb_t *b)
+{
+    return run_dgram(r, b->b, b->n, NULL);
+}
+
+static const tpl_scope_t *run_scope(run_t *r, uint16_t version, uint32_t domain)
+{
+    return tpl_scope_get(&r->cache, &r->exporter, version, domain);
+}
+
+static void expect_addr(const flow_addr_t *a, const char *want)
+{
+    char s[FLOW_ADDR_STRLEN];
+    flow_addr_format(a, s);
+    ASSERT_STR_EQ(s, want);
+}
+
+static void expect_no_errors(const run_t *r)
+{
+    for (int k = 1; k < DEC_N_ERRORS; k++)
+        if (r->counts.n[k])
+            TEST_FAIL_AT("unexpected malformation %s counted %llu times", dec_err_name(k),
+                         (unsigned long long)r->counts.n[k]);
+}
+
+/* ---- NetFlow v9 ------------------------------------------------------------------------- */
+
+/* Template 256: srcaddr, dstaddr, sport, dport, proto, flags, pkts (4 bytes), bytes (8),
+ * FIRST_SWITCHED, LAST_SWITCHED, input (2), output (2), direction. 37 bytes a record. */
+static void nf9_tpl256(bb_t *b)
+{
+    static const uint16_t f[][2] = {{8, 4}, {12, 4}, {7, 2},  {11, 2}, {4, 1},  {6, 1}, {2, 4},
+                                    {1, 8}, {22, 4}, {21, 4}, {10, 2}, {14, 2}, {61, 1}};
+    bb_set_open(b, 0);
+    bb_u16(b, 256);
+    bb_u16(b, sizeof f / sizeof f[0]);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        bb_u16(b, f[i][0]);
+        bb_u16(b, f[i][1]);
+    }
+    bb_set_close(b, 0);
+}
+
+static void nf9_rec256(bb_t *b, const char *src, const char *dst, uint16_t sport, uint32_t first,
+                       uint32_t last)
+{
+    bb_ip4(b, src);
+    bb_ip4(b, dst);
+    bb_u16(b, sport);
+    bb_u16(b, 443);
+    bb_u8(b, 6);
+    bb_u8(b, 0x1b);
+    bb_u32(b, 12);
+    bb_u64(b, 5000000000ull); /* more than 32 bits */
+    bb_u32(b, first);
+    bb_u32(b, last);
+    bb_u16(b, 7);
+    bb_u16(b, 9);
+    bb_u8(b, 1);
+}
+
+static void nf9_data256(bb_t *b, int n, int pad)
+{
+    bb_set_open(b, 256);
+    for (int i = 0; i < n; i++)
+        nf9_rec256(b, "10.0.0.1", "192.0.2.99", (uint16_t)(40000 + i), T0_UPTIME - 5000,
+                   T0_UPTIME - 1000);
+    bb_set_close(b, pad);
+}
+
+TEST_IMPL(nf9_template_and_data)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_tpl256(&b);
+    nf9_data256(&b, 2, 2); /* 2 bytes of padding: ignored */
+    dec_out_t out;
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, &out), 2);
+    ASSERT_EQ(r.n, 2);
+    expect_no_errors(&r);
+    ASSERT_EQ(out.hdr.version, 9);
+    ASSERT_EQ(out.hdr.obs_domain, 7);
+    ASSERT_EQ(out.hdr.sequence, 1);
+    ASSERT_EQ(out.hdr.seq_units, 1);
+    const flow_rec_t *f = &r.f[1];
+    expect_addr(&f->src_addr, "10.0.0.1");
+    expect_addr(&f->dst_addr, "192.0.2.99");
+    expect_addr(&f->exporter, "192.0.2.10");
+    ASSERT_EQ(f->src_port, 40001);
+    ASSERT_EQ(f->dst_port, 443);
+    ASSERT_EQ(f->proto, 6);
+    ASSERT_EQ(f->tcp_flags, 0x1b);
+    ASSERT_UINT64_EQ(f->packets, 12);
+    ASSERT_UINT64_EQ(f->bytes, 5000000000ull);
+    ASSERT_UINT64_EQ(f->time_start, T0_SECS * 1000ull - 5000);
+    ASSERT_UINT64_EQ(f->time_end, T0_SECS * 1000ull - 1000);
+    ASSERT_EQ(f->in_if, 7);
+    ASSERT_EQ(f->out_if, 9);
+    ASSERT_EQ(f->direction, 1);
+    ASSERT_EQ(f->obs_domain, 7);
+    ASSERT_EQ(f->sampling, 1);
+    ASSERT(!FLOW_HAS(f, src_as));
+    ASSERT(!FLOW_HAS(f, vlan));
+    ASSERT_EQ(run_scope(&r, 9, 7)->n_templates, 1);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(nf9_held_until_template)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    /* data first: nothing comes out, the set is held */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_data256(&b, 3, 0);
+    ASSERT_EQ(run_bb(&r, &b), 0);
+    ASSERT_EQ(r.n, 0);
+    const tpl_scope_t *s = run_scope(&r, 9, 7);
+    ASSERT_EQ(s->n_held, 1);
+    ASSERT_UINT64_EQ(s->stats.sets_held, 1);
+    /* the template, 30 s later: the held records come out, timed by their own datagram */
+    nf9_hdr(&b, T0_SECS + 30, T0_UPTIME + 30000, 2, 7);
+    nf9_tpl256(&b);
+    ASSERT_EQ(run_bb(&r, &b), 3);
+    ASSERT_EQ(r.n, 3);
+    ASSERT_UINT64_EQ(r.f[0].time_end, T0_SECS * 1000ull - 1000);
+    ASSERT_EQ(s->n_held, 0);
+    ASSERT_UINT64_EQ(s->stats.held_decoded, 1);
+    ASSERT_UINT64_EQ(s->stats.held_flows, 3);
+    /* data and then its template in one datagram (nf9_data+templates_samepacket) */
+    run_t r2;
+    run_init(&r2);
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_data256(&b, 2, 0);
+    nf9_tpl256(&b);
+    ASSERT_EQ(run_bb(&r2, &b), 2);
+    expect_no_errors(&r2);
+    tpl_cache_free(&r.cache);
+    tpl_cache_free(&r2.cache);
+    return 0;
+}
+
+TEST_IMPL(nf9_held_expires)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_data256(&b, 1, 0);
+    run_bb(&r, &b);
+    /* another datagram of the domain, past the holding time, without the template */
+    nf9_hdr(&b, T0_SECS + TPL_HELD_MAX_AGE_MS / 1000 + 5, T0_UPTIME + TPL_HELD_MAX_AGE_MS + 5000,
+            2, 7);
+    bb_set_open(&b, 300); /* data of another unknown template */
+    bb_u32(&b, 0);
+    bb_set_close(&b, 0);
+    run_bb(&r, &b);
+    const tpl_scope_t *s = run_scope(&r, 9, 7);
+    ASSERT_UINT64_EQ(s->stats.held_expired, 1);
+    ASSERT_EQ(s->n_held, 1); /* the new set waits */
+    /* the template arrives: the expired set is gone for good */
+    nf9_hdr(&b, T0_SECS + 200, T0_UPTIME + 200000, 3, 7);
+    nf9_tpl256(&b);
+    ASSERT_EQ(run_bb(&r, &b), 0);
+    ASSERT_EQ(r.n, 0);
+    /* holding is bounded: sets beyond the bound are refused and counted */
+    for (int i = 0; i < TPL_HELD_MAX_SETS + 10; i++) {
+        nf9_hdr(&b, T0_SECS + 200, T0_UPTIME + 200000, 4 + (uint32_t)i, 7);
+        bb_set_open(&b, 400);
+        bb_u32(&b, (uint32_t)i);
+        bb_set_close(&b, 0);
+        run_bb(&r, &b);
+    }
+    ASSERT_EQ(s->n_held, TPL_HELD_MAX_SETS);
+    ASSERT_UINT64_EQ(s->stats.held_refused, 11); /* 1 waiting before + 10 over */
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(nf9_options_sampling)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 0);
+    /* options template 257: scope System (4 bytes); FLOW_SAMPLER_ID (1), SAMPLING_INTERVAL
+     * (4). Options template 258: scope System; SAMPLING_INTERVAL alone (the default). */
+    bb_set_open(&b, 1);
+    bb_u16(&b, 257);
+    bb_u16(&b, 4);
+    bb_u16(&b, 8);
+    bb_u16(&b, 1);
+    bb_u16(&b, 4);
+    bb_u16(&b, 48);
+    bb_u16(&b, 1);
+    bb_u16(&b, 34);
+    bb_u16(&b, 4);
+    bb_u16(&b, 258);
+    bb_u16(&b, 4);
+    bb_u16(&b, 4);
+    bb_u16(&b, 1);
+    bb_u16(&b, 4);
+    bb_u16(&b, 34);
+    bb_u16(&b, 4);
+    bb_set_close(&b, 2);
+    /* data template 259: srcaddr, FLOW_SAMPLER_ID */
+    bb_set_open(&b, 0);
+    bb_u16(&b, 259);
+    bb_u16(&b, 2);
+    bb_u16(&b, 8);
+    bb_u16(&b, 4);
+    bb_u16(&b, 48);
+    bb_u16(&b, 1);
+    bb_set_close(&b, 0);
+    /* options data: sampler 3 samples 1 in 100, sampler 4 1 in 1000; default 1 in 10 */
+    bb_set_open(&b, 257);
+    bb_u32(&b, 0);
+    bb_u8(&b, 3);
+    bb_u32(&b, 100);
+    bb_u32(&b, 0);
+    bb_u8(&b, 4);
+    bb_u32(&b, 1000);
+    bb_set_close(&b, 2);
+    bb_set_open(&b, 258);
+    bb_u32(&b, 0);
+    bb_u32(&b, 10);
+    bb_set_close(&b, 0);
+    /* flows of sampler 3, 4 and 9 (unknown: the domain's default) */
+    bb_set_open(&b, 259);
+    bb_ip4(&b, "10.0.0.3");
+    bb_u8(&b, 3);
+    bb_ip4(&b, "10.0.0.4");
+    bb_u8(&b, 4);
+    bb_ip4(&b, "10.0.0.9");
+    bb_u8(&b, 9);
+    bb_set_close(&b, 1);
+    ASSERT_EQ(run_bb(&r, &b), 3);
+    expect_no_errors(&r);
+    ASSERT_EQ(r.f[0].sampling, 100);
+    ASSERT_EQ(r.f[1].sampling, 1000);
+    ASSERT_EQ(r.f[2].sampling, 10);
+    ASSERT_UINT64_EQ(run_scope(&r, 9, 0)->stats.options_records, 3);
+    /* a scope field is never taken for the element of the same number: System (1) is not
+     * octetDeltaCount, so no flow has bytes */
+    ASSERT(!FLOW_HAS(&r.f[0], bytes));
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(nf9_redefinition_and_restart)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 10, 1);
+    nf9_tpl256(&b);
+    run_bb(&r, &b);
+    /* 256 redefined as just a destination port: data after it uses the new layout */
+    nf9_hdr(&b, T0_SECS + 1, T0_UPTIME + 1000, 11, 1);
+    bb_set_open(&b, 0);
+    bb_u16(&b, 256);
+    bb_u16(&b, 1);
+    bb_u16(&b, 11);
+    bb_u16(&b, 2);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u16(&b, 53);
+    bb_u16(&b, 123);
+    bb_set_close(&b, 0);
+    ASSERT_EQ(run_bb(&r, &b), 2);
+    ASSERT_EQ(r.f[0].dst_port, 53);
+    ASSERT_EQ(r.f[1].dst_port, 123);
+    ASSERT(!FLOW_HAS(&r.f[0], src_addr));
+    const tpl_scope_t *s = run_scope(&r, 9, 1);
+    ASSERT_UINT64_EQ(s->stats.templates_replaced, 1);
+    /* the same definition again is a refresh, not a replacement */
+    run_bb(&r, &b);
+    ASSERT_UINT64_EQ(s->stats.templates_replaced, 1);
+    /* a late datagram (earlier export time and sysUptime, same boot) is not a restart */
+    nf9_hdr(&b, T0_SECS - 100, T0_UPTIME - 100000 + 50, 9, 1);
+    run_bb(&r, &b);
+    ASSERT_UINT64_EQ(s->stats.restarts, 0);
+    ASSERT_EQ(s->n_templates, 1);
+    /* the exporter reboots: sysUptime small, export time later, sequence starts again */
+    nf9_hdr(&b, T0_SECS + 600, 5000, 0, 1);
+    bb_set_open(&b, 256);
+    bb_u16(&b, 80);
+    bb_set_close(&b, 2);
+    ASSERT_EQ(run_bb(&r, &b), 0); /* held: the old templates are gone */
+    ASSERT_UINT64_EQ(s->stats.restarts, 1);
+    ASSERT_EQ(s->n_templates, 0);
+    ASSERT_EQ(s->n_held, 1);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(nf9_malformed_sets)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    /* a FlowSet length of 3: the rest of the datagram is dropped and counted */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 0);
+    nf9_tpl256(&b);
+    bb_u16(&b, 256);
+    bb_u16(&b, 3);
+    bb_u32(&b, 0);
+    ASSERT_EQ(run_bb(&r, &b), 0);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_SET_LENGTH], 1);
+    /* a FlowSet longer than the datagram */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 2, 0);
+    bb_u16(&b, 256);
+    bb_u16(&b, 400);
+    bb_u32(&b, 0);
+    run_bb(&r, &b);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_SET_LENGTH], 2);
+    /* reserved FlowSet id, template id below 256, zero-length-only template, a template
+     * whose fields run past the set */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 3, 0);
+    bb_set_open(&b, 7);
+    bb_u32(&b, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 0);
+    bb_u16(&b, 200);
+    bb_u16(&b, 1);
+    bb_u16(&b, 8);
+    bb_u16(&b, 4);
+    bb_u16(&b, 300);
+    bb_u16(&b, 2);
+    bb_u16(&b, 8);
+    bb_u16(&b, 0);
+    bb_u16(&b, 12);
+    bb_u16(&b, 0);
+    bb_u16(&b, 301);
+    bb_u16(&b, 50);
+    bb_u16(&b, 8);
+    bb_u16(&b, 4);
+    bb_set_close(&b, 0);
+    run_bb(&r, &b);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_SET_RESERVED], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_BAD_ID], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_EMPTY], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_TRUNCATED], 1);
+    ASSERT_EQ(run_scope(&r, 9, 0)->n_templates, 1); /* only 256 */
+    /* an address field of the wrong length is skipped, not misread, and counted; fields of
+     * length 0 (nf9_0length_fields) take no bytes */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 4, 0);
+    bb_set_open(&b, 0);
+    bb_u16(&b, 260);
+    bb_u16(&b, 3);
+    bb_u16(&b, 8);
+    bb_u16(&b, 6);
+    bb_u16(&b, 15);
+    bb_u16(&b, 0);
+    bb_u16(&b, 7);
+    bb_u16(&b, 2);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 260);
+    bb_u32(&b, 0x0a000001);
+    bb_u16(&b, 0x0203);
+    bb_u16(&b, 5353);
+    bb_set_close(&b, 0);
+    r.n = 0;
+    ASSERT_EQ(run_bb(&r, &b), 1);
+    ASSERT(!FLOW_HAS(&r.f[0], src_addr));
+    ASSERT_EQ(r.f[0].src_port, 5353);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_FIELD_LENGTH], 1);
+    /* not a v9 header */
+    ASSERT_EQ(run_dgram(&r, b.b, 19, NULL), -DEC_E_SHORT_HEADER);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+/* Every prefix of a valid datagram, in a fresh cache, against a guard page. */
+static void every_truncation(const bb_t *full, int full_flows)
+{
+    for (size_t len = 0; len <= full->n; len++) {
+        run_t r;
+        run_init(&r);
+        uint8_t *p = test_guard_copy(full->b, len);
+        dec_out_t o = {.sink = run_sink, .sink_arg = &r, .counts = &r.counts};
+        int rc = full->b[1] == 9 ? nf9_decode(p, len, &r.exporter, &r.cache, 0, &o)
+                                 : ipfix_decode(p, len, &r.exporter, &r.cache, 0, &o);
+        test_guard_free(p);
+        ASSERT_LE(r.n, full_flows);
+        if (len == full->n)
+            ASSERT_EQ(rc, full_flows);
+        else if (rc < 0)
+            ASSERT_EQ(r.n, 0);
+        tpl_cache_free(&r.cache);
+    }
+}
+
+TEST_IMPL(nf9_every_truncation)
+{
+    bb_t b;
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_tpl256(&b);
+    nf9_data256(&b, 3, 1);
+    every_truncation(&b, 3);
+    return 0;
+}
+
+/* ---- IPFIX ------------------------------------------------------------------------------ */
+
+static void ipfix_field(bb_t *b, uint16_t id, uint16_t len, uint32_t pen)
+{
+    bb_u16(b, pen ? (id | 0x8000u) : id);
+    bb_u16(b, len);
+    if (pen)
+        bb_u32(b, pen);
+}
+
+TEST_IMPL(ipfix_template_and_data)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    ipfix_hdr(&b, T0_SECS, 0, 5);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 11);
+    ipfix_field(&b, 27, 16, 0);    /* sourceIPv6Address */
+    ipfix_field(&b, 28, 16, 0);    /* destinationIPv6Address */
+    ipfix_field(&b, 7, 2, 0);      /* sourceTransportPort */
+    ipfix_field(&b, 11, 2, 0);     /* destinationTransportPort */
+    ipfix_field(&b, 4, 1, 0);      /* protocolIdentifier */
+    ipfix_field(&b, 1, 4, 0);      /* octetDeltaCount, reduced to 4 bytes */
+    ipfix_field(&b, 2, 2, 0);      /* packetDeltaCount, reduced to 2 bytes */
+    ipfix_field(&b, 12235, 4, 9);  /* a Cisco enterprise element we do not know */
+    ipfix_field(&b, 82, 65535, 0); /* interfaceName, variable length */
+    ipfix_field(&b, 152, 8, 0);    /* flowStartMilliseconds */
+    ipfix_field(&b, 153, 8, 0);    /* flowEndMilliseconds */
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    for (int i = 0; i < 2; i++) {
+        bb_ip6(&b, "2001:db8::1");
+        bb_ip6(&b, "2001:db8:0:1::53");
+        bb_u16(&b, 5353);
+        bb_u16(&b, 53);
+        bb_u8(&b, 17);
+        bb_u32(&b, 3000000000u);
+        bb_u16(&b, 700);
+        bb_u32(&b, 0xdeadbeef);
+        if (i == 0) { /* one-byte length form */
+            bb_u8(&b, 4);
+            bb_u32(&b, 0x65746830); /* "eth0" */
+        } else { /* three-byte form, legal for short values too (RFC 7011 7) */
+            bb_u8(&b, 255);
+            bb_u16(&b, 3);
+            bb_u8(&b, 'l');
+            bb_u8(&b, 'o');
+            bb_u8(&b, '0');
+        }
+        bb_u64(&b, T0_SECS * 1000ull - 2500);
+        bb_u64(&b, T0_SECS * 1000ull - 10);
+    }
+    bb_set_close(&b, 3);
+    ipfix_done(&b);
+    dec_out_t out;
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, &out), 2);
+    expect_no_errors(&r);
+    ASSERT_EQ(out.hdr.version, 10);
+    ASSERT_EQ(out.hdr.obs_domain, 5);
+    ASSERT_EQ(out.hdr.seq_units, 2);
+    for (int i = 0; i < 2; i++) {
+        const flow_rec_t *f = &r.f[i];
+        expect_addr(&f->src_addr, "2001:db8::1");
+        expect_addr(&f->dst_addr, "2001:db8:0:1::53");
+        ASSERT_EQ(f->src_port, 5353);
+        ASSERT_EQ(f->dst_port, 53);
+        ASSERT_EQ(f->proto, 17);
+        ASSERT_UINT64_EQ(f->bytes, 3000000000u);
+        ASSERT_UINT64_EQ(f->packets, 700);
+        ASSERT_UINT64_EQ(f->time_start, T0_SECS * 1000ull - 2500);
+        ASSERT_UINT64_EQ(f->time_end, T0_SECS * 1000ull - 10);
+        ASSERT_EQ(f->obs_domain, 5);
+    }
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+/* One template carrying one start/end pair in the given elements; returns the flow. */
+static flow_rec_t ipfix_time_case(uint16_t ie_start, uint16_t ie_end, uint16_t len,
+                                  uint64_t v_start, uint64_t v_end, int with_sysinit,
+                                  uint64_t sysinit)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, with_sysinit ? 3 : 2);
+    ipfix_field(&b, ie_start, len, 0);
+    ipfix_field(&b, ie_end, len, 0);
+    if (with_sysinit)
+        ipfix_field(&b, 160, 8, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    if (len == 4) {
+        bb_u32(&b, v_start);
+        bb_u32(&b, v_end);
+    } else {
+        bb_u64(&b, v_start);
+        bb_u64(&b, v_end);
+    }
+    if (with_sysinit)
+        bb_u64(&b, sysinit);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    ASSERT_EQ(run_bb(&r, &b), 1);
+    expect_no_errors(&r);
+    flow_rec_t f = r.f[0];
+    tpl_cache_free(&r.cache);
+    return f;
+}
+
+TEST_IMPL(ipfix_time_encodings)
+{
+    const uint64_t t0 = T0_SECS * 1000ull;
+    const uint64_t ntp = (uint64_t)(T0_SECS + 2208988800u) << 32;
+    flow_rec_t f;
+    /* 150/151 seconds */
+    f = ipfix_time_case(150, 151, 4, T0_SECS - 9, T0_SECS - 1, 0, 0);
+    ASSERT_UINT64_EQ(f.time_start, t0 - 9000);
+    ASSERT_UINT64_EQ(f.time_end, t0 - 1000);
+    /* 154/155 microseconds, NTP format: .5 s and .25 s */
+    f = ipfix_time_case(154, 155, 8, ntp - (1ull << 31), ntp + (1ull << 30), 0, 0);
+    ASSERT_UINT64_EQ(f.time_start, t0 - 500);
+    ASSERT_UINT64_EQ(f.time_end, t0 + 250);
+    /* 156/157 nanoseconds, NTP format too (RFC 7011 6.1.10) */
+    f = ipfix_time_case(156, 157, 8, ntp + 0x80000000ull, ntp + 0xffffffffull, 0, 0);
+    ASSERT_UINT64_EQ(f.time_start, t0 + 500);
+    ASSERT_UINT64_EQ(f.time_end, t0 + 999);
+    /* 158/159 microseconds before the export time */
+    f = ipfix_time_case(158, 159, 4, 3000000, 1500, 0, 0);
+    ASSERT_UINT64_EQ(f.time_start, t0 - 3000);
+    ASSERT_UINT64_EQ(f.time_end, t0 - 1);
+    /* 22/21 sysUpTime with 160 in the record */
+    f = ipfix_time_case(22, 21, 4, 1000, 4000, 1, t0 - 60000);
+    ASSERT_UINT64_EQ(f.time_start, t0 - 59000);
+    ASSERT_UINT64_EQ(f.time_end, t0 - 56000);
+    /* 22/21 without any systemInitTimeMilliseconds: the times cannot be placed: absent */
+    f = ipfix_time_case(22, 21, 4, 1000, 4000, 0, 0);
+    ASSERT(!FLOW_HAS(&f, time_start));
+    ASSERT(!FLOW_HAS(&f, time_end));
+    return 0;
+}
+
+TEST_IMPL(ipfix_sysinit_from_options)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    const uint64_t t0 = T0_SECS * 1000ull;
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    /* options template 300: scope observationDomainId (149), systemInitTimeMilliseconds */
+    bb_set_open(&b, 3);
+    bb_u16(&b, 300);
+    bb_u16(&b, 2);
+    bb_u16(&b, 1);
+    ipfix_field(&b, 149, 4, 0);
+    ipfix_field(&b, 160, 8, 0);
+    bb_set_close(&b, 2);
+    bb_set_open(&b, 300);
+    bb_u32(&b, 1);
+    bb_u64(&b, t0 - 3600000);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 2);
+    ipfix_field(&b, 22, 4, 0);
+    ipfix_field(&b, 21, 4, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u32(&b, 10);
+    bb_u32(&b, 20);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    dec_out_t out;
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, &out), 1);
+    expect_no_errors(&r);
+    ASSERT_UINT64_EQ(r.f[0].time_start, t0 - 3600000 + 10);
+    ASSERT_UINT64_EQ(r.f[0].time_end, t0 - 3600000 + 20);
+    /* the sequence counts options records as well (RFC 7011 3.1) */
+    ASSERT_EQ(out.hdr.seq_units, 2);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(ipfix_withdrawal)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    for (uint16_t id = 256; id < 259; id++) {
+        bb_u16(&b, id);
+        bb_u16(&b, 1);
+        ipfix_field(&b, 7, 2, 0);
+    }
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 3);
+    bb_u16(&b, 400);
+    bb_u16(&b, 2);
+    bb_u16(&b, 1);
+    ipfix_field(&b, 302, 4, 0);
+    ipfix_field(&b, 305, 4, 0);
+    bb_set_close(&b, 2);
+    ipfix_done(&b);
+    run_bb(&r, &b);
+    const tpl_scope_t *s = run_scope(&r, 10, 1);
+    ASSERT_EQ(s->n_templates, 4);
+    /* withdraw 257: its data is then held, not decoded with a stale template */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 257);
+    bb_u16(&b, 0);
+    bb_u16(&b, 999); /* withdrawing an unknown template is counted */
+    bb_u16(&b, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 257);
+    bb_u16(&b, 1);
+    bb_set_close(&b, 2);
+    ipfix_done(&b);
+    ASSERT_EQ(run_bb(&r, &b), 0);
+    ASSERT_EQ(s->n_templates, 3);
+    ASSERT_EQ(s->n_held, 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_WITHDRAW_UNKNOWN], 1);
+    /* withdraw all templates (id 2): the options template stays */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 2);
+    bb_u16(&b, 0);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    run_bb(&r, &b);
+    ASSERT_EQ(s->n_templates, 1);
+    ASSERT_NOT_NULL(tpl_get(s, 400));
+    /* withdraw all options templates (id 3 in set 3) */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 3);
+    bb_u16(&b, 3);
+    bb_u16(&b, 0);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    run_bb(&r, &b);
+    ASSERT_EQ(s->n_templates, 0);
+    ASSERT_UINT64_EQ(s->stats.templates_withdrawn, 4);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(ipfix_biflow_counters_sampling)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    /* PSAMP: selector 7 takes 1 packet, skips 99: 1 in 100 */
+    bb_set_open(&b, 3);
+    bb_u16(&b, 400);
+    bb_u16(&b, 3);
+    bb_u16(&b, 1);
+    ipfix_field(&b, 302, 4, 0);
+    ipfix_field(&b, 305, 4, 0);
+    ipfix_field(&b, 306, 4, 0);
+    bb_set_close(&b, 2);
+    bb_set_open(&b, 400);
+    bb_u32(&b, 7);
+    bb_u32(&b, 1);
+    bb_u32(&b, 99);
+    bb_set_close(&b, 0);
+    /* 256: delta and total octets (delta wins), reverse counters, selector; 257: only a
+     * total (it counts), and an IPv4 and an IPv6 source (zeros never overwrite) */
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 6);
+    ipfix_field(&b, 85, 8, 0);
+    ipfix_field(&b, 1, 8, 0);
+    ipfix_field(&b, 1, 8, TPL_PEN_REVERSE);
+    ipfix_field(&b, 2, 4, TPL_PEN_REVERSE);
+    ipfix_field(&b, 302, 4, 0);
+    ipfix_field(&b, 233, 1, 0);
+    bb_u16(&b, 257);
+    bb_u16(&b, 3);
+    ipfix_field(&b, 85, 8, 0);
+    ipfix_field(&b, 8, 4, 0);
+    ipfix_field(&b, 27, 16, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u64(&b, 999999);
+    bb_u64(&b, 1234);
+    bb_u64(&b, 4321);
+    bb_u32(&b, 9);
+    bb_u32(&b, 7);
+    bb_u8(&b, 2);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 257);
+    bb_u64(&b, 555);
+    bb_ip4(&b, "10.9.8.7");
+    bb_ip6(&b, "::");
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    ASSERT_EQ(run_bb(&r, &b), 2);
+    expect_no_errors(&r);
+    ASSERT_UINT64_EQ(r.f[0].bytes, 1234);
+    ASSERT_UINT64_EQ(r.f[0].rev_bytes, 4321);
+    ASSERT_UINT64_EQ(r.f[0].rev_packets, 9);
+    ASSERT_EQ(r.f[0].sampling, 100);
+    ASSERT_EQ(r.f[0].fw_event, 2);
+    ASSERT(!FLOW_HAS(&r.f[0], packets));
+    ASSERT_UINT64_EQ(r.f[1].bytes, 555);
+    expect_addr(&r.f[1].src_addr, "10.9.8.7");
+    ASSERT_EQ(r.f[1].sampling, 1);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(ipfix_malformed)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    /* the length field says more than the datagram has: dropped */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_u32(&b, 0);
+    bb_put16(&b, 2, 100);
+    ASSERT_EQ(run_bb(&r, &b), -DEC_E_MSG_LENGTH);
+    /* set length 2; reserved set id 4; options template with scope count 0; variable
+     * length running past the set; a field specifier cut by the set's end */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 4);
+    bb_u32(&b, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 3);
+    bb_u16(&b, 300);
+    bb_u16(&b, 1);
+    bb_u16(&b, 0);
+    ipfix_field(&b, 149, 4, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 2);
+    ipfix_field(&b, 7, 2, 0);
+    ipfix_field(&b, 82, 65535, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u16(&b, 1);
+    bb_u8(&b, 0); /* empty string: a complete record */
+    bb_u16(&b, 2);
+    bb_u8(&b, 200); /* 200 bytes announced, 3 present */
+    bb_u8(&b, 1);
+    bb_u16(&b, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 257);
+    bb_u16(&b, 2);
+    ipfix_field(&b, 7, 2, 0);
+    bb_u16(&b, 0x8000 | 11); /* enterprise bit, PEN missing */
+    bb_u16(&b, 2);
+    bb_set_close(&b, 0);
+    bb_u16(&b, 256);
+    bb_u16(&b, 2);
+    ipfix_done(&b);
+    ASSERT_EQ(run_bb(&r, &b), 1);
+    ASSERT_EQ(r.f[0].src_port, 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_SET_RESERVED], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_BAD_SCOPE], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_REC_OVERRUN], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_TPL_TRUNCATED], 1);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_SET_LENGTH], 1);
+    ASSERT_NULL(tpl_get(run_scope(&r, 10, 1), 257));
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+TEST_IMPL(ipfix_every_truncation)
+{
+    bb_t b;
+    ipfix_hdr(&b, T0_SECS, 0, 5);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 3);
+    ipfix_field(&b, 8, 4, 0);
+    ipfix_field(&b, 82, 65535, 0);
+    ipfix_field(&b, 12, 4, 6871);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    for (int i = 0; i < 3; i++) {
+        bb_ip4(&b, "10.1.1.1");
+        bb_u8(&b, 255);
+        bb_u16(&b, 2);
+        bb_u16(&b, 0x6869);
+        bb_u32(&b, 42);
+    }
+    bb_set_close(&b, 1);
+    ipfix_done(&b);
+    /* Prefixes keep the full length field, so each is dropped whole... */
+    every_truncation(&b, 3);
+    /* ...and with the length field made to agree, decoding reaches into every cut. */
+    for (size_t len = IPFIX_HDR_LEN; len < b.n; len++) {
+        bb_t t = b;
+        bb_put16(&t, 2, len);
+        run_t r;
+        run_init(&r);
+        uint8_t *p = test_guard_copy(t.b, len);
+        run_dgram(&r, p, len, NULL);
+        test_guard_free(p);
+        ASSERT_LE(r.n, 3);
+        tpl_cache_free(&r.cache);
+    }
+    return 0;
+}
+
+/* Through ingest: IPFIX sequence numbers count data records, options records included. */
+static void ing_sink(void *arg, const flow_rec_t *rec)
+{
+    (void)rec;
+    (*(int *)arg)++;
+}
+
+TEST_IMPL(ipfix_sequence_through_ingest)
+{
+    ingest_t in;
+    int flows = 0;
+    flow_addr_t exp;
+    flow_addr_parse(&exp, "2001:db8::7");
+    ingest_init(&in, INGEST_CLOCK_EXPORT, ing_sink, &flows);
+    bb_t b;
+    uint32_t seq = 1000;
+    for (int m = 0; m < 4; m++) {
+        ipfix_hdr(&b, T0_SECS + (uint32_t)m, seq, 3);
+        if (m == 0) {
+            bb_set_open(&b, 2);
+            bb_u16(&b, 256);
+            bb_u16(&b, 1);
+            ipfix_field(&b, 7, 2, 0);
+            bb_set_close(&b, 0);
+            bb_set_open(&b, 3);
+            bb_u16(&b, 257);
+            bb_u16(&b, 2);
+            bb_u16(&b, 1);
+            ipfix_field(&b, 302, 4, 0);
+            ipfix_field(&b, 305, 4, 0);
+            bb_set_close(&b, 2);
+            bb_set_open(&b, 257); /* one options record */
+            bb_u32(&b, 1);
+            bb_u32(&b, 1);
+            bb_set_close(&b, 0);
+        }
+        bb_set_open(&b, 256); /* five data records; padding must be shorter than one */
+        for (int i = 0; i < 5; i++)
+            bb_u16(&b, 80);
+        bb_set_close(&b, 1);
+        ipfix_done(&b);
+        ASSERT_EQ(ingest_datagram(&in, &exp, b.b, b.n, 0), 5);
+        seq += m == 0 ? 6 : 5;
+        if (m == 2)
+            seq += 17; /* 17 records lost before the last message */
+    }
+    ASSERT_EQ(flows, 20);
+    const exp_domain_t *d = in.exporters.list[0]->domains[0];
+    ASSERT_EQ(d->version, 10);
+    ASSERT_EQ(d->obs_domain, 3);
+    ASSERT_UINT64_EQ(d->seq_gaps, 1);
+    ASSERT_UINT64_EQ(d->seq_lost, 17);
+    ASSERT_UINT64_EQ(d->flows, 20);
+    ingest_free(&in);
+    return 0;
+}
