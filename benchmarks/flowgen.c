@@ -6,9 +6,9 @@
  * The same arguments always give the same bytes (own PRNG seeded from --seed, no clock, no
  * rand()), so a capture can be named by its command line.
  *
- * This is the first form of issue 4: NetFlow v5 into a pcap, three planted threats (a C2
- * beacon on a non-standard port, a horizontal SYN scan, DNS exfiltration to an external
- * nameserver). v9, IPFIX, sending over UDP, replay and the other scenarios come later.
+ * This is the first form of issue 4: NetFlow v5, v9 or IPFIX into a pcap, three planted threats
+ * (a C2 beacon on a non-standard port, a horizontal SYN scan, DNS exfiltration to an external
+ * nameserver). IPv6 traffic, sending over UDP, replay and the other scenarios come later.
  *
  * The organisation: internal hosts in 10.0.0.0/16 (200 to 4000, growing with --flows, spread
  * over 4 to 40 /24s from 10.0.10.0/24; servers in 10.0.0.0/24), two resolvers
@@ -25,9 +25,14 @@
  * flows is the scale this tool is for.
  *
  * Export: each flow goes to the exporter of its internal side's /24 (192.0.2.(i+1), source port
- * 50000+i, to 192.0.2.254:2055). An exporter sends a datagram when 30 flows are waiting or
- * the oldest has waited FG_BATCH_WAIT_MS, stamped with its last flow's end plus a small
- * delay; flow_sequence counts flows per exporter; each exporter has its own boot time.
+ * 50000+i, to 192.0.2.254:2055). An exporter sends a datagram when it is full (v5: 30 flows;
+ * v9 and IPFIX: the next flow would not fit in FG_MTU bytes) or the oldest waiting flow has
+ * waited FG_BATCH_WAIT_MS, stamped with its last flow's end plus a small delay; each exporter
+ * has its own boot time. The writers (nf5_encode, nf9_encode, ipfix_encode) keep each
+ * protocol's header rules: v5 sequence counts flows, v9 datagrams, IPFIX data records; v9 and
+ * IPFIX templates go in an exporter's first datagram and every NF9E_REFRESH_DEFAULT after, with
+ * the sampling interval announced in options data when --sample is given. Observation domain
+ * (v5 engine_id, v9 source ID, IPFIX domain) is the exporter's index.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +43,9 @@
 #include <string.h>
 
 #include "flow.h"
+#include "ipfix_encode.h"
 #include "nf5_encode.h"
+#include "nf9_encode.h"
 #include "pcap_write.h"
 #include "version.h"
 
@@ -49,6 +56,10 @@
 #define FG_BATCH_WAIT_MS 2000u
 #define FG_COLLECTOR_PORT 2055u
 #define FG_FIRST_HOST_NET 10u
+#define FG_MTU 1400u     /* v9 and IPFIX datagrams: within an Ethernet MTU after IP and UDP */
+#define FG_BATCH_MAX 64u /* flows an exporter holds; FG_MTU fills well before this */
+#define FG_MAX_SAMPLE_V5 0x3fffu /* v5's interval field has 14 bits */
+#define FG_MAX_SAMPLE 1000000u
 
 /* Shares of --flows the threats may take at most; the rest is benign traffic. */
 #define FG_BEACON_SHARE 0.15
@@ -711,12 +722,18 @@ static void fg_benign(fg_gen_t *g, const fg_org_t *o, fg_rng_t *r)
 
 /* ---- export ---- */
 
+typedef enum fg_format { FG_FMT_V5, FG_FMT_V9, FG_FMT_IPFIX } fg_format_t;
+
+_Static_assert(FG_BATCH_MAX >= NF5_ENC_MAX_FLOWS, "a batch holds a full v5 datagram");
+
 typedef struct fg_exporter {
     flow_addr_t addr;
     uint16_t port;
     uint64_t boot_ms;
-    uint32_t sequence; /* flows this exporter has sent */
-    flow_rec_t batch[NF5_ENC_MAX_FLOWS];
+    uint32_t sequence; /* v5: flows this exporter has sent (v9 and IPFIX: in their encoder) */
+    nf9e_t nf9;
+    ipfixe_t ipfix;
+    flow_rec_t batch[FG_BATCH_MAX];
     uint32_t n;
     uint64_t first_end_ms; /* of the oldest waiting flow */
 } fg_exporter_t;
@@ -724,7 +741,9 @@ typedef struct fg_exporter {
 typedef struct fg_export {
     fg_exporter_t *ex;
     uint32_t n_ex;
-    uint16_t sampling_field;
+    fg_format_t fmt;
+    uint32_t batch_max;      /* flows that make a batch full whatever their size */
+    uint16_t sampling_field; /* v5 */
     pcapw_t *w;
     fg_rng_t *r;
     flow_addr_t collector;
@@ -767,13 +786,31 @@ static void fg_to_rec(const fg_flow_t *f, const fg_gen_t *g, flow_rec_t *rec)
     FLOW_SET(rec, sampling, g->sample);
 }
 
+/* How many of the first n flows of an exporter's batch one datagram holds. */
+static size_t fg_fit(const fg_export_t *x, const fg_exporter_t *e, size_t n)
+{
+    switch (x->fmt) {
+    case FG_FMT_V9:
+        return nf9e_fit(&e->nf9, e->batch, n);
+    case FG_FMT_IPFIX:
+        return ipfixe_fit(&e->ipfix, e->batch, n);
+    default:
+        return n < NF5_ENC_MAX_FLOWS ? n : NF5_ENC_MAX_FLOWS;
+    }
+}
+
 static int fg_flush(fg_export_t *x, uint32_t i)
 {
     fg_exporter_t *e = &x->ex[i];
     if (e->n == 0)
         return 0;
-    /* One clock for all exporters, so the capture's timestamps never go backwards. */
     uint64_t export_ms = e->batch[e->n - 1].time_end + fg_range(x->r, 5, 150);
+    /* v9 headers carry the export time in whole seconds beside a millisecond sysUptime, so a
+     * decoder places flows to the millisecond only when the export falls on a second; these
+     * exporters run their export timer on whole seconds, so decoded times match the truth. */
+    if (x->fmt == FG_FMT_V9)
+        export_ms = (export_ms + 999) / 1000 * 1000;
+    /* One clock for all exporters, so the capture's timestamps never go backwards. */
     if (export_ms < x->last_export_ms)
         export_ms = x->last_export_ms;
     x->last_export_ms = export_ms;
@@ -782,15 +819,24 @@ static int fg_flush(fg_export_t *x, uint32_t i)
         ts_ns = x->last_ts_ns + 1000;
     x->last_ts_ns = ts_ns;
 
-    nf5_enc_hdr_t h = {.export_ms = export_ms,
-                       .boot_ms = e->boot_ms,
-                       .sequence = e->sequence,
-                       .engine_type = 0,
-                       .engine_id = (uint8_t)i,
-                       .sampling = x->sampling_field};
-    uint8_t buf[NF5_ENC_MAX_LEN];
-    size_t len = nf5_encode(buf, sizeof buf, &h, e->batch, e->n);
-    if (len == 0) {
+    uint8_t buf[NF5_ENC_MAX_LEN > FG_MTU ? NF5_ENC_MAX_LEN : FG_MTU];
+    size_t len = 0, done = 0;
+    if (x->fmt == FG_FMT_V9) {
+        len = nf9e_encode(&e->nf9, buf, sizeof buf, export_ms, e->batch, e->n, &done);
+    } else if (x->fmt == FG_FMT_IPFIX) {
+        len = ipfixe_encode(&e->ipfix, buf, sizeof buf, export_ms, e->batch, e->n, &done);
+    } else {
+        nf5_enc_hdr_t h = {.export_ms = export_ms,
+                           .boot_ms = e->boot_ms,
+                           .sequence = e->sequence,
+                           .engine_type = 0,
+                           .engine_id = (uint8_t)i,
+                           .sampling = x->sampling_field};
+        len = nf5_encode(buf, sizeof buf, &h, e->batch, e->n);
+        done = e->n;
+    }
+    /* fg_export never lets a batch grow past one datagram, so all of it must have gone. */
+    if (len == 0 || done != e->n) {
         errno = EINVAL;
         return -1;
     }
@@ -850,13 +896,22 @@ static int fg_export(fg_gen_t *g, fg_export_t *x)
             return -1;
         uint32_t i = fg_exporter_of(f, x->n_ex);
         fg_exporter_t *e = &x->ex[i];
+        fg_to_rec(f, g, &e->batch[e->n]);
+        /* v9 and IPFIX fill datagrams by bytes: when this flow does not fit beside those
+         * waiting, they go out first and it starts the next datagram. */
+        if (e->n > 0 && fg_fit(x, e, e->n + 1) <= e->n) {
+            flow_rec_t rec = e->batch[e->n];
+            if (fg_flush(x, i) != 0)
+                return -1;
+            e->batch[0] = rec;
+        }
         if (e->n == 0) {
             e->first_end_ms = f->end_ms;
             if (e->first_end_ms + FG_BATCH_WAIT_MS < next_deadline)
                 next_deadline = e->first_end_ms + FG_BATCH_WAIT_MS;
         }
-        fg_to_rec(f, g, &e->batch[e->n++]);
-        if (e->n == NF5_ENC_MAX_FLOWS && fg_flush(x, i) != 0)
+        e->n++;
+        if (e->n == x->batch_max && fg_flush(x, i) != 0)
             return -1;
     }
     return fg_flush_stale(x, UINT64_MAX, &next_deadline);
@@ -915,7 +970,7 @@ static void fg_usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: flowgen --format v5 --flows N --seed S --start TIME --hours H\n"
+        "usage: flowgen --format v5|v9|ipfix --flows N --seed S --start TIME --hours H\n"
         "               [--exporters K] [--sample N] --out FILE.pcap [--truth FILE]\n"
         "\n"
         "Writes a pcap of NetFlow export datagrams: a synthetic organisation's traffic with\n"
@@ -923,22 +978,28 @@ static void fg_usage(FILE *f)
         "of an internal /24, T1046; DNS exfiltration to an external nameserver, T1048.003).\n"
         "The same arguments always give the same bytes.\n"
         "\n"
-        "  --format FMT      export protocol: v5 (v9 and ipfix are planned, not yet here)\n"
+        "  --format FMT      export protocol: v5 (NetFlow v5, 30 flows a datagram), v9\n"
+        "                    (NetFlow v9, RFC 3954) or ipfix (RFC 7011); v9 and ipfix send\n"
+        "                    IPv4 and IPv6 templates in each exporter's first datagram and\n"
+        "                    every %u after, and fill datagrams up to %u bytes\n"
         "  --flows N         exactly N flow records (%u..%u)\n"
         "  --seed S          seed of every random choice (unsigned 64-bit)\n"
         "  --start TIME      first flow: Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
         "  --hours H         span of the traffic in hours (1..8784, decimals allowed)\n"
         "  --exporters K     routers exporting, 192.0.2.1..K from port 50000+i (default 1,\n"
         "                    at most %u), to 192.0.2.254:%u\n"
-        "  --sample N        1:N packet sampling: announced in the header, counters as a\n"
-        "                    sampled router reports them (divided by N, at least 1)\n"
+        "  --sample N        1:N packet sampling (v5: up to %u; v9, ipfix: up to %u):\n"
+        "                    announced (v5 in the header, v9 in options data with fields\n"
+        "                    34/35, ipfix in PSAMP options data 302/304/305/306), counters as\n"
+        "                    a sampled router reports them (divided by N, at least 1)\n"
         "  --out FILE        the capture (classic pcap, nanosecond timestamps, Ethernet)\n"
         "  --truth FILE      the planted cases as JSON lines\n"
         "  -V, --version     print the version and exit\n"
         "  -h, --help        print this help and exit\n"
         "\n"
         "Exit status: 0 success, 1 I/O error, 2 usage.\n",
-        FG_MIN_FLOWS, FG_MAX_FLOWS, FG_MAX_EXPORTERS, FG_COLLECTOR_PORT);
+        NF9E_REFRESH_DEFAULT, FG_MTU, FG_MIN_FLOWS, FG_MAX_FLOWS, FG_MAX_EXPORTERS,
+        FG_COLLECTOR_PORT, FG_MAX_SAMPLE_V5, FG_MAX_SAMPLE);
 }
 
 static int fg_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -1007,9 +1068,11 @@ static int fg_parse_time(const char *s, uint64_t *out_s)
 }
 
 typedef struct fg_args {
+    fg_format_t fmt;
     uint64_t flows, seed, start_s, exporters, sample;
     double hours;
     const char *out, *truth;
+    const char *sample_arg; /* as given, for the message when it is too large for v5 */
 } fg_args_t;
 
 static int fg_bad(const char *opt, const char *val, const char *want)
@@ -1037,15 +1100,14 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
     while ((c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (strcmp(optarg, "v9") == 0 || strcmp(optarg, "ipfix") == 0) {
-                fprintf(stderr,
-                        "flowgen: --format %s is not implemented yet: this release writes v5 "
-                        "only (v9 and ipfix are planned)\n",
-                        optarg);
-                return FG_EXIT_USAGE;
-            }
-            if (strcmp(optarg, "v5") != 0)
-                return fg_bad("format", optarg, "want v5");
+            if (strcmp(optarg, "v5") == 0)
+                a->fmt = FG_FMT_V5;
+            else if (strcmp(optarg, "v9") == 0)
+                a->fmt = FG_FMT_V9;
+            else if (strcmp(optarg, "ipfix") == 0)
+                a->fmt = FG_FMT_IPFIX;
+            else
+                return fg_bad("format", optarg, "want v5, v9 or ipfix");
             have_format = 1;
             break;
         case 'n':
@@ -1078,8 +1140,9 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
                 return fg_bad("exporters", optarg, "want 1 to 253");
             break;
         case 'S':
-            if (fg_parse_u64(optarg, 1, 0x3fff, &a->sample) != 0)
-                return fg_bad("sample", optarg, "want 1 to 16383 (the v5 field has 14 bits)");
+            if (fg_parse_u64(optarg, 1, FG_MAX_SAMPLE, &a->sample) != 0)
+                return fg_bad("sample", optarg, "want 1 to 1000000 (v5: to 16383)");
+            a->sample_arg = optarg;
             break;
         case 'o':
             a->out = optarg;
@@ -1116,9 +1179,11 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
         fprintf(stderr, "flowgen: %s is required (see --help)\n", missing);
         return FG_EXIT_USAGE;
     }
+    if (a->fmt == FG_FMT_V5 && a->sample > FG_MAX_SAMPLE_V5)
+        return fg_bad("sample", a->sample_arg, "want 1 to 16383 (the v5 field has 14 bits)");
     if (a->start_s + (uint64_t)(a->hours * 3600.0) + 3600 > UINT32_MAX) {
-        fprintf(stderr, "flowgen: --start plus --hours goes past 2106, beyond v5's 32-bit "
-                        "clock\n");
+        fprintf(stderr, "flowgen: --start plus --hours goes past 2106, beyond the 32-bit export "
+                        "clock of NetFlow and IPFIX\n");
         return FG_EXIT_USAGE;
     }
     return -1;
@@ -1171,6 +1236,8 @@ int main(int argc, char **argv)
     pcapw_t w;
     fg_export_t x = {.ex = ex,
                      .n_ex = (uint32_t)a.exporters,
+                     .fmt = a.fmt,
+                     .batch_max = a.fmt == FG_FMT_V5 ? NF5_ENC_MAX_FLOWS : FG_BATCH_MAX,
                      .sampling_field = a.sample > 1 ? (uint16_t)(1u << 14 | a.sample) : 0,
                      .w = &w,
                      .r = &r_export};
@@ -1181,6 +1248,15 @@ int main(int argc, char **argv)
         /* Up 1 hour to 40 days before the span: some exporters' uptime wraps within it. */
         uint64_t up = fg_range(&r_export, 3600000u, 40ull * 86400000u);
         ex[i].boot_ms = g.start_ms - (up < g.start_ms ? up : g.start_ms);
+        nf9e_cfg_t c9 = {.source_id = i,
+                         .boot_ms = ex[i].boot_ms,
+                         .sampling = (uint32_t)a.sample,
+                         .mtu = FG_MTU};
+        ipfixe_cfg_t cx = {.domain = i, .sampling = (uint32_t)a.sample, .mtu = FG_MTU};
+        if (nf9e_init(&ex[i].nf9, &c9) != 0 || ipfixe_init(&ex[i].ipfix, &cx) != 0) {
+            fprintf(stderr, "flowgen: FG_MTU is too small for the templates\n");
+            return FG_EXIT_IO;
+        }
     }
     int status = FG_EXIT_OK;
     if (pcapw_open(&w, a.out) != 0) {
