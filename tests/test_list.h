@@ -43,6 +43,10 @@ TEST_ENTRY(ipfix_sequence_through_ingest)
 /* conformance against tshark on the team's real captures */
 TEST_ENTRY(nf5_tshark_conformance)
 TEST_ENTRY(nf5_invalid_captures_dropped)
+#include "tshark_tests.h"
+
+/* real exporters (softflowd, pmacctd nfprobe) over loopback, against tshark */
+#include "exporters_tests.h"
 
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)

@@ -11,7 +11,8 @@
  * fill instead; SiLK's nf9-out-is-reverse quirk is why they are not taken as reverse), which
  * beat totals (85, 86: RFC 7012 says never to sum totals, so they count only when nothing
  * better is there). Times: absolute milliseconds beat NTP micro/nanoseconds, then seconds,
- * then delta microseconds, then sysUpTime-relative values.
+ * then delta microseconds, then sysUpTime-relative values. VLAN: vlanId (58) beats dot1qVlanId
+ * (243), which some exporters send instead.
  */
 #include "tpl.h"
 
@@ -79,6 +80,7 @@ static const tpl_ie_t tpl_ies[] = {
     IE(0, 231, UINT, bytes, 0, 3),                   /* initiatorOctets (NSEL forward bytes) */
     IE(0, 232, UINT, rev_bytes, 0, 3),               /* responderOctets (NSEL reverse bytes) */
     IE(0, 233, UINT, fw_event, 0, 2),                /* firewallEvent */
+    IE(0, 243, UINT, vlan, 0, 0),                    /* dot1qVlanId, when vlanId is absent */
     IE(0, 281, ADDR6, nat_src_addr, 0, 1),           /* postNATSourceIPv6Address */
     IE(0, 282, ADDR6, nat_dst_addr, 0, 1),           /* postNATDestinationIPv6Address */
     IE(0, 298, UINT, packets, 0, 3),                 /* initiatorPackets */
