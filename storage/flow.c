@@ -29,28 +29,6 @@ void flow_rec_clear(flow_rec_t *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-static const uint8_t flow_v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-void flow_addr_from_v4(flow_addr_t *a, uint32_t v4)
-{
-    memcpy(a->b, flow_v4_mapped_prefix, 12);
-    a->b[12] = (uint8_t)(v4 >> 24);
-    a->b[13] = (uint8_t)(v4 >> 16);
-    a->b[14] = (uint8_t)(v4 >> 8);
-    a->b[15] = (uint8_t)v4;
-}
-
-void flow_addr_from_v4_bytes(flow_addr_t *a, const uint8_t v4[4])
-{
-    memcpy(a->b, flow_v4_mapped_prefix, 12);
-    memcpy(a->b + 12, v4, 4);
-}
-
-void flow_addr_from_v6_bytes(flow_addr_t *a, const uint8_t v6[16])
-{
-    memcpy(a->b, v6, 16);
-}
-
 int flow_addr_is_v4(const flow_addr_t *a)
 {
     return memcmp(a->b, flow_v4_mapped_prefix, 12) == 0;

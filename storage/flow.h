@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* An IPv4 or IPv6 address. IPv4 is held IPv4-mapped (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2)
  * so that one 16-byte column holds both families and compares bytewise. */
@@ -125,9 +126,28 @@ void flow_rec_clear(flow_rec_t *rec);
 /* Addresses. */
 #define FLOW_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN: longest text form plus NUL */
 
-void flow_addr_from_v4(flow_addr_t *a, uint32_t v4_host_order);
-void flow_addr_from_v4_bytes(flow_addr_t *a, const uint8_t v4[4]);
-void flow_addr_from_v6_bytes(flow_addr_t *a, const uint8_t v6[16]);
+/* The first 12 bytes of an IPv4-mapped address (RFC 4291 section 2.5.5.2). */
+static const uint8_t flow_v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Inline: decoders call these for every flow, and build the address in place. */
+static inline void flow_addr_from_v4_bytes(flow_addr_t *a, const uint8_t v4[4])
+{
+    memcpy(a->b, flow_v4_mapped_prefix, 12);
+    memcpy(a->b + 12, v4, 4);
+}
+
+static inline void flow_addr_from_v4(flow_addr_t *a, uint32_t v4_host_order)
+{
+    const uint8_t v4[4] = {(uint8_t)(v4_host_order >> 24), (uint8_t)(v4_host_order >> 16),
+                           (uint8_t)(v4_host_order >> 8), (uint8_t)v4_host_order};
+    flow_addr_from_v4_bytes(a, v4);
+}
+
+static inline void flow_addr_from_v6_bytes(flow_addr_t *a, const uint8_t v6[16])
+{
+    memcpy(a->b, v6, 16);
+}
+
 int flow_addr_is_v4(const flow_addr_t *a);
 /* The IPv4 address in host order; only meaningful when flow_addr_is_v4(). */
 uint32_t flow_addr_v4(const flow_addr_t *a);

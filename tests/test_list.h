@@ -33,6 +33,9 @@ TEST_ENTRY(ipfix_biflow_counters_sampling)
 TEST_ENTRY(ipfix_malformed)
 TEST_ENTRY(ipfix_every_truncation)
 TEST_ENTRY(ipfix_sequence_through_ingest)
+TEST_ENTRY(templates_icmp_from_dst_port)
+TEST_ENTRY(templates_integer_widths)
+TEST_ENTRY(templates_records_independent)
 
 /* collector/capture: pcap, pcapng, link layers, fragments */
 #include "capture_tests.h"

@@ -14,7 +14,25 @@
  */
 #include "nf5.h"
 
+#include <endian.h>
+#include <string.h>
+
 #include "cursor.h"
+
+/* Big-endian loads from a record whose 48 bytes were carved (checked) as a whole. */
+static inline uint16_t nf5_ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return be16toh(v);
+}
+
+static inline uint32_t nf5_ld32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return be32toh(v);
+}
 
 /* First and Last are sysUptime milliseconds. The signed 32-bit difference from the header's
  * sysUptime is right across the 49.7-day wrap and for a First slightly after the export
@@ -60,49 +78,54 @@ int nf5_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, dec_
     out->hdr.seq_exact = 1;
     out->hdr.export_ms = (uint64_t)secs * 1000 + nsecs / 1000000;
 
+    /* One record for the datagram: every record fills the same columns, except the ICMP
+     * ones, which are zeroed when a record is not ICMP. What the datagram shares is written
+     * once. */
+    flow_rec_t f;
+    flow_rec_clear(&f);
+    f.exporter = *exporter;
+    f.obs_domain = out->hdr.obs_domain;
+    f.sampling = interval;
+    const uint64_t present =
+        FLOW_BIT(src_addr) | FLOW_BIT(dst_addr) | FLOW_BIT(next_hop) | FLOW_BIT(in_if) |
+        FLOW_BIT(out_if) | FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(time_start) |
+        FLOW_BIT(time_end) | FLOW_BIT(src_port) | FLOW_BIT(dst_port) | FLOW_BIT(tcp_flags) |
+        FLOW_BIT(proto) | FLOW_BIT(tos) | FLOW_BIT(src_as) | FLOW_BIT(dst_as) | FLOW_BIT(src_mask) |
+        FLOW_BIT(dst_mask) | FLOW_BIT(exporter) | FLOW_BIT(obs_domain) | FLOW_BIT(sampling);
     for (uint16_t i = 0; i < count; i++) {
-        cur_t r;
-        uint8_t a[4];
-        flow_addr_t addr;
-        flow_rec_t f;
-        if (cur_carve(&c, NF5_REC_LEN, &r) != 0)
-            break; /* unreachable: the length check above covers every record */
-        flow_rec_clear(&f);
-        cur_bytes(&r, a, 4);
-        flow_addr_from_v4_bytes(&addr, a);
-        FLOW_SET(&f, src_addr, addr);
-        cur_bytes(&r, a, 4);
-        flow_addr_from_v4_bytes(&addr, a);
-        FLOW_SET(&f, dst_addr, addr);
-        cur_bytes(&r, a, 4);
-        flow_addr_from_v4_bytes(&addr, a);
-        FLOW_SET(&f, next_hop, addr);
-        FLOW_SET(&f, in_if, cur_be16(&r));
-        FLOW_SET(&f, out_if, cur_be16(&r));
-        FLOW_SET(&f, packets, cur_be32(&r));
-        FLOW_SET(&f, bytes, cur_be32(&r));
-        uint32_t first = cur_be32(&r);
-        uint32_t last = cur_be32(&r);
-        FLOW_SET(&f, time_start, nf5_abs_ms(out->hdr.export_ms, uptime, first));
-        FLOW_SET(&f, time_end, nf5_abs_ms(out->hdr.export_ms, uptime, last));
-        FLOW_SET(&f, src_port, cur_be16(&r));
-        FLOW_SET(&f, dst_port, cur_be16(&r));
-        cur_skip(&r, 1); /* pad1 */
-        FLOW_SET(&f, tcp_flags, cur_u8(&r));
-        FLOW_SET(&f, proto, cur_u8(&r));
-        FLOW_SET(&f, tos, cur_u8(&r));
-        FLOW_SET(&f, src_as, cur_be16(&r));
-        FLOW_SET(&f, dst_as, cur_be16(&r));
-        FLOW_SET(&f, src_mask, cur_u8(&r));
-        FLOW_SET(&f, dst_mask, cur_u8(&r));
+        cur_t rc;
+        if (cur_carve(&c, NF5_REC_LEN, &rc) != 0)
+            break;               /* unreachable: the length check above covers every record */
+        const uint8_t *r = rc.p; /* NF5_REC_LEN bytes, read at the format's offsets */
+        f.present = present;
+        flow_addr_from_v4_bytes(&f.src_addr, r + 0);
+        flow_addr_from_v4_bytes(&f.dst_addr, r + 4);
+        flow_addr_from_v4_bytes(&f.next_hop, r + 8);
+        f.in_if = nf5_ld16(r + 12);
+        f.out_if = nf5_ld16(r + 14);
+        f.packets = nf5_ld32(r + 16);
+        f.bytes = nf5_ld32(r + 20);
+        f.time_start = nf5_abs_ms(out->hdr.export_ms, uptime, nf5_ld32(r + 24));
+        f.time_end = nf5_abs_ms(out->hdr.export_ms, uptime, nf5_ld32(r + 28));
+        f.src_port = nf5_ld16(r + 32);
+        f.dst_port = nf5_ld16(r + 34);
+        /* r[36]: pad1 */
+        f.tcp_flags = r[37];
+        f.proto = r[38];
+        f.tos = r[39];
+        f.src_as = nf5_ld16(r + 40);
+        f.dst_as = nf5_ld16(r + 42);
+        f.src_mask = r[44];
+        f.dst_mask = r[45];
+        /* r[46..47]: pad2 */
         /* ICMP type and code travel in the destination port (type * 256 + code). */
         if (f.proto == 1) {
             FLOW_SET(&f, icmp_type, (uint8_t)(f.dst_port >> 8));
             FLOW_SET(&f, icmp_code, (uint8_t)f.dst_port);
+        } else {
+            f.icmp_type = 0;
+            f.icmp_code = 0;
         }
-        FLOW_SET(&f, exporter, *exporter);
-        FLOW_SET(&f, obs_domain, out->hdr.obs_domain);
-        FLOW_SET(&f, sampling, interval);
         out->sink(out->sink_arg, &f);
         out->n_flows++;
     }

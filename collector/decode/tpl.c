@@ -7,6 +7,7 @@
 #include "tpl.h"
 
 #include <Judy.h>
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ void tpl_clear(tpl_scope_t *s)
     }
     JudyLFreeArray((PPvoid_t)&s->tpl_judy, &je);
     s->n_templates = 0;
+    s->last_tpl = NULL;
 }
 
 void tpl_cache_free(tpl_cache_t *c)
@@ -75,9 +77,26 @@ void tpl_cache_free(tpl_cache_t *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The slot of a scope in the cache's `recent` array. */
+static unsigned tpl_recent_slot(const flow_addr_t *exporter, uint16_t version, uint32_t domain)
+{
+    uint64_t a, b;
+    memcpy(&a, exporter->b, 8);
+    memcpy(&b, exporter->b + 8, 8);
+    uint64_t h = (a ^ b ^ ((uint64_t)domain << 16 | version)) * 0x9e3779b97f4a7c15u;
+    return (unsigned)(h >> 40) % TPL_RECENT_SCOPES;
+}
+
 tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
                            uint32_t domain)
 {
+    /* Most datagrams come from an exporter seen moments ago: look in the small cache first,
+     * and hash the key into the JudyHS only when it misses. */
+    unsigned slot_i = tpl_recent_slot(exporter, version, domain);
+    tpl_scope_t *hit = c->recent[slot_i];
+    if (hit && hit->domain == domain && hit->version == version &&
+        memcmp(hit->exporter.b, exporter->b, 16) == 0)
+        return hit;
     JError_t je;
     tpl_scope_key_t key;
     memcpy(key.addr, exporter->b, 16);
@@ -86,8 +105,10 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     for (int i = 0; i < 4; i++)
         key.domain[i] = (uint8_t)(domain >> (24 - 8 * i));
     PPvoid_t slot = JudyHSGet(c->scope_judy, &key, sizeof key);
-    if (slot)
+    if (slot) {
+        c->recent[slot_i] = *slot;
         return *slot;
+    }
     if (c->n_scopes >= TPL_MAX_SCOPES)
         goto refuse;
     if (c->n_scopes == c->cap_scopes) {
@@ -112,6 +133,7 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     s->domain = domain;
     *slot = s;
     c->scopes[c->n_scopes++] = s;
+    c->recent[slot_i] = s;
     return s;
 refuse:
     c->scopes_refused++;
@@ -126,6 +148,94 @@ const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id)
 }
 
 /* ---- the compiler ---------------------------------------------------------------------- */
+
+/* What a program writes into as it runs over a record: the flow, and slots for the values
+ * that are not columns as such. Which of them a record carries is the template's `have`: every
+ * record of a template carries the same fields. A program's offsets are offsets in here. */
+typedef struct tpl_rec {
+    flow_rec_t f;      /* first, so a column's offset in flow_rec_t is its offset here */
+    uint64_t t_raw[2]; /* [0] start, [1] end, as encoded */
+    uint64_t sysinit_ms;
+    uint64_t interval, space, sampler;
+} tpl_rec_t;
+
+_Static_assert(offsetof(tpl_rec_t, f) == 0, "columns are at their flow_rec_t offsets");
+_Static_assert(sizeof(tpl_rec_t) <= UINT16_MAX, "offsets fit tpl_op_t.off");
+
+/* The fixed-width kind for an integer field of w bytes into a destination of c bytes;
+ * TPL_OP_UINT when w is 3, 5, 6 or 7. */
+static uint8_t tpl_uint_kind(uint16_t w, size_t c)
+{
+#define TPL_X_PICK(fw, cw)                                                                         \
+    if (w == fw && c == cw)                                                                        \
+        return TPL_OP_U##fw##_C##cw;
+    TPL_FIXED_UINTS(TPL_X_PICK)
+#undef TPL_X_PICK
+    return TPL_OP_UINT;
+}
+
+/* The operation for a field of `len` bytes that `ie` decodes; adds to what the template's
+ * records carry. */
+static tpl_op_t tpl_compile_field(const tpl_ie_t *ie, uint16_t len, uint64_t *present,
+                                  uint8_t *have, uint8_t t_enc[2])
+{
+    tpl_op_t op = {.len = len, .col = ie->col, .off = (uint16_t)flow_cols[ie->col].offset};
+    uint64_t bit = (uint64_t)1 << ie->col;
+    switch ((tpl_op_kind_t)ie->kind) {
+    case TPL_OP_UINT:
+        op.aux = (uint8_t)flow_cols[ie->col].width;
+        op.kind = tpl_uint_kind(len, op.aux);
+        *present |= bit;
+        break;
+    case TPL_OP_ADDR4:
+    case TPL_OP_ADDR6:
+        /* A second field for the same address column never overwrites with zeros. */
+        if (*present & bit)
+            op.kind = ie->kind == TPL_OP_ADDR4 ? TPL_OP_ADDR4_NZ : TPL_OP_ADDR6_NZ;
+        else
+            op.kind = ie->kind;
+        *present |= bit;
+        break;
+    case TPL_OP_ICMP:
+        op.kind = TPL_OP_ICMP;
+        *present |= FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code);
+        break;
+    case TPL_OP_TIME: {
+        int k = ie->col == FLOW_COL_time_end;
+        op.off = (uint16_t)(offsetof(tpl_rec_t, t_raw) + (size_t)k * sizeof(uint64_t));
+        op.kind = tpl_uint_kind(len, 8);
+        op.aux = ie->aux; /* the encoding: two encodings, two programs */
+        t_enc[k] = ie->aux;
+        *have |= k ? TPL_HAVE_END : TPL_HAVE_START;
+        break;
+    }
+    case TPL_OP_SYSINIT:
+        op.off = offsetof(tpl_rec_t, sysinit_ms);
+        *have |= TPL_HAVE_SYSINIT;
+        goto slot;
+    case TPL_OP_SAMPLING:
+        op.off = offsetof(tpl_rec_t, interval);
+        *have |= TPL_HAVE_INTERVAL;
+        goto slot;
+    case TPL_OP_SPACE:
+        op.off = offsetof(tpl_rec_t, space);
+        *have |= TPL_HAVE_SPACE;
+        goto slot;
+    case TPL_OP_SAMPLER:
+        op.off = offsetof(tpl_rec_t, sampler);
+        *have |= TPL_HAVE_SAMPLER;
+    slot:
+        op.aux = 8;
+        op.kind = tpl_uint_kind(len, 8);
+        break;
+    default: /* the table holds no other kind */
+        op.kind = TPL_OP_SKIP;
+        op.col = 0;
+        op.off = 0;
+        break;
+    }
+    return op;
+}
 
 /* Lengths an element of each kind may have; anything else makes the field a plain skip. */
 static int tpl_len_ok(const tpl_ie_t *ie, uint16_t len)
@@ -148,6 +258,16 @@ static int tpl_len_ok(const tpl_ie_t *ie, uint16_t len)
     default:
         return len >= 1 && len <= 8; /* reduced-size integers (RFC 7011 6.2) */
     }
+}
+
+/* Member by member: tpl_op_t has a padding byte, which memcmp would read. */
+static int tpl_ops_equal(const tpl_op_t *a, const tpl_op_t *b, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++)
+        if (a[i].len != b[i].len || a[i].off != b[i].off || a[i].kind != b[i].kind ||
+            a[i].col != b[i].col || a[i].aux != b[i].aux)
+            return 0;
+    return 1;
 }
 
 const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_options,
@@ -211,16 +331,14 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     /* Emit the program, merging runs of fixed skips into one. */
     tpl_op_t ops[TPL_MAX_FIELDS];
     uint16_t n_ops = 0;
+    uint64_t present = 0;
+    uint8_t have = 0, t_enc[2] = {0, 0};
     for (uint16_t i = 0; i < n_fields; i++) {
         tpl_op_t op = {.len = fields[i].len, .kind = TPL_OP_SKIP};
-        if (fields[i].len == TPL_VARLEN) {
+        if (fields[i].len == TPL_VARLEN)
             op.kind = TPL_OP_SKIP_VAR;
-        } else if (ies[i]) {
-            op.kind = ies[i]->kind;
-            op.col = ies[i]->col;
-            op.off = (uint16_t)flow_cols[op.col].offset;
-            op.aux = op.kind == TPL_OP_UINT ? (uint8_t)flow_cols[op.col].width : ies[i]->aux;
-        }
+        else if (ies[i])
+            op = tpl_compile_field(ies[i], fields[i].len, &present, &have, t_enc);
         if (op.kind == TPL_OP_SKIP && op.len == 0)
             continue;
         if (op.kind == TPL_OP_SKIP && n_ops && ops[n_ops - 1].kind == TPL_OP_SKIP &&
@@ -230,19 +348,23 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         }
         ops[n_ops++] = op;
     }
+    /* Cisco and flowgen put an ICMP flow's type * 256 + code in its destination port, as in
+     * v5; a record without an ICMP type or code element takes them from there. */
+    if (!(present & (FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code))) && (present & FLOW_BIT(proto)) &&
+        (present & FLOW_BIT(dst_port)))
+        have |= TPL_HAVE_ICMP_PORT;
 
     tpl_cache_t *c = s->cache;
     const tpl_t *old = tpl_get(s, id);
-    size_t size = sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t) +
-                  (size_t)n_fields * sizeof(tpl_field_t);
+    size_t size =
+        sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t) + (size_t)n_fields * sizeof(tpl_field_t);
     if (!old && (s->n_templates >= TPL_MAX_PER_SCOPE || c->tpl_bytes + size > TPL_MAX_BYTES)) {
         counts->n[DEC_E_TPL_LIMIT]++;
         return NULL;
     }
     /* A refresh with the same layout keeps the compiled template as it is. */
     if (old && old->is_options == (is_options != 0) && old->n_ops == n_ops &&
-        old->n_fields == n_fields && old->min_len == min_len &&
-        memcmp(old->ops, ops, n_ops * sizeof *ops) == 0)
+        old->n_fields == n_fields && old->min_len == min_len && tpl_ops_equal(old->ops, ops, n_ops))
         return old;
     tpl_t *t = malloc(size);
     if (!t) {
@@ -256,6 +378,10 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     t->scope_count = scope_count;
     t->n_ops = n_ops;
     t->min_len = min_len;
+    t->have = have;
+    t->t_enc[0] = t_enc[0];
+    t->t_enc[1] = t_enc[1];
+    t->present = present;
     memcpy(t->ops, ops, n_ops * sizeof *ops);
     tpl_field_t *defs = (tpl_field_t *)(t->ops + n_ops);
     memcpy(defs, fields, n_fields * sizeof *fields);
@@ -272,6 +398,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         tpl_t *prev = *slot;
         c->tpl_bytes -= tpl_size(prev);
         free(prev);
+        s->last_tpl = NULL;
         s->stats.templates_replaced++;
     } else {
         s->n_templates++;
@@ -286,6 +413,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
 void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
 {
     JError_t je;
+    s->last_tpl = NULL;
     if (!all_of_kind) {
         PPvoid_t slot = JudyLGet(s->tpl_judy, id, &je);
         if (!slot || slot == PPJERR)
@@ -322,16 +450,6 @@ void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
 
 #define TPL_NTP_UNIX_OFFSET 2208988800ull /* seconds from 1900 to 1970 (RFC 7011 6.1.9) */
 
-typedef struct tpl_rec {
-    flow_rec_t f;
-    uint64_t t_raw[2]; /* [0] start, [1] end, as encoded */
-    uint8_t t_enc[2];
-    uint8_t t_have[2];
-    uint64_t sysinit_ms;
-    uint64_t interval, space, sampler;
-    uint8_t have_interval, have_space, have_sampler, have_sysinit;
-} tpl_rec_t;
-
 static uint64_t tpl_be(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
@@ -340,10 +458,47 @@ static uint64_t tpl_be(const uint8_t *p, size_t n)
     return v;
 }
 
-static void tpl_store_uint(flow_rec_t *f, const tpl_op_t *op, uint64_t v)
+/* One load and a byte swap each; the caller has checked that the bytes are there. */
+static inline uint8_t tpl_ld1(const uint8_t *p)
 {
-    uint8_t *dst = (uint8_t *)f + op->off;
-    switch (op->aux) {
+    return p[0];
+}
+static inline uint16_t tpl_ld2(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return be16toh(v);
+}
+static inline uint32_t tpl_ld4(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return be32toh(v);
+}
+static inline uint64_t tpl_ld8(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return be64toh(v);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TPL_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define TPL_ALWAYS_INLINE
+#endif
+
+typedef uint8_t tpl_w1_t;
+typedef uint16_t tpl_w2_t;
+typedef uint32_t tpl_w4_t;
+typedef uint64_t tpl_w8_t;
+
+/* An integer into a destination of `width` bytes: a wider value keeps its low bytes, for
+ * every width alike (tcpControlBits sent in 2 bytes keeps its low 8, an 8-byte ifIndex its
+ * low 32). */
+static void tpl_store_uint(uint8_t *dst, unsigned width, uint64_t v)
+{
+    switch (width) {
     case 1: {
         uint8_t x = (uint8_t)v;
         memcpy(dst, &x, 1);
@@ -355,7 +510,7 @@ static void tpl_store_uint(flow_rec_t *f, const tpl_op_t *op, uint64_t v)
         break;
     }
     case 4: {
-        uint32_t x = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+        uint32_t x = (uint32_t)v;
         memcpy(dst, &x, 4);
         break;
     }
@@ -363,31 +518,77 @@ static void tpl_store_uint(flow_rec_t *f, const tpl_op_t *op, uint64_t v)
         memcpy(dst, &v, 8);
         break;
     }
-    f->present |= (uint64_t)1 << op->col;
 }
 
-static void tpl_store_addr(flow_rec_t *f, const tpl_op_t *op, const uint8_t *p)
+/* Runs one operation of a fixed length on the field at p. Variable-length skips are the
+ * caller's: they read their length first. Forced inline: as a call (which gcc chose for a
+ * switch this size) it halved the rate of v9 and IPFIX decoding. */
+TPL_ALWAYS_INLINE static inline void tpl_exec(const tpl_op_t *op, const uint8_t *p, tpl_rec_t *r)
 {
-    flow_addr_t a;
-    uint64_t bit = (uint64_t)1 << op->col;
-    if (op->kind == TPL_OP_ADDR4)
-        flow_addr_from_v4_bytes(&a, p);
-    else
-        flow_addr_from_v6_bytes(&a, p);
-    if (f->present & bit) {
-        /* Templates with both an IPv4 and an IPv6 field fill the unused one with zeros. */
-        int zero = 1;
-        for (int i = 0; i < op->len; i++)
-            zero &= p[i] == 0;
-        if (zero)
-            return;
+    uint8_t *dst = (uint8_t *)r + op->off;
+    switch (op->kind) {
+#define TPL_X_CASE(w, c)                                                                           \
+    case TPL_OP_U##w##_C##c: {                                                                     \
+        tpl_w##c##_t x = (tpl_w##c##_t)tpl_ld##w(p);                                               \
+        memcpy(dst, &x, sizeof x);                                                                 \
+        break;                                                                                     \
     }
-    memcpy((uint8_t *)f + op->off, &a, sizeof a);
-    f->present |= bit;
+        TPL_FIXED_UINTS(TPL_X_CASE)
+#undef TPL_X_CASE
+    case TPL_OP_ADDR4:
+        /* Straight into the column: no address built aside and copied after. */
+        flow_addr_from_v4_bytes((flow_addr_t *)dst, p);
+        break;
+    case TPL_OP_ADDR6:
+        flow_addr_from_v6_bytes((flow_addr_t *)dst, p);
+        break;
+    case TPL_OP_ADDR4_NZ:
+        /* Templates with both an IPv4 and an IPv6 field fill the unused one with zeros. */
+        if (tpl_ld4(p) != 0)
+            flow_addr_from_v4_bytes((flow_addr_t *)dst, p);
+        break;
+    case TPL_OP_ADDR6_NZ:
+        if ((tpl_ld8(p) | tpl_ld8(p + 8)) != 0)
+            flow_addr_from_v6_bytes((flow_addr_t *)dst, p);
+        break;
+    case TPL_OP_ICMP:
+        r->f.icmp_type = p[0];
+        r->f.icmp_code = p[1];
+        break;
+    case TPL_OP_UINT:
+        tpl_store_uint(dst, op->aux, tpl_be(p, op->len));
+        break;
+    default: /* TPL_OP_SKIP */
+        break;
+    }
 }
 
-/* Runs the program over one record at *c; -1 when a variable-length field runs past it. */
-static int tpl_run_record(const tpl_t *t, cur_t *c, tpl_rec_t *r)
+/* Runs the program of a template without variable-length fields over the record at p, whose
+ * t->min_len bytes the caller has checked are there. Unrolled by four so that the dispatch is
+ * four indirect jumps, not one: each then sees a shorter, repeating sequence of kinds and is
+ * predicted far better (v9 24 -> 34 M flows per CPU-second in bench-decode). */
+static inline void tpl_run_fixed(const tpl_t *t, const uint8_t *p, tpl_rec_t *r)
+{
+    const tpl_op_t *op = t->ops, *end = t->ops + t->n_ops;
+    for (; op + 3 < end; op += 4) {
+        tpl_exec(op, p, r);
+        p += op->len;
+        tpl_exec(op + 1, p, r);
+        p += op[1].len;
+        tpl_exec(op + 2, p, r);
+        p += op[2].len;
+        tpl_exec(op + 3, p, r);
+        p += op[3].len;
+    }
+    for (; op < end; op++) {
+        tpl_exec(op, p, r);
+        p += op->len;
+    }
+}
+
+/* Runs the program of a template with variable-length fields over one record at *c, checking
+ * each field; -1 when one runs past the set. */
+static int tpl_run_checked(const tpl_t *t, cur_t *c, tpl_rec_t *r)
 {
     for (uint16_t i = 0; i < t->n_ops; i++) {
         const tpl_op_t *op = &t->ops[i];
@@ -410,56 +611,19 @@ static int tpl_run_record(const tpl_t *t, cur_t *c, tpl_rec_t *r)
         }
         if (c->rem < len)
             return -1;
-        const uint8_t *p = c->p;
+        tpl_exec(op, c->p, r);
         c->p += len;
         c->rem -= len;
-        switch (op->kind) {
-        case TPL_OP_SKIP:
-            break;
-        case TPL_OP_UINT:
-            tpl_store_uint(&r->f, op, tpl_be(p, len));
-            break;
-        case TPL_OP_ADDR4:
-        case TPL_OP_ADDR6:
-            tpl_store_addr(&r->f, op, p);
-            break;
-        case TPL_OP_ICMP:
-            FLOW_SET(&r->f, icmp_type, p[0]);
-            FLOW_SET(&r->f, icmp_code, p[1]);
-            break;
-        case TPL_OP_TIME: {
-            int k = op->col == FLOW_COL_time_end;
-            r->t_raw[k] = tpl_be(p, len);
-            r->t_enc[k] = op->aux;
-            r->t_have[k] = 1;
-            break;
-        }
-        case TPL_OP_SYSINIT:
-            r->sysinit_ms = tpl_be(p, len);
-            r->have_sysinit = 1;
-            break;
-        case TPL_OP_SAMPLING:
-            r->interval = tpl_be(p, len);
-            r->have_interval = 1;
-            break;
-        case TPL_OP_SPACE:
-            r->space = tpl_be(p, len);
-            r->have_space = 1;
-            break;
-        case TPL_OP_SAMPLER:
-            r->sampler = tpl_be(p, len);
-            r->have_sampler = 1;
-            break;
-        }
     }
     return 0;
 }
 
 /* A time field as ms since the Unix epoch; -1 when it cannot be placed. */
-static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_rec_t *r, int k, const tpl_ctx_t *ctx)
+static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r, int k,
+                           const tpl_ctx_t *ctx)
 {
     uint64_t v = r->t_raw[k];
-    switch (r->t_enc[k]) {
+    switch (t->t_enc[k]) {
     case TPL_T_SEC:
         return (int64_t)(v * 1000);
     case TPL_T_MS:
@@ -475,7 +639,7 @@ static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_rec_t *r, int k, cons
     case TPL_T_UPTIME:
         if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
             return (int64_t)ctx->export_ms - (int32_t)(ctx->uptime_ms - (uint32_t)v);
-        if (r->have_sysinit)
+        if (t->have & TPL_HAVE_SYSINIT)
             return (int64_t)(r->sysinit_ms + v);
         if (s->sysinit_ms)
             return (int64_t)(s->sysinit_ms + v);
@@ -505,16 +669,16 @@ void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval)
 }
 
 /* What an options record teaches the scope. */
-static void tpl_learn_options(tpl_scope_t *s, const tpl_rec_t *r)
+static void tpl_learn_options(tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r)
 {
-    if (r->have_sysinit && r->sysinit_ms && s->sysinit_ms != r->sysinit_ms) {
+    if ((t->have & TPL_HAVE_SYSINIT) && r->sysinit_ms && s->sysinit_ms != r->sysinit_ms) {
         s->sysinit_ms = r->sysinit_ms;
         s->cache->generation++;
     }
-    if (!r->have_interval)
+    if (!(t->have & TPL_HAVE_INTERVAL))
         return;
-    uint32_t n = tpl_interval(r->interval, r->have_space, r->space);
-    if (!r->have_sampler) {
+    uint32_t n = tpl_interval(r->interval, t->have & TPL_HAVE_SPACE, r->space);
+    if (!(t->have & TPL_HAVE_SAMPLER)) {
         if (s->default_interval != n)
             s->cache->generation++;
         s->default_interval = n;
@@ -524,13 +688,13 @@ static void tpl_learn_options(tpl_scope_t *s, const tpl_rec_t *r)
 }
 
 /* The sampling interval of a data record: its own, its sampler's, or the domain's. */
-static uint32_t tpl_record_interval(const tpl_scope_t *s, const tpl_rec_t *r)
+static uint32_t tpl_record_interval(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r)
 {
     JError_t je;
     uint32_t n = 0;
-    if (r->have_interval)
-        n = tpl_interval(r->interval, r->have_space, r->space);
-    if (!n && r->have_sampler) {
+    if (t->have & TPL_HAVE_INTERVAL)
+        n = tpl_interval(r->interval, t->have & TPL_HAVE_SPACE, r->space);
+    if (!n && (t->have & TPL_HAVE_SAMPLER)) {
         PPvoid_t slot = JudyLGet(s->sampler_judy, (Word_t)r->sampler, &je);
         if (slot && slot != PPJERR)
             n = (uint32_t)(uintptr_t)*slot;
@@ -545,33 +709,61 @@ uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t le
 {
     cur_t c = cur_make(p, len);
     uint32_t n_records = 0;
+    /* One record for the whole set. Cleared once, so a column no record of the template
+     * fills stays zero; each record then overwrites every column its program fills, and
+     * the columns filled only on a condition (times, ICMP from the port) are zeroed when
+     * the condition fails. What the set shares is written once. */
+    tpl_rec_t r;
+    memset(&r, 0, sizeof r);
+    uint64_t present = t->present;
+    int own_sampling = (t->have & (TPL_HAVE_INTERVAL | TPL_HAVE_SAMPLER)) != 0;
+    if (!t->is_options) {
+        r.f.exporter = s->exporter;
+        r.f.obs_domain = s->domain;
+        if (!own_sampling)
+            r.f.sampling = tpl_record_interval(s, t, &r);
+        present |= FLOW_BIT(exporter) | FLOW_BIT(obs_domain) | FLOW_BIT(sampling);
+    }
     /* Padding is shorter than the smallest record (RFC 7011 3.3.1, RFC 3954 5.3), and
-     * min_len >= 1, so each pass consumes at least one byte. */
+     * min_len >= 1, so each pass consumes at least one byte. Without variable-length fields
+     * min_len is the record's length: this one check covers every field of the record. */
     while (c.rem >= t->min_len) {
-        tpl_rec_t r;
-        memset(&r, 0, sizeof r);
-        if (tpl_run_record(t, &c, &r) != 0) {
+        r.f.present = present;
+        if (!t->has_varlen) {
+            tpl_run_fixed(t, c.p, &r);
+            c.p += t->min_len;
+            c.rem -= t->min_len;
+        } else if (tpl_run_checked(t, &c, &r) != 0) {
             out->counts->n[DEC_E_REC_OVERRUN]++;
             break;
         }
         n_records++;
         if (t->is_options) {
             s->stats.options_records++;
-            tpl_learn_options(s, &r);
+            tpl_learn_options(s, t, &r);
             continue;
         }
-        for (int k = 0; k < 2; k++) {
-            int64_t ms = r.t_have[k] ? tpl_time_ms(s, &r, k, ctx) : -1;
-            if (ms < 0)
-                continue;
-            if (k == 0)
-                FLOW_SET(&r.f, time_start, (uint64_t)ms);
-            else
-                FLOW_SET(&r.f, time_end, (uint64_t)ms);
+        if (t->have & TPL_HAVE_START) {
+            int64_t ms = tpl_time_ms(s, t, &r, 0, ctx);
+            r.f.time_start = ms < 0 ? 0 : (uint64_t)ms;
+            r.f.present |= ms < 0 ? 0 : FLOW_BIT(time_start);
         }
-        FLOW_SET(&r.f, exporter, s->exporter);
-        FLOW_SET(&r.f, obs_domain, s->domain);
-        FLOW_SET(&r.f, sampling, tpl_record_interval(s, &r));
+        if (t->have & TPL_HAVE_END) {
+            int64_t ms = tpl_time_ms(s, t, &r, 1, ctx);
+            r.f.time_end = ms < 0 ? 0 : (uint64_t)ms;
+            r.f.present |= ms < 0 ? 0 : FLOW_BIT(time_end);
+        }
+        if (t->have & TPL_HAVE_ICMP_PORT) {
+            /* As nf5.c: the type * 256 + code exporters put in the destination port. A port
+             * below 256 is not that convention (Procera sends the bare type, MikroTik and
+             * ipfixprobe 0): better absent than read as type 0, echo reply. */
+            int icmp = (r.f.proto == 1 || r.f.proto == 58) && r.f.dst_port >= 256;
+            r.f.icmp_type = icmp ? (uint8_t)(r.f.dst_port >> 8) : 0;
+            r.f.icmp_code = icmp ? (uint8_t)r.f.dst_port : 0;
+            r.f.present |= icmp ? FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code) : 0;
+        }
+        if (own_sampling)
+            r.f.sampling = tpl_record_interval(s, t, &r);
         out->sink(out->sink_arg, &r.f);
         out->n_flows++;
     }
@@ -581,7 +773,11 @@ uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t le
 int tpl_data_set(tpl_scope_t *s, uint16_t id, const uint8_t *p, size_t len, const tpl_ctx_t *ctx,
                  dec_out_t *out)
 {
-    const tpl_t *t = tpl_get(s, id);
+    const tpl_t *t = s->last_tpl;
+    if (!t || t->id != id) {
+        t = tpl_get(s, id);
+        s->last_tpl = t;
+    }
     if (t)
         return (int)tpl_run_set(s, t, p, len, ctx, out);
     tpl_hold(s, id, p, len, ctx);

@@ -37,7 +37,20 @@
 #define TPL_VARLEN 65535               /* IPFIX field length meaning "variable" (RFC 7011 7) */
 #define TPL_PEN_REVERSE 29305u         /* RFC 5103 reverse information elements */
 
+/* X(W, C): an integer field of W bytes into a destination of C bytes, read with one load and
+ * a byte swap. Wider values keep their low C bytes; narrower ones are zero-extended. */
+/* clang-format off */
+#define TPL_FIXED_UINTS(X)                                                                         \
+    X(1, 1) X(1, 2) X(1, 4) X(1, 8)                                                                \
+    X(2, 1) X(2, 2) X(2, 4) X(2, 8)                                                                \
+    X(4, 1) X(4, 2) X(4, 4) X(4, 8)                                                                \
+    X(8, 1) X(8, 2) X(8, 4) X(8, 8)
+/* clang-format on */
+
 typedef enum tpl_op_kind {
+    /* The kinds of the element table (tpl_ie.c). The compiler turns TIME, SYSINIT, SAMPLING,
+     * SPACE and SAMPLER fields, and every integer of 1, 2, 4 or 8 bytes, into the fixed-width
+     * kinds below; only integers of 3, 5, 6 or 7 bytes stay TPL_OP_UINT in a program. */
     TPL_OP_SKIP,     /* fixed length, not kept */
     TPL_OP_SKIP_VAR, /* variable length: 1-byte prefix, or 255 then a 2-byte length */
     TPL_OP_UINT,     /* unsigned integer, 1..8 bytes (reduced size allowed), into column */
@@ -49,6 +62,14 @@ typedef enum tpl_op_kind {
     TPL_OP_SAMPLING, /* a sampling interval (1 in N): v9 34, 50; PSAMP 305 */
     TPL_OP_SPACE,    /* PSAMP samplingPacketSpace (306): interval = (305 + 306) / 305 */
     TPL_OP_SAMPLER,  /* sampler / selector id (v9 48, IPFIX 48, 302) */
+    /* Compiled only. An address column fed by a second field of the template (an IPv4 and an
+     * IPv6 source): written only when not all zeros, so the unused one never overwrites. */
+    TPL_OP_ADDR4_NZ,
+    TPL_OP_ADDR6_NZ,
+/* Compiled only: TPL_OP_U<W>_C<C>, see TPL_FIXED_UINTS. */
+#define TPL_X_KIND(w, c) TPL_OP_U##w##_C##c,
+    TPL_FIXED_UINTS(TPL_X_KIND)
+#undef TPL_X_KIND
 } tpl_op_kind_t;
 
 typedef enum tpl_time {
@@ -61,10 +82,11 @@ typedef enum tpl_time {
 
 typedef struct tpl_op {
     uint16_t len; /* field length in the record, TPL_VARLEN for variable */
-    uint16_t off; /* offset of the column in flow_rec_t */
+    uint16_t off; /* where the value goes in the runner's record: the column's offset in
+                   * flow_rec_t, or (times, sampling fields) a slot of the runner's own */
     uint8_t kind; /* tpl_op_kind_t */
     uint8_t col;  /* flow_col_t the value goes to */
-    uint8_t aux;  /* TPL_OP_UINT: column width in bytes; TPL_OP_TIME: tpl_time_t */
+    uint8_t aux;  /* TPL_OP_UINT: destination width in bytes; a time: its tpl_time_t */
 } tpl_op_t;
 
 /* What the compiler knows of an information element it decodes (tpl_ie.c). Elements not in
@@ -82,6 +104,15 @@ const tpl_ie_t *tpl_ie_find(uint32_t pen, uint16_t id);
 
 struct tpl_field;
 
+/* What every record of a template carries (tpl_t.have), known when it is compiled. */
+#define TPL_HAVE_START 0x01u     /* a start time */
+#define TPL_HAVE_END 0x02u       /* an end time */
+#define TPL_HAVE_SYSINIT 0x04u   /* systemInitTimeMilliseconds */
+#define TPL_HAVE_INTERVAL 0x08u  /* a sampling interval */
+#define TPL_HAVE_SPACE 0x10u     /* a PSAMP sampling space */
+#define TPL_HAVE_SAMPLER 0x20u   /* a sampler or selector id */
+#define TPL_HAVE_ICMP_PORT 0x40u /* proto and dst_port but no ICMP type or code element */
+
 typedef struct tpl {
     uint16_t id;
     uint8_t is_options;
@@ -89,9 +120,14 @@ typedef struct tpl {
     uint16_t n_fields;    /* as defined */
     uint16_t scope_count; /* leading scope fields of an options template */
     uint16_t n_ops;       /* after adjacent skips were merged */
-    uint32_t min_len;     /* a record's length with every variable field empty */
-    const struct tpl_field *fields; /* the definition as received (for persistence), in the
-                                     * same allocation, after ops */
+    uint8_t have;         /* TPL_HAVE_* */
+    uint8_t t_enc[2];     /* tpl_time_t of the start [0] and end [1] times */
+    /* A record's length with every variable field empty: without variable fields, the length
+     * of every record. */
+    uint32_t min_len;
+    uint64_t present; /* FLOW_BIT of every column the program fills in every record */
+    /* The definition as received (for persistence), in the same allocation, after ops. */
+    const struct tpl_field *fields;
     tpl_op_t ops[];
 } tpl_t;
 
@@ -153,15 +189,21 @@ typedef struct tpl_scope {
     uint32_t n_held;
     size_t held_bytes;
     tpl_scope_stats_t stats;
+    const struct tpl *last_tpl; /* the template of the last data set: most sets use the same
+                                 * one; reset whenever a template of the scope is freed */
 } tpl_scope_t;
 
+#define TPL_RECENT_SCOPES 64 /* direct-mapped cache of scopes in front of the JudyHS */
+
 typedef struct tpl_cache {
-    void *scope_judy;     /* JudyHS: exporter, version, domain -> tpl_scope_t * */
-    tpl_scope_t **scopes; /* in order of creation, for reports */
+    void *scope_judy;                       /* JudyHS: exporter, version, domain -> tpl_scope_t * */
+    tpl_scope_t *recent[TPL_RECENT_SCOPES]; /* by a hash of the key; scopes live as long as
+                                             * the cache, so an entry never dangles */
+    tpl_scope_t **scopes;                   /* in order of creation, for reports */
     uint32_t n_scopes, cap_scopes;
     uint64_t scopes_refused;
-    size_t tpl_bytes;  /* all compiled templates, bounded by TPL_MAX_BYTES */
-    uint64_t generation;       /* bumped by every change worth persisting (tpl_store.c) */
+    size_t tpl_bytes;    /* all compiled templates, bounded by TPL_MAX_BYTES */
+    uint64_t generation; /* bumped by every change worth persisting (tpl_store.c) */
     uint64_t saved_generation;
     size_t held_bytes; /* all held data, bounded by TPL_HELD_MAX_TOTAL */
 } tpl_cache_t;

@@ -295,8 +295,8 @@ TEST_IMPL(nf9_held_expires)
     nf9_data256(&b, 1, 0);
     run_bb(&r, &b);
     /* another datagram of the domain, past the holding time, without the template */
-    nf9_hdr(&b, T0_SECS + TPL_HELD_MAX_AGE_MS / 1000 + 5, T0_UPTIME + TPL_HELD_MAX_AGE_MS + 5000,
-            2, 7);
+    nf9_hdr(&b, T0_SECS + TPL_HELD_MAX_AGE_MS / 1000 + 5, T0_UPTIME + TPL_HELD_MAX_AGE_MS + 5000, 2,
+            7);
     bb_set_open(&b, 300); /* data of another unknown template */
     bb_u32(&b, 0);
     bb_set_close(&b, 0);
@@ -591,7 +591,7 @@ TEST_IMPL(ipfix_template_and_data)
         if (i == 0) { /* one-byte length form */
             bb_u8(&b, 4);
             bb_u32(&b, 0x65746830); /* "eth0" */
-        } else { /* three-byte form, legal for short values too (RFC 7011 7) */
+        } else {                    /* three-byte form, legal for short values too (RFC 7011 7) */
             bb_u8(&b, 255);
             bb_u16(&b, 3);
             bb_u8(&b, 'l');
@@ -1015,5 +1015,209 @@ TEST_IMPL(ipfix_sequence_through_ingest)
     ASSERT_UINT64_EQ(d->seq_lost, 17);
     ASSERT_UINT64_EQ(d->flows, 20);
     ingest_free(&in);
+    return 0;
+}
+
+/* ---- both versions: ICMP from the port, integer widths, records of one set -------------- */
+
+/* A v9 (version 9) or IPFIX (10) datagram header; sets then go in with set ids 0 or 2. */
+static void any_hdr(bb_t *b, int version)
+{
+    if (version == 9)
+        nf9_hdr(b, T0_SECS, T0_UPTIME, 1, 7);
+    else
+        ipfix_hdr(b, T0_SECS, 0, 7);
+}
+
+static void any_done(bb_t *b, int version)
+{
+    if (version == 10)
+        ipfix_done(b);
+}
+
+/* A template of IANA fields: the template record is the same in both versions. */
+static void any_tpl(bb_t *b, int version, uint16_t id, const uint16_t (*f)[2], int n)
+{
+    bb_set_open(b, version == 9 ? 0 : 2);
+    bb_u16(b, id);
+    bb_u16(b, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        bb_u16(b, f[i][0]);
+        bb_u16(b, f[i][1]);
+    }
+    bb_set_close(b, 0);
+}
+
+/* Cisco and flowgen put an ICMP flow's type * 256 + code in its destination port; a record
+ * without an ICMP type or code element takes them from there, as v5 records do. */
+TEST_IMPL(templates_icmp_from_dst_port)
+{
+    static const uint16_t by_port[][2] = {{4, 1}, {11, 2}, {8, 4}};
+    static const uint16_t by_elem[][2] = {{4, 1}, {11, 2}, {32, 2}};
+    static const uint16_t by_type[][2] = {{4, 1}, {11, 2}, {176, 1}};
+    static const uint16_t no_port[][2] = {{4, 1}, {7, 2}};
+    for (int version = 9; version <= 10; version += 1) {
+        run_t r;
+        bb_t b;
+        run_init(&r);
+        any_hdr(&b, version);
+        any_tpl(&b, version, 300, by_port, 3);
+        any_tpl(&b, version, 301, by_elem, 3);
+        any_tpl(&b, version, 302, by_type, 3);
+        any_tpl(&b, version, 303, no_port, 2);
+        bb_set_open(&b, 300);
+        static const uint16_t recs[][2] = {
+            {1, 0x0303}, {6, 443}, {58, 0x8001}, {17, 0x0800}, {1, 135}};
+        for (int i = 0; i < 5; i++) {
+            bb_u8(&b, recs[i][0]);
+            bb_u16(&b, recs[i][1]);
+            bb_ip4(&b, "10.0.0.1");
+        }
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 301); /* icmpTypeCodeIPv4 wins over the port */
+        bb_u8(&b, 1);
+        bb_u16(&b, 0x0303);
+        bb_u16(&b, 0x0b00);
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 302); /* so does icmpTypeIPv4 alone: no code is made up */
+        bb_u8(&b, 1);
+        bb_u16(&b, 0x0303);
+        bb_u8(&b, 8);
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 303); /* no destination port: nothing to take */
+        bb_u8(&b, 1);
+        bb_u16(&b, 0x0303);
+        bb_set_close(&b, 1);
+        any_done(&b, version);
+        ASSERT_EQ(run_bb(&r, &b), 8);
+        expect_no_errors(&r);
+        const flow_rec_t *f = r.f;
+        ASSERT(FLOW_HAS(&f[0], icmp_type) && FLOW_HAS(&f[0], icmp_code));
+        ASSERT_EQ(f[0].icmp_type, 3);
+        ASSERT_EQ(f[0].icmp_code, 3);
+        ASSERT_EQ(f[0].dst_port, 0x0303); /* the port stays as sent */
+        /* TCP after ICMP in the same set: absent, and nothing left over from the last */
+        ASSERT(!FLOW_HAS(&f[1], icmp_type) && !FLOW_HAS(&f[1], icmp_code));
+        ASSERT_EQ(f[1].icmp_type, 0);
+        ASSERT_EQ(f[1].icmp_code, 0);
+        ASSERT_EQ(f[2].icmp_type, 128); /* ICMPv6 echo request, code 1 */
+        ASSERT_EQ(f[2].icmp_code, 1);
+        ASSERT(!FLOW_HAS(&f[3], icmp_type)); /* UDP to port 2048 */
+        /* a port below 256 is not type * 256 + code (Procera's bare type, others' 0) */
+        ASSERT(!FLOW_HAS(&f[4], icmp_type) && !FLOW_HAS(&f[4], icmp_code));
+        ASSERT_EQ(f[5].icmp_type, 11);
+        ASSERT_EQ(f[5].icmp_code, 0);
+        ASSERT(FLOW_HAS(&f[6], icmp_type) && !FLOW_HAS(&f[6], icmp_code));
+        ASSERT_EQ(f[6].icmp_type, 8);
+        ASSERT(!FLOW_HAS(&f[7], icmp_type) && !FLOW_HAS(&f[7], icmp_code));
+        tpl_cache_free(&r.cache);
+    }
+    return 0;
+}
+
+/* An integer wider than its column keeps its low bytes whatever the column's width; narrower
+ * ones (reduced-size encoding, RFC 7011 6.2) are zero-extended; odd widths take the same rule. */
+TEST_IMPL(templates_integer_widths)
+{
+    static const uint16_t f[][2] = {
+        {6, 2},  /* tcpControlBits in 2 bytes (RFC 7125) into an 8-bit column */
+        {10, 8}, /* ingressInterface in 8 bytes into a 32-bit column */
+        {14, 3}, /* egressInterface in 3 bytes */
+        {16, 5}, /* bgpSourceAsNumber in 5 bytes into a 32-bit column */
+        {7, 4},  /* sourceTransportPort in 4 bytes into a 16-bit column */
+        {58, 8}, /* vlanId in 8 bytes into a 16-bit column */
+        {2, 1},  /* packetDeltaCount in 1 byte */
+        {1, 6},  /* octetDeltaCount in 6 bytes */
+        {17, 2}, /* bgpDestinationAsNumber in 2 bytes into a 32-bit column */
+    };
+    for (int version = 9; version <= 10; version += 1) {
+        run_t r;
+        bb_t b;
+        run_init(&r);
+        any_hdr(&b, version);
+        any_tpl(&b, version, 260, f, sizeof f / sizeof f[0]);
+        bb_set_open(&b, 260);
+        bb_u16(&b, 0x0112);
+        bb_u64(&b, 0x0000000500000007ull);
+        bb_u8(&b, 0x01);
+        bb_u16(&b, 0x0203);
+        bb_u8(&b, 0x01);
+        bb_u32(&b, 0xfffffff9u);
+        bb_u32(&b, 0x00010050u);
+        bb_u64(&b, 0x0000000100000064ull);
+        bb_u8(&b, 200);
+        bb_u16(&b, 0x0100);
+        bb_u32(&b, 0);
+        bb_u16(&b, 0xfde8);
+        bb_set_close(&b, 0);
+        any_done(&b, version);
+        ASSERT_EQ(run_bb(&r, &b), 1);
+        expect_no_errors(&r);
+        const flow_rec_t *x = &r.f[0];
+        ASSERT_EQ(x->tcp_flags, 0x12);
+        ASSERT_UINT64_EQ(x->in_if, 7);
+        ASSERT_UINT64_EQ(x->out_if, 0x010203);
+        ASSERT_UINT64_EQ(x->src_as, 0xfffffff9u);
+        ASSERT_EQ(x->src_port, 80);
+        ASSERT_EQ(x->vlan, 100);
+        ASSERT_UINT64_EQ(x->packets, 200);
+        ASSERT_UINT64_EQ(x->bytes, 1ull << 40);
+        ASSERT_UINT64_EQ(x->dst_as, 65000);
+        tpl_cache_free(&r.cache);
+    }
+    return 0;
+}
+
+/* The records of one set are decoded one after the other into the same place: nothing of
+ * one may show in the next. A time that cannot be placed is absent and zero; of an IPv4 and
+ * an IPv6 field for one address, the one that is not all zeros is kept, record by record. */
+TEST_IMPL(templates_records_independent)
+{
+    const uint64_t ntp = (uint64_t)(T0_SECS + 2208988800u) << 32;
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256);
+    bb_u16(&b, 4);
+    ipfix_field(&b, 156, 8, 0); /* flowStartNanoseconds */
+    ipfix_field(&b, 8, 4, 0);   /* sourceIPv4Address */
+    ipfix_field(&b, 27, 16, 0); /* sourceIPv6Address */
+    ipfix_field(&b, 4, 1, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u64(&b, ntp); /* placed */
+    bb_ip4(&b, "10.0.0.1");
+    bb_ip6(&b, "::");
+    bb_u8(&b, 6);
+    bb_u64(&b, 0); /* before 1970: cannot be placed */
+    bb_ip4(&b, "0.0.0.0");
+    bb_ip6(&b, "2001:db8::9");
+    bb_u8(&b, 17);
+    bb_u64(&b, ntp + (1ull << 31));
+    bb_ip4(&b, "0.0.0.0");
+    bb_ip6(&b, "::");
+    bb_u8(&b, 1);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    ASSERT_EQ(run_bb(&r, &b), 3);
+    expect_no_errors(&r);
+    ASSERT_UINT64_EQ(r.f[0].time_start, T0_SECS * 1000ull);
+    expect_addr(&r.f[0].src_addr, "10.0.0.1");
+    ASSERT(!FLOW_HAS(&r.f[1], time_start));
+    ASSERT_UINT64_EQ(r.f[1].time_start, 0);
+    expect_addr(&r.f[1].src_addr, "2001:db8::9");
+    ASSERT_UINT64_EQ(r.f[2].time_start, T0_SECS * 1000ull + 500);
+    expect_addr(&r.f[2].src_addr, "0.0.0.0"); /* both zero: the first field's */
+    for (int i = 0; i < 3; i++) {
+        ASSERT(!FLOW_HAS(&r.f[i], time_end));
+        ASSERT(!FLOW_HAS(&r.f[i], dst_addr));
+        ASSERT(!FLOW_HAS(&r.f[i], icmp_type)); /* ICMP, but no destination port */
+        ASSERT_UINT64_EQ(r.f[i].packets, 0);
+        ASSERT_EQ(r.f[i].sampling, 1);
+        expect_addr(&r.f[i].exporter, "192.0.2.10");
+    }
+    tpl_cache_free(&r.cache);
     return 0;
 }
