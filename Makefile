@@ -18,13 +18,13 @@ CC      ?= cc
 FUZZCC  ?= clang
 FUZZ_TIME ?= 60
 
-INCS    := -Istorage -Icollector -Icollector/decode -Icollector/capture -Ibenchmarks -Itests
+INCS    := -Istorage -Icollector -Icollector/decode -Icollector/capture -Ibenchmarks -Ianalyzer -Itests
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla $(SAN) $(INCS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 # storage/ (segments: zstd chunks, a threaded scan) is linked into every program.
 LIBS_STORAGE   := -lzstd -lpthread
 LIBS_COLLECTOR := -lJudy -luv $(LIBS_STORAGE)
-LIBS_ANALYZER  := $(LIBS_STORAGE)
+LIBS_ANALYZER  := -lJudy -lm $(LIBS_STORAGE)
 
 STORAGE_SRC   := $(sort $(wildcard storage/*.c))
 COLLECTOR_SRC := $(sort $(filter-out collector/main.c,$(wildcard collector/*.c collector/decode/*.c collector/capture/*.c)))
@@ -78,7 +78,7 @@ $(FLOWGEN): $(call obj,benchmarks/flowgen.c $(BENCH_SRC)) $(BUILD)/libcollector.
 $(BENCH_DECODE): $(call obj,benchmarks/bench_decode.c $(BENCH_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
 
-$(RUNNER): $(call obj,$(TEST_SRC) $(BENCH_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
+$(RUNNER): $(call obj,$(TEST_SRC) $(BENCH_SRC) $(ANALYZER_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
 

@@ -1,35 +1,66 @@
-/* main.c: flowhunt's command line.
+/* main.c: flowhunt's command line: one subcommand per job, dispatched here.
  *
- * flowhunt is the batch analyzer: it will scan stored flow segments and run the hunts. This
- * release has no subcommand yet (segments and hunts come with the storage and hunt work); it
- * answers --version and --help so scripts and packaging can rely on both programs existing.
+ * flowhunt is the batch analyzer over a data directory the collector (or `flowhunt import`)
+ * filled. Each subcommand lives in its own file (analyzer/cmd_NAME.c) with its own options and
+ * --help; this file only picks one, so adding a command is a line in the table below.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "version.h"
 
-static void usage(FILE *f)
+typedef struct main_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *what;
+} main_cmd_t;
+
+static const main_cmd_t main_cmds[] = {
+    {"cat", cmd_cat, "print stored flows (csv, json, table), filtered and windowed"},
+    {"top", cmd_top, "top N keys by flows, packets or bytes (nfdump -s, -A)"},
+    {"verify", cmd_verify, "check every checksum of every segment"},
+    {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
+    {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},
+};
+#define MAIN_N_CMDS (sizeof main_cmds / sizeof main_cmds[0])
+
+static void main_usage(FILE *f)
 {
-    fprintf(f, "usage: flowhunt --version | --help\n"
+    fprintf(f, "usage: flowhunt COMMAND [ARGS]   (flowhunt COMMAND --help for each)\n"
+               "       flowhunt --version | --help\n"
                "\n"
-               "The threat-hunting analyzer over stored flows. This release has no hunts yet:\n"
-               "decode captures with `flowhuntd --read FILE --print csv|json`.\n"
+               "The threat-hunting analyzer over the flows stored in a data directory.\n"
+               "\n");
+    for (size_t i = 0; i < MAIN_N_CMDS; i++)
+        fprintf(f, "  %-8s %s\n", main_cmds[i].name, main_cmds[i].what);
+    fprintf(f, "\n"
+               "Times are ISO 8601 UTC (2024-03-01T12:00:00Z) or relative to now (-24h, -7d).\n"
+               "On a terminal, long commands show progress on stderr; in a pipe they print only\n"
+               "results.\n"
                "\n"
-               "  -V, --version  print the version and exit\n"
-               "  -h, --help     print this help and exit\n");
+               "Exit status: 0 success, 1 problems found (verify, import), 2 usage or could not\n"
+               "run.\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
         printf("flowhunt %s\n", FH_VERSION);
-        return 0;
+        return CMD_OK;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        main_usage(stdout);
+        return CMD_OK;
     }
-    usage(stderr);
-    return 2;
+    if (argc < 2) {
+        main_usage(stderr);
+        return CMD_USAGE;
+    }
+    for (size_t i = 0; i < MAIN_N_CMDS; i++)
+        if (strcmp(argv[1], main_cmds[i].name) == 0)
+            return main_cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "flowhunt: unknown command '%s' (see flowhunt --help)\n", argv[1]);
+    return CMD_USAGE;
 }

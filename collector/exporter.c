@@ -8,6 +8,8 @@
 #include "exporter.h"
 
 #include <Judy.h>
+
+#include "seg.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,4 +171,58 @@ void exp_table_report(const exp_table_t *t, FILE *f)
     if (t->over_limit)
         fprintf(f, "datagrams not tracked (exporter or domain limit): %llu\n",
                 (unsigned long long)t->over_limit);
+}
+
+struct exp_interval_snap {
+    const exp_domain_t *d;
+    uint64_t datagrams, flows, seq_lost;
+};
+
+seg_exporter_stat_t *exp_interval_take(const exp_table_t *t, exp_interval_t *iv, uint32_t *n)
+{
+    seg_exporter_stat_t *st = NULL;
+    uint32_t cap = 0;
+    *n = 0;
+    for (uint32_t i = 0; i < t->n_exporters; i++) {
+        const exp_exporter_t *e = t->list[i];
+        for (uint32_t j = 0; j < e->n_domains; j++) {
+            const exp_domain_t *d = e->domains[j];
+            uint32_t k = 0;
+            while (k < iv->n && iv->snap[k].d != d)
+                k++;
+            if (k == iv->n) {
+                struct exp_interval_snap *ns = exp_vec_reserve(iv->snap, iv->n, &iv->cap,
+                                                               sizeof *ns);
+                if (!ns)
+                    goto fail;
+                iv->snap = ns;
+                iv->snap[iv->n++] = (struct exp_interval_snap){d, 0, 0, 0};
+            }
+            struct exp_interval_snap *s = &iv->snap[k];
+            if (d->datagrams == s->datagrams)
+                continue;
+            seg_exporter_stat_t *nst = exp_vec_reserve(st, *n, &cap, sizeof *nst);
+            if (!nst)
+                goto fail;
+            st = nst;
+            st[(*n)++] = (seg_exporter_stat_t){.addr = e->addr,
+                                               .version = d->version,
+                                               .domain = d->obs_domain,
+                                               .datagrams = d->datagrams - s->datagrams,
+                                               .flows = d->flows - s->flows,
+                                               .seq_lost = d->seq_lost - s->seq_lost};
+            *s = (struct exp_interval_snap){d, d->datagrams, d->flows, d->seq_lost};
+        }
+    }
+    return st;
+fail:
+    free(st);
+    *n = 0;
+    return NULL;
+}
+
+void exp_interval_free(exp_interval_t *iv)
+{
+    free(iv->snap);
+    memset(iv, 0, sizeof *iv);
 }

@@ -60,6 +60,19 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
  * `exact` is 0 the advance is unknown, so the next datagram is not checked against it. */
 void exp_seq_update(exp_domain_t *d, uint32_t seq, uint32_t units, int exact);
 
+/* The counters a segment records: what each (exporter, version, domain) did since the last
+ * call (the previous segment's end). The snapshot is the caller's; free it with
+ * exp_interval_free(). Returns a malloc'd array (count in *n) or NULL when nothing changed or
+ * memory ran out; counters are advisory, so a failure only leaves the segment without them. */
+typedef struct exp_interval {
+    struct exp_interval_snap *snap;
+    uint32_t n, cap;
+} exp_interval_t;
+struct seg_exporter_stat;
+struct seg_exporter_stat *exp_interval_take(const exp_table_t *t, exp_interval_t *iv,
+                                            uint32_t *n);
+void exp_interval_free(exp_interval_t *iv);
+
 /* Human-readable counters, one block per exporter, only non-zero malformations. */
 void exp_table_report(const exp_table_t *t, FILE *f);
 

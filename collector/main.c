@@ -2,9 +2,12 @@
  *
  * This release reads captures: `flowhuntd --read FILE` takes every UDP datagram out of a pcap
  * or pcapng file and feeds it to ingest_datagram(), the same function the live listener will
- * call, so what a capture shows is what the daemon decodes.
+ * call, so what a capture shows is what the daemon decodes. With `-w DIR` the flows go to
+ * segments under DIR through the segment writer (storage/seg.h), placed by the flow's own end
+ * time so a replayed capture lands where its traffic happened.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +15,13 @@
 #include "capture.h"
 #include "flow_print.h"
 #include "ingest.h"
+#include "seg.h"
 #include "version.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: flowhuntd --read FILE [--print csv|json] [--quiet]\n"
+            "usage: flowhuntd --read FILE [--print csv|json] [-w DIR [--instance NAME]] [--quiet]\n"
             "       flowhuntd --version | --help\n"
             "\n"
             "Decodes NetFlow v5, v9 and IPFIX export datagrams into flow records.\n"
@@ -26,31 +30,80 @@ static void usage(FILE *f)
             "                      Linux cooked, raw IP or loopback; IPv4 and IPv6; fragments\n"
             "                      reassembled; UDP on any port)\n"
             "  -p, --print FORMAT  print the flows on stdout as csv (default, with a header line)\n"
-            "                      or json (one object per line)\n"
+            "                      or json (one object per line); the default without -w\n"
+            "  -w, --write DIR     store the flows as segments under DIR/flows/YYYY/MM/DD/HH/\n"
+            "                      (storage/FORMAT.md), each placed in the 60 s interval of its\n"
+            "                      end time; with --print too, flows are also printed\n"
+            "  -i, --instance NAME collector instance named in segment names and DIR/state/NAME\n"
+            "                      ([A-Za-z0-9_-], at most 32; default \"read\")\n"
             "  -q, --quiet         no counters on stderr at the end\n"
             "  -V, --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
             "Columns are described in docs/FLOW_RECORD.md. At the end, counters per exporter\n"
             "(datagrams, flows, sequence loss, each malformation by name) go to stderr.\n"
-            "Exit status: 0 success, 1 the capture could not be read completely, 2 usage.\n");
+            "Exit status: 0 success, 1 the capture could not be read completely or flows could\n"
+            "not be stored, 2 usage.\n");
 }
 
 typedef struct main_read {
     ingest_t ingest;
     flow_print_fmt_t fmt;
+    int print;
+    seg_writer_t *writer;
+    uint64_t dgram_ms; /* capture time of the datagram being decoded */
+    int write_err;     /* the last write error code reported, so each is reported once */
+    exp_interval_t interval; /* exporter counters at the previous segment's end */
 } main_read_t;
 
-static void main_print_flow(void *arg, const flow_rec_t *rec)
+static void main_write_error(main_read_t *r, int rc)
 {
-    const main_read_t *r = arg;
-    flow_print(stdout, r->fmt, rec);
+    if (-rc == r->write_err)
+        return;
+    r->write_err = -rc;
+    const seg_where_t *e = seg_writer_error(r->writer);
+    fprintf(stderr, "flowhuntd: %s: %s%s%s (flows dropped and counted)\n", e->path,
+            seg_strerror(rc), e->sys_errno ? ": " : "", e->sys_errno ? strerror(e->sys_errno) : "");
+}
+
+static void main_flow(void *arg, const flow_rec_t *rec)
+{
+    main_read_t *r = arg;
+    if (r->print)
+        flow_print(stdout, r->fmt, rec);
+    if (r->writer) {
+        /* The flow's own end time places it (then its start, then the capture time). */
+        uint64_t place = FLOW_HAS(rec, time_end)     ? rec->time_end
+                         : FLOW_HAS(rec, time_start) ? rec->time_start
+                                                     : r->dgram_ms;
+        int rc = seg_writer_add(r->writer, rec, place);
+        if (rc < 0)
+            main_write_error(r, rc);
+    }
+}
+
+/* Hands the ending segment the exporter counters of its interval. */
+static void main_segment_end(void *arg, seg_writer_t *w, uint64_t interval_start_ms)
+{
+    main_read_t *r = arg;
+    uint32_t n;
+    (void)interval_start_ms;
+    seg_exporter_stat_t *st = exp_interval_take(&r->ingest.exporters, &r->interval, &n);
+    seg_writer_set_exporters(w, st, n);
+    free(st);
 }
 
 static void main_on_dgram(void *arg, const cap_dgram_t *d)
 {
     main_read_t *r = arg;
+    r->dgram_ms = d->ts_ns / 1000000;
     ingest_datagram(&r->ingest, &d->src, d->payload, d->len, d->ts_ns);
+    if (r->writer) {
+        /* The capture's clock closes intervals; real time paces the flushes. */
+        int rc = seg_writer_tick(r->writer, r->dgram_ms);
+        if (rc < 0)
+            main_write_error(r, rc);
+    }
 }
 
 static void main_report_capture(const cap_udp_stats_t *s, FILE *f)
@@ -64,25 +117,42 @@ static void main_report_capture(const cap_udp_stats_t *s, FILE *f)
     fprintf(f, "\n");
 }
 
-static int main_read(const char *path, flow_print_fmt_t fmt, int quiet)
+static int main_read(const char *path, flow_print_fmt_t fmt, int print, const char *write_dir,
+                     const char *instance, int quiet)
 {
     static char outbuf[1 << 16];
     cap_file_t cf;
     cap_udp_t cu;
-    main_read_t r = {.fmt = fmt};
+    main_read_t r = {.fmt = fmt, .print = print};
+    if (write_dir) {
+        seg_writer_opts_t wo = {.dir = write_dir,
+                                .instance = instance,
+                                .on_segment_end = main_segment_end,
+                                .on_segment_end_arg = &r};
+        int err;
+        r.writer = seg_writer_open(&wo, &err);
+        if (!r.writer) {
+            fprintf(stderr, "flowhuntd: %s: cannot write segments: %s\n", write_dir,
+                    seg_strerror(err));
+            return err == -SEG_E_USAGE ? 2 : 1;
+        }
+    }
     int rc = cap_open_path(&cf, path);
     if (rc < 0) {
         fprintf(stderr, "flowhuntd: %s: %s\n", path, cap_strerror(rc));
+        seg_writer_close(r.writer);
         return 1;
     }
     if (cap_udp_init(&cu) != 0) {
         fprintf(stderr, "flowhuntd: out of memory\n");
         cap_close(&cf);
+        seg_writer_close(r.writer);
         return 1;
     }
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    ingest_init(&r.ingest, INGEST_CLOCK_EXPORT, main_print_flow, &r);
-    flow_print_header(stdout, fmt);
+    ingest_init(&r.ingest, INGEST_CLOCK_EXPORT, main_flow, &r);
+    if (print)
+        flow_print_header(stdout, fmt);
 
     cap_pkt_t pkt;
     while ((rc = cap_next(&cf, &pkt)) > 0)
@@ -94,10 +164,29 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int quiet)
                 (unsigned long long)cu.stats.frames);
         status = 1;
     }
+    if (r.writer) {
+        /* The last group and the last segment, completed before the counts are read. */
+        int wrc = seg_writer_flush(r.writer);
+        seg_writer_stats_t ws = *seg_writer_stats(r.writer);
+        int crc = seg_writer_close(r.writer);
+        wrc = wrc < 0 ? wrc : crc;
+        if (wrc < 0) {
+            fprintf(stderr, "flowhuntd: %s: completing the last segment: %s\n", write_dir,
+                    seg_strerror(wrc));
+            status = 1;
+        }
+        if (ws.flows_dropped)
+            status = 1;
+        if (!quiet)
+            fprintf(stderr, "segments: written %llu flows dropped %llu write_errors %llu\n",
+                    (unsigned long long)(ws.flows_written), (unsigned long long)ws.flows_dropped,
+                    (unsigned long long)ws.write_errors);
+    }
     if (!quiet) {
         main_report_capture(&cu.stats, stderr);
         ingest_report(&r.ingest, stderr);
     }
+    exp_interval_free(&r.interval);
     ingest_free(&r.ingest);
     cap_udp_free(&cu);
     cap_close(&cf);
@@ -107,14 +196,15 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int quiet)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"read", required_argument, NULL, 'r'}, {"print", required_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"read", required_argument, NULL, 'r'},     {"print", required_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},          {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},           {"write", required_argument, NULL, 'w'},
+        {"instance", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0},
     };
-    const char *read_path = NULL;
+    const char *read_path = NULL, *write_dir = NULL, *instance = NULL;
     flow_print_fmt_t fmt = FLOW_PRINT_CSV;
-    int quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "r:p:qVh", opts, NULL)) != -1) {
+    int quiet = 0, print = 0, c;
+    while ((c = getopt_long(argc, argv, "r:p:w:i:qVh", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             read_path = optarg;
@@ -124,6 +214,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "flowhuntd: --print takes csv or json, not '%s'\n", optarg);
                 return 2;
             }
+            print = 1;
+            break;
+        case 'w':
+            write_dir = optarg;
+            break;
+        case 'i':
+            instance = optarg;
             break;
         case 'q':
             quiet = 1;
@@ -147,5 +244,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowhuntd: nothing to do: give --read FILE (see --help)\n");
         return 2;
     }
-    return main_read(read_path, fmt, quiet);
+    /* Without -w the flows are printed; with it, only when --print asks as well. */
+    return main_read(read_path, fmt, print || !write_dir, write_dir, instance ? instance : "read",
+                     quiet);
 }

@@ -37,6 +37,9 @@ TEST_ENTRY(templates_icmp_from_dst_port)
 TEST_ENTRY(templates_integer_widths)
 TEST_ENTRY(templates_records_independent)
 
+/* storage: segments, the writer, the reader, the directory, the scan */
+#include "seg_tests.h"
+
 /* collector/capture: pcap, pcapng, link layers, fragments */
 #include "capture_tests.h"
 
@@ -50,6 +53,9 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 
 /* real exporters (softflowd, pmacctd nfprobe) over loopback, against tshark */
 #include "exporters_tests.h"
+
+/* analyzer: the filter language, cat, top, verify, expire, import */
+#include "analyzer_tests.h"
 
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)

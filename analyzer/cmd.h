@@ -1,0 +1,86 @@
+/* cmd.h: flowhunt's read commands (cat, top, verify, expire, import) and what they share.
+ *
+ * Each command is `int cmd_NAME(int argc, char **argv)` with argv[0] the command's name, and
+ * returns the process exit status: 0 ok, 1 problems found (verify's damaged segments, import's
+ * skipped lines), 2 usage or could not run. main.c only dispatches. The shared part is the
+ * time window options, the worker count, and progress on a terminal.
+ */
+#ifndef FH_CMD_H
+#define FH_CMD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "seg.h"
+
+enum { CMD_OK = 0, CMD_PROBLEMS = 1, CMD_USAGE = 2 };
+
+int cmd_cat(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_expire(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+/* Wall clock in ms since the epoch. */
+uint64_t cmd_now_ms(void);
+
+/* Parses --from/--to values (NULL when not given) against one clock reading into [from, to);
+ * prints the problem and returns -1 for a bad time or an empty window. */
+int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint64_t *from,
+               uint64_t *to);
+
+/* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
+int cmd_workers(void);
+
+/* Prints a reader error as "PROG: PATH: offset N: name: message". */
+void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where);
+
+/* Progress on stderr, only when stderr is a terminal (and, for commands whose results go to
+ * stdout, stdout is not: the two would mix on one screen). Updates are rate limited, so any
+ * thread may call cmd_progress_tick cheaply and often. */
+typedef struct cmd_progress {
+    int on;
+    uint64_t next_ms; /* next update, accessed atomically */
+    uint64_t start_ms;
+} cmd_progress_t;
+
+void cmd_progress_init(cmd_progress_t *p, int results_on_stdout);
+/* 1 when an update is due (and claims it for this caller). */
+int cmd_progress_due(cmd_progress_t *p);
+void cmd_progress_show(cmd_progress_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Erases the progress line. */
+void cmd_progress_done(cmd_progress_t *p);
+
+/* Human sizes: "12.3 MiB". */
+void cmd_fmt_bytes(char *out, size_t cap, uint64_t n);
+
+/* ---- pure parts of the commands, exposed for the unit tests ------------------------------- */
+
+/* expire: a size with K, M, G or T (powers of 1024); the interval start in a segment's name. */
+int expire_parse_size(const char *s, uint64_t *out);
+int expire_name_time(const char *path, uint64_t *out_ms);
+
+/* import: one parser per input format. A parser sees every line (without its newline) and
+ * returns IMP_FLOW with *out filled, IMP_SKIP for a header, comment or blank line, IMP_END when
+ * the data has ended (nfdump's summary), IMP_BAD for a malformed line (why says what), or
+ * IMP_FATAL when the file cannot be this format at all (why says what). */
+enum { IMP_FLOW = 1, IMP_SKIP = 0, IMP_END = 2, IMP_BAD = -1, IMP_FATAL = -2 };
+
+#define IMP_MAX_FIELDS 96
+
+typedef struct imp_parser {
+    int format;   /* IMP_FMT_* */
+    int n_fields; /* columns of the header; 0 before it */
+    int idx[32];  /* column of each known field, -1 when absent */
+    char sep;
+    char unset[16], empty[16]; /* zeek: the unset and empty markers */
+} imp_parser_t;
+
+enum { IMP_FMT_NFDUMP_CSV, IMP_FMT_ZEEK_CONN };
+
+void imp_parser_init(imp_parser_t *p, int format);
+/* `line` is modified (split in place). */
+int imp_parse_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t why_cap);
+
+#endif

@@ -1,0 +1,521 @@
+/* cmd_cat.c: `flowhunt cat`, stored flows back out as CSV, JSON lines or a table (nfdump -r).
+ *
+ * Output is in segment order (time order) and, within a segment, in row order, whatever the
+ * number of threads, so `cat --limit 10` is the same ten flows every time and two runs diff
+ * clean. That is why cat walks the segments itself instead of using seg_scan (which hands out
+ * row groups in whatever order the workers reach them): each worker claims the next segment,
+ * filters and formats a row group into its own buffer, and writes it only when every earlier
+ * segment is done. A selective filter keeps both cores busy (most groups produce nothing and
+ * never wait); `cat` of everything is limited by formatting and the pipe anyway.
+ *
+ * A row group is read only when its time range meets the window and its zone maps say the
+ * filter may match; then only the filter's columns are decoded, and the rest of the columns
+ * only when some row was selected.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "filter.h"
+#include "flow_print.h"
+#include "timearg.h"
+
+typedef enum cat_fmt { CAT_CSV, CAT_JSON, CAT_TEXT } cat_fmt_t;
+
+#define CAT_TEXT_LINE_MAX 512
+
+typedef struct cat_ctx {
+    /* set up before the workers start */
+    char **paths;
+    int n_paths;
+    flt_t *flt;
+    uint64_t from, to;
+    cat_fmt_t fmt;
+    uint64_t limit; /* 0: no limit */
+    uint64_t cols;  /* columns printed */
+    cmd_progress_t progress;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int next_seg; /* next segment to claim */
+    int turn;     /* the segment whose output may be written now */
+    uint64_t printed;
+    int stop;
+    int err; /* first error (-SEG_E_*), with where */
+    seg_where_t where;
+    int write_failed;
+    /* statistics, atomically */
+    uint64_t rows_scanned, groups, groups_skipped, segs_done;
+} cat_ctx_t;
+
+/* ---- formatting ---------------------------------------------------------------------------- */
+
+static const char *cat_proto_name(uint8_t p)
+{
+    switch (p) {
+    case 1:
+        return "ICMP";
+    case 2:
+        return "IGMP";
+    case 6:
+        return "TCP";
+    case 17:
+        return "UDP";
+    case 47:
+        return "GRE";
+    case 50:
+        return "ESP";
+    case 51:
+        return "AH";
+    case 58:
+        return "ICMP6";
+    case 132:
+        return "SCTP";
+    }
+    return NULL;
+}
+
+/* "addr:port" (IPv6 as "[addr]:port"), or the address alone when the port is absent. */
+static size_t cat_endpoint(char *out, const flow_rec_t *r, int src)
+{
+    const flow_addr_t *a = src ? &r->src_addr : &r->dst_addr;
+    int has_a = src ? FLOW_HAS(r, src_addr) : FLOW_HAS(r, dst_addr);
+    int has_p = src ? FLOW_HAS(r, src_port) : FLOW_HAS(r, dst_port);
+    char txt[FLOW_ADDR_STRLEN];
+    if (!has_a)
+        return (size_t)sprintf(out, "-");
+    flow_addr_format(a, txt);
+    if (!has_p)
+        return (size_t)sprintf(out, "%s", txt);
+    unsigned port = src ? r->src_port : r->dst_port;
+    if (flow_addr_is_v4(a))
+        return (size_t)sprintf(out, "%s:%u", txt, port);
+    return (size_t)sprintf(out, "[%s]:%u", txt, port);
+}
+
+static void cat_u64_or_dash(char *out, size_t cap, int has, uint64_t v)
+{
+    if (has)
+        snprintf(out, cap, "%llu", (unsigned long long)v);
+    else
+        snprintf(out, cap, "-");
+}
+
+static const char cat_text_header[] =
+    "Date first seen (UTC)    Duration Proto      Src IP Addr:Port             Dst IP Addr:Port "
+    "   Flags      Packets        Bytes Sampling";
+
+/* One table row; the widths fit IPv4 endpoints, IPv6 ones push the rest of the line right. */
+static size_t cat_format_text(char *out, const flow_rec_t *r)
+{
+    char start[TIMEARG_STRLEN] = "-", dur[24] = "-", proto[8] = "-", src[64], dst[64];
+    char flags[9] = "-", pk[24], by[24], sa[16];
+    if (FLOW_HAS(r, time_start))
+        timearg_format(r->time_start, start);
+    if (FLOW_HAS(r, time_start) && FLOW_HAS(r, time_end)) {
+        uint64_t d = r->time_end > r->time_start ? r->time_end - r->time_start : 0;
+        snprintf(dur, sizeof dur, "%llu.%03u", (unsigned long long)(d / 1000),
+                 (unsigned)(d % 1000));
+    }
+    if (FLOW_HAS(r, proto)) {
+        const char *name = cat_proto_name(r->proto);
+        if (name)
+            snprintf(proto, sizeof proto, "%s", name);
+        else
+            snprintf(proto, sizeof proto, "%u", r->proto);
+    }
+    cat_endpoint(src, r, 1);
+    cat_endpoint(dst, r, 0);
+    if (FLOW_HAS(r, tcp_flags)) {
+        /* nfdump's layout: CWR ECE URG ACK PSH RST SYN FIN, a dot for each flag not set */
+        static const char letters[] = "CEUAPRSF";
+        for (int i = 0; i < 8; i++)
+            flags[i] = (r->tcp_flags >> (7 - i)) & 1 ? letters[i] : '.';
+        flags[8] = '\0';
+    }
+    cat_u64_or_dash(pk, sizeof pk, FLOW_HAS(r, packets), r->packets);
+    cat_u64_or_dash(by, sizeof by, FLOW_HAS(r, bytes), r->bytes);
+    cat_u64_or_dash(sa, sizeof sa, FLOW_HAS(r, sampling), r->sampling);
+    int n = snprintf(out, CAT_TEXT_LINE_MAX, "%-23s %10s %-5s %28s -> %-28s %8s %12s %12s %8s",
+                     start, dur, proto, src, dst, flags, pk, by, sa);
+    return n > 0 && n < CAT_TEXT_LINE_MAX ? (size_t)n : CAT_TEXT_LINE_MAX - 1;
+}
+
+/* ---- the scan ------------------------------------------------------------------------------ */
+
+typedef struct cat_out {
+    char *buf;
+    size_t len, cap;
+    size_t *ends; /* end offset of each line */
+    uint32_t n_lines, lines_cap;
+} cat_out_t;
+
+static int cat_out_reserve(cat_out_t *o, size_t more)
+{
+    if (o->len + more <= o->cap)
+        return 0;
+    size_t cap = o->cap ? o->cap : 1 << 20;
+    while (cap < o->len + more)
+        cap *= 2;
+    char *b = realloc(o->buf, cap);
+    if (!b)
+        return -1;
+    o->buf = b;
+    o->cap = cap;
+    return 0;
+}
+
+static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, uint32_t k,
+                            cat_out_t *o)
+{
+    o->len = 0;
+    o->n_lines = 0;
+    if (o->lines_cap < k) {
+        size_t *e = realloc(o->ends, (size_t)k * sizeof *e);
+        if (!e)
+            return -SEG_E_NOMEM;
+        o->ends = e;
+        o->lines_cap = k;
+    }
+    for (uint32_t j = 0; j < k; j++) {
+        flow_rec_t rec;
+        if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 1) != 0)
+            return -SEG_E_NOMEM;
+        seg_batch_row(b, rows[j], &rec);
+        char *p = o->buf + o->len;
+        size_t n;
+        if (c->fmt == CAT_CSV)
+            n = flow_format_csv(p, &rec);
+        else if (c->fmt == CAT_JSON)
+            n = flow_format_json(p, &rec);
+        else
+            n = cat_format_text(p, &rec);
+        p[n] = '\n';
+        o->len += n + 1;
+        o->ends[o->n_lines++] = o->len;
+    }
+    return 0;
+}
+
+/* Waits for segment i's turn; 0 when it came, -1 when the run stopped. Called with mu held. */
+static int cat_wait_turn(cat_ctx_t *c, int i)
+{
+    while (c->turn != i && !c->stop)
+        pthread_cond_wait(&c->cv, &c->mu);
+    return c->stop ? -1 : 0;
+}
+
+static void cat_fail(cat_ctx_t *c, int rc, const seg_where_t *where)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->err) {
+        c->err = rc;
+        c->where = *where;
+    }
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Writes a group's lines, up to the limit. Called with mu held and the turn ours. */
+static void cat_emit(cat_ctx_t *c, const cat_out_t *o)
+{
+    uint32_t n = o->n_lines;
+    if (c->limit && c->printed + n > c->limit)
+        n = (uint32_t)(c->limit - c->printed);
+    if (n == 0)
+        return;
+    size_t len = o->ends[n - 1];
+    if (fwrite(o->buf, 1, len, stdout) != len) {
+        c->write_failed = errno ? errno : EIO;
+        c->stop = 1;
+    }
+    c->printed += n;
+    if (c->limit && c->printed >= c->limit)
+        c->stop = 1;
+    if (c->stop)
+        pthread_cond_broadcast(&c->cv);
+}
+
+static int cat_segment(cat_ctx_t *c, int i, seg_batch_t *b, flt_scratch_t *s, uint32_t **rows,
+                       uint32_t *rows_cap, cat_out_t *o)
+{
+    seg_file_t *f;
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    int rc = seg_open(c->paths[i], &f, &where);
+    if (rc != 0) {
+        cat_fail(c, rc, &where);
+        return -1;
+    }
+    uint32_t ng = seg_n_groups(f);
+    for (uint32_t g = 0; g < ng && !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); g++) {
+        seg_group_info_t gi;
+        seg_group(f, g, &gi);
+        __atomic_fetch_add(&c->groups, 1, __ATOMIC_RELAXED);
+        if (gi.n_rows == 0 || gi.time_min >= c->to || gi.time_max < c->from ||
+            !flt_want(c->flt, f, g)) {
+            __atomic_fetch_add(&c->groups_skipped, 1, __ATOMIC_RELAXED);
+            continue;
+        }
+        if (*rows_cap < gi.n_rows) {
+            uint32_t *r = realloc(*rows, (size_t)gi.n_rows * sizeof *r);
+            if (!r) {
+                where.code = SEG_E_NOMEM;
+                cat_fail(c, -SEG_E_NOMEM, &where);
+                break;
+            }
+            *rows = r;
+            *rows_cap = gi.n_rows;
+        }
+        if ((rc = seg_batch_open(b, f, g, &where)) != 0) {
+            cat_fail(c, rc, &where);
+            break;
+        }
+        int k = flt_select(c->flt, s, b, *rows, &where);
+        __atomic_fetch_add(&c->rows_scanned, gi.n_rows, __ATOMIC_RELAXED);
+        if (k < 0) {
+            cat_fail(c, k, &where);
+            break;
+        }
+        if (cmd_progress_due(&c->progress))
+            cmd_progress_show(
+                &c->progress, "cat: %llu of %d segments, %llu rows scanned",
+                (unsigned long long)__atomic_load_n(&c->segs_done, __ATOMIC_RELAXED), c->n_paths,
+                (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED));
+        if (k == 0)
+            continue;
+        for (int col = 0; col < FLOW_N_COLS; col++)
+            if (((c->cols >> col) & 1) && !((b->loaded >> col) & 1) &&
+                (rc = seg_batch_load(b, col, &where)) != 0)
+                break;
+        if (rc != 0) {
+            cat_fail(c, rc, &where);
+            break;
+        }
+        if ((rc = cat_format_group(c, b, *rows, (uint32_t)k, o)) != 0) {
+            where.code = SEG_E_NOMEM;
+            cat_fail(c, rc, &where);
+            break;
+        }
+        pthread_mutex_lock(&c->mu);
+        if (cat_wait_turn(c, i) == 0)
+            cat_emit(c, o);
+        pthread_mutex_unlock(&c->mu);
+    }
+    seg_close(f);
+    return 0;
+}
+
+static void *cat_worker(void *arg)
+{
+    cat_ctx_t *c = arg;
+    seg_batch_t b;
+    flt_scratch_t s;
+    uint32_t *rows = NULL, rows_cap = 0;
+    cat_out_t o;
+    memset(&o, 0, sizeof o);
+    seg_batch_init(&b);
+    flt_scratch_init(&s);
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        int i = c->stop ? c->n_paths : c->next_seg++;
+        pthread_mutex_unlock(&c->mu);
+        if (i >= c->n_paths)
+            break;
+        cat_segment(c, i, &b, &s, &rows, &rows_cap, &o);
+        __atomic_fetch_add(&c->segs_done, 1, __ATOMIC_RELAXED);
+        /* hand the turn on, even when this segment printed nothing */
+        pthread_mutex_lock(&c->mu);
+        if (cat_wait_turn(c, i) == 0) {
+            c->turn = i + 1;
+            pthread_cond_broadcast(&c->cv);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    seg_batch_free(&b);
+    flt_scratch_free(&s);
+    free(rows);
+    free(o.buf);
+    free(o.ends);
+    return NULL;
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+static void cat_usage(FILE *f)
+{
+    fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
+               "                    [FILTER]\n"
+               "\n"
+               "Prints the stored flows of data directory DIR, in time order, that overlap the\n"
+               "window [--from, --to) and match FILTER. Counters are as exported; the sampling\n"
+               "column gives the rate to correct them by.\n"
+               "\n"
+               "  --from T, --to T   ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01) or relative\n"
+               "                     to now (-24h, -7d, -30m); default: everything\n"
+               "  --format FMT       csv (default: the columns and header of flowhuntd --print\n"
+               "                     csv), json (one object a line), text (an aligned table)\n"
+               "  --limit N          stop after N flows\n"
+               "  -v, --verbose      the scan's summary on stderr\n"
+               "\n"
+               "FILTER (nfdump's language): src|dst|host ADDR, [src|dst] net CIDR,\n"
+               "[src|dst] port [CMP] N, proto tcp|udp|icmp|N, flags FSRPAU (all given flags set),\n"
+               "packets|bytes|duration CMP N (duration in ms; k, M, G = 10^3, 10^6, 10^9),\n"
+               "[src|dst] as [CMP] N, exporter ADDR, and, or, not, ( ); CMP is =, <, >, <=, >=.\n"
+               "Absent fields compare as 0. Example: flowhunt cat /data dst port 53 and not net\n"
+               "10.0.0.0/8\n"
+               "\n"
+               "Exit status: 0 success, 2 usage or the directory could not be read.\n");
+}
+
+int cmd_cat(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
+        {"format", required_argument, NULL, 'o'}, {"limit", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL;
+    cat_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.fmt = CAT_CSV;
+    int opt, verbose = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'v':
+            verbose = 1;
+            break;
+        case 'f':
+            from_arg = optarg;
+            break;
+        case 't':
+            to_arg = optarg;
+            break;
+        case 'o':
+            if (strcmp(optarg, "csv") == 0)
+                c.fmt = CAT_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                c.fmt = CAT_JSON;
+            else if (strcmp(optarg, "text") == 0)
+                c.fmt = CAT_TEXT;
+            else {
+                fprintf(stderr, "flowhunt cat: --format takes csv, json or text, not '%s'\n",
+                        optarg);
+                return CMD_USAGE;
+            }
+            break;
+        case 'l': {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v == 0) {
+                fprintf(stderr, "flowhunt cat: --limit takes a positive number, not '%s'\n",
+                        optarg);
+                return CMD_USAGE;
+            }
+            c.limit = v;
+            break;
+        }
+        case 'h':
+            cat_usage(stdout);
+            return CMD_OK;
+        default:
+            cat_usage(stderr);
+            return CMD_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "flowhunt cat: give the data directory (see flowhunt cat --help)\n");
+        return CMD_USAGE;
+    }
+    const char *dir = argv[optind++];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "flowhunt cat: %s: %s\n", dir,
+                stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+        return CMD_USAGE;
+    }
+    if (cmd_window("flowhunt cat", from_arg, to_arg, &c.from, &c.to) != 0)
+        return CMD_USAGE;
+    char *text = flt_join(argc - optind, argv + optind);
+    flt_error_t ferr;
+    int rc = text ? flt_parse(text, &c.flt, &ferr) : -2;
+    if (rc == -1)
+        flt_print_error(stderr, "flowhunt cat", text, &ferr);
+    else if (rc == -2)
+        fprintf(stderr, "flowhunt cat: out of memory\n");
+    free(text);
+    if (rc != 0)
+        return CMD_USAGE;
+    flt_set_window(c.flt, c.from, c.to);
+
+    if (c.fmt == CAT_TEXT)
+        c.cols = FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(proto) | FLOW_BIT(src_addr) |
+                 FLOW_BIT(dst_addr) | FLOW_BIT(src_port) | FLOW_BIT(dst_port) |
+                 FLOW_BIT(tcp_flags) | FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(sampling);
+    else
+        c.cols = FLOW_N_COLS == 64 ? UINT64_MAX : ((uint64_t)1 << FLOW_N_COLS) - 1;
+
+    c.n_paths = seg_dir_list(dir, c.from, c.to, &c.paths);
+    if (c.n_paths < 0) {
+        fprintf(stderr, "flowhunt cat: %s: cannot list the segments: %s\n", dir,
+                seg_strerror(c.n_paths));
+        flt_free(c.flt);
+        return CMD_USAGE;
+    }
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    cmd_progress_init(&c.progress, 1);
+
+    if (c.fmt == CAT_CSV)
+        flow_print_header(stdout, FLOW_PRINT_CSV);
+    else if (c.fmt == CAT_TEXT)
+        printf("%s\n", cat_text_header);
+
+    int n_workers = cmd_workers();
+    if (n_workers > c.n_paths)
+        n_workers = c.n_paths > 0 ? c.n_paths : 1;
+    pthread_t th[16];
+    int started = 0;
+    for (int w = 1; w < n_workers; w++)
+        if (pthread_create(&th[started], NULL, cat_worker, &c) == 0)
+            started++;
+    cat_worker(&c); /* the main thread is a worker too */
+    for (int w = 0; w < started; w++)
+        pthread_join(th[w], NULL);
+    cmd_progress_done(&c.progress);
+
+    int status = CMD_OK;
+    if (fflush(stdout) != 0 || c.write_failed) {
+        /* a closed pipe (| head) is how a reader says it has enough: not an error */
+        if (c.write_failed != EPIPE && errno != EPIPE) {
+            fprintf(stderr, "flowhunt cat: writing the output: %s\n",
+                    strerror(c.write_failed ? c.write_failed : errno));
+            status = CMD_USAGE;
+        }
+    }
+    if (verbose)
+        fprintf(stderr,
+                "flowhunt cat: %llu flows printed; %llu rows scanned; %llu of %llu row groups "
+                "skipped by time or zone maps; %d segments\n",
+                (unsigned long long)c.printed, (unsigned long long)c.rows_scanned,
+                (unsigned long long)c.groups_skipped, (unsigned long long)c.groups, c.n_paths);
+    if (c.err) {
+        cmd_print_where(stderr, "flowhunt cat", c.err, &c.where);
+        fprintf(stderr,
+                "flowhunt cat: stopped; `flowhunt verify %s` lists every damaged "
+                "segment\n",
+                dir);
+        status = CMD_USAGE;
+    }
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    seg_dir_list_free(c.paths, c.n_paths);
+    flt_free(c.flt);
+    return status;
+}

@@ -1,0 +1,795 @@
+/* cmd_import.c: `flowhunt import`, flow history from other tools into a data directory:
+ * nfdump's CSV output (`nfdump -o csv`, nfdump 1.7) and Zeek conn.log files (TSV).
+ *
+ * Each format is a line parser (imp_parse_line) that turns one line into a flow_rec_t, so the
+ * parsers are tested without files; the command feeds them lines, reports a malformed line with
+ * its number and goes on, and writes the flows through the segment writer with place_ms = the
+ * flow's end time, so imported history lands in the hour folders of when it happened. Flows are
+ * sorted by end time in chunks before writing: logs are ordered by start, and a writer handed
+ * end times that jump back and forth would close and reopen intervals.
+ *
+ * A Zeek conn.log line becomes ONE biflow record (RFC 5103): packets/bytes are the
+ * originator's (orig_pkts, orig_ip_bytes), rev_packets/rev_bytes the responder's. One line is
+ * one connection: two uniflows would double every flow count and make each responder look like
+ * an initiator, and which side initiated is what scan, beacon and exfiltration hunts ask. It is
+ * also how the collector stores an IPFIX biflow, so both sources answer the same queries. Bytes
+ * are IP bytes (orig_ip_bytes), as NetFlow counts them, not Zeek's payload bytes. TCP flags
+ * come from the originator's letters of `history` (S, H, A, F, R), so `flags S and not flags A`
+ * finds half-open scans in Zeek data too.
+ *
+ * nfdump's CSV has whole-second times and the duration in ms: the start is the earliest
+ * millisecond consistent with ts, te and td, and the end is start + td. Fields nfdump prints as
+ * 0 when an exporter did not send them (AS numbers, interfaces, masks, next hop, VLAN, reverse
+ * counters, ToS, direction) are stored as absent when 0. nfcapd has already multiplied its
+ * counters by any sampling rate it knew, so the sampling column is 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "timearg.h"
+
+#define IMP_CHUNK (1u << 18) /* flows sorted by end time before writing */
+#define IMP_REPORT_MAX 100   /* malformed lines shown per file */
+
+/* Fields either parser knows: the index into imp_parser_t.idx. */
+enum {
+    IMP_F_TS,
+    IMP_F_TE,
+    IMP_F_TD,
+    IMP_F_SA,
+    IMP_F_DA,
+    IMP_F_SP,
+    IMP_F_DP,
+    IMP_F_PR,
+    IMP_F_FLG,
+    IMP_F_STOS,
+    IMP_F_IPKT,
+    IMP_F_IBYT,
+    IMP_F_OPKT,
+    IMP_F_OBYT,
+    IMP_F_IN,
+    IMP_F_OUT,
+    IMP_F_SAS,
+    IMP_F_DAS,
+    IMP_F_SMK,
+    IMP_F_DMK,
+    IMP_F_DIR,
+    IMP_F_NH,
+    IMP_F_SVLN,
+    IMP_F_RA,
+    /* zeek only */
+    IMP_F_DURATION,
+    IMP_F_HISTORY,
+    IMP_F_ORIG_BYTES,
+    IMP_F_RESP_BYTES,
+    IMP_N_F
+};
+
+_Static_assert(IMP_N_F <= 32, "imp_parser_t.idx holds every field");
+
+/* Column names per format: nfdump's CSV header, Zeek's #fields. NULL: not in that format. */
+static const char *const imp_names[IMP_N_F][2] = {
+    [IMP_F_TS] = {"ts", "ts"},
+    [IMP_F_TE] = {"te", NULL},
+    [IMP_F_TD] = {"td", NULL},
+    [IMP_F_SA] = {"sa", "id.orig_h"},
+    [IMP_F_DA] = {"da", "id.resp_h"},
+    [IMP_F_SP] = {"sp", "id.orig_p"},
+    [IMP_F_DP] = {"dp", "id.resp_p"},
+    [IMP_F_PR] = {"pr", "proto"},
+    [IMP_F_FLG] = {"flg", NULL},
+    [IMP_F_STOS] = {"stos", NULL},
+    [IMP_F_IPKT] = {"ipkt", "orig_pkts"},
+    [IMP_F_IBYT] = {"ibyt", "orig_ip_bytes"},
+    [IMP_F_OPKT] = {"opkt", "resp_pkts"},
+    [IMP_F_OBYT] = {"obyt", "resp_ip_bytes"},
+    [IMP_F_IN] = {"in", NULL},
+    [IMP_F_OUT] = {"out", NULL},
+    [IMP_F_SAS] = {"sas", NULL},
+    [IMP_F_DAS] = {"das", NULL},
+    [IMP_F_SMK] = {"smk", NULL},
+    [IMP_F_DMK] = {"dmk", NULL},
+    [IMP_F_DIR] = {"dir", NULL},
+    [IMP_F_NH] = {"nh", NULL},
+    [IMP_F_SVLN] = {"svln", NULL},
+    [IMP_F_RA] = {"ra", NULL},
+    [IMP_F_DURATION] = {NULL, "duration"},
+    [IMP_F_HISTORY] = {NULL, "history"},
+    [IMP_F_ORIG_BYTES] = {NULL, "orig_bytes"},
+    [IMP_F_RESP_BYTES] = {NULL, "resp_bytes"},
+};
+
+/* Fields a line cannot do without. */
+static const int imp_required[2][10] = {
+    {IMP_F_TS, IMP_F_TE, IMP_F_TD, IMP_F_SA, IMP_F_DA, IMP_F_SP, IMP_F_DP, IMP_F_PR, IMP_F_IPKT,
+     IMP_F_IBYT},
+    {IMP_F_TS, IMP_F_SA, IMP_F_DA, IMP_F_SP, IMP_F_DP, IMP_F_PR, -1, -1, -1, -1},
+};
+
+void imp_parser_init(imp_parser_t *p, int format)
+{
+    memset(p, 0, sizeof *p);
+    p->format = format;
+    p->sep = format == IMP_FMT_NFDUMP_CSV ? ',' : '\t';
+    snprintf(p->unset, sizeof p->unset, "-");
+    snprintf(p->empty, sizeof p->empty, "(empty)");
+    for (int i = 0; i < 32; i++)
+        p->idx[i] = -1;
+}
+
+/* Splits `line` at `sep` in place; returns the number of fields (at most IMP_MAX_FIELDS + 1,
+ * so too many is detectable). */
+static int imp_split(char *line, char sep, char **f)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *c = line; *c; c++)
+        if (*c == sep) {
+            *c = '\0';
+            if (n > IMP_MAX_FIELDS)
+                return n;
+            f[n++] = c + 1;
+        }
+    return n;
+}
+
+static int imp_header(imp_parser_t *p, char **f, int n, int first, char *why, size_t cap)
+{
+    if (n - first > IMP_MAX_FIELDS) {
+        snprintf(why, cap, "more than %d columns in the header", IMP_MAX_FIELDS);
+        return IMP_FATAL;
+    }
+    for (int k = 0; k < IMP_N_F; k++)
+        p->idx[k] = -1;
+    for (int i = first; i < n; i++)
+        for (int k = 0; k < IMP_N_F; k++) {
+            const char *name = imp_names[k][p->format];
+            if (name && strcmp(f[i], name) == 0 && p->idx[k] < 0)
+                p->idx[k] = i - first;
+        }
+    for (int r = 0; r < 10; r++) {
+        int k = imp_required[p->format][r];
+        if (k >= 0 && p->idx[k] < 0) {
+            snprintf(why, cap, "the header has no '%s' column", imp_names[k][p->format]);
+            return IMP_FATAL;
+        }
+    }
+    p->n_fields = n - first;
+    return IMP_SKIP;
+}
+
+static int imp_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    while (*s == ' ')
+        s++;
+    if (*s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Seconds with an optional fraction ("1596790164.509987", "0.746") as ms, cut to the ms. */
+static int imp_seconds_ms(const char *s, uint64_t *out)
+{
+    uint64_t sec = 0, ms = 0;
+    int digits = 0;
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        sec = sec * 10 + (uint64_t)(*s - '0');
+        if (sec > 253402300800ull) /* past year 9999 */
+            return -1;
+    }
+    if (*s == '.') {
+        s++;
+        for (; *s >= '0' && *s <= '9'; s++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (uint64_t)(*s - '0');
+        for (int d = digits; d < 3; d++)
+            ms *= 10;
+    }
+    while (*s == ' ')
+        s++;
+    if (*s)
+        return -1;
+    *out = sec * 1000 + ms;
+    return 0;
+}
+
+static int imp_proto(const char *s, int v6, uint8_t *out)
+{
+    static const struct {
+        const char *name;
+        uint8_t num;
+    } names[] = {{"icmp", 1},   {"igmp", 2},       {"ipip", 4},  {"tcp", 6},   {"udp", 17},
+                 {"ipv6", 41},  {"rsvp", 46},      {"gre", 47},  {"esp", 50},  {"ah", 51},
+                 {"icmp6", 58}, {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103}, {"sctp", 132}};
+    uint64_t v;
+    while (*s == ' ')
+        s++;
+    if (imp_u64(s, &v) == 0) {
+        if (v > 255)
+            return -1;
+        *out = (uint8_t)v;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(s, names[i].name) == 0) {
+            /* Zeek says "icmp" for ICMPv6 too */
+            *out = names[i].num == 1 && v6 ? 58 : names[i].num;
+            return 0;
+        }
+    return -1;
+}
+
+/* nfdump's flag string ("...AP.SF", CWR ECE URG ACK PSH RST SYN FIN; any order tolerated). */
+static int imp_nf_flags(const char *s, uint8_t *out)
+{
+    static const char letters[] = "CEUAPRSF";
+    uint8_t v = 0;
+    while (*s == ' ')
+        s++;
+    for (; *s && *s != ' '; s++) {
+        if (*s == '.')
+            continue;
+        const char *at = strchr(letters, *s);
+        if (!at)
+            return -1;
+        v |= (uint8_t)(0x80 >> (at - letters));
+    }
+    *out = v;
+    return 0;
+}
+
+/* A port, or nfdump's ICMP "type.code". */
+static int imp_port(const char *s, uint16_t *out)
+{
+    uint64_t v, t, c;
+    if (imp_u64(s, &v) == 0) {
+        if (v > 65535)
+            return -1;
+        *out = (uint16_t)v;
+        return 0;
+    }
+    char buf[16];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *dot = strchr(buf, '.');
+    if (!dot)
+        return -1;
+    *dot = '\0';
+    if (imp_u64(buf, &t) != 0 || imp_u64(dot + 1, &c) != 0 || t > 255 || c > 255)
+        return -1;
+    *out = (uint16_t)(t * 256 + c);
+    return 0;
+}
+
+static const char *imp_field(const imp_parser_t *p, char **f, int k)
+{
+    return p->idx[k] >= 0 ? f[p->idx[k]] : NULL;
+}
+
+static int imp_bad(char *why, size_t cap, const char *field, const char *value)
+{
+    snprintf(why, cap, "bad %s '%.40s'", field, value);
+    return IMP_BAD;
+}
+
+/* Sets an optional nfdump counter when the column exists and is not 0. */
+#define IMP_OPT_U(p, f, k, col, type, max, why, cap)                                               \
+    do {                                                                                           \
+        const char *s_ = imp_field(p, f, k);                                                       \
+        uint64_t v_;                                                                               \
+        if (s_) {                                                                                  \
+            if (imp_u64(s_, &v_) != 0 || v_ > (max))                                               \
+                return imp_bad(why, cap, imp_names[k][0], s_);                                     \
+            if (v_)                                                                                \
+                FLOW_SET(out, col, (type)v_);                                                      \
+        }                                                                                          \
+    } while (0)
+
+static int imp_nfdump_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t cap)
+{
+    char *f[IMP_MAX_FIELDS + 1];
+    if (line[0] == '\0')
+        return IMP_SKIP;
+    if (p->n_fields == 0) {
+        int n = imp_split(line, ',', f);
+        if (strcmp(f[0], "ts") != 0) {
+            snprintf(why, cap,
+                     "not nfdump CSV: the first line is not the 'ts,te,td,...' "
+                     "header of `nfdump -o csv`");
+            return IMP_FATAL;
+        }
+        return imp_header(p, f, n, 0, why, cap);
+    }
+    /* `nfdump -o csv` ends with a summary block; -q leaves it out */
+    if (strncmp(line, "Summary", 7) == 0)
+        return IMP_END;
+    int n = imp_split(line, ',', f);
+    if (n != p->n_fields) {
+        snprintf(why, cap, "%d fields, the header has %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
+                 p->n_fields);
+        return IMP_BAD;
+    }
+    flow_rec_clear(out);
+    uint64_t ts, te, td;
+    const char *s = imp_field(p, f, IMP_F_TS);
+    if (timearg_parse(s, 0, &ts) != 0)
+        return imp_bad(why, cap, "ts", s);
+    s = imp_field(p, f, IMP_F_TE);
+    if (timearg_parse(s, 0, &te) != 0)
+        return imp_bad(why, cap, "te", s);
+    s = imp_field(p, f, IMP_F_TD);
+    if (imp_seconds_ms(s, &td) != 0)
+        return imp_bad(why, cap, "td", s);
+    /* whole seconds: the real start lies in [ts, ts + 1 s) and the end in [te, te + 1 s) */
+    uint64_t start = ts;
+    if (ts % 1000 == 0 && te >= td && te - td > start)
+        start = te - td;
+    FLOW_SET(out, time_start, start);
+    FLOW_SET(out, time_end, start + td);
+    flow_addr_t a;
+    s = imp_field(p, f, IMP_F_SA);
+    if (flow_addr_parse(&a, s) != 0)
+        return imp_bad(why, cap, "sa", s);
+    FLOW_SET(out, src_addr, a);
+    s = imp_field(p, f, IMP_F_DA);
+    if (flow_addr_parse(&a, s) != 0)
+        return imp_bad(why, cap, "da", s);
+    FLOW_SET(out, dst_addr, a);
+    uint16_t port;
+    s = imp_field(p, f, IMP_F_SP);
+    if (imp_port(s, &port) != 0)
+        return imp_bad(why, cap, "sp", s);
+    FLOW_SET(out, src_port, port);
+    s = imp_field(p, f, IMP_F_DP);
+    if (imp_port(s, &port) != 0)
+        return imp_bad(why, cap, "dp", s);
+    FLOW_SET(out, dst_port, port);
+    uint8_t u8;
+    s = imp_field(p, f, IMP_F_PR);
+    if (imp_proto(s, !flow_addr_is_v4(&out->src_addr), &u8) != 0)
+        return imp_bad(why, cap, "pr", s);
+    FLOW_SET(out, proto, u8);
+    if ((s = imp_field(p, f, IMP_F_FLG)) != NULL) {
+        if (imp_nf_flags(s, &u8) != 0)
+            return imp_bad(why, cap, "flg", s);
+        FLOW_SET(out, tcp_flags, u8);
+    }
+    uint64_t v;
+    s = imp_field(p, f, IMP_F_IPKT);
+    if (imp_u64(s, &v) != 0)
+        return imp_bad(why, cap, "ipkt", s);
+    FLOW_SET(out, packets, v);
+    s = imp_field(p, f, IMP_F_IBYT);
+    if (imp_u64(s, &v) != 0)
+        return imp_bad(why, cap, "ibyt", s);
+    FLOW_SET(out, bytes, v);
+    IMP_OPT_U(p, f, IMP_F_STOS, tos, uint8_t, 255, why, cap);
+    IMP_OPT_U(p, f, IMP_F_OPKT, rev_packets, uint64_t, UINT64_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_OBYT, rev_bytes, uint64_t, UINT64_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_IN, in_if, uint32_t, UINT32_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_OUT, out_if, uint32_t, UINT32_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_SAS, src_as, uint32_t, UINT32_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_DAS, dst_as, uint32_t, UINT32_MAX, why, cap);
+    IMP_OPT_U(p, f, IMP_F_SMK, src_mask, uint8_t, 128, why, cap);
+    IMP_OPT_U(p, f, IMP_F_DMK, dst_mask, uint8_t, 128, why, cap);
+    IMP_OPT_U(p, f, IMP_F_DIR, direction, uint8_t, 255, why, cap);
+    IMP_OPT_U(p, f, IMP_F_SVLN, vlan, uint16_t, 65535, why, cap);
+    static const flow_addr_t zero4 = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0}};
+    static const flow_addr_t zero6 = {{0}};
+    if ((s = imp_field(p, f, IMP_F_NH)) != NULL) {
+        if (flow_addr_parse(&a, s) != 0)
+            return imp_bad(why, cap, "nh", s);
+        if (memcmp(&a, &zero4, 16) != 0 && memcmp(&a, &zero6, 16) != 0)
+            FLOW_SET(out, next_hop, a);
+    }
+    if ((s = imp_field(p, f, IMP_F_RA)) != NULL) {
+        if (flow_addr_parse(&a, s) != 0)
+            return imp_bad(why, cap, "ra", s);
+        if (memcmp(&a, &zero4, 16) != 0 && memcmp(&a, &zero6, 16) != 0)
+            FLOW_SET(out, exporter, a);
+    }
+    FLOW_SET(out, sampling, 1);
+    return IMP_FLOW;
+}
+
+/* "\x09" -> a tab: how Zeek writes its separator in the #separator line. */
+static char imp_unescape_sep(const char *s)
+{
+    if (s[0] == '\\' && s[1] == 'x' && s[2] && s[3]) {
+        char hex[3] = {s[2], s[3], 0};
+        return (char)strtol(hex, NULL, 16);
+    }
+    return s[0];
+}
+
+/* ICMP types Zeek pairs with a counterpart (its ICMP4_counterpart / ICMP6_counterpart):
+ * echo, router, timestamp, information, address mask; ICMPv6 echo, MLD, router, neighbour,
+ * node information. */
+static int imp_icmp_two_way(uint8_t proto, uint8_t type)
+{
+    static const uint8_t v4[] = {0, 8, 9, 10, 13, 14, 15, 16, 17, 18};
+    static const uint8_t v6[] = {128, 129, 130, 131, 133, 134, 135, 136, 139, 140};
+    const uint8_t *t = proto == 1 ? v4 : v6;
+    for (int i = 0; i < 10; i++)
+        if (t[i] == type)
+            return 1;
+    return 0;
+}
+
+/* A Zeek count: absent (0) for the unset marker, -1 when not a number. */
+static int imp_zeek_u64(const imp_parser_t *p, const char *s, uint64_t *out)
+{
+    if (!s || strcmp(s, p->unset) == 0 || strcmp(s, p->empty) == 0)
+        return 0;
+    return imp_u64(s, out) == 0 ? 1 : -1;
+}
+
+static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t cap)
+{
+    char *f[IMP_MAX_FIELDS + 1];
+    if (line[0] == '\0')
+        return IMP_SKIP;
+    if (line[0] == '{') {
+        snprintf(why, cap, "a JSON Zeek log; import reads the TSV form (LogAscii::use_json=F)");
+        return IMP_FATAL;
+    }
+    if (line[0] == '#') {
+        if (strncmp(line, "#separator ", 11) == 0) {
+            p->sep = imp_unescape_sep(line + 11);
+            return IMP_SKIP;
+        }
+        int n = imp_split(line, p->sep, f);
+        if (strcmp(f[0], "#unset_field") == 0 && n > 1)
+            snprintf(p->unset, sizeof p->unset, "%s", f[1]);
+        else if (strcmp(f[0], "#empty_field") == 0 && n > 1)
+            snprintf(p->empty, sizeof p->empty, "%s", f[1]);
+        else if (strcmp(f[0], "#path") == 0 && n > 1 && strcmp(f[1], "conn") != 0) {
+            snprintf(why, cap, "a Zeek '%.20s' log, not a conn log", f[1]);
+            return IMP_FATAL;
+        } else if (strcmp(f[0], "#fields") == 0)
+            return imp_header(p, f, n, 1, why, cap);
+        return IMP_SKIP;
+    }
+    if (p->n_fields == 0) {
+        snprintf(why, cap, "not a Zeek conn.log: data before the #fields header");
+        return IMP_FATAL;
+    }
+    int n = imp_split(line, p->sep, f);
+    if (n != p->n_fields) {
+        snprintf(why, cap, "%d fields, #fields names %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
+                 p->n_fields);
+        return IMP_BAD;
+    }
+    flow_rec_clear(out);
+    uint64_t ts, dur = 0, v;
+    const char *s = imp_field(p, f, IMP_F_TS);
+    if (imp_seconds_ms(s, &ts) != 0)
+        return imp_bad(why, cap, "ts", s);
+    s = imp_field(p, f, IMP_F_DURATION);
+    if (s && strcmp(s, p->unset) != 0 && imp_seconds_ms(s, &dur) != 0)
+        return imp_bad(why, cap, "duration", s);
+    FLOW_SET(out, time_start, ts);
+    FLOW_SET(out, time_end, ts + dur);
+    flow_addr_t a;
+    s = imp_field(p, f, IMP_F_SA);
+    if (flow_addr_parse(&a, s) != 0)
+        return imp_bad(why, cap, "id.orig_h", s);
+    FLOW_SET(out, src_addr, a);
+    s = imp_field(p, f, IMP_F_DA);
+    if (flow_addr_parse(&a, s) != 0)
+        return imp_bad(why, cap, "id.resp_h", s);
+    FLOW_SET(out, dst_addr, a);
+    uint64_t sp, dp;
+    s = imp_field(p, f, IMP_F_SP);
+    if (imp_u64(s, &sp) != 0 || sp > 65535)
+        return imp_bad(why, cap, "id.orig_p", s);
+    s = imp_field(p, f, IMP_F_DP);
+    if (imp_u64(s, &dp) != 0 || dp > 65535)
+        return imp_bad(why, cap, "id.resp_p", s);
+    s = imp_field(p, f, IMP_F_PR);
+    uint8_t proto;
+    int v6 = !flow_addr_is_v4(&out->src_addr);
+    if (strcmp(s, "unknown_transport") == 0) {
+        /* an IP protocol Zeek does not analyse: the hosts are known, the number is not */
+    } else if (imp_proto(s, v6, &proto) != 0) {
+        return imp_bad(why, cap, "proto", s);
+    } else {
+        FLOW_SET(out, proto, proto);
+    }
+    if (FLOW_HAS(out, proto) && (proto == 1 || proto == 58)) {
+        /* Zeek puts the ICMP type in orig_p; resp_p is the code for one-way types, but for
+         * request/reply types it is the counterpart type (echo 8 -> 0), and their code is 0
+         * (RFC 792). Exporters send type*256+code as the destination port. */
+        if (sp > 255 || dp > 255)
+            return imp_bad(why, cap, "ICMP type/code", s);
+        uint8_t code = imp_icmp_two_way(proto, (uint8_t)sp) ? 0 : (uint8_t)dp;
+        FLOW_SET(out, icmp_type, (uint8_t)sp);
+        FLOW_SET(out, icmp_code, code);
+        FLOW_SET(out, src_port, 0);
+        FLOW_SET(out, dst_port, (uint16_t)(sp * 256 + code));
+    } else {
+        FLOW_SET(out, src_port, (uint16_t)sp);
+        FLOW_SET(out, dst_port, (uint16_t)dp);
+    }
+    static const struct {
+        int k;
+        int col;
+        const char *name;
+    } counts[] = {{IMP_F_IPKT, FLOW_COL_packets, "orig_pkts"},
+                  {IMP_F_IBYT, FLOW_COL_bytes, "orig_ip_bytes"},
+                  {IMP_F_OPKT, FLOW_COL_rev_packets, "resp_pkts"},
+                  {IMP_F_OBYT, FLOW_COL_rev_bytes, "resp_ip_bytes"}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        s = imp_field(p, f, counts[i].k);
+        int rc = imp_zeek_u64(p, s, &v);
+        if (rc < 0)
+            return imp_bad(why, cap, counts[i].name, s);
+        if (rc > 0) {
+            memcpy((uint8_t *)out + flow_cols[counts[i].col].offset, &v, 8);
+            out->present |= (uint64_t)1 << counts[i].col;
+        }
+    }
+    s = imp_field(p, f, IMP_F_HISTORY);
+    if (FLOW_HAS(out, proto) && proto == 6 && s && strcmp(s, p->unset) != 0) {
+        /* the originator's letters (upper case): SYN, SYN+ACK, ACK, FIN, RST */
+        uint8_t fl = 0;
+        for (; *s; s++)
+            fl |= *s == 'S'   ? 0x02
+                  : *s == 'H' ? 0x12
+                  : *s == 'A' ? 0x10
+                  : *s == 'F' ? 0x01
+                  : *s == 'R' ? 0x04
+                              : 0;
+        FLOW_SET(out, tcp_flags, fl);
+    }
+    FLOW_SET(out, sampling, 1);
+    return IMP_FLOW;
+}
+
+int imp_parse_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t why_cap)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    why[0] = '\0';
+    return p->format == IMP_FMT_NFDUMP_CSV ? imp_nfdump_line(p, line, out, why, why_cap)
+                                           : imp_zeek_line(p, line, out, why, why_cap);
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+typedef struct imp_ctx {
+    seg_writer_t *w;
+    flow_rec_t *chunk;
+    uint32_t n_chunk;
+    uint64_t flows, malformed;
+    cmd_progress_t progress;
+    int write_err;
+} imp_ctx_t;
+
+static int imp_cmp_end(const void *a, const void *b)
+{
+    const flow_rec_t *x = a, *y = b;
+    return x->time_end < y->time_end ? -1 : x->time_end > y->time_end;
+}
+
+static int imp_flush(imp_ctx_t *c)
+{
+    qsort(c->chunk, c->n_chunk, sizeof *c->chunk, imp_cmp_end);
+    for (uint32_t i = 0; i < c->n_chunk; i++) {
+        int rc = seg_writer_add(c->w, &c->chunk[i], c->chunk[i].time_end);
+        if (rc < 0 && !c->write_err)
+            c->write_err = rc;
+    }
+    c->n_chunk = 0;
+    return c->write_err;
+}
+
+/* Imports one file; CMD_OK, CMD_PROBLEMS (lines skipped) or CMD_USAGE (could not read it). */
+static int imp_file(imp_ctx_t *c, int format, const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "flowhunt import: %s: %s\n", path, strerror(errno));
+        return CMD_USAGE;
+    }
+    imp_parser_t p;
+    imp_parser_init(&p, format);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    uint64_t lineno = 0, flows = 0, bad = 0;
+    int status = CMD_OK;
+    char why[160];
+    while ((len = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        flow_rec_t *rec = &c->chunk[c->n_chunk];
+        int rc = imp_parse_line(&p, line, rec, why, sizeof why);
+        if (rc == IMP_FLOW) {
+            flows++;
+            if (++c->n_chunk == IMP_CHUNK && imp_flush(c) != 0)
+                break;
+        } else if (rc == IMP_END) {
+            break;
+        } else if (rc == IMP_BAD) {
+            if (++bad <= IMP_REPORT_MAX)
+                fprintf(stderr, "flowhunt import: %s:%llu: %s (line skipped)\n", path,
+                        (unsigned long long)lineno, why);
+        } else if (rc == IMP_FATAL) {
+            fprintf(stderr, "flowhunt import: %s:%llu: %s\n", path, (unsigned long long)lineno,
+                    why);
+            status = CMD_USAGE;
+            break;
+        }
+        if ((lineno & 0xffff) == 0 && cmd_progress_due(&c->progress))
+            cmd_progress_show(&c->progress, "import: %s: %llu lines, %llu flows", path,
+                              (unsigned long long)lineno, (unsigned long long)(c->flows + flows));
+    }
+    if (ferror(in)) {
+        fprintf(stderr, "flowhunt import: %s: %s\n", path, strerror(errno));
+        status = CMD_USAGE;
+    }
+    if (status == CMD_OK && p.n_fields == 0) {
+        fprintf(stderr, "flowhunt import: %s: no header line: not %s\n", path,
+                format == IMP_FMT_NFDUMP_CSV ? "nfdump CSV (nfdump -o csv)" : "a Zeek conn.log");
+        status = CMD_USAGE;
+    }
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    cmd_progress_done(&c->progress);
+    if (bad > IMP_REPORT_MAX)
+        fprintf(stderr, "flowhunt import: %s: %llu more malformed lines not shown\n", path,
+                (unsigned long long)(bad - IMP_REPORT_MAX));
+    fprintf(stderr, "flowhunt import: %s: %llu flows, %llu malformed lines skipped\n", path,
+            (unsigned long long)flows, (unsigned long long)bad);
+    c->flows += flows;
+    c->malformed += bad;
+    if (status == CMD_OK && bad)
+        status = CMD_PROBLEMS;
+    return status;
+}
+
+static void imp_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: flowhunt import DIR --format nfdump-csv|zeek-conn [--instance NAME] FILE...\n"
+            "\n"
+            "Stores flows from other tools in data directory DIR, each in the hour of its end\n"
+            "time. FILE - reads standard input. A malformed line is reported with its number\n"
+            "and skipped.\n"
+            "\n"
+            "  --format nfdump-csv  the output of `nfdump -r FILE -o csv` (nfdump 1.7), run\n"
+            "                       with TZ=UTC: its times carry no zone and are read as UTC.\n"
+            "                       Its times are whole seconds: the start is the earliest ms\n"
+            "                       that agrees with ts, te and td; the end is start + td.\n"
+            "                       Fields printed as 0 (AS, interfaces, masks, next hop, VLAN,\n"
+            "                       out counters, ToS) are stored as absent.\n"
+            "  --format zeek-conn   a Zeek conn.log (TSV with a #fields header). Each line is\n"
+            "                       ONE biflow record: packets and bytes are the originator's\n"
+            "                       (orig_pkts, orig_ip_bytes: IP bytes, as NetFlow counts),\n"
+            "                       rev_packets and rev_bytes the responder's. Why not two\n"
+            "                       uniflows: a line is one connection, and hunts count\n"
+            "                       connections and ask who initiated; two records would\n"
+            "                       double the counts and make every responder an initiator.\n"
+            "                       TCP flags come from the originator's history letters\n"
+            "                       (S H A F R); the ICMP type from orig_p, the code\n"
+            "                       from resp_p (0 for request/reply types, where Zeek\n"
+            "                       puts the counterpart type).\n"
+            "  --instance NAME      the writer's name in segment names (default 'import'); two\n"
+            "                       imports running at once need different names\n"
+            "\n"
+            "Exit status: 0 every line imported, 1 some lines were malformed and skipped,\n"
+            "2 usage, a file could not be read or flows could not be written.\n");
+}
+
+int cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {{"format", required_argument, NULL, 'o'},
+                                         {"instance", required_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int format = -1, opt;
+    const char *instance = "import";
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            if (strcmp(optarg, "nfdump-csv") == 0)
+                format = IMP_FMT_NFDUMP_CSV;
+            else if (strcmp(optarg, "zeek-conn") == 0)
+                format = IMP_FMT_ZEEK_CONN;
+            else {
+                fprintf(stderr,
+                        "flowhunt import: --format takes nfdump-csv or zeek-conn, not '%s'\n",
+                        optarg);
+                return CMD_USAGE;
+            }
+            break;
+        case 'i':
+            instance = optarg;
+            break;
+        case 'h':
+            imp_usage(stdout);
+            return CMD_OK;
+        default:
+            imp_usage(stderr);
+            return CMD_USAGE;
+        }
+    }
+    if (format < 0) {
+        fprintf(stderr, "flowhunt import: give --format nfdump-csv or --format zeek-conn\n");
+        return CMD_USAGE;
+    }
+    if (argc - optind < 2) {
+        fprintf(stderr, "flowhunt import: give the data directory and at least one file (see "
+                        "flowhunt import --help)\n");
+        return CMD_USAGE;
+    }
+    const char *dir = argv[optind++];
+    /* every input must be readable before anything is written */
+    for (int i = optind; i < argc; i++)
+        if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0) {
+            fprintf(stderr, "flowhunt import: %s: %s\n", argv[i], strerror(errno));
+            return CMD_USAGE;
+        }
+    imp_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.chunk = malloc((size_t)IMP_CHUNK * sizeof *c.chunk);
+    if (!c.chunk) {
+        fprintf(stderr, "flowhunt import: out of memory\n");
+        return CMD_USAGE;
+    }
+    /* hour-long segments: the data directory's folder unit, and imported history is usually
+     * sparse, so shorter intervals would make many small files */
+    seg_writer_opts_t wo = {.dir = dir, .instance = instance, .rotate_s = 3600};
+    int err = 0;
+    c.w = seg_writer_open(&wo, &err);
+    if (!c.w) {
+        fprintf(stderr, "flowhunt import: %s: cannot write segments: %s", dir, seg_strerror(err));
+        if (errno)
+            fprintf(stderr, " (%s)", strerror(errno));
+        fprintf(stderr, "; is another import with instance '%s' running? (--instance)\n", instance);
+        free(c.chunk);
+        return CMD_USAGE;
+    }
+    cmd_progress_init(&c.progress, 0);
+    int status = CMD_OK;
+    for (int i = optind; i < argc && !c.write_err; i++) {
+        int rc = imp_file(&c, format, argv[i]);
+        if (rc > status)
+            status = rc;
+    }
+    if (!c.write_err)
+        imp_flush(&c);
+    int rc = seg_writer_close(c.w);
+    if (c.write_err || rc < 0) {
+        fprintf(stderr, "flowhunt import: %s: writing segments failed: %s\n", dir,
+                seg_strerror(c.write_err ? c.write_err : rc));
+        status = CMD_USAGE;
+    } else {
+        fprintf(stderr, "flowhunt import: %llu flows into %s\n", (unsigned long long)c.flows, dir);
+    }
+    free(c.chunk);
+    return status;
+}

@@ -1,0 +1,144 @@
+/* cmd_util.c: what flowhunt's commands share: the time window, the worker count, error lines
+ * and progress on a terminal.
+ *
+ * Progress is for a person waiting at a terminal, so it is drawn only when stderr is one, at
+ * most four times a second, on one line that is erased at the end; a pipeline or a cron job
+ * sees only results.
+ */
+#include "cmd.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "timearg.h"
+
+#define CMD_PROGRESS_EVERY_MS 250
+
+uint64_t cmd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t cmd_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint64_t *from,
+               uint64_t *to)
+{
+    uint64_t now = cmd_now_ms();
+    *from = 0;
+    *to = UINT64_MAX;
+    if (from_arg && timearg_parse(from_arg, now, from) != 0) {
+        fprintf(stderr,
+                "%s: --from '%s' is not a time (2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, "
+                "-30m, now, @UNIXSECONDS)\n",
+                prog, from_arg);
+        return -1;
+    }
+    if (to_arg && timearg_parse(to_arg, now, to) != 0) {
+        fprintf(stderr,
+                "%s: --to '%s' is not a time (2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, "
+                "-30m, now, @UNIXSECONDS)\n",
+                prog, to_arg);
+        return -1;
+    }
+    if (*from >= *to) {
+        fprintf(stderr, "%s: the window is empty: --from must be before --to\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_workers(void)
+{
+    const char *env = getenv("FH_WORKERS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 16)
+        n = 16;
+    return (int)n;
+}
+
+void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where)
+{
+    if (code < 0)
+        code = -code;
+    if (where && where->path[0])
+        fprintf(out, "%s: %s: offset %llu: %s: %s", prog, where->path,
+                (unsigned long long)where->offset, seg_err_name(code), seg_strerror(code));
+    else
+        fprintf(out, "%s: %s: %s", prog, seg_err_name(code), seg_strerror(code));
+    if (where && where->sys_errno)
+        fprintf(out, " (%s)", strerror(where->sys_errno));
+    fputc('\n', out);
+}
+
+void cmd_progress_init(cmd_progress_t *p, int results_on_stdout)
+{
+    p->on = isatty(2) && !(results_on_stdout && isatty(1));
+    p->start_ms = cmd_mono_ms();
+    p->next_ms = p->start_ms + CMD_PROGRESS_EVERY_MS;
+}
+
+int cmd_progress_due(cmd_progress_t *p)
+{
+    if (!p->on)
+        return 0;
+    uint64_t now = cmd_mono_ms();
+    uint64_t next = __atomic_load_n(&p->next_ms, __ATOMIC_RELAXED);
+    if (now < next)
+        return 0;
+    /* one thread wins each update */
+    return __atomic_compare_exchange_n(&p->next_ms, &next, now + CMD_PROGRESS_EVERY_MS, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+void cmd_progress_show(cmd_progress_t *p, const char *fmt, ...)
+{
+    if (!p->on)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* one write, so lines from two threads cannot interleave within a line */
+    char out[300];
+    int n = snprintf(out, sizeof out, "\r%s\033[K", line);
+    if (n > 0)
+        fwrite(out, 1, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1, stderr);
+    fflush(stderr);
+}
+
+void cmd_progress_done(cmd_progress_t *p)
+{
+    if (!p->on)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+void cmd_fmt_bytes(char *out, size_t cap, uint64_t n)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, cap, "%llu B", (unsigned long long)n);
+    else
+        snprintf(out, cap, "%.1f %s", v, units[u]);
+}

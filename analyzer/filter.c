@@ -1,0 +1,1309 @@
+/* filter.c: the nfdump-style filter language: parser, column-wise evaluator, zone-map pruning.
+ *
+ * The parser is recursive descent over a hand-written tokenizer and builds a small tree in one
+ * array (nodes refer to children by index). Everything that needs a second look at the text is
+ * decided here, once: `host X` becomes `src X or dst X`, a network is masked, "10k" is 10000,
+ * so evaluation is a handful of tight loops.
+ *
+ * Evaluation is column-wise over a row group: each node fills a byte per row (1 = selected);
+ * `and` and `or` combine vectors and stop early when the left side already decides every row,
+ * which is what keeps `rare-port and net X` from decoding the address column at all. Vectors
+ * are bytes, not bits, so every leaf loop is a plain compare the compiler vectorizes.
+ *
+ * Pruning evaluates the same tree over intervals instead of rows, in three-valued logic
+ * (never / maybe / always), from the zone maps' min and max. `not` swaps never and always, so a
+ * group can be skipped for `not dst port 53` when every row of it is port 53. An absent field
+ * compares as 0 and a zone map describes present values, so 0 joins the interval unless the zone
+ * callback says every row has the column.
+ */
+#include "filter.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLT_MAX_NODES 4096 /* a filter longer than this is not typed by hand */
+#define FLT_MAX_NEST 64    /* parentheses and `not`s nested; bounds the parser's recursion */
+
+typedef enum flt_kind {
+    FLT_ANY,
+    FLT_AND,
+    FLT_OR,
+    FLT_NOT,
+    FLT_NUM,      /* integer column CMP num */
+    FLT_NET,      /* address column within net/bits (an address is a /128) */
+    FLT_FLAGS,    /* (column & num) == num */
+    FLT_DURATION, /* time_end - time_start CMP num */
+    FLT_WINDOW    /* [time_start, time_end] overlaps [num, num2) */
+} flt_kind_t;
+
+typedef enum flt_op { FLT_EQ, FLT_LT, FLT_GT, FLT_LE, FLT_GE } flt_op_t;
+
+typedef struct flt_node {
+    uint8_t kind;
+    uint8_t op;
+    uint8_t bits; /* FLT_NET: prefix length over the 16-byte (IPv4-mapped) form */
+    int16_t col;
+    uint32_t left, right; /* children (FLT_NOT uses left) */
+    uint64_t num, num2;
+    uint64_t net[2], mask[2]; /* FLT_NET: the network and mask as two native words */
+} flt_node_t;
+
+struct flt {
+    flt_node_t *nodes;
+    uint32_t n_nodes, cap;
+    uint32_t root;
+    uint32_t levels; /* selection vectors evaluation needs at once */
+    uint64_t cols;
+};
+
+/* ---- tree building ------------------------------------------------------------------------- */
+
+static int flt_node_new(flt_t *f, flt_kind_t kind, uint32_t *out)
+{
+    if (f->n_nodes == f->cap) {
+        if (f->cap >= FLT_MAX_NODES)
+            return -1;
+        uint32_t cap = f->cap ? f->cap * 2 : 16;
+        flt_node_t *n = realloc(f->nodes, cap * sizeof *n);
+        if (!n)
+            return -2;
+        f->nodes = n;
+        f->cap = cap;
+    }
+    memset(&f->nodes[f->n_nodes], 0, sizeof f->nodes[0]);
+    f->nodes[f->n_nodes].kind = (uint8_t)kind;
+    *out = f->n_nodes++;
+    return 0;
+}
+
+static int flt_node_pair(flt_t *f, flt_kind_t kind, uint32_t a, uint32_t b, uint32_t *out)
+{
+    int rc = flt_node_new(f, kind, out);
+    if (rc == 0) {
+        f->nodes[*out].left = a;
+        f->nodes[*out].right = b;
+    }
+    return rc;
+}
+
+/* ---- tokens -------------------------------------------------------------------------------- */
+
+typedef enum flt_tok_kind { FLT_T_END, FLT_T_WORD, FLT_T_LP, FLT_T_RP, FLT_T_CMP } flt_tok_kind_t;
+
+typedef struct flt_tok {
+    flt_tok_kind_t kind;
+    size_t pos, len;
+    flt_op_t op;
+} flt_tok_t;
+
+typedef struct flt_parser {
+    const char *text;
+    size_t cur;
+    flt_t *f;
+    flt_error_t *err;
+    int nest;
+    int nomem;
+} flt_parser_t;
+
+static int flt_is_word_char(char c)
+{
+    return c != '\0' && !isspace((unsigned char)c) && c != '(' && c != ')' && c != '<' &&
+           c != '>' && c != '=';
+}
+
+/* The token at the cursor, without consuming it. */
+static flt_tok_t flt_peek(const flt_parser_t *p)
+{
+    const char *s = p->text;
+    size_t i = p->cur;
+    flt_tok_t t = {FLT_T_END, 0, 0, FLT_EQ};
+    while (isspace((unsigned char)s[i]))
+        i++;
+    t.pos = i;
+    char c = s[i];
+    if (c == '\0')
+        return t;
+    if (c == '(' || c == ')') {
+        t.kind = c == '(' ? FLT_T_LP : FLT_T_RP;
+        t.len = 1;
+        return t;
+    }
+    if (c == '<' || c == '>' || c == '=') {
+        t.kind = FLT_T_CMP;
+        t.len = s[i + 1] == '=' ? 2 : 1;
+        if (c == '<')
+            t.op = t.len == 2 ? FLT_LE : FLT_LT;
+        else if (c == '>')
+            t.op = t.len == 2 ? FLT_GE : FLT_GT;
+        else
+            t.op = FLT_EQ;
+        return t;
+    }
+    t.kind = FLT_T_WORD;
+    while (flt_is_word_char(s[i + t.len]))
+        t.len++;
+    /* nfdump's spelled comparators are words */
+    static const struct {
+        const char *w;
+        flt_op_t op;
+    } words[] = {{"eq", FLT_EQ}, {"lt", FLT_LT}, {"gt", FLT_GT}, {"le", FLT_LE}, {"ge", FLT_GE}};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        if (t.len == 2 && strncasecmp(s + i, words[k].w, 2) == 0) {
+            t.kind = FLT_T_CMP;
+            t.op = words[k].op;
+        }
+    return t;
+}
+
+static flt_tok_t flt_next(flt_parser_t *p)
+{
+    flt_tok_t t = flt_peek(p);
+    p->cur = t.pos + t.len;
+    return t;
+}
+
+static int flt_tok_is(const flt_parser_t *p, const flt_tok_t *t, const char *word)
+{
+    return t->kind == FLT_T_WORD && strlen(word) == t->len &&
+           strncasecmp(p->text + t->pos, word, t->len) == 0;
+}
+
+/* Records a syntax error at `pos` (the first one wins); returns -1. */
+static int flt_fail(flt_parser_t *p, size_t pos, const char *fmt, const flt_tok_t *t)
+{
+    if (p->err->msg[0] == '\0') {
+        char word[64];
+        size_t n = t && t->len ? t->len : 0;
+        if (n >= sizeof word)
+            n = sizeof word - 1;
+        memcpy(word, t ? p->text + t->pos : "", n);
+        word[n] = '\0';
+        char quoted[80];
+        if (!t || t->kind == FLT_T_END)
+            snprintf(quoted, sizeof quoted, "the end of the filter");
+        else
+            snprintf(quoted, sizeof quoted, "'%s'", word);
+        p->err->pos = pos;
+        snprintf(p->err->msg, sizeof p->err->msg, fmt, quoted);
+    }
+    return -1;
+}
+
+/* A node could not be added: out of memory, or the filter is longer than FLT_MAX_NODES. */
+static int flt_grow_fail(flt_parser_t *p, int rc)
+{
+    if (rc == -2) {
+        p->nomem = 1;
+        return -1;
+    }
+    p->err->pos = p->cur;
+    snprintf(p->err->msg, sizeof p->err->msg, "the filter is too long (over %d terms)",
+             FLT_MAX_NODES / 2);
+    return -1;
+}
+
+/* The token as a NUL-terminated string in `buf`; -1 when it does not fit. */
+static int flt_tok_str(const flt_parser_t *p, const flt_tok_t *t, char *buf, size_t cap)
+{
+    if (t->len >= cap)
+        return -1;
+    memcpy(buf, p->text + t->pos, t->len);
+    buf[t->len] = '\0';
+    return 0;
+}
+
+/* An unsigned number with an optional k, M or G suffix (powers of 1000). */
+static int flt_tok_num(const flt_parser_t *p, const flt_tok_t *t, uint64_t *out)
+{
+    const char *s = p->text + t->pos;
+    size_t i = 0;
+    uint64_t v = 0;
+    if (t->kind != FLT_T_WORD || t->len == 0)
+        return -1;
+    for (; i < t->len && s[i] >= '0' && s[i] <= '9'; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (i == 0)
+        return -1;
+    if (i < t->len) {
+        uint64_t mul;
+        switch (s[i]) {
+        case 'k':
+        case 'K':
+            mul = 1000ull;
+            break;
+        case 'M':
+            mul = 1000000ull;
+            break;
+        case 'G':
+            mul = 1000000000ull;
+            break;
+        default:
+            return -1;
+        }
+        if (i + 1 != t->len || v > UINT64_MAX / mul)
+            return -1;
+        v *= mul;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- primitives ---------------------------------------------------------------------------- */
+
+enum { FLT_DIR_ANY, FLT_DIR_SRC, FLT_DIR_DST };
+
+/* A leaf on one column, or, for FLT_DIR_ANY, `src-column or dst-column`. */
+static int flt_leaf_dir(flt_parser_t *p, int dir, int src_col, int dst_col, const flt_node_t *tpl,
+                        uint32_t *out)
+{
+    flt_t *f = p->f;
+    int cols[2] = {dir == FLT_DIR_DST ? dst_col : src_col, dst_col};
+    int n = dir == FLT_DIR_ANY ? 2 : 1;
+    uint32_t ids[2];
+    for (int i = 0; i < n; i++) {
+        int rc = flt_node_new(f, (flt_kind_t)tpl->kind, &ids[i]);
+        if (rc != 0)
+            return flt_grow_fail(p, rc);
+        f->nodes[ids[i]] = *tpl;
+        f->nodes[ids[i]].col = (int16_t)cols[i];
+        f->cols |= (uint64_t)1 << cols[i];
+    }
+    if (n == 1) {
+        *out = ids[0];
+        return 0;
+    }
+    int rc = flt_node_pair(f, FLT_OR, ids[0], ids[1], out);
+    return rc == 0 ? 0 : flt_grow_fail(p, rc);
+}
+
+/* An address or a CIDR network into `tpl` (FLT_NET). `need_prefix`: a net requires "/bits". */
+static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, flt_node_t *tpl)
+{
+    flt_tok_t t = flt_next(p);
+    char buf[80], what[96];
+    snprintf(what, sizeof what, "expected %s after '%s', not %%s",
+             need_prefix ? "a network such as 10.0.0.0/8" : "an IPv4 or IPv6 address", after);
+    if (t.kind != FLT_T_WORD || flt_tok_str(p, &t, buf, sizeof buf) != 0)
+        return flt_fail(p, t.pos, what, &t);
+    char *slash = strchr(buf, '/');
+    unsigned bits = 128;
+    if (slash) {
+        *slash = '\0';
+        char *end;
+        unsigned long v = strtoul(slash + 1, &end, 10);
+        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || v > 128)
+            return flt_fail(p, t.pos + (size_t)(slash - buf) + 1,
+                            "expected a prefix length after '/' in %s", &t);
+        bits = (unsigned)v;
+    } else if (need_prefix) {
+        return flt_fail(p, t.pos, what, &t);
+    }
+    flow_addr_t a;
+    if (flow_addr_parse(&a, buf) != 0)
+        return flt_fail(p, t.pos, what, &t);
+    if (flow_addr_is_v4(&a)) {
+        if (slash && bits > 32)
+            return flt_fail(p, t.pos + (size_t)(slash - buf) + 1,
+                            "an IPv4 prefix length is 0 to 32 in %s", &t);
+        /* IPv4 is held IPv4-mapped: its /n is a /(96+n) of the 16-byte form */
+        bits = slash ? bits + 96 : 128;
+    }
+    uint8_t m[16] = {0}, n[16];
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned have = bits > i * 8 ? bits - i * 8 : 0;
+        m[i] = have >= 8 ? 0xff : (uint8_t)(0xff00 >> have);
+        n[i] = a.b[i] & m[i]; /* nfdump masks the host bits silently; so do we */
+    }
+    tpl->kind = FLT_NET;
+    tpl->bits = (uint8_t)bits;
+    memcpy(tpl->net, n, 16);
+    memcpy(tpl->mask, m, 16);
+    return 0;
+}
+
+/* [CMP] N within [0, max]; without a comparator, = (as nfdump). */
+static int flt_parse_cmp_num(flt_parser_t *p, const char *after, uint64_t max, flt_node_t *tpl)
+{
+    flt_tok_t t = flt_peek(p);
+    tpl->op = FLT_EQ;
+    if (t.kind == FLT_T_CMP) {
+        flt_next(p);
+        tpl->op = (uint8_t)t.op;
+    }
+    t = flt_next(p);
+    char msg[96];
+    snprintf(msg, sizeof msg, "expected a number after '%s', not %%s", after);
+    if (flt_tok_num(p, &t, &tpl->num) != 0)
+        return flt_fail(p, t.pos, msg, &t);
+    if (tpl->num > max) {
+        snprintf(msg, sizeof msg, "%%s is out of range for '%s' (0 to %llu)", after,
+                 (unsigned long long)max);
+        return flt_fail(p, t.pos, msg, &t);
+    }
+    return 0;
+}
+
+static int flt_proto_number(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *name;
+        uint8_t num;
+    } protos[] = {{"icmp", 1},   {"igmp", 2},       {"ipip", 4},  {"tcp", 6},   {"udp", 17},
+                  {"ipv6", 41},  {"rsvp", 46},      {"gre", 47},  {"esp", 50},  {"ah", 51},
+                  {"icmp6", 58}, {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103}, {"sctp", 132}};
+    for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++)
+        if (strcasecmp(s, protos[i].name) == 0) {
+            *out = protos[i].num;
+            return 0;
+        }
+    return -1;
+}
+
+static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
+{
+    flt_tok_t t = flt_next(p);
+    flt_node_t tpl;
+    memset(&tpl, 0, sizeof tpl);
+    int dir = FLT_DIR_ANY;
+    if (t.kind != FLT_T_WORD)
+        return flt_fail(p, t.pos, "expected a filter primitive (host, port, proto, ...), not %s",
+                        &t);
+    if (flt_tok_is(p, &t, "src") || flt_tok_is(p, &t, "dst")) {
+        dir = flt_tok_is(p, &t, "src") ? FLT_DIR_SRC : FLT_DIR_DST;
+        t = flt_next(p);
+        if (t.kind != FLT_T_WORD)
+            return flt_fail(p, t.pos,
+                            "expected an address, ip, host, net, port or as after the direction, "
+                            "not %s",
+                            &t);
+    }
+    if (flt_tok_is(p, &t, "any") && dir == FLT_DIR_ANY) {
+        int rc = flt_node_new(p->f, FLT_ANY, out);
+        return rc == 0 ? 0 : flt_grow_fail(p, rc);
+    }
+    if (flt_tok_is(p, &t, "host") || flt_tok_is(p, &t, "ip")) {
+        if (flt_parse_net(p, 0,
+                          dir == FLT_DIR_SRC   ? "src"
+                          : dir == FLT_DIR_DST ? "dst"
+                                               : "host",
+                          &tpl) != 0)
+            return -1;
+        return flt_leaf_dir(p, dir, FLOW_COL_src_addr, FLOW_COL_dst_addr, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "net")) {
+        if (flt_parse_net(p, 1, "net", &tpl) != 0)
+            return -1;
+        return flt_leaf_dir(p, dir, FLOW_COL_src_addr, FLOW_COL_dst_addr, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "port")) {
+        tpl.kind = FLT_NUM;
+        if (flt_parse_cmp_num(p, "port", 65535, &tpl) != 0)
+            return -1;
+        return flt_leaf_dir(p, dir, FLOW_COL_src_port, FLOW_COL_dst_port, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "as")) {
+        tpl.kind = FLT_NUM;
+        if (flt_parse_cmp_num(p, "as", UINT32_MAX, &tpl) != 0)
+            return -1;
+        return flt_leaf_dir(p, dir, FLOW_COL_src_as, FLOW_COL_dst_as, &tpl, out);
+    }
+    if (dir != FLT_DIR_ANY) {
+        /* `src 10.0.0.1`: the address right after the direction */
+        char buf[80];
+        flow_addr_t a;
+        if (flt_tok_str(p, &t, buf, sizeof buf) == 0 && flow_addr_parse(&a, buf) == 0) {
+            p->cur = t.pos;
+            if (flt_parse_net(p, 0, dir == FLT_DIR_SRC ? "src" : "dst", &tpl) != 0)
+                return -1;
+            return flt_leaf_dir(p, dir, FLOW_COL_src_addr, FLOW_COL_dst_addr, &tpl, out);
+        }
+        return flt_fail(p, t.pos,
+                        "expected an address, ip, host, net, port or as after the direction, not "
+                        "%s",
+                        &t);
+    }
+    if (flt_tok_is(p, &t, "proto")) {
+        flt_tok_t v = flt_next(p);
+        char buf[32];
+        tpl.kind = FLT_NUM;
+        tpl.op = FLT_EQ;
+        if (v.kind != FLT_T_WORD || flt_tok_str(p, &v, buf, sizeof buf) != 0 ||
+            (flt_proto_number(buf, &tpl.num) != 0 &&
+             (flt_tok_num(p, &v, &tpl.num) != 0 || tpl.num > 255)))
+            return flt_fail(p, v.pos,
+                            "expected a protocol (tcp, udp, icmp, icmp6, gre, esp, ... or 0 to "
+                            "255) after 'proto', not %s",
+                            &v);
+        return flt_leaf_dir(p, FLT_DIR_SRC, FLOW_COL_proto, FLOW_COL_proto, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "flags")) {
+        flt_tok_t v = flt_next(p);
+        tpl.kind = FLT_FLAGS;
+        if (v.kind != FLT_T_WORD)
+            return flt_fail(p, v.pos,
+                            "expected TCP flags (letters of FSRPAU) after 'flags', not "
+                            "%s",
+                            &v);
+        for (size_t i = 0; i < v.len; i++) {
+            /* TCP header bits, RFC 9293 section 3.1 */
+            static const char letters[] = "FSRPAU";
+            char c = (char)toupper((unsigned char)p->text[v.pos + i]);
+            const char *at = c ? strchr(letters, c) : NULL;
+            if (c == 'X') {
+                tpl.num |= 0x3f; /* nfdump: all six flags */
+                continue;
+            }
+            if (!at) {
+                flt_tok_t one = {FLT_T_WORD, v.pos + i, 1, FLT_EQ};
+                return flt_fail(p, v.pos + i, "unknown TCP flag %s (use letters of FSRPAU)", &one);
+            }
+            tpl.num |= 1u << (at - letters);
+        }
+        return flt_leaf_dir(p, FLT_DIR_SRC, FLOW_COL_tcp_flags, FLOW_COL_tcp_flags, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "packets") || flt_tok_is(p, &t, "bytes") ||
+        flt_tok_is(p, &t, "duration")) {
+        int col = flt_tok_is(p, &t, "packets") ? FLOW_COL_packets : FLOW_COL_bytes;
+        int is_dur = flt_tok_is(p, &t, "duration");
+        tpl.kind = is_dur ? FLT_DURATION : FLT_NUM;
+        if (flt_parse_cmp_num(p,
+                              is_dur                    ? "duration"
+                              : col == FLOW_COL_packets ? "packets"
+                                                        : "bytes",
+                              UINT64_MAX, &tpl) != 0)
+            return -1;
+        if (is_dur) {
+            int rc = flt_node_new(p->f, FLT_DURATION, out);
+            if (rc != 0)
+                return flt_grow_fail(p, rc);
+            p->f->nodes[*out].op = tpl.op;
+            p->f->nodes[*out].num = tpl.num;
+            p->f->cols |= FLOW_BIT(time_start) | FLOW_BIT(time_end);
+            return 0;
+        }
+        return flt_leaf_dir(p, FLT_DIR_SRC, col, col, &tpl, out);
+    }
+    if (flt_tok_is(p, &t, "exporter") || flt_tok_is(p, &t, "router")) {
+        if (flt_tok_is(p, &t, "router")) {
+            /* nfdump spells it `router ip ADDR` */
+            flt_tok_t ip = flt_next(p);
+            if (!flt_tok_is(p, &ip, "ip"))
+                return flt_fail(p, ip.pos, "expected 'ip' after 'router', not %s", &ip);
+        }
+        if (flt_parse_net(p, 0, "exporter", &tpl) != 0)
+            return -1;
+        return flt_leaf_dir(p, FLT_DIR_SRC, FLOW_COL_exporter, FLOW_COL_exporter, &tpl, out);
+    }
+    return flt_fail(p, t.pos, "unknown filter keyword %s", &t);
+}
+
+/* ---- expressions --------------------------------------------------------------------------- */
+
+static int flt_parse_or(flt_parser_t *p, uint32_t *out);
+
+static int flt_parse_factor(flt_parser_t *p, uint32_t *out)
+{
+    flt_tok_t t = flt_peek(p);
+    if (++p->nest > FLT_MAX_NEST)
+        return flt_fail(p, t.pos, "filter nested too deeply at %s", &t);
+    int rc;
+    if (flt_tok_is(p, &t, "not") || (t.kind == FLT_T_WORD && t.len == 1 && p->text[t.pos] == '!')) {
+        uint32_t child;
+        flt_next(p);
+        if (flt_parse_factor(p, &child) != 0)
+            return -1;
+        rc = flt_node_pair(p->f, FLT_NOT, child, 0, out);
+        if (rc != 0)
+            return flt_grow_fail(p, rc);
+    } else if (t.kind == FLT_T_LP) {
+        flt_next(p);
+        if (flt_parse_or(p, out) != 0)
+            return -1;
+        flt_tok_t r = flt_next(p);
+        if (r.kind != FLT_T_RP)
+            return flt_fail(p, r.pos, "expected ')' or 'and' or 'or', not %s", &r);
+    } else if (t.kind == FLT_T_RP) {
+        return flt_fail(p, t.pos, "unexpected %s (nothing to close)", &t);
+    } else if (t.kind == FLT_T_END) {
+        return flt_fail(p, t.pos, "expected a primitive (host, port, proto, ...), not %s", &t);
+    } else if (flt_tok_is(p, &t, "and") || flt_tok_is(p, &t, "or")) {
+        return flt_fail(p, t.pos, "expected a primitive before %s", &t);
+    } else {
+        if (flt_parse_primitive(p, out) != 0)
+            return -1;
+    }
+    p->nest--;
+    return 0;
+}
+
+static int flt_parse_and(flt_parser_t *p, uint32_t *out)
+{
+    if (flt_parse_factor(p, out) != 0)
+        return -1;
+    for (;;) {
+        flt_tok_t t = flt_peek(p);
+        if (!flt_tok_is(p, &t, "and") &&
+            !(t.kind == FLT_T_WORD && t.len == 2 && strncmp(p->text + t.pos, "&&", 2) == 0))
+            return 0;
+        flt_next(p);
+        uint32_t rhs;
+        if (flt_parse_factor(p, &rhs) != 0)
+            return -1;
+        int rc = flt_node_pair(p->f, FLT_AND, *out, rhs, out);
+        if (rc != 0)
+            return flt_grow_fail(p, rc);
+    }
+}
+
+static int flt_parse_or(flt_parser_t *p, uint32_t *out)
+{
+    if (flt_parse_and(p, out) != 0)
+        return -1;
+    for (;;) {
+        flt_tok_t t = flt_peek(p);
+        if (!flt_tok_is(p, &t, "or") &&
+            !(t.kind == FLT_T_WORD && t.len == 2 && strncmp(p->text + t.pos, "||", 2) == 0))
+            return 0;
+        flt_next(p);
+        uint32_t rhs;
+        if (flt_parse_and(p, &rhs) != 0)
+            return -1;
+        int rc = flt_node_pair(p->f, FLT_OR, *out, rhs, out);
+        if (rc != 0)
+            return flt_grow_fail(p, rc);
+    }
+}
+
+/* Vectors evaluation needs at once below node n: the left child reuses its parent's vector, the
+ * right child needs one more. */
+static uint32_t flt_levels(const flt_t *f, uint32_t n)
+{
+    const flt_node_t *nd = &f->nodes[n];
+    switch (nd->kind) {
+    case FLT_AND:
+    case FLT_OR: {
+        uint32_t l = flt_levels(f, nd->left), r = flt_levels(f, nd->right) + 1;
+        return l > r ? l : r;
+    }
+    case FLT_NOT:
+        return flt_levels(f, nd->left);
+    default:
+        return 1;
+    }
+}
+
+int flt_parse(const char *text, flt_t **out, flt_error_t *err)
+{
+    flt_t *f = calloc(1, sizeof *f);
+    flt_parser_t p = {.text = text ? text : "", .f = f, .err = err};
+    err->pos = 0;
+    err->msg[0] = '\0';
+    if (!f)
+        return -2;
+    flt_tok_t t = flt_peek(&p);
+    int rc = 0;
+    if (t.kind == FLT_T_END) {
+        rc = flt_node_new(f, FLT_ANY, &f->root) == 0 ? 0 : -2;
+    } else if (flt_parse_or(&p, &f->root) != 0) {
+        rc = p.nomem ? -2 : -1;
+    } else {
+        t = flt_peek(&p);
+        if (t.kind != FLT_T_END) {
+            if (t.kind == FLT_T_RP)
+                flt_fail(&p, t.pos, "unexpected %s (nothing to close)", &t);
+            else
+                flt_fail(&p, t.pos, "expected 'and', 'or' or the end of the filter, not %s", &t);
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        flt_free(f);
+        return rc;
+    }
+    f->levels = flt_levels(f, f->root);
+    *out = f;
+    return 0;
+}
+
+void flt_free(flt_t *f)
+{
+    if (!f)
+        return;
+    free(f->nodes);
+    free(f);
+}
+
+char *flt_join(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len), *w = s;
+    if (!s)
+        return NULL;
+    *w = '\0';
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i)
+            *w++ = ' ';
+        memcpy(w, argv[i], n);
+        w += n;
+        *w = '\0';
+    }
+    return s;
+}
+
+void flt_print_error(FILE *out, const char *prog, const char *text, const flt_error_t *err)
+{
+    fprintf(out, "%s: filter: %s\n  %s\n  ", prog, err->msg, text);
+    size_t n = strlen(text);
+    for (size_t i = 0; i < err->pos && i < n; i++)
+        fputc(text[i] == '\t' ? '\t' : ' ', out);
+    if (err->pos > n)
+        fputc(' ', out);
+    fputs("^\n", out);
+}
+
+void flt_set_window(flt_t *f, uint64_t from_ms, uint64_t to_ms)
+{
+    uint32_t w, a;
+    if (from_ms == 0 && to_ms == UINT64_MAX)
+        return;
+    /* the caller checks for out-of-memory on the next call that matters; a window that cannot
+     * be added would silently widen the result, so abort the program instead */
+    if (flt_node_new(f, FLT_WINDOW, &w) != 0 || flt_node_pair(f, FLT_AND, w, f->root, &a) != 0) {
+        fprintf(stderr, "flowhunt: out of memory\n");
+        exit(2);
+    }
+    f->nodes[w].num = from_ms;
+    f->nodes[w].num2 = to_ms;
+    f->root = a;
+    f->cols |= FLOW_BIT(time_start) | FLOW_BIT(time_end);
+    f->levels = flt_levels(f, f->root);
+}
+
+uint64_t flt_columns(const flt_t *f)
+{
+    return f->cols;
+}
+
+/* ---- description --------------------------------------------------------------------------- */
+
+typedef struct flt_sb {
+    char *p;
+    size_t cap, len;
+} flt_sb_t;
+
+static void flt_sb_put(flt_sb_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void flt_sb_put(flt_sb_t *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = sb->len < sb->cap ? sb->cap - sb->len : 0;
+    int n = vsnprintf(room ? sb->p + sb->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb->len += (size_t)n;
+}
+
+static const char *const flt_op_names[] = {"=", "<", ">", "<=", ">="};
+
+static void flt_describe_node(const flt_t *f, uint32_t n, flt_sb_t *sb)
+{
+    const flt_node_t *nd = &f->nodes[n];
+    switch (nd->kind) {
+    case FLT_ANY:
+        flt_sb_put(sb, "any");
+        return;
+    case FLT_AND:
+    case FLT_OR:
+        flt_sb_put(sb, "(%s ", nd->kind == FLT_AND ? "and" : "or");
+        flt_describe_node(f, nd->left, sb);
+        flt_sb_put(sb, " ");
+        flt_describe_node(f, nd->right, sb);
+        flt_sb_put(sb, ")");
+        return;
+    case FLT_NOT:
+        flt_sb_put(sb, "(not ");
+        flt_describe_node(f, nd->left, sb);
+        flt_sb_put(sb, ")");
+        return;
+    case FLT_NUM:
+        flt_sb_put(sb, "(%s %s %llu)", flow_cols[nd->col].name, flt_op_names[nd->op],
+                   (unsigned long long)nd->num);
+        return;
+    case FLT_FLAGS:
+        flt_sb_put(sb, "(%s has 0x%02llx)", flow_cols[nd->col].name, (unsigned long long)nd->num);
+        return;
+    case FLT_DURATION:
+        flt_sb_put(sb, "(duration %s %llu)", flt_op_names[nd->op], (unsigned long long)nd->num);
+        return;
+    case FLT_WINDOW:
+        flt_sb_put(sb, "(window %llu %llu)", (unsigned long long)nd->num,
+                   (unsigned long long)nd->num2);
+        return;
+    case FLT_NET: {
+        flow_addr_t a;
+        char txt[FLOW_ADDR_STRLEN];
+        memcpy(a.b, nd->net, 16);
+        flow_addr_format(&a, txt);
+        unsigned bits = nd->bits;
+        if (flow_addr_is_v4(&a) && bits >= 96)
+            bits -= 96;
+        if (nd->bits == 128)
+            flt_sb_put(sb, "(%s = %s)", flow_cols[nd->col].name, txt);
+        else
+            flt_sb_put(sb, "(%s in %s/%u)", flow_cols[nd->col].name, txt, bits);
+        return;
+    }
+    }
+}
+
+size_t flt_describe(const flt_t *f, char *out, size_t cap)
+{
+    flt_sb_t sb = {out, cap, 0};
+    if (cap)
+        out[0] = '\0';
+    flt_describe_node(f, f->root, &sb);
+    return sb.len;
+}
+
+/* ---- evaluation over a batch --------------------------------------------------------------- */
+
+void flt_scratch_init(flt_scratch_t *s)
+{
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+void flt_scratch_free(flt_scratch_t *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+typedef struct flt_run {
+    const flt_t *f;
+    seg_batch_t *b;
+    uint8_t *buf; /* levels vectors of `stride` bytes */
+    size_t stride;
+    uint32_t n;
+    seg_where_t *where;
+} flt_run_t;
+
+static int flt_load(flt_run_t *r, int col)
+{
+    if ((r->b->loaded >> col) & 1)
+        return 0;
+    return seg_batch_load(r->b, col, r->where);
+}
+
+static int flt_cmp_u64(uint64_t v, flt_op_t op, uint64_t x)
+{
+    switch (op) {
+    case FLT_EQ:
+        return v == x;
+    case FLT_LT:
+        return v < x;
+    case FLT_GT:
+        return v > x;
+    case FLT_LE:
+        return v <= x;
+    case FLT_GE:
+        return v >= x;
+    }
+    return 0;
+}
+
+/* One loop per (type, op), each simple enough to vectorize. */
+#define FLT_LOOP(T, EXPR)                                                                          \
+    do {                                                                                           \
+        const T *v = (const T *)vals;                                                              \
+        for (uint32_t i = 0; i < n; i++)                                                           \
+            sel[i] = (uint8_t)(EXPR);                                                              \
+    } while (0)
+
+#define FLT_CMP_LOOPS(T)                                                                           \
+    do {                                                                                           \
+        switch (op) {                                                                              \
+        case FLT_EQ:                                                                               \
+            FLT_LOOP(T, (uint64_t)v[i] == x);                                                      \
+            break;                                                                                 \
+        case FLT_LT:                                                                               \
+            FLT_LOOP(T, (uint64_t)v[i] < x);                                                       \
+            break;                                                                                 \
+        case FLT_GT:                                                                               \
+            FLT_LOOP(T, (uint64_t)v[i] > x);                                                       \
+            break;                                                                                 \
+        case FLT_LE:                                                                               \
+            FLT_LOOP(T, (uint64_t)v[i] <= x);                                                      \
+            break;                                                                                 \
+        case FLT_GE:                                                                               \
+            FLT_LOOP(T, (uint64_t)v[i] >= x);                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+static void flt_eval_num(const void *vals, flow_type_t type, flt_op_t op, uint64_t x, uint8_t *sel,
+                         uint32_t n)
+{
+    switch (type) {
+    case FLOW_T_U8:
+        FLT_CMP_LOOPS(uint8_t);
+        break;
+    case FLOW_T_U16:
+        FLT_CMP_LOOPS(uint16_t);
+        break;
+    case FLOW_T_U32:
+        FLT_CMP_LOOPS(uint32_t);
+        break;
+    case FLOW_T_U64:
+    case FLOW_T_TIME:
+        FLT_CMP_LOOPS(uint64_t);
+        break;
+    case FLOW_T_ADDR:
+        memset(sel, 0, n);
+        break;
+    }
+}
+
+static void flt_eval_net(const flt_node_t *nd, const flow_addr_t *a, uint8_t *sel, uint32_t n)
+{
+    const uint64_t n0 = nd->net[0], n1 = nd->net[1], m0 = nd->mask[0], m1 = nd->mask[1];
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w[2];
+        memcpy(w, a[i].b, 16);
+        sel[i] = (uint8_t)(((w[0] & m0) == n0) & ((w[1] & m1) == n1));
+    }
+}
+
+static int flt_any_set(const uint8_t *sel, uint32_t n)
+{
+    uint64_t acc = 0;
+    for (uint32_t i = 0; i < n; i++)
+        acc |= sel[i];
+    return acc != 0;
+}
+
+static int flt_all_set(const uint8_t *sel, uint32_t n)
+{
+    uint8_t acc = 1;
+    for (uint32_t i = 0; i < n; i++)
+        acc &= sel[i];
+    return acc != 0;
+}
+
+/* Evaluates node `id` into vector `level` of the run. */
+static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
+{
+    const flt_node_t *nd = &r->f->nodes[id];
+    uint8_t *sel = r->buf + (size_t)level * r->stride;
+    uint32_t n = r->n;
+    int rc;
+    switch (nd->kind) {
+    case FLT_ANY:
+        memset(sel, 1, n);
+        return 0;
+    case FLT_AND:
+    case FLT_OR: {
+        if ((rc = flt_eval(r, nd->left, level)) != 0)
+            return rc;
+        /* the left side decides every row: the right side's columns stay compressed */
+        if (nd->kind == FLT_AND ? !flt_any_set(sel, n) : flt_all_set(sel, n))
+            return 0;
+        if ((rc = flt_eval(r, nd->right, level + 1)) != 0)
+            return rc;
+        const uint8_t *rhs = sel + r->stride;
+        if (nd->kind == FLT_AND)
+            for (uint32_t i = 0; i < n; i++)
+                sel[i] &= rhs[i];
+        else
+            for (uint32_t i = 0; i < n; i++)
+                sel[i] |= rhs[i];
+        return 0;
+    }
+    case FLT_NOT:
+        if ((rc = flt_eval(r, nd->left, level)) != 0)
+            return rc;
+        for (uint32_t i = 0; i < n; i++)
+            sel[i] ^= 1;
+        return 0;
+    case FLT_NUM:
+        if ((rc = flt_load(r, nd->col)) != 0)
+            return rc;
+        flt_eval_num(r->b->vals[nd->col], flow_cols[nd->col].type, (flt_op_t)nd->op, nd->num, sel,
+                     n);
+        return 0;
+    case FLT_FLAGS: {
+        if ((rc = flt_load(r, nd->col)) != 0)
+            return rc;
+        const uint8_t *v = r->b->vals[nd->col];
+        const uint8_t m = (uint8_t)nd->num;
+        for (uint32_t i = 0; i < n; i++)
+            sel[i] = (uint8_t)((v[i] & m) == m);
+        return 0;
+    }
+    case FLT_NET:
+        if ((rc = flt_load(r, nd->col)) != 0)
+            return rc;
+        flt_eval_net(nd, r->b->vals[nd->col], sel, n);
+        return 0;
+    case FLT_DURATION:
+    case FLT_WINDOW: {
+        if ((rc = flt_load(r, FLOW_COL_time_start)) != 0 ||
+            (rc = flt_load(r, FLOW_COL_time_end)) != 0)
+            return rc;
+        const uint64_t *s = r->b->vals[FLOW_COL_time_start];
+        const uint64_t *e = r->b->vals[FLOW_COL_time_end];
+        if (nd->kind == FLT_WINDOW) {
+            const uint64_t from = nd->num, to = nd->num2;
+            for (uint32_t i = 0; i < n; i++)
+                sel[i] = (uint8_t)((s[i] < to) & (e[i] >= from));
+            return 0;
+        }
+        /* a record whose end precedes its start (a broken exporter) lasts 0 ms */
+        const flt_op_t op = (flt_op_t)nd->op;
+        const uint64_t x = nd->num;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t d = e[i] > s[i] ? e[i] - s[i] : 0;
+            sel[i] = (uint8_t)flt_cmp_u64(d, op, x);
+        }
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int flt_select(const flt_t *f, flt_scratch_t *s, seg_batch_t *b, uint32_t *rows, seg_where_t *where)
+{
+    uint32_t n = b->n_rows;
+    if (n == 0)
+        return 0;
+    size_t stride = ((size_t)n + 63) & ~(size_t)63;
+    size_t need = stride * f->levels;
+    if (s->cap < need) {
+        uint8_t *nb = realloc(s->buf, need);
+        if (!nb)
+            return -SEG_E_NOMEM;
+        s->buf = nb;
+        s->cap = need;
+    }
+    flt_run_t r = {f, b, s->buf, stride, n, where};
+    int rc = flt_eval(&r, f->root, 0);
+    if (rc != 0)
+        return rc;
+    uint32_t k = 0;
+    const uint8_t *sel = s->buf;
+    for (uint32_t i = 0; i < n; i++) {
+        rows[k] = i;
+        k += sel[i];
+    }
+    return (int)k;
+}
+
+/* ---- evaluation on one record (the reference) ---------------------------------------------- */
+
+static uint64_t flt_rec_u64(const flow_rec_t *rec, int col)
+{
+    const flow_col_info_t *c = &flow_cols[col];
+    const uint8_t *p = (const uint8_t *)rec + c->offset;
+    if (!(rec->present & ((uint64_t)1 << col)))
+        return 0;
+    switch (c->type) {
+    case FLOW_T_U8:
+        return *p;
+    case FLOW_T_U16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case FLOW_T_U32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case FLOW_T_U64:
+    case FLOW_T_TIME: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    case FLOW_T_ADDR:
+        return 0;
+    }
+    return 0;
+}
+
+static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
+{
+    const flt_node_t *nd = &f->nodes[id];
+    switch (nd->kind) {
+    case FLT_ANY:
+        return 1;
+    case FLT_AND:
+        return flt_match_node(f, nd->left, rec) && flt_match_node(f, nd->right, rec);
+    case FLT_OR:
+        return flt_match_node(f, nd->left, rec) || flt_match_node(f, nd->right, rec);
+    case FLT_NOT:
+        return !flt_match_node(f, nd->left, rec);
+    case FLT_NUM:
+        return flt_cmp_u64(flt_rec_u64(rec, nd->col), (flt_op_t)nd->op, nd->num);
+    case FLT_FLAGS:
+        return (flt_rec_u64(rec, nd->col) & nd->num) == nd->num;
+    case FLT_NET: {
+        flow_addr_t a;
+        uint8_t sel;
+        memset(&a, 0, sizeof a);
+        if (rec->present & ((uint64_t)1 << nd->col))
+            memcpy(&a, (const uint8_t *)rec + flow_cols[nd->col].offset, sizeof a);
+        flt_eval_net(nd, &a, &sel, 1);
+        return sel;
+    }
+    case FLT_DURATION:
+    case FLT_WINDOW: {
+        uint64_t s = flt_rec_u64(rec, FLOW_COL_time_start), e = flt_rec_u64(rec, FLOW_COL_time_end);
+        if (nd->kind == FLT_WINDOW)
+            return s < nd->num2 && e >= nd->num;
+        return flt_cmp_u64(e > s ? e - s : 0, (flt_op_t)nd->op, nd->num);
+    }
+    }
+    return 0;
+}
+
+int flt_match_rec(const flt_t *f, const flow_rec_t *rec)
+{
+    return flt_match_node(f, f->root, rec);
+}
+
+/* ---- pruning by zone maps ------------------------------------------------------------------ */
+
+enum { FLT_NEVER = 0, FLT_MAYBE = 1, FLT_ALWAYS = 2 };
+
+/* Three-valued result of `v op x` for every v in [lo, hi]. */
+static int flt_range_cmp(uint64_t lo, uint64_t hi, flt_op_t op, uint64_t x)
+{
+    int all, none;
+    switch (op) {
+    case FLT_EQ:
+        all = lo == x && hi == x;
+        none = x < lo || x > hi;
+        break;
+    case FLT_LT:
+        all = hi < x;
+        none = lo >= x;
+        break;
+    case FLT_GT:
+        all = lo > x;
+        none = hi <= x;
+        break;
+    case FLT_LE:
+        all = hi <= x;
+        none = lo > x;
+        break;
+    default: /* FLT_GE */
+        all = lo >= x;
+        none = hi < x;
+        break;
+    }
+    return all ? FLT_ALWAYS : none ? FLT_NEVER : FLT_MAYBE;
+}
+
+/* Joins the result over the zone's interval with the result for an absent field (0). */
+static int flt_with_absent(int range, int zero)
+{
+    if (range == zero)
+        return range;
+    return FLT_MAYBE;
+}
+
+static uint64_t flt_zone_u64(const uint8_t *raw, size_t width)
+{
+    switch (width) {
+    case 1:
+        return raw[0];
+    case 2: {
+        uint16_t v;
+        memcpy(&v, raw, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, raw, 4);
+        return v;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, raw, 8);
+        return v;
+    }
+    }
+}
+
+typedef struct flt_zones {
+    flt_zone_fn fn;
+    void *arg;
+} flt_zones_t;
+
+/* Zone of an integer column as [lo, hi]: 0 when unknown, 1 when rows may lack the column, 2
+ * when every row has it. */
+static int flt_zone_range(const flt_zones_t *z, int col, uint64_t *lo, uint64_t *hi)
+{
+    _Alignas(16) uint8_t mn[16], mx[16];
+    int rc = z->fn(z->arg, col, mn, mx);
+    if (rc != 1 && rc != 2)
+        return 0;
+    *lo = flt_zone_u64(mn, flow_cols[col].width);
+    *hi = flt_zone_u64(mx, flow_cols[col].width);
+    return *lo <= *hi ? rc : 0;
+}
+
+/* Joins the result over the zone's interval with the result for an absent field (0), unless
+ * the zone says no row is absent. */
+static int flt_join_absent(int zone_rc, int range, int zero)
+{
+    return zone_rc == 2 ? range : flt_with_absent(range, zero);
+}
+
+static int flt_want_node(const flt_t *f, uint32_t id, const flt_zones_t *z)
+{
+    const flt_node_t *nd = &f->nodes[id];
+    uint64_t lo, hi;
+    int zr;
+    switch (nd->kind) {
+    case FLT_ANY:
+        return FLT_ALWAYS;
+    case FLT_AND: {
+        int a = flt_want_node(f, nd->left, z);
+        if (a == FLT_NEVER)
+            return FLT_NEVER;
+        int b = flt_want_node(f, nd->right, z);
+        return b == FLT_NEVER                       ? FLT_NEVER
+               : a == FLT_ALWAYS && b == FLT_ALWAYS ? FLT_ALWAYS
+                                                    : FLT_MAYBE;
+    }
+    case FLT_OR: {
+        int a = flt_want_node(f, nd->left, z);
+        if (a == FLT_ALWAYS)
+            return FLT_ALWAYS;
+        int b = flt_want_node(f, nd->right, z);
+        return b == FLT_ALWAYS                    ? FLT_ALWAYS
+               : a == FLT_NEVER && b == FLT_NEVER ? FLT_NEVER
+                                                  : FLT_MAYBE;
+    }
+    case FLT_NOT:
+        return FLT_ALWAYS - flt_want_node(f, nd->left, z);
+    case FLT_NUM:
+        if (!(zr = flt_zone_range(z, nd->col, &lo, &hi)))
+            return FLT_MAYBE;
+        return flt_join_absent(zr, flt_range_cmp(lo, hi, (flt_op_t)nd->op, nd->num),
+                               flt_cmp_u64(0, (flt_op_t)nd->op, nd->num) ? FLT_ALWAYS : FLT_NEVER);
+    case FLT_FLAGS: {
+        int zero = nd->num == 0 ? FLT_ALWAYS : FLT_NEVER;
+        if (!(zr = flt_zone_range(z, nd->col, &lo, &hi)))
+            return FLT_MAYBE;
+        /* a value with every bit of the mask set is at least the mask */
+        if (hi < nd->num)
+            return flt_join_absent(zr, FLT_NEVER, zero);
+        if (lo == hi)
+            return flt_join_absent(zr, (lo & nd->num) == nd->num ? FLT_ALWAYS : FLT_NEVER, zero);
+        return FLT_MAYBE;
+    }
+    case FLT_NET: {
+        _Alignas(16) uint8_t mn[16], mx[16];
+        uint8_t first[16], last[16], zero16[16] = {0};
+        zr = z->fn(z->arg, nd->col, mn, mx);
+        if (zr != 1 && zr != 2)
+            return FLT_MAYBE;
+        /* the addresses within a prefix are one contiguous range in bytewise order */
+        memcpy(first, nd->net, 16);
+        memcpy(last, nd->net, 16);
+        const uint8_t *m = (const uint8_t *)nd->mask;
+        for (int i = 0; i < 16; i++)
+            last[i] |= (uint8_t)~m[i];
+        int range;
+        if (memcmp(mx, first, 16) < 0 || memcmp(mn, last, 16) > 0)
+            range = FLT_NEVER;
+        else if (memcmp(mn, first, 16) >= 0 && memcmp(mx, last, 16) <= 0)
+            range = FLT_ALWAYS;
+        else
+            range = FLT_MAYBE;
+        int zero = memcmp(zero16, first, 16) >= 0 && memcmp(zero16, last, 16) <= 0 ? FLT_ALWAYS
+                                                                                   : FLT_NEVER;
+        return flt_join_absent(zr, range, zero);
+    }
+    case FLT_DURATION: {
+        uint64_t slo, shi, elo, ehi;
+        int zs = flt_zone_range(z, FLOW_COL_time_start, &slo, &shi);
+        int ze = zs ? flt_zone_range(z, FLOW_COL_time_end, &elo, &ehi) : 0;
+        if (!zs || !ze)
+            return FLT_MAYBE;
+        lo = elo > shi ? elo - shi : 0;
+        hi = ehi > slo ? ehi - slo : 0;
+        return flt_join_absent(zs == 2 && ze == 2 ? 2 : 1,
+                               flt_range_cmp(lo, hi, (flt_op_t)nd->op, nd->num),
+                               flt_cmp_u64(0, (flt_op_t)nd->op, nd->num) ? FLT_ALWAYS : FLT_NEVER);
+    }
+    case FLT_WINDOW: {
+        uint64_t slo, shi, elo, ehi;
+        int zs = flt_zone_range(z, FLOW_COL_time_start, &slo, &shi);
+        int ze = zs ? flt_zone_range(z, FLOW_COL_time_end, &elo, &ehi) : 0;
+        if (!zs || !ze)
+            return FLT_MAYBE;
+        int range;
+        if (slo >= nd->num2 || ehi < nd->num)
+            range = FLT_NEVER;
+        else if (shi < nd->num2 && elo >= nd->num)
+            range = FLT_ALWAYS;
+        else
+            range = FLT_MAYBE;
+        return flt_join_absent(zs == 2 && ze == 2 ? 2 : 1, range,
+                               0 < nd->num2 && 0 >= nd->num ? FLT_ALWAYS : FLT_NEVER);
+    }
+    }
+    return FLT_MAYBE;
+}
+
+int flt_want_zones(const flt_t *f, flt_zone_fn zone, void *arg)
+{
+    flt_zones_t z = {zone, arg};
+    return flt_want_node(f, f->root, &z) != FLT_NEVER;
+}
+
+typedef struct flt_seg_zone {
+    const seg_file_t *file;
+    uint32_t group;
+} flt_seg_zone_t;
+
+static int flt_seg_zone_fn(void *arg, int col, void *min, void *max)
+{
+    const flt_seg_zone_t *sz = arg;
+    /* seg_zone answers 1 for a zone map over present values; a reader that also knows every
+     * row has the column may answer 2, which lets `not` prune */
+    int rc = seg_zone(sz->file, sz->group, col, min, max);
+    if (rc == 1 || rc == 2)
+        return rc;
+    if (col == FLOW_COL_time_start || col == FLOW_COL_time_end) {
+        /* the group's time range bounds both: time_min <= start <= end <= time_max; a flow
+         * without times would be outside it, so this answer stays conservative (1) */
+        seg_group_info_t gi;
+        seg_group(sz->file, sz->group, &gi);
+        memcpy(min, &gi.time_min, 8);
+        memcpy(max, &gi.time_max, 8);
+        return 1;
+    }
+    return 0;
+}
+
+int flt_want(void *arg, const seg_file_t *file, uint32_t g)
+{
+    flt_seg_zone_t sz = {file, g};
+    return flt_want_zones(arg, flt_seg_zone_fn, &sz);
+}

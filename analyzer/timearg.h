@@ -1,0 +1,35 @@
+/* timearg.h: the time and duration arguments of flowhunt's commands, and times as text.
+ *
+ * Hunters type windows two ways: an absolute instant copied from a log or a ticket (ISO 8601,
+ * always read as UTC unless it carries an offset) and "the last day" (`-24h`). Both become
+ * milliseconds since the Unix epoch, the unit of the flow record's times. Parsing is pure: the
+ * caller passes "now", so tests are exact and a command evaluates every relative argument
+ * against one clock reading.
+ */
+#ifndef FH_TIMEARG_H
+#define FH_TIMEARG_H
+
+#include <stdint.h>
+
+#define TIMEARG_STRLEN 24 /* "YYYY-MM-DD HH:MM:SS.mmm" and its NUL */
+
+/* Parses a time argument into ms since the epoch (UTC). Accepted forms:
+ *   YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS, YYYY-MM-DDTHH:MM:SS.fff (1 to 9 digits,
+ *   cut to ms), with 'T' or one space between date and time, then nothing (UTC), 'Z', or an
+ *   offset +HH:MM, +HHMM, +HH (or '-');
+ *   relative to `now_ms`: -N followed by s, m, h, d or w (-30m, -24h, -7d); "now";
+ *   @N: Unix seconds.
+ * Returns 0, or -1 when `s` is none of these or names an impossible date. */
+int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms);
+
+/* Parses a duration: N followed by s, m, h, d or w ("30d", "12h"), into ms. 0 or -1. */
+int timearg_duration(const char *s, uint64_t *out_ms);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms). */
+int64_t timearg_days_from_civil(int64_t y, unsigned m, unsigned d);
+void timearg_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* "YYYY-MM-DD HH:MM:SS.mmm" (UTC); returns the length (23). */
+int timearg_format(uint64_t ms, char out[TIMEARG_STRLEN]);
+
+#endif

@@ -1,0 +1,407 @@
+/* seg_enc.c: the column encodings of storage/FORMAT.md, both directions.
+ *
+ * Encoders are the writer's hot path (every flow passes through one per column), so each loops
+ * over a typed array with the width switch outside the loop. Decoders are the reader's first
+ * line against hostile bytes: each checks every varint against the end of its buffer, checks
+ * that exactly `len` bytes were consumed, and for dictionaries that every index names an entry
+ * that exists.
+ */
+#include "seg_enc.h"
+
+#include <stdlib.h>
+
+/* ---- encoders ---------------------------------------------------------------------------- */
+
+size_t seg_enc_raw(uint8_t *out, const void *vals, size_t width, uint32_t n)
+{
+    if (width == 16) {
+        memcpy(out, vals, (size_t)n * 16);
+        return (size_t)n * 16;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, vals, (size_t)n * width);
+#else
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t v = 0;
+        switch (width) {
+        case 1:
+            v = ((const uint8_t *)vals)[i];
+            break;
+        case 2:
+            v = ((const uint16_t *)vals)[i];
+            break;
+        case 4:
+            v = ((const uint32_t *)vals)[i];
+            break;
+        default:
+            v = ((const uint64_t *)vals)[i];
+            break;
+        }
+        seg_put_uw(out + (size_t)i * width, v, width);
+    }
+#endif
+    return (size_t)n * width;
+}
+
+#define SEG_ENC_VARINT_LOOP(type)                                                                  \
+    do {                                                                                           \
+        const type *v = vals;                                                                      \
+        for (uint32_t i = 0; i < n; i++)                                                           \
+            p = seg_put_varint(p, v[i]);                                                           \
+    } while (0)
+
+size_t seg_enc_varint(uint8_t *out, const void *vals, size_t width, uint32_t n)
+{
+    uint8_t *p = out;
+    switch (width) {
+    case 1:
+        SEG_ENC_VARINT_LOOP(uint8_t);
+        break;
+    case 2:
+        SEG_ENC_VARINT_LOOP(uint16_t);
+        break;
+    case 4:
+        SEG_ENC_VARINT_LOOP(uint32_t);
+        break;
+    default:
+        SEG_ENC_VARINT_LOOP(uint64_t);
+        break;
+    }
+    return (size_t)(p - out);
+}
+
+size_t seg_enc_planes(uint8_t *out, const void *vals, size_t width, uint32_t n)
+{
+    /* Plane k holds byte k (little-endian) of every value: the high bytes of ports and small
+     * counters are nearly constant, and zstd sees them as long runs. */
+    for (size_t k = 0; k < width; k++) {
+        uint8_t *o = out + k * n;
+        unsigned shift = (unsigned)(8 * k);
+        switch (width) {
+        case 1:
+            memcpy(o, vals, n);
+            break;
+        case 2:
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = (uint8_t)(((const uint16_t *)vals)[i] >> shift);
+            break;
+        case 4:
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = (uint8_t)(((const uint32_t *)vals)[i] >> shift);
+            break;
+        default:
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = (uint8_t)(((const uint64_t *)vals)[i] >> shift);
+            break;
+        }
+    }
+    return width * n;
+}
+
+size_t seg_enc_delta(uint8_t *out, const uint64_t *vals, uint32_t n)
+{
+    uint8_t *p = out;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Unsigned subtraction wraps, and the decoder's addition wraps back: any u64 works. */
+        p = seg_put_varint(p, seg_zigzag((int64_t)(vals[i] - prev)));
+        prev = vals[i];
+    }
+    return (size_t)(p - out);
+}
+
+size_t seg_enc_diff(uint8_t *out, const uint64_t *vals, const uint64_t *start, uint32_t n)
+{
+    uint8_t *p = out;
+    for (uint32_t i = 0; i < n; i++)
+        p = seg_put_varint(p, seg_zigzag((int64_t)(vals[i] - start[i])));
+    return (size_t)(p - out);
+}
+
+void seg_dict_free(seg_dict_t *d)
+{
+    free(d->slots);
+    free(d->entries);
+    free(d->sort_a);
+    free(d->sort_b);
+    free(d->order);
+    free(d->rank);
+    free(d->idx);
+    memset(d, 0, sizeof *d);
+}
+
+static int seg_dict_reserve(seg_dict_t *d, uint32_t n)
+{
+    if (n <= d->cap && d->n_slots >= 2 * (uint64_t)n)
+        return 0;
+    uint32_t cap = n < 1024 ? 1024 : n;
+    uint32_t n_slots = 1;
+    while (n_slots < 2 * (uint64_t)cap)
+        n_slots <<= 1;
+    seg_dict_t nd = {0};
+    nd.slots = malloc((size_t)n_slots * sizeof *nd.slots);
+    nd.entries = malloc((size_t)cap * sizeof *nd.entries);
+    nd.sort_a = malloc((size_t)cap * sizeof *nd.sort_a);
+    nd.sort_b = malloc((size_t)cap * sizeof *nd.sort_b);
+    nd.order = malloc((size_t)cap * sizeof *nd.order);
+    nd.rank = malloc((size_t)cap * sizeof *nd.rank);
+    nd.idx = malloc((size_t)cap * sizeof *nd.idx);
+    nd.n_slots = n_slots;
+    nd.cap = cap;
+    if (!nd.slots || !nd.entries || !nd.sort_a || !nd.sort_b || !nd.order || !nd.rank || !nd.idx) {
+        seg_dict_free(&nd);
+        return -1;
+    }
+    seg_dict_free(d);
+    *d = nd;
+    return 0;
+}
+
+static inline uint32_t seg_dict_hash(const flow_addr_t *a, uint32_t mask)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    /* Multiplication carries bits only upwards, and an IPv4-mapped address varies only in
+     * its last bytes (the top of `hi`): fold and mix both ways (murmur3's finaliser), or the
+     * hosts of one subnet all land in one slot. */
+    uint64_t h = lo ^ (hi >> 32) ^ (hi << 32);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    return (uint32_t)h & mask;
+}
+
+static inline int seg_addr_eq(const flow_addr_t *a, const flow_addr_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return a0 == b0 && a1 == b1;
+}
+
+/* Sorts the entries (IPv4 first by value, then IPv6 bytewise) into d->order, and gives each
+ * entry its position in d->rank. IPv4 keys go through a byte-wise LSD radix sort: linear, and
+ * a group's dictionary can hold tens of thousands of addresses. */
+typedef struct seg_dict_v6 {
+    flow_addr_t a;
+    uint32_t e;
+} seg_dict_v6_t;
+
+static int seg_dict_v6_cmp(const void *x, const void *y)
+{
+    return memcmp(&((const seg_dict_v6_t *)x)->a, &((const seg_dict_v6_t *)y)->a, 16);
+}
+
+static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries)
+{
+    uint64_t *a = d->sort_a, *b = d->sort_b;
+    uint32_t n4 = 0, n6 = 0;
+    for (uint32_t e = 0; e < n_entries; e++)
+        if (flow_addr_is_v4(&d->entries[e]))
+            a[n4++] = (uint64_t)flow_addr_v4(&d->entries[e]) << 32 | e;
+        else
+            n6++;
+    for (unsigned shift = 32; shift < 64; shift += 8) {
+        uint32_t cnt[257] = {0};
+        for (uint32_t i = 0; i < n4; i++)
+            cnt[((a[i] >> shift) & 0xff) + 1]++;
+        for (int k = 0; k < 256; k++)
+            cnt[k + 1] += cnt[k];
+        for (uint32_t i = 0; i < n4; i++)
+            b[cnt[(a[i] >> shift) & 0xff]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (uint32_t i = 0; i < n4; i++)
+        d->order[i] = (uint32_t)a[i];
+    if (n6) {
+        seg_dict_v6_t *v6 = malloc((size_t)n6 * sizeof *v6);
+        if (!v6)
+            return -1;
+        for (uint32_t e = 0, k = 0; e < n_entries; e++)
+            if (!flow_addr_is_v4(&d->entries[e]))
+                v6[k++] = (seg_dict_v6_t){d->entries[e], e};
+        qsort(v6, n6, sizeof *v6, seg_dict_v6_cmp);
+        for (uint32_t k = 0; k < n6; k++)
+            d->order[n4 + k] = v6[k].e;
+        free(v6);
+    }
+    for (uint32_t r = 0; r < n_entries; r++)
+        d->rank[d->order[r]] = r;
+    return 0;
+}
+
+size_t seg_enc_dict(seg_dict_t *d, uint8_t *out, const flow_addr_t *vals, uint32_t n)
+{
+    if (seg_dict_reserve(d, n) != 0)
+        return (size_t)-1;
+    uint32_t n_slots = 1;
+    while (n_slots < 2 * (uint64_t)n)
+        n_slots <<= 1;
+    if (n_slots < 64)
+        n_slots = 64;
+    uint32_t mask = n_slots - 1;
+    memset(d->slots, 0, (size_t)n_slots * sizeof *d->slots);
+    uint32_t n_entries = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t h = seg_dict_hash(&vals[i], mask);
+        for (;;) {
+            uint32_t s = d->slots[h];
+            if (s == 0) {
+                d->entries[n_entries] = vals[i];
+                d->slots[h] = ++n_entries;
+                d->idx[i] = n_entries - 1;
+                break;
+            }
+            if (seg_addr_eq(&d->entries[s - 1], &vals[i])) {
+                d->idx[i] = s - 1;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    if (seg_dict_sort(d, n_entries) != 0)
+        return (size_t)-1;
+    /* Sorted entries cost a varint of the gap to the previous one: a subnet's hosts are a
+     * byte or two each, where raw addresses would be four. */
+    uint8_t *p = seg_put_varint(out, n_entries);
+    uint32_t prev4 = 0;
+    for (uint32_t r = 0; r < n_entries; r++) {
+        const flow_addr_t *a = &d->entries[d->order[r]];
+        if (flow_addr_is_v4(a)) {
+            uint32_t v = flow_addr_v4(a);
+            *p++ = 4;
+            p = seg_put_varint(p, v - prev4);
+            prev4 = v;
+        } else {
+            *p++ = 6;
+            memcpy(p, a->b, 16);
+            p += 16;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        p = seg_put_varint(p, d->rank[d->idx[i]]);
+    return (size_t)(p - out);
+}
+
+/* ---- decoders ---------------------------------------------------------------------------- */
+
+int seg_dec_raw(const uint8_t *p, size_t len, size_t width, uint32_t n, uint64_t *out)
+{
+    if (len != (size_t)n * width)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = seg_get_uw(p + (size_t)i * width, width);
+    return 0;
+}
+
+int seg_dec_varint(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+{
+    const uint8_t *end = p + len;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Fast path: a one-byte varint needs no bounds loop beyond p < end. */
+        if (p < end && *p < 0x80) {
+            out[i] = *p++;
+            continue;
+        }
+        if (seg_get_varint(&p, end, &out[i]) != 0)
+            return -1;
+    }
+    return p == end ? 0 : -1;
+}
+
+int seg_dec_planes(const uint8_t *p, size_t len, size_t width, uint32_t n, uint64_t *out)
+{
+    if (len != (size_t)n * width)
+        return -1;
+    memset(out, 0, (size_t)n * sizeof *out);
+    for (size_t k = 0; k < width; k++) {
+        const uint8_t *plane = p + k * n;
+        unsigned shift = (unsigned)(8 * k);
+        for (uint32_t i = 0; i < n; i++)
+            out[i] |= (uint64_t)plane[i] << shift;
+    }
+    return 0;
+}
+
+int seg_dec_delta(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+{
+    if (seg_dec_varint(p, len, n, out) != 0)
+        return -1;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        prev += (uint64_t)seg_unzigzag(out[i]);
+        out[i] = prev;
+    }
+    return 0;
+}
+
+int seg_dec_zigzag(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+{
+    if (seg_dec_varint(p, len, n, out) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (uint64_t)seg_unzigzag(out[i]);
+    return 0;
+}
+
+int seg_dec_raw_addr(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out)
+{
+    if (len != (size_t)n * 16)
+        return -1;
+    memcpy(out, p, len);
+    return 0;
+}
+
+int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flow_addr_t *dict)
+{
+    const uint8_t *end = p + len;
+    uint64_t n_entries;
+    if (seg_get_varint(&p, end, &n_entries) != 0 || n_entries > n)
+        return -1;
+    /* Entries are canonical: IPv4 first, strictly ascending, as gaps from the previous one;
+     * then IPv6 (never IPv4-mapped), strictly ascending bytewise. */
+    uint64_t v4 = 0;
+    int any4 = 0, any6 = 0;
+    for (uint64_t e = 0; e < n_entries; e++) {
+        if (p >= end)
+            return -1;
+        uint8_t tag = *p++;
+        if (tag == 4) {
+            uint64_t gap;
+            if (any6 || seg_get_varint(&p, end, &gap) != 0 || (any4 && gap == 0) ||
+                gap > 0xffffffffull - v4)
+                return -1;
+            v4 += gap;
+            any4 = 1;
+            flow_addr_from_v4(&dict[e], (uint32_t)v4);
+        } else if (tag == 6) {
+            if ((size_t)(end - p) < 16)
+                return -1;
+            memcpy(dict[e].b, p, 16);
+            p += 16;
+            if (flow_addr_is_v4(&dict[e]) || (any6 && memcmp(&dict[e - 1], &dict[e], 16) >= 0))
+                return -1;
+            any6 = 1;
+        } else {
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t ix;
+        if (p < end && *p < 0x80)
+            ix = *p++;
+        else if (seg_get_varint(&p, end, &ix) != 0)
+            return -1;
+        if (ix >= n_entries)
+            return -1;
+        out[i] = dict[ix];
+    }
+    return p == end ? 0 : -1;
+}

@@ -1,0 +1,1208 @@
+/* seg_read.c: opening, validating and decoding segment files (storage/FORMAT.md).
+ *
+ * A segment is untrusted bytes, whatever wrote it: a disk can flip bits, a copy can be cut
+ * short, a file can be something else renamed. So, as Redis does with lpValidateIntegrity,
+ * seg_open() checks the whole structure before anything uses it: the header, the tail, the
+ * footer's CRC, that the footer's groups tile the file exactly, and every block's header,
+ * zone maps and chunk directory (with its own CRC) against the block's length and the format's
+ * limits. After that, code that walks the structure reads without checks. Chunk data is
+ * different: its CRC is checked when the chunk is loaded (seg_batch_load), so a scan pays
+ * for the columns it reads and nothing else, and decoding still treats the decompressed bytes
+ * as hostile (seg_enc.c). Every failure is a named code with the file and the byte offset,
+ * in the SQLite manner: corruption is an ordinary error, never a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "crc32c.h"
+#include "seg_int.h"
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static const char *const seg_err_names[SEG_N_ERRORS] = {"ok",
+#define SEG_X_NAME(code, name, msg) name,
+                                                        SEG_ERRORS(SEG_X_NAME)
+#undef SEG_X_NAME
+};
+
+static const char *const seg_err_msgs[SEG_N_ERRORS] = {"success",
+#define SEG_X_MSG(code, name, msg) msg,
+                                                       SEG_ERRORS(SEG_X_MSG)
+#undef SEG_X_MSG
+};
+
+const char *seg_err_name(int code)
+{
+    if (code < 0)
+        code = -code;
+    return code < SEG_N_ERRORS ? seg_err_names[code] : "unknown";
+}
+
+const char *seg_strerror(int code)
+{
+    if (code < 0)
+        code = -code;
+    return code < SEG_N_ERRORS ? seg_err_msgs[code] : "unknown error";
+}
+
+int seg_where_set(seg_where_t *where, const char *path, int code, uint64_t offset, int sys_errno)
+{
+    if (where) {
+        snprintf(where->path, sizeof where->path, "%s", path ? path : "");
+        where->offset = offset;
+        where->code = code;
+        where->sys_errno = sys_errno;
+    }
+    return -code;
+}
+
+/* ---- blocks ------------------------------------------------------------------------------ */
+
+#define SEGR_FAIL(code, at)                                                                        \
+    do {                                                                                           \
+        *bad_off = (at);                                                                           \
+        return -(code);                                                                            \
+    } while (0)
+
+static int segr_width_ok(unsigned w)
+{
+    return w == 1 || w == 2 || w == 4 || w == 8 || w == 16;
+}
+
+/* min <= max for a zone of `width` bytes: integers little-endian, addresses bytewise. */
+static int segr_zone_ordered(const uint8_t *min, const uint8_t *max, unsigned width)
+{
+    if (width == 16)
+        return memcmp(min, max, 16) <= 0;
+    return seg_get_uw(min, width) <= seg_get_uw(max, width);
+}
+
+int segr_block_parse(const uint8_t *base, uint64_t limit, uint64_t off, segr_block_t *out,
+                     uint64_t *bad_off)
+{
+    const uint64_t min_len = SEG_BLK_FIXED_LEN + 2 + SEG_BLK_CRC_LEN;
+    if (off > limit || limit - off < min_len)
+        SEGR_FAIL(SEG_E_TRUNCATED, off);
+    const uint8_t *p = base + off;
+    if (memcmp(p, SEG_BLK_MAGIC, 4) != 0)
+        SEGR_FAIL(SEG_E_MAGIC, off);
+    uint32_t len = seg_get_u32(p + 4);
+    if (len < min_len)
+        SEGR_FAIL(SEG_E_CORRUPT, off + 4);
+    if (len > limit - off)
+        SEGR_FAIL(SEG_E_TRUNCATED, off + 4);
+    const uint8_t *end = p + len - SEG_BLK_CRC_LEN; /* the header CRC sits at the very end */
+
+    /* Lengths first, so the CRC is computed over a range known to be inside the block. */
+    const uint8_t *q = p + SEG_BLK_FIXED_LEN;
+    uint16_t n_zones = seg_get_u16(q);
+    q += 2;
+    const uint8_t *zones = q;
+    for (uint32_t z = 0; z < n_zones; z++) {
+        if ((size_t)(end - q) < SEG_ZONE_HDR_LEN)
+            SEGR_FAIL(SEG_E_OFFSET, off + (uint64_t)(q - p));
+        unsigned w = q[2];
+        if (!segr_width_ok(w))
+            SEGR_FAIL(SEG_E_CORRUPT, off + (uint64_t)(q - p) + 2);
+        if ((size_t)(end - q) < SEG_ZONE_HDR_LEN + 2 * (size_t)w)
+            SEGR_FAIL(SEG_E_OFFSET, off + (uint64_t)(q - p));
+        q += SEG_ZONE_HDR_LEN + 2 * w;
+    }
+    uint16_t n_chunks = seg_get_u16(p + 12);
+    if ((size_t)(end - q) < (size_t)n_chunks * SEG_DIR_ENTRY_LEN)
+        SEGR_FAIL(SEG_E_OFFSET, off + 12);
+    const uint8_t *dir = q;
+    const uint8_t *data = dir + (size_t)n_chunks * SEG_DIR_ENTRY_LEN;
+    uint32_t want_crc = seg_get_u32(end);
+    if (crc32c(p, (size_t)(data - p)) != want_crc)
+        SEGR_FAIL(SEG_E_CHECKSUM, off + len - SEG_BLK_CRC_LEN);
+
+    /* The header is what the writer wrote; now its values must make sense. */
+    uint32_t n_rows = seg_get_u32(p + 8);
+    if (n_rows == 0 || n_rows > SEG_MAX_ROWS)
+        SEGR_FAIL(SEG_E_CORRUPT, off + 8);
+    if (seg_get_u16(p + 14) != 0)
+        SEGR_FAIL(SEG_E_VERSION, off + 14);
+    out->off = off;
+    out->len = len;
+    out->n_rows = n_rows;
+    out->time_min = seg_get_u64(p + 16);
+    out->time_max = seg_get_u64(p + 24);
+    if (out->time_min > out->time_max)
+        SEGR_FAIL(SEG_E_CORRUPT, off + 16);
+    out->n_chunks = n_chunks;
+    out->dir_off = off + (uint64_t)(dir - p);
+    out->data_off = off + (uint64_t)(data - p);
+    out->links_chunk = -1;
+    out->links_data_off = 0;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        out->chunk_of_col[c] = -1;
+        out->chunk_data_off[c] = 0;
+        out->zone_off[c] = -1;
+    }
+
+    q = zones;
+    for (uint32_t z = 0; z < n_zones; z++) {
+        uint16_t col = seg_get_u16(q);
+        unsigned w = q[2];
+        uint64_t at = off + (uint64_t)(q - p);
+        if (q[3] != 0)
+            SEGR_FAIL(SEG_E_VERSION, at + 3);
+        if (col < FLOW_N_COLS) {
+            if (flow_cols[col].width != w)
+                SEGR_FAIL(SEG_E_CORRUPT, at + 2);
+            if (out->zone_off[col] >= 0)
+                SEGR_FAIL(SEG_E_CORRUPT, at);
+            if (!segr_zone_ordered(q + SEG_ZONE_HDR_LEN, q + SEG_ZONE_HDR_LEN + w, w))
+                SEGR_FAIL(SEG_E_CORRUPT, at + SEG_ZONE_HDR_LEN);
+            out->zone_off[col] = (int64_t)(at + SEG_ZONE_HDR_LEN);
+        }
+        q += SEG_ZONE_HDR_LEN + 2 * w;
+    }
+
+    uint64_t data_at = out->data_off;
+    uint64_t data_room = (uint64_t)(end - data);
+    uint64_t raw_limit = seg_raw_limit(n_rows);
+    for (uint32_t k = 0; k < n_chunks; k++) {
+        const uint8_t *e = dir + (size_t)k * SEG_DIR_ENTRY_LEN;
+        uint64_t at = off + (uint64_t)(e - p);
+        uint16_t col = seg_get_u16(e);
+        uint8_t enc = e[2], presence = e[3];
+        uint32_t stored = seg_get_u32(e + 4), raw = seg_get_u32(e + 8);
+        if (presence > SEG_PRES_BITMAP)
+            SEGR_FAIL(SEG_E_VERSION, at + 3);
+        if (presence == SEG_PRES_NONE ? (stored != 0 || raw != 0) : stored == 0)
+            SEGR_FAIL(SEG_E_CORRUPT, at + 4);
+        if (raw > raw_limit)
+            SEGR_FAIL(SEG_E_CORRUPT, at + 8);
+        if (stored > data_room)
+            SEGR_FAIL(SEG_E_OFFSET, at + 4);
+        if (col < FLOW_N_COLS) {
+            /* An encoding this reader does not know, on a column it knows: a newer writer. */
+            if (enc >= SEG_ENC_N)
+                SEGR_FAIL(SEG_E_VERSION, at + 2);
+            if (out->chunk_of_col[col] >= 0)
+                SEGR_FAIL(SEG_E_CORRUPT, at);
+            out->chunk_of_col[col] = (int32_t)k;
+            out->chunk_data_off[col] = data_at;
+        } else if (col == SEG_COL_LINKS) {
+            if (enc >= SEG_ENC_N)
+                SEGR_FAIL(SEG_E_VERSION, at + 2);
+            if (out->links_chunk >= 0)
+                SEGR_FAIL(SEG_E_CORRUPT, at);
+            out->links_chunk = (int32_t)k;
+            out->links_data_off = data_at;
+        }
+        data_at += stored;
+        data_room -= stored;
+    }
+    /* The chunks must fill the block exactly: no bytes a reader would never look at. */
+    if (data_room != 0)
+        SEGR_FAIL(SEG_E_OFFSET, off + 4);
+    return 0;
+}
+
+void segr_chunk_get(const uint8_t *base, const segr_block_t *b, uint32_t k, segr_chunk_t *out)
+{
+    const uint8_t *e = base + b->dir_off + (size_t)k * SEG_DIR_ENTRY_LEN;
+    out->col = seg_get_u16(e);
+    out->enc = e[2];
+    out->presence = e[3];
+    out->stored_len = seg_get_u32(e + 4);
+    out->raw_len = seg_get_u32(e + 8);
+    out->crc = seg_get_u32(e + 12);
+}
+
+int segr_block_check_chunks(const uint8_t *base, const segr_block_t *b, uint64_t *bad_off)
+{
+    uint64_t at = b->data_off;
+    for (uint32_t k = 0; k < b->n_chunks; k++) {
+        segr_chunk_t ch;
+        segr_chunk_get(base, b, k, &ch);
+        if (crc32c(base + at, ch.stored_len) != ch.crc)
+            SEGR_FAIL(SEG_E_CHECKSUM, at);
+        at += ch.stored_len;
+    }
+    return 0;
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+struct seg_file {
+    char *path;
+    const uint8_t *base;
+    size_t len;
+    int mapped;
+    uint32_t n_groups;
+    segr_block_t *groups;
+    uint32_t n_exporters;
+    seg_exporter_stat_t *exporters;
+    const char *meta;
+    size_t meta_len;
+};
+
+static int segr_fail(const seg_file_t *f, seg_where_t *where, int code, uint64_t off)
+{
+    return seg_where_set(where, f->path, code, off, 0);
+}
+
+/* Everything outside the chunk data, checked once (see the paragraph at the top). */
+static int segr_validate(seg_file_t *f, seg_where_t *where)
+{
+    const uint8_t *b = f->base;
+    size_t len = f->len;
+    if (len < SEG_HDR_LEN || memcmp(b, SEG_HDR_MAGIC, 8) != 0)
+        return segr_fail(f, where, len < 8 ? SEG_E_TRUNCATED : SEG_E_MAGIC, 0);
+    if (seg_get_u16(b + 8) != SEG_VERSION)
+        return segr_fail(f, where, SEG_E_VERSION, 8);
+    if (seg_get_u16(b + 10) != 0)
+        return segr_fail(f, where, SEG_E_VERSION, 10);
+    if (seg_get_u32(b + 12) != 0)
+        return segr_fail(f, where, SEG_E_VERSION, 12);
+    /* A valid header without a tail is a file cut short (or a writer's crash): truncated. */
+    if (len < SEG_HDR_LEN + SEG_TAIL_LEN || memcmp(b + len - 8, SEG_TAIL_MAGIC, 8) != 0)
+        return segr_fail(f, where, SEG_E_TRUNCATED, len);
+
+    const uint8_t *tail = b + len - SEG_TAIL_LEN;
+    uint64_t ftr_off = seg_get_u64(tail);
+    uint32_t ftr_len = seg_get_u32(tail + 8);
+    uint64_t ftr_end = len - SEG_TAIL_LEN;
+    if (ftr_off < SEG_HDR_LEN || ftr_off > ftr_end || ftr_end - ftr_off != ftr_len)
+        return segr_fail(f, where, SEG_E_OFFSET, len - SEG_TAIL_LEN);
+    const uint8_t *p = b + ftr_off, *end = b + ftr_end;
+    if (crc32c(p, ftr_len) != seg_get_u32(tail + 12))
+        return segr_fail(f, where, SEG_E_CHECKSUM, ftr_off);
+
+#define SEGR_AT(q) ((uint64_t)((q)-b))
+    if (ftr_len < 8 || memcmp(p, SEG_FTR_MAGIC, 4) != 0)
+        return segr_fail(f, where, SEG_E_MAGIC, ftr_off);
+    uint32_t n_groups = seg_get_u32(p + 4);
+    p += 8;
+    /* Both the footer and the blocks must have room for that many groups, which bounds what
+     * a hostile count can make us allocate by the file's own size. */
+    const uint64_t min_block = SEG_BLK_FIXED_LEN + 2 + SEG_BLK_CRC_LEN;
+    if ((uint64_t)(end - p) < (uint64_t)n_groups * SEG_FTR_GROUP_LEN ||
+        (uint64_t)n_groups * min_block > ftr_off - SEG_HDR_LEN)
+        return segr_fail(f, where, SEG_E_CORRUPT, ftr_off + 4);
+    f->groups = calloc(n_groups ? n_groups : 1, sizeof *f->groups);
+    if (!f->groups)
+        return segr_fail(f, where, SEG_E_NOMEM, ftr_off + 4);
+    f->n_groups = n_groups;
+    uint64_t expect = SEG_HDR_LEN; /* blocks tile [header end, footer) in order */
+    for (uint32_t g = 0; g < n_groups; g++, p += SEG_FTR_GROUP_LEN) {
+        uint64_t off = seg_get_u64(p);
+        uint32_t blen = seg_get_u32(p + 8);
+        if (off != expect || blen > ftr_off - off)
+            return segr_fail(f, where, SEG_E_OFFSET, SEGR_AT(p));
+        segr_block_t *blk = &f->groups[g];
+        uint64_t bad = 0;
+        int rc = segr_block_parse(b, off + blen, off, blk, &bad);
+        if (rc < 0)
+            return segr_fail(f, where, -rc, bad);
+        /* The block is authoritative; a footer that disagrees is corrupt. */
+        if (blk->len != blen || blk->n_rows != seg_get_u32(p + 12) ||
+            blk->time_min != seg_get_u64(p + 16) || blk->time_max != seg_get_u64(p + 24))
+            return segr_fail(f, where, SEG_E_CORRUPT, SEGR_AT(p));
+        expect = off + blen;
+    }
+    if (expect != ftr_off)
+        return segr_fail(f, where, SEG_E_OFFSET, ftr_off);
+
+    if (end - p < 4)
+        return segr_fail(f, where, SEG_E_CORRUPT, SEGR_AT(p));
+    uint32_t n_exp = seg_get_u32(p);
+    p += 4;
+    if ((uint64_t)(end - p) < (uint64_t)n_exp * SEG_FTR_EXP_LEN)
+        return segr_fail(f, where, SEG_E_CORRUPT, SEGR_AT(p) - 4);
+    f->exporters = calloc(n_exp ? n_exp : 1, sizeof *f->exporters);
+    if (!f->exporters)
+        return segr_fail(f, where, SEG_E_NOMEM, SEGR_AT(p));
+    f->n_exporters = n_exp;
+    for (uint32_t i = 0; i < n_exp; i++, p += SEG_FTR_EXP_LEN) {
+        seg_exporter_stat_t *e = &f->exporters[i];
+        memcpy(e->addr.b, p, 16);
+        e->version = seg_get_u16(p + 16);
+        e->domain = seg_get_u32(p + 18);
+        e->datagrams = seg_get_u64(p + 22);
+        e->flows = seg_get_u64(p + 30);
+        e->seq_lost = seg_get_u64(p + 38);
+        e->drops = seg_get_u64(p + 46);
+    }
+    uint64_t meta_len;
+    const uint8_t *meta_at = p;
+    if (seg_get_varint(&p, end, &meta_len) != 0 || meta_len != (uint64_t)(end - p))
+        return segr_fail(f, where, SEG_E_CORRUPT, SEGR_AT(meta_at));
+    f->meta = (const char *)p;
+    f->meta_len = (size_t)meta_len;
+#undef SEGR_AT
+    return 0;
+}
+
+static int segr_new(const char *name, seg_file_t **out, seg_where_t *where)
+{
+    *out = NULL;
+    seg_file_t *f = calloc(1, sizeof *f);
+    char *path = strdup(name ? name : "(memory)");
+    if (!f || !path) {
+        free(f);
+        free(path);
+        return seg_where_set(where, name, SEG_E_NOMEM, 0, ENOMEM);
+    }
+    f->path = path;
+    *out = f;
+    return 0;
+}
+
+int seg_open_mem(const void *data, size_t len, const char *name, seg_file_t **out,
+                 seg_where_t *where)
+{
+    seg_file_t *f;
+    int rc = segr_new(name, &f, where);
+    if (rc < 0)
+        return rc;
+    f->base = data;
+    f->len = len;
+    rc = segr_validate(f, where);
+    if (rc < 0) {
+        seg_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int seg_open(const char *path, seg_file_t **out, seg_where_t *where)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return seg_where_set(where, path, SEG_E_IO, 0, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return seg_where_set(where, path, SEG_E_IO, 0, e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return seg_where_set(where, path, SEG_E_IO, 0, EINVAL);
+    }
+    size_t len = (size_t)st.st_size;
+    if (len < SEG_HDR_LEN + SEG_TAIL_LEN) {
+        close(fd);
+        return seg_where_set(where, path, SEG_E_TRUNCATED, len, 0);
+    }
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return seg_where_set(where, path, SEG_E_IO, 0, e);
+    seg_file_t *f;
+    int rc = segr_new(path, &f, where);
+    if (rc < 0) {
+        munmap(map, len);
+        return rc;
+    }
+    f->base = map;
+    f->len = len;
+    f->mapped = 1;
+    rc = segr_validate(f, where);
+    if (rc < 0) {
+        seg_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void seg_close(seg_file_t *f)
+{
+    if (!f)
+        return;
+    if (f->mapped)
+        munmap((void *)f->base, f->len);
+    free(f->groups);
+    free(f->exporters);
+    free(f->path);
+    free(f);
+}
+
+const char *seg_file_path(const seg_file_t *f)
+{
+    return f->path;
+}
+
+uint32_t seg_n_groups(const seg_file_t *f)
+{
+    return f->n_groups;
+}
+
+void seg_group(const seg_file_t *f, uint32_t g, seg_group_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (g >= f->n_groups)
+        return;
+    out->n_rows = f->groups[g].n_rows;
+    out->time_min = f->groups[g].time_min;
+    out->time_max = f->groups[g].time_max;
+}
+
+/* Stores a little-endian column value as the column's C type. */
+static void segr_put_native(void *dst, const uint8_t *src, size_t width)
+{
+    uint64_t v;
+    switch (width) {
+    case 1:
+        *(uint8_t *)dst = src[0];
+        break;
+    case 2:
+        v = seg_get_uw(src, 2);
+        memcpy(dst, &(uint16_t){(uint16_t)v}, 2);
+        break;
+    case 4:
+        v = seg_get_uw(src, 4);
+        memcpy(dst, &(uint32_t){(uint32_t)v}, 4);
+        break;
+    case 8:
+        v = seg_get_uw(src, 8);
+        memcpy(dst, &v, 8);
+        break;
+    default:
+        memcpy(dst, src, 16);
+        break;
+    }
+}
+
+int seg_zone(const seg_file_t *f, uint32_t g, int col, void *min, void *max)
+{
+    if (g >= f->n_groups || col < 0 || col >= FLOW_N_COLS || f->groups[g].zone_off[col] < 0)
+        return 0;
+    const uint8_t *z = f->base + f->groups[g].zone_off[col];
+    size_t w = flow_cols[col].width;
+    segr_put_native(min, z, w);
+    segr_put_native(max, z + w, w);
+    return 1;
+}
+
+uint32_t seg_n_exporters(const seg_file_t *f)
+{
+    return f->n_exporters;
+}
+
+const seg_exporter_stat_t *seg_exporters(const seg_file_t *f)
+{
+    return f->exporters;
+}
+
+const char *seg_meta(const seg_file_t *f, size_t *len)
+{
+    *len = f->meta_len;
+    return f->meta;
+}
+
+/* ---- batches ----------------------------------------------------------------------------- */
+
+/* A chunk decompressed and its values decoded, before they are placed in rows. */
+typedef struct segr_dense {
+    uint64_t *u64;     /* integer values */
+    flow_addr_t *addr; /* or address values */
+    size_t cap;        /* values both arrays hold */
+} segr_dense_t;
+
+typedef struct segr_unpacked {
+    uint8_t enc;         /* the chunk's encoding (LINKED or its base) */
+    const uint8_t *pres; /* one byte per row, or NULL: every row */
+    uint32_t n_vals;     /* values decoded (for LINKED: the rows without a link) */
+    segr_dense_t *dense; /* where they are */
+} segr_unpacked_t;
+
+typedef struct segr_scratch {
+    ZSTD_DCtx *dctx;
+    uint8_t *raw;
+    size_t raw_cap;
+    segr_dense_t dense[2]; /* a column and its mirror, decoded together when linked */
+    flow_addr_t *dict;
+    size_t dict_cap;
+    uint32_t *links; /* SEG_COL_LINKS of the open group, valid when links_loaded */
+    size_t links_cap;
+    int links_loaded;
+    uint32_t n_linked; /* rows with a link */
+    void *col[FLOW_N_COLS];
+    uint8_t *pres[FLOW_N_COLS];
+    size_t col_cap[FLOW_N_COLS]; /* rows col[c] and pres[c] hold */
+} segr_scratch_t;
+
+void seg_batch_init(seg_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void seg_batch_free(seg_batch_t *b)
+{
+    segr_scratch_t *s = b->scratch;
+    if (s) {
+        ZSTD_freeDCtx(s->dctx);
+        free(s->raw);
+        for (int k = 0; k < 2; k++) {
+            free(s->dense[k].u64);
+            free(s->dense[k].addr);
+        }
+        free(s->dict);
+        free(s->links);
+        for (int c = 0; c < FLOW_N_COLS; c++) {
+            free(s->col[c]);
+            free(s->pres[c]);
+        }
+        free(s);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+int seg_batch_open(seg_batch_t *b, const seg_file_t *f, uint32_t g, seg_where_t *where)
+{
+    if (!f || g >= f->n_groups)
+        return seg_where_set(where, f ? f->path : NULL, SEG_E_USAGE, 0, 0);
+    if (!b->scratch) {
+        segr_scratch_t *s = calloc(1, sizeof *s);
+        if (!s || !(s->dctx = ZSTD_createDCtx())) {
+            free(s);
+            return seg_where_set(where, f->path, SEG_E_NOMEM, 0, ENOMEM);
+        }
+        b->scratch = s;
+        b->scratch_cap = sizeof *s;
+    }
+    ((segr_scratch_t *)b->scratch)->links_loaded = 0;
+    b->file = f;
+    b->group = g;
+    b->n_rows = f->groups[g].n_rows;
+    b->loaded = 0;
+    memset(b->vals, 0, sizeof b->vals);
+    memset(b->present, 0, sizeof b->present);
+    return 0;
+}
+
+static int segr_grow(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (*cap >= want)
+        return 0;
+    void *n = realloc(*p, want * elem);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = want;
+    return 0;
+}
+
+static int segr_dense_reserve(segr_dense_t *d, size_t n)
+{
+    if (d->cap >= n)
+        return 0;
+    uint64_t *u = realloc(d->u64, n * sizeof *u);
+    if (u)
+        d->u64 = u;
+    flow_addr_t *a = u ? realloc(d->addr, n * sizeof *a) : NULL;
+    if (!a)
+        return -1;
+    d->addr = a;
+    d->cap = n;
+    return 0;
+}
+
+/* The directory entry of a column (or structural chunk) in the batch's group; 0 when the
+ * group has none. */
+static int segr_find_chunk(const seg_batch_t *b, unsigned col, segr_chunk_t *ch, uint64_t *off)
+{
+    const seg_file_t *f = b->file;
+    const segr_block_t *blk = &f->groups[b->group];
+    int32_t k = col == SEG_COL_LINKS ? blk->links_chunk
+                : col < FLOW_N_COLS  ? blk->chunk_of_col[col]
+                                     : -1;
+    if (k < 0)
+        return 0;
+    segr_chunk_get(f->base, blk, (uint32_t)k, ch);
+    *off = col == SEG_COL_LINKS ? blk->links_data_off : blk->chunk_data_off[col];
+    return ch->presence != SEG_PRES_NONE;
+}
+
+/* Checks, decompresses and decodes one chunk into `dense` (values of present rows, for LINKED
+ * only those without a link); the presence bytes go to `pres_out` (n_rows bytes). */
+static int segr_unpack(seg_batch_t *b, unsigned col, const segr_chunk_t *ch, uint64_t data_off,
+                       segr_dense_t *dense, uint8_t *pres_out, segr_unpacked_t *out,
+                       seg_where_t *where)
+{
+    const seg_file_t *f = b->file;
+    segr_scratch_t *s = b->scratch;
+    uint32_t n = b->n_rows;
+    size_t width = col < FLOW_N_COLS ? flow_cols[col].width : 4;
+    const uint8_t *src = f->base + data_off;
+
+    if (crc32c(src, ch->stored_len) != ch->crc)
+        return segr_fail(f, where, SEG_E_CHECKSUM, data_off);
+    if (segr_grow((void **)&s->raw, &s->raw_cap, ch->raw_len ? ch->raw_len : 1, 1) != 0)
+        return segr_fail(f, where, SEG_E_NOMEM, data_off);
+    size_t got = ZSTD_decompressDCtx(s->dctx, s->raw, ch->raw_len, src, ch->stored_len);
+    if (ZSTD_isError(got) || got != ch->raw_len)
+        return segr_fail(f, where, SEG_E_DECOMPRESS, data_off);
+
+    const uint8_t *vals = s->raw;
+    size_t vals_len = ch->raw_len;
+    uint32_t n_vals = n;
+    const uint8_t *pres = NULL;
+    if (ch->presence == SEG_PRES_BITMAP) {
+        size_t bm_len = ((size_t)n + 7) / 8;
+        if (vals_len < bm_len || !pres_out)
+            return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+        /* Bits past the last row are reserved and must be zero. */
+        if ((n & 7) && (s->raw[bm_len - 1] >> (n & 7)) != 0)
+            return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+        n_vals = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            pres_out[i] = (s->raw[i >> 3] >> (i & 7)) & 1;
+            n_vals += pres_out[i];
+        }
+        if (n_vals < n)
+            pres = pres_out;
+        vals += bm_len;
+        vals_len -= bm_len;
+    }
+
+    uint8_t enc = ch->enc;
+    if (enc == SEG_ENC_LINKED) {
+        /* Linked rows hold no value here; each must be present (its link gives the value). */
+        if (!s->links_loaded || vals_len < 1)
+            return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+        enc = vals[0];
+        vals++;
+        vals_len--;
+        if (enc == SEG_ENC_LINKED || enc == SEG_ENC_DIFF_START || enc == SEG_ENC_DIFF_END)
+            return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+        if (!pres) {
+            n_vals = n - s->n_linked;
+        } else {
+            n_vals = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                if (s->links[i] && !pres[i])
+                    return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+                n_vals += pres[i] && !s->links[i];
+            }
+        }
+    }
+
+    /* One spare value: the branch-free pair loop reads one past the last literal. */
+    if (segr_dense_reserve(dense, (size_t)n_vals + 1) != 0)
+        return segr_fail(f, where, SEG_E_NOMEM, data_off);
+    int bad = 0;
+    if (width == 16) {
+        if (enc == SEG_ENC_RAW) {
+            bad = seg_dec_raw_addr(vals, vals_len, n_vals, dense->addr);
+        } else if (enc == SEG_ENC_DICT_ADDR) {
+            if (segr_grow((void **)&s->dict, &s->dict_cap, n_vals ? n_vals : 1, sizeof *s->dict))
+                return segr_fail(f, where, SEG_E_NOMEM, data_off);
+            bad = seg_dec_dict(vals, vals_len, n_vals, dense->addr, s->dict);
+        } else {
+            bad = -1;
+        }
+    } else {
+        uint64_t *u = dense->u64;
+        switch (enc) {
+        case SEG_ENC_RAW:
+            bad = seg_dec_raw(vals, vals_len, width, n_vals, u);
+            break;
+        case SEG_ENC_VARINT:
+            bad = seg_dec_varint(vals, vals_len, n_vals, u);
+            break;
+        case SEG_ENC_DELTA:
+            bad = seg_dec_delta(vals, vals_len, n_vals, u);
+            break;
+        case SEG_ENC_PLANES:
+            bad = seg_dec_planes(vals, vals_len, width, n_vals, u);
+            break;
+        case SEG_ENC_DIFF_START:
+            bad = col == FLOW_COL_time_end ? seg_dec_zigzag(vals, vals_len, n_vals, u) : -1;
+            break;
+        case SEG_ENC_DIFF_END:
+            bad = col == FLOW_COL_time_start ? seg_dec_zigzag(vals, vals_len, n_vals, u) : -1;
+            break;
+        default:
+            bad = -1;
+            break;
+        }
+        /* Differences become values only once the other time is added; check them then. */
+        if (!bad && width < 8 && enc != SEG_ENC_DIFF_START && enc != SEG_ENC_DIFF_END) {
+            uint64_t max = ((uint64_t)1 << (8 * width)) - 1;
+            for (uint32_t j = 0; j < n_vals; j++)
+                if (u[j] > max)
+                    bad = -1;
+        }
+    }
+    if (bad)
+        return segr_fail(f, where, SEG_E_CORRUPT, data_off);
+    out->enc = ch->enc;
+    out->pres = pres;
+    out->n_vals = n_vals;
+    out->dense = dense;
+    return 0;
+}
+
+/* The group's links, once per batch: each a distance back to an earlier row and a kind. */
+static int segr_load_links(seg_batch_t *b, seg_where_t *where)
+{
+    segr_scratch_t *s = b->scratch;
+    if (s->links_loaded)
+        return 0;
+    segr_chunk_t ch;
+    uint64_t off = 0;
+    if (!segr_find_chunk(b, SEG_COL_LINKS, &ch, &off))
+        return segr_fail(b->file, where, SEG_E_CORRUPT, b->file->groups[b->group].off);
+    uint32_t n = b->n_rows;
+    if (ch.presence != SEG_PRES_ALL ||
+        segr_grow((void **)&s->links, &s->links_cap, n, sizeof *s->links) != 0)
+        return segr_fail(b->file, where, ch.presence != SEG_PRES_ALL ? SEG_E_CORRUPT : SEG_E_NOMEM,
+                         off);
+    segr_unpacked_t u;
+    int rc = segr_unpack(b, SEG_COL_LINKS, &ch, off, &s->dense[0], NULL, &u, where);
+    if (rc < 0)
+        return rc;
+    if (ch.enc == SEG_ENC_LINKED || ch.enc == SEG_ENC_DIFF_START || ch.enc == SEG_ENC_DIFF_END)
+        return segr_fail(b->file, where, SEG_E_CORRUPT, off);
+    /* A link points back into this group: 1 <= distance <= row index. Branch-free, as about
+     * half the rows of real traffic are linked, in no predictable pattern. */
+    uint64_t bad = 0;
+    uint32_t n_linked = 0;
+    const uint64_t *v = u.dense->u64;
+    for (uint32_t i = 0; i < n; i++) {
+        bad |= (uint64_t)(v[i] != 0) & (uint64_t)((v[i] >> 1) - 1 >= (uint64_t)i);
+        n_linked += v[i] != 0;
+        s->links[i] = (uint32_t)v[i];
+    }
+    if (bad)
+        return segr_fail(b->file, where, SEG_E_CORRUPT, off);
+    s->n_linked = n_linked;
+    s->links_loaded = 1;
+    return 0;
+}
+
+static int segr_col_buffers(seg_batch_t *b, int col, seg_where_t *where)
+{
+    segr_scratch_t *s = b->scratch;
+    uint32_t n = b->n_rows;
+    if (s->col_cap[col] >= n)
+        return 0;
+    /* Both arrays follow one capacity, so a failure leaves them consistent. */
+    void *v = realloc(s->col[col], (size_t)n * flow_cols[col].width);
+    if (v)
+        s->col[col] = v;
+    uint8_t *pr = v ? realloc(s->pres[col], n) : NULL;
+    if (!v || !pr)
+        return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
+    s->pres[col] = pr;
+    s->col_cap[col] = n;
+    return 0;
+}
+
+/* Reads the value at a row of a column's row array, and writes one. */
+static inline uint64_t segr_get(const void *a, size_t width, uint32_t i)
+{
+    switch (width) {
+    case 1:
+        return ((const uint8_t *)a)[i];
+    case 2:
+        return ((const uint16_t *)a)[i];
+    case 4:
+        return ((const uint32_t *)a)[i];
+    default:
+        return ((const uint64_t *)a)[i];
+    }
+}
+
+static inline void segr_set(void *a, size_t width, uint32_t i, uint64_t v)
+{
+    switch (width) {
+    case 1:
+        ((uint8_t *)a)[i] = (uint8_t)v;
+        break;
+    case 2:
+        ((uint16_t *)a)[i] = (uint16_t)v;
+        break;
+    case 4:
+        ((uint32_t *)a)[i] = (uint32_t)v;
+        break;
+    default:
+        ((uint64_t *)a)[i] = v;
+        break;
+    }
+}
+
+/* Places an unpacked column's values in their rows (zero where absent). */
+static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u)
+{
+    segr_scratch_t *s = b->scratch;
+    uint32_t n = b->n_rows;
+    size_t width = flow_cols[col].width;
+    const uint8_t *pres = u->pres;
+    if (width == 16) {
+        flow_addr_t *out = s->col[col];
+        if (!pres)
+            memcpy(out, u->dense->addr, (size_t)n * 16);
+        else
+            for (uint32_t i = 0, j = 0; i < n; i++)
+                out[i] = pres[i] ? u->dense->addr[j++] : (flow_addr_t){{0}};
+        return;
+    }
+    const uint64_t *d = u->dense->u64;
+    void *out = s->col[col];
+#define SEGR_SCATTER(type)                                                                         \
+    do {                                                                                           \
+        type *o = out;                                                                             \
+        if (!pres) {                                                                               \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = (type)d[i];                                                                 \
+        } else {                                                                                   \
+            for (uint32_t i = 0, j = 0; i < n; i++)                                                \
+                o[i] = pres[i] ? (type)d[j++] : 0;                                                 \
+        }                                                                                          \
+    } while (0)
+    switch (width) {
+    case 1:
+        SEGR_SCATTER(uint8_t);
+        break;
+    case 2:
+        SEGR_SCATTER(uint16_t);
+        break;
+    case 4:
+        SEGR_SCATTER(uint32_t);
+        break;
+    default:
+        SEGR_SCATTER(uint64_t);
+        break;
+    }
+#undef SEGR_SCATTER
+}
+
+static void segr_mark_loaded(seg_batch_t *b, int col, const uint8_t *pres)
+{
+    segr_scratch_t *s = b->scratch;
+    b->vals[col] = s->col[col];
+    b->present[col] = pres ? s->pres[col] : NULL; /* pres is s->pres[col] or NULL: all rows */
+    b->loaded |= (uint64_t)1 << col;
+}
+
+/* A column no row of the group has: zero values, every row absent. */
+static void segr_load_absent(seg_batch_t *b, int col)
+{
+    segr_scratch_t *s = b->scratch;
+    memset(s->col[col], 0, (size_t)b->n_rows * flow_cols[col].width);
+    memset(s->pres[col], 0, b->n_rows);
+    segr_mark_loaded(b, col, s->pres[col]);
+}
+
+/* A column and its mirror together (or a column that mirrors itself), when either is LINKED:
+ * a linked row takes its value from the row it links to, from the mirror column when the
+ * link is a reverse one. Rows are resolved in order, so the row a link names is final. */
+static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
+{
+    segr_scratch_t *s = b->scratch;
+    const seg_file_t *f = b->file;
+    int cols[2] = {a, m}, nc = a == m ? 1 : 2;
+    segr_unpacked_t u[2];
+    int rc = segr_load_links(b, where);
+    for (int k = 0; k < nc && rc == 0; k++) {
+        segr_chunk_t ch;
+        uint64_t off = 0;
+        rc = segr_col_buffers(b, cols[k], where);
+        if (rc < 0)
+            break;
+        if (!segr_find_chunk(b, (unsigned)cols[k], &ch, &off)) {
+            /* No values at all: a LINKED mirror would need some. */
+            u[k] = (segr_unpacked_t){SEG_ENC_RAW, s->pres[cols[k]], 0, &s->dense[k]};
+            memset(s->pres[cols[k]], 0, b->n_rows);
+            continue;
+        }
+        rc = segr_unpack(b, (unsigned)cols[k], &ch, off, &s->dense[k], s->pres[cols[k]], &u[k],
+                         where);
+        if (rc == 0 && ch.enc == SEG_ENC_DIFF_START)
+            rc = segr_fail(f, where, SEG_E_CORRUPT, off);
+    }
+    if (rc < 0)
+        return rc;
+    size_t width = flow_cols[a].width;
+    if (nc == 2 && !u[0].pres && !u[1].pres) {
+        /* The usual case, a pair every row has: one typed loop, no presence to consult. */
+        int lk0 = u[0].enc == SEG_ENC_LINKED, lk1 = u[1].enc == SEG_ENC_LINKED;
+        const uint32_t *links = s->links;
+        uint32_t n = b->n_rows, n0 = 0, n1 = 0;
+    /* Branch-free: linked and unlinked rows alternate unpredictably. For an unlinked row j is
+     * i itself and the linked candidates are garbage that is not selected; the literals are
+     * read one ahead of use, which the dense arrays have room for. */
+#define SEGR_PAIR(type, d0, d1, CONV)                                                              \
+    do {                                                                                           \
+        type *o0 = s->col[cols[0]], *o1 = s->col[cols[1]];                                         \
+        for (uint32_t i = 0; i < n; i++) {                                                         \
+            uint32_t l = links[i];                                                                 \
+            uint32_t j = i - (l >> 1);                                                             \
+            int rev = (l & 1) == SEG_LINK_REVERSE;                                                 \
+            int t0 = lk0 && l, t1 = lk1 && l;                                                      \
+            type lit0 = CONV(d0[n0]), lit1 = CONV(d1[n1]);                                         \
+            type r0 = rev ? o1[j] : o0[j], r1 = rev ? o0[j] : o1[j];                               \
+            o0[i] = t0 ? r0 : lit0;                                                                \
+            o1[i] = t1 ? r1 : lit1;                                                                \
+            n0 += !t0;                                                                             \
+            n1 += !t1;                                                                             \
+        }                                                                                          \
+    } while (0)
+#define SEGR_ID(v) (v)
+        const uint64_t *d0 = u[0].dense->u64, *d1 = u[1].dense->u64;
+        switch (width) {
+        case 1:
+            SEGR_PAIR(uint8_t, d0, d1, (uint8_t));
+            break;
+        case 2:
+            SEGR_PAIR(uint16_t, d0, d1, (uint16_t));
+            break;
+        case 4:
+            SEGR_PAIR(uint32_t, d0, d1, (uint32_t));
+            break;
+        case 8:
+            SEGR_PAIR(uint64_t, d0, d1, SEGR_ID);
+            break;
+        default: {
+            const flow_addr_t *a0 = u[0].dense->addr, *a1 = u[1].dense->addr;
+            SEGR_PAIR(flow_addr_t, a0, a1, SEGR_ID);
+            break;
+        }
+        }
+#undef SEGR_PAIR
+#undef SEGR_ID
+        segr_mark_loaded(b, cols[0], NULL);
+        segr_mark_loaded(b, cols[1], NULL);
+        return 0;
+    }
+    uint32_t next[2] = {0, 0};
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        uint32_t l = s->links[i];
+        for (int k = 0; k < nc; k++) {
+            const segr_unpacked_t *uk = &u[k];
+            void *out = s->col[cols[k]];
+            if (uk->pres && !uk->pres[i]) {
+                if (width == 16)
+                    memset((flow_addr_t *)out + i, 0, 16);
+                else
+                    segr_set(out, width, i, 0);
+                continue;
+            }
+            if (uk->enc == SEG_ENC_LINKED && l) {
+                uint32_t j = i - (l >> 1);
+                int from = (l & 1) == SEG_LINK_REVERSE ? nc - 1 - k : k;
+                const segr_unpacked_t *uf = &u[from];
+                if (uf->pres && !uf->pres[j])
+                    return segr_fail(f, where, SEG_E_CORRUPT, f->groups[b->group].off);
+                const void *src = s->col[cols[from]];
+                if (width == 16)
+                    ((flow_addr_t *)out)[i] = ((const flow_addr_t *)src)[j];
+                else
+                    segr_set(out, width, i, segr_get(src, width, j));
+                continue;
+            }
+            if (width == 16)
+                ((flow_addr_t *)out)[i] = uk->dense->addr[next[k]++];
+            else
+                segr_set(out, width, i, uk->dense->u64[next[k]++]);
+        }
+    }
+    for (int k = 0; k < nc; k++)
+        segr_mark_loaded(b, cols[k], u[k].pres);
+    return 0;
+}
+
+int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
+{
+    const seg_file_t *f = b->file;
+    if (!f || col < 0 || col >= FLOW_N_COLS)
+        return seg_where_set(where, f ? f->path : NULL, SEG_E_USAGE, 0, 0);
+    if ((b->loaded >> col) & 1)
+        return 0;
+    segr_scratch_t *s = b->scratch;
+    int rc = segr_col_buffers(b, col, where);
+    if (rc < 0)
+        return rc;
+    segr_chunk_t ch, mch;
+    uint64_t off = 0, moff = 0;
+    if (!segr_find_chunk(b, (unsigned)col, &ch, &off)) {
+        segr_load_absent(b, col);
+        return 0;
+    }
+    int m = seg_col_mirror(col);
+    if (ch.enc == SEG_ENC_LINKED ||
+        (m != col && segr_find_chunk(b, (unsigned)m, &mch, &moff) && mch.enc == SEG_ENC_LINKED))
+        return segr_load_linked(b, col, m, where);
+
+    /* A time stored as a difference from the other time needs that one first; the other may
+     * not in turn depend on this one. */
+    int other = -1;
+    if (ch.enc == SEG_ENC_DIFF_START && col == FLOW_COL_time_end)
+        other = FLOW_COL_time_start;
+    else if (ch.enc == SEG_ENC_DIFF_END && col == FLOW_COL_time_start)
+        other = FLOW_COL_time_end;
+    if (other >= 0) {
+        if (segr_find_chunk(b, (unsigned)other, &mch, &moff) &&
+            (mch.enc == SEG_ENC_DIFF_START || mch.enc == SEG_ENC_DIFF_END))
+            return segr_fail(f, where, SEG_E_CORRUPT, off);
+        rc = seg_batch_load(b, other, where);
+        if (rc < 0)
+            return rc;
+    }
+    segr_unpacked_t u;
+    rc = segr_unpack(b, (unsigned)col, &ch, off, &s->dense[0], s->pres[col], &u, where);
+    if (rc < 0)
+        return rc;
+    if (other >= 0) {
+        /* time_end = time_start + d (DIFF_START); time_start = time_end - d (DIFF_END); the
+         * other time counts as 0 in a row that lacks it. */
+        const uint64_t *ot = b->vals[other];
+        uint64_t *d = u.dense->u64;
+        for (uint32_t i = 0, j = 0; i < b->n_rows; i++)
+            if (!u.pres || u.pres[i]) {
+                d[j] = col == FLOW_COL_time_end ? ot[i] + d[j] : ot[i] - d[j];
+                j++;
+            }
+    }
+    segr_scatter(b, col, &u);
+    segr_mark_loaded(b, col, u.pres);
+    return 0;
+}
+
+void seg_batch_row(const seg_batch_t *b, uint32_t i, flow_rec_t *out)
+{
+    flow_rec_clear(out);
+    if (i >= b->n_rows)
+        return;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        if (!((b->loaded >> c) & 1))
+            continue;
+        if (b->present[c] && !b->present[c][i])
+            continue;
+        size_t w = flow_cols[c].width;
+        memcpy((char *)out + flow_cols[c].offset, (const char *)b->vals[c] + (size_t)i * w, w);
+        out->present |= (uint64_t)1 << c;
+    }
+}
+
+/* ---- verification ------------------------------------------------------------------------ */
+
+/* The zone map of a loaded column must be exactly the min and max of its present values. */
+static int segr_check_zone(const seg_batch_t *b, int col, seg_where_t *where)
+{
+    const seg_file_t *f = b->file;
+    const segr_block_t *blk = &f->groups[b->group];
+    if (blk->zone_off[col] < 0)
+        return 0;
+    size_t w = flow_cols[col].width;
+    const uint8_t *z = f->base + blk->zone_off[col];
+    const uint8_t *pres = b->present[col];
+    int any = 0;
+    if (w == 16) {
+        const flow_addr_t *v = b->vals[col];
+        flow_addr_t mn = {{0}}, mx = {{0}};
+        for (uint32_t i = 0; i < b->n_rows; i++) {
+            if (pres && !pres[i])
+                continue;
+            if (!any || memcmp(&v[i], &mn, 16) < 0)
+                mn = v[i];
+            if (!any || memcmp(&v[i], &mx, 16) > 0)
+                mx = v[i];
+            any = 1;
+        }
+        if (!any || memcmp(z, &mn, 16) != 0 || memcmp(z + 16, &mx, 16) != 0)
+            return segr_fail(f, where, SEG_E_CORRUPT, (uint64_t)blk->zone_off[col]);
+        return 0;
+    }
+    uint64_t mn = 0, mx = 0;
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        if (pres && !pres[i])
+            continue;
+        uint64_t v;
+        switch (w) {
+        case 1:
+            v = ((const uint8_t *)b->vals[col])[i];
+            break;
+        case 2:
+            v = ((const uint16_t *)b->vals[col])[i];
+            break;
+        case 4:
+            v = ((const uint32_t *)b->vals[col])[i];
+            break;
+        default:
+            v = ((const uint64_t *)b->vals[col])[i];
+            break;
+        }
+        if (!any || v < mn)
+            mn = v;
+        if (!any || v > mx)
+            mx = v;
+        any = 1;
+    }
+    if (!any || seg_get_uw(z, w) != mn || seg_get_uw(z + w, w) != mx)
+        return segr_fail(f, where, SEG_E_CORRUPT, (uint64_t)blk->zone_off[col]);
+    return 0;
+}
+
+int seg_verify_file(const seg_file_t *f, seg_where_t *where)
+{
+    seg_batch_t b;
+    seg_batch_init(&b);
+    int rc = 0;
+    for (uint32_t g = 0; g < f->n_groups && rc == 0; g++) {
+        const segr_block_t *blk = &f->groups[g];
+        uint64_t bad = 0;
+        rc = segr_block_check_chunks(f->base, blk, &bad);
+        if (rc < 0) {
+            rc = segr_fail(f, where, -rc, bad);
+            break;
+        }
+        rc = seg_batch_open(&b, f, g, where);
+        for (int c = 0; c < FLOW_N_COLS && rc == 0; c++)
+            rc = seg_batch_load(&b, c, where);
+        for (int c = 0; c < FLOW_N_COLS && rc == 0; c++)
+            rc = segr_check_zone(&b, c, where);
+        if (rc < 0)
+            break;
+        /* The group's time range: earliest and latest time of its rows (FORMAT.md). */
+        const uint64_t *ts = b.vals[FLOW_COL_time_start], *te = b.vals[FLOW_COL_time_end];
+        const uint8_t *ps = b.present[FLOW_COL_time_start], *pe = b.present[FLOW_COL_time_end];
+        uint64_t tmin = UINT64_MAX, tmax = 0;
+        for (uint32_t i = 0; i < b.n_rows; i++) {
+            int hs = !ps || ps[i], he = !pe || pe[i];
+            uint64_t lo = hs ? ts[i] : he ? te[i] : 0;
+            uint64_t hi = he ? te[i] : lo;
+            if (hs && he && ts[i] > te[i]) { /* an exporter's clock ran backwards */
+                lo = te[i];
+                hi = ts[i];
+            }
+            if (lo < tmin)
+                tmin = lo;
+            if (hi > tmax)
+                tmax = hi;
+        }
+        if (tmin != blk->time_min || tmax != blk->time_max)
+            rc = segr_fail(f, where, SEG_E_CORRUPT, blk->off + 16);
+    }
+    seg_batch_free(&b);
+    return rc;
+}
+
+int seg_verify(const char *path, seg_where_t *where)
+{
+    seg_file_t *f;
+    int rc = seg_open(path, &f, where);
+    if (rc < 0)
+        return rc;
+    rc = seg_verify_file(f, where);
+    seg_close(f);
+    return rc;
+}

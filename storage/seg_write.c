@@ -1,0 +1,1435 @@
+/* seg_write.c: the segment writer, the only way flows reach disk (storage/FORMAT.md).
+ *
+ * Flows are scattered by column into fixed buffers of one row group (generated from the
+ * FLOW_COLUMNS list, so adding a column adds its line here too). When the group fills, or when
+ * its oldest row has waited flush_ms of real time, the group is encoded, each column chunk
+ * compressed with zstd, and the block appended to the segment's temporary file
+ * (`.<name>.tmp`, which readers never list) and fdatasync'ed: from then on its flows are
+ * durable and counted in flows_written. Memory is one group's worth whatever the interval.
+ *
+ * A segment is completed when its interval ends or it passes rotate_bytes: the footer and
+ * tail are appended, the file synced and renamed into place (never over an existing name), and
+ * the folder synced. Because every block is complete and checksummed on its own, a crash at
+ * any moment leaves a temporary file whose whole blocks are all the flushed flows; the next
+ * seg_writer_open() of the same instance walks them, writes the footer they imply and renames
+ * the file into place (segw_recover). A lock file keeps two writers of one instance apart, so
+ * recovery never touches a live writer's file.
+ *
+ * A failed write (a full disk) drops that block's flows, counts them, truncates the file back
+ * to its last good block and reports -SEG_E_NOSPACE; the next flush tries again, so writing
+ * resumes by itself when space returns. A segment that cannot be completed stays a temporary
+ * file and is retried on every tick, and by the next writer to open the instance.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "crc32c.h"
+#include "seg_int.h"
+#include "version.h"
+
+#define SEGW_DEFAULT_ROTATE_S 60
+#define SEGW_MAX_ROTATE_S 3600 /* seg_dir.c's margins assume intervals of at most an hour */
+#define SEGW_DEFAULT_ROTATE_BYTES (256ull << 20)
+#define SEGW_DEFAULT_FLUSH_MS 2000
+#define SEGW_MAX_UNFINISHED 64
+#define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
+
+/* Columns that get a zone map (min/max) in every group: those hunts and filters select on. */
+static const int segw_zone_cols[] = {
+    FLOW_COL_time_start, FLOW_COL_time_end, FLOW_COL_src_addr, FLOW_COL_dst_addr,
+    FLOW_COL_src_port,   FLOW_COL_dst_port, FLOW_COL_proto,    FLOW_COL_packets,
+    FLOW_COL_bytes,      FLOW_COL_exporter, FLOW_COL_src_as,   FLOW_COL_dst_as,
+};
+
+typedef struct segw_col {
+    void *vals; /* the present values, densely, as the column's C type */
+    uint32_t n; /* present values */
+} segw_col_t;
+
+typedef struct segw_group {
+    uint64_t off;
+    uint32_t len, n_rows;
+    uint64_t time_min, time_max;
+} segw_group_t;
+
+/* The open segment file. */
+typedef struct segw_file {
+    int fd; /* -1: no file yet (it is created with its first block) */
+    char folder[4096];
+    char tmp_path[4096];
+    uint64_t off;   /* end of the last good block; 0 until the first is written */
+    int dir_synced; /* the folder was synced since the file was created */
+    segw_group_t *groups;
+    uint32_t n_groups, cap_groups;
+} segw_file_t;
+
+struct seg_writer {
+    seg_writer_opts_t o;
+    char *dir, *instance;
+    uint64_t rotate_ms;
+    int lock_fd;
+    ZSTD_CCtx *cctx;
+    seg_dict_t dict;
+
+    segw_col_t cols[FLOW_N_COLS];
+    uint32_t n_rows;         /* rows in the open group */
+    uint64_t *row_present;   /* each row's presence mask (flow_rec_t.present) */
+    uint64_t first_row_mono; /* when its oldest row arrived (ms, CLOCK_MONOTONIC) */
+    uint8_t *raw;            /* one chunk before compression */
+    size_t raw_cap;
+    uint64_t *starts;  /* the other time aligned with a time column, for DIFF_* */
+    uint32_t *links;   /* per row of the open group: SEG_COL_LINKS values */
+    uint32_t *lk_row;  /* the rows with a link, in order */
+    uint32_t *lit_row; /* the rows without one */
+    uint32_t n_linked;
+    uint64_t *lslots; /* SEGW_LINK_SLOTS recent flow keys, for finding links */
+    uint8_t *gather;  /* the unlinked values of a LINKED column */
+    uint8_t *blk;     /* the block being built */
+    size_t blk_cap;
+
+    int have_interval;
+    uint64_t start_ms;
+    uint64_t closed_end_ms; /* end of the last interval completed, 0 before the first */
+    uint32_t seq;           /* next sequence number to try in this interval */
+    segw_file_t f;
+    char made_folder[4096]; /* the last hour folder made, so mkdir -p runs once an hour */
+
+    seg_exporter_stat_t *exporters;
+    uint32_t n_exporters;
+    char *unfinished[SEGW_MAX_UNFINISHED];
+    uint32_t n_unfinished;
+
+    seg_writer_stats_t stats;
+    seg_where_t err;
+};
+
+static uint64_t segw_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int segw_errno_code(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? SEG_E_NOSPACE : e == ENOMEM ? SEG_E_NOMEM : SEG_E_IO;
+}
+
+/* Records a failure in the writer's last error and returns -code. */
+static int segw_fail(seg_writer_t *w, const char *path, int code, uint64_t off, int e)
+{
+    return seg_where_set(&w->err, path, code, off, e);
+}
+
+/* ---- raw I/O ----------------------------------------------------------------------------- */
+
+static long segw_pwrite(void *arg, int fd, const void *buf, size_t len, uint64_t off)
+{
+    (void)arg;
+    return (long)pwrite(fd, buf, len, (off_t)off);
+}
+
+/* All of buf at off, through the test seam; 0 or -1 with errno. */
+static int segw_write_all(seg_writer_t *w, int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        long n = w->o.write_fn(w->o.write_arg, fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC; /* a write that makes no progress: treat as a full disk */
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int segw_fsync_dir(const char *folder)
+{
+    int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* Renames without ever replacing: a name that exists belongs to another segment. */
+static int segw_rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    /* A file system without RENAME_NOREPLACE: link() fails on an existing name too. */
+    if (link(from, to) != 0)
+        return -1;
+    return unlink(from);
+}
+
+/* ---- footer ------------------------------------------------------------------------------ */
+
+/* Builds footer + tail for the groups at file offset `ftr_off`; malloc'd, length in *len. */
+static uint8_t *segw_footer(const segw_group_t *groups, uint32_t n_groups,
+                            const seg_exporter_stat_t *ex, uint32_t n_ex, const char *meta,
+                            uint64_t ftr_off, size_t *len)
+{
+    size_t meta_len = strlen(meta);
+    size_t ftr_len = 8 + (size_t)n_groups * SEG_FTR_GROUP_LEN + 4 + (size_t)n_ex * SEG_FTR_EXP_LEN +
+                     SEG_VARINT_MAX + meta_len;
+    uint8_t *buf = malloc(ftr_len + SEG_TAIL_LEN);
+    if (!buf)
+        return NULL;
+    uint8_t *p = buf;
+    memcpy(p, SEG_FTR_MAGIC, 4);
+    seg_put_u32(p + 4, n_groups);
+    p += 8;
+    for (uint32_t g = 0; g < n_groups; g++, p += SEG_FTR_GROUP_LEN) {
+        seg_put_u64(p, groups[g].off);
+        seg_put_u32(p + 8, groups[g].len);
+        seg_put_u32(p + 12, groups[g].n_rows);
+        seg_put_u64(p + 16, groups[g].time_min);
+        seg_put_u64(p + 24, groups[g].time_max);
+    }
+    seg_put_u32(p, n_ex);
+    p += 4;
+    for (uint32_t i = 0; i < n_ex; i++, p += SEG_FTR_EXP_LEN) {
+        memcpy(p, ex[i].addr.b, 16);
+        seg_put_u16(p + 16, ex[i].version);
+        seg_put_u32(p + 18, ex[i].domain);
+        seg_put_u64(p + 22, ex[i].datagrams);
+        seg_put_u64(p + 30, ex[i].flows);
+        seg_put_u64(p + 38, ex[i].seq_lost);
+        seg_put_u64(p + 46, ex[i].drops);
+    }
+    p = seg_put_varint(p, meta_len);
+    memcpy(p, meta, meta_len);
+    p += meta_len;
+    size_t flen = (size_t)(p - buf);
+    seg_put_u64(p, ftr_off);
+    seg_put_u32(p + 8, (uint32_t)flen);
+    seg_put_u32(p + 12, crc32c(buf, flen));
+    memcpy(p + 16, SEG_TAIL_MAGIC, 8);
+    *len = flen + SEG_TAIL_LEN;
+    return buf;
+}
+
+static void segw_iso(char *out, size_t cap, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void segw_meta(char *out, size_t cap, const char *instance, uint64_t start_ms,
+                      uint32_t rotate_s, int recovered)
+{
+    char created[32], start[32];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    segw_iso(created, sizeof created, (uint64_t)now.tv_sec * 1000);
+    segw_iso(start, sizeof start, start_ms);
+    if (recovered) /* the interval is in the file's name */
+        snprintf(out, cap, "instance=%s\ncreated=%s\nwriter=flowhunt %s\nrecovered=1\n", instance,
+                 created, FH_VERSION);
+    else
+        snprintf(out, cap,
+                 "instance=%s\ninterval_start=%s\ninterval_s=%u\ncreated=%s\n"
+                 "writer=flowhunt %s\n",
+                 instance, start, rotate_s, created, FH_VERSION);
+}
+
+/* "folder/.fh-....seg.tmp" -> "folder/fh-....seg", its sequence number raised by `bump`. */
+static int segw_final_path(const char *tmp_path, uint32_t bump, char *out, size_t cap)
+{
+    const char *slash = strrchr(tmp_path, '/');
+    const char *name = slash ? slash + 1 : tmp_path;
+    size_t folder_len = (size_t)(name - tmp_path);
+    size_t n = strlen(name);
+    if (name[0] != '.' || n < 10 || strcmp(name + n - 8, ".seg.tmp") != 0)
+        return -1;
+    const char *seq_end = name + n - 8, *dash = seq_end;
+    while (dash > name && dash[-1] != '-')
+        dash--;
+    if (dash == name || dash == seq_end)
+        return -1;
+    unsigned long seq = strtoul(dash, NULL, 10) + bump;
+    int len = snprintf(out, cap, "%.*s%.*s%06lu.seg", (int)folder_len, tmp_path,
+                       (int)(dash - name - 1), name + 1, seq);
+    return len < 0 || (size_t)len >= cap ? -1 : 0;
+}
+
+static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path);
+
+/* Appends footer and tail at `off` to the temporary file `fd`, syncs, renames into place and
+ * syncs the folder. Closes fd. 0 or -SEG_E_* (the temporary file then stays). */
+static int segw_complete(seg_writer_t *w, int fd, const char *tmp_path, uint64_t off,
+                         const segw_group_t *groups, uint32_t n_groups, const char *meta)
+{
+    size_t len;
+    uint8_t *ftr = segw_footer(groups, n_groups, w->exporters, w->n_exporters, meta, off, &len);
+    if (!ftr) {
+        close(fd);
+        return segw_fail(w, tmp_path, SEG_E_NOMEM, off, ENOMEM);
+    }
+    int rc = segw_write_all(w, fd, ftr, len, off);
+    free(ftr);
+    /* The exact length: a failed block write may have left bytes past the last good block. */
+    if (rc == 0)
+        rc = ftruncate(fd, (off_t)(off + len));
+    if (rc == 0)
+        rc = fdatasync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
+        return segw_fail(w, tmp_path, segw_errno_code(e), off, e);
+    return segw_rename_into_place(w, tmp_path);
+}
+
+/* Renames a synced temporary segment to its final name (the next free sequence number if
+ * its own is taken) and syncs the folder. */
+static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
+{
+    char final_path[4096];
+    for (uint32_t bump = 0;; bump++) {
+        if (segw_final_path(tmp_path, bump, final_path, sizeof final_path) != 0)
+            return segw_fail(w, tmp_path, SEG_E_USAGE, 0, EINVAL);
+        if (segw_rename_noreplace(tmp_path, final_path) == 0)
+            break;
+        if (errno != EEXIST || bump > 100000)
+            return segw_fail(w, tmp_path, segw_errno_code(errno), 0, errno);
+    }
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s", final_path);
+    char *slash = strrchr(folder, '/');
+    if (slash)
+        *slash = '\0';
+    if (segw_fsync_dir(slash ? folder : ".") != 0)
+        return segw_fail(w, folder, SEG_E_IO, 0, errno);
+    w->stats.segments++;
+    return 0;
+}
+
+/* ---- recovery ---------------------------------------------------------------------------- */
+
+/* Turns a temporary segment into a normal one: a complete file (crash between its last sync
+ * and its rename) is renamed as it is; otherwise its blocks are walked, the first one that is
+ * incomplete or fails a checksum ends the walk, and the footer those blocks imply is written.
+ * A file with no whole block holds no flow and is removed. */
+static int segw_recover(seg_writer_t *w, const char *tmp_path)
+{
+    int fd = open(tmp_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : segw_fail(w, tmp_path, SEG_E_IO, 0, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return segw_fail(w, tmp_path, SEG_E_IO, 0, e);
+    }
+    size_t len = (size_t)st.st_size;
+    const uint8_t *base = NULL;
+    if (len > 0) {
+        void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return segw_fail(w, tmp_path, SEG_E_IO, 0, e);
+        }
+        base = m;
+    }
+    seg_file_t *whole = NULL;
+    if (len > 0 && seg_open_mem(base, len, tmp_path, &whole, NULL) == 0) {
+        seg_close(whole);
+        munmap((void *)base, len);
+        /* Already complete, footer and all (a crash between the last sync and the rename):
+         * only the rename is missing. */
+        int rc = fdatasync(fd);
+        close(fd);
+        if (rc != 0)
+            return segw_fail(w, tmp_path, segw_errno_code(errno), 0, errno);
+        return segw_rename_into_place(w, tmp_path);
+    }
+
+    segw_group_t *groups = NULL;
+    uint32_t n_groups = 0, cap = 0;
+    uint64_t off = SEG_HDR_LEN;
+    int header_ok = len >= SEG_HDR_LEN && memcmp(base, SEG_HDR_MAGIC, 8) == 0 &&
+                    seg_get_u16(base + 8) == SEG_VERSION;
+    while (header_ok) {
+        segr_block_t b;
+        uint64_t bad;
+        if (segr_block_parse(base, len, off, &b, &bad) != 0 ||
+            segr_block_check_chunks(base, &b, &bad) != 0)
+            break;
+        if (n_groups == cap) {
+            cap = cap ? 2 * cap : 64;
+            segw_group_t *g = realloc(groups, cap * sizeof *g);
+            if (!g) {
+                free(groups);
+                munmap((void *)base, len);
+                close(fd);
+                return segw_fail(w, tmp_path, SEG_E_NOMEM, off, ENOMEM);
+            }
+            groups = g;
+        }
+        groups[n_groups++] = (segw_group_t){off, b.len, b.n_rows, b.time_min, b.time_max};
+        off += b.len;
+    }
+    if (base)
+        munmap((void *)base, len);
+    if (n_groups == 0) {
+        free(groups);
+        close(fd);
+        if (unlink(tmp_path) != 0 && errno != ENOENT)
+            return segw_fail(w, tmp_path, SEG_E_IO, 0, errno);
+        return 0;
+    }
+    char meta[512];
+    segw_meta(meta, sizeof meta, w->instance, 0, 0, 1);
+    /* The counters went down with the crashed writer: a recovered footer records none. */
+    seg_exporter_stat_t *ex = w->exporters;
+    uint32_t n_ex = w->n_exporters;
+    w->exporters = NULL;
+    w->n_exporters = 0;
+    int rc = segw_complete(w, fd, tmp_path, off, groups, n_groups, meta);
+    w->exporters = ex;
+    w->n_exporters = n_ex;
+    free(groups);
+    return rc;
+}
+
+static void segw_unfinished_add(seg_writer_t *w, const char *tmp_path)
+{
+    for (uint32_t i = 0; i < w->n_unfinished; i++)
+        if (strcmp(w->unfinished[i], tmp_path) == 0)
+            return;
+    /* Past the bound the file stays on disk for the next writer's recovery. */
+    if (w->n_unfinished < SEGW_MAX_UNFINISHED) {
+        char *s = strdup(tmp_path);
+        if (s)
+            w->unfinished[w->n_unfinished++] = s;
+    }
+}
+
+static int segw_retry_unfinished(seg_writer_t *w)
+{
+    int first = 0;
+    for (uint32_t i = 0; i < w->n_unfinished;) {
+        int rc = segw_recover(w, w->unfinished[i]);
+        if (rc == 0) {
+            free(w->unfinished[i]);
+            w->unfinished[i] = w->unfinished[--w->n_unfinished];
+            continue;
+        }
+        if (!first)
+            first = rc;
+        i++;
+    }
+    return first;
+}
+
+typedef struct segw_scan {
+    const char *instance;
+    char **paths;
+    size_t n, cap;
+} segw_scan_t;
+
+/* ".fh-YYYYMMDDTHHMMSSZ-<instance>-<digits>.seg.tmp", exactly. */
+static int segw_is_own_tmp(const char *name, const char *instance)
+{
+    size_t il = strlen(instance);
+    if (strncmp(name, ".fh-", 4) != 0 || strlen(name) < 4 + 16 + 1 + il + 2 + 8)
+        return 0;
+    const char *p = name + 4 + 16;
+    if (*p++ != '-' || strncmp(p, instance, il) != 0 || p[il] != '-')
+        return 0;
+    p += il + 1;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > digits && strcmp(p, ".seg.tmp") == 0;
+}
+
+static int segw_scan_fn(void *arg, const char *folder, const char *name)
+{
+    segw_scan_t *s = arg;
+    if (!segw_is_own_tmp(name, s->instance))
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        char **p = realloc(s->paths, cap * sizeof *p);
+        if (!p)
+            return 1;
+        s->paths = p;
+        s->cap = cap;
+    }
+    size_t len = strlen(folder) + strlen(name) + 2;
+    char *path = malloc(len);
+    if (!path)
+        return 1;
+    snprintf(path, len, "%s/%s", folder, name);
+    s->paths[s->n++] = path;
+    return 0;
+}
+
+/* Recovers every temporary segment this instance left (collected first: renaming while a
+ * folder is being read could show an entry twice). */
+static int segw_recover_all(seg_writer_t *w)
+{
+    segw_scan_t s = {w->instance, NULL, 0, 0};
+    int rc = seg_dir_walk(w->dir, segw_scan_fn, &s);
+    if (rc != 0)
+        rc = rc > 0 ? segw_fail(w, w->dir, SEG_E_NOMEM, 0, ENOMEM)
+                    : segw_fail(w, w->dir, SEG_E_IO, 0, errno);
+    for (size_t i = 0; i < s.n; i++) {
+        if (rc == 0)
+            rc = segw_recover(w, s.paths[i]);
+        free(s.paths[i]);
+    }
+    free(s.paths);
+    return rc;
+}
+
+/* ---- blocks ------------------------------------------------------------------------------ */
+
+/* The hot path: one store per present field, and the row's presence mask kept whole (the
+ * per-column bitmaps are built at flush time, for the few columns some rows lack). */
+static void segw_append(seg_writer_t *w, const flow_rec_t *rec)
+{
+#define SEGW_X_PUT(name, type, desc)                                                               \
+    if (rec->present & FLOW_BIT(name)) {                                                           \
+        segw_col_t *c = &w->cols[FLOW_COL_##name];                                                 \
+        ((flow_ctype_##type *)c->vals)[c->n++] = rec->name;                                        \
+    }
+    FLOW_COLUMNS(SEGW_X_PUT)
+#undef SEGW_X_PUT
+    w->row_present[w->n_rows++] = rec->present;
+}
+
+static void segw_reset_group(seg_writer_t *w)
+{
+    for (int c = 0; c < FLOW_N_COLS; c++)
+        w->cols[c].n = 0;
+    w->n_rows = 0;
+}
+
+static inline int segw_has(const seg_writer_t *w, uint32_t row, int col)
+{
+    return (int)((w->row_present[row] >> col) & 1);
+}
+
+/* The group's time range: over rows, the earliest and latest of the times each row has
+ * (FORMAT.md); a row with neither time counts as 0. */
+static void segw_time_range(const seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
+{
+    const segw_col_t *cs = &w->cols[FLOW_COL_time_start], *ce = &w->cols[FLOW_COL_time_end];
+    const uint64_t *ts = cs->vals, *te = ce->vals;
+    uint64_t mn = UINT64_MAX, mx = 0;
+    uint32_t n = w->n_rows;
+    if (cs->n == n && ce->n == n) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t lo = ts[i] < te[i] ? ts[i] : te[i];
+            uint64_t hi = ts[i] < te[i] ? te[i] : ts[i];
+            mn = lo < mn ? lo : mn;
+            mx = hi > mx ? hi : mx;
+        }
+    } else {
+        for (uint32_t i = 0, js = 0, je = 0; i < n; i++) {
+            int hs = segw_has(w, i, FLOW_COL_time_start), he = segw_has(w, i, FLOW_COL_time_end);
+            uint64_t s = hs ? ts[js++] : 0, e = he ? te[je++] : 0;
+            uint64_t lo = hs ? s : he ? e : 0;
+            uint64_t hi = he ? e : lo;
+            if (hs && he && s > e) {
+                lo = e;
+                hi = s;
+            }
+            mn = lo < mn ? lo : mn;
+            mx = hi > mx ? hi : mx;
+        }
+    }
+    *tmin = mn;
+    *tmax = mx;
+}
+
+/* Writes the zone (min, max) of a column's present values at p; returns bytes written. */
+static size_t segw_zone(const segw_col_t *c, int col, uint8_t *p)
+{
+    size_t w = flow_cols[col].width;
+    seg_put_u16(p, (uint16_t)col);
+    p[2] = (uint8_t)w;
+    p[3] = 0;
+    uint8_t *mn = p + SEG_ZONE_HDR_LEN, *mx = mn + w;
+    if (w == 16) {
+        /* Bytewise order is the order of the two big-endian halves. */
+        const flow_addr_t *v = c->vals;
+        unsigned __int128 lo = ~(unsigned __int128)0, hi = 0;
+        uint32_t ilo = 0, ihi = 0;
+        for (uint32_t i = 0; i < c->n; i++) {
+            uint64_t a, b;
+            memcpy(&a, v[i].b, 8);
+            memcpy(&b, v[i].b + 8, 8);
+            unsigned __int128 k =
+                (unsigned __int128)__builtin_bswap64(a) << 64 | __builtin_bswap64(b);
+            if (k < lo) {
+                lo = k;
+                ilo = i;
+            }
+            if (k > hi) {
+                hi = k;
+                ihi = i;
+            }
+        }
+        memcpy(mn, &v[ilo], 16);
+        memcpy(mx, &v[ihi], 16);
+    } else {
+        uint64_t lo = UINT64_MAX, hi = 0;
+#define SEGW_MINMAX(type)                                                                          \
+    for (uint32_t i = 0; i < c->n; i++) {                                                          \
+        uint64_t v = ((const type *)c->vals)[i];                                                   \
+        lo = v < lo ? v : lo;                                                                      \
+        hi = v > hi ? v : hi;                                                                      \
+    }
+        switch (w) {
+        case 1:
+            SEGW_MINMAX(uint8_t);
+            break;
+        case 2:
+            SEGW_MINMAX(uint16_t);
+            break;
+        case 4:
+            SEGW_MINMAX(uint32_t);
+            break;
+        default:
+            SEGW_MINMAX(uint64_t);
+            break;
+        }
+#undef SEGW_MINMAX
+        seg_put_uw(mn, lo, w);
+        seg_put_uw(mx, hi, w);
+    }
+    return SEG_ZONE_HDR_LEN + 2 * w;
+}
+
+static int segw_blk_reserve(seg_writer_t *w, size_t need)
+{
+    if (need <= w->blk_cap)
+        return 0;
+    size_t cap = w->blk_cap ? w->blk_cap : 1 << 20;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *p = realloc(w->blk, cap);
+    if (!p)
+        return -1;
+    w->blk = p;
+    w->blk_cap = cap;
+    return 0;
+}
+
+/* ---- links: the two directions of a conversation ------------------------------------------ */
+
+/* Exporters send each direction of a conversation as its own record, close together in time:
+ * the second has the first's addresses and ports swapped. Linking it to the first (a varint
+ * distance in the group's SEG_COL_LINKS chunk) replaces four of its fields, and whichever
+ * others agree, by nothing: the largest single saving on real traffic (FORMAT.md). */
+
+static inline uint64_t segw_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t segw_addr_hash(const flow_addr_t *a)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    return segw_mix(lo ^ (hi >> 32) ^ (hi << 32));
+}
+
+/* The key's hash in one orientation: (first address, second address, first port, second). */
+static inline uint64_t segw_key_hash(uint64_t ha, uint64_t hb, uint16_t pa, uint16_t pb)
+{
+    return segw_mix(ha * 0x9E3779B97F4A7C15ull + ((hb << 29) | (hb >> 35)) +
+                    ((uint64_t)pa << 16 | pb) * 0x165667B19E3779F9ull);
+}
+
+static inline int segw_addr_eq(const flow_addr_t *a, const flow_addr_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return a0 == b0 && a1 == b1;
+}
+
+/* Fills w->links for the open group; returns the number of linked rows. Only a group in
+ * which every row has both addresses and both ports is linked. */
+static uint32_t segw_find_links(seg_writer_t *w)
+{
+    uint32_t n = w->n_rows;
+    const segw_col_t *csa = &w->cols[FLOW_COL_src_addr], *cda = &w->cols[FLOW_COL_dst_addr];
+    const segw_col_t *csp = &w->cols[FLOW_COL_src_port], *cdp = &w->cols[FLOW_COL_dst_port];
+    if (n < 2 || csa->n != n || cda->n != n || csp->n != n || cdp->n != n)
+        return 0;
+    const flow_addr_t *sa = csa->vals, *da = cda->vals;
+    const uint16_t *sp = csp->vals, *dp = cdp->vals;
+    /* A lossy, direct-mapped table (as LZ4 finds matches): a slot holds the upper half of a
+     * key's hash and its latest row + 1, and a new key simply takes the slot. The two records
+     * of a conversation are usually a few rows apart, so few links are lost to collisions,
+     * and the table stays in cache: a full hash table of a whole group costs twice the time
+     * in cache misses alone. */
+    uint32_t mask = SEGW_LINK_SLOTS - 1;
+    uint64_t *slots = w->lslots;
+    memset(slots, 0, SEGW_LINK_SLOTS * sizeof *slots);
+    uint32_t n_linked = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t ha = segw_addr_hash(&sa[i]), hb = segw_addr_hash(&da[i]);
+        uint64_t fwd = segw_key_hash(ha, hb, sp[i], dp[i]);
+        uint64_t rev = segw_key_hash(hb, ha, dp[i], sp[i]);
+        uint32_t link = 0;
+        uint64_t sl = slots[rev & mask];
+        if (sl && (sl >> 32) == (rev >> 32)) {
+            uint32_t j = (uint32_t)sl - 1;
+            if (segw_addr_eq(&sa[j], &da[i]) && segw_addr_eq(&da[j], &sa[i]) && sp[j] == dp[i] &&
+                dp[j] == sp[i])
+                link = (i - j) * 2 + SEG_LINK_REVERSE;
+        }
+        /* This row's own key; the same key seen before is a "same" link. */
+        uint64_t *fs = &slots[fwd & mask];
+        if (!link && *fs && (*fs >> 32) == (fwd >> 32)) {
+            uint32_t j = (uint32_t)*fs - 1;
+            if (segw_addr_eq(&sa[j], &sa[i]) && segw_addr_eq(&da[j], &da[i]) && sp[j] == sp[i] &&
+                dp[j] == dp[i])
+                link = (i - j) * 2 + SEG_LINK_SAME;
+        }
+        *fs = (fwd >> 32) << 32 | (i + 1);
+        w->links[i] = link;
+        /* Both lists, branch-free: the linked rows and the rows that keep their values. */
+        w->lk_row[n_linked] = i;
+        w->lit_row[i - n_linked] = i;
+        n_linked += link != 0;
+    }
+    w->n_linked = n_linked;
+    return n_linked;
+}
+
+/* Whether column c can be LINKED: every linked row has the value its link implies. Both the
+ * column and its mirror must be in every row (so that rows index the value arrays). */
+static int segw_linkable(const seg_writer_t *w, int c)
+{
+    int m = seg_col_mirror(c);
+    uint32_t n = w->n_rows;
+    if (w->cols[c].n != n || w->cols[m].n != n)
+        return 0;
+    /* The four fields the links were found on agree by construction. */
+    if (c == FLOW_COL_src_addr || c == FLOW_COL_dst_addr || c == FLOW_COL_src_port ||
+        c == FLOW_COL_dst_port)
+        return 1;
+    const void *v = w->cols[c].vals, *mv = w->cols[m].vals;
+    const uint32_t *links = w->links, *lk = w->lk_row;
+    uint32_t n_lk = w->n_linked;
+    /* One typed loop per width over the linked rows only: this runs for every column of
+     * every group. A constant column gains nothing from links (it compresses to nothing). */
+#define SEGW_LINK_CHECK(type, EQ)                                                                  \
+    do {                                                                                           \
+        const type *tv = v, *tm = mv;                                                              \
+        uint32_t k = 1;                                                                            \
+        while (k < n && EQ(tv[k], tv[0]))                                                          \
+            k++;                                                                                   \
+        if (k == n)                                                                                \
+            return 0;                                                                              \
+        for (k = 0; k < n_lk; k++) {                                                               \
+            uint32_t i = lk[k], l = links[i];                                                      \
+            const type *src = (l & 1) == SEG_LINK_REVERSE ? tm : tv;                               \
+            if (!EQ(tv[i], src[i - (l >> 1)]))                                                     \
+                return 0;                                                                          \
+        }                                                                                          \
+    } while (0)
+#define SEGW_EQ_INT(a, b) ((a) == (b))
+#define SEGW_EQ_ADDR(a, b) segw_addr_eq(&(a), &(b))
+    switch (flow_cols[c].width) {
+    case 1:
+        SEGW_LINK_CHECK(uint8_t, SEGW_EQ_INT);
+        break;
+    case 2:
+        SEGW_LINK_CHECK(uint16_t, SEGW_EQ_INT);
+        break;
+    case 4:
+        SEGW_LINK_CHECK(uint32_t, SEGW_EQ_INT);
+        break;
+    case 8:
+        SEGW_LINK_CHECK(uint64_t, SEGW_EQ_INT);
+        break;
+    default:
+        SEGW_LINK_CHECK(flow_addr_t, SEGW_EQ_ADDR);
+        break;
+    }
+#undef SEGW_LINK_CHECK
+#undef SEGW_EQ_INT
+#undef SEGW_EQ_ADDR
+    return 1;
+}
+
+/* ---- encoding a group -------------------------------------------------------------------- */
+
+/* The version-1 writer's base encoding of each column (FORMAT.md's table). */
+static uint8_t segw_base_encoding(int col)
+{
+    switch (flow_cols[col].type) {
+    case FLOW_T_ADDR:
+        return SEG_ENC_DICT_ADDR;
+    case FLOW_T_U8:
+        return SEG_ENC_RAW;
+    case FLOW_T_U16:
+        return SEG_ENC_PLANES;
+    default:
+        return SEG_ENC_VARINT;
+    }
+}
+
+static size_t segw_varint_len(uint64_t v)
+{
+    return v < 128 ? 1 : (size_t)(64 - __builtin_clzll(v) + 6) / 7;
+}
+
+/* Which of the two times is stored as deltas along the group and which as the flow's
+ * duration from the other: exporters emit flows as they end, so time_end is usually the
+ * sorted one, but a collector that sorts by start would turn it round. 1: time_end DELTA,
+ * time_start DIFF_END. */
+static int segw_end_first(const seg_writer_t *w)
+{
+    const segw_col_t *cs = &w->cols[FLOW_COL_time_start], *ce = &w->cols[FLOW_COL_time_end];
+    if (ce->n == 0)
+        return 0;
+    if (cs->n == 0)
+        return 1;
+    const uint64_t *ts = cs->vals, *te = ce->vals;
+    size_t ls = 0, le = 0;
+    for (uint32_t i = 1; i < cs->n; i++)
+        ls += segw_varint_len(seg_zigzag((int64_t)(ts[i] - ts[i - 1])));
+    for (uint32_t i = 1; i < ce->n; i++)
+        le += segw_varint_len(seg_zigzag((int64_t)(te[i] - te[i - 1])));
+    return le <= ls;
+}
+
+/* Values of column c aligned with the rows of column `other`'s present values: for each row
+ * where c is present, the value of `other` in that row (0 where it has none). */
+static const uint64_t *segw_partner(seg_writer_t *w, int c, int other)
+{
+    const segw_col_t *cc = &w->cols[c], *co = &w->cols[other];
+    if (cc->n == w->n_rows && co->n == w->n_rows)
+        return co->vals;
+    uint64_t *al = w->starts;
+    const uint64_t *ov = co->vals;
+    for (uint32_t i = 0, jo = 0, jc = 0; i < w->n_rows; i++) {
+        uint64_t v = segw_has(w, i, other) ? ov[jo++] : 0;
+        if (segw_has(w, i, c))
+            al[jc++] = v;
+    }
+    return al;
+}
+
+/* Encodes n values `vals` of column c with a base encoding at p; (size_t)-1 out of memory. */
+static size_t segw_encode_base(seg_writer_t *w, int c, uint8_t enc, const void *vals, uint32_t n,
+                               uint8_t *p)
+{
+    size_t width = flow_cols[c].width;
+    switch (enc) {
+    case SEG_ENC_DELTA:
+        return seg_enc_delta(p, vals, n);
+    case SEG_ENC_DIFF_START:
+        return seg_enc_diff(p, vals, segw_partner(w, c, FLOW_COL_time_start), n);
+    case SEG_ENC_DIFF_END: {
+        /* time_end - time_start, as DIFF_START stores it: the same small numbers. */
+        const uint64_t *te = segw_partner(w, c, FLOW_COL_time_end);
+        return seg_enc_diff(p, te, vals, n);
+    }
+    case SEG_ENC_DICT_ADDR:
+        return seg_enc_dict(&w->dict, p, vals, n);
+    case SEG_ENC_PLANES:
+        return seg_enc_planes(p, vals, width, n);
+    case SEG_ENC_VARINT:
+        return seg_enc_varint(p, vals, width, n);
+    default:
+        return seg_enc_raw(p, vals, width, n);
+    }
+}
+
+/* Encodes column c of the open group into w->raw; returns the length or (size_t)-1. */
+static size_t segw_encode_col(seg_writer_t *w, int c, uint8_t enc, uint8_t base, int partial)
+{
+    const segw_col_t *col = &w->cols[c];
+    uint8_t *p = w->raw;
+    if (partial) {
+        size_t bm = ((size_t)w->n_rows + 7) / 8;
+        memset(p, 0, bm);
+        for (uint32_t i = 0; i < w->n_rows; i++)
+            p[i >> 3] |= (uint8_t)(segw_has(w, i, c) << (i & 7));
+        p += bm;
+    }
+    const void *vals = col->vals;
+    uint32_t n = col->n;
+    if (enc == SEG_ENC_LINKED) {
+        /* The base encoding, then the values of the rows without a link. */
+        const uint32_t *lit = w->lit_row;
+        n = w->n_rows - w->n_linked;
+#define SEGW_GATHER(type)                                                                          \
+    do {                                                                                           \
+        type *g = (type *)w->gather;                                                               \
+        const type *v = col->vals;                                                                 \
+        for (uint32_t k = 0; k < n; k++)                                                           \
+            g[k] = v[lit[k]];                                                                      \
+    } while (0)
+        switch (flow_cols[c].width) {
+        case 1:
+            SEGW_GATHER(uint8_t);
+            break;
+        case 2:
+            SEGW_GATHER(uint16_t);
+            break;
+        case 4:
+            SEGW_GATHER(uint32_t);
+            break;
+        case 8:
+            SEGW_GATHER(uint64_t);
+            break;
+        default:
+            SEGW_GATHER(flow_addr_t);
+            break;
+        }
+#undef SEGW_GATHER
+        *p++ = base;
+        vals = w->gather;
+    }
+    size_t len = segw_encode_base(w, c, base, vals, n, p);
+    if (len == (size_t)-1)
+        return len;
+    return (size_t)(p - w->raw) + len;
+}
+
+/* Compresses w->raw[0..raw_len) as chunk `col` at *pos, with its directory entry at *dir. */
+static int segw_put_chunk(seg_writer_t *w, uint16_t col, uint8_t enc, uint8_t presence,
+                          size_t raw_len, size_t *pos, size_t *dir)
+{
+    size_t bound = ZSTD_compressBound(raw_len);
+    if (segw_blk_reserve(w, *pos + bound + SEG_BLK_CRC_LEN) != 0)
+        return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
+    size_t stored = ZSTD_compress2(w->cctx, w->blk + *pos, bound, w->raw, raw_len);
+    if (ZSTD_isError(stored))
+        return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, 0);
+    uint8_t *e = w->blk + *dir;
+    seg_put_u16(e, col);
+    e[2] = enc;
+    e[3] = presence;
+    seg_put_u32(e + 4, (uint32_t)stored);
+    seg_put_u32(e + 8, (uint32_t)raw_len);
+    seg_put_u32(e + 12, crc32c(w->blk + *pos, stored));
+    *dir += SEG_DIR_ENTRY_LEN;
+    *pos += stored;
+    return 0;
+}
+
+/* Encodes and compresses the open group into w->blk; returns the block length, 0 on failure
+ * (out of memory or a zstd error, which are both recorded). */
+static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
+{
+    uint32_t n_chunks = 0, n_zones = 0;
+    size_t zones_len = 0;
+    for (int c = 0; c < FLOW_N_COLS; c++)
+        n_chunks += w->cols[c].n > 0;
+    uint32_t n_linked = segw_find_links(w);
+    n_chunks += n_linked > 0;
+    for (size_t z = 0; z < sizeof segw_zone_cols / sizeof segw_zone_cols[0]; z++) {
+        int c = segw_zone_cols[z];
+        if (w->cols[c].n) {
+            n_zones++;
+            zones_len += SEG_ZONE_HDR_LEN + 2 * flow_cols[c].width;
+        }
+    }
+    size_t dir_at = SEG_BLK_FIXED_LEN + 2 + zones_len;
+    size_t data_at = dir_at + (size_t)n_chunks * SEG_DIR_ENTRY_LEN;
+    if (segw_blk_reserve(w, data_at + SEG_BLK_CRC_LEN) != 0) {
+        segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
+        return 0;
+    }
+
+    uint8_t *h = w->blk;
+    segw_time_range(w, tmin, tmax);
+    memcpy(h, SEG_BLK_MAGIC, 4);
+    seg_put_u32(h + 8, w->n_rows);
+    seg_put_u16(h + 12, (uint16_t)n_chunks);
+    seg_put_u16(h + 14, 0);
+    seg_put_u64(h + 16, *tmin);
+    seg_put_u64(h + 24, *tmax);
+    seg_put_u16(h + SEG_BLK_FIXED_LEN, (uint16_t)n_zones);
+    uint8_t *zp = h + SEG_BLK_FIXED_LEN + 2;
+    for (size_t z = 0; z < sizeof segw_zone_cols / sizeof segw_zone_cols[0]; z++) {
+        int c = segw_zone_cols[z];
+        if (w->cols[c].n)
+            zp += segw_zone(&w->cols[c], c, zp);
+    }
+
+    int end_first = segw_end_first(w);
+    size_t pos = data_at, dir = dir_at;
+    if (n_linked) {
+        size_t len = seg_enc_varint(w->raw, w->links, 4, w->n_rows);
+        if (segw_put_chunk(w, SEG_COL_LINKS, SEG_ENC_VARINT, SEG_PRES_ALL, len, &pos, &dir) < 0)
+            return 0;
+    }
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        const segw_col_t *col = &w->cols[c];
+        if (!col->n)
+            continue;
+        int partial = col->n != w->n_rows;
+        uint8_t base = segw_base_encoding(c), enc;
+        if (c == FLOW_COL_time_start)
+            base = end_first ? SEG_ENC_DIFF_END : SEG_ENC_DELTA;
+        else if (c == FLOW_COL_time_end)
+            base = end_first ? SEG_ENC_DELTA : SEG_ENC_DIFF_START;
+        enc = base;
+        if (n_linked && c != FLOW_COL_time_start && c != FLOW_COL_time_end && segw_linkable(w, c))
+            enc = SEG_ENC_LINKED;
+        size_t raw_len = segw_encode_col(w, c, enc, base, partial);
+        if (raw_len == (size_t)-1) {
+            segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
+            return 0;
+        }
+        if (segw_put_chunk(w, (uint16_t)c, enc, partial ? SEG_PRES_BITMAP : SEG_PRES_ALL, raw_len,
+                           &pos, &dir) < 0)
+            return 0;
+    }
+    size_t len = pos + SEG_BLK_CRC_LEN;
+    seg_put_u32(w->blk + 4, (uint32_t)len);
+    seg_put_u32(w->blk + pos, crc32c(w->blk, data_at));
+    return len;
+}
+
+/* Opens the temporary file of the open interval, under the first sequence number whose final
+ * and temporary names are both free. Nothing is written yet: the header goes out with the
+ * first block, so that both cost one sync. */
+static int segw_create(seg_writer_t *w)
+{
+    segw_file_t *f = &w->f;
+    char hour[64], name[256];
+    seg_dir_hour(hour, sizeof hour, w->start_ms);
+    int n = snprintf(f->folder, sizeof f->folder, "%s/%s", w->dir, hour);
+    if (n < 0 || (size_t)n >= sizeof f->folder)
+        return segw_fail(w, w->dir, SEG_E_USAGE, 0, ENAMETOOLONG);
+    /* One mkdir -p per hour folder, not per segment. */
+    if (strcmp(f->folder, w->made_folder) != 0) {
+        if (seg_dir_mkdirs(f->folder) != 0)
+            return segw_fail(w, f->folder, segw_errno_code(errno), 0, errno);
+        memcpy(w->made_folder, f->folder, (size_t)n + 1);
+    }
+    for (;; w->seq++) {
+        char final_path[4096 + 256];
+        seg_dir_name(name, sizeof name, w->start_ms, w->instance, w->seq);
+        snprintf(final_path, sizeof final_path, "%s/%s", f->folder, name);
+        n = snprintf(f->tmp_path, sizeof f->tmp_path, "%s/.%s.tmp", f->folder, name);
+        if (n < 0 || (size_t)n >= sizeof f->tmp_path)
+            return segw_fail(w, f->folder, SEG_E_USAGE, 0, ENAMETOOLONG);
+        if (access(final_path, F_OK) == 0)
+            continue;
+        f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f->fd >= 0)
+            break;
+        if (errno == ENOENT)
+            w->made_folder[0] = '\0'; /* removed under us (expire): make it again next time */
+        if (errno != EEXIST)
+            return segw_fail(w, f->tmp_path, segw_errno_code(errno), 0, errno);
+    }
+    f->off = 0;
+    f->n_groups = 0;
+    f->dir_synced = 0;
+    return 0;
+}
+
+/* Forgets the open file (completed, or left for a retry) and readies the next one. */
+static void segw_file_done(seg_writer_t *w)
+{
+    w->f.fd = -1;
+    w->f.n_groups = 0;
+    w->seq++;
+    /* Counters belong to the interval they were recorded for. */
+    free(w->exporters);
+    w->exporters = NULL;
+    w->n_exporters = 0;
+}
+
+static int segw_finish_file(seg_writer_t *w);
+
+/* Writes the open group as one block and makes it durable: with the file's header when it is
+ * the first block, and with the footer and tail when `final`, so that a segment written in
+ * one go (the common case when replaying a capture) costs one data sync and one folder sync
+ * rather than three and two. Flows count as written once the sync returns. On failure the
+ * group's flows are dropped and counted, and the file is cut back to its last good block. */
+static int segw_flush(seg_writer_t *w, int final)
+{
+    segw_file_t *f = &w->f;
+    if (w->n_rows == 0)
+        return final ? segw_finish_file(w) : 0;
+    uint32_t rows = w->n_rows;
+    int rc = 0;
+    if (f->fd < 0)
+        rc = segw_create(w);
+    uint64_t tmin = 0, tmax = 0;
+    size_t len = 0;
+    if (rc == 0) {
+        len = segw_build_block(w, &tmin, &tmax);
+        if (len == 0)
+            rc = -w->err.code;
+    }
+    if (rc == 0 && f->n_groups == f->cap_groups) {
+        uint32_t cap = f->cap_groups ? 2 * f->cap_groups : 64;
+        segw_group_t *g = realloc(f->groups, cap * sizeof *g);
+        if (!g)
+            rc = segw_fail(w, f->tmp_path, SEG_E_NOMEM, f->off, ENOMEM);
+        else {
+            f->groups = g;
+            f->cap_groups = cap;
+        }
+    }
+    uint64_t good = f->off; /* the end of the last good block (0: nothing written yet) */
+    uint64_t at = good ? good : SEG_HDR_LEN;
+    if (rc == 0) {
+        f->groups[f->n_groups] = (segw_group_t){at, (uint32_t)len, rows, tmin, tmax};
+        int wr = 0;
+        if (good == 0) {
+            uint8_t hdr[SEG_HDR_LEN] = {0};
+            memcpy(hdr, SEG_HDR_MAGIC, 8);
+            seg_put_u16(hdr + 8, SEG_VERSION);
+            wr = segw_write_all(w, f->fd, hdr, sizeof hdr, 0);
+        }
+        if (wr == 0)
+            wr = segw_write_all(w, f->fd, w->blk, len, at);
+        uint64_t end = at + len;
+        if (wr == 0 && final) {
+            if (w->o.on_segment_end)
+                w->o.on_segment_end(w->o.on_segment_end_arg, w, w->start_ms);
+            char meta[512];
+            segw_meta(meta, sizeof meta, w->instance, w->start_ms, w->o.rotate_s, 0);
+            size_t flen;
+            uint8_t *ftr = segw_footer(f->groups, f->n_groups + 1, w->exporters, w->n_exporters,
+                                       meta, end, &flen);
+            if (!ftr) {
+                errno = ENOMEM;
+                wr = -1;
+            } else {
+                wr = segw_write_all(w, f->fd, ftr, flen, end);
+                free(ftr);
+                end += flen;
+                /* the exact length: an earlier failed write may have left bytes past it */
+                if (wr == 0)
+                    wr = ftruncate(f->fd, (off_t)end);
+            }
+        }
+        if (wr == 0)
+            wr = fdatasync(f->fd);
+        /* The temporary name itself must survive a power cut once flows count on it. */
+        if (wr == 0 && !final && !f->dir_synced) {
+            wr = segw_fsync_dir(f->folder);
+            f->dir_synced = wr == 0;
+        }
+        if (wr != 0) {
+            int e = errno;
+            /* Best effort: if this fails too, the next block overwrites the debris and
+             * completing the file truncates it to its exact length. */
+            if (ftruncate(f->fd, (off_t)good) != 0)
+                (void)0;
+            rc = segw_fail(w, f->tmp_path, segw_errno_code(e), at, e);
+        }
+    }
+    segw_reset_group(w);
+    if (rc < 0) {
+        w->stats.flows_dropped += rows;
+        w->stats.write_errors++;
+        if (final)
+            segw_finish_file(w); /* the blocks already there, if any */
+        return rc;
+    }
+    f->n_groups++;
+    f->off = at + len;
+    w->stats.flows_written += rows;
+    if (final) {
+        close(f->fd);
+        rc = segw_rename_into_place(w, f->tmp_path);
+        if (rc < 0)
+            segw_unfinished_add(w, f->tmp_path); /* complete on disk: only the rename waits */
+        segw_file_done(w);
+        return rc;
+    }
+    if (f->off >= w->o.rotate_bytes)
+        return segw_finish_file(w);
+    return 0;
+}
+
+/* Completes the open file (if there is one) when no rows are pending: footer, sync, rename. A
+ * file none of whose blocks could be written holds nothing and is removed. */
+static int segw_finish_file(seg_writer_t *w)
+{
+    segw_file_t *f = &w->f;
+    if (f->fd < 0)
+        return 0;
+    int rc = 0;
+    if (f->n_groups == 0) {
+        close(f->fd);
+        unlink(f->tmp_path);
+    } else {
+        if (w->o.on_segment_end)
+            w->o.on_segment_end(w->o.on_segment_end_arg, w, w->start_ms);
+        char meta[512];
+        segw_meta(meta, sizeof meta, w->instance, w->start_ms, w->o.rotate_s, 0);
+        rc = segw_complete(w, f->fd, f->tmp_path, f->off, f->groups, f->n_groups, meta);
+        if (rc < 0)
+            segw_unfinished_add(w, f->tmp_path);
+    }
+    segw_file_done(w);
+    return rc;
+}
+
+/* Ends the open interval: its last rows and its file, together. */
+static int segw_finish_interval(seg_writer_t *w)
+{
+    int rc = segw_flush(w, 1);
+    if (w->have_interval)
+        w->closed_end_ms = w->start_ms + w->rotate_ms;
+    w->have_interval = 0;
+    return rc;
+}
+
+/* ---- the API ----------------------------------------------------------------------------- */
+
+static int segw_instance_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static void segw_free(seg_writer_t *w)
+{
+    if (w->f.fd >= 0)
+        close(w->f.fd);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
+    ZSTD_freeCCtx(w->cctx);
+    seg_dict_free(&w->dict);
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        free(w->cols[c].vals);
+    }
+    for (uint32_t i = 0; i < w->n_unfinished; i++)
+        free(w->unfinished[i]);
+    free(w->raw);
+    free(w->starts);
+    free(w->links);
+    free(w->row_present);
+    free(w->lk_row);
+    free(w->lit_row);
+    free(w->lslots);
+    free(w->gather);
+    free(w->blk);
+    free(w->f.groups);
+    free(w->exporters);
+    free(w->dir);
+    free(w->instance);
+    free(w);
+}
+
+seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
+{
+    *err = 0;
+    if (!opts || !opts->dir || !segw_instance_ok(opts->instance) ||
+        opts->group_rows > SEG_MAX_ROWS || opts->rotate_s > SEGW_MAX_ROTATE_S ||
+        opts->zstd_level > ZSTD_maxCLevel()) {
+        *err = -SEG_E_USAGE;
+        return NULL;
+    }
+    seg_writer_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        *err = -SEG_E_NOMEM;
+        return NULL;
+    }
+    w->o = *opts;
+    w->f.fd = -1;
+    w->lock_fd = -1;
+    if (!w->o.rotate_s)
+        w->o.rotate_s = SEGW_DEFAULT_ROTATE_S;
+    if (!w->o.rotate_bytes)
+        w->o.rotate_bytes = SEGW_DEFAULT_ROTATE_BYTES;
+    if (!w->o.flush_ms)
+        w->o.flush_ms = SEGW_DEFAULT_FLUSH_MS;
+    if (!w->o.group_rows)
+        w->o.group_rows = SEG_MAX_ROWS;
+    if (!w->o.zstd_level)
+        w->o.zstd_level = 1;
+    if (!w->o.write_fn)
+        w->o.write_fn = segw_pwrite;
+    w->rotate_ms = (uint64_t)w->o.rotate_s * 1000;
+    w->dir = strdup(opts->dir);
+    w->instance = strdup(opts->instance);
+    w->o.dir = w->dir;
+    w->o.instance = w->instance;
+
+    uint32_t rows = w->o.group_rows;
+    size_t bm = ((size_t)rows + 7) / 8;
+    w->raw_cap = bm + seg_enc_bound(16, rows) + 64;
+    w->raw = malloc(w->raw_cap);
+    w->starts = malloc((size_t)rows * sizeof *w->starts);
+    w->links = malloc((size_t)rows * sizeof *w->links);
+    w->row_present = malloc((size_t)rows * sizeof *w->row_present);
+    w->lk_row = malloc((size_t)rows * sizeof *w->lk_row);
+    w->lit_row = malloc((size_t)rows * sizeof *w->lit_row);
+    w->lslots = malloc(SEGW_LINK_SLOTS * sizeof *w->lslots);
+    w->gather = malloc((size_t)rows * sizeof(flow_addr_t));
+    w->cctx = ZSTD_createCCtx();
+    int ok = w->dir && w->instance && w->raw && w->starts && w->links && w->row_present &&
+             w->lk_row && w->lit_row && w->lslots && w->gather && w->cctx;
+    for (int c = 0; ok && c < FLOW_N_COLS; c++) {
+        w->cols[c].vals = malloc((size_t)rows * flow_cols[c].width);
+        ok = w->cols[c].vals != NULL;
+    }
+    if (!ok) {
+        segw_free(w);
+        *err = -SEG_E_NOMEM;
+        return NULL;
+    }
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->o.zstd_level);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0); /* our CRC covers the chunk */
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_dictIDFlag, 0);
+
+    /* The lock: DIR/state/<instance>/writer.lock, held (flock) while the writer lives. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/state/%s", w->dir, w->instance);
+    if (seg_dir_mkdirs(path) != 0) {
+        *err = segw_fail(w, path, segw_errno_code(errno), 0, errno);
+        segw_free(w);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/state/%s/writer.lock", w->dir, w->instance);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        *err = w->lock_fd >= 0 && errno == EWOULDBLOCK ? -SEG_E_BUSY : -SEG_E_IO;
+        segw_free(w);
+        return NULL;
+    }
+    int rc = segw_recover_all(w);
+    if (rc < 0) {
+        *err = rc;
+        segw_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms)
+{
+    int rc = 0;
+    if (w->have_interval && (place_ms >= w->start_ms + w->rotate_ms ||
+                             (place_ms < w->start_ms && w->start_ms - place_ms > w->rotate_ms)))
+        rc = segw_finish_interval(w);
+    if (!w->have_interval) {
+        w->have_interval = 1;
+        w->start_ms = place_ms - place_ms % w->rotate_ms;
+        /* Late by less than an interval for one already completed (tick closed it on the
+         * clock while flows were still in flight): the next interval takes it, as an open
+         * segment would, rather than a second small segment of the old interval. */
+        if (w->start_ms < w->closed_end_ms && w->closed_end_ms - place_ms <= w->rotate_ms)
+            w->start_ms = w->closed_end_ms;
+        w->seq = 0;
+    }
+    if (w->n_rows == 0)
+        w->first_row_mono = segw_mono_ms();
+    segw_append(w, rec);
+    if (w->n_rows >= w->o.group_rows) {
+        int rc2 = segw_flush(w, 0);
+        if (rc == 0)
+            rc = rc2;
+    }
+    return rc;
+}
+
+int seg_writer_tick(seg_writer_t *w, uint64_t now_ms)
+{
+    int rc = 0, rc2;
+    if (w->n_rows && segw_mono_ms() - w->first_row_mono >= w->o.flush_ms)
+        rc = segw_flush(w, 0);
+    if (w->have_interval && now_ms >= w->start_ms + w->rotate_ms) {
+        rc2 = segw_finish_interval(w);
+        rc = rc < 0 ? rc : rc2;
+    }
+    if (w->n_unfinished) {
+        rc2 = segw_retry_unfinished(w);
+        rc = rc < 0 ? rc : rc2;
+    }
+    return rc;
+}
+
+void seg_writer_set_exporters(seg_writer_t *w, const seg_exporter_stat_t *st, uint32_t n)
+{
+    seg_exporter_stat_t *copy = NULL;
+    if (n) {
+        copy = malloc((size_t)n * sizeof *copy);
+        if (!copy)
+            return; /* the counters are advisory; the flows are what must not be lost */
+        memcpy(copy, st, (size_t)n * sizeof *copy);
+    }
+    free(w->exporters);
+    w->exporters = copy;
+    w->n_exporters = n;
+}
+
+const seg_writer_stats_t *seg_writer_stats(const seg_writer_t *w)
+{
+    return &w->stats;
+}
+
+const seg_where_t *seg_writer_error(const seg_writer_t *w)
+{
+    return &w->err;
+}
+
+int seg_writer_flush(seg_writer_t *w)
+{
+    int rc = segw_finish_interval(w);
+    int rc2 = segw_retry_unfinished(w);
+    return rc < 0 ? rc : rc2;
+}
+
+int seg_writer_close(seg_writer_t *w)
+{
+    if (!w)
+        return 0;
+    int rc = seg_writer_flush(w);
+    segw_free(w);
+    return rc;
+}

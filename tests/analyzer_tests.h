@@ -1,0 +1,20 @@
+/* analyzer_tests.h: the analyzer module's tests (TEST_ENTRY lines): the filter language, time
+ * arguments, and flowhunt's read commands end to end, kept in their own list so the module can
+ * grow its tests without touching test_list.h. */
+TEST_ENTRY(filter_parse_keywords)
+TEST_ENTRY(filter_parse_precedence)
+TEST_ENTRY(filter_parse_errors)
+TEST_ENTRY(filter_eval_hand_batch)
+TEST_ENTRY(filter_eval_random_batches)
+TEST_ENTRY(filter_zone_pruning)
+TEST_ENTRY(timearg_parse_forms)
+TEST_ENTRY(import_parse_lines)
+TEST_ENTRY(expire_arguments)
+TEST_ENTRY(analyzer_cli_usage)
+TEST_ENTRY(analyzer_cat_roundtrip_and_filters)
+TEST_ENTRY(analyzer_top_matches_reference)
+TEST_ENTRY(analyzer_verify_names_damage)
+TEST_ENTRY(analyzer_import_stratosphere)
+TEST_ENTRY(analyzer_import_malformed)
+TEST_ENTRY(analyzer_expire_oldest_first)
+TEST_ENTRY(analyzer_filter_vs_nfdump)

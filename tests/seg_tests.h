@@ -1,0 +1,23 @@
+/* seg_tests.h: the segment module's tests (TEST_ENTRY lines): storage/seg_*.c, the writer,
+ * the reader, the directory and the scan, kept in their own list so the module can grow its
+ * tests without touching test_list.h. */
+TEST_ENTRY(seg_crc32c)
+TEST_ENTRY(seg_varint_and_encodings)
+TEST_ENTRY(seg_error_names)
+TEST_ENTRY(seg_roundtrip_edges)
+TEST_ENTRY(seg_roundtrip_large)
+TEST_ENTRY(seg_empty_segment)
+TEST_ENTRY(seg_batch_lazy_and_zones)
+TEST_ENTRY(seg_golden_v1)
+TEST_ENTRY(seg_corrupt_every_byte)
+TEST_ENTRY(seg_truncate_every_length)
+TEST_ENTRY(seg_reader_forward_compat)
+TEST_ENTRY(seg_crash_kill9)
+TEST_ENTRY(seg_recover_complete_tmp)
+TEST_ENTRY(seg_writer_lock)
+TEST_ENTRY(seg_full_disk)
+TEST_ENTRY(seg_full_disk_tmpfs)
+TEST_ENTRY(seg_writer_rotation)
+TEST_ENTRY(seg_dir_list_window)
+TEST_ENTRY(seg_scan_two_workers)
+TEST_ENTRY(seg_cli_read_write)

@@ -1,0 +1,720 @@
+/* test_filter.c: the filter language (analyzer/filter.c) and the time arguments (timearg.c).
+ *
+ * The parser is checked through flt_describe, which prints the tree fully parenthesised, so a
+ * precedence or keyword mistake shows as a different string. Column-wise evaluation is checked
+ * against the one-record reference (flt_match_rec) on hand-made batches of random flows with
+ * absent fields and edge values; pruning is checked for soundness (a group it skips has no
+ * match) and for effect (it does skip where it can), on groups whose zone maps are computed
+ * here from the rows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "task.h"
+#include "timearg.h"
+
+#define FLT_TEST_MAX_NEST 64 /* FLT_MAX_NEST: the 65th '(' is refused */
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static void tf_expect_tree(const char *text, const char *want)
+{
+    flt_t *f;
+    flt_error_t err;
+    char got[2048];
+    int rc = flt_parse(text, &f, &err);
+    if (rc != 0)
+        TEST_FAIL_AT("'%s' did not parse: %s at %zu", text, err.msg, err.pos);
+    flt_describe(f, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        TEST_FAIL_AT("'%s'\n  parsed as %s\n  expected  %s", text, got, want);
+    flt_free(f);
+}
+
+static void tf_expect_error(const char *text, size_t pos, const char *msg_part)
+{
+    flt_t *f = NULL;
+    flt_error_t err;
+    int rc = flt_parse(text, &f, &err);
+    if (rc != -1)
+        TEST_FAIL_AT("'%s' parsed (rc %d) but should fail at %zu", text, rc, pos);
+    if (err.pos != pos || strstr(err.msg, msg_part) == NULL)
+        TEST_FAIL_AT("'%s': error \"%s\" at %zu, expected \"...%s...\" at %zu", text, err.msg,
+                     err.pos, msg_part, pos);
+    ASSERT_NULL(f);
+}
+
+static uint64_t tf_rng(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t tf_pick(uint64_t *s, const uint64_t *vals, size_t n)
+{
+    return vals[tf_rng(s) % n];
+}
+
+/* A random flow from small pools, so that filters match some rows and not others; optional
+ * fields are absent one time in eight. */
+static void tf_random_flow(uint64_t *s, flow_rec_t *r)
+{
+    static const char *addrs[] = {
+        "10.0.0.1",        "10.0.1.7",    "10.1.0.1",     "192.168.1.1", "8.8.8.8", "0.0.0.0",
+        "255.255.255.255", "2001:db8::1", "2001:db8::ff", "fe80::1",     "::"};
+    static const uint64_t ports[] = {0, 22, 53, 80, 443, 1337, 1024, 1025, 65535};
+    static const uint64_t protos[] = {1, 6, 17, 58, 47};
+    static const uint64_t counts[] = {0, 1, 2, 9, 10, 11, 999, 1000, 1001, 1000000, UINT64_MAX};
+    static const uint64_t ases[] = {0, 1, 64512, 65000, UINT32_MAX};
+    static const uint64_t durs[] = {0, 1, 999, 1000, 1001, 60000, 3600000};
+    flow_addr_t a;
+    flow_rec_clear(r);
+    uint64_t start = 1700000000000ull + tf_rng(s) % 7200000ull;
+    FLOW_SET(r, time_start, start);
+    /* now and then a broken record whose end precedes its start */
+    FLOW_SET(r, time_end, tf_rng(s) % 50 == 0 ? start - 5 : start + tf_pick(s, durs, 7));
+    flow_addr_parse(&a, addrs[tf_rng(s) % 11]);
+    FLOW_SET(r, src_addr, a);
+    flow_addr_parse(&a, addrs[tf_rng(s) % 11]);
+    FLOW_SET(r, dst_addr, a);
+    FLOW_SET(r, proto, (uint8_t)tf_pick(s, protos, 5));
+    flow_addr_parse(&a, tf_rng(s) % 2 ? "192.0.2.1" : "192.0.2.2");
+    FLOW_SET(r, exporter, a);
+    FLOW_SET(r, sampling, 1);
+#define TF_MAYBE(col, expr)                                                                        \
+    if (tf_rng(s) % 8 != 0)                                                                        \
+    FLOW_SET(r, col, expr)
+    TF_MAYBE(src_port, (uint16_t)tf_pick(s, ports, 9));
+    TF_MAYBE(dst_port, (uint16_t)tf_pick(s, ports, 9));
+    TF_MAYBE(tcp_flags, (uint8_t)(tf_rng(s) % 64));
+    TF_MAYBE(packets, tf_pick(s, counts, 11));
+    TF_MAYBE(bytes, tf_pick(s, counts, 11));
+    TF_MAYBE(src_as, (uint32_t)tf_pick(s, ases, 5));
+    TF_MAYBE(dst_as, (uint32_t)tf_pick(s, ases, 5));
+#undef TF_MAYBE
+}
+
+/* A hand-made batch holding recs[0..n-1] column by column: every column loaded, absent values
+ * zero with a presence vector, as seg_batch_t promises. */
+typedef struct tf_batch {
+    seg_batch_t b;
+    void *cols[FLOW_N_COLS];
+    uint8_t *pres[FLOW_N_COLS];
+} tf_batch_t;
+
+static void tf_batch_build(tf_batch_t *tb, const flow_rec_t *recs, uint32_t n)
+{
+    memset(tb, 0, sizeof *tb);
+    tb->b.n_rows = n;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        size_t w = flow_cols[c].width;
+        uint8_t *v = calloc(n ? n : 1, w);
+        uint8_t *p = calloc(n ? n : 1, 1);
+        int all = 1;
+        ASSERT(v && p);
+        for (uint32_t i = 0; i < n; i++) {
+            p[i] = (recs[i].present >> c) & 1;
+            all &= p[i];
+            if (p[i])
+                memcpy(v + i * w, (const uint8_t *)&recs[i] + flow_cols[c].offset, w);
+        }
+        tb->cols[c] = v;
+        tb->pres[c] = p;
+        tb->b.vals[c] = v;
+        tb->b.present[c] = all ? NULL : p;
+        tb->b.loaded |= (uint64_t)1 << c;
+    }
+}
+
+static void tf_batch_free(tf_batch_t *tb)
+{
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        free(tb->cols[c]);
+        free(tb->pres[c]);
+    }
+}
+
+/* The filters every evaluation and pruning test runs: each keyword, each comparator, nesting. */
+static const char *const tf_filters[] = {
+    "any",
+    "",
+    "src 10.0.0.1",
+    "dst 10.0.0.1",
+    "host 10.0.0.1",
+    "ip 2001:db8::1",
+    "src ip 8.8.8.8",
+    "dst host ::",
+    "host 0.0.0.0",
+    "net 10.0.0.0/8",
+    "src net 10.0.0.0/16",
+    "dst net 10.1.0.0/16",
+    "net 2001:db8::/32",
+    "net 0.0.0.0/0",
+    "net ::/0",
+    "src net 192.168.1.1/32",
+    "port 53",
+    "src port 443",
+    "dst port 1337",
+    "dst port > 1024",
+    "dst port >= 1024",
+    "src port < 1024",
+    "src port <= 1024",
+    "port 0",
+    "proto tcp",
+    "proto udp",
+    "proto icmp",
+    "proto icmp6",
+    "proto 47",
+    "flags S",
+    "flags SA",
+    "flags FSRPAU",
+    "flags X",
+    "packets > 10",
+    "packets < 10",
+    "packets = 1000",
+    "packets >= 1k",
+    "packets <= 1M",
+    "bytes > 1000",
+    "bytes < 1k",
+    "bytes == 18446744073709551615",
+    "duration > 1000",
+    "duration < 1000",
+    "duration = 0",
+    "duration >= 1k",
+    "as 65000",
+    "src as 0",
+    "dst as > 64512",
+    "src as = 4294967295",
+    "exporter 192.0.2.1",
+    "router ip 192.0.2.2",
+    "not port 53",
+    "not not port 53",
+    "port 53 or port 80 and proto tcp",
+    "(port 53 or port 80) and proto tcp",
+    "not (proto tcp or proto udp)",
+    "proto tcp and not flags A and flags S",
+    "src net 10.0.0.0/8 and not dst net 10.0.0.0/8 and bytes > 1M",
+    "(host 8.8.8.8 or host 2001:db8::1) and (dst port 53 or src port 53) and not proto icmp",
+    "dst port 1337 and src net 10.0.0.0/8",
+    "packets gt 9 and bytes lt 1001 or duration ge 60000",
+};
+#define TF_N_FILTERS (sizeof tf_filters / sizeof tf_filters[0])
+
+/* ---- the parser ---------------------------------------------------------------------------- */
+
+TEST_IMPL(filter_parse_keywords)
+{
+    tf_expect_tree("", "any");
+    tf_expect_tree("  any ", "any");
+    tf_expect_tree("src 10.0.0.1", "(src_addr = 10.0.0.1)");
+    tf_expect_tree("dst 2001:db8::1", "(dst_addr = 2001:db8::1)");
+    tf_expect_tree("host 10.0.0.1", "(or (src_addr = 10.0.0.1) (dst_addr = 10.0.0.1))");
+    tf_expect_tree("ip 10.0.0.1", "(or (src_addr = 10.0.0.1) (dst_addr = 10.0.0.1))");
+    tf_expect_tree("src ip 10.0.0.1", "(src_addr = 10.0.0.1)");
+    tf_expect_tree("dst host 10.0.0.1", "(dst_addr = 10.0.0.1)");
+    tf_expect_tree("net 10.0.0.0/8", "(or (src_addr in 10.0.0.0/8) (dst_addr in 10.0.0.0/8))");
+    tf_expect_tree("src net 10.1.2.3/16", "(src_addr in 10.1.0.0/16)"); /* host bits masked */
+    tf_expect_tree("dst net 2001:db8::/32", "(dst_addr in 2001:db8::/32)");
+    tf_expect_tree("dst net 10.0.0.7/32", "(dst_addr = 10.0.0.7)");
+    tf_expect_tree("port 53", "(or (src_port = 53) (dst_port = 53))");
+    tf_expect_tree("src port 53", "(src_port = 53)");
+    tf_expect_tree("dst port > 1023", "(dst_port > 1023)");
+    tf_expect_tree("dst port>=1024", "(dst_port >= 1024)");
+    tf_expect_tree("dst port lt 10", "(dst_port < 10)");
+    tf_expect_tree("proto tcp", "(proto = 6)");
+    tf_expect_tree("proto UDP", "(proto = 17)");
+    tf_expect_tree("proto icmp", "(proto = 1)");
+    tf_expect_tree("proto icmp6", "(proto = 58)");
+    tf_expect_tree("proto 132", "(proto = 132)");
+    tf_expect_tree("flags S", "(tcp_flags has 0x02)");
+    tf_expect_tree("flags FSRPAU", "(tcp_flags has 0x3f)");
+    tf_expect_tree("flags as", "(tcp_flags has 0x12)");
+    tf_expect_tree("packets > 10", "(packets > 10)");
+    tf_expect_tree("packets 10", "(packets = 10)");
+    tf_expect_tree("bytes < 5k", "(bytes < 5000)");
+    tf_expect_tree("bytes = 2M", "(bytes = 2000000)");
+    tf_expect_tree("bytes >= 3G", "(bytes >= 3000000000)");
+    tf_expect_tree("duration > 1500", "(duration > 1500)");
+    tf_expect_tree("duration <= 2k", "(duration <= 2000)");
+    tf_expect_tree("as 65000", "(or (src_as = 65000) (dst_as = 65000))");
+    tf_expect_tree("src as 64512", "(src_as = 64512)");
+    tf_expect_tree("dst as > 4200000000", "(dst_as > 4200000000)");
+    tf_expect_tree("exporter 192.0.2.1", "(exporter = 192.0.2.1)");
+    tf_expect_tree("router ip 192.0.2.1", "(exporter = 192.0.2.1)");
+    tf_expect_tree("NOT PORT 53 AND Proto TCP", "(and (not (or (src_port = 53) (dst_port = 53))) "
+                                                "(proto = 6))");
+    return 0;
+}
+
+TEST_IMPL(filter_parse_precedence)
+{
+    /* not > and > or */
+    tf_expect_tree("proto tcp or proto udp and port 53",
+                   "(or (proto = 6) (and (proto = 17) (or (src_port = 53) (dst_port = 53))))");
+    tf_expect_tree("proto tcp and proto udp or port 53",
+                   "(or (and (proto = 6) (proto = 17)) (or (src_port = 53) (dst_port = 53)))");
+    tf_expect_tree("not proto tcp and proto udp", "(and (not (proto = 6)) (proto = 17))");
+    tf_expect_tree("not proto tcp or proto udp", "(or (not (proto = 6)) (proto = 17))");
+    tf_expect_tree("not not proto tcp", "(not (not (proto = 6)))");
+    /* parentheses override */
+    tf_expect_tree("(proto tcp or proto udp) and src port 53",
+                   "(and (or (proto = 6) (proto = 17)) (src_port = 53))");
+    tf_expect_tree("not (proto tcp and src port 1)", "(not (and (proto = 6) (src_port = 1)))");
+    tf_expect_tree("((proto tcp))", "(proto = 6)");
+    tf_expect_tree("(proto 1)and(proto 2)", "(and (proto = 1) (proto = 2))");
+    /* left associative */
+    tf_expect_tree("proto 1 or proto 2 or proto 3",
+                   "(or (or (proto = 1) (proto = 2)) (proto = 3))");
+    tf_expect_tree("proto 1 and proto 2 and proto 3",
+                   "(and (and (proto = 1) (proto = 2)) (proto = 3))");
+    tf_expect_tree("proto 1 && proto 2 || proto 3",
+                   "(or (and (proto = 1) (proto = 2)) (proto = 3))");
+    /* the time window goes on top, over the whole filter */
+    flt_t *f;
+    flt_error_t err;
+    char got[512];
+    ASSERT_EQ(flt_parse("proto 1 or proto 2", &f, &err), 0);
+    flt_set_window(f, 1000, 2000);
+    flt_describe(f, got, sizeof got);
+    ASSERT_STR_EQ(got, "(and (window 1000 2000) (or (proto = 1) (proto = 2)))");
+    ASSERT_UINT64_EQ(flt_columns(f), FLOW_BIT(proto) | FLOW_BIT(time_start) | FLOW_BIT(time_end));
+    flt_free(f);
+    return 0;
+}
+
+TEST_IMPL(filter_parse_errors)
+{
+    /* each error points at the offending token; at the end of the text, at its length */
+    tf_expect_error("port", 4, "expected a number after 'port', not the end of the filter");
+    tf_expect_error("dst port http", 9, "expected a number after 'port', not 'http'");
+    tf_expect_error("dst port 65536", 9, "out of range");
+    tf_expect_error("src port 80 and", 15, "expected a primitive");
+    tf_expect_error("src port 80 or or port 1", 15, "expected a primitive before 'or'");
+    tf_expect_error("src port 80 port 81", 12, "expected 'and', 'or' or the end");
+    tf_expect_error("(port 80", 8, "expected ')'");
+    tf_expect_error("port 80)", 7, "unexpected ')'");
+    tf_expect_error(")", 0, "unexpected ')'");
+    tf_expect_error("proto tcp and (proto udp or", 27, "expected a primitive");
+    tf_expect_error("foo 1", 0, "unknown filter keyword 'foo'");
+    tf_expect_error("proto tcp and bar", 14, "unknown filter keyword 'bar'");
+    tf_expect_error("src", 3, "after the direction");
+    tf_expect_error("dst proto tcp", 4, "after the direction");
+    tf_expect_error("src 10.0.0.300", 4, "after the direction");
+    tf_expect_error("host 10.0.0.300", 5, "expected an IPv4 or IPv6 address after 'host'");
+    tf_expect_error("src host x", 9, "expected an IPv4 or IPv6 address after 'src'");
+    tf_expect_error("net 10.0.0.0", 4, "expected a network such as 10.0.0.0/8");
+    tf_expect_error("net 10.0.0.0/33", 13, "IPv4 prefix length");
+    tf_expect_error("net 10.0.0.0/x", 13, "prefix length after '/'");
+    tf_expect_error("net 2001:db8::/129", 15, "prefix length after '/'");
+    tf_expect_error("proto tcpx", 6, "expected a protocol");
+    tf_expect_error("proto 256", 6, "expected a protocol");
+    tf_expect_error("flags SQ", 7, "unknown TCP flag 'Q'");
+    tf_expect_error("flags", 5, "expected TCP flags");
+    tf_expect_error("packets > ten", 10, "expected a number after 'packets'");
+    tf_expect_error("packets > 1m", 10, "expected a number"); /* m is not a multiplier */
+    tf_expect_error("bytes > 1Mx", 8, "expected a number");
+    tf_expect_error("bytes > 99999999999999999999", 8, "expected a number");
+    tf_expect_error("bytes > 18446744073709552G", 8, "expected a number"); /* overflow */
+    tf_expect_error("duration >", 10, "expected a number after 'duration'");
+    tf_expect_error("as 4294967296", 3, "out of range");
+    tf_expect_error("exporter", 8, "expected an IPv4 or IPv6 address after 'exporter'");
+    tf_expect_error("router 192.0.2.1", 7, "expected 'ip' after 'router'");
+    tf_expect_error("not", 3, "expected a primitive");
+    tf_expect_error("and port 1", 0, "expected a primitive before 'and'");
+    tf_expect_error("src any", 4, "after the direction");
+    tf_expect_error("= 5", 0, "expected a filter primitive");
+    char deep[400] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(deep, "(");
+    tf_expect_error(deep, FLT_TEST_MAX_NEST, "nested too deeply");
+
+    /* the message as a user sees it: the text and a caret under the position */
+    flt_t *f;
+    flt_error_t err;
+    ASSERT_EQ(flt_parse("dst port http", &f, &err), -1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    ASSERT_NOT_NULL(m);
+    flt_print_error(m, "flowhunt", "dst port http", &err);
+    fclose(m);
+    ASSERT_STR_EQ(buf, "flowhunt: filter: expected a number after 'port', not 'http'\n"
+                       "  dst port http\n"
+                       "           ^\n");
+    free(buf);
+
+    /* a filter given as separate words is joined with single spaces */
+    char *argv[] = {"dst", "port", "53", "and", "(proto", "udp)"};
+    char *joined = flt_join(6, argv);
+    ASSERT_STR_EQ(joined, "dst port 53 and (proto udp)");
+    free(joined);
+    return 0;
+}
+
+/* ---- evaluation ---------------------------------------------------------------------------- */
+
+/* Selects with flt_select and compares with flt_match_rec row by row. */
+static uint32_t tf_check_batch(const char *text, const flow_rec_t *recs, uint32_t n, tf_batch_t *tb,
+                               uint64_t from, uint64_t to)
+{
+    flt_t *f;
+    flt_error_t err;
+    flt_scratch_t s;
+    seg_where_t where;
+    uint32_t *rows = malloc((n + 1) * sizeof *rows);
+    ASSERT_NOT_NULL(rows);
+    if (flt_parse(text, &f, &err) != 0)
+        TEST_FAIL_AT("'%s' did not parse: %s", text, err.msg);
+    flt_set_window(f, from, to);
+    flt_scratch_init(&s);
+    int k = flt_select(f, &s, &tb->b, rows, &where);
+    ASSERT_GE(k, 0);
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int want = flt_match_rec(f, &recs[i]);
+        int got = j < (uint32_t)k && rows[j] == i;
+        if (want != got)
+            TEST_FAIL_AT("'%s' row %u: reference %d, column-wise %d", text, i, want, got);
+        j += (uint32_t)got;
+    }
+    ASSERT_EQ(j, k);
+    flt_scratch_free(&s);
+    flt_free(f);
+    free(rows);
+    return (uint32_t)k;
+}
+
+TEST_IMPL(filter_eval_hand_batch)
+{
+    /* five flows whose answers are known by reading them */
+    static const struct {
+        const char *src, *dst;
+        uint16_t sport, dport;
+        uint8_t proto, flags;
+        uint64_t pkts, bytes, start, dur;
+        uint32_t sas;
+    } rows[] = {
+        {"10.0.0.1", "8.8.8.8", 40000, 53, 17, 0, 1, 70, 1000, 0, 0},
+        {"8.8.8.8", "10.0.0.1", 53, 40000, 17, 0, 1, 120, 1001, 1, 15169},
+        {"10.0.0.2", "192.0.2.80", 50000, 80, 6, 0x1b, 12, 4000, 2000, 1500, 0},
+        {"10.0.0.2", "10.0.9.9", 50001, 1337, 6, 0x02, 1, 60, 3000, 0, 0},
+        {"2001:db8::5", "2001:db8::53", 5353, 53, 17, 0, 3, 300, 4000, 20000, 64512},
+    };
+    flow_rec_t recs[5];
+    for (int i = 0; i < 5; i++) {
+        flow_addr_t a;
+        flow_rec_clear(&recs[i]);
+        flow_addr_parse(&a, rows[i].src);
+        FLOW_SET(&recs[i], src_addr, a);
+        flow_addr_parse(&a, rows[i].dst);
+        FLOW_SET(&recs[i], dst_addr, a);
+        FLOW_SET(&recs[i], src_port, rows[i].sport);
+        FLOW_SET(&recs[i], dst_port, rows[i].dport);
+        FLOW_SET(&recs[i], proto, rows[i].proto);
+        if (rows[i].proto == 6)
+            FLOW_SET(&recs[i], tcp_flags, rows[i].flags);
+        FLOW_SET(&recs[i], packets, rows[i].pkts);
+        FLOW_SET(&recs[i], bytes, rows[i].bytes);
+        FLOW_SET(&recs[i], time_start, rows[i].start);
+        FLOW_SET(&recs[i], time_end, rows[i].start + rows[i].dur);
+        if (rows[i].sas)
+            FLOW_SET(&recs[i], src_as, rows[i].sas);
+    }
+    tf_batch_t tb;
+    tf_batch_build(&tb, recs, 5);
+    ASSERT_EQ(tf_check_batch("port 53", recs, 5, &tb, 0, UINT64_MAX), 3);
+    ASSERT_EQ(tf_check_batch("dst port 53", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("host 10.0.0.1", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("src net 10.0.0.0/24", recs, 5, &tb, 0, UINT64_MAX), 3);
+    ASSERT_EQ(tf_check_batch("net 2001:db8::/64", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("flags S", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("flags SA", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("proto tcp and not flags A", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("bytes > 100", recs, 5, &tb, 0, UINT64_MAX), 3);
+    ASSERT_EQ(tf_check_batch("packets > 1", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("duration > 1k", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("duration = 0", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("src as 0", recs, 5, &tb, 0, UINT64_MAX), 3); /* absent AS is 0 */
+    ASSERT_EQ(tf_check_batch("as 0", recs, 5, &tb, 0, UINT64_MAX), 5);     /* no dst_as at all */
+    ASSERT_EQ(tf_check_batch("src as 15169 or src as 64512", recs, 5, &tb, 0, UINT64_MAX), 2);
+    ASSERT_EQ(tf_check_batch("not port 53 and proto udp", recs, 5, &tb, 0, UINT64_MAX), 0);
+    ASSERT_EQ(tf_check_batch("dst port 1337 and src net 10.0.0.0/8", recs, 5, &tb, 0, UINT64_MAX),
+              1);
+    /* windows: [start, end] overlaps [from, to) */
+    ASSERT_EQ(tf_check_batch("any", recs, 5, &tb, 1001, 2000), 1); /* row 1 only: ends at 1002 */
+    ASSERT_EQ(tf_check_batch("any", recs, 5, &tb, 1002, 2001), 2); /* row 1 (end 1002), row 2 */
+    ASSERT_EQ(tf_check_batch("any", recs, 5, &tb, 3500, 3600), 1); /* inside row 2 */
+    ASSERT_EQ(tf_check_batch("any", recs, 5, &tb, 0, 1000), 0);    /* to is exclusive */
+    ASSERT_EQ(tf_check_batch("port 53", recs, 5, &tb, 4000, 4001), 1);
+    tf_batch_free(&tb);
+    return 0;
+}
+
+TEST_IMPL(filter_eval_random_batches)
+{
+    uint64_t seed = 42;
+    enum { N = 3000 };
+    flow_rec_t *recs = malloc(N * sizeof *recs);
+    ASSERT_NOT_NULL(recs);
+    for (int round = 0; round < 3; round++) {
+        uint32_t n = round == 0 ? N : round == 1 ? 1 : 63;
+        for (uint32_t i = 0; i < n; i++)
+            tf_random_flow(&seed, &recs[i]);
+        tf_batch_t tb;
+        tf_batch_build(&tb, recs, n);
+        uint32_t matched_some = 0;
+        for (size_t k = 0; k < TF_N_FILTERS; k++) {
+            uint32_t m = tf_check_batch(tf_filters[k], recs, n, &tb, 0, UINT64_MAX);
+            matched_some += m > 0 && m < n;
+            tf_check_batch(tf_filters[k], recs, n, &tb, 1700000100000ull, 1700003600000ull);
+        }
+        /* the pools make most filters split the big batch: a filter that matched everything or
+         * nothing would not test much */
+        if (round == 0)
+            ASSERT_GE(matched_some, TF_N_FILTERS * 3 / 4);
+        tf_batch_free(&tb);
+    }
+    free(recs);
+    return 0;
+}
+
+/* ---- pruning ------------------------------------------------------------------------------- */
+
+/* Zone maps computed from a group's rows: min and max over present values. */
+typedef struct tf_zone {
+    int known[FLOW_N_COLS];
+    int all_present[FLOW_N_COLS];
+    int say_all; /* answer 2 for columns every row has */
+    uint8_t min[FLOW_N_COLS][16], max[FLOW_N_COLS][16];
+} tf_zone_t;
+
+static int tf_cmp_col(int c, const uint8_t *a, const uint8_t *b)
+{
+    if (flow_cols[c].type == FLOW_T_ADDR)
+        return memcmp(a, b, 16);
+    uint64_t x = 0, y = 0;
+    memcpy(&x, a, flow_cols[c].width); /* little-endian host */
+    memcpy(&y, b, flow_cols[c].width);
+    return x < y ? -1 : x > y;
+}
+
+static void tf_zone_build(tf_zone_t *z, const flow_rec_t *recs, uint32_t n, int say_all)
+{
+    memset(z, 0, sizeof *z);
+    z->say_all = say_all;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        z->all_present[c] = 1;
+        for (uint32_t i = 0; i < n; i++)
+            z->all_present[c] &= (int)((recs[i].present >> c) & 1);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (int c = 0; c < FLOW_N_COLS; c++) {
+            if (!((recs[i].present >> c) & 1))
+                continue;
+            const uint8_t *v = (const uint8_t *)&recs[i] + flow_cols[c].offset;
+            if (!z->known[c] || tf_cmp_col(c, v, z->min[c]) < 0)
+                memcpy(z->min[c], v, flow_cols[c].width);
+            if (!z->known[c] || tf_cmp_col(c, v, z->max[c]) > 0)
+                memcpy(z->max[c], v, flow_cols[c].width);
+            z->known[c] = 1;
+        }
+}
+
+static int tf_zone_fn(void *arg, int col, void *min, void *max)
+{
+    tf_zone_t *z = arg;
+    if (!z->known[col])
+        return 0;
+    memcpy(min, z->min[col], flow_cols[col].width);
+    memcpy(max, z->max[col], flow_cols[col].width);
+    return z->say_all && z->all_present[col] ? 2 : 1;
+}
+
+static int tf_want(const char *text, tf_zone_t *z)
+{
+    flt_t *f;
+    flt_error_t err;
+    ASSERT_EQ(flt_parse(text, &f, &err), 0);
+    int w = flt_want_zones(f, tf_zone_fn, z);
+    flt_free(f);
+    return w;
+}
+
+TEST_IMPL(filter_zone_pruning)
+{
+    uint64_t seed = 7;
+    enum { GROUPS = 400 };
+    flow_rec_t recs[64];
+    uint32_t skipped = 0, checked = 0;
+    for (int g = 0; g < GROUPS; g++) {
+        /* small groups, so that many of them lack some value and can be skipped */
+        uint32_t n = 1 + (uint32_t)(tf_rng(&seed) % 12);
+        for (uint32_t i = 0; i < n; i++)
+            tf_random_flow(&seed, &recs[i]);
+        tf_zone_t z;
+        tf_zone_build(&z, recs, n, g % 2);
+        for (size_t k = 0; k < TF_N_FILTERS; k++) {
+            flt_t *f;
+            flt_error_t err;
+            ASSERT_EQ(flt_parse(tf_filters[k], &f, &err), 0);
+            if (k % 2)
+                flt_set_window(f, 1700000000000ull + tf_rng(&seed) % 7200000ull,
+                               1700003600000ull + tf_rng(&seed) % 7200000ull);
+            int want = flt_want_zones(f, tf_zone_fn, &z);
+            checked++;
+            if (!want) {
+                skipped++;
+                /* soundness: a skipped group holds no match */
+                for (uint32_t i = 0; i < n; i++)
+                    if (flt_match_rec(f, &recs[i]))
+                        TEST_FAIL_AT("'%s' skipped a group whose row %u matches", tf_filters[k], i);
+            }
+            flt_free(f);
+        }
+    }
+    /* effect: a pruner that never skips passes the loop above; it must skip often */
+    ASSERT_GE(skipped, checked / 10);
+
+    /* cases decided by hand */
+    tf_zone_t z;
+    flow_rec_t r[2];
+    flow_addr_t a;
+    for (int i = 0; i < 2; i++) {
+        flow_rec_clear(&r[i]);
+        FLOW_SET(&r[i], dst_port, (uint16_t)53);
+        FLOW_SET(&r[i], proto, (uint8_t)17);
+        FLOW_SET(&r[i], packets, (uint64_t)(10 + i));
+        flow_addr_parse(&a, i ? "10.0.0.200" : "10.0.0.100");
+        FLOW_SET(&r[i], src_addr, a);
+        FLOW_SET(&r[i], time_start, (uint64_t)1000);
+        FLOW_SET(&r[i], time_end, (uint64_t)(2000 + 1000 * i));
+    }
+    tf_zone_build(&z, r, 2, 0);
+    /* zone maps over present values only: `not` cannot prune, since a row may lack the
+     * column (and so be 0, not 53) */
+    ASSERT_EQ(tf_want("not dst port 53", &z), 1);
+    ASSERT_EQ(tf_want("dst port 1337", &z), 0);
+    ASSERT_EQ(tf_want("packets < 5", &z), 1);
+    tf_zone_build(&z, r, 2, 1);
+    ASSERT_EQ(tf_want("dst port 1337", &z), 0);
+    ASSERT_EQ(tf_want("dst port 53", &z), 1);
+    ASSERT_EQ(tf_want("not dst port 53", &z), 0); /* every row is 53 */
+    ASSERT_EQ(tf_want("not proto udp", &z), 0);
+    ASSERT_EQ(tf_want("proto tcp", &z), 0);
+    ASSERT_EQ(tf_want("proto tcp or dst port 53", &z), 1);
+    ASSERT_EQ(tf_want("proto udp and dst port 80", &z), 0);
+    ASSERT_EQ(tf_want("packets > 11", &z), 0);
+    ASSERT_EQ(tf_want("packets > 10", &z), 1);
+    ASSERT_EQ(tf_want("packets < 5", &z), 0);
+    ASSERT_EQ(tf_want("src net 10.0.0.0/24", &z), 1);
+    ASSERT_EQ(tf_want("not src net 10.0.0.0/24", &z), 0);
+    ASSERT_EQ(tf_want("src net 10.0.1.0/24", &z), 0);
+    ASSERT_EQ(tf_want("src 10.0.0.150", &z), 1); /* inside the range: cannot tell */
+    ASSERT_EQ(tf_want("src 10.0.0.250", &z), 0);
+    ASSERT_EQ(tf_want("duration > 2000", &z), 0);
+    ASSERT_EQ(tf_want("duration >= 2000", &z), 1);
+    /* absent fields compare as 0: a group without AS numbers may match `as 0`, and one
+     * without a flags column may match `not flags S` */
+    ASSERT_EQ(tf_want("as 0", &z), 1);
+    ASSERT_EQ(tf_want("not flags S", &z), 1);
+    ASSERT_EQ(tf_want("src port 0", &z), 1);
+    /* a column whose zone map is unknown never prunes */
+    z.known[FLOW_COL_dst_port] = 0;
+    ASSERT_EQ(tf_want("dst port 1337", &z), 1);
+    ASSERT_EQ(tf_want("dst port 1337 and proto tcp", &z), 0);
+    return 0;
+}
+
+/* ---- time arguments ------------------------------------------------------------------------ */
+
+static void tf_time(const char *s, uint64_t now, uint64_t want)
+{
+    uint64_t got = 0;
+    if (timearg_parse(s, now, &got) != 0)
+        TEST_FAIL_AT("'%s' did not parse", s);
+    if (got != want)
+        TEST_FAIL_AT("'%s' -> %llu, expected %llu", s, (unsigned long long)got,
+                     (unsigned long long)want);
+}
+
+static void tf_time_bad(const char *s)
+{
+    uint64_t got;
+    if (timearg_parse(s, 1700000000000ull, &got) == 0)
+        TEST_FAIL_AT("'%s' parsed as %llu but is invalid", s, (unsigned long long)got);
+}
+
+TEST_IMPL(timearg_parse_forms)
+{
+    const uint64_t now = 1700000000123ull; /* 2023-11-14 22:13:20.123 UTC */
+    tf_time("1970-01-01", now, 0);
+    tf_time("2024-03-01", now, 1709251200000ull);
+    tf_time("2024-02-29T12:00", now, 1709208000000ull);
+    tf_time("2024-02-29T12:00:30", now, 1709208030000ull);
+    tf_time("2024-02-29 12:00:30", now, 1709208030000ull);
+    tf_time("2024-02-29T12:00:30Z", now, 1709208030000ull);
+    tf_time("2024-02-29T12:00:30.5Z", now, 1709208030500ull);
+    tf_time("2024-02-29T12:00:30.123456789", now, 1709208030123ull);
+    tf_time("2024-02-29T12:00:30,250", now, 1709208030250ull);
+    tf_time("2024-02-29T14:00:30+02:00", now, 1709208030000ull);
+    tf_time("2024-02-29T07:00:30-0500", now, 1709208030000ull);
+    tf_time("2024-02-29T13:00:30+01", now, 1709208030000ull);
+    tf_time("2000-02-29", now, 951782400000ull);
+    tf_time("2016-12-31T23:59:60Z", now, 1483228800000ull); /* leap second: next minute */
+    tf_time("now", now, now);
+    tf_time("-30m", now, now - 1800000ull);
+    tf_time("-24h", now, now - 86400000ull);
+    tf_time("-7d", now, now - 604800000ull);
+    tf_time("-90s", now, now - 90000ull);
+    tf_time("-2w", now, now - 1209600000ull);
+    tf_time("@1700000000", now, 1700000000000ull);
+    tf_time_bad("");
+    tf_time_bad("2024");
+    tf_time_bad("2024-3-1");
+    tf_time_bad("2023-02-29"); /* not a leap year */
+    tf_time_bad("1900-02-29");
+    tf_time_bad("2024-13-01");
+    tf_time_bad("2024-04-31");
+    tf_time_bad("2024-01-01T24:00");
+    tf_time_bad("2024-01-01T12:60");
+    tf_time_bad("2024-01-01T12");
+    tf_time_bad("2024-01-01T12:00:00.");
+    tf_time_bad("2024-01-01T12:00:00Zjunk");
+    tf_time_bad("2024-01-01T12:00:00+25:00");
+    tf_time_bad("1969-12-31");
+    tf_time_bad("-24");
+    tf_time_bad("-24x");
+    tf_time_bad("-h");
+    tf_time_bad("-99999999999w");
+    tf_time_bad("@");
+    tf_time_bad("@12a");
+    tf_time_bad("yesterday");
+
+    uint64_t d;
+    ASSERT_EQ(timearg_duration("30d", &d), 0);
+    ASSERT_UINT64_EQ(d, 30ull * 86400000ull);
+    ASSERT_EQ(timearg_duration("12h", &d), 0);
+    ASSERT_UINT64_EQ(d, 12ull * 3600000ull);
+    ASSERT_EQ(timearg_duration("0s", &d), 0);
+    ASSERT_UINT64_EQ(d, 0);
+    ASSERT_EQ(timearg_duration("30", &d), -1);
+    ASSERT_EQ(timearg_duration("d", &d), -1);
+    ASSERT_EQ(timearg_duration("3dd", &d), -1);
+
+    char buf[TIMEARG_STRLEN];
+    ASSERT_EQ(timearg_format(1709208030123ull, buf), 23);
+    ASSERT_STR_EQ(buf, "2024-02-29 12:00:30.123");
+    timearg_format(0, buf);
+    ASSERT_STR_EQ(buf, "1970-01-01 00:00:00.000");
+    /* days <-> dates over four centuries, both ways */
+    for (int64_t day = -1000; day < 146097 + 1000; day += 7) {
+        int64_t y;
+        unsigned m, dd;
+        timearg_civil_from_days(day, &y, &m, &dd);
+        ASSERT_EQ(timearg_days_from_civil(y, m, dd), day);
+    }
+    return 0;
+}
