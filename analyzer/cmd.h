@@ -20,6 +20,7 @@ int cmd_top(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_expire(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_exporters(int argc, char **argv);
 
 /* Wall clock in ms since the epoch. */
 uint64_t cmd_now_ms(void);

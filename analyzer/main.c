@@ -22,6 +22,7 @@ static const main_cmd_t main_cmds[] = {
     {"verify", cmd_verify, "check every checksum of every segment"},
     {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
     {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},
+    {"exporters", cmd_exporters, "what each exporter sent, lost and broke (from segment footers)"},
 };
 #define MAIN_N_CMDS (sizeof main_cmds / sizeof main_cmds[0])
 

@@ -47,6 +47,7 @@
 #include "nf5_encode.h"
 #include "nf9_encode.h"
 #include "pcap_write.h"
+#include "replay.h"
 #include "version.h"
 
 #define FG_MIN_FLOWS 1000u
@@ -972,6 +973,11 @@ static void fg_usage(FILE *f)
         f,
         "usage: flowgen --format v5|v9|ipfix --flows N --seed S --start TIME --hours H\n"
         "               [--exporters K] [--sample N] --out FILE.pcap [--truth FILE]\n"
+        "       flowgen --replay FILE.pcap --to ADDR:PORT [--speed X | --rate N]\n"
+        "\n"
+        "--replay sends the UDP payloads of any export capture (pcap or pcapng) to a\n"
+        "collector: as fast as sendmmsg goes, with the capture's timing sped up X times, or\n"
+        "at N datagrams per second; each exporter of the capture from its own socket.\n"
         "\n"
         "Writes a pcap of NetFlow export datagrams: a synthetic organisation's traffic with\n"
         "planted threats (a C2 beacon on a non-standard port, T1571; a horizontal SYN scan\n"
@@ -1191,6 +1197,9 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
 
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--replay") == 0)
+            return replay_main(argc, argv);
     fg_args_t a;
     int rc = fg_parse_args(argc, argv, &a);
     if (rc >= 0)

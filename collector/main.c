@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "daemon.h"
 #include "flow_print.h"
 #include "ingest.h"
 #include "seg.h"
@@ -21,11 +22,35 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: flowhuntd --read FILE [--print csv|json] [-w DIR [--instance NAME]] [--quiet]\n"
+            "usage: flowhuntd -l ADDR:PORT [-l ...] -w DIR [--instance NAME] [options]\n"
+            "       flowhuntd --read FILE [--print csv|json] [-w DIR [--instance NAME]] [--quiet]\n"
             "       flowhuntd --version | --help\n"
             "\n"
-            "Decodes NetFlow v5, v9 and IPFIX export datagrams into flow records.\n"
+            "Collects NetFlow v5, v9 and IPFIX from routers (or reads them from a capture),\n"
+            "decodes them into flow records and stores them as segments.\n"
             "\n"
+            "As a daemon:\n"
+            "  -l, --listen ADDR:PORT  UDP listener, IPv4 (0.0.0.0:2055) or IPv6 ([::]:4739);\n"
+            "                      repeatable; port 0 takes a free port (logged, and written\n"
+            "                      to the ready file)\n"
+            "  -w, --write DIR     data directory: segments in DIR/flows, templates, sampling\n"
+            "                      rates and counters (flowhuntd.prom) in DIR/state/NAME\n"
+            "  -i, --instance NAME collector instance (default \"flowhuntd\")\n"
+            "      --ready-file F  written atomically once every listener is bound, one\n"
+            "                      ADDR:PORT line each\n"
+            "      --allow CIDR    accept datagrams only from these exporters (repeatable);\n"
+            "                      the rest are dropped and counted\n"
+            "      --user NAME     drop root for NAME after binding\n"
+            "      --rcvbuf BYTES  socket receive buffer (default 33554432; a warning says\n"
+            "                      when the kernel grants less)\n"
+            "      --workers N     decoding threads, an exporter always on the same (default 2)\n"
+            "      --flush-ms MS   flows reach disk within this (default 2000)\n"
+            "      --rotate S      segment interval in seconds (default 60)\n"
+            "      --stats-interval S  counters logged and written every S seconds (default 60)\n"
+            "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
+            "  SIGTERM or SIGINT: store everything received and exit 0.\n"
+            "\n"
+            "Reading a capture:\n"
             "  -r, --read FILE     read export datagrams from a pcap or pcapng capture (Ethernet,\n"
             "                      Linux cooked, raw IP or loopback; IPv4 and IPv6; fragments\n"
             "                      reassembled; UDP on any port)\n"
@@ -195,17 +220,98 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
 
 int main(int argc, char **argv)
 {
+    enum {
+        OPT_READY = 256,
+        OPT_ALLOW,
+        OPT_USER,
+        OPT_RCVBUF,
+        OPT_LOG,
+        OPT_STATS,
+        OPT_WORKERS,
+        OPT_FLUSH,
+        OPT_ROTATE,
+    };
     static const struct option opts[] = {
-        {"read", required_argument, NULL, 'r'},     {"print", required_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},          {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},           {"write", required_argument, NULL, 'w'},
-        {"instance", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0},
+        {"read", required_argument, NULL, 'r'},
+        {"print", required_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"write", required_argument, NULL, 'w'},
+        {"instance", required_argument, NULL, 'i'},
+        {"listen", required_argument, NULL, 'l'},
+        {"ready-file", required_argument, NULL, OPT_READY},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"user", required_argument, NULL, OPT_USER},
+        {"rcvbuf", required_argument, NULL, OPT_RCVBUF},
+        {"log", required_argument, NULL, OPT_LOG},
+        {"stats-interval", required_argument, NULL, OPT_STATS},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"flush-ms", required_argument, NULL, OPT_FLUSH},
+        {"rotate", required_argument, NULL, OPT_ROTATE},
+        {NULL, 0, NULL, 0},
     };
     const char *read_path = NULL, *write_dir = NULL, *instance = NULL;
     flow_print_fmt_t fmt = FLOW_PRINT_CSV;
     int quiet = 0, print = 0, c;
-    while ((c = getopt_long(argc, argv, "r:p:w:i:qVh", opts, NULL)) != -1) {
+    daemon_opts_t dopts = {.stats_s = 60,
+                           .n_workers = 2,
+                           .queue_bytes = 16u << 20,
+                           .flush_ms = 2000,
+                           .rotate_s = 60,
+                           .rcvbuf = 32u << 20};
+    while ((c = getopt_long(argc, argv, "r:p:w:i:l:qVh", opts, NULL)) != -1) {
         switch (c) {
+        case 'l':
+            if (dopts.n_listen == DAEMON_MAX_LISTENERS) {
+                fprintf(stderr, "flowhuntd: at most %d listeners\n", DAEMON_MAX_LISTENERS);
+                return 2;
+            }
+            dopts.listen[dopts.n_listen++] = optarg;
+            break;
+        case OPT_ALLOW:
+            if (dopts.n_allow == DAEMON_MAX_ALLOW) {
+                fprintf(stderr, "flowhuntd: at most %d --allow\n", DAEMON_MAX_ALLOW);
+                return 2;
+            }
+            dopts.allow[dopts.n_allow++] = optarg;
+            break;
+        case OPT_READY:
+            dopts.ready_file = optarg;
+            break;
+        case OPT_USER:
+            dopts.user = optarg;
+            break;
+        case OPT_LOG:
+            dopts.log_file = optarg;
+            break;
+        case OPT_RCVBUF:
+        case OPT_STATS:
+        case OPT_WORKERS:
+        case OPT_FLUSH:
+        case OPT_ROTATE: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || v == 0 || (c == OPT_WORKERS && v > DAEMON_MAX_WORKERS)) {
+                const char *name = "?";
+                for (const struct option *o = opts; o->name; o++)
+                    if (o->val == c)
+                        name = o->name;
+                fprintf(stderr, "flowhuntd: bad value '%s' for --%s\n", optarg, name);
+                return 2;
+            }
+            if (c == OPT_RCVBUF)
+                dopts.rcvbuf = v;
+            else if (c == OPT_STATS)
+                dopts.stats_s = (uint32_t)v;
+            else if (c == OPT_WORKERS)
+                dopts.n_workers = (int)v;
+            else if (c == OPT_FLUSH)
+                dopts.flush_ms = (uint32_t)v;
+            else
+                dopts.rotate_s = (uint32_t)v;
+            break;
+        }
         case 'r':
             read_path = optarg;
             break;
@@ -240,8 +346,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowhuntd: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (dopts.n_listen) {
+        if (read_path || !write_dir) {
+            fprintf(stderr, "flowhuntd: -l needs -w DIR and goes without --read (see --help)\n");
+            return 2;
+        }
+        dopts.dir = write_dir;
+        dopts.instance = instance ? instance : "flowhuntd";
+        return daemon_run(&dopts);
+    }
     if (!read_path) {
-        fprintf(stderr, "flowhuntd: nothing to do: give --read FILE (see --help)\n");
+        fprintf(stderr, "flowhuntd: nothing to do: give -l ADDR:PORT -w DIR, or --read FILE "
+                        "(see --help)\n");
         return 2;
     }
     /* Without -w the flows are printed; with it, only when --print asks as well. */

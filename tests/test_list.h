@@ -62,6 +62,11 @@ TEST_ENTRY(cli_versions_and_help)
 TEST_ENTRY(cli_read_golden_csv)
 TEST_ENTRY(cli_read_json)
 
+/* flowhuntd as a daemon on loopback */
+TEST_ENTRY(daemon_stores_what_it_receives)
+TEST_ENTRY(daemon_templates_survive_restart)
+TEST_ENTRY(daemon_allow_list)
+
 /* fuzz corpora replayed, and each libFuzzer target run briefly */
 #define FUZZ_TARGET(name) TEST_ENTRY(fuzz_corpus_##name) TEST_ENTRY(fuzz_smoke_##name)
 #include "fuzz/fuzz_list.h"

@@ -1,0 +1,161 @@
+/* cmd_exporters.c: `flowhunt exporters DIR [--from T] [--to T]`: what each exporter sent,
+ * lost and broke, from the counters every segment records in its footer for its interval.
+ *
+ * One line per (exporter, version, observation domain): datagrams, flows, flows lost to
+ * sequence gaps (in the protocol's own unit: flows for v5, export packets for v9, records for
+ * IPFIX), malformed datagrams dropped, and the first and last interval it appeared in. Summing
+ * per-interval counters over the chosen window makes it a report of any period.
+ */
+#include <getopt.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+typedef struct exps_row {
+    seg_exporter_stat_t st;
+    uint64_t first_ms, last_ms;
+} exps_row_t;
+
+static int exps_cmp(const void *a, const void *b)
+{
+    const exps_row_t *x = a, *y = b;
+    int c = memcmp(x->st.addr.b, y->st.addr.b, 16);
+    if (c)
+        return c;
+    if (x->st.version != y->st.version)
+        return x->st.version < y->st.version ? -1 : 1;
+    return x->st.domain < y->st.domain ? -1 : x->st.domain > y->st.domain;
+}
+
+static void exps_time(uint64_t ms, char *out, size_t cap)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cmd_exporters(int argc, char **argv)
+{
+    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            from_arg = optarg;
+            break;
+        case 't':
+            to_arg = optarg;
+            break;
+        case 'h':
+            printf("usage: flowhunt exporters DIR [--from T] [--to T]\n\n"
+                   "What each exporter (address, version, observation domain) sent, lost and\n"
+                   "broke over the window, from the counters the collector records in every\n"
+                   "segment: datagrams, flows, sequence loss (v5: flows, v9: export packets,\n"
+                   "IPFIX: records), malformed datagrams dropped, and the time span of the\n"
+                   "segments it appears in.\n");
+            return CMD_OK;
+        default:
+            return CMD_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: flowhunt exporters DIR [--from T] [--to T]\n");
+        return CMD_USAGE;
+    }
+    const char *dir = argv[optind];
+    uint64_t from, to;
+    if (cmd_window("flowhunt exporters", from_arg, to_arg, &from, &to) != 0)
+        return CMD_USAGE;
+    char **paths = NULL;
+    int n = seg_dir_list(dir, from, to, &paths);
+    if (n < 0) {
+        fprintf(stderr, "flowhunt exporters: %s: %s\n", dir, seg_strerror(n));
+        return CMD_USAGE;
+    }
+    exps_row_t *rows = NULL;
+    size_t n_rows = 0, cap = 0;
+    int status = CMD_OK;
+    for (int i = 0; i < n; i++) {
+        seg_file_t *f;
+        seg_where_t where;
+        int rc = seg_open(paths[i], &f, &where);
+        if (rc != 0) {
+            cmd_print_where(stderr, "flowhunt exporters", rc, &where);
+            status = CMD_PROBLEMS;
+            continue;
+        }
+        uint64_t t_min = UINT64_MAX, t_max = 0;
+        for (uint32_t g = 0; g < seg_n_groups(f); g++) {
+            seg_group_info_t gi;
+            seg_group(f, g, &gi);
+            t_min = gi.time_min < t_min ? gi.time_min : t_min;
+            t_max = gi.time_max > t_max ? gi.time_max : t_max;
+        }
+        const seg_exporter_stat_t *st = seg_exporters(f);
+        for (uint32_t k = 0; k < seg_n_exporters(f); k++) {
+            size_t j = 0;
+            while (j < n_rows && !(memcmp(rows[j].st.addr.b, st[k].addr.b, 16) == 0 &&
+                                   rows[j].st.version == st[k].version &&
+                                   rows[j].st.domain == st[k].domain))
+                j++;
+            if (j == n_rows) {
+                if (n_rows == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    exps_row_t *nr = realloc(rows, cap * sizeof *nr);
+                    if (!nr) {
+                        fprintf(stderr, "flowhunt exporters: out of memory\n");
+                        seg_close(f);
+                        free(rows);
+                        seg_dir_list_free(paths, n);
+                        return CMD_USAGE;
+                    }
+                    rows = nr;
+                }
+                memset(&rows[n_rows], 0, sizeof rows[n_rows]);
+                rows[n_rows].st.addr = st[k].addr;
+                rows[n_rows].st.version = st[k].version;
+                rows[n_rows].st.domain = st[k].domain;
+                rows[n_rows].first_ms = UINT64_MAX;
+                n_rows++;
+            }
+            exps_row_t *r = &rows[j];
+            r->st.datagrams += st[k].datagrams;
+            r->st.flows += st[k].flows;
+            r->st.seq_lost += st[k].seq_lost;
+            r->st.drops += st[k].drops;
+            if (t_min < r->first_ms)
+                r->first_ms = t_min;
+            if (t_max > r->last_ms && t_max != 0)
+                r->last_ms = t_max;
+        }
+        seg_close(f);
+    }
+    seg_dir_list_free(paths, n);
+    qsort(rows, n_rows, sizeof *rows, exps_cmp);
+    printf("%-39s %3s %10s %12s %14s %10s %10s  %-20s  %s\n", "exporter", "ver", "domain",
+           "datagrams", "flows", "seq_lost", "malformed", "in segments from", "to");
+    for (size_t j = 0; j < n_rows; j++) {
+        char a[FLOW_ADDR_STRLEN], t0[32] = "-", t1[32] = "-";
+        flow_addr_format(&rows[j].st.addr, a);
+        if (rows[j].first_ms != UINT64_MAX)
+            exps_time(rows[j].first_ms, t0, sizeof t0);
+        if (rows[j].last_ms)
+            exps_time(rows[j].last_ms, t1, sizeof t1);
+        printf("%-39s %3u %10u %12llu %14llu %10llu %10llu  %-20s  %s\n", a, rows[j].st.version,
+               rows[j].st.domain, (unsigned long long)rows[j].st.datagrams,
+               (unsigned long long)rows[j].st.flows, (unsigned long long)rows[j].st.seq_lost,
+               (unsigned long long)rows[j].st.drops, t0, t1);
+    }
+    if (n_rows == 0)
+        printf("(no exporter counters in %s: segments written by import carry none)\n", dir);
+    free(rows);
+    return status;
+}

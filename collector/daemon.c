@@ -1,0 +1,513 @@
+/* daemon.c: the receive loop and the service around it (see daemon.h). */
+#include "daemon.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "worker.h"
+
+/* libuv reads up to this many datagrams per recvmmsg call: the buffer it is given is split
+ * into 64 KiB slabs (see libuv's test-udp-mmsg.c). */
+#define DAEMON_MMSG_SLABS 32
+#define DAEMON_SLAB (64 * 1024)
+
+typedef struct daemon_listener {
+    uv_udp_t handle;
+    char name[80];      /* ADDR:PORT as bound */
+    uint8_t *buf;       /* DAEMON_MMSG_SLABS slabs, reused for every read */
+    int buf_busy;
+    uint64_t datagrams, refused, queue_full, recv_errors;
+    unsigned long inode; /* of the socket, to find its kernel drop count */
+    struct daemon *d;
+} daemon_listener_t;
+
+typedef struct daemon_cidr {
+    flow_addr_t net;
+    int bits; /* over the 128-bit (IPv4-mapped) address */
+} daemon_cidr_t;
+
+typedef struct daemon {
+    const daemon_opts_t *opts;
+    uv_loop_t loop;
+    daemon_listener_t listeners[DAEMON_MAX_LISTENERS];
+    int n_listeners;
+    daemon_cidr_t allow[DAEMON_MAX_ALLOW];
+    int n_allow;
+    worker_t workers[DAEMON_MAX_WORKERS];
+    int n_workers;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t stats_timer;
+    char state_dir[4096];
+    int stopping;
+} daemon_t;
+
+/* ---- addresses and the allow-list -------------------------------------------------------- */
+
+static int daemon_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || strlen(s) >= sizeof host)
+        return -1;
+    size_t hl = (size_t)(colon - s);
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        return uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0 : -1;
+    }
+    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -1;
+}
+
+static void daemon_sockaddr_name(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(s6, ip, sizeof ip);
+        snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        uv_ip4_name(s4, ip, sizeof ip);
+        snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    }
+}
+
+static void daemon_sockaddr_to_addr(const struct sockaddr *sa, flow_addr_t *a)
+{
+    if (sa->sa_family == AF_INET6)
+        flow_addr_from_v6_bytes(a, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
+    else
+        flow_addr_from_v4_bytes(a, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
+}
+
+static int daemon_parse_cidr(const char *s, daemon_cidr_t *c)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *slash = strchr(buf, '/');
+    int bits = -1;
+    if (slash) {
+        *slash = '\0';
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+        if (*end || b < 0 || b > 128)
+            return -1;
+        bits = (int)b;
+    }
+    if (flow_addr_parse(&c->net, buf) != 0)
+        return -1;
+    int v4 = flow_addr_is_v4(&c->net);
+    if (bits < 0)
+        bits = v4 ? 32 : 128;
+    if (v4 && bits > 32)
+        return -1;
+    c->bits = v4 ? bits + 96 : bits;
+    return 0;
+}
+
+static int daemon_cidr_match(const daemon_cidr_t *c, const flow_addr_t *a)
+{
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->net.b, a->b, (size_t)full) != 0)
+        return 0;
+    if (!rest)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (c->net.b[full] & mask) == (a->b[full] & mask);
+}
+
+static int daemon_allowed(const daemon_t *d, const flow_addr_t *a)
+{
+    if (d->n_allow == 0)
+        return 1;
+    for (int i = 0; i < d->n_allow; i++)
+        if (daemon_cidr_match(&d->allow[i], a))
+            return 1;
+    return 0;
+}
+
+/* ---- receiving -------------------------------------------------------------------------- */
+
+static void daemon_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    daemon_listener_t *l = h->data;
+    /* One read at a time per handle: the same slabs serve every recvmmsg batch. */
+    *buf = uv_buf_init((char *)l->buf, DAEMON_MMSG_SLABS * DAEMON_SLAB);
+}
+
+static uint64_t daemon_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void daemon_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags)
+{
+    (void)buf;
+    daemon_listener_t *l = h->data;
+    daemon_t *d = l->d;
+    if (nread < 0) {
+        static log_limit_t lim = LOG_LIMIT_INIT(5, 60);
+        l->recv_errors++;
+        log_limited(&lim, LOG_WARN, "receive error on %s: %s", l->name, uv_strerror((int)nread));
+        return;
+    }
+    if (addr == NULL || (flags & UV_UDP_MMSG_FREE))
+        return; /* end of a batch, or nothing read; the slabs are ours and reused */
+    flow_addr_t src;
+    daemon_sockaddr_to_addr(addr, &src);
+    l->datagrams++;
+    if (!daemon_allowed(d, &src)) {
+        l->refused++;
+        return;
+    }
+    worker_t *w = &d->workers[worker_for(&src, d->n_workers)];
+    if (dq_push(&w->q, &src, daemon_now_ns(), (const uint8_t *)buf->base, (size_t)nread) != 0)
+        l->queue_full++;
+}
+
+/* Kernel drops of a socket: the last column of its line in /proc/net/udp or udp6 (matched by
+ * the socket's inode). Counts datagrams the kernel discarded because the buffer was full. */
+static uint64_t daemon_kernel_drops(unsigned long inode)
+{
+    static const char *const files[] = {"/proc/net/udp", "/proc/net/udp6"};
+    char line[512];
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f)
+            continue;
+        while (fgets(line, sizeof line, f)) {
+            unsigned long ino = 0;
+            unsigned long long drops = 0;
+            /* sl local rem st tx:rx tr:when retr uid timeout inode ref pointer drops */
+            if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %llu", &ino,
+                       &drops) == 2 &&
+                ino == inode) {
+                fclose(f);
+                return drops;
+            }
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+static int daemon_open_listener(daemon_t *d, daemon_listener_t *l, const char *spec)
+{
+    struct sockaddr_storage ss;
+    if (daemon_parse_listen(spec, &ss) != 0) {
+        log_msg(LOG_ERROR, "bad listen address '%s' (ADDR:PORT or [ADDR]:PORT)", spec);
+        return -1;
+    }
+    l->d = d;
+    l->buf = malloc(DAEMON_MMSG_SLABS * DAEMON_SLAB);
+    if (!l->buf)
+        return -1;
+    int rc = uv_udp_init_ex(&d->loop, &l->handle, ss.ss_family | UV_UDP_RECVMMSG);
+    if (rc == 0)
+        rc = uv_udp_bind(&l->handle, (const struct sockaddr *)&ss,
+                         ss.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "cannot listen on %s: %s", spec, uv_strerror(rc));
+        return -1;
+    }
+    l->handle.data = l;
+    if (d->opts->rcvbuf) {
+        int want = d->opts->rcvbuf > INT32_MAX / 2 ? INT32_MAX / 2 : (int)d->opts->rcvbuf;
+        int got = 0;
+        uv_recv_buffer_size((uv_handle_t *)&l->handle, &want);
+        uv_recv_buffer_size((uv_handle_t *)&l->handle, &got);
+        /* Linux reports twice what it grants; less than asked means rmem_max capped it. */
+        if ((uint64_t)got / 2 < d->opts->rcvbuf)
+            log_msg(LOG_WARN,
+                    "%s: receive buffer %d bytes, %llu asked: the kernel caps it "
+                    "(raise net.core.rmem_max)",
+                    spec, got / 2, (unsigned long long)d->opts->rcvbuf);
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_udp_getsockname(&l->handle, (struct sockaddr *)&bound, &len);
+    daemon_sockaddr_name((struct sockaddr *)&bound, l->name, sizeof l->name);
+    uv_os_fd_t fd;
+    struct stat st;
+    if (uv_fileno((uv_handle_t *)&l->handle, &fd) == 0 && fstat(fd, &st) == 0)
+        l->inode = (unsigned long)st.st_ino;
+    rc = uv_udp_recv_start(&l->handle, daemon_alloc, daemon_recv);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "cannot receive on %s: %s", l->name, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- readiness, privileges, counters ------------------------------------------------------ */
+
+static int daemon_write_atomic(const char *path, const char *text, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int daemon_ready(daemon_t *d)
+{
+    char text[DAEMON_MAX_LISTENERS * 96];
+    size_t len = 0;
+    for (int i = 0; i < d->n_listeners; i++) {
+        log_msg(LOG_INFO, "listening on %s", d->listeners[i].name);
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", d->listeners[i].name);
+    }
+    if (d->opts->ready_file && daemon_write_atomic(d->opts->ready_file, text, len) != 0) {
+        log_msg(LOG_ERROR, "cannot write the ready file %s: %s", d->opts->ready_file,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int daemon_drop_privileges(const char *user)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        log_msg(LOG_ERROR, "--user %s: no such user", user);
+        return -1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        log_msg(LOG_ERROR, "--user %s: cannot drop privileges: %s", user, strerror(errno));
+        return -1;
+    }
+    log_msg(LOG_INFO, "running as %s (uid %u)", user, (unsigned)pw->pw_uid);
+    return 0;
+}
+
+static void daemon_write_stats(daemon_t *d, int log_it)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+#define DAEMON_APPEND(...)                                                                         \
+    do {                                                                                           \
+        for (;;) {                                                                                 \
+            int n_ = snprintf(text + len, cap - len, __VA_ARGS__);                                 \
+            if (n_ < 0)                                                                            \
+                break;                                                                             \
+            if ((size_t)n_ < cap - len) {                                                          \
+                len += (size_t)n_;                                                                 \
+                break;                                                                             \
+            }                                                                                      \
+            char *nt_ = realloc(text, cap * 2 + (size_t)n_);                                       \
+            if (!nt_)                                                                              \
+                break;                                                                             \
+            text = nt_;                                                                            \
+            cap = cap * 2 + (size_t)n_;                                                            \
+        }                                                                                          \
+    } while (0)
+    DAEMON_APPEND("# flowhuntd counters (node_exporter textfile format)\n");
+    for (int i = 0; i < d->n_listeners; i++) {
+        daemon_listener_t *l = &d->listeners[i];
+        uint64_t kdrops = daemon_kernel_drops(l->inode);
+        DAEMON_APPEND("flowhunt_listener_datagrams_total{listener=\"%s\"} %llu\n", l->name,
+                      (unsigned long long)l->datagrams);
+        DAEMON_APPEND("flowhunt_dropped_datagrams_total{listener=\"%s\",cause=\"kernel_buffer\"} "
+                      "%llu\n",
+                      l->name, (unsigned long long)kdrops);
+        DAEMON_APPEND("flowhunt_dropped_datagrams_total{listener=\"%s\",cause=\"allow_list\"} "
+                      "%llu\n",
+                      l->name, (unsigned long long)l->refused);
+        DAEMON_APPEND("flowhunt_dropped_datagrams_total{listener=\"%s\",cause=\"queue_full\"} "
+                      "%llu\n",
+                      l->name, (unsigned long long)l->queue_full);
+        if (log_it)
+            log_msg(LOG_INFO,
+                    "%s: %llu datagrams; dropped: kernel buffer %llu, allow-list %llu, "
+                    "queue full %llu",
+                    l->name, (unsigned long long)l->datagrams, (unsigned long long)kdrops,
+                    (unsigned long long)l->refused, (unsigned long long)l->queue_full);
+    }
+    for (int i = 0; i < d->n_workers; i++) {
+        worker_t *w = &d->workers[i];
+        pthread_mutex_lock(&w->pub_mu);
+        if (w->prom)
+            DAEMON_APPEND("%s", w->prom);
+        if (log_it)
+            log_msg(LOG_INFO, "%s", w->summary);
+        pthread_mutex_unlock(&w->pub_mu);
+        worker_request_publish(w);
+    }
+#undef DAEMON_APPEND
+    char path[4300];
+    snprintf(path, sizeof path, "%s/flowhuntd.prom", d->state_dir);
+    if (daemon_write_atomic(path, text, len) != 0) {
+        static log_limit_t lim = LOG_LIMIT_INIT(2, 600);
+        log_limited(&lim, LOG_WARN, "cannot write %s: %s", path, strerror(errno));
+    }
+    free(text);
+}
+
+/* ---- signals and timers ------------------------------------------------------------------ */
+
+static void daemon_on_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void daemon_stop(daemon_t *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    log_msg(LOG_INFO, "%s: stopping", why);
+    for (int i = 0; i < d->n_listeners; i++)
+        uv_close((uv_handle_t *)&d->listeners[i].handle, daemon_on_close);
+    uv_close((uv_handle_t *)&d->stats_timer, daemon_on_close);
+    uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
+    uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
+    uv_close((uv_handle_t *)&d->sig_hup, daemon_on_close);
+}
+
+static void daemon_on_signal(uv_signal_t *h, int signum)
+{
+    daemon_t *d = h->data;
+    if (signum == SIGHUP) {
+        if (log_reopen() != 0)
+            log_msg(LOG_ERROR, "SIGHUP: cannot reopen the log: %s", strerror(errno));
+        else
+            log_msg(LOG_INFO, "SIGHUP: log reopened");
+        return;
+    }
+    daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void daemon_on_stats(uv_timer_t *t)
+{
+    daemon_write_stats(t->data, 1);
+}
+
+static int daemon_mkdirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int daemon_run(const daemon_opts_t *opts)
+{
+    static daemon_t d; /* large; one per process */
+    memset(&d, 0, sizeof d);
+    d.opts = opts;
+    if (opts->log_file && log_open(opts->log_file) != 0) {
+        fprintf(stderr, "flowhuntd: cannot open log %s: %s\n", opts->log_file, strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < opts->n_allow; i++) {
+        if (daemon_parse_cidr(opts->allow[i], &d.allow[d.n_allow]) != 0) {
+            log_msg(LOG_ERROR, "bad --allow '%s' (ADDR or ADDR/BITS)", opts->allow[i]);
+            return 1;
+        }
+        d.n_allow++;
+    }
+    snprintf(d.state_dir, sizeof d.state_dir, "%s/state/%s", opts->dir, opts->instance);
+    if (daemon_mkdirs(d.state_dir) != 0) {
+        log_msg(LOG_ERROR, "cannot create %s: %s", d.state_dir, strerror(errno));
+        return 1;
+    }
+    if (uv_loop_init(&d.loop) != 0)
+        return 1;
+    int status = 1;
+    for (int i = 0; i < opts->n_listen; i++) {
+        if (daemon_open_listener(&d, &d.listeners[i], opts->listen[i]) != 0)
+            goto out;
+        d.n_listeners++;
+    }
+    if (opts->user && daemon_drop_privileges(opts->user) != 0)
+        goto out;
+    d.n_workers = opts->n_workers;
+    worker_opts_t wo = {.n_workers = opts->n_workers,
+                        .dir = opts->dir,
+                        .instance = opts->instance,
+                        .queue_bytes = opts->queue_bytes,
+                        .flush_ms = opts->flush_ms,
+                        .rotate_s = opts->rotate_s};
+    for (int i = 0; i < d.n_workers; i++) {
+        char err[512];
+        if (worker_start(&d.workers[i], i, &wo, err, sizeof err) != 0) {
+            log_msg(LOG_ERROR, "%s", err);
+            d.n_workers = i;
+            goto out;
+        }
+    }
+    uv_signal_init(&d.loop, &d.sig_term);
+    uv_signal_init(&d.loop, &d.sig_int);
+    uv_signal_init(&d.loop, &d.sig_hup);
+    d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+    uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
+    uv_signal_start(&d.sig_int, daemon_on_signal, SIGINT);
+    uv_signal_start(&d.sig_hup, daemon_on_signal, SIGHUP);
+    uv_timer_init(&d.loop, &d.stats_timer);
+    d.stats_timer.data = &d;
+    uint64_t every = (uint64_t)(opts->stats_s ? opts->stats_s : 60) * 1000;
+    uv_timer_start(&d.stats_timer, daemon_on_stats, every, every);
+    if (daemon_ready(&d) != 0) {
+        daemon_stop(&d, "startup");
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    status = 0;
+out:
+    if (!d.stopping) {
+        for (int i = 0; i < d.n_listeners; i++)
+            uv_close((uv_handle_t *)&d.listeners[i].handle, daemon_on_close);
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+    }
+    for (int i = 0; i < d.n_workers; i++)
+        worker_stop(&d.workers[i]);
+    daemon_write_stats(&d, 1);
+    for (int i = 0; i < d.n_workers; i++)
+        worker_free(&d.workers[i]);
+    for (int i = 0; i < opts->n_listen; i++)
+        free(d.listeners[i].buf);
+    uv_loop_close(&d.loop);
+    if (status == 0)
+        log_msg(LOG_INFO, "stopped; segments are in %s/flows", opts->dir);
+    return status;
+}

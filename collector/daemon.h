@@ -1,0 +1,41 @@
+/* daemon.h: flowhuntd as a service: listeners, workers, signals, readiness, counters.
+ *
+ * The libuv loop runs on the main thread and does nothing but receive (recvmmsg, through
+ * libuv's UV_UDP_RECVMMSG), check the allow-list and hand each datagram to the worker that
+ * owns its exporter. Workers decode and store. Timers publish counters (log lines and a
+ * Prometheus text file); signals stop (SIGTERM, SIGINT: everything flushed, exit 0) and
+ * reopen the log (SIGHUP).
+ */
+#ifndef FH_DAEMON_H
+#define FH_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DAEMON_MAX_LISTENERS 16
+#define DAEMON_MAX_ALLOW 256
+#define DAEMON_MAX_WORKERS 16
+
+typedef struct daemon_opts {
+    const char *listen[DAEMON_MAX_LISTENERS]; /* "ADDR:PORT", "[V6]:PORT" */
+    int n_listen;
+    const char *allow[DAEMON_MAX_ALLOW]; /* CIDRs; none means every source */
+    int n_allow;
+    const char *dir;
+    const char *instance;
+    const char *ready_file;
+    const char *user;
+    const char *log_file;
+    uint64_t rcvbuf;        /* socket receive buffer asked for, bytes */
+    uint32_t stats_s;       /* counters logged and written every stats_s */
+    int n_workers;
+    size_t queue_bytes;     /* per worker */
+    uint32_t flush_ms;
+    uint32_t rotate_s;
+} daemon_opts_t;
+
+/* Runs until SIGTERM or SIGINT. Returns the exit status: 0 after a clean stop, 1 when it
+ * could not start (the reason is logged). */
+int daemon_run(const daemon_opts_t *opts);
+
+#endif

@@ -1,0 +1,50 @@
+/* dq.h: the datagram queue between the receive loop and one worker.
+ *
+ * Single producer (the libuv thread), single consumer (the worker): a byte ring of
+ * variable-length entries, so a 100-byte v5 datagram takes 100 bytes and not a 64 KiB slot.
+ * The ring's size bounds the memory the daemon spends on a burst; when it is full the
+ * datagram is dropped and counted (cause: queue full), never blocked on, so the socket keeps
+ * draining and the kernel buffer does not overflow instead.
+ */
+#ifndef FH_DQ_H
+#define FH_DQ_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+
+typedef struct dq_entry {
+    flow_addr_t src;
+    uint64_t recv_ns;
+    uint32_t len;
+    const uint8_t *data; /* points into the ring; valid until dq_release() */
+} dq_entry_t;
+
+typedef struct dq {
+    uint8_t *ring;
+    size_t cap;                 /* bytes, a power of two */
+    _Atomic size_t head;        /* consumer position (bytes consumed, ever) */
+    _Atomic size_t tail;        /* producer position (bytes produced, ever) */
+    _Atomic int sleeping;       /* consumer waits on cond */
+    _Atomic int closed;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    uint64_t dropped_full;      /* producer side only */
+} dq_t;
+
+int dq_init(dq_t *q, size_t cap_bytes); /* 0 or -1 */
+void dq_free(dq_t *q);
+/* Producer: copies the datagram in; 0, or -1 when the ring is full (counted). */
+int dq_push(dq_t *q, const flow_addr_t *src, uint64_t recv_ns, const uint8_t *data, size_t len);
+/* Consumer: the next entry, waiting up to timeout_ms; 1 got one, 0 timed out or closed and
+ * empty. The entry stays valid until dq_release(). */
+int dq_pop(dq_t *q, dq_entry_t *out, int timeout_ms);
+void dq_release(dq_t *q, const dq_entry_t *e);
+/* Producer: no more pushes; the consumer drains what is left and then sees 0. */
+void dq_close(dq_t *q);
+int dq_is_closed_and_empty(dq_t *q);
+
+#endif

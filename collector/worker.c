@@ -1,0 +1,246 @@
+/* worker.c: the decoding thread (see worker.h). */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "tpl_store.h"
+
+#define WORKER_TICK_MS 200
+
+static uint64_t worker_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void worker_sink(void *arg, const flow_rec_t *rec)
+{
+    static log_limit_t lim = LOG_LIMIT_INIT(5, 60);
+    worker_t *w = arg;
+    int rc = seg_writer_add(w->writer, rec, w->place_ms);
+    if (rc < 0) {
+        w->store_errors++;
+        log_limited(&lim, LOG_ERROR, "worker %d: flow not stored: %s", w->id, seg_strerror(rc));
+    }
+}
+
+/* ---- publishing counters ------------------------------------------------------------------ */
+
+static void worker_prom(worker_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void worker_prom(worker_t *w, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(w->prom + w->prom_len, w->prom_cap - w->prom_len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < w->prom_cap - w->prom_len) {
+            w->prom_len += (size_t)n;
+            return;
+        }
+        size_t ncap = w->prom_cap * 2 + (size_t)n + 1;
+        char *np = realloc(w->prom, ncap);
+        if (!np)
+            return;
+        w->prom = np;
+        w->prom_cap = ncap;
+    }
+}
+
+/* Renders this worker's counters in the Prometheus text format (no HELP/TYPE lines: the
+ * daemon writes those once for all workers). */
+static void worker_publish(worker_t *w)
+{
+    char a[FLOW_ADDR_STRLEN];
+    const exp_table_t *t = &w->ingest.exporters;
+    pthread_mutex_lock(&w->pub_mu);
+    w->prom_len = 0;
+    if (w->prom)
+        w->prom[0] = '\0';
+    for (uint32_t i = 0; i < t->n_exporters; i++) {
+        const exp_exporter_t *e = t->list[i];
+        flow_addr_format(&e->addr, a);
+        worker_prom(w, "flowhunt_exporter_datagrams_total{exporter=\"%s\"} %llu\n", a,
+                    (unsigned long long)e->datagrams);
+        for (int k = 1; k < DEC_N_ERRORS; k++)
+            if (e->errs.n[k])
+                worker_prom(w, "flowhunt_malformed_total{exporter=\"%s\",kind=\"%s\"} %llu\n", a,
+                            dec_err_name(k), (unsigned long long)e->errs.n[k]);
+        for (uint32_t j = 0; j < e->n_domains; j++) {
+            const exp_domain_t *d = e->domains[j];
+            const char *lbl = "exporter=\"%s\",version=\"%u\",domain=\"%u\"";
+            char labels[160];
+            snprintf(labels, sizeof labels, lbl, a, d->version, d->obs_domain);
+            worker_prom(w, "flowhunt_flows_total{%s} %llu\n", labels,
+                        (unsigned long long)d->flows);
+            worker_prom(w, "flowhunt_sequence_lost_total{%s} %llu\n", labels,
+                        (unsigned long long)d->seq_lost);
+            worker_prom(w, "flowhunt_sequence_gaps_total{%s} %llu\n", labels,
+                        (unsigned long long)d->seq_gaps);
+        }
+    }
+    const tpl_cache_t *c = &w->ingest.templates;
+    for (uint32_t i = 0; i < c->n_scopes; i++) {
+        const tpl_scope_t *s = c->scopes[i];
+        char labels[160];
+        flow_addr_format(&s->exporter, a);
+        snprintf(labels, sizeof labels, "exporter=\"%s\",version=\"%u\",domain=\"%u\"", a,
+                 s->version, s->domain);
+        worker_prom(w, "flowhunt_templates{%s} %u\n", labels, s->n_templates);
+        worker_prom(w, "flowhunt_held_sets{%s} %u\n", labels, s->n_held);
+#define WORKER_X_PROM(name, desc)                                                                  \
+    worker_prom(w, "flowhunt_templates_" #name "_total{%s} %llu\n", labels,                        \
+                (unsigned long long)s->stats.name);
+        TPL_SCOPE_COUNTERS(WORKER_X_PROM)
+#undef WORKER_X_PROM
+    }
+    const seg_writer_stats_t *ws = seg_writer_stats(w->writer);
+    worker_prom(w, "flowhunt_stored_flows_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ws->flows_written);
+    worker_prom(w, "flowhunt_store_dropped_flows_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)(ws->flows_dropped));
+    worker_prom(w, "flowhunt_segments_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ws->segments);
+    snprintf(w->summary, sizeof w->summary,
+             "worker %d: %llu datagrams, %llu flows, %llu dropped whole, %llu stored, %llu not "
+             "stored, %u exporters",
+             w->id, (unsigned long long)w->ingest.datagrams, (unsigned long long)w->ingest.flows,
+             (unsigned long long)w->ingest.dropped, (unsigned long long)ws->flows_written,
+             (unsigned long long)ws->flows_dropped, t->n_exporters);
+    pthread_mutex_unlock(&w->pub_mu);
+}
+
+/* The exporter counters each segment records in its footer: those of its interval. */
+static void worker_segment_end(void *arg, seg_writer_t *wr, uint64_t interval_start_ms)
+{
+    worker_t *w = arg;
+    uint32_t n;
+    (void)interval_start_ms;
+    seg_exporter_stat_t *st = exp_interval_take(&w->ingest.exporters, &w->interval, &n);
+    seg_writer_set_exporters(wr, st, n);
+    free(st);
+}
+
+/* ---- the thread ------------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    uint64_t last_tick = worker_now_ms(), last_save = last_tick;
+    for (;;) {
+        dq_entry_t e;
+        int got = dq_pop(&w->q, &e, WORKER_TICK_MS);
+        if (got) {
+            w->place_ms = e.recv_ns / 1000000;
+            ingest_datagram(&w->ingest, &e.src, e.data, e.len, e.recv_ns);
+            dq_release(&w->q, &e);
+        }
+        uint64_t now = worker_now_ms();
+        if (now - last_tick >= WORKER_TICK_MS || !got) {
+            last_tick = now;
+            seg_writer_tick(w->writer, now);
+            if (atomic_exchange(&w->publish_requested, 0))
+                worker_publish(w);
+            /* Templates reach disk within a few seconds of arriving, so a restart (even a
+             * crash) finds them: cheap, since only changed scopes are rewritten. */
+            if (now - last_save >= 5000) {
+                last_save = now;
+                tpl_store_save(&w->ingest.templates, w->state_dir, w->id);
+            }
+        }
+        if (!got && dq_is_closed_and_empty(&w->q))
+            break;
+    }
+    return NULL;
+}
+
+static int worker_owns(const flow_addr_t *exporter, void *arg)
+{
+    const worker_t *w = arg;
+    return worker_for(exporter, w->n_workers) == w->id;
+}
+
+int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size_t err_cap)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->n_workers = opts->n_workers;
+    pthread_mutex_init(&w->pub_mu, NULL);
+    atomic_init(&w->publish_requested, 0);
+    snprintf(w->state_dir, sizeof w->state_dir, "%s/state/%s", opts->dir, opts->instance);
+    if (dq_init(&w->q, opts->queue_bytes) != 0) {
+        snprintf(err, err_cap, "out of memory for the datagram queue");
+        return -1;
+    }
+    char instance[96];
+    snprintf(instance, sizeof instance, "%s-w%d", opts->instance, id);
+    seg_writer_opts_t wo = {.dir = opts->dir,
+                            .instance = instance,
+                            .rotate_s = opts->rotate_s,
+                            .flush_ms = opts->flush_ms,
+                            .on_segment_end = worker_segment_end,
+                            .on_segment_end_arg = w};
+    int rc = 0;
+    w->writer = seg_writer_open(&wo, &rc);
+    if (!w->writer) {
+        snprintf(err, err_cap, "cannot open the segment writer in %s: %s", opts->dir,
+                 seg_strerror(rc));
+        dq_free(&w->q);
+        return -1;
+    }
+    ingest_init(&w->ingest, INGEST_CLOCK_WALL, worker_sink, w);
+    int n = tpl_store_load(&w->ingest.templates, w->state_dir, worker_owns, w);
+    if (n > 0)
+        log_msg(LOG_INFO, "worker %d: %d templates restored from %s", id, n, w->state_dir);
+    worker_publish(w);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        snprintf(err, err_cap, "cannot start a worker thread: %s", strerror(errno));
+        seg_writer_close(w->writer);
+        ingest_free(&w->ingest);
+        dq_free(&w->q);
+        return -1;
+    }
+    w->started = 1;
+    return 0;
+}
+
+void worker_stop(worker_t *w)
+{
+    if (!w->started)
+        return;
+    dq_close(&w->q);
+    pthread_join(w->thread, NULL);
+    tpl_store_save(&w->ingest.templates, w->state_dir, w->id);
+    /* End the open interval now, so the counters published below include the last flows;
+     * closing the writer afterwards only completes what is left (nothing). */
+    seg_writer_tick(w->writer, worker_now_ms() + 86400000ull);
+    worker_publish(w);
+    int rc = seg_writer_close(w->writer);
+    if (rc < 0)
+        log_msg(LOG_ERROR, "worker %d: closing segments: %s", w->id, seg_strerror(rc));
+    ingest_free(&w->ingest);
+    exp_interval_free(&w->interval);
+    dq_free(&w->q);
+    w->started = 0;
+}
+
+void worker_free(worker_t *w)
+{
+    pthread_mutex_destroy(&w->pub_mu);
+    free(w->prom);
+    w->prom = NULL;
+}
+
+void worker_request_publish(worker_t *w)
+{
+    atomic_store(&w->publish_requested, 1);
+}
