@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "hunt.h"
 #include "version.h"
 
 typedef struct main_cmd {
@@ -23,6 +24,9 @@ static const main_cmd_t main_cmds[] = {
     {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
     {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},
     {"exporters", cmd_exporters, "what each exporter sent, lost and broke (from segment footers)"},
+    {"hunt", cmd_hunt, "hunt for beaconing, scans and DNS exfiltration; print findings"},
+    {"ack", cmd_ack, "acknowledge a finding by its fingerprint, so later hunts omit it"},
+    {"acks", cmd_acks, "list acknowledged findings"},
 };
 #define MAIN_N_CMDS (sizeof main_cmds / sizeof main_cmds[0])
 

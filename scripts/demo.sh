@@ -1,17 +1,18 @@
 #!/bin/sh
-# demo.sh: what `make demo` shows a person: a synthetic day of NetFlow v5 from two routers with
-# three threats planted in it, decoded by flowhuntd, and where the planted threats are.
+# demo.sh: what `make demo` shows a person: a synthetic day of IPFIX from two routers with
+# threats planted in it, sent to a running collector, stored, and hunted.
 #
-#   sh scripts/demo.sh BUILD_DIR      (BUILD_DIR holds flowgen and flowhuntd; default build)
+#   sh scripts/demo.sh BUILD_DIR      (BUILD_DIR holds flowgen, flowhuntd, flowhunt; default build)
 #
-# It generates the capture and its ground truth with flowgen, decodes the capture with
-# `flowhuntd --read`, prints the collector's counters, the first flows as a table, and for each
-# planted case the flows that belong to it (found with the answer key: finding them without it
-# is the analyzer's job). Everything happens in a temporary directory that is removed at the end.
+# It generates the capture and its ground truth with flowgen, starts flowhuntd on a loopback
+# port the kernel picks, waits for its ready file, replays the capture into it, stops it
+# (SIGTERM stores everything), shows what was stored with `flowhunt cat` and `flowhunt top`,
+# then runs the hunts and prints their findings, and last the answer key beside them.
+# Everything happens in a temporary directory that is removed at the end.
 set -eu
 
 BUILD=${1:-build}
-for prog in flowgen flowhuntd; do
+for prog in flowgen flowhuntd flowhunt; do
     if [ ! -x "$BUILD/$prog" ]; then
         echo "demo: $BUILD/$prog is missing: run make first" >&2
         exit 1
@@ -19,7 +20,8 @@ for prog in flowgen flowhuntd; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowhunt-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+pid=
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 # Turns flowhuntd CSV rows into readable comma-separated rows: UTC start time, duration,
@@ -63,26 +65,72 @@ json() {
     printf '%s\n' "$1" | sed -n 's/.*"'"$2"'":"\{0,1\}\([^",}]*\).*/\1/p'
 }
 
-echo "== 1. generate: 24 hours of an organisation's NetFlow v5, two routers, three planted threats"
-echo "\$ flowgen --format v5 --flows 5000 --seed 7 --start 2026-11-23 --hours 24 --exporters 2"
-"$BUILD/flowgen" --format v5 --flows 5000 --seed 7 --start 2026-11-23 --hours 24 \
+echo "== 1. generate: 24 hours of an organisation's IPFIX, two routers, planted threats"
+echo "\$ flowgen --format ipfix --flows 20000 --seed 7 --start 2026-11-23 --hours 24 --exporters 2"
+"$BUILD/flowgen" --format ipfix --flows 20000 --seed 7 --start 2026-11-23 --hours 24 \
     --exporters 2 --out "$tmp/demo.pcap" --truth "$tmp/truth.jsonl"
 
 echo
-echo "== 2. decode: the collector reads the capture as it would read the wire"
-echo "\$ flowhuntd --read demo.pcap --print csv > flows.csv"
-"$BUILD/flowhuntd" --read "$tmp/demo.pcap" --print csv >"$tmp/flows.csv" 2>"$tmp/counters.txt"
-sed 's/^/    /' "$tmp/counters.txt"
-n_flows=$(($(wc -l <"$tmp/flows.csv") - 1))
-echo "$n_flows flows decoded ($(head -1 "$tmp/flows.csv" | tr ',' '\n' | wc -l | tr -d ' ') columns each;" \
-    "the main ones below)"
+echo "== 2. collect: flowhuntd on loopback, the capture replayed into it"
+mkdir "$tmp/data"
+"$BUILD/flowhuntd" -l 127.0.0.1:0 -w "$tmp/data" --instance demo --ready-file "$tmp/ready" \
+    --stats-interval 1 2>"$tmp/flowhuntd.log" &
+pid=$!
+i=0
+while [ ! -s "$tmp/ready" ]; do
+    i=$((i + 1))
+    if [ $i -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+        echo "demo: flowhuntd did not become ready:" >&2
+        cat "$tmp/flowhuntd.log" >&2
+        exit 1
+    fi
+    sleep 0.05
+done
+addr=$(head -1 "$tmp/ready")
+echo "\$ flowhuntd -l 127.0.0.1:0 -w DATA --ready-file READY   (ready: listening on $addr)"
+echo "\$ flowgen --replay demo.pcap --to $addr"
+"$BUILD/flowgen" --replay "$tmp/demo.pcap" --to "$addr"
+# How many flows the capture holds: the collector has them all when its counters say so.
+sent=$(($("$BUILD/flowhuntd" --read "$tmp/demo.pcap" --quiet --print csv | wc -l) - 1))
+# Wait until the collector has decoded every flow of the capture (its counters file says),
+# then stop it: SIGTERM writes everything out.
+prom="$tmp/data/state/demo/flowhuntd.prom"
+i=0
+while :; do
+    got=$(awk '/^flowhunt_flows_total/ { s += $2 } END { print s + 0 }' "$prom" 2>/dev/null || echo 0)
+    [ "$got" -ge "$sent" ] && break
+    i=$((i + 1))
+    [ $i -gt 200 ] && break
+    sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid" || true
+pid=
+# Its log: where it listened, then its last counters (one line per listener and worker).
+{
+    sed -n 's/^.*flowhuntd info: //p' "$tmp/flowhuntd.log" | grep -E '^listening'
+    sed -n 's/^.*flowhuntd info: //p' "$tmp/flowhuntd.log" | grep -E '^(worker|127)' | tail -n 3
+    sed -n 's/^.*flowhuntd info: //p' "$tmp/flowhuntd.log" | grep -E '^stopped'
+} | sed 's/^/    /'
 
 echo
-echo "== 3. the first 10 flows"
-sed -n '2,11p' "$tmp/flows.csv" | awk -v header=1 "$pretty" | table
+echo "== 3. what was stored: the first flows, and the top talkers"
+echo "\$ flowhunt cat DATA --limit 8 --format text"
+"$BUILD/flowhunt" cat "$tmp/data" --limit 8 --format text
+echo
+echo "\$ flowhunt top DATA --by srcip --order bytes -n 5"
+"$BUILD/flowhunt" top "$tmp/data" --by srcip --order bytes -n 5
+"$BUILD/flowhunt" cat "$tmp/data" --format csv >"$tmp/flows.csv"
 
 echo
-echo "== 4. the planted threats, found with the answer key (truth.jsonl)"
+echo "== 4. the hunts"
+echo "\$ flowhunt hunt DATA --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53"
+"$BUILD/flowhunt" hunt "$tmp/data" --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 \
+    --now 2026-11-24T00:00:00Z || [ $? -eq 1 ]
+
+echo
+echo
+echo "== 5. the answer key: what flowgen planted (truth.jsonl), to check the findings against"
 while IFS= read -r line; do
     scenario=$(json "$line" scenario)
     technique=$(json "$line" technique)
@@ -115,6 +163,3 @@ while IFS= read -r line; do
     head -4 "$tmp/case.csv" | awk -v header=0 "$pretty" | table | sed 's/^/    /'
 done <"$tmp/truth.jsonl"
 
-echo
-echo "The hunts that find these without the answer key (beacons, scans, DNS exfiltration)" \
-    "arrive with the analyzer issue: flowhunt."

@@ -57,6 +57,9 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 /* analyzer: the filter language, cat, top, verify, expire, import */
 #include "analyzer_tests.h"
 
+/* analyzer: the hunts */
+#include "hunt_tests.h"
+
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)
 TEST_ENTRY(cli_read_golden_csv)

@@ -1,0 +1,367 @@
+/* cmd_hunt.c: `flowhunt hunt`, the scheduled batch hunt, and `flowhunt ack` / `acks`.
+ *
+ * hunt reads the configuration (defaults, then --config, then the command line), finds the
+ * window's extent from the segment headers alone, runs preparation once for all the chosen
+ * hunts, and hands their findings to the report. Exit status is what a scheduler needs: 0 the
+ * hunt ran and found nothing, 1 it ran and reported findings (allow-listed, acknowledged and,
+ * with --new-only, already reported ones do not count), 2 it could not run.
+ *
+ * ack records that an analyst has dealt with a finding, by its fingerprint, so later runs leave
+ * it out; acks lists what was acknowledged, when and why.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "hunt.h"
+#include "timearg.h"
+
+static void hunt_usage(FILE *f)
+{
+    fprintf(f, "usage: flowhunt hunt DIR [--from T] [--to T] [--now T]\n"
+               "                    [--hunts beacon,scan,dns-exfil] [--format text|json|csv]\n"
+               "                    [--config FILE] [-o FILE] [--internal CIDR,...]\n"
+               "                    [--resolvers ADDR,...] [--allow FILE] [--new-only]\n"
+               "                    [--no-state] [--print-config]\n"
+               "\n"
+               "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
+               "beaconing (T1071, T1571), scan fan-out (T1046) and DNS exfiltration (T1048.003,\n"
+               "T1071.004), and prints the findings: Hunt ID, Technique, Host, User, Evidence\n"
+               "(with a flowhunt cat command showing the flows), Risk Level, Confidence and\n"
+               "Recommended Action. docs/HUNTING.md says how each hunt decides.\n"
+               "\n"
+               "  --from T, --to T  the window (ISO 8601 UTC or relative to --now: -24h, -7d);\n"
+               "                    default: every stored flow\n"
+               "  --now T           the clock relative times and first-reported dates use\n"
+               "                    (default: the wall clock); same data, state and --now give\n"
+               "                    the same report byte for byte\n"
+               "  --hunts LIST      which hunts to run (default all: beacon,scan,dns-exfil)\n"
+               "  --format FMT      text (default), json (one object a line), csv\n"
+               "  --config FILE     INI settings (see --print-config for every key and default)\n"
+               "  -o FILE           write the report to FILE instead of stdout\n"
+               "  --internal LIST   internal networks (default RFC 1918 and fc00::/7)\n"
+               "  --resolvers LIST  approved DNS resolvers (default none)\n"
+               "  --allow FILE      allow-list lines: host|dst|port[@HUNT] = VALUE REASON\n"
+               "  --new-only        report only findings no earlier run reported\n"
+               "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv\n"
+               "  --print-config    print the effective configuration and exit\n"
+               "\n"
+               "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
+               "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT).\n"
+               "\n"
+               "Exit status: 0 nothing found, 1 findings reported, 2 could not run.\n");
+}
+
+static int hunt_bad(const char *what)
+{
+    fprintf(stderr, "flowhunt hunt: %s (see flowhunt hunt --help)\n", what);
+    return CMD_USAGE;
+}
+
+static int hunt_dir_ok(const char *dir)
+{
+    struct stat sb;
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int cmd_hunt(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},     {"to", required_argument, NULL, 't'},
+        {"now", required_argument, NULL, 'N'},      {"hunts", required_argument, NULL, 'H'},
+        {"format", required_argument, NULL, 'F'},   {"config", required_argument, NULL, 'c'},
+        {"internal", required_argument, NULL, 'i'}, {"resolvers", required_argument, NULL, 'r'},
+        {"allow", required_argument, NULL, 'a'},    {"new-only", no_argument, NULL, 'n'},
+        {"no-state", no_argument, NULL, 's'},       {"print-config", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
+    const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
+    int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            from_arg = optarg;
+            break;
+        case 't':
+            to_arg = optarg;
+            break;
+        case 'N':
+            now_arg = optarg;
+            break;
+        case 'H':
+            hunts_arg = optarg;
+            break;
+        case 'F':
+            if (strcmp(optarg, "text") == 0)
+                format = HR_FMT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                format = HR_FMT_JSON;
+            else if (strcmp(optarg, "csv") == 0)
+                format = HR_FMT_CSV;
+            else
+                return hunt_bad("--format wants text, json or csv");
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'i':
+            internal = optarg;
+            break;
+        case 'r':
+            resolvers = optarg;
+            break;
+        case 'a':
+            allow = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'n':
+            new_only = 1;
+            break;
+        case 's':
+            write_state = 0;
+            break;
+        case 'P':
+            print_config = 1;
+            break;
+        case 'h':
+            hunt_usage(stdout);
+            return CMD_OK;
+        case ':':
+            fprintf(stderr, "flowhunt hunt: %s needs a value\n", argv[optind - 1]);
+            return CMD_USAGE;
+        default:
+            fprintf(stderr, "flowhunt hunt: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return CMD_USAGE;
+        }
+    }
+
+    hunt_config_t cfg;
+    hc_defaults(&cfg);
+    char err[512];
+    int status = CMD_USAGE;
+    hunt_findings_t findings = {0};
+    hp_state_t *prep = NULL;
+    void *st[3] = {NULL, NULL, NULL};
+    const hunt_ops_t *ops[3];
+    int n_hunts = 0;
+    FILE *out = stdout;
+
+    if ((config && hc_load(&cfg, config, err, sizeof err) != 0) ||
+        (internal &&
+         hc_set_nets(&cfg.internal, &cfg.n_internal, internal, 0, err, sizeof err) != 0) ||
+        (resolvers &&
+         hc_set_nets(&cfg.resolvers, &cfg.n_resolvers, resolvers, 0, err, sizeof err) != 0) ||
+        (allow && hc_load_allow(&cfg, allow, err, sizeof err) != 0)) {
+        fprintf(stderr, "flowhunt hunt: %s\n", err);
+        goto done;
+    }
+    if (print_config) {
+        hc_print(&cfg, stdout);
+        status = CMD_OK;
+        goto done;
+    }
+    if (optind + 1 != argc) {
+        status = hunt_bad(optind >= argc ? "DIR is required" : "one DIR only");
+        goto done;
+    }
+    const char *dir = argv[optind];
+    if (!hunt_dir_ok(dir)) {
+        fprintf(stderr, "flowhunt hunt: %s: not a data directory\n", dir);
+        goto done;
+    }
+    /* the hunts */
+    const char *list = hunts_arg ? hunts_arg : "beacon,scan,dns-exfil";
+    int want[3] = {0, 0, 0};
+    const hunt_ops_t *all[3] = {&hb_ops, &hs_ops, &hd_ops};
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        int ok = 0;
+        for (int i = 0; i < 3; i++)
+            if (strlen(all[i]->name) == len && strncmp(p, all[i]->name, len) == 0)
+                ok = want[i] = 1;
+        if (!ok) {
+            status = hunt_bad("--hunts names beacon, scan and dns-exfil");
+            goto done;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    for (int i = 0; i < 3; i++)
+        if (want[i])
+            ops[n_hunts++] = all[i];
+
+    /* one clock reading for every relative time */
+    uint64_t now = cmd_now_ms();
+    if (now_arg && timearg_parse(now_arg, now, &now) != 0) {
+        status = hunt_bad("--now is not a time");
+        goto done;
+    }
+    uint64_t from = 0, to = UINT64_MAX;
+    if ((from_arg && timearg_parse(from_arg, now, &from) != 0) ||
+        (to_arg && timearg_parse(to_arg, now, &to) != 0)) {
+        status = hunt_bad("--from/--to is not a time (2024-03-01T12:00:00Z, -24h, @UNIX)");
+        goto done;
+    }
+    if (from >= to) {
+        status = hunt_bad("the window is empty: --from must be before --to");
+        goto done;
+    }
+    int workers = cfg.workers > 0 ? (int)cfg.workers : cmd_workers();
+    uint64_t first, last;
+    if (hp_extent(dir, from, to, workers, &first, &last) != 0)
+        goto done;
+    uint64_t win_from = from_arg ? from : first, win_to = to_arg ? to : last + 1;
+    uint64_t end_ms = to_arg ? to : last;
+
+    if (out_path) {
+        out = fopen(out_path, "w");
+        if (!out) {
+            fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
+            out = stdout;
+            goto done;
+        }
+    }
+    hp_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    prep = hp_create(&cfg);
+    hunt_ctx_t ctx = {.cfg = &cfg,
+                      .from_ms = win_from,
+                      .to_ms = win_to,
+                      .prep = &stats,
+                      .prevalence = hp_prevalence,
+                      .prep_state = prep,
+                      .dir = dir};
+    for (int i = 0; i < n_hunts; i++)
+        st[i] = ops[i]->create(&ctx);
+    if (first || last) {
+        hp_run_t run = {.dir = dir,
+                        .prog = "flowhunt hunt",
+                        .from_ms = from,
+                        .to_ms = to,
+                        .cfg = &cfg,
+                        .ops = ops,
+                        .st = st,
+                        .n = n_hunts,
+                        .progress = 1};
+        if (hp_run(prep, &run, &stats) != 0)
+            goto done;
+        for (int i = 0; i < n_hunts; i++)
+            ops[i]->finish(st[i], &findings);
+    }
+    hr_opts_t ro = {.dir = dir,
+                    .format = format,
+                    .new_only = new_only,
+                    .write_state = write_state,
+                    .now_ms = now,
+                    .from_ms = win_from,
+                    .to_ms = win_to,
+                    .end_ms = end_ms,
+                    .prep = &stats,
+                    .config_source = cfg.source};
+    int reported = hr_report(&findings, &ro, out);
+    if (reported < 0)
+        goto done;
+    if (fflush(out) != 0 || ferror(out)) {
+        fprintf(stderr, "flowhunt hunt: writing the report: %s\n", strerror(errno));
+        goto done;
+    }
+    status = reported > 0 ? CMD_PROBLEMS : CMD_OK;
+done:
+    for (int i = 0; i < n_hunts; i++)
+        if (st[i])
+            ops[i]->destroy(st[i]);
+    hp_destroy(prep);
+    hunt_findings_free(&findings);
+    hc_free(&cfg);
+    if (out != stdout && fclose(out) != 0 && status != CMD_USAGE) {
+        fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
+        status = CMD_USAGE;
+    }
+    return status;
+}
+
+int cmd_ack(int argc, char **argv)
+{
+    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
+                                         {"now", required_argument, NULL, 'N'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *reason = NULL, *now_arg = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (c == 'r')
+            reason = optarg;
+        else if (c == 'N')
+            now_arg = optarg;
+        else if (c == 'h') {
+            printf("usage: flowhunt ack DIR FINGERPRINT --reason TEXT [--now T]\n"
+                   "\n"
+                   "Acknowledges a finding: later hunts leave out the finding with this\n"
+                   "fingerprint (16 hex digits, from the report). flowhunt acks DIR lists them.\n"
+                   "\nExit status: 0 recorded, 2 usage or could not write.\n");
+            return CMD_OK;
+        } else {
+            fprintf(stderr, "flowhunt ack: bad option '%s' (see --help)\n", argv[optind - 1]);
+            return CMD_USAGE;
+        }
+    }
+    if (optind + 2 != argc || !reason || !*reason) {
+        fprintf(stderr, "flowhunt ack: want DIR FINGERPRINT --reason TEXT\n");
+        return CMD_USAGE;
+    }
+    const char *dir = argv[optind], *fp = argv[optind + 1];
+    int ok = strlen(fp) == 16;
+    for (const char *p = fp; ok && *p; p++)
+        ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+    if (!ok) {
+        fprintf(stderr, "flowhunt ack: '%s' is not a fingerprint (16 lower-case hex digits)\n", fp);
+        return CMD_USAGE;
+    }
+    if (!hunt_dir_ok(dir)) {
+        fprintf(stderr, "flowhunt ack: %s: not a data directory\n", dir);
+        return CMD_USAGE;
+    }
+    uint64_t now = cmd_now_ms();
+    if (now_arg && timearg_parse(now_arg, now, &now) != 0) {
+        fprintf(stderr, "flowhunt ack: --now is not a time\n");
+        return CMD_USAGE;
+    }
+    if (hr_ack_add(dir, fp, now, reason) != 0) {
+        fprintf(stderr, "flowhunt ack: %s/hunt/acks.tsv: %s\n", dir, strerror(errno));
+        return CMD_USAGE;
+    }
+    return CMD_OK;
+}
+
+int cmd_acks(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: flowhunt acks DIR\n\nLists acknowledged findings: fingerprint, hunt "
+               "ID, when, reason (tab-separated).\n");
+        return CMD_OK;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "flowhunt acks: want DIR\n");
+        return CMD_USAGE;
+    }
+    if (!hunt_dir_ok(argv[1])) {
+        fprintf(stderr, "flowhunt acks: %s: not a data directory\n", argv[1]);
+        return CMD_USAGE;
+    }
+    if (hr_acks_print(argv[1], stdout) < 0) {
+        fprintf(stderr, "flowhunt acks: %s/hunt: %s\n", argv[1], strerror(errno));
+        return CMD_USAGE;
+    }
+    return CMD_OK;
+}

@@ -1,0 +1,438 @@
+/* hunt.h: the hunting framework: prepared conversations in, findings out.
+ *
+ * A hunt never sees raw flow records. hunt_prep.c reads the window once, stitches records an
+ * exporter cut by its active timeout, drops the copies several routers exported of one flow,
+ * pairs the two one-way records of a conversation (so "was it answered" is known) and scales
+ * counters by the sampling rate; what a hunt gets is a hunt_conv_t, in time order. Each hunt is
+ * one file with the same four entry points (create, feed, finish, destroy) plus part_end, which
+ * prep calls when every conversation of a partition of address pairs has been fed (a hunt may
+ * score and free its per-pair state there: that is what keeps memory bounded). A hunt returns
+ * hunt_finding_t's; hunt_report.c merges findings that share a fingerprint, numbers them with
+ * IDs kept under DIR/hunt/ and prints them as text, JSON lines or CSV.
+ *
+ * Modules and prefixes: hunt_ (this header, cmd_hunt.c), hp_ (prep), hb_ (beacon), hs_ (scan),
+ * hd_ (DNS exfiltration), hr_ (report and state), hc_ (configuration), hj_ (the checked Judy
+ * wrapper) and hev_ (evidence builder).
+ */
+#ifndef FH_HUNT_H
+#define FH_HUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "flow.h"
+
+/* ---- commands (dispatched from main.c) ------------------------------------------------------ */
+
+int cmd_hunt(int argc, char **argv);
+int cmd_ack(int argc, char **argv);
+int cmd_acks(int argc, char **argv);
+
+/* ---- Judy, behind a wrapper that checks every call ------------------------------------------
+ * Judy reports failure (out of memory, a corrupt array) through a JError_t that is easy to
+ * ignore; every call here checks it and ends the run with exit status 2 ("could not run") and
+ * the Judy error number, because a hunt that silently lost state would report wrong findings. */
+
+typedef struct hj_map {
+    void *judy; /* JudyL: uint64 key -> uint64 value */
+    uint64_t n;
+} hj_map_t;
+
+/* The slot for `key`, created (zero) when absent. */
+uint64_t *hj_map_ins(hj_map_t *m, uint64_t key);
+/* The slot for `key`, or NULL. */
+uint64_t *hj_map_get(const hj_map_t *m, uint64_t key);
+/* First key >= *key (0 to start); 1 and *key, *val set, or 0 at the end. */
+int hj_map_next(const hj_map_t *m, uint64_t *key, uint64_t **val, int first);
+void hj_map_free(hj_map_t *m);
+
+/* Interning of byte-string keys (JudyHS): each distinct key gets the next id 0, 1, 2, ...,
+ * so per-key records live in a plain array in insertion order (JudyHS cannot be iterated). */
+typedef struct hj_intern {
+    void *judy;
+    uint64_t n;
+} hj_intern_t;
+
+/* The key's id; *is_new set to 1 when it was just added. */
+uint64_t hj_intern(hj_intern_t *t, const void *key, size_t len, int *is_new);
+/* The id, or UINT64_MAX when absent. */
+uint64_t hj_lookup(const hj_intern_t *t, const void *key, size_t len);
+void hj_intern_free(hj_intern_t *t);
+
+/* A growable array of fixed-size records, checked: the id space of an hj_intern_t. */
+typedef struct hj_vec {
+    void *v;
+    size_t n, cap, size;
+} hj_vec_t;
+
+void hj_vec_init(hj_vec_t *v, size_t elem_size);
+/* Pointer to element i, growing (zeroed) as needed. */
+void *hj_vec_at(hj_vec_t *v, size_t i);
+void hj_vec_free(hj_vec_t *v);
+
+/* Allocation that ends the run (exit 2) when memory is exhausted. */
+void *hj_xmalloc(size_t n);
+void *hj_xcalloc(size_t n, size_t size);
+void *hj_xrealloc(void *p, size_t n);
+char *hj_xstrdup(const char *s);
+
+/* ---- configuration (hunt_config.c) --------------------------------------------------------- */
+
+/* A network: IPv4 held IPv4-mapped, so plen counts over all 128 bits (a /24 is 120). */
+typedef struct hc_net {
+    flow_addr_t addr;
+    uint8_t plen;
+} hc_net_t;
+
+enum { HC_ALLOW_HOST, HC_ALLOW_DST, HC_ALLOW_PORT };
+
+typedef struct hc_allow {
+    int kind;
+    hc_net_t net;  /* host, dst */
+    uint16_t port; /* port */
+    uint8_t proto; /* port: 6, 17 or 0 for both */
+    char hunt[16]; /* "" for every hunt, else the one hunt it applies to */
+    char reason[160];
+    char text[200]; /* as written, for the evidence */
+} hc_allow_t;
+
+/* Every numeric setting: X(section, key, field, default, min, max, doc). The INI file, the
+ * defaults, --print-config and docs/HUNTING.md all come from this one list. */
+#define HC_NUMBERS(X)                                                                              \
+    X(general, memory_mb, memory_mb, 2048, 16, 1048576,                                            \
+      "memory for prepared flows; larger windows are hunted in several passes")                    \
+    X(general, workers, workers, 0, 0, 16, "scan threads (0: the online CPUs, at most 16)")        \
+    X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
+      "longest gap between two records of one 5-tuple that are joined")                            \
+    X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
+      "without an end reason, only a record at least this long can have been cut by an "           \
+      "active timeout")                                                                            \
+    X(prep, dedup_tolerance_ms, dedup_tol_ms, 2000, 0, 600000,                                     \
+      "records of one 5-tuple from different exporters starting this close are one flow")          \
+    X(prep, pair_tolerance_ms, pair_tol_ms, 5000, 0, 600000,                                       \
+      "a reverse record starting this much before or after the forward one answers it")            \
+    X(beacon, min_connections, b_min_conn, 6, 4, 1000000,                                          \
+      "connections a pair needs to be scored (RITA needs 4)")                                      \
+    X(beacon, max_connections, b_max_conn, 86400, 100, 10000000,                                   \
+      "timestamps kept per pair (RITA's strobe limit); more are counted, not kept")                \
+    X(beacon, min_interval_ms, b_min_interval_ms, 1000, 0, 3600000,                                \
+      "intervals shorter than this are retries, not check-ins")                                    \
+    X(beacon, iqr_guard_s, b_iqr_guard_s, 10, 0, 3600,                                             \
+      "interval IQR below which Bowley skew counts as 0 (RITA)")                                   \
+    X(beacon, size_iqr_guard, b_size_iqr_guard, 10, 0, 1000000,                                    \
+      "byte-size IQR below which Bowley skew counts as 0 (RITA)")                                  \
+    X(beacon, weight_timing, b_w_ts, 0.25, 0, 1, "weight of the timing score")                     \
+    X(beacon, weight_size, b_w_ds, 0.25, 0, 1, "weight of the data-size score")                    \
+    X(beacon, weight_duration, b_w_dur, 0.25, 0, 1, "weight of the duration score")                \
+    X(beacon, weight_histogram, b_w_hist, 0.25, 0, 1, "weight of the hourly histogram score")      \
+    X(beacon, hist_bins, b_hist_bins, 24, 6, 1000, "histogram bins over the window (RITA: 24)")    \
+    X(beacon, bimodal_sensitivity, b_bimodal_sens, 0.05, 0.01, 1,                                  \
+      "RITA histogram_mode_sensitivity")                                                           \
+    X(beacon, bimodal_outlier_removal, b_bimodal_outl, 1, 0, 10, "RITA bimodal outlier removal")   \
+    X(beacon, bimodal_min_bins, b_bimodal_min, 11, 6, 1000,                                        \
+      "RITA histogram_bimodal_min_hours_seen")                                                     \
+    X(beacon, duration_min_bins, b_dur_min, 6, 1, 1000, "RITA duration_min_hours_seen")            \
+    X(beacon, duration_ideal_bins, b_dur_ideal, 12, 1, 1000,                                       \
+      "RITA duration_consistency_ideal_hours_seen")                                                \
+    X(beacon, period_alpha, b_alpha, 0.001, 1e-12, 0.5,                                            \
+      "significance of the periodicity (Rayleigh) test")                                           \
+    X(beacon, period_max_intervals, b_per_max, 4096, 16, 1000000,                                  \
+      "most recent intervals the periodicity test uses")                                           \
+    X(beacon, timing_min, b_ts_min, 0.75, 0, 1,                                                    \
+      "without a significant period, RITA timing needed to call a pair a beacon (Poisson "         \
+      "arrivals score about 0.5)")                                                                 \
+    X(beacon, score_base, b_base, 0.5, 0, 1, "beacon score below which a pair is not reported")    \
+    X(beacon, score_low, b_low, 0.7, 0, 1, "RITA bucket: base..low maps to 0.2..0.4")              \
+    X(beacon, score_medium, b_medium, 0.9, 0, 1, "RITA bucket: low..medium maps to 0.4..0.6")      \
+    X(beacon, prevalence_rare, b_prev_rare, 0.02, 0, 1,                                            \
+      "destinations used by at most this share of internal hosts are rare (bonus)")                \
+    X(beacon, prevalence_common, b_prev_common, 0.5, 0, 1,                                         \
+      "destinations used by at least this share are common (full penalty)")                        \
+    X(beacon, prevalence_bonus, b_prev_bonus, 0.15, 0, 1, "added for a rare destination")          \
+    X(beacon, prevalence_penalty, b_prev_penalty, 0.3, 0, 1, "taken for a common destination")     \
+    X(beacon, prevalence_min_hosts, b_prev_min_hosts, 10, 1, 1000000,                              \
+      "internal hosts needed before prevalence means anything")                                    \
+    X(beacon, unknown_prevalence_max_risk, b_unk_prev_risk, 2, 1, 4,                               \
+      "highest risk (1 Low .. 4 Critical) when too few internal hosts to judge prevalence")        \
+    X(beacon, nonstandard_port_bonus, b_port_bonus, 0.15, 0, 1,                                    \
+      "added when the port is not standard for the protocol (T1571)")                              \
+    X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, "connections for High confidence") \
+    X(beacon, confidence_high_hours, b_conf_h_high, 12, 0, 10000,                                  \
+      "hours covered for High confidence")                                                         \
+    X(beacon, confidence_medium_n, b_conf_n_med, 10, 1, 1000000,                                   \
+      "connections for Medium confidence")                                                         \
+    X(scan, fast_window_s, s_fast_win, 300, 1, 86400, "fast-scan window (Zeek: 5 min)")            \
+    X(scan, slow_window_s, s_slow_win, 86400, 60, 31536000, "slow-scan window")                    \
+    X(scan, fast_horizontal, s_fast_h, 25, 2, 1000000,                                             \
+      "failed targets on one port within the fast window (Zeek: 25)")                              \
+    X(scan, fast_vertical, s_fast_v, 15, 2, 65536,                                                 \
+      "failed ports on one target within the fast window (Zeek: 15)")                              \
+    X(scan, slow_horizontal, s_slow_h, 50, 2, 1000000,                                             \
+      "failed targets on one port within the slow window")                                         \
+    X(scan, slow_vertical, s_slow_v, 50, 2, 65536,                                                 \
+      "failed ports on one target within the slow window")                                         \
+    X(scan, slow_fail_ratio, s_fail_ratio, 0.5, 0, 1,                                              \
+      "a slow scan also needs this share of its first contacts to fail")                           \
+    X(scan, icmp_fast, s_icmp_fast, 25, 2, 1000000, "echo-requested targets in the fast window")   \
+    X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, "echo-requested targets in the slow window")   \
+    X(scan, critical_factor, s_crit, 4, 1, 1000,                                                   \
+      "internal fast sweep of a lateral-movement port this many times the threshold: Critical")    \
+    X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000,                               \
+      "attempts kept per host; more are counted as evicted")                                       \
+    X(dns, bytes_per_packet, d_bpp, 150, 1, 65535,                                                 \
+      "upstream bytes per packet of a tunnel (queries are 60-100 B)")                              \
+    X(dns, bpp_min_packets, d_bpp_min, 100, 1, 100000000,                                          \
+      "upstream packets before bytes per packet is judged")                                        \
+    X(dns, up_down_ratio, d_ratio, 1.0, 0, 1000, "upstream/downstream bytes of a tunnel")          \
+    X(dns, ratio_min_bytes, d_ratio_min, 50000, 0, 1e12,                                           \
+      "upstream bytes before the ratio is judged")                                                 \
+    X(dns, long_flow_s, d_long_s, 60, 1, 86400, "a DNS 5-tuple this long is long-lived")           \
+    X(dns, long_flow_packets, d_long_pkts, 20, 2, 100000000,                                       \
+      "a DNS 5-tuple with this many packets is long-lived")                                        \
+    X(dns, volume_bytes, d_volume, 5000000, 1, 1e15, "upstream bytes in the window: high volume")  \
+    X(dns, population_z, d_pop_z, 3.5, 0, 1000,                                                    \
+      "robust z-score of the host's DNS bytes against all internal hosts")                         \
+    X(dns, history_factor, d_hist_factor, 10, 1, 1e6,                                              \
+      "upstream bytes this many times the host's earlier runs' mean")                              \
+    X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")
+
+typedef struct hunt_config {
+#define HC_X_FIELD(sec, key, field, def, lo, hi, doc) double field;
+    HC_NUMBERS(HC_X_FIELD)
+#undef HC_X_FIELD
+    hc_net_t *internal;
+    int n_internal;
+    hc_net_t *resolvers;
+    int n_resolvers;
+    hc_allow_t *allow;
+    int n_allow;
+    uint8_t std_tcp[8192], std_udp[8192]; /* bit per port: standard for the protocol */
+    uint8_t lateral_tcp[8192];            /* lateral-movement ports (scan risk) */
+    char source[512];                     /* the file it came from, or "defaults" */
+} hunt_config_t;
+
+/* Defaults (every value has one that works). */
+void hc_defaults(hunt_config_t *c);
+/* Reads an INI file over the current values; 0, or -1 with a message naming file and line. */
+int hc_load(hunt_config_t *c, const char *path, char *err, size_t err_cap);
+/* "10.0.0.0/16,fd00::/8" replaces the internal networks (or resolvers with plen forced to
+ * host); 0 or -1 with a message. */
+int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char *err,
+                size_t err_cap);
+/* Lines "host|dst|port[@hunt] = VALUE REASON" as in the [allow] section. */
+int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap);
+int hc_parse_net(const char *s, hc_net_t *out);
+void hc_free(hunt_config_t *c);
+/* Writes the configuration as an INI file (defaults documented). */
+void hc_print(const hunt_config_t *c, FILE *out);
+
+int hc_in_net(const hc_net_t *n, const flow_addr_t *a);
+int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a);
+int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a);
+int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port);
+/* The first allow entry that covers (hunt, host, peer, port, proto), or NULL. peer may be
+ * NULL (no single peer). */
+const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
+                             const flow_addr_t *peer, int port, uint8_t proto);
+
+/* ---- prepared conversations (hunt_prep.c) -------------------------------------------------- */
+
+typedef struct hunt_conv {
+    flow_addr_t orig, resp;        /* originator (client) and responder */
+    uint64_t t_start, t_end;       /* ms: first and last packet of either direction */
+    uint64_t pkts_out, bytes_out;  /* originator to responder, scaled by sampling */
+    uint64_t pkts_in, bytes_in;    /* responder to originator, scaled */
+    uint32_t sampling;             /* largest 1:N among its records; 1 unsampled */
+    uint16_t orig_port, resp_port; /* ICMP: resp_port is type<<8|code of the request */
+    uint8_t proto;
+    uint8_t flags_out, flags_in; /* OR of TCP flags per direction */
+    uint8_t answered;            /* a reverse record or reverse counters were seen */
+    uint8_t rejected;            /* answered with RST only, or denied by a firewall */
+    uint8_t orig_internal, resp_internal;
+    uint16_t n_records;  /* records joined into it (stitched, both directions) */
+    uint8_t n_exporters; /* routers that exported it (copies dropped) */
+} hunt_conv_t;
+
+/* What preparation did, for the evidence of every finding. */
+typedef struct hp_stats {
+    uint64_t rows;       /* records read in the window */
+    uint64_t stitched;   /* records joined to an earlier one of the same 5-tuple */
+    uint64_t duplicates; /* copies of a flow from another exporter, dropped */
+    uint64_t paired;     /* conversations built from two one-way records */
+    uint64_t biflows;    /* records that carried both directions */
+    uint64_t one_way;    /* conversations with no answer */
+    uint64_t convs;      /* conversations fed to the hunts */
+    uint64_t sampled;    /* conversations with sampling > 1 */
+    uint32_t max_sampling;
+    uint32_t partitions; /* passes over the data to stay within memory_mb */
+    uint64_t segments, groups;
+    uint64_t first_ms, last_ms; /* of the conversations */
+    uint64_t internal_hosts;    /* distinct internal originators */
+} hp_stats_t;
+
+/* ---- findings ------------------------------------------------------------------------------- */
+
+enum { HUNT_RISK_NONE, HUNT_RISK_LOW, HUNT_RISK_MEDIUM, HUNT_RISK_HIGH, HUNT_RISK_CRITICAL };
+enum { HUNT_CONF_LOW = 1, HUNT_CONF_MEDIUM, HUNT_CONF_HIGH };
+
+/* Evidence: an ordered list of named values, rendered as "name: value" lines for a person and
+ * as one JSON object for a machine, from the same entries. */
+typedef struct hev {
+    char *json; /* the object's members so far, without braces */
+    size_t json_len, json_cap;
+    char *text; /* lines "  name: value\n" */
+    size_t text_len, text_cap;
+} hev_t;
+
+void hev_init(hev_t *e);
+void hev_free(hev_t *e);
+void hev_str(hev_t *e, const char *name, const char *val);
+void hev_int(hev_t *e, const char *name, int64_t val);
+void hev_num(hev_t *e, const char *name, double val, int decimals);
+void hev_bool(hev_t *e, const char *name, int val);
+/* `json` is a JSON value written by the caller (an array, an object); `text` its text form. */
+void hev_raw(hev_t *e, const char *name, const char *json, const char *text);
+
+#define HUNT_TECH_MAX 4
+
+typedef struct hunt_finding {
+    char hunt[16];                /* "beacon", "scan", "dns-exfil" */
+    char tech[HUNT_TECH_MAX][12]; /* [0] the primary technique */
+    int n_tech;
+    flow_addr_t host;
+    char peer[64]; /* address or CIDR; "" for none */
+    int port;      /* -1 for none */
+    uint8_t proto;
+    uint64_t first_seen, last_seen; /* ms */
+    int risk;                       /* HUNT_RISK_* */
+    int confidence;                 /* HUNT_CONF_* */
+    double score;                   /* 0..1+, orders findings of equal risk */
+    char summary[256];
+    char action[512];
+    char filter[512]; /* flowhunt cat filter (without DIR and window) */
+    hev_t ev;
+    int suppressed; /* allow-listed: reported, not counted */
+    char suppressed_reason[512];
+    /* set by the report */
+    char fingerprint[17];
+    char hunt_id[32];
+    uint64_t first_reported;
+    int is_new;
+} hunt_finding_t;
+
+typedef struct hunt_findings {
+    hunt_finding_t **v;
+    size_t n, cap;
+} hunt_findings_t;
+
+/* A new finding appended to the list (zeroed, evidence initialised, port -1). */
+hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt);
+void hunt_findings_free(hunt_findings_t *l);
+void hunt_finding_tech(hunt_finding_t *f, const char *tech);
+
+/* ---- the hunts' interface ------------------------------------------------------------------ */
+
+/* What every hunt is given. */
+typedef struct hunt_ctx {
+    const hunt_config_t *cfg;
+    uint64_t from_ms, to_ms; /* the hunted window (to_ms: the newest flow's end when open) */
+    const hp_stats_t *prep;  /* filled while preparation runs; complete at finish */
+    /* Prevalence: distinct internal hosts that originated conversations to an address or a
+     * /24 (IPv6: /64) in the window, and the internal hosts seen at all (prep keeps both). */
+    uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int net24);
+    const void *prep_state;
+    const char *dir; /* the data directory (state under DIR/hunt/) */
+} hunt_ctx_t;
+
+typedef struct hunt_ops {
+    const char *name;
+    void *(*create)(const hunt_ctx_t *ctx);
+    void (*feed)(void *st, const hunt_conv_t *c);
+    /* Every conversation of the pairs of this partition has been fed. */
+    void (*part_end)(void *st);
+    /* Adds the hunt's findings. */
+    void (*finish)(void *st, hunt_findings_t *out);
+    void (*destroy)(void *st);
+} hunt_ops_t;
+
+extern const hunt_ops_t hb_ops; /* beacon */
+extern const hunt_ops_t hs_ops; /* scan */
+extern const hunt_ops_t hd_ops; /* dns-exfil */
+
+/* Runs preparation over DIR in [from, to) and feeds the hunts (n of them, states st[]).
+ * Returns 0, or -1 with a message on stderr (prefix `prog`). */
+typedef struct hp_run {
+    const char *dir;
+    const char *prog;
+    uint64_t from_ms, to_ms;
+    const hunt_config_t *cfg;
+    const hunt_ops_t *const *ops;
+    void **st;
+    int n;
+    int progress; /* show progress on stderr */
+} hp_run_t;
+
+typedef struct hp_state hp_state_t;
+hp_state_t *hp_create(const hunt_config_t *cfg);
+int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *stats);
+void hp_destroy(hp_state_t *p);
+uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24);
+/* Scans only the window's extent: the newest flow end and oldest start (0/0 when empty). */
+int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,
+              uint64_t *last);
+
+/* The pure steps, exposed for the unit tests: records in, conversations out. */
+typedef struct hp_rec {
+    uint64_t t0, t1;
+    uint64_t pkts, bytes, rpkts, rbytes; /* as exported */
+    flow_addr_t src, dst;
+    uint64_t exporter; /* hash of exporter address and observation domain */
+    uint32_t sampling;
+    uint16_t sport, dport;
+    uint8_t proto, flags, end_reason, fw_event;
+    uint8_t has_rev;
+    uint8_t dead; /* merged into another record */
+    uint16_t n_records;
+    uint8_t n_exporters;
+} hp_rec_t;
+
+/* Stitches, deduplicates and pairs recs[0..n) (reordered in place) and calls emit for each
+ * conversation in time order. */
+void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
+                void (*emit)(void *arg, const hunt_conv_t *c), void *arg, hp_stats_t *st);
+
+/* ---- report (hunt_report.c) ------------------------------------------------------------------ */
+
+enum { HR_FMT_TEXT, HR_FMT_JSON, HR_FMT_CSV };
+
+typedef struct hr_opts {
+    const char *dir;
+    int format;
+    int new_only;
+    int write_state;
+    uint64_t now_ms;
+    uint64_t from_ms, to_ms; /* the window, for evidence filters */
+    uint64_t end_ms;         /* the end of the window that names the date */
+    const hp_stats_t *prep;
+    const char *config_source;
+} hr_opts_t;
+
+/* Merges findings with one fingerprint, drops acknowledged ones, assigns IDs (state under
+ * DIR/hunt/), sorts and prints. Returns the number of findings reported that are not
+ * suppressed, or -1 on a state error (message printed). */
+int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out);
+/* The fingerprint of (host, peer or "*", port or "*", proto): 16 hex digits. */
+void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
+                    char out[17]);
+/* Records an acknowledgement (replacing an earlier one of the same fingerprint); 0 or -1. */
+int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, const char *reason);
+/* Lists acknowledgements (fingerprint, hunt ID, when, reason); the count or -1. */
+int hr_acks_print(const char *dir, FILE *out);
+const char *hr_risk_name(int risk);
+const char *hr_conf_name(int conf);
+const char *hr_proto_name(uint8_t proto, char buf[8]);
+/* ISO 8601 UTC with milliseconds: "2024-03-01T12:00:00.000Z". */
+void hr_iso(uint64_t ms, char out[32]);
+
+#endif

@@ -1,0 +1,757 @@
+/* hunt_beacon.c: C2 beaconing (T1071; T1571 on a non-standard port), RITA's scoring made
+ * flow-aware and robust to missed check-ins.
+ *
+ * Unit: (internal host, destination, port, protocol), and (host, destination /24, port, proto)
+ * so that a C2 rotating over addresses of one network is still one timeline. Each unit's
+ * conversation start times and originator bytes are scored as RITA v5 does
+ * (../shared/reference/hunting-methods.md 1.1): timing TS = mean(1 - |Bowley skew|, (median -
+ * MAD) / median) of the intervals, data size DS the same over bytes, duration DUR (coverage of
+ * the window or the longest run of active bins), histogram HIST (1 - CV of the bin counts, or
+ * the bimodal fit); score = weighted sum. RITA's timing score falls apart when check-ins are
+ * missed (sampling, sleep-on-idle): intervals become k*T. So a periodicity test runs beside it:
+ * candidate periods from the interval quantiles divided by 1..4, each refined by least squares
+ * over the intervals that are near multiples of it, and tested with the Rayleigh test on the
+ * phases 2*pi*interval/T -- a multiple of T has phase 0, so misses do not hurt, and jitter only
+ * widens the phases. Timing is max(TS, period concentration when significant). Intervals under
+ * min_interval_ms are retries (RITA's Delta=0 problem) and are dropped; unanswered attempts
+ * count (an implant whose C2 is down keeps its schedule) and are named in the evidence.
+ *
+ * The score is bucketed as RITA does (base..1 -> 0.2..0.8) and adjusted by modifiers:
+ * prevalence (the share of internal hosts talking to the destination: +bonus when rare, down to
+ * -penalty when common, interpolated on a log scale -- benign timers are shared by many hosts,
+ * so they are recognised by prevalence, not by a list) and a non-standard port. Severity:
+ * > 0.8 Critical, >= 0.6 High, >= 0.4 Medium, >= 0.2 Low. When there are too few internal
+ * hosts for prevalence to mean anything (a single-host capture), a benign timer cannot be told
+ * from C2 by flows alone, so the risk is capped (Medium by default) and the evidence says why.
+ * Confidence comes from how many check-ins, how many hours, and whether the data was sampled.
+ *
+ * Memory: per-pair timelines live only for one preparation pass (pairs never span passes);
+ * at the end of a pass every pair is scored and freed, and only candidates above score_base
+ * are kept. Timelines are capped at max_connections (RITA's strobe limit); what is dropped is
+ * counted and named in the finding.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+
+typedef struct hb_pt {
+    uint64_t t, bytes;
+} hb_pt_t;
+
+typedef struct hb_unit {
+    flow_addr_t host, dst; /* dst: the address, or the /24 for net units */
+    flow_addr_t first_dst; /* net units: to know whether more than one address was seen */
+    uint16_t port;
+    uint8_t proto;
+    uint8_t multi_dst;
+    uint8_t net; /* a (host, /24, port, proto) unit */
+    hb_pt_t *pts;
+    uint32_t n, cap;
+    uint64_t dropped; /* over max_connections */
+    uint64_t bytes_out, bytes_in, stitched, unanswered;
+    uint32_t sampling;
+} hb_unit_t;
+
+typedef struct hb_key {
+    flow_addr_t host, dst;
+    uint16_t port;
+    uint8_t proto;
+    uint8_t net;
+} __attribute__((packed)) hb_key_t;
+
+typedef struct hb_scores {
+    uint32_t n_conn, n_int;
+    double med_int, mad_int, skew_int, ts;
+    double med_size, mad_size, skew_size, ds;
+    double coverage, consistency, dur;
+    double cv, bimodal, hist;
+    double period, per_r, per_p, per;
+    double timing, score;
+    uint32_t nz_bins;
+    int hist_span; /* the histogram score came from the active span */
+    uint32_t *bins;
+    uint32_t n_bins;
+} hb_scores_t;
+
+typedef struct hb_cand {
+    hb_unit_t u; /* pts freed; counters kept */
+    hb_scores_t s;
+    uint64_t first, last;
+    int net;
+} hb_cand_t;
+
+typedef struct hb_state {
+    const hunt_ctx_t *ctx;
+    const hunt_config_t *cfg;
+    hj_intern_t keys;
+    hj_vec_t units; /* hb_unit_t */
+    hj_vec_t cands; /* hb_cand_t */
+    uint64_t scored, dropped_total;
+} hb_state_t;
+
+static void *hb_create(const hunt_ctx_t *ctx)
+{
+    hb_state_t *s = hj_xcalloc(1, sizeof *s);
+    s->ctx = ctx;
+    s->cfg = ctx->cfg;
+    hj_vec_init(&s->units, sizeof(hb_unit_t));
+    hj_vec_init(&s->cands, sizeof(hb_cand_t));
+    return s;
+}
+
+static flow_addr_t hb_net24(const flow_addr_t *a)
+{
+    flow_addr_t n = *a;
+    if (flow_addr_is_v4(a))
+        n.b[15] = 0;
+    else
+        memset(n.b + 8, 0, 8);
+    return n;
+}
+
+static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
+{
+    hb_key_t k;
+    memset(&k, 0, sizeof k);
+    k.host = c->orig;
+    k.dst = net ? hb_net24(&c->resp) : c->resp;
+    k.port = c->resp_port;
+    k.proto = c->proto;
+    k.net = (uint8_t)net;
+    int is_new;
+    uint64_t id = hj_intern(&s->keys, &k, sizeof k, &is_new);
+    hb_unit_t *u = hj_vec_at(&s->units, id);
+    if (is_new) {
+        u->host = k.host;
+        u->dst = k.dst;
+        u->first_dst = c->resp;
+        u->port = k.port;
+        u->proto = k.proto;
+        u->net = k.net;
+    } else if (memcmp(u->first_dst.b, c->resp.b, 16) != 0) {
+        u->multi_dst = 1;
+    }
+    if (u->n >= (uint32_t)s->cfg->b_max_conn) {
+        u->dropped++;
+        return;
+    }
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 8;
+        u->pts = hj_xrealloc(u->pts, u->cap * sizeof *u->pts);
+    }
+    u->pts[u->n++] = (hb_pt_t){c->t_start, c->bytes_out};
+    u->bytes_out += c->bytes_out;
+    u->bytes_in += c->bytes_in;
+    u->stitched += c->n_records > 2;
+    u->unanswered += !c->answered;
+    if (c->sampling > u->sampling)
+        u->sampling = c->sampling;
+}
+
+static void hb_feed(void *st, const hunt_conv_t *c)
+{
+    hb_state_t *s = st;
+    if (!c->orig_internal)
+        return;
+    /* Failed attempts stay: an implant calling a dead C2 still calls on schedule (the NjRAT
+     * capture's C2 never answered). Retransmissions are one record, so they are one attempt;
+     * a scanner's attempts spread over many units, each too short to score. */
+    /* An approved resolver's recursion is its job (the DNS hunt says the same). */
+    if (c->resp_port == 53 && hc_is_resolver(s->cfg, &c->orig))
+        return;
+    hb_add(s, c, 0);
+    hb_add(s, c, 1);
+}
+
+/* ---- statistics ------------------------------------------------------------------------------ */
+
+static int hb_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Quantile of sorted v[0..n) with linear interpolation. */
+static double hb_q(const double *v, size_t n, double p)
+{
+    double pos = p * (double)(n - 1);
+    size_t i = (size_t)pos;
+    if (i + 1 >= n)
+        return v[n - 1];
+    return v[i] + (v[i + 1] - v[i]) * (pos - (double)i);
+}
+
+/* RITA's pair of dispersion scores over sorted v: (1 - |Bowley skew|, (median - MAD)/median). */
+static void hb_rita(const double *v, size_t n, double iqr_guard, double small_default,
+                    double *skew_out, double *med_out, double *mad_out, double *score)
+{
+    double q1 = hb_q(v, n, 0.25), q2 = hb_q(v, n, 0.5), q3 = hb_q(v, n, 0.75);
+    double skew = 0;
+    if (q3 - q1 >= iqr_guard && q2 != q1 && q2 != q3)
+        skew = (q1 + q3 - 2 * q2) / (q3 - q1);
+    double *dev = hj_xmalloc(n * sizeof *dev);
+    for (size_t i = 0; i < n; i++)
+        dev[i] = fabs(v[i] - q2);
+    qsort(dev, n, sizeof *dev, hb_cmp_d);
+    double mad = hb_q(dev, n, 0.5);
+    free(dev);
+    double mad_score = q2 >= 1 ? (q2 - mad) / q2 : small_default;
+    if (!(mad_score > 0))
+        mad_score = 0;
+    *skew_out = skew;
+    *med_out = q2;
+    *mad_out = mad;
+    *score = ((1 - fabs(skew)) + mad_score) / 2;
+}
+
+/* Mean resultant length of the phases 2*pi*d/T; the least-squares period over the intervals
+ * near a multiple of T in *refined. */
+static double hb_phase(const double *d, size_t n, double T, double *refined)
+{
+    double sum_d = 0, sum_k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double k = floor(d[i] / T + 0.5);
+        if (k < 1)
+            k = 1;
+        if (fabs(d[i] / T - k) < 0.25) {
+            sum_d += d[i];
+            sum_k += k;
+        }
+    }
+    double t = sum_k > 0 ? sum_d / sum_k : T;
+    double c = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double th = 2 * M_PI * d[i] / t;
+        c += cos(th);
+        s += sin(th);
+    }
+    *refined = t;
+    return sqrt(c * c + s * s) / (double)n;
+}
+
+/* Rayleigh test p-value (Zar's approximation, good for small n). */
+static double hb_rayleigh_p(double rbar, size_t n)
+{
+    double nn = (double)n, rn = rbar * nn;
+    double p = exp(sqrt(1 + 4 * nn + 4 * (nn * nn - rn * rn)) - (1 + 2 * nn));
+    return p > 1 ? 1 : p;
+}
+
+static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const double *d,
+                           size_t n, hb_scores_t *sc)
+{
+    sc->period = sc->per_r = sc->per = 0;
+    sc->per_p = 1;
+    if (n < 3)
+        return;
+    size_t max = (size_t)cfg->b_per_max;
+    if (n > max) { /* the most recent intervals */
+        d += n - max;
+        n = max;
+    }
+    const double qs[3] = {hb_q(sorted, n, 0.1), hb_q(sorted, n, 0.25), hb_q(sorted, n, 0.5)};
+    double best_r = 0;
+    double cand_t[12], cand_r[12];
+    int nc = 0;
+    for (int i = 0; i < 3; i++)
+        for (int k = 1; k <= 4; k++) {
+            double T = qs[i] / k;
+            if (T * 1000.0 < cfg->b_min_interval_ms || T <= 0)
+                continue;
+            double t;
+            double r = hb_phase(d, n, T, &t);
+            cand_t[nc] = t;
+            cand_r[nc] = r;
+            nc++;
+            if (r > best_r)
+                best_r = r;
+        }
+    /* The fundamental is the longest period whose phases are about as concentrated as the
+     * best: its divisors concentrate the phases just as well, its multiples do not. */
+    double T = 0, R = 0;
+    for (int i = 0; i < nc; i++)
+        if (cand_r[i] >= 0.9 * best_r && cand_t[i] > T) {
+            T = cand_t[i];
+            R = cand_r[i];
+        }
+    sc->period = T;
+    sc->per_r = R;
+    /* Bonferroni over the candidates tried: the best of twelve looks is not one look */
+    sc->per_p = hb_rayleigh_p(R, n) * nc;
+    if (sc->per_p > 1)
+        sc->per_p = 1;
+    sc->per = sc->per_p < cfg->b_alpha ? R : 0;
+}
+
+/* RITA's histogram score of u's timeline over [from, to) in cfg->b_hist_bins bins:
+ * max(1 - CV of the counts, the bimodal fit). bins[] receives the counts. */
+static double hb_hist(const hunt_config_t *cfg, const hb_unit_t *u, uint64_t from, uint64_t to,
+                      uint32_t *bins, uint32_t *nz_out, double *cv_out, double *bimodal_out)
+{
+    uint32_t nb = (uint32_t)cfg->b_hist_bins, n = u->n, nz = 0, maxbar = 0;
+    uint64_t span = to > from ? to - from : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t = u->pts[i].t < from ? from : u->pts[i].t;
+        uint64_t b = (uint64_t)((double)(t - from) / (double)span * nb);
+        bins[b >= nb ? nb - 1 : b]++;
+    }
+    double mean = (double)n / nb, var = 0, bimodal = 0;
+    for (uint32_t i = 0; i < nb; i++) {
+        var += ((double)bins[i] - mean) * ((double)bins[i] - mean);
+        nz += bins[i] > 0;
+        if (bins[i] > maxbar)
+            maxbar = bins[i];
+    }
+    double cv = mean > 0 ? sqrt(var / nb) / mean : 1;
+    double cv_score = cv > 1 ? 0 : 1 - cv;
+    if (nz >= (uint32_t)cfg->b_bimodal_min && maxbar > 0) {
+        uint32_t width = (uint32_t)ceil(maxbar * cfg->b_bimodal_sens);
+        if (width < 1)
+            width = 1;
+        uint32_t nbk = maxbar / width + 2, top1 = 0, top2 = 0;
+        uint32_t *cnt = hj_xcalloc(nbk, sizeof *cnt);
+        for (uint32_t i = 0; i < nb; i++)
+            if (bins[i])
+                cnt[bins[i] / width]++;
+        for (uint32_t i = 0; i < nbk; i++) {
+            if (cnt[i] > top1) {
+                top2 = top1;
+                top1 = cnt[i];
+            } else if (cnt[i] > top2) {
+                top2 = cnt[i];
+            }
+        }
+        free(cnt);
+        double denom = (double)nz - cfg->b_bimodal_outl;
+        bimodal = (top1 + top2) / (denom < 1 ? 1 : denom);
+        if (bimodal > 1)
+            bimodal = 1;
+    }
+    *nz_out = nz;
+    *cv_out = cv;
+    *bimodal_out = bimodal;
+    return cv_score > bimodal ? cv_score : bimodal;
+}
+
+static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_unit_t *u,
+                     hb_scores_t *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    uint32_t n = u->n;
+    sc->n_conn = n;
+    /* conversations arrive in time order within a pass, but sort to be sure */
+    for (uint32_t i = 1; i < n; i++)
+        if (u->pts[i].t < u->pts[i - 1].t) {
+            /* insertion sort: nearly sorted input */
+            for (uint32_t j = i; j > 0 && u->pts[j].t < u->pts[j - 1].t; j--) {
+                hb_pt_t t = u->pts[j];
+                u->pts[j] = u->pts[j - 1];
+                u->pts[j - 1] = t;
+            }
+        }
+    double *d = hj_xmalloc(n * sizeof *d), *ds = hj_xmalloc(n * sizeof *ds);
+    size_t nd = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t dt = u->pts[i].t - u->pts[i - 1].t;
+        if ((double)dt >= cfg->b_min_interval_ms && dt > 0)
+            d[nd++] = (double)dt / 1000.0;
+    }
+    sc->n_int = (uint32_t)nd;
+    if (nd >= 3) {
+        memcpy(ds, d, nd * sizeof *d);
+        qsort(ds, nd, sizeof *ds, hb_cmp_d);
+        hb_rita(ds, nd, cfg->b_iqr_guard_s, 1.0, &sc->skew_int, &sc->med_int, &sc->mad_int,
+                &sc->ts);
+        hb_periodicity(cfg, ds, d, nd, sc);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        ds[i] = (double)u->pts[i].bytes;
+    qsort(ds, n, sizeof *ds, hb_cmp_d);
+    if (n >= 3)
+        hb_rita(ds, n, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size, &sc->mad_size,
+                &sc->ds);
+    free(d);
+    free(ds);
+
+    /* histogram over the window (RITA), and over the unit's own active span: a beacon active
+     * two hours of a day is as regular while it runs; duration still rewards persistence */
+    uint32_t nb = (uint32_t)cfg->b_hist_bins;
+    sc->n_bins = nb;
+    sc->bins = hj_xcalloc(nb, sizeof *sc->bins);
+    uint64_t span = to > from ? to - from : 1;
+    double cv, bimodal;
+    sc->hist = hb_hist(cfg, u, from, to, sc->bins, &sc->nz_bins, &sc->cv, &sc->bimodal);
+    uint32_t *tmp = hj_xcalloc(nb, sizeof *tmp), nz_span;
+    double span_hist =
+        hb_hist(cfg, u, u->pts[0].t, u->pts[n - 1].t + 1, tmp, &nz_span, &cv, &bimodal);
+    free(tmp);
+    if (span_hist > sc->hist) {
+        sc->hist = span_hist;
+        sc->hist_span = 1;
+    }
+
+    /* duration */
+    if (sc->nz_bins >= (uint32_t)cfg->b_dur_min) {
+        double cov = (double)(u->pts[n - 1].t - u->pts[0].t) / (double)span;
+        sc->coverage = cov > 1 ? 1 : cov;
+        uint32_t best = 0, run = 0;
+        for (uint32_t i = 0; i < 2 * nb; i++) { /* twice round: runs wrap */
+            if (sc->bins[i % nb]) {
+                run++;
+                if (run > best)
+                    best = run;
+            } else {
+                run = 0;
+            }
+        }
+        if (best > nb)
+            best = nb;
+        sc->consistency = best / cfg->b_dur_ideal;
+        if (sc->consistency > 1)
+            sc->consistency = 1;
+        sc->dur = sc->coverage > sc->consistency ? sc->coverage : sc->consistency;
+    }
+    sc->timing = sc->ts > sc->per ? sc->ts : sc->per;
+    sc->score = cfg->b_w_ts * sc->timing + cfg->b_w_ds * sc->ds + cfg->b_w_dur * sc->dur +
+                cfg->b_w_hist * sc->hist;
+}
+
+static void hb_part_end(void *st)
+{
+    hb_state_t *s = st;
+    const hunt_config_t *cfg = s->cfg;
+    for (size_t i = 0; i < s->units.n; i++) {
+        hb_unit_t *u = (hb_unit_t *)s->units.v + i;
+        s->dropped_total += u->dropped;
+        /* a /24 unit only matters when the network held several of the host's destinations */
+        if (u->net && !u->multi_dst) {
+            free(u->pts);
+            continue;
+        }
+        if (u->n >= (uint32_t)cfg->b_min_conn) {
+            hb_scores_t sc;
+            hb_score(cfg, s->ctx->from_ms, s->ctx->to_ms, u, &sc);
+            s->scored++;
+            /* No beacon without timing evidence: a significant period, or RITA's timing
+             * score above what random (Poisson) arrivals reach. Size regularity, coverage and
+             * an even histogram alone describe any busy, steady pair. */
+            int timed = sc.per > 0 || sc.ts >= cfg->b_ts_min;
+            if (timed && sc.score >= cfg->b_base) {
+                hb_cand_t *c = hj_vec_at(&s->cands, s->cands.n);
+                c->u = *u;
+                c->u.pts = NULL;
+                c->s = sc;
+                c->first = u->pts[0].t;
+                c->last = u->pts[u->n - 1].t;
+                c->net = u->net;
+            } else {
+                free(sc.bins);
+            }
+        }
+        free(u->pts);
+    }
+    hj_vec_free(&s->units);
+    hj_vec_init(&s->units, sizeof(hb_unit_t));
+    hj_intern_free(&s->keys);
+}
+
+static double hb_bucket(const hunt_config_t *cfg, double x)
+{
+    if (x < cfg->b_base)
+        return 0;
+    if (x < cfg->b_low)
+        return 0.2 + 0.2 * (x - cfg->b_base) / (cfg->b_low - cfg->b_base);
+    if (x < cfg->b_medium)
+        return 0.4 + 0.2 * (x - cfg->b_low) / (cfg->b_medium - cfg->b_low);
+    double v = 0.6 + 0.2 * (x - cfg->b_medium) / (1 - cfg->b_medium);
+    return v > 0.8 ? 0.8 : v;
+}
+
+static int hb_risk(double final)
+{
+    return final > 0.8    ? HUNT_RISK_CRITICAL
+           : final >= 0.6 ? HUNT_RISK_HIGH
+           : final >= 0.4 ? HUNT_RISK_MEDIUM
+           : final >= 0.2 ? HUNT_RISK_LOW
+                          : HUNT_RISK_NONE;
+}
+
+static void hb_fmt_g(char *b, size_t cap, double v)
+{
+    snprintf(b, cap, "%.3g", v);
+}
+
+static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    const hunt_ctx_t *ctx = s->ctx;
+    hb_unit_t *u = &c->u;
+    hb_scores_t *sc = &c->s;
+    double bucket = hb_bucket(cfg, sc->score);
+    /* modifiers */
+    uint64_t pop = ctx->prevalence(ctx->prep_state, NULL, 0);
+    uint64_t users = ctx->prevalence(ctx->prep_state, &u->dst, c->net);
+    double prev_mod = 0, frac = pop ? (double)users / (double)pop : 0;
+    int prev_used = pop >= (uint64_t)cfg->b_prev_min_hosts;
+    if (prev_used) {
+        if (frac <= cfg->b_prev_rare)
+            prev_mod = cfg->b_prev_bonus;
+        else if (frac >= cfg->b_prev_common)
+            prev_mod = -cfg->b_prev_penalty;
+        else {
+            double x = (log(frac) - log(cfg->b_prev_rare)) /
+                       (log(cfg->b_prev_common) - log(cfg->b_prev_rare));
+            prev_mod = cfg->b_prev_bonus - x * (cfg->b_prev_bonus + cfg->b_prev_penalty);
+        }
+    }
+    int nonstd = !hc_port_standard(cfg, u->proto, u->port) && (u->proto == 6 || u->proto == 17);
+    double port_mod = nonstd ? cfg->b_port_bonus : 0;
+    double final = bucket + prev_mod + port_mod;
+    int risk = hb_risk(final), capped = 0;
+    if (!prev_used && risk > (int)cfg->b_unk_prev_risk) {
+        risk = (int)cfg->b_unk_prev_risk;
+        capped = 1;
+    }
+    if (risk == HUNT_RISK_NONE) {
+        free(sc->bins);
+        return;
+    }
+    hunt_finding_t *f = hunt_finding_new(out, "beacon");
+    hunt_finding_tech(f, nonstd ? "T1571" : "T1071");
+    hunt_finding_tech(f, "T1071");
+    f->host = u->host;
+    char host[FLOW_ADDR_STRLEN], dst[FLOW_ADDR_STRLEN], pb[8];
+    flow_addr_format(&u->host, host);
+    flow_addr_format(&u->dst, dst);
+    if (c->net)
+        snprintf(f->peer, sizeof f->peer, "%s/%d", dst, flow_addr_is_v4(&u->dst) ? 24 : 64);
+    else
+        snprintf(f->peer, sizeof f->peer, "%s", dst);
+    int icmp = u->proto == 1 || u->proto == 58;
+    f->port = icmp ? -1 : u->port;
+    f->proto = u->proto;
+    f->first_seen = c->first;
+    f->last_seen = c->last;
+    f->risk = risk;
+    f->score = final;
+    double hours = (double)(c->last - c->first) / 3600000.0;
+    int conf = sc->n_conn >= cfg->b_conf_n_high && hours >= cfg->b_conf_h_high ? HUNT_CONF_HIGH
+               : sc->n_conn >= cfg->b_conf_n_med                               ? HUNT_CONF_MEDIUM
+                                                                               : HUNT_CONF_LOW;
+    if (u->sampling >= 100)
+        conf = HUNT_CONF_LOW;
+    else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
+        conf--;
+    if (capped && conf > HUNT_CONF_MEDIUM)
+        conf = HUNT_CONF_MEDIUM;
+    f->confidence = conf;
+    double shown_period = sc->per > 0 ? sc->period : sc->med_int;
+    snprintf(f->summary, sizeof f->summary,
+             "%s beacons to %s%s%u/%s every ~%.0f s: %u connections over %.1f h, beacon score "
+             "%.3f",
+             host, f->peer, icmp ? " " : ":", icmp ? 0 : u->port, hr_proto_name(u->proto, pb),
+             shown_period, sc->n_conn, hours, sc->score);
+    if (icmp)
+        snprintf(f->summary, sizeof f->summary,
+                 "%s beacons to %s over %s every ~%.0f s: %u conversations over %.1f h, beacon "
+                 "score %.3f",
+                 host, f->peer, hr_proto_name(u->proto, pb), shown_period, sc->n_conn, hours,
+                 sc->score);
+    if (c->net)
+        snprintf(f->filter, sizeof f->filter,
+                 "src host %s and dst net %s and dst port %u and proto %s", host, f->peer, u->port,
+                 hr_proto_name(u->proto, pb));
+    else if (icmp)
+        snprintf(f->filter, sizeof f->filter, "host %s and host %s and proto %s", host, dst,
+                 hr_proto_name(u->proto, pb));
+    else
+        snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u and proto %s", host,
+                 dst, u->port, hr_proto_name(u->proto, pb));
+    char svc[48] = "";
+    if (!icmp)
+        snprintf(svc, sizeof svc, " port %u/%s", u->port, hr_proto_name(u->proto, pb));
+    if (risk >= HUNT_RISK_HIGH)
+        snprintf(f->action, sizeof f->action,
+                 "Contain: isolate %s and block %s%s at the egress firewall; then find the "
+                 "process on %s that calls out every ~%.0f s (EDR, netstat -b) and collect its "
+                 "binary and memory.",
+                 host, f->peer, svc, host, shown_period);
+    else if (risk == HUNT_RISK_MEDIUM)
+        snprintf(f->action, sizeof f->action,
+                 "Investigate: identify the process on %s that contacts %s%s every ~%.0f s and "
+                 "whether the destination is a known service; block it if it is not.",
+                 host, f->peer, svc, shown_period);
+    else
+        snprintf(f->action, sizeof f->action,
+                 "Monitor: add %s to the watch list and re-hunt; escalate if the check-ins "
+                 "become more regular or the destination turns out to be new to the "
+                 "organisation.",
+                 f->peer);
+    hev_t *e = &f->ev;
+    char b[64], t[256];
+    hev_int(e, "connections", sc->n_conn);
+    hev_int(e, "intervals_used", sc->n_int);
+    hev_num(e, "median_interval_s", sc->med_int, 1);
+    hev_num(e, "interval_mad_s", sc->mad_int, 1);
+    hev_num(e, "period_s", sc->period, 1);
+    hev_num(e, "period_concentration", sc->per_r, 3);
+    hb_fmt_g(b, sizeof b, sc->per_p);
+    hev_raw(e, "period_p_value", b, b);
+    if (sc->period > 0) {
+        double expected = (double)(c->last - c->first) / 1000.0 / sc->period + 1;
+        hev_num(e, "expected_checkins", expected, 0);
+        hev_num(e, "missed_checkins", expected > sc->n_conn ? expected - sc->n_conn : 0, 0);
+    }
+    hev_num(e, "median_bytes_out", sc->med_size, 0);
+    hev_int(e, "bytes_out", (int64_t)u->bytes_out);
+    hev_int(e, "bytes_in", (int64_t)u->bytes_in);
+    snprintf(t, sizeof t,
+             "timing %.3f (RITA %.3f, periodicity %.3f), size %.3f, duration %.3f, histogram "
+             "%.3f",
+             sc->timing, sc->ts, sc->per, sc->ds, sc->dur, sc->hist);
+    char big[512];
+    snprintf(big, sizeof big,
+             "{\"timing\":%.3f,\"rita_timing\":%.3f,\"periodicity\":%.3f,"
+             "\"size\":%.3f,\"duration\":%.3f,\"histogram\":%.3f}",
+             sc->timing, sc->ts, sc->per, sc->ds, sc->dur, sc->hist);
+    hev_raw(e, "subscores", big, t);
+    hev_num(e, "beacon_score", sc->score, 3);
+    hev_num(e, "bucketed_score", bucket, 3);
+    /* histogram as an array */
+    char *hj = hj_xmalloc(sc->n_bins * 12 + 3), *ht = hj_xmalloc(sc->n_bins * 12 + 3);
+    size_t hl = 0, tl = 0;
+    hj[hl++] = '[';
+    for (uint32_t i = 0; i < sc->n_bins; i++) {
+        hl += (size_t)sprintf(hj + hl, "%s%u", i ? "," : "", sc->bins[i]);
+        tl += (size_t)sprintf(ht + tl, "%s%u", i ? " " : "", sc->bins[i]);
+    }
+    hj[hl++] = ']';
+    hj[hl] = '\0';
+    ht[tl] = '\0';
+    hev_raw(e, "histogram", hj, ht);
+    hev_str(e, "histogram_scored_over",
+            sc->hist_span ? "the pair's active span (steadier than over the window)"
+                          : "the window");
+    free(hj);
+    free(ht);
+    free(sc->bins);
+    sc->bins = NULL;
+    if (prev_used) {
+        snprintf(b, sizeof b, "%llu", (unsigned long long)users);
+        snprintf(t, sizeof t, "%llu of %llu internal hosts (%.1f %%): %+.2f",
+                 (unsigned long long)users, (unsigned long long)pop, 100 * frac, prev_mod);
+        char pj[160];
+        snprintf(pj, sizeof pj,
+                 "{\"hosts\":%llu,\"internal_hosts\":%llu,\"share\":%.4f,"
+                 "\"modifier\":%.2f}",
+                 (unsigned long long)users, (unsigned long long)pop, frac, prev_mod);
+        hev_raw(e, "prevalence", pj, t);
+    } else {
+        snprintf(t, sizeof t,
+                 "not used: %llu internal hosts, fewer than %g; a benign timer cannot be told "
+                 "from C2 without a population%s",
+                 (unsigned long long)pop, cfg->b_prev_min_hosts,
+                 capped ? ", so the risk is capped" : "");
+        char pj[160];
+        snprintf(pj, sizeof pj, "{\"hosts\":%llu,\"internal_hosts\":%llu,\"modifier\":0}",
+                 (unsigned long long)users, (unsigned long long)pop);
+        hev_raw(e, "prevalence", pj, t);
+    }
+    if (nonstd) {
+        snprintf(t, sizeof t, "%u/%s is not a standard port: %+.2f (T1571)", u->port,
+                 hr_proto_name(u->proto, pb), port_mod);
+        hev_str(e, "nonstandard_port", t);
+    }
+    hev_num(e, "final_score", final, 3);
+    snprintf(t, sizeof t,
+             "beacon score %.3f >= base %.2f; severity >0.8 Critical, >=0.6 High, "
+             ">=0.4 Medium, >=0.2 Low",
+             sc->score, cfg->b_base);
+    hev_str(e, "thresholds", t);
+    hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+    hev_int(e, "stitched_conversations", (int64_t)u->stitched);
+    if (u->unanswered) {
+        hev_int(e, "unanswered_conversations", (int64_t)u->unanswered);
+        if (u->unanswered == sc->n_conn)
+            hev_str(e, "note",
+                    "no attempt was answered: the destination may be a C2 that is "
+                    "down or blocked, and the implant keeps its schedule");
+    }
+    if (u->dropped) {
+        snprintf(t, sizeof t,
+                 "%llu connections beyond max_connections=%g were counted but not timed",
+                 (unsigned long long)u->dropped, cfg->b_max_conn);
+        hev_str(e, "evicted", t);
+    }
+    const hc_allow_t *al =
+        hc_allowed(cfg, "beacon", &u->host, c->net ? NULL : &u->dst, icmp ? -1 : u->port, u->proto);
+    if (al) {
+        f->suppressed = 1;
+        snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
+                 al->text, al->reason);
+    }
+}
+
+static int hb_cmp_cand(const void *pa, const void *pb)
+{
+    const hb_cand_t *a = pa, *b = pb;
+    int c = memcmp(a->u.host.b, b->u.host.b, 16);
+    if (c)
+        return c;
+    if (a->u.port != b->u.port)
+        return a->u.port - b->u.port;
+    if (a->u.proto != b->u.proto)
+        return a->u.proto - b->u.proto;
+    if (a->net != b->net)
+        return a->net - b->net;
+    return memcmp(a->u.dst.b, b->u.dst.b, 16);
+}
+
+static void hb_finish(void *st, hunt_findings_t *out)
+{
+    hb_state_t *s = st;
+    hb_cand_t *v = s->cands.v;
+    size_t n = s->cands.n;
+    qsort(v, n, sizeof *v, hb_cmp_cand);
+    for (size_t i = 0; i < n; i++) {
+        hb_cand_t *c = &v[i];
+        if (c->net) {
+            /* a /24 timeline adds nothing when one of its addresses scores as well alone */
+            int covered = 0;
+            for (size_t j = 0; j < n; j++) {
+                hb_cand_t *o = &v[j];
+                if (o->net || o->u.port != c->u.port || o->u.proto != c->u.proto ||
+                    memcmp(o->u.host.b, c->u.host.b, 16) ||
+                    memcmp(hb_net24(&o->u.dst).b, c->u.dst.b, 16))
+                    continue;
+                if (o->s.score + 0.05 >= c->s.score)
+                    covered = 1;
+            }
+            if (covered) {
+                free(c->s.bins);
+                continue;
+            }
+        }
+        hb_finding(s, c, out);
+    }
+    hj_vec_free(&s->cands);
+}
+
+static void hb_destroy(void *st)
+{
+    hb_state_t *s = st;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->units.n; i++)
+        free(((hb_unit_t *)s->units.v)[i].pts);
+    hj_vec_free(&s->units);
+    for (size_t i = 0; i < s->cands.n; i++)
+        free(((hb_cand_t *)s->cands.v)[i].s.bins);
+    hj_vec_free(&s->cands);
+    hj_intern_free(&s->keys);
+    free(s);
+}
+
+const hunt_ops_t hb_ops = {"beacon", hb_create, hb_feed, hb_part_end, hb_finish, hb_destroy};

@@ -1,0 +1,500 @@
+/* hunt_config.c: the hunts' one configuration file (INI), with a default for every value.
+ *
+ * A hunt must run usefully with no file at all, so every setting has a default taken from the
+ * anchor it imitates (RITA's beacon thresholds, Zeek's scan thresholds, the Sigma and Elastic DNS
+ * rules), and the internal networks default to RFC 1918 and RFC 4193 space. A file overrides
+ * what it names; --internal, --resolvers and --allow override the file. Unknown sections, keys
+ * and bad values are errors that name the file and line, because a typo that silently left a
+ * threshold at its default is how a hunt misses what it was tuned for.
+ *
+ *   [general]  internal = 10.0.0.0/8, ...   resolvers = 10.0.0.53, ...   memory_mb = 2048
+ *   [prep] [beacon] [scan] [dns]            numeric keys of HC_NUMBERS (hunt.h)
+ *   [ports]    standard_tcp = 22,80,443,...  standard_udp = ...   lateral_tcp = 22,445,...
+ *   [allow]    host = 10.0.5.5 Nessus scanner       (every hunt)
+ *              host@scan = 10.0.5.0/28 asset discovery
+ *              dst = 203.0.113.0/24 backup provider
+ *              port = tcp/8883 ESET telemetry
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+
+static const char *const hc_default_internal = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+/* Egress ports that are standard for their protocol (a beacon elsewhere is T1571); internal
+ * service ports count as standard too, so internal traffic to them is judged on behaviour. */
+static const char *const hc_default_std_tcp =
+    "20,21,22,25,53,80,88,110,135,139,143,389,443,445,465,587,636,853,993,995,3268,3389,5985,"
+    "5986,8080,8443";
+static const char *const hc_default_std_udp = "53,67,68,123,137,138,443,500,514,1812,4500";
+static const char *const hc_default_lateral = "22,23,135,139,445,3389,5900,5985,5986";
+
+static void hc_bit_set(uint8_t *bits, unsigned p)
+{
+    bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+}
+
+static int hc_bit(const uint8_t *bits, unsigned p)
+{
+    return (bits[p >> 3] >> (p & 7)) & 1;
+}
+
+static int hc_set_ports(uint8_t *bits, const char *list)
+{
+    memset(bits, 0, 8192);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        char *end;
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+        if (end == p)
+            return -1;
+        if (*end == '-') {
+            const char *q = end + 1;
+            hi = strtoul(q, &end, 10);
+            if (end == q)
+                return -1;
+        }
+        if (lo > 65535 || hi > 65535 || hi < lo)
+            return -1;
+        for (unsigned long x = lo; x <= hi; x++)
+            hc_bit_set(bits, (unsigned)x);
+        p = end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p && *p != ',')
+            return -1;
+    }
+    return 0;
+}
+
+void hc_defaults(hunt_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+#define HC_X_DEF(sec, key, field, def, lo, hi, doc) c->field = (def);
+    HC_NUMBERS(HC_X_DEF)
+#undef HC_X_DEF
+    char err[128];
+    hc_set_nets(&c->internal, &c->n_internal, hc_default_internal, 0, err, sizeof err);
+    hc_set_ports(c->std_tcp, hc_default_std_tcp);
+    hc_set_ports(c->std_udp, hc_default_std_udp);
+    hc_set_ports(c->lateral_tcp, hc_default_lateral);
+    snprintf(c->source, sizeof c->source, "defaults");
+}
+
+void hc_free(hunt_config_t *c)
+{
+    free(c->internal);
+    free(c->resolvers);
+    free(c->allow);
+    c->internal = c->resolvers = NULL;
+    c->allow = NULL;
+    c->n_internal = c->n_resolvers = c->n_allow = 0;
+}
+
+int hc_parse_net(const char *s, hc_net_t *out)
+{
+    char buf[80];
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len + 1);
+    char *slash = strchr(buf, '/');
+    long plen = -1;
+    if (slash) {
+        char *end;
+        *slash = '\0';
+        errno = 0;
+        plen = strtol(slash + 1, &end, 10);
+        if (errno || end == slash + 1 || *end)
+            return -1;
+    }
+    if (flow_addr_parse(&out->addr, buf) != 0)
+        return -1;
+    int v4 = flow_addr_is_v4(&out->addr);
+    if (plen < 0)
+        plen = v4 ? 32 : 128;
+    if (plen > (v4 ? 32 : 128))
+        return -1;
+    out->plen = (uint8_t)(v4 ? 96 + plen : plen);
+    /* Clear host bits, so 10.0.0.1/16 means 10.0.0.0/16. */
+    for (int i = 0; i < 16; i++) {
+        int keep = out->plen - i * 8;
+        if (keep >= 8)
+            continue;
+        out->addr.b[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+    }
+    return 0;
+}
+
+int hc_in_net(const hc_net_t *n, const flow_addr_t *a)
+{
+    int full = n->plen / 8, rem = n->plen % 8;
+    if (memcmp(n->addr.b, a->b, (size_t)full) != 0)
+        return 0;
+    if (rem == 0)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - rem));
+    return (a->b[full] & mask) == n->addr.b[full];
+}
+
+int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char *err,
+                size_t err_cap)
+{
+    hc_net_t *v = NULL;
+    int k = 0;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, ", \t");
+        char item[80];
+        if (len >= sizeof item) {
+            snprintf(err, err_cap, "'%.*s' is too long for an address", (int)len, p);
+            free(v);
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        hc_net_t net;
+        if (hc_parse_net(item, &net) != 0 || (hosts_only && net.plen != 128)) {
+            snprintf(err, err_cap, "'%s' is not %s", item,
+                     hosts_only ? "an address" : "an address or CIDR network");
+            free(v);
+            return -1;
+        }
+        v = hj_xrealloc(v, (size_t)(k + 1) * sizeof *v);
+        v[k++] = net;
+        p += len;
+    }
+    free(*nets);
+    *nets = v;
+    *n = k;
+    return 0;
+}
+
+int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a)
+{
+    for (int i = 0; i < c->n_internal; i++)
+        if (hc_in_net(&c->internal[i], a))
+            return 1;
+    return 0;
+}
+
+int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a)
+{
+    for (int i = 0; i < c->n_resolvers; i++)
+        if (hc_in_net(&c->resolvers[i], a))
+            return 1;
+    return 0;
+}
+
+int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port)
+{
+    if (proto == 6)
+        return hc_bit(c->std_tcp, port);
+    if (proto == 17)
+        return hc_bit(c->std_udp, port);
+    return 1; /* ports mean nothing to other protocols */
+}
+
+const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
+                             const flow_addr_t *peer, int port, uint8_t proto)
+{
+    for (int i = 0; i < c->n_allow; i++) {
+        const hc_allow_t *a = &c->allow[i];
+        if (a->hunt[0] && strcmp(a->hunt, hunt) != 0)
+            continue;
+        if (a->kind == HC_ALLOW_HOST && host && hc_in_net(&a->net, host))
+            return a;
+        if (a->kind == HC_ALLOW_DST && peer && hc_in_net(&a->net, peer))
+            return a;
+        if (a->kind == HC_ALLOW_PORT && port >= 0 && a->port == port &&
+            (a->proto == 0 || a->proto == proto))
+            return a;
+    }
+    return NULL;
+}
+
+static char *hc_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* "host[@hunt]" = "VALUE REASON..." */
+static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char *why,
+                        size_t why_cap)
+{
+    hc_allow_t a;
+    memset(&a, 0, sizeof a);
+    char k[48];
+    snprintf(k, sizeof k, "%s", key);
+    char *at = strchr(k, '@');
+    if (at) {
+        *at = '\0';
+        snprintf(a.hunt, sizeof a.hunt, "%s", at + 1);
+        if (strcmp(a.hunt, "beacon") && strcmp(a.hunt, "scan") && strcmp(a.hunt, "dns-exfil")) {
+            snprintf(why, why_cap, "unknown hunt '%s' (beacon, scan, dns-exfil)", a.hunt);
+            return -1;
+        }
+    }
+    size_t vlen = strcspn(val, " \t");
+    char item[80];
+    if (vlen == 0 || vlen >= sizeof item) {
+        snprintf(why, why_cap, "'%s' needs a value", key);
+        return -1;
+    }
+    memcpy(item, val, vlen);
+    item[vlen] = '\0';
+    const char *reason = val + vlen;
+    while (*reason == ' ' || *reason == '\t')
+        reason++;
+    if (!*reason) {
+        snprintf(why, why_cap, "allow entry '%s' needs a reason after the value", item);
+        return -1;
+    }
+    snprintf(a.reason, sizeof a.reason, "%s", reason);
+    snprintf(a.text, sizeof a.text, "%s = %s", key, val);
+    if (strcmp(k, "host") == 0 || strcmp(k, "dst") == 0) {
+        a.kind = k[0] == 'h' ? HC_ALLOW_HOST : HC_ALLOW_DST;
+        if (hc_parse_net(item, &a.net) != 0) {
+            snprintf(why, why_cap, "'%s' is not an address or CIDR network", item);
+            return -1;
+        }
+    } else if (strcmp(k, "port") == 0) {
+        a.kind = HC_ALLOW_PORT;
+        const char *num = item;
+        if (strncmp(item, "tcp/", 4) == 0) {
+            a.proto = 6;
+            num += 4;
+        } else if (strncmp(item, "udp/", 4) == 0) {
+            a.proto = 17;
+            num += 4;
+        }
+        char *end;
+        unsigned long p = strtoul(num, &end, 10);
+        if (end == num || *end || p > 65535) {
+            snprintf(why, why_cap, "'%s' is not a port ([tcp/|udp/]N)", item);
+            return -1;
+        }
+        a.port = (uint16_t)p;
+    } else {
+        snprintf(why, why_cap, "unknown allow key '%s' (host, dst, port)", key);
+        return -1;
+    }
+    c->allow = hj_xrealloc(c->allow, (size_t)(c->n_allow + 1) * sizeof *c->allow);
+    c->allow[c->n_allow++] = a;
+    return 0;
+}
+
+static int hc_number(hunt_config_t *c, const char *sec, const char *key, const char *val, char *why,
+                     size_t why_cap)
+{
+#define HC_X_SET(s, k, field, def, lo, hi, doc)                                                    \
+    if (strcmp(sec, #s) == 0 && strcmp(key, #k) == 0) {                                            \
+        char *end;                                                                                 \
+        errno = 0;                                                                                 \
+        double v = strtod(val, &end);                                                              \
+        if (errno || end == val || *hc_trim(end) || !(v >= (lo) && v <= (hi))) {                   \
+            snprintf(why, why_cap, "%s.%s: '%s' is not a number from %g to %g", sec, key, val,     \
+                     (double)(lo), (double)(hi));                                                  \
+            return -1;                                                                             \
+        }                                                                                          \
+        c->field = v;                                                                              \
+        return 0;                                                                                  \
+    }
+    HC_NUMBERS(HC_X_SET)
+#undef HC_X_SET
+    snprintf(why, why_cap, "unknown key '%s' in [%s]", key, sec);
+    return -1;
+}
+
+/* One "key = value" line of section `sec`. */
+static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char *why,
+                   size_t why_cap)
+{
+    if (strcmp(sec, "allow") == 0)
+        return hc_allow_add(c, key, val, why, why_cap);
+    if (strcmp(sec, "general") == 0 && strcmp(key, "internal") == 0)
+        return hc_set_nets(&c->internal, &c->n_internal, val, 0, why, why_cap);
+    if (strcmp(sec, "general") == 0 && strcmp(key, "resolvers") == 0)
+        return hc_set_nets(&c->resolvers, &c->n_resolvers, val, 0, why, why_cap);
+    if (strcmp(sec, "ports") == 0) {
+        uint8_t *bits = strcmp(key, "standard_tcp") == 0   ? c->std_tcp
+                        : strcmp(key, "standard_udp") == 0 ? c->std_udp
+                        : strcmp(key, "lateral_tcp") == 0  ? c->lateral_tcp
+                                                           : NULL;
+        if (!bits) {
+            snprintf(why, why_cap, "unknown key '%s' in [ports]", key);
+            return -1;
+        }
+        if (hc_set_ports(bits, val) != 0) {
+            snprintf(why, why_cap, "%s: '%s' is not a list of ports and ranges", key, val);
+            return -1;
+        }
+        return 0;
+    }
+    return hc_number(c, sec, key, val, why, why_cap);
+}
+
+static int hc_read(hunt_config_t *c, const char *path, const char *fixed_sec, char *err,
+                   size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024], sec[32] = "";
+    if (fixed_sec)
+        snprintf(sec, sizeof sec, "%s", fixed_sec);
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, err_cap, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = hc_trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        char why[200] = "";
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            static const char *const known[] = {"general", "prep",  "beacon", "scan",
+                                                "dns",     "ports", "allow"};
+            int ok = 0;
+            if (close && !fixed_sec) {
+                *close = '\0';
+                for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+                    ok |= strcmp(s + 1, known[i]) == 0;
+            }
+            if (!ok) {
+                snprintf(err, err_cap, "%s:%d: unknown section '%s'", path, lineno, s);
+                rc = -1;
+                break;
+            }
+            snprintf(sec, sizeof sec, "%s", s + 1);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq || !sec[0]) {
+            snprintf(err, err_cap, "%s:%d: want 'key = value'%s", path, lineno,
+                     sec[0] ? "" : " inside a [section]");
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = hc_trim(s), *val = hc_trim(eq + 1);
+        if (hc_line(c, sec, key, val, why, sizeof why) != 0) {
+            snprintf(err, err_cap, "%s:%d: %s", path, lineno, why);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int hc_check(const hunt_config_t *c, const char *path, char *err, size_t err_cap)
+{
+    double w = c->b_w_ts + c->b_w_ds + c->b_w_dur + c->b_w_hist;
+    if (w < 0.999 || w > 1.001) {
+        snprintf(err, err_cap, "%s: [beacon] weights must sum to 1 (they sum to %g)", path, w);
+        return -1;
+    }
+    if (!(c->b_base < c->b_low && c->b_low < c->b_medium)) {
+        snprintf(err, err_cap, "%s: [beacon] want score_base < score_low < score_medium", path);
+        return -1;
+    }
+    if (c->b_prev_rare >= c->b_prev_common) {
+        snprintf(err, err_cap, "%s: [beacon] want prevalence_rare < prevalence_common", path);
+        return -1;
+    }
+    return 0;
+}
+
+int hc_load(hunt_config_t *c, const char *path, char *err, size_t err_cap)
+{
+    if (hc_read(c, path, NULL, err, err_cap) != 0 || hc_check(c, path, err, err_cap) != 0)
+        return -1;
+    snprintf(c->source, sizeof c->source, "%s", path);
+    return 0;
+}
+
+int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap)
+{
+    return hc_read(c, path, "allow", err, err_cap);
+}
+
+static void hc_print_nets(FILE *out, const char *key, const hc_net_t *v, int n)
+{
+    fprintf(out, "%s = ", key);
+    for (int i = 0; i < n; i++) {
+        char a[FLOW_ADDR_STRLEN];
+        flow_addr_format(&v[i].addr, a);
+        int v4 = flow_addr_is_v4(&v[i].addr);
+        int plen = v4 ? v[i].plen - 96 : v[i].plen;
+        fprintf(out, "%s%s", i ? "," : "", a);
+        if (plen != (v4 ? 32 : 128))
+            fprintf(out, "/%d", plen);
+    }
+    fputc('\n', out);
+}
+
+static void hc_print_ports(FILE *out, const char *key, const uint8_t *bits)
+{
+    fprintf(out, "%s = ", key);
+    int first = 1;
+    for (unsigned p = 0; p < 65536; p++) {
+        if (!hc_bit(bits, p))
+            continue;
+        unsigned q = p;
+        while (q + 1 < 65536 && hc_bit(bits, q + 1))
+            q++;
+        fprintf(out, first ? "%u" : ",%u", p);
+        if (q > p)
+            fprintf(out, "-%u", q);
+        first = 0;
+        p = q;
+    }
+    fputc('\n', out);
+}
+
+void hc_print(const hunt_config_t *c, FILE *out)
+{
+    fprintf(out, "# flowhunt hunt configuration (from %s)\n", c->source);
+    const char *sec = "";
+#define HC_X_PRINT(s, k, field, def, lo, hi, doc)                                                  \
+    if (strcmp(sec, #s) != 0) {                                                                    \
+        sec = #s;                                                                                  \
+        fprintf(out, "\n[%s]\n", sec);                                                             \
+        if (strcmp(sec, "general") == 0) {                                                         \
+            hc_print_nets(out, "internal", c->internal, c->n_internal);                            \
+            hc_print_nets(out, "resolvers", c->resolvers, c->n_resolvers);                         \
+        }                                                                                          \
+    }                                                                                              \
+    fprintf(out, "# %s (default %g)\n%s = %g\n", doc, (double)(def), #k, c->field);
+    HC_NUMBERS(HC_X_PRINT)
+#undef HC_X_PRINT
+    fprintf(out, "\n[ports]\n");
+    hc_print_ports(out, "standard_tcp", c->std_tcp);
+    hc_print_ports(out, "standard_udp", c->std_udp);
+    hc_print_ports(out, "lateral_tcp", c->lateral_tcp);
+    fprintf(out, "\n[allow]\n");
+    for (int i = 0; i < c->n_allow; i++)
+        fprintf(out, "%s\n", c->allow[i].text);
+}

@@ -1,0 +1,288 @@
+/* hunt_dnsexfil.c: DNS exfiltration and DNS tunnels (T1048.003, T1071.004) from flows alone.
+ *
+ * Without query names the flow still shows a tunnel's shape (hunting-methods.md section 3.3):
+ * an internal host sending port-53 traffic (UDP or TCP) straight to a server that is not one
+ * of the approved resolvers -- inside the network or out -- is a policy violation on its own
+ * (Elastic's "DNS Activity to the Internet"); what makes it exfiltration is
+ *   - upstream bytes per packet: queries are 60-100 B, encoded data fills the 253-byte name;
+ *   - the upstream/downstream ratio: answers are normally larger than queries;
+ *   - long-lived 5-tuples: resolvers see one query per source port, tunnels reuse a socket;
+ *   - volume: the upstream bytes in the window (Sigma's "High DNS Bytes Out" in spirit);
+ *   - the population: the host's port-53 upstream bytes as a robust z-score (median and MAD)
+ *     against every internal host's, so "large" is relative to this organisation.
+ * Risk: a policy violation alone is Medium (Low when no resolvers are configured: then nothing
+ * is approved, and a policy cannot be violated); High when volume or ratio is crossed, or two
+ * tunnel signs agree; Critical when four do. The approved resolvers' own recursion is not
+ * judged: they are the servers that are supposed to talk to nameservers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+
+typedef struct hd_unit {
+    flow_addr_t host, peer;
+    uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in;
+    uint64_t bytes_udp, bytes_tcp;
+    uint64_t long_lived, max_dur_ms, max_pkts, unanswered;
+    uint64_t first, last;
+    uint32_t sampling;
+} hd_unit_t;
+
+typedef struct hd_host {
+    flow_addr_t host;
+    uint64_t bytes_out, bytes_approved;
+} hd_host_t;
+
+typedef struct hd_state {
+    const hunt_ctx_t *ctx;
+    const hunt_config_t *cfg;
+    hj_intern_t unit_keys, host_keys;
+    hj_vec_t units, hosts;
+} hd_state_t;
+
+static void *hd_create(const hunt_ctx_t *ctx)
+{
+    hd_state_t *s = hj_xcalloc(1, sizeof *s);
+    s->ctx = ctx;
+    s->cfg = ctx->cfg;
+    hj_vec_init(&s->units, sizeof(hd_unit_t));
+    hj_vec_init(&s->hosts, sizeof(hd_host_t));
+    return s;
+}
+
+static void hd_feed(void *st, const hunt_conv_t *c)
+{
+    hd_state_t *s = st;
+    if (!c->orig_internal || c->resp_port != 53 || (c->proto != 6 && c->proto != 17))
+        return;
+    if (hc_is_resolver(s->cfg, &c->orig))
+        return; /* a resolver's recursion is its job */
+    int is_new;
+    uint64_t hid = hj_intern(&s->host_keys, c->orig.b, 16, &is_new);
+    hd_host_t *h = hj_vec_at(&s->hosts, hid);
+    h->host = c->orig;
+    h->bytes_out += c->bytes_out;
+    if (hc_is_resolver(s->cfg, &c->resp)) {
+        h->bytes_approved += c->bytes_out;
+        return;
+    }
+    flow_addr_t key[2] = {c->orig, c->resp};
+    uint64_t id = hj_intern(&s->unit_keys, key, sizeof key, &is_new);
+    hd_unit_t *u = hj_vec_at(&s->units, id);
+    if (is_new) {
+        u->host = c->orig;
+        u->peer = c->resp;
+        u->first = c->t_start;
+    }
+    u->flows++;
+    u->pkts_out += c->pkts_out;
+    u->bytes_out += c->bytes_out;
+    u->pkts_in += c->pkts_in;
+    u->bytes_in += c->bytes_in;
+    if (c->proto == 6)
+        u->bytes_tcp += c->bytes_out;
+    else
+        u->bytes_udp += c->bytes_out;
+    uint64_t dur = c->t_end - c->t_start, pk = c->pkts_out + c->pkts_in;
+    if (dur >= (uint64_t)(s->cfg->d_long_s * 1000) || pk >= (uint64_t)s->cfg->d_long_pkts)
+        u->long_lived++;
+    if (dur > u->max_dur_ms)
+        u->max_dur_ms = dur;
+    if (pk > u->max_pkts)
+        u->max_pkts = pk;
+    u->unanswered += !c->answered;
+    if (c->t_start < u->first)
+        u->first = c->t_start;
+    if (c->t_end > u->last)
+        u->last = c->t_end;
+    if (c->sampling > u->sampling)
+        u->sampling = c->sampling;
+}
+
+static void hd_part_end(void *st)
+{
+    (void)st; /* (host, resolver) units are small; they live for the whole run */
+}
+
+static int hd_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void hd_finish(void *st, hunt_findings_t *out)
+{
+    hd_state_t *s = st;
+    const hunt_config_t *cfg = s->cfg;
+    /* the population: every internal host's port-53 upstream bytes */
+    size_t nh = s->hosts.n;
+    double med = 0, mad = 0;
+    if (nh > 0) {
+        uint64_t *v = hj_xmalloc(nh * sizeof *v);
+        for (size_t i = 0; i < nh; i++)
+            v[i] = ((hd_host_t *)s->hosts.v)[i].bytes_out;
+        qsort(v, nh, sizeof *v, hd_cmp_u64);
+        med = (double)v[nh / 2];
+        for (size_t i = 0; i < nh; i++)
+            v[i] = (uint64_t)fabs((double)v[i] - med);
+        qsort(v, nh, sizeof *v, hd_cmp_u64);
+        mad = (double)v[nh / 2];
+        free(v);
+    }
+    /* a floor, so a population of near-identical hosts does not make every byte an outlier */
+    double scale = 1.4826 * mad;
+    if (scale < 0.05 * med)
+        scale = 0.05 * med;
+    if (scale < 1000)
+        scale = 1000;
+
+    for (size_t i = 0; i < s->units.n; i++) {
+        hd_unit_t *u = (hd_unit_t *)s->units.v + i;
+        if (u->flows < (uint64_t)cfg->d_min_flows)
+            continue;
+        uint64_t hid = hj_lookup(&s->host_keys, u->host.b, 16);
+        hd_host_t *h = (hd_host_t *)s->hosts.v + hid;
+        double bpp = u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0;
+        double ratio = (double)u->bytes_out / (double)(u->bytes_in ? u->bytes_in : 1);
+        double z = nh >= 2 ? ((double)h->bytes_out - med) / scale : 0;
+        int bpp_high = u->pkts_out >= (uint64_t)cfg->d_bpp_min && bpp >= cfg->d_bpp;
+        int ratio_high = u->bytes_out >= (uint64_t)cfg->d_ratio_min && ratio >= cfg->d_ratio;
+        int long_lived = u->long_lived > 0;
+        int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
+        int pop_high = nh >= 10 && z >= cfg->d_pop_z;
+        int k = bpp_high + ratio_high + long_lived + volume_high + pop_high;
+        int risk;
+        if (k >= 4)
+            risk = HUNT_RISK_CRITICAL;
+        else if (volume_high || ratio_high || k >= 2)
+            risk = HUNT_RISK_HIGH;
+        else if (k == 1 || cfg->n_resolvers > 0)
+            risk = HUNT_RISK_MEDIUM;
+        else
+            risk = HUNT_RISK_LOW;
+        uint8_t proto = u->bytes_tcp > u->bytes_udp ? 6 : 17;
+        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
+        int exfil = bpp_high || ratio_high || volume_high;
+        hunt_finding_tech(f, exfil ? "T1048.003" : "T1071.004");
+        hunt_finding_tech(f, "T1071.004");
+        f->host = u->host;
+        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN], pb[8];
+        flow_addr_format(&u->host, host);
+        flow_addr_format(&u->peer, peer);
+        snprintf(f->peer, sizeof f->peer, "%s", peer);
+        f->port = 53;
+        f->proto = proto;
+        f->first_seen = u->first;
+        f->last_seen = u->last;
+        f->risk = risk;
+        f->score = k + (double)u->bytes_out / 1e9;
+        int conf = k >= 2 && u->pkts_out >= (uint64_t)cfg->d_bpp_min ? HUNT_CONF_HIGH
+                   : k >= 1                                          ? HUNT_CONF_MEDIUM
+                                                                     : HUNT_CONF_LOW;
+        if (u->sampling >= 100)
+            conf = HUNT_CONF_LOW;
+        else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
+            conf--;
+        f->confidence = conf;
+        int internal_peer = hc_is_internal(cfg, &u->peer);
+        snprintf(f->summary, sizeof f->summary,
+                 "%s sent %llu bytes in %llu DNS conversations to %s resolver %s, not an "
+                 "approved one (%d tunnel sign%s)",
+                 host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows,
+                 internal_peer ? "internal" : "external", peer, k, k == 1 ? "" : "s");
+        snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53", host, peer);
+        if (risk >= HUNT_RISK_HIGH)
+            snprintf(f->action, sizeof f->action,
+                     "Contain: block port 53 from %s to %s (allow DNS only to the approved "
+                     "resolvers), isolate %s, and find the process using the tunnel; estimate "
+                     "what left from the %llu upstream bytes.",
+                     host, peer, host, (unsigned long long)u->bytes_out);
+        else
+            snprintf(f->action, sizeof f->action,
+                     "Investigate: find why %s resolves through %s instead of the approved "
+                     "resolvers (VPN client, hard-coded resolver, malware) and enforce DNS "
+                     "egress to the approved resolvers.",
+                     host, peer);
+        hev_t *e = &f->ev;
+        char t[256], j[256];
+        hev_int(e, "conversations", (int64_t)u->flows);
+        hev_int(e, "bytes_out", (int64_t)u->bytes_out);
+        hev_int(e, "bytes_in", (int64_t)u->bytes_in);
+        hev_int(e, "packets_out", (int64_t)u->pkts_out);
+        hev_int(e, "packets_in", (int64_t)u->pkts_in);
+        hev_int(e, "bytes_udp", (int64_t)u->bytes_udp);
+        hev_int(e, "bytes_tcp", (int64_t)u->bytes_tcp);
+        hev_num(e, "bytes_per_packet_out", bpp, 1);
+        hev_num(e, "up_down_ratio", ratio, 2);
+        hev_int(e, "long_lived_5tuples", (int64_t)u->long_lived);
+        hev_num(e, "longest_5tuple_s", (double)u->max_dur_ms / 1000.0, 1);
+        hev_int(e, "most_packets_in_5tuple", (int64_t)u->max_pkts);
+        hev_int(e, "unanswered", (int64_t)u->unanswered);
+        snprintf(t, sizeof t,
+                 "host sends %llu bytes to port 53 in all (%llu to approved resolvers); "
+                 "population median %.0f, robust z %.1f over %zu hosts",
+                 (unsigned long long)h->bytes_out, (unsigned long long)h->bytes_approved, med, z,
+                 nh);
+        snprintf(j, sizeof j,
+                 "{\"host_bytes_out\":%llu,\"host_bytes_to_approved\":%llu,\"median\":%.0f,"
+                 "\"robust_z\":%.2f,\"hosts\":%zu}",
+                 (unsigned long long)h->bytes_out, (unsigned long long)h->bytes_approved, med, z,
+                 nh);
+        hev_raw(e, "population", j, t);
+        /* which thresholds were crossed */
+        char tj[256] = "[", tt[256] = "";
+        struct {
+            int on;
+            const char *name;
+        } signs[] = {{bpp_high, "bytes_per_packet"},
+                     {ratio_high, "up_down_ratio"},
+                     {long_lived, "long_lived_5tuple"},
+                     {volume_high, "volume"},
+                     {pop_high, "population_outlier"}};
+        int first = 1;
+        for (size_t x = 0; x < sizeof signs / sizeof signs[0]; x++) {
+            if (!signs[x].on)
+                continue;
+            size_t l = strlen(tj);
+            snprintf(tj + l, sizeof tj - l, "%s\"%s\"", first ? "" : ",", signs[x].name);
+            l = strlen(tt);
+            snprintf(tt + l, sizeof tt - l, "%s%s", first ? "" : ", ", signs[x].name);
+            first = 0;
+        }
+        strcat(tj, "]");
+        if (first)
+            snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
+        hev_raw(e, "thresholds_crossed", tj, tt);
+        snprintf(t, sizeof t,
+                 "bytes/packet >= %g over >= %g packets; ratio >= %g over >= %g bytes; 5-tuple "
+                 ">= %g s or %g packets; volume >= %g bytes; z >= %g",
+                 cfg->d_bpp, cfg->d_bpp_min, cfg->d_ratio, cfg->d_ratio_min, cfg->d_long_s,
+                 cfg->d_long_pkts, cfg->d_volume, cfg->d_pop_z);
+        hev_str(e, "thresholds", t);
+        hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
+        hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+        (void)pb;
+        const hc_allow_t *al = hc_allowed(cfg, "dns-exfil", &u->host, &u->peer, 53, proto);
+        if (al) {
+            f->suppressed = 1;
+            snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
+                     al->text, al->reason);
+        }
+    }
+}
+
+static void hd_destroy(void *st)
+{
+    hd_state_t *s = st;
+    if (!s)
+        return;
+    hj_vec_free(&s->units);
+    hj_vec_free(&s->hosts);
+    hj_intern_free(&s->unit_keys);
+    hj_intern_free(&s->host_keys);
+    free(s);
+}
+
+const hunt_ops_t hd_ops = {"dns-exfil", hd_create, hd_feed, hd_part_end, hd_finish, hd_destroy};

@@ -1,0 +1,767 @@
+/* hunt_prep.c: from stored flow records to conversations, the one input every hunt reads.
+ *
+ * Flow records are not connections, and every hunt falls into the same traps if it reads them
+ * raw (../shared/reference/hunting-methods.md section 0):
+ *   - an exporter cuts a long flow every active timeout, which looks exactly like a beacon:
+ *     records of one 5-tuple and exporter are stitched when the next starts within stitch_gap_s
+ *     of the previous end and the previous was cut (end reason 2, or, without an end reason,
+ *     it lasted at least active_timeout_min_s and carried no FIN or RST), across segment
+ *     boundaries too, because the whole partition is sorted before it is stitched;
+ *   - several routers export the same flow: records of one 5-tuple from different exporters
+ *     that start within dedup_tolerance_ms count once (the copies are counted);
+ *   - NetFlow is one-way: a record and the reverse 5-tuple's record that starts within
+ *     pair_tolerance_ms of it become one conversation, so "was it answered" is known; the
+ *     originator is the side sending the ICMP request, else the one not on a service port,
+ *     else the one that started first; RFC 5103 biflows (and imported Zeek records) are
+ *     conversations already;
+ *   - sampling: counters are multiplied by the record's 1:N and the rate travels with the
+ *     conversation so the hunts lower confidence.
+ *
+ * Memory is bounded by [general] memory_mb: a first pass reads only the row-group headers to
+ * count rows; when the records would not fit, the window is hunted in P passes, each keeping
+ * the records whose address pair (both sides cut to /24, IPv6 /64) hashes to that pass. Every
+ * conversation of a pair, and every pair of an internal host with one remote /24, falls in one
+ * pass, so stitching, pairing, per-pair beacon scoring and prevalence counts are exact; hunts
+ * keep only per-host aggregates across passes. The number of passes is in the evidence.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "hunt.h"
+#include "seg.h"
+
+#define HP_FIN 0x01
+#define HP_SYN 0x02
+#define HP_RST 0x04
+#define HP_ACK 0x10
+#define HP_PAIR_LOOKAHEAD 64 /* reverse records examined per record: keeps pairing linear */
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static uint64_t hp_fnv(const void *p, size_t n, uint64_t h)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+#define HP_FNV0 0xcbf29ce484222325ull
+
+/* A 64-bit key for an address: the IPv4 value itself, or a hash of the IPv6 address with the
+ * top bit set (collisions only merge two counts of prevalence, never two hosts' findings). */
+static uint64_t hp_addr_key(const flow_addr_t *a)
+{
+    if (flow_addr_is_v4(a))
+        return flow_addr_v4(a);
+    return hp_fnv(a->b, 16, HP_FNV0) | (1ull << 63);
+}
+
+/* The address cut to its /24 (IPv6: /64). */
+static flow_addr_t hp_net24(const flow_addr_t *a)
+{
+    flow_addr_t n = *a;
+    if (flow_addr_is_v4(a))
+        n.b[15] = 0;
+    else
+        memset(n.b + 8, 0, 8);
+    return n;
+}
+
+static uint64_t hp_partition_of(const flow_addr_t *s, const flow_addr_t *d)
+{
+    flow_addr_t a = hp_net24(s), b = hp_net24(d);
+    if (memcmp(a.b, b.b, 16) > 0) {
+        flow_addr_t t = a;
+        a = b;
+        b = t;
+    }
+    uint64_t h = hp_fnv(a.b, 16, HP_FNV0);
+    h = hp_fnv(b.b, 16, h);
+    return h ^ (h >> 29);
+}
+
+/* ---- the pure steps ---------------------------------------------------------------------- */
+
+static int hp_cmp_addr(const flow_addr_t *a, const flow_addr_t *b)
+{
+    return memcmp(a->b, b->b, 16);
+}
+
+#define HP_CMP(x, y)                                                                               \
+    do {                                                                                           \
+        if ((x) != (y))                                                                            \
+            return (x) < (y) ? -1 : 1;                                                             \
+    } while (0)
+
+/* 5-tuple, exporter, start: the order of stitching. */
+static int hp_cmp_stitch(const void *pa, const void *pb)
+{
+    const hp_rec_t *a = pa, *b = pb;
+    int c;
+    if ((c = hp_cmp_addr(&a->src, &b->src)) || (c = hp_cmp_addr(&a->dst, &b->dst)))
+        return c;
+    HP_CMP(a->sport, b->sport);
+    HP_CMP(a->dport, b->dport);
+    HP_CMP(a->proto, b->proto);
+    HP_CMP(a->exporter, b->exporter);
+    HP_CMP(a->t0, b->t0);
+    HP_CMP(a->t1, b->t1);
+    HP_CMP(a->pkts, b->pkts);
+    HP_CMP(a->bytes, b->bytes);
+    return 0;
+}
+
+/* 5-tuple, start, exporter: the order of deduplication. */
+static int hp_cmp_dedup(const void *pa, const void *pb)
+{
+    const hp_rec_t *a = pa, *b = pb;
+    int c;
+    HP_CMP(a->dead, b->dead);
+    if ((c = hp_cmp_addr(&a->src, &b->src)) || (c = hp_cmp_addr(&a->dst, &b->dst)))
+        return c;
+    HP_CMP(a->sport, b->sport);
+    HP_CMP(a->dport, b->dport);
+    HP_CMP(a->proto, b->proto);
+    HP_CMP(a->t0, b->t0);
+    HP_CMP(a->exporter, b->exporter);
+    HP_CMP(a->t1, b->t1);
+    HP_CMP(a->pkts, b->pkts);
+    return 0;
+}
+
+static int hp_is_icmp(uint8_t proto)
+{
+    return proto == 1 || proto == 58;
+}
+
+/* The unordered conversation key: lower (address, port) first; ICMP ignores ports, since a
+ * request and its reply carry different types. */
+typedef struct hp_ckey {
+    const flow_addr_t *lo, *hi;
+    uint16_t lo_port, hi_port;
+} hp_ckey_t;
+
+static hp_ckey_t hp_ckey(const hp_rec_t *r)
+{
+    hp_ckey_t k;
+    uint16_t sp = hp_is_icmp(r->proto) ? 0 : r->sport, dp = hp_is_icmp(r->proto) ? 0 : r->dport;
+    int c = hp_cmp_addr(&r->src, &r->dst);
+    if (c < 0 || (c == 0 && sp <= dp)) {
+        k = (hp_ckey_t){&r->src, &r->dst, sp, dp};
+    } else {
+        k = (hp_ckey_t){&r->dst, &r->src, dp, sp};
+    }
+    return k;
+}
+
+static int hp_cmp_pair(const void *pa, const void *pb)
+{
+    const hp_rec_t *a = pa, *b = pb;
+    HP_CMP(a->dead, b->dead);
+    hp_ckey_t ka = hp_ckey(a), kb = hp_ckey(b);
+    int c;
+    if ((c = hp_cmp_addr(ka.lo, kb.lo)) || (c = hp_cmp_addr(ka.hi, kb.hi)))
+        return c;
+    HP_CMP(ka.lo_port, kb.lo_port);
+    HP_CMP(ka.hi_port, kb.hi_port);
+    HP_CMP(a->proto, b->proto);
+    HP_CMP(a->t0, b->t0);
+    if ((c = hp_cmp_addr(&a->src, &b->src)))
+        return c;
+    HP_CMP(a->exporter, b->exporter);
+    HP_CMP(a->t1, b->t1);
+    HP_CMP(a->pkts, b->pkts);
+    return 0;
+}
+
+static int hp_same_ckey(const hp_rec_t *a, const hp_rec_t *b)
+{
+    if (a->proto != b->proto)
+        return 0;
+    hp_ckey_t ka = hp_ckey(a), kb = hp_ckey(b);
+    return !hp_cmp_addr(ka.lo, kb.lo) && !hp_cmp_addr(ka.hi, kb.hi) && ka.lo_port == kb.lo_port &&
+           ka.hi_port == kb.hi_port;
+}
+
+static int hp_same_5tuple(const hp_rec_t *a, const hp_rec_t *b)
+{
+    return !hp_cmp_addr(&a->src, &b->src) && !hp_cmp_addr(&a->dst, &b->dst) &&
+           a->sport == b->sport && a->dport == b->dport && a->proto == b->proto;
+}
+
+/* 1 when `a` could have been cut by an active timeout and `b` is its continuation. */
+static int hp_stitchable(const hunt_config_t *cfg, const hp_rec_t *a, const hp_rec_t *b)
+{
+    if (b->t0 < a->t0)
+        return 0;
+    uint64_t gap = b->t0 > a->t1 ? b->t0 - a->t1 : 0;
+    if (gap > (uint64_t)(cfg->stitch_gap_s * 1000.0))
+        return 0;
+    if (a->end_reason == 2)
+        return 1;
+    if (a->end_reason != 0) /* idle, end of flow, forced: it really ended */
+        return 0;
+    if (a->proto == 6 && (a->flags & (HP_FIN | HP_RST)))
+        return 0;
+    return a->t1 - a->t0 >= (uint64_t)(cfg->active_min_s * 1000.0);
+}
+
+static void hp_absorb(hp_rec_t *into, hp_rec_t *from)
+{
+    if (from->t1 > into->t1)
+        into->t1 = from->t1;
+    into->pkts += from->pkts;
+    into->bytes += from->bytes;
+    into->rpkts += from->rpkts;
+    into->rbytes += from->rbytes;
+    into->flags |= from->flags;
+    into->end_reason = from->end_reason;
+    into->has_rev |= from->has_rev;
+    if (from->sampling > into->sampling)
+        into->sampling = from->sampling;
+    if (from->fw_event == 3)
+        into->fw_event = 3;
+    into->n_records = (uint16_t)(into->n_records + from->n_records);
+    from->dead = 1;
+}
+
+/* Which port looks like the service: 1 the first, 2 the second, 0 cannot tell. */
+static int hp_service_side(uint16_t p1, uint16_t p2)
+{
+    if (p1 < 1024 && p2 >= 1024)
+        return 1;
+    if (p2 < 1024 && p1 >= 1024)
+        return 2;
+    if (p1 < 32768 && p2 >= 32768) /* ephemeral ranges (Linux 32768+, Windows 49152+) */
+        return 1;
+    if (p2 < 32768 && p1 >= 32768)
+        return 2;
+    return 0;
+}
+
+static int hp_icmp_is_reply(uint8_t proto, uint16_t dport)
+{
+    uint8_t type = (uint8_t)(dport >> 8);
+    if (proto == 1)
+        return type == 0 || type == 14 || type == 16 || type == 18;
+    return type == 129; /* ICMPv6 echo reply */
+}
+
+static uint64_t hp_scale(uint64_t v, uint32_t sampling)
+{
+    if (sampling <= 1)
+        return v;
+    if (v > UINT64_MAX / sampling)
+        return UINT64_MAX;
+    return v * sampling;
+}
+
+static int hp_cmp_conv(const void *pa, const void *pb)
+{
+    const hunt_conv_t *a = pa, *b = pb;
+    int c;
+    HP_CMP(a->t_start, b->t_start);
+    if ((c = hp_cmp_addr(&a->orig, &b->orig)) || (c = hp_cmp_addr(&a->resp, &b->resp)))
+        return c;
+    HP_CMP(a->orig_port, b->orig_port);
+    HP_CMP(a->resp_port, b->resp_port);
+    HP_CMP(a->proto, b->proto);
+    HP_CMP(a->t_end, b->t_end);
+    HP_CMP(a->bytes_out, b->bytes_out);
+    HP_CMP(a->bytes_in, b->bytes_in);
+    return 0;
+}
+
+/* One conversation from record f (the originator's) and r (the answer, or NULL). */
+static void hp_conv(const hunt_config_t *cfg, const hp_rec_t *f, const hp_rec_t *r, hunt_conv_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->orig = f->src;
+    c->resp = f->dst;
+    c->orig_port = f->sport;
+    c->resp_port = f->dport;
+    c->proto = f->proto;
+    c->t_start = f->t0;
+    c->t_end = f->t1;
+    uint32_t sf = f->sampling ? f->sampling : 1;
+    c->sampling = sf;
+    c->pkts_out = hp_scale(f->pkts, sf);
+    c->bytes_out = hp_scale(f->bytes, sf);
+    c->flags_out = f->flags;
+    c->n_records = f->n_records;
+    c->n_exporters = f->n_exporters;
+    if (f->has_rev) { /* a biflow: the reverse counters are the answer */
+        c->pkts_in = hp_scale(f->rpkts, sf);
+        c->bytes_in = hp_scale(f->rbytes, sf);
+        c->answered = f->rpkts > 0;
+    }
+    if (r) {
+        uint32_t sr = r->sampling ? r->sampling : 1;
+        if (sr > c->sampling)
+            c->sampling = sr;
+        c->pkts_in += hp_scale(r->pkts, sr);
+        c->bytes_in += hp_scale(r->bytes, sr);
+        c->flags_in = r->flags;
+        c->answered = 1;
+        if (r->t0 < c->t_start)
+            c->t_start = r->t0;
+        if (r->t1 > c->t_end)
+            c->t_end = r->t1;
+        c->n_records = (uint16_t)(c->n_records + r->n_records);
+        if (r->n_exporters > c->n_exporters)
+            c->n_exporters = r->n_exporters;
+    }
+    /* A closed TCP port answers with RST (RST|ACK) and never a SYN; a firewall's deny event
+     * is a rejection whatever else was seen. */
+    if (c->proto == 6 && c->answered && (c->flags_in & HP_RST) && !(c->flags_in & HP_SYN))
+        c->rejected = 1;
+    if (f->fw_event == 3 || (r && r->fw_event == 3)) {
+        c->rejected = 1;
+        c->answered = 0;
+    }
+    c->orig_internal = (uint8_t)hc_is_internal(cfg, &c->orig);
+    c->resp_internal = (uint8_t)hc_is_internal(cfg, &c->resp);
+}
+
+/* Which of two records of one conversation is the originator's: 1 for a, 0 for b. */
+static int hp_a_originates(const hp_rec_t *a, const hp_rec_t *b)
+{
+    if (hp_is_icmp(a->proto)) {
+        int ar = hp_icmp_is_reply(a->proto, a->dport), br = hp_icmp_is_reply(b->proto, b->dport);
+        if (ar != br)
+            return br;
+    } else {
+        int s = hp_service_side(a->sport, a->dport);
+        if (s)
+            return s == 2; /* a's destination is the service: a is the client's record */
+    }
+    return a->t0 <= b->t0;
+}
+
+/* Swaps a lone record so that src is the originator, when its ports or ICMP type say so. */
+static void hp_orient_lone(hp_rec_t *r)
+{
+    int swap = 0;
+    if (r->has_rev)
+        return; /* RFC 5103: the biflow's source is the initiator */
+    if (hp_is_icmp(r->proto))
+        swap = hp_icmp_is_reply(r->proto, r->dport);
+    else if (r->proto == 6 && (r->flags & (HP_SYN | HP_ACK)) == HP_SYN)
+        swap = 0; /* a bare SYN is always the client's */
+    else
+        swap = hp_service_side(r->sport, r->dport) == 1;
+    if (!swap)
+        return;
+    flow_addr_t t = r->src;
+    r->src = r->dst;
+    r->dst = t;
+    uint16_t p = r->sport;
+    r->sport = hp_is_icmp(r->proto) ? 0 : r->dport;
+    r->dport = hp_is_icmp(r->proto) ? 0 : p;
+}
+
+void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
+                void (*emit)(void *arg, const hunt_conv_t *c), void *arg, hp_stats_t *st)
+{
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        recs[i].dead = 0;
+        if (recs[i].n_records == 0)
+            recs[i].n_records = 1;
+        if (recs[i].n_exporters == 0)
+            recs[i].n_exporters = 1;
+        if (recs[i].sampling == 0)
+            recs[i].sampling = 1;
+    }
+    /* 1. stitch active-timeout fragments of one 5-tuple and exporter */
+    qsort(recs, n, sizeof *recs, hp_cmp_stitch);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        hp_rec_t *head = &recs[i];
+        while (j < n && hp_same_5tuple(head, &recs[j]) && head->exporter == recs[j].exporter) {
+            if (hp_stitchable(cfg, head, &recs[j])) {
+                hp_absorb(head, &recs[j]);
+                st->stitched++;
+            } else {
+                head = &recs[j];
+            }
+            j++;
+        }
+        i = j;
+    }
+    /* 2. one flow exported by several routers counts once */
+    qsort(recs, n, sizeof *recs, hp_cmp_dedup);
+    size_t live = 0;
+    while (live < n && !recs[live].dead)
+        live++;
+    for (size_t i = 0; i < live;) {
+        size_t j = i + 1;
+        while (j < live && hp_same_5tuple(&recs[i], &recs[j]) &&
+               recs[j].t0 - recs[i].t0 <= (uint64_t)cfg->dedup_tol_ms) {
+            if (recs[j].exporter != recs[i].exporter) {
+                /* keep the copy that saw most (a sampled router may report fewer packets) */
+                if (recs[j].pkts > recs[i].pkts) {
+                    recs[i].pkts = recs[j].pkts;
+                    recs[i].bytes = recs[j].bytes;
+                }
+                if (recs[j].t1 > recs[i].t1)
+                    recs[i].t1 = recs[j].t1;
+                recs[i].flags |= recs[j].flags;
+                recs[i].n_exporters++;
+                recs[j].dead = 1;
+                st->duplicates++;
+            }
+            j++;
+        }
+        /* the next cluster starts at the first record not merged into this one */
+        size_t k = i + 1;
+        while (k < j && recs[k].dead)
+            k++;
+        i = k;
+    }
+    /* 3. pair one-way records into conversations */
+    qsort(recs, live, sizeof *recs, hp_cmp_pair);
+    while (live > 0 && recs[live - 1].dead)
+        live--;
+    hunt_conv_t *convs = hj_xmalloc((live ? live : 1) * sizeof *convs);
+    size_t nc = 0;
+    uint64_t tol = (uint64_t)cfg->pair_tol_ms;
+    for (size_t i = 0; i < live; i++) {
+        hp_rec_t *a = &recs[i];
+        if (a->dead)
+            continue;
+        a->dead = 1;
+        hp_rec_t *b = NULL;
+        if (!a->has_rev) {
+            for (size_t j = i + 1; j < live && j < i + 1 + HP_PAIR_LOOKAHEAD; j++) {
+                hp_rec_t *q = &recs[j];
+                if (!hp_same_ckey(a, q) || q->t0 > a->t1 + tol)
+                    break;
+                if (q->dead || q->has_rev || !hp_cmp_addr(&q->src, &a->src))
+                    continue;
+                b = q;
+                break;
+            }
+        }
+        if (b) {
+            b->dead = 1;
+            st->paired++;
+            if (hp_a_originates(a, b))
+                hp_conv(cfg, a, b, &convs[nc++]);
+            else
+                hp_conv(cfg, b, a, &convs[nc++]);
+        } else {
+            if (a->has_rev)
+                st->biflows++;
+            hp_orient_lone(a);
+            hp_conv(cfg, a, NULL, &convs[nc++]);
+        }
+    }
+    /* 4. in time order, a total order so that every run feeds the hunts identically */
+    qsort(convs, nc, sizeof *convs, hp_cmp_conv);
+    for (size_t i = 0; i < nc; i++) {
+        const hunt_conv_t *c = &convs[i];
+        st->convs++;
+        st->one_way += !c->answered;
+        if (c->sampling > 1)
+            st->sampled++;
+        if (c->sampling > st->max_sampling)
+            st->max_sampling = c->sampling;
+        if (st->first_ms == 0 || c->t_start < st->first_ms)
+            st->first_ms = c->t_start;
+        if (c->t_end > st->last_ms)
+            st->last_ms = c->t_end;
+        emit(arg, c);
+    }
+    free(convs);
+}
+
+/* ---- reading the window ------------------------------------------------------------------ */
+
+typedef struct hp_wvec {
+    hp_rec_t *v;
+    size_t n, cap;
+} hp_wvec_t;
+
+struct hp_state {
+    const hunt_config_t *cfg;
+    hj_map_t hosts;       /* internal originators seen */
+    hj_map_t prev_dst;    /* address key -> distinct internal originators */
+    hj_map_t prev_net;    /* /24 key -> distinct internal originators */
+    hj_intern_t seen_dst; /* (host, dst) pairs of this partition */
+    hj_intern_t seen_net; /* (host, dst /24) of this partition */
+    /* the scan */
+    hp_wvec_t w[16];
+    uint64_t from_ms, to_ms;
+    uint64_t parts, part;
+    cmd_progress_t prog;
+    uint64_t rows_total, rows_seen; /* progress */
+    hp_run_t *run;
+    hp_stats_t *stats;
+};
+
+hp_state_t *hp_create(const hunt_config_t *cfg)
+{
+    hp_state_t *p = hj_xcalloc(1, sizeof *p);
+    p->cfg = cfg;
+    return p;
+}
+
+void hp_destroy(hp_state_t *p)
+{
+    if (!p)
+        return;
+    hj_map_free(&p->hosts);
+    hj_map_free(&p->prev_dst);
+    hj_map_free(&p->prev_net);
+    hj_intern_free(&p->seen_dst);
+    hj_intern_free(&p->seen_net);
+    for (int i = 0; i < 16; i++)
+        free(p->w[i].v);
+    free(p);
+}
+
+uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24)
+{
+    const hp_state_t *p = prep_state;
+    if (!dst)
+        return p->hosts.n;
+    flow_addr_t a = net24 ? hp_net24(dst) : *dst;
+    const uint64_t *v = hj_map_get(net24 ? &p->prev_net : &p->prev_dst, hp_addr_key(&a));
+    return v ? *v : 0;
+}
+
+#define HP_COLS                                                                                    \
+    (FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(src_addr) | FLOW_BIT(dst_addr) |         \
+     FLOW_BIT(src_port) | FLOW_BIT(dst_port) | FLOW_BIT(proto) | FLOW_BIT(tcp_flags) |             \
+     FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(exporter) | FLOW_BIT(sampling) |               \
+     FLOW_BIT(obs_domain) | FLOW_BIT(end_reason) | FLOW_BIT(rev_packets) | FLOW_BIT(rev_bytes) |   \
+     FLOW_BIT(fw_event) | FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code))
+
+static int hp_has(const seg_batch_t *b, int col, uint32_t i)
+{
+    return b->present[col] == NULL || b->present[col][i];
+}
+
+static int hp_batch(void *arg, int worker, seg_batch_t *b)
+{
+    hp_state_t *p = arg;
+    seg_where_t where;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        if (!((HP_COLS >> c) & 1))
+            continue;
+        int rc = seg_batch_load(b, c, &where);
+        if (rc < 0)
+            return rc;
+    }
+    const uint64_t *t0 = b->vals[FLOW_COL_time_start], *t1 = b->vals[FLOW_COL_time_end];
+    const flow_addr_t *src = b->vals[FLOW_COL_src_addr], *dst = b->vals[FLOW_COL_dst_addr];
+    const flow_addr_t *exp = b->vals[FLOW_COL_exporter];
+    const uint16_t *sp = b->vals[FLOW_COL_src_port], *dp = b->vals[FLOW_COL_dst_port];
+    const uint8_t *proto = b->vals[FLOW_COL_proto], *flags = b->vals[FLOW_COL_tcp_flags];
+    const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
+    const uint64_t *rpk = b->vals[FLOW_COL_rev_packets], *rby = b->vals[FLOW_COL_rev_bytes];
+    const uint32_t *samp = b->vals[FLOW_COL_sampling], *dom = b->vals[FLOW_COL_obs_domain];
+    const uint8_t *er = b->vals[FLOW_COL_end_reason], *fw = b->vals[FLOW_COL_fw_event];
+    const uint8_t *it = b->vals[FLOW_COL_icmp_type], *ic = b->vals[FLOW_COL_icmp_code];
+    hp_wvec_t *w = &p->w[worker];
+    for (uint32_t i = 0; i < b->n_rows; i++) {
+        if (!(t1[i] >= p->from_ms && t0[i] < p->to_ms))
+            continue;
+        if (p->parts > 1 && hp_partition_of(&src[i], &dst[i]) % p->parts != p->part)
+            continue;
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 4096;
+            w->v = hj_xrealloc(w->v, w->cap * sizeof *w->v);
+        }
+        hp_rec_t *r = &w->v[w->n++];
+        memset(r, 0, sizeof *r);
+        r->t0 = t0[i];
+        r->t1 = t1[i] >= t0[i] ? t1[i] : t0[i];
+        r->src = src[i];
+        r->dst = dst[i];
+        r->sport = sp[i];
+        r->dport = dp[i];
+        r->proto = proto[i];
+        r->flags = flags[i];
+        r->pkts = pk[i];
+        r->bytes = by[i];
+        /* a record that carries reverse counters (RFC 5103, Zeek) is a whole conversation */
+        r->has_rev = (uint8_t)hp_has(b, FLOW_COL_rev_packets, i);
+        r->rpkts = rpk[i];
+        r->rbytes = rby[i];
+        r->sampling = samp[i] ? samp[i] : 1;
+        r->end_reason = er[i];
+        r->fw_event = fw[i];
+        uint64_t h = hp_fnv(exp[i].b, 16, HP_FNV0);
+        r->exporter = hp_fnv(&dom[i], sizeof dom[i], h);
+        if (hp_is_icmp(r->proto) && hp_has(b, FLOW_COL_icmp_type, i)) {
+            r->sport = 0;
+            r->dport = (uint16_t)(it[i] << 8 | ic[i]);
+        }
+    }
+    __atomic_add_fetch(&p->rows_seen, b->n_rows, __ATOMIC_RELAXED);
+    if (cmd_progress_due(&p->prog))
+        cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: %llu of %llu flows read",
+                          (unsigned long long)p->part + 1, (unsigned long long)p->parts,
+                          (unsigned long long)__atomic_load_n(&p->rows_seen, __ATOMIC_RELAXED),
+                          (unsigned long long)p->rows_total);
+    return 0;
+}
+
+static void hp_emit(void *arg, const hunt_conv_t *c)
+{
+    hp_state_t *p = arg;
+    if (c->orig_internal) {
+        (*hj_map_ins(&p->hosts, hp_addr_key(&c->orig)))++;
+        /* distinct (host, dst) and (host, dst /24): complete within this pass */
+        flow_addr_t key[2] = {c->orig, c->resp};
+        int is_new;
+        hj_intern(&p->seen_dst, key, sizeof key, &is_new);
+        if (is_new)
+            (*hj_map_ins(&p->prev_dst, hp_addr_key(&c->resp)))++;
+        key[1] = hp_net24(&c->resp);
+        hj_intern(&p->seen_net, key, sizeof key, &is_new);
+        if (is_new)
+            (*hj_map_ins(&p->prev_net, hp_addr_key(&key[1])))++;
+    }
+    for (int i = 0; i < p->run->n; i++)
+        p->run->ops[i]->feed(p->run->st[i], c);
+}
+
+typedef struct hp_extent_arg {
+    uint64_t rows, first, last;
+    int any;
+    uint64_t from_ms, to_ms;
+} hp_extent_arg_t;
+
+static int hp_extent_want(void *arg, const seg_file_t *f, uint32_t g)
+{
+    hp_extent_arg_t *e = arg;
+    seg_group_info_t gi;
+    seg_group(f, g, &gi);
+    __atomic_add_fetch(&e->rows, gi.n_rows, __ATOMIC_RELAXED);
+    uint64_t lo = gi.time_min < e->from_ms ? e->from_ms : gi.time_min;
+    uint64_t hi = gi.time_max >= e->to_ms ? e->to_ms - 1 : gi.time_max;
+    /* min/max without a lock: compare-and-swap loops */
+    uint64_t cur = __atomic_load_n(&e->first, __ATOMIC_RELAXED);
+    while ((cur == 0 || lo < cur) &&
+           !__atomic_compare_exchange_n(&e->first, &cur, lo, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    cur = __atomic_load_n(&e->last, __ATOMIC_RELAXED);
+    while (hi > cur &&
+           !__atomic_compare_exchange_n(&e->last, &cur, hi, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    return 0; /* nothing is decoded: the group headers say all we need */
+}
+
+static int hp_extent_batch(void *arg, int worker, seg_batch_t *b)
+{
+    (void)arg;
+    (void)worker;
+    (void)b;
+    return 0;
+}
+
+static int hp_extent_rows(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers,
+                          hp_extent_arg_t *e, seg_where_t *where)
+{
+    memset(e, 0, sizeof *e);
+    e->from_ms = from_ms;
+    e->to_ms = to_ms;
+    return seg_scan(dir, from_ms, to_ms, workers, hp_extent_want, hp_extent_batch, e, NULL, where);
+}
+
+int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,
+              uint64_t *last)
+{
+    hp_extent_arg_t e;
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    int rc = hp_extent_rows(dir, from_ms, to_ms, workers, &e, &where);
+    if (rc < 0) {
+        cmd_print_where(stderr, "flowhunt hunt", rc, &where);
+        return -1;
+    }
+    *first = e.rows ? e.first : 0;
+    *last = e.rows ? e.last : 0;
+    return 0;
+}
+
+int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
+{
+    const hunt_config_t *cfg = p->cfg;
+    int workers = cfg->workers > 0 ? (int)cfg->workers : cmd_workers();
+    if (workers > 16)
+        workers = 16;
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    hp_extent_arg_t e;
+    int rc = hp_extent_rows(r->dir, r->from_ms, r->to_ms, workers, &e, &where);
+    if (rc < 0) {
+        cmd_print_where(stderr, r->prog, rc, &where);
+        return -1;
+    }
+    /* Records of a pass plus their conversations must fit in memory_mb (a margin for the
+     * hunts' own state). */
+    double per_row = (double)(sizeof(hp_rec_t) + sizeof(hunt_conv_t)) * 1.5;
+    double budget = cfg->memory_mb * 1048576.0;
+    uint64_t parts = (uint64_t)((double)e.rows * per_row / budget) + 1;
+    p->parts = parts;
+    p->from_ms = r->from_ms;
+    p->to_ms = r->to_ms;
+    p->run = r;
+    p->stats = st;
+    p->rows_total = e.rows * parts;
+    st->partitions = (uint32_t)parts;
+    cmd_progress_init(&p->prog, 0);
+    p->prog.on = p->prog.on && r->progress;
+    for (p->part = 0; p->part < parts; p->part++) {
+        seg_scan_stats_t ss;
+        memset(&ss, 0, sizeof ss);
+        rc = seg_scan(r->dir, r->from_ms, r->to_ms, workers, NULL, hp_batch, p, &ss, &where);
+        if (rc < 0) {
+            cmd_progress_done(&p->prog);
+            cmd_print_where(stderr, r->prog, rc, &where);
+            return -1;
+        }
+        if (p->part == 0) {
+            st->segments = ss.segments;
+            st->groups = ss.groups;
+        }
+        /* gather the workers' records into one array */
+        size_t total = 0;
+        for (int i = 0; i < 16; i++)
+            total += p->w[i].n;
+        st->rows += total;
+        hp_rec_t *all = p->w[0].v;
+        size_t n = p->w[0].n;
+        all = hj_xrealloc(all, (total ? total : 1) * sizeof *all);
+        for (int i = 1; i < 16; i++) {
+            if (p->w[i].n)
+                memcpy(all + n, p->w[i].v, p->w[i].n * sizeof *all);
+            n += p->w[i].n;
+            free(p->w[i].v);
+            p->w[i] = (hp_wvec_t){0};
+        }
+        p->w[0] = (hp_wvec_t){0};
+        if (p->prog.on)
+            cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: preparing %zu flows",
+                              (unsigned long long)p->part + 1, (unsigned long long)parts, n);
+        hp_prepare(cfg, all, n, hp_emit, p, st);
+        free(all);
+        hj_intern_free(&p->seen_dst);
+        hj_intern_free(&p->seen_net);
+        for (int i = 0; i < r->n; i++)
+            if (r->ops[i]->part_end)
+                r->ops[i]->part_end(r->st[i]);
+    }
+    st->internal_hosts = p->hosts.n;
+    cmd_progress_done(&p->prog);
+    return 0;
+}

@@ -1,0 +1,833 @@
+/* hunt_report.c: findings as an analyst reads them, and the state that keeps their IDs.
+ *
+ * Every finding is printed in the format the users asked for (Hunt ID, Technique, Host, User,
+ * Evidence, Risk Level, Confidence, Recommended Action) as text, as JSON lines for a SIEM, or as
+ * CSV. A finding is named by its fingerprint, a stable hash of (host, peer or *, port or *,
+ * protocol) -- never of the hunt or technique, so two hunts that agree on one host and peer
+ * produce one finding (the highest risk wins, the techniques are joined, agreement raises
+ * confidence). Hunt IDs are TH-HUNTIN-<YYYYMMDD>-<SEQ>: the date is the end of the hunted
+ * window, SEQ the next number unused for that date; a fingerprint keeps the ID it was first
+ * given, remembered in DIR/hunt/ids.tsv. Acknowledged fingerprints (DIR/hunt/acks.tsv) are left
+ * out. Nothing here reads the clock: with the same findings, state and --now the output is the
+ * same byte for byte. State files are written to a temporary name and renamed, so a crash
+ * leaves the old state or the new, never half of one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hunt.h"
+#include "timearg.h"
+
+/* ---- evidence ------------------------------------------------------------------------------ */
+
+static void hev_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void hev_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (*len + (size_t)n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (*len + (size_t)n + 1 > c)
+            c *= 2;
+        *buf = hj_xrealloc(*buf, c);
+        *cap = c;
+    }
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+}
+
+/* JSON string body (no quotes) of s, into a malloc'd buffer. */
+static char *hr_json_esc(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = hj_xmalloc(n * 6 + 1), *o = out;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (ch == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        } else if (ch == '\t') {
+            *o++ = '\\';
+            *o++ = 't';
+        } else if (ch < 0x20) {
+            o += sprintf(o, "\\u%04x", ch);
+        } else {
+            *o++ = (char)ch;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+void hev_init(hev_t *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+void hev_free(hev_t *e)
+{
+    free(e->json);
+    free(e->text);
+    memset(e, 0, sizeof *e);
+}
+
+void hev_raw(hev_t *e, const char *name, const char *json, const char *text)
+{
+    hev_cat(&e->json, &e->json_len, &e->json_cap, "%s\"%s\":%s", e->json_len ? "," : "", name,
+            json);
+    hev_cat(&e->text, &e->text_len, &e->text_cap, "  %s: %s\n", name, text);
+}
+
+void hev_str(hev_t *e, const char *name, const char *val)
+{
+    char *esc = hr_json_esc(val);
+    hev_cat(&e->json, &e->json_len, &e->json_cap, "%s\"%s\":\"%s\"", e->json_len ? "," : "", name,
+            esc);
+    free(esc);
+    hev_cat(&e->text, &e->text_len, &e->text_cap, "  %s: %s\n", name, val);
+}
+
+void hev_int(hev_t *e, const char *name, int64_t val)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%" PRId64, val);
+    hev_raw(e, name, b, b);
+}
+
+void hev_num(hev_t *e, const char *name, double val, int decimals)
+{
+    char b[64];
+    if (!(val == val) || val > 1e300 || val < -1e300)
+        val = 0; /* JSON has no NaN or infinity */
+    snprintf(b, sizeof b, "%.*f", decimals, val);
+    hev_raw(e, name, b, b);
+}
+
+void hev_bool(hev_t *e, const char *name, int val)
+{
+    hev_raw(e, name, val ? "true" : "false", val ? "yes" : "no");
+}
+
+/* ---- findings ------------------------------------------------------------------------------ */
+
+hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = hj_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    hunt_finding_t *f = hj_xcalloc(1, sizeof *f);
+    snprintf(f->hunt, sizeof f->hunt, "%s", hunt);
+    f->port = -1;
+    hev_init(&f->ev);
+    l->v[l->n++] = f;
+    return f;
+}
+
+void hunt_findings_free(hunt_findings_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!l->v[i])
+            continue;
+        hev_free(&l->v[i]->ev);
+        free(l->v[i]);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+void hunt_finding_tech(hunt_finding_t *f, const char *tech)
+{
+    for (int i = 0; i < f->n_tech; i++)
+        if (strcmp(f->tech[i], tech) == 0)
+            return;
+    if (f->n_tech < HUNT_TECH_MAX)
+        snprintf(f->tech[f->n_tech++], sizeof f->tech[0], "%s", tech);
+}
+
+const char *hr_risk_name(int risk)
+{
+    static const char *const n[] = {"None", "Low", "Medium", "High", "Critical"};
+    return risk >= 0 && risk <= 4 ? n[risk] : "None";
+}
+
+const char *hr_conf_name(int conf)
+{
+    return conf >= HUNT_CONF_HIGH ? "High" : conf == HUNT_CONF_MEDIUM ? "Medium" : "Low";
+}
+
+const char *hr_proto_name(uint8_t proto, char buf[8])
+{
+    switch (proto) {
+    case 1:
+        return "icmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 58:
+        return "icmp6";
+    default:
+        snprintf(buf, 8, "%u", proto);
+        return buf;
+    }
+}
+
+void hr_iso(uint64_t ms, char out[32])
+{
+    int64_t days = (int64_t)(ms / 86400000);
+    int64_t y;
+    unsigned m, d;
+    timearg_civil_from_days(days, &y, &m, &d);
+    uint64_t r = ms % 86400000;
+    snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m, d, (unsigned)(r / 3600000),
+             (unsigned)(r / 60000 % 60), (unsigned)(r / 1000 % 60), (unsigned)(r % 1000));
+}
+
+void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
+                    char out[17])
+{
+    char h[FLOW_ADDR_STRLEN], buf[200], pb[8];
+    flow_addr_format(host, h);
+    char ports[16] = "*";
+    if (port >= 0)
+        snprintf(ports, sizeof ports, "%d", port);
+    snprintf(buf, sizeof buf, "%s|%s|%s|%s", h, peer && *peer ? peer : "*", ports,
+             hr_proto_name(proto, pb));
+    /* FNV-1a 64: stable across builds and machines, which is all a name needs */
+    uint64_t x = 0xcbf29ce484222325ull;
+    for (const char *s = buf; *s; s++) {
+        x ^= (uint8_t)*s;
+        x *= 0x100000001b3ull;
+    }
+    snprintf(out, 17, "%016" PRIx64, x);
+}
+
+/* ---- state under DIR/hunt/ ----------------------------------------------------------------- */
+
+typedef struct hr_id {
+    char fp[17];
+    char id[32];
+    uint64_t first_ms;
+} hr_id_t;
+
+typedef struct hr_state {
+    hr_id_t *ids;
+    size_t n, cap;
+    hj_intern_t by_fp;
+} hr_state_t;
+
+static void hr_state_add(hr_state_t *s, const char *fp, const char *id, uint64_t first_ms)
+{
+    int is_new;
+    uint64_t k = hj_intern(&s->by_fp, fp, 16, &is_new);
+    if (!is_new)
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->ids = hj_xrealloc(s->ids, s->cap * sizeof *s->ids);
+    }
+    (void)k;
+    hr_id_t *r = &s->ids[s->n++];
+    snprintf(r->fp, sizeof r->fp, "%s", fp);
+    snprintf(r->id, sizeof r->id, "%s", id);
+    r->first_ms = first_ms;
+}
+
+static int hr_state_path(const char *dir, const char *name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/hunt/%s", dir, name);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int hr_is_hex16(const char *s)
+{
+    if (strlen(s) != 16)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int hr_state_load(hr_state_t *s, const char *dir)
+{
+    char path[4200], line[512];
+    memset(s, 0, sizeof *s);
+    if (hr_state_path(dir, "ids.tsv", path, sizeof path) != 0)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        char fp[64], id[64];
+        unsigned long long first;
+        if (sscanf(line, "%63s\t%63s\t%llu", fp, id, &first) != 3 || !hr_is_hex16(fp) ||
+            strncmp(id, "TH-HUNTIN-", 10) != 0 || strlen(id) != 23) {
+            fprintf(stderr, "flowhunt hunt: %s:%d: not 'FINGERPRINT<TAB>HUNT-ID<TAB>MS'\n", path,
+                    lineno);
+            fclose(f);
+            return -1;
+        }
+        hr_state_add(s, fp, id, first);
+    }
+    fclose(f);
+    return 0;
+}
+
+static int hr_mkdir_hunt(const char *dir)
+{
+    char path[4200];
+    if (hr_state_path(dir, "", path, sizeof path) != 0)
+        return -1;
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Writes `text` to DIR/hunt/NAME through a temporary file, fsync and rename. */
+static int hr_write_atomic(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[4200], tmp[4300];
+    if (hr_mkdir_hunt(dir) != 0 || hr_state_path(dir, name, path, sizeof path) != 0)
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fflush(f) != 0;
+    bad |= fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int hr_state_save(const hr_state_t *s, const char *dir)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    hev_cat(&buf, &len, &cap, "# flowhunt hunt IDs: fingerprint, hunt ID, first reported (ms)\n");
+    for (size_t i = 0; i < s->n; i++)
+        hev_cat(&buf, &len, &cap, "%s\t%s\t%" PRIu64 "\n", s->ids[i].fp, s->ids[i].id,
+                s->ids[i].first_ms);
+    int rc = hr_write_atomic(dir, "ids.tsv", buf, len);
+    free(buf);
+    return rc;
+}
+
+static void hr_state_free(hr_state_t *s)
+{
+    free(s->ids);
+    hj_intern_free(&s->by_fp);
+}
+
+/* Acknowledged fingerprints: lines "FP<TAB>MS<TAB>REASON". */
+typedef struct hr_ack {
+    char fp[17];
+    uint64_t ms;
+    char reason[400];
+} hr_ack_t;
+
+static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)
+{
+    char path[4200], line[1024];
+    *out = NULL;
+    *n_out = 0;
+    if (hr_state_path(dir, "acks.tsv", path, sizeof path) != 0)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    size_t n = 0;
+    hr_ack_t *v = NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (!t1 || !t2)
+            continue;
+        *t1 = *t2 = '\0';
+        if (!hr_is_hex16(line))
+            continue;
+        v = hj_xrealloc(v, (n + 1) * sizeof *v);
+        memcpy(v[n].fp, line, 16); /* hr_is_hex16 checked it is exactly 16 digits */
+        v[n].fp[16] = '\0';
+        v[n].ms = strtoull(t1 + 1, NULL, 10);
+        snprintf(v[n].reason, sizeof v[n].reason, "%s", t2 + 1);
+        n++;
+    }
+    fclose(f);
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+static int hr_acked(const hr_ack_t *a, size_t n, const char *fp)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i].fp, fp) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- ordering, merging ---------------------------------------------------------------------- */
+
+static int hr_hunt_rank(const char *hunt)
+{
+    /* the fixed order that breaks ties when hunts agree on one fingerprint */
+    static const char *const order[] = {"dns-exfil", "beacon", "scan"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(hunt, order[i]) == 0)
+            return i;
+    return 3;
+}
+
+static int hr_cmp(const void *pa, const void *pb)
+{
+    const hunt_finding_t *a = *(hunt_finding_t *const *)pa, *b = *(hunt_finding_t *const *)pb;
+    if (a->suppressed != b->suppressed)
+        return a->suppressed - b->suppressed;
+    if (a->risk != b->risk)
+        return b->risk - a->risk;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    int c = memcmp(a->host.b, b->host.b, 16);
+    if (c)
+        return c;
+    if ((c = strcmp(a->peer, b->peer)))
+        return c;
+    if (a->port != b->port)
+        return a->port - b->port;
+    if (a->proto != b->proto)
+        return a->proto - b->proto;
+    return hr_hunt_rank(a->hunt) - hr_hunt_rank(b->hunt);
+}
+
+/* Folds b into a (a wins: higher risk, or first in the fixed order). */
+static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
+{
+    for (int i = 0; i < b->n_tech; i++)
+        hunt_finding_tech(a, b->tech[i]);
+    if (b->first_seen < a->first_seen)
+        a->first_seen = b->first_seen;
+    if (b->last_seen > a->last_seen)
+        a->last_seen = b->last_seen;
+    if (a->confidence < HUNT_CONF_HIGH)
+        a->confidence++; /* two hunts agreeing is corroboration */
+    char name[40];
+    snprintf(name, sizeof name, "also_%s", b->hunt);
+    char *json = hj_xmalloc(b->ev.json_len + 3);
+    sprintf(json, "{%s}", b->ev.json ? b->ev.json : "");
+    char text[300];
+    snprintf(text, sizeof text, "%s (risk %s, score %.3f)", b->summary, hr_risk_name(b->risk),
+             b->score);
+    hev_raw(&a->ev, name, json, text);
+    free(json);
+    if (!b->suppressed)
+        a->suppressed = 0;
+}
+
+static void hr_merge_all(hunt_findings_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        hunt_finding_t *a = l->v[i];
+        if (!a)
+            continue;
+        for (size_t j = i + 1; j < l->n; j++) {
+            hunt_finding_t *b = l->v[j];
+            if (!b || strcmp(a->fingerprint, b->fingerprint) != 0)
+                continue;
+            int b_wins = b->risk > a->risk ||
+                         (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
+            if (b_wins) {
+                hr_merge(b, a);
+                hev_free(&a->ev);
+                free(a);
+                l->v[i] = a = b;
+            } else {
+                hr_merge(a, b);
+                hev_free(&b->ev);
+                free(b);
+            }
+            l->v[j] = NULL;
+        }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i])
+            l->v[k++] = l->v[i];
+    l->n = k;
+}
+
+/* ---- printing ------------------------------------------------------------------------------- */
+
+static void hr_peer_json(FILE *out, const hunt_finding_t *f)
+{
+    if (f->peer[0])
+        fprintf(out, "\"%s\"", f->peer);
+    else
+        fputs("null", out);
+}
+
+static void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+{
+    char a[32], b[32];
+    hr_iso(f->first_seen, a);
+    hr_iso(f->last_seen + 1, b);
+    snprintf(out, cap, "flowhunt cat %s --from %s --to %s '%s'", o->dir, a, b, f->filter);
+}
+
+static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)
+{
+    out[0] = '\0';
+    size_t len = 0;
+    for (int i = 0; i < f->n_tech; i++) {
+        int n = snprintf(out + len, cap - len, "%s%s", i ? sep : "", f->tech[i]);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+static const char *hr_tech_name(const char *t)
+{
+    static const struct {
+        const char *id, *name;
+    } names[] = {{"T1071", "Application Layer Protocol"},
+                 {"T1071.004", "Application Layer Protocol: DNS"},
+                 {"T1571", "Non-Standard Port"},
+                 {"T1046", "Network Service Discovery"},
+                 {"T1048.003", "Exfiltration Over Unencrypted Non-C2 Protocol"},
+                 {"T1095", "Non-Application Layer Protocol"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].id, t) == 0)
+            return names[i].name;
+    return "";
+}
+
+static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
+{
+    char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32];
+    flow_addr_format(&f->host, host);
+    hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_iso(f->first_seen, first);
+    hr_iso(f->last_seen, last);
+    hr_iso(f->first_reported, rep);
+    fprintf(out, "Hunt ID: %s\n", f->hunt_id);
+    fprintf(out, "Technique: %s %s", f->tech[0], hr_tech_name(f->tech[0]));
+    if (f->n_tech > 1) {
+        fputs(" (also", out);
+        for (int i = 1; i < f->n_tech; i++)
+            fprintf(out, " %s %s%s", f->tech[i], hr_tech_name(f->tech[i]),
+                    i + 1 < f->n_tech ? ";" : "");
+        fputc(')', out);
+    }
+    fputc('\n', out);
+    fprintf(out, "Host: %s\n", host);
+    fprintf(out, "User: unknown\n");
+    fprintf(out, "Evidence: %s\n", f->summary);
+    if (f->suppressed)
+        fprintf(out, "  suppressed: %s\n", f->suppressed_reason);
+    fprintf(out, "  hunt: %s\n  seen: %s to %s\n", f->hunt, first, last);
+    fputs(f->ev.text ? f->ev.text : "", out);
+    fprintf(out, "  fingerprint: %s (%s, first reported %s)\n", f->fingerprint,
+            f->is_new ? "new" : "seen before", rep);
+    fprintf(out, "  flows: %s\n", cat);
+    fprintf(out, "Risk Level: %s\n", hr_risk_name(f->risk));
+    fprintf(out, "Confidence: %s\n", hr_conf_name(f->confidence));
+    fprintf(out, "Recommended Action: %s\n\n", f->action);
+}
+
+static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
+{
+    char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32], pb[8];
+    flow_addr_format(&f->host, host);
+    hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_iso(f->first_seen, first);
+    hr_iso(f->last_seen, last);
+    hr_iso(f->first_reported, rep);
+    char *sum = hr_json_esc(f->summary), *act = hr_json_esc(f->action), *c = hr_json_esc(cat);
+    char *sup = hr_json_esc(f->suppressed_reason);
+    fprintf(out, "{\"hunt_id\":\"%s\",\"hunt\":\"%s\",\"technique\":\"%s\",\"techniques\":[",
+            f->hunt_id, f->hunt, f->tech[0]);
+    for (int i = 0; i < f->n_tech; i++)
+        fprintf(out, "%s\"%s\"", i ? "," : "", f->tech[i]);
+    fprintf(out, "],\"host\":\"%s\",\"host_name\":null,\"user\":\"unknown\",\"peer\":", host);
+    hr_peer_json(out, f);
+    if (f->port >= 0)
+        fprintf(out, ",\"port\":%d", f->port);
+    else
+        fputs(",\"port\":null", out);
+    fprintf(out,
+            ",\"proto\":\"%s\",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"risk_level\":\"%s\","
+            "\"risk_score\":%.3f,\"confidence\":\"%s\",\"recommended_action\":\"%s\","
+            "\"summary\":\"%s\",\"evidence\":{%s},\"flows_command\":\"%s\",\"fingerprint\":\"%s\","
+            "\"first_reported\":\"%s\",\"new\":%s,\"suppressed\":%s",
+            hr_proto_name(f->proto, pb), first, last, hr_risk_name(f->risk), f->score,
+            hr_conf_name(f->confidence), act, sum, f->ev.json ? f->ev.json : "", c, f->fingerprint,
+            rep, f->is_new ? "true" : "false", f->suppressed ? "true" : "false");
+    if (f->suppressed)
+        fprintf(out, ",\"suppressed_reason\":\"%s\"", sup);
+    fputs("}\n", out);
+    free(sum);
+    free(act);
+    free(c);
+    free(sup);
+}
+
+static void hr_csv_field(FILE *out, const char *s, int last)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+    fputc(last ? '\n' : ',', out);
+}
+
+static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
+{
+    char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32], pb[8],
+        port[16] = "", techs[64], score[32];
+    flow_addr_format(&f->host, host);
+    hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_iso(f->first_seen, first);
+    hr_iso(f->last_seen, last);
+    hr_iso(f->first_reported, rep);
+    if (f->port >= 0)
+        snprintf(port, sizeof port, "%d", f->port);
+    hr_techs(f, techs, sizeof techs, ";");
+    snprintf(score, sizeof score, "%.3f", f->score);
+    const char *v[] = {f->hunt_id,
+                       f->hunt,
+                       f->tech[0],
+                       techs,
+                       host,
+                       "unknown",
+                       f->peer,
+                       port,
+                       hr_proto_name(f->proto, pb),
+                       first,
+                       last,
+                       hr_risk_name(f->risk),
+                       hr_conf_name(f->confidence),
+                       score,
+                       f->fingerprint,
+                       rep,
+                       f->is_new ? "true" : "false",
+                       f->suppressed ? "true" : "false",
+                       f->summary,
+                       f->action,
+                       cat};
+    size_t n = sizeof v / sizeof v[0];
+    for (size_t i = 0; i < n; i++)
+        hr_csv_field(out, v[i], i + 1 == n);
+}
+
+int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        hunt_finding_t *f = l->v[i];
+        hr_fingerprint(&f->host, f->peer, f->port, f->proto, f->fingerprint);
+    }
+    hr_merge_all(l);
+    hr_ack_t *acks;
+    size_t n_acks;
+    if (hr_acks_load(o->dir, &acks, &n_acks) != 0) {
+        fprintf(stderr, "flowhunt hunt: %s/hunt/acks.tsv: %s\n", o->dir, strerror(errno));
+        return -1;
+    }
+    size_t k = 0, n_acked = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (hr_acked(acks, n_acks, l->v[i]->fingerprint)) {
+            hev_free(&l->v[i]->ev);
+            free(l->v[i]);
+            n_acked++;
+        } else {
+            l->v[k++] = l->v[i];
+        }
+    }
+    l->n = k;
+    free(acks);
+    qsort(l->v, l->n, sizeof *l->v, hr_cmp);
+
+    hr_state_t st;
+    if (hr_state_load(&st, o->dir) != 0) {
+        if (errno)
+            fprintf(stderr, "flowhunt hunt: %s/hunt/ids.tsv: %s\n", o->dir, strerror(errno));
+        hr_state_free(&st);
+        return -1;
+    }
+    char date[16];
+    {
+        char iso[32];
+        hr_iso(o->end_ms, iso);
+        snprintf(date, sizeof date, "%.4s%.2s%.2s", iso, iso + 5, iso + 8);
+    }
+    unsigned next_seq = 0;
+    for (size_t i = 0; i < st.n; i++)
+        if (strncmp(st.ids[i].id + 10, date, 8) == 0) {
+            unsigned s = (unsigned)strtoul(st.ids[i].id + 19, NULL, 10);
+            if (s > next_seq)
+                next_seq = s;
+        }
+    int changed = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        hunt_finding_t *f = l->v[i];
+        uint64_t id = hj_lookup(&st.by_fp, f->fingerprint, 16);
+        if (id != UINT64_MAX) {
+            snprintf(f->hunt_id, sizeof f->hunt_id, "%s", st.ids[id].id);
+            f->first_reported = st.ids[id].first_ms;
+            f->is_new = 0;
+        } else {
+            if (next_seq >= 9999) {
+                fprintf(stderr, "flowhunt hunt: more than 9999 findings for %s\n", date);
+                hr_state_free(&st);
+                return -1;
+            }
+            snprintf(f->hunt_id, sizeof f->hunt_id, "TH-HUNTIN-%s-%04u", date, ++next_seq);
+            f->first_reported = o->now_ms;
+            f->is_new = 1;
+            hr_state_add(&st, f->fingerprint, f->hunt_id, o->now_ms);
+            changed = 1;
+        }
+    }
+    if (changed && o->write_state && hr_state_save(&st, o->dir) != 0) {
+        fprintf(stderr, "flowhunt hunt: cannot write %s/hunt/ids.tsv: %s\n", o->dir,
+                strerror(errno));
+        hr_state_free(&st);
+        return -1;
+    }
+    hr_state_free(&st);
+
+    int reported = 0, suppressed = 0, shown = 0;
+    if (o->format == HR_FMT_CSV)
+        fputs("hunt_id,hunt,technique,techniques,host,user,peer,port,proto,first_seen,last_seen,"
+              "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
+              "recommended_action,flows_command\n",
+              out);
+    for (size_t i = 0; i < l->n; i++) {
+        hunt_finding_t *f = l->v[i];
+        if (o->new_only && !f->is_new)
+            continue;
+        shown++;
+        if (f->suppressed)
+            suppressed++;
+        else
+            reported++;
+    }
+    if (o->format == HR_FMT_TEXT) {
+        char a[32], b[32];
+        hr_iso(o->from_ms, a);
+        hr_iso(o->to_ms, b);
+        fprintf(out,
+                "# flowhunt hunt %s: %s to %s: %d finding%s, %d suppressed by the allow-list, "
+                "%zu acknowledged not shown%s\n",
+                o->dir, a, b, reported, reported == 1 ? "" : "s", suppressed, n_acked,
+                o->new_only ? ", only new ones shown" : "");
+        if (o->prep)
+            fprintf(out,
+                    "# %" PRIu64 " flows -> %" PRIu64 " conversations (%" PRIu64
+                    " stitched, %" PRIu64 " duplicate copies dropped, %" PRIu64 " paired, %" PRIu64
+                    " unanswered); sampling up to 1:%u; %u pass%s; "
+                    "%" PRIu64 " internal hosts\n",
+                    o->prep->rows, o->prep->convs, o->prep->stitched, o->prep->duplicates,
+                    o->prep->paired, o->prep->one_way,
+                    o->prep->max_sampling ? o->prep->max_sampling : 1, o->prep->partitions,
+                    o->prep->partitions == 1 ? "" : "es", o->prep->internal_hosts);
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        hunt_finding_t *f = l->v[i];
+        if (o->new_only && !f->is_new)
+            continue;
+        if (o->format == HR_FMT_JSON)
+            hr_print_json(out, f, o);
+        else if (o->format == HR_FMT_CSV)
+            hr_print_csv(out, f, o);
+        else
+            hr_print_text(out, f, o);
+    }
+    return reported;
+}
+
+/* ---- ack, acks --------------------------------------------------------------------------- */
+
+int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, const char *reason)
+{
+    hr_ack_t *acks;
+    size_t n;
+    if (hr_acks_load(dir, &acks, &n) != 0)
+        return -1;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    hev_cat(&buf, &len, &cap, "# flowhunt acknowledged findings: fingerprint, when (ms), reason\n");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(acks[i].fp, fp) != 0)
+            hev_cat(&buf, &len, &cap, "%s\t%" PRIu64 "\t%s\n", acks[i].fp, acks[i].ms,
+                    acks[i].reason);
+    char clean[400];
+    size_t j = 0;
+    for (const char *s = reason; *s && j + 1 < sizeof clean; s++)
+        clean[j++] = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+    clean[j] = '\0';
+    hev_cat(&buf, &len, &cap, "%s\t%" PRIu64 "\t%s\n", fp, now_ms, clean);
+    free(acks);
+    int rc = hr_write_atomic(dir, "acks.tsv", buf, len);
+    free(buf);
+    return rc;
+}
+
+int hr_acks_print(const char *dir, FILE *out)
+{
+    hr_ack_t *acks;
+    size_t n;
+    if (hr_acks_load(dir, &acks, &n) != 0)
+        return -1;
+    hr_state_t st;
+    if (hr_state_load(&st, dir) != 0) {
+        free(acks);
+        hr_state_free(&st);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        hr_iso(acks[i].ms, when);
+        uint64_t id = hj_lookup(&st.by_fp, acks[i].fp, 16);
+        fprintf(out, "%s\t%s\t%s\t%s\n", acks[i].fp, id == UINT64_MAX ? "-" : st.ids[id].id, when,
+                acks[i].reason);
+    }
+    free(acks);
+    hr_state_free(&st);
+    return (int)n;
+}

@@ -1,0 +1,511 @@
+/* hunt_scan.c: scan fan-out from internal hosts (T1046), fast and slow, internal targets first.
+ *
+ * Only failed attempts count, as in Zeek's scan policy and SiLK's TRW: a TCP attempt that got no
+ * answer, was answered with a RST (closed port) or denied by a firewall, or that the originator
+ * itself reset after at most three packets (a SYN scan touching an open port); a UDP attempt
+ * with no answer. Successes are kept per host only as distinct contacts, for the failure ratio
+ * a slow scan must also show. ICMP echo requests are counted by type, answered or not, since
+ * a ping sweep is answered by every live host.
+ *
+ * Per internal host, over the sorted attempts: horizontal = distinct failed targets on one
+ * (port, protocol), vertical = distinct failed ports on one target, ICMP sweep = distinct
+ * echo-requested targets, each as the maximum over a sliding window -- fast (Zeek: 25 hosts or
+ * 15 ports in 5 minutes) and slow (a day, higher thresholds, plus the failure ratio, which is
+ * what separates a patient scanner from a busy client). Targets inside the internal networks
+ * make the risk High (the lateral-movement precursor), Critical for a fast sweep of a
+ * lateral-movement port at critical_factor times the threshold; scans of the outside are
+ * Medium (High at that factor). The peer is the targets' network, cut to an octet boundary,
+ * for a horizontal scan (a /24 sweep reads as the /24), the target for a vertical one.
+ * Allow-listed scanners are reported as suppressed, with the entry that matched.
+ *
+ * Memory: attempts are kept per host up to max_events_per_host; more are counted and named as
+ * evicted in the finding.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+
+#define HS_RST 0x04
+
+enum { HS_FAIL_TCP_UDP, HS_ECHO };
+
+typedef struct hs_ev {
+    uint64_t t;
+    flow_addr_t dst;
+    uint16_t port;
+    uint8_t proto, kind, answered, rejected;
+} hs_ev_t;
+
+typedef struct hs_host {
+    flow_addr_t host;
+    hs_ev_t *ev;
+    size_t n, cap;
+    uint64_t evicted;
+    uint32_t sampling;
+    hj_map_t succ;         /* hash(dst, port, proto) of successful contacts */
+    hj_map_t succ_by_port; /* (proto << 16 | port) -> distinct successful targets */
+    hj_map_t succ_by_dst;  /* dst hash -> distinct successful ports */
+} hs_host_t;
+
+typedef struct hs_state {
+    const hunt_ctx_t *ctx;
+    const hunt_config_t *cfg;
+    hj_intern_t keys;
+    hj_vec_t hosts; /* hs_host_t */
+} hs_state_t;
+
+static uint64_t hs_hash(const void *p, size_t n, uint64_t h)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t hs_addr_key(const flow_addr_t *a)
+{
+    return hs_hash(a->b, 16, 0xcbf29ce484222325ull);
+}
+
+static void *hs_create(const hunt_ctx_t *ctx)
+{
+    hs_state_t *s = hj_xcalloc(1, sizeof *s);
+    s->ctx = ctx;
+    s->cfg = ctx->cfg;
+    hj_vec_init(&s->hosts, sizeof(hs_host_t));
+    return s;
+}
+
+static hs_host_t *hs_host(hs_state_t *s, const flow_addr_t *a)
+{
+    int is_new;
+    uint64_t id = hj_intern(&s->keys, a->b, 16, &is_new);
+    hs_host_t *h = hj_vec_at(&s->hosts, id);
+    if (is_new)
+        h->host = *a;
+    return h;
+}
+
+static void hs_feed(void *st, const hunt_conv_t *c)
+{
+    hs_state_t *s = st;
+    if (!c->orig_internal)
+        return;
+    int icmp_echo = (c->proto == 1 && (c->resp_port >> 8) == 8) ||
+                    (c->proto == 58 && (c->resp_port >> 8) == 128);
+    int failed = 0;
+    if (c->proto == 6)
+        failed = !c->answered || c->rejected || ((c->flags_out & HS_RST) && c->pkts_out <= 3);
+    else if (c->proto == 17)
+        failed = !c->answered || c->rejected;
+    else if (!icmp_echo)
+        return;
+    hs_host_t *h = hs_host(s, &c->orig);
+    if (c->sampling > h->sampling)
+        h->sampling = c->sampling;
+    if (!failed && !icmp_echo) {
+        uint64_t k = hs_hash(&c->resp_port, 2, hs_addr_key(&c->resp));
+        k = hs_hash(&c->proto, 1, k);
+        uint64_t *v = hj_map_ins(&h->succ, k);
+        if (*v == 0) {
+            *v = 1;
+            (*hj_map_ins(&h->succ_by_port, (uint64_t)c->proto << 16 | c->resp_port))++;
+            (*hj_map_ins(&h->succ_by_dst, hs_addr_key(&c->resp) ^ c->proto))++;
+        }
+        return;
+    }
+    if (h->n >= (size_t)s->cfg->s_max_ev) {
+        h->evicted++;
+        return;
+    }
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->ev = hj_xrealloc(h->ev, h->cap * sizeof *h->ev);
+    }
+    hs_ev_t *e = &h->ev[h->n++];
+    e->t = c->t_start;
+    e->dst = c->resp;
+    e->port = icmp_echo ? 0 : c->resp_port;
+    e->proto = c->proto;
+    e->kind = icmp_echo ? HS_ECHO : HS_FAIL_TCP_UDP;
+    e->answered = c->answered;
+    e->rejected = c->rejected;
+}
+
+/* ---- sliding windows --------------------------------------------------------------------------
+ */
+
+/* Group order: kind, proto, then port (horizontal) or target (vertical), then time. */
+static int hs_cmp_ev(const void *pa, const void *pb, void *arg)
+{
+    const hs_ev_t *a = pa, *b = pb;
+    int vertical = *(const int *)arg;
+    if (a->kind != b->kind)
+        return a->kind - b->kind;
+    if (a->proto != b->proto)
+        return a->proto - b->proto;
+    if (vertical) {
+        int c = memcmp(a->dst.b, b->dst.b, 16);
+        if (c)
+            return c;
+    } else if (a->kind != HS_ECHO && a->port != b->port) {
+        return a->port - b->port;
+    }
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    int c = memcmp(a->dst.b, b->dst.b, 16);
+    if (c)
+        return c;
+    return a->port - b->port;
+}
+
+typedef struct hs_win {
+    uint64_t max;              /* most distinct items in one window */
+    uint64_t at_start, at_end; /* that window */
+} hs_win_t;
+
+static uint64_t hs_item(const hs_ev_t *e, int vertical)
+{
+    return vertical ? e->port : hs_addr_key(&e->dst);
+}
+
+/* Most distinct items in any window of `w_ms` over ev[0..n) (sorted by time). */
+static void hs_window(const hs_ev_t *ev, size_t n, uint64_t w_ms, int vertical, hs_win_t *out)
+{
+    hj_map_t cnt = {0};
+    uint64_t distinct = 0;
+    memset(out, 0, sizeof *out);
+    size_t i = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t *v = hj_map_ins(&cnt, hs_item(&ev[j], vertical));
+        if ((*v)++ == 0)
+            distinct++;
+        while (ev[j].t - ev[i].t > w_ms) {
+            uint64_t *u = hj_map_get(&cnt, hs_item(&ev[i], vertical));
+            if (--(*u) == 0)
+                distinct--;
+            i++;
+        }
+        if (distinct > out->max) {
+            out->max = distinct;
+            out->at_start = ev[i].t;
+            out->at_end = ev[j].t;
+        }
+    }
+    hj_map_free(&cnt);
+}
+
+static uint64_t hs_distinct(const hs_ev_t *ev, size_t n, int vertical)
+{
+    hj_map_t set = {0};
+    for (size_t i = 0; i < n; i++)
+        hj_map_ins(&set, hs_item(&ev[i], vertical));
+    uint64_t d = set.n;
+    hj_map_free(&set);
+    return d;
+}
+
+/* The targets' common prefix, cut to an octet boundary (IPv4 at least /16, IPv6 /48); 0 and
+ * an empty peer when they are spread wider. */
+static void hs_peer_net(const hs_ev_t *ev, size_t n, char *peer, size_t cap)
+{
+    flow_addr_t lo = ev[0].dst, hi = ev[0].dst;
+    for (size_t i = 1; i < n; i++) {
+        if (memcmp(ev[i].dst.b, lo.b, 16) < 0)
+            lo = ev[i].dst;
+        if (memcmp(ev[i].dst.b, hi.b, 16) > 0)
+            hi = ev[i].dst;
+    }
+    int bits = 0;
+    while (bits < 128 && ((lo.b[bits / 8] ^ hi.b[bits / 8]) & (0x80 >> (bits % 8))) == 0)
+        bits++;
+    int v4 = flow_addr_is_v4(&lo);
+    int plen = v4 ? bits - 96 : bits;
+    peer[0] = '\0';
+    if (n == 1) {
+        flow_addr_format(&lo, peer);
+        return;
+    }
+    plen = v4 ? plen / 8 * 8 : plen / 16 * 16;
+    if ((v4 && plen < 16) || (!v4 && plen < 48))
+        return;
+    if ((v4 && plen >= 32) || (!v4 && plen >= 128)) {
+        flow_addr_format(&lo, peer);
+        return;
+    }
+    int total = v4 ? 96 + plen : plen;
+    for (int b = total; b < 128; b++)
+        lo.b[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+    char a[FLOW_ADDR_STRLEN];
+    flow_addr_format(&lo, a);
+    snprintf(peer, cap, "%s/%d", a, plen);
+}
+
+static void hs_list_targets(hev_t *e, const hs_ev_t *ev, size_t n, int vertical)
+{
+    /* up to 16 distinct items, sorted, as evidence */
+    uint64_t *seen = hj_xcalloc(16, sizeof *seen);
+    size_t k = 0;
+    char json[16 * 48 + 4], text[16 * 48 + 4];
+    size_t jl = 0, tl = 0;
+    json[jl++] = '[';
+    for (size_t i = 0; i < n && k < 16; i++) {
+        uint64_t it = hs_item(&ev[i], vertical);
+        int dup = 0;
+        for (size_t j = 0; j < k; j++)
+            dup |= seen[j] == it;
+        if (dup)
+            continue;
+        seen[k++] = it;
+        char a[FLOW_ADDR_STRLEN];
+        if (vertical)
+            snprintf(a, sizeof a, "%u", ev[i].port);
+        else
+            flow_addr_format(&ev[i].dst, a);
+        jl += (size_t)snprintf(json + jl, sizeof json - jl, vertical ? "%s%s" : "%s\"%s\"",
+                               k > 1 ? "," : "", a);
+        tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s%s", k > 1 ? " " : "", a);
+    }
+    json[jl++] = ']';
+    json[jl] = '\0';
+    free(seen);
+    hev_raw(e, vertical ? "sample_ports" : "sample_targets", json, text);
+}
+
+static int hs_internal_targets(const hunt_config_t *cfg, const hs_ev_t *ev, size_t n)
+{
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++)
+        in += hc_is_internal(cfg, &ev[i].dst) != 0;
+    return in * 2 > n;
+}
+
+enum { HS_HORIZONTAL, HS_VERTICAL, HS_SWEEP };
+
+static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, int type,
+                      hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    int vertical = type == HS_VERTICAL;
+    hs_win_t fast, slow;
+    hs_window(ev, n, (uint64_t)(cfg->s_fast_win * 1000), vertical, &fast);
+    hs_window(ev, n, (uint64_t)(cfg->s_slow_win * 1000), vertical, &slow);
+    uint64_t distinct = hs_distinct(ev, n, vertical);
+    double th_fast = type == HS_HORIZONTAL ? cfg->s_fast_h
+                     : vertical            ? cfg->s_fast_v
+                                           : cfg->s_icmp_fast;
+    double th_slow = type == HS_HORIZONTAL ? cfg->s_slow_h
+                     : vertical            ? cfg->s_slow_v
+                                           : cfg->s_icmp_slow;
+    /* successes on the same port (horizontal) or target (vertical) */
+    uint64_t succ = 0;
+    if (type == HS_HORIZONTAL) {
+        uint64_t *v = hj_map_get(&h->succ_by_port, (uint64_t)ev[0].proto << 16 | ev[0].port);
+        succ = v ? *v : 0;
+    } else if (vertical) {
+        uint64_t *v = hj_map_get(&h->succ_by_dst, hs_addr_key(&ev[0].dst) ^ ev[0].proto);
+        succ = v ? *v : 0;
+    }
+    double ratio = (double)distinct / (double)(distinct + succ);
+    int is_fast = fast.max >= th_fast;
+    int is_slow = slow.max >= th_slow && (type == HS_SWEEP || ratio >= cfg->s_fail_ratio);
+    if (!is_fast && !is_slow)
+        return;
+    int internal = hs_internal_targets(cfg, ev, n);
+    int huge = fast.max >= th_fast * cfg->s_crit;
+    int risk;
+    if (type == HS_SWEEP)
+        risk = huge ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
+    else if (internal)
+        risk = huge && type == HS_HORIZONTAL && ev[0].proto == 6 &&
+                       ((cfg->lateral_tcp[ev[0].port >> 3] >> (ev[0].port & 7)) & 1)
+                   ? HUNT_RISK_CRITICAL
+                   : HUNT_RISK_HIGH;
+    else
+        risk = huge ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
+
+    hunt_finding_t *f = hunt_finding_new(out, "scan");
+    hunt_finding_tech(f, "T1046");
+    f->host = h->host;
+    f->proto = ev[0].proto;
+    f->risk = risk;
+    uint64_t peak = is_fast ? fast.max : slow.max;
+    double th = is_fast ? th_fast : th_slow;
+    f->score = (double)peak / th;
+    uint64_t first = ev[0].t, last = ev[0].t;
+    uint64_t unanswered = 0, rejected = 0, answered = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].t < first)
+            first = ev[i].t;
+        if (ev[i].t > last)
+            last = ev[i].t;
+        unanswered += !ev[i].answered;
+        rejected += ev[i].rejected;
+        answered += ev[i].answered;
+    }
+    f->first_seen = first;
+    f->last_seen = last;
+    int conf = (is_fast && peak >= 2 * th_fast) || ratio >= 0.8 ? HUNT_CONF_HIGH : HUNT_CONF_MEDIUM;
+    if (!is_fast)
+        conf = ratio >= 0.9 && peak >= 2 * th_slow ? HUNT_CONF_MEDIUM : HUNT_CONF_LOW;
+    if (h->sampling >= 100)
+        conf = HUNT_CONF_LOW;
+    else if (h->sampling > 1 && conf > HUNT_CONF_LOW)
+        conf--;
+    f->confidence = conf;
+    char host[FLOW_ADDR_STRLEN], pb[8], tgt[FLOW_ADDR_STRLEN];
+    flow_addr_format(&h->host, host);
+    const char *proto = hr_proto_name(ev[0].proto, pb);
+    const char *speed = is_fast ? "fast" : "slow";
+    if (type == HS_HORIZONTAL) {
+        f->port = ev[0].port;
+        hs_peer_net(ev, n, f->peer, sizeof f->peer);
+        snprintf(f->summary, sizeof f->summary,
+                 "%s swept %llu %s targets%s%s on %u/%s (%s horizontal scan: %llu failed in "
+                 "%g s)",
+                 host, (unsigned long long)distinct, internal ? "internal" : "external",
+                 f->peer[0] ? " in " : "", f->peer, ev[0].port, proto, speed,
+                 (unsigned long long)peak, is_fast ? cfg->s_fast_win : cfg->s_slow_win);
+        if (f->peer[0] && strchr(f->peer, '/'))
+            snprintf(f->filter, sizeof f->filter,
+                     "src host %s and dst net %s and dst port %u and proto %s", host, f->peer,
+                     ev[0].port, proto);
+        else
+            snprintf(f->filter, sizeof f->filter, "src host %s and dst port %u and proto %s", host,
+                     ev[0].port, proto);
+    } else if (vertical) {
+        flow_addr_format(&ev[0].dst, tgt);
+        snprintf(f->peer, sizeof f->peer, "%s", tgt);
+        snprintf(f->summary, sizeof f->summary,
+                 "%s probed %llu %s ports on %s %s (%s vertical scan: %llu failed in %g s)", host,
+                 (unsigned long long)distinct, proto, internal ? "internal" : "external", tgt,
+                 speed, (unsigned long long)peak, is_fast ? cfg->s_fast_win : cfg->s_slow_win);
+        snprintf(f->filter, sizeof f->filter, "src host %s and dst host %s and proto %s", host, tgt,
+                 proto);
+    } else {
+        hs_peer_net(ev, n, f->peer, sizeof f->peer);
+        snprintf(f->summary, sizeof f->summary,
+                 "%s sent ICMP echo requests to %llu %s targets%s%s (%s sweep: %llu in %g s, %llu "
+                 "answered)",
+                 host, (unsigned long long)distinct, internal ? "internal" : "external",
+                 f->peer[0] ? " in " : "", f->peer, speed, (unsigned long long)peak,
+                 is_fast ? cfg->s_fast_win : cfg->s_slow_win, (unsigned long long)answered);
+        snprintf(f->filter, sizeof f->filter, "src host %s and proto %s", host, proto);
+    }
+    const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";
+    if (risk >= HUNT_RISK_HIGH)
+        snprintf(f->action, sizeof f->action,
+                 "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
+                 "with the reason); identify the scanning process and look for lateral movement "
+                 "from %s to the targets that answered.",
+                 host, host);
+    else
+        snprintf(f->action, sizeof f->action,
+                 "Investigate: confirm with the owner of %s whether this %s scan is authorised "
+                 "(inventory, vulnerability management); if not, treat %s as compromised.",
+                 host, what, host);
+    hev_t *e = &f->ev;
+    hev_str(e, "scan_type", what);
+    hev_int(e, vertical ? "distinct_failed_ports" : "distinct_targets", (int64_t)distinct);
+    hev_int(e, "attempts", (int64_t)n);
+    hev_int(e, "unanswered", (int64_t)unanswered);
+    hev_int(e, "rejected", (int64_t)rejected);
+    if (type == HS_SWEEP)
+        hev_int(e, "answered", (int64_t)answered);
+    else
+        hev_int(e, vertical ? "successful_ports" : "successful_targets", (int64_t)succ);
+    if (type != HS_SWEEP)
+        hev_num(e, "failure_ratio", ratio, 3);
+    char t[256], j[256], a1[32], a2[32];
+    hr_iso(fast.at_start, a1);
+    hr_iso(fast.at_end, a2);
+    snprintf(t, sizeof t, "%llu (threshold %g) from %s to %s", (unsigned long long)fast.max,
+             th_fast, a1, a2);
+    snprintf(j, sizeof j,
+             "{\"max\":%llu,\"threshold\":%g,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
+             (unsigned long long)fast.max, th_fast, cfg->s_fast_win, a1, a2);
+    hev_raw(e, "fast_window", j, t);
+    hr_iso(slow.at_start, a1);
+    hr_iso(slow.at_end, a2);
+    snprintf(t, sizeof t, "%llu (threshold %g, failure ratio >= %g) from %s to %s",
+             (unsigned long long)slow.max, th_slow, cfg->s_fail_ratio, a1, a2);
+    snprintf(j, sizeof j,
+             "{\"max\":%llu,\"threshold\":%g,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
+             (unsigned long long)slow.max, th_slow, cfg->s_slow_win, a1, a2);
+    hev_raw(e, "slow_window", j, t);
+    hev_bool(e, "internal_targets", internal);
+    hs_list_targets(e, ev, n, vertical);
+    hev_int(e, "sampling", h->sampling ? h->sampling : 1);
+    if (h->evicted) {
+        snprintf(t, sizeof t, "%llu attempts beyond max_events_per_host=%g were counted, not kept",
+                 (unsigned long long)h->evicted, cfg->s_max_ev);
+        hev_str(e, "evicted", t);
+    }
+    flow_addr_t peer_addr;
+    int single_peer = vertical && flow_addr_parse(&peer_addr, f->peer) == 0;
+    const hc_allow_t *al =
+        hc_allowed(cfg, "scan", &h->host, single_peer ? &peer_addr : NULL, f->port, f->proto);
+    if (al) {
+        f->suppressed = 1;
+        snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
+                 al->text, al->reason);
+    }
+}
+
+static void hs_part_end(void *st)
+{
+    (void)st; /* per-host state spans passes: a scanner's targets fall in many */
+}
+
+static void hs_groups(hs_state_t *s, hs_host_t *h, int vertical, hunt_findings_t *out)
+{
+    qsort_r(h->ev, h->n, sizeof *h->ev, hs_cmp_ev, &vertical);
+    for (size_t i = 0; i < h->n;) {
+        size_t j = i + 1;
+        while (j < h->n && h->ev[j].kind == h->ev[i].kind && h->ev[j].proto == h->ev[i].proto &&
+               (h->ev[i].kind == HS_ECHO ? 1
+                : vertical               ? memcmp(h->ev[j].dst.b, h->ev[i].dst.b, 16) == 0
+                                         : h->ev[j].port == h->ev[i].port))
+            j++;
+        int echo = h->ev[i].kind == HS_ECHO;
+        if (echo && !vertical)
+            hs_report(s, h, h->ev + i, j - i, HS_SWEEP, out);
+        else if (!echo)
+            hs_report(s, h, h->ev + i, j - i, vertical ? HS_VERTICAL : HS_HORIZONTAL, out);
+        i = j;
+    }
+}
+
+static void hs_finish(void *st, hunt_findings_t *out)
+{
+    hs_state_t *s = st;
+    for (size_t i = 0; i < s->hosts.n; i++) {
+        hs_host_t *h = (hs_host_t *)s->hosts.v + i;
+        if (h->n == 0)
+            continue;
+        hs_groups(s, h, 0, out);
+        hs_groups(s, h, 1, out);
+    }
+}
+
+static void hs_destroy(void *st)
+{
+    hs_state_t *s = st;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->hosts.n; i++) {
+        hs_host_t *h = (hs_host_t *)s->hosts.v + i;
+        free(h->ev);
+        hj_map_free(&h->succ);
+        hj_map_free(&h->succ_by_port);
+        hj_map_free(&h->succ_by_dst);
+    }
+    hj_vec_free(&s->hosts);
+    hj_intern_free(&s->keys);
+    free(s);
+}
+
+const hunt_ops_t hs_ops = {"scan", hs_create, hs_feed, hs_part_end, hs_finish, hs_destroy};

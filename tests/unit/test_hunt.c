@@ -1,0 +1,750 @@
+/* test_hunt.c: the hunts, from the pure preparation steps to the whole pipeline as a SOC runs it.
+ *
+ * Preparation is tested on hand-built records whose right answer is known: an active-timeout
+ * train must become one conversation, a UDP timer reusing one 5-tuple must not, a flow two
+ * routers exported must count once, one-way records must pair into answered conversations and
+ * a lone SYN must stay unanswered. The hunts are tested end to end: flowgen writes captures
+ * (several seeds, every export format, sampled and not), `flowhuntd --read F -w DIR` stores
+ * them, `flowhunt hunt DIR --format json` hunts, and every planted case of the ground truth
+ * must be found with the right host, peer and technique while no other finding is High or
+ * Critical; precision and recall per hunt are printed. Then: a golden text and JSON report, IDs
+ * that survive a second run, acknowledgement, exit statuses, a memory bound small enough to
+ * force several passes giving the same findings, and the team's labelled Stratosphere logs.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hunt.h"
+#include "task.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static int th_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int th_run(char **out, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    ASSERT(n > 0 && (size_t)n < sizeof cmd);
+    char *tmp = NULL;
+    int rc = test_run(cmd, out ? out : &tmp);
+    free(tmp);
+    return rc;
+}
+
+/* The string value of "key" in a JSON line ("" for null); 0 when absent. */
+static int th_json_str(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return 0;
+    p += strlen(pat);
+    if (strncmp(p, "null", 4) == 0) {
+        out[0] = '\0';
+        return 1;
+    }
+    if (*p == '"') {
+        p++;
+        size_t n = strcspn(p, "\"");
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 1;
+    }
+    size_t n = strcspn(p, ",}");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+typedef struct th_case {
+    char scenario[32], technique[16], src[48], dst[64];
+} th_case_t;
+
+static int th_truth(const char *path, th_case_t *c, int cap)
+{
+    size_t len;
+    char *raw = (char *)test_read_file(path, &len);
+    ASSERT_NOT_NULL(raw);
+    char *text = malloc(len + 1); /* test_read_file does not promise a terminator */
+    ASSERT_NOT_NULL(text);
+    memcpy(text, raw, len);
+    text[len] = '\0';
+    free(raw);
+    int n = 0;
+    char *sv = NULL;
+    for (char *line = strtok_r(text, "\n", &sv); line && n < cap;
+         line = strtok_r(NULL, "\n", &sv)) {
+        ASSERT(th_json_str(line, "scenario", c[n].scenario, sizeof c[n].scenario));
+        ASSERT(th_json_str(line, "technique", c[n].technique, sizeof c[n].technique));
+        ASSERT(th_json_str(line, "src", c[n].src, sizeof c[n].src));
+        ASSERT(th_json_str(line, "dst", c[n].dst, sizeof c[n].dst));
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* A capture stored in a data directory; returns the directory (static buffer). */
+static const char *th_store(const char *name, const char *fmt, int flows, int seed,
+                            const char *hours, int sample, char *truth, size_t truth_cap)
+{
+    static char dir[600];
+    char pcap[600];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    snprintf(pcap, sizeof pcap, "%s/%s.pcap", test_tmpdir(), name);
+    snprintf(truth, truth_cap, "%s/%s.truth", test_tmpdir(), name);
+    ASSERT_EQ(th_run(NULL,
+                     "%s --format %s --flows %d --seed %d --start 2024-03-01T00:00:00Z --hours %s "
+                     "--exporters 3 --sample %d --out %s --truth %s 2>/dev/null",
+                     test_bin("flowgen"), fmt, flows, seed, hours, sample, pcap, truth),
+              0);
+    ASSERT_EQ(th_run(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    return dir;
+}
+
+#define TH_HUNT_ARGS "--internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53"
+
+/* Per-hunt tallies across workloads. */
+typedef struct th_score {
+    int tp, fn, fp, fp_high;
+} th_score_t;
+
+static int th_hunt_index(const char *h)
+{
+    return strcmp(h, "beacon") == 0 ? 0 : strcmp(h, "scan") == 0 ? 1 : 2;
+}
+
+/* Hunts `dir`; checks every truth case is found (host, peer, technique) and counts the rest. */
+static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], const char *label)
+{
+    char *out;
+    int rc = th_run(&out, "%s hunt %s " TH_HUNT_ARGS " --format json --now 2024-03-20",
+                    test_bin("flowhunt"), dir);
+    ASSERT_EQ(rc, 1); /* findings reported */
+    th_case_t cases[8];
+    int n = th_truth(truth_path, cases, 8);
+    ASSERT_EQ(n, 3);
+    int found[8] = {0};
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        char hunt[32], host[64], peer[64], risk[16];
+        ASSERT(th_json_str(line, "hunt", hunt, sizeof hunt));
+        ASSERT(th_json_str(line, "host", host, sizeof host));
+        ASSERT(th_json_str(line, "peer", peer, sizeof peer));
+        ASSERT(th_json_str(line, "risk_level", risk, sizeof risk));
+        const char *techs = strstr(line, "\"techniques\":[");
+        ASSERT_NOT_NULL(techs);
+        int match = -1;
+        for (int i = 0; i < n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "\"%s\"", cases[i].technique);
+            const char *end = strchr(techs, ']');
+            char *hit = strstr(techs, want);
+            if (strcmp(host, cases[i].src) == 0 && strcmp(peer, cases[i].dst) == 0 && hit &&
+                hit < end)
+                match = i;
+        }
+        int h = th_hunt_index(hunt);
+        if (match >= 0) {
+            if (!found[match])
+                sc[h].tp++;
+            found[match] = 1;
+        } else {
+            sc[h].fp++;
+            if (strcmp(risk, "High") == 0 || strcmp(risk, "Critical") == 0) {
+                sc[h].fp_high++;
+                fprintf(stderr, "%s: benign finding at %s: %s\n", label, risk, line);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (!found[i]) {
+            static const char *const hunts[3] = {"beacon", "scan", "dns-exfil"};
+            int h = strncmp(cases[i].scenario, "scan", 4) == 0    ? 1
+                    : strcmp(cases[i].scenario, "dns-exfil") == 0 ? 2
+                                                                  : 0;
+            sc[h].fn++;
+            fprintf(stderr, "%s: missed %s %s -> %s (%s hunt)\n", label, cases[i].scenario,
+                    cases[i].src, cases[i].dst, hunts[h]);
+        }
+    free(out);
+}
+
+static void th_print_scores(const th_score_t sc[3])
+{
+    static const char *const hunts[3] = {"beacon", "scan", "dns-exfil"};
+    for (int h = 0; h < 3; h++) {
+        double prec = sc[h].tp + sc[h].fp ? (double)sc[h].tp / (sc[h].tp + sc[h].fp) : 1;
+        double rec = sc[h].tp + sc[h].fn ? (double)sc[h].tp / (sc[h].tp + sc[h].fn) : 1;
+        double prec_hi =
+            sc[h].tp + sc[h].fp_high ? (double)sc[h].tp / (sc[h].tp + sc[h].fp_high) : 1;
+        printf("# %-9s recall %.3f (%d/%d)  precision %.3f over all levels, %.3f over High and "
+               "Critical (%d benign findings, %d at High/Critical)\n",
+               hunts[h], rec, sc[h].tp, sc[h].tp + sc[h].fn, prec, prec_hi, sc[h].fp,
+               sc[h].fp_high);
+    }
+    fflush(stdout);
+}
+
+/* ---- preparation -------------------------------------------------------------------------- */
+
+static void th_rec(hp_rec_t *r, const char *src, uint16_t sp, const char *dst, uint16_t dp,
+                   uint8_t proto, uint64_t t0, uint64_t t1, uint64_t pkts, uint64_t bytes,
+                   uint64_t exporter)
+{
+    memset(r, 0, sizeof *r);
+    ASSERT_EQ(flow_addr_parse(&r->src, src), 0);
+    ASSERT_EQ(flow_addr_parse(&r->dst, dst), 0);
+    r->sport = sp;
+    r->dport = dp;
+    r->proto = proto;
+    r->t0 = t0;
+    r->t1 = t1;
+    r->pkts = pkts;
+    r->bytes = bytes;
+    r->exporter = exporter;
+    r->sampling = 1;
+}
+
+typedef struct th_convs {
+    hunt_conv_t v[64];
+    int n;
+} th_convs_t;
+
+static void th_emit(void *arg, const hunt_conv_t *c)
+{
+    th_convs_t *cv = arg;
+    ASSERT_LT(cv->n, 64);
+    cv->v[cv->n++] = *c;
+}
+
+static const hunt_conv_t *th_find(const th_convs_t *cv, const char *orig, uint16_t resp_port)
+{
+    flow_addr_t a;
+    ASSERT_EQ(flow_addr_parse(&a, orig), 0);
+    for (int i = 0; i < cv->n; i++)
+        if (memcmp(cv->v[i].orig.b, a.b, 16) == 0 && cv->v[i].resp_port == resp_port)
+            return &cv->v[i];
+    return NULL;
+}
+
+TEST_IMPL(hunt_prep_stitch_dedup_pair)
+{
+    hunt_config_t cfg;
+    hc_defaults(&cfg);
+    char err[128];
+    ASSERT_EQ(hc_set_nets(&cfg.internal, &cfg.n_internal, "10.0.0.0/8", 0, err, sizeof err), 0);
+    hp_rec_t r[32];
+    int n = 0;
+    const uint64_t T = 1700000000000ull, AT = 30 * 60 * 1000;
+    /* a 75-minute TCP session cut by a 30-minute active timeout, both directions, sent by two
+     * routers: 3 fragments x 2 directions x 2 exporters = 12 records, one conversation */
+    for (uint64_t ex = 1; ex <= 2; ex++)
+        for (uint64_t j = 0; j < 3; j++) {
+            uint64_t s = T + j * AT, e = j == 2 ? T + 75 * 60000 : s + AT - 1;
+            th_rec(&r[n], "10.0.0.5", 40000, "203.0.113.7", 443, 6, s, e, 100, 10000, ex);
+            r[n++].flags = j == 2 ? 0x19 : 0x18 | (j == 0 ? 0x02 : 0);
+            th_rec(&r[n], "203.0.113.7", 443, "10.0.0.5", 40000, 6, s + 20, e + 20, 200, 200000,
+                   ex);
+            r[n++].flags = 0x18;
+        }
+    /* a UDP timer on one 5-tuple every 60 s: short records, never stitched */
+    for (int j = 0; j < 5; j++) {
+        th_rec(&r[n++], "10.0.0.6", 5000, "198.51.100.9", 9999, 17, T + j * 60000,
+               T + j * 60000 + 10, 1, 80, 1);
+    }
+    /* an unanswered SYN, and a SYN answered by RST */
+    th_rec(&r[n], "10.0.0.7", 50000, "10.0.0.8", 22, 6, T, T, 1, 44, 1);
+    r[n++].flags = 0x02;
+    th_rec(&r[n], "10.0.0.7", 50001, "10.0.0.9", 23, 6, T + 5, T + 5, 1, 44, 1);
+    r[n++].flags = 0x02;
+    th_rec(&r[n], "10.0.0.9", 23, "10.0.0.7", 50001, 6, T + 6, T + 6, 1, 40, 1);
+    r[n++].flags = 0x14;
+    /* ICMP echo whose reply record starts first (clocks of two routers differ): the type,
+     * not the time, says who asked */
+    th_rec(&r[n++], "10.0.0.10", 0, "192.0.2.1", 8 << 8, 1, T + 1001, T + 4001, 4, 336, 1);
+    th_rec(&r[n++], "192.0.2.1", 0, "10.0.0.10", 0, 1, T + 1000, T + 4000, 4, 336, 1);
+    /* a lone response record (its request was lost): the service side is not the originator */
+    th_rec(&r[n], "203.0.113.50", 443, "10.0.0.11", 51000, 6, T, T + 10, 5, 5000, 1);
+    r[n++].sampling = 100;
+
+    hp_stats_t st;
+    memset(&st, 0, sizeof st);
+    th_convs_t cv = {.n = 0};
+    hp_prepare(&cfg, r, (size_t)n, th_emit, &cv, &st);
+
+    const hunt_conv_t *c = th_find(&cv, "10.0.0.5", 443);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->answered, 1);
+    ASSERT_EQ(c->n_records, 6);   /* 3 fragments each way */
+    ASSERT_EQ(c->n_exporters, 2); /* the second router's copy counted once */
+    ASSERT_UINT64_EQ(c->pkts_out, 300);
+    ASSERT_UINT64_EQ(c->bytes_in, 600000);
+    ASSERT_UINT64_EQ(c->t_end - c->t_start, 75 * 60000 + 20);
+    ASSERT_UINT64_EQ(st.duplicates, 2); /* after stitching: one copy per direction */
+    ASSERT_UINT64_EQ(st.stitched, 8);
+    int timers = 0;
+    for (int i = 0; i < cv.n; i++)
+        timers += cv.v[i].resp_port == 9999;
+    ASSERT_EQ(timers, 5);
+    c = th_find(&cv, "10.0.0.7", 22);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->answered, 0);
+    c = th_find(&cv, "10.0.0.7", 23);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->answered, 1);
+    ASSERT_EQ(c->rejected, 1);
+    c = th_find(&cv, "10.0.0.10", 8 << 8);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->answered, 1);
+    ASSERT_EQ(c->orig_internal, 1);
+    c = th_find(&cv, "10.0.0.11", 443);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->sampling, 100);
+    ASSERT_UINT64_EQ(c->bytes_out, 500000); /* scaled by the sampling rate */
+    ASSERT_EQ(cv.n, 1 + 5 + 2 + 1 + 1);
+    for (int i = 1; i < cv.n; i++) /* time order */
+        ASSERT(cv.v[i - 1].t_start <= cv.v[i].t_start);
+    hc_free(&cfg);
+    return 0;
+}
+
+TEST_IMPL(hunt_config_ini)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/hunt.ini", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("# test\n[general]\ninternal = 192.168.0.0/16, fd00::/8\nresolvers = 192.168.1.1\n"
+          "[beacon]\nmin_connections = 12\n[scan]\nfast_horizontal = 40\n"
+          "[allow]\nhost@scan = 192.168.5.5 Nessus scanner\nport = tcp/8883 ESET\n",
+          f);
+    fclose(f);
+    hunt_config_t c;
+    hc_defaults(&c);
+    ASSERT(c.b_min_conn == 6);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), 0);
+    ASSERT(c.b_min_conn == 12);
+    ASSERT(c.s_fast_h == 40);
+    ASSERT_EQ(c.n_internal, 2);
+    ASSERT_EQ(c.n_resolvers, 1);
+    ASSERT_EQ(c.n_allow, 2);
+    flow_addr_t a, b;
+    ASSERT_EQ(flow_addr_parse(&a, "192.168.200.1"), 0);
+    ASSERT_EQ(hc_is_internal(&c, &a), 1);
+    ASSERT_EQ(flow_addr_parse(&a, "10.1.1.1"), 0);
+    ASSERT_EQ(hc_is_internal(&c, &a), 0); /* the file replaced the RFC 1918 default */
+    ASSERT_EQ(flow_addr_parse(&a, "192.168.5.5"), 0);
+    ASSERT_NOT_NULL(hc_allowed(&c, "scan", &a, NULL, -1, 6));
+    ASSERT_NULL(hc_allowed(&c, "beacon", &a, NULL, -1, 6));
+    ASSERT_EQ(flow_addr_parse(&b, "8.8.8.8"), 0);
+    ASSERT_NOT_NULL(hc_allowed(&c, "beacon", &b, NULL, 8883, 6));
+    ASSERT_NULL(hc_allowed(&c, "beacon", &b, NULL, 8883, 17));
+    ASSERT_EQ(hc_port_standard(&c, 6, 443), 1);
+    ASSERT_EQ(hc_port_standard(&c, 6, 8375), 0);
+    hc_free(&c);
+    /* errors name the line */
+    f = fopen(path, "w");
+    fputs("[beacon]\nmin_connections = 12\nmin_conections = 3\n", f);
+    fclose(f);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, ":3: unknown key 'min_conections'"));
+    hc_free(&c);
+    f = fopen(path, "w");
+    fputs("[allow]\nhost = 10.0.0.1\n", f);
+    fclose(f);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, "needs a reason"));
+    hc_free(&c);
+    return 0;
+}
+
+TEST_IMPL(hunt_fingerprint_stable)
+{
+    flow_addr_t h;
+    ASSERT_EQ(flow_addr_parse(&h, "10.0.44.43"), 0);
+    char a[17], b[17], c[17];
+    hr_fingerprint(&h, "164.177.207.140", 8375, 6, a);
+    hr_fingerprint(&h, "164.177.207.140", 8375, 6, b);
+    ASSERT_STR_EQ(a, b);
+    ASSERT_EQ(strlen(a), 16);
+    hr_fingerprint(&h, "", -1, 6, c); /* (host, *, *, tcp) differs */
+    ASSERT(strcmp(a, c) != 0);
+    hr_fingerprint(&h, "164.177.207.140", 8376, 6, c);
+    ASSERT(strcmp(a, c) != 0);
+    /* FNV-1a of the canonical text: a change of the hash or the text breaks stored IDs */
+    hr_fingerprint(&h, "", -1, 17, c);
+    uint64_t x = 0xcbf29ce484222325ull;
+    for (const char *s = "10.0.44.43|*|*|udp"; *s; s++) {
+        x ^= (uint8_t)*s;
+        x *= 0x100000001b3ull;
+    }
+    char want[17];
+    snprintf(want, sizeof want, "%016llx", (unsigned long long)x);
+    ASSERT_STR_EQ(c, want);
+    return 0;
+}
+
+/* ---- end to end on flowgen ------------------------------------------------------------------ */
+
+TEST_IMPL(hunt_flowgen_recall)
+{
+    static const struct {
+        const char *fmt;
+        int flows, seed;
+        const char *hours;
+    } w[] = {{"v5", 40000, 1, "24"},  {"v9", 40000, 2, "24"}, {"ipfix", 40000, 3, "24"},
+             {"ipfix", 5000, 4, "6"}, {"v5", 1000, 5, "24"},  {"v9", 120000, 6, "48"}};
+    th_score_t sc[3];
+    memset(sc, 0, sizeof sc);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        char name[64], truth[700], label[96];
+        snprintf(name, sizeof name, "w%zu", i);
+        snprintf(label, sizeof label, "%s %d flows seed %d %sh", w[i].fmt, w[i].flows, w[i].seed,
+                 w[i].hours);
+        const char *dir =
+            th_store(name, w[i].fmt, w[i].flows, w[i].seed, w[i].hours, 1, truth, sizeof truth);
+        th_check(dir, truth, sc, label);
+    }
+    th_print_scores(sc);
+    for (int h = 0; h < 3; h++) {
+        ASSERT_EQ(sc[h].fn, 0);
+        ASSERT_EQ(sc[h].fp_high, 0);
+    }
+    return 0;
+}
+
+TEST_IMPL(hunt_flowgen_sampled)
+{
+    /* 1:100 sampling: counters scaled, confidence lowered, the planted cases still found */
+    th_score_t sc[3];
+    memset(sc, 0, sizeof sc);
+    for (int seed = 7; seed <= 8; seed++) {
+        char name[64], truth[700], label[64];
+        snprintf(name, sizeof name, "s%d", seed);
+        snprintf(label, sizeof label, "1:100 seed %d", seed);
+        const char *dir =
+            th_store(name, seed == 7 ? "v9" : "ipfix", 60000, seed, "24", 100, truth, sizeof truth);
+        th_check(dir, truth, sc, label);
+        char *out;
+        ASSERT_EQ(th_run(&out, "%s hunt %s " TH_HUNT_ARGS " --format json --hunts beacon",
+                         test_bin("flowhunt"), dir),
+                  1);
+        ASSERT_NOT_NULL(strstr(out, "\"sampling\":100"));
+        ASSERT_NULL(strstr(out, "\"confidence\":\"High\"")); /* sampling lowers confidence */
+        free(out);
+    }
+    th_print_scores(sc);
+    for (int h = 0; h < 3; h++) {
+        ASSERT_EQ(sc[h].fn, 0);
+        ASSERT_EQ(sc[h].fp_high, 0);
+    }
+    return 0;
+}
+
+/* The report with the directory's path replaced by DIR, so it can be compared; *rc is
+ * flowhunt's exit status. */
+static char *th_report(const char *dir, const char *args, int *rc)
+{
+    char *out, path[700];
+    snprintf(path, sizeof path, "%s/report.out", test_tmpdir());
+    *rc = th_run(NULL, "%s hunt %s " TH_HUNT_ARGS " --now 2024-03-02T00:00:00Z %s -o %s",
+                 test_bin("flowhunt"), dir, args, path);
+    size_t len;
+    char *text = (char *)test_read_file(path, &len);
+    ASSERT_NOT_NULL(text);
+    size_t dl = strlen(dir), k = 0;
+    out = malloc(len + 1);
+    ASSERT_NOT_NULL(out);
+    for (size_t i = 0; i < len;) {
+        if (i + dl <= len && memcmp(text + i, dir, dl) == 0) {
+            memcpy(out + k, "DIR", 3);
+            k += 3;
+            i += dl;
+        } else {
+            out[k++] = text[i++];
+        }
+    }
+    out[k] = '\0';
+    free(text);
+    return out;
+}
+
+TEST_IMPL(hunt_golden_report)
+{
+    char truth[700];
+    const char *dir = th_store("g", "v5", 3000, 42, "6", 1, truth, sizeof truth);
+    static const struct {
+        const char *args, *golden;
+    } g[] = {{"--format text --no-state", "tests/golden/hunt_small.txt"},
+             {"--format json --no-state", "tests/golden/hunt_small.jsonl"}};
+    for (size_t i = 0; i < 2; i++) {
+        int rc;
+        char got_path[700];
+        snprintf(got_path, sizeof got_path, "%s/got%zu", test_tmpdir(), i);
+        char *out = th_report(dir, g[i].args, &rc);
+        FILE *f = fopen(got_path, "w");
+        ASSERT_NOT_NULL(f);
+        fputs(out, f);
+        fclose(f);
+        free(out);
+        if (getenv("FH_UPDATE_GOLDEN"))
+            ASSERT_EQ(th_run(NULL, "cp %s %s", got_path, g[i].golden), 0);
+        ASSERT_EQ(th_run(NULL, "diff -u %s %s >&2", g[i].golden, got_path), 0);
+    }
+    /* the same data, state and --now: the same bytes */
+    int rc1, rc2;
+    char *a = th_report(dir, "--format json --no-state", &rc1);
+    char *b = th_report(dir, "--format json --no-state", &rc2);
+    ASSERT_STR_EQ(a, b);
+    ASSERT_EQ(rc1, 1);
+    free(a);
+    free(b);
+    /* csv: a header and one line per finding */
+    char *csv;
+    ASSERT_EQ(th_run(&csv, "%s hunt %s " TH_HUNT_ARGS " --format csv --no-state",
+                     test_bin("flowhunt"), dir),
+              1);
+    ASSERT_EQ(strncmp(csv, "hunt_id,hunt,technique,techniques,host,user,peer,port,proto,", 60), 0);
+    free(csv);
+    return 0;
+}
+
+static int th_count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+TEST_IMPL(hunt_state_ids_and_ack)
+{
+    char truth[700];
+    const char *dir = th_store("st", "ipfix", 20000, 9, "24", 1, truth, sizeof truth);
+    int rc;
+    char *first = th_report(dir, "--format json", &rc);
+    ASSERT_EQ(rc, 1);
+    int n = th_count(first, "\"hunt_id\"");
+    ASSERT_GE(n, 3);
+    ASSERT_EQ(th_count(first, "\"new\":true"), n);
+    ASSERT_NOT_NULL(strstr(first, "\"hunt_id\":\"TH-HUNTIN-20240301-0001\""));
+    /* a second run: same IDs, nothing new */
+    char *second = th_report(dir, "--format json", &rc);
+    ASSERT_EQ(rc, 1);
+    ASSERT_EQ(th_count(second, "\"new\":false"), n);
+    for (char *sv = NULL, *line = strtok_r(first, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        char id[40], fp[20];
+        ASSERT(th_json_str(line, "hunt_id", id, sizeof id));
+        ASSERT(th_json_str(line, "fingerprint", fp, sizeof fp));
+        char pair[80];
+        snprintf(pair, sizeof pair, "\"hunt_id\":\"%s\"", id);
+        ASSERT_NOT_NULL(strstr(second, pair));
+    }
+    free(second);
+    /* --new-only after the first run: nothing to report, exit 0 */
+    char *none = th_report(dir, "--format json --new-only", &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(th_count(none, "hunt_id"), 0);
+    free(none);
+    /* ack the scan finding: gone from later runs, listed by acks */
+    char *json = th_report(dir, "--format json", &rc);
+    char fp[20] = "", id[40] = "";
+    for (char *sv = NULL, *line = strtok_r(json, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv))
+        if (strstr(line, "\"hunt\":\"scan\"")) {
+            ASSERT(th_json_str(line, "fingerprint", fp, sizeof fp));
+            ASSERT(th_json_str(line, "hunt_id", id, sizeof id));
+            break;
+        }
+    free(json);
+    ASSERT_EQ(strlen(fp), 16);
+    ASSERT_EQ(th_run(NULL, "%s ack %s %s --reason 'authorised pen test, ticket 42'",
+                     test_bin("flowhunt"), dir, fp),
+              0);
+    char *acks;
+    ASSERT_EQ(th_run(&acks, "%s acks %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_NOT_NULL(strstr(acks, fp));
+    ASSERT_NOT_NULL(strstr(acks, id));
+    ASSERT_NOT_NULL(strstr(acks, "authorised pen test, ticket 42"));
+    free(acks);
+    char *after = th_report(dir, "--format json", &rc);
+    ASSERT_NULL(strstr(after, fp));
+    ASSERT_EQ(th_count(after, "\"hunt_id\""), n - 1);
+    free(after);
+    char *text = th_report(dir, "--format text", &rc);
+    ASSERT_NOT_NULL(strstr(text, "1 acknowledged not shown"));
+    free(text);
+    ASSERT_EQ(th_run(NULL, "%s ack %s nothex --reason x 2>/dev/null", test_bin("flowhunt"), dir),
+              2);
+    free(first);
+    return 0;
+}
+
+TEST_IMPL(hunt_allow_list_suppresses)
+{
+    char truth[700], allow[700];
+    const char *dir = th_store("al", "v9", 20000, 10, "24", 1, truth, sizeof truth);
+    th_case_t cases[4];
+    ASSERT_EQ(th_truth(truth, cases, 4), 3);
+    snprintf(allow, sizeof allow, "%s/allow.txt", test_tmpdir());
+    FILE *f = fopen(allow, "w");
+    ASSERT_NOT_NULL(f);
+    fprintf(f, "# the scanner is the vulnerability scanner\nhost@scan = %s Nessus, ticket 7\n",
+            cases[1].src);
+    fclose(f);
+    char *out;
+    int rc = th_run(&out, "%s hunt %s " TH_HUNT_ARGS " --format json --no-state --allow %s",
+                    test_bin("flowhunt"), dir, allow);
+    ASSERT_EQ(rc, 1);
+    int seen = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        if (!strstr(line, "\"hunt\":\"scan\""))
+            continue;
+        seen = 1;
+        ASSERT_NOT_NULL(strstr(line, "\"suppressed\":true"));
+        ASSERT_NOT_NULL(strstr(line, "Nessus, ticket 7"));
+    }
+    ASSERT_EQ(seen, 1); /* reported as suppressed, not dropped */
+    free(out);
+    /* only the scan hunt, allow-listed: nothing counts, exit 0 */
+    rc = th_run(NULL, "%s hunt %s " TH_HUNT_ARGS " --hunts scan --no-state --allow %s",
+                test_bin("flowhunt"), dir, allow);
+    ASSERT_EQ(rc, 0);
+    return 0;
+}
+
+TEST_IMPL(hunt_memory_bound_passes)
+{
+    /* 16 MB holds a few tens of thousands of records: the window is hunted in several passes,
+     * and the findings must be exactly those of one pass */
+    char truth[700], ini[700];
+    const char *dir = th_store("mem", "v5", 150000, 11, "24", 1, truth, sizeof truth);
+    snprintf(ini, sizeof ini, "%s/small.ini", test_tmpdir());
+    FILE *f = fopen(ini, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("[general]\nmemory_mb = 16\n", f);
+    fclose(f);
+    char *one, *many, *text;
+    ASSERT_EQ(th_run(&one, "%s hunt %s " TH_HUNT_ARGS " --format json --no-state --now 2024-03-05",
+                     test_bin("flowhunt"), dir),
+              1);
+    ASSERT_EQ(th_run(&many,
+                     "%s hunt %s " TH_HUNT_ARGS
+                     " --format json --no-state --now 2024-03-05 --config %s",
+                     test_bin("flowhunt"), dir, ini),
+              1);
+    ASSERT_EQ(th_run(&text,
+                     "%s hunt %s " TH_HUNT_ARGS
+                     " --format text --no-state --now 2024-03-05 --config %s | head -2",
+                     test_bin("flowhunt"), dir, ini),
+              0);
+    ASSERT_NULL(strstr(text, "; 1 pass;"));
+    ASSERT_NOT_NULL(strstr(text, " passes;"));
+    ASSERT_STR_EQ(one, many);
+    free(one);
+    free(many);
+    free(text);
+    return 0;
+}
+
+TEST_IMPL(hunt_exit_status_and_usage)
+{
+    char *out;
+    ASSERT_EQ(th_run(&out, "%s hunt --help", test_bin("flowhunt")), 0);
+    ASSERT_NOT_NULL(strstr(out, "Exit status: 0 nothing found, 1 findings reported, 2 could not"));
+    free(out);
+    ASSERT_EQ(
+        th_run(NULL, "%s hunt %s/nonexistent 2>/dev/null", test_bin("flowhunt"), test_tmpdir()), 2);
+    ASSERT_EQ(
+        th_run(NULL, "%s hunt %s --format yaml 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
+        2);
+    ASSERT_EQ(
+        th_run(NULL, "%s hunt %s --hunts beacons 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
+        2);
+    ASSERT_EQ(th_run(NULL, "%s hunt %s --internal 10.0.0.0/33 2>/dev/null", test_bin("flowhunt"),
+                     test_tmpdir()),
+              2);
+    /* an empty directory: ran, found nothing */
+    char empty[700];
+    snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
+    ASSERT_EQ(mkdir(empty, 0755), 0);
+    ASSERT_EQ(th_run(NULL, "%s hunt %s >/dev/null", test_bin("flowhunt"), empty), 0);
+    /* a window with no flows in it */
+    char truth[700];
+    const char *dir = th_store("ex", "v5", 2000, 12, "2", 1, truth, sizeof truth);
+    ASSERT_EQ(th_run(NULL, "%s hunt %s --from 2020-01-01 --to 2020-01-02 >/dev/null",
+                     test_bin("flowhunt"), dir),
+              0);
+    ASSERT_EQ(th_run(&out, "%s hunt %s --print-config", test_bin("flowhunt"), dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "[beacon]"));
+    ASSERT_NOT_NULL(strstr(out, "min_connections = 6"));
+    free(out);
+    return 0;
+}
+
+/* ---- the team's labelled data ---------------------------------------------------------------- */
+
+static const char *th_import(const char *name, const char *rel)
+{
+    static char dir[700];
+    const char *log = test_shared_file(rel);
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    if (th_run(NULL, "%s import --help >/dev/null 2>&1", test_bin("flowhunt")) != 0)
+        SKIP("flowhunt import is not built");
+    ASSERT_EQ(th_run(NULL, "%s import %s --format zeek-conn %s 2>/dev/null", test_bin("flowhunt"),
+                     dir, log),
+              0);
+    return dir;
+}
+
+TEST_IMPL(hunt_stratosphere_njrat)
+{
+    const char *dir = th_import("nj", "labeled-flows/stratosphere/001-njrat-labeled-conn.log");
+    char *out;
+    int rc = th_run(&out,
+                    "%s hunt %s --internal 192.168.0.0/16,fd2d:ab8c:225::/48 --format json "
+                    "--no-state",
+                    test_bin("flowhunt"), dir);
+    ASSERT_EQ(rc, 1);
+    int found = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv))
+        if (strstr(line, "\"hunt\":\"beacon\"") && strstr(line, "\"host\":\"192.168.1.115\"") &&
+            strstr(line, "\"peer\":\"41.108.179.197\"") && strstr(line, "\"port\":1177") &&
+            strstr(line, "\"T1571\"") && strstr(line, "\"T1071\"")) {
+            found = 1;
+            printf("# NjRAT C2: %.300s...\n", line);
+        }
+    ASSERT_EQ(found, 1);
+    free(out);
+    return 0;
+}
+
+TEST_IMPL(hunt_stratosphere_ctu_normal)
+{
+    const char *dir =
+        th_import("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
+    char *out;
+    int rc = th_run(&out, "%s hunt %s --internal 147.32.0.0/16 --format json --no-state",
+                    test_bin("flowhunt"), dir);
+    ASSERT(rc == 0 || rc == 1);
+    /* the host's traffic is labelled Benign (ESET, Microsoft, ...): nothing High or Critical */
+    ASSERT_NULL(strstr(out, "\"risk_level\":\"High\""));
+    ASSERT_NULL(strstr(out, "\"risk_level\":\"Critical\""));
+    printf("# CTU normal day: %d findings, none High or Critical\n", th_count(out, "\"hunt_id\""));
+    free(out);
+    return 0;
+}
