@@ -218,7 +218,8 @@ int cmd_expire(int argc, char **argv)
         total += segs[m].size;
         m++;
     }
-    qsort(segs, (size_t)m, sizeof *segs, expire_cmp);
+    if ((size_t)m > 1)
+        qsort(segs, (size_t)m, sizeof *segs, expire_cmp);
 
     uint64_t now = cmd_now_ms();
     uint64_t cutoff = have_age && max_age < now ? now - max_age : 0;

@@ -7,9 +7,9 @@
  * per-interval counters over the chosen window makes it a report of any period.
  */
 #include <getopt.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -102,9 +102,9 @@ int cmd_exporters(int argc, char **argv)
         const seg_exporter_stat_t *st = seg_exporters(f);
         for (uint32_t k = 0; k < seg_n_exporters(f); k++) {
             size_t j = 0;
-            while (j < n_rows && !(memcmp(rows[j].st.addr.b, st[k].addr.b, 16) == 0 &&
-                                   rows[j].st.version == st[k].version &&
-                                   rows[j].st.domain == st[k].domain))
+            while (j < n_rows &&
+                   !(memcmp(rows[j].st.addr.b, st[k].addr.b, 16) == 0 &&
+                     rows[j].st.version == st[k].version && rows[j].st.domain == st[k].domain))
                 j++;
             if (j == n_rows) {
                 if (n_rows == cap) {
@@ -139,7 +139,8 @@ int cmd_exporters(int argc, char **argv)
         seg_close(f);
     }
     seg_dir_list_free(paths, n);
-    qsort(rows, n_rows, sizeof *rows, exps_cmp);
+    if (n_rows > 1)
+        qsort(rows, n_rows, sizeof *rows, exps_cmp);
     printf("%-39s %3s %10s %12s %14s %10s %10s  %-20s  %s\n", "exporter", "ver", "domain",
            "datagrams", "flows", "seq_lost", "malformed", "in segments from", "to");
     for (size_t j = 0; j < n_rows; j++) {

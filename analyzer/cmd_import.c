@@ -595,7 +595,8 @@ static int imp_cmp_end(const void *a, const void *b)
 
 static int imp_flush(imp_ctx_t *c)
 {
-    qsort(c->chunk, c->n_chunk, sizeof *c->chunk, imp_cmp_end);
+    if (c->n_chunk > 1)
+        qsort(c->chunk, c->n_chunk, sizeof *c->chunk, imp_cmp_end);
     for (uint32_t i = 0; i < c->n_chunk; i++) {
         int rc = seg_writer_add(c->w, &c->chunk[i], c->chunk[i].time_end);
         if (rc < 0 && !c->write_err)

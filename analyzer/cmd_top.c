@@ -398,7 +398,8 @@ static void top_select(top_rank_t *r, size_t m, size_t n)
     if (n == 0)
         return;
     if (n >= m / 4) {
-        qsort(r, m, sizeof *r, top_cmp);
+        if (m > 1)
+            qsort(r, m, sizeof *r, top_cmp);
         return;
     }
     /* heap of the n best so far in r[0..n-1], the worst at the root */
@@ -431,7 +432,8 @@ static void top_select(top_rank_t *r, size_t m, size_t n)
             r[at] = x;
         }
     }
-    qsort(r, n, sizeof *r, top_cmp);
+    if (n > 1)
+        qsort(r, n, sizeof *r, top_cmp);
 }
 
 typedef enum top_fmt { TOP_TEXT, TOP_CSV, TOP_JSON } top_fmt_t;

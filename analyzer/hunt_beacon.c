@@ -194,7 +194,8 @@ static void hb_rita(const double *v, size_t n, double iqr_guard, double small_de
     double *dev = hj_xmalloc(n * sizeof *dev);
     for (size_t i = 0; i < n; i++)
         dev[i] = fabs(v[i] - q2);
-    qsort(dev, n, sizeof *dev, hb_cmp_d);
+    if (n > 1)
+        qsort(dev, n, sizeof *dev, hb_cmp_d);
     double mad = hb_q(dev, n, 0.5);
     free(dev);
     double mad_score = q2 >= 1 ? (q2 - mad) / q2 : small_default;
@@ -361,14 +362,16 @@ static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_un
     sc->n_int = (uint32_t)nd;
     if (nd >= 3) {
         memcpy(ds, d, nd * sizeof *d);
-        qsort(ds, nd, sizeof *ds, hb_cmp_d);
+        if (nd > 1)
+            qsort(ds, nd, sizeof *ds, hb_cmp_d);
         hb_rita(ds, nd, cfg->b_iqr_guard_s, 1.0, &sc->skew_int, &sc->med_int, &sc->mad_int,
                 &sc->ts);
         hb_periodicity(cfg, ds, d, nd, sc);
     }
     for (uint32_t i = 0; i < n; i++)
         ds[i] = (double)u->pts[i].bytes;
-    qsort(ds, n, sizeof *ds, hb_cmp_d);
+    if (n > 1)
+        qsort(ds, n, sizeof *ds, hb_cmp_d);
     if (n >= 3)
         hb_rita(ds, n, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size, &sc->mad_size,
                 &sc->ds);
@@ -714,7 +717,8 @@ static void hb_finish(void *st, hunt_findings_t *out)
     hb_state_t *s = st;
     hb_cand_t *v = s->cands.v;
     size_t n = s->cands.n;
-    qsort(v, n, sizeof *v, hb_cmp_cand);
+    if (n > 1)
+        qsort(v, n, sizeof *v, hb_cmp_cand);
     for (size_t i = 0; i < n; i++) {
         hb_cand_t *c = &v[i];
         if (c->net) {

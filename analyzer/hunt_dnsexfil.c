@@ -123,11 +123,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         uint64_t *v = hj_xmalloc(nh * sizeof *v);
         for (size_t i = 0; i < nh; i++)
             v[i] = ((hd_host_t *)s->hosts.v)[i].bytes_out;
-        qsort(v, nh, sizeof *v, hd_cmp_u64);
+        if (nh > 1)
+            qsort(v, nh, sizeof *v, hd_cmp_u64);
         med = (double)v[nh / 2];
         for (size_t i = 0; i < nh; i++)
             v[i] = (uint64_t)fabs((double)v[i] - med);
-        qsort(v, nh, sizeof *v, hd_cmp_u64);
+        if (nh > 1)
+            qsort(v, nh, sizeof *v, hd_cmp_u64);
         mad = (double)v[nh / 2];
         free(v);
     }

@@ -379,7 +379,8 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
             recs[i].sampling = 1;
     }
     /* 1. stitch active-timeout fragments of one 5-tuple and exporter */
-    qsort(recs, n, sizeof *recs, hp_cmp_stitch);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, hp_cmp_stitch);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         hp_rec_t *head = &recs[i];
@@ -395,7 +396,8 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
         i = j;
     }
     /* 2. one flow exported by several routers counts once */
-    qsort(recs, n, sizeof *recs, hp_cmp_dedup);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, hp_cmp_dedup);
     size_t live = 0;
     while (live < n && !recs[live].dead)
         live++;
@@ -425,7 +427,8 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
         i = k;
     }
     /* 3. pair one-way records into conversations */
-    qsort(recs, live, sizeof *recs, hp_cmp_pair);
+    if (live > 1)
+        qsort(recs, live, sizeof *recs, hp_cmp_pair);
     while (live > 0 && recs[live - 1].dead)
         live--;
     hunt_conv_t *convs = hj_xmalloc((live ? live : 1) * sizeof *convs);
@@ -463,7 +466,8 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
         }
     }
     /* 4. in time order, a total order so that every run feeds the hunts identically */
-    qsort(convs, nc, sizeof *convs, hp_cmp_conv);
+    if (nc > 1)
+        qsort(convs, nc, sizeof *convs, hp_cmp_conv);
     for (size_t i = 0; i < nc; i++) {
         const hunt_conv_t *c = &convs[i];
         st->convs++;

@@ -679,7 +679,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     }
     l->n = k;
     free(acks);
-    qsort(l->v, l->n, sizeof *l->v, hr_cmp);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, hr_cmp);
 
     hr_state_t st;
     if (hr_state_load(&st, o->dir) != 0) {

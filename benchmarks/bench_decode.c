@@ -419,7 +419,8 @@ int main(int argc, char **argv)
             if (t[r] < 0)
                 return 1;
         }
-        qsort(t, runs, sizeof *t, bd_cmp_double);
+        if (runs > 1)
+            qsort(t, runs, sizeof *t, bd_cmp_double);
         double median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
         double rate = (double)s.flows / median, best = (double)s.flows / t[0];
         double startup = 0, ts = anchor ? bd_anchor(&s, addrs, dir, (bd_proto_t)p, &startup) : 0;

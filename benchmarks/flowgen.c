@@ -889,7 +889,8 @@ static uint32_t fg_exporter_of(const fg_flow_t *f, uint32_t n_ex)
 
 static int fg_export(fg_gen_t *g, fg_export_t *x)
 {
-    qsort(g->flows, g->n, sizeof *g->flows, fg_cmp_end);
+    if (g->n > 1)
+        qsort(g->flows, g->n, sizeof *g->flows, fg_cmp_end);
     uint64_t next_deadline = UINT64_MAX;
     for (uint32_t k = 0; k < g->n; k++) {
         const fg_flow_t *f = &g->flows[k];

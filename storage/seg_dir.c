@@ -232,7 +232,7 @@ int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out)
     }
     /* Folders are zero-padded and names start with the interval, so name order is time
      * order (and, within an interval, the writers' sequence order). */
-    if (a.n)
+    if (a.n && a.n > 1)
         qsort(a.paths, a.n, sizeof *a.paths, seg_dir_cmp);
     *out = a.paths;
     return (int)a.n;

@@ -227,7 +227,8 @@ static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries)
         for (uint32_t e = 0, k = 0; e < n_entries; e++)
             if (!flow_addr_is_v4(&d->entries[e]))
                 v6[k++] = (seg_dict_v6_t){d->entries[e], e};
-        qsort(v6, n6, sizeof *v6, seg_dict_v6_cmp);
+        if (n6 > 1)
+            qsort(v6, n6, sizeof *v6, seg_dict_v6_cmp);
         for (uint32_t k = 0; k < n6; k++)
             d->order[n4 + k] = v6[k].e;
         free(v6);

@@ -132,8 +132,10 @@ uint8_t *test_read_file(const char *path, size_t *out_len)
         }
     }
     fclose(f);
-    if (buf)
+    if (buf) {
+        buf[len] = 0; /* the loop always leaves room: callers may treat it as a string */
         *out_len = len;
+    }
     return buf;
 }
 

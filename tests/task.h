@@ -114,7 +114,8 @@ int test_run(const char *cmd, char **out);
  * built. Two calls' results may be held at once. */
 const char *test_bin(const char *name);
 
-/* Reads a whole file into malloc'd memory; NULL on error. */
+/* Reads a whole file into malloc'd memory, followed by a NUL byte not counted in *out_len;
+ * NULL on error. */
 uint8_t *test_read_file(const char *path, size_t *out_len);
 
 #endif
