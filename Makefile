@@ -31,7 +31,7 @@ COLLECTOR_SRC := $(sort $(filter-out collector/main.c,$(wildcard collector/*.c c
 ANALYZER_SRC  := $(sort $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
 FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
-TEST_SRC      := tests/runner.c tests/helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
+TEST_SRC      := tests/runner.c tests/helpers.c tests/daemon_helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
 BENCH_SRC     := $(sort $(filter-out benchmarks/flowgen.c benchmarks/bench_decode.c,$(wildcard benchmarks/*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -80,8 +80,7 @@ static void worker_publish(worker_t *w)
             const char *lbl = "exporter=\"%s\",version=\"%u\",domain=\"%u\"";
             char labels[160];
             snprintf(labels, sizeof labels, lbl, a, d->version, d->obs_domain);
-            worker_prom(w, "flowhunt_flows_total{%s} %llu\n", labels,
-                        (unsigned long long)d->flows);
+            worker_prom(w, "flowhunt_flows_total{%s} %llu\n", labels, (unsigned long long)d->flows);
             worker_prom(w, "flowhunt_sequence_lost_total{%s} %llu\n", labels,
                         (unsigned long long)d->seq_lost);
             worker_prom(w, "flowhunt_sequence_gaps_total{%s} %llu\n", labels,
@@ -103,6 +102,13 @@ static void worker_publish(worker_t *w)
         TPL_SCOPE_COUNTERS(WORKER_X_PROM)
 #undef WORKER_X_PROM
     }
+    /* Whole scopes have no scope left to carry their counter: counted per worker. */
+    worker_prom(w, "flowhunt_template_scopes_evicted_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->scopes_evicted);
+    worker_prom(w, "flowhunt_templates_evicted_all_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->templates_evicted);
+    worker_prom(w, "flowhunt_template_scopes_refused_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->scopes_refused);
     const seg_writer_stats_t *ws = seg_writer_stats(w->writer);
     worker_prom(w, "flowhunt_stored_flows_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)ws->flows_written);

@@ -36,6 +36,8 @@ TEST_ENTRY(ipfix_sequence_through_ingest)
 TEST_ENTRY(templates_icmp_from_dst_port)
 TEST_ENTRY(templates_integer_widths)
 TEST_ENTRY(templates_records_independent)
+TEST_ENTRY(templates_flood_evicts)
+TEST_ENTRY(templates_lru_keeps_used)
 
 /* storage: segments, the writer, the reader, the directory, the scan */
 #include "seg_tests.h"
@@ -69,6 +71,7 @@ TEST_ENTRY(cli_read_json)
 TEST_ENTRY(daemon_stores_what_it_receives)
 TEST_ENTRY(daemon_templates_survive_restart)
 TEST_ENTRY(daemon_allow_list)
+#include "daemon_stress_tests.h"
 
 /* fuzz corpora replayed, and each libFuzzer target run briefly */
 #define FUZZ_TARGET(name) TEST_ENTRY(fuzz_corpus_##name) TEST_ENTRY(fuzz_smoke_##name)

@@ -46,6 +46,120 @@ static size_t tpl_size(const tpl_t *t)
            (size_t)t->n_fields * sizeof(tpl_field_t);
 }
 
+/* ---- the least recently used order --------------------------------------------------------
+ * Each scope threads its templates on a list, most recently used first: a definition or a data
+ * set moves its template to the head, eviction takes the tail. Each exporter threads its
+ * scopes the same way, touched on every lookup. Both are O(1) per datagram. */
+
+static void tpl_lru_unlink(tpl_scope_t *s, tpl_t *t)
+{
+    if (t->lru_prev)
+        t->lru_prev->lru_next = t->lru_next;
+    else
+        s->lru_head = t->lru_next;
+    if (t->lru_next)
+        t->lru_next->lru_prev = t->lru_prev;
+    else
+        s->lru_tail = t->lru_prev;
+    t->lru_prev = t->lru_next = NULL;
+}
+
+static void tpl_lru_push(tpl_scope_t *s, tpl_t *t)
+{
+    t->lru_prev = NULL;
+    t->lru_next = s->lru_head;
+    if (s->lru_head)
+        s->lru_head->lru_prev = t;
+    else
+        s->lru_tail = t;
+    s->lru_head = t;
+}
+
+static inline void tpl_touch(tpl_scope_t *s, tpl_t *t)
+{
+    if (s->lru_head != t) {
+        tpl_lru_unlink(s, t);
+        tpl_lru_push(s, t);
+    }
+}
+
+static void tpl_exp_unlink(tpl_exp_t *e, tpl_scope_t *s)
+{
+    if (s->exp_prev)
+        s->exp_prev->exp_next = s->exp_next;
+    else
+        e->head = s->exp_next;
+    if (s->exp_next)
+        s->exp_next->exp_prev = s->exp_prev;
+    else
+        e->tail = s->exp_prev;
+    s->exp_prev = s->exp_next = NULL;
+}
+
+static void tpl_exp_push(tpl_exp_t *e, tpl_scope_t *s)
+{
+    s->exp_prev = NULL;
+    s->exp_next = e->head;
+    if (e->head)
+        e->head->exp_prev = s;
+    else
+        e->tail = s;
+    e->head = s;
+}
+
+static inline void tpl_exp_touch(tpl_scope_t *s)
+{
+    if (s->exp && s->exp->head != s) {
+        tpl_exp_unlink(s->exp, s);
+        tpl_exp_push(s->exp, s);
+    }
+}
+
+static void tpl_bytes_sub(tpl_scope_t *s, size_t n)
+{
+    s->cache->tpl_bytes -= n;
+    if (s->exp)
+        s->exp->tpl_bytes -= n;
+}
+
+/* Frees one template of the scope (already looked up by id). */
+static void tpl_free_one(tpl_scope_t *s, tpl_t *t)
+{
+    JError_t je;
+    uint16_t id = t->id;
+    tpl_lru_unlink(s, t);
+    tpl_bytes_sub(s, tpl_size(t));
+    free(t);
+    JudyLDel(&s->tpl_judy, id, &je);
+    s->n_templates--;
+    s->last_tpl = NULL;
+    s->cache->generation++;
+}
+
+/* Evicts the least recently used template of the scope; -1 when it has none. */
+static int tpl_evict_lru(tpl_scope_t *s)
+{
+    if (!s->lru_tail)
+        return -1;
+    tpl_free_one(s, s->lru_tail);
+    s->stats.templates_evicted++;
+    s->cache->templates_evicted++;
+    return 0;
+}
+
+/* Evicts one template of exporter `e` to make room for a new one in scope `s` (NULL when the
+ * scope is elsewhere): the least recently used of `s` first, the flooding scope being the one
+ * defining; else of the exporter's least recently used scope that has any. -1 when none. */
+static int tpl_evict_exp(tpl_exp_t *e, tpl_scope_t *s)
+{
+    if (s && s->exp == e && tpl_evict_lru(s) == 0)
+        return 0;
+    for (tpl_scope_t *v = e->tail; v; v = v->exp_prev)
+        if (tpl_evict_lru(v) == 0)
+            return 0;
+    return -1;
+}
+
 void tpl_clear(tpl_scope_t *s)
 {
     JError_t je;
@@ -53,13 +167,14 @@ void tpl_clear(tpl_scope_t *s)
     PPvoid_t slot = JudyLFirst(s->tpl_judy, &id, &je);
     while (slot && slot != PPJERR) {
         tpl_t *t = *slot;
-        s->cache->tpl_bytes -= tpl_size(t);
+        tpl_bytes_sub(s, tpl_size(t));
         free(t);
         slot = JudyLNext(s->tpl_judy, &id, &je);
     }
     JudyLFreeArray((PPvoid_t)&s->tpl_judy, &je);
     s->n_templates = 0;
     s->last_tpl = NULL;
+    s->lru_head = s->lru_tail = NULL;
 }
 
 void tpl_cache_free(tpl_cache_t *c)
@@ -74,6 +189,10 @@ void tpl_cache_free(tpl_cache_t *c)
     }
     free(c->scopes);
     JudyHSFreeArray((PPvoid_t)&c->scope_judy, &je);
+    for (uint32_t i = 0; i < c->n_exps; i++)
+        free(c->exps[i]);
+    free(c->exps);
+    JudyHSFreeArray((PPvoid_t)&c->exp_judy, &je);
     memset(c, 0, sizeof *c);
 }
 
@@ -87,6 +206,74 @@ static unsigned tpl_recent_slot(const flow_addr_t *exporter, uint16_t version, u
     return (unsigned)(h >> 40) % TPL_RECENT_SCOPES;
 }
 
+static void tpl_scope_key_make(tpl_scope_key_t *key, const flow_addr_t *exporter, uint16_t version,
+                               uint32_t domain)
+{
+    memcpy(key->addr, exporter->b, 16);
+    key->version[0] = (uint8_t)(version >> 8);
+    key->version[1] = (uint8_t)version;
+    for (int i = 0; i < 4; i++)
+        key->domain[i] = (uint8_t)(domain >> (24 - 8 * i));
+}
+
+/* The exporter record of an address, created on first sight; NULL when out of memory. */
+static tpl_exp_t *tpl_exp_get(tpl_cache_t *c, const flow_addr_t *addr)
+{
+    JError_t je;
+    PPvoid_t slot = JudyHSGet(c->exp_judy, (void *)addr->b, 16);
+    if (slot)
+        return *slot;
+    if (c->n_exps == c->cap_exps) {
+        uint32_t ncap = c->cap_exps ? c->cap_exps * 2 : 16;
+        tpl_exp_t **nv = realloc(c->exps, ncap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        c->exps = nv;
+        c->cap_exps = ncap;
+    }
+    tpl_exp_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    slot = JudyHSIns(&c->exp_judy, (void *)addr->b, 16, &je);
+    if (slot == PPJERR) {
+        free(e);
+        return NULL;
+    }
+    e->addr = *addr;
+    *slot = e;
+    c->exps[c->n_exps++] = e;
+    return e;
+}
+
+/* Forgets a scope entirely: templates, held data, sampling rates, and every reference the
+ * cache keeps to it. Its counters go with it (scopes_evicted says it happened). */
+static void tpl_scope_evict(tpl_cache_t *c, tpl_scope_t *s)
+{
+    JError_t je;
+    tpl_scope_key_t key;
+    tpl_scope_key_make(&key, &s->exporter, s->version, s->domain);
+    JudyHSDel(&c->scope_judy, &key, sizeof key, &je);
+    for (unsigned i = 0; i < TPL_RECENT_SCOPES; i++)
+        if (c->recent[i] == s)
+            c->recent[i] = NULL;
+    /* Reports list scopes in order of creation: keep it. Rare (a domain flood) and bounded by
+     * TPL_MAX_SCOPES, so a scan and a move are fine. */
+    for (uint32_t i = 0; i < c->n_scopes; i++)
+        if (c->scopes[i] == s) {
+            memmove(&c->scopes[i], &c->scopes[i + 1], (c->n_scopes - i - 1) * sizeof s);
+            c->n_scopes--;
+            break;
+        }
+    tpl_exp_unlink(s->exp, s);
+    s->exp->n_scopes--;
+    c->templates_evicted += s->n_templates;
+    tpl_clear(s);
+    tpl_held_free_all(s);
+    JudyLFreeArray((PPvoid_t)&s->sampler_judy, &je);
+    c->generation++;
+    free(s);
+}
+
 tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
                            uint32_t domain)
 {
@@ -95,19 +282,26 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     unsigned slot_i = tpl_recent_slot(exporter, version, domain);
     tpl_scope_t *hit = c->recent[slot_i];
     if (hit && hit->domain == domain && hit->version == version &&
-        memcmp(hit->exporter.b, exporter->b, 16) == 0)
+        memcmp(hit->exporter.b, exporter->b, 16) == 0) {
+        tpl_exp_touch(hit);
         return hit;
+    }
     JError_t je;
     tpl_scope_key_t key;
-    memcpy(key.addr, exporter->b, 16);
-    key.version[0] = (uint8_t)(version >> 8);
-    key.version[1] = (uint8_t)version;
-    for (int i = 0; i < 4; i++)
-        key.domain[i] = (uint8_t)(domain >> (24 - 8 * i));
+    tpl_scope_key_make(&key, exporter, version, domain);
     PPvoid_t slot = JudyHSGet(c->scope_judy, &key, sizeof key);
     if (slot) {
         c->recent[slot_i] = *slot;
+        tpl_exp_touch(*slot);
         return *slot;
+    }
+    tpl_exp_t *e = tpl_exp_get(c, exporter);
+    if (!e)
+        goto refuse;
+    /* A flood of random domains from one address recycles that address's scopes. */
+    if (e->n_scopes >= TPL_MAX_SCOPES_PER_EXPORTER && e->tail) {
+        tpl_scope_evict(c, e->tail);
+        c->scopes_evicted++;
     }
     if (c->n_scopes >= TPL_MAX_SCOPES)
         goto refuse;
@@ -131,6 +325,9 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     s->exporter = *exporter;
     s->version = version;
     s->domain = domain;
+    s->exp = e;
+    e->n_scopes++;
+    tpl_exp_push(e, s);
     *slot = s;
     c->scopes[c->n_scopes++] = s;
     c->recent[slot_i] = s;
@@ -355,17 +552,41 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         have |= TPL_HAVE_ICMP_PORT;
 
     tpl_cache_t *c = s->cache;
-    const tpl_t *old = tpl_get(s, id);
+    tpl_t *old = (tpl_t *)tpl_get(s, id);
     size_t size =
         sizeof(tpl_t) + (size_t)n_ops * sizeof(tpl_op_t) + (size_t)n_fields * sizeof(tpl_field_t);
-    if (!old && (s->n_templates >= TPL_MAX_PER_SCOPE || c->tpl_bytes + size > TPL_MAX_BYTES)) {
-        counts->n[DEC_E_TPL_LIMIT]++;
-        return NULL;
-    }
     /* A refresh with the same layout keeps the compiled template as it is. */
     if (old && old->is_options == (is_options != 0) && old->n_ops == n_ops &&
-        old->n_fields == n_fields && old->min_len == min_len && tpl_ops_equal(old->ops, ops, n_ops))
+        old->n_fields == n_fields && old->min_len == min_len &&
+        tpl_ops_equal(old->ops, ops, n_ops)) {
+        tpl_touch(s, old);
         return old;
+    }
+    /* A redefinition frees the old layout first, so the bounds below see only the new one
+     * and never evict the template being replaced. */
+    int replaced = old != NULL;
+    if (old)
+        tpl_free_one(s, old);
+    /* Make room: the scope's own bound, then its exporter's, then the whole cache's (taken
+     * from the exporter holding the most, which is the flooding one). */
+    while (s->n_templates >= TPL_MAX_PER_SCOPE)
+        tpl_evict_lru(s);
+    while (s->exp && s->exp->tpl_bytes + size > TPL_MAX_BYTES_PER_EXPORTER)
+        if (tpl_evict_exp(s->exp, s) != 0)
+            break;
+    while (c->tpl_bytes + size > TPL_MAX_BYTES) {
+        tpl_exp_t *big = NULL;
+        for (uint32_t i = 0; i < c->n_exps; i++)
+            if (!big || c->exps[i]->tpl_bytes > big->tpl_bytes)
+                big = c->exps[i];
+        if (!big || tpl_evict_exp(big, s) != 0)
+            break;
+    }
+    if (c->tpl_bytes + size > TPL_MAX_BYTES ||
+        (s->exp && s->exp->tpl_bytes + size > TPL_MAX_BYTES_PER_EXPORTER)) {
+        counts->n[DEC_E_TPL_LIMIT]++; /* nothing left to evict: one template over the bound */
+        return NULL;
+    }
     tpl_t *t = malloc(size);
     if (!t) {
         counts->n[DEC_E_TPL_NOMEM]++;
@@ -394,17 +615,15 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         counts->n[DEC_E_TPL_NOMEM]++;
         return NULL;
     }
-    if (*slot) {
-        tpl_t *prev = *slot;
-        c->tpl_bytes -= tpl_size(prev);
-        free(prev);
-        s->last_tpl = NULL;
-        s->stats.templates_replaced++;
-    } else {
-        s->n_templates++;
-    }
     *slot = t;
+    s->n_templates++;
+    if (replaced)
+        s->stats.templates_replaced++;
+    tpl_lru_push(s, t);
     c->tpl_bytes += size;
+    if (s->exp)
+        s->exp->tpl_bytes += size;
+    s->last_tpl = NULL;
     c->generation++;
     s->stats.templates_learned++;
     return t;
@@ -418,13 +637,8 @@ void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
         PPvoid_t slot = JudyLGet(s->tpl_judy, id, &je);
         if (!slot || slot == PPJERR)
             return;
-        tpl_t *t = *slot;
-        s->cache->tpl_bytes -= tpl_size(t);
-        free(t);
-        JudyLDel(&s->tpl_judy, id, &je);
-        s->n_templates--;
+        tpl_free_one(s, *slot);
         s->stats.templates_withdrawn++;
-        s->cache->generation++;
         return;
     }
     /* RFC 7011 8.1: template id 2 (or 3) with no fields withdraws all templates (or all
@@ -435,12 +649,8 @@ void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
     while (slot && slot != PPJERR) {
         tpl_t *t = *slot;
         if (t->is_options == (is_options != 0)) {
-            s->cache->tpl_bytes -= tpl_size(t);
-            free(t);
-            JudyLDel(&s->tpl_judy, key, &je);
-            s->n_templates--;
+            tpl_free_one(s, t);
             s->stats.templates_withdrawn++;
-            s->cache->generation++;
         }
         slot = JudyLNext(s->tpl_judy, &key, &je);
     }
@@ -778,8 +988,11 @@ int tpl_data_set(tpl_scope_t *s, uint16_t id, const uint8_t *p, size_t len, cons
         t = tpl_get(s, id);
         s->last_tpl = t;
     }
-    if (t)
+    if (t) {
+        /* Used: the last the LRU would evict. The scope owns it, so dropping const is safe. */
+        tpl_touch(s, (tpl_t *)t);
         return (int)tpl_run_set(s, t, p, len, ctx, out);
+    }
     tpl_hold(s, id, p, len, ctx);
     return -1;
 }
@@ -887,6 +1100,9 @@ void tpl_cache_report(const tpl_cache_t *c, FILE *f)
     if (c->scopes_refused)
         fprintf(f, "template scopes refused (bound reached): %llu\n",
                 (unsigned long long)c->scopes_refused);
+    if (c->scopes_evicted)
+        fprintf(f, "template scopes evicted (per-exporter bound reached): %llu\n",
+                (unsigned long long)c->scopes_evicted);
 }
 
 void tpl_foreach(const tpl_scope_t *s, void (*fn)(void *arg, const tpl_t *t), void *arg)

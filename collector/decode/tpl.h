@@ -26,11 +26,19 @@
 #include "dec.h"
 #include "flow.h"
 
-#define TPL_MAX_FIELDS 512            /* fields per template; more is a malformed template */
-#define TPL_MAX_PER_SCOPE 4096        /* templates per (exporter, domain) */
-#define TPL_MAX_SCOPES 16384          /* scopes in the whole cache */
-#define TPL_HELD_MAX_SETS 256         /* data sets held per scope */
-#define TPL_HELD_MAX_BYTES (1u << 20) /* bytes held per scope */
+#define TPL_MAX_FIELDS 512 /* fields per template; more is a malformed template */
+/* Template bounds evict, never refuse: a flood of new templates pushes out the least recently
+ * used ones of the flooding exporter, so memory stays flat and the exporter's live templates
+ * (used by data sets, so recently used) survive. Each eviction is counted (templates_evicted;
+ * scopes_evicted for whole scopes). */
+#define TPL_MAX_PER_SCOPE 4096 /* templates per (exporter, version, domain) */
+#define TPL_MAX_SCOPES 16384   /* scopes in the whole cache: beyond, refused, counted */
+#define TPL_MAX_SCOPES_PER_EXPORTER                                                                \
+    256                                        /* scopes per exporter address: beyond, its least   \
+                                                * recently used scope is evicted (random domains) */
+#define TPL_MAX_BYTES_PER_EXPORTER (16u << 20) /* compiled templates of one exporter address */
+#define TPL_HELD_MAX_SETS 256                  /* data sets held per scope */
+#define TPL_HELD_MAX_BYTES (1u << 20)          /* bytes held per scope */
 #define TPL_HELD_MAX_AGE_MS 120000 /* a held set older than this (on the scope's clock) expires */
 #define TPL_MAX_BYTES (64u << 20)  /* compiled templates in the whole cache */
 #define TPL_HELD_MAX_TOTAL (64u << 20) /* held data in the whole cache */
@@ -128,6 +136,8 @@ typedef struct tpl {
     uint64_t present; /* FLOW_BIT of every column the program fills in every record */
     /* The definition as received (for persistence), in the same allocation, after ops. */
     const struct tpl_field *fields;
+    /* The scope's templates, most recently used first: the tail is evicted (tpl.c). */
+    struct tpl *lru_prev, *lru_next;
     tpl_op_t ops[];
 } tpl_t;
 
@@ -155,6 +165,7 @@ typedef struct tpl_held {
     X(templates_learned, "templates and options templates defined")                                \
     X(templates_replaced, "templates redefined with a different layout")                           \
     X(templates_withdrawn, "templates withdrawn (IPFIX)")                                          \
+    X(templates_evicted, "templates evicted (least recently used) at a template bound")            \
     X(restarts, "exporter restarts seen (v9 sysUptime went back): templates cleared")              \
     X(sets_held, "data sets held because their template had not arrived")                          \
     X(held_decoded, "held data sets decoded once their template arrived")                          \
@@ -170,6 +181,7 @@ typedef struct tpl_scope_stats {
 } tpl_scope_stats_t;
 
 struct tpl_cache;
+struct tpl_exp;
 
 typedef struct tpl_scope {
     struct tpl_cache *cache; /* for the cache-wide bounds */
@@ -189,9 +201,20 @@ typedef struct tpl_scope {
     uint32_t n_held;
     size_t held_bytes;
     tpl_scope_stats_t stats;
-    const struct tpl *last_tpl; /* the template of the last data set: most sets use the same
-                                 * one; reset whenever a template of the scope is freed */
+    const struct tpl *last_tpl;      /* the template of the last data set: most sets use the same
+                                      * one; reset whenever a template of the scope is freed */
+    struct tpl *lru_head, *lru_tail; /* templates, most recently used first */
+    struct tpl_exp *exp;             /* the exporter address it belongs to */
+    struct tpl_scope *exp_prev, *exp_next; /* the exporter's scopes, most recently used first */
 } tpl_scope_t;
+
+/* What one exporter address holds across its scopes, for the per-exporter bounds. */
+typedef struct tpl_exp {
+    flow_addr_t addr;
+    uint32_t n_scopes;
+    size_t tpl_bytes;
+    tpl_scope_t *head, *tail; /* its scopes, most recently used first */
+} tpl_exp_t;
 
 #define TPL_RECENT_SCOPES 64 /* direct-mapped cache of scopes in front of the JudyHS */
 
@@ -202,7 +225,13 @@ typedef struct tpl_cache {
     tpl_scope_t **scopes;                   /* in order of creation, for reports */
     uint32_t n_scopes, cap_scopes;
     uint64_t scopes_refused;
-    size_t tpl_bytes;    /* all compiled templates, bounded by TPL_MAX_BYTES */
+    uint64_t scopes_evicted;    /* an exporter's least recently used scope, at its domain bound */
+    uint64_t templates_evicted; /* all of them, including those of scopes evicted since */
+    void *exp_judy;             /* JudyHS: exporter address bytes -> tpl_exp_t * */
+    tpl_exp_t **exps;           /* every exporter address, for the cache-wide bound */
+    uint32_t n_exps, cap_exps;
+    size_t tpl_bytes;    /* all compiled templates, bounded by TPL_MAX_BYTES: beyond, the exporter
+                          * holding the most loses its least recently used templates */
     uint64_t generation; /* bumped by every change worth persisting (tpl_store.c) */
     uint64_t saved_generation;
     size_t held_bytes; /* all held data, bounded by TPL_HELD_MAX_TOTAL */
@@ -210,7 +239,9 @@ typedef struct tpl_cache {
 
 void tpl_cache_init(tpl_cache_t *c);
 void tpl_cache_free(tpl_cache_t *c);
-/* The scope, created on first sight; NULL when the cache is full or out of memory. */
+/* The scope, created on first sight (evicting the exporter's least recently used scope at
+ * TPL_MAX_SCOPES_PER_EXPORTER); NULL when the cache is full or out of memory. Any pointer to
+ * another scope of the same exporter may dangle after this call. */
 tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
                            uint32_t domain);
 const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id);
@@ -218,8 +249,10 @@ const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id);
 /* Validates and compiles a template and installs it under `id`, replacing any earlier one.
  * `scope_count` is the number of leading scope fields of an options template (0 for a data
  * template); v9 options scope fields are passed with pen = TPL_PEN_V9_SCOPE so they are never
- * mistaken for information elements. Returns the new template, or NULL with the reason
- * counted in `counts`. */
+ * mistaken for information elements. At a bound, the least recently used templates are
+ * evicted first (counted in templates_evicted of their scope); any template of the same
+ * exporter other than the returned one may be freed. Returns the new template, or NULL with
+ * the reason counted in `counts`. */
 #define TPL_PEN_V9_SCOPE 0xffffffffu
 const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_options,
                         const tpl_field_t *fields, uint16_t n_fields, uint16_t scope_count,

@@ -1221,3 +1221,109 @@ TEST_IMPL(templates_records_independent)
     tpl_cache_free(&r.cache);
     return 0;
 }
+
+/* ---- bounds: eviction, never refusal ------------------------------------------------------ */
+
+/* Defines template `id` of `n` fields (skipped elements, 4 bytes each) in a scope of `addr`. */
+static const tpl_t *bound_define(tpl_cache_t *c, const flow_addr_t *addr, uint32_t domain,
+                                 uint16_t id, uint16_t n, dec_counts_t *counts)
+{
+    tpl_field_t f[64];
+    for (uint16_t i = 0; i < n; i++)
+        f[i] = (tpl_field_t){.id = (uint16_t)(1000 + i), .len = 4, .pen = 0};
+    tpl_scope_t *s = tpl_scope_get(c, addr, 10, domain);
+    ASSERT_NOT_NULL(s);
+    return tpl_define(s, 10, id, 0, f, n, 0, counts);
+}
+
+/* A million templates from one address, over a thousand domains and every id: memory stays
+ * within the per-exporter bounds, evictions are counted, nothing is refused; another
+ * exporter's template keeps decoding. */
+TEST_IMPL(templates_flood_evicts)
+{
+    run_t r;
+    run_init(&r);
+    bb_t b;
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 7);
+    nf9_tpl256(&b);
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, NULL), 0);
+    flow_addr_t flood;
+    flow_addr_parse(&flood, "198.51.100.66");
+    dec_counts_t counts;
+    memset(&counts, 0, sizeof counts);
+    size_t peak = 0;
+    uint32_t peak_scopes = 0;
+    for (uint32_t i = 0; i < 1000000; i++) {
+        /* first few domains (the byte bounds bind), then a thousand (the scope bound) */
+        uint32_t domain = i < 500000 ? i % 10 : 1000 + (i / 4) % 1000;
+        if (i == 500000) {
+            uint64_t ev = 0;
+            for (uint32_t k = 0; k < r.cache.n_scopes; k++)
+                ev += r.cache.scopes[k]->stats.templates_evicted;
+            ASSERT_GT(ev, 100000);
+            ASSERT_UINT64_EQ(r.cache.scopes_evicted, 0);
+        }
+        uint16_t id = (uint16_t)(256 + (i * 7919u) % 65000u);
+        ASSERT_NOT_NULL(
+            bound_define(&r.cache, &flood, domain, id, (uint16_t)(1 + i % 60), &counts));
+        if (r.cache.tpl_bytes > peak)
+            peak = r.cache.tpl_bytes;
+        if (r.cache.n_scopes > peak_scopes)
+            peak_scopes = r.cache.n_scopes;
+    }
+    ASSERT_LE(peak, TPL_MAX_BYTES_PER_EXPORTER + 4096); /* + the valid exporter's one */
+    ASSERT_LE(peak_scopes, TPL_MAX_SCOPES_PER_EXPORTER + 1);
+    ASSERT_UINT64_EQ(counts.n[DEC_E_TPL_LIMIT], 0);
+    ASSERT_GT(r.cache.scopes_evicted, 0);
+    uint64_t live = 0;
+    for (uint32_t i = 0; i < r.cache.n_scopes; i++)
+        live += r.cache.scopes[i]->n_templates;
+    ASSERT_GT(live, 1000);
+    /* every template is live or counted evicted: a million, plus the valid one */
+    ASSERT_UINT64_EQ(live + r.cache.templates_evicted, 1000001);
+    /* the valid exporter's scope and template were untouched: its data decodes */
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 2, 7);
+    nf9_data256(&b, 2, 0);
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, NULL), 2);
+    ASSERT_EQ(r.n, 2);
+    ASSERT_EQ(run_scope(&r, 9, 7)->stats.templates_evicted, 0);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+/* Within one scope the least recently used template goes first: one used by data sets
+ * survives a stream of new definitions; the oldest unused one does not. */
+TEST_IMPL(templates_lru_keeps_used)
+{
+    tpl_cache_t c;
+    tpl_cache_init(&c);
+    dec_counts_t counts;
+    memset(&counts, 0, sizeof counts);
+    flow_addr_t a;
+    flow_addr_parse(&a, "192.0.2.1");
+    ASSERT_NOT_NULL(bound_define(&c, &a, 1, 300, 1, &counts)); /* used below */
+    ASSERT_NOT_NULL(bound_define(&c, &a, 1, 301, 1, &counts)); /* never used */
+    tpl_scope_t *s = tpl_scope_get(&c, &a, 10, 1);
+    uint8_t rec[4] = {0};
+    tpl_ctx_t ctx = {.version = 10};
+    run_t sink;
+    memset(&sink, 0, sizeof sink);
+    dec_out_t out = {.sink = run_sink, .sink_arg = &sink, .counts = &counts};
+    for (uint32_t i = 0; i < 3 * TPL_MAX_PER_SCOPE; i++) {
+        ASSERT_NOT_NULL(bound_define(&c, &a, 1, (uint16_t)(1000 + i), 1, &counts));
+        if (i % 100 == 0)
+            ASSERT_EQ(tpl_data_set(s, 300, rec, sizeof rec, &ctx, &out), 1);
+        ASSERT_LE(s->n_templates, TPL_MAX_PER_SCOPE);
+    }
+    ASSERT_NOT_NULL(tpl_get(s, 300));
+    ASSERT_NULL(tpl_get(s, 301));
+    ASSERT_EQ(s->n_templates, TPL_MAX_PER_SCOPE);
+    ASSERT_UINT64_EQ(s->stats.templates_evicted, 3 * TPL_MAX_PER_SCOPE + 2 - TPL_MAX_PER_SCOPE);
+    /* redefining with another layout replaces, never evicts */
+    uint64_t ev = s->stats.templates_evicted;
+    ASSERT_NOT_NULL(bound_define(&c, &a, 1, 300, 2, &counts));
+    ASSERT_UINT64_EQ(s->stats.templates_evicted, ev);
+    ASSERT_EQ(s->n_templates, TPL_MAX_PER_SCOPE);
+    tpl_cache_free(&c);
+    return 0;
+}

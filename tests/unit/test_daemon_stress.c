@@ -1,0 +1,285 @@
+/* test_daemon_stress.c: flowhuntd under hostile and broken conditions, on loopback.
+ *
+ * Flood: one source sends IPFIX messages defining fresh random templates in random domains,
+ * mixed with garbage, as fast as the loopback takes them for 3 s, while a second source
+ * (127.0.0.2) sends valid v9. The daemon's RSS must stay under a bound and stop growing, the
+ * counters must show the evictions and malformed datagrams, and every valid flow is stored.
+ *
+ * Crash: flowgen streams a capture at a steady rate, the daemon is killed with SIGKILL
+ * mid-stream and restarted on the same directory; every segment must verify and what was
+ * stored must cover what arrived up to about a flush interval before the kill.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon_helpers.h"
+#include "task.h"
+
+static double ds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* VmRSS of a process in KiB; 0 when it cannot be read. */
+static long ds_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+static uint64_t ds_rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static size_t ds_put16(uint8_t *p, size_t o, uint32_t v)
+{
+    p[o] = (uint8_t)(v >> 8);
+    p[o + 1] = (uint8_t)v;
+    return o + 2;
+}
+
+static size_t ds_put32(uint8_t *p, size_t o, uint32_t v)
+{
+    o = ds_put16(p, o, v >> 16);
+    return ds_put16(p, o, v & 0xffff);
+}
+
+/* An IPFIX message defining 10 templates of random ids (5 fields each) in a random domain. */
+static size_t ds_flood_msg(uint8_t *p, uint64_t *rng, uint32_t seq)
+{
+    size_t o = ds_put16(p, 0, 10);
+    o = ds_put16(p, o, 0); /* length, below */
+    o = ds_put32(p, o, (uint32_t)time(NULL));
+    o = ds_put32(p, o, seq);
+    o = ds_put32(p, o, (uint32_t)ds_rng(rng));
+    size_t set = o;
+    o = ds_put16(p, o, 2);
+    o = ds_put16(p, o, 0);
+    for (int t = 0; t < 10; t++) {
+        o = ds_put16(p, o, 256 + (uint32_t)(ds_rng(rng) % 65280));
+        o = ds_put16(p, o, 5);
+        for (int f = 0; f < 5; f++) {
+            o = ds_put16(p, o, 1 + (uint32_t)(ds_rng(rng) % 400));
+            o = ds_put16(p, o, 4);
+        }
+    }
+    ds_put16(p, set + 2, (uint32_t)(o - set));
+    ds_put16(p, 2, (uint32_t)o);
+    return o;
+}
+
+/* A v9 datagram with template 256 (src, dst, bytes, packets) and 10 records. */
+#define DS_V9_FLOWS 10
+static size_t ds_v9_msg(uint8_t *p, uint32_t seq)
+{
+    size_t o = ds_put16(p, 0, 9);
+    o = ds_put16(p, o, 2);
+    o = ds_put32(p, o, 100000 + seq);
+    o = ds_put32(p, o, (uint32_t)time(NULL));
+    o = ds_put32(p, o, seq);
+    o = ds_put32(p, o, 1);
+    o = ds_put16(p, o, 0);
+    o = ds_put16(p, o, 4 + 4 + 4 * 4);
+    o = ds_put16(p, o, 256);
+    o = ds_put16(p, o, 4);
+    static const uint16_t f[4] = {8, 12, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        o = ds_put16(p, o, f[i]);
+        o = ds_put16(p, o, 4);
+    }
+    o = ds_put16(p, o, 256);
+    o = ds_put16(p, o, 4 + DS_V9_FLOWS * 16);
+    for (int r = 0; r < DS_V9_FLOWS; r++) {
+        o = ds_put32(p, o, 0x0a000000u + seq);
+        o = ds_put32(p, o, 0xc0000200u + (uint32_t)r);
+        o = ds_put32(p, o, 1000);
+        o = ds_put32(p, o, 2);
+    }
+    return o;
+}
+
+static int ds_socket(const char *bind_ip)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, bind_ip, &a.sin_addr);
+    ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* A sum over the Prometheus file's lines starting with `prefix`. */
+static uint64_t ds_prom_sum(const td_daemon_t *d, const char *prefix)
+{
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "awk 'index($0, \"%s\") == 1 { s += $NF } END { printf \"%%d\\n\", s }' "
+             "%s/state/test/flowhuntd.prom",
+             prefix, d->dir);
+    ASSERT_EQ(test_run(cmd, &out), 0);
+    uint64_t v = strtoull(out, NULL, 10);
+    free(out);
+    return v;
+}
+
+/* The bound: two workers each hold at most TPL_MAX_BYTES_PER_EXPORTER (16 MiB) of the
+ * flooder's templates plus the Judy and malloc overhead of as many again, 256 scopes, held
+ * data (none here: the flood sends no data sets) and the segment writers' buffers; 256 MiB
+ * leaves room for all of it while an unbounded cache (a million templates, ~200 MiB of
+ * definitions alone) would cross it. */
+#define DS_RSS_BOUND_KIB (256L * 1024)
+
+TEST_IMPL(daemon_stress_flood)
+{
+    td_daemon_t d;
+    td_init(&d, "flood");
+    td_start(&d, "");
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    int bad = ds_socket("127.0.0.1"), good = ds_socket("127.0.0.2");
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    uint8_t buf[1500];
+    double t0 = ds_now(), next_sample = t0, next_valid = t0;
+    long rss_max = 0, rss_at_2s = 0;
+    uint64_t flood_sent = 0, garbage_sent = 0;
+    uint32_t valid_sent = 0;
+    for (;;) {
+        double now = ds_now();
+        if (now - t0 >= 3.0)
+            break;
+        if (now >= next_sample) {
+            long rss = ds_rss_kib(d.pid);
+            if (rss > rss_max)
+                rss_max = rss;
+            if (!rss_at_2s && now - t0 >= 2.0)
+                rss_at_2s = rss;
+            next_sample = now + 0.05;
+        }
+        /* valid v9 at a steady 1000 datagrams/s, from its own address */
+        if (now >= next_valid) {
+            size_t n = ds_v9_msg(buf, valid_sent);
+            ASSERT_EQ(sendto(good, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+            valid_sent++;
+            next_valid += 0.001;
+        }
+        for (int i = 0; i < 32; i++) {
+            size_t n;
+            if (ds_rng(&rng) % 4 == 0) { /* garbage: never a valid version (first byte 0xff) */
+                n = 20 + ds_rng(&rng) % 1000;
+                for (size_t k = 0; k < n; k++)
+                    buf[k] = (uint8_t)ds_rng(&rng);
+                buf[0] = 0xff;
+                garbage_sent++;
+            } else {
+                n = ds_flood_msg(buf, &rng, (uint32_t)flood_sent);
+                flood_sent++;
+            }
+            /* a full socket buffer is the flood's problem, not the test's */
+            (void)sendto(bad, buf, n, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
+        }
+        /* leave the receive buffer room for the valid exporter: the flood is as fast as the
+         * daemon drains, the valid datagrams must not be lost in the kernel */
+        td_sleep_ms(1);
+    }
+    td_sleep_ms(1500); /* the workers catch up; the counters file is rewritten each second */
+    long rss_end = ds_rss_kib(d.pid);
+    if (rss_end > rss_max)
+        rss_max = rss_end;
+    uint64_t evicted = ds_prom_sum(&d, "flowhunt_templates_evicted_all_total");
+    uint64_t scopes_evicted = ds_prom_sum(&d, "flowhunt_template_scopes_evicted_total");
+    uint64_t malformed = ds_prom_sum(&d, "flowhunt_malformed_total{exporter=\\\"127.0.0.1\\\"");
+    fprintf(stderr,
+            "flood: %llu template messages (10 templates each), %llu garbage, %u valid; RSS max "
+            "%ld KiB, at 2 s %ld, end %ld; evicted %llu templates, %llu scopes; malformed %llu\n",
+            (unsigned long long)flood_sent, (unsigned long long)garbage_sent, valid_sent, rss_max,
+            rss_at_2s, rss_end, (unsigned long long)evicted, (unsigned long long)scopes_evicted,
+            (unsigned long long)malformed);
+    ASSERT_EQ(td_stop(&d), 0);
+    close(bad);
+    close(good);
+    ASSERT_LT(rss_max, DS_RSS_BOUND_KIB);
+    ASSERT_LT(rss_end - rss_at_2s, 16 * 1024); /* flat in the last second */
+    ASSERT_GT(evicted, 0);
+    ASSERT_GT(scopes_evicted, 0);
+    ASSERT_GT(malformed, 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
+    return 0;
+}
+
+/* flowgen's v5 capture of 20000 flows, replayed at DS_RATE datagrams/s. */
+#define DS_RATE 200
+
+TEST_IMPL(daemon_stress_crash)
+{
+    td_daemon_t d;
+    td_init(&d, "crash");
+    char pcap[1200], cmd[4096], *out = NULL;
+    snprintf(pcap, sizeof pcap, "%s/v5.pcap", d.dir);
+    snprintf(cmd, sizeof cmd,
+             "(%s --format v5 --flows 20000 --seed 7 --start 2024-01-01 --hours 1 --out %s) 2>&1",
+             test_bin("flowgen"), pcap);
+    ASSERT_EQ(test_run(cmd, &out), 0);
+    /* flowgen's output is deterministic: these arguments give 20000 flows in 1550 datagrams */
+    double per_dgram = 20000.0 / 1550;
+    free(out);
+    td_start(&d, "--flush-ms 200");
+    char to[64];
+    snprintf(to, sizeof to, "127.0.0.1:%d", d.port);
+    pid_t gen = fork();
+    ASSERT_GE(gen, 0);
+    if (gen == 0) {
+        char rate[16];
+        snprintf(rate, sizeof rate, "%d", DS_RATE);
+        execl(test_bin("flowgen"), "flowgen", "--replay", pcap, "--to", to, "--rate", rate,
+              (char *)NULL);
+        _exit(127);
+    }
+    double t0 = ds_now();
+    td_sleep_ms(1500);
+    kill(d.pid, SIGKILL);
+    double t_kill = ds_now() - t0;
+    int status;
+    waitpid(d.pid, &status, 0);
+    ASSERT(WIFSIGNALED(status));
+    kill(gen, SIGKILL); /* the rest would go to a dead port */
+    waitpid(gen, NULL, 0);
+    td_start(&d, "--flush-ms 200"); /* recovers the killed daemon's .tmp segments */
+    ASSERT_EQ(td_stop(&d), 0);
+    snprintf(cmd, sizeof cmd, "%s verify %s", test_bin("flowhunt"), d.dir);
+    ASSERT_EQ(test_run(cmd, &out), 0);
+    free(out);
+    uint64_t stored = td_count(d.dir, NULL);
+    /* At most what was sent by the kill (flowgen starts after t0, so this is an upper bound);
+     * at least what arrived more than a second before it (the 200 ms flush interval, flowgen's
+     * start and the worker's latency, generously). */
+    double sent_max = t_kill * DS_RATE * per_dgram + per_dgram;
+    double need = (t_kill - 1.0) * DS_RATE * per_dgram;
+    fprintf(stderr, "crash: killed at %.3f s, stored %llu flows, at least %.0f, at most %.0f\n",
+            t_kill, (unsigned long long)stored, need, sent_max);
+    ASSERT_GE((double)stored, need);
+    ASSERT_LE((double)stored, sent_max);
+    return 0;
+}
