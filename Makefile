@@ -7,8 +7,11 @@
 #   make asan       the same tests built with ASan+UBSan (build-asan/)
 #   make valgrind   the same tests under valgrind
 #   make fuzz       run each libFuzzer target for FUZZ_TIME seconds (default 60)
-#   make demo       decode a capture with planted threats and print the flows
-#   make bench      every benchmark (today: bench-decode)
+#   make demo       collect a capture with planted threats on loopback, hunt, show findings
+#   make bench      every benchmark, flowhunt beside nfcapd/nfdump/tshark in one run
+#                   (benchmarks/bench.sh: ingest, bytes per flow, queries, decode, hunt),
+#                   written to benchmarks/results/<UTC date>.md
+#   make bench-quick   the same on 200 thousand flows, in under two minutes
 #   make bench-decode  v5, v9 and IPFIX decode speed in flows per CPU-second, beside tshark
 
 BUILD   ?= build
@@ -43,7 +46,7 @@ BENCH_DECODE := $(BUILD)/bench_decode
 RUNNER    := $(BUILD)/tests/runner
 FUZZERS   := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
 
-.PHONY: all binaries deps test asan valgrind fuzz fuzzers demo bench bench-decode clean format
+.PHONY: all binaries deps test asan valgrind fuzz fuzzers demo bench bench-quick bench-decode clean format
 .DEFAULT_GOAL := all
 
 all: deps
@@ -127,9 +130,14 @@ fuzz: deps
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 
-# Benchmarks print their figures beside the anchors measured in the same run; later issues add
-# their targets to `bench`.
-bench: bench-decode
+# Benchmarks print their figures beside the anchors measured in the same run.
+bench: deps
+	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE)
+	@bash benchmarks/bench.sh full $(BUILD)
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE)
+	@bash benchmarks/bench.sh quick $(BUILD)
 
 bench-decode: deps
 	@$(MAKE) --no-print-directory $(BENCH_DECODE)

@@ -1,0 +1,343 @@
+#!/bin/bash
+# bench.sh: `make bench` / `make bench-quick` (issue 4, section 3). One run, the same packets,
+# flowhunt beside the anchors (nfcapd, nfdump, tshark) wherever they are installed:
+#
+#   1. ingest: one flowgen v9 capture (4 exporters) replayed at full sendmmsg speed over
+#      loopback into flowhuntd, then into nfcapd -y (LZ4), each on a free loopback port; flows
+#      stored / sent, CPU per stored flow and peak RSS from getrusage of the collector process
+#      (/usr/bin/time: the whole life, final flush included);
+#   2. bytes per flow on disk: flowhuntd's segments, nfcapd's LZ4 file and that file
+#      re-compressed with bz2 (nfdump -J 2), with the bz2 CPU cost;
+#   3. query speed (wall, median of 3 after one warm-up, both stores in the page cache):
+#      flowhunt cat / top against nfdump filter / -s / -A, as stored flows per second;
+#   4. decode speed: build/bench_decode (beside tshark);
+#   5. hunt: flowhunt hunt over the flowhuntd store, wall time and peak RSS.
+#
+# usage: benchmarks/bench.sh full|quick [BUILD_DIR]
+# Writes benchmarks/results/<UTC date>.md (quick: <UTC date>-quick.md) and prints the table.
+# Everything runs on 127.0.0.1; daemons are stopped and the scratch directory removed on every
+# exit path. Never uses ports 2055 or 4739.
+set -eu
+
+MODE=${1:-full}
+BUILD=${2:-build}
+case $MODE in
+full) FLOWS=2000000 HOURS=24 DECODE_ARGS="" ;;
+quick) FLOWS=200000 HOURS=2.4 DECODE_ARGS="--flows 200000 --runs 3" ;;
+*) echo "usage: $0 full|quick [BUILD_DIR]" >&2; exit 2 ;;
+esac
+SEED=20261123
+START=2026-11-23
+EXPORTERS=4
+RCVBUF=33554432
+TMO=600 # seconds: bound on any one step
+
+FLOWGEN=$BUILD/flowgen FLOWHUNTD=$BUILD/flowhuntd FLOWHUNT=$BUILD/flowhunt
+BENCH_DECODE=$BUILD/bench_decode
+for p in "$FLOWGEN" "$FLOWHUNTD" "$FLOWHUNT" "$BENCH_DECODE"; do
+    [ -x "$p" ] || { echo "bench: $p missing (make binaries $BENCH_DECODE)" >&2; exit 2; }
+done
+HAVE_NF=1
+command -v nfcapd >/dev/null && command -v nfdump >/dev/null || HAVE_NF=0
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is needed" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/flowhunt-bench.XXXXXX)
+DPIDS=""
+cleanup() {
+    for p in $DPIDS; do kill -KILL "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# child_of TPID: the pid of the process /usr/bin/time started.
+child_of() {
+    local c="" i
+    for i in $(seq 200); do
+        c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && { echo "$c"; return 0; }
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_idle PID: returns once the process used no CPU for 0.6 s (its socket drained), at most TMO.
+wait_idle() {
+    local prev=-1 cur same=0 end=$(($(date +%s) + TMO))
+    while [ "$(date +%s)" -lt $end ]; do
+        cur=$(ticks "$1")
+        if [ "$cur" = "$prev" ]; then
+            same=$((same + 1)); [ $same -ge 3 ] && return 0
+        else
+            same=0
+        fi
+        prev=$cur
+        sleep 0.2
+    done
+}
+
+# stop TPID DPID: SIGTERM to the daemon, wait for /usr/bin/time to report, SIGKILL after TMO.
+stop() {
+    kill -TERM "$2" 2>/dev/null || true
+    local end=$(($(date +%s) + TMO))
+    while kill -0 "$1" 2>/dev/null && [ "$(date +%s)" -lt $end ]; do sleep 0.1; done
+    kill -KILL "$2" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# replay ADDR:PORT: full speed; prints the sender's summary line.
+replay() {
+    timeout $TMO "$FLOWGEN" --replay "$tmp/w.pcap" --to "$1" 2>&1 | tail -1
+}
+
+median3() { sort -g | sed -n 2p; }
+
+# qtime CMD...: wall seconds, median of 3 after one warm-up run.
+qtime() {
+    local i t0 t1
+    timeout $TMO "$@" >/dev/null 2>&1 || true
+    for i in 1 2 3; do
+        t0=$(now)
+        timeout $TMO "$@" >/dev/null 2>&1 || true
+        t1=$(now)
+        calc "%.4f\n" "$t1 - $t0"
+    done | median3
+}
+
+# ---- machine and versions ----
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+NPROC=$(nproc)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+RMEM=$(cat /proc/sys/net/core/rmem_max)
+KERNEL=$(uname -r)
+V_FH=$("$FLOWHUNT" --version 2>&1 | head -1)
+V_FHD=$("$FLOWHUNTD" --version 2>&1 | head -1)
+V_NF=$( [ $HAVE_NF = 1 ] && nfcapd -V 2>&1 | grep -i version | head -1 || echo "not installed")
+V_TS=$(command -v tshark >/dev/null && tshark -v 2>/dev/null | head -1 || echo "not installed")
+DATE=$(date -u +%Y-%m-%d)
+STAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+T_BEGIN=$(now)
+log "$MODE run, $FLOWS flows, scratch $tmp, load $LOAD"
+
+# ---- workload ----
+CMD_GEN="flowgen --format v9 --flows $FLOWS --seed $SEED --start $START --hours $HOURS --exporters $EXPORTERS --out w.pcap"
+GEN_OUT=$(timeout $TMO "$FLOWGEN" --format v9 --flows "$FLOWS" --seed "$SEED" --start "$START" \
+    --hours "$HOURS" --exporters "$EXPORTERS" --out "$tmp/w.pcap" 2>&1 | tail -1)
+log "$GEN_OUT"
+DGRAMS=$(echo "$GEN_OUT" | sed -n 's/.* in \([0-9]*\) datagrams.*/\1/p')
+
+# ---- 1. ingest: flowhuntd ----
+log "ingest: flowhuntd"
+FH=$tmp/fh
+/usr/bin/time -f "%e %U %S %M" -o "$tmp/fh.time" \
+    "$FLOWHUNTD" -l 127.0.0.1:0 -w "$FH" --ready-file "$tmp/fh.ready" --rcvbuf $RCVBUF \
+    --stats-interval 3600 2>"$tmp/fh.log" &
+TP=$!
+DP=$(child_of $TP)
+DPIDS="$DPIDS $DP"
+for i in $(seq 200); do [ -s "$tmp/fh.ready" ] && break; sleep 0.05; done
+[ -s "$tmp/fh.ready" ] || { log "flowhuntd not ready"; cat "$tmp/fh.log" >&2; exit 1; }
+FH_ADDR=$(head -1 "$tmp/fh.ready")
+FH_SEND=$(replay "$FH_ADDR")
+wait_idle "$DP"
+stop $TP "$DP"
+read -r _ U S FH_RSS_KB < <(tail -1 "$tmp/fh.time")
+FH_CPU=$(calc "%.3f" "$U + $S")
+FH_STORED=$("$FLOWHUNT" top "$FH" --by proto -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
+FH_BYTES=$(find "$FH/flows" -name '*.seg' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+FH_KDROP=$(grep -o 'kernel buffer [0-9]*' "$tmp/fh.log" | awk '{ s += $3 } END { print s + 0 }')
+log "flowhuntd: stored $FH_STORED, cpu $FH_CPU s, rss $FH_RSS_KB KiB; $FH_SEND"
+
+# ---- 1. ingest: nfcapd -y ----
+if [ $HAVE_NF = 1 ]; then
+    log "ingest: nfcapd -y"
+    NF=$tmp/nf
+    mkdir -p "$NF"
+    NF_PORT=$(free_port)
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/nf.time" \
+        nfcapd -w "$NF" -b 127.0.0.1 -p "$NF_PORT" -y -B $RCVBUF -t 3600 >"$tmp/nf.log" 2>&1 &
+    TP=$!
+    DP=$(child_of $TP)
+    DPIDS="$DPIDS $DP"
+    for i in $(seq 200); do ss -Hlun "sport = :$NF_PORT" | grep -q . && break; sleep 0.05; done
+    NF_SEND=$(replay "127.0.0.1:$NF_PORT")
+    wait_idle "$DP"
+    stop $TP "$DP"
+    read -r _ U S NF_RSS_KB < <(tail -1 "$tmp/nf.time")
+    NF_CPU=$(calc "%.3f" "$U + $S")
+    NF_STORED=$(nfdump -R "$NF" -I 2>/dev/null | awk '/^Flows:/ { print $2; exit }')
+    NF_BYTES=$(find "$NF" -name 'nfcapd.2*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    log "nfcapd: stored $NF_STORED, cpu $NF_CPU s, rss $NF_RSS_KB KiB; $NF_SEND"
+
+    # ---- 2. bz2: the same file re-compressed ----
+    log "bytes: nfdump -J 2 (bz2)"
+    NFB=$tmp/nfbz2
+    cp -r "$NF" "$NFB"
+    : >"$tmp/bz.cpu"
+    for f in "$NFB"/nfcapd.2*; do
+        /usr/bin/time -f "%U %S" -a -o "$tmp/bz.cpu" timeout $TMO nfdump -r "$f" -J 2 >/dev/null 2>&1
+    done
+    BZ_CPU=$(awk '{ s += $1 + $2 } END { printf "%.2f", s }' "$tmp/bz.cpu")
+    BZ_BYTES=$(find "$NFB" -name 'nfcapd.2*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+fi
+
+# ---- 3. queries ----
+log "queries (median of 3)"
+Q_FH_CAT=$(qtime "$FLOWHUNT" cat "$FH" dst port 1337)
+Q_FH_CAT53=$(qtime "$FLOWHUNT" cat "$FH" dst port 53)
+Q_FH_TOP=$(qtime "$FLOWHUNT" top "$FH" --by srcip --order bytes -n 10)
+Q_FH_AGG=$(qtime "$FLOWHUNT" top "$FH" --by srcip,dstip -n 0)
+N_FH_CAT=$("$FLOWHUNT" cat "$FH" dst port 1337 | awk 'NR > 1' | wc -l)
+N_FH_CAT53=$("$FLOWHUNT" cat "$FH" dst port 53 | awk 'NR > 1' | wc -l)
+if [ $HAVE_NF = 1 ]; then
+    Q_NF_CAT=$(qtime nfdump -R "$NF" 'dst port 1337')
+    Q_NF_CAT53=$(qtime nfdump -R "$NF" 'dst port 53')
+    Q_NF_TOP=$(qtime nfdump -R "$NF" -s srcip/bytes -n 10)
+    Q_NF_AGG=$(qtime nfdump -R "$NF" -A srcip,dstip)
+    N_NF_CAT=$(nfdump -q -R "$NF" 'dst port 1337' | grep -vc '^No matching flows' || true)
+    N_NF_CAT53=$(nfdump -q -R "$NF" 'dst port 53' | grep -vc '^No matching flows' || true)
+fi
+
+# ---- 4. decode ----
+log "decode: bench_decode $DECODE_ARGS"
+# shellcheck disable=SC2086
+DECODE_OUT=$(timeout $TMO "$BENCH_DECODE" $DECODE_ARGS --tmp "$tmp" 2>&1 || true)
+
+# ---- 5. hunt ----
+log "hunt"
+CMD_HUNT="flowhunt hunt DIR --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null --no-state"
+/usr/bin/time -f "%e %U %S %M" -o "$tmp/hunt.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+    --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null \
+    --no-state 2>"$tmp/hunt.err" || true
+read -r HUNT_WALL HU HS HUNT_RSS_KB < <(tail -1 "$tmp/hunt.time")
+HUNT_CPU=$(calc "%.2f" "$HU + $HS")
+
+# ---- the table ----
+TABLE=$tmp/table.md
+row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "-" || b == "-") print "-"; else printf "%.2f\n", a / b }'; }
+pct() { calc "%.2f" "100 * ($FLOWS - $1) / $FLOWS"; }
+usf() { calc "%.3f" "1e6 * $1 / ($2 > 0 ? $2 : 1)"; }
+mib() { calc "%.1f" "$1 / 1024"; }
+bpf() { calc "%.2f" "$1 / ($2 > 0 ? $2 : 1)"; }
+mfs() { calc "%.2f" "$1 / ($2 > 0 ? $2 : 1e-9) / 1e6"; }
+NA="-"
+NFv() { [ $HAVE_NF = 1 ] && echo "$1" || echo "$NA"; }
+
+FH_LOSS=$(pct "$FH_STORED")
+FH_US=$(usf "$FH_CPU" "$FH_STORED")
+FH_BPF=$(bpf "$FH_BYTES" "$FH_STORED")
+if [ $HAVE_NF = 1 ]; then
+    NF_LOSS=$(pct "$NF_STORED"); NF_US=$(usf "$NF_CPU" "$NF_STORED"); NF_BPF=$(bpf "$NF_BYTES" "$NF_STORED")
+    BZ_BPF=$(bpf "$BZ_BYTES" "$NF_STORED"); BZ_RATE=$(calc "%.3f" "$NF_STORED / ($BZ_CPU > 0 ? $BZ_CPU : 1e-9) / 1e6")
+else
+    NF_STORED=0 NF_CPU=0 NF_LOSS=$NA NF_US=$NA NF_BPF=$NA BZ_BPF=$NA NF_RSS_KB=0 BZ_RATE=$NA
+    Q_NF_CAT=$NA Q_NF_CAT53=$NA Q_NF_TOP=$NA Q_NF_AGG=$NA N_NF_CAT=$NA N_NF_CAT53=$NA NF_SEND="-"
+fi
+sendrate() { echo "$1" | sed -n 's/.* in \([0-9.]*\) s .*/\1/p' | awk -v n="$FLOWS" '{ if ($1 > 0) printf "%.2f", n / $1 / 1e6; else print "-" }'; }
+qfs() { [ "$2" = "$NA" ] && echo "$NA" || mfs "$1" "$2"; }
+
+: >"$TABLE"
+echo '| figure | flowhunt | anchor (same run unless marked) | ratio flowhunt/anchor |' >>"$TABLE"
+echo '| --- | ---: | ---: | ---: |' >>"$TABLE"
+row "replay send rate, M flows/s (sendmmsg, full speed)" "$(sendrate "$FH_SEND")" "$(NFv "$(sendrate "$NF_SEND")")" "-"
+row "ingest: flows stored / sent ($FLOWS sent)" "$FH_STORED" "$(NFv "$NF_STORED") (nfcapd -y)" "-"
+row "ingest: loss %" "$FH_LOSS" "$NF_LOSS" "-"
+row "ingest: CPU us per stored flow (lower better)" "$FH_US" "$NF_US" "$(ratio "$FH_US" "$NF_US")"
+row "ingest: stored flows per CPU-s, M (goal 3x)" "$(mfs "$FH_STORED" "$FH_CPU")" "$(NFv "$(mfs "$NF_STORED" "$NF_CPU")")" "$(ratio "$(mfs "$FH_STORED" "$FH_CPU")" "$(NFv "$(mfs "$NF_STORED" "$NF_CPU")")")"
+row "ingest: peak RSS MiB (VmHWM)" "$(mib "$FH_RSS_KB")" "$(NFv "$(mib "$NF_RSS_KB")")" "$(ratio "$(mib "$FH_RSS_KB")" "$(NFv "$(mib "$NF_RSS_KB")")")"
+row "disk: bytes per flow vs nfcapd LZ4" "$FH_BPF" "$NF_BPF" "$(ratio "$FH_BPF" "$NF_BPF")"
+row "disk: bytes per flow vs nfcapd bz2 (goal <= 0.7)" "$FH_BPF" "$BZ_BPF" "$(ratio "$FH_BPF" "$BZ_BPF")"
+row "disk: bz2 re-compression, M flows per CPU-s (nfdump -J 2)" "-" "$BZ_RATE" "-"
+for q in "cat 'dst port 1337' / nfdump filter|$Q_FH_CAT|$Q_NF_CAT|$N_FH_CAT|$N_NF_CAT" \
+    "cat 'dst port 53' / nfdump filter|$Q_FH_CAT53|$Q_NF_CAT53|$N_FH_CAT53|$N_NF_CAT53" \
+    "top --by srcip --order bytes -n 10 / -s srcip/bytes -n 10|$Q_FH_TOP|$Q_NF_TOP||" \
+    "top --by srcip,dstip -n 0 / -A srcip,dstip|$Q_FH_AGG|$Q_NF_AGG||"; do
+    IFS='|' read -r name qf qn nf_ nn_ <<<"$q"
+    a=$(mfs "$FH_STORED" "$qf"); b=$(qfs "$NF_STORED" "$qn")
+    m=""; [ -n "$nf_" ] && m=" ($nf_ / $nn_ matches)"
+    row "query M flows/s, $name$m (wall ${qf} s / ${qn} s)" "$a" "$b" "$(ratio "$a" "$b")"
+done
+while read -r proto _ _ rate _ tsh rat _; do
+    case $proto in v5 | v9 | ipfix) row "decode $proto, M flows per CPU-s (tshark cflow)" "$rate" "$tsh" "${rat%x}" ;; esac
+done <<<"$DECODE_OUT"
+HUNT_RATE=$(mfs "$FH_STORED" "$HUNT_WALL")
+row "hunt: wall s (beacon, scan, dns-exfil; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
+row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run)" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"
+row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
+T_END=$(now)
+
+# ---- results file ----
+OUTDIR=$(dirname "$0")/results
+mkdir -p "$OUTDIR"
+OUT=$OUTDIR/$DATE.md
+[ "$MODE" = quick ] && OUT=$OUTDIR/$DATE-quick.md
+{
+    echo "# make bench ($MODE), $STAMP"
+    echo
+    echo "## Machine"
+    echo
+    echo "- $NPROC CPUs, $MODEL, $MEM, Linux $KERNEL"
+    echo "- load average at start: $LOAD"
+    echo "- net.core.rmem_max: $RMEM bytes (both collectors asked for $RCVBUF; the kernel grants at most rmem_max)"
+    echo
+    echo "## Versions"
+    echo
+    echo "- $V_FH; $V_FHD"
+    echo "- nfcapd: $V_NF"
+    echo "- $V_TS"
+    echo
+    echo "## Commands (DIR, NFDIR: scratch directories, removed afterwards)"
+    echo
+    echo '```'
+    echo "$CMD_GEN"
+    echo "  -> $GEN_OUT"
+    echo "flowhuntd -l 127.0.0.1:0 -w DIR --ready-file READY --rcvbuf $RCVBUF --stats-interval 3600"
+    echo "flowgen --replay w.pcap --to $FH_ADDR"
+    echo "  -> $FH_SEND"
+    echo "  (flowhuntd log: kernel-buffer drops $FH_KDROP)"
+    if [ $HAVE_NF = 1 ]; then
+        echo "nfcapd -w NFDIR -b 127.0.0.1 -p $NF_PORT -y -B $RCVBUF -t 3600"
+        echo "flowgen --replay w.pcap --to 127.0.0.1:$NF_PORT"
+        echo "  -> $NF_SEND"
+        echo "cp -r NFDIR NFBZ2; nfdump -r NFBZ2/nfcapd.* -J 2"
+    fi
+    echo "# CPU and peak RSS: /usr/bin/time (getrusage of the collector, whole life incl. final flush);"
+    echo "# each collector left running until it used no CPU for 0.6 s, then SIGTERM"
+    echo "# queries: one warm-up, then wall time median of 3; flows/s = flows in that store / wall s"
+    echo "flowhunt cat DIR dst port 1337        | nfdump -R NFDIR 'dst port 1337'"
+    echo "flowhunt cat DIR dst port 53          | nfdump -R NFDIR 'dst port 53'"
+    echo "flowhunt top DIR --by srcip --order bytes -n 10 | nfdump -R NFDIR -s srcip/bytes -n 10"
+    echo "flowhunt top DIR --by srcip,dstip -n 0         | nfdump -R NFDIR -A srcip,dstip"
+    echo "bench_decode $DECODE_ARGS"
+    echo "$CMD_HUNT"
+    echo '```'
+    echo
+    echo "## Figures"
+    echo
+    cat "$TABLE"
+    echo
+    echo "Total bench time: $(calc "%.0f" "$T_END - $T_BEGIN") s."
+    echo
+    echo "## bench_decode output"
+    echo
+    echo '```'
+    echo "$DECODE_OUT"
+    echo '```'
+} >"$OUT"
+echo
+cat "$TABLE"
+echo
+echo "results: $OUT ($(calc "%.0f" "$T_END - $T_BEGIN") s)"
