@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "seg.h"
 #include "worker.h"
 
 /* libuv reads up to this many datagrams per recvmmsg call: the buffer it is given is split
@@ -25,8 +26,8 @@
 
 typedef struct daemon_listener {
     uv_udp_t handle;
-    char name[80];      /* ADDR:PORT as bound */
-    uint8_t *buf;       /* DAEMON_MMSG_SLABS slabs, reused for every read */
+    char name[80]; /* ADDR:PORT as bound */
+    uint8_t *buf;  /* DAEMON_MMSG_SLABS slabs, reused for every read */
     int buf_busy;
     uint64_t datagrams, refused, queue_full, recv_errors;
     unsigned long inode; /* of the socket, to find its kernel drop count */
@@ -414,21 +415,6 @@ static void daemon_on_stats(uv_timer_t *t)
     daemon_write_stats(t->data, 1);
 }
 
-static int daemon_mkdirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int daemon_run(const daemon_opts_t *opts)
 {
     static daemon_t d; /* large; one per process */
@@ -446,7 +432,7 @@ int daemon_run(const daemon_opts_t *opts)
         d.n_allow++;
     }
     snprintf(d.state_dir, sizeof d.state_dir, "%s/state/%s", opts->dir, opts->instance);
-    if (daemon_mkdirs(d.state_dir) != 0) {
+    if (seg_dir_mkdirs(d.state_dir) != 0) {
         log_msg(LOG_ERROR, "cannot create %s: %s", d.state_dir, strerror(errno));
         return 1;
     }

@@ -23,6 +23,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "seg.h"
 
 #define TPLS_MAGIC "FHTPLST1"
 #define TPLS_MAX_FILE (64u << 20)
@@ -80,21 +81,6 @@ static void tpls_put_template(void *arg, const tpl_t *t)
     }
 }
 
-static int tpls_mkdirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
 {
     if (c->generation == c->saved_generation)
@@ -129,7 +115,8 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
     snprintf(tmp, sizeof tmp, "%s/.templates-w%d.bin.tmp", state_dir, worker_id);
     int rc = -1;
     int fd = -1;
-    if (tpls_mkdirs(state_dir) == 0 && (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0) {
+    if (seg_dir_mkdirs(state_dir) == 0 &&
+        (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0) {
         size_t off = 0;
         while (off < b.len) {
             ssize_t n = write(fd, b.p + off, b.len - off);
@@ -245,8 +232,8 @@ static int tpls_load_file(tpl_cache_t *c, const char *path, tpl_store_keep_fn ke
                 TPLS_GET(&r, uint16_t, fields[k].len);
                 TPLS_GET(&r, uint32_t, fields[k].pen);
             }
-            if (s && !r.bad && tpl_define(s, version, id, is_options, fields, n_fields,
-                                          scope_count, &counts))
+            if (s && !r.bad &&
+                tpl_define(s, version, id, is_options, fields, n_fields, scope_count, &counts))
                 defined++;
         }
     }

@@ -178,6 +178,9 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where);
 int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out);
 void seg_dir_list_free(char **paths, int n);
 
+/* mkdir -p: every missing folder of path, 0755. 0, or -1 with errno. */
+int seg_dir_mkdirs(const char *path);
+
 /* ---- scanning ------------------------------------------------------------------------------ */
 
 /* A scan of a directory's segments over a time window, spread over `n_workers` threads (one

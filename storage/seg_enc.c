@@ -174,16 +174,6 @@ static inline uint32_t seg_dict_hash(const flow_addr_t *a, uint32_t mask)
     return (uint32_t)h & mask;
 }
 
-static inline int seg_addr_eq(const flow_addr_t *a, const flow_addr_t *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a->b, 8);
-    memcpy(&a1, a->b + 8, 8);
-    memcpy(&b0, b->b, 8);
-    memcpy(&b1, b->b + 8, 8);
-    return a0 == b0 && a1 == b1;
-}
-
 /* Sorts the entries (IPv4 first by value, then IPv6 bytewise) into d->order, and gives each
  * entry its position in d->rank. IPv4 keys go through a byte-wise LSD radix sort: linear, and
  * a group's dictionary can hold tens of thousands of addresses. */
@@ -260,7 +250,7 @@ size_t seg_enc_dict(seg_dict_t *d, uint8_t *out, const flow_addr_t *vals, uint32
                 d->idx[i] = n_entries - 1;
                 break;
             }
-            if (seg_addr_eq(&d->entries[s - 1], &vals[i])) {
+            if (flow_addr_eq(&d->entries[s - 1], &vals[i])) {
                 d->idx[i] = s - 1;
                 break;
             }

@@ -50,8 +50,6 @@ int seg_where_set(seg_where_t *where, const char *path, int code, uint64_t offse
  * hour folder relative to DIR: "flows/YYYY/MM/DD/HH". */
 void seg_dir_name(char *out, size_t cap, uint64_t start_ms, const char *instance, uint32_t seq);
 void seg_dir_hour(char *out, size_t cap, uint64_t start_ms);
-/* mkdir -p; 0 or -1 with errno. */
-int seg_dir_mkdirs(const char *path);
 /* Calls fn(arg, folder, name) for every entry of every hour folder under DIR/flows (names
  * starting with a dot included); 0, or fn's first nonzero return, or -1 with errno. */
 int seg_dir_walk(const char *dir, int (*fn)(void *arg, const char *folder, const char *name),

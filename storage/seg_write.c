@@ -675,16 +675,6 @@ static inline uint64_t segw_key_hash(uint64_t ha, uint64_t hb, uint16_t pa, uint
                     ((uint64_t)pa << 16 | pb) * 0x165667B19E3779F9ull);
 }
 
-static inline int segw_addr_eq(const flow_addr_t *a, const flow_addr_t *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a->b, 8);
-    memcpy(&a1, a->b + 8, 8);
-    memcpy(&b0, b->b, 8);
-    memcpy(&b1, b->b + 8, 8);
-    return a0 == b0 && a1 == b1;
-}
-
 /* Fills w->links for the open group; returns the number of linked rows. Only a group in
  * which every row has both addresses and both ports is linked. */
 static uint32_t segw_find_links(seg_writer_t *w)
@@ -713,7 +703,7 @@ static uint32_t segw_find_links(seg_writer_t *w)
         uint64_t sl = slots[rev & mask];
         if (sl && (sl >> 32) == (rev >> 32)) {
             uint32_t j = (uint32_t)sl - 1;
-            if (segw_addr_eq(&sa[j], &da[i]) && segw_addr_eq(&da[j], &sa[i]) && sp[j] == dp[i] &&
+            if (flow_addr_eq(&sa[j], &da[i]) && flow_addr_eq(&da[j], &sa[i]) && sp[j] == dp[i] &&
                 dp[j] == sp[i])
                 link = (i - j) * 2 + SEG_LINK_REVERSE;
         }
@@ -721,7 +711,7 @@ static uint32_t segw_find_links(seg_writer_t *w)
         uint64_t *fs = &slots[fwd & mask];
         if (!link && *fs && (*fs >> 32) == (fwd >> 32)) {
             uint32_t j = (uint32_t)*fs - 1;
-            if (segw_addr_eq(&sa[j], &sa[i]) && segw_addr_eq(&da[j], &da[i]) && sp[j] == sp[i] &&
+            if (flow_addr_eq(&sa[j], &sa[i]) && flow_addr_eq(&da[j], &da[i]) && sp[j] == sp[i] &&
                 dp[j] == dp[i])
                 link = (i - j) * 2 + SEG_LINK_SAME;
         }
@@ -769,7 +759,7 @@ static int segw_linkable(const seg_writer_t *w, int c)
         }                                                                                          \
     } while (0)
 #define SEGW_EQ_INT(a, b) ((a) == (b))
-#define SEGW_EQ_ADDR(a, b) segw_addr_eq(&(a), &(b))
+#define SEGW_EQ_ADDR(a, b) flow_addr_eq(&(a), &(b))
     switch (flow_cols[c].width) {
     case 1:
         SEGW_LINK_CHECK(uint8_t, SEGW_EQ_INT);
