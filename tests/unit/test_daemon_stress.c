@@ -220,8 +220,12 @@ TEST_IMPL(daemon_stress_flood)
     ASSERT_EQ(td_stop(&d), 0);
     close(bad);
     close(good);
+#ifndef __SANITIZE_ADDRESS__
+    /* The bound is the normal build's (issue 6): under ASan the quarantine keeps freed memory
+     * on purpose (up to 256 MiB), so memory neither stays flat nor means what it says. */
     ASSERT_LT(rss_max, DS_RSS_BOUND_KIB);
     ASSERT_LT(rss_end - rss_at_2s, 16 * 1024); /* flat in the last second */
+#endif
     ASSERT_GT(evicted, 0);
     ASSERT_GT(scopes_evicted, 0);
     ASSERT_GT(malformed, 0);
