@@ -67,6 +67,28 @@ static void runner_dump(int fd, const char *prefix)
         putchar('\n');
 }
 
+/* A passing test's own figures: the lines of its output that start with "# " (precision and
+ * recall of the hunts, bytes per flow, ...), shown above its "ok" line; the rest of a passing
+ * test's output stays hidden. */
+static void runner_figures(int fd)
+{
+    char buf[8192];
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    n = read(fd, buf, sizeof buf - 1);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (line[0] == '#' && line[1] == ' ')
+            printf("    %s\n", line);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
 /* First line of a skipped test's output, which holds its "SKIP: reason". */
 static void runner_skip_reason(int fd, char *out, size_t cap)
 {
@@ -172,6 +194,8 @@ static int runner_run_one(const runner_test_t *t, int timeout_s, char *why, size
     }
     if (result == RUNNER_FAIL)
         runner_dump(fd, "#   ");
+    else if (result == RUNNER_PASS)
+        runner_figures(fd);
     close(fd);
     runner_rmtree(dir);
     return result;
