@@ -30,6 +30,9 @@ uint64_t cmd_now_ms(void);
 int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint64_t *from,
                uint64_t *to);
 
+/* 0 when dir is a directory; else prints "PROG: DIR: why" and returns -1. */
+int cmd_data_dir(const char *prog, const char *dir);
+
 /* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
 int cmd_workers(void);
 

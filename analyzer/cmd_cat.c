@@ -434,12 +434,8 @@ int cmd_cat(int argc, char **argv)
         return CMD_USAGE;
     }
     const char *dir = argv[optind++];
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "flowhunt cat: %s: %s\n", dir,
-                stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+    if (cmd_data_dir("flowhunt cat", dir) != 0)
         return CMD_USAGE;
-    }
     if (cmd_window("flowhunt cat", from_arg, to_arg, &c.from, &c.to) != 0)
         return CMD_USAGE;
     char *text = flt_join(argc - optind, argv + optind);

@@ -186,12 +186,8 @@ int cmd_expire(int argc, char **argv)
         return CMD_USAGE;
     }
     const char *dir = argv[optind];
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "flowhunt expire: %s: %s\n", dir,
-                stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+    if (cmd_data_dir("flowhunt expire", dir) != 0)
         return CMD_USAGE;
-    }
     char **paths;
     int n = seg_dir_list(dir, 0, UINT64_MAX, &paths);
     if (n < 0) {
@@ -209,6 +205,7 @@ int cmd_expire(int argc, char **argv)
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
         uint64_t t;
+        struct stat st;
         /* a name we did not write is not ours to delete */
         if (expire_name_time(paths[i], &t) != 0 || stat(paths[i], &st) != 0)
             continue;

@@ -61,12 +61,6 @@ static int hunt_bad(const char *what)
     return CMD_USAGE;
 }
 
-static int hunt_dir_ok(const char *dir)
-{
-    struct stat sb;
-    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
 int cmd_hunt(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -173,10 +167,8 @@ int cmd_hunt(int argc, char **argv)
         goto done;
     }
     const char *dir = argv[optind];
-    if (!hunt_dir_ok(dir)) {
-        fprintf(stderr, "flowhunt hunt: %s: not a data directory\n", dir);
+    if (cmd_data_dir("flowhunt hunt", dir) != 0)
         goto done;
-    }
     /* the hunts */
     const char *list = hunts_arg ? hunts_arg : "beacon,scan,dns-exfil";
     int want[3] = {0, 0, 0};
@@ -328,10 +320,8 @@ int cmd_ack(int argc, char **argv)
         fprintf(stderr, "flowhunt ack: '%s' is not a fingerprint (16 lower-case hex digits)\n", fp);
         return CMD_USAGE;
     }
-    if (!hunt_dir_ok(dir)) {
-        fprintf(stderr, "flowhunt ack: %s: not a data directory\n", dir);
+    if (cmd_data_dir("flowhunt ack", dir) != 0)
         return CMD_USAGE;
-    }
     uint64_t now = cmd_now_ms();
     if (now_arg && timearg_parse(now_arg, now, &now) != 0) {
         fprintf(stderr, "flowhunt ack: --now is not a time\n");
@@ -355,10 +345,8 @@ int cmd_acks(int argc, char **argv)
         fprintf(stderr, "flowhunt acks: want DIR\n");
         return CMD_USAGE;
     }
-    if (!hunt_dir_ok(argv[1])) {
-        fprintf(stderr, "flowhunt acks: %s: not a data directory\n", argv[1]);
+    if (cmd_data_dir("flowhunt acks", argv[1]) != 0)
         return CMD_USAGE;
-    }
     if (hr_acks_print(argv[1], stdout) < 0) {
         fprintf(stderr, "flowhunt acks: %s/hunt: %s\n", argv[1], strerror(errno));
         return CMD_USAGE;

@@ -681,12 +681,8 @@ int cmd_top(int argc, char **argv)
     }
     if (top_key_parse(by, &c.key) != 0)
         return CMD_USAGE;
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "flowhunt top: %s: %s\n", dir,
-                stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+    if (cmd_data_dir("flowhunt top", dir) != 0)
         return CMD_USAGE;
-    }
     uint64_t from, to;
     if (cmd_window("flowhunt top", from_arg, to_arg, &from, &to) != 0)
         return CMD_USAGE;

@@ -7,9 +7,11 @@
  */
 #include "cmd.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,4 +143,18 @@ void cmd_fmt_bytes(char *out, size_t cap, uint64_t n)
         snprintf(out, cap, "%llu B", (unsigned long long)n);
     else
         snprintf(out, cap, "%.1f %s", v, units[u]);
+}
+
+int cmd_data_dir(const char *prog, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: %s: not a directory\n", prog, dir);
+        return -1;
+    }
+    return 0;
 }
