@@ -5,6 +5,7 @@
  * cannot drift apart. Element names and numbers are IANA's (RFC 7012, RFC 5477).
  */
 #include "ipfix_encode.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -73,48 +74,6 @@ enum {
 #define IPFIXE_OPT_REC_LEN (IPFIXE_SELECTOR_LEN + 2 + 4 + 4)
 #define IPFIXE_OPT_SET_LEN (IPFIXE_SET_HDR_LEN + IPFIXE_OPT_REC_LEN)
 #define IPFIXE_ALGO_SYSTEMATIC_COUNT 1 /* RFC 5477 section 8.2.1 */
-
-static uint8_t *ipfixe_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return p + 2;
-}
-
-static uint8_t *ipfixe_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-/* A field specifier of a template record: type (element id) and length. */
-static uint8_t *ipfixe_spec(uint8_t *p, uint16_t id, uint16_t len)
-{
-    p = ipfixe_be16(p, id);
-    return ipfixe_be16(p, len);
-}
-
-static uint8_t *ipfixe_put_U(uint8_t *p, size_t len, uint64_t v)
-{
-    for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
-    return p + len;
-}
-
-static uint8_t *ipfixe_put_A4(uint8_t *p, size_t len, const flow_addr_t *a)
-{
-    (void)len;
-    return ipfixe_be32(p, flow_addr_is_v4(a) ? flow_addr_v4(a) : 0);
-}
-
-static uint8_t *ipfixe_put_A6(uint8_t *p, size_t len, const flow_addr_t *a)
-{
-    memcpy(p, a->b, len);
-    return p + len;
-}
 
 /* The IPv6 template is for flows whose addresses are IPv6; an absent address (all zero in a
  * cleared record) is not IPv4-mapped, so presence is checked first. */
@@ -191,51 +150,51 @@ size_t ipfixe_fit(const ipfixe_t *e, const flow_rec_t *flows, size_t n)
 
 static uint8_t *ipfixe_close_set(uint8_t *set, uint8_t *p)
 {
-    ipfixe_be16(set + 2, (uint16_t)(p - set));
+    wire_be16(set + 2, (uint16_t)(p - set));
     return p;
 }
 
 static uint8_t *ipfixe_templates(const ipfixe_t *e, uint8_t *p, uint32_t *n_opt_records)
 {
     int sampled = ipfixe_sampled(e);
-#define IPFIXE_X_TPL(id, len, kind, value) p = ipfixe_spec(p, id, len);
+#define IPFIXE_X_TPL(id, len, kind, value) p = wire_spec(p, id, len);
     uint8_t *set = p;
-    p = ipfixe_be16(p, 2); /* set ID 2: templates */
+    p = wire_be16(p, 2); /* set ID 2: templates */
     p += 2;
-    p = ipfixe_be16(p, IPFIXE_TPL_V4);
-    p = ipfixe_be16(p, (uint16_t)(IPFIXE_V4_N + sampled));
+    p = wire_be16(p, IPFIXE_TPL_V4);
+    p = wire_be16(p, (uint16_t)(IPFIXE_V4_N + sampled));
     IPFIXE_V4_FIELDS(IPFIXE_X_TPL)
     if (sampled)
-        p = ipfixe_spec(p, 302, IPFIXE_SELECTOR_LEN);
-    p = ipfixe_be16(p, IPFIXE_TPL_V6);
-    p = ipfixe_be16(p, (uint16_t)(IPFIXE_V6_N + sampled));
+        p = wire_spec(p, 302, IPFIXE_SELECTOR_LEN);
+    p = wire_be16(p, IPFIXE_TPL_V6);
+    p = wire_be16(p, (uint16_t)(IPFIXE_V6_N + sampled));
     IPFIXE_V6_FIELDS(IPFIXE_X_TPL)
 #undef IPFIXE_X_TPL
     if (sampled)
-        p = ipfixe_spec(p, 302, IPFIXE_SELECTOR_LEN);
+        p = wire_spec(p, 302, IPFIXE_SELECTOR_LEN);
     p = ipfixe_close_set(set, p);
     if (!sampled)
         return p;
 
     set = p;
-    p = ipfixe_be16(p, 3); /* set ID 3: options templates */
+    p = wire_be16(p, 3); /* set ID 3: options templates */
     p += 2;
-    p = ipfixe_be16(p, IPFIXE_TPL_OPTIONS);
-    p = ipfixe_be16(p, 4);                        /* field count */
-    p = ipfixe_be16(p, 1);                        /* scope field count */
-    p = ipfixe_spec(p, 302, IPFIXE_SELECTOR_LEN); /* selectorId */
-    p = ipfixe_spec(p, 304, 2);                   /* selectorAlgorithm */
-    p = ipfixe_spec(p, 305, 4);                   /* samplingPacketInterval */
-    p = ipfixe_spec(p, 306, 4);                   /* samplingPacketSpace */
+    p = wire_be16(p, IPFIXE_TPL_OPTIONS);
+    p = wire_be16(p, 4);                        /* field count */
+    p = wire_be16(p, 1);                        /* scope field count */
+    p = wire_spec(p, 302, IPFIXE_SELECTOR_LEN); /* selectorId */
+    p = wire_spec(p, 304, 2);                   /* selectorAlgorithm */
+    p = wire_spec(p, 305, 4);                   /* samplingPacketInterval */
+    p = wire_spec(p, 306, 4);                   /* samplingPacketSpace */
     p = ipfixe_close_set(set, p);
 
     set = p;
-    p = ipfixe_be16(p, IPFIXE_TPL_OPTIONS);
+    p = wire_be16(p, IPFIXE_TPL_OPTIONS);
     p += 2;
-    p = ipfixe_put_U(p, IPFIXE_SELECTOR_LEN, IPFIXE_SELECTOR_ID);
-    p = ipfixe_be16(p, IPFIXE_ALGO_SYSTEMATIC_COUNT);
-    p = ipfixe_be32(p, 1);                   /* one packet taken ... */
-    p = ipfixe_be32(p, e->cfg.sampling - 1); /* ... then N - 1 skipped: 1 in N */
+    p = wire_put_U(p, IPFIXE_SELECTOR_LEN, IPFIXE_SELECTOR_ID);
+    p = wire_be16(p, IPFIXE_ALGO_SYSTEMATIC_COUNT);
+    p = wire_be32(p, 1);                   /* one packet taken ... */
+    p = wire_be32(p, e->cfg.sampling - 1); /* ... then N - 1 skipped: 1 in N */
     *n_opt_records = 1;
     return ipfixe_close_set(set, p);
 }
@@ -253,7 +212,7 @@ size_t ipfixe_encode(ipfixe_t *e, uint8_t *out, size_t cap, uint64_t export_ms,
         p = ipfixe_templates(e, p, &n_opt);
 
     int sampled = ipfixe_sampled(e);
-#define IPFIXE_X_PUT(id, len, kind, value) p = ipfixe_put_##kind(p, len, value);
+#define IPFIXE_X_PUT(id, len, kind, value) p = wire_put_##kind(p, len, value);
     uint8_t *set = NULL;
     int fam = -1;
     for (size_t i = 0; i < k; i++) {
@@ -263,7 +222,7 @@ size_t ipfixe_encode(ipfixe_t *e, uint8_t *out, size_t cap, uint64_t export_ms,
             if (set)
                 p = ipfixe_close_set(set, p);
             set = p;
-            p = ipfixe_be16(p, v6 ? IPFIXE_TPL_V6 : IPFIXE_TPL_V4);
+            p = wire_be16(p, v6 ? IPFIXE_TPL_V6 : IPFIXE_TPL_V4);
             p += 2;
             fam = v6;
         }
@@ -273,17 +232,17 @@ size_t ipfixe_encode(ipfixe_t *e, uint8_t *out, size_t cap, uint64_t export_ms,
             IPFIXE_V4_FIELDS(IPFIXE_X_PUT)
         }
         if (sampled)
-            p = ipfixe_put_U(p, IPFIXE_SELECTOR_LEN, IPFIXE_SELECTOR_ID);
+            p = wire_put_U(p, IPFIXE_SELECTOR_LEN, IPFIXE_SELECTOR_ID);
     }
 #undef IPFIXE_X_PUT
     p = ipfixe_close_set(set, p);
 
     uint8_t *h = out;
-    h = ipfixe_be16(h, 10);
-    h = ipfixe_be16(h, (uint16_t)(p - out));
-    h = ipfixe_be32(h, (uint32_t)(export_ms / 1000));
-    h = ipfixe_be32(h, e->sequence);
-    ipfixe_be32(h, e->cfg.domain);
+    h = wire_be16(h, 10);
+    h = wire_be16(h, (uint16_t)(p - out));
+    h = wire_be32(h, (uint32_t)(export_ms / 1000));
+    h = wire_be32(h, e->sequence);
+    wire_be32(h, e->cfg.domain);
 
     e->sequence += (uint32_t)k + n_opt;
     e->since_tpl = (e->since_tpl + 1) % e->cfg.tpl_refresh;

@@ -5,6 +5,7 @@
  * cannot drift apart. Field types are RFC 3954 section 8's.
  */
 #include "nf9_encode.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -79,48 +80,6 @@ enum {
 static size_t nf9e_pad4(size_t n)
 {
     return (n + 3) & ~(size_t)3;
-}
-
-static uint8_t *nf9e_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return p + 2;
-}
-
-static uint8_t *nf9e_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-/* A field specifier of a template record: type (element id) and length. */
-static uint8_t *nf9e_spec(uint8_t *p, uint16_t id, uint16_t len)
-{
-    p = nf9e_be16(p, id);
-    return nf9e_be16(p, len);
-}
-
-static uint8_t *nf9e_put_U(uint8_t *p, size_t len, uint64_t v)
-{
-    for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
-    return p + len;
-}
-
-static uint8_t *nf9e_put_A4(uint8_t *p, size_t len, const flow_addr_t *a)
-{
-    (void)len;
-    return nf9e_be32(p, flow_addr_is_v4(a) ? flow_addr_v4(a) : 0);
-}
-
-static uint8_t *nf9e_put_A6(uint8_t *p, size_t len, const flow_addr_t *a)
-{
-    memcpy(p, a->b, len);
-    return p + len;
 }
 
 /* sysUptime of an absolute time: a 32-bit millisecond counter from boot that wraps. */
@@ -201,20 +160,20 @@ static uint8_t *nf9e_close_set(uint8_t *set, uint8_t *p)
 {
     while ((p - set) % 4)
         *p++ = 0;
-    nf9e_be16(set + 2, (uint16_t)(p - set));
+    wire_be16(set + 2, (uint16_t)(p - set));
     return p;
 }
 
 static uint8_t *nf9e_templates(const nf9e_t *e, uint8_t *p, uint16_t *count)
 {
-#define NF9E_X_TPL(type, len, kind, value) p = nf9e_spec(p, type, len);
-    p = nf9e_be16(p, 0); /* FlowSet ID 0: templates */
-    p = nf9e_be16(p, NF9E_TPL_SET_LEN);
-    p = nf9e_be16(p, NF9E_TPL_V4);
-    p = nf9e_be16(p, NF9E_V4_N);
+#define NF9E_X_TPL(type, len, kind, value) p = wire_spec(p, type, len);
+    p = wire_be16(p, 0); /* FlowSet ID 0: templates */
+    p = wire_be16(p, NF9E_TPL_SET_LEN);
+    p = wire_be16(p, NF9E_TPL_V4);
+    p = wire_be16(p, NF9E_V4_N);
     NF9E_V4_FIELDS(NF9E_X_TPL)
-    p = nf9e_be16(p, NF9E_TPL_V6);
-    p = nf9e_be16(p, NF9E_V6_N);
+    p = wire_be16(p, NF9E_TPL_V6);
+    p = wire_be16(p, NF9E_V6_N);
     NF9E_V6_FIELDS(NF9E_X_TPL)
 #undef NF9E_X_TPL
     *count += 2;
@@ -222,21 +181,21 @@ static uint8_t *nf9e_templates(const nf9e_t *e, uint8_t *p, uint16_t *count)
         return p;
 
     uint8_t *set = p;
-    p = nf9e_be16(p, 1); /* FlowSet ID 1: options templates */
+    p = wire_be16(p, 1); /* FlowSet ID 1: options templates */
     p += 2;
-    p = nf9e_be16(p, NF9E_TPL_OPTIONS);
-    p = nf9e_be16(p, NF9E_OPT_SCOPE_LEN);
-    p = nf9e_be16(p, NF9E_OPT_FIELDS_LEN);
-    p = nf9e_spec(p, 1, 4);  /* scope System */
-    p = nf9e_spec(p, 34, 4); /* SAMPLING_INTERVAL */
-    p = nf9e_spec(p, 35, 1); /* SAMPLING_ALGORITHM */
+    p = wire_be16(p, NF9E_TPL_OPTIONS);
+    p = wire_be16(p, NF9E_OPT_SCOPE_LEN);
+    p = wire_be16(p, NF9E_OPT_FIELDS_LEN);
+    p = wire_spec(p, 1, 4);  /* scope System */
+    p = wire_spec(p, 34, 4); /* SAMPLING_INTERVAL */
+    p = wire_spec(p, 35, 1); /* SAMPLING_ALGORITHM */
     p = nf9e_close_set(set, p);
 
     set = p;
-    p = nf9e_be16(p, NF9E_TPL_OPTIONS);
+    p = wire_be16(p, NF9E_TPL_OPTIONS);
     p += 2;
-    p = nf9e_be32(p, e->cfg.source_id);
-    p = nf9e_be32(p, e->cfg.sampling);
+    p = wire_be32(p, e->cfg.source_id);
+    p = wire_be32(p, e->cfg.sampling);
     *p++ = NF9E_SAMPLING_DETERMINISTIC;
     p = nf9e_close_set(set, p);
     *count += 2; /* the options template and its one record */
@@ -255,7 +214,7 @@ size_t nf9e_encode(nf9e_t *e, uint8_t *out, size_t cap, uint64_t export_ms, cons
     if (e->since_tpl == 0)
         p = nf9e_templates(e, p, &count);
 
-#define NF9E_X_PUT(type, len, kind, value) p = nf9e_put_##kind(p, len, value);
+#define NF9E_X_PUT(type, len, kind, value) p = wire_put_##kind(p, len, value);
     uint8_t *set = NULL;
     int fam = -1;
     for (size_t i = 0; i < k; i++) {
@@ -265,7 +224,7 @@ size_t nf9e_encode(nf9e_t *e, uint8_t *out, size_t cap, uint64_t export_ms, cons
             if (set)
                 p = nf9e_close_set(set, p);
             set = p;
-            p = nf9e_be16(p, v6 ? NF9E_TPL_V6 : NF9E_TPL_V4);
+            p = wire_be16(p, v6 ? NF9E_TPL_V6 : NF9E_TPL_V4);
             p += 2;
             fam = v6;
         }
@@ -280,12 +239,12 @@ size_t nf9e_encode(nf9e_t *e, uint8_t *out, size_t cap, uint64_t export_ms, cons
     count = (uint16_t)(count + k);
 
     uint8_t *h = out;
-    h = nf9e_be16(h, 9);
-    h = nf9e_be16(h, count);
-    h = nf9e_be32(h, nf9e_uptime(e, export_ms));
-    h = nf9e_be32(h, (uint32_t)(export_ms / 1000));
-    h = nf9e_be32(h, e->sequence);
-    nf9e_be32(h, e->cfg.source_id);
+    h = wire_be16(h, 9);
+    h = wire_be16(h, count);
+    h = wire_be32(h, nf9e_uptime(e, export_ms));
+    h = wire_be32(h, (uint32_t)(export_ms / 1000));
+    h = wire_be32(h, e->sequence);
+    wire_be32(h, e->cfg.source_id);
 
     e->sequence++;
     e->since_tpl = (e->since_tpl + 1) % e->cfg.tpl_refresh;

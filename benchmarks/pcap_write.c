@@ -9,6 +9,7 @@
  * the payload is made, the checksum is summed over the caller's bytes in place.
  */
 #include "pcap_write.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,13 +44,6 @@ static uint8_t *pcapw_le16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
-    return p + 2;
-}
-
-static uint8_t *pcapw_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
     return p + 2;
 }
 
@@ -189,7 +183,7 @@ int pcapw_udp(pcapw_t *w, uint64_t ts_ns, const flow_addr_t *src, uint16_t sport
 
     memcpy(p, pcapw_mac_dst, 6);
     memcpy(p + 6, pcapw_mac_src, 6);
-    p = pcapw_be16(p + 12, v4 ? 0x0800 : 0x86dd);
+    p = wire_be16(p + 12, v4 ? 0x0800 : 0x86dd);
 
     /* The UDP checksum's pseudo-header: addresses, protocol, UDP length. */
     uint64_t acc = 0;
@@ -197,20 +191,20 @@ int pcapw_udp(pcapw_t *w, uint64_t ts_ns, const flow_addr_t *src, uint16_t sport
     if (v4) {
         ip[0] = 0x45; /* version 4, IHL 5 words */
         ip[1] = 0;    /* DSCP/ECN */
-        pcapw_be16(ip + 2, (uint16_t)(PCAPW_IP4_LEN + udp_len));
-        pcapw_be16(ip + 4, w->ip_id);
-        pcapw_be16(ip + 6, 0x4000); /* DF, fragment offset 0 */
-        ip[8] = 64;                 /* TTL */
-        ip[9] = 17;                 /* UDP */
-        pcapw_be16(ip + 10, 0);
+        wire_be16(ip + 2, (uint16_t)(PCAPW_IP4_LEN + udp_len));
+        wire_be16(ip + 4, w->ip_id);
+        wire_be16(ip + 6, 0x4000); /* DF, fragment offset 0 */
+        ip[8] = 64;                /* TTL */
+        ip[9] = 17;                /* UDP */
+        wire_be16(ip + 10, 0);
         memcpy(ip + 12, src->b + 12, 4);
         memcpy(ip + 16, dst->b + 12, 4);
-        pcapw_be16(ip + 10, pcapw_fold(pcapw_sum(0, ip, PCAPW_IP4_LEN)));
+        wire_be16(ip + 10, pcapw_fold(pcapw_sum(0, ip, PCAPW_IP4_LEN)));
         acc = pcapw_sum(acc, ip + 12, 8);
     } else {
         ip[0] = 0x60; /* version 6, traffic class 0, flow label 0 */
         ip[1] = ip[2] = ip[3] = 0;
-        pcapw_be16(ip + 4, udp_len);
+        wire_be16(ip + 4, udp_len);
         ip[6] = 17; /* next header: UDP */
         ip[7] = 64; /* hop limit */
         memcpy(ip + 8, src->b, 16);
@@ -221,15 +215,15 @@ int pcapw_udp(pcapw_t *w, uint64_t ts_ns, const flow_addr_t *src, uint16_t sport
     p = ip + ip_len;
 
     uint8_t *udp = p;
-    pcapw_be16(udp, sport);
-    pcapw_be16(udp + 2, dport);
-    pcapw_be16(udp + 4, udp_len);
-    pcapw_be16(udp + 6, 0);
+    wire_be16(udp, sport);
+    wire_be16(udp + 2, dport);
+    wire_be16(udp + 4, udp_len);
+    wire_be16(udp + 6, 0);
     acc = pcapw_sum(acc, udp, PCAPW_UDP_LEN);
     acc = pcapw_sum(acc, payload, len);
     uint16_t ck = pcapw_fold(acc);
     /* RFC 768: a computed zero is sent as all ones, zero meaning "no checksum". */
-    pcapw_be16(udp + 6, ck ? ck : 0xffff);
+    wire_be16(udp + 6, ck ? ck : 0xffff);
     p = udp + PCAPW_UDP_LEN;
 
     if (pcapw_write(w, hdr, (size_t)(p - hdr)) != 0 || pcapw_write(w, payload, len) != 0)
