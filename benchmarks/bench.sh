@@ -2,6 +2,9 @@
 # bench.sh: `make bench` / `make bench-quick` (issue 4, section 3). One run, the same packets,
 # flowhunt beside the anchors (nfcapd, nfdump, tshark) wherever they are installed:
 #
+#   0. loopback ceiling: the same workload generated and sent by flowgen --to into flowgen
+#      --sink, a receiver that only calls recvmmsg: datagrams per second the loopback path
+#      carries on this machine, the bound any collector's ingest below is measured against;
 #   1. ingest: one flowgen v9 capture (4 exporters) replayed at full sendmmsg speed over
 #      loopback into flowhuntd, then into nfcapd -y (LZ4), each on a free loopback port; flows
 #      stored / sent, CPU per stored flow and peak RSS from getrusage of the collector process
@@ -138,6 +141,23 @@ GEN_OUT=$(timeout $TMO "$FLOWGEN" --format v9 --flows "$FLOWS" --seed "$SEED" --
 log "$GEN_OUT"
 DGRAMS=$(echo "$GEN_OUT" | sed -n 's/.* in \([0-9]*\) datagrams.*/\1/p')
 
+# ---- 0. loopback ceiling: the same workload pushed by flowgen --to into a bare recvmmsg sink ----
+log "loopback ceiling: flowgen --to -> flowgen --sink"
+timeout $TMO "$FLOWGEN" --sink 127.0.0.1:0 --count "$DGRAMS" --idle 2000 >"$tmp/sink.out" 2>"$tmp/sink.err" &
+SINKP=$!
+DPIDS="$DPIDS $SINKP"
+for i in $(seq 200); do grep -q 'listening on port' "$tmp/sink.err" && break; sleep 0.05; done
+SINK_PORT=$(sed -n 's/.*listening on port //p' "$tmp/sink.err")
+CMD_CEIL="flowgen --format v9 --flows $FLOWS --seed $SEED --start $START --hours $HOURS --exporters $EXPORTERS --to 127.0.0.1:PORT; flowgen --sink 127.0.0.1:0 --count $DGRAMS --idle 2000"
+CEIL_SEND=$(timeout $TMO "$FLOWGEN" --format v9 --flows "$FLOWS" --seed "$SEED" --start "$START" \
+    --hours "$HOURS" --exporters "$EXPORTERS" --to "127.0.0.1:$SINK_PORT" 2>&1 | grep 'flowgen: sent' || true)
+wait $SINKP 2>/dev/null || true
+CEIL_RECV=$(cat "$tmp/sink.out")
+CEIL_DPS=$(echo "$CEIL_RECV" | sed -n 's/.*datagrams_per_s \([0-9]*\).*/\1/p')
+CEIL_GOT=$(echo "$CEIL_RECV" | sed -n 's/^datagrams \([0-9]*\) .*/\1/p')
+CEIL_FPS=$(echo "$CEIL_SEND" | sed -n 's/.*, \([0-9]*\) flows\/s.*/\1/p')
+log "sink: $CEIL_RECV; $CEIL_SEND"
+
 # ---- 1. ingest: flowhuntd ----
 log "ingest: flowhuntd"
 FH=$tmp/fh
@@ -253,6 +273,8 @@ qfs() { [ "$2" = "$NA" ] && echo "$NA" || mfs "$1" "$2"; }
 echo '| figure | flowhunt | anchor (same run unless marked) | ratio flowhunt/anchor |' >>"$TABLE"
 echo '| --- | ---: | ---: | ---: |' >>"$TABLE"
 row "replay send rate, M flows/s (sendmmsg, full speed)" "$(sendrate "$FH_SEND")" "$(NFv "$(sendrate "$NF_SEND")")" "-"
+row "loopback ceiling: datagrams/s into a bare recvmmsg sink ($CEIL_GOT of $DGRAMS received)" "${CEIL_DPS:-$NA}" "-" "-"
+row "loopback ceiling: flows/s flowgen --to pushed (sendmmsg, full speed)" "${CEIL_FPS:-$NA}" "-" "-"
 row "ingest: flows stored / sent ($FLOWS sent)" "$FH_STORED" "$(NFv "$NF_STORED") (nfcapd -y)" "-"
 row "ingest: loss %" "$FH_LOSS" "$NF_LOSS" "-"
 row "ingest: CPU us per stored flow (lower better)" "$FH_US" "$NF_US" "$(ratio "$FH_US" "$NF_US")"
@@ -304,6 +326,9 @@ OUT=$OUTDIR/$DATE.md
     echo '```'
     echo "$CMD_GEN"
     echo "  -> $GEN_OUT"
+    echo "$CMD_CEIL"
+    echo "  -> $CEIL_SEND"
+    echo "  -> sink: $CEIL_RECV"
     echo "flowhuntd -l 127.0.0.1:0 -w DIR --ready-file READY --rcvbuf $RCVBUF --stats-interval 3600"
     echo "flowgen --replay w.pcap --to $FH_ADDR"
     echo "  -> $FH_SEND"

@@ -153,7 +153,7 @@ static void replay_on_dgram(void *arg, const cap_dgram_t *d)
     r->bytes += d->len;
 }
 
-static int replay_parse_to(const char *s, replay_t *r)
+int replay_parse_addr(const char *s, struct sockaddr_storage *to, socklen_t *to_len)
 {
     char host[128];
     const char *colon = strrchr(s, ':');
@@ -165,21 +165,26 @@ static int replay_parse_to(const char *s, replay_t *r)
     long port = strtol(colon + 1, &end, 10);
     if (*end || port <= 0 || port > 65535)
         return -1;
-    memset(&r->to, 0, sizeof r->to);
+    memset(to, 0, sizeof *to);
     size_t hl = strlen(host);
     if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&r->to;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
         host[hl - 1] = '\0';
         a->sin6_family = AF_INET6;
         a->sin6_port = htons((uint16_t)port);
-        r->to_len = sizeof *a;
+        *to_len = sizeof *a;
         return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
     }
-    struct sockaddr_in *a = (struct sockaddr_in *)&r->to;
+    struct sockaddr_in *a = (struct sockaddr_in *)to;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
-    r->to_len = sizeof *a;
+    *to_len = sizeof *a;
     return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+static int replay_parse_to(const char *s, replay_t *r)
+{
+    return replay_parse_addr(s, &r->to, &r->to_len);
 }
 
 int replay_main(int argc, char **argv)
