@@ -1,5 +1,6 @@
 /* helpers.c: the shared test helpers declared in task.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,10 @@ int test_run(const char *cmd, char **out)
     if (!s)
         TEST_FAIL_AT("out of memory");
     s[len] = '\0';
-    *out = s;
+    if (out)
+        *out = s;
+    else
+        free(s);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
@@ -167,4 +171,22 @@ const char *test_bin(const char *name)
     if (access(path[k], X_OK) != 0)
         TEST_FAIL_AT("%s is not built (make %s)", path[k], path[k]);
     return path[k];
+}
+
+int64_t test_uptime_behind(uint32_t uptime, uint32_t t)
+{
+    uint32_t back = uptime - t, ahead = t - uptime;
+    return ahead <= 3600000u ? -(int64_t)ahead : (int64_t)back;
+}
+
+int test_runf(char **out, const char *fmt, ...)
+{
+    char cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n <= 0 || (size_t)n >= sizeof cmd)
+        TEST_FAIL_AT("command too long or empty (%d bytes)", n);
+    return test_run(cmd, out);
 }

@@ -105,14 +105,23 @@ void test_guard_free(uint8_t *p);
 /* True when an executable named `tool` is on PATH. */
 int test_have_tool(const char *tool);
 
-/* Runs a shell command with its stdout captured into *out (malloc'd, NUL-terminated); stderr
+/* Runs a shell command with its stdout captured into *out (malloc'd, NUL-terminated; out may
+ * be NULL to drop it); stderr
  * goes to the test's output, shown when the test fails. Returns the exit status (-1 when it
  * did not exit normally). */
 int test_run(const char *cmd, char **out);
 
+/* test_run() of a printf-formatted command (at most 16 KiB); out may be NULL. */
+int test_runf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Path of a built program: $FH_BUILD/name, or build/name; fails the test when it is not
  * built. Two calls' results may be held at once. */
 const char *test_bin(const char *name);
+
+/* How many ms a sysUpTime time `t` lies before the export instant with sysUpTime `uptime`: the
+ * record is in the past (up to the 49.7-day wrap) or ahead of its export by at most an hour of
+ * clock jitter (negative). The tests' own statement of the rule, apart from the decoder's. */
+int64_t test_uptime_behind(uint32_t uptime, uint32_t t);
 
 /* Reads a whole file into malloc'd memory, followed by a NUL byte not counted in *out_len;
  * NULL on error. */

@@ -78,6 +78,22 @@ typedef struct dec_out {
 } dec_out_t;
 
 /* Counts `code` and returns -code: the one way a decoder reports a malformation. */
+/* How far a sysUpTime time `t` (NetFlow v5 First/Last, v9 IEs 21/22; ms, wrapping at 2^32) lies
+ * before the export instant whose sysUpTime is `uptime`. A record describes the past: it can
+ * be up to 49.7 days old (the wrap), but ahead of its own export only by clock jitter, so only
+ * times at most DEC_UPTIME_AHEAD_MS after the export count as ahead (negative). nfdump reads the
+ * difference the same way; a plain signed difference would move a flow older than 24.8 days
+ * (or a record whose uptime clock does not match its export time, as softflowd's offline mode
+ * sends) 49.7 days into the future. */
+#define DEC_UPTIME_AHEAD_MS 3600000u
+
+static inline int64_t dec_uptime_behind(uint32_t uptime, uint32_t t)
+{
+    uint32_t behind = uptime - t;
+    return behind > UINT32_MAX - DEC_UPTIME_AHEAD_MS ? -(int64_t)(uint32_t)(t - uptime)
+                                                     : (int64_t)behind;
+}
+
 static inline int dec_fail(dec_out_t *out, dec_err_t code)
 {
     out->counts->n[code]++;

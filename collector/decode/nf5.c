@@ -34,12 +34,12 @@ static inline uint32_t nf5_ld32(const uint8_t *p)
     return be32toh(v);
 }
 
-/* First and Last are sysUptime milliseconds. The signed 32-bit difference from the header's
- * sysUptime is right across the 49.7-day wrap and for a First slightly after the export
- * (clock skew), as long as flows are shorter than 24.8 days. */
+/* First and Last are sysUptime milliseconds, made absolute through the header's sysUptime and
+ * export time (dec_uptime_behind: right across the 49.7-day wrap and for a First slightly
+ * after the export). */
 static uint64_t nf5_abs_ms(uint64_t export_ms, uint32_t uptime, uint32_t t)
 {
-    int64_t ms = (int64_t)export_ms - (int32_t)(uptime - t);
+    int64_t ms = (int64_t)export_ms - dec_uptime_behind(uptime, t);
     return ms < 0 ? 0 : (uint64_t)ms;
 }
 

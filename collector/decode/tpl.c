@@ -848,7 +848,7 @@ static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t
         return (int64_t)ctx->export_ms - (int64_t)(v / 1000);
     case TPL_T_UPTIME:
         if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
-            return (int64_t)ctx->export_ms - (int32_t)(ctx->uptime_ms - (uint32_t)v);
+            return (int64_t)ctx->export_ms - dec_uptime_behind(ctx->uptime_ms, (uint32_t)v);
         if (t->have & TPL_HAVE_SYSINIT)
             return (int64_t)(r->sysinit_ms + v);
         if (s->sysinit_ms)

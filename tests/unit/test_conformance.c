@@ -186,8 +186,8 @@ static size_t compare_with_tshark(const char *path, int port)
             ASSERT_EQ(f->sampling, rate ? rate : 1);
             /* tshark shows First/Last as sysUptime offsets; the absolute time is the export
              * time minus their (wrapping) distance from sysUptime. */
-            int64_t d_start = (int32_t)(uint32_t)(uptime - secs_to_ms(v[T_START][r]));
-            int64_t d_end = (int32_t)(uint32_t)(uptime - secs_to_ms(v[T_END][r]));
+            int64_t d_start = test_uptime_behind(uptime, (uint32_t)secs_to_ms(v[T_START][r]));
+            int64_t d_end = test_uptime_behind(uptime, (uint32_t)secs_to_ms(v[T_END][r]));
             ASSERT_UINT64_EQ(f->time_start, (uint64_t)((int64_t)export_ms - d_start));
             ASSERT_UINT64_EQ(f->time_end, (uint64_t)((int64_t)export_ms - d_end));
         }

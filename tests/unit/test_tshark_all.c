@@ -723,7 +723,7 @@ static void ta_keep_flow(ta_pdml_t *st, const ta_scope_t *sc, ta_tflow_t *fl, co
         if (!v->have || !v->rel)
             continue;
         if (st->version != 10) {
-            int32_t d = (int32_t)((uint32_t)st->uptime_ms - (uint32_t)v->u);
+            int64_t d = test_uptime_behind((uint32_t)st->uptime_ms, (uint32_t)v->u);
             v->u = (uint64_t)((int64_t)export_ms - d);
         } else if (sm->have_sysinit || sc->sysinit_ms) {
             v->u += sm->have_sysinit ? sm->sysinit : sc->sysinit_ms;
