@@ -1,0 +1,13 @@
+/* intel_tests.h: threat-intel feeds (analyzer/intel.c) and the intel hunt (hunt_intel.c). */
+TEST_ENTRY(intel_plain_list)
+TEST_ENTRY(intel_csv_columns)
+TEST_ENTRY(intel_zeek_file)
+TEST_ENTRY(intel_misp_event)
+TEST_ENTRY(intel_stix_bundle)
+TEST_ENTRY(intel_longest_prefix)
+TEST_ENTRY(intel_broken_lines_named)
+TEST_ENTRY(intel_unusable_feeds)
+TEST_ENTRY(intel_every_truncation)
+TEST_ENTRY(intel_hunt_risk)
+TEST_ENTRY(intel_hunt_end_to_end)
+TEST_ENTRY(intel_hunt_bad_feed_exit)
