@@ -21,6 +21,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_expire(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_exporters(int argc, char **argv);
+int cmd_audit(int argc, char **argv); /* cmd_audit.c: the audit trail */
 
 /* Wall clock in ms since the epoch. */
 uint64_t cmd_now_ms(void);

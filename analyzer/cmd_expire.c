@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "timearg.h"
 
@@ -128,8 +129,10 @@ static void expire_usage(FILE *f)
                "  --dry-run     print what would be deleted, delete nothing\n"
                "  -v            print each deleted segment\n"
                "\n"
-               "Exit status: 0 success, 1 a segment could not be deleted, 2 usage or the\n"
-               "directory could not be read.\n");
+               "Removals are recorded in DIR/hunt/audit.log (flowhunt audit verify DIR).\n"
+               "\n"
+               "Exit status: 0 success, 1 a segment could not be deleted, 2 usage, the\n"
+               "directory could not be read or the audit log could not be written.\n");
 }
 
 int cmd_expire(int argc, char **argv)
@@ -222,6 +225,7 @@ int cmd_expire(int argc, char **argv)
     uint64_t cutoff = have_age && max_age < now ? now - max_age : 0;
     uint64_t del_n = 0, del_bytes = 0;
     int status = CMD_OK;
+    au_expire_t audit = {0}; /* what was removed, hashed before the unlink (audit.h) */
     for (int i = 0; i < m; i++) {
         int old = have_age && segs[i].start_ms < cutoff;
         int big = have_size && total - del_bytes > max_size;
@@ -229,10 +233,18 @@ int cmd_expire(int argc, char **argv)
             break; /* oldest first: everything after is younger and fits */
         char sz[32];
         cmd_fmt_bytes(sz, sizeof sz, segs[i].size);
+        int hashed = 0;
         if (dry) {
             printf("would delete %s (%s)\n", segs[i].path, sz);
+        } else if ((hashed = au_expire_hash(&audit, dir, segs[i].path)) < 0) {
+            fprintf(stderr, "flowhunt expire: %s: cannot hash it for the audit log, kept: %s\n",
+                    segs[i].path, strerror(errno));
+            status = CMD_PROBLEMS;
+            continue;
         } else if (unlink(segs[i].path) != 0 && errno != ENOENT) {
             fprintf(stderr, "flowhunt expire: %s: %s\n", segs[i].path, strerror(errno));
+            if (hashed == 0)
+                au_expire_forget(&audit);
             status = CMD_PROBLEMS;
             continue;
         } else {
@@ -244,6 +256,9 @@ int cmd_expire(int argc, char **argv)
         del_n++;
         del_bytes += segs[i].size;
     }
+    /* one audit entry for the segments removed (none on a dry run) */
+    if (au_record_expire(&audit, dir, argc, argv, now, status) != 0)
+        status = CMD_USAGE;
     char a[32], b[32];
     cmd_fmt_bytes(a, sizeof a, del_bytes);
     cmd_fmt_bytes(b, sizeof b, total - del_bytes);

@@ -27,6 +27,7 @@ static const main_cmd_t main_cmds[] = {
     {"hunt", cmd_hunt, "hunt for beaconing, scans and DNS exfiltration; print findings"},
     {"ack", cmd_ack, "acknowledge a finding by its fingerprint, so later hunts omit it"},
     {"acks", cmd_acks, "list acknowledged findings"},
+    {"audit", cmd_audit, "verify the hash-chained audit log of hunts and expiries"},
 };
 #define MAIN_N_CMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -44,8 +45,8 @@ static void main_usage(FILE *f)
                "On a terminal, long commands show progress on stderr; in a pipe they print only\n"
                "results.\n"
                "\n"
-               "Exit status: 0 success, 1 problems found (verify, import), 2 usage or could not\n"
-               "run.\n");
+               "Exit status: 0 success, 1 problems found (verify, import, audit), 2 usage or\n"
+               "could not run.\n");
 }
 
 int main(int argc, char **argv)
