@@ -1,0 +1,14 @@
+/* nonstd_tests.h: the nonstd-port (T1571) and non-app (T1095) hunts (TEST_ENTRY lines,
+ * tests/unit/test_nonstd.c): each rule on hand-built conversations, the look-alikes held below
+ * High, the allow-list, VPN peers and configuration keys, the labelled Stratosphere logs, and
+ * flowgen's planted cases. */
+TEST_ENTRY(nonstd_rare_c2_port_high)
+TEST_ENTRY(nonstd_long_and_periodic)
+TEST_ENTRY(nonstd_lookalikes_not_high)
+TEST_ENTRY(nonstd_allow_list_and_config)
+TEST_ENTRY(nonapp_icmp_tunnel_high)
+TEST_ENTRY(nonapp_ping_lookalikes)
+TEST_ENTRY(nonapp_other_protocols)
+TEST_ENTRY(nonstd_stratosphere_rat_1337)
+TEST_ENTRY(nonstd_stratosphere_ctu_normal)
+TEST_ENTRY(nonstd_flowgen_recall)
