@@ -27,14 +27,14 @@ LDFLAGS := $(SAN)
 # storage/ (segments: zstd chunks, a threaded scan) is linked into every program.
 LIBS_STORAGE   := -lzstd -lpthread
 LIBS_COLLECTOR := -lJudy -luv $(LIBS_STORAGE)
-LIBS_ANALYZER  := -lJudy -lm $(LIBS_STORAGE)
+LIBS_ANALYZER  := -lJudy -lmaxminddb -ljansson -lcrypto -lm $(LIBS_STORAGE)
 
 STORAGE_SRC   := $(sort $(wildcard storage/*.c))
 COLLECTOR_SRC := $(sort $(filter-out collector/main.c,$(wildcard collector/*.c collector/decode/*.c collector/capture/*.c)))
 ANALYZER_SRC  := $(sort $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
 FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
-TEST_SRC      := tests/runner.c tests/helpers.c tests/daemon_helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
+TEST_SRC      := tests/runner.c tests/helpers.c tests/daemon_helpers.c tests/exporter_helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
 BENCH_SRC     := $(sort $(filter-out benchmarks/flowgen.c benchmarks/bench_decode.c,$(wildcard benchmarks/*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -83,7 +83,7 @@ $(BENCH_DECODE): $(call obj,benchmarks/bench_decode.c $(BENCH_SRC)) $(BUILD)/lib
 
 $(RUNNER): $(call obj,$(TEST_SRC) $(BENCH_SRC) $(ANALYZER_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) $(LIBS_ANALYZER)
 
 # libFuzzer targets: clang with the fuzzer runtime, ASan and UBSan, built from the sources
 # directly so they never share objects with the gcc builds.
@@ -95,6 +95,16 @@ FUZZ_LIB_SRC := $(STORAGE_SRC) $(filter-out $(DAEMON_SRC),$(COLLECTOR_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard storage/*.h collector/*.h collector/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIBS_COLLECTOR)
+# The users-CSV target (analyzer/enrich.c) links the analyzer instead of the collector.
+$(BUILD)/fuzz/fuzz_users: tests/fuzz/fuzz_users.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
+# The threat-intel feed target: intel.c and only what it calls (the Judy wrapper, time
+# parsing, the flow address), with jansson.
+FUZZ_INTEL_SRC := analyzer/intel.c analyzer/hunt_judy.c analyzer/timearg.c $(STORAGE_SRC)
+$(BUILD)/fuzz/fuzz_intel: tests/fuzz/fuzz_intel.c $(FUZZ_INTEL_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_INTEL_SRC) -ljansson -lJudy $(LIBS_STORAGE)
 
 fuzzers: $(FUZZERS)
 

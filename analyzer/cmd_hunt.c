@@ -15,42 +15,63 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "cmd.h"
+#include "enrich.h"
 #include "hunt.h"
+#include "intel.h"
 #include "timearg.h"
+
+/* Every hunt, in the order that breaks ties between hunts agreeing on one finding. */
+const hunt_ops_t *const hunt_all[] = {&hi_ops, &hd_ops, &hm_ops, &hb_ops, &ho_ops,
+                                      &hn_ops, &hs_ops, &hq_ops};
+const int hunt_n_all = (int)(sizeof hunt_all / sizeof hunt_all[0]);
+#define HUNT_MAX_INTEL 32
 
 static void hunt_usage(FILE *f)
 {
-    fprintf(f, "usage: flowhunt hunt DIR [--from T] [--to T] [--now T]\n"
-               "                    [--hunts beacon,scan,dns-exfil] [--format text|json|csv]\n"
+    fprintf(f, "usage: flowhunt hunt DIR [--from T] [--to T] [--now T] [--hunts LIST]\n"
+               "                    [--format text|json|csv|ecs|ocsf|html]\n"
                "                    [--config FILE] [-o FILE] [--internal CIDR,...]\n"
-               "                    [--resolvers ADDR,...] [--allow FILE] [--new-only]\n"
-               "                    [--no-state] [--print-config]\n"
+               "                    [--resolvers ADDR,...] [--allow FILE] [--intel FILE]...\n"
+               "                    [--geoip FILE.mmdb] [--asn FILE.mmdb] [--users FILE]\n"
+               "                    [--new-only] [--no-state] [--print-config]\n"
                "\n"
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
-               "beaconing (T1071, T1571), scan fan-out (T1046) and DNS exfiltration (T1048.003,\n"
-               "T1071.004), and prints the findings: Hunt ID, Technique, Host, User, Evidence\n"
-               "(with a flowhunt cat command showing the flows), Risk Level, Confidence and\n"
-               "Recommended Action. docs/HUNTING.md says how each hunt decides.\n"
+               "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
+               "T1071.004), non-standard ports (T1571), non-application-layer protocols (T1095),\n"
+               "rare and first-seen destinations, cryptominers (T1496) and threat-intel matches,\n"
+               "and prints the findings: Hunt ID, Technique, Host, User, Evidence (with a\n"
+               "flowhunt cat command showing the flows), Risk Level, Confidence and Recommended\n"
+               "Action. docs/HUNTING.md says how each hunt decides.\n"
                "\n"
                "  --from T, --to T  the window (ISO 8601 UTC or relative to --now: -24h, -7d);\n"
                "                    default: every stored flow\n"
                "  --now T           the clock relative times and first-reported dates use\n"
                "                    (default: the wall clock); same data, state and --now give\n"
                "                    the same report byte for byte\n"
-               "  --hunts LIST      which hunts to run (default all: beacon,scan,dns-exfil)\n"
-               "  --format FMT      text (default), json (one object a line), csv\n"
+               "  --hunts LIST      which hunts to run (default all: intel, dns-exfil, miner,\n"
+               "                    beacon, non-app, nonstd-port, scan, rare)\n"
+               "  --format FMT      text (default), json (one object a line), csv, ecs (Elastic\n"
+               "                    Common Schema), ocsf (OCSF Detection Finding), html (one\n"
+               "                    self-contained page)\n"
                "  --config FILE     INI settings (see --print-config for every key and default)\n"
                "  -o FILE           write the report to FILE instead of stdout\n"
                "  --internal LIST   internal networks (default RFC 1918 and fc00::/7)\n"
                "  --resolvers LIST  approved DNS resolvers (default none)\n"
                "  --allow FILE      allow-list lines: host|dst|port[@HUNT] = VALUE REASON\n"
+               "  --intel FILE      a threat-intel feed (repeatable): IP/CIDR list, CSV, Zeek\n"
+               "                    Intel, MISP JSON or STIX 2.1\n"
+               "  --geoip FILE      a GeoIP2/GeoLite2 City or Country database (.mmdb)\n"
+               "  --asn FILE        a GeoLite2/GeoIP2 ASN database (.mmdb)\n"
+               "  --users FILE      CSV start,end,address,user,hostname (DHCP leases, ISO 8601)\n"
                "  --new-only        report only findings no earlier run reported\n"
                "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
-               "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT).\n"
+               "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT). Each run that\n"
+               "reports is recorded in DIR/hunt/audit.log (flowhunt audit verify DIR).\n"
                "\n"
                "Exit status: 0 nothing found, 1 findings reported, 2 could not run.\n");
 }
@@ -70,7 +91,12 @@ int cmd_hunt(int argc, char **argv)
         {"internal", required_argument, NULL, 'i'}, {"resolvers", required_argument, NULL, 'r'},
         {"allow", required_argument, NULL, 'a'},    {"new-only", no_argument, NULL, 'n'},
         {"no-state", no_argument, NULL, 's'},       {"print-config", no_argument, NULL, 'P'},
+        {"intel", required_argument, NULL, 'I'},    {"geoip", required_argument, NULL, 'G'},
+        {"asn", required_argument, NULL, 'A'},      {"users", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    const char *intel_paths[HUNT_MAX_INTEL];
+    int n_intel = 0;
+    const char *geoip = NULL, *asn = NULL, *users = NULL;
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0;
@@ -98,8 +124,28 @@ int cmd_hunt(int argc, char **argv)
                 format = HR_FMT_JSON;
             else if (strcmp(optarg, "csv") == 0)
                 format = HR_FMT_CSV;
+            else if (strcmp(optarg, "ecs") == 0)
+                format = HR_FMT_ECS;
+            else if (strcmp(optarg, "ocsf") == 0)
+                format = HR_FMT_OCSF;
+            else if (strcmp(optarg, "html") == 0)
+                format = HR_FMT_HTML;
             else
-                return hunt_bad("--format wants text, json or csv");
+                return hunt_bad("--format wants text, json, csv, ecs, ocsf or html");
+            break;
+        case 'I':
+            if (n_intel == HUNT_MAX_INTEL)
+                return hunt_bad("at most 32 --intel feeds");
+            intel_paths[n_intel++] = optarg;
+            break;
+        case 'G':
+            geoip = optarg;
+            break;
+        case 'A':
+            asn = optarg;
+            break;
+        case 'U':
+            users = optarg;
             break;
         case 'c':
             config = optarg;
@@ -143,10 +189,13 @@ int cmd_hunt(int argc, char **argv)
     int status = CMD_USAGE;
     hunt_findings_t findings = {0};
     hp_state_t *prep = NULL;
-    void *st[3] = {NULL, NULL, NULL};
-    const hunt_ops_t *ops[3];
+    void *st[sizeof hunt_all / sizeof hunt_all[0]] = {NULL};
+    const hunt_ops_t *ops[sizeof hunt_all / sizeof hunt_all[0]];
     int n_hunts = 0;
     FILE *out = stdout;
+    au_tee_t tee = {0}; /* the report passes through it to be hashed (audit.h) */
+    ti_db_t *intel = NULL;
+    en_ctx_t *enrich = NULL;
 
     if ((config && hc_load(&cfg, config, err, sizeof err) != 0) ||
         (internal &&
@@ -170,26 +219,39 @@ int cmd_hunt(int argc, char **argv)
     if (cmd_data_dir("flowhunt hunt", dir) != 0)
         goto done;
     /* the hunts */
-    const char *list = hunts_arg ? hunts_arg : "beacon,scan,dns-exfil";
-    int want[3] = {0, 0, 0};
-    const hunt_ops_t *all[3] = {&hb_ops, &hs_ops, &hd_ops};
-    for (const char *p = list; *p;) {
+    int want[sizeof hunt_all / sizeof hunt_all[0]] = {0};
+    for (const char *p = hunts_arg ? hunts_arg : ""; *p;) {
         size_t len = strcspn(p, ",");
         int ok = 0;
-        for (int i = 0; i < 3; i++)
-            if (strlen(all[i]->name) == len && strncmp(p, all[i]->name, len) == 0)
+        for (int i = 0; i < hunt_n_all; i++)
+            if (strlen(hunt_all[i]->name) == len && strncmp(p, hunt_all[i]->name, len) == 0)
                 ok = want[i] = 1;
         if (!ok) {
-            status = hunt_bad("--hunts names beacon, scan and dns-exfil");
+            status = hunt_bad("--hunts names intel, dns-exfil, miner, beacon, non-app, "
+                              "nonstd-port, scan and rare");
             goto done;
         }
         p += len;
         if (*p == ',')
             p++;
     }
-    for (int i = 0; i < 3; i++)
-        if (want[i])
-            ops[n_hunts++] = all[i];
+    for (int i = 0; i < hunt_n_all; i++)
+        if (want[i] || !hunts_arg)
+            ops[n_hunts++] = hunt_all[i];
+    /* feeds and databases: a bad one is a clear error before any flow is read */
+    if (n_intel) {
+        intel = ti_new();
+        for (int i = 0; i < n_intel; i++)
+            if (ti_load(intel, intel_paths[i], stderr, err, sizeof err) < 0) {
+                fprintf(stderr, "flowhunt hunt: %s\n", err);
+                goto done;
+            }
+    }
+    if ((geoip || asn || users) && !(enrich = en_open(geoip, asn, users, err, sizeof err))) {
+        fprintf(stderr, "flowhunt hunt: %s\n", err);
+        goto done;
+    }
+    en_set_internal(enrich, &cfg); /* internal peers get no GeoIP/ASN context */
 
     /* one clock reading for every relative time */
     uint64_t now = cmd_now_ms();
@@ -231,7 +293,11 @@ int cmd_hunt(int argc, char **argv)
                       .prep = &stats,
                       .prevalence = hp_prevalence,
                       .prep_state = prep,
-                      .dir = dir};
+                      .dir = dir,
+                      .intel = intel,
+                      .enrich = enrich,
+                      .now_ms = now,
+                      .write_state = write_state};
     for (int i = 0; i < n_hunts; i++)
         st[i] = ops[i]->create(&ctx);
     if (first || last) {
@@ -258,21 +324,36 @@ int cmd_hunt(int argc, char **argv)
                     .to_ms = win_to,
                     .end_ms = end_ms,
                     .prep = &stats,
-                    .config_source = cfg.source};
-    int reported = hr_report(&findings, &ro, out);
+                    .config_source = cfg.source,
+                    .enrich = enrich,
+                    .cfg = &cfg};
+    FILE *rep = au_tee_open(&tee, out);
+    if (!rep) {
+        fprintf(stderr, "flowhunt hunt: out of memory\n");
+        goto done;
+    }
+    int reported = hr_report(&findings, &ro, rep);
     if (reported < 0)
         goto done;
-    if (fflush(out) != 0 || ferror(out)) {
+    if (au_tee_flush(&tee) != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "flowhunt hunt: writing the report: %s\n", strerror(errno));
         goto done;
     }
     status = reported > 0 ? CMD_PROBLEMS : CMD_OK;
+    /* the audit trail: a report that went out is on record, or the run did not succeed */
+    au_hunt_t audit = {.dir = dir, .argc = argc, .argv = argv, .cfg = &cfg, .now_ms = now,
+                       .from_ms = from, .to_ms = to, .reported = reported, .status = status};
+    if (au_record_hunt(&audit, &tee) != 0)
+        status = CMD_USAGE;
 done:
+    au_tee_close(&tee);
     for (int i = 0; i < n_hunts; i++)
         if (st[i])
             ops[i]->destroy(st[i]);
     hp_destroy(prep);
     hunt_findings_free(&findings);
+    ti_free(intel);
+    en_close(enrich);
     hc_free(&cfg);
     if (out != stdout && fclose(out) != 0 && status != CMD_USAGE) {
         fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));

@@ -142,6 +142,14 @@ typedef struct hc_allow {
     X(beacon, timing_min, b_ts_min, 0.75, 0, 1,                                                    \
       "without a significant period, RITA timing needed to call a pair a beacon (Poisson "         \
       "arrivals score about 0.5)")                                                                 \
+    X(beacon, sampled_min, b_sampled_min, 10, 2, 1e9,                                              \
+      "sampling rate (1:N) from which timing cannot be tested (thinned check-ins with jitter "    \
+      "lose their phase): a pair may then be a beacon by size regularity and persistence alone, " \
+      "at most Medium, Low confidence")                                                            \
+    X(beacon, sampled_min_size, b_sampled_ds, 0.9, 0, 1,                                           \
+      "under sampling: data-size score needed without timing")                                    \
+    X(beacon, sampled_min_duration, b_sampled_dur, 0.8, 0, 1,                                      \
+      "under sampling: duration score needed without timing")                                     \
     X(beacon, score_base, b_base, 0.5, 0, 1, "beacon score below which a pair is not reported")    \
     X(beacon, score_low, b_low, 0.7, 0, 1, "RITA bucket: base..low maps to 0.2..0.4")              \
     X(beacon, score_medium, b_medium, 0.9, 0, 1, "RITA bucket: low..medium maps to 0.4..0.6")      \
@@ -157,6 +165,16 @@ typedef struct hc_allow {
       "highest risk (1 Low .. 4 Critical) when too few internal hosts to judge prevalence")        \
     X(beacon, nonstandard_port_bonus, b_port_bonus, 0.15, 0, 1,                                    \
       "added when the port is not standard for the protocol (T1571)")                              \
+    X(beacon, internal_penalty, b_int_penalty, 0.3, 0, 1,                                           \
+      "taken when the destination is internal: periodic internal traffic is mostly management "   \
+      "(RITA scores only internal to external); lateral C2 still shows, lower")                   \
+    X(beacon, fleet_hosts, b_fleet_hosts, 10, 2, 1000000,                                         \
+      "internal hosts sharing one timer (port, protocol, period within 10 %) towards at least "   \
+      "3 different destinations: installed software's schedule (NTP, updates), risk capped at "   \
+      "Low")                                                                                       \
+    X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000,                                   \
+      "a host with beacon-like timelines to this many destinations on one port is a poller "      \
+      "(monitoring, backup, management), not one implant: risk capped at Low")                    \
     X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, "connections for High confidence") \
     X(beacon, confidence_high_hours, b_conf_h_high, 12, 0, 10000,                                  \
       "hours covered for High confidence")                                                         \
@@ -178,6 +196,9 @@ typedef struct hc_allow {
     X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, "echo-requested targets in the slow window")   \
     X(scan, critical_factor, s_crit, 4, 1, 1000,                                                   \
       "internal fast sweep of a lateral-movement port this many times the threshold: Critical")    \
+    X(scan, probe_connections, s_probe, 20, 2, 1000000,                                            \
+      "TCP connections to one target within the fast window, a half-open probe among them: "       \
+      "service probing (nmap -sV/-A)")                                                             \
     X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000,                               \
       "attempts kept per host; more are counted as evicted")                                       \
     X(dns, bytes_per_packet, d_bpp, 150, 1, 65535,                                                 \
@@ -195,7 +216,120 @@ typedef struct hc_allow {
       "robust z-score of the host's DNS bytes against all internal hosts")                         \
     X(dns, history_factor, d_hist_factor, 10, 1, 1e6,                                              \
       "upstream bytes this many times the host's earlier runs' mean")                              \
-    X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")
+    X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")    \
+    HC_NUMBERS_NONSTD(X)                                                                           \
+    HC_NUMBERS_NONAPP(X)                                                                           \
+    HC_NUMBERS_RARE(X)                                                                             \
+    HC_NUMBERS_MINER(X)                                                                            \
+    HC_NUMBERS_INTEL(X)
+
+/* Each later hunt keeps its own numeric settings in its own list, same columns as above. */
+/* [nonstd] the nonstd-port hunt (hunt_nonstd.c); its port lists are in [ports]. */
+#define HC_NUMBERS_NONSTD(X)                                                                       \
+    X(nonstd, rare_hosts, n_rare_hosts, 2, 0, 1000000,                                             \
+      "a port used by at most this many internal hosts is rare (hunting-methods 5.2)")             \
+    X(nonstd, rare_share, n_rare_share, 0.02, 0, 1,                                                \
+      "... or by at most this share of the internal hosts (RITA's 2 %)")                           \
+    X(nonstd, common_hosts, n_common_hosts, 5, 1, 1000000,                                         \
+      "a port used by at least this many internal hosts is the baseline: not reported (Low "       \
+      "for a remote-admin port)")                                                                  \
+    X(nonstd, common_peers, n_common_peers, 20, 1, 1000000,                                        \
+      "a port served by at least this many external peers is a service: risk at most Low")         \
+    X(nonstd, peer_ports, n_peer_ports, 10, 2, 65536,                                              \
+      "a peer serving this many unlisted ports negotiates them (RTP, P2P): at most Medium")        \
+    X(nonstd, long_s, n_long_s, 3600, 1, 31536000,                                                 \
+      "connected time to one peer and port that makes it long-lived (High when rare)")             \
+    X(nonstd, periodic_min_conns, n_per_min, 6, 3, 1000000,                                        \
+      "connections before the start-time regularity is judged")                                    \
+    X(nonstd, periodic_cv, n_per_cv, 0.2, 0, 10,                                                   \
+      "coefficient of variation of the intervals below which it looks periodic")                   \
+    X(nonstd, tiny_bytes, n_tiny, 1000, 0, 1e12,                                                   \
+      "answered with fewer bytes both ways than this: Low")                                        \
+    X(nonstd, volume_bytes, n_volume, 10000000, 1, 1e15, "bytes out that weigh the score up")      \
+    X(nonstd, benign_max_risk, n_benign_risk, 2, 1, 4,                                             \
+      "highest risk (1 Low .. 4 Critical) on a known-benign service port ([ports] benign)")        \
+    X(nonstd, ephemeral_min, n_eph_min, 32768, 1024, 65535,                                        \
+      "first ephemeral port: a one-off short UDP exchange to one, or one from a lower port, "      \
+      "is not judged")                                                                             \
+    X(nonstd, short_s, n_short_s, 60, 0, 86400, "what counts as a short conversation")
+/* [nonapp] the non-app hunt (hunt_nonapp.c); known VPN peers: [general] vpn_peers. */
+#define HC_NUMBERS_NONAPP(X)                                                                       \
+    X(nonapp, icmp_bytes_per_packet, o_bpp, 128, 28, 65535,                                        \
+      "ICMP IP bytes per packet above which a payload is large (pings: 60-84)")                    \
+    X(nonapp, min_packets, o_min_pkts, 5, 1, 1000000,                                              \
+      "packets one way before bytes per packet and size variation are judged")                     \
+    X(nonapp, excess_bytes, o_excess, 50000, 1, 1e15,                                              \
+      "ICMP bytes beyond icmp_bytes_per_packet per packet: a tunnel's volume")                     \
+    X(nonapp, tunnel_packets, o_tunnel_pkts, 200, 1, 1e12,                                         \
+      "ICMP packets that make a large-payload exchange sustained")                                 \
+    X(nonapp, long_s, o_long_s, 3600, 1, 31536000, "span of a long-lived ICMP or IP conversation") \
+    X(nonapp, long_packets, o_long_pkts, 100, 1, 1e12,                                             \
+      "packets a long-lived conversation needs (hunting-methods 4: 100 an hour)")                  \
+    X(nonapp, total_bytes, o_total, 50000000, 1, 1e15,                                             \
+      "ICMP bytes to one peer that are too many whatever their size")                              \
+    X(nonapp, monitor_peers, o_mon_peers, 10, 2, 1000000,                                          \
+      "a host pinging this many peers is a monitor: its small echoes are not reported")            \
+    X(nonapp, other_volume_bytes, o_other_vol, 100000, 1, 1e15,                                    \
+      "bytes of another IP protocol to an unknown peer that make it High")                         \
+    X(nonapp, common_hosts, o_common_hosts, 5, 1, 1000000,                                         \
+      "a peer reached by this many internal hosts is shared: at most Medium")
+/* [rare] (hunt_rare.c): first-seen, rarely contacted destinations (hunting-methods.md 5.2) */
+#define HC_NUMBERS_RARE(X)                                                                         \
+    X(rare, window_days, r_window_days, 1, 0.01, 3650,                                             \
+      "the hunted window: the last this many days of the run (earlier days are baseline)")        \
+    X(rare, learning_days, r_learn_days, 2, 0, 3650,                                               \
+      "days of traffic the baseline must cover before the window for a first-seen claim")        \
+    X(rare, retention_days, r_retain_days, 90, 1, 3650,                                            \
+      "destinations unseen this long leave the baseline (RITA keeps 3 months)")                    \
+    X(rare, max_hosts, r_max_hosts, 2, 1, 1000000,                                                 \
+      "a destination /24 (IPv6 /64) used by at most this many internal hosts is rare")             \
+    X(rare, max_share, r_max_share, 0.02, 0, 1,                                                    \
+      "... or by at most this share of the window's active internal hosts (RITA: 2 %)")           \
+    X(rare, upload_bytes, r_upload, 10e6, 1, 1e15,                                                 \
+      "bytes sent to the destination that make a large upload (a signal)")                         \
+    X(rare, long_s, r_long_s, 3600, 1, 1e7, "a conversation this long is long-lived (a signal)")  \
+    X(rare, confidence_medium_days, r_conf_med_days, 7, 0, 3650,                                   \
+      "baseline coverage for Medium confidence")                                                   \
+    X(rare, confidence_high_days, r_conf_high_days, 30, 0, 3650,                                   \
+      "baseline coverage for High confidence")
+/* [miner] (hunt_miner.c): persistent low-rate pool connections (hunting-methods.md 5.3) */
+#define HC_NUMBERS_MINER(X)                                                                        \
+    X(miner, persist_s, m_persist_s, 3600, 60, 1e7,                                                \
+      "time covered by conversations to one pool that makes a miner High")                        \
+    X(miner, min_covered_s, m_min_s, 180, 0, 1e7,                                                  \
+      "time covered below which a contact is not judged (Medium above it); a p2p node is "        \
+      "judged by its peers instead")                                                               \
+    X(miner, min_packets, m_min_pkts, 4, 1, 1e9, "packets needed in each direction")              \
+    X(miner, max_out_bpp, m_out_bpp, 1200, 1, 65535,                                               \
+      "mean client-to-server bytes per packet: submits and ACKs are small, but an Equihash "      \
+      "(Zcash) share is 1.4 kB; a bulk upload still fails the rate test")                          \
+    X(miner, max_in_bpp, m_in_bpp, 1000, 1, 65535,                                                 \
+      "mean server-to-client bytes per packet (job notifications)")                               \
+    X(miner, max_rate, m_max_rate, 20000, 1, 1e12,                                                 \
+      "bytes per covered minute, both ways (stratum: hundreds)")                                   \
+    X(miner, min_out_ppm, m_min_out_ppm, 0.5, 0, 1e6,                                              \
+      "client-to-server packets per covered minute (submits, ACKs of jobs)")                       \
+    X(miner, min_in_ppm, m_min_in_ppm, 0.2, 0, 1e6,                                                \
+      "server-to-client packets per covered minute (new jobs)")                                    \
+    X(miner, web_rate_factor, m_web_factor, 0.25, 0.001, 1,                                        \
+      "on a standard port (8080, 8000 ...) max_rate is multiplied by this")                       \
+    X(miner, web_min_hours, m_web_hours, 2, 1, 100000,                                             \
+      "on a standard port: distinct active hours needed (and persist_s, one long conversation)")   \
+    X(miner, web_min_conv_s, m_web_conv_s, 600, 1, 1e7,                                           \
+      "on a standard port: the longest conversation must last this long")                          \
+    X(miner, p2p_min_peers, m_p2p_peers, 2, 1, 1000000,                                            \
+      "peers on a p2p port (Monero 18080) that make a node")
+/* [intel] threat-intel matches (hunt_intel.c; hunting-methods.md section 6.2). */
+#define HC_NUMBERS_INTEL(X)                                                                        \
+    X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15,                                      \
+      "bytes both ways between an internal host and an IOC that make an answered match "          \
+      "Critical (RITA's 25 MB)")                                                                   \
+    X(intel, critical_connections, i_crit_conns, 20, 1, 100000000,                                 \
+      "answered connections to an IOC that, over critical_hours, make a match Critical")           \
+    X(intel, critical_hours, i_crit_hours, 4, 0, 8784,                                             \
+      "hours between the first and the last such connection for persistence")                      \
+    X(intel, min_confidence, i_min_conf, 0, 0, 100,                                                \
+      "indicators whose feed states a lower confidence (0-100) are not reported")
 
 typedef struct hunt_config {
 #define HC_X_FIELD(sec, key, field, def, lo, hi, doc) double field;
@@ -209,6 +343,23 @@ typedef struct hunt_config {
     int n_allow;
     uint8_t std_tcp[8192], std_udp[8192]; /* bit per port: standard for the protocol */
     uint8_t lateral_tcp[8192];            /* lateral-movement ports (scan risk) */
+    /* nonstd-port (hunt_nonstd.c): bit per port, as std_tcp */
+    uint8_t egress_tcp[8192], egress_udp[8192]; /* the egress allow-list */
+    uint8_t remote_admin[8192];                 /* remote-admin and C2 defaults (TCP, UDP) */
+    uint8_t benign_svc[8192];                   /* SaaS, VPN, VoIP, gaming service ports */
+    /* non-app (hunt_nonapp.c): */
+    hc_net_t *vpn_peers; /* known VPN endpoints: their tunnels are allow-listed */
+    int n_vpn_peers;
+    /* rare (hunt_rare.c): numeric settings only */
+    /* miner (hunt_miner.c): [miner] ports, p2p_ports, servers, pools = FILE */
+    uint8_t m_ports[8192], m_p2p_ports[8192]; /* bit per port: pool ports, p2p node ports */
+    uint8_t m_web_ports[8192];                /* pool ports that web servers use too */
+    hc_net_t *m_pools;                        /* pool addresses and networks (pools = FILE) */
+    int n_m_pools;
+    hc_net_t *m_servers; /* server segments: a High miner there is Critical */
+    int n_m_servers;
+    char m_pool_file[512];
+    /* intel (hunt_intel.c): */
     char source[512];                     /* the file it came from, or "defaults" */
 } hunt_config_t;
 
@@ -231,6 +382,8 @@ int hc_in_net(const hc_net_t *n, const flow_addr_t *a);
 int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a);
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a);
 int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port);
+/* Whether `port` is set in a port bitmap (std_tcp, egress_tcp, remote_admin, ...). */
+int hc_port_listed(const uint8_t *bits, uint16_t port);
 /* The first allow entry that covers (hunt, host, peer, port, proto), or NULL. peer may be
  * NULL (no single peer). */
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
@@ -294,7 +447,37 @@ void hev_bool(hev_t *e, const char *name, int val);
 /* `json` is a JSON value written by the caller (an array, an object); `text` its text form. */
 void hev_raw(hev_t *e, const char *name, const char *json, const char *text);
 
-#define HUNT_TECH_MAX 4
+#define HUNT_TECH_MAX 6
+
+/* What enrichment (enrich.c) knows of the peer: country and city from a GeoIP2/GeoLite2 City or
+ * Country database, ASN and organisation from an ASN database. */
+typedef struct hunt_geo {
+    int has_geo, has_asn;
+    char country[3];       /* ISO 3166-1 alpha-2 */
+    char country_name[64]; /* English name */
+    char city[64];
+    uint32_t asn;
+    char as_org[128];
+} hunt_geo_t;
+
+/* A picture of the behaviour for the HTML report: bars (a histogram over x) or points (a
+ * timeline). The hunts fill them; x and y are malloc'd, n values each, owned by the finding. */
+enum { HUNT_SERIES_BARS, HUNT_SERIES_POINTS };
+#define HUNT_SERIES_MAX 3
+
+typedef struct hunt_series {
+    int kind;
+    char title[64];
+    char x_unit[24], y_unit[24]; /* "s", "ms since epoch", "targets", "bytes", ... */
+    double *x, *y; /* bars: x[i] is the lower edge of bar i, bars equally wide, in order */
+    size_t n;
+    size_t mark; /* bars: 1 + the index of the bar drawn highlighted (this host); 0 none */
+} hunt_series_t;
+
+struct hunt_finding;
+/* Appends a series to f (copies x, y); ignored past HUNT_SERIES_MAX. */
+void hunt_finding_series(struct hunt_finding *f, int kind, const char *title, const char *x_unit,
+                         const char *y_unit, const double *x, const double *y, size_t n);
 
 typedef struct hunt_finding {
     char hunt[16];                /* "beacon", "scan", "dns-exfil" */
@@ -304,6 +487,7 @@ typedef struct hunt_finding {
     char peer[64]; /* address or CIDR; "" for none */
     int port;      /* -1 for none */
     uint8_t proto;
+    uint8_t peer_originated; /* the peer opened the conversations (inbound); else the host */
     uint64_t first_seen, last_seen; /* ms */
     int risk;                       /* HUNT_RISK_* */
     int confidence;                 /* HUNT_CONF_* */
@@ -314,6 +498,13 @@ typedef struct hunt_finding {
     hev_t ev;
     int suppressed; /* allow-listed: reported, not counted */
     char suppressed_reason[512];
+    /* set by the report */
+    hunt_series_t series[HUNT_SERIES_MAX];
+    int n_series;
+    /* set by the report: enrichment (--users, --geoip, --asn) */
+    char host_name[128]; /* "" when unknown */
+    char user[128];      /* "" when unknown (printed as "unknown") */
+    hunt_geo_t peer_geo;
     /* set by the report */
     char fingerprint[17];
     char hunt_id[32];
@@ -330,8 +521,13 @@ typedef struct hunt_findings {
 hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt);
 void hunt_findings_free(hunt_findings_t *l);
 void hunt_finding_tech(hunt_finding_t *f, const char *tech);
+/* Marks f allow-listed by entry `al` (reported, not counted), naming the entry and its reason. */
+void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al);
 
 /* ---- the hunts' interface ------------------------------------------------------------------ */
+
+struct ti_db;
+struct en_ctx;
 
 /* What every hunt is given. */
 typedef struct hunt_ctx {
@@ -343,6 +539,10 @@ typedef struct hunt_ctx {
     uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int net24);
     const void *prep_state;
     const char *dir; /* the data directory (state under DIR/hunt/) */
+    const struct ti_db *intel;  /* --intel feeds (intel.h), or NULL */
+    struct en_ctx *enrich;      /* --geoip/--asn/--users (enrich.h), or NULL */
+    uint64_t now_ms;            /* --now */
+    int write_state;            /* 0 with --no-state: hunts keep no baselines either */
 } hunt_ctx_t;
 
 typedef struct hunt_ops {
@@ -359,6 +559,17 @@ typedef struct hunt_ops {
 extern const hunt_ops_t hb_ops; /* beacon */
 extern const hunt_ops_t hs_ops; /* scan */
 extern const hunt_ops_t hd_ops; /* dns-exfil */
+extern const hunt_ops_t hn_ops; /* nonstd-port (hunt_nonstd.c) */
+extern const hunt_ops_t ho_ops; /* non-app: ICMP and other IP protocols (hunt_nonapp.c) */
+extern const hunt_ops_t hq_ops; /* rare and first-seen destinations (hunt_rare.c) */
+extern const hunt_ops_t hm_ops; /* miner (hunt_miner.c) */
+extern const hunt_ops_t hi_ops; /* intel: threat-intel feed matches (hunt_intel.c) */
+
+/* Every hunt, in the fixed order that breaks ties when hunts agree on one fingerprint (the
+ * technique of the merged finding is the highest-risk one; on equal risk, the earlier hunt
+ * here). docs/HUNTING.md states the same order. */
+extern const hunt_ops_t *const hunt_all[];
+extern const int hunt_n_all;
 
 /* Runs preparation over DIR in [from, to) and feeds the hunts (n of them, states st[]).
  * Returns 0, or -1 with a message on stderr (prefix `prog`). */
@@ -392,7 +603,8 @@ typedef struct hp_rec {
     uint16_t sport, dport;
     uint8_t proto, flags, end_reason, fw_event;
     uint8_t has_rev;
-    uint8_t dead; /* merged into another record */
+    uint8_t dead;     /* merged into another record */
+    uint8_t reversed; /* a lone answer turned round: its counters are the responder's */
     uint16_t n_records;
     uint8_t n_exporters;
 } hp_rec_t;
@@ -404,7 +616,7 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
 
 /* ---- report (hunt_report.c) ------------------------------------------------------------------ */
 
-enum { HR_FMT_TEXT, HR_FMT_JSON, HR_FMT_CSV };
+enum { HR_FMT_TEXT, HR_FMT_JSON, HR_FMT_CSV, HR_FMT_ECS, HR_FMT_OCSF, HR_FMT_HTML };
 
 typedef struct hr_opts {
     const char *dir;
@@ -416,6 +628,8 @@ typedef struct hr_opts {
     uint64_t end_ms;         /* the end of the window that names the date */
     const hp_stats_t *prep;
     const char *config_source;
+    struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */
+    const hunt_config_t *cfg; /* internal networks: the direction in ECS/OCSF; or NULL */
 } hr_opts_t;
 
 /* Merges findings with one fingerprint, drops acknowledged ones, assigns IDs (state under
@@ -434,5 +648,23 @@ const char *hr_conf_name(int conf);
 const char *hr_proto_name(uint8_t proto, char buf[8]);
 /* ISO 8601 UTC with milliseconds: "2024-03-01T12:00:00.000Z". */
 void hr_iso(uint64_t ms, char out[32]);
+/* The ATT&CK name of a technique ID ("" when unknown). */
+const char *hr_tech_name(const char *t);
+/* The flowhunt cat command that shows a finding's flows. */
+void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
+/* JSON string body (no quotes) of s, malloc'd. */
+char *hr_json_esc(const char *s);
+
+/* ---- SIEM formats (hunt_siem.c) and the HTML report (hunt_html.c) -------------------------- */
+
+/* One finding as an Elastic Common Schema document / an OCSF Detection Finding (class 2004),
+ * one JSON object per line. */
+void hx_print_ecs(FILE *out, const hunt_finding_t *f, const hr_opts_t *o);
+void hx_print_ocsf(FILE *out, const hunt_finding_t *f, const hr_opts_t *o);
+/* The compliance controls a finding supports, as a JSON array / as "SOC 2 CC7.2, ..." text. */
+void hx_controls_json(const hunt_finding_t *f, char *out, size_t cap);
+void hx_controls_text(const hunt_finding_t *f, char *out, size_t cap);
+/* The whole report as one self-contained HTML file. */
+void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o);
 
 #endif

@@ -19,10 +19,18 @@
  * The score is bucketed as RITA does (base..1 -> 0.2..0.8) and adjusted by modifiers:
  * prevalence (the share of internal hosts talking to the destination: +bonus when rare, down to
  * -penalty when common, interpolated on a log scale -- benign timers are shared by many hosts,
- * so they are recognised by prevalence, not by a list) and a non-standard port. Severity:
+ * so they are recognised by prevalence, not by a list), a non-standard port, and an internal
+ * destination (a penalty: RITA scores only internal to external traffic). Severity:
  * > 0.8 Critical, >= 0.6 High, >= 0.4 Medium, >= 0.2 Low. When there are too few internal
  * hosts for prevalence to mean anything (a single-host capture), a benign timer cannot be told
  * from C2 by flows alone, so the risk is capped (Medium by default) and the evidence says why.
+ * The same timer (port, protocol, period within 10 %) on fleet_hosts internal hosts, towards
+ * at least three different destinations, is installed software's schedule (NTP against a pool,
+ * update checks against mirrors): an implant's C2 is one place, a fleet's timer is many, so
+ * it is capped at Low too.
+ * A host whose timer reaches poller_destinations destinations on one port is a poller
+ * (monitoring, backup, printer management): an implant calls one home, a poller calls them all
+ * on one schedule, so its risk is capped at Low and the evidence names the fan-out.
  * Confidence comes from how many check-ins, how many hours, and whether the data was sampled.
  *
  * Memory: per-pair timelines live only for one preparation pass (pairs never span passes);
@@ -37,8 +45,17 @@
 #include "hunt.h"
 
 typedef struct hb_pt {
-    uint64_t t, bytes;
+    uint64_t t, bytes; /* bytes: HB_BYTES_UNKNOWN when only the answer was seen */
 } hb_pt_t;
+
+/* Under sampling a check-in may survive by its answer alone: its request size is then
+ * unknown, not 0, and stays out of the size statistics. */
+#define HB_BYTES_UNKNOWN UINT64_MAX
+
+static double hb_pt_bytes(const hb_pt_t *p)
+{
+    return p->bytes == HB_BYTES_UNKNOWN ? 0 : (double)p->bytes;
+}
 
 typedef struct hb_unit {
     flow_addr_t host, dst; /* dst: the address, or the /24 for net units */
@@ -75,12 +92,38 @@ typedef struct hb_scores {
     uint32_t n_bins;
 } hb_scores_t;
 
+/* A candidate's pictures for the HTML report, taken before its timeline is freed and binned
+ * so that a pair of any size keeps about 2 KB: the intervals between connections as a
+ * histogram, and the connections' bytes over time (means per time bin past HB_PIC_TL). */
+#define HB_PIC_IVL 40
+#define HB_PIC_TL 200
+
+typedef struct hb_pics {
+    uint32_t ivl[HB_PIC_IVL];
+    uint32_t n_ivl;      /* bars used */
+    uint32_t n_ivl_over; /* intervals longer than the histogram shows */
+    float ivl_w;         /* bar width, s (1, 2 or 5 times a power of ten); 0: no histogram */
+    float tl_t[HB_PIC_TL], tl_b[HB_PIC_TL]; /* s after the first connection, bytes */
+    uint32_t n_tl;
+    int tl_binned;
+} hb_pics_t;
+
 typedef struct hb_cand {
     hb_unit_t u; /* pts freed; counters kept */
     hb_scores_t s;
+    hb_pics_t pics;
     uint64_t first, last;
     int net;
+    uint32_t fanout; /* destinations of this host's beacon-like timelines on the same port */
+    uint32_t fleet;  /* hosts with this timer (port, proto, period) towards 3+ destinations */
+    int untimed;     /* sampled: let in by size regularity and persistence, not timing */
 } hb_cand_t;
+
+/* The timer of a candidate: its period when significant, else its median interval (s). */
+static double hb_cand_period(const hb_cand_t *c)
+{
+    return c->s.per > 0 ? c->s.period : c->s.med_int;
+}
 
 typedef struct hb_state {
     const hunt_ctx_t *ctx;
@@ -141,7 +184,8 @@ static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
         u->cap = u->cap ? u->cap * 2 : 8;
         u->pts = hj_xrealloc(u->pts, u->cap * sizeof *u->pts);
     }
-    u->pts[u->n++] = (hb_pt_t){c->t_start, c->bytes_out};
+    u->pts[u->n++] =
+        (hb_pt_t){c->t_start, c->pkts_out || !c->pkts_in ? c->bytes_out : HB_BYTES_UNKNOWN};
     u->bytes_out += c->bytes_out;
     u->bytes_in += c->bytes_in;
     u->stitched += c->n_records > 2;
@@ -368,13 +412,15 @@ static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_un
                 &sc->ts);
         hb_periodicity(cfg, ds, d, nd, sc);
     }
+    size_t nk = 0;
     for (uint32_t i = 0; i < n; i++)
-        ds[i] = (double)u->pts[i].bytes;
-    if (n > 1)
-        qsort(ds, n, sizeof *ds, hb_cmp_d);
-    if (n >= 3)
-        hb_rita(ds, n, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size, &sc->mad_size,
-                &sc->ds);
+        if (u->pts[i].bytes != HB_BYTES_UNKNOWN)
+            ds[nk++] = (double)u->pts[i].bytes;
+    if (nk > 1)
+        qsort(ds, nk, sizeof *ds, hb_cmp_d);
+    if (nk >= 3)
+        hb_rita(ds, nk, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size,
+                &sc->mad_size, &sc->ds);
     free(d);
     free(ds);
 
@@ -421,6 +467,96 @@ static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_un
                 cfg->b_w_hist * sc->hist;
 }
 
+/* The pictures of u (its timeline sorted by hb_score): the histogram spans 0 to four median
+ * intervals, so the period and up to three missed check-ins show and one long pause does not
+ * flatten the rest, in at most HB_PIC_IVL bars of a round width so the axis reads well;
+ * intervals are those the score used (at least min_interval_ms). */
+static void hb_pics_take(const hunt_config_t *cfg, const hb_unit_t *u, const hb_scores_t *sc,
+                         hb_pics_t *p)
+{
+    memset(p, 0, sizeof *p);
+    double hi = 0;
+    for (uint32_t i = 1; i < u->n; i++) {
+        double dt = (double)(u->pts[i].t - u->pts[i - 1].t) / 1000.0;
+        if (dt > hi)
+            hi = dt;
+    }
+    if (sc->med_int > 0 && hi > 4 * sc->med_int)
+        hi = 4 * sc->med_int;
+    if (hi > 0) {
+        double raw = hi / HB_PIC_IVL, e = pow(10, floor(log10(raw))), m = raw / e;
+        double w = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
+        p->ivl_w = (float)w;
+        p->n_ivl = (uint32_t)ceil(hi / w);
+        if (p->n_ivl > HB_PIC_IVL)
+            p->n_ivl = HB_PIC_IVL;
+    }
+    for (uint32_t i = 1; i < u->n && p->n_ivl > 0; i++) {
+        uint64_t dt = u->pts[i].t - u->pts[i - 1].t;
+        if ((double)dt < cfg->b_min_interval_ms || dt == 0)
+            continue;
+        double s = (double)dt / 1000.0, b = s / p->ivl_w;
+        if (s > hi)
+            p->n_ivl_over++;
+        else
+            p->ivl[b >= p->n_ivl ? p->n_ivl - 1 : (uint32_t)b]++;
+    }
+    uint64_t t0 = u->pts[0].t, span = u->pts[u->n - 1].t - t0;
+    if (u->n <= HB_PIC_TL) {
+        for (uint32_t i = 0; i < u->n; i++) {
+            p->tl_t[i] = (float)((double)(u->pts[i].t - t0) / 1000.0);
+            p->tl_b[i] = (float)hb_pt_bytes(&u->pts[i]);
+        }
+        p->n_tl = u->n;
+        return;
+    }
+    /* binned: the mean time and mean bytes of the connections of each bin that has any */
+    double st[HB_PIC_TL] = {0}, sb[HB_PIC_TL] = {0};
+    uint32_t cnt[HB_PIC_TL] = {0};
+    for (uint32_t i = 0; i < u->n; i++) {
+        uint64_t b = (u->pts[i].t - t0) * HB_PIC_TL / (span + 1);
+        st[b] += (double)(u->pts[i].t - t0) / 1000.0;
+        sb[b] += hb_pt_bytes(&u->pts[i]);
+        cnt[b]++;
+    }
+    for (uint32_t b = 0; b < HB_PIC_TL; b++)
+        if (cnt[b]) {
+            p->tl_t[p->n_tl] = (float)(st[b] / cnt[b]);
+            p->tl_b[p->n_tl] = (float)(sb[b] / cnt[b]);
+            p->n_tl++;
+        }
+    p->tl_binned = 1;
+}
+
+_Static_assert(HB_PIC_IVL <= HB_PIC_TL, "hb_pics_attach's buffers hold either picture");
+
+/* Attaches the pictures to f; t0 is the first connection (ms). */
+static void hb_pics_attach(hunt_finding_t *f, const hb_pics_t *p, uint64_t t0)
+{
+    double x[HB_PIC_TL], y[HB_PIC_TL];
+    char title[64];
+    if (p->n_ivl > 0) {
+        for (uint32_t i = 0; i < p->n_ivl; i++) {
+            x[i] = (double)p->ivl_w * i;
+            y[i] = p->ivl[i];
+        }
+        if (p->n_ivl_over)
+            snprintf(title, sizeof title, "Intervals between connections (%u longer not shown)",
+                     p->n_ivl_over);
+        else
+            snprintf(title, sizeof title, "Intervals between connections");
+        hunt_finding_series(f, HUNT_SERIES_BARS, title, "s", "intervals", x, y, p->n_ivl);
+    }
+    for (uint32_t i = 0; i < p->n_tl; i++) {
+        x[i] = (double)t0 + (double)p->tl_t[i] * 1000.0;
+        y[i] = p->tl_b[i];
+    }
+    hunt_finding_series(f, HUNT_SERIES_POINTS,
+                        p->tl_binned ? "Connections over time (mean bytes per time bin)"
+                                     : "Connections over time (bytes out of each)",
+                        "ms since epoch", "bytes", x, y, p->n_tl);
+}
+
 static void hb_part_end(void *st)
 {
     hb_state_t *s = st;
@@ -441,14 +577,21 @@ static void hb_part_end(void *st)
              * score above what random (Poisson) arrivals reach. Size regularity, coverage and
              * an even histogram alone describe any busy, steady pair. */
             int timed = sc.per > 0 || sc.ts >= cfg->b_ts_min;
-            if (timed && sc.score >= cfg->b_base) {
+            /* Under heavy sampling a jittered timer's surviving check-ins lose their phase
+             * (k*T apart, the jitter summed over k sleeps): what survives is the regular size
+             * and the persistence, which then stand in for timing, capped (hb_finding). */
+            int untimed = !timed && u->sampling >= cfg->b_sampled_min &&
+                          sc.ds >= cfg->b_sampled_ds && sc.dur >= cfg->b_sampled_dur;
+            if ((timed || untimed) && sc.score >= cfg->b_base) {
                 hb_cand_t *c = hj_vec_at(&s->cands, s->cands.n);
                 c->u = *u;
                 c->u.pts = NULL;
                 c->s = sc;
+                c->untimed = untimed;
                 c->first = u->pts[0].t;
                 c->last = u->pts[u->n - 1].t;
                 c->net = u->net;
+                hb_pics_take(cfg, u, &sc, &c->pics);
             } else {
                 free(sc.bins);
             }
@@ -511,12 +654,20 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     }
     int nonstd = !hc_port_standard(cfg, u->proto, u->port) && (u->proto == 6 || u->proto == 17);
     double port_mod = nonstd ? cfg->b_port_bonus : 0;
-    double final = bucket + prev_mod + port_mod;
+    int internal_dst = hc_is_internal(cfg, &u->dst) != 0;
+    double int_mod = internal_dst ? -cfg->b_int_penalty : 0;
+    double final = bucket + prev_mod + port_mod + int_mod;
     int risk = hb_risk(final), capped = 0;
     if (!prev_used && risk > (int)cfg->b_unk_prev_risk) {
         risk = (int)cfg->b_unk_prev_risk;
         capped = 1;
     }
+    int poller = c->fanout >= cfg->b_poller_dsts;
+    int fleet = c->fleet >= cfg->b_fleet_hosts;
+    if ((poller || fleet) && risk > HUNT_RISK_LOW)
+        risk = HUNT_RISK_LOW;
+    if (c->untimed && risk > HUNT_RISK_MEDIUM)
+        risk = HUNT_RISK_MEDIUM;
     if (risk == HUNT_RISK_NONE) {
         free(sc->bins);
         return;
@@ -549,6 +700,8 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
         conf--;
     if (capped && conf > HUNT_CONF_MEDIUM)
         conf = HUNT_CONF_MEDIUM;
+    if (c->untimed)
+        conf = HUNT_CONF_LOW;
     f->confidence = conf;
     double shown_period = sc->per > 0 ? sc->period : sc->med_int;
     snprintf(f->summary, sizeof f->summary,
@@ -641,6 +794,44 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     free(ht);
     free(sc->bins);
     sc->bins = NULL;
+    if (c->untimed) {
+        snprintf(t, sizeof t,
+                 "not testable at 1:%u sampling (timing %.3f, no significant period); taken on "
+                 "size regularity %.3f and persistence %.3f, so at most Medium, Low confidence",
+                 u->sampling, sc->timing, sc->ds, sc->dur);
+        char pj[160];
+        snprintf(pj, sizeof pj,
+                 "{\"testable\":false,\"sampling\":%u,\"size\":%.3f,\"duration\":%.3f}",
+                 u->sampling, sc->ds, sc->dur);
+        hev_raw(e, "timing_under_sampling", pj, t);
+    }
+    if (internal_dst) {
+        snprintf(t, sizeof t, "%s is internal: %+.2f", f->peer, int_mod);
+        char pj[64];
+        snprintf(pj, sizeof pj, "{\"modifier\":%.2f}", int_mod);
+        hev_raw(e, "internal_destination", pj, t);
+    }
+    if (fleet) {
+        snprintf(t, sizeof t,
+                 "%u internal hosts keep this timer (%u/%s every ~%.0f s) towards several "
+                 "destinations: installed software's schedule, not one implant's (risk capped "
+                 "at Low)",
+                 c->fleet, u->port, hr_proto_name(u->proto, pb), hb_cand_period(c));
+        char pj[96];
+        snprintf(pj, sizeof pj, "{\"hosts\":%u,\"threshold\":%g}", c->fleet,
+                 cfg->b_fleet_hosts);
+        hev_raw(e, "fleet_timer", pj, t);
+    }
+    if (poller) {
+        snprintf(t, sizeof t,
+                 "timelines like this one to %u destinations on %u/%s: a poller's schedule, "
+                 "not one implant's (risk capped at Low)",
+                 c->fanout, u->port, hr_proto_name(u->proto, pb));
+        char pj[96];
+        snprintf(pj, sizeof pj, "{\"destinations\":%u,\"threshold\":%g}", c->fanout,
+                 cfg->b_poller_dsts);
+        hev_raw(e, "poller", pj, t);
+    }
     if (prev_used) {
         snprintf(b, sizeof b, "%llu", (unsigned long long)users);
         snprintf(t, sizeof t, "%llu of %llu internal hosts (%.1f %%): %+.2f",
@@ -688,13 +879,72 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
                  (unsigned long long)u->dropped, cfg->b_max_conn);
         hev_str(e, "evicted", t);
     }
+    hb_pics_attach(f, &c->pics, c->first);
     const hc_allow_t *al =
         hc_allowed(cfg, "beacon", &u->host, c->net ? NULL : &u->dst, icmp ? -1 : u->port, u->proto);
-    if (al) {
-        f->suppressed = 1;
-        snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
-                 al->text, al->reason);
+    if (al)
+        hunt_finding_suppress(f, al);
+}
+
+/* Candidates by port, protocol and period, for the fleet count. */
+static int hb_cmp_timer(const void *pa, const void *pb)
+{
+    const hb_cand_t *a = *(hb_cand_t *const *)pa, *b = *(hb_cand_t *const *)pb;
+    if (a->u.port != b->u.port)
+        return a->u.port - b->u.port;
+    if (a->u.proto != b->u.proto)
+        return a->u.proto - b->u.proto;
+    double x = hb_cand_period(a), y = hb_cand_period(b);
+    return x < y ? -1 : x > y;
+}
+
+static int hb_cmp_addr(const void *pa, const void *pb)
+{
+    return memcmp(pa, pb, 16);
+}
+
+static uint32_t hb_distinct(flow_addr_t *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, hb_cmp_addr);
+    uint32_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += i == 0 || memcmp(v[i].b, v[i - 1].b, 16) != 0;
+    return d;
+}
+
+/* For every single-address candidate: how many internal hosts share its timer (same port and
+ * protocol, period within 10 %), counted only when they call at least three destinations. */
+static void hb_fleet(hb_cand_t *v, size_t n)
+{
+    hb_cand_t **idx = hj_xmalloc((n ? n : 1) * sizeof *idx);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].net)
+            idx[m++] = &v[i];
+    if (m > 1)
+        qsort(idx, m, sizeof *idx, hb_cmp_timer);
+    flow_addr_t *hosts = hj_xmalloc((m ? m : 1) * sizeof *hosts);
+    flow_addr_t *dsts = hj_xmalloc((m ? m : 1) * sizeof *dsts);
+    size_t lo = 0;
+    for (size_t i = 0; i < m; i++) {
+        double p = hb_cand_period(idx[i]);
+        while (lo < i && (idx[lo]->u.port != idx[i]->u.port ||
+                          idx[lo]->u.proto != idx[i]->u.proto || hb_cand_period(idx[lo]) < p * 0.9))
+            lo++;
+        size_t k = 0;
+        for (size_t j = lo; j < m && idx[j]->u.port == idx[i]->u.port &&
+                            idx[j]->u.proto == idx[i]->u.proto && hb_cand_period(idx[j]) <= p * 1.1;
+             j++) {
+            hosts[k] = idx[j]->u.host;
+            dsts[k++] = idx[j]->u.dst;
+        }
+        uint32_t nh = hb_distinct(hosts, k), nd = hb_distinct(dsts, k);
+        idx[i]->fleet = nd >= 3 ? nh : 0;
     }
+    free(hosts);
+    free(dsts);
+    free(idx);
 }
 
 static int hb_cmp_cand(const void *pa, const void *pb)
@@ -719,6 +969,17 @@ static void hb_finish(void *st, hunt_findings_t *out)
     size_t n = s->cands.n;
     if (n > 1)
         qsort(v, n, sizeof *v, hb_cmp_cand);
+    hb_fleet(v, n);
+    /* fan-out of one host's timer: candidates are sorted by host, port, protocol */
+    for (size_t i = 0, j; i < n; i = j) {
+        uint32_t dsts = 0;
+        for (j = i; j < n && v[j].u.port == v[i].u.port && v[j].u.proto == v[i].u.proto &&
+                    memcmp(v[j].u.host.b, v[i].u.host.b, 16) == 0;
+             j++)
+            dsts += v[j].net ? 0 : 1;
+        for (size_t k = i; k < j; k++)
+            v[k].fanout = dsts;
+    }
     for (size_t i = 0; i < n; i++) {
         hb_cand_t *c = &v[i];
         if (c->net) {

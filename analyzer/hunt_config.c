@@ -8,8 +8,10 @@
  * threshold at its default is how a hunt misses what it was tuned for.
  *
  *   [general]  internal = 10.0.0.0/8, ...   resolvers = 10.0.0.53, ...   memory_mb = 2048
- *   [prep] [beacon] [scan] [dns]            numeric keys of HC_NUMBERS (hunt.h)
+ *   [prep] [beacon] [scan] [dns] [nonstd] [nonapp]   numeric keys of HC_NUMBERS (hunt.h)
  *   [ports]    standard_tcp = 22,80,443,...  standard_udp = ...   lateral_tcp = 22,445,...
+ *              egress_tcp = ...  egress_udp = ...  remote_admin = ...  benign = ... (nonstd-port)
+ *   [general]  vpn_peers = 198.51.100.7, ...  (non-app: their tunnels are allow-listed)
  *   [allow]    host = 10.0.5.5 Nessus scanner       (every hunt)
  *              host@scan = 10.0.5.0/28 asset discovery
  *              dst = 203.0.113.0/24 backup provider
@@ -29,7 +31,28 @@ static const char *const hc_default_std_tcp =
     "20,21,22,25,53,80,88,110,135,139,143,389,443,445,465,587,636,853,993,995,3268,3389,5985,"
     "5986,8080,8443";
 static const char *const hc_default_std_udp = "53,67,68,123,137,138,443,500,514,1812,4500";
+/* miner (hunting-methods.md 5.3): Falco's miner_ports without 25 (mail, not mining: every mail
+ * server would be a candidate), the community stratum lists (3032, NiceHash), Monero p2p and
+ * RPC. A port alone proves nothing (8080 and 8000 are web ports): the hunt wants the shape. */
+static const char *const hc_default_miner_ports =
+    "3032,3333-3336,3357,4444,5555,5556,5588,5730,6099,6666,7777,7778,8000,8001,8008,8080,8118,"
+    "8333,8888,8899,9332,9999,14433,14444,18080,18081,45560,45700";
+static const char *const hc_default_p2p_ports = "18080,18081";
+static const char *const hc_default_web_ports = "8000,8001,8008,8080,8081,8888";
 static const char *const hc_default_lateral = "22,23,135,139,445,3389,5900,5985,5986";
+/* nonstd-port (hunting-methods.md 5.2): the proposal's egress allow-list; remote-admin and C2
+ * defaults (Metasploit 4444, Cobalt Strike 50050, 1337/31337, adb 5555, IRC 6666-6669, Tor
+ * 9001/9030, Quasar 4782, njRAT 1177, VNC 5900, RDP 3389 going out, 8888); and service ports of
+ * SaaS, VPN, VoIP and games that look odd but are benign (MQTT 8883/1883, XMPP 5222/5223, FCM
+ * 5228, STUN/TURN 3478-3481/5349/19302-19309, OpenVPN 1194, IPsec 500/4500, WireGuard 51820,
+ * SIP 5060/5061, Zoom 8801-8810, Xbox 3074, Steam 27015-27030). */
+static const char *const hc_default_egress_tcp = "22,25,80,443,465,587,993,995,8080,8443";
+static const char *const hc_default_egress_udp = "53,123,443";
+static const char *const hc_default_remote_admin =
+    "1177,1337,3389,4444,4782,5555,5900,6666-6669,8888,9001,9030,31337,50050";
+static const char *const hc_default_benign_svc =
+    "500,1194,1883,3074,3478-3481,4500,5060,5061,5222,5223,5228,5349,8801-8810,8883,"
+    "19302-19309,27015-27030,51820";
 
 static void hc_bit_set(uint8_t *bits, unsigned p)
 {
@@ -84,6 +107,13 @@ void hc_defaults(hunt_config_t *c)
     hc_set_ports(c->std_tcp, hc_default_std_tcp);
     hc_set_ports(c->std_udp, hc_default_std_udp);
     hc_set_ports(c->lateral_tcp, hc_default_lateral);
+    hc_set_ports(c->m_ports, hc_default_miner_ports);
+    hc_set_ports(c->m_p2p_ports, hc_default_p2p_ports);
+    hc_set_ports(c->m_web_ports, hc_default_web_ports);
+    hc_set_ports(c->egress_tcp, hc_default_egress_tcp);
+    hc_set_ports(c->egress_udp, hc_default_egress_udp);
+    hc_set_ports(c->remote_admin, hc_default_remote_admin);
+    hc_set_ports(c->benign_svc, hc_default_benign_svc);
     snprintf(c->source, sizeof c->source, "defaults");
 }
 
@@ -92,6 +122,13 @@ void hc_free(hunt_config_t *c)
     free(c->internal);
     free(c->resolvers);
     free(c->allow);
+    free(c->m_pools);
+    free(c->m_servers);
+    c->m_pools = c->m_servers = NULL;
+    c->n_m_pools = c->n_m_servers = 0;
+    free(c->vpn_peers);
+    c->vpn_peers = NULL;
+    c->n_vpn_peers = 0;
     c->internal = c->resolvers = NULL;
     c->allow = NULL;
     c->n_internal = c->n_resolvers = c->n_allow = 0;
@@ -205,6 +242,11 @@ int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port)
     return 1; /* ports mean nothing to other protocols */
 }
 
+int hc_port_listed(const uint8_t *bits, uint16_t port)
+{
+    return hc_bit(bits, port);
+}
+
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
                              const flow_addr_t *peer, int port, uint8_t proto)
 {
@@ -245,8 +287,11 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
     if (at) {
         *at = '\0';
         snprintf(a.hunt, sizeof a.hunt, "%s", at + 1);
-        if (strcmp(a.hunt, "beacon") && strcmp(a.hunt, "scan") && strcmp(a.hunt, "dns-exfil")) {
-            snprintf(why, why_cap, "unknown hunt '%s' (beacon, scan, dns-exfil)", a.hunt);
+        int known = 0;
+        for (int i = 0; i < hunt_n_all; i++)
+            known |= strcmp(a.hunt, hunt_all[i]->name) == 0;
+        if (!known) {
+            snprintf(why, why_cap, "unknown hunt '%s' (see flowhunt hunt --help)", a.hunt);
             return -1;
         }
     }
@@ -321,6 +366,61 @@ static int hc_number(hunt_config_t *c, const char *sec, const char *key, const c
     return -1;
 }
 
+/* [miner] pools = FILE: one address or CIDR network a line, '#' comments. */
+static int hc_load_pools(hunt_config_t *c, const char *path, char *why, size_t why_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(why, why_cap, "pools: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    free(c->m_pools);
+    c->m_pools = NULL;
+    c->n_m_pools = 0;
+    char line[256];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "#")] = '\0';
+        char *t = hc_trim(line);
+        hc_net_t n;
+        if (!*t)
+            continue;
+        if (hc_parse_net(t, &n) != 0) {
+            snprintf(why, why_cap, "pools: %s:%d: '%.80s' is not an address or network", path,
+                     lineno, t);
+            rc = -1;
+            break;
+        }
+        c->m_pools = hj_xrealloc(c->m_pools, (size_t)(c->n_m_pools + 1) * sizeof *c->m_pools);
+        c->m_pools[c->n_m_pools++] = n;
+    }
+    fclose(f);
+    snprintf(c->m_pool_file, sizeof c->m_pool_file, "%s", path);
+    return rc;
+}
+
+/* The non-numeric keys of [miner]; 1 when `key` is not one of them. */
+static int hc_miner_line(hunt_config_t *c, const char *key, const char *val, char *why,
+                         size_t why_cap)
+{
+    if (strcmp(key, "servers") == 0)
+        return hc_set_nets(&c->m_servers, &c->n_m_servers, val, 0, why, why_cap);
+    if (strcmp(key, "pools") == 0)
+        return hc_load_pools(c, val, why, why_cap);
+    uint8_t *bits = strcmp(key, "ports") == 0       ? c->m_ports
+                    : strcmp(key, "p2p_ports") == 0 ? c->m_p2p_ports
+                    : strcmp(key, "web_ports") == 0 ? c->m_web_ports
+                                                    : NULL;
+    if (!bits)
+        return 1;
+    if (hc_set_ports(bits, val) != 0) {
+        snprintf(why, why_cap, "%s: '%s' is not a list of ports and ranges", key, val);
+        return -1;
+    }
+    return 0;
+}
+
 /* One "key = value" line of section `sec`. */
 static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char *why,
                    size_t why_cap)
@@ -331,10 +431,16 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
         return hc_set_nets(&c->internal, &c->n_internal, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 && strcmp(key, "resolvers") == 0)
         return hc_set_nets(&c->resolvers, &c->n_resolvers, val, 0, why, why_cap);
+    if (strcmp(sec, "general") == 0 && strcmp(key, "vpn_peers") == 0)
+        return hc_set_nets(&c->vpn_peers, &c->n_vpn_peers, val, 0, why, why_cap);
     if (strcmp(sec, "ports") == 0) {
         uint8_t *bits = strcmp(key, "standard_tcp") == 0   ? c->std_tcp
                         : strcmp(key, "standard_udp") == 0 ? c->std_udp
                         : strcmp(key, "lateral_tcp") == 0  ? c->lateral_tcp
+                        : strcmp(key, "egress_tcp") == 0   ? c->egress_tcp
+                        : strcmp(key, "egress_udp") == 0   ? c->egress_udp
+                        : strcmp(key, "remote_admin") == 0 ? c->remote_admin
+                        : strcmp(key, "benign") == 0       ? c->benign_svc
                                                            : NULL;
         if (!bits) {
             snprintf(why, why_cap, "unknown key '%s' in [ports]", key);
@@ -345,6 +451,11 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
             return -1;
         }
         return 0;
+    }
+    if (strcmp(sec, "miner") == 0) {
+        int rc = hc_miner_line(c, key, val, why, why_cap);
+        if (rc <= 0)
+            return rc;
     }
     return hc_number(c, sec, key, val, why, why_cap);
 }
@@ -374,8 +485,9 @@ static int hc_read(hunt_config_t *c, const char *path, const char *fixed_sec, ch
         char why[200] = "";
         if (*s == '[') {
             char *close = strchr(s, ']');
-            static const char *const known[] = {"general", "prep",  "beacon", "scan",
-                                                "dns",     "ports", "allow"};
+            static const char *const known[] = {"general", "prep",  "beacon", "scan",  "dns",
+                                                "ports",   "allow", "nonstd", "nonapp",
+                                                "rare",    "miner", "intel"};
             int ok = 0;
             if (close && !fixed_sec) {
                 *close = '\0';
@@ -485,6 +597,7 @@ void hc_print(const hunt_config_t *c, FILE *out)
         if (strcmp(sec, "general") == 0) {                                                         \
             hc_print_nets(out, "internal", c->internal, c->n_internal);                            \
             hc_print_nets(out, "resolvers", c->resolvers, c->n_resolvers);                         \
+            hc_print_nets(out, "vpn_peers", c->vpn_peers, c->n_vpn_peers);                         \
         }                                                                                          \
     }                                                                                              \
     fprintf(out, "# %s (default %g)\n%s = %g\n", doc, (double)(def), #k, c->field);
@@ -494,6 +607,17 @@ void hc_print(const hunt_config_t *c, FILE *out)
     hc_print_ports(out, "standard_tcp", c->std_tcp);
     hc_print_ports(out, "standard_udp", c->std_udp);
     hc_print_ports(out, "lateral_tcp", c->lateral_tcp);
+    hc_print_ports(out, "egress_tcp", c->egress_tcp);
+    hc_print_ports(out, "egress_udp", c->egress_udp);
+    hc_print_ports(out, "remote_admin", c->remote_admin);
+    hc_print_ports(out, "benign", c->benign_svc);
+    fprintf(out, "\n[miner]\n# pool ports; p2p node ports (judged on peers, not shape)\n");
+    hc_print_ports(out, "ports", c->m_ports);
+    hc_print_ports(out, "p2p_ports", c->m_p2p_ports);
+    hc_print_ports(out, "web_ports", c->m_web_ports);
+    hc_print_nets(out, "servers", c->m_servers, c->n_m_servers);
+    if (c->m_pool_file[0])
+        fprintf(out, "pools = %s\n", c->m_pool_file);
     fprintf(out, "\n[allow]\n");
     for (int i = 0; i < c->n_allow; i++)
         fprintf(out, "%s\n", c->allow[i].text);

@@ -59,6 +59,10 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         return;
     if (hc_is_resolver(s->cfg, &c->orig))
         return; /* a resolver's recursion is its job */
+    /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
+     * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
+    if (c->rejected || (c->proto == 6 && !(c->flags_out & 0x10)))
+        return;
     int is_new;
     uint64_t hid = hj_intern(&s->host_keys, c->orig.b, 16, &is_new);
     hd_host_t *h = hj_vec_at(&s->hosts, hid);
@@ -112,6 +116,43 @@ static int hd_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The picture for the HTML report: every internal host's port-53 upstream bytes, sorted
+ * (pop[0..nh)), as bars with this host's marked; past HD_PIC_BARS hosts a bar stands for a
+ * rank range and shows its largest volume, the marked one the host's own. */
+#define HD_PIC_BARS 200
+
+static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t host_bytes)
+{
+    size_t nb = nh < HD_PIC_BARS ? nh : HD_PIC_BARS, rank = 0;
+    if (nb == 0)
+        return;
+    for (size_t lo = 0, hi = nh; lo < hi;) { /* the last rank with the host's volume or less */
+        size_t mid = lo + (hi - lo) / 2;
+        if (pop[mid] <= host_bytes)
+            rank = mid, lo = mid + 1;
+        else
+            hi = mid;
+    }
+    double x[HD_PIC_BARS], y[HD_PIC_BARS];
+    size_t mark = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t first = b * nh / nb, last = (b + 1) * nh / nb - 1;
+        x[b] = (double)first;
+        y[b] = (double)pop[last];
+        if (rank >= first && rank <= last) {
+            y[b] = (double)host_bytes;
+            mark = b + 1;
+        }
+    }
+    char title[64];
+    snprintf(title, sizeof title, "Upstream DNS bytes of the %zu internal hosts", nh);
+    int slot = f->n_series;
+    hunt_finding_series(f, HUNT_SERIES_BARS, title, "hosts, by volume", "bytes to port 53", x, y,
+                        nb);
+    if (f->n_series > slot)
+        f->series[slot].mark = mark;
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -134,6 +175,12 @@ static void hd_finish(void *st, hunt_findings_t *out)
         free(v);
     }
     /* a floor, so a population of near-identical hosts does not make every byte an outlier */
+    /* the population sorted once more, for the findings' pictures */
+    uint64_t *pop = hj_xmalloc((nh ? nh : 1) * sizeof *pop);
+    for (size_t i = 0; i < nh; i++)
+        pop[i] = ((hd_host_t *)s->hosts.v)[i].bytes_out;
+    if (nh > 1)
+        qsort(pop, nh, sizeof *pop, hd_cmp_u64);
     double scale = 1.4826 * mad;
     if (scale < 0.05 * med)
         scale = 0.05 * med;
@@ -266,13 +313,12 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         (void)pb;
+        hd_pic(f, pop, nh, h->bytes_out);
         const hc_allow_t *al = hc_allowed(cfg, "dns-exfil", &u->host, &u->peer, 53, proto);
-        if (al) {
-            f->suppressed = 1;
-            snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
-                     al->text, al->reason);
-        }
+        if (al)
+            hunt_finding_suppress(f, al);
     }
+    free(pop);
 }
 
 static void hd_destroy(void *st)

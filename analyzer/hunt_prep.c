@@ -289,9 +289,16 @@ static void hp_conv(const hunt_config_t *cfg, const hp_rec_t *f, const hp_rec_t 
     c->t_end = f->t1;
     uint32_t sf = f->sampling ? f->sampling : 1;
     c->sampling = sf;
-    c->pkts_out = hp_scale(f->pkts, sf);
-    c->bytes_out = hp_scale(f->bytes, sf);
-    c->flags_out = f->flags;
+    if (f->reversed) { /* only the answer was seen: the originator's side is unknown */
+        c->pkts_in = hp_scale(f->pkts, sf);
+        c->bytes_in = hp_scale(f->bytes, sf);
+        c->flags_in = f->flags;
+        c->answered = 1;
+    } else {
+        c->pkts_out = hp_scale(f->pkts, sf);
+        c->bytes_out = hp_scale(f->bytes, sf);
+        c->flags_out = f->flags;
+    }
     c->n_records = f->n_records;
     c->n_exporters = f->n_exporters;
     if (f->has_rev) { /* a biflow: the reverse counters are the answer */
@@ -362,6 +369,7 @@ static void hp_orient_lone(hp_rec_t *r)
     uint16_t p = r->sport;
     r->sport = hp_is_icmp(r->proto) ? 0 : r->dport;
     r->dport = hp_is_icmp(r->proto) ? 0 : p;
+    r->reversed = 1; /* what it counted went from the responder to the originator */
 }
 
 void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,

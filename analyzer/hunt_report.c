@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enrich.h"
 #include "hunt.h"
 #include "timearg.h"
 
@@ -49,7 +50,7 @@ static void hev_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 }
 
 /* JSON string body (no quotes) of s, into a malloc'd buffer. */
-static char *hr_json_esc(const char *s)
+char *hr_json_esc(const char *s)
 {
     size_t n = strlen(s);
     char *out = hj_xmalloc(n * 6 + 1), *o = out;
@@ -139,16 +140,42 @@ hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt)
     return f;
 }
 
+static void hunt_finding_free(hunt_finding_t *f)
+{
+    hev_free(&f->ev);
+    for (int i = 0; i < f->n_series; i++) {
+        free(f->series[i].x);
+        free(f->series[i].y);
+    }
+    free(f);
+}
+
 void hunt_findings_free(hunt_findings_t *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        if (!l->v[i])
-            continue;
-        hev_free(&l->v[i]->ev);
-        free(l->v[i]);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i])
+            hunt_finding_free(l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+void hunt_finding_series(hunt_finding_t *f, int kind, const char *title, const char *x_unit,
+                         const char *y_unit, const double *x, const double *y, size_t n)
+{
+    if (f->n_series >= HUNT_SERIES_MAX)
+        return;
+    hunt_series_t *s = &f->series[f->n_series++];
+    s->kind = kind;
+    snprintf(s->title, sizeof s->title, "%s", title);
+    snprintf(s->x_unit, sizeof s->x_unit, "%s", x_unit);
+    snprintf(s->y_unit, sizeof s->y_unit, "%s", y_unit);
+    s->n = n;
+    s->x = hj_xmalloc((n ? n : 1) * sizeof *s->x);
+    s->y = hj_xmalloc((n ? n : 1) * sizeof *s->y);
+    if (n) {
+        memcpy(s->x, x, n * sizeof *x);
+        memcpy(s->y, y, n * sizeof *y);
+    }
 }
 
 void hunt_finding_tech(hunt_finding_t *f, const char *tech)
@@ -158,6 +185,13 @@ void hunt_finding_tech(hunt_finding_t *f, const char *tech)
             return;
     if (f->n_tech < HUNT_TECH_MAX)
         snprintf(f->tech[f->n_tech++], sizeof f->tech[0], "%s", tech);
+}
+
+void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al)
+{
+    f->suppressed = 1;
+    snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s", al->text,
+             al->reason);
 }
 
 const char *hr_risk_name(int risk)
@@ -398,12 +432,11 @@ static int hr_acked(const hr_ack_t *a, size_t n, const char *fp)
 
 static int hr_hunt_rank(const char *hunt)
 {
-    /* the fixed order that breaks ties when hunts agree on one fingerprint */
-    static const char *const order[] = {"dns-exfil", "beacon", "scan"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(hunt, order[i]) == 0)
+    /* the fixed order that breaks ties when hunts agree on one fingerprint (hunt_all[]) */
+    for (int i = 0; i < hunt_n_all; i++)
+        if (strcmp(hunt, hunt_all[i]->name) == 0)
             return i;
-    return 3;
+    return hunt_n_all;
 }
 
 static int hr_cmp(const void *pa, const void *pb)
@@ -449,6 +482,15 @@ static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
     free(json);
     if (!b->suppressed)
         a->suppressed = 0;
+    /* the pictures of both hunts, as far as they fit; b keeps (and frees) the rest */
+    int k = 0;
+    for (int i = 0; i < b->n_series; i++) {
+        if (a->n_series < HUNT_SERIES_MAX)
+            a->series[a->n_series++] = b->series[i];
+        else
+            b->series[k++] = b->series[i];
+    }
+    b->n_series = k;
 }
 
 static void hr_merge_all(hunt_findings_t *l)
@@ -465,13 +507,11 @@ static void hr_merge_all(hunt_findings_t *l)
                          (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
             if (b_wins) {
                 hr_merge(b, a);
-                hev_free(&a->ev);
-                free(a);
+                hunt_finding_free(a);
                 l->v[i] = a = b;
             } else {
                 hr_merge(a, b);
-                hev_free(&b->ev);
-                free(b);
+                hunt_finding_free(b);
             }
             l->v[j] = NULL;
         }
@@ -485,6 +525,18 @@ static void hr_merge_all(hunt_findings_t *l)
 
 /* ---- printing ------------------------------------------------------------------------------- */
 
+/* "s" as a JSON string, or null when empty. */
+static void hr_str_or_null(FILE *out, const char *s)
+{
+    if (!s[0]) {
+        fputs("null", out);
+        return;
+    }
+    char *e = hr_json_esc(s);
+    fprintf(out, "\"%s\"", e);
+    free(e);
+}
+
 static void hr_peer_json(FILE *out, const hunt_finding_t *f)
 {
     if (f->peer[0])
@@ -493,7 +545,7 @@ static void hr_peer_json(FILE *out, const hunt_finding_t *f)
         fputs("null", out);
 }
 
-static void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
     char a[32], b[32];
     hr_iso(f->first_seen, a);
@@ -513,7 +565,7 @@ static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char 
     }
 }
 
-static const char *hr_tech_name(const char *t)
+const char *hr_tech_name(const char *t)
 {
     static const struct {
         const char *id, *name;
@@ -521,8 +573,12 @@ static const char *hr_tech_name(const char *t)
                  {"T1071.004", "Application Layer Protocol: DNS"},
                  {"T1571", "Non-Standard Port"},
                  {"T1046", "Network Service Discovery"},
+                 {"T1048", "Exfiltration Over Alternative Protocol"},
                  {"T1048.003", "Exfiltration Over Unencrypted Non-C2 Protocol"},
-                 {"T1095", "Non-Application Layer Protocol"}};
+                 {"T1095", "Non-Application Layer Protocol"},
+                 {"T1496", "Resource Hijacking"},
+                 {"T1572", "Protocol Tunneling"},
+                 {"T1041", "Exfiltration Over C2 Channel"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i].id, t) == 0)
             return names[i].name;
@@ -547,13 +603,28 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
         fputc(')', out);
     }
     fputc('\n', out);
-    fprintf(out, "Host: %s\n", host);
-    fprintf(out, "User: unknown\n");
+    if (f->host_name[0])
+        fprintf(out, "Host: %s (%s)\n", host, f->host_name);
+    else
+        fprintf(out, "Host: %s\n", host);
+    fprintf(out, "User: %s\n", f->user[0] ? f->user : "unknown");
     fprintf(out, "Evidence: %s\n", f->summary);
     if (f->suppressed)
         fprintf(out, "  suppressed: %s\n", f->suppressed_reason);
     fprintf(out, "  hunt: %s\n  seen: %s to %s\n", f->hunt, first, last);
+    if (f->peer_geo.has_geo || f->peer_geo.has_asn) {
+        fprintf(out, "  peer_context: %s", f->peer);
+        if (f->peer_geo.has_geo)
+            fprintf(out, ", %s%s%s (%s)", f->peer_geo.city, f->peer_geo.city[0] ? ", " : "",
+                    f->peer_geo.country_name, f->peer_geo.country);
+        if (f->peer_geo.has_asn)
+            fprintf(out, ", AS%" PRIu32 " %s", f->peer_geo.asn, f->peer_geo.as_org);
+        fputc('\n', out);
+    }
     fputs(f->ev.text ? f->ev.text : "", out);
+    char controls[512];
+    hx_controls_text(f, controls, sizeof controls);
+    fprintf(out, "  compliance: %s\n", controls);
     fprintf(out, "  fingerprint: %s (%s, first reported %s)\n", f->fingerprint,
             f->is_new ? "new" : "seen before", rep);
     fprintf(out, "  flows: %s\n", cat);
@@ -576,7 +647,11 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
             f->hunt_id, f->hunt, f->tech[0]);
     for (int i = 0; i < f->n_tech; i++)
         fprintf(out, "%s\"%s\"", i ? "," : "", f->tech[i]);
-    fprintf(out, "],\"host\":\"%s\",\"host_name\":null,\"user\":\"unknown\",\"peer\":", host);
+    fprintf(out, "],\"host\":\"%s\",\"host_name\":", host);
+    hr_str_or_null(out, f->host_name);
+    fputs(",\"user\":", out);
+    hr_str_or_null(out, f->user[0] ? f->user : "unknown");
+    fputs(",\"peer\":", out);
     hr_peer_json(out, f);
     if (f->port >= 0)
         fprintf(out, ",\"port\":%d", f->port);
@@ -590,6 +665,24 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
             hr_proto_name(f->proto, pb), first, last, hr_risk_name(f->risk), f->score,
             hr_conf_name(f->confidence), act, sum, f->ev.json ? f->ev.json : "", c, f->fingerprint,
             rep, f->is_new ? "true" : "false", f->suppressed ? "true" : "false");
+    if (f->peer_geo.has_geo || f->peer_geo.has_asn) {
+        fputs(",\"peer_detail\":{", out);
+        if (f->peer_geo.has_geo) {
+            fprintf(out, "\"country\":\"%s\",\"country_name\":", f->peer_geo.country);
+            hr_str_or_null(out, f->peer_geo.country_name);
+            fputs(",\"city\":", out);
+            hr_str_or_null(out, f->peer_geo.city);
+        }
+        if (f->peer_geo.has_asn) {
+            fprintf(out, "%s\"asn\":%" PRIu32 ",\"as_org\":", f->peer_geo.has_geo ? "," : "",
+                    f->peer_geo.asn);
+            hr_str_or_null(out, f->peer_geo.as_org);
+        }
+        fputc('}', out);
+    }
+    char controls[1024];
+    hx_controls_json(f, controls, sizeof controls);
+    fprintf(out, ",\"compliance\":%s", controls);
     if (f->suppressed)
         fprintf(out, ",\"suppressed_reason\":\"%s\"", sup);
     fputs("}\n", out);
@@ -633,7 +726,7 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        f->tech[0],
                        techs,
                        host,
-                       "unknown",
+                       f->user[0] ? f->user : "unknown",
                        f->peer,
                        port,
                        hr_proto_name(f->proto, pb),
@@ -670,8 +763,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     size_t k = 0, n_acked = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (hr_acked(acks, n_acks, l->v[i]->fingerprint)) {
-            hev_free(&l->v[i]->ev);
-            free(l->v[i]);
+            hunt_finding_free(l->v[i]);
             n_acked++;
         } else {
             l->v[k++] = l->v[i];
@@ -730,6 +822,9 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         return -1;
     }
     hr_state_free(&st);
+    if (o->enrich)
+        for (size_t i = 0; i < l->n; i++)
+            en_finding(o->enrich, l->v[i]);
 
     int reported = 0, suppressed = 0, shown = 0;
     if (o->format == HR_FMT_CSV)
@@ -768,6 +863,17 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     o->prep->partitions == 1 ? "" : "es", o->prep->internal_hosts);
         fputc('\n', out);
     }
+    if (o->format == HR_FMT_HTML) {
+        /* the HTML report is one document over every finding shown */
+        hunt_finding_t **shown_v = hj_xmalloc((l->n ? l->n : 1) * sizeof *shown_v);
+        size_t k2 = 0;
+        for (size_t i = 0; i < l->n; i++)
+            if (!o->new_only || l->v[i]->is_new)
+                shown_v[k2++] = l->v[i];
+        hh_print(out, shown_v, k2, o);
+        free(shown_v);
+        return reported;
+    }
     for (size_t i = 0; i < l->n; i++) {
         hunt_finding_t *f = l->v[i];
         if (o->new_only && !f->is_new)
@@ -776,6 +882,10 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             hr_print_json(out, f, o);
         else if (o->format == HR_FMT_CSV)
             hr_print_csv(out, f, o);
+        else if (o->format == HR_FMT_ECS)
+            hx_print_ecs(out, f, o);
+        else if (o->format == HR_FMT_OCSF)
+            hx_print_ocsf(out, f, o);
         else
             hr_print_text(out, f, o);
     }

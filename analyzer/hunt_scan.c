@@ -18,6 +18,11 @@
  * for a horizontal scan (a /24 sweep reads as the /24), the target for a vertical one.
  * Allow-listed scanners are reported as suppressed, with the entry that matched.
  *
+ * Service probing (nmap -sV/-A, vulnerability scanners) touches one target on few ports, so it
+ * shows no fan-out; what gives it away is a half-open probe (the originator answers a SYN|ACK
+ * with RST and never ACKs: raw-socket tooling, hunting-methods.md 2.7) followed by a burst of
+ * connections to the same target: probe_connections of them within the fast window.
+ *
  * Memory: attempts are kept per host up to max_events_per_host; more are counted and named as
  * evicted in the finding.
  */
@@ -26,7 +31,9 @@
 
 #include "hunt.h"
 
+#define HS_SYN 0x02
 #define HS_RST 0x04
+#define HS_ACK 0x10
 
 enum { HS_FAIL_TCP_UDP, HS_ECHO };
 
@@ -37,6 +44,15 @@ typedef struct hs_ev {
     uint8_t proto, kind, answered, rejected;
 } hs_ev_t;
 
+/* Connections to a target that got a half-open probe, in tumbling fast windows. */
+typedef struct hs_probe {
+    flow_addr_t dst;
+    uint64_t t0, t1;          /* the current window */
+    uint32_t conns, half;     /* in it */
+    uint64_t best_t0, best_t1; /* the window with the most connections and a half-open probe */
+    uint32_t best_conns, best_half;
+} hs_probe_t;
+
 typedef struct hs_host {
     flow_addr_t host;
     hs_ev_t *ev;
@@ -46,6 +62,9 @@ typedef struct hs_host {
     hj_map_t succ;         /* hash(dst, port, proto) of successful contacts */
     hj_map_t succ_by_port; /* (proto << 16 | port) -> distinct successful targets */
     hj_map_t succ_by_dst;  /* dst hash -> distinct successful ports */
+    hj_map_t probed;       /* dst hash -> index + 1 in pr */
+    hs_probe_t *pr;
+    size_t n_pr;
 } hs_host_t;
 
 typedef struct hs_state {
@@ -89,6 +108,39 @@ static hs_host_t *hs_host(hs_state_t *s, const flow_addr_t *a)
     return h;
 }
 
+/* Counts TCP connections to targets this host sent a half-open probe to; targets that never
+ * got one cost nothing. */
+static void hs_probe_note(const hunt_config_t *cfg, hs_host_t *h, const hunt_conv_t *c)
+{
+    int half = (c->flags_out & (HS_SYN | HS_RST | HS_ACK)) == (HS_SYN | HS_RST) &&
+               (c->flags_in & (HS_SYN | HS_ACK)) == (HS_SYN | HS_ACK);
+    uint64_t key = hs_addr_key(&c->resp);
+    uint64_t *slot = half ? hj_map_ins(&h->probed, key) : hj_map_get(&h->probed, key);
+    if (!slot)
+        return;
+    if (*slot == 0) {
+        h->pr = hj_xrealloc(h->pr, (h->n_pr + 1) * sizeof *h->pr);
+        memset(&h->pr[h->n_pr], 0, sizeof *h->pr);
+        h->pr[h->n_pr].dst = c->resp;
+        h->pr[h->n_pr].t0 = c->t_start;
+        *slot = ++h->n_pr;
+    }
+    hs_probe_t *p = &h->pr[*slot - 1];
+    if (c->t_start - p->t0 > (uint64_t)(cfg->s_fast_win * 1000)) {
+        p->t0 = c->t_start;
+        p->conns = p->half = 0;
+    }
+    p->conns++;
+    p->half += (uint32_t)half;
+    p->t1 = c->t_start;
+    if (p->half && p->conns > p->best_conns) {
+        p->best_conns = p->conns;
+        p->best_half = p->half;
+        p->best_t0 = p->t0;
+        p->best_t1 = p->t1;
+    }
+}
+
 static void hs_feed(void *st, const hunt_conv_t *c)
 {
     hs_state_t *s = st;
@@ -106,6 +158,8 @@ static void hs_feed(void *st, const hunt_conv_t *c)
     hs_host_t *h = hs_host(s, &c->orig);
     if (c->sampling > h->sampling)
         h->sampling = c->sampling;
+    if (c->proto == 6)
+        hs_probe_note(s->cfg, h, c);
     if (!failed && !icmp_echo) {
         uint64_t k = hs_hash(&c->resp_port, 2, hs_addr_key(&c->resp));
         k = hs_hash(&c->proto, 1, k);
@@ -283,6 +337,43 @@ static int hs_internal_targets(const hunt_config_t *cfg, const hs_ev_t *ev, size
     return in * 2 > n;
 }
 
+/* Fan-out over time for the HTML report: the running total of distinct targets (ports for a
+ * vertical scan) over ev[0..n) (one group), at the end of each of at most HS_PIC_BINS time
+ * bins of whole seconds, whatever the attempts. One picture, so that a finding merged with a
+ * beacon's (two pictures) still shows all three. */
+#define HS_PIC_BINS 150
+
+static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical)
+{
+    uint64_t t0 = ev[0].t, t1 = ev[0].t;
+    for (size_t i = 1; i < n; i++) {
+        t0 = ev[i].t < t0 ? ev[i].t : t0;
+        t1 = ev[i].t > t1 ? ev[i].t : t1;
+    }
+    uint64_t span = t1 - t0;
+    uint64_t w = (span / HS_PIC_BINS / 1000 + 1) * 1000;
+    size_t nb = (size_t)(span / w) + 1;
+    double x[HS_PIC_BINS], total[HS_PIC_BINS] = {0};
+    hj_map_t seen = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *v = hj_map_ins(&seen, hs_item(&ev[i], vertical));
+        if (*v == 0) {
+            *v = 1;
+            total[(ev[i].t - t0) / w]++;
+        }
+    }
+    hj_map_free(&seen);
+    for (size_t b = 0; b < nb; b++) {
+        x[b] = (double)(t0 + b * w);
+        total[b] += b ? total[b - 1] : 0;
+    }
+    const char *what = vertical ? "ports" : "targets";
+    char title[96];
+    snprintf(title, sizeof title, "Distinct %s over time (total, %llu s bins)", what,
+             (unsigned long long)(w / 1000));
+    hunt_finding_series(f, HUNT_SERIES_POINTS, title, "ms since epoch", what, x, total, nb);
+}
+
 enum { HS_HORIZONTAL, HS_VERTICAL, HS_SWEEP };
 
 static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, int type,
@@ -444,15 +535,13 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
                  (unsigned long long)h->evicted, cfg->s_max_ev);
         hev_str(e, "evicted", t);
     }
+    hs_pics(f, ev, n, vertical);
     flow_addr_t peer_addr;
     int single_peer = vertical && flow_addr_parse(&peer_addr, f->peer) == 0;
     const hc_allow_t *al =
         hc_allowed(cfg, "scan", &h->host, single_peer ? &peer_addr : NULL, f->port, f->proto);
-    if (al) {
-        f->suppressed = 1;
-        snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s",
-                 al->text, al->reason);
-    }
+    if (al)
+        hunt_finding_suppress(f, al);
 }
 
 static void hs_part_end(void *st)
@@ -479,11 +568,54 @@ static void hs_groups(hs_state_t *s, hs_host_t *h, int vertical, hunt_findings_t
     }
 }
 
+static void hs_probe_report(hs_state_t *s, hs_host_t *h, const hs_probe_t *p,
+                            hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    int internal = hc_is_internal(cfg, &p->dst) != 0;
+    hunt_finding_t *f = hunt_finding_new(out, "scan");
+    hunt_finding_tech(f, "T1046");
+    f->host = h->host;
+    f->proto = 6;
+    f->risk = internal ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
+    f->confidence = h->sampling > 1 ? HUNT_CONF_LOW : HUNT_CONF_MEDIUM;
+    f->score = p->best_conns / cfg->s_probe;
+    f->first_seen = p->best_t0;
+    f->last_seen = p->best_t1;
+    char host[FLOW_ADDR_STRLEN];
+    flow_addr_format(&h->host, host);
+    flow_addr_format(&p->dst, f->peer);
+    snprintf(f->summary, sizeof f->summary,
+             "%s probed services of %s %s: %u half-open SYN probe%s and %u TCP connections within "
+             "%g s (service probing, nmap -sV/-A style)",
+             host, internal ? "internal" : "external", f->peer, p->best_half,
+             p->best_half == 1 ? "" : "s", p->best_conns, cfg->s_fast_win);
+    snprintf(f->filter, sizeof f->filter, "src host %s and dst host %s and proto tcp", host,
+             f->peer);
+    snprintf(f->action, sizeof f->action,
+             "Investigate: confirm with the owner of %s whether probing %s is authorised "
+             "(vulnerability management); if not, identify the process that opened the "
+             "connections and treat %s as compromised.",
+             host, f->peer, host);
+    hev_str(&f->ev, "scan_type", "service-probe");
+    hev_int(&f->ev, "half_open_probes", p->best_half);
+    hev_int(&f->ev, "connections_in_window", p->best_conns);
+    hev_num(&f->ev, "threshold", cfg->s_probe, 0);
+    hev_bool(&f->ev, "internal_targets", internal);
+    flow_addr_t peer = p->dst;
+    const hc_allow_t *al = hc_allowed(cfg, "scan", &h->host, &peer, -1, 6);
+    if (al)
+        hunt_finding_suppress(f, al);
+}
+
 static void hs_finish(void *st, hunt_findings_t *out)
 {
     hs_state_t *s = st;
     for (size_t i = 0; i < s->hosts.n; i++) {
         hs_host_t *h = (hs_host_t *)s->hosts.v + i;
+        for (size_t k = 0; k < h->n_pr; k++)
+            if (h->pr[k].best_half && h->pr[k].best_conns >= s->cfg->s_probe)
+                hs_probe_report(s, h, &h->pr[k], out);
         if (h->n == 0)
             continue;
         hs_groups(s, h, 0, out);
@@ -502,6 +634,8 @@ static void hs_destroy(void *st)
         hj_map_free(&h->succ);
         hj_map_free(&h->succ_by_port);
         hj_map_free(&h->succ_by_dst);
+        hj_map_free(&h->probed);
+        free(h->pr);
     }
     hj_vec_free(&s->hosts);
     hj_intern_free(&s->keys);

@@ -7,7 +7,9 @@
 # It generates the capture and its ground truth with flowgen, starts flowhuntd on a loopback
 # port the kernel picks, waits for its ready file, replays the capture into it, stops it
 # (SIGTERM stores everything), shows what was stored with `flowhunt cat` and `flowhunt top`,
-# then runs the hunts and prints their findings, and last the answer key beside them.
+# then runs all eight hunts (with the threat-intel feed flowgen also wrote), prints one line per
+# finding and the whole text of the High and Critical ones, and last the answer key: each
+# planted case and benign look-alike beside the findings about it.
 # Everything happens in a temporary directory that is removed at the end.
 set -eu
 
@@ -68,7 +70,8 @@ json() {
 echo "== 1. generate: 24 hours of an organisation's IPFIX, two routers, planted threats"
 echo "\$ flowgen --format ipfix --flows 20000 --seed 7 --start 2026-11-23 --hours 24 --exporters 2"
 "$BUILD/flowgen" --format ipfix --flows 20000 --seed 7 --start 2026-11-23 --hours 24 \
-    --exporters 2 --out "$tmp/demo.pcap" --truth "$tmp/truth.jsonl"
+    --exporters 2 --out "$tmp/demo.pcap" --truth "$tmp/truth.jsonl" --intel "$tmp/intel.txt"
+echo "(also a threat-intel feed, intel.txt, naming the planted IOC among decoys)"
 
 echo
 echo "== 2. collect: flowhuntd on loopback, the capture replayed into it"
@@ -120,46 +123,78 @@ echo "\$ flowhunt cat DATA --limit 8 --format text"
 echo
 echo "\$ flowhunt top DATA --by srcip --order bytes -n 5"
 "$BUILD/flowhunt" top "$tmp/data" --by srcip --order bytes -n 5
-"$BUILD/flowhunt" cat "$tmp/data" --format csv >"$tmp/flows.csv"
 
 echo
-echo "== 4. the hunts"
-echo "\$ flowhunt hunt DATA --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53"
-"$BUILD/flowhunt" hunt "$tmp/data" --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 \
-    --now 2026-11-24T00:00:00Z || [ $? -eq 1 ]
+echo "== 4. the hunts (all eight), with the feed"
+# The organisation's IPv6 resolvers: the busiest DNS servers inside its ULA range.
+v6res=$("$BUILD/flowhunt" top "$tmp/data" --by dstip -n 2 'dst port 53 and dst net fd00::/8' |
+    awk 'NR > 1 { printf "%s%s", n++ ? "," : "", $1 }')
+echo "\$ flowhunt top DATA --by dstip -n 2 'dst port 53 and dst net fd00::/8'   (IPv6 resolvers: $v6res)"
+# The organisation's authorised vulnerability scanner, allow-listed with its reason: its scans
+# are reported as suppressed, not dropped.
+printf 'host@scan = 10.0.0.70 authorised vulnerability scanner (Nessus), ticket SEC-1234\n' \
+    >"$tmp/allow.txt"
+echo "\$ cat allow.txt"
+sed 's/^/    /' "$tmp/allow.txt"
+args="--internal 10.0.0.0/16,fd00::/8 --resolvers 10.0.0.53,10.0.1.53,$v6res --intel $tmp/intel.txt --allow $tmp/allow.txt --now 2026-11-24T00:00:00Z"
+echo "\$ flowhunt hunt DATA --internal 10.0.0.0/16,fd00::/8 --resolvers 10.0.0.53,10.0.1.53,$v6res \\"
+echo "      --intel intel.txt --allow allow.txt -o report.txt"
+# shellcheck disable=SC2086 # $args is a list of words
+"$BUILD/flowhunt" hunt "$tmp/data" $args -o "$tmp/report.txt" 2>"$tmp/hunt.err" || [ $? -eq 1 ]
+# shellcheck disable=SC2086
+"$BUILD/flowhunt" hunt "$tmp/data" $args --format json -o "$tmp/report.jsonl" 2>/dev/null ||
+    [ $? -eq 1 ]
+head -2 "$tmp/report.txt"
+echo
+echo "Every finding, one line each (the whole report, evidence included, follows for the High"
+echo "and Critical ones):"
+echo
+# One line per finding from the JSON lines: ID, risk, confidence, technique, host -> peer:port.
+{
+    echo "hunt id,risk,confidence,hunt,technique,host,peer,port,proto,allow-listed"
+    while IFS= read -r line; do
+        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$(json "$line" hunt_id)" \
+            "$(json "$line" risk_level)" "$(json "$line" confidence)" "$(json "$line" hunt)" \
+            "$(json "$line" technique)" "$(json "$line" host)" "$(json "$line" peer)" \
+            "$(json "$line" port)" "$(json "$line" proto)" "$(json "$line" suppressed)"
+    done <"$tmp/report.jsonl"
+} | table | sed 's/^/    /'
+echo
+# The text report's High and Critical findings, whole.
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /\nRisk Level: (High|Critical)\n/' "$tmp/report.txt"
 
 echo
+echo "== 5. the answer key: what flowgen planted (truth.jsonl) and what the hunts said of it"
 echo
-echo "== 5. the answer key: what flowgen planted (truth.jsonl), to check the findings against"
+# A finding covers a planted case when it is about the case's host (an address, or any host
+# for a case of many hosts, written as a network) and its peer (the same address, or inside
+# the case's network). Benign look-alikes should be absent or Low/Medium.
 while IFS= read -r line; do
     scenario=$(json "$line" scenario)
     technique=$(json "$line" technique)
-    src=$(json "$line" src)
-    dst=$(json "$line" dst)
-    port=$(json "$line" dst_port)
+    host=$(json "$line" host)
+    peer=$(json "$line" peer)
+    port=$(json "$line" port)
     proto=$(json "$line" proto)
-    case $proto in 6) pname=tcp ;; 17) pname=udp ;; *) pname=$proto ;; esac
-    case $scenario in
-    beacon)
-        what="every $(json "$line" period_s) s, jitter $(json "$line" jitter)" ;;
-    scan-horizontal)
-        what="SYN probes to $(json "$line" targets) addresses" ;;
-    dns-exfil)
-        what="$(json "$line" request_bytes) bytes out in $(json "$line" queries) sessions" ;;
-    *)
-        what="" ;;
-    esac
-    # Both directions of the case: src to the peer on its port, and the answers back. A /24
-    # peer (the scan) matches every address in it.
-    prefix=${dst%0/24}
-    awk -F, -v s="$src" -v d="$dst" -v pre="$prefix" -v port="$port" '
-        function peer(a) { return pre != d ? index(a, pre) == 1 : a == d }
-        NR > 1 && (($3 == s && peer($4) && $6 == port) || (peer($3) && $4 == s && $5 == port))
-    ' "$tmp/flows.csv" >"$tmp/case.csv"
-    count=$(wc -l <"$tmp/case.csv" | tr -d ' ')
-    echo
-    echo "planted $scenario ($technique) $src -> $dst:$port/$pname, $what: $count flows" \
-        "(truth says $(json "$line" flows))"
-    head -4 "$tmp/case.csv" | awk -v header=0 "$pretty" | table | sed 's/^/    /'
+    found=$(awk -v h="$host" -v p="$peer" '
+        function val(s, k,    i, r) {
+            i = index(s, "\"" k "\":"); if (!i) return ""
+            r = substr(s, i + length(k) + 3); sub(/^"/, "", r); sub(/["},].*/, "", r); return r
+        }
+        # by its text: a.b.0.0/16 is "a.b.", fd00::/8 is "fd" (octet and nibble boundaries)
+        function inside(a, net,    pre) {
+            if (net == a) return 1
+            if (index(net, "/") == 0) return 0
+            pre = net; sub(/\/.*/, "", pre)
+            if (index(pre, ":")) { sub(/::.*/, "", pre); sub(/0+$/, "", pre) }
+            else { while (pre ~ /\.0$/) sub(/\.0$/, "", pre); pre = pre "." }
+            return pre != "" && pre != "." && index(a, pre) == 1
+        }
+        inside(val($0, "host"), h) && (inside(val($0, "peer"), p) || val($0, "peer") == p) {
+            printf "%s%s %s %s (%s%s)", n++ ? "; " : "", val($0, "hunt_id"), val($0, "risk_level"),
+                val($0, "technique"), val($0, "hunt"),
+                val($0, "suppressed") == "true" ? ", allow-listed" : ""
+        }' "$tmp/report.jsonl")
+    printf '%-26s %-9s %s -> %s:%s/%s\n    %s\n' "$scenario" "${technique:--}" "$host" "$peer" \
+        "$port" "$proto" "${found:-no finding}"
 done <"$tmp/truth.jsonl"
-

@@ -2,13 +2,17 @@
 # install-deps.sh: the one install step that `make`, `make test` and `make demo` run.
 #
 # Installs, from Debian's packages only, what flowhunt builds against (libuv, libzstd, libjudy,
-# libmaxminddb), clang with its libFuzzer runtime for the fuzz targets, and the reference tools
-# the tests cross-check against (tshark, nfdump, softflowd, pmacct, tcpreplay). When everything is
-# present it prints nothing and does nothing, so it is cheap to run before every build.
+# libmaxminddb; jansson to parse untrusted JSON threat feeds rather than a parser of our own;
+# OpenSSL's libcrypto for the audit trail's SHA-256), clang with its libFuzzer runtime for the
+# fuzz targets, and the reference tools the tests cross-check against (tshark, nfdump,
+# softflowd, pmacct, tcpreplay, and chromium, headless, to open the HTML report). When
+# everything is present it prints nothing and does nothing, so it is cheap to run before every
+# build.
 set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libzstd-dev libjudy-dev libmaxminddb-dev \
-clang libclang-rt-14-dev valgrind tshark nfdump softflowd pmacct tcpreplay"
+libjansson-dev libssl-dev \
+clang libclang-rt-14-dev valgrind tshark nfdump softflowd pmacct tcpreplay chromium"
 
 missing=""
 for p in $PKGS; do

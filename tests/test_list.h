@@ -56,6 +56,9 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 /* real exporters (softflowd, pmacctd nfprobe) over loopback, against tshark */
 #include "exporters_tests.h"
 
+/* flowhuntd beside nfcapd, end to end with real exporters */
+#include "e2e_tests.h"
+
 /* analyzer: the filter language, cat, top, verify, expire, import */
 #include "analyzer_tests.h"
 
@@ -77,3 +80,27 @@ TEST_ENTRY(daemon_allow_list)
 #define FUZZ_TARGET(name) TEST_ENTRY(fuzz_corpus_##name) TEST_ENTRY(fuzz_smoke_##name)
 #include "fuzz/fuzz_list.h"
 #undef FUZZ_TARGET
+
+/* analyzer: threat-intel feeds and the intel hunt */
+#include "intel_tests.h"
+
+/* analyzer: enrichment (GeoIP/ASN, users) */
+#include "enrich_tests.h"
+
+/* analyzer: SIEM formats (ECS, OCSF) and compliance controls */
+#include "siem_tests.h"
+
+/* analyzer: the HTML report */
+#include "html_tests.h"
+
+/* analyzer: non-standard port and non-application-layer hunts */
+#include "nonstd_tests.h"
+
+/* analyzer: rare and first-seen destinations, cryptominers */
+#include "rare_tests.h"
+
+/* analyzer: the audit trail */
+#include "audit_tests.h"
+
+/* hunts over the team's behaviour captures, exported by softflowd */
+#include "captures_hunt_tests.h"

@@ -31,19 +31,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* Runs a shell command built from fmt; returns its exit status and its stdout in *out. */
-static int tc_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int tc_run(char **out, const char *fmt, ...)
-{
-    char cmd[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    ASSERT(n > 0 && (size_t)n < sizeof cmd);
-    return test_run(cmd, out);
-}
-
 static int tc_count_lines(const char *s)
 {
     int n = 0;
@@ -127,16 +114,16 @@ static void tc_store_make(tc_store_t *s, const char *name, const char *fmt, int 
     char samp[32] = "";
     if (sample > 1)
         snprintf(samp, sizeof samp, "--sample %d", sample);
-    ASSERT_EQ(tc_run(&out,
+    ASSERT_EQ(test_runf(&out,
                      "%s --format %s --flows %d --seed 11 --start 2024-03-01T00:00:00Z --hours %s "
                      "--exporters 2 %s --out %s 2>/dev/null",
                      test_bin("flowgen"), fmt, flows, hours, samp, s->pcap),
               0);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), s->pcap, s->dir),
+    ASSERT_EQ(test_runf(&out, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), s->pcap, s->dir),
               0);
     free(out);
-    ASSERT_EQ(tc_run(&s->csv, "%s --read %s --print csv --quiet", test_bin("flowhuntd"), s->pcap),
+    ASSERT_EQ(test_runf(&s->csv, "%s --read %s --print csv --quiet", test_bin("flowhuntd"), s->pcap),
               0);
     s->n_lines = tc_lines(s->csv, &s->lines);
     ASSERT_EQ(s->n_lines, flows + 1);
@@ -160,7 +147,7 @@ static int tc_check_cat(const tc_store_t *s, const char *args, const char *filte
                         uint64_t to)
 {
     char *out;
-    int rc = tc_run(&out, "%s cat %s %s '%s'", test_bin("flowhunt"), s->dir, args, filter);
+    int rc = test_runf(&out, "%s cat %s %s '%s'", test_bin("flowhunt"), s->dir, args, filter);
     if (rc != 0)
         TEST_FAIL_AT("flowhunt cat %s '%s' exited %d", args, filter, rc);
     char **got;
@@ -199,7 +186,7 @@ static void tc_skipped(const char *cmd, const char *dir, const char *args, unsig
 {
     char *out;
     ASSERT_EQ(
-        tc_run(&out, "{ %s %s %s -v %s 2>&1 >/dev/null; }", test_bin("flowhunt"), cmd, dir, args),
+        test_runf(&out, "{ %s %s %s -v %s 2>&1 >/dev/null; }", test_bin("flowhunt"), cmd, dir, args),
         0);
     const char *at = strstr(out, "row groups skipped");
     ASSERT_NOT_NULL(at);
@@ -217,82 +204,82 @@ TEST_IMPL(analyzer_cli_usage)
     char *out;
     const char *fh = test_bin("flowhunt");
     const char *sub[] = {"cat", "top", "verify", "expire", "import"};
-    ASSERT_EQ(tc_run(&out, "%s --help", fh), 0);
+    ASSERT_EQ(test_runf(&out, "%s --help", fh), 0);
     for (int i = 0; i < 5; i++)
         ASSERT_NOT_NULL(strstr(out, sub[i]));
     free(out);
     for (int i = 0; i < 5; i++) {
-        ASSERT_EQ(tc_run(&out, "%s %s --help", fh, sub[i]), 0);
+        ASSERT_EQ(test_runf(&out, "%s %s --help", fh, sub[i]), 0);
         ASSERT_NOT_NULL(strstr(out, "usage: flowhunt"));
         ASSERT_NOT_NULL(strstr(out, "Exit status"));
         free(out);
         /* no arguments, or an unknown option: usage, exit 2, nothing on stdout */
-        ASSERT_EQ(tc_run(&out, "%s %s 2>/dev/null", fh, sub[i]), 2);
+        ASSERT_EQ(test_runf(&out, "%s %s 2>/dev/null", fh, sub[i]), 2);
         ASSERT_STR_EQ(out, "");
         free(out);
-        ASSERT_EQ(tc_run(&out, "%s %s --bogus 2>/dev/null", fh, sub[i]), 2);
+        ASSERT_EQ(test_runf(&out, "%s %s --bogus 2>/dev/null", fh, sub[i]), 2);
         ASSERT_STR_EQ(out, "");
         free(out);
     }
-    ASSERT_EQ(tc_run(&out, "%s frobnicate 2>/dev/null", fh), 2);
+    ASSERT_EQ(test_runf(&out, "%s frobnicate 2>/dev/null", fh), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s 2>/dev/null", fh), 2);
+    ASSERT_EQ(test_runf(&out, "%s 2>/dev/null", fh), 2);
     free(out);
 
     /* a data directory that is not there */
     const char *missing = "/nonexistent/flowhunt-dir";
-    ASSERT_EQ(tc_run(&out, "%s cat %s 2>/dev/null", fh, missing), 2);
+    ASSERT_EQ(test_runf(&out, "%s cat %s 2>/dev/null", fh, missing), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s top %s --by srcip 2>/dev/null", fh, missing), 2);
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip 2>/dev/null", fh, missing), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, missing), 2);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, missing), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s expire %s --max-age 1d 2>/dev/null", fh, missing), 2);
+    ASSERT_EQ(test_runf(&out, "%s expire %s --max-age 1d 2>/dev/null", fh, missing), 2);
     free(out);
 
     /* a filter error: exit 2, the filter with a caret under the offending word */
     const char *d = test_tmpdir();
-    ASSERT_EQ(tc_run(&out, "{ %s cat %s dst port http 2>&1; }", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s dst port http 2>&1; }", fh, d), 2);
     ASSERT_STR_EQ(out, "flowhunt cat: filter: expected a number after 'port', not 'http'\n"
                        "  dst port http\n"
                        "           ^\n");
     free(out);
-    ASSERT_EQ(tc_run(&out, "{ %s top %s --by srcip 'proto tcp and (port 1' 2>&1; }", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip 'proto tcp and (port 1' 2>&1; }", fh, d), 2);
     ASSERT_NOT_NULL(strstr(out, "  proto tcp and (port 1\n                       ^\n"));
     free(out);
     /* bad arguments */
-    ASSERT_EQ(tc_run(&out, "{ %s cat %s --from yesterday 2>&1; }", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s --from yesterday 2>&1; }", fh, d), 2);
     ASSERT_NOT_NULL(strstr(out, "--from 'yesterday' is not a time"));
     free(out);
-    ASSERT_EQ(tc_run(&out, "{ %s cat %s --from 2024-03-02 --to 2024-03-01 2>&1; }", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s --from 2024-03-02 --to 2024-03-01 2>&1; }", fh, d), 2);
     ASSERT_NOT_NULL(strstr(out, "the window is empty"));
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s cat %s --format xml 2>/dev/null", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "%s cat %s --format xml 2>/dev/null", fh, d), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s cat %s --limit 0 2>/dev/null", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "%s cat %s --limit 0 2>/dev/null", fh, d), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "{ %s top %s 2>&1; }", fh, d), 2); /* no --by */
+    ASSERT_EQ(test_runf(&out, "{ %s top %s 2>&1; }", fh, d), 2); /* no --by */
     ASSERT_NOT_NULL(strstr(out, "--by"));
     free(out);
-    ASSERT_EQ(tc_run(&out, "{ %s top %s --by srcip,colour 2>&1; }", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip,colour 2>&1; }", fh, d), 2);
     ASSERT_NOT_NULL(strstr(out, "unknown field 'colour'"));
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s top %s --by srcip --order size 2>/dev/null", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip --order size 2>/dev/null", fh, d), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s expire %s 2>/dev/null", fh, d), 2); /* neither limit */
+    ASSERT_EQ(test_runf(&out, "%s expire %s 2>/dev/null", fh, d), 2); /* neither limit */
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s expire %s --max-age 30 2>/dev/null", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "%s expire %s --max-age 30 2>/dev/null", fh, d), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s import %s --format csv x 2>/dev/null", fh, d), 2);
+    ASSERT_EQ(test_runf(&out, "%s import %s --format csv x 2>/dev/null", fh, d), 2);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s import %s --format zeek-conn /nonexistent.log 2>/dev/null", fh, d),
+    ASSERT_EQ(test_runf(&out, "%s import %s --format zeek-conn /nonexistent.log 2>/dev/null", fh, d),
               2);
     free(out);
     /* an empty directory is no error: no flows */
-    ASSERT_EQ(tc_run(&out, "%s cat %s", fh, d), 0);
+    ASSERT_EQ(test_runf(&out, "%s cat %s", fh, d), 0);
     ASSERT_EQ(tc_count_lines(out), 1);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, d), 0);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, d), 0);
     free(out);
     return 0;
 }
@@ -358,19 +345,19 @@ TEST_IMPL(analyzer_cat_roundtrip_and_filters)
 
     /* --limit: the first N flows of the full listing, every run */
     char *all, *lim, *lim2, *json, *text;
-    ASSERT_EQ(tc_run(&all, "%s cat %s", test_bin("flowhunt"), s.dir), 0);
-    ASSERT_EQ(tc_run(&lim, "%s cat %s --limit 25", test_bin("flowhunt"), s.dir), 0);
-    ASSERT_EQ(tc_run(&lim2, "FH_WORKERS=1 %s cat %s --limit 25", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&all, "%s cat %s", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&lim, "%s cat %s --limit 25", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&lim2, "FH_WORKERS=1 %s cat %s --limit 25", test_bin("flowhunt"), s.dir), 0);
     ASSERT_EQ(tc_count_lines(lim), 26);
     ASSERT_EQ(strncmp(all, lim, strlen(lim)), 0);
     ASSERT_STR_EQ(lim, lim2);
     /* the output order does not depend on the number of threads */
     char *all1;
-    ASSERT_EQ(tc_run(&all1, "FH_WORKERS=1 %s cat %s", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&all1, "FH_WORKERS=1 %s cat %s", test_bin("flowhunt"), s.dir), 0);
     ASSERT_STR_EQ(all, all1);
     /* json and text carry the same flows */
-    ASSERT_EQ(tc_run(&json, "%s cat %s --format json dst port 53", test_bin("flowhunt"), s.dir), 0);
-    ASSERT_EQ(tc_run(&text, "%s cat %s --format text dst port 53", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&json, "%s cat %s --format json dst port 53", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&text, "%s cat %s --format text dst port 53", test_bin("flowhunt"), s.dir), 0);
     int n53 = tc_check_cat(&s, "", "dst port 53", 0, UINT64_MAX);
     ASSERT_EQ(tc_count_lines(json), n53);
     ASSERT_EQ(tc_count_lines(text), n53 + 1);
@@ -403,7 +390,7 @@ static int tc_agg_cmp_key(const void *a, const void *b)
 static void tc_check_top(const tc_store_t *s, const char *by, int raw, const char *filter)
 {
     char *out;
-    ASSERT_EQ(tc_run(&out, "%s top %s --by %s -n 0 --format csv %s '%s'", test_bin("flowhunt"),
+    ASSERT_EQ(test_runf(&out, "%s top %s --by %s -n 0 --format csv %s '%s'", test_bin("flowhunt"),
                      s->dir, by, raw ? "--raw" : "", filter),
               0);
     flt_t *f;
@@ -487,7 +474,7 @@ TEST_IMPL(analyzer_top_matches_reference)
 
     /* -n and --order: the largest by bytes first, the text table lines up */
     char *out, *text;
-    ASSERT_EQ(tc_run(&out, "%s top %s --by srcip --order bytes -n 3 --format csv",
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip --order bytes -n 3 --format csv",
                      test_bin("flowhunt"), s.dir),
               0);
     ASSERT_EQ(tc_count_lines(out), 4);
@@ -499,7 +486,7 @@ TEST_IMPL(analyzer_top_matches_reference)
     uint64_t b3 = strtoull(strrchr(l[3], ',') + 1, NULL, 10);
     ASSERT(n == 4 && b1 >= b2 && b2 >= b3);
     free(l);
-    ASSERT_EQ(tc_run(&text, "%s top %s --by srcip,dstport -n 5", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&text, "%s top %s --by srcip,dstport -n 5", test_bin("flowhunt"), s.dir), 0);
     ASSERT_EQ(tc_count_lines(text), 6);
     char **tl;
     tc_lines(text, &tl);
@@ -510,7 +497,7 @@ TEST_IMPL(analyzer_top_matches_reference)
     free(out);
     free(text);
     /* json: one object a line */
-    ASSERT_EQ(tc_run(&out, "%s top %s --by proto --format json", test_bin("flowhunt"), s.dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s top %s --by proto --format json", test_bin("flowhunt"), s.dir), 0);
     ASSERT_EQ(strncmp(out, "{\"proto\":", 9), 0);
     free(out);
     tc_store_free(&s);
@@ -525,14 +512,14 @@ TEST_IMPL(analyzer_verify_names_damage)
     tc_store_make(&s, "ver", "ipfix", 3000, 1, "1");
     char *out;
     const char *fh = test_bin("flowhunt");
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, s.dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 0);
     ASSERT_STR_EQ(out, "");
     free(out);
     char **segs;
     int n = seg_dir_list(s.dir, 0, UINT64_MAX, &segs);
     ASSERT_GE(n, 2);
     /* one file alone */
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, segs[0]), 0);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, segs[0]), 0);
     free(out);
     /* flip one byte in the middle of the second segment, truncate the last */
     size_t len;
@@ -545,7 +532,7 @@ TEST_IMPL(analyzer_verify_names_damage)
     fclose(f);
     free(buf);
     ASSERT_EQ(truncate(segs[n - 1], 100), 0);
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, s.dir), 1);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 1);
     ASSERT_EQ(tc_count_lines(out), 2); /* one line per damaged segment */
     char want[4200];
     snprintf(want, sizeof want, "%s: offset ", segs[1]);
@@ -553,10 +540,10 @@ TEST_IMPL(analyzer_verify_names_damage)
     snprintf(want, sizeof want, "%s: offset ", segs[n - 1]);
     ASSERT_NOT_NULL(strstr(out, want));
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, segs[1]), 1);
+    ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, segs[1]), 1);
     free(out);
     /* readers stop at the damage with its name and place, exit 2 */
-    ASSERT_EQ(tc_run(&out, "{ %s top %s --by srcip 2>&1 >/dev/null; }", fh, s.dir), 2);
+    ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip 2>&1 >/dev/null; }", fh, s.dir), 2);
     ASSERT_NOT_NULL(strstr(out, "offset"));
     free(out);
     seg_dir_list_free(segs, n);
@@ -581,16 +568,16 @@ TEST_IMPL(analyzer_import_stratosphere)
         char dir[512], *out;
         snprintf(dir, sizeof dir, "%s/imp%zu", test_tmpdir(), i);
         /* the count to expect: the file's lines that are not headers */
-        ASSERT_EQ(tc_run(&out, "grep -vc '^#' %s", path), 0);
+        ASSERT_EQ(test_runf(&out, "grep -vc '^#' %s", path), 0);
         int want = atoi(out);
         free(out);
         ASSERT_GT(want, 300);
-        ASSERT_EQ(tc_run(&out, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, path), 0);
+        ASSERT_EQ(test_runf(&out, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, path), 0);
         free(out);
-        ASSERT_EQ(tc_run(&out, "%s cat %s", fh, dir), 0);
+        ASSERT_EQ(test_runf(&out, "%s cat %s", fh, dir), 0);
         ASSERT_EQ(tc_count_lines(out) - 1, want);
         free(out);
-        ASSERT_EQ(tc_run(&out, "%s verify %s 2>/dev/null", fh, dir), 0);
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, dir), 0);
         free(out);
         total += want;
     }
@@ -600,7 +587,7 @@ TEST_IMPL(analyzer_import_stratosphere)
     char *out;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/imp1", test_tmpdir());
-    ASSERT_EQ(tc_run(&out, "%s cat %s --limit 1 src port 35740", fh, dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s cat %s --limit 1 src port 35740", fh, dir), 0);
     char **l;
     ASSERT_EQ(tc_lines(out, &l), 2);
     flow_rec_t r;
@@ -617,7 +604,7 @@ TEST_IMPL(analyzer_import_stratosphere)
     free(l);
     free(out);
     /* the RAT's C2 on tcp/1337, found with a filter on imported data */
-    ASSERT_EQ(tc_run(&out, "%s top %s --by dstip,dstport -n 1 --format csv dst port 1337", fh, dir),
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstip,dstport -n 1 --format csv dst port 1337", fh, dir),
               0);
     ASSERT_NOT_NULL(strstr(out, "147.32.83.234,1337,"));
     free(out);
@@ -642,7 +629,7 @@ TEST_IMPL(analyzer_import_malformed)
           "104.0\tC5\t10.0.0.1\t1\t10.0.0.2\t99999\tudp\t-\t1\t40\t0\t0\t-\n", /* line 8 */
           f);
     fclose(f);
-    ASSERT_EQ(tc_run(&out, "{ %s import %s --format zeek-conn %s 2>&1; }", fh, dir, path), 1);
+    ASSERT_EQ(test_runf(&out, "{ %s import %s --format zeek-conn %s 2>&1; }", fh, dir, path), 1);
     char want[700];
     snprintf(want, sizeof want, "%s:5: ", path);
     ASSERT_NOT_NULL(strstr(out, want));
@@ -652,14 +639,14 @@ TEST_IMPL(analyzer_import_malformed)
     ASSERT_NOT_NULL(strstr(out, want));
     ASSERT_NOT_NULL(strstr(out, "2 flows, 3 malformed lines skipped"));
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s cat %s --format json", fh, dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s cat %s --format json", fh, dir), 0);
     ASSERT_EQ(tc_count_lines(out), 2);
     ASSERT_NOT_NULL(strstr(out, "\"tcp_flags\":19"));  /* S A F */
     ASSERT_NOT_NULL(strstr(out, "\"dst_port\":2048")); /* echo: type 8, code 0 */
     free(out);
     /* not the declared format: exit 2, nothing written */
     ASSERT_EQ(
-        tc_run(&out, "%s import %s/x --format nfdump-csv %s 2>/dev/null", fh, test_tmpdir(), path),
+        test_runf(&out, "%s import %s/x --format nfdump-csv %s 2>/dev/null", fh, test_tmpdir(), path),
         2);
     free(out);
     return 0;
@@ -684,7 +671,7 @@ TEST_IMPL(analyzer_expire_oldest_first)
             fprintf(f, "%d.0\t10.0.%d.%d\t%d\t10.1.0.1\t443\ttcp\t0.5\t%d\t%d\n",
                     1577836800 + h * 3600 + i * 10, h, i, 1024 + i, i + 1, 60 * (i + 1));
     fclose(f);
-    ASSERT_EQ(tc_run(&out, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, path), 0);
+    ASSERT_EQ(test_runf(&out, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, path), 0);
     free(out);
     char **segs;
     int n = seg_dir_list(dir, 0, UINT64_MAX, &segs);
@@ -706,14 +693,14 @@ TEST_IMPL(analyzer_expire_oldest_first)
     ASSERT_NOT_NULL(f);
     fclose(f);
     /* --dry-run deletes nothing */
-    ASSERT_EQ(tc_run(&out, "%s expire %s --max-size %llu --dry-run 2>/dev/null", fh, dir,
+    ASSERT_EQ(test_runf(&out, "%s expire %s --max-size %llu --dry-run 2>/dev/null", fh, dir,
                      (unsigned long long)(total - size[0] - size[1])),
               0);
     ASSERT_EQ(tc_count_lines(out), 2);
     free(out);
     ASSERT_EQ(access(segs[0], F_OK), 0);
     /* --max-size: the two oldest go, exactly enough to fit */
-    ASSERT_EQ(tc_run(&out, "%s expire %s --max-size %llu -v 2>/dev/null", fh, dir,
+    ASSERT_EQ(test_runf(&out, "%s expire %s --max-size %llu -v 2>/dev/null", fh, dir,
                      (unsigned long long)(total - size[0] - size[1])),
               0);
     ASSERT_EQ(tc_count_lines(out), 2);
@@ -723,11 +710,11 @@ TEST_IMPL(analyzer_expire_oldest_first)
     for (int i = 2; i < n; i++)
         ASSERT_EQ(access(segs[i], F_OK), 0);
     ASSERT_EQ(access(tmp, F_OK), 0);
-    ASSERT_EQ(tc_run(&out, "%s cat %s", fh, dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s cat %s", fh, dir), 0);
     ASSERT_EQ(tc_count_lines(out), 1 + 8 * 200);
     free(out);
     /* --max-age in the present: 2020 is older than any age we give */
-    ASSERT_EQ(tc_run(&out, "%s expire %s --max-age 365d 2>/dev/null", fh, dir), 0);
+    ASSERT_EQ(test_runf(&out, "%s expire %s --max-age 365d 2>/dev/null", fh, dir), 0);
     free(out);
     for (int i = 0; i < n; i++)
         ASSERT_NE(access(segs[i], F_OK), 0);
@@ -979,7 +966,7 @@ static void tc_collect(void *arg, const cap_dgram_t *d)
 static int tc_keys_ours(const char *dir, const char *filter, char ***out_keys, char **buf)
 {
     char *out;
-    ASSERT_EQ(tc_run(&out, "%s cat %s '%s'", test_bin("flowhunt"), dir, filter), 0);
+    ASSERT_EQ(test_runf(&out, "%s cat %s '%s'", test_bin("flowhunt"), dir, filter), 0);
     char **lines;
     int n = tc_lines(out, &lines);
     char *keys = malloc((size_t)n * TC_KEY + 1);
@@ -1009,7 +996,7 @@ static int tc_keys_ours(const char *dir, const char *filter, char ***out_keys, c
 static int tc_keys_nfdump(const char *nfdir, const char *filter, char ***out_keys, char **buf)
 {
     char *out;
-    ASSERT_EQ(tc_run(&out, "TZ=UTC nfdump -R %s -q -o csv '%s' 2>/dev/null", nfdir, filter), 0);
+    ASSERT_EQ(test_runf(&out, "TZ=UTC nfdump -R %s -q -o csv '%s' 2>/dev/null", nfdir, filter), 0);
     char **lines;
     int n = tc_lines(out, &lines), m = 0;
     char *keys = malloc((size_t)n * TC_KEY + 1);
@@ -1027,17 +1014,22 @@ static int tc_keys_nfdump(const char *nfdir, const char *filter, char ***out_key
                 *p++ = '\0';
         }
         ASSERT_GE(nf, 13);
-        uint8_t proto = 0;
-        if (strcmp(f[7], "TCP") == 0)
-            proto = 6;
-        else if (strcmp(f[7], "UDP") == 0)
-            proto = 17;
-        else if (strcmp(f[7], "ICMP") == 0)
-            proto = 1;
-        else
-            proto = (uint8_t)atoi(f[7]);
+        /* nfdump names the protocols it knows, numbers the rest */
+        static const struct {
+            const char *name;
+            uint8_t num;
+        } names[] = {{"ICMP", 1}, {"IPIP", 4},   {"TCP", 6},     {"UDP", 17}, {"IPv6", 41},
+                     {"GRE", 47}, {"ESP", 50},   {"AH", 51},     {"ICMP6", 58}, {"SCTP", 132}};
+        int proto = -1;
+        for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
+            if (strcmp(f[7], names[j].name) == 0)
+                proto = names[j].num;
+        if (proto < 0 && f[7][0] >= '0' && f[7][0] <= '9')
+            proto = atoi(f[7]);
+        if (proto < 0)
+            TEST_FAIL_AT("nfdump protocol name '%s' not in the test's table", f[7]);
         k[m] = keys + (size_t)m * TC_KEY;
-        snprintf(k[m], TC_KEY, "%s %s %s %s %s %u %s %s", f[0], f[3], f[4], f[5],
+        snprintf(k[m], TC_KEY, "%s %s %s %s %s %d %s %s", f[0], f[3], f[4], f[5],
                  proto == 1 ? "0" : f[6], proto, f[11], f[12]);
         m++;
     }
@@ -1203,9 +1195,9 @@ TEST_IMPL(analyzer_filter_vs_nfdump)
     char csv[600], idir[600], *out;
     snprintf(csv, sizeof csv, "%s/nf.csv", test_tmpdir());
     snprintf(idir, sizeof idir, "%s/from-nfdump", test_tmpdir());
-    ASSERT_EQ(tc_run(&out, "{ TZ=UTC nfdump -R %s -o csv >%s; }", nfdir, csv), 0);
+    ASSERT_EQ(test_runf(&out, "{ TZ=UTC nfdump -R %s -o csv >%s; }", nfdir, csv), 0);
     free(out);
-    ASSERT_EQ(tc_run(&out, "%s import %s --format nfdump-csv %s", test_bin("flowhunt"), idir, csv),
+    ASSERT_EQ(test_runf(&out, "%s import %s --format nfdump-csv %s", test_bin("flowhunt"), idir, csv),
               0);
     free(out);
     static const struct {
