@@ -47,10 +47,10 @@ uint64_t *hj_map_get(const hj_map_t *m, uint64_t key);
 int hj_map_next(const hj_map_t *m, uint64_t *key, uint64_t **val, int first);
 void hj_map_free(hj_map_t *m);
 
-/* Interning of byte-string keys (JudyHS): each distinct key gets the next id 0, 1, 2, ...,
- * so per-key records live in a plain array in insertion order (JudyHS cannot be iterated). */
+/* Interning of byte-string keys (a hash table in hunt_judy.c): each distinct key gets the next
+ * id 0, 1, 2, ..., so per-key records live in a plain array in insertion order. */
 typedef struct hj_intern {
-    void *judy;
+    void *tab;
     uint64_t n;
 } hj_intern_t;
 
@@ -609,8 +609,8 @@ typedef struct hp_rec {
     uint8_t n_exporters;
 } hp_rec_t;
 
-/* Stitches, deduplicates and pairs recs[0..n) (reordered in place) and calls emit for each
- * conversation in time order. */
+/* Stitches, deduplicates and pairs recs[0..n) (changed in place, not reordered) and calls emit
+ * for each conversation in time order. */
 void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
                 void (*emit)(void *arg, const hunt_conv_t *c), void *arg, hp_stats_t *st);
 

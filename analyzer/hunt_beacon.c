@@ -898,52 +898,79 @@ static int hb_cmp_timer(const void *pa, const void *pb)
     return x < y ? -1 : x > y;
 }
 
-static int hb_cmp_addr(const void *pa, const void *pb)
+/* Distinct addresses in a sliding window of candidates: a count per address, and how many
+ * counts are above zero. */
+typedef struct hb_win {
+    hj_intern_t ids;
+    hj_vec_t cnt; /* uint32_t per id */
+    uint32_t distinct;
+} hb_win_t;
+
+static void hb_win_add(hb_win_t *w, const flow_addr_t *a, int add)
 {
-    return memcmp(pa, pb, 16);
+    int is_new;
+    uint64_t id = hj_intern(&w->ids, a->b, 16, &is_new);
+    uint32_t *c = hj_vec_at(&w->cnt, id);
+    if (add && (*c)++ == 0)
+        w->distinct++;
+    else if (!add && --(*c) == 0)
+        w->distinct--;
 }
 
-static uint32_t hb_distinct(flow_addr_t *v, size_t n)
+static int hb_same_timer_group(const hb_cand_t *a, const hb_cand_t *b)
 {
-    if (n > 1)
-        qsort(v, n, sizeof *v, hb_cmp_addr);
-    uint32_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d += i == 0 || memcmp(v[i].b, v[i - 1].b, 16) != 0;
-    return d;
+    return a->u.port == b->u.port && a->u.proto == b->u.proto;
 }
 
 /* For every single-address candidate: how many internal hosts share its timer (same port and
- * protocol, period within 10 %), counted only when they call at least three destinations. */
+ * protocol, period within 10 %), counted only when they call at least three destinations.
+ * Sorted by (port, protocol, period), each candidate's peers are a window [lo, hi) whose ends
+ * only move forward (a period that grows moves both bounds up), so the window is slid and its
+ * distinct hosts and destinations counted as candidates enter and leave it: linear, where
+ * sorting every window was quadratic in a fleet's size. A negative or NaN period would break
+ * the monotony; then every window is counted afresh. */
 static void hb_fleet(hb_cand_t *v, size_t n)
 {
     hb_cand_t **idx = hj_xmalloc((n ? n : 1) * sizeof *idx);
     size_t m = 0;
+    int monotone = 1;
     for (size_t i = 0; i < n; i++)
-        if (!v[i].net)
+        if (!v[i].net) {
             idx[m++] = &v[i];
+            monotone &= hb_cand_period(&v[i]) >= 0;
+        }
     if (m > 1)
         qsort(idx, m, sizeof *idx, hb_cmp_timer);
-    flow_addr_t *hosts = hj_xmalloc((m ? m : 1) * sizeof *hosts);
-    flow_addr_t *dsts = hj_xmalloc((m ? m : 1) * sizeof *dsts);
-    size_t lo = 0;
+    hb_win_t wh, wd;
+    memset(&wh, 0, sizeof wh);
+    memset(&wd, 0, sizeof wd);
+    hj_vec_init(&wh.cnt, sizeof(uint32_t));
+    hj_vec_init(&wd.cnt, sizeof(uint32_t));
+    size_t lo = 0, a = 0, b = 0; /* [a, b): the candidates counted in wh and wd */
     for (size_t i = 0; i < m; i++) {
         double p = hb_cand_period(idx[i]);
-        while (lo < i && (idx[lo]->u.port != idx[i]->u.port ||
-                          idx[lo]->u.proto != idx[i]->u.proto || hb_cand_period(idx[lo]) < p * 0.9))
+        while (lo < i &&
+               (!hb_same_timer_group(idx[lo], idx[i]) || hb_cand_period(idx[lo]) < p * 0.9))
             lo++;
-        size_t k = 0;
-        for (size_t j = lo; j < m && idx[j]->u.port == idx[i]->u.port &&
-                            idx[j]->u.proto == idx[i]->u.proto && hb_cand_period(idx[j]) <= p * 1.1;
-             j++) {
-            hosts[k] = idx[j]->u.host;
-            dsts[k++] = idx[j]->u.dst;
+        /* what left the window; all of it when the window is counted afresh */
+        size_t keep = !monotone || b < lo ? b : lo;
+        for (; a < keep; a++) {
+            hb_win_add(&wh, &idx[a]->u.host, 0);
+            hb_win_add(&wd, &idx[a]->u.dst, 0);
         }
-        uint32_t nh = hb_distinct(hosts, k), nd = hb_distinct(dsts, k);
-        idx[i]->fleet = nd >= 3 ? nh : 0;
+        if (a == b)
+            a = b = lo;
+        for (; b < m && hb_same_timer_group(idx[b], idx[i]) && hb_cand_period(idx[b]) <= p * 1.1;
+             b++) {
+            hb_win_add(&wh, &idx[b]->u.host, 1);
+            hb_win_add(&wd, &idx[b]->u.dst, 1);
+        }
+        idx[i]->fleet = wd.distinct >= 3 ? wh.distinct : 0;
     }
-    free(hosts);
-    free(dsts);
+    hj_intern_free(&wh.ids);
+    hj_intern_free(&wd.ids);
+    hj_vec_free(&wh.cnt);
+    hj_vec_free(&wd.cnt);
     free(idx);
 }
 

@@ -86,9 +86,23 @@ static uint64_t hp_partition_of(const flow_addr_t *s, const flow_addr_t *d)
 
 /* ---- the pure steps ---------------------------------------------------------------------- */
 
-static int hp_cmp_addr(const flow_addr_t *a, const flow_addr_t *b)
+/* Eight bytes as a big-endian number: comparing two of them is comparing the bytes in order. */
+static inline uint64_t hp_be64(const uint8_t *p)
 {
-    return memcmp(a->b, b->b, 16);
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+           (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* The sign of memcmp(a, b, 16), inline: the sorts below spend most of their time here. */
+static inline int hp_cmp_addr(const flow_addr_t *a, const flow_addr_t *b)
+{
+    uint64_t x = hp_be64(a->b), y = hp_be64(b->b);
+    if (x == y) {
+        x = hp_be64(a->b + 8);
+        y = hp_be64(b->b + 8);
+    }
+    return x < y ? -1 : x > y;
 }
 
 #define HP_CMP(x, y)                                                                               \
@@ -113,6 +127,78 @@ static int hp_cmp_stitch(const void *pa, const void *pb)
     HP_CMP(a->pkts, b->pkts);
     HP_CMP(a->bytes, b->bytes);
     return 0;
+}
+
+/* The stitching sort, cheaply. Sorting the records themselves compares two 100-odd-byte
+ * records far apart in memory at every step; instead 32-byte items are sorted that carry the
+ * leading part of the order (source, destination, ports, protocol) in three words and fall back
+ * to the records only when those are equal or inexact. An address is coded as a number that
+ * never decreases as the address grows, exact below 2^63 (an address whose first 8 bytes are
+ * zero, as every IPv4-mapped one is) and a coarse, bucketed value above, so unequal codes
+ * order two addresses as memcmp does and equal exact codes mean equal addresses. */
+typedef struct hp_skey {
+    uint64_t src, dst; /* hp_addr_code() */
+    uint64_t ports;    /* sport << 24 | dport << 8 | proto */
+    hp_rec_t *r;
+} hp_skey_t;
+
+#define HP_INEXACT (1ull << 63)
+
+static uint64_t hp_addr_code(const flow_addr_t *a)
+{
+    uint64_t hi = hp_be64(a->b), lo = hp_be64(a->b + 8);
+    if (hi == 0 && lo < HP_INEXACT)
+        return lo;
+    return HP_INEXACT | (hi >> 1);
+}
+
+/* The order of two keys as far as their codes tell it; 0 when the records must decide. */
+static int hp_cmp_codes(const hp_skey_t *a, const hp_skey_t *b)
+{
+    HP_CMP(a->src, b->src);
+    if (a->src < HP_INEXACT) {
+        HP_CMP(a->dst, b->dst);
+        if (a->dst < HP_INEXACT)
+            HP_CMP(a->ports, b->ports);
+    }
+    return 0;
+}
+
+static int hp_cmp_skey(const void *pa, const void *pb)
+{
+    const hp_skey_t *a = pa, *b = pb;
+    int c = hp_cmp_codes(a, b);
+    return c ? c : hp_cmp_stitch(a->r, b->r);
+}
+
+/* Sorts recs[0..n) into the stitching order: the keys are sorted (glibc's qsort is a stable
+ * merge sort, and so were the records sorted before, ties included), then the records are
+ * moved into place by following the cycles of the permutation. */
+static void hp_sort_stitch(hp_rec_t *recs, size_t n)
+{
+    hp_skey_t *k = hj_xmalloc(n * sizeof *k);
+    for (size_t i = 0; i < n; i++) {
+        hp_rec_t *r = &recs[i];
+        k[i] = (hp_skey_t){hp_addr_code(&r->src), hp_addr_code(&r->dst),
+                           (uint64_t)r->sport << 24 | (uint64_t)r->dport << 8 | r->proto, r};
+    }
+    qsort(k, n, sizeof *k, hp_cmp_skey);
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].r == &recs[i])
+            continue;
+        hp_rec_t tmp = recs[i];
+        size_t j = i;
+        for (;;) {
+            size_t from = (size_t)(k[j].r - recs);
+            k[j].r = &recs[j];
+            if (from == i)
+                break;
+            recs[j] = recs[from];
+            j = from;
+        }
+        recs[j] = tmp;
+    }
+    free(k);
 }
 
 /* 5-tuple, start, exporter: the order of deduplication. */
@@ -185,6 +271,16 @@ static int hp_same_ckey(const hp_rec_t *a, const hp_rec_t *b)
     hp_ckey_t ka = hp_ckey(a), kb = hp_ckey(b);
     return !hp_cmp_addr(ka.lo, kb.lo) && !hp_cmp_addr(ka.hi, kb.hi) && ka.lo_port == kb.lo_port &&
            ka.hi_port == kb.hi_port;
+}
+
+/* The pairing order by keys, as for stitching, the codes taken from the conversation key.
+ * The records are not moved afterwards: the one pass over them in this order reads them
+ * through the sorted keys, which saves the random walk of moving every record into place. */
+static int hp_cmp_pkey(const void *pa, const void *pb)
+{
+    const hp_skey_t *a = pa, *b = pb;
+    int c = hp_cmp_codes(a, b);
+    return c ? c : hp_cmp_pair(a->r, b->r);
 }
 
 static int hp_same_5tuple(const hp_rec_t *a, const hp_rec_t *b)
@@ -262,7 +358,7 @@ static uint64_t hp_scale(uint64_t v, uint32_t sampling)
 
 static int hp_cmp_conv(const void *pa, const void *pb)
 {
-    const hunt_conv_t *a = pa, *b = pb;
+    const hunt_conv_t *a = *(hunt_conv_t *const *)pa, *b = *(hunt_conv_t *const *)pb;
     int c;
     HP_CMP(a->t_start, b->t_start);
     if ((c = hp_cmp_addr(&a->orig, &b->orig)) || (c = hp_cmp_addr(&a->resp, &b->resp)))
@@ -388,7 +484,7 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
     }
     /* 1. stitch active-timeout fragments of one 5-tuple and exporter */
     if (n > 1)
-        qsort(recs, n, sizeof *recs, hp_cmp_stitch);
+        hp_sort_stitch(recs, n);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         hp_rec_t *head = &recs[i];
@@ -403,12 +499,29 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
         }
         i = j;
     }
-    /* 2. one flow exported by several routers counts once */
-    if (n > 1)
-        qsort(recs, n, sizeof *recs, hp_cmp_dedup);
+    /* 2. one flow exported by several routers counts once. The records are in the order of
+     * stitching, 5-tuple first, which the order of deduplication (live first, then 5-tuple,
+     * start, exporter) shares: moving the live records to the front, in order, and sorting
+     * each 5-tuple's run gives the order a stable sort of all of them gave (the dead ones
+     * were never read again), without sorting the whole window a second time. */
     size_t live = 0;
-    while (live < n && !recs[live].dead)
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].dead)
+            continue;
+        if (live != i)
+            recs[live] = recs[i];
         live++;
+    }
+    for (size_t i = live; i < n; i++)
+        recs[i].dead = 1;
+    for (size_t i = 0; i < live;) {
+        size_t j = i + 1;
+        while (j < live && hp_same_5tuple(&recs[i], &recs[j]))
+            j++;
+        if (j - i > 1)
+            qsort(recs + i, j - i, sizeof *recs, hp_cmp_dedup);
+        i = j;
+    }
     for (size_t i = 0; i < live;) {
         size_t j = i + 1;
         while (j < live && hp_same_5tuple(&recs[i], &recs[j]) &&
@@ -434,23 +547,36 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
             k++;
         i = k;
     }
-    /* 3. pair one-way records into conversations */
+    /* 3. pair one-way records into conversations (the dead would sort last: left out) */
+    hp_skey_t *pk = hj_xmalloc((live ? live : 1) * sizeof *pk);
+    size_t nx = 0;
+    for (size_t i = 0; i < live; i++) {
+        if (recs[i].dead)
+            continue;
+        hp_ckey_t ck = hp_ckey(&recs[i]);
+        pk[nx++] = (hp_skey_t){
+            hp_addr_code(ck.lo), hp_addr_code(ck.hi),
+            (uint64_t)ck.lo_port << 24 | (uint64_t)ck.hi_port << 8 | recs[i].proto, &recs[i]};
+    }
+    live = nx;
     if (live > 1)
-        qsort(recs, live, sizeof *recs, hp_cmp_pair);
-    while (live > 0 && recs[live - 1].dead)
-        live--;
+        qsort(pk, live, sizeof *pk, hp_cmp_pkey);
+    hp_rec_t **ix = hj_xmalloc((live ? live : 1) * sizeof *ix);
+    for (size_t i = 0; i < live; i++)
+        ix[i] = pk[i].r;
+    free(pk);
     hunt_conv_t *convs = hj_xmalloc((live ? live : 1) * sizeof *convs);
     size_t nc = 0;
     uint64_t tol = (uint64_t)cfg->pair_tol_ms;
     for (size_t i = 0; i < live; i++) {
-        hp_rec_t *a = &recs[i];
+        hp_rec_t *a = ix[i];
         if (a->dead)
             continue;
         a->dead = 1;
         hp_rec_t *b = NULL;
         if (!a->has_rev) {
             for (size_t j = i + 1; j < live && j < i + 1 + HP_PAIR_LOOKAHEAD; j++) {
-                hp_rec_t *q = &recs[j];
+                hp_rec_t *q = ix[j];
                 if (!hp_same_ckey(a, q) || q->t0 > a->t1 + tol)
                     break;
                 if (q->dead || q->has_rev || !hp_cmp_addr(&q->src, &a->src))
@@ -473,11 +599,16 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
             hp_conv(cfg, a, NULL, &convs[nc++]);
         }
     }
-    /* 4. in time order, a total order so that every run feeds the hunts identically */
+    free(ix);
+    /* 4. in time order, a total order so that every run feeds the hunts identically (sorted
+     * by pointer: each conversation is read once, in this order, so none is moved) */
+    hunt_conv_t **cx = hj_xmalloc((nc ? nc : 1) * sizeof *cx);
+    for (size_t i = 0; i < nc; i++)
+        cx[i] = &convs[i];
     if (nc > 1)
-        qsort(convs, nc, sizeof *convs, hp_cmp_conv);
+        qsort(cx, nc, sizeof *cx, hp_cmp_conv);
     for (size_t i = 0; i < nc; i++) {
-        const hunt_conv_t *c = &convs[i];
+        const hunt_conv_t *c = cx[i];
         st->convs++;
         st->one_way += !c->answered;
         if (c->sampling > 1)
@@ -490,6 +621,7 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
             st->last_ms = c->t_end;
         emit(arg, c);
     }
+    free(cx);
     free(convs);
 }
 
