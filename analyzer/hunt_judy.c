@@ -217,7 +217,7 @@ uint64_t hj_intern(hj_intern_t *t, const void *key, size_t len, int *is_new)
         exit(2);
     }
     uint64_t id = t->n++;
-    if (x->arena_n + len > x->arena_cap) {
+    if (!x->arena || x->arena_n + len > x->arena_cap) { /* allocated even for an empty key */
         size_t cap = x->arena_cap ? x->arena_cap : 1024;
         while (cap < x->arena_n + len)
             cap *= 2;

@@ -377,6 +377,38 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     return 0;
 }
 
+TEST_IMPL(hunt_intern_keys)
+{
+    /* ids in first-seen order, found again by lookup, for keys of one length and then of
+     * mixed lengths (the table switches layout), through several growths; the empty key
+     * first (an empty arena is where a null pointer could slip in) */
+    hj_intern_t t = {0};
+    int is_new;
+    ASSERT_EQ(hj_intern(&t, "", 0, &is_new), 0);
+    ASSERT_EQ(is_new, 1);
+    char key[64];
+    for (int i = 1; i < 5000; i++) {
+        int len = i < 2500 ? 0 : 5 + i % 40; /* more than the digits: keys stay distinct */
+        memset(key, 0, sizeof key);
+        snprintf(key, sizeof key, "%d", i);
+        uint64_t id = hj_intern(&t, key, (size_t)(len ? len : 8), &is_new);
+        ASSERT_EQ(is_new, 1);
+        ASSERT_UINT64_EQ(id, (uint64_t)i);
+    }
+    ASSERT_EQ(hj_intern(&t, "", 0, &is_new), 0);
+    ASSERT_EQ(is_new, 0);
+    for (int i = 1; i < 5000; i++) {
+        int len = i < 2500 ? 0 : 5 + i % 40; /* more than the digits: keys stay distinct */
+        memset(key, 0, sizeof key);
+        snprintf(key, sizeof key, "%d", i);
+        ASSERT_UINT64_EQ(hj_lookup(&t, key, (size_t)(len ? len : 8)), (uint64_t)i);
+    }
+    ASSERT_UINT64_EQ(hj_lookup(&t, "absent", 6), UINT64_MAX);
+    ASSERT_UINT64_EQ(t.n, 5000);
+    hj_intern_free(&t);
+    return 0;
+}
+
 TEST_IMPL(hunt_config_ini)
 {
     char path[600], err[512];
