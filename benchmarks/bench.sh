@@ -296,7 +296,7 @@ while read -r proto _ _ rate _ tsh rat _; do
     case $proto in v5 | v9 | ipfix) row "decode $proto, M flows per CPU-s (tshark cflow)" "$rate" "$tsh" "${rat%x}" ;; esac
 done <<<"$DECODE_OUT"
 HUNT_RATE=$(mfs "$FH_STORED" "$HUNT_WALL")
-row "hunt: wall s (beacon, scan, dns-exfil; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
+row "hunt: wall s (all eight hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
 row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run)" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"
 row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
 T_END=$(now)
