@@ -190,3 +190,56 @@ int test_runf(char **out, const char *fmt, ...)
         TEST_FAIL_AT("command too long or empty (%d bytes)", n);
     return test_run(cmd, out);
 }
+
+int test_json_str(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return 0;
+    p += strlen(pat);
+    if (strncmp(p, "null", 4) == 0) {
+        out[0] = '\0';
+        return 1;
+    }
+    if (*p == '"') {
+        p++;
+        size_t n = strcspn(p, "\"");
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 1;
+    }
+    size_t n = strcspn(p, ",}");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+int test_truth_read(const char *path, test_truth_t *c, int cap)
+{
+    size_t len;
+    char *text = (char *)test_read_file(path, &len);
+    if (!text)
+        TEST_FAIL_AT("cannot read the truth file %s", path);
+    int n = 0;
+    char *sv = NULL;
+    for (char *line = strtok_r(text, "\n", &sv); line && n < cap;
+         line = strtok_r(NULL, "\n", &sv)) {
+        char det[8];
+        ASSERT(test_json_str(line, "scenario", c[n].scenario, sizeof c[n].scenario));
+        ASSERT(test_json_str(line, "technique", c[n].technique, sizeof c[n].technique));
+        ASSERT(test_json_str(line, "host", c[n].host, sizeof c[n].host));
+        ASSERT(test_json_str(line, "peer", c[n].peer, sizeof c[n].peer));
+        ASSERT(test_json_str(line, "port", c[n].port, sizeof c[n].port));
+        ASSERT(test_json_str(line, "detectable", det, sizeof det));
+        c[n].detectable = strcmp(det, "true") == 0;
+        n++;
+    }
+    free(text);
+    return n;
+}

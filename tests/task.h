@@ -114,6 +114,21 @@ int test_run(const char *cmd, char **out);
 /* test_run() of a printf-formatted command (at most 16 KiB); out may be NULL. */
 int test_runf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The value of "key" in a one-line JSON object, unquoted ("" for null); 0 when absent. */
+int test_json_str(const char *line, const char *key, char *out, size_t cap);
+
+/* One line of flowgen's ground truth (--truth): host and peer are an address or a prefix
+ * ("10.0.0.0/16" for a look-alike of many hosts, "10.0.19.0/24" for a swept /24); technique is
+ * "" for the benign look-alikes (scenario benign-*); detectable is 0 when sampling left the
+ * case fewer than 20 records. */
+typedef struct test_truth {
+    char scenario[40], technique[16], host[64], peer[64], port[8]; /* port "" for none */
+    int detectable;
+} test_truth_t;
+
+/* Reads at most cap truth lines; their count. */
+int test_truth_read(const char *path, test_truth_t *c, int cap);
+
 /* Path of a built program: $FH_BUILD/name, or build/name; fails the test when it is not
  * built. Two calls' results may be held at once. */
 const char *test_bin(const char *name);

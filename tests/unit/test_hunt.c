@@ -21,74 +21,8 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* The string value of "key" in a JSON line ("" for null); 0 when absent. */
-static int th_json_str(const char *line, const char *key, char *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        return 0;
-    p += strlen(pat);
-    if (strncmp(p, "null", 4) == 0) {
-        out[0] = '\0';
-        return 1;
-    }
-    if (*p == '"') {
-        p++;
-        size_t n = strcspn(p, "\"");
-        if (n >= cap)
-            n = cap - 1;
-        memcpy(out, p, n);
-        out[n] = '\0';
-        return 1;
-    }
-    size_t n = strcspn(p, ",}");
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 1;
-}
-
-/* One line of flowgen's ground truth: host and peer are an address or a prefix ("10.0.0.0/16"
- * for a look-alike of many hosts, "10.0.19.0/24" for a swept /24); technique is "" for the
- * benign look-alikes (scenario benign-*); detectable is false when sampling left the case
- * fewer than 20 records. */
-typedef struct th_case {
-    char scenario[32], technique[16], src[64], dst[64];
-    int detectable;
-} th_case_t;
-
-static int th_truth(const char *path, th_case_t *c, int cap)
-{
-    size_t len;
-    char *raw = (char *)test_read_file(path, &len);
-    ASSERT_NOT_NULL(raw);
-    char *text = malloc(len + 1); /* test_read_file does not promise a terminator */
-    ASSERT_NOT_NULL(text);
-    memcpy(text, raw, len);
-    text[len] = '\0';
-    free(raw);
-    int n = 0;
-    char *sv = NULL;
-    for (char *line = strtok_r(text, "\n", &sv); line && n < cap;
-         line = strtok_r(NULL, "\n", &sv)) {
-        char det[8];
-        ASSERT(th_json_str(line, "scenario", c[n].scenario, sizeof c[n].scenario));
-        ASSERT(th_json_str(line, "technique", c[n].technique, sizeof c[n].technique));
-        ASSERT(th_json_str(line, "host", c[n].src, sizeof c[n].src));
-        ASSERT(th_json_str(line, "peer", c[n].dst, sizeof c[n].dst));
-        ASSERT(th_json_str(line, "detectable", det, sizeof det));
-        c[n].detectable = strcmp(det, "true") == 0;
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 /* The hunts the recall figures are for: beacon, scan (horizontal and vertical), dns-exfil. */
-static int th_recall_case(const th_case_t *c)
+static int th_recall_case(const test_truth_t *c)
 {
     return strcmp(c->scenario, "beacon") == 0 || strncmp(c->scenario, "scan-", 5) == 0 ||
            strcmp(c->scenario, "dns-exfil") == 0;
@@ -108,8 +42,8 @@ static int th_addr_in(const char *addr, const char *where)
 static const char *th_allow_scanners(const char *truth_path, const char *const *prefixes)
 {
     static char path[700];
-    th_case_t cases[64];
-    int n = th_truth(truth_path, cases, 64);
+    test_truth_t cases[64];
+    int n = test_truth_read(truth_path, cases, 64);
     snprintf(path, sizeof path, "%s/allow-scanners.txt", test_tmpdir());
     FILE *f = fopen(path, "w");
     ASSERT_NOT_NULL(f);
@@ -117,7 +51,7 @@ static const char *th_allow_scanners(const char *truth_path, const char *const *
     for (int i = 0; i < n; i++)
         for (const char *const *p = prefixes; *p; p++)
             if (strncmp(cases[i].scenario, *p, strlen(*p)) == 0) {
-                fprintf(f, "host@scan = %s Nessus, ticket 7\n", cases[i].src);
+                fprintf(f, "host@scan = %s Nessus, ticket 7\n", cases[i].host);
                 break;
             }
     fclose(f);
@@ -166,8 +100,8 @@ static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], 
     int rc = test_runf(&out, "%s hunt %s " TH_HUNT_ARGS " --format json --now 2024-03-20 --allow %s",
                     test_bin("flowhunt"), dir, allow);
     ASSERT_EQ(rc, 1); /* findings reported */
-    th_case_t cases[64];
-    int n = th_truth(truth_path, cases, 64), n_recall = 0;
+    test_truth_t cases[64];
+    int n = test_truth_read(truth_path, cases, 64), n_recall = 0;
     for (int i = 0; i < n; i++)
         n_recall += th_recall_case(&cases[i]) && cases[i].detectable;
     ASSERT_GE(n_recall, 1);
@@ -175,11 +109,11 @@ static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], 
     for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
          line = strtok_r(NULL, "\n", &sv)) {
         char hunt[32], host[64], peer[64], risk[16], supp[8] = "";
-        ASSERT(th_json_str(line, "hunt", hunt, sizeof hunt));
-        ASSERT(th_json_str(line, "host", host, sizeof host));
-        ASSERT(th_json_str(line, "peer", peer, sizeof peer));
-        ASSERT(th_json_str(line, "risk_level", risk, sizeof risk));
-        th_json_str(line, "suppressed", supp, sizeof supp);
+        ASSERT(test_json_str(line, "hunt", hunt, sizeof hunt));
+        ASSERT(test_json_str(line, "host", host, sizeof host));
+        ASSERT(test_json_str(line, "peer", peer, sizeof peer));
+        ASSERT(test_json_str(line, "risk_level", risk, sizeof risk));
+        test_json_str(line, "suppressed", supp, sizeof supp);
         const char *techs = strstr(line, "\"techniques\":[");
         ASSERT_NOT_NULL(techs);
         int match = -1, other_threat = 0;
@@ -191,9 +125,9 @@ static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], 
             /* a look-alike's peer may be a prefix the finding's peer (or /24) lies in */
             char peer_addr[64];
             snprintf(peer_addr, sizeof peer_addr, "%.*s", (int)strcspn(peer, "/"), peer);
-            int where = th_addr_in(host, cases[i].src) &&
-                        (strcmp(peer, cases[i].dst) == 0 ||
-                         (strchr(cases[i].dst, '/') && th_addr_in(peer_addr, cases[i].dst)));
+            int where = th_addr_in(host, cases[i].host) &&
+                        (strcmp(peer, cases[i].peer) == 0 ||
+                         (strchr(cases[i].peer, '/') && th_addr_in(peer_addr, cases[i].peer)));
             if (th_recall_case(&cases[i]) && where && hit && hit < end)
                 match = i;
             else if (where && cases[i].technique[0])
@@ -212,8 +146,8 @@ static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], 
                 for (int i = 0; i < n; i++) {
                     char pa[64];
                     snprintf(pa, sizeof pa, "%.*s", (int)strcspn(peer, "/"), peer);
-                    if (!cases[i].technique[0] && th_addr_in(host, cases[i].src) &&
-                        th_addr_in(pa, cases[i].dst))
+                    if (!cases[i].technique[0] && th_addr_in(host, cases[i].host) &&
+                        th_addr_in(pa, cases[i].peer))
                         what = cases[i].scenario;
                 }
                 fprintf(stderr, "%s: benign finding (%s) at %s: %s %s -> %s\n", label, what,
@@ -229,7 +163,7 @@ static void th_check(const char *dir, const char *truth_path, th_score_t sc[3], 
                                                                   : 0;
             sc[h].fn++;
             fprintf(stderr, "%s: missed %s %s -> %s (%s hunt)\n", label, cases[i].scenario,
-                    cases[i].src, cases[i].dst, hunts[h]);
+                    cases[i].host, cases[i].peer, hunts[h]);
         }
     free(out);
 }
@@ -638,8 +572,8 @@ TEST_IMPL(hunt_state_ids_and_ack)
     for (char *sv = NULL, *line = strtok_r(first, "\n", &sv); line;
          line = strtok_r(NULL, "\n", &sv)) {
         char id[40], fp[20];
-        ASSERT(th_json_str(line, "hunt_id", id, sizeof id));
-        ASSERT(th_json_str(line, "fingerprint", fp, sizeof fp));
+        ASSERT(test_json_str(line, "hunt_id", id, sizeof id));
+        ASSERT(test_json_str(line, "fingerprint", fp, sizeof fp));
         char pair[80];
         snprintf(pair, sizeof pair, "\"hunt_id\":\"%s\"", id);
         ASSERT_NOT_NULL(strstr(second, pair));
@@ -655,8 +589,8 @@ TEST_IMPL(hunt_state_ids_and_ack)
     char fp[20] = "", id[40] = "";
     for (char *sv = NULL, *line = strtok_r(json, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv))
         if (strstr(line, "\"hunt\":\"scan\"")) {
-            ASSERT(th_json_str(line, "fingerprint", fp, sizeof fp));
-            ASSERT(th_json_str(line, "hunt_id", id, sizeof id));
+            ASSERT(test_json_str(line, "fingerprint", fp, sizeof fp));
+            ASSERT(test_json_str(line, "hunt_id", id, sizeof id));
             break;
         }
     free(json);

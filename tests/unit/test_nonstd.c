@@ -628,32 +628,6 @@ TEST_IMPL(nonstd_stratosphere_ctu_normal)
 
 /* ---- flowgen's planted cases ---------------------------------------------------------------- */
 
-/* The value of "key" in a JSON line, as text ("" for null or absent). */
-static void tn_json(const char *line, const char *key, char *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    out[0] = '\0';
-    if (!p)
-        return;
-    p += strlen(pat);
-    if (strncmp(p, "null", 4) == 0)
-        return;
-    if (*p == '"')
-        p++;
-    size_t n = strcspn(p, "\",}");
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
-typedef struct tn_case {
-    char scenario[40], technique[16], host[64], peer[64], port[8];
-    int found;
-} tn_case_t;
-
 /* A finding's host and peer fall in a truth case's host and peer (an address or a network). */
 static int tn_covers(const char *pattern, const char *addr)
 {
@@ -680,23 +654,10 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
                      test_bin("flowgen"), fmt, flows, seed, pcap, truth),
               0);
     ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
-    size_t len;
-    char *text = (char *)test_read_file(truth, &len);
-    ASSERT_NOT_NULL(text);
-    tn_case_t cases[128];
-    int n = 0, mine = 0;
-    for (char *sv = NULL, *line = strtok_r(text, "\n", &sv); line && n < 128;
-         line = strtok_r(NULL, "\n", &sv)) {
-        tn_case_t *c = &cases[n++];
-        memset(c, 0, sizeof *c);
-        tn_json(line, "scenario", c->scenario, sizeof c->scenario);
-        tn_json(line, "technique", c->technique, sizeof c->technique);
-        tn_json(line, "host", c->host, sizeof c->host);
-        tn_json(line, "peer", c->peer, sizeof c->peer);
-        tn_json(line, "port", c->port, sizeof c->port);
-        mine += strcmp(c->technique, "T1571") == 0 || strcmp(c->technique, "T1095") == 0;
-    }
-    free(text);
+    test_truth_t cases[128];
+    int n = test_truth_read(truth, cases, 128), mine = 0, found[128] = {0};
+    for (int i = 0; i < n; i++)
+        mine += strcmp(cases[i].technique, "T1571") == 0 || strcmp(cases[i].technique, "T1095") == 0;
     if (mine == 0)
         SKIP("flowgen plants no T1571/T1095 case yet");
     char *out;
@@ -707,18 +668,18 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
     ASSERT_EQ(rc, 1);
     for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
          line = strtok_r(NULL, "\n", &sv)) {
-        char host[64], peer[64], port[8], risk[16], techs[64];
-        tn_json(line, "host", host, sizeof host);
-        tn_json(line, "peer", peer, sizeof peer);
-        tn_json(line, "port", port, sizeof port);
-        tn_json(line, "risk_level", risk, sizeof risk);
+        char host[64] = "", peer[64] = "", port[8] = "", risk[16] = "", techs[64];
+        ASSERT(test_json_str(line, "host", host, sizeof host));
+        ASSERT(test_json_str(line, "peer", peer, sizeof peer));
+        ASSERT(test_json_str(line, "port", port, sizeof port));
+        ASSERT(test_json_str(line, "risk_level", risk, sizeof risk));
         const char *t = strstr(line, "\"techniques\":[");
         ASSERT_NOT_NULL(t);
         snprintf(techs, sizeof techs, "%.*s", (int)strcspn(t, "]"), t);
         int high = strcmp(risk, "High") == 0 || strcmp(risk, "Critical") == 0;
         int hit = 0, benign = 0, other = 0;
         for (int i = 0; i < n; i++) {
-            tn_case_t *c = &cases[i];
+            const test_truth_t *c = &cases[i];
             if (!tn_covers(c->host, host) || !tn_covers(c->peer, peer))
                 continue;
             if (strncmp(c->scenario, "benign-", 7) == 0) {
@@ -728,9 +689,9 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
             int ours = strcmp(c->technique, "T1571") == 0 || strcmp(c->technique, "T1095") == 0;
             if (ours && strstr(techs, c->technique) &&
                 (!c->port[0] || strcmp(c->port, port) == 0)) {
-                if (!c->found)
+                if (!found[i])
                     sc->tp++;
-                c->found = hit = 1;
+                found[i] = hit = 1;
             } else if (!ours) {
                 other = 1; /* another hunt's threat (a miner on its pool port): not benign */
             }
@@ -749,7 +710,7 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
         }
     }
     for (int i = 0; i < n; i++)
-        if (!cases[i].found && (strcmp(cases[i].technique, "T1571") == 0 ||
+        if (!found[i] && (strcmp(cases[i].technique, "T1571") == 0 ||
                                 strcmp(cases[i].technique, "T1095") == 0)) {
             sc->fn++;
             fprintf(stderr, "%s seed %d: missed %s %s %s -> %s:%s\n", fmt, seed, cases[i].scenario,

@@ -489,58 +489,6 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
 
 /* ---- end to end on flowgen ------------------------------------------------------------------ */
 
-/* The string value of "key" in a JSON line; 0 when absent. */
-static int rt_json_str(const char *line, const char *key, char *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        return 0;
-    p += strlen(pat);
-    if (*p == '"')
-        p++;
-    size_t n = strcspn(p, "\",}");
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 1;
-}
-
-typedef struct rt_case {
-    char scenario[40], technique[16], host[48], peer[64];
-    int found;
-} rt_case_t;
-
-/* Truth lines (keys host/peer, or src/dst in older flowgen output). */
-static int rt_truth(const char *path, rt_case_t *c, int cap)
-{
-    size_t len;
-    char *raw = (char *)test_read_file(path, &len);
-    ASSERT_NOT_NULL(raw);
-    char *text = malloc(len + 1);
-    ASSERT_NOT_NULL(text);
-    memcpy(text, raw, len);
-    text[len] = '\0';
-    free(raw);
-    int n = 0;
-    char *sv = NULL;
-    for (char *line = strtok_r(text, "\n", &sv); line && n < cap;
-         line = strtok_r(NULL, "\n", &sv)) {
-        memset(&c[n], 0, sizeof c[n]);
-        ASSERT(rt_json_str(line, "scenario", c[n].scenario, sizeof c[n].scenario));
-        rt_json_str(line, "technique", c[n].technique, sizeof c[n].technique);
-        if (!rt_json_str(line, "host", c[n].host, sizeof c[n].host))
-            rt_json_str(line, "src", c[n].host, sizeof c[n].host);
-        if (!rt_json_str(line, "peer", c[n].peer, sizeof c[n].peer))
-            rt_json_str(line, "dst", c[n].peer, sizeof c[n].peer);
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 TEST_IMPL(rare_flowgen_first_seen_and_miner)
 {
     static const struct {
@@ -560,8 +508,8 @@ TEST_IMPL(rare_flowgen_first_seen_and_miner)
                              "--hours 96 --out %s --truth %s 2>/dev/null",
                              test_bin("flowgen"), w[i].fmt, w[i].flows, w[i].seed, pcap, truth),
                   0);
-        rt_case_t cases[64];
-        int n = rt_truth(truth, cases, 64);
+        test_truth_t cases[64];
+        int n = test_truth_read(truth, cases, 64), found[64] = {0};
         int mine = 0;
         for (int k = 0; k < n; k++)
             mine += strcmp(cases[k].scenario, "first-seen") == 0 ||
@@ -580,10 +528,10 @@ TEST_IMPL(rare_flowgen_first_seen_and_miner)
         for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
              line = strtok_r(NULL, "\n", &sv)) {
             char hunt[32], host[64], peer[64], risk[16];
-            ASSERT(rt_json_str(line, "hunt", hunt, sizeof hunt));
-            ASSERT(rt_json_str(line, "host", host, sizeof host));
-            ASSERT(rt_json_str(line, "peer", peer, sizeof peer));
-            ASSERT(rt_json_str(line, "risk_level", risk, sizeof risk));
+            ASSERT(test_json_str(line, "hunt", hunt, sizeof hunt));
+            ASSERT(test_json_str(line, "host", host, sizeof host));
+            ASSERT(test_json_str(line, "peer", peer, sizeof peer));
+            ASSERT(test_json_str(line, "risk_level", risk, sizeof risk));
             const char *techs = strstr(line, "\"techniques\":[");
             ASSERT_NOT_NULL(techs);
             const char *tend = strchr(techs, ']');
@@ -603,7 +551,7 @@ TEST_IMPL(rare_flowgen_first_seen_and_miner)
             }
             int high = strcmp(risk, "High") == 0 || strcmp(risk, "Critical") == 0;
             if (match >= 0) {
-                cases[match].found = 1;
+                found[match] = 1;
                 tp[h]++;
             } else {
                 fp[h]++;
@@ -619,7 +567,7 @@ TEST_IMPL(rare_flowgen_first_seen_and_miner)
             int h = strcmp(cases[k].scenario, "miner") == 0        ? 1
                     : strcmp(cases[k].scenario, "first-seen") == 0 ? 0
                                                                    : -1;
-            if (h >= 0 && !cases[k].found) {
+            if (h >= 0 && !found[k]) {
                 fn[h]++;
                 fprintf(stderr, "%s seed %d: missed %s %s -> %s\n", w[i].fmt, w[i].seed,
                         cases[k].scenario, cases[k].host, cases[k].peer);
