@@ -321,6 +321,7 @@ static void ho_finding(ho_state_t *s, const ho_unit_t *u, hunt_findings_t *out)
         ho_sign(sj, sizeof sj, st, sizeof st, &n_signs, "monitoring_host");
 
     hunt_finding_t *f = hunt_finding_new(out, "non-app");
+    f->peer_originated = (uint8_t)(u->by_host * 2 < u->convs); /* the outside mostly started */
     hunt_finding_tech(f, "T1095");
     if (u->proto == 4 || u->proto == 41 || u->proto == 47)
         hunt_finding_tech(f, "T1572"); /* a tunnel of IP in IP */
