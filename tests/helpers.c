@@ -243,3 +243,14 @@ int test_truth_read(const char *path, test_truth_t *c, int cap)
     free(text);
     return n;
 }
+
+const char *test_import_zeek(const char *name, const char *rel)
+{
+    static char dir[700];
+    const char *log = test_shared_file(rel);
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, log),
+              0);
+    return dir;
+}

@@ -129,6 +129,11 @@ typedef struct test_truth {
 /* Reads at most cap truth lines; their count. */
 int test_truth_read(const char *path, test_truth_t *c, int cap);
 
+/* A Zeek conn.log of ../shared/data (rel) imported with `flowhunt import` into a fresh data
+ * directory `name` under the test's temporary directory (skips when the file is absent);
+ * returns the directory (static buffer). */
+const char *test_import_zeek(const char *name, const char *rel);
+
 /* Path of a built program: $FH_BUILD/name, or build/name; fails the test when it is not
  * built. Two calls' results may be held at once. */
 const char *test_bin(const char *name);

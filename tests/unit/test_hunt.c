@@ -718,22 +718,9 @@ TEST_IMPL(hunt_exit_status_and_usage)
 
 /* ---- the team's labelled data ---------------------------------------------------------------- */
 
-static const char *th_import(const char *name, const char *rel)
-{
-    static char dir[700];
-    const char *log = test_shared_file(rel);
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    if (test_runf(NULL, "%s import --help >/dev/null 2>&1", test_bin("flowhunt")) != 0)
-        SKIP("flowhunt import is not built");
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null", test_bin("flowhunt"),
-                     dir, log),
-              0);
-    return dir;
-}
-
 TEST_IMPL(hunt_stratosphere_njrat)
 {
-    const char *dir = th_import("nj", "labeled-flows/stratosphere/001-njrat-labeled-conn.log");
+    const char *dir = test_import_zeek("nj", "labeled-flows/stratosphere/001-njrat-labeled-conn.log");
     char *out;
     int rc = test_runf(&out,
                     "%s hunt %s --internal 192.168.0.0/16,fd2d:ab8c:225::/48 --format json "
@@ -756,7 +743,7 @@ TEST_IMPL(hunt_stratosphere_njrat)
 TEST_IMPL(hunt_stratosphere_ctu_normal)
 {
     const char *dir =
-        th_import("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
+        test_import_zeek("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
     char *out;
     int rc = test_runf(&out, "%s hunt %s --internal 147.32.0.0/16 --format json --no-state",
                     test_bin("flowhunt"), dir);

@@ -565,20 +565,9 @@ TEST_IMPL(nonapp_other_protocols)
 
 /* ---- the whole pipeline --------------------------------------------------------------------- */
 
-static const char *tn_import(const char *name, const char *rel)
-{
-    static char dir[700];
-    const char *log = test_shared_file(rel);
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null", test_bin("flowhunt"),
-                     dir, log),
-              0);
-    return dir;
-}
-
 TEST_IMPL(nonstd_stratosphere_rat_1337)
 {
-    const char *dir = tn_import("rat", "labeled-flows/stratosphere/003-androidtester-rat-conn.log");
+    const char *dir = test_import_zeek("rat", "labeled-flows/stratosphere/003-androidtester-rat-conn.log");
     char *out;
     int rc = test_runf(&out,
                     "%s hunt %s --internal 10.8.0.0/16 --hunts nonstd-port,non-app --format json "
@@ -605,7 +594,7 @@ TEST_IMPL(nonstd_stratosphere_rat_1337)
 TEST_IMPL(nonstd_stratosphere_ctu_normal)
 {
     const char *dir =
-        tn_import("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
+        test_import_zeek("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
     char *out;
     int rc = test_runf(&out,
                     "%s hunt %s --internal 147.32.0.0/16 --hunts nonstd-port,non-app --format "
