@@ -33,6 +33,7 @@ typedef struct dq {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     uint64_t dropped_full;      /* producer side only */
+    int busy;                   /* consumer side only: got an entry since it last slept */
 } dq_t;
 
 int dq_init(dq_t *q, size_t cap_bytes); /* 0 or -1 */
