@@ -8,12 +8,13 @@
 _Static_assert(FG_BATCH_MAX >= NF5_ENC_MAX_FLOWS, "a batch holds a full v5 datagram");
 
 int fg_export_init(fg_export_t *x, fg_format_t fmt, uint32_t n_edge, double dup, uint32_t sample,
-                   uint64_t start_ms, uint64_t seed, const fg_org_t *org)
+                   uint32_t mtu, uint64_t start_ms, uint64_t seed, const fg_org_t *org)
 {
     memset(x, 0, sizeof *x);
     x->n_edge = n_edge;
     x->n_ex = n_edge + (dup > 0 ? 1 : 0);
     x->fmt = fmt;
+    x->mtu = mtu ? mtu : FG_MTU;
     x->batch_max = fmt == FG_FMT_V5 ? NF5_ENC_MAX_FLOWS : FG_BATCH_MAX;
     x->sampling_field = sample > 1 ? (uint16_t)(1u << 14 | sample) : 0;
     x->sample = sample;
@@ -32,8 +33,8 @@ int fg_export_init(fg_export_t *x, fg_format_t fmt, uint32_t n_edge, double dup,
         /* Up 1 hour to 40 days before the span: some exporters' uptime wraps within it. */
         uint64_t up = fg_range(&x->r, 3600000u, 40ull * 86400000u);
         e->boot_ms = start_ms - (up < start_ms ? up : start_ms);
-        nf9e_cfg_t c9 = {.source_id = i, .boot_ms = e->boot_ms, .sampling = sample, .mtu = FG_MTU};
-        ipfixe_cfg_t cx = {.domain = i, .sampling = sample, .mtu = FG_MTU};
+        nf9e_cfg_t c9 = {.source_id = i, .boot_ms = e->boot_ms, .sampling = sample, .mtu = x->mtu};
+        ipfixe_cfg_t cx = {.domain = i, .sampling = sample, .mtu = x->mtu};
         if (nf9e_init(&e->nf9, &c9) != 0 || ipfixe_init(&e->ipfix, &cx) != 0)
             return -1;
     }
@@ -120,7 +121,7 @@ static int fg_flush(fg_export_t *x, uint32_t i)
         ts_ns = x->last_ts_ns + 1000;
     x->last_ts_ns = ts_ns;
 
-    uint8_t buf[NF5_ENC_MAX_LEN > FG_MTU ? NF5_ENC_MAX_LEN : FG_MTU];
+    uint8_t buf[NF5_ENC_MAX_LEN > FG_MTU_MAX ? NF5_ENC_MAX_LEN : FG_MTU_MAX];
     size_t len = 0, done = 0;
     if (x->fmt == FG_FMT_V9) {
         len = nf9e_encode(&e->nf9, buf, sizeof buf, export_ms, e->batch, e->n, &done);

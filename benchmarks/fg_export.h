@@ -5,7 +5,7 @@
  * 50000+i, to 192.0.2.254:2055); with --dup P a share P of records is exported a second time,
  * the same flow, by the core router on the path (the exporter after the edge ones). An
  * exporter sends a datagram when it is full (v5: 30 flows; v9 and IPFIX: the next flow would
- * not fit in FG_MTU bytes) or the oldest waiting flow has waited FG_BATCH_WAIT_MS, stamped
+ * not fit in the MTU, FG_MTU bytes unless --mtu) or the oldest waiting flow has waited FG_BATCH_WAIT_MS, stamped
  * with its last flow's end plus a small delay; each exporter has its own boot time. The
  * writers (nf5_encode, nf9_encode, ipfix_encode) keep each protocol's header rules: v5
  * sequence counts flows, v9 datagrams, IPFIX data records; v9 and IPFIX templates go in an
@@ -27,8 +27,10 @@
 
 #define FG_BATCH_WAIT_MS 2000u
 #define FG_COLLECTOR_PORT 2055u
-#define FG_MTU 1400u     /* v9 and IPFIX datagrams: within an Ethernet MTU after IP and UDP */
-#define FG_BATCH_MAX 64u /* flows an exporter holds; FG_MTU fills well before this */
+#define FG_MTU 1400u /* v9 and IPFIX datagrams: within an Ethernet MTU after IP and UDP */
+#define FG_MTU_MIN 576u
+#define FG_MTU_MAX 9000u  /* a jumbo frame's payload: exporters on 9000-byte links send this */
+#define FG_BATCH_MAX 512u /* flows an exporter holds; FG_MTU_MAX fills well before this */
 
 typedef enum fg_format { FG_FMT_V5, FG_FMT_V9, FG_FMT_IPFIX } fg_format_t;
 
@@ -50,6 +52,7 @@ typedef struct fg_export {
     uint32_t n_ex;   /* n_edge, plus the core router when --dup */
     fg_format_t fmt;
     uint32_t batch_max;      /* flows that make a batch full whatever their size */
+    uint32_t mtu;            /* v9 and IPFIX: largest datagram */
     uint16_t sampling_field; /* v5 */
     uint32_t sample;
     double dup; /* share of records the core router exports again */
@@ -64,9 +67,10 @@ typedef struct fg_export {
 } fg_export_t;
 
 /* Sets up n_edge exporters (plus the core router when dup > 0) with boot times before
- * start_ms; 0, or -1 when FG_MTU cannot hold the templates or memory runs out. */
+ * start_ms, v9 and IPFIX datagrams of at most mtu bytes (0: FG_MTU); 0, or -1 when the MTU
+ * cannot hold the templates or memory runs out. */
 int fg_export_init(fg_export_t *x, fg_format_t fmt, uint32_t n_edge, double dup, uint32_t sample,
-                   uint64_t start_ms, uint64_t seed, const fg_org_t *org);
+                   uint32_t mtu, uint64_t start_ms, uint64_t seed, const fg_org_t *org);
 void fg_export_free(fg_export_t *x);
 /* Sorts g's records by end time and exports them all; 0 or -1 (errno). */
 int fg_export_run(fg_export_t *x, fg_gen_t *g);

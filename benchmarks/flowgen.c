@@ -73,7 +73,7 @@ static void fg_usage(FILE *f)
         "  --format FMT      v5 (NetFlow v5, IPv4 only: dual-stack hosts use IPv4), v9\n"
         "                    (RFC 3954) or ipfix (RFC 7011); v9 and ipfix send IPv4 and IPv6\n"
         "                    templates in each exporter's first datagram and every %u\n"
-        "                    after, and fill datagrams up to %u bytes\n"
+        "                    after, and fill datagrams up to %u bytes (--mtu)\n"
         "  --flows N         exactly N exported flow records (%u..%u)\n"
         "  --seed S          seed of every random choice (unsigned 64-bit)\n"
         "  --start TIME      first flow: Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
@@ -91,6 +91,8 @@ static void fg_usage(FILE *f)
         "  --out FILE        the capture (classic pcap, nanosecond timestamps, Ethernet)\n"
         "  --to ADDR:PORT    send the datagrams over UDP (sendmmsg; IPv6 as [ADDR]:PORT)\n"
         "                    instead, reporting packets and flows per second on stderr\n"
+        "  --mtu BYTES       v9 and IPFIX datagrams up to BYTES (%u..%u; jumbo-frame links\n"
+        "                    carry 9000)\n"
         "  --rate F          with --to: at most F flows per second (default: as fast as the\n"
         "                    socket takes them)\n"
         "  --truth FILE      the planted cases as JSON lines: scenario, technique, host,\n"
@@ -107,7 +109,8 @@ static void fg_usage(FILE *f)
         "\n"
         "Exit status: 0 success, 1 I/O error, 2 usage.\n",
         NF9E_REFRESH_DEFAULT, FG_MTU, FG_MIN_FLOWS, FG_MAX_FLOWS, FG_MAX_EXPORTERS,
-        FG_MAX_EXPORTERS - 1, FG_COLLECTOR_PORT, FG_MAX_SAMPLE_V5, FG_MAX_SAMPLE);
+        FG_MAX_EXPORTERS - 1, FG_COLLECTOR_PORT, FG_MAX_SAMPLE_V5, FG_MAX_SAMPLE, FG_MTU_MIN,
+        FG_MTU_MAX);
 }
 
 static int fg_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -177,7 +180,7 @@ static int fg_parse_time(const char *s, uint64_t *out_s)
 
 typedef struct fg_args {
     fg_format_t fmt;
-    uint64_t flows, seed, start_s, exporters, sample;
+    uint64_t flows, seed, start_s, exporters, sample, mtu;
     double hours, dup, rate;
     const char *out, *truth, *intel, *to;
     const char *sample_arg; /* as given, for the message when it is too large for v5 */
@@ -211,7 +214,8 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
         {"sample", required_argument, NULL, 'S'}, {"out", required_argument, NULL, 'o'},
         {"truth", required_argument, NULL, 'T'},  {"intel", required_argument, NULL, 'I'},
         {"dup", required_argument, NULL, 'D'},    {"to", required_argument, NULL, 'O'},
-        {"rate", required_argument, NULL, 'R'},   {"help", no_argument, NULL, 'h'},
+        {"rate", required_argument, NULL, 'R'},   {"mtu", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     int have_format = 0, have_flows = 0, have_seed = 0, have_start = 0, have_hours = 0;
     memset(a, 0, sizeof *a);
@@ -269,6 +273,10 @@ static int fg_parse_args(int argc, char **argv, fg_args_t *a)
         case 'R':
             if (fg_parse_double(optarg, 1.0, 1e9, &a->rate) != 0)
                 return fg_bad("rate", optarg, "want flows per second, 1 or more");
+            break;
+        case 'M':
+            if (fg_parse_u64(optarg, FG_MTU_MIN, FG_MTU_MAX, &a->mtu) != 0)
+                return fg_bad("mtu", optarg, "want 576 to 9000 bytes");
             break;
         case 'o':
             a->out = optarg;
@@ -406,8 +414,8 @@ int main(int argc, char **argv)
     fg_export_t x;
     g.flows = malloc((size_t)g.cap * sizeof *g.flows);
     if (!g.flows || fg_org_init(&org, a.flows, a.seed, &r_org) != 0 ||
-        fg_export_init(&x, a.fmt, (uint32_t)a.exporters, a.dup, (uint32_t)a.sample, g.start_ms,
-                       a.seed, &org) != 0) {
+        fg_export_init(&x, a.fmt, (uint32_t)a.exporters, a.dup, (uint32_t)a.sample,
+                       (uint32_t)a.mtu, g.start_ms, a.seed, &org) != 0) {
         fprintf(stderr, "flowgen: out of memory for %" PRIu64 " flows\n", a.flows);
         return FG_EXIT_IO;
     }

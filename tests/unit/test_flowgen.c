@@ -1370,3 +1370,67 @@ TEST_IMPL(flowgen_deterministic)
     free(prev);
     return 0;
 }
+
+/* --mtu: jumbo datagrams carry the same flows in fewer datagrams, none larger than asked, and
+ * the default stays 1400 bytes (v9 and IPFIX). */
+TEST_IMPL(flowgen_mtu_jumbo)
+{
+    static const char *const fmts[] = {"v9", "ipfix"};
+    for (int k = 0; k < 2; k++) {
+        unsigned long dgrams[2] = {0, 0}, maxlen[2] = {0, 0};
+        char *csv[2];
+        for (int j = 0; j < 2; j++) {
+            char name[32], pcap[48], log[48], cmd[2048], *out;
+            snprintf(name, sizeof name, "mtu-%s-%d", fmts[k], j);
+            snprintf(pcap, sizeof pcap, "%s.pcap", name);
+            snprintf(log, sizeof log, "%s.log", name);
+            snprintf(cmd, sizeof cmd,
+                     "%s --format %s --flows 200000 --seed 9 --start 2026-11-23 --hours 1 "
+                     "--exporters 1 %s --out %s 2>%s",
+                     test_bin("flowgen"), fmts[k], j ? "--mtu 9000" : "", tfg_path(pcap),
+                     tfg_path(log));
+            ASSERT_EQ(test_run(cmd, NULL), 0);
+            size_t len;
+            out = (char *)tfg_slurp(log, &len);
+            const char *p = strstr(out, " in ");
+            ASSERT_NOT_NULL(p);
+            ASSERT_EQ(sscanf(p, " in %lu datagrams", &dgrams[j]), 1);
+            free(out);
+            /* the largest UDP payload in the capture: pcap records are Ethernet + IPv4 + UDP */
+            snprintf(cmd, sizeof cmd,
+                     "python3 -c 'import struct,sys\n"
+                     "d=open(sys.argv[1],\"rb\").read(); o=24; m=0\n"
+                     "while o + 16 <= len(d):\n"
+                     "    n = struct.unpack_from(\"<I\", d, o + 8)[0]; m = max(m, n - 42); o += 16 + n\n"
+                     "print(m)' %s",
+                     tfg_path(pcap));
+            ASSERT_EQ(test_run(cmd, &out), 0);
+            maxlen[j] = strtoul(out, NULL, 10);
+            free(out);
+            csv[j] = tfg_decode(name, 200000);
+        }
+        ASSERT(maxlen[0] <= 1400 && maxlen[0] > 1000);
+        ASSERT(maxlen[1] <= 9000 && maxlen[1] > 1400);
+        ASSERT(dgrams[1] * 2 < dgrams[0]);
+        /* the same records (export times differ: compare the flows, not the order) */
+        for (int j = 0; j < 2; j++) {
+            char path[600], cmd[1400], *sorted;
+            snprintf(path, sizeof path, "%s/mtu-%d.csv", test_tmpdir(), j);
+            FILE *f = fopen(path, "w");
+            ASSERT_NOT_NULL(f);
+            fputs(csv[j], f);
+            fclose(f);
+            free(csv[j]);
+            snprintf(cmd, sizeof cmd, "cut -d, -f1-10 %s | sort | md5sum", path);
+            ASSERT_EQ(test_run(cmd, &sorted), 0);
+            csv[j] = sorted;
+        }
+        ASSERT_STR_EQ(csv[0], csv[1]);
+        free(csv[0]);
+        free(csv[1]);
+        printf("# %s: %lu datagrams (largest %lu bytes) at the default, %lu at --mtu 9000 "
+               "(largest %lu)\n",
+               fmts[k], dgrams[0], maxlen[0], dgrams[1], maxlen[1]);
+    }
+    return 0;
+}
