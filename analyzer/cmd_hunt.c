@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "audit.h"
@@ -35,7 +36,8 @@ static void hunt_usage(FILE *f)
                "                    [--config FILE] [-o FILE] [--internal CIDR,...]\n"
                "                    [--resolvers ADDR,...] [--allow FILE] [--intel FILE]...\n"
                "                    [--geoip FILE.mmdb] [--asn FILE.mmdb] [--users FILE]\n"
-               "                    [--new-only] [--no-state] [--print-config]\n"
+               "                    [--new-only] [--min-risk LEVEL] [--no-state]\n"
+               "                    [--print-config]\n"
                "\n"
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
                "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
@@ -66,6 +68,9 @@ static void hunt_usage(FILE *f)
                "  --asn FILE        a GeoLite2/GeoIP2 ASN database (.mmdb)\n"
                "  --users FILE      CSV start,end,address,user,hostname (DHCP leases, ISO 8601)\n"
                "  --new-only        report only findings no earlier run reported\n"
+               "  --min-risk LEVEL  report only findings of this risk or higher (low, medium,\n"
+               "                    high, critical; default [general] min_risk, Low); the\n"
+               "                    others are counted in the text header\n"
                "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
@@ -93,13 +98,14 @@ int cmd_hunt(int argc, char **argv)
         {"no-state", no_argument, NULL, 's'},       {"print-config", no_argument, NULL, 'P'},
         {"intel", required_argument, NULL, 'I'},    {"geoip", required_argument, NULL, 'G'},
         {"asn", required_argument, NULL, 'A'},      {"users", required_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"min-risk", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
     const char *geoip = NULL, *asn = NULL, *users = NULL;
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
-    int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0;
+    int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -165,6 +171,13 @@ int cmd_hunt(int argc, char **argv)
         case 'n':
             new_only = 1;
             break;
+        case 'R':
+            for (int r = HUNT_RISK_LOW; r <= HUNT_RISK_CRITICAL; r++)
+                if (strcasecmp(optarg, hr_risk_name(r)) == 0)
+                    min_risk = r;
+            if (!min_risk)
+                return hunt_bad("--min-risk wants low, medium, high or critical");
+            break;
         case 's':
             write_state = 0;
             break;
@@ -206,6 +219,8 @@ int cmd_hunt(int argc, char **argv)
         fprintf(stderr, "flowhunt hunt: %s\n", err);
         goto done;
     }
+    if (min_risk)
+        cfg.min_risk = min_risk; /* the command line over the file */
     if (print_config) {
         hc_print(&cfg, stdout);
         status = CMD_OK;
@@ -318,6 +333,7 @@ int cmd_hunt(int argc, char **argv)
     hr_opts_t ro = {.dir = dir,
                     .format = format,
                     .new_only = new_only,
+                    .min_risk = (int)cfg.min_risk,
                     .write_state = write_state,
                     .now_ms = now,
                     .from_ms = win_from,

@@ -103,6 +103,9 @@ typedef struct hc_allow {
     X(general, memory_mb, memory_mb, 2048, 16, 1048576,                                            \
       "memory for prepared flows; larger windows are hunted in several passes")                    \
     X(general, workers, workers, 0, 0, 16, "scan threads (0: the online CPUs, at most 16)")        \
+    X(general, min_risk, min_risk, 1, 1, 4,                                                        \
+      "lowest risk reported, 1 Low .. 4 Critical (--min-risk): findings below it are counted in "  \
+      "the report's header, not listed, and take no Hunt ID")                                      \
     X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
       "longest gap between two records of one 5-tuple that are joined")                            \
     X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
@@ -622,6 +625,7 @@ typedef struct hr_opts {
     const char *dir;
     int format;
     int new_only;
+    int min_risk; /* HUNT_RISK_*: lower findings are counted, not reported; 0 keeps all */
     int write_state;
     uint64_t now_ms;
     uint64_t from_ms, to_ms; /* the window, for evidence filters */

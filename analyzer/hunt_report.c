@@ -771,6 +771,19 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     }
     l->n = k;
     free(acks);
+    /* Below --min-risk: counted in the header, never numbered, so raising the bar later does
+     * not leave holes in the day's sequence. */
+    size_t n_below = 0;
+    k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i]->risk < o->min_risk) {
+            hunt_finding_free(l->v[i]);
+            n_below++;
+        } else {
+            l->v[k++] = l->v[i];
+        }
+    }
+    l->n = k;
     if (l->n > 1)
         qsort(l->v, l->n, sizeof *l->v, hr_cmp);
 
@@ -848,9 +861,12 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         hr_iso(o->to_ms, b);
         fprintf(out,
                 "# flowhunt hunt %s: %s to %s: %d finding%s, %d suppressed by the allow-list, "
-                "%zu acknowledged not shown%s\n",
+                "%zu acknowledged not shown%s",
                 o->dir, a, b, reported, reported == 1 ? "" : "s", suppressed, n_acked,
                 o->new_only ? ", only new ones shown" : "");
+        if (o->min_risk > HUNT_RISK_LOW)
+            fprintf(out, ", %zu below %s not shown", n_below, hr_risk_name(o->min_risk));
+        fputc('\n', out);
         if (o->prep)
             fprintf(out,
                     "# %" PRIu64 " flows -> %" PRIu64 " conversations (%" PRIu64

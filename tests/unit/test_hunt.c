@@ -617,6 +617,61 @@ TEST_IMPL(hunt_state_ids_and_ack)
     return 0;
 }
 
+/* --min-risk (and [general] min_risk): only findings at or above the level are listed and
+ * numbered, the rest counted in the header; the command line wins over the file. */
+TEST_IMPL(hunt_min_risk)
+{
+    char truth[700];
+    const char *dir = th_store("mr", "v9", 20000, 12, "24", 1, truth, sizeof truth);
+    int rc;
+    char *all = th_report(dir, "--format json --no-state", &rc);
+    ASSERT_EQ(rc, 1);
+    int n_all = th_count(all, "\"hunt_id\""),
+        n_high = th_count(all, "\"risk_level\":\"High\"") +
+                 th_count(all, "\"risk_level\":\"Critical\"");
+    free(all);
+    ASSERT_GE(n_high, 3);
+    ASSERT(n_all > n_high); /* the workload has Low and Medium findings too */
+    /* fresh state: the High and Critical ones take 0001..000n, nothing in between is skipped */
+    char *hi = th_report(dir, "--format json --min-risk high", &rc);
+    ASSERT_EQ(rc, 1);
+    ASSERT_EQ(th_count(hi, "\"hunt_id\""), n_high);
+    ASSERT_EQ(th_count(hi, "\"risk_level\":\"Low\"") + th_count(hi, "\"risk_level\":\"Medium\""),
+              0);
+    char last[64];
+    snprintf(last, sizeof last, "\"hunt_id\":\"TH-HUNTIN-20240301-%04d\"", n_high);
+    ASSERT_NOT_NULL(strstr(hi, last));
+    free(hi);
+    char *text = th_report(dir, "--format text --no-state --min-risk High", &rc);
+    char want[80];
+    snprintf(want, sizeof want, ": %d findings, ", n_high);
+    ASSERT_NOT_NULL(strstr(text, want));
+    snprintf(want, sizeof want, ", %d below High not shown\n", n_all - n_high);
+    ASSERT_NOT_NULL(strstr(text, want));
+    free(text);
+    /* the configuration file sets it; the command line overrides the file */
+    char ini[700];
+    snprintf(ini, sizeof ini, "%s/mr.ini", test_tmpdir());
+    FILE *f = fopen(ini, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("[general]\nmin_risk = 4\n", f);
+    fclose(f);
+    char args[800];
+    snprintf(args, sizeof args, "--format json --no-state --config %s", ini);
+    char *crit = th_report(dir, args, &rc);
+    int n_crit = th_count(crit, "\"hunt_id\"");
+    ASSERT_EQ(th_count(crit, "\"risk_level\":\"Critical\""), n_crit);
+    ASSERT(n_crit < n_high);
+    free(crit);
+    snprintf(args, sizeof args, "--format json --no-state --config %s --min-risk low", ini);
+    char *low = th_report(dir, args, &rc);
+    ASSERT_EQ(th_count(low, "\"hunt_id\""), n_all);
+    free(low);
+    ASSERT_EQ(test_runf(NULL, "%s hunt %s --min-risk severe 2>/dev/null", test_bin("flowhunt"), dir),
+              2);
+    return 0;
+}
+
 TEST_IMPL(hunt_allow_list_suppresses)
 {
     char truth[700], allow[700];
