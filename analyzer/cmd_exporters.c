@@ -5,6 +5,10 @@
  * sequence gaps (in the protocol's own unit: flows for v5, export packets for v9, records for
  * IPFIX), malformed datagrams dropped, and the first and last interval it appeared in. Summing
  * per-interval counters over the chosen window makes it a report of any period.
+ *
+ * A collector whose exporter table reached its bound evicts the exporters (or domains) seen
+ * least recently and records what they did in the interval as one row of version 0 (address
+ * ::, storage/FORMAT.md); it is listed last, as "(evicted)", so the columns still add up.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,6 +16,8 @@
 #include <time.h>
 
 #include "cmd.h"
+
+#define EXPS_EVICTED_VERSION 0 /* the collector's row for evicted exporters (exporter.h) */
 
 typedef struct exps_row {
     seg_exporter_stat_t st;
@@ -21,6 +27,9 @@ typedef struct exps_row {
 static int exps_cmp(const void *a, const void *b)
 {
     const exps_row_t *x = a, *y = b;
+    int ex = x->st.version == EXPS_EVICTED_VERSION, ey = y->st.version == EXPS_EVICTED_VERSION;
+    if (ex != ey)
+        return ex - ey;
     int c = memcmp(x->st.addr.b, y->st.addr.b, 16);
     if (c)
         return c;
@@ -60,7 +69,8 @@ int cmd_exporters(int argc, char **argv)
                    "broke over the window, from the counters the collector records in every\n"
                    "segment: datagrams, flows, sequence loss (v5: flows, v9: export packets,\n"
                    "IPFIX: records), malformed datagrams dropped, and the time span of the\n"
-                   "segments it appears in.\n");
+                   "segments it appears in. A last row \"(evicted)\" sums what exporters evicted\n"
+                   "from a full collector table did before their eviction.\n");
             return CMD_OK;
         default:
             return CMD_USAGE;
@@ -145,7 +155,10 @@ int cmd_exporters(int argc, char **argv)
            "datagrams", "flows", "seq_lost", "malformed", "in segments from", "to");
     for (size_t j = 0; j < n_rows; j++) {
         char a[FLOW_ADDR_STRLEN], t0[32] = "-", t1[32] = "-";
-        flow_addr_format(&rows[j].st.addr, a);
+        if (rows[j].st.version == EXPS_EVICTED_VERSION)
+            snprintf(a, sizeof a, "(evicted)");
+        else
+            flow_addr_format(&rows[j].st.addr, a);
         if (rows[j].first_ms != UINT64_MAX)
             exps_time(rows[j].first_ms, t0, sizeof t0);
         if (rows[j].last_ms)

@@ -13,9 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-void exp_table_init(exp_table_t *t)
+void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains)
 {
     memset(t, 0, sizeof *t);
+    t->max_exporters = max_exporters < 1                   ? 1
+                       : max_exporters > EXP_MAX_EXPORTERS ? EXP_MAX_EXPORTERS
+                                                           : max_exporters;
+    t->max_domains = max_domains < 1                 ? 1
+                     : max_domains > EXP_MAX_DOMAINS ? EXP_MAX_DOMAINS
+                                                     : max_domains;
+}
+
+void exp_table_init(exp_table_t *t)
+{
+    exp_table_init_limits(t, EXP_MAX_EXPORTERS, EXP_MAX_DOMAINS);
 }
 
 static void exp_exporter_free(exp_exporter_t *e)
@@ -51,14 +62,104 @@ static void *exp_vec_reserve(void *vec, uint32_t n, uint32_t *cap, size_t elem)
     return nv;
 }
 
+/* ---- least recently seen ------------------------------------------------------------------
+ * The table threads its exporters on a list, and each exporter its domains, most recently
+ * seen first: every lookup moves its entry to the head, eviction takes the tail. O(1) per
+ * datagram. One pair of macros for both lists, since only the types differ. */
+
+#define EXP_LRU_UNLINK(owner, head, tail, x)                                                       \
+    do {                                                                                           \
+        if ((x)->lru_prev)                                                                         \
+            (x)->lru_prev->lru_next = (x)->lru_next;                                               \
+        else                                                                                       \
+            (owner)->head = (x)->lru_next;                                                         \
+        if ((x)->lru_next)                                                                         \
+            (x)->lru_next->lru_prev = (x)->lru_prev;                                               \
+        else                                                                                       \
+            (owner)->tail = (x)->lru_prev;                                                         \
+        (x)->lru_prev = (x)->lru_next = NULL;                                                      \
+    } while (0)
+
+#define EXP_LRU_PUSH(owner, head, tail, x)                                                         \
+    do {                                                                                           \
+        (x)->lru_prev = NULL;                                                                      \
+        (x)->lru_next = (owner)->head;                                                             \
+        if ((owner)->head)                                                                         \
+            (owner)->head->lru_prev = (x);                                                         \
+        else                                                                                       \
+            (owner)->tail = (x);                                                                   \
+        (owner)->head = (x);                                                                       \
+    } while (0)
+
+#define EXP_LRU_TOUCH(owner, head, tail, x)                                                        \
+    do {                                                                                           \
+        if ((owner)->head != (x)) {                                                                \
+            EXP_LRU_UNLINK(owner, head, tail, x);                                                  \
+            EXP_LRU_PUSH(owner, head, tail, x);                                                    \
+        }                                                                                          \
+    } while (0)
+
+/* ---- eviction: counters folded into the aggregate ----------------------------------------- */
+
+static void exp_fold_domain(exp_evicted_t *ev, const exp_domain_t *d)
+{
+    ev->domains++;
+    ev->dom_datagrams += d->datagrams;
+    ev->flows += d->flows;
+    ev->seq_lost += d->seq_lost;
+    ev->seq_gaps += d->seq_gaps;
+    ev->seq_late += d->seq_late;
+    ev->seq_resets += d->seq_resets;
+    ev->unrep_datagrams += d->datagrams - d->rep_datagrams;
+    ev->unrep_flows += d->flows - d->rep_flows;
+    ev->unrep_seq_lost += d->seq_lost - d->rep_seq_lost;
+}
+
+/* Evicts the least recently seen domain of e. */
+static void exp_domain_evict(exp_table_t *t, exp_exporter_t *e)
+{
+    JError_t je;
+    exp_domain_t *d = e->dom_tail;
+    EXP_LRU_UNLINK(e, dom_head, dom_tail, d);
+    JudyLDel(&e->domains_judy, (Word_t)d->version << 32 | d->obs_domain, &je);
+    e->domains[d->idx] = e->domains[--e->n_domains];
+    e->domains[d->idx]->idx = d->idx;
+    exp_fold_domain(&t->evicted, d);
+    free(d);
+}
+
+/* Evicts the least recently seen exporter of the table, with all its domains. */
+static void exp_exporter_evict(exp_table_t *t)
+{
+    JError_t je;
+    exp_exporter_t *e = t->lru_tail;
+    EXP_LRU_UNLINK(t, lru_head, lru_tail, e);
+    JudyHSDel(&t->by_addr_judy, e->addr.b, sizeof e->addr.b, &je);
+    t->list[e->idx] = t->list[--t->n_exporters];
+    t->list[e->idx]->idx = e->idx;
+    exp_evicted_t *ev = &t->evicted;
+    ev->exporters++;
+    ev->datagrams += e->datagrams;
+    for (int k = 0; k < DEC_N_ERRORS; k++)
+        ev->errs.n[k] += e->errs.n[k];
+    for (uint32_t j = 0; j < e->n_domains; j++)
+        exp_fold_domain(ev, e->domains[j]);
+    exp_exporter_free(e);
+}
+
 exp_exporter_t *exp_table_get(exp_table_t *t, const flow_addr_t *addr)
 {
     JError_t je;
     PPvoid_t slot = JudyHSGet(t->by_addr_judy, (void *)addr->b, sizeof addr->b);
-    if (slot)
-        return *slot;
-    if (t->n_exporters >= EXP_MAX_EXPORTERS)
-        goto refuse;
+    if (slot) {
+        exp_exporter_t *hit = *slot;
+        EXP_LRU_TOUCH(t, lru_head, lru_tail, hit);
+        return hit;
+    }
+    /* A flood of spoofed sources recycles the entries seen least recently: an exporter that
+     * sends steadily keeps its own, one that appears later gets a place. */
+    if (t->n_exporters >= t->max_exporters && t->lru_tail)
+        exp_exporter_evict(t);
     exp_exporter_t *e = calloc(1, sizeof *e);
     if (!e)
         goto refuse;
@@ -69,14 +170,15 @@ exp_exporter_t *exp_table_get(exp_table_t *t, const flow_addr_t *addr)
         goto refuse;
     }
     t->list = list;
-    t->list[t->n_exporters++] = e;
     slot = JudyHSIns(&t->by_addr_judy, (void *)addr->b, sizeof addr->b, &je);
     if (slot == PPJERR) {
-        t->n_exporters--;
         free(e);
         goto refuse;
     }
     *slot = e;
+    e->idx = t->n_exporters;
+    t->list[t->n_exporters++] = e;
+    EXP_LRU_PUSH(t, lru_head, lru_tail, e);
     return e;
 refuse:
     t->over_limit++;
@@ -89,10 +191,13 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
     JError_t je;
     Word_t key = (Word_t)version << 32 | obs_domain;
     PPvoid_t slot = JudyLGet(e->domains_judy, key, &je);
-    if (slot && slot != PPJERR)
-        return *slot;
-    if (e->n_domains >= EXP_MAX_DOMAINS)
-        goto refuse;
+    if (slot && slot != PPJERR) {
+        exp_domain_t *hit = *slot;
+        EXP_LRU_TOUCH(e, dom_head, dom_tail, hit);
+        return hit;
+    }
+    if (e->n_domains >= t->max_domains && e->dom_tail)
+        exp_domain_evict(t, e);
     exp_domain_t *d = calloc(1, sizeof *d);
     if (!d)
         goto refuse;
@@ -104,14 +209,15 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
         goto refuse;
     }
     e->domains = doms;
-    e->domains[e->n_domains++] = d;
     slot = JudyLIns(&e->domains_judy, key, &je);
     if (slot == PPJERR) {
-        e->n_domains--;
         free(d);
         goto refuse;
     }
     *slot = d;
+    d->idx = e->n_domains;
+    e->domains[e->n_domains++] = d;
+    EXP_LRU_PUSH(e, dom_head, dom_tail, d);
     return d;
 refuse:
     t->over_limit++;
@@ -168,17 +274,43 @@ void exp_table_report(const exp_table_t *t, FILE *f)
                     (unsigned long long)d->seq_resets);
         }
     }
+    const exp_evicted_t *ev = &t->evicted;
+    if (ev->exporters || ev->domains) {
+        fprintf(f,
+                "evicted (least recently seen, at %u exporters or %u domains each): %llu "
+                "exporters, %llu domains\n",
+                t->max_exporters, t->max_domains, (unsigned long long)ev->exporters,
+                (unsigned long long)ev->domains);
+        fprintf(f, "  evicted exporters: datagrams %llu\n", (unsigned long long)ev->datagrams);
+        for (int k = 1; k < DEC_N_ERRORS; k++)
+            if (ev->errs.n[k])
+                fprintf(f, "  dropped %s: %llu\n", dec_err_name(k),
+                        (unsigned long long)ev->errs.n[k]);
+        fprintf(f,
+                "  evicted domains: datagrams %llu flows %llu sequence: lost %llu in %llu gaps, "
+                "late %llu, resets %llu\n",
+                (unsigned long long)ev->dom_datagrams, (unsigned long long)ev->flows,
+                (unsigned long long)ev->seq_lost, (unsigned long long)ev->seq_gaps,
+                (unsigned long long)ev->seq_late, (unsigned long long)ev->seq_resets);
+    }
     if (t->over_limit)
-        fprintf(f, "datagrams not tracked (exporter or domain limit): %llu\n",
+        fprintf(f, "datagrams not tracked (out of memory for the exporter table): %llu\n",
                 (unsigned long long)t->over_limit);
 }
 
-struct exp_interval_snap {
-    const exp_domain_t *d;
-    uint64_t datagrams, flows, seq_lost;
-};
+/* Appends one row; -1 when out of memory. */
+static int exp_row_add(seg_exporter_stat_t **st, uint32_t *n, uint32_t *cap,
+                       const seg_exporter_stat_t *row)
+{
+    seg_exporter_stat_t *nst = exp_vec_reserve(*st, *n, cap, sizeof *nst);
+    if (!nst)
+        return -1;
+    *st = nst;
+    nst[(*n)++] = *row;
+    return 0;
+}
 
-seg_exporter_stat_t *exp_interval_take(const exp_table_t *t, exp_interval_t *iv, uint32_t *n)
+seg_exporter_stat_t *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint32_t *n)
 {
     seg_exporter_stat_t *st = NULL;
     uint32_t cap = 0;
@@ -186,34 +318,40 @@ seg_exporter_stat_t *exp_interval_take(const exp_table_t *t, exp_interval_t *iv,
     for (uint32_t i = 0; i < t->n_exporters; i++) {
         const exp_exporter_t *e = t->list[i];
         for (uint32_t j = 0; j < e->n_domains; j++) {
-            const exp_domain_t *d = e->domains[j];
-            uint32_t k = 0;
-            while (k < iv->n && iv->snap[k].d != d)
-                k++;
-            if (k == iv->n) {
-                struct exp_interval_snap *ns = exp_vec_reserve(iv->snap, iv->n, &iv->cap,
-                                                               sizeof *ns);
-                if (!ns)
-                    goto fail;
-                iv->snap = ns;
-                iv->snap[iv->n++] = (struct exp_interval_snap){d, 0, 0, 0};
-            }
-            struct exp_interval_snap *s = &iv->snap[k];
-            if (d->datagrams == s->datagrams)
+            exp_domain_t *d = e->domains[j];
+            if (d->datagrams == d->rep_datagrams)
                 continue;
-            seg_exporter_stat_t *nst = exp_vec_reserve(st, *n, &cap, sizeof *nst);
-            if (!nst)
+            seg_exporter_stat_t row = {.addr = e->addr,
+                                       .version = d->version,
+                                       .domain = d->obs_domain,
+                                       .datagrams = d->datagrams - d->rep_datagrams,
+                                       .flows = d->flows - d->rep_flows,
+                                       .seq_lost = d->seq_lost - d->rep_seq_lost};
+            if (exp_row_add(&st, n, &cap, &row) != 0)
                 goto fail;
-            st = nst;
-            st[(*n)++] = (seg_exporter_stat_t){.addr = e->addr,
-                                               .version = d->version,
-                                               .domain = d->obs_domain,
-                                               .datagrams = d->datagrams - s->datagrams,
-                                               .flows = d->flows - s->flows,
-                                               .seq_lost = d->seq_lost - s->seq_lost};
-            *s = (struct exp_interval_snap){d, d->datagrams, d->flows, d->seq_lost};
         }
     }
+    exp_evicted_t *ev = &t->evicted;
+    if (ev->unrep_datagrams) {
+        seg_exporter_stat_t row = {.version = EXP_EVICTED_VERSION,
+                                   .datagrams = ev->unrep_datagrams,
+                                   .flows = ev->unrep_flows,
+                                   .seq_lost = ev->unrep_seq_lost};
+        if (exp_row_add(&st, n, &cap, &row) != 0)
+            goto fail;
+    }
+    /* All rows made: only now is what they carry marked reported. */
+    for (uint32_t i = 0; i < t->n_exporters; i++) {
+        const exp_exporter_t *e = t->list[i];
+        for (uint32_t j = 0; j < e->n_domains; j++) {
+            exp_domain_t *d = e->domains[j];
+            d->rep_datagrams = d->datagrams;
+            d->rep_flows = d->flows;
+            d->rep_seq_lost = d->seq_lost;
+        }
+    }
+    ev->unrep_datagrams = ev->unrep_flows = ev->unrep_seq_lost = 0;
+    iv->rows += *n;
     return st;
 fail:
     free(st);
@@ -223,6 +361,5 @@ fail:
 
 void exp_interval_free(exp_interval_t *iv)
 {
-    free(iv->snap);
     memset(iv, 0, sizeof *iv);
 }

@@ -5,7 +5,12 @@
  * Sequence numbers mean different things per protocol (v5 counts flows, v9 export packets,
  * IPFIX data records); the decoder says how far each datagram advances the sequence
  * (dec_hdr_t.seq_units) and exp_seq_update() does the same arithmetic for all of them.
- * Both levels are bounded, so a flood of spoofed sources cannot grow memory without limit.
+ * Both levels are bounded, so a flood of spoofed sources cannot grow memory without limit, and
+ * neither refuses at its bound: the exporter (or, within an exporter, the domain) seen least
+ * recently is evicted, so a router that appears after a flood is still tracked. An evicted
+ * entry's counters are added to the table's `evicted` aggregate, which every report shows, and
+ * what it did since the last segment goes into the next segment as the aggregate row (version
+ * 0, address ::, see storage/FORMAT.md): nothing is lost from the totals.
  */
 #ifndef FH_EXPORTER_H
 #define FH_EXPORTER_H
@@ -16,10 +21,12 @@
 #include "dec.h"
 #include "flow.h"
 
-#define EXP_MAX_EXPORTERS 65536
-#define EXP_MAX_DOMAINS 1024 /* per exporter */
+#define EXP_MAX_EXPORTERS 65536 /* beyond, the exporter seen least recently is evicted */
+#define EXP_MAX_DOMAINS 1024    /* per exporter; beyond, its domain seen least recently */
 
 typedef struct exp_domain {
+    struct exp_domain *lru_prev, *lru_next; /* the exporter's domains, most recently seen first */
+    uint32_t idx;                           /* its place in exp_exporter_t.domains */
     uint16_t version;
     uint32_t obs_domain;
     uint64_t datagrams;
@@ -30,29 +37,55 @@ typedef struct exp_domain {
     uint64_t seq_resets; /* jumps too large to be loss: exporter restart */
     uint32_t next_seq;
     int have_seq;
+    /* What earlier segments already recorded (exp_interval_take). */
+    uint64_t rep_datagrams, rep_flows, rep_seq_lost;
 } exp_domain_t;
 
 typedef struct exp_exporter {
+    struct exp_exporter *lru_prev, *lru_next; /* the table's exporters, most recently seen first */
+    uint32_t idx;                             /* its place in exp_table_t.list */
     flow_addr_t addr;
     uint64_t datagrams;
     dec_counts_t errs;
     void *domains_judy;     /* JudyL: version << 32 | obs_domain -> exp_domain_t * */
-    exp_domain_t **domains; /* in order of first appearance, for reports */
+    exp_domain_t **domains; /* for reports: in order of first appearance until an eviction,
+                             * which moves the last domain into the evicted one's place */
     uint32_t n_domains, cap_domains;
+    exp_domain_t *dom_head, *dom_tail; /* most recently seen first */
 } exp_exporter_t;
+
+/* Everything evicted entries counted, summed: their share of every total. */
+typedef struct exp_evicted {
+    uint64_t exporters; /* exporters evicted at max_exporters */
+    uint64_t domains;   /* domains evicted: at max_domains, or with their exporter */
+    uint64_t datagrams; /* of the evicted exporters */
+    dec_counts_t errs;  /* of the evicted exporters */
+    /* of the evicted domains */
+    uint64_t dom_datagrams, flows, seq_lost, seq_gaps, seq_late, seq_resets;
+    /* of those, what no segment had recorded when they were evicted: the next segment's
+     * aggregate row, then zero again */
+    uint64_t unrep_datagrams, unrep_flows, unrep_seq_lost;
+} exp_evicted_t;
 
 typedef struct exp_table {
     void *by_addr_judy;    /* JudyHS: 16 address bytes -> exp_exporter_t * */
-    exp_exporter_t **list; /* in order of first appearance */
+    exp_exporter_t **list; /* for reports: in order of first appearance until an eviction */
     uint32_t n_exporters, cap;
-    uint64_t over_limit; /* datagrams refused because a table bound was reached */
+    uint32_t max_exporters, max_domains; /* EXP_MAX_*, or less (exp_table_init_limits) */
+    exp_exporter_t *lru_head, *lru_tail; /* most recently seen first */
+    exp_evicted_t evicted;
+    uint64_t over_limit; /* datagrams not tracked: out of memory (the bounds evict) */
 } exp_table_t;
 
 void exp_table_init(exp_table_t *t);
+/* The same with smaller bounds (each at least 1, at most EXP_MAX_*): tests reach them fast. */
+void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains);
 void exp_table_free(exp_table_t *t);
-/* The exporter's entry, created on first sight; NULL (counted in over_limit) at the bound or
- * when memory runs out. */
+/* The exporter's entry, created on first sight, now the most recently seen. At max_exporters
+ * the least recently seen exporter is evicted first: any other exporter pointer may dangle
+ * after this call. NULL (counted in over_limit) only when memory runs out. */
 exp_exporter_t *exp_table_get(exp_table_t *t, const flow_addr_t *addr);
+/* The same for a domain of `e`: at max_domains, e's least recently seen domain is evicted. */
 exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version,
                              uint32_t obs_domain);
 
@@ -61,17 +94,20 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
 void exp_seq_update(exp_domain_t *d, uint32_t seq, uint32_t units, int exact);
 
 /* The counters a segment records: what each (exporter, version, domain) did since the last
- * call (the previous segment's end). The snapshot is the caller's; free it with
+ * call (the previous segment's end), and one row (version 0, address ::) for what entries
+ * evicted since did before their eviction. Each domain keeps what was reported of it, so a
+ * table has one reporter, whose state for the evicted row `iv` is; free it with
  * exp_interval_free(). Returns a malloc'd array (count in *n) or NULL when nothing changed or
- * memory ran out; counters are advisory, so a failure only leaves the segment without them. */
+ * memory ran out; counters are advisory, so a failure only leaves the segment without them.
+ * O(exporters + domains). */
 typedef struct exp_interval {
-    struct exp_interval_snap *snap;
-    uint32_t n, cap;
+    uint64_t rows; /* rows handed out so far, over every call */
 } exp_interval_t;
 struct seg_exporter_stat;
-struct seg_exporter_stat *exp_interval_take(const exp_table_t *t, exp_interval_t *iv,
-                                            uint32_t *n);
+struct seg_exporter_stat *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint32_t *n);
 void exp_interval_free(exp_interval_t *iv);
+/* The segment row version that marks the evicted aggregate. */
+#define EXP_EVICTED_VERSION 0
 
 /* Human-readable counters, one block per exporter, only non-zero malformations. */
 void exp_table_report(const exp_table_t *t, FILE *f);

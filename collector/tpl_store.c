@@ -9,6 +9,13 @@
  *   fields (id u16, len u16, pen u32) each
  * Templates are re-defined through tpl_define(), so a stored definition goes through the same
  * validation as one from the wire.
+ *
+ * Scopes are written least recently used first, so loading them in file order (each new scope
+ * becomes the most recently used) rebuilds the cache's order, and should the cache be smaller
+ * at load, its bound evicts the same scopes it would have evicted before the restart. An
+ * evicted scope is gone from the cache, and an eviction marks the cache changed, so the next
+ * save leaves it out. The file is bounded: the cache's bounds bound it, and should a scope not
+ * fit within TPLS_MAX_FILE the least recently used ones are left out (logged), never the file.
  */
 #include "tpl_store.h"
 
@@ -67,6 +74,19 @@ static void tpls_put_sampler(void *arg, uint64_t sampler, uint32_t interval)
     TPLS_PUT(b, uint32_t, interval);
 }
 
+/* The bytes a scope takes in the file (see the layout above). */
+static void tpls_add_tpl_size(void *arg, const tpl_t *t)
+{
+    *(size_t *)arg += 7 + (size_t)t->n_fields * 8;
+}
+
+static size_t tpls_scope_size(const tpl_scope_t *s)
+{
+    size_t n = 16 + 2 + 4 + 4 + 8 + 4 + (size_t)tpl_n_samplers(s) * 12 + 4;
+    tpl_foreach(s, tpls_add_tpl_size, &n);
+    return n;
+}
+
 static void tpls_put_template(void *arg, const tpl_t *t)
 {
     tpls_buf_t *b = arg;
@@ -89,8 +109,27 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
     tpls_put(&b, TPLS_MAGIC, 8);
     TPLS_PUT(&b, uint32_t, 0); /* payload length, patched */
     TPLS_PUT(&b, uint32_t, 0); /* checksum, patched */
-    for (uint32_t i = 0; i < c->n_scopes; i++) {
-        const tpl_scope_t *s = c->scopes[i];
+    /* The most recently used scopes that fit, then written from the oldest of them on. */
+    const tpl_scope_t *oldest = NULL;
+    size_t budget = TPLS_MAX_FILE - 16;
+    uint32_t n_left_out = 0;
+    for (const tpl_scope_t *s = c->all_head; s; s = s->all_next) {
+        size_t n = tpls_scope_size(s);
+        if (n > budget) {
+            for (; s; s = s->all_next)
+                n_left_out++;
+            break;
+        }
+        budget -= n;
+        oldest = s;
+    }
+    if (n_left_out) {
+        static log_limit_t lim_full = LOG_LIMIT_INIT(2, 600);
+        log_limited(&lim_full, LOG_WARN,
+                    "templates of %u least recently used scopes not saved: over %u MiB", n_left_out,
+                    TPLS_MAX_FILE >> 20);
+    }
+    for (const tpl_scope_t *s = oldest; s; s = s->all_prev) {
         tpls_put(&b, s->exporter.b, 16);
         TPLS_PUT(&b, uint16_t, s->version);
         TPLS_PUT(&b, uint32_t, s->domain);

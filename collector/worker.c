@@ -56,6 +56,12 @@ static void worker_prom(worker_t *w, const char *fmt, ...)
     }
 }
 
+/* Series per exporter and per template scope: at most this many of each, the most recently
+ * seen. A flood of spoofed sources fills the tables with tens of thousands of entries; their
+ * series would make a file of tens of MiB rewritten every second. The per-worker totals below
+ * count everything, shown or not. */
+#define WORKER_PROM_MAX_ENTRIES 1000
+
 /* Renders this worker's counters in the Prometheus text format (no HELP/TYPE lines: the
  * daemon writes those once for all workers). */
 static void worker_publish(worker_t *w)
@@ -66,8 +72,9 @@ static void worker_publish(worker_t *w)
     w->prom_len = 0;
     if (w->prom)
         w->prom[0] = '\0';
-    for (uint32_t i = 0; i < t->n_exporters; i++) {
-        const exp_exporter_t *e = t->list[i];
+    uint32_t shown = 0;
+    for (const exp_exporter_t *e = t->lru_head; e && shown < WORKER_PROM_MAX_ENTRIES;
+         e = e->lru_next, shown++) {
         flow_addr_format(&e->addr, a);
         worker_prom(w, "flowhunt_exporter_datagrams_total{exporter=\"%s\"} %llu\n", a,
                     (unsigned long long)e->datagrams);
@@ -88,8 +95,9 @@ static void worker_publish(worker_t *w)
         }
     }
     const tpl_cache_t *c = &w->ingest.templates;
-    for (uint32_t i = 0; i < c->n_scopes; i++) {
-        const tpl_scope_t *s = c->scopes[i];
+    shown = 0;
+    for (const tpl_scope_t *s = c->all_head; s && shown < WORKER_PROM_MAX_ENTRIES;
+         s = s->all_next, shown++) {
         char labels[160];
         flow_addr_format(&s->exporter, a);
         snprintf(labels, sizeof labels, "exporter=\"%s\",version=\"%u\",domain=\"%u\"", a,
@@ -102,9 +110,48 @@ static void worker_publish(worker_t *w)
         TPL_SCOPE_COUNTERS(WORKER_X_PROM)
 #undef WORKER_X_PROM
     }
+    /* Evicted exporters and domains: one more exporter, "evicted", per worker, so that sums
+     * over the exporter label still give every datagram, flow and malformation. */
+    const exp_evicted_t *ev = &t->evicted;
+    char elabels[64];
+    snprintf(elabels, sizeof elabels, "exporter=\"evicted\",worker=\"%d\"", w->id);
+    worker_prom(w, "flowhunt_datagrams_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)w->ingest.datagrams);
+    worker_prom(w, "flowhunt_decoded_flows_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)w->ingest.flows);
+    worker_prom(w, "flowhunt_exporters{worker=\"%d\"} %u\n", w->id, t->n_exporters);
+    worker_prom(w, "flowhunt_exporters_evicted_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ev->exporters);
+    worker_prom(w, "flowhunt_exporter_domains_evicted_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ev->domains);
+    worker_prom(w, "flowhunt_exporter_datagrams_total{%s} %llu\n", elabels,
+                (unsigned long long)ev->datagrams);
+    for (int k = 1; k < DEC_N_ERRORS; k++)
+        if (ev->errs.n[k])
+            worker_prom(w, "flowhunt_malformed_total{%s,kind=\"%s\"} %llu\n", elabels,
+                        dec_err_name(k), (unsigned long long)ev->errs.n[k]);
+    worker_prom(w, "flowhunt_flows_total{%s} %llu\n", elabels, (unsigned long long)ev->flows);
+    worker_prom(w, "flowhunt_sequence_lost_total{%s} %llu\n", elabels,
+                (unsigned long long)ev->seq_lost);
+    worker_prom(w, "flowhunt_sequence_gaps_total{%s} %llu\n", elabels,
+                (unsigned long long)ev->seq_gaps);
+    /* The same for evicted template scopes: their counters summed under exporter "evicted". */
+#define WORKER_X_PROM(name, desc)                                                                  \
+    worker_prom(w, "flowhunt_templates_" #name "_total{%s} %llu\n", elabels,                       \
+                (unsigned long long)c->evicted_stats.name);
+    TPL_SCOPE_COUNTERS(WORKER_X_PROM)
+#undef WORKER_X_PROM
     /* Whole scopes have no scope left to carry their counter: counted per worker. */
-    worker_prom(w, "flowhunt_template_scopes_evicted_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->scopes_evicted);
+    worker_prom(w,
+                "flowhunt_template_scopes_evicted_total{worker=\"%d\",bound=\"exporter\"} %llu\n",
+                w->id, (unsigned long long)c->scopes_evicted);
+    worker_prom(w, "flowhunt_template_scopes_evicted_total{worker=\"%d\",bound=\"cache\"} %llu\n",
+                w->id, (unsigned long long)c->scopes_evicted_global);
+    worker_prom(w, "flowhunt_template_scopes{worker=\"%d\"} %u\n", w->id, c->n_scopes);
+    worker_prom(w, "flowhunt_evicted_scope_templates_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->evicted_scope_templates);
+    worker_prom(w, "flowhunt_evicted_scope_held_sets_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->evicted_scope_held);
     worker_prom(w, "flowhunt_templates_evicted_all_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)c->templates_evicted);
     worker_prom(w, "flowhunt_template_scopes_refused_total{worker=\"%d\"} %llu\n", w->id,
@@ -118,11 +165,34 @@ static void worker_publish(worker_t *w)
                 (unsigned long long)ws->segments);
     snprintf(w->summary, sizeof w->summary,
              "worker %d: %llu datagrams, %llu flows, %llu dropped whole, %llu stored, %llu not "
-             "stored, %u exporters",
+             "stored, %u exporters (%llu evicted), %u template scopes (%llu evicted)",
              w->id, (unsigned long long)w->ingest.datagrams, (unsigned long long)w->ingest.flows,
              (unsigned long long)w->ingest.dropped, (unsigned long long)ws->flows_written,
-             (unsigned long long)ws->flows_dropped, t->n_exporters);
+             (unsigned long long)ws->flows_dropped, t->n_exporters,
+             (unsigned long long)ev->exporters, c->n_scopes,
+             (unsigned long long)(c->scopes_evicted + c->scopes_evicted_global));
     pthread_mutex_unlock(&w->pub_mu);
+}
+
+/* A table at its bound evicts at the rate a flood creates: one log line per worker per
+ * WORKER_EVICT_LOG_MS at most, saying how many went since the last (the counters have all). */
+#define WORKER_EVICT_LOG_MS 60000
+
+static void worker_log_evictions(worker_t *w, uint64_t now)
+{
+    uint64_t exps = w->ingest.exporters.evicted.exporters;
+    uint64_t scopes = w->ingest.templates.scopes_evicted_global;
+    if ((exps == w->logged_exp_evicted && scopes == w->logged_scopes_evicted) ||
+        (w->evict_logged_ms && now - w->evict_logged_ms < WORKER_EVICT_LOG_MS))
+        return;
+    w->evict_logged_ms = now;
+    log_msg(LOG_WARN,
+            "worker %d: tables full (a flood of sources?): evicted %llu exporters and %llu "
+            "template scopes seen least recently",
+            w->id, (unsigned long long)(exps - w->logged_exp_evicted),
+            (unsigned long long)(scopes - w->logged_scopes_evicted));
+    w->logged_exp_evicted = exps;
+    w->logged_scopes_evicted = scopes;
 }
 
 /* The exporter counters each segment records in its footer: those of its interval. */
@@ -159,6 +229,7 @@ static void *worker_main(void *arg)
             seg_writer_tick(w->writer, now);
             if (atomic_exchange(&w->publish_requested, 0))
                 worker_publish(w);
+            worker_log_evictions(w, now);
             /* Templates reach disk within a few seconds of arriving, so a restart (even a
              * crash) finds them: cheap, since only changed scopes are rewritten. */
             if (now - last_save >= 5000) {

@@ -32,10 +32,12 @@ typedef struct worker {
     seg_writer_t *writer;
     pthread_t thread;
     int started;
-    uint64_t place_ms;       /* arrival time of the datagram being decoded */
+    uint64_t place_ms; /* arrival time of the datagram being decoded */
     uint64_t store_errors;
     exp_interval_t interval; /* exporter counters at the previous segment's end */
-    char state_dir[4096];    /* DIR/state/<instance> */
+    uint64_t logged_exp_evicted, logged_scopes_evicted; /* evictions the log has told of */
+    uint64_t evict_logged_ms;                           /* when it last did */
+    char state_dir[4096];                               /* DIR/state/<instance> */
     /* What the stats timer reads, rendered by the worker under pub_mu. */
     pthread_mutex_t pub_mu;
     char *prom;

@@ -38,6 +38,7 @@ TEST_ENTRY(templates_integer_widths)
 TEST_ENTRY(templates_records_independent)
 TEST_ENTRY(templates_flood_evicts)
 TEST_ENTRY(templates_lru_keeps_used)
+#include "bounds_tests.h"
 
 /* storage: segments, the writer, the reader, the directory, the scan */
 #include "seg_tests.h"

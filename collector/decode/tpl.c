@@ -21,9 +21,18 @@ typedef struct tpl_scope_key {
     uint8_t domain[4];
 } tpl_scope_key_t;
 
-void tpl_cache_init(tpl_cache_t *c)
+_Static_assert(TPL_MAX_SCOPES_PER_EXPORTER >= 2,
+               "an exporter keeps a scope while its least recently used one is evicted");
+
+void tpl_cache_init_limit(tpl_cache_t *c, uint32_t max_scopes)
 {
     memset(c, 0, sizeof *c);
+    c->max_scopes = max_scopes < 1 ? 1 : max_scopes > TPL_MAX_SCOPES ? TPL_MAX_SCOPES : max_scopes;
+}
+
+void tpl_cache_init(tpl_cache_t *c)
+{
+    tpl_cache_init_limit(c, TPL_MAX_SCOPES);
 }
 
 static void tpl_held_free_all(tpl_scope_t *s)
@@ -49,7 +58,8 @@ static size_t tpl_size(const tpl_t *t)
 /* ---- the least recently used order --------------------------------------------------------
  * Each scope threads its templates on a list, most recently used first: a definition or a data
  * set moves its template to the head, eviction takes the tail. Each exporter threads its
- * scopes the same way, touched on every lookup. Both are O(1) per datagram. */
+ * scopes the same way, and the cache threads all its scopes on one more list; both are
+ * touched on every lookup. All are O(1) per datagram. */
 
 static void tpl_lru_unlink(tpl_scope_t *s, tpl_t *t)
 {
@@ -107,11 +117,40 @@ static void tpl_exp_push(tpl_exp_t *e, tpl_scope_t *s)
     e->head = s;
 }
 
-static inline void tpl_exp_touch(tpl_scope_t *s)
+static void tpl_all_unlink(tpl_cache_t *c, tpl_scope_t *s)
+{
+    if (s->all_prev)
+        s->all_prev->all_next = s->all_next;
+    else
+        c->all_head = s->all_next;
+    if (s->all_next)
+        s->all_next->all_prev = s->all_prev;
+    else
+        c->all_tail = s->all_prev;
+    s->all_prev = s->all_next = NULL;
+}
+
+static void tpl_all_push(tpl_cache_t *c, tpl_scope_t *s)
+{
+    s->all_prev = NULL;
+    s->all_next = c->all_head;
+    if (c->all_head)
+        c->all_head->all_prev = s;
+    else
+        c->all_tail = s;
+    c->all_head = s;
+}
+
+/* A scope was used: the last its exporter and the cache would evict. */
+static inline void tpl_scope_touch(tpl_cache_t *c, tpl_scope_t *s)
 {
     if (s->exp && s->exp->head != s) {
         tpl_exp_unlink(s->exp, s);
         tpl_exp_push(s->exp, s);
+    }
+    if (c->all_head != s) {
+        tpl_all_unlink(c, s);
+        tpl_all_push(c, s);
     }
 }
 
@@ -240,36 +279,51 @@ static tpl_exp_t *tpl_exp_get(tpl_cache_t *c, const flow_addr_t *addr)
         return NULL;
     }
     e->addr = *addr;
+    e->idx = c->n_exps;
     *slot = e;
     c->exps[c->n_exps++] = e;
     return e;
 }
 
+/* Forgets an exporter record that has no scope left: a spoofed source leaves nothing behind. */
+static void tpl_exp_free(tpl_cache_t *c, tpl_exp_t *e)
+{
+    JError_t je;
+    JudyHSDel(&c->exp_judy, e->addr.b, 16, &je);
+    c->exps[e->idx] = c->exps[--c->n_exps];
+    c->exps[e->idx]->idx = e->idx;
+    free(e);
+}
+
 /* Forgets a scope entirely: templates, held data, sampling rates, and every reference the
- * cache keeps to it. Its counters go with it (scopes_evicted says it happened). */
-static void tpl_scope_evict(tpl_cache_t *c, tpl_scope_t *s)
+ * cache keeps to it, all in O(1) (a flood evicts at the rate it creates). What it held is
+ * counted, and its counters are added to evicted_stats, so nothing vanishes from the totals.
+ * Its exporter record goes with its last scope, unless it is `keep` (about to get a new one). */
+static void tpl_scope_evict(tpl_cache_t *c, tpl_scope_t *s, const tpl_exp_t *keep)
 {
     JError_t je;
     tpl_scope_key_t key;
     tpl_scope_key_make(&key, &s->exporter, s->version, s->domain);
     JudyHSDel(&c->scope_judy, &key, sizeof key, &je);
-    for (unsigned i = 0; i < TPL_RECENT_SCOPES; i++)
-        if (c->recent[i] == s)
-            c->recent[i] = NULL;
-    /* Reports list scopes in order of creation: keep it. Rare (a domain flood) and bounded by
-     * TPL_MAX_SCOPES, so a scan and a move are fine. */
-    for (uint32_t i = 0; i < c->n_scopes; i++)
-        if (c->scopes[i] == s) {
-            memmove(&c->scopes[i], &c->scopes[i + 1], (c->n_scopes - i - 1) * sizeof s);
-            c->n_scopes--;
-            break;
-        }
-    tpl_exp_unlink(s->exp, s);
-    s->exp->n_scopes--;
+    unsigned ri = tpl_recent_slot(&s->exporter, s->version, s->domain);
+    if (c->recent[ri] == s)
+        c->recent[ri] = NULL;
+    c->scopes[s->idx] = c->scopes[--c->n_scopes];
+    c->scopes[s->idx]->idx = s->idx;
+    tpl_all_unlink(c, s);
     c->templates_evicted += s->n_templates;
-    tpl_clear(s);
+    c->evicted_scope_templates += s->n_templates;
+    c->evicted_scope_held += s->n_held;
+#define TPL_X_FOLD(name, desc) c->evicted_stats.name += s->stats.name;
+    TPL_SCOPE_COUNTERS(TPL_X_FOLD)
+#undef TPL_X_FOLD
+    tpl_clear(s); /* while s->exp is set: its bytes are the exporter's */
     tpl_held_free_all(s);
     JudyLFreeArray((PPvoid_t)&s->sampler_judy, &je);
+    tpl_exp_t *e = s->exp;
+    tpl_exp_unlink(e, s);
+    if (--e->n_scopes == 0 && e != keep)
+        tpl_exp_free(c, e);
     c->generation++;
     free(s);
 }
@@ -283,7 +337,7 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     tpl_scope_t *hit = c->recent[slot_i];
     if (hit && hit->domain == domain && hit->version == version &&
         memcmp(hit->exporter.b, exporter->b, 16) == 0) {
-        tpl_exp_touch(hit);
+        tpl_scope_touch(c, hit);
         return hit;
     }
     JError_t je;
@@ -292,7 +346,7 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     PPvoid_t slot = JudyHSGet(c->scope_judy, &key, sizeof key);
     if (slot) {
         c->recent[slot_i] = *slot;
-        tpl_exp_touch(*slot);
+        tpl_scope_touch(c, *slot);
         return *slot;
     }
     tpl_exp_t *e = tpl_exp_get(c, exporter);
@@ -300,11 +354,15 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
         goto refuse;
     /* A flood of random domains from one address recycles that address's scopes. */
     if (e->n_scopes >= TPL_MAX_SCOPES_PER_EXPORTER && e->tail) {
-        tpl_scope_evict(c, e->tail);
+        tpl_scope_evict(c, e->tail, e);
         c->scopes_evicted++;
     }
-    if (c->n_scopes >= TPL_MAX_SCOPES)
-        goto refuse;
+    /* A flood of spoofed addresses recycles the scopes nobody used for longest: a router that
+     * exports steadily keeps touching its own, and one that appears later gets a place. */
+    if (c->n_scopes >= c->max_scopes && c->all_tail) {
+        tpl_scope_evict(c, c->all_tail, e);
+        c->scopes_evicted_global++;
+    }
     if (c->n_scopes == c->cap_scopes) {
         uint32_t ncap = c->cap_scopes ? c->cap_scopes * 2 : 16;
         tpl_scope_t **nv = realloc(c->scopes, ncap * sizeof *nv);
@@ -328,11 +386,16 @@ tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t
     s->exp = e;
     e->n_scopes++;
     tpl_exp_push(e, s);
+    tpl_all_push(c, s);
     *slot = s;
+    s->idx = c->n_scopes;
     c->scopes[c->n_scopes++] = s;
     c->recent[slot_i] = s;
     return s;
 refuse:
+    /* An exporter record made for this scope must not outlive the refusal. */
+    if (e && e->n_scopes == 0)
+        tpl_exp_free(c, e);
     c->scopes_refused++;
     return NULL;
 }
@@ -870,9 +933,18 @@ static uint32_t tpl_interval(uint64_t interval, int have_space, uint64_t space)
 void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval)
 {
     JError_t je;
-    PPvoid_t slot = JudyLIns(&s->sampler_judy, (Word_t)id, &je);
-    if (slot == PPJERR)
-        return;
+    PPvoid_t slot = JudyLGet(s->sampler_judy, (Word_t)id, &je);
+    if (!slot || slot == PPJERR) {
+        /* Options data naming ever new samplers would otherwise grow the scope unbounded. */
+        if (s->n_samplers >= TPL_MAX_SAMPLERS_PER_SCOPE) {
+            s->stats.samplers_refused++;
+            return;
+        }
+        slot = JudyLIns(&s->sampler_judy, (Word_t)id, &je);
+        if (slot == PPJERR)
+            return;
+        s->n_samplers++;
+    }
     if ((uint32_t)(uintptr_t)*slot != interval)
         s->cache->generation++;
     *slot = (void *)(uintptr_t)interval;
@@ -1103,6 +1175,20 @@ void tpl_cache_report(const tpl_cache_t *c, FILE *f)
     if (c->scopes_evicted)
         fprintf(f, "template scopes evicted (per-exporter bound reached): %llu\n",
                 (unsigned long long)c->scopes_evicted);
+    if (c->scopes_evicted_global)
+        fprintf(f, "template scopes evicted (cache bound of %u reached): %llu\n", c->max_scopes,
+                (unsigned long long)c->scopes_evicted_global);
+    if (c->scopes_evicted || c->scopes_evicted_global) {
+        fprintf(f, "evicted template scopes held %llu templates and %llu waiting sets",
+                (unsigned long long)c->evicted_scope_templates,
+                (unsigned long long)c->evicted_scope_held);
+#define TPL_X_PRINT(name, desc)                                                                    \
+    if (c->evicted_stats.name)                                                                     \
+        fprintf(f, ", %s %llu", #name, (unsigned long long)c->evicted_stats.name);
+        TPL_SCOPE_COUNTERS(TPL_X_PRINT)
+#undef TPL_X_PRINT
+        fprintf(f, "\n");
+    }
 }
 
 void tpl_foreach(const tpl_scope_t *s, void (*fn)(void *arg, const tpl_t *t), void *arg)
@@ -1118,8 +1204,7 @@ void tpl_foreach(const tpl_scope_t *s, void (*fn)(void *arg, const tpl_t *t), vo
 
 uint32_t tpl_n_samplers(const tpl_scope_t *s)
 {
-    JError_t je;
-    return (uint32_t)JudyLCount(s->sampler_judy, 0, (Word_t)-1, &je);
+    return s->n_samplers;
 }
 
 void tpl_foreach_sampler(const tpl_scope_t *s, void (*fn)(void *arg, uint64_t id, uint32_t n),

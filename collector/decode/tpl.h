@@ -29,10 +29,12 @@
 #define TPL_MAX_FIELDS 512 /* fields per template; more is a malformed template */
 /* Template bounds evict, never refuse: a flood of new templates pushes out the least recently
  * used ones of the flooding exporter, so memory stays flat and the exporter's live templates
- * (used by data sets, so recently used) survive. Each eviction is counted (templates_evicted;
- * scopes_evicted for whole scopes). */
+ * (used by data sets, so recently used) survive. A flood of spoofed sources fills the cache
+ * with scopes; beyond TPL_MAX_SCOPES the least recently used scope of the whole cache goes, so
+ * a router that appears later is still decoded. Each eviction is counted (templates_evicted;
+ * scopes_evicted and scopes_evicted_global for whole scopes). */
 #define TPL_MAX_PER_SCOPE 4096 /* templates per (exporter, version, domain) */
-#define TPL_MAX_SCOPES 16384   /* scopes in the whole cache: beyond, refused, counted */
+#define TPL_MAX_SCOPES 16384   /* scopes in the whole cache: beyond, the least recently used */
 #define TPL_MAX_SCOPES_PER_EXPORTER                                                                \
     256                                        /* scopes per exporter address: beyond, its least   \
                                                 * recently used scope is evicted (random domains) */
@@ -42,6 +44,7 @@
 #define TPL_HELD_MAX_AGE_MS 120000 /* a held set older than this (on the scope's clock) expires */
 #define TPL_MAX_BYTES (64u << 20)  /* compiled templates in the whole cache */
 #define TPL_HELD_MAX_TOTAL (64u << 20) /* held data in the whole cache */
+#define TPL_MAX_SAMPLERS_PER_SCOPE 64  /* sampling rates per scope: beyond, refused, counted */
 #define TPL_VARLEN 65535               /* IPFIX field length meaning "variable" (RFC 7011 7) */
 #define TPL_PEN_REVERSE 29305u         /* RFC 5103 reverse information elements */
 
@@ -172,7 +175,8 @@ typedef struct tpl_held {
     X(held_expired, "held data sets dropped: no template within the holding time")                 \
     X(held_refused, "data sets not held: the holding limits were reached")                         \
     X(held_flows, "flows decoded from held data sets")                                             \
-    X(options_records, "options data records read")
+    X(options_records, "options data records read")                                                \
+    X(samplers_refused, "sampling rates not kept: TPL_MAX_SAMPLERS_PER_SCOPE reached")
 
 typedef struct tpl_scope_stats {
 #define TPL_X_FIELD(name, desc) uint64_t name;
@@ -191,6 +195,7 @@ typedef struct tpl_scope {
     void *tpl_judy; /* JudyL: template id -> tpl_t * */
     uint32_t n_templates;
     void *sampler_judy;        /* JudyL: sampler id -> interval */
+    uint32_t n_samplers;       /* bounded by TPL_MAX_SAMPLERS_PER_SCOPE */
     uint32_t default_interval; /* from options data that name no sampler; 0 = none */
     uint64_t sysinit_ms;       /* from options data (IE 160); 0 = unknown */
     int64_t boot_ms;           /* v9: export time - sysUptime, to see an exporter restart */
@@ -206,6 +211,8 @@ typedef struct tpl_scope {
     struct tpl *lru_head, *lru_tail; /* templates, most recently used first */
     struct tpl_exp *exp;             /* the exporter address it belongs to */
     struct tpl_scope *exp_prev, *exp_next; /* the exporter's scopes, most recently used first */
+    struct tpl_scope *all_prev, *all_next; /* every scope, most recently used first */
+    uint32_t idx;                          /* its place in tpl_cache_t.scopes */
 } tpl_scope_t;
 
 /* What one exporter address holds across its scopes, for the per-exporter bounds. */
@@ -214,21 +221,29 @@ typedef struct tpl_exp {
     uint32_t n_scopes;
     size_t tpl_bytes;
     tpl_scope_t *head, *tail; /* its scopes, most recently used first */
+    uint32_t idx;             /* its place in tpl_cache_t.exps; freed with its last scope */
 } tpl_exp_t;
 
 #define TPL_RECENT_SCOPES 64 /* direct-mapped cache of scopes in front of the JudyHS */
 
 typedef struct tpl_cache {
     void *scope_judy;                       /* JudyHS: exporter, version, domain -> tpl_scope_t * */
-    tpl_scope_t *recent[TPL_RECENT_SCOPES]; /* by a hash of the key; scopes live as long as
-                                             * the cache, so an entry never dangles */
-    tpl_scope_t **scopes;                   /* in order of creation, for reports */
+    tpl_scope_t *recent[TPL_RECENT_SCOPES]; /* by a hash of the key; evicting a scope clears
+                                             * its entry, so an entry never dangles */
+    tpl_scope_t **scopes; /* for reports: in order of creation until an eviction, which moves
+                           * the last scope into the evicted one's place */
     uint32_t n_scopes, cap_scopes;
-    uint64_t scopes_refused;
-    uint64_t scopes_evicted;    /* an exporter's least recently used scope, at its domain bound */
-    uint64_t templates_evicted; /* all of them, including those of scopes evicted since */
-    void *exp_judy;             /* JudyHS: exporter address bytes -> tpl_exp_t * */
-    tpl_exp_t **exps;           /* every exporter address, for the cache-wide bound */
+    uint32_t max_scopes;              /* TPL_MAX_SCOPES, or less (tpl_cache_init_limit) */
+    tpl_scope_t *all_head, *all_tail; /* every scope, most recently used first */
+    uint64_t scopes_refused;          /* out of memory only: the bounds evict */
+    uint64_t scopes_evicted; /* an exporter's least recently used scope, at its domain bound */
+    uint64_t scopes_evicted_global; /* the whole cache's least recently used scope, at max_scopes */
+    uint64_t templates_evicted;     /* all of them, including those of scopes evicted since */
+    uint64_t evicted_scope_templates; /* templates that went with an evicted scope */
+    uint64_t evicted_scope_held;      /* held data sets dropped with an evicted scope */
+    tpl_scope_stats_t evicted_stats;  /* the counters of every evicted scope, summed */
+    void *exp_judy;                   /* JudyHS: exporter address bytes -> tpl_exp_t * */
+    tpl_exp_t **exps;                 /* every exporter address, for the cache-wide bound */
     uint32_t n_exps, cap_exps;
     size_t tpl_bytes;    /* all compiled templates, bounded by TPL_MAX_BYTES: beyond, the exporter
                           * holding the most loses its least recently used templates */
@@ -238,10 +253,13 @@ typedef struct tpl_cache {
 } tpl_cache_t;
 
 void tpl_cache_init(tpl_cache_t *c);
+/* The same with fewer scopes than TPL_MAX_SCOPES (at least 1): tests reach the bound quickly. */
+void tpl_cache_init_limit(tpl_cache_t *c, uint32_t max_scopes);
 void tpl_cache_free(tpl_cache_t *c);
-/* The scope, created on first sight (evicting the exporter's least recently used scope at
- * TPL_MAX_SCOPES_PER_EXPORTER); NULL when the cache is full or out of memory. Any pointer to
- * another scope of the same exporter may dangle after this call. */
+/* The scope, created on first sight: at TPL_MAX_SCOPES_PER_EXPORTER the exporter's least
+ * recently used scope is evicted, at max_scopes the whole cache's (both counted, never
+ * refused). NULL only when out of memory. Any pointer to another scope may dangle after this
+ * call. */
 tpl_scope_t *tpl_scope_get(tpl_cache_t *c, const flow_addr_t *exporter, uint16_t version,
                            uint32_t domain);
 const tpl_t *tpl_get(const tpl_scope_t *s, uint16_t id);

@@ -1,9 +1,12 @@
 /* test_daemon_stress.c: flowhuntd under hostile and broken conditions, on loopback.
  *
  * Flood: one source sends IPFIX messages defining fresh random templates in random domains,
- * mixed with garbage, as fast as the loopback takes them for 3 s, while a second source
- * (127.0.0.2) sends valid v9. The daemon's RSS must stay under a bound and stop growing, the
- * counters must show the evictions and malformed datagrams, and every valid flow is stored.
+ * mixed with garbage, as fast as the loopback takes them for 3 s, and as many again come from
+ * spoofed sources (a new 127.1.x.y for each message, through IP_PKTINFO), enough to fill
+ * each worker's whole template cache. A second source (127.0.0.2) sends valid v9 throughout,
+ * and a third (127.0.0.3) appears only in the last second, when the caches are full. The
+ * daemon's RSS must stay under a bound and stop growing, the counters must show the evictions
+ * (per exporter and cache-wide) and malformed datagrams, and every valid flow is stored.
  *
  * Crash: flowgen streams a capture at a steady rate, the daemon is killed with SIGKILL
  * mid-stream and restarted on the same directory; every segment must verify and what was
@@ -11,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +135,33 @@ static int ds_socket(const char *bind_ip)
     return fd;
 }
 
+/* Sends from any 127/8 address (all local on lo): IP_PKTINFO sets the source per datagram. */
+static void ds_send_from(int fd, uint32_t src_host, const uint8_t *p, size_t n,
+                         const struct sockaddr_in *to)
+{
+    struct iovec io = {.iov_base = (void *)p, .iov_len = n};
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr m = {.msg_name = (void *)to,
+                       .msg_namelen = sizeof *to,
+                       .msg_iov = &io,
+                       .msg_iovlen = 1,
+                       .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo pi = {.ipi_ifindex = 0};
+    pi.ipi_spec_dst.s_addr = htonl(src_host);
+    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+    /* a full socket buffer is the flood's problem, not the test's */
+    (void)sendmsg(fd, &m, MSG_DONTWAIT);
+}
+
 /* A sum over the Prometheus file's lines starting with `prefix`. */
 static uint64_t ds_prom_sum(const td_daemon_t *d, const char *prefix)
 {
@@ -160,12 +191,13 @@ TEST_IMPL(daemon_stress_flood)
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
     to.sin_addr.s_addr = htonl(0x7f000001);
     int bad = ds_socket("127.0.0.1"), good = ds_socket("127.0.0.2");
+    int late = ds_socket("127.0.0.3"), spoof = ds_socket("0.0.0.0");
     uint64_t rng = 0x9e3779b97f4a7c15u;
     uint8_t buf[1500];
     double t0 = ds_now(), next_sample = t0, next_valid = t0;
     long rss_max = 0, rss_at_2s = 0;
-    uint64_t flood_sent = 0, garbage_sent = 0;
-    uint32_t valid_sent = 0;
+    uint64_t flood_sent = 0, garbage_sent = 0, spoofed_sent = 0;
+    uint32_t valid_sent = 0, late_sent = 0;
     for (;;) {
         double now = ds_now();
         if (now - t0 >= 3.0)
@@ -183,7 +215,22 @@ TEST_IMPL(daemon_stress_flood)
             size_t n = ds_v9_msg(buf, valid_sent);
             ASSERT_EQ(sendto(good, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
             valid_sent++;
+            /* a router that starts exporting after the flood filled the caches */
+            if (now - t0 >= 2.0) {
+                n = ds_v9_msg(buf, late_sent);
+                ASSERT_EQ(sendto(late, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+                late_sent++;
+            }
             next_valid += 0.001;
+        }
+        /* spoofed sources, one message each, fresh domains: fill the caches from everywhere,
+         * most of it early, so they are full well before the late router and the last second
+         * (whose growth must be flat) */
+        int n_spoof = now - t0 < 1.5 ? 48 : 8;
+        for (int i = 0; i < n_spoof; i++) {
+            size_t n = ds_flood_msg(buf, &rng, 0);
+            ds_send_from(spoof, 0x7f010000u + (uint32_t)(spoofed_sent % 65000u), buf, n, &to);
+            spoofed_sent++;
         }
         for (int i = 0; i < 32; i++) {
             size_t n;
@@ -210,16 +257,31 @@ TEST_IMPL(daemon_stress_flood)
         rss_max = rss_end;
     uint64_t evicted = ds_prom_sum(&d, "flowhunt_templates_evicted_all_total");
     uint64_t scopes_evicted = ds_prom_sum(&d, "flowhunt_template_scopes_evicted_total");
+    uint64_t cache_ev[2];
+    for (int w = 0; w < 2; w++) {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix,
+                 "flowhunt_template_scopes_evicted_total{worker=\\\"%d\\\",bound=\\\"cache\\\"}",
+                 w);
+        cache_ev[w] = ds_prom_sum(&d, prefix);
+    }
+    uint64_t evicted_tpls = ds_prom_sum(&d, "flowhunt_evicted_scope_templates_total");
     uint64_t malformed = ds_prom_sum(&d, "flowhunt_malformed_total{exporter=\\\"127.0.0.1\\\"");
-    fprintf(stderr,
-            "flood: %llu template messages (10 templates each), %llu garbage, %u valid; RSS max "
-            "%ld KiB, at 2 s %ld, end %ld; evicted %llu templates, %llu scopes; malformed %llu\n",
-            (unsigned long long)flood_sent, (unsigned long long)garbage_sent, valid_sent, rss_max,
-            rss_at_2s, rss_end, (unsigned long long)evicted, (unsigned long long)scopes_evicted,
-            (unsigned long long)malformed);
+    printf("# flood: %llu template messages (10 templates each) from one source, %llu from "
+           "spoofed sources, %llu garbage, %u valid, %u from a late router; RSS max %ld KiB, at "
+           "2 s %ld, end %ld; evicted %llu templates, %llu scopes (cache bound: %llu + %llu, "
+           "holding %llu templates); malformed %llu\n",
+           (unsigned long long)flood_sent, (unsigned long long)spoofed_sent,
+           (unsigned long long)garbage_sent, valid_sent, late_sent, rss_max, rss_at_2s, rss_end,
+           (unsigned long long)evicted, (unsigned long long)scopes_evicted,
+           (unsigned long long)cache_ev[0], (unsigned long long)cache_ev[1],
+           (unsigned long long)evicted_tpls, (unsigned long long)malformed);
+    fflush(stdout);
     ASSERT_EQ(td_stop(&d), 0);
     close(bad);
     close(good);
+    close(late);
+    close(spoof);
 #ifndef __SANITIZE_ADDRESS__
     /* The bound is the normal build's (issue 6): under ASan the quarantine keeps freed memory
      * on purpose (up to 256 MiB), so memory neither stays flat nor means what it says. */
@@ -229,7 +291,12 @@ TEST_IMPL(daemon_stress_flood)
     ASSERT_GT(evicted, 0);
     ASSERT_GT(scopes_evicted, 0);
     ASSERT_GT(malformed, 0);
-    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
+    /* both workers' caches reached their bound and evicted rather than refused */
+    ASSERT_GT(cache_ev[0], 0);
+    ASSERT_GT(cache_ev[1], 0);
+    ASSERT_GT(evicted_tpls, 0);
+    ASSERT_GT(late_sent, 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)(valid_sent + late_sent) * DS_V9_FLOWS);
     return 0;
 }
 
