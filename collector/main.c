@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "                      when the kernel grants less)\n"
             "      --workers N     decoding threads, an exporter always on the same (default 2)\n"
             "      --flush-ms MS   flows reach disk within this (default 2000)\n"
-            "      --rotate S      segment interval in seconds (default 60)\n"
+            "      --rotate S      segment interval in seconds (default 60; with --read 3600)\n"
             "      --stats-interval S  counters logged and written every S seconds (default 60)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
             "  SIGTERM or SIGINT: store everything received and exit 0.\n"
@@ -57,8 +57,9 @@ static void usage(FILE *f)
             "  -p, --print FORMAT  print the flows on stdout as csv (default, with a header line)\n"
             "                      or json (one object per line); the default without -w\n"
             "  -w, --write DIR     store the flows as segments under DIR/flows/YYYY/MM/DD/HH/\n"
-            "                      (storage/FORMAT.md), each placed in the 60 s interval of its\n"
-            "                      end time; with --print too, flows are also printed\n"
+            "                      (storage/FORMAT.md), each placed in the interval of its end\n"
+            "                      time (an hour, or --rotate S); with --print too, flows are\n"
+            "                      also printed\n"
             "  -i, --instance NAME collector instance named in segment names and DIR/state/NAME\n"
             "                      ([A-Za-z0-9_-], at most 32; default \"read\")\n"
             "  -q, --quiet         no counters on stderr at the end\n"
@@ -143,7 +144,7 @@ static void main_report_capture(const cap_udp_stats_t *s, FILE *f)
 }
 
 static int main_read(const char *path, flow_print_fmt_t fmt, int print, const char *write_dir,
-                     const char *instance, int quiet)
+                     const char *instance, uint32_t rotate_s, int quiet)
 {
     static char outbuf[1 << 16];
     cap_file_t cf;
@@ -152,6 +153,7 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
     if (write_dir) {
         seg_writer_opts_t wo = {.dir = write_dir,
                                 .instance = instance,
+                                .rotate_s = rotate_s,
                                 .on_segment_end = main_segment_end,
                                 .on_segment_end_arg = &r};
         int err;
@@ -253,7 +255,7 @@ int main(int argc, char **argv)
     };
     const char *read_path = NULL, *write_dir = NULL, *instance = NULL;
     flow_print_fmt_t fmt = FLOW_PRINT_CSV;
-    int quiet = 0, print = 0, c;
+    int quiet = 0, print = 0, rotate_set = 0, c;
     daemon_opts_t dopts = {.stats_s = 60,
                            .n_workers = 2,
                            .queue_bytes = 16u << 20,
@@ -308,8 +310,10 @@ int main(int argc, char **argv)
                 dopts.n_workers = (int)v;
             else if (c == OPT_FLUSH)
                 dopts.flush_ms = (uint32_t)v;
-            else
+            else {
                 dopts.rotate_s = (uint32_t)v;
+                rotate_set = 1;
+            }
             break;
         }
         case 'r':
@@ -361,6 +365,9 @@ int main(int argc, char **argv)
         return 2;
     }
     /* Without -w the flows are printed; with it, only when --print asks as well. */
+    /* A capture is read in one go, so nothing favours short segments: an hour each, as
+     * flowhunt import writes (a day in 60 s segments was 1,441 files, and creating them was
+     * most of the import's cost). */
     return main_read(read_path, fmt, print || !write_dir, write_dir, instance ? instance : "read",
-                     quiet);
+                     rotate_set ? dopts.rotate_s : 3600, quiet);
 }

@@ -70,6 +70,7 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 TEST_ENTRY(cli_versions_and_help)
 TEST_ENTRY(cli_read_golden_csv)
 TEST_ENTRY(cli_read_json)
+TEST_ENTRY(cli_read_segment_interval)
 
 /* flowhuntd as a daemon on loopback */
 TEST_ENTRY(daemon_stores_what_it_receives)

@@ -120,7 +120,10 @@ static void tc_store_make(tc_store_t *s, const char *name, const char *fmt, int 
                      test_bin("flowgen"), fmt, flows, hours, samp, s->pcap),
               0);
     free(out);
-    ASSERT_EQ(test_runf(&out, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), s->pcap, s->dir),
+    /* 60 s segments (--read makes hour-long ones by default): many segments and row groups
+     * for the window, zone-map and damage checks */
+    ASSERT_EQ(test_runf(&out, "%s --read %s -w %s --rotate 60 --quiet", test_bin("flowhuntd"),
+                        s->pcap, s->dir),
               0);
     free(out);
     ASSERT_EQ(test_runf(&s->csv, "%s --read %s --print csv --quiet", test_bin("flowhuntd"), s->pcap),

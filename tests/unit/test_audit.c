@@ -216,7 +216,10 @@ static const char *at_store(const char *name)
                     "--hours 2 --exporters 2 --out %s 2>/dev/null",
                     test_bin("flowgen"), pcap),
               0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    /* 60 s segments: the log lists many, and tampering with one is named among them */
+    ASSERT_EQ(
+        test_runf(NULL, "%s --read %s -w %s --rotate 60 --quiet", test_bin("flowhuntd"), pcap, dir),
+        0);
     return dir;
 }
 

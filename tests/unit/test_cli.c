@@ -74,3 +74,48 @@ TEST_IMPL(cli_read_json)
 {
     return golden("json", "jsonl", "head -n 40");
 }
+
+/* flowhuntd --read -w places flows in hour-long segments of their end time unless --rotate
+ * says otherwise; both stores hold the same flows. */
+TEST_IMPL(cli_read_segment_interval)
+{
+    char pcap[600], d1[600], d2[600], *out;
+    snprintf(pcap, sizeof pcap, "%s/two-hours.pcap", test_tmpdir());
+    snprintf(d1, sizeof d1, "%s/hourly", test_tmpdir());
+    snprintf(d2, sizeof d2, "%s/minutely", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL,
+                        "%s --format v9 --flows 3000 --seed 5 --start 2024-03-01T00:00:00Z "
+                        "--hours 2 --out %s 2>/dev/null",
+                        test_bin("flowgen"), pcap),
+              0);
+    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, d1), 0);
+    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --rotate 60 --quiet", test_bin("flowhuntd"),
+                        pcap, d2),
+              0);
+    const char *dirs[] = {d1, d2};
+    unsigned long segs[2], flows[2];
+    char *sums[2];
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(test_runf(&out, "find %s/flows -name '*.seg' | wc -l", dirs[i]), 0);
+        segs[i] = strtoul(out, NULL, 10);
+        free(out);
+        ASSERT_EQ(test_runf(&out, "%s cat %s --format csv | tail -n +2 | wc -l",
+                            test_bin("flowhunt"), dirs[i]),
+                  0);
+        flows[i] = strtoul(out, NULL, 10);
+        free(out);
+        ASSERT_EQ(test_runf(&sums[i], "%s cat %s --format csv | tail -n +2 | sort | md5sum",
+                            test_bin("flowhunt"), dirs[i]),
+                  0);
+    }
+    ASSERT_STR_EQ(sums[0], sums[1]); /* the same flows */
+    free(sums[0]);
+    free(sums[1]);
+    ASSERT_EQ(flows[0], 3000);
+    ASSERT_EQ(flows[1], 3000);
+    ASSERT(segs[0] >= 2 && segs[0] <= 3); /* two hours of flow end times (and a last straggler) */
+    ASSERT(segs[1] >= 100);
+    printf("# 3000 flows over 2 h: %lu segments by default, %lu with --rotate 60\n", segs[0],
+           segs[1]);
+    return 0;
+}
