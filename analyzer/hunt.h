@@ -557,6 +557,9 @@ typedef struct hunt_ops {
     /* Adds the hunt's findings. */
     void (*finish)(void *st, hunt_findings_t *out);
     void (*destroy)(void *st);
+    /* Relative CPU per conversation (measured on flowgen traffic, docs/HUNTING.md): the hunts
+     * run in parallel threads, dearest first. */
+    unsigned cost;
 } hunt_ops_t;
 
 extern const hunt_ops_t hb_ops; /* beacon */

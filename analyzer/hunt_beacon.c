@@ -1046,4 +1046,4 @@ static void hb_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hb_ops = {"beacon", hb_create, hb_feed, hb_part_end, hb_finish, hb_destroy};
+const hunt_ops_t hb_ops = {"beacon", hb_create, hb_feed, hb_part_end, hb_finish, hb_destroy, 13};

@@ -333,4 +333,4 @@ static void hd_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hd_ops = {"dns-exfil", hd_create, hd_feed, hd_part_end, hd_finish, hd_destroy};
+const hunt_ops_t hd_ops = {"dns-exfil", hd_create, hd_feed, hd_part_end, hd_finish, hd_destroy, 1};

@@ -305,4 +305,4 @@ static void hi_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hi_ops = {"intel", hi_create, hi_feed, hi_part_end, hi_finish, hi_destroy};
+const hunt_ops_t hi_ops = {"intel", hi_create, hi_feed, hi_part_end, hi_finish, hi_destroy, 3};

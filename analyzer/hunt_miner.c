@@ -345,4 +345,4 @@ static void hm_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hm_ops = {"miner", hm_create, hm_feed, hm_part_end, hm_finish, hm_destroy};
+const hunt_ops_t hm_ops = {"miner", hm_create, hm_feed, hm_part_end, hm_finish, hm_destroy, 1};

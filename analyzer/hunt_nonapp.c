@@ -449,4 +449,4 @@ static void ho_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t ho_ops = {"non-app", ho_create, ho_feed, ho_part_end, ho_finish, ho_destroy};
+const hunt_ops_t ho_ops = {"non-app", ho_create, ho_feed, ho_part_end, ho_finish, ho_destroy, 1};

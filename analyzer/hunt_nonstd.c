@@ -438,4 +438,5 @@ static void hn_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hn_ops = {"nonstd-port", hn_create, hn_feed, hn_part_end, hn_finish, hn_destroy};
+const hunt_ops_t hn_ops = {"nonstd-port", hn_create,  hn_feed, hn_part_end,
+                           hn_finish,     hn_destroy, 2};

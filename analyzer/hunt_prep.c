@@ -24,6 +24,8 @@
  * pass, so stitching, pairing, per-pair beacon scoring and prevalence counts are exact; hunts
  * keep only per-host aggregates across passes. The number of passes is in the evidence.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,8 +221,7 @@ static void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const 
     free(cnt);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        while (j < n && k[j].w[0] == k[i].w[0] && k[j].w[1] == k[i].w[1] &&
-               k[j].w[2] == k[i].w[2])
+        while (j < n && k[j].w[0] == k[i].w[0] && k[j].w[1] == k[i].w[1] && k[j].w[2] == k[i].w[2])
             j++;
         if (j - i > 1)
             qsort_r(k + i, j - i, sizeof *k, hp_cmp_item, (void *)cmp);
@@ -514,11 +515,15 @@ static void hp_orient_lone(hp_rec_t *r)
     r->reversed = 1; /* what it counted went from the responder to the originator */
 }
 
-void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
-                void (*emit)(void *arg, const hunt_conv_t *c), void *arg, hp_stats_t *st)
+/* The conversations of recs[0..n): *convs holds them, *order points at them in time order
+ * (both malloc'd, the caller's; the records may be freed once this returns). Returns how many. */
+static size_t hp_conversations(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,
+                               hunt_conv_t **convs_out, const hunt_conv_t ***order_out)
 {
+    *convs_out = NULL;
+    *order_out = NULL;
     if (n == 0)
-        return;
+        return 0;
     for (size_t i = 0; i < n; i++) {
         recs[i].dead = 0;
         if (recs[i].n_records == 0)
@@ -653,8 +658,9 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
     for (size_t i = 0; i < nc; i++)
         cx[i] = (hp_skey_t){{convs[i].t_start, 0, 0}, &convs[i]};
     hp_sort_keys(cx, nc, hp_cmp_conv);
+    const hunt_conv_t **order = hj_xmalloc((nc ? nc : 1) * sizeof *order);
     for (size_t i = 0; i < nc; i++) {
-        const hunt_conv_t *c = cx[i].p;
+        const hunt_conv_t *c = order[i] = cx[i].p;
         st->convs++;
         st->one_way += !c->answered;
         if (c->sampling > 1)
@@ -665,9 +671,22 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
             st->first_ms = c->t_start;
         if (c->t_end > st->last_ms)
             st->last_ms = c->t_end;
-        emit(arg, c);
     }
     free(cx);
+    *convs_out = convs;
+    *order_out = order;
+    return nc;
+}
+
+void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
+                void (*emit)(void *arg, const hunt_conv_t *c), void *arg, hp_stats_t *st)
+{
+    hunt_conv_t *convs;
+    const hunt_conv_t **order;
+    size_t nc = hp_conversations(cfg, recs, n, st, &convs, &order);
+    for (size_t i = 0; i < nc; i++)
+        emit(arg, order[i]);
+    free(order);
     free(convs);
 }
 
@@ -804,9 +823,10 @@ static int hp_batch(void *arg, int worker, seg_batch_t *b)
     return 0;
 }
 
-static void hp_emit(void *arg, const hunt_conv_t *c)
+/* Preparation's own counts of a conversation: internal hosts and the prevalence of each
+ * destination and /24 (read by the hunts when they score, hp_prevalence). */
+static void hp_count(hp_state_t *p, const hunt_conv_t *c)
 {
-    hp_state_t *p = arg;
     if (c->orig_internal) {
         (*hj_map_ins(&p->hosts, hp_addr_key(&c->orig)))++;
         /* distinct (host, dst) and (host, dst /24): complete within this pass */
@@ -820,8 +840,63 @@ static void hp_emit(void *arg, const hunt_conv_t *c)
         if (is_new)
             (*hj_map_ins(&p->prev_net, hp_addr_key(&key[1])))++;
     }
-    for (int i = 0; i < p->run->n; i++)
-        p->run->ops[i]->feed(p->run->st[i], c);
+}
+
+/* ---- feeding the hunts -------------------------------------------------------------------
+ * The hunts share nothing but read-only input (the conversations, the configuration, the
+ * prevalence counts, complete before any hunt runs), so each runs in a thread of its own over
+ * every conversation in time order, then ends its partition: its state, and so its findings,
+ * are what a sequential run gives. Threads take the hunts dearest first (hunt_ops_t.cost), so
+ * on two cores the beacon hunt runs beside all the others. */
+
+typedef struct hp_feed_job {
+    hp_run_t *run;
+    const hunt_conv_t *const *cv;
+    size_t n;
+    int order[64]; /* hunt indexes, dearest first */
+    _Atomic int next;
+} hp_feed_job_t;
+
+static void *hp_feed_thread(void *arg)
+{
+    hp_feed_job_t *j = arg;
+    for (;;) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->run->n)
+            return NULL;
+        int h = j->order[k];
+        const hunt_ops_t *ops = j->run->ops[h];
+        void *st = j->run->st[h];
+        for (size_t i = 0; i < j->n; i++)
+            ops->feed(st, j->cv[i]);
+        if (ops->part_end)
+            ops->part_end(st);
+    }
+}
+
+static void hp_feed(hp_run_t *r, const hunt_conv_t *const *cv, size_t n, int threads)
+{
+    hp_feed_job_t j = {.run = r, .cv = cv, .n = n};
+    atomic_init(&j.next, 0);
+    int m = r->n < 64 ? r->n : 64;
+    for (int i = 0; i < m; i++)
+        j.order[i] = i;
+    for (int i = 1; i < m; i++) /* insertion sort by cost, stable: ties keep the list order */
+        for (int k = i; k > 0 && r->ops[j.order[k]]->cost > r->ops[j.order[k - 1]]->cost; k--) {
+            int t = j.order[k];
+            j.order[k] = j.order[k - 1];
+            j.order[k - 1] = t;
+        }
+    if (threads > m)
+        threads = m;
+    pthread_t th[16];
+    int started = 0;
+    for (int i = 1; i < threads && i < 16; i++)
+        if (pthread_create(&th[started], NULL, hp_feed_thread, &j) == 0)
+            started++;
+    hp_feed_thread(&j); /* this thread works too; with no other, it does everything */
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
 }
 
 typedef struct hp_extent_arg {
@@ -943,13 +1018,17 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
         if (p->prog.on)
             cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: preparing %zu flows",
                               (unsigned long long)p->part + 1, (unsigned long long)parts, n);
-        hp_prepare(cfg, all, n, hp_emit, p, st);
-        free(all);
+        hunt_conv_t *convs;
+        const hunt_conv_t **cv;
+        size_t nc = hp_conversations(cfg, all, n, st, &convs, &cv);
+        free(all); /* the conversations are copies: the hunts' state can take the room */
+        for (size_t i = 0; i < nc; i++)
+            hp_count(p, cv[i]);
         hj_intern_free(&p->seen_dst);
         hj_intern_free(&p->seen_net);
-        for (int i = 0; i < r->n; i++)
-            if (r->ops[i]->part_end)
-                r->ops[i]->part_end(r->st[i]);
+        hp_feed(r, cv, nc, workers);
+        free(cv);
+        free(convs);
     }
     st->internal_hosts = p->hosts.n;
     cmd_progress_done(&p->prog);

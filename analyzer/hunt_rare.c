@@ -747,4 +747,4 @@ static void hq_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hq_ops = {"rare", hq_create, hq_feed, hq_part_end, hq_finish, hq_destroy};
+const hunt_ops_t hq_ops = {"rare", hq_create, hq_feed, hq_part_end, hq_finish, hq_destroy, 8};

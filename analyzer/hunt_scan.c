@@ -642,4 +642,4 @@ static void hs_destroy(void *st)
     free(s);
 }
 
-const hunt_ops_t hs_ops = {"scan", hs_create, hs_feed, hs_part_end, hs_finish, hs_destroy};
+const hunt_ops_t hs_ops = {"scan", hs_create, hs_feed, hs_part_end, hs_finish, hs_destroy, 8};

@@ -672,6 +672,34 @@ TEST_IMPL(hunt_min_risk)
     return 0;
 }
 
+/* The hunts run in parallel threads over the same conversations: one thread or several give
+ * the same report, byte for byte. */
+TEST_IMPL(hunt_threads_same_report)
+{
+    char truth[700];
+    const char *dir = th_store("thr", "ipfix", 20000, 13, "24", 1, truth, sizeof truth);
+    char *rep[3];
+    static const int workers[] = {1, 2, 5};
+    for (int i = 0; i < 3; i++) {
+        char ini[700], args[800];
+        snprintf(ini, sizeof ini, "%s/thr-%d.ini", test_tmpdir(), workers[i]);
+        FILE *f = fopen(ini, "w");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "[general]\nworkers = %d\n", workers[i]);
+        fclose(f);
+        snprintf(args, sizeof args, "--format json --no-state --config %s", ini);
+        int rc;
+        rep[i] = th_report(dir, args, &rc);
+        ASSERT_EQ(rc, 1);
+    }
+    ASSERT_GE(th_count(rep[0], "\"hunt_id\""), 3);
+    ASSERT_STR_EQ(rep[0], rep[1]);
+    ASSERT_STR_EQ(rep[0], rep[2]);
+    for (int i = 0; i < 3; i++)
+        free(rep[i]);
+    return 0;
+}
+
 TEST_IMPL(hunt_allow_list_suppresses)
 {
     char truth[700], allow[700];
