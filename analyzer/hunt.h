@@ -175,6 +175,10 @@ typedef struct hc_allow {
       "internal hosts sharing one timer (port, protocol, period within 10 %) towards at least "   \
       "3 different destinations: installed software's schedule (NTP, updates), risk capped at "   \
       "Low")                                                                                       \
+    X(beacon, shared_timer_share, b_shared_share, 0.25, 0, 1,                                     \
+      "one timer of fleet_hosts hosts towards a destination that at least this share of the "     \
+      "internal hosts call: software the organisation runs (an update service), risk capped at "  \
+      "Low (1 turns the rule off)")                                                                \
     X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000,                                   \
       "a host with beacon-like timelines to this many destinations on one port is a poller "      \
       "(monitoring, backup, management), not one implant: risk capped at Low")                    \

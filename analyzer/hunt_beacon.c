@@ -27,7 +27,9 @@
  * The same timer (port, protocol, period within 10 %) on fleet_hosts internal hosts, towards
  * at least three different destinations, is installed software's schedule (NTP against a pool,
  * update checks against mirrors): an implant's C2 is one place, a fleet's timer is many, so
- * it is capped at Low too.
+ * it is capped at Low too. So is one timer of fleet_hosts hosts towards a destination that at
+ * least shared_timer_share (a quarter) of the internal hosts call: an update service every
+ * machine runs; an implant already on a quarter of the machines is not found by its beacon.
  * A host whose timer reaches poller_destinations destinations on one port is a poller
  * (monitoring, backup, printer management): an implant calls one home, a poller calls them all
  * on one schedule, so its risk is capped at Low and the evidence names the fan-out.
@@ -116,6 +118,7 @@ typedef struct hb_cand {
     int net;
     uint32_t fanout; /* destinations of this host's beacon-like timelines on the same port */
     uint32_t fleet;  /* hosts with this timer (port, proto, period) towards 3+ destinations */
+    uint32_t timer_hosts; /* hosts with this timer, whatever their destinations */
     int untimed;     /* sampled: let in by size regularity and persistence, not timing */
 } hb_cand_t;
 
@@ -664,7 +667,12 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     }
     int poller = c->fanout >= cfg->b_poller_dsts;
     int fleet = c->fleet >= cfg->b_fleet_hosts;
-    if ((poller || fleet) && risk > HUNT_RISK_LOW)
+    /* One destination that most of the organisation calls on this same timer: software every
+     * machine runs (an update service), not an implant; a prevalence penalty alone left
+     * such a timer at Medium on every one of its hosts. */
+    int shared = !fleet && prev_used && frac >= cfg->b_shared_share && cfg->b_shared_share < 1 &&
+                 c->timer_hosts >= cfg->b_fleet_hosts;
+    if ((poller || fleet || shared) && risk > HUNT_RISK_LOW)
         risk = HUNT_RISK_LOW;
     if (c->untimed && risk > HUNT_RISK_MEDIUM)
         risk = HUNT_RISK_MEDIUM;
@@ -822,6 +830,18 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
                  cfg->b_fleet_hosts);
         hev_raw(e, "fleet_timer", pj, t);
     }
+    if (shared) {
+        snprintf(t, sizeof t,
+                 "%u internal hosts keep this timer (%u/%s every ~%.0f s) and %.1f %% of them "
+                 "call %s: software the whole organisation runs, not one implant's (risk capped "
+                 "at Low)",
+                 c->timer_hosts, u->port, hr_proto_name(u->proto, pb), hb_cand_period(c),
+                 100 * frac, f->peer);
+        char pj[128];
+        snprintf(pj, sizeof pj, "{\"hosts\":%u,\"share\":%.4f,\"threshold\":%g}",
+                 c->timer_hosts, frac, cfg->b_shared_share);
+        hev_raw(e, "shared_timer", pj, t);
+    }
     if (poller) {
         snprintf(t, sizeof t,
                  "timelines like this one to %u destinations on %u/%s: a poller's schedule, "
@@ -966,6 +986,7 @@ static void hb_fleet(hb_cand_t *v, size_t n)
             hb_win_add(&wd, &idx[b]->u.dst, 1);
         }
         idx[i]->fleet = wd.distinct >= 3 ? wh.distinct : 0;
+        idx[i]->timer_hosts = (uint32_t)wh.distinct;
     }
     hj_intern_free(&wh.ids);
     hj_intern_free(&wd.ids);

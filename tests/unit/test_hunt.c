@@ -700,6 +700,83 @@ TEST_IMPL(hunt_threads_same_report)
     return 0;
 }
 
+/* A Zeek conn.log of `hosts` internal hosts over a day: the first `timed` of them call
+ * 198.51.100.7:443 every 600 s (a little jitter, one size), and every host browses its own
+ * few sites now and then. Returns the data directory, imported. */
+static const char *th_timer_store(const char *name, int hosts, int timed)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s.log", test_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
+          "resp_pkts\tresp_ip_bytes\n",
+          f);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    unsigned rng = 12345;
+    for (int h = 0; h < hosts; h++) {
+        for (int k = 0; h < timed && k < 144; k++) {
+            rng = rng * 1103515245u + 12345u;
+            double ts = t0 + h * 7.0 + k * 600.0 + (double)(rng >> 16 & 1023) / 1024.0;
+            fprintf(f, "%.6f\tC%d_%d\t10.1.0.%d\t%d\t198.51.100.7\t443\ttcp\t0.8\t900\t4000\t"
+                       "SF\t6\t1220\t6\t4320\n",
+                    ts, h, k, h + 1, 40000 + k);
+        }
+        for (int k = 0; k < 30; k++) {
+            rng = rng * 1103515245u + 12345u;
+            double ts = t0 + (double)((rng >> 8) % 86000u);
+            rng = rng * 1103515245u + 12345u;
+            fprintf(f, "%.6f\tS%d_%d\t10.1.0.%d\t%d\t203.0.113.%u\t443\ttcp\t3.5\t%u\t%u\t"
+                       "SF\t12\t2000\t20\t30000\n",
+                    ts, h, k, h + 1, 50000 + k, 1 + (rng >> 8) % 200,
+                    500 + (rng >> 4) % 900, 9000 + (rng >> 6) % 40000);
+        }
+    }
+    fclose(f);
+    static char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, path),
+              0);
+    return dir;
+}
+
+/* Risk levels of the beacon findings towards 198.51.100.7, and how many carry shared_timer. */
+static void th_timer_risks(const char *dir, int *n, int *shared, int *above_low)
+{
+    char *out;
+    test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json --no-state",
+              test_bin("flowhunt"), dir);
+    *n = *shared = *above_low = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        if (!strstr(line, "\"peer\":\"198.51.100.7\""))
+            continue;
+        (*n)++;
+        *shared += strstr(line, "\"shared_timer\"") != NULL;
+        *above_low += strstr(line, "\"risk_level\":\"Low\"") == NULL;
+    }
+    free(out);
+}
+
+/* One timer that a third of the organisation keeps towards one destination is software they
+ * all run: every such finding is Low with shared_timer in its evidence. The same timer on a
+ * few hosts (an implant's) keeps its risk. */
+TEST_IMPL(hunt_shared_timer_low)
+{
+    int n, shared, above;
+    th_timer_risks(th_timer_store("timer-shared", 40, 14), &n, &shared, &above);
+    ASSERT_EQ(n, 14);
+    ASSERT_EQ(shared, 14);
+    ASSERT_EQ(above, 0);
+    th_timer_risks(th_timer_store("timer-few", 40, 4), &n, &shared, &above);
+    ASSERT_EQ(n, 4);
+    ASSERT_EQ(shared, 0);
+    ASSERT_EQ(above, 4);
+    return 0;
+}
+
 TEST_IMPL(hunt_allow_list_suppresses)
 {
     char truth[700], allow[700];
