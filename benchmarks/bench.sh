@@ -14,7 +14,9 @@
 #   3. query speed (wall, median of 3 after one warm-up, both stores in the page cache):
 #      flowhunt cat / top against nfdump filter / -s / -A, as stored flows per second;
 #   4. decode speed: build/bench_decode (beside tshark);
-#   5. hunt: flowhunt hunt over the flowhuntd store, wall time and peak RSS.
+#   5. hunt: flowhunt hunt over the flowhuntd store, wall time and peak RSS;
+#   6. hunt at scale (full mode, SCALE_FLOWS, default 100 M; 0 skips): days of the same
+#      organisation read into one store, then beacon, scan and dns-exfil cold over all of it.
 #
 # usage: benchmarks/bench.sh full|quick [BUILD_DIR]
 # Writes benchmarks/results/<UTC date>.md (quick: <UTC date>-quick.md) and prints the table.
@@ -25,8 +27,8 @@ set -eu
 MODE=${1:-full}
 BUILD=${2:-build}
 case $MODE in
-full) FLOWS=2000000 HOURS=24 DECODE_ARGS="" ;;
-quick) FLOWS=200000 HOURS=2.4 DECODE_ARGS="--flows 200000 --runs 3" ;;
+full) FLOWS=2000000 HOURS=24 DECODE_ARGS="" SCALE_FLOWS=${SCALE_FLOWS:-100000000} ;;
+quick) FLOWS=200000 HOURS=2.4 DECODE_ARGS="--flows 200000 --runs 3" SCALE_FLOWS=${SCALE_FLOWS:-0} ;;
 *) echo "usage: $0 full|quick [BUILD_DIR]" >&2; exit 2 ;;
 esac
 SEED=20261123
@@ -291,6 +293,35 @@ CMD_HUNT="flowhunt hunt DIR --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.
 read -r HUNT_WALL HU HS HUNT_RSS_KB < <(tail -1 "$tmp/hunt.time")
 HUNT_CPU=$(calc "%.2f" "$HU + $HS")
 
+# ---- 6. hunt at scale: the three hunts, cold, over SCALE_FLOWS (full mode; 0 skips) ----
+# Days of one organisation (flowgen's 20 M-flow bound per run: the same seed, one start per
+# day), each read into one store (--read: hour segments) and its capture deleted.
+SCALE_WALL="-" SCALE_CPU="-" SCALE_RSS_KB=0 SCALE_STORED=0
+if [ "$SCALE_FLOWS" -gt 0 ]; then
+    SCALE_DAYS=$(((SCALE_FLOWS + 19999999) / 20000000))
+    SCALE_PER=$((SCALE_FLOWS / SCALE_DAYS))
+    START_S=$(date -u -d "$START" +%s)
+    CMD_SCALE="for d in 0..$((SCALE_DAYS - 1)): flowgen --format v9 --flows $SCALE_PER --seed $SEED --start <START + d days> --hours 24 --exporters $EXPORTERS --out big.pcap; flowhuntd --read big.pcap -w BIG"
+    log "scale: $SCALE_DAYS days of $SCALE_PER flows"
+    for d in $(seq 0 $((SCALE_DAYS - 1))); do
+        timeout $TMO "$FLOWGEN" --format v9 --flows "$SCALE_PER" --seed "$SEED" \
+            --start "$((START_S + d * 86400))" --hours 24 --exporters "$EXPORTERS" \
+            --out "$tmp/big.pcap" 2>/dev/null
+        timeout $TMO "$FLOWHUNTD" --read "$tmp/big.pcap" -w "$tmp/big" --quiet
+        rm -f "$tmp/big.pcap"
+    done
+    SCALE_STORED=$("$FLOWHUNT" top "$tmp/big" --by proto -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
+    CMD_SCALE_HUNT="flowhunt hunt BIG --hunts beacon,scan,dns-exfil --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null --no-state"
+    log "scale: hunting $SCALE_STORED flows"
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/scale.time" timeout $((TMO * 3)) "$FLOWHUNT" hunt \
+        "$tmp/big" --hunts beacon,scan,dns-exfil --internal 10.0.0.0/16 \
+        --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null --no-state \
+        2>"$tmp/scale.err" || true
+    read -r SCALE_WALL SU SS SCALE_RSS_KB < <(tail -1 "$tmp/scale.time")
+    SCALE_CPU=$(calc "%.1f" "$SU + $SS")
+    rm -rf "$tmp/big"
+fi
+
 # ---- the table ----
 TABLE=$tmp/table.md
 row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
@@ -347,6 +378,11 @@ HUNT_RATE=$(mfs "$FH_STORED" "$HUNT_WALL")
 row "hunt: wall s (all eight hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
 row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run)" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"
 row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
+if [ "$SCALE_FLOWS" -gt 0 ]; then
+    SCALE_RATE=$(mfs "$SCALE_STORED" "$SCALE_WALL")
+    row "hunt at scale: beacon, scan, dns-exfil cold over $SCALE_STORED flows, wall s (goal < 20 s for 100 M; CPU $SCALE_CPU s)" "$SCALE_WALL" "-" "-"
+    row "hunt at scale: M flows/s; peak RSS MiB" "$SCALE_RATE; $(mib "$SCALE_RSS_KB")" "-" "-"
+fi
 T_END=$(now)
 
 # ---- results file ----
@@ -399,6 +435,7 @@ OUT=$OUTDIR/$DATE.md
     echo "flowhunt top DIR --by srcip,dstip -n 0         | nfdump -R NFDIR -A srcip,dstip"
     echo "bench_decode $DECODE_ARGS"
     echo "$CMD_HUNT"
+    [ "$SCALE_FLOWS" -gt 0 ] && { echo "$CMD_SCALE"; echo "$CMD_SCALE_HUNT"; }
     echo '```'
     echo
     echo "## Figures"
