@@ -844,59 +844,86 @@ static void hp_count(hp_state_t *p, const hunt_conv_t *c)
 
 /* ---- feeding the hunts -------------------------------------------------------------------
  * The hunts share nothing but read-only input (the conversations, the configuration, the
- * prevalence counts, complete before any hunt runs), so each runs in a thread of its own over
- * every conversation in time order, then ends its partition: its state, and so its findings,
- * are what a sequential run gives. Threads take the hunts dearest first (hunt_ops_t.cost), so
- * on two cores the beacon hunt runs beside all the others. */
+ * prevalence counts), so each runs in a thread of its own over every conversation in time
+ * order; preparation's own counting is one more such job. Once all have run (the counts are
+ * then complete, and a hunt reads them only when it scores), each hunt ends its partition, in
+ * parallel again. Its state, and so its findings, are what a sequential run gives. Threads take
+ * the jobs dearest first (hunt_ops_t.cost), so on two cores the beacon hunt runs beside all
+ * the others. */
+
+#define HP_MAX_JOBS 64
+#define HP_COUNT_JOB (-1) /* the prevalence counts (hp_count) */
+#define HP_COUNT_COST 4   /* two interned keys per conversation: as dear as the intel hunt */
 
 typedef struct hp_feed_job {
-    hp_run_t *run;
+    hp_state_t *p;
     const hunt_conv_t *const *cv;
     size_t n;
-    int order[64]; /* hunt indexes, dearest first */
+    int order[HP_MAX_JOBS]; /* a hunt's index, or HP_COUNT_JOB; dearest first */
+    int n_jobs;
+    int stage; /* 0: feed and count; 1: end of the partition */
     _Atomic int next;
 } hp_feed_job_t;
 
 static void *hp_feed_thread(void *arg)
 {
     hp_feed_job_t *j = arg;
+    hp_run_t *r = j->p->run;
     for (;;) {
         int k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->run->n)
+        if (k >= j->n_jobs)
             return NULL;
         int h = j->order[k];
-        const hunt_ops_t *ops = j->run->ops[h];
-        void *st = j->run->st[h];
-        for (size_t i = 0; i < j->n; i++)
-            ops->feed(st, j->cv[i]);
-        if (ops->part_end)
-            ops->part_end(st);
+        if (h == HP_COUNT_JOB) {
+            for (size_t i = 0; j->stage == 0 && i < j->n; i++)
+                hp_count(j->p, j->cv[i]);
+        } else if (j->stage == 0) {
+            for (size_t i = 0; i < j->n; i++)
+                r->ops[h]->feed(r->st[h], j->cv[i]);
+        } else if (r->ops[h]->part_end) {
+            r->ops[h]->part_end(r->st[h]);
+        }
     }
 }
 
-static void hp_feed(hp_run_t *r, const hunt_conv_t *const *cv, size_t n, int threads)
+static void hp_feed_stage(hp_feed_job_t *j, int stage, int threads)
 {
-    hp_feed_job_t j = {.run = r, .cv = cv, .n = n};
+    j->stage = stage;
+    atomic_store(&j->next, 0);
+    pthread_t th[16];
+    int started = 0;
+    for (int i = 1; i < threads && i < 16; i++)
+        if (pthread_create(&th[started], NULL, hp_feed_thread, j) == 0)
+            started++;
+    hp_feed_thread(j); /* this thread works too; with no other, it does everything */
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+static unsigned hp_job_cost(const hp_run_t *r, int job)
+{
+    return job == HP_COUNT_JOB ? HP_COUNT_COST : r->ops[job]->cost;
+}
+
+static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int threads)
+{
+    hp_run_t *r = p->run;
+    hp_feed_job_t j = {.p = p, .cv = cv, .n = n};
     atomic_init(&j.next, 0);
-    int m = r->n < 64 ? r->n : 64;
-    for (int i = 0; i < m; i++)
-        j.order[i] = i;
-    for (int i = 1; i < m; i++) /* insertion sort by cost, stable: ties keep the list order */
-        for (int k = i; k > 0 && r->ops[j.order[k]]->cost > r->ops[j.order[k - 1]]->cost; k--) {
+    j.order[j.n_jobs++] = HP_COUNT_JOB;
+    for (int i = 0; i < r->n && j.n_jobs < HP_MAX_JOBS; i++)
+        j.order[j.n_jobs++] = i;
+    for (int i = 1; i < j.n_jobs; i++) /* insertion sort by cost, stable */
+        for (int k = i; k > 0 && hp_job_cost(r, j.order[k]) > hp_job_cost(r, j.order[k - 1]);
+             k--) {
             int t = j.order[k];
             j.order[k] = j.order[k - 1];
             j.order[k - 1] = t;
         }
-    if (threads > m)
-        threads = m;
-    pthread_t th[16];
-    int started = 0;
-    for (int i = 1; i < threads && i < 16; i++)
-        if (pthread_create(&th[started], NULL, hp_feed_thread, &j) == 0)
-            started++;
-    hp_feed_thread(&j); /* this thread works too; with no other, it does everything */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    if (threads > j.n_jobs)
+        threads = j.n_jobs;
+    hp_feed_stage(&j, 0, threads);
+    hp_feed_stage(&j, 1, threads);
 }
 
 typedef struct hp_extent_arg {
@@ -1022,11 +1049,9 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
         const hunt_conv_t **cv;
         size_t nc = hp_conversations(cfg, all, n, st, &convs, &cv);
         free(all); /* the conversations are copies: the hunts' state can take the room */
-        for (size_t i = 0; i < nc; i++)
-            hp_count(p, cv[i]);
+        hp_feed(p, cv, nc, workers);
         hj_intern_free(&p->seen_dst);
         hj_intern_free(&p->seen_net);
-        hp_feed(r, cv, nc, workers);
         free(cv);
         free(convs);
     }
