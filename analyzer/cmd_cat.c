@@ -3,10 +3,12 @@
  * Output is in segment order (time order) and, within a segment, in row order, whatever the
  * number of threads, so `cat --limit 10` is the same ten flows every time and two runs diff
  * clean. That is why cat walks the segments itself instead of using seg_scan (which hands out
- * row groups in whatever order the workers reach them): each worker claims the next segment,
- * filters and formats a row group into its own buffer, and writes it only when every earlier
- * segment is done. A selective filter keeps both cores busy (most groups produce nothing and
- * never wait); `cat` of everything is limited by formatting and the pipe anyway.
+ * row groups in whatever order the workers reach them). The unit of work is a row group, not
+ * a segment: a daemon's store is a few large segments, and with a segment per worker the
+ * worker on the second one could only format one group and then wait for the whole first
+ * segment. Workers claim (segment, group) items in order, each numbered; a worker filters and
+ * formats its group into its own buffer and writes it once no other worker still holds a
+ * lower-numbered item. A group that prints nothing never waits.
  *
  * A row group is read only when its time range meets the window and its zone maps say the
  * filter may match; then only the filter's columns are decoded, and the rest of the columns
@@ -28,6 +30,21 @@ typedef enum cat_fmt { CAT_CSV, CAT_JSON, CAT_TEXT } cat_fmt_t;
 
 #define CAT_TEXT_LINE_MAX 512
 
+#define CAT_MAX_WORKERS 16
+
+/* An open segment shared by the workers holding one of its groups; closed by the last. */
+typedef struct cat_seg {
+    seg_file_t *f;
+    int refs; /* under mu */
+} cat_seg_t;
+
+/* One claimed row group. */
+typedef struct cat_item {
+    cat_seg_t *seg;
+    uint32_t group;
+    uint64_t seq;
+} cat_item_t;
+
 typedef struct cat_ctx {
     /* set up before the workers start */
     char **paths;
@@ -38,11 +55,15 @@ typedef struct cat_ctx {
     uint64_t limit; /* 0: no limit */
     uint64_t cols;  /* columns printed */
     cmd_progress_t progress;
+    int n_workers;
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int next_seg; /* next segment to claim */
-    int turn;     /* the segment whose output may be written now */
+    int next_seg;     /* next segment to open */
+    cat_seg_t *cur;   /* the segment whose groups are being handed out, or NULL */
+    uint32_t cur_group, cur_groups;
+    uint64_t next_seq;                  /* number of the next item claimed */
+    uint64_t inflight[CAT_MAX_WORKERS]; /* each worker's item, UINT64_MAX when none */
     uint64_t printed;
     int stop;
     int err; /* first error (-SEG_E_*), with where */
@@ -51,6 +72,11 @@ typedef struct cat_ctx {
     /* statistics, atomically */
     uint64_t rows_scanned, groups, groups_skipped, segs_done;
 } cat_ctx_t;
+
+typedef struct cat_worker {
+    cat_ctx_t *c;
+    int id;
+} cat_worker_t;
 
 /* ---- formatting ---------------------------------------------------------------------------- */
 
@@ -181,19 +207,23 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, 
         o->ends = e;
         o->lines_cap = k;
     }
+    /* CSV and JSON straight from the columns; the table from a record */
+    const void *const *vals = (const void *const *)b->vals;
+    const uint8_t *const *pres = (const uint8_t *const *)b->present;
     for (uint32_t j = 0; j < k; j++) {
-        flow_rec_t rec;
         if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 1) != 0)
             return -SEG_E_NOMEM;
-        seg_batch_row(b, rows[j], &rec);
         char *p = o->buf + o->len;
         size_t n;
-        if (c->fmt == CAT_CSV)
-            n = flow_format_csv(p, &rec);
-        else if (c->fmt == CAT_JSON)
-            n = flow_format_json(p, &rec);
-        else
+        if (c->fmt == CAT_CSV) {
+            n = flow_format_csv_cols(p, vals, pres, rows[j]);
+        } else if (c->fmt == CAT_JSON) {
+            n = flow_format_json_cols(p, vals, pres, rows[j]);
+        } else {
+            flow_rec_t rec;
+            seg_batch_row(b, rows[j], &rec);
             n = cat_format_text(p, &rec);
+        }
         p[n] = '\n';
         o->len += n + 1;
         o->ends[o->n_lines++] = o->len;
@@ -201,23 +231,30 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, 
     return 0;
 }
 
-/* Waits for segment i's turn; 0 when it came, -1 when the run stopped. Called with mu held. */
-static int cat_wait_turn(cat_ctx_t *c, int i)
+/* 1 when item `seq` may write: no other worker still holds a lower-numbered item (items are
+ * claimed in increasing order, so none can come later). Called with mu held. */
+static int cat_turn(const cat_ctx_t *c, int me, uint64_t seq)
 {
-    while (c->turn != i && !c->stop)
-        pthread_cond_wait(&c->cv, &c->mu);
-    return c->stop ? -1 : 0;
+    for (int w = 0; w < c->n_workers; w++)
+        if (w != me && c->inflight[w] < seq)
+            return 0;
+    return 1;
 }
 
-static void cat_fail(cat_ctx_t *c, int rc, const seg_where_t *where)
+static void cat_fail_locked(cat_ctx_t *c, int rc, const seg_where_t *where)
 {
-    pthread_mutex_lock(&c->mu);
     if (!c->err) {
         c->err = rc;
         c->where = *where;
     }
     c->stop = 1;
     pthread_cond_broadcast(&c->cv);
+}
+
+static void cat_fail(cat_ctx_t *c, int rc, const seg_where_t *where)
+{
+    pthread_mutex_lock(&c->mu);
+    cat_fail_locked(c, rc, where);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -241,79 +278,151 @@ static void cat_emit(cat_ctx_t *c, const cat_out_t *o)
         pthread_cond_broadcast(&c->cv);
 }
 
-static int cat_segment(cat_ctx_t *c, int i, seg_batch_t *b, flt_scratch_t *s, uint32_t **rows,
-                       uint32_t *rows_cap, cat_out_t *o)
+/* Out of memory while handling `path`: where the error report points. */
+static void cat_where_nomem(seg_where_t *where, const char *path)
 {
-    seg_file_t *f;
+    memset(where, 0, sizeof *where);
+    snprintf(where->path, sizeof where->path, "%s", path);
+    where->code = SEG_E_NOMEM;
+    where->sys_errno = ENOMEM;
+}
+
+/* Drops a reference; returns the file to close (outside the lock) when it was the last. */
+static seg_file_t *cat_seg_unref(cat_ctx_t *c, cat_seg_t *s)
+{
+    if (--s->refs > 0)
+        return NULL;
+    seg_file_t *f = s->f;
+    free(s);
+    __atomic_fetch_add(&c->segs_done, 1, __ATOMIC_RELAXED);
+    return f;
+}
+
+/* Claims the next (segment, group) in order, opening segments as the cursor reaches them
+ * (under the lock: opening validates headers only, and the order must not depend on which
+ * worker opens faster). 0 with *it, or -1 when there is nothing left or the run stopped.
+ * Called with mu held (released while closing a segment nobody holds any more). */
+static int cat_claim(cat_ctx_t *c, int me, cat_item_t *it)
+{
+    for (;;) {
+        if (c->stop)
+            break;
+        if (c->cur && c->cur_group < c->cur_groups) {
+            it->seg = c->cur;
+            it->seg->refs++;
+            it->group = c->cur_group++;
+            it->seq = c->next_seq++;
+            c->inflight[me] = it->seq;
+            pthread_cond_broadcast(&c->cv); /* our old item is done: a waiter may write */
+            return 0;
+        }
+        if (c->cur) {
+            seg_file_t *f = cat_seg_unref(c, c->cur);
+            c->cur = NULL;
+            if (f) {
+                /* a whole segment of skipped groups: close it before opening the next */
+                pthread_mutex_unlock(&c->mu);
+                seg_close(f);
+                pthread_mutex_lock(&c->mu);
+                continue;
+            }
+        }
+        if (c->next_seg >= c->n_paths)
+            break;
+        seg_where_t where;
+        memset(&where, 0, sizeof where);
+        seg_file_t *f;
+        int rc = seg_open(c->paths[c->next_seg++], &f, &where);
+        cat_seg_t *s = rc == 0 ? calloc(1, sizeof *s) : NULL;
+        if (!s) {
+            if (rc == 0) {
+                seg_close(f);
+                cat_where_nomem(&where, c->paths[c->next_seg - 1]);
+                rc = -SEG_E_NOMEM;
+            }
+            cat_fail_locked(c, rc, &where);
+            break;
+        }
+        s->f = f;
+        s->refs = 1; /* the cursor's */
+        c->cur = s;
+        c->cur_group = 0;
+        c->cur_groups = seg_n_groups(f);
+    }
+    c->inflight[me] = UINT64_MAX;
+    pthread_cond_broadcast(&c->cv);
+    return -1;
+}
+
+/* Filters and formats one row group, and writes it when its turn comes. */
+static void cat_group(cat_ctx_t *c, int me, const cat_item_t *it, seg_batch_t *b,
+                      flt_scratch_t *s, uint32_t **rows, uint32_t *rows_cap, cat_out_t *o)
+{
+    seg_file_t *f = it->seg->f;
+    uint32_t g = it->group;
     seg_where_t where;
     memset(&where, 0, sizeof where);
-    int rc = seg_open(c->paths[i], &f, &where);
+    seg_group_info_t gi;
+    seg_group(f, g, &gi);
+    __atomic_fetch_add(&c->groups, 1, __ATOMIC_RELAXED);
+    if (gi.n_rows == 0 || gi.time_min >= c->to || gi.time_max < c->from ||
+        !flt_want(c->flt, f, g)) {
+        __atomic_fetch_add(&c->groups_skipped, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (*rows_cap < gi.n_rows) {
+        uint32_t *r = realloc(*rows, (size_t)gi.n_rows * sizeof *r);
+        if (!r) {
+            cat_where_nomem(&where, seg_file_path(f));
+            cat_fail(c, -SEG_E_NOMEM, &where);
+            return;
+        }
+        *rows = r;
+        *rows_cap = gi.n_rows;
+    }
+    int rc;
+    if ((rc = seg_batch_open(b, f, g, &where)) != 0) {
+        cat_fail(c, rc, &where);
+        return;
+    }
+    int k = flt_select(c->flt, s, b, *rows, &where);
+    __atomic_fetch_add(&c->rows_scanned, gi.n_rows, __ATOMIC_RELAXED);
+    if (k < 0) {
+        cat_fail(c, k, &where);
+        return;
+    }
+    if (cmd_progress_due(&c->progress))
+        cmd_progress_show(
+            &c->progress, "cat: %llu of %d segments, %llu rows scanned",
+            (unsigned long long)__atomic_load_n(&c->segs_done, __ATOMIC_RELAXED), c->n_paths,
+            (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED));
+    if (k == 0)
+        return;
+    for (int col = 0; col < FLOW_N_COLS; col++)
+        if (((c->cols >> col) & 1) && !((b->loaded >> col) & 1) &&
+            (rc = seg_batch_load(b, col, &where)) != 0)
+            break;
     if (rc != 0) {
         cat_fail(c, rc, &where);
-        return -1;
+        return;
     }
-    uint32_t ng = seg_n_groups(f);
-    for (uint32_t g = 0; g < ng && !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); g++) {
-        seg_group_info_t gi;
-        seg_group(f, g, &gi);
-        __atomic_fetch_add(&c->groups, 1, __ATOMIC_RELAXED);
-        if (gi.n_rows == 0 || gi.time_min >= c->to || gi.time_max < c->from ||
-            !flt_want(c->flt, f, g)) {
-            __atomic_fetch_add(&c->groups_skipped, 1, __ATOMIC_RELAXED);
-            continue;
-        }
-        if (*rows_cap < gi.n_rows) {
-            uint32_t *r = realloc(*rows, (size_t)gi.n_rows * sizeof *r);
-            if (!r) {
-                where.code = SEG_E_NOMEM;
-                cat_fail(c, -SEG_E_NOMEM, &where);
-                break;
-            }
-            *rows = r;
-            *rows_cap = gi.n_rows;
-        }
-        if ((rc = seg_batch_open(b, f, g, &where)) != 0) {
-            cat_fail(c, rc, &where);
-            break;
-        }
-        int k = flt_select(c->flt, s, b, *rows, &where);
-        __atomic_fetch_add(&c->rows_scanned, gi.n_rows, __ATOMIC_RELAXED);
-        if (k < 0) {
-            cat_fail(c, k, &where);
-            break;
-        }
-        if (cmd_progress_due(&c->progress))
-            cmd_progress_show(
-                &c->progress, "cat: %llu of %d segments, %llu rows scanned",
-                (unsigned long long)__atomic_load_n(&c->segs_done, __ATOMIC_RELAXED), c->n_paths,
-                (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED));
-        if (k == 0)
-            continue;
-        for (int col = 0; col < FLOW_N_COLS; col++)
-            if (((c->cols >> col) & 1) && !((b->loaded >> col) & 1) &&
-                (rc = seg_batch_load(b, col, &where)) != 0)
-                break;
-        if (rc != 0) {
-            cat_fail(c, rc, &where);
-            break;
-        }
-        if ((rc = cat_format_group(c, b, *rows, (uint32_t)k, o)) != 0) {
-            where.code = SEG_E_NOMEM;
-            cat_fail(c, rc, &where);
-            break;
-        }
-        pthread_mutex_lock(&c->mu);
-        if (cat_wait_turn(c, i) == 0)
-            cat_emit(c, o);
-        pthread_mutex_unlock(&c->mu);
+    if ((rc = cat_format_group(c, b, *rows, (uint32_t)k, o)) != 0) {
+        cat_where_nomem(&where, seg_file_path(f));
+        cat_fail(c, rc, &where);
+        return;
     }
-    seg_close(f);
-    return 0;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop && !cat_turn(c, me, it->seq))
+        pthread_cond_wait(&c->cv, &c->mu);
+    if (!c->stop)
+        cat_emit(c, o);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void *cat_worker(void *arg)
 {
-    cat_ctx_t *c = arg;
+    cat_worker_t *wk = arg;
+    cat_ctx_t *c = wk->c;
     seg_batch_t b;
     flt_scratch_t s;
     uint32_t *rows = NULL, rows_cap = 0;
@@ -321,21 +430,19 @@ static void *cat_worker(void *arg)
     memset(&o, 0, sizeof o);
     seg_batch_init(&b);
     flt_scratch_init(&s);
+    cat_item_t it = {NULL, 0, 0};
     for (;;) {
+        seg_file_t *done = NULL;
         pthread_mutex_lock(&c->mu);
-        int i = c->stop ? c->n_paths : c->next_seg++;
+        if (it.seg)
+            done = cat_seg_unref(c, it.seg);
+        it.seg = NULL;
+        int rc = cat_claim(c, wk->id, &it);
         pthread_mutex_unlock(&c->mu);
-        if (i >= c->n_paths)
+        seg_close(done);
+        if (rc != 0)
             break;
-        cat_segment(c, i, &b, &s, &rows, &rows_cap, &o);
-        __atomic_fetch_add(&c->segs_done, 1, __ATOMIC_RELAXED);
-        /* hand the turn on, even when this segment printed nothing */
-        pthread_mutex_lock(&c->mu);
-        if (cat_wait_turn(c, i) == 0) {
-            c->turn = i + 1;
-            pthread_cond_broadcast(&c->cv);
-        }
-        pthread_mutex_unlock(&c->mu);
+        cat_group(c, wk->id, &it, &b, &s, &rows, &rows_cap, &o);
     }
     seg_batch_free(&b);
     flt_scratch_free(&s);
@@ -474,16 +581,24 @@ int cmd_cat(int argc, char **argv)
         printf("%s\n", cat_text_header);
 
     int n_workers = cmd_workers();
-    if (n_workers > c.n_paths)
-        n_workers = c.n_paths > 0 ? c.n_paths : 1;
-    pthread_t th[16];
-    int started = 0;
+    if (n_workers > CAT_MAX_WORKERS)
+        n_workers = CAT_MAX_WORKERS;
+    c.n_workers = n_workers;
+    for (int w = 0; w < CAT_MAX_WORKERS; w++)
+        c.inflight[w] = UINT64_MAX;
+    cat_worker_t wk[CAT_MAX_WORKERS];
+    pthread_t th[CAT_MAX_WORKERS];
+    int started[CAT_MAX_WORKERS] = {0};
+    for (int w = 0; w < n_workers; w++)
+        wk[w] = (cat_worker_t){&c, w};
     for (int w = 1; w < n_workers; w++)
-        if (pthread_create(&th[started], NULL, cat_worker, &c) == 0)
-            started++;
-    cat_worker(&c); /* the main thread is a worker too */
-    for (int w = 0; w < started; w++)
-        pthread_join(th[w], NULL);
+        started[w] = pthread_create(&th[w], NULL, cat_worker, &wk[w]) == 0;
+    cat_worker(&wk[0]); /* the main thread is a worker too */
+    for (int w = 1; w < n_workers; w++)
+        if (started[w])
+            pthread_join(th[w], NULL);
+    if (c.cur) /* a stop leaves the cursor's reference */
+        seg_close(cat_seg_unref(&c, c.cur));
     cmd_progress_done(&c.progress);
 
     int status = CMD_OK;

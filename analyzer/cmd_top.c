@@ -15,6 +15,9 @@
  * do the same job through a pointer chase per byte of key; keys here are fixed width and
  * short (at most 40 bytes), where one hash and one probe usually decide.
  *
+ * Ranking every key (-n 0, nfdump -A) is a radix sort over the sums, keys breaking ties; a few
+ * of many (-n 10) a bounded heap. Both give top_cmp's order, so -n N is the head of -n 0.
+ *
  * Counters are corrected by the sampling rate (1 in N: packets and bytes times N) unless --raw;
  * the flow count is the number of records either way, as an exporter cannot say how many flows
  * it did not sample.
@@ -28,6 +31,7 @@
 
 #include "cmd.h"
 #include "filter.h"
+#include "flow_print.h"
 
 #define TOP_MAX_FIELDS 8
 #define TOP_MAX_KEY 64
@@ -241,6 +245,13 @@ static inline void top_tab_prefetch_entry(const top_tab_t *t, uint64_t h)
         __builtin_prefetch(TOP_ENT(t, sl.e - 1));
 }
 
+/* An entry whose key and sums are about to be read: entries are not line aligned, so both ends. */
+static inline void top_tab_prefetch_whole(const top_tab_t *t, uint32_t e)
+{
+    __builtin_prefetch(TOP_ENT(t, e));
+    __builtin_prefetch(TOP_ENT(t, e) + t->stride - 1);
+}
+
 /* ---- the scan ------------------------------------------------------------------------------ */
 
 typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES } top_order_t;
@@ -391,17 +402,13 @@ static int top_cmp(const void *a, const void *b)
     return top_sort_kw > 16 ? memcmp(x->key + 16, y->key + 16, top_sort_kw - 16) : 0;
 }
 
-/* The n largest of r[0..m-1] sorted into r[0..n-1]: a bounded min-heap (by top_cmp's order)
- * when n is small, so `-n 10` over millions of keys does not sort them all. */
+/* The n largest of r[0..m-1] sorted into r[0..n-1], for n well below m (top_rank sorts
+ * everything otherwise): a bounded min-heap (by top_cmp's order), so `-n 10` over millions of
+ * keys does not sort them all. */
 static void top_select(top_rank_t *r, size_t m, size_t n)
 {
     if (n == 0)
         return;
-    if (n >= m / 4) {
-        if (m > 1)
-            qsort(r, m, sizeof *r, top_cmp);
-        return;
-    }
     /* heap of the n best so far in r[0..n-1], the worst at the root */
     for (size_t i = 0; i < m; i++) {
         size_t len = i < n ? i : n;
@@ -436,6 +443,166 @@ static void top_select(top_rank_t *r, size_t m, size_t n)
         qsort(r, n, sizeof *r, top_cmp);
 }
 
+/* The full ranking (-n 0, or N near the number of keys) as a radix sort: qsort of millions of
+ * 56-byte ranks was most of `top --by srcip,dstip -n 0`, a function call per comparison and a
+ * merge buffer as large as the array. Items carry the sums that decide (each complemented, so
+ * ascending radix order is descending rank) and the entry; an LSD pass per byte that varies,
+ * every histogram from one read. Keys break the remaining ties, as in top_cmp: its k0, k1 and
+ * tail comparison is memcmp of the zero-padded key. */
+typedef struct top_item {
+    uint64_t w[3]; /* ~primary, ~bytes, ~flows */
+    uint32_t e;    /* entry */
+} top_item_t;
+
+/* A tie's key as big-endian words, gathered once: comparing them touches no entry. */
+typedef struct top_tie {
+    uint64_t k[5]; /* --by keys are at most 40 bytes */
+    uint32_t e;
+} top_tie_t;
+
+static int top_tie_cmp(const void *a, const void *b, void *arg)
+{
+    const uint32_t nk = *(const uint32_t *)arg;
+    const top_tie_t *x = a, *y = b;
+    for (uint32_t i = 0; i < nk; i++)
+        if (x->k[i] != y->k[i])
+            return x->k[i] < y->k[i] ? -1 : 1;
+    return 0;
+}
+
+/* Orders a[0 .. len) (equal sums) by key bytes; `ties` has room for len. Entries are in
+ * insertion order and a[] in rank order, so each key is a cache miss: fetched `ahead` items
+ * early (a[] has that many more). */
+static void top_sort_ties(const top_tab_t *t, top_item_t *a, size_t len, size_t ahead,
+                          top_tie_t *ties)
+{
+    uint32_t nk = t->kw / 8;
+    for (size_t i = 0; i < len; i++) {
+        if (i + TOP_AHEAD < ahead + len)
+            __builtin_prefetch(TOP_ENT(t, a[i + TOP_AHEAD].e));
+        const uint8_t *key = TOP_ENT(t, a[i].e);
+        for (uint32_t w = 0; w < nk; w++)
+            ties[i].k[w] = top_be64(key + 8 * w);
+        ties[i].e = a[i].e;
+    }
+    qsort_r(ties, len, sizeof *ties, top_tie_cmp, &nk);
+    for (size_t i = 0; i < len; i++)
+        a[i].e = ties[i].e;
+}
+
+/* Entry numbers of every key of t, best first, into out[0 .. t->n). 0, or -1 out of memory. */
+static int top_sort_all(const top_tab_t *t, top_order_t order, uint32_t *out)
+{
+    size_t m = t->n;
+    top_item_t *a = malloc((m ? m : 1) * sizeof *a), *tmp = malloc((m ? m : 1) * sizeof *tmp);
+    size_t(*cnt)[256] = calloc(3 * 8, sizeof *cnt);
+    if (!a || !tmp || !cnt) {
+        free(a);
+        free(tmp);
+        free(cnt);
+        return -1;
+    }
+    /* the words that can differ: flows twice when ranking by flows is once */
+    int nw = order == TOP_PACKETS ? 3 : 2;
+    for (size_t i = 0; i < m; i++) {
+        const top_sum_t *sm = TOP_SUMS(t, i);
+        uint64_t v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+        uint64_t second = order == TOP_BYTES ? sm->flows : sm->bytes;
+        a[i].w[0] = ~v;
+        a[i].w[1] = ~second;
+        a[i].w[2] = ~sm->flows;
+        a[i].e = (uint32_t)i;
+        for (int w = 0; w < nw; w++)
+            for (int d = 0; d < 8; d++)
+                cnt[w * 8 + d][(a[i].w[w] >> (8 * d)) & 0xff]++;
+    }
+    for (int w = nw - 1; w >= 0; w--)
+        for (int d = 0; d < 8; d++) {
+            size_t *c = cnt[w * 8 + d];
+            if (m == 0 || c[(a[0].w[w] >> (8 * d)) & 0xff] == m)
+                continue; /* every item has this byte: the pass would change nothing */
+            size_t sum = 0;
+            for (int k = 0; k < 256; k++) {
+                size_t x = c[k];
+                c[k] = sum;
+                sum += x;
+            }
+            for (size_t i = 0; i < m; i++)
+                tmp[c[(a[i].w[w] >> (8 * d)) & 0xff]++] = a[i];
+            top_item_t *sw = a;
+            a = tmp;
+            tmp = sw;
+        }
+    top_tie_t *ties = NULL;
+    size_t ties_cap = 0;
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        while (j < m && memcmp(a[j].w, a[i].w, (size_t)nw * 8) == 0)
+            j++;
+        if (j - i > 1) {
+            if (ties_cap < j - i) {
+                free(ties);
+                ties_cap = j - i < 1024 ? 1024 : j - i;
+                if (!(ties = malloc(ties_cap * sizeof *ties))) {
+                    free(a);
+                    free(tmp);
+                    free(cnt);
+                    return -1;
+                }
+            }
+            top_sort_ties(t, a + i, j - i, m - j, ties);
+        }
+        i = j;
+    }
+    free(ties);
+    for (size_t i = 0; i < m; i++)
+        out[i] = a[i].e;
+    free(a);
+    free(tmp);
+    free(cnt);
+    return 0;
+}
+
+/* Entry numbers of the n best keys of t, best first, into out[0 .. n). 0, or -1. */
+static int top_rank(const top_tab_t *t, top_order_t order, uint32_t n, uint32_t *out)
+{
+    if (n == 0)
+        return 0;
+    if (n >= t->n / 4) {
+        if (n == t->n)
+            return top_sort_all(t, order, out);
+        uint32_t *all = malloc((size_t)t->n * sizeof *all);
+        if (!all || top_sort_all(t, order, all) != 0) {
+            free(all);
+            return -1;
+        }
+        memcpy(out, all, (size_t)n * sizeof *out);
+        free(all);
+        return 0;
+    }
+    /* a few of many: the bounded heap of top_select */
+    top_rank_t *r = malloc(((size_t)t->n + 1) * sizeof *r);
+    if (!r)
+        return -1;
+    for (uint32_t e = 0; e < t->n; e++) {
+        const top_sum_t *sm = TOP_SUMS(t, e);
+        r[e].v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+        r[e].bytes = sm->bytes;
+        r[e].flows = sm->flows;
+        r[e].packets = sm->packets;
+        r[e].key = TOP_ENT(t, e);
+        /* keys are zero padded to whole words, at least 8 bytes */
+        r[e].k0 = top_be64(r[e].key);
+        r[e].k1 = t->kw > 8 ? top_be64(r[e].key + 8) : 0;
+    }
+    top_sort_kw = t->kw;
+    top_select(r, t->n, n);
+    for (uint32_t j = 0; j < n; j++)
+        out[j] = (uint32_t)((size_t)(r[j].key - t->ents) / t->stride);
+    free(r);
+    return 0;
+}
+
 typedef enum top_fmt { TOP_TEXT, TOP_CSV, TOP_JSON } top_fmt_t;
 
 static size_t top_field_text(char *out, const top_key_t *key, int i, const uint8_t *kb)
@@ -444,11 +611,11 @@ static size_t top_field_text(char *out, const top_key_t *key, int i, const uint8
     if (flow_cols[col].type == FLOW_T_ADDR) {
         flow_addr_t a;
         memcpy(&a, kb + key->off[i], 16);
-        return flow_addr_format(&a, out);
+        return flow_print_addr(out, &a);
     }
     uint64_t v = 0;
     memcpy(&v, kb + key->off[i], key->width[i]); /* little-endian host: the value */
-    return flow_fmt_u64(out, v);
+    return flow_print_u64(out, v);
 }
 
 /* Appends `s` (len bytes) padded to `width`, on the left (right-aligned) or the right. */
@@ -467,7 +634,8 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
 
 /* Formatted by hand into one buffer per line: -A output can be millions of lines, where
  * printf's parsing of the format per field dominated. */
-static void top_print(const top_rank_t *r, uint32_t n, const top_key_t *key, top_fmt_t fmt)
+static void top_print(const top_tab_t *t, const uint32_t *order, uint32_t n, const top_key_t *key,
+                      top_fmt_t fmt)
 {
     static const char *const sums[3] = {"flows", "packets", "bytes"};
     char line[1024], cell[FLOW_ADDR_STRLEN + 24];
@@ -480,16 +648,17 @@ static void top_print(const top_rank_t *r, uint32_t n, const top_key_t *key, top
     if (fmt == TOP_TEXT) {
         /* widths from what will be printed, so the table lines up */
         for (uint32_t j = 0; j < n; j++) {
-            uint64_t v[3] = {r[j].flows, r[j].packets, r[j].bytes};
-            if (j + 16 < n)
-                __builtin_prefetch(r[j + 16].key);
+            const top_sum_t *sm = TOP_SUMS(t, order[j]);
+            uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
+            if (j + 2 * TOP_AHEAD < n)
+                top_tab_prefetch_whole(t, order[j + 2 * TOP_AHEAD]);
             for (int i = 0; i < nf; i++) {
-                size_t l = top_field_text(cell, key, i, r[j].key);
+                size_t l = top_field_text(cell, key, i, TOP_ENT(t, order[j]));
                 if (l > wid[i])
                     wid[i] = l;
             }
             for (int i = 0; i < 3; i++) {
-                size_t l = flow_fmt_u64(cell, v[i]);
+                size_t l = flow_print_u64(cell, v[i]);
                 if (l > wid[nf + i])
                     wid[nf + i] = l;
             }
@@ -517,15 +686,17 @@ static void top_print(const top_rank_t *r, uint32_t n, const top_key_t *key, top
         fwrite(line, 1, (size_t)(p - line), stdout);
     }
     for (uint32_t j = 0; j < n; j++) {
-        uint64_t v[3] = {r[j].flows, r[j].packets, r[j].bytes};
+        const top_sum_t *sm = TOP_SUMS(t, order[j]);
+        const uint8_t *kb = TOP_ENT(t, order[j]);
+        uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
         char *p = line;
         /* keys are in insertion order, rows in rank order: fetch ahead of formatting */
-        if (j + 16 < n)
-            __builtin_prefetch(r[j + 16].key);
+        if (j + 2 * TOP_AHEAD < n)
+            top_tab_prefetch_whole(t, order[j + 2 * TOP_AHEAD]);
         if (fmt == TOP_JSON)
             *p++ = '{';
         for (int i = 0; i < nf; i++) {
-            size_t l = top_field_text(cell, key, i, r[j].key);
+            size_t l = top_field_text(cell, key, i, kb);
             int is_addr = flow_cols[key->col[i]].type == FLOW_T_ADDR;
             if (fmt == TOP_TEXT) {
                 p = top_pad(p, cell, l, wid[i], 0);
@@ -539,7 +710,7 @@ static void top_print(const top_rank_t *r, uint32_t n, const top_key_t *key, top
             }
         }
         for (int i = 0; i < 3; i++) {
-            size_t l = flow_fmt_u64(cell, v[i]);
+            size_t l = flow_print_u64(cell, v[i]);
             if (fmt == TOP_TEXT) {
                 p = top_pad(p, cell, l, wid[nf + i], 1);
                 if (i < 2) {
@@ -758,34 +929,19 @@ int cmd_top(int argc, char **argv)
         top_tab_free(o);
     }
     if (status == CMD_OK) {
-        top_rank_t *r = malloc(((size_t)t->n + 1) * sizeof *r);
-        if (!r) {
+        uint32_t n = top_n == 0 || top_n > t->n ? t->n : (uint32_t)top_n;
+        uint32_t *ord = malloc(((size_t)n + 1) * sizeof *ord);
+        if (!ord || top_rank(t, order, n, ord) != 0) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         } else {
-            for (uint32_t e = 0; e < t->n; e++) {
-                const top_sum_t *sm = TOP_SUMS(t, e);
-                r[e].v = order == TOP_FLOWS     ? sm->flows
-                         : order == TOP_PACKETS ? sm->packets
-                                                : sm->bytes;
-                r[e].bytes = sm->bytes;
-                r[e].flows = sm->flows;
-                r[e].packets = sm->packets;
-                r[e].key = TOP_ENT(t, e);
-                /* keys are zero padded to whole words, at least 8 bytes */
-                r[e].k0 = top_be64(r[e].key);
-                r[e].k1 = t->kw > 8 ? top_be64(r[e].key + 8) : 0;
-            }
-            top_sort_kw = t->kw;
-            uint32_t n = top_n == 0 || top_n > t->n ? t->n : (uint32_t)top_n;
-            top_select(r, t->n, n);
-            top_print(r, n, &c.key, fmt);
-            free(r);
+            top_print(t, ord, n, &c.key, fmt);
             if (fflush(stdout) != 0) {
                 fprintf(stderr, "flowhunt top: writing the output: %s\n", strerror(errno));
                 status = CMD_USAGE;
             }
         }
+        free(ord);
         if (verbose || isatty(2))
             fprintf(stderr,
                     "flowhunt top: %llu flows selected of %llu scanned, %u keys; %llu of %llu "

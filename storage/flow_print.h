@@ -22,6 +22,20 @@ int flow_print_fmt_parse(const char *s, flow_print_fmt_t *out);
 size_t flow_format_csv_header(char *out);
 size_t flow_format_csv(char *out, const flow_rec_t *rec);
 size_t flow_format_json(char *out, const flow_rec_t *rec);
+/* The same line for row i of a set of columns (a seg_batch_t's vals and present): vals[c]
+ * holds the column's C type per row, NULL for a column not there at all; present[c] is NULL
+ * when every row has it, else one byte per row (1 present). No flow_rec_t is filled, which is
+ * what `flowhunt cat` of millions of rows saves. */
+size_t flow_format_csv_cols(char *out, const void *const vals[FLOW_N_COLS],
+                            const uint8_t *const present[FLOW_N_COLS], uint32_t i);
+size_t flow_format_json_cols(char *out, const void *const vals[FLOW_N_COLS],
+                             const uint8_t *const present[FLOW_N_COLS], uint32_t i);
+
+/* flow_fmt_u64 and flow_addr_format (the same text, NUL-terminated for addresses as there),
+ * faster: two digits per division, and IPv4 addresses without the general loop. For
+ * printers of millions of values (cat, top -n 0). */
+size_t flow_print_u64(char *out, uint64_t v);
+size_t flow_print_addr(char *out, const flow_addr_t *a);
 
 /* Writes the header (CSV only) or one record with its newline. */
 void flow_print_header(FILE *f, flow_print_fmt_t fmt);

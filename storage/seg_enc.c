@@ -292,11 +292,49 @@ int seg_dec_raw(const uint8_t *p, size_t len, size_t width, uint32_t n, uint64_t
     return 0;
 }
 
-int seg_dec_varint(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+/* The 7-bit groups of a varint of at most eight bytes, loaded little-endian into w with its
+ * continuation bits cleared, packed into one value: pairs, then quads, then the two halves. */
+static inline uint64_t seg_varint_pack(uint64_t w)
 {
-    const uint8_t *end = p + len;
-    for (uint32_t i = 0; i < n; i++) {
-        /* Fast path: a one-byte varint needs no bounds loop beyond p < end. */
+    w = ((w & 0x7f007f007f007f00ull) >> 1) | (w & 0x007f007f007f007full);
+    w = ((w & 0x3fff00003fff0000ull) >> 2) | (w & 0x00003fff00003fffull);
+    return ((w & 0x0fffffff00000000ull) >> 4) | (w & 0x000000000fffffffull);
+}
+
+/* Reads n varints from [*pp, end) into out, leaving *pp after the last; -1 when they run past
+ * end or one is malformed (seg_get_varint's rules). Fast path while eight bytes can be loaded
+ * at once: eight one-byte varints are copied together; otherwise the first clear
+ * continuation bit gives the length, with no branch per byte. Varints of nine or ten bytes
+ * (values of 2^56 and up) take the checked loop. Same result as that loop for every input,
+ * malformed ones included. */
+static int seg_varint_run(const uint8_t **pp, const uint8_t *end, uint32_t n, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint32_t i = 0;
+    while (i < n && end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t stop = ~w & 0x8080808080808080ull;
+        if (stop == 0x8080808080808080ull && n - i >= 8) {
+            for (int k = 0; k < 8; k++)
+                out[i + k] = (w >> (8 * k)) & 0xff;
+            p += 8;
+            i += 8;
+            continue;
+        }
+        if (!stop) {
+            if (seg_get_varint(&p, end, &out[i]) != 0)
+                return -1;
+            i++;
+            continue;
+        }
+        unsigned bits = (unsigned)__builtin_ctzll(stop) + 1; /* 8 * length */
+        uint64_t keep = bits == 64 ? ~0ull : ((uint64_t)1 << bits) - 1;
+        out[i++] = seg_varint_pack(w & keep & 0x7f7f7f7f7f7f7f7full);
+        p += bits / 8;
+    }
+    for (; i < n; i++) {
+        /* a one-byte varint needs no bounds loop beyond p < end */
         if (p < end && *p < 0x80) {
             out[i] = *p++;
             continue;
@@ -304,6 +342,15 @@ int seg_dec_varint(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
         if (seg_get_varint(&p, end, &out[i]) != 0)
             return -1;
     }
+    *pp = p;
+    return 0;
+}
+
+int seg_dec_varint(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+{
+    const uint8_t *end = p + len;
+    if (seg_varint_run(&p, end, n, out) != 0)
+        return -1;
     return p == end ? 0 : -1;
 }
 
@@ -384,15 +431,20 @@ int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flo
             return -1;
         }
     }
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t ix;
-        if (p < end && *p < 0x80)
-            ix = *p++;
-        else if (seg_get_varint(&p, end, &ix) != 0)
+    /* the indices a run at a time through the fast varint reader, then looked up */
+    uint64_t ix[256];
+    for (uint32_t i = 0; i < n;) {
+        uint32_t k = n - i < 256 ? n - i : 256;
+        if (seg_varint_run(&p, end, k, ix) != 0)
             return -1;
-        if (ix >= n_entries)
+        uint64_t bad = 0;
+        for (uint32_t j = 0; j < k; j++)
+            bad |= ix[j] >= n_entries;
+        if (bad)
             return -1;
-        out[i] = dict[ix];
+        for (uint32_t j = 0; j < k; j++)
+            out[i + j] = dict[ix[j]];
+        i += k;
     }
     return p == end ? 0 : -1;
 }

@@ -238,7 +238,8 @@ struct seg_file {
     char *path;
     const uint8_t *base;
     size_t len;
-    int mapped;
+    int mapped; /* base is an mmap of len bytes; else, when owned, a malloc'd copy */
+    int owned;
     uint32_t n_groups;
     segr_block_t *groups;
     uint32_t n_exporters;
@@ -246,6 +247,8 @@ struct seg_file {
     const char *meta;
     size_t meta_len;
 };
+
+#define SEGR_READ_MAX (1u << 20) /* segments up to this size are read, larger ones mapped */
 
 static int segr_fail(const seg_file_t *f, seg_where_t *where, int code, uint64_t off)
 {
@@ -398,20 +401,39 @@ int seg_open(const char *path, seg_file_t **out, seg_where_t *where)
         close(fd);
         return seg_where_set(where, path, SEG_E_TRUNCATED, len, 0);
     }
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* A small segment (a quiet minute: tens of kilobytes) is read into memory: mapping and
+     * unmapping it cost more than copying it, and a day of them is 1440 files. */
+    int small = len <= SEGR_READ_MAX;
+    void *map = small ? malloc(len) : mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
+    if (small && map) {
+        for (size_t got = 0; got < len;) {
+            ssize_t k = pread(fd, (char *)map + got, len - got, (off_t)got);
+            if (k <= 0) {
+                e = k < 0 ? errno : EIO; /* shorter than fstat said: changed under us */
+                free(map);
+                map = NULL;
+                break;
+            }
+            got += (size_t)k;
+        }
+    }
     close(fd);
-    if (map == MAP_FAILED)
-        return seg_where_set(where, path, SEG_E_IO, 0, e);
+    if (small ? !map : map == MAP_FAILED)
+        return seg_where_set(where, path, SEG_E_IO, 0, small && e == 0 ? ENOMEM : e);
     seg_file_t *f;
     int rc = segr_new(path, &f, where);
     if (rc < 0) {
-        munmap(map, len);
+        if (small)
+            free(map);
+        else
+            munmap(map, len);
         return rc;
     }
     f->base = map;
     f->len = len;
-    f->mapped = 1;
+    f->mapped = !small;
+    f->owned = small;
     rc = segr_validate(f, where);
     if (rc < 0) {
         seg_close(f);
@@ -427,6 +449,8 @@ void seg_close(seg_file_t *f)
         return;
     if (f->mapped)
         munmap((void *)f->base, f->len);
+    else if (f->owned)
+        free((void *)f->base);
     free(f->groups);
     free(f->exporters);
     free(f->path);
@@ -533,9 +557,18 @@ typedef struct segr_scratch {
     size_t links_cap;
     int links_loaded;
     uint32_t n_linked; /* rows with a link */
+    /* Each row's link chain followed to its end, an unlinked row: that row's place among the
+     * unlinked rows (where a LINKED column's literal for it is), and whether the chain
+     * crosses an odd number of reverse links (the mirror column's literal then). */
+    uint32_t *root; /* place * 2 + odd */
+    size_t root_cap;
+    int roots_ready;  /* root[] is for the open group */
+    int linked_loads; /* linked loads in the open group so far */
     void *col[FLOW_N_COLS];
     uint8_t *pres[FLOW_N_COLS];
     size_t col_cap[FLOW_N_COLS]; /* rows col[c] and pres[c] hold */
+    uint8_t *zeros;              /* zero bytes for columns a group lacks, read only */
+    size_t zeros_cap;
 } segr_scratch_t;
 
 void seg_batch_init(seg_batch_t *b)
@@ -555,6 +588,8 @@ void seg_batch_free(seg_batch_t *b)
         }
         free(s->dict);
         free(s->links);
+        free(s->zeros);
+        free(s->root);
         for (int c = 0; c < FLOW_N_COLS; c++) {
             free(s->col[c]);
             free(s->pres[c]);
@@ -784,7 +819,31 @@ static int segr_load_links(seg_batch_t *b, seg_where_t *where)
     if (bad)
         return segr_fail(b->file, where, SEG_E_CORRUPT, off);
     s->n_linked = n_linked;
+    s->roots_ready = 0;
+    s->linked_loads = 0;
     s->links_loaded = 1;
+    return 0;
+}
+
+/* The group's link chains followed once, when a second linked column is loaded or an address
+ * pair (whose 32 bytes a row would otherwise carry along the chain): from then on every linked
+ * column is a gather with no row depending on another, where resolving links column by column
+ * chains each row to an earlier one through memory, column after column. */
+static int segr_load_roots(seg_batch_t *b, seg_where_t *where)
+{
+    segr_scratch_t *s = b->scratch;
+    uint32_t n = b->n_rows;
+    if (segr_grow((void **)&s->root, &s->root_cap, n, sizeof *s->root) != 0)
+        return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
+    const uint32_t *links = s->links;
+    uint32_t *root = s->root;
+    for (uint32_t i = 0, k = 0; i < n; i++) {
+        uint32_t l = links[i];
+        uint32_t via = root[i - (l >> 1)] ^ ((l & 1) == SEG_LINK_REVERSE);
+        root[i] = l ? via : 2 * k;
+        k += !l;
+    }
+    s->roots_ready = 1;
     return 0;
 }
 
@@ -794,8 +853,9 @@ static int segr_col_buffers(seg_batch_t *b, int col, seg_where_t *where)
     uint32_t n = b->n_rows;
     if (s->col_cap[col] >= n)
         return 0;
-    /* Both arrays follow one capacity, so a failure leaves them consistent. */
-    void *v = realloc(s->col[col], (size_t)n * flow_cols[col].width);
+    /* Both arrays follow one capacity, so a failure leaves them consistent. One value more
+     * than the rows: an 8-byte column is decoded in place, and decoders want one spare. */
+    void *v = realloc(s->col[col], ((size_t)n + 1) * flow_cols[col].width);
     if (v)
         s->col[col] = v;
     uint8_t *pr = v ? realloc(s->pres[col], n) : NULL;
@@ -893,13 +953,24 @@ static void segr_mark_loaded(seg_batch_t *b, int col, const uint8_t *pres)
     b->loaded |= (uint64_t)1 << col;
 }
 
-/* A column no row of the group has: zero values, every row absent. */
-static void segr_load_absent(seg_batch_t *b, int col)
+/* A column no row of the group has: zero values, every row absent. Every such column of the
+ * batch points at one zeroed area (values and presence alike), so a group that lacks a dozen
+ * columns costs no memset of each. */
+static int segr_load_absent(seg_batch_t *b, int col, seg_where_t *where)
 {
     segr_scratch_t *s = b->scratch;
-    memset(s->col[col], 0, (size_t)b->n_rows * flow_cols[col].width);
-    memset(s->pres[col], 0, b->n_rows);
-    segr_mark_loaded(b, col, s->pres[col]);
+    size_t need = (size_t)b->n_rows * sizeof(flow_addr_t);
+    if (s->zeros_cap < need) {
+        free(s->zeros);
+        s->zeros_cap = 0;
+        if (!(s->zeros = calloc(need ? need : 1, 1)))
+            return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
+        s->zeros_cap = need;
+    }
+    b->vals[col] = s->zeros;
+    b->present[col] = s->zeros;
+    b->loaded |= (uint64_t)1 << col;
+    return 0;
 }
 
 /* A column and its mirror together (or a column that mirrors itself), when either is LINKED:
@@ -932,6 +1003,108 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
     if (rc < 0)
         return rc;
     size_t width = flow_cols[a].width;
+    int all_linked = !u[0].pres && u[0].enc == SEG_ENC_LINKED &&
+                     (nc == 1 || (!u[1].pres && u[1].enc == SEG_ENC_LINKED));
+    if (all_linked && !s->roots_ready && (++s->linked_loads >= 2 || width == 16) &&
+        (rc = segr_load_roots(b, where)) != 0)
+        return rc;
+    if (nc == 2 && all_linked && s->roots_ready) {
+        /* The usual case: a pair every row has, both LINKED. A row's values are the literals
+         * of its chain's root, swapped when the chain reverses an odd number of times. */
+        const uint32_t *root = s->root;
+        uint32_t n = b->n_rows;
+        if (width == 16) {
+            const uint8_t *a0 = u[0].dense->addr[0].b, *a1 = u[1].dense->addr[0].b;
+            uint8_t *o0 = s->col[cols[0]], *o1 = s->col[cols[1]];
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t sw = -(uint64_t)(root[i] & 1), x[2], y[2], w0[2], w1[2];
+                memcpy(x, a0 + (size_t)(root[i] >> 1) * 16, 16);
+                memcpy(y, a1 + (size_t)(root[i] >> 1) * 16, 16);
+                for (int h = 0; h < 2; h++) {
+                    w0[h] = (y[h] & sw) | (x[h] & ~sw);
+                    w1[h] = (x[h] & sw) | (y[h] & ~sw);
+                }
+                memcpy(o0 + (size_t)i * 16, w0, 16);
+                memcpy(o1 + (size_t)i * 16, w1, 16);
+            }
+        } else {
+#define SEGR_GATHER2(type)                                                                         \
+    do {                                                                                           \
+        type *o0 = s->col[cols[0]], *o1 = s->col[cols[1]];                                         \
+        for (uint32_t i = 0; i < n; i++) {                                                         \
+            type x = (type)d0[root[i] >> 1], y = (type)d1[root[i] >> 1];                           \
+            o0[i] = root[i] & 1 ? y : x;                                                           \
+            o1[i] = root[i] & 1 ? x : y;                                                           \
+        }                                                                                          \
+    } while (0)
+            const uint64_t *d0 = u[0].dense->u64, *d1 = u[1].dense->u64;
+            switch (width) {
+            case 1:
+                SEGR_GATHER2(uint8_t);
+                break;
+            case 2:
+                SEGR_GATHER2(uint16_t);
+                break;
+            case 4:
+                SEGR_GATHER2(uint32_t);
+                break;
+            default:
+                SEGR_GATHER2(uint64_t);
+                break;
+            }
+#undef SEGR_GATHER2
+        }
+        segr_mark_loaded(b, cols[0], NULL);
+        segr_mark_loaded(b, cols[1], NULL);
+        return 0;
+    }
+    if (nc == 1 && all_linked) {
+        /* A column that is its own mirror (proto, ...), every row has it: a linked row repeats
+         * the value of the row it links to, either kind: its chain root's literal (the chain
+         * followed here when the roots are not known). Branch-free, as below. */
+        const uint32_t *links = s->links, *root = s->roots_ready ? s->root : NULL;
+        uint32_t n = b->n_rows, n0 = 0;
+#define SEGR_SELF(type, d, CONV)                                                                   \
+    do {                                                                                           \
+        type *o = s->col[a];                                                                       \
+        if (root) {                                                                                \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = CONV(d[root[i] >> 1]);                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        for (uint32_t i = 0; i < n; i++) {                                                         \
+            uint32_t l = links[i];                                                                 \
+            type lit = CONV(d[n0]), r = o[i - (l >> 1)];                                           \
+            o[i] = l ? r : lit;                                                                    \
+            n0 += !l;                                                                              \
+        }                                                                                          \
+    } while (0)
+#define SEGR_ID(v) (v)
+        const uint64_t *d = u[0].dense->u64;
+        switch (width) {
+        case 1:
+            SEGR_SELF(uint8_t, d, (uint8_t));
+            break;
+        case 2:
+            SEGR_SELF(uint16_t, d, (uint16_t));
+            break;
+        case 4:
+            SEGR_SELF(uint32_t, d, (uint32_t));
+            break;
+        case 8:
+            SEGR_SELF(uint64_t, d, SEGR_ID);
+            break;
+        default: {
+            const flow_addr_t *ad = u[0].dense->addr;
+            SEGR_SELF(flow_addr_t, ad, SEGR_ID);
+            break;
+        }
+        }
+#undef SEGR_SELF
+#undef SEGR_ID
+        segr_mark_loaded(b, a, NULL);
+        return 0;
+    }
     if (nc == 2 && !u[0].pres && !u[1].pres) {
         /* The usual case, a pair every row has: one typed loop, no presence to consult. */
         int lk0 = u[0].enc == SEG_ENC_LINKED, lk1 = u[1].enc == SEG_ENC_LINKED;
@@ -972,8 +1145,31 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
             SEGR_PAIR(uint64_t, d0, d1, SEGR_ID);
             break;
         default: {
-            const flow_addr_t *a0 = u[0].dense->addr, *a1 = u[1].dense->addr;
-            SEGR_PAIR(flow_addr_t, a0, a1, SEGR_ID);
+            /* addresses as two words each, selected with masks: a 16-byte struct under ?:
+             * compiles to branches, which mispredict here half the time */
+            const uint8_t *a0 = u[0].dense->addr[0].b, *a1 = u[1].dense->addr[0].b;
+            uint8_t *o0 = s->col[cols[0]], *o1 = s->col[cols[1]];
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t l = links[i];
+                uint32_t j = i - (l >> 1);
+                uint64_t rev = -(uint64_t)((l & 1) == SEG_LINK_REVERSE);
+                uint64_t t0 = -(uint64_t)(lk0 && l), t1 = -(uint64_t)(lk1 && l);
+                uint64_t lit0[2], lit1[2], p0[2], p1[2], w0[2], w1[2];
+                memcpy(lit0, a0 + (size_t)n0 * 16, 16);
+                memcpy(lit1, a1 + (size_t)n1 * 16, 16);
+                memcpy(p0, o0 + (size_t)j * 16, 16);
+                memcpy(p1, o1 + (size_t)j * 16, 16);
+                for (int h = 0; h < 2; h++) {
+                    uint64_t r0 = (p1[h] & rev) | (p0[h] & ~rev);
+                    uint64_t r1 = (p0[h] & rev) | (p1[h] & ~rev);
+                    w0[h] = (r0 & t0) | (lit0[h] & ~t0);
+                    w1[h] = (r1 & t1) | (lit1[h] & ~t1);
+                }
+                memcpy(o0 + (size_t)i * 16, w0, 16);
+                memcpy(o1 + (size_t)i * 16, w1, 16);
+                n0 += !t0;
+                n1 += !t1;
+            }
             break;
         }
         }
@@ -1033,10 +1229,8 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
         return rc;
     segr_chunk_t ch, mch;
     uint64_t off = 0, moff = 0;
-    if (!segr_find_chunk(b, (unsigned)col, &ch, &off)) {
-        segr_load_absent(b, col);
-        return 0;
-    }
+    if (!segr_find_chunk(b, (unsigned)col, &ch, &off))
+        return segr_load_absent(b, col, where);
     int m = seg_col_mirror(col);
     if (ch.enc == SEG_ENC_LINKED ||
         (m != col && segr_find_chunk(b, (unsigned)m, &mch, &moff) && mch.enc == SEG_ENC_LINKED))
@@ -1057,8 +1251,13 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
         if (rc < 0)
             return rc;
     }
+    /* An 8-byte column every row has decodes straight into its row array (which has the
+     * spare value segr_unpack wants): no copy from the dense values into rows. */
+    segr_dense_t direct = {s->col[col], NULL, s->col_cap[col] + 1};
+    int in_place = flow_cols[col].width == 8 && ch.presence == SEG_PRES_ALL;
     segr_unpacked_t u;
-    rc = segr_unpack(b, (unsigned)col, &ch, off, &s->dense[0], s->pres[col], &u, where);
+    rc = segr_unpack(b, (unsigned)col, &ch, off, in_place ? &direct : &s->dense[0], s->pres[col],
+                     &u, where);
     if (rc < 0)
         return rc;
     if (other >= 0) {
@@ -1072,7 +1271,8 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
                 j++;
             }
     }
-    segr_scatter(b, col, &u);
+    if (!in_place)
+        segr_scatter(b, col, &u);
     segr_mark_loaded(b, col, u.pres);
     return 0;
 }

@@ -3,6 +3,7 @@
  * tests without touching test_list.h. */
 TEST_ENTRY(seg_crc32c)
 TEST_ENTRY(seg_varint_and_encodings)
+TEST_ENTRY(seg_varint_fast_path)
 TEST_ENTRY(seg_error_names)
 TEST_ENTRY(seg_roundtrip_edges)
 TEST_ENTRY(seg_roundtrip_large)
@@ -21,3 +22,5 @@ TEST_ENTRY(seg_writer_rotation)
 TEST_ENTRY(seg_dir_list_window)
 TEST_ENTRY(seg_scan_two_workers)
 TEST_ENTRY(seg_cli_read_write)
+TEST_ENTRY(seg_cli_cat_workers)
+TEST_ENTRY(seg_cli_top_ranking)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "flow_print.h"
 #include "seg.h"
 #include "seg_enc.h"
 #include "seg_int.h"
@@ -413,6 +414,66 @@ TEST_IMPL(seg_varint_and_encodings)
     buf[len - 1] = 9;
     ASSERT_EQ(seg_dec_dict(buf, len, 6, back, dict), -1);
     ASSERT_EQ(seg_dec_dict(buf, len - 1, 6, back, dict), -1);
+    return 0;
+}
+
+/* seg_dec_varint reads eight bytes at a time where it can; every input, malformed ones too,
+ * must decode exactly as the one-varint-at-a-time reading of the format does. */
+static int t_dec_varint_ref(const uint8_t *p, size_t len, uint32_t n, uint64_t *out)
+{
+    const uint8_t *end = p + len;
+    for (uint32_t i = 0; i < n; i++)
+        if (seg_get_varint(&p, end, &out[i]) != 0)
+            return -1;
+    return p == end ? 0 : -1;
+}
+
+TEST_IMPL(seg_varint_fast_path)
+{
+    uint64_t rng = 77;
+    uint8_t buf[160];
+    uint64_t got[160], want[160];
+    int ok = 0, bad = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        size_t len = 0;
+        uint32_t n = 0;
+        if (trial & 1) {
+            /* well formed: values of every bit length, runs of one-byte values among them */
+            while (len + SEG_VARINT_MAX <= 100) {
+                unsigned bits = (unsigned)(t_rng(&rng) % 65);
+                if (t_rng(&rng) % 3 == 0)
+                    bits = (unsigned)(t_rng(&rng) % 8);
+                uint64_t v = bits == 64 ? t_rng(&rng) : t_rng(&rng) & (((uint64_t)1 << bits) - 1);
+                len = (size_t)(seg_put_varint(buf + len, v) - buf);
+                n++;
+            }
+            /* sometimes a count or a length that does not fit the bytes */
+            if (t_rng(&rng) % 4 == 0)
+                n += (uint32_t)(t_rng(&rng) % 3) - 1;
+            if (t_rng(&rng) % 4 == 0 && len > 0)
+                len -= 1 + t_rng(&rng) % (len < 4 ? len : 4);
+        } else {
+            /* arbitrary bytes, continuation bits set with a chosen probability */
+            len = (size_t)(t_rng(&rng) % 120);
+            unsigned pct = (unsigned)(t_rng(&rng) % 101);
+            for (size_t i = 0; i < len; i++) {
+                uint8_t b = (uint8_t)(t_rng(&rng) & 0x7f);
+                buf[i] = (unsigned)(t_rng(&rng) % 100) < pct ? (uint8_t)(b | 0x80) : b;
+            }
+            n = (uint32_t)(t_rng(&rng) % (len + 2));
+        }
+        int rc_want = t_dec_varint_ref(buf, len, n, want);
+        int rc_got = seg_dec_varint(buf, len, n, got);
+        if (rc_got != rc_want)
+            TEST_FAIL_AT("trial %d (%zu bytes, %u values): %d, the reference %d", trial, len, n,
+                         rc_got, rc_want);
+        if (rc_want == 0)
+            ASSERT_MEM_EQ(got, want, n * sizeof *got);
+        rc_want == 0 ? ok++ : bad++;
+    }
+    /* both kinds were exercised */
+    ASSERT_GT(ok, 5000);
+    ASSERT_GT(bad, 5000);
     return 0;
 }
 
@@ -1517,6 +1578,101 @@ TEST_IMPL(seg_scan_two_workers)
     free(s.seen[0]);
     free(s.seen[1]);
     free(recs);
+    return 0;
+}
+
+/* ---- flowhunt cat and top over segments of many row groups ------------------------------- */
+
+/* `flowhunt ARGS` with FH_WORKERS=workers, its stdout; exit status 0 asserted. */
+static char *t_flowhunt(int workers, const char *args)
+{
+    char *out;
+    int rc = test_runf(&out, "FH_WORKERS=%d %s %s", workers, test_bin("flowhunt"), args);
+    if (rc != 0)
+        TEST_FAIL_AT("flowhunt %s (%d workers) exited %d", args, workers, rc);
+    return out;
+}
+
+TEST_IMPL(seg_cli_cat_workers)
+{
+    /* One segment of many small row groups: cat hands out groups, not segments, to its
+     * workers, and must still print in row order, whatever the number of workers. */
+    const char *dir = t_dir("catw");
+    size_t n = 30000;
+    flow_rec_t *recs = t_write(dir, 91, n, 700, 1);
+    char args[1400];
+    /* every row, CSV from the columns: the lines of the records, in order */
+    snprintf(args, sizeof args, "cat %s", dir);
+    char *all = t_flowhunt(2, args);
+    size_t cap = (n + 1) * FLOW_PRINT_LINE_MAX / 8, len = 0;
+    char *want = malloc(cap);
+    ASSERT_NOT_NULL(want);
+    len += flow_format_csv_header(want);
+    want[len++] = '\n';
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_LT(len + FLOW_PRINT_LINE_MAX, cap);
+        len += flow_format_csv(want + len, &recs[i]);
+        want[len++] = '\n';
+    }
+    want[len] = '\0';
+    ASSERT_EQ(strlen(all), len);
+    ASSERT_STR_EQ(all, want);
+    free(all);
+    /* JSON and the table, a selective filter, a limit: 1, 2 and 3 workers agree */
+    static const char *const forms[] = {"--format json 'proto 6 and bytes > 1000 or src port 53'",
+                                        "--format text 'not dst port 80'", "--limit 777",
+                                        "--format json --limit 1500 'src net 10.0.0.0/8'"};
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+        snprintf(args, sizeof args, "cat %s %s", dir, forms[k]);
+        char *one = t_flowhunt(1, args);
+        ASSERT_GT(strlen(one), 100);
+        for (int w = 2; w <= 3; w++) {
+            char *many = t_flowhunt(w, args);
+            if (strcmp(one, many) != 0)
+                TEST_FAIL_AT("cat %s: %d workers print otherwise than one", forms[k], w);
+            free(many);
+        }
+        free(one);
+    }
+    free(want);
+    free(recs);
+    return 0;
+}
+
+TEST_IMPL(seg_cli_top_ranking)
+{
+    /* top ranks every key with a radix sort (-n 0, or N near the number of keys) and a few
+     * of many with a bounded heap: two implementations of one order, ties included. */
+    const char *dir = t_dir("topr");
+    free(t_write(dir, 92, 20000, 1000, 1));
+    static const char *const forms[] = {"--by srcip", "--by dstport --order bytes --raw",
+                                        "--by srcip,dstport --order packets",
+                                        "--by proto,dstport --order bytes"};
+    int heap_checked = 0;
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+        char args[1400];
+        snprintf(args, sizeof args, "top %s %s -n 0 --format csv", dir, forms[k]);
+        char *all = t_flowhunt(2, args);
+        size_t lines = 0;
+        for (const char *p = all; *p; p++)
+            lines += *p == '\n';
+        ASSERT_GT(lines, 12);
+        /* the best eleven: fewer than a quarter of the keys takes the heap */
+        snprintf(args, sizeof args, "top %s %s -n 11 --format csv", dir, forms[k]);
+        char *few = t_flowhunt(1, args);
+        if (lines - 1 > 4 * 11) {
+            ASSERT_EQ(strncmp(all, few, strlen(few)), 0);
+            heap_checked++;
+        }
+        free(few);
+        /* one worker or two, the same table */
+        snprintf(args, sizeof args, "top %s %s -n 0 --format csv", dir, forms[k]);
+        char *one = t_flowhunt(1, args);
+        ASSERT_STR_EQ(one, all);
+        free(one);
+        free(all);
+    }
+    ASSERT_GE(heap_checked, 3);
     return 0;
 }
 
