@@ -35,7 +35,7 @@ ANALYZER_SRC  := $(sort $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
 FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 TEST_SRC      := tests/runner.c tests/helpers.c tests/daemon_helpers.c tests/exporter_helpers.c $(sort $(wildcard tests/unit/*.c)) $(FUZZ_SRC)
-BENCH_SRC     := $(sort $(filter-out benchmarks/flowgen.c benchmarks/bench_decode.c,$(wildcard benchmarks/*.c)))
+BENCH_SRC     := $(sort $(filter-out benchmarks/flowgen.c benchmarks/bench_decode.c benchmarks/bench_store.c,$(wildcard benchmarks/*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -43,6 +43,7 @@ FLOWHUNTD := $(BUILD)/flowhuntd
 FLOWHUNT  := $(BUILD)/flowhunt
 FLOWGEN   := $(BUILD)/flowgen
 BENCH_DECODE := $(BUILD)/bench_decode
+BENCH_STORE  := $(BUILD)/bench_store
 RUNNER    := $(BUILD)/tests/runner
 FUZZERS   := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
 
@@ -80,6 +81,10 @@ $(FLOWGEN): $(call obj,benchmarks/flowgen.c $(BENCH_SRC)) $(BUILD)/libcollector.
 
 $(BENCH_DECODE): $(call obj,benchmarks/bench_decode.c $(BENCH_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR) -lm
+
+# bench_store links the reader too (rows read back are counted): libstorage has both.
+$(BENCH_STORE): $(call obj,benchmarks/bench_store.c) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COLLECTOR)
 
 $(RUNNER): $(call obj,$(TEST_SRC) $(BENCH_SRC) $(ANALYZER_SRC)) $(BUILD)/libcollector.a $(BUILD)/libstorage.a
 	@mkdir -p $(dir $@)
@@ -142,11 +147,11 @@ demo: all
 
 # Benchmarks print their figures beside the anchors measured in the same run.
 bench: deps
-	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE)
+	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE) $(BENCH_STORE)
 	@bash benchmarks/bench.sh full $(BUILD)
 
 bench-quick: deps
-	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE)
+	@$(MAKE) --no-print-directory binaries $(BENCH_DECODE) $(BENCH_STORE)
 	@bash benchmarks/bench.sh quick $(BUILD)
 
 bench-decode: deps

@@ -13,7 +13,8 @@
 #      re-compressed with bz2 (nfdump -J 2), with the bz2 CPU cost;
 #   3. query speed (wall, median of 3 after one warm-up, both stores in the page cache):
 #      flowhunt cat / top against nfdump filter / -s / -A, as stored flows per second;
-#   4. decode speed: build/bench_decode (beside tshark);
+#   4. decode speed: build/bench_decode (beside tshark); store speed: build/bench_store (the
+#      writer alone, encoding and compressing the capture's flows, beside nfcapd's whole cost);
 #   5. hunt: flowhunt hunt over the flowhuntd store, wall time and peak RSS;
 #   6. hunt at scale (full mode, SCALE_FLOWS, default 100 M; 0 skips): days of the same
 #      organisation read into one store, then beacon, scan and dns-exfil cold over all of it.
@@ -38,9 +39,9 @@ RCVBUF=33554432
 TMO=600 # seconds: bound on any one step
 
 FLOWGEN=$BUILD/flowgen FLOWHUNTD=$BUILD/flowhuntd FLOWHUNT=$BUILD/flowhunt
-BENCH_DECODE=$BUILD/bench_decode
-for p in "$FLOWGEN" "$FLOWHUNTD" "$FLOWHUNT" "$BENCH_DECODE"; do
-    [ -x "$p" ] || { echo "bench: $p missing (make binaries $BENCH_DECODE)" >&2; exit 2; }
+BENCH_DECODE=$BUILD/bench_decode BENCH_STORE=$BUILD/bench_store
+for p in "$FLOWGEN" "$FLOWHUNTD" "$FLOWHUNT" "$BENCH_DECODE" "$BENCH_STORE"; do
+    [ -x "$p" ] || { echo "bench: $p missing (make binaries $BENCH_DECODE $BENCH_STORE)" >&2; exit 2; }
 done
 HAVE_NF=1
 command -v nfcapd >/dev/null && command -v nfdump >/dev/null || HAVE_NF=0
@@ -283,6 +284,10 @@ fi
 log "decode: bench_decode $DECODE_ARGS"
 # shellcheck disable=SC2086
 DECODE_OUT=$(timeout $TMO "$BENCH_DECODE" $DECODE_ARGS --tmp "$tmp" 2>&1 || true)
+log "store: bench_store w.pcap"
+STORE_OUT=$(timeout $TMO "$BENCH_STORE" "$tmp/w.pcap" --runs 5 --tmp "$tmp" 2>&1 || true)
+STORE_US=$(echo "$STORE_OUT" | sed -n 's/.*us_per_flow_median \([0-9.]*\).*/\1/p')
+STORE_BPF=$(echo "$STORE_OUT" | sed -n 's/.*bytes_per_flow \([0-9.]*\).*/\1/p')
 
 # ---- 5. hunt ----
 log "hunt"
@@ -371,6 +376,7 @@ for q in "cat 'dst port 1337' / nfdump filter|$Q_FH_CAT|$Q_NF_CAT|$N_FH_CAT|$N_N
     m=""; [ -n "$nf_" ] && m=" ($nf_ / $nn_ matches)"
     row "query M flows/s, $name$m (wall ${qf} s / ${qn} s)" "$a" "$b" "$(ratio "$a" "$b")"
 done
+row "store: encode + compress CPU us per flow (bench_store, the writer alone; goal <= 0.15; anchor: nfcapd's whole cost per flow)" "${STORE_US:--}" "$NF_US" "$(ratio "${STORE_US:--}" "$NF_US")"
 while read -r proto _ _ rate _ tsh rat _; do
     case $proto in v5 | v9 | ipfix) row "decode $proto, M flows per CPU-s (tshark cflow)" "$rate" "$tsh" "${rat%x}" ;; esac
 done <<<"$DECODE_OUT"
@@ -434,6 +440,8 @@ OUT=$OUTDIR/$DATE.md
     echo "flowhunt top DIR --by srcip --order bytes -n 10 | nfdump -R NFDIR -s srcip/bytes -n 10"
     echo "flowhunt top DIR --by srcip,dstip -n 0         | nfdump -R NFDIR -A srcip,dstip"
     echo "bench_decode $DECODE_ARGS"
+    echo "bench_store w.pcap --runs 5"
+    echo "  -> $(echo "$STORE_OUT" | tail -1)"
     echo "$CMD_HUNT"
     [ "$SCALE_FLOWS" -gt 0 ] && { echo "$CMD_SCALE"; echo "$CMD_SCALE_HUNT"; }
     echo '```'
