@@ -1,16 +1,18 @@
 /* cmd_top.c: `flowhunt top`, the nfdump -s / -A of flowhunt: flows, packets and bytes summed
  * per key (source address, address pair, port, ...), the largest N printed.
  *
- * The scan is seg_scan's: every worker thread aggregates the row groups it is handed into its
- * own hash table, with no locks, and the tables are merged at the end. Per group, the filter
- * selects rows first (decoding only its columns); then only the key columns and the counters
- * are decoded.
+ * The scan is seg_scan's, by row group (SEG_SCAN_GROUPS: a daemon's store is a few large
+ * segments, which whole-segment hand-out split unevenly, 58/42 on the bench's two): every
+ * worker thread aggregates the row groups it is handed into its own hash table, with no
+ * locks, and the tables are merged at the end (sums do not care which thread saw a group). Per
+ * group, the filter selects rows first (decoding only its columns); then only the key columns and
+ * the counters are decoded.
  *
  * The table is open addressing with linear probing over a power-of-two array of 8-byte slots
  * (entry number and 32 bits of the hash, which rejects other keys without touching them);
  * entries (key bytes then sums) are one dense array in insertion order, so growing moves
  * slots, merging walks an array, and a hit touches one slot and one entry. Keys and hashes of
- * a batch are computed first so the probe loop can prefetch slots ahead: with millions of
+ * a chunk of rows are computed first so the probe loop can prefetch slots ahead: with millions of
  * keys (-A srcip,dstip) the table is far larger than the caches. A Judy array (JudyHS) would
  * do the same job through a pointer chase per byte of key; keys here are fixed width and
  * short (at most 40 bytes), where one hash and one probe usually decide.
@@ -35,6 +37,8 @@
 
 #define TOP_MAX_FIELDS 8
 #define TOP_MAX_KEY 64
+#define TOP_AHEAD 16   /* rows ahead whose entry is prefetched; slots twice as far */
+#define TOP_CHUNK 1024 /* rows whose keys and hashes are made before they are probed */
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
@@ -134,13 +138,27 @@ typedef struct top_tab {
 #define TOP_ENT(t, e) ((t)->ents + (size_t)(e) * (t)->stride)
 #define TOP_SUMS(t, e) ((top_sum_t *)(TOP_ENT(t, e) + (t)->kw))
 
+/* A zeroed slot array. Not calloc: a large calloc is fresh mmap'd memory whose pages read as
+ * the shared zero page until written, and the probe loop reads a slot before it writes one,
+ * so each page would fault twice, the second time copying on write and flushing the TLB of
+ * every CPU the process runs on (an interrupt to the other worker, page after page). Writing
+ * the zeros maps each page once: explicit_bzero, as the compiler turns malloc + memset back
+ * into calloc. */
+static top_slot_t *top_slots_new(uint32_t n)
+{
+    top_slot_t *s = malloc((size_t)n * sizeof *s);
+    if (s)
+        explicit_bzero(s, (size_t)n * sizeof *s);
+    return s;
+}
+
 static int top_tab_init(top_tab_t *t, uint32_t kw)
 {
     memset(t, 0, sizeof *t);
     t->kw = kw;
     t->stride = kw + (uint32_t)sizeof(top_sum_t);
     t->mask = 1023;
-    t->slots = calloc(t->mask + 1, sizeof *t->slots);
+    t->slots = top_slots_new(t->mask + 1);
     return t->slots ? 0 : -1;
 }
 
@@ -181,7 +199,7 @@ static inline int top_key_eq(const uint8_t *a, const uint8_t *b, uint32_t kw)
 static int top_tab_grow(top_tab_t *t)
 {
     uint32_t ns = (t->mask + 1) * 2;
-    top_slot_t *slots = calloc(ns, sizeof *slots);
+    top_slot_t *slots = top_slots_new(ns);
     if (!slots)
         return -1;
     for (uint32_t e = 0; e < t->n; e++) {
@@ -254,9 +272,27 @@ static inline void top_tab_prefetch_whole(const top_tab_t *t, uint32_t e)
 
 /* ---- the scan ------------------------------------------------------------------------------ */
 
-typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES } top_order_t;
+/* Adds every entry of `o` into `t` (same key width). 0, or -1 out of memory. */
+static int top_tab_merge(top_tab_t *t, const top_tab_t *o)
+{
+    for (uint32_t e = 0; e < o->n; e++) {
+        const uint8_t *kp = TOP_ENT(o, e);
+        if (e + 2 * TOP_AHEAD < o->n)
+            top_tab_prefetch_slot(t, top_hash(TOP_ENT(o, e + 2 * TOP_AHEAD), o->kw));
+        if (e + TOP_AHEAD < o->n)
+            top_tab_prefetch_entry(t, top_hash(TOP_ENT(o, e + TOP_AHEAD), o->kw));
+        top_sum_t *s = top_tab_get(t, kp, top_hash(kp, o->kw));
+        if (!s)
+            return -1;
+        const top_sum_t *os = TOP_SUMS(o, e);
+        s->flows += os->flows;
+        s->packets += os->packets;
+        s->bytes += os->bytes;
+    }
+    return 0;
+}
 
-#define TOP_AHEAD 16 /* rows ahead whose entry is prefetched; slots twice as far */
+typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES } top_order_t;
 
 typedef struct top_worker {
     top_tab_t tab;
@@ -296,13 +332,7 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
         uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
         if (r)
             w->rows = r;
-        uint8_t *k = realloc(w->keys, (size_t)b->n_rows * kw);
-        if (k)
-            w->keys = k;
-        uint64_t *h = realloc(w->hashes, (size_t)b->n_rows * sizeof *h);
-        if (h)
-            w->hashes = h;
-        if (!r || !k || !h) {
+        if (!r) {
             w->nomem = 1;
             return -SEG_E_NOMEM;
         }
@@ -330,36 +360,52 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
             if (rc != 0)
                 return rc;
         }
-    /* keys and hashes first, field by field (a tight copy loop per column), so the probe
-     * loop below can prefetch slots ahead */
-    memset(w->keys, 0, (size_t)k * kw);
-    for (int i = 0; i < key->n; i++) {
-        const uint32_t wid = key->width[i], off = key->off[i];
-        const uint8_t *col = b->vals[key->col[i]];
-        uint8_t *dst = w->keys + off;
-        for (int j = 0; j < k; j++)
-            memcpy(dst + (size_t)j * kw, col + (size_t)w->rows[j] * wid, wid);
-    }
-    for (int j = 0; j < k; j++)
-        w->hashes[j] = top_hash(w->keys + (size_t)j * kw, kw);
     const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
     const uint32_t *sa = c->raw ? NULL : b->vals[FLOW_COL_sampling];
-    for (int j = 0; j < k; j++) {
-        if (j + 2 * TOP_AHEAD < k)
-            top_tab_prefetch_slot(&w->tab, w->hashes[j + 2 * TOP_AHEAD]);
-        if (j + TOP_AHEAD < k)
-            top_tab_prefetch_entry(&w->tab, w->hashes[j + TOP_AHEAD]);
-        top_sum_t *s = top_tab_get(&w->tab, w->keys + (size_t)j * kw, w->hashes[j]);
-        if (!s) {
-            w->nomem = 1;
-            return -SEG_E_NOMEM;
+    top_tab_t *t = &w->tab;
+    /* A key that is one whole-word column (an address) is hashed and compared where it lies;
+     * others are assembled in w->keys. */
+    const uint8_t *col0 = b->vals[key->col[0]];
+    const int in_place = key->n == 1 && key->width[0] == kw;
+    /* TOP_CHUNK rows at a time: keys and hashes first, field by field (a tight copy loop per
+     * column), so the probe loop can prefetch slots ahead; a chunk's keys and hashes stay in
+     * L1, where a whole group's were a megabyte written and read back beside the table. */
+    for (int base = 0; base < k; base += TOP_CHUNK) {
+        const int m = k - base < TOP_CHUNK ? k - base : TOP_CHUNK;
+        const uint32_t *rows = w->rows + base;
+        if (in_place) {
+            for (int j = 0; j < m; j++)
+                w->hashes[j] = top_hash(col0 + (size_t)rows[j] * kw, kw);
+        } else {
+            memset(w->keys, 0, (size_t)m * kw);
+            for (int i = 0; i < key->n; i++) {
+                const uint32_t wid = key->width[i], off = key->off[i];
+                const uint8_t *col = b->vals[key->col[i]];
+                uint8_t *dst = w->keys + off;
+                for (int j = 0; j < m; j++)
+                    memcpy(dst + (size_t)j * kw, col + (size_t)rows[j] * wid, wid);
+            }
+            for (int j = 0; j < m; j++)
+                w->hashes[j] = top_hash(w->keys + (size_t)j * kw, kw);
         }
-        uint32_t r = w->rows[j];
-        /* an absent or zero sampling interval means unsampled */
-        uint64_t m = sa && sa[r] > 1 ? sa[r] : 1;
-        s->flows++;
-        s->packets += pk[r] * m;
-        s->bytes += by[r] * m;
+        for (int j = 0; j < m; j++) {
+            if (j + 2 * TOP_AHEAD < m)
+                top_tab_prefetch_slot(t, w->hashes[j + 2 * TOP_AHEAD]);
+            if (j + TOP_AHEAD < m)
+                top_tab_prefetch_entry(t, w->hashes[j + TOP_AHEAD]);
+            uint32_t r = rows[j];
+            const uint8_t *kp = in_place ? col0 + (size_t)r * kw : w->keys + (size_t)j * kw;
+            top_sum_t *s = top_tab_get(t, kp, w->hashes[j]);
+            if (!s) {
+                w->nomem = 1;
+                return -SEG_E_NOMEM;
+            }
+            /* an absent or zero sampling interval means unsampled */
+            uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
+            s->flows++;
+            s->packets += pk[r] * mult;
+            s->bytes += by[r] * mult;
+        }
     }
     return 0;
 }
@@ -881,7 +927,9 @@ int cmd_top(int argc, char **argv)
     }
     for (int i = 0; i < c.n_workers; i++) {
         flt_scratch_init(&c.w[i].scratch);
-        if (top_tab_init(&c.w[i].tab, c.key.kw) != 0)
+        c.w[i].keys = malloc((size_t)TOP_CHUNK * c.key.kw);
+        c.w[i].hashes = malloc(TOP_CHUNK * sizeof *c.w[i].hashes);
+        if (!c.w[i].keys || !c.w[i].hashes || top_tab_init(&c.w[i].tab, c.key.kw) != 0)
             c.w[i].nomem = 1;
     }
     cmd_progress_init(&c.progress, 0);
@@ -889,9 +937,9 @@ int cmd_top(int argc, char **argv)
     seg_where_t where;
     memset(&stats, 0, sizeof stats);
     memset(&where, 0, sizeof where);
-    rc = c.w[0].nomem
-             ? -SEG_E_NOMEM
-             : seg_scan(dir, from, to, c.n_workers, top_want, top_batch, &c, &stats, &where);
+    rc = c.w[0].nomem ? -SEG_E_NOMEM
+                      : seg_scan_flags(dir, from, to, c.n_workers, SEG_SCAN_GROUPS, top_want,
+                                       top_batch, &c, &stats, &where);
     cmd_progress_done(&c.progress);
     if (rc < 0) {
         /* a callback's error carries its place in that worker's where */
@@ -908,25 +956,11 @@ int cmd_top(int argc, char **argv)
     /* merge every worker's table into the first */
     top_tab_t *t = &c.w[0].tab;
     for (int i = 1; i < c.n_workers && status == CMD_OK; i++) {
-        top_tab_t *o = &c.w[i].tab;
-        for (uint32_t e = 0; e < o->n; e++) {
-            const uint8_t *kp = TOP_ENT(o, e);
-            if (e + 2 * TOP_AHEAD < o->n)
-                top_tab_prefetch_slot(t, top_hash(TOP_ENT(o, e + 2 * TOP_AHEAD), o->kw));
-            if (e + TOP_AHEAD < o->n)
-                top_tab_prefetch_entry(t, top_hash(TOP_ENT(o, e + TOP_AHEAD), o->kw));
-            top_sum_t *s = top_tab_get(t, kp, top_hash(kp, o->kw));
-            if (!s) {
-                fprintf(stderr, "flowhunt top: out of memory\n");
-                status = CMD_USAGE;
-                break;
-            }
-            const top_sum_t *os = TOP_SUMS(o, e);
-            s->flows += os->flows;
-            s->packets += os->packets;
-            s->bytes += os->bytes;
+        if (top_tab_merge(t, &c.w[i].tab) != 0) {
+            fprintf(stderr, "flowhunt top: out of memory\n");
+            status = CMD_USAGE;
         }
-        top_tab_free(o);
+        top_tab_free(&c.w[i].tab);
     }
     if (status == CMD_OK) {
         uint32_t n = top_n == 0 || top_n > t->n ? t->n : (uint32_t)top_n;

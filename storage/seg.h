@@ -198,5 +198,13 @@ typedef struct seg_scan_stats {
 } seg_scan_stats_t;
 int seg_scan(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_workers, seg_want_fn want,
              seg_batch_fn batch, void *arg, seg_scan_stats_t *stats, seg_where_t *where);
+/* seg_scan with options. SEG_SCAN_GROUPS hands out row groups instead of segments, so a few
+ * large segments split evenly over the workers; a segment's groups then go to several
+ * threads in turn, so a callback may keep no per-segment state in its per-worker state, and
+ * groups reach the callbacks in no fixed order. seg_scan is seg_scan_flags with 0. */
+#define SEG_SCAN_GROUPS 1u
+int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_workers, unsigned flags,
+                   seg_want_fn want, seg_batch_fn batch, void *arg, seg_scan_stats_t *stats,
+                   seg_where_t *where);
 
 #endif
