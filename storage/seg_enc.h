@@ -214,12 +214,13 @@ size_t seg_enc_diff(uint8_t *out, const uint64_t *vals, const uint64_t *start, u
 /* Address dictionary: a hash table reused from group to group, so encoding allocates
  * nothing once it has seen its largest group. */
 typedef struct seg_dict {
-    uint32_t *slots; /* entry index + 1; 0 = empty */
+    uint32_t *slots; /* entry index + 1; 0 = empty (all empty between calls) */
     uint32_t n_slots;
     flow_addr_t *entries;
     uint64_t *sort_a, *sort_b; /* radix sort of IPv4 entries: value << 32 | entry */
     uint32_t *order, *rank;
     uint32_t *idx; /* per value: its entry */
+    uint32_t *pos; /* per entry: its slot, to empty the table after use */
     uint32_t cap;  /* values the arrays above hold */
 } seg_dict_t;
 

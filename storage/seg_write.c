@@ -42,6 +42,7 @@
 #define SEGW_DEFAULT_FLUSH_MS 2000
 #define SEGW_MAX_UNFINISHED 64
 #define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
+#define SEGW_LINK_AHEAD 8u     /* rows whose slots are prefetched ahead of their lookup */
 
 /* Columns that get a zone map (min/max) in every group: those hunts and filters select on. */
 static const int segw_zone_cols[] = {
@@ -51,8 +52,10 @@ static const int segw_zone_cols[] = {
 };
 
 typedef struct segw_col {
-    void *vals; /* the present values, densely, as the column's C type */
-    uint32_t n; /* present values */
+    /* As the column's C type: while the group fills, one value per row (whatever an absent
+     * field holds); from segw_compact on, the present values densely. */
+    void *vals;
+    uint32_t n; /* present values, once compacted */
 } segw_col_t;
 
 typedef struct segw_group {
@@ -82,6 +85,8 @@ struct seg_writer {
 
     segw_col_t cols[FLOW_N_COLS];
     uint32_t n_rows;         /* rows in the open group */
+    uint64_t pres_and;       /* AND and OR of the open group's row presence masks */
+    uint64_t pres_or;
     uint64_t *row_present;   /* each row's presence mask (flow_rec_t.present) */
     uint64_t first_row_mono; /* when its oldest row arrived (ms, CLOCK_MONOTONIC) */
     uint8_t *raw;            /* one chunk before compression */
@@ -510,18 +515,47 @@ static int segw_recover_all(seg_writer_t *w)
 
 /* ---- blocks ------------------------------------------------------------------------------ */
 
-/* The hot path: one store per present field, and the row's presence mask kept whole (the
- * per-column bitmaps are built at flush time, for the few columns some rows lack). */
+/* Runs M(type) with the C type of a column of `width` bytes (flow_addr_t for 16). */
+#define SEGW_BY_WIDTH(width, M)                                                                    \
+    switch (width) {                                                                               \
+    case 1:                                                                                        \
+        M(uint8_t);                                                                                \
+        break;                                                                                     \
+    case 2:                                                                                        \
+        M(uint16_t);                                                                               \
+        break;                                                                                     \
+    case 4:                                                                                        \
+        M(uint32_t);                                                                               \
+        break;                                                                                     \
+    case 8:                                                                                        \
+        M(uint64_t);                                                                               \
+        break;                                                                                     \
+    default:                                                                                       \
+        M(flow_addr_t);                                                                            \
+        break;                                                                                     \
+    }
+
+/* The hot path: every field of the columns the group has seen is stored at index n_rows,
+ * whether this row has it or not, so the row costs independent stores and no per-column
+ * counter (a read-modify-write per field that was the writer's largest single cost); the
+ * columns no row of the group has had are skipped by one well-predicted branch each, so
+ * their buffers are never touched. The row's presence mask is kept whole, and so are the AND
+ * and OR of the group's masks: at flush time a column every row has is already dense, a
+ * column no row has is empty, and only the few columns some rows lack are compacted
+ * (segw_compact). */
 static void segw_append(seg_writer_t *w, const flow_rec_t *rec)
 {
+    uint32_t i = w->n_rows;
+    uint64_t seen = w->pres_or | rec->present;
 #define SEGW_X_PUT(name, type, desc)                                                               \
-    if (rec->present & FLOW_BIT(name)) {                                                           \
-        segw_col_t *c = &w->cols[FLOW_COL_##name];                                                 \
-        ((flow_ctype_##type *)c->vals)[c->n++] = rec->name;                                        \
-    }
+    if (seen & FLOW_BIT(name))                                                                     \
+        ((flow_ctype_##type *)w->cols[FLOW_COL_##name].vals)[i] = rec->name;
     FLOW_COLUMNS(SEGW_X_PUT)
 #undef SEGW_X_PUT
-    w->row_present[w->n_rows++] = rec->present;
+    w->row_present[i] = rec->present;
+    w->pres_and &= rec->present;
+    w->pres_or = seen;
+    w->n_rows = i + 1;
 }
 
 static void segw_reset_group(seg_writer_t *w)
@@ -529,6 +563,40 @@ static void segw_reset_group(seg_writer_t *w)
     for (int c = 0; c < FLOW_N_COLS; c++)
         w->cols[c].n = 0;
     w->n_rows = 0;
+    w->pres_and = ~(uint64_t)0;
+    w->pres_or = 0;
+}
+
+/* Turns the row-indexed column arrays of the open group into the dense arrays of present
+ * values that the encoders take (segw_col_t.vals, .n). */
+static void segw_compact(seg_writer_t *w)
+{
+    uint32_t n = w->n_rows;
+    const uint64_t *rp = w->row_present;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        segw_col_t *col = &w->cols[c];
+        uint64_t bit = (uint64_t)1 << c;
+        if (w->pres_and & bit) {
+            col->n = n;
+            continue;
+        }
+        if (!(w->pres_or & bit)) {
+            col->n = 0;
+            continue;
+        }
+        uint32_t j = 0;
+#define SEGW_COMPACT(type)                                                                         \
+    do {                                                                                           \
+        type *v = col->vals;                                                                       \
+        for (uint32_t r = 0; r < n; r++) {                                                         \
+            v[j] = v[r];                                                                           \
+            j += (uint32_t)((rp[r] >> c) & 1);                                                     \
+        }                                                                                          \
+    } while (0)
+        SEGW_BY_WIDTH(flow_cols[c].width, SEGW_COMPACT);
+#undef SEGW_COMPACT
+        col->n = j;
+    }
 }
 
 static inline int segw_has(const seg_writer_t *w, uint32_t row, int col)
@@ -675,6 +743,19 @@ static inline uint64_t segw_key_hash(uint64_t ha, uint64_t hb, uint16_t pa, uint
                     ((uint64_t)pa << 16 | pb) * 0x165667B19E3779F9ull);
 }
 
+/* Row i's key hashed both ways (its own, and as the other direction would have it), with
+ * the two slots they select prefetched. */
+static inline void segw_key_pair(const flow_addr_t *sa, const flow_addr_t *da, const uint16_t *sp,
+                                 const uint16_t *dp, uint32_t i, const uint64_t *slots,
+                                 uint32_t mask, uint64_t *fwd, uint64_t *rev)
+{
+    uint64_t ha = segw_addr_hash(&sa[i]), hb = segw_addr_hash(&da[i]);
+    *fwd = segw_key_hash(ha, hb, sp[i], dp[i]);
+    *rev = segw_key_hash(hb, ha, dp[i], sp[i]);
+    __builtin_prefetch(&slots[*fwd & mask]);
+    __builtin_prefetch(&slots[*rev & mask]);
+}
+
 /* Fills w->links for the open group; returns the number of linked rows. Only a group in
  * which every row has both addresses and both ports is linked. */
 static uint32_t segw_find_links(seg_writer_t *w)
@@ -695,10 +776,17 @@ static uint32_t segw_find_links(seg_writer_t *w)
     uint64_t *slots = w->lslots;
     memset(slots, 0, SEGW_LINK_SLOTS * sizeof *slots);
     uint32_t n_linked = 0;
+    /* The keys are hashed SEGW_LINK_AHEAD rows ahead and their slots prefetched: the table
+     * is in L2 at best, and a load that waits for it per row was a third of this loop. */
+    uint64_t ring_f[SEGW_LINK_AHEAD], ring_r[SEGW_LINK_AHEAD];
+    for (uint32_t i = 0; i < n && i < SEGW_LINK_AHEAD; i++)
+        segw_key_pair(sa, da, sp, dp, i, slots, mask, &ring_f[i], &ring_r[i]);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t ha = segw_addr_hash(&sa[i]), hb = segw_addr_hash(&da[i]);
-        uint64_t fwd = segw_key_hash(ha, hb, sp[i], dp[i]);
-        uint64_t rev = segw_key_hash(hb, ha, dp[i], sp[i]);
+        uint32_t ri = i % SEGW_LINK_AHEAD;
+        uint64_t fwd = ring_f[ri], rev = ring_r[ri];
+        if (i + SEGW_LINK_AHEAD < n)
+            segw_key_pair(sa, da, sp, dp, i + SEGW_LINK_AHEAD, slots, mask, &ring_f[ri],
+                          &ring_r[ri]);
         uint32_t link = 0;
         uint64_t sl = slots[rev & mask];
         if (sl && (sl >> 32) == (rev >> 32)) {
@@ -802,7 +890,7 @@ static uint8_t segw_base_encoding(int col)
 
 static size_t segw_varint_len(uint64_t v)
 {
-    return v < 128 ? 1 : (size_t)(64 - __builtin_clzll(v) + 6) / 7;
+    return (size_t)(64 - __builtin_clzll(v | 1) + 6) / 7; /* no branch: lengths vary */
 }
 
 /* Which of the two times is stored as deltas along the group and which as the flow's
@@ -874,10 +962,16 @@ static size_t segw_encode_col(seg_writer_t *w, int c, uint8_t enc, uint8_t base,
     const segw_col_t *col = &w->cols[c];
     uint8_t *p = w->raw;
     if (partial) {
-        size_t bm = ((size_t)w->n_rows + 7) / 8;
-        memset(p, 0, bm);
-        for (uint32_t i = 0; i < w->n_rows; i++)
-            p[i >> 3] |= (uint8_t)(segw_has(w, i, c) << (i & 7));
+        /* Each byte built in a register from its eight rows: or-ing bits into memory one row
+         * at a time chains every row through a store and a reload of the same byte. */
+        uint32_t n = w->n_rows;
+        size_t bm = ((size_t)n + 7) / 8;
+        for (size_t b = 0; b < bm; b++) {
+            uint32_t x = 0, r0 = (uint32_t)b * 8;
+            for (uint32_t k = 0; k < 8 && r0 + k < n; k++)
+                x |= (uint32_t)segw_has(w, r0 + k, c) << k;
+            p[b] = (uint8_t)x;
+        }
         p += bm;
     }
     const void *vals = col->vals;
@@ -893,23 +987,7 @@ static size_t segw_encode_col(seg_writer_t *w, int c, uint8_t enc, uint8_t base,
         for (uint32_t k = 0; k < n; k++)                                                           \
             g[k] = v[lit[k]];                                                                      \
     } while (0)
-        switch (flow_cols[c].width) {
-        case 1:
-            SEGW_GATHER(uint8_t);
-            break;
-        case 2:
-            SEGW_GATHER(uint16_t);
-            break;
-        case 4:
-            SEGW_GATHER(uint32_t);
-            break;
-        case 8:
-            SEGW_GATHER(uint64_t);
-            break;
-        default:
-            SEGW_GATHER(flow_addr_t);
-            break;
-        }
+        SEGW_BY_WIDTH(flow_cols[c].width, SEGW_GATHER);
 #undef SEGW_GATHER
         *p++ = base;
         vals = w->gather;
@@ -948,6 +1026,12 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
 {
     uint32_t n_chunks = 0, n_zones = 0;
     size_t zones_len = 0;
+    /* Where each zone goes in the header (0: the column has none). A zone is written just
+     * before its column is encoded, which then finds the values in cache, rather than in a
+     * pass of its own over all the zone columns, which do not fit there together; the header
+     * CRC comes last. */
+    size_t zone_at[FLOW_N_COLS] = {0};
+    segw_compact(w);
     for (int c = 0; c < FLOW_N_COLS; c++)
         n_chunks += w->cols[c].n > 0;
     uint32_t n_linked = segw_find_links(w);
@@ -956,6 +1040,7 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
         int c = segw_zone_cols[z];
         if (w->cols[c].n) {
             n_zones++;
+            zone_at[c] = SEG_BLK_FIXED_LEN + 2 + zones_len;
             zones_len += SEG_ZONE_HDR_LEN + 2 * flow_cols[c].width;
         }
     }
@@ -975,12 +1060,6 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
     seg_put_u64(h + 16, *tmin);
     seg_put_u64(h + 24, *tmax);
     seg_put_u16(h + SEG_BLK_FIXED_LEN, (uint16_t)n_zones);
-    uint8_t *zp = h + SEG_BLK_FIXED_LEN + 2;
-    for (size_t z = 0; z < sizeof segw_zone_cols / sizeof segw_zone_cols[0]; z++) {
-        int c = segw_zone_cols[z];
-        if (w->cols[c].n)
-            zp += segw_zone(&w->cols[c], c, zp);
-    }
 
     int end_first = segw_end_first(w);
     size_t pos = data_at, dir = dir_at;
@@ -1002,6 +1081,8 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
         enc = base;
         if (n_linked && c != FLOW_COL_time_start && c != FLOW_COL_time_end && segw_linkable(w, c))
             enc = SEG_ENC_LINKED;
+        if (zone_at[c]) /* w->blk moves as it grows: an offset, not a pointer */
+            segw_zone(col, c, w->blk + zone_at[c]);
         size_t raw_len = segw_encode_col(w, c, enc, base, partial);
         if (raw_len == (size_t)-1) {
             segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
@@ -1272,6 +1353,7 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
     w->o = *opts;
     w->f.fd = -1;
     w->lock_fd = -1;
+    w->pres_and = ~(uint64_t)0;
     if (!w->o.rotate_s)
         w->o.rotate_s = SEGW_DEFAULT_ROTATE_S;
     if (!w->o.rotate_bytes)
@@ -1316,6 +1398,12 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->o.zstd_level);
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0); /* our CRC covers the chunk */
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_dictIDFlag, 0);
+    /* At the default level, matches of at least 7 bytes (level 1 looks for 5 or 6, by chunk
+     * size): encoded columns are already dense, shorter matches seldom pay for themselves,
+     * and looking for them was a tenth of zstd's time. Measured on the chunks of 2 M flowgen
+     * flows: 7% less zstd CPU and 0.15% fewer bytes. Any frame decodes the same. */
+    if (w->o.zstd_level == 1)
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_minMatch, 7);
 
     /* The lock: DIR/state/<instance>/writer.lock, held (flock) while the writer lives. */
     char path[4096];
