@@ -493,29 +493,51 @@ static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
     b->n_series = k;
 }
 
+/* Findings in fingerprint order, each fingerprint's in their list order (the index breaks
+ * ties), so each run of one fingerprint is merged in the order the list gives. */
+static int hr_cmp_fp(const void *pa, const void *pb, void *arg)
+{
+    const size_t *a = pa, *b = pb;
+    hunt_finding_t *const *v = arg;
+    int c = strcmp(v[*a]->fingerprint, v[*b]->fingerprint);
+    return c ? c : (*a > *b) - (*a < *b);
+}
+
+/* Merges findings that share a fingerprint: in list order, each into the one that wins (the
+ * higher risk, on equal risk the earlier hunt in hunt_all[]), which takes the place of the
+ * first. Sorted by fingerprint, not compared pairwise: a run over days of a large network
+ * has tens of thousands of findings. */
 static void hr_merge_all(hunt_findings_t *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        hunt_finding_t *a = l->v[i];
-        if (!a)
-            continue;
-        for (size_t j = i + 1; j < l->n; j++) {
-            hunt_finding_t *b = l->v[j];
-            if (!b || strcmp(a->fingerprint, b->fingerprint) != 0)
-                continue;
+    if (l->n < 2)
+        return;
+    size_t *ix = hj_xmalloc(l->n * sizeof *ix);
+    for (size_t i = 0; i < l->n; i++)
+        ix[i] = i;
+    qsort_r(ix, l->n, sizeof *ix, hr_cmp_fp, l->v);
+    for (size_t r = 0; r < l->n;) {
+        size_t e = r + 1;
+        while (e < l->n && strcmp(l->v[ix[r]]->fingerprint, l->v[ix[e]]->fingerprint) == 0)
+            e++;
+        hunt_finding_t *a = l->v[ix[r]];
+        for (size_t j = r + 1; j < e; j++) {
+            hunt_finding_t *b = l->v[ix[j]];
             int b_wins = b->risk > a->risk ||
                          (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
             if (b_wins) {
                 hr_merge(b, a);
                 hunt_finding_free(a);
-                l->v[i] = a = b;
+                a = b;
             } else {
                 hr_merge(a, b);
                 hunt_finding_free(b);
             }
-            l->v[j] = NULL;
+            l->v[ix[j]] = NULL;
         }
+        l->v[ix[r]] = a;
+        r = e;
     }
+    free(ix);
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i])
