@@ -6,9 +6,9 @@
  * protocol) -- never of the hunt or technique, so two hunts that agree on one host and peer
  * produce one finding (the highest risk wins, the techniques are joined, agreement raises
  * confidence). Hunt IDs are TH-HUNTIN-<YYYYMMDD>-<SEQ>: the date is the end of the hunted
- * window, SEQ the next number unused for that date; a fingerprint keeps the ID it was first
- * given, remembered in DIR/hunt/ids.tsv. Acknowledged fingerprints (DIR/hunt/acks.tsv) are left
- * out. Nothing here reads the clock: with the same findings, state and --now the output is the
+ * window, SEQ the next number unused for that date (four digits, more after 9999); a
+ * fingerprint keeps the ID it was first given, remembered in DIR/hunt/ids.tsv. Acknowledged
+ * fingerprints (DIR/hunt/acks.tsv) are left out. Nothing here reads the clock: with the same findings, state and --now the output is the
  * same byte for byte. State files are written to a temporary name and renamed, so a crash
  * leaves the old state or the new, never half of one.
  */
@@ -316,7 +316,8 @@ static int hr_state_load(hr_state_t *s, const char *dir)
         char fp[64], id[64];
         unsigned long long first;
         if (sscanf(line, "%63s\t%63s\t%llu", fp, id, &first) != 3 || !hr_is_hex16(fp) ||
-            strncmp(id, "TH-HUNTIN-", 10) != 0 || strlen(id) != 23) {
+            strncmp(id, "TH-HUNTIN-", 10) != 0 || strlen(id) < 23 || strlen(id) > 28 ||
+            id[18] != '-' || strspn(id + 19, "0123456789") != strlen(id + 19)) {
             fprintf(stderr, "flowhunt hunt: %s:%d: not 'FINGERPRINT<TAB>HUNT-ID<TAB>MS'\n", path,
                     lineno);
             fclose(f);
@@ -838,11 +839,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             f->first_reported = st.ids[id].first_ms;
             f->is_new = 0;
         } else {
-            if (next_seq >= 9999) {
-                fprintf(stderr, "flowhunt hunt: more than 9999 findings for %s\n", date);
-                hr_state_free(&st);
-                return -1;
-            }
+            /* Four digits, more past 9999: a day of a large network can have more findings
+             * (mostly Low), and failing the whole run for it would hide the rest. */
             snprintf(f->hunt_id, sizeof f->hunt_id, "TH-HUNTIN-%s-%04u", date, ++next_seq);
             f->first_reported = o->now_ms;
             f->is_new = 1;

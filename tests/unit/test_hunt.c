@@ -777,6 +777,35 @@ TEST_IMPL(hunt_shared_timer_low)
     return 0;
 }
 
+/* A day that already has 9,999 findings goes on with SEQ 10000, and a later run reads those
+ * IDs back from the state: the run never fails for the count. */
+TEST_IMPL(hunt_seq_past_9999)
+{
+    char truth[700], path[800];
+    const char *dir = th_store("seq", "v9", 20000, 9, "24", 1, truth, sizeof truth);
+    snprintf(path, sizeof path, "%s/hunt", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/hunt/ids.tsv", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("0123456789abcdef\tTH-HUNTIN-20240301-9999\t1709251200000\n", f);
+    fclose(f);
+    int rc;
+    char *first = th_report(dir, "--format json", &rc);
+    ASSERT_EQ(rc, 1);
+    ASSERT_NOT_NULL(strstr(first, "\"hunt_id\":\"TH-HUNTIN-20240301-10000\""));
+    ASSERT_NULL(strstr(first, "\"hunt_id\":\"TH-HUNTIN-20240301-0001\""));
+    char *second = th_report(dir, "--format json", &rc);
+    ASSERT_EQ(rc, 1);
+    /* the same IDs, read back from the state, none new any more */
+    ASSERT_EQ(th_count(second, "\"hunt_id\""), th_count(first, "\"hunt_id\""));
+    ASSERT_NOT_NULL(strstr(second, "\"hunt_id\":\"TH-HUNTIN-20240301-10000\""));
+    ASSERT_EQ(th_count(second, "\"new\":true"), 0);
+    free(first);
+    free(second);
+    return 0;
+}
+
 TEST_IMPL(hunt_allow_list_suppresses)
 {
     char truth[700], allow[700];
