@@ -212,19 +212,18 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     uint64_t last_tick = worker_now_ms(), last_save = last_tick;
-    for (unsigned n = 0;; n++) {
+    for (;;) {
         dq_entry_t e;
         int got = dq_pop(&w->q, &e, WORKER_TICK_MS);
         if (got) {
             w->place_ms = e.recv_ns / 1000000;
             ingest_datagram(&w->ingest, &e.src, e.data, e.len, e.recv_ns);
             dq_release(&w->q, &e);
-            /* A datagram carries its receive time: the clock is read only for the tick. */
-            if (n % 64)
-                continue;
         }
-        uint64_t now = worker_now_ms();
-        if (now - last_tick >= WORKER_TICK_MS || !got) {
+        /* A datagram carries its receive time (one clock reading per receive batch), so the
+         * clock itself is read only when there was none. */
+        uint64_t now = got ? w->place_ms : worker_now_ms();
+        if ((now > last_tick && now - last_tick >= WORKER_TICK_MS) || !got) {
             last_tick = now;
             seg_writer_tick(w->writer, now);
             if (atomic_exchange(&w->publish_requested, 0))
