@@ -879,7 +879,6 @@ static void hp_count(hp_state_t *p, const hunt_conv_t *c)
  * the jobs dearest first (hunt_ops_t.cost), so on two cores the beacon hunt runs beside all
  * the others. */
 
-#define HP_MAX_JOBS 64
 #define HP_COUNT_JOB (-1) /* the prevalence counts (hp_count) */
 #define HP_COUNT_COST 4   /* two interned keys per conversation: as dear as the intel hunt */
 
@@ -887,7 +886,7 @@ typedef struct hp_feed_job {
     hp_state_t *p;
     const hunt_conv_t *const *cv;
     size_t n;
-    int order[HP_MAX_JOBS]; /* a hunt's index, or HP_COUNT_JOB; dearest first */
+    int *order; /* a hunt's index, or HP_COUNT_JOB; dearest first */
     int n_jobs;
     int stage; /* 0: feed and count; 1: end of the partition */
     _Atomic int next;
@@ -938,8 +937,9 @@ static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int t
     hp_run_t *r = p->run;
     hp_feed_job_t j = {.p = p, .cv = cv, .n = n};
     atomic_init(&j.next, 0);
+    j.order = hj_xmalloc(((size_t)r->n + 1) * sizeof *j.order);
     j.order[j.n_jobs++] = HP_COUNT_JOB;
-    for (int i = 0; i < r->n && j.n_jobs < HP_MAX_JOBS; i++)
+    for (int i = 0; i < r->n; i++)
         j.order[j.n_jobs++] = i;
     for (int i = 1; i < j.n_jobs; i++) /* insertion sort by cost, stable */
         for (int k = i; k > 0 && hp_job_cost(r, j.order[k]) > hp_job_cost(r, j.order[k - 1]);
@@ -952,6 +952,7 @@ static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int t
         threads = j.n_jobs;
     hp_feed_stage(&j, 0, threads);
     hp_feed_stage(&j, 1, threads);
+    free(j.order);
 }
 
 typedef struct hp_extent_arg {

@@ -30,7 +30,6 @@ typedef struct daemon_listener {
     uv_udp_t handle;
     char name[80]; /* ADDR:PORT as bound */
     uint8_t *buf;  /* DAEMON_MMSG_SLABS slabs, reused for every read */
-    int buf_busy;
     int busy;         /* read a datagram since the socket was last found empty */
     uint64_t batch_ns; /* receive time of the current recvmmsg batch, 0 between batches */
     uint64_t datagrams, refused, queue_full, recv_errors;
