@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "cmd.h"
+#include "hunt.h"
 #include "timearg.h"
 
 #define EXPIRE_RMDIR_AFTER_MS (2 * 3600 * 1000ull)
@@ -123,6 +124,8 @@ static void expire_usage(FILE *f)
                "take at most S bytes (nfexpire). A segment's age is the start of its interval\n"
                "(in its name), so imported history expires by when its traffic happened. Safe\n"
                "while collectors write: files in progress (dot-names) are never touched.\n"
+               "The hunts' prepared hours (DIR/hunt/cache) more than a day older than the\n"
+               "oldest segment kept go too.\n"
                "\n"
                "  --max-age D   N followed by s, m, h, d or w (30d, 12h)\n"
                "  --max-size S  N bytes, or N with K, M, G or T (powers of 1024: 500G, 2T)\n"
@@ -226,11 +229,15 @@ int cmd_expire(int argc, char **argv)
     uint64_t del_n = 0, del_bytes = 0;
     int status = CMD_OK;
     au_expire_t audit = {0}; /* what was removed, hashed before the unlink (audit.h) */
+    uint64_t oldest_kept = UINT64_MAX;
     for (int i = 0; i < m; i++) {
         int old = have_age && segs[i].start_ms < cutoff;
         int big = have_size && total - del_bytes > max_size;
-        if (!old && !big)
+        if (!old && !big) {
+            if (segs[i].start_ms < oldest_kept)
+                oldest_kept = segs[i].start_ms;
             break; /* oldest first: everything after is younger and fits */
+        }
         char sz[32];
         cmd_fmt_bytes(sz, sizeof sz, segs[i].size);
         int hashed = 0;
@@ -240,12 +247,16 @@ int cmd_expire(int argc, char **argv)
             fprintf(stderr, "flowhunt expire: %s: cannot hash it for the audit log, kept: %s\n",
                     segs[i].path, strerror(errno));
             status = CMD_PROBLEMS;
+            if (segs[i].start_ms < oldest_kept)
+                oldest_kept = segs[i].start_ms;
             continue;
         } else if (unlink(segs[i].path) != 0 && errno != ENOENT) {
             fprintf(stderr, "flowhunt expire: %s: %s\n", segs[i].path, strerror(errno));
             if (hashed == 0)
                 au_expire_forget(&audit);
             status = CMD_PROBLEMS;
+            if (segs[i].start_ms < oldest_kept)
+                oldest_kept = segs[i].start_ms;
             continue;
         } else {
             if (verbose)
@@ -256,6 +267,13 @@ int cmd_expire(int argc, char **argv)
         del_n++;
         del_bytes += segs[i].size;
     }
+    /* The hunts' prepared hours (DIR/hunt/cache) of data now gone: a day before the oldest
+     * segment kept, so the hours its long flows reach back into stay. Deleting one is always
+     * safe (a hunt that needs it prepares it again); keeping them would grow without end. */
+    if (!dry && del_n)
+        hu_expire(dir, oldest_kept == UINT64_MAX ? UINT64_MAX
+                       : oldest_kept > 86400000ull ? oldest_kept - 86400000ull
+                                                   : 0);
     /* one audit entry for the segments removed (none on a dry run) */
     if (au_record_expire(&audit, dir, argc, argv, now, status) != 0)
         status = CMD_USAGE;

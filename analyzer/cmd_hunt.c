@@ -37,7 +37,7 @@ static void hunt_usage(FILE *f)
                "                    [--resolvers ADDR,...] [--allow FILE] [--intel FILE]...\n"
                "                    [--geoip FILE.mmdb] [--asn FILE.mmdb] [--users FILE]\n"
                "                    [--new-only] [--min-risk LEVEL] [--no-state]\n"
-               "                    [--print-config]\n"
+               "                    [--no-cache] [--print-config]\n"
                "\n"
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
                "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
@@ -71,12 +71,16 @@ static void hunt_usage(FILE *f)
                "  --min-risk LEVEL  report only findings of this risk or higher (low, medium,\n"
                "                    high, critical; default [general] min_risk, Low); the\n"
                "                    others are counted in the text header\n"
-               "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv\n"
+               "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv, and\n"
+               "                    neither use nor keep prepared hours (implies --no-cache)\n"
+               "  --no-cache        prepare every hour from the segments; keep none\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
                "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT). Each run that\n"
                "reports is recorded in DIR/hunt/audit.log (flowhunt audit verify DIR).\n"
+               "DIR/hunt/cache keeps whole hours of prepared conversations, so a scheduled\n"
+               "hunt prepares only hours whose segments changed; the report is the same.\n"
                "\n"
                "Exit status: 0 nothing found, 1 findings reported, 2 could not run.\n");
 }
@@ -99,6 +103,7 @@ int cmd_hunt(int argc, char **argv)
         {"intel", required_argument, NULL, 'I'},    {"geoip", required_argument, NULL, 'G'},
         {"asn", required_argument, NULL, 'A'},      {"users", required_argument, NULL, 'U'},
         {"min-risk", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+        {"no-cache", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
@@ -106,6 +111,7 @@ int cmd_hunt(int argc, char **argv)
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
+    int use_cache = 1;
     int c;
     optind = 1;
     opterr = 0;
@@ -180,6 +186,9 @@ int cmd_hunt(int argc, char **argv)
             break;
         case 's':
             write_state = 0;
+            break;
+        case 'C':
+            use_cache = 0;
             break;
         case 'P':
             print_config = 1;
@@ -324,7 +333,8 @@ int cmd_hunt(int argc, char **argv)
                         .ops = ops,
                         .st = st,
                         .n = n_hunts,
-                        .progress = 1};
+                        .progress = 1,
+                        .cache = use_cache && write_state};
         if (hp_run(prep, &run, &stats) != 0)
             goto done;
         for (int i = 0; i < n_hunts; i++)

@@ -429,6 +429,8 @@ typedef struct hp_stats {
     uint64_t segments, groups;
     uint64_t first_ms, last_ms; /* of the conversations */
     uint64_t internal_hosts;    /* distinct internal originators */
+    uint64_t hours_cached;      /* whole hours taken from DIR/hunt/cache (hunt_unit.h) */
+    uint64_t hours_built;       /* whole hours prepared and kept by this run */
 } hp_stats_t;
 
 /* ---- findings ------------------------------------------------------------------------------- */
@@ -592,6 +594,7 @@ typedef struct hp_run {
     void **st;
     int n;
     int progress; /* show progress on stderr */
+    int cache;    /* keep whole hours prepared under DIR/hunt/cache and use them */
 } hp_run_t;
 
 typedef struct hp_state hp_state_t;
@@ -599,6 +602,9 @@ hp_state_t *hp_create(const hunt_config_t *cfg);
 int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *stats);
 void hp_destroy(hp_state_t *p);
 uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24);
+/* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms;
+ * returns how many. */
+int hu_expire(const char *dir, uint64_t before_ms);
 /* Scans only the window's extent: the newest flow end and oldest start (0/0 when empty). */
 int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,
               uint64_t *last);

@@ -31,6 +31,7 @@
 
 #include "cmd.h"
 #include "hunt.h"
+#include "hunt_unit.h"
 #include "seg.h"
 
 #define HP_FIN 0x01
@@ -41,7 +42,7 @@
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
-static uint64_t hp_fnv(const void *p, size_t n, uint64_t h)
+uint64_t hp_fnv(const void *p, size_t n, uint64_t h)
 {
     const uint8_t *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -50,8 +51,6 @@ static uint64_t hp_fnv(const void *p, size_t n, uint64_t h)
     }
     return h;
 }
-
-#define HP_FNV0 0xcbf29ce484222325ull
 
 /* A 64-bit key for an address: the IPv4 value itself, or a hash of the IPv6 address with the
  * top bit set (collisions only merge two counts of prevalence, never two hosts' findings). */
@@ -112,6 +111,16 @@ static uint64_t hp_partition_of(const flow_addr_t *s, const flow_addr_t *d)
         bl = t;
     }
     return hp_mix(ah ^ hp_mix(al ^ hp_mix(bh ^ hp_mix(bl))));
+}
+
+uint64_t hp_rec_pass(const hp_rec_t *r, uint64_t parts)
+{
+    return parts > 1 ? hp_partition_of(&r->src, &r->dst) % parts : 0;
+}
+
+uint64_t hp_conv_pass(const hunt_conv_t *c, uint64_t parts)
+{
+    return parts > 1 ? hp_partition_of(&c->orig, &c->resp) % parts : 0;
 }
 
 /* ---- the pure steps ---------------------------------------------------------------------- */
@@ -329,6 +338,15 @@ static hp_ckey_t hp_ckey(const hp_rec_t *r)
     return k;
 }
 
+uint64_t hp_ckey_hash(const hp_rec_t *r)
+{
+    hp_ckey_t k = hp_ckey(r);
+    uint64_t lh = hp_be64(k.lo->b), ll = hp_be64(k.lo->b + 8);
+    uint64_t hh = hp_be64(k.hi->b), hl = hp_be64(k.hi->b + 8);
+    uint64_t ports = (uint64_t)k.lo_port << 24 | (uint64_t)k.hi_port << 8 | r->proto;
+    return hp_mix(lh ^ hp_mix(ll ^ hp_mix(hh ^ hp_mix(hl ^ hp_mix(ports)))));
+}
+
 static int hp_cmp_pair(const void *pa, const void *pb)
 {
     const hp_rec_t *a = pa, *b = pb;
@@ -444,6 +462,17 @@ static int hp_cmp_conv(const void *pa, const void *pb)
     HP_CMP(a->t_end, b->t_end);
     HP_CMP(a->bytes_out, b->bytes_out);
     HP_CMP(a->bytes_in, b->bytes_in);
+    /* the rest too: a total order, so conversations that come from the hour cache
+     * (hunt_unit.c) and those prepared now are fed in one order, wherever they came from */
+    HP_CMP(a->pkts_out, b->pkts_out);
+    HP_CMP(a->pkts_in, b->pkts_in);
+    HP_CMP(a->sampling, b->sampling);
+    HP_CMP(a->flags_out, b->flags_out);
+    HP_CMP(a->flags_in, b->flags_in);
+    HP_CMP(a->answered, b->answered);
+    HP_CMP(a->rejected, b->rejected);
+    HP_CMP(a->n_records, b->n_records);
+    HP_CMP(a->n_exporters, b->n_exporters);
     return 0;
 }
 
@@ -543,13 +572,10 @@ static void hp_orient_lone(hp_rec_t *r)
     r->reversed = 1; /* what it counted went from the responder to the originator */
 }
 
-/* The conversations of recs[0..n): *convs holds them, *order points at them in time order
- * (both malloc'd, the caller's; the records may be freed once this returns). Returns how many. */
-static size_t hp_conversations(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,
-                               hunt_conv_t **convs_out, const hunt_conv_t ***order_out)
+size_t hp_conv_build(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,
+                     hunt_conv_t **convs_out)
 {
     *convs_out = NULL;
-    *order_out = NULL;
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
@@ -680,11 +706,17 @@ static size_t hp_conversations(const hunt_config_t *cfg, hp_rec_t *recs, size_t 
         }
     }
     free(ix);
+    *convs_out = convs;
+    return nc;
+}
+
+const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_t *st)
+{
     /* 4. in time order, a total order so that every run feeds the hunts identically (sorted
      * by pointer: each conversation is read once, in this order, so none is moved) */
     hp_skey_t *cx = hj_xmalloc((nc ? nc : 1) * sizeof *cx);
     for (size_t i = 0; i < nc; i++)
-        cx[i] = (hp_skey_t){{convs[i].t_start, 0, 0}, &convs[i]};
+        cx[i] = (hp_skey_t){{convs[i].t_start, 0, 0}, (void *)&convs[i]};
     hp_sort_keys(cx, nc, hp_cmp_conv);
     const hunt_conv_t **order = hj_xmalloc((nc ? nc : 1) * sizeof *order);
     for (size_t i = 0; i < nc; i++) {
@@ -701,8 +733,16 @@ static size_t hp_conversations(const hunt_config_t *cfg, hp_rec_t *recs, size_t 
             st->last_ms = c->t_end;
     }
     free(cx);
-    *convs_out = convs;
-    *order_out = order;
+    return order;
+}
+
+/* The conversations of recs[0..n): *convs holds them, *order points at them in time order
+ * (both malloc'd, the caller's; the records may be freed once this returns). Returns how many. */
+static size_t hp_conversations(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,
+                               hunt_conv_t **convs_out, const hunt_conv_t ***order_out)
+{
+    size_t nc = hp_conv_build(cfg, recs, n, st, convs_out);
+    *order_out = hp_conv_order(*convs_out, nc, st);
     return nc;
 }
 
@@ -720,11 +760,6 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
 
 /* ---- reading the window ------------------------------------------------------------------ */
 
-typedef struct hp_wvec {
-    hp_rec_t *v;
-    size_t n, cap;
-} hp_wvec_t;
-
 struct hp_state {
     const hunt_config_t *cfg;
     hj_map_t hosts;       /* internal originators seen */
@@ -733,7 +768,8 @@ struct hp_state {
     hj_intern_t seen_dst; /* (host, dst) pairs of this partition */
     hj_intern_t seen_net; /* (host, dst /24) of this partition */
     /* the scan */
-    hp_wvec_t w[16];
+    hp_recs_t w[16];
+    hu_set_t *units; /* hours whose conversations are cached, or NULL */
     uint64_t from_ms, to_ms;
     uint64_t parts, part;
     cmd_progress_t prog;
@@ -758,6 +794,7 @@ void hp_destroy(hp_state_t *p)
     hj_map_free(&p->prev_net);
     hj_intern_free(&p->seen_dst);
     hj_intern_free(&p->seen_net);
+    hu_close(p->units);
     for (int i = 0; i < 16; i++)
         free(p->w[i].v);
     free(p);
@@ -785,9 +822,18 @@ static int hp_has(const seg_batch_t *b, int col, uint32_t i)
     return b->present[col] == NULL || b->present[col][i];
 }
 
-static int hp_batch(void *arg, int worker, seg_batch_t *b)
+hp_rec_t *hp_recs_push(hp_recs_t *v)
 {
-    hp_state_t *p = arg;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 4096;
+        v->v = hj_xrealloc(v->v, v->cap * sizeof *v->v);
+    }
+    return &v->v[v->n++];
+}
+
+int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
+                  int (*keep)(void *arg, const hp_rec_t *r), void *arg, hp_recs_t *out)
+{
     seg_where_t where;
     for (int c = 0; c < FLOW_N_COLS; c++) {
         if (!((HP_COLS >> c) & 1))
@@ -806,20 +852,26 @@ static int hp_batch(void *arg, int worker, seg_batch_t *b)
     const uint32_t *samp = b->vals[FLOW_COL_sampling], *dom = b->vals[FLOW_COL_obs_domain];
     const uint8_t *er = b->vals[FLOW_COL_end_reason], *fw = b->vals[FLOW_COL_fw_event];
     const uint8_t *it = b->vals[FLOW_COL_icmp_type], *ic = b->vals[FLOW_COL_icmp_code];
-    hp_wvec_t *w = &p->w[worker];
     for (uint32_t i = 0; i < b->n_rows; i++) {
-        if (!(t1[i] >= p->from_ms && t0[i] < p->to_ms))
+        /* an end before the start (a clock that ran backwards) counts as the start, here as
+         * everywhere in preparation */
+        uint64_t end = t1[i] >= t0[i] ? t1[i] : t0[i];
+        if (!(end >= from_ms && t0[i] < to_ms))
             continue;
-        if (p->parts > 1 && hp_partition_of(&src[i], &dst[i]) % p->parts != p->part)
-            continue;
-        if (w->n == w->cap) {
-            w->cap = w->cap ? w->cap * 2 : 4096;
-            w->v = hj_xrealloc(w->v, w->cap * sizeof *w->v);
-        }
-        hp_rec_t *r = &w->v[w->n++];
-        memset(r, 0, sizeof *r);
+        hp_rec_t *r = hp_recs_push(out);
         r->t0 = t0[i];
-        r->t1 = t1[i] >= t0[i] ? t1[i] : t0[i];
+        r->t1 = end;
+        r->src = src[i];
+        r->dst = dst[i];
+        /* most rows of a window hunted in many passes are not this pass's: decided before
+         * the rest of the record is written */
+        if (keep && !keep(arg, r)) {
+            out->n--;
+            continue;
+        }
+        memset(r, 0, sizeof *r); /* padding too: records are written to the hour cache */
+        r->t0 = t0[i];
+        r->t1 = end;
         r->src = src[i];
         r->dst = dst[i];
         r->sport = sp[i];
@@ -842,6 +894,35 @@ static int hp_batch(void *arg, int worker, seg_batch_t *b)
             r->dport = (uint16_t)(it[i] << 8 | ic[i]);
         }
     }
+    return 0;
+}
+
+/* A pass's rows: those of its pairs of /24s whose start no cached hour holds. */
+static int hp_keep(void *arg, const hp_rec_t *r)
+{
+    const hp_state_t *p = arg;
+    if (p->parts > 1 && hp_rec_pass(r, p->parts) != p->part)
+        return 0;
+    return !p->units || !hu_holds(p->units, r->t0);
+}
+
+/* Row groups every row of which a cached hour holds are not read at all. */
+static int hp_want(void *arg, const seg_file_t *f, uint32_t g)
+{
+    const hp_state_t *p = arg;
+    if (!p->units)
+        return 1;
+    seg_group_info_t gi;
+    seg_group(f, g, &gi);
+    return !hu_holds_range(p->units, gi.time_min, gi.time_max);
+}
+
+static int hp_batch(void *arg, int worker, seg_batch_t *b)
+{
+    hp_state_t *p = arg;
+    int rc = hp_batch_recs(b, p->from_ms, p->to_ms, hp_keep, p, &p->w[worker]);
+    if (rc < 0)
+        return rc;
     __atomic_add_fetch(&p->rows_seen, b->n_rows, __ATOMIC_RELAXED);
     if (cmd_progress_due(&p->prog))
         cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: %llu of %llu flows read",
@@ -1040,12 +1121,20 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
     p->stats = st;
     p->rows_total = e.rows * parts;
     st->partitions = (uint32_t)parts;
+    if (r->cache && e.rows) {
+        int failed;
+        p->units = hu_open(r->dir, r->prog, r->from_ms, r->to_ms, e.first, e.last, cfg, workers,
+                           r->progress, &failed);
+        if (failed)
+            return -1;
+        hu_tally(p->units, &st->hours_cached, &st->hours_built);
+    }
     cmd_progress_init(&p->prog, 0);
     p->prog.on = p->prog.on && r->progress;
     for (p->part = 0; p->part < parts; p->part++) {
         seg_scan_stats_t ss;
         memset(&ss, 0, sizeof ss);
-        rc = seg_scan(r->dir, r->from_ms, r->to_ms, workers, NULL, hp_batch, p, &ss, &where);
+        rc = seg_scan(r->dir, r->from_ms, r->to_ms, workers, hp_want, hp_batch, p, &ss, &where);
         if (rc < 0) {
             cmd_progress_done(&p->prog);
             cmd_print_where(stderr, r->prog, rc, &where);
@@ -1068,16 +1157,45 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
                 memcpy(all + n, p->w[i].v, p->w[i].n * sizeof *all);
             n += p->w[i].n;
             free(p->w[i].v);
-            p->w[i] = (hp_wvec_t){0};
+            p->w[i] = (hp_recs_t){0};
         }
-        p->w[0] = (hp_wvec_t){0};
+        p->w[0] = (hp_recs_t){0};
+        /* the cached hours: their raw records join this pass's, their conversations are
+         * added to those prepared now */
+        hunt_conv_t *kept = NULL;
+        size_t n_kept = 0, cap_kept = 0;
+        if (p->units) {
+            hp_recs_t v = {all, n, n};
+            hu_counts_t c = {0};
+            /* an hour's counts are for all its passes: added once */
+            if (hu_load(p->units, parts, p->part, &v, &kept, &n_kept, &cap_kept,
+                        p->part == 0 ? &c : NULL) != 0) {
+                free(v.v);
+                free(kept);
+                cmd_progress_done(&p->prog);
+                return -1;
+            }
+            all = v.v;
+            st->rows += v.n - n + c.rows;
+            n = v.n;
+            st->stitched += c.stitched;
+            st->duplicates += c.duplicates;
+            st->paired += c.paired;
+            st->biflows += c.biflows;
+        }
         if (p->prog.on)
             cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: preparing %zu flows",
                               (unsigned long long)p->part + 1, (unsigned long long)parts, n);
         hunt_conv_t *convs;
-        const hunt_conv_t **cv;
-        size_t nc = hp_conversations(cfg, all, n, st, &convs, &cv);
+        size_t nc = hp_conv_build(cfg, all, n, st, &convs);
         free(all); /* the conversations are copies: the hunts' state can take the room */
+        if (n_kept) {
+            convs = hj_xrealloc(convs, (nc + n_kept) * sizeof *convs);
+            memcpy(convs + nc, kept, n_kept * sizeof *convs);
+            nc += n_kept;
+        }
+        free(kept);
+        const hunt_conv_t **cv = hp_conv_order(convs, nc, st);
         hp_feed(p, cv, nc, workers);
         hj_intern_free(&p->seen_dst);
         hj_intern_free(&p->seen_net);
@@ -1086,5 +1204,7 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
     }
     st->internal_hosts = p->hosts.n;
     cmd_progress_done(&p->prog);
+    hu_close(p->units);
+    p->units = NULL;
     return 0;
 }

@@ -897,6 +897,11 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     o->prep->paired, o->prep->one_way,
                     o->prep->max_sampling ? o->prep->max_sampling : 1, o->prep->partitions,
                     o->prep->partitions == 1 ? "" : "es", o->prep->internal_hosts);
+        if (o->prep && (o->prep->hours_cached || o->prep->hours_built))
+            fprintf(out,
+                    "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64
+                    " prepared and kept\n",
+                    o->prep->hours_cached, o->prep->hours_built);
         fputc('\n', out);
     }
     if (o->format == HR_FMT_HTML) {

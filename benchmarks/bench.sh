@@ -16,6 +16,8 @@
 #   4. decode speed: build/bench_decode (beside tshark); store speed: build/bench_store (the
 #      writer alone, encoding and compressing the capture's flows, beside nfcapd's whole cost);
 #   5. hunt: flowhunt hunt over the flowhuntd store, wall time and peak RSS;
+#   5b. hunt, hourly: a cold run that keeps its whole hours (DIR/hunt/cache), then the window
+#      slid by an hour (the cache and --no-cache), wall and CPU;
 #   6. hunt at scale (full mode, SCALE_FLOWS, default 100 M; 0 skips): days of the same
 #      organisation read into one store, then beacon, scan and dns-exfil cold over all of it.
 #
@@ -298,6 +300,34 @@ CMD_HUNT="flowhunt hunt DIR --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.
 read -r HUNT_WALL HU HS HUNT_RSS_KB < <(tail -1 "$tmp/hunt.time")
 HUNT_CPU=$(calc "%.2f" "$HU + $HS")
 
+# ---- 5b. hunt, hourly: the same window slid by one hour, whole hours from DIR/hunt/cache ----
+# The window is the capture's whole hours but the last ([START, START + W h)); the cold run
+# prepares and keeps each hour, then the "hourly" run over [START + 1 h, START + W + 1 h)
+# takes W - 1 hours from the cache and prepares the new one. Beside it, that window with
+# --no-cache (what every run cost before the cache).
+W_HOURS=$(calc "%d" "int($HOURS) - 1")
+if [ "$W_HOURS" -ge 2 ]; then
+    log "hunt, hourly: cold over $W_HOURS h, then slid by one hour"
+    iso() { date -u -d "$START $1 hours" +%Y-%m-%dT%H:%M:%SZ; }
+    HARGS=(--internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null)
+    rm -rf "$FH/hunt"
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hcold.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+        --from "$(iso 0)" --to "$(iso "$W_HOURS")" "${HARGS[@]}" 2>"$tmp/hcold.err" || true
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hinc.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+        --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" 2>"$tmp/hinc.err" || true
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hnoc.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+        --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" --no-cache \
+        2>"$tmp/hnoc.err" || true
+    read -r HCOLD_WALL HU HS HCOLD_RSS < <(tail -1 "$tmp/hcold.time")
+    HCOLD_CPU=$(calc "%.2f" "$HU + $HS")
+    read -r HINC_WALL HU HS HINC_RSS < <(tail -1 "$tmp/hinc.time")
+    HINC_CPU=$(calc "%.2f" "$HU + $HS")
+    read -r HNOC_WALL HU HS _ < <(tail -1 "$tmp/hnoc.time")
+    HNOC_CPU=$(calc "%.2f" "$HU + $HS")
+    HCACHE_MB=$(du -sm "$FH/hunt/cache" | cut -f1)
+    CMD_HOURLY="flowhunt hunt DIR --from START --to START+${W_HOURS}h (cold, keeps hours); then --from START+1h --to START+$((W_HOURS + 1))h, with the cache and with --no-cache (all eight hunts, --internal/--resolvers as above, --format json -o /dev/null)"
+fi
+
 # ---- 6. hunt at scale: the three hunts, cold, over SCALE_FLOWS (full mode; 0 skips) ----
 # Days of one organisation (flowgen's 20 M-flow bound per run: the same seed, one start per
 # day), each read into one store (--read: hour segments) and its capture deleted.
@@ -384,6 +414,11 @@ HUNT_RATE=$(mfs "$FH_STORED" "$HUNT_WALL")
 row "hunt: wall s (all eight hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
 row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run)" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"
 row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
+if [ "$W_HOURS" -ge 2 ]; then
+    row "hunt, hourly: $W_HOURS-hour window, cold run that keeps its hours, wall s (CPU $HCOLD_CPU s; peak RSS $(mib "$HCOLD_RSS") MiB; cache $HCACHE_MB MB)" "$HCOLD_WALL" "-" "-"
+    row "hunt, hourly: the window slid by one hour, $((W_HOURS - 1)) hours from the cache, wall s (CPU $HINC_CPU s) vs the same window --no-cache (CPU $HNOC_CPU s)" "$HINC_WALL" "$HNOC_WALL (--no-cache)" "$(ratio "$HINC_WALL" "$HNOC_WALL")"
+    row "hunt, hourly: cold / hourly wall (goal >= 10)" "$(ratio "$HCOLD_WALL" "$HINC_WALL")" "-" "-"
+fi
 if [ "$SCALE_FLOWS" -gt 0 ]; then
     SCALE_RATE=$(mfs "$SCALE_STORED" "$SCALE_WALL")
     row "hunt at scale: beacon, scan, dns-exfil cold over $SCALE_STORED flows, wall s (goal < 20 s for 100 M; CPU $SCALE_CPU s)" "$SCALE_WALL" "-" "-"
@@ -443,6 +478,7 @@ OUT=$OUTDIR/$DATE.md
     echo "bench_store w.pcap --runs 5"
     echo "  -> $(echo "$STORE_OUT" | tail -1)"
     echo "$CMD_HUNT"
+    [ "$W_HOURS" -ge 2 ] && echo "$CMD_HOURLY"
     [ "$SCALE_FLOWS" -gt 0 ] && { echo "$CMD_SCALE"; echo "$CMD_SCALE_HUNT"; }
     echo '```'
     echo

@@ -65,6 +65,7 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 
 /* analyzer: the hunts */
 #include "hunt_tests.h"
+#include "hunt_cache_tests.h"
 
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)

@@ -1,0 +1,649 @@
+/* hunt_unit.c: whole hours of prepared conversations, kept under DIR/hunt/cache.
+ *
+ * Why a unit's conversations are exactly those a run over any window holding its hour gets.
+ * Preparation (hunt_prep.c) joins records only within one conversation key K (stitching within
+ * a 5-tuple and exporter, deduplication within a 5-tuple, pairing within K) and only across
+ * small gaps: stitch_gap_s, dedup_tolerance_ms, pair_tolerance_ms, all below the margin M. Call
+ * K interior to the hour [h, e) when every record of K that starts in the hour lies within
+ * [h + M, e - M) and no record of K outside comes within M of the hour: none starts before h
+ * and ends at h - M or later, none starts in [e, e + M). Then, in each of preparation's orders
+ * (by key, then by start), the hour's records of K form a block that every other record of K
+ * is more than 2M away from in time: no chain, duplicate cluster or pair crosses the block's
+ * edges, so preparing the block alone gives exactly its conversations, and taking the block
+ * away changes nothing for the other records of K. The proof needs nothing of the window but
+ * that it holds the whole hour, so one file serves every later run. The records of the other
+ * keys (a few per cent: those near an edge) are kept raw and prepared at run time with the rows
+ * of the hours that are not cached. Keys are compared by a 64-bit hash: a collision only keeps
+ * more records raw.
+ *
+ * A unit's file is valid while what preparation reads of the configuration and the segments
+ * that could hold its rows or touch its margins (their row groups overlap [h - M, e + M)) are
+ * those it was built from (name, size, modification time): a late export, an import, an
+ * expired or recovered segment or a changed setting builds it again. Files are renamed into
+ * place and checked by CRC-32C before use, never fsynced: one a crash broke is built again.
+ * The file is this machine's structs (sizes in the header): a cache, not an interchange format.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "cmd.h"
+#include "crc32c.h"
+#include "hunt_unit.h"
+
+#define HU_HOUR 3600000ull
+#define HU_MAX_UNITS (24u * 400u) /* hours a run keeps at most (the newest) */
+#define HU_VERSION 1u             /* of the file and of what preparation does: bump on change */
+#define HU_MAX_ITEMS (1ull << 40)
+
+static const char hu_magic[8] = {'F', 'H', 'U', 'N', 'I', 'T', '0', '1'};
+
+typedef struct hu_head {
+    char magic[8];
+    uint32_t rec_size, conv_size; /* sizeof hp_rec_t, hunt_conv_t when written */
+    uint64_t unit_ms, cfg_hash, deps;
+    uint64_t rows, stitched, duplicates, paired, biflows;
+    uint64_t n_edge, n_conv, comp_len;
+    uint32_t crc; /* CRC-32C of the compressed payload */
+    uint32_t zero;
+} hu_head_t;
+
+typedef struct hu_unit {
+    uint64_t deps;     /* hash of the segments its file depends on */
+    uint64_t est_rows; /* rows of the row groups overlapping it: the size of building it */
+    uint8_t any;       /* a row group overlaps it */
+    uint8_t cached;    /* its rows come from its file (or it has none) */
+} hu_unit_t;
+
+struct hu_set {
+    const hunt_config_t *cfg;
+    const char *dir, *prog;
+    char cache[4096];
+    uint64_t h0, margin, cfg_hash;
+    size_t n;
+    hu_unit_t *u;
+    int workers;
+    uint64_t reused, built;
+    cmd_progress_t prog_bar;
+};
+
+/* Everything preparation reads of the configuration. */
+static uint64_t hu_cfg_hash(const hunt_config_t *c)
+{
+    uint64_t h = HP_FNV0;
+    uint32_t v = HU_VERSION;
+    h = hp_fnv(&v, sizeof v, h);
+    double d[4] = {c->stitch_gap_s, c->active_min_s, c->dedup_tol_ms, c->pair_tol_ms};
+    h = hp_fnv(d, sizeof d, h);
+    for (int i = 0; i < c->n_internal; i++) {
+        h = hp_fnv(c->internal[i].addr.b, 16, h);
+        h = hp_fnv(&c->internal[i].plen, 1, h);
+    }
+    return h;
+}
+
+static int64_t hu_floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The unit index of time t (may be outside 0 .. n-1). */
+static int64_t hu_index(const hu_set_t *s, uint64_t t)
+{
+    return hu_floordiv((int64_t)t - (int64_t)s->h0, (int64_t)HU_HOUR);
+}
+
+static uint64_t hu_start(const hu_set_t *s, int64_t k)
+{
+    return s->h0 + (uint64_t)k * HU_HOUR;
+}
+
+static void hu_path(const hu_set_t *s, int64_t k, char *out, size_t cap)
+{
+    time_t t = (time_t)(hu_start(s, k) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, cap, "%s/%04d%02d%02dT%02d.unit", s->cache, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour);
+}
+
+int hu_holds(const hu_set_t *s, uint64_t t)
+{
+    if (t < s->h0)
+        return 0;
+    uint64_t k = (t - s->h0) / HU_HOUR;
+    return k < s->n && s->u[k].cached;
+}
+
+int hu_holds_range(const hu_set_t *s, uint64_t lo, uint64_t hi)
+{
+    if (lo < s->h0 || hi < lo)
+        return 0;
+    uint64_t a = (lo - s->h0) / HU_HOUR, b = (hi - s->h0) / HU_HOUR;
+    if (b >= s->n)
+        return 0;
+    for (uint64_t k = a; k <= b; k++)
+        if (!s->u[k].cached)
+            return 0;
+    return 1;
+}
+
+void hu_tally(const hu_set_t *s, uint64_t *reused, uint64_t *built)
+{
+    *reused = s ? s->reused : 0;
+    *built = s ? s->built : 0;
+}
+
+void hu_close(hu_set_t *s)
+{
+    if (!s)
+        return;
+    free(s->u);
+    free(s);
+}
+
+/* ---- which segments each hour depends on ------------------------------------------------- */
+
+typedef struct hu_grp {
+    char *path;
+    uint64_t tmin, tmax, rows;
+} hu_grp_t;
+
+typedef struct hu_deps {
+    pthread_mutex_t mu;
+    hu_grp_t *v;
+    size_t n, cap;
+} hu_deps_t;
+
+static int hu_deps_want(void *arg, const seg_file_t *f, uint32_t g)
+{
+    hu_deps_t *d = arg;
+    seg_group_info_t gi;
+    seg_group(f, g, &gi);
+    char *path = hj_xstrdup(seg_file_path(f));
+    pthread_mutex_lock(&d->mu);
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 256;
+        d->v = hj_xrealloc(d->v, d->cap * sizeof *d->v);
+    }
+    d->v[d->n++] = (hu_grp_t){path, gi.time_min, gi.time_max, gi.n_rows};
+    pthread_mutex_unlock(&d->mu);
+    return 0; /* the headers are all this needs */
+}
+
+static int hu_no_batch(void *arg, int worker, seg_batch_t *b)
+{
+    (void)arg;
+    (void)worker;
+    (void)b;
+    return 0;
+}
+
+static int hu_cmp_grp(const void *pa, const void *pb)
+{
+    const hu_grp_t *a = pa, *b = pb;
+    int c = strcmp(a->path, b->path);
+    if (c)
+        return c;
+    return a->tmin < b->tmin ? -1 : a->tmin > b->tmin;
+}
+
+/* Fills every unit's deps, est_rows and any from the row groups overlapping the units and
+ * their margins. 0, or -1 with a message. */
+static int hu_plan(hu_set_t *s)
+{
+    hu_deps_t d = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    uint64_t lo = s->h0 > s->margin ? s->h0 - s->margin : 0;
+    uint64_t hi = hu_start(s, (int64_t)s->n) + s->margin;
+    int rc = seg_scan(s->dir, lo, hi, s->workers, hu_deps_want, hu_no_batch, &d, NULL, &where);
+    if (rc < 0) {
+        cmd_print_where(stderr, s->prog, rc, &where);
+        for (size_t i = 0; i < d.n; i++)
+            free(d.v[i].path);
+        free(d.v);
+        return -1;
+    }
+    if (d.n > 1)
+        qsort(d.v, d.n, sizeof *d.v, hu_cmp_grp);
+    size_t *last = hj_xcalloc(s->n ? s->n : 1, sizeof *last); /* 1 + the path index last added */
+    for (size_t i = 0, path_ix = 0; i < d.n; i++) {
+        if (i == 0 || strcmp(d.v[i].path, d.v[i - 1].path) != 0)
+            path_ix++;
+        /* the file's identity: name, size and modification time */
+        uint64_t key = hp_fnv(d.v[i].path, strlen(d.v[i].path), HP_FNV0);
+        struct stat sb;
+        if (stat(d.v[i].path, &sb) == 0) {
+            uint64_t id[3] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                              (uint64_t)sb.st_mtim.tv_nsec};
+            key = hp_fnv(id, sizeof id, key);
+        }
+        /* units k whose [h - M, e + M) the group [tmin, tmax] overlaps */
+        int64_t kmin = hu_floordiv((int64_t)d.v[i].tmin - (int64_t)s->h0 - (int64_t)HU_HOUR -
+                                       (int64_t)s->margin,
+                                   (int64_t)HU_HOUR) +
+                       1;
+        int64_t kmax = hu_floordiv((int64_t)d.v[i].tmax + (int64_t)s->margin - (int64_t)s->h0,
+                                   (int64_t)HU_HOUR);
+        if (kmin < 0)
+            kmin = 0;
+        if (kmax >= (int64_t)s->n)
+            kmax = (int64_t)s->n - 1;
+        for (int64_t k = kmin; k <= kmax; k++) {
+            hu_unit_t *u = &s->u[k];
+            u->any = 1;
+            u->est_rows += d.v[i].rows;
+            if (last[k] != path_ix) {
+                last[k] = path_ix;
+                u->deps = (u->deps ^ key) * 0x9e3779b97f4a7c15ull + 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(d.v[i].path);
+    free(last);
+    free(d.v);
+    return 0;
+}
+
+/* ---- unit files ----------------------------------------------------------------------------- */
+
+/* Reads and checks the header of unit k's file against what the unit needs now; with
+ * check_payload, the payload's length and CRC too (*payload then holds it, malloc'd). 0 when it
+ * is the file this run wants, -1 otherwise (missing, stale or broken). */
+static int hu_read(const hu_set_t *s, int64_t k, hu_head_t *h, int check_payload, void **payload)
+{
+    char path[4200];
+    hu_path(s, k, path, sizeof path);
+    if (payload)
+        *payload = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    int ok = fread(h, sizeof *h, 1, f) == 1 && memcmp(h->magic, hu_magic, 8) == 0 &&
+             h->rec_size == sizeof(hp_rec_t) && h->conv_size == sizeof(hunt_conv_t) &&
+             h->unit_ms == hu_start(s, k) && h->cfg_hash == s->cfg_hash &&
+             h->deps == s->u[k].deps && h->n_edge < HU_MAX_ITEMS && h->n_conv < HU_MAX_ITEMS &&
+             h->zero == 0;
+    struct stat sb;
+    ok = ok && fstat(fileno(f), &sb) == 0 &&
+         (uint64_t)sb.st_size == sizeof *h + h->comp_len;
+    if (ok && check_payload) {
+        void *p = malloc(h->comp_len ? h->comp_len : 1);
+        ok = p && fread(p, 1, h->comp_len, f) == h->comp_len &&
+             crc32c(p, h->comp_len) == h->crc;
+        if (ok && payload)
+            *payload = p;
+        else
+            free(p);
+    }
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
+/* Compresses len bytes (end: and finishes the frame) into f, adding to *crc and *out_len. */
+static int hu_put(ZSTD_CCtx *cz, FILE *f, const void *data, size_t len, int end, uint32_t *crc,
+                  uint64_t *out_len)
+{
+    uint8_t buf[1 << 16];
+    ZSTD_inBuffer in = {data, len, 0};
+    for (;;) {
+        ZSTD_outBuffer o = {buf, sizeof buf, 0};
+        size_t r = ZSTD_compressStream2(cz, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(r))
+            return -1;
+        if (o.pos && fwrite(buf, 1, o.pos, f) != o.pos)
+            return -1;
+        *crc = crc32c_update(*crc, buf, o.pos);
+        *out_len += o.pos;
+        if (end ? r == 0 : in.pos == in.size)
+            return 0;
+    }
+}
+
+/* Writes unit k's file (a temporary name, then rename). 0, or -1 with errno's message. */
+static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp_rec_t *edge,
+                    size_t n_edge, const hunt_conv_t *conv, size_t n_conv, char *err,
+                    size_t err_cap)
+{
+    char path[4200], tmp[4300];
+    hu_path(s, k, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s/.unit.%ld.tmp", s->cache, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, err_cap, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    hu_head_t h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, hu_magic, 8);
+    h.rec_size = sizeof(hp_rec_t);
+    h.conv_size = sizeof(hunt_conv_t);
+    h.unit_ms = hu_start(s, k);
+    h.cfg_hash = s->cfg_hash;
+    h.deps = s->u[k].deps;
+    h.rows = c->rows;
+    h.stitched = c->stitched;
+    h.duplicates = c->duplicates;
+    h.paired = c->paired;
+    h.biflows = c->biflows;
+    h.n_edge = n_edge;
+    h.n_conv = n_conv;
+    ZSTD_CCtx *cz = ZSTD_createCCtx();
+    int ok = cz && fwrite(&h, sizeof h, 1, f) == 1 &&
+             !ZSTD_isError(ZSTD_CCtx_setParameter(cz, ZSTD_c_compressionLevel, 1)) &&
+             hu_put(cz, f, edge, n_edge * sizeof *edge, 0, &h.crc, &h.comp_len) == 0 &&
+             hu_put(cz, f, conv, n_conv * sizeof *conv, 1, &h.crc, &h.comp_len) == 0 &&
+             fseek(f, 0, SEEK_SET) == 0 && fwrite(&h, sizeof h, 1, f) == 1 && fflush(f) == 0 &&
+             !ferror(f);
+    int saved = errno;
+    ZSTD_freeCCtx(cz);
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        snprintf(err, err_cap, "%s: %s", path, saved ? strerror(saved) : "cannot compress");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- building hours ----------------------------------------------------------------------- */
+
+typedef struct hu_scan {
+    uint64_t lo, hi;
+    hp_recs_t w[16];
+} hu_scan_t;
+
+static int hu_scan_batch(void *arg, int worker, seg_batch_t *b)
+{
+    hu_scan_t *sc = arg;
+    return hp_batch_recs(b, sc->lo, sc->hi, NULL, NULL, &sc->w[worker]);
+}
+
+static void hu_mark(hj_map_t *open, int64_t a, int64_t b, int64_t k, uint64_t key)
+{
+    if (k >= a && k <= b)
+        *hj_map_ins(&open[k - a], key) = 1;
+}
+
+/* Prepares units a..b (consecutive) from one scan of their span and margins and writes their
+ * files; a unit whose file cannot be written stays uncached (its rows are read at run time).
+ * 0, or -1 with a message when the segments cannot be read. */
+static int hu_build(hu_set_t *s, int64_t a, int64_t b)
+{
+    const uint64_t M = s->margin;
+    hu_scan_t sc;
+    memset(&sc, 0, sizeof sc);
+    sc.lo = hu_start(s, a) > M ? hu_start(s, a) - M : 0;
+    sc.hi = hu_start(s, b + 1) + M;
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    int workers = s->workers > 16 ? 16 : s->workers;
+    int rc = seg_scan(s->dir, sc.lo, sc.hi, workers, NULL, hu_scan_batch, &sc, NULL, &where);
+    hp_recs_t all = sc.w[0];
+    for (int i = 1; i < 16; i++) {
+        for (size_t j = 0; j < sc.w[i].n; j++)
+            *hp_recs_push(&all) = sc.w[i].v[j];
+        free(sc.w[i].v);
+    }
+    if (rc < 0) {
+        free(all.v);
+        cmd_print_where(stderr, s->prog, rc, &where);
+        return -1;
+    }
+    /* the keys that come within the margin of each unit's edges: open there */
+    size_t nu = (size_t)(b - a + 1);
+    hj_map_t *open = hj_xcalloc(nu, sizeof *open);
+    uint64_t *key = hj_xmalloc((all.n ? all.n : 1) * sizeof *key);
+    size_t *cnt = hj_xcalloc(nu + 1, sizeof *cnt);
+    for (size_t i = 0; i < all.n; i++) {
+        const hp_rec_t *r = &all.v[i];
+        key[i] = hp_ckey_hash(r);
+        /* signed: a long record read for its end may start long before h0 */
+        int64_t own = hu_index(s, r->t0), M64 = (int64_t)M;
+        int64_t h = (int64_t)s->h0 + own * (int64_t)HU_HOUR;
+        if ((int64_t)r->t0 < h + M64) { /* near its hour's start: open there and before */
+            hu_mark(open, a, b, own, key[i]);
+            hu_mark(open, a, b, own - 1, key[i]);
+        }
+        if ((int64_t)r->t1 >= h + (int64_t)HU_HOUR - M64) /* near or past its end: open up to
+                                                            * t1 + M */
+            for (int64_t k = own > a ? own : a;
+                 k <= b && (int64_t)hu_start(s, k) <= (int64_t)r->t1 + M64; k++)
+                hu_mark(open, a, b, k, key[i]);
+        if (own >= a && own <= b)
+            cnt[own - a + 1]++;
+    }
+    /* the records of each unit, in scan order */
+    for (size_t k = 0; k < nu; k++)
+        cnt[k + 1] += cnt[k];
+    size_t *ix = hj_xmalloc((cnt[nu] ? cnt[nu] : 1) * sizeof *ix);
+    size_t *pos = hj_xmalloc(nu * sizeof *pos);
+    memcpy(pos, cnt, nu * sizeof *pos);
+    for (size_t i = 0; i < all.n; i++) {
+        int64_t own = hu_index(s, all.v[i].t0);
+        if (own >= a && own <= b)
+            ix[pos[own - a]++] = i;
+    }
+    free(pos);
+    char err[4400] = "";
+    for (size_t k = 0; k < nu; k++) {
+        hp_recs_t edge = {0}, inner = {0};
+        for (size_t j = cnt[k]; j < cnt[k + 1]; j++) {
+            size_t i = ix[j];
+            *hp_recs_push(hj_map_get(&open[k], key[i]) ? &edge : &inner) = all.v[i];
+        }
+        hp_stats_t st;
+        memset(&st, 0, sizeof st);
+        hunt_conv_t *convs;
+        size_t nc = hp_conv_build(s->cfg, inner.v, inner.n, &st, &convs);
+        hu_counts_t c = {inner.n, st.stitched, st.duplicates, st.paired, st.biflows};
+        int64_t u = a + (int64_t)k;
+        if (hu_write(s, u, &c, edge.v, edge.n, convs, nc, err, sizeof err) == 0) {
+            s->u[u].cached = 1;
+            s->built++;
+        } else {
+            static int warned;
+            if (!warned++)
+                fprintf(stderr, "%s: hours are not kept (read again next time): %s\n", s->prog,
+                        err);
+        }
+        free(convs);
+        free(edge.v);
+        free(inner.v);
+        hj_map_free(&open[k]);
+    }
+    free(ix);
+    free(cnt);
+    free(key);
+    free(open);
+    free(all.v);
+    return 0;
+}
+
+hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t to_ms,
+                  uint64_t first_ms, uint64_t last_ms, const hunt_config_t *cfg, int workers,
+                  int progress, int *failed)
+{
+    *failed = 0;
+    /* the whole hours of the window that hold data (an open end is no promise that an hour
+     * is complete: its file is simply built again while segments keep arriving) */
+    uint64_t h0 = from_ms / HU_HOUR * HU_HOUR;
+    if (h0 < from_ms)
+        h0 += HU_HOUR;
+    if (first_ms / HU_HOUR * HU_HOUR > h0)
+        h0 = first_ms / HU_HOUR * HU_HOUR;
+    uint64_t h1 = to_ms / HU_HOUR * HU_HOUR;
+    if ((last_ms / HU_HOUR + 1) * HU_HOUR < h1)
+        h1 = (last_ms / HU_HOUR + 1) * HU_HOUR;
+    if (h1 <= h0)
+        return NULL;
+    if ((h1 - h0) / HU_HOUR > HU_MAX_UNITS)
+        h0 = h1 - (uint64_t)HU_MAX_UNITS * HU_HOUR;
+    hu_set_t *s = hj_xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    s->dir = dir;
+    s->prog = prog;
+    s->workers = workers < 1 ? 1 : workers;
+    s->h0 = h0;
+    s->n = (size_t)((h1 - h0) / HU_HOUR);
+    s->u = hj_xcalloc(s->n, sizeof *s->u);
+    double m = cfg->stitch_gap_s * 1000.0;
+    if (cfg->dedup_tol_ms > m)
+        m = cfg->dedup_tol_ms;
+    if (cfg->pair_tol_ms > m)
+        m = cfg->pair_tol_ms;
+    s->margin = (uint64_t)m + 1000; /* any margin above all three keeps the proof */
+    s->cfg_hash = hu_cfg_hash(cfg);
+    snprintf(s->cache, sizeof s->cache, "%s/hunt/cache", dir);
+    if (seg_dir_mkdirs(s->cache) != 0) {
+        fprintf(stderr, "%s: %s: %s: hours are not kept\n", prog, s->cache, strerror(errno));
+        hu_close(s);
+        return NULL;
+    }
+    if (hu_plan(s) != 0) {
+        hu_close(s);
+        *failed = 1;
+        return NULL;
+    }
+    /* which files serve; the rest are built in chunks that fit memory_mb */
+    uint64_t budget = (uint64_t)(cfg->memory_mb * 1048576.0 /
+                                 (2.0 * sizeof(hp_rec_t) + sizeof(hunt_conv_t) + 16.0));
+    size_t missing = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        hu_unit_t *u = &s->u[k];
+        hu_head_t h;
+        if (!u->any) {
+            u->cached = 1; /* nothing can start in it */
+        } else if (hu_read(s, (int64_t)k, &h, 1, NULL) == 0) {
+            u->cached = 1;
+            s->reused++;
+        } else if (u->est_rows <= budget) {
+            missing++;
+        }
+    }
+    cmd_progress_init(&s->prog_bar, 0);
+    s->prog_bar.on = s->prog_bar.on && progress;
+    size_t done = 0;
+    for (size_t k = 0; k < s->n;) {
+        if (s->u[k].cached || s->u[k].est_rows > budget) {
+            k++;
+            continue;
+        }
+        size_t e = k;
+        uint64_t rows = s->u[k].est_rows;
+        while (e + 1 < s->n && !s->u[e + 1].cached && s->u[e + 1].est_rows <= budget &&
+               rows + s->u[e + 1].est_rows <= budget)
+            rows += s->u[++e].est_rows;
+        if (s->prog_bar.on)
+            cmd_progress_show(&s->prog_bar, "hunt: preparing hours %zu..%zu of %zu to keep",
+                              done + 1, done + (e - k + 1), missing);
+        if (hu_build(s, (int64_t)k, (int64_t)e) != 0) {
+            cmd_progress_done(&s->prog_bar);
+            hu_close(s);
+            *failed = 1;
+            return NULL;
+        }
+        done += e - k + 1;
+        k = e + 1;
+    }
+    cmd_progress_done(&s->prog_bar);
+    return s;
+}
+
+int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_conv_t **convs,
+            size_t *n_convs, size_t *cap_convs, hu_counts_t *counts)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        if (!s->u[k].cached || !s->u[k].any)
+            continue;
+        hu_head_t h;
+        void *comp;
+        char path[4200];
+        hu_path(s, (int64_t)k, path, sizeof path);
+        if (hu_read(s, (int64_t)k, &h, 1, &comp) != 0) {
+            fprintf(stderr, "%s: %s changed or broke while the hunt ran: run it again\n",
+                    s->prog, path);
+            return -1;
+        }
+        size_t edge_len = h.n_edge * sizeof(hp_rec_t), len = edge_len + h.n_conv * sizeof **convs;
+        uint8_t *raw = hj_xmalloc(len ? len : 1);
+        size_t got = ZSTD_decompress(raw, len, comp, h.comp_len);
+        free(comp);
+        if (ZSTD_isError(got) || got != len) {
+            free(raw);
+            fprintf(stderr, "%s: %s does not decompress: delete it and run again\n", s->prog,
+                    path);
+            return -1;
+        }
+        for (uint64_t i = 0; i < h.n_edge; i++) {
+            hp_rec_t r;
+            memcpy(&r, raw + i * sizeof r, sizeof r);
+            if (hp_rec_pass(&r, parts) == part)
+                *hp_recs_push(recs) = r;
+        }
+        for (uint64_t i = 0; i < h.n_conv; i++) {
+            hunt_conv_t c;
+            memcpy(&c, raw + edge_len + i * sizeof c, sizeof c);
+            if (hp_conv_pass(&c, parts) != part)
+                continue;
+            if (*n_convs == *cap_convs) {
+                *cap_convs = *cap_convs ? *cap_convs * 2 : 4096;
+                *convs = hj_xrealloc(*convs, *cap_convs * sizeof **convs);
+            }
+            (*convs)[(*n_convs)++] = c;
+        }
+        free(raw);
+        if (counts) {
+            counts->rows += h.rows;
+            counts->stitched += h.stitched;
+            counts->duplicates += h.duplicates;
+            counts->paired += h.paired;
+            counts->biflows += h.biflows;
+        }
+    }
+    return 0;
+}
+
+int hu_expire(const char *dir, uint64_t before_ms)
+{
+    char cache[4096];
+    snprintf(cache, sizeof cache, "%s/hunt/cache", dir);
+    DIR *d = opendir(cache);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int y, mo, da, h, len = 0;
+        if (sscanf(e->d_name, "%4d%2d%2dT%2d.unit%n", &y, &mo, &da, &h, &len) != 4 ||
+            len != (int)strlen(e->d_name))
+            continue;
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = da, .tm_hour = h};
+        time_t t = timegm(&tm);
+        if (t < 0 || (uint64_t)t * 1000 + HU_HOUR > before_ms)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
+        n += unlink(path) == 0;
+    }
+    closedir(d);
+    return n;
+}
