@@ -421,12 +421,18 @@ static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)
     return 0;
 }
 
+static int hr_cmp_ack(const void *pa, const void *pb)
+{
+    return strcmp(((const hr_ack_t *)pa)->fp, ((const hr_ack_t *)pb)->fp);
+}
+
+/* Whether fp was acknowledged: a[0..n) sorted by fingerprint (an organisation that acks its
+ * fleet's timers has thousands; each finding looked up linearly made the report quadratic). */
 static int hr_acked(const hr_ack_t *a, size_t n, const char *fp)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(a[i].fp, fp) == 0)
-            return 1;
-    return 0;
+    hr_ack_t key;
+    snprintf(key.fp, sizeof key.fp, "%s", fp);
+    return n && bsearch(&key, a, n, sizeof *a, hr_cmp_ack) != NULL;
 }
 
 /* ---- ordering, merging ---------------------------------------------------------------------- */
@@ -783,6 +789,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         fprintf(stderr, "flowhunt hunt: %s/hunt/acks.tsv: %s\n", o->dir, strerror(errno));
         return -1;
     }
+    if (n_acks > 1)
+        qsort(acks, n_acks, sizeof *acks, hr_cmp_ack);
     size_t k = 0, n_acked = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (hr_acked(acks, n_acks, l->v[i]->fingerprint)) {
