@@ -20,18 +20,33 @@
 #include "seg.h"
 #include "worker.h"
 
-/* libuv reads up to this many datagrams per recvmmsg call: the buffer it is given is split
- * into 64 KiB slabs (see libuv's test-udp-mmsg.c). */
-#define DAEMON_MMSG_SLABS 32
+/* The loop reads up to DAEMON_BATCH datagrams per recvmmsg call, each into a slab that
+ * holds the largest UDP payload. libuv's own recvmmsg reads at most 20 per call and at most
+ * 32 per wake-up (an epoll_wait each); this reads until the socket is empty. Slab pages the
+ * datagrams do not reach are never touched, so they cost address space, not memory. */
+#define DAEMON_BATCH 64
 #define DAEMON_SLAB (64 * 1024)
-#define DAEMON_NAP_NS 250000L /* 0.25 ms: 40 datagrams at 160k/s, well inside 208 KiB */
+/* Reads (naps included) per readiness callback before the loop runs its timers and signals;
+ * the socket is level-triggered, so what is left is read on the next turn. */
+#define DAEMON_READS_PER_TURN 64
+/* The nap when the socket runs empty: 0.25 ms with the default buffer (40 datagrams at
+ * 160k/s, well inside 208 KiB), longer in proportion to a larger one, up to 1 ms: each nap
+ * is a context switch, and a buffer of MiBs holds milliseconds of traffic. */
+#define DAEMON_NAP_NS 250000L
+#define DAEMON_NAP_MAX_NS 1000000L
+#define DAEMON_NAP_BUF (208 * 1024)
 
 typedef struct daemon_listener {
-    uv_udp_t handle;
-    char name[80]; /* ADDR:PORT as bound */
-    uint8_t *buf;  /* DAEMON_MMSG_SLABS slabs, reused for every read */
-    int busy;         /* read a datagram since the socket was last found empty */
-    uint64_t batch_ns; /* receive time of the current recvmmsg batch, 0 between batches */
+    uv_poll_t poll; /* readiness of fd; the reads are ours */
+    int fd;         /* -1 when not open */
+    int polling;    /* poll was initialised (must be closed) */
+    char name[80];  /* ADDR:PORT as bound */
+    uint8_t *buf;   /* DAEMON_BATCH slabs, reused for every read */
+    struct mmsghdr msgs[DAEMON_BATCH];
+    struct iovec iov[DAEMON_BATCH];
+    struct sockaddr_storage from[DAEMON_BATCH];
+    int busy;     /* read a datagram since the socket was last found empty */
+    long nap_ns;  /* see DAEMON_NAP_NS */
     uint64_t datagrams, refused, queue_full, recv_errors;
     uint64_t kernel_drops;     /* sk_drops, with its wraps counted */
     uint32_t kernel_drops_raw; /* the kernel's 32-bit value at the last reading */
@@ -151,14 +166,6 @@ static int daemon_allowed(const daemon_t *d, const flow_addr_t *a)
 
 /* ---- receiving -------------------------------------------------------------------------- */
 
-static void daemon_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)suggested;
-    daemon_listener_t *l = h->data;
-    /* One read at a time per handle: the same slabs serve every recvmmsg batch. */
-    *buf = uv_buf_init((char *)l->buf, DAEMON_MMSG_SLABS * DAEMON_SLAB);
-}
-
 static uint64_t daemon_now_ns(void)
 {
     struct timespec ts;
@@ -166,36 +173,11 @@ static uint64_t daemon_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void daemon_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *addr, unsigned flags)
+/* One datagram of a batch: counted, checked against the allow-list, copied to its worker. */
+static void daemon_deliver(daemon_listener_t *l, const struct sockaddr *addr, const uint8_t *data,
+                           size_t len, uint64_t batch_ns)
 {
-    (void)buf;
-    daemon_listener_t *l = h->data;
     daemon_t *d = l->d;
-    if (nread < 0) {
-        static log_limit_t lim = LOG_LIMIT_INIT(5, 60);
-        l->recv_errors++;
-        log_limited(&lim, LOG_WARN, "receive error on %s: %s", l->name, uv_strerror((int)nread));
-        return;
-    }
-    if (flags & UV_UDP_MMSG_FREE) {
-        l->batch_ns = 0;
-        return; /* end of a batch; the slabs are ours and reused */
-    }
-    if (addr == NULL) {
-        l->batch_ns = 0;
-        /* The socket is empty. While datagrams are flowing, nap before going back to epoll:
-         * waking on every datagram cost the daemon a context switch each (an eighth of its
-         * CPU on two cores); the kernel buffer holds a fraction of a millisecond of traffic
-         * easily, and the next read takes it in one recvmmsg batch. */
-        if (l->busy) {
-            l->busy = 0;
-            struct timespec nap = {0, DAEMON_NAP_NS};
-            nanosleep(&nap, NULL);
-        }
-        return;
-    }
-    l->busy = 1;
     flow_addr_t src;
     daemon_sockaddr_to_addr(addr, &src);
     l->datagrams++;
@@ -203,12 +185,52 @@ static void daemon_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         l->refused++;
         return;
     }
-    /* One clock reading per recvmmsg batch: its datagrams arrived together. */
-    if (!l->batch_ns)
-        l->batch_ns = daemon_now_ns();
     worker_t *w = &d->workers[worker_for(&src, d->n_workers)];
-    if (dq_push(&w->q, &src, l->batch_ns, (const uint8_t *)buf->base, (size_t)nread) != 0)
+    if (dq_push(&w->q, &src, batch_ns, data, len) != 0)
         l->queue_full++;
+}
+
+/* The socket is readable: read it empty in batches. While datagrams are flowing, nap once
+ * it is empty and look again before going back to epoll: waking on every datagram cost the
+ * daemon a context switch each (an eighth of its CPU on two cores); the kernel buffer holds
+ * the nap's traffic easily (see DAEMON_NAP_NS), and the next reads take it in few batches. */
+static void daemon_on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    daemon_listener_t *l = p->data;
+    static log_limit_t lim = LOG_LIMIT_INIT(5, 60);
+    if (status < 0) {
+        l->recv_errors++;
+        log_limited(&lim, LOG_WARN, "receive error on %s: %s", l->name, uv_strerror(status));
+        return;
+    }
+    for (int reads = 0; reads < DAEMON_READS_PER_TURN; reads++) {
+        for (int i = 0; i < DAEMON_BATCH; i++)
+            l->msgs[i].msg_hdr.msg_namelen = sizeof l->from[i]; /* the kernel shortens it */
+        int n = recvmmsg(l->fd, l->msgs, DAEMON_BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                l->recv_errors++;
+                log_limited(&lim, LOG_WARN, "receive error on %s: %s", l->name,
+                            strerror(errno));
+                return;
+            }
+            if (!l->busy)
+                return; /* empty, and was at the last look: back to epoll */
+            l->busy = 0;
+            struct timespec nap = {0, l->nap_ns};
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        l->busy = 1;
+        /* One clock reading per batch: its datagrams arrived together. */
+        uint64_t batch_ns = daemon_now_ns();
+        for (int i = 0; i < n; i++)
+            daemon_deliver(l, (const struct sockaddr *)&l->from[i], l->iov[i].iov_base,
+                           l->msgs[i].msg_len, batch_ns);
+    }
 }
 
 /* Datagrams the kernel discarded on this socket because its buffer was full (sk_drops, the
@@ -218,9 +240,7 @@ static void daemon_read_kernel_drops(daemon_listener_t *l)
 {
     uint32_t mem[SK_MEMINFO_VARS];
     socklen_t len = sizeof mem;
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&l->handle, &fd) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+    if (l->fd < 0 || getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
         len <= SK_MEMINFO_DROPS * sizeof mem[0])
         return;
     /* A 32-bit counter in the kernel: count its wraps so the total only grows. */
@@ -237,35 +257,55 @@ static int daemon_open_listener(daemon_t *d, daemon_listener_t *l, const char *s
         return -1;
     }
     l->d = d;
-    l->buf = malloc(DAEMON_MMSG_SLABS * DAEMON_SLAB);
+    l->buf = malloc((size_t)DAEMON_BATCH * DAEMON_SLAB);
     if (!l->buf)
         return -1;
-    int rc = uv_udp_init_ex(&d->loop, &l->handle, ss.ss_family | UV_UDP_RECVMMSG);
-    if (rc == 0)
-        rc = uv_udp_bind(&l->handle, (const struct sockaddr *)&ss,
-                         ss.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
-    if (rc != 0) {
-        log_msg(LOG_ERROR, "cannot listen on %s: %s", spec, uv_strerror(rc));
+    for (int i = 0; i < DAEMON_BATCH; i++) {
+        l->iov[i] = (struct iovec){.iov_base = l->buf + (size_t)i * DAEMON_SLAB,
+                                   .iov_len = DAEMON_SLAB};
+        l->msgs[i].msg_hdr = (struct msghdr){.msg_name = &l->from[i],
+                                             .msg_namelen = sizeof l->from[i],
+                                             .msg_iov = &l->iov[i],
+                                             .msg_iovlen = 1};
+    }
+    int on = 1;
+    l->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0 ||
+        (ss.ss_family == AF_INET6 &&
+         setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+        bind(l->fd, (const struct sockaddr *)&ss,
+             ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                      : sizeof(struct sockaddr_in)) != 0) {
+        log_msg(LOG_ERROR, "cannot listen on %s: %s", spec, strerror(errno));
         return -1;
     }
-    l->handle.data = l;
     if (d->opts->rcvbuf) {
         int want = d->opts->rcvbuf > INT32_MAX / 2 ? INT32_MAX / 2 : (int)d->opts->rcvbuf;
-        int got = 0;
-        uv_recv_buffer_size((uv_handle_t *)&l->handle, &want);
-        uv_recv_buffer_size((uv_handle_t *)&l->handle, &got);
-        /* Linux reports twice what it grants; less than asked means rmem_max capped it. */
-        if ((uint64_t)got / 2 < d->opts->rcvbuf)
-            log_msg(LOG_WARN,
-                    "%s: receive buffer %d bytes, %llu asked: the kernel caps it "
-                    "(raise net.core.rmem_max)",
-                    spec, got / 2, (unsigned long long)d->opts->rcvbuf);
+        setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
     }
+    int got = 0;
+    socklen_t gl = sizeof got;
+    getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+    /* Linux reports twice what it grants; less than asked means rmem_max capped it. */
+    if (d->opts->rcvbuf && (uint64_t)got / 2 < d->opts->rcvbuf)
+        log_msg(LOG_WARN,
+                "%s: receive buffer %d bytes, %llu asked: the kernel caps it "
+                "(raise net.core.rmem_max)",
+                spec, got / 2, (unsigned long long)d->opts->rcvbuf);
+    long scaled = (long)((double)DAEMON_NAP_NS * (got / 2) / DAEMON_NAP_BUF);
+    l->nap_ns = scaled < DAEMON_NAP_NS       ? DAEMON_NAP_NS
+                : scaled > DAEMON_NAP_MAX_NS ? DAEMON_NAP_MAX_NS
+                                             : scaled;
     struct sockaddr_storage bound;
-    int len = sizeof bound;
-    uv_udp_getsockname(&l->handle, (struct sockaddr *)&bound, &len);
+    socklen_t len = sizeof bound;
+    getsockname(l->fd, (struct sockaddr *)&bound, &len);
     daemon_sockaddr_name((struct sockaddr *)&bound, l->name, sizeof l->name);
-    rc = uv_udp_recv_start(&l->handle, daemon_alloc, daemon_recv);
+    int rc = uv_poll_init_socket(&d->loop, &l->poll, l->fd);
+    if (rc == 0) {
+        l->polling = 1;
+        l->poll.data = l;
+        rc = uv_poll_start(&l->poll, UV_READABLE, daemon_on_readable);
+    }
     if (rc != 0) {
         log_msg(LOG_ERROR, "cannot receive on %s: %s", l->name, uv_strerror(rc));
         return -1;
@@ -396,6 +436,14 @@ static void daemon_on_close(uv_handle_t *h)
     (void)h;
 }
 
+/* Stops reading; the socket itself is closed after the loop has closed the handle. */
+static void daemon_close_listener(daemon_listener_t *l)
+{
+    if (l->polling)
+        uv_close((uv_handle_t *)&l->poll, daemon_on_close);
+    l->polling = 0;
+}
+
 static void daemon_stop(daemon_t *d, const char *why)
 {
     if (d->stopping)
@@ -405,7 +453,7 @@ static void daemon_stop(daemon_t *d, const char *why)
     for (int i = 0; i < d->n_listeners; i++)
         daemon_read_kernel_drops(&d->listeners[i]);
     for (int i = 0; i < d->n_listeners; i++)
-        uv_close((uv_handle_t *)&d->listeners[i].handle, daemon_on_close);
+        daemon_close_listener(&d->listeners[i]);
     uv_close((uv_handle_t *)&d->stats_timer, daemon_on_close);
     uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
     uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
@@ -454,6 +502,8 @@ int daemon_run(const daemon_opts_t *opts)
     if (uv_loop_init(&d.loop) != 0)
         return 1;
     int status = 1;
+    for (int i = 0; i < opts->n_listen; i++)
+        d.listeners[i].fd = -1;
     for (int i = 0; i < opts->n_listen; i++) {
         if (daemon_open_listener(&d, &d.listeners[i], opts->listen[i]) != 0)
             goto out;
@@ -496,8 +546,8 @@ int daemon_run(const daemon_opts_t *opts)
     status = 0;
 out:
     if (!d.stopping) {
-        for (int i = 0; i < d.n_listeners; i++)
-            uv_close((uv_handle_t *)&d.listeners[i].handle, daemon_on_close);
+        for (int i = 0; i < opts->n_listen; i++)
+            daemon_close_listener(&d.listeners[i]);
         uv_run(&d.loop, UV_RUN_DEFAULT);
     }
     for (int i = 0; i < d.n_workers; i++)
@@ -505,8 +555,11 @@ out:
     daemon_write_stats(&d, 1);
     for (int i = 0; i < d.n_workers; i++)
         worker_free(&d.workers[i]);
-    for (int i = 0; i < opts->n_listen; i++)
+    for (int i = 0; i < opts->n_listen; i++) {
+        if (d.listeners[i].fd >= 0)
+            close(d.listeners[i].fd); /* uv_poll leaves its socket open */
         free(d.listeners[i].buf);
+    }
     uv_loop_close(&d.loop);
     if (status == 0)
         log_msg(LOG_INFO, "stopped; segments are in %s/flows", opts->dir);

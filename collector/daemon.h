@@ -1,7 +1,8 @@
 /* daemon.h: flowhuntd as a service: listeners, workers, signals, readiness, counters.
  *
- * The libuv loop runs on the main thread and does nothing but receive (recvmmsg, through
- * libuv's UV_UDP_RECVMMSG), check the allow-list and hand each datagram to the worker that
+ * The libuv loop runs on the main thread and does nothing but receive (libuv says when a
+ * socket is readable; our recvmmsg calls read it empty, 64 datagrams a call), check the
+ * allow-list and hand each datagram to the worker that
  * owns its exporter. Workers decode and store. Timers publish counters (log lines and a
  * Prometheus text file); signals stop (SIGTERM, SIGINT: everything flushed, exit 0) and
  * reopen the log (SIGHUP).
