@@ -113,14 +113,29 @@ static uint64_t hp_partition_of(const flow_addr_t *s, const flow_addr_t *d)
     return hp_mix(ah ^ hp_mix(al ^ hp_mix(bh ^ hp_mix(bl))));
 }
 
+uint64_t hp_rec_key(const hp_rec_t *r)
+{
+    return hp_partition_of(&r->src, &r->dst);
+}
+
+uint64_t hp_conv_key(const hunt_conv_t *c)
+{
+    return hp_partition_of(&c->orig, &c->resp);
+}
+
+uint64_t hp_pass_of(uint64_t key, uint64_t parts)
+{
+    return parts > 1 ? ((key >> 32) * parts) >> 32 : 0;
+}
+
 uint64_t hp_rec_pass(const hp_rec_t *r, uint64_t parts)
 {
-    return parts > 1 ? hp_partition_of(&r->src, &r->dst) % parts : 0;
+    return hp_pass_of(hp_rec_key(r), parts);
 }
 
 uint64_t hp_conv_pass(const hunt_conv_t *c, uint64_t parts)
 {
-    return parts > 1 ? hp_partition_of(&c->orig, &c->resp) % parts : 0;
+    return hp_pass_of(hp_conv_key(c), parts);
 }
 
 /* ---- the pure steps ---------------------------------------------------------------------- */

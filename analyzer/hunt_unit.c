@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +42,32 @@
 
 #define HU_HOUR 3600000ull
 #define HU_MAX_UNITS (24u * 400u) /* hours a run keeps at most (the newest) */
-#define HU_VERSION 1u             /* of the file and of what preparation does: bump on change */
+#define HU_VERSION 2u             /* of the file and of what preparation does: bump on change */
 #define HU_MAX_ITEMS (1ull << 40)
+#define HU_FRAME 1024u /* items per compressed frame: a pass decompresses only its frames */
 
-static const char hu_magic[8] = {'F', 'H', 'U', 'N', 'I', 'T', '0', '1'};
+static const char hu_magic[8] = {'F', 'H', 'U', 'N', 'I', 'T', '0', '2'};
 
+/* The file: this header, n_frames hu_frame_t, then the frames (each one zstd frame of
+ * n_items records or conversations). Records, then conversations, each sorted by pass key,
+ * so a run hunted in passes decompresses, per pass, only the frames of its keys. */
 typedef struct hu_head {
     char magic[8];
     uint32_t rec_size, conv_size; /* sizeof hp_rec_t, hunt_conv_t when written */
     uint64_t unit_ms, cfg_hash, deps;
     uint64_t rows, stitched, duplicates, paired, biflows;
-    uint64_t n_edge, n_conv, comp_len;
-    uint32_t crc; /* CRC-32C of the compressed payload */
+    uint64_t n_edge, n_conv, n_frames;
+    uint32_t index_crc; /* CRC-32C of the frame index */
     uint32_t zero;
 } hu_head_t;
+
+typedef struct hu_frame {
+    uint32_t kind; /* 0 raw records, 1 conversations */
+    uint32_t n_items;
+    uint64_t key_lo, key_hi; /* pass keys of its first and last item */
+    uint64_t off;            /* from the start of the file */
+    uint32_t comp_len, crc;  /* CRC-32C of the compressed bytes */
+} hu_frame_t;
 
 typedef struct hu_unit {
     uint64_t deps;     /* hash of the segments its file depends on */
@@ -72,6 +85,7 @@ struct hu_set {
     hu_unit_t *u;
     int workers;
     uint64_t reused, built;
+    int warned; /* a file could not be written: said once */
     cmd_progress_t prog_bar;
 };
 
@@ -258,57 +272,124 @@ static int hu_plan(hu_set_t *s)
 
 /* ---- unit files ----------------------------------------------------------------------------- */
 
-/* Reads and checks the header of unit k's file against what the unit needs now; with
- * check_payload, the payload's length and CRC too (*payload then holds it, malloc'd). 0 when it
- * is the file this run wants, -1 otherwise (missing, stale or broken). */
-static int hu_read(const hu_set_t *s, int64_t k, hu_head_t *h, int check_payload, void **payload)
+/* A unit's file, open: its header and frame index, checked against what the unit needs now
+ * (configuration, segments) and against the file's size. */
+typedef struct hu_file {
+    FILE *f;
+    hu_head_t h;
+    hu_frame_t *fr;
+} hu_file_t;
+
+static void hu_file_close(hu_file_t *uf)
+{
+    if (uf->f)
+        fclose(uf->f);
+    free(uf->fr);
+    memset(uf, 0, sizeof *uf);
+}
+
+/* Reads a frame's compressed bytes and checks its CRC; malloc'd, or NULL. */
+static void *hu_frame_read(hu_file_t *uf, const hu_frame_t *fr)
+{
+    void *p = malloc(fr->comp_len ? fr->comp_len : 1);
+    if (p && fseeko(uf->f, (off_t)fr->off, SEEK_SET) == 0 &&
+        fread(p, 1, fr->comp_len, uf->f) == fr->comp_len && crc32c(p, fr->comp_len) == fr->crc)
+        return p;
+    free(p);
+    return NULL;
+}
+
+/* Opens unit k's file and checks it; with check_frames, every frame's CRC too. 0 when it is
+ * the file this run wants (uf open), -1 otherwise (missing, stale or broken; uf closed). */
+static int hu_file_open(const hu_set_t *s, int64_t k, int check_frames, hu_file_t *uf)
 {
     char path[4200];
     hu_path(s, k, path, sizeof path);
-    if (payload)
-        *payload = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    memset(uf, 0, sizeof *uf);
+    uf->f = fopen(path, "rb");
+    if (!uf->f)
         return -1;
-    int ok = fread(h, sizeof *h, 1, f) == 1 && memcmp(h->magic, hu_magic, 8) == 0 &&
+    hu_head_t *h = &uf->h;
+    struct stat sb;
+    int ok = fread(h, sizeof *h, 1, uf->f) == 1 && memcmp(h->magic, hu_magic, 8) == 0 &&
              h->rec_size == sizeof(hp_rec_t) && h->conv_size == sizeof(hunt_conv_t) &&
              h->unit_ms == hu_start(s, k) && h->cfg_hash == s->cfg_hash &&
              h->deps == s->u[k].deps && h->n_edge < HU_MAX_ITEMS && h->n_conv < HU_MAX_ITEMS &&
-             h->zero == 0;
-    struct stat sb;
-    ok = ok && fstat(fileno(f), &sb) == 0 &&
-         (uint64_t)sb.st_size == sizeof *h + h->comp_len;
-    if (ok && check_payload) {
-        void *p = malloc(h->comp_len ? h->comp_len : 1);
-        ok = p && fread(p, 1, h->comp_len, f) == h->comp_len &&
-             crc32c(p, h->comp_len) == h->crc;
-        if (ok && payload)
-            *payload = p;
-        else
-            free(p);
+             h->n_frames <= (h->n_edge + h->n_conv + HU_FRAME - 1) / HU_FRAME + 2 &&
+             h->zero == 0 && fstat(fileno(uf->f), &sb) == 0;
+    size_t idx_len = ok ? (size_t)h->n_frames * sizeof *uf->fr : 0;
+    if (ok) {
+        uf->fr = malloc(idx_len ? idx_len : 1);
+        ok = uf->fr && fread(uf->fr, 1, idx_len, uf->f) == idx_len &&
+             crc32c(uf->fr, idx_len) == h->index_crc;
     }
-    fclose(f);
+    /* the frames tile the file after the index, and count every item once */
+    uint64_t end = sizeof *h + idx_len, items[2] = {0, 0};
+    for (uint64_t i = 0; ok && i < h->n_frames; i++) {
+        const hu_frame_t *fr = &uf->fr[i];
+        ok = fr->kind <= 1 && fr->off == end && fr->n_items && fr->n_items <= HU_FRAME &&
+             fr->key_lo <= fr->key_hi && (i == 0 || fr->kind >= uf->fr[i - 1].kind);
+        end += fr->comp_len;
+        items[fr->kind & 1] += fr->n_items;
+    }
+    ok = ok && end == (uint64_t)sb.st_size && items[0] == h->n_edge && items[1] == h->n_conv;
+    for (uint64_t i = 0; ok && check_frames && i < h->n_frames; i++) {
+        void *p = hu_frame_read(uf, &uf->fr[i]);
+        ok = p != NULL;
+        free(p);
+    }
+    if (!ok)
+        hu_file_close(uf);
     return ok ? 0 : -1;
 }
 
-/* Compresses len bytes (end: and finishes the frame) into f, adding to *crc and *out_len. */
-static int hu_put(ZSTD_CCtx *cz, FILE *f, const void *data, size_t len, int end, uint32_t *crc,
-                  uint64_t *out_len)
+typedef struct hu_key_ix {
+    uint64_t key;
+    size_t i;
+} hu_key_ix_t;
+
+static int hu_cmp_key(const void *pa, const void *pb)
 {
-    uint8_t buf[1 << 16];
-    ZSTD_inBuffer in = {data, len, 0};
-    for (;;) {
-        ZSTD_outBuffer o = {buf, sizeof buf, 0};
-        size_t r = ZSTD_compressStream2(cz, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
-        if (ZSTD_isError(r))
-            return -1;
-        if (o.pos && fwrite(buf, 1, o.pos, f) != o.pos)
-            return -1;
-        *crc = crc32c_update(*crc, buf, o.pos);
-        *out_len += o.pos;
-        if (end ? r == 0 : in.pos == in.size)
-            return 0;
+    const hu_key_ix_t *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* Appends to f the frames of n items of `size` bytes (kind 0 records, 1 conversations) in the
+ * order of their pass keys, recording each in fr[*nf]. 0 or -1. */
+static int hu_put_frames(FILE *f, ZSTD_CCtx *cz, int kind, const void *items, size_t n,
+                         size_t size, hu_frame_t *fr, uint64_t *nf, uint64_t *off)
+{
+    hu_key_ix_t *ix = hj_xmalloc((n ? n : 1) * sizeof *ix);
+    for (size_t i = 0; i < n; i++) {
+        const void *it = (const uint8_t *)items + i * size;
+        ix[i] = (hu_key_ix_t){kind ? hp_conv_key(it) : hp_rec_key(it), i};
     }
+    if (n > 1)
+        qsort(ix, n, sizeof *ix, hu_cmp_key);
+    uint8_t *raw = hj_xmalloc(HU_FRAME * size);
+    size_t cap = ZSTD_compressBound(HU_FRAME * size);
+    uint8_t *comp = hj_xmalloc(cap);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += HU_FRAME) {
+        size_t m = n - i < HU_FRAME ? n - i : HU_FRAME;
+        for (size_t j = 0; j < m; j++)
+            memcpy(raw + j * size, (const uint8_t *)items + ix[i + j].i * size, size);
+        size_t len = ZSTD_compressCCtx(cz, comp, cap, raw, m * size, 1);
+        if (ZSTD_isError(len) || fwrite(comp, 1, len, f) != len) {
+            rc = -1;
+            break;
+        }
+        fr[*nf] = (hu_frame_t){(uint32_t)kind, (uint32_t)m, ix[i].key, ix[i + m - 1].key, *off,
+                               (uint32_t)len, crc32c(comp, len)};
+        (*nf)++;
+        *off += len;
+    }
+    free(comp);
+    free(raw);
+    free(ix);
+    return rc;
 }
 
 /* Writes unit k's file (a temporary name, then rename). 0, or -1 with errno's message. */
@@ -318,7 +399,7 @@ static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp
 {
     char path[4200], tmp[4300];
     hu_path(s, k, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s/.unit.%ld.tmp", s->cache, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s/.unit.%ld.%lld.tmp", s->cache, (long)getpid(), (long long)k);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         snprintf(err, err_cap, "%s: %s", tmp, strerror(errno));
@@ -339,15 +420,23 @@ static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp
     h.biflows = c->biflows;
     h.n_edge = n_edge;
     h.n_conv = n_conv;
+    uint64_t max_frames = (n_edge + HU_FRAME - 1) / HU_FRAME + (n_conv + HU_FRAME - 1) / HU_FRAME;
+    hu_frame_t *fr = hj_xcalloc(max_frames ? max_frames : 1, sizeof *fr);
+    uint64_t off = sizeof h + max_frames * sizeof *fr;
     ZSTD_CCtx *cz = ZSTD_createCCtx();
-    int ok = cz && fwrite(&h, sizeof h, 1, f) == 1 &&
-             !ZSTD_isError(ZSTD_CCtx_setParameter(cz, ZSTD_c_compressionLevel, 1)) &&
-             hu_put(cz, f, edge, n_edge * sizeof *edge, 0, &h.crc, &h.comp_len) == 0 &&
-             hu_put(cz, f, conv, n_conv * sizeof *conv, 1, &h.crc, &h.comp_len) == 0 &&
-             fseek(f, 0, SEEK_SET) == 0 && fwrite(&h, sizeof h, 1, f) == 1 && fflush(f) == 0 &&
+    int ok = cz && fseeko(f, (off_t)off, SEEK_SET) == 0 &&
+             hu_put_frames(f, cz, 0, edge, n_edge, sizeof *edge, fr, &h.n_frames, &off) == 0 &&
+             hu_put_frames(f, cz, 1, conv, n_conv, sizeof *conv, fr, &h.n_frames, &off) == 0;
+    if (ok) {
+        h.index_crc = crc32c(fr, (size_t)h.n_frames * sizeof *fr);
+        ok = h.n_frames == max_frames && fseeko(f, 0, SEEK_SET) == 0 &&
+             fwrite(&h, sizeof h, 1, f) == 1 &&
+             fwrite(fr, sizeof *fr, (size_t)h.n_frames, f) == h.n_frames && fflush(f) == 0 &&
              !ferror(f);
+    }
     int saved = errno;
     ZSTD_freeCCtx(cz);
+    free(fr);
     if (fclose(f) != 0 && ok) {
         ok = 0;
         saved = errno;
@@ -381,6 +470,56 @@ static void hu_mark(hj_map_t *open, int64_t a, int64_t b, int64_t k, uint64_t ke
 {
     if (k >= a && k <= b)
         *hj_map_ins(&open[k - a], key) = 1;
+}
+
+/* The units of one scan, prepared and written by as many threads as there are workers: each
+ * unit reads only shared, finished input (the records, their keys, the open sets). */
+typedef struct hu_job {
+    hu_set_t *s;
+    int64_t a;
+    size_t nu;
+    const hp_rec_t *all;
+    const uint64_t *key;
+    const hj_map_t *open;
+    const size_t *cnt, *ix;
+    _Atomic size_t next;
+    pthread_mutex_t mu; /* err, s->u[].cached, s->built */
+    char err[4400];
+} hu_job_t;
+
+static void *hu_job_run(void *arg)
+{
+    hu_job_t *j = arg;
+    hu_set_t *s = j->s;
+    for (;;) {
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->nu)
+            return NULL;
+        hp_recs_t edge = {0}, inner = {0};
+        for (size_t x = j->cnt[k]; x < j->cnt[k + 1]; x++) {
+            size_t i = j->ix[x];
+            *hp_recs_push(hj_map_get(&j->open[k], j->key[i]) ? &edge : &inner) = j->all[i];
+        }
+        hp_stats_t st;
+        memset(&st, 0, sizeof st);
+        hunt_conv_t *convs;
+        size_t nc = hp_conv_build(s->cfg, inner.v, inner.n, &st, &convs);
+        hu_counts_t c = {inner.n, st.stitched, st.duplicates, st.paired, st.biflows};
+        int64_t u = j->a + (int64_t)k;
+        char err[4400];
+        int rc = hu_write(s, u, &c, edge.v, edge.n, convs, nc, err, sizeof err);
+        pthread_mutex_lock(&j->mu);
+        if (rc == 0) {
+            s->u[u].cached = 1;
+            s->built++;
+        } else if (!j->err[0]) {
+            snprintf(j->err, sizeof j->err, "%s", err);
+        }
+        pthread_mutex_unlock(&j->mu);
+        free(convs);
+        free(edge.v);
+        free(inner.v);
+    }
 }
 
 /* Prepares units a..b (consecutive) from one scan of their span and margins and writes their
@@ -443,33 +582,21 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
             ix[pos[own - a]++] = i;
     }
     free(pos);
-    char err[4400] = "";
-    for (size_t k = 0; k < nu; k++) {
-        hp_recs_t edge = {0}, inner = {0};
-        for (size_t j = cnt[k]; j < cnt[k + 1]; j++) {
-            size_t i = ix[j];
-            *hp_recs_push(hj_map_get(&open[k], key[i]) ? &edge : &inner) = all.v[i];
-        }
-        hp_stats_t st;
-        memset(&st, 0, sizeof st);
-        hunt_conv_t *convs;
-        size_t nc = hp_conv_build(s->cfg, inner.v, inner.n, &st, &convs);
-        hu_counts_t c = {inner.n, st.stitched, st.duplicates, st.paired, st.biflows};
-        int64_t u = a + (int64_t)k;
-        if (hu_write(s, u, &c, edge.v, edge.n, convs, nc, err, sizeof err) == 0) {
-            s->u[u].cached = 1;
-            s->built++;
-        } else {
-            static int warned;
-            if (!warned++)
-                fprintf(stderr, "%s: hours are not kept (read again next time): %s\n", s->prog,
-                        err);
-        }
-        free(convs);
-        free(edge.v);
-        free(inner.v);
+    hu_job_t job = {.s = s, .a = a, .nu = nu, .all = all.v, .key = key, .open = open, .cnt = cnt,
+                    .ix = ix, .mu = PTHREAD_MUTEX_INITIALIZER};
+    atomic_init(&job.next, 0);
+    pthread_t th[16];
+    int started = 0;
+    for (int i = 1; i < workers && (size_t)i < nu; i++)
+        if (pthread_create(&th[started], NULL, hu_job_run, &job) == 0)
+            started++;
+    hu_job_run(&job); /* this thread works too; with no other, it does everything */
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (job.err[0] && !s->warned++)
+        fprintf(stderr, "%s: hours are not kept (read again next time): %s\n", s->prog, job.err);
+    for (size_t k = 0; k < nu; k++)
         hj_map_free(&open[k]);
-    }
     free(ix);
     free(cnt);
     free(key);
@@ -529,10 +656,11 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
     size_t missing = 0;
     for (size_t k = 0; k < s->n; k++) {
         hu_unit_t *u = &s->u[k];
-        hu_head_t h;
+        hu_file_t uf;
         if (!u->any) {
             u->cached = 1; /* nothing can start in it */
-        } else if (hu_read(s, (int64_t)k, &h, 1, NULL) == 0) {
+        } else if (hu_file_open(s, (int64_t)k, 1, &uf) == 0) {
+            hu_file_close(&uf);
             u->cached = 1;
             s->reused++;
         } else if (u->est_rows <= budget) {
@@ -571,55 +699,66 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
 int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_conv_t **convs,
             size_t *n_convs, size_t *cap_convs, hu_counts_t *counts)
 {
-    for (size_t k = 0; k < s->n; k++) {
+    uint8_t *raw = hj_xmalloc(HU_FRAME * (sizeof(hp_rec_t) > sizeof **convs ? sizeof(hp_rec_t)
+                                                                              : sizeof **convs));
+    int rc = 0;
+    for (size_t k = 0; k < s->n && rc == 0; k++) {
         if (!s->u[k].cached || !s->u[k].any)
             continue;
-        hu_head_t h;
-        void *comp;
         char path[4200];
         hu_path(s, (int64_t)k, path, sizeof path);
-        if (hu_read(s, (int64_t)k, &h, 1, &comp) != 0) {
+        hu_file_t uf;
+        if (hu_file_open(s, (int64_t)k, 0, &uf) != 0) {
             fprintf(stderr, "%s: %s changed or broke while the hunt ran: run it again\n",
                     s->prog, path);
-            return -1;
+            rc = -1;
+            break;
         }
-        size_t edge_len = h.n_edge * sizeof(hp_rec_t), len = edge_len + h.n_conv * sizeof **convs;
-        uint8_t *raw = hj_xmalloc(len ? len : 1);
-        size_t got = ZSTD_decompress(raw, len, comp, h.comp_len);
-        free(comp);
-        if (ZSTD_isError(got) || got != len) {
-            free(raw);
-            fprintf(stderr, "%s: %s does not decompress: delete it and run again\n", s->prog,
-                    path);
-            return -1;
-        }
-        for (uint64_t i = 0; i < h.n_edge; i++) {
-            hp_rec_t r;
-            memcpy(&r, raw + i * sizeof r, sizeof r);
-            if (hp_rec_pass(&r, parts) == part)
-                *hp_recs_push(recs) = r;
-        }
-        for (uint64_t i = 0; i < h.n_conv; i++) {
-            hunt_conv_t c;
-            memcpy(&c, raw + edge_len + i * sizeof c, sizeof c);
-            if (hp_conv_pass(&c, parts) != part)
+        for (uint64_t i = 0; i < uf.h.n_frames; i++) {
+            const hu_frame_t *fr = &uf.fr[i];
+            /* passes are ranges of keys: a frame outside this pass's range is not read */
+            if (hp_pass_of(fr->key_hi, parts) < part || hp_pass_of(fr->key_lo, parts) > part)
                 continue;
-            if (*n_convs == *cap_convs) {
-                *cap_convs = *cap_convs ? *cap_convs * 2 : 4096;
-                *convs = hj_xrealloc(*convs, *cap_convs * sizeof **convs);
+            size_t size = fr->kind ? sizeof **convs : sizeof(hp_rec_t);
+            void *comp = hu_frame_read(&uf, fr);
+            size_t got = comp ? ZSTD_decompress(raw, HU_FRAME * size, comp, fr->comp_len) : 0;
+            free(comp);
+            if (!comp || ZSTD_isError(got) || got != fr->n_items * size) {
+                fprintf(stderr, "%s: %s: a frame broke while the hunt ran: run it again\n",
+                        s->prog, path);
+                rc = -1;
+                break;
             }
-            (*convs)[(*n_convs)++] = c;
+            for (uint32_t j = 0; j < fr->n_items; j++) {
+                if (fr->kind == 0) {
+                    hp_rec_t r;
+                    memcpy(&r, raw + j * size, sizeof r);
+                    if (hp_rec_pass(&r, parts) == part)
+                        *hp_recs_push(recs) = r;
+                    continue;
+                }
+                hunt_conv_t c;
+                memcpy(&c, raw + j * size, sizeof c);
+                if (hp_conv_pass(&c, parts) != part)
+                    continue;
+                if (*n_convs == *cap_convs) {
+                    *cap_convs = *cap_convs ? *cap_convs * 2 : 4096;
+                    *convs = hj_xrealloc(*convs, *cap_convs * sizeof **convs);
+                }
+                (*convs)[(*n_convs)++] = c;
+            }
         }
-        free(raw);
-        if (counts) {
-            counts->rows += h.rows;
-            counts->stitched += h.stitched;
-            counts->duplicates += h.duplicates;
-            counts->paired += h.paired;
-            counts->biflows += h.biflows;
+        if (rc == 0 && counts) {
+            counts->rows += uf.h.rows;
+            counts->stitched += uf.h.stitched;
+            counts->duplicates += uf.h.duplicates;
+            counts->paired += uf.h.paired;
+            counts->biflows += uf.h.biflows;
         }
+        hu_file_close(&uf);
     }
-    return 0;
+    free(raw);
+    return rc;
 }
 
 int hu_expire(const char *dir, uint64_t before_ms)

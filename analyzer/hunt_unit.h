@@ -43,7 +43,12 @@ const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t n, hp_stats_t
 /* A hash of the record's conversation key (unordered addresses and ports, protocol; ICMP
  * without ports): every record preparation could join to r has the same. */
 uint64_t hp_ckey_hash(const hp_rec_t *r);
-/* The pass (of `parts`) a record's or a conversation's pair of /24s falls in. */
+/* The pass key of a record's or a conversation's pair of /24s (a 64-bit hash, whichever way
+ * round), and the pass (of `parts`) a key falls in: passes are ranges of keys, so a file
+ * sorted by key gives each pass a contiguous run (hunt_unit.c). */
+uint64_t hp_rec_key(const hp_rec_t *r);
+uint64_t hp_conv_key(const hunt_conv_t *c);
+uint64_t hp_pass_of(uint64_t key, uint64_t parts);
 uint64_t hp_rec_pass(const hp_rec_t *r, uint64_t parts);
 uint64_t hp_conv_pass(const hunt_conv_t *c, uint64_t parts);
 
