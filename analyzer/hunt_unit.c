@@ -19,7 +19,11 @@
  * A unit's file is valid while what preparation reads of the configuration and the segments
  * that could hold its rows or touch its margins (their row groups overlap [h - M, e + M)) are
  * those it was built from (name, size, modification time): a late export, an import, an
- * expired or recovered segment or a changed setting builds it again. Files are renamed into
+ * expired or recovered segment or a changed setting builds it again. "The segments" are those
+ * the run's own window lists (by name: the daemon names segments by arrival, which may be far
+ * from the flows' times), and of those every row group overlapping the hour and its margins,
+ * whatever the window: so a file is the same whichever run built it, and a run reads, from
+ * the cache, exactly the rows it would read from those segments. Files are renamed into
  * place and checked by CRC-32C before use, never fsynced: one a crash broke is built again.
  * The file is this machine's structs (sizes in the header): a cache, not an interchange format.
  */
@@ -81,6 +85,7 @@ struct hu_set {
     const char *dir, *prog;
     char cache[4096];
     uint64_t h0, margin, cfg_hash;
+    uint64_t from_ms, to_ms; /* the run's window: it chooses the segments, as the run's own */
     size_t n;
     hu_unit_t *u;
     int workers;
@@ -174,6 +179,7 @@ typedef struct hu_grp {
 
 typedef struct hu_deps {
     pthread_mutex_t mu;
+    uint64_t lo, hi; /* the units' span and margins */
     hu_grp_t *v;
     size_t n, cap;
 } hu_deps_t;
@@ -183,6 +189,8 @@ static int hu_deps_want(void *arg, const seg_file_t *f, uint32_t g)
     hu_deps_t *d = arg;
     seg_group_info_t gi;
     seg_group(f, g, &gi);
+    if (!(gi.time_min < d->hi && gi.time_max >= d->lo))
+        return 0;
     char *path = hj_xstrdup(seg_file_path(f));
     pthread_mutex_lock(&d->mu);
     if (d->n == d->cap) {
@@ -218,9 +226,10 @@ static int hu_plan(hu_set_t *s)
     hu_deps_t d = {.mu = PTHREAD_MUTEX_INITIALIZER};
     seg_where_t where;
     memset(&where, 0, sizeof where);
-    uint64_t lo = s->h0 > s->margin ? s->h0 - s->margin : 0;
-    uint64_t hi = hu_start(s, (int64_t)s->n) + s->margin;
-    int rc = seg_scan(s->dir, lo, hi, s->workers, hu_deps_want, hu_no_batch, &d, NULL, &where);
+    d.lo = s->h0 > s->margin ? s->h0 - s->margin : 0;
+    d.hi = hu_start(s, (int64_t)s->n) + s->margin;
+    int rc = seg_scan_flags(s->dir, s->from_ms, s->to_ms, s->workers, SEG_SCAN_ANY_TIME,
+                            hu_deps_want, hu_no_batch, &d, NULL, &where);
     if (rc < 0) {
         cmd_print_where(stderr, s->prog, rc, &where);
         for (size_t i = 0; i < d.n; i++)
@@ -460,6 +469,14 @@ typedef struct hu_scan {
     hp_recs_t w[16];
 } hu_scan_t;
 
+static int hu_scan_want(void *arg, const seg_file_t *f, uint32_t g)
+{
+    const hu_scan_t *sc = arg;
+    seg_group_info_t gi;
+    seg_group(f, g, &gi);
+    return gi.time_min < sc->hi && gi.time_max >= sc->lo;
+}
+
 static int hu_scan_batch(void *arg, int worker, seg_batch_t *b)
 {
     hu_scan_t *sc = arg;
@@ -535,7 +552,8 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
     seg_where_t where;
     memset(&where, 0, sizeof where);
     int workers = s->workers > 16 ? 16 : s->workers;
-    int rc = seg_scan(s->dir, sc.lo, sc.hi, workers, NULL, hu_scan_batch, &sc, NULL, &where);
+    int rc = seg_scan_flags(s->dir, s->from_ms, s->to_ms, workers, SEG_SCAN_ANY_TIME,
+                            hu_scan_want, hu_scan_batch, &sc, NULL, &where);
     hp_recs_t all = sc.w[0];
     for (int i = 1; i < 16; i++) {
         for (size_t j = 0; j < sc.w[i].n; j++)
@@ -630,6 +648,8 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
     s->prog = prog;
     s->workers = workers < 1 ? 1 : workers;
     s->h0 = h0;
+    s->from_ms = from_ms;
+    s->to_ms = to_ms;
     s->n = (size_t)((h1 - h0) / HU_HOUR);
     s->u = hj_xcalloc(s->n, sizeof *s->u);
     double m = cfg->stitch_gap_s * 1000.0;

@@ -203,6 +203,11 @@ int seg_scan(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_workers, s
  * threads in turn, so a callback may keep no per-segment state in its per-worker state, and
  * groups reach the callbacks in no fixed order. seg_scan is seg_scan_flags with 0. */
 #define SEG_SCAN_GROUPS 1u
+/* SEG_SCAN_ANY_TIME: the window chooses the segments (by name, as always) but not their row
+ * groups: every group goes to want(), which decides on its own time range. The hunts' hour
+ * cache reads the margins of its hours from exactly the segments a run over its window reads,
+ * whatever window it was built in. */
+#define SEG_SCAN_ANY_TIME 2u
 int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_workers, unsigned flags,
                    seg_want_fn want, seg_batch_fn batch, void *arg, seg_scan_stats_t *stats,
                    seg_where_t *where);

@@ -40,6 +40,7 @@ typedef struct seg_scan_ctx {
     uint32_t cur_group;
     seg_scan_file_t *files;
     uint64_t from_ms, to_ms;
+    unsigned flags;
     seg_want_fn want;
     seg_batch_fn batch;
     void *arg;
@@ -76,8 +77,8 @@ static int seg_scan_group(seg_scan_ctx_t *c, int worker, seg_batch_t *b, seg_fil
     seg_group_info_t gi;
     seg_where_t where;
     seg_group(f, g, &gi);
-    if (!(gi.time_min < c->to_ms && gi.time_max >= c->from_ms) ||
-        (c->want && !c->want(c->arg, f, g))) {
+    int in_time = gi.time_min < c->to_ms && gi.time_max >= c->from_ms;
+    if ((!in_time && !(c->flags & SEG_SCAN_ANY_TIME)) || (c->want && !c->want(c->arg, f, g))) {
         st->groups_skipped++;
         return 0;
     }
@@ -234,6 +235,7 @@ int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_work
     }
     c->from_ms = from_ms;
     c->to_ms = to_ms;
+    c->flags = flags;
     c->want = want;
     c->batch = batch;
     c->arg = arg;

@@ -3,3 +3,4 @@
  * whatever the window, the passes and what changed since the hours were kept. */
 TEST_ENTRY(hunt_cache_same_report)
 TEST_ENTRY(hunt_cache_rebuilds_changed_hours)
+TEST_ENTRY(hunt_cache_daemon_placement)
