@@ -43,10 +43,15 @@
 #include "cmd.h"
 #include "crc32c.h"
 #include "hunt_unit.h"
+#include "version.h"
 
 #define HU_HOUR 3600000ull
 #define HU_MAX_UNITS (24u * 400u) /* hours a run keeps at most (the newest) */
-#define HU_VERSION 2u             /* of the file and of what preparation does: bump on change */
+/* Of the file and of what preparation computes. A file is trusted to hold what preparation
+ * gives today: any change to preparation's output (hunt_prep.c's steps, hunt_conv_t, hp_rec_t's
+ * meaning) must bump this, or runs mix old hours with new ones. The program's version is in
+ * the hash too, so a release rebuilds every file. */
+#define HU_VERSION 2u
 #define HU_MAX_ITEMS (1ull << 40)
 #define HU_FRAME 1024u /* items per compressed frame: a pass decompresses only its frames */
 
@@ -100,6 +105,7 @@ static uint64_t hu_cfg_hash(const hunt_config_t *c)
     uint64_t h = HP_FNV0;
     uint32_t v = HU_VERSION;
     h = hp_fnv(&v, sizeof v, h);
+    h = hp_fnv(FH_VERSION, strlen(FH_VERSION), h);
     double d[4] = {c->stitch_gap_s, c->active_min_s, c->dedup_tol_ms, c->pair_tol_ms};
     h = hp_fnv(d, sizeof d, h);
     for (int i = 0; i < c->n_internal; i++) {
