@@ -304,18 +304,21 @@ HUNT_CPU=$(calc "%.2f" "$HU + $HS")
 # The window is the capture's whole hours but the last ([START, START + W h)); the cold run
 # prepares and keeps each hour, then the "hourly" run over [START + 1 h, START + W + 1 h)
 # takes W - 1 hours from the cache and prepares the new one. Beside it, that window with
-# --no-cache (what every run cost before the cache).
+# --no-cache (what every run cost before the cache). The capture is read into a store of its
+# own (--read: segments named by the flows' hours): the daemon's store above names them by
+# arrival, today, so a window over the capture's day would list none of them.
 W_HOURS=$(calc "%d" "int($HOURS) - 1")
 if [ "$W_HOURS" -ge 2 ]; then
     log "hunt, hourly: cold over $W_HOURS h, then slid by one hour"
     iso() { date -u -d "$START $1 hours" +%Y-%m-%dT%H:%M:%SZ; }
     HARGS=(--internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null)
-    rm -rf "$FH/hunt"
-    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hcold.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+    FHR=$tmp/fhr
+    timeout $TMO "$FLOWHUNTD" --read "$tmp/w.pcap" -w "$FHR" --quiet
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hcold.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
         --from "$(iso 0)" --to "$(iso "$W_HOURS")" "${HARGS[@]}" 2>"$tmp/hcold.err" || true
-    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hinc.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hinc.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
         --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" 2>"$tmp/hinc.err" || true
-    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hnoc.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/hnoc.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
         --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" --no-cache \
         2>"$tmp/hnoc.err" || true
     read -r HCOLD_WALL HU HS HCOLD_RSS < <(tail -1 "$tmp/hcold.time")
@@ -324,7 +327,10 @@ if [ "$W_HOURS" -ge 2 ]; then
     HINC_CPU=$(calc "%.2f" "$HU + $HS")
     read -r HNOC_WALL HU HS _ < <(tail -1 "$tmp/hnoc.time")
     HNOC_CPU=$(calc "%.2f" "$HU + $HS")
-    HCACHE_MB=$(du -sm "$FH/hunt/cache" | cut -f1)
+    HCACHE_MB=$(du -sm "$FHR/hunt/cache" | cut -f1)
+    HFLOWS=$("$FLOWHUNT" top "$FHR" --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" --by proto \
+        -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
+    rm -rf "$FHR"
     CMD_HOURLY="flowhunt hunt DIR --from START --to START+${W_HOURS}h (cold, keeps hours); then --from START+1h --to START+$((W_HOURS + 1))h, with the cache and with --no-cache (all eight hunts, --internal/--resolvers as above, --format json -o /dev/null)"
 fi
 
@@ -428,7 +434,7 @@ row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not
 row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
 if [ "$W_HOURS" -ge 2 ]; then
     row "hunt, hourly: $W_HOURS-hour window, cold run that keeps its hours, wall s (CPU $HCOLD_CPU s; peak RSS $(mib "$HCOLD_RSS") MiB; cache $HCACHE_MB MB)" "$HCOLD_WALL" "-" "-"
-    row "hunt, hourly: the window slid by one hour, $((W_HOURS - 1)) hours from the cache, wall s (CPU $HINC_CPU s) vs the same window --no-cache (CPU $HNOC_CPU s)" "$HINC_WALL" "$HNOC_WALL (--no-cache)" "$(ratio "$HINC_WALL" "$HNOC_WALL")"
+    row "hunt, hourly: the window slid by one hour ($HFLOWS flows), $((W_HOURS - 1)) hours from the cache, wall s (CPU $HINC_CPU s) vs the same window --no-cache (CPU $HNOC_CPU s)" "$HINC_WALL" "$HNOC_WALL (--no-cache)" "$(ratio "$HINC_WALL" "$HNOC_WALL")"
     row "hunt, hourly: cold / hourly wall (goal >= 10)" "$(ratio "$HCOLD_WALL" "$HINC_WALL")" "-" "-"
 fi
 if [ "$SCALE_FLOWS" -gt 0 ]; then
