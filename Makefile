@@ -104,6 +104,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard storage/*.h
 $(BUILD)/fuzz/fuzz_users: tests/fuzz/fuzz_users.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
+# The hunts' hour-cache target (analyzer/hunt_unit.c) links the analyzer too.
+$(BUILD)/fuzz/fuzz_unit: tests/fuzz/fuzz_unit.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
 # The threat-intel feed target: intel.c and only what it calls (the Judy wrapper, time
 # parsing, the flow address), with jansson.
 FUZZ_INTEL_SRC := analyzer/intel.c analyzer/hunt_judy.c analyzer/timearg.c $(STORAGE_SRC)

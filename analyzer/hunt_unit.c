@@ -314,28 +314,39 @@ static void *hu_frame_read(hu_file_t *uf, const hu_frame_t *fr)
     return NULL;
 }
 
-/* Opens unit k's file and checks it; with check_frames, every frame's CRC too. 0 when it is
- * the file this run wants (uf open), -1 otherwise (missing, stale or broken; uf closed). */
-static int hu_file_open(const hu_set_t *s, int64_t k, int check_frames, hu_file_t *uf)
+/* What a unit file must say of itself to serve a run: its hour, and the hashes of the
+ * configuration and of the segments it was built from (HU_ANY: whatever the file says). */
+#define HU_ANY UINT64_MAX
+typedef struct hu_want {
+    uint64_t unit_ms, cfg_hash, deps;
+} hu_want_t;
+
+static int hu_is(uint64_t want, uint64_t got)
 {
-    char path[4200];
-    hu_path(s, k, path, sizeof path);
+    return want == HU_ANY || want == got;
+}
+
+/* Checks the unit file f (owned from here: closed on failure) against w and itself: header,
+ * index, that the frames tile the file and count every item once, and with check_frames
+ * every frame's CRC. 0 (uf holds it), or -1. */
+static int hu_file_check(FILE *f, const hu_want_t *w, int check_frames, hu_file_t *uf)
+{
     memset(uf, 0, sizeof *uf);
-    uf->f = fopen(path, "rb");
-    if (!uf->f)
-        return -1;
+    uf->f = f;
     hu_head_t *h = &uf->h;
-    struct stat sb;
-    int ok = fread(h, sizeof *h, 1, uf->f) == 1 && memcmp(h->magic, hu_magic, 8) == 0 &&
-             h->rec_size == sizeof(hp_rec_t) && h->conv_size == sizeof(hunt_conv_t) &&
-             h->unit_ms == hu_start(s, k) && h->cfg_hash == s->cfg_hash &&
-             h->deps == s->u[k].deps && h->n_edge < HU_MAX_ITEMS && h->n_conv < HU_MAX_ITEMS &&
+    off_t size = -1;
+    int ok = fseeko(f, 0, SEEK_END) == 0 && (size = ftello(f)) >= 0 &&
+             fseeko(f, 0, SEEK_SET) == 0 && fread(h, sizeof *h, 1, f) == 1 &&
+             memcmp(h->magic, hu_magic, 8) == 0 && h->rec_size == sizeof(hp_rec_t) &&
+             h->conv_size == sizeof(hunt_conv_t) && hu_is(w->unit_ms, h->unit_ms) &&
+             hu_is(w->cfg_hash, h->cfg_hash) && hu_is(w->deps, h->deps) &&
+             h->n_edge < HU_MAX_ITEMS && h->n_conv < HU_MAX_ITEMS &&
              h->n_frames <= (h->n_edge + h->n_conv + HU_FRAME - 1) / HU_FRAME + 2 &&
-             h->zero == 0 && fstat(fileno(uf->f), &sb) == 0;
+             h->n_frames * sizeof *uf->fr <= (uint64_t)size && h->zero == 0;
     size_t idx_len = ok ? (size_t)h->n_frames * sizeof *uf->fr : 0;
     if (ok) {
         uf->fr = malloc(idx_len ? idx_len : 1);
-        ok = uf->fr && fread(uf->fr, 1, idx_len, uf->f) == idx_len &&
+        ok = uf->fr && fread(uf->fr, 1, idx_len, f) == idx_len &&
              crc32c(uf->fr, idx_len) == h->index_crc;
     }
     /* the frames tile the file after the index, and count every item once */
@@ -347,7 +358,7 @@ static int hu_file_open(const hu_set_t *s, int64_t k, int check_frames, hu_file_
         end += fr->comp_len;
         items[fr->kind & 1] += fr->n_items;
     }
-    ok = ok && end == (uint64_t)sb.st_size && items[0] == h->n_edge && items[1] == h->n_conv;
+    ok = ok && end == (uint64_t)size && items[0] == h->n_edge && items[1] == h->n_conv;
     for (uint64_t i = 0; ok && check_frames && i < h->n_frames; i++) {
         void *p = hu_frame_read(uf, &uf->fr[i]);
         ok = p != NULL;
@@ -356,6 +367,79 @@ static int hu_file_open(const hu_set_t *s, int64_t k, int check_frames, hu_file_
     if (!ok)
         hu_file_close(uf);
     return ok ? 0 : -1;
+}
+
+/* Opens unit k's file and checks it: 0 when it is the file this run wants (uf open), -1
+ * otherwise (missing, stale or broken; uf closed). */
+static int hu_file_open(const hu_set_t *s, int64_t k, int check_frames, hu_file_t *uf)
+{
+    char path[4200];
+    hu_path(s, k, path, sizeof path);
+    memset(uf, 0, sizeof *uf);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    hu_want_t w = {hu_start(s, k), s->cfg_hash, s->u[k].deps};
+    return hu_file_check(f, &w, check_frames, uf);
+}
+
+/* Appends the records and conversations of pass `part` (of `parts`) of a checked file;
+ * raw holds a frame's items. 0, or -1 when a frame does not read or decompress. */
+static int hu_file_items(hu_file_t *uf, uint64_t parts, uint64_t part, uint8_t *raw,
+                         hp_recs_t *recs, hunt_conv_t **convs, size_t *n_convs,
+                         size_t *cap_convs)
+{
+    for (uint64_t i = 0; i < uf->h.n_frames; i++) {
+        const hu_frame_t *fr = &uf->fr[i];
+        /* passes are ranges of keys: a frame outside this pass's range is not read */
+        if (hp_pass_of(fr->key_hi, parts) < part || hp_pass_of(fr->key_lo, parts) > part)
+            continue;
+        size_t size = fr->kind ? sizeof **convs : sizeof(hp_rec_t);
+        void *comp = hu_frame_read(uf, fr);
+        size_t got = comp ? ZSTD_decompress(raw, HU_FRAME * size, comp, fr->comp_len) : 0;
+        free(comp);
+        if (!comp || ZSTD_isError(got) || got != fr->n_items * size)
+            return -1;
+        for (uint32_t j = 0; j < fr->n_items; j++) {
+            if (fr->kind == 0) {
+                hp_rec_t r;
+                memcpy(&r, raw + j * size, sizeof r);
+                if (hp_rec_pass(&r, parts) == part)
+                    *hp_recs_push(recs) = r;
+                continue;
+            }
+            hunt_conv_t c;
+            memcpy(&c, raw + j * size, sizeof c);
+            if (hp_conv_pass(&c, parts) != part)
+                continue;
+            if (*n_convs == *cap_convs) {
+                *cap_convs = *cap_convs ? *cap_convs * 2 : 4096;
+                *convs = hj_xrealloc(*convs, *cap_convs * sizeof **convs);
+            }
+            (*convs)[(*n_convs)++] = c;
+        }
+    }
+    return 0;
+}
+
+static uint8_t *hu_raw_buf(void)
+{
+    return hj_xmalloc(HU_FRAME * (sizeof(hp_rec_t) > sizeof(hunt_conv_t) ? sizeof(hp_rec_t)
+                                                                          : sizeof(hunt_conv_t)));
+}
+
+int hu_file_read(FILE *f, hp_recs_t *recs, hunt_conv_t **convs, size_t *n_convs,
+                 size_t *cap_convs)
+{
+    hu_want_t any = {HU_ANY, HU_ANY, HU_ANY};
+    hu_file_t uf;
+    if (hu_file_check(f, &any, 1, &uf) != 0)
+        return -1;
+    uint8_t *raw = hu_raw_buf();
+    int rc = hu_file_items(&uf, 1, 0, raw, recs, convs, n_convs, cap_convs);
+    free(raw);
+    hu_file_close(&uf);
+    return rc;
 }
 
 typedef struct hu_key_ix {
@@ -725,8 +809,7 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
 int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_conv_t **convs,
             size_t *n_convs, size_t *cap_convs, hu_counts_t *counts)
 {
-    uint8_t *raw = hj_xmalloc(HU_FRAME * (sizeof(hp_rec_t) > sizeof **convs ? sizeof(hp_rec_t)
-                                                                              : sizeof **convs));
+    uint8_t *raw = hu_raw_buf();
     int rc = 0;
     for (size_t k = 0; k < s->n && rc == 0; k++) {
         if (!s->u[k].cached || !s->u[k].any)
@@ -734,47 +817,12 @@ int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_co
         char path[4200];
         hu_path(s, (int64_t)k, path, sizeof path);
         hu_file_t uf;
-        if (hu_file_open(s, (int64_t)k, 0, &uf) != 0) {
+        if (hu_file_open(s, (int64_t)k, 0, &uf) != 0 ||
+            hu_file_items(&uf, parts, part, raw, recs, convs, n_convs, cap_convs) != 0) {
             fprintf(stderr, "%s: %s changed or broke while the hunt ran: run it again\n",
                     s->prog, path);
             rc = -1;
-            break;
-        }
-        for (uint64_t i = 0; i < uf.h.n_frames; i++) {
-            const hu_frame_t *fr = &uf.fr[i];
-            /* passes are ranges of keys: a frame outside this pass's range is not read */
-            if (hp_pass_of(fr->key_hi, parts) < part || hp_pass_of(fr->key_lo, parts) > part)
-                continue;
-            size_t size = fr->kind ? sizeof **convs : sizeof(hp_rec_t);
-            void *comp = hu_frame_read(&uf, fr);
-            size_t got = comp ? ZSTD_decompress(raw, HU_FRAME * size, comp, fr->comp_len) : 0;
-            free(comp);
-            if (!comp || ZSTD_isError(got) || got != fr->n_items * size) {
-                fprintf(stderr, "%s: %s: a frame broke while the hunt ran: run it again\n",
-                        s->prog, path);
-                rc = -1;
-                break;
-            }
-            for (uint32_t j = 0; j < fr->n_items; j++) {
-                if (fr->kind == 0) {
-                    hp_rec_t r;
-                    memcpy(&r, raw + j * size, sizeof r);
-                    if (hp_rec_pass(&r, parts) == part)
-                        *hp_recs_push(recs) = r;
-                    continue;
-                }
-                hunt_conv_t c;
-                memcpy(&c, raw + j * size, sizeof c);
-                if (hp_conv_pass(&c, parts) != part)
-                    continue;
-                if (*n_convs == *cap_convs) {
-                    *cap_convs = *cap_convs ? *cap_convs * 2 : 4096;
-                    *convs = hj_xrealloc(*convs, *cap_convs * sizeof **convs);
-                }
-                (*convs)[(*n_convs)++] = c;
-            }
-        }
-        if (rc == 0 && counts) {
+        } else if (counts) {
             counts->rows += uf.h.rows;
             counts->stitched += uf.h.stitched;
             counts->duplicates += uf.h.duplicates;

@@ -12,6 +12,8 @@
 #ifndef FH_HUNT_UNIT_H
 #define FH_HUNT_UNIT_H
 
+#include <stdio.h>
+
 #include "hunt.h"
 #include "seg.h"
 
@@ -78,6 +80,12 @@ int hu_holds_range(const hu_set_t *s, uint64_t lo, uint64_t hi);
  * a message (a file changed or broke since hu_open). */
 int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_conv_t **convs,
             size_t *n_convs, size_t *cap_convs, hu_counts_t *counts);
+/* Reads a unit file from f as a run reads one (header, frame index, every frame's CRC and
+ * decompression), whatever hour, settings and segments it names, appending all its records
+ * and conversations; closes f. 0, or -1 when a run would not use it. For tests and the
+ * fuzzer (tests/fuzz/fuzz_unit.c): the cache's files are bytes on disk like any other. */
+int hu_file_read(FILE *f, hp_recs_t *recs, hunt_conv_t **convs, size_t *n_convs,
+                 size_t *cap_convs);
 /* Hours taken from the cache and hours prepared by this run. */
 void hu_tally(const hu_set_t *s, uint64_t *reused, uint64_t *built);
 void hu_close(hu_set_t *s);

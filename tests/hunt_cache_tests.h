@@ -4,3 +4,4 @@
 TEST_ENTRY(hunt_cache_same_report)
 TEST_ENTRY(hunt_cache_rebuilds_changed_hours)
 TEST_ENTRY(hunt_cache_daemon_placement)
+TEST_ENTRY(hunt_cache_file_read)
