@@ -780,7 +780,9 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
     cmd_progress_init(&s->prog_bar, 0);
     s->prog_bar.on = s->prog_bar.on && progress;
     size_t done = 0;
-    for (size_t k = 0; k < s->n;) {
+    /* once a file could not be written (a full disk, no folder), the rest would not be
+     * either: those hours are read with the run's own rows instead of twice */
+    for (size_t k = 0; k < s->n && !s->warned;) {
         if (s->u[k].cached || s->u[k].est_rows > budget) {
             k++;
             continue;

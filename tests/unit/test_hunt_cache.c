@@ -258,6 +258,20 @@ TEST_IMPL(hunt_cache_rebuilds_changed_hours)
     char *inc2 = hk_report(dir, "");
     ASSERT_STR_EQ(ref, inc2);
 
+    /* no room for the cache (a file where its folder goes): said once, and the run goes on
+     * from the segments, with the same report */
+    ASSERT_EQ(test_runf(NULL, "rm -rf %s/hunt/cache && touch %s/hunt/cache", dir, dir), 0);
+    char *warn;
+    test_runf(&warn, "(%s hunt %s " HK_ARGS " --hunts intel 2>&1 >/dev/null)",
+              test_bin("flowhunt"), dir);
+    ASSERT_NOT_NULL(strstr(warn, "hunt/cache"));
+    ASSERT_NOT_NULL(strstr(warn, "hours are not kept"));
+    free(warn);
+    char *nocache = hk_report(dir, "");
+    ASSERT_STR_EQ(ref, nocache);
+    free(nocache);
+    ASSERT_EQ(test_runf(NULL, "rm -f %s/hunt/cache", dir), 0);
+
     /* a setting preparation reads: every hour again */
     char ini[700], args[800];
     snprintf(ini, sizeof ini, "%s/hk-gap.ini", test_tmpdir());
