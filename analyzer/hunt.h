@@ -602,8 +602,8 @@ hp_state_t *hp_create(const hunt_config_t *cfg);
 int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *stats);
 void hp_destroy(hp_state_t *p);
 uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24);
-/* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms;
- * returns how many. */
+/* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms, and
+ * temporary ones a killed hunt left more than a day ago; returns how many. */
 int hu_expire(const char *dir, uint64_t before_ms);
 /* Scans only the window's extent: the newest flow end and oldest start (0/0 when empty). */
 int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,

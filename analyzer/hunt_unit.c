@@ -246,16 +246,18 @@ static int hu_plan(hu_set_t *s)
     if (d.n > 1)
         qsort(d.v, d.n, sizeof *d.v, hu_cmp_grp);
     size_t *last = hj_xcalloc(s->n ? s->n : 1, sizeof *last); /* 1 + the path index last added */
+    uint64_t key = 0;
     for (size_t i = 0, path_ix = 0; i < d.n; i++) {
-        if (i == 0 || strcmp(d.v[i].path, d.v[i - 1].path) != 0)
+        if (i == 0 || strcmp(d.v[i].path, d.v[i - 1].path) != 0) {
             path_ix++;
-        /* the file's identity: name, size and modification time */
-        uint64_t key = hp_fnv(d.v[i].path, strlen(d.v[i].path), HP_FNV0);
-        struct stat sb;
-        if (stat(d.v[i].path, &sb) == 0) {
-            uint64_t id[3] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
-                              (uint64_t)sb.st_mtim.tv_nsec};
-            key = hp_fnv(id, sizeof id, key);
+            /* the file's identity: name, size and modification time */
+            key = hp_fnv(d.v[i].path, strlen(d.v[i].path), HP_FNV0);
+            struct stat sb;
+            if (stat(d.v[i].path, &sb) == 0) {
+                uint64_t id[3] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                                  (uint64_t)sb.st_mtim.tv_nsec};
+                key = hp_fnv(id, sizeof id, key);
+            }
         }
         /* units k whose [h - M, e + M) the group [tmin, tmax] overlaps */
         int64_t kmin = hu_floordiv((int64_t)d.v[i].tmin - (int64_t)s->h0 - (int64_t)HU_HOUR -
@@ -847,6 +849,15 @@ int hu_expire(const char *dir, uint64_t before_ms)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
+        /* a file a killed hunt was writing (.unit.PID.HOUR.tmp): gone once a day old */
+        struct stat sb;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
+        if (strncmp(e->d_name, ".unit.", 6) == 0 && stat(path, &sb) == 0 &&
+            (uint64_t)sb.st_mtim.tv_sec + 86400 < (uint64_t)time(NULL)) {
+            n += unlink(path) == 0;
+            continue;
+        }
         int y, mo, da, h, len = 0;
         if (sscanf(e->d_name, "%4d%2d%2dT%2d.unit%n", &y, &mo, &da, &h, &len) != 4 ||
             len != (int)strlen(e->d_name))
@@ -855,8 +866,6 @@ int hu_expire(const char *dir, uint64_t before_ms)
         time_t t = timegm(&tm);
         if (t < 0 || (uint64_t)t * 1000 + HU_HOUR > before_ms)
             continue;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
         n += unlink(path) == 0;
     }
     closedir(d);
