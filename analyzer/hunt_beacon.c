@@ -67,7 +67,7 @@ typedef struct hb_unit {
     uint8_t multi_dst;
     uint8_t net; /* a (host, /24, port, proto) unit */
     hb_pt_t *pts;
-    uint32_t n, cap;
+    uint32_t n;
     uint64_t dropped; /* over max_connections */
     uint64_t bytes_out, bytes_in, stitched, unanswered;
     uint32_t sampling;
@@ -128,11 +128,21 @@ static double hb_cand_period(const hb_cand_t *c)
     return c->s.per > 0 ? c->s.period : c->s.med_int;
 }
 
+/* A connection of a unit, as fed: the units' timelines are made contiguous only when the
+ * partition ends (hb_part_end), so feeding is an append, not a growing array per unit (a
+ * malloc and reallocs for each of a day's million units, most of them one connection). */
+typedef struct hb_ptrec {
+    uint32_t unit;
+    hb_pt_t pt;
+} hb_ptrec_t;
+
 typedef struct hb_state {
     const hunt_ctx_t *ctx;
     const hunt_config_t *cfg;
     hj_intern_t keys;
-    hj_vec_t units; /* hb_unit_t */
+    hj_vec_t units; /* hb_unit_t; pts set in hb_part_end */
+    hb_ptrec_t *pv; /* every unit's connections in feeding order */
+    size_t pn, pcap;
     hj_vec_t cands; /* hb_cand_t */
     uint64_t scored, dropped_total;
 } hb_state_t;
@@ -183,12 +193,14 @@ static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
         u->dropped++;
         return;
     }
-    if (u->n == u->cap) {
-        u->cap = u->cap ? u->cap * 2 : 8;
-        u->pts = hj_xrealloc(u->pts, u->cap * sizeof *u->pts);
+    if (s->pn == s->pcap) {
+        s->pcap = s->pcap ? s->pcap * 2 : 65536;
+        s->pv = hj_xrealloc(s->pv, s->pcap * sizeof *s->pv);
     }
-    u->pts[u->n++] =
-        (hb_pt_t){c->t_start, c->pkts_out || !c->pkts_in ? c->bytes_out : HB_BYTES_UNKNOWN};
+    /* ids fit: hj_intern ends the run before 2^32 keys */
+    s->pv[s->pn++] = (hb_ptrec_t){
+        (uint32_t)id, {c->t_start, c->pkts_out || !c->pkts_in ? c->bytes_out : HB_BYTES_UNKNOWN}};
+    u->n++;
     u->bytes_out += c->bytes_out;
     u->bytes_in += c->bytes_in;
     u->stitched += c->n_records > 2;
@@ -564,14 +576,29 @@ static void hb_part_end(void *st)
 {
     hb_state_t *s = st;
     const hunt_config_t *cfg = s->cfg;
-    for (size_t i = 0; i < s->units.n; i++) {
-        hb_unit_t *u = (hb_unit_t *)s->units.v + i;
+    /* every unit's timeline made contiguous: a counting sort of the connections by unit,
+     * stable, so each timeline stays in feeding (time) order */
+    size_t nu = s->units.n;
+    hb_unit_t *units = s->units.v;
+    hb_pt_t *all = hj_xmalloc((s->pn ? s->pn : 1) * sizeof *all);
+    size_t *at = hj_xmalloc((nu ? nu : 1) * sizeof *at);
+    for (size_t i = 0, sum = 0; i < nu; i++) {
+        at[i] = sum;
+        units[i].pts = all + sum;
+        sum += units[i].n;
+    }
+    for (size_t i = 0; i < s->pn; i++)
+        all[at[s->pv[i].unit]++] = s->pv[i].pt;
+    free(at);
+    free(s->pv);
+    s->pv = NULL;
+    s->pn = s->pcap = 0;
+    for (size_t i = 0; i < nu; i++) {
+        hb_unit_t *u = &units[i];
         s->dropped_total += u->dropped;
         /* a /24 unit only matters when the network held several of the host's destinations */
-        if (u->net && !u->multi_dst) {
-            free(u->pts);
+        if (u->net && !u->multi_dst)
             continue;
-        }
         if (u->n >= (uint32_t)cfg->b_min_conn) {
             hb_scores_t sc;
             hb_score(cfg, s->ctx->from_ms, s->ctx->to_ms, u, &sc);
@@ -599,8 +626,8 @@ static void hb_part_end(void *st)
                 free(sc.bins);
             }
         }
-        free(u->pts);
     }
+    free(all);
     hj_vec_free(&s->units);
     hj_vec_init(&s->units, sizeof(hb_unit_t));
     hj_intern_free(&s->keys);
@@ -1057,8 +1084,7 @@ static void hb_destroy(void *st)
     hb_state_t *s = st;
     if (!s)
         return;
-    for (size_t i = 0; i < s->units.n; i++)
-        free(((hb_unit_t *)s->units.v)[i].pts);
+    free(s->pv); /* units' pts point into hb_part_end's array, freed there */
     hj_vec_free(&s->units);
     for (size_t i = 0; i < s->cands.n; i++)
         free(((hb_cand_t *)s->cands.v)[i].s.bins);
