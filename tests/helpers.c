@@ -179,16 +179,37 @@ int64_t test_uptime_behind(uint32_t uptime, uint32_t t)
     return ahead <= 3600000u ? -(int64_t)ahead : (int64_t)back;
 }
 
+/* fmt with ap into out[cap]: the test fails when it is empty or does not fit. */
+static void test_vformat(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out, cap, fmt, ap);
+    if (n <= 0 || (size_t)n >= cap)
+        TEST_FAIL_AT("command or arguments too long or empty (%d bytes)", n);
+}
+
 int test_runf(char **out, const char *fmt, ...)
 {
     char cmd[16384];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    test_vformat(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    if (n <= 0 || (size_t)n >= sizeof cmd)
-        TEST_FAIL_AT("command too long or empty (%d bytes)", n);
     return test_run(cmd, out);
+}
+
+void test_flowgen_store(const char *dir, const char *pcap, const char *read_opts,
+                        const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    test_vformat(args, sizeof args, fmt, ap);
+    va_end(ap);
+    if (test_runf(NULL, "%s %s --out %s 2>/dev/null", test_bin("flowgen"), args, pcap) != 0)
+        TEST_FAIL_AT("flowgen %s --out %s failed", args, pcap);
+    if (test_runf(NULL, "%s --read %s -w %s %s --quiet", test_bin("flowhuntd"), pcap, dir,
+                  read_opts) != 0)
+        TEST_FAIL_AT("flowhuntd --read %s -w %s %s failed", pcap, dir, read_opts);
 }
 
 int test_json_str(const char *line, const char *key, char *out, size_t cap)

@@ -113,6 +113,11 @@ int test_run(const char *cmd, char **out);
 
 /* test_run() of a printf-formatted command (at most 16 KiB); out may be NULL. */
 int test_runf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* flowgen's traffic in a data directory: runs `flowgen ARGS --out PCAP` (ARGS a printf
+ * format; flowgen's stderr dropped), then `flowhuntd --read PCAP -w DIR READ_OPTS --quiet`;
+ * fails the test when either fails. */
+void test_flowgen_store(const char *dir, const char *pcap, const char *read_opts,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The value of "key" in a one-line JSON object, unquoted ("" for null); 0 when absent. */
 int test_json_str(const char *line, const char *key, char *out, size_t cap);

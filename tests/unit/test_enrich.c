@@ -724,12 +724,9 @@ TEST_IMPL(enrich_hunt_end_to_end)
     snprintf(pcap, sizeof pcap, "%s/e.pcap", tmp);
     snprintf(users, sizeof users, "%s/users.csv", tmp);
     snprintf(errf, sizeof errf, "%s/stderr.txt", tmp);
-    ASSERT_EQ(test_runf(NULL,
-                     "%s --format v5 --flows 3000 --seed 42 --start 2024-03-01T00:00:00Z "
-                     "--hours 6 --exporters 3 --sample 1 --out %s 2>/dev/null",
-                     test_bin("flowgen"), pcap),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format v5 --flows 3000 --seed 42 --start 2024-03-01T00:00:00Z "
+                       "--hours 6 --exporters 3 --sample 1");
 
     /* a finding to name: the first one of a plain run */
     char *out = NULL;

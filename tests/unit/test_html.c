@@ -170,12 +170,10 @@ static char *ht_hunt(int flows, int seed, const char *hours, char *html, size_t 
     snprintf(pcap, sizeof pcap, "%s/gen.pcap", t);
     snprintf(json, sizeof json, "%s/report.jsonl", t);
     snprintf(html, cap, "%s/report.html", t);
-    ASSERT_EQ(test_runf(NULL,
-                     "%s --format ipfix --flows %d --seed %d --start 2024-03-01T00:00:00Z "
-                     "--hours %s --exporters 2 --out %s --truth %s/truth 2>/dev/null",
-                     test_bin("flowgen"), flows, seed, hours, pcap, t),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format ipfix --flows %d --seed %d --start 2024-03-01T00:00:00Z "
+                       "--hours %s --exporters 2 --truth %s/truth",
+                       flows, seed, hours, t);
     /* exit 1: findings reported, in both formats */
     ASSERT_EQ(
         test_runf(NULL, "%s hunt %s " HT_ARGS " --format json -o %s", test_bin("flowhunt"), dir, json),

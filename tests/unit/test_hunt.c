@@ -67,12 +67,10 @@ static const char *th_store(const char *name, const char *fmt, int flows, int se
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
     snprintf(pcap, sizeof pcap, "%s/%s.pcap", test_tmpdir(), name);
     snprintf(truth, truth_cap, "%s/%s.truth", test_tmpdir(), name);
-    ASSERT_EQ(test_runf(NULL,
-                     "%s --format %s --flows %d --seed %d --start 2024-03-01T00:00:00Z --hours %s "
-                     "--exporters 3 --sample %d --out %s --truth %s 2>/dev/null",
-                     test_bin("flowgen"), fmt, flows, seed, hours, sample, pcap, truth),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format %s --flows %d --seed %d --start 2024-03-01T00:00:00Z --hours %s "
+                       "--exporters 3 --sample %d --truth %s",
+                       fmt, flows, seed, hours, sample, truth);
     return dir;
 }
 

@@ -22,12 +22,9 @@ static const char *hk_store(const char *name)
     char pcap[700];
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
     snprintf(pcap, sizeof pcap, "%s/%s.pcap", test_tmpdir(), name);
-    ASSERT_EQ(test_runf(NULL,
-                        "%s --format v9 --flows 60000 --seed 21 --start 2024-03-01T00:20:00Z "
-                        "--hours 6 --exporters 3 --dup 0.2 --out %s 2>/dev/null",
-                        test_bin("flowgen"), pcap),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format v9 --flows 60000 --seed 21 --start 2024-03-01T00:20:00Z "
+                       "--hours 6 --exporters 3 --dup 0.2");
     return dir;
 }
 

@@ -637,12 +637,10 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
     snprintf(pcap, sizeof pcap, "%s/fg%d.pcap", test_tmpdir(), seed);
     snprintf(truth, sizeof truth, "%s/fg%d.truth", test_tmpdir(), seed);
     snprintf(dir, sizeof dir, "%s/fg%d", test_tmpdir(), seed);
-    ASSERT_EQ(test_runf(NULL,
-                     "%s --format %s --flows %d --seed %d --start 2024-03-01T00:00:00Z --hours 24 "
-                     "--exporters 2 --out %s --truth %s 2>/dev/null",
-                     test_bin("flowgen"), fmt, flows, seed, pcap, truth),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format %s --flows %d --seed %d --start 2024-03-01T00:00:00Z --hours 24 "
+                       "--exporters 2 --truth %s",
+                       fmt, flows, seed, truth);
     test_truth_t cases[128];
     int n = test_truth_read(truth, cases, 128), mine = 0, found[128] = {0};
     for (int i = 0; i < n; i++)

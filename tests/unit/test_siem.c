@@ -658,12 +658,9 @@ static const char *sx_store(void)
     char pcap[600];
     snprintf(dir, sizeof dir, "%s/d", test_tmpdir());
     snprintf(pcap, sizeof pcap, "%s/d.pcap", test_tmpdir());
-    ASSERT_EQ(test_runf(NULL,
-                     "%s --format v5 --flows 3000 --seed 42 --start 2024-03-01T00:00:00Z --hours 6 "
-                     "--exporters 3 --out %s 2>/dev/null",
-                     test_bin("flowgen"), pcap),
-              0);
-    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), pcap, dir), 0);
+    test_flowgen_store(dir, pcap, "",
+                       "--format v5 --flows 3000 --seed 42 --start 2024-03-01T00:00:00Z --hours 6 "
+                       "--exporters 3");
     return dir;
 }
 
