@@ -222,6 +222,7 @@ typedef struct seg_dict {
     uint32_t *idx; /* per value: its entry */
     uint32_t *pos; /* per entry: its slot, to empty the table after use */
     uint32_t cap;  /* values the arrays above hold */
+    uint32_t n_entries; /* distinct values of the last encoding: entries[0..n_entries) */
 } seg_dict_t;
 
 void seg_dict_free(seg_dict_t *d);

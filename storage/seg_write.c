@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+/* for ZSTD_c_literalCompressionMode (segw_zstd_accel); checked at run time, see there */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "crc32c.h"
@@ -43,6 +45,7 @@
 #define SEGW_MAX_UNFINISHED 64
 #define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
 #define SEGW_LINK_AHEAD 8u     /* rows whose slots are prefetched ahead of their lookup */
+#define SEGW_ZSTD_ACCEL 1024u  /* zstd's acceleration for chunks of byte symbols */
 
 /* Columns that get a zone map (min/max) in every group: those hunts and filters select on. */
 static const int segw_zone_cols[] = {
@@ -81,6 +84,8 @@ struct seg_writer {
     uint64_t rotate_ms;
     int lock_fd;
     ZSTD_CCtx *cctx;
+    int accel_ok; /* the library takes segw_zstd_accel's parameters */
+    int accel;    /* they are set now */
     seg_dict_t dict;
 
     segw_col_t cols[FLOW_N_COLS];
@@ -668,19 +673,25 @@ static uint8_t *segw_zone_head(int col, uint8_t *p)
     return p + SEG_ZONE_HDR_LEN;
 }
 
+/* Writes the zone of address column `col` at p: the least and greatest of v[0..n). */
+static void segw_zone_addr(const flow_addr_t *v, uint32_t n, int col, uint8_t *p)
+{
+    uint8_t *mn = segw_zone_head(col, p);
+    /* Bytewise order is the order of the two big-endian halves. */
+    segw_addr_mm_t m = {~(unsigned __int128)0, 0, 0, 0};
+    for (uint32_t i = 0; i < n; i++)
+        segw_addr_mm(&m, &v[i], i);
+    memcpy(mn, &v[m.ilo], 16);
+    memcpy(mn + 16, &v[m.ihi], 16);
+}
+
 /* Writes the zone (min, max) of a column's present values at p; returns bytes written. */
 static size_t segw_zone(const segw_col_t *c, int col, uint8_t *p)
 {
     size_t w = flow_cols[col].width;
     uint8_t *mn = segw_zone_head(col, p), *mx = mn + w;
     if (w == 16) {
-        /* Bytewise order is the order of the two big-endian halves. */
-        const flow_addr_t *v = c->vals;
-        segw_addr_mm_t m = {~(unsigned __int128)0, 0, 0, 0};
-        for (uint32_t i = 0; i < c->n; i++)
-            segw_addr_mm(&m, &v[i], i);
-        memcpy(mn, &v[m.ilo], 16);
-        memcpy(mx, &v[m.ihi], 16);
+        segw_zone_addr(c->vals, c->n, col, p);
     } else {
         uint64_t lo = UINT64_MAX, hi = 0;
 #define SEGW_MINMAX(type)                                                                          \
@@ -1107,19 +1118,44 @@ static size_t segw_encode_col(seg_writer_t *w, int c, uint8_t enc, uint8_t base,
         n = segw_gather(w, c, zone);
         *p++ = base;
         vals = w->gather;
-    } else if (zone) {
+    } else if (zone && base != SEG_ENC_DICT_ADDR) {
         segw_zone(col, c, zone);
     }
     size_t len = segw_encode_base(w, c, base, vals, n, p);
     if (len == (size_t)-1)
         return len;
+    /* An address column's extremes are among its dictionary's entries, which are usually
+     * far fewer than its values (an exporter column has a handful). */
+    if (zone && enc == SEG_ENC_DICT_ADDR)
+        segw_zone_addr(w->dict.entries, w->dict.n_entries, c, zone);
     return (size_t)(p - w->raw) + len;
 }
 
-/* Compresses w->raw[0..raw_len) as chunk `col` at *pos, with its directory entry at *dir. */
-static int segw_put_chunk(seg_writer_t *w, uint16_t col, uint8_t enc, uint8_t presence,
-                          size_t raw_len, size_t *pos, size_t *dir)
+/* Chunks of one-byte symbols from small alphabets (the RAW columns: protocols, flags, masks;
+ * the links, mostly one-byte varints) are compressed by zstd's entropy coder, not by its
+ * matches: the repeats of seven bytes or more it finds in them are coincidences that cost
+ * more than the literals they replace. With a large acceleration (zstd's targetLength for
+ * its fast strategy: the match finder skips ahead ever faster while it finds nothing) and
+ * literals still Huffman-coded (acceleration alone would turn that off), such chunks take
+ * less time and come out smaller. Measured on the chunks of 2 M flowgen flows: those
+ * chunks' zstd time halved (all chunks' -14%), 0.7% fewer bytes in all. Long runs are still
+ * matched: the skip resets at each match. Other chunks keep the plain settings (on the
+ * address dictionaries and observation domains the same setting costs 15% to 130% more
+ * bytes). */
+static void segw_zstd_accel(seg_writer_t *w, int on)
 {
+    if (!w->accel_ok || w->accel == on)
+        return;
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_targetLength, on ? (int)SEGW_ZSTD_ACCEL : 0);
+    w->accel = on;
+}
+
+/* Compresses w->raw[0..raw_len) as chunk `col` at *pos, with its directory entry at *dir;
+ * `bytes`: the chunk is one of segw_zstd_accel's. */
+static int segw_put_chunk(seg_writer_t *w, uint16_t col, uint8_t enc, uint8_t presence,
+                          int bytes, size_t raw_len, size_t *pos, size_t *dir)
+{
+    segw_zstd_accel(w, bytes);
     size_t bound = ZSTD_compressBound(raw_len);
     if (segw_blk_reserve(w, *pos + bound + SEG_BLK_CRC_LEN) != 0)
         return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
@@ -1186,7 +1222,7 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
     size_t pos = data_at, dir = dir_at;
     if (n_linked) {
         size_t len = seg_enc_varint(w->raw, w->links, 4, w->n_rows);
-        if (segw_put_chunk(w, SEG_COL_LINKS, SEG_ENC_VARINT, SEG_PRES_ALL, len, &pos, &dir) < 0)
+        if (segw_put_chunk(w, SEG_COL_LINKS, SEG_ENC_VARINT, SEG_PRES_ALL, 1, len, &pos, &dir) < 0)
             return 0;
     }
     for (int c = 0; c < FLOW_N_COLS; c++) {
@@ -1216,8 +1252,8 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
             segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
             return 0;
         }
-        if (segw_put_chunk(w, (uint16_t)c, enc, partial ? SEG_PRES_BITMAP : SEG_PRES_ALL, raw_len,
-                           &pos, &dir) < 0)
+        if (segw_put_chunk(w, (uint16_t)c, enc, partial ? SEG_PRES_BITMAP : SEG_PRES_ALL,
+                           base == SEG_ENC_RAW, raw_len, &pos, &dir) < 0)
             return 0;
     }
     size_t len = pos + SEG_BLK_CRC_LEN;
@@ -1534,6 +1570,11 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
     if (w->o.zstd_level == 1) {
         ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_minMatch, 7);
         ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 11);
+        /* An experimental parameter: a library that does not know it says so, and every
+         * chunk then keeps the plain settings. At level 1 without acceleration literals are
+         * Huffman-coded anyway, so forcing it changes nothing for the other chunks. */
+        w->accel_ok = !ZSTD_isError(
+            ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_literalCompressionMode, ZSTD_ps_enable));
     }
 
     /* The lock: DIR/state/<instance>/writer.lock, held (flock) while the writer lives. */
