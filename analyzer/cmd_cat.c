@@ -12,7 +12,8 @@
  *
  * A row group is read only when its time range meets the window and its zone maps say the
  * filter may match; then only the filter's columns are decoded, and the rest of the columns
- * only when some row was selected.
+ * only when some row was selected, put in place for the selected rows only
+ * (seg_batch_restrict: a dictionary's addresses, linked values).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -398,6 +399,8 @@ static void cat_group(cat_ctx_t *c, int me, const cat_item_t *it, seg_batch_t *b
             (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED));
     if (k == 0)
         return;
+    /* only the selected rows are printed: the other columns need only them in place */
+    seg_batch_restrict(b, *rows, (uint32_t)k);
     for (int col = 0; col < FLOW_N_COLS; col++)
         if (((c->cols >> col) & 1) && !((b->loaded >> col) & 1) &&
             (rc = seg_batch_load(b, col, &where)) != 0)

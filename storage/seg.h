@@ -150,6 +150,8 @@ typedef struct seg_batch {
     void *vals[FLOW_N_COLS];
     uint8_t *present[FLOW_N_COLS];
     /* private */
+    const uint32_t *sel; /* seg_batch_restrict */
+    uint32_t n_sel;
     const seg_file_t *file;
     uint32_t group;
     void *scratch;
@@ -162,8 +164,33 @@ void seg_batch_free(seg_batch_t *b);
 int seg_batch_open(seg_batch_t *b, const seg_file_t *f, uint32_t g, seg_where_t *where);
 /* Decodes column c of the batch's group (checking its chunk's CRC). 0 or -SEG_E_*. */
 int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where);
+/* From now until the next seg_batch_open, columns are loaded for rows[0 .. k) only
+ * (ascending, borrowed): the values and presence of other rows of the columns loaded after
+ * this call are unspecified. Decompressing and decoding still read a whole chunk, but rows
+ * that a filter did not select are not put in place (cat prints a few rows of many). */
+void seg_batch_restrict(seg_batch_t *b, const uint32_t *rows, uint32_t k);
+
 /* Row i as a record, with the loaded columns only (the others absent). */
 void seg_batch_row(const seg_batch_t *b, uint32_t i, flow_rec_t *out);
+
+/* An address column as its group's dictionary: row i's value is dict[code[i]] where
+ * present[i] (present NULL: every row). Each address has one code (two rows with the same
+ * address have the same code); some entries may be used by no row (a linked column's
+ * dictionary is its own followed by its mirror's, whose duplicates are not used). For an
+ * aggregation by address: sum per code, then look each used entry up once, instead of a
+ * probe per row. */
+typedef struct seg_codes {
+    const uint32_t *code;
+    const uint8_t *present;
+    const flow_addr_t *dict;
+    uint32_t n_dict;
+} seg_codes_t;
+
+/* Decodes address column c of the batch's group as codes, without making its addresses (nor
+ * marking it loaded). 1 with *out (valid until the next seg_batch_* call), 0 when the group
+ * does not store it as a dictionary (no chunk, raw addresses, links of an unusual shape: use
+ * seg_batch_load), or -SEG_E_*. */
+int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *where);
 
 /* Checks every checksum and decodes every chunk of a file, and that each group's time range
  * and zone maps are exactly those of its rows; 0 or the first -SEG_E_* found. */

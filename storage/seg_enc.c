@@ -558,17 +558,18 @@ int seg_dec_raw_addr(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out)
     return 0;
 }
 
-int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flow_addr_t *dict)
+/* A dictionary's entries at *pp (at most n), checked canonical: IPv4 first, strictly
+ * ascending, as gaps from the previous one; then IPv6 (never IPv4-mapped), strictly ascending
+ * bytewise. 0 with *pp past them and their count in *n_entries, or -1. */
+static int seg_dec_dict_entries(const uint8_t **pp, const uint8_t *end, uint32_t n,
+                                flow_addr_t *dict, uint64_t *n_entries)
 {
-    const uint8_t *end = p + len;
-    uint64_t n_entries;
-    if (seg_get_varint(&p, end, &n_entries) != 0 || n_entries > n)
+    const uint8_t *p = *pp;
+    if (seg_get_varint(&p, end, n_entries) != 0 || *n_entries > n)
         return -1;
-    /* Entries are canonical: IPv4 first, strictly ascending, as gaps from the previous one;
-     * then IPv6 (never IPv4-mapped), strictly ascending bytewise. */
     uint64_t v4 = 0;
     int any4 = 0, any6 = 0;
-    for (uint64_t e = 0; e < n_entries; e++) {
+    for (uint64_t e = 0; e < *n_entries; e++) {
         if (p >= end)
             return -1;
         uint8_t tag = *p++;
@@ -592,6 +593,31 @@ int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flo
             return -1;
         }
     }
+    *pp = p;
+    return 0;
+}
+
+int seg_dec_dict_codes(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *dict,
+                       uint32_t *n_dict, uint64_t *ix)
+{
+    const uint8_t *end = p + len;
+    uint64_t n_entries;
+    if (seg_dec_dict_entries(&p, end, n, dict, &n_entries) != 0 ||
+        seg_varint_run(&p, end, n, ix) != 0 || p != end)
+        return -1;
+    uint64_t bad = 0; /* one test for all: it vectorizes */
+    for (uint32_t j = 0; j < n; j++)
+        bad |= ix[j] >= n_entries;
+    *n_dict = (uint32_t)n_entries;
+    return bad ? -1 : 0;
+}
+
+int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flow_addr_t *dict)
+{
+    const uint8_t *end = p + len;
+    uint64_t n_entries;
+    if (seg_dec_dict_entries(&p, end, n, dict, &n_entries) != 0)
+        return -1;
     /* the indices a run at a time through the fast varint reader, then looked up */
     uint64_t ix[256];
     for (uint32_t i = 0; i < n;) {

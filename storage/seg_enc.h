@@ -241,5 +241,9 @@ int seg_dec_zigzag(const uint8_t *p, size_t len, uint32_t n, uint64_t *out);
 int seg_dec_raw_addr(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out);
 /* `dict` has room for n entries (a dictionary never has more entries than values). */
 int seg_dec_dict(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *out, flow_addr_t *dict);
+/* The same chunk as its dictionary (dict, *n_dict entries) and each value's index into it
+ * (ix[0..n), each checked below *n_dict), for aggregating by code (seg_batch_codes). */
+int seg_dec_dict_codes(const uint8_t *p, size_t len, uint32_t n, flow_addr_t *dict,
+                       uint32_t *n_dict, uint64_t *ix);
 
 #endif

@@ -3,7 +3,10 @@
  * The input is a whole segment file image, opened from memory as `flowhunt verify` and every
  * scan would open a file: validation, then every row group opened, every column loaded (in
  * reverse order too, so linked and dependent columns are reached from either side), every row
- * assembled, every zone map read, and the full verification. Any result is fine except a
+ * assembled, every zone map read, and the full verification; then every address column as
+ * dictionary codes (seg_batch_codes, each code checked against its dictionary) and every
+ * column restricted to every other row (seg_batch_restrict, as cat loads after its filter).
+ * Any result is fine except a
  * crash, a hang, a leak or an over-read.
  *
  * CRCs stop almost every mutation at the door, which is their job but leaves the code behind
@@ -28,6 +31,7 @@ static void fuzz_seg_read(const uint8_t *data, size_t size)
         return;
     seg_batch_t b;
     seg_batch_init(&b);
+    uint32_t *sel = NULL;
     for (uint32_t g = 0; g < seg_n_groups(f); g++) {
         seg_group_info_t gi;
         seg_group(f, g, &gi);
@@ -45,7 +49,32 @@ static void fuzz_seg_read(const uint8_t *data, size_t size)
                 seg_batch_row(&b, i, &r);
             }
         }
+        if (seg_batch_open(&b, f, g, &where) != 0)
+            continue;
+        for (int c = 0; c < FLOW_N_COLS; c++) {
+            seg_codes_t cd;
+            if (flow_cols[c].type != FLOW_T_ADDR || seg_batch_codes(&b, c, &cd, &where) != 1)
+                continue;
+            for (uint32_t i = 0; i < b.n_rows; i++)
+                if ((!cd.present || cd.present[i]) && cd.code[i] >= cd.n_dict)
+                    abort(); /* a code outside its dictionary: the reader's check failed */
+        }
+        uint32_t *s = realloc(sel, ((size_t)b.n_rows / 2 + 1) * sizeof *s);
+        if (!s)
+            continue;
+        sel = s;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < b.n_rows; i += 2)
+            sel[k++] = i;
+        seg_batch_restrict(&b, sel, k);
+        for (int c = 0; c < FLOW_N_COLS; c++)
+            seg_batch_load(&b, c, &where);
+        for (uint32_t q = 0; q < k; q++) {
+            flow_rec_t r;
+            seg_batch_row(&b, sel[q], &r);
+        }
     }
+    free(sel);
     seg_batch_free(&b);
     seg_verify_file(f, &where);
     seg_close(f);
@@ -106,6 +135,11 @@ static void fuzz_seg_decoders(const uint8_t *data, size_t size)
     seg_dec_zigzag(p, len, n, out);
     seg_dec_raw_addr(p, len, n, addr);
     seg_dec_dict(p, len, n, addr, dict);
+    uint32_t n_dict;
+    if (seg_dec_dict_codes(p, len, n, dict, &n_dict, out) == 0)
+        for (uint32_t i = 0; i < n; i++)
+            if (out[i] >= n_dict)
+                abort(); /* accepted a code outside its dictionary */
 }
 
 int fuzz_seg_one(const uint8_t *data, size_t size);

@@ -683,6 +683,99 @@ TEST_IMPL(seg_batch_lazy_and_zones)
     return 0;
 }
 
+/* Every group of a segment read three ways must agree: all columns loaded; each address
+ * column as dictionary codes (seg_batch_codes: dict[code] is the row's address, one code per
+ * address); every column loaded after seg_batch_restrict to every third row (those rows'
+ * values and presence). Returns how many address columns came as codes. */
+static int t_check_codes(const char *path)
+{
+    seg_file_t *f;
+    seg_where_t wh;
+    ASSERT_EQ(seg_open(path, &f, &wh), 0);
+    seg_batch_t full, b;
+    seg_batch_init(&full);
+    seg_batch_init(&b);
+    int n_codes = 0;
+    uint32_t *sel = malloc(SEG_MAX_ROWS * sizeof *sel);
+    ASSERT_NOT_NULL(sel);
+    for (uint32_t g = 0; g < seg_n_groups(f); g++) {
+        ASSERT_EQ(seg_batch_open(&full, f, g, &wh), 0);
+        for (int c = 0; c < FLOW_N_COLS; c++)
+            ASSERT_EQ(seg_batch_load(&full, c, &wh), 0);
+        uint32_t n = full.n_rows;
+        for (int c = 0; c < FLOW_N_COLS; c++) {
+            if (flow_cols[c].type != FLOW_T_ADDR)
+                continue;
+            ASSERT_EQ(seg_batch_open(&b, f, g, &wh), 0);
+            seg_codes_t cd;
+            int rc = seg_batch_codes(&b, c, &cd, &wh);
+            ASSERT_GE(rc, 0);
+            ASSERT_UINT64_EQ(b.loaded, 0);
+            if (rc == 0)
+                continue;
+            n_codes++;
+            const flow_addr_t *v = full.vals[c];
+            const uint8_t *pf = full.present[c];
+            uint8_t *used = calloc(cd.n_dict + 1, 1);
+            ASSERT_NOT_NULL(used);
+            for (uint32_t i = 0; i < n; i++) {
+                int has = !pf || pf[i];
+                ASSERT_EQ(!cd.present || cd.present[i], has);
+                if (!has)
+                    continue;
+                ASSERT_LT(cd.code[i], cd.n_dict);
+                ASSERT_EQ(memcmp(&cd.dict[cd.code[i]], &v[i], 16), 0);
+                used[cd.code[i]] = 1;
+            }
+            /* one code per address: no two used entries hold the same one */
+            for (uint32_t x = 0; x < cd.n_dict; x++)
+                for (uint32_t y = x + 1; y < cd.n_dict && used[x]; y++)
+                    ASSERT(!used[y] || memcmp(&cd.dict[x], &cd.dict[y], 16) != 0);
+            free(used);
+        }
+        ASSERT_EQ(seg_batch_open(&b, f, g, &wh), 0);
+        uint32_t k = 0;
+        for (uint32_t i = g % 3; i < n; i += 3)
+            sel[k++] = i;
+        seg_batch_restrict(&b, sel, k);
+        for (int c = 0; c < FLOW_N_COLS; c++)
+            ASSERT_EQ(seg_batch_load(&b, c, &wh), 0);
+        for (uint32_t q = 0; q < k; q++) {
+            flow_rec_t want, got;
+            seg_batch_row(&full, sel[q], &want);
+            seg_batch_row(&b, sel[q], &got);
+            t_rec_eq(&want, &got, sel[q]);
+        }
+    }
+    free(sel);
+    seg_batch_free(&full);
+    seg_batch_free(&b);
+    seg_close(f);
+    return n_codes;
+}
+
+TEST_IMPL(seg_batch_codes_and_restrict)
+{
+    /* bitmaps and edge values; links and LINKED address pairs; larger groups with both */
+    ASSERT_GT(t_check_codes("tests/golden/seg_v1_small.seg"), 0);
+    ASSERT_GT(t_check_codes("tests/golden/seg_v1_linked.seg"), 0);
+    const char *dir = t_dir("codes");
+    free(t_write(dir, 31, 5000, 2000, 1));
+    ASSERT_GT(t_check_codes(t_only_segment(dir)), 0);
+    /* a column that is not an address has no codes */
+    seg_file_t *f;
+    seg_where_t wh;
+    ASSERT_EQ(seg_open("tests/golden/seg_v1_linked.seg", &f, &wh), 0);
+    seg_batch_t b;
+    seg_batch_init(&b);
+    ASSERT_EQ(seg_batch_open(&b, f, 0, &wh), 0);
+    seg_codes_t cd;
+    ASSERT_EQ(seg_batch_codes(&b, FLOW_COL_dst_port, &cd, &wh), -SEG_E_USAGE);
+    seg_batch_free(&b);
+    seg_close(f);
+    return 0;
+}
+
 /* ---- golden segments --------------------------------------------------------------------- */
 
 /* A row as text, every present column as name=value, for the golden .txt files. */
