@@ -670,8 +670,9 @@ TEST_IMPL(hunt_min_risk)
     return 0;
 }
 
-/* The hunts run in parallel threads over the same conversations: one thread or several give
- * the same report, byte for byte. */
+/* The hunts run in parallel threads over the same conversations, and preparation in shards of
+ * conversation keys (20,000 records: more than HP_SHARD_MIN, so 2 and 5 shards here): one
+ * thread or several give the same report, byte for byte. */
 TEST_IMPL(hunt_threads_same_report)
 {
     char truth[700];
