@@ -274,6 +274,17 @@ int cmd_expire(int argc, char **argv)
         hu_expire(dir, oldest_kept == UINT64_MAX ? UINT64_MAX
                        : oldest_kept > 86400000ull ? oldest_kept - 86400000ull
                                                    : 0);
+    /* the lists of segments out of place, of days none of whose segments is left (a writer
+     * may be noting one this minute: with nothing kept, only days before yesterday) */
+    if (!dry && del_n) {
+        uint64_t keep_from = now > 86400000ull ? now - 86400000ull : 0;
+        if (oldest_kept < keep_from)
+            keep_from = oldest_kept;
+        if (seg_dir_misplaced_expire(dir, keep_from) != 0) {
+            fprintf(stderr, "flowhunt expire: %s/flows/misplaced: %s\n", dir, strerror(errno));
+            status = CMD_PROBLEMS;
+        }
+    }
     /* one audit entry for the segments removed (none on a dry run) */
     if (au_record_expire(&audit, dir, argc, argv, now, status) != 0)
         status = CMD_USAGE;

@@ -163,6 +163,12 @@ static void worker_publish(worker_t *w)
                 (unsigned long long)(ws->flows_dropped));
     worker_prom(w, "flowhunt_segments_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)ws->segments);
+    /* segments holding flows far from their arrival hour (replays, held exports, a wrong
+     * exporter clock): listed for windows from DIR/flows/misplaced */
+    worker_prom(w, "flowhunt_segments_misplaced_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ws->segments_misplaced);
+    worker_prom(w, "flowhunt_store_write_errors_total{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)ws->write_errors);
     snprintf(w->summary, sizeof w->summary,
              "worker %d: %llu datagrams, %llu flows, %llu dropped whole, %llu stored, %llu not "
              "stored, %u exporters (%llu evicted), %u template scopes (%llu evicted)",

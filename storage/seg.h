@@ -84,6 +84,7 @@ typedef struct seg_writer_stats {
     uint64_t flows_dropped; /* lost to write errors such as a full disk */
     uint64_t segments;      /* segments completed */
     uint64_t write_errors;
+    uint64_t segments_misplaced; /* noted in DIR/flows/misplaced: flows outside their folder */
 } seg_writer_stats_t;
 
 /* Opens a writer; first recovers any temporary segment this instance left behind (a crash):
@@ -204,6 +205,9 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where);
  * long flows; the footers decide. Returns the count (paths malloc'd in *out) or -SEG_E_*. */
 int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out);
 void seg_dir_list_free(char **paths, int n);
+/* Removes the lists of segments out of place (DIR/flows/misplaced, seg_dir.c) of days that
+ * end by before_ms: `expire`, once no segment named on those days is left. 0 or -1. */
+int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms);
 
 /* mkdir -p: every missing folder of path, 0755. 0, or -1 with errno. */
 int seg_dir_mkdirs(const char *path);

@@ -9,10 +9,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "seg_int.h"
 
@@ -214,6 +218,209 @@ static int seg_dir_collect(void *arg, const char *folder, const char *name)
     return 0;
 }
 
+/* ---- segments out of place ---------------------------------------------------------------- */
+
+#define SEG_DIR_MISPLACED "flows/misplaced"
+#define SEG_DIR_HOUR_MS (3600 * 1000ull)
+
+/* The interval start a segment's name carries ("fh-YYYYMMDDTHHMMSSZ-..."); -1 if none. */
+static int seg_dir_name_ms(const char *path, uint64_t *ms)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    struct tm tm = {0};
+    char z;
+    if (sscanf(name, "fh-%4d%2d%2dT%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -1;
+    *ms = (uint64_t)t * 1000;
+    return 0;
+}
+
+int seg_dir_in_place(uint64_t name_ms, uint64_t tmin, uint64_t tmax)
+{
+    /* the folder [a, a + 1h) is listed for every window that flows with time_start >=
+     * a - BEFORE and time_end < a + 1h + AFTER can overlap (seg_dir_in_window) */
+    uint64_t a = name_ms - name_ms % SEG_DIR_HOUR_MS;
+    return tmin >= (a > SEG_DIR_MARGIN_BEFORE_MS ? a - SEG_DIR_MARGIN_BEFORE_MS : 0) &&
+           tmax < seg_dir_sat_add(a + SEG_DIR_HOUR_MS, SEG_DIR_MARGIN_AFTER_MS);
+}
+
+int seg_dir_note_placement(const char *dir, const char *instance, const char *seg_path,
+                           uint64_t tmin, uint64_t tmax)
+{
+    uint64_t name_ms;
+    size_t dl = strlen(dir);
+    if (seg_dir_name_ms(seg_path, &name_ms) != 0 || strncmp(seg_path, dir, dl) != 0 ||
+        seg_path[dl] != '/') {
+        errno = EINVAL;
+        return -1;
+    }
+    if (seg_dir_in_place(name_ms, tmin, tmax))
+        return 0;
+    char path[4096], line[4352];
+    int n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED, dir);
+    int len = snprintf(line, sizeof line, "%" PRIu64 "\t%" PRIu64 "\t%s\n", tmin, tmax,
+                       seg_path + dl + 1);
+    if (n < 0 || (size_t)n >= sizeof path || len < 0 || (size_t)len >= sizeof line) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (seg_dir_mkdirs(path) != 0)
+        return -1;
+    /* a file per instance and day of the segments' names: `expire` deletes a day's once it
+     * deleted every segment named that day, while writers append to later days' files */
+    struct tm tm;
+    seg_dir_tm(name_ms, &tm);
+    n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED "/%s-%04d%02d%02d.tsv", dir, instance,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    /* One instance's one writer appends here (its lock), a line in one write: readers see
+     * whole lines or none of the last. Synced like the segment it names. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = write(fd, line, (size_t)len) == len && fdatasync(fd) == 0 ? 1 : -1;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* The day a misplaced list's name "<instance>-YYYYMMDD.tsv" carries, in ms; -1 if none. */
+static int seg_dir_misplaced_day(const char *name, uint64_t *ms)
+{
+    size_t n = strlen(name);
+    if (n < 14 || strcmp(name + n - 4, ".tsv") != 0 || name[n - 13] != '-')
+        return -1;
+    struct tm tm = {0};
+    int v[3], w[3] = {4, 2, 2};
+    const char *p = name + n - 12;
+    for (int i = 0; i < 3; i++) {
+        v[i] = 0;
+        for (int k = 0; k < w[i]; k++, p++) {
+            if (*p < '0' || *p > '9')
+                return -1;
+            v[i] = v[i] * 10 + (*p - '0');
+        }
+    }
+    tm.tm_year = v[0] - 1900;
+    tm.tm_mon = v[1] - 1;
+    tm.tm_mday = v[2];
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -1;
+    *ms = (uint64_t)t * 1000;
+    return 0;
+}
+
+int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED, dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -1;
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint64_t day;
+        if (e->d_name[0] == '.' || seg_dir_misplaced_day(e->d_name, &day) != 0 ||
+            day + 24 * SEG_DIR_HOUR_MS > before_ms)
+            continue;
+        char file[4400];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (unlink(file) != 0 && errno != ENOENT)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+/* One line of a misplaced list: "<tmin>\t<tmax>\t<path under DIR>"; 0 when it is one (a
+ * segment's path under flows/, no "..", no dot file), else -1: the line is skipped. */
+static int seg_dir_misplaced_line(char *line, uint64_t *tmin, uint64_t *tmax, const char **rel)
+{
+    char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *end;
+    if (!t2)
+        return -1;
+    errno = 0;
+    *tmin = strtoull(line, &end, 10);
+    if (errno || end != t1 || line[0] < '0' || line[0] > '9')
+        return -1;
+    *tmax = strtoull(t1 + 1, &end, 10);
+    if (errno || end != t2 || t1[1] < '0' || t1[1] > '9')
+        return -1;
+    *rel = t2 + 1;
+    const char *base = strrchr(*rel, '/');
+    size_t n = strlen(*rel);
+    if (strncmp(*rel, "flows/", 6) != 0 || strstr(*rel, "..") || !base || base[1] == '.' ||
+        n < 5 || strcmp(*rel + n - 4, ".seg") != 0)
+        return -1;
+    return 0;
+}
+
+/* Adds to `a` the segments of every DIR/flows/misplaced/<instance>.tsv whose range meets
+ * [from, to) and that still exist (expire may have removed them). 0, or -1 (a.nomem set
+ * when out of memory). */
+static int seg_dir_misplaced_list(const char *dir, uint64_t from_ms, uint64_t to_ms,
+                                  seg_dir_acc_t *a)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED, dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -1;
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        uint64_t day;
+        if (e->d_name[0] == '.' || seg_dir_misplaced_day(e->d_name, &day) != 0)
+            continue;
+        char file[4400];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        FILE *f = fopen(file, "r");
+        if (!f)
+            continue; /* gone, or not ours to read: its segments stay listed by folder only */
+        char line[4352];
+        while (rc == 0 && fgets(line, sizeof line, f)) {
+            size_t ll = strlen(line);
+            if (ll == 0 || line[ll - 1] != '\n')
+                continue; /* cut short (a line too long, or the last one being written) */
+            line[ll - 1] = '\0';
+            uint64_t tmin, tmax;
+            const char *rel;
+            if (seg_dir_misplaced_line(line, &tmin, &tmax, &rel) != 0 || tmin >= to_ms ||
+                tmax < from_ms)
+                continue;
+            char seg[4400], folder[4400];
+            snprintf(seg, sizeof seg, "%s/%s", dir, rel);
+            struct stat st;
+            if (stat(seg, &st) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            snprintf(folder, sizeof folder, "%s", seg);
+            char *slash = strrchr(folder, '/');
+            *slash = '\0';
+            rc = seg_dir_collect(a, folder, slash + 1) ? -1 : 0;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return rc;
+}
+
 static int seg_dir_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -226,16 +433,28 @@ int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out)
         return -SEG_E_USAGE;
     seg_dir_acc_t a = {0};
     int rc = seg_dir_walk_window(dir, from_ms, to_ms, seg_dir_collect, &a);
+    /* a window lists the folders its flows can be in, plus the segments noted out of place
+     * (all of them are in the folders of an unbounded listing) */
+    if (rc == 0 && (from_ms > 0 || to_ms < UINT64_MAX))
+        rc = seg_dir_misplaced_list(dir, from_ms, to_ms, &a);
     if (rc != 0 || a.n > INT32_MAX) {
         seg_dir_list_free(a.paths, (int)a.n);
         return a.nomem ? -SEG_E_NOMEM : -SEG_E_IO;
     }
     /* Folders are zero-padded and names start with the interval, so name order is time
      * order (and, within an interval, the writers' sequence order). */
-    if (a.n && a.n > 1)
+    if (a.n > 1)
         qsort(a.paths, a.n, sizeof *a.paths, seg_dir_cmp);
+    /* a noted segment may sit in a folder the window listed too: once */
+    size_t m = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        if (m > 0 && strcmp(a.paths[m - 1], a.paths[i]) == 0)
+            free(a.paths[i]);
+        else
+            a.paths[m++] = a.paths[i];
+    }
     *out = a.paths;
-    return (int)a.n;
+    return (int)m;
 }
 
 void seg_dir_list_free(char **paths, int n)

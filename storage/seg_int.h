@@ -50,6 +50,15 @@ int seg_where_set(seg_where_t *where, const char *path, int code, uint64_t offse
  * hour folder relative to DIR: "flows/YYYY/MM/DD/HH". */
 void seg_dir_name(char *out, size_t cap, uint64_t start_ms, const char *instance, uint32_t seq);
 void seg_dir_hour(char *out, size_t cap, uint64_t start_ms);
+/* Whether a segment named for interval start name_ms, holding flows whose times span
+ * [tmin, tmax], is found by every window that meets its flows through its hour folder alone
+ * (seg_dir_list's margins). */
+int seg_dir_in_place(uint64_t name_ms, uint64_t tmin, uint64_t tmax);
+/* The writer of `instance`, once segment seg_path (under DIR) is in place: when it is not in
+ * place by its name, appends it with its range to DIR/flows/misplaced/<instance>.tsv, which
+ * windowed listings read. 0 in place, 1 noted, or -1 with errno. */
+int seg_dir_note_placement(const char *dir, const char *instance, const char *seg_path,
+                           uint64_t tmin, uint64_t tmax);
 /* Calls fn(arg, folder, name) for every entry of every hour folder under DIR/flows (names
  * starting with a dot included); 0, or fn's first nonzero return, or -1 with errno. */
 int seg_dir_walk(const char *dir, int (*fn)(void *arg, const char *folder, const char *name),

@@ -312,6 +312,41 @@ static int segw_complete(seg_writer_t *w, int fd, const char *tmp_path, uint64_t
     return segw_rename_into_place(w, tmp_path);
 }
 
+/* A segment in place whose flows lie outside its hour folder's margins (arrivals placed by
+ * the wall clock carrying old times) is noted for windowed listings (seg_dir.c). Its range is
+ * read back from the footer just written (in the page cache; once a segment). A failure
+ * leaves the segment where it is, found by unwindowed reads only: counted and reported, but
+ * the segment counts as written. */
+static void segw_note_placement(seg_writer_t *w, const char *path)
+{
+    seg_file_t *f;
+    seg_where_t where;
+    if (seg_open(path, &f, &where) != 0) {
+        w->stats.write_errors++;
+        segw_fail(w, path, SEG_E_IO, 0, EIO);
+        return;
+    }
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t g = 0; g < seg_n_groups(f); g++) {
+        seg_group_info_t gi;
+        seg_group(f, g, &gi);
+        if (gi.time_min < lo)
+            lo = gi.time_min;
+        if (gi.time_max > hi)
+            hi = gi.time_max;
+    }
+    seg_close(f);
+    if (lo > hi)
+        return; /* no flows */
+    int rc = seg_dir_note_placement(w->dir, w->instance, path, lo, hi);
+    if (rc < 0) {
+        w->stats.write_errors++;
+        segw_fail(w, path, SEG_E_IO, 0, errno);
+    } else if (rc > 0) {
+        w->stats.segments_misplaced++;
+    }
+}
+
 /* Renames a synced temporary segment to its final name (the next free sequence number if
  * its own is taken) and syncs the folder. */
 static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
@@ -333,6 +368,7 @@ static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
     if (segw_fsync_dir(slash ? folder : ".") != 0)
         return segw_fail(w, folder, SEG_E_IO, 0, errno);
     w->stats.segments++;
+    segw_note_placement(w, final_path);
     return 0;
 }
 

@@ -1553,6 +1553,74 @@ TEST_IMPL(seg_dir_list_window)
     return 0;
 }
 
+/* A daemon places flows by arrival: flows days older than their segment's hour folder are
+ * listed for a window over their own time through the writer's note in DIR/flows/misplaced,
+ * once even when the folder is listed too; a garbled or stale note is skipped; expire removes
+ * a day's notes. */
+TEST_IMPL(seg_dir_misplaced_listed)
+{
+    const char *dir = t_dir("misplaced");
+    const uint64_t h = 3600000, arrival = T_BASE_MS + 10 * 24 * h; /* 2024-03-11 00:00 */
+    seg_writer_t *w = t_writer(dir, "late", 0, 60);
+    for (uint64_t i = 0; i < 3; i++) { /* three flows of 2024-03-01, around 05:00 */
+        flow_rec_t r;
+        flow_rec_clear(&r);
+        FLOW_SET(&r, time_start, T_BASE_MS + 5 * h + i * 1000);
+        FLOW_SET(&r, time_end, T_BASE_MS + 5 * h + i * 1000 + 10);
+        FLOW_SET(&r, packets, i + 1);
+        ASSERT_EQ(seg_writer_add(w, &r, arrival + i), 0);
+    }
+    ASSERT_EQ(seg_writer_close(w), 0);
+    t_seg_at(dir, "late", arrival + 1000, 9); /* in place: never noted */
+    char note[1400];
+    snprintf(note, sizeof note, "%s/flows/misplaced/late-20240311.tsv", dir);
+    size_t len;
+    char *text = (char *)t_slurp(note, &len); /* one line: the segment out of place */
+    ASSERT_NOT_NULL(text);
+    text = realloc(text, len + 1);
+    ASSERT_NOT_NULL(text);
+    text[len] = '\0';
+    ASSERT_NOT_NULL(strchr(text, '\n'));
+    ASSERT_EQ(strchr(text, '\n') - text + 1, (long)len);
+    ASSERT_NOT_NULL(strstr(text, "\tflows/2024/03/11/00/fh-20240311T000000Z-late-000000.seg\n"));
+    free(text);
+
+    char **paths;
+    int n = seg_dir_list(dir, T_BASE_MS + 4 * h, T_BASE_MS + 6 * h, &paths);
+    ASSERT_EQ(n, 1);
+    ASSERT_NOT_NULL(strstr(paths[0], "/flows/2024/03/11/00/fh-20240311T000000Z-late-000000.seg"));
+    seg_dir_list_free(paths, n);
+    n = seg_dir_list(dir, T_BASE_MS + 6 * h, T_BASE_MS + 7 * h, &paths); /* misses its range */
+    ASSERT_EQ(n, 0);
+    seg_dir_list_free(paths, n);
+    /* a window that lists the arrival folder too: each segment once */
+    n = seg_dir_list(dir, T_BASE_MS, arrival + h, &paths);
+    ASSERT_EQ(n, 2);
+    ASSERT(strcmp(paths[0], paths[1]) < 0);
+    seg_dir_list_free(paths, n);
+
+    /* garbage around a good line, and a note whose segment is gone */
+    FILE *f = fopen(note, "a");
+    ASSERT_NOT_NULL(f);
+    fputs("x\ty\tflows/a.seg\n1\t2\t../../etc/passwd.seg\n3\t4\tflows/2024/03/01/05/.x.seg\n", f);
+    fputs("0\t99999999999999\tflows/2024/03/01/05/fh-20240301T050000Z-gone-000000.seg\n", f);
+    fputs("0\t99999999999999\tflows/2024/03/11/00/fh-20240311T000000Z-late-0", f); /* cut */
+    fclose(f);
+    n = seg_dir_list(dir, T_BASE_MS + 4 * h, T_BASE_MS + 6 * h, &paths);
+    ASSERT_EQ(n, 1);
+    seg_dir_list_free(paths, n);
+
+    /* expire: the notes of days that end by the bound go */
+    ASSERT_EQ(seg_dir_misplaced_expire(dir, arrival + 23 * h), 0);
+    ASSERT_EQ(access(note, F_OK), 0);
+    ASSERT_EQ(seg_dir_misplaced_expire(dir, arrival + 24 * h), 0);
+    ASSERT_NE(access(note, F_OK), 0);
+    n = seg_dir_list(dir, T_BASE_MS + 4 * h, T_BASE_MS + 6 * h, &paths);
+    ASSERT_EQ(n, 0); /* without its note, the name hides it again */
+    seg_dir_list_free(paths, n);
+    return 0;
+}
+
 /* ---- scanning ---------------------------------------------------------------------------- */
 
 typedef struct t_scan {
