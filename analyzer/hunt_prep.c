@@ -190,12 +190,7 @@ static int hp_cmp_stitch(const void *pa, const void *pb)
  * below 2^63 (an address whose first 8 bytes are zero, as every IPv4-mapped one is) and a
  * coarse, bucketed value above, so unequal codes order two addresses as memcmp does and equal
  * exact codes mean equal addresses; after an inexact code the later words are 0, so the items
- * decide. */
-typedef struct hp_skey {
-    uint64_t w[3]; /* compared in turn, as unsigned numbers */
-    void *p;       /* the item */
-} hp_skey_t;
-
+ * decide (hp_skey_t, hunt_unit.h). */
 #define HP_INEXACT (1ull << 63)
 
 static uint64_t hp_addr_code(const flow_addr_t *a)
@@ -235,7 +230,7 @@ static int hp_cmp_item(const void *pa, const void *pb, void *cmp)
  * (the constant upper bits of IPv4-mapped codes and of times); each run of equal words is then
  * sorted by `cmp`, stably (left in input order when `cmp` is NULL). Replaced qsort with a
  * comparator, which was 40 % of preparation. */
-static void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const void *))
+void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const void *))
 {
     if (n < 2)
         return;
