@@ -322,29 +322,46 @@ static int seg_dir_misplaced_day(const char *name, uint64_t *ms)
     return 0;
 }
 
-int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms)
+/* Calls fn(arg, file, day) for every list "<instance>-YYYYMMDD.tsv" in DIR/flows/misplaced
+ * (file: its path; day: its date in ms) until fn returns nonzero. 0 (also when there is no
+ * such folder), fn's value, or -1 with errno. */
+static int seg_dir_misplaced_each(const char *dir, int (*fn)(void *arg, const char *file,
+                                                             uint64_t day), void *arg)
 {
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED, dir);
-    if (n < 0 || (size_t)n >= sizeof path)
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
         return -1;
+    }
     DIR *d = opendir(path);
     if (!d)
         return errno == ENOENT ? 0 : -1;
     int rc = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while (rc == 0 && (e = readdir(d)) != NULL) {
         uint64_t day;
-        if (e->d_name[0] == '.' || seg_dir_misplaced_day(e->d_name, &day) != 0 ||
-            day + 24 * SEG_DIR_HOUR_MS > before_ms)
+        if (e->d_name[0] == '.' || seg_dir_misplaced_day(e->d_name, &day) != 0)
             continue;
         char file[4400];
         snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        if (unlink(file) != 0 && errno != ENOENT)
-            rc = -1;
+        rc = fn(arg, file, day);
     }
     closedir(d);
     return rc;
+}
+
+static int seg_dir_misplaced_unlink(void *arg, const char *file, uint64_t day)
+{
+    uint64_t before_ms = *(const uint64_t *)arg;
+    if (day + 24 * SEG_DIR_HOUR_MS <= before_ms && unlink(file) != 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms)
+{
+    return seg_dir_misplaced_each(dir, seg_dir_misplaced_unlink, &before_ms);
 }
 
 /* One line of a misplaced list: "<tmin>\t<tmax>\t<path under DIR>"; 0 when it is one (a
@@ -370,55 +387,54 @@ static int seg_dir_misplaced_line(char *line, uint64_t *tmin, uint64_t *tmax, co
     return 0;
 }
 
-/* Adds to `a` the segments of every DIR/flows/misplaced/<instance>.tsv whose range meets
- * [from, to) and that still exist (expire may have removed them). 0, or -1 (a.nomem set
+typedef struct seg_dir_window_acc {
+    const char *dir;
+    uint64_t from_ms, to_ms;
+    seg_dir_acc_t *acc;
+} seg_dir_window_acc_t;
+
+/* Adds to the accumulator the segments of one list whose range meets the window and that
+ * still exist (expire may have removed them). 0, or 1 out of memory. */
+static int seg_dir_misplaced_read(void *arg, const char *file, uint64_t day)
+{
+    const seg_dir_window_acc_t *w = arg;
+    (void)day; /* a list's day is its segments' names', not their flows' (a clock ahead) */
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return 0; /* gone, or not ours to read: its segments stay listed by folder only */
+    int rc = 0;
+    char line[4352];
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        size_t ll = strlen(line);
+        if (ll == 0 || line[ll - 1] != '\n')
+            continue; /* cut short (a line too long, or the last one being written) */
+        line[ll - 1] = '\0';
+        uint64_t tmin, tmax;
+        const char *rel;
+        if (seg_dir_misplaced_line(line, &tmin, &tmax, &rel) != 0 || tmin >= w->to_ms ||
+            tmax < w->from_ms)
+            continue;
+        char seg[4400], folder[4400];
+        snprintf(seg, sizeof seg, "%s/%s", w->dir, rel);
+        struct stat st;
+        if (stat(seg, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        snprintf(folder, sizeof folder, "%s", seg);
+        char *slash = strrchr(folder, '/');
+        *slash = '\0';
+        rc = seg_dir_collect(w->acc, folder, slash + 1);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Adds to `a` the noted segments whose range meets [from, to). 0, or nonzero (a->nomem set
  * when out of memory). */
 static int seg_dir_misplaced_list(const char *dir, uint64_t from_ms, uint64_t to_ms,
                                   seg_dir_acc_t *a)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/" SEG_DIR_MISPLACED, dir);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return -1;
-    DIR *d = opendir(path);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        uint64_t day;
-        if (e->d_name[0] == '.' || seg_dir_misplaced_day(e->d_name, &day) != 0)
-            continue;
-        char file[4400];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        FILE *f = fopen(file, "r");
-        if (!f)
-            continue; /* gone, or not ours to read: its segments stay listed by folder only */
-        char line[4352];
-        while (rc == 0 && fgets(line, sizeof line, f)) {
-            size_t ll = strlen(line);
-            if (ll == 0 || line[ll - 1] != '\n')
-                continue; /* cut short (a line too long, or the last one being written) */
-            line[ll - 1] = '\0';
-            uint64_t tmin, tmax;
-            const char *rel;
-            if (seg_dir_misplaced_line(line, &tmin, &tmax, &rel) != 0 || tmin >= to_ms ||
-                tmax < from_ms)
-                continue;
-            char seg[4400], folder[4400];
-            snprintf(seg, sizeof seg, "%s/%s", dir, rel);
-            struct stat st;
-            if (stat(seg, &st) != 0 || !S_ISREG(st.st_mode))
-                continue;
-            snprintf(folder, sizeof folder, "%s", seg);
-            char *slash = strrchr(folder, '/');
-            *slash = '\0';
-            rc = seg_dir_collect(a, folder, slash + 1) ? -1 : 0;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return rc;
+    seg_dir_window_acc_t w = {dir, from_ms, to_ms, a};
+    return seg_dir_misplaced_each(dir, seg_dir_misplaced_read, &w);
 }
 
 static int seg_dir_cmp(const void *a, const void *b)
