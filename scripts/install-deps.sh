@@ -13,6 +13,8 @@ set -eu
 PKGS="gcc make pkg-config libuv1-dev libzstd-dev libjudy-dev libmaxminddb-dev \
 libjansson-dev libssl-dev \
 clang libclang-rt-14-dev valgrind tshark nfdump softflowd pmacct tcpreplay chromium"
+# extra packages one target needs beyond these (make bench: clickhouse-server, clickhouse-client)
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do
