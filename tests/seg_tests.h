@@ -4,6 +4,7 @@
 TEST_ENTRY(seg_crc32c)
 TEST_ENTRY(seg_varint_and_encodings)
 TEST_ENTRY(seg_varint_fast_path)
+TEST_ENTRY(seg_varint_long_streams)
 TEST_ENTRY(seg_error_names)
 TEST_ENTRY(seg_roundtrip_edges)
 TEST_ENTRY(seg_roundtrip_large)

@@ -477,6 +477,76 @@ TEST_IMPL(seg_varint_fast_path)
     return 0;
 }
 
+/* Long streams as the writer makes them (mostly one- to three-byte varints, runs of one-byte
+ * ones, now and then a long one), whole and damaged (cut short, a continuation bit flipped, a
+ * count off by one): the decoder's fast paths (eight and sixteen bytes a step) give the
+ * reference's result and values, for every offset of the stream in its buffer. */
+TEST_IMPL(seg_varint_long_streams)
+{
+    enum { N = 3000 };
+    uint64_t rng = 4242;
+    uint8_t *buf = malloc(N * SEG_VARINT_MAX + 16);
+    uint64_t *got = malloc((N + 1) * sizeof *got), *want = malloc((N + 1) * sizeof *want);
+    ASSERT_NOT_NULL(buf);
+    ASSERT_NOT_NULL(got);
+    ASSERT_NOT_NULL(want);
+    int ok = 0, bad = 0;
+    for (int trial = 0; trial < 240; trial++) {
+        size_t off = (size_t)trial % 16, len = 0;
+        uint32_t n = 0;
+        unsigned mix = (unsigned)trial % 4; /* 0 one-byte runs, 1 mixed short, 2-3 with long */
+        while (n < N) {
+            unsigned r = (unsigned)(t_rng(&rng) % 100), bits;
+            if (mix == 0 || r < 40)
+                bits = 7;
+            else if (r < 75)
+                bits = 14;
+            else if (r < 97 || mix == 1)
+                bits = 21;
+            else
+                bits = 22 + (unsigned)(t_rng(&rng) % 43);
+            uint64_t v = bits >= 64 ? t_rng(&rng) : t_rng(&rng) & (((uint64_t)1 << bits) - 1);
+            len = (size_t)(seg_put_varint(buf + off + len, v) - (buf + off));
+            n++;
+        }
+        switch (trial / 4 % 5) {
+        case 1: /* cut short */
+            len -= 1 + t_rng(&rng) % 5;
+            break;
+        case 2: { /* a continuation bit set or cleared somewhere */
+            size_t at = t_rng(&rng) % len;
+            buf[off + at] ^= 0x80;
+            break;
+        }
+        case 3: /* one value more than the bytes hold, or one fewer */
+            n += trial & 1 ? 1 : (uint32_t)-1;
+            break;
+        case 4: { /* a run of continuation bits: an overlong varint */
+            size_t at = t_rng(&rng) % (len > 12 ? len - 12 : 1);
+            for (int k = 0; k < 11; k++)
+                buf[off + at + (size_t)k] |= 0x80;
+            break;
+        }
+        default:
+            break;
+        }
+        int rc_want = t_dec_varint_ref(buf + off, len, n, want);
+        int rc_got = seg_dec_varint(buf + off, len, n, got);
+        if (rc_got != rc_want)
+            TEST_FAIL_AT("trial %d (%zu bytes, %u values): %d, the reference %d", trial, len, n,
+                         rc_got, rc_want);
+        if (rc_want == 0)
+            ASSERT_MEM_EQ(got, want, n * sizeof *got);
+        rc_want == 0 ? ok++ : bad++;
+    }
+    ASSERT_GT(ok, 40);
+    ASSERT_GT(bad, 40);
+    free(buf);
+    free(got);
+    free(want);
+    return 0;
+}
+
 TEST_IMPL(seg_error_names)
 {
     ASSERT_STR_EQ(seg_err_name(-SEG_E_CHECKSUM), "bad_checksum");
