@@ -864,7 +864,9 @@ static void top_print(const top_tab_t *t, const uint32_t *order, uint32_t n, con
                 p = top_pad(p, cell, l, 0, 0);
                 *p++ = ',';
             } else {
-                p += sprintf(p, is_addr ? "\"%s\":\"%s\"," : "\"%s\":%s,", key->name[i], cell);
+                /* the field's text is `l` bytes, not a string */
+                p += sprintf(p, is_addr ? "\"%s\":\"%.*s\"," : "\"%s\":%.*s,", key->name[i], (int)l,
+                             cell);
             }
         }
         for (int i = 0; i < 3; i++) {

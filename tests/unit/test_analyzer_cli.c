@@ -503,6 +503,30 @@ TEST_IMPL(analyzer_top_matches_reference)
     ASSERT_EQ(test_runf(&out, "%s top %s --by proto --format json", test_bin("flowhunt"), s.dir), 0);
     ASSERT_EQ(strncmp(out, "{\"proto\":", 9), 0);
     free(out);
+    /* a number after an address in the key is the number alone (it once carried the tail of
+     * the address before it: "dstport":9100.0.60), the same as in CSV */
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip,dstport -n 5 --format json", test_bin("flowhunt"),
+                        s.dir),
+              0);
+    ASSERT_EQ(test_runf(&text, "%s top %s --by srcip,dstport -n 5 --format csv", test_bin("flowhunt"),
+                        s.dir),
+              0);
+    char **jl, **cl;
+    int nj = tc_lines(out, &jl), nc = tc_lines(text, &cl);
+    ASSERT_EQ(nj, 5);
+    ASSERT_EQ(nc, 6);
+    for (int i = 0; i < nj; i++) {
+        char ip[64], port[64], want[160];
+        ASSERT_EQ(test_json_str(jl[i], "srcip", ip, sizeof ip), 1);
+        ASSERT_EQ(test_json_str(jl[i], "dstport", port, sizeof port), 1);
+        ASSERT(port[0] != '\0' && strspn(port, "0123456789") == strlen(port));
+        snprintf(want, sizeof want, "%s,%s,", ip, port);
+        ASSERT_EQ(strncmp(cl[i + 1], want, strlen(want)), 0);
+    }
+    free(jl);
+    free(cl);
+    free(out);
+    free(text);
     tc_store_free(&s);
     return 0;
 }
