@@ -36,14 +36,17 @@
  * Confidence comes from how many check-ins, how many hours, and whether the data was sampled.
  *
  * Memory: per-pair timelines live only for one preparation pass (pairs never span passes);
- * at the end of a pass every pair is scored and freed, and only candidates above score_base
- * are kept. Timelines are capped at max_connections (RITA's strobe limit); what is dropped is
- * counted and named in the finding.
+ * at the end of a pass every pair is scored (on every core) and freed, and only candidates
+ * above score_base are kept. Timelines are capped at max_connections (RITA's strobe limit);
+ * what is dropped is counted and named in the finding.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "hunt.h"
 
 typedef struct hb_pt {
@@ -65,20 +68,14 @@ typedef struct hb_unit {
     uint16_t port;
     uint8_t proto;
     uint8_t multi_dst;
-    uint8_t net; /* a (host, /24, port, proto) unit */
+    uint8_t net;     /* a (host, /24, port, proto) unit */
+    uint32_t net_id; /* single-address units: the id of the host's /24 unit of this dst */
     hb_pt_t *pts;
     uint32_t n;
     uint64_t dropped; /* over max_connections */
     uint64_t bytes_out, bytes_in, stitched, unanswered;
     uint32_t sampling;
 } hb_unit_t;
-
-typedef struct hb_key {
-    flow_addr_t host, dst;
-    uint16_t port;
-    uint8_t proto;
-    uint8_t net;
-} __attribute__((packed)) hb_key_t;
 
 typedef struct hb_scores {
     uint32_t n_conn, n_int;
@@ -136,22 +133,96 @@ typedef struct hb_ptrec {
     hb_pt_t pt;
 } hb_ptrec_t;
 
+/* ---- the units' index --------------------------------------------------------------------
+ * Unit ids by key, given in insertion order (0, 1, 2, ...) as hj_intern gives them, so the
+ * units, and every output, keep the feeding order. It is an open-addressing table (linear
+ * probing, at most half full) of (upper 32 bits of the hash) << 32 | (id + 1), 0 when empty,
+ * that keeps no copy of the keys: a probe compares with the unit itself, which the feed updates
+ * anyway, so a lookup costs the slot and the unit where hj_intern's key arena cost a third
+ * cache miss (interning was most of the feed's time). */
+typedef struct hb_index {
+    uint64_t *slots;
+    size_t mask; /* slots - 1, a power of two; 0 before the first key */
+    size_t n;
+} hb_index_t;
+
+#define HB_INDEX_MAX 0xffffffffu /* ids fit the uint32_t of hb_ptrec_t */
+
+static uint64_t hb_key_hash(const flow_addr_t *host, const flow_addr_t *dst, uint16_t port,
+                            uint8_t proto, uint8_t net)
+{
+    uint64_t w[4], h = (uint64_t)port << 16 | (uint64_t)proto << 8 | net;
+    memcpy(w, host->b, 16);
+    memcpy(w + 2, dst->b, 16);
+    for (int i = 0; i < 4; i++) {
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
+
+static uint64_t hb_unit_hash(const hb_unit_t *u)
+{
+    return hb_key_hash(&u->host, &u->dst, u->port, u->proto, u->net);
+}
+
+static void hb_index_place(hb_index_t *x, uint64_t h, uint64_t id)
+{
+    size_t i = (size_t)h & x->mask;
+    while (x->slots[i])
+        i = (i + 1) & x->mask;
+    x->slots[i] = (h >> 32) << 32 | (id + 1);
+}
+
+/* Doubles the table, placing units[0..n) again. */
+static void hb_index_grow(hb_index_t *x, const hb_unit_t *units)
+{
+    size_t cap = x->mask ? (x->mask + 1) * 2 : 1024;
+    free(x->slots);
+    x->slots = hj_xcalloc(cap, sizeof *x->slots);
+    x->mask = cap - 1;
+    for (size_t id = 0; id < x->n; id++)
+        hb_index_place(x, hb_unit_hash(&units[id]), id);
+}
+
+static void hb_index_free(hb_index_t *x)
+{
+    free(x->slots);
+    memset(x, 0, sizeof *x);
+}
+
+#define HB_LAG 16 /* conversations fed ahead of the one counted */
+
 typedef struct hb_state {
     const hunt_ctx_t *ctx;
     const hunt_config_t *cfg;
-    hj_intern_t keys;
-    hj_vec_t units; /* hb_unit_t; pts set in hb_part_end */
-    hb_ptrec_t *pv; /* every unit's connections in feeding order */
+    hb_index_t index;
+    hj_vec_t units; /* hb_unit_t, by id; pts set in hb_part_end */
+    hunt_conv_t lag[HB_LAG]; /* conversations fed and not yet counted (hb_lag_push) */
+    uint64_t lag_h[HB_LAG];  /* their units' hashes */
+    size_t lag_n;            /* fed since the last drain */
+    /* Every unit's connections in feeding order, then by unit (hb_part_end). Both arrays are
+     * kept from pass to pass: passes are alike, and fresh pages for each cost page faults. */
+    hb_ptrec_t *pv;
     size_t pn, pcap;
+    hb_pt_t *all;
+    size_t all_cap;
     hj_vec_t cands; /* hb_cand_t */
     uint64_t scored, dropped_total;
+    int workers; /* threads that score the units at the end of a partition */
 } hb_state_t;
+
+#define HB_MAX_WORKERS 16
 
 static void *hb_create(const hunt_ctx_t *ctx)
 {
     hb_state_t *s = hj_xcalloc(1, sizeof *s);
     s->ctx = ctx;
     s->cfg = ctx->cfg;
+    s->workers = ctx->cfg->workers > 0 ? (int)ctx->cfg->workers : cmd_workers();
+    if (s->workers > HB_MAX_WORKERS)
+        s->workers = HB_MAX_WORKERS;
     hj_vec_init(&s->units, sizeof(hb_unit_t));
     hj_vec_init(&s->cands, sizeof(hb_cand_t));
     return s;
@@ -167,28 +238,54 @@ static flow_addr_t hb_net24(const flow_addr_t *a)
     return n;
 }
 
-static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
+static uint64_t hb_conv_hash(const hunt_conv_t *c, int net)
 {
-    hb_key_t k;
-    memset(&k, 0, sizeof k);
-    k.host = c->orig;
-    k.dst = net ? hb_net24(&c->resp) : c->resp;
-    k.port = c->resp_port;
-    k.proto = c->proto;
-    k.net = (uint8_t)net;
-    int is_new;
-    uint64_t id = hj_intern(&s->keys, &k, sizeof k, &is_new);
-    hb_unit_t *u = hj_vec_at(&s->units, id);
-    if (is_new) {
-        u->host = k.host;
-        u->dst = k.dst;
-        u->first_dst = c->resp;
-        u->port = k.port;
-        u->proto = k.proto;
-        u->net = k.net;
-    } else if (memcmp(u->first_dst.b, c->resp.b, 16) != 0) {
-        u->multi_dst = 1;
+    flow_addr_t dst = net ? hb_net24(&c->resp) : c->resp;
+    return hb_key_hash(&c->orig, &dst, c->resp_port, c->proto, (uint8_t)net);
+}
+
+/* The id of c's unit (its /24 unit when net; h: hb_conv_hash), created when new (*is_new
+ * set). */
+static uint32_t hb_unit_id(hb_state_t *s, const hunt_conv_t *c, int net, uint64_t h, int *is_new)
+{
+    *is_new = 0;
+    flow_addr_t dst = net ? hb_net24(&c->resp) : c->resp;
+    hb_index_t *x = &s->index;
+    hb_unit_t *units = s->units.v;
+    for (size_t i = (size_t)h & x->mask; x->mask && x->slots[i]; i = (i + 1) & x->mask) {
+        uint64_t sl = x->slots[i];
+        const hb_unit_t *u = &units[(sl & 0xffffffffu) - 1];
+        if (sl >> 32 == h >> 32 && u->port == c->resp_port && u->proto == c->proto &&
+            u->net == net && memcmp(u->host.b, c->orig.b, 16) == 0 &&
+            memcmp(u->dst.b, dst.b, 16) == 0)
+            return (uint32_t)((sl & 0xffffffffu) - 1);
     }
+    if (x->n >= HB_INDEX_MAX) {
+        fprintf(stderr, "flowhunt: beacon: more than %u units in one pass\n", HB_INDEX_MAX);
+        exit(2);
+    }
+    *is_new = 1;
+    uint32_t id = (uint32_t)x->n++;
+    hb_unit_t *u = hj_vec_at(&s->units, id);
+    u->host = c->orig;
+    u->dst = dst;
+    u->first_dst = c->resp;
+    u->port = c->resp_port;
+    u->proto = c->proto;
+    u->net = (uint8_t)net;
+    if (x->n * 2 > x->mask + 1)
+        hb_index_grow(x, s->units.v); /* places the new unit too */
+    else
+        hb_index_place(x, h, id);
+    return id;
+}
+
+/* Counts conversation c in unit `id`. */
+static void hb_count(hb_state_t *s, uint32_t id, const hunt_conv_t *c)
+{
+    hb_unit_t *u = (hb_unit_t *)s->units.v + id;
+    if (memcmp(u->first_dst.b, c->resp.b, 16) != 0)
+        u->multi_dst = 1;
     if (u->n >= (uint32_t)s->cfg->b_max_conn) {
         u->dropped++;
         return;
@@ -197,9 +294,8 @@ static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
         s->pcap = s->pcap ? s->pcap * 2 : 65536;
         s->pv = hj_xrealloc(s->pv, s->pcap * sizeof *s->pv);
     }
-    /* ids fit: hj_intern ends the run before 2^32 keys */
     s->pv[s->pn++] = (hb_ptrec_t){
-        (uint32_t)id, {c->t_start, c->pkts_out || !c->pkts_in ? c->bytes_out : HB_BYTES_UNKNOWN}};
+        id, {c->t_start, c->pkts_out || !c->pkts_in ? c->bytes_out : HB_BYTES_UNKNOWN}};
     u->n++;
     u->bytes_out += c->bytes_out;
     u->bytes_in += c->bytes_in;
@@ -207,6 +303,60 @@ static void hb_add(hb_state_t *s, const hunt_conv_t *c, int net)
     u->unanswered += !c->answered;
     if (c->sampling > u->sampling)
         u->sampling = c->sampling;
+}
+
+/* Counts conversation c (h: hb_conv_hash(c, 0)) in its units. */
+static void hb_take(hb_state_t *s, const hunt_conv_t *c, uint64_t h)
+{
+    /* A single-address unit and its /24 unit are created together, so a known address unit
+     * names its /24 unit and one lookup serves both (ids are given in the same order). */
+    int is_new, net_new;
+    uint32_t id = hb_unit_id(s, c, 0, h, &is_new), net_id;
+    if (is_new) {
+        net_id = hb_unit_id(s, c, 1, hb_conv_hash(c, 1), &net_new);
+        ((hb_unit_t *)s->units.v + id)->net_id = net_id;
+    } else {
+        net_id = ((hb_unit_t *)s->units.v + id)->net_id;
+    }
+    hb_count(s, id, c);
+    hb_count(s, net_id, c);
+}
+
+/* Brings the unit of hash h, when it is the first in its probe sequence, into the cache. */
+static void hb_prefetch_unit(const hb_state_t *s, uint64_t h)
+{
+    if (!s->index.mask)
+        return;
+    uint64_t sl = s->index.slots[h & s->index.mask];
+    if (sl && sl >> 32 == h >> 32)
+        __builtin_prefetch((const hb_unit_t *)s->units.v + (sl & 0xffffffffu) - 1);
+}
+
+/* Feeding waits on memory: the index slot of a conversation's unit, then the unit, both
+ * anywhere in tables of tens of megabytes. So a conversation is counted HB_LAG feeds after it
+ * arrives: its slot is fetched when it arrives, its unit half-way, and both are in cache when
+ * it is counted. Conversations are counted in arrival order, so ids and timelines are those
+ * of counting at once; hb_part_end counts the last ones (hb_lag_drain). */
+static void hb_lag_push(hb_state_t *s, const hunt_conv_t *c)
+{
+    uint64_t h = hb_conv_hash(c, 0);
+    if (s->index.mask)
+        __builtin_prefetch(&s->index.slots[h & s->index.mask]);
+    size_t k = s->lag_n % HB_LAG; /* the oldest waiting, when the lag is full */
+    if (s->lag_n >= HB_LAG)
+        hb_take(s, &s->lag[k], s->lag_h[k]);
+    s->lag[k] = *c;
+    s->lag_h[k] = h;
+    s->lag_n++;
+    if (s->lag_n > HB_LAG / 2)
+        hb_prefetch_unit(s, s->lag_h[(s->lag_n - 1 - HB_LAG / 2) % HB_LAG]);
+}
+
+static void hb_lag_drain(hb_state_t *s)
+{
+    for (size_t i = s->lag_n > HB_LAG ? s->lag_n - HB_LAG : 0; i < s->lag_n; i++)
+        hb_take(s, &s->lag[i % HB_LAG], s->lag_h[i % HB_LAG]);
+    s->lag_n = 0;
 }
 
 static void hb_feed(void *st, const hunt_conv_t *c)
@@ -220,16 +370,53 @@ static void hb_feed(void *st, const hunt_conv_t *c)
     /* An approved resolver's recursion is its job (the DNS hunt says the same). */
     if (c->resp_port == 53 && hc_is_resolver(s->cfg, &c->orig))
         return;
-    hb_add(s, c, 0);
-    hb_add(s, c, 1);
+    hb_lag_push(s, c);
 }
 
 /* ---- statistics ------------------------------------------------------------------------------ */
 
-static int hb_cmp_d(const void *a, const void *b)
+#define HB_SORT_SMALL 32 /* shorter arrays: insertion sort */
+
+/* Sorts v[0..n) ascending. The values are intervals and byte counts, never negative nor NaN,
+ * so their bit patterns order as the numbers do and a radix sort by bytes applies: linear
+ * whatever the timeline (a timeline crafted against a comparison sort cannot make it
+ * quadratic), and without qsort's call per comparison (a fifth of the scoring's time went
+ * to sorting). Any sort gives the same array, value for value. */
+static void hb_sort_d(double *v, size_t n)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    if (n <= HB_SORT_SMALL) {
+        for (size_t i = 1; i < n; i++) {
+            double x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    uint64_t *buf = hj_xmalloc(2 * n * sizeof *buf), *a = buf, *b = buf + n;
+    for (size_t i = 0; i < n; i++)
+        memcpy(&a[i], &v[i], 8);
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t at[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            at[a[i] >> shift & 255]++;
+        if (at[a[0] >> shift & 255] == n) /* one digit everywhere: nothing to move */
+            continue;
+        for (size_t d = 0, sum = 0; d < 256; d++) {
+            size_t c = at[d];
+            at[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[at[a[i] >> shift & 255]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(&v[i], &a[i], 8);
+    free(buf);
 }
 
 /* Quantile of sorted v[0..n) with linear interpolation. */
@@ -242,6 +429,32 @@ static double hb_q(const double *v, size_t n, double p)
     return v[i] + (v[i + 1] - v[i]) * (pos - (double)i);
 }
 
+/* The median absolute deviation from q2 of sorted v[0..n) (hb_q's median of the sorted
+ * deviations), without sorting them: the deviations of the values below q2 grow leftwards and
+ * those of the others rightwards (rounding is monotone), so the two runs are merged up to the
+ * median's two ranks. */
+static double hb_mad(const double *v, size_t n, double q2)
+{
+    size_t hi = 0;
+    while (hi < n && v[hi] < q2)
+        hi++;
+    size_t lo = hi; /* next below: v[lo - 1]; next above: v[hi] */
+    double pos = 0.5 * (double)(n - 1), at[2] = {0, 0};
+    size_t i = (size_t)pos;
+    for (size_t r = 0; r < n && r <= i + 1; r++) {
+        double x;
+        if (lo > 0 && (hi >= n || fabs(v[lo - 1] - q2) <= fabs(v[hi] - q2)))
+            x = fabs(v[--lo] - q2);
+        else
+            x = fabs(v[hi++] - q2);
+        if (r >= i)
+            at[r - i] = x;
+    }
+    if (i + 1 >= n)
+        return at[0];
+    return at[0] + (at[1] - at[0]) * (pos - (double)i);
+}
+
 /* RITA's pair of dispersion scores over sorted v: (1 - |Bowley skew|, (median - MAD)/median). */
 static void hb_rita(const double *v, size_t n, double iqr_guard, double small_default,
                     double *skew_out, double *med_out, double *mad_out, double *score)
@@ -250,13 +463,7 @@ static void hb_rita(const double *v, size_t n, double iqr_guard, double small_de
     double skew = 0;
     if (q3 - q1 >= iqr_guard && q2 != q1 && q2 != q3)
         skew = (q1 + q3 - 2 * q2) / (q3 - q1);
-    double *dev = hj_xmalloc(n * sizeof *dev);
-    for (size_t i = 0; i < n; i++)
-        dev[i] = fabs(v[i] - q2);
-    if (n > 1)
-        qsort(dev, n, sizeof *dev, hb_cmp_d);
-    double mad = hb_q(dev, n, 0.5);
-    free(dev);
+    double mad = hb_mad(v, n, q2);
     double mad_score = q2 >= 1 ? (q2 - mad) / q2 : small_default;
     if (!(mad_score > 0))
         mad_score = 0;
@@ -266,9 +473,8 @@ static void hb_rita(const double *v, size_t n, double iqr_guard, double small_de
     *score = ((1 - fabs(skew)) + mad_score) / 2;
 }
 
-/* Mean resultant length of the phases 2*pi*d/T; the least-squares period over the intervals
- * near a multiple of T in *refined. */
-static double hb_phase(const double *d, size_t n, double T, double *refined)
+/* The least-squares period over the intervals near a multiple of T (T when none is). */
+static double hb_refine(const double *d, size_t n, double T)
 {
     double sum_d = 0, sum_k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -280,14 +486,18 @@ static double hb_phase(const double *d, size_t n, double T, double *refined)
             sum_k += k;
         }
     }
-    double t = sum_k > 0 ? sum_d / sum_k : T;
+    return sum_k > 0 ? sum_d / sum_k : T;
+}
+
+/* Mean resultant length of the phases 2*pi*d/t. */
+static double hb_phase(const double *d, size_t n, double t)
+{
     double c = 0, s = 0;
     for (size_t i = 0; i < n; i++) {
         double th = 2 * M_PI * d[i] / t;
         c += cos(th);
         s += sin(th);
     }
-    *refined = t;
     return sqrt(c * c + s * s) / (double)n;
 }
 
@@ -320,8 +530,14 @@ static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const
             double T = qs[i] / k;
             if (T * 1000.0 < cfg->b_min_interval_ms || T <= 0)
                 continue;
-            double t;
-            double r = hb_phase(d, n, T, &t);
+            double t = hb_refine(d, n, T), r = -1;
+            /* candidates repeat (a steady timer's quantiles are equal, close periods refine
+             * to one): the phases of a period already tried are not summed again */
+            for (int j = 0; j < nc && r < 0; j++)
+                if (cand_t[j] == t)
+                    r = cand_r[j];
+            if (r < 0)
+                r = hb_phase(d, n, t);
             cand_t[nc] = t;
             cand_r[nc] = r;
             nc++;
@@ -395,53 +611,26 @@ static double hb_hist(const hunt_config_t *cfg, const hb_unit_t *u, uint64_t fro
     return cv_score > bimodal ? cv_score : bimodal;
 }
 
-static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_unit_t *u,
-                     hb_scores_t *sc)
+/* u's timeline in time order: conversations arrive in time order within a pass, but sort to be
+ * sure (insertion sort: nearly sorted input). */
+static void hb_sort_timeline(hb_unit_t *u)
 {
-    memset(sc, 0, sizeof *sc);
-    uint32_t n = u->n;
-    sc->n_conn = n;
-    /* conversations arrive in time order within a pass, but sort to be sure */
-    for (uint32_t i = 1; i < n; i++)
+    for (uint32_t i = 1; i < u->n; i++)
         if (u->pts[i].t < u->pts[i - 1].t) {
-            /* insertion sort: nearly sorted input */
             for (uint32_t j = i; j > 0 && u->pts[j].t < u->pts[j - 1].t; j--) {
                 hb_pt_t t = u->pts[j];
                 u->pts[j] = u->pts[j - 1];
                 u->pts[j - 1] = t;
             }
         }
-    double *d = hj_xmalloc(n * sizeof *d), *ds = hj_xmalloc(n * sizeof *ds);
-    size_t nd = 0;
-    for (uint32_t i = 1; i < n; i++) {
-        uint64_t dt = u->pts[i].t - u->pts[i - 1].t;
-        if ((double)dt >= cfg->b_min_interval_ms && dt > 0)
-            d[nd++] = (double)dt / 1000.0;
-    }
-    sc->n_int = (uint32_t)nd;
-    if (nd >= 3) {
-        memcpy(ds, d, nd * sizeof *d);
-        if (nd > 1)
-            qsort(ds, nd, sizeof *ds, hb_cmp_d);
-        hb_rita(ds, nd, cfg->b_iqr_guard_s, 1.0, &sc->skew_int, &sc->med_int, &sc->mad_int,
-                &sc->ts);
-        hb_periodicity(cfg, ds, d, nd, sc);
-    }
-    size_t nk = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (u->pts[i].bytes != HB_BYTES_UNKNOWN)
-            ds[nk++] = (double)u->pts[i].bytes;
-    if (nk > 1)
-        qsort(ds, nk, sizeof *ds, hb_cmp_d);
-    if (nk >= 3)
-        hb_rita(ds, nk, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size,
-                &sc->mad_size, &sc->ds);
-    free(d);
-    free(ds);
+}
 
-    /* histogram over the window (RITA), and over the unit's own active span: a beacon active
-     * two hours of a day is as regular while it runs; duration still rewards persistence */
-    uint32_t nb = (uint32_t)cfg->b_hist_bins;
+/* The histogram over the window (RITA), and over the unit's own active span: a beacon active
+ * two hours of a day is as regular while it runs; duration still rewards persistence. */
+static void hb_hist_dur(const hunt_config_t *cfg, uint64_t from, uint64_t to, const hb_unit_t *u,
+                        hb_scores_t *sc)
+{
+    uint32_t nb = (uint32_t)cfg->b_hist_bins, n = u->n;
     sc->n_bins = nb;
     sc->bins = hj_xcalloc(nb, sizeof *sc->bins);
     uint64_t span = to > from ? to - from : 1;
@@ -455,31 +644,81 @@ static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_un
         sc->hist = span_hist;
         sc->hist_span = 1;
     }
-
-    /* duration */
-    if (sc->nz_bins >= (uint32_t)cfg->b_dur_min) {
-        double cov = (double)(u->pts[n - 1].t - u->pts[0].t) / (double)span;
-        sc->coverage = cov > 1 ? 1 : cov;
-        uint32_t best = 0, run = 0;
-        for (uint32_t i = 0; i < 2 * nb; i++) { /* twice round: runs wrap */
-            if (sc->bins[i % nb]) {
-                run++;
-                if (run > best)
-                    best = run;
-            } else {
-                run = 0;
-            }
+    if (sc->nz_bins < (uint32_t)cfg->b_dur_min)
+        return;
+    double cov = (double)(u->pts[n - 1].t - u->pts[0].t) / (double)span;
+    sc->coverage = cov > 1 ? 1 : cov;
+    uint32_t best = 0, run = 0;
+    for (uint32_t i = 0; i < 2 * nb; i++) { /* twice round: runs wrap */
+        if (sc->bins[i % nb]) {
+            run++;
+            if (run > best)
+                best = run;
+        } else {
+            run = 0;
         }
-        if (best > nb)
-            best = nb;
-        sc->consistency = best / cfg->b_dur_ideal;
-        if (sc->consistency > 1)
-            sc->consistency = 1;
-        sc->dur = sc->coverage > sc->consistency ? sc->coverage : sc->consistency;
     }
+    if (best > nb)
+        best = nb;
+    sc->consistency = best / cfg->b_dur_ideal;
+    if (sc->consistency > 1)
+        sc->consistency = 1;
+    sc->dur = sc->coverage > sc->consistency ? sc->coverage : sc->consistency;
+}
+
+/* The beacon score for a timing score of `timing` and the other subscores of sc. */
+static double hb_weighted(const hunt_config_t *cfg, const hb_scores_t *sc, double timing)
+{
+    return cfg->b_w_ts * timing + cfg->b_w_ds * sc->ds + cfg->b_w_dur * sc->dur +
+           cfg->b_w_hist * sc->hist;
+}
+
+/* The periodicity only raises timing, to at most 1 (a mean resultant length; the margin covers
+ * rounding). A unit that stays under score_base even so cannot be a candidate whatever its
+ * period (hb_unit_end), and the test is most of the scoring's cost: most units are not
+ * tested. The weights are not negative and rounding is monotone, so the bound holds. */
+static int hb_period_matters(const hunt_config_t *cfg, const hb_scores_t *sc)
+{
+    double most = sc->ts > 1 ? sc->ts : 1 + 1e-6;
+    return hb_weighted(cfg, sc, most) >= cfg->b_base;
+}
+
+static void hb_score(const hunt_config_t *cfg, uint64_t from, uint64_t to, hb_unit_t *u,
+                     hb_scores_t *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    uint32_t n = u->n;
+    sc->n_conn = n;
+    hb_sort_timeline(u);
+    double *d = hj_xmalloc(n * sizeof *d), *ds = hj_xmalloc(n * sizeof *ds);
+    size_t nk = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (u->pts[i].bytes != HB_BYTES_UNKNOWN)
+            ds[nk++] = (double)u->pts[i].bytes;
+    hb_sort_d(ds, nk);
+    if (nk >= 3)
+        hb_rita(ds, nk, cfg->b_size_iqr_guard, 0.0, &sc->skew_size, &sc->med_size, &sc->mad_size,
+                &sc->ds);
+    size_t nd = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t dt = u->pts[i].t - u->pts[i - 1].t;
+        if ((double)dt >= cfg->b_min_interval_ms && dt > 0)
+            d[nd++] = (double)dt / 1000.0;
+    }
+    sc->n_int = (uint32_t)nd;
+    if (nd >= 3) {
+        memcpy(ds, d, nd * sizeof *d);
+        hb_sort_d(ds, nd);
+        hb_rita(ds, nd, cfg->b_iqr_guard_s, 1.0, &sc->skew_int, &sc->med_int, &sc->mad_int,
+                &sc->ts);
+    }
+    hb_hist_dur(cfg, from, to, u, sc);
+    if (nd >= 3 && hb_period_matters(cfg, sc))
+        hb_periodicity(cfg, ds, d, nd, sc);
+    free(d);
+    free(ds);
     sc->timing = sc->ts > sc->per ? sc->ts : sc->per;
-    sc->score = cfg->b_w_ts * sc->timing + cfg->b_w_ds * sc->ds + cfg->b_w_dur * sc->dur +
-                cfg->b_w_hist * sc->hist;
+    sc->score = hb_weighted(cfg, sc, sc->timing);
 }
 
 /* The pictures of u (its timeline sorted by hb_score): the histogram spans 0 to four median
@@ -572,15 +811,152 @@ static void hb_pics_attach(hunt_finding_t *f, const hb_pics_t *p, uint64_t t0)
                         "ms since epoch", "bytes", x, y, p->n_tl);
 }
 
+/* ---- end of a partition: every unit scored, on every core ------------------------------------
+ * Units are independent once their timelines are contiguous (each timeline is a disjoint slice
+ * of one array, sorted in place), so they are scored in chunks of consecutive units taken by
+ * the workers from a shared counter; each chunk keeps its own candidates and counts, and the
+ * chunks are joined in unit order. Every unit is scored by the same code on the same data
+ * whichever thread takes it, so the candidates, their order and every number are those of one
+ * thread. The beacon hunt's end of a partition otherwise ran alone while the other hunts,
+ * cheaper, had long finished theirs. */
+
+#define HB_UNIT_WEIGHT 16       /* a unit's fixed cost in connections, for sizing the chunks */
+#define HB_CHUNKS_PER_WORKER 32 /* chunks are taken dynamically: uneven units still balance */
+#define HB_PAR_MIN 65536        /* less weight than this: one thread (a thread is not worth it) */
+
+typedef struct hb_chunk {
+    size_t lo, hi;  /* units [lo, hi) */
+    hj_vec_t cands; /* hb_cand_t, in unit order */
+    uint64_t scored, dropped;
+} hb_chunk_t;
+
+typedef struct hb_pool {
+    const hb_state_t *s;
+    hb_unit_t *units;
+    hb_chunk_t *ch;
+    size_t n_ch;
+    _Atomic size_t next;
+} hb_pool_t;
+
+/* Scores unit u (its timeline contiguous) and keeps it in ch when it is a candidate. */
+static void hb_unit_end(const hb_state_t *s, hb_unit_t *u, hb_chunk_t *ch)
+{
+    const hunt_config_t *cfg = s->cfg;
+    ch->dropped += u->dropped;
+    /* a /24 unit only matters when the network held several of the host's destinations */
+    if (u->net && !u->multi_dst)
+        return;
+    if (u->n < (uint32_t)cfg->b_min_conn)
+        return;
+    hb_scores_t sc;
+    hb_score(cfg, s->ctx->from_ms, s->ctx->to_ms, u, &sc);
+    ch->scored++;
+    /* No beacon without timing evidence: a significant period, or RITA's timing score above
+     * what random (Poisson) arrivals reach. Size regularity, coverage and an even histogram
+     * alone describe any busy, steady pair. */
+    int timed = sc.per > 0 || sc.ts >= cfg->b_ts_min;
+    /* Under heavy sampling a jittered timer's surviving check-ins lose their phase (k*T
+     * apart, the jitter summed over k sleeps): what survives is the regular size and the
+     * persistence, which then stand in for timing, capped (hb_finding). */
+    int untimed = !timed && u->sampling >= cfg->b_sampled_min && sc.ds >= cfg->b_sampled_ds &&
+                  sc.dur >= cfg->b_sampled_dur;
+    if (!(timed || untimed) || sc.score < cfg->b_base) {
+        free(sc.bins);
+        return;
+    }
+    hb_cand_t *c = hj_vec_at(&ch->cands, ch->cands.n);
+    c->u = *u;
+    c->u.pts = NULL;
+    c->s = sc;
+    c->untimed = untimed;
+    c->first = u->pts[0].t;
+    c->last = u->pts[u->n - 1].t;
+    c->net = u->net;
+    hb_pics_take(cfg, u, &sc, &c->pics);
+}
+
+static void *hb_pool_run(void *arg)
+{
+    hb_pool_t *p = arg;
+    for (;;) {
+        size_t k = atomic_fetch_add(&p->next, 1);
+        if (k >= p->n_ch)
+            return NULL;
+        hb_chunk_t *ch = &p->ch[k];
+        for (size_t i = ch->lo; i < ch->hi; i++)
+            hb_unit_end(p->s, &p->units[i], ch);
+    }
+}
+
+/* Cuts units[0..nu) into chunks of about equal weight (connections plus a fixed cost per
+ * unit), enough of them per worker that the last ones taken even out; returns how many. */
+static size_t hb_chunks(const hb_unit_t *units, size_t nu, int workers, hb_chunk_t **out)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < nu; i++)
+        total += units[i].n + HB_UNIT_WEIGHT;
+    size_t want = total < HB_PAR_MIN ? 1 : (size_t)workers * HB_CHUNKS_PER_WORKER;
+    uint64_t per = total / want + 1;
+    hb_chunk_t *ch = hj_xcalloc(want + 1, sizeof *ch);
+    size_t n = 0;
+    uint64_t w = 0;
+    for (size_t i = 0; i < nu; i++) {
+        if (w == 0)
+            ch[n].lo = i;
+        w += units[i].n + HB_UNIT_WEIGHT;
+        if (w >= per || i + 1 == nu) {
+            ch[n++].hi = i + 1;
+            w = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        hj_vec_init(&ch[i].cands, sizeof(hb_cand_t));
+    *out = ch;
+    return n;
+}
+
+/* Scores units[0..nu) on s->workers threads (this one included) into s->cands. */
+static void hb_score_units(hb_state_t *s, hb_unit_t *units, size_t nu)
+{
+    hb_pool_t p = {.s = s, .units = units};
+    p.n_ch = hb_chunks(units, nu, s->workers, &p.ch);
+    atomic_init(&p.next, 0);
+    pthread_t th[HB_MAX_WORKERS];
+    int started = 0;
+    for (int i = 1; i < s->workers && (size_t)i < p.n_ch; i++)
+        if (pthread_create(&th[started], NULL, hb_pool_run, &p) == 0)
+            started++;
+    hb_pool_run(&p); /* with no other thread started, this one does everything */
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (size_t k = 0; k < p.n_ch; k++) { /* joined in unit order */
+        hb_chunk_t *ch = &p.ch[k];
+        s->scored += ch->scored;
+        s->dropped_total += ch->dropped;
+        if (ch->cands.n) {
+            size_t at = s->cands.n;
+            hj_vec_at(&s->cands, at + ch->cands.n - 1);
+            memcpy((hb_cand_t *)s->cands.v + at, ch->cands.v, ch->cands.n * sizeof(hb_cand_t));
+        }
+        hj_vec_free(&ch->cands);
+    }
+    free(p.ch);
+}
+
 static void hb_part_end(void *st)
 {
     hb_state_t *s = st;
-    const hunt_config_t *cfg = s->cfg;
+    hb_lag_drain(s);
     /* every unit's timeline made contiguous: a counting sort of the connections by unit,
      * stable, so each timeline stays in feeding (time) order */
     size_t nu = s->units.n;
     hb_unit_t *units = s->units.v;
-    hb_pt_t *all = hj_xmalloc((s->pn ? s->pn : 1) * sizeof *all);
+    if (s->pn > s->all_cap) {
+        free(s->all);
+        s->all_cap = s->pn;
+        s->all = hj_xmalloc(s->all_cap * sizeof *s->all);
+    }
+    hb_pt_t *all = s->all;
     size_t *at = hj_xmalloc((nu ? nu : 1) * sizeof *at);
     for (size_t i = 0, sum = 0; i < nu; i++) {
         at[i] = sum;
@@ -590,47 +966,11 @@ static void hb_part_end(void *st)
     for (size_t i = 0; i < s->pn; i++)
         all[at[s->pv[i].unit]++] = s->pv[i].pt;
     free(at);
-    free(s->pv);
-    s->pv = NULL;
-    s->pn = s->pcap = 0;
-    for (size_t i = 0; i < nu; i++) {
-        hb_unit_t *u = &units[i];
-        s->dropped_total += u->dropped;
-        /* a /24 unit only matters when the network held several of the host's destinations */
-        if (u->net && !u->multi_dst)
-            continue;
-        if (u->n >= (uint32_t)cfg->b_min_conn) {
-            hb_scores_t sc;
-            hb_score(cfg, s->ctx->from_ms, s->ctx->to_ms, u, &sc);
-            s->scored++;
-            /* No beacon without timing evidence: a significant period, or RITA's timing
-             * score above what random (Poisson) arrivals reach. Size regularity, coverage and
-             * an even histogram alone describe any busy, steady pair. */
-            int timed = sc.per > 0 || sc.ts >= cfg->b_ts_min;
-            /* Under heavy sampling a jittered timer's surviving check-ins lose their phase
-             * (k*T apart, the jitter summed over k sleeps): what survives is the regular size
-             * and the persistence, which then stand in for timing, capped (hb_finding). */
-            int untimed = !timed && u->sampling >= cfg->b_sampled_min &&
-                          sc.ds >= cfg->b_sampled_ds && sc.dur >= cfg->b_sampled_dur;
-            if ((timed || untimed) && sc.score >= cfg->b_base) {
-                hb_cand_t *c = hj_vec_at(&s->cands, s->cands.n);
-                c->u = *u;
-                c->u.pts = NULL;
-                c->s = sc;
-                c->untimed = untimed;
-                c->first = u->pts[0].t;
-                c->last = u->pts[u->n - 1].t;
-                c->net = u->net;
-                hb_pics_take(cfg, u, &sc, &c->pics);
-            } else {
-                free(sc.bins);
-            }
-        }
-    }
-    free(all);
+    s->pn = 0;
+    hb_score_units(s, units, nu);
     hj_vec_free(&s->units);
     hj_vec_init(&s->units, sizeof(hb_unit_t));
-    hj_intern_free(&s->keys);
+    hb_index_free(&s->index);
 }
 
 static double hb_bucket(const hunt_config_t *cfg, double x)
@@ -1084,12 +1424,13 @@ static void hb_destroy(void *st)
     hb_state_t *s = st;
     if (!s)
         return;
-    free(s->pv); /* units' pts point into hb_part_end's array, freed there */
+    free(s->pv);
+    free(s->all);
     hj_vec_free(&s->units);
     for (size_t i = 0; i < s->cands.n; i++)
         free(((hb_cand_t *)s->cands.v)[i].s.bins);
     hj_vec_free(&s->cands);
-    hj_intern_free(&s->keys);
+    hb_index_free(&s->index);
     free(s);
 }
 
