@@ -865,6 +865,28 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
     free(convs);
 }
 
+/* Moves convs[0..n) into the order cv gives (cv[i] then points at convs[i]), following the
+ * permutation's cycles: one pass of scattered reads here, where every hunt's thread (and the
+ * prevalence count) would otherwise miss the cache on each conversation it reads in time order. */
+static void hp_conv_lay_out(hunt_conv_t *convs, const hunt_conv_t **cv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (cv[i] == &convs[i])
+            continue;
+        hunt_conv_t tmp = convs[i];
+        size_t j = i;
+        for (;;) {
+            size_t from = (size_t)(cv[j] - convs);
+            cv[j] = &convs[j];
+            if (from == i)
+                break;
+            convs[j] = convs[from];
+            j = from;
+        }
+        convs[j] = tmp;
+    }
+}
+
 /* ---- reading the window ------------------------------------------------------------------ */
 
 struct hp_state {
@@ -1327,6 +1349,7 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
         }
         free(kept);
         const hunt_conv_t **cv = hp_conv_order(convs, nc, st);
+        hp_conv_lay_out(convs, cv, nc);
         hp_feed(p, cv, nc, workers);
         free(cv);
         free(convs);
