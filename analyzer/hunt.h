@@ -625,6 +625,17 @@ typedef struct hp_rec {
     uint8_t n_exporters;
 } hp_rec_t;
 
+/* A sort key: three words compared in turn as unsigned numbers, then the item. */
+typedef struct hp_skey {
+    uint64_t w[3];
+    void *p; /* the item */
+} hp_skey_t;
+
+/* Sorts k[0..n) by its words and, where all three are equal, by `cmp` on the items (stably);
+ * with `cmp` NULL, equal keys keep their input order. Linear: a radix sort (hunt_prep.c), for
+ * preparation and for hunts that count distinct keys of a pass by sorting them. */
+void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const void *));
+
 /* Stitches, deduplicates and pairs recs[0..n) (changed in place, not reordered) and calls emit
  * for each conversation in time order. */
 void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,

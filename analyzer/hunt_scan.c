@@ -59,7 +59,6 @@ typedef struct hs_host {
     size_t n, cap;
     uint64_t evicted;
     uint32_t sampling;
-    hj_map_t succ;         /* hash(dst, port, proto) of successful contacts */
     hj_map_t succ_by_port; /* (proto << 16 | port) -> distinct successful targets */
     hj_map_t succ_by_dst;  /* dst hash -> distinct successful ports */
     hj_map_t probed;       /* dst hash -> index + 1 in pr */
@@ -67,11 +66,21 @@ typedef struct hs_host {
     size_t n_pr;
 } hs_host_t;
 
+/* A successful contact of this pass, counted once per (host, k) when the pass ends. */
+typedef struct hs_succ {
+    uint64_t k;        /* hash(dst, port, proto) */
+    uint64_t dst_key;  /* hs_addr_key(dst) ^ proto */
+    uint32_t host;     /* index into hosts */
+    uint32_t port_key; /* proto << 16 | port */
+} hs_succ_t;
+
 typedef struct hs_state {
     const hunt_ctx_t *ctx;
     const hunt_config_t *cfg;
     hj_intern_t keys;
     hj_vec_t hosts; /* hs_host_t */
+    hs_succ_t *succ; /* this pass's successful contacts, repeats included */
+    size_t n_succ, cap_succ;
 } hs_state_t;
 
 static uint64_t hs_hash(const void *p, size_t n, uint64_t h)
@@ -98,13 +107,14 @@ static void *hs_create(const hunt_ctx_t *ctx)
     return s;
 }
 
-static hs_host_t *hs_host(hs_state_t *s, const flow_addr_t *a)
+static hs_host_t *hs_host(hs_state_t *s, const flow_addr_t *a, uint32_t *id_out)
 {
     int is_new;
     uint64_t id = hj_intern(&s->keys, a->b, 16, &is_new);
     hs_host_t *h = hj_vec_at(&s->hosts, id);
     if (is_new)
         h->host = *a;
+    *id_out = (uint32_t)id; /* hj_intern ends the run before 2^32 keys */
     return h;
 }
 
@@ -155,20 +165,22 @@ static void hs_feed(void *st, const hunt_conv_t *c)
         failed = !c->answered || c->rejected;
     else if (!icmp_echo)
         return;
-    hs_host_t *h = hs_host(s, &c->orig);
+    uint32_t id;
+    hs_host_t *h = hs_host(s, &c->orig, &id);
     if (c->sampling > h->sampling)
         h->sampling = c->sampling;
     if (c->proto == 6)
         hs_probe_note(s->cfg, h, c);
     if (!failed && !icmp_echo) {
-        uint64_t k = hs_hash(&c->resp_port, 2, hs_addr_key(&c->resp));
-        k = hs_hash(&c->proto, 1, k);
-        uint64_t *v = hj_map_ins(&h->succ, k);
-        if (*v == 0) {
-            *v = 1;
-            (*hj_map_ins(&h->succ_by_port, (uint64_t)c->proto << 16 | c->resp_port))++;
-            (*hj_map_ins(&h->succ_by_dst, hs_addr_key(&c->resp) ^ c->proto))++;
+        /* distinct successes are counted when the pass ends (hs_part_end) */
+        uint64_t a = hs_addr_key(&c->resp);
+        uint64_t k = hs_hash(&c->proto, 1, hs_hash(&c->resp_port, 2, a));
+        if (s->n_succ == s->cap_succ) {
+            s->cap_succ = s->cap_succ ? 2 * s->cap_succ : 4096;
+            s->succ = hj_xrealloc(s->succ, s->cap_succ * sizeof *s->succ);
         }
+        s->succ[s->n_succ++] =
+            (hs_succ_t){k, a ^ c->proto, id, (uint32_t)c->proto << 16 | c->resp_port};
         return;
     }
     if (h->n >= (size_t)s->cfg->s_max_ev) {
@@ -544,9 +556,31 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         hunt_finding_suppress(f, al);
 }
 
+/* The pass's distinct successful contacts per host, by port and by target. A pass holds every
+ * conversation of a (host, target) pair, so each contact is counted once over all passes; a
+ * sort of the pass's contacts does it, where a per-host table of every contact ever seen grew
+ * over the whole window and cost a lookup per conversation. The rest of the per-host state
+ * spans passes: a scanner's targets fall in many. */
 static void hs_part_end(void *st)
 {
-    (void)st; /* per-host state spans passes: a scanner's targets fall in many */
+    hs_state_t *s = st;
+    size_t n = s->n_succ;
+    hp_skey_t *k = hj_xmalloc((n ? n : 1) * sizeof *k);
+    for (size_t i = 0; i < n; i++)
+        k[i] = (hp_skey_t){{s->succ[i].host, s->succ[i].k, 0}, &s->succ[i]};
+    hp_sort_keys(k, n, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && k[i].w[0] == k[i - 1].w[0] && k[i].w[1] == k[i - 1].w[1])
+            continue;
+        const hs_succ_t *c = k[i].p;
+        hs_host_t *h = hj_vec_at(&s->hosts, c->host);
+        (*hj_map_ins(&h->succ_by_port, c->port_key))++;
+        (*hj_map_ins(&h->succ_by_dst, c->dst_key))++;
+    }
+    free(k);
+    free(s->succ);
+    s->succ = NULL;
+    s->n_succ = s->cap_succ = 0;
 }
 
 static void hs_groups(hs_state_t *s, hs_host_t *h, int vertical, hunt_findings_t *out)
@@ -631,7 +665,6 @@ static void hs_destroy(void *st)
     for (size_t i = 0; i < s->hosts.n; i++) {
         hs_host_t *h = (hs_host_t *)s->hosts.v + i;
         free(h->ev);
-        hj_map_free(&h->succ);
         hj_map_free(&h->succ_by_port);
         hj_map_free(&h->succ_by_dst);
         hj_map_free(&h->probed);
@@ -639,6 +672,7 @@ static void hs_destroy(void *st)
     }
     hj_vec_free(&s->hosts);
     hj_intern_free(&s->keys);
+    free(s->succ);
     free(s);
 }
 

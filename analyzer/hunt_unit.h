@@ -23,16 +23,6 @@
 #define HP_FNV0 0xcbf29ce484222325ull
 uint64_t hp_fnv(const void *p, size_t n, uint64_t h);
 
-/* A sort key: three words compared in turn as unsigned numbers, then the item. */
-typedef struct hp_skey {
-    uint64_t w[3];
-    void *p; /* the item */
-} hp_skey_t;
-
-/* Sorts k[0..n) by its words and, where all three are equal, by `cmp` on the items (stably);
- * with `cmp` NULL, equal keys keep their input order. Linear: a radix sort. */
-void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const void *));
-
 typedef struct hp_recs {
     hp_rec_t *v;
     size_t n, cap;
