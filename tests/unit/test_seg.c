@@ -428,6 +428,21 @@ static int t_dec_varint_ref(const uint8_t *p, size_t len, uint32_t n, uint64_t *
     return p == end ? 0 : -1;
 }
 
+/* seg_dec_varint and the reference agree on p[0..len) as n values: both reject it (0), or
+ * both accept it with the same values (1); otherwise the test fails. */
+static int t_varint_agrees(int trial, const uint8_t *p, size_t len, uint32_t n, uint64_t *got,
+                           uint64_t *want)
+{
+    int rc_want = t_dec_varint_ref(p, len, n, want);
+    int rc_got = seg_dec_varint(p, len, n, got);
+    if (rc_got != rc_want)
+        TEST_FAIL_AT("trial %d (%zu bytes, %u values): %d, the reference %d", trial, len, n,
+                     rc_got, rc_want);
+    if (rc_want == 0)
+        ASSERT_MEM_EQ(got, want, n * sizeof *got);
+    return rc_want == 0;
+}
+
 TEST_IMPL(seg_varint_fast_path)
 {
     uint64_t rng = 77;
@@ -462,14 +477,7 @@ TEST_IMPL(seg_varint_fast_path)
             }
             n = (uint32_t)(t_rng(&rng) % (len + 2));
         }
-        int rc_want = t_dec_varint_ref(buf, len, n, want);
-        int rc_got = seg_dec_varint(buf, len, n, got);
-        if (rc_got != rc_want)
-            TEST_FAIL_AT("trial %d (%zu bytes, %u values): %d, the reference %d", trial, len, n,
-                         rc_got, rc_want);
-        if (rc_want == 0)
-            ASSERT_MEM_EQ(got, want, n * sizeof *got);
-        rc_want == 0 ? ok++ : bad++;
+        t_varint_agrees(trial, buf, len, n, got, want) ? ok++ : bad++;
     }
     /* both kinds were exercised */
     ASSERT_GT(ok, 5000);
@@ -530,14 +538,7 @@ TEST_IMPL(seg_varint_long_streams)
         default:
             break;
         }
-        int rc_want = t_dec_varint_ref(buf + off, len, n, want);
-        int rc_got = seg_dec_varint(buf + off, len, n, got);
-        if (rc_got != rc_want)
-            TEST_FAIL_AT("trial %d (%zu bytes, %u values): %d, the reference %d", trial, len, n,
-                         rc_got, rc_want);
-        if (rc_want == 0)
-            ASSERT_MEM_EQ(got, want, n * sizeof *got);
-        rc_want == 0 ? ok++ : bad++;
+        t_varint_agrees(trial, buf + off, len, n, got, want) ? ok++ : bad++;
     }
     ASSERT_GT(ok, 40);
     ASSERT_GT(bad, 40);
