@@ -1219,21 +1219,13 @@ static int hp_extent_want(void *arg, const seg_file_t *f, uint32_t g)
     return 0; /* nothing is decoded: the group headers say all we need */
 }
 
-static int hp_extent_batch(void *arg, int worker, seg_batch_t *b)
-{
-    (void)arg;
-    (void)worker;
-    (void)b;
-    return 0;
-}
-
 static int hp_extent_rows(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers,
                           hp_extent_arg_t *e, seg_where_t *where)
 {
     memset(e, 0, sizeof *e);
     e->from_ms = from_ms;
     e->to_ms = to_ms;
-    return seg_scan(dir, from_ms, to_ms, workers, hp_extent_want, hp_extent_batch, e, NULL, where);
+    return seg_scan(dir, from_ms, to_ms, workers, hp_extent_want, NULL, e, NULL, where);
 }
 
 int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,

@@ -208,14 +208,6 @@ static int hu_deps_want(void *arg, const seg_file_t *f, uint32_t g)
     return 0; /* the headers are all this needs */
 }
 
-static int hu_no_batch(void *arg, int worker, seg_batch_t *b)
-{
-    (void)arg;
-    (void)worker;
-    (void)b;
-    return 0;
-}
-
 static int hu_cmp_grp(const void *pa, const void *pb)
 {
     const hu_grp_t *a = pa, *b = pb;
@@ -235,7 +227,7 @@ static int hu_plan(hu_set_t *s)
     d.lo = s->h0 > s->margin ? s->h0 - s->margin : 0;
     d.hi = hu_start(s, (int64_t)s->n) + s->margin;
     int rc = seg_scan_flags(s->dir, s->from_ms, s->to_ms, s->workers, SEG_SCAN_ANY_TIME,
-                            hu_deps_want, hu_no_batch, &d, NULL, &where);
+                            hu_deps_want, NULL, &d, NULL, &where);
     if (rc < 0) {
         cmd_print_where(stderr, s->prog, rc, &where);
         for (size_t i = 0; i < d.n; i++)

@@ -218,7 +218,8 @@ int seg_dir_mkdirs(const char *path);
  * segment at a time each). For every row group that overlaps the window, `want(arg, f, g)`
  * decides from its zone maps whether to read it (return 0 to skip; NULL reads all); then
  * `batch(arg, worker, b)` gets the group as a batch with nothing loaded (it loads the columns
- * it needs with seg_batch_load). Callbacks run on the worker threads: `worker` (0 ..
+ * it needs with seg_batch_load); with `batch` NULL (and a `want`) nothing is decoded: a scan of the groups'
+ * headers through want() alone. Callbacks run on the worker threads: `worker` (0 ..
  * n_workers-1) indexes the caller's per-worker state. A callback returning < 0 stops the
  * scan with that value. Returns 0, a callback's negative value, or -SEG_E_* with *where
  * (a corrupt segment stops the scan: its name and offset are in *where). */

@@ -82,6 +82,8 @@ static int seg_scan_group(seg_scan_ctx_t *c, int worker, seg_batch_t *b, seg_fil
         st->groups_skipped++;
         return 0;
     }
+    if (!c->batch) /* a scan of the groups' headers: want() saw all it needs */
+        return 0;
     int rc = seg_batch_open(b, f, g, &where);
     if (rc == 0) {
         rc = c->batch(c->arg, worker, b);
@@ -212,7 +214,7 @@ int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_work
 {
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if (!dir || !batch || from_ms > to_ms)
+    if (!dir || (!batch && !want) || from_ms > to_ms)
         return seg_where_set(where, dir, SEG_E_USAGE, 0, 0);
     if (n_workers < 1)
         n_workers = 1;
