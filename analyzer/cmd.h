@@ -62,9 +62,9 @@ void cmd_fmt_bytes(char *out, size_t cap, uint64_t n);
 
 /* ---- pure parts of the commands, exposed for the unit tests ------------------------------- */
 
-/* expire: a size with K, M, G or T (powers of 1024); the interval start in a segment's name. */
+/* expire: a size with K, M, G or T (powers of 1024). (The interval start in a segment's name:
+ * seg_dir_name_time, storage.) */
 int expire_parse_size(const char *s, uint64_t *out);
-int expire_name_time(const char *path, uint64_t *out_ms);
 
 /* import: one parser per input format. A parser sees every line (without its newline) and
  * returns IMP_FLOW with *out filled, IMP_SKIP for a header, comment or blank line, IMP_END when

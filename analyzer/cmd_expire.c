@@ -75,20 +75,6 @@ int expire_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The interval start in a segment name "fh-YYYYMMDDTHHMMSSZ-...". 0 or -1 (not ours). */
-int expire_name_time(const char *path, uint64_t *out_ms)
-{
-    const char *name = strrchr(path, '/');
-    name = name ? name + 1 : path;
-    char iso[32];
-    if (strncmp(name, "fh-", 3) != 0 || strlen(name) < 19 || name[11] != 'T' || name[18] != 'Z')
-        return -1;
-    /* rewrite the compact form as ISO 8601 and let timearg check every field */
-    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", name + 3, name + 7, name + 9,
-             name + 12, name + 14, name + 16);
-    return timearg_parse(iso, 0, out_ms);
-}
-
 static int expire_cmp(const void *a, const void *b)
 {
     const expire_seg_t *x = a, *y = b;
@@ -213,7 +199,7 @@ int cmd_expire(int argc, char **argv)
         uint64_t t;
         struct stat st;
         /* a name we did not write is not ours to delete */
-        if (expire_name_time(paths[i], &t) != 0 || stat(paths[i], &st) != 0)
+        if (seg_dir_name_time(paths[i], &t) != 0 || stat(paths[i], &st) != 0)
             continue;
         segs[m].path = paths[i];
         segs[m].start_ms = t;

@@ -205,6 +205,9 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where);
  * long flows; the footers decide. Returns the count (paths malloc'd in *out) or -SEG_E_*. */
 int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out);
 void seg_dir_list_free(char **paths, int n);
+/* The interval start a segment's name carries ("fh-YYYYMMDDTHHMMSSZ-...", any folder before
+ * it), in ms: 0, or -1 when the name is not one of ours or not a real instant. */
+int seg_dir_name_time(const char *path, uint64_t *ms);
 /* Removes the lists of segments out of place (DIR/flows/misplaced, seg_dir.c) of days that
  * end by before_ms: `expire`, once no segment named on those days is left. 0 or -1. */
 int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms);

@@ -223,23 +223,50 @@ static int seg_dir_collect(void *arg, const char *folder, const char *name)
 #define SEG_DIR_MISPLACED "flows/misplaced"
 #define SEG_DIR_HOUR_MS (3600 * 1000ull)
 
-/* The interval start a segment's name carries ("fh-YYYYMMDDTHHMMSSZ-..."); -1 if none. */
-static int seg_dir_name_ms(const char *path, uint64_t *ms)
+/* The value of the n decimal digits at p, or -1 when one is not a digit. */
+static int seg_dir_digits(const char *p, int n)
 {
-    const char *name = strrchr(path, '/');
-    name = name ? name + 1 : path;
-    struct tm tm = {0};
-    char z;
-    if (sscanf(name, "fh-%4d%2d%2dT%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* f = {year, month, day, hour, minute, second} (UTC) in ms, when it is a real instant (every
+ * field in range: timegm's result read back gives the same fields) at or after 1970. */
+static int seg_dir_civil_ms(const int f[6], uint64_t *ms)
+{
+    struct tm tm = {0}, back;
+    tm.tm_year = f[0] - 1900;
+    tm.tm_mon = f[1] - 1;
+    tm.tm_mday = f[2];
+    tm.tm_hour = f[3];
+    tm.tm_min = f[4];
+    tm.tm_sec = f[5];
     time_t t = timegm(&tm);
-    if (t < 0)
+    if (t < 0 || !gmtime_r(&t, &back) || back.tm_year != f[0] - 1900 || back.tm_mon != f[1] - 1 ||
+        back.tm_mday != f[2] || back.tm_hour != f[3] || back.tm_min != f[4] || back.tm_sec != f[5])
         return -1;
     *ms = (uint64_t)t * 1000;
     return 0;
+}
+
+int seg_dir_name_time(const char *path, uint64_t *ms)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    static const int at[6] = {3, 7, 9, 12, 14, 16}, len[6] = {4, 2, 2, 2, 2, 2};
+    if (strncmp(name, "fh-", 3) != 0 || strnlen(name, 19) < 19 || name[11] != 'T' ||
+        name[18] != 'Z')
+        return -1;
+    int f[6];
+    for (int i = 0; i < 6; i++)
+        if ((f[i] = seg_dir_digits(name + at[i], len[i])) < 0)
+            return -1;
+    return seg_dir_civil_ms(f, ms);
 }
 
 int seg_dir_in_place(uint64_t name_ms, uint64_t tmin, uint64_t tmax)
@@ -256,7 +283,7 @@ int seg_dir_note_placement(const char *dir, const char *instance, const char *se
 {
     uint64_t name_ms;
     size_t dl = strlen(dir);
-    if (seg_dir_name_ms(seg_path, &name_ms) != 0 || strncmp(seg_path, dir, dl) != 0 ||
+    if (seg_dir_name_time(seg_path, &name_ms) != 0 || strncmp(seg_path, dir, dl) != 0 ||
         seg_path[dl] != '/') {
         errno = EINVAL;
         return -1;
@@ -301,25 +328,9 @@ static int seg_dir_misplaced_day(const char *name, uint64_t *ms)
     size_t n = strlen(name);
     if (n < 14 || strcmp(name + n - 4, ".tsv") != 0 || name[n - 13] != '-')
         return -1;
-    struct tm tm = {0};
-    int v[3], w[3] = {4, 2, 2};
     const char *p = name + n - 12;
-    for (int i = 0; i < 3; i++) {
-        v[i] = 0;
-        for (int k = 0; k < w[i]; k++, p++) {
-            if (*p < '0' || *p > '9')
-                return -1;
-            v[i] = v[i] * 10 + (*p - '0');
-        }
-    }
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    time_t t = timegm(&tm);
-    if (t < 0)
-        return -1;
-    *ms = (uint64_t)t * 1000;
-    return 0;
+    int f[6] = {seg_dir_digits(p, 4), seg_dir_digits(p + 4, 2), seg_dir_digits(p + 6, 2), 0, 0, 0};
+    return f[0] < 0 || f[1] < 0 || f[2] < 0 ? -1 : seg_dir_civil_ms(f, ms);
 }
 
 /* Calls fn(arg, file, day) for every list "<instance>-YYYYMMDD.tsv" in DIR/flows/misplaced
@@ -351,17 +362,28 @@ static int seg_dir_misplaced_each(const char *dir, int (*fn)(void *arg, const ch
     return rc;
 }
 
+typedef struct seg_dir_expiry {
+    uint64_t before_ms;
+    int failed, e; /* an unlink failed (errno e): the others are still tried */
+} seg_dir_expiry_t;
+
 static int seg_dir_misplaced_unlink(void *arg, const char *file, uint64_t day)
 {
-    uint64_t before_ms = *(const uint64_t *)arg;
-    if (day + 24 * SEG_DIR_HOUR_MS <= before_ms && unlink(file) != 0 && errno != ENOENT)
-        return -1;
+    seg_dir_expiry_t *x = arg;
+    if (day + 24 * SEG_DIR_HOUR_MS <= x->before_ms && unlink(file) != 0 && errno != ENOENT) {
+        x->failed = 1;
+        x->e = errno;
+    }
     return 0;
 }
 
 int seg_dir_misplaced_expire(const char *dir, uint64_t before_ms)
 {
-    return seg_dir_misplaced_each(dir, seg_dir_misplaced_unlink, &before_ms);
+    seg_dir_expiry_t x = {before_ms, 0, 0};
+    if (seg_dir_misplaced_each(dir, seg_dir_misplaced_unlink, &x) != 0)
+        return -1;
+    errno = x.e;
+    return x.failed ? -1 : 0;
 }
 
 /* One line of a misplaced list: "<tmin>\t<tmax>\t<path under DIR>"; 0 when it is one (a

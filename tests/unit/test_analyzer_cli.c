@@ -911,13 +911,15 @@ TEST_IMPL(expire_arguments)
     ASSERT_EQ(expire_parse_size("G", &v), -1);
     ASSERT_EQ(expire_parse_size("5X", &v), -1);
     ASSERT_EQ(expire_parse_size("99999999999T", &v), -1);
-    ASSERT_EQ(expire_name_time("/d/flows/2024/03/01/12/fh-20240301T123000Z-read-000001.seg", &v),
+    ASSERT_EQ(seg_dir_name_time("/d/flows/2024/03/01/12/fh-20240301T123000Z-read-000001.seg", &v),
               0);
     ASSERT_UINT64_EQ(v, 1709296200000ull);
-    ASSERT_EQ(expire_name_time("fh-20240301T123000Z-x-0.seg", &v), 0);
-    ASSERT_EQ(expire_name_time("/d/notes.seg", &v), -1);
-    ASSERT_EQ(expire_name_time("fh-20241301T123000Z-x-0.seg", &v), -1); /* month 13 */
-    ASSERT_EQ(expire_name_time("fh-2024", &v), -1);
+    ASSERT_EQ(seg_dir_name_time("fh-20240301T123000Z-x-0.seg", &v), 0);
+    ASSERT_EQ(seg_dir_name_time("/d/notes.seg", &v), -1);
+    ASSERT_EQ(seg_dir_name_time("fh-20241301T123000Z-x-0.seg", &v), -1); /* month 13 */
+    ASSERT_EQ(seg_dir_name_time("fh-2024", &v), -1);
+    ASSERT_EQ(seg_dir_name_time("fh-20240230T123000Z-x-0.seg", &v), -1); /* 30 February */
+    ASSERT_EQ(seg_dir_name_time("fh-2024 301T123000Z-x-0.seg", &v), -1);
     return 0;
 }
 
