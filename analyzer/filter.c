@@ -1147,22 +1147,53 @@ static uint64_t flt_zone_u64(const uint8_t *raw, size_t width)
     }
 }
 
-typedef struct flt_zones {
-    flt_zone_fn fn;
-    void *arg;
-} flt_zones_t;
-
 /* Zone of an integer column as [lo, hi]: 0 when unknown, 1 when rows may lack the column, 2
  * when every row has it. */
-static int flt_zone_range(const flt_zones_t *z, int col, uint64_t *lo, uint64_t *hi)
+static int flt_zone_range(const flt_zone_src_t *z, int col, uint64_t *lo, uint64_t *hi)
 {
     _Alignas(16) uint8_t mn[16], mx[16];
-    int rc = z->fn(z->arg, col, mn, mx);
+    int rc = z->range(z->arg, col, mn, mx);
     if (rc != 1 && rc != 2)
         return 0;
     *lo = flt_zone_u64(mn, flow_cols[col].width);
     *hi = flt_zone_u64(mx, flow_cols[col].width);
     return *lo <= *hi ? rc : 0;
+}
+
+/* 1 when a port column's buckets show that no present value v has `v op x`: the values that
+ * do form one interval, and no bucket that meets it is set. A min/max zone cannot see a rare
+ * port between a group's service ports and its ephemeral ones (1337 in [22, 60999]). */
+static int flt_ports_none(const flt_zone_src_t *z, int col, flt_op_t op, uint64_t x)
+{
+    uint8_t bits[SEG_PORT_BUCKET_BYTES];
+    if (!z->ports || (col != FLOW_COL_src_port && col != FLOW_COL_dst_port) ||
+        z->ports(z->arg, col, bits) != 1)
+        return 0;
+    uint64_t a = 0, b = UINT16_MAX;
+    switch (op) {
+    case FLT_EQ:
+        a = b = x;
+        break;
+    case FLT_LT:
+        if (x == 0)
+            return 1;
+        b = x - 1;
+        break;
+    case FLT_LE:
+        b = x;
+        break;
+    case FLT_GT:
+        a = x + 1;
+        break;
+    default: /* FLT_GE */
+        a = x;
+        break;
+    }
+    b = b < UINT16_MAX ? b : UINT16_MAX;
+    for (uint64_t i = a >> 7; a <= b && i <= b >> 7; i++) /* bucket i: ports 128 i .. */
+        if (seg_port_bucket_has(bits, (uint16_t)(i << 7)))
+            return 0;
+    return 1;
 }
 
 /* Joins the result over the zone's interval with the result for an absent field (0), unless
@@ -1172,7 +1203,7 @@ static int flt_join_absent(int zone_rc, int range, int zero)
     return zone_rc == 2 ? range : flt_with_absent(range, zero);
 }
 
-static int flt_want_node(const flt_t *f, uint32_t id, const flt_zones_t *z)
+static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
 {
     const flt_node_t *nd = &f->nodes[id];
     uint64_t lo, hi;
@@ -1200,11 +1231,16 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zones_t *z)
     }
     case FLT_NOT:
         return FLT_ALWAYS - flt_want_node(f, nd->left, z);
-    case FLT_NUM:
-        if (!(zr = flt_zone_range(z, nd->col, &lo, &hi)))
+    case FLT_NUM: {
+        flt_op_t op = (flt_op_t)nd->op;
+        zr = flt_zone_range(z, nd->col, &lo, &hi);
+        int range = zr ? flt_range_cmp(lo, hi, op, nd->num) : FLT_MAYBE;
+        if (range != FLT_NEVER && flt_ports_none(z, nd->col, op, nd->num))
+            range = FLT_NEVER;
+        if (!zr && range == FLT_MAYBE)
             return FLT_MAYBE;
-        return flt_join_absent(zr, flt_range_cmp(lo, hi, (flt_op_t)nd->op, nd->num),
-                               flt_cmp_u64(0, (flt_op_t)nd->op, nd->num) ? FLT_ALWAYS : FLT_NEVER);
+        return flt_join_absent(zr, range, flt_cmp_u64(0, op, nd->num) ? FLT_ALWAYS : FLT_NEVER);
+    }
     case FLT_FLAGS: {
         int zero = nd->num == 0 ? FLT_ALWAYS : FLT_NEVER;
         if (!(zr = flt_zone_range(z, nd->col, &lo, &hi)))
@@ -1219,7 +1255,7 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zones_t *z)
     case FLT_NET: {
         _Alignas(16) uint8_t mn[16], mx[16];
         uint8_t first[16], last[16], zero16[16] = {0};
-        zr = z->fn(z->arg, nd->col, mn, mx);
+        zr = z->range(z->arg, nd->col, mn, mx);
         if (zr != 1 && zr != 2)
             return FLT_MAYBE;
         /* the addresses within a prefix are one contiguous range in bytewise order */
@@ -1271,10 +1307,9 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zones_t *z)
     return FLT_MAYBE;
 }
 
-int flt_want_zones(const flt_t *f, flt_zone_fn zone, void *arg)
+int flt_want_zones(const flt_t *f, const flt_zone_src_t *src)
 {
-    flt_zones_t z = {zone, arg};
-    return flt_want_node(f, f->root, &z) != FLT_NEVER;
+    return flt_want_node(f, f->root, src) != FLT_NEVER;
 }
 
 typedef struct flt_seg_zone {
@@ -1302,8 +1337,15 @@ static int flt_seg_zone_fn(void *arg, int col, void *min, void *max)
     return 0;
 }
 
+static int flt_seg_ports_fn(void *arg, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES])
+{
+    const flt_seg_zone_t *sz = arg;
+    return seg_zone_ports(sz->file, sz->group, col, bits);
+}
+
 int flt_want(void *arg, const seg_file_t *file, uint32_t g)
 {
     flt_seg_zone_t sz = {file, g};
-    return flt_want_zones(arg, flt_seg_zone_fn, &sz);
+    flt_zone_src_t src = {flt_seg_zone_fn, flt_seg_ports_fn, &sz};
+    return flt_want_zones(arg, &src);
 }

@@ -92,11 +92,23 @@ int flt_match_rec(const flt_t *f, const flow_rec_t *rec);
  * every row of the group has the column, 0 when the group has no zone map for it. */
 typedef int (*flt_zone_fn)(void *arg, int col, void *min, void *max);
 
-/* 0 when no row of a group whose zone maps `zone` describes can match; 1 when one may.
- * Conservative: an unknown zone map, and absent fields (which compare as 0), keep a group. */
-int flt_want_zones(const flt_t *f, flt_zone_fn zone, void *arg);
+/* Port buckets of src_port or dst_port (seg_zone_ports): 1 and bits when the group has them,
+ * else 0. */
+typedef int (*flt_ports_fn)(void *arg, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES]);
 
-/* seg_want_fn for seg_scan with arg = the flt_t: flt_want_zones over seg_zone(f, g, ...). */
+/* What a group's zones say: `range` its zone maps; `ports`, or NULL, its port buckets. */
+typedef struct flt_zone_src {
+    flt_zone_fn range;
+    flt_ports_fn ports;
+    void *arg;
+} flt_zone_src_t;
+
+/* 0 when no row of a group whose zones `src` describes can match; 1 when one may.
+ * Conservative: an unknown zone, and absent fields (which compare as 0), keep a group. */
+int flt_want_zones(const flt_t *f, const flt_zone_src_t *src);
+
+/* seg_want_fn for seg_scan with arg = the flt_t: flt_want_zones over seg_zone and
+ * seg_zone_ports of group g. */
 int flt_want(void *arg, const seg_file_t *file, uint32_t g);
 
 #endif

@@ -138,6 +138,20 @@ void seg_group(const seg_file_t *f, uint32_t g, seg_group_info_t *out);
 /* Zone map of a column in a group: 1 and min/max (raw column bytes, width of the column) when
  * the group has one, else 0. */
 int seg_zone(const seg_file_t *f, uint32_t g, int col, void *min, void *max);
+/* Port buckets of src_port or dst_port in group g: 1 when the group has them, with bits[]
+ * one bit per 128 ports: bucket i = v >> 7 is bit i % 8 of byte i / 8, set when some row of
+ * the group may have a value v in it (a half of the port space the group carries no buckets
+ * for reads as all set), else 0. */
+#define SEG_PORT_BUCKET_BYTES 64
+int seg_zone_ports(const seg_file_t *f, uint32_t g, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES]);
+static inline void seg_port_bucket_set(uint8_t bits[SEG_PORT_BUCKET_BYTES], uint16_t port)
+{
+    bits[port >> 10] |= (uint8_t)(1u << ((port >> 7) & 7));
+}
+static inline int seg_port_bucket_has(const uint8_t bits[SEG_PORT_BUCKET_BYTES], uint16_t port)
+{
+    return bits[port >> 10] >> ((port >> 7) & 7) & 1;
+}
 uint32_t seg_n_exporters(const seg_file_t *f);
 const seg_exporter_stat_t *seg_exporters(const seg_file_t *f);
 

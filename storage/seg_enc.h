@@ -57,6 +57,14 @@ enum seg_encoding {
 #define SEG_LINK_REVERSE 0u
 #define SEG_LINK_SAME 1u
 
+/* Structural zones: port buckets (FORMAT.md "Port buckets"). Each is a zone of width 16 whose
+ * min and max fields together are 256 bits, one per 128 ports of one half of the port space:
+ * bit b (byte b / 8, least significant bit first) is set when some row of the group has a
+ * value in [half * 32768 + 128 b, ... + 127] (seg.h: seg_port_bucket_set). Ids: 0xFF01 +
+ * 2 * (dst_port) + half. */
+#define SEG_ZONE_PORTS 0xFF01u
+#define SEG_ZONE_PORTS_N 4u
+
 /* The column whose value a reverse link swaps in: src_addr <-> dst_addr and the other
  * source/destination pairs; every other column is its own mirror. */
 static inline int seg_col_mirror(int col)

@@ -23,6 +23,7 @@ typedef struct segr_block {
     int32_t chunk_of_col[FLOW_N_COLS];
     uint64_t chunk_data_off[FLOW_N_COLS];
     int64_t zone_off[FLOW_N_COLS]; /* of the zone's min value */
+    int64_t ports_off[SEG_ZONE_PORTS_N]; /* of each port-bucket zone's bits, or -1 */
     int32_t links_chunk;           /* SEG_COL_LINKS: directory index, or -1 */
     uint64_t links_data_off;
 } segr_block_t;

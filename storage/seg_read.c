@@ -146,6 +146,8 @@ int segr_block_parse(const uint8_t *base, uint64_t limit, uint64_t off, segr_blo
         out->chunk_data_off[c] = 0;
         out->zone_off[c] = -1;
     }
+    for (unsigned k = 0; k < SEG_ZONE_PORTS_N; k++)
+        out->ports_off[k] = -1;
 
     q = zones;
     for (uint32_t z = 0; z < n_zones; z++) {
@@ -162,6 +164,14 @@ int segr_block_parse(const uint8_t *base, uint64_t limit, uint64_t off, segr_blo
             if (!segr_zone_ordered(q + SEG_ZONE_HDR_LEN, q + SEG_ZONE_HDR_LEN + w, w))
                 SEGR_FAIL(SEG_E_CORRUPT, at + SEG_ZONE_HDR_LEN);
             out->zone_off[col] = (int64_t)(at + SEG_ZONE_HDR_LEN);
+        } else if (col >= SEG_ZONE_PORTS && col < SEG_ZONE_PORTS + SEG_ZONE_PORTS_N) {
+            /* port buckets: any bit pattern is a set of buckets; verify checks it exactly */
+            unsigned k = col - SEG_ZONE_PORTS;
+            if (w != 16)
+                SEGR_FAIL(SEG_E_CORRUPT, at + 2);
+            if (out->ports_off[k] >= 0)
+                SEGR_FAIL(SEG_E_CORRUPT, at);
+            out->ports_off[k] = (int64_t)(at + SEG_ZONE_HDR_LEN);
         }
         q += SEG_ZONE_HDR_LEN + 2 * w;
     }
@@ -515,6 +525,30 @@ int seg_zone(const seg_file_t *f, uint32_t g, int col, void *min, void *max)
     segr_put_native(min, z, w);
     segr_put_native(max, z + w, w);
     return 1;
+}
+
+/* The first port-bucket zone of `col`: src_port's pair, then dst_port's; -1 for others. */
+static int segr_ports_zone(int col)
+{
+    return col == FLOW_COL_src_port ? 0 : col == FLOW_COL_dst_port ? 2 : -1;
+}
+
+int seg_zone_ports(const seg_file_t *f, uint32_t g, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES])
+{
+    int k = segr_ports_zone(col);
+    if (g >= f->n_groups || k < 0)
+        return 0;
+    const segr_block_t *blk = &f->groups[g];
+    int any = 0;
+    for (int half = 0; half < 2; half++) {
+        int64_t at = blk->ports_off[k + half];
+        if (at >= 0)
+            memcpy(bits + half * 32, f->base + at, 32);
+        else
+            memset(bits + half * 32, 0xff, 32);
+        any |= at >= 0;
+    }
+    return any;
 }
 
 uint32_t seg_n_exporters(const seg_file_t *f)
@@ -1542,6 +1576,26 @@ static int segr_check_zone(const seg_batch_t *b, int col, seg_where_t *where)
     return 0;
 }
 
+/* A port column's buckets must be exactly those of its present values. */
+static int segr_check_ports(const seg_batch_t *b, int col, seg_where_t *where)
+{
+    const seg_file_t *f = b->file;
+    const segr_block_t *blk = &f->groups[b->group];
+    int k = segr_ports_zone(col);
+    uint8_t want[SEG_PORT_BUCKET_BYTES] = {0};
+    const uint16_t *v = b->vals[col];
+    const uint8_t *pres = b->present[col];
+    for (uint32_t i = 0; i < b->n_rows; i++)
+        if (!pres || pres[i])
+            seg_port_bucket_set(want, v[i]);
+    for (int half = 0; half < 2; half++) {
+        int64_t at = blk->ports_off[k + half];
+        if (at >= 0 && memcmp(f->base + at, want + half * 32, 32) != 0)
+            return segr_fail(f, where, SEG_E_CORRUPT, (uint64_t)at);
+    }
+    return 0;
+}
+
 int seg_verify_file(const seg_file_t *f, seg_where_t *where)
 {
     seg_batch_t b;
@@ -1560,6 +1614,10 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where)
             rc = seg_batch_load(&b, c, where);
         for (int c = 0; c < FLOW_N_COLS && rc == 0; c++)
             rc = segr_check_zone(&b, c, where);
+        if (rc == 0)
+            rc = segr_check_ports(&b, FLOW_COL_src_port, where);
+        if (rc == 0)
+            rc = segr_check_ports(&b, FLOW_COL_dst_port, where);
         if (rc < 0)
             break;
         /* The group's time range: earliest and latest time of its rows (FORMAT.md). */

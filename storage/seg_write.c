@@ -46,6 +46,7 @@
 #define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
 #define SEGW_LINK_AHEAD 8u     /* rows whose slots are prefetched ahead of their lookup */
 #define SEGW_ZSTD_ACCEL 1024u  /* zstd's acceleration for chunks of byte symbols */
+#define SEGW_PORTS_ZONE_LEN (SEG_ZONE_HDR_LEN + 32)
 
 /* Columns that get a zone map (min/max) in every group: those hunts and filters select on. */
 static const int segw_zone_cols[] = {
@@ -757,6 +758,23 @@ static size_t segw_zone(const segw_col_t *c, int col, uint8_t *p)
     return SEG_ZONE_HDR_LEN + 2 * w;
 }
 
+/* Writes the two port-bucket zones (FORMAT.md "Port buckets") of port column `col` at p from
+ * its n present values; returns bytes written. */
+static size_t segw_zone_ports(const uint16_t *v, uint32_t n, int col, uint8_t *p)
+{
+    uint8_t bits[SEG_PORT_BUCKET_BYTES] = {0};
+    for (uint32_t i = 0; i < n; i++)
+        seg_port_bucket_set(bits, v[i]);
+    uint16_t id = (uint16_t)(SEG_ZONE_PORTS + (col == FLOW_COL_dst_port ? 2 : 0));
+    for (int half = 0; half < 2; half++, p += SEGW_PORTS_ZONE_LEN) {
+        seg_put_u16(p, (uint16_t)(id + half));
+        p[2] = 16;
+        p[3] = 0;
+        memcpy(p + SEG_ZONE_HDR_LEN, bits + half * 32, 32);
+    }
+    return 2 * SEGW_PORTS_ZONE_LEN;
+}
+
 static int segw_blk_reserve(seg_writer_t *w, size_t need)
 {
     if (need <= w->blk_cap)
@@ -1220,7 +1238,7 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
      * before its column is encoded, which then finds the values in cache, rather than in a
      * pass of its own over all the zone columns, which do not fit there together; the header
      * CRC comes last. */
-    size_t zone_at[FLOW_N_COLS] = {0};
+    size_t zone_at[FLOW_N_COLS] = {0}, ports_at[2] = {0};
     segw_compact(w);
     for (int c = 0; c < FLOW_N_COLS; c++)
         n_chunks += w->cols[c].n > 0;
@@ -1232,6 +1250,16 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
             n_zones++;
             zone_at[c] = SEG_BLK_FIXED_LEN + 2 + zones_len;
             zones_len += SEG_ZONE_HDR_LEN + 2 * flow_cols[c].width;
+        }
+    }
+    /* Port buckets after the min/max zones: a rare port inside a group's range (1337 between
+     * 22 and 60999) skips the group only by them. */
+    for (int k = 0; k < 2; k++) {
+        int c = k ? FLOW_COL_dst_port : FLOW_COL_src_port;
+        if (w->cols[c].n) {
+            n_zones += 2;
+            ports_at[k] = SEG_BLK_FIXED_LEN + 2 + zones_len;
+            zones_len += 2 * SEGW_PORTS_ZONE_LEN;
         }
     }
     size_t dir_at = SEG_BLK_FIXED_LEN + 2 + zones_len;
@@ -1284,6 +1312,8 @@ static size_t segw_build_block(seg_writer_t *w, uint64_t *tmin, uint64_t *tmax)
             zone = NULL;
         }
         size_t raw_len = segw_encode_col(w, c, enc, base, partial, zone);
+        if (c == FLOW_COL_src_port || c == FLOW_COL_dst_port)
+            segw_zone_ports(col->vals, col->n, c, w->blk + ports_at[c == FLOW_COL_dst_port]);
         if (raw_len == (size_t)-1) {
             segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
             return 0;

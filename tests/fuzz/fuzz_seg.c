@@ -38,6 +38,8 @@ static void fuzz_seg_read(const uint8_t *data, size_t size)
         for (int c = 0; c < FLOW_N_COLS; c++) {
             uint8_t mn[16], mx[16];
             seg_zone(f, g, c, mn, mx);
+            uint8_t bits[SEG_PORT_BUCKET_BYTES];
+            seg_zone_ports(f, g, c, bits);
         }
         for (int pass = 0; pass < 2; pass++) {
             if (seg_batch_open(&b, f, g, &where) != 0)

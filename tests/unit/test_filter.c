@@ -162,6 +162,10 @@ static const char *const tf_filters[] = {
     "dst port >= 1024",
     "src port < 1024",
     "src port <= 1024",
+    "dst port 1300",
+    "dst port > 1337",
+    "src port < 1025",
+    "dst port <= 1023",
     "port 0",
     "proto tcp",
     "proto udp",
@@ -487,8 +491,10 @@ TEST_IMPL(filter_eval_random_batches)
 typedef struct tf_zone {
     int known[FLOW_N_COLS];
     int all_present[FLOW_N_COLS];
-    int say_all; /* answer 2 for columns every row has */
+    int say_all;   /* answer 2 for columns every row has */
+    int say_ports; /* answer port buckets (a group of an older writer has none) */
     uint8_t min[FLOW_N_COLS][16], max[FLOW_N_COLS][16];
+    uint8_t ports[2][SEG_PORT_BUCKET_BYTES]; /* src_port, dst_port */
 } tf_zone_t;
 
 static int tf_cmp_col(int c, const uint8_t *a, const uint8_t *b)
@@ -520,6 +526,11 @@ static void tf_zone_build(tf_zone_t *z, const flow_rec_t *recs, uint32_t n, int 
             if (!z->known[c] || tf_cmp_col(c, v, z->max[c]) > 0)
                 memcpy(z->max[c], v, flow_cols[c].width);
             z->known[c] = 1;
+            if (c == FLOW_COL_src_port || c == FLOW_COL_dst_port) {
+                uint16_t port;
+                memcpy(&port, v, 2);
+                seg_port_bucket_set(z->ports[c == FLOW_COL_dst_port], port);
+            }
         }
 }
 
@@ -533,12 +544,27 @@ static int tf_zone_fn(void *arg, int col, void *min, void *max)
     return z->say_all && z->all_present[col] ? 2 : 1;
 }
 
+static int tf_ports_fn(void *arg, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES])
+{
+    tf_zone_t *z = arg;
+    if (!z->say_ports || !z->known[col])
+        return 0;
+    memcpy(bits, z->ports[col == FLOW_COL_dst_port], SEG_PORT_BUCKET_BYTES);
+    return 1;
+}
+
+static int tf_want_f(const flt_t *f, tf_zone_t *z)
+{
+    flt_zone_src_t src = {tf_zone_fn, tf_ports_fn, z};
+    return flt_want_zones(f, &src);
+}
+
 static int tf_want(const char *text, tf_zone_t *z)
 {
     flt_t *f;
     flt_error_t err;
     ASSERT_EQ(flt_parse(text, &f, &err), 0);
-    int w = flt_want_zones(f, tf_zone_fn, z);
+    int w = tf_want_f(f, z);
     flt_free(f);
     return w;
 }
@@ -548,7 +574,7 @@ TEST_IMPL(filter_zone_pruning)
     uint64_t seed = 7;
     enum { GROUPS = 400 };
     flow_rec_t recs[64];
-    uint32_t skipped = 0, checked = 0;
+    uint32_t skipped = 0, checked = 0, by_ports = 0;
     for (int g = 0; g < GROUPS; g++) {
         /* small groups, so that many of them lack some value and can be skipped */
         uint32_t n = 1 + (uint32_t)(tf_rng(&seed) % 12);
@@ -556,6 +582,7 @@ TEST_IMPL(filter_zone_pruning)
             tf_random_flow(&seed, &recs[i]);
         tf_zone_t z;
         tf_zone_build(&z, recs, n, g % 2);
+        z.say_ports = g % 3 != 0;
         for (size_t k = 0; k < TF_N_FILTERS; k++) {
             flt_t *f;
             flt_error_t err;
@@ -563,7 +590,12 @@ TEST_IMPL(filter_zone_pruning)
             if (k % 2)
                 flt_set_window(f, 1700000000000ull + tf_rng(&seed) % 7200000ull,
                                1700003600000ull + tf_rng(&seed) % 7200000ull);
-            int want = flt_want_zones(f, tf_zone_fn, &z);
+            int want = tf_want_f(f, &z);
+            if (!want && z.say_ports) {
+                z.say_ports = 0;
+                by_ports += tf_want_f(f, &z);
+                z.say_ports = 1;
+            }
             checked++;
             if (!want) {
                 skipped++;
@@ -575,8 +607,10 @@ TEST_IMPL(filter_zone_pruning)
             flt_free(f);
         }
     }
-    /* effect: a pruner that never skips passes the loop above; it must skip often */
+    /* effect: a pruner that never skips passes the loop above; it must skip often, and the
+     * port buckets must skip groups the min/max zones keep */
     ASSERT_GE(skipped, checked / 10);
+    ASSERT_GE(by_ports, 50);
 
     /* cases decided by hand */
     tf_zone_t z;
@@ -625,6 +659,27 @@ TEST_IMPL(filter_zone_pruning)
     z.known[FLOW_COL_dst_port] = 0;
     ASSERT_EQ(tf_want("dst port 1337", &z), 1);
     ASSERT_EQ(tf_want("dst port 1337 and proto tcp", &z), 0);
+
+    /* port buckets: 128 ports each; a rare port between a group's service port and its
+     * ephemeral ones is skipped by them alone */
+    FLOW_SET(&r[0], dst_port, (uint16_t)22);
+    FLOW_SET(&r[1], dst_port, (uint16_t)60999);
+    tf_zone_build(&z, r, 2, 1);
+    ASSERT_EQ(tf_want("dst port 1337", &z), 1); /* no buckets: min/max cannot tell */
+    z.say_ports = 1;
+    ASSERT_EQ(tf_want("dst port 1337", &z), 0);
+    ASSERT_EQ(tf_want("not dst port 1337", &z), 1);
+    ASSERT_EQ(tf_want("dst port 22", &z), 1);
+    ASSERT_EQ(tf_want("dst port 127", &z), 1);    /* 22's bucket: 0 .. 127 */
+    ASSERT_EQ(tf_want("dst port 128", &z), 0);    /* the next one */
+    ASSERT_EQ(tf_want("dst port 60928", &z), 1);  /* 60999's bucket starts at 60928 */
+    ASSERT_EQ(tf_want("dst port 60927", &z), 0);
+    ASSERT_EQ(tf_want("dst port > 127", &z), 1);  /* 60999 */
+    ASSERT_EQ(tf_want("dst port > 61055", &z), 0); /* past 60999's bucket */
+    ASSERT_EQ(tf_want("dst port < 60928", &z), 1); /* 22 */
+    ASSERT_EQ(tf_want("dst port > 200 and dst port < 60000", &z), 1); /* each alone: maybe */
+    ASSERT_EQ(tf_want("src port 1337", &z), 1); /* no src_port: absent compares as 0 */
+    ASSERT_EQ(tf_want("src port 0", &z), 1);
     return 0;
 }
 
