@@ -378,7 +378,8 @@ static int top_want(void *arg, const seg_file_t *f, uint32_t g)
  * into a small array, then each code's address probed once (top_fold), where the row loop
  * probes once per row. */
 static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_t *rows, int k,
-                           const uint64_t *pk, const uint64_t *by, const uint32_t *sa)
+                           uint32_t n_rows, const uint64_t *pk, const uint64_t *by,
+                           const uint32_t *sa)
 {
     const uint32_t nd = cd->n_dict + 1; /* the last: rows without the column */
     if (w->csum_cap < nd) {
@@ -394,19 +395,45 @@ static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_
     memset(cs, 0, (size_t)nd * sizeof *cs);
     const uint32_t *code = cd->code;
     const uint8_t *pres = cd->present;
-    for (int j = 0; j < k; j++) {
-        uint32_t r = rows[j];
-        top_sum_t *s = &cs[pres && !pres[r] ? nd - 1 : code[r]];
-        uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
-        s->flows++;
-        s->packets += pk[r] * mult;
-        s->bytes += by[r] * mult;
+    if (!pres && !sa && (uint32_t)k == n_rows) {
+        /* every row, every one with the column, unsampled (or --raw): the rows are 0 .. k-1 */
+        for (int r = 0; r < k; r++) {
+            top_sum_t *s = &cs[code[r]];
+            s->flows++;
+            s->packets += pk[r];
+            s->bytes += by[r];
+        }
+    } else {
+        for (int j = 0; j < k; j++) {
+            uint32_t r = rows[j];
+            top_sum_t *s = &cs[pres && !pres[r] ? nd - 1 : code[r]];
+            uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
+            s->flows++;
+            s->packets += pk[r] * mult;
+            s->bytes += by[r] * mult;
+        }
     }
     if (top_fold(w, cs, nd, cd->dict, cd->n_dict) != 0) {
         w->nomem = 1;
         return -SEG_E_NOMEM;
     }
     return 0;
+}
+
+/* Whether a selected row has a sampling interval above 1. A group with none (most: 1 is what an
+ * unsampled exporter's flows carry, absent reads 0) needs no multiplication: with every row
+ * selected this is one OR over the column, which vectorizes, where the row loops tested each
+ * row. */
+static int top_sampled(const uint32_t *sa, const uint32_t *rows, int k, uint32_t n_rows)
+{
+    uint32_t any = 0;
+    if ((uint32_t)k == n_rows)
+        for (uint32_t i = 0; i < n_rows; i++)
+            any |= sa[i] > 1;
+    else
+        for (int j = 0; j < k; j++)
+            any |= sa[rows[j]] > 1;
+    return any != 0;
 }
 
 static int top_batch(void *arg, int worker, seg_batch_t *b)
@@ -458,8 +485,10 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
         }
     const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
     const uint32_t *sa = c->raw ? NULL : b->vals[FLOW_COL_sampling];
+    if (sa && !top_sampled(sa, w->rows, k, b->n_rows))
+        sa = NULL;
     if (use_codes)
-        return top_batch_codes(w, &codes, w->rows, k, pk, by, sa);
+        return top_batch_codes(w, &codes, w->rows, k, b->n_rows, pk, by, sa);
     if (w->small) {
         /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end) */
         const uint8_t *v8 = b->vals[key->col[0]];
@@ -560,28 +589,47 @@ static int top_cmp(const void *a, const void *b)
     return top_sort_kw > 16 ? memcmp(x->key + 16, y->key + 16, top_sort_kw - 16) : 0;
 }
 
-/* The n largest of r[0..m-1] sorted into r[0..n-1], for n well below m (top_rank sorts
- * everything otherwise): a bounded min-heap (by top_cmp's order), so `-n 10` over millions of
- * keys does not sort them all. */
-static void top_select(top_rank_t *r, size_t m, size_t n)
+/* One entry of t as what top_cmp compares. */
+static void top_rank_of(const top_tab_t *t, top_order_t order, uint32_t e, top_rank_t *r)
+{
+    const top_sum_t *sm = TOP_SUMS(t, e);
+    r->v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+    r->bytes = sm->bytes;
+    r->flows = sm->flows;
+    r->packets = sm->packets;
+    r->key = TOP_ENT(t, e);
+    /* keys are zero padded to whole words, at least 8 bytes */
+    r->k0 = top_be64(r->key);
+    r->k1 = t->kw > 8 ? top_be64(r->key + 8) : 0;
+}
+
+/* The n best entries of t (n well below t->n: top_rank sorts everything otherwise) sorted into
+ * r[0..n-1]: a bounded min-heap (by top_cmp's order) fed from the entries themselves, so
+ * `-n 10` over tens of thousands of keys neither sorts them nor copies them into an array
+ * (which cost 2 to 3 ms of page faults and copying after the scan, on one thread, with 56k). */
+static void top_select(const top_tab_t *t, top_order_t order, top_rank_t *r, size_t n)
 {
     if (n == 0)
         return;
     /* heap of the n best so far in r[0..n-1], the worst at the root */
-    for (size_t i = 0; i < m; i++) {
-        size_t len = i < n ? i : n;
-        if (i >= n && top_cmp(&r[i], &r[0]) >= 0)
-            continue; /* not better than the worst kept */
-        top_rank_t x = r[i];
+    for (uint32_t e = 0; e < t->n; e++) {
+        const top_sum_t *sm = TOP_SUMS(t, e);
+        uint64_t v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+        if (e >= n && v < r[0].v)
+            continue; /* worse than the worst kept, whatever breaks the tie */
+        top_rank_t x;
+        top_rank_of(t, order, e, &x);
         size_t at;
-        if (i < n) {
-            at = len; /* sift up */
+        if (e < n) {
+            at = e; /* sift up */
             while (at > 0 && top_cmp(&x, &r[(at - 1) / 2]) > 0) {
                 r[at] = r[(at - 1) / 2];
                 at = (at - 1) / 2;
             }
             r[at] = x;
         } else {
+            if (top_cmp(&x, &r[0]) >= 0)
+                continue; /* not better than the worst kept */
             at = 0; /* replace the root, sift down */
             for (;;) {
                 size_t c = 2 * at + 1;
@@ -739,22 +787,11 @@ static int top_rank(const top_tab_t *t, top_order_t order, uint32_t n, uint32_t 
         return 0;
     }
     /* a few of many: the bounded heap of top_select */
-    top_rank_t *r = malloc(((size_t)t->n + 1) * sizeof *r);
+    top_rank_t *r = malloc(((size_t)n + 1) * sizeof *r);
     if (!r)
         return -1;
-    for (uint32_t e = 0; e < t->n; e++) {
-        const top_sum_t *sm = TOP_SUMS(t, e);
-        r[e].v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
-        r[e].bytes = sm->bytes;
-        r[e].flows = sm->flows;
-        r[e].packets = sm->packets;
-        r[e].key = TOP_ENT(t, e);
-        /* keys are zero padded to whole words, at least 8 bytes */
-        r[e].k0 = top_be64(r[e].key);
-        r[e].k1 = t->kw > 8 ? top_be64(r[e].key + 8) : 0;
-    }
     top_sort_kw = t->kw;
-    top_select(r, t->n, n);
+    top_select(t, order, r, n);
     for (uint32_t j = 0; j < n; j++)
         out[j] = (uint32_t)((size_t)(r[j].key - t->ents) / t->stride);
     free(r);

@@ -900,8 +900,14 @@ static int segr_load_links(seg_batch_t *b, seg_where_t *where)
 /* The group's link chains followed once, when a second linked column is loaded or an address
  * pair (whose 32 bytes a row would otherwise carry along the chain): from then on every linked
  * column is a gather with no row depending on another, where resolving links column by column
- * chains each row to an earlier one through memory, column after column. */
-static int segr_load_roots(seg_batch_t *b, seg_where_t *where)
+ * chains each row to an earlier one through memory, column after column.
+ *
+ * With `code`, the same pass also gathers each row's dictionary code (seg_batch_codes): the
+ * column's literal d0[place], or the mirror's map[d1[place]] when the chain reverses an odd
+ * number of times. The gather hangs off the chain without lengthening it, where a second pass
+ * over root[] cost as much as the chain itself. */
+static inline int segr_roots_pass(seg_batch_t *b, seg_where_t *where, const uint64_t *d0,
+                                  const uint64_t *d1, const uint32_t *map, uint32_t *code)
 {
     segr_scratch_t *s = b->scratch;
     uint32_t n = b->n_rows;
@@ -909,14 +915,34 @@ static int segr_load_roots(seg_batch_t *b, seg_where_t *where)
         return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
     const uint32_t *links = s->links;
     uint32_t *root = s->root;
-    for (uint32_t i = 0, k = 0; i < n; i++) {
-        uint32_t l = links[i];
-        uint32_t via = root[i - (l >> 1)] ^ ((l & 1) == SEG_LINK_REVERSE);
-        root[i] = l ? via : 2 * k;
-        k += !l;
+    /* Branch-free (masks, not ?:, which compilers turn into a branch that mispredicts on
+     * about half the rows): linked and unlinked rows alternate unpredictably. */
+    if (!code) {
+        for (uint32_t i = 0, k = 0; i < n; i++) {
+            uint32_t l = links[i], lm = -(uint32_t)(l != 0);
+            uint32_t via = root[i - (l >> 1)] ^ ((l & 1) == SEG_LINK_REVERSE);
+            root[i] = (via & lm) | (2 * k & ~lm);
+            k += !l;
+        }
+    } else {
+        for (uint32_t i = 0, k = 0; i < n; i++) {
+            uint32_t l = links[i], lm = -(uint32_t)(l != 0);
+            uint32_t via = root[i - (l >> 1)] ^ ((l & 1) == SEG_LINK_REVERSE);
+            uint32_t r = (via & lm) | (2 * k & ~lm);
+            root[i] = r;
+            k += !l;
+            /* both literals exist: every row has both columns, so each place has both */
+            uint32_t c0 = (uint32_t)d0[r >> 1], c1 = map[d1[r >> 1]], om = -(r & 1);
+            code[i] = (c1 & om) | (c0 & ~om);
+        }
     }
     s->roots_ready = 1;
     return 0;
+}
+
+static int segr_load_roots(seg_batch_t *b, seg_where_t *where)
+{
+    return segr_roots_pass(b, where, NULL, NULL, NULL, NULL);
 }
 
 static int segr_col_buffers(seg_batch_t *b, int col, seg_where_t *where)
@@ -1405,12 +1431,11 @@ static inline int segr_dict_cmp(const flow_addr_t *x, const flow_addr_t *y)
 }
 
 /* A column's dictionary dict[0 .. n0) and its mirror's dict[n0 .. n0 + n1), both canonical
- * (so sorted): the mirror's values ix[0 .. n_ix) become codes into the whole, those of an
- * address the column's dictionary also has its code there, so that every address has one
- * code (a host is often both source and destination). One merge pass, no hashing; map[] has
- * room for n1. */
-static void segr_codes_join(const flow_addr_t *dict, uint32_t n0, uint32_t n1, uint64_t *ix,
-                            uint32_t n_ix, uint32_t *map)
+ * (so sorted): map[j] is the code in the whole of the mirror's entry j, that of the same
+ * address in the column's dictionary when it has it, so that every address has one code (a
+ * host is often both source and destination). One merge pass, no hashing; map[] has room for
+ * n1. */
+static void segr_codes_join(const flow_addr_t *dict, uint32_t n0, uint32_t n1, uint32_t *map)
 {
     for (uint32_t a = 0, j = 0; j < n1; j++) {
         const flow_addr_t *e = &dict[n0 + j];
@@ -1419,8 +1444,6 @@ static void segr_codes_join(const flow_addr_t *dict, uint32_t n0, uint32_t n1, u
             a++;
         map[j] = a < n0 && c == 0 ? a : n0 + j;
     }
-    for (uint32_t i = 0; i < n_ix; i++)
-        ix[i] = map[ix[i]];
 }
 
 int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *where)
@@ -1469,14 +1492,18 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     if (linked) {
         /* A row's value is its chain root's literal, the mirror's when the chain reverses an
          * odd number of times (segr_load_linked); the mirror's codes follow the column's. */
-        if (!s->roots_ready && (rc = segr_load_roots(b, where)) != 0)
-            return rc;
-        uint64_t *d1 = u[1].dense->u64;
-        const uint32_t *root = s->root, n0 = u[0].n_dict;
-        segr_codes_join(s->cdict, n0, u[1].n_dict, d1, n - s->n_linked, s->cmap);
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t r = root[i] >> 1;
-            code[i] = root[i] & 1 ? (uint32_t)d1[r] : (uint32_t)d0[r];
+        const uint64_t *d1 = u[1].dense->u64;
+        const uint32_t *map = s->cmap;
+        segr_codes_join(s->cdict, u[0].n_dict, u[1].n_dict, s->cmap);
+        if (!s->roots_ready) {
+            if ((rc = segr_roots_pass(b, where, d0, d1, map, code)) != 0)
+                return rc;
+        } else {
+            const uint32_t *root = s->root;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t c0 = (uint32_t)d0[root[i] >> 1], c1 = map[d1[root[i] >> 1]];
+                code[i] = root[i] & 1 ? c1 : c0;
+            }
         }
     } else if (!u[0].pres) {
         for (uint32_t i = 0; i < n; i++)

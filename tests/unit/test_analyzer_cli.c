@@ -527,6 +527,25 @@ TEST_IMPL(analyzer_top_matches_reference)
     free(cl);
     free(out);
     free(text);
+    /* -n N (a bounded heap over the table) is the head of -n 0 (a radix sort), in every order */
+    static const char *const orders[] = {"flows", "packets", "bytes"};
+    for (int o = 0; o < 3; o++) {
+        ASSERT_EQ(test_runf(&out, "%s top %s --by srcip,dstip --order %s -n 25 --format csv",
+                            test_bin("flowhunt"), s.dir, orders[o]),
+                  0);
+        ASSERT_EQ(test_runf(&text, "%s top %s --by srcip,dstip --order %s -n 0 --format csv",
+                            test_bin("flowhunt"), s.dir, orders[o]),
+                  0);
+        ASSERT_EQ(tc_count_lines(out), 26);
+        ASSERT_EQ(strncmp(out, text, strlen(out)), 0);
+        free(out);
+        free(text);
+    }
+    tc_store_free(&s);
+    /* unsampled: groups whose rows carry no interval above 1 skip the multiplication */
+    tc_store_make(&s, "unsampled", "ipfix", 3000, 1, "1");
+    tc_check_top(&s, "srcip", 0, "");
+    tc_check_top(&s, "srcip,dstip", 0, "");
     tc_store_free(&s);
     return 0;
 }
