@@ -48,11 +48,14 @@
 #define SEGW_ZSTD_ACCEL 1024u  /* zstd's acceleration for chunks of byte symbols */
 #define SEGW_PORTS_ZONE_LEN (SEG_ZONE_HDR_LEN + 32)
 
-/* Columns that get a zone map (min/max) in every group: those hunts and filters select on. */
+/* Columns that get a zone map (min/max) in every group: those hunts and filters select on,
+ * and the sampling interval, whose maximum tells a reader that corrects counters that no row
+ * of the group needs it (top skips decoding the column). */
 static const int segw_zone_cols[] = {
     FLOW_COL_time_start, FLOW_COL_time_end, FLOW_COL_src_addr, FLOW_COL_dst_addr,
     FLOW_COL_src_port,   FLOW_COL_dst_port, FLOW_COL_proto,    FLOW_COL_packets,
     FLOW_COL_bytes,      FLOW_COL_exporter, FLOW_COL_src_as,   FLOW_COL_dst_as,
+    FLOW_COL_sampling,
 };
 
 typedef struct segw_col {

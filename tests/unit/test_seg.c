@@ -742,6 +742,10 @@ TEST_IMPL(seg_batch_lazy_and_zones)
         flow_addr_t amin, amax;
         ASSERT_EQ(seg_zone(f, g, FLOW_COL_src_addr, &amin, &amax), 1);
         ASSERT(memcmp(&amin, &amax, 16) <= 0);
+        /* the sampling interval's, which lets top leave an unsampled group's column alone */
+        uint32_t smin, smax;
+        ASSERT_EQ(seg_zone(f, g, FLOW_COL_sampling, &smin, &smax), 1);
+        ASSERT_EQ(smax, 1);
         /* no zone for a column hunts do not filter on, nor for one no row has */
         ASSERT_EQ(seg_zone(f, g, FLOW_COL_tos, &zmin, &zmax), 0);
         ASSERT_EQ(seg_zone(f, g, FLOW_COL_vlan, &qmin, &qmax), 0);
