@@ -960,8 +960,12 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
                   int (*keep)(void *arg, const hp_rec_t *r), void *arg, hp_recs_t *out)
 {
     seg_where_t where;
+    /* a group whose sampling zone map says no interval is above 1 is read as unsampled
+     * without decoding the column (as top does) */
+    uint32_t smin, smax;
+    int sampled = !(seg_zone(b->file, b->group, FLOW_COL_sampling, &smin, &smax) == 1 && smax <= 1);
     for (int c = 0; c < FLOW_N_COLS; c++) {
-        if (!((HP_COLS >> c) & 1))
+        if (!((HP_COLS >> c) & 1) || (c == FLOW_COL_sampling && !sampled))
             continue;
         int rc = seg_batch_load(b, c, &where);
         if (rc < 0)
@@ -974,7 +978,8 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
     const uint8_t *proto = b->vals[FLOW_COL_proto], *flags = b->vals[FLOW_COL_tcp_flags];
     const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
     const uint64_t *rpk = b->vals[FLOW_COL_rev_packets], *rby = b->vals[FLOW_COL_rev_bytes];
-    const uint32_t *samp = b->vals[FLOW_COL_sampling], *dom = b->vals[FLOW_COL_obs_domain];
+    const uint32_t *samp = sampled ? b->vals[FLOW_COL_sampling] : NULL;
+    const uint32_t *dom = b->vals[FLOW_COL_obs_domain];
     const uint8_t *er = b->vals[FLOW_COL_end_reason], *fw = b->vals[FLOW_COL_fw_event];
     const uint8_t *it = b->vals[FLOW_COL_icmp_type], *ic = b->vals[FLOW_COL_icmp_code];
     for (uint32_t i = 0; i < b->n_rows; i++) {
@@ -1009,7 +1014,7 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
         r->has_rev = (uint8_t)hp_has(b, FLOW_COL_rev_packets, i);
         r->rpkts = rpk[i];
         r->rbytes = rby[i];
-        r->sampling = samp[i] ? samp[i] : 1;
+        r->sampling = samp && samp[i] ? samp[i] : 1;
         r->end_reason = er[i];
         r->fw_event = fw[i];
         uint64_t h = hp_fnv(exp[i].b, 16, HP_FNV0);
