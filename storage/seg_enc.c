@@ -30,27 +30,6 @@ static inline uint32_t seg_addr_v4(const flow_addr_t *a)
 
 /* ---- encoders ---------------------------------------------------------------------------- */
 
-/* seg_put_varint for the times' zigzag differences, which are one, two or three bytes in
- * no predictable order (a flow's duration, the gap to the next flow's end): up to three
- * bytes are built in a register and stored as one word, with no branch on the length, which
- * cut the time of DELTA and DIFF_* by 40%. Larger values take the loop. The word's fourth byte
- * (and the third, for shorter varints) lands past the varint: within seg_enc_bound(), which
- * counts ten bytes for every value, and overwritten by the next one. (Counters are mostly
- * one-byte varints, on which the loop's branch is predicted and this is slower.) */
-static inline uint8_t *seg_put_varint3(uint8_t *p, uint64_t v)
-{
-    if (v >> 21)
-        return seg_put_varint(p, v);
-    uint32_t u = (uint32_t)v, two = u >= 0x80, three = u >= 0x4000;
-    uint32_t x = (u & 0x7f) | (u << 1 & 0x7f00) | (u << 2 & 0x7f0000) | two << 7 | three << 15;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &x, 4);
-#else
-    seg_put_u32(p, x);
-#endif
-    return p + 1 + two + three;
-}
-
 size_t seg_enc_raw(uint8_t *out, const void *vals, size_t width, uint32_t n)
 {
     if (width == 16) {
