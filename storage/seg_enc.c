@@ -10,6 +10,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SEG_DICT_AHEAD 8u /* values whose slots are prefetched ahead of their lookup */
 
@@ -61,6 +64,35 @@ size_t seg_enc_raw(uint8_t *out, const void *vals, size_t width, uint32_t n)
     return (size_t)n * width;
 }
 
+uint32_t seg_enc_run(const void *vals, size_t width, uint32_t n)
+{
+    const uint8_t *p = vals;
+    size_t len = (size_t)n * width, i = 0;
+    if (n == 0)
+        return 0;
+#if defined(__SSE2__)
+    /* sixty-four bytes a step against the first value repeated over sixteen */
+    uint8_t pat[16];
+    for (size_t k = 0; k < 16; k += width)
+        memcpy(pat + k, p, width);
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)pat);
+    for (; len - i >= 64; i += 64) {
+        __m128i d = _mm_or_si128(
+            _mm_or_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), x),
+                         _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 16)), x)),
+            _mm_or_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 32)), x),
+                         _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 48)), x)));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) != 0xffff)
+            break;
+    }
+#endif
+    /* the rest, or the step that differs, a value at a time */
+    uint32_t k = (uint32_t)(i / width);
+    while (k < n && memcmp(p + (size_t)k * width, p, width) == 0)
+        k++;
+    return k;
+}
+
 /* n copies of the varint of v: one encoded, then copied in doubling runs. A column with one
  * value in every row (a sampling rate, the AS numbers of an exporter that sends none) is
  * common, and is written in a third to two thirds of the time this way (measured on 2 M
@@ -81,15 +113,13 @@ static size_t seg_enc_repeat(uint8_t *out, uint64_t v, uint32_t n)
  * (bytes: one, two and three bytes in no order) through seg_put_varint3. Which kind a column
  * is shows in its first values: more than one in eight of the first SEG_ENC_PROBE being
  * longer than a byte picks the branch-free writer. The bytes are the same either way. A column
- * of a single value goes to seg_enc_repeat (the scan for it stops at the first other value). */
+ * of a single value goes to seg_enc_repeat (seg_enc_run's scan stops at the first other
+ * value). */
 #define SEG_ENC_PROBE 64u
 #define SEG_ENC_VARINT_LOOP(type)                                                                  \
     do {                                                                                           \
         const type *v = vals;                                                                      \
-        uint32_t same = 1;                                                                         \
-        while (same < n && v[same] == v[0])                                                        \
-            same++;                                                                                \
-        if (n > 0 && same == n)                                                                    \
+        if (n > 0 && seg_enc_run(vals, sizeof(type), n) == n)                                      \
             return seg_enc_repeat(out, v[0], n);                                                   \
         uint32_t longer = 0;                                                                       \
         for (uint32_t i = 0; i < n && i < SEG_ENC_PROBE; i++)                                      \
@@ -425,7 +455,6 @@ size_t seg_enc_dict(seg_dict_t *d, uint8_t *out, const flow_addr_t *vals, uint32
 /* ---- decoders ---------------------------------------------------------------------------- */
 
 #if defined(__SSE2__)
-#include <emmintrin.h>
 
 /* out[0..8) = the eight 16-bit lanes of lo, with the lanes of hi as bits 16 and up (SSE2,
  * which every x86-64 has). */

@@ -921,15 +921,12 @@ static int segw_linkable(const seg_writer_t *w, int c)
     uint32_t n_lk = w->n_linked;
     /* One typed loop per width over the linked rows only: this runs for every column of
      * every group. A constant column gains nothing from links (it compresses to nothing). */
+    if (seg_enc_run(v, flow_cols[c].width, n) == n)
+        return 0;
 #define SEGW_LINK_CHECK(type, EQ)                                                                  \
     do {                                                                                           \
         const type *tv = v, *tm = mv;                                                              \
-        uint32_t k = 1;                                                                            \
-        while (k < n && EQ(tv[k], tv[0]))                                                          \
-            k++;                                                                                   \
-        if (k == n)                                                                                \
-            return 0;                                                                              \
-        for (k = 0; k < n_lk; k++) {                                                               \
+        for (uint32_t k = 0; k < n_lk; k++) {                                                      \
             uint32_t i = lk[k], l = links[i];                                                      \
             const type *src = (l & 1) == SEG_LINK_REVERSE ? tm : tv;                               \
             if (!EQ(tv[i], src[i - (l >> 1)]))                                                     \
