@@ -821,30 +821,20 @@ static inline uint64_t segw_addr_hash(const flow_addr_t *a)
     return (lo ^ (hi >> 32) ^ (hi << 32)) * 0x9E3779B97F4A7C15ull;
 }
 
-/* The key's hash in one orientation: (first address, second address, first port, second).
- * One multiplication and a fold of its upper half into the lower: the slot index is taken
- * from the low bits and the tag from the high ones, and both then depend on the whole key.
- * (A full 64-bit finalizer per address and per key was half of finding the links; the
- * table is lossy anyway, and a rare extra collision only loses a link.) */
-static inline uint64_t segw_key_hash(uint64_t ha, uint64_t hb, uint16_t pa, uint16_t pb)
+/* The conversation's hash, the same for both directions: each end (address, port) hashed,
+ * the two summed (so the order does not matter), and the sum multiplied and folded: the slot
+ * index is taken from the low bits and the tag from the high ones, and both then depend on
+ * the whole key. One key and one slot per row serve both kinds of link, where a hash per
+ * orientation took two of each. (A full 64-bit finalizer per address and per key was half
+ * of finding the links; the table is lossy anyway, and a rare extra collision only loses a
+ * link.) */
+static inline uint64_t segw_conv_hash(const flow_addr_t *sa, const flow_addr_t *da, uint16_t sp,
+                                      uint16_t dp)
 {
-    uint64_t p = ((uint64_t)pa << 16 | pb) * 0x165667B19E3779F9ull;
-    uint64_t x = ha + ((hb << 29) | (hb >> 35)) + p;
-    x *= 0xC4CEB9FE1A85EC53ull;
+    uint64_t a = segw_addr_hash(sa) + (uint64_t)sp * 0x165667B19E3779F9ull;
+    uint64_t b = segw_addr_hash(da) + (uint64_t)dp * 0x165667B19E3779F9ull;
+    uint64_t x = (((a + b) << 29) | ((a + b) >> 35)) * 0xC4CEB9FE1A85EC53ull;
     return x ^ (x >> 32);
-}
-
-/* Row i's key hashed both ways (its own, and as the other direction would have it), with
- * the two slots they select prefetched. */
-static inline void segw_key_pair(const flow_addr_t *sa, const flow_addr_t *da, const uint16_t *sp,
-                                 const uint16_t *dp, uint32_t i, const uint64_t *slots,
-                                 uint32_t mask, uint64_t *fwd, uint64_t *rev)
-{
-    uint64_t ha = segw_addr_hash(&sa[i]), hb = segw_addr_hash(&da[i]);
-    *fwd = segw_key_hash(ha, hb, sp[i], dp[i]);
-    *rev = segw_key_hash(hb, ha, dp[i], sp[i]);
-    __builtin_prefetch(&slots[*fwd & mask]);
-    __builtin_prefetch(&slots[*rev & mask]);
 }
 
 /* Fills w->links for the open group; returns the number of linked rows. Only a group in
@@ -858,43 +848,44 @@ static uint32_t segw_find_links(seg_writer_t *w)
         return 0;
     const flow_addr_t *sa = csa->vals, *da = cda->vals;
     const uint16_t *sp = csp->vals, *dp = cdp->vals;
-    /* A lossy, direct-mapped table (as LZ4 finds matches): a slot holds the upper half of a
-     * key's hash and its latest row + 1, and a new key simply takes the slot. The two records
-     * of a conversation are usually a few rows apart, so few links are lost to collisions,
-     * and the table stays in cache: a full hash table of a whole group costs twice the time
-     * in cache misses alone. */
+    /* A lossy, direct-mapped table (as LZ4 finds matches) of conversations: a slot holds the
+     * upper half of a conversation's hash and its latest row + 1, and a new one simply takes
+     * the slot. The two records of a conversation are usually a few rows apart, so few links
+     * are lost to collisions, and the table stays in cache: a full hash table of a whole
+     * group costs twice the time in cache misses alone. */
     uint32_t mask = SEGW_LINK_SLOTS - 1;
     uint64_t *slots = w->lslots;
     memset(slots, 0, SEGW_LINK_SLOTS * sizeof *slots);
     uint32_t n_linked = 0;
     /* The keys are hashed SEGW_LINK_AHEAD rows ahead and their slots prefetched: the table
      * is in L2 at best, and a load that waits for it per row was a third of this loop. */
-    uint64_t ring_f[SEGW_LINK_AHEAD], ring_r[SEGW_LINK_AHEAD];
-    for (uint32_t i = 0; i < n && i < SEGW_LINK_AHEAD; i++)
-        segw_key_pair(sa, da, sp, dp, i, slots, mask, &ring_f[i], &ring_r[i]);
+    uint64_t ring[SEGW_LINK_AHEAD];
+    for (uint32_t i = 0; i < n && i < SEGW_LINK_AHEAD; i++) {
+        ring[i] = segw_conv_hash(&sa[i], &da[i], sp[i], dp[i]);
+        __builtin_prefetch(&slots[ring[i] & mask]);
+    }
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t ri = i % SEGW_LINK_AHEAD;
-        uint64_t fwd = ring_f[ri], rev = ring_r[ri];
-        if (i + SEGW_LINK_AHEAD < n)
-            segw_key_pair(sa, da, sp, dp, i + SEGW_LINK_AHEAD, slots, mask, &ring_f[ri],
-                          &ring_r[ri]);
+        uint64_t h = ring[i % SEGW_LINK_AHEAD];
+        if (i + SEGW_LINK_AHEAD < n) {
+            uint32_t k = i + SEGW_LINK_AHEAD;
+            uint64_t hk = segw_conv_hash(&sa[k], &da[k], sp[k], dp[k]);
+            ring[i % SEGW_LINK_AHEAD] = hk;
+            __builtin_prefetch(&slots[hk & mask]);
+        }
+        /* The conversation's latest row: the other direction (a "reverse" link), or the
+         * same key again (a "same" link). */
         uint32_t link = 0;
-        uint64_t sl = slots[rev & mask];
-        if (sl && (sl >> 32) == (rev >> 32)) {
-            uint32_t j = (uint32_t)sl - 1;
+        uint64_t *sl = &slots[h & mask];
+        if (*sl && (*sl >> 32) == (h >> 32)) {
+            uint32_t j = (uint32_t)*sl - 1;
             if (flow_addr_eq(&sa[j], &da[i]) && flow_addr_eq(&da[j], &sa[i]) && sp[j] == dp[i] &&
                 dp[j] == sp[i])
                 link = (i - j) * 2 + SEG_LINK_REVERSE;
-        }
-        /* This row's own key; the same key seen before is a "same" link. */
-        uint64_t *fs = &slots[fwd & mask];
-        if (!link && *fs && (*fs >> 32) == (fwd >> 32)) {
-            uint32_t j = (uint32_t)*fs - 1;
-            if (flow_addr_eq(&sa[j], &sa[i]) && flow_addr_eq(&da[j], &da[i]) && sp[j] == sp[i] &&
-                dp[j] == dp[i])
+            else if (flow_addr_eq(&sa[j], &sa[i]) && flow_addr_eq(&da[j], &da[i]) &&
+                     sp[j] == sp[i] && dp[j] == dp[i])
                 link = (i - j) * 2 + SEG_LINK_SAME;
         }
-        *fs = (fwd >> 32) << 32 | (i + 1);
+        *sl = (h >> 32) << 32 | (i + 1);
         w->links[i] = link;
         /* The linked rows' list, branch-free. */
         w->lk_row[n_linked] = i;
