@@ -256,9 +256,9 @@ static inline uint32_t seg_dict_hash(const flow_addr_t *a, unsigned shift)
     return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
-/* Sorts the entries (IPv4 first by value, then IPv6 bytewise) into d->order, and gives each
- * entry its position in d->rank. IPv4 keys go through a byte-wise LSD radix sort: linear, and
- * a group's dictionary can hold tens of thousands of addresses. */
+/* Sorts the entries (IPv4 first by value, then IPv6 bytewise) and gives each entry its
+ * position in d->rank (seg_dict_sort). IPv4 keys go through a byte-wise LSD radix sort:
+ * linear, and a group's dictionary can hold tens of thousands of addresses. */
 /* An IPv6 entry as its two big-endian halves: bytewise order is the order of (hi, lo), two
  * integer compares instead of a memcmp call per comparison. */
 typedef struct seg_dict_v6 {
@@ -320,7 +320,9 @@ static seg_dict_v6_t seg_dict_v6_key(const flow_addr_t *a, uint32_t e)
     return (seg_dict_v6_t){hi, lo, e};
 }
 
-static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries)
+/* Leaves the IPv4 entries' sorted keys (value << 32 | entry) in *sorted4[0..*n4); the IPv6
+ * entries follow them in d->order[*n4..n_entries). */
+static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries, const uint64_t **sorted4, uint32_t *n4_out)
 {
     uint64_t *a = d->sort_a, *b = d->sort_b;
     uint32_t n4 = 0, n6 = 0;
@@ -356,7 +358,9 @@ static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries)
         b = t;
     }
     for (uint32_t i = 0; i < n4; i++)
-        d->order[i] = (uint32_t)a[i];
+        d->rank[(uint32_t)a[i]] = i;
+    *sorted4 = a;
+    *n4_out = n4;
     if (n6) {
         seg_dict_v6_t *v6 = malloc(2 * (size_t)n6 * sizeof *v6);
         if (!v6)
@@ -365,12 +369,12 @@ static int seg_dict_sort(seg_dict_t *d, uint32_t n_entries)
             if (!seg_addr_is_v4(&d->entries[e]))
                 v6[k++] = seg_dict_v6_key(&d->entries[e], e);
         seg_dict_v6_sort(v6, v6 + n6, n6);
-        for (uint32_t k = 0; k < n6; k++)
+        for (uint32_t k = 0; k < n6; k++) {
             d->order[n4 + k] = v6[k].e;
+            d->rank[v6[k].e] = n4 + k;
+        }
         free(v6);
     }
-    for (uint32_t r = 0; r < n_entries; r++)
-        d->rank[d->order[r]] = r;
     return 0;
 }
 
@@ -452,24 +456,25 @@ size_t seg_enc_dict(seg_dict_t *d, uint8_t *out, const flow_addr_t *vals, uint32
     for (uint32_t e = 0; e < n_entries; e++)
         d->slots[d->pos[e]] = 0;
     d->n_entries = n_entries;
-    if (seg_dict_sort(d, n_entries) != 0)
+    const uint64_t *sorted4;
+    uint32_t n4;
+    if (seg_dict_sort(d, n_entries, &sorted4, &n4) != 0)
         return (size_t)-1;
     /* Sorted entries cost a varint of the gap to the previous one: a subnet's hosts are a
-     * byte or two each, where raw addresses would be four. */
+     * byte or two each, where raw addresses would be four. The IPv4 ones are read from their
+     * sort keys, not from the entries in sorted order (a load from anywhere in them each). */
     uint8_t *p = seg_put_varint(out, n_entries);
     uint32_t prev4 = 0;
-    for (uint32_t r = 0; r < n_entries; r++) {
-        const flow_addr_t *a = &d->entries[d->order[r]];
-        if (seg_addr_is_v4(a)) {
-            uint32_t v = seg_addr_v4(a);
-            *p++ = 4;
-            p = seg_put_varint3(p, v - prev4);
-            prev4 = v;
-        } else {
-            *p++ = 6;
-            memcpy(p, a->b, 16);
-            p += 16;
-        }
+    for (uint32_t r = 0; r < n4; r++) {
+        uint32_t v = (uint32_t)(sorted4[r] >> 32);
+        *p++ = 4;
+        p = seg_put_varint3(p, v - prev4);
+        prev4 = v;
+    }
+    for (uint32_t r = n4; r < n_entries; r++) {
+        *p++ = 6;
+        memcpy(p, d->entries[d->order[r]].b, 16);
+        p += 16;
     }
     /* Indices below 128 are one byte each; past that their lengths mix one, two and three
      * bytes in no order, which the branch-free writer handles without mispredictions (a
