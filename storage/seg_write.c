@@ -45,7 +45,7 @@
 #define SEGW_MAX_UNFINISHED 64
 #define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
 #define SEGW_LINK_AHEAD 8u     /* rows whose slots are prefetched ahead of their lookup */
-#define SEGW_ZSTD_ACCEL 1024u  /* zstd's acceleration (segw_zstd_accel) */
+#define SEGW_ZSTD_ACCEL 65536u /* zstd's acceleration (segw_zstd_accel) */
 #define SEGW_ZSTD_SLACK 6u     /* accelerated frames may be 1/SLACK larger than plain ones */
 #define SEGW_ZSTD_GAP0 16u     /* chunks of a kind between its first two trials of both */
 #define SEGW_ZSTD_GAP_MAX 256u /* ... and at most between two that agree */
@@ -1215,7 +1215,10 @@ static size_t segw_encode_col(seg_writer_t *w, int c, uint8_t enc, uint8_t base,
  * dst_port 3.5 ms against 8.4 (1.3% more bytes), time_start 4.1 against 8.0 (1.5% more),
  * packets 3.3 against 5.5 (0.6% fewer), next_hop 2.7 against 5.4 (15% fewer), in_if 1.0
  * against 4.6 (14% more), src_addr 3.2 against 4.2 (20% more), exporter 3.3 against 3.9
- * (166% more). Long runs are still matched: the skip resets at each match. */
+ * (166% more), all with an acceleration of 1024. Long runs are still matched: the skip
+ * resets at each match. An acceleration of 65536 (the match finder then skips a block's
+ * worth after a miss: these chunks are all but literals) took 4% less time than 1024 on the
+ * accelerated chunks of those flows (29.2 ms against 30.5), at 0.07% fewer bytes. */
 static void segw_zstd_accel(seg_writer_t *w, int on)
 {
     if (!w->accel_ok || w->accel == on)
