@@ -1237,6 +1237,38 @@ static size_t segw_zstd(seg_writer_t *w, int accel, uint8_t *out, size_t cap, co
     return ZSTD_isError(stored) ? 0 : stored;
 }
 
+/* The trial of segw_put_chunk: the chunk raw[0..raw_len), whose frame (`stored` bytes) is
+ * at `frame`, compressed the other way too; the smaller by the rule below is left at
+ * `frame`, its length returned, and the choice for `kind` updated. Without memory for the
+ * other frame the chunk keeps its own and the next chunk of its kind is tried. */
+static size_t segw_zstd_try(seg_writer_t *w, unsigned kind, uint8_t *frame, size_t stored,
+                            size_t bound, const uint8_t *raw, size_t raw_len)
+{
+    if (w->ztry_cap < bound) {
+        free(w->ztry);
+        w->ztry = malloc(bound);
+        w->ztry_cap = w->ztry ? bound : 0;
+        if (!w->ztry) {
+            w->zwait[kind] = 0;
+            return stored;
+        }
+    }
+    int accel = w->zaccel[kind];
+    size_t other = segw_zstd(w, !accel, w->ztry, bound, raw, raw_len);
+    size_t plain = accel ? other : stored, fast = accel ? stored : other;
+    int best = other && fast <= plain + plain / SEGW_ZSTD_SLACK;
+    if (best != accel) {
+        memcpy(frame, w->ztry, other);
+        stored = other;
+        w->zaccel[kind] = (uint8_t)best;
+        w->zgap[kind] = SEGW_ZSTD_GAP0;
+    }
+    w->zwait[kind] = w->zgap[kind];
+    if (best == accel && w->zgap[kind] < SEGW_ZSTD_GAP_MAX)
+        w->zgap[kind] *= 2;
+    return stored;
+}
+
 /* Compresses raw[0..raw_len) as chunk `col` at *pos, with its directory entry at *dir;
  * `kind` indexes the writer's choice of acceleration for this kind of chunk. That choice is
  * tried: the first chunk of a kind, and then one every zgap chunks of it, is compressed both
@@ -1256,29 +1288,9 @@ static int segw_put_chunk(seg_writer_t *w, uint16_t col, uint8_t enc, uint8_t pr
     size_t bound = ZSTD_compressBound(raw_len);
     if (segw_blk_reserve(w, *pos + bound + SEG_BLK_CRC_LEN) != 0)
         return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
-    int accel = w->zaccel[kind];
-    size_t stored = segw_zstd(w, accel, w->blk + *pos, bound, raw, raw_len);
-    if (stored && w->accel_ok && w->zwait[kind]-- == 0) {
-        if (w->ztry_cap < bound) {
-            free(w->ztry);
-            w->ztry_cap = 0;
-            if (!(w->ztry = malloc(bound)))
-                return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, ENOMEM);
-            w->ztry_cap = bound;
-        }
-        size_t other = segw_zstd(w, !accel, w->ztry, bound, raw, raw_len);
-        size_t plain = accel ? other : stored, fast = accel ? stored : other;
-        int best = other && fast <= plain + plain / SEGW_ZSTD_SLACK;
-        if (best != accel) {
-            memcpy(w->blk + *pos, w->ztry, other);
-            stored = other;
-            w->zaccel[kind] = (uint8_t)best;
-            w->zgap[kind] = SEGW_ZSTD_GAP0;
-        }
-        w->zwait[kind] = w->zgap[kind];
-        if (best == accel && w->zgap[kind] < SEGW_ZSTD_GAP_MAX)
-            w->zgap[kind] *= 2;
-    }
+    size_t stored = segw_zstd(w, w->zaccel[kind], w->blk + *pos, bound, raw, raw_len);
+    if (stored && w->accel_ok && w->zwait[kind]-- == 0)
+        stored = segw_zstd_try(w, kind, w->blk + *pos, stored, bound, raw, raw_len);
     if (!stored)
         return segw_fail(w, w->f.tmp_path, SEG_E_NOMEM, w->f.off, 0);
     uint8_t *e = w->blk + *dir;
