@@ -2,6 +2,7 @@
  * the reader, the directory and the scan, kept in their own list so the module can grow its
  * tests without touching test_list.h. */
 TEST_ENTRY(seg_crc32c)
+TEST_ENTRY(seg_enc_run_lengths)
 TEST_ENTRY(seg_varint_and_encodings)
 TEST_ENTRY(seg_varint_fast_path)
 TEST_ENTRY(seg_varint_long_streams)

@@ -363,6 +363,32 @@ TEST_IMPL(seg_crc32c)
     return 0;
 }
 
+TEST_IMPL(seg_enc_run_lengths)
+{
+    /* the run of values equal to the first, whatever the width, wherever the first other
+     * value falls: inside a 64-byte step, on its edge, in the tail, or nowhere */
+    static const size_t widths[] = {1, 2, 4, 8, 16};
+    static const uint32_t counts[] = {1, 3, 16, 63, 64, 65, 200, 1000};
+    uint8_t buf[1000 * 16];
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+            size_t w = widths[wi];
+            uint32_t n = counts[ci];
+            for (uint32_t d = 1; d <= n; d++) { /* d == n: no other value */
+                for (uint32_t i = 0; i < n; i++)
+                    for (size_t b = 0; b < w; b++)
+                        buf[i * w + b] = (uint8_t)(0xA5 ^ b);
+                if (d < n)
+                    buf[d * w + (d % w)] ^= 0x10; /* one byte of value d differs */
+                uint32_t got = seg_enc_run(buf, w, n);
+                if (got != d)
+                    TEST_FAIL_AT("width %zu, %u values, first other at %u: run %u", w, n, d, got);
+            }
+        }
+    ASSERT_EQ(seg_enc_run(buf, 4, 0), 0);
+    return 0;
+}
+
 TEST_IMPL(seg_varint_and_encodings)
 {
     static const uint64_t vals[] = {0,     1,          127,        128,        16383,
