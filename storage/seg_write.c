@@ -46,7 +46,7 @@
 #define SEGW_LINK_SLOTS 16384u /* 128 KiB: stays in the L2 cache */
 #define SEGW_LINK_AHEAD 8u     /* rows whose slots are prefetched ahead of their lookup */
 #define SEGW_ZSTD_ACCEL 65536u /* zstd's acceleration (segw_zstd_accel) */
-#define SEGW_ZSTD_SLACK 6u     /* accelerated frames may be 1/SLACK larger than plain ones */
+#define SEGW_ZSTD_SLACK 32u    /* accelerated frames may be 1/SLACK larger than plain ones */
 #define SEGW_ZSTD_GAP0 16u     /* chunks of a kind between its first two trials of both */
 #define SEGW_ZSTD_GAP_MAX 256u /* ... and at most between two that agree */
 #define SEGW_ZSTD_KINDS (FLOW_N_COLS + 1) /* a column's chunks, or the links chunk */
@@ -1274,9 +1274,10 @@ static size_t segw_zstd_try(seg_writer_t *w, unsigned kind, uint8_t *frame, size
  * tried: the first chunk of a kind, and then one every zgap chunks of it, is compressed both
  * ways, and the accelerated frame is kept when it is at most 1/SEGW_ZSTD_SLACK larger than
  * the plain one. On the chunks of 2 M flowgen flows (the reference capture), against
- * accelerating the RAW columns and the links only: zstd's time 56 ms instead of 78, bytes
- * 0.13% more; a slack of 1/32 would give 0.14% fewer bytes for 60 ms (it leaves in_if plain:
- * 14% more bytes there, 49 KB for 3.6 ms, the rate time_start's 1.5% pay). A trial that
+ * accelerating the RAW columns and the links only: zstd's time 60 ms instead of 78, 0.14%
+ * fewer bytes. A slack of 1/6 took 56 ms there for 0.13% more bytes, but in the daemon's
+ * layout (two segments of a million rows) it cost 1.6% more bytes (11.37 against 11.20 per
+ * flow) for no CPU difference bench_store could show (four alternating pairs). A trial that
  * confirms the choice doubles the wait for the next (up to SEGW_ZSTD_GAP_MAX chunks), one
  * that changes it starts again at SEGW_ZSTD_GAP0: a stable stream of traffic is compressed
  * twice seldom. The choice depends only on the bytes, so a writer fed the same flows writes
