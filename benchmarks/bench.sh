@@ -12,7 +12,7 @@
 #      life, final flush included);
 #   2. bytes per flow on disk: flowhuntd's segments, nfcapd's LZ4 file and that file
 #      re-compressed with bz2 (nfdump -J 2), with the bz2 CPU cost;
-#   3. query speed (wall, median of 3 after one warm-up, both stores in the page cache):
+#   3. query speed (wall, median of 5 after one warm-up, both stores in the page cache):
 #      flowhunt cat / top against nfdump filter / -s / -A, as stored flows per second;
 #   4. decode speed: build/bench_decode (beside tshark); store speed: build/bench_store (the
 #      writer alone, encoding and compressing the capture's flows, beside nfcapd's whole cost);
@@ -117,16 +117,17 @@ replay() {
 
 median3() { sort -g | sed -n 2p; }
 
-# qtime CMD...: wall seconds, median of 3 after one warm-up run.
+# qtime CMD...: wall seconds, median of 5 after one warm-up run (of 3, a single slow run of
+# the shared machine moved a 0.1 s query's figure by a third).
 qtime() {
     local i t0 t1
     timeout $TMO "$@" >/dev/null 2>&1 || true
-    for i in 1 2 3; do
+    for i in 1 2 3 4 5; do
         t0=$(now)
         timeout $TMO "$@" >/dev/null 2>&1 || true
         t1=$(now)
         calc "%.4f\n" "$t1 - $t0"
-    done | median3
+    done | sort -g | sed -n 3p
 }
 
 # ---- machine and versions ----
@@ -316,7 +317,7 @@ if [ $HAVE_NF = 1 ]; then
 fi
 
 # ---- 3. queries ----
-log "queries (median of 3)"
+log "queries (median of 5)"
 Q_FH_CAT=$(qtime "$FLOWHUNT" cat "$FH" dst port 1337)
 Q_FH_CAT53=$(qtime "$FLOWHUNT" cat "$FH" dst port 53)
 Q_FH_TOP=$(qtime "$FLOWHUNT" top "$FH" --by srcip --order bytes -n 10)
@@ -560,7 +561,7 @@ OUT=$OUTDIR/$DATE.md
     echo "# CPU and peak RSS: /usr/bin/time (getrusage of the collector, whole life incl. final flush);"
     echo "# each collector left running until it used no CPU for 0.6 s, then SIGTERM; three runs each,"
     echo "# alternating, fresh directories: CPU per stored flow is the median run's, RSS the largest"
-    echo "# queries: one warm-up, then wall time median of 3; flows/s = flows in that store / wall s"
+    echo "# queries: one warm-up, then wall time median of 5; flows/s = flows in that store / wall s"
     echo "flowhunt cat DIR dst port 1337        | nfdump -R NFDIR 'dst port 1337'"
     echo "flowhunt cat DIR dst port 53          | nfdump -R NFDIR 'dst port 53'"
     echo "flowhunt top DIR --by srcip --order bytes -n 10 | nfdump -R NFDIR -s srcip/bytes -n 10"
