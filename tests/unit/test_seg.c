@@ -1166,13 +1166,20 @@ static void t_fix_header_crc(uint8_t *img, const segr_block_t *b)
     seg_put_u32(img + b->off + b->len - 4, crc32c(img + b->off, b->data_off - b->off));
 }
 
+/* t_small_image with its first block parsed into *b, for tests that edit the block. */
+static uint8_t *t_small_block(size_t *len, segr_block_t *b)
+{
+    uint8_t *img = t_small_image(len);
+    uint64_t bad;
+    ASSERT_EQ(segr_block_parse(img, *len, SEG_HDR_LEN, b, &bad), 0);
+    return img;
+}
+
 TEST_IMPL(seg_reader_forward_compat)
 {
     size_t len;
-    uint8_t *img = t_small_image(&len);
     segr_block_t b;
-    uint64_t bad;
-    ASSERT_EQ(segr_block_parse(img, len, SEG_HDR_LEN, &b, &bad), 0);
+    uint8_t *img = t_small_block(&len, &b);
     /* A column this reader does not know (a newer writer's) is skipped: renumber the chunk of
      * tcp_flags to an unknown id; the rest still reads, tcp_flags is absent. */
     int32_t k = b.chunk_of_col[FLOW_COL_tcp_flags];
@@ -1209,10 +1216,8 @@ TEST_IMPL(seg_reader_forward_compat)
 TEST_IMPL(seg_port_buckets)
 {
     size_t len;
-    uint8_t *img = t_small_image(&len);
     segr_block_t b;
-    uint64_t bad;
-    ASSERT_EQ(segr_block_parse(img, len, SEG_HDR_LEN, &b, &bad), 0);
+    uint8_t *img = t_small_block(&len, &b);
     for (unsigned k = 0; k < SEG_ZONE_PORTS_N; k++)
         ASSERT_GE(b.ports_off[k], 0);
     seg_where_t wh;
