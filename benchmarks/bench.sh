@@ -196,6 +196,8 @@ fh_ingest() {
     R_CPU=$(calc "%.3f" "$u + $s")
     R_STORED=$("$FLOWHUNT" top "$dir" --by proto -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
     R_KDROP=$(grep -o 'kernel buffer [0-9]*' "$dir.log" | awk '{ s += $3 } END { print s + 0 }')
+    R_BYTES=$(find "$dir/flows" -name '*.seg' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    R_USF=$(calc "%.4f" "1e6 * $R_CPU / ($R_STORED > 0 ? $R_STORED : 1)")
     log "flowhuntd: stored $R_STORED, cpu $R_CPU s, rss $R_RSS_KB KiB; $R_SEND"
 }
 
@@ -217,6 +219,8 @@ nf_ingest() {
     read -r _ u s R_RSS_KB < <(tail -1 "$dir.time")
     R_CPU=$(calc "%.3f" "$u + $s")
     R_STORED=$(nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { print $2; exit }')
+    R_BYTES=$(find "$dir" -name 'nfcapd.2*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    R_USF=$(calc "%.4f" "1e6 * $R_CPU / ($R_STORED > 0 ? $R_STORED : 1)")
     log "nfcapd: stored $R_STORED, cpu $R_CPU s, rss $R_RSS_KB KiB; $R_SEND"
 }
 
@@ -227,29 +231,24 @@ FH=$tmp/fh NF=$tmp/nf
 FH_USF_RUNS="" NF_USF_RUNS="" FH_RSS_KB=0 NF_RSS_KB=0
 for run in 1 2 3; do
     log "ingest run $run of 3: flowhuntd"
-    d=$FH; [ $run = 1 ] || d=$tmp/fh.run$run
-    fh_ingest "$d"
-    FH_USF_RUNS="$FH_USF_RUNS $(calc "%.4f" "1e6 * $R_CPU / ($R_STORED > 0 ? $R_STORED : 1)")"
-    [ "$R_RSS_KB" -gt "$FH_RSS_KB" ] && FH_RSS_KB=$R_RSS_KB
-    if [ $run = 1 ]; then
-        FH_STORED=$R_STORED FH_KDROP=$R_KDROP FH_SEND=$R_SEND
-        FH_BYTES=$(find "$FH/flows" -name '*.seg' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-    else
-        rm -rf "$d"
-    fi
+    fh_ingest "$FH.run$run"
+    FH_USF_RUNS="$FH_USF_RUNS $R_USF"
+    FH_RSS_KB=$((R_RSS_KB > FH_RSS_KB ? R_RSS_KB : FH_RSS_KB))
+    [ $run = 1 ] && FH_STORED=$R_STORED FH_KDROP=$R_KDROP FH_SEND=$R_SEND FH_BYTES=$R_BYTES
     [ $HAVE_NF = 1 ] || continue
     log "ingest run $run of 3: nfcapd -y"
-    d=$NF; [ $run = 1 ] || d=$tmp/nf.run$run
-    nf_ingest "$d"
-    NF_USF_RUNS="$NF_USF_RUNS $(calc "%.4f" "1e6 * $R_CPU / ($R_STORED > 0 ? $R_STORED : 1)")"
-    [ "$R_RSS_KB" -gt "$NF_RSS_KB" ] && NF_RSS_KB=$R_RSS_KB
-    if [ $run = 1 ]; then
-        NF_STORED=$R_STORED NF_SEND=$R_SEND
-        NF_BYTES=$(find "$NF" -name 'nfcapd.2*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-    else
-        rm -rf "$d"
-    fi
+    nf_ingest "$NF.run$run"
+    NF_USF_RUNS="$NF_USF_RUNS $R_USF"
+    NF_RSS_KB=$((R_RSS_KB > NF_RSS_KB ? R_RSS_KB : NF_RSS_KB))
+    [ $run = 1 ] && NF_STORED=$R_STORED NF_SEND=$R_SEND NF_BYTES=$R_BYTES
 done
+# the first runs' stores are the ones the queries read; the others go
+mv "$FH.run1" "$FH"
+rm -rf "$FH".run*
+if [ $HAVE_NF = 1 ]; then
+    mv "$NF.run1" "$NF"
+    rm -rf "$NF".run*
+fi
 # the rows below take CPU s for the first run's stored flows at the median run's rate
 FH_CPU=$(calc "%.6f" "$(median_of3 $FH_USF_RUNS) * $FH_STORED / 1e6")
 log "flowhuntd us per stored flow, three runs:$FH_USF_RUNS"
