@@ -547,6 +547,21 @@ TEST_IMPL(analyzer_top_matches_reference)
     tc_check_top(&s, "srcip", 0, "");
     tc_check_top(&s, "srcip,dstip", 0, "");
     tc_store_free(&s);
+    /* a ranking of more keys than TOP_TIES_SPLIT (65,536) orders the keys that tie on their
+     * sums on two threads, split at a tie group's edge: the same lines as on one thread */
+    tc_store_make(&s, "many", "ipfix", 70000, 1, "1");
+    char *one, *two;
+    ASSERT_EQ(test_runf(&one, "FH_WORKERS=1 %s top %s --by srcip,dstip,srcport,dstport -n 0 --format csv",
+                        test_bin("flowhunt"), s.dir),
+              0);
+    ASSERT_EQ(test_runf(&two, "FH_WORKERS=2 %s top %s --by srcip,dstip,srcport,dstport -n 0 --format csv",
+                        test_bin("flowhunt"), s.dir),
+              0);
+    ASSERT_GT(tc_count_lines(one), 65537);
+    ASSERT_EQ(strcmp(one, two), 0);
+    free(one);
+    free(two);
+    tc_store_free(&s);
     return 0;
 }
 
