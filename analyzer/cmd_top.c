@@ -480,9 +480,7 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
     /* counters are corrected by the sampling interval, unless the group's zone map says no
      * row has one above 1: then the column is not decoded at all (decoding it took 15-30 % of
      * top's CPU on 2 M unsampled flows, one thread) */
-    uint32_t smin, smax;
-    int sampled = !c->raw && !(seg_zone(b->file, b->group, FLOW_COL_sampling, &smin, &smax) == 1 &&
-                               smax <= 1);
+    int sampled = !c->raw && !seg_batch_unsampled(b);
     if (sampled)
         need[n_need++] = FLOW_COL_sampling;
     for (int i = 0; i < n_need; i++)

@@ -962,8 +962,7 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
     seg_where_t where;
     /* a group whose sampling zone map says no interval is above 1 is read as unsampled
      * without decoding the column (as top does) */
-    uint32_t smin, smax;
-    int sampled = !(seg_zone(b->file, b->group, FLOW_COL_sampling, &smin, &smax) == 1 && smax <= 1);
+    int sampled = !seg_batch_unsampled(b);
     for (int c = 0; c < FLOW_N_COLS; c++) {
         if (!((HP_COLS >> c) & 1) || (c == FLOW_COL_sampling && !sampled))
             continue;

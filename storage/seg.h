@@ -179,6 +179,10 @@ void seg_batch_free(seg_batch_t *b);
 int seg_batch_open(seg_batch_t *b, const seg_file_t *f, uint32_t g, seg_where_t *where);
 /* Decodes column c of the batch's group (checking its chunk's CRC). 0 or -SEG_E_*. */
 int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where);
+/* 1 when the group's zone map on `sampling` says no row has an interval above 1, so a reader
+ * that corrects counters need not decode the column (absent or 0 and 1 both mean unsampled);
+ * 0 when it may have one, or the group has no such zone (an older writer's). */
+int seg_batch_unsampled(const seg_batch_t *b);
 /* From now until the next seg_batch_open, columns are loaded for rows[0 .. k) only
  * (ascending, borrowed): the values and presence of other rows of the columns loaded after
  * this call are unspecified. Decompressing and decoding still read a whole chunk, but rows

@@ -65,6 +65,13 @@ enum seg_encoding {
 #define SEG_ZONE_PORTS 0xFF01u
 #define SEG_ZONE_PORTS_N 4u
 
+/* The first of a port column's two bucket zones, as an offset from SEG_ZONE_PORTS: src_port's
+ * pair, then dst_port's; -1 for other columns. */
+static inline int seg_ports_zone(int col)
+{
+    return col == FLOW_COL_src_port ? 0 : col == FLOW_COL_dst_port ? 2 : -1;
+}
+
 /* The column whose value a reverse link swaps in: src_addr <-> dst_addr and the other
  * source/destination pairs; every other column is its own mirror. */
 static inline int seg_col_mirror(int col)

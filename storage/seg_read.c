@@ -527,15 +527,9 @@ int seg_zone(const seg_file_t *f, uint32_t g, int col, void *min, void *max)
     return 1;
 }
 
-/* The first port-bucket zone of `col`: src_port's pair, then dst_port's; -1 for others. */
-static int segr_ports_zone(int col)
-{
-    return col == FLOW_COL_src_port ? 0 : col == FLOW_COL_dst_port ? 2 : -1;
-}
-
 int seg_zone_ports(const seg_file_t *f, uint32_t g, int col, uint8_t bits[SEG_PORT_BUCKET_BYTES])
 {
-    int k = segr_ports_zone(col);
+    int k = seg_ports_zone(col);
     if (g >= f->n_groups || k < 0)
         return 0;
     const segr_block_t *blk = &f->groups[g];
@@ -549,6 +543,12 @@ int seg_zone_ports(const seg_file_t *f, uint32_t g, int col, uint8_t bits[SEG_PO
         any |= at >= 0;
     }
     return any;
+}
+
+int seg_batch_unsampled(const seg_batch_t *b)
+{
+    uint32_t mn, mx;
+    return seg_zone(b->file, b->group, FLOW_COL_sampling, &mn, &mx) == 1 && mx <= 1;
 }
 
 uint32_t seg_n_exporters(const seg_file_t *f)
@@ -1608,7 +1608,7 @@ static int segr_check_ports(const seg_batch_t *b, int col, seg_where_t *where)
 {
     const seg_file_t *f = b->file;
     const segr_block_t *blk = &f->groups[b->group];
-    int k = segr_ports_zone(col);
+    int k = seg_ports_zone(col);
     uint8_t want[SEG_PORT_BUCKET_BYTES] = {0};
     const uint16_t *v = b->vals[col];
     const uint8_t *pres = b->present[col];

@@ -779,7 +779,7 @@ static size_t segw_zone_ports(const uint16_t *v, uint32_t n, int col, uint8_t *p
     uint8_t bits[SEG_PORT_BUCKET_BYTES] = {0};
     for (uint32_t i = 0; i < n; i++)
         seg_port_bucket_set(bits, v[i]);
-    uint16_t id = (uint16_t)(SEG_ZONE_PORTS + (col == FLOW_COL_dst_port ? 2 : 0));
+    uint16_t id = (uint16_t)(SEG_ZONE_PORTS + seg_ports_zone(col));
     for (int half = 0; half < 2; half++, p += SEGW_PORTS_ZONE_LEN) {
         seg_put_u16(p, (uint16_t)(id + half));
         p[2] = 16;
