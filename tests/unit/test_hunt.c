@@ -309,6 +309,92 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     return 0;
 }
 
+/* ---- hp_sort_keys against a reference ---------------------------------------------------- */
+
+typedef struct ts_item {
+    uint32_t tie; /* what `cmp` orders by where the words are equal */
+    uint32_t at;  /* input position: the reference's stability */
+    uint64_t w[3];
+} ts_item_t;
+
+static int ts_cmp_tie(const void *a, const void *b)
+{
+    const ts_item_t *x = a, *y = b;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
+}
+
+static int ts_cmp_ref(const void *a, const void *b)
+{
+    const ts_item_t *x = *(ts_item_t *const *)a, *y = *(ts_item_t *const *)b;
+    for (int w = 0; w < 3; w++)
+        if (x->w[w] != y->w[w])
+            return x->w[w] < y->w[w] ? -1 : 1;
+    int c = ts_cmp_tie(x, y);
+    return c ? c : (x->at < y->at ? -1 : x->at > y->at);
+}
+
+static uint64_t ts_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The radix sort packs the bytes keys differ in (one, two or three words' worth) and unpacks
+ * them: every shape must give the order of a stable comparison sort, words intact. */
+TEST_IMPL(hunt_sort_keys)
+{
+    enum { N = 20000 };
+    ts_item_t *items = malloc(N * sizeof *items);
+    ts_item_t **ref = malloc(N * sizeof *ref);
+    hp_skey_t *k = malloc(N * sizeof *k);
+    ASSERT_NOT_NULL(items);
+    ASSERT_NOT_NULL(ref);
+    ASSERT_NOT_NULL(k);
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    /* shape: 0 a time alone (1 packed word), 1 an IPv4 pair (1), 2 an IPv4 5-tuple (2),
+     * 3 random words (3), 4 all equal (ties only), 5 few values (long runs of ties),
+     * 6 bits varying inside otherwise constant bytes */
+    for (int shape = 0; shape < 7; shape++)
+        for (int with_cmp = 0; with_cmp < 2; with_cmp++) {
+            for (uint32_t i = 0; i < N; i++) {
+                ts_item_t *t = &items[i];
+                uint64_t r = ts_rand(&seed), q = ts_rand(&seed);
+                t->at = i;
+                t->tie = (uint32_t)(q >> 40) % 7;
+                uint64_t v4a = 0xffff00000000ull | (r & 0xffffffffu),
+                         v4b = 0xffff0a000000ull | (q & 0xffffu);
+                switch (shape) {
+                case 0: t->w[0] = 1795392000000ull + r % 86400000ull, t->w[1] = t->w[2] = 0; break;
+                case 1: t->w[0] = v4a, t->w[1] = v4b, t->w[2] = 0; break;
+                case 2: t->w[0] = v4a, t->w[1] = v4b, t->w[2] = (q >> 16) & 0xffffffffffull; break;
+                case 3: t->w[0] = r, t->w[1] = q, t->w[2] = ts_rand(&seed); break;
+                case 4: t->w[0] = 5, t->w[1] = 6, t->w[2] = 7; break;
+                case 5: t->w[0] = r % 3, t->w[1] = 42, t->w[2] = q % 2; break;
+                default: t->w[0] = 0x8000000000000001ull | (r & 0x0101010000ull),
+                         t->w[1] = 0x00ff00ff00ff00ffull ^ (q & 0x10000000ull), t->w[2] = 3;
+                }
+                k[i] = (hp_skey_t){{t->w[0], t->w[1], t->w[2]}, t};
+                ref[i] = t;
+            }
+            hp_sort_keys(k, N, with_cmp ? ts_cmp_tie : NULL);
+            if (!with_cmp) /* equal words keep their input order */
+                for (uint32_t i = 0; i < N; i++)
+                    items[i].tie = 0;
+            qsort(ref, N, sizeof *ref, ts_cmp_ref);
+            for (uint32_t i = 0; i < N; i++) {
+                ASSERT_BASE(k[i].p, ==, (void *)ref[i], const void *, "%p");
+                for (int w = 0; w < 3; w++)
+                    ASSERT_UINT64_EQ(k[i].w[w], ref[i]->w[w]);
+            }
+        }
+    free(items);
+    free(ref);
+    free(k);
+    return 0;
+}
+
 TEST_IMPL(hunt_intern_keys)
 {
     /* ids in first-seen order, found again by lookup, for keys of one length and then of
