@@ -979,26 +979,28 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
     free(convs);
 }
 
-/* Moves convs[0..n) into the order cv gives (cv[i] then points at convs[i]), following the
- * permutation's cycles: one pass of scattered reads here, where every hunt's thread (and the
- * prevalence count) would otherwise miss the cache on each conversation it reads in time order. */
-static void hp_conv_lay_out(hunt_conv_t *convs, const hunt_conv_t **cv, size_t n)
+/* The conversations convs[0..n) copied in the order cv gives into a new array (returned;
+ * convs is freed), cv[i] then pointing at its i-th element: one pass of scattered reads here,
+ * where every hunt's thread (and the prevalence count) would otherwise miss the cache on each
+ * conversation it reads in time order. A copy, not a permutation in place: following the
+ * permutation's cycles chains each read on the one before, so misses never overlap, and that
+ * took a fifth of a run over cached hours; the reads of a copy are known ahead and
+ * prefetched. The copy's room is the records', freed before this. */
+#define HP_LAY_OUT_AHEAD 16
+
+static hunt_conv_t *hp_conv_lay_out(hunt_conv_t *convs, const hunt_conv_t **cv, size_t n)
 {
+    hunt_conv_t *out = hj_xmalloc((n ? n : 1) * sizeof *out);
     for (size_t i = 0; i < n; i++) {
-        if (cv[i] == &convs[i])
-            continue;
-        hunt_conv_t tmp = convs[i];
-        size_t j = i;
-        for (;;) {
-            size_t from = (size_t)(cv[j] - convs);
-            cv[j] = &convs[j];
-            if (from == i)
-                break;
-            convs[j] = convs[from];
-            j = from;
+        if (i + HP_LAY_OUT_AHEAD < n) {
+            __builtin_prefetch(cv[i + HP_LAY_OUT_AHEAD]);
+            __builtin_prefetch((const char *)(cv[i + HP_LAY_OUT_AHEAD] + 1) - 1);
         }
-        convs[j] = tmp;
+        out[i] = *cv[i];
+        cv[i] = &out[i];
     }
+    free(convs);
+    return out;
 }
 
 /* ---- reading the window ------------------------------------------------------------------ */
@@ -1460,7 +1462,7 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
         }
         free(kept);
         const hunt_conv_t **cv = hp_conv_order(convs, nc, st);
-        hp_conv_lay_out(convs, cv, nc);
+        convs = hp_conv_lay_out(convs, cv, nc);
         hp_feed(p, cv, nc, workers);
         free(cv);
         free(convs);
