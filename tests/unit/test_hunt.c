@@ -345,7 +345,7 @@ static uint64_t ts_rand(uint64_t *s)
  * them: every shape must give the order of a stable comparison sort, words intact. */
 TEST_IMPL(hunt_sort_keys)
 {
-    enum { N = 20000 };
+    enum { N = 70000 }; /* above the sort's cache-sized runs (16384): split by top digits */
     ts_item_t *items = malloc(N * sizeof *items);
     ts_item_t **ref = malloc(N * sizeof *ref);
     hp_skey_t *k = malloc(N * sizeof *k);
@@ -355,8 +355,9 @@ TEST_IMPL(hunt_sort_keys)
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     /* shape: 0 a time alone (1 packed word), 1 an IPv4 pair (1), 2 an IPv4 5-tuple (2),
      * 3 random words (3), 4 all equal (ties only), 5 few values (long runs of ties),
-     * 6 bits varying inside otherwise constant bytes */
-    for (int shape = 0; shape < 7; shape++)
+     * 6 bits varying inside otherwise constant bytes, 7 a top digit of four values (runs
+     * still too long after the first split) */
+    for (int shape = 0; shape < 8; shape++)
         for (int with_cmp = 0; with_cmp < 2; with_cmp++) {
             for (uint32_t i = 0; i < N; i++) {
                 ts_item_t *t = &items[i];
@@ -372,8 +373,9 @@ TEST_IMPL(hunt_sort_keys)
                 case 3: t->w[0] = r, t->w[1] = q, t->w[2] = ts_rand(&seed); break;
                 case 4: t->w[0] = 5, t->w[1] = 6, t->w[2] = 7; break;
                 case 5: t->w[0] = r % 3, t->w[1] = 42, t->w[2] = q % 2; break;
-                default: t->w[0] = 0x8000000000000001ull | (r & 0x0101010000ull),
-                         t->w[1] = 0x00ff00ff00ff00ffull ^ (q & 0x10000000ull), t->w[2] = 3;
+                case 6: t->w[0] = 0x8000000000000001ull | (r & 0x0101010000ull),
+                        t->w[1] = 0x00ff00ff00ff00ffull ^ (q & 0x10000000ull), t->w[2] = 3; break;
+                default: t->w[0] = r % 4, t->w[1] = q, t->w[2] = 0;
                 }
                 k[i] = (hp_skey_t){{t->w[0], t->w[1], t->w[2]}, t};
                 ref[i] = t;
