@@ -1383,7 +1383,10 @@ static void hb_finish(void *st, hunt_findings_t *out)
     if (n > 1)
         qsort(v, n, sizeof *v, hb_cmp_cand);
     hb_fleet(v, n);
-    /* fan-out of one host's timer: candidates are sorted by host, port, protocol */
+    /* One host's timer on one port and protocol at a time: sorted by host, port and protocol,
+     * its candidates are a run, addresses first, then /24s. Its fan-out is the run's
+     * addresses, and a /24 is compared with those alone (with every candidate, this loop was
+     * a quarter of a cold run over 100 M flows). */
     for (size_t i = 0, j; i < n; i = j) {
         uint32_t dsts = 0;
         for (j = i; j < n && v[j].u.port == v[i].u.port && v[j].u.proto == v[i].u.proto &&
@@ -1392,27 +1395,22 @@ static void hb_finish(void *st, hunt_findings_t *out)
             dsts += v[j].net ? 0 : 1;
         for (size_t k = i; k < j; k++)
             v[k].fanout = dsts;
-    }
-    for (size_t i = 0; i < n; i++) {
-        hb_cand_t *c = &v[i];
-        if (c->net) {
-            /* a /24 timeline adds nothing when one of its addresses scores as well alone */
-            int covered = 0;
-            for (size_t j = 0; j < n; j++) {
-                hb_cand_t *o = &v[j];
-                if (o->net || o->u.port != c->u.port || o->u.proto != c->u.proto ||
-                    memcmp(o->u.host.b, c->u.host.b, 16) ||
-                    memcmp(hb_net24(&o->u.dst).b, c->u.dst.b, 16))
+        for (size_t k = i; k < j; k++) {
+            hb_cand_t *c = &v[k];
+            if (c->net) {
+                /* a /24 timeline adds nothing when one of its addresses scores as well alone */
+                int covered = 0;
+                for (size_t x = i; x < j && !v[x].net; x++)
+                    if (memcmp(hb_net24(&v[x].u.dst).b, c->u.dst.b, 16) == 0 &&
+                        v[x].s.score + 0.05 >= c->s.score)
+                        covered = 1;
+                if (covered) {
+                    free(c->s.bins);
                     continue;
-                if (o->s.score + 0.05 >= c->s.score)
-                    covered = 1;
+                }
             }
-            if (covered) {
-                free(c->s.bins);
-                continue;
-            }
+            hb_finding(s, c, out);
         }
-        hb_finding(s, c, out);
     }
     hj_vec_free(&s->cands);
 }

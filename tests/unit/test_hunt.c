@@ -864,6 +864,63 @@ TEST_IMPL(hunt_shared_timer_low)
     return 0;
 }
 
+/* A /24 timeline is reported only where it says more than its addresses: a host calling one
+ * address every ten minutes (and two others of its /24 now and then) is one finding, the
+ * address, its /24 scoring no better; a host calling twenty addresses of one /24 in turn every
+ * ten minutes has the /24 finding too. */
+TEST_IMPL(hunt_beacon_net_covered)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/net24.log", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
+          "resp_pkts\tresp_ip_bytes\n",
+          f);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    unsigned rng = 777;
+    for (int h = 0; h < 40; h++) /* background: web browsing of 40 hosts */
+        for (int k = 0; k < 30; k++) {
+            rng = rng * 1103515245u + 12345u;
+            double ts = t0 + (double)((rng >> 8) % 86000u);
+            rng = rng * 1103515245u + 12345u;
+            fprintf(f, "%.6f\tS%d_%d\t10.1.0.%d\t%d\t192.0.2.%u\t443\ttcp\t3.5\t%u\t%u\tSF\t12\t"
+                       "2000\t20\t30000\n",
+                    ts, h, k, h + 1, 50000 + k, 1 + (rng >> 8) % 200, 500 + (rng >> 4) % 900,
+                    9000 + (rng >> 6) % 40000);
+        }
+    for (int k = 0; k < 6; k++) /* the first host's other calls into that /24, now and then */
+        fprintf(f, "%.6f\tC%d\t10.1.0.1\t%d\t198.51.100.%d\t443\ttcp\t2.0\t700\t9000\tSF\t8\t"
+                   "1100\t9\t9500\n",
+                t0 + 1000.0 + k * 13001.0, k, 42000 + k, 8 + k % 2);
+    for (int k = 0; k < 144; k++) {
+        fprintf(f, "%.6f\tA%d\t10.1.0.1\t%d\t198.51.100.7\t443\ttcp\t0.8\t900\t4000\tSF\t6\t1220\t"
+                   "6\t4320\n",
+                t0 + k * 600.0 + 0.3, k, 40000 + k);
+        fprintf(f, "%.6f\tB%d\t10.1.0.2\t%d\t203.0.113.%d\t443\ttcp\t0.8\t900\t4000\tSF\t6\t"
+                   "1220\t6\t4320\n",
+                t0 + k * 600.0 + 3.3, k, 41000 + k, 10 + k % 20);
+    }
+    fclose(f);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/net24", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, path),
+              0);
+    char *out;
+    int rc = test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json "
+                             "--no-state",
+                       test_bin("flowhunt"), dir);
+    ASSERT_EQ(rc, 1);
+    ASSERT_EQ(th_count(out, "\"host\":\"10.1.0.1\""), 1);
+    ASSERT_EQ(th_count(out, "\"peer\":\"198.51.100.7\""), 1);
+    ASSERT_EQ(th_count(out, "\"peer\":\"198.51.100.0/24\""), 0);
+    ASSERT_EQ(th_count(out, "\"peer\":\"203.0.113.0/24\""), 1);
+    free(out);
+    return 0;
+}
+
 /* A day that already has 9,999 findings goes on with SEQ 10000, and a later run reads those
  * IDs back from the state: the run never fails for the count. */
 TEST_IMPL(hunt_seq_past_9999)
