@@ -265,13 +265,29 @@ int test_truth_read(const char *path, test_truth_t *c, int cap)
     return n;
 }
 
+void test_zeek_import(const char *dir, const char *log)
+{
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, log),
+              0);
+}
+
+FILE *test_zeek_conn_create(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
+          "resp_pkts\tresp_ip_bytes\n",
+          f);
+    return f;
+}
+
 const char *test_import_zeek(const char *name, const char *rel)
 {
     static char dir[700];
     const char *log = test_shared_file(rel);
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
-                        test_bin("flowhunt"), dir, log),
-              0);
+    test_zeek_import(dir, log);
     return dir;
 }

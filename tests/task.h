@@ -139,6 +139,14 @@ int test_truth_read(const char *path, test_truth_t *c, int cap);
  * returns the directory (static buffer). */
 const char *test_import_zeek(const char *name, const char *rel);
 
+/* `flowhunt import DIR --format zeek-conn LOG`, which must succeed. */
+void test_zeek_import(const char *dir, const char *log);
+
+/* A Zeek conn.log created at path with the header of the columns the hunts' tests write
+ * (ts, uid, the 5-tuple, proto, duration, bytes, conn_state, packets and IP bytes each way);
+ * the open file (the test writes the rows and closes it). */
+FILE *test_zeek_conn_create(const char *path);
+
 /* Path of a built program: $FH_BUILD/name, or build/name; fails the test when it is not
  * built. Two calls' results may be held at once. */
 const char *test_bin(const char *name);

@@ -787,6 +787,21 @@ TEST_IMPL(hunt_threads_same_report)
     return 0;
 }
 
+/* Thirty HTTPS connections of internal host 10.1.0.<h+1> at random times of the day from t0,
+ * to random addresses of net (three octets): the background of a Zeek log. */
+static void th_zeek_browsing(FILE *f, double t0, int h, const char *net, unsigned *rng)
+{
+    for (int k = 0; k < 30; k++) {
+        *rng = *rng * 1103515245u + 12345u;
+        double ts = t0 + (double)((*rng >> 8) % 86000u);
+        *rng = *rng * 1103515245u + 12345u;
+        fprintf(f, "%.6f\tS%d_%d\t10.1.0.%d\t%d\t%s.%u\t443\ttcp\t3.5\t%u\t%u\tSF\t12\t2000\t"
+                   "20\t30000\n",
+                ts, h, k, h + 1, 50000 + k, net, 1 + (*rng >> 8) % 200, 500 + (*rng >> 4) % 900,
+                9000 + (*rng >> 6) % 40000);
+    }
+}
+
 /* A Zeek conn.log of `hosts` internal hosts over a day: the first `timed` of them call
  * 198.51.100.7:443 every 600 s (a little jitter, one size), and every host browses its own
  * few sites now and then. Returns the data directory, imported. */
@@ -794,12 +809,7 @@ static const char *th_timer_store(const char *name, int hosts, int timed)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/%s.log", test_tmpdir(), name);
-    FILE *f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
-          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
-          "resp_pkts\tresp_ip_bytes\n",
-          f);
+    FILE *f = test_zeek_conn_create(path);
     const double t0 = 1709251200.0; /* 2024-03-01 */
     unsigned rng = 12345;
     for (int h = 0; h < hosts; h++) {
@@ -810,22 +820,12 @@ static const char *th_timer_store(const char *name, int hosts, int timed)
                        "SF\t6\t1220\t6\t4320\n",
                     ts, h, k, h + 1, 40000 + k);
         }
-        for (int k = 0; k < 30; k++) {
-            rng = rng * 1103515245u + 12345u;
-            double ts = t0 + (double)((rng >> 8) % 86000u);
-            rng = rng * 1103515245u + 12345u;
-            fprintf(f, "%.6f\tS%d_%d\t10.1.0.%d\t%d\t203.0.113.%u\t443\ttcp\t3.5\t%u\t%u\t"
-                       "SF\t12\t2000\t20\t30000\n",
-                    ts, h, k, h + 1, 50000 + k, 1 + (rng >> 8) % 200,
-                    500 + (rng >> 4) % 900, 9000 + (rng >> 6) % 40000);
-        }
+        th_zeek_browsing(f, t0, h, "203.0.113", &rng);
     }
     fclose(f);
     static char dir[700];
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
-                        test_bin("flowhunt"), dir, path),
-              0);
+    test_zeek_import(dir, path);
     return dir;
 }
 
@@ -872,24 +872,11 @@ TEST_IMPL(hunt_beacon_net_covered)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/net24.log", test_tmpdir());
-    FILE *f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
-          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
-          "resp_pkts\tresp_ip_bytes\n",
-          f);
+    FILE *f = test_zeek_conn_create(path);
     const double t0 = 1709251200.0; /* 2024-03-01 */
     unsigned rng = 777;
     for (int h = 0; h < 40; h++) /* background: web browsing of 40 hosts */
-        for (int k = 0; k < 30; k++) {
-            rng = rng * 1103515245u + 12345u;
-            double ts = t0 + (double)((rng >> 8) % 86000u);
-            rng = rng * 1103515245u + 12345u;
-            fprintf(f, "%.6f\tS%d_%d\t10.1.0.%d\t%d\t192.0.2.%u\t443\ttcp\t3.5\t%u\t%u\tSF\t12\t"
-                       "2000\t20\t30000\n",
-                    ts, h, k, h + 1, 50000 + k, 1 + (rng >> 8) % 200, 500 + (rng >> 4) % 900,
-                    9000 + (rng >> 6) % 40000);
-        }
+        th_zeek_browsing(f, t0, h, "192.0.2", &rng);
     for (int k = 0; k < 6; k++) /* the first host's other calls into that /24, now and then */
         fprintf(f, "%.6f\tC%d\t10.1.0.1\t%d\t198.51.100.%d\t443\ttcp\t2.0\t700\t9000\tSF\t8\t"
                    "1100\t9\t9500\n",
@@ -905,9 +892,7 @@ TEST_IMPL(hunt_beacon_net_covered)
     fclose(f);
     char dir[800];
     snprintf(dir, sizeof dir, "%s/net24", test_tmpdir());
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
-                        test_bin("flowhunt"), dir, path),
-              0);
+    test_zeek_import(dir, path);
     char *out;
     int rc = test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json "
                              "--no-state",

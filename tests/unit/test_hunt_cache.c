@@ -207,12 +207,7 @@ TEST_IMPL(hunt_cache_rebuilds_changed_hours)
     free(first);
     char log[700];
     snprintf(log, sizeof log, "%s/hk-late.log", test_tmpdir());
-    FILE *f = fopen(log, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
-          "proto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\torig_ip_bytes\t"
-          "resp_pkts\tresp_ip_bytes\n",
-          f);
+    FILE *f = test_zeek_conn_create(log);
     const double t0 = 1709254800.0; /* 2024-03-01T01:00:00Z */
     for (int k = 0; k < 48; k++) /* 01:00 .. 05:00 every 300 s */
         fprintf(f, "%.6f\tB%d\t10.0.7.7\t%d\t198.51.100.9\t8443\ttcp\t0.5\t300\t900\tSF\t5\t560\t"
@@ -223,9 +218,7 @@ TEST_IMPL(hunt_cache_rebuilds_changed_hours)
                    "900\t126000\t1200\t448000\n",
                 t0 + 1800.0 + k * 600.0, k, k + 1, 52000 + k);
     fclose(f);
-    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null",
-                        test_bin("flowhunt"), dir, log),
-              0);
+    test_zeek_import(dir, log);
     int taken, built;
     hk_hours(dir, "", &taken, &built);
     ASSERT_GE(built, 4); /* 01:00 .. 05:00 (and their neighbours' margins) */
