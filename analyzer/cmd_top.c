@@ -3,8 +3,10 @@
  *
  * The scan is seg_scan's, by row group (SEG_SCAN_GROUPS: a daemon's store is a few large
  * segments, which whole-segment hand-out split unevenly, 58/42 on the bench's two): every
- * worker thread aggregates the row groups it is handed into its own hash table, with no
- * locks, and the tables are merged at the end (sums do not care which thread saw a group). Per
+ * worker thread aggregates the row groups it is handed into its own hash tables, with no
+ * locks, and the tables are merged at the end (sums do not care which thread saw a group). A
+ * worker's keys are partitioned by hash into as many tables as there are workers, so that the
+ * merge of one partition touches no other and the partitions merge on as many threads. Per
  * group, the filter selects rows first (decoding only its columns); then only the key columns and
  * the counters are decoded.
  *
@@ -24,7 +26,8 @@
  * a per-worker array of sums directly, folded into the table once at the end.
  *
  * Ranking every key (-n 0, nfdump -A) is a radix sort over the sums, keys breaking ties; a few
- * of many (-n 10) a bounded heap. Both give top_cmp's order, so -n N is the head of -n 0.
+ * of many (-n 10) a bounded heap. Both give top_cmp's order, so -n N is the head of -n 0. With
+ * many keys the sort's passes, its ties and the formatting of the lines run on two threads.
  *
  * Counters are corrected by the sampling rate (1 in N: packets and bytes times N) unless --raw;
  * the flow count is the number of records either way, as an exporter cannot say how many flows
@@ -46,7 +49,11 @@
 #define TOP_MAX_KEY 64
 #define TOP_AHEAD 16   /* rows ahead whose entry is prefetched; slots twice as far */
 #define TOP_CHUNK 1024 /* rows whose keys and hashes are made before they are probed */
-#define TOP_TIES_SPLIT 65536u /* keys from which a ranking orders its ties on two threads */
+
+#define TOP_MAX_PARTS 16       /* partitions of a worker's keys: one a worker (top_part) */
+#define TOP_MERGE_SPLIT 16384u /* keys to move from which the partitions merge on threads */
+#define TOP_SPLIT 65536u       /* keys from which the ranking and the printing use two threads */
+#define TOP_TIE_SEGS 32        /* runs of tie groups that those two threads share out */
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
@@ -303,7 +310,8 @@ static int top_tab_merge(top_tab_t *t, const top_tab_t *o)
 typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES } top_order_t;
 
 typedef struct top_worker {
-    top_tab_t tab;
+    top_tab_t *tab; /* n_parts tables, a key's by its hash (top_part) */
+    int n_parts;
     flt_scratch_t scratch;
     uint32_t *rows;
     uint32_t rows_cap;
@@ -317,6 +325,74 @@ typedef struct top_worker {
     int nomem;
 } top_worker_t;
 
+/* A key's table among its worker's: the tag's top bits, so that every table uses all of the
+ * low half for its slots. Partition p of every worker holds the same keys, so the merge of one
+ * partition does not touch another's and the partitions merge on as many threads. */
+static inline top_tab_t *top_part(const top_worker_t *w, uint64_t h)
+{
+    return &w->tab[((h >> 32) * (uint64_t)w->n_parts) >> 32];
+}
+
+/* Partition `part` of every worker's tables merged into worker 0's, as a thread's job. */
+typedef struct top_merge_job {
+    top_worker_t *w;
+    int n_workers, part, rc;
+} top_merge_job_t;
+
+static void *top_merge_run(void *arg)
+{
+    top_merge_job_t *j = arg;
+    for (int i = 1; i < j->n_workers; i++) {
+        if (!j->rc && top_tab_merge(&j->w[0].tab[j->part], &j->w[i].tab[j->part]) != 0)
+            j->rc = -1;
+        top_tab_free(&j->w[i].tab[j->part]);
+    }
+    return NULL;
+}
+
+/* Runs fn over jobs[0 .. n) (each `size` bytes), jobs 1.. on threads of their own and job 0 on
+ * the caller's; a job whose thread cannot start runs on the caller's after job 0. */
+static void top_par(void *(*fn)(void *), void *jobs, size_t size, int n)
+{
+    pthread_t th[TOP_MAX_PARTS];
+    int started[TOP_MAX_PARTS] = {0};
+    if (n > TOP_MAX_PARTS)
+        n = TOP_MAX_PARTS;
+    for (int i = 1; i < n; i++)
+        started[i] = pthread_create(&th[i], NULL, fn, (char *)jobs + (size_t)i * size) == 0;
+    fn(jobs);
+    for (int i = 1; i < n; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+        else
+            fn((char *)jobs + (size_t)i * size);
+}
+
+/* Every worker's partitions into worker 0's: a thread per partition when there is enough to
+ * move (-A srcip,dstip over 2 M flows, 884k pairs: 67 ms on one thread, 36 on two); on one
+ * for fewer than TOP_MERGE_SPLIT keys, whose merge costs less than starting threads would
+ * save. 0, or -1 out of memory. */
+static int top_merge(top_worker_t *w, int n_workers)
+{
+    top_merge_job_t job[TOP_MAX_PARTS];
+    const int n_parts = w[0].n_parts;
+    size_t moved = 0;
+    for (int i = 1; i < n_workers; i++)
+        for (int p = 0; p < n_parts; p++)
+            moved += w[i].tab[p].n;
+    for (int p = 0; p < n_parts; p++)
+        job[p] = (top_merge_job_t){w, n_workers, p, 0};
+    if (moved >= TOP_MERGE_SPLIT)
+        top_par(top_merge_run, job, sizeof job[0], n_parts);
+    else
+        for (int p = 0; p < n_parts; p++)
+            top_merge_run(&job[p]);
+    for (int p = 0; p < n_parts; p++)
+        if (job[p].rc)
+            return -1;
+    return 0;
+}
+
 /* Adds the nonzero partial sums sums[0 .. n) to the table, entry i under its key: dict[i]
  * with a dictionary (i == n_dict: the zero address of rows without the column), else the
  * value i (a small key). Each key is probed once; TOP_CHUNK at a time, hashed first so that
@@ -324,8 +400,7 @@ typedef struct top_worker {
 static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const flow_addr_t *dict,
                     uint32_t n_dict)
 {
-    top_tab_t *t = &w->tab;
-    const uint32_t kw = t->kw;
+    const uint32_t kw = w->tab[0].kw;
     for (uint32_t i = 0; i < n;) {
         int m = 0;
         for (; i < n && m < TOP_CHUNK; i++) {
@@ -345,10 +420,13 @@ static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const fl
         }
         for (int j = 0; j < m; j++) {
             if (j + 2 * TOP_AHEAD < m)
-                top_tab_prefetch_slot(t, w->hashes[j + 2 * TOP_AHEAD]);
+                top_tab_prefetch_slot(top_part(w, w->hashes[j + 2 * TOP_AHEAD]),
+                                      w->hashes[j + 2 * TOP_AHEAD]);
             if (j + TOP_AHEAD < m)
-                top_tab_prefetch_entry(t, w->hashes[j + TOP_AHEAD]);
-            top_sum_t *s = top_tab_get(t, w->keys + (size_t)j * kw, w->hashes[j]);
+                top_tab_prefetch_entry(top_part(w, w->hashes[j + TOP_AHEAD]),
+                                       w->hashes[j + TOP_AHEAD]);
+            top_sum_t *s =
+                top_tab_get(top_part(w, w->hashes[j]), w->keys + (size_t)j * kw, w->hashes[j]);
             if (!s)
                 return -1;
             s->flows += w->adds[j].flows;
@@ -509,7 +587,6 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
         }
         return 0;
     }
-    top_tab_t *t = &w->tab;
     /* A key that is one whole-word column (an address) is hashed and compared where it lies;
      * others are assembled in w->keys. */
     const uint8_t *col0 = b->vals[key->col[0]];
@@ -537,12 +614,14 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
         }
         for (int j = 0; j < m; j++) {
             if (j + 2 * TOP_AHEAD < m)
-                top_tab_prefetch_slot(t, w->hashes[j + 2 * TOP_AHEAD]);
+                top_tab_prefetch_slot(top_part(w, w->hashes[j + 2 * TOP_AHEAD]),
+                                      w->hashes[j + 2 * TOP_AHEAD]);
             if (j + TOP_AHEAD < m)
-                top_tab_prefetch_entry(t, w->hashes[j + TOP_AHEAD]);
+                top_tab_prefetch_entry(top_part(w, w->hashes[j + TOP_AHEAD]),
+                                       w->hashes[j + TOP_AHEAD]);
             uint32_t r = rows[j];
             const uint8_t *kp = in_place ? col0 + (size_t)r * kw : w->keys + (size_t)j * kw;
-            top_sum_t *s = top_tab_get(t, kp, w->hashes[j]);
+            top_sum_t *s = top_tab_get(top_part(w, w->hashes[j]), kp, w->hashes[j]);
             if (!s) {
                 w->nomem = 1;
                 return -SEG_E_NOMEM;
@@ -595,60 +674,75 @@ static int top_cmp(const void *a, const void *b)
     return top_sort_kw > 16 ? memcmp(x->key + 16, y->key + 16, top_sort_kw - 16) : 0;
 }
 
-/* One entry of t as what top_cmp compares. */
-static void top_rank_of(const top_tab_t *t, top_order_t order, uint32_t e, top_rank_t *r)
+/* One entry (key of kw bytes, then its sums) as what top_cmp compares. */
+static void top_rank_of(const uint8_t *ent, uint32_t kw, top_order_t order, top_rank_t *r)
 {
-    const top_sum_t *sm = TOP_SUMS(t, e);
+    const top_sum_t *sm = (const top_sum_t *)(ent + kw);
     r->v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
     r->bytes = sm->bytes;
     r->flows = sm->flows;
     r->packets = sm->packets;
-    r->key = TOP_ENT(t, e);
+    r->key = ent;
     /* keys are zero padded to whole words, at least 8 bytes */
     r->k0 = top_be64(r->key);
-    r->k1 = t->kw > 8 ? top_be64(r->key + 8) : 0;
+    r->k1 = kw > 8 ? top_be64(r->key + 8) : 0;
 }
 
-/* The n best entries of t (n well below t->n: top_rank sorts everything otherwise) sorted into
- * r[0..n-1]: a bounded min-heap (by top_cmp's order) fed from the entries themselves, so
- * `-n 10` over tens of thousands of keys neither sorts them nor copies them into an array
- * (which cost 2 to 3 ms of page faults and copying after the scan, on one thread, with 56k). */
-static void top_select(const top_tab_t *t, top_order_t order, top_rank_t *r, size_t n)
+/* The keys to rank: the tables of one worker's partitions after the merge, same key width. */
+typedef struct top_set {
+    const top_tab_t *tab;
+    int n_tab;
+    uint32_t kw;
+    size_t n; /* entries in all */
+} top_set_t;
+
+/* The n best entries of the set (n well below its size: top_rank sorts everything otherwise)
+ * sorted into r[0..n-1]: a bounded min-heap (by top_cmp's order) fed from the entries
+ * themselves, so `-n 10` over tens of thousands of keys neither sorts them nor copies them into
+ * an array (which cost 2 to 3 ms of page faults and copying after the scan, on one thread,
+ * with 56k). */
+static void top_select(const top_set_t *set, top_order_t order, top_rank_t *r, size_t n)
 {
     if (n == 0)
         return;
     /* heap of the n best so far in r[0..n-1], the worst at the root */
-    for (uint32_t e = 0; e < t->n; e++) {
-        const top_sum_t *sm = TOP_SUMS(t, e);
-        uint64_t v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
-        if (e >= n && v < r[0].v)
-            continue; /* worse than the worst kept, whatever breaks the tie */
-        top_rank_t x;
-        top_rank_of(t, order, e, &x);
-        size_t at;
-        if (e < n) {
-            at = e; /* sift up */
-            while (at > 0 && top_cmp(&x, &r[(at - 1) / 2]) > 0) {
-                r[at] = r[(at - 1) / 2];
-                at = (at - 1) / 2;
+    size_t seen = 0;
+    for (int p = 0; p < set->n_tab; p++) {
+        const top_tab_t *t = &set->tab[p];
+        for (uint32_t e = 0; e < t->n; e++, seen++) {
+            const top_sum_t *sm = TOP_SUMS(t, e);
+            uint64_t v = order == TOP_FLOWS     ? sm->flows
+                         : order == TOP_PACKETS ? sm->packets
+                                                : sm->bytes;
+            if (seen >= n && v < r[0].v)
+                continue; /* worse than the worst kept, whatever breaks the tie */
+            top_rank_t x;
+            top_rank_of(TOP_ENT(t, e), set->kw, order, &x);
+            size_t at;
+            if (seen < n) {
+                at = seen; /* sift up */
+                while (at > 0 && top_cmp(&x, &r[(at - 1) / 2]) > 0) {
+                    r[at] = r[(at - 1) / 2];
+                    at = (at - 1) / 2;
+                }
+                r[at] = x;
+            } else {
+                if (top_cmp(&x, &r[0]) >= 0)
+                    continue; /* not better than the worst kept */
+                at = 0; /* replace the root, sift down */
+                for (;;) {
+                    size_t c = 2 * at + 1;
+                    if (c >= n)
+                        break;
+                    if (c + 1 < n && top_cmp(&r[c + 1], &r[c]) > 0)
+                        c++;
+                    if (top_cmp(&r[c], &x) <= 0)
+                        break;
+                    r[at] = r[c];
+                    at = c;
+                }
+                r[at] = x;
             }
-            r[at] = x;
-        } else {
-            if (top_cmp(&x, &r[0]) >= 0)
-                continue; /* not better than the worst kept */
-            at = 0; /* replace the root, sift down */
-            for (;;) {
-                size_t c = 2 * at + 1;
-                if (c >= n)
-                    break;
-                if (c + 1 < n && top_cmp(&r[c + 1], &r[c]) > 0)
-                    c++;
-                if (top_cmp(&r[c], &x) <= 0)
-                    break;
-                r[at] = r[c];
-                at = c;
-            }
-            r[at] = x;
         }
     }
     if (n > 1)
@@ -662,14 +756,14 @@ static void top_select(const top_tab_t *t, top_order_t order, top_rank_t *r, siz
  * every histogram from one read. Keys break the remaining ties, as in top_cmp: its k0, k1 and
  * tail comparison is memcmp of the zero-padded key. */
 typedef struct top_item {
-    uint64_t w[3]; /* ~primary, ~bytes, ~flows */
-    uint32_t e;    /* entry */
+    uint64_t w[3];      /* ~primary, ~bytes, ~flows */
+    const uint8_t *ent; /* the entry: key, then sums */
 } top_item_t;
 
 /* A tie's key as big-endian words, gathered once: comparing them touches no entry. */
 typedef struct top_tie {
     uint64_t k[5]; /* --by keys are at most 40 bytes */
-    uint32_t e;
+    const uint8_t *ent;
 } top_tie_t;
 
 static int top_tie_cmp(const void *a, const void *b, void *arg)
@@ -685,147 +779,243 @@ static int top_tie_cmp(const void *a, const void *b, void *arg)
 /* Orders a[0 .. len) (equal sums) by key bytes; `ties` has room for len. Entries are in
  * insertion order and a[] in rank order, so each key is a cache miss: fetched `ahead` items
  * early (a[] has that many more). */
-static void top_sort_ties(const top_tab_t *t, top_item_t *a, size_t len, size_t ahead,
-                          top_tie_t *ties)
+static void top_sort_ties(uint32_t kw, top_item_t *a, size_t len, size_t ahead, top_tie_t *ties)
 {
-    uint32_t nk = t->kw / 8;
+    uint32_t nk = kw / 8;
     for (size_t i = 0; i < len; i++) {
         if (i + TOP_AHEAD < ahead + len)
-            __builtin_prefetch(TOP_ENT(t, a[i + TOP_AHEAD].e));
-        const uint8_t *key = TOP_ENT(t, a[i].e);
+            __builtin_prefetch(a[i + TOP_AHEAD].ent);
+        const uint8_t *key = a[i].ent;
         for (uint32_t w = 0; w < nk; w++)
             ties[i].k[w] = top_be64(key + 8 * w);
-        ties[i].e = a[i].e;
+        ties[i].ent = a[i].ent;
     }
     qsort_r(ties, len, sizeof *ties, top_tie_cmp, &nk);
     for (size_t i = 0; i < len; i++)
-        a[i].e = ties[i].e;
+        a[i].ent = ties[i].ent;
 }
 
-/* The tie groups of a[from .. to) (a[] sorted by its nw sum words, m items in all) ordered
- * by key, as a thread's job: 0, or -1 out of memory. */
-typedef struct top_ties_job {
-    const top_tab_t *t;
-    top_item_t *a;
-    size_t from, to, m;
-    int nw, rc;
-} top_ties_job_t;
-
-static void *top_ties_run(void *arg)
+/* The tie groups of a[from .. to) (a[] sorted by its nw sum words; from and to at groups'
+ * edges) ordered by key; *ties has room for *ties_cap and grows as needed. 0, or -1 out of
+ * memory. */
+static int top_ties(uint32_t kw, top_item_t *a, size_t from, size_t to, int nw, top_tie_t **tp,
+                    size_t *ties_cap)
 {
-    top_ties_job_t *j = arg;
-    top_tie_t *ties = NULL;
-    size_t ties_cap = 0;
-    j->rc = 0;
-    for (size_t i = j->from; i < j->to;) {
+    top_tie_t *ties = *tp;
+    for (size_t i = from; i < to;) {
         size_t k = i + 1;
-        while (k < j->to && memcmp(j->a[k].w, j->a[i].w, (size_t)j->nw * 8) == 0)
+        while (k < to && memcmp(a[k].w, a[i].w, (size_t)nw * 8) == 0)
             k++;
         if (k - i > 1) {
-            if (ties_cap < k - i) {
+            if (*ties_cap < k - i) {
                 free(ties);
-                ties_cap = k - i < 1024 ? 1024 : k - i;
-                if (!(ties = malloc(ties_cap * sizeof *ties))) {
-                    j->rc = -1;
-                    return NULL;
-                }
+                *ties_cap = k - i < 1024 ? 1024 : k - i;
+                *tp = ties = malloc(*ties_cap * sizeof *ties);
+                if (!ties)
+                    return -1;
             }
-            top_sort_ties(j->t, j->a + i, k - i, j->m - k, ties);
+            top_sort_ties(kw, a + i, k - i, to - k, ties);
         }
         i = k;
+    }
+    return 0;
+}
+
+/* A full ranking on one or two threads. Thread j owns the items a[lo_j .. hi_j) of every pass
+ * (the halves split at `mid`): it builds those, counts their digits, and scatters them; a
+ * digit's bucket takes thread 0's items before thread 1's, so each pass stays stable. A
+ * pass's counts per half come from the pass before, counted as its scatter writes each item
+ * (double buffered by pass parity, so that one barrier a pass suffices). Then both order
+ * the tie groups, in runs taken in turn, and write those runs' part of out. */
+typedef struct top_sort {
+    const top_set_t *set;
+    top_order_t order;
+    int nw, threads;
+    size_t m, mid;
+    top_item_t *a, *tmp;
+    size_t cnt[2][24][256];    /* per thread: every digit of the items it built */
+    size_t next[2][2][2][256]; /* [pass parity][thread][destination half]: the next digit */
+    pthread_barrier_t bar;
+    const uint8_t **out;
+    int next_seg; /* the next run of tie groups to order */
+    int rc[2];
+} top_sort_t;
+
+typedef struct top_sort_job {
+    top_sort_t *s;
+    int j;
+} top_sort_job_t;
+
+static void top_sort_wait(top_sort_t *s)
+{
+    if (s->threads > 1)
+        pthread_barrier_wait(&s->bar);
+}
+
+static void *top_sort_run(void *arg)
+{
+    const top_sort_job_t *job = arg;
+    top_sort_t *s = job->s;
+    const int j = job->j, nw = s->nw;
+    const size_t m = s->m, mid = s->mid, lo = j ? mid : 0, hi = j ? m : mid;
+    const top_order_t order = s->order;
+    size_t(*cnt)[256] = s->cnt[j];
+    /* build a[lo .. hi) from the tables, entries in order */
+    size_t base = 0;
+    for (int p = 0; p < s->set->n_tab && base < hi; base += s->set->tab[p++].n) {
+        const top_tab_t *t = &s->set->tab[p];
+        for (uint32_t e = lo > base ? (uint32_t)(lo - base) : 0; e < t->n && base + e < hi; e++) {
+            size_t i = base + e;
+            const top_sum_t *sm = TOP_SUMS(t, e);
+            uint64_t v = order == TOP_FLOWS     ? sm->flows
+                         : order == TOP_PACKETS ? sm->packets
+                                                : sm->bytes;
+            uint64_t second = order == TOP_BYTES ? sm->flows : sm->bytes;
+            top_item_t *it = &s->a[i];
+            it->w[0] = ~v;
+            it->w[1] = ~second;
+            it->w[2] = ~sm->flows;
+            it->ent = TOP_ENT(t, e);
+            for (int w = 0; w < nw; w++)
+                for (int d = 0; d < 8; d++)
+                    cnt[w * 8 + d][(it->w[w] >> (8 * d)) & 0xff]++;
+        }
+    }
+    top_sort_wait(s);
+    /* the passes that change something: a byte that every item shares changes nothing */
+    int pass[24], n_pass = 0;
+    for (int w = nw - 1; w >= 0; w--)
+        for (int d = 0; d < 8 && m > 0; d++) {
+            int b = (int)((s->a[0].w[w] >> (8 * d)) & 0xff);
+            if (s->cnt[0][w * 8 + d][b] + (s->threads > 1 ? s->cnt[1][w * 8 + d][b] : 0) < m)
+                pass[n_pass++] = w * 8 + d;
+        }
+    top_item_t *a = s->a, *tmp = s->tmp;
+    for (int q = 0; q < n_pass; q++) {
+        const int w = pass[q] / 8, sh = 8 * (pass[q] % 8);
+        /* this thread's start in each bucket: every item of smaller buckets, then thread 0's
+         * of its own when this is thread 1 */
+        size_t c[256], h[2][256]; /* h: the digit's counts in each half of a[] */
+        for (int k = 0; k < 256; k++)
+            for (int x = 0; x < 2; x++)
+                if (s->threads == 1) /* one half, whose counts no pass changes */
+                    h[x][k] = x ? 0 : cnt[pass[q]][k];
+                else if (q == 0) /* the halves as built */
+                    h[x][k] = s->cnt[x][pass[q]][k];
+                else /* the halves as the pass before wrote them */
+                    h[x][k] = s->next[(q - 1) & 1][0][x][k] + s->next[(q - 1) & 1][1][x][k];
+        size_t sum = 0;
+        for (int k = 0; k < 256; k++) {
+            c[k] = sum + (j ? h[0][k] : 0);
+            sum += h[0][k] + h[1][k];
+        }
+        if (s->threads == 1 || q + 1 == n_pass) {
+            for (size_t i = lo; i < hi; i++)
+                tmp[c[(a[i].w[w] >> sh) & 0xff]++] = a[i];
+        } else {
+            const int w2 = pass[q + 1] / 8, sh2 = 8 * (pass[q + 1] % 8);
+            size_t(*nx)[256] = s->next[q & 1][j];
+            memset(nx, 0, sizeof s->next[0][0]);
+            for (size_t i = lo; i < hi; i++) {
+                size_t at = c[(a[i].w[w] >> sh) & 0xff]++;
+                tmp[at] = a[i];
+                nx[at >= mid][(a[i].w[w2] >> sh2) & 0xff]++;
+            }
+        }
+        top_item_t *sw = a;
+        a = tmp;
+        tmp = sw;
+        top_sort_wait(s);
+    }
+    /* Keys that tie on their sums are most of a large ranking (776k of 839k pairs in 50k
+     * groups for -A srcip,dstip over 2 M flows) and each costs a fetch of its key from the
+     * table. The groups are independent: cut into TOP_TIE_SEGS runs at groups' edges (the
+     * same cuts on both threads), taken in turn by whichever thread is free, as the ties
+     * cluster (cut at half the items, the second half took 44 ms to the first's 29). */
+    size_t cut[TOP_TIE_SEGS + 1];
+    const int n_seg = s->threads > 1 ? TOP_TIE_SEGS : 1;
+    cut[0] = 0;
+    for (int k = 1; k < n_seg; k++) {
+        size_t b = m / n_seg * k > cut[k - 1] ? m / n_seg * k : cut[k - 1];
+        while (b > 0 && b < m && memcmp(a[b].w, a[b - 1].w, (size_t)nw * 8) == 0)
+            b++;
+        cut[k] = b;
+    }
+    cut[n_seg] = m;
+    top_tie_t *ties = NULL;
+    size_t ties_cap = 0;
+    for (int k; (k = __atomic_fetch_add(&s->next_seg, 1, __ATOMIC_RELAXED)) < n_seg;) {
+        if (top_ties(s->set->kw, a, cut[k], cut[k + 1], nw, &ties, &ties_cap) != 0) {
+            s->rc[j] = -1;
+            break;
+        }
+        for (size_t i = cut[k]; i < cut[k + 1]; i++)
+            s->out[i] = a[i].ent;
     }
     free(ties);
     return NULL;
 }
 
-/* Entry numbers of every key of t, best first, into out[0 .. t->n), ties ordered on
- * `threads` threads (at most two). 0, or -1 out of memory. */
-static int top_sort_all(const top_tab_t *t, top_order_t order, int threads, uint32_t *out)
+/* Entries of every key of the set, best first, into out[0 .. set->n), on two threads when
+ * `threads` > 1 and the set is large. 0, or -1 out of memory. */
+static int top_sort_all(const top_set_t *set, top_order_t order, int threads, const uint8_t **out)
 {
-    size_t m = t->n;
+    size_t m = set->n;
+    top_sort_t *s = calloc(1, sizeof *s);
     top_item_t *a = malloc((m ? m : 1) * sizeof *a), *tmp = malloc((m ? m : 1) * sizeof *tmp);
-    size_t(*cnt)[256] = calloc(3 * 8, sizeof *cnt);
-    if (!a || !tmp || !cnt) {
-        free(a);
-        free(tmp);
-        free(cnt);
-        return -1;
-    }
+    int rc = -1;
+    if (!s || !a || !tmp)
+        goto out;
+    s->set = set;
+    s->order = order;
     /* the words that can differ: flows twice when ranking by flows is once */
-    int nw = order == TOP_PACKETS ? 3 : 2;
-    for (size_t i = 0; i < m; i++) {
-        const top_sum_t *sm = TOP_SUMS(t, i);
-        uint64_t v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
-        uint64_t second = order == TOP_BYTES ? sm->flows : sm->bytes;
-        a[i].w[0] = ~v;
-        a[i].w[1] = ~second;
-        a[i].w[2] = ~sm->flows;
-        a[i].e = (uint32_t)i;
-        for (int w = 0; w < nw; w++)
-            for (int d = 0; d < 8; d++)
-                cnt[w * 8 + d][(a[i].w[w] >> (8 * d)) & 0xff]++;
+    s->nw = order == TOP_PACKETS ? 3 : 2;
+    s->m = m;
+    s->a = a;
+    s->tmp = tmp;
+    s->out = out;
+    s->threads = threads > 1 && m >= TOP_SPLIT ? 2 : 1;
+    s->mid = s->threads > 1 ? m / 2 : m;
+    if (s->threads > 1 && pthread_barrier_init(&s->bar, NULL, 2) != 0) {
+        s->threads = 1;
+        s->mid = m;
     }
-    for (int w = nw - 1; w >= 0; w--)
-        for (int d = 0; d < 8; d++) {
-            size_t *c = cnt[w * 8 + d];
-            if (m == 0 || c[(a[0].w[w] >> (8 * d)) & 0xff] == m)
-                continue; /* every item has this byte: the pass would change nothing */
-            size_t sum = 0;
-            for (int k = 0; k < 256; k++) {
-                size_t x = c[k];
-                c[k] = sum;
-                sum += x;
-            }
-            for (size_t i = 0; i < m; i++)
-                tmp[c[(a[i].w[w] >> (8 * d)) & 0xff]++] = a[i];
-            top_item_t *sw = a;
-            a = tmp;
-            tmp = sw;
+    top_sort_job_t job[2] = {{s, 0}, {s, 1}};
+    if (s->threads > 1) {
+        /* both threads or neither: each waits for the other at every pass */
+        pthread_t th;
+        if (pthread_create(&th, NULL, top_sort_run, &job[1]) == 0) {
+            top_sort_run(&job[0]);
+            pthread_join(th, NULL);
+        } else {
+            s->threads = 1;
+            s->mid = m;
+            top_sort_run(&job[0]);
         }
-    /* Keys that tie on their sums are most of a large ranking (776k of 839k pairs in 50k
-     * groups for -A srcip,dstip over 2 M flows) and each costs a fetch of its key from the
-     * table, ~75 ms on one thread there: the groups are independent, so a second thread
-     * takes those from a group boundary past the middle. */
-    top_ties_job_t job[2] = {{t, a, 0, m, m, nw, 0}, {t, a, m, m, m, nw, 0}};
-    pthread_t th;
-    int two = 0;
-    if (threads > 1 && m >= TOP_TIES_SPLIT) {
-        size_t mid = m / 2;
-        while (mid < m && memcmp(a[mid].w, a[mid - 1].w, (size_t)nw * 8) == 0)
-            mid++;
-        job[0].to = job[1].from = mid;
-        two = pthread_create(&th, NULL, top_ties_run, &job[1]) == 0;
-        if (!two)
-            job[0].to = m;
+        pthread_barrier_destroy(&s->bar);
+    } else {
+        top_sort_run(&job[0]);
     }
-    top_ties_run(&job[0]);
-    if (two)
-        pthread_join(th, NULL);
-    if (job[0].rc || job[1].rc) {
-        free(a);
-        free(tmp);
-        free(cnt);
-        return -1;
-    }
-    for (size_t i = 0; i < m; i++)
-        out[i] = a[i].e;
+    rc = s->rc[0] || s->rc[1] ? -1 : 0;
+out:
     free(a);
     free(tmp);
-    free(cnt);
-    return 0;
+    free(s);
+    return rc;
 }
 
-/* Entry numbers of the n best keys of t, best first, into out[0 .. n), on up to `threads`
+/* Entries of the n best keys of the set, best first, into out[0 .. n), on up to `threads`
  * threads. 0, or -1. */
-static int top_rank(const top_tab_t *t, top_order_t order, int threads, uint32_t n, uint32_t *out)
+static int top_rank(const top_set_t *set, top_order_t order, int threads, uint32_t n,
+                    const uint8_t **out)
 {
     if (n == 0)
         return 0;
-    if (n >= t->n / 4) {
-        if (n == t->n)
-            return top_sort_all(t, order, threads, out);
-        uint32_t *all = malloc((size_t)t->n * sizeof *all);
-        if (!all || top_sort_all(t, order, threads, all) != 0) {
+    if (n >= set->n / 4) {
+        if (n == set->n)
+            return top_sort_all(set, order, threads, out);
+        const uint8_t **all = malloc(set->n * sizeof *all);
+        if (!all || top_sort_all(set, order, threads, all) != 0) {
             free(all);
             return -1;
         }
@@ -837,10 +1027,10 @@ static int top_rank(const top_tab_t *t, top_order_t order, int threads, uint32_t
     top_rank_t *r = malloc(((size_t)n + 1) * sizeof *r);
     if (!r)
         return -1;
-    top_sort_kw = t->kw;
-    top_select(t, order, r, n);
+    top_sort_kw = set->kw;
+    top_select(set, order, r, n);
     for (uint32_t j = 0; j < n; j++)
-        out[j] = (uint32_t)((size_t)(r[j].key - t->ents) / t->stride);
+        out[j] = r[j].key;
     free(r);
     return 0;
 }
@@ -876,35 +1066,186 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
 
 /* Formatted by hand into one buffer per line: -A output can be millions of lines, where
  * printf's parsing of the format per field dominated. */
-static void top_print(const top_tab_t *t, const uint32_t *order, uint32_t n, const top_key_t *key,
-                      top_fmt_t fmt)
+#define TOP_LINE_MAX 1024     /* a line's bound: 8 fields of at most an address, 3 sums */
+#define TOP_PRINT_CHUNK 8192u /* lines a thread formats before its turn to write them */
+
+static const char *const top_sum_names[3] = {"flows", "packets", "bytes"};
+
+/* One line of entry `ent` (key, then sums) into p, padded to wid[] as text; its end. */
+static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, top_fmt_t fmt,
+                      const size_t *wid)
 {
-    static const char *const sums[3] = {"flows", "packets", "bytes"};
-    char line[1024], cell[FLOW_ADDR_STRLEN + 24];
-    size_t wid[TOP_MAX_FIELDS + 3];
+    char cell[FLOW_ADDR_STRLEN + 24];
     const int nf = key->n;
-    for (int i = 0; i < nf; i++)
-        wid[i] = strlen(key->name[i]);
-    for (int i = 0; i < 3; i++)
-        wid[nf + i] = strlen(sums[i]);
-    if (fmt == TOP_TEXT) {
-        /* widths from what will be printed, so the table lines up */
-        for (uint32_t j = 0; j < n; j++) {
-            const top_sum_t *sm = TOP_SUMS(t, order[j]);
-            uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
-            if (j + 2 * TOP_AHEAD < n)
-                top_tab_prefetch_whole(t, order[j + 2 * TOP_AHEAD]);
-            for (int i = 0; i < nf; i++) {
-                size_t l = top_field_text(cell, key, i, TOP_ENT(t, order[j]));
-                if (l > wid[i])
-                    wid[i] = l;
+    const top_sum_t *sm = (const top_sum_t *)(ent + key->kw);
+    uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
+    if (fmt == TOP_JSON)
+        *p++ = '{';
+    for (int i = 0; i < nf; i++) {
+        size_t l = top_field_text(cell, key, i, ent);
+        int is_addr = flow_cols[key->col[i]].type == FLOW_T_ADDR;
+        if (fmt == TOP_TEXT) {
+            p = top_pad(p, cell, l, wid[i], 0);
+            *p++ = ' ';
+            *p++ = ' ';
+        } else if (fmt == TOP_CSV) {
+            p = top_pad(p, cell, l, 0, 0);
+            *p++ = ',';
+        } else {
+            /* the field's text is `l` bytes, not a string */
+            p += sprintf(p, is_addr ? "\"%s\":\"%.*s\"," : "\"%s\":%.*s,", key->name[i], (int)l,
+                         cell);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        size_t l = flow_print_u64(cell, v[i]);
+        if (fmt == TOP_TEXT) {
+            p = top_pad(p, cell, l, wid[nf + i], 1);
+            if (i < 2) {
+                *p++ = ' ';
+                *p++ = ' ';
             }
-            for (int i = 0; i < 3; i++) {
-                size_t l = flow_print_u64(cell, v[i]);
-                if (l > wid[nf + i])
-                    wid[nf + i] = l;
+        } else if (fmt == TOP_CSV) {
+            p = top_pad(p, cell, l, 0, 0);
+            if (i < 2)
+                *p++ = ',';
+        } else {
+            p += sprintf(p, "\"%s\":", top_sum_names[i]);
+            p = top_pad(p, cell, l, 0, 0);
+            *p++ = i < 2 ? ',' : '}';
+        }
+    }
+    *p++ = '\n';
+    return p;
+}
+
+/* The lines of order[0 .. n) on `threads` threads: thread j formats chunks j, j + threads, ...
+ * (TOP_PRINT_CHUNK lines each) into its buffer and writes each in its turn, so one formats
+ * while another writes and the bytes are those of one thread. For text, first the widths:
+ * each thread's maximum over its share of the lines. */
+typedef struct top_out {
+    const uint8_t *const *order;
+    uint32_t n;
+    const top_key_t *key;
+    top_fmt_t fmt;
+    int threads, phase; /* phase 0: widths; 1: lines */
+    size_t wid[2][TOP_MAX_FIELDS + 3];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t turn; /* the chunk whose turn it is to be written */
+} top_out_t;
+
+typedef struct top_out_job {
+    top_out_t *o;
+    int j;
+    int nomem;
+} top_out_job_t;
+
+static void *top_out_run(void *arg)
+{
+    top_out_job_t *job = arg;
+    top_out_t *o = job->o;
+    const top_key_t *key = o->key;
+    const int nf = key->n, j = job->j;
+    const uint8_t *const *order = o->order;
+    char cell[FLOW_ADDR_STRLEN + 24];
+    if (o->phase == 0) {
+        /* widths from what will be printed, so the table lines up */
+        size_t *wid = o->wid[j];
+        uint32_t lo = (uint32_t)((uint64_t)o->n * j / o->threads),
+                 hi = (uint32_t)((uint64_t)o->n * (j + 1) / o->threads);
+        for (uint32_t i = lo; i < hi; i++) {
+            const top_sum_t *sm = (const top_sum_t *)(order[i] + key->kw);
+            uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
+            if (i + 2 * TOP_AHEAD < hi) {
+                __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
+                __builtin_prefetch(order[i + 2 * TOP_AHEAD] + key->kw + sizeof(top_sum_t) - 1);
+            }
+            for (int f = 0; f < nf; f++) {
+                size_t l = top_field_text(cell, key, f, order[i]);
+                if (l > wid[f])
+                    wid[f] = l;
+            }
+            for (int f = 0; f < 3; f++) {
+                size_t l = flow_print_u64(cell, v[f]);
+                if (l > wid[nf + f])
+                    wid[nf + f] = l;
             }
         }
+        return NULL;
+    }
+    size_t cap = (size_t)TOP_PRINT_CHUNK * 64;
+    char *buf = malloc(cap);
+    if (!buf)
+        job->nomem = 1;
+    for (size_t c = (size_t)j; c * TOP_PRINT_CHUNK < o->n; c += (size_t)o->threads) {
+        uint32_t lo = (uint32_t)(c * TOP_PRINT_CHUNK),
+                 hi = o->n - lo < TOP_PRINT_CHUNK ? o->n : lo + TOP_PRINT_CHUNK;
+        size_t len = 0;
+        for (uint32_t i = lo; i < hi && buf; i++) {
+            if (cap - len < TOP_LINE_MAX) {
+                char *nb = realloc(buf, cap * 2);
+                if (!nb) {
+                    free(buf);
+                    buf = NULL;
+                    job->nomem = 1;
+                    break;
+                }
+                buf = nb;
+                cap *= 2;
+            }
+            /* keys are in insertion order, rows in rank order: fetch ahead of formatting */
+            if (i + 2 * TOP_AHEAD < hi) {
+                __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
+                __builtin_prefetch(order[i + 2 * TOP_AHEAD] + key->kw + sizeof(top_sum_t) - 1);
+            }
+            len = (size_t)(top_line(buf + len, order[i], key, o->fmt, o->wid[0]) - buf);
+        }
+        /* the turn passes on even without a buffer, so the other thread never waits forever */
+        pthread_mutex_lock(&o->mu);
+        while (o->turn != c)
+            pthread_cond_wait(&o->cv, &o->mu);
+        pthread_mutex_unlock(&o->mu);
+        if (buf)
+            fwrite(buf, 1, len, stdout);
+        pthread_mutex_lock(&o->mu);
+        o->turn++;
+        pthread_cond_broadcast(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* The header and the lines of order[0 .. n) on up to two threads (one for a few lines). 0, or
+ * -1 out of memory. */
+static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *key, top_fmt_t fmt,
+                     int threads)
+{
+    char line[TOP_LINE_MAX];
+    const int nf = key->n;
+    top_out_t o;
+    memset(&o, 0, sizeof o);
+    o.order = order;
+    o.n = n;
+    o.key = key;
+    o.fmt = fmt;
+    o.threads = threads > 1 && n >= TOP_SPLIT ? 2 : 1;
+    pthread_mutex_init(&o.mu, NULL);
+    pthread_cond_init(&o.cv, NULL);
+    top_out_job_t job[2] = {{&o, 0, 0}, {&o, 1, 0}};
+    for (int j = 0; j < o.threads; j++) {
+        for (int i = 0; i < nf; i++)
+            o.wid[j][i] = strlen(key->name[i]);
+        for (int i = 0; i < 3; i++)
+            o.wid[j][nf + i] = strlen(top_sum_names[i]);
+    }
+    if (fmt == TOP_TEXT) {
+        top_par(top_out_run, job, sizeof job[0], o.threads);
+        for (int i = 0; i < nf + 3; i++)
+            if (o.threads > 1 && o.wid[1][i] > o.wid[0][i])
+                o.wid[0][i] = o.wid[1][i];
+        const size_t *wid = o.wid[0];
         char *p = line;
         for (int i = 0; i < nf; i++) {
             p = top_pad(p, key->name[i], strlen(key->name[i]), wid[i], 0);
@@ -912,7 +1253,7 @@ static void top_print(const top_tab_t *t, const uint32_t *order, uint32_t n, con
             *p++ = ' ';
         }
         for (int i = 0; i < 3; i++) {
-            p = top_pad(p, sums[i], strlen(sums[i]), wid[nf + i], 1);
+            p = top_pad(p, top_sum_names[i], strlen(top_sum_names[i]), wid[nf + i], 1);
             *p++ = i < 2 ? ' ' : '\n';
             if (i < 2)
                 *p++ = ' ';
@@ -927,53 +1268,17 @@ static void top_print(const top_tab_t *t, const uint32_t *order, uint32_t n, con
         p = top_pad(p, "flows,packets,bytes\n", 20, 0, 0);
         fwrite(line, 1, (size_t)(p - line), stdout);
     }
-    for (uint32_t j = 0; j < n; j++) {
-        const top_sum_t *sm = TOP_SUMS(t, order[j]);
-        const uint8_t *kb = TOP_ENT(t, order[j]);
-        uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
-        char *p = line;
-        /* keys are in insertion order, rows in rank order: fetch ahead of formatting */
-        if (j + 2 * TOP_AHEAD < n)
-            top_tab_prefetch_whole(t, order[j + 2 * TOP_AHEAD]);
-        if (fmt == TOP_JSON)
-            *p++ = '{';
-        for (int i = 0; i < nf; i++) {
-            size_t l = top_field_text(cell, key, i, kb);
-            int is_addr = flow_cols[key->col[i]].type == FLOW_T_ADDR;
-            if (fmt == TOP_TEXT) {
-                p = top_pad(p, cell, l, wid[i], 0);
-                *p++ = ' ';
-                *p++ = ' ';
-            } else if (fmt == TOP_CSV) {
-                p = top_pad(p, cell, l, 0, 0);
-                *p++ = ',';
-            } else {
-                /* the field's text is `l` bytes, not a string */
-                p += sprintf(p, is_addr ? "\"%s\":\"%.*s\"," : "\"%s\":%.*s,", key->name[i], (int)l,
-                             cell);
-            }
-        }
-        for (int i = 0; i < 3; i++) {
-            size_t l = flow_print_u64(cell, v[i]);
-            if (fmt == TOP_TEXT) {
-                p = top_pad(p, cell, l, wid[nf + i], 1);
-                if (i < 2) {
-                    *p++ = ' ';
-                    *p++ = ' ';
-                }
-            } else if (fmt == TOP_CSV) {
-                p = top_pad(p, cell, l, 0, 0);
-                if (i < 2)
-                    *p++ = ',';
-            } else {
-                p += sprintf(p, "\"%s\":", sums[i]);
-                p = top_pad(p, cell, l, 0, 0);
-                *p++ = i < 2 ? ',' : '}';
-            }
-        }
-        *p++ = '\n';
-        fwrite(line, 1, (size_t)(p - line), stdout);
-    }
+    o.phase = 1;
+    /* the chunks' turns need both threads running: job 1 cannot run after job 0 here */
+    pthread_t th;
+    if (o.threads > 1 && pthread_create(&th, NULL, top_out_run, &job[1]) != 0)
+        o.threads = 1;
+    top_out_run(&job[0]);
+    if (o.threads > 1)
+        pthread_join(th, NULL);
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
+    return job[0].nomem || job[1].nomem ? -1 : 0;
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -1131,16 +1436,24 @@ int cmd_top(int argc, char **argv)
         if (c.key.n == 1 && c.key.width[0] <= 2 &&
             !(c.w[i].small = calloc((size_t)1 << (8 * c.key.width[0]), sizeof(top_sum_t))))
             c.w[i].nomem = 1;
-        if (!c.w[i].keys || !c.w[i].hashes || !c.w[i].adds ||
-            top_tab_init(&c.w[i].tab, c.key.kw) != 0)
+        /* as many partitions as workers, so that as many threads merge them */
+        c.w[i].n_parts = c.n_workers < TOP_MAX_PARTS ? c.n_workers : TOP_MAX_PARTS;
+        c.w[i].tab = calloc(TOP_MAX_PARTS, sizeof *c.w[i].tab);
+        if (!c.w[i].keys || !c.w[i].hashes || !c.w[i].adds || !c.w[i].tab)
             c.w[i].nomem = 1;
+        for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
+            if (top_tab_init(&c.w[i].tab[p], c.key.kw) != 0)
+                c.w[i].nomem = 1;
     }
     cmd_progress_init(&c.progress, 0);
     seg_scan_stats_t stats;
     seg_where_t where;
     memset(&stats, 0, sizeof stats);
     memset(&where, 0, sizeof where);
-    rc = c.w[0].nomem ? -SEG_E_NOMEM
+    int nomem = 0;
+    for (int i = 0; i < c.n_workers; i++)
+        nomem |= c.w[i].nomem;
+    rc = nomem ? -SEG_E_NOMEM
                       : seg_scan_flags(dir, from, to, c.n_workers, SEG_SCAN_GROUPS, top_want,
                                        top_batch, &c, &stats, &where);
     cmd_progress_done(&c.progress);
@@ -1162,39 +1475,47 @@ int cmd_top(int argc, char **argv)
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         }
-    top_tab_t *t = &c.w[0].tab;
-    for (int i = 1; i < c.n_workers && status == CMD_OK; i++) {
-        if (top_tab_merge(t, &c.w[i].tab) != 0) {
-            fprintf(stderr, "flowhunt top: out of memory\n");
-            status = CMD_USAGE;
-        }
-        top_tab_free(&c.w[i].tab);
+    if (status == CMD_OK && top_merge(c.w, c.n_workers) != 0) {
+        fprintf(stderr, "flowhunt top: out of memory\n");
+        status = CMD_USAGE;
+    }
+    top_set_t set = {c.w[0].tab, c.w[0].n_parts, c.key.kw, 0};
+    for (int p = 0; p < set.n_tab && status == CMD_OK; p++)
+        set.n += set.tab[p].n;
+    if (status == CMD_OK && set.n > UINT32_MAX / 2) {
+        /* one table's bound (top_tab_get), for the partitions together */
+        fprintf(stderr, "flowhunt top: out of memory\n");
+        status = CMD_USAGE;
     }
     if (status == CMD_OK) {
-        uint32_t n = top_n == 0 || top_n > t->n ? t->n : (uint32_t)top_n;
-        uint32_t *ord = malloc(((size_t)n + 1) * sizeof *ord);
-        if (!ord || top_rank(t, order, c.n_workers, n, ord) != 0) {
+        uint32_t n = top_n == 0 || top_n > set.n ? (uint32_t)set.n : (uint32_t)top_n;
+        const uint8_t **ord = malloc(((size_t)n + 1) * sizeof *ord);
+        if (!ord || top_rank(&set, order, c.n_workers, n, ord) != 0) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         } else {
-            top_print(t, ord, n, &c.key, fmt);
-            if (fflush(stdout) != 0) {
+            if (top_print(ord, n, &c.key, fmt, c.n_workers) != 0) {
+                fprintf(stderr, "flowhunt top: out of memory\n");
+                status = CMD_USAGE;
+            } else if (fflush(stdout) != 0) {
                 fprintf(stderr, "flowhunt top: writing the output: %s\n", strerror(errno));
                 status = CMD_USAGE;
             }
         }
-        free(ord);
+        free((void *)ord);
         if (verbose || isatty(2))
             fprintf(stderr,
-                    "flowhunt top: %llu flows selected of %llu scanned, %u keys; %llu of %llu "
+                    "flowhunt top: %llu flows selected of %llu scanned, %zu keys; %llu of %llu "
                     "row groups skipped by zone maps, %llu segments\n",
-                    (unsigned long long)c.rows_selected, (unsigned long long)c.rows_scanned, t->n,
+                    (unsigned long long)c.rows_selected, (unsigned long long)c.rows_scanned, set.n,
                     (unsigned long long)stats.groups_skipped,
                     (unsigned long long)(stats.groups + stats.groups_skipped),
                     (unsigned long long)stats.segments);
     }
     for (int i = 0; i < c.n_workers; i++) {
-        top_tab_free(&c.w[i].tab);
+        for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
+            top_tab_free(&c.w[i].tab[p]);
+        free(c.w[i].tab);
         flt_scratch_free(&c.w[i].scratch);
         free(c.w[i].rows);
         free(c.w[i].keys);

@@ -461,6 +461,88 @@ static void tc_check_top(const tc_store_t *s, const char *by, int raw, const cha
     free(out);
 }
 
+/* A key of the 4-tuple as top stores it (two addresses, then the ports as little-endian
+ * bytes, zero padded), with its sums: ties in a ranking go by these bytes. */
+typedef struct tc_tuple {
+    uint8_t key[40];
+    uint64_t flows, packets, bytes;
+} tc_tuple_t;
+
+static int tc_tuple_cmp_key(const void *a, const void *b)
+{
+    return memcmp(((const tc_tuple_t *)a)->key, ((const tc_tuple_t *)b)->key, 40);
+}
+
+static int tc_rank_by; /* 0 flows, 1 packets, 2 bytes: qsort has no context argument */
+
+/* top's order: the ranked sum, then bytes, then flows, larger first; then the key's bytes */
+static int tc_tuple_cmp_rank(const void *a, const void *b)
+{
+    const tc_tuple_t *x = a, *y = b;
+    uint64_t vx = tc_rank_by == 0 ? x->flows : tc_rank_by == 1 ? x->packets : x->bytes;
+    uint64_t vy = tc_rank_by == 0 ? y->flows : tc_rank_by == 1 ? y->packets : y->bytes;
+    if (vx != vy)
+        return vx > vy ? -1 : 1;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    if (x->flows != y->flows)
+        return x->flows > y->flows ? -1 : 1;
+    return tc_tuple_cmp_key(a, b);
+}
+
+/* The CSV of `top --by srcip,dstip,srcport,dstport -n 0 --order ORDER` computed from the
+ * reference flows by sorting (no hash table, no threads); the caller frees it. */
+static char *tc_top_tuples(const tc_store_t *s, int order)
+{
+    tc_tuple_t *t = calloc((size_t)s->n + 1, sizeof *t);
+    ASSERT_NOT_NULL(t);
+    for (int i = 0; i < s->n; i++) {
+        const flow_rec_t *r = &s->recs[i];
+        uint64_t m = r->sampling < 1 ? 1 : r->sampling;
+        memcpy(t[i].key, &r->src_addr, 16);
+        memcpy(t[i].key + 16, &r->dst_addr, 16);
+        t[i].key[32] = (uint8_t)r->src_port;
+        t[i].key[33] = (uint8_t)(r->src_port >> 8);
+        t[i].key[34] = (uint8_t)r->dst_port;
+        t[i].key[35] = (uint8_t)(r->dst_port >> 8);
+        t[i].flows = 1;
+        t[i].packets = r->packets * m;
+        t[i].bytes = r->bytes * m;
+    }
+    qsort(t, (size_t)s->n, sizeof *t, tc_tuple_cmp_key);
+    size_t n = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (n > 0 && tc_tuple_cmp_key(&t[n - 1], &t[i]) == 0) {
+            t[n - 1].flows += t[i].flows;
+            t[n - 1].packets += t[i].packets;
+            t[n - 1].bytes += t[i].bytes;
+        } else {
+            t[n++] = t[i];
+        }
+    }
+    tc_rank_by = order;
+    qsort(t, n, sizeof *t, tc_tuple_cmp_rank);
+    size_t cap = 64 + n * 128, len = 0;
+    char *csv = malloc(cap);
+    ASSERT_NOT_NULL(csv);
+    len += (size_t)snprintf(csv, cap, "srcip,dstip,srcport,dstport,flows,packets,bytes\n");
+    for (size_t i = 0; i < n; i++) {
+        flow_addr_t sa, da;
+        char a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN];
+        memcpy(&sa, t[i].key, 16);
+        memcpy(&da, t[i].key + 16, 16);
+        flow_addr_format(&sa, a);
+        flow_addr_format(&da, b);
+        len += (size_t)snprintf(csv + len, cap - len, "%s,%s,%u,%u,%llu,%llu,%llu\n", a, b,
+                                t[i].key[32] | t[i].key[33] << 8, t[i].key[34] | t[i].key[35] << 8,
+                                (unsigned long long)t[i].flows, (unsigned long long)t[i].packets,
+                                (unsigned long long)t[i].bytes);
+        ASSERT(len < cap);
+    }
+    free(t);
+    return csv;
+}
+
 TEST_IMPL(analyzer_top_matches_reference)
 {
     tc_store_t s;
@@ -547,14 +629,32 @@ TEST_IMPL(analyzer_top_matches_reference)
     tc_check_top(&s, "srcip", 0, "");
     tc_check_top(&s, "srcip,dstip", 0, "");
     tc_store_free(&s);
-    /* a ranking of more keys than TOP_TIES_SPLIT (65,536) orders the keys that tie on their
-     * sums on two threads, split at a tie group's edge: the same lines as on one thread */
+    /* More keys than TOP_SPLIT (65,536): with workers, the keys are partitioned by hash and
+     * the partitions merge on threads (TOP_MERGE_SPLIT), the radix passes and the ties run
+     * on two threads and so does the printing. Every worker count gives the lines of one
+     * thread, and those are the ranking computed here by sorting the flows. */
     tc_store_make(&s, "many", "ipfix", 70000, 1, "1");
+    static const char *const many_orders[] = {"flows", "packets", "bytes"};
+    for (int o = 0; o < 3; o++) {
+        char *want = tc_top_tuples(&s, o);
+        ASSERT_GT(tc_count_lines(want), 65537);
+        for (int nw = 1; nw <= 3; nw++) {
+            ASSERT_EQ(test_runf(&out,
+                                "FH_WORKERS=%d %s top %s --by srcip,dstip,srcport,dstport -n 0 "
+                                "--order %s --format csv",
+                                nw, test_bin("flowhunt"), s.dir, many_orders[o]),
+                      0);
+            ASSERT_STR_EQ(out, want);
+            free(out);
+        }
+        free(want);
+    }
+    /* the text table's widths, measured on two threads, are those of one */
     char *one, *two;
-    ASSERT_EQ(test_runf(&one, "FH_WORKERS=1 %s top %s --by srcip,dstip,srcport,dstport -n 0 --format csv",
+    ASSERT_EQ(test_runf(&one, "FH_WORKERS=1 %s top %s --by srcip,dstip,srcport,dstport -n 0",
                         test_bin("flowhunt"), s.dir),
               0);
-    ASSERT_EQ(test_runf(&two, "FH_WORKERS=2 %s top %s --by srcip,dstip,srcport,dstport -n 0 --format csv",
+    ASSERT_EQ(test_runf(&two, "FH_WORKERS=2 %s top %s --by srcip,dstip,srcport,dstport -n 0",
                         test_bin("flowhunt"), s.dir),
               0);
     ASSERT_GT(tc_count_lines(one), 65537);
