@@ -278,13 +278,6 @@ static inline void top_tab_prefetch_entry(const top_tab_t *t, uint64_t h)
         __builtin_prefetch(TOP_ENT(t, sl.e - 1));
 }
 
-/* An entry whose key and sums are about to be read: entries are not line aligned, so both ends. */
-static inline void top_tab_prefetch_whole(const top_tab_t *t, uint32_t e)
-{
-    __builtin_prefetch(TOP_ENT(t, e));
-    __builtin_prefetch(TOP_ENT(t, e) + t->stride - 1);
-}
-
 /* ---- the scan ------------------------------------------------------------------------------ */
 
 /* Adds every entry of `o` into `t` (same key width). 0, or -1 out of memory. */
