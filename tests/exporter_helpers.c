@@ -169,6 +169,24 @@ size_t tex_collect(int sock, uint16_t port, pid_t child, pcapw_t *w, pcapw_t *w_
     }
 }
 
+/* pmacctd 1.7.7 exits 1 when its nfprobe plugin, having exported every flow and shut down as
+ * asked at the end of the savefile, is gone before the core notices ("connection lost ...; no
+ * more plugins active"): a race of its own shutdown, seen under ASan's load. The flows the
+ * test compares are all sent by then, so that exit is accepted and said. */
+static int tex_pmacctd_race(const tex_case_t *c, int status)
+{
+    if (c->tool != TEX_PMACCTD || WEXITSTATUS(status) != 1)
+        return 0;
+    size_t len;
+    char *err = (char *)test_read_file(tex_path("exporter.err"), &len);
+    int race = err && strstr(err, "Shutting down on user request") &&
+               strstr(err, "no more plugins active");
+    free(err);
+    if (race)
+        printf("# pmacctd exited 1 after its plugin's normal shutdown (its own race): accepted\n");
+    return race;
+}
+
 /* Runs the exporter of `c` on `capture`, exporting to a fresh loopback port; the datagrams end
  * up in `pcap_path`. Returns the port and the datagram count. */
 uint16_t tex_export(const tex_case_t *c, const char *tool, const char *capture,
@@ -232,7 +250,7 @@ uint16_t tex_export(const tex_case_t *c, const char *tool, const char *capture,
     close(sock);
     ASSERT_EQ(pcapw_close(&w), 0);
     ASSERT_EQ(pcapw_close(&w_ts), 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !tex_pmacctd_race(c, status))) {
         tex_dump_file("exporter stderr", tex_path("exporter.err"));
         TEST_FAIL_AT("exporter wait status %d", status);
     }
