@@ -1015,13 +1015,16 @@ static size_t hp_shards_build(const hunt_config_t *cfg, hp_shard_t *sh, int k, h
     return total;
 }
 
-const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_t *st)
+const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const size_t *n,
+                                        int n_spans, size_t nc, hp_stats_t *st)
 {
     /* 4. in time order, a total order so that every run feeds the hunts identically (sorted
      * by pointer: each conversation is read once, in this order, so none is moved) */
     hp_skey_t *cx = hj_xmalloc((nc ? nc : 1) * sizeof *cx);
-    for (size_t i = 0; i < nc; i++)
-        cx[i] = (hp_skey_t){{convs[i].t_start, 0, 0}, (void *)&convs[i]};
+    size_t at = 0;
+    for (int s = 0; s < n_spans; s++)
+        for (size_t i = 0; i < n[s]; i++)
+            cx[at++] = (hp_skey_t){{spans[s][i].t_start, 0, 0}, (void *)&spans[s][i]};
     hp_sort_keys(cx, nc, hp_cmp_conv);
     const hunt_conv_t **order = hj_xmalloc((nc ? nc : 1) * sizeof *order);
     for (size_t i = 0; i < nc; i++) {
@@ -1039,6 +1042,11 @@ const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_
     }
     free(cx);
     return order;
+}
+
+const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_t *st)
+{
+    return hp_conv_order_spans(&convs, &nc, 1, nc, st);
 }
 
 /* The conversations of recs[0..n): *convs holds them, *order points at them in time order
@@ -1063,8 +1071,8 @@ void hp_prepare(const hunt_config_t *cfg, hp_rec_t *recs, size_t n,
     free(convs);
 }
 
-/* The conversations convs[0..n) copied in the order cv gives into a new array (returned;
- * convs is freed), cv[i] then pointing at its i-th element: one pass of scattered reads here,
+/* The conversations cv[0..n) points at copied in that order into a new array (returned; the
+ * caller frees where they were), cv[i] then pointing at its i-th element: one pass of scattered reads here,
  * where every hunt's thread (and the prevalence count) would otherwise miss the cache on each
  * conversation it reads in time order. A copy, not a permutation in place: following the
  * permutation's cycles chains each read on the one before, so misses never overlap, and that
@@ -1093,8 +1101,7 @@ static void *hp_lay_out_run(void *arg)
 
 #define HP_LAY_OUT_SPLIT 65536 /* conversations from which a second thread pays */
 
-static hunt_conv_t *hp_conv_lay_out(hunt_conv_t *convs, const hunt_conv_t **cv, size_t n,
-                                    int threads)
+static hunt_conv_t *hp_conv_lay_out(const hunt_conv_t **cv, size_t n, int threads)
 {
     hunt_conv_t *out = hj_xmalloc((n ? n : 1) * sizeof *out);
     hp_lay_out_job_t job[2] = {{out, cv, 0, n / 2}, {out, cv, n / 2, n}};
@@ -1107,7 +1114,6 @@ static hunt_conv_t *hp_conv_lay_out(hunt_conv_t *convs, const hunt_conv_t **cv, 
         job[0].hi = n;
         hp_lay_out_run(&job[0]);
     }
-    free(convs);
     return out;
 }
 
@@ -1522,18 +1528,19 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
             st->segments = ss.segments;
             st->groups = ss.groups;
         }
-        /* the cached hours: their raw records join this pass's, their conversations are
-         * added to those prepared now */
-        hunt_conv_t *kept = NULL;
-        size_t n_kept = 0, cap_kept = 0;
-        hp_recs_t cached = {0};
+        /* the cached hours, read on `workers` threads: their raw records join this pass's,
+         * their conversations those prepared now */
+        hu_loaded_t ld[HU_LOAD_MAX];
+        memset(ld, 0, sizeof ld);
+        int n_ld = workers < HU_LOAD_MAX ? workers : HU_LOAD_MAX;
         if (p->units) {
             hu_counts_t c = {0};
             /* an hour's counts are for all its passes: added once */
-            if (hu_load(p->units, parts, p->part, &cached, &kept, &n_kept, &cap_kept,
-                        p->part == 0 ? &c : NULL) != 0) {
-                free(cached.v);
-                free(kept);
+            if (hu_load(p->units, parts, p->part, ld, n_ld, p->part == 0 ? &c : NULL) != 0) {
+                for (int i = 0; i < n_ld; i++) {
+                    free(ld[i].recs.v);
+                    free(ld[i].convs);
+                }
                 cmd_progress_done(&p->prog);
                 return -1;
             }
@@ -1544,18 +1551,20 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
             st->biflows += c.biflows;
         }
         /* the scan workers' records and the cache's raw ones, gathered in shards */
-        hp_recs_t *src[17];
-        size_t total = cached.n;
-        for (int i = 0; i < 16; i++) {
-            src[i] = &p->w[i];
-            total += p->w[i].n;
-        }
-        src[16] = &cached;
+        hp_recs_t *src[16 + HU_LOAD_MAX];
+        int n_src = 0;
+        size_t total = 0;
+        for (int i = 0; i < 16; i++)
+            src[n_src++] = &p->w[i];
+        for (int i = 0; i < n_ld; i++)
+            src[n_src++] = &ld[i].recs;
+        for (int i = 0; i < n_src; i++)
+            total += src[i]->n;
         int k = total < HP_SHARD_MIN ? 1 : workers < HP_SHARD_MAX ? workers : HP_SHARD_MAX;
         hp_shard_t sh[HP_SHARD_MAX];
         memset(sh, 0, sizeof sh);
         size_t n;
-        hp_rec_t *all = hp_shards_gather(src, 17, k, sh, &n);
+        hp_rec_t *all = hp_shards_gather(src, n_src, k, sh, &n);
         st->rows += n;
         if (p->prog.on)
             cmd_progress_show(&p->prog, "hunt: pass %llu/%llu: preparing %zu flows",
@@ -1563,23 +1572,25 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
         hunt_conv_t *convs;
         size_t nc = hp_shards_build(cfg, sh, k, st, &convs);
         free(all); /* the conversations are copies: the hunts' state can take the room */
-        if (n_kept) {
-            /* the few prepared now join the many from the cache, not the other way round:
-             * copying these into fresh memory was a tenth of a slid run over 100 M flows (the
-             * order of the array does not matter: hp_conv_order's is a total one) */
-            kept = hj_xrealloc(kept, (n_kept + nc) * sizeof *kept);
-            memcpy(kept + n_kept, convs, nc * sizeof *convs);
-            free(convs);
-            convs = kept;
-            nc += n_kept;
-        } else {
-            free(kept);
+        /* those prepared now and the cache's, put in time order where they lie: the copy into
+         * one array that took a tenth of a slid run over 100 M flows is the layout's */
+        const hunt_conv_t *span[1 + HU_LOAD_MAX];
+        size_t span_n[1 + HU_LOAD_MAX], all_n = nc;
+        span[0] = convs;
+        span_n[0] = nc;
+        for (int i = 0; i < n_ld; i++) {
+            span[1 + i] = ld[i].convs;
+            span_n[1 + i] = ld[i].n_convs;
+            all_n += ld[i].n_convs;
         }
-        const hunt_conv_t **cv = hp_conv_order(convs, nc, st);
-        convs = hp_conv_lay_out(convs, cv, nc, workers);
-        hp_feed(p, cv, nc, workers);
-        free(cv);
+        const hunt_conv_t **cv = hp_conv_order_spans(span, span_n, 1 + n_ld, all_n, st);
+        hunt_conv_t *laid = hp_conv_lay_out(cv, all_n, workers);
         free(convs);
+        for (int i = 0; i < n_ld; i++)
+            free(ld[i].convs);
+        hp_feed(p, cv, all_n, workers);
+        free(cv);
+        free(laid);
     }
     st->internal_hosts = p->hosts.n;
     cmd_progress_done(&p->prog);

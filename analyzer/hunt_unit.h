@@ -42,6 +42,9 @@ size_t hp_conv_build(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stat
 /* Step 4: pointers to convs[0..n) in the total time order the hunts are fed in (malloc'd);
  * counts them into st. */
 const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t n, hp_stats_t *st);
+/* The same over several arrays: spans[i] holds n[i] conversations, total in all. */
+const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const size_t *n,
+                                        int n_spans, size_t total, hp_stats_t *st);
 /* A hash of the record's conversation key (unordered addresses and ports, protocol; ICMP
  * without ports): every record preparation could join to r has the same. */
 uint64_t hp_ckey_hash(const hp_rec_t *r);
@@ -75,11 +78,21 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
 int hu_holds(const hu_set_t *s, uint64_t t);
 /* 1 when every time in [lo, hi] does (a row group the run need not read). */
 int hu_holds_range(const hu_set_t *s, uint64_t lo, uint64_t hi);
-/* Appends every cached hour's raw records and conversations of pass `part` (of `parts`) to
- * recs and *convs (*n_convs, *cap_convs) and adds the hours' counts to *counts. 0, or -1 with
- * a message (a file changed or broke since hu_open). */
-int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hp_recs_t *recs, hunt_conv_t **convs,
-            size_t *n_convs, size_t *cap_convs, hu_counts_t *counts);
+/* What one thread of hu_load read: raw records, and conversations (malloc'd, the caller's). */
+typedef struct hu_loaded {
+    hp_recs_t recs;
+    hunt_conv_t *convs;
+    size_t n_convs, cap_convs;
+} hu_loaded_t;
+
+#define HU_LOAD_MAX 16 /* threads that read the cached hours */
+
+/* Reads every cached hour's raw records and conversations of pass `part` (of `parts`) on up
+ * to n_out threads, each hour's into one out[] (zeroed by the caller; in no particular order:
+ * preparation and hp_conv_order give the order), and adds the hours' counts to *counts. 0,
+ * or -1 with a message (a file changed or broke since hu_open). */
+int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hu_loaded_t *out, int n_out,
+            hu_counts_t *counts);
 /* Reads a unit file from f as a run reads one (header, frame index, every frame's CRC and
  * decompression), whatever hour, settings and segments it names, appending all its records
  * and conversations; closes f. 0, or -1 when a run would not use it. For tests and the
