@@ -37,6 +37,12 @@ int cmd_data_dir(const char *prog, const char *dir);
 /* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
 int cmd_workers(void);
 
+/* Runs fn over jobs[0 .. n) (each `size` bytes): jobs 1 .. on threads of their own (at most
+ * CMD_PAR_MAX - 1 of them), job 0 and any whose thread could not start (or had none) on the
+ * caller's thread, after it. For jobs that do not wait on each other. */
+#define CMD_PAR_MAX 16
+void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n);
+
 /* Prints a reader error as "PROG: PATH: offset N: name: message". */
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where);
 

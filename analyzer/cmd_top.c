@@ -343,24 +343,6 @@ static void *top_merge_run(void *arg)
     return NULL;
 }
 
-/* Runs fn over jobs[0 .. n) (each `size` bytes), jobs 1.. on threads of their own and job 0 on
- * the caller's; a job whose thread cannot start runs on the caller's after job 0. */
-static void top_par(void *(*fn)(void *), void *jobs, size_t size, int n)
-{
-    pthread_t th[TOP_MAX_PARTS];
-    int started[TOP_MAX_PARTS] = {0};
-    if (n > TOP_MAX_PARTS)
-        n = TOP_MAX_PARTS;
-    for (int i = 1; i < n; i++)
-        started[i] = pthread_create(&th[i], NULL, fn, (char *)jobs + (size_t)i * size) == 0;
-    fn(jobs);
-    for (int i = 1; i < n; i++)
-        if (started[i])
-            pthread_join(th[i], NULL);
-        else
-            fn((char *)jobs + (size_t)i * size);
-}
-
 /* Every worker's partitions into worker 0's: a thread per partition when there is enough to
  * move (-A srcip,dstip over 2 M flows, 884k pairs: 67 ms on one thread, 36 on two); on one
  * for fewer than TOP_MERGE_SPLIT keys, whose merge costs less than starting threads would
@@ -376,7 +358,7 @@ static int top_merge(top_worker_t *w, int n_workers)
     for (int p = 0; p < n_parts; p++)
         job[p] = (top_merge_job_t){w, n_workers, p, 0};
     if (moved >= TOP_MERGE_SPLIT)
-        top_par(top_merge_run, job, sizeof job[0], n_parts);
+        cmd_par(top_merge_run, job, sizeof job[0], n_parts);
     else
         for (int p = 0; p < n_parts; p++)
             top_merge_run(&job[p]);
@@ -1234,7 +1216,7 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
             o.wid[j][nf + i] = strlen(top_sum_names[i]);
     }
     if (fmt == TOP_TEXT) {
-        top_par(top_out_run, job, sizeof job[0], o.threads);
+        cmd_par(top_out_run, job, sizeof job[0], o.threads);
         for (int i = 0; i < nf + 3; i++)
             if (o.threads > 1 && o.wid[1][i] > o.wid[0][i])
                 o.wid[0][i] = o.wid[1][i];

@@ -8,6 +8,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,20 @@ int cmd_workers(void)
     if (n > 16)
         n = 16;
     return (int)n;
+}
+
+void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n)
+{
+    pthread_t th[CMD_PAR_MAX];
+    int started[CMD_PAR_MAX] = {0};
+    for (int i = 1; i < n && i < CMD_PAR_MAX; i++)
+        started[i] = pthread_create(&th[i], NULL, fn, (char *)jobs + (size_t)i * size) == 0;
+    fn(jobs);
+    for (int i = 1; i < n; i++)
+        if (i < CMD_PAR_MAX && started[i])
+            pthread_join(th[i], NULL);
+        else
+            fn((char *)jobs + (size_t)i * size);
 }
 
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where)

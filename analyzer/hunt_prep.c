@@ -983,20 +983,11 @@ static hp_rec_t *hp_shards_gather(hp_recs_t *const *src, int n_src, int k, hp_sh
 static size_t hp_shards_build(const hunt_config_t *cfg, hp_shard_t *sh, int k, hp_stats_t *st,
                               hunt_conv_t **convs_out)
 {
-    pthread_t th[HP_SHARD_MAX];
-    int started[HP_SHARD_MAX] = {0};
-    for (int s = 0; s < k; s++) {
+    for (int s = 0; s < k; s++)
         sh[s].cfg = cfg;
-        if (s > 0)
-            started[s] = pthread_create(&th[s], NULL, hp_shard_thread, &sh[s]) == 0;
-    }
-    hp_shard_thread(&sh[0]);
+    cmd_par(hp_shard_thread, sh, sizeof *sh, k);
     size_t total = 0;
     for (int s = 0; s < k; s++) {
-        if (s > 0 && started[s])
-            pthread_join(th[s], NULL);
-        else if (s > 0)
-            hp_shard_thread(&sh[s]); /* no thread to be had: this one does it */
         total += sh[s].nc;
         st->stitched += sh[s].st.stitched;
         st->duplicates += sh[s].st.duplicates;
@@ -1105,11 +1096,8 @@ static hunt_conv_t *hp_conv_lay_out(const hunt_conv_t **cv, size_t n, int thread
 {
     hunt_conv_t *out = hj_xmalloc((n ? n : 1) * sizeof *out);
     hp_lay_out_job_t job[2] = {{out, cv, 0, n / 2}, {out, cv, n / 2, n}};
-    pthread_t th;
-    if (threads > 1 && n >= HP_LAY_OUT_SPLIT && pthread_create(&th, NULL, hp_lay_out_run,
-                                                               &job[1]) == 0) {
-        hp_lay_out_run(&job[0]);
-        pthread_join(th, NULL);
+    if (threads > 1 && n >= HP_LAY_OUT_SPLIT) {
+        cmd_par(hp_lay_out_run, job, sizeof *job, 2);
     } else {
         job[0].hi = n;
         hp_lay_out_run(&job[0]);

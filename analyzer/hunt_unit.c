@@ -849,18 +849,12 @@ int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hu_loaded_t *out, int n_
     hu_load_job_t j = {.s = s, .parts = parts, .part = part, .mu = PTHREAD_MUTEX_INITIALIZER};
     atomic_init(&j.next, 0);
     hu_load_arg_t arg[HU_LOAD_MAX];
-    pthread_t th[HU_LOAD_MAX];
-    int n = n_out < 1 ? 1 : n_out > HU_LOAD_MAX ? HU_LOAD_MAX : n_out, started = 0;
+    int n = n_out < 1 ? 1 : n_out > HU_LOAD_MAX ? HU_LOAD_MAX : n_out;
     if ((size_t)n > s->n)
         n = s->n ? (int)s->n : 1;
     for (int i = 0; i < n; i++)
         arg[i] = (hu_load_arg_t){&j, &out[i]};
-    for (int i = 1; i < n; i++)
-        if (pthread_create(&th[started], NULL, hu_load_run, &arg[i]) == 0)
-            started++;
-    hu_load_run(&arg[0]); /* this thread works too; with no other, it does everything */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    cmd_par(hu_load_run, arg, sizeof *arg, n); /* a job without a thread finds nothing left */
     pthread_mutex_destroy(&j.mu);
     if (counts) {
         counts->rows += j.counts.rows;
