@@ -509,6 +509,7 @@ static double hb_rayleigh_p(double rbar, size_t n)
     return p > 1 ? 1 : p;
 }
 
+/* The periodicity test over the intervals d[0..n) in time order (sorted: the same, sorted). */
 static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const double *d,
                            size_t n, hb_scores_t *sc)
 {
@@ -517,11 +518,20 @@ static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const
     if (n < 3)
         return;
     size_t max = (size_t)cfg->b_per_max;
-    if (n > max) { /* the most recent intervals */
+    double *recent = NULL;
+    if (n > max) {
+        /* only the most recent intervals, and the candidate periods from their quantiles:
+         * the first `max` of all sorted are the shortest, whose quantiles miss a period that
+         * earlier bursts of short intervals outnumber */
         d += n - max;
         n = max;
+        recent = hj_xmalloc(n * sizeof *recent);
+        memcpy(recent, d, n * sizeof *recent);
+        hb_sort_d(recent, n);
+        sorted = recent;
     }
     const double qs[3] = {hb_q(sorted, n, 0.1), hb_q(sorted, n, 0.25), hb_q(sorted, n, 0.5)};
+    free(recent);
     double best_r = 0;
     double cand_t[12], cand_r[12];
     int nc = 0;

@@ -906,6 +906,46 @@ TEST_IMPL(hunt_beacon_net_covered)
     return 0;
 }
 
+/* More intervals than the periodicity test takes (period_max_intervals): it tests the most
+ * recent ones, and must take its candidate periods from them too. A host's burst of 150 quick
+ * calls (1.5-9 s apart), then 100 check-ins a minute apart (+-2 s): the recent intervals are
+ * all the minute, where the shortest of all intervals are all the burst. */
+TEST_IMPL(hunt_beacon_period_recent)
+{
+    char path[700], ini[700];
+    snprintf(path, sizeof path, "%s/recent.log", test_tmpdir());
+    snprintf(ini, sizeof ini, "%s/recent.ini", test_tmpdir());
+    FILE *f = fopen(ini, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("[beacon]\nperiod_max_intervals = 64\n", f);
+    fclose(f);
+    f = test_zeek_conn_create(path);
+    unsigned rng = 4242;
+    double t = 1709251200.0; /* 2024-03-01 */
+    for (int k = 0; k < 250; k++) {
+        fprintf(f, "%.6f\tR%d\t10.1.0.1\t%d\t198.51.100.7\t443\ttcp\t0.8\t900\t4000\tSF\t6\t1220\t"
+                   "6\t4320\n",
+                t, k, 40000 + k);
+        rng = rng * 1103515245u + 12345u;
+        double u = (double)(rng >> 16 & 0x7fff) / 32768.0;
+        t += k < 150 ? 1.5 + 7.5 * u : 58.0 + 4.0 * u;
+    }
+    fclose(f);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/recent", test_tmpdir());
+    test_zeek_import(dir, path);
+    char *out;
+    test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json --no-state "
+                    "--min-risk low --config %s",
+              test_bin("flowhunt"), dir, ini);
+    const char *p = strstr(out, "\"period_s\":");
+    ASSERT_NOT_NULL(p);
+    double period = strtod(p + strlen("\"period_s\":"), NULL);
+    ASSERT(period > 58.0 && period < 62.0);
+    free(out);
+    return 0;
+}
+
 /* A day that already has 9,999 findings goes on with SEQ 10000, and a later run reads those
  * IDs back from the state: the run never fails for the count. */
 TEST_IMPL(hunt_seq_past_9999)
