@@ -48,6 +48,7 @@
 
 #include "cmd.h"
 #include "hunt.h"
+#include "hunt_phase.h"
 
 typedef struct hb_pt {
     uint64_t t, bytes; /* bytes: HB_BYTES_UNKNOWN when only the answer was seen */
@@ -489,18 +490,6 @@ static double hb_refine(const double *d, size_t n, double T)
     return sum_k > 0 ? sum_d / sum_k : T;
 }
 
-/* Mean resultant length of the phases 2*pi*d/t. */
-static double hb_phase(const double *d, size_t n, double t)
-{
-    double c = 0, s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double th = 2 * M_PI * d[i] / t;
-        c += cos(th);
-        s += sin(th);
-    }
-    return sqrt(c * c + s * s) / (double)n;
-}
-
 /* Rayleigh test p-value (Zar's approximation, good for small n). */
 static double hb_rayleigh_p(double rbar, size_t n)
 {
@@ -547,7 +536,7 @@ static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const
                 if (cand_t[j] == t)
                     r = cand_r[j];
             if (r < 0)
-                r = hb_phase(d, n, t);
+                r = hph_resultant(d, n, t);
             cand_t[nc] = t;
             cand_r[nc] = r;
             nc++;

@@ -11,12 +11,14 @@
  * that survive a second run, acknowledgement, exit statuses, a memory bound small enough to
  * force several passes giving the same findings, and the team's labelled Stratosphere logs.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "hunt.h"
+#include "hunt_phase.h"
 #include "task.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -903,6 +905,54 @@ TEST_IMPL(hunt_beacon_net_covered)
     ASSERT_EQ(th_count(out, "\"peer\":\"198.51.100.0/24\""), 0);
     ASSERT_EQ(th_count(out, "\"peer\":\"203.0.113.0/24\""), 1);
     free(out);
+    return 0;
+}
+
+/* hph_resultant against the sums of libm's cos and sin: interval counts around its block
+ * and chunk sizes (8, 256), periods and jitters of all sizes, every quarter turn; exact
+ * multiples give 1; phases past its range and negative intervals take the libm path. */
+static double th_resultant_libm(const double *d, size_t n, double t)
+{
+    double c = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += cos(2 * M_PI * (d[i] / t));
+        s += sin(2 * M_PI * (d[i] / t));
+    }
+    return n ? sqrt(c * c + s * s) / (double)n : 0;
+}
+
+TEST_IMPL(hunt_phase_resultant)
+{
+    static double d[700];
+    const size_t ns[] = {1, 2, 3, 7, 8, 9, 255, 256, 257, 513, 700};
+    unsigned rng = 99;
+    double worst = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        size_t n = ns[trial % 11];
+        rng = rng * 1103515245u + 12345u;
+        double period = 0.001 * (1 + (rng >> 8) % 3600000); /* 1 ms .. 1 h */
+        double jitter = (double)(trial % 5) / 8;             /* 0 .. 50 % */
+        for (size_t i = 0; i < n; i++) {
+            rng = rng * 1103515245u + 12345u;
+            double u = (double)(rng >> 8 & 0xffff) / 65536.0;
+            d[i] = period * (double)(1 + (rng >> 24) % 3) * (1 - jitter * u);
+        }
+        double t = period * (trial % 2 ? 1 : 0.77);
+        double e = fabs(hph_resultant(d, n, t) - th_resultant_libm(d, n, t));
+        if (e > worst)
+            worst = e;
+    }
+    ASSERT(worst < 1e-14); /* measured: under 1e-15 */
+    for (size_t i = 0; i < 300; i++) /* whole periods: every phase 0 */
+        d[i] = 30.0 * (double)(i % 7);
+    ASSERT(fabs(hph_resultant(d, 300, 30.0) - 1) < 1e-12);
+    for (size_t i = 0; i < 4; i++) /* quarter turns: they cancel */
+        d[i] = 2.5 * (double)i;
+    ASSERT(hph_resultant(d, 4, 10.0) < 1e-12);
+    d[0] = 1e300; /* past the reduction's range */
+    d[1] = -7.5;  /* a negative interval */
+    ASSERT(fabs(hph_resultant(d, 4, 10.0) - th_resultant_libm(d, 4, 10.0)) < 1e-12);
+    ASSERT(hph_resultant(d, 0, 10.0) == 0);
     return 0;
 }
 
