@@ -39,9 +39,18 @@ int cmd_workers(void);
 
 /* Runs fn over jobs[0 .. n) (each `size` bytes): jobs 1 .. on threads of their own (at most
  * CMD_PAR_MAX - 1 of them), job 0 and any whose thread could not start (or had none) on the
- * caller's thread, after it. For jobs that do not wait on each other. */
+ * caller's thread, after it. For jobs that do not wait on each other: never for jobs that
+ * must all run at once (a barrier, turns passed between threads), as one may run after the
+ * others have returned. Size 0 is cmd_par_shared's one job for all. */
 #define CMD_PAR_MAX 16
 void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n);
+
+/* Runs fn(ctx) on n threads (at least 1, at most CMD_PAR_MAX), the caller's among them, for
+ * one job that every thread shares: a queue whose items they claim (an atomic counter) until
+ * none is left. Named apart from cmd_par because its contract differs: a thread that could not
+ * start is not made up for, since its call would find the queue drained; it only means fewer
+ * workers. The caller always takes part, so with no other thread it does all the work. */
+void cmd_par_shared(void *(*fn)(void *), void *ctx, int n);
 
 /* Prints a reader error as "PROG: PATH: offset N: name: message". */
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where);

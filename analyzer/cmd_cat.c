@@ -32,6 +32,7 @@ typedef enum cat_fmt { CAT_CSV, CAT_JSON, CAT_TEXT } cat_fmt_t;
 #define CAT_TEXT_LINE_MAX 512
 
 #define CAT_MAX_WORKERS 16
+_Static_assert(CAT_MAX_WORKERS <= CMD_PAR_MAX, "cmd_par would run the rest one by one");
 
 /* An open segment shared by the workers holding one of its groups; closed by the last. */
 typedef struct cat_seg {
@@ -590,16 +591,11 @@ int cmd_cat(int argc, char **argv)
     for (int w = 0; w < CAT_MAX_WORKERS; w++)
         c.inflight[w] = UINT64_MAX;
     cat_worker_t wk[CAT_MAX_WORKERS];
-    pthread_t th[CAT_MAX_WORKERS];
-    int started[CAT_MAX_WORKERS] = {0};
     for (int w = 0; w < n_workers; w++)
         wk[w] = (cat_worker_t){&c, w};
-    for (int w = 1; w < n_workers; w++)
-        started[w] = pthread_create(&th[w], NULL, cat_worker, &wk[w]) == 0;
-    cat_worker(&wk[0]); /* the main thread is a worker too */
-    for (int w = 1; w < n_workers; w++)
-        if (started[w])
-            pthread_join(th[w], NULL);
+    /* a worker whose thread did not start runs after the others: it claims nothing, and
+     * holding no item it never delays another's turn */
+    cmd_par(cat_worker, wk, sizeof wk[0], n_workers);
     if (c.cur) /* a stop leaves the cursor's reference */
         seg_close(cat_seg_unref(&c, c.cur));
     cmd_progress_done(&c.progress);

@@ -82,8 +82,13 @@ void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n)
     for (int i = 1; i < n; i++)
         if (i < CMD_PAR_MAX && started[i])
             pthread_join(th[i], NULL);
-        else
+        else if (size) /* with one shared job there is nothing left to make up */
             fn((char *)jobs + (size_t)i * size);
+}
+
+void cmd_par_shared(void *(*fn)(void *), void *ctx, int n)
+{
+    cmd_par(fn, ctx, 0, n);
 }
 
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where)

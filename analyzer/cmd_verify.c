@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,14 +119,7 @@ int cmd_verify(int argc, char **argv)
     int n_workers = cmd_workers();
     if (n_workers > c.n)
         n_workers = c.n > 0 ? c.n : 1;
-    pthread_t th[16];
-    int started = 0;
-    for (int w = 1; w < n_workers; w++)
-        if (pthread_create(&th[started], NULL, verify_worker, &c) == 0)
-            started++;
-    verify_worker(&c);
-    for (int w = 0; w < started; w++)
-        pthread_join(th[w], NULL);
+    cmd_par_shared(verify_worker, &c, n_workers);
     cmd_progress_done(&c.progress);
 
     int bad = 0;

@@ -41,7 +41,6 @@
  * what is dropped is counted and named in the finding.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +214,7 @@ typedef struct hb_state {
 } hb_state_t;
 
 #define HB_MAX_WORKERS 16
+_Static_assert(HB_MAX_WORKERS <= CMD_PAR_MAX, "cmd_par_shared would start fewer");
 
 static void *hb_create(const hunt_ctx_t *ctx)
 {
@@ -920,14 +920,7 @@ static void hb_score_units(hb_state_t *s, hb_unit_t *units, size_t nu)
     hb_pool_t p = {.s = s, .units = units};
     p.n_ch = hb_chunks(units, nu, s->workers, &p.ch);
     atomic_init(&p.next, 0);
-    pthread_t th[HB_MAX_WORKERS];
-    int started = 0;
-    for (int i = 1; i < s->workers && (size_t)i < p.n_ch; i++)
-        if (pthread_create(&th[started], NULL, hb_pool_run, &p) == 0)
-            started++;
-    hb_pool_run(&p); /* with no other thread started, this one does everything */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    cmd_par_shared(hb_pool_run, &p, (size_t)s->workers < p.n_ch ? s->workers : (int)p.n_ch);
     for (size_t k = 0; k < p.n_ch; k++) { /* joined in unit order */
         hb_chunk_t *ch = &p.ch[k];
         s->scored += ch->scored;

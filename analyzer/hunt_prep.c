@@ -24,7 +24,6 @@
  * pass, so stitching, pairing, per-pair beacon scoring and prevalence counts are exact; hunts
  * keep only per-host aggregates across passes. The number of passes is in the evidence.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1378,14 +1377,7 @@ static void hp_feed_stage(hp_feed_job_t *j, int stage, int threads)
 {
     j->stage = stage;
     atomic_store(&j->next, 0);
-    pthread_t th[16];
-    int started = 0;
-    for (int i = 1; i < threads && i < 16; i++)
-        if (pthread_create(&th[started], NULL, hp_feed_thread, j) == 0)
-            started++;
-    hp_feed_thread(j); /* this thread works too; with no other, it does everything */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    cmd_par_shared(hp_feed_thread, j, threads);
 }
 
 static unsigned hp_job_cost(const hp_run_t *r, int job)

@@ -675,14 +675,7 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
     hu_job_t job = {.s = s, .a = a, .nu = nu, .all = all.v, .key = key, .open = open, .cnt = cnt,
                     .ix = ix, .mu = PTHREAD_MUTEX_INITIALIZER};
     atomic_init(&job.next, 0);
-    pthread_t th[16];
-    int started = 0;
-    for (int i = 1; i < workers && (size_t)i < nu; i++)
-        if (pthread_create(&th[started], NULL, hu_job_run, &job) == 0)
-            started++;
-    hu_job_run(&job); /* this thread works too; with no other, it does everything */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    cmd_par_shared(hu_job_run, &job, (size_t)workers < nu ? workers : (int)nu);
     if (job.err[0] && !s->warned++)
         fprintf(stderr, "%s: hours are not kept (read again next time): %s\n", s->prog, job.err);
     for (size_t k = 0; k < nu; k++)
