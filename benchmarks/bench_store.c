@@ -133,22 +133,12 @@ int main(int argc, char **argv)
 
     /* the flows, decoded once */
     static bs_flows_t f;
-    cap_file_t cf;
-    cap_udp_t cu;
-    int rc = cap_open_path(&cf, capture);
-    if (rc < 0) {
-        fprintf(stderr, "bench_store: %s: %s\n", capture, cap_strerror(rc));
-        return 1;
-    }
-    if (cap_udp_init(&cu) != 0) {
+    ingest_init(&f.ingest, INGEST_CLOCK_EXPORT, bs_flow, &f);
+    int rc = cap_read_dgrams(capture, bs_dgram, &f, NULL, NULL, NULL);
+    if (rc == -CAP_E_NOMEM) {
         fprintf(stderr, "bench_store: out of memory\n");
         return 1;
     }
-    ingest_init(&f.ingest, INGEST_CLOCK_EXPORT, bs_flow, &f);
-    cap_pkt_t pkt;
-    while ((rc = cap_next(&cf, &pkt)) > 0)
-        cap_udp_feed(&cu, &pkt, bs_dgram, &f);
-    cap_close(&cf);
     if (rc < 0 || f.n == 0) {
         fprintf(stderr, "bench_store: %s: %s\n", capture, rc < 0 ? cap_strerror(rc) : "no flows");
         return 1;
@@ -217,6 +207,5 @@ int main(int argc, char **argv)
     free(f.v);
     free(f.place);
     ingest_free(&f.ingest);
-    cap_udp_free(&cu);
     return 0;
 }

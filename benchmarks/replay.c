@@ -225,26 +225,17 @@ int replay_main(int argc, char **argv)
                         "[--speed X | --rate DATAGRAMS_PER_S] (ADDR:PORT or [V6]:PORT)\n");
         return 2;
     }
-    cap_file_t cf;
-    cap_udp_t cu;
-    cap_pkt_t pkt;
-    int rc = cap_open_path(&cf, file);
-    if (rc < 0) {
-        fprintf(stderr, "flowgen: %s: %s\n", file, cap_strerror(rc));
-        return 1;
-    }
-    if (cap_udp_init(&cu) != 0) {
-        cap_close(&cf);
-        return 1;
-    }
+    int opened;
     uint64_t t0 = replay_now_ns();
-    while ((rc = cap_next(&cf, &pkt)) > 0 && !r.err)
-        cap_udp_feed(&cu, &pkt, replay_on_dgram, &r);
+    int rc = cap_read_dgrams(file, replay_on_dgram, &r, &r.err, NULL, &opened);
+    if (!opened) {
+        if (rc != -CAP_E_NOMEM)
+            fprintf(stderr, "flowgen: %s: %s\n", file, cap_strerror(rc));
+        return 1;
+    }
     if (r.n_batch && !r.err)
         replay_flush(&r);
     double secs = (double)(replay_now_ns() - t0) / 1e9;
-    cap_udp_free(&cu);
-    cap_close(&cf);
     for (int i = 0; i < r.n_socks; i++)
         close(r.socks[i]);
     if (r.err) {

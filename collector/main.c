@@ -78,6 +78,7 @@ typedef struct main_read {
     int print;
     seg_writer_t *writer;
     uint64_t dgram_ms; /* capture time of the datagram being decoded */
+    int header_done;   /* the CSV header goes out with the first flow, or after the read */
     int write_err;     /* the last write error code reported, so each is reported once */
     exp_interval_t interval; /* exporter counters at the previous segment's end */
 } main_read_t;
@@ -92,11 +93,21 @@ static void main_write_error(main_read_t *r, int rc)
             seg_strerror(rc), e->sys_errno ? ": " : "", e->sys_errno ? strerror(e->sys_errno) : "");
 }
 
+/* Printed once the capture is open, so a file that cannot be read prints nothing on stdout. */
+static void main_header(main_read_t *r)
+{
+    if (r->print && !r->header_done)
+        flow_print_header(stdout, r->fmt);
+    r->header_done = 1;
+}
+
 static void main_flow(void *arg, const flow_rec_t *rec)
 {
     main_read_t *r = arg;
-    if (r->print)
+    if (r->print) {
+        main_header(r);
         flow_print(stdout, r->fmt, rec);
+    }
     if (r->writer) {
         /* The flow's own end time places it (then its start, then the capture time). */
         uint64_t place = FLOW_HAS(rec, time_end)     ? rec->time_end
@@ -147,8 +158,6 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
                      const char *instance, uint32_t rotate_s, int quiet)
 {
     static char outbuf[1 << 16];
-    cap_file_t cf;
-    cap_udp_t cu;
     main_read_t r = {.fmt = fmt, .print = print};
     if (write_dir) {
         seg_writer_opts_t wo = {.dir = write_dir,
@@ -164,31 +173,26 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
             return err == -SEG_E_USAGE ? 2 : 1;
         }
     }
-    int rc = cap_open_path(&cf, path);
-    if (rc < 0) {
-        fprintf(stderr, "flowhuntd: %s: %s\n", path, cap_strerror(rc));
-        seg_writer_close(r.writer);
-        return 1;
-    }
-    if (cap_udp_init(&cu) != 0) {
-        fprintf(stderr, "flowhuntd: out of memory\n");
-        cap_close(&cf);
-        seg_writer_close(r.writer);
-        return 1;
-    }
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     ingest_init(&r.ingest, INGEST_CLOCK_EXPORT, main_flow, &r);
-    if (print)
-        flow_print_header(stdout, fmt);
-
-    cap_pkt_t pkt;
-    while ((rc = cap_next(&cf, &pkt)) > 0)
-        cap_udp_feed(&cu, &pkt, main_on_dgram, &r);
+    cap_udp_stats_t cs;
+    int opened;
+    int rc = cap_read_dgrams(path, main_on_dgram, &r, NULL, &cs, &opened);
+    if (!opened) {
+        if (rc == -CAP_E_NOMEM)
+            fprintf(stderr, "flowhuntd: out of memory\n");
+        else
+            fprintf(stderr, "flowhuntd: %s: %s\n", path, cap_strerror(rc));
+        ingest_free(&r.ingest);
+        seg_writer_close(r.writer);
+        return 1;
+    }
+    main_header(&r);
     fflush(stdout);
     int status = 0;
     if (rc < 0) {
         fprintf(stderr, "flowhuntd: %s: %s after %llu frames\n", path, cap_strerror(rc),
-                (unsigned long long)cu.stats.frames);
+                (unsigned long long)cs.frames);
         status = 1;
     }
     if (r.writer) {
@@ -210,13 +214,11 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
                     (unsigned long long)ws.write_errors);
     }
     if (!quiet) {
-        main_report_capture(&cu.stats, stderr);
+        main_report_capture(&cs, stderr);
         ingest_report(&r.ingest, stderr);
     }
     exp_interval_free(&r.interval);
     ingest_free(&r.ingest);
-    cap_udp_free(&cu);
-    cap_close(&cf);
     return status;
 }
 

@@ -6,7 +6,8 @@
  *   cap_udp:  turns a frame into a UDP datagram: link layer (Ethernet with VLAN tags, Linux
  *             cooked v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers), IP
  *             fragments reassembled within fixed bounds; anything else is counted and skipped.
- * `flowhuntd --read` feeds the datagrams to the same ingest function the live daemon uses.
+ * cap_read_dgrams() strings the two together for a file on disk; `flowhuntd --read` feeds the
+ * datagrams to the same ingest function the live daemon uses.
  */
 #ifndef FH_CAPTURE_H
 #define FH_CAPTURE_H
@@ -16,12 +17,13 @@
 
 #include "flow.h"
 
-/* Errors that end the walk of a capture file. */
+/* Errors that end the walk of a capture file (CAP_E_NOMEM only from cap_read_dgrams). */
 #define CAP_FILE_ERRORS(X)                                                                         \
     X(CAP_E_OPEN, "cannot open or map the file")                                                   \
     X(CAP_E_FORMAT, "neither a pcap nor a pcapng file")                                            \
     X(CAP_E_TRUNCATED, "file ends inside a record header or record")                               \
-    X(CAP_E_BAD_RECORD, "record length or block length is invalid")
+    X(CAP_E_BAD_RECORD, "record length or block length is invalid")                                \
+    X(CAP_E_NOMEM, "out of memory")
 
 typedef enum cap_err {
     CAP_OK = 0,
@@ -121,5 +123,19 @@ int cap_udp_init(cap_udp_t *cu); /* 0, or -1 when out of memory */
 void cap_udp_free(cap_udp_t *cu);
 /* Decodes one frame; calls fn once for each datagram it completes (0 or 1 times). */
 void cap_udp_feed(cap_udp_t *cu, const cap_pkt_t *pkt, cap_dgram_fn fn, void *arg);
+
+/* Reads the capture at `path` to its end and calls fn for each UDP datagram: open, cap_udp,
+ * the frame loop and both frees in one place, so every reader of a capture file (flowhuntd
+ * --read, flowgen --replay, bench_store) walks it the same way and none leaks on an early exit.
+ * `stop`, when not NULL, is looked at before each frame: a callback ends the read by setting it
+ * (replay does on a send error). *stats (when not NULL) gets cap_udp's counters.
+ * Returns 0 at the clean end of the file or when stopped, else a negative CAP_E_* code; the
+ * two kinds of failure need different reports, so *out_opened (when not NULL) tells them apart:
+ *   0: the file could not be opened (CAP_E_OPEN, CAP_E_FORMAT, CAP_E_TRUNCATED for a short
+ *      file header) or CAP_E_NOMEM; fn was never called;
+ *   1: the file was walked; a negative return is then the bad record that ended the walk
+ *      after stats->frames good frames, whose datagrams were all delivered. */
+int cap_read_dgrams(const char *path, cap_dgram_fn fn, void *arg, const int *stop,
+                    cap_udp_stats_t *stats, int *out_opened);
 
 #endif

@@ -537,6 +537,7 @@ TEST_IMPL(capture_strerror)
     ASSERT_STR_EQ(cap_strerror(CAP_E_FORMAT), "neither a pcap nor a pcapng file");
     ASSERT_STR_EQ(cap_strerror(-CAP_E_TRUNCATED), "file ends inside a record header or record");
     ASSERT_STR_EQ(cap_strerror(-CAP_E_BAD_RECORD), "record length or block length is invalid");
+    ASSERT_STR_EQ(cap_strerror(-CAP_E_NOMEM), "out of memory");
     ASSERT_STR_EQ(cap_strerror(-999), "unknown capture error");
     return 0;
 }
@@ -581,6 +582,85 @@ TEST_IMPL(capture_open_path)
     snprintf(path, sizeof path, "%s/missing.pcap", test_tmpdir());
     ASSERT_EQ(cap_open_path(&cf, path), -CAP_E_OPEN);
     ASSERT_EQ(cap_open_path(&cf, test_tmpdir()), -CAP_E_OPEN); /* a directory */
+    return 0;
+}
+
+/* Stops the read once two datagrams are in, as replay does on a send error. */
+typedef struct read_stop {
+    got_t *got;
+    int stop;
+} read_stop_t;
+
+static void read_stop_fn(void *arg, const cap_dgram_t *d)
+{
+    read_stop_t *rs = arg;
+    got_fn(rs->got, d);
+    if (rs->got->n == 2)
+        rs->stop = 1;
+}
+
+/* Writes the first n bytes of img to path. */
+static void write_img(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(fwrite(img.b, 1, n, f), n);
+    ASSERT_EQ(fclose(f), 0);
+}
+
+TEST_IMPL(capture_read_dgrams)
+{
+    char path[1024];
+    static got_t got;
+    cap_udp_stats_t st;
+    int opened;
+    img.n = 0;
+    pcap_hdr(&img, 0, 0, 1);
+    for (unsigned i = 0; i < 3; i++) {
+        fill_payload(20 + i, i);
+        build_eth_v4_udp(1000, 2055, 20 + i);
+        pcap_rec(&img, 0, 1, i, fr.b, (uint32_t)fr.n, (uint32_t)fr.n);
+    }
+    snprintf(path, sizeof path, "%s/three.pcap", test_tmpdir());
+    write_img(path, img.n);
+
+    got_reset(&got);
+    ASSERT_EQ(cap_read_dgrams(path, got_fn, &got, NULL, &st, &opened), 0);
+    ASSERT_EQ(opened, 1);
+    ASSERT_EQ(got.n, 3);
+    ASSERT_EQ(got.d[2].len, 22);
+    ASSERT_UINT64_EQ(st.frames, 3);
+    ASSERT_UINT64_EQ(st.datagrams, 3);
+
+    /* A callback that sets *stop ends the read after its frame, and that is no error. */
+    read_stop_t rs = {.got = &got};
+    got_reset(&got);
+    ASSERT_EQ(cap_read_dgrams(path, read_stop_fn, &rs, &rs.stop, &st, &opened), 0);
+    ASSERT_EQ(opened, 1);
+    ASSERT_EQ(got.n, 2);
+    ASSERT_UINT64_EQ(st.frames, 2);
+
+    /* A walk that ends at a bad record: the frames before it delivered, opened says so. */
+    write_img(path, img.n - 5);
+    got_reset(&got);
+    ASSERT_EQ(cap_read_dgrams(path, got_fn, &got, NULL, &st, &opened), -CAP_E_TRUNCATED);
+    ASSERT_EQ(opened, 1);
+    ASSERT_EQ(got.n, 2);
+    ASSERT_UINT64_EQ(st.frames, 2);
+    ASSERT_EQ(cap_read_dgrams(path, got_fn, &got, NULL, NULL, NULL), -CAP_E_TRUNCATED);
+
+    /* A file that cannot be opened: the same code from a short file header, but the callback
+     * never ran and opened is 0. */
+    write_img(path, 10);
+    got_reset(&got);
+    ASSERT_EQ(cap_read_dgrams(path, got_fn, &got, NULL, &st, &opened), -CAP_E_TRUNCATED);
+    ASSERT_EQ(opened, 0);
+    ASSERT_EQ(got.n, 0);
+    ASSERT_UINT64_EQ(st.frames, 0);
+    snprintf(path, sizeof path, "%s/missing.pcap", test_tmpdir());
+    ASSERT_EQ(cap_read_dgrams(path, got_fn, &got, NULL, &st, &opened), -CAP_E_OPEN);
+    ASSERT_EQ(opened, 0);
+    ASSERT_EQ(got.n, 0);
     return 0;
 }
 
