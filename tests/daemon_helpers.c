@@ -102,21 +102,13 @@ static void td_on_dgram(void *arg, const cap_dgram_t *dg)
 /* Sends the UDP payloads of a capture to the daemon; returns how many. */
 int td_send_capture(const td_daemon_t *d, const char *pcap, int skip, int max)
 {
-    cap_file_t cf;
-    cap_udp_t cu;
-    cap_pkt_t pkt;
     td_send_t s = {.skip = skip, .max = max};
     s.fd = socket(AF_INET, SOCK_DGRAM, 0);
     ASSERT_GE(s.fd, 0);
     s.to.sin_family = AF_INET;
     s.to.sin_port = htons((uint16_t)d->port);
     s.to.sin_addr.s_addr = htonl(0x7f000001);
-    ASSERT_EQ(cap_open_path(&cf, pcap), 0);
-    ASSERT_EQ(cap_udp_init(&cu), 0);
-    while (cap_next(&cf, &pkt) > 0)
-        cap_udp_feed(&cu, &pkt, td_on_dgram, &s);
-    cap_udp_free(&cu);
-    cap_close(&cf);
+    ASSERT_EQ(cap_read_dgrams(pcap, td_on_dgram, &s, NULL, NULL, NULL), 0);
     close(s.fd);
     return s.sent;
 }

@@ -1214,15 +1214,7 @@ TEST_IMPL(analyzer_filter_vs_nfdump)
 
     /* the capture's datagrams, to replay into nfcapd */
     tc_dgrams_t g = {0};
-    cap_file_t cf;
-    cap_udp_t cu;
-    cap_pkt_t pkt;
-    ASSERT_EQ(cap_open_path(&cf, s.pcap), 0);
-    ASSERT_EQ(cap_udp_init(&cu), 0);
-    while (cap_next(&cf, &pkt) == 1)
-        cap_udp_feed(&cu, &pkt, tc_collect, &g);
-    cap_udp_free(&cu);
-    cap_close(&cf);
+    ASSERT_EQ(cap_read_dgrams(s.pcap, tc_collect, &g, NULL, NULL, NULL), 0);
     ASSERT_GT(g.n, 100);
 
     /* a free loopback port: the kernel picks one, we hand it to nfcapd */
