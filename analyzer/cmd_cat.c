@@ -13,7 +13,8 @@
  * A row group is read only when its time range meets the window and its zone maps say the
  * filter may match; then only the filter's columns are decoded, and the rest of the columns
  * only when some row was selected, put in place for the selected rows only
- * (seg_batch_restrict: a dictionary's addresses, linked values).
+ * (seg_batch_restrict: a dictionary's addresses, linked values), one after the other, so
+ * the lines are formatted from consecutive places of each column.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -197,8 +198,7 @@ static int cat_out_reserve(cat_out_t *o, size_t more)
     return 0;
 }
 
-static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, uint32_t k,
-                            cat_out_t *o)
+static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, uint32_t k, cat_out_t *o)
 {
     o->len = 0;
     o->n_lines = 0;
@@ -209,7 +209,8 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, 
         o->ends = e;
         o->lines_cap = k;
     }
-    /* CSV and JSON straight from the columns; the table from a record */
+    /* CSV and JSON straight from the columns; the table from a record. The batch is
+     * restricted to the selected rows: rows[j] is at place j of every column. */
     const void *const *vals = (const void *const *)b->vals;
     const uint8_t *const *pres = (const uint8_t *const *)b->present;
     for (uint32_t j = 0; j < k; j++) {
@@ -218,12 +219,12 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, const uint32_t *rows, 
         char *p = o->buf + o->len;
         size_t n;
         if (c->fmt == CAT_CSV) {
-            n = flow_format_csv_cols(p, vals, pres, rows[j]);
+            n = flow_format_csv_cols(p, vals, pres, j);
         } else if (c->fmt == CAT_JSON) {
-            n = flow_format_json_cols(p, vals, pres, rows[j]);
+            n = flow_format_json_cols(p, vals, pres, j);
         } else {
             flow_rec_t rec;
-            seg_batch_row(b, rows[j], &rec);
+            seg_batch_row(b, j, &rec);
             n = cat_format_text(p, &rec);
         }
         p[n] = '\n';
@@ -410,7 +411,7 @@ static void cat_group(cat_ctx_t *c, int me, const cat_item_t *it, seg_batch_t *b
         cat_fail(c, rc, &where);
         return;
     }
-    if ((rc = cat_format_group(c, b, *rows, (uint32_t)k, o)) != 0) {
+    if ((rc = cat_format_group(c, b, (uint32_t)k, o)) != 0) {
         cat_where_nomem(&where, seg_file_path(f));
         cat_fail(c, rc, &where);
         return;

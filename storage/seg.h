@@ -183,10 +183,13 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where);
  * that corrects counters need not decode the column (absent or 0 and 1 both mean unsampled);
  * 0 when it may have one, or the group has no such zone (an older writer's). */
 int seg_batch_unsampled(const seg_batch_t *b);
-/* From now until the next seg_batch_open, columns are loaded for rows[0 .. k) only
- * (ascending, borrowed): the values and presence of other rows of the columns loaded after
- * this call are unspecified. Decompressing and decoding still read a whole chunk, but rows
- * that a filter did not select are not put in place (cat prints a few rows of many). */
+/* From now until the next seg_batch_open, the batch holds rows[0 .. k) of its group only
+ * (strictly ascending, borrowed; once per open): place q of vals[c] and present[c] is row
+ * rows[q], for the columns loaded before this call (moved there by it) and after; places
+ * from k on are unspecified, and seg_batch_row takes places. Decompressing and decoding still
+ * read a whole chunk, but rows that a filter did not select are not put in place (cat prints
+ * a few rows of many), and the selected ones are consecutive: cat's formatting of a column
+ * array larger than the cache no longer waits on a miss per field. */
 void seg_batch_restrict(seg_batch_t *b, const uint32_t *rows, uint32_t k);
 
 /* Row i as a record, with the loaded columns only (the others absent). */

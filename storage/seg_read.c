@@ -997,9 +997,10 @@ static inline void segr_set(void *a, size_t width, uint32_t i, uint64_t v)
     }
 }
 
-/* Places an unpacked column's values in their rows (zero where absent): all rows, or those of
- * seg_batch_restrict when every row has the column. An address column decoded as codes
- * (dict) is looked up here, so unselected rows never become addresses. */
+/* Places an unpacked column's values in their rows (zero where absent): all rows, or, when
+ * every row has the column, those of seg_batch_restrict straight to their restricted places
+ * (the rows with presence are compacted by segr_mark_loaded). An address column decoded as
+ * codes (dict) is looked up here, so unselected rows never become addresses. */
 static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u, const flow_addr_t *dict)
 {
     segr_scratch_t *s = b->scratch;
@@ -1013,7 +1014,7 @@ static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u, cons
         const uint64_t *ix = u->dense->u64;
         if (sel)
             for (uint32_t q = 0; q < n_sel; q++)
-                out[sel[q]] = dict[ix[sel[q]]];
+                out[q] = dict[ix[sel[q]]];
         else if (!pres)
             for (uint32_t i = 0; i < n; i++)
                 out[i] = dict[ix[i]];
@@ -1038,13 +1039,17 @@ static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u, cons
         type *o = out;                                                                             \
         if (sel) {                                                                                 \
             for (uint32_t q = 0; q < n_sel; q++)                                                   \
-                o[sel[q]] = (type)d[sel[q]];                                                       \
+                o[q] = (type)d[sel[q]];                                                            \
         } else if (!pres) {                                                                        \
             for (uint32_t i = 0; i < n; i++)                                                       \
                 o[i] = (type)d[i];                                                                 \
         } else {                                                                                   \
-            for (uint32_t i = 0, j = 0; i < n; i++)                                                \
-                o[i] = pres[i] ? (type)d[j++] : 0;                                                 \
+            /* branch-free: present and absent rows alternate unpredictably (an absent row     \
+             * reads the spare value past the last, and masks it) */                            \
+            for (uint32_t i = 0, j = 0; i < n; i++) {                                              \
+                o[i] = (type)((type)d[j] & (type)(0 - (int)pres[i]));                              \
+                j += pres[i];                                                                      \
+            }                                                                                      \
         }                                                                                          \
     } while (0)
     switch (width) {
@@ -1064,9 +1069,46 @@ static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u, cons
 #undef SEGR_SCATTER
 }
 
-static void segr_mark_loaded(seg_batch_t *b, int col, const uint8_t *pres)
+/* Moves the values of rows sel[0 .. k) of a row array to its first k places, in order. In
+ * place: sel ascends, so sel[q] >= q and no value is overwritten before it is moved. */
+static void segr_compact(void *a, size_t width, const uint32_t *sel, uint32_t k)
+{
+#define SEGR_COMPACT(type)                                                                         \
+    do {                                                                                           \
+        type *v = a;                                                                               \
+        for (uint32_t q = 0; q < k; q++)                                                           \
+            v[q] = v[sel[q]];                                                                      \
+    } while (0)
+    switch (width) {
+    case 1:
+        SEGR_COMPACT(uint8_t);
+        break;
+    case 2:
+        SEGR_COMPACT(uint16_t);
+        break;
+    case 4:
+        SEGR_COMPACT(uint32_t);
+        break;
+    case 8:
+        SEGR_COMPACT(uint64_t);
+        break;
+    default:
+        SEGR_COMPACT(flow_addr_t);
+        break;
+    }
+#undef SEGR_COMPACT
+}
+
+/* `placed`: the values and presence are already where seg_batch_restrict wants them; else a
+ * restricted batch's row arrays are compacted here. */
+static void segr_mark_loaded(seg_batch_t *b, int col, const uint8_t *pres, int placed)
 {
     segr_scratch_t *s = b->scratch;
+    if (b->sel && !placed) {
+        segr_compact(s->col[col], flow_cols[col].width, b->sel, b->n_sel);
+        if (pres)
+            segr_compact(s->pres[col], 1, b->sel, b->n_sel);
+    }
     b->vals[col] = s->col[col];
     b->present[col] = pres ? s->pres[col] : NULL; /* pres is s->pres[col] or NULL: all rows */
     b->loaded |= (uint64_t)1 << col;
@@ -1144,8 +1186,8 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
                     w0[h] = (y[h] & sw) | (x[h] & ~sw);
                     w1[h] = (x[h] & sw) | (y[h] & ~sw);
                 }
-                memcpy(o0 + (size_t)i * 16, w0, 16);
-                memcpy(o1 + (size_t)i * 16, w1, 16);
+                memcpy(o0 + (size_t)q * 16, w0, 16);
+                memcpy(o1 + (size_t)q * 16, w1, 16);
             }
         } else {
 #define SEGR_GATHER2(type)                                                                         \
@@ -1154,8 +1196,8 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
         for (uint32_t q = 0; q < n; q++) {                                                         \
             uint32_t i = sel ? sel[q] : q;                                                         \
             type x = (type)d0[root[i] >> 1], y = (type)d1[root[i] >> 1];                           \
-            o0[i] = root[i] & 1 ? y : x;                                                           \
-            o1[i] = root[i] & 1 ? x : y;                                                           \
+            o0[q] = root[i] & 1 ? y : x;                                                           \
+            o1[q] = root[i] & 1 ? x : y;                                                           \
         }                                                                                          \
     } while (0)
             const uint64_t *d0 = u[0].dense->u64, *d1 = u[1].dense->u64;
@@ -1175,8 +1217,8 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
             }
 #undef SEGR_GATHER2
         }
-        segr_mark_loaded(b, cols[0], NULL);
-        segr_mark_loaded(b, cols[1], NULL);
+        segr_mark_loaded(b, cols[0], NULL, 1);
+        segr_mark_loaded(b, cols[1], NULL, 1);
         return 0;
     }
     if (nc == 1 && all_linked) {
@@ -1191,7 +1233,7 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
         if (root) {                                                                                \
             for (uint32_t q = 0; q < (sel ? b->n_sel : n); q++) {                                  \
                 uint32_t i = sel ? sel[q] : q;                                                     \
-                o[i] = CONV(d[root[i] >> 1]);                                                      \
+                o[q] = CONV(d[root[i] >> 1]);                                                      \
             }                                                                                      \
             break;                                                                                 \
         }                                                                                          \
@@ -1225,7 +1267,7 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
         }
 #undef SEGR_SELF
 #undef SEGR_ID
-        segr_mark_loaded(b, a, NULL);
+        segr_mark_loaded(b, a, NULL, root != NULL);
         return 0;
     }
     if (nc == 2 && !u[0].pres && !u[1].pres) {
@@ -1298,8 +1340,8 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
         }
 #undef SEGR_PAIR
 #undef SEGR_ID
-        segr_mark_loaded(b, cols[0], NULL);
-        segr_mark_loaded(b, cols[1], NULL);
+        segr_mark_loaded(b, cols[0], NULL, 0);
+        segr_mark_loaded(b, cols[1], NULL, 0);
         return 0;
     }
     uint32_t next[2] = {0, 0};
@@ -1335,7 +1377,7 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
         }
     }
     for (int k = 0; k < nc; k++)
-        segr_mark_loaded(b, cols[k], u[k].pres);
+        segr_mark_loaded(b, cols[k], u[k].pres, 0);
     return 0;
 }
 
@@ -1390,6 +1432,30 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
                      &u, where, dict);
     if (rc < 0)
         return rc;
+    if (other >= 0 && b->sel) {
+        /* Restricted: the other time is in place already (ot[q] is row sel[q]'s), this one's
+         * differences are still one per row that has it (d[j]), so both go to the selected
+         * rows' places here, presence too. In place (d may be the row array, the presence
+         * is): a step reads at or past its row sel[q] >= q, and writes place q. */
+        const uint64_t *ot = b->vals[other], *d = u.dense->u64;
+        const uint8_t *pres = u.pres;
+        const uint32_t *sel = b->sel;
+        uint64_t *o = s->col[col];
+        uint8_t *po = s->pres[col];
+        for (uint32_t q = 0, i = 0, j = 0; q < b->n_sel; q++) {
+            if (pres)
+                for (; i < sel[q]; i++)
+                    j += pres[i];
+            else
+                j = sel[q];
+            int has = !pres || pres[sel[q]];
+            o[q] = !has ? 0 : col == FLOW_COL_time_end ? ot[q] + d[j] : ot[q] - d[j];
+            if (pres)
+                po[q] = (uint8_t)has;
+        }
+        segr_mark_loaded(b, col, pres, 1);
+        return 0;
+    }
     if (other >= 0) {
         /* time_end = time_start + d (DIFF_START); time_start = time_end - d (DIFF_END); the
          * other time counts as 0 in a row that lacks it. */
@@ -1403,7 +1469,7 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
     }
     if (!in_place)
         segr_scatter(b, col, &u, dict);
-    segr_mark_loaded(b, col, u.pres);
+    segr_mark_loaded(b, col, u.pres, !in_place && !u.pres);
     return 0;
 }
 
@@ -1524,14 +1590,24 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
 
 void seg_batch_restrict(seg_batch_t *b, const uint32_t *rows, uint32_t k)
 {
+    segr_scratch_t *s = b->scratch;
     b->sel = rows;
     b->n_sel = k;
+    /* the columns loaded so far (a filter's) move to the same places as those loaded next;
+     * a column the group lacks is zeros either way */
+    for (int c = 0; c < FLOW_N_COLS && s; c++) {
+        if (!((b->loaded >> c) & 1) || b->vals[c] != s->col[c])
+            continue;
+        segr_compact(s->col[c], flow_cols[c].width, rows, k);
+        if (b->present[c])
+            segr_compact(s->pres[c], 1, rows, k);
+    }
 }
 
 void seg_batch_row(const seg_batch_t *b, uint32_t i, flow_rec_t *out)
 {
     flow_rec_clear(out);
-    if (i >= b->n_rows)
+    if (i >= (b->sel ? b->n_sel : b->n_rows))
         return;
     for (int c = 0; c < FLOW_N_COLS; c++) {
         if (!((b->loaded >> c) & 1))
