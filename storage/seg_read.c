@@ -1591,6 +1591,10 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
 void seg_batch_restrict(seg_batch_t *b, const uint32_t *rows, uint32_t k)
 {
     segr_scratch_t *s = b->scratch;
+    /* Every row (rows ascend strictly): the places are the rows, and a restricted load
+     * would only copy each value onto itself (cat with no filter: 1.7% more CPU). */
+    if (k == b->n_rows)
+        return;
     b->sel = rows;
     b->n_sel = k;
     /* the columns loaded so far (a filter's) move to the same places as those loaded next;
