@@ -1025,7 +1025,10 @@ static void segr_scatter(seg_batch_t *b, int col, const segr_unpacked_t *u, cons
     }
     if (width == 16) {
         flow_addr_t *out = s->col[col];
-        if (!pres)
+        if (sel)
+            for (uint32_t q = 0; q < n_sel; q++)
+                out[q] = u->dense->addr[sel[q]];
+        else if (!pres)
             memcpy(out, u->dense->addr, (size_t)n * 16);
         else
             for (uint32_t i = 0, j = 0; i < n; i++)
