@@ -529,6 +529,8 @@ typedef struct hunt_findings {
 /* A new finding appended to the list (zeroed, evidence initialised, port -1). */
 hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt);
 void hunt_findings_free(hunt_findings_t *l);
+/* Moves every finding of `from` to the end of `to`, in order; `from` is left empty. */
+void hunt_findings_take(hunt_findings_t *to, hunt_findings_t *from);
 void hunt_finding_tech(hunt_finding_t *f, const char *tech);
 /* Marks f allow-listed by entry `al` (reported, not counted), naming the entry and its reason. */
 void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al);

@@ -1367,6 +1367,43 @@ static int hb_cmp_cand(const void *pa, const void *pb)
     return memcmp(a->u.dst.b, b->u.dst.b, 16);
 }
 
+/* Findings of candidates c[0..n), into a list of their own: a share of hb_finish's. */
+typedef struct hb_fjob {
+    hb_state_t *s;
+    hb_cand_t **c;
+    size_t n;
+    hunt_findings_t out;
+} hb_fjob_t;
+
+static void *hb_fjob_run(void *arg)
+{
+    hb_fjob_t *j = arg;
+    for (size_t i = 0; i < j->n; i++)
+        hb_finding(j->s, j->c[i], &j->out);
+    return NULL;
+}
+
+#define HB_FIND_PAR_MIN 4096 /* candidates from which their findings are built on threads */
+
+/* The findings of candidates c[0..n), in that order, built on s->workers threads: each takes
+ * a contiguous share into its own list and the lists are joined in order, so the report is
+ * the same with any number of threads. hb_finding reads only the configuration, the
+ * prevalence counts (finished: no thread writes them now) and its own candidate; composing
+ * the evidence of 400,000 findings took 3 of the 4.2 s of this hunt's end over 100 M flows,
+ * on one thread while the other core idled. */
+static void hb_findings(hb_state_t *s, hb_cand_t **c, size_t n, hunt_findings_t *out)
+{
+    int nt = n < HB_FIND_PAR_MIN ? 1 : s->workers;
+    hb_fjob_t job[HB_MAX_WORKERS];
+    for (int k = 0; k < nt; k++) {
+        size_t lo = n * (size_t)k / (size_t)nt, hi = n * (size_t)(k + 1) / (size_t)nt;
+        job[k] = (hb_fjob_t){.s = s, .c = c + lo, .n = hi - lo};
+    }
+    cmd_par(hb_fjob_run, job, sizeof *job, nt);
+    for (int k = 0; k < nt; k++)
+        hunt_findings_take(out, &job[k].out);
+}
+
 static void hb_finish(void *st, hunt_findings_t *out)
 {
     hb_state_t *s = st;
@@ -1375,6 +1412,8 @@ static void hb_finish(void *st, hunt_findings_t *out)
     if (n > 1)
         qsort(v, n, sizeof *v, hb_cmp_cand);
     hb_fleet(v, n);
+    hb_cand_t **rep = hj_xmalloc((n ? n : 1) * sizeof *rep);
+    size_t n_rep = 0;
     /* One host's timer on one port and protocol at a time: sorted by host, port and protocol,
      * its candidates are a run, addresses first, then /24s. Its fan-out is the run's
      * addresses, and a /24 is compared with those alone (with every candidate, this loop was
@@ -1401,9 +1440,11 @@ static void hb_finish(void *st, hunt_findings_t *out)
                     continue;
                 }
             }
-            hb_finding(s, c, out);
+            rep[n_rep++] = c;
         }
     }
+    hb_findings(s, rep, n_rep, out);
+    free(rep);
     hj_vec_free(&s->cands);
 }
 

@@ -150,6 +150,19 @@ static void hunt_finding_free(hunt_finding_t *f)
     free(f);
 }
 
+void hunt_findings_take(hunt_findings_t *to, hunt_findings_t *from)
+{
+    if (to->n + from->n > to->cap) {
+        to->cap = to->n + from->n;
+        to->v = hj_xrealloc(to->v, to->cap * sizeof *to->v);
+    }
+    if (from->n)
+        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    free(from->v);
+    memset(from, 0, sizeof *from);
+}
+
 void hunt_findings_free(hunt_findings_t *l)
 {
     for (size_t i = 0; i < l->n; i++)
