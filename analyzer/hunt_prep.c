@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "hunt.h"
@@ -1106,6 +1107,8 @@ static hunt_conv_t *hp_conv_lay_out(const hunt_conv_t **cv, size_t n, int thread
 
 /* ---- reading the window ------------------------------------------------------------------ */
 
+#define HP_MAX_JOBS 17 /* feeding jobs: the hunts (hunt_all: 8) and the count */
+
 struct hp_state {
     const hunt_config_t *cfg;
     hj_map_t hosts;       /* internal originator key -> its conversations */
@@ -1120,6 +1123,10 @@ struct hp_state {
     uint64_t rows_total, rows_seen; /* progress */
     hp_run_t *run;
     hp_stats_t *stats;
+    /* CPU seconds each feeding job (a hunt's index, then the count) took in the last pass: the
+     * next pass's order, dearest first */
+    double job_cpu[HP_MAX_JOBS];
+    int job_measured;
 };
 
 hp_state_t *hp_create(const hunt_config_t *cfg)
@@ -1341,6 +1348,7 @@ static void hp_count(hp_state_t *p, const hunt_conv_t *const *cv, size_t n)
 
 #define HP_COUNT_JOB (-1) /* the prevalence counts (hp_count) */
 #define HP_COUNT_COST 2   /* three radix sorts of the pass's internal conversations */
+#define HP_JOB_SLOT(j) ((j) == HP_COUNT_JOB ? HP_MAX_JOBS - 1 : (j)) /* in job_cpu[] */
 
 typedef struct hp_feed_job {
     hp_state_t *p;
@@ -1361,6 +1369,8 @@ static void *hp_feed_thread(void *arg)
         if (k >= j->n_jobs)
             return NULL;
         int h = j->order[k];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         if (h == HP_COUNT_JOB) {
             if (j->stage == 0)
                 hp_count(j->p, j->cv, j->n);
@@ -1370,6 +1380,10 @@ static void *hp_feed_thread(void *arg)
         } else if (r->ops[h]->part_end) {
             r->ops[h]->part_end(r->st[h]);
         }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        if (j->stage == 0) /* each job's own slot: no two threads write one */
+            j->p->job_cpu[HP_JOB_SLOT(h)] =
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     }
 }
 
@@ -1380,8 +1394,15 @@ static void hp_feed_stage(hp_feed_job_t *j, int stage, int threads)
     cmd_par_shared(hp_feed_thread, j, threads);
 }
 
-static unsigned hp_job_cost(const hp_run_t *r, int job)
+/* A job's weight in the order of feeding: what it took in the last pass, once there was one
+ * (static weights misjudge: over 100 M flows in 16 passes the count took 9.0 s, the beacon
+ * hunt 5.9 s, where their weights say 2 and 13, so the count ran after the scan hunt on one
+ * thread while the other had the beacon hunt and idled: 11.9 s of feeding where 9.4 s do),
+ * else hunt_ops_t.cost. The order changes only which thread runs a job, never a result. */
+static double hp_job_cost(const hp_state_t *p, const hp_run_t *r, int job)
 {
+    if (p->job_measured)
+        return p->job_cpu[HP_JOB_SLOT(job)];
     return job == HP_COUNT_JOB ? HP_COUNT_COST : r->ops[job]->cost;
 }
 
@@ -1395,7 +1416,7 @@ static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int t
     for (int i = 0; i < r->n; i++)
         j.order[j.n_jobs++] = i;
     for (int i = 1; i < j.n_jobs; i++) /* insertion sort by cost, stable */
-        for (int k = i; k > 0 && hp_job_cost(r, j.order[k]) > hp_job_cost(r, j.order[k - 1]);
+        for (int k = i; k > 0 && hp_job_cost(p, r, j.order[k]) > hp_job_cost(p, r, j.order[k - 1]);
              k--) {
             int t = j.order[k];
             j.order[k] = j.order[k - 1];
@@ -1404,6 +1425,7 @@ static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int t
     if (threads > j.n_jobs)
         threads = j.n_jobs;
     hp_feed_stage(&j, 0, threads);
+    p->job_measured = 1;
     hp_feed_stage(&j, 1, threads);
     free(j.order);
 }
@@ -1465,6 +1487,10 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
     int workers = cfg->workers > 0 ? (int)cfg->workers : cmd_workers();
     if (workers > 16)
         workers = 16;
+    if (r->n > HP_MAX_JOBS - 1) {
+        fprintf(stderr, "%s: more than %d hunts at once\n", r->prog, HP_MAX_JOBS - 1);
+        return -1;
+    }
     seg_where_t where;
     memset(&where, 0, sizeof where);
     hp_extent_arg_t e;
