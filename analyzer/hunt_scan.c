@@ -66,6 +66,8 @@ typedef struct hs_host {
     size_t n_pr;
 } hs_host_t;
 
+#define HS_SEEN 65536 /* slots of hs_state_t.seen: 1 MiB */
+
 /* A successful contact of this pass, counted once per (host, k) when the pass ends. */
 typedef struct hs_succ {
     uint64_t k;        /* hash(dst, port, proto) */
@@ -79,8 +81,16 @@ typedef struct hs_state {
     const hunt_config_t *cfg;
     hj_intern_t keys;
     hj_vec_t hosts; /* hs_host_t */
-    hs_succ_t *succ; /* this pass's successful contacts, repeats included */
+    hs_succ_t *succ; /* this pass's successful contacts, a repeat now and then */
     size_t n_succ, cap_succ;
+    /* The contacts last kept, by a hash of (host, k): a contact that is there already is a
+     * repeat, not kept again. Most successful contacts repeat one made shortly before (a host
+     * keeps calling the same servers), and sorting every one of them at the end of a pass was
+     * that pass's dearest step of the scan hunt over 100 M flows; those the table misses are
+     * still counted once by the sort. */
+    struct {
+        uint64_t k, host; /* host + 1; 0: empty */
+    } seen[HS_SEEN];
 } hs_state_t;
 
 static uint64_t hs_hash(const void *p, size_t n, uint64_t h)
@@ -175,6 +185,11 @@ static void hs_feed(void *st, const hunt_conv_t *c)
         /* distinct successes are counted when the pass ends (hs_part_end) */
         uint64_t a = hs_addr_key(&c->resp);
         uint64_t k = hs_hash(&c->proto, 1, hs_hash(&c->resp_port, 2, a));
+        size_t slot = (size_t)((k ^ (uint64_t)id * 0x9e3779b97f4a7c15ull) >> 48) % HS_SEEN;
+        if (s->seen[slot].k == k && s->seen[slot].host == (uint64_t)id + 1)
+            return;
+        s->seen[slot].k = k;
+        s->seen[slot].host = (uint64_t)id + 1;
         if (s->n_succ == s->cap_succ) {
             s->cap_succ = s->cap_succ ? 2 * s->cap_succ : 4096;
             s->succ = hj_xrealloc(s->succ, s->cap_succ * sizeof *s->succ);
@@ -581,6 +596,7 @@ static void hs_part_end(void *st)
     free(s->succ);
     s->succ = NULL;
     s->n_succ = s->cap_succ = 0;
+    memset(s->seen, 0, sizeof s->seen);
 }
 
 static void hs_groups(hs_state_t *s, hs_host_t *h, int vertical, hunt_findings_t *out)

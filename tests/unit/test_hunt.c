@@ -996,6 +996,42 @@ TEST_IMPL(hunt_beacon_period_recent)
     return 0;
 }
 
+/* A scanning host's successful contacts on the scanned port are its own, even where another
+ * host makes the same contacts just before (the scan hunt drops repeats of a host's contact
+ * early; a repeat is the same host's, never another's). Host .2 sweeps 60 addresses on 445
+ * unanswered and reaches ten servers on 445; host .1 reaches those ten just before it. */
+TEST_IMPL(hunt_scan_successes_per_host)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/succ.log", test_tmpdir());
+    FILE *f = test_zeek_conn_create(path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    int uid = 0;
+    for (int i = 0; i < 10; i++)
+        for (int h = 1; h <= 2; h++) {
+            fprintf(f, "%.6f\tS%d\t10.1.0.%d\t%d\t10.2.0.%d\t445\ttcp\t1.0\t900\t4000\tSF\t8\t"
+                       "1300\t8\t4400\n",
+                    t0 + i * 2.0 + h * 0.25, uid, h, 50000 + uid, 100 + i);
+            uid++;
+        }
+    for (int i = 0; i < 60; i++)
+        fprintf(f, "%.6f\tF%d\t10.1.0.2\t%d\t10.2.0.%d\t445\ttcp\t3.0\t0\t0\tS0\t2\t88\t0\t0\n",
+                t0 + 30.0 + i * 0.5, i, 40000 + i, 1 + i);
+    fclose(f);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/succ", test_tmpdir());
+    test_zeek_import(dir, path);
+    char *out;
+    test_runf(&out, "%s hunt %s --internal 10.1.0.0/16 --hunts scan --format json --no-state "
+                    "--min-risk low",
+              test_bin("flowhunt"), dir);
+    const char *p = strstr(out, "\"host\":\"10.1.0.2\"");
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(strstr(p, "\"successful_targets\":10"));
+    free(out);
+    return 0;
+}
+
 /* A day that already has 9,999 findings goes on with SEQ 10000, and a later run reads those
  * IDs back from the state: the run never fails for the count. */
 TEST_IMPL(hunt_seq_past_9999)
