@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cmd.h"
 #include "seg.h"
 #include "timearg.h"
 
@@ -537,6 +539,30 @@ static int au_commit(const char *prog, const char *dir, json_t *o)
     return rc;
 }
 
+/* The segments of a hunt's window hashed on the worker threads, each file into its own
+ * slot (the caller records them in listing order): hashing all of them read the whole window
+ * again on one thread, 1.1 GB and 0.8 s at the end of a run over 100 M flows. */
+typedef struct au_hash_job {
+    char **paths;
+    int n;
+    au_seg_t *segs; /* segs[i] for paths[i], path not set */
+    int *err;       /* 0, or the errno of hashing paths[i] (ENOENT: gone) */
+    _Atomic int next;
+} au_hash_job_t;
+
+static void *au_hash_run(void *arg)
+{
+    au_hash_job_t *j = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            return NULL;
+        au_seg_t *s = &j->segs[i];
+        if (au_hash_file(j->paths[i], s->sha, &s->size, &s->crc, &s->have_crc) != 0)
+            j->err[i] = errno ? errno : EIO;
+    }
+}
+
 int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
 {
     static const char prog[] = "flowhunt hunt";
@@ -544,7 +570,7 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
     char *cfg_text = NULL;
     size_t cfg_len = 0;
     au_seg_t *segs = NULL;
-    size_t n_segs = 0, cap = 0;
+    size_t n_segs = 0;
     char **paths = NULL;
     int n = 0, rc = -1;
 
@@ -567,15 +593,33 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
         n = 0;
         goto out;
     }
+    segs = calloc(n ? (size_t)n : 1, sizeof *segs);
+    int *err = calloc(n ? (size_t)n : 1, sizeof *err);
+    if (!segs || !err) {
+        free(err);
+        goto nomem;
+    }
+    au_hash_job_t job = {.paths = paths, .n = n, .segs = segs, .err = err};
+    atomic_init(&job.next, 0);
+    cmd_par_shared(au_hash_run, &job, n < cmd_workers() ? (n ? n : 1) : cmd_workers());
     for (int i = 0; i < n; i++) {
         /* gone since the scan (a concurrent expiry): it records the removal, not us */
-        int r = au_seg_add(&segs, &n_segs, &cap, h->dir, paths[i]);
-        if (r < 0) {
+        if (err[i] == ENOENT)
+            continue;
+        if (err[i]) {
             fprintf(stderr, "%s: %s: cannot hash for the audit log: %s\n", prog, paths[i],
-                    strerror(errno));
+                    strerror(err[i]));
+            free(err);
             goto out;
         }
+        segs[n_segs] = segs[i]; /* n_segs <= i: in order, over the skipped */
+        if (!(segs[n_segs].path = strdup(au_rel(h->dir, paths[i])))) {
+            free(err);
+            goto nomem;
+        }
+        n_segs++;
     }
+    free(err);
     json_t *o = au_entry_head("hunt", h->now_ms, h->argc, h->argv);
     json_object_set_new(o, "from", h->from_ms ? json_integer((json_int_t)h->from_ms) : json_null());
     json_object_set_new(o, "to",
