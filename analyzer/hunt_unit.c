@@ -811,9 +811,18 @@ static void *hu_load_run(void *arg)
         if (!s->u[k].cached || !s->u[k].any)
             continue;
         hu_file_t uf;
+        hu_loaded_t *o = a->out;
+        size_t lo = o->n_convs;
         int bad = hu_file_open(s, (int64_t)k, 0, &uf) != 0 ||
-                  hu_file_items(&uf, j->parts, j->part, raw, &a->out->recs, &a->out->convs,
-                                &a->out->n_convs, &a->out->cap_convs) != 0;
+                  hu_file_items(&uf, j->parts, j->part, raw, &o->recs, &o->convs, &o->n_convs,
+                                &o->cap_convs) != 0;
+        if (!bad && o->n_convs > lo) {
+            if (o->n_runs == o->cap_runs) {
+                o->cap_runs = o->cap_runs ? 2 * o->cap_runs : 64;
+                o->runs = hj_xrealloc(o->runs, o->cap_runs * sizeof *o->runs);
+            }
+            o->runs[o->n_runs++] = (struct hu_run){(int64_t)k, lo, o->n_convs};
+        }
         pthread_mutex_lock(&j->mu);
         if (bad && !j->failed++) {
             char path[4200];

@@ -83,6 +83,13 @@ typedef struct hu_loaded {
     hp_recs_t recs;
     hunt_conv_t *convs;
     size_t n_convs, cap_convs;
+    /* each hour's conversations: convs[lo .. hi) all start in hour k (their records do),
+     * so hours never interleave in time (hp_conv_order_runs) */
+    struct hu_run {
+        int64_t k;
+        size_t lo, hi;
+    } *runs;
+    size_t n_runs, cap_runs;
 } hu_loaded_t;
 
 #define HU_LOAD_MAX 16 /* threads that read the cached hours */
