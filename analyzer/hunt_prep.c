@@ -1006,6 +1006,24 @@ static size_t hp_shards_build(const hunt_config_t *cfg, hp_shard_t *sh, int k, h
     return total;
 }
 
+/* Preparation's counts of the conversations order[0..n) (sums and extremes: any order). */
+static void hp_order_count(const hunt_conv_t *const *order, size_t n, hp_stats_t *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        const hunt_conv_t *c = order[i];
+        st->convs++;
+        st->one_way += !c->answered;
+        if (c->sampling > 1)
+            st->sampled++;
+        if (c->sampling > st->max_sampling)
+            st->max_sampling = c->sampling;
+        if (st->first_ms == 0 || c->t_start < st->first_ms)
+            st->first_ms = c->t_start;
+        if (c->t_end > st->last_ms)
+            st->last_ms = c->t_end;
+    }
+}
+
 const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const size_t *n,
                                         int n_spans, size_t nc, hp_stats_t *st)
 {
@@ -1018,20 +1036,10 @@ const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const s
             cx[at++] = (hp_skey_t){{spans[s][i].t_start, 0, 0}, (void *)&spans[s][i]};
     hp_sort_keys(cx, nc, hp_cmp_conv);
     const hunt_conv_t **order = hj_xmalloc((nc ? nc : 1) * sizeof *order);
-    for (size_t i = 0; i < nc; i++) {
-        const hunt_conv_t *c = order[i] = cx[i].p;
-        st->convs++;
-        st->one_way += !c->answered;
-        if (c->sampling > 1)
-            st->sampled++;
-        if (c->sampling > st->max_sampling)
-            st->max_sampling = c->sampling;
-        if (st->first_ms == 0 || c->t_start < st->first_ms)
-            st->first_ms = c->t_start;
-        if (c->t_end > st->last_ms)
-            st->last_ms = c->t_end;
-    }
+    for (size_t i = 0; i < nc; i++)
+        order[i] = cx[i].p;
     free(cx);
+    hp_order_count(order, nc, st);
     return order;
 }
 
@@ -1130,19 +1138,7 @@ static const hunt_conv_t **hp_conv_order_runs(const hunt_conv_t *fresh, size_t n
     while (b < pos)
         order[o++] = cx[b++].p;
     free(cx);
-    for (size_t i = 0; i < o; i++) {
-        const hunt_conv_t *c = order[i];
-        st->convs++;
-        st->one_way += !c->answered;
-        if (c->sampling > 1)
-            st->sampled++;
-        if (c->sampling > st->max_sampling)
-            st->max_sampling = c->sampling;
-        if (st->first_ms == 0 || c->t_start < st->first_ms)
-            st->first_ms = c->t_start;
-        if (c->t_end > st->last_ms)
-            st->last_ms = c->t_end;
-    }
+    hp_order_count(order, o, st);
     return order;
 }
 
