@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -544,23 +543,16 @@ static int au_commit(const char *prog, const char *dir, json_t *o)
  * again on one thread, 1.1 GB and 0.8 s at the end of a run over 100 M flows. */
 typedef struct au_hash_job {
     char **paths;
-    int n;
     au_seg_t *segs; /* segs[i] for paths[i], path not set */
     int *err;       /* 0, or the errno of hashing paths[i] (ENOENT: gone) */
-    _Atomic int next;
 } au_hash_job_t;
 
-static void *au_hash_run(void *arg)
+static void au_hash_one(void *arg, size_t i)
 {
     au_hash_job_t *j = arg;
-    for (;;) {
-        int i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n)
-            return NULL;
-        au_seg_t *s = &j->segs[i];
-        if (au_hash_file(j->paths[i], s->sha, &s->size, &s->crc, &s->have_crc) != 0)
-            j->err[i] = errno ? errno : EIO;
-    }
+    au_seg_t *s = &j->segs[i];
+    if (au_hash_file(j->paths[i], s->sha, &s->size, &s->crc, &s->have_crc) != 0)
+        j->err[i] = errno ? errno : EIO;
 }
 
 int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
@@ -599,9 +591,8 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
         free(err);
         goto nomem;
     }
-    au_hash_job_t job = {.paths = paths, .n = n, .segs = segs, .err = err};
-    atomic_init(&job.next, 0);
-    cmd_par_shared(au_hash_run, &job, n < cmd_workers() ? (n ? n : 1) : cmd_workers());
+    au_hash_job_t job = {.paths = paths, .segs = segs, .err = err};
+    cmd_par_each(au_hash_one, &job, (size_t)n, cmd_workers());
     for (int i = 0; i < n; i++) {
         /* gone since the scan (a concurrent expiry): it records the removal, not us */
         if (err[i] == ENOENT)

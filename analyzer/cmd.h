@@ -52,6 +52,11 @@ void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n);
  * workers. The caller always takes part, so with no other thread it does all the work. */
 void cmd_par_shared(void *(*fn)(void *), void *ctx, int n);
 
+/* Calls fn(ctx, i) once for every i < n, on up to `threads` threads (the caller's among them),
+ * each taking the next i from an atomic counter: the work queue over n independent items that
+ * callers of cmd_par_shared otherwise write out themselves. */
+void cmd_par_each(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, int threads);
+
 /* Prints a reader error as "PROG: PATH: offset N: name: message". */
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where);
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,30 @@ void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n)
 void cmd_par_shared(void *(*fn)(void *), void *ctx, int n)
 {
     cmd_par(fn, ctx, 0, n);
+}
+
+typedef struct cmd_each {
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
+    size_t n;
+    _Atomic size_t next;
+} cmd_each_t;
+
+static void *cmd_each_run(void *arg)
+{
+    cmd_each_t *e = arg;
+    for (size_t i; (i = atomic_fetch_add(&e->next, 1)) < e->n;)
+        e->fn(e->ctx, i);
+    return NULL;
+}
+
+void cmd_par_each(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, int threads)
+{
+    cmd_each_t e = {.fn = fn, .ctx = ctx, .n = n};
+    atomic_init(&e.next, 0);
+    if ((size_t)threads > n)
+        threads = (int)n;
+    cmd_par_shared(cmd_each_run, &e, threads < 1 ? 1 : threads);
 }
 
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where)

@@ -1072,19 +1072,12 @@ static int hp_cmp_hour_run(const void *pa, const void *pb)
 typedef struct hp_order_job {
     hp_skey_t *cx;
     const size_t *at; /* job i sorts cx[at[i] .. at[i + 1]) */
-    size_t n_jobs;
-    _Atomic size_t next;
 } hp_order_job_t;
 
-static void *hp_order_run(void *arg)
+static void hp_order_one(void *arg, size_t i)
 {
     hp_order_job_t *j = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n_jobs)
-            return NULL;
-        hp_sort_keys(j->cx + j->at[i], j->at[i + 1] - j->at[i], hp_cmp_conv);
-    }
+    hp_sort_keys(j->cx + j->at[i], j->at[i + 1] - j->at[i], hp_cmp_conv);
 }
 
 static const hunt_conv_t **hp_conv_order_runs(const hunt_conv_t *fresh, size_t n_fresh,
@@ -1115,9 +1108,8 @@ static const hunt_conv_t **hp_conv_order_runs(const hunt_conv_t *fresh, size_t n
         at[2 + r] = pos;
     }
     free(run);
-    hp_order_job_t job = {.cx = cx, .at = at, .n_jobs = n_runs + 1};
-    atomic_init(&job.next, 0);
-    cmd_par_shared(hp_order_run, &job, (size_t)threads < job.n_jobs ? threads : (int)job.n_jobs);
+    hp_order_job_t job = {.cx = cx, .at = at};
+    cmd_par_each(hp_order_one, &job, n_runs + 1, threads);
     for (size_t r = 1; r < n_runs; r++)
         if (at[1 + r] > at[r] && at[2 + r] > at[1 + r] &&
             cx[at[1 + r] - 1].w[0] >= cx[at[1 + r]].w[0]) {
