@@ -10,8 +10,11 @@
  * feeds conversations in a total order.
  */
 #include <Judy.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hunt.h"
 
@@ -264,6 +267,28 @@ void hj_intern_free(hj_intern_t *t)
     t->n = 0;
 }
 
+/* Large arrays ask for transparent huge pages (where the kernel's setting is `madvise`, as
+ * on Debian). A hunt fills arrays of hundreds of megabytes once per pass: with 4 KiB pages
+ * the kernel took a fault for each page, and system time was a third of a 100 M-flow run's
+ * CPU. The advice covers only whole huge pages inside the block, so it never touches a
+ * neighbour's memory; it changes no byte of data, and a kernel without THP ignores it (its
+ * error is of no interest). Measured: 100 M flows slid by an hour 34.9-37.2 -> 29.4-30.6 s
+ * wall, system 17.8-19.6 -> 11.9-12.7 s, peak RSS within 2 %; page faults of a 10 M run
+ * 1.41 M -> 0.20 M. A cold 10 M run: system -0.8 s, wall within noise, peak RSS +4-9 % (a
+ * huge page is backed whole where a block that spans it is only partly written). */
+#define HJ_HUGE ((size_t)2 << 20)
+
+static void *hj_huge(void *p, size_t n)
+{
+    if (n >= 2 * HJ_HUGE) {
+        uintptr_t a = ((uintptr_t)p + HJ_HUGE - 1) & ~(uintptr_t)(HJ_HUGE - 1);
+        uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(HJ_HUGE - 1);
+        if (b > a)
+            (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
+    return p;
+}
+
 void *hj_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -271,7 +296,7 @@ void *hj_xmalloc(size_t n)
         fprintf(stderr, "flowhunt: out of memory (%zu bytes)\n", n);
         exit(2);
     }
-    return p;
+    return hj_huge(p, n);
 }
 
 void *hj_xcalloc(size_t n, size_t size)
@@ -281,17 +306,26 @@ void *hj_xcalloc(size_t n, size_t size)
         fprintf(stderr, "flowhunt: out of memory (%zu x %zu bytes)\n", n, size);
         exit(2);
     }
-    return p;
+    return hj_huge(p, n * size);
 }
 
 void *hj_xrealloc(void *p, size_t n)
 {
+    size_t had = p && n >= 2 * HJ_HUGE ? malloc_usable_size(p) : 0;
+    if (had && had < n) {
+        /* growing, realloc would copy into pages it touched before the advice (a fault per
+         * 4 KiB, most of those left): the new block is advised first */
+        void *q = hj_xmalloc(n);
+        memcpy(q, p, had);
+        free(p);
+        return q;
+    }
     void *q = realloc(p, n ? n : 1);
     if (!q) {
         fprintf(stderr, "flowhunt: out of memory (%zu bytes)\n", n);
         exit(2);
     }
-    return q;
+    return hj_huge(q, n);
 }
 
 char *hj_xstrdup(const char *s)
