@@ -26,30 +26,23 @@ typedef struct verify_ctx {
     char **paths;
     int n;
     verify_result_t *res;
-    int next; /* atomically */
     int done; /* atomically */
     cmd_progress_t progress;
 } verify_ctx_t;
 
-static void *verify_worker(void *arg)
+static void verify_one(void *arg, size_t i)
 {
     verify_ctx_t *c = arg;
-    for (;;) {
-        int i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
-        if (i >= c->n)
-            break;
-        verify_result_t *r = &c->res[i];
-        struct stat st;
-        memset(&r->where, 0, sizeof r->where);
-        r->size = stat(c->paths[i], &st) == 0 ? (uint64_t)st.st_size : 0;
-        r->rc = seg_verify(c->paths[i], &r->where);
-        if (r->rc != 0 && !r->where.path[0])
-            snprintf(r->where.path, sizeof r->where.path, "%s", c->paths[i]);
-        int done = __atomic_add_fetch(&c->done, 1, __ATOMIC_RELAXED);
-        if (cmd_progress_due(&c->progress))
-            cmd_progress_show(&c->progress, "verify: %d of %d segments", done, c->n);
-    }
-    return NULL;
+    verify_result_t *r = &c->res[i];
+    struct stat st;
+    memset(&r->where, 0, sizeof r->where);
+    r->size = stat(c->paths[i], &st) == 0 ? (uint64_t)st.st_size : 0;
+    r->rc = seg_verify(c->paths[i], &r->where);
+    if (r->rc != 0 && !r->where.path[0])
+        snprintf(r->where.path, sizeof r->where.path, "%s", c->paths[i]);
+    int done = __atomic_add_fetch(&c->done, 1, __ATOMIC_RELAXED);
+    if (cmd_progress_due(&c->progress))
+        cmd_progress_show(&c->progress, "verify: %d of %d segments", done, c->n);
 }
 
 static void verify_usage(FILE *f)
@@ -116,10 +109,7 @@ int cmd_verify(int argc, char **argv)
         return CMD_USAGE;
     }
     cmd_progress_init(&c.progress, 1);
-    int n_workers = cmd_workers();
-    if (n_workers > c.n)
-        n_workers = c.n > 0 ? c.n : 1;
-    cmd_par_shared(verify_worker, &c, n_workers);
+    cmd_par_each(verify_one, &c, (size_t)c.n, cmd_workers());
     cmd_progress_done(&c.progress);
 
     int bad = 0;

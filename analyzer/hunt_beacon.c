@@ -41,7 +41,6 @@
  * what is dropped is counted and named in the finding.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -834,7 +833,6 @@ typedef struct hb_pool {
     hb_unit_t *units;
     hb_chunk_t *ch;
     size_t n_ch;
-    _Atomic size_t next;
 } hb_pool_t;
 
 /* Scores unit u (its timeline contiguous) and keeps it in ch when it is a candidate. */
@@ -874,17 +872,12 @@ static void hb_unit_end(const hb_state_t *s, hb_unit_t *u, hb_chunk_t *ch)
     hb_pics_take(cfg, u, &sc, &c->pics);
 }
 
-static void *hb_pool_run(void *arg)
+static void hb_score_chunk(void *arg, size_t k)
 {
     hb_pool_t *p = arg;
-    for (;;) {
-        size_t k = atomic_fetch_add(&p->next, 1);
-        if (k >= p->n_ch)
-            return NULL;
-        hb_chunk_t *ch = &p->ch[k];
-        for (size_t i = ch->lo; i < ch->hi; i++)
-            hb_unit_end(p->s, &p->units[i], ch);
-    }
+    hb_chunk_t *ch = &p->ch[k];
+    for (size_t i = ch->lo; i < ch->hi; i++)
+        hb_unit_end(p->s, &p->units[i], ch);
 }
 
 /* Cuts units[0..nu) into chunks of about equal weight (connections plus a fixed cost per
@@ -919,8 +912,7 @@ static void hb_score_units(hb_state_t *s, hb_unit_t *units, size_t nu)
 {
     hb_pool_t p = {.s = s, .units = units};
     p.n_ch = hb_chunks(units, nu, s->workers, &p.ch);
-    atomic_init(&p.next, 0);
-    cmd_par_shared(hb_pool_run, &p, (size_t)s->workers < p.n_ch ? s->workers : (int)p.n_ch);
+    cmd_par_each(hb_score_chunk, &p, p.n_ch, s->workers);
     for (size_t k = 0; k < p.n_ch; k++) { /* joined in unit order */
         hb_chunk_t *ch = &p.ch[k];
         s->scored += ch->scored;

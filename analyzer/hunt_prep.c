@@ -24,7 +24,6 @@
  * pass, so stitching, pairing, per-pair beacon scoring and prevalence counts are exact; hunts
  * keep only per-host aggregates across passes. The number of passes is in the evidence.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1473,41 +1472,35 @@ typedef struct hp_feed_job {
     int *order; /* a hunt's index, or HP_COUNT_JOB; dearest first */
     int n_jobs;
     int stage; /* 0: feed and count; 1: end of the partition */
-    _Atomic int next;
 } hp_feed_job_t;
 
-static void *hp_feed_thread(void *arg)
+/* Runs the k-th job of the order in the current stage. */
+static void hp_feed_one(void *arg, size_t k)
 {
     hp_feed_job_t *j = arg;
     hp_run_t *r = j->p->run;
-    for (;;) {
-        int k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->n_jobs)
-            return NULL;
-        int h = j->order[k];
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-        if (h == HP_COUNT_JOB) {
-            if (j->stage == 0)
-                hp_count(j->p, j->cv, j->n);
-        } else if (j->stage == 0) {
-            for (size_t i = 0; i < j->n; i++)
-                r->ops[h]->feed(r->st[h], j->cv[i]);
-        } else if (r->ops[h]->part_end) {
-            r->ops[h]->part_end(r->st[h]);
-        }
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-        if (j->stage == 0) /* each job's own slot: no two threads write one */
-            j->p->job_cpu[HP_JOB_SLOT(h)] =
-                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    int h = j->order[k];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    if (h == HP_COUNT_JOB) {
+        if (j->stage == 0)
+            hp_count(j->p, j->cv, j->n);
+    } else if (j->stage == 0) {
+        for (size_t i = 0; i < j->n; i++)
+            r->ops[h]->feed(r->st[h], j->cv[i]);
+    } else if (r->ops[h]->part_end) {
+        r->ops[h]->part_end(r->st[h]);
     }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    if (j->stage == 0) /* each job's own slot: no two threads write one */
+        j->p->job_cpu[HP_JOB_SLOT(h)] =
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 static void hp_feed_stage(hp_feed_job_t *j, int stage, int threads)
 {
     j->stage = stage;
-    atomic_store(&j->next, 0);
-    cmd_par_shared(hp_feed_thread, j, threads);
+    cmd_par_each(hp_feed_one, j, (size_t)j->n_jobs, threads);
 }
 
 /* A job's weight in the order of feeding: what it took in the last pass, once there was one
@@ -1526,7 +1519,6 @@ static void hp_feed(hp_state_t *p, const hunt_conv_t *const *cv, size_t n, int t
 {
     hp_run_t *r = p->run;
     hp_feed_job_t j = {.p = p, .cv = cv, .n = n};
-    atomic_init(&j.next, 0);
     j.order = hj_xmalloc(((size_t)r->n + 1) * sizeof *j.order);
     j.order[j.n_jobs++] = HP_COUNT_JOB;
     for (int i = 0; i < r->n; i++)

@@ -566,49 +566,43 @@ static void hu_mark(hj_map_t *open, int64_t a, int64_t b, int64_t k, uint64_t ke
 typedef struct hu_job {
     hu_set_t *s;
     int64_t a;
-    size_t nu;
     const hp_rec_t *all;
     const uint64_t *key;
     const hj_map_t *open;
     const size_t *cnt, *ix;
-    _Atomic size_t next;
     pthread_mutex_t mu; /* err, s->u[].cached, s->built */
     char err[4400];
 } hu_job_t;
 
-static void *hu_job_run(void *arg)
+/* Prepares and writes the k-th unit of the scan. */
+static void hu_job_one(void *arg, size_t k)
 {
     hu_job_t *j = arg;
     hu_set_t *s = j->s;
-    for (;;) {
-        size_t k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->nu)
-            return NULL;
-        hp_recs_t edge = {0}, inner = {0};
-        for (size_t x = j->cnt[k]; x < j->cnt[k + 1]; x++) {
-            size_t i = j->ix[x];
-            *hp_recs_push(hj_map_get(&j->open[k], j->key[i]) ? &edge : &inner) = j->all[i];
-        }
-        hp_stats_t st;
-        memset(&st, 0, sizeof st);
-        hunt_conv_t *convs;
-        size_t nc = hp_conv_build(s->cfg, inner.v, inner.n, &st, &convs);
-        hu_counts_t c = {inner.n, st.stitched, st.duplicates, st.paired, st.biflows};
-        int64_t u = j->a + (int64_t)k;
-        char err[4400];
-        int rc = hu_write(s, u, &c, edge.v, edge.n, convs, nc, err, sizeof err);
-        pthread_mutex_lock(&j->mu);
-        if (rc == 0) {
-            s->u[u].cached = 1;
-            s->built++;
-        } else if (!j->err[0]) {
-            snprintf(j->err, sizeof j->err, "%s", err);
-        }
-        pthread_mutex_unlock(&j->mu);
-        free(convs);
-        free(edge.v);
-        free(inner.v);
+    hp_recs_t edge = {0}, inner = {0};
+    for (size_t x = j->cnt[k]; x < j->cnt[k + 1]; x++) {
+        size_t i = j->ix[x];
+        *hp_recs_push(hj_map_get(&j->open[k], j->key[i]) ? &edge : &inner) = j->all[i];
     }
+    hp_stats_t st;
+    memset(&st, 0, sizeof st);
+    hunt_conv_t *convs;
+    size_t nc = hp_conv_build(s->cfg, inner.v, inner.n, &st, &convs);
+    hu_counts_t c = {inner.n, st.stitched, st.duplicates, st.paired, st.biflows};
+    int64_t u = j->a + (int64_t)k;
+    char err[4400];
+    int rc = hu_write(s, u, &c, edge.v, edge.n, convs, nc, err, sizeof err);
+    pthread_mutex_lock(&j->mu);
+    if (rc == 0) {
+        s->u[u].cached = 1;
+        s->built++;
+    } else if (!j->err[0]) {
+        snprintf(j->err, sizeof j->err, "%s", err);
+    }
+    pthread_mutex_unlock(&j->mu);
+    free(convs);
+    free(edge.v);
+    free(inner.v);
 }
 
 /* Prepares units a..b (consecutive) from one scan of their span and margins and writes their
@@ -672,10 +666,9 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
             ix[pos[own - a]++] = i;
     }
     free(pos);
-    hu_job_t job = {.s = s, .a = a, .nu = nu, .all = all.v, .key = key, .open = open, .cnt = cnt,
-                    .ix = ix, .mu = PTHREAD_MUTEX_INITIALIZER};
-    atomic_init(&job.next, 0);
-    cmd_par_shared(hu_job_run, &job, (size_t)workers < nu ? workers : (int)nu);
+    hu_job_t job = {.s = s, .a = a, .all = all.v, .key = key, .open = open, .cnt = cnt, .ix = ix,
+                    .mu = PTHREAD_MUTEX_INITIALIZER};
+    cmd_par_each(hu_job_one, &job, nu, workers);
     if (job.err[0] && !s->warned++)
         fprintf(stderr, "%s: hours are not kept (read again next time): %s\n", s->prog, job.err);
     for (size_t k = 0; k < nu; k++)
