@@ -681,6 +681,19 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
     return 0;
 }
 
+/* Marks unit k cached when its file serves this run. Every frame's CRC is checked, which
+ * reads the whole cache (a broken file is built again rather than failing a pass later): on
+ * the worker threads, as one thread took 0.35 s of a slid run over 100 M flows. */
+static void hu_check_one(void *arg, size_t k)
+{
+    hu_set_t *s = arg;
+    hu_file_t uf;
+    if (s->u[k].any && hu_file_open(s, (int64_t)k, 1, &uf) == 0) {
+        hu_file_close(&uf);
+        s->u[k].cached = 1;
+    }
+}
+
 hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t to_ms,
                   uint64_t first_ms, uint64_t last_ms, const hunt_config_t *cfg, int workers,
                   int progress, int *failed)
@@ -729,21 +742,18 @@ hu_set_t *hu_open(const char *dir, const char *prog, uint64_t from_ms, uint64_t 
         return NULL;
     }
     /* which files serve; the rest are built in chunks that fit memory_mb */
+    cmd_par_each(hu_check_one, s, s->n, s->workers);
     uint64_t budget = (uint64_t)(cfg->memory_mb * 1048576.0 /
                                  (2.0 * sizeof(hp_rec_t) + sizeof(hunt_conv_t) + 16.0));
     size_t missing = 0;
     for (size_t k = 0; k < s->n; k++) {
         hu_unit_t *u = &s->u[k];
-        hu_file_t uf;
-        if (!u->any) {
+        if (!u->any)
             u->cached = 1; /* nothing can start in it */
-        } else if (hu_file_open(s, (int64_t)k, 1, &uf) == 0) {
-            hu_file_close(&uf);
-            u->cached = 1;
+        else if (u->cached)
             s->reused++;
-        } else if (u->est_rows <= budget) {
+        else if (u->est_rows <= budget)
             missing++;
-        }
     }
     cmd_progress_init(&s->prog_bar, 0);
     s->prog_bar.on = s->prog_bar.on && progress;
