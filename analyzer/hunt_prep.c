@@ -1023,16 +1023,13 @@ static void hp_order_count(const hunt_conv_t *const *order, size_t n, hp_stats_t
     }
 }
 
-const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const size_t *n,
-                                        int n_spans, size_t nc, hp_stats_t *st)
+const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_t *st)
 {
     /* 4. in time order, a total order so that every run feeds the hunts identically (sorted
      * by pointer: each conversation is read once, in this order, so none is moved) */
     hp_skey_t *cx = hj_xmalloc((nc ? nc : 1) * sizeof *cx);
-    size_t at = 0;
-    for (int s = 0; s < n_spans; s++)
-        for (size_t i = 0; i < n[s]; i++)
-            cx[at++] = (hp_skey_t){{spans[s][i].t_start, 0, 0}, (void *)&spans[s][i]};
+    for (size_t i = 0; i < nc; i++)
+        cx[i] = (hp_skey_t){{convs[i].t_start, 0, 0}, (void *)&convs[i]};
     hp_sort_keys(cx, nc, hp_cmp_conv);
     const hunt_conv_t **order = hj_xmalloc((nc ? nc : 1) * sizeof *order);
     for (size_t i = 0; i < nc; i++)
@@ -1040,11 +1037,6 @@ const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const s
     free(cx);
     hp_order_count(order, nc, st);
     return order;
-}
-
-const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t nc, hp_stats_t *st)
-{
-    return hp_conv_order_spans(&convs, &nc, 1, nc, st);
 }
 
 /* Step 4 over a pass: the conversations prepared now (fresh[0..n_fresh): the new hours and
@@ -1204,7 +1196,7 @@ static hunt_conv_t *hp_conv_lay_out(const hunt_conv_t **cv, size_t n, int thread
 
 struct hp_state {
     const hunt_config_t *cfg;
-    hj_map_t hosts;       /* internal originator key -> its conversations */
+    hj_map_t hosts;       /* internal originator keys (a set: the values are not used) */
     hj_map_t prev_dst;    /* address key -> distinct internal originators */
     hj_map_t prev_net;    /* /24 key -> distinct internal originators */
     /* the scan */
@@ -1435,20 +1427,15 @@ static void hp_count(hp_state_t *p, const hunt_conv_t *const *cv, size_t n)
     }
     hp_sort_keys(k, d, NULL);
     hp_add_distinct(k, d, &p->prev_net);
-    /* the hosts: each one's conversations */
+    /* the hosts: only how many there are is read (the population of hp_prevalence) */
     for (size_t i = 0; i < d; i++) {
         k[i].w[0] = k[i].w[1];
         k[i].w[1] = 0;
     }
     hp_sort_keys(k, d, NULL);
-    for (size_t i = 0; i < d;) {
-        uint64_t convs = 0;
-        size_t j = i;
-        for (; j < d && k[j].w[0] == k[i].w[0]; j++)
-            convs += (uintptr_t)k[j].p;
-        *hj_map_ins(&p->hosts, k[i].w[0]) += convs;
-        i = j;
-    }
+    for (size_t i = 0; i < d; i++)
+        if (i == 0 || k[i].w[0] != k[i - 1].w[0])
+            hj_map_ins(&p->hosts, k[i].w[0]);
     free(k);
 }
 

@@ -42,9 +42,6 @@ size_t hp_conv_build(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stat
 /* Step 4: pointers to convs[0..n) in the total time order the hunts are fed in (malloc'd);
  * counts them into st. */
 const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t n, hp_stats_t *st);
-/* The same over several arrays: spans[i] holds n[i] conversations, total in all. */
-const hunt_conv_t **hp_conv_order_spans(const hunt_conv_t *const *spans, const size_t *n,
-                                        int n_spans, size_t total, hp_stats_t *st);
 /* A hash of the record's conversation key (unordered addresses and ports, protocol; ICMP
  * without ports): every record preparation could join to r has the same. */
 uint64_t hp_ckey_hash(const hp_rec_t *r);
