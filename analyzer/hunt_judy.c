@@ -272,10 +272,13 @@ void hj_intern_free(hj_intern_t *t)
  * the kernel took a fault for each page, and system time was a third of a 100 M-flow run's
  * CPU. The advice covers only whole huge pages inside the block, so it never touches a
  * neighbour's memory; it changes no byte of data, and a kernel without THP ignores it (its
- * error is of no interest). Measured: 100 M flows slid by an hour 34.9-37.2 -> 29.4-30.6 s
- * wall, system 17.8-19.6 -> 11.9-12.7 s, peak RSS within 2 %; page faults of a 10 M run
- * 1.41 M -> 0.20 M. A cold 10 M run: system -0.8 s, wall within noise, peak RSS +4-9 % (a
- * huge page is backed whole where a block that spans it is only partly written). */
+ * error is of no interest). Measured, alternating runs: 100 M flows slid by an hour
+ * 31.7-37.2 -> 27.1-30.6 s wall, system 15.6-19.6 -> 9.1-12.7 s; cold 87.8 -> 79.6 s; peak
+ * RSS +1-3 %. But 20 M flows slid by an hour: 6.57 -> 6.88 s (mean of five; system +1 s):
+ * this virtual machine hands the free blocks of 8 MiB back to its host (free page
+ * reporting), and a huge page taken from one costs a fault on the host per 4 KiB (a
+ * process's first 512 MiB of huge pages fill at 0.7 GB/s, the next at 10.5 GB/s; 4 KiB pages
+ * at 2.6 GB/s), which a longer run amortises by reusing its own. */
 #define HJ_HUGE ((size_t)2 << 20)
 
 static void *hj_huge(void *p, size_t n)
