@@ -67,7 +67,7 @@ typedef struct hj_vec {
 } hj_vec_t;
 
 void hj_vec_init(hj_vec_t *v, size_t elem_size);
-/* Pointer to element i, growing (zeroed) as needed. */
+/* Pointer to element i, growing as needed: elements from n to i come in zeroed. */
 void *hj_vec_at(hj_vec_t *v, size_t i);
 void hj_vec_free(hj_vec_t *v);
 

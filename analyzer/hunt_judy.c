@@ -345,6 +345,9 @@ void hj_vec_init(hj_vec_t *v, size_t elem_size)
     v->size = elem_size;
 }
 
+/* Elements are zeroed as they come into use (n grows past them), not when the room grows:
+ * zeroing the new half of every doubling wrote pages that a vector's last pass might never
+ * use, each a fresh page for the kernel to clear first. */
 void *hj_vec_at(hj_vec_t *v, size_t i)
 {
     if (i >= v->cap) {
@@ -352,11 +355,12 @@ void *hj_vec_at(hj_vec_t *v, size_t i)
         while (cap <= i)
             cap *= 2;
         v->v = hj_xrealloc(v->v, cap * v->size);
-        memset((char *)v->v + v->cap * v->size, 0, (cap - v->cap) * v->size);
         v->cap = cap;
     }
-    if (i >= v->n)
+    if (i >= v->n) {
+        memset((char *)v->v + v->n * v->size, 0, (i + 1 - v->n) * v->size);
         v->n = i + 1;
+    }
     return (char *)v->v + i * v->size;
 }
 
