@@ -274,11 +274,13 @@ void hj_intern_free(hj_intern_t *t)
  * neighbour's memory; it changes no byte of data, and a kernel without THP ignores it (its
  * error is of no interest). Measured, alternating runs: 100 M flows slid by an hour
  * 31.7-37.2 -> 27.1-30.6 s wall, system 15.6-19.6 -> 9.1-12.7 s; cold 87.8 -> 79.6 s; peak
- * RSS +1-3 %. But 20 M flows slid by an hour: 6.57 -> 6.88 s (mean of five; system +1 s):
- * this virtual machine hands the free blocks of 8 MiB back to its host (free page
- * reporting), and a huge page taken from one costs a fault on the host per 4 KiB (a
- * process's first 512 MiB of huge pages fill at 0.7 GB/s, the next at 10.5 GB/s; 4 KiB pages
- * at 2.6 GB/s), which a longer run amortises by reusing its own. */
+ * RSS +1-3 %. Over 20 M flows slid by an hour the advice was 5 % slower (mean of five) while
+ * hj_vec_at still zeroed the unused half of every doubling, and is within the noise since
+ * (6.51 against 6.42 s, mean of three, system time now and then 1.5 s more): this virtual
+ * machine hands free blocks of 8 MiB back to its host (free page reporting), and a huge
+ * page taken from one is faulted in on the host 4 KiB at a time (a process's first 512 MiB
+ * of huge pages fill at 0.7 GB/s, the next at 10.5 GB/s; 4 KiB pages at 2.6 GB/s), which a
+ * longer run amortises by reusing its own. */
 #define HJ_HUGE ((size_t)2 << 20)
 
 static void *hj_huge(void *p, size_t n)
