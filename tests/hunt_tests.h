@@ -5,6 +5,7 @@
 TEST_ENTRY(hunt_prep_stitch_dedup_pair)
 TEST_ENTRY(hunt_sort_keys)
 TEST_ENTRY(hunt_intern_keys)
+TEST_ENTRY(hunt_vec_zeroed)
 TEST_ENTRY(hunt_config_ini)
 TEST_ENTRY(hunt_fingerprint_stable)
 TEST_ENTRY(hunt_flowgen_recall)

@@ -399,6 +399,64 @@ TEST_IMPL(hunt_sort_keys)
     return 0;
 }
 
+/* hj_vec_at: elements come in zeroed however the room was made (a reused heap block is
+ * dirty: the memory of the first vector, filled and freed, is what malloc hands the second
+ * on glibc, and ASan fills fresh blocks), values survive every growth, the copy that grows
+ * a block of 4 MiB and more (hj_xrealloc, advised for huge pages) included, and a jump ahead
+ * zeroes every element it passes. */
+typedef struct tv_elem {
+    uint64_t a, b, c, d, e, f, g, h;
+} tv_elem_t;
+
+static uint64_t tv_mark(size_t i)
+{
+    return 0x9e3779b97f4a7c15ull * (i + 1);
+}
+
+static int tv_zero(const tv_elem_t *e)
+{
+    static const tv_elem_t z;
+    return memcmp(e, &z, sizeof z) == 0;
+}
+
+TEST_IMPL(hunt_vec_zeroed)
+{
+    hj_vec_t a, b;
+    hj_vec_init(&a, sizeof(tv_elem_t));
+    for (size_t i = 0; i < 1000; i++) /* 64 KiB: glibc's heap, below its mmap threshold */
+        memset(hj_vec_at(&a, i), 0xab, sizeof(tv_elem_t));
+    hj_vec_free(&a);
+    hj_vec_init(&b, sizeof(tv_elem_t));
+    ASSERT(tv_zero(hj_vec_at(&b, 999))); /* one jump: 0 .. 999 exposed */
+    ASSERT_EQ(b.n, 1000);
+    for (size_t i = 0; i < 1000; i++)
+        ASSERT(tv_zero((tv_elem_t *)b.v + i));
+    /* appends and jumps through 6.4 MB, each element marked as it comes in */
+    for (size_t i = 0; i < 1000; i++)
+        ((tv_elem_t *)b.v)[i].a = tv_mark(i);
+    size_t i = 1000;
+    while (i < 100000) {
+        size_t to = i % 7 == 0 ? i + 777 : i; /* now and then a jump ahead */
+        tv_elem_t *e = hj_vec_at(&b, to);
+        ASSERT(tv_zero(e));
+        for (size_t k = i; k <= to; k++) {
+            ASSERT(tv_zero((tv_elem_t *)b.v + k));
+            ((tv_elem_t *)b.v)[k].a = tv_mark(k);
+            ((tv_elem_t *)b.v)[k].h = ~tv_mark(k);
+        }
+        i = to + 1;
+    }
+    ASSERT_GE(b.cap * sizeof(tv_elem_t), (size_t)4 << 20);
+    for (size_t k = 0; k < b.n; k++) {
+        const tv_elem_t *e = (const tv_elem_t *)b.v + k;
+        ASSERT(e->a == tv_mark(k));
+        ASSERT(e->h == (k < 1000 ? 0 : ~tv_mark(k)));
+        ASSERT(e->b == 0 && e->g == 0);
+    }
+    hj_vec_free(&b);
+    return 0;
+}
+
 TEST_IMPL(hunt_intern_keys)
 {
     /* ids in first-seen order, found again by lookup, for keys of one length and then of
