@@ -41,20 +41,15 @@ int cmd_workers(void);
  * CMD_PAR_MAX - 1 of them), job 0 and any whose thread could not start (or had none) on the
  * caller's thread, after it. For jobs that do not wait on each other: never for jobs that
  * must all run at once (a barrier, turns passed between threads), as one may run after the
- * others have returned. Size 0 is cmd_par_shared's one job for all. */
+ * others have returned. Size 0 is one job that every thread shares (cmd_par_each's queue). */
 #define CMD_PAR_MAX 16
 void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n);
 
-/* Runs fn(ctx) on n threads (at least 1, at most CMD_PAR_MAX), the caller's among them, for
- * one job that every thread shares: a queue whose items they claim (an atomic counter) until
- * none is left. Named apart from cmd_par because its contract differs: a thread that could not
- * start is not made up for, since its call would find the queue drained; it only means fewer
- * workers. The caller always takes part, so with no other thread it does all the work. */
-void cmd_par_shared(void *(*fn)(void *), void *ctx, int n);
-
-/* Calls fn(ctx, i) once for every i < n, on up to `threads` threads (the caller's among them),
- * each taking the next i from an atomic counter: the work queue over n independent items that
- * callers of cmd_par_shared otherwise write out themselves. */
+/* Calls fn(ctx, i) once for every i < n, on up to `threads` threads (at most CMD_PAR_MAX, the
+ * caller's among them), each taking the next i from an atomic counter until none is left. A
+ * thread that could not start is not made up for (its share is simply taken by the others):
+ * it only means fewer workers, and the caller always takes part, so with no other thread it
+ * does all the work. */
 void cmd_par_each(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, int threads);
 
 /* Prints a reader error as "PROG: PATH: offset N: name: message". */

@@ -87,11 +87,6 @@ void cmd_par(void *(*fn)(void *), void *jobs, size_t size, int n)
             fn((char *)jobs + (size_t)i * size);
 }
 
-void cmd_par_shared(void *(*fn)(void *), void *ctx, int n)
-{
-    cmd_par(fn, ctx, 0, n);
-}
-
 typedef struct cmd_each {
     void (*fn)(void *ctx, size_t i);
     void *ctx;
@@ -113,7 +108,7 @@ void cmd_par_each(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, int thre
     atomic_init(&e.next, 0);
     if ((size_t)threads > n)
         threads = (int)n;
-    cmd_par_shared(cmd_each_run, &e, threads < 1 ? 1 : threads);
+    cmd_par(cmd_each_run, &e, 0, threads < 1 ? 1 : threads);
 }
 
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where)

@@ -213,7 +213,7 @@ typedef struct hb_state {
 } hb_state_t;
 
 #define HB_MAX_WORKERS 16
-_Static_assert(HB_MAX_WORKERS <= CMD_PAR_MAX, "cmd_par_shared would start fewer");
+_Static_assert(HB_MAX_WORKERS <= CMD_PAR_MAX, "cmd_par_each would start fewer");
 
 static void *hb_create(const hunt_ctx_t *ctx)
 {
