@@ -39,6 +39,11 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
  * particular order, malloc'd in *convs (NULL when none); the records are changed. */
 size_t hp_conv_build(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,
                      hunt_conv_t **convs);
+/* The same over the records refs[0..n) point at, wherever they lie (each once): refs is
+ * malloc'd and taken (reordered, then freed). Records stay where the scan left them, so no
+ * step copies them into one array first. */
+size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, hp_stats_t *st,
+                          hunt_conv_t **convs);
 /* Step 4: pointers to convs[0..n) in the total time order the hunts are fed in (malloc'd);
  * counts them into st. */
 const hunt_conv_t **hp_conv_order(const hunt_conv_t *convs, size_t n, hp_stats_t *st);
