@@ -222,7 +222,12 @@ typedef struct hc_allow {
     X(dns, population_z, d_pop_z, 3.5, 0, 1000,                                                    \
       "robust z-score of the host's DNS bytes against all internal hosts")                         \
     X(dns, history_factor, d_hist_factor, 10, 1, 1e6,                                              \
-      "upstream bytes this many times the host's earlier runs' mean")                              \
+      "upstream bytes to the resolver in one hour this many times the host's median hour of "      \
+      "port-53 traffic in the window: a burst against its own history")                            \
+    X(dns, history_min_hours, d_hist_min_hours, 6, 1, 100000,                                      \
+      "hours (buckets) with port-53 traffic the host needs before its history is judged")          \
+    X(dns, history_min_bytes, d_hist_min_bytes, 100000, 0, 1e15,                                   \
+      "upstream bytes to the resolver in that hour before a burst counts")                         \
     X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")    \
     HC_NUMBERS_NONSTD(X)                                                                           \
     HC_NUMBERS_NONAPP(X)                                                                           \

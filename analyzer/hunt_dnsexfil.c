@@ -9,7 +9,13 @@
  *   - long-lived 5-tuples: resolvers see one query per source port, tunnels reuse a socket;
  *   - volume: the upstream bytes in the window (Sigma's "High DNS Bytes Out" in spirit);
  *   - the population: the host's port-53 upstream bytes as a robust z-score (median and MAD)
- *     against every internal host's, so "large" is relative to this organisation.
+ *     against every internal host's, so "large" is relative to this organisation;
+ *   - the host's own history: its busiest hour toward the resolver against the host's median
+ *     hour of port-53 traffic in the window (the hours in which it sent any), so a burst shows
+ *     on a host whose everyday DNS is quiet, and a host that always talks this much does not.
+ *     Hours are buckets of the window (longer windows: up to 168 buckets of several hours);
+ *     the window holds the history, so a scheduled run over the last days needs no state and
+ *     an incremental run reports what a full one does.
  * Risk: a policy violation alone is Medium (Low when no resolvers are configured: then nothing
  * is approved, and a policy cannot be violated); High when volume or ratio is crossed, or two
  * tunnel signs agree; Critical when four do. The approved resolvers' own recursion is not
@@ -28,11 +34,16 @@ typedef struct hd_unit {
     uint64_t long_lived, max_dur_ms, max_pkts, unanswered;
     uint64_t first, last;
     uint32_t sampling;
+    /* its busiest bucket: a unit's conversations are fed in time order (one pass holds them
+     * all), so the bucket being summed is the only open one */
+    uint64_t cur_bytes, peak_bytes;
+    uint32_t cur_b, peak_b;
 } hd_unit_t;
 
 typedef struct hd_host {
     flow_addr_t host;
     uint64_t bytes_out, bytes_approved;
+    uint32_t *hist; /* port-53 upstream bytes per bucket of the window (saturating) */
 } hd_host_t;
 
 typedef struct hd_state {
@@ -40,7 +51,12 @@ typedef struct hd_state {
     const hunt_config_t *cfg;
     hj_intern_t unit_keys, host_keys;
     hj_vec_t units, hosts;
+    uint64_t from_ms, bucket_ms; /* the history's buckets: [from + i * bucket_ms, ...) */
+    uint32_t n_buckets;
 } hd_state_t;
+
+#define HD_HOUR_MS 3600000ull
+#define HD_MAX_BUCKETS 168 /* a week of hours; longer windows take buckets of several hours */
 
 static void *hd_create(const hunt_ctx_t *ctx)
 {
@@ -49,7 +65,33 @@ static void *hd_create(const hunt_ctx_t *ctx)
     s->cfg = ctx->cfg;
     hj_vec_init(&s->units, sizeof(hd_unit_t));
     hj_vec_init(&s->hosts, sizeof(hd_host_t));
+    /* buckets start on UTC hours, so an analyst reads "the hour from 14:00" */
+    s->from_ms = ctx->from_ms - ctx->from_ms % HD_HOUR_MS;
+    uint64_t span = ctx->to_ms > s->from_ms ? ctx->to_ms - s->from_ms : 1;
+    uint64_t hours = (span + HD_HOUR_MS - 1) / HD_HOUR_MS;
+    s->bucket_ms = HD_HOUR_MS * ((hours + HD_MAX_BUCKETS - 1) / HD_MAX_BUCKETS);
+    if (s->bucket_ms == 0)
+        s->bucket_ms = HD_HOUR_MS;
+    s->n_buckets = (uint32_t)((span + s->bucket_ms - 1) / s->bucket_ms);
+    if (s->n_buckets == 0)
+        s->n_buckets = 1;
     return s;
+}
+
+/* The bucket of a conversation's start (records that began before the window count in the
+ * first, any past its end in the last). */
+static uint32_t hd_bucket(const hd_state_t *s, uint64_t t)
+{
+    uint64_t b = t > s->from_ms ? (t - s->from_ms) / s->bucket_ms : 0;
+    return b < s->n_buckets ? (uint32_t)b : s->n_buckets - 1;
+}
+
+static void hd_unit_close(hd_unit_t *u)
+{
+    if (u->cur_bytes > u->peak_bytes) {
+        u->peak_bytes = u->cur_bytes;
+        u->peak_b = u->cur_b;
+    }
 }
 
 static void hd_feed(void *st, const hunt_conv_t *c)
@@ -68,6 +110,11 @@ static void hd_feed(void *st, const hunt_conv_t *c)
     hd_host_t *h = hj_vec_at(&s->hosts, hid);
     h->host = c->orig;
     h->bytes_out += c->bytes_out;
+    uint32_t b = hd_bucket(s, c->t_start);
+    if (!h->hist)
+        h->hist = hj_xcalloc(s->n_buckets, sizeof *h->hist);
+    h->hist[b] = c->bytes_out >= UINT32_MAX - h->hist[b] ? UINT32_MAX
+                                                         : h->hist[b] + (uint32_t)c->bytes_out;
     if (hc_is_resolver(s->cfg, &c->resp)) {
         h->bytes_approved += c->bytes_out;
         return;
@@ -79,7 +126,14 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         u->host = c->orig;
         u->peer = c->resp;
         u->first = c->t_start;
+        u->cur_b = b;
     }
+    if (b != u->cur_b) {
+        hd_unit_close(u);
+        u->cur_b = b;
+        u->cur_bytes = 0;
+    }
+    u->cur_bytes += c->bytes_out;
     u->flows++;
     u->pkts_out += c->pkts_out;
     u->bytes_out += c->bytes_out;
@@ -153,6 +207,26 @@ static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t h
         f->series[slot].mark = mark;
 }
 
+/* The host's median bucket of port-53 upstream bytes, over the buckets in which it sent any;
+ * *n_out how many those are. */
+static double hd_history(const hd_state_t *s, const hd_host_t *h, uint32_t *n_out)
+{
+    uint32_t v[HD_MAX_BUCKETS], n = 0;
+    for (uint32_t b = 0; h->hist && b < s->n_buckets && n < HD_MAX_BUCKETS; b++)
+        if (h->hist[b])
+            v[n++] = h->hist[b];
+    *n_out = n;
+    if (n == 0)
+        return 0;
+    for (uint32_t i = 1; i < n; i++) /* at most 168 values */
+        for (uint32_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            uint32_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return (double)v[n / 2];
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -201,7 +275,14 @@ static void hd_finish(void *st, hunt_findings_t *out)
         int long_lived = u->long_lived > 0;
         int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
         int pop_high = nh >= 10 && z >= cfg->d_pop_z;
-        int k = bpp_high + ratio_high + long_lived + volume_high + pop_high;
+        hd_unit_close(u);
+        uint32_t hours;
+        double hmed = hd_history(s, h, &hours);
+        double hfactor = hmed > 0 ? (double)u->peak_bytes / hmed : 0;
+        int hist_high = hours >= (uint32_t)cfg->d_hist_min_hours &&
+                        u->peak_bytes >= (uint64_t)cfg->d_hist_min_bytes &&
+                        hfactor >= cfg->d_hist_factor;
+        int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
         int risk;
         if (k >= 4)
             risk = HUNT_RISK_CRITICAL;
@@ -255,7 +336,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      "egress to the approved resolvers.",
                      host, peer);
         hev_t *e = &f->ev;
-        char t[256], j[256];
+        char t[512], j[320];
         hev_int(e, "conversations", (int64_t)u->flows);
         hev_int(e, "bytes_out", (int64_t)u->bytes_out);
         hev_int(e, "bytes_in", (int64_t)u->bytes_in);
@@ -280,6 +361,18 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  (unsigned long long)h->bytes_out, (unsigned long long)h->bytes_approved, med, z,
                  nh);
         hev_raw(e, "population", j, t);
+        char at[32];
+        hr_iso(s->from_ms + (uint64_t)u->peak_b * s->bucket_ms, at);
+        unsigned bh = (unsigned)(s->bucket_ms / HD_HOUR_MS);
+        snprintf(t, sizeof t,
+                 "busiest %u-hour bucket from %s: %llu bytes to this resolver, %.1fx the host's "
+                 "median bucket of port-53 traffic (%.0f bytes over %u buckets with DNS)",
+                 bh, at, (unsigned long long)u->peak_bytes, hfactor, hmed, hours);
+        snprintf(j, sizeof j,
+                 "{\"bucket_hours\":%u,\"peak_at\":\"%s\",\"peak_bytes\":%llu,"
+                 "\"host_median_bytes\":%.0f,\"factor\":%.2f,\"buckets_with_dns\":%u}",
+                 bh, at, (unsigned long long)u->peak_bytes, hmed, hfactor, hours);
+        hev_raw(e, "history", j, t);
         /* which thresholds were crossed */
         char tj[256] = "[", tt[256] = "";
         struct {
@@ -289,7 +382,8 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      {ratio_high, "up_down_ratio"},
                      {long_lived, "long_lived_5tuple"},
                      {volume_high, "volume"},
-                     {pop_high, "population_outlier"}};
+                     {pop_high, "population_outlier"},
+                     {hist_high, "own_history"}};
         int first = 1;
         for (size_t x = 0; x < sizeof signs / sizeof signs[0]; x++) {
             if (!signs[x].on)
@@ -306,9 +400,11 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hev_raw(e, "thresholds_crossed", tj, tt);
         snprintf(t, sizeof t,
                  "bytes/packet >= %g over >= %g packets; ratio >= %g over >= %g bytes; 5-tuple "
-                 ">= %g s or %g packets; volume >= %g bytes; z >= %g",
+                 ">= %g s or %g packets; volume >= %g bytes; z >= %g; busiest bucket >= %gx "
+                 "the host's median over >= %g buckets and >= %g bytes",
                  cfg->d_bpp, cfg->d_bpp_min, cfg->d_ratio, cfg->d_ratio_min, cfg->d_long_s,
-                 cfg->d_long_pkts, cfg->d_volume, cfg->d_pop_z);
+                 cfg->d_long_pkts, cfg->d_volume, cfg->d_pop_z, cfg->d_hist_factor,
+                 cfg->d_hist_min_hours, cfg->d_hist_min_bytes);
         hev_str(e, "thresholds", t);
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
@@ -326,6 +422,8 @@ static void hd_destroy(void *st)
     hd_state_t *s = st;
     if (!s)
         return;
+    for (size_t i = 0; i < s->hosts.n; i++)
+        free(((hd_host_t *)s->hosts.v)[i].hist);
     hj_vec_free(&s->units);
     hj_vec_free(&s->hosts);
     hj_intern_free(&s->unit_keys);

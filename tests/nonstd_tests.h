@@ -1,7 +1,8 @@
 /* nonstd_tests.h: the nonstd-port (T1571) and non-app (T1095) hunts (TEST_ENTRY lines,
  * tests/unit/test_nonstd.c): each rule on hand-built conversations, the look-alikes held below
  * High, the allow-list, VPN peers and configuration keys, the labelled Stratosphere logs, and
- * flowgen's planted cases. */
+ * flowgen's planted cases; and dns-exfil's own-history sign. */
+TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(nonstd_rare_c2_port_high)
 TEST_ENTRY(nonstd_long_and_periodic)
 TEST_ENTRY(nonstd_lookalikes_not_high)

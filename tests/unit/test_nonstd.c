@@ -7,7 +7,8 @@
  * STUN/VPN service ports, RTP port churn, one-off UDP replies, tiny exchanges, ping monitoring,
  * MTU probes, ICMP errors, IPsec negotiated with IKE) that must stay below High; then the
  * allow-list and the VPN-peer list, the configuration keys, and the whole pipeline on the team's
- * labelled Stratosphere logs and on flowgen's planted cases when flowgen plants them.
+ * labelled Stratosphere logs and on flowgen's planted cases when flowgen plants them. The
+ * dns-exfil hunt's own-history sign is tested here too, with the same hand-built conversations.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -147,6 +148,106 @@ static void tn_sessions(tn_set_t *s, const char *host, const char *peer, uint16_
     for (int i = 0; i < n; i++)
         tn_conv(s, host, (uint16_t)(40000 + i), peer, port, proto, TN_T0 + (uint64_t)i * every_ms,
                 dur_ms, 10, bytes, 10, bytes * 2);
+}
+
+/* ---- dns-exfil: the host's own history ----------------------------------------------------- */
+
+#define TN_HOUR 3600000ull
+
+/* n conversations of `bytes` upstream from host to resolver:53/udp in hour h of the day. */
+static void tn_dns(tn_set_t *s, const char *host, const char *resolver, int h, int n,
+                   uint64_t bytes)
+{
+    uint64_t t0 = TN_T0 - TN_T0 % TN_HOUR + (uint64_t)h * TN_HOUR;
+    for (int i = 0; i < n; i++)
+        tn_conv(s, host, (uint16_t)(30000 + h * 64 + i), resolver, 53, 17,
+                t0 + (uint64_t)i * 60000, 40, 1, bytes, 1, bytes + 40);
+}
+
+static int tn_crossed(const hunt_finding_t *f, const char *sign)
+{
+    const char *at = f->ev.json ? strstr(f->ev.json, "\"thresholds_crossed\":[") : NULL;
+    if (!at)
+        return 0;
+    const char *end = strchr(at, ']');
+    char q[64];
+    snprintf(q, sizeof q, "\"%s\"", sign);
+    const char *hit = strstr(at, q);
+    return hit && end && hit < end;
+}
+
+TEST_IMPL(dnsexfil_own_history)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    char err[128];
+    ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, "10.0.0.53", 1, err, sizeof err),
+              0);
+    s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+    s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
+    for (int h = 0; h < 24; h++) {
+        /* A: quiet everyday DNS through the approved resolver, then two hours of 300 kB to
+         * a nameserver of its own: a burst against its history */
+        tn_dns(&s, "10.0.1.5", "10.0.0.53", h, 3, 600);
+        if (h == 10 || h == 11)
+            tn_dns(&s, "10.0.1.5", "203.0.113.53", h, 50, 6000);
+        /* B: the same 150 kB every hour of the day: heavy, but what it always does */
+        tn_dns(&s, "10.0.1.6", "203.0.113.54", h, 25, 6000);
+        /* D: a burst of 20x its quiet hours, but of 40 kB only */
+        tn_dns(&s, "10.0.1.8", "10.0.0.53", h, 1, 100);
+        if (h == 12)
+            tn_dns(&s, "10.0.1.8", "203.0.113.56", h, 20, 2000);
+    }
+    /* C: DNS in three hours only, one of them a burst: no history to judge against */
+    tn_dns(&s, "10.0.1.7", "203.0.113.55", 3, 2, 500);
+    tn_dns(&s, "10.0.1.7", "203.0.113.55", 4, 2, 500);
+    tn_dns(&s, "10.0.1.7", "203.0.113.55", 5, 50, 6000);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hd_ops, &out);
+    const hunt_finding_t *a = tn_find(&out, "10.0.1.5", "203.0.113.53", 53);
+    const hunt_finding_t *b = tn_find(&out, "10.0.1.6", "203.0.113.54", 53);
+    const hunt_finding_t *c = tn_find(&out, "10.0.1.7", "203.0.113.55", 53);
+    const hunt_finding_t *d = tn_find(&out, "10.0.1.8", "203.0.113.56", 53);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_NOT_NULL(c);
+    ASSERT_NOT_NULL(d);
+    ASSERT(tn_crossed(a, "own_history"));
+    /* its busiest hour: 300 kB against a median hour of 1800 B, over 24 hours with DNS */
+    ASSERT(tn_ev_has(a, "\"peak_bytes\":300000"));
+    ASSERT(tn_ev_has(a, "\"host_median_bytes\":1800"));
+    ASSERT(tn_ev_has(a, "\"buckets_with_dns\":24"));
+    ASSERT(tn_ev_has(a, "\"bucket_hours\":1"));
+    ASSERT(!tn_crossed(b, "own_history"));
+    ASSERT(tn_ev_has(b, "\"buckets_with_dns\":24"));
+    ASSERT(!tn_crossed(c, "own_history"));
+    ASSERT(tn_ev_has(c, "\"buckets_with_dns\":3"));
+    ASSERT(!tn_crossed(d, "own_history"));
+    ASSERT(tn_ev_has(d, "\"peak_bytes\":40000"));
+    /* the sign counts toward the risk: both send 6 kB queries (bytes per packet), A's burst
+     * is a second sign, which makes it High; B's steady volume stays Medium */
+    ASSERT_EQ(a->risk, HUNT_RISK_HIGH);
+    ASSERT_EQ(b->risk, HUNT_RISK_MEDIUM);
+    hunt_findings_free(&out);
+
+    /* the thresholds are the configuration's: D's burst counts once 40 kB is enough */
+    s.cfg.d_hist_min_bytes = 40000;
+    memset(&out, 0, sizeof out);
+    tn_hunt(&s, &hd_ops, &out);
+    d = tn_find(&out, "10.0.1.8", "203.0.113.56", 53);
+    ASSERT_NOT_NULL(d);
+    ASSERT(tn_crossed(d, "own_history"));
+    /* and C's three hours are a history once three are enough */
+    s.cfg.d_hist_min_hours = 3;
+    hunt_findings_free(&out);
+    memset(&out, 0, sizeof out);
+    tn_hunt(&s, &hd_ops, &out);
+    c = tn_find(&out, "10.0.1.7", "203.0.113.55", 53);
+    ASSERT_NOT_NULL(c);
+    ASSERT(tn_crossed(c, "own_history"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
 }
 
 /* ---- nonstd-port -------------------------------------------------------------------------- */
