@@ -229,6 +229,9 @@ typedef struct hc_allow {
     X(dns, history_min_bytes, d_hist_min_bytes, 100000, 0, 1e15,                                   \
       "upstream bytes to the resolver in that hour before a burst counts")                         \
     X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")    \
+    X(dns, resolver_min_hosts, d_res_min_hosts, 20, 0, 1e9,                                        \
+      "with no resolvers configured, a server this many internal hosts send DNS to is a "          \
+      "resolver in practice, approved as a configured one is (0: none inferred)")                  \
     HC_NUMBERS_NONSTD(X)                                                                           \
     HC_NUMBERS_NONAPP(X)                                                                           \
     HC_NUMBERS_RARE(X)                                                                             \

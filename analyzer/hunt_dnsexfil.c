@@ -16,10 +16,15 @@
  *     Hours are buckets of the window (longer windows: up to 168 buckets of several hours);
  *     the window holds the history, so a scheduled run over the last days needs no state and
  *     an incremental run reports what a full one does.
- * Risk: a policy violation alone is Medium (Low when no resolvers are configured: then nothing
- * is approved, and a policy cannot be violated); High when volume or ratio is crossed, or two
- * tunnel signs agree; Critical when four do. The approved resolvers' own recursion is not
- * judged: they are the servers that are supposed to talk to nameservers.
+ * Risk: a policy violation alone is Medium (Low when no resolvers are configured or seen: then
+ * nothing is approved, and a policy cannot be violated); High when volume or ratio is crossed,
+ * or two tunnel signs agree; Critical when four do. The approved resolvers' own recursion is
+ * not judged: they are the servers that are supposed to talk to nameservers.
+ *
+ * With no resolvers configured, the servers that resolver_min_hosts internal hosts or more send
+ * DNS to are the resolvers in practice, approved as configured ones are: judging everything
+ * made every host's everyday DNS a finding (over 10,000 on the reference day, 2 M flows, among
+ * them every nameserver the resolvers themselves asked). Findings name the servers so taken.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -227,6 +232,67 @@ static double hd_history(const hd_state_t *s, const hd_host_t *h, uint32_t *n_ou
     return (double)v[n / 2];
 }
 
+/* The resolvers in practice (none when resolvers are configured, or resolver_min_hosts is 0):
+ * the peers of at least resolver_min_hosts units, one unit per (host, server). */
+typedef struct hd_inferred {
+    hj_intern_t keys; /* the servers taken */
+    size_t n;
+    char json[1024], text[1024]; /* eight servers fit either */
+} hd_inferred_t;
+
+static int hd_is_inferred(const hd_inferred_t *inf, const flow_addr_t *a)
+{
+    return inf->n > 0 && hj_lookup(&inf->keys, a->b, 16) != UINT64_MAX;
+}
+
+static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
+{
+    memset(inf, 0, sizeof *inf);
+    if (s->cfg->n_resolvers > 0 || s->cfg->d_res_min_hosts <= 0)
+        return;
+    hj_intern_t peers = {0};
+    hj_vec_t users; /* per peer: units (distinct hosts) */
+    hj_vec_init(&users, sizeof(uint64_t));
+    for (size_t i = 0; i < s->units.n; i++) {
+        const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
+        int is_new;
+        uint64_t id = hj_intern(&peers, u->peer.b, 16, &is_new);
+        (*(uint64_t *)hj_vec_at(&users, id))++;
+    }
+    size_t lj = 0, lt = 0;
+    lj += (size_t)snprintf(inf->json, sizeof inf->json, "{\"min_hosts\":%.0f,\"servers\":[",
+                           s->cfg->d_res_min_hosts);
+    for (size_t i = 0; i < s->units.n; i++) { /* in unit order: the report is deterministic */
+        const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
+        uint64_t n = *(uint64_t *)hj_vec_at(&users, hj_lookup(&peers, u->peer.b, 16));
+        int is_new;
+        if (n < (uint64_t)s->cfg->d_res_min_hosts)
+            continue;
+        hj_intern(&inf->keys, u->peer.b, 16, &is_new);
+        if (!is_new)
+            continue;
+        if (inf->n++ < 8) { /* the evidence names the first eight */
+            char a[FLOW_ADDR_STRLEN];
+            flow_addr_format(&u->peer, a);
+            if (lj < sizeof inf->json)
+                lj += (size_t)snprintf(inf->json + lj, sizeof inf->json - lj,
+                                       "%s{\"address\":\"%s\",\"hosts\":%llu}",
+                                       inf->n > 1 ? "," : "", a, (unsigned long long)n);
+            if (lt < sizeof inf->text)
+                lt += (size_t)snprintf(inf->text + lt, sizeof inf->text - lt, "%s%s (%llu hosts)",
+                                       inf->n > 1 ? ", " : "", a, (unsigned long long)n);
+        }
+    }
+    if (lj < sizeof inf->json)
+        snprintf(inf->json + lj, sizeof inf->json - lj, "],\"count\":%zu}", inf->n);
+    if (lt < sizeof inf->text)
+        snprintf(inf->text + lt, sizeof inf->text - lt,
+                 "%s: none configured, so these (%zu in all) are taken as the approved ones",
+                 inf->n > 8 ? ", ..." : "", inf->n);
+    hj_intern_free(&peers);
+    hj_vec_free(&users);
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -261,9 +327,14 @@ static void hd_finish(void *st, hunt_findings_t *out)
     if (scale < 1000)
         scale = 1000;
 
+    hd_inferred_t inf;
+    hd_infer(s, &inf);
     for (size_t i = 0; i < s->units.n; i++) {
         hd_unit_t *u = (hd_unit_t *)s->units.v + i;
         if (u->flows < (uint64_t)cfg->d_min_flows)
+            continue;
+        /* a resolver in practice: its clients' DNS, and its own recursion, are its job */
+        if (hd_is_inferred(&inf, &u->peer) || hd_is_inferred(&inf, &u->host))
             continue;
         uint64_t hid = hj_lookup(&s->host_keys, u->host.b, 16);
         hd_host_t *h = (hd_host_t *)s->hosts.v + hid;
@@ -288,7 +359,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
             risk = HUNT_RISK_CRITICAL;
         else if (volume_high || ratio_high || k >= 2)
             risk = HUNT_RISK_HIGH;
-        else if (k == 1 || cfg->n_resolvers > 0)
+        else if (k == 1 || cfg->n_resolvers > 0 || inf.n > 0)
             risk = HUNT_RISK_MEDIUM;
         else
             risk = HUNT_RISK_LOW;
@@ -407,6 +478,8 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  cfg->d_hist_min_hours, cfg->d_hist_min_bytes);
         hev_str(e, "thresholds", t);
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
+        if (inf.n > 0)
+            hev_raw(e, "resolvers_in_practice", inf.json, inf.text);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         (void)pb;
         hd_pic(f, pop, nh, h->bytes_out);
@@ -415,6 +488,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
             hunt_finding_suppress(f, al);
     }
     free(pop);
+    hj_intern_free(&inf.keys);
 }
 
 static void hd_destroy(void *st)

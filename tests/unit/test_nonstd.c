@@ -250,6 +250,55 @@ TEST_IMPL(dnsexfil_own_history)
     return 0;
 }
 
+/* With no resolvers configured, the servers most hosts use are the resolvers in practice. */
+TEST_IMPL(dnsexfil_resolvers_in_practice)
+{
+    static const struct {
+        double min_hosts;
+        const char *resolvers;
+        size_t findings; /* 25 clients of 10.0.0.53, its 3 nameservers, the one bypass */
+        int bypass_risk, inferred;
+    } v[] = {{20, NULL, 1, HUNT_RISK_MEDIUM, 1},
+             {30, NULL, 29, HUNT_RISK_LOW, 0},
+             {0, NULL, 29, HUNT_RISK_LOW, 0},
+             /* configured resolvers are the policy: nothing is inferred beside them, and the
+              * clients of a popular server that is not one of them are reported */
+             {20, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        tn_set_t s;
+        tn_init(&s, 40);
+        char err[128];
+        if (v[i].resolvers)
+            ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, v[i].resolvers, 1, err,
+                                  sizeof err),
+                      0);
+        s.cfg.d_res_min_hosts = v[i].min_hosts;
+        s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+        s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
+        for (int h = 0; h < 25; h++) {
+            char host[32];
+            snprintf(host, sizeof host, "10.0.2.%d", 10 + h);
+            tn_dns(&s, host, "10.0.0.53", h % 24, 2, 70);
+        }
+        tn_dns(&s, "10.0.0.53", "192.0.2.1", 1, 5, 80);
+        tn_dns(&s, "10.0.0.53", "192.0.2.2", 2, 5, 80);
+        tn_dns(&s, "10.0.0.53", "192.0.2.3", 3, 5, 80);
+        tn_dns(&s, "10.0.1.99", "8.8.8.8", 4, 3, 70);
+        hunt_findings_t out = {0};
+        tn_hunt(&s, &hd_ops, &out);
+        ASSERT_EQ(out.n, v[i].findings);
+        const hunt_finding_t *f = tn_find(&out, "10.0.1.99", "8.8.8.8", 53);
+        ASSERT_NOT_NULL(f);
+        ASSERT_EQ(f->risk, v[i].bypass_risk);
+        ASSERT_EQ(tn_ev_has(f, "\"resolvers_in_practice\":{\"min_hosts\":20,\"servers\":[{"
+                               "\"address\":\"10.0.0.53\",\"hosts\":25}],\"count\":1}"),
+                  v[i].inferred);
+        hunt_findings_free(&out);
+        tn_done(&s);
+    }
+    return 0;
+}
+
 /* ---- nonstd-port -------------------------------------------------------------------------- */
 
 TEST_IMPL(nonstd_rare_c2_port_high)
