@@ -957,10 +957,10 @@ static void *hp_shard_thread(void *arg)
 
 /* The records of the arrays src[0..n_src) split into `k` shards by conversation key: each
  * shard an array of pointers to its records (malloc'd in sh[]), in input order. The records
- * stay where they are (the caller frees them once the shards are built), where they were
- * gathered into one sharded copy, on one thread, beside the arrays being copied: the beacon
- * hunt over 20 M flows without the cache (four passes) peaks 2 % lower (1131 -> 1108 MiB),
- * its CPU time the same within the noise. Returns how many records there are. */
+ * stay where they are (the caller frees them once the shards are built). They used to be
+ * copied into one sharded array on one thread, beside the arrays being copied: without that,
+ * the beacon hunt over 20 M flows without the cache (four passes) peaks 2 % lower (1131 ->
+ * 1108 MiB), its CPU time the same within the noise. Returns how many records there are. */
 static size_t hp_shards_split(hp_recs_t *const *src, int n_src, int k, hp_shard_t *sh)
 {
     size_t n = 0;

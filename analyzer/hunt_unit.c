@@ -568,7 +568,7 @@ typedef struct hu_job {
     hu_set_t *s;
     int64_t a;
     hp_rec_t *const *rec; /* the units' records, unit by unit (cnt), in scan order */
-    const uint64_t *key;        /* and their conversation keys */
+    const uint64_t *key;  /* and their conversation keys */
     const hj_map_t *open;
     const size_t *cnt;
     pthread_mutex_t mu; /* err, s->u[].cached, s->built */
@@ -645,10 +645,10 @@ static int hu_build(hu_set_t *s, int64_t a, int64_t b)
         cmd_print_where(stderr, s->prog, rc, &where);
         return -1;
     }
-    /* The records stay in the workers' arrays, reached through pointers, where they were
-     * gathered into one array first: a copy of every record on one thread, the array doubling
-     * as it went (a cold run over 100 M flows: 76.5 -> 75.3 s, CPU 127.5 -> 122.4 s, one
-     * pair of runs; over 20 M flows within the noise). */
+    /* The records stay in the workers' arrays, reached through pointers. They used to be
+     * gathered into one array first, a copy of every record on one thread, the array doubling
+     * as it went (without it, a cold run over 100 M flows: 76.5 -> 75.3 s, CPU 127.5 -> 122.4
+     * s, one pair of runs; over 20 M flows within the noise). */
     size_t n = 0;
     for (int i = 0; i < 16; i++)
         n += sc.w[i].n;
