@@ -49,6 +49,8 @@ typedef struct hd_host {
     flow_addr_t host;
     uint64_t bytes_out, bytes_approved;
     uint32_t *hist; /* port-53 upstream bytes per bucket of the window (saturating) */
+    double hist_med; /* hd_history's answer, once asked (hist_n + 1; 0: not yet) */
+    uint32_t hist_n1;
 } hd_host_t;
 
 typedef struct hd_state {
@@ -213,23 +215,27 @@ static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t h
 }
 
 /* The host's median bucket of port-53 upstream bytes, over the buckets in which it sent any;
- * *n_out how many those are. */
-static double hd_history(const hd_state_t *s, const hd_host_t *h, uint32_t *n_out)
+ * *n_out how many those are. Worked out once a host, however many units it has. */
+static double hd_history(const hd_state_t *s, hd_host_t *h, uint32_t *n_out)
 {
+    if (h->hist_n1) {
+        *n_out = h->hist_n1 - 1;
+        return h->hist_med;
+    }
     uint32_t v[HD_MAX_BUCKETS], n = 0;
     for (uint32_t b = 0; h->hist && b < s->n_buckets && n < HD_MAX_BUCKETS; b++)
         if (h->hist[b])
             v[n++] = h->hist[b];
-    *n_out = n;
-    if (n == 0)
-        return 0;
     for (uint32_t i = 1; i < n; i++) /* at most 168 values */
         for (uint32_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
             uint32_t t = v[j];
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
-    return (double)v[n / 2];
+    h->hist_med = n ? (double)v[n / 2] : 0;
+    h->hist_n1 = n + 1;
+    *n_out = n;
+    return h->hist_med;
 }
 
 /* The resolvers in practice (none when resolvers are configured, or resolver_min_hosts is 0):
