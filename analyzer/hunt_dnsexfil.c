@@ -222,16 +222,12 @@ static double hd_history(const hd_state_t *s, hd_host_t *h, uint32_t *n_out)
         *n_out = h->hist_n1 - 1;
         return h->hist_med;
     }
-    uint32_t v[HD_MAX_BUCKETS], n = 0;
+    uint64_t v[HD_MAX_BUCKETS];
+    uint32_t n = 0;
     for (uint32_t b = 0; h->hist && b < s->n_buckets && n < HD_MAX_BUCKETS; b++)
         if (h->hist[b])
             v[n++] = h->hist[b];
-    for (uint32_t i = 1; i < n; i++) /* at most 168 values */
-        for (uint32_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            uint32_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    qsort(v, n, sizeof *v, hd_cmp_u64); /* as the population's median is taken */
     h->hist_med = n ? (double)v[n / 2] : 0;
     h->hist_n1 = n + 1;
     *n_out = n;
