@@ -37,7 +37,7 @@ static void hunt_usage(FILE *f)
                "                    [--resolvers ADDR,...] [--allow FILE] [--intel FILE]...\n"
                "                    [--geoip FILE.mmdb] [--asn FILE.mmdb] [--users FILE]\n"
                "                    [--new-only] [--min-risk LEVEL] [--no-state]\n"
-               "                    [--no-cache] [--print-config]\n"
+               "                    [--no-cache] [--no-fold] [--print-config]\n"
                "\n"
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
                "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
@@ -74,6 +74,9 @@ static void hunt_usage(FILE *f)
                "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv, and\n"
                "                    neither use nor keep prepared hours (implies --no-cache)\n"
                "  --no-cache        prepare every hour from the segments; keep none\n"
+               "  --no-fold         text: print each Low finding apart, even when many hosts\n"
+               "                    share it (default: [general] fold_min_hosts, 10, or more\n"
+               "                    hosts towards one peer and port make one block)\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
@@ -104,6 +107,7 @@ int cmd_hunt(int argc, char **argv)
         {"asn", required_argument, NULL, 'A'},      {"users", required_argument, NULL, 'U'},
         {"min-risk", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
         {"no-cache", no_argument, NULL, 'C'},
+        {"no-fold", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
@@ -111,7 +115,7 @@ int cmd_hunt(int argc, char **argv)
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
-    int use_cache = 1;
+    int use_cache = 1, no_fold = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -190,6 +194,9 @@ int cmd_hunt(int argc, char **argv)
         case 'C':
             use_cache = 0;
             break;
+        case 'D':
+            no_fold = 1;
+            break;
         case 'P':
             print_config = 1;
             break;
@@ -230,6 +237,8 @@ int cmd_hunt(int argc, char **argv)
     }
     if (min_risk)
         cfg.min_risk = min_risk; /* the command line over the file */
+    if (no_fold)
+        cfg.fold_min_hosts = 0;
     if (print_config) {
         hc_print(&cfg, stdout);
         status = CMD_OK;
@@ -344,6 +353,7 @@ int cmd_hunt(int argc, char **argv)
                     .format = format,
                     .new_only = new_only,
                     .min_risk = (int)cfg.min_risk,
+                    .fold_min_hosts = (unsigned)cfg.fold_min_hosts,
                     .write_state = write_state,
                     .now_ms = now,
                     .from_ms = win_from,

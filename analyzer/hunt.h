@@ -106,6 +106,10 @@ typedef struct hc_allow {
     X(general, min_risk, min_risk, 1, 1, 4,                                                        \
       "lowest risk reported, 1 Low .. 4 Critical (--min-risk): findings below it are counted in "  \
       "the report's header, not listed, and take no Hunt ID")                                      \
+    X(general, fold_min_hosts, fold_min_hosts, 10, 0, 1e9,                                        \
+      "the text report prints the Low findings of one hunt towards one peer, port and "           \
+      "protocol from this many hosts or more as one block (--no-fold, or 0: each apart); the "     \
+      "other formats list each")                                                                   \
     X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
       "longest gap between two records of one 5-tuple that are joined")                            \
     X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
@@ -660,6 +664,7 @@ typedef struct hr_opts {
     int format;
     int new_only;
     int min_risk; /* HUNT_RISK_*: lower findings are counted, not reported; 0 keeps all */
+    unsigned fold_min_hosts; /* text: Low findings shared by this many hosts fold; 0 none */
     int write_state;
     uint64_t now_ms;
     uint64_t from_ms, to_ms; /* the window, for evidence filters */
@@ -692,6 +697,31 @@ const char *hr_tech_name(const char *t);
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
 /* JSON string body (no quotes) of s, malloc'd. */
 char *hr_json_esc(const char *s);
+
+/* ---- folding Low findings many hosts share (hunt_fold.c) ------------------------------------ */
+
+#define HF_ALONE SIZE_MAX
+
+/* Which findings of a report fold into which block. */
+typedef struct hf_plan {
+    size_t *lead;    /* per finding: the index of its block's first finding, or HF_ALONE */
+    size_t *members; /* every folded finding, block by block, each block in report order */
+    size_t *first;   /* per block leader: where its block starts in members */
+    size_t groups, folded;
+} hf_plan_t;
+
+/* Plans the folds of v[0..n) (in report order): Low findings of one hunt towards one (peer,
+ * port, protocol) from min_hosts hosts or more (with new_only, new ones only: the others are
+ * not shown); 0 folds nothing. Free with hf_free. */
+void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
+             int new_only);
+void hf_free(hf_plan_t *p);
+/* Prints a finding as text: id_note follows the Hunt ID, evidence is added to its own. */
+typedef void (*hf_print_one_t)(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
+                               const char *id_note, const char *evidence);
+/* Prints the block led by v[lead]: the leader in full with what was folded into it. */
+void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t lead,
+              const hr_opts_t *o, hf_print_one_t print_one);
 
 /* ---- SIEM formats (hunt_siem.c) and the HTML report (hunt_html.c) -------------------------- */
 

@@ -627,7 +627,8 @@ const char *hr_tech_name(const char *t)
     return "";
 }
 
-static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
+static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
+                          const char *id_note, const char *evidence)
 {
     char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32];
     flow_addr_format(&f->host, host);
@@ -635,7 +636,7 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     hr_iso(f->first_seen, first);
     hr_iso(f->last_seen, last);
     hr_iso(f->first_reported, rep);
-    fprintf(out, "Hunt ID: %s\n", f->hunt_id);
+    fprintf(out, "Hunt ID: %s%s\n", f->hunt_id, id_note ? id_note : "");
     fprintf(out, "Technique: %s %s", f->tech[0], hr_tech_name(f->tech[0]));
     if (f->n_tech > 1) {
         fputs(" (also", out);
@@ -651,6 +652,8 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
         fprintf(out, "Host: %s\n", host);
     fprintf(out, "User: %s\n", f->user[0] ? f->user : "unknown");
     fprintf(out, "Evidence: %s\n", f->summary);
+    if (evidence)
+        fputs(evidence, out);
     if (f->suppressed)
         fprintf(out, "  suppressed: %s\n", f->suppressed_reason);
     fprintf(out, "  hunt: %s\n  seen: %s to %s\n", f->hunt, first, last);
@@ -896,6 +899,9 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         else
             reported++;
     }
+    /* A person's report folds what many hosts share (hunt_fold.c); machines get each. */
+    hf_plan_t fold;
+    hf_plan(&fold, l->v, l->n, o->format == HR_FMT_TEXT ? o->fold_min_hosts : 0, o->new_only);
     if (o->format == HR_FMT_TEXT) {
         char a[32], b[32];
         hr_iso(o->from_ms, a);
@@ -923,6 +929,11 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64
                     " prepared and kept\n",
                     o->prep->hours_cached, o->prep->hours_built);
+        if (fold.groups)
+            fprintf(out,
+                    "# %zu Low findings shared by %u hosts or more are folded into %zu block%s "
+                    "(--no-fold prints each)\n",
+                    fold.folded, o->fold_min_hosts, fold.groups, fold.groups == 1 ? "" : "s");
         fputc('\n', out);
     }
     if (o->format == HR_FMT_HTML) {
@@ -934,6 +945,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                 shown_v[k2++] = l->v[i];
         hh_print(out, shown_v, k2, o);
         free(shown_v);
+        hf_free(&fold);
         return reported;
     }
     for (size_t i = 0; i < l->n; i++) {
@@ -948,9 +960,12 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             hx_print_ecs(out, f, o);
         else if (o->format == HR_FMT_OCSF)
             hx_print_ocsf(out, f, o);
-        else
-            hr_print_text(out, f, o);
+        else if (fold.lead[i] == HF_ALONE)
+            hr_print_text(out, f, o, NULL, NULL);
+        else if (fold.lead[i] == i)
+            hf_print(out, l->v, &fold, i, o, hr_print_text);
     }
+    hf_free(&fold);
     return reported;
 }
 

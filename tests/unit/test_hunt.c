@@ -924,6 +924,114 @@ TEST_IMPL(hunt_shared_timer_low)
     return 0;
 }
 
+/* The text report of one hunt of dir, every host's finding towards 198.51.100.7 (args added). */
+static char *th_fold_text(const char *dir, const char *args)
+{
+    char *out;
+    test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --no-state %s",
+              test_bin("flowhunt"), dir, args);
+    return out;
+}
+
+/* The line of text that starts with prefix, copied (NUL-terminated), or "" when none. */
+static void th_line(const char *text, const char *prefix, char *out, size_t cap)
+{
+    const char *p = strstr(text, prefix);
+    size_t n = 0;
+    if (p)
+        while (p[n] && p[n] != '\n' && n + 1 < cap)
+            n++;
+    memcpy(out, p ? p : "", n);
+    out[n] = '\0';
+}
+
+/* The text report folds the Low findings that many hosts share towards one peer and port
+ * into one block led by the highest ranked (the shared timer: 14 hosts), names every host
+ * and a cat filter of the peer's flows; --no-fold and [general] fold_min_hosts above the count
+ * print each; JSON lists each; a timer of a few hosts (above Low) is never folded. */
+TEST_IMPL(hunt_fold_shared_low)
+{
+    const char *dir = th_timer_store("fold", 40, 14);
+    char *json;
+    test_runf(&json, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --no-state --format json",
+              test_bin("flowhunt"), dir);
+    int n_json = th_count(json, "\"hunt_id\"");
+    char lead_id[40] = "";
+    for (char *sv = NULL, *line = strtok_r(json, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv))
+        if (strstr(line, "\"peer\":\"198.51.100.7\"")) {
+            ASSERT(test_json_str(line, "hunt_id", lead_id, sizeof lead_id)); /* the first */
+            break;
+        }
+    free(json);
+    ASSERT_GE(n_json, 14);
+    ASSERT_EQ(strlen(lead_id), 23);
+
+    char *text = th_fold_text(dir, ""), line[2048], want[128];
+    memset(line, 0, sizeof line);
+    ASSERT_EQ(th_count(text, "Hunt ID: "), n_json - 13);
+    snprintf(want, sizeof want, "Hunt ID: %s (and 13 more, folded)\n", lead_id);
+    ASSERT_NOT_NULL(strstr(text, want));
+    ASSERT_NOT_NULL(strstr(text, "# 14 Low findings shared by 10 hosts or more are folded into "
+                                 "1 block (--no-fold prints each)\n"));
+    ASSERT_NOT_NULL(strstr(text, "this block stands for 14 Low beacon findings towards "
+                                 "198.51.100.7:443/tcp, one per host"));
+    th_line(text, "  folded_hosts:", line, sizeof line);
+    strcat(line, " "); /* each address is followed by a space */
+    int named = 0;
+    for (int h = 1; h <= 14; h++) {
+        snprintf(want, sizeof want, " 10.1.0.%d ", h);
+        named += strstr(line, want) != NULL;
+    }
+    ASSERT_EQ(named, 14);
+    ASSERT_NULL(strstr(line, "more"));
+    th_line(text, "  folded_confidence:", line, sizeof line);
+    unsigned hi = 0, med = 0, lo = 0;
+    ASSERT_EQ(sscanf(line, "  folded_confidence: %u High, %u Medium, %u Low", &hi, &med, &lo), 3);
+    ASSERT_EQ(hi + med + lo, 14);
+    th_line(text, "  folded_flows:", line, sizeof line);
+    ASSERT_NOT_NULL(strstr(line, "'host 198.51.100.7 and port 443 and proto tcp'"));
+    ASSERT_NOT_NULL(strstr(text, "(dst@beacon = 198.51.100.7 REASON)"));
+    free(text);
+
+    /* printed one by one: by the flag, or by a threshold the group does not reach */
+    char ini[700], args[800];
+    snprintf(ini, sizeof ini, "%s/fold.ini", test_tmpdir());
+    static const struct {
+        const char *flag;
+        int min_hosts; /* 0: no file */
+        int folded;
+    } v[] = {{"--no-fold", 0, 0}, {"", 15, 0}, {"", 14, 1}, {"--no-fold", 14, 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        snprintf(args, sizeof args, "%s", v[i].flag);
+        if (v[i].min_hosts) {
+            FILE *f = fopen(ini, "w");
+            ASSERT_NOT_NULL(f);
+            fprintf(f, "[general]\nfold_min_hosts = %d\n", v[i].min_hosts);
+            fclose(f);
+            snprintf(args, sizeof args, "%s --config %s", v[i].flag, ini);
+        }
+        text = th_fold_text(dir, args);
+        ASSERT_EQ(th_count(text, "Hunt ID: "), (v[i].folded ? n_json - 13 : n_json));
+        /* the header, the Hunt ID and the block's six folded* lines */
+        ASSERT_EQ(th_count(text, "folded"), (v[i].folded ? 8 : 0));
+        free(text);
+    }
+
+    /* four hosts keeping the timer are above Low: printed apart whatever the threshold */
+    FILE *f = fopen(ini, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("[general]\nfold_min_hosts = 2\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--config %s", ini);
+    text = th_fold_text(th_timer_store("fold-few", 40, 4), args);
+    ASSERT_EQ(th_count(text, "Hunt ID: "), th_count(text, "Evidence: "));
+    ASSERT_GE(th_count(text, "198.51.100.7:443/tcp every"), 4);
+    ASSERT_EQ(th_count(text, "(and "), 0);
+    free(text);
+    return 0;
+}
+
 /* A /24 timeline is reported only where it says more than its addresses: a host calling one
  * address every ten minutes (and two others of its /24 now and then) is one finding, the
  * address, its /24 scoring no better; a host calling twenty addresses of one /24 in turn every
