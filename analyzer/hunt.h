@@ -716,12 +716,11 @@ typedef struct hf_plan {
 void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
              int new_only);
 void hf_free(hf_plan_t *p);
-/* Prints a finding as text: id_note follows the Hunt ID, evidence is added to its own. */
-typedef void (*hf_print_one_t)(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
-                               const char *id_note, const char *evidence);
-/* Prints the block led by v[lead]: the leader in full with what was folded into it. */
-void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t lead,
-              const hr_opts_t *o, hf_print_one_t print_one);
+/* The block led by v[lead] (a leader of p): what follows its Hunt ID (" (and N more, folded)")
+ * and the evidence lines ("  folded_hosts: ...") that name the others, malloc'd. Returns how
+ * many findings the block stands for. */
+size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
+                   char id_note[64], char **evidence);
 
 /* ---- SIEM formats (hunt_siem.c) and the HTML report (hunt_html.c) -------------------------- */
 

@@ -110,8 +110,8 @@ static void hf_oom(void)
 #define HF_HOSTS_NAMED 16
 #define HF_USERS_NAMED 8
 
-void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t lead,
-              const hr_opts_t *o, hf_print_one_t print_one)
+size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
+                   char id_note[64], char **evidence)
 {
     const size_t *mem = p->members + p->first[lead];
     size_t n = 0;
@@ -130,7 +130,7 @@ void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t le
             conf[g->confidence]++;
         n_users += g->user[0] != '\0';
     }
-    char *ev = NULL, id_note[64], pb[8], a[32], b[32], filter[600], where[96];
+    char *ev = NULL, pb[8], a[32], b[32], filter[600], where[96];
     size_t ev_len = 0;
     FILE *e = open_memstream(&ev, &ev_len);
     if (!e)
@@ -142,7 +142,7 @@ void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t le
         snprintf(where, sizeof where, "%s:%d/%s", f->peer, f->port, hr_proto_name(f->proto, pb));
     else
         snprintf(where, sizeof where, "%s/%s", f->peer, hr_proto_name(f->proto, pb));
-    snprintf(id_note, sizeof id_note, " (and %zu more, folded)", n - 1);
+    snprintf(id_note, 64, " (and %zu more, folded)", n - 1);
     fprintf(e,
             "  folded: this block stands for %zu Low %s findings towards %s, one per host; the "
             "highest ranked is shown (--no-fold prints each; --format json lists each)\n",
@@ -178,6 +178,6 @@ void hf_print(FILE *out, hunt_finding_t *const *v, const hf_plan_t *p, size_t le
             n, f->hunt, f->peer);
     if (fclose(e) != 0)
         hf_oom();
-    print_one(out, f, o, id_note, ev);
-    free(ev);
+    *evidence = ev;
+    return n;
 }

@@ -19,6 +19,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hunt.h"
@@ -383,15 +384,10 @@ static void hh_row(FILE *out, const char *name, const char *val)
     fputs("</td></tr>\n", out);
 }
 
-/* The evidence as a two-column table from its text lines "  name: value"; a line that does
- * not have that shape continues the previous value. */
-static void hh_evidence(FILE *out, const hunt_finding_t *f)
+/* Evidence text lines "  name: value" as rows of a two-column table; a line that does not
+ * have that shape continues the previous value (*open: a row is open). */
+static void hh_evidence_rows(FILE *out, const char *p, int *open)
 {
-    const char *p = f->ev.text ? f->ev.text : "";
-    fputs("<table class=\"evidence\">\n<thead><tr><th>Evidence</th><th>Value</th></tr></thead>"
-          "\n<tbody>\n",
-          out);
-    int open = 0;
     while (*p) {
         size_t len = strcspn(p, "\n");
         const char *line = p, *sep = NULL;
@@ -403,25 +399,38 @@ static void hh_evidence(FILE *out, const hunt_finding_t *f)
                 }
         }
         if (sep) {
-            if (open)
+            if (*open)
                 fputs("</td></tr>\n", out);
             fputs("<tr><th>", out);
             hh_esc_n(out, line + 2, (size_t)(sep - line - 2));
             fputs("</th><td>", out);
             hh_esc_n(out, sep + 2, len - (size_t)(sep + 2 - line));
-            open = 1;
+            *open = 1;
         } else {
-            if (!open)
+            if (!*open)
                 fputs("<tr><th></th><td>", out);
             else
                 fputs("<br>", out);
             hh_esc_n(out, line, len);
-            open = 1;
+            *open = 1;
         }
         p += len;
         if (*p == '\n')
             p++;
     }
+}
+
+/* The evidence as a two-column table: what was folded into the finding (or NULL), then its
+ * own. */
+static void hh_evidence(FILE *out, const hunt_finding_t *f, const char *folded)
+{
+    fputs("<table class=\"evidence\">\n<thead><tr><th>Evidence</th><th>Value</th></tr></thead>"
+          "\n<tbody>\n",
+          out);
+    int open = 0;
+    if (folded)
+        hh_evidence_rows(out, folded, &open);
+    hh_evidence_rows(out, f->ev.text ? f->ev.text : "", &open);
     if (open)
         fputs("</td></tr>\n", out);
     fputs("</tbody></table>\n", out);
@@ -430,7 +439,9 @@ static void hh_evidence(FILE *out, const hunt_finding_t *f)
     fputs("}</pre></details>\n", out);
 }
 
-static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
+/* One finding; id_note and folded (or NULL) say what a folded block stands for. */
+static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
+                       const char *id_note, const char *folded)
 {
     const char *rc = hh_risk_class(f->risk);
     char host[FLOW_ADDR_STRLEN], buf[1400], a[32], b[32], pb[8];
@@ -443,6 +454,8 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
     fputs("\">", out);
     hh_esc(out, f->hunt_id);
     fputs("</a>", out);
+    if (id_note)
+        hh_esc(out, id_note);
     if (f->suppressed)
         fputs(" <span class=\"badge supp\">SUPPRESSED</span>", out);
     if (f->is_new)
@@ -523,8 +536,49 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
             hh_chart(out, &f->series[i]);
         fputs("</div>\n", out);
     }
-    hh_evidence(out, f);
-    fputs("</article>\n", out);
+    hh_evidence(out, f, folded);
+}
+
+/* The findings a block stands for, one row each with its Hunt ID as the element id, so that
+ * report.html#<Hunt ID> opens the block of a folded finding too. */
+static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t *fold,
+                           size_t lead, size_t n)
+{
+    const size_t *mem = fold->members + fold->first[lead];
+    fprintf(out,
+            "<details><summary>The %zu folded findings</summary>\n<table class=\"index\">\n"
+            "<thead><tr><th>Hunt ID</th><th>Host</th><th>User</th><th>Score</th>"
+            "<th>Confidence</th><th>Seen</th></tr></thead>\n<tbody>\n",
+            n);
+    for (size_t i = 0; i < n; i++) {
+        const hunt_finding_t *g = v[mem[i]];
+        char host[FLOW_ADDR_STRLEN], a[32], b[32];
+        if (mem[i] == lead) { /* the article itself, which has its ID */
+            fputs("<tr class=\"lead\"><td>", out);
+            hh_esc(out, g->hunt_id);
+            fprintf(out, "</td><td colspan=\"5\">shown above</td></tr>\n");
+            continue;
+        }
+        flow_addr_format(&g->host, host);
+        hr_iso(g->first_seen, a);
+        hr_iso(g->last_seen, b);
+        fputs("<tr class=\"folded\" id=\"", out);
+        hh_esc(out, g->hunt_id);
+        fputs("\"><td>", out);
+        hh_esc(out, g->hunt_id);
+        fputs("</td><td>", out);
+        hh_esc(out, host);
+        if (g->host_name[0]) {
+            fputs(" (", out);
+            hh_esc(out, g->host_name);
+            fputc(')', out);
+        }
+        fputs("</td><td>", out);
+        hh_esc(out, g->user[0] ? g->user : "unknown");
+        fprintf(out, "</td><td>%.3f</td><td>%s</td><td>%s to %s</td></tr>\n", g->score,
+                hr_conf_name(g->confidence), a, b);
+    }
+    fputs("</tbody></table></details>\n", out);
 }
 
 /* ---- the page ------------------------------------------------------------------------------- */
@@ -571,7 +625,8 @@ static const char hh_css[] =
     "svg .bar{fill:#54aeff}svg .bar.mark{fill:#a40e26}svg .pt{fill:#0969da;fill-opacity:.75}\n"
     "footer{color:#57606a;font-size:.85em}\n";
 
-static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
+static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o,
+                      const hf_plan_t *fold)
 {
     char a[32], b[32], buf[1024];
     hr_iso(o->from_ms, a);
@@ -630,6 +685,12 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
             "<a href=\"#suppressed\"><span class=\"badge supp\">Suppressed %zu</span></a> "
             "(%zu new this run)</p>\n",
             supp, fresh);
+    if (fold->groups)
+        fprintf(out,
+                "<p class=\"counts\">%zu Low findings shared by %u hosts or more are folded "
+                "into %zu block%s: each shows its highest ranked finding and names the others "
+                "(--no-fold shows each; --format json lists each).</p>\n",
+                fold->folded, o->fold_min_hosts, fold->groups, fold->groups == 1 ? "" : "s");
 
     /* the index */
     if (n > 0) {
@@ -638,11 +699,20 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
               out);
         for (size_t i = 0; i < n; i++) {
             const hunt_finding_t *f = v[i];
+            if (fold->lead[i] != HF_ALONE && fold->lead[i] != i)
+                continue; /* in its block's row */
             fputs("<tr><td><a href=\"#", out);
             hh_esc(out, f->hunt_id);
             fputs("\">", out);
             hh_esc(out, f->hunt_id);
-            fprintf(out, "</a></td><td><span class=\"badge %s%s\">%s</span></td><td>",
+            fputs("</a>", out);
+            if (fold->lead[i] == i) {
+                char note[64], *ev;
+                hf_describe(v, fold, i, o, note, &ev);
+                hh_esc(out, note);
+                free(ev);
+            }
+            fprintf(out, "</td><td><span class=\"badge %s%s\">%s</span></td><td>",
                     f->suppressed ? "supp" : "risk-", f->suppressed ? "" : hh_risk_class(f->risk),
                     f->suppressed ? "Suppressed" : hr_risk_name(f->risk));
             hh_esc(out, f->tech[0]);
@@ -662,7 +732,10 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
 
 void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
 {
-    hh_header(out, v, n, o);
+    /* a page of 5,000 findings that thousands of hosts share is one no browser opens well */
+    hf_plan_t fold;
+    hf_plan(&fold, v, n, o->fold_min_hosts, 0);
+    hh_header(out, v, n, o, &fold);
     fputs("<main>\n", out);
     /* the findings by risk, in the report's order within each level */
     for (int r = HUNT_RISK_CRITICAL; r >= HUNT_RISK_NONE; r--) {
@@ -675,9 +748,21 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
                 hh_risk_class(r), hr_risk_name(r), k);
         if (k == 0)
             fputs("<p>No findings at this level.</p>\n", out);
-        for (size_t i = 0; i < n; i++)
-            if (!v[i]->suppressed && hh_level(v[i]) == r)
-                hh_finding(out, v[i], o);
+        for (size_t i = 0; i < n; i++) {
+            if (v[i]->suppressed || hh_level(v[i]) != r)
+                continue;
+            if (fold.lead[i] == HF_ALONE) {
+                hh_finding(out, v[i], o, NULL, NULL);
+                fputs("</article>\n", out);
+            } else if (fold.lead[i] == i) {
+                char note[64], *ev;
+                size_t members = hf_describe(v, &fold, i, o, note, &ev);
+                hh_finding(out, v[i], o, note, ev);
+                free(ev);
+                hh_folded_rows(out, v, &fold, i, members);
+                fputs("</article>\n", out);
+            }
+        }
         fputs("</section>\n", out);
     }
     size_t k = 0;
@@ -689,10 +774,13 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
             "counted as findings.</p>\n",
             k);
     for (size_t i = 0; i < n; i++)
-        if (v[i]->suppressed)
-            hh_finding(out, v[i], o);
+        if (v[i]->suppressed) {
+            hh_finding(out, v[i], o, NULL, NULL); /* never folded */
+            fputs("</article>\n", out);
+        }
     fputs("</section>\n</main>\n<footer>Written by flowhunt hunt. This page is self-contained: "
           "no scripts, fonts or images are loaded, and it needs no network to view.</footer>\n"
           "</body>\n</html>\n",
           out);
+    hf_free(&fold);
 }

@@ -962,8 +962,12 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             hx_print_ocsf(out, f, o);
         else if (fold.lead[i] == HF_ALONE)
             hr_print_text(out, f, o, NULL, NULL);
-        else if (fold.lead[i] == i)
-            hf_print(out, l->v, &fold, i, o, hr_print_text);
+        else if (fold.lead[i] == i) {
+            char note[64], *ev;
+            hf_describe(l->v, &fold, i, o, note, &ev);
+            hr_print_text(out, f, o, note, ev);
+            free(ev);
+        }
     }
     hf_free(&fold);
     return reported;

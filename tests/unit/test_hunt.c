@@ -948,7 +948,8 @@ static void th_line(const char *text, const char *prefix, char *out, size_t cap)
 /* The text report folds the Low findings that many hosts share towards one peer and port
  * into one block led by the highest ranked (the shared timer: 14 hosts), names every host
  * and a cat filter of the peer's flows; --no-fold and [general] fold_min_hosts above the count
- * print each; JSON lists each; a timer of a few hosts (above Low) is never folded. */
+ * print each; the HTML page folds as the text does; JSON lists each; a timer of a few hosts
+ * (above Low) is never folded. */
 TEST_IMPL(hunt_fold_shared_low)
 {
     const char *dir = th_timer_store("fold", 40, 14);
@@ -1017,6 +1018,21 @@ TEST_IMPL(hunt_fold_shared_low)
         ASSERT_EQ(th_count(text, "folded"), (v[i].folded ? 8 : 0));
         free(text);
     }
+
+    /* the HTML page (a person's too) folds the same way; --no-fold shows each */
+    text = th_fold_text(dir, "--format html");
+    ASSERT_EQ(th_count(text, "<article "), n_json - 13);
+    ASSERT_NOT_NULL(strstr(text, "14 Low findings shared by 10 hosts or more are folded into 1 "
+                                 "block"));
+    snprintf(want, sizeof want, "%s</a> (and 13 more, folded)", lead_id);
+    ASSERT_EQ(th_count(text, want), 2); /* the index and the article */
+    ASSERT_NOT_NULL(strstr(text, "<tr><th>folded_hosts</th>"));
+    ASSERT_EQ(th_count(text, "<tr class=\"folded\" id=\"TH-HUNTIN-"), 13); /* #ID opens each */
+    free(text);
+    text = th_fold_text(dir, "--format html --no-fold");
+    ASSERT_EQ(th_count(text, "<article "), n_json);
+    ASSERT_EQ(th_count(text, "folded"), 0);
+    free(text);
 
     /* four hosts keeping the timer are above Low: printed apart whatever the threshold */
     FILE *f = fopen(ini, "w");
