@@ -557,9 +557,11 @@ typedef struct hunt_ctx {
     const hunt_config_t *cfg;
     uint64_t from_ms, to_ms; /* the hunted window (to_ms: the newest flow's end when open) */
     const hp_stats_t *prep;  /* filled while preparation runs; complete at finish */
-    /* Prevalence: distinct internal hosts that originated conversations to an address or a
-     * /24 (IPv6: /64) in the window, and the internal hosts seen at all (prep keeps both). */
-    uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int net24);
+    /* Prevalence: distinct internal hosts that originated conversations to an address
+     * (HP_PREV_ADDR), to a /24 (IPv6: /64; HP_PREV_NET), or DNS to an address (HP_PREV_DNS,
+     * hp_conv_is_dns) in the window; with dst NULL the internal hosts seen at all. Complete
+     * once every pass has been fed: read at finish, or for a pass's own pairs at its end. */
+    uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int kind);
     const void *prep_state;
     const char *dir; /* the data directory (state under DIR/hunt/) */
     const struct ti_db *intel;  /* --intel feeds (intel.h), or NULL */
@@ -615,7 +617,15 @@ typedef struct hp_state hp_state_t;
 hp_state_t *hp_create(const hunt_config_t *cfg);
 int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *stats);
 void hp_destroy(hp_state_t *p);
-uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24);
+enum { HP_PREV_ADDR, HP_PREV_NET, HP_PREV_DNS };
+uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind);
+/* A conversation that carried DNS from an internal host: to port 53 over UDP or TCP, not
+ * rejected, and over TCP with its handshake completed (a scanner's probe of port 53 is not
+ * DNS). The DNS hunt judges these; preparation counts their clients per server. */
+int hp_conv_is_dns(const hunt_conv_t *c);
+/* A server the internal hosts use as their resolver although none is configured: no
+ * [dns] resolvers, and at least [dns] resolver_min_hosts (> 0) of them send it DNS. */
+int hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a);
 /* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms, and
  * temporary ones a killed hunt left more than a day ago; returns how many. */
 int hu_expire(const char *dir, uint64_t before_ms);

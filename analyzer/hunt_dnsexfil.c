@@ -104,14 +104,12 @@ static void hd_unit_close(hd_unit_t *u)
 static void hd_feed(void *st, const hunt_conv_t *c)
 {
     hd_state_t *s = st;
-    if (!c->orig_internal || c->resp_port != 53 || (c->proto != 6 && c->proto != 17))
+    /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
+     * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
+    if (!hp_conv_is_dns(c))
         return;
     if (hc_is_resolver(s->cfg, &c->orig))
         return; /* a resolver's recursion is its job */
-    /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
-     * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
-    if (c->rejected || (c->proto == 6 && !(c->flags_out & 0x10)))
-        return;
     int is_new;
     uint64_t hid = hj_intern(&s->host_keys, c->orig.b, 16, &is_new);
     hd_host_t *h = hj_vec_at(&s->hosts, hid);
@@ -234,13 +232,20 @@ static double hd_history(const hd_state_t *s, hd_host_t *h, uint32_t *n_out)
     return h->hist_med;
 }
 
-/* The resolvers in practice (none when resolvers are configured, or resolver_min_hosts is 0):
- * the peers of at least resolver_min_hosts units, one unit per (host, server). */
+/* The resolvers in practice (hunt_resolver_in_practice) among the units' servers, named in
+ * the evidence. */
 typedef struct hd_inferred {
     hj_intern_t keys; /* the servers taken */
     size_t n;
     char json[1024], text[1024]; /* eight servers fit either */
 } hd_inferred_t;
+
+int hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a)
+{
+    const hunt_config_t *cfg = ctx->cfg;
+    return cfg->n_resolvers == 0 && cfg->d_res_min_hosts > 0 && ctx->prevalence &&
+           ctx->prevalence(ctx->prep_state, a, HP_PREV_DNS) >= (uint64_t)cfg->d_res_min_hosts;
+}
 
 static int hd_is_inferred(const hd_inferred_t *inf, const flow_addr_t *a)
 {
@@ -252,24 +257,15 @@ static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
     memset(inf, 0, sizeof *inf);
     if (s->cfg->n_resolvers > 0 || s->cfg->d_res_min_hosts <= 0)
         return;
-    hj_intern_t peers = {0};
-    hj_vec_t users; /* per peer: units (distinct hosts) */
-    hj_vec_init(&users, sizeof(uint64_t));
-    for (size_t i = 0; i < s->units.n; i++) {
-        const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
-        int is_new;
-        uint64_t id = hj_intern(&peers, u->peer.b, 16, &is_new);
-        (*(uint64_t *)hj_vec_at(&users, id))++;
-    }
     size_t lj = 0, lt = 0;
     lj += (size_t)snprintf(inf->json, sizeof inf->json, "{\"min_hosts\":%.0f,\"servers\":[",
                            s->cfg->d_res_min_hosts);
     for (size_t i = 0; i < s->units.n; i++) { /* in unit order: the report is deterministic */
         const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
-        uint64_t n = *(uint64_t *)hj_vec_at(&users, hj_lookup(&peers, u->peer.b, 16));
-        int is_new;
-        if (n < (uint64_t)s->cfg->d_res_min_hosts)
+        if (!hunt_resolver_in_practice(s->ctx, &u->peer))
             continue;
+        uint64_t n = s->ctx->prevalence(s->ctx->prep_state, &u->peer, HP_PREV_DNS);
+        int is_new;
         hj_intern(&inf->keys, u->peer.b, 16, &is_new);
         if (!is_new)
             continue;
@@ -291,8 +287,6 @@ static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
         snprintf(inf->text + lt, sizeof inf->text - lt,
                  "%s: none configured, so these (%zu in all) are taken as the approved ones",
                  inf->n > 8 ? ", ..." : "", inf->n);
-    hj_intern_free(&peers);
-    hj_vec_free(&users);
 }
 
 static void hd_finish(void *st, hunt_findings_t *out)

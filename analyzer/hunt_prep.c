@@ -1211,6 +1211,7 @@ struct hp_state {
     hj_map_t hosts;       /* internal originator keys (a set: the values are not used) */
     hj_map_t prev_dst;    /* address key -> distinct internal originators */
     hj_map_t prev_net;    /* /24 key -> distinct internal originators */
+    hj_map_t dns_clients; /* address key -> distinct internal hosts sending it DNS */
     /* the scan */
     hp_recs_t w[16];
     hu_set_t *units; /* hours whose conversations are cached, or NULL */
@@ -1240,20 +1241,30 @@ void hp_destroy(hp_state_t *p)
     hj_map_free(&p->hosts);
     hj_map_free(&p->prev_dst);
     hj_map_free(&p->prev_net);
+    hj_map_free(&p->dns_clients);
     hu_close(p->units);
     for (int i = 0; i < 16; i++)
         free(p->w[i].v);
     free(p);
 }
 
-uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int net24)
+uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind)
 {
     const hp_state_t *p = prep_state;
     if (!dst)
         return p->hosts.n;
-    flow_addr_t a = net24 ? hp_net24(dst) : *dst;
-    const uint64_t *v = hj_map_get(net24 ? &p->prev_net : &p->prev_dst, hp_addr_key(&a));
+    flow_addr_t a = kind == HP_PREV_NET ? hp_net24(dst) : *dst;
+    const hj_map_t *m = kind == HP_PREV_NET   ? &p->prev_net
+                        : kind == HP_PREV_DNS ? &p->dns_clients
+                                              : &p->prev_dst;
+    const uint64_t *v = hj_map_get(m, hp_addr_key(&a));
     return v ? *v : 0;
+}
+
+int hp_conv_is_dns(const hunt_conv_t *c)
+{
+    return c->orig_internal && c->resp_port == 53 && (c->proto == 6 || c->proto == 17) &&
+           !c->rejected && !(c->proto == 6 && !(c->flags_out & 0x10));
 }
 
 #define HP_COLS                                                                                    \
@@ -1404,35 +1415,45 @@ static void hp_add_distinct(const hp_skey_t *k, size_t n, hj_map_t *m)
  * radix sorts stream through memory instead. Only the first sorts every conversation: it
  * leaves one item per (destination, /24, host) with its number of conversations, and the
  * /24s' and the hosts' sorts take those items (the count was the dearest job of a pass over
- * 100 M flows, three sorts of every conversation). */
+ * 100 M flows, three sorts of every conversation). The DNS clients of each address
+ * (HP_PREV_DNS: the resolvers in practice) are counted over the first sort's items. */
+_Static_assert(_Alignof(hunt_conv_t) >= 2, "hp_count flags DNS in a conversation pointer's bit 0");
+
 static void hp_count(hp_state_t *p, const hunt_conv_t *const *cv, size_t n)
 {
     hp_skey_t *k = hj_xmalloc((n ? n : 1) * sizeof *k);
     size_t m = 0;
+    /* p: the conversation, its lowest bit set when it carried DNS (conversations are aligned,
+     * and the flag is read here, in order, not after the sort, at random) */
     for (size_t i = 0; i < n; i++)
         if (cv[i]->orig_internal)
             k[m++] = (hp_skey_t){{hp_addr_key(&cv[i]->resp), hp_addr_key(&cv[i]->orig), 0},
-                                 (void *)cv[i]};
+                                 (void *)((uintptr_t)cv[i] | (uintptr_t)hp_conv_is_dns(cv[i]))};
     hp_sort_keys(k, m, NULL);
-    /* one item per (destination, host, /24): the /24's key in w[2], the conversations counted
-     * in p (a number from here on, never dereferenced). An IPv4 key is the address, so its
-     * /24 is the key's; an IPv6 key is a hash, and two addresses that share one keep their
-     * own /64s, read from the conversation as before. */
+    /* one item per (destination, host, /24): the /24's key in w[2], in p whether any of its
+     * conversations was DNS (a flag from here on, never dereferenced). An IPv4 key is the
+     * address, so its /24 is the key's; an IPv6 key is a hash, and two addresses that share
+     * one keep their own /64s, read from the conversation as before. */
     size_t d = 0;
     for (size_t i = 0; i < m; i++) {
+        uintptr_t dns = (uintptr_t)k[i].p & 1;
         uint64_t net = k[i].w[0] & ~0xffull;
         if (k[i].w[0] >> 63) {
-            flow_addr_t a = hp_net24(&((const hunt_conv_t *)k[i].p)->resp);
+            flow_addr_t a = hp_net24(&((const hunt_conv_t *)((uintptr_t)k[i].p - dns))->resp);
             net = hp_addr_key(&a);
         }
         if (d && k[d - 1].w[0] == k[i].w[0] && k[d - 1].w[1] == k[i].w[1] &&
             k[d - 1].w[2] == net) {
-            k[d - 1].p = (void *)((uintptr_t)k[d - 1].p + 1);
+            k[d - 1].p = (void *)((uintptr_t)k[d - 1].p | dns);
             continue;
         }
-        k[d++] = (hp_skey_t){{k[i].w[0], k[i].w[1], net}, (void *)(uintptr_t)1};
+        k[d++] = (hp_skey_t){{k[i].w[0], k[i].w[1], net}, (void *)dns};
     }
     hp_add_distinct(k, d, &p->prev_dst);
+    /* the items are distinct (destination, host) pairs: each DNS one is a client */
+    for (size_t i = 0; i < d; i++)
+        if (k[i].p)
+            (*hj_map_ins(&p->dns_clients, k[i].w[0]))++;
     for (size_t i = 0; i < d; i++) {
         k[i].w[0] = k[i].w[2];
         k[i].w[2] = 0;

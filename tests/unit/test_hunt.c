@@ -847,6 +847,13 @@ TEST_IMPL(hunt_threads_same_report)
     return 0;
 }
 
+/* A new Zeek conn.log named NAME.log in the test's directory (its path in path). */
+static FILE *th_zeek_log(const char *name, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s.log", test_tmpdir(), name);
+    return test_zeek_conn_create(path);
+}
+
 /* Thirty HTTPS connections of internal host 10.1.0.<h+1> at random times of the day from t0,
  * to random addresses of net (three octets): the background of a Zeek log. */
 static void th_zeek_browsing(FILE *f, double t0, int h, const char *net, unsigned *rng)
@@ -868,8 +875,7 @@ static void th_zeek_browsing(FILE *f, double t0, int h, const char *net, unsigne
 static const char *th_timer_store(const char *name, int hosts, int timed)
 {
     char path[700];
-    snprintf(path, sizeof path, "%s/%s.log", test_tmpdir(), name);
-    FILE *f = test_zeek_conn_create(path);
+    FILE *f = th_zeek_log(name, path, sizeof path);
     const double t0 = 1709251200.0; /* 2024-03-01 */
     unsigned rng = 12345;
     for (int h = 0; h < hosts; h++) {
@@ -1048,6 +1054,74 @@ TEST_IMPL(hunt_fold_shared_low)
     return 0;
 }
 
+/* With no resolvers configured, the server most hosts send DNS to is their resolver in
+ * practice: its recursion (a timer towards a nameserver, as a resolver refreshing a record
+ * has) is its job and no beacon, as a configured resolver's is; another internal host keeping
+ * the same timer on port 53 is still one. [dns] resolver_min_hosts above the clients, or 0,
+ * and the recursion is judged again. Through the whole pipeline: preparation counts the
+ * clients (HP_PREV_DNS), the beacon hunt drops the recursion at finish. */
+TEST_IMPL(hunt_beacon_resolver_in_practice)
+{
+    char path[700];
+    FILE *f = th_zeek_log("rip", path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    unsigned rng = 4242;
+    for (int h = 0; h < 40; h++) {
+        th_zeek_browsing(f, t0, h, "203.0.113", &rng);
+        for (int k = 0; h < 25 && k < 8; k++) /* 25 clients of 10.1.0.53 */
+            fprintf(f, "%.6f\tD%d_%d\t10.1.0.%d\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                       "118\n",
+                    t0 + h * 97.0 + k * 9001.0, h, k, h + 1, 30000 + k);
+    }
+    for (int k = 0; k < 144; k++) { /* the resolver and another host, each on a timer */
+        fprintf(f, "%.6f\tR%d\t10.1.0.53\t%d\t192.0.2.1\t53\tudp\t0.02\t45\t300\tSF\t1\t73\t1\t"
+                   "328\n",
+                t0 + k * 600.0 + 0.2, k, 20000 + k);
+        fprintf(f, "%.6f\tX%d\t10.1.0.99\t%d\t198.51.100.9\t53\tudp\t0.02\t45\t300\tSF\t1\t73\t1\t"
+                   "328\n",
+                t0 + k * 600.0 + 5.4, k, 21000 + k);
+    }
+    fclose(f);
+    char dir[800], ini[800];
+    snprintf(dir, sizeof dir, "%s/rip", test_tmpdir());
+    snprintf(ini, sizeof ini, "%s/rip.ini", test_tmpdir());
+    test_zeek_import(dir, path);
+    static const struct {
+        const char *ini; /* NULL: the defaults (resolver_min_hosts 20) */
+        int recursion_reported;
+    } v[] = {{NULL, 0},
+             {"[dns]\nresolver_min_hosts = 25", 0}, /* exactly its clients */
+             {"[dns]\nresolver_min_hosts = 26", 1},
+             {"[dns]\nresolver_min_hosts = 0", 1},
+             /* configured resolvers are the policy: nothing is inferred beside them */
+             {"[general]\nresolvers = 10.1.0.200", 1},
+             {"[general]\nresolvers = 10.1.0.53", 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char cfg[900] = "";
+        if (v[i].ini) {
+            FILE *c = fopen(ini, "w");
+            ASSERT_NOT_NULL(c);
+            fprintf(c, "%s\n", v[i].ini);
+            fclose(c);
+            snprintf(cfg, sizeof cfg, "--config %s", ini);
+        }
+        char *out;
+        test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json --no-state %s",
+                  test_bin("flowhunt"), dir, cfg);
+        int rec = 0, other = 0;
+        for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+             line = strtok_r(NULL, "\n", &sv)) {
+            rec += strstr(line, "\"host\":\"10.1.0.53\"") && strstr(line, "\"peer\":\"192.0.2.1\"");
+            other += strstr(line, "\"host\":\"10.1.0.99\"") && strstr(line, "\"peer\":\"198.51.100.9\"");
+        }
+        free(out);
+        if (rec != v[i].recursion_reported || other != 1)
+            TEST_FAIL_AT("%s: recursion reported %d (want %d), the other timer %d (want 1)",
+                         v[i].ini ? v[i].ini : "(defaults)", rec, v[i].recursion_reported, other);
+    }
+    return 0;
+}
+
 /* A /24 timeline is reported only where it says more than its addresses: a host calling one
  * address every ten minutes (and two others of its /24 now and then) is one finding, the
  * address, its /24 scoring no better; a host calling twenty addresses of one /24 in turn every
@@ -1055,8 +1129,7 @@ TEST_IMPL(hunt_fold_shared_low)
 TEST_IMPL(hunt_beacon_net_covered)
 {
     char path[700];
-    snprintf(path, sizeof path, "%s/net24.log", test_tmpdir());
-    FILE *f = test_zeek_conn_create(path);
+    FILE *f = th_zeek_log("net24", path, sizeof path);
     const double t0 = 1709251200.0; /* 2024-03-01 */
     unsigned rng = 777;
     for (int h = 0; h < 40; h++) /* background: web browsing of 40 hosts */

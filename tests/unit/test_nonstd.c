@@ -22,20 +22,36 @@
 #define TN_T0 1700000000000ull
 #define TN_MAX 8192
 
-/* What the prevalence callback answers: internal hosts seen, and per-peer users. */
+/* What the prevalence callback answers: internal hosts seen, per-peer users, and the DNS
+ * clients of a server counted over the set's conversations as preparation counts them. */
 typedef struct tn_prev {
     uint64_t pop;
     flow_addr_t peer[8];
     uint64_t users[8];
     int n;
+    const hunt_conv_t *v; /* the set's conversations */
+    const size_t *n_conv;
 } tn_prev_t;
 
-static uint64_t tn_prevalence(const void *st, const flow_addr_t *dst, int net24)
+static uint64_t tn_prevalence(const void *st, const flow_addr_t *dst, int kind)
 {
     const tn_prev_t *p = st;
-    (void)net24;
     if (!dst)
         return p->pop;
+    if (kind == HP_PREV_DNS) { /* distinct DNS clients: each counted at its first conversation */
+        uint64_t clients = 0;
+        for (size_t i = 0; i < *p->n_conv; i++) {
+            const hunt_conv_t *c = &p->v[i];
+            if (!hp_conv_is_dns(c) || memcmp(c->resp.b, dst->b, 16) != 0)
+                continue;
+            size_t j = 0;
+            while (j < i && !(hp_conv_is_dns(&p->v[j]) && memcmp(p->v[j].resp.b, dst->b, 16) == 0 &&
+                              memcmp(p->v[j].orig.b, c->orig.b, 16) == 0))
+                j++;
+            clients += j == i;
+        }
+        return clients;
+    }
     for (int i = 0; i < p->n; i++)
         if (memcmp(p->peer[i].b, dst->b, 16) == 0)
             return p->users[i];
@@ -63,6 +79,8 @@ static void tn_init(tn_set_t *s, uint64_t pop)
     s->ctx.prep_state = &s->prev;
     s->v = calloc(TN_MAX, sizeof *s->v);
     ASSERT_NOT_NULL(s->v);
+    s->prev.v = s->v;
+    s->prev.n_conv = &s->n;
 }
 
 static void tn_done(tn_set_t *s)
