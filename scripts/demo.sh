@@ -144,7 +144,7 @@ echo "      --intel intel.txt --allow allow.txt -o report.txt"
 # shellcheck disable=SC2086
 "$BUILD/flowhunt" hunt "$tmp/data" $args --format json -o "$tmp/report.jsonl" 2>/dev/null ||
     [ $? -eq 1 ]
-head -2 "$tmp/report.txt"
+awk '/^#/ { print; next } { exit }' "$tmp/report.txt" # the header: counts, data, folds
 echo
 echo "Every finding, one line each (the whole report, evidence included, follows for the High"
 echo "and Critical ones):"
