@@ -74,9 +74,10 @@ static void hunt_usage(FILE *f)
                "  --no-state        do not record the IDs given in DIR/hunt/ids.tsv, and\n"
                "                    neither use nor keep prepared hours (implies --no-cache)\n"
                "  --no-cache        prepare every hour from the segments; keep none\n"
-               "  --no-fold         text: print each Low finding apart, even when many hosts\n"
-               "                    share it (default: [general] fold_min_hosts, 10, or more\n"
-               "                    hosts towards one peer and port make one block)\n"
+               "  --no-fold         text and HTML: print each finding apart (default: the\n"
+               "                    Low findings of 10 or more hosts towards one peer and\n"
+               "                    port are one block, and so are 10 or more of one host,\n"
+               "                    hunt and risk: [general] fold_min_hosts, fold_min_findings)\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
@@ -238,7 +239,7 @@ int cmd_hunt(int argc, char **argv)
     if (min_risk)
         cfg.min_risk = min_risk; /* the command line over the file */
     if (no_fold)
-        cfg.fold_min_hosts = 0;
+        cfg.fold_min_hosts = cfg.fold_min_findings = 0;
     if (print_config) {
         hc_print(&cfg, stdout);
         status = CMD_OK;
@@ -354,6 +355,7 @@ int cmd_hunt(int argc, char **argv)
                     .new_only = new_only,
                     .min_risk = (int)cfg.min_risk,
                     .fold_min_hosts = (unsigned)cfg.fold_min_hosts,
+                    .fold_min_findings = (unsigned)cfg.fold_min_findings,
                     .write_state = write_state,
                     .now_ms = now,
                     .from_ms = win_from,

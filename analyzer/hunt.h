@@ -107,9 +107,12 @@ typedef struct hc_allow {
       "lowest risk reported, 1 Low .. 4 Critical (--min-risk): findings below it are counted in "  \
       "the report's header, not listed, and take no Hunt ID")                                      \
     X(general, fold_min_hosts, fold_min_hosts, 10, 0, 1e9,                                        \
-      "the text report prints the Low findings of one hunt towards one peer, port and "           \
+      "the text and HTML reports print the Low findings of one hunt towards one peer, port and "  \
       "protocol from this many hosts or more as one block (--no-fold, or 0: each apart); the "     \
       "other formats list each")                                                                   \
+    X(general, fold_min_findings, fold_min_findings, 10, 0, 1e9,                                  \
+      "the text and HTML reports print one host's findings of one hunt and risk, this many or "   \
+      "more (a scanner's targets, a poller's), as one block (--no-fold, or 0: each apart)")       \
     X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
       "longest gap between two records of one 5-tuple that are joined")                            \
     X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
@@ -674,7 +677,8 @@ typedef struct hr_opts {
     int format;
     int new_only;
     int min_risk; /* HUNT_RISK_*: lower findings are counted, not reported; 0 keeps all */
-    unsigned fold_min_hosts; /* text: Low findings shared by this many hosts fold; 0 none */
+    unsigned fold_min_hosts;    /* text, HTML: Low findings this many hosts share fold; 0 none */
+    unsigned fold_min_findings; /* text, HTML: one host's findings of a hunt and risk; 0 none */
     int write_state;
     uint64_t now_ms;
     uint64_t from_ms, to_ms; /* the window, for evidence filters */
@@ -711,21 +715,27 @@ char *hr_json_esc(const char *s);
 /* ---- folding Low findings many hosts share (hunt_fold.c) ------------------------------------ */
 
 #define HF_ALONE SIZE_MAX
+enum { HF_PEER, HF_HOST }; /* what a block's findings share: see hf_plan */
 
 /* Which findings of a report fold into which block. */
 typedef struct hf_plan {
     size_t *lead;    /* per finding: the index of its block's first finding, or HF_ALONE */
     size_t *members; /* every folded finding, block by block, each block in report order */
     size_t *first;   /* per block leader: where its block starts in members */
-    size_t groups, folded;
+    unsigned char *kind; /* per block leader: HF_PEER or HF_HOST */
+    size_t folded;   /* findings in blocks */
+    size_t groups[2], in_kind[2]; /* blocks, and findings in them, per kind */
 } hf_plan_t;
 
-/* Plans the folds of v[0..n) (in report order): Low findings of one hunt towards one (peer,
- * port, protocol) from min_hosts hosts or more (with new_only, new ones only: the others are
- * not shown); 0 folds nothing. Free with hf_free. */
+/* Plans the folds of v[0..n) (in report order; with new_only, new ones only: the others are
+ * not shown). HF_PEER: the Low findings of one hunt towards one (peer, port, protocol) from
+ * min_hosts hosts or more; then HF_HOST: the findings of one hunt, host and risk, min_findings
+ * or more, among those left. 0 folds nothing of that kind. Free with hf_free. */
 void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
-             int new_only);
+             unsigned min_findings, int new_only);
 void hf_free(hf_plan_t *p);
+/* One sentence saying what was folded ("" when nothing was), for a report's header. */
+void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap);
 /* The block led by v[lead] (a leader of p): what follows its Hunt ID (" (and N more, folded)")
  * and the evidence lines ("  folded_hosts: ...") that name the others, malloc'd. Returns how
  * many findings the block stands for. */

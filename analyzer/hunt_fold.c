@@ -1,15 +1,17 @@
-/* hunt_fold.c: Low findings that many hosts share, one block in a report a person reads.
+/* hunt_fold.c: findings that are one thing, one block in a report a person reads.
  *
- * A large network's day has thousands of Low findings that are one behaviour of many machines:
- * every host's update check against one service, every host's NTP against one server (on the
- * reference day of 5,415 hosts: 5,198 of 5,399 findings, towards five destinations). Printed one
- * by one they bury the few findings that matter under 190,000 lines. So the text report prints
- * the Low findings of one hunt towards one (peer, port, protocol) from at least
- * [general] fold_min_hosts hosts as one block: the highest-ranked member in full, the others
- * counted and named. Nothing is lost: every member keeps its Hunt ID and fingerprint in the
- * state, JSON, CSV and the SIEM formats list each, and --no-fold prints each here too. Only Low
- * is folded: a Medium finding on 500 hosts is 500 things to look at. Allow-listed findings are
- * never folded (they are printed apart, with their reason).
+ * A large network's day has thousands of findings that are one behaviour: every host's update
+ * check against one service, every host's NTP against one server, one scanner's every target,
+ * one monitoring server's every poll (on the reference day of 5,415 hosts: 5,325 of 5,373
+ * findings). Printed one by one they bury the few that matter under 198,000 lines. So the text
+ * and HTML reports print such a group as one block: the highest-ranked member in full, the
+ * others counted and named. Two kinds (hf_plan): HF_PEER, the Low findings of one hunt towards
+ * one (peer, port, protocol) from [general] fold_min_hosts hosts or more -- only Low: a Medium
+ * finding on 500 hosts is 500 things to look at; then HF_HOST, the findings of one hunt, host
+ * and risk, fold_min_findings or more -- one host's activity is handled as one. Nothing is
+ * lost: every member keeps its Hunt ID and fingerprint in the state, JSON, CSV and the SIEM
+ * formats list each, and --no-fold prints each here too. Allow-listed findings are never
+ * folded (they are printed apart, with their reason).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,86 +19,132 @@
 
 #include "hunt.h"
 
-static int hf_foldable(const hunt_finding_t *f)
+/* What a block is made of: see hf_plan. */
+static int hf_foldable(int kind, const hunt_finding_t *f)
 {
-    return f->risk == HUNT_RISK_LOW && !f->suppressed && f->peer[0];
+    if (f->suppressed)
+        return 0;
+    return kind == HF_HOST || (f->risk == HUNT_RISK_LOW && f->peer[0]);
 }
 
-/* Groups: same hunt, peer, port and protocol; within a group, report order (the index). */
+typedef struct hf_sort {
+    hunt_finding_t *const *v;
+    int kind;
+} hf_sort_t;
+
+/* The key of a block: HF_PEER (hunt, peer, port, protocol), HF_HOST (hunt, host, risk). */
+static int hf_cmp_key(int kind, const hunt_finding_t *x, const hunt_finding_t *y)
+{
+    int c = strcmp(x->hunt, y->hunt);
+    if (c)
+        return c;
+    if (kind == HF_HOST) {
+        if ((c = memcmp(x->host.b, y->host.b, 16)))
+            return c;
+        return (x->risk > y->risk) - (x->risk < y->risk);
+    }
+    if ((c = strcmp(x->peer, y->peer)))
+        return c;
+    if (x->port != y->port)
+        return (x->port > y->port) - (x->port < y->port);
+    return (x->proto > y->proto) - (x->proto < y->proto);
+}
+
+/* Blocks by key; within a block, report order (the index). */
 static int hf_cmp_group(const void *pa, const void *pb, void *arg)
 {
     const size_t *a = pa, *b = pb;
-    hunt_finding_t *const *v = arg;
-    const hunt_finding_t *x = v[*a], *y = v[*b];
-    int c = strcmp(x->hunt, y->hunt);
-    if (!c)
-        c = strcmp(x->peer, y->peer);
-    if (!c)
-        c = (x->port > y->port) - (x->port < y->port);
-    if (!c)
-        c = (x->proto > y->proto) - (x->proto < y->proto);
+    const hf_sort_t *s = arg;
+    int c = hf_cmp_key(s->kind, s->v[*a], s->v[*b]);
     return c ? c : (*a > *b) - (*a < *b);
 }
 
-static int hf_same_group(const hunt_finding_t *x, const hunt_finding_t *y)
+/* Adds the blocks of one kind among the findings no block holds yet: runs of min or more. */
+static void hf_stage(hf_plan_t *p, hunt_finding_t *const *v, size_t n, int kind, unsigned min,
+                     int new_only, size_t *cand)
 {
-    return strcmp(x->hunt, y->hunt) == 0 && strcmp(x->peer, y->peer) == 0 &&
-           x->port == y->port && x->proto == y->proto;
-}
-
-void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts, int new_only)
-{
-    memset(p, 0, sizeof *p);
-    p->lead = hj_xmalloc((n ? n : 1) * sizeof *p->lead);
-    p->members = hj_xmalloc((n ? n : 1) * sizeof *p->members);
-    p->first = hj_xmalloc((n ? n : 1) * sizeof *p->first);
-    for (size_t i = 0; i < n; i++)
-        p->lead[i] = HF_ALONE;
-    if (!min_hosts)
+    if (!min)
         return;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (hf_foldable(v[i]) && (!new_only || v[i]->is_new))
-            p->members[m++] = i;
+        if (p->lead[i] == HF_ALONE && hf_foldable(kind, v[i]) && (!new_only || v[i]->is_new))
+            cand[m++] = i;
+    hf_sort_t s = {v, kind};
     if (m > 1)
-        qsort_r(p->members, m, sizeof *p->members, hf_cmp_group, (void *)v);
-    /* keep only the runs of min_hosts or more, each still in report order */
-    size_t k = 0;
+        qsort_r(cand, m, sizeof *cand, hf_cmp_group, &s);
     for (size_t r = 0; r < m;) {
         size_t e = r + 1;
-        while (e < m && hf_same_group(v[p->members[r]], v[p->members[e]]))
+        while (e < m && hf_cmp_key(kind, v[cand[r]], v[cand[e]]) == 0)
             e++;
-        if (e - r >= min_hosts) {
-            size_t lead = p->members[r];
-            p->first[lead] = k;
+        if (e - r >= min) {
+            size_t lead = cand[r];
+            p->first[lead] = p->folded;
+            p->kind[lead] = (unsigned char)kind;
             for (size_t j = r; j < e; j++) {
-                p->lead[p->members[j]] = lead;
-                p->members[k++] = p->members[j];
+                p->lead[cand[j]] = lead;
+                p->members[p->folded++] = cand[j];
             }
-            p->groups++;
-            p->folded += e - r;
+            p->groups[kind]++;
+            p->in_kind[kind] += e - r;
         }
         r = e;
     }
 }
 
+void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
+             unsigned min_findings, int new_only)
+{
+    memset(p, 0, sizeof *p);
+    size_t cap = n ? n : 1;
+    p->lead = hj_xmalloc(cap * sizeof *p->lead);
+    p->members = hj_xmalloc(cap * sizeof *p->members);
+    p->first = hj_xmalloc(cap * sizeof *p->first);
+    p->kind = hj_xmalloc(cap);
+    size_t *cand = hj_xmalloc(cap * sizeof *cand);
+    for (size_t i = 0; i < n; i++)
+        p->lead[i] = HF_ALONE;
+    /* many hosts' Low findings towards one place first: a poller's are then what is left */
+    hf_stage(p, v, n, HF_PEER, min_hosts, new_only, cand);
+    hf_stage(p, v, n, HF_HOST, min_findings, new_only, cand);
+    free(cand);
+}
+
 void hf_free(hf_plan_t *p)
 {
+    free(p->kind);
     free(p->lead);
     free(p->members);
     free(p->first);
     memset(p, 0, sizeof *p);
 }
 
-/* The flowhunt cat filter of the group: the peer's side of every member's flows. */
-static void hf_filter(const hunt_finding_t *f, char *out, size_t cap)
+/* The flowhunt cat filter of a block: the peer's side of every member's flows (HF_PEER), or
+ * the host's (HF_HOST). */
+static void hf_filter(int kind, const hunt_finding_t *f, char *out, size_t cap)
 {
     char pb[8];
+    if (kind == HF_HOST) {
+        char h[FLOW_ADDR_STRLEN];
+        flow_addr_format(&f->host, h);
+        snprintf(out, cap, "host %s", h);
+        return;
+    }
     int n = snprintf(out, cap, "%s %s", strchr(f->peer, '/') ? "net" : "host", f->peer);
     if (f->port >= 0 && n > 0 && (size_t)n < cap)
         n += snprintf(out + n, cap - (size_t)n, " and port %d", f->port);
     if (n > 0 && (size_t)n < cap)
         snprintf(out + n, cap - (size_t)n, " and proto %s", hr_proto_name(f->proto, pb));
+}
+
+/* "peer:port/proto" (or "peer/proto"; "*" for no peer). */
+static void hf_where(const hunt_finding_t *f, char *out, size_t cap)
+{
+    char pb[8];
+    const char *peer = f->peer[0] ? f->peer : "*";
+    if (f->port >= 0)
+        snprintf(out, cap, "%s:%d/%s", peer, f->port, hr_proto_name(f->proto, pb));
+    else
+        snprintf(out, cap, "%s/%s", peer, hr_proto_name(f->proto, pb));
 }
 
 static void hf_oom(void)
@@ -105,8 +153,8 @@ static void hf_oom(void)
     exit(2);
 }
 
-/* How many hosts are named before "and N more": enough to recognise a pattern (one subnet, one
- * department), few enough to keep the block a screen. */
+/* How many hosts (or peers) are named before "and N more": enough to recognise a pattern (one
+ * subnet, one department), few enough to keep the block a screen. */
 #define HF_HOSTS_NAMED 16
 #define HF_USERS_NAMED 8
 
@@ -118,6 +166,7 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     while (p->first[lead] + n < p->folded && p->lead[mem[n]] == lead)
         n++;
     const hunt_finding_t *f = v[lead];
+    int kind = p->kind[lead];
     uint64_t first = UINT64_MAX, last = 0;
     size_t conf[HUNT_CONF_HIGH + 1] = {0}, n_users = 0;
     for (size_t i = 0; i < n; i++) {
@@ -130,33 +179,42 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
             conf[g->confidence]++;
         n_users += g->user[0] != '\0';
     }
-    char *ev = NULL, pb[8], a[32], b[32], filter[600], where[96];
+    char *ev = NULL, a[32], b[32], filter[600], where[96], host[FLOW_ADDR_STRLEN];
     size_t ev_len = 0;
     FILE *e = open_memstream(&ev, &ev_len);
     if (!e)
         hf_oom();
     hr_iso(first, a);
     hr_iso(last + 1, b);
-    hf_filter(f, filter, sizeof filter);
-    if (f->port >= 0)
-        snprintf(where, sizeof where, "%s:%d/%s", f->peer, f->port, hr_proto_name(f->proto, pb));
-    else
-        snprintf(where, sizeof where, "%s/%s", f->peer, hr_proto_name(f->proto, pb));
+    hf_filter(kind, f, filter, sizeof filter);
+    hf_where(f, where, sizeof where);
+    flow_addr_format(&f->host, host);
     snprintf(id_note, 64, " (and %zu more, folded)", n - 1);
-    fprintf(e,
-            "  folded: this block stands for %zu Low %s findings towards %s, one per host; the "
-            "highest ranked is shown (--no-fold prints each; --format json lists each)\n",
-            n, f->hunt, where);
-    fprintf(e, "  folded_hosts:");
+    if (kind == HF_PEER)
+        fprintf(e,
+                "  folded: this block stands for %zu Low %s findings towards %s, one per host; "
+                "the highest ranked is shown (--no-fold prints each; --format json lists "
+                "each)\n",
+                n, f->hunt, where);
+    else
+        fprintf(e,
+                "  folded: this block stands for %zu %s %s findings of %s, one per peer and "
+                "port; the highest ranked is shown (--no-fold prints each; --format json lists "
+                "each)\n",
+                n, hr_risk_name(f->risk), f->hunt, host);
+    fprintf(e, kind == HF_PEER ? "  folded_hosts:" : "  folded_peers:");
     for (size_t i = 0; i < n && i < HF_HOSTS_NAMED; i++) {
-        char h[FLOW_ADDR_STRLEN];
-        flow_addr_format(&v[mem[i]]->host, h);
-        fprintf(e, " %s", h);
+        char it[96];
+        if (kind == HF_PEER)
+            flow_addr_format(&v[mem[i]]->host, it);
+        else
+            hf_where(v[mem[i]], it, sizeof it);
+        fprintf(e, " %s", it);
     }
     if (n > HF_HOSTS_NAMED)
         fprintf(e, " and %zu more", n - HF_HOSTS_NAMED);
     fputc('\n', e);
-    if (n_users) {
+    if (n_users && kind == HF_PEER) {
         fprintf(e, "  folded_users: %zu known:", n_users);
         size_t named = 0;
         for (size_t i = 0; i < n && named < HF_USERS_NAMED; i++)
@@ -171,13 +229,41 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     fprintf(e, "  folded_confidence: %zu High, %zu Medium, %zu Low\n", conf[HUNT_CONF_HIGH],
             conf[HUNT_CONF_MEDIUM], conf[HUNT_CONF_LOW]);
     fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s '%s'\n", o->dir, a, b, filter);
-    fprintf(e,
-            "  folded_action: one behaviour of %zu hosts: find the software they share that "
-            "keeps it; when it is known and wanted, allow-list the destination "
-            "(dst@%s = %s REASON) and it is reported suppressed from then on\n",
-            n, f->hunt, f->peer);
+    if (kind == HF_PEER)
+        fprintf(e,
+                "  folded_action: one behaviour of %zu hosts: find the software they share "
+                "that keeps it; when it is known and wanted, allow-list the destination "
+                "(dst@%s = %s REASON) and it is reported suppressed from then on\n",
+                n, f->hunt, f->peer);
+    else
+        fprintf(e,
+                "  folded_action: one host's activity, to be handled as one: the recommended "
+                "action applies to each of the %zu; when %s is authorised to do this, "
+                "allow-list it (host@%s = %s REASON) and it is reported suppressed from then "
+                "on\n",
+                n, host, f->hunt, host);
     if (fclose(e) != 0)
         hf_oom();
     *evidence = ev;
     return n;
+}
+
+void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (p->groups[HF_PEER] && n < cap)
+        n += (size_t)snprintf(out + n, cap - n,
+                              "%zu Low findings that %u hosts or more share towards one peer are "
+                              "folded into %zu block%s",
+                              p->in_kind[HF_PEER], o->fold_min_hosts, p->groups[HF_PEER],
+                              p->groups[HF_PEER] == 1 ? "" : "s");
+    if (p->groups[HF_HOST] && n < cap)
+        n += (size_t)snprintf(out + n, cap - n,
+                              "%s%zu findings of one host, hunt and risk (%u or more a host) are "
+                              "folded into %zu block%s",
+                              n ? "; " : "", p->in_kind[HF_HOST], o->fold_min_findings,
+                              p->groups[HF_HOST], p->groups[HF_HOST] == 1 ? "" : "s");
+    if (n && n < cap)
+        snprintf(out + n, cap - n, " (--no-fold prints each)");
 }

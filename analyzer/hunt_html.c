@@ -685,12 +685,13 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
             "<a href=\"#suppressed\"><span class=\"badge supp\">Suppressed %zu</span></a> "
             "(%zu new this run)</p>\n",
             supp, fresh);
-    if (fold->groups)
-        fprintf(out,
-                "<p class=\"counts\">%zu Low findings shared by %u hosts or more are folded "
-                "into %zu block%s: each shows its highest ranked finding and names the others "
-                "(--no-fold shows each; --format json lists each).</p>\n",
-                fold->folded, o->fold_min_hosts, fold->groups, fold->groups == 1 ? "" : "s");
+    char folds[400];
+    hf_summary(fold, o, folds, sizeof folds);
+    if (folds[0]) {
+        fputs("<p class=\"counts\">", out);
+        hh_esc(out, folds);
+        fputs(": each block shows its highest ranked finding and lists the others.</p>\n", out);
+    }
 
     /* the index */
     if (n > 0) {
@@ -734,7 +735,7 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
 {
     /* a page of 5,000 findings that thousands of hosts share is one no browser opens well */
     hf_plan_t fold;
-    hf_plan(&fold, v, n, o->fold_min_hosts, 0);
+    hf_plan(&fold, v, n, o->fold_min_hosts, o->fold_min_findings, 0);
     hh_header(out, v, n, o, &fold);
     fputs("<main>\n", out);
     /* the findings by risk, in the report's order within each level */

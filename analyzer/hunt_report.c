@@ -901,7 +901,9 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     }
     /* A person's report folds what many hosts share (hunt_fold.c); machines get each. */
     hf_plan_t fold;
-    hf_plan(&fold, l->v, l->n, o->format == HR_FMT_TEXT ? o->fold_min_hosts : 0, o->new_only);
+    int text = o->format == HR_FMT_TEXT;
+    hf_plan(&fold, l->v, l->n, text ? o->fold_min_hosts : 0, text ? o->fold_min_findings : 0,
+            o->new_only);
     if (o->format == HR_FMT_TEXT) {
         char a[32], b[32];
         hr_iso(o->from_ms, a);
@@ -929,11 +931,10 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64
                     " prepared and kept\n",
                     o->prep->hours_cached, o->prep->hours_built);
-        if (fold.groups)
-            fprintf(out,
-                    "# %zu Low findings shared by %u hosts or more are folded into %zu block%s "
-                    "(--no-fold prints each)\n",
-                    fold.folded, o->fold_min_hosts, fold.groups, fold.groups == 1 ? "" : "s");
+        char folds[400];
+        hf_summary(&fold, o, folds, sizeof folds);
+        if (folds[0])
+            fprintf(out, "# %s\n", folds);
         fputc('\n', out);
     }
     if (o->format == HR_FMT_HTML) {

@@ -955,7 +955,8 @@ static void th_line(const char *text, const char *prefix, char *out, size_t cap)
  * into one block led by the highest ranked (the shared timer: 14 hosts), names every host
  * and a cat filter of the peer's flows; --no-fold and [general] fold_min_hosts above the count
  * print each; the HTML page folds as the text does; JSON lists each; a timer of a few hosts
- * (above Low) is never folded. */
+ * (above Low) is never folded that way. One host's many findings of one hunt and risk (a
+ * poller's) fold into a block of the host from [general] fold_min_findings. */
 TEST_IMPL(hunt_fold_shared_low)
 {
     const char *dir = th_timer_store("fold", 40, 14);
@@ -979,8 +980,8 @@ TEST_IMPL(hunt_fold_shared_low)
     ASSERT_EQ(th_count(text, "Hunt ID: "), n_json - 13);
     snprintf(want, sizeof want, "Hunt ID: %s (and 13 more, folded)\n", lead_id);
     ASSERT_NOT_NULL(strstr(text, want));
-    ASSERT_NOT_NULL(strstr(text, "# 14 Low findings shared by 10 hosts or more are folded into "
-                                 "1 block (--no-fold prints each)\n"));
+    ASSERT_NOT_NULL(strstr(text, "# 14 Low findings that 10 hosts or more share towards one "
+                                 "peer are folded into 1 block (--no-fold prints each)\n"));
     ASSERT_NOT_NULL(strstr(text, "this block stands for 14 Low beacon findings towards "
                                  "198.51.100.7:443/tcp, one per host"));
     th_line(text, "  folded_hosts:", line, sizeof line);
@@ -1028,8 +1029,8 @@ TEST_IMPL(hunt_fold_shared_low)
     /* the HTML page (a person's too) folds the same way; --no-fold shows each */
     text = th_fold_text(dir, "--format html");
     ASSERT_EQ(th_count(text, "<article "), n_json - 13);
-    ASSERT_NOT_NULL(strstr(text, "14 Low findings shared by 10 hosts or more are folded into 1 "
-                                 "block"));
+    ASSERT_NOT_NULL(strstr(text, "14 Low findings that 10 hosts or more share towards one peer "
+                                 "are folded into 1 block"));
     snprintf(want, sizeof want, "%s</a> (and 13 more, folded)", lead_id);
     ASSERT_EQ(th_count(text, want), 2); /* the index and the article */
     ASSERT_NOT_NULL(strstr(text, "<tr><th>folded_hosts</th>"));
@@ -1051,6 +1052,53 @@ TEST_IMPL(hunt_fold_shared_low)
     ASSERT_GE(th_count(text, "198.51.100.7:443/tcp every"), 4);
     ASSERT_EQ(th_count(text, "(and "), 0);
     free(text);
+
+    /* one host polling twelve addresses on one schedule: twelve Low findings of one host (a
+     * poller), towards twelve peers: one block of the host, from 12 a host, not from 13 */
+    char path[700];
+    f = th_zeek_log("fold-poller", path, sizeof path);
+    unsigned rng = 99;
+    for (int h = 0; h < 40; h++)
+        th_zeek_browsing(f, 1709251200.0, h, "203.0.113", &rng);
+    for (int k = 0; k < 144; k++)
+        for (int d = 0; d < 12; d++)
+            fprintf(f, "%.6f\tP%d_%d\t10.1.0.1\t%d\t10.2.0.%d\t9100\ttcp\t0.3\t200\t3000\t"
+                       "SF\t4\t400\t4\t3200\n",
+                    1709251200.0 + k * 600.0 + d * 2.0, k, d, 20000 + k * 12 + d, 10 + d);
+    fclose(f);
+    char pdir[800];
+    snprintf(pdir, sizeof pdir, "%s/fold-poller", test_tmpdir());
+    test_zeek_import(pdir, path);
+    for (int min = 12; min <= 13; min++) {
+        f = fopen(ini, "w");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "[general]\nfold_min_findings = %d\n", min);
+        fclose(f);
+        snprintf(args, sizeof args, "--config %s", ini);
+        text = th_fold_text(pdir, args);
+        int polls = th_count(text, "10.1.0.1 beacons to 10.2.0.");
+        if (min == 12) {
+            ASSERT_EQ(polls, 1);
+            ASSERT_NOT_NULL(strstr(text, "(and 11 more, folded)"));
+            ASSERT_NOT_NULL(strstr(text, "this block stands for 12 Low beacon findings of "
+                                         "10.1.0.1, one per peer and port"));
+            ASSERT_NOT_NULL(strstr(text, "12 findings of one host, hunt and risk (12 or more a "
+                                         "host) are folded into 1 block"));
+            th_line(text, "  folded_peers:", line, sizeof line);
+            strcat(line, " ");
+            for (int d = 0; d < 12; d++) {
+                snprintf(want, sizeof want, " 10.2.0.%d:9100/tcp ", 10 + d);
+                if (!strstr(line, want))
+                    TEST_FAIL_AT("%s not in %s", want, line);
+            }
+            th_line(text, "  folded_flows:", line, sizeof line);
+            ASSERT_NOT_NULL(strstr(line, " 'host 10.1.0.1'"));
+        } else {
+            ASSERT_EQ(polls, 12);
+            ASSERT_EQ(th_count(text, "folded"), 0);
+        }
+        free(text);
+    }
     return 0;
 }
 
