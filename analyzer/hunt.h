@@ -175,6 +175,10 @@ typedef struct hc_allow {
       "highest risk (1 Low .. 4 Critical) when too few internal hosts to judge prevalence")        \
     X(beacon, nonstandard_port_bonus, b_port_bonus, 0.15, 0, 1,                                    \
       "added when the port is not standard for the protocol (T1571)")                              \
+    X(beacon, nonstandard_port_max_hosts, b_port_max_hosts, 4, 0, 1000000,                        \
+      "the non-standard-port bonus needs the destination used by at most this many internal "     \
+      "hosts: a port many hosts use to one destination is that service's (STUN, MQTT), not a "    \
+      "backdoor's (hunting-methods.md 5.2)")                                                       \
     X(beacon, internal_penalty, b_int_penalty, 0.3, 0, 1,                                           \
       "taken when the destination is internal: periodic internal traffic is mostly management "   \
       "(RITA scores only internal to external); lateral C2 still shows, lower")                   \

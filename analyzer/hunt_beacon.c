@@ -1006,7 +1006,10 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
         }
     }
     int nonstd = !hc_port_standard(cfg, u->proto, u->port) && (u->proto == 6 || u->proto == 17);
-    double port_mod = nonstd ? cfg->b_port_bonus : 0;
+    /* T1571 is a port chosen to slip past filtering; one that many hosts use to this
+     * destination is the service's own (STUN 3478, MQTT 8883): still named, not a bonus */
+    int port_common = users > (uint64_t)cfg->b_port_max_hosts;
+    double port_mod = nonstd && !port_common ? cfg->b_port_bonus : 0;
     int internal_dst = hc_is_internal(cfg, &u->dst) != 0;
     double int_mod = internal_dst ? -cfg->b_int_penalty : 0;
     double final = bucket + prev_mod + port_mod + int_mod;
@@ -1223,9 +1226,16 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
                  (unsigned long long)users, (unsigned long long)pop);
         hev_raw(e, "prevalence", pj, t);
     }
-    if (nonstd) {
+    if (nonstd && !port_common) {
         snprintf(t, sizeof t, "%u/%s is not a standard port: %+.2f (T1571)", u->port,
                  hr_proto_name(u->proto, pb), port_mod);
+        hev_str(e, "nonstandard_port", t);
+    } else if (nonstd) {
+        snprintf(t, sizeof t,
+                 "%u/%s is not a standard port, but %llu internal hosts use this destination "
+                 "(more than %.0f): the service's own port, no bonus",
+                 u->port, hr_proto_name(u->proto, pb), (unsigned long long)users,
+                 cfg->b_port_max_hosts);
         hev_str(e, "nonstandard_port", t);
     }
     hev_num(e, "final_score", final, 3);

@@ -1170,6 +1170,69 @@ TEST_IMPL(hunt_beacon_resolver_in_practice)
     return 0;
 }
 
+/* The final score of the beacon finding of 10.1.0.1 towards 198.51.100.20 in dir, and its
+ * nonstandard_port evidence. */
+static double th_port_score(const char *dir, char *ev, size_t cap)
+{
+    char *out;
+    test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json --no-state",
+              test_bin("flowhunt"), dir);
+    double score = -1;
+    ev[0] = '\0';
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        if (!strstr(line, "\"host\":\"10.1.0.1\"") || !strstr(line, "\"peer\":\"198.51.100.20\""))
+            continue;
+        const char *r = strstr(line, "\"risk_score\":");
+        ASSERT_NOT_NULL(r);
+        score = strtod(r + 13, NULL);
+        ASSERT(test_json_str(line, "nonstandard_port", ev, cap));
+    }
+    free(out);
+    return score;
+}
+
+/* A beacon on a port off the standard list earns the non-standard-port bonus (T1571) when the
+ * destination is the host's alone; when more than [beacon] nonstandard_port_max_hosts (4)
+ * internal hosts use the destination, it is that service's port (STUN 3478 on the reference
+ * day was 3 false Highs): named, no bonus, the score 0.15 lower. */
+TEST_IMPL(hunt_beacon_port_bonus_rare_only)
+{
+    double score[2];
+    char ev[2][400];
+    for (int common = 0; common <= 1; common++) {
+        char path[700], name[32];
+        snprintf(name, sizeof name, "port-bonus-%d", common);
+        FILE *f = th_zeek_log(name, path, sizeof path);
+        unsigned rng = 31337;
+        for (int h = 0; h < 40; h++)
+            th_zeek_browsing(f, 1709251200.0, h, "203.0.113", &rng);
+        for (int k = 0; k < 144; k++) {
+            rng = rng * 1103515245u + 12345u;
+            fprintf(f, "%.6f\tT%d\t10.1.0.1\t%d\t198.51.100.20\t3478\tudp\t0.1\t120\t140\tSF\t1\t148"
+                       "\t1\t168\n",
+                    1709251200.0 + k * 600.0 + (double)(rng >> 16 & 4095) / 256.0, k, 20000 + k);
+        }
+        for (int h = 2; common && h <= 6; h++) /* five more users of the destination, now and then */
+            for (int k = 0; k < 5; k++)
+                fprintf(f, "%.6f\tU%d_%d\t10.1.0.%d\t%d\t198.51.100.20\t3478\tudp\t2.0\t900\t1500\tSF"
+                           "\t9\t1150\t9\t1750\n",
+                        1709251200.0 + h * 1111.0 + k * 15013.0, h, k, h, 30000 + k);
+        fclose(f);
+        char dir[800];
+        snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+        test_zeek_import(dir, path);
+        score[common] = th_port_score(dir, ev[common], sizeof ev[common]);
+    }
+    ASSERT(score[0] > 0);
+    ASSERT_NOT_NULL(strstr(ev[0], "3478/udp is not a standard port: +0.15 (T1571)"));
+    ASSERT_NOT_NULL(strstr(ev[1], "but 6 internal hosts use this destination (more than 4): the "
+                                  "service's own port, no bonus"));
+    /* the same timer; the prevalence modifier moves a little with the users too */
+    ASSERT(score[1] < score[0] - 0.14);
+    return 0;
+}
+
 /* A /24 timeline is reported only where it says more than its addresses: a host calling one
  * address every ten minutes (and two others of its /24 now and then) is one finding, the
  * address, its /24 scoring no better; a host calling twenty addresses of one /24 in turn every
