@@ -81,6 +81,7 @@ typedef struct hu_frame {
 typedef struct hu_unit {
     uint64_t deps;     /* hash of the segments its file depends on */
     uint64_t est_rows; /* rows of the row groups overlapping it: the size of building it */
+    uint64_t n_edge, n_conv; /* cached: what its file holds (hu_load sizes its arrays) */
     uint8_t any;       /* a row group overlaps it */
     uint8_t cached;    /* its rows come from its file (or it has none) */
 } hu_unit_t;
@@ -602,6 +603,8 @@ static void hu_job_one(void *arg, size_t k)
     pthread_mutex_lock(&j->mu);
     if (rc == 0) {
         s->u[u].cached = 1;
+        s->u[u].n_edge = edge.n;
+        s->u[u].n_conv = nc;
         s->built++;
     } else if (!j->err[0]) {
         snprintf(j->err, sizeof j->err, "%s", err);
@@ -720,6 +723,8 @@ static void hu_check_one(void *arg, size_t k)
     hu_set_t *s = arg;
     hu_file_t uf;
     if (s->u[k].any && hu_file_open(s, (int64_t)k, 1, &uf) == 0) {
+        s->u[k].n_edge = uf.h.n_edge;
+        s->u[k].n_conv = uf.h.n_conv;
         hu_file_close(&uf);
         s->u[k].cached = 1;
     }
@@ -888,8 +893,33 @@ int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hu_loaded_t *out, int n_
     int n = n_out < 1 ? 1 : n_out > HU_LOAD_MAX ? HU_LOAD_MAX : n_out;
     if ((size_t)n > s->n)
         n = s->n ? (int)s->n : 1;
-    for (int i = 0; i < n; i++)
+    /* Each thread's arrays sized once, for twice an even share of the pass's items (at most
+     * all: the hours are taken as they come): doubling them as they filled copied every
+     * item into fresh pages again and again, an eighth of a slid run's CPU, most of it the
+     * kernel clearing those pages. Room never written is never touched. */
+    uint64_t all[2] = {0, 0};
+    for (size_t k = 0; k < s->n; k++)
+        if (s->u[k].cached && s->u[k].any) {
+            all[0] += s->u[k].n_edge;
+            all[1] += s->u[k].n_conv;
+        }
+    for (int i = 0; i < n; i++) {
         arg[i] = (hu_load_arg_t){&j, &out[i]};
+        uint64_t share[2];
+        for (int w = 0; w < 2; w++) {
+            share[w] = all[w] / (parts ? parts : 1) * 2 / (uint64_t)n + 4096;
+            if (share[w] > all[w])
+                share[w] = all[w];
+        }
+        if (share[0] > out[i].recs.cap) {
+            out[i].recs.v = hj_xrealloc(out[i].recs.v, share[0] * sizeof *out[i].recs.v);
+            out[i].recs.cap = share[0];
+        }
+        if (share[1] > out[i].cap_convs) {
+            out[i].convs = hj_xrealloc(out[i].convs, share[1] * sizeof *out[i].convs);
+            out[i].cap_convs = share[1];
+        }
+    }
     cmd_par(hu_load_run, arg, sizeof *arg, n); /* a job without a thread finds nothing left */
     pthread_mutex_destroy(&j.mu);
     if (counts) {
