@@ -889,15 +889,19 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
               "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
               "recommended_action,flows_command\n",
               out);
+    size_t by_risk[HUNT_RISK_CRITICAL + 1] = {0};
     for (size_t i = 0; i < l->n; i++) {
         hunt_finding_t *f = l->v[i];
         if (o->new_only && !f->is_new)
             continue;
         shown++;
-        if (f->suppressed)
+        if (f->suppressed) {
             suppressed++;
-        else
+        } else {
             reported++;
+            if (f->risk >= HUNT_RISK_NONE && f->risk <= HUNT_RISK_CRITICAL)
+                by_risk[f->risk]++;
+        }
     }
     /* A person's report folds what many hosts share (hunt_fold.c); machines get each. */
     hf_plan_t fold;
@@ -931,6 +935,10 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64
                     " prepared and kept\n",
                     o->prep->hours_cached, o->prep->hours_built);
+        if (reported)
+            fprintf(out, "# by risk: %zu Critical, %zu High, %zu Medium, %zu Low\n",
+                    by_risk[HUNT_RISK_CRITICAL], by_risk[HUNT_RISK_HIGH],
+                    by_risk[HUNT_RISK_MEDIUM], by_risk[HUNT_RISK_LOW]);
         char folds[400];
         hf_summary(&fold, o, folds, sizeof folds);
         if (folds[0])
