@@ -630,9 +630,10 @@ uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind)
  * rejected, and over TCP with its handshake completed (a scanner's probe of port 53 is not
  * DNS). The DNS hunt judges these; preparation counts their clients per server. */
 int hp_conv_is_dns(const hunt_conv_t *c);
-/* A server the internal hosts use as their resolver although none is configured: no
- * [dns] resolvers, and at least [dns] resolver_min_hosts (> 0) of them send it DNS. */
-int hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a);
+/* A server the internal hosts use as their resolver although none is configured (no [dns]
+ * resolvers, and at least [dns] resolver_min_hosts (> 0) of them send it DNS): how many
+ * do; 0 for any other address. */
+uint64_t hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a);
 /* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms, and
  * temporary ones a killed hunt left more than a day ago; returns how many. */
 int hu_expire(const char *dir, uint64_t before_ms);
@@ -716,7 +717,7 @@ void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t c
 /* JSON string body (no quotes) of s, malloc'd. */
 char *hr_json_esc(const char *s);
 
-/* ---- folding Low findings many hosts share (hunt_fold.c) ------------------------------------ */
+/* ---- folding findings that are one thing, for a person (hunt_fold.c) ------------------------ */
 
 #define HF_ALONE SIZE_MAX
 enum { HF_PEER, HF_HOST }; /* what a block's findings share: see hf_plan */
@@ -740,9 +741,11 @@ void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_host
 void hf_free(hf_plan_t *p);
 /* One sentence saying what was folded ("" when nothing was), for a report's header. */
 void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap);
-/* The block led by v[lead] (a leader of p): what follows its Hunt ID (" (and N more, folded)")
- * and the evidence lines ("  folded_hosts: ...") that name the others, malloc'd. Returns how
- * many findings the block stands for. */
+/* What follows the Hunt ID of the block led by v[lead] (a leader of p): " (and N more,
+ * folded)". Returns how many findings the block stands for. */
+size_t hf_note(const hf_plan_t *p, size_t lead, char id_note[64]);
+/* hf_note, and the block's evidence lines ("  folded_hosts: ...") that name the others,
+ * malloc'd. Returns how many findings the block stands for. */
 size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
                    char id_note[64], char **evidence);
 

@@ -240,11 +240,13 @@ typedef struct hd_inferred {
     char json[1024], text[1024]; /* eight servers fit either */
 } hd_inferred_t;
 
-int hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a)
+uint64_t hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a)
 {
     const hunt_config_t *cfg = ctx->cfg;
-    return cfg->n_resolvers == 0 && cfg->d_res_min_hosts > 0 && ctx->prevalence &&
-           ctx->prevalence(ctx->prep_state, a, HP_PREV_DNS) >= (uint64_t)cfg->d_res_min_hosts;
+    if (cfg->n_resolvers > 0 || cfg->d_res_min_hosts <= 0 || !ctx->prevalence)
+        return 0;
+    uint64_t clients = ctx->prevalence(ctx->prep_state, a, HP_PREV_DNS);
+    return clients >= (uint64_t)cfg->d_res_min_hosts ? clients : 0;
 }
 
 static int hd_is_inferred(const hd_inferred_t *inf, const flow_addr_t *a)
@@ -262,9 +264,9 @@ static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
                            s->cfg->d_res_min_hosts);
     for (size_t i = 0; i < s->units.n; i++) { /* in unit order: the report is deterministic */
         const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
-        if (!hunt_resolver_in_practice(s->ctx, &u->peer))
+        uint64_t n = hunt_resolver_in_practice(s->ctx, &u->peer);
+        if (!n)
             continue;
-        uint64_t n = s->ctx->prevalence(s->ctx->prep_state, &u->peer, HP_PREV_DNS);
         int is_new;
         hj_intern(&inf->keys, u->peer.b, 16, &is_new);
         if (!is_new)

@@ -158,13 +158,21 @@ static void hf_oom(void)
 #define HF_HOSTS_NAMED 16
 #define HF_USERS_NAMED 8
 
-size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
-                   char id_note[64], char **evidence)
+size_t hf_note(const hf_plan_t *p, size_t lead, char id_note[64])
 {
     const size_t *mem = p->members + p->first[lead];
     size_t n = 0;
     while (p->first[lead] + n < p->folded && p->lead[mem[n]] == lead)
         n++;
+    snprintf(id_note, 64, " (and %zu more, folded)", n - 1);
+    return n;
+}
+
+size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
+                   char id_note[64], char **evidence)
+{
+    const size_t *mem = p->members + p->first[lead];
+    size_t n = hf_note(p, lead, id_note);
     const hunt_finding_t *f = v[lead];
     int kind = p->kind[lead];
     uint64_t first = UINT64_MAX, last = 0;
@@ -189,7 +197,6 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     hf_filter(kind, f, filter, sizeof filter);
     hf_where(f, where, sizeof where);
     flow_addr_format(&f->host, host);
-    snprintf(id_note, 64, " (and %zu more, folded)", n - 1);
     if (kind == HF_PEER)
         fprintf(e,
                 "  folded: this block stands for %zu Low %s findings towards %s, one per host; "

@@ -708,10 +708,9 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
             hh_esc(out, f->hunt_id);
             fputs("</a>", out);
             if (fold->lead[i] == i) {
-                char note[64], *ev;
-                hf_describe(v, fold, i, o, note, &ev);
+                char note[64];
+                hf_note(fold, i, note);
                 hh_esc(out, note);
-                free(ev);
             }
             fprintf(out, "</td><td><span class=\"badge %s%s\">%s</span></td><td>",
                     f->suppressed ? "supp" : "risk-", f->suppressed ? "" : hh_risk_class(f->risk),

@@ -895,8 +895,9 @@ int hu_load(hu_set_t *s, uint64_t parts, uint64_t part, hu_loaded_t *out, int n_
         n = s->n ? (int)s->n : 1;
     /* Each thread's arrays sized once, for twice an even share of the pass's items (at most
      * all: the hours are taken as they come): doubling them as they filled copied every
-     * item into fresh pages again and again, an eighth of a slid run's CPU, most of it the
-     * kernel clearing those pages. Room never written is never touched. */
+     * item into fresh pages again and again (a tenth of the CPU of a slid run over 100 M
+     * flows, most of it the kernel clearing those pages). Room never written is never
+     * touched. */
     uint64_t all[2] = {0, 0};
     for (size_t k = 0; k < s->n; k++)
         if (s->u[k].cached && s->u[k].any) {
