@@ -222,8 +222,8 @@ TEST_IMPL(html_pipeline_report)
         snprintf(want, sizeof want, "id=\"%s\"", id);
         if (!strstr(page, want))
             TEST_FAIL_AT("%s of the JSON run is not in the page", id);
-        /* a Low finding many hosts share is a row of its block (hunt_fold.c), its pictures
-         * those of the block's first */
+        /* a folded finding (hunt_fold.c) is a row of its block, its pictures those of the
+         * block's first */
         snprintf(want, sizeof want, "<tr class=\"folded\" id=\"%s\"", id);
         if (strstr(page, want)) {
             folded++;
