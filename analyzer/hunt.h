@@ -567,7 +567,8 @@ typedef struct hunt_ctx {
     /* Prevalence: distinct internal hosts that originated conversations to an address
      * (HP_PREV_ADDR), to a /24 (IPv6: /64; HP_PREV_NET), or DNS to an address (HP_PREV_DNS,
      * hp_conv_is_dns) in the window; with dst NULL the internal hosts seen at all. Complete
-     * once every pass has been fed: read at finish, or for a pass's own pairs at its end. */
+     * only once every pass has been fed (passes split by pairs of /24s, so one destination's
+     * hosts are spread over them): read at finish. */
     uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int kind);
     const void *prep_state;
     const char *dir; /* the data directory (state under DIR/hunt/) */
