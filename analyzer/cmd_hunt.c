@@ -77,7 +77,8 @@ static void hunt_usage(FILE *f)
                "  --no-fold         text and HTML: print each finding apart (default: the\n"
                "                    Low findings of 10 or more hosts towards one peer and\n"
                "                    port are one block, and so are 10 or more of one host,\n"
-               "                    hunt and risk: [general] fold_min_hosts, fold_min_findings)\n"
+               "                    hunt and risk, then 50 or more Low ones of a hunt:\n"
+               "                    [general] fold_min_hosts, fold_min_findings, fold_min_low)\n"
                "  --print-config    print the effective configuration and exit\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
@@ -239,7 +240,7 @@ int cmd_hunt(int argc, char **argv)
     if (min_risk)
         cfg.min_risk = min_risk; /* the command line over the file */
     if (no_fold)
-        cfg.fold_min_hosts = cfg.fold_min_findings = 0;
+        cfg.fold_min_hosts = cfg.fold_min_findings = cfg.fold_min_low = 0;
     if (print_config) {
         hc_print(&cfg, stdout);
         status = CMD_OK;
@@ -356,6 +357,7 @@ int cmd_hunt(int argc, char **argv)
                     .min_risk = (int)cfg.min_risk,
                     .fold_min_hosts = (unsigned)cfg.fold_min_hosts,
                     .fold_min_findings = (unsigned)cfg.fold_min_findings,
+                    .fold_min_low = (unsigned)cfg.fold_min_low,
                     .write_state = write_state,
                     .now_ms = now,
                     .from_ms = win_from,

@@ -113,6 +113,9 @@ typedef struct hc_allow {
     X(general, fold_min_findings, fold_min_findings, 10, 0, 1e9,                                  \
       "the text and HTML reports print one host's findings of one hunt and risk, this many or "   \
       "more (a scanner's targets, a poller's), as one block (--no-fold, or 0: each apart)")       \
+    X(general, fold_min_low, fold_min_low, 50, 0, 1e9,                                            \
+      "then the Low findings of one hunt that no block holds, this many or more (a week's "       \
+      "first contacts with new destinations), as one block (--no-fold, or 0: each apart)")        \
     X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
       "longest gap between two records of one 5-tuple that are joined")                            \
     X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
@@ -685,6 +688,7 @@ typedef struct hr_opts {
     int min_risk; /* HUNT_RISK_*: lower findings are counted, not reported; 0 keeps all */
     unsigned fold_min_hosts;    /* text, HTML: Low findings this many hosts share fold; 0 none */
     unsigned fold_min_findings; /* text, HTML: one host's findings of a hunt and risk; 0 none */
+    unsigned fold_min_low;      /* text, HTML: a hunt's Low findings no other block holds */
     int write_state;
     uint64_t now_ms;
     uint64_t from_ms, to_ms; /* the window, for evidence filters */
@@ -721,24 +725,25 @@ char *hr_json_esc(const char *s);
 /* ---- folding findings that are one thing, for a person (hunt_fold.c) ------------------------ */
 
 #define HF_ALONE SIZE_MAX
-enum { HF_PEER, HF_HOST }; /* what a block's findings share: see hf_plan */
+enum { HF_PEER, HF_HOST, HF_HUNT }; /* what a block's findings share: see hf_plan */
 
 /* Which findings of a report fold into which block. */
 typedef struct hf_plan {
     size_t *lead;    /* per finding: the index of its block's first finding, or HF_ALONE */
     size_t *members; /* every folded finding, block by block, each block in report order */
     size_t *first;   /* per block leader: where its block starts in members */
-    unsigned char *kind; /* per block leader: HF_PEER or HF_HOST */
+    unsigned char *kind; /* per block leader: HF_PEER, HF_HOST or HF_HUNT */
     size_t folded;   /* findings in blocks */
-    size_t groups[2], in_kind[2]; /* blocks, and findings in them, per kind */
+    size_t groups[3], in_kind[3]; /* blocks, and findings in them, per kind */
 } hf_plan_t;
 
 /* Plans the folds of v[0..n) (in report order; with new_only, new ones only: the others are
- * not shown). HF_PEER: the Low findings of one hunt towards one (peer, port, protocol) from
- * min_hosts hosts or more; then HF_HOST: the findings of one hunt, host and risk, min_findings
- * or more, among those left. 0 folds nothing of that kind. Free with hf_free. */
-void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
-             unsigned min_findings, int new_only);
+ * not shown), by o's thresholds (o NULL: none). HF_PEER: the Low findings of one hunt towards
+ * one (peer, port, protocol) from fold_min_hosts hosts or more; then HF_HOST: the findings of
+ * one hunt, host and risk, fold_min_findings or more, among those left; then HF_HUNT: the Low
+ * findings of one hunt left, fold_min_low or more. 0 folds nothing of that kind. Free with
+ * hf_free. */
+void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, const hr_opts_t *o, int new_only);
 void hf_free(hf_plan_t *p);
 /* One sentence saying what was folded ("" when nothing was), for a report's header. */
 void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap);

@@ -5,10 +5,13 @@
  * one monitoring server's every poll (on the reference day of 5,415 hosts: 5,307 of 5,351
  * findings). Printed one by one they bury the few that matter under 197,000 lines. So the text
  * and HTML reports print such a group as one block: the highest-ranked member in full, the
- * others counted and named. Two kinds (hf_plan): HF_PEER, the Low findings of one hunt towards
+ * others counted and named. Three kinds (hf_plan): HF_PEER, the Low findings of one hunt towards
  * one (peer, port, protocol) from [general] fold_min_hosts hosts or more -- only Low: a Medium
  * finding on 500 hosts is 500 things to look at; then HF_HOST, the findings of one hunt, host
- * and risk, fold_min_findings or more -- one host's activity is handled as one. Nothing is
+ * and risk, fold_min_findings or more -- one host's activity is handled as one; last HF_HUNT,
+ * the Low findings of one hunt that neither holds, fold_min_low or more -- a week's hunt of a
+ * busy network makes first contact with thousands of new destinations, each a Low finding of
+ * the rare hunt with a host and peer of its own, context rather than a lead. Nothing is
  * lost: every member keeps its Hunt ID and fingerprint in the state, JSON, CSV and the SIEM
  * formats list each, and --no-fold prints each here too. Allow-listed findings are never
  * folded (they are printed apart, with their reason).
@@ -24,7 +27,9 @@ static int hf_foldable(int kind, const hunt_finding_t *f)
 {
     if (f->suppressed)
         return 0;
-    return kind == HF_HOST || (f->risk == HUNT_RISK_LOW && f->peer[0]);
+    if (kind == HF_HOST)
+        return 1;
+    return f->risk == HUNT_RISK_LOW && (kind == HF_HUNT || f->peer[0]);
 }
 
 typedef struct hf_sort {
@@ -32,11 +37,12 @@ typedef struct hf_sort {
     int kind;
 } hf_sort_t;
 
-/* The key of a block: HF_PEER (hunt, peer, port, protocol), HF_HOST (hunt, host, risk). */
+/* The key of a block: HF_PEER (hunt, peer, port, protocol), HF_HOST (hunt, host, risk),
+ * HF_HUNT (hunt; its findings are all Low). */
 static int hf_cmp_key(int kind, const hunt_finding_t *x, const hunt_finding_t *y)
 {
     int c = strcmp(x->hunt, y->hunt);
-    if (c)
+    if (c || kind == HF_HUNT)
         return c;
     if (kind == HF_HOST) {
         if ((c = memcmp(x->host.b, y->host.b, 16)))
@@ -91,8 +97,7 @@ static void hf_stage(hf_plan_t *p, hunt_finding_t *const *v, size_t n, int kind,
     }
 }
 
-void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_hosts,
-             unsigned min_findings, int new_only)
+void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, const hr_opts_t *o, int new_only)
 {
     memset(p, 0, sizeof *p);
     size_t cap = n ? n : 1;
@@ -103,9 +108,13 @@ void hf_plan(hf_plan_t *p, hunt_finding_t *const *v, size_t n, unsigned min_host
     size_t *cand = hj_xmalloc(cap * sizeof *cand);
     for (size_t i = 0; i < n; i++)
         p->lead[i] = HF_ALONE;
-    /* many hosts' Low findings towards one place first: a poller's are then what is left */
-    hf_stage(p, v, n, HF_PEER, min_hosts, new_only, cand);
-    hf_stage(p, v, n, HF_HOST, min_findings, new_only, cand);
+    /* many hosts' Low findings towards one place first: a poller's are then what is left, and
+     * a hunt's scattered Low ones what is left after that */
+    if (o) {
+        hf_stage(p, v, n, HF_PEER, o->fold_min_hosts, new_only, cand);
+        hf_stage(p, v, n, HF_HOST, o->fold_min_findings, new_only, cand);
+        hf_stage(p, v, n, HF_HUNT, o->fold_min_low, new_only, cand);
+    }
     free(cand);
 }
 
@@ -168,6 +177,37 @@ size_t hf_note(const hf_plan_t *p, size_t lead, char id_note[64])
     return n;
 }
 
+/* How many distinct hosts (peers: by text) the block's findings have; for HF_HUNT's line. */
+static int hf_cmp_host(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(flow_addr_t));
+}
+
+static int hf_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void hf_spread(hunt_finding_t *const *v, const size_t *mem, size_t n, size_t *hosts,
+                      size_t *peers)
+{
+    flow_addr_t *h = hj_xmalloc(n * sizeof *h);
+    const char **pe = hj_xmalloc(n * sizeof *pe);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = v[mem[i]]->host;
+        pe[i] = v[mem[i]]->peer;
+    }
+    qsort(h, n, sizeof *h, hf_cmp_host);
+    qsort(pe, n, sizeof *pe, hf_cmp_str);
+    *hosts = *peers = 0;
+    for (size_t i = 0; i < n; i++) {
+        *hosts += i == 0 || memcmp(&h[i], &h[i - 1], sizeof *h) != 0;
+        *peers += pe[i][0] && (i == 0 || strcmp(pe[i], pe[i - 1]) != 0);
+    }
+    free(h);
+    free(pe);
+}
+
 size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
                    char id_note[64], char **evidence)
 {
@@ -194,34 +234,49 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
         hf_oom();
     hr_iso(first, a);
     hr_iso(last + 1, b);
-    hf_filter(kind, f, filter, sizeof filter);
     hf_where(f, where, sizeof where);
     flow_addr_format(&f->host, host);
-    if (kind == HF_PEER)
+    if (kind == HF_PEER) {
         fprintf(e,
                 "  folded: this block stands for %zu Low %s findings towards %s, one per host; "
                 "the highest ranked is shown (--no-fold prints each; --format json lists "
                 "each)\n",
                 n, f->hunt, where);
-    else
+    } else if (kind == HF_HOST) {
         fprintf(e,
                 "  folded: this block stands for %zu %s %s findings of %s, one per peer and "
                 "port; the highest ranked is shown (--no-fold prints each; --format json lists "
                 "each)\n",
                 n, hr_risk_name(f->risk), f->hunt, host);
-    fprintf(e, kind == HF_PEER ? "  folded_hosts:" : "  folded_peers:");
+    } else {
+        size_t hosts, peers;
+        hf_spread(v, mem, n, &hosts, &peers);
+        fprintf(e,
+                "  folded: this block stands for the %zu Low %s findings that no other block "
+                "holds, of %zu hosts towards %zu peers; the highest ranked is shown (--no-fold "
+                "prints each; --format json lists each)\n",
+                n, f->hunt, hosts, peers);
+    }
+    fprintf(e, kind == HF_PEER ? "  folded_hosts:" : kind == HF_HOST ? "  folded_peers:"
+                                                                      : "  folded_findings:");
     for (size_t i = 0; i < n && i < HF_HOSTS_NAMED; i++) {
-        char it[96];
-        if (kind == HF_PEER)
+        char it[FLOW_ADDR_STRLEN + 100];
+        if (kind == HF_PEER) {
             flow_addr_format(&v[mem[i]]->host, it);
-        else
+        } else if (kind == HF_HOST) {
             hf_where(v[mem[i]], it, sizeof it);
+        } else {
+            flow_addr_format(&v[mem[i]]->host, it);
+            size_t len = strlen(it);
+            memcpy(it + len, "->", 3);
+            hf_where(v[mem[i]], it + len + 2, sizeof it - len - 2);
+        }
         fprintf(e, " %s", it);
     }
     if (n > HF_HOSTS_NAMED)
         fprintf(e, " and %zu more", n - HF_HOSTS_NAMED);
     fputc('\n', e);
-    if (n_users && kind == HF_PEER) {
+    if (n_users && kind != HF_HOST) {
         fprintf(e, "  folded_users: %zu known:", n_users);
         size_t named = 0;
         for (size_t i = 0; i < n && named < HF_USERS_NAMED; i++)
@@ -235,20 +290,31 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
             v[mem[n - 1]]->hunt_id);
     fprintf(e, "  folded_confidence: %zu High, %zu Medium, %zu Low\n", conf[HUNT_CONF_HIGH],
             conf[HUNT_CONF_MEDIUM], conf[HUNT_CONF_LOW]);
-    fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s '%s'\n", o->dir, a, b, filter);
+    /* HF_HUNT's members share no host or peer: no one filter shows their flows */
+    if (kind != HF_HUNT) {
+        hf_filter(kind, f, filter, sizeof filter);
+        fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s '%s'\n", o->dir, a, b,
+                filter);
+    }
     if (kind == HF_PEER)
         fprintf(e,
                 "  folded_action: one behaviour of %zu hosts: find the software they share "
                 "that keeps it; when it is known and wanted, allow-list the destination "
                 "(dst@%s = %s REASON) and it is reported suppressed from then on\n",
                 n, f->hunt, f->peer);
-    else
+    else if (kind == HF_HOST)
         fprintf(e,
                 "  folded_action: one host's activity, to be handled as one: the recommended "
                 "action applies to each of the %zu; when %s is authorised to do this, "
                 "allow-list it (host@%s = %s REASON) and it is reported suppressed from then "
                 "on\n",
                 n, host, f->hunt, host);
+    else
+        fprintf(e,
+                "  folded_action: each is Low on its own, context rather than a lead: look "
+                "again at a member whose host or peer also has a finding above Low (the hunts "
+                "that agree on one host, peer and port already share one finding); "
+                "--min-risk medium counts Low findings without listing them\n");
     if (fclose(e) != 0)
         hf_oom();
     *evidence = ev;
@@ -257,20 +323,25 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
 
 void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap)
 {
+    /* per kind: the sentence (findings, threshold, blocks, plural) and its threshold */
+    static const char *const say[3] = {
+        "%zu Low findings that %u hosts or more share towards one peer are folded into %zu "
+        "block%s",
+        "%zu findings of one host, hunt and risk (%u or more a host) are folded into %zu block%s",
+        "%zu Low findings of one hunt that no other block holds (%u or more a hunt) are folded "
+        "into %zu block%s"};
+    const unsigned min[3] = {o->fold_min_hosts, o->fold_min_findings, o->fold_min_low};
     size_t n = 0;
     out[0] = '\0';
-    if (p->groups[HF_PEER] && n < cap)
-        n += (size_t)snprintf(out + n, cap - n,
-                              "%zu Low findings that %u hosts or more share towards one peer are "
-                              "folded into %zu block%s",
-                              p->in_kind[HF_PEER], o->fold_min_hosts, p->groups[HF_PEER],
-                              p->groups[HF_PEER] == 1 ? "" : "s");
-    if (p->groups[HF_HOST] && n < cap)
-        n += (size_t)snprintf(out + n, cap - n,
-                              "%s%zu findings of one host, hunt and risk (%u or more a host) are "
-                              "folded into %zu block%s",
-                              n ? "; " : "", p->in_kind[HF_HOST], o->fold_min_findings,
-                              p->groups[HF_HOST], p->groups[HF_HOST] == 1 ? "" : "s");
+    for (int k = HF_PEER; k <= HF_HUNT; k++) {
+        if (!p->groups[k] || n >= cap)
+            continue;
+        if (n)
+            n += (size_t)snprintf(out + n, cap - n, "; ");
+        if (n < cap)
+            n += (size_t)snprintf(out + n, cap - n, say[k], p->in_kind[k], min[k], p->groups[k],
+                                  p->groups[k] == 1 ? "" : "s");
+    }
     if (n && n < cap)
         snprintf(out + n, cap - n, " (--no-fold prints each)");
 }

@@ -734,7 +734,7 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
 {
     /* a page of 5,000 findings that thousands of hosts share is one no browser opens well */
     hf_plan_t fold;
-    hf_plan(&fold, v, n, o->fold_min_hosts, o->fold_min_findings, 0);
+    hf_plan(&fold, v, n, o, 0);
     hh_header(out, v, n, o, &fold);
     fputs("<main>\n", out);
     /* the findings by risk, in the report's order within each level */

@@ -906,8 +906,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     /* A person's report folds what many hosts share (hunt_fold.c); machines get each. */
     hf_plan_t fold;
     int text = o->format == HR_FMT_TEXT;
-    hf_plan(&fold, l->v, l->n, text ? o->fold_min_hosts : 0, text ? o->fold_min_findings : 0,
-            o->new_only);
+    hf_plan(&fold, l->v, l->n, text ? o : NULL, o->new_only);
     if (o->format == HR_FMT_TEXT) {
         char a[32], b[32];
         hr_iso(o->from_ms, a);

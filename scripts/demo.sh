@@ -195,6 +195,11 @@ while IFS= read -r line; do
                 val($0, "technique"), val($0, "hunt"),
                 val($0, "suppressed") == "true" ? ", allow-listed" : ""
         }' "$tmp/report.jsonl")
+    # A first contact is new only against a baseline: the rare hunt learns [rare] learning_days
+    # (2) before it claims one, and this capture is a day.
+    if [ -z "$found" ] && [ "$scenario" = first-seen ]; then
+        found="no finding: the rare hunt claims a first contact only after 2 days of baseline ([rare] learning_days); this capture is one day"
+    fi
     printf '%-26s %-9s %s -> %s:%s/%s\n    %s\n' "$scenario" "${technique:--}" "$host" "$peer" \
         "$port" "$proto" "${found:-no finding}"
 done <"$tmp/truth.jsonl"

@@ -1102,6 +1102,104 @@ TEST_IMPL(hunt_fold_shared_low)
     return 0;
 }
 
+/* A finding for th_fold_plan: hunt, host 10.1.0.H, peer 203.0.113.P (0: none), risk. */
+static hunt_finding_t *th_fold_finding(hunt_findings_t *l, const char *hunt, int h, int peer,
+                                       int risk)
+{
+    hunt_finding_t *f = hunt_finding_new(l, hunt);
+    char a[32];
+    snprintf(a, sizeof a, "10.1.0.%d", h);
+    if (flow_addr_parse(&f->host, a) != 0)
+        return NULL;
+    if (peer)
+        snprintf(f->peer, sizeof f->peer, "203.0.113.%d", peer);
+    f->port = 443;
+    f->proto = 6;
+    f->risk = risk;
+    f->confidence = HUNT_CONF_LOW;
+    f->first_seen = 1709251200000ull + (uint64_t)l->n * 1000;
+    f->last_seen = f->first_seen + 500;
+    snprintf(f->hunt_id, sizeof f->hunt_id, "TH-HUNTIN-20240301-%04zu", l->n);
+    return f;
+}
+
+/* The third kind of block: the Low findings of one hunt that neither other kind holds (a
+ * week's first contacts with new destinations: each its own host and peer), from [general]
+ * fold_min_low. Findings are planned directly, so every count is known: 12 scattered Low rare
+ * findings (two of one host, one towards the same peer as another), 10 Low beacon findings
+ * towards one peer (HF_PEER takes them first) and 3 scattered Low beacon ones, Medium and
+ * allow-listed rare ones (never in this kind). */
+TEST_IMPL(hunt_fold_scattered_low)
+{
+    hunt_findings_t l = {0};
+    for (int i = 0; i < 3; i++) /* report order: risk first */
+        ASSERT_NOT_NULL(th_fold_finding(&l, "rare", 100 + i, 100 + i, HUNT_RISK_MEDIUM));
+    for (int i = 0; i < 10; i++)
+        ASSERT_NOT_NULL(th_fold_finding(&l, "beacon", 50 + i, 7, HUNT_RISK_LOW));
+    for (int i = 0; i < 12; i++)
+        ASSERT_NOT_NULL(th_fold_finding(&l, "rare", i < 2 ? 1 : i, i == 11 ? 20 : 20 + i,
+                                        HUNT_RISK_LOW));
+    for (int i = 0; i < 3; i++)
+        ASSERT_NOT_NULL(th_fold_finding(&l, "beacon", 70 + i, 70 + i, HUNT_RISK_LOW));
+    hunt_finding_t *sup = th_fold_finding(&l, "rare", 90, 90, HUNT_RISK_LOW);
+    ASSERT_NOT_NULL(sup);
+    sup->suppressed = 1;
+    const size_t first_rare = 13;
+    hr_opts_t o = {.dir = "/data", .format = HR_FMT_TEXT, .fold_min_hosts = 10,
+                   .fold_min_findings = 10};
+    static const struct {
+        unsigned min_low;
+        size_t rare_block, beacon_block; /* findings in the HF_HUNT block of each; 0: none */
+    } v[] = {{0, 0, 0}, {13, 0, 0}, {12, 12, 0}, {3, 12, 3}, {4, 12, 0}};
+    for (size_t c = 0; c < sizeof v / sizeof v[0]; c++) {
+        o.fold_min_low = v[c].min_low;
+        hf_plan_t p;
+        hf_plan(&p, l.v, l.n, &o, 0);
+        /* the shared peer's ten are HF_PEER whatever fold_min_low says */
+        ASSERT_EQ(p.groups[HF_PEER], 1);
+        ASSERT_EQ(p.in_kind[HF_PEER], 10);
+        ASSERT_EQ(p.groups[HF_HOST], 0);
+        ASSERT_EQ(p.in_kind[HF_HUNT], v[c].rare_block + v[c].beacon_block);
+        ASSERT_EQ(p.groups[HF_HUNT], (size_t)(v[c].rare_block > 0) + (v[c].beacon_block > 0));
+        for (size_t i = 0; i < 3; i++) /* Medium: never this kind */
+            ASSERT_EQ(p.lead[i], HF_ALONE);
+        ASSERT_EQ(p.lead[l.n - 1], HF_ALONE); /* allow-listed: printed apart */
+        for (size_t i = first_rare; i < first_rare + 12; i++)
+            ASSERT_EQ(p.lead[i], v[c].rare_block ? first_rare : HF_ALONE);
+        for (size_t i = first_rare + 12; i < first_rare + 15; i++)
+            ASSERT_EQ(p.lead[i], v[c].beacon_block ? first_rare + 12 : HF_ALONE);
+        char sum[400];
+        hf_summary(&p, &o, sum, sizeof sum);
+        if (v[c].rare_block && !v[c].beacon_block) {
+            char want[400];
+            snprintf(want, sizeof want,
+                     "10 Low findings that 10 hosts or more share towards one peer are folded "
+                     "into 1 block; 12 Low findings of one hunt that no other block holds (%u or "
+                     "more a hunt) are folded into 1 block (--no-fold prints each)",
+                     v[c].min_low);
+            ASSERT_STR_EQ(sum, want);
+            char note[64], *ev;
+            ASSERT_EQ(hf_describe(l.v, &p, first_rare, &o, note, &ev), 12);
+            ASSERT_STR_EQ(note, " (and 11 more, folded)");
+            /* eleven hosts (10.1.0.1 twice), eleven peers (203.0.113.20 twice) */
+            ASSERT_NOT_NULL(strstr(ev, "  folded: this block stands for the 12 Low rare findings "
+                                       "that no other block holds, of 11 hosts towards 11 peers;"));
+            ASSERT_NOT_NULL(strstr(ev, "  folded_findings: 10.1.0.1->203.0.113.20:443/tcp "
+                                       "10.1.0.1->203.0.113.21:443/tcp 10.1.0.2->"));
+            ASSERT_NOT_NULL(strstr(ev, " 10.1.0.11->203.0.113.20:443/tcp\n"));
+            ASSERT_NOT_NULL(strstr(ev, "  folded_ids: TH-HUNTIN-20240301-0014 to "
+                                       "TH-HUNTIN-20240301-0025, in report order\n"));
+            ASSERT_NOT_NULL(strstr(ev, "  folded_confidence: 0 High, 0 Medium, 12 Low\n"));
+            ASSERT_NULL(strstr(ev, "folded_flows")); /* no one filter shows them all */
+            ASSERT_NOT_NULL(strstr(ev, "  folded_action: each is Low on its own"));
+            free(ev);
+        }
+        hf_free(&p);
+    }
+    hunt_findings_free(&l);
+    return 0;
+}
+
 /* With no resolvers configured, the server most hosts send DNS to is their resolver in
  * practice: its recursion (a timer towards a nameserver, as a resolver refreshing a record
  * has) is its job and no beacon, as a configured resolver's is; another internal host keeping
