@@ -17,7 +17,9 @@
  *     the window holds the history, so a scheduled run over the last days needs no state and
  *     an incremental run reports what a full one does.
  * Risk: a policy violation alone is Medium (Low when no resolvers are configured or seen: then
- * nothing is approved, and a policy cannot be violated); High when volume or ratio is crossed,
+ * nothing is approved, and a policy cannot be violated; Low too towards, or from, an internal
+ * server that resolver_min_hosts hosts resolve through although the configured list lacks
+ * it: one list to correct, or one rogue server to find); High when volume or ratio is crossed,
  * or two tunnel signs agree; Critical when four do. The approved resolvers' own recursion is
  * not judged: they are the servers that are supposed to talk to nameservers.
  *
@@ -240,13 +242,20 @@ typedef struct hd_inferred {
     char json[1024], text[1024]; /* eight servers fit either */
 } hd_inferred_t;
 
-uint64_t hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a)
+/* How many internal hosts send DNS to a, when that is [dns] resolver_min_hosts (> 0) or more:
+ * a server the organisation uses as a resolver; 0 for any other address. */
+static uint64_t hd_serves_many(const hunt_ctx_t *ctx, const flow_addr_t *a)
 {
     const hunt_config_t *cfg = ctx->cfg;
-    if (cfg->n_resolvers > 0 || cfg->d_res_min_hosts <= 0 || !ctx->prevalence)
+    if (cfg->d_res_min_hosts <= 0 || !ctx->prevalence)
         return 0;
     uint64_t clients = ctx->prevalence(ctx->prep_state, a, HP_PREV_DNS);
     return clients >= (uint64_t)cfg->d_res_min_hosts ? clients : 0;
+}
+
+uint64_t hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a)
+{
+    return ctx->cfg->n_resolvers > 0 ? 0 : hd_serves_many(ctx, a);
 }
 
 static int hd_is_inferred(const hd_inferred_t *inf, const flow_addr_t *a)
@@ -352,12 +361,26 @@ static void hd_finish(void *st, hunt_findings_t *out)
                         u->peak_bytes >= (uint64_t)cfg->d_hist_min_bytes &&
                         hfactor >= cfg->d_hist_factor;
         int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
+        /* A resolver the configuration lacks: an internal server that many hosts resolve
+         * through although it is not among the configured ones (its clients' DNS, and its own
+         * recursion). Each host's use of it breaks the policy as written, but hundreds of
+         * hosts doing so say the list is incomplete (IPv6 resolvers, a branch office's) or a
+         * rogue server answers the network: one thing to check, not hundreds of Medium
+         * findings. The policy part alone is Low then (a block of its own in the text
+         * report); tunnel signs raise the risk as anywhere. */
+        uint64_t unlisted_peer = 0, unlisted_host = 0;
+        if (cfg->n_resolvers > 0 && k == 0) {
+            if (hc_is_internal(cfg, &u->peer))
+                unlisted_peer = hd_serves_many(s->ctx, &u->peer);
+            unlisted_host = hd_serves_many(s->ctx, &u->host);
+        }
         int risk;
         if (k >= 4)
             risk = HUNT_RISK_CRITICAL;
         else if (volume_high || ratio_high || k >= 2)
             risk = HUNT_RISK_HIGH;
-        else if (k == 1 || cfg->n_resolvers > 0 || inf.n > 0)
+        else if (k == 1 || ((cfg->n_resolvers > 0 || inf.n > 0) && !unlisted_peer &&
+                            !unlisted_host))
             risk = HUNT_RISK_MEDIUM;
         else
             risk = HUNT_RISK_LOW;
@@ -398,6 +421,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      "resolvers), isolate %s, and find the process using the tunnel; estimate "
                      "what left from the %llu upstream bytes.",
                      host, peer, host, (unsigned long long)u->bytes_out);
+        else if (unlisted_peer || unlisted_host)
+            snprintf(f->action, sizeof f->action,
+                     "Check %s: when it is one of the organisation's resolvers, add it to "
+                     "[dns] resolvers (its %s is then normal DNS); when it is not, find who "
+                     "runs it and why %llu internal hosts resolve through it.",
+                     unlisted_peer ? peer : host, unlisted_peer ? "clients' DNS" : "recursion",
+                     (unsigned long long)(unlisted_peer ? unlisted_peer : unlisted_host));
         else
             snprintf(f->action, sizeof f->action,
                      "Investigate: find why %s resolves through %s instead of the approved "
@@ -478,6 +508,22 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
         if (inf.n > 0)
             hev_raw(e, "resolvers_in_practice", inf.json, inf.text);
+        if (unlisted_peer || unlisted_host) {
+            const char *srv = unlisted_peer ? peer : host;
+            uint64_t clients = unlisted_peer ? unlisted_peer : unlisted_host;
+            snprintf(t, sizeof t,
+                     "%s answers DNS for %llu internal hosts (>= %.0f, [dns] resolver_min_hosts) "
+                     "but is not among the configured resolvers: one the configuration lacks, "
+                     "or a rogue one; %s, so the policy alone is Low",
+                     srv, (unsigned long long)clients, cfg->d_res_min_hosts,
+                     unlisted_peer ? "this is one of its clients" : "this is its recursion");
+            snprintf(j, sizeof j,
+                     "{\"server\":\"%s\",\"internal_clients\":%llu,\"min_hosts\":%.0f,"
+                     "\"role\":\"%s\"}",
+                     srv, (unsigned long long)clients, cfg->d_res_min_hosts,
+                     unlisted_peer ? "client" : "recursion");
+            hev_raw(e, "unlisted_resolver", j, t);
+        }
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         (void)pb;
         hd_pic(f, pop, nh, h->bytes_out);

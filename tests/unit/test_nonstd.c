@@ -268,7 +268,10 @@ TEST_IMPL(dnsexfil_own_history)
     return 0;
 }
 
-/* With no resolvers configured, the servers most hosts use are the resolvers in practice. */
+/* With no resolvers configured, the servers most hosts use are the resolvers in practice.
+ * With resolvers configured, such a server is one the list lacks (or a rogue one): its clients
+ * and its recursion are reported, Low (one list to correct), naming it; below the threshold
+ * they are Medium as any policy violation. */
 TEST_IMPL(dnsexfil_resolvers_in_practice)
 {
     static const struct {
@@ -276,12 +279,16 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
         const char *resolvers;
         size_t findings; /* 25 clients of 10.0.0.53, its 3 nameservers, the one bypass */
         int bypass_risk, inferred;
-    } v[] = {{20, NULL, 1, HUNT_RISK_MEDIUM, 1},
-             {30, NULL, 29, HUNT_RISK_LOW, 0},
-             {0, NULL, 29, HUNT_RISK_LOW, 0},
+        int server_risk; /* the clients' and the recursion's findings (-1: none) */
+    } v[] = {{20, NULL, 1, HUNT_RISK_MEDIUM, 1, -1},
+             {30, NULL, 29, HUNT_RISK_LOW, 0, HUNT_RISK_LOW},
+             {0, NULL, 29, HUNT_RISK_LOW, 0, HUNT_RISK_LOW},
              /* configured resolvers are the policy: nothing is inferred beside them, and the
               * clients of a popular server that is not one of them are reported */
-             {20, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0}};
+             {20, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0, HUNT_RISK_LOW},
+             {25, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0, HUNT_RISK_LOW},
+             {26, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0, HUNT_RISK_MEDIUM},
+             {0, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0, HUNT_RISK_MEDIUM}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         tn_set_t s;
         tn_init(&s, 40);
@@ -311,6 +318,28 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
         ASSERT_EQ(tn_ev_has(f, "\"resolvers_in_practice\":{\"min_hosts\":20,\"servers\":[{"
                                "\"address\":\"10.0.0.53\",\"hosts\":25}],\"count\":1}"),
                   v[i].inferred);
+        ASSERT(!tn_ev_has(f, "unlisted_resolver"));
+        /* a client of 10.0.0.53 and its recursion */
+        const hunt_finding_t *cl = tn_find(&out, "10.0.2.17", "10.0.0.53", 53);
+        const hunt_finding_t *rec = tn_find(&out, "10.0.0.53", "192.0.2.2", 53);
+        if (v[i].server_risk < 0) {
+            ASSERT_NULL(cl);
+            ASSERT_NULL(rec);
+        } else {
+            ASSERT_NOT_NULL(cl);
+            ASSERT_NOT_NULL(rec);
+            ASSERT_EQ(cl->risk, v[i].server_risk);
+            ASSERT_EQ(rec->risk, v[i].server_risk);
+            int unlisted = v[i].resolvers && v[i].server_risk == HUNT_RISK_LOW;
+            char want[160];
+            snprintf(want, sizeof want,
+                     "\"unlisted_resolver\":{\"server\":\"10.0.0.53\",\"internal_clients\":25,"
+                     "\"min_hosts\":%.0f,\"role\":\"client\"}",
+                     v[i].min_hosts);
+            ASSERT_EQ(tn_ev_has(cl, want), unlisted);
+            ASSERT_EQ(tn_ev_has(rec, "\"role\":\"recursion\""), unlisted);
+            ASSERT_EQ(strstr(cl->action, "add it to [dns] resolvers") != NULL, unlisted);
+        }
         hunt_findings_free(&out);
         tn_done(&s);
     }
