@@ -62,6 +62,17 @@ static void hh_esc(FILE *out, const char *s)
     hh_esc_n(out, s, strlen(s));
 }
 
+/* An address (or network) for a table cell: escaped, with a break opportunity after each ':'
+ * so that an IPv6 address may wrap at its groups while an IPv4 one never splits. */
+static void hh_esc_addr(FILE *out, const char *s)
+{
+    for (const char *c; (c = strchr(s, ':')) != NULL; s = c + 1) {
+        hh_esc_n(out, s, (size_t)(c - s) + 1);
+        fputs("<wbr>", out);
+    }
+    hh_esc(out, s);
+}
+
 /* ---- numbers and times ---------------------------------------------------------------------- */
 
 /* A compact number for an axis or a tooltip: 1500, 15k, 2.5M. */
@@ -593,7 +604,12 @@ static const char hh_css[] =
     "table{border-collapse:collapse}th,td{text-align:left;vertical-align:top;padding:3px 8px}\n"
     "table.meta th,table.facts th{color:#57606a;font-weight:600;white-space:nowrap}\n"
     "table.index{width:100%;background:#fff}table.index td,table.index th{border-bottom:1px "
-    "solid #eaeef2;white-space:nowrap;word-break:normal}table.index td.sum{white-space:normal}\n"
+    "solid #eaeef2;white-space:nowrap;word-break:normal}table.index td.sum{white-space:normal;"
+    "min-width:16em}\n"
+    /* IPv6 hosts and peers (39 characters each) beside the other unbroken columns left the
+     * summary no room: they may break at their colons (hh_esc_addr), never inside a group */
+    "table.index td.addr{white-space:normal}\n"
+    "table.index .fnote{display:block;font-size:.85em;color:#57606a}\n"
     "table.evidence{margin-top:8px;width:100%}table.evidence th,table.evidence td{border:1px "
     "solid #d0d7de}\n"
     "table.evidence thead th{background:#eaeef2}table.evidence tbody th{font-family:monospace;"
@@ -708,19 +724,23 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
             hh_esc(out, f->hunt_id);
             fputs("</a>", out);
             if (fold->lead[i] == i) {
+                /* on a line of its own: the index's columns do not wrap, and a note beside
+                 * the ID pushed the table past the page (beside IPv6 hosts and peers) */
                 char note[64];
                 hf_note(fold, i, note);
-                hh_esc(out, note);
+                fputs("<span class=\"fnote\">", out);
+                hh_esc(out, note + (note[0] == ' '));
+                fputs("</span>", out);
             }
             fprintf(out, "</td><td><span class=\"badge %s%s\">%s</span></td><td>",
                     f->suppressed ? "supp" : "risk-", f->suppressed ? "" : hh_risk_class(f->risk),
                     f->suppressed ? "Suppressed" : hr_risk_name(f->risk));
             hh_esc(out, f->tech[0]);
             flow_addr_format(&f->host, buf);
-            fputs("</td><td>", out);
-            hh_esc(out, buf);
-            fputs("</td><td>", out);
-            hh_esc(out, f->peer);
+            fputs("</td><td class=\"addr\">", out);
+            hh_esc_addr(out, buf);
+            fputs("</td><td class=\"addr\">", out);
+            hh_esc_addr(out, f->peer);
             fputs("</td><td class=\"sum\">", out);
             hh_esc(out, f->summary);
             fputs("</td></tr>\n", out);

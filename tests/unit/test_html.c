@@ -74,7 +74,7 @@ TEST_IMPL(html_escape_and_self_contained)
 
     hunt_finding_t *g = hunt_finding_new(&l, "scan");
     hunt_finding_tech(g, "T1046");
-    ASSERT_EQ(flow_addr_parse(&g->host, "10.0.0.9"), 0);
+    ASSERT_EQ(flow_addr_parse(&g->host, "2001:db8::9"), 0);
     g->risk = HUNT_RISK_MEDIUM;
     g->confidence = HUNT_CONF_LOW;
     g->suppressed = 1;
@@ -110,6 +110,10 @@ TEST_IMPL(html_escape_and_self_contained)
     ASSERT_NOT_NULL(strstr(page, "o&#39;brien"));
     ASSERT_NOT_NULL(strstr(page, "AS64500 Evil &amp; &lt;Co&gt;"));
     ASSERT_NOT_NULL(strstr(page, "/data/&lt;dir&gt;&amp;"));
+    /* the index: an IPv6 address may wrap at its colons only, an IPv4 one never */
+    ASSERT_NOT_NULL(strstr(page, "<td class=\"addr\">10.0.0.5</td><td class=\"addr\">&lt;img "
+                                 "src=x onerror=1&gt;</td>"));
+    ASSERT_NOT_NULL(strstr(page, "<td class=\"addr\">2001:<wbr>db8:<wbr>:<wbr>9</td>"));
     /* the evidence as a two-column table, continuation lines kept in their row */
     ASSERT_NOT_NULL(strstr(page, "<tr><th>note</th><td>a&lt;b&gt;&amp;&quot;c&quot;</td></tr>"));
     ASSERT_NOT_NULL(strstr(page, "<tr><th>connections</th><td>42</td></tr>"));
