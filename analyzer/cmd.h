@@ -31,6 +31,11 @@ uint64_t cmd_now_ms(void);
 int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint64_t *from,
                uint64_t *to);
 
+/* The index of arg among names[0 .. n) (an option's keywords, in the order of the values they
+ * stand for); else prints "PROG: OPT takes A, B or C, not 'ARG'" and returns -1. */
+int cmd_choice(const char *prog, const char *opt, const char *arg, const char *const *names,
+               int n);
+
 /* 0 when dir is a directory; else prints "PROG: DIR: why" and returns -1. */
 int cmd_data_dir(const char *prog, const char *dir);
 

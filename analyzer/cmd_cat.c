@@ -508,19 +508,14 @@ int cmd_cat(int argc, char **argv)
         case 't':
             to_arg = optarg;
             break;
-        case 'o':
-            if (strcmp(optarg, "csv") == 0)
-                c.fmt = CAT_CSV;
-            else if (strcmp(optarg, "json") == 0)
-                c.fmt = CAT_JSON;
-            else if (strcmp(optarg, "text") == 0)
-                c.fmt = CAT_TEXT;
-            else {
-                fprintf(stderr, "flowhunt cat: --format takes csv, json or text, not '%s'\n",
-                        optarg);
+        case 'o': {
+            static const char *const fmts[] = {"csv", "json", "text"}; /* cat_fmt_t */
+            int f = cmd_choice("flowhunt cat", "--format", optarg, fmts, 3);
+            if (f < 0)
                 return CMD_USAGE;
-            }
+            c.fmt = (cat_fmt_t)f;
             break;
+        }
         case 'l': {
             char *end;
             errno = 0;

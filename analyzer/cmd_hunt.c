@@ -135,22 +135,13 @@ int cmd_hunt(int argc, char **argv)
         case 'H':
             hunts_arg = optarg;
             break;
-        case 'F':
-            if (strcmp(optarg, "text") == 0)
-                format = HR_FMT_TEXT;
-            else if (strcmp(optarg, "json") == 0)
-                format = HR_FMT_JSON;
-            else if (strcmp(optarg, "csv") == 0)
-                format = HR_FMT_CSV;
-            else if (strcmp(optarg, "ecs") == 0)
-                format = HR_FMT_ECS;
-            else if (strcmp(optarg, "ocsf") == 0)
-                format = HR_FMT_OCSF;
-            else if (strcmp(optarg, "html") == 0)
-                format = HR_FMT_HTML;
-            else
-                return hunt_bad("--format wants text, json, csv, ecs, ocsf or html");
+        case 'F': {
+            /* in HR_FMT_* order */
+            static const char *const fmts[] = {"text", "json", "csv", "ecs", "ocsf", "html"};
+            if ((format = cmd_choice("flowhunt hunt", "--format", optarg, fmts, 6)) < 0)
+                return CMD_USAGE;
             break;
+        }
         case 'I':
             if (n_intel == HUNT_MAX_INTEL)
                 return hunt_bad("at most 32 --intel feeds");

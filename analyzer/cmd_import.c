@@ -715,18 +715,14 @@ int cmd_import(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'o':
-            if (strcmp(optarg, "nfdump-csv") == 0)
-                format = IMP_FMT_NFDUMP_CSV;
-            else if (strcmp(optarg, "zeek-conn") == 0)
-                format = IMP_FMT_ZEEK_CONN;
-            else {
-                fprintf(stderr,
-                        "flowhunt import: --format takes nfdump-csv or zeek-conn, not '%s'\n",
-                        optarg);
+        case 'o': {
+            static const char *const fmts[] = {"nfdump-csv", "zeek-conn"}; /* IMP_FMT_* */
+            int f = cmd_choice("flowhunt import", "--format", optarg, fmts, 2);
+            if (f < 0)
                 return CMD_USAGE;
-            }
+            format = f;
             break;
+        }
         case 'i':
             instance = optarg;
             break;

@@ -1314,19 +1314,14 @@ int cmd_top(int argc, char **argv)
         case 'b':
             by = optarg;
             break;
-        case 'O':
-            if (strcmp(optarg, "flows") == 0)
-                order = TOP_FLOWS;
-            else if (strcmp(optarg, "packets") == 0)
-                order = TOP_PACKETS;
-            else if (strcmp(optarg, "bytes") == 0)
-                order = TOP_BYTES;
-            else {
-                fprintf(stderr, "flowhunt top: --order takes flows, bytes or packets, not '%s'\n",
-                        optarg);
+        case 'O': {
+            static const char *const orders[] = {"flows", "packets", "bytes"}; /* top_order_t */
+            int o = cmd_choice("flowhunt top", "--order", optarg, orders, 3);
+            if (o < 0)
                 return CMD_USAGE;
-            }
+            order = (top_order_t)o;
             break;
+        }
         case 'n': {
             char *end;
             errno = 0;
@@ -1344,19 +1339,14 @@ int cmd_top(int argc, char **argv)
         case 'v':
             verbose = 1;
             break;
-        case 'o':
-            if (strcmp(optarg, "text") == 0)
-                fmt = TOP_TEXT;
-            else if (strcmp(optarg, "csv") == 0)
-                fmt = TOP_CSV;
-            else if (strcmp(optarg, "json") == 0)
-                fmt = TOP_JSON;
-            else {
-                fprintf(stderr, "flowhunt top: --format takes text, csv or json, not '%s'\n",
-                        optarg);
+        case 'o': {
+            static const char *const fmts[] = {"text", "csv", "json"}; /* top_fmt_t */
+            int f = cmd_choice("flowhunt top", "--format", optarg, fmts, 3);
+            if (f < 0)
                 return CMD_USAGE;
-            }
+            fmt = (top_fmt_t)f;
             break;
+        }
         case 'h':
             top_usage(stdout);
             return CMD_OK;

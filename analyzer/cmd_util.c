@@ -185,6 +185,19 @@ void cmd_fmt_bytes(char *out, size_t cap, uint64_t n)
         snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
+int cmd_choice(const char *prog, const char *opt, const char *arg, const char *const *names,
+               int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return i;
+    fprintf(stderr, "%s: %s takes ", prog, opt);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : "");
+    fprintf(stderr, ", not '%s'\n", arg);
+    return -1;
+}
+
 int cmd_data_dir(const char *prog, const char *dir)
 {
     struct stat st;

@@ -257,8 +257,27 @@ TEST_IMPL(analyzer_cli_usage)
     ASSERT_EQ(test_runf(&out, "{ %s cat %s --from 2024-03-02 --to 2024-03-01 2>&1; }", fh, d), 2);
     ASSERT_NOT_NULL(strstr(out, "the window is empty"));
     free(out);
-    ASSERT_EQ(test_runf(&out, "%s cat %s --format xml 2>/dev/null", fh, d), 2);
+    /* a keyword an option does not know: exit 2, the ones it does (cmd_choice) */
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s --format xml 2>&1; }", fh, d), 2);
+    ASSERT_STR_EQ(out, "flowhunt cat: --format takes csv, json or text, not 'xml'\n");
     free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s import %s --format netflow x 2>&1; }", fh, d), 2);
+    ASSERT_STR_EQ(out, "flowhunt import: --format takes nfdump-csv or zeek-conn, not 'netflow'\n");
+    free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip --order json 2>&1; }", fh, d), 2);
+    ASSERT_STR_EQ(out, "flowhunt top: --order takes flows, packets or bytes, not 'json'\n");
+    free(out);
+    /* each keyword its own value: the formats a query prints differ */
+    static const char *const fmts[] = {"csv", "json", "text"};
+    char *seen[3];
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(test_runf(&seen[i], "%s top %s --by srcip --format %s", fh, d, fmts[i]), 0);
+        for (int j = 0; j < i; j++)
+            ASSERT(strcmp(seen[i], seen[j]) != 0);
+    }
+    ASSERT_NOT_NULL(strstr(seen[0], "srcip,flows,packets,bytes"));
+    for (int i = 0; i < 3; i++)
+        free(seen[i]);
     ASSERT_EQ(test_runf(&out, "%s cat %s --limit 0 2>/dev/null", fh, d), 2);
     free(out);
     ASSERT_EQ(test_runf(&out, "{ %s top %s 2>&1; }", fh, d), 2); /* no --by */
