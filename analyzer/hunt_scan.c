@@ -5,7 +5,8 @@
  * itself reset after at most three packets (a SYN scan touching an open port); a UDP attempt
  * with no answer. Successes are kept per host only as distinct contacts, for the failure ratio
  * a slow scan must also show. ICMP echo requests are counted by type, answered or not, since
- * a ping sweep is answered by every live host.
+ * a ping sweep is answered by every live host; a sweep's failures, for its slow window, are
+ * the targets that never answered.
  *
  * Per internal host, over the sorted attempts: horizontal = distinct failed targets on one
  * (port, protocol), vertical = distinct failed ports on one target, ICMP sweep = distinct
@@ -428,8 +429,22 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         succ = v ? *v : 0;
     }
     double ratio = (double)distinct / (double)(distinct + succ);
+    /* A sweep's failures are its silent targets: every live host answers an echo request, so
+     * a sweep of unknown addresses is mostly unanswered ("many dsts with few replies",
+     * hunting-methods.md 2.7), while a host that pings the same 185 servers all day, each
+     * answering, is measuring them. Its slow window takes the failure ratio as a scan's. */
+    uint64_t silent = 0;
+    if (type == HS_SWEEP) {
+        hj_map_t heard = {0};
+        for (size_t i = 0; i < n; i++)
+            if (ev[i].answered)
+                hj_map_ins(&heard, hs_item(&ev[i], 0));
+        silent = distinct - (heard.n < distinct ? heard.n : distinct);
+        hj_map_free(&heard);
+        ratio = distinct ? (double)silent / (double)distinct : 0;
+    }
     int is_fast = fast.max >= th_fast;
-    int is_slow = slow.max >= th_slow && (type == HS_SWEEP || ratio >= cfg->s_fail_ratio);
+    int is_slow = slow.max >= th_slow && ratio >= cfg->s_fail_ratio;
     if (!is_fast && !is_slow)
         return;
     int internal = hs_internal_targets(cfg, ev, n);
@@ -531,12 +546,13 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     hev_int(e, "attempts", (int64_t)n);
     hev_int(e, "unanswered", (int64_t)unanswered);
     hev_int(e, "rejected", (int64_t)rejected);
-    if (type == HS_SWEEP)
+    if (type == HS_SWEEP) {
         hev_int(e, "answered", (int64_t)answered);
-    else
+        hev_int(e, "silent_targets", (int64_t)silent);
+    } else {
         hev_int(e, vertical ? "successful_ports" : "successful_targets", (int64_t)succ);
-    if (type != HS_SWEEP)
-        hev_num(e, "failure_ratio", ratio, 3);
+    }
+    hev_num(e, "failure_ratio", ratio, 3);
     char t[256], j[256], a1[32], a2[32];
     hr_iso(fast.at_start, a1);
     hr_iso(fast.at_end, a2);

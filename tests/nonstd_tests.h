@@ -4,6 +4,7 @@
  * flowgen's planted cases; and dns-exfil's own-history sign. */
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
+TEST_ENTRY(scan_icmp_sweep_silent_targets)
 TEST_ENTRY(nonstd_rare_c2_port_high)
 TEST_ENTRY(nonstd_long_and_periodic)
 TEST_ENTRY(nonstd_lookalikes_not_high)

@@ -346,6 +346,78 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
     return 0;
 }
 
+/* ---- scan: ICMP sweeps --------------------------------------------------------------------- */
+
+/* The finding of a host, whatever its peer (a sweep's is its targets' network). */
+static const hunt_finding_t *tn_find_host(const hunt_findings_t *l, const char *host)
+{
+    flow_addr_t h;
+    tn_addr(&h, host);
+    for (size_t i = 0; i < l->n; i++)
+        if (memcmp(l->v[i]->host.b, h.b, 16) == 0)
+            return l->v[i];
+    return NULL;
+}
+
+/* 80 internal targets echo-requested one every 15 minutes (a slow sweep: 50 a day), `silent`
+ * of them never answering. */
+static void tn_slow_sweep(tn_set_t *s, const char *host, int net, int silent)
+{
+    for (int i = 0; i < 80; i++) {
+        char dst[32];
+        snprintf(dst, sizeof dst, "10.0.%d.%d", net, 10 + i);
+        int answered = i >= silent;
+        tn_conv(s, host, 0, dst, 8 << 8, 1, TN_T0 + (uint64_t)i * 900000, 1000, 1, 84,
+                answered ? 1 : 0, answered ? 84 : 0);
+    }
+}
+
+/* A slow ICMP sweep shows what a slow scan must: a failure ratio, here its silent targets
+ * (hunting-methods.md: "many dsts with few replies"). Pinging the same answering hosts all day
+ * is measuring them; a fast sweep counts whether answered or not. */
+TEST_IMPL(scan_icmp_sweep_silent_targets)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_slow_sweep(&s, "10.0.1.5", 50, 0);  /* every target answers */
+    tn_slow_sweep(&s, "10.0.1.6", 51, 60); /* 60 of 80 silent: 0.75 */
+    tn_slow_sweep(&s, "10.0.1.7", 52, 39); /* 0.4875, under slow_fail_ratio 0.5 */
+    tn_slow_sweep(&s, "10.0.1.8", 53, 40); /* 0.5: at it */
+    for (int i = 0; i < 30; i++) { /* a fast sweep, 30 in a minute, every one answered */
+        char dst[32];
+        snprintf(dst, sizeof dst, "10.0.54.%d", 10 + i);
+        tn_conv(&s, "10.0.1.9", 0, dst, 8 << 8, 1, TN_T0 + (uint64_t)i * 2000, 1000, 1, 84, 1,
+                84);
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.5"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.7"));
+    const hunt_finding_t *b = tn_find_host(&out, "10.0.1.6"), *d = tn_find_host(&out, "10.0.1.8");
+    const hunt_finding_t *fast = tn_find_host(&out, "10.0.1.9");
+    ASSERT_NOT_NULL(b);
+    ASSERT_NOT_NULL(d);
+    ASSERT_NOT_NULL(fast);
+    ASSERT(tn_ev_has(b, "\"scan_type\":\"icmp-sweep\""));
+    ASSERT(tn_ev_has(b, "\"silent_targets\":60"));
+    ASSERT(tn_ev_has(b, "\"failure_ratio\":0.75"));
+    ASSERT(tn_ev_has(d, "\"silent_targets\":40"));
+    ASSERT_NOT_NULL(strstr(b->summary, "slow sweep"));
+    ASSERT_NOT_NULL(strstr(fast->summary, "fast sweep"));
+    ASSERT(tn_ev_has(fast, "\"silent_targets\":0"));
+    hunt_findings_free(&out);
+    /* the knob is the scans' own */
+    s.cfg.s_fail_ratio = 0.8;
+    memset(&out, 0, sizeof out);
+    tn_hunt(&s, &hs_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.6"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.8"));
+    ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.9"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* ---- nonstd-port -------------------------------------------------------------------------- */
 
 TEST_IMPL(nonstd_rare_c2_port_high)
