@@ -2,7 +2,7 @@
  *
  * A large network's day has thousands of findings that are one behaviour: every host's update
  * check against one service, every host's NTP against one server, one scanner's every target,
- * one monitoring server's every poll (on the reference day of 5,415 hosts: 5,307 of 5,351
+ * one monitoring server's every poll (on the reference day of 5,415 hosts: 5,307 of 5,344
  * findings). Printed one by one they bury the few that matter under 197,000 lines. So the text
  * and HTML reports print such a group as one block: the highest-ranked member in full, the
  * others counted and named. Three kinds (hf_plan): HF_PEER, the Low findings of one hunt towards
