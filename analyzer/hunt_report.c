@@ -523,6 +523,41 @@ static int hr_cmp_fp(const void *pa, const void *pb, void *arg)
     return c ? c : (*a > *b) - (*a < *b);
 }
 
+/* Whether a hunt's finding is a contact that can be C2 (a timer, an odd port, a raw protocol, a
+ * pool): what a destination new to the organisation makes more suspicious. */
+static int hr_c2_hunt(const char *hunt)
+{
+    return strcmp(hunt, "beacon") == 0 || strcmp(hunt, "nonstd-port") == 0 ||
+           strcmp(hunt, "non-app") == 0 || strcmp(hunt, "miner") == 0;
+}
+
+/* A Medium C2 finding towards a destination the rare hunt found first contacted in the window
+ * is High (hunting-methods.md 5.2: a rare destination with a beacon or an odd port is High;
+ * RITA adds to a beacon's score for a first-seen destination). The rare hunt alone calls a new
+ * destination context; a C2 hunt alone cannot tell yesterday's implant from a years-old
+ * service; the two on one host, peer and port are a new channel. Only from Medium: a Low timer
+ * to a new site is still a guess, and High or above needs no help. */
+static void hr_first_seen_raise(hunt_finding_t *a, int c2_risk, const char *c2_hunt)
+{
+    if (c2_risk != HUNT_RISK_MEDIUM || a->risk >= HUNT_RISK_HIGH)
+        return;
+    a->risk = HUNT_RISK_HIGH;
+    char t[256], j[200];
+    snprintf(t, sizeof t,
+             "Medium -> High: a %s finding towards a destination first contacted by the "
+             "organisation in this window (the rare hunt's) is a new channel",
+             c2_hunt);
+    snprintf(j, sizeof j, "{\"from\":\"Medium\",\"to\":\"High\",\"by\":[\"%s\",\"rare\"]}",
+             c2_hunt);
+    hev_raw(&a->ev, "first_seen_raise", j, t);
+    /* the hunt wrote its action for Medium */
+    size_t n = strlen(a->action);
+    snprintf(a->action + n, sizeof a->action - n,
+             "%sThe destination is new to the organisation: block it until the host is "
+             "cleared.",
+             n ? " " : "");
+}
+
 /* Merges findings that share a fingerprint: in list order, each into the one that wins (the
  * higher risk, on equal risk the earlier hunt in hunt_all[]), which takes the place of the
  * first. Sorted by fingerprint, not compared pairwise: a run over days of a large network
@@ -540,6 +575,18 @@ static void hr_merge_all(hunt_findings_t *l)
         while (e < l->n && strcmp(l->v[ix[r]]->fingerprint, l->v[ix[e]]->fingerprint) == 0)
             e++;
         hunt_finding_t *a = l->v[ix[r]];
+        /* what the run holds, before merging hides it: a first-seen destination, and the
+         * highest C2 finding */
+        int rare = 0, c2_risk = -1;
+        const char *c2_hunt = NULL;
+        for (size_t j = r; j < e && e - r > 1; j++) {
+            const hunt_finding_t *f = l->v[ix[j]];
+            rare |= strcmp(f->hunt, "rare") == 0;
+            if (hr_c2_hunt(f->hunt) && f->risk > c2_risk) {
+                c2_risk = f->risk;
+                c2_hunt = f->hunt;
+            }
+        }
         for (size_t j = r + 1; j < e; j++) {
             hunt_finding_t *b = l->v[ix[j]];
             int b_wins = b->risk > a->risk ||
@@ -554,6 +601,8 @@ static void hr_merge_all(hunt_findings_t *l)
             }
             l->v[ix[j]] = NULL;
         }
+        if (rare && c2_hunt)
+            hr_first_seen_raise(a, c2_risk, c2_hunt);
         l->v[ix[r]] = a;
         r = e;
     }

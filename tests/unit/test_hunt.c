@@ -1203,6 +1203,79 @@ TEST_IMPL(hunt_fold_scattered_low)
     return 0;
 }
 
+/* The JSON report line of hr_report over a C2 hunt's finding and, when rare_risk >= 0, the
+ * rare hunt's on the same host, peer and port (one fingerprint): merged into one. */
+static char *th_merge_report(const char *hunt, int risk, int rare_risk)
+{
+    hunt_findings_t l = {0};
+    const char *hunts[2] = {hunt, "rare"};
+    int risks[2] = {risk, rare_risk};
+    for (int i = 0; i < 1 + (rare_risk >= 0); i++) {
+        hunt_finding_t *f = hunt_finding_new(&l, hunts[i]);
+        hunt_finding_tech(f, i == 0 ? "T1571" : "T1071");
+        if (flow_addr_parse(&f->host, "10.1.0.5") != 0)
+            return NULL;
+        snprintf(f->peer, sizeof f->peer, "203.0.113.77");
+        f->port = 8443;
+        f->proto = 6;
+        f->risk = risks[i];
+        f->confidence = HUNT_CONF_LOW;
+        f->first_seen = 1709251200000ull;
+        f->last_seen = f->first_seen + 3600000;
+        snprintf(f->summary, sizeof f->summary, "%s's summary", hunts[i]);
+        snprintf(f->action, sizeof f->action, "%s's action.", hunts[i]);
+    }
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/merge-%s-%d-%d", test_tmpdir(), hunt, risk, rare_risk);
+    mkdir(dir, 0755);
+    hr_opts_t o = {.dir = dir, .format = HR_FMT_JSON, .min_risk = HUNT_RISK_LOW,
+                   .now_ms = 1709337600000ull, .from_ms = 1709251200000ull,
+                   .to_ms = 1709337600000ull, .end_ms = 1709337600000ull};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m || hr_report(&l, &o, m) < 0)
+        return NULL;
+    fclose(m);
+    hunt_findings_free(&l);
+    return buf;
+}
+
+/* A Medium C2 finding (beacon, odd port, raw protocol, pool) towards a destination the rare
+ * hunt found first contacted in the window is High when the two merge; Low C2 findings, other
+ * hunts, and findings already High are left at their risk. */
+TEST_IMPL(hunt_first_seen_raises_c2)
+{
+    static const struct {
+        const char *hunt;
+        int risk, rare_risk; /* rare_risk -1: no rare finding */
+        const char *want;    /* the merged risk */
+        int raised;
+    } v[] = {{"beacon", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
+             {"nonstd-port", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
+             {"non-app", HUNT_RISK_MEDIUM, HUNT_RISK_MEDIUM, "High", 1},
+             {"miner", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
+             {"beacon", HUNT_RISK_MEDIUM, -1, "Medium", 0},
+             {"beacon", HUNT_RISK_LOW, HUNT_RISK_LOW, "Low", 0},
+             {"beacon", HUNT_RISK_LOW, HUNT_RISK_MEDIUM, "Medium", 0},
+             {"beacon", HUNT_RISK_HIGH, HUNT_RISK_LOW, "High", 0},
+             {"scan", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "Medium", 0},
+             {"dns-exfil", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "Medium", 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *out = th_merge_report(v[i].hunt, v[i].risk, v[i].rare_risk);
+        ASSERT_NOT_NULL(out);
+        char want[64];
+        snprintf(want, sizeof want, "\"risk_level\":\"%s\"", v[i].want);
+        if (th_count(out, "\"hunt_id\"") != 1 || !strstr(out, want) ||
+            (strstr(out, "\"first_seen_raise\"") != NULL) != v[i].raised ||
+            (strstr(out, "The destination is new to the organisation") != NULL) != v[i].raised)
+            TEST_FAIL_AT("%s %d + rare %d: want one finding at %s (raised %d): %.600s",
+                         v[i].hunt, v[i].risk, v[i].rare_risk, v[i].want, v[i].raised, out);
+        free(out);
+    }
+    return 0;
+}
+
 /* With no resolvers configured, the server most hosts send DNS to is their resolver in
  * practice: its recursion (a timer towards a nameserver, as a resolver refreshing a record
  * has) is its job and no beacon, as a configured resolver's is; another internal host keeping
