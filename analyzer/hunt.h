@@ -107,9 +107,9 @@ typedef struct hc_allow {
       "lowest risk reported, 1 Low .. 4 Critical (--min-risk): findings below it are counted in "  \
       "the report's header, not listed, and take no Hunt ID")                                      \
     X(general, fold_min_hosts, fold_min_hosts, 10, 0, 1e9,                                        \
-      "the text and HTML reports print the Low findings of one hunt towards one peer, port and "  \
-      "protocol from this many hosts or more as one block (--no-fold, or 0: each apart); the "     \
-      "other formats list each")                                                                   \
+      "the text and HTML reports print the Low and Medium findings of one hunt towards one peer, " \
+      "port and protocol from this many hosts or more as one block (--no-fold, or 0: each "       \
+      "apart); the other formats list each")                                                      \
     X(general, fold_min_findings, fold_min_findings, 10, 0, 1e9,                                  \
       "the text and HTML reports print one host's findings of one hunt and risk, this many or "   \
       "more (a scanner's targets, a poller's), as one block (--no-fold, or 0: each apart)")       \
@@ -686,7 +686,7 @@ typedef struct hr_opts {
     int format;
     int new_only;
     int min_risk; /* HUNT_RISK_*: lower findings are counted, not reported; 0 keeps all */
-    unsigned fold_min_hosts;    /* text, HTML: Low findings this many hosts share fold; 0 none */
+    unsigned fold_min_hosts;    /* text, HTML: Low/Medium ones this many hosts share; 0 none */
     unsigned fold_min_findings; /* text, HTML: one host's findings of a hunt and risk; 0 none */
     unsigned fold_min_low;      /* text, HTML: a hunt's Low findings no other block holds */
     int write_state;
@@ -738,8 +738,8 @@ typedef struct hf_plan {
 } hf_plan_t;
 
 /* Plans the folds of v[0..n) (in report order; with new_only, new ones only: the others are
- * not shown), by o's thresholds (o NULL: none). HF_PEER: the Low findings of one hunt towards
- * one (peer, port, protocol) from fold_min_hosts hosts or more; then HF_HOST: the findings of
+ * not shown), by o's thresholds (o NULL: none). HF_PEER: the Low and Medium findings of one
+ * hunt towards one (peer, port, protocol) from fold_min_hosts hosts or more; then HF_HOST: the findings of
  * one hunt, host and risk, fold_min_findings or more, among those left; then HF_HUNT: the Low
  * findings of one hunt left, fold_min_low or more. 0 folds nothing of that kind. Free with
  * hf_free. */

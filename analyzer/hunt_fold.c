@@ -5,9 +5,11 @@
  * one monitoring server's every poll (on the reference day of 5,415 hosts: 5,307 of 5,344
  * findings). Printed one by one they bury the few that matter under 197,000 lines. So the text
  * and HTML reports print such a group as one block: the highest-ranked member in full, the
- * others counted and named. Three kinds (hf_plan): HF_PEER, the Low findings of one hunt towards
- * one (peer, port, protocol) from [general] fold_min_hosts hosts or more -- only Low: a Medium
- * finding on 500 hosts is 500 things to look at; then HF_HOST, the findings of one hunt, host
+ * others counted and named. Three kinds (hf_plan): HF_PEER, the Low and Medium findings of one
+ * hunt towards one (peer, port, protocol) from [general] fold_min_hosts hosts or more -- one
+ * destination to look into, however many hosts call it (28 hosts' four-hourly update check
+ * scored either side of the Medium line, and printed as 16 findings and a block of 12); High
+ * and Critical ones are each printed; then HF_HOST, the findings of one hunt, host
  * and risk, fold_min_findings or more -- one host's activity is handled as one; last HF_HUNT,
  * the Low findings of one hunt that neither holds, fold_min_low or more -- a week's hunt of a
  * busy network makes first contact with thousands of new destinations, each a Low finding of
@@ -29,7 +31,9 @@ static int hf_foldable(int kind, const hunt_finding_t *f)
         return 0;
     if (kind == HF_HOST)
         return 1;
-    return f->risk == HUNT_RISK_LOW && (kind == HF_HUNT || f->peer[0]);
+    if (kind == HF_PEER)
+        return f->risk <= HUNT_RISK_MEDIUM && f->peer[0];
+    return f->risk == HUNT_RISK_LOW;
 }
 
 typedef struct hf_sort {
@@ -237,11 +241,17 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     hf_where(f, where, sizeof where);
     flow_addr_format(&f->host, host);
     if (kind == HF_PEER) {
+        size_t medium = 0;
+        for (size_t i = 0; i < n; i++)
+            medium += v[mem[i]]->risk == HUNT_RISK_MEDIUM;
+        char mix[64] = "";
+        if (medium && medium < n)
+            snprintf(mix, sizeof mix, " (%zu Medium, %zu Low)", medium, n - medium);
         fprintf(e,
-                "  folded: this block stands for %zu Low %s findings towards %s, one per host; "
+                "  folded: this block stands for %zu %s%s findings towards %s%s, one per host; "
                 "the highest ranked is shown (--no-fold prints each; --format json lists "
                 "each)\n",
-                n, f->hunt, where);
+                n, mix[0] ? "" : medium ? "Medium " : "Low ", f->hunt, where, mix);
     } else if (kind == HF_HOST) {
         fprintf(e,
                 "  folded: this block stands for %zu %s %s findings of %s, one per peer and "
@@ -325,8 +335,8 @@ void hf_summary(const hf_plan_t *p, const hr_opts_t *o, char *out, size_t cap)
 {
     /* per kind: the sentence (findings, threshold, blocks, plural) and its threshold */
     static const char *const say[3] = {
-        "%zu Low findings that %u hosts or more share towards one peer are folded into %zu "
-        "block%s",
+        "%zu Low or Medium findings that %u hosts or more share towards one peer are folded "
+        "into %zu block%s",
         "%zu findings of one host, hunt and risk (%u or more a host) are folded into %zu block%s",
         "%zu Low findings of one hunt that no other block holds (%u or more a hunt) are folded "
         "into %zu block%s"};

@@ -980,8 +980,9 @@ TEST_IMPL(hunt_fold_shared_low)
     ASSERT_EQ(th_count(text, "Hunt ID: "), n_json - 13);
     snprintf(want, sizeof want, "Hunt ID: %s (and 13 more, folded)\n", lead_id);
     ASSERT_NOT_NULL(strstr(text, want));
-    ASSERT_NOT_NULL(strstr(text, "# 14 Low findings that 10 hosts or more share towards one "
-                                 "peer are folded into 1 block (--no-fold prints each)\n"));
+    ASSERT_NOT_NULL(strstr(text, "# 14 Low or Medium findings that 10 hosts or more share "
+                                 "towards one peer are folded into 1 block (--no-fold prints "
+                                 "each)\n"));
     ASSERT_NOT_NULL(strstr(text, "this block stands for 14 Low beacon findings towards "
                                  "198.51.100.7:443/tcp, one per host"));
     th_line(text, "  folded_hosts:", line, sizeof line);
@@ -1029,8 +1030,8 @@ TEST_IMPL(hunt_fold_shared_low)
     /* the HTML page (a person's too) folds the same way; --no-fold shows each */
     text = th_fold_text(dir, "--format html");
     ASSERT_EQ(th_count(text, "<article "), n_json - 13);
-    ASSERT_NOT_NULL(strstr(text, "14 Low findings that 10 hosts or more share towards one peer "
-                                 "are folded into 1 block"));
+    ASSERT_NOT_NULL(strstr(text, "14 Low or Medium findings that 10 hosts or more share towards "
+                                 "one peer are folded into 1 block"));
     snprintf(want, sizeof want, "%s</a> (and 13 more, folded)", lead_id);
     ASSERT_EQ(th_count(text, want), 1); /* the article */
     snprintf(want, sizeof want, "%s</a><span class=\"fnote\">(and 13 more, folded)</span>",
@@ -1044,7 +1045,7 @@ TEST_IMPL(hunt_fold_shared_low)
     ASSERT_EQ(th_count(text, "folded"), 0);
     free(text);
 
-    /* four hosts keeping the timer are above Low: printed apart whatever the threshold */
+    /* four hosts keeping the timer are High: printed apart whatever the threshold */
     FILE *f = fopen(ini, "w");
     ASSERT_NOT_NULL(f);
     fputs("[general]\nfold_min_hosts = 2\n", f);
@@ -1176,8 +1177,8 @@ TEST_IMPL(hunt_fold_scattered_low)
         if (v[c].rare_block && !v[c].beacon_block) {
             char want[400];
             snprintf(want, sizeof want,
-                     "10 Low findings that 10 hosts or more share towards one peer are folded "
-                     "into 1 block; 12 Low findings of one hunt that no other block holds (%u or "
+                     "10 Low or Medium findings that 10 hosts or more share towards one peer are "
+                     "folded into 1 block; 12 Low findings of one hunt that no other block holds (%u or "
                      "more a hunt) are folded into 1 block (--no-fold prints each)",
                      v[c].min_low);
             ASSERT_STR_EQ(sum, want);
@@ -1200,6 +1201,36 @@ TEST_IMPL(hunt_fold_scattered_low)
         hf_free(&p);
     }
     hunt_findings_free(&l);
+
+    /* one peer's Medium and Low findings are one block (one destination to look into); its
+     * High ones are printed each */
+    hunt_findings_t m = {0};
+    for (int i = 0; i < 2; i++)
+        ASSERT_NOT_NULL(th_fold_finding(&m, "beacon", 30 + i, 7, HUNT_RISK_HIGH));
+    for (int i = 0; i < 10; i++)
+        ASSERT_NOT_NULL(
+            th_fold_finding(&m, "beacon", 40 + i, 7, i < 6 ? HUNT_RISK_MEDIUM : HUNT_RISK_LOW));
+    for (unsigned min = 10; min <= 11; min++) {
+        o.fold_min_hosts = min;
+        o.fold_min_low = 0;
+        hf_plan_t p;
+        hf_plan(&p, m.v, m.n, &o, 0);
+        ASSERT_EQ(p.lead[0], HF_ALONE);
+        ASSERT_EQ(p.lead[1], HF_ALONE);
+        ASSERT_EQ(p.in_kind[HF_PEER], min == 10 ? 10 : 0);
+        if (min == 10) {
+            for (size_t i = 2; i < 12; i++)
+                ASSERT_EQ(p.lead[i], 2);
+            char note[64], *ev;
+            ASSERT_EQ(hf_describe(m.v, &p, 2, &o, note, &ev), 10);
+            ASSERT_NOT_NULL(strstr(ev, "  folded: this block stands for 10 beacon findings "
+                                       "towards 203.0.113.7:443/tcp (6 Medium, 4 Low), one per "
+                                       "host;"));
+            free(ev);
+        }
+        hf_free(&p);
+    }
+    hunt_findings_free(&m);
     return 0;
 }
 
