@@ -750,6 +750,24 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
     fputs("</header>\n", out);
 }
 
+/* v[i] as an article: alone, or as its block (with the members' table); nothing for a member
+ * of a block, which its leader's article holds. */
+static void hh_article(FILE *out, hunt_finding_t *const *v, const hf_plan_t *fold, size_t i,
+                       const hr_opts_t *o)
+{
+    if (fold->lead[i] == HF_ALONE) {
+        hh_finding(out, v[i], o, NULL, NULL);
+        fputs("</article>\n", out);
+    } else if (fold->lead[i] == i) {
+        char note[64], *ev;
+        size_t members = hf_describe(v, fold, i, o, note, &ev);
+        hh_finding(out, v[i], o, note, ev);
+        free(ev);
+        hh_folded_rows(out, v, fold, i, members);
+        fputs("</article>\n", out);
+    }
+}
+
 void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
 {
     /* a page of 5,000 findings that thousands of hosts share is one no browser opens well */
@@ -769,19 +787,8 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
         if (k == 0)
             fputs("<p>No findings at this level.</p>\n", out);
         for (size_t i = 0; i < n; i++) {
-            if (v[i]->suppressed || hh_level(v[i]) != r)
-                continue;
-            if (fold.lead[i] == HF_ALONE) {
-                hh_finding(out, v[i], o, NULL, NULL);
-                fputs("</article>\n", out);
-            } else if (fold.lead[i] == i) {
-                char note[64], *ev;
-                size_t members = hf_describe(v, &fold, i, o, note, &ev);
-                hh_finding(out, v[i], o, note, ev);
-                free(ev);
-                hh_folded_rows(out, v, &fold, i, members);
-                fputs("</article>\n", out);
-            }
+            if (!v[i]->suppressed && hh_level(v[i]) == r)
+                hh_article(out, v, &fold, i, o);
         }
         fputs("</section>\n", out);
     }
@@ -794,10 +801,8 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
             "counted as findings.</p>\n",
             k);
     for (size_t i = 0; i < n; i++)
-        if (v[i]->suppressed) {
-            hh_finding(out, v[i], o, NULL, NULL); /* never folded */
-            fputs("</article>\n", out);
-        }
+        if (v[i]->suppressed)
+            hh_article(out, v, &fold, i, o);
     fputs("</section>\n</main>\n<footer>Written by flowhunt hunt. This page is self-contained: "
           "no scripts, fonts or images are loaded, and it needs no network to view.</footer>\n"
           "</body>\n</html>\n",

@@ -1231,6 +1231,36 @@ TEST_IMPL(hunt_fold_scattered_low)
         hf_free(&p);
     }
     hunt_findings_free(&m);
+
+    /* an authorised scanner's findings, suppressed by one entry, fold by host among
+     * themselves: not with the host's others, nor with another entry's */
+    hunt_findings_t a = {0};
+    for (int i = 0; i < 12; i++) {
+        hunt_finding_t *f = th_fold_finding(&a, "scan", 70, 100 + i, HUNT_RISK_HIGH);
+        ASSERT_NOT_NULL(f);
+        f->suppressed = 1;
+        snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s)",
+                 i < 11 ? "host@scan = 10.1.0.70 Nessus" : "dst@scan = 203.0.113.111 lab");
+    }
+    ASSERT_NOT_NULL(th_fold_finding(&a, "scan", 70, 120, HUNT_RISK_HIGH)); /* not allow-listed */
+    o.fold_min_hosts = 10;
+    o.fold_min_findings = 11;
+    hf_plan_t p;
+    hf_plan(&p, a.v, a.n, &o, 0);
+    ASSERT_EQ(p.groups[HF_HOST], 1);
+    ASSERT_EQ(p.in_kind[HF_HOST], 11);
+    for (size_t i = 0; i < 11; i++)
+        ASSERT_EQ(p.lead[i], 0);
+    ASSERT_EQ(p.lead[11], HF_ALONE);
+    ASSERT_EQ(p.lead[12], HF_ALONE);
+    char note[64], *ev;
+    ASSERT_EQ(hf_describe(a.v, &p, 0, &o, note, &ev), 11);
+    ASSERT_NOT_NULL(strstr(ev, "11 High scan findings of 10.1.0.70, one per peer and port, each "
+                               "suppressed by the same allow-list entry;"));
+    ASSERT_NOT_NULL(strstr(ev, "  folded_action: allow-listed, so reported for the record"));
+    free(ev);
+    hf_free(&p);
+    hunt_findings_free(&a);
     return 0;
 }
 
