@@ -550,6 +550,10 @@ typedef struct hunt_findings {
 
 /* A new finding appended to the list (zeroed, evidence initialised, port -1). */
 hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt);
+/* The port a finding names for a protocol's responder port: the port for TCP, UDP and SCTP,
+ * -1 for protocols without ports (ICMP's type and code, GRE's 0), so that hunts agreeing on
+ * one host and peer give one fingerprint. */
+int hunt_port_of(uint8_t proto, uint16_t resp_port);
 void hunt_findings_free(hunt_findings_t *l);
 /* Moves every finding of `from` to the end of `to`, in order; `from` is left empty. */
 void hunt_findings_take(hunt_findings_t *to, hunt_findings_t *from);

@@ -1044,8 +1044,8 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
         snprintf(f->peer, sizeof f->peer, "%s/%d", dst, flow_addr_is_v4(&u->dst) ? 24 : 64);
     else
         snprintf(f->peer, sizeof f->peer, "%s", dst);
-    int icmp = u->proto == 1 || u->proto == 58;
-    f->port = icmp ? -1 : u->port;
+    f->port = hunt_port_of(u->proto, u->port);
+    int portless = f->port < 0; /* ICMP, GRE, ... */
     f->proto = u->proto;
     f->first_seen = c->first;
     f->last_seen = c->last;
@@ -1068,26 +1068,29 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     snprintf(f->summary, sizeof f->summary,
              "%s beacons to %s%s%u/%s every ~%.0f s: %u connections over %.1f h, beacon score "
              "%.3f",
-             host, f->peer, icmp ? " " : ":", icmp ? 0 : u->port, hr_proto_name(u->proto, pb),
+             host, f->peer, ":", u->port, hr_proto_name(u->proto, pb),
              shown_period, sc->n_conn, hours, sc->score);
-    if (icmp)
+    if (portless)
         snprintf(f->summary, sizeof f->summary,
                  "%s beacons to %s over %s every ~%.0f s: %u conversations over %.1f h, beacon "
                  "score %.3f",
                  host, f->peer, hr_proto_name(u->proto, pb), shown_period, sc->n_conn, hours,
                  sc->score);
-    if (c->net)
+    if (c->net && !portless)
         snprintf(f->filter, sizeof f->filter,
                  "src host %s and dst net %s and dst port %u and proto %s", host, f->peer, u->port,
                  hr_proto_name(u->proto, pb));
-    else if (icmp)
+    else if (c->net)
+        snprintf(f->filter, sizeof f->filter, "src host %s and dst net %s and proto %s", host,
+                 f->peer, hr_proto_name(u->proto, pb));
+    else if (portless)
         snprintf(f->filter, sizeof f->filter, "host %s and host %s and proto %s", host, dst,
                  hr_proto_name(u->proto, pb));
     else
         snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u and proto %s", host,
                  dst, u->port, hr_proto_name(u->proto, pb));
     char svc[48] = "";
-    if (!icmp)
+    if (!portless)
         snprintf(svc, sizeof svc, " port %u/%s", u->port, hr_proto_name(u->proto, pb));
     if (risk >= HUNT_RISK_HIGH)
         snprintf(f->action, sizeof f->action,
@@ -1261,7 +1264,7 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     }
     hb_pics_attach(f, &c->pics, c->first);
     const hc_allow_t *al =
-        hc_allowed(cfg, "beacon", &u->host, c->net ? NULL : &u->dst, icmp ? -1 : u->port, u->proto);
+        hc_allowed(cfg, "beacon", &u->host, c->net ? NULL : &u->dst, f->port, u->proto);
     if (al)
         hunt_finding_suppress(f, al);
 }

@@ -589,7 +589,7 @@ static void hq_report(hq_state_t *s, const hq_pair_t *p, const char *hosts_json,
     hq_net_of(&p->peer, &na);
     flow_addr_format(&na, ns);
     snprintf(f->peer, sizeof f->peer, "%s", ps);
-    f->port = p->port;
+    f->port = hunt_port_of(p->proto, p->port);
     f->proto = p->proto;
     f->first_seen = p->first;
     f->last_seen = p->last;

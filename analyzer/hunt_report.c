@@ -191,6 +191,11 @@ void hunt_finding_series(hunt_finding_t *f, int kind, const char *title, const c
     }
 }
 
+int hunt_port_of(uint8_t proto, uint16_t resp_port)
+{
+    return proto == 6 || proto == 17 || proto == 132 ? resp_port : -1;
+}
+
 void hunt_finding_tech(hunt_finding_t *f, const char *tech)
 {
     for (int i = 0; i < f->n_tech; i++)
