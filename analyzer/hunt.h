@@ -550,9 +550,11 @@ typedef struct hunt_findings {
 
 /* A new finding appended to the list (zeroed, evidence initialised, port -1). */
 hunt_finding_t *hunt_finding_new(hunt_findings_t *l, const char *hunt);
-/* The port a finding names for a protocol's responder port: the port for TCP, UDP and SCTP,
- * -1 for protocols without ports (ICMP's type and code, GRE's 0), so that hunts agreeing on
- * one host and peer give one fingerprint. */
+/* Whether a protocol has ports: TCP, UDP and SCTP. */
+int hunt_has_ports(uint8_t proto);
+/* The port a finding names for a protocol's responder port: the port when it has ports, -1
+ * for those without (ICMP's type and code, GRE's 0), so that hunts agreeing on one host and
+ * peer give one fingerprint. */
 int hunt_port_of(uint8_t proto, uint16_t resp_port);
 void hunt_findings_free(hunt_findings_t *l);
 /* Moves every finding of `from` to the end of `to`, in order; `from` is left empty. */

@@ -1066,9 +1066,9 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     f->confidence = conf;
     double shown_period = sc->per > 0 ? sc->period : sc->med_int;
     snprintf(f->summary, sizeof f->summary,
-             "%s beacons to %s%s%u/%s every ~%.0f s: %u connections over %.1f h, beacon score "
+             "%s beacons to %s:%u/%s every ~%.0f s: %u connections over %.1f h, beacon score "
              "%.3f",
-             host, f->peer, ":", u->port, hr_proto_name(u->proto, pb),
+             host, f->peer, u->port, hr_proto_name(u->proto, pb),
              shown_period, sc->n_conn, hours, sc->score);
     if (portless)
         snprintf(f->summary, sizeof f->summary,

@@ -63,7 +63,7 @@ static void hi_feed(void *st, const hunt_conv_t *c)
     int outbound = c->orig_internal;
     const flow_addr_t *host = outbound ? &c->orig : &c->resp;
     const flow_addr_t *peer = outbound ? &c->resp : &c->orig;
-    int ports = hunt_port_of(c->proto, 0) >= 0;
+    int ports = hunt_has_ports(c->proto);
     /* an indicator's port is the port on its own side of the conversation */
     int ioc_port = !ports ? -1 : outbound ? c->resp_port : c->orig_port;
     const ti_ioc_t *ioc = ti_match(s->db, peer, ioc_port, c->t_start, c->t_end);
@@ -190,7 +190,7 @@ static void hi_evidence(hunt_finding_t *f, const hi_unit_t *u, const char *crit)
     hev_int(e, "bytes_received", (int64_t)u->recv_bytes);
     hev_int(e, "packets_sent", (int64_t)u->sent_pkts);
     hev_int(e, "packets_received", (int64_t)u->recv_pkts);
-    if (u->port < 0 && hunt_port_of(u->proto, 0) >= 0)
+    if (u->port < 0 && hunt_has_ports(u->proto))
         hev_int(e, "service_ports", u->n_ports);
     if (*crit)
         hev_str(e, "critical_because", crit);
@@ -254,7 +254,7 @@ static void hi_finish(void *st, hunt_findings_t *out)
         int risk = hi_risk(cfg, u, crit, sizeof crit);
         hunt_finding_t *f = hunt_finding_new(out, "intel");
         f->peer_originated = (uint8_t)!u->outbound; /* an indicator that connected in */
-        hunt_finding_tech(f, (hunt_port_of(u->proto, 0) >= 0) ? "T1071" : "T1095");
+        hunt_finding_tech(f, hunt_has_ports(u->proto) ? "T1071" : "T1095");
         if (u->port >= 0 && !hc_port_standard(cfg, u->proto, (uint16_t)u->port))
             hunt_finding_tech(f, "T1571");
         char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN], svc[24] = "";

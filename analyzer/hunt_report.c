@@ -191,9 +191,14 @@ void hunt_finding_series(hunt_finding_t *f, int kind, const char *title, const c
     }
 }
 
+int hunt_has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132;
+}
+
 int hunt_port_of(uint8_t proto, uint16_t resp_port)
 {
-    return proto == 6 || proto == 17 || proto == 132 ? resp_port : -1;
+    return hunt_has_ports(proto) ? resp_port : -1;
 }
 
 void hunt_finding_tech(hunt_finding_t *f, const char *tech)
