@@ -419,6 +419,8 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     double th_slow = type == HS_HORIZONTAL ? cfg->s_slow_h
                      : vertical            ? cfg->s_slow_v
                                            : cfg->s_icmp_slow;
+    if (fast.max < th_fast && slow.max < th_slow)
+        return; /* too few in any window: no ratio can make it a scan */
     /* successes on the same port (horizontal) or target (vertical) */
     uint64_t succ = 0;
     if (type == HS_HORIZONTAL) {
