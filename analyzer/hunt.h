@@ -222,6 +222,16 @@ typedef struct hc_allow {
       "service probing (nmap -sV/-A)")                                                             \
     X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000,                               \
       "attempts kept per host; more are counted as evicted")                                       \
+    X(scan, trw_min_dark, s_trw_min_dark, 4, 0, 1000000,                                           \
+      "the sequential test (TRW) over a host's first contacts with internal addresses reports "    \
+      "it once it decides 'scanner' with at least this many dark targets, addresses nobody saw "   \
+      "alive in the window (0: the test is off)")                                                 \
+    X(scan, trw_theta0, s_trw_theta0, 0.8, 0.01, 0.99,                                            \
+      "TRW: chance that a benign host's first contact reaches a live address (Jung et al.)")      \
+    X(scan, trw_theta1, s_trw_theta1, 0.2, 0.01, 0.99,                                            \
+      "TRW: the same chance for a scanner")                                                        \
+    X(scan, trw_alpha, s_trw_alpha, 0.01, 1e-9, 0.5, "TRW: false positive bound (alpha)")          \
+    X(scan, trw_beta, s_trw_beta, 0.99, 0.5, 1, "TRW: detection probability (beta)")               \
     X(dns, bytes_per_packet, d_bpp, 150, 1, 65535,                                                 \
       "upstream bytes per packet of a tunnel (queries are 60-100 B)")                              \
     X(dns, bpp_min_packets, d_bpp_min, 100, 1, 100000000,                                          \
@@ -575,7 +585,8 @@ typedef struct hunt_ctx {
     const hp_stats_t *prep;  /* filled while preparation runs; complete at finish */
     /* Prevalence: distinct internal hosts that originated conversations to an address
      * (HP_PREV_ADDR), to a /24 (IPv6: /64; HP_PREV_NET), or DNS to an address (HP_PREV_DNS,
-     * hp_conv_is_dns) in the window; with dst NULL the internal hosts seen at all. Complete
+     * hp_conv_is_dns) in the window, or whether it originated any as an internal host
+     * (HP_PREV_HOST: 1 or 0); with dst NULL the internal hosts seen at all. Complete
      * only once every pass has been fed (passes split by pairs of /24s, so one destination's
      * hosts are spread over them): read at finish. */
     uint64_t (*prevalence)(const void *prep_state, const flow_addr_t *dst, int kind);
@@ -634,7 +645,9 @@ typedef struct hp_state hp_state_t;
 hp_state_t *hp_create(const hunt_config_t *cfg);
 int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *stats);
 void hp_destroy(hp_state_t *p);
-enum { HP_PREV_ADDR, HP_PREV_NET, HP_PREV_DNS };
+/* HP_PREV_HOST: 1 when the address originated a conversation as an internal host in the
+ * window (it is alive), else 0. */
+enum { HP_PREV_ADDR, HP_PREV_NET, HP_PREV_DNS, HP_PREV_HOST };
 uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind);
 /* A conversation that carried DNS from an internal host: to port 53 over UDP or TCP, not
  * rejected, and over TCP with its handshake completed (a scanner's probe of port 53 is not

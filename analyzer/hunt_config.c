@@ -536,6 +536,13 @@ static int hc_check(const hunt_config_t *c, const char *path, char *err, size_t 
         snprintf(err, err_cap, "%s: [beacon] want prevalence_rare < prevalence_common", path);
         return -1;
     }
+    /* the sequential test moves towards "scanner" on a dark target only when a scanner's
+     * contacts fail more often than a benign host's */
+    if (!(c->s_trw_theta1 < c->s_trw_theta0 && c->s_trw_alpha < c->s_trw_beta)) {
+        snprintf(err, err_cap, "%s: [scan] want trw_theta1 < trw_theta0 and trw_alpha < trw_beta",
+                 path);
+        return -1;
+    }
     return 0;
 }
 

@@ -1253,6 +1253,8 @@ uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind)
     const hp_state_t *p = prep_state;
     if (!dst)
         return p->hosts.n;
+    if (kind == HP_PREV_HOST)
+        return hj_map_get(&p->hosts, hp_addr_key(dst)) != NULL;
     flow_addr_t a = kind == HP_PREV_NET ? hp_net24(dst) : *dst;
     const hj_map_t *m = kind == HP_PREV_NET   ? &p->prev_net
                         : kind == HP_PREV_DNS ? &p->dns_clients

@@ -24,9 +24,20 @@
  * with RST and never ACKs: raw-socket tooling, hunting-methods.md 2.7) followed by a burst of
  * connections to the same target: probe_connections of them within the fast window.
  *
+ * Below the thresholds, a sequential test (Threshold Random Walk, Jung et al. 2004, as SiLK's
+ * rwscan runs it, hunting-methods.md 2.3-2.4) walks each host's first contacts with internal
+ * addresses in time order: a contact with an address that is alive (it answered someone, or
+ * originated anything, in the window) is a success, one with a dark address (nobody saw it
+ * alive) a failure; the likelihood ratio of "scanner" against "benign" decides. A host that
+ * tries a handful of addresses where nothing lives, slowly, never fills a window, but four or
+ * five dark targets in a row are what a worm or an implant mapping the network looks like and
+ * what a user's software rarely does. Only when no threshold finding names the host already,
+ * and never under sampling (a live address whose records were not sampled would look dark).
+ *
  * Memory: attempts are kept per host up to max_events_per_host; more are counted and named as
- * evicted in the finding.
+ * evicted in the finding; the same bound holds the successful first contacts the test keeps.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +76,16 @@ typedef struct hs_host {
     hj_map_t probed;       /* dst hash -> index + 1 in pr */
     hs_probe_t *pr;
     size_t n_pr;
+    /* successful contacts with internal addresses (the sequential test's successes) */
+    struct hs_fc *fc;
+    size_t n_fc, cap_fc;
+    uint64_t fc_evicted;
 } hs_host_t;
+
+/* A successful contact with an internal address: when, and the address's hs_addr_key. */
+typedef struct hs_fc {
+    uint64_t t, a;
+} hs_fc_t;
 
 #define HS_SEEN 65536 /* slots of hs_state_t.seen: 1 MiB */
 
@@ -73,8 +93,10 @@ typedef struct hs_host {
 typedef struct hs_succ {
     uint64_t k;        /* hash(dst, port, proto) */
     uint64_t dst_key;  /* hs_addr_key(dst) ^ proto */
+    uint64_t t;        /* its start: the pass feeds in time order, so the first is the earliest */
     uint32_t host;     /* index into hosts */
     uint32_t port_key; /* proto << 16 | port */
+    uint8_t internal;  /* dst inside the internal networks */
 } hs_succ_t;
 
 typedef struct hs_state {
@@ -195,8 +217,9 @@ static void hs_feed(void *st, const hunt_conv_t *c)
             s->cap_succ = s->cap_succ ? 2 * s->cap_succ : 4096;
             s->succ = hj_xrealloc(s->succ, s->cap_succ * sizeof *s->succ);
         }
-        s->succ[s->n_succ++] =
-            (hs_succ_t){k, a ^ c->proto, id, (uint32_t)c->proto << 16 | c->resp_port};
+        s->succ[s->n_succ++] = (hs_succ_t){k,        a ^ c->proto, c->t_start,
+                                           id,       (uint32_t)c->proto << 16 | c->resp_port,
+                                           c->resp_internal};
         return;
     }
     if (h->n >= (size_t)s->cfg->s_max_ev) {
@@ -609,6 +632,17 @@ static void hs_part_end(void *st)
         hs_host_t *h = hj_vec_at(&s->hosts, c->host);
         (*hj_map_ins(&h->succ_by_port, c->port_key))++;
         (*hj_map_ins(&h->succ_by_dst, c->dst_key))++;
+        if (c->internal && s->cfg->s_trw_min_dark > 0) {
+            if (h->n_fc >= (size_t)s->cfg->s_max_ev) {
+                h->fc_evicted++;
+                continue;
+            }
+            if (h->n_fc == h->cap_fc) {
+                h->cap_fc = h->cap_fc ? 2 * h->cap_fc : 16;
+                h->fc = hj_xrealloc(h->fc, h->cap_fc * sizeof *h->fc);
+            }
+            h->fc[h->n_fc++] = (hs_fc_t){c->t, c->dst_key ^ (c->port_key >> 16)};
+        }
     }
     free(k);
     free(s->succ);
@@ -676,11 +710,246 @@ static void hs_probe_report(hs_state_t *s, hs_host_t *h, const hs_probe_t *p,
         hunt_finding_suppress(f, al);
 }
 
+/* ---- the sequential test (TRW) -----------------------------------------------------------
+ * The addresses seen alive in the window: every internal address that answered an internal
+ * host's attempt or contact. (Those that originated anything are preparation's to say, asked
+ * through the prevalence callback: HP_PREV_HOST.) */
+static void hs_trw_live(hs_state_t *s, hj_map_t *live)
+{
+    for (size_t i = 0; i < s->hosts.n; i++) {
+        const hs_host_t *h = (const hs_host_t *)s->hosts.v + i;
+        for (size_t k = 0; k < h->n_fc; k++)
+            hj_map_ins(live, h->fc[k].a);
+        for (size_t k = 0; k < h->n; k++)
+            if (h->ev[k].answered)
+                hj_map_ins(live, hs_addr_key(&h->ev[k].dst));
+    }
+}
+
+/* An IPv4 address ending in .0 or .255 is a network's or a broadcast address on the usual
+ * subnets: dark by nature (NetBIOS and SSDP announce to them), so it is no one's target. */
+static int hs_trw_skip(const flow_addr_t *a)
+{
+    return flow_addr_is_v4(a) && (a->b[15] == 0 || a->b[15] == 255);
+}
+
+typedef struct hs_fct {
+    uint64_t t, a;
+    const hs_ev_t *ev; /* the attempt; NULL for a successful contact */
+    int live;
+} hs_fct_t;
+
+static int hs_cmp_fct_addr(const void *pa, const void *pb)
+{
+    const hs_fct_t *x = pa, *y = pb;
+    if (x->a != y->a)
+        return x->a < y->a ? -1 : 1;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->ev != NULL) - (y->ev != NULL);
+}
+
+static int hs_cmp_fct_time(const void *pa, const void *pb)
+{
+    const hs_fct_t *x = pa, *y = pb;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->a < y->a ? -1 : x->a > y->a;
+}
+
+/* The host's first contact with each internal address, in time order, each marked alive or
+ * dark; malloc'd in *out (NULL when there are none). Returns how many. */
+static size_t hs_trw_firsts(hs_state_t *s, const hs_host_t *h, const hj_map_t *live,
+                            hs_fct_t **out)
+{
+    const hunt_ctx_t *ctx = s->ctx;
+    size_t n = 0;
+    hs_fct_t *v = hj_xmalloc((h->n_fc + h->n + 1) * sizeof *v);
+    for (size_t k = 0; k < h->n_fc; k++)
+        v[n++] = (hs_fct_t){h->fc[k].t, h->fc[k].a, NULL, 1};
+    for (size_t k = 0; k < h->n; k++) {
+        const hs_ev_t *e = &h->ev[k];
+        if (!hc_is_internal(s->cfg, &e->dst) || hs_trw_skip(&e->dst) ||
+            memcmp(e->dst.b, h->host.b, 16) == 0)
+            continue;
+        v[n++] = (hs_fct_t){e->t, hs_addr_key(&e->dst), e, e->answered};
+    }
+    qsort(v, n, sizeof *v, hs_cmp_fct_addr);
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j].a == v[i].a)
+            j++;
+        /* the live set holds every address answered, so also any of this one's */
+        int alive = v[i].live || hj_map_get(live, v[i].a) != NULL;
+        /* a dark candidate is an attempt (successful contacts are alive), so it has the address */
+        if (!alive && ctx->prevalence && ctx->prevalence(ctx->prep_state, &v[i].ev->dst,
+                                                         HP_PREV_HOST))
+            alive = 1;
+        v[m] = v[i];
+        v[m++].live = alive;
+        i = j;
+    }
+    qsort(v, m, sizeof *v, hs_cmp_fct_time);
+    *out = v;
+    return m;
+}
+
+typedef struct hs_trw {
+    size_t at;           /* index of the first contact that decided */
+    size_t walk0;        /* where the deciding walk began (after the last benign decision) */
+    size_t dark, alive;  /* in the deciding walk */
+    double lr;           /* its likelihood ratio */
+} hs_trw_t;
+
+/* Walks the first contacts v[0..n): Jung et al.'s test, restarted after each benign decision
+ * (a host is watched all window, not judged once). 1 and *d when it decides "scanner" with
+ * at least trw_min_dark dark targets in the walk, else 0. */
+static int hs_trw_walk(const hunt_config_t *cfg, const hs_fct_t *v, size_t n, hs_trw_t *d)
+{
+    double t0 = cfg->s_trw_theta0, t1 = cfg->s_trw_theta1;
+    double up = log((1 - t1) / (1 - t0)), down = log(t1 / t0);
+    double hi = log(cfg->s_trw_beta / cfg->s_trw_alpha);
+    double lo = log((1 - cfg->s_trw_beta) / (1 - cfg->s_trw_alpha));
+    double l = 0;
+    size_t dark = 0, alive = 0, walk0 = 0;
+    for (size_t i = 0; i < n; i++) {
+        l += v[i].live ? down : up;
+        dark += !v[i].live;
+        alive += v[i].live != 0;
+        if (l <= lo) {
+            l = 0;
+            dark = alive = 0;
+            walk0 = i + 1;
+        } else if (l >= hi && dark >= (size_t)cfg->s_trw_min_dark) {
+            *d = (hs_trw_t){i, walk0, dark, alive, exp(l)};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void hs_trw_report(hs_state_t *s, hs_host_t *h, const hs_fct_t *v, size_t n,
+                          const hs_trw_t *d, hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    /* every dark target of the window, as attempts, for the peer, the sample and the picture */
+    hs_ev_t *dk = hj_xmalloc(n * sizeof *dk);
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].live)
+            dk[nd++] = *v[i].ev;
+    int one_port = 1, one_proto = 1;
+    for (size_t i = 1; i < nd; i++) {
+        one_proto &= dk[i].proto == dk[0].proto;
+        one_port &= dk[i].proto == dk[0].proto && dk[i].port == dk[0].port;
+    }
+    hunt_finding_t *f = hunt_finding_new(out, "scan");
+    hunt_finding_tech(f, "T1046");
+    f->host = h->host;
+    f->proto = one_proto ? dk[0].proto : 0;
+    f->port = one_port && hunt_has_ports(dk[0].proto) ? dk[0].port : -1;
+    f->risk = HUNT_RISK_MEDIUM;
+    f->confidence = nd >= 2 * (size_t)cfg->s_trw_min_dark ? HUNT_CONF_MEDIUM : HUNT_CONF_LOW;
+    double eta1 = cfg->s_trw_beta / cfg->s_trw_alpha;
+    f->score = log(d->lr) / log(eta1);
+    f->first_seen = v[d->walk0].t;
+    f->last_seen = v[d->at].t;
+    for (size_t i = 0; i < nd; i++)
+        if (dk[i].t > f->last_seen)
+            f->last_seen = dk[i].t;
+    hs_peer_net(dk, nd, f->peer, sizeof f->peer);
+    char host[FLOW_ADDR_STRLEN], pb[8], on[48] = "", at[32];
+    flow_addr_format(&h->host, host);
+    const char *proto = hr_proto_name(dk[0].proto, pb);
+    if (f->port >= 0)
+        snprintf(on, sizeof on, " on %d/%s", f->port, proto);
+    else if (one_proto)
+        snprintf(on, sizeof on, " over %s", proto);
+    hr_iso(v[d->at].t, at);
+    /* an IPv6 host and network may not fit: the evidence keeps the whole story */
+    if (snprintf(f->summary, sizeof f->summary,
+                 "%s tried %zu internal addresses that nobody saw alive%s%s%s: the sequential "
+                 "test (TRW) called it a scanner after %zu first contacts, %zu of them dark "
+                 "(likelihood ratio %.3g >= %g)",
+                 host, nd, f->peer[0] ? " in " : "", f->peer, on, d->at - d->walk0 + 1, d->dark,
+                 d->lr, eta1) >= (int)sizeof f->summary)
+        memcpy(f->summary + sizeof f->summary - 4, "...", 4);
+    size_t fl = (size_t)snprintf(f->filter, sizeof f->filter, "src host %s", host);
+    if (f->peer[0])
+        fl += (size_t)snprintf(f->filter + fl, sizeof f->filter - fl, " and dst %s %s",
+                               strchr(f->peer, '/') ? "net" : "host", f->peer);
+    if (f->port >= 0)
+        fl += (size_t)snprintf(f->filter + fl, sizeof f->filter - fl, " and dst port %d",
+                               f->port);
+    if (one_proto && fl < sizeof f->filter)
+        snprintf(f->filter + fl, sizeof f->filter - fl, " and proto %s", proto);
+    snprintf(f->action, sizeof f->action,
+             "Investigate: find the process on %s that tried addresses where nothing answers (a "
+             "worm or an implant mapping the network stays under the scan thresholds this way; a "
+             "configuration that lists retired servers does it too: compare the sample with the "
+             "inventory); if it is neither, treat %s as compromised.",
+             host, host);
+    hev_t *e = &f->ev;
+    hev_str(e, "scan_type", "trw");
+    hev_int(e, "first_contacts", (int64_t)n);
+    hev_int(e, "dark_targets", (int64_t)nd);
+    hev_int(e, "live_targets", (int64_t)(n - nd));
+    char t[256], j[320];
+    snprintf(t, sizeof t,
+             "after %zu first contacts (%zu dark, %zu alive) at %s: likelihood ratio %.4g >= %g",
+             d->at - d->walk0 + 1, d->dark, d->alive, at, d->lr, eta1);
+    snprintf(j, sizeof j,
+             "{\"first_contacts\":%zu,\"dark\":%zu,\"alive\":%zu,\"at\":\"%s\","
+             "\"likelihood_ratio\":%.4g,\"threshold\":%g}",
+             d->at - d->walk0 + 1, d->dark, d->alive, at, d->lr, eta1);
+    hev_raw(e, "decision", j, t);
+    snprintf(t, sizeof t, "theta0 %g, theta1 %g, alpha %g, beta %g, at least %g dark",
+             cfg->s_trw_theta0, cfg->s_trw_theta1, cfg->s_trw_alpha, cfg->s_trw_beta,
+             cfg->s_trw_min_dark);
+    snprintf(j, sizeof j,
+             "{\"theta0\":%g,\"theta1\":%g,\"alpha\":%g,\"beta\":%g,\"min_dark\":%g}",
+             cfg->s_trw_theta0, cfg->s_trw_theta1, cfg->s_trw_alpha, cfg->s_trw_beta,
+             cfg->s_trw_min_dark);
+    hev_raw(e, "trw_model", j, t);
+    hev_bool(e, "internal_targets", 1);
+    hs_list_targets(e, dk, nd, 0);
+    hev_int(e, "sampling", h->sampling ? h->sampling : 1);
+    if (h->evicted || h->fc_evicted) {
+        snprintf(t, sizeof t,
+                 "%llu attempts and %llu successful contacts beyond max_events_per_host=%g were "
+                 "counted, not kept",
+                 (unsigned long long)h->evicted, (unsigned long long)h->fc_evicted, cfg->s_max_ev);
+        hev_str(e, "evicted", t);
+    }
+    hs_pics(f, dk, nd, 0);
+    const hc_allow_t *al = hc_allowed(cfg, "scan", &h->host, NULL, f->port, f->proto);
+    if (al)
+        hunt_finding_suppress(f, al);
+    free(dk);
+}
+
+static void hs_trw(hs_state_t *s, hs_host_t *h, const hj_map_t *live, hunt_findings_t *out)
+{
+    if (h->sampling > 1 || h->n == 0)
+        return; /* no attempt, no dark target */
+    hs_fct_t *v = NULL;
+    size_t n = hs_trw_firsts(s, h, live, &v);
+    hs_trw_t d;
+    if (hs_trw_walk(s->cfg, v, n, &d))
+        hs_trw_report(s, h, v, n, &d, out);
+    free(v);
+}
+
 static void hs_finish(void *st, hunt_findings_t *out)
 {
     hs_state_t *s = st;
+    hj_map_t live = {0};
+    if (s->cfg->s_trw_min_dark > 0)
+        hs_trw_live(s, &live);
     for (size_t i = 0; i < s->hosts.n; i++) {
         hs_host_t *h = (hs_host_t *)s->hosts.v + i;
+        size_t had = out->n;
         for (size_t k = 0; k < h->n_pr; k++)
             if (h->pr[k].best_half && h->pr[k].best_conns >= s->cfg->s_probe)
                 hs_probe_report(s, h, &h->pr[k], out);
@@ -688,7 +957,11 @@ static void hs_finish(void *st, hunt_findings_t *out)
             continue;
         hs_groups(s, h, 0, out);
         hs_groups(s, h, 1, out);
+        /* a host the thresholds name already is a scanner: the test would only repeat it */
+        if (out->n == had && s->cfg->s_trw_min_dark > 0)
+            hs_trw(s, h, &live, out);
     }
+    hj_map_free(&live);
 }
 
 static void hs_destroy(void *st)
@@ -703,6 +976,7 @@ static void hs_destroy(void *st)
         hj_map_free(&h->succ_by_dst);
         hj_map_free(&h->probed);
         free(h->pr);
+        free(h->fc);
     }
     hj_vec_free(&s->hosts);
     hj_intern_free(&s->keys);

@@ -5,6 +5,7 @@
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
 TEST_ENTRY(scan_icmp_sweep_silent_targets)
+TEST_ENTRY(scan_trw_dark_targets)
 TEST_ENTRY(nonstd_rare_c2_port_high)
 TEST_ENTRY(nonstd_long_and_periodic)
 TEST_ENTRY(nonstd_lookalikes_not_high)

@@ -538,6 +538,14 @@ TEST_IMPL(hunt_config_ini)
     ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
     ASSERT_NOT_NULL(strstr(err, "needs a reason"));
     hc_free(&c);
+    /* values that are each in range but together turn a test round */
+    f = fopen(path, "w");
+    fputs("[scan]\ntrw_theta0 = 0.2\ntrw_theta1 = 0.8\n", f);
+    fclose(f);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, "want trw_theta1 < trw_theta0"));
+    hc_free(&c);
     return 0;
 }
 

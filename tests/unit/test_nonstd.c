@@ -52,6 +52,12 @@ static uint64_t tn_prevalence(const void *st, const flow_addr_t *dst, int kind)
         }
         return clients;
     }
+    if (kind == HP_PREV_HOST) { /* alive: it originated a conversation as an internal host */
+        for (size_t i = 0; i < *p->n_conv; i++)
+            if (p->v[i].orig_internal && memcmp(p->v[i].orig.b, dst->b, 16) == 0)
+                return 1;
+        return 0;
+    }
     for (int i = 0; i < p->n; i++)
         if (memcmp(p->peer[i].b, dst->b, 16) == 0)
             return p->users[i];
@@ -392,7 +398,10 @@ TEST_IMPL(scan_icmp_sweep_silent_targets)
     hunt_findings_t out = {0};
     tn_hunt(&s, &hs_ops, &out);
     ASSERT_NULL(tn_find_host(&out, "10.0.1.5"));
-    ASSERT_NULL(tn_find_host(&out, "10.0.1.7"));
+    /* under the ratio no sweep; but 39 silent addresses in a row are the sequential test's */
+    const hunt_finding_t *under = tn_find_host(&out, "10.0.1.7");
+    ASSERT_NOT_NULL(under);
+    ASSERT(tn_ev_has(under, "\"scan_type\":\"trw\""));
     const hunt_finding_t *b = tn_find_host(&out, "10.0.1.6"), *d = tn_find_host(&out, "10.0.1.8");
     const hunt_finding_t *fast = tn_find_host(&out, "10.0.1.9");
     ASSERT_NOT_NULL(b);
@@ -408,11 +417,146 @@ TEST_IMPL(scan_icmp_sweep_silent_targets)
     hunt_findings_free(&out);
     /* the knob is the scans' own */
     s.cfg.s_fail_ratio = 0.8;
+    s.cfg.s_trw_min_dark = 0;
     memset(&out, 0, sizeof out);
     tn_hunt(&s, &hs_ops, &out);
     ASSERT_NULL(tn_find_host(&out, "10.0.1.6"));
     ASSERT_NULL(tn_find_host(&out, "10.0.1.8"));
     ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.9"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
+/* One attempt nobody answered from host to 10.0.NET.HOST:port/proto at t. */
+static void tn_dark(tn_set_t *s, const char *host, int net, int h, uint16_t port, uint8_t proto,
+                    uint64_t t)
+{
+    char dst[32];
+    snprintf(dst, sizeof dst, "10.0.%d.%d", net, h);
+    tn_conv(s, host, 40000, dst, port, proto, t, 0, 1, 60, 0, 0);
+}
+
+/* The sequential test (TRW, hunting-methods.md 2.3): first contacts with internal addresses
+ * nobody saw alive, too few and too slow for any window, decide "scanner" after four in a row
+ * (paper defaults: each dark one x4, each live one x0.25, decide at 99). An address is alive
+ * when it answered anyone or originated anything; broadcast-like addresses and external ones
+ * are not walked; sampled hosts are not judged; a host a threshold names already is not named
+ * twice. */
+TEST_IMPL(scan_trw_dark_targets)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    const uint64_t m10 = 600000;
+    /* a live server, then six dark addresses on 445, ten minutes apart: a finding */
+    tn_sessions(&s, "10.0.1.20", "10.0.2.2", 443, 6, 1, 0, 1000, 500);
+    for (int i = 0; i < 6; i++)
+        tn_dark(&s, "10.0.1.20", 77, 10 + i, 445, 6, TN_T0 + m10 * (uint64_t)(i + 1));
+    /* dark and live alternating: the ratio never climbs */
+    for (int i = 0; i < 8; i++) {
+        tn_dark(&s, "10.0.1.21", 78, 10 + i, 445, 6, TN_T0 + m10 * (uint64_t)(2 * i));
+        char live[32];
+        snprintf(live, sizeof live, "10.0.3.%d", 10 + i);
+        tn_conv(&s, "10.0.1.21", 40001, live, 443, 6, TN_T0 + m10 * (uint64_t)(2 * i + 1), 1000,
+                5, 500, 5, 900);
+    }
+    /* silent targets that are alive: they originate (10.0.4.x), or they answered someone else
+     * (10.0.5.x answered 10.0.1.24) */
+    for (int i = 0; i < 5; i++) {
+        tn_dark(&s, "10.0.1.22", 4, 10 + i, 3389, 6, TN_T0 + m10 * (uint64_t)(i + 1));
+        tn_dark(&s, "10.0.1.23", 5, 10 + i, 3389, 6, TN_T0 + m10 * (uint64_t)(i + 1));
+        char a[32];
+        snprintf(a, sizeof a, "10.0.4.%d", 10 + i);
+        tn_conv(&s, a, 40002, "10.0.2.2", 443, 6, TN_T0 + 5000, 1000, 5, 500, 5, 900);
+        snprintf(a, sizeof a, "10.0.5.%d", 10 + i);
+        tn_conv(&s, "10.0.1.24", 40003, a, 22, 6, TN_T0 + 7000, 1000, 5, 500, 5, 900);
+    }
+    /* dark, but sampled 1:10: not judged */
+    for (int i = 0; i < 6; i++)
+        tn_dark(&s, "10.0.1.25", 79, 10 + i, 445, 6, TN_T0 + m10 * (uint64_t)(i + 1));
+    for (size_t i = 0; i < s.n; i++)
+        if (memcmp(s.v[i].orig.b + 12, (uint8_t[]){10, 0, 1, 25}, 4) == 0)
+            s.v[i].sampling = 10;
+    /* a fast sweep of 30 dark addresses: the horizontal scan's finding, not a second one */
+    for (int i = 0; i < 30; i++)
+        tn_dark(&s, "10.0.1.26", 80, 10 + i, 22, 6, TN_T0 + 1000 * (uint64_t)i);
+    /* external addresses and broadcast ones are no one's dark targets */
+    for (int i = 0; i < 6; i++) {
+        char dst[32];
+        snprintf(dst, sizeof dst, "203.0.113.%d", 10 + i);
+        tn_conv(&s, "10.0.1.27", 40004, dst, 445, 6, TN_T0 + m10 * (uint64_t)i, 0, 1, 60, 0, 0);
+        tn_dark(&s, "10.0.1.28", 81 + i, 255, 137, 17, TN_T0 + m10 * (uint64_t)i);
+    }
+    /* a morning on ten live servers does not buy the afternoon: the walk restarts at each
+     * benign decision, so six dark ones after them still decide */
+    for (int i = 0; i < 10; i++) {
+        char live[32];
+        snprintf(live, sizeof live, "10.0.6.%d", 10 + i);
+        tn_conv(&s, "10.0.1.30", 40005, live, 443, 6, TN_T0 + m10 * (uint64_t)i, 1000, 5, 500, 5,
+                900);
+    }
+    for (int i = 0; i < 6; i++)
+        tn_dark(&s, "10.0.1.30", 83, 10 + i, 445, 6, TN_T0 + m10 * (uint64_t)(10 + i));
+    /* dark ICMP echoes and UDP: the walk takes every kind of attempt */
+    for (int i = 0; i < 3; i++) {
+        tn_dark(&s, "10.0.1.29", 82, 10 + i, 8 << 8, 1, TN_T0 + m10 * (uint64_t)i);
+        tn_dark(&s, "10.0.1.29", 82, 20 + i, 161, 17, TN_T0 + m10 * (uint64_t)i + 1000);
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.20", "10.0.77.0/24", 445);
+    ASSERT_NOT_NULL(f);
+    ASSERT_STR_EQ(f->hunt, "scan");
+    ASSERT_STR_EQ(f->tech[0], "T1046");
+    ASSERT_EQ(f->proto, 6);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->confidence, HUNT_CONF_LOW); /* six dark: under 2 x trw_min_dark */
+    ASSERT(tn_ev_has(f, "\"scan_type\":\"trw\""));
+    ASSERT(tn_ev_has(f, "\"first_contacts\":7"));
+    ASSERT(tn_ev_has(f, "\"dark_targets\":6"));
+    ASSERT(tn_ev_has(f, "\"live_targets\":1"));
+    /* the live server first (x0.25), then four dark ones reach 64, the fifth 256 >= 99 */
+    ASSERT(tn_ev_has(f, "\"decision\":{\"first_contacts\":6,\"dark\":5,\"alive\":1"));
+    ASSERT(tn_ev_has(f, "\"likelihood_ratio\":256,"));
+    ASSERT_STR_EQ(f->filter, "src host 10.0.1.20 and dst net 10.0.77.0/24 and dst port 445 and "
+                             "proto tcp");
+    ASSERT_NOT_NULL(strstr(f->summary, "6 internal addresses that nobody saw alive"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.21"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.22"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.23"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.25"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.27"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.28"));
+    const hunt_finding_t *sw = tn_find_host(&out, "10.0.1.26");
+    ASSERT_NOT_NULL(sw);
+    ASSERT(tn_ev_has(sw, "\"scan_type\":\"horizontal\""));
+    size_t n26 = 0;
+    for (size_t i = 0; i < out.n; i++)
+        n26 += strcmp(out.v[i]->summary, sw->summary) == 0 ||
+               memcmp(out.v[i]->host.b, sw->host.b, 16) == 0;
+    ASSERT_EQ(n26, 1);
+    const hunt_finding_t *late = tn_find_host(&out, "10.0.1.30");
+    ASSERT_NOT_NULL(late);
+    ASSERT(tn_ev_has(late, "\"first_contacts\":16"));
+    ASSERT(tn_ev_has(late, "\"decision\":{\"first_contacts\":8,\"dark\":6,\"alive\":2"));
+    const hunt_finding_t *mix = tn_find_host(&out, "10.0.1.29");
+    ASSERT_NOT_NULL(mix);
+    ASSERT_EQ(mix->port, -1);
+    ASSERT_EQ(mix->proto, 0);
+    ASSERT(tn_ev_has(mix, "\"dark_targets\":6"));
+    ASSERT_STR_EQ(mix->filter, "src host 10.0.1.29 and dst net 10.0.82.0/24");
+    hunt_findings_free(&out);
+    /* trw_min_dark: at 6 the test decides at the sixth dark target, at 7 never; 0 turns it off */
+    s.cfg.s_trw_min_dark = 7;
+    memset(&out, 0, sizeof out);
+    tn_hunt(&s, &hs_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.20"));
+    hunt_findings_free(&out);
+    s.cfg.s_trw_min_dark = 0;
+    memset(&out, 0, sizeof out);
+    tn_hunt(&s, &hs_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.20"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.29"));
     hunt_findings_free(&out);
     tn_done(&s);
     return 0;
