@@ -853,11 +853,10 @@ static void hs_trw_report(hs_state_t *s, hs_host_t *h, const hs_fct_t *v, size_t
     f->confidence = nd >= 2 * (size_t)cfg->s_trw_min_dark ? HUNT_CONF_MEDIUM : HUNT_CONF_LOW;
     double eta1 = cfg->s_trw_beta / cfg->s_trw_alpha;
     f->score = log(d->lr) / log(eta1);
-    f->first_seen = v[d->walk0].t;
-    f->last_seen = v[d->at].t;
-    for (size_t i = 0; i < nd; i++)
-        if (dk[i].t > f->last_seen)
-            f->last_seen = dk[i].t;
+    /* the dark targets' span (the walk that decided may begin with live contacts hours before) */
+    f->first_seen = f->last_seen = dk[0].t;
+    for (size_t i = 1; i < nd; i++)
+        f->last_seen = dk[i].t > f->last_seen ? dk[i].t : f->last_seen;
     hs_peer_net(dk, nd, f->peer, sizeof f->peer);
     char host[FLOW_ADDR_STRLEN], pb[8], on[48] = "", at[32];
     flow_addr_format(&h->host, host);

@@ -169,28 +169,40 @@ static uint64_t fg_scan_plan(const fg_gen_t *g, fg_rng_t *r, int slow, uint32_t 
     return fg_place(g, r, g->start_ms, g->end_ms - 1000, dur);
 }
 
+/* A host subnet other than the host's own. */
+static uint32_t fg_other_net(const fg_org_t *o, fg_rng_t *r, uint32_t host)
+{
+    uint32_t own = (host >> 8) & 0xff, net;
+    do
+        net = FG_FIRST_HOST_NET + (uint32_t)fg_range(r, 0, o->n_nets - 1);
+    while (net == own);
+    return net;
+}
+
+/* A case of `host` against the /24 `net` on one scanners' TCP port (drawn here). */
+static void fg_scan_subnet(fg_case_t *c, fg_rng_t *r, uint32_t host, uint32_t net)
+{
+    c->host = host;
+    c->peer = FG_V4(10, 0, net, 0);
+    c->peer_plen = 24;
+    c->port = fg_scan_ports[fg_range(r, 0, sizeof fg_scan_ports / sizeof *fg_scan_ports - 1)];
+    c->proto = FG_TCP;
+}
+
 /* Horizontal: one port over most of another /24, SYNs that nobody answers (one record each).
  * Fast: 30-254 targets at a median 150 ms apart (all within minutes). Slow: 60-200 targets
  * spread over 4-20 h (clipped to 90 % of the span). */
 static void fg_scan_h(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int slow,
                       uint32_t budget)
 {
-    uint32_t host = fg_org_pick_host(o, r, 0);
-    uint32_t own = (host >> 8) & 0xff, net;
-    do
-        net = FG_FIRST_HOST_NET + (uint32_t)fg_range(r, 0, o->n_nets - 1);
-    while (net == own);
+    uint32_t host = fg_org_pick_host(o, r, 0), net = fg_other_net(o, r, host);
     uint32_t n = (uint32_t)(slow ? fg_range(r, 60, 200) : fg_range(r, 30, 254));
     if (n > budget)
         n = budget;
     fg_case_t *c = fg_cases_new(cs, g, "scan-horizontal", "T1046");
     if (!c)
         return;
-    c->host = host;
-    c->peer = FG_V4(10, 0, net, 0);
-    c->peer_plen = 24;
-    c->port = fg_scan_ports[fg_range(r, 0, sizeof fg_scan_ports / sizeof *fg_scan_ports - 1)];
-    c->proto = FG_TCP;
+    fg_scan_subnet(c, r, host, net);
     uint16_t order[254];
     fg_shuffled(r, order, 254);
     double gap_ms;
@@ -209,6 +221,40 @@ static void fg_scan_h(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int
     fg_case_param(c, "\"targets\":%u", n);
     fg_case_param(c, "\"mean_gap_ms\":%.0f", gap_ms);
     fg_case_param(c, "\"tcp_flags\":%u", FG_SYN);
+}
+
+/* Quiet: 8-16 internal addresses where nothing lives (past the last host of another subnet),
+ * one connect() each (a SYN and its retransmission a second later, never answered), spread
+ * over 1-3 h: under every threshold window, the sequential test's (TRW) case. A worm or an
+ * implant mapping the network one port at a time leaves only this. */
+static void fg_scan_quiet(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs)
+{
+    uint32_t host = fg_org_pick_host(o, r, 0), net = fg_other_net(o, r, host);
+    /* hosts take octets 10 .. 10 + per_net - 1 of each subnet (fg_org_init) */
+    uint32_t per_net = (o->n_hosts + o->n_nets - 1) / o->n_nets, first_dark = 10 + per_net;
+    uint32_t n = (uint32_t)fg_range(r, 8, 16);
+    fg_case_t *c = fg_cases_new(cs, g, "scan-quiet", "T1046");
+    if (!c)
+        return;
+    fg_scan_subnet(c, r, host, net);
+    uint16_t order[254];
+    fg_shuffled(r, order, 255 - first_dark);
+    uint64_t span = g->end_ms - g->start_ms;
+    uint64_t win = (uint64_t)fmin(fg_range(r, FG_HOUR_MS, 3 * FG_HOUR_MS), span * 0.9);
+    double gap_ms = (double)win / n;
+    uint64_t at = fg_place(g, r, g->start_ms, g->end_ms - 1000, win + 2000);
+    for (uint32_t i = 0; i < n; i++) {
+        fg_push(g, at, at + 1000, host, fg_ephemeral(r),
+                FG_V4(10, 0, net, first_dark - 1 + order[i]), (uint16_t)c->port, FG_TCP, FG_SYN,
+                2, 120, 0);
+        at += 1 + (uint64_t)(gap_ms * (0.5 + fg_unit(r)));
+        if (at >= g->end_ms - 1000)
+            at = g->end_ms - 1001;
+    }
+    fg_case_end(g);
+    fg_case_param(c, "\"targets\":%u", n);
+    fg_case_param(c, "\"mean_gap_ms\":%.0f", gap_ms);
+    fg_case_param(c, "\"dark\":true");
 }
 
 /* Vertical: many ports of one internal host. The target's stack answers a SYN to a closed
@@ -619,6 +665,10 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     if (sb * 15 / 100 >= 120) {
         fg_stream(&r, seed, FG_K_SCAN, 3);
         fg_scan_v(g, o, &r, cs, 1, sb * 15 / 100);
+    }
+    if (sb >= 100) {
+        fg_stream(&r, seed, FG_K_SCAN, 4);
+        fg_scan_quiet(g, o, &r, cs);
     }
     uint32_t eb = fg_budget(g, FG_SHARE_EXFIL);
     fg_stream(&r, seed, FG_K_EXFIL, 0);

@@ -62,6 +62,7 @@ static void fg_usage(FILE *f)
         "Threats (several instances where --flows allows; parameters drawn from the seed):\n"
         "  beacon T1071 on 443 and T1571 on an odd port: period 30 s..min(4 h, span/24),\n"
         "    jitter 0-50 %%; scan-horizontal and scan-vertical T1046, fast and slow;\n"
+        "    scan-quiet T1046 (8-16 dark addresses of a subnet over 1-3 h);\n"
         "  dns-exfil T1048.003 over UDP and TCP 53 to an external nameserver; icmp-tunnel\n"
         "    T1095 (500-1400-byte echoes); ip-tunnel T1095 (GRE); miner T1496 (pool port\n"
         "    3333/4444/14444/45700, hours); ioc T1071 (a peer listed in --intel); first-seen\n"
