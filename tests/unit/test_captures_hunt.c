@@ -1,7 +1,7 @@
 /* test_captures_hunt.c: the hunts over data flowgen did not make.
  *
  * Each of the team's behaviour captures (../shared/data/packets: scans, DNS and ICMP tunnels,
- * miners) is turned into flows the way a site would: softflowd reads the packets and exports
+ * miners, C2 over HTTP) is turned into flows the way a site would: softflowd reads the packets and exports
  * IPFIX over loopback (tests/exporter_helpers.c), `flowhuntd --read` stores the datagrams it
  * received, and `flowhunt hunt` runs with the settings ../shared/data/MANIFEST.md gives for the
  * file (its internal network; no approved resolver). Passing means the hunt the manifest names
@@ -259,6 +259,33 @@ TEST_IMPL(captures_hunt_monero)
                                  "192.168.0.0/16",
                                  "miner",
                                  {{"192.168.2.100", NULL, "T1496", 2}}};
+    tch_run(&c);
+    return 0;
+}
+
+/* ---- C2 over HTTP and WebSocket: one keep-alive connection each ----
+ * Each capture is a single TCP connection with the check-ins inside it (MANIFEST.md), so its
+ * flows are one record each way: no timing to test, nothing for the beacon hunt. What they do
+ * show is an internal host holding a connection to a port no egress list allows, one host
+ * alone using it: the nonstd-port hunt's T1571, High for Caldera's 8888 (a known C2 default,
+ * 27 minutes, 300 kB up), Medium for the 19-second WebSocket on 5000. */
+
+TEST_IMPL(captures_hunt_caldera_http_c2)
+{
+    static const tch_case_t c = {"packets/c2/caldera-C2-over-http-sample-packets.pcap",
+                                 "10.11.54.223/32",
+                                 "beacon,nonstd-port,non-app,rare",
+                                 {{"10.11.54.223", "10.11.54.37", "T1571", 3}}};
+    tch_run(&c);
+    return 0;
+}
+
+TEST_IMPL(captures_hunt_websocket_c2)
+{
+    static const tch_case_t c = {"packets/c2/deepred-websocket-sample.pcap",
+                                 "10.11.54.186/32",
+                                 "beacon,nonstd-port,non-app,rare",
+                                 {{"10.11.54.186", "10.11.54.137", "T1571", 2}}};
     tch_run(&c);
     return 0;
 }
