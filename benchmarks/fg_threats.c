@@ -224,8 +224,8 @@ static void fg_scan_h(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int
 }
 
 /* Quiet: 8-16 internal addresses where nothing lives (past the last host of another subnet),
- * one connect() each (a SYN and its retransmission a second later, never answered), spread
- * over 1-3 h: under every threshold window, the sequential test's (TRW) case. A worm or an
+ * one connect() each (a SYN and its retransmission a second later, never answered), at random
+ * over about 1-3 h: under every threshold window, the sequential test's (TRW) case. A worm or an
  * implant mapping the network one port at a time leaves only this. */
 static void fg_scan_quiet(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs)
 {
@@ -247,7 +247,7 @@ static void fg_scan_quiet(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs)
         fg_push(g, at, at + 1000, host, fg_ephemeral(r),
                 FG_V4(10, 0, net, first_dark - 1 + order[i]), (uint16_t)c->port, FG_TCP, FG_SYN,
                 2, 120, 0);
-        at += 1 + (uint64_t)(gap_ms * (0.5 + fg_unit(r)));
+        at += 1 + (uint64_t)fg_exponential(r, gap_ms);
         if (at >= g->end_ms - 1000)
             at = g->end_ms - 1001;
     }
