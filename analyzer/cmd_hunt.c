@@ -393,13 +393,24 @@ done:
     return status;
 }
 
+/* A fingerprint as the report prints it: 16 lower-case hex digits. */
+static int hunt_is_fingerprint(const char *fp)
+{
+    int ok = strlen(fp) == 16;
+    for (const char *p = fp; ok && *p; p++)
+        ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+    return ok;
+}
+
 int cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
                                          {"now", required_argument, NULL, 'N'},
+                                         {"for", required_argument, NULL, 'f'},
+                                         {"until", required_argument, NULL, 'u'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *reason = NULL, *now_arg = NULL;
+    const char *reason = NULL, *now_arg = NULL, *for_arg = NULL, *until_arg = NULL;
     int c;
     optind = 1;
     opterr = 0;
@@ -408,11 +419,19 @@ int cmd_ack(int argc, char **argv)
             reason = optarg;
         else if (c == 'N')
             now_arg = optarg;
+        else if (c == 'f')
+            for_arg = optarg;
+        else if (c == 'u')
+            until_arg = optarg;
         else if (c == 'h') {
-            printf("usage: flowhunt ack DIR FINGERPRINT --reason TEXT [--now T]\n"
+            printf("usage: flowhunt ack DIR FINGERPRINT --reason TEXT [--for D | --until T]\n"
+                   "                    [--now T]\n"
                    "\n"
                    "Acknowledges a finding: later hunts leave out the finding with this\n"
-                   "fingerprint (16 hex digits, from the report). flowhunt acks DIR lists them.\n"
+                   "fingerprint (16 hex digits, from the report). With --for (30d, 12h) or\n"
+                   "--until (a time), only hunts whose --now is before then: after it the\n"
+                   "finding is reported again, its evidence naming the acknowledgement.\n"
+                   "flowhunt acks DIR lists them; flowhunt unack DIR FINGERPRINT takes one back.\n"
                    "\nExit status: 0 recorded, 2 usage or could not write.\n");
             return CMD_OK;
         } else {
@@ -425,23 +444,68 @@ int cmd_ack(int argc, char **argv)
         return CMD_USAGE;
     }
     const char *dir = argv[optind], *fp = argv[optind + 1];
-    int ok = strlen(fp) == 16;
-    for (const char *p = fp; ok && *p; p++)
-        ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
-    if (!ok) {
+    if (!hunt_is_fingerprint(fp)) {
         fprintf(stderr, "flowhunt ack: '%s' is not a fingerprint (16 lower-case hex digits)\n", fp);
+        return CMD_USAGE;
+    }
+    if (for_arg && until_arg) {
+        fprintf(stderr, "flowhunt ack: --for and --until are one choice\n");
         return CMD_USAGE;
     }
     if (cmd_data_dir("flowhunt ack", dir) != 0)
         return CMD_USAGE;
-    uint64_t now = cmd_now_ms();
+    uint64_t now = cmd_now_ms(), until = 0, span;
     if (now_arg && timearg_parse(now_arg, now, &now) != 0) {
         fprintf(stderr, "flowhunt ack: --now is not a time\n");
         return CMD_USAGE;
     }
-    if (hr_ack_add(dir, fp, now, reason) != 0) {
+    if (for_arg) {
+        if (timearg_duration(for_arg, &span) != 0 || span == 0) {
+            fprintf(stderr, "flowhunt ack: --for '%s' is not a duration (30d, 12h)\n", for_arg);
+            return CMD_USAGE;
+        }
+        until = now + span;
+    }
+    if (until_arg && (timearg_parse(until_arg, now, &until) != 0 || until <= now)) {
+        fprintf(stderr, "flowhunt ack: --until '%s' is not a time after now\n", until_arg);
+        return CMD_USAGE;
+    }
+    if (hr_ack_add(dir, fp, now, until, reason) != 0) {
         fprintf(stderr, "flowhunt ack: %s/hunt/acks.tsv: %s\n", dir, strerror(errno));
         return CMD_USAGE;
+    }
+    return CMD_OK;
+}
+
+int cmd_unack(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: flowhunt unack DIR FINGERPRINT\n\nTakes back an acknowledgement "
+               "(flowhunt ack): later hunts report the finding again.\n"
+               "\nExit status: 0 removed, 1 the fingerprint was not acknowledged, 2 usage or "
+               "could not write.\n");
+        return CMD_OK;
+    }
+    if (argc != 3) {
+        fprintf(stderr, "flowhunt unack: want DIR FINGERPRINT\n");
+        return CMD_USAGE;
+    }
+    if (!hunt_is_fingerprint(argv[2])) {
+        fprintf(stderr, "flowhunt unack: '%s' is not a fingerprint (16 lower-case hex digits)\n",
+                argv[2]);
+        return CMD_USAGE;
+    }
+    if (cmd_data_dir("flowhunt unack", argv[1]) != 0)
+        return CMD_USAGE;
+    int rc = hr_ack_remove(argv[1], argv[2]);
+    if (rc < 0) {
+        fprintf(stderr, "flowhunt unack: %s/hunt/acks.tsv: %s\n", argv[1], strerror(errno));
+        return CMD_USAGE;
+    }
+    if (rc == 0) {
+        fprintf(stderr, "flowhunt unack: %s was not acknowledged (flowhunt acks %s lists them)\n",
+                argv[2], argv[1]);
+        return CMD_PROBLEMS;
     }
     return CMD_OK;
 }
@@ -450,7 +514,7 @@ int cmd_acks(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--help") == 0) {
         printf("usage: flowhunt acks DIR\n\nLists acknowledged findings: fingerprint, hunt "
-               "ID, when, reason (tab-separated).\n");
+               "ID, when, reason, until (tab-separated; '-' when it never expires).\n");
         return CMD_OK;
     }
     if (argc != 2) {

@@ -28,6 +28,7 @@
 int cmd_hunt(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_acks(int argc, char **argv);
+int cmd_unack(int argc, char **argv);
 
 /* ---- Judy, behind a wrapper that checks every call ------------------------------------------
  * Judy reports failure (out of memory, a corrupt array) through a JError_t that is easy to
@@ -725,9 +726,13 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out);
 /* The fingerprint of (host, peer or "*", port or "*", proto): 16 hex digits. */
 void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
                     char out[17]);
-/* Records an acknowledgement (replacing an earlier one of the same fingerprint); 0 or -1. */
-int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, const char *reason);
-/* Lists acknowledgements (fingerprint, hunt ID, when, reason); the count or -1. */
+/* Records an acknowledgement (replacing an earlier one of the same fingerprint) that hides
+ * the finding from hunts whose --now is before until_ms (0: always); 0 or -1. */
+int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, uint64_t until_ms,
+               const char *reason);
+/* Removes fp's acknowledgement: 1 removed, 0 there was none, -1 could not write. */
+int hr_ack_remove(const char *dir, const char *fp);
+/* Lists acknowledgements (fingerprint, hunt ID, when, reason, until or -); the count or -1. */
 int hr_acks_print(const char *dir, FILE *out);
 const char *hr_risk_name(int risk);
 const char *hr_conf_name(int conf);

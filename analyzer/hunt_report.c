@@ -402,10 +402,11 @@ static void hr_state_free(hr_state_t *s)
     hj_intern_free(&s->by_fp);
 }
 
-/* Acknowledged fingerprints: lines "FP<TAB>MS<TAB>REASON". */
+/* Acknowledged fingerprints: lines "FP<TAB>MS<TAB>REASON", then "<TAB>UNTIL" (ms) when the
+ * acknowledgement expires (files written before expiry existed have three fields). */
 typedef struct hr_ack {
     char fp[17];
-    uint64_t ms;
+    uint64_t ms, until; /* until 0: never expires */
     char reason[400];
 } hr_ack_t;
 
@@ -429,12 +430,16 @@ static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)
         if (!t1 || !t2)
             continue;
         *t1 = *t2 = '\0';
+        char *t3 = strchr(t2 + 1, '\t'); /* reasons are written without tabs */
+        if (t3)
+            *t3 = '\0';
         if (!hr_is_hex16(line))
             continue;
         v = hj_xrealloc(v, (n + 1) * sizeof *v);
         memcpy(v[n].fp, line, 16); /* hr_is_hex16 checked it is exactly 16 digits */
         v[n].fp[16] = '\0';
         v[n].ms = strtoull(t1 + 1, NULL, 10);
+        v[n].until = t3 ? strtoull(t3 + 1, NULL, 10) : 0;
         snprintf(v[n].reason, sizeof v[n].reason, "%s", t2 + 1);
         n++;
     }
@@ -449,13 +454,13 @@ static int hr_cmp_ack(const void *pa, const void *pb)
     return strcmp(((const hr_ack_t *)pa)->fp, ((const hr_ack_t *)pb)->fp);
 }
 
-/* Whether fp was acknowledged: a[0..n) sorted by fingerprint (an organisation that acks its
+/* fp's acknowledgement, or NULL: a[0..n) sorted by fingerprint (an organisation that acks its
  * fleet's timers has thousands; each finding looked up linearly made the report quadratic). */
-static int hr_acked(const hr_ack_t *a, size_t n, const char *fp)
+static const hr_ack_t *hr_acked(const hr_ack_t *a, size_t n, const char *fp)
 {
     hr_ack_t key;
     snprintf(key.fp, sizeof key.fp, "%s", fp);
-    return n && bsearch(&key, a, n, sizeof *a, hr_cmp_ack) != NULL;
+    return n ? bsearch(&key, a, n, sizeof *a, hr_cmp_ack) : NULL;
 }
 
 /* ---- ordering, merging ---------------------------------------------------------------------- */
@@ -868,7 +873,18 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         qsort(acks, n_acks, sizeof *acks, hr_cmp_ack);
     size_t k = 0, n_acked = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (hr_acked(acks, n_acks, l->v[i]->fingerprint)) {
+        const hr_ack_t *a = hr_acked(acks, n_acks, l->v[i]->fingerprint);
+        /* an acknowledgement past its time (against --now, so a rerun agrees) hides nothing,
+         * and the finding says it was acknowledged: the reason is where the analyst starts */
+        if (a && a->until && o->now_ms >= a->until) {
+            char t[600], when[32], until[32];
+            hr_iso(a->ms, when);
+            hr_iso(a->until, until);
+            snprintf(t, sizeof t, "expired %s (acknowledged %s: %s)", until, when, a->reason);
+            hev_str(&l->v[i]->ev, "acknowledgement", t);
+            a = NULL;
+        }
+        if (a) {
             hunt_finding_free(l->v[i]);
             n_acked++;
         } else {
@@ -1042,7 +1058,17 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
 
 /* ---- ack, acks --------------------------------------------------------------------------- */
 
-int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, const char *reason)
+static void hr_ack_line(char **buf, size_t *len, size_t *cap, const hr_ack_t *a)
+{
+    hev_cat(buf, len, cap, "%s\t%" PRIu64 "\t%s", a->fp, a->ms, a->reason);
+    if (a->until)
+        hev_cat(buf, len, cap, "\t%" PRIu64, a->until);
+    hev_cat(buf, len, cap, "\n");
+}
+
+/* Rewrites acks.tsv with every acknowledgement but fp's, then `add` when not NULL; *had set
+ * to whether fp had one. 0 or -1. */
+static int hr_acks_rewrite(const char *dir, const char *fp, const hr_ack_t *add, int *had)
 {
     hr_ack_t *acks;
     size_t n;
@@ -1050,21 +1076,42 @@ int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, const char *rea
         return -1;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    hev_cat(&buf, &len, &cap, "# flowhunt acknowledged findings: fingerprint, when (ms), reason\n");
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(acks[i].fp, fp) != 0)
-            hev_cat(&buf, &len, &cap, "%s\t%" PRIu64 "\t%s\n", acks[i].fp, acks[i].ms,
-                    acks[i].reason);
-    char clean[400];
-    size_t j = 0;
-    for (const char *s = reason; *s && j + 1 < sizeof clean; s++)
-        clean[j++] = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
-    clean[j] = '\0';
-    hev_cat(&buf, &len, &cap, "%s\t%" PRIu64 "\t%s\n", fp, now_ms, clean);
+    hev_cat(&buf, &len, &cap,
+            "# flowhunt acknowledged findings: fingerprint, when (ms), reason[, until (ms)]\n");
+    *had = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(acks[i].fp, fp) == 0)
+            *had = 1;
+        else
+            hr_ack_line(&buf, &len, &cap, &acks[i]);
+    }
+    if (add)
+        hr_ack_line(&buf, &len, &cap, add);
     free(acks);
     int rc = hr_write_atomic(dir, "acks.tsv", buf, len);
     free(buf);
     return rc;
+}
+
+int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, uint64_t until_ms,
+               const char *reason)
+{
+    hr_ack_t a = {.ms = now_ms, .until = until_ms};
+    snprintf(a.fp, sizeof a.fp, "%s", fp);
+    size_t j = 0;
+    for (const char *s = reason; *s && j + 1 < sizeof a.reason; s++)
+        a.reason[j++] = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+    a.reason[j] = '\0';
+    int had;
+    return hr_acks_rewrite(dir, fp, &a, &had);
+}
+
+int hr_ack_remove(const char *dir, const char *fp)
+{
+    int had;
+    if (hr_acks_rewrite(dir, fp, NULL, &had) != 0)
+        return -1;
+    return had;
 }
 
 int hr_acks_print(const char *dir, FILE *out)
@@ -1080,11 +1127,13 @@ int hr_acks_print(const char *dir, FILE *out)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        char when[32];
+        char when[32], until[32] = "-";
         hr_iso(acks[i].ms, when);
+        if (acks[i].until)
+            hr_iso(acks[i].until, until);
         uint64_t id = hj_lookup(&st.by_fp, acks[i].fp, 16);
-        fprintf(out, "%s\t%s\t%s\t%s\n", acks[i].fp, id == UINT64_MAX ? "-" : st.ids[id].id, when,
-                acks[i].reason);
+        fprintf(out, "%s\t%s\t%s\t%s\t%s\n", acks[i].fp, id == UINT64_MAX ? "-" : st.ids[id].id,
+                when, acks[i].reason, until);
     }
     free(acks);
     hr_state_free(&st);

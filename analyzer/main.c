@@ -27,6 +27,7 @@ static const main_cmd_t main_cmds[] = {
     {"hunt", cmd_hunt, "hunt for beaconing, scans and DNS exfiltration; print findings"},
     {"ack", cmd_ack, "acknowledge a finding by its fingerprint, so later hunts omit it"},
     {"acks", cmd_acks, "list acknowledged findings"},
+    {"unack", cmd_unack, "take an acknowledgement back: later hunts report the finding again"},
     {"audit", cmd_audit, "verify the hash-chained audit log of hunts and expiries"},
 };
 #define MAIN_N_CMDS (sizeof main_cmds / sizeof main_cmds[0])
@@ -39,7 +40,7 @@ static void main_usage(FILE *f)
                "The threat-hunting analyzer over the flows stored in a data directory.\n"
                "\n");
     for (size_t i = 0; i < MAIN_N_CMDS; i++)
-        fprintf(f, "  %-8s %s\n", main_cmds[i].name, main_cmds[i].what);
+        fprintf(f, "  %-9s %s\n", main_cmds[i].name, main_cmds[i].what);
     fprintf(f, "\n"
                "Times are ISO 8601 UTC (2024-03-01T12:00:00Z) or relative to now (-24h, -7d).\n"
                "On a terminal, long commands show progress on stderr; in a pipe they print only\n"

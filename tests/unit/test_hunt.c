@@ -767,6 +767,43 @@ TEST_IMPL(hunt_state_ids_and_ack)
     free(text);
     ASSERT_EQ(test_runf(NULL, "%s ack %s nothex --reason x 2>/dev/null", test_bin("flowhunt"), dir),
               2);
+    /* an acknowledgement for a while: it hides the finding from hunts whose --now (the
+     * reports' is 2024-03-02) is before its end, and after that the finding is back, saying so */
+    ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason 'pen test week' --now 2024-03-01 --for 2d",
+                     test_bin("flowhunt"), dir, fp),
+              0);
+    char *within = th_report(dir, "--format json", &rc);
+    ASSERT_NULL(strstr(within, fp));
+    free(within);
+    ASSERT_EQ(test_runf(&acks, "%s acks %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_NOT_NULL(strstr(acks, "\tpen test week\t2024-03-03T00:00:00.000Z\n"));
+    free(acks);
+    ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason 'pen test day' --now 2024-03-01 --until "
+                              "2024-03-01T18:00:00Z",
+                     test_bin("flowhunt"), dir, fp),
+              0);
+    char *past = th_report(dir, "--format json", &rc);
+    ASSERT_NOT_NULL(strstr(past, fp));
+    ASSERT_NOT_NULL(strstr(past, "\"acknowledgement\":\"expired 2024-03-01T18:00:00.000Z "
+                                 "(acknowledged 2024-03-01T00:00:00.000Z: pen test day)\""));
+    ASSERT_EQ(th_count(past, "\"hunt_id\""), n);
+    free(past);
+    ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason x --for 1d --until 2025-01-01 2>/dev/null",
+                     test_bin("flowhunt"), dir, fp),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason x --for soon 2>/dev/null",
+                     test_bin("flowhunt"), dir, fp),
+              2);
+    /* taken back: reported again; taking it back twice says it was not there */
+    ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason 'for good'", test_bin("flowhunt"), dir, fp),
+              0);
+    ASSERT_EQ(test_runf(NULL, "%s unack %s %s", test_bin("flowhunt"), dir, fp), 0);
+    char *back = th_report(dir, "--format json", &rc);
+    ASSERT_NOT_NULL(strstr(back, fp));
+    ASSERT_NULL(strstr(back, "acknowledgement"));
+    free(back);
+    ASSERT_EQ(test_runf(NULL, "%s unack %s %s 2>/dev/null", test_bin("flowhunt"), dir, fp), 1);
+    ASSERT_EQ(test_runf(NULL, "%s unack %s XYZ 2>/dev/null", test_bin("flowhunt"), dir), 2);
     free(first);
     return 0;
 }
