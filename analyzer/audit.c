@@ -673,6 +673,20 @@ int au_record_expire(au_expire_t *x, const char *dir, int argc, char **argv, uin
     return rc;
 }
 
+int au_record_ack(const char *dir, int argc, char **argv, uint64_t now_ms, const char *fp,
+                  const char *reason, uint64_t until_ms, int status)
+{
+    const char *prog = reason ? "flowhunt ack" : "flowhunt unack";
+    json_t *o = au_entry_head(reason ? "ack" : "unack", now_ms, argc, argv);
+    json_object_set_new(o, "fingerprint", json_string(fp));
+    if (reason) {
+        json_object_set_new(o, "reason", au_jstr(reason));
+        json_object_set_new(o, "until", until_ms ? json_integer((json_int_t)until_ms) : json_null());
+    }
+    json_object_set_new(o, "exit", json_integer(status));
+    return au_commit(prog, dir, o);
+}
+
 /* ---- checking the chain ------------------------------------------------------------------ */
 
 static int au_failf(au_fail_t *f, long line, long long seq, const char *seg, const char *fmt, ...)
@@ -828,8 +842,9 @@ static int au_chain_line(au_chain_t *c, const char *p, size_t len, long line_no,
                       recorded);
         goto out;
     }
-    if (!kind || (strcmp(kind, "hunt") != 0 && strcmp(kind, "expire") != 0)) {
-        rc = au_failf(fail, line_no, got_seq, NULL, "kind is neither hunt nor expire");
+    if (!kind || (strcmp(kind, "hunt") != 0 && strcmp(kind, "expire") != 0 &&
+                  strcmp(kind, "ack") != 0 && strcmp(kind, "unack") != 0)) {
+        rc = au_failf(fail, line_no, got_seq, NULL, "kind is not hunt, expire, ack or unack");
         goto out;
     }
     au_entry_t *grown = au_grow(c->e, &c->cap, c->n, sizeof *c->e);
@@ -843,18 +858,34 @@ static int au_chain_line(au_chain_t *c, const char *p, size_t len, long line_no,
     e->line = line_no;
     e->seq = got_seq;
     e->expire = strcmp(kind, "expire") == 0;
+    e->ack = strcmp(kind, "ack") == 0 ? 1 : strcmp(kind, "unack") == 0 ? 2 : 0;
     snprintf(e->time, sizeof e->time, "%s", json_string_value(json_object_get(o, "time")) ?: "?");
+    e->exit_status = json_integer_value(json_object_get(o, "exit"));
+    memcpy(e->hash, recorded, sizeof e->hash);
+    if (e->ack) {
+        /* an acknowledgement names its finding, and a given one its reason; no segments */
+        const char *fp = json_string_value(json_object_get(o, "fingerprint"));
+        json_t *until = json_object_get(o, "until");
+        if (!fp || strlen(fp) != 16 || !au_is_hex(fp, 16) ||
+            (e->ack == 1 && (!json_is_string(json_object_get(o, "reason")) ||
+                             !(json_is_null(until) || json_is_integer(until))))) {
+            rc = au_failf(fail, line_no, got_seq, NULL,
+                          "fingerprint, reason or until missing or malformed");
+            goto out;
+        }
+        memcpy(e->fp, fp, sizeof e->fp);
+        c->n++;
+        goto out;
+    }
     const char *cfg = au_jhex(o, "config_sha256"), *rep = au_jhex(o, "report_sha256");
     if (!e->expire && (!cfg || !rep)) {
         rc = au_failf(fail, line_no, got_seq, NULL,
                       "config_sha256 or report_sha256 missing or malformed");
         goto out;
     }
-    memcpy(e->hash, recorded, sizeof e->hash);
     snprintf(e->config, sizeof e->config, "%s", cfg ? cfg : "");
     snprintf(e->report, sizeof e->report, "%s", rep ? rep : "");
     e->reported = json_integer_value(json_object_get(o, "reported"));
-    e->exit_status = json_integer_value(json_object_get(o, "exit"));
     rc = au_chain_segs(c, o, e, fail);
     if (rc == 0)
         c->n++;
@@ -1124,6 +1155,13 @@ int au_verify(const char *dir, const char *head, int quiet, FILE *out, au_fail_t
             if (!quiet)
                 fprintf(out, "seq %lld line %ld expire %s: %zu segments removed\n", e->seq, e->line,
                         e->time, e->n_segs);
+            continue;
+        }
+        if (e->ack) {
+            st->acks++;
+            if (!quiet)
+                fprintf(out, "seq %lld line %ld %s %s: %s\n", e->seq, e->line,
+                        e->ack == 1 ? "ack" : "unack", e->time, e->fp);
             continue;
         }
         st->hunts++;

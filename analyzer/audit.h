@@ -1,10 +1,13 @@
-/* audit.h: the audit trail, a hash-chained log of every hunt and expiry (DIR/hunt/audit.log).
+/* audit.h: the audit trail, a hash-chained log of every hunt, expiry and acknowledgement
+ * (DIR/hunt/audit.log).
  *
  * An auditor asks of a report: which flows was it made from, with which settings, and has
  * anything changed since? Each `flowhunt hunt` that ran, and each `flowhunt expire` that removed
  * segments, appends one JSON line: the command line, the SHA-256 of the effective configuration,
  * the segments of the window with the SHA-256 of each file, the SHA-256 of the report bytes as
- * written, the previous line's hash and the line's own hash. `flowhunt audit verify` walks the
+ * written, the previous line's hash and the line's own hash; each `flowhunt ack` and `unack`
+ * one with the fingerprint and the reason, since what a report leaves out is part of what it
+ * says. `flowhunt audit verify` walks the
  * chain and re-hashes the segments still present; one removed by a later recorded expiry is
  * "expired", not a failure. docs/HUNTING.md ("Audit trail") specifies the line.
  *
@@ -82,6 +85,12 @@ int au_record_expire(au_expire_t *x, const char *dir, int argc, char **argv, uin
                      int status);
 void au_expire_free(au_expire_t *x);
 
+/* An acknowledgement given (reason not NULL; until_ms 0: for ever) or taken back (reason
+ * NULL): what a later report leaves out, who decided it and why. 0, or -1 with the reason
+ * printed to stderr. */
+int au_record_ack(const char *dir, int argc, char **argv, uint64_t now_ms, const char *fp,
+                  const char *reason, uint64_t until_ms, int status);
+
 /* ---- checking -------------------------------------------------------------------------------- */
 
 /* The first thing that does not match: where (line and seq, 0 when not known), which segment
@@ -97,7 +106,9 @@ typedef struct au_fail {
 typedef struct au_entry {
     long line;
     long long seq;
-    int expire; /* kind: 0 hunt, 1 expire */
+    int expire; /* kind: 0 hunt (or ack), 1 expire */
+    int ack;    /* 1 ack, 2 unack (expire 0, no segments) */
+    char fp[17];
     char time[32];
     char config[AU_HEX_LEN + 1], report[AU_HEX_LEN + 1];
     char hash[AU_HEX_LEN + 1]; /* the entry's own */
@@ -132,7 +143,7 @@ int au_chain_load(const char *dir, au_chain_t *c, au_fail_t *fail);
 
 /* Counts from a verification. */
 typedef struct au_verify_stats {
-    size_t entries, hunts, expiries;
+    size_t entries, hunts, expiries, acks;
     size_t seg_ok, seg_expired; /* per (entry, segment) */
     size_t files_hashed;
     char head[AU_HEX_LEN + 1]; /* the last entry's hash (genesis for an empty log) */

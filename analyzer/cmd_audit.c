@@ -18,9 +18,9 @@ static void audit_usage(FILE *f)
     fprintf(f, "usage: flowhunt audit verify DIR [-q] [--head HASH]\n"
                "       flowhunt audit list DIR\n"
                "\n"
-               "Every flowhunt hunt run and every flowhunt expire that removed segments appends\n"
-               "an entry to DIR/hunt/audit.log, chained by SHA-256 (docs/HUNTING.md, \"Audit\n"
-               "trail\").\n"
+               "Every flowhunt hunt run, every flowhunt expire that removed segments and every\n"
+               "flowhunt ack or unack appends an entry to DIR/hunt/audit.log, chained by\n"
+               "SHA-256 (docs/HUNTING.md, \"Audit trail\").\n"
                "\n"
                "verify checks that each entry follows the one before and hashes to its own\n"
                "hash, and that every segment a hunt read still has the SHA-256 recorded, or was\n"
@@ -43,15 +43,17 @@ static int audit_list(const char *dir, au_fail_t *fail)
     int rc = au_chain_load(dir, &c, fail);
     if (rc == 2)
         return rc;
-    printf("seq\ttime\tkind\tsegments\tconfig_sha256\treport_sha256\tfindings\texit\thash\n");
+    printf("seq\ttime\tkind\tsegments\tconfig_sha256\treport_sha256\tfindings\texit\thash\t"
+           "fingerprint\n");
     for (size_t i = 0; i < c.n; i++) {
         const au_entry_t *e = &c.e[i];
-        printf("%lld\t%s\t%s\t%zu\t", e->seq, e->time, e->expire ? "expire" : "hunt", e->n_segs);
-        if (e->expire)
-            printf("-\t-\t-\t%lld\t%s\n", e->exit_status, e->hash);
+        const char *kind = e->expire ? "expire" : e->ack == 1 ? "ack" : e->ack ? "unack" : "hunt";
+        printf("%lld\t%s\t%s\t%zu\t", e->seq, e->time, kind, e->n_segs);
+        if (e->ack || e->expire)
+            printf("-\t-\t-\t%lld\t%s\t%s\n", e->exit_status, e->hash, e->ack ? e->fp : "-");
         else
-            printf("%s\t%s\t%lld\t%lld\t%s\n", e->config, e->report, e->reported, e->exit_status,
-                   e->hash);
+            printf("%s\t%s\t%lld\t%lld\t%s\t-\n", e->config, e->report, e->reported,
+                   e->exit_status, e->hash);
     }
     au_chain_free(&c);
     return rc;
@@ -125,9 +127,9 @@ int cmd_audit(int argc, char **argv)
     if (rc != 0)
         return rc;
     if (!quiet)
-        printf("%s: chain intact: %zu entries (hunt %zu, expire %zu); segments: %zu ok, %zu "
-               "expired (%zu files hashed); head %s\n",
-               path, st.entries, st.hunts, st.expiries, st.seg_ok, st.seg_expired, st.files_hashed,
-               st.head);
+        printf("%s: chain intact: %zu entries (hunt %zu, expire %zu, ack %zu); segments: %zu ok, "
+               "%zu expired (%zu files hashed); head %s\n",
+               path, st.entries, st.hunts, st.expiries, st.acks, st.seg_ok, st.seg_expired,
+               st.files_hashed, st.head);
     return CMD_OK;
 }

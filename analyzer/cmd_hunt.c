@@ -474,6 +474,9 @@ int cmd_ack(int argc, char **argv)
         fprintf(stderr, "flowhunt ack: %s/hunt/acks.tsv: %s\n", dir, strerror(errno));
         return CMD_USAGE;
     }
+    /* argv from the command's name on, as a hunt's entry has it */
+    if (au_record_ack(dir, argc, argv, now, fp, reason, until, CMD_OK) != 0)
+        return CMD_USAGE;
     return CMD_OK;
 }
 
@@ -507,6 +510,8 @@ int cmd_unack(int argc, char **argv)
                 argv[2], argv[1]);
         return CMD_PROBLEMS;
     }
+    if (au_record_ack(argv[1], argc, argv, cmd_now_ms(), argv[2], NULL, 0, CMD_OK) != 0)
+        return CMD_USAGE;
     return CMD_OK;
 }
 

@@ -112,14 +112,29 @@ TEST_IMPL(audit_every_byte_and_truncation)
     ASSERT_EQ(au_record_expire(&x, dir, 4, eargv, 1709600000000ull, 0), 0);
     at_hunt_in_process(dir, &cfg, "report two\n", 1709683200000ull);
     hc_free(&cfg);
+    /* an acknowledgement given for a week, then taken back */
+    char *aargv[] = {"ack", "--reason", "pen test \"week\"", "--for", "7d", dir,
+                     "0123456789abcdef"};
+    ASSERT_EQ(au_record_ack(dir, 7, aargv, 1709700000000ull, "0123456789abcdef",
+                            "pen test \"week\"", 1710304800000ull, 0),
+              0);
+    char *uargv[] = {"unack", dir, "0123456789abcdef"};
+    ASSERT_EQ(au_record_ack(dir, 3, uargv, 1709800000000ull, "0123456789abcdef", NULL, 0, 0), 0);
 
     size_t len;
     char *buf = at_read(log, &len);
     au_chain_t c;
     au_fail_t fail;
     ASSERT_EQ(au_chain_check(buf, len, &c, &fail), 0);
-    ASSERT_EQ(c.n, 3);
+    ASSERT_EQ(c.n, 5);
     ASSERT_EQ(c.e[1].expire, 1);
+    ASSERT_EQ(c.e[3].ack, 1);
+    ASSERT_EQ(c.e[4].ack, 2);
+    ASSERT_STR_EQ(c.e[3].fp, "0123456789abcdef");
+    ASSERT_EQ(c.e[3].n_segs, 0);
+    ASSERT_NOT_NULL(strstr(buf, "\"kind\":\"ack\",\"time\":\"2024-03-06T04:40:00.000Z\""));
+    ASSERT_NOT_NULL(strstr(buf, "\"fingerprint\":\"0123456789abcdef\",\"reason\":\"pen test "
+                                "\\\"week\\\"\",\"until\":1710304800000,\"exit\":0"));
     ASSERT_EQ(c.e[0].n_segs, 3);
     ASSERT_EQ(c.e[1].n_segs, 1);
     ASSERT_EQ(c.e[2].n_segs, 2);
@@ -129,12 +144,13 @@ TEST_IMPL(audit_every_byte_and_truncation)
     ASSERT_STR_EQ(c.e[0].report,
                   "8af1d4bee0cbd9dae843aa5433e58cd6defb79a297fb238344094aa153b9c780");
     char head[AU_HEX_LEN + 1];
-    memcpy(head, c.e[2].hash, sizeof head);
+    memcpy(head, c.e[4].hash, sizeof head);
     au_chain_free(&c);
 
     au_verify_stats_t st;
     ASSERT_EQ(au_verify(dir, head, 1, stdout, &fail, &st), 0);
-    ASSERT_EQ(st.entries, 3);
+    ASSERT_EQ(st.entries, 5);
+    ASSERT_EQ(st.acks, 2);
     ASSERT_EQ(st.seg_ok, 4);      /* hunt 1: segments 1 and 2; hunt 2: the same */
     ASSERT_EQ(st.seg_expired, 1); /* hunt 1's segment 0 */
     ASSERT_EQ(st.files_hashed, 2);
@@ -170,13 +186,13 @@ TEST_IMPL(audit_every_byte_and_truncation)
             ASSERT_NOT_NULL(strstr(fail.what, "incomplete"));
         }
     }
-    ASSERT_EQ(boundaries, 3);
+    ASSERT_EQ(boundaries, 5);
     printf("# %zu-byte log: %zu single-byte changes all caught at their line; %zu truncations "
            "caught, %zu on line boundaries pass the chain\n",
            len, caught, len - boundaries, boundaries);
 
     /* a log cut back to a boundary passes on its own; only the head noted earlier tells */
-    size_t last = at_line_start(buf, len, 3);
+    size_t last = at_line_start(buf, len, 5);
     at_write(log, buf, last);
     ASSERT_EQ(au_verify(dir, NULL, 1, stdout, &fail, &st), 0);
     ASSERT_EQ(au_verify(dir, head, 1, stdout, &fail, &st), 1);
@@ -284,7 +300,7 @@ TEST_IMPL(audit_hunts_and_expiry_verify)
 
     ASSERT_EQ(test_runf(&out, "%s audit verify %s", fh, dir), 0);
     printf("# %s", strstr(out, "audit.log: ") ? strstr(out, "audit.log: ") : out);
-    ASSERT_NOT_NULL(strstr(out, "chain intact: 5 entries (hunt 4, expire 1)"));
+    ASSERT_NOT_NULL(strstr(out, "chain intact: 5 entries (hunt 4, expire 1, ack 0)"));
     ASSERT_NOT_NULL(strstr(out, "seq 4 line 4 expire"));
     ASSERT_NOT_NULL(strstr(out, " expired;")); /* the earlier hunts' removed segments */
     ASSERT_NULL(strstr(out, "0 expired ("));   /* the total */
@@ -457,7 +473,7 @@ TEST_IMPL(audit_no_entry_without_a_run)
     ASSERT_EQ(stat(log, &st), 0);
     char *out;
     ASSERT_EQ(test_runf(&out, "%s audit verify %s", fh, dir), 0);
-    ASSERT_NOT_NULL(strstr(out, "chain intact: 1 entries (hunt 1, expire 0)"));
+    ASSERT_NOT_NULL(strstr(out, "chain intact: 1 entries (hunt 1, expire 0, ack 0)"));
     free(out);
     return 0;
 }
@@ -474,7 +490,7 @@ TEST_IMPL(audit_concurrent_hunts_chain)
               0);
     char *out;
     ASSERT_EQ(test_runf(&out, "%s audit verify %s", fh, dir), 0);
-    ASSERT_NOT_NULL(strstr(out, "chain intact: 4 entries (hunt 4, expire 0)"));
+    ASSERT_NOT_NULL(strstr(out, "chain intact: 4 entries (hunt 4, expire 0, ack 0)"));
     for (int s = 1; s <= 4; s++) {
         char want[64];
         snprintf(want, sizeof want, "seq %d line %d hunt", s, s);

@@ -804,6 +804,15 @@ TEST_IMPL(hunt_state_ids_and_ack)
     free(back);
     ASSERT_EQ(test_runf(NULL, "%s unack %s %s 2>/dev/null", test_bin("flowhunt"), dir, fp), 1);
     ASSERT_EQ(test_runf(NULL, "%s unack %s XYZ 2>/dev/null", test_bin("flowhunt"), dir), 2);
+    /* each acknowledgement given or taken back is in the audit trail; refused ones are not */
+    char *audit;
+    ASSERT_EQ(test_runf(&audit, "%s audit verify %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_NOT_NULL(strstr(audit, ", ack 5)"));
+    free(audit);
+    ASSERT_EQ(test_runf(&audit, "%s audit list %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_EQ(th_count(audit, "\tack\t"), 4);
+    ASSERT_EQ(th_count(audit, "\tunack\t"), 1);
+    free(audit);
     free(first);
     return 0;
 }
