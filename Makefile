@@ -100,12 +100,10 @@ FUZZ_LIB_SRC := $(STORAGE_SRC) $(filter-out $(DAEMON_SRC),$(COLLECTOR_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard storage/*.h collector/*.h collector/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIBS_COLLECTOR)
-# The users-CSV target (analyzer/enrich.c) links the analyzer instead of the collector.
-$(BUILD)/fuzz/fuzz_users: tests/fuzz/fuzz_users.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
-# The hunts' hour-cache target (analyzer/hunt_unit.c) links the analyzer too.
-$(BUILD)/fuzz/fuzz_unit: tests/fuzz/fuzz_unit.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
+# The targets of analyzer code link the analyzer instead of the collector: the users CSV
+# (enrich.c), the hunts' hour cache (hunt_unit.c) and the audit log's checker (audit.c).
+FUZZ_ANALYZER := $(addprefix $(BUILD)/fuzz/fuzz_,users unit audit)
+$(FUZZ_ANALYZER): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
 # The threat-intel feed target: intel.c and only what it calls (the Judy wrapper, time
