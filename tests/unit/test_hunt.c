@@ -794,6 +794,17 @@ TEST_IMPL(hunt_state_ids_and_ack)
     ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason x --for soon 2>/dev/null",
                      test_bin("flowhunt"), dir, fp),
               2);
+    /* a reason with a terminal escape (acks.tsv written by hand): shown with '?' for it */
+    char ackf[700];
+    snprintf(ackf, sizeof ackf, "%s/hunt/acks.tsv", dir);
+    FILE *af = fopen(ackf, "a");
+    ASSERT_NOT_NULL(af);
+    fprintf(af, "0123456789abcdef\t1709251200000\tred \033[31mtext\n");
+    ASSERT_EQ(fclose(af), 0);
+    ASSERT_EQ(test_runf(&acks, "%s acks %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_NOT_NULL(strstr(acks, "\tred ?[31mtext\t-\n"));
+    ASSERT_NULL(strchr(acks, '\033'));
+    free(acks);
     /* taken back: reported again; taking it back twice says it was not there */
     ASSERT_EQ(test_runf(NULL, "%s ack %s %s --reason 'for good'", test_bin("flowhunt"), dir, fp),
               0);
