@@ -684,6 +684,7 @@ const char *hr_tech_name(const char *t)
                  {"T1071.004", "Application Layer Protocol: DNS"},
                  {"T1571", "Non-Standard Port"},
                  {"T1046", "Network Service Discovery"},
+                 {"T1021", "Remote Services"},
                  {"T1048", "Exfiltration Over Alternative Protocol"},
                  {"T1048.003", "Exfiltration Over Unencrypted Non-C2 Protocol"},
                  {"T1095", "Non-Application Layer Protocol"},

@@ -76,15 +76,20 @@ typedef struct hs_host {
     hj_map_t probed;       /* dst hash -> index + 1 in pr */
     hs_probe_t *pr;
     size_t n_pr;
-    /* successful contacts with internal addresses (the sequential test's successes) */
+    /* first successful contacts with internal addresses, per (target, port, proto): the
+     * sequential test's successes, and what a scan led to */
     struct hs_fc *fc;
     size_t n_fc, cap_fc;
     uint64_t fc_evicted;
+    int fc_sorted; /* fc in (a, t) order (hs_follow_ups sorts it once) */
 } hs_host_t;
 
-/* A successful contact with an internal address: when, and the address's hs_addr_key. */
+/* A first successful contact with an internal address: when, the address's hs_addr_key, and
+ * the port and protocol. */
 typedef struct hs_fc {
     uint64_t t, a;
+    uint16_t port;
+    uint8_t proto;
 } hs_fc_t;
 
 #define HS_SEEN 65536 /* slots of hs_state_t.seen: 1 MiB */
@@ -425,6 +430,104 @@ static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical
     hunt_finding_series(f, HUNT_SERIES_POINTS, title, "ms since epoch", what, x, total, nb);
 }
 
+/* ---- what a scan led to ------------------------------------------------------------------
+ * The question after an internal scan is whether it went anywhere: the host's first successful
+ * contacts with targets that answered the scan, made once its scanning was over (after the
+ * last attempt of any of its scans: a vulnerability scanner completes connections to open
+ * ports as it goes, and a server the host used before is no discovery). A session on a
+ * lateral-movement port (lateral_tcp: SMB, RDP, SSH, WinRM ...) to such a target is T1021
+ * and makes the finding Critical. A worm that exploits each host as it finds it, between its
+ * probes, is not seen this way; its scan is. */
+typedef struct hs_follow {
+    size_t answered, contacted; /* targets that answered; those contacted after their probe */
+    int lateral;                /* one of the contacts on a lateral_tcp port */
+    char text[512], json[1024];
+} hs_follow_t;
+
+#define HS_FOLLOW_LIST 8 /* contacts named in the evidence */
+
+static int hs_cmp_fc(const void *pa, const void *pb)
+{
+    const hs_fc_t *x = pa, *y = pb;
+    if (x->a != y->a)
+        return x->a < y->a ? -1 : 1;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return x->port - y->port;
+}
+
+static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const hs_ev_t *ev, size_t n,
+                          hs_follow_t *fu)
+{
+    memset(fu, 0, sizeof *fu);
+    uint64_t done = 0; /* the host's last attempt */
+    for (size_t i = 0; i < h->n; i++)
+        done = h->ev[i].t > done ? h->ev[i].t : done;
+    if (!h->fc_sorted) {
+        qsort(h->fc, h->n_fc, sizeof *h->fc, hs_cmp_fc);
+        h->fc_sorted = 1;
+    }
+    /* each answering internal target, by its earliest probe (index + 1) */
+    hj_map_t first = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].answered || !hc_is_internal(cfg, &ev[i].dst))
+            continue;
+        uint64_t *v = hj_map_ins(&first, hs_addr_key(&ev[i].dst));
+        if (*v == 0 || ev[i].t < ev[*v - 1].t)
+            *v = i + 1;
+    }
+    fu->answered = first.n;
+    size_t tl = 0, jl = 0, listed = 0;
+    jl += (size_t)snprintf(fu->json, sizeof fu->json, "[");
+    uint64_t key = 0, *val;
+    for (int more = hj_map_next(&first, &key, &val, 1); more;
+         more = hj_map_next(&first, &key, &val, 0)) {
+        const hs_ev_t *p = &ev[*val - 1]; /* its first probe: names the target */
+        /* the fc entries of this address: a binary search for the first */
+        size_t lo = 0, hi = h->n_fc;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (h->fc[mid].a < key)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int counted = 0;
+        for (size_t k = lo; k < h->n_fc && h->fc[k].a == key; k++) {
+            const hs_fc_t *c = &h->fc[k];
+            if (c->t <= done)
+                continue;
+            counted = 1;
+            int lat = c->proto == 6 && hc_port_listed(cfg->lateral_tcp, c->port);
+            fu->lateral |= lat;
+            if (listed++ >= HS_FOLLOW_LIST)
+                continue;
+            char a[FLOW_ADDR_STRLEN], pb[8], at[32];
+            flow_addr_format(&p->dst, a);
+            const char *pn = hr_proto_name(c->proto, pb);
+            hr_iso(c->t, at);
+            if (tl < sizeof fu->text)
+                tl += (size_t)snprintf(fu->text + tl, sizeof fu->text - tl, "%s%s:%u/%s at %s",
+                                       listed > 1 ? ", " : "", a, c->port, pn, at);
+            if (jl < sizeof fu->json)
+                jl += (size_t)snprintf(fu->json + jl, sizeof fu->json - jl,
+                                       "%s{\"target\":\"%s\",\"port\":%u,\"proto\":\"%s\","
+                                       "\"at\":\"%s\",\"lateral\":%s}",
+                                       listed > 1 ? "," : "", a, c->port, pn, at,
+                                       lat ? "true" : "false");
+        }
+        fu->contacted += (size_t)counted;
+    }
+    hj_map_free(&first);
+    if (jl < sizeof fu->json)
+        snprintf(fu->json + jl, sizeof fu->json - jl, "]");
+    /* a list cut by the buffer (IPv6 targets) is not JSON: say so rather than print half */
+    if (jl + 1 >= sizeof fu->json)
+        snprintf(fu->json, sizeof fu->json, "[]");
+}
+
 enum { HS_HORIZONTAL, HS_VERTICAL, HS_SWEEP };
 
 static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, int type,
@@ -484,9 +587,15 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
                    : HUNT_RISK_HIGH;
     else
         risk = huge ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
+    hs_follow_t fu;
+    hs_follow_ups(cfg, h, ev, n, &fu);
+    if (fu.lateral)
+        risk = HUNT_RISK_CRITICAL;
 
     hunt_finding_t *f = hunt_finding_new(out, "scan");
     hunt_finding_tech(f, "T1046");
+    if (fu.lateral)
+        hunt_finding_tech(f, "T1021");
     f->host = h->host;
     f->proto = ev[0].proto;
     f->risk = risk;
@@ -554,7 +663,14 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         snprintf(f->filter, sizeof f->filter, "src host %s and proto %s", host, proto);
     }
     const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";
-    if (risk >= HUNT_RISK_HIGH)
+    if (fu.lateral)
+        snprintf(f->action, sizeof f->action,
+                 "Contain now: isolate %s unless it is an authorised scanner (then add it to "
+                 "[allow] with the reason): after the scan it opened remote-service sessions to "
+                 "targets that answered it (follow_up); treat those targets as compromised too "
+                 "and look for what %s ran on them.",
+                 host, host);
+    else if (risk >= HUNT_RISK_HIGH)
         snprintf(f->action, sizeof f->action,
                  "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
                  "with the reason); identify the scanning process and look for lateral movement "
@@ -596,6 +712,16 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
              (unsigned long long)slow.max, th_slow, cfg->s_slow_win, a1, a2);
     hev_raw(e, "slow_window", j, t);
     hev_bool(e, "internal_targets", internal);
+    if (fu.answered) {
+        char t2[700], j2[1200];
+        snprintf(t2, sizeof t2, "%zu of the %zu internal targets that answered were contacted "
+                 "afterwards%s%s", fu.contacted, fu.answered, fu.contacted ? ": " : "", fu.text);
+        snprintf(j2, sizeof j2,
+                 "{\"answered_targets\":%zu,\"contacted_after\":%zu,\"lateral\":%s,"
+                 "\"contacts\":%s}",
+                 fu.answered, fu.contacted, fu.lateral ? "true" : "false", fu.json);
+        hev_raw(e, "follow_up", j2, t2);
+    }
     hs_list_targets(e, ev, n, vertical);
     hev_int(e, "sampling", h->sampling ? h->sampling : 1);
     if (h->evicted) {
@@ -632,7 +758,7 @@ static void hs_part_end(void *st)
         hs_host_t *h = hj_vec_at(&s->hosts, c->host);
         (*hj_map_ins(&h->succ_by_port, c->port_key))++;
         (*hj_map_ins(&h->succ_by_dst, c->dst_key))++;
-        if (c->internal && s->cfg->s_trw_min_dark > 0) {
+        if (c->internal) {
             if (h->n_fc >= (size_t)s->cfg->s_max_ev) {
                 h->fc_evicted++;
                 continue;
@@ -641,7 +767,8 @@ static void hs_part_end(void *st)
                 h->cap_fc = h->cap_fc ? 2 * h->cap_fc : 16;
                 h->fc = hj_xrealloc(h->fc, h->cap_fc * sizeof *h->fc);
             }
-            h->fc[h->n_fc++] = (hs_fc_t){c->t, c->dst_key ^ (c->port_key >> 16)};
+            h->fc[h->n_fc++] = (hs_fc_t){c->t, c->dst_key ^ (c->port_key >> 16),
+                                         (uint16_t)c->port_key, (uint8_t)(c->port_key >> 16)};
         }
     }
     free(k);

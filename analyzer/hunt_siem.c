@@ -14,7 +14,8 @@
  * finding is the output of continuous monitoring that was analysed (SOC 2 CC7.2, ISO 27001
  * A.12.4, NIST 800-53 SI-4, NIST CSF DE.CM and DE.AE). A finding that calls for incident
  * handling also supports the incident controls (SOC 2 CC7.3, ISO 27001 A.16.1, NIST 800-53
- * IR-4): a post-compromise technique family (Command and Control, Exfiltration, Impact) at High
+ * IR-4): a post-compromise technique family (Command and Control, Lateral Movement,
+ * Exfiltration, Impact) at High
  * or Critical risk, or Discovery at Critical (an internal sweep of lateral-movement ports). A
  * lower-risk or Discovery finding is a detection to review, not yet an incident; an allow-listed
  * (suppressed) one is neither.
@@ -109,6 +110,7 @@ static const struct {
     {"T1095", "TA0011", "Command and Control"}, {"T1572", "TA0011", "Command and Control"},
     {"T1046", "TA0007", "Discovery"},           {"T1048", "TA0010", "Exfiltration"},
     {"T1041", "TA0010", "Exfiltration"},        {"T1496", "TA0040", "Impact"},
+    {"T1021", "TA0008", "Lateral Movement"},
 };
 
 typedef struct hx_tech {

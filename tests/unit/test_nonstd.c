@@ -562,6 +562,69 @@ TEST_IMPL(scan_trw_dark_targets)
     return 0;
 }
 
+/* A SYN sweep of 10.0.NET.10-39 on 445 from host: the first five answer (SYN|ACK, which the
+ * scanner resets), the rest are silent. */
+static void tn_syn_sweep(tn_set_t *s, const char *host, int net)
+{
+    for (int i = 0; i < 30; i++) {
+        char dst[32];
+        snprintf(dst, sizeof dst, "10.0.%d.%d", net, 10 + i);
+        int open = i < 5;
+        hunt_conv_t *c = tn_conv(s, host, 40000, dst, 445, 6, TN_T0 + 1000 * (uint64_t)i, 0,
+                                 open ? 2 : 1, open ? 84 : 44, open ? 1 : 0, open ? 44 : 0);
+        c->flags_out = open ? 0x06 : 0x02;
+        c->flags_in = open ? 0x12 : 0;
+    }
+}
+
+/* What an internal scan led to: the host's first successful contacts with targets that
+ * answered, once its scanning was over. A remote-service session (RDP, SMB) to one is lateral movement
+ * (T1021): Critical. A contact made before the scan is no discovery; one on a web port is
+ * named, not raised. */
+TEST_IMPL(scan_follow_up_lateral)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_syn_sweep(&s, "10.0.1.40", 90);
+    tn_conv(&s, "10.0.1.40", 40001, "10.0.90.14", 3389, 6, TN_T0 - 3600000, 60000, 50, 9000, 60,
+            90000); /* before the scan: a server it already used */
+    tn_conv(&s, "10.0.1.40", 40002, "10.0.90.10", 3389, 6, TN_T0 + 600000, 600000, 500, 90000,
+            900, 900000);
+    tn_conv(&s, "10.0.1.40", 40003, "10.0.90.11", 445, 6, TN_T0 + 700000, 60000, 40, 9000, 40,
+            30000);
+    tn_conv(&s, "10.0.1.40", 40004, "10.0.90.14", 3389, 6, TN_T0 + 800000, 60000, 50, 9000, 60,
+            90000);
+    /* a connection completed while the sweep still runs (a scanner grabbing a banner) */
+    tn_conv(&s, "10.0.1.40", 40006, "10.0.90.12", 22, 6, TN_T0 + 10500, 2000, 5, 400, 5, 600);
+    tn_syn_sweep(&s, "10.0.1.41", 91);
+    tn_conv(&s, "10.0.1.41", 40005, "10.0.91.10", 443, 6, TN_T0 + 600000, 60000, 20, 2000, 20,
+            40000);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.40", "10.0.90.0/24", 445);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_CRITICAL);
+    ASSERT_EQ(f->n_tech, 2);
+    ASSERT_STR_EQ(f->tech[0], "T1046");
+    ASSERT_STR_EQ(f->tech[1], "T1021");
+    ASSERT(tn_ev_has(f, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":2,"
+                        "\"lateral\":true,"));
+    ASSERT(tn_ev_has(f, "{\"target\":\"10.0.90.10\",\"port\":3389,\"proto\":\"tcp\""));
+    ASSERT(tn_ev_has(f, "{\"target\":\"10.0.90.11\",\"port\":445,\"proto\":\"tcp\""));
+    ASSERT(!tn_ev_has(f, "\"10.0.90.14\",\"port\":3389"));
+    ASSERT(!tn_ev_has(f, "\"target\":\"10.0.90.12\""));
+    ASSERT_NOT_NULL(strstr(f->action, "remote-service sessions"));
+    const hunt_finding_t *g = tn_find(&out, "10.0.1.41", "10.0.91.0/24", 445);
+    ASSERT_NOT_NULL(g);
+    ASSERT_EQ(g->risk, HUNT_RISK_HIGH);
+    ASSERT_EQ(g->n_tech, 1);
+    ASSERT(tn_ev_has(g, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":1,"
+                        "\"lateral\":false,"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* ---- nonstd-port -------------------------------------------------------------------------- */
 
 TEST_IMPL(nonstd_rare_c2_port_high)
