@@ -81,7 +81,8 @@ typedef struct hs_host {
     struct hs_fc *fc;
     size_t n_fc, cap_fc;
     uint64_t fc_evicted;
-    int fc_sorted; /* fc in (a, t) order (hs_follow_ups sorts it once) */
+    int fc_sorted;     /* fc in (a, t) order (hs_follow_ups sorts it once) */
+    uint64_t scan_done; /* the last attempt of its scans that were reported */
 } hs_host_t;
 
 /* A first successful contact with an internal address: when, the address's hs_addr_key, and
@@ -104,11 +105,22 @@ typedef struct hs_succ {
     uint8_t internal;  /* dst inside the internal networks */
 } hs_succ_t;
 
+/* A reported internal scan whose follow-ups are looked for once the host's scans are all known
+ * (hs_follow_apply): the finding and its answering targets, tg[first .. first + n). */
+typedef struct hs_pend {
+    hunt_finding_t *f;
+    size_t first, n;
+} hs_pend_t;
+
 typedef struct hs_state {
     const hunt_ctx_t *ctx;
     const hunt_config_t *cfg;
     hj_intern_t keys;
     hj_vec_t hosts; /* hs_host_t */
+    hs_pend_t *pend; /* the host being finished: its reported internal scans */
+    size_t n_pend, cap_pend;
+    flow_addr_t *tg; /* their answering targets */
+    size_t n_tg, cap_tg;
     hs_succ_t *succ; /* this pass's successful contacts, a repeat now and then */
     size_t n_succ, cap_succ;
     /* The contacts last kept, by a hash of (host, k): a contact that is there already is a
@@ -433,8 +445,9 @@ static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical
 /* ---- what a scan led to ------------------------------------------------------------------
  * The question after an internal scan is whether it went anywhere: the host's first successful
  * contacts with targets that answered the scan, made once its scanning was over (after the
- * last attempt of any of its scans: a vulnerability scanner completes connections to open
- * ports as it goes, and a server the host used before is no discovery). A session on a
+ * last attempt of any of its reported scans, known once all its groups are: a vulnerability
+ * scanner completes connections to open ports as it goes, and a server the host used before
+ * is no discovery). A session on a
  * lateral-movement port (lateral_tcp: SMB, RDP, SSH, WinRM ...) to such a target is T1021
  * and makes the finding Critical. A worm that exploits each host as it finds it, between its
  * probes, is not seen this way; its scan is. */
@@ -458,33 +471,19 @@ static int hs_cmp_fc(const void *pa, const void *pb)
     return x->port - y->port;
 }
 
-static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const hs_ev_t *ev, size_t n,
+static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_addr_t *tg, size_t n,
                           hs_follow_t *fu)
 {
     memset(fu, 0, sizeof *fu);
-    uint64_t done = 0; /* the host's last attempt */
-    for (size_t i = 0; i < h->n; i++)
-        done = h->ev[i].t > done ? h->ev[i].t : done;
     if (!h->fc_sorted) {
         qsort(h->fc, h->n_fc, sizeof *h->fc, hs_cmp_fc);
         h->fc_sorted = 1;
     }
-    /* each answering internal target, by its earliest probe (index + 1) */
-    hj_map_t first = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (!ev[i].answered || !hc_is_internal(cfg, &ev[i].dst))
-            continue;
-        uint64_t *v = hj_map_ins(&first, hs_addr_key(&ev[i].dst));
-        if (*v == 0 || ev[i].t < ev[*v - 1].t)
-            *v = i + 1;
-    }
-    fu->answered = first.n;
+    fu->answered = n;
     size_t tl = 0, jl = 0, listed = 0;
     jl += (size_t)snprintf(fu->json, sizeof fu->json, "[");
-    uint64_t key = 0, *val;
-    for (int more = hj_map_next(&first, &key, &val, 1); more;
-         more = hj_map_next(&first, &key, &val, 0)) {
-        const hs_ev_t *p = &ev[*val - 1]; /* its first probe: names the target */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = hs_addr_key(&tg[i]);
         /* the fc entries of this address: a binary search for the first */
         size_t lo = 0, hi = h->n_fc;
         while (lo < hi) {
@@ -497,7 +496,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const hs_ev_t 
         int counted = 0;
         for (size_t k = lo; k < h->n_fc && h->fc[k].a == key; k++) {
             const hs_fc_t *c = &h->fc[k];
-            if (c->t <= done)
+            if (c->t <= h->scan_done)
                 continue;
             counted = 1;
             int lat = c->proto == 6 && hc_port_listed(cfg->lateral_tcp, c->port);
@@ -505,7 +504,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const hs_ev_t 
             if (listed++ >= HS_FOLLOW_LIST)
                 continue;
             char a[FLOW_ADDR_STRLEN], pb[8], at[32];
-            flow_addr_format(&p->dst, a);
+            flow_addr_format(&tg[i], a);
             const char *pn = hr_proto_name(c->proto, pb);
             hr_iso(c->t, at);
             if (tl < sizeof fu->text)
@@ -520,12 +519,74 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const hs_ev_t 
         }
         fu->contacted += (size_t)counted;
     }
-    hj_map_free(&first);
     if (jl < sizeof fu->json)
         snprintf(fu->json + jl, sizeof fu->json - jl, "]");
     /* a list cut by the buffer (IPv6 targets) is not JSON: say so rather than print half */
     if (jl + 1 >= sizeof fu->json)
         snprintf(fu->json, sizeof fu->json, "[]");
+}
+
+/* Remembers a reported internal scan's answering targets (each once, by its first probe's
+ * order) for hs_follow_apply. */
+static void hs_follow_defer(hs_state_t *s, hunt_finding_t *f, const hs_ev_t *ev, size_t n)
+{
+    if (s->n_pend == s->cap_pend) {
+        s->cap_pend = s->cap_pend ? 2 * s->cap_pend : 16;
+        s->pend = hj_xrealloc(s->pend, s->cap_pend * sizeof *s->pend);
+    }
+    hs_pend_t *p = &s->pend[s->n_pend++];
+    *p = (hs_pend_t){f, s->n_tg, 0};
+    hj_map_t seen = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].answered || !hc_is_internal(s->cfg, &ev[i].dst))
+            continue;
+        uint64_t *v = hj_map_ins(&seen, hs_addr_key(&ev[i].dst));
+        if ((*v)++)
+            continue;
+        if (s->n_tg == s->cap_tg) {
+            s->cap_tg = s->cap_tg ? 2 * s->cap_tg : 64;
+            s->tg = hj_xrealloc(s->tg, s->cap_tg * sizeof *s->tg);
+        }
+        s->tg[s->n_tg++] = ev[i].dst;
+        p->n++;
+    }
+    hj_map_free(&seen);
+}
+
+/* The host's reported internal scans, once all of them are known: their follow-ups as
+ * evidence, and a remote-service session makes the finding Critical and T1021. */
+static void hs_follow_apply(hs_state_t *s, hs_host_t *h)
+{
+    for (size_t i = 0; i < s->n_pend; i++) {
+        const hs_pend_t *p = &s->pend[i];
+        if (!p->n)
+            continue;
+        hunt_finding_t *f = p->f;
+        hs_follow_t fu;
+        hs_follow_ups(s->cfg, h, s->tg + p->first, p->n, &fu);
+        char t[700], j[1200];
+        snprintf(t, sizeof t,
+                 "%zu of the %zu internal targets that answered were contacted afterwards%s%s",
+                 fu.contacted, fu.answered, fu.contacted ? ": " : "", fu.text);
+        snprintf(j, sizeof j,
+                 "{\"answered_targets\":%zu,\"contacted_after\":%zu,\"lateral\":%s,"
+                 "\"contacts\":%s}",
+                 fu.answered, fu.contacted, fu.lateral ? "true" : "false", fu.json);
+        hev_raw(&f->ev, "follow_up", j, t);
+        if (!fu.lateral)
+            continue;
+        f->risk = HUNT_RISK_CRITICAL;
+        hunt_finding_tech(f, "T1021");
+        char host[FLOW_ADDR_STRLEN];
+        flow_addr_format(&h->host, host);
+        snprintf(f->action, sizeof f->action,
+                 "Contain now: isolate %s unless it is an authorised scanner (then add it to "
+                 "[allow] with the reason): after its scans it opened remote-service sessions to "
+                 "targets that answered them (follow_up); treat those targets as compromised too "
+                 "and look for what %s ran on them.",
+                 host, host);
+    }
+    s->n_pend = s->n_tg = 0;
 }
 
 enum { HS_HORIZONTAL, HS_VERTICAL, HS_SWEEP };
@@ -587,15 +648,9 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
                    : HUNT_RISK_HIGH;
     else
         risk = huge ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
-    hs_follow_t fu;
-    hs_follow_ups(cfg, h, ev, n, &fu);
-    if (fu.lateral)
-        risk = HUNT_RISK_CRITICAL;
 
     hunt_finding_t *f = hunt_finding_new(out, "scan");
     hunt_finding_tech(f, "T1046");
-    if (fu.lateral)
-        hunt_finding_tech(f, "T1021");
     f->host = h->host;
     f->proto = ev[0].proto;
     f->risk = risk;
@@ -614,6 +669,11 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         answered += ev[i].answered;
     }
     f->first_seen = first;
+    /* what it led to is judged after the host's last reported scan (hs_follow_apply) */
+    if (last > h->scan_done)
+        h->scan_done = last;
+    if (internal)
+        hs_follow_defer(s, f, ev, n);
     f->last_seen = last;
     int conf = (is_fast && peak >= 2 * th_fast) || ratio >= 0.8 ? HUNT_CONF_HIGH : HUNT_CONF_MEDIUM;
     if (!is_fast)
@@ -663,14 +723,7 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         snprintf(f->filter, sizeof f->filter, "src host %s and proto %s", host, proto);
     }
     const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";
-    if (fu.lateral)
-        snprintf(f->action, sizeof f->action,
-                 "Contain now: isolate %s unless it is an authorised scanner (then add it to "
-                 "[allow] with the reason): after the scan it opened remote-service sessions to "
-                 "targets that answered it (follow_up); treat those targets as compromised too "
-                 "and look for what %s ran on them.",
-                 host, host);
-    else if (risk >= HUNT_RISK_HIGH)
+    if (risk >= HUNT_RISK_HIGH)
         snprintf(f->action, sizeof f->action,
                  "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
                  "with the reason); identify the scanning process and look for lateral movement "
@@ -712,16 +765,6 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
              (unsigned long long)slow.max, th_slow, cfg->s_slow_win, a1, a2);
     hev_raw(e, "slow_window", j, t);
     hev_bool(e, "internal_targets", internal);
-    if (fu.answered) {
-        char t2[700], j2[1200];
-        snprintf(t2, sizeof t2, "%zu of the %zu internal targets that answered were contacted "
-                 "afterwards%s%s", fu.contacted, fu.answered, fu.contacted ? ": " : "", fu.text);
-        snprintf(j2, sizeof j2,
-                 "{\"answered_targets\":%zu,\"contacted_after\":%zu,\"lateral\":%s,"
-                 "\"contacts\":%s}",
-                 fu.answered, fu.contacted, fu.lateral ? "true" : "false", fu.json);
-        hev_raw(e, "follow_up", j2, t2);
-    }
     hs_list_targets(e, ev, n, vertical);
     hev_int(e, "sampling", h->sampling ? h->sampling : 1);
     if (h->evicted) {
@@ -1083,6 +1126,7 @@ static void hs_finish(void *st, hunt_findings_t *out)
             continue;
         hs_groups(s, h, 0, out);
         hs_groups(s, h, 1, out);
+        hs_follow_apply(s, h);
         /* a host the thresholds name already is a scanner: the test would only repeat it */
         if (out->n == had && s->cfg->s_trw_min_dark > 0)
             hs_trw(s, h, &live, out);
@@ -1107,6 +1151,8 @@ static void hs_destroy(void *st)
     hj_vec_free(&s->hosts);
     hj_intern_free(&s->keys);
     free(s->succ);
+    free(s->pend);
+    free(s->tg);
     free(s);
 }
 

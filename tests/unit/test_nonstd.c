@@ -596,6 +596,8 @@ TEST_IMPL(scan_follow_up_lateral)
             90000);
     /* a connection completed while the sweep still runs (a scanner grabbing a banner) */
     tn_conv(&s, "10.0.1.40", 40006, "10.0.90.12", 22, 6, TN_T0 + 10500, 2000, 5, 400, 5, 600);
+    /* an everyday unanswered attempt later on is no scan: "after the scans" stays put */
+    tn_conv(&s, "10.0.1.40", 40007, "203.0.113.50", 123, 17, TN_T0 + 900000, 0, 1, 76, 0, 0);
     tn_syn_sweep(&s, "10.0.1.41", 91);
     tn_conv(&s, "10.0.1.41", 40005, "10.0.91.10", 443, 6, TN_T0 + 600000, 60000, 20, 2000, 20,
             40000);
