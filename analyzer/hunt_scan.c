@@ -454,6 +454,7 @@ static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical
 typedef struct hs_follow {
     size_t answered, contacted; /* targets that answered; those contacted after their probe */
     int lateral;                /* one of the contacts on a lateral_tcp port */
+    uint64_t last;              /* the latest contact's start */
     char text[512], json[1024];
 } hs_follow_t;
 
@@ -499,6 +500,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
             if (c->t <= h->scan_done)
                 continue;
             counted = 1;
+            fu->last = c->t > fu->last ? c->t : fu->last;
             int lat = c->proto == 6 && hc_port_listed(cfg->lateral_tcp, c->port);
             fu->lateral |= lat;
             if (listed++ >= HS_FOLLOW_LIST)
@@ -573,6 +575,9 @@ static void hs_follow_apply(hs_state_t *s, hs_host_t *h)
                  "\"contacts\":%s}",
                  fu.answered, fu.contacted, fu.lateral ? "true" : "false", fu.json);
         hev_raw(&f->ev, "follow_up", j, t);
+        /* the finding's span, and so its cat filter's window, takes the contacts in */
+        if (fu.last > f->last_seen)
+            f->last_seen = fu.last;
         if (!fu.lateral)
             continue;
         f->risk = HUNT_RISK_CRITICAL;

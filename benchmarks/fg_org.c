@@ -162,6 +162,16 @@ uint32_t fg_org_fresh(fg_org_t *o, fg_rng_t *r)
     }
 }
 
+int fg_org_is_host(const fg_org_t *o, uint32_t a)
+{
+    /* the layout of fg_org_init: host i is 10.0.(FIRST + i % n_nets).(10 + i / n_nets) */
+    uint32_t net = (a >> 8) & 0xff, oct = a & 0xff;
+    if ((a >> 16) != ((10u << 8) | 0) || net < FG_FIRST_HOST_NET ||
+        net - FG_FIRST_HOST_NET >= o->n_nets || oct < 10)
+        return 0;
+    return (uint64_t)(oct - 10) * o->n_nets + (net - FG_FIRST_HOST_NET) < o->n_hosts;
+}
+
 uint32_t fg_org_pick_host(fg_org_t *o, fg_rng_t *r, int want_v6)
 {
     uint32_t a = 0;

@@ -52,6 +52,9 @@ int fg_org_init(fg_org_t *o, uint64_t n_flows, uint64_t seed, fg_rng_t *r);
 void fg_org_free(fg_org_t *o);
 
 int fg_is_internal(uint32_t a);
+/* Whether a is one of the organisation's hosts (an address of a host subnet that fg_org_init
+ * gave a host; the rest of those subnets is dark). */
+int fg_org_is_host(const fg_org_t *o, uint32_t a);
 /* The address an endpoint stands for: itself, or with v6 its IPv6 twin. */
 void fg_org_addr(const fg_org_t *o, uint32_t a, int v6, flow_addr_t *out);
 int fg_org_dual_stack(const fg_org_t *o, uint32_t host);

@@ -257,6 +257,84 @@ static void fg_scan_quiet(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs)
     fg_case_param(c, "\"dark\":true");
 }
 
+/* Lateral: a SYN sweep of 30-60 addresses of another subnet on one remote-service port (445,
+ * 3389 or 22) in seconds: its hosts answer SYN|ACK, which the scanner resets, the rest stay
+ * silent; then, 5-60 min after the sweep, sessions on that port to 2-3 of the hosts that
+ * answered (an exploit's, or stolen credentials'): the scan hunt's follow_up, T1021. */
+static void fg_scan_lateral(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs)
+{
+    static const uint16_t ports[] = {445, 3389, 22};
+    uint32_t host = fg_org_pick_host(o, r, 0), net = fg_other_net(o, r, host);
+    uint32_t n = (uint32_t)fg_range(r, 30, 60);
+    fg_case_t *c = fg_cases_new(cs, g, "scan-lateral", "T1021");
+    if (!c)
+        return;
+    c->host = host;
+    c->peer = FG_V4(10, 0, net, 0);
+    c->peer_plen = 24;
+    c->port = ports[fg_range(r, 0, 2)];
+    c->proto = FG_TCP;
+    uint16_t order[254];
+    fg_shuffled(r, order, 254);
+    /* the net's hosts answer; two of them are probed first, so some always do */
+    uint32_t live[256], n_live = 0, probes[64];
+    for (uint32_t i = 0, k = 0; i < 254 && k < n; i++) {
+        uint32_t a = FG_V4(10, 0, net, order[i]);
+        int alive = fg_org_is_host(o, a);
+        if (k < 2 && !alive)
+            continue; /* dark ones before the first two live ones are not probed */
+        probes[k++] = a;
+    }
+    double gap_ms = fg_lognormal(r, 150, 0.7);
+    uint64_t sweep = (uint64_t)(gap_ms * n * 3.0) + 10000;
+    uint64_t at = fg_place(g, r, g->start_ms, g->end_ms - 1000, sweep + 2 * FG_HOUR_MS);
+    uint16_t cport = fg_ephemeral(r);
+    for (uint32_t i = 0; i < n; i++) {
+        if (fg_org_is_host(o, probes[i])) {
+            fg_conv_t v = {.t_ms = at,
+                           .rtt_ms = (uint32_t)fg_range(r, 0, 2),
+                           .client = host,
+                           .server = probes[i],
+                           .cport = cport,
+                           .sport = (uint16_t)c->port,
+                           .proto = FG_TCP,
+                           .req_flags = FG_SYN | FG_RST,
+                           .resp_flags = FG_SYN | FG_ACK,
+                           .req_pkts = 2,
+                           .req_bytes = 84,
+                           .resp_pkts = 1,
+                           .resp_bytes = 44};
+            fg_conv_emit(g, &v);
+            live[n_live++] = probes[i];
+        } else {
+            fg_push(g, at, at, host, cport, probes[i], (uint16_t)c->port, FG_TCP, FG_SYN, 1, 44,
+                    0);
+        }
+        at += 1 + (uint64_t)fg_exponential(r, gap_ms);
+    }
+    uint32_t k = n_live < 2 ? n_live : (uint32_t)fg_range(r, 2, n_live < 3 ? 2 : 3);
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t up = fg_range(r, 20000, 2000000);
+        fg_conv_t v = {.t_ms = at + fg_range(r, 5 * 60000, 60 * 60000),
+                       .dur_ms = fg_range(r, 30000, 20 * 60000),
+                       .rtt_ms = (uint32_t)fg_range(r, 0, 2),
+                       .client = host,
+                       .server = live[i],
+                       .cport = fg_ephemeral(r),
+                       .sport = (uint16_t)c->port,
+                       .proto = FG_TCP,
+                       .req_pkts = up / 800 + 10,
+                       .req_bytes = up,
+                       .resp_pkts = up / 1000 + 10,
+                       .resp_bytes = up / 2 + 5000};
+        fg_conv_emit(g, &v);
+    }
+    fg_case_end(g);
+    fg_case_param(c, "\"targets\":%u", n);
+    fg_case_param(c, "\"answered\":%u", n_live);
+    fg_case_param(c, "\"sessions\":%u", k);
+}
+
 /* Vertical: many ports of one internal host. The target's stack answers a SYN to a closed
  * port with RST (a second record) unless its firewall drops it. Fast: 100-1000 ports at a
  * median 20 ms apart; slow: 60-300 ports over 4-20 h. */
@@ -669,6 +747,10 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     if (sb >= 100) {
         fg_stream(&r, seed, FG_K_SCAN, 4);
         fg_scan_quiet(g, o, &r, cs);
+    }
+    if (sb >= 300) {
+        fg_stream(&r, seed, FG_K_SCAN, 5);
+        fg_scan_lateral(g, o, &r, cs);
     }
     uint32_t eb = fg_budget(g, FG_SHARE_EXFIL);
     fg_stream(&r, seed, FG_K_EXFIL, 0);

@@ -963,6 +963,7 @@ static void tfg_truth_matches(tfg_fmt_t fmt)
                 {"scan-horizontal", "T1046", 2},
                 {"scan-vertical", "T1046", 2},
                 {"scan-quiet", "T1046", 1},
+                {"scan-lateral", "T1021", 1},
                 {"dns-exfil", "T1048.003", 2},
                 {"icmp-tunnel", "T1095", 1},
                 {"ip-tunnel", "T1095", 1},
