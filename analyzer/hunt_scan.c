@@ -582,6 +582,12 @@ static void hs_follow_apply(hs_state_t *s, hs_host_t *h)
             continue;
         f->risk = HUNT_RISK_CRITICAL;
         hunt_finding_tech(f, "T1021");
+        /* the headline says what made it Critical */
+        size_t sl = strlen(f->summary);
+        if (snprintf(f->summary + sl, sizeof f->summary - sl,
+                     "; then remote-service sessions to %zu of the targets that answered",
+                     fu.contacted) >= (int)(sizeof f->summary - sl))
+            memcpy(f->summary + sizeof f->summary - 4, "...", 4);
         char host[FLOW_ADDR_STRLEN];
         flow_addr_format(&h->host, host);
         snprintf(f->action, sizeof f->action,

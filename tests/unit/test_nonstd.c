@@ -616,6 +616,8 @@ TEST_IMPL(scan_follow_up_lateral)
     ASSERT(!tn_ev_has(f, "\"10.0.90.14\",\"port\":3389"));
     ASSERT(!tn_ev_has(f, "\"target\":\"10.0.90.12\""));
     ASSERT_NOT_NULL(strstr(f->action, "remote-service sessions"));
+    ASSERT_NOT_NULL(strstr(f->summary, "; then remote-service sessions to 2 of the targets that "
+                                       "answered"));
     ASSERT_EQ(f->last_seen, TN_T0 + 700000); /* the span takes the last contact in */
     const hunt_finding_t *g = tn_find(&out, "10.0.1.41", "10.0.91.0/24", 445);
     ASSERT_NOT_NULL(g);
