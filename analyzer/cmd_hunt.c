@@ -393,15 +393,6 @@ done:
     return status;
 }
 
-/* A fingerprint as the report prints it: 16 lower-case hex digits. */
-static int hunt_is_fingerprint(const char *fp)
-{
-    int ok = strlen(fp) == 16;
-    for (const char *p = fp; ok && *p; p++)
-        ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
-    return ok;
-}
-
 int cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
@@ -444,7 +435,7 @@ int cmd_ack(int argc, char **argv)
         return CMD_USAGE;
     }
     const char *dir = argv[optind], *fp = argv[optind + 1];
-    if (!hunt_is_fingerprint(fp)) {
+    if (!hr_is_fingerprint(fp)) {
         fprintf(stderr, "flowhunt ack: '%s' is not a fingerprint (16 lower-case hex digits)\n", fp);
         return CMD_USAGE;
     }
@@ -493,7 +484,7 @@ int cmd_unack(int argc, char **argv)
         fprintf(stderr, "flowhunt unack: want DIR FINGERPRINT\n");
         return CMD_USAGE;
     }
-    if (!hunt_is_fingerprint(argv[2])) {
+    if (!hr_is_fingerprint(argv[2])) {
         fprintf(stderr, "flowhunt unack: '%s' is not a fingerprint (16 lower-case hex digits)\n",
                 argv[2]);
         return CMD_USAGE;

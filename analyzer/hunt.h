@@ -723,6 +723,8 @@ typedef struct hr_opts {
  * DIR/hunt/), sorts and prints. Returns the number of findings reported that are not
  * suppressed, or -1 on a state error (message printed). */
 int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out);
+/* Whether s is a fingerprint as reports print it: 16 lower-case hex digits. */
+int hr_is_fingerprint(const char *s);
 /* The fingerprint of (host, peer or "*", port or "*", proto): 16 hex digits. */
 void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
                     char out[17]);

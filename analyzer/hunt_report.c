@@ -312,7 +312,7 @@ static int hr_state_path(const char *dir, const char *name, char *out, size_t ca
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
-static int hr_is_hex16(const char *s)
+int hr_is_fingerprint(const char *s)
 {
     if (strlen(s) != 16)
         return 0;
@@ -338,7 +338,7 @@ static int hr_state_load(hr_state_t *s, const char *dir)
             continue;
         char fp[64], id[64];
         unsigned long long first;
-        if (sscanf(line, "%63s\t%63s\t%llu", fp, id, &first) != 3 || !hr_is_hex16(fp) ||
+        if (sscanf(line, "%63s\t%63s\t%llu", fp, id, &first) != 3 || !hr_is_fingerprint(fp) ||
             strncmp(id, "TH-HUNTIN-", 10) != 0 || strlen(id) < 23 || strlen(id) > 28 ||
             id[18] != '-' || strspn(id + 19, "0123456789") != strlen(id + 19)) {
             fprintf(stderr, "flowhunt hunt: %s:%d: not 'FINGERPRINT<TAB>HUNT-ID<TAB>MS'\n", path,
@@ -433,10 +433,10 @@ static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)
         char *t3 = strchr(t2 + 1, '\t'); /* reasons are written without tabs */
         if (t3)
             *t3 = '\0';
-        if (!hr_is_hex16(line))
+        if (!hr_is_fingerprint(line))
             continue;
         v = hj_xrealloc(v, (n + 1) * sizeof *v);
-        memcpy(v[n].fp, line, 16); /* hr_is_hex16 checked it is exactly 16 digits */
+        memcpy(v[n].fp, line, 16); /* hr_is_fingerprint checked it is exactly 16 digits */
         v[n].fp[16] = '\0';
         v[n].ms = strtoull(t1 + 1, NULL, 10);
         v[n].until = t3 ? strtoull(t3 + 1, NULL, 10) : 0;
