@@ -34,8 +34,13 @@
  * what a user's software rarely does. Only when no threshold finding names the host already,
  * and never under sampling (a live address whose records were not sampled would look dark).
  *
+ * An internal scan's finding also says what it led to (follow_up): the host's first successful
+ * contacts with targets that answered, once its reported scans were over; a remote-service
+ * session among them is lateral movement (T1021) and makes the finding Critical.
+ *
  * Memory: attempts are kept per host up to max_events_per_host; more are counted and named as
- * evicted in the finding; the same bound holds the successful first contacts the test keeps.
+ * evicted in the finding; the same bound holds the successful first contacts with internal
+ * addresses that the test and the follow-ups read.
  */
 #include <math.h>
 #include <stdlib.h>
