@@ -457,7 +457,7 @@ static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical
  * and makes the finding Critical. A worm that exploits each host as it finds it, between its
  * probes, is not seen this way; its scan is. */
 typedef struct hs_follow {
-    size_t answered, contacted; /* targets that answered; those contacted after their probe */
+    size_t answered, contacted; /* targets that answered; those contacted after the scans */
     int lateral;                /* one of the contacts on a lateral_tcp port */
     uint64_t last;              /* the latest contact's start */
     char text[512], json[1024];
