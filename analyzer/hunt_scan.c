@@ -482,7 +482,8 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
 {
     memset(fu, 0, sizeof *fu);
     if (!h->fc_sorted) {
-        qsort(h->fc, h->n_fc, sizeof *h->fc, hs_cmp_fc);
+        if (h->n_fc > 1) /* fc is NULL while empty, and qsort's base must not be */
+            qsort(h->fc, h->n_fc, sizeof *h->fc, hs_cmp_fc);
         h->fc_sorted = 1;
     }
     fu->answered = n;

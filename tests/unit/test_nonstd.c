@@ -598,6 +598,7 @@ TEST_IMPL(scan_follow_up_lateral)
     tn_conv(&s, "10.0.1.40", 40006, "10.0.90.12", 22, 6, TN_T0 + 10500, 2000, 5, 400, 5, 600);
     /* an everyday unanswered attempt later on is no scan: "after the scans" stays put */
     tn_conv(&s, "10.0.1.40", 40007, "203.0.113.50", 123, 17, TN_T0 + 900000, 0, 1, 76, 0, 0);
+    tn_syn_sweep(&s, "10.0.1.42", 92); /* and a scanner with no successful contact at all */
     tn_syn_sweep(&s, "10.0.1.41", 91);
     tn_conv(&s, "10.0.1.41", 40005, "10.0.91.10", 443, 6, TN_T0 + 600000, 60000, 20, 2000, 20,
             40000);
@@ -625,6 +626,10 @@ TEST_IMPL(scan_follow_up_lateral)
     ASSERT_EQ(g->n_tech, 1);
     ASSERT(tn_ev_has(g, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":1,"
                         "\"lateral\":false,"));
+    const hunt_finding_t *q = tn_find(&out, "10.0.1.42", "10.0.92.0/24", 445);
+    ASSERT_NOT_NULL(q);
+    ASSERT_EQ(q->risk, HUNT_RISK_HIGH);
+    ASSERT(tn_ev_has(q, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":0,"));
     hunt_findings_free(&out);
     tn_done(&s);
     return 0;
