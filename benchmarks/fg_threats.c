@@ -277,14 +277,15 @@ static void fg_scan_lateral(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *c
     uint16_t order[254];
     fg_shuffled(r, order, 254);
     /* the net's hosts answer; two of them are probed first, so some always do */
-    uint32_t live[256], n_live = 0, probes[64];
-    for (uint32_t i = 0, k = 0; i < 254 && k < n; i++) {
+    uint32_t live[256], n_live = 0, probes[64], k = 0;
+    for (uint32_t i = 0; i < 254 && k < n; i++) {
         uint32_t a = FG_V4(10, 0, net, order[i]);
         int alive = fg_org_is_host(o, a);
         if (k < 2 && !alive)
             continue; /* dark ones before the first two live ones are not probed */
         probes[k++] = a;
     }
+    n = k; /* all of them unless the subnet were almost empty (fg_org_init gives 50 or more) */
     double gap_ms = fg_lognormal(r, 150, 0.7);
     uint64_t sweep = (uint64_t)(gap_ms * n * 3.0) + 10000;
     uint64_t at = fg_place(g, r, g->start_ms, g->end_ms - 1000, sweep + 2 * FG_HOUR_MS);
@@ -312,7 +313,7 @@ static void fg_scan_lateral(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *c
         }
         at += 1 + (uint64_t)fg_exponential(r, gap_ms);
     }
-    uint32_t k = n_live < 2 ? n_live : (uint32_t)fg_range(r, 2, n_live < 3 ? 2 : 3);
+    k = n_live < 2 ? n_live : (uint32_t)fg_range(r, 2, n_live < 3 ? 2 : 3);
     for (uint32_t i = 0; i < k; i++) {
         uint64_t up = fg_range(r, 20000, 2000000);
         fg_conv_t v = {.t_ms = at + fg_range(r, 5 * 60000, 60 * 60000),
