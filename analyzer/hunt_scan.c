@@ -458,7 +458,7 @@ static void hs_pics(hunt_finding_t *f, const hs_ev_t *ev, size_t n, int vertical
  * probes, is not seen this way; its scan is. */
 typedef struct hs_follow {
     size_t answered, contacted; /* targets that answered; those contacted after the scans */
-    int lateral;                /* one of the contacts on a lateral_tcp port */
+    size_t lateral;             /* of those, the ones reached on a lateral_tcp port */
     uint64_t last;              /* the latest contact's start */
     char text[512], json[1024];
 } hs_follow_t;
@@ -500,7 +500,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
             else
                 hi = mid;
         }
-        int counted = 0;
+        int counted = 0, lateral = 0;
         for (size_t k = lo; k < h->n_fc && h->fc[k].a == key; k++) {
             const hs_fc_t *c = &h->fc[k];
             if (c->t <= h->scan_done)
@@ -508,7 +508,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
             counted = 1;
             fu->last = c->t > fu->last ? c->t : fu->last;
             int lat = c->proto == 6 && hc_port_listed(cfg->lateral_tcp, c->port);
-            fu->lateral |= lat;
+            lateral |= lat;
             if (listed++ >= HS_FOLLOW_LIST)
                 continue;
             char a[FLOW_ADDR_STRLEN], pb[8], at[32];
@@ -526,6 +526,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
                                        lat ? "true" : "false");
         }
         fu->contacted += (size_t)counted;
+        fu->lateral += (size_t)lateral;
     }
     if (jl < sizeof fu->json)
         snprintf(fu->json + jl, sizeof fu->json - jl, "]");
@@ -534,8 +535,8 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
         snprintf(fu->json, sizeof fu->json, "[]");
 }
 
-/* Remembers a reported internal scan's answering targets (each once, by its first probe's
- * order) for hs_follow_apply. */
+/* Remembers a reported internal scan's answering targets (each once, in the group's order)
+ * for hs_follow_apply. */
 static void hs_follow_defer(hs_state_t *s, hunt_finding_t *f, const hs_ev_t *ev, size_t n)
 {
     if (s->n_pend == s->cap_pend) {
@@ -592,7 +593,7 @@ static void hs_follow_apply(hs_state_t *s, hs_host_t *h)
         size_t sl = strlen(f->summary);
         if (snprintf(f->summary + sl, sizeof f->summary - sl,
                      "; then remote-service sessions to %zu of the targets that answered",
-                     fu.contacted) >= (int)(sizeof f->summary - sl))
+                     fu.lateral) >= (int)(sizeof f->summary - sl))
             memcpy(f->summary + sizeof f->summary - 4, "...", 4);
         char host[FLOW_ADDR_STRLEN];
         flow_addr_format(&h->host, host);

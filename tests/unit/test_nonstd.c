@@ -594,6 +594,8 @@ TEST_IMPL(scan_follow_up_lateral)
             30000);
     tn_conv(&s, "10.0.1.40", 40004, "10.0.90.14", 3389, 6, TN_T0 + 800000, 60000, 50, 9000, 60,
             90000);
+    /* a web request to another target that answered: a follow-up, not a remote service */
+    tn_conv(&s, "10.0.1.40", 40008, "10.0.90.13", 443, 6, TN_T0 + 650000, 1000, 10, 900, 10, 9000);
     /* a connection completed while the sweep still runs (a scanner grabbing a banner) */
     tn_conv(&s, "10.0.1.40", 40006, "10.0.90.12", 22, 6, TN_T0 + 10500, 2000, 5, 400, 5, 600);
     /* an everyday unanswered attempt later on is no scan: "after the scans" stays put */
@@ -610,7 +612,7 @@ TEST_IMPL(scan_follow_up_lateral)
     ASSERT_EQ(f->n_tech, 2);
     ASSERT_STR_EQ(f->tech[0], "T1046");
     ASSERT_STR_EQ(f->tech[1], "T1021");
-    ASSERT(tn_ev_has(f, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":2,"
+    ASSERT(tn_ev_has(f, "\"follow_up\":{\"answered_targets\":5,\"contacted_after\":3,"
                         "\"lateral\":true,"));
     ASSERT(tn_ev_has(f, "{\"target\":\"10.0.90.10\",\"port\":3389,\"proto\":\"tcp\""));
     ASSERT(tn_ev_has(f, "{\"target\":\"10.0.90.11\",\"port\":445,\"proto\":\"tcp\""));
