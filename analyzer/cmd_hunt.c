@@ -25,7 +25,7 @@
 
 /* Every hunt, in the order that breaks ties between hunts agreeing on one finding. */
 const hunt_ops_t *const hunt_all[] = {&hi_ops, &hd_ops, &hm_ops, &hb_ops, &ho_ops,
-                                      &hn_ops, &hs_ops, &hq_ops};
+                                      &hn_ops, &hl_ops, &hs_ops, &hq_ops};
 const int hunt_n_all = (int)(sizeof hunt_all / sizeof hunt_all[0]);
 #define HUNT_MAX_INTEL 32
 
@@ -42,7 +42,8 @@ static void hunt_usage(FILE *f)
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
                "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
                "T1071.004), non-standard ports (T1571), non-application-layer protocols (T1095),\n"
-               "rare and first-seen destinations, cryptominers (T1496) and threat-intel matches,\n"
+               "long connections, rare and first-seen destinations, cryptominers (T1496) and\n"
+               "threat-intel matches,\n"
                "and prints the findings: Hunt ID, Technique, Host, User, Evidence (with a\n"
                "flowhunt cat command showing the flows), Risk Level, Confidence and Recommended\n"
                "Action. docs/HUNTING.md says how each hunt decides.\n"
@@ -53,7 +54,7 @@ static void hunt_usage(FILE *f)
                "                    (default: the wall clock); same data, state and --now give\n"
                "                    the same report byte for byte\n"
                "  --hunts LIST      which hunts to run (default all: intel, dns-exfil, miner,\n"
-               "                    beacon, non-app, nonstd-port, scan, rare)\n"
+               "                    beacon, non-app, nonstd-port, long-conn, scan, rare)\n"
                "  --format FMT      text (default), json (one object a line), csv, ecs (Elastic\n"
                "                    Common Schema), ocsf (OCSF Detection Finding), html (one\n"
                "                    self-contained page)\n"
@@ -253,8 +254,13 @@ int cmd_hunt(int argc, char **argv)
             if (strlen(hunt_all[i]->name) == len && strncmp(p, hunt_all[i]->name, len) == 0)
                 ok = want[i] = 1;
         if (!ok) {
-            status = hunt_bad("--hunts names intel, dns-exfil, miner, beacon, non-app, "
-                              "nonstd-port, scan and rare");
+            /* the names from the list itself, so a new hunt cannot be missing here */
+            char names[256] = "";
+            for (int i = 0; i < hunt_n_all; i++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         i == 0 ? "" : i + 1 == hunt_n_all ? " and " : ", ", hunt_all[i]->name);
+            fprintf(stderr, "flowhunt hunt: --hunts names %s (see flowhunt hunt --help)\n", names);
+            status = CMD_USAGE;
             goto done;
         }
         p += len;

@@ -261,7 +261,8 @@ typedef struct hc_allow {
     HC_NUMBERS_NONAPP(X)                                                                           \
     HC_NUMBERS_RARE(X)                                                                             \
     HC_NUMBERS_MINER(X)                                                                            \
-    HC_NUMBERS_INTEL(X)
+    HC_NUMBERS_INTEL(X)                                                                            \
+    HC_NUMBERS_LONG(X)
 
 /* Each later hunt keeps its own numeric settings in its own list, same columns as above. */
 /* [nonstd] the nonstd-port hunt (hunt_nonstd.c); its port lists are in [ports]. */
@@ -359,6 +360,27 @@ typedef struct hc_allow {
       "on a standard port: the longest conversation must last this long")                          \
     X(miner, p2p_min_peers, m_p2p_peers, 2, 1, 1000000,                                            \
       "peers on a p2p port (Monero 18080) that make a node")
+/* [long] the long-conn hunt (hunt_long.c): long connections (hunting-methods.md 1.3) */
+#define HC_NUMBERS_LONG(X)                                                                         \
+    X(long, min_s, l_min_s, 3600, 60, 1e8,                                                         \
+      "connected time to one destination and port (the union of the conversations) that makes "    \
+      "a long connection, Low (RITA's base: 1 h)")                                                 \
+    X(long, medium_s, l_medium_s, 14400, 60, 1e8,                                                  \
+      "connected time that makes it Medium (RITA: 4 h), when one connection was held min_s and "   \
+      "the port is not a known service's ([ports] benign); never High alone")                      \
+    X(long, min_conversation_s, l_min_conv_s, 60, 0, 86400,                                        \
+      "conversations shorter than this do not count (many short ones are a timeline: the beacon " \
+      "hunt's)")                                                                                   \
+    X(long, max_hosts, l_max_hosts, 2, 1, 1000000,                                                 \
+      "a destination /24 (IPv6 /64) that more internal hosts talk to (and more than max_share "   \
+      "of them) is the organisation's service: not reported")                                      \
+    X(long, max_share, l_max_share, 0, 0, 1,                                                       \
+      "share of the internal hosts up to which a destination is still rare, however many hosts "  \
+      "that is (0: off; RITA's rare is 2 %, which on the 2 M-flow reference day let everyday "     \
+      "sessions to destinations of 3-80 hosts through, two of them Medium)")                       \
+    X(long, prevalence_min_hosts, l_prev_min_hosts, 10, 1, 1000000,                                \
+      "internal hosts needed before 'no other host uses it' means anything (below: confidence "    \
+      "Low)")
 /* [intel] threat-intel matches (hunt_intel.c; hunting-methods.md section 6.2). */
 #define HC_NUMBERS_INTEL(X)                                                                        \
     X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15,                                      \
@@ -446,6 +468,22 @@ typedef struct hunt_conv {
     uint16_t n_records;  /* records joined into it (stitched, both directions) */
     uint8_t n_exporters; /* routers that exported it (copies dropped) */
 } hunt_conv_t;
+
+/* One unit's conversations summed (hunt_span.c): counts and volumes each way, the first start
+ * and last end, the longest conversation (and the records stitched into it), and the connected
+ * time, the union of [start, end] (so parallel connections count once), with the clock hours
+ * it touches. Conversations must come in time order per unit, as preparation feeds them. */
+typedef struct hunt_span {
+    uint64_t conns, pkts_out, pkts_in, bytes_out, bytes_in;
+    uint64_t first, last;
+    uint64_t longest_ms;
+    uint64_t covered_ms, cover_end;
+    uint64_t hours, next_hour; /* hours touched; the hour after the last one counted */
+    uint32_t longest_records;
+    uint32_t sampling; /* largest 1:N */
+} hunt_span_t;
+
+void hunt_span_add(hunt_span_t *s, const hunt_conv_t *c);
 
 /* What preparation did, for the evidence of every finding. */
 typedef struct hp_stats {
@@ -621,6 +659,7 @@ extern const hunt_ops_t ho_ops; /* non-app: ICMP and other IP protocols (hunt_no
 extern const hunt_ops_t hq_ops; /* rare and first-seen destinations (hunt_rare.c) */
 extern const hunt_ops_t hm_ops; /* miner (hunt_miner.c) */
 extern const hunt_ops_t hi_ops; /* intel: threat-intel feed matches (hunt_intel.c) */
+extern const hunt_ops_t hl_ops; /* long-conn: long connections (hunt_long.c) */
 
 /* Every hunt, in the fixed order that breaks ties when hunts agree on one fingerprint (the
  * technique of the merged finding is the highest-risk one; on equal risk, the earlier hunt

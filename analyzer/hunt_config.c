@@ -8,10 +8,11 @@
  * threshold at its default is how a hunt misses what it was tuned for.
  *
  *   [general]  internal = 10.0.0.0/8, ...   resolvers = 10.0.0.53, ...   memory_mb = 2048
- *   [prep] [beacon] [scan] [dns] [nonstd] [nonapp]   numeric keys of HC_NUMBERS (hunt.h)
+ *   [prep] [beacon] [scan] [dns] [nonstd] [nonapp] [rare] [miner] [intel] [long]
+ *              numeric keys of HC_NUMBERS (hunt.h)
  *   [ports]    standard_tcp = 22,80,443,...  standard_udp = ...   lateral_tcp = 22,445,...
  *              egress_tcp = ...  egress_udp = ...  remote_admin = ...  benign = ... (nonstd-port)
- *   [general]  vpn_peers = 198.51.100.7, ...  (non-app: their tunnels are allow-listed)
+ *   [general]  vpn_peers = 198.51.100.7, ...  (non-app, long-conn: reported suppressed)
  *   [allow]    host = 10.0.5.5 Nessus scanner       (every hunt)
  *              host@scan = 10.0.5.0/28 asset discovery
  *              dst = 203.0.113.0/24 backup provider
@@ -485,9 +486,9 @@ static int hc_read(hunt_config_t *c, const char *path, const char *fixed_sec, ch
         char why[200] = "";
         if (*s == '[') {
             char *close = strchr(s, ']');
-            static const char *const known[] = {"general", "prep",  "beacon", "scan",  "dns",
-                                                "ports",   "allow", "nonstd", "nonapp",
-                                                "rare",    "miner", "intel"};
+            static const char *const known[] = {"general", "prep",  "beacon", "scan",   "dns",
+                                                "ports",   "allow", "nonstd", "nonapp", "rare",
+                                                "miner",   "intel", "long"};
             int ok = 0;
             if (close && !fixed_sec) {
                 *close = '\0';
@@ -541,6 +542,10 @@ static int hc_check(const hunt_config_t *c, const char *path, char *err, size_t 
     if (!(c->s_trw_theta1 < c->s_trw_theta0 && c->s_trw_alpha < c->s_trw_beta)) {
         snprintf(err, err_cap, "%s: [scan] want trw_theta1 < trw_theta0 and trw_alpha < trw_beta",
                  path);
+        return -1;
+    }
+    if (!(c->l_min_s <= c->l_medium_s)) {
+        snprintf(err, err_cap, "%s: [long] want min_s <= medium_s", path);
         return -1;
     }
     return 0;

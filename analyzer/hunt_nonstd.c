@@ -42,14 +42,10 @@ typedef struct hn_unit {
     flow_addr_t host, peer;
     uint16_t port;
     uint8_t proto;
-    uint64_t conns, pkts_out, pkts_in, bytes_out, bytes_in;
-    uint64_t first, last;
-    uint64_t covered_ms, cover_end; /* union of the conversations' [start, end] */
-    uint64_t longest_ms;
+    hunt_span_t sp;      /* counts, volumes, connected time (hunt_span.c) */
     uint64_t last_start; /* start-interval statistics (Welford) */
     uint64_t n_int;
     double int_mean, int_m2;
-    uint32_t sampling;
 } hn_unit_t;
 
 typedef struct hn_key {
@@ -153,28 +149,9 @@ static void hn_feed(void *st, const hunt_conv_t *c)
         u->peer = c->resp;
         u->port = c->resp_port;
         u->proto = c->proto;
-        u->first = c->t_start;
     }
-    u->conns++;
-    u->pkts_out += c->pkts_out;
-    u->pkts_in += c->pkts_in;
-    u->bytes_out += c->bytes_out;
-    u->bytes_in += c->bytes_in;
-    if (c->t_start < u->first)
-        u->first = c->t_start;
-    if (c->t_end > u->last)
-        u->last = c->t_end;
-    uint64_t dur = c->t_end > c->t_start ? c->t_end - c->t_start : 0;
-    if (dur > u->longest_ms)
-        u->longest_ms = dur;
-    /* connected time: conversations come in time order per pair, so the union grows at the end
-     * (an overlap only adds what sticks out) */
-    uint64_t from = c->t_start > u->cover_end ? c->t_start : u->cover_end;
-    if (c->t_end > from) {
-        u->covered_ms += c->t_end - from;
-        u->cover_end = c->t_end;
-    }
-    if (u->conns > 1) {
+    hunt_span_add(&u->sp, c);
+    if (u->sp.conns > 1) {
         double x = c->t_start >= u->last_start ? (double)(c->t_start - u->last_start)
                                                : (double)(u->last_start - c->t_start);
         u->n_int++;
@@ -183,8 +160,6 @@ static void hn_feed(void *st, const hunt_conv_t *c)
         u->int_m2 += d * (x - u->int_mean);
     }
     u->last_start = c->t_start;
-    if (c->sampling > u->sampling)
-        u->sampling = c->sampling;
 }
 
 static void hn_part_end(void *st)
@@ -222,21 +197,21 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
     uint64_t pid = hj_lookup(&s->peer_ids, u->peer.b, 16);
     uint64_t peer_ports = pid == UINT64_MAX ? 1 : ((uint64_t *)s->peer_ports.v)[pid];
     double share = pop ? (double)hosts / (double)pop : 1;
-    uint64_t total = u->bytes_out + u->bytes_in;
-    int eph_oneoff = u->proto == 17 && u->port >= (uint16_t)cfg->n_eph_min && u->conns == 1 &&
-                     u->longest_ms < (uint64_t)(cfg->n_short_s * 1000);
+    uint64_t total = u->sp.bytes_out + u->sp.bytes_in;
+    int eph_oneoff = u->proto == 17 && u->port >= (uint16_t)cfg->n_eph_min && u->sp.conns == 1 &&
+                     u->sp.longest_ms < (uint64_t)(cfg->n_short_s * 1000);
     int rare = hosts <= (uint64_t)cfg->n_rare_hosts || (pop && share <= cfg->n_rare_share);
     int common = hosts >= (uint64_t)cfg->n_common_hosts || peers >= (uint64_t)cfg->n_common_peers;
     int admin = hc_port_listed(cfg->remote_admin, u->port);
     int benign = hc_port_listed(cfg->benign_svc, u->port);
     int spread = peer_ports >= (uint64_t)cfg->n_peer_ports;
-    int longl = u->covered_ms >= (uint64_t)(cfg->n_long_s * 1000);
+    int longl = u->sp.covered_ms >= (uint64_t)(cfg->n_long_s * 1000);
     double cv = u->n_int >= 2 && u->int_mean > 0
                     ? sqrt(u->int_m2 / (double)(u->n_int - 1)) / u->int_mean
                     : -1;
-    int periodic = u->conns >= (uint64_t)cfg->n_per_min && cv >= 0 && cv <= cfg->n_per_cv;
+    int periodic = u->sp.conns >= (uint64_t)cfg->n_per_min && cv >= 0 && cv <= cfg->n_per_cv;
     int tiny = total < (uint64_t)cfg->n_tiny;
-    int volume = u->bytes_out >= (uint64_t)cfg->n_volume;
+    int volume = u->sp.bytes_out >= (uint64_t)cfg->n_volume;
     /* the baseline of stacking: what many hosts do is not reported (unless the port is a
      * remote-admin default), nor is a one-off reply on an ephemeral port */
     if (eph_oneoff || (hosts >= (uint64_t)cfg->n_common_hosts && !admin))
@@ -265,18 +240,18 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
     }
     if (longl) {
         snprintf(why, sizeof why, "connected %.1f h in all (>= %g s)",
-                 (double)u->covered_ms / 3600000.0, cfg->n_long_s);
+                 (double)u->sp.covered_ms / 3600000.0, cfg->n_long_s);
         hn_mod(&m, "long_lived", 0.1, why);
         score += 0.1;
     }
     if (periodic) {
         snprintf(why, sizeof why, "%llu starts every ~%.0f s, interval CV %.2f <= %g",
-                 (unsigned long long)u->conns, u->int_mean / 1000.0, cv, cfg->n_per_cv);
+                 (unsigned long long)u->sp.conns, u->int_mean / 1000.0, cv, cfg->n_per_cv);
         hn_mod(&m, "periodic", 0.1, why);
         score += 0.1;
     }
     if (volume) {
-        snprintf(why, sizeof why, "%llu bytes out >= %g", (unsigned long long)u->bytes_out,
+        snprintf(why, sizeof why, "%llu bytes out >= %g", (unsigned long long)u->sp.bytes_out,
                  cfg->n_volume);
         hn_mod(&m, "volume", 0.05, why);
         score += 0.05;
@@ -334,27 +309,27 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
     snprintf(f->peer, sizeof f->peer, "%s", peer);
     f->port = u->port;
     f->proto = u->proto;
-    f->first_seen = u->first;
-    f->last_seen = u->last;
+    f->first_seen = u->sp.first;
+    f->last_seen = u->sp.last;
     f->risk = risk;
     f->score = score;
     int strong = rare + admin + longl + periodic;
     int conf = tiny || common                 ? HUNT_CONF_LOW
-               : strong >= 2 && u->conns >= 3 ? HUNT_CONF_HIGH
+               : strong >= 2 && u->sp.conns >= 3 ? HUNT_CONF_HIGH
                                               : HUNT_CONF_MEDIUM;
-    if (u->sampling >= 100)
+    if (u->sp.sampling >= 100)
         conf = HUNT_CONF_LOW;
-    else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
+    else if (u->sp.sampling > 1 && conf > HUNT_CONF_LOW)
         conf--;
     f->confidence = conf;
-    double hours = (double)(u->last - u->first) / 3600000.0;
+    double hours = (double)(u->sp.last - u->sp.first) / 3600000.0;
     snprintf(f->summary, sizeof f->summary,
              "%s talked to %s on %u/%s, a port not on the egress allow-list that %llu internal "
              "%s: %llu connection%s, %llu B out, %llu B in over %.1f h",
              host, peer, u->port, pn, (unsigned long long)hosts,
-             hosts == 1 ? "host uses" : "hosts use", (unsigned long long)u->conns,
-             u->conns == 1 ? "" : "s", (unsigned long long)u->bytes_out,
-             (unsigned long long)u->bytes_in, hours);
+             hosts == 1 ? "host uses" : "hosts use", (unsigned long long)u->sp.conns,
+             u->sp.conns == 1 ? "" : "s", (unsigned long long)u->sp.bytes_out,
+             (unsigned long long)u->sp.bytes_in, hours);
     snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u and proto %s", host,
              peer, u->port, pn);
     if (risk >= HUNT_RISK_HIGH)
@@ -387,13 +362,13 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
              (unsigned long long)hosts, (unsigned long long)pop, u->port, pn,
              (unsigned long long)peers, (unsigned long long)peer_ports);
     hev_raw(e, "port_prevalence", j, t);
-    hev_int(e, "connections", (int64_t)u->conns);
-    hev_int(e, "bytes_out", (int64_t)u->bytes_out);
-    hev_int(e, "bytes_in", (int64_t)u->bytes_in);
-    hev_int(e, "packets_out", (int64_t)u->pkts_out);
-    hev_int(e, "packets_in", (int64_t)u->pkts_in);
-    hev_num(e, "connected_s", (double)u->covered_ms / 1000.0, 1);
-    hev_num(e, "longest_connection_s", (double)u->longest_ms / 1000.0, 1);
+    hev_int(e, "connections", (int64_t)u->sp.conns);
+    hev_int(e, "bytes_out", (int64_t)u->sp.bytes_out);
+    hev_int(e, "bytes_in", (int64_t)u->sp.bytes_in);
+    hev_int(e, "packets_out", (int64_t)u->sp.pkts_out);
+    hev_int(e, "packets_in", (int64_t)u->sp.pkts_in);
+    hev_num(e, "connected_s", (double)u->sp.covered_ms / 1000.0, 1);
+    hev_num(e, "longest_connection_s", (double)u->sp.longest_ms / 1000.0, 1);
     hev_num(e, "span_h", hours, 2);
     if (cv >= 0) {
         hev_num(e, "mean_interval_s", u->int_mean / 1000.0, 1);
@@ -409,7 +384,7 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
              cfg->n_rare_hosts, 100 * cfg->n_rare_share, cfg->n_long_s, cfg->n_per_cv, cfg->n_tiny,
              cfg->n_common_hosts, cfg->n_common_peers);
     hev_str(e, "thresholds", t);
-    hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+    hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
     const hc_allow_t *al = hc_allowed(cfg, "nonstd-port", &u->host, &u->peer, u->port, u->proto);
     if (al)
         hunt_finding_suppress(f, al);

@@ -544,11 +544,12 @@ static int hr_cmp_fp(const void *pa, const void *pb, void *arg)
 }
 
 /* Whether a hunt's finding is a contact that can be C2 (a timer, an odd port, a raw protocol, a
- * pool): what a destination new to the organisation makes more suspicious. */
+ * pool, a channel held open): what a destination new to the organisation makes more suspicious. */
 static int hr_c2_hunt(const char *hunt)
 {
     return strcmp(hunt, "beacon") == 0 || strcmp(hunt, "nonstd-port") == 0 ||
-           strcmp(hunt, "non-app") == 0 || strcmp(hunt, "miner") == 0;
+           strcmp(hunt, "non-app") == 0 || strcmp(hunt, "miner") == 0 ||
+           strcmp(hunt, "long-conn") == 0;
 }
 
 /* A Medium C2 finding towards a destination the rare hunt found first contacted in the window

@@ -612,6 +612,7 @@ static int hx_ocsf_analytic(const char *hunt, const char **caption)
         {"rare", 3, "Statistical"},       {"scan", 2, "Behavioral"},
         {"nonstd-port", 2, "Behavioral"}, {"non-app", 2, "Behavioral"},
         {"miner", 2, "Behavioral"},       {"intel", 9, "Exact Data Match"},
+        {"long-conn", 2, "Behavioral"},
     };
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
         if (strcmp(a[i].hunt, hunt) == 0) {

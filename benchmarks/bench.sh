@@ -381,7 +381,7 @@ if [ "$W_HOURS" -ge 2 ]; then
     HFLOWS=$("$FLOWHUNT" top "$FHR" --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" --by proto \
         -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
     rm -rf "$FHR"
-    CMD_HOURLY="flowhunt hunt DIR --from START --to START+${W_HOURS}h (cold, keeps hours); then --from START+1h --to START+$((W_HOURS + 1))h, with the cache and with --no-cache (all eight hunts, --internal/--resolvers as above, --format json -o /dev/null)"
+    CMD_HOURLY="flowhunt hunt DIR --from START --to START+${W_HOURS}h (cold, keeps hours); then --from START+1h --to START+$((W_HOURS + 1))h, with the cache and with --no-cache (all the hunts, --internal/--resolvers as above, --format json -o /dev/null)"
 fi
 
 # ---- 6. hunt at scale: the three hunts, cold, over SCALE_FLOWS (full mode; 0 skips) ----
@@ -488,9 +488,9 @@ while read -r proto _ _ rate _ tsh rat _; do
     case $proto in v5 | v9 | ipfix) row "decode $proto, M flows per CPU-s (tshark cflow)" "$rate" "$tsh" "${rat%x}" ;; esac
 done <<<"$DECODE_OUT"
 HUNT_RATE=$(mfs "$FH_STORED" "$HUNT_WALL")
-row "hunt: wall s (all eight hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
+row "hunt: wall s (all the hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
 if [ -n "$CH_Q" ]; then
-    row "hunt: M flows/s (all eight hunts; ClickHouse, this run: 'beacon hunt beside ClickHouse' below)" "$HUNT_RATE" "-" "-"
+    row "hunt: M flows/s (all the hunts; ClickHouse, this run: 'beacon hunt beside ClickHouse' below)" "$HUNT_RATE" "-" "-"
 else
     # the fallback: ClickHouse's figure on this machine from an earlier run (6.6 s per 10 M rows)
     row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run: $(chv CH_SKIP))" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"

@@ -1,7 +1,7 @@
 /* nonstd_tests.h: the nonstd-port (T1571) and non-app (T1095) hunts (TEST_ENTRY lines,
  * tests/unit/test_nonstd.c): each rule on hand-built conversations, the look-alikes held below
  * High, the allow-list, VPN peers and configuration keys, the labelled Stratosphere logs, and
- * flowgen's planted cases; and dns-exfil's own-history sign. */
+ * flowgen's planted cases; dns-exfil's own-history sign; and the long-conn hunt (rules, settings). */
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
 TEST_ENTRY(scan_icmp_sweep_silent_targets)
@@ -17,3 +17,5 @@ TEST_ENTRY(nonapp_other_protocols)
 TEST_ENTRY(nonstd_stratosphere_rat_1337)
 TEST_ENTRY(nonstd_stratosphere_ctu_normal)
 TEST_ENTRY(nonstd_flowgen_recall)
+TEST_ENTRY(longconn_rules)
+TEST_ENTRY(longconn_config_and_allow)

@@ -10,6 +10,7 @@
  * labelled Stratosphere logs and on flowgen's planted cases when flowgen plants them. The
  * dns-exfil hunt's own-history sign is tested here too, with the same hand-built conversations.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1192,6 +1193,210 @@ static void tn_flowgen_check(const char *fmt, int flows, int seed, tn_score_t *s
                     cases[i].technique, cases[i].host, cases[i].peer, cases[i].port);
         }
     free(out);
+}
+
+/* ---- long-conn: long connections ------------------------------------------------------------ */
+
+/* One established outbound conversation of `dur_ms` from t0 (offset from TN_T0), stitched from
+ * `records` records, with a little traffic each way. */
+static hunt_conv_t *tn_long(tn_set_t *s, const char *host, const char *peer, uint16_t port,
+                            uint8_t proto, uint64_t t0, uint64_t dur_ms, uint16_t records)
+{
+    hunt_conv_t *c = tn_conv(s, host, (uint16_t)(41000 + s->n % 1000), peer, port, proto,
+                             TN_T0 + t0, dur_ms, 100, 9000, 100, 20000);
+    c->n_records = records;
+    return c;
+}
+
+/* The share a finding's evidence gives a number, as written in its JSON ("name":value). */
+static double tn_ev_num(const hunt_finding_t *f, const char *name)
+{
+    char q[80];
+    snprintf(q, sizeof q, "\"%s\":", name);
+    const char *at = f->ev.json ? strstr(f->ev.json, q) : NULL;
+    ASSERT_NOT_NULL(at);
+    return strtod(at + strlen(q), NULL);
+}
+
+TEST_IMPL(longconn_rules)
+{
+    tn_set_t s;
+    tn_init(&s, 200);
+    /* A: one HTTPS connection held 10 h, stitched from 20 records, nobody else there: Medium
+     * (never High alone), High confidence */
+    tn_long(&s, "10.0.1.5", "203.0.113.9", 443, 6, 0, 10 * TN_HOUR, 20);
+    /* B: sessions of 1.5, 2.5 and 2 h, each starting 2.5 h after the one before: 6 h
+     * connected, no one of them long */
+    static const uint64_t b_min[3] = {90, 150, 120};
+    for (int i = 0; i < 3; i++)
+        tn_long(&s, "10.0.1.6", "203.0.113.10", 443, 6, (uint64_t)i * 150 * 60000,
+                b_min[i] * 60000, 4);
+    /* C: two parallel connections, [0, 90 min] and [30, 70 min]: 1.5 h connected, not 2.2 */
+    tn_long(&s, "10.0.1.7", "203.0.113.11", 443, 6, 0, 90 * 60000, 3);
+    tn_long(&s, "10.0.1.7", "203.0.113.11", 443, 6, 30 * 60000, 40 * 60000, 1);
+    /* D: 300 connections of 30 s every 2 min (2.5 h of them): a timeline, not a channel */
+    for (int i = 0; i < 300; i++)
+        tn_long(&s, "10.0.1.8", "203.0.113.12", 443, 6, (uint64_t)i * 120000, 30000, 1);
+    /* E: 10 h to a destination 50 internal hosts use: the organisation's service */
+    tn_long(&s, "10.0.1.9", "198.51.100.7", 443, 6, 0, 10 * TN_HOUR, 20);
+    s.prev.peer[0] = s.v[s.n - 1].resp;
+    s.prev.users[0] = 50;
+    /* F: 10 h of OpenVPN (a known service port): at most Medium */
+    tn_long(&s, "10.0.1.10", "203.0.113.13", 1194, 17, 0, 10 * TN_HOUR, 20);
+    /* G: 10 h to an internal server: not this hunt's */
+    tn_long(&s, "10.0.1.11", "10.0.2.2", 443, 6, 0, 10 * TN_HOUR, 20);
+    /* H: 10 h to a destination one other host uses too: still rare */
+    tn_long(&s, "10.0.1.12", "203.0.113.15", 443, 6, 0, 10 * TN_HOUR, 20);
+    s.prev.peer[1] = s.v[s.n - 1].resp;
+    s.prev.users[1] = 2;
+    s.prev.n = 2;
+    /* I: 2 h on an odd port: Low, T1571 */
+    tn_long(&s, "10.0.1.13", "203.0.113.16", 8375, 6, 0, 2 * TN_HOUR, 4);
+    /* J: 10 h of DNS to an outside server: the dns-exfil hunt's */
+    tn_long(&s, "10.0.1.14", "203.0.113.53", 53, 17, 0, 10 * TN_HOUR, 20);
+    /* K: A sampled 1:10 */
+    tn_long(&s, "10.0.1.15", "203.0.113.17", 443, 6, 0, 10 * TN_HOUR, 20)->sampling = 10;
+    /* L: 10 h with nothing back: not established */
+    hunt_conv_t *l = tn_long(&s, "10.0.1.16", "203.0.113.18", 443, 6, 0, 10 * TN_HOUR, 20);
+    l->answered = 0;
+    l->pkts_in = l->bytes_in = 0;
+    /* L2: 10 h answered by resets only: refused */
+    tn_long(&s, "10.0.1.18", "203.0.113.20", 443, 6, 0, 10 * TN_HOUR, 20)->rejected = 1;
+    /* M: 50 min: under the hour */
+    tn_long(&s, "10.0.1.17", "203.0.113.19", 443, 6, 0, 50 * 60000, 2);
+    /* N: ten 30-minute sessions a minute apart: 5 h connected, none held an hour (a sync
+     * client's shape): Low */
+    for (int i = 0; i < 10; i++)
+        tn_long(&s, "10.0.1.19", "203.0.113.21", 443, 6, (uint64_t)i * 31 * 60000, 30 * 60000, 1);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hl_ops, &out);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.5", "203.0.113.9", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_STR_EQ(f->hunt, "long-conn");
+    ASSERT_STR_EQ(f->tech[0], "T1071");
+    ASSERT_EQ(f->n_tech, 1);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->confidence, HUNT_CONF_HIGH);
+    ASSERT(fabs(tn_ev_num(f, "connected_hours") - 10.0) < 0.01);
+    ASSERT_EQ((int)tn_ev_num(f, "longest_connection_records"), 20);
+    ASSERT_EQ((int)tn_ev_num(f, "active_hours"), 11); /* 10 h from 22:13: eleven clock hours */
+    ASSERT_STR_EQ(f->filter, "host 10.0.1.5 and host 203.0.113.9 and port 443");
+    ASSERT(tn_ev_has(f, "\"held_connection\":true"));
+    f = tn_find(&out, "10.0.1.6", "203.0.113.10", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->confidence, HUNT_CONF_MEDIUM); /* no single connection of 4 h */
+    ASSERT(fabs(tn_ev_num(f, "connected_hours") - 6.0) < 0.01);
+    ASSERT(fabs(tn_ev_num(f, "longest_connection_hours") - 2.5) < 0.01);
+    ASSERT_EQ((int)tn_ev_num(f, "connections"), 3);
+    /* 22:13-23:43, 00:43-03:13, 03:13-05:13: eight clock hours, the hour 3 counted once */
+    ASSERT_EQ((int)tn_ev_num(f, "active_hours"), 8);
+    f = tn_find(&out, "10.0.1.7", "203.0.113.11", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_LOW);
+    ASSERT(fabs(tn_ev_num(f, "connected_hours") - 1.5) < 0.01);
+    ASSERT_NULL(tn_find(&out, "10.0.1.8", "203.0.113.12", 443));
+    ASSERT_NULL(tn_find(&out, "10.0.1.9", "198.51.100.7", 443));
+    f = tn_find(&out, "10.0.1.10", "203.0.113.13", 1194);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_LOW); /* held open by design */
+    ASSERT(tn_ev_has(f, "\"known_service_port\":true"));
+    ASSERT_NULL(tn_find(&out, "10.0.1.11", "10.0.2.2", 443));
+    f = tn_find(&out, "10.0.1.12", "203.0.113.15", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ((int)tn_ev_num(f, "internal_hosts_to_destination_net"), 2);
+    f = tn_find(&out, "10.0.1.13", "203.0.113.16", 8375);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_LOW);
+    ASSERT_STR_EQ(f->tech[0], "T1571");
+    ASSERT_EQ(f->n_tech, 1);
+    ASSERT_NULL(tn_find(&out, "10.0.1.14", "203.0.113.53", 53));
+    f = tn_find(&out, "10.0.1.15", "203.0.113.17", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->confidence, HUNT_CONF_MEDIUM); /* sampling lowers confidence, not risk */
+    ASSERT_NULL(tn_find(&out, "10.0.1.16", "203.0.113.18", 443));
+    ASSERT_NULL(tn_find(&out, "10.0.1.17", "203.0.113.19", 443));
+    ASSERT_NULL(tn_find(&out, "10.0.1.18", "203.0.113.20", 443));
+    f = tn_find(&out, "10.0.1.19", "203.0.113.21", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_LOW);
+    ASSERT(fabs(tn_ev_num(f, "connected_hours") - 5.0) < 0.01);
+    ASSERT(tn_ev_has(f, "\"held_connection\":false"));
+    ASSERT_EQ(out.n, 8);
+    for (size_t i = 0; i < out.n; i++)
+        ASSERT_LE(out.v[i]->risk, HUNT_RISK_MEDIUM);
+    hunt_findings_free(&out);
+    tn_done(&s);
+    /* a network of 5 internal hosts: "nobody else uses it" means little, confidence Low */
+    tn_init(&s, 5);
+    tn_long(&s, "10.0.1.5", "203.0.113.9", 443, 6, 0, 10 * TN_HOUR, 20);
+    tn_hunt(&s, &hl_ops, &out);
+    ASSERT_EQ(out.n, 1);
+    ASSERT_EQ(out.v[0]->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(out.v[0]->confidence, HUNT_CONF_LOW);
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
+/* The [long] keys, their order checked, VPN endpoints and the allow-list report a finding
+ * suppressed. */
+TEST_IMPL(longconn_config_and_allow)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/long.ini", test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    ASSERT_NOT_NULL(fp);
+    fputs("[general]\ninternal = 10.0.0.0/16\nvpn_peers = 198.51.100.0/24\n"
+          "[long]\nmin_s = 1800\nmedium_s = 7200\nmin_conversation_s = 10\n"
+          "[allow]\ndst@long-conn = 192.0.2.0/24 remote support vendor, ticket 9\n",
+          fp);
+    fclose(fp);
+    tn_set_t s;
+    tn_init(&s, 200);
+    ASSERT_EQ(hc_load(&s.cfg, path, err, sizeof err), 0);
+    ASSERT(s.cfg.l_min_s == 1800 && s.cfg.l_medium_s == 7200);
+    tn_long(&s, "10.0.1.5", "203.0.113.9", 443, 6, 0, 2 * TN_HOUR + 60000, 6); /* Medium here */
+    tn_long(&s, "10.0.1.6", "203.0.113.10", 443, 6, 0, 40 * 60000, 2);         /* Low here */
+    for (int i = 0; i < 200; i++) /* 20 s each: they count from 10 s on */
+        tn_long(&s, "10.0.1.7", "203.0.113.11", 443, 6, (uint64_t)i * 30000, 20000, 1);
+    tn_long(&s, "10.0.1.8", "198.51.100.20", 443, 6, 0, 5 * TN_HOUR, 10);
+    tn_long(&s, "10.0.1.9", "192.0.2.44", 443, 6, 0, 5 * TN_HOUR, 10);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hl_ops, &out);
+    ASSERT_EQ(out.n, 5);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.5", "203.0.113.9", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    f = tn_find(&out, "10.0.1.6", "203.0.113.10", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_LOW);
+    f = tn_find(&out, "10.0.1.7", "203.0.113.11", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT(fabs(tn_ev_num(f, "connected_hours") - 200 * 20 / 3600.0) < 0.01);
+    f = tn_find(&out, "10.0.1.8", "198.51.100.20", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->suppressed, 1);
+    ASSERT_NOT_NULL(strstr(f->suppressed_reason, "vpn_peers"));
+    f = tn_find(&out, "10.0.1.9", "192.0.2.44", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->suppressed, 1);
+    ASSERT_NOT_NULL(strstr(f->suppressed_reason, "remote support vendor, ticket 9"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    /* thresholds out of order are an error naming the section */
+    fp = fopen(path, "w");
+    ASSERT_NOT_NULL(fp);
+    fputs("[long]\nmedium_s = 600\n", fp);
+    fclose(fp);
+    hunt_config_t c;
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, "[long] want min_s <= medium_s"));
+    hc_free(&c);
+    return 0;
 }
 
 TEST_IMPL(nonstd_flowgen_recall)

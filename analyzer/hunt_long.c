@@ -1,0 +1,224 @@
+/* hunt_long.c: long connections (T1071; T1571 on a non-standard port), RITA's second module.
+ *
+ * An implant that keeps its channel open does not beacon: a reverse shell, an SSH or HTTPS
+ * tunnel (chisel, ngrok, `ssh -R`), a C2 framework at sleep 0 holds one connection for hours,
+ * and the beacon hunt sees one conversation, not a timeline. RITA v5 scores the total time a
+ * pair was connected (hunting-methods.md 1.3: 1 h / 4 h / 8 h / 12 h); its users asked for the
+ * cumulative figure because many 30-minute sessions add up (rita-legacy PR #629). Flows cut a
+ * long connection into active-timeout records; preparation stitches them back, so here a
+ * conversation is the connection, and its length is real (1.3: "only valid after stitching").
+ *
+ * Unit: (internal host, external peer, port, protocol) over established outbound TCP and UDP
+ * conversations (answered, not refused, bytes both ways) of at least `min_conversation_s`:
+ * shorter ones are a timeline, the beacon hunt's, and skipping them keeps this hunt's state to
+ * the few conversations that last. DNS is the dns-exfil hunt's. Measured: the connected time
+ * (the union of the conversations, so parallel connections count once), the longest single
+ * conversation and how many records it was stitched from, the active hours, bytes each way.
+ *
+ * What is long is not suspicious by itself: push services, messaging, VPNs, collaboration
+ * WebSockets hold connections all day on every machine. Those are the organisation's services,
+ * and prevalence says so: a destination /24 (IPv6 /64, as the other hunts aggregate cloud
+ * ranges) that more than `max_hosts` internal hosts (or `max_share` of them) talk to is not
+ * reported. What is left is a channel almost nobody else has. Risk: Low from `min_s` (1 h)
+ * connected; Medium from `medium_s` (4 h) when one connection of them was itself held `min_s`
+ * (a sync client's many short sessions add up to hours too: the Stratosphere CTU normal day's
+ * Dropbox client, 46 connections of at most 12 minutes over 11.4 h, stays Low) and the port is
+ * not a known service's ([ports] benign: VPN, MQTT, XMPP are held open by design: Low). Never
+ * High alone: in flows a 12-hour HTTPS session to a site nobody else visits is what a user's
+ * forgotten tab and an implant at sleep 0 both look like (flowgen's everyday traffic has such
+ * sessions); a beacon, an IOC, an odd port or a first-seen destination on the same fingerprint
+ * says more, and the report merges them (a Medium long connection to a destination first
+ * contacted in the window is High there). Confidence: High when one connection lasted
+ * `medium_s` unsampled (the length is no artefact of adding sessions up), Medium otherwise,
+ * Low when fewer than `prevalence_min_hosts` internal hosts were seen (then "nobody else uses
+ * it" means nothing) or under 1:100 sampling; lowered a step by lighter sampling (a record
+ * missed shortens what is seen). A known VPN endpoint ([general] vpn_peers) or an allow-list
+ * entry reports the finding suppressed.
+ *
+ * Memory: one record per unit with a conversation of min_conversation_s, for the whole run
+ * (units span passes only through their pair's partition, so conversations arrive in time
+ * order per unit and the union grows at its end).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+
+typedef struct hl_unit {
+    flow_addr_t host, peer;
+    hunt_span_t sp;
+    uint16_t port;
+    uint8_t proto;
+} hl_unit_t;
+
+typedef struct hl_key {
+    flow_addr_t host, peer;
+    uint16_t port;
+    uint8_t proto;
+} __attribute__((packed)) hl_key_t;
+
+typedef struct hl_state {
+    const hunt_ctx_t *ctx;
+    const hunt_config_t *cfg;
+    hj_intern_t unit_keys;
+    hj_vec_t units;
+} hl_state_t;
+
+static void *hl_create(const hunt_ctx_t *ctx)
+{
+    hl_state_t *s = hj_xcalloc(1, sizeof *s);
+    s->ctx = ctx;
+    s->cfg = ctx->cfg;
+    hj_vec_init(&s->units, sizeof(hl_unit_t));
+    return s;
+}
+
+static void hl_feed(void *st, const hunt_conv_t *c)
+{
+    hl_state_t *s = st;
+    const hunt_config_t *cfg = s->cfg;
+    if ((c->proto != 6 && c->proto != 17) || !c->orig_internal || c->resp_internal)
+        return;
+    if (!c->answered || c->rejected || !c->bytes_out || !c->bytes_in || !c->pkts_in)
+        return;
+    uint64_t dur = c->t_end > c->t_start ? c->t_end - c->t_start : 0;
+    if ((double)dur < cfg->l_min_conv_s * 1000.0 || hp_conv_is_dns(c))
+        return;
+    /* a response seen without its request: the "originator" on a service port, the
+     * "responder" on an ephemeral one (as the nonstd-port hunt judges it) */
+    if (c->orig_port < (uint16_t)cfg->n_eph_min && c->resp_port >= (uint16_t)cfg->n_eph_min)
+        return;
+    hl_key_t k;
+    memset(&k, 0, sizeof k);
+    k.host = c->orig;
+    k.peer = c->resp;
+    k.port = c->resp_port;
+    k.proto = c->proto;
+    int is_new;
+    uint64_t id = hj_intern(&s->unit_keys, &k, sizeof k, &is_new);
+    hl_unit_t *u = hj_vec_at(&s->units, id);
+    if (is_new) {
+        u->host = c->orig;
+        u->peer = c->resp;
+        u->port = c->resp_port;
+        u->proto = c->proto;
+    }
+    hunt_span_add(&u->sp, c);
+}
+
+static void hl_part_end(void *st)
+{
+    (void)st; /* prevalence is complete only at finish */
+}
+
+static void hl_finding(hl_state_t *s, const hl_unit_t *u, uint64_t pop, hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    double conn_s = (double)u->sp.covered_ms / 1000.0;
+    if (conn_s < cfg->l_min_s)
+        return;
+    /* who else talks to the destination: its /24 (/64), as cloud services rotate addresses */
+    uint64_t net_hosts = s->ctx->prevalence(s->ctx->prep_state, &u->peer, HP_PREV_NET);
+    uint64_t addr_hosts = s->ctx->prevalence(s->ctx->prep_state, &u->peer, HP_PREV_ADDR);
+    double limit = fmax(cfg->l_max_hosts, cfg->l_max_share * (double)pop);
+    if ((double)net_hosts > limit)
+        return; /* the organisation's service */
+    int benign = hc_port_listed(cfg->benign_svc, u->port);
+    int alone = net_hosts <= 1;
+    int held = (double)u->sp.longest_ms >= cfg->l_min_s * 1000.0;
+    int risk = conn_s >= cfg->l_medium_s && held && !benign ? HUNT_RISK_MEDIUM : HUNT_RISK_LOW;
+    int standard = hc_port_standard(cfg, u->proto, u->port);
+    hunt_finding_t *f = hunt_finding_new(out, "long-conn");
+    hunt_finding_tech(f, standard ? "T1071" : "T1571");
+    f->host = u->host;
+    char hs[FLOW_ADDR_STRLEN], ps[FLOW_ADDR_STRLEN], pb[8];
+    flow_addr_format(&u->host, hs);
+    flow_addr_format(&u->peer, ps);
+    snprintf(f->peer, sizeof f->peer, "%s", ps);
+    f->port = u->port;
+    f->proto = u->proto;
+    f->first_seen = u->sp.first;
+    f->last_seen = u->sp.last;
+    f->risk = risk;
+    f->score = fmin(conn_s / 86400.0, 1.0) + (alone ? 0.1 : 0);
+    int conf =
+        (double)u->sp.longest_ms >= cfg->l_medium_s * 1000.0 ? HUNT_CONF_HIGH : HUNT_CONF_MEDIUM;
+    if (u->sp.sampling >= 100 || (double)pop < cfg->l_prev_min_hosts)
+        conf = HUNT_CONF_LOW;
+    else if (u->sp.sampling > 1 && conf > HUNT_CONF_LOW)
+        conf--;
+    f->confidence = conf;
+    const char *proto = hr_proto_name(u->proto, pb);
+    snprintf(f->summary, sizeof f->summary,
+             "%s held %s/%u to %s for %.1f h over %llu connection%s (longest %.1f h), a "
+             "destination %s: a long-lived channel",
+             hs, proto, u->port, ps, conn_s / 3600.0, (unsigned long long)u->sp.conns,
+             u->sp.conns == 1 ? "" : "s", (double)u->sp.longest_ms / 3.6e6,
+             alone ? "no other internal host uses" : "almost no other internal host uses");
+    snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u", hs, ps, u->port);
+    snprintf(f->action, sizeof f->action,
+             "Investigate: find the process on %s that holds %s/%u to %s (ss -tnp, netstat -b, "
+             "the EDR) and who runs %s (whois, passive DNS); a personal VPN or remote-support "
+             "tool is a policy matter, an unknown one a possible C2 channel: then isolate the "
+             "host, block the peer at the egress and look for persistence.",
+             hs, proto, u->port, ps, ps);
+    hev_t *e = &f->ev;
+    hev_num(e, "connected_hours", conn_s / 3600.0, 2);
+    hev_int(e, "connections", (int64_t)u->sp.conns);
+    hev_num(e, "longest_connection_hours", (double)u->sp.longest_ms / 3.6e6, 2);
+    hev_int(e, "longest_connection_records", (int64_t)u->sp.longest_records);
+    hev_int(e, "active_hours", (int64_t)u->sp.hours);
+    hev_int(e, "bytes_out", (int64_t)u->sp.bytes_out);
+    hev_int(e, "bytes_in", (int64_t)u->sp.bytes_in);
+    hev_int(e, "packets_out", (int64_t)u->sp.pkts_out);
+    hev_int(e, "packets_in", (int64_t)u->sp.pkts_in);
+    hev_num(e, "bytes_per_hour_out", (double)u->sp.bytes_out / fmax(conn_s / 3600.0, 1e-9), 0);
+    hev_num(e, "bytes_per_hour_in", (double)u->sp.bytes_in / fmax(conn_s / 3600.0, 1e-9), 0);
+    hev_int(e, "internal_hosts_to_destination_net", (int64_t)net_hosts);
+    hev_int(e, "internal_hosts_to_destination", (int64_t)addr_hosts);
+    hev_int(e, "internal_hosts", (int64_t)pop);
+    hev_bool(e, "standard_port", standard);
+    hev_bool(e, "known_service_port", benign);
+    hev_bool(e, "held_connection", held);
+    char share[48] = "";
+    if (cfg->l_max_share > 0)
+        snprintf(share, sizeof share, " or <= %g %% of them", cfg->l_max_share * 100);
+    char t[320];
+    snprintf(t, sizeof t,
+             "connected >= %g s Low, >= %g s Medium (one connection held >= %g s, not a known "
+             "service port); destination /24 used by <= %g hosts%s; conversations >= %g s count",
+             cfg->l_min_s, cfg->l_medium_s, cfg->l_min_s, cfg->l_max_hosts, share,
+             cfg->l_min_conv_s);
+    hev_str(e, "thresholds", t);
+    hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
+    for (int i = 0; i < cfg->n_vpn_peers; i++)
+        if (hc_in_net(&cfg->vpn_peers[i], &u->peer)) {
+            f->suppressed = 1;
+            snprintf(f->suppressed_reason, sizeof f->suppressed_reason,
+                     "known VPN endpoint ([general] vpn_peers)");
+        }
+    const hc_allow_t *al = hc_allowed(cfg, "long-conn", &u->host, &u->peer, u->port, u->proto);
+    if (al)
+        hunt_finding_suppress(f, al);
+}
+
+static void hl_finish(void *st, hunt_findings_t *out)
+{
+    hl_state_t *s = st;
+    uint64_t pop = s->ctx->prevalence(s->ctx->prep_state, NULL, HP_PREV_ADDR);
+    for (size_t i = 0; i < s->units.n; i++)
+        hl_finding(s, (const hl_unit_t *)s->units.v + i, pop, out);
+}
+
+static void hl_destroy(void *st)
+{
+    hl_state_t *s = st;
+    if (!s)
+        return;
+    hj_intern_free(&s->unit_keys);
+    hj_vec_free(&s->units);
+    free(s);
+}
+
+const hunt_ops_t hl_ops = {"long-conn", hl_create, hl_feed, hl_part_end, hl_finish, hl_destroy, 1};
