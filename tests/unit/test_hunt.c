@@ -1367,7 +1367,7 @@ static char *th_merge_report(const char *hunt, int risk, int rare_risk)
     return buf;
 }
 
-/* A Medium C2 finding (beacon, odd port, raw protocol, pool) towards a destination the rare
+/* A Medium C2 finding (beacon, odd port, raw protocol, pool, held channel) towards a destination the rare
  * hunt found first contacted in the window is High when the two merge; Low C2 findings, other
  * hunts, and findings already High are left at their risk. */
 TEST_IMPL(hunt_first_seen_raises_c2)
@@ -1381,6 +1381,7 @@ TEST_IMPL(hunt_first_seen_raises_c2)
              {"nonstd-port", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
              {"non-app", HUNT_RISK_MEDIUM, HUNT_RISK_MEDIUM, "High", 1},
              {"miner", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
+             {"long-conn", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "High", 1},
              {"beacon", HUNT_RISK_MEDIUM, -1, "Medium", 0},
              {"beacon", HUNT_RISK_LOW, HUNT_RISK_LOW, "Low", 0},
              {"beacon", HUNT_RISK_LOW, HUNT_RISK_MEDIUM, "Medium", 0},
