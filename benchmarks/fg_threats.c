@@ -17,6 +17,7 @@
 #define FG_SHARE_IOC 0.01
 #define FG_SHARE_FIRST 0.004
 #define FG_SHARE_SHELL 0.01
+#define FG_SHARE_LONG 0.005
 
 enum {
     FG_K_BEACON_443,
@@ -30,6 +31,7 @@ enum {
     FG_K_FIRST,
     FG_K_SHELL,
     FG_K_DECOY,
+    FG_K_LONG, /* after the decoys: a kind added later takes a stream no earlier one used */
 };
 
 static void fg_stream(fg_rng_t *r, uint64_t seed, int kind, int instance)
@@ -716,6 +718,65 @@ static void fg_reverse_shell(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *
     fg_case_param(c, "\"minutes\":%llu", (unsigned long long)minutes);
 }
 
+/* ---- a channel held open over HTTPS: T1071 ---- */
+
+/* A C2 framework at sleep 0, or a tunnel (chisel, an SSH or HTTPS tunnel), to the attacker's
+ * server on 443: one connection held for 9-20 h (clipped to the share and to 90 % of the span),
+ * in 1-2 connections (a reconnect after a drop, 1-10 min later), keep-alives and small bursts
+ * both ways, cut by the exporter's active timeout into 30-minute records. One connection is
+ * no timeline and 443 is no odd port: the beacon and nonstd-port hunts have nothing to see;
+ * the long-conn hunt has. */
+static void fg_long_c2(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, uint32_t budget)
+{
+    uint32_t host = fg_org_pick_host(o, r, 0);
+    uint32_t conns = (uint32_t)fg_range(r, 1, 2);
+    uint32_t peer = fg_org_fresh(o, r);
+    uint64_t span = g->end_ms - g->start_ms;
+    uint64_t total = fg_range(r, 9 * FG_HOUR_MS, 20 * FG_HOUR_MS);
+    uint64_t gap = conns > 1 ? fg_range(r, 60000, 600000) : 0;
+    uint64_t segs_max = budget / 2;
+    if (total > segs_max * FG_ACTIVE_TIMEOUT_MS)
+        total = segs_max * FG_ACTIVE_TIMEOUT_MS;
+    total = (uint64_t)fmin((double)total, span * 0.9);
+    if (total < 10 * 60000 || total + 60000 >= span)
+        return; /* no room for a connection worth the name: not planted */
+    if (total < 2 * FG_ACTIVE_TIMEOUT_MS || total + gap + 60000 >= span)
+        conns = 1, gap = 0; /* too little room to split */
+    fg_case_t *c = fg_cases_new(cs, g, "long-c2", "T1071");
+    if (!c)
+        return;
+    c->host = host;
+    c->peer = peer;
+    c->port = 443;
+    c->proto = FG_TCP;
+    uint64_t t = fg_org_when(r, g->start_ms, g->end_ms - total - gap - 60000), held = 0;
+    for (uint32_t k = 0; k < conns; k++) {
+        uint64_t dur = conns == 1 ? total : k == 0 ? total / 2 : total - total / 2;
+        uint64_t segs = (dur + FG_ACTIVE_TIMEOUT_MS - 1) / FG_ACTIVE_TIMEOUT_MS;
+        if (c->n_records + 2 * segs > budget)
+            break;
+        uint16_t cport = fg_ephemeral(r);
+        for (uint64_t j = 0; j < segs; j++) {
+            uint64_t s0 = t + j * FG_ACTIVE_TIMEOUT_MS;
+            uint64_t e0 = j + 1 == segs ? t + dur : s0 + FG_ACTIVE_TIMEOUT_MS - 1;
+            uint8_t fl = FG_ACK | FG_PSH | (j == 0 ? FG_SYN : 0) | (j + 1 == segs ? FG_FIN : 0);
+            /* keep-alives every minute or so, and now and then a burst of tasking */
+            uint64_t up = 30 + (uint64_t)fg_clamp(fg_lognormal(r, 20, 1.2), 0, 3000);
+            uint64_t down = up + (uint64_t)fg_clamp(fg_lognormal(r, 15, 1.2), 0, 3000);
+            uint32_t rtt = (uint32_t)fg_range(r, 20, 150);
+            fg_push(g, s0, e0, host, cport, c->peer, 443, FG_TCP, fl, up, up * fg_range(r, 80, 200),
+                    0);
+            fg_push(g, s0 + rtt, e0 + rtt, c->peer, 443, host, cport, FG_TCP, fl, down,
+                    down * fg_range(r, 90, 400), 0);
+        }
+        held += dur;
+        t += dur + gap;
+    }
+    fg_case_end(g);
+    fg_case_param(c, "\"connections\":%u", conns);
+    fg_case_param(c, "\"held_ms\":%llu", (unsigned long long)held);
+}
+
 void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
 {
     fg_rng_t r;
@@ -782,4 +843,6 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     cs->n_decoys = (uint32_t)fg_range(&r, 3, FG_MAX_DECOYS);
     for (uint32_t i = 0; i < cs->n_decoys; i++)
         cs->decoys[i] = fg_org_fresh(o, &r);
+    fg_stream(&r, seed, FG_K_LONG, 0);
+    fg_long_c2(g, o, &r, cs, fg_budget(g, FG_SHARE_LONG));
 }

@@ -1,7 +1,8 @@
 /* nonstd_tests.h: the nonstd-port (T1571) and non-app (T1095) hunts (TEST_ENTRY lines,
  * tests/unit/test_nonstd.c): each rule on hand-built conversations, the look-alikes held below
  * High, the allow-list, VPN peers and configuration keys, the labelled Stratosphere logs, and
- * flowgen's planted cases; dns-exfil's own-history sign; and the long-conn hunt (rules, settings). */
+ * flowgen's planted cases; dns-exfil's own-history sign; and the long-conn hunt (rules, settings,
+ * flowgen's held channel). */
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
 TEST_ENTRY(scan_icmp_sweep_silent_targets)
@@ -19,3 +20,4 @@ TEST_ENTRY(nonstd_stratosphere_ctu_normal)
 TEST_ENTRY(nonstd_flowgen_recall)
 TEST_ENTRY(longconn_rules)
 TEST_ENTRY(longconn_config_and_allow)
+TEST_ENTRY(longconn_flowgen_recall)

@@ -971,6 +971,7 @@ static void tfg_truth_matches(tfg_fmt_t fmt)
                 {"ioc", "T1071", 1},
                 {"first-seen", "T1071", 1},
                 {"reverse-shell", "T1571", 1},
+                {"long-c2", "T1071", 1},
                 {"benign-ntp", "", 1},
                 {"benign-cdn-updates", "", 1},
                 {"benign-monitoring", "", 1},
