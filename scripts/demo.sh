@@ -7,7 +7,7 @@
 # It generates the capture and its ground truth with flowgen, starts flowhuntd on a loopback
 # port the kernel picks, waits for its ready file, replays the capture into it, stops it
 # (SIGTERM stores everything), shows what was stored with `flowhunt cat` and `flowhunt top`,
-# then runs all eight hunts (with the threat-intel feed flowgen also wrote), prints one line per
+# then runs every hunt (with the threat-intel feed flowgen also wrote), prints one line per
 # finding and the whole text of the High and Critical ones, and last the answer key: each
 # planted case and benign look-alike beside the findings about it.
 # Everything happens in a temporary directory that is removed at the end.
@@ -125,7 +125,7 @@ echo "\$ flowhunt top DATA --by srcip --order bytes -n 5"
 "$BUILD/flowhunt" top "$tmp/data" --by srcip --order bytes -n 5
 
 echo
-echo "== 4. the hunts (all eight), with the feed"
+echo "== 4. the hunts (all nine), with the feed"
 # The organisation's IPv6 resolvers: the busiest DNS servers inside its ULA range.
 v6res=$("$BUILD/flowhunt" top "$tmp/data" --by dstip -n 2 'dst port 53 and dst net fd00::/8' |
     awk 'NR > 1 { printf "%s%s", n++ ? "," : "", $1 }')
