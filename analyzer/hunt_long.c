@@ -156,7 +156,8 @@ static void hl_finding(hl_state_t *s, const hl_unit_t *u, uint64_t pop, hunt_fin
              hs, proto, u->port, ps, conn_s / 3600.0, (unsigned long long)u->sp.conns,
              u->sp.conns == 1 ? "" : "s", (double)u->sp.longest_ms / 3.6e6,
              alone ? "no other internal host uses" : "almost no other internal host uses");
-    snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u", hs, ps, u->port);
+    snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u and proto %s", hs, ps,
+             u->port, proto);
     snprintf(f->action, sizeof f->action,
              "Investigate: find the process on %s that holds %s/%u to %s (ss -tnp, netstat -b, "
              "the EDR) and who runs %s (whois, passive DNS); a personal VPN or remote-support "

@@ -1280,7 +1280,7 @@ TEST_IMPL(longconn_rules)
     ASSERT(fabs(tn_ev_num(f, "connected_hours") - 10.0) < 0.01);
     ASSERT_EQ((int)tn_ev_num(f, "longest_connection_records"), 20);
     ASSERT_EQ((int)tn_ev_num(f, "active_hours"), 11); /* 10 h from 22:13: eleven clock hours */
-    ASSERT_STR_EQ(f->filter, "host 10.0.1.5 and host 203.0.113.9 and port 443");
+    ASSERT_STR_EQ(f->filter, "host 10.0.1.5 and host 203.0.113.9 and port 443 and proto tcp");
     ASSERT(tn_ev_has(f, "\"held_connection\":true"));
     f = tn_find(&out, "10.0.1.6", "203.0.113.10", 443);
     ASSERT_NOT_NULL(f);
