@@ -1104,6 +1104,44 @@ TEST_IMPL(nonstd_stratosphere_ctu_normal)
     return 0;
 }
 
+/* The long-conn hunt on the CTU normal day (one host, labelled Benign traffic): ESET's MQTT held
+ * for 19.8 h (one connection of 6 h) is a known service port, Dropbox's 46 sessions of at most
+ * 15 minutes add up to 11.4 h without one held an hour: each Low, and with one internal host
+ * "nobody else uses it" means nothing, so every finding's confidence is Low. */
+TEST_IMPL(longconn_stratosphere_ctu_normal)
+{
+    const char *dir =
+        test_import_zeek("ctu", "labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled");
+    char *out;
+    int rc = test_runf(&out,
+                       "%s hunt %s --internal 147.32.0.0/16 --hunts long-conn --format json "
+                       "--no-state",
+                       test_bin("flowhunt"), dir);
+    ASSERT_EQ(rc, 1);
+    int n = 0, eset = 0, dropbox = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        n++;
+        ASSERT_NOT_NULL(strstr(line, "\"risk_level\":\"Low\""));
+        ASSERT_NOT_NULL(strstr(line, "\"confidence\":\"Low\""));
+        if (strstr(line, "\"peer\":\"38.90.226.66\"")) {
+            ASSERT_NOT_NULL(strstr(line, "\"port\":8883"));
+            ASSERT_NOT_NULL(strstr(line, "\"known_service_port\":true"));
+            ASSERT_NOT_NULL(strstr(line, "\"held_connection\":true"));
+            eset++;
+        }
+        if (strstr(line, "\"peer\":\"162.125.19.130\"")) {
+            ASSERT_NOT_NULL(strstr(line, "\"held_connection\":false"));
+            dropbox++;
+        }
+    }
+    ASSERT_EQ(eset, 1);
+    ASSERT_EQ(dropbox, 1);
+    printf("# CTU normal day, long-conn: %d findings, all Low with Low confidence\n", n);
+    free(out);
+    return 0;
+}
+
 /* ---- flowgen's planted cases ---------------------------------------------------------------- */
 
 /* A finding's host and peer fall in a truth case's host and peer (an address or a network). */
