@@ -35,9 +35,12 @@
  * missed shortens what is seen). A known VPN endpoint ([general] vpn_peers) or an allow-list
  * entry reports the finding suppressed.
  *
- * Memory: one record per unit with a conversation of min_conversation_s, for the whole run
- * (units span passes only through their pair's partition, so conversations arrive in time
- * order per unit and the union grows at its end).
+ * The finding's picture (HTML report): connected minutes per hour, from the stretches of
+ * connected time kept per unit.
+ *
+ * Memory: one record per unit with a conversation of min_conversation_s, and one per stretch
+ * of connected time, for the whole run (a unit lies in one pass's partition of address pairs,
+ * so its conversations arrive in time order and the union grows at its end).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -48,9 +51,19 @@
 typedef struct hl_unit {
     flow_addr_t host, peer;
     hunt_span_t sp;
+    uint64_t ivl_first, ivl_last; /* the unit's connected intervals in ivls: index + 1, 0 none */
     uint16_t port;
     uint8_t proto;
 } hl_unit_t;
+
+/* A stretch of connected time of one unit (the union's parts), for the finding's picture. */
+typedef struct hl_ivl {
+    uint64_t a, b; /* ms */
+    uint64_t next; /* the unit's next: index + 1, 0 none */
+} hl_ivl_t;
+
+#define HL_HOUR_MS 3600000ull
+#define HL_PIC_BARS 168 /* a week of hours; longer spans take bars of several hours */
 
 typedef struct hl_key {
     flow_addr_t host, peer;
@@ -63,6 +76,7 @@ typedef struct hl_state {
     const hunt_config_t *cfg;
     hj_intern_t unit_keys;
     hj_vec_t units;
+    hj_vec_t ivls; /* hl_ivl_t, chained per unit */
 } hl_state_t;
 
 static void *hl_create(const hunt_ctx_t *ctx)
@@ -71,7 +85,64 @@ static void *hl_create(const hunt_ctx_t *ctx)
     s->ctx = ctx;
     s->cfg = ctx->cfg;
     hj_vec_init(&s->units, sizeof(hl_unit_t));
+    hj_vec_init(&s->ivls, sizeof(hl_ivl_t));
     return s;
+}
+
+/* [a, b] into unit id's intervals: the last one grows when they meet (conversations come in
+ * time order per unit), else a new one follows it. */
+static void hl_ivl_add(hl_state_t *s, uint64_t id, uint64_t a, uint64_t b)
+{
+    hl_unit_t *u = (hl_unit_t *)s->units.v + id;
+    if (u->ivl_last) {
+        hl_ivl_t *last = (hl_ivl_t *)s->ivls.v + u->ivl_last - 1;
+        if (a <= last->b) {
+            if (b > last->b)
+                last->b = b;
+            return;
+        }
+    }
+    uint64_t k = s->ivls.n;
+    hl_ivl_t *iv = hj_vec_at(&s->ivls, k); /* may move ivls: the last one is found again */
+    iv->a = a;
+    iv->b = b;
+    if (u->ivl_last)
+        ((hl_ivl_t *)s->ivls.v + u->ivl_last - 1)->next = k + 1;
+    else
+        u->ivl_first = k + 1;
+    u->ivl_last = k + 1;
+}
+
+/* The finding's picture: connected minutes per hour (per several hours past a week) from the
+ * first hour of the unit to its last. */
+static void hl_picture(const hl_state_t *s, const hl_unit_t *u, hunt_finding_t *f)
+{
+    uint64_t t0 = u->sp.first / HL_HOUR_MS * HL_HOUR_MS;
+    uint64_t hours = (u->sp.last - t0) / HL_HOUR_MS + 1;
+    uint64_t per = (hours + HL_PIC_BARS - 1) / HL_PIC_BARS, w = per * HL_HOUR_MS;
+    size_t nb = (size_t)((hours + per - 1) / per);
+    double x[HL_PIC_BARS], y[HL_PIC_BARS] = {0};
+    for (size_t i = 0; i < nb; i++)
+        x[i] = (double)(t0 + i * w);
+    for (uint64_t k = u->ivl_first; k; k = ((const hl_ivl_t *)s->ivls.v)[k - 1].next) {
+        const hl_ivl_t *iv = (const hl_ivl_t *)s->ivls.v + k - 1;
+        for (uint64_t t = iv->a; t < iv->b;) {
+            size_t i = (size_t)((t - t0) / w);
+            uint64_t end = t0 + (i + 1) * w;
+            if (end > iv->b)
+                end = iv->b;
+            if (i < nb)
+                y[i] += (double)(end - t) / 60000.0;
+            t = end;
+        }
+    }
+    char title[64];
+    if (per == 1)
+        snprintf(title, sizeof title, "Connected minutes per hour");
+    else
+        snprintf(title, sizeof title, "Connected minutes per %llu hours", (unsigned long long)per);
+    hunt_finding_series(f, HUNT_SERIES_BARS, title, "ms since epoch", "minutes connected", x, y,
+                        nb);
 }
 
 static void hl_feed(void *st, const hunt_conv_t *c)
@@ -105,6 +176,7 @@ static void hl_feed(void *st, const hunt_conv_t *c)
         u->proto = c->proto;
     }
     hunt_span_add(&u->sp, c);
+    hl_ivl_add(s, id, c->t_start, c->t_end);
 }
 
 static void hl_part_end(void *st)
@@ -193,6 +265,7 @@ static void hl_finding(hl_state_t *s, const hl_unit_t *u, uint64_t pop, hunt_fin
              cfg->l_min_conv_s);
     hev_str(e, "thresholds", t);
     hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
+    hl_picture(s, u, f);
     for (int i = 0; i < cfg->n_vpn_peers; i++)
         if (hc_in_net(&cfg->vpn_peers[i], &u->peer)) {
             f->suppressed = 1;
@@ -219,6 +292,7 @@ static void hl_destroy(void *st)
         return;
     hj_intern_free(&s->unit_keys);
     hj_vec_free(&s->units);
+    hj_vec_free(&s->ivls);
     free(s);
 }
 

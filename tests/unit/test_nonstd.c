@@ -1256,6 +1256,14 @@ static double tn_ev_num(const hunt_finding_t *f, const char *name)
     return strtod(at + strlen(q), NULL);
 }
 
+static double tn_series_sum(const hunt_series_t *sr)
+{
+    double t = 0;
+    for (size_t i = 0; i < sr->n; i++)
+        t += sr->y[i];
+    return t;
+}
+
 TEST_IMPL(longconn_rules)
 {
     tn_set_t s;
@@ -1298,6 +1306,9 @@ TEST_IMPL(longconn_rules)
     hunt_conv_t *l = tn_long(&s, "10.0.1.16", "203.0.113.18", 443, 6, 0, 10 * TN_HOUR, 20);
     l->answered = 0;
     l->pkts_in = l->bytes_in = 0;
+    /* O: an hour a day for ten days: Medium, its picture in bars of two hours (217 hours) */
+    for (int i = 0; i < 10; i++)
+        tn_long(&s, "10.0.1.20", "203.0.113.22", 443, 6, (uint64_t)i * 24 * TN_HOUR, TN_HOUR, 2);
     /* L2: 10 h answered by resets only: refused */
     tn_long(&s, "10.0.1.18", "203.0.113.20", 443, 6, 0, 10 * TN_HOUR, 20)->rejected = 1;
     /* M: 50 min: under the hour */
@@ -1319,6 +1330,13 @@ TEST_IMPL(longconn_rules)
     ASSERT_EQ((int)tn_ev_num(f, "longest_connection_records"), 20);
     ASSERT_EQ((int)tn_ev_num(f, "active_hours"), 11); /* 10 h from 22:13: eleven clock hours */
     ASSERT_STR_EQ(f->filter, "host 10.0.1.5 and host 203.0.113.9 and port 443 and proto tcp");
+    /* the picture: connected minutes in each of the 11 clock hours, 600 in all */
+    ASSERT_EQ(f->n_series, 1);
+    ASSERT_EQ(f->series[0].kind, HUNT_SERIES_BARS);
+    ASSERT_EQ(f->series[0].n, 11);
+    ASSERT(fabs(tn_series_sum(&f->series[0]) - 600.0) < 0.01);
+    ASSERT(fabs(f->series[0].y[1] - 60.0) < 0.01); /* the second hour, whole */
+    ASSERT(f->series[0].x[1] - f->series[0].x[0] == 3600000.0);
     ASSERT(tn_ev_has(f, "\"held_connection\":true"));
     f = tn_find(&out, "10.0.1.6", "203.0.113.10", 443);
     ASSERT_NOT_NULL(f);
@@ -1329,6 +1347,9 @@ TEST_IMPL(longconn_rules)
     ASSERT_EQ((int)tn_ev_num(f, "connections"), 3);
     /* 22:13-23:43, 00:43-03:13, 03:13-05:13: eight clock hours, the hour 3 counted once */
     ASSERT_EQ((int)tn_ev_num(f, "active_hours"), 8);
+    ASSERT_EQ(f->series[0].n, 8);
+    ASSERT(fabs(tn_series_sum(&f->series[0]) - 360.0) < 0.01);
+    ASSERT(fabs(f->series[0].y[1] - 43.0 - 20.0 / 60.0) < 0.01); /* 23:00-23:43:20 */
     f = tn_find(&out, "10.0.1.7", "203.0.113.11", 443);
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_LOW);
@@ -1362,7 +1383,14 @@ TEST_IMPL(longconn_rules)
     ASSERT_EQ(f->risk, HUNT_RISK_LOW);
     ASSERT(fabs(tn_ev_num(f, "connected_hours") - 5.0) < 0.01);
     ASSERT(tn_ev_has(f, "\"held_connection\":false"));
-    ASSERT_EQ(out.n, 8);
+    f = tn_find(&out, "10.0.1.20", "203.0.113.22", 443);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->series[0].n, 109);
+    ASSERT(f->series[0].x[1] - f->series[0].x[0] == 2 * 3600000.0);
+    ASSERT(fabs(tn_series_sum(&f->series[0]) - 600.0) < 0.01);
+    ASSERT_STR_EQ(f->series[0].title, "Connected minutes per 2 hours");
+    ASSERT_EQ(out.n, 9);
     for (size_t i = 0; i < out.n; i++)
         ASSERT_LE(out.v[i]->risk, HUNT_RISK_MEDIUM);
     hunt_findings_free(&out);
