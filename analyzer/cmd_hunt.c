@@ -399,6 +399,20 @@ done:
     return status;
 }
 
+/* The audit log could not record an ack or unack: acks.tsv goes back to what it was, so no
+ * finding is hidden (or shown again) by a change the log does not hold. */
+static int hunt_ack_undo(const char *prog, const char *dir, hr_acks_snap_t *before)
+{
+    if (hr_acks_restore(dir, before) == 0)
+        fprintf(stderr, "%s: not done: the audit log could not record it\n", prog);
+    else
+        fprintf(stderr,
+                "%s: the audit log could not record it, and %s/hunt/acks.tsv could not be put "
+                "back (%s): the change stands unrecorded\n",
+                prog, dir, strerror(errno));
+    return CMD_USAGE;
+}
+
 int cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
@@ -467,13 +481,16 @@ int cmd_ack(int argc, char **argv)
         fprintf(stderr, "flowhunt ack: --until '%s' is not a time after now\n", until_arg);
         return CMD_USAGE;
     }
-    if (hr_ack_add(dir, fp, now, until, reason) != 0) {
+    hr_acks_snap_t before;
+    if (hr_acks_snapshot(dir, &before) != 0 || hr_ack_add(dir, fp, now, until, reason) != 0) {
         fprintf(stderr, "flowhunt ack: %s/hunt/acks.tsv: %s\n", dir, strerror(errno));
+        hr_acks_snap_free(&before);
         return CMD_USAGE;
     }
     /* argv from the command's name on, as a hunt's entry has it */
     if (au_record_ack(dir, argc, argv, now, fp, reason, until, CMD_OK) != 0)
-        return CMD_USAGE;
+        return hunt_ack_undo("flowhunt ack", dir, &before);
+    hr_acks_snap_free(&before);
     return CMD_OK;
 }
 
@@ -497,18 +514,22 @@ int cmd_unack(int argc, char **argv)
     }
     if (cmd_data_dir("flowhunt unack", argv[1]) != 0)
         return CMD_USAGE;
-    int rc = hr_ack_remove(argv[1], argv[2]);
+    hr_acks_snap_t before;
+    int rc = hr_acks_snapshot(argv[1], &before) == 0 ? hr_ack_remove(argv[1], argv[2]) : -1;
     if (rc < 0) {
         fprintf(stderr, "flowhunt unack: %s/hunt/acks.tsv: %s\n", argv[1], strerror(errno));
+        hr_acks_snap_free(&before);
         return CMD_USAGE;
     }
     if (rc == 0) {
         fprintf(stderr, "flowhunt unack: %s was not acknowledged (flowhunt acks %s lists them)\n",
                 argv[2], argv[1]);
+        hr_acks_snap_free(&before);
         return CMD_PROBLEMS;
     }
     if (au_record_ack(argv[1], argc, argv, cmd_now_ms(), argv[2], NULL, 0, CMD_OK) != 0)
-        return CMD_USAGE;
+        return hunt_ack_undo("flowhunt unack", argv[1], &before);
+    hr_acks_snap_free(&before);
     return CMD_OK;
 }
 

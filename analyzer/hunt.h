@@ -773,6 +773,18 @@ int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, uint64_t until_
                const char *reason);
 /* Removes fp's acknowledgement: 1 removed, 0 there was none, -1 could not write. */
 int hr_ack_remove(const char *dir, const char *fp);
+/* acks.tsv as it is now (its bytes, or that there is none): an ack or unack whose audit entry
+ * cannot be written is taken back with it, so acks.tsv never holds a change the audit log does
+ * not (cmd_ack, cmd_unack). 0, or -1 with errno. */
+typedef struct hr_acks_snap {
+    char *text;
+    size_t len;
+    int exists;
+} hr_acks_snap_t;
+int hr_acks_snapshot(const char *dir, hr_acks_snap_t *s);
+/* Puts acks.tsv back as the snapshot found it, and frees the snapshot; 0 or -1. */
+int hr_acks_restore(const char *dir, hr_acks_snap_t *s);
+void hr_acks_snap_free(hr_acks_snap_t *s);
 /* Lists acknowledgements (fingerprint, hunt ID, when, reason, until or -); the count or -1. */
 int hr_acks_print(const char *dir, FILE *out);
 const char *hr_risk_name(int risk);

@@ -1121,6 +1121,55 @@ int hr_ack_remove(const char *dir, const char *fp)
     return had;
 }
 
+int hr_acks_snapshot(const char *dir, hr_acks_snap_t *s)
+{
+    memset(s, 0, sizeof *s);
+    char path[4200];
+    if (hr_state_path(dir, "acks.tsv", path, sizeof path) != 0)
+        return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    size_t cap = 0;
+    for (;;) {
+        if (s->len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            s->text = hj_xrealloc(s->text, cap);
+        }
+        size_t k = fread(s->text + s->len, 1, cap - s->len, f);
+        s->len += k;
+        if (k == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        hr_acks_snap_free(s);
+        errno = EIO;
+        return -1;
+    }
+    s->exists = 1;
+    return 0;
+}
+
+int hr_acks_restore(const char *dir, hr_acks_snap_t *s)
+{
+    char path[4200];
+    int rc = -1;
+    if (s->exists)
+        rc = hr_write_atomic(dir, "acks.tsv", s->text ? s->text : "", s->len);
+    else if (hr_state_path(dir, "acks.tsv", path, sizeof path) == 0)
+        rc = unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    hr_acks_snap_free(s);
+    return rc;
+}
+
+void hr_acks_snap_free(hr_acks_snap_t *s)
+{
+    free(s->text);
+    memset(s, 0, sizeof *s);
+}
+
 int hr_acks_print(const char *dir, FILE *out)
 {
     hr_ack_t *acks;

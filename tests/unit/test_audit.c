@@ -12,6 +12,7 @@
  * verify exit 1 naming the entry and segment. Runs that could not run, --print-config and dry
  * expiries append nothing; a damaged log is not appended to; concurrent hunts chain in order.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +497,48 @@ TEST_IMPL(audit_concurrent_hunts_chain)
         snprintf(want, sizeof want, "seq %d line %d hunt", s, s);
         ASSERT_NOT_NULL(strstr(out, want));
     }
+    free(out);
+    return 0;
+}
+
+/* An ack or unack the audit log cannot record is taken back: acks.tsv never holds a change the
+ * log does not (the log made unwritable by a directory in its place: the tests run as root, so
+ * permissions would not stop it). */
+TEST_IMPL(audit_ack_needs_its_entry)
+{
+    const char *dir = at_store("ackaudit");
+    const char *fh = test_bin("flowhunt");
+    char log[700], kept[720], acks_path[700], *out;
+    snprintf(log, sizeof log, "%s/hunt/audit.log", dir);
+    snprintf(kept, sizeof kept, "%s.kept", log);
+    snprintf(acks_path, sizeof acks_path, "%s/hunt/acks.tsv", dir);
+    struct stat st;
+    /* no acks.tsv yet and no log that can take the entry: none afterwards either */
+    ASSERT_EQ(mkdir(dir, 0755) == 0 || errno == EEXIST, 1);
+    char hunt_dir[700];
+    snprintf(hunt_dir, sizeof hunt_dir, "%s/hunt", dir);
+    ASSERT_EQ(mkdir(hunt_dir, 0755) == 0 || errno == EEXIST, 1);
+    ASSERT_EQ(mkdir(log, 0755), 0);
+    ASSERT_EQ(test_runf(&out, "(%s ack %s 00000000000000a1 --reason 'first' 2>&1)", fh, dir), 2);
+    ASSERT_NOT_NULL(strstr(out, "not done: the audit log could not record it"));
+    free(out);
+    ASSERT_NE(stat(acks_path, &st), 0);
+    ASSERT_EQ(rmdir(log), 0);
+    /* one ack recorded; then the log is out of reach */
+    ASSERT_EQ(test_runf(NULL, "%s ack %s 00000000000000b2 --reason 'kept'", fh, dir), 0);
+    ASSERT_EQ(rename(log, kept), 0);
+    ASSERT_EQ(mkdir(log, 0755), 0);
+    ASSERT_EQ(test_runf(NULL, "%s ack %s 00000000000000c3 --reason 'lost' 2>/dev/null", fh, dir), 2);
+    ASSERT_EQ(test_runf(NULL, "%s unack %s 00000000000000b2 2>/dev/null", fh, dir), 2);
+    ASSERT_EQ(test_runf(&out, "%s acks %s", fh, dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "00000000000000b2"));
+    ASSERT_NULL(strstr(out, "00000000000000c3"));
+    free(out);
+    /* the log back: it holds exactly the one ack that stands */
+    ASSERT_EQ(rmdir(log), 0);
+    ASSERT_EQ(rename(kept, log), 0);
+    ASSERT_EQ(test_runf(&out, "%s audit verify %s", fh, dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "chain intact: 1 entries (hunt 0, expire 0, ack 1)"));
     free(out);
     return 0;
 }
