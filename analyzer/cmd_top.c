@@ -19,6 +19,10 @@
  * do the same job through a pointer chase per byte of key; keys here are fixed width and
  * short (at most 40 bytes), where one hash and one probe usually decide.
  *
+ * An address field may be aggregated by network (srcip/24, IPv6 /64 unless given: nfdump's -A
+ * srcip4/24): its host bits are cleared where the key is made, and in the dictionary path on
+ * each code's address, so several codes of one group fold into one network's sums.
+ *
  * Two keys skip the per-row probe. One address column (--by srcip) is read as the group's
  * dictionary codes (seg_batch_codes): rows are summed per code in a small array and each
  * address used is probed once per group, a fifth of the probes on the bench's 2M flows, and
@@ -76,9 +80,53 @@ typedef struct top_key {
     int col[TOP_MAX_FIELDS];
     const char *name[TOP_MAX_FIELDS];
     uint32_t off[TOP_MAX_FIELDS], width[TOP_MAX_FIELDS];
+    /* an address field aggregated by network (srcip/24): IPv4 and IPv6 prefix lengths; 0 for
+     * the whole address */
+    uint8_t plen4[TOP_MAX_FIELDS], plen6[TOP_MAX_FIELDS];
     uint32_t len; /* bytes used */
     uint32_t kw;  /* stored width: len rounded up to 8 */
 } top_key_t;
+
+/* Clears the host bits of a 16-byte address: past plen4 of an IPv4 (mapped) one, past plen6
+ * of an IPv6 one. */
+static void top_mask_addr(uint8_t *a, unsigned plen4, unsigned plen6)
+{
+    flow_addr_t x;
+    memcpy(&x, a, 16);
+    unsigned keep = flow_addr_is_v4(&x) ? 96 + plen4 : plen6;
+    for (unsigned b = keep / 8; b < 16; b++)
+        a[b] = b * 8 >= keep ? 0 : (uint8_t)(a[b] & (0xff00u >> (keep - b * 8)));
+}
+
+/* "srcip/24" or "srcip/24/48": the field name cut off, the prefix lengths set (IPv6 /64 when
+ * only IPv4's is given, as the hunts pair a /24 with a /64). 0, or -1 with a message. */
+static int top_field_mask(char *tok, uint8_t *plen4, uint8_t *plen6)
+{
+    char *slash = strchr(tok, '/');
+    *plen4 = *plen6 = 0;
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    char *end;
+    unsigned long v4 = strtoul(slash + 1, &end, 10), v6 = 64;
+    if (end != slash + 1 && *end == '/') {
+        char *e6;
+        v6 = strtoul(end + 1, &e6, 10);
+        if (e6 == end + 1)
+            v6 = 0;
+        end = e6;
+    }
+    if (end == slash + 1 || *end || v4 < 1 || v4 > 32 || v6 < 1 || v6 > 128) {
+        fprintf(stderr,
+                "flowhunt top: --by %s/%s: want an IPv4 prefix length 1-32 and, after a second "
+                "'/', an IPv6 one 1-128 (srcip/24, srcip/24/48)\n",
+                tok, slash + 1);
+        return -1;
+    }
+    *plen4 = (uint8_t)v4;
+    *plen6 = (uint8_t)v6;
+    return 0;
+}
 
 /* Parses "srcip,dstip"; prints the problem and returns -1 when it is not a key. */
 static int top_key_parse(const char *s, top_key_t *k)
@@ -93,6 +141,9 @@ static int top_key_parse(const char *s, top_key_t *k)
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t i;
+        uint8_t p4, p6;
+        if (top_field_mask(tok, &p4, &p6) != 0)
+            return -1;
         for (i = 0; i < TOP_N_FIELD_DEFS; i++)
             if (strcmp(tok, top_field_defs[i].name) == 0)
                 break;
@@ -114,6 +165,12 @@ static int top_key_parse(const char *s, top_key_t *k)
             return -1;
         }
         int c = top_field_defs[i].col;
+        if (p4 && flow_cols[c].type != FLOW_T_ADDR) {
+            fprintf(stderr, "flowhunt top: --by %s: only an address takes a prefix length\n", tok);
+            return -1;
+        }
+        k->plen4[k->n] = p4;
+        k->plen6[k->n] = p6;
         k->col[k->n] = c;
         k->name[k->n] = top_field_defs[i].name;
         k->off[k->n] = k->len;
@@ -373,7 +430,7 @@ static int top_merge(top_worker_t *w, int n_workers)
  * value i (a small key). Each key is probed once; TOP_CHUNK at a time, hashed first so that
  * the probes prefetch ahead as the row loop does. 0, or -1 out of memory. */
 static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const flow_addr_t *dict,
-                    uint32_t n_dict)
+                    uint32_t n_dict, unsigned plen4, unsigned plen6)
 {
     const uint32_t kw = w->tab[0].kw;
     for (uint32_t i = 0; i < n;) {
@@ -387,6 +444,8 @@ static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const fl
                 memcpy(kp, &v, 8);
             } else if (i < n_dict) {
                 memcpy(kp, &dict[i], 16);
+                if (plen4) /* several codes may fall in one network: the probe adds them up */
+                    top_mask_addr(kp, plen4, plen6);
             } else {
                 memset(kp, 0, 16);
             }
@@ -434,7 +493,7 @@ static int top_want(void *arg, const seg_file_t *f, uint32_t g)
  * probes once per row. */
 static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_t *rows, int k,
                            uint32_t n_rows, const uint64_t *pk, const uint64_t *by,
-                           const uint32_t *sa)
+                           const uint32_t *sa, unsigned plen4, unsigned plen6)
 {
     const uint32_t nd = cd->n_dict + 1; /* the last: rows without the column */
     if (w->csum_cap < nd) {
@@ -468,7 +527,7 @@ static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_
             s->bytes += by[r] * mult;
         }
     }
-    if (top_fold(w, cs, nd, cd->dict, cd->n_dict) != 0) {
+    if (top_fold(w, cs, nd, cd->dict, cd->n_dict, plen4, plen6) != 0) {
         w->nomem = 1;
         return -SEG_E_NOMEM;
     }
@@ -547,7 +606,8 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
     if (sa && !top_sampled(sa, w->rows, k, b->n_rows))
         sa = NULL;
     if (use_codes)
-        return top_batch_codes(w, &codes, w->rows, k, b->n_rows, pk, by, sa);
+        return top_batch_codes(w, &codes, w->rows, k, b->n_rows, pk, by, sa, key->plen4[0],
+                               key->plen6[0]);
     if (w->small) {
         /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end) */
         const uint8_t *v8 = b->vals[key->col[0]];
@@ -565,7 +625,7 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
     /* A key that is one whole-word column (an address) is hashed and compared where it lies;
      * others are assembled in w->keys. */
     const uint8_t *col0 = b->vals[key->col[0]];
-    const int in_place = key->n == 1 && key->width[0] == kw;
+    const int in_place = key->n == 1 && key->width[0] == kw && !key->plen4[0];
     /* TOP_CHUNK rows at a time: keys and hashes first, field by field (a tight copy loop per
      * column), so the probe loop can prefetch slots ahead; a chunk's keys and hashes stay in
      * L1, where a whole group's were a megabyte written and read back beside the table. */
@@ -583,6 +643,9 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
                 uint8_t *dst = w->keys + off;
                 for (int j = 0; j < m; j++)
                     memcpy(dst + (size_t)j * kw, col + (size_t)rows[j] * wid, wid);
+                if (key->plen4[i])
+                    for (int j = 0; j < m; j++)
+                        top_mask_addr(dst + (size_t)j * kw, key->plen4[i], key->plen6[i]);
             }
             for (int j = 0; j < m; j++)
                 w->hashes[j] = top_hash(w->keys + (size_t)j * kw, kw);
@@ -1018,7 +1081,11 @@ static size_t top_field_text(char *out, const top_key_t *key, int i, const uint8
     if (flow_cols[col].type == FLOW_T_ADDR) {
         flow_addr_t a;
         memcpy(&a, kb + key->off[i], 16);
-        return flow_print_addr(out, &a);
+        size_t l = flow_print_addr(out, &a);
+        if (key->plen4[i]) /* a network: its prefix length, as CIDR */
+            l += (size_t)sprintf(out + l, "/%u",
+                                 flow_addr_is_v4(&a) ? key->plen4[i] : key->plen6[i]);
+        return l;
     }
     uint64_t v = 0;
     memcpy(&v, kb + key->off[i], key->width[i]); /* little-endian host: the value */
@@ -1270,7 +1337,8 @@ static void top_usage(FILE *f)
             "\n"
             "  --by FIELDS     the key, comma separated: srcip dstip srcport dstport proto\n"
             "                  srcas dstas exporter tos inif outif vlan nexthop flags\n"
-            "                  (e.g. srcip or srcip,dstip,dstport)\n"
+            "                  (e.g. srcip or srcip,dstip,dstport); an address by network:\n"
+            "                  srcip/24 (IPv6 /64), srcip/24/48 (nfdump -A srcip4/24)\n"
             "  --order X       rank by flows (default), bytes or packets\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
             "  --raw           counters as exported; by default packets and bytes are\n"
@@ -1436,7 +1504,8 @@ int cmd_top(int argc, char **argv)
     }
     /* a small key's sums into each worker's table, then every worker's table into the first */
     for (int i = 0; i < c.n_workers && status == CMD_OK; i++)
-        if (c.w[i].small && top_fold(&c.w[i], c.w[i].small, 1u << (8 * c.key.width[0]), NULL, 0)) {
+        if (c.w[i].small &&
+            top_fold(&c.w[i], c.w[i].small, 1u << (8 * c.key.width[0]), NULL, 0, 0, 0)) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         }
