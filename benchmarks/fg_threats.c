@@ -671,6 +671,36 @@ static void fg_first_seen(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs,
     fg_case_param(c, "\"last_day_from_ms\":%llu", (unsigned long long)from);
 }
 
+/* The traffic of a held TCP connection, per 30-minute record: packets up `base` + a log-normal
+ * (median up_med), down that + another (median down_med), both clamped to `cap`; bytes per
+ * packet drawn from [up_lo, up_hi] and [down_lo, down_hi]. */
+typedef struct fg_held {
+    uint64_t base;
+    double up_med, down_med, sigma, cap;
+    uint64_t up_lo, up_hi, down_lo, down_hi;
+} fg_held_t;
+
+/* One TCP connection from host to peer:port held over [t, t + dur], cut into records by the
+ * active timeout (SYN in the first, FIN in the last), each answered a little later. */
+static void fg_held_conn(fg_gen_t *g, fg_rng_t *r, uint32_t host, uint32_t peer, uint16_t port,
+                         uint64_t t, uint64_t dur, const fg_held_t *h)
+{
+    uint64_t segs = (dur + FG_ACTIVE_TIMEOUT_MS - 1) / FG_ACTIVE_TIMEOUT_MS;
+    uint16_t cport = fg_ephemeral(r);
+    for (uint64_t j = 0; j < segs; j++) {
+        uint64_t s0 = t + j * FG_ACTIVE_TIMEOUT_MS;
+        uint64_t e0 = j + 1 == segs ? t + dur : s0 + FG_ACTIVE_TIMEOUT_MS - 1;
+        uint8_t fl = FG_ACK | FG_PSH | (j == 0 ? FG_SYN : 0) | (j + 1 == segs ? FG_FIN : 0);
+        uint64_t up = h->base + (uint64_t)fg_clamp(fg_lognormal(r, h->up_med, h->sigma), 0, h->cap);
+        uint64_t down = up + (uint64_t)fg_clamp(fg_lognormal(r, h->down_med, h->sigma), 0, h->cap);
+        uint32_t rtt = (uint32_t)fg_range(r, 20, 150);
+        fg_push(g, s0, e0, host, cport, peer, port, FG_TCP, fl, up,
+                up * fg_range(r, h->up_lo, h->up_hi), 0);
+        fg_push(g, s0 + rtt, e0 + rtt, peer, port, host, cport, FG_TCP, fl, down,
+                down * fg_range(r, h->down_lo, h->down_hi), 0);
+    }
+}
+
 /* ---- interactive reverse shell: T1571 ---- */
 
 /* The victim connects out to the attacker's listener on a non-standard port and keeps it for
@@ -696,21 +726,9 @@ static void fg_reverse_shell(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *
             dur = (left / 2) * FG_ACTIVE_TIMEOUT_MS - 1000;
         dur = (uint64_t)fmin((double)dur, span * 0.5);
         uint64_t t = fg_org_when(r, g->start_ms, g->end_ms - dur - 60000);
-        uint64_t segs = (dur + FG_ACTIVE_TIMEOUT_MS - 1) / FG_ACTIVE_TIMEOUT_MS;
-        uint16_t cport = fg_ephemeral(r);
-        for (uint64_t j = 0; j < segs; j++) {
-            uint64_t s0 = t + j * FG_ACTIVE_TIMEOUT_MS;
-            uint64_t e0 = j + 1 == segs ? t + dur : s0 + FG_ACTIVE_TIMEOUT_MS - 1;
-            uint8_t fl = FG_ACK | FG_PSH | (j == 0 ? FG_SYN : 0) | (j + 1 == segs ? FG_FIN : 0);
-            /* bursts: log-normal activity per 30 minutes, heavy-tailed */
-            uint64_t up = 4 + (uint64_t)fg_clamp(fg_lognormal(r, 40, 1.5), 0, 5000);
-            uint64_t down = up + (uint64_t)fg_clamp(fg_lognormal(r, 30, 1.5), 0, 5000);
-            uint32_t rtt = (uint32_t)fg_range(r, 20, 150);
-            fg_push(g, s0, e0, host, cport, c->peer, (uint16_t)c->port, FG_TCP, fl, up,
-                    up * fg_range(r, 55, 90), 0);
-            fg_push(g, s0 + rtt, e0 + rtt, c->peer, (uint16_t)c->port, host, cport, FG_TCP, fl,
-                    down, down * fg_range(r, 70, 160), 0);
-        }
+        /* bursts: log-normal activity per 30 minutes, heavy-tailed */
+        static const fg_held_t shell = {4, 40, 30, 1.5, 5000, 55, 90, 70, 160};
+        fg_held_conn(g, r, host, c->peer, (uint16_t)c->port, t, dur, &shell);
         minutes += dur / 60000;
     }
     fg_case_end(g);
@@ -755,20 +773,9 @@ static void fg_long_c2(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, ui
         uint64_t segs = (dur + FG_ACTIVE_TIMEOUT_MS - 1) / FG_ACTIVE_TIMEOUT_MS;
         if (c->n_records + 2 * segs > budget)
             break;
-        uint16_t cport = fg_ephemeral(r);
-        for (uint64_t j = 0; j < segs; j++) {
-            uint64_t s0 = t + j * FG_ACTIVE_TIMEOUT_MS;
-            uint64_t e0 = j + 1 == segs ? t + dur : s0 + FG_ACTIVE_TIMEOUT_MS - 1;
-            uint8_t fl = FG_ACK | FG_PSH | (j == 0 ? FG_SYN : 0) | (j + 1 == segs ? FG_FIN : 0);
-            /* keep-alives every minute or so, and now and then a burst of tasking */
-            uint64_t up = 30 + (uint64_t)fg_clamp(fg_lognormal(r, 20, 1.2), 0, 3000);
-            uint64_t down = up + (uint64_t)fg_clamp(fg_lognormal(r, 15, 1.2), 0, 3000);
-            uint32_t rtt = (uint32_t)fg_range(r, 20, 150);
-            fg_push(g, s0, e0, host, cport, c->peer, 443, FG_TCP, fl, up, up * fg_range(r, 80, 200),
-                    0);
-            fg_push(g, s0 + rtt, e0 + rtt, c->peer, 443, host, cport, FG_TCP, fl, down,
-                    down * fg_range(r, 90, 400), 0);
-        }
+        /* keep-alives every minute or so, and now and then a burst of tasking */
+        static const fg_held_t c2 = {30, 20, 15, 1.2, 3000, 80, 200, 90, 400};
+        fg_held_conn(g, r, host, c->peer, 443, t, dur, &c2);
         held += dur;
         t += dur + gap;
     }
