@@ -22,7 +22,7 @@
  * reported. What is left is a channel almost nobody else has. Risk: Low from `min_s` (1 h)
  * connected; Medium from `medium_s` (4 h) when one connection of them was itself held `min_s`
  * (a sync client's many short sessions add up to hours too: the Stratosphere CTU normal day's
- * Dropbox client, 46 connections of at most 12 minutes over 11.4 h, stays Low) and the port is
+ * Dropbox client, 46 connections of at most 15 minutes over 11.4 h, stays Low) and the port is
  * not a known service's ([ports] benign: VPN, MQTT, XMPP are held open by design: Low). Never
  * High alone: in flows a 12-hour HTTPS session to a site nobody else visits is what a user's
  * forgotten tab and an implant at sleep 0 both look like (flowgen's everyday traffic has such
