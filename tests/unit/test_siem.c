@@ -1019,10 +1019,22 @@ TEST_IMPL(siem_enriched_and_network_peers)
     ASSERT_EQ(json_integer_value(sx_get(ev, "connection_info.direction_id")), 1); /* Inbound */
     ASSERT_STR_EQ(sx_str(oc, "device.ip"), "10.0.2.20");
     ASSERT_EQ(json_integer_value(sx_get(oc, "finding_info.analytic.type_id")), 9);
-    printf("# hand-built findings: %d OCSF attributes checked\n", x.ocsf.n_checked);
     json_decref(e);
     json_decref(oc);
     hev_free(&f.ev);
+
+    /* 4. every hunt says how it decides (a hunt added without its analytic type says Other) */
+    for (int i = 0; i < hunt_n_all; i++) {
+        sx_finding(&f, hunt_all[i]->name, "10.0.2.21", "198.51.100.78", 443, 6, HUNT_RISK_MEDIUM);
+        hunt_finding_tech(&f, "T1071");
+        sx_render(&x, &f, &o, &e, &oc);
+        ASSERT_STR_EQ(sx_str(oc, "finding_info.analytic.name"), hunt_all[i]->name);
+        ASSERT(json_integer_value(sx_get(oc, "finding_info.analytic.type_id")) != 99);
+        json_decref(e);
+        json_decref(oc);
+        hev_free(&f.ev);
+    }
+    printf("# hand-built findings: %d OCSF attributes checked\n", x.ocsf.n_checked);
     hc_free(&cfg);
     sx_schemas_free(&x);
     return 0;
