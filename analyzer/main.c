@@ -20,6 +20,7 @@ typedef struct main_cmd {
 static const main_cmd_t main_cmds[] = {
     {"cat", cmd_cat, "print stored flows (csv, json, table), filtered and windowed"},
     {"top", cmd_top, "top N keys by flows, packets or bytes (nfdump -s, -A)"},
+    {"count", cmd_count, "flows, packets and bytes per time bin (SiLK rwcount)"},
     {"verify", cmd_verify, "check every checksum of every segment"},
     {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
     {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},

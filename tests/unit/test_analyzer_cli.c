@@ -713,6 +713,149 @@ TEST_IMPL(analyzer_top_matches_reference)
 
 /* ---- verify -------------------------------------------------------------------------------- */
 
+/* flowhunt count (rwcount): over the sampled reference flows, every flow in the hour it starts
+ * and the columns adding up to the stored totals (corrected and --raw); then hand-made Zeek
+ * flows whose shares are known: a 30-minute flow split into its three 10-minute bins, one
+ * without duration in its start bin, the window clipping what lies outside it, empty bins
+ * printed or skipped. */
+TEST_IMPL(analyzer_count_timeline)
+{
+    tc_store_t s;
+    tc_store_make(&s, "count", "v9", 6000, 10, "5");
+    const char *fh = test_bin("flowhunt");
+    for (int raw = 0; raw < 2; raw++) {
+        char *out;
+        ASSERT_EQ(test_runf(&out, "%s count %s --format csv %s", fh, s.dir, raw ? "--raw" : ""), 0);
+        uint64_t first = UINT64_MAX, f = 0, p = 0, b = 0, want_p = 0, want_b = 0;
+        for (int i = 0; i < s.n; i++) {
+            const flow_rec_t *r = &s.recs[i];
+            uint64_t t = r->time_start < r->time_end ? r->time_start : r->time_end;
+            first = t < first ? t : first;
+            uint64_t m = raw || r->sampling < 1 ? 1 : r->sampling;
+            want_p += r->packets * m;
+            want_b += r->bytes * m;
+        }
+        char **l;
+        int n = tc_lines(out, &l);
+        ASSERT_STR_EQ(l[0], "bin,flows,packets,bytes");
+        for (int i = 1; i < n; i++) {
+            char t[40];
+            unsigned long long bf, bp, bb;
+            ASSERT_EQ(sscanf(l[i], "%39[^,],%llu,%llu,%llu", t, &bf, &bp, &bb), 4);
+            /* the flows that start in this hour, counted from the reference */
+            uint64_t lo = (first / 3600000 + (uint64_t)(i - 1)) * 3600000, want_f = 0;
+            for (int k = 0; k < s.n; k++) {
+                const flow_rec_t *r = &s.recs[k];
+                uint64_t t0 = r->time_start < r->time_end ? r->time_start : r->time_end;
+                want_f += t0 >= lo && t0 < lo + 3600000;
+            }
+            char iso[40];
+            time_t secs = (time_t)(lo / 1000);
+            struct tm tmv;
+            gmtime_r(&secs, &tmv);
+            strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S.000Z", &tmv);
+            ASSERT_STR_EQ(t, iso);
+            ASSERT_UINT64_EQ((uint64_t)bf, want_f);
+            f += bf;
+            p += bp;
+            b += bb;
+        }
+        ASSERT_UINT64_EQ(f, (uint64_t)s.n);
+        ASSERT_UINT64_EQ(p, want_p);
+        ASSERT_UINT64_EQ(b, want_b);
+        free(l);
+        free(out);
+    }
+    tc_store_free(&s);
+
+    char log[600], dir[600], *out;
+    snprintf(log, sizeof log, "%s/count.conn.log", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/countz", test_tmpdir());
+    FILE *fp = fopen(log, "w");
+    ASSERT_NOT_NULL(fp);
+    /* 00:50 for 30 min; 01:05 without duration; 02:00 without duration */
+    fputs("#separator \\x09\n#path\tconn\n"
+          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
+          "1709254200.000000\tC1\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t30\t"
+          "3000\t30\t6000\n"
+          "1709255100.000000\tC2\t10.0.0.6\t40001\t203.0.113.10\t443\ttcp\t0.000000\t5\t500\t5\t"
+          "700\n"
+          "1709258400.000000\tC3\t10.0.0.7\t40002\t203.0.113.11\t443\ttcp\t0.000000\t1\t60\t1\t"
+          "60\n",
+          fp);
+    fclose(fp);
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv 'not host 10.0.0.7'", fh, dir), 0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
+                       "2024-03-01T00:50:00.000Z,1,10,1000\n"
+                       "2024-03-01T01:00:00.000Z,1,15,1500\n"
+                       "2024-03-01T01:10:00.000Z,0,10,1000\n");
+    free(out);
+    /* the window: the long flow counts in the first bin, its part before 01:00 is left out */
+    ASSERT_EQ(test_runf(&out,
+                        "%s count %s --bin 10m --format csv --from 2024-03-01T01:00:00Z --to "
+                        "2024-03-01T01:20:00Z",
+                        fh, dir),
+              0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
+                       "2024-03-01T01:00:00.000Z,2,15,1500\n"
+                       "2024-03-01T01:10:00.000Z,0,10,1000\n");
+    free(out);
+    /* a window that starts inside a bin: only the part of the bin after --from counts (the
+     * long flow's 01:05-01:10, 500 B, beside the 01:05 flow's own 500 B) */
+    ASSERT_EQ(test_runf(&out,
+                        "%s count %s --bin 10m --format csv --from 2024-03-01T01:05:00Z --to "
+                        "2024-03-01T01:20:00Z",
+                        fh, dir),
+              0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
+                       "2024-03-01T01:00:00.000Z,2,10,1000\n"
+                       "2024-03-01T01:10:00.000Z,0,10,1000\n");
+    free(out);
+    /* empty bins between: printed as zeros, or skipped */
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv", fh, dir), 0);
+    ASSERT_EQ(tc_count_lines(out), 1 + 8); /* 00:50 .. 02:00 */
+    ASSERT_NOT_NULL(strstr(out, "2024-03-01T01:30:00.000Z,0,0,0\n"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format json --skip-zeroes", fh, dir), 0);
+    ASSERT_EQ(tc_count_lines(out), 4);
+    ASSERT_NOT_NULL(
+        strstr(out, "{\"bin\":\"2024-03-01T02:00:00.000Z\",\"flows\":1,\"packets\":1,\"bytes\":60}"));
+    free(out);
+    ASSERT_EQ(test_runf(NULL, "%s count %s --bin 0 2>/dev/null", fh, dir), 2);
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 1s --skip-zeroes --format csv", fh, dir), 0);
+    /* each second of the 30 minutes has a byte or more (the 01:05 flow falls in one of them),
+     * then 02:00 */
+    ASSERT_EQ(tc_count_lines(out), 1 + 1800 + 1);
+    free(out);
+    /* 24 years of seconds: more bins than a window may hold */
+    ASSERT_EQ(test_runf(NULL, "%s count %s --bin 1s --from 2000-01-01 --to 2024-03-02 2>/dev/null",
+                        fh, dir),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s count %s 'port' 2>/dev/null", fh, dir), 2);
+    /* a flow whose end lies twenty years on (a broken clock) is refused, not spread over
+     * 630 million one-second bins */
+    fp = fopen(log, "w");
+    ASSERT_NOT_NULL(fp);
+    fputs("#separator \\x09\n#path\tconn\n"
+          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
+          "1709254200.000000\tC9\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t630720000.000000\t3\t"
+          "300\t3\t300\n",
+          fp);
+    fclose(fp);
+    snprintf(dir, sizeof dir, "%s/countw", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
+    ASSERT_EQ(test_runf(&out, "(%s count %s --bin 1s 2>&1)", fh, dir), 2);
+    ASSERT_NOT_NULL(strstr(out, "widen --bin"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 1d --format csv", fh, dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "2024-03-01T00:00:00.000Z,1,"));
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(analyzer_verify_names_damage)
 {
     tc_store_t s;

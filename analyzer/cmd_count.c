@@ -1,0 +1,416 @@
+/* cmd_count.c: `flowhunt count`, SiLK's rwcount: flows, packets and bytes per time bin of the
+ * stored flows that match a filter, the timeline an analyst draws of a finding (a beacon's
+ * rhythm, when a channel was open, the hour an exfiltration ran).
+ *
+ * A flow counts once, in the bin of its start; its packets and bytes are spread over the bins
+ * its [start, end] covers in proportion to the time it spent in each (rwcount's
+ * time-proportional load scheme), in whole units: each bin takes the floor of its share and
+ * the bin the flow ends in takes what the floors left, so a flow's bins add up to its counters
+ * exactly. With --from/--to the bins cover the window and what lies outside it is not counted
+ * (a flow that started before --from counts in the first bin); without them they run from the
+ * first flow's start to the last one's end. Counters are corrected by the sampling interval
+ * unless --raw, as top's are.
+ *
+ * Bins are kept per worker in a JudyL array (bin number -> index of its sums), so the span
+ * need not be known before the scan; the rows of a group are nearly in time order, and the
+ * last bin used is looked at first. The workers' sums are added up at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "filter.h"
+#include "flow_print.h"
+#include "hunt.h"
+#include "timearg.h"
+
+#define CNT_MAX_BINS 10000000ull /* a window this many bins wide is refused */
+
+typedef struct cnt_sum {
+    uint64_t flows, packets, bytes;
+} cnt_sum_t;
+
+typedef struct cnt_worker {
+    flt_scratch_t scratch;
+    uint32_t *rows;
+    uint32_t rows_cap;
+    hj_map_t idx;                /* bin number -> index + 1 into sums */
+    hj_vec_t sums;               /* cnt_sum_t */
+    uint64_t last_bin, last_idx; /* the bin looked at last, and its index + 1 (0: none) */
+    int too_wide;                /* a flow spanned more than CNT_MAX_BINS bins */
+    seg_where_t where;
+    int nomem;
+} cnt_worker_t;
+
+typedef struct cnt_ctx {
+    const flt_t *flt;
+    uint64_t bin_ms;
+    uint64_t from, to; /* the clip: [from, to) */
+    int has_from, has_to;
+    int raw;
+    cnt_worker_t *w;
+    int n_workers;
+    cmd_progress_t progress;
+    uint64_t rows_scanned;
+} cnt_ctx_t;
+
+/* The sums of bin `b` in worker w (zero when new). */
+static cnt_sum_t *cnt_bin(cnt_worker_t *w, uint64_t b)
+{
+    if (w->last_idx && w->last_bin == b)
+        return (cnt_sum_t *)w->sums.v + w->last_idx - 1;
+    uint64_t *slot = hj_map_ins(&w->idx, b);
+    if (!*slot) {
+        *slot = w->sums.n + 1;
+        hj_vec_at(&w->sums, w->sums.n); /* zeroed */
+    }
+    w->last_bin = b;
+    w->last_idx = *slot;
+    return (cnt_sum_t *)w->sums.v + *slot - 1;
+}
+
+/* One flow: [t0, t1] (ms, t0 <= t1), its counters already corrected. Only its part inside
+ * the clip is counted; a flow wholly inside gives its bins exactly its counters. */
+static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t t1,
+                     uint64_t packets, uint64_t bytes)
+{
+    const uint64_t bw = c->bin_ms;
+    uint64_t a = t0 > c->from ? t0 : c->from, e = t1 < c->to ? t1 : c->to;
+    if (a > e || a >= c->to)
+        return; /* outside the clip (the filter's window only said it overlaps) */
+    if (e > a && (e - 1) / bw - a / bw >= CNT_MAX_BINS) {
+        w->too_wide = 1; /* a flow over a decade of seconds: not spread, the command fails */
+        return;
+    }
+    cnt_bin(w, a / bw)->flows++;
+    if (t1 == t0) {
+        cnt_sum_t *s = cnt_bin(w, a / bw);
+        s->packets += packets;
+        s->bytes += bytes;
+        return;
+    }
+    /* time-proportional: each bin the floor of its share of [a, e), the bin the flow ends in
+     * what the floors left; the share of the part before the clip counts as given */
+    const double dur = (double)(t1 - t0);
+    uint64_t gave_p = 0, gave_b = 0;
+    if (a > t0) {
+        gave_p = (uint64_t)((double)packets * (double)(a - t0) / dur);
+        gave_b = (uint64_t)((double)bytes * (double)(a - t0) / dur);
+    }
+    for (uint64_t b = a / bw; e > a && b <= (e - 1) / bw; b++) {
+        uint64_t lo = b * bw > a ? b * bw : a, hi = (b + 1) * bw < e ? (b + 1) * bw : e;
+        uint64_t p = packets - gave_p, y = bytes - gave_b; /* the last bin: what is left */
+        if (hi != t1) {
+            double f = (double)(hi - lo) / dur;
+            uint64_t fp = (uint64_t)((double)packets * f), fy = (uint64_t)((double)bytes * f);
+            p = fp < p ? fp : p;
+            y = fy < y ? fy : y;
+        }
+        gave_p += p;
+        gave_b += y;
+        cnt_sum_t *s = cnt_bin(w, b);
+        s->packets += p;
+        s->bytes += y;
+    }
+}
+
+static int cnt_want(void *arg, const seg_file_t *f, uint32_t g)
+{
+    const cnt_ctx_t *c = arg;
+    return flt_want((void *)c->flt, f, g);
+}
+
+static int cnt_batch(void *arg, int worker, seg_batch_t *b)
+{
+    cnt_ctx_t *c = arg;
+    cnt_worker_t *w = &c->w[worker];
+    if (w->rows_cap < b->n_rows) {
+        uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
+        if (!r) {
+            w->nomem = 1;
+            return -SEG_E_NOMEM;
+        }
+        w->rows = r;
+        w->rows_cap = b->n_rows;
+    }
+    int k = flt_select(c->flt, &w->scratch, b, w->rows, &w->where);
+    __atomic_fetch_add(&c->rows_scanned, b->n_rows, __ATOMIC_RELAXED);
+    if (cmd_progress_due(&c->progress))
+        cmd_progress_show(&c->progress, "count: %llu rows scanned",
+                          (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED));
+    if (k <= 0)
+        return k;
+    int sampled = !c->raw && !seg_batch_unsampled(b);
+    const int need[] = {FLOW_COL_time_start, FLOW_COL_time_end, FLOW_COL_packets, FLOW_COL_bytes,
+                        FLOW_COL_sampling};
+    for (int i = 0; i < 4 + sampled; i++)
+        if (!((b->loaded >> need[i]) & 1)) {
+            int rc = seg_batch_load(b, need[i], &w->where);
+            if (rc != 0)
+                return rc;
+        }
+    const uint64_t *ts = b->vals[FLOW_COL_time_start], *te = b->vals[FLOW_COL_time_end];
+    const uint8_t *has_s = b->present[FLOW_COL_time_start], *has_e = b->present[FLOW_COL_time_end];
+    const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
+    const uint32_t *sa = sampled ? b->vals[FLOW_COL_sampling] : NULL;
+    for (int j = 0; j < k; j++) {
+        uint32_t r = w->rows[j];
+        /* a row's time range is [min, max] of the times it has (FORMAT.md), 0 for none */
+        int hs = !has_s || has_s[r], he = !has_e || has_e[r];
+        uint64_t t0 = hs ? ts[r] : he ? te[r] : 0, t1 = he ? te[r] : t0;
+        if (t1 < t0) {
+            uint64_t x = t0;
+            t0 = t1;
+            t1 = x;
+        }
+        uint64_t m = sa && sa[r] > 1 ? sa[r] : 1; /* absent or 0: unsampled */
+        cnt_flow(c, w, t0, t1, pk[r] * m, by[r] * m);
+    }
+    return 0;
+}
+
+typedef enum cnt_fmt { CNT_TEXT, CNT_CSV, CNT_JSON } cnt_fmt_t;
+
+static void cnt_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: flowhunt count DIR [--bin DURATION] [--from T] [--to T] [--raw]\n"
+            "                      [--skip-zeroes] [--format text|csv|json] [FILTER]\n"
+            "\n"
+            "Flows, packets and bytes per time bin of the stored flows of DIR that overlap\n"
+            "[--from, --to) and match FILTER (SiLK's rwcount): a flow counts in the bin it\n"
+            "starts in, its packets and bytes are shared over the bins it spans in proportion\n"
+            "to its time in each.\n"
+            "\n"
+            "  --bin D         the bins' width: 30s, 5m, 1h, 1d (default 1h)\n"
+            "  --from, --to    the window, as for flowhunt cat: the bins cover it, and what\n"
+            "                  lies outside is not counted; without them, from the first\n"
+            "                  flow's start to the last one's end\n"
+            "  --raw           counters as exported; by default packets and bytes are\n"
+            "                  multiplied by each flow's sampling interval (1 in N)\n"
+            "  --skip-zeroes   leave out bins with no traffic\n"
+            "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
+            "  FILTER          as for flowhunt cat (see flowhunt cat --help)\n"
+            "\n"
+            "Exit status: 0 success, 2 usage or the directory could not be read.\n");
+}
+
+/* Every worker's bins added into one array over [first, last] (bin numbers). */
+static int cnt_gather(const cnt_ctx_t *c, uint64_t *first, uint64_t *last, cnt_sum_t **out)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < c->n_workers; i++) {
+        uint64_t key = 0, *val;
+        for (int f = 1; hj_map_next(&c->w[i].idx, &key, &val, f); f = 0) {
+            lo = key < lo ? key : lo;
+            hi = key > hi ? key : hi;
+        }
+    }
+    /* the window decides where it was given, the flows elsewhere */
+    if (c->has_from)
+        lo = c->from / c->bin_ms;
+    if (c->has_to)
+        hi = (c->to - 1) / c->bin_ms;
+    *out = NULL;
+    if (lo > hi || (lo == UINT64_MAX && !c->has_from))
+        return 0; /* nothing */
+    if (hi - lo >= CNT_MAX_BINS)
+        return -2;
+    *first = lo;
+    *last = hi;
+    cnt_sum_t *v = calloc((size_t)(hi - lo + 1), sizeof *v);
+    if (!v)
+        return -1;
+    for (int i = 0; i < c->n_workers; i++) {
+        uint64_t key = 0, *val;
+        for (int f = 1; hj_map_next(&c->w[i].idx, &key, &val, f); f = 0) {
+            if (key < lo || key > hi)
+                continue;
+            const cnt_sum_t *s = (const cnt_sum_t *)c->w[i].sums.v + *val - 1;
+            v[key - lo].flows += s->flows;
+            v[key - lo].packets += s->packets;
+            v[key - lo].bytes += s->bytes;
+        }
+    }
+    *out = v;
+    return 1;
+}
+
+static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_t bin_ms,
+                      cnt_fmt_t fmt, int skip_zeroes)
+{
+    /* the text table's widths, from what will be printed */
+    size_t wid[3] = {5, 7, 5};
+    char cell[32];
+    for (uint64_t b = first; fmt == CNT_TEXT && b <= last; b++) {
+        const uint64_t x[3] = {v[b - first].flows, v[b - first].packets, v[b - first].bytes};
+        for (int i = 0; i < 3; i++) {
+            size_t l = flow_print_u64(cell, x[i]);
+            wid[i] = l > wid[i] ? l : wid[i];
+        }
+    }
+    if (fmt == CNT_TEXT)
+        printf("%-24s  %*s  %*s  %*s\n", "bin", (int)wid[0], "flows", (int)wid[1], "packets",
+               (int)wid[2], "bytes");
+    else if (fmt == CNT_CSV)
+        printf("bin,flows,packets,bytes\n");
+    for (uint64_t b = first; b <= last; b++) {
+        const cnt_sum_t *s = &v[b - first];
+        if (skip_zeroes && !s->flows && !s->packets && !s->bytes)
+            continue;
+        char t[32];
+        hr_iso(b * bin_ms, t);
+        unsigned long long f = s->flows, p = s->packets, y = s->bytes;
+        if (fmt == CNT_TEXT)
+            printf("%-24s  %*llu  %*llu  %*llu\n", t, (int)wid[0], f, (int)wid[1], p, (int)wid[2],
+                   y);
+        else if (fmt == CNT_CSV)
+            printf("%s,%llu,%llu,%llu\n", t, f, p, y);
+        else
+            printf("{\"bin\":\"%s\",\"flows\":%llu,\"packets\":%llu,\"bytes\":%llu}\n", t, f, p, y);
+    }
+}
+
+int cmd_count(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},  {"to", required_argument, NULL, 't'},
+        {"bin", required_argument, NULL, 'b'},   {"raw", no_argument, NULL, 'r'},
+        {"skip-zeroes", no_argument, NULL, 'z'}, {"format", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL;
+    cnt_fmt_t fmt = CNT_TEXT;
+    int skip_zeroes = 0, opt;
+    cnt_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.bin_ms = 3600000;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            from_arg = optarg;
+            break;
+        case 't':
+            to_arg = optarg;
+            break;
+        case 'b':
+            if (timearg_duration(optarg, &c.bin_ms) != 0 || c.bin_ms < 1000) {
+                fprintf(stderr,
+                        "flowhunt count: --bin '%s' is not a duration of a second or "
+                        "more (30s, 5m, 1h, 1d)\n",
+                        optarg);
+                return CMD_USAGE;
+            }
+            break;
+        case 'r':
+            c.raw = 1;
+            break;
+        case 'z':
+            skip_zeroes = 1;
+            break;
+        case 'o': {
+            static const char *const fmts[] = {"text", "csv", "json"}; /* cnt_fmt_t */
+            int f = cmd_choice("flowhunt count", "--format", optarg, fmts, 3);
+            if (f < 0)
+                return CMD_USAGE;
+            fmt = (cnt_fmt_t)f;
+            break;
+        }
+        case 'h':
+            cnt_usage(stdout);
+            return CMD_OK;
+        default:
+            cnt_usage(stderr);
+            return CMD_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "flowhunt count: give the data directory (see flowhunt count --help)\n");
+        return CMD_USAGE;
+    }
+    const char *dir = argv[optind++];
+    if (cmd_data_dir("flowhunt count", dir) != 0 ||
+        cmd_window("flowhunt count", from_arg, to_arg, &c.from, &c.to) != 0)
+        return CMD_USAGE;
+    c.has_from = from_arg != NULL;
+    c.has_to = to_arg != NULL;
+    char *text = flt_join(argc - optind, argv + optind);
+    flt_error_t ferr;
+    flt_t *flt = NULL;
+    int rc = text ? flt_parse(text, &flt, &ferr) : -2;
+    if (rc == -1)
+        flt_print_error(stderr, "flowhunt count", text, &ferr);
+    else if (rc == -2)
+        fprintf(stderr, "flowhunt count: out of memory\n");
+    free(text);
+    if (rc != 0)
+        return CMD_USAGE;
+    flt_set_window(flt, c.from, c.to);
+    c.flt = flt;
+    c.n_workers = cmd_workers();
+    c.w = calloc((size_t)c.n_workers, sizeof *c.w);
+    if (!c.w) {
+        fprintf(stderr, "flowhunt count: out of memory\n");
+        flt_free(flt);
+        return CMD_USAGE;
+    }
+    for (int i = 0; i < c.n_workers; i++) {
+        flt_scratch_init(&c.w[i].scratch);
+        hj_vec_init(&c.w[i].sums, sizeof(cnt_sum_t));
+    }
+    cmd_progress_init(&c.progress, 1);
+    seg_scan_stats_t stats;
+    seg_where_t where;
+    memset(&stats, 0, sizeof stats);
+    memset(&where, 0, sizeof where);
+    rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch, &c,
+                        &stats, &where);
+    cmd_progress_done(&c.progress);
+    int status = CMD_OK;
+    if (rc < 0) {
+        for (int i = 0; i < c.n_workers && !where.path[0]; i++)
+            if (c.w[i].where.path[0])
+                where = c.w[i].where;
+        cmd_print_where(stderr, "flowhunt count", rc, &where);
+        status = CMD_USAGE;
+    } else {
+        uint64_t first = 0, last = 0;
+        cnt_sum_t *v = NULL;
+        int g = 0;
+        for (int i = 0; i < c.n_workers; i++)
+            g = c.w[i].too_wide ? -2 : g;
+        if (g == 0)
+            g = cnt_gather(&c, &first, &last, &v);
+        if (g == -2) {
+            fprintf(stderr,
+                    "flowhunt count: the flows span more than %llu bins: widen --bin or give "
+                    "--from and --to (a narrower window)\n",
+                    CNT_MAX_BINS);
+            status = CMD_USAGE;
+        } else if (g < 0) {
+            fprintf(stderr, "flowhunt count: out of memory\n");
+            status = CMD_USAGE;
+        } else {
+            if (g == 0 && fmt == CNT_CSV)
+                printf("bin,flows,packets,bytes\n");
+            else if (g > 0)
+                cnt_print(v, first, last, c.bin_ms, fmt, skip_zeroes);
+            free(v);
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "flowhunt count: writing the output: %s\n", strerror(errno));
+                status = CMD_USAGE;
+            }
+        }
+    }
+    for (int i = 0; i < c.n_workers; i++) {
+        flt_scratch_free(&c.w[i].scratch);
+        free(c.w[i].rows);
+        hj_map_free(&c.w[i].idx);
+        hj_vec_free(&c.w[i].sums);
+    }
+    free(c.w);
+    flt_free(flt);
+    return status;
+}
