@@ -536,26 +536,10 @@ int cmd_cat(int argc, char **argv)
             return CMD_USAGE;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "flowhunt cat: give the data directory (see flowhunt cat --help)\n");
+    const char *dir;
+    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, from_arg, to_arg, &dir, &c.flt,
+                       &c.from, &c.to) != 0)
         return CMD_USAGE;
-    }
-    const char *dir = argv[optind++];
-    if (cmd_data_dir("flowhunt cat", dir) != 0)
-        return CMD_USAGE;
-    if (cmd_window("flowhunt cat", from_arg, to_arg, &c.from, &c.to) != 0)
-        return CMD_USAGE;
-    char *text = flt_join(argc - optind, argv + optind);
-    flt_error_t ferr;
-    int rc = text ? flt_parse(text, &c.flt, &ferr) : -2;
-    if (rc == -1)
-        flt_print_error(stderr, "flowhunt cat", text, &ferr);
-    else if (rc == -2)
-        fprintf(stderr, "flowhunt cat: out of memory\n");
-    free(text);
-    if (rc != 0)
-        return CMD_USAGE;
-    flt_set_window(c.flt, c.from, c.to);
 
     if (c.fmt == CAT_TEXT)
         c.cols = FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(proto) | FLOW_BIT(src_addr) |

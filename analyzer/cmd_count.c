@@ -326,28 +326,13 @@ int cmd_count(int argc, char **argv)
             return CMD_USAGE;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "flowhunt count: give the data directory (see flowhunt count --help)\n");
-        return CMD_USAGE;
-    }
-    const char *dir = argv[optind++];
-    if (cmd_data_dir("flowhunt count", dir) != 0 ||
-        cmd_window("flowhunt count", from_arg, to_arg, &c.from, &c.to) != 0)
+    const char *dir;
+    flt_t *flt;
+    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, &dir, &flt,
+                       &c.from, &c.to) != 0)
         return CMD_USAGE;
     c.has_from = from_arg != NULL;
     c.has_to = to_arg != NULL;
-    char *text = flt_join(argc - optind, argv + optind);
-    flt_error_t ferr;
-    flt_t *flt = NULL;
-    int rc = text ? flt_parse(text, &flt, &ferr) : -2;
-    if (rc == -1)
-        flt_print_error(stderr, "flowhunt count", text, &ferr);
-    else if (rc == -2)
-        fprintf(stderr, "flowhunt count: out of memory\n");
-    free(text);
-    if (rc != 0)
-        return CMD_USAGE;
-    flt_set_window(flt, c.from, c.to);
     c.flt = flt;
     c.n_workers = cmd_workers();
     c.w = calloc((size_t)c.n_workers, sizeof *c.w);
@@ -365,7 +350,7 @@ int cmd_count(int argc, char **argv)
     seg_where_t where;
     memset(&stats, 0, sizeof stats);
     memset(&where, 0, sizeof where);
-    rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch, &c,
+    int rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch, &c,
                         &stats, &where);
     cmd_progress_done(&c.progress);
     int status = CMD_OK;

@@ -1427,30 +1427,18 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "flowhunt top: give the data directory (see flowhunt top --help)\n");
         return CMD_USAGE;
     }
-    const char *dir = argv[optind++];
     if (!by) {
         fprintf(stderr, "flowhunt top: give the key with --by (e.g. --by srcip)\n");
         return CMD_USAGE;
     }
     if (top_key_parse(by, &c.key) != 0)
         return CMD_USAGE;
-    if (cmd_data_dir("flowhunt top", dir) != 0)
-        return CMD_USAGE;
+    const char *dir;
     uint64_t from, to;
-    if (cmd_window("flowhunt top", from_arg, to_arg, &from, &to) != 0)
+    flt_t *flt;
+    if (cmd_dir_filter("flowhunt top", argc, argv, optind, from_arg, to_arg, &dir, &flt, &from,
+                       &to) != 0)
         return CMD_USAGE;
-    char *text = flt_join(argc - optind, argv + optind);
-    flt_error_t ferr;
-    flt_t *flt = NULL;
-    int rc = text ? flt_parse(text, &flt, &ferr) : -2;
-    if (rc == -1)
-        flt_print_error(stderr, "flowhunt top", text, &ferr);
-    else if (rc == -2)
-        fprintf(stderr, "flowhunt top: out of memory\n");
-    free(text);
-    if (rc != 0)
-        return CMD_USAGE;
-    flt_set_window(flt, from, to);
     c.flt = flt;
 
     c.n_workers = cmd_workers();
@@ -1486,9 +1474,9 @@ int cmd_top(int argc, char **argv)
     int nomem = 0;
     for (int i = 0; i < c.n_workers; i++)
         nomem |= c.w[i].nomem;
-    rc = nomem ? -SEG_E_NOMEM
-                      : seg_scan_flags(dir, from, to, c.n_workers, SEG_SCAN_GROUPS, top_want,
-                                       top_batch, &c, &stats, &where);
+    int rc = nomem ? -SEG_E_NOMEM
+                   : seg_scan_flags(dir, from, to, c.n_workers, SEG_SCAN_GROUPS, top_want,
+                                    top_batch, &c, &stats, &where);
     cmd_progress_done(&c.progress);
     if (rc < 0) {
         /* a callback's error carries its place in that worker's where */

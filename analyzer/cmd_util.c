@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "timearg.h"
 
 #define CMD_PROGRESS_EVERY_MS 250
@@ -209,5 +210,31 @@ int cmd_data_dir(const char *prog, const char *dir)
         fprintf(stderr, "%s: %s: not a directory\n", prog, dir);
         return -1;
     }
+    return 0;
+}
+
+int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
+                   const char *to_arg, const char **dir, struct flt **flt, uint64_t *from,
+                   uint64_t *to)
+{
+    *flt = NULL;
+    if (first >= argc) {
+        fprintf(stderr, "%s: give the data directory (see %s --help)\n", prog, prog);
+        return -1;
+    }
+    *dir = argv[first];
+    if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, from_arg, to_arg, from, to) != 0)
+        return -1;
+    char *text = flt_join(argc - first - 1, argv + first + 1);
+    flt_error_t ferr;
+    int rc = text ? flt_parse(text, flt, &ferr) : -2;
+    if (rc == -1)
+        flt_print_error(stderr, prog, text, &ferr);
+    else if (rc == -2)
+        fprintf(stderr, "%s: out of memory\n", prog);
+    free(text);
+    if (rc != 0)
+        return -1;
+    flt_set_window(*flt, *from, *to);
     return 0;
 }
