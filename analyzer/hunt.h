@@ -796,6 +796,8 @@ void hr_iso(uint64_t ms, char out[32]);
 const char *hr_tech_name(const char *t);
 /* The flowhunt cat command that shows a finding's flows. */
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
+/* The flowhunt count command that draws them as a timeline (bins fit to the span). */
+void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
 /* JSON string body (no quotes) of s, malloc'd. */
 char *hr_json_esc(const char *s);
 

@@ -665,6 +665,25 @@ void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t c
     snprintf(out, cap, "flowhunt cat %s --from %s --to %s '%s'", o->dir, a, b, f->filter);
 }
 
+void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+{
+    /* bins that draw the finding's span in at most a few hundred rows */
+    static const struct {
+        uint64_t ms;
+        const char *text;
+    } bins[] = {{60000, "1m"},     {300000, "5m"},    {900000, "15m"},
+                {3600000, "1h"},   {21600000, "6h"},  {86400000, "1d"}};
+    uint64_t span = f->last_seen + 1 - f->first_seen;
+    size_t i = 0;
+    while (i + 1 < sizeof bins / sizeof bins[0] && span / bins[i].ms > 300)
+        i++;
+    char a[32], b[32];
+    hr_iso(f->first_seen / bins[i].ms * bins[i].ms, a);
+    hr_iso(f->last_seen + 1, b);
+    snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s '%s'", o->dir, a, b,
+             bins[i].text, f->filter);
+}
+
 static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)
 {
     out[0] = '\0';
@@ -744,6 +763,9 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     fprintf(out, "  fingerprint: %s (%s, first reported %s)\n", f->fingerprint,
             f->is_new ? "new" : "seen before", rep);
     fprintf(out, "  flows: %s\n", cat);
+    char timeline[1200];
+    hr_count_cmd(f, o, timeline, sizeof timeline);
+    fprintf(out, "  timeline: %s\n", timeline);
     fprintf(out, "Risk Level: %s\n", hr_risk_name(f->risk));
     fprintf(out, "Confidence: %s\n", hr_conf_name(f->confidence));
     fprintf(out, "Recommended Action: %s\n\n", f->action);
