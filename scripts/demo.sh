@@ -117,12 +117,15 @@ pid=
 } | sed 's/^/    /'
 
 echo
-echo "== 3. what was stored: the first flows, and the top talkers"
+echo "== 3. what was stored: the first flows, the top talkers, the traffic over time"
 echo "\$ flowhunt cat DATA --limit 8 --format text"
 "$BUILD/flowhunt" cat "$tmp/data" --limit 8 --format text
 echo
 echo "\$ flowhunt top DATA --by srcip --order bytes -n 5"
 "$BUILD/flowhunt" top "$tmp/data" --by srcip --order bytes -n 5
+echo
+echo "\$ flowhunt count DATA --bin 2h      # the day's traffic over time (SiLK's rwcount)"
+"$BUILD/flowhunt" count "$tmp/data" --bin 2h
 
 echo
 echo "== 4. the hunts (all nine), with the feed"
