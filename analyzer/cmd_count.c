@@ -71,6 +71,14 @@ static cnt_sum_t *cnt_bin(cnt_worker_t *w, uint64_t b)
     return (cnt_sum_t *)w->sums.v + *slot - 1;
 }
 
+/* floor(n * f) for 0 <= f <= 1, never above n: a counter near 2^64 rounds up to 2^64 as a
+ * double, which no uint64_t holds. */
+static uint64_t cnt_part(uint64_t n, double f)
+{
+    double v = (double)n * f;
+    return v >= 18446744073709551615.0 || (uint64_t)v > n ? n : (uint64_t)v;
+}
+
 /* One flow: [t0, t1] (ms, t0 <= t1), its counters already corrected. Only its part inside
  * the clip is counted; a flow wholly inside gives its bins exactly its counters. */
 static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t t1,
@@ -96,15 +104,15 @@ static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t 
     const double dur = (double)(t1 - t0);
     uint64_t gave_p = 0, gave_b = 0;
     if (a > t0) {
-        gave_p = (uint64_t)((double)packets * (double)(a - t0) / dur);
-        gave_b = (uint64_t)((double)bytes * (double)(a - t0) / dur);
+        gave_p = cnt_part(packets, (double)(a - t0) / dur);
+        gave_b = cnt_part(bytes, (double)(a - t0) / dur);
     }
     for (uint64_t b = a / bw; e > a && b <= (e - 1) / bw; b++) {
         uint64_t lo = b * bw > a ? b * bw : a, hi = (b + 1) * bw < e ? (b + 1) * bw : e;
         uint64_t p = packets - gave_p, y = bytes - gave_b; /* the last bin: what is left */
         if (hi != t1) {
             double f = (double)(hi - lo) / dur;
-            uint64_t fp = (uint64_t)((double)packets * f), fy = (uint64_t)((double)bytes * f);
+            uint64_t fp = cnt_part(packets, f), fy = cnt_part(bytes, f);
             p = fp < p ? fp : p;
             y = fy < y ? fy : y;
         }

@@ -834,6 +834,36 @@ TEST_IMPL(analyzer_count_timeline)
                         fh, dir),
               2);
     ASSERT_EQ(test_runf(NULL, "%s count %s 'port' 2>/dev/null", fh, dir), 2);
+    /* the largest counter a flow can carry, shared over three bins, adds up to itself (its
+     * shares are floors of a double near 2^64, which no uint64_t holds) */
+    fp = fopen(log, "w");
+    ASSERT_NOT_NULL(fp);
+    fputs("#separator \\x09\n#path\tconn\n"
+          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
+          "1709254200.000000\tC8\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t"
+          "18446744073709551615\t18446744073709551615\t1\t1\n",
+          fp);
+    fclose(fp);
+    snprintf(dir, sizeof dir, "%s/countmax", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
+    ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv", fh, dir), 0);
+    {
+        char **ml;
+        int mn = tc_lines(out, &ml);
+        ASSERT_EQ(mn, 4);
+        unsigned long long tp = 0, tb = 0;
+        for (int i = 1; i < mn; i++) {
+            unsigned long long bf, bp, bb;
+            ASSERT_EQ(sscanf(strchr(ml[i], ',') + 1, "%llu,%llu,%llu", &bf, &bp, &bb), 3);
+            ASSERT(tp + bp >= tp && tb + bb >= tb); /* no share above what is left */
+            tp += bp;
+            tb += bb;
+        }
+        ASSERT(tp == 18446744073709551615ull && tb == 18446744073709551615ull);
+        free(ml);
+    }
+    free(out);
     /* a flow whose end lies twenty years on (a broken clock) is refused, not spread over
      * 630 million one-second bins */
     fp = fopen(log, "w");
