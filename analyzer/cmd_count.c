@@ -336,8 +336,8 @@ int cmd_count(int argc, char **argv)
     }
     const char *dir;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, &dir, &flt,
-                       &c.from, &c.to) != 0)
+    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, &dir, &flt, &c.from,
+                       &c.to) != 0)
         return CMD_USAGE;
     c.has_from = from_arg != NULL;
     c.has_to = to_arg != NULL;
@@ -358,8 +358,8 @@ int cmd_count(int argc, char **argv)
     seg_where_t where;
     memset(&stats, 0, sizeof stats);
     memset(&where, 0, sizeof where);
-    int rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch, &c,
-                        &stats, &where);
+    int rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch,
+                            &c, &stats, &where);
     cmd_progress_done(&c.progress);
     int status = CMD_OK;
     if (rc < 0) {
