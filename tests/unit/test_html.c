@@ -126,6 +126,11 @@ TEST_IMPL(html_escape_and_self_contained)
     ASSERT_NOT_NULL(strstr(page, "flowhunt cat /data/&lt;dir&gt;&amp; --from "
                                  "2024-03-01T00:00:00.000Z --to 2024-03-01T01:00:00.001Z "
                                  "&#39;host 10.0.0.5 and port 4444&#39;"));
+    /* and the timeline of them: an hour's span in 1-minute bins from its first minute */
+    ASSERT_NOT_NULL(strstr(page, "<tr><th>Timeline</th><td><code>flowhunt count "
+                                 "/data/&lt;dir&gt;&amp; --from 2024-03-01T00:00:00.000Z --to "
+                                 "2024-03-01T01:00:00.001Z --bin 1m &#39;host 10.0.0.5 and port "
+                                 "4444&#39;</code>"));
     ASSERT_NOT_NULL(strstr(page, "1000 flow records"));
     /* the pictures: two charts, the marked bar, the time axis */
     ASSERT_EQ(ht_count(page, "<svg"), 2);
