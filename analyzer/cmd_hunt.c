@@ -412,6 +412,42 @@ static int hunt_ack_undo(const char *prog, const char *dir, hr_acks_snap_t *befo
     return CMD_USAGE;
 }
 
+/* An ack (reason not NULL) or an unack of fp, and its audit entry (argv from the command's
+ * name on, as a hunt's entry has it), under the state lock: the rewrite of acks.tsv reads
+ * the file first, so two acks at once (a bulk ack through xargs -P) would each write back a
+ * file without the other's, and an undo would put back a file that misses the other's
+ * change. The command's exit status. */
+static int hunt_ack_change(const char *prog, const char *dir, const char *fp, const char *reason,
+                           uint64_t now, uint64_t until, int argc, char **argv)
+{
+    int lock = hr_state_lock(dir);
+    if (lock < 0) {
+        fprintf(stderr, "%s: %s/hunt/state.lock: %s\n", prog, dir, strerror(errno));
+        return CMD_USAGE;
+    }
+    hr_acks_snap_t before;
+    int rc = hr_acks_snapshot(dir, &before);
+    if (rc == 0)
+        rc = reason ? hr_ack_add(dir, fp, now, until, reason) : hr_ack_remove(dir, fp);
+    int status = CMD_OK;
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s/hunt/acks.tsv: %s\n", prog, dir, strerror(errno));
+        hr_acks_snap_free(&before);
+        status = CMD_USAGE;
+    } else if (!reason && rc == 0) {
+        fprintf(stderr, "%s: %s was not acknowledged (flowhunt acks %s lists them)\n", prog, fp,
+                dir);
+        hr_acks_snap_free(&before);
+        status = CMD_PROBLEMS;
+    } else if (au_record_ack(dir, argc, argv, now, fp, reason, until, CMD_OK) != 0) {
+        status = hunt_ack_undo(prog, dir, &before);
+    } else {
+        hr_acks_snap_free(&before);
+    }
+    hr_state_unlock(lock);
+    return status;
+}
+
 int cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
@@ -480,17 +516,7 @@ int cmd_ack(int argc, char **argv)
         fprintf(stderr, "flowhunt ack: --until '%s' is not a time after now\n", until_arg);
         return CMD_USAGE;
     }
-    hr_acks_snap_t before;
-    if (hr_acks_snapshot(dir, &before) != 0 || hr_ack_add(dir, fp, now, until, reason) != 0) {
-        fprintf(stderr, "flowhunt ack: %s/hunt/acks.tsv: %s\n", dir, strerror(errno));
-        hr_acks_snap_free(&before);
-        return CMD_USAGE;
-    }
-    /* argv from the command's name on, as a hunt's entry has it */
-    if (au_record_ack(dir, argc, argv, now, fp, reason, until, CMD_OK) != 0)
-        return hunt_ack_undo("flowhunt ack", dir, &before);
-    hr_acks_snap_free(&before);
-    return CMD_OK;
+    return hunt_ack_change("flowhunt ack", dir, fp, reason, now, until, argc, argv);
 }
 
 int cmd_unack(int argc, char **argv)
@@ -513,23 +539,7 @@ int cmd_unack(int argc, char **argv)
     }
     if (cmd_data_dir("flowhunt unack", argv[1]) != 0)
         return CMD_USAGE;
-    hr_acks_snap_t before;
-    int rc = hr_acks_snapshot(argv[1], &before) == 0 ? hr_ack_remove(argv[1], argv[2]) : -1;
-    if (rc < 0) {
-        fprintf(stderr, "flowhunt unack: %s/hunt/acks.tsv: %s\n", argv[1], strerror(errno));
-        hr_acks_snap_free(&before);
-        return CMD_USAGE;
-    }
-    if (rc == 0) {
-        fprintf(stderr, "flowhunt unack: %s was not acknowledged (flowhunt acks %s lists them)\n",
-                argv[2], argv[1]);
-        hr_acks_snap_free(&before);
-        return CMD_PROBLEMS;
-    }
-    if (au_record_ack(argv[1], argc, argv, cmd_now_ms(), argv[2], NULL, 0, CMD_OK) != 0)
-        return hunt_ack_undo("flowhunt unack", argv[1], &before);
-    hr_acks_snap_free(&before);
-    return CMD_OK;
+    return hunt_ack_change("flowhunt unack", argv[1], argv[2], NULL, cmd_now_ms(), 0, argc, argv);
 }
 
 int cmd_acks(int argc, char **argv)

@@ -767,6 +767,11 @@ int hr_is_fingerprint(const char *s);
 /* The fingerprint of (host, peer or "*", port or "*", proto): 16 hex digits. */
 void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
                     char out[17]);
+/* Takes DIR/hunt/state.lock (flock, exclusive; created when missing), held by whoever
+ * reads and rewrites ids.tsv or acks.tsv, so concurrent runs and acks never lose each
+ * other's changes: the fd to pass to hr_state_unlock, or -1 with errno. */
+int hr_state_lock(const char *dir);
+void hr_state_unlock(int fd);
 /* Records an acknowledgement (replacing an earlier one of the same fingerprint) that hides
  * the finding from hunts whose --now is before until_ms (0: always); 0 or -1. */
 int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, uint64_t until_ms,

@@ -13,10 +13,12 @@
  * leaves the old state or the new, never half of one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -381,6 +383,30 @@ static int hr_write_atomic(const char *dir, const char *name, const char *text, 
         return -1;
     }
     return 0;
+}
+
+int hr_state_lock(const char *dir)
+{
+    char path[4200];
+    if (hr_mkdir_hunt(dir) != 0 || hr_state_path(dir, "state.lock", path, sizeof path) != 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    return fd;
+}
+
+void hr_state_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the lock */
 }
 
 static int hr_state_save(const hr_state_t *s, const char *dir)
@@ -938,11 +964,21 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     if (l->n > 1)
         qsort(l->v, l->n, sizeof *l->v, hr_cmp);
 
+    /* ids.tsv is read, extended and written under the state lock: two runs at once (an
+     * hourly run that overran, a second analyst) would otherwise both take the date's next
+     * SEQ from the same file and the later rename would drop the other's fingerprints. */
+    int lock = -1;
+    if (o->write_state && (lock = hr_state_lock(o->dir)) < 0) {
+        fprintf(stderr, "flowhunt hunt: %s/hunt/state.lock: %s (--no-state hunts a store it "
+                "cannot write)\n", o->dir, strerror(errno));
+        return -1;
+    }
     hr_state_t st;
     if (hr_state_load(&st, o->dir) != 0) {
         if (errno)
             fprintf(stderr, "flowhunt hunt: %s/hunt/ids.tsv: %s\n", o->dir, strerror(errno));
         hr_state_free(&st);
+        hr_state_unlock(lock);
         return -1;
     }
     char date[16];
@@ -980,9 +1016,11 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         fprintf(stderr, "flowhunt hunt: cannot write %s/hunt/ids.tsv: %s\n", o->dir,
                 strerror(errno));
         hr_state_free(&st);
+        hr_state_unlock(lock);
         return -1;
     }
     hr_state_free(&st);
+    hr_state_unlock(lock);
     if (o->enrich)
         for (size_t i = 0; i < l->n; i++)
             en_finding(o->enrich, l->v[i]);
