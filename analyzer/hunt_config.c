@@ -276,7 +276,18 @@ static char *hc_trim(char *s)
     return s;
 }
 
+/* Control bytes made '?' (a tab a space), in place. */
+static void hc_clean_text(char *s)
+{
+    for (; *s; s++)
+        if (*s == '\t')
+            *s = ' ';
+        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* "host[@hunt]" = "VALUE REASON..." */
+
 static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char *why,
                         size_t why_cap)
 {
@@ -313,6 +324,10 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
     }
     snprintf(a.reason, sizeof a.reason, "%s", reason);
     snprintf(a.text, sizeof a.text, "%s = %s", key, val);
+    /* both reach terminals (the text report's evidence, the HTML page's title) and SIEM
+     * fields: no control bytes, whoever wrote the file (acks.tsv's reasons are read alike) */
+    hc_clean_text(a.reason);
+    hc_clean_text(a.text);
     if (strcmp(k, "host") == 0 || strcmp(k, "dst") == 0) {
         a.kind = k[0] == 'h' ? HC_ALLOW_HOST : HC_ALLOW_DST;
         if (hc_parse_net(item, &a.net) != 0) {

@@ -511,7 +511,7 @@ TEST_IMPL(hunt_config_ini)
     ASSERT_NOT_NULL(f);
     fputs("# test\n[general]\ninternal = 192.168.0.0/16, fd00::/8\nresolvers = 192.168.1.1\n"
           "[beacon]\nmin_connections = 12\n[scan]\nfast_horizontal = 40\n"
-          "[allow]\nhost@scan = 192.168.5.5 Nessus scanner\nport = tcp/8883 ESET\n",
+          "[allow]\nhost@scan = 192.168.5.5 Nessus\x1b[2J scanner\nport = tcp/8883 ESET\n",
           f);
     fclose(f);
     hunt_config_t c;
@@ -529,7 +529,11 @@ TEST_IMPL(hunt_config_ini)
     ASSERT_EQ(flow_addr_parse(&a, "10.1.1.1"), 0);
     ASSERT_EQ(hc_is_internal(&c, &a), 0); /* the file replaced the RFC 1918 default */
     ASSERT_EQ(flow_addr_parse(&a, "192.168.5.5"), 0);
-    ASSERT_NOT_NULL(hc_allowed(&c, "scan", &a, NULL, -1, 6));
+    const hc_allow_t *al = hc_allowed(&c, "scan", &a, NULL, -1, 6);
+    ASSERT_NOT_NULL(al);
+    /* the escape sequence reaches no terminal: control bytes are '?' */
+    ASSERT_STR_EQ(al->reason, "Nessus?[2J scanner");
+    ASSERT_STR_EQ(al->text, "host@scan = 192.168.5.5 Nessus?[2J scanner");
     ASSERT_NULL(hc_allowed(&c, "beacon", &a, NULL, -1, 6));
     ASSERT_EQ(flow_addr_parse(&b, "8.8.8.8"), 0);
     ASSERT_NOT_NULL(hc_allowed(&c, "beacon", &b, NULL, 8883, 6));
