@@ -112,6 +112,10 @@ FUZZ_INTEL_SRC := analyzer/intel.c analyzer/hunt_judy.c analyzer/timearg.c $(STO
 $(BUILD)/fuzz/fuzz_intel: tests/fuzz/fuzz_intel.c $(FUZZ_INTEL_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_INTEL_SRC) -ljansson -lJudy $(LIBS_STORAGE)
+# The filter language's target: filter.c over the storage library (batches, zone maps).
+$(BUILD)/fuzz/fuzz_filter: tests/fuzz/fuzz_filter.c analyzer/filter.c $(STORAGE_SRC) $(wildcard storage/*.h analyzer/filter.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< analyzer/filter.c $(STORAGE_SRC) $(LIBS_STORAGE)
 
 fuzzers: $(FUZZERS)
 

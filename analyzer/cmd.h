@@ -41,12 +41,16 @@ int cmd_choice(const char *prog, const char *opt, const char *arg, const char *c
 int cmd_data_dir(const char *prog, const char *dir);
 
 /* What follows a read command's options, argv[first ..]: the data directory, then a filter
- * (its words joined) narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it),
- * *from and *to set; else the problem printed (as "PROG: ..."), -1. */
+ * (its words joined), and with filter_file (-f, nfdump's filter file) the file's filter too,
+ * both to hold; narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it), *from
+ * and *to set; else the problem printed (as "PROG: ..."), -1. */
 struct flt;
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
-                   const char *to_arg, const char **dir, struct flt **flt, uint64_t *from,
-                   uint64_t *to);
+                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
+                   uint64_t *from, uint64_t *to);
+
+/* getopt values of the read commands' long-only options: -f is --filter-file's */
+enum { CMD_OPT_FROM = 0x100 };
 
 /* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
 int cmd_workers(void);

@@ -462,7 +462,7 @@ static void *cat_worker(void *arg)
 static void cat_usage(FILE *f)
 {
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
-               "                    [FILTER]\n"
+               "                    [-f FILE] [FILTER]\n"
                "\n"
                "Prints the stored flows of data directory DIR, in time order, that overlap the\n"
                "window [--from, --to) and match FILTER. Counters are as exported; the sampling\n"
@@ -473,37 +473,47 @@ static void cat_usage(FILE *f)
                "  --format FMT       csv (default: the columns and header of flowhuntd --print\n"
                "                     csv), json (one object a line), text (an aligned table)\n"
                "  --limit N          stop after N flows\n"
+               "  -f, --filter-file FILE  the filter in a file (nfdump -f): '#' starts a\n"
+               "                     comment, lines join; with a FILTER too, a flow must match\n"
+               "                     both (a feed of indicators: dst ip in [ ... ])\n"
                "  -v, --verbose      the scan's summary on stderr\n"
                "\n"
                "FILTER (nfdump's language): src|dst|host ADDR, [src|dst] net CIDR,\n"
                "[src|dst] port [CMP] N, proto tcp|udp|icmp|N, flags FSRPAU (all given flags set),\n"
                "packets|bytes|duration CMP N (duration in ms; k, M, G = 10^3, 10^6, 10^9),\n"
                "[src|dst] as [CMP] N, exporter ADDR, and, or, not, ( ); CMP is =, <, >, <=, >=.\n"
-               "Absent fields compare as 0. Example: flowhunt cat /data dst port 53 and not net\n"
-               "10.0.0.0/8\n"
+               "Lists: [src|dst] ip|host|net in [ADDR CIDR ...], [src|dst] port|as in [N ...]\n"
+               "(spaces or commas between items; thousands are as fast as one). Absent fields\n"
+               "compare as 0. Example: flowhunt cat /data dst port 53 and not net 10.0.0.0/8\n"
                "\n"
                "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
 
 int cmd_cat(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
-        {"format", required_argument, NULL, 'o'}, {"limit", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL;
+    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
+                                         {"filter-file", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"format", required_argument, NULL, 'o'},
+                                         {"limit", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL;
     cat_ctx_t c;
     memset(&c, 0, sizeof c);
     c.fmt = CAT_CSV;
     int opt, verbose = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hvf:", opts, NULL)) != -1) {
         switch (opt) {
         case 'v':
             verbose = 1;
             break;
-        case 'f':
+        case CMD_OPT_FROM:
             from_arg = optarg;
+            break;
+        case 'f':
+            filter_file = optarg;
             break;
         case 't':
             to_arg = optarg;
@@ -537,8 +547,8 @@ int cmd_cat(int argc, char **argv)
         }
     }
     const char *dir;
-    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, from_arg, to_arg, &dir, &c.flt,
-                       &c.from, &c.to) != 0)
+    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
+                       &c.flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
 
     if (c.fmt == CAT_TEXT)

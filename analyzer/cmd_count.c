@@ -185,7 +185,7 @@ static void cnt_usage(FILE *f)
 {
     fprintf(f,
             "usage: flowhunt count DIR [--bin DURATION] [--from T] [--to T] [--raw]\n"
-            "                      [--skip-zeroes] [--format text|csv|json] [FILTER]\n"
+            "                      [--skip-zeroes] [--format text|csv|json] [-f FILE] [FILTER]\n"
             "\n"
             "Flows, packets and bytes per time bin of the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER (SiLK's rwcount): a flow counts in the bin it\n"
@@ -200,7 +200,7 @@ static void cnt_usage(FILE *f)
             "                  multiplied by each flow's sampling interval (1 in N)\n"
             "  --skip-zeroes   leave out bins with no traffic\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
-            "  FILTER          as for flowhunt cat (see flowhunt cat --help)\n"
+            "  -f FILE, FILTER as for flowhunt cat (see flowhunt cat --help)\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
@@ -283,22 +283,29 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
 
 int cmd_count(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},  {"to", required_argument, NULL, 't'},
-        {"bin", required_argument, NULL, 'b'},   {"raw", no_argument, NULL, 'r'},
-        {"skip-zeroes", no_argument, NULL, 'z'}, {"format", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL;
+    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
+                                         {"filter-file", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"bin", required_argument, NULL, 'b'},
+                                         {"raw", no_argument, NULL, 'r'},
+                                         {"skip-zeroes", no_argument, NULL, 'z'},
+                                         {"format", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL;
     cnt_fmt_t fmt = CNT_TEXT;
     int skip_zeroes = 0, opt;
     cnt_ctx_t c;
     memset(&c, 0, sizeof c);
     c.bin_ms = 3600000;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
         switch (opt) {
-        case 'f':
+        case CMD_OPT_FROM:
             from_arg = optarg;
+            break;
+        case 'f':
+            filter_file = optarg;
             break;
         case 't':
             to_arg = optarg;
@@ -336,8 +343,8 @@ int cmd_count(int argc, char **argv)
     }
     const char *dir;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, &dir, &flt, &c.from,
-                       &c.to) != 0)
+    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
+                       &flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
     c.has_from = from_arg != NULL;
     c.has_to = to_arg != NULL;

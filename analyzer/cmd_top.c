@@ -1329,7 +1329,7 @@ static void top_usage(FILE *f)
 {
     fprintf(f,
             "usage: flowhunt top DIR --by FIELDS [--order flows|bytes|packets] [-n N] [--raw]\n"
-            "                    [--from T] [--to T] [--format text|csv|json] [FILTER]\n"
+            "                    [--from T] [--to T] [--format text|csv|json] [-f FILE] [FILTER]\n"
             "\n"
             "Sums flows, packets and bytes per key over the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER, and prints the N largest (nfdump -s, or -A with\n"
@@ -1346,14 +1346,15 @@ static void top_usage(FILE *f)
             "  --from, --to    the window, as for flowhunt cat\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
             "  -v, --verbose   the scan's summary on stderr (also shown on a terminal)\n"
-            "  FILTER          as for flowhunt cat (see flowhunt cat --help)\n"
+            "  -f FILE, FILTER as for flowhunt cat (see flowhunt cat --help)\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
 
 int cmd_top(int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
+                                         {"filter-file", required_argument, NULL, 'f'},
                                          {"to", required_argument, NULL, 't'},
                                          {"by", required_argument, NULL, 'b'},
                                          {"order", required_argument, NULL, 'O'},
@@ -1362,7 +1363,7 @@ int cmd_top(int argc, char **argv)
                                          {"format", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL, *by = NULL;
+    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL, *by = NULL;
     top_order_t order = TOP_FLOWS;
     top_fmt_t fmt = TOP_TEXT;
     uint64_t top_n = 10;
@@ -1371,10 +1372,13 @@ int cmd_top(int argc, char **argv)
     int opt;
     optind = 1;
     int verbose = 0;
-    while ((opt = getopt_long(argc, argv, "hn:v", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hn:vf:", opts, NULL)) != -1) {
         switch (opt) {
-        case 'f':
+        case CMD_OPT_FROM:
             from_arg = optarg;
+            break;
+        case 'f':
+            filter_file = optarg;
             break;
         case 't':
             to_arg = optarg;
@@ -1436,8 +1440,8 @@ int cmd_top(int argc, char **argv)
     const char *dir;
     uint64_t from, to;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt top", argc, argv, optind, from_arg, to_arg, &dir, &flt, &from,
-                       &to) != 0)
+    if (cmd_dir_filter("flowhunt top", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
+                       &flt, &from, &to) != 0)
         return CMD_USAGE;
     c.flt = flt;
 

@@ -213,9 +213,101 @@ int cmd_data_dir(const char *prog, const char *dir)
     return 0;
 }
 
+#define CMD_FILTER_FILE_MAX (64u << 20) /* a feed of a million IPv6 networks fits */
+
+/* A filter file's text as one line for the parser: each comment ('#' to the end of its line)
+ * and each line end a space, so a position in it is the position in the file. NULL with the
+ * problem printed. */
+static char *cmd_filter_file_read(const char *prog, const char *path, char **orig)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    if (!f) {
+        fprintf(stderr, "%s: --filter-file %s: %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > CMD_FILTER_FILE_MAX) {
+        fprintf(stderr, "%s: --filter-file %s: not a regular file of at most %u MiB\n", prog, path,
+                CMD_FILTER_FILE_MAX >> 20);
+        fclose(f);
+        return NULL;
+    }
+    /* the size at fstat bounds the read: a file that grows meanwhile is read that far */
+    if (!(buf = malloc((size_t)st.st_size + 1)) ||
+        (len = fread(buf, 1, (size_t)st.st_size, f)) != (size_t)st.st_size || ferror(f)) {
+        fprintf(stderr, "%s: --filter-file %s: %s\n", prog, path,
+                buf ? "could not read it" : "out of memory");
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    char *flat = malloc(len + 1);
+    if (!flat || memchr(buf, '\0', len)) {
+        fprintf(stderr, "%s: --filter-file %s: %s\n", prog, path,
+                flat ? "holds a NUL byte: not a filter" : "out of memory");
+        free(flat);
+        free(buf);
+        return NULL;
+    }
+    int comment = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char c = buf[i];
+        comment = c == '#' || (comment && c != '\n');
+        flat[i] = c == '\0' ? '\0' : comment || c == '\n' || c == '\r' || c == '\t' ? ' ' : c;
+    }
+    *orig = buf;
+    return flat;
+}
+
+/* A filter file's syntax error as "PROG: FILE:LINE: filter: MSG", the line (at most 200
+ * characters of it, around the position) and a caret. */
+static void cmd_filter_file_error(const char *prog, const char *path, const char *orig,
+                                  const flt_error_t *err)
+{
+    size_t len = strlen(orig), pos = err->pos < len ? err->pos : len, line = 1, start = 0;
+    for (size_t i = 0; i < pos; i++)
+        if (orig[i] == '\n') {
+            line++;
+            start = i + 1;
+        }
+    size_t end = start;
+    while (end < len && orig[end] != '\n' && orig[end] != '\r')
+        end++;
+    if (pos - start > 150)
+        start = pos - 150;
+    if (end - start > 200)
+        end = start + 200;
+    fprintf(stderr, "%s: %s:%zu: filter: %s\n  %.*s\n  ", prog, path, line, err->msg,
+            (int)(end - start), orig + start);
+    for (size_t i = start; i < pos; i++)
+        fputc(orig[i] == '\t' ? '\t' : ' ', stderr);
+    fputs("^\n", stderr);
+}
+
+/* Parses text into *flt; a syntax error printed against the command line or, when path is
+ * given, the file (orig: its text as written). 0 or -1. */
+static int cmd_filter_parse(const char *prog, const char *text, const char *path, const char *orig,
+                            struct flt **flt)
+{
+    flt_error_t ferr;
+    int rc = flt_parse(text, flt, &ferr);
+    if (rc == -1 && path)
+        cmd_filter_file_error(prog, path, orig, &ferr);
+    else if (rc == -1)
+        flt_print_error(stderr, prog, text, &ferr);
+    else if (rc == -2)
+        fprintf(stderr, "%s: out of memory\n", prog);
+    return rc == 0 ? 0 : -1;
+}
+
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
-                   const char *to_arg, const char **dir, struct flt **flt, uint64_t *from,
-                   uint64_t *to)
+                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
+                   uint64_t *from, uint64_t *to)
 {
     *flt = NULL;
     if (first >= argc) {
@@ -225,16 +317,45 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cha
     *dir = argv[first];
     if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, from_arg, to_arg, from, to) != 0)
         return -1;
-    char *text = flt_join(argc - first - 1, argv + first + 1);
-    flt_error_t ferr;
-    int rc = text ? flt_parse(text, flt, &ferr) : -2;
-    if (rc == -1)
-        flt_print_error(stderr, prog, text, &ferr);
-    else if (rc == -2)
+    char *text = flt_join(argc - first - 1, argv + first + 1), *orig = NULL, *file = NULL;
+    int rc = text ? 0 : -1;
+    if (!text)
         fprintf(stderr, "%s: out of memory\n", prog);
+    if (rc == 0 && filter_file) {
+        /* each part alone first, so an error names its place; then the file's filter and the
+         * command line's, both to hold (nfdump -f drops the file's when a filter is given too:
+         * a silent choice between the two is a trap, so both are a flow's test here) */
+        rc = (file = cmd_filter_file_read(prog, filter_file, &orig)) ? 0 : -1;
+        if (rc == 0)
+            rc = cmd_filter_parse(prog, file, filter_file, orig, flt);
+        if (rc == 0 && text[strspn(text, " ")]) {
+            flt_free(*flt);
+            *flt = NULL;
+            rc = cmd_filter_parse(prog, text, NULL, NULL, flt);
+            char *both = rc == 0 ? malloc(strlen(file) + strlen(text) + 16) : NULL;
+            if (rc == 0 && !both) {
+                fprintf(stderr, "%s: out of memory\n", prog);
+                rc = -1;
+            }
+            if (both) {
+                flt_free(*flt);
+                *flt = NULL;
+                sprintf(both, "(%s) and (%s)", file, text);
+                rc = cmd_filter_parse(prog, both, NULL, NULL, flt);
+                free(both);
+            }
+        }
+    } else if (rc == 0) {
+        rc = cmd_filter_parse(prog, text, NULL, NULL, flt);
+    }
     free(text);
-    if (rc != 0)
+    free(file);
+    free(orig);
+    if (rc != 0) {
+        flt_free(*flt);
+        *flt = NULL;
         return -1;
+    }
     flt_set_window(*flt, *from, *to);
     return 0;
 }

@@ -10,6 +10,11 @@
  * which is what keeps `rare-port and net X` from decoding the address column at all. Vectors
  * are bytes, not bits, so every leaf loop is a plain compare the compiler vectorizes.
  *
+ * A list (`ip in [ ... ]`, `port in [ ... ]`, nfdump's iplist and portlist) is one node: its
+ * addresses and networks sorted into disjoint ranges, its numbers sorted, each row one binary
+ * search. A sweep of history for a feed of a thousand IOCs then costs a dozen compares a row,
+ * where an `or` chain of a thousand `host` terms cost a thousand and more than the tree holds.
+ *
  * Pruning evaluates the same tree over intervals instead of rows, in three-valued logic
  * (never / maybe / always), from the zone maps' min and max. `not` swaps never and always, so a
  * group can be skipped for `not dst port 53` when every row of it is port 53. An absent field
@@ -35,7 +40,8 @@ typedef enum flt_kind {
     FLT_NET,      /* address column within net/bits (an address is a /128) */
     FLT_FLAGS,    /* (column & num) == num */
     FLT_DURATION, /* time_end - time_start CMP num */
-    FLT_WINDOW    /* [time_start, time_end] overlaps [num, num2) */
+    FLT_WINDOW,   /* [time_start, time_end] overlaps [num, num2) */
+    FLT_LIST      /* column in list number `num` (flt_list_t) */
 } flt_kind_t;
 
 typedef enum flt_op { FLT_EQ, FLT_LT, FLT_GT, FLT_LE, FLT_GE } flt_op_t;
@@ -50,9 +56,23 @@ typedef struct flt_node {
     uint64_t net[2], mask[2]; /* FLT_NET: the network and mask as two native words */
 } flt_node_t;
 
+/* The items of an `in [ ... ]` list. Addresses and networks: sorted, disjoint ranges of the
+ * 16-byte form, four words each (first and last, each as its big-endian high and low half, so
+ * the bytewise order of addresses is the order of word pairs), touching ranges joined.
+ * Numbers: sorted and unique. */
+typedef struct flt_list {
+    uint64_t *v;
+    uint32_t n; /* ranges or numbers */
+    int addr;
+} flt_list_t;
+
+#define FLT_MAX_LIST 1000000 /* items in one list: a feed, not a memory exhaustion */
+
 struct flt {
     flt_node_t *nodes;
     uint32_t n_nodes, cap;
+    flt_list_t *lists;
+    uint32_t n_lists;
     uint32_t root;
     uint32_t levels; /* selection vectors evaluation needs at once */
     uint64_t cols;
@@ -90,7 +110,16 @@ static int flt_node_pair(flt_t *f, flt_kind_t kind, uint32_t a, uint32_t b, uint
 
 /* ---- tokens -------------------------------------------------------------------------------- */
 
-typedef enum flt_tok_kind { FLT_T_END, FLT_T_WORD, FLT_T_LP, FLT_T_RP, FLT_T_CMP } flt_tok_kind_t;
+typedef enum flt_tok_kind {
+    FLT_T_END,
+    FLT_T_WORD,
+    FLT_T_LP,
+    FLT_T_RP,
+    FLT_T_CMP,
+    FLT_T_LB,   /* [ */
+    FLT_T_RB,   /* ] */
+    FLT_T_COMMA /* , between a list's items */
+} flt_tok_kind_t;
 
 typedef struct flt_tok {
     flt_tok_kind_t kind;
@@ -110,7 +139,7 @@ typedef struct flt_parser {
 static int flt_is_word_char(char c)
 {
     return c != '\0' && !isspace((unsigned char)c) && c != '(' && c != ')' && c != '<' &&
-           c != '>' && c != '=';
+           c != '>' && c != '=' && c != '[' && c != ']' && c != ',';
 }
 
 /* The token at the cursor, without consuming it. */
@@ -127,6 +156,11 @@ static flt_tok_t flt_peek(const flt_parser_t *p)
         return t;
     if (c == '(' || c == ')') {
         t.kind = c == '(' ? FLT_T_LP : FLT_T_RP;
+        t.len = 1;
+        return t;
+    }
+    if (c == '[' || c == ']' || c == ',') {
+        t.kind = c == '[' ? FLT_T_LB : c == ']' ? FLT_T_RB : FLT_T_COMMA;
         t.len = 1;
         return t;
     }
@@ -365,6 +399,209 @@ static int flt_proto_number(const char *s, uint64_t *out)
     return -1;
 }
 
+/* ---- lists --------------------------------------------------------------------------------- */
+
+/* The 16 bytes of an address as two big-endian words: bytewise order is word-pair order. */
+static void flt_addr_words(const uint8_t *b, uint64_t w[2])
+{
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = hi << 8 | b[i];
+        lo = lo << 8 | b[8 + i];
+    }
+    w[0] = hi;
+    w[1] = lo;
+}
+
+static int flt_w_cmp(const uint64_t *a, const uint64_t *b)
+{
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+static int flt_range_cmp_first(const void *pa, const void *pb)
+{
+    return flt_w_cmp(pa, pb);
+}
+
+static int flt_u64_cmp(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The first range whose last address is at least x (l->n when none). */
+static uint32_t flt_list_range_at(const flt_list_t *l, const uint64_t x[2])
+{
+    uint32_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (flt_w_cmp(l->v + 4 * (size_t)mid + 2, x) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int flt_list_has_addr(const flt_list_t *l, const uint8_t *b)
+{
+    uint64_t x[2];
+    flt_addr_words(b, x);
+    uint32_t i = flt_list_range_at(l, x);
+    return i < l->n && flt_w_cmp(l->v + 4 * (size_t)i, x) <= 0;
+}
+
+/* The first number at least x (l->n when none). */
+static uint32_t flt_list_num_at(const flt_list_t *l, uint64_t x)
+{
+    uint32_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int flt_list_has_num(const flt_list_t *l, uint64_t x)
+{
+    uint32_t i = flt_list_num_at(l, x);
+    return i < l->n && l->v[i] == x;
+}
+
+/* Sorts the items and joins ranges that overlap or touch (numbers: drops repeats). */
+static void flt_list_normalise(flt_list_t *l)
+{
+    if (l->n < 2)
+        return;
+    uint32_t k = 0;
+    if (!l->addr) {
+        qsort(l->v, l->n, sizeof *l->v, flt_u64_cmp);
+        for (uint32_t i = 1; i < l->n; i++)
+            if (l->v[i] != l->v[k])
+                l->v[++k] = l->v[i];
+        l->n = k + 1;
+        return;
+    }
+    qsort(l->v, l->n, 4 * sizeof *l->v, flt_range_cmp_first);
+    for (uint32_t i = 1; i < l->n; i++) {
+        uint64_t *cur = l->v + 4 * (size_t)k, *nx = l->v + 4 * (size_t)i;
+        /* the address after cur's last, unless cur ends at the top of the space */
+        uint64_t after[2] = {cur[2] + (cur[3] == UINT64_MAX), cur[3] + 1};
+        int at_top = cur[2] == UINT64_MAX && cur[3] == UINT64_MAX;
+        if (at_top || flt_w_cmp(nx, after) <= 0) {
+            if (flt_w_cmp(nx + 2, cur + 2) > 0)
+                memcpy(cur + 2, nx + 2, 2 * sizeof *cur);
+        } else {
+            memmove(l->v + 4 * (size_t)++k, nx, 4 * sizeof *nx);
+        }
+    }
+    l->n = k + 1;
+}
+
+/* `[ ITEM, ITEM ... ]` after `KEYWORD in`: addresses and CIDR networks (addr), or numbers up to
+ * max, separated by spaces or commas, as nfdump's iplist, portlist and aslist. The list goes
+ * into f->lists and tpl becomes its FLT_LIST node. */
+static int flt_parse_list(flt_parser_t *p, int addr, uint64_t max, const char *kw, flt_node_t *tpl)
+{
+    flt_tok_t t = flt_next(p);
+    char msg[128];
+    snprintf(msg, sizeof msg, "expected '[' after '%s in', not %%s", kw);
+    if (t.kind != FLT_T_LB)
+        return flt_fail(p, t.pos, msg, &t);
+    const size_t open = t.pos;
+    flt_list_t l = {NULL, 0, addr};
+    size_t cap = 0;
+    const size_t per = addr ? 4 : 1;
+    for (;;) {
+        t = flt_peek(p);
+        if (t.kind == FLT_T_COMMA) {
+            flt_next(p);
+            continue;
+        }
+        if (t.kind == FLT_T_RB) {
+            flt_next(p);
+            break;
+        }
+        int rc = 0;
+        if (t.kind == FLT_T_END) {
+            rc = flt_fail(p, open, "the list opened here is not closed with ']' before %s", &t);
+        } else if (l.n >= FLT_MAX_LIST) {
+            snprintf(msg, sizeof msg, "a list holds at most %d items; %%s is one more",
+                     FLT_MAX_LIST);
+            rc = flt_fail(p, t.pos, msg, &t);
+        } else if (l.n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nv = realloc(l.v, cap * per * sizeof *nv);
+            if (!nv) {
+                p->nomem = 1;
+                rc = -1;
+            } else {
+                l.v = nv;
+            }
+        }
+        if (rc == 0 && addr) {
+            flt_node_t net;
+            memset(&net, 0, sizeof net);
+            snprintf(msg, sizeof msg, "%s in [", kw);
+            if ((rc = flt_parse_net(p, 0, msg, &net)) == 0) {
+                uint8_t last[16];
+                const uint8_t *n8 = (const uint8_t *)net.net, *m8 = (const uint8_t *)net.mask;
+                for (int i = 0; i < 16; i++)
+                    last[i] = (uint8_t)(n8[i] | (uint8_t)~m8[i]);
+                flt_addr_words(n8, l.v + 4 * (size_t)l.n);
+                flt_addr_words(last, l.v + 4 * (size_t)l.n + 2);
+            }
+        } else if (rc == 0) {
+            t = flt_next(p);
+            snprintf(msg, sizeof msg, "expected a number (0 to %llu) in the list of '%s', not %%s",
+                     (unsigned long long)max, kw);
+            if (flt_tok_num(p, &t, &l.v[l.n]) != 0 || l.v[l.n] > max)
+                rc = flt_fail(p, t.pos, msg, &t);
+        }
+        if (rc != 0) {
+            free(l.v);
+            return -1;
+        }
+        l.n++;
+    }
+    if (l.n == 0) {
+        free(l.v);
+        snprintf(msg, sizeof msg, "the list after '%s in' is empty (it would select nothing)", kw);
+        p->err->pos = open;
+        if (p->err->msg[0] == '\0')
+            snprintf(p->err->msg, sizeof p->err->msg, "%s", msg);
+        return -1;
+    }
+    flt_list_normalise(&l);
+    flt_list_t *nl = realloc(p->f->lists, (p->f->n_lists + 1) * sizeof *nl);
+    if (!nl) {
+        free(l.v);
+        p->nomem = 1;
+        return -1;
+    }
+    p->f->lists = nl;
+    memset(tpl, 0, sizeof *tpl);
+    tpl->kind = FLT_LIST;
+    tpl->num = p->f->n_lists;
+    nl[p->f->n_lists++] = l;
+    return 0;
+}
+
+/* Whether the next token is the word `in` (a list follows); consumed when it is. */
+static int flt_take_in(flt_parser_t *p)
+{
+    flt_tok_t t = flt_peek(p);
+    if (!flt_tok_is(p, &t, "in"))
+        return 0;
+    flt_next(p);
+    return 1;
+}
+
 static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
 {
     flt_tok_t t = flt_next(p);
@@ -387,6 +624,15 @@ static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
         int rc = flt_node_new(p->f, FLT_ANY, out);
         return rc == 0 ? 0 : flt_grow_fail(p, rc);
     }
+    if (flt_tok_is(p, &t, "host") || flt_tok_is(p, &t, "ip") || flt_tok_is(p, &t, "net")) {
+        char kw[8];
+        flt_tok_str(p, &t, kw, sizeof kw);
+        if (flt_take_in(p)) {
+            if (flt_parse_list(p, 1, 0, kw, &tpl) != 0)
+                return -1;
+            return flt_leaf_dir(p, dir, FLOW_COL_src_addr, FLOW_COL_dst_addr, &tpl, out);
+        }
+    }
     if (flt_tok_is(p, &t, "host") || flt_tok_is(p, &t, "ip")) {
         if (flt_parse_net(p, 0,
                           dir == FLT_DIR_SRC   ? "src"
@@ -403,13 +649,15 @@ static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
     }
     if (flt_tok_is(p, &t, "port")) {
         tpl.kind = FLT_NUM;
-        if (flt_parse_cmp_num(p, "port", 65535, &tpl) != 0)
+        if (flt_take_in(p) ? flt_parse_list(p, 0, 65535, "port", &tpl) != 0
+                           : flt_parse_cmp_num(p, "port", 65535, &tpl) != 0)
             return -1;
         return flt_leaf_dir(p, dir, FLOW_COL_src_port, FLOW_COL_dst_port, &tpl, out);
     }
     if (flt_tok_is(p, &t, "as")) {
         tpl.kind = FLT_NUM;
-        if (flt_parse_cmp_num(p, "as", UINT32_MAX, &tpl) != 0)
+        if (flt_take_in(p) ? flt_parse_list(p, 0, UINT32_MAX, "as", &tpl) != 0
+                           : flt_parse_cmp_num(p, "as", UINT32_MAX, &tpl) != 0)
             return -1;
         return flt_leaf_dir(p, dir, FLOW_COL_src_as, FLOW_COL_dst_as, &tpl, out);
     }
@@ -635,6 +883,9 @@ void flt_free(flt_t *f)
 {
     if (!f)
         return;
+    for (uint32_t i = 0; i < f->n_lists; i++)
+        free(f->lists[i].v);
+    free(f->lists);
     free(f->nodes);
     free(f);
 }
@@ -715,6 +966,52 @@ static void flt_sb_put(flt_sb_t *sb, const char *fmt, ...)
 
 static const char *const flt_op_names[] = {"=", "<", ">", "<=", ">="};
 
+static void flt_words_addr(const uint64_t w[2], flow_addr_t *a)
+{
+    for (int i = 0; i < 8; i++) {
+        a->b[i] = (uint8_t)(w[0] >> (56 - 8 * i));
+        a->b[8 + i] = (uint8_t)(w[1] >> (56 - 8 * i));
+    }
+}
+
+/* "(col in [a b/24 c-d])": a range that is one network as CIDR, else first-last; the first 16. */
+static void flt_describe_list(const flt_list_t *l, const char *col, flt_sb_t *sb)
+{
+    flt_sb_put(sb, "(%s in [", col);
+    for (uint32_t i = 0; i < l->n && i < 16; i++) {
+        if (i)
+            flt_sb_put(sb, " ");
+        if (!l->addr) {
+            flt_sb_put(sb, "%llu", (unsigned long long)l->v[i]);
+            continue;
+        }
+        const uint64_t *r = l->v + 4 * (size_t)i;
+        flow_addr_t a;
+        char txt[FLOW_ADDR_STRLEN];
+        flt_words_addr(r, &a);
+        flow_addr_format(&a, txt);
+        flt_sb_put(sb, "%s", txt);
+        /* host bits h: the range is a network when first has them clear and last set */
+        int bits = -1;
+        for (int h = 0; h <= 128 && bits < 0; h++) {
+            uint64_t m0 = h >= 128 ? ~0ull : h > 64 ? ~0ull >> (128 - h) : 0;
+            uint64_t m1 = h >= 64 ? ~0ull : h ? ~0ull >> (64 - h) : 0;
+            if (!(r[0] & m0) && !(r[1] & m1) && r[2] == (r[0] | m0) && r[3] == (r[1] | m1))
+                bits = 128 - h;
+        }
+        if (bits == 128)
+            continue;
+        if (bits >= 0)
+            flt_sb_put(sb, "/%d", flow_addr_is_v4(&a) && bits >= 96 ? bits - 96 : bits);
+        else {
+            flt_words_addr(r + 2, &a);
+            flow_addr_format(&a, txt);
+            flt_sb_put(sb, "-%s", txt);
+        }
+    }
+    flt_sb_put(sb, "%s])", l->n > 16 ? " ..." : "");
+}
+
 static void flt_describe_node(const flt_t *f, uint32_t n, flt_sb_t *sb)
 {
     const flt_node_t *nd = &f->nodes[n];
@@ -748,6 +1045,9 @@ static void flt_describe_node(const flt_t *f, uint32_t n, flt_sb_t *sb)
     case FLT_WINDOW:
         flt_sb_put(sb, "(window %llu %llu)", (unsigned long long)nd->num,
                    (unsigned long long)nd->num2);
+        return;
+    case FLT_LIST:
+        flt_describe_list(&f->lists[nd->num], flow_cols[nd->col].name, sb);
         return;
     case FLT_NET: {
         flow_addr_t a;
@@ -885,6 +1185,38 @@ static void flt_eval_net(const flt_node_t *nd, const flow_addr_t *a, uint8_t *se
     }
 }
 
+/* A column's value of row i as a number (addresses have none). */
+static uint64_t flt_val_u64(const void *vals, flow_type_t type, uint32_t i)
+{
+    switch (type) {
+    case FLOW_T_U8:
+        return ((const uint8_t *)vals)[i];
+    case FLOW_T_U16:
+        return ((const uint16_t *)vals)[i];
+    case FLOW_T_U32:
+        return ((const uint32_t *)vals)[i];
+    case FLOW_T_U64:
+    case FLOW_T_TIME:
+        return ((const uint64_t *)vals)[i];
+    case FLOW_T_ADDR:
+        break;
+    }
+    return 0;
+}
+
+static void flt_eval_list(const flt_list_t *l, const void *vals, flow_type_t type, uint8_t *sel,
+                          uint32_t n)
+{
+    if (l->addr) {
+        const flow_addr_t *a = vals;
+        for (uint32_t i = 0; i < n; i++)
+            sel[i] = (uint8_t)(type == FLOW_T_ADDR && flt_list_has_addr(l, a[i].b));
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        sel[i] = (uint8_t)(type != FLOW_T_ADDR && flt_list_has_num(l, flt_val_u64(vals, type, i)));
+}
+
 static int flt_any_set(const uint8_t *sel, uint32_t n)
 {
     uint64_t acc = 0;
@@ -955,6 +1287,11 @@ static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
         if ((rc = flt_load(r, nd->col)) != 0)
             return rc;
         flt_eval_net(nd, r->b->vals[nd->col], sel, n);
+        return 0;
+    case FLT_LIST:
+        if ((rc = flt_load(r, nd->col)) != 0)
+            return rc;
+        flt_eval_list(&r->f->lists[nd->num], r->b->vals[nd->col], flow_cols[nd->col].type, sel, n);
         return 0;
     case FLT_DURATION:
     case FLT_WINDOW: {
@@ -1066,6 +1403,16 @@ static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
             memcpy(&a, (const uint8_t *)rec + flow_cols[nd->col].offset, sizeof a);
         flt_eval_net(nd, &a, &sel, 1);
         return sel;
+    }
+    case FLT_LIST: {
+        const flt_list_t *l = &f->lists[nd->num];
+        if (!l->addr)
+            return flt_list_has_num(l, flt_rec_u64(rec, nd->col));
+        flow_addr_t a;
+        memset(&a, 0, sizeof a);
+        if (rec->present & ((uint64_t)1 << nd->col))
+            memcpy(&a, (const uint8_t *)rec + flow_cols[nd->col].offset, sizeof a);
+        return flt_list_has_addr(l, a.b);
     }
     case FLT_DURATION:
     case FLT_WINDOW: {
@@ -1203,6 +1550,55 @@ static int flt_join_absent(int zone_rc, int range, int zero)
     return zone_rc == 2 ? range : flt_with_absent(range, zero);
 }
 
+/* A list term over a group's zones: never when no item lies in the zone's interval (or, for
+ * a port column, in a set bucket), always when the interval lies in one range (one value, for
+ * numbers), joined with what an absent field (0) gives. */
+static int flt_want_list(const flt_list_t *l, int col, const flt_zone_src_t *z)
+{
+    int range, zr;
+    if (l->addr) {
+        _Alignas(16) uint8_t mn[16], mx[16];
+        uint8_t zero16[16] = {0};
+        zr = z->range(z->arg, col, mn, mx);
+        if (zr != 1 && zr != 2)
+            return FLT_MAYBE;
+        uint64_t a[2], b[2];
+        flt_addr_words(mn, a);
+        flt_addr_words(mx, b);
+        uint32_t i = flt_list_range_at(l, a);
+        const uint64_t *r = l->v + 4 * (size_t)i;
+        if (i == l->n || flt_w_cmp(r, b) > 0)
+            range = FLT_NEVER;
+        else if (flt_w_cmp(r, a) <= 0 && flt_w_cmp(r + 2, b) >= 0)
+            range = FLT_ALWAYS;
+        else
+            range = FLT_MAYBE;
+        return flt_join_absent(zr, range, flt_list_has_addr(l, zero16) ? FLT_ALWAYS : FLT_NEVER);
+    }
+    uint64_t lo = 0, hi = UINT64_MAX;
+    if (!(zr = flt_zone_range(z, col, &lo, &hi))) {
+        lo = 0; /* flt_zone_range may have written an interval it then found empty */
+        hi = UINT64_MAX;
+    }
+    uint32_t i = flt_list_num_at(l, lo);
+    if (i == l->n || l->v[i] > hi)
+        range = FLT_NEVER;
+    else
+        range = zr && lo == hi ? FLT_ALWAYS : FLT_MAYBE;
+    uint8_t bits[SEG_PORT_BUCKET_BYTES];
+    if (range != FLT_NEVER && z->ports && (col == FLOW_COL_src_port || col == FLOW_COL_dst_port) &&
+        z->ports(z->arg, col, bits) == 1) {
+        int any = 0;
+        for (; i < l->n && l->v[i] <= hi && !any; i++)
+            any = l->v[i] <= UINT16_MAX && seg_port_bucket_has(bits, (uint16_t)l->v[i]);
+        if (!any)
+            range = FLT_NEVER;
+    }
+    if (!zr && range == FLT_MAYBE)
+        return FLT_MAYBE;
+    return flt_join_absent(zr, range, flt_list_has_num(l, 0) ? FLT_ALWAYS : FLT_NEVER);
+}
+
 static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
 {
     const flt_node_t *nd = &f->nodes[id];
@@ -1275,6 +1671,8 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
                                                                                    : FLT_NEVER;
         return flt_join_absent(zr, range, zero);
     }
+    case FLT_LIST:
+        return flt_want_list(&f->lists[nd->num], nd->col, z);
     case FLT_DURATION: {
         uint64_t slo, shi, elo, ehi;
         int zs = flt_zone_range(z, FLOW_COL_time_start, &slo, &shi);

@@ -396,6 +396,95 @@ TEST_IMPL(analyzer_cat_roundtrip_and_filters)
     return 0;
 }
 
+/* "PROG " then tmpl with its words DIR and F replaced by dir and file. */
+static void tc_subst(char *out, size_t cap, const char *prog, const char *tmpl, const char *dir,
+                     const char *file)
+{
+    size_t k = (size_t)snprintf(out, cap, "%s ", prog);
+    for (const char *t = tmpl; *t && k + 1 < cap;) {
+        size_t w = strcspn(t, " ");
+        const char *put = w == 3 && strncmp(t, "DIR", 3) == 0 ? dir
+                          : w == 1 && *t == 'F'               ? file
+                                                              : NULL;
+        k += (size_t)snprintf(out + k, cap - k, "%.*s", put ? (int)strlen(put) : (int)w,
+                              put ? put : t);
+        t += w;
+        if (*t == ' ' && k + 1 < cap) {
+            out[k++] = ' ';
+            out[k] = '\0';
+            t++;
+        }
+    }
+}
+
+/* Lists (nfdump's iplist, portlist) through real segments and their zone maps, against the
+ * reference; a filter file (-f) with comments and a list selects what the same filter on the
+ * command line does, and with a command-line filter both hold; its errors name the line. */
+TEST_IMPL(analyzer_filter_lists_and_file)
+{
+    tc_store_t s;
+    tc_store_make(&s, "lists", "ipfix", 20000, 1, "3");
+    const char *fh = test_bin("flowhunt");
+    ASSERT_GT(tc_check_cat(&s, "", "dst ip in [10.0.0.53, 10.0.1.53]", 0, UINT64_MAX), 100);
+    ASSERT_GT(tc_check_cat(&s, "", "src ip in [10.0.10.0/24 10.0.11.0/24] and dst port in [443 80]",
+                           0, UINT64_MAX),
+              0);
+    ASSERT_GT(tc_check_cat(&s, "", "not src ip in [10.0.0.0/8 fd00::/8]", 0, UINT64_MAX), 0);
+    tc_check_cat(&s, "", "port in [1337, 4444 31337] or as in [64512]", 0, UINT64_MAX);
+
+    char path[600], *a, *b;
+    snprintf(path, sizeof path, "%s/iocs.filter", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("# resolvers that nobody may query from outside the office\n"
+          "dst ip in [\n"
+          "    10.0.0.53   # the first\n"
+          "    10.0.1.53,  # the second\n"
+          "]\n",
+          f);
+    fclose(f);
+    /* the same flows, lines and sums as the filter on the command line; with a filter
+     * there too, both hold; top and count take it alike */
+    static const struct {
+        const char *with_file, *without;
+    } same[] = {
+        {"cat DIR -f F", "cat DIR 'dst host 10.0.0.53 or dst host 10.0.1.53'"},
+        {"cat DIR --filter-file F src port '<' 40000",
+         "cat DIR '(dst host 10.0.0.53 or dst host 10.0.1.53) and src port < 40000'"},
+        {"top DIR -f F --by proto --format csv",
+         "top DIR --by proto --format csv 'dst ip in [10.0.0.53 10.0.1.53]'"},
+        {"count DIR -f F --bin 1h --format csv",
+         "count DIR --bin 1h --format csv dst ip in [10.0.0.53 10.0.1.53]"},
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        char cmd[2][1400];
+        tc_subst(cmd[0], sizeof cmd[0], fh, same[i].with_file, s.dir, path);
+        tc_subst(cmd[1], sizeof cmd[1], fh, same[i].without, s.dir, path);
+        ASSERT_EQ(test_runf(&a, "%s", cmd[0]), 0);
+        ASSERT_EQ(test_runf(&b, "%s", cmd[1]), 0);
+        if (tc_count_lines(a) < 2) /* a header and no rows would prove nothing */
+            TEST_FAIL_AT("%s: %s", cmd[0], a);
+        if (strcmp(a, b) != 0)
+            TEST_FAIL_AT("'%s' and '%s' differ:\n%s\n--\n%s", cmd[0], cmd[1], a, b);
+        free(a);
+        free(b);
+    }
+    /* a mistake in the file: its line, the text of that line and a caret under the item */
+    f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("dst ip in [\n  10.0.0.53\n  10.0.0.300  # a typo\n]\n", f);
+    fclose(f);
+    ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s 2>&1; }", fh, s.dir, path), 2);
+    ASSERT_NOT_NULL(strstr(a, "iocs.filter:3: filter: expected an IPv4 or IPv6 address"));
+    ASSERT_NOT_NULL(strstr(a, "\n    10.0.0.300  # a typo\n    ^\n"));
+    free(a);
+    ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s/none 2>&1; }", fh, s.dir, test_tmpdir()), 2);
+    ASSERT_NOT_NULL(strstr(a, "No such file"));
+    free(a);
+    tc_store_free(&s);
+    return 0;
+}
+
 /* ---- top ----------------------------------------------------------------------------------- */
 
 typedef struct tc_agg {
@@ -1531,6 +1620,14 @@ TEST_IMPL(analyzer_filter_vs_nfdump)
         {"not proto tcp and bytes < 1000 or flags R", "not proto tcp and bytes < 1000 or flags R"},
         {"not (proto tcp and bytes < 1000) and not port 53",
          "not (proto tcp and bytes < 1000) and not port 53"},
+        /* lists: nfdump's iplist and portlist */
+        {"ip in [10.0.0.53, 10.0.1.53]", "ip in [10.0.0.53, 10.0.1.53]"},
+        {"src ip in [10.0.10.0/24 10.0.12.0/23 10.0.0.53]",
+         "src ip in [10.0.10.0/24 10.0.12.0/23 10.0.0.53]"},
+        {"dst port in [53 443 8080]", "dst port in [53 443 8080]"},
+        {"port in [22,3389] or src port in [123]", "port in [22,3389] or src port in [123]"},
+        {"dst ip in [10.0.0.0/16] and not dst port in [53 443]",
+         "dst ip in [10.0.0.0/16] and not dst port in [53 443]"},
     };
     int n_cases = (int)(sizeof cases / sizeof cases[0]), nonempty = 0;
     for (int c = 0; c < n_cases; c++) {

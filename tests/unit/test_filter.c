@@ -204,6 +204,21 @@ static const char *const tf_filters[] = {
     "(host 8.8.8.8 or host 2001:db8::1) and (dst port 53 or src port 53) and not proto icmp",
     "dst port 1337 and src net 10.0.0.0/8",
     "packets gt 9 and bytes lt 1001 or duration ge 60000",
+    "ip in [10.0.0.1 8.8.8.8]",
+    "src ip in [10.0.0.0/16, 2001:db8::/32]",
+    "dst ip in [::, 255.255.255.255]",
+    "host in [0.0.0.0/0]",
+    "dst net in [10.0.0.0/8 10.1.0.0/16 192.168.0.0/16 fe80::/10]",
+    "src ip in [10.0.1.7 10.0.0.0/24 2001:db8::ff]",
+    "dst port in [53 443 1337]",
+    "src port in [0, 65535]",
+    "port in [1024 1025]",
+    "dst port in [1300 1336 1338]",
+    "as in [0 65000]",
+    "dst as in [64512, 4294967295]",
+    "not dst port in [53 80]",
+    "not src ip in [10.0.0.0/8 ::/0]",
+    "dst port in [1337 22] and src ip in [10.0.0.1 2001:db8::1]",
 };
 #define TF_N_FILTERS (sizeof tf_filters / sizeof tf_filters[0])
 
@@ -248,6 +263,20 @@ TEST_IMPL(filter_parse_keywords)
     tf_expect_tree("dst as > 4200000000", "(dst_as > 4200000000)");
     tf_expect_tree("exporter 192.0.2.1", "(exporter = 192.0.2.1)");
     tf_expect_tree("router ip 192.0.2.1", "(exporter = 192.0.2.1)");
+    /* lists: sorted, repeats dropped, touching networks joined, shown as CIDR when one */
+    tf_expect_tree("dst port in [443, 53 53 80]", "(dst_port in [53 80 443])");
+    tf_expect_tree("src as in [65000]", "(src_as in [65000])");
+    tf_expect_tree("ip in [8.8.8.8,8.8.4.4]",
+                   "(or (src_addr in [8.8.4.4 8.8.8.8]) (dst_addr in [8.8.4.4 8.8.8.8]))");
+    tf_expect_tree("dst ip in [10.0.0.2 10.0.0.0/24 10.0.1.0/24]", "(dst_addr in [10.0.0.0/23])");
+    tf_expect_tree("src ip in [10.0.0.5 10.0.0.6]", "(src_addr in [10.0.0.5-10.0.0.6])");
+    tf_expect_tree("dst host in [2001:db8::/33 2001:db8:8000::/33]",
+                   "(dst_addr in [2001:db8::/32])");
+    tf_expect_tree("dst ip in [10.0.0.1 ::/0]", "(dst_addr in [::/0])");
+    tf_expect_tree("dst ip in [::1 255.255.255.255 0.0.0.0/1 128.0.0.0/1]",
+                   "(dst_addr in [::1 0.0.0.0/0])");
+    tf_expect_tree("src net in [10.0.0.0/8] and dst port in [22]",
+                   "(and (src_addr in [10.0.0.0/8]) (dst_port in [22]))");
     tf_expect_tree("NOT PORT 53 AND Proto TCP", "(and (not (or (src_port = 53) (dst_port = 53))) "
                                                 "(proto = 6))");
     return 0;
@@ -330,6 +359,16 @@ TEST_IMPL(filter_parse_errors)
     tf_expect_error("and port 1", 0, "expected a primitive before 'and'");
     tf_expect_error("src any", 4, "after the direction");
     tf_expect_error("= 5", 0, "expected a filter primitive");
+    tf_expect_error("port in 53", 8, "expected '[' after 'port in'");
+    tf_expect_error("dst ip in [10.0.0.1", 10, "not closed with ']'");
+    tf_expect_error("dst ip in []", 10, "is empty");
+    tf_expect_error("dst ip in [,]", 10, "is empty");
+    tf_expect_error("src ip in [10.0.0.1 x]", 20, "address after 'ip in ['");
+    tf_expect_error("ip in [10.0.0.0/33]", 16, "IPv4 prefix length");
+    tf_expect_error("dst port in [53 65536]", 16, "expected a number (0 to 65535)");
+    tf_expect_error("as in [1 -2]", 9, "expected a number (0 to 4294967295)");
+    tf_expect_error("port in [53] ]", 13, "expected 'and', 'or' or the end");
+    tf_expect_error("proto in [6]", 6, "expected a protocol");
     char deep[400] = "";
     for (int i = 0; i < 70; i++)
         strcat(deep, "(");
@@ -482,6 +521,60 @@ TEST_IMPL(filter_eval_random_batches)
         tf_batch_free(&tb);
     }
     free(recs);
+    return 0;
+}
+
+/* A list selects exactly what the `or` chain of its items selects (the reference evaluator
+ * shares the list's search with the column-wise one, so this is the independent check). */
+TEST_IMPL(filter_list_equals_or_chain)
+{
+    static const struct {
+        const char *list, *chain;
+    } pairs[] = {
+        {"dst port in [53, 443 1337 1337]", "dst port 53 or dst port 443 or dst port 1337"},
+        {"port in [0 65535]", "port 0 or port 65535"},
+        {"src as in [1 65000 4294967295]", "src as 1 or src as 65000 or src as 4294967295"},
+        {"ip in [10.0.0.1 8.8.8.8 2001:db8::ff]", "ip 10.0.0.1 or ip 8.8.8.8 or ip 2001:db8::ff"},
+        {"dst ip in [10.0.0.0/16 10.1.0.0/16 192.168.0.0/16]",
+         "dst net 10.0.0.0/16 or dst net 10.1.0.0/16 or dst net 192.168.0.0/16"},
+        {"src ip in [10.0.0.0/24 10.0.1.0/24 10.0.0.1]",
+         "src net 10.0.0.0/24 or src net 10.0.1.0/24"},
+        {"src ip in [:: 0.0.0.0 255.255.255.255]", "src :: or src 0.0.0.0 or src 255.255.255.255"},
+        {"host in [2001:db8::/32 fe80::/10]", "net 2001:db8::/32 or net fe80::/10"},
+        {"dst ip in [::/1]", "dst net ::/1"},
+        {"not dst port in [53 80]", "not (dst port 53 or dst port 80)"},
+    };
+    uint64_t seed = 99;
+    enum { N = 3000 };
+    flow_rec_t *recs = malloc(N * sizeof *recs);
+    uint32_t *ra = malloc(N * sizeof *ra), *rb = malloc(N * sizeof *rb);
+    ASSERT(recs && ra && rb);
+    for (uint32_t i = 0; i < N; i++)
+        tf_random_flow(&seed, &recs[i]);
+    tf_batch_t tb;
+    tf_batch_build(&tb, recs, N);
+    flt_scratch_t s;
+    flt_scratch_init(&s);
+    seg_where_t where;
+    for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+        flt_t *fa, *fb;
+        flt_error_t err;
+        ASSERT_EQ(flt_parse(pairs[k].list, &fa, &err), 0);
+        ASSERT_EQ(flt_parse(pairs[k].chain, &fb, &err), 0);
+        int na = flt_select(fa, &s, &tb.b, ra, &where);
+        int nb = flt_select(fb, &s, &tb.b, rb, &where);
+        if (na != nb || memcmp(ra, rb, (size_t)(na > 0 ? na : 0) * sizeof *ra) != 0)
+            TEST_FAIL_AT("'%s' selects %d rows, '%s' %d", pairs[k].list, na, pairs[k].chain, nb);
+        ASSERT_GT(na, 0);
+        ASSERT_LT(na, N);
+        flt_free(fa);
+        flt_free(fb);
+    }
+    flt_scratch_free(&s);
+    tf_batch_free(&tb);
+    free(recs);
+    free(ra);
+    free(rb);
     return 0;
 }
 
@@ -680,6 +773,19 @@ TEST_IMPL(filter_zone_pruning)
     ASSERT_EQ(tf_want("dst port > 200 and dst port < 60000", &z), 1); /* each alone: maybe */
     ASSERT_EQ(tf_want("src port 1337", &z), 1); /* no src_port: absent compares as 0 */
     ASSERT_EQ(tf_want("src port 0", &z), 1);
+    /* lists: by the zones and the buckets alike */
+    ASSERT_EQ(tf_want("dst port in [1337 31337]", &z), 0);
+    ASSERT_EQ(tf_want("dst port in [1337 60990]", &z), 1);
+    ASSERT_EQ(tf_want("dst port in [1 21]", &z), 0);        /* under the zone */
+    ASSERT_EQ(tf_want("dst port in [1 100]", &z), 1);       /* 22's bucket */
+    ASSERT_EQ(tf_want("dst port in [61056 65535]", &z), 0); /* above the zone */
+    ASSERT_EQ(tf_want("src port in [1337 31337]", &z), 1);  /* no zone: as src port 1337 */
+    ASSERT_EQ(tf_want("src ip in [10.0.0.0/24]", &z), 1);
+    ASSERT_EQ(tf_want("not src ip in [10.0.0.0/25 10.0.0.128/25]", &z), 0); /* one range */
+    ASSERT_EQ(tf_want("not src ip in [10.0.0.100 10.0.0.200]", &z), 1);
+    ASSERT_EQ(tf_want("src ip in [10.0.0.150 10.0.1.0/24]", &z), 1); /* within: cannot tell */
+    ASSERT_EQ(tf_want("src ip in [10.0.0.201 10.0.1.0/24 9.0.0.0/8]", &z), 0);
+    ASSERT_EQ(tf_want("src ip in [2001:db8::/32]", &z), 0);
     return 0;
 }
 
