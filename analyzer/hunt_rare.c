@@ -32,6 +32,9 @@
  *   trailer 32 SHA-256 of all bytes before it, 8 magic "FHRARE1\0"
  * Written to a temporary name, fsync'd and renamed. A file that fails any check is reported,
  * set aside as baseline-dst.bin.corrupt and rebuilt from this run; it is never trusted.
+ * Another run may have renamed its baseline into place since this one read it (two runs at
+ * once): the save, under DIR/hunt/state.lock, first merges that file in (first seen the
+ * earlier, last seen the later, host sets joined), so neither run's traffic is forgotten.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +95,8 @@ typedef struct hq_state {
     char path[1024];
     char rebuilt[160]; /* why the file was not trusted, "" when it was */
     int loaded;        /* a baseline file was read */
+    struct stat file_st; /* the file as read (a writer renames a new one into place) */
+    int have_st;
 } hq_state_t;
 
 /* ---- little-endian helpers ------------------------------------------------------------------ */
@@ -196,7 +201,9 @@ static void hq_win_host(hq_state_t *s, const flow_addr_t *host, uint64_t id)
 
 /* ---- the baseline file -------------------------------------------------------------------- */
 
-/* Checks and loads `buf` (len bytes); NULL on success, else what is wrong. */
+/* Checks `buf` (len bytes) and merges it into the state: an entry new to the state takes the
+ * file's times and hosts, one the state has (a baseline read before) the earlier first and
+ * later last seen and both host sets. NULL on success, else what is wrong (nothing kept). */
 static const char *hq_parse(hq_state_t *s, const uint8_t *buf, size_t len)
 {
     if (len < HQ_HDR_SIZE + HQ_TRL_SIZE)
@@ -242,25 +249,27 @@ static const char *hq_parse(hq_state_t *s, const uint8_t *buf, size_t len)
         hq_key_make(&k, p[16], p, 16, (const char *)p + 18);
         hq_ent_t *e;
         hq_ent_id(s, &k, &e);
-        e->first = hq_get64(p + 24);
-        e->last = hq_get64(p + 32);
-        e->n_hosts = p[17];
-        for (int j = 0; j < e->n_hosts; j++)
-            e->hosts[j] = hq_get32(p + 40 + 4 * j);
+        uint64_t first = hq_get64(p + 24), last = hq_get64(p + 32);
+        if (!e->first || first < e->first)
+            e->first = first;
+        if (last > e->last)
+            e->last = last;
+        for (int j = 0; j < p[17]; j++)
+            hq_set_add(e, hq_get32(p + 40 + 4 * j));
     }
     return NULL;
 }
 
-static void hq_load(hq_state_t *s)
+/* The file's bytes and identity; NULL with errno (ENOENT: there is none). */
+static uint8_t *hq_read(const char *path, size_t *len_out, struct stat *st)
 {
-    FILE *f = fopen(s->path, "rb");
-    if (!f) {
-        if (errno != ENOENT)
-            snprintf(s->rebuilt, sizeof s->rebuilt, "unreadable: %s", strerror(errno));
-        return;
-    }
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
+    if (fstat(fileno(f), st) != 0)
+        memset(st, 0, sizeof *st);
     for (;;) {
         if (len == cap) {
             cap = cap ? cap * 2 : 1 << 16;
@@ -273,7 +282,26 @@ static void hq_load(hq_state_t *s)
     }
     int rerr = ferror(f);
     fclose(f);
-    const char *why = rerr ? "read error" : hq_parse(s, buf, len);
+    if (rerr) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    *len_out = len;
+    return buf;
+}
+
+static void hq_load(hq_state_t *s)
+{
+    size_t len;
+    uint8_t *buf = hq_read(s->path, &len, &s->file_st);
+    if (!buf) {
+        if (errno != ENOENT)
+            snprintf(s->rebuilt, sizeof s->rebuilt, "unreadable: %s", strerror(errno));
+        return;
+    }
+    s->have_st = 1;
+    const char *why = hq_parse(s, buf, len);
     free(buf);
     if (!why) {
         s->loaded = 1;
@@ -308,7 +336,42 @@ static int hq_write_all(int fd, const uint8_t *p, size_t n)
 
 /* Merges this run into the baseline, drops what is older than the retention, and writes the
  * file atomically. */
+/* Merges the baseline another run renamed into place since this one read it (nothing when the
+ * file is the one read, or gone). Under the state lock, so it is the newest until the save. */
+static void hq_remerge(hq_state_t *s)
+{
+    struct stat st;
+    if (stat(s->path, &st) != 0)
+        return;
+    if (s->have_st && st.st_dev == s->file_st.st_dev && st.st_ino == s->file_st.st_ino &&
+        st.st_size == s->file_st.st_size && st.st_mtim.tv_sec == s->file_st.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == s->file_st.st_mtim.tv_nsec)
+        return;
+    size_t len;
+    uint8_t *buf = hq_read(s->path, &len, &st);
+    const char *why = buf ? hq_parse(s, buf, len) : "unreadable";
+    free(buf);
+    if (why) /* this run's baseline replaces it: what it held is not trusted */
+        fprintf(stderr,
+                "flowhunt hunt: rare: %s, written by another run meanwhile: %s; not merged\n",
+                s->path, why);
+}
+
+static void hq_save_merged(hq_state_t *s);
+
+/* Writes the baseline: this run's traffic, what it read, and what another run wrote since. */
 static void hq_save(hq_state_t *s)
+{
+    int lock = hr_state_lock(s->ctx->dir);
+    if (lock < 0)
+        fprintf(stderr, "flowhunt hunt: rare: %s/hunt/state.lock: %s (saving without it)\n",
+                s->ctx->dir, strerror(errno));
+    hq_remerge(s);
+    hq_save_merged(s);
+    hr_state_unlock(lock);
+}
+
+static void hq_save_merged(hq_state_t *s)
 {
     /* retention counts back from the newest traffic known, not from --to (which may lie in
      * the future) */

@@ -3,6 +3,7 @@
  * period and popularity; miner shapes, look-alikes, p2p, pool lists and server segments. */
 TEST_ENTRY(rare_baseline_two_runs)
 TEST_ENTRY(rare_rerun_same_window)
+TEST_ENTRY(rare_concurrent_runs_merge)
 TEST_ENTRY(rare_corrupt_baseline_rebuilt)
 TEST_ENTRY(rare_learning_period_and_popular)
 TEST_ENTRY(rare_miner_pool_port)

@@ -224,6 +224,55 @@ TEST_IMPL(rare_baseline_two_runs)
     return 0;
 }
 
+/* Two runs at once (an hourly run that overran, an analyst's beside it) each read the baseline,
+ * then save: the later save merges what the earlier wrote meanwhile, so the next run knows
+ * both runs' destinations. Without the merge the later rename dropped the other's. */
+TEST_IMPL(rare_concurrent_runs_merge)
+{
+    const char *dir = rt_dir("rare_conc");
+    rt_run_t a, b;
+    rt_cfg(&a.cfg);
+    rt_cfg(&b.cfg);
+    rt_start(&a, &hq_ops, dir, rt_t0, rt_t0 + 4 * RT_D, 1); /* the learning days */
+    for (uint64_t d = 0; d < 4; d++)
+        rt_ordinary_day(&a, rt_t0 + d * RT_D);
+    rt_finish(&a);
+    rt_end(&a);
+    /* both read the same baseline; each meets a destination of its own for the first time */
+    uint64_t d4 = rt_t0 + 4 * RT_D, d5 = rt_t0 + 5 * RT_D;
+    rt_start(&a, &hq_ops, dir, d4, d4 + RT_D, 1);
+    rt_start(&b, &hq_ops, dir, d4, d4 + RT_D, 1);
+    rt_ordinary_day(&a, d4);
+    rt_ordinary_day(&b, d4);
+    rt_conv(&a, "10.0.0.5", "198.51.100.7", 443, 6, d4 + RT_H, d4 + RT_H + 4000, 10, 1500, 12,
+            9000);
+    rt_conv(&b, "10.0.0.9", "45.33.32.156", 443, 6, d4 + 2 * RT_H, d4 + 2 * RT_H + 4000, 10, 1500,
+            12, 9000);
+    rt_finish(&b); /* b saves first, a after it */
+    rt_finish(&a);
+    ASSERT_NOT_NULL(rt_find(&a, "10.0.0.5", "198.51.100.7"));
+    ASSERT_NOT_NULL(rt_find(&b, "10.0.0.9", "45.33.32.156"));
+    rt_end(&a);
+    rt_end(&b);
+    /* the next day both are known: neither is first seen again */
+    rt_start(&a, &hq_ops, dir, d5, d5 + RT_D, 1);
+    rt_ordinary_day(&a, d5);
+    rt_conv(&a, "10.0.0.5", "198.51.100.7", 443, 6, d5 + RT_H, d5 + RT_H + 4000, 10, 1500, 12,
+            9000);
+    rt_conv(&a, "10.0.0.9", "45.33.32.156", 443, 6, d5 + 2 * RT_H, d5 + 2 * RT_H + 4000, 10, 1500,
+            12, 9000);
+    rt_conv(&a, "10.0.0.4", "198.18.5.5", 443, 6, d5 + 3 * RT_H, d5 + 3 * RT_H + 4000, 10, 1500, 12,
+            9000);
+    rt_finish(&a);
+    ASSERT_NULL(rt_find(&a, "10.0.0.5", "198.51.100.7"));
+    ASSERT_NULL(rt_find(&a, "10.0.0.9", "45.33.32.156"));
+    ASSERT_NOT_NULL(rt_find(&a, "10.0.0.4", "198.18.5.5")); /* the hunt still finds new ones */
+    rt_end(&a);
+    hc_free(&a.cfg);
+    hc_free(&b.cfg);
+    return 0;
+}
+
 TEST_IMPL(rare_rerun_same_window)
 {
     const char *dir = rt_dir("rare_rerun");
