@@ -40,11 +40,17 @@ int cmd_choice(const char *prog, const char *opt, const char *arg, const char *c
 /* 0 when dir is a directory; else prints "PROG: DIR: why" and returns -1. */
 int cmd_data_dir(const char *prog, const char *dir);
 
+struct flt;
+/* A filter: argv[first ..] joined, and with filter_file (-f, nfdump's filter file) the
+ * file's filter too, both to hold. 0 with *flt (flt_free it), or the problem printed (as
+ * "PROG: ...", a file's with its line) and -1. */
+int cmd_filter(const char *prog, int argc, char **argv, int first, const char *filter_file,
+               struct flt **flt);
+
 /* What follows a read command's options, argv[first ..]: the data directory, then a filter
  * (its words joined), and with filter_file (-f, nfdump's filter file) the file's filter too,
  * both to hold; narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it), *from
  * and *to set; else the problem printed (as "PROG: ..."), -1. */
-struct flt;
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
                    const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
                    uint64_t *from, uint64_t *to);

@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "cmd.h"
 #include "enrich.h"
+#include "filter.h"
 #include "hunt.h"
 #include "intel.h"
 #include "timearg.h"
@@ -38,6 +39,7 @@ static void hunt_usage(FILE *f)
                "                    [--geoip FILE.mmdb] [--asn FILE.mmdb] [--users FILE]\n"
                "                    [--new-only] [--min-risk LEVEL] [--no-state]\n"
                "                    [--no-cache] [--no-fold] [--print-config]\n"
+               "                    [-f FILE] [FILTER]\n"
                "\n"
                "Hunts the flows of data directory DIR in the window [--from, --to) for C2\n"
                "beaconing (T1071, T1571), scan fan-out (T1046), DNS exfiltration (T1048.003,\n"
@@ -80,6 +82,14 @@ static void hunt_usage(FILE *f)
                "                    hunt and risk, then 50 or more Low ones of a hunt:\n"
                "                    [general] fold_min_hosts, fold_min_findings, fold_min_low)\n"
                "  --print-config    print the effective configuration and exit\n"
+               "  -f FILE, FILTER   hunt only the flows they select (as for flowhunt cat:\n"
+               "                    'not net 10.9.0.0/16' leaves a guest network out): name both\n"
+               "                    directions (net, host; not src net alone, which keeps the\n"
+               "                    answers and drops the requests, so the answers look\n"
+               "                    unanswered); prevalence and scores see only those flows; no\n"
+               "                    hour is cached and the rare hunt's baseline is left as it\n"
+               "                    was (a part of the traffic would teach it what the rest did\n"
+               "                    not do)\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
                "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT). Each run that\n"
@@ -98,33 +108,48 @@ static int hunt_bad(const char *what)
 
 int cmd_hunt(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},     {"to", required_argument, NULL, 't'},
-        {"now", required_argument, NULL, 'N'},      {"hunts", required_argument, NULL, 'H'},
-        {"format", required_argument, NULL, 'F'},   {"config", required_argument, NULL, 'c'},
-        {"internal", required_argument, NULL, 'i'}, {"resolvers", required_argument, NULL, 'r'},
-        {"allow", required_argument, NULL, 'a'},    {"new-only", no_argument, NULL, 'n'},
-        {"no-state", no_argument, NULL, 's'},       {"print-config", no_argument, NULL, 'P'},
-        {"intel", required_argument, NULL, 'I'},    {"geoip", required_argument, NULL, 'G'},
-        {"asn", required_argument, NULL, 'A'},      {"users", required_argument, NULL, 'U'},
-        {"min-risk", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
-        {"no-cache", no_argument, NULL, 'C'},
-        {"no-fold", no_argument, NULL, 'D'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
+                                         {"filter-file", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"now", required_argument, NULL, 'N'},
+                                         {"hunts", required_argument, NULL, 'H'},
+                                         {"format", required_argument, NULL, 'F'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"internal", required_argument, NULL, 'i'},
+                                         {"resolvers", required_argument, NULL, 'r'},
+                                         {"allow", required_argument, NULL, 'a'},
+                                         {"new-only", no_argument, NULL, 'n'},
+                                         {"no-state", no_argument, NULL, 's'},
+                                         {"print-config", no_argument, NULL, 'P'},
+                                         {"intel", required_argument, NULL, 'I'},
+                                         {"geoip", required_argument, NULL, 'G'},
+                                         {"asn", required_argument, NULL, 'A'},
+                                         {"users", required_argument, NULL, 'U'},
+                                         {"min-risk", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"no-cache", no_argument, NULL, 'C'},
+                                         {"no-fold", no_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
     const char *geoip = NULL, *asn = NULL, *users = NULL;
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
+    const char *filter_file = NULL;
+    flt_t *flt = NULL;
+    char *filter_desc = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
     int use_cache = 1, no_fold = 0;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:hf:", opts, NULL)) != -1) {
         switch (c) {
-        case 'f':
+        case CMD_OPT_FROM:
             from_arg = optarg;
+            break;
+        case 'f':
+            filter_file = optarg;
             break;
         case 't':
             to_arg = optarg;
@@ -237,13 +262,24 @@ int cmd_hunt(int argc, char **argv)
         status = CMD_OK;
         goto done;
     }
-    if (optind + 1 != argc) {
-        status = hunt_bad(optind >= argc ? "DIR is required" : "one DIR only");
+    if (optind >= argc) {
+        status = hunt_bad("DIR is required");
         goto done;
     }
     const char *dir = argv[optind];
     if (cmd_data_dir("flowhunt hunt", dir) != 0)
         goto done;
+    if (optind + 1 < argc || filter_file) {
+        if (cmd_filter("flowhunt hunt", argc, argv, optind + 1, filter_file, &flt) != 0)
+            goto done;
+        char *words = flt_join(argc - optind - 1, argv + optind + 1);
+        size_t cap = (words ? strlen(words) : 0) + (filter_file ? strlen(filter_file) : 0) + 32;
+        filter_desc = hj_xmalloc(cap);
+        snprintf(filter_desc, cap, "%s%s%s%s%s%s", filter_file ? "-f " : "",
+                 filter_file ? filter_file : "", filter_file && words && *words ? " " : "",
+                 words && *words ? "'" : "", words ? words : "", words && *words ? "'" : "");
+        free(words);
+    }
     /* the hunts */
     int want[sizeof hunt_all / sizeof hunt_all[0]] = {0};
     for (const char *p = hunts_arg ? hunts_arg : ""; *p;) {
@@ -328,7 +364,8 @@ int cmd_hunt(int argc, char **argv)
                       .intel = intel,
                       .enrich = enrich,
                       .now_ms = now,
-                      .write_state = write_state};
+                      /* a filtered run's view is partial: no baseline learns from it */
+                      .write_state = write_state && !flt};
     for (int i = 0; i < n_hunts; i++)
         st[i] = ops[i]->create(&ctx);
     if (first || last) {
@@ -341,7 +378,8 @@ int cmd_hunt(int argc, char **argv)
                         .st = st,
                         .n = n_hunts,
                         .progress = 1,
-                        .cache = use_cache && write_state};
+                        .cache = use_cache && write_state && !flt,
+                        .flt = flt};
         if (hp_run(prep, &run, &stats) != 0)
             goto done;
         for (int i = 0; i < n_hunts; i++)
@@ -362,7 +400,8 @@ int cmd_hunt(int argc, char **argv)
                     .prep = &stats,
                     .config_source = cfg.source,
                     .enrich = enrich,
-                    .cfg = &cfg};
+                    .cfg = &cfg,
+                    .filter = filter_desc};
     FILE *rep = au_tee_open(&tee, out);
     if (!rep) {
         fprintf(stderr, "flowhunt hunt: out of memory\n");
@@ -391,6 +430,8 @@ done:
     ti_free(intel);
     en_close(enrich);
     hc_free(&cfg);
+    flt_free(flt);
+    free(filter_desc);
     if (out != stdout && fclose(out) != 0 && status != CMD_USAGE) {
         fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
         status = CMD_USAGE;

@@ -305,19 +305,11 @@ static int cmd_filter_parse(const char *prog, const char *text, const char *path
     return rc == 0 ? 0 : -1;
 }
 
-int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
-                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
-                   uint64_t *from, uint64_t *to)
+int cmd_filter(const char *prog, int argc, char **argv, int first, const char *filter_file,
+               struct flt **flt)
 {
     *flt = NULL;
-    if (first >= argc) {
-        fprintf(stderr, "%s: give the data directory (see %s --help)\n", prog, prog);
-        return -1;
-    }
-    *dir = argv[first];
-    if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, from_arg, to_arg, from, to) != 0)
-        return -1;
-    char *text = flt_join(argc - first - 1, argv + first + 1), *orig = NULL, *file = NULL;
+    char *text = flt_join(argc - first, argv + first), *orig = NULL, *file = NULL;
     int rc = text ? 0 : -1;
     if (!text)
         fprintf(stderr, "%s: out of memory\n", prog);
@@ -356,6 +348,22 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cha
         *flt = NULL;
         return -1;
     }
+    return 0;
+}
+
+int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
+                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
+                   uint64_t *from, uint64_t *to)
+{
+    *flt = NULL;
+    if (first >= argc) {
+        fprintf(stderr, "%s: give the data directory (see %s --help)\n", prog, prog);
+        return -1;
+    }
+    *dir = argv[first];
+    if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, from_arg, to_arg, from, to) != 0 ||
+        cmd_filter(prog, argc, argv, first + 1, filter_file, flt) != 0)
+        return -1;
     flt_set_window(*flt, *from, *to);
     return 0;
 }

@@ -669,6 +669,7 @@ extern const int hunt_n_all;
 
 /* Runs preparation over DIR in [from, to) and feeds the hunts (n of them, states st[]).
  * Returns 0, or -1 with a message on stderr (prefix `prog`). */
+struct flt;
 typedef struct hp_run {
     const char *dir;
     const char *prog;
@@ -679,6 +680,8 @@ typedef struct hp_run {
     int n;
     int progress; /* show progress on stderr */
     int cache;    /* keep whole hours prepared under DIR/hunt/cache and use them */
+    const struct flt *flt; /* only the flows it selects are hunted; NULL: all (the cache
+                            * holds whole hours of every flow: not with a filter) */
 } hp_run_t;
 
 typedef struct hp_state hp_state_t;
@@ -756,6 +759,7 @@ typedef struct hr_opts {
     const char *config_source;
     struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */
     const hunt_config_t *cfg; /* internal networks: the direction in ECS/OCSF; or NULL */
+    const char *filter;       /* the run's filter as given (words, -f FILE), or NULL */
 } hr_opts_t;
 
 /* Merges findings with one fingerprint, drops acknowledged ones, assigns IDs (state under

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "filter.h"
 #include "hunt.h"
 #include "hunt_unit.h"
 #include "seg.h"
@@ -1214,6 +1215,9 @@ struct hp_state {
     hj_map_t dns_clients; /* address key -> distinct internal hosts sending it DNS */
     /* the scan */
     hp_recs_t w[16];
+    flt_scratch_t fs[16]; /* the run's filter, when it has one: per worker */
+    uint32_t *frows[16];
+    uint32_t frows_cap[16];
     hu_set_t *units; /* hours whose conversations are cached, or NULL */
     uint64_t from_ms, to_ms;
     uint64_t parts, part;
@@ -1243,8 +1247,11 @@ void hp_destroy(hp_state_t *p)
     hj_map_free(&p->prev_net);
     hj_map_free(&p->dns_clients);
     hu_close(p->units);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         free(p->w[i].v);
+        flt_scratch_free(&p->fs[i]);
+        free(p->frows[i]);
+    }
     free(p);
 }
 
@@ -1290,8 +1297,9 @@ hp_rec_t *hp_recs_push(hp_recs_t *v)
     return &v->v[v->n++];
 }
 
-int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
-                  int (*keep)(void *arg, const hp_rec_t *r), void *arg, hp_recs_t *out)
+int hp_batch_recs(seg_batch_t *b, const uint32_t *rows, uint32_t n, uint64_t from_ms,
+                  uint64_t to_ms, int (*keep)(void *arg, const hp_rec_t *r), void *arg,
+                  hp_recs_t *out)
 {
     seg_where_t where;
     /* a group whose sampling zone map says no interval is above 1 is read as unsampled
@@ -1315,7 +1323,8 @@ int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
     const uint32_t *dom = b->vals[FLOW_COL_obs_domain];
     const uint8_t *er = b->vals[FLOW_COL_end_reason], *fw = b->vals[FLOW_COL_fw_event];
     const uint8_t *it = b->vals[FLOW_COL_icmp_type], *ic = b->vals[FLOW_COL_icmp_code];
-    for (uint32_t i = 0; i < b->n_rows; i++) {
+    for (uint32_t k = 0; k < n; k++) {
+        const uint32_t i = rows ? rows[k] : k;
         /* an end before the start (a clock that ran backwards) counts as the start, here as
          * everywhere in preparation */
         uint64_t end = t1[i] >= t0[i] ? t1[i] : t0[i];
@@ -1373,6 +1382,8 @@ static int hp_keep(void *arg, const hp_rec_t *r)
 static int hp_want(void *arg, const seg_file_t *f, uint32_t g)
 {
     const hp_state_t *p = arg;
+    if (p->run->flt && !flt_want((void *)p->run->flt, f, g))
+        return 0; /* the run's filter: no row of the group is hunted */
     if (!p->units)
         return 1;
     seg_group_info_t gi;
@@ -1383,7 +1394,22 @@ static int hp_want(void *arg, const seg_file_t *f, uint32_t g)
 static int hp_batch(void *arg, int worker, seg_batch_t *b)
 {
     hp_state_t *p = arg;
-    int rc = hp_batch_recs(b, p->from_ms, p->to_ms, hp_keep, p, &p->w[worker]);
+    const uint32_t *rows = NULL;
+    uint32_t n = b->n_rows;
+    if (p->run->flt) { /* only the rows the run's filter selects */
+        if (p->frows_cap[worker] < b->n_rows) {
+            free(p->frows[worker]);
+            p->frows[worker] = hj_xmalloc((size_t)b->n_rows * sizeof *p->frows[worker]);
+            p->frows_cap[worker] = b->n_rows;
+        }
+        seg_where_t where;
+        int k = flt_select(p->run->flt, &p->fs[worker], b, p->frows[worker], &where);
+        if (k < 0)
+            return k;
+        rows = p->frows[worker];
+        n = (uint32_t)k;
+    }
+    int rc = hp_batch_recs(b, rows, n, p->from_ms, p->to_ms, hp_keep, p, &p->w[worker]);
     if (rc < 0)
         return rc;
     __atomic_add_fetch(&p->rows_seen, b->n_rows, __ATOMIC_RELAXED);

@@ -1071,6 +1071,11 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     o->prep->paired, o->prep->one_way,
                     o->prep->max_sampling ? o->prep->max_sampling : 1, o->prep->partitions,
                     o->prep->partitions == 1 ? "" : "es", o->prep->internal_hosts);
+        if (o->filter)
+            fprintf(out,
+                    "# filter: %s: only the flows it selects were hunted (the flows commands "
+                    "below show every flow of a finding's key)\n",
+                    o->filter);
         if (o->prep && (o->prep->hours_cached || o->prep->hours_built))
             fprintf(out,
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64

@@ -553,7 +553,7 @@ static int hu_scan_want(void *arg, const seg_file_t *f, uint32_t g)
 static int hu_scan_batch(void *arg, int worker, seg_batch_t *b)
 {
     hu_scan_t *sc = arg;
-    return hp_batch_recs(b, sc->lo, sc->hi, NULL, NULL, &sc->w[worker]);
+    return hp_batch_recs(b, NULL, b->n_rows, sc->lo, sc->hi, NULL, NULL, &sc->w[worker]);
 }
 
 static void hu_mark(hj_map_t *open, int64_t a, int64_t b, int64_t k, uint64_t key)

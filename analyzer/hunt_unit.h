@@ -30,11 +30,13 @@ typedef struct hp_recs {
 
 /* A new record at the end of v (not initialised). */
 hp_rec_t *hp_recs_push(hp_recs_t *v);
-/* Appends the rows of b whose time range overlaps [from, to) as records (an end before the
- * start counts as the start); keep (NULL: all) sees t0, t1, src and dst of each and returns 0
- * to leave it out. 0, or -SEG_E_* when a column does not decode. */
-int hp_batch_recs(seg_batch_t *b, uint64_t from_ms, uint64_t to_ms,
-                  int (*keep)(void *arg, const hp_rec_t *r), void *arg, hp_recs_t *out);
+/* Appends the rows of b (rows[0..n), ascending, or with rows NULL the first n) whose time
+ * range overlaps [from, to) as records (an end before the start counts as the start); keep
+ * (NULL: all) sees t0, t1, src and dst of each and returns 0 to leave it out. 0, or -SEG_E_*
+ * when a column does not decode. */
+int hp_batch_recs(seg_batch_t *b, const uint32_t *rows, uint32_t n, uint64_t from_ms,
+                  uint64_t to_ms, int (*keep)(void *arg, const hp_rec_t *r), void *arg,
+                  hp_recs_t *out);
 /* Steps 1-3 of preparation (stitch, deduplicate, pair): the conversations of recs[0..n) in no
  * particular order, malloc'd in *convs (NULL when none); the records are changed. */
 size_t hp_conv_build(const hunt_config_t *cfg, hp_rec_t *recs, size_t n, hp_stats_t *st,

@@ -908,6 +908,97 @@ TEST_IMPL(hunt_state_ids_and_ack)
     return 0;
 }
 
+/* The (hunt, host, peer, port) keys of a JSON report's findings, one string each. */
+static int th_keys(char *json, char keys[][128], int cap)
+{
+    int n = 0;
+    for (char *sv = NULL, *line = strtok_r(json, "\n", &sv); line && n < cap;
+         line = strtok_r(NULL, "\n", &sv)) {
+        char hunt[32], host[48], peer[48] = "null", port[16] = "null";
+        ASSERT(test_json_str(line, "hunt", hunt, sizeof hunt));
+        ASSERT(test_json_str(line, "host", host, sizeof host));
+        test_json_str(line, "peer", peer, sizeof peer);
+        const char *pp = strstr(line, "\"port\":");
+        if (pp)
+            sscanf(pp + 7, "%15[^,}]", port);
+        snprintf(keys[n++], 128, "%s %s %s %s", hunt, host, peer, port);
+    }
+    return n;
+}
+
+/* A filter (words or -f FILE) hunts only the flows it selects: a /24 left out (both
+ * directions: `net`) takes its findings with it and leaves the others; the header says so;
+ * no hour is cached and the rare hunt's baseline is not written from the partial view. */
+TEST_IMPL(hunt_filter_leaves_flows_out)
+{
+    char truth[700], path[700];
+    const char *dir = th_store("flt", "ipfix", 20000, 11, "2", 1, truth, sizeof truth);
+    int rc;
+    static char ka[512][128], kc[512][128];
+    char *all = th_report(dir, "--format json --no-state", &rc);
+    int na = th_keys(all, ka, 512);
+    free(all);
+    /* the /24 of the first scan finding's host is left out */
+    char net[64] = "";
+    for (int i = 0; i < na && !net[0]; i++) {
+        unsigned a, b, c;
+        if (strncmp(ka[i], "scan 10.", 8) == 0 && sscanf(ka[i] + 5, "%u.%u.%u.", &a, &b, &c) == 3)
+            snprintf(net, sizeof net, "%u.%u.%u.", a, b, c);
+    }
+    ASSERT(net[0]);
+    char at[80]; /* an address of the /24 where a key's host or peer begins */
+    snprintf(at, sizeof at, " %s", net);
+    snprintf(path, sizeof path, "%s/leave-out.filter", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fprintf(f, "# the scanner's subnet, left out of the hunt\nnot net %s0/24\n", net);
+    fclose(f);
+    char args[1000];
+    snprintf(args, sizeof args, "--format json --no-state -f %s", path);
+    char *cut = th_report(dir, args, &rc);
+    int nc = th_keys(cut, kc, 512);
+    free(cut);
+    int others = 0, kept = 0;
+    for (int i = 0; i < na; i++)
+        if (!strstr(ka[i], at)) {
+            others++;
+            for (int j = 0; j < nc; j++)
+                kept += strcmp(ka[i], kc[j]) == 0;
+        }
+    for (int j = 0; j < nc; j++) {
+        if (strstr(kc[j], at))
+            TEST_FAIL_AT("left-out %s0/24 still in: %s", net, kc[j]);
+        int in_all = 0;
+        for (int i = 0; i < na; i++)
+            in_all |= strcmp(ka[i], kc[j]) == 0;
+        if (!in_all)
+            TEST_FAIL_AT("a finding the full hunt did not make: %s", kc[j]);
+    }
+    printf("# %d findings, %d outside %s0/24; filtered: %d, %d of them the same\n", na, others, net,
+           nc, kept);
+    ASSERT_LT(others, na); /* the /24 had findings of its own */
+    ASSERT_GE(kept * 10, others * 9);
+    /* with state: the header names the filter; IDs are kept, hours and the baseline not */
+    snprintf(args, sizeof args, "--format text 'not net %s0/24'", net);
+    char *text = th_report(dir, args, &rc);
+    char want[200];
+    snprintf(want, sizeof want, "# filter: 'not net %s0/24': only the flows it selects", net);
+    ASSERT_NOT_NULL(strstr(text, want));
+    free(text);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/hunt/ids.tsv", dir);
+    ASSERT_EQ(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/hunt/cache", dir);
+    ASSERT_NE(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/hunt/baseline-dst.bin", dir);
+    ASSERT_NE(stat(path, &st), 0);
+    /* a filter that does not parse stops the run before anything is read */
+    ASSERT_EQ(test_runf(NULL, "%s hunt %s " TH_HUNT_ARGS " 'dst port in [53' 2>/dev/null",
+                        test_bin("flowhunt"), dir),
+              2);
+    return 0;
+}
+
 /* --min-risk (and [general] min_risk): only findings at or above the level are listed and
  * numbered, the rest counted in the header; the command line wins over the file. */
 TEST_IMPL(hunt_min_risk)
