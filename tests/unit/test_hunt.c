@@ -909,7 +909,7 @@ TEST_IMPL(hunt_state_ids_and_ack)
 }
 
 /* The (hunt, host, peer, port) keys of a JSON report's findings, one string each. */
-static int th_keys(char *json, char keys[][128], int cap)
+static int th_keys(char *json, char keys[][160], int cap)
 {
     int n = 0;
     for (char *sv = NULL, *line = strtok_r(json, "\n", &sv); line && n < cap;
@@ -921,7 +921,7 @@ static int th_keys(char *json, char keys[][128], int cap)
         const char *pp = strstr(line, "\"port\":");
         if (pp)
             sscanf(pp + 7, "%15[^,}]", port);
-        snprintf(keys[n++], 128, "%s %s %s %s", hunt, host, peer, port);
+        snprintf(keys[n++], 160, "%s %s %s %s", hunt, host, peer, port);
     }
     return n;
 }
@@ -934,7 +934,7 @@ TEST_IMPL(hunt_filter_leaves_flows_out)
     char truth[700], path[700];
     const char *dir = th_store("flt", "ipfix", 20000, 11, "2", 1, truth, sizeof truth);
     int rc;
-    static char ka[512][128], kc[512][128];
+    static char ka[512][160], kc[512][160];
     char *all = th_report(dir, "--format json --no-state", &rc);
     int na = th_keys(all, ka, 512);
     free(all);
