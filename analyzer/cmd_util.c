@@ -260,6 +260,14 @@ static char *cmd_filter_file_read(const char *prog, const char *path, char **ori
         comment = c == '#' || (comment && c != '\n');
         flat[i] = c == '\0' ? '\0' : comment || c == '\n' || c == '\r' || c == '\t' ? ' ' : c;
     }
+    if (!flat[strspn(flat, " ")]) {
+        /* an empty filter is `any`: a feed that came out empty must not select every flow */
+        fprintf(stderr, "%s: --filter-file %s: no filter in it (empty, or only comments)\n", prog,
+                path);
+        free(flat);
+        free(buf);
+        return NULL;
+    }
     *orig = buf;
     return flat;
 }
