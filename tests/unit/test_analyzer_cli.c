@@ -481,7 +481,7 @@ TEST_IMPL(analyzer_filter_lists_and_file)
     ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s/none 2>&1; }", fh, s.dir, test_tmpdir()), 2);
     ASSERT_NOT_NULL(strstr(a, "No such file"));
     free(a);
-    /* a feed that came out empty selects nothing rather than everything: it is refused */
+    /* a feed that came out empty is refused, rather than selecting every flow */
     f = fopen(path, "w");
     ASSERT_NOT_NULL(f);
     fputs("# no indicators today\n\n", f);
