@@ -26,34 +26,6 @@ pid=
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-# Turns flowhuntd CSV rows into readable comma-separated rows: UTC start time, duration,
-# endpoints, protocol name, TCP flags as letters (nfdump's UAPRSF order), counters, exporter.
-# Plain POSIX awk: the date is computed by hand (days to civil date), no strftime.
-# shellcheck disable=SC2016 # awk's $fields, not the shell's
-pretty='
-function civil(ms,    s, d, z, era, doe, yoe, y, doy, mp, dd, m, hh, mi, ss) {
-    s = int(ms / 1000); d = int(s / 86400); s -= d * 86400
-    z = d + 719468; era = int(z / 146097); doe = z - era * 146097
-    yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
-    y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
-    mp = int((5 * doy + 2) / 153); dd = doy - int((153 * mp + 2) / 5) + 1
-    m = mp < 10 ? mp + 3 : mp - 9; if (m <= 2) y++
-    hh = int(s / 3600); mi = int((s % 3600) / 60); ss = s % 60
-    return sprintf("%04d-%02d-%02d %02d:%02d:%02d.%03d", y, m, dd, hh, mi, ss, ms % 1000)
-}
-function flags(f,    out, i, names, bit) {
-    names = "UAPRSF"; out = ""; bit = 32
-    for (i = 1; i <= 6; i++) { out = out (int(f / bit) % 2 ? substr(names, i, 1) : "."); bit /= 2 }
-    return out
-}
-BEGIN { FS = ","; OFS = ","
-        if (header) print "start (UTC)", "dur s", "src", "dst", "sport", "dport", "proto", "flags", "packets", "bytes", "exporter" }
-{
-    p = $7 == 6 ? "tcp" : $7 == 17 ? "udp" : $7 == 1 ? "icmp" : $7
-    print civil($1), sprintf("%.3f", ($2 - $1) / 1000), $3, $4, $5, $6, p,
-          ($7 == 6 ? flags($8) : "-"), $9, $10, $11
-}'
-
 table() {
     if command -v column >/dev/null 2>&1; then
         column -t -s,
