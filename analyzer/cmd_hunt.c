@@ -136,7 +136,7 @@ int cmd_hunt(int argc, char **argv)
     const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
     const char *filter_file = NULL;
     flt_t *flt = NULL;
-    char *filter_desc = NULL;
+    char *filter_desc = NULL, *filter_words = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
     int use_cache = 1, no_fold = 0;
@@ -272,13 +272,12 @@ int cmd_hunt(int argc, char **argv)
     if (optind + 1 < argc || filter_file) {
         if (cmd_filter("flowhunt hunt", argc, argv, optind + 1, filter_file, &flt) != 0)
             goto done;
-        char *words = flt_join(argc - optind - 1, argv + optind + 1);
+        char *words = filter_words = flt_join(argc - optind - 1, argv + optind + 1);
         size_t cap = (words ? strlen(words) : 0) + (filter_file ? strlen(filter_file) : 0) + 32;
         filter_desc = hj_xmalloc(cap);
         snprintf(filter_desc, cap, "%s%s%s%s%s%s", filter_file ? "-f " : "",
                  filter_file ? filter_file : "", filter_file && words && *words ? " " : "",
                  words && *words ? "'" : "", words ? words : "", words && *words ? "'" : "");
-        free(words);
     }
     /* the hunts */
     int want[sizeof hunt_all / sizeof hunt_all[0]] = {0};
@@ -401,7 +400,9 @@ int cmd_hunt(int argc, char **argv)
                     .config_source = cfg.source,
                     .enrich = enrich,
                     .cfg = &cfg,
-                    .filter = filter_desc};
+                    .filter = filter_desc,
+                    .filter_file = filter_file,
+                    .filter_words = filter_words};
     FILE *rep = au_tee_open(&tee, out);
     if (!rep) {
         fprintf(stderr, "flowhunt hunt: out of memory\n");
@@ -432,6 +433,7 @@ done:
     hc_free(&cfg);
     flt_free(flt);
     free(filter_desc);
+    free(filter_words);
     if (out != stdout && fclose(out) != 0 && status != CMD_USAGE) {
         fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
         status = CMD_USAGE;

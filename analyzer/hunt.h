@@ -760,6 +760,8 @@ typedef struct hr_opts {
     struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */
     const hunt_config_t *cfg; /* internal networks: the direction in ECS/OCSF; or NULL */
     const char *filter;       /* the run's filter as given (words, -f FILE), or NULL */
+    const char *filter_file;  /* its parts: the file (or NULL) and the words (or NULL), which */
+    const char *filter_words; /* each finding's flows commands repeat (hr_filter_in_cmds) */
 } hr_opts_t;
 
 /* Merges findings with one fingerprint, drops acknowledged ones, assigns IDs (state under

@@ -683,12 +683,36 @@ static void hr_peer_json(FILE *out, const hunt_finding_t *f)
         fputs("null", out);
 }
 
+#define HR_FILTER_IN_CMDS_MAX 400 /* a run's filter words that each finding's commands repeat */
+
+/* Whether the run's filter fits each finding's flows commands (a file always does). */
+static int hr_filter_in_cmds(const hr_opts_t *o)
+{
+    return !o->filter_words || strlen(o->filter_words) <= HR_FILTER_IN_CMDS_MAX;
+}
+
+/* What a finding's flows commands select: its key's filter, and the run's when it had one
+ * (the flows it hunted), as shell words. */
+static void hr_cmd_select(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+{
+    int n = 0;
+    if (o->filter_file)
+        n = snprintf(out, cap, "-f '%s' ", o->filter_file);
+    if (n < 0 || (size_t)n >= cap)
+        n = 0;
+    if (o->filter_words && o->filter_words[0] && hr_filter_in_cmds(o))
+        snprintf(out + n, cap - (size_t)n, "'(%s) and (%s)'", f->filter, o->filter_words);
+    else
+        snprintf(out + n, cap - (size_t)n, "'%s'", f->filter);
+}
+
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
-    char a[32], b[32];
+    char a[32], b[32], sel[1024];
     hr_iso(f->first_seen, a);
     hr_iso(f->last_seen + 1, b);
-    snprintf(out, cap, "flowhunt cat %s --from %s --to %s '%s'", o->dir, a, b, f->filter);
+    hr_cmd_select(f, o, sel, sizeof sel);
+    snprintf(out, cap, "flowhunt cat %s --from %s --to %s %s", o->dir, a, b, sel);
 }
 
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
@@ -703,11 +727,12 @@ void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t
     size_t i = 0;
     while (i + 1 < sizeof bins / sizeof bins[0] && span / bins[i].ms > 300)
         i++;
-    char a[32], b[32];
+    char a[32], b[32], sel[1024];
     hr_iso(f->first_seen / bins[i].ms * bins[i].ms, a);
     hr_iso(f->last_seen + 1, b);
-    snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s '%s'", o->dir, a, b,
-             bins[i].text, f->filter);
+    hr_cmd_select(f, o, sel, sizeof sel);
+    snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s %s", o->dir, a, b,
+             bins[i].text, sel);
 }
 
 static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)
@@ -1072,10 +1097,10 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     o->prep->max_sampling ? o->prep->max_sampling : 1, o->prep->partitions,
                     o->prep->partitions == 1 ? "" : "es", o->prep->internal_hosts);
         if (o->filter)
-            fprintf(out,
-                    "# filter: %s: only the flows it selects were hunted (the flows commands "
-                    "below show every flow of a finding's key)\n",
-                    o->filter);
+            fprintf(out, "# filter: %s: only the flows it selects were hunted%s\n", o->filter,
+                    hr_filter_in_cmds(o) ? ", and each finding's flows commands select with it"
+                                         : " (too long to repeat in each finding's flows "
+                                           "commands, which show every flow of its key)");
         if (o->prep && (o->prep->hours_cached || o->prep->hours_built))
             fprintf(out,
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64

@@ -956,6 +956,10 @@ TEST_IMPL(hunt_filter_leaves_flows_out)
     char args[1000];
     snprintf(args, sizeof args, "--format json --no-state -f %s", path);
     char *cut = th_report(dir, args, &rc);
+    /* each finding's flows command selects with the run's filter: the file, by name */
+    char fwant[800];
+    snprintf(fwant, sizeof fwant, "-f '%s' '", path);
+    ASSERT_EQ(th_count(cut, fwant), th_count(cut, "\"hunt_id\""));
     int nc = th_keys(cut, kc, 512);
     free(cut);
     int others = 0, kept = 0;
@@ -982,7 +986,12 @@ TEST_IMPL(hunt_filter_leaves_flows_out)
     snprintf(args, sizeof args, "--format text 'not net %s0/24'", net);
     char *text = th_report(dir, args, &rc);
     char want[200];
-    snprintf(want, sizeof want, "# filter: 'not net %s0/24': only the flows it selects", net);
+    snprintf(want, sizeof want,
+             "# filter: 'not net %s0/24': only the flows it selects were hunted, and each "
+             "finding's flows commands select with it\n",
+             net);
+    ASSERT_NOT_NULL(strstr(text, want));
+    snprintf(want, sizeof want, ") and (not net %s0/24)'\n", net);
     ASSERT_NOT_NULL(strstr(text, want));
     free(text);
     struct stat st;
