@@ -396,6 +396,14 @@ TEST_IMPL(analyzer_cat_roundtrip_and_filters)
     return 0;
 }
 
+static void tc_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(fputs(text, f) >= 0, 1);
+    ASSERT_EQ(fclose(f), 0);
+}
+
 /* "PROG " then tmpl with its words DIR and F replaced by dir and file. */
 static void tc_subst(char *out, size_t cap, const char *prog, const char *tmpl, const char *dir,
                      const char *file)
@@ -434,15 +442,11 @@ TEST_IMPL(analyzer_filter_lists_and_file)
 
     char path[600], *a, *b;
     snprintf(path, sizeof path, "%s/iocs.filter", test_tmpdir());
-    FILE *f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("# resolvers that nobody may query from outside the office\n"
-          "dst ip in [\n"
-          "    10.0.0.53   # the first\n"
-          "    10.0.1.53,  # the second\n"
-          "]\n",
-          f);
-    fclose(f);
+    tc_write(path, "# resolvers that nobody may query from outside the office\n"
+                   "dst ip in [\n"
+                   "    10.0.0.53   # the first\n"
+                   "    10.0.1.53,  # the second\n"
+                   "]\n");
     /* the same flows, lines and sums as the filter on the command line; with a filter
      * there too, both hold; top and count take it alike */
     static const struct {
@@ -469,25 +473,26 @@ TEST_IMPL(analyzer_filter_lists_and_file)
         free(a);
         free(b);
     }
-    /* a mistake in the file: its line, the text of that line and a caret under the item */
-    f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("dst ip in [\n  10.0.0.53\n  10.0.0.300  # a typo\n]\n", f);
-    fclose(f);
-    ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s 2>&1; }", fh, s.dir, path), 2);
-    ASSERT_NOT_NULL(strstr(a, "iocs.filter:3: filter: expected an IPv4 or IPv6 address"));
-    ASSERT_NOT_NULL(strstr(a, "\n    10.0.0.300  # a typo\n    ^\n"));
-    free(a);
+    /* files refused, each with what its message says: a mistake names its line, shows it and
+     * puts a caret under the item; a feed that came out empty is refused rather than
+     * selecting every flow */
+    static const struct {
+        const char *text, *say, *say_too;
+    } bad[] = {
+        {"dst ip in [\n  10.0.0.53\n  10.0.0.300  # a typo\n]\n",
+         "iocs.filter:3: filter: expected an IPv4 or IPv6 address",
+         "\n    10.0.0.300  # a typo\n    ^\n"},
+        {"# no indicators today\n\n", "no filter in it", "no filter in it"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_write(path, bad[i].text);
+        ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s 2>&1; }", fh, s.dir, path), 2);
+        ASSERT_NOT_NULL(strstr(a, bad[i].say));
+        ASSERT_NOT_NULL(strstr(a, bad[i].say_too));
+        free(a);
+    }
     ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s/none 2>&1; }", fh, s.dir, test_tmpdir()), 2);
     ASSERT_NOT_NULL(strstr(a, "No such file"));
-    free(a);
-    /* a feed that came out empty is refused, rather than selecting every flow */
-    f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs("# no indicators today\n\n", f);
-    fclose(f);
-    ASSERT_EQ(test_runf(&a, "{ %s cat %s -f %s 2>&1; }", fh, s.dir, path), 2);
-    ASSERT_NOT_NULL(strstr(a, "no filter in it"));
     free(a);
     tc_store_free(&s);
     return 0;
