@@ -89,7 +89,7 @@ static void hunt_usage(FILE *f)
                "                    unanswered); prevalence and scores see only those flows; no\n"
                "                    hour is cached and the rare hunt's baseline is left as it\n"
                "                    was (a part of the traffic would teach it what the rest did\n"
-               "                    not do)\n"
+               "                    not do); default: [general] filter and filter_file\n"
                "\n"
                "State: DIR/hunt/ids.tsv keeps each fingerprint's Hunt ID, DIR/hunt/acks.tsv the\n"
                "acknowledged ones (flowhunt ack DIR FINGERPRINT --reason TEXT). Each run that\n"
@@ -269,15 +269,24 @@ int cmd_hunt(int argc, char **argv)
     const char *dir = argv[optind];
     if (cmd_data_dir("flowhunt hunt", dir) != 0)
         goto done;
-    if (optind + 1 < argc || filter_file) {
-        if (cmd_filter("flowhunt hunt", argc, argv, optind + 1, filter_file, &flt) != 0)
+    /* the filter: the command line's words and -f, or when it has neither the
+     * configuration's [general] filter and filter_file */
+    char *cfg_words[1] = {cfg.filter};
+    int from_cfg = optind + 1 >= argc && !filter_file;
+    int w_argc = from_cfg ? (cfg.filter[0] ? 1 : 0) : argc, w_first = from_cfg ? 0 : optind + 1;
+    char **w_argv = from_cfg ? cfg_words : argv;
+    if (from_cfg && cfg.filter_file[0])
+        filter_file = cfg.filter_file;
+    if (w_first < w_argc || filter_file) {
+        if (cmd_filter("flowhunt hunt", w_argc, w_argv, w_first, filter_file, &flt) != 0)
             goto done;
-        char *words = filter_words = flt_join(argc - optind - 1, argv + optind + 1);
-        size_t cap = (words ? strlen(words) : 0) + (filter_file ? strlen(filter_file) : 0) + 32;
+        char *words = filter_words = flt_join(w_argc - w_first, w_argv + w_first);
+        size_t cap = (words ? strlen(words) : 0) + (filter_file ? strlen(filter_file) : 0) + 64;
         filter_desc = hj_xmalloc(cap);
-        snprintf(filter_desc, cap, "%s%s%s%s%s%s", filter_file ? "-f " : "",
+        snprintf(filter_desc, cap, "%s%s%s%s%s%s%s", filter_file ? "-f " : "",
                  filter_file ? filter_file : "", filter_file && words && *words ? " " : "",
-                 words && *words ? "'" : "", words ? words : "", words && *words ? "'" : "");
+                 words && *words ? "'" : "", words ? words : "", words && *words ? "'" : "",
+                 from_cfg ? " (the configuration's [general] filter)" : "");
     }
     /* the hunts */
     int want[sizeof hunt_all / sizeof hunt_all[0]] = {0};

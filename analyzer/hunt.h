@@ -412,6 +412,10 @@ typedef struct hunt_config {
     /* non-app (hunt_nonapp.c): */
     hc_net_t *vpn_peers; /* known VPN endpoints: their tunnels are allow-listed */
     int n_vpn_peers;
+    /* [general] filter, filter_file: what a run without FILTER or -f hunts ("": every flow;
+     * flowhunt cat's language, checked when the file is read) */
+    char filter[1000];
+    char filter_file[1000];
     /* rare (hunt_rare.c): numeric settings only */
     /* miner (hunt_miner.c): [miner] ports, p2p_ports, servers, pools = FILE */
     uint8_t m_ports[8192], m_p2p_ports[8192]; /* bit per port: pool ports, p2p node ports */

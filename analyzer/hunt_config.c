@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "hunt.h"
 
 static const char *const hc_default_internal = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
@@ -449,6 +450,26 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
         return hc_set_nets(&c->resolvers, &c->n_resolvers, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 && strcmp(key, "vpn_peers") == 0)
         return hc_set_nets(&c->vpn_peers, &c->n_vpn_peers, val, 0, why, why_cap);
+    if (strcmp(sec, "general") == 0 &&
+        (strcmp(key, "filter") == 0 || strcmp(key, "filter_file") == 0)) {
+        char *dst = key[6] ? c->filter_file : c->filter;
+        if (strlen(val) >= sizeof c->filter) {
+            snprintf(why, why_cap,
+                     "%s: longer than %zu characters (a list belongs in a "
+                     "filter_file)",
+                     key, sizeof c->filter - 1);
+            return -1;
+        }
+        flt_t *f = NULL;
+        flt_error_t fe;
+        if (!key[6] && flt_parse(val, &f, &fe) != 0) {
+            snprintf(why, why_cap, "filter: %s at character %zu", fe.msg, fe.pos + 1);
+            return -1;
+        }
+        flt_free(f);
+        snprintf(dst, sizeof c->filter, "%s", val);
+        return 0;
+    }
     if (strcmp(sec, "ports") == 0) {
         uint8_t *bits = strcmp(key, "standard_tcp") == 0   ? c->std_tcp
                         : strcmp(key, "standard_udp") == 0 ? c->std_udp
@@ -613,6 +634,22 @@ static void hc_print_ports(FILE *out, const char *key, const uint8_t *bits)
     fputc('\n', out);
 }
 
+/* [general] filter and filter_file: set ones as keys, unset ones as comments. */
+static void hc_print_filter(FILE *out, const hunt_config_t *c)
+{
+    fprintf(out, "# only the flows this selects are hunted, as flowhunt cat's FILTER (default: "
+                 "every flow); FILTER or -f on the command line replace both\n");
+    if (c->filter[0])
+        fprintf(out, "filter = %s\n", c->filter);
+    else
+        fprintf(out, "# filter =\n");
+    fprintf(out, "# the same from a file, as flowhunt cat -f (both set: both must hold)\n");
+    if (c->filter_file[0])
+        fprintf(out, "filter_file = %s\n", c->filter_file);
+    else
+        fprintf(out, "# filter_file =\n");
+}
+
 void hc_print(const hunt_config_t *c, FILE *out)
 {
     fprintf(out, "# flowhunt hunt configuration (from %s)\n", c->source);
@@ -625,6 +662,7 @@ void hc_print(const hunt_config_t *c, FILE *out)
             hc_print_nets(out, "internal", c->internal, c->n_internal);                            \
             hc_print_nets(out, "resolvers", c->resolvers, c->n_resolvers);                         \
             hc_print_nets(out, "vpn_peers", c->vpn_peers, c->n_vpn_peers);                         \
+            hc_print_filter(out, c);                                                               \
         }                                                                                          \
     }                                                                                              \
     fprintf(out, "# %s (default %g)\n%s = %g\n", doc, (double)(def), #k, c->field);

@@ -556,6 +556,22 @@ TEST_IMPL(hunt_config_ini)
     ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
     ASSERT_NOT_NULL(strstr(err, "needs a reason"));
     hc_free(&c);
+    /* [general] filter: checked as it is read, kept as written */
+    f = fopen(path, "w");
+    fputs("[general]\nfilter = not net 10.9.0.0/16\nfilter_file = /etc/flowhunt/x\n", f);
+    fclose(f);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), 0);
+    ASSERT_STR_EQ(c.filter, "not net 10.9.0.0/16");
+    ASSERT_STR_EQ(c.filter_file, "/etc/flowhunt/x");
+    hc_free(&c);
+    f = fopen(path, "w");
+    fputs("[general]\nfilter = dst port 99999\n", f);
+    fclose(f);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, ":2: filter: '99999' is out of range for 'port'"));
+    hc_free(&c);
     /* values that are each in range but together turn a test round */
     f = fopen(path, "w");
     fputs("[scan]\ntrw_theta0 = 0.2\ntrw_theta1 = 0.8\n", f);
@@ -980,6 +996,26 @@ TEST_IMPL(hunt_filter_leaves_flows_out)
     }
     printf("# %d findings, %d outside %s0/24; filtered: %d, %d of them the same\n", na, others, net,
            nc, kept);
+    /* the configuration's [general] filter does the same; the command line's replaces it */
+    static const char *const cfgs[] = {"not net %s0/24\n", "proto 99\n"};
+    for (int i = 0; i < 2; i++) {
+        char ini[700], line[200];
+        snprintf(ini, sizeof ini, "%s/filter%d.ini", test_tmpdir(), i);
+        snprintf(line, sizeof line, cfgs[i], net);
+        f = fopen(ini, "w");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "[general]\nfilter = %s", line);
+        fclose(f);
+        snprintf(args, sizeof args, "--format json --no-state --config %s %s%s%s", ini,
+                 i ? "'not net " : "", i ? net : "", i ? "0/24'" : "");
+        char *viacfg = th_report(dir, args, &rc);
+        static char kf[512][160];
+        int nf = th_keys(viacfg, kf, 512);
+        free(viacfg);
+        ASSERT_EQ(nf, nc);
+        for (int j = 0; j < nc; j++)
+            ASSERT_STR_EQ(kf[j], kc[j]);
+    }
     ASSERT_LT(others, na); /* the /24 had findings of its own */
     ASSERT_GE(kept * 10, others * 9);
     /* with state: the header names the filter; IDs are kept, hours and the baseline not */
