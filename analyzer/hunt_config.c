@@ -452,17 +452,16 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
         return hc_set_nets(&c->vpn_peers, &c->n_vpn_peers, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 &&
         (strcmp(key, "filter") == 0 || strcmp(key, "filter_file") == 0)) {
-        char *dst = key[6] ? c->filter_file : c->filter;
+        int is_file = strcmp(key, "filter_file") == 0;
+        char *dst = is_file ? c->filter_file : c->filter;
         if (strlen(val) >= sizeof c->filter) {
-            snprintf(why, why_cap,
-                     "%s: longer than %zu characters (a list belongs in a "
-                     "filter_file)",
-                     key, sizeof c->filter - 1);
+            snprintf(why, why_cap, "%s: longer than %zu characters (a list goes in a file)", key,
+                     sizeof c->filter - 1);
             return -1;
         }
         flt_t *f = NULL;
         flt_error_t fe;
-        if (!key[6] && flt_parse(val, &f, &fe) != 0) {
+        if (!is_file && flt_parse(val, &f, &fe) != 0) {
             snprintf(why, why_cap, "filter: %s at character %zu", fe.msg, fe.pos + 1);
             return -1;
         }
