@@ -47,16 +47,32 @@ struct flt;
 int cmd_filter(const char *prog, int argc, char **argv, int first, const char *filter_file,
                struct flt **flt);
 
-/* What follows a read command's options, argv[first ..]: the data directory, then a filter
- * (its words joined), and with filter_file (-f, nfdump's filter file) the file's filter too,
- * both to hold; narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it), *from
- * and *to set; else the problem printed (as "PROG: ..."), -1. */
-int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
-                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
-                   uint64_t *from, uint64_t *to);
+/* The options the read commands (cat, top, count, hunt) share, as given (NULL when not):
+ * --from, --to and -f/--filter-file. */
+typedef struct cmd_read_args {
+    const char *from, *to, *filter_file;
+} cmd_read_args_t;
 
-/* getopt values of the read commands' long-only options: -f is --filter-file's */
-enum { CMD_OPT_FROM = 0x100 };
+/* Their getopt values (-f is --filter-file's, so "f:" goes in the short options), and their
+ * entries for a getopt_long table. */
+enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO };
+/* clang-format off */
+#define CMD_READ_LONGOPTS                                                                          \
+    {"from", required_argument, NULL, CMD_OPT_FROM},                                               \
+    {"to", required_argument, NULL, CMD_OPT_TO},                                                   \
+    {"filter-file", required_argument, NULL, 'f'}
+/* clang-format on */
+
+/* Keeps getopt's value `opt` and its argument in *r when it is one of those options: 1, else
+ * 0 (the command's own, or an unknown one). */
+int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r);
+
+/* What follows a read command's options, argv[first ..]: the data directory, then a filter
+ * (its words joined), and with r->filter_file (-f, nfdump's filter file) the file's filter
+ * too, both to hold; narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it),
+ * *from and *to set; else the problem printed (as "PROG: ..."), -1. */
+int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
+                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to);
 
 /* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
 int cmd_workers(void);

@@ -491,14 +491,12 @@ static void cat_usage(FILE *f)
 
 int cmd_cat(int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
-                                         {"filter-file", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
+    static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          {"format", required_argument, NULL, 'o'},
                                          {"limit", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL;
+    cmd_read_args_t ra = {0};
     cat_ctx_t c;
     memset(&c, 0, sizeof c);
     c.fmt = CAT_CSV;
@@ -508,15 +506,6 @@ int cmd_cat(int argc, char **argv)
         switch (opt) {
         case 'v':
             verbose = 1;
-            break;
-        case CMD_OPT_FROM:
-            from_arg = optarg;
-            break;
-        case 'f':
-            filter_file = optarg;
-            break;
-        case 't':
-            to_arg = optarg;
             break;
         case 'o': {
             static const char *const fmts[] = {"csv", "json", "text"}; /* cat_fmt_t */
@@ -542,13 +531,14 @@ int cmd_cat(int argc, char **argv)
             cat_usage(stdout);
             return CMD_OK;
         default:
+            if (cmd_read_opt(opt, optarg, &ra))
+                break;
             cat_usage(stderr);
             return CMD_USAGE;
         }
     }
     const char *dir;
-    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
-                       &c.flt, &c.from, &c.to) != 0)
+    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
 
     if (c.fmt == CAT_TEXT)

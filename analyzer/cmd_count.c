@@ -283,16 +283,14 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
 
 int cmd_count(int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
-                                         {"filter-file", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
+    static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          {"bin", required_argument, NULL, 'b'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"skip-zeroes", no_argument, NULL, 'z'},
                                          {"format", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL;
+    cmd_read_args_t ra = {0};
     cnt_fmt_t fmt = CNT_TEXT;
     int skip_zeroes = 0, opt;
     cnt_ctx_t c;
@@ -301,15 +299,6 @@ int cmd_count(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
         switch (opt) {
-        case CMD_OPT_FROM:
-            from_arg = optarg;
-            break;
-        case 'f':
-            filter_file = optarg;
-            break;
-        case 't':
-            to_arg = optarg;
-            break;
         case 'b':
             if (timearg_duration(optarg, &c.bin_ms) != 0 || c.bin_ms < 1000) {
                 fprintf(stderr,
@@ -337,17 +326,18 @@ int cmd_count(int argc, char **argv)
             cnt_usage(stdout);
             return CMD_OK;
         default:
+            if (cmd_read_opt(opt, optarg, &ra))
+                break;
             cnt_usage(stderr);
             return CMD_USAGE;
         }
     }
     const char *dir;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt count", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
-                       &flt, &c.from, &c.to) != 0)
+    if (cmd_dir_filter("flowhunt count", argc, argv, optind, &ra, &dir, &flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
-    c.has_from = from_arg != NULL;
-    c.has_to = to_arg != NULL;
+    c.has_from = ra.from != NULL;
+    c.has_to = ra.to != NULL;
     c.flt = flt;
     c.n_workers = cmd_workers();
     c.w = calloc((size_t)c.n_workers, sizeof *c.w);

@@ -108,9 +108,7 @@ static int hunt_bad(const char *what)
 
 int cmd_hunt(int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
-                                         {"filter-file", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
+    static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          {"now", required_argument, NULL, 'N'},
                                          {"hunts", required_argument, NULL, 'H'},
                                          {"format", required_argument, NULL, 'F'},
@@ -133,8 +131,8 @@ int cmd_hunt(int argc, char **argv)
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
     const char *geoip = NULL, *asn = NULL, *users = NULL;
-    const char *from_arg = NULL, *to_arg = NULL, *now_arg = NULL, *hunts_arg = NULL;
-    const char *filter_file = NULL;
+    cmd_read_args_t ra = {0};
+    const char *now_arg = NULL, *hunts_arg = NULL;
     flt_t *flt = NULL;
     char *filter_desc = NULL, *filter_words = NULL;
     const char *config = NULL, *internal = NULL, *resolvers = NULL, *allow = NULL, *out_path = NULL;
@@ -145,15 +143,6 @@ int cmd_hunt(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:hf:", opts, NULL)) != -1) {
         switch (c) {
-        case CMD_OPT_FROM:
-            from_arg = optarg;
-            break;
-        case 'f':
-            filter_file = optarg;
-            break;
-        case 't':
-            to_arg = optarg;
-            break;
         case 'N':
             now_arg = optarg;
             break;
@@ -225,6 +214,8 @@ int cmd_hunt(int argc, char **argv)
             fprintf(stderr, "flowhunt hunt: %s needs a value\n", argv[optind - 1]);
             return CMD_USAGE;
         default:
+            if (cmd_read_opt(c, optarg, &ra))
+                break;
             fprintf(stderr, "flowhunt hunt: unknown option '%s' (see --help)\n", argv[optind - 1]);
             return CMD_USAGE;
         }
@@ -272,19 +263,20 @@ int cmd_hunt(int argc, char **argv)
     /* the filter: the command line's words and -f, or when it has neither the
      * configuration's [general] filter and filter_file */
     char *cfg_words[1] = {cfg.filter};
-    int from_cfg = optind + 1 >= argc && !filter_file;
+    int from_cfg = optind + 1 >= argc && !ra.filter_file;
     int w_argc = from_cfg ? (cfg.filter[0] ? 1 : 0) : argc, w_first = from_cfg ? 0 : optind + 1;
     char **w_argv = from_cfg ? cfg_words : argv;
     if (from_cfg && cfg.filter_file[0])
-        filter_file = cfg.filter_file;
-    if (w_first < w_argc || filter_file) {
-        if (cmd_filter("flowhunt hunt", w_argc, w_argv, w_first, filter_file, &flt) != 0)
+        ra.filter_file = cfg.filter_file;
+    if (w_first < w_argc || ra.filter_file) {
+        if (cmd_filter("flowhunt hunt", w_argc, w_argv, w_first, ra.filter_file, &flt) != 0)
             goto done;
         char *words = filter_words = flt_join(w_argc - w_first, w_argv + w_first);
-        size_t cap = (words ? strlen(words) : 0) + (filter_file ? strlen(filter_file) : 0) + 64;
+        size_t cap =
+            (words ? strlen(words) : 0) + (ra.filter_file ? strlen(ra.filter_file) : 0) + 64;
         filter_desc = hj_xmalloc(cap);
-        snprintf(filter_desc, cap, "%s%s%s%s%s%s%s", filter_file ? "-f " : "",
-                 filter_file ? filter_file : "", filter_file && words && *words ? " " : "",
+        snprintf(filter_desc, cap, "%s%s%s%s%s%s%s", ra.filter_file ? "-f " : "",
+                 ra.filter_file ? ra.filter_file : "", ra.filter_file && words && *words ? " " : "",
                  words && *words ? "'" : "", words ? words : "", words && *words ? "'" : "",
                  from_cfg ? " (the configuration's [general] filter)" : "");
     }
@@ -335,8 +327,8 @@ int cmd_hunt(int argc, char **argv)
         goto done;
     }
     uint64_t from = 0, to = UINT64_MAX;
-    if ((from_arg && timearg_parse(from_arg, now, &from) != 0) ||
-        (to_arg && timearg_parse(to_arg, now, &to) != 0)) {
+    if ((ra.from && timearg_parse(ra.from, now, &from) != 0) ||
+        (ra.to && timearg_parse(ra.to, now, &to) != 0)) {
         status = hunt_bad("--from/--to is not a time (2024-03-01T12:00:00Z, -24h, @UNIX)");
         goto done;
     }
@@ -348,8 +340,8 @@ int cmd_hunt(int argc, char **argv)
     uint64_t first, last;
     if (hp_extent(dir, from, to, workers, &first, &last) != 0)
         goto done;
-    uint64_t win_from = from_arg ? from : first, win_to = to_arg ? to : last + 1;
-    uint64_t end_ms = to_arg ? to : last;
+    uint64_t win_from = ra.from ? from : first, win_to = ra.to ? to : last + 1;
+    uint64_t end_ms = ra.to ? to : last;
 
     if (out_path) {
         out = fopen(out_path, "w");
@@ -410,7 +402,7 @@ int cmd_hunt(int argc, char **argv)
                     .enrich = enrich,
                     .cfg = &cfg,
                     .filter = filter_desc,
-                    .filter_file = filter_file,
+                    .filter_file = ra.filter_file,
                     .filter_words = filter_words};
     FILE *rep = au_tee_open(&tee, out);
     if (!rep) {

@@ -1353,9 +1353,7 @@ static void top_usage(FILE *f)
 
 int cmd_top(int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, CMD_OPT_FROM},
-                                         {"filter-file", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
+    static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          {"by", required_argument, NULL, 'b'},
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},
@@ -1363,7 +1361,8 @@ int cmd_top(int argc, char **argv)
                                          {"format", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *from_arg = NULL, *to_arg = NULL, *filter_file = NULL, *by = NULL;
+    cmd_read_args_t ra = {0};
+    const char *by = NULL;
     top_order_t order = TOP_FLOWS;
     top_fmt_t fmt = TOP_TEXT;
     uint64_t top_n = 10;
@@ -1374,15 +1373,6 @@ int cmd_top(int argc, char **argv)
     int verbose = 0;
     while ((opt = getopt_long(argc, argv, "hn:vf:", opts, NULL)) != -1) {
         switch (opt) {
-        case CMD_OPT_FROM:
-            from_arg = optarg;
-            break;
-        case 'f':
-            filter_file = optarg;
-            break;
-        case 't':
-            to_arg = optarg;
-            break;
         case 'b':
             by = optarg;
             break;
@@ -1423,6 +1413,8 @@ int cmd_top(int argc, char **argv)
             top_usage(stdout);
             return CMD_OK;
         default:
+            if (cmd_read_opt(opt, optarg, &ra))
+                break;
             top_usage(stderr);
             return CMD_USAGE;
         }
@@ -1440,8 +1432,7 @@ int cmd_top(int argc, char **argv)
     const char *dir;
     uint64_t from, to;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt top", argc, argv, optind, from_arg, to_arg, filter_file, &dir,
-                       &flt, &from, &to) != 0)
+    if (cmd_dir_filter("flowhunt top", argc, argv, optind, &ra, &dir, &flt, &from, &to) != 0)
         return CMD_USAGE;
     c.flt = flt;
 

@@ -359,9 +359,21 @@ int cmd_filter(const char *prog, int argc, char **argv, int first, const char *f
     return 0;
 }
 
-int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const char *from_arg,
-                   const char *to_arg, const char *filter_file, const char **dir, struct flt **flt,
-                   uint64_t *from, uint64_t *to)
+int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r)
+{
+    if (opt == CMD_OPT_FROM)
+        r->from = arg;
+    else if (opt == CMD_OPT_TO)
+        r->to = arg;
+    else if (opt == 'f')
+        r->filter_file = arg;
+    else
+        return 0;
+    return 1;
+}
+
+int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
+                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to)
 {
     *flt = NULL;
     if (first >= argc) {
@@ -369,8 +381,8 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cha
         return -1;
     }
     *dir = argv[first];
-    if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, from_arg, to_arg, from, to) != 0 ||
-        cmd_filter(prog, argc, argv, first + 1, filter_file, flt) != 0)
+    if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, r->from, r->to, from, to) != 0 ||
+        cmd_filter(prog, argc, argv, first + 1, r->filter_file, flt) != 0)
         return -1;
     flt_set_window(*flt, *from, *to);
     return 0;
