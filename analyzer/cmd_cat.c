@@ -57,6 +57,7 @@ typedef struct cat_ctx {
     cat_fmt_t fmt;
     uint64_t limit; /* 0: no limit */
     uint64_t cols;  /* columns printed */
+    const flow_print_sel_t *sel; /* --fields: those columns, in that order; NULL: all */
     cmd_progress_t progress;
     int n_workers;
     /* shared, under mu */
@@ -218,7 +219,10 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, uint32_t k, cat_out_t 
             return -SEG_E_NOMEM;
         char *p = o->buf + o->len;
         size_t n;
-        if (c->fmt == CAT_CSV) {
+        if (c->sel) {
+            n = flow_format_cols_sel(p, c->fmt == CAT_JSON ? FLOW_PRINT_JSON : FLOW_PRINT_CSV,
+                                     c->sel, vals, pres, j);
+        } else if (c->fmt == CAT_CSV) {
             n = flow_format_csv_cols(p, vals, pres, j);
         } else if (c->fmt == CAT_JSON) {
             n = flow_format_json_cols(p, vals, pres, j);
@@ -462,7 +466,7 @@ static void *cat_worker(void *arg)
 static void cat_usage(FILE *f)
 {
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
-               "                    [-f FILE] [FILTER]\n"
+               "                    [--fields COLS] [-f FILE] [FILTER]\n"
                "\n"
                "Prints the stored flows of data directory DIR, in time order, that overlap the\n"
                "window [--from, --to) and match FILTER. Counters are as exported; the sampling\n"
@@ -473,6 +477,9 @@ static void cat_usage(FILE *f)
                "  --format FMT       csv (default: the columns and header of flowhuntd --print\n"
                "                     csv), json (one object a line), text (an aligned table)\n"
                "  --limit N          stop after N flows\n"
+               "  --fields COLS      csv and json: only these columns, in this order, named as\n"
+               "                     the CSV header names them (src_addr,dst_port,bytes); only\n"
+               "                     they are read (SiLK's rwcut --fields, nfdump's -o fmt:)\n"
                "  -f, --filter-file FILE  the filter in a file (nfdump -f): '#' starts a\n"
                "                     comment, lines join; with a FILTER too, a flow must match\n"
                "                     both (a feed of indicators: dst ip in [ ... ])\n"
@@ -494,9 +501,12 @@ int cmd_cat(int argc, char **argv)
     static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          {"format", required_argument, NULL, 'o'},
                                          {"limit", required_argument, NULL, 'l'},
+                                         {"fields", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cmd_read_args_t ra = {0};
+    flow_print_sel_t sel;
+    const char *fields = NULL;
     cat_ctx_t c;
     memset(&c, 0, sizeof c);
     c.fmt = CAT_CSV;
@@ -527,6 +537,9 @@ int cmd_cat(int argc, char **argv)
             c.limit = v;
             break;
         }
+        case 'F':
+            fields = optarg;
+            break;
         case 'h':
             cat_usage(stdout);
             return CMD_OK;
@@ -541,7 +554,23 @@ int cmd_cat(int argc, char **argv)
     if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
 
-    if (c.fmt == CAT_TEXT)
+    if (fields) {
+        char err[1024];
+        if (c.fmt == CAT_TEXT) {
+            fprintf(stderr, "flowhunt cat: --fields is for --format csv and json (text has its "
+                            "own columns)\n");
+            flt_free(c.flt);
+            return CMD_USAGE;
+        }
+        if (flow_print_sel_parse(fields, &sel, err, sizeof err) != 0) {
+            fprintf(stderr, "flowhunt cat: --fields: %s\n", err);
+            flt_free(c.flt);
+            return CMD_USAGE;
+        }
+        c.sel = &sel;
+        for (int i = 0; i < sel.n; i++)
+            c.cols |= (uint64_t)1 << sel.col[i];
+    } else if (c.fmt == CAT_TEXT)
         c.cols = FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(proto) | FLOW_BIT(src_addr) |
                  FLOW_BIT(dst_addr) | FLOW_BIT(src_port) | FLOW_BIT(dst_port) |
                  FLOW_BIT(tcp_flags) | FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(sampling);
@@ -559,7 +588,11 @@ int cmd_cat(int argc, char **argv)
     pthread_cond_init(&c.cv, NULL);
     cmd_progress_init(&c.progress, 1);
 
-    if (c.fmt == CAT_CSV)
+    if (c.fmt == CAT_CSV && c.sel) {
+        char line[FLOW_PRINT_LINE_MAX];
+        flow_format_csv_header_sel(line, c.sel);
+        printf("%s\n", line);
+    } else if (c.fmt == CAT_CSV)
         flow_print_header(stdout, FLOW_PRINT_CSV);
     else if (c.fmt == CAT_TEXT)
         printf("%s\n", cat_text_header);
