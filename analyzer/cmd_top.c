@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "enrich.h"
 #include "filter.h"
 #include "flow_print.h"
 
@@ -1108,41 +1109,128 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
 
 /* Formatted by hand into one buffer per line: -A output can be millions of lines, where
  * printf's parsing of the format per field dominated. */
-#define TOP_LINE_MAX 1024     /* a line's bound: 8 fields of at most an address, 3 sums */
+#define TOP_LINE_MAX 4096     /* a line's bound: 8 fields, two addresses' context, 3 sums */
 #define TOP_PRINT_CHUNK 8192u /* lines a thread formats before its turn to write them */
+#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 3)
 
 static const char *const top_sum_names[3] = {"flows", "packets", "bytes"};
 
-/* One line of entry `ent` (key, then sums) into p, padded to wid[] as text; its end. */
-static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, top_fmt_t fmt,
-                      const size_t *wid)
+/* --geoip / --asn: what the databases say of each address field, in columns right after it
+ * (nfdump -G's country and AS beside an address, as columns a script can read). */
+enum { TOP_X_COUNTRY, TOP_X_ASN, TOP_X_ORG, TOP_X_N };
+static const char *const top_x_names[TOP_X_N] = {"country", "asn", "as_org"};
+
+typedef struct top_ctxcols {
+    en_ctx_t *en; /* NULL: no context columns */
+    int want[TOP_X_N];
+} top_ctxcols_t;
+
+/* The context columns that follow field i: the wanted ones of an address field, else none. */
+static int top_x_of(const top_ctxcols_t *x, const top_key_t *key, int i, int *xs)
 {
-    char cell[FLOW_ADDR_STRLEN + 24];
+    int n = 0;
+    if (x->en && flow_cols[key->col[i]].type == FLOW_T_ADDR)
+        for (int k = 0; k < TOP_X_N; k++)
+            if (x->want[k])
+                xs[n++] = k;
+    return n;
+}
+
+/* Context cell k of field i of entry `ent` into out: its length, or -1 when the databases do
+ * not know it (text "-", CSV empty, JSON null). A network (srcip/24) is looked up by its first
+ * address. The AS organisation is free text: CSV quotes it when it must (RFC 4180), JSON
+ * escapes it, text turns control bytes into '?'. */
+static int top_x_text(char *out, const top_ctxcols_t *x, const top_key_t *key, int i,
+                      const uint8_t *ent, int k, top_fmt_t fmt)
+{
+    flow_addr_t a;
+    hunt_geo_t g;
+    memcpy(&a, ent + key->off[i], 16);
+    if (!en_lookup(x->en, &a, &g))
+        return -1;
+    if (k == TOP_X_COUNTRY)
+        return g.has_geo && g.country[0] ? sprintf(out, "%s", g.country) : -1;
+    if (!g.has_asn)
+        return -1;
+    if (k == TOP_X_ASN)
+        return (int)flow_print_u64(out, g.asn);
+    if (!g.as_org[0])
+        return -1;
+    int len = 0, quote = fmt == TOP_CSV && strpbrk(g.as_org, ",\"\r\n") != NULL;
+    if (quote)
+        out[len++] = '"';
+    for (const unsigned char *s = (const unsigned char *)g.as_org; *s; s++) {
+        if (fmt == TOP_JSON && (*s == '"' || *s == '\\'))
+            out[len++] = '\\';
+        if (fmt == TOP_CSV && *s == '"')
+            out[len++] = '"';
+        if (*s < 0x20 && fmt == TOP_JSON)
+            len += sprintf(out + len, "\\u%04x", *s);
+        else
+            out[len++] = *s < 0x20 && fmt == TOP_TEXT ? '?' : (char)*s;
+    }
+    if (quote)
+        out[len++] = '"';
+    out[len] = '\0';
+    return len;
+}
+
+/* The header name of field i's context column k ("srcip_country"). */
+static size_t top_x_name(char *out, const top_key_t *key, int i, int k)
+{
+    return (size_t)sprintf(out, "%s_%s", key->name[i], top_x_names[k]);
+}
+
+/* One line of entry `ent` (key, its context, then sums) into p, padded to wid[] (one a
+ * column, in order) as text; its end. */
+static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const top_ctxcols_t *x,
+                      top_fmt_t fmt, const size_t *wid)
+{
+    char cell[TOP_LINE_MAX / 2];
     const int nf = key->n;
+    int ci = 0;
     const top_sum_t *sm = (const top_sum_t *)(ent + key->kw);
     uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
     if (fmt == TOP_JSON)
         *p++ = '{';
     for (int i = 0; i < nf; i++) {
-        size_t l = top_field_text(cell, key, i, ent);
-        int is_addr = flow_cols[key->col[i]].type == FLOW_T_ADDR;
-        if (fmt == TOP_TEXT) {
-            p = top_pad(p, cell, l, wid[i], 0);
-            *p++ = ' ';
-            *p++ = ' ';
-        } else if (fmt == TOP_CSV) {
-            p = top_pad(p, cell, l, 0, 0);
-            *p++ = ',';
-        } else {
-            /* the field's text is `l` bytes, not a string */
-            p += sprintf(p, is_addr ? "\"%s\":\"%.*s\"," : "\"%s\":%.*s,", key->name[i], (int)l,
-                         cell);
+        int xs[TOP_X_N], nx = top_x_of(x, key, i, xs);
+        for (int c = -1; c < nx; c++, ci++) {
+            /* c -1: the field itself; then its context columns */
+            int l;
+            const char *name = key->name[i];
+            char xname[64];
+            int quoted = 0;
+            if (c < 0) {
+                l = (int)top_field_text(cell, key, i, ent);
+                quoted = flow_cols[key->col[i]].type == FLOW_T_ADDR;
+            } else {
+                l = top_x_text(cell, x, key, i, ent, xs[c], fmt);
+                top_x_name(xname, key, i, xs[c]);
+                name = xname;
+                quoted = xs[c] != TOP_X_ASN;
+            }
+            if (fmt == TOP_TEXT) {
+                p = l < 0 ? top_pad(p, "-", 1, wid[ci], 0)
+                          : top_pad(p, cell, (size_t)l, wid[ci], 0);
+                *p++ = ' ';
+                *p++ = ' ';
+            } else if (fmt == TOP_CSV) {
+                if (l > 0)
+                    p = top_pad(p, cell, (size_t)l, 0, 0);
+                *p++ = ',';
+            } else if (l < 0) {
+                p += sprintf(p, "\"%s\":null,", name);
+            } else {
+                /* the field's text is `l` bytes, not a string */
+                p += sprintf(p, quoted ? "\"%s\":\"%.*s\"," : "\"%s\":%.*s,", name, l, cell);
+            }
         }
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++, ci++) {
         size_t l = flow_print_u64(cell, v[i]);
         if (fmt == TOP_TEXT) {
-            p = top_pad(p, cell, l, wid[nf + i], 1);
+            p = top_pad(p, cell, l, wid[ci], 1);
             if (i < 2) {
                 *p++ = ' ';
                 *p++ = ' ';
@@ -1169,9 +1257,11 @@ typedef struct top_out {
     const uint8_t *const *order;
     uint32_t n;
     const top_key_t *key;
+    const top_ctxcols_t *x;
     top_fmt_t fmt;
     int threads, phase; /* phase 0: widths; 1: lines */
-    size_t wid[2][TOP_MAX_FIELDS + 3];
+    int n_cols;
+    size_t wid[2][TOP_MAX_COLS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t turn; /* the chunk whose turn it is to be written */
@@ -1190,7 +1280,7 @@ static void *top_out_run(void *arg)
     const top_key_t *key = o->key;
     const int nf = key->n, j = job->j;
     const uint8_t *const *order = o->order;
-    char cell[FLOW_ADDR_STRLEN + 24];
+    char cell[TOP_LINE_MAX / 2];
     if (o->phase == 0) {
         /* widths from what will be printed, so the table lines up */
         size_t *wid = o->wid[j];
@@ -1203,15 +1293,23 @@ static void *top_out_run(void *arg)
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD] + key->kw + sizeof(top_sum_t) - 1);
             }
+            int ci = 0;
             for (int f = 0; f < nf; f++) {
+                int xs[TOP_X_N], nx = top_x_of(o->x, key, f, xs);
                 size_t l = top_field_text(cell, key, f, order[i]);
-                if (l > wid[f])
-                    wid[f] = l;
+                if (l > wid[ci])
+                    wid[ci] = l;
+                ci++;
+                for (int c = 0; c < nx; c++, ci++) {
+                    int xl = top_x_text(cell, o->x, key, f, order[i], xs[c], TOP_TEXT);
+                    if (xl > 0 && (size_t)xl > wid[ci])
+                        wid[ci] = (size_t)xl;
+                }
             }
-            for (int f = 0; f < 3; f++) {
+            for (int f = 0; f < 3; f++, ci++) {
                 size_t l = flow_print_u64(cell, v[f]);
-                if (l > wid[nf + f])
-                    wid[nf + f] = l;
+                if (l > wid[ci])
+                    wid[ci] = l;
             }
         }
         return NULL;
@@ -1241,7 +1339,7 @@ static void *top_out_run(void *arg)
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD] + key->kw + sizeof(top_sum_t) - 1);
             }
-            len = (size_t)(top_line(buf + len, order[i], key, o->fmt, o->wid[0]) - buf);
+            len = (size_t)(top_line(buf + len, order[i], key, o->x, o->fmt, o->wid[0]) - buf);
         }
         /* the turn passes on even without a buffer, so the other thread never waits forever */
         pthread_mutex_lock(&o->mu);
@@ -1259,10 +1357,10 @@ static void *top_out_run(void *arg)
     return NULL;
 }
 
-/* The header and the lines of order[0 .. n) on up to two threads (one for a few lines). 0, or
- * -1 out of memory. */
-static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *key, top_fmt_t fmt,
-                     int threads)
+/* The header and the lines of order[0 .. n) on up to two threads (one for a few lines, and
+ * with context columns, whose lookups share one cache). 0, or -1 out of memory. */
+static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *key,
+                     const top_ctxcols_t *x, top_fmt_t fmt, int threads)
 {
     char line[TOP_LINE_MAX];
     const int nf = key->n;
@@ -1271,45 +1369,49 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
     o.order = order;
     o.n = n;
     o.key = key;
+    o.x = x;
     o.fmt = fmt;
-    o.threads = threads > 1 && n >= TOP_SPLIT ? 2 : 1;
+    o.threads = threads > 1 && n >= TOP_SPLIT && !x->en ? 2 : 1;
     pthread_mutex_init(&o.mu, NULL);
     pthread_cond_init(&o.cv, NULL);
     top_out_job_t job[2] = {{&o, 0, 0}, {&o, 1, 0}};
-    for (int j = 0; j < o.threads; j++) {
-        for (int i = 0; i < nf; i++)
-            o.wid[j][i] = strlen(key->name[i]);
-        for (int i = 0; i < 3; i++)
-            o.wid[j][nf + i] = strlen(top_sum_names[i]);
+    /* the column names, in order: each field and its context, then the sums */
+    char names[TOP_MAX_COLS][64];
+    int nc = 0;
+    for (int i = 0; i < nf; i++) {
+        int xs[TOP_X_N], nx = top_x_of(x, key, i, xs);
+        snprintf(names[nc++], sizeof names[0], "%s", key->name[i]);
+        for (int c = 0; c < nx; c++)
+            top_x_name(names[nc++], key, i, xs[c]);
     }
+    for (int i = 0; i < 3; i++)
+        snprintf(names[nc++], sizeof names[0], "%s", top_sum_names[i]);
+    o.n_cols = nc;
+    for (int j = 0; j < o.threads; j++)
+        for (int i = 0; i < nc; i++)
+            o.wid[j][i] = strlen(names[i]);
+    char *p = line;
     if (fmt == TOP_TEXT) {
         cmd_par(top_out_run, job, sizeof job[0], o.threads);
-        for (int i = 0; i < nf + 3; i++)
+        for (int i = 0; i < nc; i++)
             if (o.threads > 1 && o.wid[1][i] > o.wid[0][i])
                 o.wid[0][i] = o.wid[1][i];
-        const size_t *wid = o.wid[0];
-        char *p = line;
-        for (int i = 0; i < nf; i++) {
-            p = top_pad(p, key->name[i], strlen(key->name[i]), wid[i], 0);
-            *p++ = ' ';
-            *p++ = ' ';
-        }
-        for (int i = 0; i < 3; i++) {
-            p = top_pad(p, top_sum_names[i], strlen(top_sum_names[i]), wid[nf + i], 1);
-            *p++ = i < 2 ? ' ' : '\n';
-            if (i < 2)
+        for (int i = 0; i < nc; i++) {
+            /* the sums are right-aligned, as their values are */
+            p = top_pad(p, names[i], strlen(names[i]), o.wid[0][i], i >= nc - 3);
+            if (i < nc - 1) {
                 *p++ = ' ';
+                *p++ = ' ';
+            }
         }
-        fwrite(line, 1, (size_t)(p - line), stdout);
+        *p++ = '\n';
     } else if (fmt == TOP_CSV) {
-        char *p = line;
-        for (int i = 0; i < nf; i++) {
-            p = top_pad(p, key->name[i], strlen(key->name[i]), 0, 0);
-            *p++ = ',';
+        for (int i = 0; i < nc; i++) {
+            p = top_pad(p, names[i], strlen(names[i]), 0, 0);
+            *p++ = i < nc - 1 ? ',' : '\n';
         }
-        p = top_pad(p, "flows,packets,bytes\n", 20, 0, 0);
-        fwrite(line, 1, (size_t)(p - line), stdout);
     }
+    fwrite(line, 1, (size_t)(p - line), stdout);
     o.phase = 1;
     /* the chunks' turns need both threads running: job 1 cannot run after job 0 here */
     pthread_t th;
@@ -1329,7 +1431,8 @@ static void top_usage(FILE *f)
 {
     fprintf(f,
             "usage: flowhunt top DIR --by FIELDS [--order flows|bytes|packets] [-n N] [--raw]\n"
-            "                    [--from T] [--to T] [--format text|csv|json] [-f FILE] [FILTER]\n"
+            "                    [--from T] [--to T] [--format text|csv|json] [--geoip FILE]\n"
+            "                    [--asn FILE] [-f FILE] [FILTER]\n"
             "\n"
             "Sums flows, packets and bytes per key over the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER, and prints the N largest (nfdump -s, or -A with\n"
@@ -1346,6 +1449,11 @@ static void top_usage(FILE *f)
             "  --from, --to    the window, as for flowhunt cat\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
             "  -v, --verbose   the scan's summary on stderr (also shown on a terminal)\n"
+            "  --geoip FILE    a MaxMind City or Country database (mmdb): after each address\n"
+            "                  field, its country (FIELD_country, ISO 3166 code)\n"
+            "  --asn FILE      a MaxMind ASN database: FIELD_asn and FIELD_as_org (nfdump -G;\n"
+            "                  a network is looked up by its first address; unknown: -, an\n"
+            "                  empty CSV cell, JSON null)\n"
             "  -f FILE, FILTER as for flowhunt cat (see flowhunt cat --help)\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
@@ -1358,11 +1466,13 @@ int cmd_top(int argc, char **argv)
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"geoip", required_argument, NULL, 'G'},
+                                         {"asn", required_argument, NULL, 'A'},
                                          {"format", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cmd_read_args_t ra = {0};
-    const char *by = NULL;
+    const char *by = NULL, *geoip = NULL, *asn = NULL;
     top_order_t order = TOP_FLOWS;
     top_fmt_t fmt = TOP_TEXT;
     uint64_t top_n = 10;
@@ -1401,6 +1511,12 @@ int cmd_top(int argc, char **argv)
         case 'v':
             verbose = 1;
             break;
+        case 'G':
+            geoip = optarg;
+            break;
+        case 'A':
+            asn = optarg;
+            break;
         case 'o': {
             static const char *const fmts[] = {"text", "csv", "json"}; /* top_fmt_t */
             int f = cmd_choice("flowhunt top", "--format", optarg, fmts, 3);
@@ -1432,9 +1548,31 @@ int cmd_top(int argc, char **argv)
     const char *dir;
     uint64_t from, to;
     flt_t *flt;
+    top_ctxcols_t ctxcols = {NULL, {geoip != NULL, asn != NULL, asn != NULL}};
+    if (geoip || asn) {
+        int any_addr = 0;
+        for (int i = 0; i < c.key.n; i++)
+            any_addr |= flow_cols[c.key.col[i]].type == FLOW_T_ADDR;
+        if (!any_addr) {
+            fprintf(stderr,
+                    "flowhunt top: --geoip and --asn describe addresses; --by %s has "
+                    "none\n",
+                    by);
+            return CMD_USAGE;
+        }
+    }
     if (cmd_dir_filter("flowhunt top", argc, argv, optind, &ra, &dir, &flt, &from, &to) != 0)
         return CMD_USAGE;
     c.flt = flt;
+    if (geoip || asn) {
+        /* opened (and checked) before any flow is read: a wrong file is a usage error */
+        char err[512];
+        if (!(ctxcols.en = en_open(geoip, asn, NULL, err, sizeof err))) {
+            fprintf(stderr, "flowhunt top: %s\n", err);
+            flt_free(flt);
+            return CMD_USAGE;
+        }
+    }
 
     c.n_workers = cmd_workers();
     c.w = calloc((size_t)c.n_workers, sizeof *c.w);
@@ -1511,7 +1649,7 @@ int cmd_top(int argc, char **argv)
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         } else {
-            if (top_print(ord, n, &c.key, fmt, c.n_workers) != 0) {
+            if (top_print(ord, n, &c.key, &ctxcols, fmt, c.n_workers) != 0) {
                 fprintf(stderr, "flowhunt top: out of memory\n");
                 status = CMD_USAGE;
             } else if (fflush(stdout) != 0) {
@@ -1543,5 +1681,7 @@ int cmd_top(int argc, char **argv)
     }
     free(c.w);
     flt_free(flt);
+    if (ctxcols.en)
+        en_close(ctxcols.en);
     return status;
 }

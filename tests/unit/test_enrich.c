@@ -817,3 +817,138 @@ TEST_IMPL(enrich_hunt_end_to_end)
     }
     return 0;
 }
+
+/* One nfdump 1.7 CSV line (flowhunt import --format nfdump-csv) from src to dst. */
+static int et_nfdump_line(char *out, size_t cap, const char *src, const char *dst, int pkts,
+                          int bytes)
+{
+    return snprintf(out, cap,
+                    "2024-03-01 00:00:03,2024-03-01 00:00:04,0.746,%s,%s,5228,443,TCP,...AP.SF,0,"
+                    "0,%d,%d,0,0,1,12,0,0,0,24,0,0,0.0.0.0,0.0.0.0,0,0,00:00:00:00:00:00,"
+                    "00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,"
+                    "0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,    0.000,    0.000,    0.000,"
+                    "127.0.0.1,0/0,1,2026-11-29 04:46:54.573\n",
+                    src, dst, pkts, bytes);
+}
+
+/* flowhunt top --geoip/--asn: after each address field its country, ASN and organisation, the
+ * databases' answers (known ones checked by value, every cell against en_lookup), absent ones
+ * as -, an empty cell or null; the sums are those without the context. */
+TEST_IMPL(enrich_top_context_columns)
+{
+    et_unbuffered();
+    const char *city = et_mmdb("GeoIP2-City-Test.mmdb"), *asn = et_mmdb("GeoLite2-ASN-Test.mmdb");
+    const char *tmp = test_tmpdir();
+    char dir[600], csv[600];
+    snprintf(dir, sizeof dir, "%s/ctx", tmp);
+    snprintf(csv, sizeof csv, "%s/flows.csv", tmp);
+    /* 81.2.69.160: London (no AS in the ASN test database); 1.128.0.1: AS1221; 2001:218::1:
+     * Japan; 192.0.2.1: in neither. Bytes set their order. */
+    static const struct {
+        const char *src, *dst;
+        int bytes;
+    } fl[] = {{"10.0.0.5", "81.2.69.160", 5000}, {"10.0.0.5", "81.2.69.160", 4000},
+              {"10.0.0.6", "1.128.0.1", 7000},   {"fd00::6", "2001:218::1", 3000},
+              {"10.0.0.7", "192.0.2.1", 500},    {"1.128.0.1", "10.0.0.6", 900}};
+    char text[8192];
+    size_t len = (size_t)snprintf(
+        text, sizeof text, "%s",
+        "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,"
+        "dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,"
+        "mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n");
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+        len += (size_t)et_nfdump_line(text + len, sizeof text - len, fl[i].src, fl[i].dst, 10,
+                                      fl[i].bytes);
+    et_write(csv, text, len);
+    char *out = NULL;
+    ASSERT_EQ(
+        test_runf(&out, "%s import %s --format nfdump-csv %s 2>&1", test_bin("flowhunt"), dir, csv),
+        0);
+    free(out);
+
+    ASSERT_EQ(test_runf(&out,
+                        "%s top %s --by dstip --order bytes -n 0 --format csv --geoip %s --asn %s",
+                        test_bin("flowhunt"), dir, city, asn),
+              0);
+    ASSERT_STR_EQ(out, "dstip,dstip_country,dstip_asn,dstip_as_org,flows,packets,bytes\n"
+                       "81.2.69.160,GB,,,2,20,9000\n"
+                       "1.128.0.1,,1221,Telstra Pty Ltd,1,10,7000\n"
+                       "2001:218::1,JP,,,1,10,3000\n"
+                       "10.0.0.6,,,,1,10,900\n"
+                       "192.0.2.1,,,,1,10,500\n");
+    free(out);
+    /* every cell against the library's own answer, for both address fields, as JSON */
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip,dstip -n 0 --format json --geoip %s --asn %s",
+                        test_bin("flowhunt"), dir, city, asn),
+              0);
+    en_ctx_t *en = et_open_city_asn();
+    int lines = 0;
+    char *sv = NULL;
+    for (char *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv), lines++) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        ASSERT_NOT_NULL(o);
+        static const char *const fields[] = {"srcip", "dstip"};
+        for (int f = 0; f < 2; f++) {
+            char k[64];
+            flow_addr_t a = et_addr(json_string_value(json_object_get(o, fields[f])));
+            hunt_geo_t g;
+            int known = en_lookup(en, &a, &g);
+            snprintf(k, sizeof k, "%s_country", fields[f]);
+            json_t *c = json_object_get(o, k);
+            ASSERT_NOT_NULL(c); /* present, null or not */
+            if (known && g.has_geo && g.country[0])
+                ASSERT_STR_EQ(json_string_value(c), g.country);
+            else
+                ASSERT(json_is_null(c));
+            snprintf(k, sizeof k, "%s_asn", fields[f]);
+            c = json_object_get(o, k);
+            ASSERT_NOT_NULL(c);
+            if (known && g.has_asn)
+                ASSERT_EQ(json_integer_value(c), (json_int_t)g.asn);
+            else
+                ASSERT(json_is_null(c));
+            snprintf(k, sizeof k, "%s_as_org", fields[f]);
+            c = json_object_get(o, k);
+            if (known && g.has_asn && g.as_org[0])
+                ASSERT_STR_EQ(json_string_value(c), g.as_org);
+            else
+                ASSERT(json_is_null(c));
+        }
+        json_decref(o);
+    }
+    en_close(en);
+    ASSERT_EQ(lines, 5); /* (10.0.0.5, 81.2.69.160) once, with both of its flows */
+    free(out);
+    /* the text table: the columns named, unknowns as -; with --geoip alone no AS columns */
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstip --order bytes -n 2 --geoip %s",
+                        test_bin("flowhunt"), dir, city),
+              0);
+    char *nl = strchr(out, '\n');
+    ASSERT_NOT_NULL(nl);
+    *nl = '\0';
+    ASSERT_NOT_NULL(strstr(out, "dstip_country"));
+    ASSERT_NULL(strstr(out, "_asn"));
+    ASSERT_NOT_NULL(strstr(nl + 1, " GB "));
+    free(out);
+    /* the sums and the order are those of the plain table */
+    char *plain, *ctx;
+    ASSERT_EQ(test_runf(&plain, "%s top %s --by srcip,dstip -n 0 --format csv",
+                        test_bin("flowhunt"), dir),
+              0);
+    ASSERT_EQ(test_runf(&ctx,
+                        "%s top %s --by srcip,dstip -n 0 --format csv --asn %s | cut -d, -f1,4,7-",
+                        test_bin("flowhunt"), dir, asn),
+              0);
+    ASSERT_STR_EQ(ctx, plain);
+    free(plain);
+    free(ctx);
+    /* refused before reading a flow: no address in the key, a database that is not one */
+    ASSERT_EQ(test_runf(NULL, "%s top %s --by dstport --geoip %s 2>/dev/null", test_bin("flowhunt"),
+                        dir, city),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s top %s --by dstip --asn %s 2>/dev/null", test_bin("flowhunt"),
+                        dir, csv),
+              2);
+    return 0;
+}
