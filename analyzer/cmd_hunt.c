@@ -69,6 +69,7 @@ static void hunt_usage(FILE *f)
                "  --geoip FILE      a GeoIP2/GeoLite2 City or Country database (.mmdb)\n"
                "  --asn FILE        a GeoLite2/GeoIP2 ASN database (.mmdb)\n"
                "  --users FILE      CSV start,end,address,user,hostname (DHCP leases, ISO 8601)\n"
+               "                    (these four: default [general] intel, geoip, asn, users)\n"
                "  --new-only        report only findings no earlier run reported\n"
                "  --min-risk LEVEL  report only findings of this risk or higher (low, medium,\n"
                "                    high, critical; default [general] min_risk, Low); the\n"
@@ -248,6 +249,22 @@ int cmd_hunt(int argc, char **argv)
         cfg.min_risk = min_risk; /* the command line over the file */
     if (no_fold)
         cfg.fold_min_hosts = cfg.fold_min_findings = cfg.fold_min_low = 0;
+    /* context files: an option replaces its key of the file (and --print-config shows it) */
+    const char *const ctx_opt[3] = {geoip, asn, users};
+    char *const ctx_key[3] = {cfg.ctx_geoip, cfg.ctx_asn, cfg.ctx_users};
+    for (int i = 0; i < 3; i++)
+        if (ctx_opt[i])
+            snprintf(ctx_key[i], sizeof cfg.ctx_geoip, "%s", ctx_opt[i]);
+    geoip = cfg.ctx_geoip[0] ? cfg.ctx_geoip : NULL;
+    asn = cfg.ctx_asn[0] ? cfg.ctx_asn : NULL;
+    users = cfg.ctx_users[0] ? cfg.ctx_users : NULL;
+    if (n_intel) {
+        cfg.ctx_intel[0] = '\0';
+        for (int i = 0; i < n_intel; i++)
+            snprintf(cfg.ctx_intel + strlen(cfg.ctx_intel),
+                     sizeof cfg.ctx_intel - strlen(cfg.ctx_intel), "%s%s", i ? "," : "",
+                     intel_paths[i]);
+    }
     if (print_config) {
         hc_print(&cfg, stdout);
         status = CMD_OK;
@@ -305,6 +322,23 @@ int cmd_hunt(int argc, char **argv)
     for (int i = 0; i < hunt_n_all; i++)
         if (want[i] || !hunts_arg)
             ops[n_hunts++] = hunt_all[i];
+    /* the file's feeds, when the command line named none */
+    char *save = NULL;
+    for (char *t = n_intel ? NULL : strtok_r(cfg.ctx_intel, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t len = strlen(t);
+        while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+            t[--len] = '\0';
+        if (!*t)
+            continue;
+        if (n_intel == HUNT_MAX_INTEL) {
+            status = hunt_bad("at most 32 intel feeds ([general] intel)");
+            goto done;
+        }
+        intel_paths[n_intel++] = t;
+    }
     /* feeds and databases: a bad one is a clear error before any flow is read */
     if (n_intel) {
         intel = ti_new();

@@ -416,6 +416,10 @@ typedef struct hunt_config {
      * flowhunt cat's language, checked when the file is read) */
     char filter[1000];
     char filter_file[1000];
+    /* [general] geoip, asn, users, intel: the context files of --geoip, --asn, --users and
+     * --intel (intel: paths separated by commas), for scheduled runs ("": none); a command
+     * line option replaces its key */
+    char ctx_geoip[1000], ctx_asn[1000], ctx_users[1000], ctx_intel[1000];
     /* rare (hunt_rare.c): numeric settings only */
     /* miner (hunt_miner.c): [miner] ports, p2p_ports, servers, pools = FILE */
     uint8_t m_ports[8192], m_p2p_ports[8192]; /* bit per port: pool ports, p2p node ports */

@@ -469,6 +469,21 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
         snprintf(dst, sizeof c->filter, "%s", val);
         return 0;
     }
+    char *ctx = strcmp(sec, "general") != 0 ? NULL
+                : strcmp(key, "geoip") == 0 ? c->ctx_geoip
+                : strcmp(key, "asn") == 0   ? c->ctx_asn
+                : strcmp(key, "users") == 0 ? c->ctx_users
+                : strcmp(key, "intel") == 0 ? c->ctx_intel
+                                            : NULL;
+    if (ctx) {
+        /* the files are opened and checked where the run opens them (an error names them) */
+        if (strlen(val) >= sizeof c->ctx_geoip) {
+            snprintf(why, why_cap, "%s: longer than %zu characters", key, sizeof c->ctx_geoip - 1);
+            return -1;
+        }
+        snprintf(ctx, sizeof c->ctx_geoip, "%s", val);
+        return 0;
+    }
     if (strcmp(sec, "ports") == 0) {
         uint8_t *bits = strcmp(key, "standard_tcp") == 0   ? c->std_tcp
                         : strcmp(key, "standard_udp") == 0 ? c->std_udp
@@ -649,6 +664,17 @@ static void hc_print_filter(FILE *out, const hunt_config_t *c)
         fprintf(out, "# filter_file =\n");
 }
 
+/* [general] geoip, asn, users, intel: set ones as keys, unset ones as comments. */
+static void hc_print_context(FILE *out, const hunt_config_t *c)
+{
+    static const char *const keys[] = {"geoip", "asn", "users", "intel"};
+    const char *const vals[] = {c->ctx_geoip, c->ctx_asn, c->ctx_users, c->ctx_intel};
+    fprintf(out, "# context files, as --geoip, --asn, --users and --intel (intel: paths separated "
+                 "by commas); an option on the command line replaces its key\n");
+    for (int i = 0; i < 4; i++)
+        fprintf(out, vals[i][0] ? "%s = %s\n" : "# %s =%s\n", keys[i], vals[i]);
+}
+
 void hc_print(const hunt_config_t *c, FILE *out)
 {
     fprintf(out, "# flowhunt hunt configuration (from %s)\n", c->source);
@@ -662,6 +688,7 @@ void hc_print(const hunt_config_t *c, FILE *out)
             hc_print_nets(out, "resolvers", c->resolvers, c->n_resolvers);                         \
             hc_print_nets(out, "vpn_peers", c->vpn_peers, c->n_vpn_peers);                         \
             hc_print_filter(out, c);                                                               \
+            hc_print_context(out, c);                                                              \
         }                                                                                          \
     }                                                                                              \
     fprintf(out, "# %s (default %g)\n%s = %g\n", doc, (double)(def), #k, c->field);

@@ -784,6 +784,7 @@ TEST_IMPL(enrich_hunt_end_to_end)
     free(out);
     ASSERT_EQ(found, 1);
     printf("# host %s named in %d findings\n", host, named);
+
     size_t elen;
     char *err_text = (char *)test_read_file(errf, &elen);
     ASSERT_NOT_NULL(err_text);
@@ -792,10 +793,61 @@ TEST_IMPL(enrich_hunt_end_to_end)
     ASSERT_NOT_NULL(strstr(err_text, want));
     free(err_text);
 
+    /* the same files from the configuration ([general] geoip, asn, users, intel), for a
+     * scheduled run: the same report; an option replaces its key; a bad file is named */
+    char missing[700], ini[700], feed[700], feed2[700], *flags_out, *cfg_out;
+    snprintf(missing, sizeof missing, "%s/no-such-file.csv", tmp);
+    snprintf(ini, sizeof ini, "%s/ctx.ini", tmp);
+    snprintf(feed, sizeof feed, "%s/feed.txt", tmp);
+    snprintf(feed2, sizeof feed2, "%s/feed2.txt", tmp);
+    et_write(feed2, "# nothing listed yet\n", 21);
+    ASSERT_EQ(test_runf(&out, "%s hunt %s " ET_HUNT_ARGS " --format json --hunts beacon | head -1",
+                        test_bin("flowhunt"), dir),
+              0);
+    char peer[64] = "";
+    ASSERT(test_json_str(out, "peer", peer, sizeof peer) && peer[0]);
+    free(out);
+    len = snprintf(csv, sizeof csv, "%s # the first beacon's peer\n", peer);
+    et_write(feed, csv, (size_t)len);
+    char body[4096];
+    len = snprintf(body, sizeof body,
+                   "[general]\ngeoip = %s\nasn = %s\nusers = %s\nintel = %s , %s\n", city, asn,
+                   users, feed, feed2);
+    et_write(ini, body, (size_t)len);
+    rc = test_runf(&flags_out,
+                   "%s hunt %s " ET_HUNT_ARGS " --now 2024-03-02T00:00:00Z --geoip %s --asn %s "
+                   "--users %s --intel %s --intel %s --format json 2>/dev/null",
+                   test_bin("flowhunt"), dir, city, asn, users, feed, feed2);
+    ASSERT_EQ(rc, 1);
+    rc = test_runf(&cfg_out,
+                   "%s hunt %s " ET_HUNT_ARGS " --now 2024-03-02T00:00:00Z --config %s --format "
+                   "json 2>/dev/null",
+                   test_bin("flowhunt"), dir, ini);
+    ASSERT_EQ(rc, 1);
+    ASSERT_STR_EQ(cfg_out, flags_out);
+    ASSERT_NOT_NULL(strstr(cfg_out, "\"hunt\":\"intel\"")); /* the file's feed was read */
+    ASSERT_NOT_NULL(strstr(cfg_out, "\"user\":\"alice\"")); /* and its users */
+    free(cfg_out);
+    free(flags_out);
+    /* --users replaces the file's (here a missing one), which would otherwise stop the run */
+    len = snprintf(body, sizeof body, "[general]\nusers = %s\n", missing);
+    et_write(ini, body, (size_t)len);
+    ASSERT_EQ(test_runf(NULL,
+                        "%s hunt %s " ET_HUNT_ARGS " --config %s --users %s --format json "
+                        ">/dev/null 2>&1",
+                        test_bin("flowhunt"), dir, ini, users),
+              1);
+    rc = test_runf(&out, "%s hunt %s " ET_HUNT_ARGS " --config %s 2>%s", test_bin("flowhunt"), dir,
+                   ini, errf);
+    ASSERT_EQ(rc, 2);
+    free(out);
+    err_text = (char *)test_read_file(errf, &elen);
+    ASSERT_NOT_NULL(err_text);
+    ASSERT_NOT_NULL(strstr(err_text, missing));
+    free(err_text);
+
     /* a bad database or users file stops the run before any flow is read: exit 2, the file
      * and the reason named */
-    char missing[700];
-    snprintf(missing, sizeof missing, "%s/no-such-file.csv", tmp);
     static const char *const opt[] = {"--geoip", "--asn", "--geoip", "--users"};
     const char *const db[] = {bad_data, bad_tree, asn, missing};
     static const char *const why[] = {"corrupt MaxMind DB: data record",
