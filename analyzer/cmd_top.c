@@ -1111,14 +1111,14 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
  * printf's parsing of the format per field dominated. */
 #define TOP_LINE_MAX 4096     /* a line's bound: 8 fields, two addresses' context, 3 sums */
 #define TOP_PRINT_CHUNK 8192u /* lines a thread formats before its turn to write them */
-#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 3)
 
 static const char *const top_sum_names[3] = {"flows", "packets", "bytes"};
 
-/* --geoip / --asn: what the databases say of each address field, in columns right after it
- * (nfdump -G's country and AS beside an address, as columns a script can read). */
-enum { TOP_X_COUNTRY, TOP_X_ASN, TOP_X_ORG, TOP_X_N };
-static const char *const top_x_names[TOP_X_N] = {"country", "asn", "as_org"};
+/* --geoip / --asn: what the databases say of each address field (en_cell: country, AS
+ * number, AS organisation), in columns right after it (nfdump -G's country and AS beside an
+ * address, as columns a script can read). */
+#define TOP_X_N EN_N_CELLS
+#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 3)
 
 typedef struct top_ctxcols {
     en_ctx_t *en; /* NULL: no context columns */
@@ -1136,10 +1136,9 @@ static int top_x_of(const top_ctxcols_t *x, const top_key_t *key, int i, int *xs
     return n;
 }
 
-/* Context cell k of field i of entry `ent` into out: its length, or -1 when the databases do
- * not know it (text "-", CSV empty, JSON null). A network (srcip/24) is looked up by its first
- * address. The AS organisation is free text: CSV quotes it when it must (RFC 4180), JSON
- * escapes it, text turns control bytes into '?'. */
+/* Context cell k of field i of entry `ent` into out (EN_CELL_MAX bytes): its length, or -1 when
+ * the databases do not know it (text "-", CSV empty, JSON null). A network (srcip/24) is looked
+ * up by its first address. */
 static int top_x_text(char *out, const top_ctxcols_t *x, const top_key_t *key, int i,
                       const uint8_t *ent, int k, top_fmt_t fmt)
 {
@@ -1148,37 +1147,16 @@ static int top_x_text(char *out, const top_ctxcols_t *x, const top_key_t *key, i
     memcpy(&a, ent + key->off[i], 16);
     if (!en_lookup(x->en, &a, &g))
         return -1;
-    if (k == TOP_X_COUNTRY)
-        return g.has_geo && g.country[0] ? sprintf(out, "%s", g.country) : -1;
-    if (!g.has_asn)
-        return -1;
-    if (k == TOP_X_ASN)
-        return (int)flow_print_u64(out, g.asn);
-    if (!g.as_org[0])
-        return -1;
-    int len = 0, quote = fmt == TOP_CSV && strpbrk(g.as_org, ",\"\r\n") != NULL;
-    if (quote)
-        out[len++] = '"';
-    for (const unsigned char *s = (const unsigned char *)g.as_org; *s; s++) {
-        if (fmt == TOP_JSON && (*s == '"' || *s == '\\'))
-            out[len++] = '\\';
-        if (fmt == TOP_CSV && *s == '"')
-            out[len++] = '"';
-        if (*s < 0x20 && fmt == TOP_JSON)
-            len += sprintf(out + len, "\\u%04x", *s);
-        else
-            out[len++] = *s < 0x20 && fmt == TOP_TEXT ? '?' : (char)*s;
-    }
-    if (quote)
-        out[len++] = '"';
-    out[len] = '\0';
-    return len;
+    return en_cell(out, &g, k,
+                   fmt == TOP_JSON  ? EN_OUT_JSON
+                   : fmt == TOP_CSV ? EN_OUT_CSV
+                                    : EN_OUT_TEXT);
 }
 
 /* The header name of field i's context column k ("srcip_country"). */
 static size_t top_x_name(char *out, const top_key_t *key, int i, int k)
 {
-    return (size_t)sprintf(out, "%s_%s", key->name[i], top_x_names[k]);
+    return (size_t)sprintf(out, "%s_%s", key->name[i], en_cell_names[k]);
 }
 
 /* One line of entry `ent` (key, its context, then sums) into p, padded to wid[] (one a
@@ -1208,7 +1186,7 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
                 l = top_x_text(cell, x, key, i, ent, xs[c], fmt);
                 top_x_name(xname, key, i, xs[c]);
                 name = xname;
-                quoted = xs[c] != TOP_X_ASN;
+                quoted = xs[c] != EN_CELL_ASN;
             }
             if (fmt == TOP_TEXT) {
                 p = l < 0 ? top_pad(p, "-", 1, wid[ci], 0)
@@ -1548,7 +1526,9 @@ int cmd_top(int argc, char **argv)
     const char *dir;
     uint64_t from, to;
     flt_t *flt;
-    top_ctxcols_t ctxcols = {NULL, {geoip != NULL, asn != NULL, asn != NULL}};
+    top_ctxcols_t ctxcols = {NULL, {0}};
+    ctxcols.want[EN_CELL_COUNTRY] = geoip != NULL;
+    ctxcols.want[EN_CELL_ASN] = ctxcols.want[EN_CELL_ORG] = asn != NULL;
     if (geoip || asn) {
         int any_addr = 0;
         for (int i = 0; i < c.key.n; i++)

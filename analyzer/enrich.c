@@ -404,6 +404,39 @@ static void en_asn_fill(en_ctx_t *en, const flow_addr_t *a, hunt_geo_t *out)
     memcpy(out->as_org, org, sizeof out->as_org);
 }
 
+const char *const en_cell_names[EN_N_CELLS] = {"country", "asn", "as_org"};
+
+int en_cell(char *out, const hunt_geo_t *g, int cell, int out_fmt)
+{
+    if (cell == EN_CELL_COUNTRY) {
+        if (!g->has_geo || !g->country[0])
+            return -1;
+        return snprintf(out, EN_CELL_MAX, "%s", g->country);
+    }
+    if (!g->has_asn)
+        return -1;
+    if (cell == EN_CELL_ASN)
+        return snprintf(out, EN_CELL_MAX, "%" PRIu32, g->asn);
+    if (!g->as_org[0])
+        return -1;
+    int len = 0, quote = out_fmt == EN_OUT_CSV && strpbrk(g->as_org, ",\"\r\n") != NULL;
+    if (quote)
+        out[len++] = '"';
+    for (const unsigned char *s = (const unsigned char *)g->as_org; *s; s++) {
+        if ((out_fmt == EN_OUT_JSON && (*s == '"' || *s == '\\')) ||
+            (out_fmt == EN_OUT_CSV && *s == '"'))
+            out[len++] = out_fmt == EN_OUT_JSON ? '\\' : '"';
+        if (*s < 0x20 && out_fmt == EN_OUT_JSON)
+            len += snprintf(out + len, 7, "\\u%04x", *s);
+        else
+            out[len++] = *s < 0x20 && out_fmt != EN_OUT_CSV ? '?' : (char)*s;
+    }
+    if (quote)
+        out[len++] = '"';
+    out[len] = '\0';
+    return len;
+}
+
 int en_lookup(en_ctx_t *en, const flow_addr_t *a, hunt_geo_t *out)
 {
     memset(out, 0, sizeof *out);

@@ -63,6 +63,18 @@ long en_users_parse(en_ctx_t *en, const char *name, const char *text, size_t len
 /* What the databases know of one address (cached); 1 when anything, else 0. For the hunts
  * (a new country for this host). */
 int en_lookup(en_ctx_t *en, const flow_addr_t *a, hunt_geo_t *out);
+/* One cell of what the databases say of an address, for a table (flowhunt top, cat): the
+ * country's ISO code, the AS number or the AS organisation, formatted for the output:
+ * EN_OUT_CSV quotes the organisation when it must (RFC 4180), EN_OUT_JSON escapes it (the
+ * caller adds the quotes of a string), EN_OUT_TEXT shows control bytes as '?'. Writes at most
+ * EN_CELL_MAX bytes and a NUL; returns the length, or -1 when the databases do not know it. */
+enum { EN_CELL_COUNTRY, EN_CELL_ASN, EN_CELL_ORG, EN_N_CELLS };
+enum { EN_OUT_TEXT, EN_OUT_CSV, EN_OUT_JSON };
+#define EN_CELL_MAX 800 /* an organisation of 127 bytes, each escaped as \u00XX */
+int en_cell(char *out, const hunt_geo_t *g, int cell, int out_fmt);
+/* The column name of a cell ("country", "asn", "as_org"). */
+extern const char *const en_cell_names[EN_N_CELLS];
+
 /* The user and host name of the lease of `host` covering `t_ms` (start <= t <= end; of
  * overlapping leases the one that started last). 1 when a lease covers it, else 0. */
 int en_user_at(const en_ctx_t *en, const flow_addr_t *host, uint64_t t_ms, char *user,
