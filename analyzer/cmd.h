@@ -55,7 +55,7 @@ typedef struct cmd_read_args {
 
 /* Their getopt values (-f is --filter-file's, so "f:" goes in the short options), and their
  * entries for a getopt_long table. */
-enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO };
+enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO, CMD_OPT_GEOIP, CMD_OPT_ASN };
 /* clang-format off */
 #define CMD_READ_LONGOPTS                                                                          \
     {"from", required_argument, NULL, CMD_OPT_FROM},                                               \
@@ -66,6 +66,17 @@ enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO };
 /* Keeps getopt's value `opt` and its argument in *r when it is one of those options: 1, else
  * 0 (the command's own, or an unknown one). */
 int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r);
+
+/* The MaxMind databases of cat, top and hunt (--geoip, --asn; enrich.h), the same way. */
+typedef struct cmd_ctx_args {
+    const char *geoip, *asn;
+} cmd_ctx_args_t;
+/* clang-format off */
+#define CMD_CTX_LONGOPTS                                                                           \
+    {"geoip", required_argument, NULL, CMD_OPT_GEOIP},                                             \
+    {"asn", required_argument, NULL, CMD_OPT_ASN}
+/* clang-format on */
+int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x);
 
 /* What follows a read command's options, argv[first ..]: the data directory, then a filter
  * (its words joined), and with r->filter_file (-f, nfdump's filter file) the file's filter

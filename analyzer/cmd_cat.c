@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "enrich.h"
 #include "filter.h"
 #include "flow_print.h"
 #include "timearg.h"
@@ -58,6 +59,8 @@ typedef struct cat_ctx {
     uint64_t limit; /* 0: no limit */
     uint64_t cols;  /* columns printed */
     const flow_print_sel_t *sel; /* --fields: those columns, in that order; NULL: all */
+    int has_ctx;                 /* sel holds context columns (cat_ctx_names) */
+    en_ctx_t *en[CAT_MAX_WORKERS]; /* --geoip, --asn: each worker's lookups (not thread-safe) */
     cmd_progress_t progress;
     int n_workers;
     /* shared, under mu */
@@ -83,6 +86,51 @@ typedef struct cat_worker {
 } cat_worker_t;
 
 /* ---- formatting ---------------------------------------------------------------------------- */
+
+/* --geoip / --asn: what the databases say of each flow's addresses, as extra columns of
+ * --fields (flow_print_sel_t's FLOW_N_COLS + k): column k is en_cell k / 2 of the source
+ * (k even) or the destination address. */
+static const char *const cat_ctx_names[2 * EN_N_CELLS] = {
+    "src_country", "dst_country", "src_asn", "dst_asn", "src_as_org", "dst_as_org"};
+
+/* Row j of the batch with context columns: from a record, field by field in --fields order. */
+static size_t cat_format_ctx(char *p, const cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t j)
+{
+    flow_rec_t rec;
+    seg_batch_row(b, j, &rec);
+    const int json = c->fmt == CAT_JSON;
+    size_t len = 0;
+    char cell[EN_CELL_MAX];
+    if (json)
+        p[len++] = '{';
+    for (int i = 0; i < c->sel->n; i++) {
+        if (i)
+            p[len++] = ',';
+        int col = c->sel->col[i];
+        if (col < FLOW_N_COLS) {
+            len += flow_format_field(p + len, json ? FLOW_PRINT_JSON : FLOW_PRINT_CSV, col, &rec);
+            continue;
+        }
+        int k = col - FLOW_N_COLS, src = k % 2 == 0, what = k / 2, l = -1;
+        hunt_geo_t g;
+        if ((src ? FLOW_HAS(&rec, src_addr) : FLOW_HAS(&rec, dst_addr)) &&
+            en_lookup(en, src ? &rec.src_addr : &rec.dst_addr, &g))
+            l = en_cell(cell, &g, what, json ? EN_OUT_JSON : EN_OUT_CSV);
+        if (json)
+            len += (size_t)sprintf(p + len, "\"%s\":", cat_ctx_names[k]);
+        if (l < 0) {
+            if (json)
+                len += (size_t)sprintf(p + len, "null");
+        } else {
+            int quote = json && what != EN_CELL_ASN;
+            len += (size_t)sprintf(p + len, quote ? "\"%s\"" : "%s", cell);
+        }
+    }
+    if (json)
+        p[len++] = '}';
+    p[len] = '\0';
+    return len;
+}
 
 static const char *cat_proto_name(uint8_t p)
 {
@@ -199,7 +247,15 @@ static int cat_out_reserve(cat_out_t *o, size_t more)
     return 0;
 }
 
-static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, uint32_t k, cat_out_t *o)
+static void cat_en_close(cat_ctx_t *c)
+{
+    for (int w = 0; w < CAT_MAX_WORKERS; w++) {
+        en_close(c->en[w]);
+        c->en[w] = NULL;
+    }
+}
+
+static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t k, cat_out_t *o)
 {
     o->len = 0;
     o->n_lines = 0;
@@ -215,11 +271,13 @@ static int cat_format_group(cat_ctx_t *c, seg_batch_t *b, uint32_t k, cat_out_t 
     const void *const *vals = (const void *const *)b->vals;
     const uint8_t *const *pres = (const uint8_t *const *)b->present;
     for (uint32_t j = 0; j < k; j++) {
-        if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 1) != 0)
+        if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 4 * EN_CELL_MAX + 1) != 0)
             return -SEG_E_NOMEM;
         char *p = o->buf + o->len;
         size_t n;
-        if (c->sel) {
+        if (c->has_ctx) {
+            n = cat_format_ctx(p, c, en, b, j);
+        } else if (c->sel) {
             n = flow_format_cols_sel(p, c->fmt == CAT_JSON ? FLOW_PRINT_JSON : FLOW_PRINT_CSV,
                                      c->sel, vals, pres, j);
         } else if (c->fmt == CAT_CSV) {
@@ -415,7 +473,7 @@ static void cat_group(cat_ctx_t *c, int me, const cat_item_t *it, seg_batch_t *b
         cat_fail(c, rc, &where);
         return;
     }
-    if ((rc = cat_format_group(c, b, (uint32_t)k, o)) != 0) {
+    if ((rc = cat_format_group(c, c->en[me], b, (uint32_t)k, o)) != 0) {
         cat_where_nomem(&where, seg_file_path(f));
         cat_fail(c, rc, &where);
         return;
@@ -480,6 +538,12 @@ static void cat_usage(FILE *f)
                "  --fields COLS      csv and json: only these columns, in this order, named as\n"
                "                     the CSV header names them (src_addr,dst_port,bytes); only\n"
                "                     they are read (SiLK's rwcut --fields, nfdump's -o fmt:)\n"
+               "  --geoip FILE       a MaxMind City or Country database: src_country and\n"
+               "                     dst_country (ISO 3166 codes) after every column, or where\n"
+               "                     --fields names them\n"
+               "  --asn FILE         a MaxMind ASN database: src_asn, dst_asn, src_as_org,\n"
+               "                     dst_as_org the same way (nfdump -G); unknown: an empty\n"
+               "                     CSV cell, JSON null\n"
                "  -f, --filter-file FILE  the filter in a file (nfdump -f): '#' starts a\n"
                "                     comment, lines join; with a FILTER too, a flow must match\n"
                "                     both (a feed of indicators: dst ip in [ ... ])\n"
@@ -502,11 +566,13 @@ int cmd_cat(int argc, char **argv)
                                          {"format", required_argument, NULL, 'o'},
                                          {"limit", required_argument, NULL, 'l'},
                                          {"fields", required_argument, NULL, 'F'},
+                                         CMD_CTX_LONGOPTS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cmd_read_args_t ra = {0};
     flow_print_sel_t sel;
     const char *fields = NULL;
+    cmd_ctx_args_t xa = {0};
     cat_ctx_t c;
     memset(&c, 0, sizeof c);
     c.fmt = CAT_CSV;
@@ -544,7 +610,7 @@ int cmd_cat(int argc, char **argv)
             cat_usage(stdout);
             return CMD_OK;
         default:
-            if (cmd_read_opt(opt, optarg, &ra))
+            if (cmd_read_opt(opt, optarg, &ra) || cmd_ctx_opt(opt, optarg, &xa))
                 break;
             cat_usage(stderr);
             return CMD_USAGE;
@@ -554,22 +620,48 @@ int cmd_cat(int argc, char **argv)
     if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
 
-    if (fields) {
+    if (fields || xa.geoip || xa.asn) {
         char err[1024];
         if (c.fmt == CAT_TEXT) {
-            fprintf(stderr, "flowhunt cat: --fields is for --format csv and json (text has its "
-                            "own columns)\n");
+            fprintf(stderr,
+                    "flowhunt cat: --fields, --xa.geoip and --xa.asn are for --format csv and "
+                    "json (text has its own columns)\n");
             flt_free(c.flt);
             return CMD_USAGE;
         }
-        if (flow_print_sel_parse(fields, &sel, err, sizeof err) != 0) {
+        if (fields && flow_print_sel_parse(fields, cat_ctx_names, 2 * EN_N_CELLS, &sel, err,
+                                           sizeof err) != 0) {
             fprintf(stderr, "flowhunt cat: --fields: %s\n", err);
             flt_free(c.flt);
             return CMD_USAGE;
         }
+        if (!fields) {
+            /* every column, then the context the databases given can say */
+            sel.n = 0;
+            for (int i = 0; i < FLOW_N_COLS; i++)
+                sel.col[sel.n++] = (uint8_t)i;
+            for (int k = 0; k < 2 * EN_N_CELLS; k++)
+                if (k / 2 == EN_CELL_COUNTRY ? xa.geoip != NULL : xa.asn != NULL)
+                    sel.col[sel.n++] = (uint8_t)(FLOW_N_COLS + k);
+        }
         c.sel = &sel;
-        for (int i = 0; i < sel.n; i++)
-            c.cols |= (uint64_t)1 << sel.col[i];
+        for (int i = 0; i < sel.n; i++) {
+            int col = sel.col[i];
+            if (col < FLOW_N_COLS) {
+                c.cols |= (uint64_t)1 << col;
+                continue;
+            }
+            int what = (col - FLOW_N_COLS) / 2;
+            if (what == EN_CELL_COUNTRY ? !xa.geoip : !xa.asn) {
+                fprintf(stderr, "flowhunt cat: --fields %s needs %s\n",
+                        cat_ctx_names[col - FLOW_N_COLS],
+                        what == EN_CELL_COUNTRY ? "--xa.geoip" : "--xa.asn");
+                flt_free(c.flt);
+                return CMD_USAGE;
+            }
+            c.has_ctx = 1;
+            c.cols |= FLOW_BIT(src_addr) | FLOW_BIT(dst_addr);
+        }
     } else if (c.fmt == CAT_TEXT)
         c.cols = FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(proto) | FLOW_BIT(src_addr) |
                  FLOW_BIT(dst_addr) | FLOW_BIT(src_port) | FLOW_BIT(dst_port) |
@@ -577,10 +669,28 @@ int cmd_cat(int argc, char **argv)
     else
         c.cols = FLOW_N_COLS == 64 ? UINT64_MAX : ((uint64_t)1 << FLOW_N_COLS) - 1;
 
+    int n_workers = cmd_workers();
+    if (n_workers > CAT_MAX_WORKERS)
+        n_workers = CAT_MAX_WORKERS;
+    /* the databases, one context a worker (lookups cache per context): the first opening
+     * checks the files (a bad one is exit 2 before any flow is read), the others trust it */
+    for (int w = 0; c.has_ctx && w < n_workers; w++) {
+        char err[512];
+        en_opts_t eo = {
+            .geoip = xa.geoip, .asn = xa.asn, .warn = w ? NULL : stderr, .no_checks = w > 0};
+        if (!(c.en[w] = en_open_opts(&eo, err, sizeof err))) {
+            fprintf(stderr, "flowhunt cat: %s\n", err);
+            cat_en_close(&c);
+            flt_free(c.flt);
+            return CMD_USAGE;
+        }
+    }
+
     c.n_paths = seg_dir_list(dir, c.from, c.to, &c.paths);
     if (c.n_paths < 0) {
         fprintf(stderr, "flowhunt cat: %s: cannot list the segments: %s\n", dir,
                 seg_strerror(c.n_paths));
+        cat_en_close(&c);
         flt_free(c.flt);
         return CMD_USAGE;
     }
@@ -590,16 +700,13 @@ int cmd_cat(int argc, char **argv)
 
     if (c.fmt == CAT_CSV && c.sel) {
         char line[FLOW_PRINT_LINE_MAX];
-        flow_format_csv_header_sel(line, c.sel);
+        flow_format_csv_header_sel(line, c.sel, cat_ctx_names);
         printf("%s\n", line);
     } else if (c.fmt == CAT_CSV)
         flow_print_header(stdout, FLOW_PRINT_CSV);
     else if (c.fmt == CAT_TEXT)
         printf("%s\n", cat_text_header);
 
-    int n_workers = cmd_workers();
-    if (n_workers > CAT_MAX_WORKERS)
-        n_workers = CAT_MAX_WORKERS;
     c.n_workers = n_workers;
     for (int w = 0; w < CAT_MAX_WORKERS; w++)
         c.inflight[w] = UINT64_MAX;
@@ -639,6 +746,7 @@ int cmd_cat(int argc, char **argv)
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
     seg_dir_list_free(c.paths, c.n_paths);
+    cat_en_close(&c);
     flt_free(c.flt);
     return status;
 }

@@ -121,8 +121,7 @@ int cmd_hunt(int argc, char **argv)
                                          {"no-state", no_argument, NULL, 's'},
                                          {"print-config", no_argument, NULL, 'P'},
                                          {"intel", required_argument, NULL, 'I'},
-                                         {"geoip", required_argument, NULL, 'G'},
-                                         {"asn", required_argument, NULL, 'A'},
+                                         CMD_CTX_LONGOPTS,
                                          {"users", required_argument, NULL, 'U'},
                                          {"min-risk", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
@@ -131,7 +130,8 @@ int cmd_hunt(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *intel_paths[HUNT_MAX_INTEL];
     int n_intel = 0;
-    const char *geoip = NULL, *asn = NULL, *users = NULL;
+    cmd_ctx_args_t xa = {0};
+    const char *users = NULL;
     cmd_read_args_t ra = {0};
     const char *now_arg = NULL, *hunts_arg = NULL;
     flt_t *flt = NULL;
@@ -161,12 +161,6 @@ int cmd_hunt(int argc, char **argv)
             if (n_intel == HUNT_MAX_INTEL)
                 return hunt_bad("at most 32 --intel feeds");
             intel_paths[n_intel++] = optarg;
-            break;
-        case 'G':
-            geoip = optarg;
-            break;
-        case 'A':
-            asn = optarg;
             break;
         case 'U':
             users = optarg;
@@ -215,7 +209,7 @@ int cmd_hunt(int argc, char **argv)
             fprintf(stderr, "flowhunt hunt: %s needs a value\n", argv[optind - 1]);
             return CMD_USAGE;
         default:
-            if (cmd_read_opt(c, optarg, &ra))
+            if (cmd_read_opt(c, optarg, &ra) || cmd_ctx_opt(c, optarg, &xa))
                 break;
             fprintf(stderr, "flowhunt hunt: unknown option '%s' (see --help)\n", argv[optind - 1]);
             return CMD_USAGE;
@@ -250,13 +244,13 @@ int cmd_hunt(int argc, char **argv)
     if (no_fold)
         cfg.fold_min_hosts = cfg.fold_min_findings = cfg.fold_min_low = 0;
     /* context files: an option replaces its key of the file (and --print-config shows it) */
-    const char *const ctx_opt[3] = {geoip, asn, users};
+    const char *const ctx_opt[3] = {xa.geoip, xa.asn, users};
     char *const ctx_key[3] = {cfg.ctx_geoip, cfg.ctx_asn, cfg.ctx_users};
     for (int i = 0; i < 3; i++)
         if (ctx_opt[i])
             snprintf(ctx_key[i], sizeof cfg.ctx_geoip, "%s", ctx_opt[i]);
-    geoip = cfg.ctx_geoip[0] ? cfg.ctx_geoip : NULL;
-    asn = cfg.ctx_asn[0] ? cfg.ctx_asn : NULL;
+    const char *geoip = cfg.ctx_geoip[0] ? cfg.ctx_geoip : NULL;
+    const char *asn = cfg.ctx_asn[0] ? cfg.ctx_asn : NULL;
     users = cfg.ctx_users[0] ? cfg.ctx_users : NULL;
     if (n_intel) {
         cfg.ctx_intel[0] = '\0';

@@ -1444,13 +1444,13 @@ int cmd_top(int argc, char **argv)
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"verbose", no_argument, NULL, 'v'},
-                                         {"geoip", required_argument, NULL, 'G'},
-                                         {"asn", required_argument, NULL, 'A'},
+                                         CMD_CTX_LONGOPTS,
                                          {"format", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cmd_read_args_t ra = {0};
-    const char *by = NULL, *geoip = NULL, *asn = NULL;
+    const char *by = NULL;
+    cmd_ctx_args_t xa = {0};
     top_order_t order = TOP_FLOWS;
     top_fmt_t fmt = TOP_TEXT;
     uint64_t top_n = 10;
@@ -1489,12 +1489,6 @@ int cmd_top(int argc, char **argv)
         case 'v':
             verbose = 1;
             break;
-        case 'G':
-            geoip = optarg;
-            break;
-        case 'A':
-            asn = optarg;
-            break;
         case 'o': {
             static const char *const fmts[] = {"text", "csv", "json"}; /* top_fmt_t */
             int f = cmd_choice("flowhunt top", "--format", optarg, fmts, 3);
@@ -1507,7 +1501,7 @@ int cmd_top(int argc, char **argv)
             top_usage(stdout);
             return CMD_OK;
         default:
-            if (cmd_read_opt(opt, optarg, &ra))
+            if (cmd_read_opt(opt, optarg, &ra) || cmd_ctx_opt(opt, optarg, &xa))
                 break;
             top_usage(stderr);
             return CMD_USAGE;
@@ -1527,15 +1521,15 @@ int cmd_top(int argc, char **argv)
     uint64_t from, to;
     flt_t *flt;
     top_ctxcols_t ctxcols = {NULL, {0}};
-    ctxcols.want[EN_CELL_COUNTRY] = geoip != NULL;
-    ctxcols.want[EN_CELL_ASN] = ctxcols.want[EN_CELL_ORG] = asn != NULL;
-    if (geoip || asn) {
+    ctxcols.want[EN_CELL_COUNTRY] = xa.geoip != NULL;
+    ctxcols.want[EN_CELL_ASN] = ctxcols.want[EN_CELL_ORG] = xa.asn != NULL;
+    if (xa.geoip || xa.asn) {
         int any_addr = 0;
         for (int i = 0; i < c.key.n; i++)
             any_addr |= flow_cols[c.key.col[i]].type == FLOW_T_ADDR;
         if (!any_addr) {
             fprintf(stderr,
-                    "flowhunt top: --geoip and --asn describe addresses; --by %s has "
+                    "flowhunt top: --xa.geoip and --xa.asn describe addresses; --by %s has "
                     "none\n",
                     by);
             return CMD_USAGE;
@@ -1544,10 +1538,10 @@ int cmd_top(int argc, char **argv)
     if (cmd_dir_filter("flowhunt top", argc, argv, optind, &ra, &dir, &flt, &from, &to) != 0)
         return CMD_USAGE;
     c.flt = flt;
-    if (geoip || asn) {
+    if (xa.geoip || xa.asn) {
         /* opened (and checked) before any flow is read: a wrong file is a usage error */
         char err[512];
-        if (!(ctxcols.en = en_open(geoip, asn, NULL, err, sizeof err))) {
+        if (!(ctxcols.en = en_open(xa.geoip, xa.asn, NULL, err, sizeof err))) {
             fprintf(stderr, "flowhunt top: %s\n", err);
             flt_free(flt);
             return CMD_USAGE;

@@ -372,6 +372,17 @@ int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r)
     return 1;
 }
 
+int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x)
+{
+    if (opt == CMD_OPT_GEOIP)
+        x->geoip = arg;
+    else if (opt == CMD_OPT_ASN)
+        x->asn = arg;
+    else
+        return 0;
+    return 1;
+}
+
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
                    const char **dir, struct flt **flt, uint64_t *from, uint64_t *to)
 {

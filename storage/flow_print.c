@@ -303,9 +303,12 @@ size_t flow_format_json_cols(char *out, const void *const vals[FLOW_N_COLS],
     return flow_print_json_line(out, &rec);
 }
 
-int flow_print_sel_parse(const char *list, flow_print_sel_t *sel, char *err, size_t errlen)
+int flow_print_sel_parse(const char *list, const char *const *extra, int n_extra,
+                         flow_print_sel_t *sel, char *err, size_t errlen)
 {
-    uint64_t seen = 0;
+    uint8_t seen[FLOW_N_COLS + FLOW_PRINT_EXTRA_MAX] = {0};
+    if (n_extra > FLOW_PRINT_EXTRA_MAX)
+        n_extra = FLOW_PRINT_EXTRA_MAX;
     sel->n = 0;
     for (const char *p = list;; p++) {
         size_t len = strcspn(p, ",");
@@ -315,20 +318,24 @@ int flow_print_sel_parse(const char *list, flow_print_sel_t *sel, char *err, siz
             memcpy(name, p, len);
             name[len] = '\0';
             c = flow_col_find(name);
+            for (int k = 0; c < 0 && k < n_extra; k++)
+                if (strcmp(name, extra[k]) == 0)
+                    c = FLOW_N_COLS + k;
         }
         if (c < 0) {
             size_t at = (size_t)snprintf(err, errlen, "'%.*s' is not a column; the columns are",
                                          (int)(len < 64 ? len : 64), p);
-            for (int i = 0; i < FLOW_N_COLS && at < errlen; i++)
-                at += (size_t)snprintf(err + at, errlen - at, "%s%s", i ? "," : " ",
-                                       flow_cols[i].name);
+            for (int i = 0; i < FLOW_N_COLS + n_extra && at < errlen; i++)
+                at +=
+                    (size_t)snprintf(err + at, errlen - at, "%s%s", i ? "," : " ",
+                                     i < FLOW_N_COLS ? flow_cols[i].name : extra[i - FLOW_N_COLS]);
             return -1;
         }
-        if ((seen >> c) & 1) {
-            snprintf(err, errlen, "%s is given twice", flow_cols[c].name);
+        if (seen[c]) {
+            snprintf(err, errlen, "%s is given twice", name);
             return -1;
         }
-        seen |= (uint64_t)1 << c;
+        seen[c] = 1;
         sel->col[sel->n++] = (uint8_t)c;
         p += len;
         if (!*p)
@@ -336,13 +343,16 @@ int flow_print_sel_parse(const char *list, flow_print_sel_t *sel, char *err, siz
     }
 }
 
-size_t flow_format_csv_header_sel(char *out, const flow_print_sel_t *sel)
+size_t flow_format_csv_header_sel(char *out, const flow_print_sel_t *sel, const char *const *extra)
 {
     size_t len = 0;
     for (int i = 0; i < sel->n; i++) {
         if (i)
             out[len++] = ',';
-        const char *name = flow_cols[sel->col[i]].name;
+        int c = sel->col[i];
+        const char *name = c < FLOW_N_COLS ? flow_cols[c].name
+                           : extra         ? extra[c - FLOW_N_COLS]
+                                           : "";
         size_t n = strlen(name);
         memcpy(out + len, name, n);
         len += n;
@@ -388,6 +398,11 @@ static size_t flow_print_field(char *out, const flow_rec_t *rec, int c, int json
     return len;
 }
 
+size_t flow_format_field(char *out, flow_print_fmt_t fmt, int c, const flow_rec_t *rec)
+{
+    return flow_print_field(out, rec, c, fmt == FLOW_PRINT_JSON);
+}
+
 size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_sel_t *sel,
                             const void *const vals[FLOW_N_COLS],
                             const uint8_t *const present[FLOW_N_COLS], uint32_t i)
@@ -398,9 +413,12 @@ size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_se
     size_t len = 0;
     if (json)
         out[len++] = '{';
-    for (int k = 0; k < sel->n; k++) {
-        if (k)
+    for (int k = 0, first = 1; k < sel->n; k++) {
+        if (sel->col[k] >= FLOW_N_COLS)
+            continue; /* the caller's */
+        if (!first)
             out[len++] = ',';
+        first = 0;
         len += flow_print_field(out + len, &rec, sel->col[k], json);
     }
     if (json)

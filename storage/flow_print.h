@@ -32,22 +32,31 @@ size_t flow_format_json_cols(char *out, const void *const vals[FLOW_N_COLS],
                              const uint8_t *const present[FLOW_N_COLS], uint32_t i);
 
 /* A chosen list of columns, in print order (flowhunt cat --fields; SiLK's rwcut --fields,
- * nfdump's -o fmt:). */
+ * nfdump's -o fmt:). Numbers below FLOW_N_COLS are FLOW_COL_*; FLOW_N_COLS + k is the
+ * caller's extra column k (cat's GeoIP/ASN context), which the caller formats. */
+#define FLOW_PRINT_EXTRA_MAX 16
 typedef struct flow_print_sel {
-    uint8_t col[FLOW_N_COLS]; /* FLOW_COL_* numbers, each at most once */
+    uint8_t col[FLOW_N_COLS + FLOW_PRINT_EXTRA_MAX]; /* each at most once */
     int n;
 } flow_print_sel_t;
 
 /* Parses a comma-separated list of column names as the CSV header prints them
- * ("src_addr,dst_port,bytes"), each at most once (so a line is never longer than one with
- * every column). 0, or -1 with the problem in err (the unknown name and the valid ones). */
-int flow_print_sel_parse(const char *list, flow_print_sel_t *sel, char *err, size_t errlen);
-/* The header of the chosen columns, and row i of a set of columns (as flow_format_csv_cols)
- * as CSV or JSON with only those, in their order; no newline. */
-size_t flow_format_csv_header_sel(char *out, const flow_print_sel_t *sel);
+ * ("src_addr,dst_port,bytes"), or of `extra[0 .. n_extra)` (at most FLOW_PRINT_EXTRA_MAX),
+ * each at most once (so a line is never longer than one with every column). 0, or -1 with
+ * the problem in err (the unknown name and the valid ones). */
+int flow_print_sel_parse(const char *list, const char *const *extra, int n_extra,
+                         flow_print_sel_t *sel, char *err, size_t errlen);
+/* The header of the chosen columns (extra: the names of the extra columns, or NULL), and row i
+ * of a set of columns (as flow_format_csv_cols) as CSV or JSON with only those, in their
+ * order; no newline. The second prints flow columns only. */
+size_t flow_format_csv_header_sel(char *out, const flow_print_sel_t *sel, const char *const *extra);
 size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_sel_t *sel,
                             const void *const vals[FLOW_N_COLS],
                             const uint8_t *const present[FLOW_N_COLS], uint32_t i);
+
+/* Column c of a record alone: CSV its value (nothing when absent), JSON "name":value (null
+ * when absent); no separator. */
+size_t flow_format_field(char *out, flow_print_fmt_t fmt, int c, const flow_rec_t *rec);
 
 /* flow_fmt_u64 and flow_addr_format (the same text, NUL-terminated for addresses as there),
  * faster: two digits per division, and IPv4 addresses without the general loop. For

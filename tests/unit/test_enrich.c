@@ -883,10 +883,49 @@ static int et_nfdump_line(char *out, size_t cap, const char *src, const char *ds
                     src, dst, pkts, bytes);
 }
 
-/* flowhunt top --geoip/--asn: after each address field its country, ASN and organisation, the
- * databases' answers (known ones checked by value, every cell against en_lookup), absent ones
- * as -, an empty cell or null; the sums are those without the context. */
-TEST_IMPL(enrich_top_context_columns)
+/* Every context key of one JSON line (PREFIX_country, _asn, _as_org for each of `fields`)
+ * against en_lookup of the line's address in that field. */
+static void et_check_ctx_json(en_ctx_t *en, const char *line, const char *const *fields, int n,
+                              const char *const *prefix)
+{
+    json_error_t je;
+    json_t *o = json_loads(line, 0, &je);
+    ASSERT_NOT_NULL(o);
+    for (int f = 0; f < n; f++) {
+        char k[64];
+        flow_addr_t a = et_addr(json_string_value(json_object_get(o, fields[f])));
+        hunt_geo_t g;
+        int known = en_lookup(en, &a, &g);
+        snprintf(k, sizeof k, "%s_country", prefix[f]);
+        json_t *c = json_object_get(o, k);
+        ASSERT_NOT_NULL(c); /* present, null or not */
+        if (known && g.has_geo && g.country[0])
+            ASSERT_STR_EQ(json_string_value(c), g.country);
+        else
+            ASSERT(json_is_null(c));
+        snprintf(k, sizeof k, "%s_asn", prefix[f]);
+        c = json_object_get(o, k);
+        ASSERT_NOT_NULL(c);
+        if (known && g.has_asn)
+            ASSERT_EQ(json_integer_value(c), (json_int_t)g.asn);
+        else
+            ASSERT(json_is_null(c));
+        snprintf(k, sizeof k, "%s_as_org", prefix[f]);
+        c = json_object_get(o, k);
+        ASSERT_NOT_NULL(c);
+        if (known && g.has_asn && g.as_org[0])
+            ASSERT_STR_EQ(json_string_value(c), g.as_org);
+        else
+            ASSERT(json_is_null(c));
+    }
+    json_decref(o);
+}
+
+/* flowhunt top and cat --geoip/--asn: after each address field (top) or as src_/dst_ columns
+ * (cat) the country, ASN and organisation, the databases' answers (known ones checked by
+ * value, every cell against en_lookup), absent ones as -, an empty cell or null; the sums and
+ * the other columns are those without the context. */
+TEST_IMPL(enrich_context_columns_top_cat)
 {
     et_unbuffered();
     const char *city = et_mmdb("GeoIP2-City-Test.mmdb"), *asn = et_mmdb("GeoLite2-ASN-Test.mmdb");
@@ -934,44 +973,54 @@ TEST_IMPL(enrich_top_context_columns)
                         test_bin("flowhunt"), dir, city, asn),
               0);
     en_ctx_t *en = et_open_city_asn();
+    static const char *const fields[] = {"srcip", "dstip"};
     int lines = 0;
     char *sv = NULL;
-    for (char *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv), lines++) {
-        json_error_t je;
-        json_t *o = json_loads(line, 0, &je);
-        ASSERT_NOT_NULL(o);
-        static const char *const fields[] = {"srcip", "dstip"};
-        for (int f = 0; f < 2; f++) {
-            char k[64];
-            flow_addr_t a = et_addr(json_string_value(json_object_get(o, fields[f])));
-            hunt_geo_t g;
-            int known = en_lookup(en, &a, &g);
-            snprintf(k, sizeof k, "%s_country", fields[f]);
-            json_t *c = json_object_get(o, k);
-            ASSERT_NOT_NULL(c); /* present, null or not */
-            if (known && g.has_geo && g.country[0])
-                ASSERT_STR_EQ(json_string_value(c), g.country);
-            else
-                ASSERT(json_is_null(c));
-            snprintf(k, sizeof k, "%s_asn", fields[f]);
-            c = json_object_get(o, k);
-            ASSERT_NOT_NULL(c);
-            if (known && g.has_asn)
-                ASSERT_EQ(json_integer_value(c), (json_int_t)g.asn);
-            else
-                ASSERT(json_is_null(c));
-            snprintf(k, sizeof k, "%s_as_org", fields[f]);
-            c = json_object_get(o, k);
-            if (known && g.has_asn && g.as_org[0])
-                ASSERT_STR_EQ(json_string_value(c), g.as_org);
-            else
-                ASSERT(json_is_null(c));
-        }
-        json_decref(o);
-    }
-    en_close(en);
+    for (char *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv), lines++)
+        et_check_ctx_json(en, line, fields, 2, fields);
     ASSERT_EQ(lines, 5); /* (10.0.0.5, 81.2.69.160) once, with both of its flows */
     free(out);
+    /* cat: the same cells per flow, where --fields puts them, or after every column */
+    ASSERT_EQ(test_runf(&out,
+                        "%s cat %s --fields src_addr,dst_addr,dst_country,dst_asn,dst_as_org,"
+                        "src_as_org,bytes --geoip %s --asn %s | LC_ALL=C sort",
+                        test_bin("flowhunt"), dir, city, asn),
+              0);
+    ASSERT_STR_EQ(out, "1.128.0.1,10.0.0.6,,,,Telstra Pty Ltd,900\n"
+                       "10.0.0.5,81.2.69.160,GB,,,,4000\n"
+                       "10.0.0.5,81.2.69.160,GB,,,,5000\n"
+                       "10.0.0.6,1.128.0.1,,1221,Telstra Pty Ltd,,7000\n"
+                       "10.0.0.7,192.0.2.1,,,,,500\n"
+                       "fd00::6,2001:218::1,JP,,,,3000\n"
+                       "src_addr,dst_addr,dst_country,dst_asn,dst_as_org,src_as_org,bytes\n");
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s cat %s --format json --geoip %s --asn %s", test_bin("flowhunt"),
+                        dir, city, asn),
+              0);
+    static const char *const cat_fields[] = {"src_addr", "dst_addr"}, *const sides[] = {"src",
+                                                                                        "dst"};
+    lines = 0;
+    for (char *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv), lines++)
+        et_check_ctx_json(en, line, cat_fields, 2, sides);
+    ASSERT_EQ(lines, 6);
+    free(out);
+    en_close(en);
+    /* the flow columns are those of a plain cat; context needs its database; not as text */
+    char *plain_cat, *ctx_cat;
+    ASSERT_EQ(test_runf(&plain_cat, "%s cat %s", test_bin("flowhunt"), dir), 0);
+    ASSERT_EQ(test_runf(&ctx_cat, "%s cat %s --geoip %s | cut -d, -f1-%d", test_bin("flowhunt"),
+                        dir, city, FLOW_N_COLS),
+              0);
+    ASSERT_STR_EQ(ctx_cat, plain_cat);
+    free(plain_cat);
+    free(ctx_cat);
+    ASSERT_EQ(test_runf(NULL, "%s cat %s --fields dst_country --asn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, asn),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s cat %s --format text --asn %s 2>/dev/null", test_bin("flowhunt"),
+                        dir, asn),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s cat %s --asn %s 2>/dev/null", test_bin("flowhunt"), dir, csv), 2);
     /* the text table: the columns named, unknowns as -; with --geoip alone no AS columns */
     ASSERT_EQ(test_runf(&out, "%s top %s --by dstip --order bytes -n 2 --geoip %s",
                         test_bin("flowhunt"), dir, city),
