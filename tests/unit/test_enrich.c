@@ -1053,3 +1053,43 @@ TEST_IMPL(enrich_context_columns_top_cat)
               2);
     return 0;
 }
+
+/* en_cell on an organisation the test databases do not have: a comma, quotes, a control byte
+ * and a backslash, as CSV (RFC 4180 quoting), JSON (escapes) and text ('?'); and what is not
+ * known is -1. */
+TEST_IMPL(enrich_cell_escaping)
+{
+    hunt_geo_t g;
+    memset(&g, 0, sizeof g);
+    g.has_asn = 1;
+    g.asn = 4200000000u;
+    snprintf(g.as_org, sizeof g.as_org, "Foo, \"Bar\"\x01\\ Ltd");
+    char out[EN_CELL_MAX];
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_CSV), 20);
+    ASSERT_STR_EQ(out, "\"Foo, \"\"Bar\"\"\x01\\ Ltd\"");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_JSON), 24);
+    ASSERT_STR_EQ(out, "Foo, \\\"Bar\\\"\\u0001\\\\ Ltd");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_TEXT), 16);
+    ASSERT_STR_EQ(out, "Foo, \"Bar\"?\\ Ltd");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ASN, EN_OUT_JSON), 10);
+    ASSERT_STR_EQ(out, "4200000000");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_COUNTRY, EN_OUT_CSV), -1); /* no GeoIP answer */
+    /* a plain organisation is not quoted; a country is its code */
+    snprintf(g.as_org, sizeof g.as_org, "Telstra Pty Ltd");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_CSV), 15);
+    ASSERT_STR_EQ(out, "Telstra Pty Ltd");
+    g.has_geo = 1;
+    snprintf(g.country, sizeof g.country, "GB");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_COUNTRY, EN_OUT_JSON), 2);
+    ASSERT_STR_EQ(out, "GB");
+    g.has_asn = 0;
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ASN, EN_OUT_CSV), -1);
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_CSV), -1);
+    /* the longest organisation, every byte escaped, fits */
+    g.has_asn = 1;
+    memset(g.as_org, 0x1f, sizeof g.as_org - 1);
+    g.as_org[sizeof g.as_org - 1] = '\0';
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_JSON), (int)(6 * (sizeof g.as_org - 1)));
+    ASSERT((size_t)(6 * (sizeof g.as_org - 1)) < EN_CELL_MAX);
+    return 0;
+}
