@@ -662,6 +662,15 @@ int cmd_cat(int argc, char **argv)
             c.has_ctx = 1;
             c.cols |= FLOW_BIT(src_addr) | FLOW_BIT(dst_addr);
         }
+        if ((xa.geoip || xa.asn) && !c.has_ctx) {
+            /* a database no column reads would go unchecked and unused: a forgotten name */
+            fprintf(stderr,
+                    "flowhunt cat: --geoip and --asn give the columns %s, %s, ...; "
+                    "--fields names none of them\n",
+                    cat_ctx_names[0], cat_ctx_names[1]);
+            flt_free(c.flt);
+            return CMD_USAGE;
+        }
     } else if (c.fmt == CAT_TEXT)
         c.cols = FLOW_BIT(time_start) | FLOW_BIT(time_end) | FLOW_BIT(proto) | FLOW_BIT(src_addr) |
                  FLOW_BIT(dst_addr) | FLOW_BIT(src_port) | FLOW_BIT(dst_port) |

@@ -1017,6 +1017,9 @@ TEST_IMPL(enrich_context_columns_top_cat)
     ASSERT_EQ(test_runf(NULL, "%s cat %s --fields dst_country --asn %s 2>/dev/null",
                         test_bin("flowhunt"), dir, asn),
               2);
+    ASSERT_EQ(test_runf(NULL, "%s cat %s --fields src_addr,bytes --asn %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, asn),
+              2); /* a database no column reads: a forgotten name, not silence */
     ASSERT_EQ(test_runf(NULL, "%s cat %s --format text --asn %s 2>/dev/null", test_bin("flowhunt"),
                         dir, asn),
               2);
