@@ -58,8 +58,7 @@ typedef struct cat_ctx {
     cat_fmt_t fmt;
     uint64_t limit; /* 0: no limit */
     uint64_t cols;  /* columns printed */
-    const flow_print_sel_t *sel; /* --fields: those columns, in that order; NULL: all */
-    int has_ctx;                 /* sel holds context columns (cat_ctx_names) */
+    const flow_print_sel_t *sel;   /* --fields: those columns, in that order; NULL: all */
     en_ctx_t *en[CAT_MAX_WORKERS]; /* --geoip, --asn: each worker's lookups (not thread-safe) */
     cmd_progress_t progress;
     int n_workers;
@@ -93,43 +92,22 @@ typedef struct cat_worker {
 static const char *const cat_ctx_names[2 * EN_N_CELLS] = {
     "src_country", "dst_country", "src_asn", "dst_asn", "src_as_org", "dst_as_org"};
 
-/* Row j of the batch with context columns: from a record, field by field in --fields order. */
-static size_t cat_format_ctx(char *p, const cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t j)
+/* Context column k of a row (flow_print_extra_fn; arg: the worker's lookup context). */
+static size_t cat_format_ctx(char *out, int k, const flow_rec_t *rec, flow_print_fmt_t fmt,
+                             void *arg)
 {
-    flow_rec_t rec;
-    seg_batch_row(b, j, &rec);
-    const int json = c->fmt == CAT_JSON;
-    size_t len = 0;
+    const int json = fmt == FLOW_PRINT_JSON, src = k % 2 == 0, what = k / 2;
     char cell[EN_CELL_MAX];
-    if (json)
-        p[len++] = '{';
-    for (int i = 0; i < c->sel->n; i++) {
-        if (i)
-            p[len++] = ',';
-        int col = c->sel->col[i];
-        if (col < FLOW_N_COLS) {
-            len += flow_format_field(p + len, json ? FLOW_PRINT_JSON : FLOW_PRINT_CSV, col, &rec);
-            continue;
-        }
-        int k = col - FLOW_N_COLS, src = k % 2 == 0, what = k / 2, l = -1;
-        hunt_geo_t g;
-        if ((src ? FLOW_HAS(&rec, src_addr) : FLOW_HAS(&rec, dst_addr)) &&
-            en_lookup(en, src ? &rec.src_addr : &rec.dst_addr, &g))
-            l = en_cell(cell, &g, what, json ? EN_OUT_JSON : EN_OUT_CSV);
-        if (json)
-            len += (size_t)sprintf(p + len, "\"%s\":", cat_ctx_names[k]);
-        if (l < 0) {
-            if (json)
-                len += (size_t)sprintf(p + len, "null");
-        } else {
-            int quote = json && what != EN_CELL_ASN;
-            len += (size_t)sprintf(p + len, quote ? "\"%s\"" : "%s", cell);
-        }
-    }
-    if (json)
-        p[len++] = '}';
-    p[len] = '\0';
-    return len;
+    hunt_geo_t g;
+    int l = -1;
+    if ((src ? FLOW_HAS(rec, src_addr) : FLOW_HAS(rec, dst_addr)) &&
+        en_lookup(arg, src ? &rec->src_addr : &rec->dst_addr, &g))
+        l = en_cell(cell, &g, what, json ? EN_OUT_JSON : EN_OUT_CSV);
+    size_t len = json ? (size_t)sprintf(out, "\"%s\":", cat_ctx_names[k]) : 0;
+    if (l < 0)
+        return len + (json ? (size_t)sprintf(out + len, "null") : 0);
+    int quote = json && what != EN_CELL_ASN;
+    return len + (size_t)sprintf(out + len, quote ? "\"%s\"" : "%s", cell);
 }
 
 static const char *cat_proto_name(uint8_t p)
@@ -275,11 +253,9 @@ static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t
             return -SEG_E_NOMEM;
         char *p = o->buf + o->len;
         size_t n;
-        if (c->has_ctx) {
-            n = cat_format_ctx(p, c, en, b, j);
-        } else if (c->sel) {
+        if (c->sel) {
             n = flow_format_cols_sel(p, c->fmt == CAT_JSON ? FLOW_PRINT_JSON : FLOW_PRINT_CSV,
-                                     c->sel, vals, pres, j);
+                                     c->sel, vals, pres, j, cat_format_ctx, en);
         } else if (c->fmt == CAT_CSV) {
             n = flow_format_csv_cols(p, vals, pres, j);
         } else if (c->fmt == CAT_JSON) {
@@ -620,6 +596,7 @@ int cmd_cat(int argc, char **argv)
     if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to) != 0)
         return CMD_USAGE;
 
+    int has_ctx = 0; /* sel holds context columns (cat_ctx_names) */
     if (fields || xa.geoip || xa.asn) {
         char err[1024];
         if (c.fmt == CAT_TEXT) {
@@ -659,10 +636,10 @@ int cmd_cat(int argc, char **argv)
                 flt_free(c.flt);
                 return CMD_USAGE;
             }
-            c.has_ctx = 1;
+            has_ctx = 1;
             c.cols |= FLOW_BIT(src_addr) | FLOW_BIT(dst_addr);
         }
-        if ((xa.geoip || xa.asn) && !c.has_ctx) {
+        if ((xa.geoip || xa.asn) && !has_ctx) {
             /* a database no column reads would go unchecked and unused: a forgotten name */
             fprintf(stderr,
                     "flowhunt cat: --geoip and --asn give the columns %s, %s, ...; "
@@ -683,7 +660,7 @@ int cmd_cat(int argc, char **argv)
         n_workers = CAT_MAX_WORKERS;
     /* the databases, one context a worker (lookups cache per context): the first opening
      * checks the files (a bad one is exit 2 before any flow is read), the others trust it */
-    for (int w = 0; c.has_ctx && w < n_workers; w++) {
+    for (int w = 0; has_ctx && w < n_workers; w++) {
         char err[512];
         en_opts_t eo = {
             .geoip = xa.geoip, .asn = xa.asn, .warn = w ? NULL : stderr, .no_checks = w > 0};

@@ -398,14 +398,10 @@ static size_t flow_print_field(char *out, const flow_rec_t *rec, int c, int json
     return len;
 }
 
-size_t flow_format_field(char *out, flow_print_fmt_t fmt, int c, const flow_rec_t *rec)
-{
-    return flow_print_field(out, rec, c, fmt == FLOW_PRINT_JSON);
-}
-
 size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_sel_t *sel,
                             const void *const vals[FLOW_N_COLS],
-                            const uint8_t *const present[FLOW_N_COLS], uint32_t i)
+                            const uint8_t *const present[FLOW_N_COLS], uint32_t i,
+                            flow_print_extra_fn extra, void *arg)
 {
     flow_rec_t rec;
     flow_print_gather(&rec, vals, present, i);
@@ -413,13 +409,14 @@ size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_se
     size_t len = 0;
     if (json)
         out[len++] = '{';
-    for (int k = 0, first = 1; k < sel->n; k++) {
-        if (sel->col[k] >= FLOW_N_COLS)
-            continue; /* the caller's */
-        if (!first)
+    for (int k = 0; k < sel->n; k++) {
+        int c = sel->col[k];
+        if (k)
             out[len++] = ',';
-        first = 0;
-        len += flow_print_field(out + len, &rec, sel->col[k], json);
+        if (c < FLOW_N_COLS)
+            len += flow_print_field(out + len, &rec, c, json);
+        else if (extra)
+            len += extra(out + len, c - FLOW_N_COLS, &rec, fmt, arg);
     }
     if (json)
         out[len++] = '}';

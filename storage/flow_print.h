@@ -46,17 +46,18 @@ typedef struct flow_print_sel {
  * the problem in err (the unknown name and the valid ones). */
 int flow_print_sel_parse(const char *list, const char *const *extra, int n_extra,
                          flow_print_sel_t *sel, char *err, size_t errlen);
-/* The header of the chosen columns (extra: the names of the extra columns, or NULL), and row i
- * of a set of columns (as flow_format_csv_cols) as CSV or JSON with only those, in their
- * order; no newline. The second prints flow columns only. */
+/* The header of the chosen columns (extra: the names of the extra columns, or NULL). */
 size_t flow_format_csv_header_sel(char *out, const flow_print_sel_t *sel, const char *const *extra);
+/* Formats extra column k of a row whose flow columns are `rec`: CSV its value (nothing when
+ * unknown), JSON "name":value; returns the length. */
+typedef size_t (*flow_print_extra_fn)(char *out, int k, const flow_rec_t *rec, flow_print_fmt_t fmt,
+                                      void *arg);
+/* Row i of a set of columns (as flow_format_csv_cols) as CSV or JSON with only the chosen
+ * columns, in their order, the extra ones through `extra` (called with `arg`); no newline. */
 size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_sel_t *sel,
                             const void *const vals[FLOW_N_COLS],
-                            const uint8_t *const present[FLOW_N_COLS], uint32_t i);
-
-/* Column c of a record alone: CSV its value (nothing when absent), JSON "name":value (null
- * when absent); no separator. */
-size_t flow_format_field(char *out, flow_print_fmt_t fmt, int c, const flow_rec_t *rec);
+                            const uint8_t *const present[FLOW_N_COLS], uint32_t i,
+                            flow_print_extra_fn extra, void *arg);
 
 /* flow_fmt_u64 and flow_addr_format (the same text, NUL-terminated for addresses as there),
  * faster: two digits per division, and IPv4 addresses without the general loop. For
