@@ -65,10 +65,13 @@ size_t flt_describe(const flt_t *f, char *out, size_t cap);
 
 /* ---- evaluation ---------------------------------------------------------------------------- */
 
-/* Per-thread scratch for flt_select: selection vectors for each tree level. */
+/* Per-thread scratch for flt_select: selection vectors for each tree level, and an answer per
+ * dictionary entry for an address term (flt_eval_addr_codes). */
 typedef struct flt_scratch {
     uint8_t *buf;
     size_t cap;
+    uint8_t *entry;
+    size_t entry_cap;
 } flt_scratch_t;
 
 void flt_scratch_init(flt_scratch_t *s);

@@ -613,6 +613,12 @@ typedef struct segr_scratch {
     size_t cdict_cap;
     uint32_t *cmap; /* the mirror's dictionary onto the whole (segr_codes_join) */
     size_t cmap_cap;
+    /* The column whose codes[] and cdict[] are the open group's, plus one (0: none), so
+     * seg_batch_load makes its addresses from them instead of decoding its chunk again (a
+     * filter reads an address column as codes, cat then prints it); with codes_pres, the
+     * codes' presence (pres[] of the column, NULL: every row). */
+    int codes_for;
+    const uint8_t *codes_pres;
 } segr_scratch_t;
 
 void seg_batch_init(seg_batch_t *b)
@@ -660,6 +666,7 @@ int seg_batch_open(seg_batch_t *b, const seg_file_t *f, uint32_t g, seg_where_t 
         b->scratch_cap = sizeof *s;
     }
     ((segr_scratch_t *)b->scratch)->links_loaded = 0;
+    ((segr_scratch_t *)b->scratch)->codes_for = 0;
     b->file = f;
     b->group = g;
     b->n_rows = f->groups[g].n_rows;
@@ -1384,6 +1391,30 @@ static int segr_load_linked(seg_batch_t *b, int a, int m, seg_where_t *where)
     return 0;
 }
 
+/* An address column whose codes seg_batch_codes made for the open group: each row's address
+ * from its entry, absent rows zero, for the selected rows only when restricted (place q from
+ * row sel[q] >= q, so the presence moves in place). The chunk was checked and decoded then. */
+static int segr_load_from_codes(seg_batch_t *b, int col)
+{
+    segr_scratch_t *s = b->scratch;
+    const uint32_t *code = s->codes;
+    const flow_addr_t *dict = s->cdict;
+    const uint8_t *pres = s->codes_pres;
+    flow_addr_t *o = s->col[col];
+    uint8_t *po = s->pres[col];
+    static const flow_addr_t zero;
+    const uint32_t k = b->sel ? b->n_sel : b->n_rows;
+    for (uint32_t q = 0; q < k; q++) {
+        uint32_t i = b->sel ? b->sel[q] : q;
+        int has = !pres || pres[i];
+        o[q] = has ? dict[code[i]] : zero;
+        if (pres)
+            po[q] = (uint8_t)has;
+    }
+    segr_mark_loaded(b, col, pres, 1);
+    return 0;
+}
+
 int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
 {
     const seg_file_t *f = b->file;
@@ -1395,6 +1426,8 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
     int rc = segr_col_buffers(b, col, where);
     if (rc < 0)
         return rc;
+    if (s->codes_for == col + 1)
+        return segr_load_from_codes(b, col);
     segr_chunk_t ch, mch;
     uint64_t off = 0, moff = 0;
     if (!segr_find_chunk(b, (unsigned)col, &ch, &off))
@@ -1426,6 +1459,7 @@ int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
     /* Restricted to a few rows, a dictionary's addresses are looked up for those rows only. */
     flow_addr_t *dict = NULL;
     if (b->sel && ch.enc == SEG_ENC_DICT_ADDR) {
+        s->codes_for = 0; /* cdict[] is this load's now */
         if (segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)b->n_rows, sizeof *s->cdict))
             return segr_fail(f, where, SEG_E_NOMEM, off);
         dict = s->cdict;
@@ -1588,6 +1622,8 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     out->code = code;
     out->dict = s->cdict;
     out->n_dict = n_dict;
+    s->codes_for = col + 1;
+    s->codes_pres = out->present;
     return 1;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "flow_print.h"
 #include "task.h"
 #include "timearg.h"
 
@@ -400,6 +401,23 @@ TEST_IMPL(filter_parse_errors)
 /* ---- evaluation ---------------------------------------------------------------------------- */
 
 /* Selects with flt_select and compares with flt_match_rec row by row. */
+/* rows[0 .. k) (flt_select's answer, k < 0 an error) are exactly the records the reference
+ * evaluator selects; `what` names the case in a failure. */
+static void tf_expect_rows(const flt_t *f, const flow_rec_t *recs, uint32_t n, const uint32_t *rows,
+                           int k, const char *what)
+{
+    ASSERT_GE(k, 0);
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int want = flt_match_rec(f, &recs[i]);
+        int got = j < (uint32_t)k && rows[j] == i;
+        if (want != got)
+            TEST_FAIL_AT("%s: row %u: reference %d, column-wise %d", what, i, want, got);
+        j += (uint32_t)got;
+    }
+    ASSERT_EQ(j, k);
+}
+
 static uint32_t tf_check_batch(const char *text, const flow_rec_t *recs, uint32_t n, tf_batch_t *tb,
                                uint64_t from, uint64_t to)
 {
@@ -414,16 +432,7 @@ static uint32_t tf_check_batch(const char *text, const flow_rec_t *recs, uint32_
     flt_set_window(f, from, to);
     flt_scratch_init(&s);
     int k = flt_select(f, &s, &tb->b, rows, &where);
-    ASSERT_GE(k, 0);
-    uint32_t j = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        int want = flt_match_rec(f, &recs[i]);
-        int got = j < (uint32_t)k && rows[j] == i;
-        if (want != got)
-            TEST_FAIL_AT("'%s' row %u: reference %d, column-wise %d", text, i, want, got);
-        j += (uint32_t)got;
-    }
-    ASSERT_EQ(j, k);
+    tf_expect_rows(f, recs, n, rows, k, text);
     flt_scratch_free(&s);
     flt_free(f);
     free(rows);
@@ -575,6 +584,167 @@ TEST_IMPL(filter_list_equals_or_chain)
     free(recs);
     free(ra);
     free(rb);
+    return 0;
+}
+
+/* Address terms over stored groups, whose address columns the filter may read as dictionary
+ * codes (one decision per entry, flt_eval_addr_codes) where a hand-made batch has every column
+ * loaded: each group's selection against the reference, record by record, with lists made of the
+ * group's own addresses (a few of its rows', `::` for the rows without one, a network), before
+ * and after other terms have decoded columns. The golden segments have presence bitmaps and
+ * absent addresses (small) and LINKED address pairs (linked). */
+/* r seen from the other end: addresses and ports swapped, with their presence. */
+static void tf_reverse(const flow_rec_t *r, flow_rec_t *out)
+{
+    *out = *r;
+    out->src_addr = r->dst_addr;
+    out->dst_addr = r->src_addr;
+    out->src_port = r->dst_port;
+    out->dst_port = r->src_port;
+    static const uint64_t pairs[2][2] = {{FLOW_BIT(src_addr), FLOW_BIT(dst_addr)},
+                                         {FLOW_BIT(src_port), FLOW_BIT(dst_port)}};
+    for (int k = 0; k < 2; k++) {
+        out->present &= ~(pairs[k][0] | pairs[k][1]);
+        out->present |= (r->present & pairs[k][0] ? pairs[k][1] : 0) |
+                        (r->present & pairs[k][1] ? pairs[k][0] : 0);
+    }
+}
+
+/* Writes groups of 500 tf_random_flow flows into dir: in the first every flow followed by its
+ * reverse, with both ports (so the writer links the address pair: LINKED columns), in the
+ * second every 4th flow without a source address (a presence bitmap), in the third both
+ * (unlinked, as a group with an address missing is). Returns the segment's path. */
+static char *tf_write_groups(const char *dir)
+{
+    seg_writer_opts_t o = {.dir = dir, .instance = "t", .group_rows = 500, .rotate_s = 3600};
+    int err = 0;
+    seg_writer_t *w = seg_writer_open(&o, &err);
+    if (!w)
+        TEST_FAIL_AT("seg_writer_open(%s): %s", dir, seg_err_name(err));
+    uint64_t seed = 5;
+    for (int g = 0; g < 3; g++)
+        for (int i = 0; i < 500; i += g == 1 ? 1 : 2) {
+            flow_rec_t r, rev;
+            tf_random_flow(&seed, &r);
+            if (g == 0) {
+                FLOW_SET(&r, src_port, (uint16_t)(r.src_port | 1024));
+                FLOW_SET(&r, dst_port, r.dst_port);
+            }
+            if (g >= 1 && i % 4 == 0) {
+                r.present &= ~FLOW_BIT(src_addr);
+                memset(&r.src_addr, 0, sizeof r.src_addr);
+            }
+            ASSERT_EQ(seg_writer_add(w, &r, 1700000000000ull), 0);
+            if (g == 1)
+                continue;
+            tf_reverse(&r, &rev);
+            ASSERT_EQ(seg_writer_add(w, &rev, 1700000000000ull), 0);
+        }
+    ASSERT_EQ(seg_writer_close(w), 0);
+    char **paths;
+    ASSERT_EQ(seg_dir_list(dir, 0, UINT64_MAX, &paths), 1);
+    char *path = strdup(paths[0]);
+    ASSERT_NOT_NULL(path);
+    seg_dir_list_free(paths, 1);
+    return path;
+}
+
+TEST_IMPL(filter_eval_segment_lists)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/flt_lists", test_tmpdir());
+    char *written = tf_write_groups(dir);
+    const char *const paths[] = {"tests/golden/seg_v1_small.seg", "tests/golden/seg_v1_linked.seg",
+                                 written};
+    /* %s: the group's list */
+    static const char *const shapes[] = {
+        "dst ip in [%s]",
+        "src ip in [%s]",
+        "ip in [%s]",
+        "not dst ip in [%s]",
+        "dst port 53 and src ip in [%s]",
+        "src ip in [%s] and dst ip in [%s]",
+        "dst net 0.0.0.0/1 or dst ip in [%s]",
+        "src ip in [%s] or proto udp",
+        "host 10.0.0.1 or not src net 10.0.0.0/8", /* nets are read as codes too */
+        "dst net 2001:db8::/32 and src ip in [%s]",
+    };
+    uint64_t matched = 0, rows_seen = 0, groups = 0;
+    flt_scratch_t s;
+    flt_scratch_init(&s);
+    seg_batch_t full, b;
+    seg_batch_init(&full);
+    seg_batch_init(&b);
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        seg_file_t *f;
+        seg_where_t wh;
+        ASSERT_EQ(seg_open(paths[p], &f, &wh), 0);
+        for (uint32_t g = 0; g < seg_n_groups(f); g++) {
+            ASSERT_EQ(seg_batch_open(&full, f, g, &wh), 0);
+            for (int c = 0; c < FLOW_N_COLS; c++)
+                ASSERT_EQ(seg_batch_load(&full, c, &wh), 0);
+            uint32_t n = full.n_rows;
+            flow_rec_t *recs = malloc((n + 1) * sizeof *recs);
+            uint32_t *rows = malloc((n + 1) * sizeof *rows);
+            ASSERT(recs && rows);
+            for (uint32_t i = 0; i < n; i++)
+                seg_batch_row(&full, i, &recs[i]);
+            /* every 5th row's destination and every 7th row's source, `::`, 0.0.0.0 (the first
+             * entry of a dictionary that has it, where a row lacking the column may point), a
+             * network */
+            size_t cap = 64 + (size_t)n * 2 * 48, len = 0;
+            char *list = malloc(cap);
+            ASSERT_NOT_NULL(list);
+            len += (size_t)sprintf(list + len, ":: 0.0.0.0 10.0.0.0/9");
+            for (uint32_t i = 0; i < n; i++) {
+                const flow_addr_t *a =
+                    i % 5 == 0 && (recs[i].present & FLOW_BIT(dst_addr))   ? &recs[i].dst_addr
+                    : i % 7 == 3 && (recs[i].present & FLOW_BIT(src_addr)) ? &recs[i].src_addr
+                                                                           : NULL;
+                static const flow_addr_t zero;
+                if (!a || memcmp(a, &zero, sizeof zero) == 0) /* `::` only where said */
+                    continue;
+                list[len++] = ' ';
+                len += flow_print_addr(list + len, a);
+            }
+            list[len] = 0;
+            /* each shape with the list, then without its `::` (rows lacking the column must
+             * then not match, whatever their code reads as) */
+            for (size_t k = 0; k < 2 * (sizeof shapes / sizeof shapes[0]); k++) {
+                const char *items = k % 2 ? list + 3 : list;
+                char *text = malloc(strlen(shapes[k / 2]) + 2 * len + 1);
+                ASSERT_NOT_NULL(text);
+                sprintf(text, shapes[k / 2], items, items);
+                flt_t *flt;
+                flt_error_t err;
+                if (flt_parse(text, &flt, &err) != 0)
+                    TEST_FAIL_AT("'%.80s...' did not parse: %s", text, err.msg);
+                ASSERT_EQ(seg_batch_open(&b, f, g, &wh), 0);
+                int got = flt_select(flt, &s, &b, rows, &wh);
+                char what[1200];
+                snprintf(what, sizeof what, "%s group %u, '%.*s'", paths[p], g,
+                         (int)strcspn(shapes[k / 2], "["), shapes[k / 2]);
+                tf_expect_rows(flt, recs, n, rows, got, what);
+                matched += (uint64_t)got;
+                rows_seen += n;
+                flt_free(flt);
+                free(text);
+            }
+            groups++;
+            free(list);
+            free(rows);
+            free(recs);
+        }
+        seg_close(f);
+    }
+    seg_batch_free(&full);
+    seg_batch_free(&b);
+    flt_scratch_free(&s);
+    free(written);
+    /* the lists split the rows: neither all nor none selected */
+    ASSERT_GT(groups, 1);
+    ASSERT_GT(matched, rows_seen / 10);
+    ASSERT_LT(matched, rows_seen * 9 / 10);
     return 0;
 }
 

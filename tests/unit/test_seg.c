@@ -841,6 +841,13 @@ static int t_check_codes(const char *path)
                 for (uint32_t y = x + 1; y < cd.n_dict && used[x]; y++)
                     ASSERT(!used[y] || memcmp(&cd.dict[x], &cd.dict[y], 16) != 0);
             free(used);
+            /* loaded after its codes (made from them): the same values and presence */
+            ASSERT_EQ(seg_batch_load(&b, c, &wh), 0);
+            for (uint32_t i = 0; i < n; i++) {
+                int has = !pf || pf[i];
+                ASSERT_EQ(!b.present[c] || b.present[c][i], has);
+                ASSERT_EQ(memcmp((const flow_addr_t *)b.vals[c] + i, &v[i], 16), 0);
+            }
         }
         ASSERT_EQ(seg_batch_open(&b, f, g, &wh), 0);
         /* as a filter would, some columns before the restriction (which moves them) */
@@ -848,6 +855,12 @@ static int t_check_codes(const char *path)
                                      FLOW_COL_tcp_flags, FLOW_COL_dst_addr};
         for (size_t x = 0; x < sizeof before / sizeof before[0] && g % 2; x++)
             ASSERT_EQ(seg_batch_load(&b, before[x], &wh), 0);
+        /* and, as a filter's address term does, a column read as codes (every other group:
+         * the source, loaded after the restriction from its codes; else the destination,
+         * already loaded in odd groups) */
+        seg_codes_t cd;
+        ASSERT_GE(seg_batch_codes(&b, g % 4 < 2 ? FLOW_COL_src_addr : FLOW_COL_dst_addr, &cd, &wh),
+                  0);
         uint32_t k = 0;
         for (uint32_t i = g % 3; i < n; i += 3)
             sel[k++] = i;
