@@ -78,8 +78,8 @@ print(s.getsockname()[1])'
 
 # child_of TPID: the pid of the process /usr/bin/time started.
 child_of() {
-    local c="" i
-    for i in $(seq 200); do
+    local c=""
+    for _ in $(seq 200); do
         c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && { echo "$c"; return 0; }
         sleep 0.05
     done
@@ -120,9 +120,9 @@ median3() { sort -g | sed -n 2p; }
 # qtime CMD...: wall seconds, median of 5 after one warm-up run (of 3, a single slow run of
 # the shared machine moved a 0.1 s query's figure by a third).
 qtime() {
-    local i t0 t1
+    local t0 t1
     timeout $TMO "$@" >/dev/null 2>&1 || true
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         t0=$(now)
         timeout $TMO "$@" >/dev/null 2>&1 || true
         t1=$(now)
@@ -158,7 +158,7 @@ log "loopback ceiling: flowgen --to -> flowgen --sink"
 timeout $TMO "$FLOWGEN" --sink 127.0.0.1:0 --count "$DGRAMS" --idle 2000 >"$tmp/sink.out" 2>"$tmp/sink.err" &
 SINKP=$!
 DPIDS="$DPIDS $SINKP"
-for i in $(seq 200); do grep -q 'listening on port' "$tmp/sink.err" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q 'listening on port' "$tmp/sink.err" && break; sleep 0.05; done
 SINK_PORT=$(sed -n 's/.*listening on port //p' "$tmp/sink.err")
 CMD_CEIL="flowgen --format v9 --flows $FLOWS --seed $SEED --start $START --hours $HOURS --exporters $EXPORTERS --to 127.0.0.1:PORT; flowgen --sink 127.0.0.1:0 --count $DGRAMS --idle 2000"
 CEIL_SEND=$(timeout $TMO "$FLOWGEN" --format v9 --flows "$FLOWS" --seed "$SEED" --start "$START" \
@@ -187,7 +187,7 @@ fh_ingest() {
     tp=$!
     dp=$(child_of $tp)
     DPIDS="$DPIDS $dp"
-    for i in $(seq 200); do [ -s "$dir.ready" ] && break; sleep 0.05; done
+    for _ in $(seq 200); do [ -s "$dir.ready" ] && break; sleep 0.05; done
     [ -s "$dir.ready" ] || { log "flowhuntd not ready"; cat "$dir.log" >&2; exit 1; }
     R_SEND=$(replay "$(head -1 "$dir.ready")")
     wait_idle "$dp"
@@ -212,7 +212,7 @@ nf_ingest() {
     tp=$!
     dp=$(child_of $tp)
     DPIDS="$DPIDS $dp"
-    for i in $(seq 200); do ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.05; done
+    for _ in $(seq 200); do ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.05; done
     R_SEND=$(replay "127.0.0.1:$port")
     wait_idle "$dp"
     stop $tp "$dp"
@@ -250,9 +250,11 @@ if [ $HAVE_NF = 1 ]; then
     rm -rf "$NF".run*
 fi
 # the rows below take CPU s for the first run's stored flows at the median run's rate
+# shellcheck disable=SC2086 # three numbers, one per argument
 FH_CPU=$(calc "%.6f" "$(median_of3 $FH_USF_RUNS) * $FH_STORED / 1e6")
 log "flowhuntd us per stored flow, three runs:$FH_USF_RUNS"
 if [ $HAVE_NF = 1 ]; then
+    # shellcheck disable=SC2086 # three numbers, one per argument
     NF_CPU=$(calc "%.6f" "$(median_of3 $NF_USF_RUNS) * $NF_STORED / 1e6")
     log "nfcapd us per stored flow, three runs:$NF_USF_RUNS"
 
@@ -289,7 +291,7 @@ paced_run() {
     "$@" >"$tmp/$name.paced.log" 2>&1 &
     local p=$!
     DPIDS="$DPIDS $p"
-    for i in $(seq 200); do ss -Hlun "sport = :$PPORT" | grep -q . && break; sleep 0.05; done
+    for _ in $(seq 200); do ss -Hlun "sport = :$PPORT" | grep -q . && break; sleep 0.05; done
     timeout $TMO "$FLOWGEN" --replay "$tmp/j.pcap" --to "127.0.0.1:$PPORT" --rate "$J_RATE" \
         >"$tmp/$name.paced.send" 2>&1 || true
     wait_idle "$p"
@@ -352,7 +354,6 @@ DECODE_OUT=$(timeout $TMO "$BENCH_DECODE" $DECODE_ARGS --tmp "$tmp" 2>&1 || true
 log "store: bench_store w.pcap"
 STORE_OUT=$(timeout $TMO "$BENCH_STORE" "$tmp/w.pcap" --runs 5 --tmp "$tmp" 2>&1 || true)
 STORE_US=$(echo "$STORE_OUT" | sed -n 's/.*us_per_flow_median \([0-9.]*\).*/\1/p')
-STORE_BPF=$(echo "$STORE_OUT" | sed -n 's/.*bytes_per_flow \([0-9.]*\).*/\1/p')
 
 # ---- 5. hunt ----
 log "hunt"
@@ -374,6 +375,7 @@ W_HOURS=$(calc "%d" "int($HOURS) - 1")
 if [ "$W_HOURS" -ge 2 ]; then
     log "hunt, hourly: cold over $W_HOURS h, then slid by one hour"
     iso() { date -u -d "$START $1 hours" +%Y-%m-%dT%H:%M:%SZ; }
+    # shellcheck disable=SC2054 # the commas are inside arguments (--resolvers a,b)
     HARGS=(--internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null)
     FHR=$tmp/fhr
     timeout $TMO "$FLOWHUNTD" --read "$tmp/w.pcap" -w "$FHR" --quiet
@@ -386,7 +388,7 @@ if [ "$W_HOURS" -ge 2 ]; then
         2>"$tmp/hnoc.err" || true
     read -r HCOLD_WALL HU HS HCOLD_RSS < <(tail -1 "$tmp/hcold.time")
     HCOLD_CPU=$(calc "%.2f" "$HU + $HS")
-    read -r HINC_WALL HU HS HINC_RSS < <(tail -1 "$tmp/hinc.time")
+    read -r HINC_WALL HU HS _ < <(tail -1 "$tmp/hinc.time")
     HINC_CPU=$(calc "%.2f" "$HU + $HS")
     read -r HNOC_WALL HU HS _ < <(tail -1 "$tmp/hnoc.time")
     HNOC_CPU=$(calc "%.2f" "$HU + $HS")
@@ -420,6 +422,7 @@ if [ "$SCALE_FLOWS" -gt 0 ]; then
     # run does; then the window slid by one hour, as the next one does
     SCALE_H=$((SCALE_DAYS * 24))
     siso() { date -u -d "@$((START_S + $1 * 3600))" +%Y-%m-%dT%H:%M:%SZ; }
+    # shellcheck disable=SC2054 # the commas are inside arguments (--hunts a,b,c)
     SARGS=(--hunts beacon,scan,dns-exfil --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53
         --format json -o /dev/null)
     CMD_SCALE_HUNT="flowhunt hunt BIG --from START --to START+$((SCALE_H - 1))h --hunts beacon,scan,dns-exfil --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null (cold: keeps its hours); then --from START+1h --to START+${SCALE_H}h"
@@ -471,7 +474,7 @@ else
     Q_NF_LIST=$NA N_NF_LIST=$NA
 fi
 sendrate() { echo "$1" | sed -n 's/.* in \([0-9.]*\) s .*/\1/p' | awk -v n="$FLOWS" '{ if ($1 > 0) printf "%.2f", n / $1 / 1e6; else print "-" }'; }
-qfs() { [ "$2" = "$NA" ] && echo "$NA" || mfs "$1" "$2"; }
+qfs() { if [ "$2" = "$NA" ]; then echo "$NA"; else mfs "$1" "$2"; fi; }
 
 : >"$TABLE"
 echo '| figure | flowhunt | anchor (same run unless marked) | ratio flowhunt/anchor |' >>"$TABLE"
