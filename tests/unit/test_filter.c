@@ -669,6 +669,15 @@ TEST_IMPL(filter_eval_segment_lists)
         "host 10.0.0.1 or not src net 10.0.0.0/8", /* nets are read as codes too */
         "dst net 2001:db8::/32 and src ip in [%s]",
     };
+    /* filler: 4080 IPv4 and 256 IPv6 addresses spread over their spaces */
+    size_t wide_len = 0;
+    char *wide = malloc(4336 * 24);
+    ASSERT_NOT_NULL(wide);
+    for (unsigned a = 1; a < 256; a++)
+        for (unsigned b = 0; b < 256; b += 16)
+            wide_len += (size_t)sprintf(wide + wide_len, "%s%u.%u.7.9", wide_len ? " " : "", a, b);
+    for (unsigned j = 0; j < 256; j++)
+        wide_len += (size_t)sprintf(wide + wide_len, " 2001:db8::%x:7", j * 255);
     uint64_t matched = 0, rows_seen = 0, groups = 0;
     flt_scratch_t s;
     flt_scratch_init(&s);
@@ -708,13 +717,18 @@ TEST_IMPL(filter_eval_segment_lists)
                 len += flow_print_addr(list + len, a);
             }
             list[len] = 0;
-            /* each shape with the list, then without its `::` (rows lacking the column must
-             * then not match, whatever their code reads as) */
-            for (size_t k = 0; k < 2 * (sizeof shapes / sizeof shapes[0]); k++) {
-                const char *items = k % 2 ? list + 3 : list;
-                char *text = malloc(strlen(shapes[k / 2]) + 2 * len + 1);
+            /* each shape with the list; without its `::` (rows lacking the column must then
+             * not match, whatever their code reads as); with the filler around it (between two
+             * of a group's addresses lie many of the list's ranges) */
+            for (size_t k = 0; k < 3 * (sizeof shapes / sizeof shapes[0]); k++) {
+                char *items = malloc(len + wide_len + 2);
+                ASSERT_NOT_NULL(items);
+                sprintf(items, "%s%s%s", k % 3 == 2 ? wide : "", k % 3 == 2 ? " " : "",
+                        k % 3 == 1 ? list + 3 : list);
+                char *text = malloc(strlen(shapes[k / 3]) + 2 * strlen(items) + 1);
                 ASSERT_NOT_NULL(text);
-                sprintf(text, shapes[k / 2], items, items);
+                sprintf(text, shapes[k / 3], items, items);
+                free(items);
                 flt_t *flt;
                 flt_error_t err;
                 if (flt_parse(text, &flt, &err) != 0)
@@ -723,7 +737,7 @@ TEST_IMPL(filter_eval_segment_lists)
                 int got = flt_select(flt, &s, &b, rows, &wh);
                 char what[1200];
                 snprintf(what, sizeof what, "%s group %u, '%.*s'", paths[p], g,
-                         (int)strcspn(shapes[k / 2], "["), shapes[k / 2]);
+                         (int)strcspn(shapes[k / 3], "["), shapes[k / 3]);
                 tf_expect_rows(flt, recs, n, rows, got, what);
                 matched += (uint64_t)got;
                 rows_seen += n;
@@ -741,6 +755,7 @@ TEST_IMPL(filter_eval_segment_lists)
     seg_batch_free(&b);
     flt_scratch_free(&s);
     free(written);
+    free(wide);
     /* the lists split the rows: neither all nor none selected */
     ASSERT_GT(groups, 1);
     ASSERT_GT(matched, rows_seen / 10);
