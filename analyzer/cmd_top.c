@@ -19,6 +19,10 @@
  * do the same job through a pointer chase per byte of key; keys here are fixed width and
  * short (at most 40 bytes), where one hash and one probe usually decide.
  *
+ * A field of either end (ip, port, as: nfdump's -s ip) keys each selected row twice, by its
+ * source's value and by its destination's: the batch is summed once per end (top_batch_key),
+ * through the same paths as any key.
+ *
  * An address field may be aggregated by network (srcip/24, IPv6 /64 unless given: nfdump's -A
  * srcip4/24): its host bits are cleared where the key is made, and in the dictionary path on
  * each code's address, so several codes of one group fold into one network's sums.
@@ -76,9 +80,28 @@ static const top_field_def_t top_field_defs[] = {
 };
 #define TOP_N_FIELD_DEFS (sizeof top_field_defs / sizeof top_field_defs[0])
 
+/* Fields of either end (nfdump -s ip, port, as): a flow counts once under its source's value
+ * and once under its destination's (twice under one value when both ends have it), so the
+ * batch is summed twice, the second time with the destination's columns (top_key_t.alt). */
+typedef struct top_either_def {
+    const char *name;
+    int src, dst;
+} top_either_def_t;
+
+static const top_either_def_t top_either_defs[] = {
+    {"ip", FLOW_COL_src_addr, FLOW_COL_dst_addr},
+    {"port", FLOW_COL_src_port, FLOW_COL_dst_port},
+    {"as", FLOW_COL_src_as, FLOW_COL_dst_as},
+};
+#define TOP_N_EITHER_DEFS (sizeof top_either_defs / sizeof top_either_defs[0])
+
 typedef struct top_key {
     int n;
     int col[TOP_MAX_FIELDS];
+    /* a field of either end: the destination's column, summed in a second pass over the
+     * batch with col[i] replaced (top_key_other); -1 for a field of one column */
+    int alt[TOP_MAX_FIELDS];
+    int either; /* some field has an alt */
     const char *name[TOP_MAX_FIELDS];
     uint32_t off[TOP_MAX_FIELDS], width[TOP_MAX_FIELDS];
     /* an address field aggregated by network (srcip/24): IPv4 and IPv6 prefix lengths; 0 for
@@ -145,27 +168,43 @@ static int top_key_parse(const char *s, top_key_t *k)
         uint8_t p4, p6;
         if (top_field_mask(tok, &p4, &p6) != 0)
             return -1;
-        for (i = 0; i < TOP_N_FIELD_DEFS; i++)
-            if (strcmp(tok, top_field_defs[i].name) == 0)
-                break;
-        if (i == TOP_N_FIELD_DEFS) {
+        const char *name = NULL;
+        int c = -1, alt = -1;
+        for (i = 0; i < TOP_N_FIELD_DEFS && !name; i++)
+            if (strcmp(tok, top_field_defs[i].name) == 0) {
+                name = top_field_defs[i].name;
+                c = top_field_defs[i].col;
+            }
+        for (i = 0; i < TOP_N_EITHER_DEFS && !name; i++)
+            if (strcmp(tok, top_either_defs[i].name) == 0) {
+                name = top_either_defs[i].name;
+                c = top_either_defs[i].src;
+                alt = top_either_defs[i].dst;
+            }
+        if (!name) {
             fprintf(stderr, "flowhunt top: --by: unknown field '%s' (use", tok);
             for (i = 0; i < TOP_N_FIELD_DEFS; i++)
                 fprintf(stderr, " %s", top_field_defs[i].name);
-            fprintf(stderr, ", comma separated)\n");
+            fprintf(stderr, ", or of either end");
+            for (i = 0; i < TOP_N_EITHER_DEFS; i++)
+                fprintf(stderr, " %s", top_either_defs[i].name);
+            fprintf(stderr, "; comma separated)\n");
             return -1;
         }
+        /* a column once in the key, on either side (ip with srcip would key a flow by its
+         * source twice) */
         for (int j = 0; j < k->n; j++)
-            if (k->col[j] == top_field_defs[i].col) {
-                fprintf(stderr, "flowhunt top: --by names '%s' twice\n", tok);
+            if (k->col[j] == c || k->alt[j] == c ||
+                (alt >= 0 && (k->col[j] == alt || k->alt[j] == alt))) {
+                fprintf(stderr, "flowhunt top: --by: '%s' repeats a column already in the key\n",
+                        tok);
                 return -1;
             }
-        if (k->n == TOP_MAX_FIELDS || k->len + flow_cols[top_field_defs[i].col].width > 40) {
+        if (k->n == TOP_MAX_FIELDS || k->len + flow_cols[c].width > 40) {
             fprintf(stderr, "flowhunt top: --by: at most 40 bytes of key (two addresses and a "
                             "few small fields)\n");
             return -1;
         }
-        int c = top_field_defs[i].col;
         if (p4 && flow_cols[c].type != FLOW_T_ADDR) {
             fprintf(stderr, "flowhunt top: --by %s: only an address takes a prefix length\n", tok);
             return -1;
@@ -173,7 +212,9 @@ static int top_key_parse(const char *s, top_key_t *k)
         k->plen4[k->n] = p4;
         k->plen6[k->n] = p6;
         k->col[k->n] = c;
-        k->name[k->n] = top_field_defs[i].name;
+        k->alt[k->n] = alt;
+        k->either |= alt >= 0;
+        k->name[k->n] = name;
         k->off[k->n] = k->len;
         k->width[k->n] = (uint32_t)flow_cols[c].width;
         k->len += (uint32_t)flow_cols[c].width;
@@ -185,6 +226,15 @@ static int top_key_parse(const char *s, top_key_t *k)
     }
     k->kw = (k->len + 7) & ~7u;
     return 0;
+}
+
+/* The key of the second pass of a key with fields of either end: their destination columns. */
+static void top_key_other(const top_key_t *k, top_key_t *out)
+{
+    *out = *k;
+    for (int i = 0; i < k->n; i++)
+        if (k->alt[i] >= 0)
+            out->col[i] = k->alt[i];
 }
 
 /* ---- the hash table ------------------------------------------------------------------------ */
@@ -475,6 +525,7 @@ static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const fl
 typedef struct top_ctx {
     const flt_t *flt;
     top_key_t key;
+    top_key_t key_other; /* with key.either: its destination columns (top_key_other) */
     int raw;
     top_worker_t *w;
     int n_workers;
@@ -551,31 +602,10 @@ static int top_sampled(const uint32_t *sa, const uint32_t *rows, int k, uint32_t
     return any != 0;
 }
 
-static int top_batch(void *arg, int worker, seg_batch_t *b)
+/* Sums the k selected rows (w->rows) of a batch under `key`. */
+static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const top_key_t *key, int k)
 {
-    top_ctx_t *c = arg;
-    top_worker_t *w = &c->w[worker];
-    const top_key_t *key = &c->key;
     const uint32_t kw = key->kw;
-    if (w->rows_cap < b->n_rows) {
-        uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
-        if (r)
-            w->rows = r;
-        if (!r) {
-            w->nomem = 1;
-            return -SEG_E_NOMEM;
-        }
-        w->rows_cap = b->n_rows;
-    }
-    int k = flt_select(c->flt, &w->scratch, b, w->rows, &w->where);
-    __atomic_fetch_add(&c->rows_scanned, b->n_rows, __ATOMIC_RELAXED);
-    if (cmd_progress_due(&c->progress))
-        cmd_progress_show(&c->progress, "top: %llu rows scanned, %llu selected",
-                          (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED),
-                          (unsigned long long)__atomic_load_n(&c->rows_selected, __ATOMIC_RELAXED));
-    if (k <= 0)
-        return k;
-    __atomic_fetch_add(&c->rows_selected, (uint64_t)k, __ATOMIC_RELAXED);
     /* A key that is one address column the filter did not decode: its dictionary codes */
     seg_codes_t codes;
     int use_codes = 0;
@@ -673,6 +703,35 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
         }
     }
     return 0;
+}
+
+static int top_batch(void *arg, int worker, seg_batch_t *b)
+{
+    top_ctx_t *c = arg;
+    top_worker_t *w = &c->w[worker];
+    if (w->rows_cap < b->n_rows) {
+        uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
+        if (r)
+            w->rows = r;
+        if (!r) {
+            w->nomem = 1;
+            return -SEG_E_NOMEM;
+        }
+        w->rows_cap = b->n_rows;
+    }
+    int k = flt_select(c->flt, &w->scratch, b, w->rows, &w->where);
+    __atomic_fetch_add(&c->rows_scanned, b->n_rows, __ATOMIC_RELAXED);
+    if (cmd_progress_due(&c->progress))
+        cmd_progress_show(&c->progress, "top: %llu rows scanned, %llu selected",
+                          (unsigned long long)__atomic_load_n(&c->rows_scanned, __ATOMIC_RELAXED),
+                          (unsigned long long)__atomic_load_n(&c->rows_selected, __ATOMIC_RELAXED));
+    if (k <= 0)
+        return k;
+    __atomic_fetch_add(&c->rows_selected, (uint64_t)k, __ATOMIC_RELAXED);
+    int rc = top_batch_key(c, w, b, &c->key, k);
+    if (rc == 0 && c->key.either)
+        rc = top_batch_key(c, w, b, &c->key_other, k);
+    return rc;
 }
 
 /* ---- output -------------------------------------------------------------------------------- */
@@ -1419,7 +1478,11 @@ static void top_usage(FILE *f)
             "  --by FIELDS     the key, comma separated: srcip dstip srcport dstport proto\n"
             "                  srcas dstas exporter tos inif outif vlan nexthop flags\n"
             "                  (e.g. srcip or srcip,dstip,dstport); an address by network:\n"
-            "                  srcip/24 (IPv6 /64), srcip/24/48 (nfdump -A srcip4/24)\n"
+            "                  srcip/24 (IPv6 /64), srcip/24/48 (nfdump -A srcip4/24);\n"
+            "                  of either end: ip port as (nfdump -s ip): a flow counts\n"
+            "                  under its source's and its destination's (e.g. ip/24 or\n"
+            "                  ip,port, each end's address and port; twice where both\n"
+            "                  ends have the same), so flows add up to twice the total\n"
             "  --order X       rank by flows (default), bytes or packets\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
             "  --raw           counters as exported; by default packets and bytes are\n"
@@ -1517,6 +1580,7 @@ int cmd_top(int argc, char **argv)
     }
     if (top_key_parse(by, &c.key) != 0)
         return CMD_USAGE;
+    top_key_other(&c.key, &c.key_other);
     const char *dir;
     uint64_t from, to;
     flt_t *flt;
