@@ -326,6 +326,7 @@ Q_FH_TOP=$(qtime "$FLOWHUNT" top "$FH" --by srcip --order bytes -n 10)
 # row group's filter column, key and counters are decoded
 Q_FH_TOPF=$(qtime "$FLOWHUNT" top "$FH" --by srcip --order bytes -n 10 dst port 53)
 Q_FH_AGG=$(qtime "$FLOWHUNT" top "$FH" --by srcip,dstip -n 0)
+Q_FH_IP=$(qtime "$FLOWHUNT" top "$FH" --by ip --order bytes -n 10)
 # a threat feed swept over the store: 999 public addresses (fixed seed) and one resolver, one
 # list in a filter file, as each tool reads it (flowhunt cat -f, nfdump -f)
 awk 'BEGIN { srand(7); printf "dst ip in ["; for (i = 0; i < 999; i++)
@@ -341,6 +342,7 @@ if [ $HAVE_NF = 1 ]; then
     Q_NF_TOP=$(qtime nfdump -R "$NF" -s srcip/bytes -n 10)
     Q_NF_TOPF=$(qtime nfdump -R "$NF" -s srcip/bytes -n 10 'dst port 53')
     Q_NF_AGG=$(qtime nfdump -R "$NF" -A srcip,dstip)
+    Q_NF_IP=$(qtime nfdump -R "$NF" -s ip/bytes -n 10)
     Q_NF_LIST=$(qtime nfdump -R "$NF" -f "$tmp/iocs.filter")
     N_NF_LIST=$(nfdump -q -R "$NF" -f "$tmp/iocs.filter" | grep -vc '^No matching flows' || true)
     N_NF_CAT=$(nfdump -q -R "$NF" 'dst port 1337' | grep -vc '^No matching flows' || true)
@@ -471,7 +473,7 @@ if [ $HAVE_NF = 1 ]; then
 else
     NF_STORED=0 NF_CPU=0 NF_LOSS=$NA NF_US=$NA NF_BPF=$NA BZ_BPF=$NA NF_RSS_KB=0 BZ_RATE=$NA
     Q_NF_CAT=$NA Q_NF_CAT53=$NA Q_NF_TOP=$NA Q_NF_TOPF=$NA Q_NF_AGG=$NA N_NF_CAT=$NA N_NF_CAT53=$NA NF_SEND="-"
-    Q_NF_LIST=$NA N_NF_LIST=$NA
+    Q_NF_LIST=$NA N_NF_LIST=$NA Q_NF_IP=$NA
 fi
 sendrate() { echo "$1" | sed -n 's/.* in \([0-9.]*\) s .*/\1/p' | awk -v n="$FLOWS" '{ if ($1 > 0) printf "%.2f", n / $1 / 1e6; else print "-" }'; }
 qfs() { if [ "$2" = "$NA" ]; then echo "$NA"; else mfs "$1" "$2"; fi; }
@@ -496,6 +498,7 @@ for q in "cat 'dst port 1337' / nfdump filter|$Q_FH_CAT|$Q_NF_CAT|$N_FH_CAT|$N_N
     "top --by srcip --order bytes -n 10 / -s srcip/bytes -n 10|$Q_FH_TOP|$Q_NF_TOP||" \
     "top --by srcip --order bytes -n 10 'dst port 53' / -s srcip/bytes -n 10 'dst port 53'|$Q_FH_TOPF|$Q_NF_TOPF||" \
     "top --by srcip,dstip -n 0 / -A srcip,dstip|$Q_FH_AGG|$Q_NF_AGG||" \
+    "top --by ip --order bytes -n 10 / -s ip/bytes -n 10|$Q_FH_IP|$Q_NF_IP||" \
     "cat -f FEED (dst ip in [1000 addresses]) / nfdump -f FEED|$Q_FH_LIST|$Q_NF_LIST|$N_FH_LIST|$N_NF_LIST"; do
     IFS='|' read -r name qf qn nf_ nn_ <<<"$q"
     a=$(mfs "$FH_STORED" "$qf"); b=$(qfs "$NF_STORED" "$qn")
@@ -585,6 +588,7 @@ OUT=$OUTDIR/$DATE.md
     echo "flowhunt top DIR --by srcip --order bytes -n 10 | nfdump -R NFDIR -s srcip/bytes -n 10"
     echo "flowhunt top DIR --by srcip --order bytes -n 10 dst port 53 | nfdump -R NFDIR -s srcip/bytes -n 10 'dst port 53'"
     echo "flowhunt top DIR --by srcip,dstip -n 0         | nfdump -R NFDIR -A srcip,dstip"
+    echo "flowhunt top DIR --by ip --order bytes -n 10   | nfdump -R NFDIR -s ip/bytes -n 10"
     echo "flowhunt cat DIR -f FEED                      | nfdump -R NFDIR -f FEED   (FEED: dst ip in [ 999 random public addresses, awk srand(7), and 10.0.0.53 ])"
     echo "bench_decode $DECODE_ARGS"
     echo "bench_store w.pcap --runs 5"
