@@ -47,20 +47,26 @@ struct flt;
 int cmd_filter(const char *prog, int argc, char **argv, int first, const char *filter_file,
                struct flt **flt);
 
+#define CMD_MAX_INTEL 16 /* --intel feeds of one read command */
+
 /* The options the read commands (cat, top, count, hunt) share, as given (NULL when not):
- * --from, --to and -f/--filter-file. */
+ * --from, --to and -f/--filter-file; and for cat, top and count the threat-intel feeds whose
+ * flows they select (--intel, CMD_INTEL_LONGOPT: hunt's own --intel feeds its intel hunt). */
 typedef struct cmd_read_args {
     const char *from, *to, *filter_file;
+    const char *intel[CMD_MAX_INTEL];
+    int n_intel; /* may exceed CMD_MAX_INTEL: refused by cmd_dir_filter */
 } cmd_read_args_t;
 
 /* Their getopt values (-f is --filter-file's, so "f:" goes in the short options), and their
  * entries for a getopt_long table. */
-enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO, CMD_OPT_GEOIP, CMD_OPT_ASN };
+enum { CMD_OPT_FROM = 0x100, CMD_OPT_TO, CMD_OPT_GEOIP, CMD_OPT_ASN, CMD_OPT_INTEL };
 /* clang-format off */
 #define CMD_READ_LONGOPTS                                                                          \
     {"from", required_argument, NULL, CMD_OPT_FROM},                                               \
     {"to", required_argument, NULL, CMD_OPT_TO},                                                   \
     {"filter-file", required_argument, NULL, 'f'}
+#define CMD_INTEL_LONGOPT {"intel", required_argument, NULL, CMD_OPT_INTEL}
 /* clang-format on */
 
 /* Keeps getopt's value `opt` and its argument in *r when it is one of those options: 1, else
@@ -80,7 +86,9 @@ int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x);
 
 /* What follows a read command's options, argv[first ..]: the data directory, then a filter
  * (its words joined), and with r->filter_file (-f, nfdump's filter file) the file's filter
- * too, both to hold; narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it),
+ * too, both to hold; with r->intel feeds (intel.h: plain, CSV, Zeek, MISP, STIX), flows from
+ * or to any of their address indicators as well (their ports and validity are the intel
+ * hunt's, not applied here); narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it),
  * *from and *to set; else the problem printed (as "PROG: ..."), -1. */
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
                    const char **dir, struct flt **flt, uint64_t *from, uint64_t *to);

@@ -500,7 +500,7 @@ static void *cat_worker(void *arg)
 static void cat_usage(FILE *f)
 {
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
-               "                    [--fields COLS] [-f FILE] [FILTER]\n"
+               "                    [--fields COLS] [-f FILE] [--intel FEED] [FILTER]\n"
                "\n"
                "Prints the stored flows of data directory DIR, in time order, that overlap the\n"
                "window [--from, --to) and match FILTER. Counters are as exported; the sampling\n"
@@ -523,6 +523,11 @@ static void cat_usage(FILE *f)
                "  -f, --filter-file FILE  the filter in a file (nfdump -f): '#' starts a\n"
                "                     comment, lines join; with a FILTER too, a flow must match\n"
                "                     both (a feed of indicators: dst ip in [ ... ])\n"
+               "  --intel FEED       only flows from or to an address or network of a\n"
+               "                     threat-intel feed (plain list, CSV, Zeek Intel, MISP JSON,\n"
+               "                     STIX 2.1, as flowhunt hunt --intel reads them; repeat for\n"
+               "                     several); indicators' ports and validity are not applied\n"
+               "                     (the hunt's intel findings apply them)\n"
                "  -v, --verbose      the scan's summary on stderr\n"
                "\n"
                "FILTER (nfdump's language): src|dst|host ADDR, [src|dst] net CIDR,\n"
@@ -539,6 +544,7 @@ static void cat_usage(FILE *f)
 int cmd_cat(int argc, char **argv)
 {
     static const struct option opts[] = {CMD_READ_LONGOPTS,
+                                         CMD_INTEL_LONGOPT,
                                          {"format", required_argument, NULL, 'o'},
                                          {"limit", required_argument, NULL, 'l'},
                                          {"fields", required_argument, NULL, 'F'},

@@ -185,7 +185,8 @@ static void cnt_usage(FILE *f)
 {
     fprintf(f,
             "usage: flowhunt count DIR [--bin DURATION] [--from T] [--to T] [--raw]\n"
-            "                      [--skip-zeroes] [--format text|csv|json] [-f FILE] [FILTER]\n"
+            "                      [--skip-zeroes] [--format text|csv|json] [-f FILE]\n"
+            "                      [--intel FEED] [FILTER]\n"
             "\n"
             "Flows, packets and bytes per time bin of the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER (SiLK's rwcount): a flow counts in the bin it\n"
@@ -200,7 +201,7 @@ static void cnt_usage(FILE *f)
             "                  multiplied by each flow's sampling interval (1 in N)\n"
             "  --skip-zeroes   leave out bins with no traffic\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
-            "  -f FILE, FILTER as for flowhunt cat (see flowhunt cat --help)\n"
+            "  -f FILE, --intel FEED, FILTER  as for flowhunt cat (see flowhunt cat --help)\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
@@ -284,6 +285,7 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
 int cmd_count(int argc, char **argv)
 {
     static const struct option opts[] = {CMD_READ_LONGOPTS,
+                                         CMD_INTEL_LONGOPT,
                                          {"bin", required_argument, NULL, 'b'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"skip-zeroes", no_argument, NULL, 'z'},

@@ -1469,7 +1469,7 @@ static void top_usage(FILE *f)
     fprintf(f,
             "usage: flowhunt top DIR --by FIELDS [--order flows|bytes|packets] [-n N] [--raw]\n"
             "                    [--from T] [--to T] [--format text|csv|json] [--geoip FILE]\n"
-            "                    [--asn FILE] [-f FILE] [FILTER]\n"
+            "                    [--asn FILE] [-f FILE] [--intel FEED] [FILTER]\n"
             "\n"
             "Sums flows, packets and bytes per key over the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER, and prints the N largest (nfdump -s, or -A with\n"
@@ -1495,7 +1495,7 @@ static void top_usage(FILE *f)
             "  --asn FILE      a MaxMind ASN database: FIELD_asn and FIELD_as_org (nfdump -G;\n"
             "                  a network is looked up by its first address; unknown: -, an\n"
             "                  empty CSV cell, JSON null)\n"
-            "  -f FILE, FILTER as for flowhunt cat (see flowhunt cat --help)\n"
+            "  -f FILE, --intel FEED, FILTER  as for flowhunt cat (see flowhunt cat --help)\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
@@ -1503,6 +1503,7 @@ static void top_usage(FILE *f)
 int cmd_top(int argc, char **argv)
 {
     static const struct option opts[] = {CMD_READ_LONGOPTS,
+                                         CMD_INTEL_LONGOPT,
                                          {"by", required_argument, NULL, 'b'},
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "intel.h"
 #include "timearg.h"
 
 #define CMD_PROGRESS_EVERY_MS 250
@@ -367,9 +368,52 @@ int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r)
         r->to = arg;
     else if (opt == 'f')
         r->filter_file = arg;
-    else
+    else if (opt == CMD_OPT_INTEL) {
+        if (r->n_intel < CMD_MAX_INTEL)
+            r->intel[r->n_intel] = arg;
+        r->n_intel++;
+    } else
         return 0;
     return 1;
+}
+
+/* The --intel feeds' address indicators as one list term, "ip in [NET ...]" (the list
+ * merges overlapping networks), malloc'd; NULL with the problem printed. */
+static char *cmd_intel_filter(const char *prog, const cmd_read_args_t *r)
+{
+    if (r->n_intel > CMD_MAX_INTEL) {
+        fprintf(stderr, "%s: --intel: at most %d feeds\n", prog, CMD_MAX_INTEL);
+        return NULL;
+    }
+    ti_db_t *db = ti_new();
+    char err[512], *text = NULL;
+    for (int i = 0; i < r->n_intel; i++)
+        if (ti_load(db, r->intel[i], stderr, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            goto done;
+        }
+    size_t n = ti_count(db);
+    if (n == 0) {
+        fprintf(stderr, "%s: --intel: the feeds hold no address or network indicator\n", prog);
+        goto done;
+    }
+    /* each item: an address, '/', three digits, a space */
+    text = malloc(16 + n * (FLOW_ADDR_STRLEN + 6));
+    if (!text) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    size_t len = (size_t)sprintf(text, "ip in [");
+    for (size_t i = 0; i < n; i++) {
+        const hc_net_t *net = &ti_ioc_at(db, i)->net;
+        len += flow_addr_format(&net->addr, text + len);
+        int v4 = flow_addr_is_v4(&net->addr);
+        len += (size_t)sprintf(text + len, "/%u ", v4 ? net->plen - 96u : net->plen);
+    }
+    sprintf(text + len, "]");
+done:
+    ti_free(db);
+    return text;
 }
 
 int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x)
@@ -395,6 +439,25 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd
     if (cmd_data_dir(prog, *dir) != 0 || cmd_window(prog, r->from, r->to, from, to) != 0 ||
         cmd_filter(prog, argc, argv, first + 1, r->filter_file, flt) != 0)
         return -1;
+    if (r->n_intel) {
+        /* the feeds' term and the filter, both to hold */
+        char *feeds = cmd_intel_filter(prog, r);
+        struct flt *ff = NULL;
+        flt_error_t ferr;
+        int rc = feeds ? flt_parse(feeds, &ff, &ferr) : -1;
+        if (feeds && rc != 0)
+            fprintf(stderr, "%s: --intel: %s\n", prog, rc == -2 ? "out of memory" : ferr.msg);
+        free(feeds);
+        if (rc == 0 && (rc = flt_and(*flt, ff)) != 0)
+            fprintf(stderr, "%s: %s\n", prog,
+                    rc == -1 ? "the filter is too long to add --intel to" : "out of memory");
+        flt_free(ff);
+        if (rc != 0) {
+            flt_free(*flt);
+            *flt = NULL;
+            return -1;
+        }
+    }
     flt_set_window(*flt, *from, *to);
     return 0;
 }

@@ -937,6 +937,49 @@ void flt_set_window(flt_t *f, uint64_t from_ms, uint64_t to_ms)
     f->levels = flt_levels(f, f->root);
 }
 
+int flt_and(flt_t *f, const flt_t *g)
+{
+    uint32_t base = f->n_nodes, lbase = f->n_lists, root;
+    if (g->n_lists) {
+        flt_list_t *l = realloc(f->lists, (size_t)(f->n_lists + g->n_lists) * sizeof *l);
+        if (!l)
+            return -2;
+        f->lists = l;
+        for (uint32_t i = 0; i < g->n_lists; i++) {
+            const flt_list_t *src = &g->lists[i];
+            size_t words = (size_t)src->n * (src->addr ? 4 : 1);
+            flt_list_t *dst = &f->lists[f->n_lists];
+            *dst = *src;
+            if (!(dst->v = malloc((words ? words : 1) * sizeof *dst->v)))
+                return -2;
+            memcpy(dst->v, src->v, words * sizeof *dst->v);
+            f->n_lists++;
+        }
+    }
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        uint32_t id;
+        int rc = flt_node_new(f, (flt_kind_t)g->nodes[i].kind, &id);
+        if (rc != 0)
+            return rc;
+        flt_node_t *nd = &f->nodes[id];
+        *nd = g->nodes[i];
+        if (nd->kind == FLT_AND || nd->kind == FLT_OR || nd->kind == FLT_NOT)
+            nd->left += base;
+        if (nd->kind == FLT_AND || nd->kind == FLT_OR)
+            nd->right += base;
+        else if (nd->kind == FLT_LIST)
+            nd->num += lbase;
+    }
+    /* g on the left: a feed's few matches leave f's columns compressed where none match */
+    int rc = flt_node_pair(f, FLT_AND, g->root + base, f->root, &root);
+    if (rc != 0)
+        return rc;
+    f->root = root;
+    f->cols |= g->cols;
+    f->levels = flt_levels(f, f->root);
+    return 0;
+}
+
 uint64_t flt_columns(const flt_t *f)
 {
     return f->cols;

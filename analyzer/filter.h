@@ -55,6 +55,10 @@ void flt_print_error(FILE *out, const char *prog, const char *text, const flt_er
 /* Adds the time window to the filter: a row matches only when its [time_start, time_end]
  * overlaps [from_ms, to_ms). seg_scan chooses row groups by window; rows are chosen here. */
 void flt_set_window(flt_t *f, uint64_t from_ms, uint64_t to_ms);
+/* f becomes (g) and (f), g evaluated first (g is copied; the caller still frees it). 0, -1 when
+ * the filter would grow past its node limit, -2 out of memory (f is then unchanged in what it
+ * selects, and still freed with flt_free). */
+int flt_and(flt_t *f, const flt_t *g);
 
 /* Bit (1 << FLOW_COL_x) for each column the filter reads. */
 uint64_t flt_columns(const flt_t *f);

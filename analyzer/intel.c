@@ -96,6 +96,11 @@ size_t ti_count(const ti_db_t *db)
     return db ? db->ents.n : 0;
 }
 
+const ti_ioc_t *ti_ioc_at(const ti_db_t *db, size_t i)
+{
+    return &((const ti_ent_t *)db->ents.v)[i].ioc;
+}
+
 size_t ti_n_feeds(const ti_db_t *db)
 {
     return db ? db->feeds.n : 0;

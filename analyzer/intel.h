@@ -61,6 +61,8 @@ const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint
 
 /* Indicators loaded over all feeds; feeds loaded (each ti_load call that succeeded). */
 size_t ti_count(const ti_db_t *db);
+/* Indicator i (0 .. ti_count - 1), in load order. */
+const ti_ioc_t *ti_ioc_at(const ti_db_t *db, size_t i);
 size_t ti_n_feeds(const ti_db_t *db);
 const ti_feed_t *ti_feed(const ti_db_t *db, size_t i);
 

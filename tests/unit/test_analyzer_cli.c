@@ -533,16 +533,18 @@ static void tc_write(const char *path, const char *text)
     ASSERT_EQ(fclose(f), 0);
 }
 
-/* "PROG " then tmpl with its words DIR and F replaced by dir and file. */
-static void tc_subst(char *out, size_t cap, const char *prog, const char *tmpl, const char *dir,
-                     const char *file)
+/* "PROG " then tmpl with each of its words that `subst` names (pairs of word and value, NULL
+ * after the last) replaced by the value. */
+static void tc_subst(char *out, size_t cap, const char *prog, const char *tmpl,
+                     const char *const *subst)
 {
     size_t k = (size_t)snprintf(out, cap, "%s ", prog);
     for (const char *t = tmpl; *t && k + 1 < cap;) {
         size_t w = strcspn(t, " ");
-        const char *put = w == 3 && strncmp(t, "DIR", 3) == 0 ? dir
-                          : w == 1 && *t == 'F'               ? file
-                                                              : NULL;
+        const char *put = NULL;
+        for (int i = 0; subst[i] && !put; i += 2)
+            if (strlen(subst[i]) == w && strncmp(t, subst[i], w) == 0)
+                put = subst[i + 1];
         k += (size_t)snprintf(out + k, cap - k, "%.*s", put ? (int)strlen(put) : (int)w,
                               put ? put : t);
         t += w;
@@ -556,7 +558,8 @@ static void tc_subst(char *out, size_t cap, const char *prog, const char *tmpl, 
 
 /* Lists (nfdump's iplist, portlist) through real segments and their zone maps, against the
  * reference; a filter file (-f) with comments and a list selects what the same filter on the
- * command line does, and with a command-line filter both hold; its errors name the line. */
+ * command line does, and with a command-line filter both hold; its errors name the line; a
+ * threat-intel feed (--intel) selects what the list of its addresses does. */
 TEST_IMPL(analyzer_filter_lists_and_file)
 {
     tc_store_t s;
@@ -576,8 +579,17 @@ TEST_IMPL(analyzer_filter_lists_and_file)
                    "    10.0.0.53   # the first\n"
                    "    10.0.1.53,  # the second\n"
                    "]\n");
+    /* threat-intel feeds (--intel, the formats the intel hunt reads; P plain, C CSV; domains
+     * skipped) */
+    char plain[600], csv[600];
+    snprintf(plain, sizeof plain, "%s/feed.txt", test_tmpdir());
+    snprintf(csv, sizeof csv, "%s/feed.csv", test_tmpdir());
+    tc_write(plain, "# resolvers seen talking to C2\n10.0.0.53\n10.0.1.0/24\nevil.example.com\n");
+    tc_write(csv, "indicator,type,description\n10.0.10.7,ip,beacon\n10.0.11.0/28,cidr,x\n"
+                  "fd00::53,ip,v6\n");
     /* the same flows, lines and sums as the filter on the command line; with a filter
-     * there too, both hold; top and count take it alike */
+     * there too, both hold; top and count take it alike. A feed selects flows from or to any
+     * of its address indicators, exactly as the list of them does, with -f and a filter too. */
     static const struct {
         const char *with_file, *without;
     } same[] = {
@@ -588,20 +600,47 @@ TEST_IMPL(analyzer_filter_lists_and_file)
          "top DIR --by proto --format csv 'dst ip in [10.0.0.53 10.0.1.53]'"},
         {"count DIR -f F --bin 1h --format csv",
          "count DIR --bin 1h --format csv dst ip in [10.0.0.53 10.0.1.53]"},
+        {"cat DIR --intel P", "cat DIR 'ip in [10.0.0.53 10.0.1.0/24]'"},
+        {"cat DIR --intel P --intel C dst port 53",
+         "cat DIR 'ip in [10.0.0.53 10.0.1.0/24 10.0.10.7 10.0.11.0/28 fd00::53] and dst port 53'"},
+        {"top DIR --intel C -f F --by ip --format csv -n 0",
+         "top DIR --by ip --format csv -n 0 '(ip in [10.0.10.7 10.0.11.0/28 fd00::53]) and (dst "
+         "ip in [10.0.0.53 10.0.1.53])'"},
+        {"count DIR --intel C --bin 1h --format csv",
+         "count DIR --bin 1h --format csv 'ip in [10.0.10.7 10.0.11.0/28 fd00::53]'"},
     };
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
         char cmd[2][1400];
-        tc_subst(cmd[0], sizeof cmd[0], fh, same[i].with_file, s.dir, path);
-        tc_subst(cmd[1], sizeof cmd[1], fh, same[i].without, s.dir, path);
+        const char *const words[] = {"DIR", s.dir, "F", path, "P", plain, "C", csv, NULL};
+        tc_subst(cmd[0], sizeof cmd[0], fh, same[i].with_file, words);
+        tc_subst(cmd[1], sizeof cmd[1], fh, same[i].without, words);
         ASSERT_EQ(test_runf(&a, "%s", cmd[0]), 0);
         ASSERT_EQ(test_runf(&b, "%s", cmd[1]), 0);
         if (tc_count_lines(a) < 2) /* a header and no rows would prove nothing */
             TEST_FAIL_AT("%s: %s", cmd[0], a);
         if (strcmp(a, b) != 0)
-            TEST_FAIL_AT("'%s' and '%s' differ:\n%s\n--\n%s", cmd[0], cmd[1], a, b);
+            TEST_FAIL_AT("'%s' and '%s' differ:\n%.400s\n--\n%.400s", cmd[0], cmd[1], a, b);
         free(a);
         free(b);
     }
+    /* refused: a feed without an address indicator (it would select nothing, or everything
+     * were it ignored), one that cannot be read, more feeds than the limit */
+    tc_write(plain, "evil.example.com\nhttp://evil.example.com/x\n");
+    ASSERT_EQ(test_runf(&a, "{ %s cat %s --intel %s 2>&1; }", fh, s.dir, plain), 2);
+    ASSERT_NOT_NULL(strstr(a, "no address or network indicator"));
+    free(a);
+    ASSERT_EQ(
+        test_runf(&a, "{ %s top %s --by ip --intel %s/none.txt 2>&1; }", fh, s.dir, test_tmpdir()),
+        2);
+    ASSERT_NOT_NULL(strstr(a, "none.txt"));
+    free(a);
+    char many[17 * 620] = "";
+    for (int i = 0; i < 17; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), " --intel %s", csv);
+    ASSERT_EQ(test_runf(&a, "{ %s count %s%s 2>&1; }", fh, s.dir, many), 2);
+    ASSERT_NOT_NULL(strstr(a, "at most 16 feeds"));
+    free(a);
+
     /* files refused, each with what its message says: a mistake names its line, shows it and
      * puts a caret under the item; a feed that came out empty is refused rather than
      * selecting every flow */

@@ -533,6 +533,49 @@ TEST_IMPL(filter_eval_random_batches)
     return 0;
 }
 
+/* N random flows as a hand-made batch, for tests that compare two filters' selections. */
+typedef struct tf_pair_fx {
+    flow_rec_t *recs;
+    uint32_t n, *ra, *rb;
+    tf_batch_t tb;
+    flt_scratch_t s;
+} tf_pair_fx_t;
+
+static void tf_pair_fx_init(tf_pair_fx_t *x, uint64_t seed, uint32_t n)
+{
+    x->n = n;
+    x->recs = malloc(n * sizeof *x->recs);
+    x->ra = malloc(n * sizeof *x->ra);
+    x->rb = malloc(n * sizeof *x->rb);
+    ASSERT(x->recs && x->ra && x->rb);
+    for (uint32_t i = 0; i < n; i++)
+        tf_random_flow(&seed, &x->recs[i]);
+    tf_batch_build(&x->tb, x->recs, n);
+    flt_scratch_init(&x->s);
+}
+
+static void tf_pair_fx_free(tf_pair_fx_t *x)
+{
+    flt_scratch_free(&x->s);
+    tf_batch_free(&x->tb);
+    free(x->recs);
+    free(x->ra);
+    free(x->rb);
+}
+
+/* The rows fa selects, which must be exactly those fb selects (`a` and `b` name them in a
+ * failure); returns their count. */
+static int tf_pair_same(tf_pair_fx_t *x, const flt_t *fa, const flt_t *fb, const char *a,
+                        const char *b)
+{
+    seg_where_t where;
+    int na = flt_select(fa, &x->s, &x->tb.b, x->ra, &where);
+    int nb = flt_select(fb, &x->s, &x->tb.b, x->rb, &where);
+    if (na != nb || memcmp(x->ra, x->rb, (size_t)(na > 0 ? na : 0) * sizeof *x->ra) != 0)
+        TEST_FAIL_AT("'%s' selects %d rows, '%s' %d", a, na, b, nb);
+    return na;
+}
+
 /* A list selects exactly what the `or` chain of its items selects (the reference evaluator
  * shares the list's search with the column-wise one, so this is the independent check). */
 TEST_IMPL(filter_list_equals_or_chain)
@@ -553,37 +596,20 @@ TEST_IMPL(filter_list_equals_or_chain)
         {"dst ip in [::/1]", "dst net ::/1"},
         {"not dst port in [53 80]", "not (dst port 53 or dst port 80)"},
     };
-    uint64_t seed = 99;
-    enum { N = 3000 };
-    flow_rec_t *recs = malloc(N * sizeof *recs);
-    uint32_t *ra = malloc(N * sizeof *ra), *rb = malloc(N * sizeof *rb);
-    ASSERT(recs && ra && rb);
-    for (uint32_t i = 0; i < N; i++)
-        tf_random_flow(&seed, &recs[i]);
-    tf_batch_t tb;
-    tf_batch_build(&tb, recs, N);
-    flt_scratch_t s;
-    flt_scratch_init(&s);
-    seg_where_t where;
+    tf_pair_fx_t x;
+    tf_pair_fx_init(&x, 99, 3000);
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
         flt_t *fa, *fb;
         flt_error_t err;
         ASSERT_EQ(flt_parse(pairs[k].list, &fa, &err), 0);
         ASSERT_EQ(flt_parse(pairs[k].chain, &fb, &err), 0);
-        int na = flt_select(fa, &s, &tb.b, ra, &where);
-        int nb = flt_select(fb, &s, &tb.b, rb, &where);
-        if (na != nb || memcmp(ra, rb, (size_t)(na > 0 ? na : 0) * sizeof *ra) != 0)
-            TEST_FAIL_AT("'%s' selects %d rows, '%s' %d", pairs[k].list, na, pairs[k].chain, nb);
+        int na = tf_pair_same(&x, fa, fb, pairs[k].list, pairs[k].chain);
         ASSERT_GT(na, 0);
-        ASSERT_LT(na, N);
+        ASSERT_LT(na, (int)x.n);
         flt_free(fa);
         flt_free(fb);
     }
-    flt_scratch_free(&s);
-    tf_batch_free(&tb);
-    free(recs);
-    free(ra);
-    free(rb);
+    tf_pair_fx_free(&x);
     return 0;
 }
 
@@ -760,6 +786,49 @@ TEST_IMPL(filter_eval_segment_lists)
     ASSERT_GT(groups, 1);
     ASSERT_GT(matched, rows_seen / 10);
     ASSERT_LT(matched, rows_seen * 9 / 10);
+    return 0;
+}
+
+/* flt_and(f, g) selects exactly what "(g) and (f)" parsed as one filter selects: g's nodes and
+ * lists are copied with their indices moved past f's (both sides with lists, `not`, nesting),
+ * and the columns and levels it needs are f's and g's. */
+TEST_IMPL(filter_and_joins_trees)
+{
+    static const char *const fs[] = {
+        "dst port in [53 443]",
+        "not (src net 10.0.0.0/8 or proto udp)",
+        "bytes > 1000 and (flags S or src as in [0 65000])",
+        "any",
+    };
+    static const char *const gs[] = {
+        "ip in [10.0.0.1 8.8.8.8 2001:db8::/32]",
+        "not dst ip in [10.0.0.0/16] and port in [0 1337]",
+        "(packets = 1 or dst port in [22 80]) and not host 192.168.1.1",
+    };
+    tf_pair_fx_t x;
+    tf_pair_fx_init(&x, 17, 3000);
+    int split = 0;
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+        for (size_t j = 0; j < sizeof gs / sizeof gs[0]; j++) {
+            flt_t *f, *g, *both;
+            flt_error_t err;
+            char text[512];
+            snprintf(text, sizeof text, "(%s) and (%s)", gs[j], fs[i]);
+            ASSERT_EQ(flt_parse(fs[i], &f, &err), 0);
+            ASSERT_EQ(flt_parse(gs[j], &g, &err), 0);
+            ASSERT_EQ(flt_parse(text, &both, &err), 0);
+            ASSERT_EQ(flt_and(f, g), 0);
+            flt_free(g); /* f holds its own copy */
+            ASSERT_UINT64_EQ(flt_columns(f), flt_columns(both));
+            int na = tf_pair_same(&x, f, both, "flt_and(f, g)", text);
+            for (uint32_t r = 0; r < x.n; r++)
+                ASSERT_EQ(flt_match_rec(f, &x.recs[r]), flt_match_rec(both, &x.recs[r]));
+            split += na > 0 && na < (int)x.n;
+            flt_free(f);
+            flt_free(both);
+        }
+    ASSERT_GE(split, 8); /* most pairs select some rows, not all */
+    tf_pair_fx_free(&x);
     return 0;
 }
 
