@@ -1573,6 +1573,7 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
         rc = segr_col_buffers(b, m, where);
     if (rc < 0)
         return rc;
+    s->codes_for = 0; /* codes[] and cdict[] are rewritten from here on */
     /* A dictionary has at most as many entries as values: 2n covers a column and its mirror. */
     if (segr_grow((void **)&s->codes, &s->codes_cap, n, sizeof *s->codes) != 0 ||
         segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)n, sizeof *s->cdict) != 0 ||
