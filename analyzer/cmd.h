@@ -47,7 +47,7 @@ struct flt;
 int cmd_filter(const char *prog, int argc, char **argv, int first, const char *filter_file,
                struct flt **flt);
 
-#define CMD_MAX_INTEL 16 /* --intel feeds of one read command */
+#define CMD_MAX_INTEL 32 /* --intel feeds of one command (hunt's too) */
 
 /* The options the read commands (cat, top, count, hunt) share, as given (NULL when not):
  * --from, --to and -f/--filter-file; and for cat, top and count the threat-intel feeds whose

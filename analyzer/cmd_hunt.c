@@ -28,7 +28,6 @@
 const hunt_ops_t *const hunt_all[] = {&hi_ops, &hd_ops, &hm_ops, &hb_ops, &ho_ops,
                                       &hn_ops, &hl_ops, &hs_ops, &hq_ops};
 const int hunt_n_all = (int)(sizeof hunt_all / sizeof hunt_all[0]);
-#define HUNT_MAX_INTEL 32
 
 static void hunt_usage(FILE *f)
 {
@@ -128,7 +127,7 @@ int cmd_hunt(int argc, char **argv)
                                          {"no-cache", no_argument, NULL, 'C'},
                                          {"no-fold", no_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
-    const char *intel_paths[HUNT_MAX_INTEL];
+    const char *intel_paths[CMD_MAX_INTEL];
     int n_intel = 0;
     cmd_ctx_args_t xa = {0};
     const char *users = NULL;
@@ -158,7 +157,7 @@ int cmd_hunt(int argc, char **argv)
             break;
         }
         case 'I':
-            if (n_intel == HUNT_MAX_INTEL)
+            if (n_intel == CMD_MAX_INTEL)
                 return hunt_bad("at most 32 --intel feeds");
             intel_paths[n_intel++] = optarg;
             break;
@@ -327,7 +326,7 @@ int cmd_hunt(int argc, char **argv)
             t[--len] = '\0';
         if (!*t)
             continue;
-        if (n_intel == HUNT_MAX_INTEL) {
+        if (n_intel == CMD_MAX_INTEL) {
             status = hunt_bad("at most 32 intel feeds ([general] intel)");
             goto done;
         }

@@ -634,11 +634,11 @@ TEST_IMPL(analyzer_filter_lists_and_file)
         2);
     ASSERT_NOT_NULL(strstr(a, "none.txt"));
     free(a);
-    char many[17 * 620] = "";
-    for (int i = 0; i < 17; i++)
+    char many[33 * 620] = "";
+    for (int i = 0; i < 33; i++)
         snprintf(many + strlen(many), sizeof many - strlen(many), " --intel %s", csv);
     ASSERT_EQ(test_runf(&a, "{ %s count %s%s 2>&1; }", fh, s.dir, many), 2);
-    ASSERT_NOT_NULL(strstr(a, "at most 16 feeds"));
+    ASSERT_NOT_NULL(strstr(a, "at most 32 feeds"));
     free(a);
 
     /* files refused, each with what its message says: a mistake names its line, shows it and
