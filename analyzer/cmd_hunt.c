@@ -424,6 +424,8 @@ int cmd_hunt(int argc, char **argv)
                     .from_ms = win_from,
                     .to_ms = win_to,
                     .end_ms = end_ms,
+                    .given_from = ra.from != NULL,
+                    .given_to = ra.to != NULL,
                     .prep = &stats,
                     .config_source = cfg.source,
                     .enrich = enrich,

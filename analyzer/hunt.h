@@ -763,6 +763,7 @@ typedef struct hr_opts {
     uint64_t now_ms;
     uint64_t from_ms, to_ms; /* the window, for evidence filters */
     uint64_t end_ms;         /* the end of the window that names the date */
+    int given_from, given_to; /* the window's ends came from --from, --to (not the flows) */
     const hp_stats_t *prep;
     const char *config_source;
     struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */

@@ -1075,13 +1075,24 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     int text = o->format == HR_FMT_TEXT;
     hf_plan(&fold, l->v, l->n, text ? o : NULL, o->new_only);
     if (o->format == HR_FMT_TEXT) {
-        char a[32], b[32];
+        char a[32], b[32], window[80];
         hr_iso(o->from_ms, a);
         hr_iso(o->to_ms, b);
+        /* an end no option gave is the flows': with none, say so rather than print the
+         * epoch's first millisecond */
+        int none = o->prep && o->prep->rows == 0;
+        if (none && !o->given_from && !o->given_to)
+            snprintf(window, sizeof window, "no flows stored");
+        else if (none && !o->given_to)
+            snprintf(window, sizeof window, "from %s, no flows", a);
+        else if (none && !o->given_from)
+            snprintf(window, sizeof window, "until %s, no flows", b);
+        else
+            snprintf(window, sizeof window, "%s to %s", a, b);
         fprintf(out,
-                "# flowhunt hunt %s: %s to %s: %d finding%s, %d suppressed by the allow-list, "
+                "# flowhunt hunt %s: %s: %d finding%s, %d suppressed by the allow-list, "
                 "%zu acknowledged not shown%s",
-                o->dir, a, b, reported, reported == 1 ? "" : "s", suppressed, n_acked,
+                o->dir, window, reported, reported == 1 ? "" : "s", suppressed, n_acked,
                 o->new_only ? ", only new ones shown" : "");
         if (o->min_risk > HUNT_RISK_LOW)
             fprintf(out, ", %zu below %s not shown", n_below, hr_risk_name(o->min_risk));

@@ -2029,7 +2029,13 @@ TEST_IMPL(hunt_exit_status_and_usage)
     char empty[700];
     snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
     ASSERT_EQ(mkdir(empty, 0755), 0);
-    ASSERT_EQ(test_runf(NULL, "%s hunt %s >/dev/null", test_bin("flowhunt"), empty), 0);
+    ASSERT_EQ(test_runf(&out, "%s hunt %s", test_bin("flowhunt"), empty), 0);
+    /* the header says so, rather than a window at the epoch */
+    ASSERT_NOT_NULL(strstr(out, ": no flows stored: 0 findings"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s hunt %s --from 2026-01-01", test_bin("flowhunt"), empty), 0);
+    ASSERT_NOT_NULL(strstr(out, ": from 2026-01-01T00:00:00.000Z, no flows: 0 findings"));
+    free(out);
     /* a window with no flows in it */
     char truth[700];
     const char *dir = th_store("ex", "v5", 2000, 12, "2", 1, truth, sizeof truth);
