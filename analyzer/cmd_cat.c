@@ -1,6 +1,7 @@
 /* cmd_cat.c: `flowhunt cat`, stored flows back out as CSV, JSON lines or a table (nfdump -r).
  *
- * Output is in segment order (time order) and, within a segment, in row order, whatever the
+ * Output is in segment order (the names sort by time, then collector instance) and, within a
+ * segment, in row order (as exported: flows end in about that order), whatever the
  * number of threads, so `cat --limit 10` is the same ten flows every time and two runs diff
  * clean. That is why cat walks the segments itself instead of using seg_scan (which hands out
  * row groups in whatever order the workers reach them). The unit of work is a row group, not
@@ -502,9 +503,11 @@ static void cat_usage(FILE *f)
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
                "                    [--fields COLS] [-f FILE] [--intel FEED] [FILTER]\n"
                "\n"
-               "Prints the stored flows of data directory DIR, in time order, that overlap the\n"
-               "window [--from, --to) and match FILTER. Counters are as exported; the sampling\n"
-               "column gives the rate to correct them by.\n"
+               "Prints the stored flows of data directory DIR that overlap the window [--from,\n"
+               "--to) and match FILTER, in the order stored: segment by segment (by time, then\n"
+               "collector), within one as exported (flows end in about that order; not sorted\n"
+               "by start). Counters are as exported; the sampling column gives the rate to\n"
+               "correct them by.\n"
                "\n"
                "  --from T, --to T   ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01) or relative\n"
                "                     to now (-24h, -7d, -30m); default: everything\n"
