@@ -609,9 +609,8 @@ int cmd_cat(int argc, char **argv)
     if (fields || xa.geoip || xa.asn) {
         char err[1024];
         if (c.fmt == CAT_TEXT) {
-            fprintf(stderr,
-                    "flowhunt cat: --fields, --xa.geoip and --xa.asn are for --format csv and "
-                    "json (text has its own columns)\n");
+            fprintf(stderr, "flowhunt cat: --fields, --geoip and --asn are for --format csv and "
+                            "json (text has its own columns)\n");
             flt_free(c.flt);
             return CMD_USAGE;
         }
@@ -641,7 +640,7 @@ int cmd_cat(int argc, char **argv)
             if (what == EN_CELL_COUNTRY ? !xa.geoip : !xa.asn) {
                 fprintf(stderr, "flowhunt cat: --fields %s needs %s\n",
                         cat_ctx_names[col - FLOW_N_COLS],
-                        what == EN_CELL_COUNTRY ? "--xa.geoip" : "--xa.asn");
+                        what == EN_CELL_COUNTRY ? "--geoip" : "--asn");
                 flt_free(c.flt);
                 return CMD_USAGE;
             }

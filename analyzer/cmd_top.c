@@ -1594,7 +1594,7 @@ int cmd_top(int argc, char **argv)
             any_addr |= flow_cols[c.key.col[i]].type == FLOW_T_ADDR;
         if (!any_addr) {
             fprintf(stderr,
-                    "flowhunt top: --xa.geoip and --xa.asn describe addresses; --by %s has "
+                    "flowhunt top: --geoip and --asn describe addresses; --by %s has "
                     "none\n",
                     by);
             return CMD_USAGE;

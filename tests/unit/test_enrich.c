@@ -1014,15 +1014,19 @@ TEST_IMPL(enrich_context_columns_top_cat)
     ASSERT_STR_EQ(ctx_cat, plain_cat);
     free(plain_cat);
     free(ctx_cat);
-    ASSERT_EQ(test_runf(NULL, "%s cat %s --fields dst_country --asn %s 2>/dev/null",
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s --fields dst_country --asn %s 2>&1; }",
                         test_bin("flowhunt"), dir, asn),
               2);
+    ASSERT_NOT_NULL(strstr(out, "--fields dst_country needs --geoip\n")); /* the option's name */
+    free(out);
     ASSERT_EQ(test_runf(NULL, "%s cat %s --fields src_addr,bytes --asn %s 2>/dev/null",
                         test_bin("flowhunt"), dir, asn),
               2); /* a database no column reads: a forgotten name, not silence */
-    ASSERT_EQ(test_runf(NULL, "%s cat %s --format text --asn %s 2>/dev/null", test_bin("flowhunt"),
+    ASSERT_EQ(test_runf(&out, "{ %s cat %s --format text --asn %s 2>&1; }", test_bin("flowhunt"),
                         dir, asn),
               2);
+    ASSERT_NOT_NULL(strstr(out, "--fields, --geoip and --asn are for --format csv and json"));
+    free(out);
     ASSERT_EQ(test_runf(NULL, "%s cat %s --asn %s 2>/dev/null", test_bin("flowhunt"), dir, csv), 2);
     /* the text table: the columns named, unknowns as -; with --geoip alone no AS columns */
     ASSERT_EQ(test_runf(&out, "%s top %s --by dstip --order bytes -n 2 --geoip %s",
@@ -1048,9 +1052,11 @@ TEST_IMPL(enrich_context_columns_top_cat)
     free(plain);
     free(ctx);
     /* refused before reading a flow: no address in the key, a database that is not one */
-    ASSERT_EQ(test_runf(NULL, "%s top %s --by dstport --geoip %s 2>/dev/null", test_bin("flowhunt"),
+    ASSERT_EQ(test_runf(&out, "{ %s top %s --by dstport --geoip %s 2>&1; }", test_bin("flowhunt"),
                         dir, city),
               2);
+    ASSERT_NOT_NULL(strstr(out, "--geoip and --asn describe addresses; --by dstport has none"));
+    free(out);
     ASSERT_EQ(test_runf(NULL, "%s top %s --by dstip --asn %s 2>/dev/null", test_bin("flowhunt"),
                         dir, csv),
               2);
