@@ -50,6 +50,26 @@ typedef struct cat_item {
     uint64_t seq;
 } cat_item_t;
 
+/* --sort: the selected lines kept in stored order, each with its time, then sorted by time
+ * (ties in stored order) and written at the end. Bounded (CAT_SORT_MAX_BYTES of lines; the
+ * environment's FH_SORT_MAX_BYTES lowers it, for tests): a sort holds its whole output, so a
+ * window or filter too wide is refused, not swapped. */
+#define CAT_SORT_MAX_BYTES ((size_t)1 << 30)
+
+typedef struct cat_line {
+    uint64_t t;   /* the sort key */
+    uint64_t seq; /* stored order: ties keep it */
+    size_t off, len;
+} cat_line_t;
+
+typedef struct cat_sorted {
+    char *buf;
+    size_t len, cap, max;
+    cat_line_t *lines;
+    size_t n, lines_cap;
+    int full; /* past CAT_SORT_MAX_BYTES, or out of memory */
+} cat_sorted_t;
+
 typedef struct cat_ctx {
     /* set up before the workers start */
     char **paths;
@@ -60,6 +80,7 @@ typedef struct cat_ctx {
     uint64_t limit; /* 0: no limit */
     uint64_t cols;  /* columns printed */
     const flow_print_sel_t *sel;   /* --fields: those columns, in that order; NULL: all */
+    int sort_col;                  /* --sort: FLOW_COL_time_start or _end; -1 stored order */
     en_ctx_t *en[CAT_MAX_WORKERS]; /* --geoip, --asn: each worker's lookups (not thread-safe) */
     cmd_progress_t progress;
     int n_workers;
@@ -76,6 +97,7 @@ typedef struct cat_ctx {
     int err; /* first error (-SEG_E_*), with where */
     seg_where_t where;
     int write_failed;
+    cat_sorted_t sorted; /* --sort: every line, in stored order, until the scan ends */
     /* statistics, atomically */
     uint64_t rows_scanned, groups, groups_skipped, segs_done;
 } cat_ctx_t;
@@ -207,23 +229,31 @@ static size_t cat_format_text(char *out, const flow_rec_t *r)
 typedef struct cat_out {
     char *buf;
     size_t len, cap;
-    size_t *ends; /* end offset of each line */
+    size_t *ends;   /* end offset of each line */
+    uint64_t *keys; /* --sort: each line's time */
     uint32_t n_lines, lines_cap;
 } cat_out_t;
 
+/* Grows *p (elements of `elem` bytes, *cap of them) by doubling from `first` to hold `need`.
+ * 0, or -1 out of memory (*p unchanged). */
+static int cat_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    void *n = realloc(*p, c * elem);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = c;
+    return 0;
+}
+
 static int cat_out_reserve(cat_out_t *o, size_t more)
 {
-    if (o->len + more <= o->cap)
-        return 0;
-    size_t cap = o->cap ? o->cap : 1 << 20;
-    while (cap < o->len + more)
-        cap *= 2;
-    char *b = realloc(o->buf, cap);
-    if (!b)
-        return -1;
-    o->buf = b;
-    o->cap = cap;
-    return 0;
+    return cat_grow((void **)&o->buf, &o->cap, o->len + more, 1, 1 << 20);
 }
 
 static void cat_en_close(cat_ctx_t *c)
@@ -240,10 +270,20 @@ static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t
     o->n_lines = 0;
     if (o->lines_cap < k) {
         size_t *e = realloc(o->ends, (size_t)k * sizeof *e);
-        if (!e)
+        if (e)
+            o->ends = e;
+        uint64_t *t = e ? realloc(o->keys, (size_t)k * sizeof *t) : NULL;
+        if (!t)
             return -SEG_E_NOMEM;
-        o->ends = e;
+        o->keys = t;
         o->lines_cap = k;
+    }
+    if (c->sort_col >= 0) {
+        /* an absent time sorts first, as 0 (the column is loaded: cat_cmd adds it) */
+        const uint64_t *tv = b->vals[c->sort_col];
+        const uint8_t *tp = b->present[c->sort_col];
+        for (uint32_t j = 0; j < k; j++)
+            o->keys[j] = tp && !tp[j] ? 0 : tv[j];
     }
     /* CSV and JSON straight from the columns; the table from a record. The batch is
      * restricted to the selected rows: rows[j] is at place j of every column. */
@@ -300,9 +340,60 @@ static void cat_fail(cat_ctx_t *c, int rc, const seg_where_t *where)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Writes a group's lines, up to the limit. Called with mu held and the turn ours. */
+/* --sort: keeps a group's lines and their times (in stored order, as the turns come). 0, or -1
+ * when the output would pass CAT_SORT_MAX_BYTES or memory ran out. */
+static int cat_keep(cat_sorted_t *so, const cat_out_t *o)
+{
+    size_t len = o->n_lines ? o->ends[o->n_lines - 1] : 0;
+    if (so->len + len > so->max ||
+        cat_grow((void **)&so->buf, &so->cap, so->len + len, 1, 1 << 20) != 0 ||
+        cat_grow((void **)&so->lines, &so->lines_cap, so->n + o->n_lines, sizeof *so->lines,
+                 4096) != 0)
+        return -1;
+    memcpy(so->buf + so->len, o->buf, len);
+    for (uint32_t j = 0; j < o->n_lines; j++) {
+        size_t start = j ? o->ends[j - 1] : 0;
+        so->lines[so->n] = (cat_line_t){o->keys[j], so->n, so->len + start, o->ends[j] - start};
+        so->n++;
+    }
+    so->len += len;
+    return 0;
+}
+
+static int cat_line_cmp(const void *pa, const void *pb)
+{
+    const cat_line_t *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* --sort, once the scan is over: the kept lines by time, up to the limit. */
+static void cat_write_sorted(cat_ctx_t *c)
+{
+    cat_sorted_t *so = &c->sorted;
+    qsort(so->lines, so->n, sizeof *so->lines, cat_line_cmp);
+    size_t n = c->limit && c->limit < so->n ? (size_t)c->limit : so->n;
+    for (size_t i = 0; i < n && !c->write_failed; i++) {
+        const cat_line_t *l = &so->lines[i];
+        if (fwrite(so->buf + l->off, 1, l->len, stdout) != l->len)
+            c->write_failed = errno ? errno : EIO;
+    }
+    c->printed = n;
+}
+
+/* Writes a group's lines, up to the limit (with --sort, keeps them for cat_write_sorted).
+ * Called with mu held and the turn ours. */
 static void cat_emit(cat_ctx_t *c, const cat_out_t *o)
 {
+    if (c->sort_col >= 0) {
+        if (cat_keep(&c->sorted, o) != 0) {
+            c->sorted.full = 1;
+            c->stop = 1;
+            pthread_cond_broadcast(&c->cv);
+        }
+        return;
+    }
     uint32_t n = o->n_lines;
     if (c->limit && c->printed + n > c->limit)
         n = (uint32_t)(c->limit - c->printed);
@@ -493,6 +584,7 @@ static void *cat_worker(void *arg)
     free(rows);
     free(o.buf);
     free(o.ends);
+    free(o.keys);
     return NULL;
 }
 
@@ -501,19 +593,23 @@ static void *cat_worker(void *arg)
 static void cat_usage(FILE *f)
 {
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
-               "                    [--fields COLS] [-f FILE] [--intel FEED] [FILTER]\n"
+               "                    [--sort start|end] [--fields COLS] [-f FILE] [--intel FEED]\n"
+               "                    [FILTER]\n"
                "\n"
                "Prints the stored flows of data directory DIR that overlap the window [--from,\n"
                "--to) and match FILTER, in the order stored: segment by segment (by time, then\n"
-               "collector), within one as exported (flows end in about that order; not sorted\n"
-               "by start). Counters are as exported; the sampling column gives the rate to\n"
+               "collector), within one as exported (flows end in about that order), or by time\n"
+               "with --sort. Counters are as exported; the sampling column gives the rate to\n"
                "correct them by.\n"
                "\n"
                "  --from T, --to T   ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01) or relative\n"
                "                     to now (-24h, -7d, -30m); default: everything\n"
                "  --format FMT       csv (default: the columns and header of flowhuntd --print\n"
                "                     csv), json (one object a line), text (an aligned table)\n"
-               "  --limit N          stop after N flows\n"
+               "  --limit N          stop after N flows (with --sort: the first N in that order)\n"
+               "  --sort start|end   print in order of the flows' start (or end) time, ties in\n"
+               "                     stored order (nfdump -O tstart); the whole output is held\n"
+               "                     to sort it, up to 1 GiB of lines (beyond: refused, exit 2)\n"
                "  --fields COLS      csv and json: only these columns, in this order, named as\n"
                "                     the CSV header names them (src_addr,dst_port,bytes); only\n"
                "                     they are read (SiLK's rwcut --fields, nfdump's -o fmt:)\n"
@@ -551,6 +647,7 @@ int cmd_cat(int argc, char **argv)
                                          {"format", required_argument, NULL, 'o'},
                                          {"limit", required_argument, NULL, 'l'},
                                          {"fields", required_argument, NULL, 'F'},
+                                         {"sort", required_argument, NULL, 'S'},
                                          CMD_CTX_LONGOPTS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -561,6 +658,7 @@ int cmd_cat(int argc, char **argv)
     cat_ctx_t c;
     memset(&c, 0, sizeof c);
     c.fmt = CAT_CSV;
+    c.sort_col = -1;
     int opt, verbose = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hvf:", opts, NULL)) != -1) {
@@ -591,6 +689,14 @@ int cmd_cat(int argc, char **argv)
         case 'F':
             fields = optarg;
             break;
+        case 'S': {
+            static const char *const keys[] = {"start", "end"};
+            int k = cmd_choice("flowhunt cat", "--sort", optarg, keys, 2);
+            if (k < 0)
+                return CMD_USAGE;
+            c.sort_col = k == 0 ? FLOW_COL_time_start : FLOW_COL_time_end;
+            break;
+        }
         case 'h':
             cat_usage(stdout);
             return CMD_OK;
@@ -663,6 +769,12 @@ int cmd_cat(int argc, char **argv)
     else
         c.cols = FLOW_N_COLS == 64 ? UINT64_MAX : ((uint64_t)1 << FLOW_N_COLS) - 1;
 
+    if (c.sort_col >= 0) {
+        c.cols |= (uint64_t)1 << c.sort_col; /* the key, printed or not */
+        const char *m = getenv("FH_SORT_MAX_BYTES");
+        unsigned long long v = m ? strtoull(m, NULL, 10) : 0;
+        c.sorted.max = v && v < CAT_SORT_MAX_BYTES ? (size_t)v : CAT_SORT_MAX_BYTES;
+    }
     int n_workers = cmd_workers();
     if (n_workers > CAT_MAX_WORKERS)
         n_workers = CAT_MAX_WORKERS;
@@ -715,6 +827,15 @@ int cmd_cat(int argc, char **argv)
     cmd_progress_done(&c.progress);
 
     int status = CMD_OK;
+    if (c.sort_col >= 0 && c.sorted.full) {
+        fprintf(stderr,
+                "flowhunt cat: --sort keeps the whole output to sort it, and it passed %zu "
+                "bytes (or memory ran out): narrow the window or the filter\n",
+                c.sorted.max);
+        status = CMD_USAGE;
+    } else if (c.sort_col >= 0 && !c.err) {
+        cat_write_sorted(&c);
+    }
     if (fflush(stdout) != 0 || c.write_failed) {
         /* a closed pipe (| head) is how a reader says it has enough: not an error */
         if (c.write_failed != EPIPE && errno != EPIPE) {
@@ -737,6 +858,8 @@ int cmd_cat(int argc, char **argv)
                 dir);
         status = CMD_USAGE;
     }
+    free(c.sorted.buf);
+    free(c.sorted.lines);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
     seg_dir_list_free(c.paths, c.n_paths);
