@@ -186,14 +186,15 @@ done <"$tmp/truth.jsonl"
 
 echo
 echo "== 6. from a finding to its flows: the first Critical beacon, the columns that show its timer"
-# The finding's own flows, as its evidence's `flows:` command selects them, with only the
-# columns that matter (cat --fields) and the gap from each connection to the one before.
+# The finding's own flows, as its evidence's `flows:` command selects them, in order of start
+# (cat --sort start: stored order is the order flows ended in), with only the columns that
+# matter (cat --fields) and the gap from each connection to the one before.
 beacon=$(grep '"hunt":"beacon"' "$tmp/report.jsonl" | grep '"risk_level":"Critical"' | head -1)
 if [ -n "$beacon" ]; then
     bf="src host $(json "$beacon" host) and dst host $(json "$beacon" peer) and dst port $(json "$beacon" port) and proto $(json "$beacon" proto)"
-    echo "\$ flowhunt cat DATA --fields time_start,src_addr,dst_addr,dst_port,packets,bytes --limit 8 '$bf'"
-    "$BUILD/flowhunt" cat "$tmp/data" --fields time_start,src_addr,dst_addr,dst_port,packets,bytes \
-        --limit 8 "$bf" |
+    echo "\$ flowhunt cat DATA --sort start --fields time_start,src_addr,dst_addr,dst_port,packets,bytes --limit 8 '$bf'"
+    "$BUILD/flowhunt" cat "$tmp/data" --sort start \
+        --fields time_start,src_addr,dst_addr,dst_port,packets,bytes --limit 8 "$bf" |
         awk -F, 'NR == 1 { print $0 ",gap_s"; next }
             { gap = NR > 2 ? sprintf("%.1f", ($1 - prev) / 1000) : "-"; print $0 "," gap; prev = $1 }' |
         table | sed 's/^/    /'
