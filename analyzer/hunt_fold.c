@@ -311,8 +311,8 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     /* HF_HUNT's members share no host or peer: no one filter shows their flows */
     if (kind != HF_HUNT) {
         hf_filter(kind, f, filter, sizeof filter);
-        fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s '%s'\n", o->dir, a, b,
-                filter);
+        fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s --sort start '%s'\n", o->dir,
+                a, b, filter);
     }
     if (kind == HF_PEER)
         fprintf(e,

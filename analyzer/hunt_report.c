@@ -712,7 +712,7 @@ void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t c
     hr_iso(f->first_seen, a);
     hr_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
-    snprintf(out, cap, "flowhunt cat %s --from %s --to %s %s", o->dir, a, b, sel);
+    snprintf(out, cap, "flowhunt cat %s --from %s --to %s --sort start %s", o->dir, a, b, sel);
 }
 
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)

@@ -125,7 +125,7 @@ TEST_IMPL(html_escape_and_self_contained)
     ASSERT_NOT_NULL(strstr(page, "&lt;img src=x onerror=1&gt; port 4444/tcp"));
     ASSERT_NOT_NULL(strstr(page, "flowhunt cat /data/&lt;dir&gt;&amp; --from "
                                  "2024-03-01T00:00:00.000Z --to 2024-03-01T01:00:00.001Z "
-                                 "&#39;host 10.0.0.5 and port 4444&#39;"));
+                                 "--sort start &#39;host 10.0.0.5 and port 4444&#39;"));
     /* and the timeline of them: an hour's span in 1-minute bins from its first minute */
     ASSERT_NOT_NULL(strstr(page, "<tr><th>Timeline</th><td><code>flowhunt count "
                                  "/data/&lt;dir&gt;&amp; --from 2024-03-01T00:00:00.000Z --to "
