@@ -210,9 +210,10 @@ typedef struct seg_codes {
 
 /* Decodes address column c of the batch's group as codes, without making its addresses (nor
  * marking it loaded); a seg_batch_load of c before the next seg_batch_codes makes them from
- * these codes, without decoding the chunk again. 1 with *out (valid until the next seg_batch_*
- * call), 0 when the group does not store it as a dictionary (no chunk, raw addresses, links of an
- * unusual shape: use seg_batch_load), or -SEG_E_*. */
+ * these codes, without decoding the chunk again, and asking for c's codes again returns them. 1
+ * with *out (valid until the next seg_batch_* call), 0 when the group does not store it as a
+ * dictionary (no chunk, raw addresses, links of an unusual shape: use seg_batch_load), or -SEG_E_*.
+ */
 int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *where);
 
 /* Checks every checksum and decodes every chunk of a file, and that each group's time range

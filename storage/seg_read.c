@@ -619,6 +619,7 @@ typedef struct segr_scratch {
      * codes' presence (pres[] of the column, NULL: every row). */
     int codes_for;
     const uint8_t *codes_pres;
+    uint32_t codes_n_dict;
 } segr_scratch_t;
 
 void seg_batch_init(seg_batch_t *b)
@@ -1555,6 +1556,14 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     if (!f || col < 0 || col >= FLOW_N_COLS || flow_cols[col].type != FLOW_T_ADDR)
         return seg_where_set(where, f ? f->path : NULL, SEG_E_USAGE, 0, 0);
     segr_scratch_t *s = b->scratch;
+    if (s->codes_for == col + 1) {
+        /* made already (a filter's address term, then the same column as top's key) */
+        out->code = s->codes;
+        out->present = s->codes_pres;
+        out->dict = s->cdict;
+        out->n_dict = s->codes_n_dict;
+        return 1;
+    }
     uint32_t n = b->n_rows;
     segr_chunk_t ch[2];
     uint64_t off[2] = {0, 0};
@@ -1625,6 +1634,7 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     out->n_dict = n_dict;
     s->codes_for = col + 1;
     s->codes_pres = out->present;
+    s->codes_n_dict = n_dict;
     return 1;
 }
 

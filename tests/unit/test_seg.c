@@ -823,6 +823,11 @@ static int t_check_codes(const char *path)
             if (rc == 0)
                 continue;
             n_codes++;
+            /* asked again: the same codes, not decoded anew */
+            seg_codes_t again;
+            ASSERT_EQ(seg_batch_codes(&b, c, &again, &wh), 1);
+            ASSERT(again.code == cd.code && again.dict == cd.dict && again.present == cd.present &&
+                   again.n_dict == cd.n_dict);
             const flow_addr_t *v = full.vals[c];
             const uint8_t *pf = full.present[c];
             uint8_t *used = calloc(cd.n_dict + 1, 1);
