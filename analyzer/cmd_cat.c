@@ -279,7 +279,7 @@ static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t
         o->lines_cap = k;
     }
     if (c->sort_col >= 0) {
-        /* an absent time sorts first, as 0 (the column is loaded: cat_cmd adds it) */
+        /* an absent time sorts first, as 0 (the column is loaded: cmd_cat adds it) */
         const uint64_t *tv = b->vals[c->sort_col];
         const uint8_t *tp = b->present[c->sort_col];
         for (uint32_t j = 0; j < k; j++)
@@ -341,7 +341,7 @@ static void cat_fail(cat_ctx_t *c, int rc, const seg_where_t *where)
 }
 
 /* --sort: keeps a group's lines and their times (in stored order, as the turns come). 0, or -1
- * when the output would pass CAT_SORT_MAX_BYTES or memory ran out. */
+ * when the output would pass so->max or memory ran out. */
 static int cat_keep(cat_sorted_t *so, const cat_out_t *o)
 {
     size_t len = o->n_lines ? o->ends[o->n_lines - 1] : 0;
