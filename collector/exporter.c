@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains)
+void exp_table_init_bounds(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains,
+                           uint32_t max_domains_total)
 {
     memset(t, 0, sizeof *t);
     t->max_exporters = max_exporters < 1                   ? 1
@@ -22,6 +23,14 @@ void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_
     t->max_domains = max_domains < 1                 ? 1
                      : max_domains > EXP_MAX_DOMAINS ? EXP_MAX_DOMAINS
                                                      : max_domains;
+    t->max_domains_total = max_domains_total < t->max_domains          ? t->max_domains
+                           : max_domains_total > EXP_MAX_DOMAINS_TOTAL ? EXP_MAX_DOMAINS_TOTAL
+                                                                       : max_domains_total;
+}
+
+void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains)
+{
+    exp_table_init_bounds(t, max_exporters, max_domains, EXP_MAX_DOMAINS_TOTAL);
 }
 
 void exp_table_init(exp_table_t *t)
@@ -124,6 +133,7 @@ static void exp_domain_evict(exp_table_t *t, exp_exporter_t *e)
     JudyLDel(&e->domains_judy, (Word_t)d->version << 32 | d->obs_domain, &je);
     e->domains[d->idx] = e->domains[--e->n_domains];
     e->domains[d->idx]->idx = d->idx;
+    t->n_domains_total--;
     exp_fold_domain(&t->evicted, d);
     free(d);
 }
@@ -144,6 +154,7 @@ static void exp_exporter_evict(exp_table_t *t)
         ev->errs.n[k] += e->errs.n[k];
     for (uint32_t j = 0; j < e->n_domains; j++)
         exp_fold_domain(ev, e->domains[j]);
+    t->n_domains_total -= e->n_domains;
     exp_exporter_free(e);
 }
 
@@ -198,6 +209,16 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
     }
     if (e->n_domains >= t->max_domains && e->dom_tail)
         exp_domain_evict(t, e);
+    /* all domains together: other exporters go, oldest first; e's own oldest domain when e
+     * is the only one left (max_domains_total >= max_domains, so that ends) */
+    while (t->n_domains_total >= t->max_domains_total) {
+        if (t->lru_tail && t->lru_tail != e)
+            exp_exporter_evict(t);
+        else if (e->dom_tail)
+            exp_domain_evict(t, e);
+        else
+            break;
+    }
     exp_domain_t *d = calloc(1, sizeof *d);
     if (!d)
         goto refuse;
@@ -217,6 +238,7 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
     *slot = d;
     d->idx = e->n_domains;
     e->domains[e->n_domains++] = d;
+    t->n_domains_total++;
     EXP_LRU_PUSH(e, dom_head, dom_tail, d);
     return d;
 refuse:

@@ -7,7 +7,11 @@
  * (dec_hdr_t.seq_units) and exp_seq_update() does the same arithmetic for all of them.
  * Both levels are bounded, so a flood of spoofed sources cannot grow memory without limit, and
  * neither refuses at its bound: the exporter (or, within an exporter, the domain) seen least
- * recently is evicted, so a router that appears after a flood is still tracked. An evicted
+ * recently is evicted, so a router that appears after a flood is still tracked. The domains of
+ * all exporters together are bounded too (EXP_MAX_DOMAINS_TOTAL): the two bounds alone allow
+ * 65536 x 1024 domains, and a spoofed flood whose every datagram names a fresh domain grew a
+ * worker by ~1.7 MB/s towards that (the stress test's flood: 112 -> 180 MB in 40 s); past the
+ * total, the exporter seen least recently goes, with its domains. An evicted
  * entry's counters are added to the table's `evicted` aggregate, which every report shows, and
  * what it did since the last segment goes into the next segment as the aggregate row (version
  * 0, address ::, see storage/FORMAT.md): nothing is lost from the totals.
@@ -23,6 +27,8 @@
 
 #define EXP_MAX_EXPORTERS 65536 /* beyond, the exporter seen least recently is evicted */
 #define EXP_MAX_DOMAINS 1024    /* per exporter; beyond, its domain seen least recently */
+/* all exporters' domains together (~10 MB); beyond, the exporter seen least recently */
+#define EXP_MAX_DOMAINS_TOTAL 65536
 
 typedef struct exp_domain {
     struct exp_domain *lru_prev, *lru_next; /* the exporter's domains, most recently seen first */
@@ -72,6 +78,8 @@ typedef struct exp_table {
     exp_exporter_t **list; /* for reports: in order of first appearance until an eviction */
     uint32_t n_exporters, cap;
     uint32_t max_exporters, max_domains; /* EXP_MAX_*, or less (exp_table_init_limits) */
+    uint32_t max_domains_total;          /* at least max_domains */
+    uint64_t n_domains_total;            /* every exporter's n_domains, summed */
     exp_exporter_t *lru_head, *lru_tail; /* most recently seen first */
     exp_evicted_t evicted;
     uint64_t over_limit; /* datagrams not tracked: out of memory (the bounds evict) */
@@ -80,12 +88,17 @@ typedef struct exp_table {
 void exp_table_init(exp_table_t *t);
 /* The same with smaller bounds (each at least 1, at most EXP_MAX_*): tests reach them fast. */
 void exp_table_init_limits(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains);
+/* ... and a smaller total of domains (at least max_domains). */
+void exp_table_init_bounds(exp_table_t *t, uint32_t max_exporters, uint32_t max_domains,
+                           uint32_t max_domains_total);
 void exp_table_free(exp_table_t *t);
 /* The exporter's entry, created on first sight, now the most recently seen. At max_exporters
  * the least recently seen exporter is evicted first: any other exporter pointer may dangle
  * after this call. NULL (counted in over_limit) only when memory runs out. */
 exp_exporter_t *exp_table_get(exp_table_t *t, const flow_addr_t *addr);
-/* The same for a domain of `e`: at max_domains, e's least recently seen domain is evicted. */
+/* The same for a domain of `e`: at max_domains, e's least recently seen domain is evicted;
+ * at max_domains_total, the least recently seen exporter other than e (any other exporter
+ * pointer may dangle after this call), or e's own oldest domain when e is that one. */
 exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version,
                              uint32_t obs_domain);
 

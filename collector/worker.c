@@ -120,6 +120,8 @@ static void worker_publish(worker_t *w)
     worker_prom(w, "flowhunt_decoded_flows_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)w->ingest.flows);
     worker_prom(w, "flowhunt_exporters{worker=\"%d\"} %u\n", w->id, t->n_exporters);
+    worker_prom(w, "flowhunt_exporter_domains{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)t->n_domains_total);
     worker_prom(w, "flowhunt_exporters_evicted_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)ev->exporters);
     worker_prom(w, "flowhunt_exporter_domains_evicted_total{worker=\"%d\"} %llu\n", w->id,

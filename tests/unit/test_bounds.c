@@ -339,6 +339,54 @@ TEST_IMPL(bounds_exporter_lru_order)
     return 0;
 }
 
+/* All exporters' domains together stay under max_domains_total whatever a spoofed flood does
+ * (each datagram a new source and a fresh domain): the oldest exporters go whole, the one
+ * being counted is never the one evicted, a steady router keeps its entry, and every datagram
+ * is either in a live domain or in the evicted aggregate. */
+TEST_IMPL(bounds_exporter_domains_total)
+{
+    exp_table_t t;
+    exp_table_init_bounds(&t, 1000, 50, 120);
+    ASSERT_EQ(t.max_domains_total, 120);
+    uint64_t sent = 0;
+    char addr[64];
+    for (uint32_t i = 0; i < 5000; i++) {
+        /* a steady router every tenth datagram, its one domain */
+        if (i % 10 == 0) {
+            bt_count(&t, "192.0.2.1", 7, 1, 1, 0);
+            sent++;
+        }
+        snprintf(addr, sizeof addr, "10.9.%u.%u", (i / 7) / 250 % 250, (i / 7) % 250 + 1);
+        exp_domain_t *d = bt_count(&t, addr, 1000 + i, 1, 1, 0); /* 7 domains per source */
+        sent++;
+        ASSERT_EQ(d->obs_domain, 1000 + i); /* the domain just made survives its own call */
+        ASSERT(t.n_domains_total <= t.max_domains_total);
+        uint64_t sum = 0;
+        for (uint32_t k = 0; k < t.n_exporters; k++)
+            sum += t.list[k]->n_domains;
+        ASSERT_UINT64_EQ(sum, t.n_domains_total);
+    }
+    ASSERT(bt_has(&t, "192.0.2.1"));
+    ASSERT_GT(t.evicted.exporters, 500);
+    uint64_t live = 0;
+    for (uint32_t k = 0; k < t.n_exporters; k++)
+        for (uint32_t j = 0; j < t.list[k]->n_domains; j++)
+            live += t.list[k]->domains[j]->datagrams;
+    ASSERT_UINT64_EQ(live + t.evicted.dom_datagrams, sent);
+    /* one exporter alone past the total: its own oldest domains go (the per-exporter bound is
+     * below the total, so only a table whose total equals it gets here) */
+    exp_table_free(&t);
+    exp_table_init_bounds(&t, 10, 5, 1);
+    ASSERT_EQ(t.max_domains_total, 5); /* never below max_domains */
+    for (uint32_t i = 0; i < 20; i++)
+        bt_count(&t, "192.0.2.9", i, 1, 1, 0);
+    ASSERT_EQ(t.n_exporters, 1);
+    ASSERT_UINT64_EQ(t.n_domains_total, 5);
+    ASSERT_UINT64_EQ(t.evicted.domains, 15);
+    exp_table_free(&t);
+    return 0;
+}
+
 /* ---- persistence -------------------------------------------------------------------------------
  */
 

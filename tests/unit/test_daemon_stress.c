@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon_helpers.h"
+#include "exporter.h"
 #include "task.h"
 #include "tpl.h"
 
@@ -276,6 +277,9 @@ TEST_IMPL(daemon_stress_flood)
         cache_ev[w] = ds_prom_sum(&d, prefix);
     }
     uint64_t evicted_tpls = ds_prom_sum(&d, "flowhunt_evicted_scope_templates_total");
+    /* every spoofed datagram names a fresh domain: the exporters' domains all together stay
+     * within their bound (two workers) */
+    uint64_t domains = ds_prom_sum(&d, "flowhunt_exporter_domains{");
     uint64_t malformed = ds_prom_sum(&d, "flowhunt_malformed_total{exporter=\\\"127.0.0.1\\\"");
     printf("# flood: %llu template messages (10 templates each) from one source, %llu from "
            "spoofed sources, %llu garbage, %u valid, %u from a late router; RSS max %ld KiB, 0.5 s "
@@ -306,6 +310,8 @@ TEST_IMPL(daemon_stress_flood)
     ASSERT_GT(cache_ev[0], 0);
     ASSERT_GT(cache_ev[1], 0);
     ASSERT_GT(evicted_tpls, 0);
+    ASSERT_GT(domains, 10000);
+    ASSERT_LE(domains, 2 * (uint64_t)EXP_MAX_DOMAINS_TOTAL);
     ASSERT_GT(late_sent, 0);
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)(valid_sent + late_sent) * DS_V9_FLOWS);
     return 0;
