@@ -301,7 +301,11 @@ TEST_IMPL(daemon_stress_flood)
     /* The bound is the normal build's (issue 6): under ASan the quarantine keeps freed memory
      * on purpose (up to 256 MiB), so memory neither stays flat nor means what it says. */
     ASSERT_LT(rss_max, DS_RSS_BOUND_KIB);
-    ASSERT_LT(rss_end - rss_settled, 16 * 1024); /* flat in the last second */
+    /* About flat in the last second: a cache that kept what the flood sends would grow by tens
+     * of MiB a second; what does grow (11-15 MiB on a quiet machine, 25 once with a second
+     * test suite running beside it: the daemon draining the fill's backlog) is allowed for.
+     * Slow growth no second shows is the bounds tests' (bounds_exporter_domains_total). */
+    ASSERT_LT(rss_end - rss_settled, 32 * 1024);
 #endif
     ASSERT_GT(evicted, 0);
     ASSERT_GT(scopes_evicted, 0);
