@@ -368,9 +368,23 @@ static int cat_line_cmp(const void *pa, const void *pb)
     return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-/* --sort, once the scan is over: the kept lines by time, up to the limit. */
+/* The CSV or text header line (JSON has none). */
+static void cat_header(const cat_ctx_t *c)
+{
+    if (c->fmt == CAT_CSV && c->sel) {
+        char line[FLOW_PRINT_LINE_MAX];
+        flow_format_csv_header_sel(line, c->sel, cat_ctx_names);
+        printf("%s\n", line);
+    } else if (c->fmt == CAT_CSV)
+        flow_print_header(stdout, FLOW_PRINT_CSV);
+    else if (c->fmt == CAT_TEXT)
+        printf("%s\n", cat_text_header);
+}
+
+/* --sort, once the scan is over: the header, then the kept lines by time, up to the limit. */
 static void cat_write_sorted(cat_ctx_t *c)
 {
+    cat_header(c);
     cat_sorted_t *so = &c->sorted;
     qsort(so->lines, so->n, sizeof *so->lines, cat_line_cmp);
     size_t n = c->limit && c->limit < so->n ? (size_t)c->limit : so->n;
@@ -804,14 +818,9 @@ int cmd_cat(int argc, char **argv)
     pthread_cond_init(&c.cv, NULL);
     cmd_progress_init(&c.progress, 1);
 
-    if (c.fmt == CAT_CSV && c.sel) {
-        char line[FLOW_PRINT_LINE_MAX];
-        flow_format_csv_header_sel(line, c.sel, cat_ctx_names);
-        printf("%s\n", line);
-    } else if (c.fmt == CAT_CSV)
-        flow_print_header(stdout, FLOW_PRINT_CSV);
-    else if (c.fmt == CAT_TEXT)
-        printf("%s\n", cat_text_header);
+    /* the header now, or with --sort once the sort holds (a refused sort prints nothing) */
+    if (c.sort_col < 0)
+        cat_header(&c);
 
     c.n_workers = n_workers;
     for (int w = 0; w < CAT_MAX_WORKERS; w++)

@@ -556,6 +556,12 @@ TEST_IMPL(analyzer_cat_sort)
               2);
     ASSERT_NOT_NULL(strstr(a, "narrow the window or the filter"));
     free(a);
+    /* and prints nothing, not even the header */
+    ASSERT_EQ(test_runf(&a, "FH_SORT_MAX_BYTES=4096 %s cat %s --sort start 2>/dev/null",
+                        test_bin("flowhunt"), s.dir),
+              2);
+    ASSERT_STR_EQ(a, "");
+    free(a);
     tc_store_free(&s);
     return 0;
 }
