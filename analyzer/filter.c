@@ -1126,6 +1126,19 @@ void flt_scratch_init(flt_scratch_t *s)
     s->entry_cap = 0;
 }
 
+/* Grows one of the scratch's byte buffers to at least `need`; 0, or -1 (it is then unchanged). */
+static int flt_scratch_grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 0;
+    uint8_t *nb = realloc(*buf, need);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = need;
+    return 0;
+}
+
 void flt_scratch_free(flt_scratch_t *s)
 {
     free(s->buf);
@@ -1311,14 +1324,8 @@ static int flt_eval_addr_codes(flt_run_t *r, const flt_node_t *nd, uint8_t *sel)
     if (rc <= 0)
         return rc;
     flt_scratch_t *s = r->s;
-    size_t need = (size_t)cd.n_dict + 1;
-    if (s->entry_cap < need) {
-        uint8_t *e = realloc(s->entry, need);
-        if (!e)
-            return -SEG_E_NOMEM;
-        s->entry = e;
-        s->entry_cap = need;
-    }
+    if (flt_scratch_grow(&s->entry, &s->entry_cap, (size_t)cd.n_dict + 1) != 0)
+        return -SEG_E_NOMEM;
     uint8_t *in = s->entry;
     static const flow_addr_t zero;
     if (nd->kind == FLT_LIST) {
@@ -1453,14 +1460,8 @@ int flt_select(const flt_t *f, flt_scratch_t *s, seg_batch_t *b, uint32_t *rows,
     if (n == 0)
         return 0;
     size_t stride = ((size_t)n + 63) & ~(size_t)63;
-    size_t need = stride * f->levels;
-    if (s->cap < need) {
-        uint8_t *nb = realloc(s->buf, need);
-        if (!nb)
-            return -SEG_E_NOMEM;
-        s->buf = nb;
-        s->cap = need;
-    }
+    if (flt_scratch_grow(&s->buf, &s->cap, stride * f->levels) != 0)
+        return -SEG_E_NOMEM;
     flt_run_t r = {f, b, s->buf, stride, n, where, s};
     int rc = flt_eval(&r, f->root, 0);
     if (rc != 0)
