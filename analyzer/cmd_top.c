@@ -33,6 +33,12 @@
  * no 16-byte address is made per row. One field of 1 or 2 bytes (--by dstport, proto) indexes
  * a per-worker array of sums directly, folded into the table once at the end.
  *
+ * --distinct D (SiLK rwuniq's distinct:, which nfdump lacks) counts the distinct values of D
+ * among each key's flows: the scan sums under the key K,D as for any key, and top_distinct
+ * folds each K's entries into one, their number kept after the sums. Exact, at the memory of
+ * -A K,D: fan-out (distinct destinations of a source) is a hunting question that an estimate
+ * near a threshold would answer badly.
+ *
  * Ranking every key (-n 0, nfdump -A) is a radix sort over the sums, keys breaking ties; a few
  * of many (-n 10) a bounded heap. Both give top_cmp's order, so -n N is the head of -n 0. With
  * many keys the sort's passes, its ties and the formatting of the lines run on two threads.
@@ -109,6 +115,9 @@ typedef struct top_key {
     uint8_t plen4[TOP_MAX_FIELDS], plen6[TOP_MAX_FIELDS];
     uint32_t len; /* bytes used */
     uint32_t kw;  /* stored width: len rounded up to 8 */
+    /* --distinct: in the key printed, the name of the count that follows the sums
+     * ("distinct_dstip"), else "" */
+    char distinct[64];
 } top_key_t;
 
 /* Clears the host bits of a 16-byte address: past plen4 of an IPv4 (mapped) one, past plen6
@@ -123,8 +132,9 @@ static void top_mask_addr(uint8_t *a, unsigned plen4, unsigned plen6)
 }
 
 /* "srcip/24" or "srcip/24/48": the field name cut off, the prefix lengths set (IPv6 /64 when
- * only IPv4's is given, as the hunts pair a /24 with a /64). 0, or -1 with a message. */
-static int top_field_mask(char *tok, uint8_t *plen4, uint8_t *plen6)
+ * only IPv4's is given, as the hunts pair a /24 with a /64). 0, or -1 with a message naming
+ * `opt`, the option that gave it. */
+static int top_field_mask(const char *opt, char *tok, uint8_t *plen4, uint8_t *plen6)
 {
     char *slash = strchr(tok, '/');
     *plen4 = *plen6 = 0;
@@ -142,9 +152,9 @@ static int top_field_mask(char *tok, uint8_t *plen4, uint8_t *plen6)
     }
     if (end == slash + 1 || *end || v4 < 1 || v4 > 32 || v6 < 1 || v6 > 128) {
         fprintf(stderr,
-                "flowhunt top: --by %s/%s: want an IPv4 prefix length 1-32 and, after a second "
+                "flowhunt top: %s %s/%s: want an IPv4 prefix length 1-32 and, after a second "
                 "'/', an IPv6 one 1-128 (srcip/24, srcip/24/48)\n",
-                tok, slash + 1);
+                opt, tok, slash + 1);
         return -1;
     }
     *plen4 = (uint8_t)v4;
@@ -152,13 +162,53 @@ static int top_field_mask(char *tok, uint8_t *plen4, uint8_t *plen6)
     return 0;
 }
 
-/* Parses "srcip,dstip"; prints the problem and returns -1 when it is not a key. */
-static int top_key_parse(const char *s, top_key_t *k)
+/* Appends field `name` (column c, of either end with alt >= 0, by network with p4/p6) to k,
+ * with its place in the key's bytes. 0, or -1 with a message naming `opt`: a column once in
+ * the key, on either side (ip with srcip would key a flow by its source twice), and at most
+ * TOP_MAX_FIELDS fields in 40 bytes. */
+static int top_key_add(const char *opt, top_key_t *k, const char *name, int c, int alt, uint8_t p4,
+                       uint8_t p6)
+{
+    for (int j = 0; j < k->n; j++)
+        if (k->col[j] == c || k->alt[j] == c ||
+            (alt >= 0 && (k->col[j] == alt || k->alt[j] == alt))) {
+            fprintf(stderr, "flowhunt top: %s: '%s' repeats a column already in the key\n", opt,
+                    name);
+            return -1;
+        }
+    if (k->n == TOP_MAX_FIELDS || k->len + flow_cols[c].width > 40) {
+        fprintf(stderr,
+                "flowhunt top: %s: at most 40 bytes of key (two addresses and a few "
+                "small fields)\n",
+                opt);
+        return -1;
+    }
+    if (p4 && flow_cols[c].type != FLOW_T_ADDR) {
+        fprintf(stderr, "flowhunt top: %s %s: only an address takes a prefix length\n", opt, name);
+        return -1;
+    }
+    k->plen4[k->n] = p4;
+    k->plen6[k->n] = p6;
+    k->col[k->n] = c;
+    k->alt[k->n] = alt;
+    k->either |= alt >= 0;
+    k->name[k->n] = name;
+    k->off[k->n] = k->len;
+    k->width[k->n] = (uint32_t)flow_cols[c].width;
+    k->len += (uint32_t)flow_cols[c].width;
+    k->n++;
+    k->kw = (k->len + 7) & ~7u;
+    return 0;
+}
+
+/* Parses "srcip,dstip", the value of option `opt`; prints the problem and returns -1 when it
+ * is not a key. */
+static int top_key_parse(const char *opt, const char *s, top_key_t *k)
 {
     memset(k, 0, sizeof *k);
     char buf[256];
     if (strlen(s) >= sizeof buf) {
-        fprintf(stderr, "flowhunt top: --by is too long\n");
+        fprintf(stderr, "flowhunt top: %s is too long\n", opt);
         return -1;
     }
     strcpy(buf, s);
@@ -166,7 +216,7 @@ static int top_key_parse(const char *s, top_key_t *k)
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t i;
         uint8_t p4, p6;
-        if (top_field_mask(tok, &p4, &p6) != 0)
+        if (top_field_mask(opt, tok, &p4, &p6) != 0)
             return -1;
         const char *name = NULL;
         int c = -1, alt = -1;
@@ -182,7 +232,7 @@ static int top_key_parse(const char *s, top_key_t *k)
                 alt = top_either_defs[i].dst;
             }
         if (!name) {
-            fprintf(stderr, "flowhunt top: --by: unknown field '%s' (use", tok);
+            fprintf(stderr, "flowhunt top: %s: unknown field '%s' (use", opt, tok);
             for (i = 0; i < TOP_N_FIELD_DEFS; i++)
                 fprintf(stderr, " %s", top_field_defs[i].name);
             fprintf(stderr, ", or of either end");
@@ -191,40 +241,31 @@ static int top_key_parse(const char *s, top_key_t *k)
             fprintf(stderr, "; comma separated)\n");
             return -1;
         }
-        /* a column once in the key, on either side (ip with srcip would key a flow by its
-         * source twice) */
-        for (int j = 0; j < k->n; j++)
-            if (k->col[j] == c || k->alt[j] == c ||
-                (alt >= 0 && (k->col[j] == alt || k->alt[j] == alt))) {
-                fprintf(stderr, "flowhunt top: --by: '%s' repeats a column already in the key\n",
-                        tok);
-                return -1;
-            }
-        if (k->n == TOP_MAX_FIELDS || k->len + flow_cols[c].width > 40) {
-            fprintf(stderr, "flowhunt top: --by: at most 40 bytes of key (two addresses and a "
-                            "few small fields)\n");
+        if (top_key_add(opt, k, name, c, alt, p4, p6) != 0)
             return -1;
-        }
-        if (p4 && flow_cols[c].type != FLOW_T_ADDR) {
-            fprintf(stderr, "flowhunt top: --by %s: only an address takes a prefix length\n", tok);
-            return -1;
-        }
-        k->plen4[k->n] = p4;
-        k->plen6[k->n] = p6;
-        k->col[k->n] = c;
-        k->alt[k->n] = alt;
-        k->either |= alt >= 0;
-        k->name[k->n] = name;
-        k->off[k->n] = k->len;
-        k->width[k->n] = (uint32_t)flow_cols[c].width;
-        k->len += (uint32_t)flow_cols[c].width;
-        k->n++;
     }
     if (k->n == 0) {
-        fprintf(stderr, "flowhunt top: --by needs at least one field\n");
+        fprintf(stderr, "flowhunt top: %s needs at least one field\n", opt);
         return -1;
     }
-    k->kw = (k->len + 7) & ~7u;
+    return 0;
+}
+
+/* --by K --distinct D: the key the scan sums under, K's fields then D's, so that a K's
+ * distinct D values are its entries (top_distinct folds them). D's fields are of one end: a
+ * value counted once per flow. 0, or -1 with a message. */
+static int top_key_join(const top_key_t *k, const top_key_t *d, top_key_t *out)
+{
+    if (d->either) {
+        fprintf(stderr, "flowhunt top: --distinct takes fields of one end (srcip, dstport, ...), "
+                        "not ip, port or as\n");
+        return -1;
+    }
+    *out = *k;
+    for (int i = 0; i < d->n; i++)
+        if (top_key_add("--distinct", out, d->name[i], d->col[i], -1, d->plen4[i], d->plen6[i]) !=
+            0)
+            return -1;
     return 0;
 }
 
@@ -239,7 +280,9 @@ static void top_key_other(const top_key_t *k, top_key_t *out)
 
 /* ---- the hash table ------------------------------------------------------------------------ */
 
-/* An entry: the key (kw bytes, zero padded) then its sums; entries are `stride` bytes apart. */
+/* An entry: the key (kw bytes, zero padded) then its sums; entries are `stride` bytes apart.
+ * The table of --distinct has one more word after the sums: the count of distinct values
+ * (top_distinct). */
 typedef struct top_sum {
     uint64_t flows, packets, bytes;
 } top_sum_t;
@@ -261,6 +304,13 @@ typedef struct top_tab {
 #define TOP_ENT(t, e) ((t)->ents + (size_t)(e) * (t)->stride)
 #define TOP_SUMS(t, e) ((top_sum_t *)(TOP_ENT(t, e) + (t)->kw))
 
+static inline void top_sum_add(top_sum_t *s, const top_sum_t *add)
+{
+    s->flows += add->flows;
+    s->packets += add->packets;
+    s->bytes += add->bytes;
+}
+
 /* A zeroed slot array. Not calloc: a large calloc is fresh mmap'd memory whose pages read as
  * the shared zero page until written, and the probe loop reads a slot before it writes one,
  * so each page would fault twice, the second time copying on write and flushing the TLB of
@@ -275,11 +325,13 @@ static top_slot_t *top_slots_new(uint32_t n)
     return s;
 }
 
-static int top_tab_init(top_tab_t *t, uint32_t kw)
+/* A table of keys of kw bytes, with `extra` bytes after each entry's sums (zeroed when the
+ * entry is made). */
+static int top_tab_init(top_tab_t *t, uint32_t kw, uint32_t extra)
 {
     memset(t, 0, sizeof *t);
     t->kw = kw;
-    t->stride = kw + (uint32_t)sizeof(top_sum_t);
+    t->stride = kw + (uint32_t)sizeof(top_sum_t) + extra;
     t->mask = 1023;
     t->slots = top_slots_new(t->mask + 1);
     return t->slots ? 0 : -1;
@@ -363,7 +415,7 @@ static top_sum_t *top_tab_get(top_tab_t *t, const uint8_t *key, uint64_t h)
     }
     uint32_t e = t->n++;
     memcpy(TOP_ENT(t, e), key, t->kw);
-    memset(TOP_SUMS(t, e), 0, sizeof(top_sum_t));
+    memset(TOP_SUMS(t, e), 0, t->stride - t->kw);
     t->slots[i].e = e + 1;
     t->slots[i].tag = tag;
     /* keep the load under 1/2: probes stay short even for skewed keys */
@@ -400,15 +452,24 @@ static int top_tab_merge(top_tab_t *t, const top_tab_t *o)
         top_sum_t *s = top_tab_get(t, kp, top_hash(kp, o->kw));
         if (!s)
             return -1;
-        const top_sum_t *os = TOP_SUMS(o, e);
-        s->flows += os->flows;
-        s->packets += os->packets;
-        s->bytes += os->bytes;
+        top_sum_add(s, TOP_SUMS(o, e));
     }
     return 0;
 }
 
-typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES } top_order_t;
+typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES, TOP_DISTINCT } top_order_t;
+
+/* The sum an entry is ranked by; TOP_DISTINCT only in the table of --distinct, whose entries
+ * have the count after their sums. */
+static inline uint64_t top_order_value(const top_sum_t *sm, top_order_t order)
+{
+    if (order == TOP_DISTINCT) {
+        uint64_t d;
+        memcpy(&d, sm + 1, 8);
+        return d;
+    }
+    return order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+}
 
 typedef struct top_worker {
     top_tab_t *tab; /* n_parts tables, a key's by its hash (top_part) */
@@ -476,6 +537,32 @@ static int top_merge(top_worker_t *w, int n_workers)
     return 0;
 }
 
+/* --distinct: the merged entries of (K, D) keys, worker 0's partitions, folded into `out`, a
+ * table keyed by K alone (kout) whose entries carry the sums of their (K, D) entries and,
+ * after the sums, how many there were: the distinct D values among K's flows (SiLK rwuniq's
+ * distinct:). Exact, as every pair is an entry already; a K's pairs are as many as -A K,D
+ * prints. 0, or -1 out of memory. */
+static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t *out)
+{
+    if (top_tab_init(out, kout->kw, 8) != 0)
+        return -1;
+    uint8_t kb[TOP_MAX_KEY];
+    for (int p = 0; p < w->n_parts; p++) {
+        const top_tab_t *t = &w->tab[p];
+        for (uint32_t e = 0; e < t->n; e++) {
+            memset(kb, 0, kout->kw);
+            memcpy(kb, TOP_ENT(t, e), kout->len); /* K's fields come first */
+            top_sum_t *sm = top_tab_get(out, kb, top_hash(kb, kout->kw));
+            if (!sm)
+                return -1;
+            top_sum_add(sm, TOP_SUMS(t, e));
+            uint64_t d = top_order_value(sm, TOP_DISTINCT) + 1;
+            memcpy(sm + 1, &d, 8);
+        }
+    }
+    return 0;
+}
+
 /* Adds the nonzero partial sums sums[0 .. n) to the table, entry i under its key: dict[i]
  * with a dictionary (i == n_dict: the zero address of rows without the column), else the
  * value i (a small key). Each key is probed once; TOP_CHUNK at a time, hashed first so that
@@ -514,9 +601,7 @@ static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const fl
                 top_tab_get(top_part(w, w->hashes[j]), w->keys + (size_t)j * kw, w->hashes[j]);
             if (!s)
                 return -1;
-            s->flows += w->adds[j].flows;
-            s->packets += w->adds[j].packets;
-            s->bytes += w->adds[j].bytes;
+            top_sum_add(s, &w->adds[j]);
         }
     }
     return 0;
@@ -776,7 +861,7 @@ static int top_cmp(const void *a, const void *b)
 static void top_rank_of(const uint8_t *ent, uint32_t kw, top_order_t order, top_rank_t *r)
 {
     const top_sum_t *sm = (const top_sum_t *)(ent + kw);
-    r->v = order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
+    r->v = top_order_value(sm, order);
     r->bytes = sm->bytes;
     r->flows = sm->flows;
     r->packets = sm->packets;
@@ -809,9 +894,7 @@ static void top_select(const top_set_t *set, top_order_t order, top_rank_t *r, s
         const top_tab_t *t = &set->tab[p];
         for (uint32_t e = 0; e < t->n; e++, seen++) {
             const top_sum_t *sm = TOP_SUMS(t, e);
-            uint64_t v = order == TOP_FLOWS     ? sm->flows
-                         : order == TOP_PACKETS ? sm->packets
-                                                : sm->bytes;
+            uint64_t v = top_order_value(sm, order);
             if (seen >= n && v < r[0].v)
                 continue; /* worse than the worst kept, whatever breaks the tie */
             top_rank_t x;
@@ -965,9 +1048,7 @@ static void *top_sort_run(void *arg)
         for (uint32_t e = lo > base ? (uint32_t)(lo - base) : 0; e < t->n && base + e < hi; e++) {
             size_t i = base + e;
             const top_sum_t *sm = TOP_SUMS(t, e);
-            uint64_t v = order == TOP_FLOWS     ? sm->flows
-                         : order == TOP_PACKETS ? sm->packets
-                                                : sm->bytes;
+            uint64_t v = top_order_value(sm, order);
             uint64_t second = order == TOP_BYTES ? sm->flows : sm->bytes;
             top_item_t *it = &s->a[i];
             it->w[0] = ~v;
@@ -1067,7 +1148,7 @@ static int top_sort_all(const top_set_t *set, top_order_t order, int threads, co
     s->set = set;
     s->order = order;
     /* the words that can differ: flows twice when ranking by flows is once */
-    s->nw = order == TOP_PACKETS ? 3 : 2;
+    s->nw = order == TOP_PACKETS || order == TOP_DISTINCT ? 3 : 2;
     s->m = m;
     s->a = a;
     s->tmp = tmp;
@@ -1173,11 +1254,30 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
 
 static const char *const top_sum_names[3] = {"flows", "packets", "bytes"};
 
+/* The numbers printed after entry `ent`'s key into v[4], and how many: flows, packets, bytes
+ * and, with --distinct, the count (key->distinct names it). */
+static int top_sums_of(const uint8_t *ent, const top_key_t *key, uint64_t *v)
+{
+    const top_sum_t *sm = (const top_sum_t *)(ent + key->kw);
+    v[0] = sm->flows;
+    v[1] = sm->packets;
+    v[2] = sm->bytes;
+    if (!key->distinct[0])
+        return 3;
+    v[3] = top_order_value(sm, TOP_DISTINCT);
+    return 4;
+}
+
+static const char *top_sum_name(const top_key_t *key, int i)
+{
+    return i < 3 ? top_sum_names[i] : key->distinct;
+}
+
 /* --geoip / --asn: what the databases say of each address field (en_cell: country, AS
  * number, AS organisation), in columns right after it (nfdump -G's country and AS beside an
  * address, as columns a script can read). */
 #define TOP_X_N EN_N_CELLS
-#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 3)
+#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 4) /* two addresses at most (40 bytes) */
 
 typedef struct top_ctxcols {
     en_ctx_t *en; /* NULL: no context columns */
@@ -1226,8 +1326,8 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
     char cell[TOP_LINE_MAX / 2];
     const int nf = key->n;
     int ci = 0;
-    const top_sum_t *sm = (const top_sum_t *)(ent + key->kw);
-    uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
+    uint64_t v[4];
+    const int ns = top_sums_of(ent, key, v);
     if (fmt == TOP_JSON)
         *p++ = '{';
     for (int i = 0; i < nf; i++) {
@@ -1264,22 +1364,22 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
             }
         }
     }
-    for (int i = 0; i < 3; i++, ci++) {
+    for (int i = 0; i < ns; i++, ci++) {
         size_t l = flow_print_u64(cell, v[i]);
         if (fmt == TOP_TEXT) {
             p = top_pad(p, cell, l, wid[ci], 1);
-            if (i < 2) {
+            if (i < ns - 1) {
                 *p++ = ' ';
                 *p++ = ' ';
             }
         } else if (fmt == TOP_CSV) {
             p = top_pad(p, cell, l, 0, 0);
-            if (i < 2)
+            if (i < ns - 1)
                 *p++ = ',';
         } else {
-            p += sprintf(p, "\"%s\":", top_sum_names[i]);
+            p += sprintf(p, "\"%s\":", top_sum_name(key, i));
             p = top_pad(p, cell, l, 0, 0);
-            *p++ = i < 2 ? ',' : '}';
+            *p++ = i < ns - 1 ? ',' : '}';
         }
     }
     *p++ = '\n';
@@ -1324,8 +1424,8 @@ static void *top_out_run(void *arg)
         uint32_t lo = (uint32_t)((uint64_t)o->n * j / o->threads),
                  hi = (uint32_t)((uint64_t)o->n * (j + 1) / o->threads);
         for (uint32_t i = lo; i < hi; i++) {
-            const top_sum_t *sm = (const top_sum_t *)(order[i] + key->kw);
-            uint64_t v[3] = {sm->flows, sm->packets, sm->bytes};
+            uint64_t v[4];
+            const int ns = top_sums_of(order[i], key, v);
             if (i + 2 * TOP_AHEAD < hi) {
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD] + key->kw + sizeof(top_sum_t) - 1);
@@ -1343,7 +1443,7 @@ static void *top_out_run(void *arg)
                         wid[ci] = (size_t)xl;
                 }
             }
-            for (int f = 0; f < 3; f++, ci++) {
+            for (int f = 0; f < ns; f++, ci++) {
                 size_t l = flow_print_u64(cell, v[f]);
                 if (l > wid[ci])
                     wid[ci] = l;
@@ -1421,8 +1521,9 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
         for (int c = 0; c < nx; c++)
             top_x_name(names[nc++], key, i, xs[c]);
     }
-    for (int i = 0; i < 3; i++)
-        snprintf(names[nc++], sizeof names[0], "%s", top_sum_names[i]);
+    const int ns = key->distinct[0] ? 4 : 3;
+    for (int i = 0; i < ns; i++)
+        snprintf(names[nc++], sizeof names[0], "%s", top_sum_name(key, i));
     o.n_cols = nc;
     for (int j = 0; j < o.threads; j++)
         for (int i = 0; i < nc; i++)
@@ -1435,7 +1536,7 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
                 o.wid[0][i] = o.wid[1][i];
         for (int i = 0; i < nc; i++) {
             /* the sums are right-aligned, as their values are */
-            p = top_pad(p, names[i], strlen(names[i]), o.wid[0][i], i >= nc - 3);
+            p = top_pad(p, names[i], strlen(names[i]), o.wid[0][i], i >= nc - ns);
             if (i < nc - 1) {
                 *p++ = ' ';
                 *p++ = ' ';
@@ -1467,7 +1568,8 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
 static void top_usage(FILE *f)
 {
     fprintf(f,
-            "usage: flowhunt top DIR --by FIELDS [--order flows|bytes|packets] [-n N] [--raw]\n"
+            "usage: flowhunt top DIR --by FIELDS [--distinct FIELDS]\n"
+            "                    [--order flows|bytes|packets|distinct] [-n N] [--raw]\n"
             "                    [--from T] [--to T] [--format text|csv|json] [--geoip FILE]\n"
             "                    [--asn FILE] [-f FILE] [--intel FEED] [FILTER]\n"
             "\n"
@@ -1483,7 +1585,13 @@ static void top_usage(FILE *f)
             "                  under its source's and its destination's (e.g. ip/24 or\n"
             "                  ip,port, each end's address and port; twice where both\n"
             "                  ends have the same), so flows add up to twice the total\n"
-            "  --order X       rank by flows (default), bytes or packets\n"
+            "  --distinct D    also count the distinct values of fields D (of one end) among\n"
+            "                  each key's flows, in a column distinct_D (SiLK rwuniq\n"
+            "                  distinct:): fan-out is --by srcip --distinct dstip, a\n"
+            "                  vertical scan --by srcip,dstip --distinct dstport, a\n"
+            "                  destination's spread --by dstip --distinct srcip/24\n"
+            "  --order X       rank by flows (default), bytes, packets or (with --distinct)\n"
+            "                  distinct\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
             "  --raw           counters as exported; by default packets and bytes are\n"
             "                  multiplied by each flow's sampling interval (1 in N)\n"
@@ -1505,6 +1613,7 @@ int cmd_top(int argc, char **argv)
     static const struct option opts[] = {CMD_READ_LONGOPTS,
                                          CMD_INTEL_LONGOPT,
                                          {"by", required_argument, NULL, 'b'},
+                                         {"distinct", required_argument, NULL, 'D'},
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"verbose", no_argument, NULL, 'v'},
@@ -1513,7 +1622,7 @@ int cmd_top(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cmd_read_args_t ra = {0};
-    const char *by = NULL;
+    const char *by = NULL, *distinct = NULL;
     cmd_ctx_args_t xa = {0};
     top_order_t order = TOP_FLOWS;
     top_fmt_t fmt = TOP_TEXT;
@@ -1528,9 +1637,13 @@ int cmd_top(int argc, char **argv)
         case 'b':
             by = optarg;
             break;
+        case 'D':
+            distinct = optarg;
+            break;
         case 'O': {
-            static const char *const orders[] = {"flows", "packets", "bytes"}; /* top_order_t */
-            int o = cmd_choice("flowhunt top", "--order", optarg, orders, 3);
+            static const char *const orders[] = {"flows", "packets", "bytes",
+                                                 "distinct"}; /* top_order_t */
+            int o = cmd_choice("flowhunt top", "--order", optarg, orders, 4);
             if (o < 0)
                 return CMD_USAGE;
             order = (top_order_t)o;
@@ -1579,8 +1692,25 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "flowhunt top: give the key with --by (e.g. --by srcip)\n");
         return CMD_USAGE;
     }
-    if (top_key_parse(by, &c.key) != 0)
+    if (top_key_parse("--by", by, &c.key) != 0)
         return CMD_USAGE;
+    /* kout: the key printed; with --distinct the scan sums under it and the distinct field */
+    top_key_t kout = c.key;
+    if (distinct) {
+        top_key_t dk;
+        if (top_key_parse("--distinct", distinct, &dk) != 0 ||
+            top_key_join(&kout, &dk, &c.key) != 0)
+            return CMD_USAGE;
+        /* the count's column: "distinct_dstip", "distinct_dstip_dstport" */
+        size_t l = (size_t)snprintf(kout.distinct, sizeof kout.distinct, "distinct_");
+        for (const char *q = distinct; *q && l < sizeof kout.distinct - 1; q++)
+            kout.distinct[l++] = *q == ',' ? '_' : *q;
+        kout.distinct[l] = '\0';
+    } else if (order == TOP_DISTINCT) {
+        fprintf(stderr, "flowhunt top: --order distinct ranks by the count of --distinct FIELDS; "
+                        "give it\n");
+        return CMD_USAGE;
+    }
     top_key_other(&c.key, &c.key_other);
     const char *dir;
     uint64_t from, to;
@@ -1590,8 +1720,8 @@ int cmd_top(int argc, char **argv)
     ctxcols.want[EN_CELL_ASN] = ctxcols.want[EN_CELL_ORG] = xa.asn != NULL;
     if (xa.geoip || xa.asn) {
         int any_addr = 0;
-        for (int i = 0; i < c.key.n; i++)
-            any_addr |= flow_cols[c.key.col[i]].type == FLOW_T_ADDR;
+        for (int i = 0; i < kout.n; i++)
+            any_addr |= flow_cols[kout.col[i]].type == FLOW_T_ADDR;
         if (!any_addr) {
             fprintf(stderr,
                     "flowhunt top: --geoip and --asn describe addresses; --by %s has "
@@ -1635,7 +1765,7 @@ int cmd_top(int argc, char **argv)
         if (!c.w[i].keys || !c.w[i].hashes || !c.w[i].adds || !c.w[i].tab)
             c.w[i].nomem = 1;
         for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
-            if (top_tab_init(&c.w[i].tab[p], c.key.kw) != 0)
+            if (top_tab_init(&c.w[i].tab[p], c.key.kw, 0) != 0)
                 c.w[i].nomem = 1;
     }
     cmd_progress_init(&c.progress, 0);
@@ -1674,6 +1804,14 @@ int cmd_top(int argc, char **argv)
         status = CMD_USAGE;
     }
     top_set_t set = {c.w[0].tab, c.w[0].n_parts, c.key.kw, 0};
+    top_tab_t dtab = {0};
+    if (status == CMD_OK && distinct) {
+        if (top_distinct(&c.w[0], &kout, &dtab) != 0) {
+            fprintf(stderr, "flowhunt top: out of memory\n");
+            status = CMD_USAGE;
+        }
+        set = (top_set_t){&dtab, 1, kout.kw, 0};
+    }
     for (int p = 0; p < set.n_tab && status == CMD_OK; p++)
         set.n += set.tab[p].n;
     if (status == CMD_OK && set.n > UINT32_MAX / 2) {
@@ -1688,7 +1826,7 @@ int cmd_top(int argc, char **argv)
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         } else {
-            if (top_print(ord, n, &c.key, &ctxcols, fmt, c.n_workers) != 0) {
+            if (top_print(ord, n, &kout, &ctxcols, fmt, c.n_workers) != 0) {
                 fprintf(stderr, "flowhunt top: out of memory\n");
                 status = CMD_USAGE;
             } else if (fflush(stdout) != 0) {
@@ -1706,6 +1844,7 @@ int cmd_top(int argc, char **argv)
                     (unsigned long long)(stats.groups + stats.groups_skipped),
                     (unsigned long long)stats.segments);
     }
+    top_tab_free(&dtab);
     for (int i = 0; i < c.n_workers; i++) {
         for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
             top_tab_free(&c.w[i].tab[p]);

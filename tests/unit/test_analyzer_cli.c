@@ -265,7 +265,8 @@ TEST_IMPL(analyzer_cli_usage)
     ASSERT_STR_EQ(out, "flowhunt import: --format takes nfdump-csv or zeek-conn, not 'netflow'\n");
     free(out);
     ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip --order json 2>&1; }", fh, d), 2);
-    ASSERT_STR_EQ(out, "flowhunt top: --order takes flows, packets or bytes, not 'json'\n");
+    ASSERT_STR_EQ(out,
+                  "flowhunt top: --order takes flows, packets, bytes or distinct, not 'json'\n");
     free(out);
     /* each keyword its own value: the formats a query prints differ */
     static const char *const fmts[] = {"csv", "json", "text"};
@@ -813,6 +814,10 @@ static int tc_top_key(const char *by, const flow_rec_t *r, int side, char *key, 
     unsigned port = side ? r->dst_port : r->src_port;
     if (strcmp(by, "srcip") == 0)
         snprintf(key, cap, "%s", a);
+    else if (strcmp(by, "dstip") == 0)
+        snprintf(key, cap, "%s", b);
+    else if (strcmp(by, "dstport") == 0)
+        snprintf(key, cap, "%u", r->dst_port);
     else if (strcmp(by, "srcip/24") == 0)
         tc_net(&r->src_addr, 24, 64, key, cap);
     else if (strcmp(by, "dstip/16/48,proto") == 0) {
@@ -836,6 +841,50 @@ static int tc_top_key(const char *by, const flow_rec_t *r, int side, char *key, 
     else
         TEST_FAIL_AT("tc_top_key: no reference for --by %s", by);
     return 1;
+}
+
+/* The lines of top's CSV `out` (-n 0) against ref[0 .. n_ref): the same keys with the same
+ * sums, and ranked: column `rank` from the end (1: the last) never grows down the lines. With
+ * `count`, the last column is --distinct's count, compared as part of the key (",N"). */
+static void tc_top_same(char *out, tc_agg_t *ref, int n_ref, int count, int rank)
+{
+    char **lines;
+    int n = tc_lines(out, &lines);
+    ASSERT_EQ(n - 1, n_ref);
+    tc_agg_t *got = calloc((size_t)n + 1, sizeof *got);
+    ASSERT_NOT_NULL(got);
+    uint64_t prev = UINT64_MAX;
+    for (int i = 1; i < n; i++) {
+        /* key columns, then flows,packets,bytes[,count]: split from the end */
+        uint64_t v[4];
+        const int nv = 3 + count;
+        for (int k = nv - 1; k >= 0; k--) {
+            char *c = strrchr(lines[i], ',');
+            ASSERT_NOT_NULL(c);
+            *c = '\0';
+            v[k] = strtoull(c + 1, NULL, 10);
+        }
+        if (count)
+            snprintf(got[i - 1].key, sizeof got[0].key, "%s,%llu", lines[i],
+                     (unsigned long long)v[3]);
+        else
+            snprintf(got[i - 1].key, sizeof got[0].key, "%s", lines[i]);
+        got[i - 1].flows = v[0];
+        got[i - 1].packets = v[1];
+        got[i - 1].bytes = v[2];
+        ASSERT(v[nv - rank] <= prev); /* largest first */
+        prev = v[nv - rank];
+    }
+    qsort(got, (size_t)n - 1, sizeof *got, tc_agg_cmp_key);
+    qsort(ref, (size_t)n_ref, sizeof *ref, tc_agg_cmp_key);
+    for (int i = 0; i < n_ref; i++) {
+        ASSERT_STR_EQ(got[i].key, ref[i].key);
+        ASSERT_UINT64_EQ(got[i].flows, ref[i].flows);
+        ASSERT_UINT64_EQ(got[i].packets, ref[i].packets);
+        ASSERT_UINT64_EQ(got[i].bytes, ref[i].bytes);
+    }
+    free(got);
+    free(lines);
 }
 
 /* Checks `top --by BY --format csv -n 0 [--raw] FILTER` against sums over the reference. */
@@ -869,39 +918,143 @@ static void tc_check_top(const tc_store_t *s, const char *by, int raw, const cha
         }
     }
     flt_free(f);
-    char **lines;
-    int n = tc_lines(out, &lines);
-    ASSERT_EQ(n - 1, n_ref);
-    tc_agg_t *got = calloc((size_t)n + 1, sizeof *got);
-    ASSERT_NOT_NULL(got);
-    uint64_t prev = UINT64_MAX;
-    for (int i = 1; i < n; i++) {
-        /* key columns, then flows,packets,bytes */
-        char *c3 = strrchr(lines[i], ','), *c2, *c1;
-        *c3 = '\0';
-        c2 = strrchr(lines[i], ',');
-        *c2 = '\0';
-        c1 = strrchr(lines[i], ',');
-        *c1 = '\0';
-        snprintf(got[i - 1].key, sizeof got[0].key, "%s", lines[i]);
-        got[i - 1].flows = strtoull(c1 + 1, NULL, 10);
-        got[i - 1].packets = strtoull(c2 + 1, NULL, 10);
-        got[i - 1].bytes = strtoull(c3 + 1, NULL, 10);
-        ASSERT(got[i - 1].flows <= prev); /* ranked by flows, largest first */
-        prev = got[i - 1].flows;
-    }
-    qsort(got, (size_t)n - 1, sizeof *got, tc_agg_cmp_key);
-    qsort(ref, (size_t)n_ref, sizeof *ref, tc_agg_cmp_key);
-    for (int i = 0; i < n_ref; i++) {
-        ASSERT_STR_EQ(got[i].key, ref[i].key);
-        ASSERT_UINT64_EQ(got[i].flows, ref[i].flows);
-        ASSERT_UINT64_EQ(got[i].packets, ref[i].packets);
-        ASSERT_UINT64_EQ(got[i].bytes, ref[i].bytes);
-    }
-    free(got);
+    tc_top_same(out, ref, n_ref, 0, 3); /* ranked by flows */
     free(ref);
-    free(lines);
     free(out);
+}
+
+/* A (key, distinct value) pair of the reference, with the sums of its flows. */
+typedef struct tc_pair {
+    char key[96], val[96];
+    uint64_t flows, packets, bytes;
+} tc_pair_t;
+
+static int tc_pair_cmp(const void *a, const void *b)
+{
+    const tc_pair_t *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->val, y->val);
+}
+
+/* Checks `top --by BY --distinct D --order distinct -n 0 --format csv FILTER` against the
+ * reference: per key the sums of its flows and how many distinct D values they have, the
+ * lines ranked by that count; and -n 7 is the head of -n 0. */
+static void tc_check_top_distinct(const tc_store_t *s, const char *by, const char *distinct,
+                                  const char *filter)
+{
+    char *out, *head;
+    ASSERT_EQ(test_runf(&out,
+                        "%s top %s --by %s --distinct %s --order distinct -n 0 --format csv '%s'",
+                        test_bin("flowhunt"), s->dir, by, distinct, filter),
+              0);
+    ASSERT_EQ(test_runf(&head,
+                        "%s top %s --by %s --distinct %s --order distinct -n 7 --format csv '%s'",
+                        test_bin("flowhunt"), s->dir, by, distinct, filter),
+              0);
+    ASSERT_EQ(strncmp(out, head, strlen(head)), 0);
+    ASSERT_EQ(tc_count_lines(head), 8);
+    free(head);
+    flt_t *f;
+    flt_error_t err;
+    ASSERT_EQ(flt_parse(filter, &f, &err), 0);
+    tc_pair_t *pr = calloc(2 * (size_t)s->n + 1, sizeof *pr);
+    ASSERT_NOT_NULL(pr);
+    size_t np = 0;
+    for (int i = 0; i < s->n; i++) {
+        const flow_rec_t *r = &s->recs[i];
+        if (!flt_match_rec(f, r))
+            continue;
+        char val[96];
+        ASSERT_EQ(tc_top_key(distinct, r, 0, val, sizeof val), 1);
+        for (int side = 0; tc_top_key(by, r, side, pr[np].key, sizeof pr[np].key); side++) {
+            uint64_t m = r->sampling < 1 ? 1 : r->sampling;
+            snprintf(pr[np].val, sizeof pr[np].val, "%s", val);
+            pr[np].flows = 1;
+            pr[np].packets = r->packets * m;
+            pr[np].bytes = r->bytes * m;
+            np++;
+        }
+    }
+    flt_free(f);
+    qsort(pr, np, sizeof *pr, tc_pair_cmp);
+    /* per key: its sums and its distinct values, into ref[] (the count in tc_agg_t's key
+     * after a tab, compared as text) */
+    tc_agg_t *ref = calloc(np + 1, sizeof *ref);
+    ASSERT_NOT_NULL(ref);
+    int n_ref = 0;
+    uint64_t most = 0;
+    for (size_t i = 0; i < np;) {
+        size_t j = i;
+        uint64_t d = 0;
+        tc_agg_t *a = &ref[n_ref++];
+        for (; j < np && strcmp(pr[j].key, pr[i].key) == 0; j++) {
+            d += j == i || strcmp(pr[j].val, pr[j - 1].val) != 0;
+            a->flows += pr[j].flows;
+            a->packets += pr[j].packets;
+            a->bytes += pr[j].bytes;
+        }
+        snprintf(a->key, sizeof a->key, "%s,%llu", pr[i].key, (unsigned long long)d);
+        most = d > most ? d : most;
+        i = j;
+    }
+    ASSERT_GT(n_ref, 10);
+    char want[160];
+    snprintf(want, sizeof want, ",flows,packets,bytes,distinct_%s\n", distinct);
+    ASSERT(strstr(out, want) != NULL && strstr(out, want) < strchr(out, '\n') + 1);
+    ASSERT_GT(most, 1); /* some key has several values: the count is not the flows' */
+    tc_top_same(out, ref, n_ref, 1, 1); /* ranked by the count */
+    free(ref);
+    free(pr);
+    free(out);
+}
+
+TEST_IMPL(analyzer_top_distinct)
+{
+    tc_store_t s;
+    tc_store_make(&s, "distinct", "v9", 8000, 10, "2");
+    tc_check_top_distinct(&s, "srcip", "dstip", "");
+    tc_check_top_distinct(&s, "ip", "dstport", "proto tcp");
+    tc_check_top_distinct(&s, "dstport,proto", "srcip/24", "");
+    tc_check_top_distinct(&s, "srcip,dstip", "dstport", "not dst net 10.0.0.0/8");
+    /* the other orders keep the count; text lines up with it, JSON names it */
+    char *out, *text;
+    ASSERT_EQ(test_runf(&text, "%s top %s --by srcip --distinct dstip --order bytes -n 5",
+                        test_bin("flowhunt"), s.dir),
+              0);
+    char **tl;
+    ASSERT_EQ(tc_lines(text, &tl), 6);
+    ASSERT(strstr(tl[0], "distinct_dstip") != NULL);
+    for (int i = 1; i < 6; i++)
+        ASSERT_EQ(strlen(tl[i]), strlen(tl[0]));
+    free(tl);
+    free(text);
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip --distinct dstip,dstport -n 3 --format json",
+                        test_bin("flowhunt"), s.dir),
+              0);
+    ASSERT(strstr(out, "\"bytes\":") && strstr(out, "\"distinct_dstip_dstport\":"));
+    free(out);
+    /* refused, with what is wrong */
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--by srcip --order distinct", "--order distinct ranks by the count of --distinct"},
+        {"--by srcip --distinct ip", "--distinct takes fields of one end"},
+        {"--by srcip --distinct srcip", "--distinct: 'srcip' repeats a column"},
+        {"--by ip --distinct dstip", "--distinct: 'dstip' repeats a column"},
+        {"--by srcip,dstip --distinct nexthop", "--distinct: at most 40 bytes of key"},
+        {"--by srcip --distinct dport", "--distinct: unknown field 'dport'"},
+        {"--by srcip --distinct dstport/24", "--distinct dstport: only an address takes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ASSERT_EQ(test_runf(&out, "{ %s top %s %s 2>&1 >/dev/null; }", test_bin("flowhunt"), s.dir,
+                            bad[i].args),
+                  2);
+        if (!strstr(out, bad[i].says))
+            TEST_FAIL_AT("top %s: '%s' does not say '%s'", bad[i].args, out, bad[i].says);
+        free(out);
+    }
+    tc_store_free(&s);
+    return 0;
 }
 
 /* A key of the 4-tuple as top stores it (two addresses, then the ports as little-endian
