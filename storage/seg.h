@@ -216,6 +216,12 @@ typedef struct seg_codes {
  */
 int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *where);
 
+/* As seg_batch_codes, for a caller that reads code[] at rows[0 .. k) only (ascending, of an
+ * unrestricted batch): the other places may be left unset, and codes left partial are not
+ * kept (a seg_batch_load of c decodes the chunk). rows NULL: every row. */
+int seg_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, uint32_t k, seg_codes_t *out,
+                       seg_where_t *where);
+
 /* Checks every checksum and decodes every chunk of a file, and that each group's time range
  * and zone maps are exactly those of its rows; 0 or the first -SEG_E_* found. */
 int seg_verify(const char *path, seg_where_t *where);

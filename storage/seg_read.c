@@ -1552,6 +1552,12 @@ static void segr_codes_join(const flow_addr_t *dict, uint32_t n0, uint32_t n1, u
 
 int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *where)
 {
+    return seg_batch_codes_of(b, col, NULL, 0, out, where);
+}
+
+int seg_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, uint32_t n_rows,
+                       seg_codes_t *out, seg_where_t *where)
+{
     const seg_file_t *f = b->file;
     if (!f || col < 0 || col >= FLOW_N_COLS || flow_cols[col].type != FLOW_T_ADDR)
         return seg_where_set(where, f ? f->path : NULL, SEG_E_USAGE, 0, 0);
@@ -1601,6 +1607,7 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     }
     uint32_t *code = s->codes;
     const uint64_t *d0 = u[0].dense->u64;
+    int partial = 0; /* codes at the rows asked for only: not kept for seg_batch_load */
     out->present = NULL;
     if (linked) {
         /* A row's value is its chain root's literal, the mirror's when the chain reverses an
@@ -1608,15 +1615,21 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
         const uint64_t *d1 = u[1].dense->u64;
         const uint32_t *map = s->cmap;
         segr_codes_join(s->cdict, u[0].n_dict, u[1].n_dict, s->cmap);
-        if (!s->roots_ready) {
+        if (!s->roots_ready && !rows) {
             if ((rc = segr_roots_pass(b, where, d0, d1, map, code)) != 0)
                 return rc;
         } else {
+            if (!s->roots_ready && (rc = segr_load_roots(b, where)) != 0)
+                return rc;
+            /* each row's code from its root's literal: a lookup of two tables a row, which a
+             * caller that wants a few rows (top after a filter) has only for those */
             const uint32_t *root = s->root;
-            for (uint32_t i = 0; i < n; i++) {
+            for (uint32_t j = 0, e = rows ? n_rows : n; j < e; j++) {
+                uint32_t i = rows ? rows[j] : j;
                 uint32_t c0 = (uint32_t)d0[root[i] >> 1], c1 = map[d1[root[i] >> 1]];
                 code[i] = root[i] & 1 ? c1 : c0;
             }
+            partial = rows != NULL;
         }
     } else if (!u[0].pres) {
         for (uint32_t i = 0; i < n; i++)
@@ -1632,7 +1645,7 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     out->code = code;
     out->dict = s->cdict;
     out->n_dict = n_dict;
-    s->codes_for = col + 1;
+    s->codes_for = partial ? 0 : col + 1;
     s->codes_pres = out->present;
     s->codes_n_dict = n_dict;
     return 1;
