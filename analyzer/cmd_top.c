@@ -33,6 +33,10 @@
  * no 16-byte address is made per row. One field of 1 or 2 bytes (--by dstport, proto) indexes
  * a per-worker array of sums directly, folded into the table once at the end.
  *
+ * --times keeps each key's first and last time (rwuniq's sTime-Earliest, eTime-Latest) in
+ * every table, after the sums: it takes the row path, where the two other paths sum per
+ * code or value without a table entry to keep them in.
+ *
  * --distinct D (SiLK rwuniq's distinct:, which nfdump lacks) counts the distinct values of D
  * among each key's flows: the scan sums under the key K,D as for any key, and top_distinct
  * folds each K's entries into one, their number kept after the sums. Exact, at the memory of
@@ -59,6 +63,7 @@
 #include "enrich.h"
 #include "filter.h"
 #include "flow_print.h"
+#include "timearg.h"
 
 #define TOP_MAX_FIELDS 8
 #define TOP_MAX_KEY 64
@@ -118,6 +123,7 @@ typedef struct top_key {
     /* --distinct: in the key printed, the name of the count that follows the sums
      * ("distinct_dstip"), else "" */
     char distinct[64];
+    int times; /* --times: in the key printed, the first and last times follow */
 } top_key_t;
 
 /* Clears the host bits of a 16-byte address: past plen4 of an IPv4 (mapped) one, past plen6
@@ -281,8 +287,9 @@ static void top_key_other(const top_key_t *k, top_key_t *out)
 /* ---- the hash table ------------------------------------------------------------------------ */
 
 /* An entry: the key (kw bytes, zero padded) then its sums; entries are `stride` bytes apart.
- * The table of --distinct has one more word after the sums: the count of distinct values
- * (top_distinct). */
+ * After the sums, the table of --distinct has the count of distinct values (top_distinct),
+ * and with --times every table has the earliest and latest time of the key's flows (0: none
+ * yet), at times_off. */
 typedef struct top_sum {
     uint64_t flows, packets, bytes;
 } top_sum_t;
@@ -295,6 +302,7 @@ typedef struct top_slot {
 
 typedef struct top_tab {
     uint32_t kw, stride;
+    uint32_t times_off; /* --times: where in an entry first and last are; 0 without */
     uint32_t n, ecap; /* entries used and allocated */
     uint32_t mask;    /* slots - 1 */
     top_slot_t *slots;
@@ -311,6 +319,24 @@ static inline void top_sum_add(top_sum_t *s, const top_sum_t *add)
     s->bytes += add->bytes;
 }
 
+/* The first and last time of the entry whose sums are at s (--times tables only). */
+static inline uint64_t *top_times_of(const top_tab_t *t, top_sum_t *s)
+{
+    return (uint64_t *)(void *)((uint8_t *)s - t->kw + t->times_off);
+}
+
+/* Widens [tm[0], tm[1]] to take in [first, last]; tm[0] == 0 is none yet, and so is a flow
+ * without times. */
+static inline void top_times_add(uint64_t *tm, uint64_t first, uint64_t last)
+{
+    if (!first && !last)
+        return;
+    if (!tm[0] || first < tm[0])
+        tm[0] = first;
+    if (last > tm[1])
+        tm[1] = last;
+}
+
 /* A zeroed slot array. Not calloc: a large calloc is fresh mmap'd memory whose pages read as
  * the shared zero page until written, and the probe loop reads a slot before it writes one,
  * so each page would fault twice, the second time copying on write and flushing the TLB of
@@ -325,13 +351,17 @@ static top_slot_t *top_slots_new(uint32_t n)
     return s;
 }
 
-/* A table of keys of kw bytes, with `extra` bytes after each entry's sums (zeroed when the
- * entry is made). */
-static int top_tab_init(top_tab_t *t, uint32_t kw, uint32_t extra)
+/* A table of keys of kw bytes; after each entry's sums, a count (`distinct`) and the first and
+ * last times (`times`), all zero when the entry is made. */
+static int top_tab_init(top_tab_t *t, uint32_t kw, int distinct, int times)
 {
     memset(t, 0, sizeof *t);
     t->kw = kw;
-    t->stride = kw + (uint32_t)sizeof(top_sum_t) + extra;
+    t->stride = kw + (uint32_t)sizeof(top_sum_t) + (distinct ? 8 : 0);
+    if (times) {
+        t->times_off = t->stride;
+        t->stride += 16;
+    }
     t->mask = 1023;
     t->slots = top_slots_new(t->mask + 1);
     return t->slots ? 0 : -1;
@@ -453,6 +483,10 @@ static int top_tab_merge(top_tab_t *t, const top_tab_t *o)
         if (!s)
             return -1;
         top_sum_add(s, TOP_SUMS(o, e));
+        if (t->times_off) {
+            const uint64_t *ot = top_times_of(o, TOP_SUMS(o, e));
+            top_times_add(top_times_of(t, s), ot[0], ot[1]);
+        }
     }
     return 0;
 }
@@ -544,7 +578,7 @@ static int top_merge(top_worker_t *w, int n_workers)
  * prints. 0, or -1 out of memory. */
 static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t *out)
 {
-    if (top_tab_init(out, kout->kw, 8) != 0)
+    if (top_tab_init(out, kout->kw, 1, kout->times) != 0)
         return -1;
     uint8_t kb[TOP_MAX_KEY];
     for (int p = 0; p < w->n_parts; p++) {
@@ -558,6 +592,10 @@ static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t 
             top_sum_add(sm, TOP_SUMS(t, e));
             uint64_t d = top_order_value(sm, TOP_DISTINCT) + 1;
             memcpy(sm + 1, &d, 8);
+            if (kout->times) {
+                const uint64_t *pt = top_times_of(t, TOP_SUMS(t, e));
+                top_times_add(top_times_of(out, sm), pt[0], pt[1]);
+            }
         }
     }
     return 0;
@@ -612,6 +650,7 @@ typedef struct top_ctx {
     top_key_t key;
     top_key_t key_other; /* with key.either: its destination columns (top_key_other) */
     int raw;
+    int times; /* --times: each key's first and last time (the row path only) */
     top_worker_t *w;
     int n_workers;
     cmd_progress_t progress;
@@ -687,6 +726,19 @@ static int top_sampled(const uint32_t *sa, const uint32_t *rows, int k, uint32_t
     return any != 0;
 }
 
+/* --times: row r's [min, max] of the times it has (exporters' clocks do run backwards) into
+ * tm; a row with neither time adds nothing. */
+static void top_row_times(const seg_batch_t *b, uint32_t r, uint64_t *tm)
+{
+    const uint64_t *ts = b->vals[FLOW_COL_time_start], *te = b->vals[FLOW_COL_time_end];
+    const uint8_t *ps = b->present[FLOW_COL_time_start], *pe = b->present[FLOW_COL_time_end];
+    int hs = !ps || ps[r], he = !pe || pe[r];
+    if (!hs && !he)
+        return;
+    uint64_t a = hs ? ts[r] : te[r], z = he ? te[r] : ts[r];
+    top_times_add(tm, a < z ? a : z, a < z ? z : a);
+}
+
 /* Sums the k selected rows (w->rows) of a batch under `key`. */
 static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const top_key_t *key, int k)
 {
@@ -695,7 +747,7 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
     seg_codes_t codes;
     int use_codes = 0;
     if (key->n == 1 && flow_cols[key->col[0]].type == FLOW_T_ADDR &&
-        !((b->loaded >> key->col[0]) & 1)) {
+        !((b->loaded >> key->col[0]) & 1) && !c->times) {
         /* only the selected rows' codes: after a filter, a linked column's lookups for the
          * rows it dropped were a sixth of `top 'dst port 53'` */
         use_codes = seg_batch_codes_of(b, key->col[0], (uint32_t)k < b->n_rows ? w->rows : NULL,
@@ -703,11 +755,15 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         if (use_codes < 0)
             return use_codes;
     }
-    int need[TOP_MAX_FIELDS + 3], n_need = 0;
+    int need[TOP_MAX_FIELDS + 5], n_need = 0;
     for (int i = 0; i < key->n && !use_codes; i++)
         need[n_need++] = key->col[i];
     need[n_need++] = FLOW_COL_packets;
     need[n_need++] = FLOW_COL_bytes;
+    if (c->times) {
+        need[n_need++] = FLOW_COL_time_start;
+        need[n_need++] = FLOW_COL_time_end;
+    }
     /* counters are corrected by the sampling interval, unless the group's zone map says no
      * row has one above 1: then the column is not decoded at all (decoding it took 15-30 % of
      * top's CPU on 2 M unsampled flows, one thread) */
@@ -728,7 +784,8 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         return top_batch_codes(w, &codes, w->rows, k, b->n_rows, pk, by, sa, key->plen4[0],
                                key->plen6[0]);
     if (w->small) {
-        /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end) */
+        /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end);
+         * not with --times, whose first and last are the table's */
         const uint8_t *v8 = b->vals[key->col[0]];
         const uint16_t *v16 = b->vals[key->col[0]];
         for (int j = 0; j < k; j++) {
@@ -788,6 +845,8 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
             s->flows++;
             s->packets += pk[r] * mult;
             s->bytes += by[r] * mult;
+            if (c->times)
+                top_row_times(b, r, top_times_of(top_part(w, w->hashes[j]), s));
         }
     }
     return 0;
@@ -1257,30 +1316,63 @@ static char *top_pad(char *p, const char *s, size_t len, size_t width, int right
 
 static const char *const top_sum_names[3] = {"flows", "packets", "bytes"};
 
-/* The numbers printed after entry `ent`'s key into v[4], and how many: flows, packets, bytes
- * and, with --distinct, the count (key->distinct names it). */
+#define TOP_MAX_SUMS 6 /* flows, packets, bytes, a --distinct count, --times' two */
+
+/* The values printed after entry `ent`'s key into v[TOP_MAX_SUMS], and how many: flows,
+ * packets, bytes; with --distinct the count (key->distinct names it); with --times the first
+ * and last times (top_sum_is_time). */
 static int top_sums_of(const uint8_t *ent, const top_key_t *key, uint64_t *v)
 {
     const top_sum_t *sm = (const top_sum_t *)(ent + key->kw);
-    v[0] = sm->flows;
-    v[1] = sm->packets;
-    v[2] = sm->bytes;
-    if (!key->distinct[0])
-        return 3;
-    v[3] = top_order_value(sm, TOP_DISTINCT);
-    return 4;
+    int n = 0;
+    v[n++] = sm->flows;
+    v[n++] = sm->packets;
+    v[n++] = sm->bytes;
+    if (key->distinct[0])
+        v[n++] = top_order_value(sm, TOP_DISTINCT);
+    if (key->times) {
+        uint64_t tm[2];
+        memcpy(tm, (const uint8_t *)(sm + 1) + (key->distinct[0] ? 8 : 0), sizeof tm);
+        v[n++] = tm[0];
+        v[n++] = tm[1];
+    }
+    return n;
+}
+
+static int top_n_sums(const top_key_t *key)
+{
+    return 3 + (key->distinct[0] != 0) + 2 * (key->times != 0);
+}
+
+static int top_sum_is_time(const top_key_t *key, int i)
+{
+    return key->times && i >= top_n_sums(key) - 2;
 }
 
 static const char *top_sum_name(const top_key_t *key, int i)
 {
+    if (top_sum_is_time(key, i))
+        return i == top_n_sums(key) - 2 ? "first_seen" : "last_seen";
     return i < 3 ? top_sum_names[i] : key->distinct;
+}
+
+/* Value i of the sums as text into cell: a number, or a time as ISO 8601 (as flowhunt count
+ * prints its bins); -1 for a key none of whose flows had a time (text "-", CSV empty, JSON
+ * null). */
+static int top_sum_text(char *cell, const top_key_t *key, int i, uint64_t v)
+{
+    if (!top_sum_is_time(key, i))
+        return (int)flow_print_u64(cell, v);
+    if (!v)
+        return -1;
+    return timearg_format_iso(v, cell);
 }
 
 /* --geoip / --asn: what the databases say of each address field (en_cell: country, AS
  * number, AS organisation), in columns right after it (nfdump -G's country and AS beside an
  * address, as columns a script can read). */
 #define TOP_X_N EN_N_CELLS
-#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + 4) /* two addresses at most (40 bytes) */
+#define TOP_MAX_COLS (TOP_MAX_FIELDS + 2 * TOP_X_N + TOP_MAX_SUMS) /* two addresses at most */
 
 typedef struct top_ctxcols {
     en_ctx_t *en; /* NULL: no context columns */
@@ -1329,7 +1421,7 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
     char cell[TOP_LINE_MAX / 2];
     const int nf = key->n;
     int ci = 0;
-    uint64_t v[4];
+    uint64_t v[TOP_MAX_SUMS];
     const int ns = top_sums_of(ent, key, v);
     if (fmt == TOP_JSON)
         *p++ = '{';
@@ -1368,20 +1460,25 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
         }
     }
     for (int i = 0; i < ns; i++, ci++) {
-        size_t l = flow_print_u64(cell, v[i]);
+        int l = top_sum_text(cell, key, i, v[i]);
+        const int quoted = top_sum_is_time(key, i);
         if (fmt == TOP_TEXT) {
-            p = top_pad(p, cell, l, wid[ci], 1);
+            p = l < 0 ? top_pad(p, "-", 1, wid[ci], 1) : top_pad(p, cell, (size_t)l, wid[ci], 1);
             if (i < ns - 1) {
                 *p++ = ' ';
                 *p++ = ' ';
             }
         } else if (fmt == TOP_CSV) {
-            p = top_pad(p, cell, l, 0, 0);
+            if (l > 0)
+                p = top_pad(p, cell, (size_t)l, 0, 0);
             if (i < ns - 1)
                 *p++ = ',';
         } else {
             p += sprintf(p, "\"%s\":", top_sum_name(key, i));
-            p = top_pad(p, cell, l, 0, 0);
+            if (l < 0)
+                p = stpcpy(p, "null");
+            else
+                p += sprintf(p, quoted ? "\"%.*s\"" : "%.*s", l, cell);
             *p++ = i < ns - 1 ? ',' : '}';
         }
     }
@@ -1427,7 +1524,7 @@ static void *top_out_run(void *arg)
         uint32_t lo = (uint32_t)((uint64_t)o->n * j / o->threads),
                  hi = (uint32_t)((uint64_t)o->n * (j + 1) / o->threads);
         for (uint32_t i = lo; i < hi; i++) {
-            uint64_t v[4];
+            uint64_t v[TOP_MAX_SUMS];
             const int ns = top_sums_of(order[i], key, v);
             if (i + 2 * TOP_AHEAD < hi) {
                 __builtin_prefetch(order[i + 2 * TOP_AHEAD]);
@@ -1447,9 +1544,9 @@ static void *top_out_run(void *arg)
                 }
             }
             for (int f = 0; f < ns; f++, ci++) {
-                size_t l = flow_print_u64(cell, v[f]);
-                if (l > wid[ci])
-                    wid[ci] = l;
+                int l = top_sum_text(cell, key, f, v[f]);
+                if (l > 0 && (size_t)l > wid[ci])
+                    wid[ci] = (size_t)l;
             }
         }
         return NULL;
@@ -1524,7 +1621,7 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
         for (int c = 0; c < nx; c++)
             top_x_name(names[nc++], key, i, xs[c]);
     }
-    const int ns = key->distinct[0] ? 4 : 3;
+    const int ns = top_n_sums(key);
     for (int i = 0; i < ns; i++)
         snprintf(names[nc++], sizeof names[0], "%s", top_sum_name(key, i));
     o.n_cols = nc;
@@ -1571,7 +1668,7 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
 static void top_usage(FILE *f)
 {
     fprintf(f,
-            "usage: flowhunt top DIR --by FIELDS [--distinct FIELDS]\n"
+            "usage: flowhunt top DIR --by FIELDS [--distinct FIELDS] [--times]\n"
             "                    [--order flows|bytes|packets|distinct] [-n N] [--raw]\n"
             "                    [--from T] [--to T] [--format text|csv|json] [--geoip FILE]\n"
             "                    [--asn FILE] [-f FILE] [--intel FEED] [FILTER]\n"
@@ -1593,6 +1690,8 @@ static void top_usage(FILE *f)
             "                  distinct:): fan-out is --by srcip --distinct dstip, a\n"
             "                  vertical scan --by srcip,dstip --distinct dstport, a\n"
             "                  destination's spread --by dstip --distinct srcip/24\n"
+            "  --times         also each key's first and last time seen (first_seen,\n"
+            "                  last_seen: the earliest and latest time of its flows)\n"
             "  --order X       rank by flows (default), bytes, packets or (with --distinct)\n"
             "                  distinct\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
@@ -1617,6 +1716,7 @@ int cmd_top(int argc, char **argv)
                                          CMD_INTEL_LONGOPT,
                                          {"by", required_argument, NULL, 'b'},
                                          {"distinct", required_argument, NULL, 'D'},
+                                         {"times", no_argument, NULL, 'T'},
                                          {"order", required_argument, NULL, 'O'},
                                          {"raw", no_argument, NULL, 'r'},
                                          {"verbose", no_argument, NULL, 'v'},
@@ -1642,6 +1742,9 @@ int cmd_top(int argc, char **argv)
             break;
         case 'D':
             distinct = optarg;
+            break;
+        case 'T':
+            c.times = 1;
             break;
         case 'O': {
             static const char *const orders[] = {"flows", "packets", "bytes",
@@ -1699,6 +1802,7 @@ int cmd_top(int argc, char **argv)
         return CMD_USAGE;
     /* kout: the key printed; with --distinct the scan sums under it and the distinct field */
     top_key_t kout = c.key;
+    kout.times = c.times;
     if (distinct) {
         top_key_t dk;
         if (top_key_parse("--distinct", distinct, &dk) != 0 ||
@@ -1759,7 +1863,7 @@ int cmd_top(int argc, char **argv)
         c.w[i].keys = malloc((size_t)TOP_CHUNK * c.key.kw);
         c.w[i].hashes = malloc(TOP_CHUNK * sizeof *c.w[i].hashes);
         c.w[i].adds = malloc(TOP_CHUNK * sizeof *c.w[i].adds);
-        if (c.key.n == 1 && c.key.width[0] <= 2 &&
+        if (c.key.n == 1 && c.key.width[0] <= 2 && !c.times &&
             !(c.w[i].small = calloc((size_t)1 << (8 * c.key.width[0]), sizeof(top_sum_t))))
             c.w[i].nomem = 1;
         /* as many partitions as workers, so that as many threads merge them */
@@ -1768,7 +1872,7 @@ int cmd_top(int argc, char **argv)
         if (!c.w[i].keys || !c.w[i].hashes || !c.w[i].adds || !c.w[i].tab)
             c.w[i].nomem = 1;
         for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
-            if (top_tab_init(&c.w[i].tab[p], c.key.kw, 0) != 0)
+            if (top_tab_init(&c.w[i].tab[p], c.key.kw, 0, c.times) != 0)
                 c.w[i].nomem = 1;
     }
     cmd_progress_init(&c.progress, 0);

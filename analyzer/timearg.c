@@ -202,16 +202,52 @@ int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms)
     return timearg_iso(s, out_ms);
 }
 
-int timearg_format(uint64_t ms, char out[TIMEARG_STRLEN])
+/* n as `width` decimal digits at p (n below 10^width) */
+static char *timearg_put_digits(char *p, unsigned n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        p[i] = (char)('0' + n % 10);
+    return p + width;
+}
+
+/* "YYYY-MM-DD" sep "HH:MM:SS.mmm" (UTC) at out, by hand rather than snprintf (cat's text
+ * and top --times print one or two a line, for millions of lines); its end. Years past 9999
+ * would not fit; such times are clamped by the caller's data anyway. */
+static char *timearg_put_time(uint64_t ms, char *out, char sep)
 {
     int64_t y;
     unsigned m, d;
     uint64_t secs = ms / 1000;
     timearg_civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
     unsigned sod = (unsigned)(secs % 86400);
-    /* years past 9999 would not fit; such times are clamped by the caller's data anyway */
     if (y > 9999)
         y = 9999;
-    return snprintf(out, TIMEARG_STRLEN, "%04d-%02u-%02u %02u:%02u:%02u.%03u", (int)y, m, d,
-                    sod / 3600, sod / 60 % 60, sod % 60, (unsigned)(ms % 1000));
+    char *p = timearg_put_digits(out, (unsigned)y, 4);
+    *p++ = '-';
+    p = timearg_put_digits(p, m, 2);
+    *p++ = '-';
+    p = timearg_put_digits(p, d, 2);
+    *p++ = sep;
+    p = timearg_put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = timearg_put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = timearg_put_digits(p, sod % 60, 2);
+    *p++ = '.';
+    return timearg_put_digits(p, (unsigned)(ms % 1000), 3);
+}
+
+int timearg_format_iso(uint64_t ms, char out[TIMEARG_ISOLEN])
+{
+    char *p = timearg_put_time(ms, out, 'T');
+    *p++ = 'Z';
+    *p = '\0';
+    return (int)(p - out);
+}
+
+int timearg_format(uint64_t ms, char out[TIMEARG_STRLEN])
+{
+    char *p = timearg_put_time(ms, out, ' ');
+    *p = '\0';
+    return (int)(p - out);
 }

@@ -32,4 +32,8 @@ void timearg_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 /* "YYYY-MM-DD HH:MM:SS.mmm" (UTC); returns the length (23). */
 int timearg_format(uint64_t ms, char out[TIMEARG_STRLEN]);
 
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC, as hr_iso prints it); returns the length (24). */
+#define TIMEARG_ISOLEN 25
+int timearg_format_iso(uint64_t ms, char out[TIMEARG_ISOLEN]);
+
 #endif

@@ -26,6 +26,7 @@
 #include "cmd.h"
 #include "filter.h"
 #include "flow_print.h"
+#include "hunt.h"
 #include "task.h"
 #include "timearg.h"
 
@@ -1053,6 +1054,145 @@ TEST_IMPL(analyzer_top_distinct)
             TEST_FAIL_AT("top %s: '%s' does not say '%s'", bad[i].args, out, bad[i].says);
         free(out);
     }
+    tc_store_free(&s);
+    return 0;
+}
+
+/* A key's line of `top --times` with its first and last times, and the reference's. */
+typedef struct tc_span {
+    char key[128];
+    uint64_t first, last;
+} tc_span_t;
+
+static int tc_span_cmp(const void *a, const void *b)
+{
+    return strcmp(((const tc_span_t *)a)->key, ((const tc_span_t *)b)->key);
+}
+
+/* Checks `top --by BY [--distinct D] --times -n 0 --format csv FILTER`: each line is that of
+ * the same command without --times (same order, same sums) followed by first_seen and
+ * last_seen, which are the earliest and latest time of the key's flows in the reference
+ * (each flow's [min, max] of its times), as hr_iso prints them. */
+static void tc_check_top_times(const tc_store_t *s, const char *by, const char *distinct,
+                               const char *filter)
+{
+    char dopt[64] = "";
+    if (distinct)
+        snprintf(dopt, sizeof dopt, "--distinct %s", distinct);
+    char *with, *without;
+    ASSERT_EQ(test_runf(&with, "%s top %s --by %s %s --times -n 0 --format csv '%s'",
+                        test_bin("flowhunt"), s->dir, by, dopt, filter),
+              0);
+    ASSERT_EQ(test_runf(&without, "%s top %s --by %s %s -n 0 --format csv '%s'",
+                        test_bin("flowhunt"), s->dir, by, dopt, filter),
+              0);
+    char **lw, **lo;
+    int n = tc_lines(with, &lw), no = tc_lines(without, &lo);
+    ASSERT_EQ(n, no);
+    ASSERT_GT(n, 10);
+    tc_span_t *got = calloc((size_t)n + 1, sizeof *got);
+    ASSERT_NOT_NULL(got);
+    const int n_sums = 3 + (distinct != NULL);
+    for (int i = 0; i < n; i++) {
+        /* the line without its last two cells is the line without --times */
+        char *c2 = strrchr(lw[i], ',');
+        ASSERT_NOT_NULL(c2);
+        *c2 = '\0';
+        char *c1 = strrchr(lw[i], ',');
+        ASSERT_NOT_NULL(c1);
+        *c1 = '\0';
+        ASSERT_STR_EQ(lw[i], lo[i]);
+        if (i == 0) {
+            ASSERT_STR_EQ(c1 + 1, "first_seen");
+            ASSERT_STR_EQ(c2 + 1, "last_seen");
+            continue;
+        }
+        /* the key: the line without its sums */
+        for (int k = 0; k < n_sums; k++)
+            *strrchr(lw[i], ',') = '\0';
+        /* "key|first|last", the times as printed: compared with the reference's hr_iso */
+        snprintf(got[i - 1].key, sizeof got[0].key, "%s|%s|%s", lw[i], c1 + 1, c2 + 1);
+    }
+    flt_t *f;
+    flt_error_t err;
+    ASSERT_EQ(flt_parse(filter, &f, &err), 0);
+    tc_span_t *ref = calloc(2 * (size_t)s->n + 1, sizeof *ref);
+    ASSERT_NOT_NULL(ref);
+    size_t nr = 0;
+    for (int i = 0; i < s->n; i++) {
+        const flow_rec_t *r = &s->recs[i];
+        if (!flt_match_rec(f, r))
+            continue;
+        int hs = (r->present & FLOW_BIT(time_start)) != 0,
+            he = (r->present & FLOW_BIT(time_end)) != 0;
+        ASSERT(hs || he);
+        uint64_t a = hs ? r->time_start : r->time_end, z = he ? r->time_end : r->time_start;
+        for (int side = 0; tc_top_key(by, r, side, ref[nr].key, sizeof ref[nr].key); side++) {
+            ref[nr].first = a < z ? a : z;
+            ref[nr].last = a < z ? z : a;
+            nr++;
+        }
+    }
+    flt_free(f);
+    qsort(ref, nr, sizeof *ref, tc_span_cmp);
+    /* one per key, widened over its flows, as "key|first|last" */
+    size_t nk = 0;
+    for (size_t i = 0; i < nr; i++) {
+        if (nk && strcmp(ref[nk - 1].key, ref[i].key) == 0) {
+            ref[nk - 1].first = ref[i].first < ref[nk - 1].first ? ref[i].first : ref[nk - 1].first;
+            ref[nk - 1].last = ref[i].last > ref[nk - 1].last ? ref[i].last : ref[nk - 1].last;
+        } else {
+            ref[nk++] = ref[i];
+        }
+    }
+    ASSERT_EQ((int)nk, n - 1);
+    for (size_t i = 0; i < nk; i++) {
+        char a[32], z[32];
+        hr_iso(ref[i].first, a);
+        hr_iso(ref[i].last, z);
+        size_t l = strlen(ref[i].key);
+        snprintf(ref[i].key + l, sizeof ref[0].key - l, "|%s|%s", a, z);
+    }
+    qsort(got, (size_t)n - 1, sizeof *got, tc_span_cmp);
+    qsort(ref, nk, sizeof *ref, tc_span_cmp);
+    for (size_t i = 0; i < nk; i++)
+        ASSERT_STR_EQ(got[i].key, ref[i].key);
+    free(ref);
+    free(got);
+    free(lw);
+    free(lo);
+    free(with);
+    free(without);
+}
+
+TEST_IMPL(analyzer_top_times)
+{
+    tc_store_t s;
+    tc_store_make(&s, "times", "ipfix", 5000, 1, "3");
+    /* the row path for keys the other paths would take (an address, a small field), either
+     * end, a network, with --distinct */
+    tc_check_top_times(&s, "srcip", NULL, "");
+    tc_check_top_times(&s, "dstport,proto", NULL, "proto udp");
+    tc_check_top_times(&s, "ip", NULL, "");
+    tc_check_top_times(&s, "srcip/24", NULL, "not dst net 10.0.0.0/8");
+    tc_check_top_times(&s, "srcip", "dstip", "");
+    /* text lines up; JSON has the times as strings */
+    char *out;
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstport --times -n 4", test_bin("flowhunt"), s.dir),
+              0);
+    char **tl;
+    ASSERT_EQ(tc_lines(out, &tl), 5);
+    ASSERT(strstr(tl[0], "first_seen") && strstr(tl[0], "last_seen"));
+    for (int i = 1; i < 5; i++)
+        ASSERT_EQ(strlen(tl[i]), strlen(tl[0]));
+    free(tl);
+    free(out);
+    ASSERT_EQ(
+        test_runf(&out, "%s top %s --by proto --times --format json", test_bin("flowhunt"), s.dir),
+        0);
+    ASSERT(strstr(out, "\"first_seen\":\"2024-03-01T") &&
+           strstr(out, "\"last_seen\":\"2024-03-01T"));
+    free(out);
     tc_store_free(&s);
     return 0;
 }

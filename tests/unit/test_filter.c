@@ -12,6 +12,7 @@
 
 #include "filter.h"
 #include "flow_print.h"
+#include "hunt.h"
 #include "task.h"
 #include "timearg.h"
 
@@ -1124,6 +1125,15 @@ TEST_IMPL(timearg_parse_forms)
     ASSERT_STR_EQ(buf, "2024-02-29 12:00:30.123");
     timearg_format(0, buf);
     ASSERT_STR_EQ(buf, "1970-01-01 00:00:00.000");
+    /* the ISO form is hr_iso's (snprintf) to the millisecond, leap days and year ends too */
+    char iso[TIMEARG_ISOLEN], want[32];
+    for (uint64_t ms = 0; ms < 4102444800000ull; ms += 7777777777ull + 1) {
+        ASSERT_EQ(timearg_format_iso(ms, iso), 24);
+        hr_iso(ms, want);
+        ASSERT_STR_EQ(iso, want);
+    }
+    ASSERT_EQ(timearg_format_iso(1709208030123ull, iso), 24);
+    ASSERT_STR_EQ(iso, "2024-02-29T12:00:30.123Z");
     /* days <-> dates over four centuries, both ways */
     for (int64_t day = -1000; day < 146097 + 1000; day += 7) {
         int64_t y;
