@@ -103,6 +103,13 @@ echo
 # summary line goes to stderr, kept out of the way here).
 echo "\$ flowhunt top DATA --intel intel.txt --by srcip,dstip -n 5   # who talked to an indicator"
 "$BUILD/flowhunt" top "$tmp/data" --intel "$tmp/intel.txt" --by srcip,dstip -n 5 2>/dev/null
+echo
+# Fan-out by hand, a question nfdump has no one command for: the sources that reached the
+# most internal addresses on the ports scanners and worms sweep, and over what span.
+echo "\$ flowhunt top DATA --by srcip --distinct dstip --order distinct --times -n 5 \\"
+echo "      'dst net 10.0.0.0/8 and (dst port 445 or dst port 3389 or dst port 22)'   # fan-out"
+"$BUILD/flowhunt" top "$tmp/data" --by srcip --distinct dstip --order distinct --times -n 5 \
+    'dst net 10.0.0.0/8 and (dst port 445 or dst port 3389 or dst port 22)' 2>/dev/null
 
 echo
 echo "== 4. the hunts (all nine), with the feed"
