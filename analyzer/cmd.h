@@ -89,9 +89,13 @@ int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x);
  * too, both to hold; with r->intel feeds (intel.h: plain, CSV, Zeek, MISP, STIX), flows from
  * or to any of their address indicators as well (their ports and validity are the intel
  * hunt's, not applied here); narrowed to the --from/--to window. 0 with *dir, *flt (flt_free it),
- * *from and *to set; else the problem printed (as "PROG: ..."), -1. */
+ * *from and *to set, and with `intel` (may be NULL) *intel the feeds loaded (ti_free it; NULL
+ * without feeds), so that a caller can say which indicator a flow matched; else the problem
+ * printed (as "PROG: ..."), -1. */
+struct ti_db;
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
-                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to);
+                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to,
+                   struct ti_db **intel);
 
 /* Scan threads: the online CPUs, at most 16; FH_WORKERS overrides (1 for a serial run). */
 int cmd_workers(void);

@@ -28,6 +28,7 @@
 #include "enrich.h"
 #include "filter.h"
 #include "flow_print.h"
+#include "intel.h"
 #include "timearg.h"
 
 typedef enum cat_fmt { CAT_CSV, CAT_JSON, CAT_TEXT } cat_fmt_t;
@@ -82,6 +83,7 @@ typedef struct cat_ctx {
     const flow_print_sel_t *sel;   /* --fields: those columns, in that order; NULL: all */
     int sort_col;                  /* --sort: FLOW_COL_time_start or _end; -1 stored order */
     en_ctx_t *en[CAT_MAX_WORKERS]; /* --geoip, --asn: each worker's lookups (not thread-safe) */
+    ti_db_t *intel; /* --intel with src_intel or dst_intel in --fields: the feeds (read-only) */
     cmd_progress_t progress;
     int n_workers;
     /* shared, under mu */
@@ -109,22 +111,69 @@ typedef struct cat_worker {
 
 /* ---- formatting ---------------------------------------------------------------------------- */
 
-/* --geoip / --asn: what the databases say of each flow's addresses, as extra columns of
- * --fields (flow_print_sel_t's FLOW_N_COLS + k): column k is en_cell k / 2 of the source
- * (k even) or the destination address. */
-static const char *const cat_ctx_names[2 * EN_N_CELLS] = {
-    "src_country", "dst_country", "src_asn", "dst_asn", "src_as_org", "dst_as_org"};
+/* Context columns, extra columns of --fields (flow_print_sel_t's FLOW_N_COLS + k): from
+ * --geoip / --asn, what the databases say of each flow's addresses (column k < CAT_X_INTEL is
+ * en_cell k / 2 of the source, k even, or the destination); from --intel, the indicator each
+ * address matched. */
+#define CAT_X_INTEL (2 * EN_N_CELLS)
+#define CAT_N_X (CAT_X_INTEL + 2)
+static const char *const cat_ctx_names[CAT_N_X] = {"src_country", "dst_country", "src_asn",
+                                                   "dst_asn",     "src_as_org",  "dst_as_org",
+                                                   "src_intel",   "dst_intel"};
 
-/* Context column k of a row (flow_print_extra_fn; arg: the worker's lookup context). */
+/* What a worker's context columns read (the flow_print_extra_fn's arg). */
+typedef struct cat_xarg {
+    en_ctx_t *en;         /* the worker's own: its lookups cache */
+    const ti_db_t *intel; /* shared: matching only reads it */
+} cat_xarg_t;
+
+#define CAT_INTEL_RAW 384                       /* "FEED:INDICATOR DESCRIPTION", cut there */
+#define CAT_INTEL_CELL (6 * CAT_INTEL_RAW + 32) /* escaped (en_escape), named, quoted */
+
+/* --intel: the indicator end `src` (else the destination) matched, as the intel hunt would
+ * pick it, for the flow's port on that side and its time, else any of the address's (cat
+ * selects by address alone): "FEED:INDICATOR DESCRIPTION", an empty cell or null for an
+ * address no indicator covers (the other end's matched). */
+static size_t cat_format_intel(char *out, int src, const flow_rec_t *rec, flow_print_fmt_t fmt,
+                               const ti_db_t *db)
+{
+    const int json = fmt == FLOW_PRINT_JSON;
+    size_t len = json ? (size_t)sprintf(out, "\"%s\":", cat_ctx_names[CAT_X_INTEL + !src]) : 0;
+    const ti_ioc_t *m = NULL;
+    if (src ? FLOW_HAS(rec, src_addr) : FLOW_HAS(rec, dst_addr)) {
+        const flow_addr_t *a = src ? &rec->src_addr : &rec->dst_addr;
+        int port = hunt_port_of(rec->proto, src ? rec->src_port : rec->dst_port);
+        uint64_t t0 = FLOW_HAS(rec, time_start) ? rec->time_start : rec->time_end;
+        uint64_t t1 = FLOW_HAS(rec, time_end) ? rec->time_end : rec->time_start;
+        m = ti_match(db, a, port, t0 < t1 ? t0 : t1, t0 < t1 ? t1 : t0);
+        if (!m)
+            m = ti_match(db, a, TI_ANY_PORT, 0, UINT64_MAX);
+    }
+    if (!m)
+        return len + (json ? (size_t)sprintf(out + len, "null") : 0);
+    char raw[CAT_INTEL_RAW + 1];
+    snprintf(raw, sizeof raw, "%s:%s%s%s", m->feed, m->text, m->desc[0] ? " " : "", m->desc);
+    if (json)
+        out[len++] = '"';
+    len += (size_t)en_escape(out + len, raw, json ? EN_OUT_JSON : EN_OUT_CSV);
+    if (json)
+        out[len++] = '"';
+    return len;
+}
+
+/* Context column k of a row (flow_print_extra_fn; arg: the worker's cat_xarg_t). */
 static size_t cat_format_ctx(char *out, int k, const flow_rec_t *rec, flow_print_fmt_t fmt,
                              void *arg)
 {
+    const cat_xarg_t *x = arg;
+    if (k >= CAT_X_INTEL)
+        return cat_format_intel(out, k == CAT_X_INTEL, rec, fmt, x->intel);
     const int json = fmt == FLOW_PRINT_JSON, src = k % 2 == 0, what = k / 2;
     char cell[EN_CELL_MAX];
     hunt_geo_t g;
     int l = -1;
     if ((src ? FLOW_HAS(rec, src_addr) : FLOW_HAS(rec, dst_addr)) &&
-        en_lookup(arg, src ? &rec->src_addr : &rec->dst_addr, &g))
+        en_lookup(x->en, src ? &rec->src_addr : &rec->dst_addr, &g))
         l = en_cell(cell, &g, what, json ? EN_OUT_JSON : EN_OUT_CSV);
     size_t len = json ? (size_t)sprintf(out, "\"%s\":", cat_ctx_names[k]) : 0;
     if (l < 0)
@@ -266,6 +315,7 @@ static void cat_en_close(cat_ctx_t *c)
 
 static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t k, cat_out_t *o)
 {
+    cat_xarg_t x = {en, c->intel};
     o->len = 0;
     o->n_lines = 0;
     if (o->lines_cap < k) {
@@ -290,13 +340,13 @@ static int cat_format_group(cat_ctx_t *c, en_ctx_t *en, seg_batch_t *b, uint32_t
     const void *const *vals = (const void *const *)b->vals;
     const uint8_t *const *pres = (const uint8_t *const *)b->present;
     for (uint32_t j = 0; j < k; j++) {
-        if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 4 * EN_CELL_MAX + 1) != 0)
+        if (cat_out_reserve(o, FLOW_PRINT_LINE_MAX + 4 * EN_CELL_MAX + 2 * CAT_INTEL_CELL + 1) != 0)
             return -SEG_E_NOMEM;
         char *p = o->buf + o->len;
         size_t n;
         if (c->sel) {
             n = flow_format_cols_sel(p, c->fmt == CAT_JSON ? FLOW_PRINT_JSON : FLOW_PRINT_CSV,
-                                     c->sel, vals, pres, j, cat_format_ctx, en);
+                                     c->sel, vals, pres, j, cat_format_ctx, &x);
         } else if (c->fmt == CAT_CSV) {
             n = flow_format_csv_cols(p, vals, pres, j);
         } else if (c->fmt == CAT_JSON) {
@@ -640,7 +690,9 @@ static void cat_usage(FILE *f)
                "                     threat-intel feed (plain list, CSV, Zeek Intel, MISP JSON,\n"
                "                     STIX 2.1, as flowhunt hunt --intel reads them; repeat for\n"
                "                     several); indicators' ports and validity are not applied\n"
-               "                     (the hunt's intel findings apply them)\n"
+               "                     (the hunt's intel findings apply them); --fields\n"
+               "                     src_intel,dst_intel: the indicator each end matched, as\n"
+               "                     FEED:INDICATOR DESCRIPTION (empty, JSON null: none)\n"
                "  -v, --verbose      the scan's summary on stderr\n"
                "\n"
                "FILTER (nfdump's language): src|dst|host ADDR, [src|dst] net CIDR,\n"
@@ -722,22 +774,28 @@ int cmd_cat(int argc, char **argv)
         }
     }
     const char *dir;
-    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to) != 0)
+    ti_db_t *intel = NULL; /* the --intel feeds, kept while a column reads them */
+    if (cmd_dir_filter("flowhunt cat", argc, argv, optind, &ra, &dir, &c.flt, &c.from, &c.to,
+                       &intel) != 0)
         return CMD_USAGE;
+    c.intel = intel;
 
-    int has_ctx = 0; /* sel holds context columns (cat_ctx_names) */
+    int has_ctx = 0;   /* sel holds --geoip / --asn columns (cat_ctx_names) */
+    int has_intel = 0; /* and --intel's */
     if (fields || xa.geoip || xa.asn) {
         char err[1024];
         if (c.fmt == CAT_TEXT) {
             fprintf(stderr, "flowhunt cat: --fields, --geoip and --asn are for --format csv and "
                             "json (text has its own columns)\n");
             flt_free(c.flt);
+            ti_free(c.intel);
             return CMD_USAGE;
         }
-        if (fields && flow_print_sel_parse(fields, cat_ctx_names, 2 * EN_N_CELLS, &sel, err,
-                                           sizeof err) != 0) {
+        if (fields &&
+            flow_print_sel_parse(fields, cat_ctx_names, CAT_N_X, &sel, err, sizeof err) != 0) {
             fprintf(stderr, "flowhunt cat: --fields: %s\n", err);
             flt_free(c.flt);
+            ti_free(c.intel);
             return CMD_USAGE;
         }
         if (!fields) {
@@ -756,12 +814,27 @@ int cmd_cat(int argc, char **argv)
                 c.cols |= (uint64_t)1 << col;
                 continue;
             }
+            if (col - FLOW_N_COLS >= CAT_X_INTEL) {
+                if (!c.intel) {
+                    fprintf(stderr, "flowhunt cat: --fields %s needs --intel FEED\n",
+                            cat_ctx_names[col - FLOW_N_COLS]);
+                    flt_free(c.flt);
+                    return CMD_USAGE;
+                }
+                /* what cat_format_intel matches with */
+                has_intel = 1;
+                c.cols |= FLOW_BIT(src_addr) | FLOW_BIT(dst_addr) | FLOW_BIT(src_port) |
+                          FLOW_BIT(dst_port) | FLOW_BIT(proto) | FLOW_BIT(time_start) |
+                          FLOW_BIT(time_end);
+                continue;
+            }
             int what = (col - FLOW_N_COLS) / 2;
             if (what == EN_CELL_COUNTRY ? !xa.geoip : !xa.asn) {
                 fprintf(stderr, "flowhunt cat: --fields %s needs %s\n",
                         cat_ctx_names[col - FLOW_N_COLS],
                         what == EN_CELL_COUNTRY ? "--geoip" : "--asn");
                 flt_free(c.flt);
+                ti_free(c.intel);
                 return CMD_USAGE;
             }
             has_ctx = 1;
@@ -774,6 +847,7 @@ int cmd_cat(int argc, char **argv)
                     "--fields names none of them\n",
                     cat_ctx_names[0], cat_ctx_names[1]);
             flt_free(c.flt);
+            ti_free(c.intel);
             return CMD_USAGE;
         }
     } else if (c.fmt == CAT_TEXT)
@@ -782,6 +856,10 @@ int cmd_cat(int argc, char **argv)
                  FLOW_BIT(tcp_flags) | FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(sampling);
     else
         c.cols = FLOW_N_COLS == 64 ? UINT64_MAX : ((uint64_t)1 << FLOW_N_COLS) - 1;
+    if (!has_intel) { /* the feeds selected the flows; no column names them */
+        ti_free(c.intel);
+        c.intel = NULL;
+    }
 
     if (c.sort_col >= 0) {
         c.cols |= (uint64_t)1 << c.sort_col; /* the key, printed or not */
@@ -802,6 +880,7 @@ int cmd_cat(int argc, char **argv)
             fprintf(stderr, "flowhunt cat: %s\n", err);
             cat_en_close(&c);
             flt_free(c.flt);
+            ti_free(c.intel);
             return CMD_USAGE;
         }
     }
@@ -812,6 +891,7 @@ int cmd_cat(int argc, char **argv)
                 seg_strerror(c.n_paths));
         cat_en_close(&c);
         flt_free(c.flt);
+        ti_free(c.intel);
         return CMD_USAGE;
     }
     pthread_mutex_init(&c.mu, NULL);
@@ -874,5 +954,6 @@ int cmd_cat(int argc, char **argv)
     seg_dir_list_free(c.paths, c.n_paths);
     cat_en_close(&c);
     flt_free(c.flt);
+    ti_free(c.intel);
     return status;
 }

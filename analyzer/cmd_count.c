@@ -336,7 +336,8 @@ int cmd_count(int argc, char **argv)
     }
     const char *dir;
     flt_t *flt;
-    if (cmd_dir_filter("flowhunt count", argc, argv, optind, &ra, &dir, &flt, &c.from, &c.to) != 0)
+    if (cmd_dir_filter("flowhunt count", argc, argv, optind, &ra, &dir, &flt, &c.from, &c.to,
+                       NULL) != 0)
         return CMD_USAGE;
     c.has_from = ra.from != NULL;
     c.has_to = ra.to != NULL;

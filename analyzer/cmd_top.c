@@ -1837,7 +1837,7 @@ int cmd_top(int argc, char **argv)
             return CMD_USAGE;
         }
     }
-    if (cmd_dir_filter("flowhunt top", argc, argv, optind, &ra, &dir, &flt, &from, &to) != 0)
+    if (cmd_dir_filter("flowhunt top", argc, argv, optind, &ra, &dir, &flt, &from, &to, NULL) != 0)
         return CMD_USAGE;
     c.flt = flt;
     if (xa.geoip || xa.asn) {

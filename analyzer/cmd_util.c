@@ -377,31 +377,40 @@ int cmd_read_opt(int opt, const char *arg, cmd_read_args_t *r)
     return 1;
 }
 
-/* The --intel feeds' address indicators as one list term, "ip in [NET ...]" (the list
- * merges overlapping networks), malloc'd; NULL with the problem printed. */
-static char *cmd_intel_filter(const char *prog, const cmd_read_args_t *r)
+/* The --intel feeds loaded; NULL with the problem printed (a feed that cannot be read, none
+ * with an address indicator, too many). */
+static ti_db_t *cmd_intel_load(const char *prog, const cmd_read_args_t *r)
 {
     if (r->n_intel > CMD_MAX_INTEL) {
         fprintf(stderr, "%s: --intel: at most %d feeds\n", prog, CMD_MAX_INTEL);
         return NULL;
     }
     ti_db_t *db = ti_new();
-    char err[512], *text = NULL;
+    char err[512];
     for (int i = 0; i < r->n_intel; i++)
         if (ti_load(db, r->intel[i], stderr, err, sizeof err) < 0) {
             fprintf(stderr, "%s: %s\n", prog, err);
-            goto done;
+            ti_free(db);
+            return NULL;
         }
-    size_t n = ti_count(db);
-    if (n == 0) {
+    if (ti_count(db) == 0) {
         fprintf(stderr, "%s: --intel: the feeds hold no address or network indicator\n", prog);
-        goto done;
+        ti_free(db);
+        return NULL;
     }
+    return db;
+}
+
+/* The feeds' address indicators as one list term, "ip in [NET ...]" (the list merges
+ * overlapping networks), malloc'd; NULL out of memory, printed. */
+static char *cmd_intel_filter(const char *prog, const ti_db_t *db)
+{
+    size_t n = ti_count(db);
     /* each item: an address, '/', three digits, a space */
-    text = malloc(16 + n * (FLOW_ADDR_STRLEN + 6));
+    char *text = malloc(16 + n * (FLOW_ADDR_STRLEN + 6));
     if (!text) {
         fprintf(stderr, "%s: out of memory\n", prog);
-        goto done;
+        return NULL;
     }
     size_t len = (size_t)sprintf(text, "ip in [");
     for (size_t i = 0; i < n; i++) {
@@ -411,8 +420,6 @@ static char *cmd_intel_filter(const char *prog, const cmd_read_args_t *r)
         len += (size_t)sprintf(text + len, "/%u ", v4 ? net->plen - 96u : net->plen);
     }
     sprintf(text + len, "]");
-done:
-    ti_free(db);
     return text;
 }
 
@@ -428,9 +435,12 @@ int cmd_ctx_opt(int opt, const char *arg, cmd_ctx_args_t *x)
 }
 
 int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd_read_args_t *r,
-                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to)
+                   const char **dir, struct flt **flt, uint64_t *from, uint64_t *to,
+                   struct ti_db **intel)
 {
     *flt = NULL;
+    if (intel)
+        *intel = NULL;
     if (first >= argc) {
         fprintf(stderr, "%s: give the data directory (see %s --help)\n", prog, prog);
         return -1;
@@ -441,7 +451,8 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd
         return -1;
     if (r->n_intel) {
         /* the feeds' term and the filter, both to hold */
-        char *feeds = cmd_intel_filter(prog, r);
+        ti_db_t *db = cmd_intel_load(prog, r);
+        char *feeds = db ? cmd_intel_filter(prog, db) : NULL;
         struct flt *ff = NULL;
         flt_error_t ferr;
         int rc = feeds ? flt_parse(feeds, &ff, &ferr) : -1;
@@ -453,10 +464,15 @@ int cmd_dir_filter(const char *prog, int argc, char **argv, int first, const cmd
                     rc == -1 ? "the filter is too long to add --intel to" : "out of memory");
         flt_free(ff);
         if (rc != 0) {
+            ti_free(db);
             flt_free(*flt);
             *flt = NULL;
             return -1;
         }
+        if (intel)
+            *intel = db;
+        else
+            ti_free(db);
     }
     flt_set_window(*flt, *from, *to);
     return 0;

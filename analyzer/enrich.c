@@ -419,10 +419,15 @@ int en_cell(char *out, const hunt_geo_t *g, int cell, int out_fmt)
         return snprintf(out, EN_CELL_MAX, "%" PRIu32, g->asn);
     if (!g->as_org[0])
         return -1;
-    int len = 0, quote = out_fmt == EN_OUT_CSV && strpbrk(g->as_org, ",\"\r\n") != NULL;
+    return en_escape(out, g->as_org, out_fmt);
+}
+
+int en_escape(char *out, const char *text, int out_fmt)
+{
+    int len = 0, quote = out_fmt == EN_OUT_CSV && strpbrk(text, ",\"\r\n") != NULL;
     if (quote)
         out[len++] = '"';
-    for (const unsigned char *s = (const unsigned char *)g->as_org; *s; s++) {
+    for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
         if ((out_fmt == EN_OUT_JSON && (*s == '"' || *s == '\\')) ||
             (out_fmt == EN_OUT_CSV && *s == '"'))
             out[len++] = out_fmt == EN_OUT_JSON ? '\\' : '"';

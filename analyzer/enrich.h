@@ -72,6 +72,9 @@ enum { EN_CELL_COUNTRY, EN_CELL_ASN, EN_CELL_ORG, EN_N_CELLS };
 enum { EN_OUT_TEXT, EN_OUT_CSV, EN_OUT_JSON };
 #define EN_CELL_MAX 800 /* an organisation of 127 bytes, each escaped as \u00XX */
 int en_cell(char *out, const hunt_geo_t *g, int cell, int out_fmt);
+/* `text` as a cell in out_fmt, as en_cell formats an organisation: at most 6 bytes of out for
+ * each byte of text, then a NUL (out must have room: 6 * strlen + 3); returns the length. */
+int en_escape(char *out, const char *text, int out_fmt);
 /* The column name of a cell ("country", "asn", "as_org"). */
 extern const char *const en_cell_names[EN_N_CELLS];
 

@@ -192,7 +192,8 @@ const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint
         const ti_ioc_t *best = NULL;
         for (uint64_t k = chains[cid].head; k; k = ents[k - 1].next) {
             const ti_ioc_t *i = &ents[k - 1].ioc;
-            if ((i->port < 0 || i->port == port) && ti_valid(i, t0_ms, t1_ms) && ti_better(i, best))
+            if ((i->port < 0 || i->port == port || port == TI_ANY_PORT) &&
+                ti_valid(i, t0_ms, t1_ms) && ti_better(i, best))
                 best = i;
         }
         if (best)

@@ -731,6 +731,82 @@ TEST_IMPL(analyzer_filter_lists_and_file)
         free(a);
         free(b);
     }
+    /* which indicator each end matched (--fields src_intel,dst_intel): the feed's, as
+     * written, with its description; nothing for an end no indicator covers, never both */
+    ASSERT_EQ(test_runf(&a,
+                        "%s cat %s --intel %s --intel %s --fields src_addr,dst_addr,src_intel,"
+                        "dst_intel",
+                        fh, s.dir, plain, csv),
+              0);
+    char **il;
+    int ni = tc_lines(a, &il), annotated = 0;
+    ASSERT_GT(ni, 100);
+    ASSERT_STR_EQ(il[0], "src_addr,dst_addr,src_intel,dst_intel");
+    for (int i = 1; i < ni; i++) {
+        char *cell[4], *p = il[i];
+        for (int k = 0; k < 4; k++) {
+            cell[k] = p;
+            p = strchr(p, ',');
+            if (k < 3) {
+                ASSERT_NOT_NULL(p);
+                *p++ = '\0';
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            const char *ip = cell[k], *want = "";
+            unsigned o1 = 0;
+            if (strcmp(ip, "10.0.0.53") == 0)
+                want = "feed.txt:10.0.0.53";
+            else if (strncmp(ip, "10.0.1.", 7) == 0)
+                want = "feed.txt:10.0.1.0/24";
+            else if (strcmp(ip, "10.0.10.7") == 0)
+                want = "feed.csv:10.0.10.7 beacon";
+            else if (sscanf(ip, "10.0.11.%u", &o1) == 1 && o1 < 16)
+                want = "feed.csv:10.0.11.0/28 x";
+            else if (strcmp(ip, "fd00::53") == 0)
+                want = "feed.csv:fd00::53 v6";
+            if (strcmp(cell[2 + k], want) != 0)
+                TEST_FAIL_AT("line %d: %s_intel of %s is '%s', not '%s'", i, k ? "dst" : "src", ip,
+                             cell[2 + k], want);
+            annotated += want[0] != '\0';
+        }
+        ASSERT(cell[2][0] || cell[3][0]);
+    }
+    ASSERT_GE(annotated, ni - 1);
+    free(il);
+    free(a);
+    /* a description with a comma and quotes: CSV quotes the cell, JSON escapes it; an
+     * indicator bound to another port than the flow's still names the address cat selected
+     * by; no column names the feed without --intel */
+    char quoted[600];
+    snprintf(quoted, sizeof quoted, "%s/q.csv", test_tmpdir());
+    tc_write(quoted, "indicator,description\n10.0.0.53,\"resolver, \"\"odd\"\"\"\n"
+                     "10.0.1.53:9999,port-bound\n");
+    ASSERT_EQ(test_runf(&a,
+                        "%s cat %s --intel %s --fields dst_intel --limit 1 'dst host 10.0.1.53'",
+                        fh, s.dir, quoted),
+              0);
+    ASSERT_STR_EQ(a, "dst_intel\nq.csv:10.0.1.53:9999 port-bound\n");
+    free(a);
+    ASSERT_EQ(
+        test_runf(&a,
+                  "%s cat %s --intel %s --fields dst_addr,dst_intel --limit 1 'dst host 10.0.0.53'",
+                  fh, s.dir, quoted),
+        0);
+    ASSERT_STR_EQ(a, "dst_addr,dst_intel\n10.0.0.53,\"q.csv:10.0.0.53 resolver, \"\"odd\"\"\"\n");
+    free(a);
+    ASSERT_EQ(test_runf(&a,
+                        "%s cat %s --intel %s --fields dst_intel,src_intel --format json --limit 1 "
+                        "'dst host 10.0.0.53'",
+                        fh, s.dir, quoted),
+              0);
+    ASSERT_STR_EQ(a,
+                  "{\"dst_intel\":\"q.csv:10.0.0.53 resolver, \\\"odd\\\"\",\"src_intel\":null}\n");
+    free(a);
+    ASSERT_EQ(test_runf(&a, "{ %s cat %s --fields dst_intel 2>&1; }", fh, s.dir), 2);
+    ASSERT_STR_EQ(a, "flowhunt cat: --fields dst_intel needs --intel FEED\n");
+    free(a);
+
     /* refused: a feed without an address indicator (it would select nothing, or everything
      * were it ignored), one that cannot be read, more feeds than the limit */
     tc_write(plain, "evil.example.com\nhttp://evil.example.com/x\n");
