@@ -491,17 +491,27 @@ static int top_tab_merge(top_tab_t *t, const top_tab_t *o)
     return 0;
 }
 
-typedef enum top_order { TOP_FLOWS, TOP_PACKETS, TOP_BYTES, TOP_DISTINCT } top_order_t;
+typedef enum top_order {
+    TOP_FLOWS,
+    TOP_PACKETS,
+    TOP_BYTES,
+    TOP_DISTINCT, /* --distinct's count */
+    TOP_FIRST,    /* --times: the latest first seen first (the keys that appeared last) */
+    TOP_LAST      /* the latest last seen first (the keys still active) */
+} top_order_t;
 
-/* The sum an entry is ranked by; TOP_DISTINCT only in the table of --distinct, whose entries
- * have the count after their sums. */
-static inline uint64_t top_order_value(const top_sum_t *sm, top_order_t order)
+/* The value entry `sm` of table t is ranked by (larger first); TOP_DISTINCT only in the table
+ * of --distinct, whose entries have the count after their sums, TOP_FIRST and TOP_LAST only
+ * in tables with times. */
+static inline uint64_t top_order_value(const top_tab_t *t, const top_sum_t *sm, top_order_t order)
 {
     if (order == TOP_DISTINCT) {
         uint64_t d;
         memcpy(&d, sm + 1, 8);
         return d;
     }
+    if (order == TOP_FIRST || order == TOP_LAST)
+        return top_times_of(t, (top_sum_t *)sm)[order == TOP_LAST];
     return order == TOP_FLOWS ? sm->flows : order == TOP_PACKETS ? sm->packets : sm->bytes;
 }
 
@@ -590,7 +600,7 @@ static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t 
             if (!sm)
                 return -1;
             top_sum_add(sm, TOP_SUMS(t, e));
-            uint64_t d = top_order_value(sm, TOP_DISTINCT) + 1;
+            uint64_t d = top_order_value(out, sm, TOP_DISTINCT) + 1;
             memcpy(sm + 1, &d, 8);
             if (kout->times) {
                 const uint64_t *pt = top_times_of(t, TOP_SUMS(t, e));
@@ -920,10 +930,11 @@ static int top_cmp(const void *a, const void *b)
 }
 
 /* One entry (key of kw bytes, then its sums) as what top_cmp compares. */
-static void top_rank_of(const uint8_t *ent, uint32_t kw, top_order_t order, top_rank_t *r)
+static void top_rank_of(const top_tab_t *t, const uint8_t *ent, uint32_t kw, top_order_t order,
+                        top_rank_t *r)
 {
     const top_sum_t *sm = (const top_sum_t *)(ent + kw);
-    r->v = top_order_value(sm, order);
+    r->v = top_order_value(t, sm, order);
     r->bytes = sm->bytes;
     r->flows = sm->flows;
     r->packets = sm->packets;
@@ -956,11 +967,11 @@ static void top_select(const top_set_t *set, top_order_t order, top_rank_t *r, s
         const top_tab_t *t = &set->tab[p];
         for (uint32_t e = 0; e < t->n; e++, seen++) {
             const top_sum_t *sm = TOP_SUMS(t, e);
-            uint64_t v = top_order_value(sm, order);
+            uint64_t v = top_order_value(t, sm, order);
             if (seen >= n && v < r[0].v)
                 continue; /* worse than the worst kept, whatever breaks the tie */
             top_rank_t x;
-            top_rank_of(TOP_ENT(t, e), set->kw, order, &x);
+            top_rank_of(t, TOP_ENT(t, e), set->kw, order, &x);
             size_t at;
             if (seen < n) {
                 at = seen; /* sift up */
@@ -1110,7 +1121,7 @@ static void *top_sort_run(void *arg)
         for (uint32_t e = lo > base ? (uint32_t)(lo - base) : 0; e < t->n && base + e < hi; e++) {
             size_t i = base + e;
             const top_sum_t *sm = TOP_SUMS(t, e);
-            uint64_t v = top_order_value(sm, order);
+            uint64_t v = top_order_value(t, sm, order);
             uint64_t second = order == TOP_BYTES ? sm->flows : sm->bytes;
             top_item_t *it = &s->a[i];
             it->w[0] = ~v;
@@ -1210,7 +1221,7 @@ static int top_sort_all(const top_set_t *set, top_order_t order, int threads, co
     s->set = set;
     s->order = order;
     /* the words that can differ: flows twice when ranking by flows is once */
-    s->nw = order == TOP_PACKETS || order == TOP_DISTINCT ? 3 : 2;
+    s->nw = order == TOP_FLOWS || order == TOP_BYTES ? 2 : 3;
     s->m = m;
     s->a = a;
     s->tmp = tmp;
@@ -1329,7 +1340,7 @@ static int top_sums_of(const uint8_t *ent, const top_key_t *key, uint64_t *v)
     v[n++] = sm->packets;
     v[n++] = sm->bytes;
     if (key->distinct[0])
-        v[n++] = top_order_value(sm, TOP_DISTINCT);
+        v[n++] = top_order_value(NULL, sm, TOP_DISTINCT);
     if (key->times) {
         uint64_t tm[2];
         memcpy(tm, (const uint8_t *)(sm + 1) + (key->distinct[0] ? 8 : 0), sizeof tm);
@@ -1669,9 +1680,9 @@ static void top_usage(FILE *f)
 {
     fprintf(f,
             "usage: flowhunt top DIR --by FIELDS [--distinct FIELDS] [--times]\n"
-            "                    [--order flows|bytes|packets|distinct] [-n N] [--raw]\n"
-            "                    [--from T] [--to T] [--format text|csv|json] [--geoip FILE]\n"
-            "                    [--asn FILE] [-f FILE] [--intel FEED] [FILTER]\n"
+            "                    [--order flows|bytes|packets|distinct|first|last]\n"
+            "                    [-n N] [--raw] [--from T] [--to T] [--format text|csv|json]\n"
+            "                    [--geoip FILE] [--asn FILE] [-f FILE] [--intel FEED] [FILTER]\n"
             "\n"
             "Sums flows, packets and bytes per key over the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER, and prints the N largest (nfdump -s, or -A with\n"
@@ -1692,8 +1703,9 @@ static void top_usage(FILE *f)
             "                  destination's spread --by dstip --distinct srcip/24\n"
             "  --times         also each key's first and last time seen (first_seen,\n"
             "                  last_seen: the earliest and latest time of its flows)\n"
-            "  --order X       rank by flows (default), bytes, packets or (with --distinct)\n"
-            "                  distinct\n"
+            "  --order X       rank by flows (default), bytes, packets, (with --distinct)\n"
+            "                  distinct, (with --times) first or last: the keys first seen\n"
+            "                  most recently, or seen last most recently, first\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
             "  --raw           counters as exported; by default packets and bytes are\n"
             "                  multiplied by each flow's sampling interval (1 in N)\n"
@@ -1747,9 +1759,9 @@ int cmd_top(int argc, char **argv)
             c.times = 1;
             break;
         case 'O': {
-            static const char *const orders[] = {"flows", "packets", "bytes",
-                                                 "distinct"}; /* top_order_t */
-            int o = cmd_choice("flowhunt top", "--order", optarg, orders, 4);
+            static const char *const orders[] = {"flows",    "packets", "bytes",
+                                                 "distinct", "first",   "last"}; /* top_order_t */
+            int o = cmd_choice("flowhunt top", "--order", optarg, orders, 6);
             if (o < 0)
                 return CMD_USAGE;
             order = (top_order_t)o;
@@ -1816,6 +1828,11 @@ int cmd_top(int argc, char **argv)
     } else if (order == TOP_DISTINCT) {
         fprintf(stderr, "flowhunt top: --order distinct ranks by the count of --distinct FIELDS; "
                         "give it\n");
+        return CMD_USAGE;
+    }
+    if ((order == TOP_FIRST || order == TOP_LAST) && !c.times) {
+        fprintf(stderr, "flowhunt top: --order %s ranks by a time of --times; give it\n",
+                order == TOP_FIRST ? "first" : "last");
         return CMD_USAGE;
     }
     top_key_other(&c.key, &c.key_other);

@@ -266,8 +266,9 @@ TEST_IMPL(analyzer_cli_usage)
     ASSERT_STR_EQ(out, "flowhunt import: --format takes nfdump-csv or zeek-conn, not 'netflow'\n");
     free(out);
     ASSERT_EQ(test_runf(&out, "{ %s top %s --by srcip --order json 2>&1; }", fh, d), 2);
-    ASSERT_STR_EQ(out,
-                  "flowhunt top: --order takes flows, packets, bytes or distinct, not 'json'\n");
+    ASSERT_STR_EQ(
+        out,
+        "flowhunt top: --order takes flows, packets, bytes, distinct, first or last, not 'json'\n");
     free(out);
     /* each keyword its own value: the formats a query prints differ */
     static const char *const fmts[] = {"csv", "json", "text"};
@@ -1262,6 +1263,43 @@ TEST_IMPL(analyzer_top_times)
     for (int i = 1; i < 5; i++)
         ASSERT_EQ(strlen(tl[i]), strlen(tl[0]));
     free(tl);
+    free(out);
+    /* ranked by a time, the latest first; -n N (the heap) is the head of -n 0 (the radix
+     * sort), also in the table of --distinct, where the times lie after the count */
+    static const char *const by_time[][2] = {
+        {"first", ""}, {"last", ""}, {"first", "--distinct dstip"}};
+    for (size_t o = 0; o < sizeof by_time / sizeof by_time[0]; o++) {
+        char *all, *head;
+        ASSERT_EQ(test_runf(&all, "%s top %s --by srcip %s --times --order %s -n 0 --format csv",
+                            test_bin("flowhunt"), s.dir, by_time[o][1], by_time[o][0]),
+                  0);
+        ASSERT_EQ(test_runf(&head, "%s top %s --by srcip %s --times --order %s -n 6 --format csv",
+                            test_bin("flowhunt"), s.dir, by_time[o][1], by_time[o][0]),
+                  0);
+        ASSERT_EQ(strncmp(all, head, strlen(head)), 0);
+        char **al;
+        int na = tc_lines(all, &al);
+        ASSERT_GT(na, 20);
+        char prev[32] = "9999";
+        for (int i = 1; i < na; i++) {
+            /* first_seen, last_seen: the last two cells */
+            char *t2 = strrchr(al[i], ',');
+            *t2 = '\0';
+            char *t1 = strrchr(al[i], ',');
+            const char *t = strcmp(by_time[o][0], "first") == 0 ? t1 + 1 : t2 + 1;
+            ASSERT_EQ(strlen(t), 24);
+            ASSERT(strcmp(t, prev) <= 0); /* ISO times sort as text */
+            snprintf(prev, sizeof prev, "%s", t);
+        }
+        ASSERT(strcmp(prev, "9999") != 0);
+        free(al);
+        free(all);
+        free(head);
+    }
+    ASSERT_EQ(
+        test_runf(&out, "{ %s top %s --by srcip --order last 2>&1; }", test_bin("flowhunt"), s.dir),
+        2);
+    ASSERT_STR_EQ(out, "flowhunt top: --order last ranks by a time of --times; give it\n");
     free(out);
     ASSERT_EQ(
         test_runf(&out, "%s top %s --by proto --times --format json", test_bin("flowhunt"), s.dir),
