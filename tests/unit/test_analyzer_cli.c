@@ -1055,8 +1055,8 @@ static void tc_check_top_distinct(const tc_store_t *s, const char *by, const cha
     }
     flt_free(f);
     qsort(pr, np, sizeof *pr, tc_pair_cmp);
-    /* per key: its sums and its distinct values, into ref[] (the count in tc_agg_t's key
-     * after a tab, compared as text) */
+    /* per key: its sums and the number of its distinct values, into ref[] (the count
+     * appended to the key as ",N", as tc_top_same reads the output) */
     tc_agg_t *ref = calloc(np + 1, sizeof *ref);
     ASSERT_NOT_NULL(ref);
     int n_ref = 0;
