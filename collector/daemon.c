@@ -517,7 +517,9 @@ int daemon_run(const daemon_opts_t *opts)
                         .instance = opts->instance,
                         .queue_bytes = opts->queue_bytes,
                         .flush_ms = opts->flush_ms,
-                        .rotate_s = opts->rotate_s};
+                        .rotate_s = opts->rotate_s,
+                        .tpl_bytes = opts->template_memory / 2 / (uint64_t)opts->n_workers,
+                        .held_bytes = opts->template_memory / 2 / (uint64_t)opts->n_workers};
     for (int i = 0; i < d.n_workers; i++) {
         char err[512];
         if (worker_start(&d.workers[i], i, &wo, err, sizeof err) != 0) {

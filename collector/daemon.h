@@ -33,6 +33,9 @@ typedef struct daemon_opts {
     size_t queue_bytes;     /* per worker */
     uint32_t flush_ms;
     uint32_t rotate_s;
+    /* --template-memory: bytes for every worker's templates and held data together, half
+     * each, split evenly among the workers; 0: TPL_MAX_BYTES + TPL_HELD_MAX_TOTAL a worker */
+    uint64_t template_memory;
 } daemon_opts_t;
 
 /* Runs until SIGTERM or SIGINT. Returns the exit status: 0 after a clean stop, 1 when it

@@ -46,6 +46,9 @@ static void usage(FILE *f)
             "      --workers N     decoding threads, an exporter always on the same (default 2)\n"
             "      --flush-ms MS   flows reach disk within this (default 2000)\n"
             "      --rotate S      segment interval in seconds (default 60; with --read 3600)\n"
+            "      --template-memory MB  templates and data held for templates not yet\n"
+            "                      seen, all workers together (default 128 a worker; at\n"
+            "                      least 4): beyond, the least recently used go, counted\n"
             "      --stats-interval S  counters logged and written every S seconds (default 60)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
             "  SIGTERM or SIGINT: store everything received and exit 0.\n"
@@ -234,6 +237,7 @@ int main(int argc, char **argv)
         OPT_WORKERS,
         OPT_FLUSH,
         OPT_ROTATE,
+        OPT_TPLMEM,
     };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
@@ -253,6 +257,7 @@ int main(int argc, char **argv)
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"flush-ms", required_argument, NULL, OPT_FLUSH},
         {"rotate", required_argument, NULL, OPT_ROTATE},
+        {"template-memory", required_argument, NULL, OPT_TPLMEM},
         {NULL, 0, NULL, 0},
     };
     const char *read_path = NULL, *write_dir = NULL, *instance = NULL;
@@ -293,10 +298,12 @@ int main(int argc, char **argv)
         case OPT_STATS:
         case OPT_WORKERS:
         case OPT_FLUSH:
+        case OPT_TPLMEM:
         case OPT_ROTATE: {
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || v == 0 || (c == OPT_WORKERS && v > DAEMON_MAX_WORKERS)) {
+            if (*end || v == 0 || (c == OPT_WORKERS && v > DAEMON_MAX_WORKERS) ||
+                (c == OPT_TPLMEM && (v < 4 || v > (1u << 20)))) {
                 const char *name = "?";
                 for (const struct option *o = opts; o->name; o++)
                     if (o->val == c)
@@ -312,6 +319,8 @@ int main(int argc, char **argv)
                 dopts.n_workers = (int)v;
             else if (c == OPT_FLUSH)
                 dopts.flush_ms = (uint32_t)v;
+            else if (c == OPT_TPLMEM)
+                dopts.template_memory = (uint64_t)v << 20;
             else {
                 dopts.rotate_s = (uint32_t)v;
                 rotate_set = 1;

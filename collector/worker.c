@@ -150,6 +150,15 @@ static void worker_publish(worker_t *w)
     worker_prom(w, "flowhunt_template_scopes_evicted_total{worker=\"%d\",bound=\"cache\"} %llu\n",
                 w->id, (unsigned long long)c->scopes_evicted_global);
     worker_prom(w, "flowhunt_template_scopes{worker=\"%d\"} %u\n", w->id, c->n_scopes);
+    /* the cache's memory against its budget (--template-memory) */
+    worker_prom(w, "flowhunt_template_bytes{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->tpl_bytes);
+    worker_prom(w, "flowhunt_template_bytes_max{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->max_tpl_bytes);
+    worker_prom(w, "flowhunt_held_bytes{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->held_bytes);
+    worker_prom(w, "flowhunt_held_bytes_max{worker=\"%d\"} %llu\n", w->id,
+                (unsigned long long)c->max_held_bytes);
     worker_prom(w, "flowhunt_evicted_scope_templates_total{worker=\"%d\"} %llu\n", w->id,
                 (unsigned long long)c->evicted_scope_templates);
     worker_prom(w, "flowhunt_evicted_scope_held_sets_total{worker=\"%d\"} %llu\n", w->id,
@@ -285,6 +294,8 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
         return -1;
     }
     ingest_init(&w->ingest, INGEST_CLOCK_WALL, worker_sink, w);
+    if (opts->tpl_bytes) /* before the restore, which the bounds apply to */
+        tpl_cache_set_memory(&w->ingest.templates, opts->tpl_bytes, opts->held_bytes);
     int n = tpl_store_load(&w->ingest.templates, w->state_dir, worker_owns, w);
     if (n > 0)
         log_msg(LOG_INFO, "worker %d: %d templates restored from %s", id, n, w->state_dir);

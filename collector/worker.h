@@ -23,6 +23,7 @@ typedef struct worker_opts {
     size_t queue_bytes;
     uint32_t flush_ms;
     uint32_t rotate_s;
+    size_t tpl_bytes, held_bytes; /* the template cache's bounds; 0: its defaults */
 } worker_opts_t;
 
 typedef struct worker {

@@ -37,6 +37,7 @@ TEST_ENTRY(templates_icmp_from_dst_port)
 TEST_ENTRY(templates_integer_widths)
 TEST_ENTRY(templates_records_independent)
 TEST_ENTRY(templates_flood_evicts)
+TEST_ENTRY(templates_memory_budget)
 TEST_ENTRY(templates_lru_keeps_used)
 #include "bounds_tests.h"
 

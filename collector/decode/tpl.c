@@ -28,6 +28,14 @@ void tpl_cache_init_limit(tpl_cache_t *c, uint32_t max_scopes)
 {
     memset(c, 0, sizeof *c);
     c->max_scopes = max_scopes < 1 ? 1 : max_scopes > TPL_MAX_SCOPES ? TPL_MAX_SCOPES : max_scopes;
+    c->max_tpl_bytes = TPL_MAX_BYTES;
+    c->max_held_bytes = TPL_HELD_MAX_TOTAL;
+}
+
+void tpl_cache_set_memory(tpl_cache_t *c, size_t tpl_bytes, size_t held_bytes)
+{
+    c->max_tpl_bytes = tpl_bytes < TPL_MIN_MEMORY ? TPL_MIN_MEMORY : tpl_bytes;
+    c->max_held_bytes = held_bytes < TPL_MIN_MEMORY ? TPL_MIN_MEMORY : held_bytes;
 }
 
 void tpl_cache_init(tpl_cache_t *c)
@@ -637,7 +645,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     while (s->exp && s->exp->tpl_bytes + size > TPL_MAX_BYTES_PER_EXPORTER)
         if (tpl_evict_exp(s->exp, s) != 0)
             break;
-    while (c->tpl_bytes + size > TPL_MAX_BYTES) {
+    while (c->tpl_bytes + size > c->max_tpl_bytes) {
         tpl_exp_t *big = NULL;
         for (uint32_t i = 0; i < c->n_exps; i++)
             if (!big || c->exps[i]->tpl_bytes > big->tpl_bytes)
@@ -645,7 +653,7 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         if (!big || tpl_evict_exp(big, s) != 0)
             break;
     }
-    if (c->tpl_bytes + size > TPL_MAX_BYTES ||
+    if (c->tpl_bytes + size > c->max_tpl_bytes ||
         (s->exp && s->exp->tpl_bytes + size > TPL_MAX_BYTES_PER_EXPORTER)) {
         counts->n[DEC_E_TPL_LIMIT]++; /* nothing left to evict: one template over the bound */
         return NULL;
@@ -1075,7 +1083,7 @@ int tpl_hold(tpl_scope_t *s, uint16_t tpl_id, const uint8_t *p, size_t len, cons
 {
     tpl_cache_t *c = s->cache;
     if (s->n_held >= TPL_HELD_MAX_SETS || s->held_bytes + len > TPL_HELD_MAX_BYTES ||
-        c->held_bytes + len > TPL_HELD_MAX_TOTAL) {
+        c->held_bytes + len > c->max_held_bytes) {
         s->stats.held_refused++;
         return -1;
     }

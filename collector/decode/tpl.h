@@ -245,17 +245,26 @@ typedef struct tpl_cache {
     void *exp_judy;                   /* JudyHS: exporter address bytes -> tpl_exp_t * */
     tpl_exp_t **exps;                 /* every exporter address, for the cache-wide bound */
     uint32_t n_exps, cap_exps;
-    size_t tpl_bytes;    /* all compiled templates, bounded by TPL_MAX_BYTES: beyond, the exporter
-                          * holding the most loses its least recently used templates */
+    size_t tpl_bytes;      /* all compiled templates, bounded by max_tpl_bytes: beyond, the
+                            * exporter holding the most loses its least recently used templates */
+    size_t max_tpl_bytes;  /* TPL_MAX_BYTES unless tpl_cache_set_memory */
+    size_t max_held_bytes; /* TPL_HELD_MAX_TOTAL unless tpl_cache_set_memory */
     uint64_t generation; /* bumped by every change worth persisting (tpl_store.c) */
     uint64_t saved_generation;
-    size_t held_bytes; /* all held data, bounded by TPL_HELD_MAX_TOTAL */
+    size_t held_bytes; /* all held data, bounded by max_held_bytes */
 } tpl_cache_t;
 
 void tpl_cache_init(tpl_cache_t *c);
 /* The same with fewer scopes than TPL_MAX_SCOPES (at least 1): tests reach the bound quickly. */
 void tpl_cache_init_limit(tpl_cache_t *c, uint32_t max_scopes);
 void tpl_cache_free(tpl_cache_t *c);
+/* Bounds the cache's compiled templates and its held data at these bytes instead of
+ * TPL_MAX_BYTES and TPL_HELD_MAX_TOTAL (flowhuntd --template-memory), each at least
+ * TPL_MIN_MEMORY: past them templates are evicted and held sets refused, counted, as at the
+ * defaults (below an exporter's own bound, the cache's evicts from the exporter holding the
+ * most). */
+#define TPL_MIN_MEMORY (1u << 20)
+void tpl_cache_set_memory(tpl_cache_t *c, size_t tpl_bytes, size_t held_bytes);
 /* The scope, created on first sight: at TPL_MAX_SCOPES_PER_EXPORTER the exporter's least
  * recently used scope is evicted, at max_scopes the whole cache's (both counted, never
  * refused). NULL only when out of memory. Any pointer to another scope may dangle after this

@@ -73,28 +73,37 @@ static size_t ds_put32(uint8_t *p, size_t o, uint32_t v)
     return ds_put16(p, o, v & 0xffff);
 }
 
-/* An IPFIX message defining 10 templates of random ids (5 fields each) in a random domain. */
-static size_t ds_flood_msg(uint8_t *p, uint64_t *rng, uint32_t seq)
+/* An IPFIX message of 10 templates with random ids in observation domain `domain`, each of
+ * `n_fields` elements of 4 bytes with ids id_base .. id_base + 399 (1: assigned ones, many of
+ * another length, so malformed; 1000: unassigned, kept and skipped when decoding). */
+static size_t ds_tpl_msg(uint8_t *p, uint64_t *rng, uint32_t seq, uint32_t domain, int n_fields,
+                         uint32_t id_base)
 {
     size_t o = ds_put16(p, 0, 10);
     o = ds_put16(p, o, 0); /* length, below */
     o = ds_put32(p, o, (uint32_t)time(NULL));
     o = ds_put32(p, o, seq);
-    o = ds_put32(p, o, (uint32_t)ds_rng(rng));
+    o = ds_put32(p, o, domain);
     size_t set = o;
     o = ds_put16(p, o, 2);
     o = ds_put16(p, o, 0);
     for (int t = 0; t < 10; t++) {
         o = ds_put16(p, o, 256 + (uint32_t)(ds_rng(rng) % 65280));
-        o = ds_put16(p, o, 5);
-        for (int f = 0; f < 5; f++) {
-            o = ds_put16(p, o, 1 + (uint32_t)(ds_rng(rng) % 400));
+        o = ds_put16(p, o, (uint32_t)n_fields);
+        for (int f = 0; f < n_fields; f++) {
+            o = ds_put16(p, o, id_base + (uint32_t)(ds_rng(rng) % 400));
             o = ds_put16(p, o, 4);
         }
     }
     ds_put16(p, set + 2, (uint32_t)(o - set));
     ds_put16(p, 2, (uint32_t)o);
     return o;
+}
+
+/* The flood's message: 10 templates of 5 assigned elements in a random domain. */
+static size_t ds_flood_msg(uint8_t *p, uint64_t *rng, uint32_t seq)
+{
+    return ds_tpl_msg(p, rng, seq, (uint32_t)ds_rng(rng), 5, 1);
 }
 
 /* A v9 datagram with template 256 (src, dst, bytes, packets) and 10 records. */
@@ -318,6 +327,73 @@ TEST_IMPL(daemon_stress_flood)
     ASSERT_LE(domains, 2 * (uint64_t)EXP_MAX_DOMAINS_TOTAL);
     ASSERT_GT(late_sent, 0);
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)(valid_sent + late_sent) * DS_V9_FLOWS);
+    return 0;
+}
+
+/* --template-memory: the operator's budget for templates and held data. 8 MB for two workers
+ * is 2 MiB of templates and 2 MiB of held data a worker (the default is 64 + 64). A template
+ * flood from eight sources and data sets for templates never sent, both far past that: each
+ * worker's gauges show the budget, its caches stay within it and evict (templates) or refuse
+ * (held sets), counted, and a valid router's flows are all stored. */
+TEST_IMPL(daemon_template_memory)
+{
+    td_daemon_t d;
+    td_init(&d, "tplmem");
+    td_start(&d, "--template-memory 8");
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    int good = ds_socket("127.0.0.2"), spoof = ds_socket("0.0.0.0");
+    uint64_t rng = 0x2545f4914f6cdd1du;
+    uint8_t buf[1500];
+    uint32_t valid_sent = 0;
+    /* 20,000 messages of 10 templates (far more definitions than the budget holds), and as
+     * many data sets of 1 KB for templates never defined (~10 MB a worker) */
+    for (uint32_t i = 0; i < 20000; i++) {
+        size_t n = ds_tpl_msg(buf, &rng, i, i % 16, 8, 1000);
+        ds_send_from(spoof, 0x7f020000u + i % 8, buf, n, &to);
+        /* IPFIX: a data set (id 300..) no template announced: held */
+        size_t o = ds_put16(buf, 0, 10);
+        o = ds_put16(buf, o, 16 + 4 + 1024);
+        o = ds_put32(buf, o, (uint32_t)time(NULL));
+        o = ds_put32(buf, o, i);
+        o = ds_put32(buf, o, i % 64);
+        o = ds_put16(buf, o, 300 + i % 1000);
+        o = ds_put16(buf, o, 4 + 1024);
+        memset(buf + o, 0x5a, 1024);
+        ds_send_from(spoof, 0x7f030000u + i % 8, buf, o + 1024, &to);
+        if (i % 20 == 0) {
+            n = ds_v9_msg(buf, valid_sent++);
+            ASSERT_EQ(sendto(good, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+        }
+        if (i % 64 == 0)
+            td_sleep_ms(1); /* the flood no faster than the daemon drains: the valid router's
+                               datagrams must not be lost in the kernel */
+    }
+    td_sleep_ms(2500); /* the workers catch up; the counters file is rewritten each second */
+    for (int w = 0; w < 2; w++) {
+        char p[160];
+        snprintf(p, sizeof p, "flowhunt_template_bytes_max{worker=\\\"%d\\\"}", w);
+        ASSERT_UINT64_EQ(ds_prom_sum(&d, p), 2u << 20);
+        snprintf(p, sizeof p, "flowhunt_held_bytes_max{worker=\\\"%d\\\"}", w);
+        ASSERT_UINT64_EQ(ds_prom_sum(&d, p), 2u << 20);
+        snprintf(p, sizeof p, "flowhunt_template_bytes{worker=\\\"%d\\\"}", w);
+        uint64_t tb = ds_prom_sum(&d, p);
+        ASSERT_GT(tb, 1u << 20); /* filled ... */
+        ASSERT_LE(tb, 2u << 20); /* ... to the budget, not past it */
+        snprintf(p, sizeof p, "flowhunt_held_bytes{worker=\\\"%d\\\"}", w);
+        uint64_t hb = ds_prom_sum(&d, p);
+        printf("# worker %d: templates %llu bytes, held %llu bytes (budget 2 MiB each)\n", w,
+               (unsigned long long)tb, (unsigned long long)hb);
+        ASSERT_GT(hb, 1u << 20);
+        ASSERT_LE(hb, 2u << 20);
+    }
+    ASSERT_GT(ds_prom_sum(&d, "flowhunt_templates_evicted_all_total"), 0);
+    ASSERT_GT(ds_prom_sum(&d, "flowhunt_templates_held_refused_total"), 0);
+    ASSERT_EQ(td_stop(&d), 0);
+    close(good);
+    close(spoof);
+    ASSERT_GT(valid_sent, 100);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
     return 0;
 }
 

@@ -1291,6 +1291,37 @@ TEST_IMPL(templates_flood_evicts)
     return 0;
 }
 
+/* A budget below the defaults (flowhuntd --template-memory): the cache and each exporter stay
+ * within it, evicting, never refusing; a budget below TPL_MIN_MEMORY is raised to it. */
+TEST_IMPL(templates_memory_budget)
+{
+    tpl_cache_t c;
+    tpl_cache_init(&c);
+    ASSERT_UINT64_EQ(c.max_tpl_bytes, TPL_MAX_BYTES);
+    ASSERT_UINT64_EQ(c.max_held_bytes, TPL_HELD_MAX_TOTAL);
+    tpl_cache_set_memory(&c, 1000, 5u << 20);
+    ASSERT_UINT64_EQ(c.max_tpl_bytes, TPL_MIN_MEMORY);
+    ASSERT_UINT64_EQ(c.max_held_bytes, 5u << 20);
+    dec_counts_t counts;
+    memset(&counts, 0, sizeof counts);
+    flow_addr_t a[3];
+    flow_addr_parse(&a[0], "198.51.100.1");
+    flow_addr_parse(&a[1], "198.51.100.2");
+    flow_addr_parse(&a[2], "2001:db8::3");
+    size_t peak = 0;
+    for (uint32_t i = 0; i < 60000; i++) {
+        ASSERT_NOT_NULL(bound_define(&c, &a[i % 3], i % 7, (uint16_t)(256 + (i * 7919u) % 65000u),
+                                     (uint16_t)(1 + i % 60), &counts));
+        peak = c.tpl_bytes > peak ? c.tpl_bytes : peak;
+    }
+    ASSERT_LE(peak, TPL_MIN_MEMORY);
+    ASSERT_GT(peak, TPL_MIN_MEMORY / 2);
+    ASSERT_GT(c.templates_evicted, 10000);
+    ASSERT_UINT64_EQ(counts.n[DEC_E_TPL_LIMIT], 0);
+    tpl_cache_free(&c);
+    return 0;
+}
+
 /* Within one scope the least recently used template goes first: one used by data sets
  * survives a stream of new definitions; the oldest unused one does not. */
 TEST_IMPL(templates_lru_keeps_used)
