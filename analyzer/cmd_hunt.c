@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -139,6 +140,12 @@ int cmd_hunt(int argc, char **argv)
     int format = HR_FMT_TEXT, new_only = 0, write_state = 1, print_config = 0, min_risk = 0;
     int use_cache = 1, no_fold = 0;
     int c;
+    /* Blocks of 128 KiB and more from mmap and back to the kernel when freed, always: glibc's
+     * dynamic threshold rises to the largest block freed (up to 32 MiB), after which blocks
+     * below it come from the threads' arenas, where preparation's freed temporaries stay as
+     * holes. Peak memory 8 % lower (20 M flows, beacon: 1.105 -> 1.015 GB; the 2 M-flow day,
+     * every hunt: 548-559 -> 499-520 MB), time within the noise. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:hf:", opts, NULL)) != -1) {
