@@ -117,6 +117,7 @@ typedef struct top_key {
      * ("distinct_dstip"), else "" */
     char distinct[64];
     int times; /* --times: in the key printed, the first and last times follow */
+    uint32_t times_off; /* and where they lie in a printed entry: its table's times_off */
 } top_key_t;
 
 /* Clears the host bits of a 16-byte address: past plen4 of an IPv4 (mapped) one, past plen6
@@ -713,7 +714,7 @@ static int top_sums_of(const uint8_t *ent, const top_key_t *key, uint64_t *v)
         v[n++] = top_order_value(NULL, sm, TOP_DISTINCT);
     if (key->times) {
         uint64_t tm[2];
-        memcpy(tm, (const uint8_t *)(sm + 1) + (key->distinct[0] ? 8 : 0), sizeof tm);
+        memcpy(tm, ent + key->times_off, sizeof tm);
         v[n++] = tm[0];
         v[n++] = tm[1];
     }
@@ -1308,6 +1309,8 @@ int cmd_top(int argc, char **argv)
     }
     for (int p = 0; p < set.n_tab && status == CMD_OK; p++)
         set.n += set.tab[p].n;
+    if (status == CMD_OK) /* the layout is the table's (top_tab_init) */
+        kout.times_off = set.tab[0].times_off;
     if (status == CMD_OK && set.n > UINT32_MAX / 2) {
         /* one table's bound (top_tab_get), for the partitions together */
         fprintf(stderr, "flowhunt top: out of memory\n");
