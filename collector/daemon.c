@@ -512,14 +512,16 @@ int daemon_run(const daemon_opts_t *opts)
     if (opts->user && daemon_drop_privileges(opts->user) != 0)
         goto out;
     d.n_workers = opts->n_workers;
+    /* --template-memory: half templates, half held data, the same share for every worker */
+    const size_t tpl_share = opts->template_memory / 2 / (uint64_t)opts->n_workers;
     worker_opts_t wo = {.n_workers = opts->n_workers,
                         .dir = opts->dir,
                         .instance = opts->instance,
                         .queue_bytes = opts->queue_bytes,
                         .flush_ms = opts->flush_ms,
                         .rotate_s = opts->rotate_s,
-                        .tpl_bytes = opts->template_memory / 2 / (uint64_t)opts->n_workers,
-                        .held_bytes = opts->template_memory / 2 / (uint64_t)opts->n_workers};
+                        .tpl_bytes = tpl_share,
+                        .held_bytes = tpl_share};
     for (int i = 0; i < d.n_workers; i++) {
         char err[512];
         if (worker_start(&d.workers[i], i, &wo, err, sizeof err) != 0) {
