@@ -280,11 +280,18 @@ static char *hc_trim(char *s)
 /* Control bytes made '?' (a tab a space), in place. */
 static void hc_clean_text(char *s)
 {
-    for (; *s; s++)
+    char *end = s;
+    for (; *s; s++) {
         if (*s == '\t')
             *s = ' ';
         else if ((unsigned char)*s < 0x20 || *s == 0x7f)
             *s = '?';
+        if (*s != ' ')
+            end = s + 1;
+    }
+    /* no trailing blanks: cut short to its field, a text could end in one, which reading the
+     * printed configuration back would trim (and then print another text) */
+    *end = '\0';
 }
 
 /* "host[@hunt]" = "VALUE REASON..." */
@@ -398,6 +405,13 @@ static int hc_load_pools(hunt_config_t *c, const char *path, char *why, size_t w
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        /* longer than any address or network; and a device such as /dev/zero, which has no
+         * newline, would read as blank pieces for ever */
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(why, why_cap, "pools: %s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
         line[strcspn(line, "#")] = '\0';
         char *t = hc_trim(line);
         hc_net_t n;
@@ -675,8 +689,22 @@ static void hc_print_context(FILE *out, const hunt_config_t *c)
         fprintf(out, vals[i][0] ? "%s = %s\n" : "# %s =%s\n", keys[i], vals[i]);
 }
 
+/* The fewest significant digits that read back as v: printed with %g's six, 1234567 read back
+ * as 1234570 and 0.1234567 as 0.123457, so a printed configuration hunted with other values
+ * than the one it was printed from (and two close thresholds could become equal). */
+static const char *hc_fmt_num(double v, char buf[32])
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
 void hc_print(const hunt_config_t *c, FILE *out)
 {
+    char d_buf[32], v_buf[32];
     fprintf(out, "# flowhunt hunt configuration (from %s)\n", c->source);
     const char *sec = "";
 #define HC_X_PRINT(s, k, field, def, lo, hi, doc)                                                  \
@@ -691,7 +719,8 @@ void hc_print(const hunt_config_t *c, FILE *out)
             hc_print_context(out, c);                                                              \
         }                                                                                          \
     }                                                                                              \
-    fprintf(out, "# %s (default %g)\n%s = %g\n", doc, (double)(def), #k, c->field);
+    fprintf(out, "# %s (default %s)\n%s = %s\n", doc, hc_fmt_num((double)(def), d_buf), #k,        \
+            hc_fmt_num(c->field, v_buf));
     HC_NUMBERS(HC_X_PRINT)
 #undef HC_X_PRINT
     fprintf(out, "\n[ports]\n");

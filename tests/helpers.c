@@ -111,6 +111,15 @@ int test_have_tool(const char *tool)
     return 0;
 }
 
+int test_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) != 0 ? -1 : rc;
+}
+
 uint8_t *test_read_file(const char *path, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");

@@ -160,4 +160,7 @@ int64_t test_uptime_behind(uint32_t uptime, uint32_t t);
  * NULL on error. */
 uint8_t *test_read_file(const char *path, size_t *out_len);
 
+/* Writes `text` as the whole of file `path`: 0, or -1 on error. */
+int test_write_file(const char *path, const char *text);
+
 #endif

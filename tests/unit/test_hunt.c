@@ -2046,6 +2046,33 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_NOT_NULL(strstr(out, "[beacon]"));
     ASSERT_NOT_NULL(strstr(out, "min_connections = 6"));
     free(out);
+    /* what --print-config prints loads as the values it was printed from (six digits of %g
+     * printed 1234567 as 1.23457e+06) */
+    char ini[700], ini2[700];
+    snprintf(ini, sizeof ini, "%s/digits.ini", test_tmpdir());
+    snprintf(ini2, sizeof ini2, "%s/digits2.ini", test_tmpdir());
+    ASSERT_EQ(test_write_file(ini, "[general]\nfold_min_hosts = 1234567\n"
+                                   "[beacon]\nscore_base = 0.1234567\n"),
+              0);
+    ASSERT_EQ(
+        test_runf(&out, "%s hunt %s --config %s --print-config", test_bin("flowhunt"), dir, ini),
+        0);
+    ASSERT_EQ(test_write_file(ini2, out), 0);
+    free(out);
+    ASSERT_EQ(
+        test_runf(&out, "%s hunt %s --config %s --print-config", test_bin("flowhunt"), dir, ini2),
+        0);
+    ASSERT_NOT_NULL(strstr(out, "\nfold_min_hosts = 1234567\n"));
+    ASSERT_NOT_NULL(strstr(out, "\nscore_base = 0.1234567\n"));
+    ASSERT_NOT_NULL(strstr(out, "\nscore_low = 0.7\n")); /* and the defaults as they were */
+    free(out);
+    /* a pools "file" without lines (a device) is refused, not read forever */
+    ASSERT_EQ(test_write_file(ini, "[miner]\npools = /dev/zero\n"), 0);
+    ASSERT_EQ(test_runf(&out, "{ %s hunt %s --config %s --print-config 2>&1; }",
+                        test_bin("flowhunt"), dir, ini),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "pools: /dev/zero:1: line too long"));
+    free(out);
     return 0;
 }
 
