@@ -101,10 +101,8 @@ static void tpls_put_template(void *arg, const tpl_t *t)
     }
 }
 
-int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
+uint8_t *tpl_store_encode(const tpl_cache_t *c, size_t *len)
 {
-    if (c->generation == c->saved_generation)
-        return 0;
     tpls_buf_t b = {0};
     tpls_put(&b, TPLS_MAGIC, 8);
     TPLS_PUT(&b, uint32_t, 0); /* payload length, patched */
@@ -142,13 +140,25 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
     }
     if (b.oom) {
         free(b.p);
-        log_msg(LOG_ERROR, "templates not saved: out of memory");
-        return -1;
+        return NULL;
     }
     uint32_t plen = (uint32_t)(b.len - 16), crc = crc32c(b.p + 16, plen);
     memcpy(b.p + 8, &plen, 4);
     memcpy(b.p + 12, &crc, 4);
+    *len = b.len;
+    return b.p;
+}
 
+int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
+{
+    if (c->generation == c->saved_generation)
+        return 0;
+    size_t len;
+    uint8_t *img = tpl_store_encode(c, &len);
+    if (!img) {
+        log_msg(LOG_ERROR, "templates not saved: out of memory");
+        return -1;
+    }
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/templates-w%d.bin", state_dir, worker_id);
     snprintf(tmp, sizeof tmp, "%s/.templates-w%d.bin.tmp", state_dir, worker_id);
@@ -157,13 +167,13 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
     if (seg_dir_mkdirs(state_dir) == 0 &&
         (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0) {
         size_t off = 0;
-        while (off < b.len) {
-            ssize_t n = write(fd, b.p + off, b.len - off);
+        while (off < len) {
+            ssize_t n = write(fd, img + off, len - off);
             if (n <= 0)
                 break;
             off += (size_t)n;
         }
-        if (off == b.len && fsync(fd) == 0 && close(fd) == 0) {
+        if (off == len && fsync(fd) == 0 && close(fd) == 0) {
             fd = -1;
             rc = rename(tmp, path);
         }
@@ -177,7 +187,7 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id)
     } else {
         c->saved_generation = c->generation;
     }
-    free(b.p);
+    free(img);
     return rc == 0 ? 0 : -1;
 }
 
@@ -208,27 +218,14 @@ static void tpls_get(tpls_rd_t *r, void *out, size_t n)
         (dst) = tmp_;                                                                              \
     } while (0)
 
-static int tpls_load_file(tpl_cache_t *c, const char *path, tpl_store_keep_fn keep, void *arg)
+int tpl_store_decode(tpl_cache_t *c, const uint8_t *payload, size_t len, tpl_store_keep_fn keep,
+                     void *arg, int *damaged)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    uint8_t hdr[16];
-    int defined = 0;
-    uint8_t *payload = NULL;
-    uint32_t plen = 0, crc = 0;
-    if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, TPLS_MAGIC, 8) != 0)
-        goto bad;
-    memcpy(&plen, hdr + 8, 4);
-    memcpy(&crc, hdr + 12, 4);
-    if (plen > TPLS_MAX_FILE || !(payload = malloc(plen ? plen : 1)) ||
-        fread(payload, 1, plen, f) != plen || crc32c(payload, plen) != crc)
-        goto bad;
-
-    tpls_rd_t r = {payload, plen, 0};
+    tpls_rd_t r = {payload, len, 0};
     tpl_field_t fields[TPL_MAX_FIELDS];
     dec_counts_t counts;
     memset(&counts, 0, sizeof counts);
+    int defined = 0;
     while (r.rem && !r.bad) {
         flow_addr_t addr;
         uint16_t version;
@@ -276,13 +273,28 @@ static int tpls_load_file(tpl_cache_t *c, const char *path, tpl_store_keep_fn ke
                 defined++;
         }
     }
-    if (r.bad)
-        goto bad;
-    free(payload);
-    fclose(f);
+    *damaged = r.bad;
     return defined;
-bad:
-    log_msg(LOG_WARN, "ignoring damaged template file %s", path);
+}
+
+static int tpls_load_file(tpl_cache_t *c, const char *path, tpl_store_keep_fn keep, void *arg)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    uint8_t hdr[16];
+    int defined = 0, damaged = 1;
+    uint8_t *payload = NULL;
+    uint32_t plen = 0, crc = 0;
+    if (fread(hdr, 1, 16, f) == 16 && memcmp(hdr, TPLS_MAGIC, 8) == 0) {
+        memcpy(&plen, hdr + 8, 4);
+        memcpy(&crc, hdr + 12, 4);
+        if (plen <= TPLS_MAX_FILE && (payload = malloc(plen ? plen : 1)) &&
+            fread(payload, 1, plen, f) == plen && crc32c(payload, plen) == crc)
+            defined = tpl_store_decode(c, payload, plen, keep, arg, &damaged);
+    }
+    if (damaged)
+        log_msg(LOG_WARN, "ignoring damaged template file %s", path);
     free(payload);
     fclose(f);
     return defined;

@@ -19,6 +19,18 @@ int tpl_store_save(tpl_cache_t *c, const char *state_dir, int worker_id);
 /* Which scopes a worker keeps: returns nonzero for the exporters it owns. */
 typedef int (*tpl_store_keep_fn)(const flow_addr_t *exporter, void *arg);
 
+/* The file image of what the cache knows (magic, length, checksum, payload; the most recently
+ * used scopes that fit the file's bound), malloc'd with its length in *len; NULL when out of
+ * memory. */
+uint8_t *tpl_store_encode(const tpl_cache_t *c, size_t *len);
+
+/* Defines into c the scopes, sampling rates and templates of a file's payload (the bytes after
+ * its 16-byte header, whose checksum the caller has checked), keeping the scopes `keep`
+ * accepts (all when NULL). Returns the number of templates defined; *damaged is set when the
+ * payload does not parse to its end (what came before it stays defined). */
+int tpl_store_decode(tpl_cache_t *c, const uint8_t *payload, size_t len, tpl_store_keep_fn keep,
+                     void *arg, int *damaged);
+
 /* Loads every templates-w*.bin of state_dir into c, keeping the scopes `keep` accepts (all
  * when NULL). Returns the number of templates defined, or -1 when state_dir is unreadable. */
 int tpl_store_load(tpl_cache_t *c, const char *state_dir, tpl_store_keep_fn keep, void *arg);
