@@ -100,9 +100,14 @@ FUZZ_LIB_SRC := $(STORAGE_SRC) $(filter-out $(DAEMON_SRC),$(COLLECTOR_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard storage/*.h collector/*.h collector/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIBS_COLLECTOR)
+# The saved templates' target: the collector's library, the store and the log it writes to.
+$(BUILD)/fuzz/fuzz_tplstore: tests/fuzz/fuzz_tplstore.c $(FUZZ_LIB_SRC) collector/tpl_store.c collector/log.c $(wildcard storage/*.h collector/*.h collector/*/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_LIB_SRC) collector/tpl_store.c collector/log.c $(LIBS_COLLECTOR)
 # The targets of analyzer code link the analyzer instead of the collector: the users CSV
-# (enrich.c), the hunts' hour cache (hunt_unit.c) and the audit log's checker (audit.c).
-FUZZ_ANALYZER := $(addprefix $(BUILD)/fuzz/fuzz_,users unit audit)
+# (enrich.c), the hunts' hour cache (hunt_unit.c), the audit log's checker (audit.c) and
+# the import formats (cmd_import.c) and the hunts' configuration (hunt_config.c).
+FUZZ_ANALYZER := $(addprefix $(BUILD)/fuzz/fuzz_,users unit audit import config)
 $(FUZZ_ANALYZER): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)
