@@ -270,7 +270,7 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
         if (skip_zeroes && !s->flows && !s->packets && !s->bytes)
             continue;
         char t[32];
-        hr_iso(b * bin_ms, t);
+        timearg_format_iso(b * bin_ms, t);
         unsigned long long f = s->flows, p = s->packets, y = s->bytes;
         if (fmt == CNT_TEXT)
             printf("%-24s  %*llu  %*llu  %*llu\n", t, (int)wid[0], f, (int)wid[1], p, (int)wid[2],

@@ -810,8 +810,6 @@ int hr_acks_print(const char *dir, FILE *out);
 const char *hr_risk_name(int risk);
 const char *hr_conf_name(int conf);
 const char *hr_proto_name(uint8_t proto, char buf[8]);
-/* ISO 8601 UTC with milliseconds: "2024-03-01T12:00:00.000Z". */
-void hr_iso(uint64_t ms, char out[32]);
 /* The ATT&CK name of a technique ID ("" when unknown). */
 const char *hr_tech_name(const char *t);
 /* The flowhunt cat command that shows a finding's flows. */

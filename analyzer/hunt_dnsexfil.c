@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "hunt.h"
+#include "timearg.h"
 
 typedef struct hd_unit {
     flow_addr_t host, peer;
@@ -461,7 +462,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  nh);
         hev_raw(e, "population", j, t);
         char at[32];
-        hr_iso(s->from_ms + (uint64_t)u->peak_b * s->bucket_ms, at);
+        timearg_format_iso(s->from_ms + (uint64_t)u->peak_b * s->bucket_ms, at);
         unsigned bh = (unsigned)(s->bucket_ms / HD_HOUR_MS);
         snprintf(t, sizeof t,
                  "busiest %u-hour bucket from %s: %llu bytes to this resolver, %.1fx the host's "

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "hunt.h"
+#include "timearg.h"
 
 /* What a block is made of: see hf_plan. Allow-listed findings fold only by host, apart from
  * the others (an authorised scanner's targets, all suppressed by one entry). */
@@ -243,8 +244,8 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
     FILE *e = open_memstream(&ev, &ev_len);
     if (!e)
         hf_oom();
-    hr_iso(first, a);
-    hr_iso(last + 1, b);
+    timearg_format_iso(first, a);
+    timearg_format_iso(last + 1, b);
     hf_where(f, where, sizeof where);
     flow_addr_format(&f->host, host);
     if (kind == HF_PEER) {

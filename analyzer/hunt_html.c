@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "hunt.h"
+#include "timearg.h"
 
 /* ---- escaping ------------------------------------------------------------------------------- */
 
@@ -98,7 +99,7 @@ static void hh_num(char *b, size_t cap, double v)
 static void hh_time_label(char *b, size_t cap, double ms, double step_ms, int multi_day)
 {
     char iso[32];
-    hr_iso(ms < 0 ? 0 : (uint64_t)ms, iso); /* 2024-03-01T12:34:56.000Z */
+    timearg_format_iso(ms < 0 ? 0 : (uint64_t)ms, iso); /* 2024-03-01T12:34:56.000Z */
     if (step_ms >= 86400000.0)
         snprintf(b, cap, "%.5s", iso + 5); /* 03-01 */
     else if (step_ms >= 60000.0 && multi_day)
@@ -176,8 +177,8 @@ static void hh_label(char *b, size_t cap, const hh_axis_t *a, double v, double s
 {
     if (a->time) {
         char lo[32], hi[32];
-        hr_iso((uint64_t)(a->lo < 0 ? 0 : a->lo), lo);
-        hr_iso((uint64_t)(a->hi < 0 ? 0 : a->hi), hi);
+        timearg_format_iso((uint64_t)(a->lo < 0 ? 0 : a->lo), lo);
+        timearg_format_iso((uint64_t)(a->hi < 0 ? 0 : a->hi), hi);
         hh_time_label(b, cap, v, step, strncmp(lo, hi, 10) != 0);
     } else {
         hh_num(b, cap, v);
@@ -237,7 +238,7 @@ static void hh_frame(FILE *out, const hunt_series_t *s, const hh_axis_t *xa, con
             (HH_ML + HH_W - HH_MR) / 2, HH_H - 8);
     if (xa->time) {
         char iso[32];
-        hr_iso((uint64_t)(xa->lo < 0 ? 0 : xa->lo), iso);
+        timearg_format_iso((uint64_t)(xa->lo < 0 ? 0 : xa->lo), iso);
         fprintf(out, "time (UTC) from %.10s %.5s", iso, iso + 11);
     } else {
         hh_esc(out, s->x_unit);
@@ -264,7 +265,7 @@ static void hh_tip(FILE *out, const hunt_series_t *s, const hh_axis_t *xa, doubl
     char xb[48], yb[32];
     if (xa->time) {
         char iso[32];
-        hr_iso((uint64_t)(x < 0 ? 0 : x), iso);
+        timearg_format_iso((uint64_t)(x < 0 ? 0 : x), iso);
         snprintf(xb, sizeof xb, "%s", iso);
     } else {
         hh_num(xb, sizeof xb, x);
@@ -518,8 +519,8 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
                      f->peer_geo.as_org);
         hh_row(out, "Peer context", buf);
     }
-    hr_iso(f->first_seen, a);
-    hr_iso(f->last_seen, b);
+    timearg_format_iso(f->first_seen, a);
+    timearg_format_iso(f->last_seen, b);
     snprintf(buf, sizeof buf, "%s to %s", a, b);
     hh_row(out, "Seen", buf);
     fprintf(out,
@@ -530,7 +531,7 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
     fputs("<tr><th>Recommended action</th><td class=\"action\">", out);
     hh_esc(out, f->action);
     fputs("</td></tr>\n", out);
-    hr_iso(f->first_reported, a);
+    timearg_format_iso(f->first_reported, a);
     snprintf(buf, sizeof buf, "%s (%s, first reported %s)", f->fingerprint,
              f->is_new ? "new" : "seen before", a);
     hh_row(out, "Fingerprint", buf);
@@ -575,8 +576,8 @@ static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t 
             continue;
         }
         flow_addr_format(&g->host, host);
-        hr_iso(g->first_seen, a);
-        hr_iso(g->last_seen, b);
+        timearg_format_iso(g->first_seen, a);
+        timearg_format_iso(g->last_seen, b);
         fputs("<tr class=\"folded\" id=\"", out);
         hh_esc(out, g->hunt_id);
         fputs("\"><td>", out);
@@ -649,8 +650,8 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
                       const hf_plan_t *fold)
 {
     char a[32], b[32], buf[1024];
-    hr_iso(o->from_ms, a);
-    hr_iso(o->to_ms, b);
+    timearg_format_iso(o->from_ms, a);
+    timearg_format_iso(o->to_ms, b);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -663,7 +664,7 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
     hh_row(out, "Data directory", o->dir ? o->dir : "");
     snprintf(buf, sizeof buf, "%s to %s", a, b);
     hh_row(out, "Window", buf);
-    hr_iso(o->now_ms, a);
+    timearg_format_iso(o->now_ms, a);
     hh_row(out, "Report time (--now)", a);
     if (o->config_source)
         hh_row(out, "Configuration", o->config_source);
@@ -680,8 +681,8 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
                  p->partitions == 1 ? "" : "es");
         hh_row(out, "Population", buf);
         if (p->first_ms || p->last_ms) {
-            hr_iso(p->first_ms, a);
-            hr_iso(p->last_ms, b);
+            timearg_format_iso(p->first_ms, a);
+            timearg_format_iso(p->last_ms, b);
             snprintf(buf, sizeof buf, "%s to %s", a, b);
             hh_row(out, "Traffic seen", buf);
         }

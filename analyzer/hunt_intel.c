@@ -23,6 +23,7 @@
 
 #include "hunt.h"
 #include "intel.h"
+#include "timearg.h"
 
 typedef struct hi_unit {
     flow_addr_t host, peer;
@@ -170,17 +171,17 @@ static void hi_evidence(hunt_finding_t *f, const hi_unit_t *u, const char *crit)
         hev_int(e, "indicator_port", i->port);
     if (i->valid_from || i->valid_until) {
         if (i->valid_from)
-            hr_iso(i->valid_from, a);
+            timearg_format_iso(i->valid_from, a);
         if (i->valid_until)
-            hr_iso(i->valid_until, b);
+            timearg_format_iso(i->valid_until, b);
         char t[96];
         snprintf(t, sizeof t, "%s .. %s", i->valid_from ? a : "open", i->valid_until ? b : "open");
         hev_str(e, "indicator_valid", t);
     }
     hev_str(e, "direction",
             u->outbound ? "internal host to indicator" : "indicator to internal host");
-    hr_iso(u->first, a);
-    hr_iso(u->last, b);
+    timearg_format_iso(u->first, a);
+    timearg_format_iso(u->last, b);
     hev_str(e, "first_match", a);
     hev_str(e, "last_match", b);
     hev_int(e, "connections", (int64_t)u->conns);

@@ -46,6 +46,7 @@
 
 #include "enrich.h"
 #include "hunt.h"
+#include "timearg.h"
 
 #define HQ_HOUR 3600000ull
 #define HQ_DAY (24 * HQ_HOUR)
@@ -668,8 +669,8 @@ static void hq_report(hq_state_t *s, const hq_pair_t *p, const char *hosts_json,
     f->confidence = conf;
     int v4 = flow_addr_is_v4(&p->peer);
     char first_iso[32], net_iso[32];
-    hr_iso(hq_org_first(addr), first_iso);
-    hr_iso(hq_org_first(net), net_iso);
+    timearg_format_iso(hq_org_first(addr), first_iso);
+    timearg_format_iso(hq_org_first(net), net_iso);
     snprintf(f->summary, sizeof f->summary,
              "%s reached %s (%s/%s), first contacted by the organisation %s, used by %llu "
              "internal host%s",
@@ -709,7 +710,7 @@ static void hq_report(hq_state_t *s, const hq_pair_t *p, const char *hosts_json,
     if (s->rebuilt[0])
         hev_str(e, "baseline_rebuilt", s->rebuilt);
     char wf[32];
-    hr_iso(s->win_start, wf);
+    timearg_format_iso(s->win_start, wf);
     hev_str(e, "window_start", wf);
     hev_int(e, "conversations", (int64_t)p->convs);
     hev_int(e, "bytes_out", (int64_t)p->bytes_out);

@@ -247,17 +247,6 @@ const char *hr_proto_name(uint8_t proto, char buf[8])
     }
 }
 
-void hr_iso(uint64_t ms, char out[32])
-{
-    int64_t days = (int64_t)(ms / 86400000);
-    int64_t y;
-    unsigned m, d;
-    timearg_civil_from_days(days, &y, &m, &d);
-    uint64_t r = ms % 86400000;
-    snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m, d, (unsigned)(r / 3600000),
-             (unsigned)(r / 60000 % 60), (unsigned)(r / 1000 % 60), (unsigned)(r % 1000));
-}
-
 void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
                     char out[17])
 {
@@ -709,8 +698,8 @@ static void hr_cmd_select(const hunt_finding_t *f, const hr_opts_t *o, char *out
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
     char a[32], b[32], sel[1024];
-    hr_iso(f->first_seen, a);
-    hr_iso(f->last_seen + 1, b);
+    timearg_format_iso(f->first_seen, a);
+    timearg_format_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
     snprintf(out, cap, "flowhunt cat %s --from %s --to %s --sort start %s", o->dir, a, b, sel);
 }
@@ -728,8 +717,8 @@ void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t
     while (i + 1 < sizeof bins / sizeof bins[0] && span / bins[i].ms > 300)
         i++;
     char a[32], b[32], sel[1024];
-    hr_iso(f->first_seen / bins[i].ms * bins[i].ms, a);
-    hr_iso(f->last_seen + 1, b);
+    timearg_format_iso(f->first_seen / bins[i].ms * bins[i].ms, a);
+    timearg_format_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
     snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s %s", o->dir, a, b,
              bins[i].text, sel);
@@ -774,9 +763,9 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32];
     flow_addr_format(&f->host, host);
     hr_cat_cmd(f, o, cat, sizeof cat);
-    hr_iso(f->first_seen, first);
-    hr_iso(f->last_seen, last);
-    hr_iso(f->first_reported, rep);
+    timearg_format_iso(f->first_seen, first);
+    timearg_format_iso(f->last_seen, last);
+    timearg_format_iso(f->first_reported, rep);
     fprintf(out, "Hunt ID: %s%s\n", f->hunt_id, id_note ? id_note : "");
     fprintf(out, "Technique: %s %s", f->tech[0], hr_tech_name(f->tech[0]));
     if (f->n_tech > 1) {
@@ -827,9 +816,9 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32], pb[8];
     flow_addr_format(&f->host, host);
     hr_cat_cmd(f, o, cat, sizeof cat);
-    hr_iso(f->first_seen, first);
-    hr_iso(f->last_seen, last);
-    hr_iso(f->first_reported, rep);
+    timearg_format_iso(f->first_seen, first);
+    timearg_format_iso(f->last_seen, last);
+    timearg_format_iso(f->first_reported, rep);
     char *sum = hr_json_esc(f->summary), *act = hr_json_esc(f->action), *c = hr_json_esc(cat);
     char *sup = hr_json_esc(f->suppressed_reason);
     fprintf(out, "{\"hunt_id\":\"%s\",\"hunt\":\"%s\",\"technique\":\"%s\",\"techniques\":[",
@@ -903,9 +892,9 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
         port[16] = "", techs[64], score[32];
     flow_addr_format(&f->host, host);
     hr_cat_cmd(f, o, cat, sizeof cat);
-    hr_iso(f->first_seen, first);
-    hr_iso(f->last_seen, last);
-    hr_iso(f->first_reported, rep);
+    timearg_format_iso(f->first_seen, first);
+    timearg_format_iso(f->last_seen, last);
+    timearg_format_iso(f->first_reported, rep);
     if (f->port >= 0)
         snprintf(port, sizeof port, "%d", f->port);
     hr_techs(f, techs, sizeof techs, ";");
@@ -958,8 +947,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
          * and the finding says it was acknowledged: the reason is where the analyst starts */
         if (a && a->until && o->now_ms >= a->until) {
             char t[600], when[32], until[32];
-            hr_iso(a->ms, when);
-            hr_iso(a->until, until);
+            timearg_format_iso(a->ms, when);
+            timearg_format_iso(a->until, until);
             snprintf(t, sizeof t, "expired %s (acknowledged %s: %s)", until, when, a->reason);
             hev_str(&l->v[i]->ev, "acknowledgement", t);
             a = NULL;
@@ -1009,7 +998,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     char date[16];
     {
         char iso[32];
-        hr_iso(o->end_ms, iso);
+        timearg_format_iso(o->end_ms, iso);
         snprintf(date, sizeof date, "%.4s%.2s%.2s", iso, iso + 5, iso + 8);
     }
     unsigned next_seq = 0;
@@ -1076,8 +1065,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
     hf_plan(&fold, l->v, l->n, text ? o : NULL, o->new_only);
     if (o->format == HR_FMT_TEXT) {
         char a[32], b[32], window[80];
-        hr_iso(o->from_ms, a);
-        hr_iso(o->to_ms, b);
+        timearg_format_iso(o->from_ms, a);
+        timearg_format_iso(o->to_ms, b);
         /* an end no option gave is the flows': with none, say so rather than print the
          * epoch's first millisecond */
         int none = o->prep && o->prep->rows == 0;
@@ -1285,9 +1274,9 @@ int hr_acks_print(const char *dir, FILE *out)
     }
     for (size_t i = 0; i < n; i++) {
         char when[32], until[32] = "-";
-        hr_iso(acks[i].ms, when);
+        timearg_format_iso(acks[i].ms, when);
         if (acks[i].until)
-            hr_iso(acks[i].until, until);
+            timearg_format_iso(acks[i].until, until);
         uint64_t id = hj_lookup(&st.by_fp, acks[i].fp, 16);
         fprintf(out, "%s\t%s\t%s\t%s\t%s\n", acks[i].fp, id == UINT64_MAX ? "-" : st.ids[id].id,
                 when, acks[i].reason, until);

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "hunt.h"
+#include "timearg.h"
 
 #define HS_SYN 0x02
 #define HS_RST 0x04
@@ -514,7 +515,7 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
             char a[FLOW_ADDR_STRLEN], pb[8], at[32];
             flow_addr_format(&tg[i], a);
             const char *pn = hr_proto_name(c->proto, pb);
-            hr_iso(c->t, at);
+            timearg_format_iso(c->t, at);
             if (tl < sizeof fu->text)
                 tl += (size_t)snprintf(fu->text + tl, sizeof fu->text - tl, "%s%s:%u/%s at %s",
                                        listed > 1 ? ", " : "", a, c->port, pn, at);
@@ -766,16 +767,16 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     }
     hev_num(e, "failure_ratio", ratio, 3);
     char t[256], j[256], a1[32], a2[32];
-    hr_iso(fast.at_start, a1);
-    hr_iso(fast.at_end, a2);
+    timearg_format_iso(fast.at_start, a1);
+    timearg_format_iso(fast.at_end, a2);
     snprintf(t, sizeof t, "%llu (threshold %g) from %s to %s", (unsigned long long)fast.max,
              th_fast, a1, a2);
     snprintf(j, sizeof j,
              "{\"max\":%llu,\"threshold\":%g,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
              (unsigned long long)fast.max, th_fast, cfg->s_fast_win, a1, a2);
     hev_raw(e, "fast_window", j, t);
-    hr_iso(slow.at_start, a1);
-    hr_iso(slow.at_end, a2);
+    timearg_format_iso(slow.at_start, a1);
+    timearg_format_iso(slow.at_end, a2);
     snprintf(t, sizeof t, "%llu (threshold %g, failure ratio >= %g) from %s to %s",
              (unsigned long long)slow.max, th_slow, cfg->s_fail_ratio, a1, a2);
     snprintf(j, sizeof j,
@@ -1053,7 +1054,7 @@ static void hs_trw_report(hs_state_t *s, hs_host_t *h, const hs_fct_t *v, size_t
         snprintf(on, sizeof on, " on %d/%s", f->port, proto);
     else if (one_proto)
         snprintf(on, sizeof on, " over %s", proto);
-    hr_iso(v[d->at].t, at);
+    timearg_format_iso(v[d->at].t, at);
     /* an IPv6 host and network may not fit: the evidence keeps the whole story */
     if (snprintf(f->summary, sizeof f->summary,
                  "%s tried %zu internal addresses that nobody saw alive%s%s%s: the sequential "

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "hunt.h"
+#include "timearg.h"
 #include "version.h"
 
 #define HX_ECS_VERSION "9.4.0"      /* ../shared/reference/ecs-fields.json */
@@ -217,10 +218,10 @@ static void hx_view(hx_view_t *v, const hunt_finding_t *f, const hr_opts_t *o)
     v->port = icmp || f->port < 0 || f->port > 65535 ? -1 : f->port;
     v->transport = hx_transport(f->proto);
     v->direction = hx_direction(f, o);
-    hr_iso(f->first_seen, v->first);
-    hr_iso(f->last_seen, v->last);
-    hr_iso(o->now_ms, v->now);
-    hr_iso(f->first_reported, v->reported);
+    timearg_format_iso(f->first_seen, v->first);
+    timearg_format_iso(f->last_seen, v->last);
+    timearg_format_iso(o->now_ms, v->now);
+    timearg_format_iso(f->first_reported, v->reported);
     for (int i = 0; i < f->n_tech && i < HUNT_TECH_MAX; i++)
         hx_tech_view(&v->tech[v->n_tech++], f->tech[i]);
     v->risk = f->risk < HUNT_RISK_NONE       ? HUNT_RISK_NONE

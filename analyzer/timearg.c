@@ -211,8 +211,9 @@ static char *timearg_put_digits(char *p, unsigned n, int width)
 }
 
 /* "YYYY-MM-DD" sep "HH:MM:SS.mmm" (UTC) at out, by hand rather than snprintf (cat's text
- * and top --times print one or two a line, for millions of lines); its end. Years past 9999
- * would not fit; such times are clamped by the caller's data anyway. */
+ * and top --times print one or two a line, for millions of lines); its end. A year past 9999
+ * (an exporter's garbage clock) takes the digits it has, up to nine for 2^64 ms, rather than
+ * a date that is not the flow's. */
 static char *timearg_put_time(uint64_t ms, char *out, char sep)
 {
     int64_t y;
@@ -220,9 +221,10 @@ static char *timearg_put_time(uint64_t ms, char *out, char sep)
     uint64_t secs = ms / 1000;
     timearg_civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
     unsigned sod = (unsigned)(secs % 86400);
-    if (y > 9999)
-        y = 9999;
-    char *p = timearg_put_digits(out, (unsigned)y, 4);
+    int yw = 4;
+    for (int64_t t = y; t > 9999; t /= 10)
+        yw++;
+    char *p = timearg_put_digits(out, (unsigned)y, yw);
     *p++ = '-';
     p = timearg_put_digits(p, m, 2);
     *p++ = '-';

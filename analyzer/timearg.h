@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define TIMEARG_STRLEN 24 /* "YYYY-MM-DD HH:MM:SS.mmm" and its NUL */
+#define TIMEARG_STRLEN 29 /* "YYYY-MM-DD HH:MM:SS.mmm" and its NUL; years to 9 digits */
 
 /* Parses a time argument into ms since the epoch (UTC). Accepted forms:
  *   YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS, YYYY-MM-DDTHH:MM:SS.fff (1 to 9 digits,
@@ -29,11 +29,11 @@ int timearg_duration(const char *s, uint64_t *out_ms);
 int64_t timearg_days_from_civil(int64_t y, unsigned m, unsigned d);
 void timearg_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
-/* "YYYY-MM-DD HH:MM:SS.mmm" (UTC); returns the length (23). */
+/* "YYYY-MM-DD HH:MM:SS.mmm" (UTC); returns the length (23, more for a year past 9999). */
 int timearg_format(uint64_t ms, char out[TIMEARG_STRLEN]);
 
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC, as hr_iso prints it); returns the length (24). */
-#define TIMEARG_ISOLEN 25
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); returns the length (24, more for a year past 9999). */
+#define TIMEARG_ISOLEN 30
 int timearg_format_iso(uint64_t ms, char out[TIMEARG_ISOLEN]);
 
 #endif

@@ -160,6 +160,10 @@ int64_t test_uptime_behind(uint32_t uptime, uint32_t t);
  * NULL on error. */
 uint8_t *test_read_file(const char *path, size_t *out_len);
 
+/* ms since the epoch as ISO 8601 UTC to the millisecond ("2024-03-01T12:00:00.000Z"), by
+ * gmtime_r: the tests' reference, apart from the analyzer's own formatter. */
+void test_iso(uint64_t ms, char out[32]);
+
 /* Writes `text` as the whole of file `path`: 0, or -1 on error. */
 int test_write_file(const char *path, const char *text);
 

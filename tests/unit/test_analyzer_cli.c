@@ -1149,7 +1149,7 @@ static int tc_span_cmp(const void *a, const void *b)
 /* Checks `top --by BY [--distinct D] --times -n 0 --format csv FILTER`: each line is that of
  * the same command without --times (same order, same sums) followed by first_seen and
  * last_seen, which are the earliest and latest time of the key's flows in the reference
- * (each flow's [min, max] of its times), as hr_iso prints them. */
+ * (each flow's [min, max] of its times), as test_iso prints them. */
 static void tc_check_top_times(const tc_store_t *s, const char *by, const char *distinct,
                                const char *filter)
 {
@@ -1187,7 +1187,7 @@ static void tc_check_top_times(const tc_store_t *s, const char *by, const char *
         /* the key: the line without its sums */
         for (int k = 0; k < n_sums; k++)
             *strrchr(lw[i], ',') = '\0';
-        /* "key|first|last", the times as printed: compared with the reference's hr_iso */
+        /* "key|first|last", the times as printed: compared with test_iso's */
         snprintf(got[i - 1].key, sizeof got[0].key, "%s|%s|%s", lw[i], c1 + 1, c2 + 1);
     }
     flt_t *f;
@@ -1225,8 +1225,8 @@ static void tc_check_top_times(const tc_store_t *s, const char *by, const char *
     ASSERT_EQ((int)nk, n - 1);
     for (size_t i = 0; i < nk; i++) {
         char a[32], z[32];
-        hr_iso(ref[i].first, a);
-        hr_iso(ref[i].last, z);
+        test_iso(ref[i].first, a);
+        test_iso(ref[i].last, z);
         size_t l = strlen(ref[i].key);
         snprintf(ref[i].key + l, sizeof ref[0].key - l, "|%s|%s", a, z);
     }

@@ -746,10 +746,10 @@ TEST_IMPL(enrich_hunt_end_to_end)
 
     /* the host's lease over the finding, an earlier one of someone else, a malformed line */
     char a0[32], a1[32], b0[32], b1[32];
-    hr_iso(t0 - 3600000, a0);
-    hr_iso(t1 + 3600000, a1);
-    hr_iso(t0 - 7200000, b0);
-    hr_iso(t0 - 3600001, b1);
+    test_iso(t0 - 3600000, a0);
+    test_iso(t1 + 3600000, a1);
+    test_iso(t0 - 7200000, b0);
+    test_iso(t0 - 3600001, b1);
     char csv[1024];
     int len = snprintf(csv, sizeof csv,
                        "start,end,address,user,hostname\n%s,%s,%s,bob,ws-bob\n"

@@ -1125,13 +1125,23 @@ TEST_IMPL(timearg_parse_forms)
     ASSERT_STR_EQ(buf, "2024-02-29 12:00:30.123");
     timearg_format(0, buf);
     ASSERT_STR_EQ(buf, "1970-01-01 00:00:00.000");
-    /* the ISO form is hr_iso's (snprintf) to the millisecond, leap days and year ends too */
+    /* the ISO form is gmtime's to the millisecond, leap days and year ends too */
     char iso[TIMEARG_ISOLEN], want[32];
     for (uint64_t ms = 0; ms < 4102444800000ull; ms += 7777777777ull + 1) {
         ASSERT_EQ(timearg_format_iso(ms, iso), 24);
-        hr_iso(ms, want);
+        test_iso(ms, want);
         ASSERT_STR_EQ(iso, want);
     }
+    /* a garbage clock past the year 9999 prints its own date, up to 2^64 ms (a clamped year
+     * printed 9999 with another date's month and day) */
+    static const uint64_t far[] = {253402300800000ull, 253402300799999ull + 86400000ull * 400,
+                                   4000000000000000ull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        test_iso(far[i], want);
+        ASSERT_EQ(timearg_format_iso(far[i], iso), (int)strlen(want));
+        ASSERT_STR_EQ(iso, want);
+    }
+    ASSERT_EQ(timearg_format(UINT64_MAX, buf), (int)strlen(want) - 1);
     ASSERT_EQ(timearg_format_iso(1709208030123ull, iso), 24);
     ASSERT_STR_EQ(iso, "2024-02-29T12:00:30.123Z");
     /* days <-> dates over four centuries, both ways */
