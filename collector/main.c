@@ -48,7 +48,8 @@ static void usage(FILE *f)
             "      --rotate S      segment interval in seconds (default 60; with --read 3600)\n"
             "      --template-memory MB  templates and data held for templates not yet\n"
             "                      seen, all workers together (default 128 a worker; at\n"
-            "                      least 4): beyond, the least recently used go, counted\n"
+            "                      least 2 a worker): beyond, the least recently used go,\n"
+            "                      counted\n"
             "      --stats-interval S  counters logged and written every S seconds (default 60)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
             "  SIGTERM or SIGINT: store everything received and exit 0.\n"
@@ -303,7 +304,7 @@ int main(int argc, char **argv)
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
             if (*end || v == 0 || (c == OPT_WORKERS && v > DAEMON_MAX_WORKERS) ||
-                (c == OPT_TPLMEM && (v < 4 || v > (1u << 20)))) {
+                (c == OPT_TPLMEM && v > (1u << 20))) {
                 const char *name = "?";
                 for (const struct option *o = opts; o->name; o++)
                     if (o->val == c)
@@ -364,6 +365,18 @@ int main(int argc, char **argv)
     if (dopts.n_listen) {
         if (read_path || !write_dir) {
             fprintf(stderr, "flowhuntd: -l needs -w DIR and goes without --read (see --help)\n");
+            return 2;
+        }
+        /* each worker's caches take at least TPL_MIN_MEMORY each, so a smaller share would
+         * be raised to it, and the whole past the budget the operator set */
+        uint64_t tpl_min = 2ull * TPL_MIN_MEMORY * (uint64_t)dopts.n_workers;
+        if (dopts.template_memory && dopts.template_memory < tpl_min) {
+            fprintf(stderr,
+                    "flowhuntd: --template-memory %llu with %d workers: at least %llu (%u MiB "
+                    "of templates and %u of held data a worker)\n",
+                    (unsigned long long)(dopts.template_memory >> 20), dopts.n_workers,
+                    (unsigned long long)(tpl_min >> 20), TPL_MIN_MEMORY >> 20,
+                    TPL_MIN_MEMORY >> 20);
             return 2;
         }
         dopts.dir = write_dir;

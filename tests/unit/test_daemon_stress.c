@@ -394,6 +394,13 @@ TEST_IMPL(daemon_template_memory)
     close(spoof);
     ASSERT_GT(valid_sent, 100);
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
+    /* a budget below a worker's smallest caches is refused, not raised past what was set */
+    char *out;
+    ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 -w %s --workers 16 --template-memory 8 2>&1; }",
+                        test_bin("flowhuntd"), d.dir),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--template-memory 8 with 16 workers: at least 32"));
+    free(out);
     return 0;
 }
 
