@@ -331,7 +331,8 @@ static int hr_state_load(hr_state_t *s, const char *dir)
         unsigned long long first;
         if (sscanf(line, "%63s\t%63s\t%llu", fp, id, &first) != 3 || !hr_is_fingerprint(fp) ||
             strncmp(id, "TH-HUNTIN-", 10) != 0 || strlen(id) < 23 || strlen(id) > 28 ||
-            id[18] != '-' || strspn(id + 19, "0123456789") != strlen(id + 19)) {
+            strspn(id + 10, "0123456789") != 8 || id[18] != '-' ||
+            strspn(id + 19, "0123456789") != strlen(id + 19)) {
             fprintf(stderr, "flowhunt hunt: %s:%d: not 'FINGERPRINT<TAB>HUNT-ID<TAB>MS'\n", path,
                     lineno);
             fclose(f);
