@@ -107,8 +107,8 @@ $(BUILD)/fuzz/fuzz_tplstore: tests/fuzz/fuzz_tplstore.c $(FUZZ_LIB_SRC) collecto
 # The targets of analyzer code link the analyzer instead of the collector: the users CSV
 # (enrich.c), the hunts' hour cache (hunt_unit.c), the audit log's checker (audit.c) and
 # the import formats (cmd_import.c), the hunts' configuration (hunt_config.c) and their
-# state files (hunt_report.c).
-FUZZ_ANALYZER := $(addprefix $(BUILD)/fuzz/fuzz_,users unit audit import config state)
+# state files (hunt_report.c, the rare hunt's baseline in hunt_rare.c).
+FUZZ_ANALYZER := $(addprefix $(BUILD)/fuzz/fuzz_,users unit audit import config state baseline)
 $(FUZZ_ANALYZER): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_SRC) $(STORAGE_SRC) $(wildcard storage/*.h analyzer/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(ANALYZER_SRC) $(STORAGE_SRC) $(LIBS_ANALYZER)

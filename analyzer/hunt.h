@@ -665,6 +665,9 @@ extern const hunt_ops_t hd_ops; /* dns-exfil */
 extern const hunt_ops_t hn_ops; /* nonstd-port (hunt_nonstd.c) */
 extern const hunt_ops_t ho_ops; /* non-app: ICMP and other IP protocols (hunt_nonapp.c) */
 extern const hunt_ops_t hq_ops; /* rare and first-seen destinations (hunt_rare.c) */
+/* The checks a hunt makes of DIR/hunt/baseline-dst.bin's bytes before it trusts them: NULL,
+ * or what is wrong (what parsed is merged into a scratch state and dropped). */
+const char *hq_baseline_check(const uint8_t *buf, size_t len);
 extern const hunt_ops_t hm_ops; /* miner (hunt_miner.c) */
 extern const hunt_ops_t hi_ops; /* intel: threat-intel feed matches (hunt_intel.c) */
 extern const hunt_ops_t hl_ops; /* long-conn: long connections (hunt_long.c) */

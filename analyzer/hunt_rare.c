@@ -796,11 +796,8 @@ static void hq_finish(void *st, hunt_findings_t *out)
         hq_save(s);
 }
 
-static void hq_destroy(void *st)
+static void hq_clear(hq_state_t *s)
 {
-    hq_state_t *s = st;
-    if (!s)
-        return;
     hj_intern_free(&s->ent_keys);
     hj_intern_free(&s->seen_keys);
     hj_intern_free(&s->pair_keys);
@@ -808,7 +805,26 @@ static void hq_destroy(void *st)
     hj_vec_free(&s->ents);
     hj_vec_free(&s->pairs);
     hj_map_free(&s->hours);
+}
+
+static void hq_destroy(void *st)
+{
+    hq_state_t *s = st;
+    if (!s)
+        return;
+    hq_clear(s);
     free(s);
+}
+
+const char *hq_baseline_check(const uint8_t *buf, size_t len)
+{
+    hq_state_t s;
+    memset(&s, 0, sizeof s);
+    hj_vec_init(&s.ents, sizeof(hq_ent_t));
+    hj_vec_init(&s.pairs, sizeof(hq_pair_t));
+    const char *why = hq_parse(&s, buf, len);
+    hq_clear(&s);
+    return why;
 }
 
 const hunt_ops_t hq_ops = {"rare", hq_create, hq_feed, hq_part_end, hq_finish, hq_destroy, 8};

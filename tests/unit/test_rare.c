@@ -350,6 +350,13 @@ TEST_IMPL(rare_corrupt_baseline_rebuilt)
     size_t len;
     rt_read(path, &good, &len);
     ASSERT_GT(len, 200);
+    /* the checks the fuzz target drives, on what a run wrote: trusted as written, a byte
+     * flipped under the checksum and a cut-off file each named */
+    ASSERT_NULL(hq_baseline_check(good, len));
+    good[len / 2] ^= 0x40;
+    ASSERT_STR_EQ(hq_baseline_check(good, len), "checksum mismatch");
+    good[len / 2] ^= 0x40;
+    ASSERT_STR_EQ(hq_baseline_check(good, len - 50), "bad magic at the end (truncated?)");
     /* one flipped byte in an entry, a truncation, a bad version, garbage: each is detected
      * (the run says the baseline was rebuilt), set aside, and a valid file written again */
     for (int k = 0; k < 4; k++) {
