@@ -665,9 +665,6 @@ extern const hunt_ops_t hd_ops; /* dns-exfil */
 extern const hunt_ops_t hn_ops; /* nonstd-port (hunt_nonstd.c) */
 extern const hunt_ops_t ho_ops; /* non-app: ICMP and other IP protocols (hunt_nonapp.c) */
 extern const hunt_ops_t hq_ops; /* rare and first-seen destinations (hunt_rare.c) */
-/* The checks a hunt makes of DIR/hunt/baseline-dst.bin's bytes before it trusts them: NULL,
- * or what is wrong (what parsed is merged into a scratch state and dropped). */
-const char *hq_baseline_check(const uint8_t *buf, size_t len);
 extern const hunt_ops_t hm_ops; /* miner (hunt_miner.c) */
 extern const hunt_ops_t hi_ops; /* intel: threat-intel feed matches (hunt_intel.c) */
 extern const hunt_ops_t hl_ops; /* long-conn: long connections (hunt_long.c) */
@@ -677,6 +674,10 @@ extern const hunt_ops_t hl_ops; /* long-conn: long connections (hunt_long.c) */
  * here). docs/HUNTING.md states the same order. */
 extern const hunt_ops_t *const hunt_all[];
 extern const int hunt_n_all;
+
+/* The rare hunt's checks of DIR/hunt/baseline-dst.bin's bytes before it trusts them: NULL, or
+ * what is wrong (what parsed is merged into a scratch state and dropped). */
+const char *hq_baseline_check(const uint8_t *buf, size_t len);
 
 /* Runs preparation over DIR in [from, to) and feeds the hunts (n of them, states st[]).
  * Returns 0, or -1 with a message on stderr (prefix `prog`). */
