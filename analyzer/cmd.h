@@ -158,6 +158,7 @@ typedef struct imp_parser {
     int idx[32];  /* column of each known field, -1 when absent */
     char sep;
     char unset[16], empty[16]; /* zeek: the unset and empty markers */
+    int json;                  /* zeek: the log is JSON, an object a line */
 } imp_parser_t;
 
 enum { IMP_FMT_NFDUMP_CSV, IMP_FMT_ZEEK_CONN };

@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -281,7 +282,7 @@ static int imp_port(const char *s, uint16_t *out)
     return 0;
 }
 
-static const char *imp_field(const imp_parser_t *p, char **f, int k)
+static const char *imp_field(const imp_parser_t *p, const char *const *f, int k)
 {
     return p->idx[k] >= 0 ? f[p->idx[k]] : NULL;
 }
@@ -307,23 +308,24 @@ static int imp_bad(char *why, size_t cap, const char *field, const char *value)
 
 static int imp_nfdump_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t cap)
 {
-    char *f[IMP_MAX_FIELDS + 1];
+    char *fs[IMP_MAX_FIELDS + 1];
+    const char *const *f = (const char *const *)fs;
     if (line[0] == '\0')
         return IMP_SKIP;
     if (p->n_fields == 0) {
-        int n = imp_split(line, ',', f);
+        int n = imp_split(line, ',', fs);
         if (strcmp(f[0], "ts") != 0) {
             snprintf(why, cap,
                      "not nfdump CSV: the first line is not the 'ts,te,td,...' "
                      "header of `nfdump -o csv`");
             return IMP_FATAL;
         }
-        return imp_header(p, f, n, 0, why, cap);
+        return imp_header(p, fs, n, 0, why, cap);
     }
     /* `nfdump -o csv` ends with a summary block; -q leaves it out */
     if (strncmp(line, "Summary", 7) == 0)
         return IMP_END;
-    int n = imp_split(line, ',', f);
+    int n = imp_split(line, ',', fs);
     if (n != p->n_fields) {
         snprintf(why, cap, "%d fields, the header has %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
                  p->n_fields);
@@ -444,15 +446,74 @@ static int imp_zeek_u64(const imp_parser_t *p, const char *s, uint64_t *out)
     return imp_u64(s, out) == 0 ? 1 : -1;
 }
 
+static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec_t *out, char *why,
+                           size_t cap);
+
+/* A Zeek log written as JSON (LogAscii::use_json=T): an object a line, its keys the TSV
+ * form's #fields names, a field the connection lacks left out. Each value becomes the text
+ * the TSV form would have (a time or interval in seconds to the microsecond, which is what
+ * Zeek keeps; an ISO 8601 time, JSON::TS_ISO8601, as such; a count in digits; an absent
+ * field unset), and the line is read as a TSV line is. */
+static int imp_zeek_json(imp_parser_t *p, const char *line, flow_rec_t *out, char *why, size_t cap)
+{
+    json_error_t err;
+    json_t *o = json_loads(line, 0, &err);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        snprintf(why, cap, "not a JSON object: %.80s", o ? "another JSON value" : err.text);
+        return IMP_BAD;
+    }
+    int rc = IMP_FATAL;
+    if (!p->json && p->n_fields) {
+        snprintf(why, cap, "a JSON line in a TSV log");
+        rc = IMP_BAD;
+    } else if (!p->json && !json_object_get(o, "conn_state")) {
+        /* every conn.log record has it; dns.log and the others have id.* and proto too */
+        snprintf(why, cap, "a Zeek JSON log without conn_state: not a conn log");
+    } else {
+        if (!p->json) {
+            p->json = 1;
+            p->n_fields = IMP_N_F;
+            for (int k = 0; k < IMP_N_F; k++)
+                p->idx[k] = imp_names[k][1] ? k : -1;
+        }
+        const char *f[IMP_N_F];
+        char num[IMP_N_F][32];
+        for (int k = 0; k < IMP_N_F; k++) {
+            json_t *v = imp_names[k][1] ? json_object_get(o, imp_names[k][1]) : NULL;
+            uint64_t ms;
+            f[k] = p->unset;
+            if (json_is_string(v) && k == IMP_F_TS &&
+                timearg_parse(json_string_value(v), 0, &ms) == 0) {
+                snprintf(num[k], sizeof num[k], "%llu.%03u", (unsigned long long)(ms / 1000),
+                         (unsigned)(ms % 1000));
+                f[k] = num[k];
+            } else if (json_is_string(v)) {
+                f[k] = json_string_value(v);
+            } else if (json_is_integer(v)) {
+                snprintf(num[k], sizeof num[k], "%lld", (long long)json_integer_value(v));
+                f[k] = num[k];
+            } else if (json_is_real(v)) {
+                /* Zeek's microseconds: a double of a time near 2^31 s is within 2.4e-7 s */
+                snprintf(num[k], sizeof num[k], "%.6f", json_real_value(v));
+                f[k] = num[k];
+            } else if (v && !json_is_null(v)) {
+                f[k] = "(not a string or a number)";
+            }
+        }
+        rc = imp_zeek_fields(p, f, out, why, cap);
+    }
+    json_decref(o);
+    return rc;
+}
+
 static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t cap)
 {
     char *f[IMP_MAX_FIELDS + 1];
     if (line[0] == '\0')
         return IMP_SKIP;
-    if (line[0] == '{') {
-        snprintf(why, cap, "a JSON Zeek log; import reads the TSV form (LogAscii::use_json=F)");
-        return IMP_FATAL;
-    }
+    if (line[0] == '{')
+        return imp_zeek_json(p, line, out, why, cap);
     if (line[0] == '#') {
         if (strncmp(line, "#separator ", 11) == 0) {
             p->sep = imp_unescape_sep(line + 11);
@@ -474,12 +535,24 @@ static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why
         snprintf(why, cap, "not a Zeek conn.log: data before the #fields header");
         return IMP_FATAL;
     }
+    if (p->json) {
+        snprintf(why, cap, "a TSV line in a JSON log");
+        return IMP_BAD;
+    }
     int n = imp_split(line, p->sep, f);
     if (n != p->n_fields) {
         snprintf(why, cap, "%d fields, #fields names %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
                  p->n_fields);
         return IMP_BAD;
     }
+    return imp_zeek_fields(p, (const char *const *)f, out, why, cap);
+}
+
+/* A conn.log line's fields (f, placed as p->idx says) into a flow: the TSV and the JSON form
+ * alike. */
+static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec_t *out, char *why,
+                           size_t cap)
+{
     flow_rec_clear(out);
     uint64_t ts, dur = 0, v;
     const char *s = imp_field(p, f, IMP_F_TS);
@@ -686,7 +759,9 @@ static void imp_usage(FILE *f)
             "                       that agrees with ts, te and td; the end is start + td.\n"
             "                       Fields printed as 0 (AS, interfaces, masks, next hop, VLAN,\n"
             "                       out counters, ToS) are stored as absent.\n"
-            "  --format zeek-conn   a Zeek conn.log (TSV with a #fields header). Each line is\n"
+            "  --format zeek-conn   a Zeek conn.log: TSV with a #fields header, or JSON (an\n"
+            "                       object a line, LogAscii::use_json=T; times in seconds or\n"
+            "                       ISO 8601, JSON::TS_ISO8601). Each line is\n"
             "                       ONE biflow record: packets and bytes are the originator's\n"
             "                       (orig_pkts, orig_ip_bytes: IP bytes, as NetFlow counts),\n"
             "                       rev_packets and rev_bytes the responder's. Why not two\n"

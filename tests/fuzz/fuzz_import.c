@@ -1,11 +1,12 @@
 /* fuzz_import.c: files for `flowhunt import` through imp_parse_line (cmd_import.c).
  *
- * Byte 0 picks the format (bit 0: nfdump CSV or a Zeek conn.log); the rest is the file, cut
- * into lines at each newline as getline does and parsed in order until the data ends or the
- * parser calls the file foreign, as imp_file reads one. Each line is handed over in a block of
- * its own size, so a read past its end is an over-read under the sanitizers. Besides no crash,
- * hang or leak, what import promises its writer and its user: every flow has a start, an end
- * not before it and both addresses, and a skipped line or a refused file says why.
+ * Byte 0 picks the format (bit 0: nfdump CSV or a Zeek conn.log, TSV or JSON); the rest is the
+ * file, cut into lines at each newline as getline does and parsed in order until the data ends
+ * or the parser calls the file foreign, as imp_file reads one. Each line is handed over in a
+ * block of its own size, so a read past its end is an over-read under the sanitizers. Besides
+ * no crash, hang or leak, what import promises its writer and its user: every flow has a
+ * start, an end not before it and both addresses, and a skipped line or a refused file says
+ * why.
  */
 #include <stdlib.h>
 #include <string.h>

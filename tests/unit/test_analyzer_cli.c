@@ -1987,7 +1987,7 @@ TEST_IMPL(import_parse_lines)
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
     ASSERT_EQ(tc_imp(&p, "1.0\tC\t10.0.0.1", &r, why), IMP_FATAL); /* data before #fields */
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
-    ASSERT_EQ(tc_imp(&p, "{\"ts\":1.0}", &r, why), IMP_FATAL);
+    ASSERT_EQ(tc_imp(&p, "{\"ts\":1.0}", &r, why), IMP_FATAL); /* JSON, but no conn_state */
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
     ASSERT_EQ(tc_imp(&p, "#path\tdns", &r, why), IMP_FATAL);
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
@@ -2016,6 +2016,64 @@ TEST_IMPL(import_parse_lines)
     ASSERT_UINT64_EQ(r.rev_packets, 1230);
     ASSERT_UINT64_EQ(r.rev_bytes, 1712796);
     ASSERT(!FLOW_HAS(&r, exporter));
+    /* the same connection as Zeek writes it with LogAscii::use_json=T: the same flow (the
+     * interval a double at full precision, the time an ISO string with JSON::TS_ISO8601) */
+    {
+        flow_rec_t tsv = r;
+        imp_parser_t pj;
+        const char *json_forms[] = {
+            "{\"ts\":1596790190.457917,\"uid\":\"CHA\",\"id.orig_h\":\"10.8.0.61\","
+            "\"id.orig_p\":39404,\"id.resp_h\":\"195.113.214.206\",\"id.resp_p\":443,"
+            "\"proto\":\"tcp\",\"service\":\"ssl\",\"duration\":1.1383559703826904,"
+            "\"orig_bytes\":1188,\"resp_bytes\":1633463,\"conn_state\":\"RSTR\","
+            "\"missed_bytes\":0,\"history\":\"ShADadttFr\",\"orig_pkts\":661,"
+            "\"orig_ip_bytes\":37548,\"resp_pkts\":1230,\"resp_ip_bytes\":1712796}",
+            "{\"ts\":\"2020-08-07T08:49:50.457917Z\",\"id.orig_h\":\"10.8.0.61\","
+            "\"id.orig_p\":39404,\"id.resp_h\":\"195.113.214.206\",\"id.resp_p\":443,"
+            "\"proto\":\"tcp\",\"duration\":1.138356,\"conn_state\":\"RSTR\","
+            "\"history\":\"ShADadttFr\",\"orig_pkts\":661,\"orig_ip_bytes\":37548,"
+            "\"resp_pkts\":1230,\"resp_ip_bytes\":1712796}"};
+        for (int i = 0; i < 2; i++) {
+            imp_parser_init(&pj, IMP_FMT_ZEEK_CONN);
+            ASSERT_EQ(tc_imp(&pj, json_forms[i], &r, why), IMP_FLOW);
+            ASSERT_UINT64_EQ(r.present, tsv.present);
+            ASSERT_UINT64_EQ(r.time_start, tsv.time_start);
+            ASSERT_UINT64_EQ(r.time_end, tsv.time_end);
+            ASSERT_EQ(memcmp(&r.src_addr, &tsv.src_addr, 16), 0);
+            ASSERT_EQ(memcmp(&r.dst_addr, &tsv.dst_addr, 16), 0);
+            ASSERT_EQ(r.src_port, tsv.src_port);
+            ASSERT_EQ(r.dst_port, tsv.dst_port);
+            ASSERT_EQ(r.proto, tsv.proto);
+            ASSERT_EQ(r.tcp_flags, tsv.tcp_flags);
+            ASSERT_UINT64_EQ(r.packets, tsv.packets);
+            ASSERT_UINT64_EQ(r.bytes, tsv.bytes);
+            ASSERT_UINT64_EQ(r.rev_packets, tsv.rev_packets);
+            ASSERT_UINT64_EQ(r.rev_bytes, tsv.rev_bytes);
+        }
+        /* a field left out is unset; not JSON, a TSV line among JSON ones, another log */
+        ASSERT_EQ(tc_imp(&pj,
+                         "{\"ts\":1.5,\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":1,"
+                         "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":2,\"proto\":\"udp\","
+                         "\"conn_state\":\"S0\"}",
+                         &r, why),
+                  IMP_FLOW);
+        ASSERT_UINT64_EQ(r.time_end, 1500);
+        ASSERT(!FLOW_HAS(&r, packets) && !FLOW_HAS(&r, rev_bytes));
+        ASSERT_EQ(tc_imp(&pj, "{\"ts\":1.5,\"id.orig_h\":\"10.0.0.1\"}", &r, why), IMP_BAD);
+        ASSERT_STR_EQ(why, "bad id.resp_h '-'");
+        ASSERT_EQ(tc_imp(&pj, "{\"ts\":", &r, why), IMP_BAD);
+        ASSERT_NOT_NULL(strstr(why, "not a JSON object"));
+        ASSERT_EQ(tc_imp(&pj, "1.0\tC\t10.0.0.1", &r, why), IMP_BAD);
+        ASSERT_STR_EQ(why, "a TSV line in a JSON log");
+        imp_parser_init(&pj, IMP_FMT_ZEEK_CONN);
+        ASSERT_EQ(tc_imp(&pj,
+                         "{\"ts\":1.5,\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":1,"
+                         "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53,\"proto\":\"udp\","
+                         "\"query\":\"example.com\"}",
+                         &r, why),
+                  IMP_FATAL);
+        ASSERT_STR_EQ(why, "a Zeek JSON log without conn_state: not a conn log");
+    }
     /* unset duration and counters; ICMPv6 neighbour solicitation (135, counterpart 136) */
     ASSERT_EQ(tc_imp(&p,
                      "11.275\tC\t::\t135\tff02::1:ffb4:4877\t136\ticmp\t-\t-\t-\t-\tOTH\tF\tF\t0\t-"
