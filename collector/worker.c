@@ -56,6 +56,12 @@ static void worker_prom(worker_t *w, const char *fmt, ...)
     }
 }
 
+/* One line of a per-worker counter or gauge: NAME{worker="N"} VALUE. */
+static void worker_gauge(worker_t *w, const char *name, uint64_t v)
+{
+    worker_prom(w, "%s{worker=\"%d\"} %llu\n", name, w->id, (unsigned long long)v);
+}
+
 /* Series per exporter and per template scope: at most this many of each, the most recently
  * seen. A flood of spoofed sources fills the tables with tens of thousands of entries; their
  * series would make a file of tens of MiB rewritten every second. The per-worker totals below
@@ -115,17 +121,12 @@ static void worker_publish(worker_t *w)
     const exp_evicted_t *ev = &t->evicted;
     char elabels[64];
     snprintf(elabels, sizeof elabels, "exporter=\"evicted\",worker=\"%d\"", w->id);
-    worker_prom(w, "flowhunt_datagrams_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)w->ingest.datagrams);
-    worker_prom(w, "flowhunt_decoded_flows_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)w->ingest.flows);
-    worker_prom(w, "flowhunt_exporters{worker=\"%d\"} %u\n", w->id, t->n_exporters);
-    worker_prom(w, "flowhunt_exporter_domains{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)t->n_domains_total);
-    worker_prom(w, "flowhunt_exporters_evicted_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ev->exporters);
-    worker_prom(w, "flowhunt_exporter_domains_evicted_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ev->domains);
+    worker_gauge(w, "flowhunt_datagrams_total", w->ingest.datagrams);
+    worker_gauge(w, "flowhunt_decoded_flows_total", w->ingest.flows);
+    worker_gauge(w, "flowhunt_exporters", t->n_exporters);
+    worker_gauge(w, "flowhunt_exporter_domains", t->n_domains_total);
+    worker_gauge(w, "flowhunt_exporters_evicted_total", ev->exporters);
+    worker_gauge(w, "flowhunt_exporter_domains_evicted_total", ev->domains);
     worker_prom(w, "flowhunt_exporter_datagrams_total{%s} %llu\n", elabels,
                 (unsigned long long)ev->datagrams);
     for (int k = 1; k < DEC_N_ERRORS; k++)
@@ -149,37 +150,24 @@ static void worker_publish(worker_t *w)
                 w->id, (unsigned long long)c->scopes_evicted);
     worker_prom(w, "flowhunt_template_scopes_evicted_total{worker=\"%d\",bound=\"cache\"} %llu\n",
                 w->id, (unsigned long long)c->scopes_evicted_global);
-    worker_prom(w, "flowhunt_template_scopes{worker=\"%d\"} %u\n", w->id, c->n_scopes);
+    worker_gauge(w, "flowhunt_template_scopes", c->n_scopes);
     /* the cache's memory against its budget (--template-memory) */
-    worker_prom(w, "flowhunt_template_bytes{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->tpl_bytes);
-    worker_prom(w, "flowhunt_template_bytes_max{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->max_tpl_bytes);
-    worker_prom(w, "flowhunt_held_bytes{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->held_bytes);
-    worker_prom(w, "flowhunt_held_bytes_max{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->max_held_bytes);
-    worker_prom(w, "flowhunt_evicted_scope_templates_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->evicted_scope_templates);
-    worker_prom(w, "flowhunt_evicted_scope_held_sets_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->evicted_scope_held);
-    worker_prom(w, "flowhunt_templates_evicted_all_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->templates_evicted);
-    worker_prom(w, "flowhunt_template_scopes_refused_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)c->scopes_refused);
+    worker_gauge(w, "flowhunt_template_bytes", c->tpl_bytes);
+    worker_gauge(w, "flowhunt_template_bytes_max", c->max_tpl_bytes);
+    worker_gauge(w, "flowhunt_held_bytes", c->held_bytes);
+    worker_gauge(w, "flowhunt_held_bytes_max", c->max_held_bytes);
+    worker_gauge(w, "flowhunt_evicted_scope_templates_total", c->evicted_scope_templates);
+    worker_gauge(w, "flowhunt_evicted_scope_held_sets_total", c->evicted_scope_held);
+    worker_gauge(w, "flowhunt_templates_evicted_all_total", c->templates_evicted);
+    worker_gauge(w, "flowhunt_template_scopes_refused_total", c->scopes_refused);
     const seg_writer_stats_t *ws = seg_writer_stats(w->writer);
-    worker_prom(w, "flowhunt_stored_flows_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ws->flows_written);
-    worker_prom(w, "flowhunt_store_dropped_flows_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)(ws->flows_dropped));
-    worker_prom(w, "flowhunt_segments_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ws->segments);
+    worker_gauge(w, "flowhunt_stored_flows_total", ws->flows_written);
+    worker_gauge(w, "flowhunt_store_dropped_flows_total", ws->flows_dropped);
+    worker_gauge(w, "flowhunt_segments_total", ws->segments);
     /* segments holding flows far from their arrival hour (replays, held exports, a wrong
      * exporter clock): listed for windows from DIR/flows/misplaced */
-    worker_prom(w, "flowhunt_segments_misplaced_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ws->segments_misplaced);
-    worker_prom(w, "flowhunt_store_write_errors_total{worker=\"%d\"} %llu\n", w->id,
-                (unsigned long long)ws->write_errors);
+    worker_gauge(w, "flowhunt_segments_misplaced_total", ws->segments_misplaced);
+    worker_gauge(w, "flowhunt_store_write_errors_total", ws->write_errors);
     snprintf(w->summary, sizeof w->summary,
              "worker %d: %llu datagrams, %llu flows, %llu dropped whole, %llu stored, %llu not "
              "stored, %u exporters (%llu evicted), %u template scopes (%llu evicted)",
