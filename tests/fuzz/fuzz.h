@@ -12,6 +12,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* Writes p[0..n) as the whole file at path (for targets whose reader takes a file); 0 or -1. */
+static inline int fuzz_put_file(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = n ? fwrite(p, 1, n, f) : 0;
+    return fclose(f) != 0 || w != n ? -1 : 0;
+}
 
 #ifdef FH_LIBFUZZER
 #define FUZZ_ENTRY(name)                                                                           \

@@ -17,23 +17,14 @@
 #include "fuzz/fuzz.h"
 #include "hunt.h"
 
-static int fuzz_state_put(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = n ? fwrite(p, 1, n, f) : 0;
-    return fclose(f) != 0 || w != n ? -1 : 0;
-}
-
 /* One run in the scratch directory `dir`, whose hunt/ folder is empty. */
 static void fuzz_state_check(const uint8_t *data, size_t size, const char *dir, const char *acks,
                              const char *ids)
 {
     const uint8_t *nul = memchr(data, 0, size);
     size_t acks_len = nul ? (size_t)(nul - data) : size;
-    if (fuzz_state_put(acks, data, acks_len) != 0 ||
-        (nul && fuzz_state_put(ids, nul + 1, size - acks_len - 1) != 0))
+    if (fuzz_put_file(acks, data, acks_len) != 0 ||
+        (nul && fuzz_put_file(ids, nul + 1, size - acks_len - 1) != 0))
         return;
     char *text = NULL;
     size_t len = 0;
