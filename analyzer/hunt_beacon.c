@@ -73,6 +73,7 @@ typedef struct hb_unit {
     uint32_t n;
     uint64_t dropped; /* over max_connections */
     uint64_t bytes_out, bytes_in, stitched, unanswered;
+    uint64_t last_end; /* the latest end of its connections: the answer comes after the start */
     uint32_t sampling;
 } hb_unit_t;
 
@@ -301,6 +302,8 @@ static void hb_count(hb_state_t *s, uint32_t id, const hunt_conv_t *c)
     u->bytes_in += c->bytes_in;
     u->stitched += c->n_records > 2;
     u->unanswered += !c->answered;
+    if (c->t_end > u->last_end)
+        u->last_end = c->t_end;
     if (c->sampling > u->sampling)
         u->sampling = c->sampling;
 }
@@ -1048,7 +1051,9 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
     int portless = f->port < 0; /* ICMP, GRE, ... */
     f->proto = u->proto;
     f->first_seen = c->first;
-    f->last_seen = c->last;
+    /* seen until the end of the last check-in, so that the finding's window (and the flows
+     * command printed from it) takes in its answer too */
+    f->last_seen = u->last_end > c->last ? u->last_end : c->last;
     f->risk = risk;
     f->score = final;
     double hours = (double)(c->last - c->first) / 3600000.0;

@@ -11,6 +11,7 @@
  * that survive a second run, acknowledgement, exit statuses, a memory bound small enough to
  * force several passes giving the same findings, and the team's labelled Stratosphere logs.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -731,6 +732,80 @@ TEST_IMPL(hunt_golden_report)
               1);
     ASSERT_EQ(strncmp(csv, "hunt_id,hunt,technique,techniques,host,user,peer,port,proto,", 60), 0);
     free(csv);
+    return 0;
+}
+
+/* The bytes column of `flowhunt cat --format csv` output, summed; -1 without one. */
+static long long th_csv_bytes(const char *csv)
+{
+    int col = -1, i = 0;
+    const char *p = csv;
+    for (; *p && *p != '\n'; i++) {
+        size_t n = strcspn(p, ",\n");
+        if (n == 5 && strncmp(p, "bytes", 5) == 0)
+            col = i;
+        p += n + (p[n] == ',');
+    }
+    if (col < 0 || *p != '\n')
+        return -1;
+    long long sum = 0;
+    for (const char *line = p + 1; *line;) {
+        const char *f = line;
+        for (int k = 0; k < col && f; k++)
+            f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        if (!f)
+            return -1;
+        sum += atoll(f);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    return sum;
+}
+
+/* Each beacon finding's printed flows command shows every flow its evidence counts: the
+ * bytes both ways add up to the evidence's. The window used to end at the last check-in's
+ * start, so the last answer (which starts after it) was left out in most findings. */
+TEST_IMPL(hunt_flows_command_shows_evidence)
+{
+    char truth[700], path[700];
+    const char *dir = th_store("fc", "v9", 4000, 7, "6", 1, truth, sizeof truth);
+    snprintf(path, sizeof path, "%s/fc.jsonl", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL,
+                        "%s hunt %s " TH_HUNT_ARGS " --hunts beacon --no-state --no-fold "
+                        "--format json -o %s",
+                        test_bin("flowhunt"), dir, path),
+              1);
+    FILE *f = fopen(path, "r");
+    ASSERT_NOT_NULL(f);
+    char line[65536];
+    int checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        ASSERT_NOT_NULL(j);
+        const char *peer = json_string_value(json_object_get(j, "peer"));
+        json_t *ev = json_object_get(j, "evidence");
+        const char *cmd = json_string_value(json_object_get(j, "flows_command"));
+        ASSERT_NOT_NULL(cmd);
+        if (peer && !strchr(peer, '/')) {
+            long long want = json_integer_value(json_object_get(ev, "bytes_out")) +
+                             json_integer_value(json_object_get(ev, "bytes_in"));
+            char *csv;
+            ASSERT_EQ(strncmp(cmd, "flowhunt ", 9), 0);
+            ASSERT_EQ(test_runf(&csv, "%s %s --format csv", test_bin("flowhunt"), cmd + 9), 0);
+            long long got = th_csv_bytes(csv);
+            if (got != want)
+                fprintf(stderr, "%s: evidence %lld bytes, the command shows %lld\n", cmd, want,
+                        got);
+            ASSERT_EQ(got, want);
+            free(csv);
+            checked++;
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    fprintf(stderr, "# %d beacon findings' flows commands checked\n", checked);
+    ASSERT_GE(checked, 3);
     return 0;
 }
 
