@@ -264,35 +264,57 @@ static int hd_is_inferred(const hd_inferred_t *inf, const flow_addr_t *a)
     return inf->n > 0 && hj_lookup(&inf->keys, a->b, 16) != UINT64_MAX;
 }
 
+typedef struct hd_server {
+    flow_addr_t a;
+    uint64_t hosts;
+} hd_server_t;
+
+/* Busiest first, then by address: an order that does not depend on the units' (which
+ * follows how the window was cut into passes). */
+static int hd_cmp_server(const void *pa, const void *pb)
+{
+    const hd_server_t *a = pa, *b = pb;
+    if (a->hosts != b->hosts)
+        return a->hosts > b->hosts ? -1 : 1;
+    return memcmp(a->a.b, b->a.b, 16);
+}
+
 static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
 {
     memset(inf, 0, sizeof *inf);
     if (s->cfg->n_resolvers > 0 || s->cfg->d_res_min_hosts <= 0)
         return;
-    size_t lj = 0, lt = 0;
-    lj += (size_t)snprintf(inf->json, sizeof inf->json, "{\"min_hosts\":%.0f,\"servers\":[",
-                           s->cfg->d_res_min_hosts);
-    for (size_t i = 0; i < s->units.n; i++) { /* in unit order: the report is deterministic */
+    hj_vec_t servers;
+    hj_vec_init(&servers, sizeof(hd_server_t));
+    for (size_t i = 0; i < s->units.n; i++) {
         const hd_unit_t *u = (const hd_unit_t *)s->units.v + i;
         uint64_t n = hunt_resolver_in_practice(s->ctx, &u->peer);
         if (!n)
             continue;
         int is_new;
         hj_intern(&inf->keys, u->peer.b, 16, &is_new);
-        if (!is_new)
-            continue;
-        if (inf->n++ < 8) { /* the evidence names the first eight */
-            char a[FLOW_ADDR_STRLEN];
-            flow_addr_format(&u->peer, a);
-            if (lj < sizeof inf->json)
-                lj += (size_t)snprintf(inf->json + lj, sizeof inf->json - lj,
-                                       "%s{\"address\":\"%s\",\"hosts\":%llu}",
-                                       inf->n > 1 ? "," : "", a, (unsigned long long)n);
-            if (lt < sizeof inf->text)
-                lt += (size_t)snprintf(inf->text + lt, sizeof inf->text - lt, "%s%s (%llu hosts)",
-                                       inf->n > 1 ? ", " : "", a, (unsigned long long)n);
-        }
+        if (is_new)
+            *(hd_server_t *)hj_vec_at(&servers, servers.n) = (hd_server_t){u->peer, n};
     }
+    inf->n = servers.n;
+    hd_server_t *v = servers.v;
+    if (inf->n > 1)
+        qsort(v, inf->n, sizeof *v, hd_cmp_server);
+    size_t lj = 0, lt = 0;
+    lj += (size_t)snprintf(inf->json, sizeof inf->json, "{\"min_hosts\":%.0f,\"servers\":[",
+                           s->cfg->d_res_min_hosts);
+    for (size_t i = 0; i < inf->n && i < 8; i++) { /* the evidence names the busiest eight */
+        char a[FLOW_ADDR_STRLEN];
+        flow_addr_format(&v[i].a, a);
+        unsigned long long n = (unsigned long long)v[i].hosts;
+        if (lj < sizeof inf->json)
+            lj += (size_t)snprintf(inf->json + lj, sizeof inf->json - lj,
+                                   "%s{\"address\":\"%s\",\"hosts\":%llu}", i ? "," : "", a, n);
+        if (lt < sizeof inf->text)
+            lt += (size_t)snprintf(inf->text + lt, sizeof inf->text - lt, "%s%s (%llu hosts)",
+                                   i ? ", " : "", a, n);
+    }
+    hj_vec_free(&servers);
     if (lj < sizeof inf->json)
         snprintf(inf->json + lj, sizeof inf->json - lj, "],\"count\":%zu}", inf->n);
     if (lt < sizeof inf->text)

@@ -2054,7 +2054,7 @@ TEST_IMPL(hunt_memory_bound_passes)
     /* 16 MB holds a few tens of thousands of records: the window is hunted in several passes,
      * and the findings must be exactly those of one pass */
     char truth[700], ini[700];
-    const char *dir = th_store("mem", "v5", 150000, 11, "24", 1, truth, sizeof truth);
+    const char *dir = th_store("mem", "v9", 150000, 21, "48", 1, truth, sizeof truth);
     snprintf(ini, sizeof ini, "%s/small.ini", test_tmpdir());
     FILE *f = fopen(ini, "w");
     ASSERT_NOT_NULL(f);
@@ -2080,6 +2080,22 @@ TEST_IMPL(hunt_memory_bound_passes)
     free(one);
     free(many);
     free(text);
+    /* without --resolvers (and with the default internal networks, IPv6's too), dns-exfil
+     * names the resolvers in practice: the same ones, in the same order (they came in the
+     * order of its units, which the passes change) */
+    ASSERT_EQ(test_runf(&one,
+                        "%s hunt %s --hunts dns-exfil --format json --no-state --now 2024-03-05",
+                        test_bin("flowhunt"), dir),
+              1);
+    ASSERT_EQ(test_runf(&many,
+                        "%s hunt %s --hunts dns-exfil --format json --no-state --now 2024-03-05 "
+                        "--config %s",
+                        test_bin("flowhunt"), dir, ini),
+              1);
+    ASSERT_NOT_NULL(strstr(one, "\"resolvers_in_practice\":{\"min_hosts\""));
+    ASSERT_STR_EQ(one, many);
+    free(one);
+    free(many);
     return 0;
 }
 
