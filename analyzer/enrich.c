@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "timearg.h"
+#include "utf8.h"
 
 enum { EN_KIND_GEO, EN_KIND_ASN };
 
@@ -431,10 +432,19 @@ int en_escape(char *out, const char *text, int out_fmt)
         if ((out_fmt == EN_OUT_JSON && (*s == '"' || *s == '\\')) ||
             (out_fmt == EN_OUT_CSV && *s == '"'))
             out[len++] = out_fmt == EN_OUT_JSON ? '\\' : '"';
-        if (*s < 0x20 && out_fmt == EN_OUT_JSON)
+        size_t k = *s < 0x80 ? 1 : utf8_seq_len(s);
+        if (k == 0) { /* not UTF-8 (a Latin-1 feed): U+FFFD, in at most the 6 bytes of \u */
+            len +=
+                snprintf(out + len, 7, "%s", out_fmt == EN_OUT_JSON ? "\\ufffd" : UTF8_REPLACEMENT);
+        } else if (k > 1) {
+            memcpy(out + len, s, k);
+            len += (int)k;
+            s += k - 1;
+        } else if (*s < 0x20 && out_fmt == EN_OUT_JSON) {
             len += snprintf(out + len, 7, "\\u%04x", *s);
-        else
+        } else {
             out[len++] = *s < 0x20 && out_fmt != EN_OUT_CSV ? '?' : (char)*s;
+        }
     }
     if (quote)
         out[len++] = '"';

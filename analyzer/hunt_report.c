@@ -25,6 +25,7 @@
 #include "enrich.h"
 #include "hunt.h"
 #include "timearg.h"
+#include "utf8.h"
 
 /* ---- evidence ------------------------------------------------------------------------------ */
 
@@ -70,7 +71,14 @@ char *hr_json_esc(const char *s)
         } else if (ch < 0x20) {
             o += sprintf(o, "\\u%04x", ch);
         } else {
-            *o++ = (char)ch;
+            size_t k = utf8_seq_len((const unsigned char *)s);
+            if (k == 0) {
+                o += sprintf(o, "\\ufffd"); /* not UTF-8: JSON must be */
+            } else {
+                memcpy(o, s, k);
+                o += k;
+                s += k - 1;
+            }
         }
     }
     *o = '\0';

@@ -798,6 +798,49 @@ TEST_IMPL(intel_hunt_end_to_end)
     printf("%d of %d cases found among %d findings\n", found, n, lines);
     ASSERT_EQ(found, n);
     free(out);
+
+    /* a feed in Latin-1: JSON must be UTF-8 (jansson refuses a line that is not), so a byte
+     * that starts no UTF-8 sequence is U+FFFD; valid UTF-8 passes as it is */
+    char latin[600];
+    snprintf(latin, sizeof latin, "%s/latin1.txt", tmp);
+    FILE *lf = fopen(latin, "w");
+    ASSERT_NOT_NULL(lf);
+    fprintf(lf, "%s C2 caf\xe9 \xd0\x9c\xd0\xbe\xd1\x81 \xed\xa0\x80\n", cases[0].peer);
+    ASSERT_EQ(fclose(lf), 0);
+    static const char want[] = "C2 caf\xef\xbf\xbd \xd0\x9c\xd0\xbe\xd1\x81 "
+                               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+    snprintf(cmd, sizeof cmd,
+             "%s hunt %s --internal 10.0.0.0/16,fd00::/8 --intel %s --hunts intel --format json "
+             "--now 2024-03-20 --no-state",
+             test_bin("flowhunt"), dir, latin);
+    ASSERT_EQ(it_sh(&out, cmd), 1);
+    lines = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv), lines++) {
+        json_error_t err;
+        json_t *o = json_loads(line, 0, &err);
+        if (!o)
+            fprintf(stderr, "not JSON: %s\n", err.text);
+        ASSERT_NOT_NULL(o);
+        json_t *ev = json_object_get(o, "evidence");
+        ASSERT_STR_EQ(json_string_value(json_object_get(ev, "description")), want);
+        json_decref(o);
+    }
+    ASSERT_GT(lines, 0);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "%s cat %s --intel %s --fields src_intel,dst_intel --format json --limit 1",
+             test_bin("flowhunt"), dir, latin);
+    ASSERT_EQ(it_sh(&out, cmd), 0);
+    json_t *o = json_loads(out, 0, NULL);
+    ASSERT_NOT_NULL(o);
+    const char *cell = json_string_value(json_object_get(o, "dst_intel"));
+    if (!cell)
+        cell = json_string_value(json_object_get(o, "src_intel"));
+    ASSERT_NOT_NULL(cell);
+    ASSERT_NOT_NULL(strstr(cell, want));
+    json_decref(o);
+    free(out);
     return 0;
 }
 

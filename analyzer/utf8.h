@@ -1,0 +1,46 @@
+/* utf8.h: whether text from outside is UTF-8, for the writers of JSON (and CSV) that pass
+ * it on.
+ *
+ * Feed descriptions, user names, allow-list and acknowledgement reasons come from files and
+ * command lines in any encoding (a Latin-1 "café"); JSON must be UTF-8 (RFC 8259 8.1), and a
+ * SIEM drops a line that is not. The writers copy each valid sequence and replace each byte
+ * that does not start one with U+FFFD.
+ */
+#ifndef FH_UTF8_H
+#define FH_UTF8_H
+
+#include <stddef.h>
+
+#define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD, as UTF-8 */
+
+/* The length (1-4) of the well-formed UTF-8 sequence at s (NUL-terminated), or 0 when s[0]
+ * does not start one: RFC 3629's table, so no overlong forms, no surrogates, nothing past
+ * U+10FFFF. */
+static inline size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+#endif
