@@ -299,7 +299,9 @@ int cmd_hunt(int argc, char **argv)
     }
     /* the hunts */
     int want[sizeof hunt_all / sizeof hunt_all[0]] = {0};
-    for (const char *p = hunts_arg ? hunts_arg : ""; *p;) {
+    /* at least one name: an empty list (--hunts "$UNSET") would run nothing and exit 0,
+     * which a scheduler reads as a clean network */
+    for (const char *p = hunts_arg; p;) {
         size_t len = strcspn(p, ",");
         int ok = 0;
         for (int i = 0; i < hunt_n_all; i++)
@@ -316,8 +318,7 @@ int cmd_hunt(int argc, char **argv)
             goto done;
         }
         p += len;
-        if (*p == ',')
-            p++;
+        p = *p == ',' && p[1] ? p + 1 : NULL;
     }
     for (int i = 0; i < hunt_n_all; i++)
         if (want[i] || !hunts_arg)

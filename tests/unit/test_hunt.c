@@ -2113,6 +2113,10 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_EQ(
         test_runf(NULL, "%s hunt %s --hunts beacons 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
         2);
+    /* no hunt named is not "ran and found nothing" */
+    ASSERT_EQ(
+        test_runf(NULL, "%s hunt %s --hunts '' 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
+        2);
     ASSERT_EQ(test_runf(NULL, "%s hunt %s --internal 10.0.0.0/33 2>/dev/null", test_bin("flowhunt"),
                      test_tmpdir()),
               2);
