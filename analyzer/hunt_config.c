@@ -150,7 +150,8 @@ int hc_parse_net(const char *s, hc_net_t *out)
         *slash = '\0';
         errno = 0;
         plen = strtol(slash + 1, &end, 10);
-        if (errno || end == slash + 1 || *end)
+        /* digits only: strtol takes "-1" (then read as "no length": one host) and " 8" */
+        if (errno || slash[1] < '0' || slash[1] > '9' || *end)
             return -1;
     }
     if (flow_addr_parse(&out->addr, buf) != 0)

@@ -2120,6 +2120,13 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_EQ(test_runf(NULL, "%s hunt %s --internal 10.0.0.0/33 2>/dev/null", test_bin("flowhunt"),
                      test_tmpdir()),
               2);
+    /* a negative length is no length: not one host (the organisation as one address) */
+    ASSERT_EQ(test_runf(NULL, "%s hunt %s --internal 10.0.0.0/-1 2>/dev/null", test_bin("flowhunt"),
+                        test_tmpdir()),
+              2);
+    ASSERT_EQ(test_runf(NULL, "%s hunt %s --internal '10.0.0.0/ 8' 2>/dev/null",
+                        test_bin("flowhunt"), test_tmpdir()),
+              2);
     /* an empty directory: ran, found nothing */
     char empty[700];
     snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
