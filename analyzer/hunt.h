@@ -98,163 +98,175 @@ typedef struct hc_allow {
     char text[200]; /* as written, for the evidence */
 } hc_allow_t;
 
-/* Every numeric setting: X(section, key, field, default, min, max, doc). The INI file, the
- * defaults, --print-config and docs/HUNTING.md all come from this one list. */
+/* Every numeric setting: X(section, key, field, default, min, max, kind, doc), kind `whole`
+ * for a count (hosts, bytes, a risk: the code takes it as an integer, so a fraction is
+ * refused rather than cut) or `real`. The INI file, the defaults, --print-config and
+ * docs/HUNTING.md all come from this one list. */
 #define HC_NUMBERS(X)                                                                              \
-    X(general, memory_mb, memory_mb, 2048, 16, 1048576,                                            \
+    X(general, memory_mb, memory_mb, 2048, 16, 1048576, whole,                                     \
       "memory for prepared flows; larger windows are hunted in several passes")                    \
-    X(general, workers, workers, 0, 0, 16, "scan threads (0: the online CPUs, at most 16)")        \
-    X(general, min_risk, min_risk, 1, 1, 4,                                                        \
+    X(general, workers, workers, 0, 0, 16, whole, "scan threads (0: the online CPUs, at most 16)") \
+    X(general, min_risk, min_risk, 1, 1, 4, whole,                                                 \
       "lowest risk reported, 1 Low .. 4 Critical (--min-risk): findings below it are counted in "  \
       "the report's header, not listed, and take no Hunt ID")                                      \
-    X(general, fold_min_hosts, fold_min_hosts, 10, 0, 1e9,                                        \
+    X(general, fold_min_hosts, fold_min_hosts, 10, 0, 1e9, whole,                                  \
       "the text and HTML reports print the Low and Medium findings of one hunt towards one peer, " \
-      "port and protocol from this many hosts or more as one block (--no-fold, or 0: each "       \
-      "apart); the other formats list each")                                                      \
-    X(general, fold_min_findings, fold_min_findings, 10, 0, 1e9,                                  \
-      "the text and HTML reports print one host's findings of one hunt and risk, this many or "   \
-      "more (a scanner's targets, a poller's), as one block (--no-fold, or 0: each apart)")       \
-    X(general, fold_min_low, fold_min_low, 50, 0, 1e9,                                            \
-      "then the Low findings of one hunt that no block holds, this many or more (a week's "       \
-      "first contacts with new destinations), as one block (--no-fold, or 0: each apart)")        \
-    X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600,                                               \
+      "port and protocol from this many hosts or more as one block (--no-fold, or 0: each "        \
+      "apart); the other formats list each")                                                       \
+    X(general, fold_min_findings, fold_min_findings, 10, 0, 1e9, whole,                            \
+      "the text and HTML reports print one host's findings of one hunt and risk, this many or "    \
+      "more (a scanner's targets, a poller's), as one block (--no-fold, or 0: each apart)")        \
+    X(general, fold_min_low, fold_min_low, 50, 0, 1e9, whole,                                      \
+      "then the Low findings of one hunt that no block holds, this many or more (a week's "        \
+      "first contacts with new destinations), as one block (--no-fold, or 0: each apart)")         \
+    X(prep, stitch_gap_s, stitch_gap_s, 60, 0, 3600, real,                                         \
       "longest gap between two records of one 5-tuple that are joined")                            \
-    X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400,                                      \
+    X(prep, active_timeout_min_s, active_min_s, 50, 1, 86400, real,                                \
       "without an end reason, only a record at least this long can have been cut by an "           \
       "active timeout")                                                                            \
-    X(prep, dedup_tolerance_ms, dedup_tol_ms, 2000, 0, 600000,                                     \
+    X(prep, dedup_tolerance_ms, dedup_tol_ms, 2000, 0, 600000, whole,                              \
       "records of one 5-tuple from different exporters starting this close are one flow")          \
-    X(prep, pair_tolerance_ms, pair_tol_ms, 5000, 0, 600000,                                       \
+    X(prep, pair_tolerance_ms, pair_tol_ms, 5000, 0, 600000, whole,                                \
       "a reverse record starting this much before or after the forward one answers it")            \
-    X(beacon, min_connections, b_min_conn, 6, 4, 1000000,                                          \
+    X(beacon, min_connections, b_min_conn, 6, 4, 1000000, whole,                                   \
       "connections a pair needs to be scored (RITA needs 4)")                                      \
-    X(beacon, max_connections, b_max_conn, 86400, 100, 10000000,                                   \
+    X(beacon, max_connections, b_max_conn, 86400, 100, 10000000, real,                             \
       "timestamps kept per pair (RITA's strobe limit); more are counted, not kept")                \
-    X(beacon, min_interval_ms, b_min_interval_ms, 1000, 0, 3600000,                                \
+    X(beacon, min_interval_ms, b_min_interval_ms, 1000, 0, 3600000, real,                          \
       "intervals shorter than this are retries, not check-ins")                                    \
-    X(beacon, iqr_guard_s, b_iqr_guard_s, 10, 0, 3600,                                             \
+    X(beacon, iqr_guard_s, b_iqr_guard_s, 10, 0, 3600, real,                                       \
       "interval IQR below which Bowley skew counts as 0 (RITA)")                                   \
-    X(beacon, size_iqr_guard, b_size_iqr_guard, 10, 0, 1000000,                                    \
+    X(beacon, size_iqr_guard, b_size_iqr_guard, 10, 0, 1000000, real,                              \
       "byte-size IQR below which Bowley skew counts as 0 (RITA)")                                  \
-    X(beacon, weight_timing, b_w_ts, 0.25, 0, 1, "weight of the timing score")                     \
-    X(beacon, weight_size, b_w_ds, 0.25, 0, 1, "weight of the data-size score")                    \
-    X(beacon, weight_duration, b_w_dur, 0.25, 0, 1, "weight of the duration score")                \
-    X(beacon, weight_histogram, b_w_hist, 0.25, 0, 1, "weight of the hourly histogram score")      \
-    X(beacon, hist_bins, b_hist_bins, 24, 6, 1000, "histogram bins over the window (RITA: 24)")    \
-    X(beacon, bimodal_sensitivity, b_bimodal_sens, 0.05, 0.01, 1,                                  \
+    X(beacon, weight_timing, b_w_ts, 0.25, 0, 1, real, "weight of the timing score")               \
+    X(beacon, weight_size, b_w_ds, 0.25, 0, 1, real, "weight of the data-size score")              \
+    X(beacon, weight_duration, b_w_dur, 0.25, 0, 1, real, "weight of the duration score")          \
+    X(beacon, weight_histogram, b_w_hist, 0.25, 0, 1, real,                                        \
+      "weight of the hourly histogram score")                                                      \
+    X(beacon, hist_bins, b_hist_bins, 24, 6, 1000, whole,                                          \
+      "histogram bins over the window (RITA: 24)")                                                 \
+    X(beacon, bimodal_sensitivity, b_bimodal_sens, 0.05, 0.01, 1, real,                            \
       "RITA histogram_mode_sensitivity")                                                           \
-    X(beacon, bimodal_outlier_removal, b_bimodal_outl, 1, 0, 10, "RITA bimodal outlier removal")   \
-    X(beacon, bimodal_min_bins, b_bimodal_min, 11, 6, 1000,                                        \
+    X(beacon, bimodal_outlier_removal, b_bimodal_outl, 1, 0, 10, real,                             \
+      "RITA bimodal outlier removal")                                                              \
+    X(beacon, bimodal_min_bins, b_bimodal_min, 11, 6, 1000, whole,                                 \
       "RITA histogram_bimodal_min_hours_seen")                                                     \
-    X(beacon, duration_min_bins, b_dur_min, 6, 1, 1000, "RITA duration_min_hours_seen")            \
-    X(beacon, duration_ideal_bins, b_dur_ideal, 12, 1, 1000,                                       \
+    X(beacon, duration_min_bins, b_dur_min, 6, 1, 1000, whole, "RITA duration_min_hours_seen")     \
+    X(beacon, duration_ideal_bins, b_dur_ideal, 12, 1, 1000, real,                                 \
       "RITA duration_consistency_ideal_hours_seen")                                                \
-    X(beacon, period_alpha, b_alpha, 0.001, 1e-12, 0.5,                                            \
+    X(beacon, period_alpha, b_alpha, 0.001, 1e-12, 0.5, real,                                      \
       "significance of the periodicity (Rayleigh) test")                                           \
-    X(beacon, period_max_intervals, b_per_max, 4096, 16, 1000000,                                  \
+    X(beacon, period_max_intervals, b_per_max, 4096, 16, 1000000, whole,                           \
       "most recent intervals the periodicity test uses")                                           \
-    X(beacon, timing_min, b_ts_min, 0.75, 0, 1,                                                    \
+    X(beacon, timing_min, b_ts_min, 0.75, 0, 1, real,                                              \
       "without a significant period, RITA timing needed to call a pair a beacon (Poisson "         \
       "arrivals score about 0.5)")                                                                 \
-    X(beacon, sampled_min, b_sampled_min, 10, 2, 1e9,                                              \
-      "sampling rate (1:N) from which timing cannot be tested (thinned check-ins with jitter "    \
-      "lose their phase): a pair may then be a beacon by size regularity and persistence alone, " \
+    X(beacon, sampled_min, b_sampled_min, 10, 2, 1e9, real,                                        \
+      "sampling rate (1:N) from which timing cannot be tested (thinned check-ins with jitter "     \
+      "lose their phase): a pair may then be a beacon by size regularity and persistence alone, "  \
       "at most Medium, Low confidence")                                                            \
-    X(beacon, sampled_min_size, b_sampled_ds, 0.9, 0, 1,                                           \
-      "under sampling: data-size score needed without timing")                                    \
-    X(beacon, sampled_min_duration, b_sampled_dur, 0.8, 0, 1,                                      \
-      "under sampling: duration score needed without timing")                                     \
-    X(beacon, score_base, b_base, 0.5, 0, 1, "beacon score below which a pair is not reported")    \
-    X(beacon, score_low, b_low, 0.7, 0, 1, "RITA bucket: base..low maps to 0.2..0.4")              \
-    X(beacon, score_medium, b_medium, 0.9, 0, 1, "RITA bucket: low..medium maps to 0.4..0.6")      \
-    X(beacon, prevalence_rare, b_prev_rare, 0.02, 0, 1,                                            \
+    X(beacon, sampled_min_size, b_sampled_ds, 0.9, 0, 1, real,                                     \
+      "under sampling: data-size score needed without timing")                                     \
+    X(beacon, sampled_min_duration, b_sampled_dur, 0.8, 0, 1, real,                                \
+      "under sampling: duration score needed without timing")                                      \
+    X(beacon, score_base, b_base, 0.5, 0, 1, real,                                                 \
+      "beacon score below which a pair is not reported")                                           \
+    X(beacon, score_low, b_low, 0.7, 0, 1, real, "RITA bucket: base..low maps to 0.2..0.4")        \
+    X(beacon, score_medium, b_medium, 0.9, 0, 1, real,                                             \
+      "RITA bucket: low..medium maps to 0.4..0.6")                                                 \
+    X(beacon, prevalence_rare, b_prev_rare, 0.02, 0, 1, real,                                      \
       "destinations used by at most this share of internal hosts are rare (bonus)")                \
-    X(beacon, prevalence_common, b_prev_common, 0.5, 0, 1,                                         \
+    X(beacon, prevalence_common, b_prev_common, 0.5, 0, 1, real,                                   \
       "destinations used by at least this share are common (full penalty)")                        \
-    X(beacon, prevalence_bonus, b_prev_bonus, 0.15, 0, 1, "added for a rare destination")          \
-    X(beacon, prevalence_penalty, b_prev_penalty, 0.3, 0, 1, "taken for a common destination")     \
-    X(beacon, prevalence_min_hosts, b_prev_min_hosts, 10, 1, 1000000,                              \
+    X(beacon, prevalence_bonus, b_prev_bonus, 0.15, 0, 1, real, "added for a rare destination")    \
+    X(beacon, prevalence_penalty, b_prev_penalty, 0.3, 0, 1, real,                                 \
+      "taken for a common destination")                                                            \
+    X(beacon, prevalence_min_hosts, b_prev_min_hosts, 10, 1, 1000000, whole,                       \
       "internal hosts needed before prevalence means anything")                                    \
-    X(beacon, unknown_prevalence_max_risk, b_unk_prev_risk, 2, 1, 4,                               \
+    X(beacon, unknown_prevalence_max_risk, b_unk_prev_risk, 2, 1, 4, whole,                        \
       "highest risk (1 Low .. 4 Critical) when too few internal hosts to judge prevalence")        \
-    X(beacon, nonstandard_port_bonus, b_port_bonus, 0.15, 0, 1,                                    \
+    X(beacon, nonstandard_port_bonus, b_port_bonus, 0.15, 0, 1, real,                              \
       "added when the port is not standard for the protocol (T1571)")                              \
-    X(beacon, nonstandard_port_max_hosts, b_port_max_hosts, 4, 0, 1000000,                        \
-      "the non-standard-port bonus needs the destination used by at most this many internal "     \
-      "hosts: a port many hosts use to one destination is that service's (STUN, MQTT), not a "    \
+    X(beacon, nonstandard_port_max_hosts, b_port_max_hosts, 4, 0, 1000000, whole,                  \
+      "the non-standard-port bonus needs the destination used by at most this many internal "      \
+      "hosts: a port many hosts use to one destination is that service's (STUN, MQTT), not a "     \
       "backdoor's (hunting-methods.md 5.2)")                                                       \
-    X(beacon, internal_penalty, b_int_penalty, 0.3, 0, 1,                                           \
-      "taken when the destination is internal: periodic internal traffic is mostly management "   \
-      "(RITA scores only internal to external); lateral C2 still shows, lower")                   \
-    X(beacon, fleet_hosts, b_fleet_hosts, 10, 2, 1000000,                                         \
-      "internal hosts sharing one timer (port, protocol, period within 10 %) towards at least "   \
-      "3 different destinations: installed software's schedule (NTP, updates), risk capped at "   \
+    X(beacon, internal_penalty, b_int_penalty, 0.3, 0, 1, real,                                    \
+      "taken when the destination is internal: periodic internal traffic is mostly management "    \
+      "(RITA scores only internal to external); lateral C2 still shows, lower")                    \
+    X(beacon, fleet_hosts, b_fleet_hosts, 10, 2, 1000000, real,                                    \
+      "internal hosts sharing one timer (port, protocol, period within 10 %) towards at least "    \
+      "3 different destinations: installed software's schedule (NTP, updates), risk capped at "    \
       "Low")                                                                                       \
-    X(beacon, shared_timer_share, b_shared_share, 0.25, 0, 1,                                     \
-      "one timer of fleet_hosts hosts towards a destination that at least this share of the "     \
-      "internal hosts call: software the organisation runs (an update service), risk capped at "  \
+    X(beacon, shared_timer_share, b_shared_share, 0.25, 0, 1, real,                                \
+      "one timer of fleet_hosts hosts towards a destination that at least this share of the "      \
+      "internal hosts call: software the organisation runs (an update service), risk capped at "   \
       "Low (1 turns the rule off)")                                                                \
-    X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000,                                   \
-      "a host with beacon-like timelines to this many destinations on one port is a poller "      \
-      "(monitoring, backup, management), not one implant: risk capped at Low")                    \
-    X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, "connections for High confidence") \
-    X(beacon, confidence_high_hours, b_conf_h_high, 12, 0, 10000,                                  \
+    X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000, real,                             \
+      "a host with beacon-like timelines to this many destinations on one port is a poller "       \
+      "(monitoring, backup, management), not one implant: risk capped at Low")                     \
+    X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, real,                              \
+      "connections for High confidence")                                                           \
+    X(beacon, confidence_high_hours, b_conf_h_high, 12, 0, 10000, real,                            \
       "hours covered for High confidence")                                                         \
-    X(beacon, confidence_medium_n, b_conf_n_med, 10, 1, 1000000,                                   \
+    X(beacon, confidence_medium_n, b_conf_n_med, 10, 1, 1000000, real,                             \
       "connections for Medium confidence")                                                         \
-    X(scan, fast_window_s, s_fast_win, 300, 1, 86400, "fast-scan window (Zeek: 5 min)")            \
-    X(scan, slow_window_s, s_slow_win, 86400, 60, 31536000, "slow-scan window")                    \
-    X(scan, fast_horizontal, s_fast_h, 25, 2, 1000000,                                             \
+    X(scan, fast_window_s, s_fast_win, 300, 1, 86400, real, "fast-scan window (Zeek: 5 min)")      \
+    X(scan, slow_window_s, s_slow_win, 86400, 60, 31536000, real, "slow-scan window")              \
+    X(scan, fast_horizontal, s_fast_h, 25, 2, 1000000, real,                                       \
       "failed targets on one port within the fast window (Zeek: 25)")                              \
-    X(scan, fast_vertical, s_fast_v, 15, 2, 65536,                                                 \
+    X(scan, fast_vertical, s_fast_v, 15, 2, 65536, real,                                           \
       "failed ports on one target within the fast window (Zeek: 15)")                              \
-    X(scan, slow_horizontal, s_slow_h, 50, 2, 1000000,                                             \
+    X(scan, slow_horizontal, s_slow_h, 50, 2, 1000000, real,                                       \
       "failed targets on one port within the slow window")                                         \
-    X(scan, slow_vertical, s_slow_v, 50, 2, 65536,                                                 \
+    X(scan, slow_vertical, s_slow_v, 50, 2, 65536, real,                                           \
       "failed ports on one target within the slow window")                                         \
-    X(scan, slow_fail_ratio, s_fail_ratio, 0.5, 0, 1,                                              \
+    X(scan, slow_fail_ratio, s_fail_ratio, 0.5, 0, 1, real,                                        \
       "a slow scan also needs this share of its first contacts to fail")                           \
-    X(scan, icmp_fast, s_icmp_fast, 25, 2, 1000000, "echo-requested targets in the fast window")   \
-    X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, "echo-requested targets in the slow window")   \
-    X(scan, critical_factor, s_crit, 4, 1, 1000,                                                   \
+    X(scan, icmp_fast, s_icmp_fast, 25, 2, 1000000, real,                                          \
+      "echo-requested targets in the fast window")                                                 \
+    X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, real,                                          \
+      "echo-requested targets in the slow window")                                                 \
+    X(scan, critical_factor, s_crit, 4, 1, 1000, real,                                             \
       "internal fast sweep of a lateral-movement port this many times the threshold: Critical")    \
-    X(scan, probe_connections, s_probe, 20, 2, 1000000,                                            \
+    X(scan, probe_connections, s_probe, 20, 2, 1000000, real,                                      \
       "TCP connections to one target within the fast window, a half-open probe among them: "       \
       "service probing (nmap -sV/-A)")                                                             \
-    X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000,                               \
+    X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000, real,                         \
       "attempts kept per host; more are counted as evicted")                                       \
-    X(scan, trw_min_dark, s_trw_min_dark, 4, 0, 1000000,                                           \
+    X(scan, trw_min_dark, s_trw_min_dark, 4, 0, 1000000, whole,                                    \
       "the sequential test (TRW) over a host's first contacts with internal addresses reports "    \
       "it once it decides 'scanner' with at least this many dark targets, addresses nobody saw "   \
-      "alive in the window (0: the test is off)")                                                 \
-    X(scan, trw_theta0, s_trw_theta0, 0.8, 0.01, 0.99,                                            \
-      "TRW: chance that a benign host's first contact reaches a live address (Jung et al.)")      \
-    X(scan, trw_theta1, s_trw_theta1, 0.2, 0.01, 0.99,                                            \
-      "TRW: the same chance for a scanner")                                                        \
-    X(scan, trw_alpha, s_trw_alpha, 0.01, 1e-9, 0.5, "TRW: false positive bound (alpha)")          \
-    X(scan, trw_beta, s_trw_beta, 0.99, 0.5, 1, "TRW: detection probability (beta)")               \
-    X(dns, bytes_per_packet, d_bpp, 150, 1, 65535,                                                 \
+      "alive in the window (0: the test is off)")                                                  \
+    X(scan, trw_theta0, s_trw_theta0, 0.8, 0.01, 0.99, real,                                       \
+      "TRW: chance that a benign host's first contact reaches a live address (Jung et al.)")       \
+    X(scan, trw_theta1, s_trw_theta1, 0.2, 0.01, 0.99, real, "TRW: the same chance for a scanner") \
+    X(scan, trw_alpha, s_trw_alpha, 0.01, 1e-9, 0.5, real, "TRW: false positive bound (alpha)")    \
+    X(scan, trw_beta, s_trw_beta, 0.99, 0.5, 1, real, "TRW: detection probability (beta)")         \
+    X(dns, bytes_per_packet, d_bpp, 150, 1, 65535, real,                                           \
       "upstream bytes per packet of a tunnel (queries are 60-100 B)")                              \
-    X(dns, bpp_min_packets, d_bpp_min, 100, 1, 100000000,                                          \
+    X(dns, bpp_min_packets, d_bpp_min, 100, 1, 100000000, whole,                                   \
       "upstream packets before bytes per packet is judged")                                        \
-    X(dns, up_down_ratio, d_ratio, 1.0, 0, 1000, "upstream/downstream bytes of a tunnel")          \
-    X(dns, ratio_min_bytes, d_ratio_min, 50000, 0, 1e12,                                           \
+    X(dns, up_down_ratio, d_ratio, 1.0, 0, 1000, real, "upstream/downstream bytes of a tunnel")    \
+    X(dns, ratio_min_bytes, d_ratio_min, 50000, 0, 1e12, whole,                                    \
       "upstream bytes before the ratio is judged")                                                 \
-    X(dns, long_flow_s, d_long_s, 60, 1, 86400, "a DNS 5-tuple this long is long-lived")           \
-    X(dns, long_flow_packets, d_long_pkts, 20, 2, 100000000,                                       \
+    X(dns, long_flow_s, d_long_s, 60, 1, 86400, real, "a DNS 5-tuple this long is long-lived")     \
+    X(dns, long_flow_packets, d_long_pkts, 20, 2, 100000000, real,                                 \
       "a DNS 5-tuple with this many packets is long-lived")                                        \
-    X(dns, volume_bytes, d_volume, 5000000, 1, 1e15, "upstream bytes in the window: high volume")  \
-    X(dns, population_z, d_pop_z, 3.5, 0, 1000,                                                    \
+    X(dns, volume_bytes, d_volume, 5000000, 1, 1e15, whole,                                        \
+      "upstream bytes in the window: high volume")                                                 \
+    X(dns, population_z, d_pop_z, 3.5, 0, 1000, real,                                              \
       "robust z-score of the host's DNS bytes against all internal hosts")                         \
-    X(dns, history_factor, d_hist_factor, 10, 1, 1e6,                                              \
+    X(dns, history_factor, d_hist_factor, 10, 1, 1e6, real,                                        \
       "upstream bytes to the resolver in one hour this many times the host's median hour of "      \
       "port-53 traffic in the window: a burst against its own history")                            \
-    X(dns, history_min_hours, d_hist_min_hours, 6, 1, 100000,                                      \
+    X(dns, history_min_hours, d_hist_min_hours, 6, 1, 100000, whole,                               \
       "hours (buckets) with port-53 traffic the host needs before its history is judged")          \
-    X(dns, history_min_bytes, d_hist_min_bytes, 100000, 0, 1e15,                                   \
+    X(dns, history_min_bytes, d_hist_min_bytes, 100000, 0, 1e15, whole,                            \
       "upstream bytes to the resolver in that hour before a burst counts")                         \
-    X(dns, min_flows, d_min_flows, 1, 1, 1000000, "conversations to a non-approved resolver")    \
-    X(dns, resolver_min_hosts, d_res_min_hosts, 20, 0, 1e9,                                        \
+    X(dns, min_flows, d_min_flows, 1, 1, 1000000, whole,                                           \
+      "conversations to a non-approved resolver")                                                  \
+    X(dns, resolver_min_hosts, d_res_min_hosts, 20, 0, 1e9, whole,                                 \
       "with no resolvers configured, a server this many internal hosts send DNS to is a "          \
       "resolver in practice, approved as a configured one is (0: none inferred)")                  \
     HC_NUMBERS_NONSTD(X)                                                                           \
@@ -267,134 +279,137 @@ typedef struct hc_allow {
 /* Each later hunt keeps its own numeric settings in its own list, same columns as above. */
 /* [nonstd] the nonstd-port hunt (hunt_nonstd.c); its port lists are in [ports]. */
 #define HC_NUMBERS_NONSTD(X)                                                                       \
-    X(nonstd, rare_hosts, n_rare_hosts, 2, 0, 1000000,                                             \
+    X(nonstd, rare_hosts, n_rare_hosts, 2, 0, 1000000, whole,                                      \
       "a port used by at most this many internal hosts is rare (hunting-methods 5.2)")             \
-    X(nonstd, rare_share, n_rare_share, 0.02, 0, 1,                                                \
+    X(nonstd, rare_share, n_rare_share, 0.02, 0, 1, real,                                          \
       "... or by at most this share of the internal hosts (RITA's 2 %)")                           \
-    X(nonstd, common_hosts, n_common_hosts, 5, 1, 1000000,                                         \
+    X(nonstd, common_hosts, n_common_hosts, 5, 1, 1000000, whole,                                  \
       "a port used by at least this many internal hosts is the baseline: not reported (Low "       \
       "for a remote-admin port)")                                                                  \
-    X(nonstd, common_peers, n_common_peers, 20, 1, 1000000,                                        \
+    X(nonstd, common_peers, n_common_peers, 20, 1, 1000000, whole,                                 \
       "a port served by at least this many external peers is a service: risk at most Low")         \
-    X(nonstd, peer_ports, n_peer_ports, 10, 2, 65536,                                              \
+    X(nonstd, peer_ports, n_peer_ports, 10, 2, 65536, whole,                                       \
       "a peer serving this many unlisted ports negotiates them (RTP, P2P): at most Medium")        \
-    X(nonstd, long_s, n_long_s, 3600, 1, 31536000,                                                 \
+    X(nonstd, long_s, n_long_s, 3600, 1, 31536000, real,                                           \
       "connected time to one peer and port that makes it long-lived (High when rare)")             \
-    X(nonstd, periodic_min_conns, n_per_min, 6, 3, 1000000,                                        \
+    X(nonstd, periodic_min_conns, n_per_min, 6, 3, 1000000, whole,                                 \
       "connections before the start-time regularity is judged")                                    \
-    X(nonstd, periodic_cv, n_per_cv, 0.2, 0, 10,                                                   \
+    X(nonstd, periodic_cv, n_per_cv, 0.2, 0, 10, real,                                             \
       "coefficient of variation of the intervals below which it looks periodic")                   \
-    X(nonstd, tiny_bytes, n_tiny, 1000, 0, 1e12,                                                   \
+    X(nonstd, tiny_bytes, n_tiny, 1000, 0, 1e12, whole,                                            \
       "answered with fewer bytes both ways than this: Low")                                        \
-    X(nonstd, volume_bytes, n_volume, 10000000, 1, 1e15, "bytes out that weigh the score up")      \
-    X(nonstd, benign_max_risk, n_benign_risk, 2, 1, 4,                                             \
+    X(nonstd, volume_bytes, n_volume, 10000000, 1, 1e15, whole,                                    \
+      "bytes out that weigh the score up")                                                         \
+    X(nonstd, benign_max_risk, n_benign_risk, 2, 1, 4, whole,                                      \
       "highest risk (1 Low .. 4 Critical) on a known-benign service port ([ports] benign)")        \
-    X(nonstd, ephemeral_min, n_eph_min, 32768, 1024, 65535,                                        \
+    X(nonstd, ephemeral_min, n_eph_min, 32768, 1024, 65535, whole,                                 \
       "first ephemeral port: a one-off short UDP exchange to one, or one from a lower port, "      \
       "is not judged")                                                                             \
-    X(nonstd, short_s, n_short_s, 60, 0, 86400, "what counts as a short conversation")
+    X(nonstd, short_s, n_short_s, 60, 0, 86400, real, "what counts as a short conversation")
 /* [nonapp] the non-app hunt (hunt_nonapp.c); known VPN peers: [general] vpn_peers. */
 #define HC_NUMBERS_NONAPP(X)                                                                       \
-    X(nonapp, icmp_bytes_per_packet, o_bpp, 128, 28, 65535,                                        \
+    X(nonapp, icmp_bytes_per_packet, o_bpp, 128, 28, 65535, real,                                  \
       "ICMP IP bytes per packet above which a payload is large (pings: 60-84)")                    \
-    X(nonapp, min_packets, o_min_pkts, 5, 1, 1000000,                                              \
+    X(nonapp, min_packets, o_min_pkts, 5, 1, 1000000, real,                                        \
       "packets one way before bytes per packet and size variation are judged")                     \
-    X(nonapp, excess_bytes, o_excess, 50000, 1, 1e15,                                              \
+    X(nonapp, excess_bytes, o_excess, 50000, 1, 1e15, real,                                        \
       "ICMP bytes beyond icmp_bytes_per_packet per packet: a tunnel's volume")                     \
-    X(nonapp, tunnel_packets, o_tunnel_pkts, 200, 1, 1e12,                                         \
+    X(nonapp, tunnel_packets, o_tunnel_pkts, 200, 1, 1e12, real,                                   \
       "ICMP packets that make a large-payload exchange sustained")                                 \
-    X(nonapp, long_s, o_long_s, 3600, 1, 31536000, "span of a long-lived ICMP or IP conversation") \
-    X(nonapp, long_packets, o_long_pkts, 100, 1, 1e12,                                             \
+    X(nonapp, long_s, o_long_s, 3600, 1, 31536000, real,                                           \
+      "span of a long-lived ICMP or IP conversation")                                              \
+    X(nonapp, long_packets, o_long_pkts, 100, 1, 1e12, real,                                       \
       "packets a long-lived conversation needs (hunting-methods 4: 100 an hour)")                  \
-    X(nonapp, total_bytes, o_total, 50000000, 1, 1e15,                                             \
+    X(nonapp, total_bytes, o_total, 50000000, 1, 1e15, real,                                       \
       "ICMP bytes to one peer that are too many whatever their size")                              \
-    X(nonapp, monitor_peers, o_mon_peers, 10, 2, 1000000,                                          \
+    X(nonapp, monitor_peers, o_mon_peers, 10, 2, 1000000, whole,                                   \
       "a host pinging this many peers is a monitor: its small echoes are not reported")            \
-    X(nonapp, other_volume_bytes, o_other_vol, 100000, 1, 1e15,                                    \
+    X(nonapp, other_volume_bytes, o_other_vol, 100000, 1, 1e15, real,                              \
       "bytes of another IP protocol to an unknown peer that make it High")                         \
-    X(nonapp, common_hosts, o_common_hosts, 5, 1, 1000000,                                         \
+    X(nonapp, common_hosts, o_common_hosts, 5, 1, 1000000, whole,                                  \
       "a peer reached by this many internal hosts is shared: at most Medium")
 /* [rare] (hunt_rare.c): first-seen, rarely contacted destinations (hunting-methods.md 5.2) */
 #define HC_NUMBERS_RARE(X)                                                                         \
-    X(rare, window_days, r_window_days, 1, 0.01, 3650,                                             \
-      "the hunted window: the last this many days of the run (earlier days are baseline)")        \
-    X(rare, learning_days, r_learn_days, 2, 0, 3650,                                               \
-      "days of traffic the baseline must cover before the window for a first-seen claim")        \
-    X(rare, retention_days, r_retain_days, 90, 1, 3650,                                            \
+    X(rare, window_days, r_window_days, 1, 0.01, 3650, real,                                       \
+      "the hunted window: the last this many days of the run (earlier days are baseline)")         \
+    X(rare, learning_days, r_learn_days, 2, 0, 3650, real,                                         \
+      "days of traffic the baseline must cover before the window for a first-seen claim")          \
+    X(rare, retention_days, r_retain_days, 90, 1, 3650, real,                                      \
       "destinations unseen this long leave the baseline (RITA keeps 3 months)")                    \
-    X(rare, max_hosts, r_max_hosts, 2, 1, 1000000,                                                 \
+    X(rare, max_hosts, r_max_hosts, 2, 1, 1000000, real,                                           \
       "a destination /24 (IPv6 /64) used by at most this many internal hosts is rare")             \
-    X(rare, max_share, r_max_share, 0.02, 0, 1,                                                    \
-      "... or by at most this share of the window's active internal hosts (RITA: 2 %)")           \
-    X(rare, upload_bytes, r_upload, 10e6, 1, 1e15,                                                 \
+    X(rare, max_share, r_max_share, 0.02, 0, 1, real,                                              \
+      "... or by at most this share of the window's active internal hosts (RITA: 2 %)")            \
+    X(rare, upload_bytes, r_upload, 10e6, 1, 1e15, whole,                                          \
       "bytes sent to the destination that make a large upload (a signal)")                         \
-    X(rare, long_s, r_long_s, 3600, 1, 1e7, "a conversation this long is long-lived (a signal)")  \
-    X(rare, confidence_medium_days, r_conf_med_days, 7, 0, 3650,                                   \
+    X(rare, long_s, r_long_s, 3600, 1, 1e7, real,                                                  \
+      "a conversation this long is long-lived (a signal)")                                         \
+    X(rare, confidence_medium_days, r_conf_med_days, 7, 0, 3650, real,                             \
       "baseline coverage for Medium confidence")                                                   \
-    X(rare, confidence_high_days, r_conf_high_days, 30, 0, 3650,                                   \
+    X(rare, confidence_high_days, r_conf_high_days, 30, 0, 3650, real,                             \
       "baseline coverage for High confidence")
 /* [miner] (hunt_miner.c): persistent low-rate pool connections (hunting-methods.md 5.3) */
 #define HC_NUMBERS_MINER(X)                                                                        \
-    X(miner, persist_s, m_persist_s, 3600, 60, 1e7,                                                \
-      "time covered by conversations to one pool that makes a miner High")                        \
-    X(miner, min_covered_s, m_min_s, 180, 0, 1e7,                                                  \
-      "time covered below which a contact is not judged (Medium above it); a p2p node is "        \
+    X(miner, persist_s, m_persist_s, 3600, 60, 1e7, real,                                          \
+      "time covered by conversations to one pool that makes a miner High")                         \
+    X(miner, min_covered_s, m_min_s, 180, 0, 1e7, real,                                            \
+      "time covered below which a contact is not judged (Medium above it); a p2p node is "         \
       "judged by its peers instead")                                                               \
-    X(miner, min_packets, m_min_pkts, 4, 1, 1e9, "packets needed in each direction")              \
-    X(miner, max_out_bpp, m_out_bpp, 1200, 1, 65535,                                               \
-      "mean client-to-server bytes per packet: submits and ACKs are small, but an Equihash "      \
+    X(miner, min_packets, m_min_pkts, 4, 1, 1e9, whole, "packets needed in each direction")        \
+    X(miner, max_out_bpp, m_out_bpp, 1200, 1, 65535, real,                                         \
+      "mean client-to-server bytes per packet: submits and ACKs are small, but an Equihash "       \
       "(Zcash) share is 1.4 kB; a bulk upload still fails the rate test")                          \
-    X(miner, max_in_bpp, m_in_bpp, 1000, 1, 65535,                                                 \
-      "mean server-to-client bytes per packet (job notifications)")                               \
-    X(miner, max_rate, m_max_rate, 20000, 1, 1e12,                                                 \
+    X(miner, max_in_bpp, m_in_bpp, 1000, 1, 65535, real,                                           \
+      "mean server-to-client bytes per packet (job notifications)")                                \
+    X(miner, max_rate, m_max_rate, 20000, 1, 1e12, real,                                           \
       "bytes per covered minute, both ways (stratum: hundreds)")                                   \
-    X(miner, min_out_ppm, m_min_out_ppm, 0.5, 0, 1e6,                                              \
+    X(miner, min_out_ppm, m_min_out_ppm, 0.5, 0, 1e6, real,                                        \
       "client-to-server packets per covered minute (submits, ACKs of jobs)")                       \
-    X(miner, min_in_ppm, m_min_in_ppm, 0.2, 0, 1e6,                                                \
+    X(miner, min_in_ppm, m_min_in_ppm, 0.2, 0, 1e6, real,                                          \
       "server-to-client packets per covered minute (new jobs)")                                    \
-    X(miner, web_rate_factor, m_web_factor, 0.25, 0.001, 1,                                        \
-      "on a standard port (8080, 8000 ...) max_rate is multiplied by this")                       \
-    X(miner, web_min_hours, m_web_hours, 2, 1, 100000,                                             \
+    X(miner, web_rate_factor, m_web_factor, 0.25, 0.001, 1, real,                                  \
+      "on a standard port (8080, 8000 ...) max_rate is multiplied by this")                        \
+    X(miner, web_min_hours, m_web_hours, 2, 1, 100000, whole,                                      \
       "on a standard port: distinct active hours needed (and persist_s, one long conversation)")   \
-    X(miner, web_min_conv_s, m_web_conv_s, 600, 1, 1e7,                                           \
+    X(miner, web_min_conv_s, m_web_conv_s, 600, 1, 1e7, real,                                      \
       "on a standard port: the longest conversation must last this long")                          \
-    X(miner, p2p_min_peers, m_p2p_peers, 2, 1, 1000000,                                            \
+    X(miner, p2p_min_peers, m_p2p_peers, 2, 1, 1000000, whole,                                     \
       "peers on a p2p port (Monero 18080) that make a node")
 /* [long] the long-conn hunt (hunt_long.c): long connections (hunting-methods.md 1.3) */
 #define HC_NUMBERS_LONG(X)                                                                         \
-    X(long, min_s, l_min_s, 3600, 60, 1e8,                                                         \
+    X(long, min_s, l_min_s, 3600, 60, 1e8, real,                                                   \
       "connected time to one destination and port (the union of the conversations) that makes "    \
       "a long connection, Low (RITA's base: 1 h)")                                                 \
-    X(long, medium_s, l_medium_s, 14400, 60, 1e8,                                                  \
+    X(long, medium_s, l_medium_s, 14400, 60, 1e8, real,                                            \
       "connected time that makes it Medium (RITA: 4 h), when one connection was held min_s and "   \
       "the port is not a known service's ([ports] benign); never High alone")                      \
-    X(long, min_conversation_s, l_min_conv_s, 60, 0, 86400,                                        \
-      "conversations shorter than this do not count (many short ones are a timeline: the beacon " \
+    X(long, min_conversation_s, l_min_conv_s, 60, 0, 86400, real,                                  \
+      "conversations shorter than this do not count (many short ones are a timeline: the beacon "  \
       "hunt's)")                                                                                   \
-    X(long, max_hosts, l_max_hosts, 2, 1, 1000000,                                                 \
-      "a destination /24 (IPv6 /64) that more internal hosts talk to (and more than max_share "   \
+    X(long, max_hosts, l_max_hosts, 2, 1, 1000000, real,                                           \
+      "a destination /24 (IPv6 /64) that more internal hosts talk to (and more than max_share "    \
       "of them) is the organisation's service: not reported")                                      \
-    X(long, max_share, l_max_share, 0, 0, 1,                                                       \
-      "share of the internal hosts up to which a destination is still rare, however many hosts "  \
+    X(long, max_share, l_max_share, 0, 0, 1, real,                                                 \
+      "share of the internal hosts up to which a destination is still rare, however many hosts "   \
       "that is (0: off; RITA's rare is 2 %, which on the 2 M-flow reference day let everyday "     \
       "sessions to destinations of 3-80 hosts through, two of them Medium)")                       \
-    X(long, prevalence_min_hosts, l_prev_min_hosts, 10, 1, 1000000,                                \
+    X(long, prevalence_min_hosts, l_prev_min_hosts, 10, 1, 1000000, real,                          \
       "internal hosts needed before 'no other host uses it' means anything (below: confidence "    \
       "Low)")
 /* [intel] threat-intel matches (hunt_intel.c; hunting-methods.md section 6.2). */
 #define HC_NUMBERS_INTEL(X)                                                                        \
-    X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15,                                      \
-      "bytes both ways between an internal host and an IOC that make an answered match "          \
+    X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15, real,                                \
+      "bytes both ways between an internal host and an IOC that make an answered match "           \
       "Critical (RITA's 25 MB)")                                                                   \
-    X(intel, critical_connections, i_crit_conns, 20, 1, 100000000,                                 \
+    X(intel, critical_connections, i_crit_conns, 20, 1, 100000000, real,                           \
       "answered connections to an IOC that, over critical_hours, make a match Critical")           \
-    X(intel, critical_hours, i_crit_hours, 4, 0, 8784,                                             \
+    X(intel, critical_hours, i_crit_hours, 4, 0, 8784, real,                                       \
       "hours between the first and the last such connection for persistence")                      \
-    X(intel, min_confidence, i_min_conf, 0, 0, 100,                                                \
+    X(intel, min_confidence, i_min_conf, 0, 0, 100, real,                                          \
       "indicators whose feed states a lower confidence (0-100) are not reported")
 
 typedef struct hunt_config {
-#define HC_X_FIELD(sec, key, field, def, lo, hi, doc) double field;
+#define HC_X_FIELD(sec, key, field, def, lo, hi, kind, doc) double field;
     HC_NUMBERS(HC_X_FIELD)
 #undef HC_X_FIELD
     hc_net_t *internal;

@@ -20,6 +20,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,7 @@ static int hc_set_ports(uint8_t *bits, const char *list)
 void hc_defaults(hunt_config_t *c)
 {
     memset(c, 0, sizeof *c);
-#define HC_X_DEF(sec, key, field, def, lo, hi, doc) c->field = (def);
+#define HC_X_DEF(sec, key, field, def, lo, hi, kind, doc) c->field = (def);
     HC_NUMBERS(HC_X_DEF)
 #undef HC_X_DEF
     char err[128];
@@ -372,14 +373,17 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
 static int hc_number(hunt_config_t *c, const char *sec, const char *key, const char *val, char *why,
                      size_t why_cap)
 {
-#define HC_X_SET(s, k, field, def, lo, hi, doc)                                                    \
+#define HC_WHOLE_whole 1
+#define HC_WHOLE_real 0
+#define HC_X_SET(s, k, field, def, lo, hi, kind, doc)                                              \
     if (strcmp(sec, #s) == 0 && strcmp(key, #k) == 0) {                                            \
         char *end;                                                                                 \
         errno = 0;                                                                                 \
         double v = strtod(val, &end);                                                              \
-        if (errno || end == val || *hc_trim(end) || !(v >= (lo) && v <= (hi))) {                   \
-            snprintf(why, why_cap, "%s.%s: '%s' is not a number from %g to %g", sec, key, val,     \
-                     (double)(lo), (double)(hi));                                                  \
+        if (errno || end == val || *hc_trim(end) || !(v >= (lo) && v <= (hi)) ||                   \
+            (HC_WHOLE_##kind && v != floor(v))) {                                                  \
+            snprintf(why, why_cap, "%s.%s: '%s' is not a %s from %g to %g", sec, key, val,         \
+                     HC_WHOLE_##kind ? "whole number" : "number", (double)(lo), (double)(hi));     \
             return -1;                                                                             \
         }                                                                                          \
         c->field = v;                                                                              \
@@ -708,7 +712,7 @@ void hc_print(const hunt_config_t *c, FILE *out)
     char d_buf[32], v_buf[32];
     fprintf(out, "# flowhunt hunt configuration (from %s)\n", c->source);
     const char *sec = "";
-#define HC_X_PRINT(s, k, field, def, lo, hi, doc)                                                  \
+#define HC_X_PRINT(s, k, field, def, lo, hi, kind, doc)                                            \
     if (strcmp(sec, #s) != 0) {                                                                    \
         sec = #s;                                                                                  \
         fprintf(out, "\n[%s]\n", sec);                                                             \

@@ -2099,6 +2099,18 @@ TEST_IMPL(hunt_memory_bound_passes)
     return 0;
 }
 
+/* --config with `text` (written to `ini`) is refused: exit 2, the message holding `why`. */
+static void th_config_refused(const char *dir, const char *ini, const char *text, const char *why)
+{
+    char *out;
+    ASSERT_EQ(test_write_file(ini, text), 0);
+    ASSERT_EQ(test_runf(&out, "{ %s hunt %s --config %s --print-config 2>&1; }",
+                        test_bin("flowhunt"), dir, ini),
+              2);
+    ASSERT_NOT_NULL(strstr(out, why));
+    free(out);
+}
+
 TEST_IMPL(hunt_exit_status_and_usage)
 {
     char *out;
@@ -2169,11 +2181,19 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_NOT_NULL(strstr(out, "\nscore_low = 0.7\n")); /* and the defaults as they were */
     free(out);
     /* a pools "file" without lines (a device) is refused, not read forever */
-    ASSERT_EQ(test_write_file(ini, "[miner]\npools = /dev/zero\n"), 0);
-    ASSERT_EQ(test_runf(&out, "{ %s hunt %s --config %s --print-config 2>&1; }",
-                        test_bin("flowhunt"), dir, ini),
-              2);
-    ASSERT_NOT_NULL(strstr(out, "pools: /dev/zero:1: line too long"));
+    th_config_refused(dir, ini, "[miner]\npools = /dev/zero\n",
+                      "pools: /dev/zero:1: line too long");
+    /* a count takes a whole number: 2.9 printed as 2.9 but hunted as 2 (Medium), 0.5 hosts
+     * turned folding off; a real number keeps its fraction */
+    th_config_refused(dir, ini, "[general]\nmin_risk = 2.9\n",
+                      "general.min_risk: '2.9' is not a whole number from 1 to 4");
+    ASSERT_EQ(test_write_file(ini, "[general]\nfold_min_hosts = 1e1\n[prep]\nstitch_gap_s = 0.5\n"),
+              0);
+    ASSERT_EQ(
+        test_runf(&out, "%s hunt %s --config %s --print-config", test_bin("flowhunt"), dir, ini),
+        0);
+    ASSERT_NOT_NULL(strstr(out, "\nfold_min_hosts = 10\n"));
+    ASSERT_NOT_NULL(strstr(out, "\nstitch_gap_s = 0.5\n"));
     free(out);
     return 0;
 }
