@@ -835,6 +835,10 @@ const char *hr_tech_name(const char *t);
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
 /* The flowhunt count command that draws them as a timeline (bins fit to the span). */
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
+/* s as one word of a POSIX shell, for the commands a report prints to be pasted: as it is
+ * when no byte of it is special to a shell, else in single quotes (a ' as '\''); cut short
+ * to cap - 1 bytes. */
+void hr_shell_word(const char *s, char *out, size_t cap);
 /* JSON string body (no quotes) of s, malloc'd. */
 char *hr_json_esc(const char *s);
 

@@ -311,9 +311,12 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
             conf[HUNT_CONF_MEDIUM], conf[HUNT_CONF_LOW]);
     /* HF_HUNT's members share no host or peer: no one filter shows their flows */
     if (kind != HF_HUNT) {
+        char dir[1024], word[1024];
         hf_filter(kind, f, filter, sizeof filter);
-        fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s --sort start '%s'\n", o->dir,
-                a, b, filter);
+        hr_shell_word(o->dir, dir, sizeof dir);
+        hr_shell_word(filter, word, sizeof word);
+        fprintf(e, "  folded_flows: flowhunt cat %s --from %s --to %s --sort start %s\n", dir, a, b,
+                word);
     }
     if (kind == HF_PEER)
         fprintf(e,

@@ -12,6 +12,7 @@
  * same byte for byte. State files are written to a temporary name and renamed, so a crash
  * leaves the old state or the new, never half of one.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -689,28 +690,62 @@ static int hr_filter_in_cmds(const hr_opts_t *o)
     return !o->filter_words || strlen(o->filter_words) <= HR_FILTER_IN_CMDS_MAX;
 }
 
+void hr_shell_word(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    int plain = s[0] != '\0';
+    for (const char *p = s; *p && plain; p++)
+        plain = isalnum((unsigned char)*p) || strchr("_-./:@%+=,", *p);
+    if (plain) {
+        snprintf(out, cap, "%s", s);
+        return;
+    }
+    if (cap < 3) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    out[n++] = '\'';
+    for (const char *p = s; *p && n + 5 < cap; p++) {
+        if (*p == '\'') {
+            memcpy(out + n, "'\\''", 4);
+            n += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n++] = '\'';
+    out[n] = '\0';
+}
+
 /* What a finding's flows commands select: its key's filter, and the run's when it had one
  * (the flows it hunted), as shell words. */
 static void hr_cmd_select(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
+    char word[1024], expr[1024];
     int n = 0;
-    if (o->filter_file)
-        n = snprintf(out, cap, "-f '%s' ", o->filter_file);
+    if (o->filter_file) {
+        hr_shell_word(o->filter_file, word, sizeof word);
+        n = snprintf(out, cap, "-f %s ", word);
+    }
     if (n < 0 || (size_t)n >= cap)
         n = 0;
     if (o->filter_words && o->filter_words[0] && hr_filter_in_cmds(o))
-        snprintf(out + n, cap - (size_t)n, "'(%s) and (%s)'", f->filter, o->filter_words);
+        snprintf(expr, sizeof expr, "(%s) and (%s)", f->filter, o->filter_words);
     else
-        snprintf(out + n, cap - (size_t)n, "'%s'", f->filter);
+        snprintf(expr, sizeof expr, "%s", f->filter);
+    hr_shell_word(expr, word, sizeof word);
+    snprintf(out + n, cap - (size_t)n, "%s", word);
 }
 
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
-    char a[32], b[32], sel[1024];
+    char a[32], b[32], sel[2048], dir[1024];
     timearg_format_iso(f->first_seen, a);
     timearg_format_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
-    snprintf(out, cap, "flowhunt cat %s --from %s --to %s --sort start %s", o->dir, a, b, sel);
+    hr_shell_word(o->dir, dir, sizeof dir);
+    snprintf(out, cap, "flowhunt cat %s --from %s --to %s --sort start %s", dir, a, b, sel);
 }
 
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
@@ -725,12 +760,13 @@ void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t
     size_t i = 0;
     while (i + 1 < sizeof bins / sizeof bins[0] && span / bins[i].ms > 300)
         i++;
-    char a[32], b[32], sel[1024];
+    char a[32], b[32], sel[2048], dir[1024];
     timearg_format_iso(f->first_seen / bins[i].ms * bins[i].ms, a);
     timearg_format_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
-    snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s %s", o->dir, a, b,
-             bins[i].text, sel);
+    hr_shell_word(o->dir, dir, sizeof dir);
+    snprintf(out, cap, "flowhunt count %s --from %s --to %s --bin %s %s", dir, a, b, bins[i].text,
+             sel);
 }
 
 static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)

@@ -123,14 +123,16 @@ TEST_IMPL(html_escape_and_self_contained)
     ASSERT_NOT_NULL(strstr(page, "T1571 Non-Standard Port"));
     ASSERT_NOT_NULL(strstr(page, "also T1071 Application Layer Protocol"));
     ASSERT_NOT_NULL(strstr(page, "&lt;img src=x onerror=1&gt; port 4444/tcp"));
-    ASSERT_NOT_NULL(strstr(page, "flowhunt cat /data/&lt;dir&gt;&amp; --from "
+    /* the directory quoted for a shell (< and & are special to it), then escaped for HTML */
+    ASSERT_NOT_NULL(strstr(page, "flowhunt cat &#39;/data/&lt;dir&gt;&amp;&#39; --from "
                                  "2024-03-01T00:00:00.000Z --to 2024-03-01T01:00:00.001Z "
                                  "--sort start &#39;host 10.0.0.5 and port 4444&#39;"));
     /* and the timeline of them: an hour's span in 1-minute bins from its first minute */
-    ASSERT_NOT_NULL(strstr(page, "<tr><th>Timeline</th><td><code>flowhunt count "
-                                 "/data/&lt;dir&gt;&amp; --from 2024-03-01T00:00:00.000Z --to "
-                                 "2024-03-01T01:00:00.001Z --bin 1m &#39;host 10.0.0.5 and port "
-                                 "4444&#39;</code>"));
+    ASSERT_NOT_NULL(strstr(page,
+                           "<tr><th>Timeline</th><td><code>flowhunt count "
+                           "&#39;/data/&lt;dir&gt;&amp;&#39; --from 2024-03-01T00:00:00.000Z --to "
+                           "2024-03-01T01:00:00.001Z --bin 1m &#39;host 10.0.0.5 and port "
+                           "4444&#39;</code>"));
     ASSERT_NOT_NULL(strstr(page, "1000 flow records"));
     /* the pictures: two charts, the marked bar, the time axis */
     ASSERT_EQ(ht_count(page, "<svg"), 2);

@@ -764,16 +764,24 @@ static long long th_csv_bytes(const char *csv)
 
 /* Each beacon finding's printed flows command shows every flow its evidence counts: the
  * bytes both ways add up to the evidence's. The window used to end at the last check-in's
- * start, so the last answer (which starts after it) was left out in most findings. */
+ * start, so the last answer (which starts after it) was left out in most findings; and the
+ * directory and filter file were pasted in unquoted, so the command did not run. */
 TEST_IMPL(hunt_flows_command_shows_evidence)
 {
-    char truth[700], path[700];
-    const char *dir = th_store("fc", "v9", 4000, 7, "6", 1, truth, sizeof truth);
+    char truth[700], path[700], dir[700], flt[700], qdir[1500], qflt[1500];
+    /* a directory and a filter file whose names a shell splits or ends: the printed commands
+     * quote them */
+    snprintf(dir, sizeof dir, "%s/fc data's", test_tmpdir());
+    ASSERT_EQ(rename(th_store("fc", "v9", 4000, 7, "6", 1, truth, sizeof truth), dir), 0);
+    snprintf(flt, sizeof flt, "%s/it's & more.flt", test_tmpdir());
+    ASSERT_EQ(test_write_file(flt, "not port 9\n"), 0);
+    hr_shell_word(dir, qdir, sizeof qdir);
+    hr_shell_word(flt, qflt, sizeof qflt);
     snprintf(path, sizeof path, "%s/fc.jsonl", test_tmpdir());
     ASSERT_EQ(test_runf(NULL,
                         "%s hunt %s " TH_HUNT_ARGS " --hunts beacon --no-state --no-fold "
-                        "--format json -o %s",
-                        test_bin("flowhunt"), dir, path),
+                        "--format json -f %s -o %s",
+                        test_bin("flowhunt"), qdir, qflt, path),
               1);
     FILE *f = fopen(path, "r");
     ASSERT_NOT_NULL(f);
