@@ -701,7 +701,9 @@ static void cat_usage(FILE *f)
                "[src|dst] as [CMP] N, exporter ADDR, and, or, not, ( ); CMP is =, <, >, <=, >=.\n"
                "Lists: [src|dst] ip|host|net in [ADDR CIDR ...], [src|dst] port|as in [N ...]\n"
                "(spaces or commas between items; thousands are as fast as one). Absent fields\n"
-               "compare as 0. Example: flowhunt cat /data dst port 53 and not net 10.0.0.0/8\n"
+               "compare as 0. An IPv6 net around ::ffff:0:0/96 (::/0, ::/1) holds IPv6\n"
+               "addresses only; one inside it (::ffff:10.0.0.0/104) is IPv4.\n"
+               "Example: flowhunt cat /data dst port 53 and not net 10.0.0.0/8\n"
                "\n"
                "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }

@@ -50,6 +50,7 @@ typedef struct flt_node {
     uint8_t kind;
     uint8_t op;
     uint8_t bits; /* FLT_NET: prefix length over the 16-byte (IPv4-mapped) form */
+    uint8_t v6only; /* FLT_NET: an IPv6 network written around ::ffff:0:0/96: no IPv4 address */
     int16_t col;
     uint32_t left, right; /* children (FLT_NOT uses left) */
     uint64_t num, num2;
@@ -316,6 +317,24 @@ static int flt_leaf_dir(flt_parser_t *p, int dir, int src_col, int dst_col, cons
     return rc == 0 ? 0 : flt_grow_fail(p, rc);
 }
 
+/* ::ffff:0.0.0.0, the first address of the block IPv4 addresses are held in. */
+static const uint8_t flt_mapped_block[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Whether the 16-byte address b is an IPv4 one (in ::ffff:0:0/96). */
+static inline int flt_is_v4_bytes(const uint8_t *b)
+{
+    return memcmp(b, flt_mapped_block, 12) == 0;
+}
+
+/* Whether one address meets a net term. */
+static int flt_net_meets(const flt_node_t *nd, const uint8_t *b)
+{
+    uint64_t w[2];
+    memcpy(w, b, 16);
+    return ((w[0] & nd->mask[0]) == nd->net[0]) & ((w[1] & nd->mask[1]) == nd->net[1]) &
+           !(nd->v6only && flt_is_v4_bytes(b));
+}
+
 /* An address or a CIDR network into `tpl` (FLT_NET). `need_prefix`: a net requires "/bits". */
 static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, flt_node_t *tpl)
 {
@@ -341,7 +360,8 @@ static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, fl
     flow_addr_t a;
     if (flow_addr_parse(&a, buf) != 0)
         return flt_fail(p, t.pos, what, &t);
-    if (flow_addr_is_v4(&a)) {
+    int v4_text = strchr(buf, ':') == NULL; /* ::ffff:10.0.0.0/104 is written as IPv6 */
+    if (v4_text) {
         if (slash && bits > 32)
             return flt_fail(p, t.pos + (size_t)(slash - buf) + 1,
                             "an IPv4 prefix length is 0 to 32 in %s", &t);
@@ -358,6 +378,10 @@ static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, fl
     tpl->bits = (uint8_t)bits;
     memcpy(tpl->net, n, 16);
     memcpy(tpl->mask, m, 16);
+    /* An IPv6 network wider than ::ffff:0:0/96 and around it (::/0, ::/8) means IPv6
+     * addresses: the IPv4 ones are held in that block, and `net ::/0` selecting IPv4 flows
+     * (or `not net ::/0` none) would surprise. One written inside the block means IPv4. */
+    tpl->v6only = !v4_text && bits < 96 && flt_net_meets(tpl, flt_mapped_block);
     return 0;
 }
 
@@ -501,6 +525,36 @@ static void flt_list_normalise(flt_list_t *l)
     l->n = k + 1;
 }
 
+/* The range just parsed, l->v[l->n], of an IPv6 network around the IPv4 block
+ * (flt_node_t.v6only): cut into the part before ::ffff:0:0 and the part after
+ * ::ffff:255.255.255.255 (its last address `last`), the second as one more range taken
+ * (l->n is then the index of the last one). 0, or -1 out of memory. */
+static int flt_list_cut_v4(flt_list_t *l, size_t *cap, const uint8_t last[16])
+{
+    uint8_t before[16], after[16];
+    memcpy(before, flt_mapped_block, 16); /* ::fffe:ffff:ffff */
+    before[11] = 0xfe;
+    memset(before + 12, 0xff, 4);
+    memset(after, 0, 16); /* ::1:0:0:0 */
+    after[9] = 1;
+    uint64_t *r = l->v + 4 * (size_t)l->n;
+    flt_addr_words(before, r + 2);
+    if (memcmp(after, last, 16) > 0)
+        return 0; /* nothing after the block */
+    if (l->n + 1 == *cap) {
+        uint64_t *nv = realloc(l->v, (size_t)*cap * 2 * 4 * sizeof *nv);
+        if (!nv)
+            return -1;
+        l->v = nv;
+        *cap *= 2;
+        r = l->v + 4 * (size_t)l->n;
+    }
+    flt_addr_words(after, r + 4);
+    flt_addr_words(last, r + 6);
+    l->n++;
+    return 0;
+}
+
 /* `[ ITEM, ITEM ... ]` after `KEYWORD in`: addresses and CIDR networks (addr), or numbers up to
  * max, separated by spaces or commas, as nfdump's iplist, portlist and aslist. The list goes
  * into f->lists and tpl becomes its FLT_LIST node. */
@@ -553,6 +607,8 @@ static int flt_parse_list(flt_parser_t *p, int addr, uint64_t max, const char *k
                     last[i] = (uint8_t)(n8[i] | (uint8_t)~m8[i]);
                 flt_addr_words(n8, l.v + 4 * (size_t)l.n);
                 flt_addr_words(last, l.v + 4 * (size_t)l.n + 2);
+                if (net.v6only && (rc = flt_list_cut_v4(&l, &cap, last)) != 0)
+                    p->nomem = 1;
             }
         } else if (rc == 0) {
             t = flt_next(p);
@@ -1101,7 +1157,8 @@ static void flt_describe_node(const flt_t *f, uint32_t n, flt_sb_t *sb)
         if (nd->bits == 128)
             flt_sb_put(sb, "(%s = %s)", flow_cols[nd->col].name, txt);
         else
-            flt_sb_put(sb, "(%s in %s/%u)", flow_cols[nd->col].name, txt, bits);
+            flt_sb_put(sb, "(%s in %s/%u%s)", flow_cols[nd->col].name, txt, bits,
+                       nd->v6only ? ", IPv6" : "");
         return;
     }
     }
@@ -1240,6 +1297,9 @@ static void flt_eval_net(const flt_node_t *nd, const flow_addr_t *a, uint8_t *se
         memcpy(w, a[i].b, 16);
         sel[i] = (uint8_t)(((w[0] & m0) == n0) & ((w[1] & m1) == n1));
     }
+    if (nd->v6only)
+        for (uint32_t i = 0; i < n; i++)
+            sel[i] &= (uint8_t)!flt_is_v4_bytes(a[i].b);
 }
 
 /* A column's value of row i as a number (addresses have none). */
@@ -1300,14 +1360,6 @@ static void flt_list_mark(const flt_list_t *l, const flow_addr_t *addrs, uint32_
         prev[0] = x[0];
         prev[1] = x[1];
     }
-}
-
-/* Whether one address meets a net term. */
-static int flt_net_meets(const flt_node_t *nd, const uint8_t *b)
-{
-    uint64_t w[2];
-    memcpy(w, b, 16);
-    return ((w[0] & nd->mask[0]) == nd->net[0]) & ((w[1] & nd->mask[1]) == nd->net[1]);
 }
 
 /* An address term over a column not decoded yet, decided once per entry of the group's
@@ -1796,6 +1848,15 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
             range = FLT_ALWAYS;
         else
             range = FLT_MAYBE;
+        if (nd->v6only && range != FLT_NEVER) { /* less the IPv4 block */
+            uint8_t v4last[16];
+            memcpy(v4last, flt_mapped_block, 16);
+            memset(v4last + 12, 0xff, 4);
+            if (memcmp(mn, flt_mapped_block, 16) >= 0 && memcmp(mx, v4last, 16) <= 0)
+                range = FLT_NEVER;
+            else if (memcmp(mx, flt_mapped_block, 16) >= 0 && memcmp(mn, v4last, 16) <= 0)
+                range = FLT_MAYBE;
+        }
         int zero = memcmp(zero16, first, 16) >= 0 && memcmp(zero16, last, 16) <= 0 ? FLT_ALWAYS
                                                                                    : FLT_NEVER;
         return flt_join_absent(zr, range, zero);

@@ -14,7 +14,10 @@
  * insensitive. Without src or dst, an address, net, port or AS primitive matches either side.
  * `flags SA` holds when every listed flag is set. `duration` is time_end - time_start in ms.
  * k, M and G multiply by 1000, 10^6 and 10^9. Counters compare as exported (no sampling
- * correction), and an absent field compares as 0, as in nfdump.
+ * correction), and an absent field compares as 0, as in nfdump. IPv4 addresses are held in
+ * ::ffff:0:0/96, so an IPv6 network written around that block (::/0, ::/8) would hold every
+ * IPv4 address too: it means the IPv6 addresses only, while one written inside the block
+ * (::ffff:10.0.0.0/104) means IPv4 ones.
  *
  * Evaluation works on a seg_batch_t (one row group) and loads only the columns a primitive
  * needs, when it needs them: `a and b` does not decode b's column when no row passed a. The

@@ -156,6 +156,10 @@ static const char *const tf_filters[] = {
     "net 2001:db8::/32",
     "net 0.0.0.0/0",
     "net ::/0",
+    "not net ::/0",
+    "src net ::/1",
+    "net ::ffff:10.0.0.0/104",
+    "ip in [::/0, 10.0.0.0/8]",
     "src net 192.168.1.1/32",
     "port 53",
     "src port 443",
@@ -274,7 +278,10 @@ TEST_IMPL(filter_parse_keywords)
     tf_expect_tree("src ip in [10.0.0.5 10.0.0.6]", "(src_addr in [10.0.0.5-10.0.0.6])");
     tf_expect_tree("dst host in [2001:db8::/33 2001:db8:8000::/33]",
                    "(dst_addr in [2001:db8::/32])");
-    tf_expect_tree("dst ip in [10.0.0.1 ::/0]", "(dst_addr in [::/0])");
+    /* ::/0 is the IPv6 addresses: the ranges around the IPv4 block, which 10.0.0.1 is in */
+    tf_expect_tree("dst ip in [10.0.0.1 ::/0]",
+                   "(dst_addr in [::-::fffe:ffff:ffff 10.0.0.1 "
+                   "::1:0:0:0-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff])");
     tf_expect_tree("dst ip in [::1 255.255.255.255 0.0.0.0/1 128.0.0.0/1]",
                    "(dst_addr in [::1 0.0.0.0/0])");
     tf_expect_tree("src net in [10.0.0.0/8] and dst port in [22]",
@@ -483,6 +490,15 @@ TEST_IMPL(filter_eval_hand_batch)
     ASSERT_EQ(tf_check_batch("host 10.0.0.1", recs, 5, &tb, 0, UINT64_MAX), 2);
     ASSERT_EQ(tf_check_batch("src net 10.0.0.0/24", recs, 5, &tb, 0, UINT64_MAX), 3);
     ASSERT_EQ(tf_check_batch("net 2001:db8::/64", recs, 5, &tb, 0, UINT64_MAX), 1);
+    /* an IPv6 network around the block IPv4 is held in means IPv6 addresses; one written in
+     * that block means IPv4 ones */
+    ASSERT_EQ(tf_check_batch("net ::/0", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("not net ::/0", recs, 5, &tb, 0, UINT64_MAX), 4);
+    ASSERT_EQ(tf_check_batch("src net ::/1", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("net ::ffff:0:0/96", recs, 5, &tb, 0, UINT64_MAX), 4);
+    ASSERT_EQ(tf_check_batch("src net ::ffff:10.0.0.0/104", recs, 5, &tb, 0, UINT64_MAX), 3);
+    ASSERT_EQ(tf_check_batch("ip in [::/0]", recs, 5, &tb, 0, UINT64_MAX), 1);
+    ASSERT_EQ(tf_check_batch("src ip in [::/0, 8.8.8.8]", recs, 5, &tb, 0, UINT64_MAX), 2);
     ASSERT_EQ(tf_check_batch("flags S", recs, 5, &tb, 0, UINT64_MAX), 2);
     ASSERT_EQ(tf_check_batch("flags SA", recs, 5, &tb, 0, UINT64_MAX), 1);
     ASSERT_EQ(tf_check_batch("proto tcp and not flags A", recs, 5, &tb, 0, UINT64_MAX), 1);
