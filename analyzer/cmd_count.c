@@ -71,12 +71,14 @@ static cnt_sum_t *cnt_bin(cnt_worker_t *w, uint64_t b)
     return (cnt_sum_t *)w->sums.v + *slot - 1;
 }
 
-/* floor(n * f) for 0 <= f <= 1, never above n: a counter near 2^64 rounds up to 2^64 as a
- * double, which no uint64_t holds. */
-static uint64_t cnt_part(uint64_t n, double f)
+/* How much of n the first x ms of a flow of dur ms carry (0 <= x <= dur, dur > 0), rounded
+ * to the nearest (halves up), exactly. A bin takes the difference of the marks at its ends, so
+ * every bin is within one of its share and the bins of a whole flow add up to n; flooring
+ * each share instead left the last bin every remainder (4 packets over 5 equal hours gave
+ * 0, 0, 0, 0, 4). */
+static uint64_t cnt_upto(uint64_t n, uint64_t x, uint64_t dur)
 {
-    double v = (double)n * f;
-    return v >= 18446744073709551615.0 || (uint64_t)v > n ? n : (uint64_t)v;
+    return (uint64_t)(((unsigned __int128)n * x + dur / 2) / dur);
 }
 
 /* One flow: [t0, t1] (ms, t0 <= t1), its counters already corrected. Only its part inside
@@ -99,28 +101,17 @@ static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t 
         s->bytes += bytes;
         return;
     }
-    /* time-proportional: each bin the floor of its share of [a, e), the bin the flow ends in
-     * what the floors left; the share of the part before the clip counts as given */
-    const double dur = (double)(t1 - t0);
-    uint64_t gave_p = 0, gave_b = 0;
-    if (a > t0) {
-        gave_p = cnt_part(packets, (double)(a - t0) / dur);
-        gave_b = cnt_part(bytes, (double)(a - t0) / dur);
-    }
+    /* time-proportional, by the marks at the bins' ends within the clip [a, e) */
+    const uint64_t dur = t1 - t0;
+    uint64_t mark_p = cnt_upto(packets, a - t0, dur), mark_b = cnt_upto(bytes, a - t0, dur);
     for (uint64_t b = a / bw; e > a && b <= (e - 1) / bw; b++) {
-        uint64_t lo = b * bw > a ? b * bw : a, hi = (b + 1) * bw < e ? (b + 1) * bw : e;
-        uint64_t p = packets - gave_p, y = bytes - gave_b; /* the last bin: what is left */
-        if (hi != t1) {
-            double f = (double)(hi - lo) / dur;
-            uint64_t fp = cnt_part(packets, f), fy = cnt_part(bytes, f);
-            p = fp < p ? fp : p;
-            y = fy < y ? fy : y;
-        }
-        gave_p += p;
-        gave_b += y;
+        uint64_t hi = (b + 1) * bw < e ? (b + 1) * bw : e;
+        uint64_t to_p = cnt_upto(packets, hi - t0, dur), to_b = cnt_upto(bytes, hi - t0, dur);
         cnt_sum_t *s = cnt_bin(w, b);
-        s->packets += p;
-        s->bytes += y;
+        s->packets += to_p - mark_p;
+        s->bytes += to_b - mark_b;
+        mark_p = to_p;
+        mark_b = to_b;
     }
 }
 

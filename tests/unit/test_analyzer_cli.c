@@ -1681,6 +1681,35 @@ TEST_IMPL(analyzer_count_timeline)
         free(ml);
     }
     free(out);
+    /* shares rounded, not floored (the floors' remainders all went to the last bin): 10
+     * packets over 0.5 h, 1 h, 1 h and 0.5 h of hour bins are 1.67, 3.33, 3.33, 1.67; 4 over
+     * five equal hours 0.8 each (0, 0, 0, 0, 4 before) */
+    fp = fopen(log, "w");
+    ASSERT_NOT_NULL(fp);
+    fputs("#separator \\x09\n#path\tconn\n"
+          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
+          "1709253000.000000\tC6\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t10800.000000\t10\t10\t0\t0\n"
+          "1709251200.000000\tC7\t10.0.0.1\t1\t10.0.0.3\t3\ttcp\t18000.000000\t4\t4\t0\t0\n",
+          fp);
+    fclose(fp);
+    snprintf(dir, sizeof dir, "%s/countshare", test_tmpdir());
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
+    ASSERT_EQ(test_runf(&out, "%s count %s --format csv 'dst port 2'", fh, dir), 0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
+                       "2024-03-01T00:00:00.000Z,1,2,2\n"
+                       "2024-03-01T01:00:00.000Z,0,3,3\n"
+                       "2024-03-01T02:00:00.000Z,0,3,3\n"
+                       "2024-03-01T03:00:00.000Z,0,2,2\n");
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s count %s --format csv 'dst port 3'", fh, dir), 0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
+                       "2024-03-01T00:00:00.000Z,1,1,1\n"
+                       "2024-03-01T01:00:00.000Z,0,1,1\n"
+                       "2024-03-01T02:00:00.000Z,0,0,0\n"
+                       "2024-03-01T03:00:00.000Z,0,1,1\n"
+                       "2024-03-01T04:00:00.000Z,0,1,1\n");
+    free(out);
     /* a flow whose end lies twenty years on (a broken clock) is refused, not spread over
      * 630 million one-second bins */
     fp = fopen(log, "w");
