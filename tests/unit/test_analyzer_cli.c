@@ -1530,6 +1530,20 @@ TEST_IMPL(analyzer_top_matches_reference)
 
 /* ---- verify -------------------------------------------------------------------------------- */
 
+/* A Zeek conn.log at path: the header of the columns the count tests give, then `rows`. */
+static void tc_zeek_log(const char *path, const char *rows)
+{
+    static const char head[] =
+        "#separator \\x09\n#path\tconn\n"
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+        "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n";
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs(head, f);
+    fputs(rows, f);
+    ASSERT_EQ(fclose(f), 0);
+}
+
 /* flowhunt count (rwcount): over the sampled reference flows, every flow in the hour it starts
  * and the columns adding up to the stored totals (corrected and --raw); then hand-made Zeek
  * flows whose shares are known: a 30-minute flow split into its three 10-minute bins, one
@@ -1588,20 +1602,14 @@ TEST_IMPL(analyzer_count_timeline)
     char log[600], dir[600], *out;
     snprintf(log, sizeof log, "%s/count.conn.log", test_tmpdir());
     snprintf(dir, sizeof dir, "%s/countz", test_tmpdir());
-    FILE *fp = fopen(log, "w");
-    ASSERT_NOT_NULL(fp);
     /* 00:50 for 30 min; 01:05 without duration; 02:00 without duration */
-    fputs("#separator \\x09\n#path\tconn\n"
-          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
-          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
-          "1709254200.000000\tC1\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t30\t"
-          "3000\t30\t6000\n"
-          "1709255100.000000\tC2\t10.0.0.6\t40001\t203.0.113.10\t443\ttcp\t0.000000\t5\t500\t5\t"
-          "700\n"
-          "1709258400.000000\tC3\t10.0.0.7\t40002\t203.0.113.11\t443\ttcp\t0.000000\t1\t60\t1\t"
-          "60\n",
-          fp);
-    fclose(fp);
+    tc_zeek_log(
+        log, "1709254200.000000\tC1\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t30\t"
+             "3000\t30\t6000\n"
+             "1709255100.000000\tC2\t10.0.0.6\t40001\t203.0.113.10\t443\ttcp\t0.000000\t5\t500\t5\t"
+             "700\n"
+             "1709258400.000000\tC3\t10.0.0.7\t40002\t203.0.113.11\t443\ttcp\t0.000000\t1\t60\t1\t"
+             "60\n");
     ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
     ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv 'not host 10.0.0.7'", fh, dir), 0);
     ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n"
@@ -1653,15 +1661,8 @@ TEST_IMPL(analyzer_count_timeline)
     ASSERT_EQ(test_runf(NULL, "%s count %s 'port' 2>/dev/null", fh, dir), 2);
     /* the largest counter a flow can carry, shared over three bins, adds up to itself (its
      * shares are floors of a double near 2^64, which no uint64_t holds) */
-    fp = fopen(log, "w");
-    ASSERT_NOT_NULL(fp);
-    fputs("#separator \\x09\n#path\tconn\n"
-          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
-          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
-          "1709254200.000000\tC8\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t"
-          "18446744073709551615\t18446744073709551615\t1\t1\n",
-          fp);
-    fclose(fp);
+    tc_zeek_log(log, "1709254200.000000\tC8\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1800.000000\t"
+                     "18446744073709551615\t18446744073709551615\t1\t1\n");
     snprintf(dir, sizeof dir, "%s/countmax", test_tmpdir());
     ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
     ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv", fh, dir), 0);
@@ -1684,15 +1685,9 @@ TEST_IMPL(analyzer_count_timeline)
     /* shares rounded, not floored (the floors' remainders all went to the last bin): 10
      * packets over 0.5 h, 1 h, 1 h and 0.5 h of hour bins are 1.67, 3.33, 3.33, 1.67; 4 over
      * five equal hours 0.8 each (0, 0, 0, 0, 4 before) */
-    fp = fopen(log, "w");
-    ASSERT_NOT_NULL(fp);
-    fputs("#separator \\x09\n#path\tconn\n"
-          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
-          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
-          "1709253000.000000\tC6\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t10800.000000\t10\t10\t0\t0\n"
-          "1709251200.000000\tC7\t10.0.0.1\t1\t10.0.0.3\t3\ttcp\t18000.000000\t4\t4\t0\t0\n",
-          fp);
-    fclose(fp);
+    tc_zeek_log(log,
+                "1709253000.000000\tC6\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t10800.000000\t10\t10\t0\t0\n"
+                "1709251200.000000\tC7\t10.0.0.1\t1\t10.0.0.3\t3\ttcp\t18000.000000\t4\t4\t0\t0\n");
     snprintf(dir, sizeof dir, "%s/countshare", test_tmpdir());
     ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
     ASSERT_EQ(test_runf(&out, "%s count %s --format csv 'dst port 2'", fh, dir), 0);
@@ -1712,15 +1707,9 @@ TEST_IMPL(analyzer_count_timeline)
     free(out);
     /* a flow whose end lies twenty years on (a broken clock) is refused, not spread over
      * 630 million one-second bins */
-    fp = fopen(log, "w");
-    ASSERT_NOT_NULL(fp);
-    fputs("#separator \\x09\n#path\tconn\n"
-          "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
-          "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
-          "1709254200.000000\tC9\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t630720000.000000\t3\t"
-          "300\t3\t300\n",
-          fp);
-    fclose(fp);
+    tc_zeek_log(
+        log, "1709254200.000000\tC9\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t630720000.000000\t3\t"
+             "300\t3\t300\n");
     snprintf(dir, sizeof dir, "%s/countw", test_tmpdir());
     ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s", fh, dir, log), 0);
     ASSERT_EQ(test_runf(&out, "(%s count %s --bin 1s 2>&1)", fh, dir), 2);
