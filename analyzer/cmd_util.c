@@ -274,11 +274,19 @@ static char *cmd_filter_file_read(const char *prog, const char *path, char **ori
 }
 
 /* A filter file's syntax error as "PROG: FILE:LINE: filter: MSG", the line (at most 200
- * characters of it, around the position) and a caret. */
+ * characters of it, around the position) and a caret. `flat`: the text parsed (orig with
+ * newlines and comments blanked, so positions agree). */
 static void cmd_filter_file_error(const char *prog, const char *path, const char *orig,
-                                  const flt_error_t *err)
+                                  const char *flat, const flt_error_t *err)
 {
     size_t len = strlen(orig), pos = err->pos < len ? err->pos : len, line = 1, start = 0;
+    /* "not the end of the filter" points past the last word, not past the file's final
+     * newline or comment (an empty line after the last one) */
+    size_t tail = strlen(flat);
+    while (tail > 0 && flat[tail - 1] == ' ')
+        tail--;
+    if (pos > tail)
+        pos = tail;
     for (size_t i = 0; i < pos; i++)
         if (orig[i] == '\n') {
             line++;
@@ -306,7 +314,7 @@ static int cmd_filter_parse(const char *prog, const char *text, const char *path
     flt_error_t ferr;
     int rc = flt_parse(text, flt, &ferr);
     if (rc == -1 && path)
-        cmd_filter_file_error(prog, path, orig, &ferr);
+        cmd_filter_file_error(prog, path, orig, text, &ferr);
     else if (rc == -1)
         flt_print_error(stderr, prog, text, &ferr);
     else if (rc == -2)

@@ -836,6 +836,10 @@ TEST_IMPL(analyzer_filter_lists_and_file)
          "iocs.filter:3: filter: expected an IPv4 or IPv6 address",
          "\n    10.0.0.300  # a typo\n    ^\n"},
         {"# no indicators today\n\n", "no filter in it", "no filter in it"},
+        /* cut short at the end: the caret after the last word, on its line (not on an empty
+         * line after the file's final newline and comment) */
+        {"port 53 and proto\n# end\n", "iocs.filter:1: filter: expected a protocol",
+         "\n  port 53 and proto\n                   ^\n"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tc_write(path, bad[i].text);
