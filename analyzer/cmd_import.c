@@ -820,6 +820,10 @@ int cmd_import(int argc, char **argv)
         return CMD_USAGE;
     }
     const char *dir = argv[optind++];
+    if (!seg_instance_ok(instance)) {
+        fprintf(stderr, "flowhunt import: --instance '%s': " SEG_INSTANCE_RULE "\n", instance);
+        return CMD_USAGE;
+    }
     /* every input must be readable before anything is written */
     for (int i = optind; i < argc; i++)
         if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0) {
@@ -840,9 +844,12 @@ int cmd_import(int argc, char **argv)
     c.w = seg_writer_open(&wo, &err);
     if (!c.w) {
         fprintf(stderr, "flowhunt import: %s: cannot write segments: %s", dir, seg_strerror(err));
-        if (errno)
+        if (errno && err != -SEG_E_BUSY)
             fprintf(stderr, " (%s)", strerror(errno));
-        fprintf(stderr, "; is another import with instance '%s' running? (--instance)\n", instance);
+        if (err == -SEG_E_BUSY)
+            fprintf(stderr, "; is another import with instance '%s' running? (--instance)",
+                    instance);
+        fputc('\n', stderr);
         free(c.chunk);
         return CMD_USAGE;
     }

@@ -362,6 +362,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowhuntd: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (instance && !seg_instance_ok(instance)) {
+        fprintf(stderr, "flowhuntd: --instance '%s': " SEG_INSTANCE_RULE "\n", instance);
+        return 2;
+    }
     if (dopts.n_listen) {
         if (read_path || !write_dir) {
             fprintf(stderr, "flowhuntd: -l needs -w DIR and goes without --read (see --help)\n");

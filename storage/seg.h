@@ -87,6 +87,12 @@ typedef struct seg_writer_stats {
     uint64_t segments_misplaced; /* noted in DIR/flows/misplaced: flows outside their folder */
 } seg_writer_stats_t;
 
+/* Whether `name` can name a writer's instance (segment names, DIR/state/<name>): 1 to
+ * SEG_INSTANCE_MAX letters, digits, '_' or '-'. seg_writer_open refuses any other. */
+#define SEG_INSTANCE_MAX 32
+int seg_instance_ok(const char *name);
+#define SEG_INSTANCE_RULE "1 to 32 letters, digits, '_' or '-'"
+
 /* Opens a writer; first recovers any temporary segment this instance left behind (a crash):
  * its complete blocks become a normal segment. NULL with *err = -SEG_E_* on failure. */
 seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err);

@@ -1611,10 +1611,10 @@ static int segw_finish_interval(seg_writer_t *w)
 
 /* ---- the API ----------------------------------------------------------------------------- */
 
-static int segw_instance_ok(const char *s)
+int seg_instance_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 32)
+    if (n == 0 || n > SEG_INSTANCE_MAX)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -1659,7 +1659,7 @@ static void segw_free(seg_writer_t *w)
 seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
 {
     *err = 0;
-    if (!opts || !opts->dir || !segw_instance_ok(opts->instance) ||
+    if (!opts || !opts->dir || !seg_instance_ok(opts->instance) ||
         opts->group_rows > SEG_MAX_ROWS || opts->rotate_s > SEGW_MAX_ROTATE_S ||
         opts->zstd_level > ZSTD_maxCLevel()) {
         *err = -SEG_E_USAGE;

@@ -1868,6 +1868,19 @@ TEST_IMPL(analyzer_import_malformed)
         test_runf(&out, "%s import %s/x --format nfdump-csv %s 2>/dev/null", fh, test_tmpdir(), path),
         2);
     free(out);
+    /* an instance that cannot name segments is said to be one, not blamed on another import
+     * holding the lock; the daemon says the same */
+    ASSERT_EQ(test_runf(&out, "{ %s import %s/y --format zeek-conn --instance 'a b' %s 2>&1; }", fh,
+                        test_tmpdir(), path),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--instance 'a b': 1 to 32 letters, digits, '_' or '-'"));
+    ASSERT_NULL(strstr(out, "another import"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s --read /dev/null -w %s/y --instance ../x 2>&1; }",
+                        test_bin("flowhuntd"), test_tmpdir()),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--instance '../x': 1 to 32 letters"));
+    free(out);
     return 0;
 }
 
