@@ -450,14 +450,16 @@ static tpl_op_t tpl_compile_field(const tpl_ie_t *ie, uint16_t len, uint64_t *pr
     tpl_op_t op = {.len = len, .col = ie->col, .off = (uint16_t)flow_cols[ie->col].offset};
     uint64_t bit = (uint64_t)1 << ie->col;
     switch ((tpl_op_kind_t)ie->kind) {
+    /* A second field for a column never overwrites it with zeros: a dual-stack template's
+     * IPv4 and IPv6 fields (addresses 8/27, masks 9/29, ICMP 32/139, ...) are all there, the
+     * other family's zero. */
     case TPL_OP_UINT:
         op.aux = (uint8_t)flow_cols[ie->col].width;
-        op.kind = tpl_uint_kind(len, op.aux);
+        op.kind = *present & bit ? TPL_OP_UINT_NZ : tpl_uint_kind(len, op.aux);
         *present |= bit;
         break;
     case TPL_OP_ADDR4:
     case TPL_OP_ADDR6:
-        /* A second field for the same address column never overwrites with zeros. */
         if (*present & bit)
             op.kind = ie->kind == TPL_OP_ADDR4 ? TPL_OP_ADDR4_NZ : TPL_OP_ADDR6_NZ;
         else
@@ -465,8 +467,9 @@ static tpl_op_t tpl_compile_field(const tpl_ie_t *ie, uint16_t len, uint64_t *pr
         *present |= bit;
         break;
     case TPL_OP_ICMP:
-        op.kind = TPL_OP_ICMP;
-        *present |= FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code);
+        bit = FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code);
+        op.kind = *present & bit ? TPL_OP_ICMP_NZ : TPL_OP_ICMP;
+        *present |= bit;
         break;
     case TPL_OP_TIME: {
         int k = ie->col == FLOW_COL_time_end;
@@ -674,6 +677,10 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     t->t_enc[0] = t_enc[0];
     t->t_enc[1] = t_enc[1];
     t->present = present;
+    t->dual = 0;
+    for (uint16_t i = 0; i < n_ops; i++)
+        if (ops[i].kind == TPL_OP_ADDR4_NZ || ops[i].kind == TPL_OP_ADDR6_NZ)
+            t->dual |= (uint64_t)1 << ops[i].col;
     memcpy(t->ops, ops, n_ops * sizeof *ops);
     tpl_field_t *defs = (tpl_field_t *)(t->ops + n_ops);
     memcpy(defs, fields, n_fields * sizeof *fields);
@@ -836,11 +843,46 @@ TPL_ALWAYS_INLINE static inline void tpl_exec(const tpl_op_t *op, const uint8_t 
         r->f.icmp_type = p[0];
         r->f.icmp_code = p[1];
         break;
+    case TPL_OP_ICMP_NZ:
+        if (p[0] | p[1]) {
+            r->f.icmp_type = p[0];
+            r->f.icmp_code = p[1];
+        }
+        break;
     case TPL_OP_UINT:
         tpl_store_uint(dst, op->aux, tpl_be(p, op->len));
         break;
+    case TPL_OP_UINT_NZ: {
+        uint64_t v = tpl_be(p, op->len);
+        if (v)
+            tpl_store_uint(dst, op->aux, v);
+        break;
+    }
     default: /* TPL_OP_SKIP */
         break;
+    }
+}
+
+/* A dual-stack template's address column left all zeros (::) by both of its fields is the
+ * zero address of the flow's family: 0.0.0.0 when the flow is IPv4 (a DHCP client's source, a
+ * next hop of 0.0.0.0), which the not-zero rule of the second field cannot tell from the
+ * unused field. The family is the other end's, or the source's. */
+static void tpl_dual_zero(flow_rec_t *f, uint64_t dual)
+{
+    static const flow_addr_t zero6;
+    const flow_addr_t *v4 = flow_addr_is_v4(&f->src_addr)   ? &f->src_addr
+                            : flow_addr_is_v4(&f->dst_addr) ? &f->dst_addr
+                                                            : NULL;
+    if (!v4)
+        return;
+    for (int c = 0; c < FLOW_N_COLS; c++) {
+        if (!(dual & ((uint64_t)1 << c)) || flow_cols[c].type != FLOW_T_ADDR)
+            continue;
+        flow_addr_t *a = (flow_addr_t *)(void *)((uint8_t *)f + flow_cols[c].offset);
+        if (memcmp(a, &zero6, sizeof *a) == 0) {
+            static const uint8_t zero4[4];
+            flow_addr_from_v4_bytes(a, zero4);
+        }
     }
 }
 
@@ -1052,6 +1094,8 @@ uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t le
             r.f.icmp_code = icmp ? (uint8_t)r.f.dst_port : 0;
             r.f.present |= icmp ? FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code) : 0;
         }
+        if (t->dual)
+            tpl_dual_zero(&r.f, t->dual);
         if (own_sampling)
             r.f.sampling = tpl_record_interval(s, t, &r);
         out->sink(out->sink_arg, &r.f);

@@ -73,10 +73,13 @@ typedef enum tpl_op_kind {
     TPL_OP_SAMPLING, /* a sampling interval (1 in N): v9 34, 50; PSAMP 305 */
     TPL_OP_SPACE,    /* PSAMP samplingPacketSpace (306): interval = (305 + 306) / 305 */
     TPL_OP_SAMPLER,  /* sampler / selector id (v9 48, IPFIX 48, 302) */
-    /* Compiled only. An address column fed by a second field of the template (an IPv4 and an
-     * IPv6 source): written only when not all zeros, so the unused one never overwrites. */
+    /* Compiled only. A column fed by a second field of the template (an IPv4 and an IPv6
+     * source, source mask, ICMP type): written only when not all zeros, so the unused one
+     * (dual-stack exporters fill the other family's fields with zeros) never overwrites. */
     TPL_OP_ADDR4_NZ,
     TPL_OP_ADDR6_NZ,
+    TPL_OP_UINT_NZ,
+    TPL_OP_ICMP_NZ,
 /* Compiled only: TPL_OP_U<W>_C<C>, see TPL_FIXED_UINTS. */
 #define TPL_X_KIND(w, c) TPL_OP_U##w##_C##c,
     TPL_FIXED_UINTS(TPL_X_KIND)
@@ -137,6 +140,7 @@ typedef struct tpl {
      * of every record. */
     uint32_t min_len;
     uint64_t present; /* FLOW_BIT of every column the program fills in every record */
+    uint64_t dual;    /* FLOW_BIT of the address columns fed by an IPv4 and an IPv6 field */
     /* The definition as received (for persistence), in the same allocation, after ops. */
     const struct tpl_field *fields;
     /* The scope's templates, most recently used first: the tail is evicted (tpl.c). */

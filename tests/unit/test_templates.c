@@ -1115,6 +1115,104 @@ TEST_IMPL(templates_icmp_from_dst_port)
     return 0;
 }
 
+/* A dual-stack exporter's one template with the IPv4 and the IPv6 field of each thing (address,
+ * prefix length, next hop, ICMP type and code), the other family's left zero: the zeros never
+ * overwrite, in either order of the fields, and a zero address of the flow's family (a DHCP
+ * client's 0.0.0.0, a next hop of 0.0.0.0) is IPv4's, not ::. Before, the later field's zero
+ * won: IPv4 flows lost their masks, and an echo request (type 8) read as an echo reply. */
+TEST_IMPL(templates_dual_stack_fields)
+{
+    static const uint16_t v4_first[][2] = {{8, 4},  {27, 16}, {12, 4}, {28, 16}, {9, 1},
+                                           {29, 1}, {13, 1},  {30, 1}, {15, 4},  {62, 16},
+                                           {4, 1},  {32, 2},  {139, 2}};
+    static const uint16_t v6_first[][2] = {{27, 16}, {8, 4},   {28, 16}, {12, 4},  {29, 1},
+                                           {9, 1},   {30, 1},  {13, 1},  {62, 16}, {15, 4},
+                                           {4, 1},   {139, 2}, {32, 2}};
+    for (int version = 9; version <= 10; version++)
+        for (int order = 0; order < 2; order++) {
+            const uint16_t(*tpl)[2] = order ? v6_first : v4_first;
+            run_t r;
+            bb_t b;
+            run_init(&r);
+            any_hdr(&b, version);
+            any_tpl(&b, version, 310, tpl, 13);
+            bb_set_open(&b, 310);
+            for (int rec = 0; rec < 3; rec++) {
+                /* 0: IPv4 ICMP echo request 10.0.0.1/24 -> 10.0.0.2/16 via 0.0.0.0;
+                 * 1: IPv6 ICMPv6 echo request /64 -> /48 via 2001:db8::fe;
+                 * 2: IPv4 UDP 0.0.0.0 -> 255.255.255.255 (DHCP) via 10.0.0.254 */
+                for (int i = 0; i < 13; i++) {
+                    uint16_t id = tpl[i][0];
+                    int v6 = rec == 1;
+                    switch (id) {
+                    case 8:
+                        bb_ip4(&b, v6 ? "0.0.0.0" : rec == 2 ? "0.0.0.0" : "10.0.0.1");
+                        break;
+                    case 12:
+                        bb_ip4(&b, v6 ? "0.0.0.0" : rec == 2 ? "255.255.255.255" : "10.0.0.2");
+                        break;
+                    case 15:
+                        bb_ip4(&b, v6 || rec == 0 ? "0.0.0.0" : "10.0.0.254");
+                        break;
+                    case 27:
+                        bb_ip6(&b, v6 ? "2001:db8::1" : "::");
+                        break;
+                    case 28:
+                        bb_ip6(&b, v6 ? "2001:db8::2" : "::");
+                        break;
+                    case 62:
+                        bb_ip6(&b, v6 ? "2001:db8::fe" : "::");
+                        break;
+                    case 9:
+                        bb_u8(&b, v6 ? 0 : rec == 0 ? 24 : 0);
+                        break;
+                    case 29:
+                        bb_u8(&b, v6 ? 64 : 0);
+                        break;
+                    case 13:
+                        bb_u8(&b, v6 ? 0 : rec == 0 ? 16 : 0);
+                        break;
+                    case 30:
+                        bb_u8(&b, v6 ? 48 : 0);
+                        break;
+                    case 4:
+                        bb_u8(&b, rec == 0 ? 1 : rec == 1 ? 58 : 17);
+                        break;
+                    case 32:
+                        bb_u16(&b, rec == 0 ? 0x0800 : 0);
+                        break;
+                    case 139:
+                        bb_u16(&b, rec == 1 ? 0x8000 : 0);
+                        break;
+                    }
+                }
+            }
+            bb_set_close(&b, 0);
+            any_done(&b, version);
+            ASSERT_EQ(run_bb(&r, &b), 3);
+            expect_no_errors(&r);
+            const flow_rec_t *f = r.f;
+            expect_addr(&f[0].src_addr, "10.0.0.1");
+            expect_addr(&f[0].next_hop, "0.0.0.0");
+            ASSERT_EQ(f[0].src_mask, 24);
+            ASSERT_EQ(f[0].dst_mask, 16);
+            ASSERT_EQ(f[0].icmp_type, 8);
+            ASSERT_EQ(f[0].icmp_code, 0);
+            expect_addr(&f[1].src_addr, "2001:db8::1");
+            expect_addr(&f[1].dst_addr, "2001:db8::2");
+            expect_addr(&f[1].next_hop, "2001:db8::fe");
+            ASSERT_EQ(f[1].src_mask, 64);
+            ASSERT_EQ(f[1].dst_mask, 48);
+            ASSERT_EQ(f[1].icmp_type, 128);
+            expect_addr(&f[2].src_addr, "0.0.0.0");
+            expect_addr(&f[2].dst_addr, "255.255.255.255");
+            expect_addr(&f[2].next_hop, "10.0.0.254");
+            ASSERT_EQ(f[2].src_mask, 0);
+            tpl_cache_free(&r.cache);
+        }
+    return 0;
+}
+
 /* An integer wider than its column keeps its low bytes whatever the column's width; narrower
  * ones (reduced-size encoding, RFC 7011 6.2) are zero-extended; odd widths take the same rule. */
 TEST_IMPL(templates_integer_widths)
