@@ -70,7 +70,8 @@ int cmd_exporters(int argc, char **argv)
                    "segment: datagrams, flows, sequence loss (v5: flows, v9: export packets,\n"
                    "IPFIX: records), malformed datagrams dropped, and the time span of the\n"
                    "segments it appears in. A last row \"(evicted)\" sums what exporters evicted\n"
-                   "from a full collector table did before their eviction.\n");
+                   "from a full collector table did before their eviction.\n\n"
+                   "Exit status: 0 success, 2 usage or the directory could not be read.\n");
             return CMD_OK;
         default:
             return CMD_USAGE;
@@ -82,7 +83,8 @@ int cmd_exporters(int argc, char **argv)
     }
     const char *dir = argv[optind];
     uint64_t from, to;
-    if (cmd_window("flowhunt exporters", from_arg, to_arg, &from, &to) != 0)
+    if (cmd_data_dir("flowhunt exporters", dir) != 0 ||
+        cmd_window("flowhunt exporters", from_arg, to_arg, &from, &to) != 0)
         return CMD_USAGE;
     char **paths = NULL;
     int n = seg_dir_list(dir, from, to, &paths);

@@ -7,6 +7,7 @@
  */
 #include "cmd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -200,6 +201,30 @@ int cmd_choice(const char *prog, const char *opt, const char *arg, const char *c
     return -1;
 }
 
+/* Whether dir is the flows/ folder of a data directory rather than one: no flows/ in it,
+ * but a year's folder, a segment or the misplaced lists. Read there, every command found no
+ * segment and a hunt reported a clean network (and wrote its state beside the years). */
+static int cmd_is_flows_folder(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/flows", dir) >= (int)sizeof path || stat(path, &st) == 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        found = (n == 4 && strspn(e->d_name, "0123456789") == 4) ||
+                strcmp(e->d_name, "misplaced") == 0 ||
+                (n > 4 && strcmp(e->d_name + n - 4, ".seg") == 0);
+    }
+    closedir(d);
+    return found;
+}
+
 int cmd_data_dir(const char *prog, const char *dir)
 {
     struct stat st;
@@ -209,6 +234,13 @@ int cmd_data_dir(const char *prog, const char *dir)
     }
     if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: %s: not a directory\n", prog, dir);
+        return -1;
+    }
+    if (cmd_is_flows_folder(dir)) {
+        fprintf(stderr,
+                "%s: %s: this is the flows/ folder of a data directory; give the data "
+                "directory, the folder that holds flows/ (and state/, hunt/)\n",
+                prog, dir);
         return -1;
     }
     return 0;

@@ -87,6 +87,8 @@ int cmd_verify(int argc, char **argv)
     memset(&c, 0, sizeof c);
     char *one[1];
     if (S_ISDIR(st.st_mode)) {
+        if (cmd_data_dir("flowhunt verify", path) != 0)
+            return CMD_USAGE;
         c.n = seg_dir_list(path, 0, UINT64_MAX, &c.paths);
         if (c.n < 0) {
             fprintf(stderr, "flowhunt verify: %s: cannot list the segments: %s (%s)\n", path,

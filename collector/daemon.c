@@ -566,6 +566,7 @@ out:
     }
     uv_loop_close(&d.loop);
     if (status == 0)
-        log_msg(LOG_INFO, "stopped; segments are in %s/flows", opts->dir);
+        log_msg(LOG_INFO, "stopped; data directory %s (read it with flowhunt cat %s)", opts->dir,
+                opts->dir);
     return status;
 }

@@ -1532,6 +1532,45 @@ TEST_IMPL(analyzer_top_matches_reference)
     return 0;
 }
 
+/* A data directory is the folder that holds flows/: given its flows/ folder instead (the
+ * daemon's last line used to name it), every command said nothing was stored and a hunt
+ * reported a clean network, writing its state among the years; now each refuses, and so does
+ * exporters a directory that does not exist. A fresh, empty data directory still reads. */
+TEST_IMPL(analyzer_data_dir_checked)
+{
+    tc_store_t s;
+    tc_store_make(&s, "dd", "v9", 3000, 1, "2");
+    const char *fh = test_bin("flowhunt");
+    static const char *const cmds[] = {"cat",
+                                       "top --by srcip",
+                                       "count",
+                                       "verify",
+                                       "exporters",
+                                       "hunt",
+                                       "expire --max-age 30d --dry-run",
+                                       "acks"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *out;
+        ASSERT_EQ(test_runf(&out, "{ %s %s %s/flows 2>&1; }", fh, cmds[i], s.dir), 2);
+        if (!strstr(out, "this is the flows/ folder of a data directory"))
+            fprintf(stderr, "%s: %s\n", cmds[i], out);
+        ASSERT_NOT_NULL(strstr(out, "this is the flows/ folder of a data directory"));
+        free(out);
+    }
+    char hunt[700];
+    snprintf(hunt, sizeof hunt, "%s/flows/hunt", s.dir);
+    struct stat st;
+    ASSERT_NE(stat(hunt, &st), 0);
+    ASSERT_EQ(test_runf(NULL, "%s exporters %s/none 2>/dev/null", fh, test_tmpdir()), 2);
+    char empty[700];
+    snprintf(empty, sizeof empty, "%s/fresh", test_tmpdir());
+    ASSERT_EQ(mkdir(empty, 0755), 0);
+    ASSERT_EQ(test_runf(NULL, "%s cat %s >/dev/null", fh, empty), 0);
+    ASSERT_EQ(test_runf(NULL, "%s exporters %s >/dev/null", fh, empty), 0);
+    tc_store_free(&s);
+    return 0;
+}
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
 /* A Zeek conn.log at path: the header of the columns the count tests give, then `rows`. */
