@@ -75,7 +75,7 @@ typedef struct daemon {
 
 /* ---- addresses and the allow-list -------------------------------------------------------- */
 
-static int daemon_parse_listen(const char *s, struct sockaddr_storage *ss)
+int daemon_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
     char host[128];
     const char *colon = strrchr(s, ':');

@@ -42,4 +42,8 @@ typedef struct daemon_opts {
  * could not start (the reason is logged). */
 int daemon_run(const daemon_opts_t *opts);
 
+struct sockaddr_storage;
+/* A listen address "ADDR:PORT" or "[ADDR]:PORT" (port 0: the kernel picks); 0 or -1. */
+int daemon_parse_listen(const char *s, struct sockaddr_storage *ss);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "capture.h"
 #include "daemon.h"
@@ -272,13 +273,19 @@ int main(int argc, char **argv)
                            .rcvbuf = 32u << 20};
     while ((c = getopt_long(argc, argv, "r:p:w:i:l:qVh", opts, NULL)) != -1) {
         switch (c) {
-        case 'l':
+        case 'l': {
             if (dopts.n_listen == DAEMON_MAX_LISTENERS) {
                 fprintf(stderr, "flowhuntd: at most %d listeners\n", DAEMON_MAX_LISTENERS);
                 return 2;
             }
+            struct sockaddr_storage ss;
+            if (daemon_parse_listen(optarg, &ss) != 0) {
+                fprintf(stderr, "flowhuntd: -l '%s': not ADDR:PORT or [ADDR]:PORT\n", optarg);
+                return 2;
+            }
             dopts.listen[dopts.n_listen++] = optarg;
             break;
+        }
         case OPT_ALLOW:
             if (dopts.n_allow == DAEMON_MAX_ALLOW) {
                 fprintf(stderr, "flowhuntd: at most %d --allow\n", DAEMON_MAX_ALLOW);
@@ -385,6 +392,14 @@ int main(int argc, char **argv)
         }
         dopts.dir = write_dir;
         dopts.instance = instance ? instance : "flowhuntd";
+        /* each worker writes as NAME-wN, an instance name of its own */
+        if (strlen(dopts.instance) > SEG_INSTANCE_MAX - 4) {
+            fprintf(stderr,
+                    "flowhuntd: --instance '%s': at most %d characters for the daemon (each "
+                    "worker writes as NAME-wN)\n",
+                    dopts.instance, SEG_INSTANCE_MAX - 4);
+            return 2;
+        }
         return daemon_run(&dopts);
     }
     if (!read_path) {

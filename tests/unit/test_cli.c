@@ -35,6 +35,18 @@ TEST_IMPL(cli_versions_and_help)
     snprintf(cmd, sizeof cmd, "%s --read x --print xml 2>/dev/null", test_bin("flowhuntd"));
     ASSERT_EQ(test_run(cmd, &out), 2);
     free(out);
+    /* usage errors the daemon used to find only when starting (exit 1): a listen address
+     * without a port; an instance whose workers' names (NAME-wN) would pass 32 characters */
+    ASSERT_EQ(
+        test_runf(&out, "{ %s -l 127.0.0.1 -w %s/d 2>&1; }", test_bin("flowhuntd"), test_tmpdir()),
+        2);
+    ASSERT_NOT_NULL(strstr(out, "-l '127.0.0.1': not ADDR:PORT"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 -w %s/d --instance %s 2>&1; }",
+                        test_bin("flowhuntd"), test_tmpdir(), "abcdefghijabcdefghijabcdefghi"),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "at most 28 characters for the daemon"));
+    free(out);
     return 0;
 }
 
