@@ -125,7 +125,8 @@ typedef struct hc_allow {
       "without an end reason, only a record at least this long can have been cut by an "           \
       "active timeout")                                                                            \
     X(prep, dedup_tolerance_ms, dedup_tol_ms, 2000, 0, 600000, whole,                              \
-      "records of one 5-tuple from different exporters starting this close are one flow")          \
+      "a record of one 5-tuple from another exporter starting before the flow so far ends, "       \
+      "or this close after, is a copy of it")                                                      \
     X(prep, pair_tolerance_ms, pair_tol_ms, 5000, 0, 600000, whole,                                \
       "a reverse record starting this much before or after the forward one answers it")            \
     X(beacon, min_connections, b_min_conn, 6, 4, 1000000, whole,                                   \

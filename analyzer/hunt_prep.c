@@ -843,20 +843,37 @@ size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, h
     for (size_t i = 0; i < live;) {
         size_t j = i + 1;
         hp_rec_t *a = o[i];
+        /* the router whose record reaches a->t1, and the last other one counted */
+        uint64_t span_exp = a->exporter, counted = a->exporter;
         hp_prefetch_rec(o, i, live);
+        /* A copy is a record of the 5-tuple that starts before the flow so far ends (within
+         * the tolerance), from another router than the one whose record reaches that far: not
+         * only one that starts with it. After stitching, one router's record of a long
+         * connection starts at its first fragment, while another router that exported only
+         * some of the fragments has records starting at later ones: those survived as extra
+         * conversations, one per active timeout, which is a perfect beacon (a held HTTPS
+         * connection became a 1800 s beacon, Medium). A record of the same router that
+         * reaches there is another flow (it stitched what it could). */
         while (j < live && hp_same_5tuple(a, o[j]) &&
-               o[j]->t0 - a->t0 <= (uint64_t)cfg->dedup_tol_ms) {
+               o[j]->t0 <= (a->t1 > a->t0 ? a->t1 : a->t0) + (uint64_t)cfg->dedup_tol_ms) {
             hp_rec_t *b = o[j];
-            if (b->exporter != a->exporter) {
-                /* keep the copy that saw most (a sampled router may report fewer packets) */
+            if (b->exporter != span_exp) {
+                /* keep the copy that saw most (a sampled router may report fewer packets),
+                 * and the records stitched into it */
                 if (b->pkts > a->pkts) {
                     a->pkts = b->pkts;
                     a->bytes = b->bytes;
+                    a->n_records = b->n_records;
                 }
-                if (b->t1 > a->t1)
+                if (b->t1 > a->t1) {
                     a->t1 = b->t1;
+                    span_exp = b->exporter;
+                }
                 a->flags |= b->flags;
-                a->n_exporters++;
+                if (b->exporter != counted) {
+                    a->n_exporters++;
+                    counted = b->exporter;
+                }
                 b->dead = 1;
                 st->duplicates++;
             }

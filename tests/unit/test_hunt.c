@@ -2058,6 +2058,39 @@ TEST_IMPL(hunt_allow_list_suppresses)
     return 0;
 }
 
+/* A second router exporting copies of some records (flowgen --dup: the core router) changes
+ * nothing a hunt reports. Copies were matched only by their start, so after stitching the
+ * copies of a long connection's later active-timeout records stayed as conversations of
+ * their own: a held HTTPS connection became a 1800 s beacon and a miner's 2 conversations 8. */
+TEST_IMPL(hunt_duplicates_change_nothing)
+{
+    char dir[2][700], pcap[700];
+    char *rep[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/dup%d", test_tmpdir(), i);
+        snprintf(pcap, sizeof pcap, "%s/dup%d.pcap", test_tmpdir(), i);
+        test_flowgen_store(dir[i], pcap, "",
+                           "--format ipfix --flows 30000 --seed 7 --start 2024-03-01T00:00:00Z "
+                           "--hours 48 --exporters 2 --dup %s",
+                           i ? "0.3" : "0");
+        int rc;
+        rep[i] = th_report(dir[i], "--format json --no-state", &rc);
+        ASSERT_EQ(rc, 1);
+    }
+    ASSERT_STR_EQ(rep[0], rep[1]);
+    /* and the copies were there to drop */
+    char *out;
+    ASSERT_EQ(test_runf(&out, "%s hunt %s " TH_HUNT_ARGS " --no-state --now 2024-03-03 | head -2",
+                        test_bin("flowhunt"), dir[1]),
+              0);
+    ASSERT_NULL(strstr(out, " 0 duplicate copies dropped"));
+    ASSERT_NOT_NULL(strstr(out, " duplicate copies dropped"));
+    free(out);
+    free(rep[0]);
+    free(rep[1]);
+    return 0;
+}
+
 TEST_IMPL(hunt_memory_bound_passes)
 {
     /* 16 MB holds a few tens of thousands of records: the window is hunted in several passes,
