@@ -1158,7 +1158,10 @@ int au_verify(const char *dir, const char *head, int quiet, FILE *out, au_fail_t
             continue;
         }
         if (e->ack) {
-            st->acks++;
+            if (e->ack == 1)
+                st->acks++;
+            else
+                st->unacks++;
             if (!quiet)
                 fprintf(out, "seq %lld line %ld %s %s: %s\n", e->seq, e->line,
                         e->ack == 1 ? "ack" : "unack", e->time, e->fp);

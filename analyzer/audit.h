@@ -143,7 +143,7 @@ int au_chain_load(const char *dir, au_chain_t *c, au_fail_t *fail);
 
 /* Counts from a verification. */
 typedef struct au_verify_stats {
-    size_t entries, hunts, expiries, acks;
+    size_t entries, hunts, expiries, acks, unacks;
     size_t seg_ok, seg_expired; /* per (entry, segment) */
     size_t files_hashed;
     char head[AU_HEX_LEN + 1]; /* the last entry's hash (genesis for an empty log) */

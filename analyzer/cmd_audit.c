@@ -127,9 +127,9 @@ int cmd_audit(int argc, char **argv)
     if (rc != 0)
         return rc;
     if (!quiet)
-        printf("%s: chain intact: %zu entries (hunt %zu, expire %zu, ack %zu); segments: %zu ok, "
-               "%zu expired (%zu files hashed); head %s\n",
-               path, st.entries, st.hunts, st.expiries, st.acks, st.seg_ok, st.seg_expired,
-               st.files_hashed, st.head);
+        printf("%s: chain intact: %zu entries (hunt %zu, expire %zu, ack %zu, unack %zu); "
+               "segments: %zu ok, %zu expired (%zu files hashed); head %s\n",
+               path, st.entries, st.hunts, st.expiries, st.acks, st.unacks, st.seg_ok,
+               st.seg_expired, st.files_hashed, st.head);
     return CMD_OK;
 }

@@ -357,14 +357,18 @@ int cmd_hunt(int argc, char **argv)
 
     /* one clock reading for every relative time */
     uint64_t now = cmd_now_ms();
-    if (now_arg && timearg_parse(now_arg, now, &now) != 0) {
-        status = hunt_bad("--now is not a time");
-        goto done;
-    }
     uint64_t from = 0, to = UINT64_MAX;
-    if ((ra.from && timearg_parse(ra.from, now, &from) != 0) ||
-        (ra.to && timearg_parse(ra.to, now, &to) != 0)) {
-        status = hunt_bad("--from/--to is not a time (2024-03-01T12:00:00Z, -24h, @UNIX)");
+    static const char *const time_opts[] = {"--now", "--from", "--to"};
+    const char *time_args[] = {now_arg, ra.from, ra.to};
+    uint64_t *time_out[] = {&now, &from, &to};
+    int bad = -1;
+    for (int i = 0; i < 3 && bad < 0; i++) /* --now first: the others count from it */
+        if (time_args[i] && timearg_parse(time_args[i], now, time_out[i]) != 0)
+            bad = i;
+    if (bad >= 0) {
+        fprintf(stderr, "flowhunt hunt: %s '%s' is not a time (" TIMEARG_FORMS ")\n",
+                time_opts[bad], time_args[bad]);
+        status = CMD_USAGE;
         goto done;
     }
     if (from >= to) {

@@ -45,17 +45,11 @@ int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint6
     *from = 0;
     *to = UINT64_MAX;
     if (from_arg && timearg_parse(from_arg, now, from) != 0) {
-        fprintf(stderr,
-                "%s: --from '%s' is not a time (2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, "
-                "-30m, now, @UNIXSECONDS)\n",
-                prog, from_arg);
+        fprintf(stderr, "%s: --from '%s' is not a time (" TIMEARG_FORMS ")\n", prog, from_arg);
         return -1;
     }
     if (to_arg && timearg_parse(to_arg, now, to) != 0) {
-        fprintf(stderr,
-                "%s: --to '%s' is not a time (2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, "
-                "-30m, now, @UNIXSECONDS)\n",
-                prog, to_arg);
+        fprintf(stderr, "%s: --to '%s' is not a time (" TIMEARG_FORMS ")\n", prog, to_arg);
         return -1;
     }
     if (*from >= *to) {

@@ -25,7 +25,7 @@ static const main_cmd_t main_cmds[] = {
     {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
     {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},
     {"exporters", cmd_exporters, "what each exporter sent, lost and broke (from segment footers)"},
-    {"hunt", cmd_hunt, "hunt for beaconing, scans and DNS exfiltration; print findings"},
+    {"hunt", cmd_hunt, "nine hunts (beacons, scans, DNS exfiltration, ...); print findings"},
     {"ack", cmd_ack, "acknowledge a finding by its fingerprint, so later hunts omit it"},
     {"acks", cmd_acks, "list acknowledged findings"},
     {"unack", cmd_unack, "take an acknowledgement back: later hunts report the finding again"},
@@ -43,11 +43,13 @@ static void main_usage(FILE *f)
     for (size_t i = 0; i < MAIN_N_CMDS; i++)
         fprintf(f, "  %-9s %s\n", main_cmds[i].name, main_cmds[i].what);
     fprintf(f, "\n"
-               "Times are ISO 8601 UTC (2024-03-01T12:00:00Z) or relative to now (-24h, -7d).\n"
+               "Times are ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01), relative to now\n"
+               "(-24h, -7d, -30m), now, or @UNIXSECONDS.\n"
                "On a terminal, long commands show progress on stderr; in a pipe they print only\n"
                "results.\n"
                "\n"
-               "Exit status: 0 success, 1 problems found (verify, import, audit), 2 usage or\n"
+               "Exit status: 0 success, 1 findings reported (hunt) or problems found (verify,\n"
+               "import, audit, expire, unack: each command's --help says which), 2 usage or\n"
                "could not run.\n");
 }
 

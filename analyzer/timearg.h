@@ -21,6 +21,8 @@
  *   @N: Unix seconds.
  * Returns 0, or -1 when `s` is none of these or names an impossible date. */
 int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms);
+/* What timearg_parse takes, for the messages that refuse a time. */
+#define TIMEARG_FORMS "2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, -30m, now, @UNIXSECONDS"
 
 /* Parses a duration: N followed by s, m, h, d or w ("30d", "12h"), into ms. 0 or -1. */
 int timearg_duration(const char *s, uint64_t *out_ms);

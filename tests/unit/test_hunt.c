@@ -2167,6 +2167,13 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_EQ(
         test_runf(NULL, "%s hunt %s --hunts beacons 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
         2);
+    /* a time it cannot read is named with its option, and the forms it takes listed */
+    ASSERT_EQ(
+        test_runf(&out, "{ %s hunt %s --to yesterday 2>&1; }", test_bin("flowhunt"), test_tmpdir()),
+        2);
+    ASSERT_NOT_NULL(strstr(out, "--to 'yesterday' is not a time (2024-03-01T12:00:00Z"));
+    ASSERT_NOT_NULL(strstr(out, "now, @UNIXSECONDS)"));
+    free(out);
     /* no hunt named is not "ran and found nothing" */
     ASSERT_EQ(
         test_runf(NULL, "%s hunt %s --hunts '' 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
