@@ -658,7 +658,7 @@ static void cat_usage(FILE *f)
 {
     fprintf(f, "usage: flowhunt cat DIR [--from T] [--to T] [--format csv|json|text] [--limit N]\n"
                "                    [--sort start|end] [--fields COLS] [-f FILE] [--intel FEED]\n"
-               "                    [FILTER]\n"
+               "                    [--geoip FILE] [--asn FILE] [-v] [FILTER]\n"
                "\n"
                "Prints the stored flows of data directory DIR that overlap the window [--from,\n"
                "--to) and match FILTER, in the order stored: segment by segment (by time, then\n"
