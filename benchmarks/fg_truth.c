@@ -103,7 +103,10 @@ int fg_intel_save(const char *path, const fg_org_t *o, const fg_cases_t *cs)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "# flowgen threat-intel feed: one address per line; a comment names each\n");
+    /* the description after the address, where a plain feed reader takes it (a comment line
+     * above is lost: the intel findings showed an empty description) */
+    fprintf(f,
+            "# flowgen threat-intel feed: one indicator per line, the address then what it is\n");
     char text[FLOW_ADDR_STRLEN];
     flow_addr_t a;
     uint32_t k = 0;
@@ -113,13 +116,12 @@ int fg_intel_save(const char *path, const fg_org_t *o, const fg_cases_t *cs)
             continue;
         fg_org_addr(o, c->peer, c->v6, &a);
         flow_addr_format(&a, text);
-        fprintf(f, "# flowgen-ioc-%u: command-and-control server (%s)\n%s\n", ++k, c->technique,
-                text);
+        fprintf(f, "%s flowgen-ioc-%u: command-and-control server (%s)\n", text, ++k, c->technique);
     }
     for (uint32_t i = 0; i < cs->n_decoys; i++) {
         fg_org_addr(o, cs->decoys[i], 0, &a);
         flow_addr_format(&a, text);
-        fprintf(f, "# flowgen-indicator-%u: phishing infrastructure\n%s\n", i + 1, text);
+        fprintf(f, "%s flowgen-indicator-%u: phishing infrastructure\n", text, i + 1);
     }
     return fg_close(f);
 }
