@@ -602,6 +602,7 @@ typedef struct hunt_finding {
     hev_t ev;
     int suppressed; /* allow-listed: reported, not counted */
     char suppressed_reason[512];
+    char allow_reason[160]; /* the allow-list entry's reason, for the action */
     /* set by the report */
     hunt_series_t series[HUNT_SERIES_MAX];
     int n_series;

@@ -224,8 +224,26 @@ void hunt_finding_tech(hunt_finding_t *f, const char *tech)
 void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al)
 {
     f->suppressed = 1;
-    snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed (%s): %s", al->text,
-             al->reason);
+    /* the entry as written holds its reason: once */
+    snprintf(f->suppressed_reason, sizeof f->suppressed_reason, "allow-listed: %s", al->text);
+    snprintf(f->allow_reason, sizeof f->allow_reason, "%s", al->reason);
+}
+
+/* A suppressed finding's action, once the hunts are done with it (some rewrite it after they
+ * suppress): "isolate it unless it is an authorised scanner (then allow-list it)" read oddly
+ * on the allow-listed scanner itself. */
+static void hr_action_suppressed(hunt_finding_t *f)
+{
+    char action[sizeof f->action];
+    int n = snprintf(
+        action, sizeof action,
+        "None while the allow-list entry stands (%s); if it no longer does: ", f->allow_reason);
+    if (n <= 0 || (size_t)n >= sizeof action)
+        return;
+    size_t len = strnlen(f->action, sizeof action - (size_t)n - 1);
+    memcpy(action + n, f->action, len);
+    action[(size_t)n + len] = '\0';
+    memcpy(f->action, action, sizeof f->action);
 }
 
 const char *hr_risk_name(int risk)
@@ -977,6 +995,9 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         hr_fingerprint(&f->host, f->peer, f->port, f->proto, f->fingerprint);
     }
     hr_merge_all(l);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i]->suppressed)
+            hr_action_suppressed(l->v[i]);
     hr_ack_t *acks;
     size_t n_acks;
     if (hr_acks_load(o->dir, &acks, &n_acks) != 0) {

@@ -2048,6 +2048,12 @@ TEST_IMPL(hunt_allow_list_suppresses)
         seen = 1;
         ASSERT_NOT_NULL(strstr(line, "\"suppressed\":true"));
         ASSERT_NOT_NULL(strstr(line, "Nessus, ticket 7"));
+        /* the entry once (it holds its reason), and no advice to allow-list what is */
+        const char *why = strstr(line, "\"suppressed_reason\":\"allow-listed: host@scan = ");
+        ASSERT_NOT_NULL(why);
+        ASSERT_EQ(th_count(why, "Nessus, ticket 7"), 1);
+        ASSERT_NOT_NULL(strstr(line, "\"recommended_action\":\"None while the allow-list entry "
+                                     "stands (Nessus, ticket 7); if it no longer does: "));
     }
     ASSERT_EQ(seen, 1); /* reported as suppressed, not dropped */
     free(out);
