@@ -677,7 +677,8 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     double th = is_fast ? th_fast : th_slow;
     f->score = (double)peak / th;
     uint64_t first = ev[0].t, last = ev[0].t;
-    uint64_t unanswered = 0, rejected = 0, answered = 0;
+    /* half-open: answered (SYN|ACK) and reset by the scanner, a SYN scan's open port */
+    uint64_t unanswered = 0, rejected = 0, answered = 0, half_open = 0;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].t < first)
             first = ev[i].t;
@@ -686,6 +687,7 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         unanswered += !ev[i].answered;
         rejected += ev[i].rejected;
         answered += ev[i].answered;
+        half_open += ev[i].answered && !ev[i].rejected && ev[i].proto == 6;
     }
     f->first_seen = first;
     /* what it led to is judged after the host's last reported scan (hs_follow_apply) */
@@ -710,7 +712,7 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         f->port = ev[0].port;
         hs_peer_net(ev, n, f->peer, sizeof f->peer);
         snprintf(f->summary, sizeof f->summary,
-                 "%s swept %llu %s targets%s%s on %u/%s (%s horizontal scan: %llu failed in "
+                 "%s swept %llu %s targets%s%s on %u/%s (%s horizontal scan: %llu probes in "
                  "%g s)",
                  host, (unsigned long long)distinct, internal ? "internal" : "external",
                  f->peer[0] ? " in " : "", f->peer, ev[0].port, proto, speed,
@@ -726,7 +728,7 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         flow_addr_format(&ev[0].dst, tgt);
         snprintf(f->peer, sizeof f->peer, "%s", tgt);
         snprintf(f->summary, sizeof f->summary,
-                 "%s probed %llu %s ports on %s %s (%s vertical scan: %llu failed in %g s)", host,
+                 "%s probed %llu %s ports on %s %s (%s vertical scan: %llu probes in %g s)", host,
                  (unsigned long long)distinct, proto, internal ? "internal" : "external", tgt,
                  speed, (unsigned long long)peak, is_fast ? cfg->s_fast_win : cfg->s_slow_win);
         snprintf(f->filter, sizeof f->filter, "src host %s and dst host %s and proto %s", host, tgt,
@@ -742,12 +744,20 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         snprintf(f->filter, sizeof f->filter, "src host %s and proto %s", host, proto);
     }
     const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";
-    if (risk >= HUNT_RISK_HIGH)
+    /* what answered: half-open probes and connections that succeeded on the port/target */
+    uint64_t open = half_open + (type == HS_SWEEP ? 0 : succ);
+    if (risk >= HUNT_RISK_HIGH && open)
         snprintf(f->action, sizeof f->action,
                  "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
                  "with the reason); identify the scanning process and look for lateral movement "
-                 "from %s to the targets that answered.",
-                 host, host);
+                 "from %s to the targets that answered (%llu half-open or connected).",
+                 host, host, (unsigned long long)open);
+    else if (risk >= HUNT_RISK_HIGH)
+        snprintf(f->action, sizeof f->action,
+                 "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
+                 "with the reason); identify the scanning process: none of its probes reached an "
+                 "open service, so look for other hosts that scan the same way.",
+                 host);
     else
         snprintf(f->action, sizeof f->action,
                  "Investigate: confirm with the owner of %s whether this %s scan is authorised "
@@ -759,6 +769,8 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     hev_int(e, "attempts", (int64_t)n);
     hev_int(e, "unanswered", (int64_t)unanswered);
     hev_int(e, "rejected", (int64_t)rejected);
+    if (ev[0].proto == 6)
+        hev_int(e, "half_open", (int64_t)half_open); /* answered, reset by the scanner */
     if (type == HS_SWEEP) {
         hev_int(e, "answered", (int64_t)answered);
         hev_int(e, "silent_targets", (int64_t)silent);

@@ -2097,6 +2097,37 @@ TEST_IMPL(hunt_duplicates_change_nothing)
     return 0;
 }
 
+/* The lateral case's SYN sweep: the scanner resets what answers, so its attempts are the
+ * unanswered and the half-open, each named ("40 failed" counted both, beside "unanswered:
+ * 20, rejected: 0"); and a scan nothing answered is not told to look at "the targets that
+ * answered". */
+TEST_IMPL(hunt_scan_half_open_named)
+{
+    char truth[700];
+    const char *dir = th_store("ho", "ipfix", 30000, 7, "48", 1, truth, sizeof truth);
+    int rc;
+    char *rep = th_report(dir, "--format json --no-state --hunts scan", &rc);
+    ASSERT_EQ(rc, 1);
+    const char *lat = strstr(rep, "\"techniques\":[\"T1046\",\"T1021\"]");
+    ASSERT_NOT_NULL(lat);
+    ASSERT_NOT_NULL(strstr(lat, "probes in 300 s"));
+    const char *ho = strstr(lat, "\"half_open\":");
+    ASSERT_NOT_NULL(ho);
+    ASSERT_GT(atoi(ho + 12), 0);
+    int quiet = 0;
+    for (char *sv = NULL, *line = strtok_r(rep, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv))
+        if (strstr(line, "\"half_open\":0,") &&
+            (strstr(line, "\"successful_targets\":0,") ||
+             strstr(line, "\"successful_ports\":0,")) &&
+            strstr(line, "\"risk_level\":\"High\"")) {
+            ASSERT_NULL(strstr(line, "targets that answered"));
+            quiet++;
+        }
+    ASSERT_GT(quiet, 0);
+    free(rep);
+    return 0;
+}
+
 TEST_IMPL(hunt_memory_bound_passes)
 {
     /* 16 MB holds a few tens of thousands of records: the window is hunted in several passes,
