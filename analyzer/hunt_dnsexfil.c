@@ -383,6 +383,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         int hist_high = hours >= (uint32_t)cfg->d_hist_min_hours &&
                         u->peak_bytes >= (uint64_t)cfg->d_hist_min_bytes &&
                         hfactor >= cfg->d_hist_factor;
+        /* A server many hosts resolve through, when resolvers are configured (none: it is
+         * inferred as one and not hunted): its own DNS is their recursion, so its volume,
+         * alone or against the population, counts its clients, not a tunnel. Only the
+         * shape of what it sends can be a sign. */
+        uint64_t serves = cfg->n_resolvers > 0 ? hd_serves_many(s->ctx, &u->host) : 0;
+        if (serves)
+            volume_high = pop_high = hist_high = 0;
         int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
         /* A resolver the configuration lacks: an internal server that many hosts resolve
          * through although it is not among the configured ones (its clients' DNS, and its own
@@ -395,7 +402,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
         if (cfg->n_resolvers > 0 && k == 0) {
             if (hc_is_internal(cfg, &u->peer))
                 unlisted_peer = hd_serves_many(s->ctx, &u->peer);
-            unlisted_host = hd_serves_many(s->ctx, &u->host);
+            unlisted_host = serves;
         }
         int risk;
         if (k >= 4)

@@ -350,6 +350,34 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
         hunt_findings_free(&out);
         tn_done(&s);
     }
+    /* The recursion of a server the list lacks is its clients' DNS summed: against the
+     * population it is always an outlier (and past the volume threshold on a real network),
+     * which made it Medium whatever the evidence said. Its volume is not a sign. */
+    tn_set_t s;
+    tn_init(&s, 40);
+    char err[128];
+    ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, "10.0.1.53", 1, err, sizeof err),
+              0);
+    s.cfg.d_res_min_hosts = 20;
+    s.cfg.d_volume = 4000;
+    s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+    s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
+    for (int h = 0; h < 25; h++) {
+        char host[32];
+        snprintf(host, sizeof host, "10.0.2.%d", 10 + h);
+        tn_dns(&s, host, "10.0.0.53", h % 24, 2, 70);
+    }
+    tn_dns(&s, "10.0.0.53", "192.0.2.1", 1, 60, 80); /* 4800 bytes: z 4.7, over d_volume */
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hd_ops, &out);
+    const hunt_finding_t *rec = tn_find(&out, "10.0.0.53", "192.0.2.1", 53);
+    ASSERT_NOT_NULL(rec);
+    ASSERT_EQ(rec->risk, HUNT_RISK_LOW);
+    ASSERT(tn_ev_has(rec, "\"role\":\"recursion\""));
+    ASSERT(!tn_crossed(rec, "population_outlier"));
+    ASSERT(!tn_crossed(rec, "volume"));
+    hunt_findings_free(&out);
+    tn_done(&s);
     return 0;
 }
 
