@@ -275,6 +275,25 @@ TEST_IMPL(dnsexfil_own_history)
     return 0;
 }
 
+/* A day of 25 hosts resolving through 10.0.0.53, with `resolvers` configured (or none) and
+ * [dns] resolver_min_hosts `min_hosts`. */
+static void tn_resolver_day(tn_set_t *s, const char *resolvers, double min_hosts)
+{
+    tn_init(s, 40);
+    char err[128];
+    if (resolvers)
+        ASSERT_EQ(
+            hc_set_nets(&s->cfg.resolvers, &s->cfg.n_resolvers, resolvers, 1, err, sizeof err), 0);
+    s->cfg.d_res_min_hosts = min_hosts;
+    s->ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+    s->ctx.to_ms = s->ctx.from_ms + 24 * TN_HOUR;
+    for (int h = 0; h < 25; h++) {
+        char host[32];
+        snprintf(host, sizeof host, "10.0.2.%d", 10 + h);
+        tn_dns(s, host, "10.0.0.53", h % 24, 2, 70);
+    }
+}
+
 /* With no resolvers configured, the servers most hosts use are the resolvers in practice.
  * With resolvers configured, such a server is one the list lacks (or a rogue one): its clients
  * and its recursion are reported, Low (one list to correct), naming it; below the threshold
@@ -298,20 +317,7 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
              {0, "10.0.1.53", 29, HUNT_RISK_MEDIUM, 0, HUNT_RISK_MEDIUM}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         tn_set_t s;
-        tn_init(&s, 40);
-        char err[128];
-        if (v[i].resolvers)
-            ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, v[i].resolvers, 1, err,
-                                  sizeof err),
-                      0);
-        s.cfg.d_res_min_hosts = v[i].min_hosts;
-        s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
-        s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
-        for (int h = 0; h < 25; h++) {
-            char host[32];
-            snprintf(host, sizeof host, "10.0.2.%d", 10 + h);
-            tn_dns(&s, host, "10.0.0.53", h % 24, 2, 70);
-        }
+        tn_resolver_day(&s, v[i].resolvers, v[i].min_hosts);
         tn_dns(&s, "10.0.0.53", "192.0.2.1", 1, 5, 80);
         tn_dns(&s, "10.0.0.53", "192.0.2.2", 2, 5, 80);
         tn_dns(&s, "10.0.0.53", "192.0.2.3", 3, 5, 80);
@@ -354,19 +360,8 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
      * population it is always an outlier (and past the volume threshold on a real network),
      * which made it Medium whatever the evidence said. Its volume is not a sign. */
     tn_set_t s;
-    tn_init(&s, 40);
-    char err[128];
-    ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, "10.0.1.53", 1, err, sizeof err),
-              0);
-    s.cfg.d_res_min_hosts = 20;
+    tn_resolver_day(&s, "10.0.1.53", 20);
     s.cfg.d_volume = 4000;
-    s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
-    s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
-    for (int h = 0; h < 25; h++) {
-        char host[32];
-        snprintf(host, sizeof host, "10.0.2.%d", 10 + h);
-        tn_dns(&s, host, "10.0.0.53", h % 24, 2, 70);
-    }
     tn_dns(&s, "10.0.0.53", "192.0.2.1", 1, 60, 80); /* 4800 bytes: z 4.7, over d_volume */
     hunt_findings_t out = {0};
     tn_hunt(&s, &hd_ops, &out);
