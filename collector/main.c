@@ -6,7 +6,9 @@
  * segments under DIR through the segment writer (storage/seg.h), placed by the flow's own end
  * time so a replayed capture lands where its traffic happened.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +46,17 @@ static void usage(FILE *f)
             "      --user NAME     drop root for NAME after binding\n"
             "      --rcvbuf BYTES  socket receive buffer (default 33554432; a warning says\n"
             "                      when the kernel grants less)\n"
-            "      --workers N     decoding threads, an exporter always on the same (default 2)\n"
-            "      --flush-ms MS   flows reach disk within this (default 2000)\n"
-            "      --rotate S      segment interval in seconds (default 60; with --read 3600)\n"
+            "      --workers N     decoding threads, an exporter always on the same (default 2,\n"
+            "                      at most 16)\n"
+            "      --flush-ms MS   flows reach disk within this (default 2000, at most 3600000)\n"
+            "      --rotate S      segment interval in seconds (default 60; with --read 3600;\n"
+            "                      at most 3600)\n"
             "      --template-memory MB  templates and data held for templates not yet\n"
             "                      seen, all workers together (default 128 a worker; at\n"
             "                      least 2 a worker): beyond, the least recently used go,\n"
             "                      counted\n"
-            "      --stats-interval S  counters logged and written every S seconds (default 60)\n"
+            "      --stats-interval S  counters logged and written every S seconds (default 60,\n"
+            "                      at most 86400)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
             "  SIGTERM or SIGINT: store everything received and exit 0.\n"
             "\n"
@@ -227,20 +232,49 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
     return status;
 }
 
+enum {
+    OPT_READY = 256,
+    OPT_ALLOW,
+    OPT_USER,
+    OPT_RCVBUF,
+    OPT_LOG,
+    OPT_STATS,
+    OPT_WORKERS,
+    OPT_FLUSH,
+    OPT_ROTATE,
+    OPT_TPLMEM,
+};
+
+/* What each numeric option accepts. Checked while parsing, so a value out of range is a
+ * usage error naming the range, not a value cast to 32 bits (--rotate 4294967297 was 1 s)
+ * nor one the writer refuses only once the daemon starts (--rotate 3601, exit 1). */
+typedef struct main_range {
+    int opt;
+    unsigned long long min, max;
+    const char *unit;
+} main_range_t;
+
+static const main_range_t main_ranges[] = {
+    {OPT_RCVBUF, 1, ULLONG_MAX, " bytes"},
+    {OPT_STATS, 1, 86400, " seconds"},
+    {OPT_WORKERS, 1, DAEMON_MAX_WORKERS, ""},
+    /* a flush interval past the longest segment interval would never be reached */
+    {OPT_FLUSH, 1, SEG_MAX_ROTATE_S * 1000ull, " ms"},
+    {OPT_ROTATE, 1, SEG_MAX_ROTATE_S, " seconds"},
+    {OPT_TPLMEM, 1, 1u << 20, " MiB"},
+};
+
+/* Every numeric option has its row. */
+static const main_range_t *main_range_of(int opt)
+{
+    size_t i = 0;
+    while (main_ranges[i].opt != opt)
+        i++;
+    return &main_ranges[i];
+}
+
 int main(int argc, char **argv)
 {
-    enum {
-        OPT_READY = 256,
-        OPT_ALLOW,
-        OPT_USER,
-        OPT_RCVBUF,
-        OPT_LOG,
-        OPT_STATS,
-        OPT_WORKERS,
-        OPT_FLUSH,
-        OPT_ROTATE,
-        OPT_TPLMEM,
-    };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"print", required_argument, NULL, 'p'},
@@ -308,15 +342,17 @@ int main(int argc, char **argv)
         case OPT_FLUSH:
         case OPT_TPLMEM:
         case OPT_ROTATE: {
+            const main_range_t *r = main_range_of(c);
             char *end;
+            errno = 0;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || v == 0 || (c == OPT_WORKERS && v > DAEMON_MAX_WORKERS) ||
-                (c == OPT_TPLMEM && v > (1u << 20))) {
+            if (*end || end == optarg || errno || optarg[0] == '-' || v < r->min || v > r->max) {
                 const char *name = "?";
                 for (const struct option *o = opts; o->name; o++)
                     if (o->val == c)
                         name = o->name;
-                fprintf(stderr, "flowhuntd: bad value '%s' for --%s\n", optarg, name);
+                fprintf(stderr, "flowhuntd: bad value '%s' for --%s (%llu to %llu%s)\n", optarg,
+                        name, r->min, r->max, r->unit);
                 return 2;
             }
             if (c == OPT_RCVBUF)

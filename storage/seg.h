@@ -52,10 +52,13 @@ typedef struct seg_where {
 
 typedef struct seg_writer seg_writer_t;
 
+/* The longest segment interval: seg_dir.c's margins assume intervals of at most an hour. */
+#define SEG_MAX_ROTATE_S 3600
+
 typedef struct seg_writer_opts {
     const char *dir;       /* the data directory (DIR, not DIR/flows) */
     const char *instance;  /* collector instance name, [A-Za-z0-9_-]{1,32} */
-    uint32_t rotate_s;     /* segment interval, default 60 */
+    uint32_t rotate_s;     /* segment interval, default 60, at most SEG_MAX_ROTATE_S */
     uint64_t rotate_bytes; /* rotate early past this size, default 256 MiB */
     uint32_t flush_ms;     /* a partial row group reaches disk within this, default 2000;
                             * timed by CLOCK_MONOTONIC, not the place_ms clock */

@@ -39,7 +39,6 @@
 #include "version.h"
 
 #define SEGW_DEFAULT_ROTATE_S 60
-#define SEGW_MAX_ROTATE_S 3600 /* seg_dir.c's margins assume intervals of at most an hour */
 #define SEGW_DEFAULT_ROTATE_BYTES (256ull << 20)
 #define SEGW_DEFAULT_FLUSH_MS 2000
 #define SEGW_MAX_UNFINISHED 64
@@ -1660,7 +1659,7 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
 {
     *err = 0;
     if (!opts || !opts->dir || !seg_instance_ok(opts->instance) ||
-        opts->group_rows > SEG_MAX_ROWS || opts->rotate_s > SEGW_MAX_ROTATE_S ||
+        opts->group_rows > SEG_MAX_ROWS || opts->rotate_s > SEG_MAX_ROTATE_S ||
         opts->zstd_level > ZSTD_maxCLevel()) {
         *err = -SEG_E_USAGE;
         return NULL;

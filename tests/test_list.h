@@ -71,6 +71,7 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)
+TEST_ENTRY(cli_daemon_option_ranges)
 TEST_ENTRY(cli_read_golden_csv)
 TEST_ENTRY(cli_read_json)
 TEST_ENTRY(cli_read_segment_interval)

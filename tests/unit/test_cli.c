@@ -50,6 +50,47 @@ TEST_IMPL(cli_versions_and_help)
     return 0;
 }
 
+/* Numeric options out of range are usage errors while the options are read, with the range:
+ * --rotate 3601 used to fail at start (exit 1, "invalid argument" from the writer), and
+ * values past 32 bits wrapped (--rotate 4294967297 made 1 s segments). A value in range
+ * still starts the daemon (it stops at once: its ready file is a folder it cannot replace). */
+TEST_IMPL(cli_daemon_option_ranges)
+{
+    static const struct {
+        const char *arg, *range;
+    } bad[] = {
+        {"--rotate 3601", "(1 to 3600 seconds)"},
+        {"--rotate 4294967297", "(1 to 3600 seconds)"},
+        {"--rotate 0", "(1 to 3600 seconds)"},
+        {"--rotate -1", "(1 to 3600 seconds)"},
+        {"--flush-ms 4294967297", "(1 to 3600000 ms)"},
+        {"--flush-ms 3600001", "(1 to 3600000 ms)"},
+        {"--stats-interval 4294967297", "(1 to 86400 seconds)"},
+        {"--workers 17", "(1 to 16)"},
+        {"--rcvbuf 99999999999999999999", "bytes)"},
+        {"--template-memory 1048577", "MiB)"},
+    };
+    char *out;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = test_runf(&out, "{ timeout 10 %s -l 127.0.0.1:0 -w %s/d %s 2>&1; }",
+                           test_bin("flowhuntd"), test_tmpdir(), bad[i].arg);
+        if (rc != 2 || !strstr(out, bad[i].range))
+            TEST_FAIL_AT("%s: exit %d, '%s'", bad[i].arg, rc, out);
+        free(out);
+    }
+    /* the limits themselves are accepted: the daemon gets as far as its ready file */
+    ASSERT_EQ(test_runf(&out, "mkdir -p %s/ready.d/x", test_tmpdir()), 0);
+    free(out);
+    int rc = test_runf(&out,
+                       "{ timeout 10 %s -l 127.0.0.1:0 -w %s/d --rotate 3600 --flush-ms 3600000 "
+                       "--stats-interval 86400 --workers 16 --ready-file %s/ready.d 2>&1; }",
+                       test_bin("flowhuntd"), test_tmpdir(), test_tmpdir());
+    ASSERT_EQ(rc, 1);
+    ASSERT_NOT_NULL(strstr(out, "cannot write the ready file"));
+    free(out);
+    return 0;
+}
+
 /* flowhuntd --read GOLDEN.pcap --print FMT must print exactly GOLDEN.EXT (after `filter`,
  * which keeps the JSON golden file small). */
 static int golden(const char *fmt, const char *ext, const char *filter)
