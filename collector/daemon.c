@@ -501,7 +501,7 @@ int daemon_run(const daemon_opts_t *opts)
     }
     if (uv_loop_init(&d.loop) != 0)
         return 1;
-    int status = 1;
+    int status = 1, ran = 0;
     for (int i = 0; i < opts->n_listen; i++)
         d.listeners[i].fd = -1;
     for (int i = 0; i < opts->n_listen; i++) {
@@ -546,6 +546,7 @@ int daemon_run(const daemon_opts_t *opts)
         uv_run(&d.loop, UV_RUN_DEFAULT);
         goto out;
     }
+    ran = 1;
     uv_run(&d.loop, UV_RUN_DEFAULT);
     status = 0;
 out:
@@ -556,7 +557,10 @@ out:
     }
     for (int i = 0; i < d.n_workers; i++)
         worker_stop(&d.workers[i]);
-    daemon_write_stats(&d, 1);
+    /* Only a daemon that ran has counters to report: one refused at start (another holds
+     * the instance) would overwrite the live daemon's flowhuntd.prom with its zeros. */
+    if (ran)
+        daemon_write_stats(&d, 1);
     for (int i = 0; i < d.n_workers; i++)
         worker_free(&d.workers[i]);
     for (int i = 0; i < opts->n_listen; i++) {

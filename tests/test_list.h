@@ -81,6 +81,7 @@ TEST_ENTRY(daemon_stores_what_it_receives)
 TEST_ENTRY(daemon_templates_survive_restart)
 TEST_ENTRY(daemon_allow_list)
 TEST_ENTRY(daemon_kernel_drops_counted)
+TEST_ENTRY(daemon_refused_leaves_state)
 #include "daemon_stress_tests.h"
 
 /* fuzz corpora replayed, and each libFuzzer target run briefly */

@@ -7,12 +7,14 @@
  * decodes as `flowhuntd --read` decodes the same capture; templates survive a restart (data
  * sent to a restarted daemon without a new template is decoded); the allow-list refuses and
  * counts; the Prometheus text file names the counters; SIGTERM exits 0; what the kernel
- * drops on a full socket buffer is counted, so nothing is lost silently.
+ * drops on a full socket buffer is counted, so nothing is lost silently; a second daemon of
+ * a live instance is refused and leaves the live one's counters alone.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon_helpers.h"
 #include "task.h"
@@ -143,5 +145,32 @@ TEST_IMPL(daemon_kernel_drops_counted)
     snprintf(want, sizeof want, "cause=\"kernel_buffer\"} %lu\n", dropped);
     ASSERT_NOT_NULL(strstr(out, want));
     free(out);
+    return 0;
+}
+
+/* A second daemon of a live instance is refused (its writers find the lock held), and leaves
+ * the live one's files alone: it used to write its own empty counters over the live daemon's
+ * flowhuntd.prom on its way out. The live daemon here writes its counters only when it stops,
+ * so the file must not exist before then. */
+TEST_IMPL(daemon_refused_leaves_state)
+{
+    td_daemon_t d;
+    td_init(&d, "refused");
+    td_start(&d, "--stats-interval 3600");
+    ASSERT_EQ(td_send_capture(&d, "tests/golden/v5_small.pcap", 0, 0), 446);
+    char prom[1200], *out;
+    snprintf(prom, sizeof prom, "%s/state/test/flowhuntd.prom", d.dir);
+    int rc = test_runf(&out, "{ timeout 10 %s -l 127.0.0.1:0 -w %s --instance test 2>&1; }",
+                       test_bin("flowhuntd"), d.dir);
+    ASSERT_EQ(rc, 1);
+    ASSERT_NOT_NULL(strstr(out, "another writer holds this instance"));
+    free(out);
+    ASSERT_EQ(access(prom, F_OK), -1);
+    ASSERT_EQ(td_stop(&d), 0);
+    ASSERT_EQ(test_runf(&out, "cat %s", prom), 0);
+    ASSERT_NOT_NULL(strstr(out, "flowhunt_listener_datagrams_total{listener=\"127.0.0.1:"));
+    ASSERT_NOT_NULL(strstr(out, "} 446\n"));
+    free(out);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), 1000);
     return 0;
 }
