@@ -495,10 +495,6 @@ int daemon_run(const daemon_opts_t *opts)
         d.n_allow++;
     }
     snprintf(d.state_dir, sizeof d.state_dir, "%s/state/%s", opts->dir, opts->instance);
-    if (seg_dir_mkdirs(d.state_dir) != 0) {
-        log_msg(LOG_ERROR, "cannot create %s: %s", d.state_dir, strerror(errno));
-        return 1;
-    }
     if (uv_loop_init(&d.loop) != 0)
         return 1;
     int status = 1, ran = 0;
@@ -511,6 +507,12 @@ int daemon_run(const daemon_opts_t *opts)
     }
     if (opts->user && daemon_drop_privileges(opts->user) != 0)
         goto out;
+    /* Created as the user the daemon runs as: made by root before --user dropped it, DIR/state
+     * was root's, and the workers could not create their own folders beside it. */
+    if (seg_dir_mkdirs(d.state_dir) != 0) {
+        log_msg(LOG_ERROR, "cannot create %s: %s", d.state_dir, strerror(errno));
+        goto out;
+    }
     d.n_workers = opts->n_workers;
     /* --template-memory: half templates, half held data, the same share for every worker */
     const size_t tpl_share = opts->template_memory / 2 / (uint64_t)opts->n_workers;

@@ -272,12 +272,15 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
                             .rotate_s = opts->rotate_s,
                             .flush_ms = opts->flush_ms,
                             .on_segment_end = worker_segment_end,
-                            .on_segment_end_arg = w};
+                            .on_segment_end_arg = w,
+                            .open_where = &w->open_where};
     int rc = 0;
     w->writer = seg_writer_open(&wo, &rc);
     if (!w->writer) {
-        snprintf(err, err_cap, "cannot open the segment writer in %s: %s", opts->dir,
-                 seg_strerror(rc));
+        const seg_where_t *e = &w->open_where;
+        snprintf(err, err_cap, "cannot open the segment writer in %s: %s%s%s%s%s", opts->dir,
+                 e->path, e->path[0] ? ": " : "", seg_strerror(rc), e->sys_errno ? ": " : "",
+                 e->sys_errno ? strerror(e->sys_errno) : "");
         dq_free(&w->q);
         return -1;
     }

@@ -39,6 +39,7 @@ typedef struct worker {
     uint64_t logged_exp_evicted, logged_scopes_evicted; /* evictions the log has told of */
     uint64_t evict_logged_ms;                           /* when it last did */
     char state_dir[4096];                               /* DIR/state/<instance> */
+    seg_where_t open_where;                             /* why the writer could not be opened */
     /* What the stats timer reads, rendered by the worker under pub_mu. */
     pthread_mutex_t pub_mu;
     char *prom;

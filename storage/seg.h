@@ -72,6 +72,9 @@ typedef struct seg_writer_opts {
      * semantics: bytes written, or -1 with errno). NULL means pwrite(2). */
     long (*write_fn)(void *arg, int fd, const void *buf, size_t len, uint64_t offset);
     void *write_arg;
+    /* When not NULL and seg_writer_open fails: the file or folder and the system's errno
+     * (the writer that would keep them is gone). */
+    seg_where_t *open_where;
 } seg_writer_opts_t;
 
 /* Exporter counters recorded in a segment's footer. */

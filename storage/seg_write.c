@@ -1655,6 +1655,16 @@ static void segw_free(seg_writer_t *w)
     free(w);
 }
 
+/* A failed open: what went wrong where goes to the caller's open_where, then the writer. */
+static seg_writer_t *segw_open_fail(seg_writer_t *w, int rc, int *err)
+{
+    if (w->o.open_where)
+        *w->o.open_where = w->err;
+    segw_free(w);
+    *err = rc;
+    return NULL;
+}
+
 seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
 {
     *err = 0;
@@ -1744,24 +1754,17 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
     /* The lock: DIR/state/<instance>/writer.lock, held (flock) while the writer lives. */
     char path[4096];
     snprintf(path, sizeof path, "%s/state/%s", w->dir, w->instance);
-    if (seg_dir_mkdirs(path) != 0) {
-        *err = segw_fail(w, path, segw_errno_code(errno), 0, errno);
-        segw_free(w);
-        return NULL;
-    }
+    if (seg_dir_mkdirs(path) != 0)
+        return segw_open_fail(w, segw_fail(w, path, segw_errno_code(errno), 0, errno), err);
     snprintf(path, sizeof path, "%s/state/%s/writer.lock", w->dir, w->instance);
     w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        *err = w->lock_fd >= 0 && errno == EWOULDBLOCK ? -SEG_E_BUSY : -SEG_E_IO;
-        segw_free(w);
-        return NULL;
+        int busy = w->lock_fd >= 0 && errno == EWOULDBLOCK;
+        return segw_open_fail(w, segw_fail(w, path, busy ? SEG_E_BUSY : SEG_E_IO, 0, errno), err);
     }
     int rc = segw_recover_all(w);
-    if (rc < 0) {
-        *err = rc;
-        segw_free(w);
-        return NULL;
-    }
+    if (rc < 0)
+        return segw_open_fail(w, rc, err);
     return w;
 }
 

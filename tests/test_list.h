@@ -82,6 +82,7 @@ TEST_ENTRY(daemon_templates_survive_restart)
 TEST_ENTRY(daemon_allow_list)
 TEST_ENTRY(daemon_kernel_drops_counted)
 TEST_ENTRY(daemon_refused_leaves_state)
+TEST_ENTRY(daemon_user_fresh_dir)
 #include "daemon_stress_tests.h"
 
 /* fuzz corpora replayed, and each libFuzzer target run briefly */

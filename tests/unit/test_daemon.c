@@ -8,15 +8,19 @@
  * sent to a restarted daemon without a new template is decoded); the allow-list refuses and
  * counts; the Prometheus text file names the counters; SIGTERM exits 0; what the kernel
  * drops on a full socket buffer is counted, so nothing is lost silently; a second daemon of
- * a live instance is refused and leaves the live one's counters alone.
+ * a live instance is refused and leaves the live one's counters alone; --user works on a
+ * fresh data directory owned by that user.
  */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon_helpers.h"
+#include "seg.h"
 #include "task.h"
 
 TEST_IMPL(daemon_stores_what_it_receives)
@@ -172,5 +176,57 @@ TEST_IMPL(daemon_refused_leaves_state)
     ASSERT_NOT_NULL(strstr(out, "} 446\n"));
     free(out);
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), 1000);
+    return 0;
+}
+
+/* --user on a fresh data directory owned by that user, as contrib/flowhuntd.service runs it:
+ * the daemon used to create DIR/state and DIR/state/NAME as root before dropping privileges,
+ * so the workers could not create their own DIR/state/NAME-wN and it exited 1 with "read,
+ * write, sync or rename failed (errno is kept)" and no errno. Now everything is created as
+ * the user; and when a writer cannot open, the message names the folder and the errno. */
+TEST_IMPL(daemon_user_fresh_dir)
+{
+    if (geteuid() != 0)
+        SKIP("needs root to drop privileges");
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        SKIP("no user 'nobody'");
+    ASSERT_EQ(chmod(test_tmpdir(), 0755), 0); /* nobody must reach the data directory */
+    td_daemon_t d;
+    td_init(&d, "user");
+    ASSERT_EQ(chown(d.dir, pw->pw_uid, pw->pw_gid), 0);
+    td_start(&d, "--user nobody");
+    ASSERT_EQ(td_send_capture(&d, "tests/golden/v5_small.pcap", 0, 0), 446);
+    td_sleep_ms(300); /* let the workers take the datagrams before the stop */
+    ASSERT_EQ(td_stop(&d), 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), 1000);
+    char path[1200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/state/test/flowhuntd.prom", d.dir);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_uid, pw->pw_uid);
+
+    /* DIR/state left to root (as the old daemon made it): the workers' folders cannot be
+     * made, and the error says which and why */
+    td_daemon_t e;
+    td_init(&e, "user_state_root");
+    ASSERT_EQ(chown(e.dir, pw->pw_uid, pw->pw_gid), 0);
+    snprintf(path, sizeof path, "%s/state/test", e.dir);
+    ASSERT_EQ(seg_dir_mkdirs(path), 0);
+    ASSERT_EQ(chown(path, pw->pw_uid, pw->pw_gid), 0);
+    char *out;
+    int rc = test_runf(&out,
+                       "{ timeout 10 %s -l 127.0.0.1:0 -w %s --instance test --user nobody "
+                       "2>&1; }",
+                       test_bin("flowhuntd"), e.dir);
+    ASSERT_EQ(rc, 1);
+    char want[1400];
+    snprintf(want, sizeof want,
+             "%s/state/test-w0: read, write, sync or rename failed (errno is "
+             "kept): Permission denied",
+             e.dir);
+    if (!strstr(out, want))
+        TEST_FAIL_AT("no '%s' in '%s'", want, out);
+    free(out);
     return 0;
 }
