@@ -557,8 +557,18 @@ out:
             daemon_close_listener(&d.listeners[i]);
         uv_run(&d.loop, UV_RUN_DEFAULT);
     }
-    for (int i = 0; i < d.n_workers; i++)
+    uint64_t dropped = 0;
+    for (int i = 0; i < d.n_workers; i++) {
         worker_stop(&d.workers[i]);
+        dropped += d.workers[i].flows_dropped;
+    }
+    /* Flows lost to a full disk or a write error make the run a failure: a service manager
+     * or a script sees it in the exit status, not only in the counters. */
+    if (dropped) {
+        log_msg(LOG_ERROR, "%llu flows were not stored (write errors, logged above): exit 1",
+                (unsigned long long)dropped);
+        status = 1;
+    }
     /* Only a daemon that ran has counters to report: one refused at start (another holds
      * the instance) would overwrite the live daemon's flowhuntd.prom with its zeros. */
     if (ran)

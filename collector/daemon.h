@@ -4,7 +4,8 @@
  * socket is readable; our recvmmsg calls read it empty, 64 datagrams a call), check the
  * allow-list and hand each datagram to the worker that
  * owns its exporter. Workers decode and store. Timers publish counters (log lines and a
- * Prometheus text file); signals stop (SIGTERM, SIGINT: everything flushed, exit 0) and
+ * Prometheus text file); signals stop (SIGTERM, SIGINT: everything flushed, exit 0, or 1
+ * when flows could not be stored) and
  * reopen the log (SIGHUP).
  */
 #ifndef FH_DAEMON_H
@@ -39,7 +40,8 @@ typedef struct daemon_opts {
 } daemon_opts_t;
 
 /* Runs until SIGTERM or SIGINT. Returns the exit status: 0 after a clean stop, 1 when it
- * could not start (the reason is logged). */
+ * could not start or when flows were dropped because they could not be written (a full
+ * disk; the reasons are logged). */
 int daemon_run(const daemon_opts_t *opts);
 
 struct sockaddr_storage;

@@ -58,7 +58,9 @@ static void usage(FILE *f)
             "      --stats-interval S  counters logged and written every S seconds (default 60,\n"
             "                      at most 86400)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
-            "  SIGTERM or SIGINT: store everything received and exit 0.\n"
+            "  SIGTERM or SIGINT: store everything received and exit 0 (1 when flows could\n"
+            "  not be stored during the run: a full disk or a write error, logged and counted\n"
+            "  in flowhunt_store_dropped_flows_total).\n"
             "\n"
             "Reading a capture:\n"
             "  -r, --read FILE     read export datagrams from a pcap or pcapng capture (Ethernet,\n"
@@ -78,8 +80,8 @@ static void usage(FILE *f)
             "\n"
             "Columns are described in docs/FLOW_RECORD.md. At the end, counters per exporter\n"
             "(datagrams, flows, sequence loss, each malformation by name) go to stderr.\n"
-            "Exit status: 0 success, 1 the capture could not be read completely or flows could\n"
-            "not be stored, 2 usage.\n");
+            "Exit status: 0 success; 1 the daemon could not start, the capture could not be\n"
+            "read completely, or flows could not be stored (daemon or capture); 2 usage.\n");
 }
 
 typedef struct main_read {

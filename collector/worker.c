@@ -20,15 +20,34 @@ static uint64_t worker_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A write that failed (a full disk, an I/O error): the writer has counted the flows it
+ * dropped; the log says which file and why. Most writes happen on the worker's tick, not
+ * when a flow is added, and a full disk fails every flush interval: a few lines a minute
+ * for all workers together, then how many were held back. */
+static log_limit_t worker_store_lim = LOG_LIMIT_INIT(5, 60);
+
+/* "FILE: what failed: the system's error", as much of it as is known. */
+static const char *worker_where(const seg_where_t *e, int rc, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s%s%s", e->path, e->path[0] ? ": " : "", seg_strerror(rc),
+             e->sys_errno ? ": " : "", e->sys_errno ? strerror(e->sys_errno) : "");
+    return out;
+}
+
+static void worker_store_error(worker_t *w, int rc, const char *what)
+{
+    char where[4400];
+    w->store_errors++;
+    log_limited(&worker_store_lim, LOG_ERROR, "worker %d: %s: %s", w->id, what,
+                worker_where(seg_writer_error(w->writer), rc, where, sizeof where));
+}
+
 static void worker_sink(void *arg, const flow_rec_t *rec)
 {
-    static log_limit_t lim = LOG_LIMIT_INIT(5, 60);
     worker_t *w = arg;
     int rc = seg_writer_add(w->writer, rec, w->place_ms);
-    if (rc < 0) {
-        w->store_errors++;
-        log_limited(&lim, LOG_ERROR, "worker %d: flow not stored: %s", w->id, seg_strerror(rc));
-    }
+    if (rc < 0)
+        worker_store_error(w, rc, "flows not stored");
 }
 
 /* ---- publishing counters ------------------------------------------------------------------ */
@@ -230,7 +249,9 @@ static void *worker_main(void *arg)
         uint64_t now = got ? w->place_ms : worker_now_ms();
         if ((now > last_tick && now - last_tick >= WORKER_TICK_MS) || !got) {
             last_tick = now;
-            seg_writer_tick(w->writer, now);
+            int rc = seg_writer_tick(w->writer, now);
+            if (rc < 0)
+                worker_store_error(w, rc, "writing segments");
             if (atomic_exchange(&w->publish_requested, 0))
                 worker_publish(w);
             worker_log_evictions(w, now);
@@ -277,10 +298,9 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
     int rc = 0;
     w->writer = seg_writer_open(&wo, &rc);
     if (!w->writer) {
-        const seg_where_t *e = &w->open_where;
-        snprintf(err, err_cap, "cannot open the segment writer in %s: %s%s%s%s%s", opts->dir,
-                 e->path, e->path[0] ? ": " : "", seg_strerror(rc), e->sys_errno ? ": " : "",
-                 e->sys_errno ? strerror(e->sys_errno) : "");
+        char where[4400];
+        snprintf(err, err_cap, "cannot open the segment writer in %s: %s", opts->dir,
+                 worker_where(&w->open_where, rc, where, sizeof where));
         dq_free(&w->q);
         return -1;
     }
@@ -311,11 +331,20 @@ void worker_stop(worker_t *w)
     tpl_store_save(&w->ingest.templates, w->state_dir, w->id);
     /* End the open interval now, so the counters published below include the last flows;
      * closing the writer afterwards only completes what is left (nothing). */
-    seg_writer_tick(w->writer, worker_now_ms() + 86400000ull);
-    worker_publish(w);
-    int rc = seg_writer_close(w->writer);
+    int rc = seg_writer_tick(w->writer, worker_now_ms() + 86400000ull);
     if (rc < 0)
-        log_msg(LOG_ERROR, "worker %d: closing segments: %s", w->id, seg_strerror(rc));
+        worker_store_error(w, rc, "writing the last segment");
+    worker_publish(w);
+    w->flows_dropped = seg_writer_stats(w->writer)->flows_dropped;
+    /* A segment whose footer cannot be written stays a temporary file, its flows safe in
+     * it: the next start completes it. Said once, whatever the limit has held back. */
+    rc = seg_writer_flush(w->writer);
+    if (rc < 0) {
+        char where[4400];
+        log_msg(LOG_ERROR, "worker %d: completing segments: %s (the next start does)", w->id,
+                worker_where(seg_writer_error(w->writer), rc, where, sizeof where));
+    }
+    seg_writer_close(w->writer);
     ingest_free(&w->ingest);
     exp_interval_free(&w->interval);
     dq_free(&w->q);

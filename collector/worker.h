@@ -35,6 +35,7 @@ typedef struct worker {
     int started;
     uint64_t place_ms; /* arrival time of the datagram being decoded */
     uint64_t store_errors;
+    uint64_t flows_dropped;  /* the writer's count of flows lost to write errors, at the stop */
     exp_interval_t interval; /* exporter counters at the previous segment's end */
     uint64_t logged_exp_evicted, logged_scopes_evicted; /* evictions the log has told of */
     uint64_t evict_logged_ms;                           /* when it last did */
@@ -59,7 +60,7 @@ static inline int worker_for(const flow_addr_t *a, int n_workers)
 
 int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size_t err_cap);
 /* Closes the queue, lets the worker drain it, saves templates, completes its segments.
- * Its last published counters stay readable until worker_free(). */
+ * Its last published counters and flows_dropped stay readable until worker_free(). */
 void worker_stop(worker_t *w);
 void worker_free(worker_t *w);
 /* Asks the worker to render its counters (picked up within its next wake-up). */

@@ -9,13 +9,18 @@
  * counts; the Prometheus text file names the counters; SIGTERM exits 0; what the kernel
  * drops on a full socket buffer is counted, so nothing is lost silently; a second daemon of
  * a live instance is refused and leaves the live one's counters alone; --user works on a
- * fresh data directory owned by that user.
+ * fresh data directory owned by that user; flows lost to a full disk are logged and make
+ * the exit status 1.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,5 +233,56 @@ TEST_IMPL(daemon_user_fresh_dir)
     if (!strstr(out, want))
         TEST_FAIL_AT("no '%s' in '%s'", want, out);
     free(out);
+    return 0;
+}
+
+/* A full disk: DIR/flows is a tmpfs filled to the last byte (in a mount namespace of the
+ * test's own; skipped where it may not mount). Every flow the daemon receives is dropped and
+ * counted; the log must say so, with the file and the system's error, and the exit status
+ * after SIGTERM must be 1. It used to log nothing (only a failed add was logged, and flows
+ * are written by the worker's tick) and exit 0 after dropping every flow. */
+TEST_IMPL(daemon_disk_full_exit_status)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        SKIP("cannot make a mount namespace here (%s)", strerror(errno));
+    if (mount("none", "/", "", MS_REC | MS_PRIVATE, NULL) != 0)
+        SKIP("cannot make mounts private (%s)", strerror(errno));
+    td_daemon_t d;
+    td_init(&d, "full");
+    char flows[1200], filler[1300];
+    snprintf(flows, sizeof flows, "%s/flows", d.dir);
+    ASSERT_EQ(mkdir(flows, 0755), 0);
+    if (mount("tmpfs", flows, "tmpfs", 0, "size=64k") != 0)
+        SKIP("cannot mount a tmpfs (%s)", strerror(errno));
+    snprintf(filler, sizeof filler, "%s/filler", flows);
+    int fd = open(filler, O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    static const char zeros[4096];
+    while (write(fd, zeros, sizeof zeros) > 0)
+        ;
+    ASSERT_EQ(errno, ENOSPC);
+    close(fd);
+    td_start(&d, "--flush-ms 200");
+    ASSERT_EQ(td_send_capture(&d, "tests/golden/v5_small.pcap", 0, 0), 446);
+    td_sleep_ms(300); /* let the workers take the datagrams before the stop */
+    ASSERT_EQ(td_stop(&d), 1);
+    char *out;
+    ASSERT_EQ(test_runf(&out, "cat %s", d.log), 0);
+    char want[1400];
+    snprintf(want, sizeof want, ": %s/", flows);
+    ASSERT_NOT_NULL(strstr(out, want)); /* the file */
+    ASSERT_NOT_NULL(strstr(out, ": the disk is full: No space left on device\n"));
+    ASSERT_NOT_NULL(strstr(out, "1000 flows were not stored (write errors, logged above): exit 1"));
+    free(out);
+    /* the counters agree: every flow dropped, none stored */
+    ASSERT_EQ(test_runf(&out,
+                        "awk '/^flowhunt_store_dropped_flows_total/ { d += $2 } "
+                        "/^flowhunt_stored_flows_total/ { s += $2 } END { print d, s }' "
+                        "%s/state/test/flowhuntd.prom",
+                        d.dir),
+              0);
+    ASSERT_STR_EQ(out, "1000 0\n");
+    free(out);
+    umount(flows);
     return 0;
 }
