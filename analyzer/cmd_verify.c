@@ -5,7 +5,8 @@
  * prints one line per damaged segment: the file, the byte offset and the error's name. Files
  * are verified in any order but reported in name order, so two runs print the same report.
  * Temporary files (dot-names, a writer's segment in progress) are not segments yet and are not
- * read.
+ * read; those that no live writer holds (a crash left them) are named, since no reader sees
+ * their flows until the instance's next writer recovers them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +46,43 @@ static void verify_one(void *arg, size_t i)
         cmd_progress_show(&c->progress, "verify: %d of %d segments", done, c->n);
 }
 
+/* Temporary segments no live writer holds: a writer stopped without completing them (a
+ * crash; or a daemon's worker that a later start with fewer --workers did not run, before
+ * flowhuntd recovered those too). Their flows are on disk but no reader sees them until
+ * the instance's next writer recovers them. One line each; returns how many (-1: cannot list). */
+static int verify_leftovers(const char *dir, int *live_out)
+{
+    char **paths;
+    int n = seg_dir_list_tmp(dir, &paths);
+    if (n < 0) {
+        fprintf(stderr, "flowhunt verify: %s: cannot list the temporary segments: %s\n", dir,
+                seg_strerror(n));
+        return -1;
+    }
+    int left = 0, live = 0;
+    for (int i = 0; i < n; i++) {
+        char inst[SEG_INSTANCE_MAX + 1];
+        if (seg_dir_tmp_instance(paths[i], inst) != 0)
+            continue;
+        if (seg_instance_live(dir, inst) == 1) {
+            live++; /* a writer's open segment */
+            continue;
+        }
+        left++;
+        printf("%s: not recovered: a temporary segment of instance %s, which no writer holds "
+               "(its flows are not read); starting that instance recovers it",
+               paths[i], inst);
+        /* a daemon's worker, NAME-wN: the daemon of NAME recovers it, whatever --workers */
+        char *w = strrchr(inst, '-');
+        if (w && w > inst && w[1] == 'w' && w[2] && strspn(w + 2, "0123456789") == strlen(w + 2))
+            printf(" (flowhuntd --instance %.*s)", (int)(w - inst), inst);
+        putchar('\n');
+    }
+    seg_dir_list_free(paths, n);
+    *live_out = live;
+    return left;
+}
+
 static void verify_usage(FILE *f)
 {
     fprintf(f,
@@ -54,9 +92,14 @@ static void verify_usage(FILE *f)
             "version at both ends, the footer, every row group's header, every chunk's CRC-32C,\n"
             "and that every chunk decodes. Each damaged segment is printed as\n"
             "  PATH: offset N: ERROR: description\n"
-            "Temporary files of a writer at work (names starting with a dot) are skipped.\n"
+            "Temporary segments (.fh-...seg.tmp) that a live writer holds are skipped; one\n"
+            "that none holds was left by a writer that stopped (a crash): its flows are not\n"
+            "read until that instance starts again and recovers it (flowhuntd recovers its\n"
+            "workers' at start, whatever --workers), printed as\n"
+            "  PATH: not recovered: a temporary segment of instance NAME, ...\n"
             "\n"
-            "Exit status: 0 every segment is good, 1 problems found, 2 could not run.\n");
+            "Exit status: 0 every segment is good, 1 problems found (a damaged segment or a\n"
+            "temporary segment not recovered), 2 could not run.\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -129,18 +172,29 @@ int cmd_verify(int argc, char **argv)
             putchar('\n');
         }
     }
+    int left = 0, live = 0;
+    if (S_ISDIR(st.st_mode) && (left = verify_leftovers(path, &live)) < 0)
+        left = 1; /* could not look: not all good either */
     fflush(stdout);
     char sz[32];
     cmd_fmt_bytes(sz, sizeof sz, total);
     if (c.n == 0)
         fprintf(stderr, "flowhunt verify: %s: no segments\n", path);
     else if (bad == 0)
-        fprintf(stderr, "flowhunt verify: %d segment%s (%s): all good\n", c.n, c.n == 1 ? "" : "s",
-                sz);
+        fprintf(stderr, "flowhunt verify: %d segment%s (%s): %s\n", c.n, c.n == 1 ? "" : "s", sz,
+                left ? "good" : "all good");
     else
         fprintf(stderr, "flowhunt verify: %d of %d segments (%s) have problems\n", bad, c.n, sz);
+    if (left > 0)
+        fprintf(stderr,
+                "flowhunt verify: %d temporary segment%s not recovered (their flows are not "
+                "read): start the instances named above\n",
+                left, left == 1 ? "" : "s");
+    if (live > 0)
+        fprintf(stderr, "flowhunt verify: %d temporary segment%s of live writers skipped\n", live,
+                live == 1 ? "" : "s");
     free(c.res);
     if (c.paths != one)
         seg_dir_list_free(c.paths, c.n);
-    return bad ? CMD_PROBLEMS : CMD_OK;
+    return bad || left ? CMD_PROBLEMS : CMD_OK;
 }

@@ -532,6 +532,7 @@ int daemon_run(const daemon_opts_t *opts)
             goto out;
         }
     }
+    worker_recover_former(&wo);
     uv_signal_init(&d.loop, &d.sig_term);
     uv_signal_init(&d.loop, &d.sig_int);
     uv_signal_init(&d.loop, &d.sig_hup);

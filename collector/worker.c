@@ -322,6 +322,64 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
     return 0;
 }
 
+/* 1 when `name` is "<instance>-w<N>" with N >= n_workers: a worker this run does not start. */
+static int worker_is_former(const char *name, const char *instance, int n_workers)
+{
+    size_t il = strlen(instance);
+    if (strncmp(name, instance, il) != 0 || strncmp(name + il, "-w", 2) != 0)
+        return 0;
+    const char *p = name + il + 2;
+    if (*p < '0' || *p > '9')
+        return 0;
+    char *end;
+    long id = strtol(p, &end, 10);
+    return *end == '\0' && id >= n_workers;
+}
+
+void worker_recover_former(const worker_opts_t *opts)
+{
+    char **paths;
+    int n = seg_dir_list_tmp(opts->dir, &paths);
+    if (n < 0) {
+        log_msg(LOG_WARN, "cannot look for former workers' temporary segments in %s: %s", opts->dir,
+                seg_strerror(n));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char name[SEG_INSTANCE_MAX + 1], other[SEG_INSTANCE_MAX + 1];
+        if (!paths[i] || seg_dir_tmp_instance(paths[i], name) != 0 ||
+            !worker_is_former(name, opts->instance, opts->n_workers))
+            continue;
+        /* This former worker's files, counted and struck off: its writer takes them all. */
+        int files = 0;
+        for (int j = i; j < n; j++)
+            if (paths[j] && seg_dir_tmp_instance(paths[j], other) == 0 &&
+                strcmp(other, name) == 0) {
+                free(paths[j]);
+                paths[j] = NULL;
+                files++;
+            }
+        seg_where_t where;
+        memset(&where, 0, sizeof where);
+        seg_writer_opts_t wo = {.dir = opts->dir, .instance = name, .open_where = &where};
+        int rc = 0;
+        /* the open recovers them (a failure there fills `where`); the close writes nothing */
+        seg_writer_t *wr = seg_writer_open(&wo, &rc);
+        if (wr)
+            rc = seg_writer_close(wr);
+        char msg[4400];
+        if (rc < 0)
+            log_msg(LOG_ERROR, "recovering former worker %s's temporary segments: %s", name,
+                    worker_where(&where, rc, msg, sizeof msg));
+        else
+            log_msg(LOG_INFO,
+                    "recovered %d temporary segment%s of former worker %s (--workers was "
+                    "higher before the last stop)",
+                    files, files == 1 ? "" : "s", name);
+    }
+    seg_dir_list_free(paths, n);
+}
+
 void worker_stop(worker_t *w)
 {
     if (!w->started)

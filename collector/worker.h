@@ -62,6 +62,11 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
 /* Closes the queue, lets the worker drain it, saves templates, completes its segments.
  * Its last published counters and flows_dropped stay readable until worker_free(). */
 void worker_stop(worker_t *w);
+/* Recovers the temporary segments of this instance's workers beyond opts->n_workers (a crash
+ * while --workers was higher): no writer of theirs opens otherwise, and readers skip
+ * temporary files. Call once the workers have started: holding <instance>-w0's lock, no
+ * other daemon of the instance runs. Failures are logged; the files stay for a later try. */
+void worker_recover_former(const worker_opts_t *opts);
 void worker_free(worker_t *w);
 /* Asks the worker to render its counters (picked up within its next wake-up). */
 void worker_request_publish(worker_t *w);

@@ -246,6 +246,16 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where);
  * long flows; the footers decide. Returns the count (paths malloc'd in *out) or -SEG_E_*. */
 int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out);
 void seg_dir_list_free(char **paths, int n);
+/* The temporary segments under DIR/flows (".fh-...-<instance>-<seq>.seg.tmp"): the open
+ * segments of live writers, and those a writer that stopped without completing them (a
+ * crash, a full disk) left for the instance's next writer to recover. Sorted by name; the
+ * count (paths malloc'd in *out, freed by seg_dir_list_free) or -SEG_E_*. */
+int seg_dir_list_tmp(const char *dir, char ***out);
+/* The instance that a temporary segment's name carries; 0, or -1 when it is not one. */
+int seg_dir_tmp_instance(const char *path, char out[SEG_INSTANCE_MAX + 1]);
+/* 1 when a writer of `instance` lives now (it holds DIR/state/<instance>/writer.lock), 0
+ * when none does, -1 when it cannot be told (no /proc/locks). Takes no lock itself. */
+int seg_instance_live(const char *dir, const char *instance);
 /* The interval start a segment's name carries ("fh-YYYYMMDDTHHMMSSZ-...", any folder before
  * it), in ms: 0, or -1 when the name is not one of ours or not a real instant. */
 int seg_dir_name_time(const char *path, uint64_t *ms);

@@ -189,13 +189,15 @@ typedef struct seg_dir_acc {
     char **paths;
     size_t n, cap;
     int nomem;
+    int tmp; /* collect the temporary segments (".fh-....seg.tmp") instead */
 } seg_dir_acc_t;
 
 static int seg_dir_collect(void *arg, const char *folder, const char *name)
 {
     seg_dir_acc_t *a = arg;
     size_t n = strlen(name);
-    if (name[0] == '.' || n < 5 || strcmp(name + n - 4, ".seg") != 0)
+    if (a->tmp ? strncmp(name, ".fh-", 4) != 0 || n < 12 || strcmp(name + n - 8, ".seg.tmp") != 0
+               : name[0] == '.' || n < 5 || strcmp(name + n - 4, ".seg") != 0)
         return 0;
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 64;
@@ -493,6 +495,72 @@ int seg_dir_list(const char *dir, uint64_t from_ms, uint64_t to_ms, char ***out)
     }
     *out = a.paths;
     return (int)m;
+}
+
+int seg_dir_list_tmp(const char *dir, char ***out)
+{
+    *out = NULL;
+    seg_dir_acc_t a = {.tmp = 1};
+    int rc = seg_dir_walk(dir, seg_dir_collect, &a);
+    if (rc != 0 || a.n > INT32_MAX) {
+        seg_dir_list_free(a.paths, (int)a.n);
+        return a.nomem ? -SEG_E_NOMEM : -SEG_E_IO;
+    }
+    if (a.n > 1)
+        qsort(a.paths, a.n, sizeof *a.paths, seg_dir_cmp);
+    *out = a.paths;
+    return (int)a.n;
+}
+
+int seg_dir_tmp_instance(const char *path, char out[SEG_INSTANCE_MAX + 1])
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    size_t n = strlen(name);
+    /* ".fh-" YYYYMMDDTHHMMSSZ "-" instance "-" digits ".seg.tmp" */
+    if (strncmp(name, ".fh-", 4) != 0 || n < 4 + 16 + 1 + 1 + 2 + 8 || name[20] != '-' ||
+        strcmp(name + n - 8, ".seg.tmp") != 0)
+        return -1;
+    const char *end = name + n - 8, *p = end;
+    while (p > name + 21 && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    if (p == end || p[-1] != '-')
+        return -1;
+    size_t il = (size_t)(p - 1 - (name + 21));
+    if (il == 0 || il > SEG_INSTANCE_MAX)
+        return -1;
+    memcpy(out, name + 21, il);
+    out[il] = '\0';
+    return seg_instance_ok(out) ? 0 : -1;
+}
+
+/* Whether a process holds the flock on the instance's writer.lock, read from /proc/locks
+ * rather than by trying the lock: a probe, however short, would refuse a writer that starts
+ * at that moment. Matched on the inode number alone: on an overlay file system stat() and
+ * /proc/locks may name different devices for the same file. */
+int seg_instance_live(const char *dir, const char *instance)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/state/%s/writer.lock", dir, instance);
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    FILE *f = fopen("/proc/locks", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int live = 0;
+    while (!live && fgets(line, sizeof line, f)) {
+        char kind[16];
+        unsigned maj, min;
+        unsigned long long ino;
+        /* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:10954505 0 EOF" ("1: -> FLOCK ..." waits) */
+        if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", kind, &maj, &min, &ino) == 4 &&
+            strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino)
+            live = 1;
+    }
+    fclose(f);
+    return live;
 }
 
 void seg_dir_list_free(char **paths, int n)

@@ -84,6 +84,7 @@ TEST_ENTRY(daemon_kernel_drops_counted)
 TEST_ENTRY(daemon_refused_leaves_state)
 TEST_ENTRY(daemon_user_fresh_dir)
 TEST_ENTRY(daemon_disk_full_exit_status)
+TEST_ENTRY(daemon_workers_shrink_recovers)
 #include "daemon_stress_tests.h"
 
 /* fuzz corpora replayed, and each libFuzzer target run briefly */

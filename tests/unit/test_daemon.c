@@ -10,7 +10,7 @@
  * drops on a full socket buffer is counted, so nothing is lost silently; a second daemon of
  * a live instance is refused and leaves the live one's counters alone; --user works on a
  * fresh data directory owned by that user; flows lost to a full disk are logged and make
- * the exit status 1.
+ * the exit status 1; a restart with fewer workers recovers what the others left.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon_helpers.h"
@@ -284,5 +285,58 @@ TEST_IMPL(daemon_disk_full_exit_status)
     ASSERT_STR_EQ(out, "1000 0\n");
     free(out);
     umount(flows);
+    return 0;
+}
+
+/* Sums the values of a counter over its series in the daemon's counters file. */
+static uint64_t td_prom_sum(const td_daemon_t *d, const char *name)
+{
+    char *out;
+    test_runf(&out,
+              "awk '$1 ~ /^%s[{]/ { s += $2 } END { print s + 0 }' %s/state/test/flowhuntd.prom "
+              "2>/dev/null",
+              name, d->dir);
+    uint64_t v = strtoull(out, NULL, 10);
+    free(out);
+    return v;
+}
+
+/* kill -9 with --workers 16, restart with --workers 1: the workers beyond the first left
+ * temporary segments (their flows flushed, so durable) that no writer of theirs would ever
+ * open again, and `flowhunt verify` said "all good" over a store missing those flows. Now
+ * verify names them (exit 1) and the daemon's start recovers them. */
+TEST_IMPL(daemon_workers_shrink_recovers)
+{
+    td_daemon_t d;
+    td_init(&d, "shrink");
+    td_start(&d, "--workers 16 --flush-ms 200");
+    ASSERT_EQ(td_send_capture(&d, "tests/golden/v5_small.pcap", 0, 0), 446);
+    /* every flow durable (flushed and counted), then the crash */
+    for (int i = 0; i < 500 && td_prom_sum(&d, "flowhunt_stored_flows_total") < 1000; i++)
+        td_sleep_ms(20);
+    ASSERT_UINT64_EQ(td_prom_sum(&d, "flowhunt_stored_flows_total"), 1000);
+    ASSERT_EQ(kill(d.pid, SIGKILL), 0);
+    ASSERT_EQ(waitpid(d.pid, NULL, 0), d.pid);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), 0); /* all of it in temporary segments */
+    char *out;
+    /* a worker beyond the first had flows (v5_small's two exporters, of 16 workers) */
+    ASSERT_EQ(test_runf(&out, "find %s/flows -name '.fh-*-test-w[1-9]*-*.seg.tmp' | wc -l", d.dir),
+              0);
+    ASSERT_GT(atoi(out), 0);
+    free(out);
+    int rc = test_runf(&out, "{ %s verify %s 2>&1; }", test_bin("flowhunt"), d.dir);
+    ASSERT_EQ(rc, 1);
+    ASSERT_NOT_NULL(strstr(out, ": not recovered: a temporary segment of instance test-w"));
+    ASSERT_NOT_NULL(strstr(out, "(flowhuntd --instance test)"));
+    free(out);
+    td_start(&d, "--workers 1");
+    ASSERT_EQ(td_stop(&d), 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), 1000);
+    ASSERT_EQ(test_runf(&out, "{ %s verify %s 2>&1; }", test_bin("flowhunt"), d.dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "all good"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "cat %s", d.log), 0);
+    ASSERT_NOT_NULL(strstr(out, "of former worker test-w"));
+    free(out);
     return 0;
 }
