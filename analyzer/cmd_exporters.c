@@ -3,7 +3,8 @@
  *
  * One line per (exporter, version, observation domain): datagrams, flows, flows lost to
  * sequence gaps (in the protocol's own unit: flows for v5, export packets for v9, records for
- * IPFIX), malformed datagrams dropped, and the first and last interval it appeared in. Summing
+ * IPFIX), malformed datagrams dropped whole (counted in its datagrams too; one too short to name
+ * a version is in no row), and the first and last interval it appeared in. Summing
  * per-interval counters over the chosen window makes it a report of any period.
  *
  * A collector whose exporter table reached its bound evicts the exporters (or domains) seen
@@ -68,9 +69,11 @@ int cmd_exporters(int argc, char **argv)
                    "What each exporter (address, version, observation domain) sent, lost and\n"
                    "broke over the window, from the counters the collector records in every\n"
                    "segment: datagrams, flows, sequence loss (v5: flows, v9: export packets,\n"
-                   "IPFIX: records), malformed datagrams dropped, and the time span of the\n"
-                   "segments it appears in. A last row \"(evicted)\" sums what exporters evicted\n"
-                   "from a full collector table did before their eviction.\n\n"
+                   "IPFIX: records), malformed datagrams dropped whole (counted in datagrams\n"
+                   "too; one too short to name a version is only in the daemon's counters), and\n"
+                   "the time span of the segments it appears in. A last row \"(evicted)\" sums\n"
+                   "what exporters evicted from a full collector table did before their\n"
+                   "eviction.\n\n"
                    "Exit status: 0 success, 2 usage or the directory could not be read.\n");
             return CMD_OK;
         default:

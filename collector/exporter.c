@@ -119,9 +119,11 @@ static void exp_fold_domain(exp_evicted_t *ev, const exp_domain_t *d)
     ev->seq_gaps += d->seq_gaps;
     ev->seq_late += d->seq_late;
     ev->seq_resets += d->seq_resets;
+    ev->drops += d->drops;
     ev->unrep_datagrams += d->datagrams - d->rep_datagrams;
     ev->unrep_flows += d->flows - d->rep_flows;
     ev->unrep_seq_lost += d->seq_lost - d->rep_seq_lost;
+    ev->unrep_drops += d->drops - d->rep_drops;
 }
 
 /* Evicts the least recently seen domain of e. */
@@ -348,7 +350,8 @@ seg_exporter_stat_t *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint3
                                        .domain = d->obs_domain,
                                        .datagrams = d->datagrams - d->rep_datagrams,
                                        .flows = d->flows - d->rep_flows,
-                                       .seq_lost = d->seq_lost - d->rep_seq_lost};
+                                       .seq_lost = d->seq_lost - d->rep_seq_lost,
+                                       .drops = d->drops - d->rep_drops};
             if (exp_row_add(&st, n, &cap, &row) != 0)
                 goto fail;
         }
@@ -358,7 +361,8 @@ seg_exporter_stat_t *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint3
         seg_exporter_stat_t row = {.version = EXP_EVICTED_VERSION,
                                    .datagrams = ev->unrep_datagrams,
                                    .flows = ev->unrep_flows,
-                                   .seq_lost = ev->unrep_seq_lost};
+                                   .seq_lost = ev->unrep_seq_lost,
+                                   .drops = ev->unrep_drops};
         if (exp_row_add(&st, n, &cap, &row) != 0)
             goto fail;
     }
@@ -370,9 +374,10 @@ seg_exporter_stat_t *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint3
             d->rep_datagrams = d->datagrams;
             d->rep_flows = d->flows;
             d->rep_seq_lost = d->seq_lost;
+            d->rep_drops = d->drops;
         }
     }
-    ev->unrep_datagrams = ev->unrep_flows = ev->unrep_seq_lost = 0;
+    ev->unrep_datagrams = ev->unrep_flows = ev->unrep_seq_lost = ev->unrep_drops = 0;
     iv->rows += *n;
     return st;
 fail:

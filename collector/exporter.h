@@ -41,10 +41,11 @@ typedef struct exp_domain {
     uint64_t seq_gaps;   /* times a gap was seen */
     uint64_t seq_late;   /* datagrams behind the expected sequence (reordered or duplicate) */
     uint64_t seq_resets; /* jumps too large to be loss: exporter restart */
+    uint64_t drops;      /* of its datagrams, those dropped whole (a DEC_E_* at the header) */
     uint32_t next_seq;
     int have_seq;
     /* What earlier segments already recorded (exp_interval_take). */
-    uint64_t rep_datagrams, rep_flows, rep_seq_lost;
+    uint64_t rep_datagrams, rep_flows, rep_seq_lost, rep_drops;
 } exp_domain_t;
 
 typedef struct exp_exporter {
@@ -67,10 +68,10 @@ typedef struct exp_evicted {
     uint64_t datagrams; /* of the evicted exporters */
     dec_counts_t errs;  /* of the evicted exporters */
     /* of the evicted domains */
-    uint64_t dom_datagrams, flows, seq_lost, seq_gaps, seq_late, seq_resets;
+    uint64_t dom_datagrams, flows, seq_lost, seq_gaps, seq_late, seq_resets, drops;
     /* of those, what no segment had recorded when they were evicted: the next segment's
      * aggregate row, then zero again */
-    uint64_t unrep_datagrams, unrep_flows, unrep_seq_lost;
+    uint64_t unrep_datagrams, unrep_flows, unrep_seq_lost, unrep_drops;
 } exp_evicted_t;
 
 typedef struct exp_table {

@@ -5,6 +5,22 @@
 #include "nf5.h"
 #include "nf9.h"
 
+/* The (version, observation domain) a datagram dropped whole names, as far as its header can
+ * be read: the domain field where the datagram is long enough to hold it (v5 engine type and
+ * id at bytes 20-21; v9 Source ID at 16, RFC 3954 section 5.1; IPFIX Observation Domain ID at
+ * 12, RFC 7011 section 3.1), else 0. Version 0 when the datagram is too short to name one. */
+static void ingest_drop_key(const uint8_t *buf, size_t len, uint16_t *version, uint32_t *domain)
+{
+    *version = len >= 2 ? (uint16_t)(buf[0] << 8 | buf[1]) : 0;
+    *domain = 0;
+    if (*version == 5 && len >= 22) {
+        *domain = (uint32_t)buf[20] << 8 | buf[21];
+    } else if ((*version == 9 && len >= 20) || (*version == 10 && len >= 16)) {
+        const uint8_t *p = buf + (*version == 9 ? 16 : 12);
+        *domain = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    }
+}
+
 void ingest_init(ingest_t *in, ingest_clock_t clock, flow_sink_fn sink, void *sink_arg)
 {
     exp_table_init(&in->exporters);
@@ -53,6 +69,18 @@ int ingest_datagram(ingest_t *in, const flow_addr_t *src, const uint8_t *buf, si
     }
     if (rc < 0) {
         in->dropped++;
+        /* Booked under the domain its header names, so that segment rows count it (datagrams
+         * and drops). Version 0 marks the evicted aggregate in a segment's rows and an exporter
+         * has no row of its own, so a datagram that names no version is in the exporter's
+         * counters only. */
+        uint16_t dv;
+        uint32_t dd;
+        ingest_drop_key(buf, len, &dv, &dd);
+        exp_domain_t *d = e && dv != 0 ? exp_domain_get(&in->exporters, e, dv, dd) : NULL;
+        if (d) {
+            d->datagrams++;
+            d->drops++;
+        }
         return rc;
     }
     in->flows += out.n_flows;

@@ -234,6 +234,119 @@ TEST_IMPL(bounds_ingest_counters_add_up)
     return 0;
 }
 
+/* Asserts that rows have a row for (exporter, version, domain) with these counters. */
+static void bt_row_is(const seg_exporter_stat_t *st, uint32_t n, const flow_addr_t *a,
+                      uint16_t version, uint32_t dom, uint64_t dgrams, uint64_t flows,
+                      uint64_t drops)
+{
+    uint32_t k = 0;
+    while (k < n && !(memcmp(st[k].addr.b, a->b, 16) == 0 && st[k].version == version &&
+                      st[k].domain == dom))
+        k++;
+    ASSERT_LT(k, n);
+    ASSERT_UINT64_EQ(st[k].datagrams, dgrams);
+    ASSERT_UINT64_EQ(st[k].flows, flows);
+    ASSERT_UINT64_EQ(st[k].drops, drops);
+}
+
+/* Sums the rows' datagrams and drops. */
+static void bt_row_sums(const seg_exporter_stat_t *st, uint32_t n, uint64_t *dgrams,
+                        uint64_t *drops)
+{
+    *dgrams = *drops = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        *dgrams += st[k].datagrams;
+        *drops += st[k].drops;
+    }
+}
+
+/* Malformed headers: an IPFIX message longer than its datagram (of 24 bytes), of domain `dom`;
+ * a version 7 datagram (40 bytes). */
+static size_t bt_bad_ipfix(uint8_t *p, uint8_t dom)
+{
+    memset(p, 0, 24);
+    p[1] = 10;
+    p[3] = 100;
+    p[15] = dom;
+    return 24;
+}
+
+static size_t bt_bad_v7(uint8_t *p)
+{
+    memset(p, 0, 40);
+    p[1] = 7;
+    return 40;
+}
+
+/* Datagrams dropped whole reach the segment rows, in their datagrams and drops, under the
+ * (version, domain) their header names: `flowhunt exporters` showed malformed 0 for every
+ * exporter and left them out of its datagram counts (the malformed.sh repro: 11 datagrams,
+ * 7 dropped whole; the rows said 4 datagrams, 0 malformed). One that names no version is in no
+ * row (version 0 is the evicted aggregate's). A domain evicted with drops not yet in a segment
+ * brings them to the aggregate row. */
+TEST_IMPL(bounds_ingest_drops_in_rows)
+{
+    uint64_t flows = 0;
+    ingest_t in;
+    ingest_init(&in, INGEST_CLOCK_EXPORT, bt_sink, &flows);
+    exp_table_init_limits(&in.exporters, 8, 5);
+    uint8_t buf[1500];
+    flow_addr_t a;
+    flow_addr_parse(&a, "192.0.2.7");
+    /* a good v9 datagram of source id 7, then a header cut short of the id (so domain 0) */
+    ASSERT_EQ(bt_dgram(&in, &a, buf, bt_v9(buf, 0, 7, 1, BT_TPL, 2)), 2);
+    ASSERT_LT(bt_dgram(&in, &a, buf, 12), 0);
+    /* v5: zero count (engine 1/2: domain 0x0102), then a count of 2 with one record's bytes */
+    memset(buf, 0, 24);
+    buf[1] = 5;
+    buf[20] = 1;
+    buf[21] = 2;
+    ASSERT_LT(bt_dgram(&in, &a, buf, 24), 0);
+    buf[3] = 2;
+    ASSERT_LT(bt_dgram(&in, &a, buf, 24 + 48), 0);
+    ASSERT_LT(bt_dgram(&in, &a, buf, bt_bad_ipfix(buf, 9)), 0);
+    ASSERT_LT(bt_dgram(&in, &a, buf, bt_bad_v7(buf)), 0);
+    /* empty and one byte: no version */
+    ASSERT_LT(bt_dgram(&in, &a, buf, 0), 0);
+    ASSERT_LT(bt_dgram(&in, &a, buf, 1), 0);
+    ASSERT_UINT64_EQ(in.dropped, 7);
+
+    exp_interval_t iv = {0};
+    uint32_t n;
+    uint64_t dgrams, drops;
+    seg_exporter_stat_t *st = exp_interval_take(&in.exporters, &iv, &n);
+    ASSERT_EQ(n, 5);
+    bt_row_is(st, n, &a, 9, 7, 1, 2, 0);
+    bt_row_is(st, n, &a, 9, 0, 1, 0, 1);
+    bt_row_is(st, n, &a, 5, 0x0102, 2, 0, 2);
+    bt_row_is(st, n, &a, 10, 9, 1, 0, 1);
+    bt_row_is(st, n, &a, 7, 0, 1, 0, 1);
+    bt_row_sums(st, n, &dgrams, &drops);
+    ASSERT_UINT64_EQ(dgrams, in.datagrams - 2); /* all but the two that name no version */
+    ASSERT_UINT64_EQ(drops, 5);
+    free(st);
+
+    /* two more drops, then five new domains: the exporter holds five, so both dropping
+     * domains are evicted before a segment records them, and the aggregate row has them */
+    ASSERT_LT(bt_dgram(&in, &a, buf, bt_bad_v7(buf)), 0);
+    ASSERT_LT(bt_dgram(&in, &a, buf, bt_bad_ipfix(buf, 22)), 0);
+    for (uint32_t dom = 31; dom <= 35; dom++)
+        ASSERT_EQ(bt_dgram(&in, &a, buf, bt_v9(buf, 3, dom, 1, BT_TPL, 1)), 1);
+    ASSERT_EQ(in.exporters.list[0]->n_domains, 5);
+    st = exp_interval_take(&in.exporters, &iv, &n);
+    ASSERT_EQ(n, 6);
+    flow_addr_t zero;
+    memset(&zero, 0, sizeof zero);
+    bt_row_is(st, n, &zero, EXP_EVICTED_VERSION, 0, 2, 0, 2);
+    bt_row_sums(st, n, &dgrams, &drops);
+    ASSERT_UINT64_EQ(dgrams, 7);
+    ASSERT_UINT64_EQ(drops, 2);
+    free(st);
+    exp_interval_free(&iv);
+    ingest_free(&in);
+    return 0;
+}
+
 /* ---- the exporter table ------------------------------------------------------------------------
  */
 
