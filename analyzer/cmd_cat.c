@@ -530,6 +530,8 @@ static int cat_claim(cat_ctx_t *c, int me, cat_item_t *it)
         memset(&where, 0, sizeof where);
         seg_file_t *f;
         int rc = seg_open(c->paths[c->next_seg++], &f, &where);
+        if (seg_open_gone(rc, &where))
+            continue; /* removed since the listing (expire runs beside readers) */
         cat_seg_t *s = rc == 0 ? calloc(1, sizeof *s) : NULL;
         if (!s) {
             if (rc == 0) {

@@ -102,6 +102,8 @@ int cmd_exporters(int argc, char **argv)
         seg_file_t *f;
         seg_where_t where;
         int rc = seg_open(paths[i], &f, &where);
+        if (seg_open_gone(rc, &where))
+            continue; /* removed since the listing (expire runs beside readers) */
         if (rc != 0) {
             cmd_print_where(stderr, "flowhunt exporters", rc, &where);
             status = CMD_PROBLEMS;

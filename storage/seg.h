@@ -137,6 +137,11 @@ typedef struct seg_group_info {
 /* Opens and validates header, tail, footer and every block header's offsets and lengths
  * (not the chunk checksums: seg_verify does those). 0 or -SEG_E_* with *where filled. */
 int seg_open(const char *path, seg_file_t **out, seg_where_t *where);
+/* Whether seg_open's error says the file was not there (ENOENT at its open): a segment that a
+ * listing named and `flowhunt expire` removed before it was opened. Readers skip it as if it
+ * had not been listed. Nothing vanishes mid-read: an open segment is mapped or read whole, and
+ * its inode outlives a removal until it is closed. */
+int seg_open_gone(int rc, const seg_where_t *where);
 /* The same from memory (a fuzzer's input, a test's guard-page copy): `data` is borrowed and
  * must outlive the file; `name` is used in *where. */
 int seg_open_mem(const void *data, size_t len, const char *name, seg_file_t **out,

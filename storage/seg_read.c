@@ -1814,6 +1814,11 @@ int seg_verify_file(const seg_file_t *f, seg_where_t *where)
     return rc;
 }
 
+int seg_open_gone(int rc, const seg_where_t *where)
+{
+    return rc == -SEG_E_IO && where && where->offset == 0 && where->sys_errno == ENOENT;
+}
+
 int seg_verify(const char *path, seg_where_t *where)
 {
     seg_file_t *f;

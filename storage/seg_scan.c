@@ -117,7 +117,7 @@ static void *seg_scan_run(void *arg)
         int rc = seg_open(c->paths[i], &f, &where);
         if (rc < 0) {
             /* Removed since the listing (expire runs beside hunts): not an error. */
-            if (rc == -SEG_E_IO && where.sys_errno == ENOENT)
+            if (seg_open_gone(rc, &where))
                 continue;
             seg_scan_error(c, rc, &where);
             break;
@@ -147,7 +147,7 @@ static int seg_scan_take(seg_scan_ctx_t *c, int worker, int *fi, uint32_t *g)
             if (rc < 0) {
                 sf->f = NULL;
                 /* Removed since the listing (expire runs beside hunts): not an error. */
-                if (rc == -SEG_E_IO && where.sys_errno == ENOENT) {
+                if (seg_open_gone(rc, &where)) {
                     rc = 0;
                     c->cur_path++;
                     continue;
