@@ -7,6 +7,12 @@
  * a version is in no row), and the first and last interval it appeared in. Summing
  * per-interval counters over the chosen window makes it a report of any period.
  *
+ * A segment's counters are what happened in its interval (storage/FORMAT.md), so the window
+ * picks segments by the interval their footer records, not by their name's folder (which only
+ * narrows the search) nor by their flows' times (a flow placed in one interval started in an
+ * earlier one: two adjacent windows would both count its segment). Counters cannot be split,
+ * so an interval the window's edge cuts counts whole; windows split at interval starts add up.
+ *
  * A collector whose exporter table reached its bound evicts the exporters (or domains) seen
  * least recently and records what they did in the interval as one row of version 0 (address
  * ::, storage/FORMAT.md); it is listed last, as "(evicted)", so the columns still add up.
@@ -17,6 +23,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "timearg.h"
 
 #define EXPS_EVICTED_VERSION 0 /* the collector's row for evicted exporters (exporter.h) */
 
@@ -47,6 +54,48 @@ static void exps_time(uint64_t ms, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The value of the footer's meta line `key=` into out (NUL-terminated); 0, or -1 when there is
+ * none or it does not fit. */
+static int exps_meta(const seg_file_t *f, const char *key, char *out, size_t cap)
+{
+    size_t len, klen = strlen(key);
+    const char *p = seg_meta(f, &len), *end = p + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        if ((size_t)(eol - p) > klen && memcmp(p, key, klen) == 0 && p[klen] == '=') {
+            size_t n = (size_t)(eol - p) - klen - 1;
+            if (n >= cap)
+                return -1;
+            memcpy(out, p + klen + 1, n);
+            out[n] = '\0';
+            return 0;
+        }
+        p = eol + 1;
+    }
+    return -1;
+}
+
+/* Whether the segment's counters belong to [from, to): its interval [interval_start,
+ * + interval_s) from the footer meets it. A footer without them (a recovered segment; it has
+ * no counters either) is decided by its rows' range [t_min, t_max], a segment with neither
+ * is kept. */
+static int exps_in_window(const seg_file_t *f, uint64_t t_min, uint64_t t_max, uint64_t from,
+                          uint64_t to)
+{
+    char start[40], secs[16], *end;
+    uint64_t lo;
+    if (exps_meta(f, "interval_start", start, sizeof start) == 0 &&
+        timearg_parse(start, 0, &lo) == 0 && exps_meta(f, "interval_s", secs, sizeof secs) == 0) {
+        unsigned long long s = strtoull(secs, &end, 10);
+        if (end != secs && *end == '\0' && s <= UINT32_MAX)
+            return lo < to && lo + s * 1000 > from;
+    }
+    if (t_min == UINT64_MAX)
+        return 1;
+    return t_min < to && t_max >= from;
+}
+
 int cmd_exporters(int argc, char **argv)
 {
     static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
@@ -74,6 +123,8 @@ int cmd_exporters(int argc, char **argv)
                    "the time span of the segments it appears in. A last row \"(evicted)\" sums\n"
                    "what exporters evicted from a full collector table did before their\n"
                    "eviction.\n\n"
+                   "The window takes the segments whose interval (the counters' time) meets it,\n"
+                   "whole: windows split at interval starts add up.\n\n"
                    "Exit status: 0 success, 2 usage or the directory could not be read.\n");
             return CMD_OK;
         default:
@@ -115,6 +166,10 @@ int cmd_exporters(int argc, char **argv)
             seg_group(f, g, &gi);
             t_min = gi.time_min < t_min ? gi.time_min : t_min;
             t_max = gi.time_max > t_max ? gi.time_max : t_max;
+        }
+        if (!exps_in_window(f, t_min, t_max, from, to)) {
+            seg_close(f);
+            continue;
         }
         const seg_exporter_stat_t *st = seg_exporters(f);
         for (uint32_t k = 0; k < seg_n_exporters(f); k++) {
