@@ -149,6 +149,7 @@ int cmd_exporters(int argc, char **argv)
     exps_row_t *rows = NULL;
     size_t n_rows = 0, cap = 0;
     int status = CMD_OK;
+    int n_read = 0, n_rebuilt = 0; /* segments of the window; of them, rebuilt by recovery */
     for (int i = 0; i < n; i++) {
         seg_file_t *f;
         seg_where_t where;
@@ -171,6 +172,9 @@ int cmd_exporters(int argc, char **argv)
             seg_close(f);
             continue;
         }
+        char rec[4];
+        n_read++;
+        n_rebuilt += exps_meta(f, "recovered", rec, sizeof rec) == 0 && strcmp(rec, "1") == 0;
         const seg_exporter_stat_t *st = seg_exporters(f);
         for (uint32_t k = 0; k < seg_n_exporters(f); k++) {
             size_t j = 0;
@@ -230,7 +234,18 @@ int cmd_exporters(int argc, char **argv)
                (unsigned long long)rows[j].st.flows, (unsigned long long)rows[j].st.seq_lost,
                (unsigned long long)rows[j].st.drops, t0, t1);
     }
-    if (n_rows == 0)
+    /* Imports record no counters, and a writer's crash takes its segment's with it. */
+    if (n_rows == 0 && n_read == 0)
+        printf("(no segments in %s%s)\n", dir, from > 0 || to < UINT64_MAX ? " in the window" : "");
+    else if (n_rows == 0 && n_rebuilt == n_read)
+        printf("(no exporter counters in %s: its segments were rebuilt after a collector's crash, "
+               "and rebuilt segments carry none)\n",
+               dir);
+    else if (n_rows == 0 && n_rebuilt > 0)
+        printf("(no exporter counters in %s: segments written by import carry none, nor do those "
+               "rebuilt after a collector's crash)\n",
+               dir);
+    else if (n_rows == 0)
         printf("(no exporter counters in %s: segments written by import carry none)\n", dir);
     free(rows);
     return status;

@@ -1998,6 +1998,77 @@ TEST_IMPL(analyzer_import_malformed)
     return 0;
 }
 
+/* The output of `flowhunt exporters DIR ARGS`, which must exit 0 and say `text`. */
+static char *tc_exporters_says(const char *dir, const char *args, const char *text)
+{
+    char *out;
+    ASSERT_EQ(test_runf(&out, "%s exporters %s %s", test_bin("flowhunt"), dir, args), 0);
+    if (!strstr(out, text))
+        fprintf(stderr, "flowhunt exporters %s %s said:\n%s", dir, args, out);
+    ASSERT_NOT_NULL(strstr(out, text));
+    return out;
+}
+
+/* `flowhunt exporters` over segments without counters says why, truly: it blamed imports for
+ * every one, also for segments a collector's recovery rebuilt after a crash (kill9_flush.sh:
+ * "segments written by import carry none" over the daemon's own segments) and for a window
+ * with no segments at all. A rebuilt segment is made here as recovery makes it: a segment's
+ * blocks without footer and tail, left as the writer's temporary file, then a writer of its
+ * instance opened. */
+TEST_IMPL(analyzer_exporters_no_counters)
+{
+    const char *fh = test_bin("flowhunt");
+    char dir[512], src[512], log[512], *out;
+    snprintf(dir, sizeof dir, "%s/rebuilt", test_tmpdir());
+    snprintf(src, sizeof src, "%s/rebuilt-src", test_tmpdir());
+    snprintf(log, sizeof log, "%s/rebuilt.log", test_tmpdir());
+    tc_zeek_log(log, "1709251200.000000\tC1\t10.0.0.5\t40000\t203.0.113.9\t443\ttcp\t1.000000\t"
+                     "3\t300\t2\t200\n"
+                     "1709251260.000000\tC2\t10.0.0.6\t40001\t203.0.113.9\t443\ttcp\t1.000000\t"
+                     "3\t300\t2\t200\n");
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null", fh, src, log), 0);
+    char **segs;
+    ASSERT_EQ(seg_dir_list(src, 0, UINT64_MAX, &segs), 1);
+    size_t len;
+    uint8_t *img = test_read_file(segs[0], &len);
+    ASSERT_NOT_NULL(img);
+    seg_dir_list_free(segs, 1);
+    uint64_t footer_off = 0; /* the tail's first field */
+    for (int i = 7; i >= 0; i--)
+        footer_off = footer_off << 8 | img[len - 24 + (size_t)i];
+    ASSERT_LT(footer_off, len);
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s/flows/2024/03/01/00", dir);
+    ASSERT_EQ(seg_dir_mkdirs(tmp), 0);
+    snprintf(tmp, sizeof tmp, "%s/flows/2024/03/01/00/.fh-20240301T000000Z-crashed-000000.seg.tmp",
+             dir);
+    FILE *f = fopen(tmp, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(fwrite(img, 1, footer_off, f), footer_off);
+    ASSERT_EQ(fclose(f), 0);
+    free(img);
+    seg_writer_opts_t o = {.dir = dir, .instance = "crashed"};
+    int err = 0;
+    seg_writer_t *w = seg_writer_open(&o, &err);
+    ASSERT_NOT_NULL(w);
+    ASSERT_EQ(seg_writer_close(w), 0);
+    ASSERT_EQ(seg_dir_list(dir, 0, UINT64_MAX, &segs), 1);
+    seg_dir_list_free(segs, 1);
+
+    /* only the rebuilt segment */
+    out = tc_exporters_says(dir, "", "its segments were rebuilt after a collector's crash");
+    ASSERT_NULL(strstr(out, "import"));
+    free(out);
+    /* with an imported one beside it: both named; imported only; a window without segments */
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, log), 0);
+    free(tc_exporters_says(dir, "",
+                           "segments written by import carry none, nor do those rebuilt "
+                           "after a collector's crash)"));
+    free(tc_exporters_says(src, "", ": segments written by import carry none)"));
+    free(tc_exporters_says(dir, "--from 2025-01-01", "(no segments in "));
+    return 0;
+}
+
 /* ---- expire -------------------------------------------------------------------------------- */
 
 /* A segment listed and then removed by `flowhunt expire` before a reader opened it is skipped
