@@ -133,7 +133,8 @@ typedef struct cat_xarg {
 /* --intel: the indicator end `src` (else the destination) matched, as the intel hunt would
  * pick it, for the flow's port on that side and its time, else any of the address's (cat
  * selects by address alone): "FEED:INDICATOR DESCRIPTION", an empty cell or null for an
- * address no indicator covers (the other end's matched). */
+ * address no indicator covers (the other end's matched). Every indicator counts: cat reads no
+ * [intel] min_confidence, and shows what the feeds say. */
 static size_t cat_format_intel(char *out, int src, const flow_rec_t *rec, flow_print_fmt_t fmt,
                                const ti_db_t *db)
 {
@@ -145,9 +146,9 @@ static size_t cat_format_intel(char *out, int src, const flow_rec_t *rec, flow_p
         int port = hunt_port_of(rec->proto, src ? rec->src_port : rec->dst_port);
         uint64_t t0 = FLOW_HAS(rec, time_start) ? rec->time_start : rec->time_end;
         uint64_t t1 = FLOW_HAS(rec, time_end) ? rec->time_end : rec->time_start;
-        m = ti_match(db, a, port, t0 < t1 ? t0 : t1, t0 < t1 ? t1 : t0);
+        m = ti_match(db, a, port, t0 < t1 ? t0 : t1, t0 < t1 ? t1 : t0, 0);
         if (!m)
-            m = ti_match(db, a, TI_ANY_PORT, 0, UINT64_MAX);
+            m = ti_match(db, a, TI_ANY_PORT, 0, UINT64_MAX, 0);
     }
     if (!m)
         return len + (json ? (size_t)sprintf(out + len, "null") : 0);

@@ -67,7 +67,10 @@ static void hi_feed(void *st, const hunt_conv_t *c)
     int ports = hunt_has_ports(c->proto);
     /* an indicator's port is the port on its own side of the conversation */
     int ioc_port = !ports ? -1 : outbound ? c->resp_port : c->orig_port;
-    const ti_ioc_t *ioc = ti_match(s->db, peer, ioc_port, c->t_start, c->t_end);
+    /* min_confidence passes over weak indicators here, so a broader confident one still
+     * matches an address a weak one lists more precisely */
+    const ti_ioc_t *ioc =
+        ti_match(s->db, peer, ioc_port, c->t_start, c->t_end, s->ctx->cfg->i_min_conf);
     if (!ioc)
         return;
     int answered = c->answered && !c->rejected;
@@ -249,8 +252,6 @@ static void hi_finish(void *st, hunt_findings_t *out)
     for (size_t k = 0; k < s->units.n; k++) {
         const hi_unit_t *u = (const hi_unit_t *)s->units.v + k;
         const ti_ioc_t *i = u->ioc;
-        if (i->confidence >= 0 && i->confidence < cfg->i_min_conf)
-            continue;
         char crit[160];
         int risk = hi_risk(cfg, u, crit, sizeof crit);
         hunt_finding_t *f = hunt_finding_new(out, "intel");

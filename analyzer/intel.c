@@ -174,7 +174,7 @@ static int ti_better(const ti_ioc_t *a, const ti_ioc_t *b)
 }
 
 const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint64_t t0_ms,
-                         uint64_t t1_ms)
+                         uint64_t t1_ms, double min_conf)
 {
     if (!db || db->ents.n == 0)
         return NULL;
@@ -193,7 +193,8 @@ const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint
         for (uint64_t k = chains[cid].head; k; k = ents[k - 1].next) {
             const ti_ioc_t *i = &ents[k - 1].ioc;
             if ((i->port < 0 || i->port == port || port == TI_ANY_PORT) &&
-                ti_valid(i, t0_ms, t1_ms) && ti_better(i, best))
+                (i->confidence < 0 || i->confidence >= min_conf) && ti_valid(i, t0_ms, t1_ms) &&
+                ti_better(i, best))
                 best = i;
         }
         if (best)

@@ -54,12 +54,15 @@ void ti_free(ti_db_t *db);
 
 /* The indicator covering `a` with the longest prefix among those valid at some time in
  * [t0_ms, t1_ms] whose port is unset or equals `port` (-1: the traffic has no ports, so only
- * indicators without one match; TI_ANY_PORT: whatever their port, as `cat --intel` selects).
- * Among several of one prefix: one naming the port, then the highest confidence, then the
- * first loaded. NULL when none matches. */
+ * indicators without one match; TI_ANY_PORT: whatever their port, as `cat --intel` selects)
+ * and whose stated confidence is at least `min_conf` (one the feed gives none always counts;
+ * 0: every indicator). An indicator below the floor is passed over before the longest prefix
+ * is chosen, so a broader one the floor keeps still matches. Among several of one prefix: one
+ * naming the port, then the highest confidence, then the first loaded. NULL when none
+ * matches. */
 #define TI_ANY_PORT (-2)
 const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint64_t t0_ms,
-                         uint64_t t1_ms);
+                         uint64_t t1_ms, double min_conf);
 
 /* Indicators loaded over all feeds; feeds loaded (each ti_load call that succeeded). */
 size_t ti_count(const ti_db_t *db);

@@ -25,9 +25,9 @@ int fuzz_intel_one(const uint8_t *data, size_t size)
     flow_addr_t addr;
     for (size_t off = 0; off + 16 <= size && off < 256; off += 16) {
         memcpy(addr.b, data + off, 16);
-        ti_match(db, &addr, -1, 0, UINT64_MAX);
+        ti_match(db, &addr, -1, 0, UINT64_MAX, 0);
         memcpy(addr.b, flow_v4_mapped_prefix, 12); /* the same bytes as IPv4 */
-        ti_match(db, &addr, data[off], 1, 2);
+        ti_match(db, &addr, data[off], 1, 2, 0);
     }
     ti_free(db);
     return 0;

@@ -61,7 +61,7 @@ static const ti_ioc_t *it_match(const ti_db_t *db, const char *addr, int port, c
     uint64_t t;
     ASSERT_EQ(flow_addr_parse(&a, addr), 0);
     ASSERT_EQ(timearg_parse(when, 0, &t), 0);
-    return ti_match(db, &a, port, t, t);
+    return ti_match(db, &a, port, t, t, 0);
 }
 
 /* The indicator matched for addr is `text` (NULL: none matches). */
@@ -558,6 +558,14 @@ static void it_feed(void *st, hunt_conv_t c)
     hi_ops.feed(st, &c);
 }
 
+/* Ends the hunt's only partition and takes its findings. */
+static void it_finish(void *st, hunt_findings_t *out)
+{
+    hi_ops.part_end(st);
+    hi_ops.finish(st, out);
+    hi_ops.destroy(st);
+}
+
 static const hunt_finding_t *it_finding(const hunt_findings_t *l, const char *host)
 {
     char h[FLOW_ADDR_STRLEN];
@@ -625,10 +633,8 @@ TEST_IMPL(intel_hunt_risk)
     it_feed(st, it_conv("10.0.0.9", 50000, "192.0.2.99", 443, 6, 1, t0));
     it_feed(st, it_conv("198.18.0.1", 50000, "203.0.113.12", 443, 6, 1, t0));
     it_feed(st, it_conv("fd00::1", 50000, "2001:db8:bad::1", 443, 6, 1, t0));
-    hi_ops.part_end(st);
     hunt_findings_t out = {0};
-    hi_ops.finish(st, &out);
-    hi_ops.destroy(st);
+    it_finish(st, &out);
     ASSERT_EQ(out.n, 9);
 
     const hunt_finding_t *f = it_finding(&out, "10.0.0.1");
@@ -684,6 +690,58 @@ TEST_IMPL(intel_hunt_risk)
     ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
 
     hunt_findings_free(&out);
+    hc_free(&cfg);
+    ti_free(db);
+    return 0;
+}
+
+/* [intel] min_confidence passes over a weak indicator before the longest prefix is chosen: an
+ * address a weak /32 lists is still reported through the confident /24 around it (it was
+ * dropped with the /32); one only weak indicators cover is not reported, one of unstated
+ * confidence is. */
+TEST_IMPL(intel_hunt_min_confidence)
+{
+    ti_db_t *db = ti_new();
+    ASSERT_EQ(it_load(db, "conf.csv",
+                      "indicator,confidence,description\n"
+                      "75.122.83.87,10,weak single-address report\n"
+                      "75.122.83.0/24,90,known C2 hosting range\n"
+                      "198.51.100.7,30,weak only\n"
+                      "192.0.2.5,,no confidence stated\n",
+                      NULL),
+              4);
+    hunt_config_t cfg;
+    hc_defaults(&cfg);
+    cfg.i_min_conf = 50;
+    hunt_ctx_t ctx = {.cfg = &cfg, .intel = db};
+    void *st = hi_ops.create(&ctx);
+    uint64_t t0;
+    ASSERT_EQ(timearg_parse("2024-03-01T08:00:00Z", 0, &t0), 0);
+    /* host 10.0.0.N talks to peers[N - 1], answered */
+    const char *peers[] = {"75.122.83.87", "198.51.100.7", "192.0.2.5"};
+    for (int i = 0; i < 3; i++) {
+        char host[FLOW_ADDR_STRLEN];
+        snprintf(host, sizeof host, "10.0.0.%d", i + 1);
+        it_feed(st, it_conv(host, 50000, peers[i], 443, 6, 1, t0));
+    }
+    hunt_findings_t out = {0};
+    it_finish(st, &out);
+    ASSERT_EQ(out.n, 2);
+    const hunt_finding_t *f = it_finding(&out, "10.0.0.1");
+    ASSERT_STR_EQ(f->peer, "75.122.83.87");
+    ASSERT_EQ(f->confidence, HUNT_CONF_HIGH);
+    it_has(f->ev.json, "\"indicator\":\"75.122.83.0/24\"");
+    it_has(f->ev.json, "\"indicator_confidence\":90");
+    f = it_finding(&out, "10.0.0.3");
+    ASSERT_EQ(f->confidence, HUNT_CONF_MEDIUM);
+    hunt_findings_free(&out);
+
+    /* the matcher itself: the floor per indicator; 0 (cat --intel) keeps the longest prefix */
+    flow_addr_t a;
+    ASSERT_EQ(flow_addr_parse(&a, "75.122.83.87"), 0);
+    ASSERT_STR_EQ(ti_match(db, &a, 443, t0, t0, 0)->text, "75.122.83.87");
+    ASSERT_STR_EQ(ti_match(db, &a, 443, t0, t0, 50)->text, "75.122.83.0/24");
+    ASSERT_NULL(ti_match(db, &a, 443, t0, t0, 95));
     hc_free(&cfg);
     ti_free(db);
     return 0;
