@@ -15,7 +15,8 @@
  * also how the collector stores an IPFIX biflow, so both sources answer the same queries. Bytes
  * are IP bytes (orig_ip_bytes), as NetFlow counts them, not Zeek's payload bytes. TCP flags
  * come from the originator's letters of `history` (S, H, A, F, R), so `flags S and not flags A`
- * finds half-open scans in Zeek data too.
+ * finds half-open scans in Zeek data too; rev_tcp_flags from the responder's (s, h, a, f, r),
+ * so a connection refused by a RST (REJ, "Sr") is a rejection to the hunts, not an answer.
  *
  * nfdump's CSV has whole-second times and the duration in ms: the start is the earliest
  * millisecond consistent with ts, te and td, and the end is start + td. Fields nfdump prints as
@@ -624,16 +625,20 @@ static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec
     }
     s = imp_field(p, f, IMP_F_HISTORY);
     if (FLOW_HAS(out, proto) && proto == 6 && s && strcmp(s, p->unset) != 0) {
-        /* the originator's letters (upper case): SYN, SYN+ACK, ACK, FIN, RST */
-        uint8_t fl = 0;
-        for (; *s; s++)
-            fl |= *s == 'S'   ? 0x02
-                  : *s == 'H' ? 0x12
-                  : *s == 'A' ? 0x10
-                  : *s == 'F' ? 0x01
-                  : *s == 'R' ? 0x04
-                              : 0;
-        FLOW_SET(out, tcp_flags, fl);
+        /* the originator's letters (upper case) and the responder's (lower case): SYN,
+         * SYN+ACK, ACK, FIN, RST. A REJ's "Sr" is a SYN answered by a RST. */
+        uint8_t fl[2] = {0, 0};
+        for (; *s; s++) {
+            int resp = *s >= 'a' && *s <= 'z', l = resp ? *s - 'a' + 'A' : *s;
+            fl[resp] |= l == 'S'   ? 0x02
+                        : l == 'H' ? 0x12
+                        : l == 'A' ? 0x10
+                        : l == 'F' ? 0x01
+                        : l == 'R' ? 0x04
+                                   : 0;
+        }
+        FLOW_SET(out, tcp_flags, fl[0]);
+        FLOW_SET(out, rev_tcp_flags, fl[1]);
     }
     FLOW_SET(out, sampling, 1);
     return IMP_FLOW;
@@ -770,7 +775,8 @@ static void imp_usage(FILE *f)
             "                       connections and ask who initiated; two records would\n"
             "                       double the counts and make every responder an initiator.\n"
             "                       TCP flags come from the originator's history letters\n"
-            "                       (S H A F R); the ICMP type from orig_p, the code\n"
+            "                       (S H A F R), rev_tcp_flags from the responder's\n"
+            "                       (s h a f r); the ICMP type from orig_p, the code\n"
             "                       from resp_p (0 for request/reply types, where Zeek\n"
             "                       puts the counterpart type).\n"
             "  --instance NAME      the writer's name in segment names (default 'import'); two\n"

@@ -746,6 +746,7 @@ typedef struct hp_rec {
     uint16_t sport, dport;
     uint8_t proto, flags, end_reason, fw_event;
     uint8_t has_rev;
+    uint8_t rflags;   /* a biflow's reverse TCP flags (rev_tcp_flags), 0 when not stated */
     uint8_t dead;     /* merged into another record */
     uint8_t reversed; /* a lone answer turned round: its counters are the responder's */
     uint16_t n_records;

@@ -615,6 +615,7 @@ static void hp_absorb(hp_rec_t *into, hp_rec_t *from)
     into->flags |= from->flags;
     into->end_reason = from->end_reason;
     into->has_rev |= from->has_rev;
+    into->rflags |= from->rflags;
     if (from->sampling > into->sampling)
         into->sampling = from->sampling;
     if (from->fw_event == 3)
@@ -706,9 +707,10 @@ static void hp_conv(const hunt_config_t *cfg, const hp_rec_t *f, const hp_rec_t 
     }
     c->n_records = f->n_records;
     c->n_exporters = f->n_exporters;
-    if (f->has_rev) { /* a biflow: the reverse counters are the answer */
+    if (f->has_rev) { /* a biflow: the reverse counters and flags are the answer */
         c->pkts_in = hp_scale(f->rpkts, sf);
         c->bytes_in = hp_scale(f->rbytes, sf);
+        c->flags_in = f->rflags;
         c->answered = f->rpkts > 0;
     }
     if (r) {
@@ -1298,7 +1300,7 @@ int hp_conv_is_dns(const hunt_conv_t *c)
      FLOW_BIT(src_port) | FLOW_BIT(dst_port) | FLOW_BIT(proto) | FLOW_BIT(tcp_flags) |             \
      FLOW_BIT(packets) | FLOW_BIT(bytes) | FLOW_BIT(exporter) | FLOW_BIT(sampling) |               \
      FLOW_BIT(obs_domain) | FLOW_BIT(end_reason) | FLOW_BIT(rev_packets) | FLOW_BIT(rev_bytes) |   \
-     FLOW_BIT(fw_event) | FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code))
+     FLOW_BIT(fw_event) | FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code) | FLOW_BIT(rev_tcp_flags))
 
 static int hp_has(const seg_batch_t *b, int col, uint32_t i)
 {
@@ -1340,6 +1342,7 @@ int hp_batch_recs(seg_batch_t *b, const uint32_t *rows, uint32_t n, uint64_t fro
     const uint32_t *dom = b->vals[FLOW_COL_obs_domain];
     const uint8_t *er = b->vals[FLOW_COL_end_reason], *fw = b->vals[FLOW_COL_fw_event];
     const uint8_t *it = b->vals[FLOW_COL_icmp_type], *ic = b->vals[FLOW_COL_icmp_code];
+    const uint8_t *rfl = b->vals[FLOW_COL_rev_tcp_flags];
     for (uint32_t k = 0; k < n; k++) {
         const uint32_t i = rows ? rows[k] : k;
         /* an end before the start (a clock that ran backwards) counts as the start, here as
@@ -1373,6 +1376,7 @@ int hp_batch_recs(seg_batch_t *b, const uint32_t *rows, uint32_t n, uint64_t fro
         r->has_rev = (uint8_t)hp_has(b, FLOW_COL_rev_packets, i);
         r->rpkts = rpk[i];
         r->rbytes = rby[i];
+        r->rflags = rfl[i];
         r->sampling = samp && samp[i] ? samp[i] : 1;
         r->end_reason = er[i];
         r->fw_event = fw[i];

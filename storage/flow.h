@@ -77,7 +77,8 @@ typedef enum flow_type {
     X(nat_src_addr, ADDR, "source address after NAT (NSEL/NEL)")                                   \
     X(nat_dst_addr, ADDR, "destination address after NAT (NSEL/NEL)")                              \
     X(nat_src_port, U16, "source port after NAT (NSEL/NEL)")                                       \
-    X(nat_dst_port, U16, "destination port after NAT (NSEL/NEL)")
+    X(nat_dst_port, U16, "destination port after NAT (NSEL/NEL)")                                  \
+    X(rev_tcp_flags, U8, "OR of the TCP flags of the reverse direction of a biflow (RFC 5103)")
 
 typedef enum flow_col {
 #define FLOW_X_ENUM(name, type, desc) FLOW_COL_##name,

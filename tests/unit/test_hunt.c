@@ -1999,6 +1999,58 @@ TEST_IMPL(hunt_scan_successes_per_host)
     return 0;
 }
 
+/* A Zeek REJ (history "Sr": a SYN answered by a RST) is a rejection, not an answer: the
+ * responder's history letters are imported as rev_tcp_flags and preparation reads them as the
+ * biflow's answer. 10.1.1.5 tries 200 closed ports of 10.1.2.7 in 10 s (a vertical scan, as the
+ * same scan logged S0 is); 10.1.1.7 tries a listed address three times and is refused (Medium,
+ * never answered, not High "answered 3"). */
+TEST_IMPL(hunt_zeek_rejected)
+{
+    char feed[700], path[700];
+    snprintf(feed, sizeof feed, "%s/rej.ioc", test_tmpdir());
+    ASSERT_EQ(test_write_file(feed, "203.0.113.66\n"), 0);
+    /* the hunts' usual header (test_zeek_conn_create) has no history */
+    snprintf(path, sizeof path, "%s/rej.log", test_tmpdir());
+    ASSERT_EQ(test_write_file(path, "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\t"
+                                    "id.resp_h\tid.resp_p\tproto\tduration\tconn_state\thistory\t"
+                                    "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"),
+              0);
+    FILE *f = fopen(path, "a");
+    ASSERT_NOT_NULL(f);
+    const double t0 = 1709280000.0; /* 2024-03-01T08:00:00Z */
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "%.6f\tV%d\t10.1.1.5\t%d\t10.1.2.7\t%d\ttcp\t0.0001\tREJ\tSr\t1\t44\t1\t40\n",
+                t0 + i * 0.05, i, 40000 + i, 1 + i);
+    for (int i = 0; i < 3; i++)
+        fprintf(f,
+                "%.6f\tI%d\t10.1.1.7\t%d\t203.0.113.66\t443\ttcp\t0.0001\tREJ\tSr\t1\t44\t1\t"
+                "40\n",
+                t0 + i * 60.0, i, 41000 + i);
+    ASSERT_EQ(fclose(f), 0);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/rej", test_tmpdir());
+    test_zeek_import(dir, path);
+    const char *fh = test_bin("flowhunt");
+    char *out;
+    ASSERT_EQ(test_runf(&out, "%s cat %s --limit 1 --fields tcp_flags,rev_tcp_flags", fh, dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "2,4\n"));
+    free(out);
+    test_runf(&out,
+              "%s hunt %s --internal 10.1.0.0/16 --hunts scan,intel --intel %s --format json "
+              "--no-state --now 2024-03-02T00:00:00Z 2>/dev/null",
+              fh, dir, feed);
+    const char *p = strstr(out, "\"hunt\":\"scan\"");
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(strstr(p, "\"host\":\"10.1.1.5\""));
+    p = strstr(out, "\"hunt\":\"intel\"");
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(strstr(p, "\"risk_level\":\"Medium\""));
+    ASSERT_NOT_NULL(strstr(p, "\"answered\":0"));
+    ASSERT_NOT_NULL(strstr(p, "\"rejected\":3"));
+    free(out);
+    return 0;
+}
+
 /* A day that already has 9,999 findings goes on with SEQ 10000, and a later run reads those
  * IDs back from the state: the run never fails for the count. */
 TEST_IMPL(hunt_seq_past_9999)
