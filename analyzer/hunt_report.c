@@ -522,6 +522,13 @@ static int hr_hunt_rank(const char *hunt)
     return hunt_n_all;
 }
 
+/* A hunt as one bit of a set (names past the 31st, and unknown ones, share the last). */
+static uint32_t hr_hunt_bit(const char *hunt)
+{
+    int k = hr_hunt_rank(hunt);
+    return (uint32_t)1 << (k < 31 ? k : 31);
+}
+
 static int hr_cmp(const void *pa, const void *pb)
 {
     const hunt_finding_t *a = *(hunt_finding_t *const *)pa, *b = *(hunt_finding_t *const *)pb;
@@ -543,8 +550,11 @@ static int hr_cmp(const void *pa, const void *pb)
     return hr_hunt_rank(a->hunt) - hr_hunt_rank(b->hunt);
 }
 
-/* Folds b into a (a wins: higher risk, or first in the fixed order). */
-static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
+/* Folds b into a (a wins: higher risk, or first in the fixed order). `agree`: b brings a hunt
+ * that a's findings do not hold, so the confidence is raised a step; two findings of one hunt
+ * on one fingerprint (the scan hunt's vertical scan and its service probing of one target)
+ * are merged, but are not two hunts agreeing. */
+static void hr_merge(hunt_finding_t *a, hunt_finding_t *b, int agree)
 {
     for (int i = 0; i < b->n_tech; i++)
         hunt_finding_tech(a, b->tech[i]);
@@ -552,7 +562,7 @@ static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
         a->first_seen = b->first_seen;
     if (b->last_seen > a->last_seen)
         a->last_seen = b->last_seen;
-    if (a->confidence < HUNT_CONF_HIGH)
+    if (agree && a->confidence < HUNT_CONF_HIGH)
         a->confidence++; /* two hunts agreeing is corroboration */
     char name[40];
     snprintf(name, sizeof name, "also_%s", b->hunt);
@@ -639,6 +649,7 @@ static void hr_merge_all(hunt_findings_t *l)
         while (e < l->n && strcmp(l->v[ix[r]]->fingerprint, l->v[ix[e]]->fingerprint) == 0)
             e++;
         hunt_finding_t *a = l->v[ix[r]];
+        uint32_t hunts = hr_hunt_bit(a->hunt); /* the hunts merged into a so far */
         /* what the run holds, before merging hides it: a first-seen destination, and the
          * highest C2 finding */
         int rare = 0, c2_risk = -1;
@@ -655,14 +666,17 @@ static void hr_merge_all(hunt_findings_t *l)
             hunt_finding_t *b = l->v[ix[j]];
             int b_wins = b->risk > a->risk ||
                          (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
+            /* the loser brings a hunt the winner's findings do not hold */
+            uint32_t bit = hr_hunt_bit(b->hunt);
             if (b_wins) {
-                hr_merge(b, a);
+                hr_merge(b, a, (hunts & ~bit) != 0);
                 hunt_finding_free(a);
                 a = b;
             } else {
-                hr_merge(a, b);
+                hr_merge(a, b, (bit & ~hunts) != 0);
                 hunt_finding_free(b);
             }
+            hunts |= bit;
             l->v[ix[j]] = NULL;
         }
         if (rare && c2_hunt)

@@ -1629,14 +1629,15 @@ TEST_IMPL(hunt_fold_scattered_low)
     return 0;
 }
 
-/* The JSON report line of hr_report over a C2 hunt's finding and, when rare_risk >= 0, the
- * rare hunt's on the same host, peer and port (one fingerprint): merged into one. */
-static char *th_merge_report(const char *hunt, int risk, int rare_risk)
+/* The JSON report line of hr_report over a hunt's finding and, when other_risk >= 0, hunt
+ * other's on the same host, peer and port (one fingerprint): merged into one. Both are of Low
+ * confidence. */
+static char *th_merge_report(const char *hunt, int risk, const char *other, int other_risk)
 {
     hunt_findings_t l = {0};
-    const char *hunts[2] = {hunt, "rare"};
-    int risks[2] = {risk, rare_risk};
-    for (int i = 0; i < 1 + (rare_risk >= 0); i++) {
+    const char *hunts[2] = {hunt, other};
+    int risks[2] = {risk, other_risk};
+    for (int i = 0; i < 1 + (other_risk >= 0); i++) {
         hunt_finding_t *f = hunt_finding_new(&l, hunts[i]);
         hunt_finding_tech(f, i == 0 ? "T1571" : "T1071");
         if (flow_addr_parse(&f->host, "10.1.0.5") != 0)
@@ -1652,7 +1653,7 @@ static char *th_merge_report(const char *hunt, int risk, int rare_risk)
         snprintf(f->action, sizeof f->action, "%s's action.", hunts[i]);
     }
     char dir[700];
-    snprintf(dir, sizeof dir, "%s/merge-%s-%d-%d", test_tmpdir(), hunt, risk, rare_risk);
+    snprintf(dir, sizeof dir, "%s/merge-%s-%d-%s-%d", test_tmpdir(), hunt, risk, other, other_risk);
     mkdir(dir, 0755);
     hr_opts_t o = {.dir = dir, .format = HR_FMT_JSON, .min_risk = HUNT_RISK_LOW,
                    .now_ms = 1709337600000ull, .from_ms = 1709251200000ull,
@@ -1689,7 +1690,7 @@ TEST_IMPL(hunt_first_seen_raises_c2)
              {"scan", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "Medium", 0},
              {"dns-exfil", HUNT_RISK_MEDIUM, HUNT_RISK_LOW, "Medium", 0}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char *out = th_merge_report(v[i].hunt, v[i].risk, v[i].rare_risk);
+        char *out = th_merge_report(v[i].hunt, v[i].risk, "rare", v[i].rare_risk);
         ASSERT_NOT_NULL(out);
         char want[64];
         snprintf(want, sizeof want, "\"risk_level\":\"%s\"", v[i].want);
@@ -1698,6 +1699,29 @@ TEST_IMPL(hunt_first_seen_raises_c2)
             (strstr(out, "The destination is new to the organisation") != NULL) != v[i].raised)
             TEST_FAIL_AT("%s %d + rare %d: want one finding at %s (raised %d): %.600s",
                          v[i].hunt, v[i].risk, v[i].rare_risk, v[i].want, v[i].raised, out);
+        free(out);
+    }
+    return 0;
+}
+
+/* Two findings on one fingerprint are merged, but only two hunts agreeing raise the confidence
+ * a step: the scan hunt's vertical scan and its service probing of one target (both
+ * host|target|*|tcp) stay at their own confidence, with the second in also_scan; a scan and a
+ * rare finding are raised from Low to Medium, as before. */
+TEST_IMPL(hunt_merge_one_hunt_no_raise)
+{
+    static const struct {
+        const char *hunt, *other, *want;
+    } v[] = {{"scan", "scan", "Low"}, {"beacon", "beacon", "Low"}, {"scan", "rare", "Medium"}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *out = th_merge_report(v[i].hunt, HUNT_RISK_MEDIUM, v[i].other, HUNT_RISK_LOW);
+        ASSERT_NOT_NULL(out);
+        char want[64], also[40];
+        snprintf(want, sizeof want, "\"confidence\":\"%s\"", v[i].want);
+        snprintf(also, sizeof also, "\"also_%s\":{", v[i].other);
+        if (th_count(out, "\"hunt_id\"") != 1 || !strstr(out, want) || !strstr(out, also))
+            TEST_FAIL_AT("%s + %s: want one finding of confidence %s with %s: %.600s", v[i].hunt,
+                         v[i].other, v[i].want, also, out);
         free(out);
     }
     return 0;
