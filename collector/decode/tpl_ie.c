@@ -95,6 +95,7 @@ static const tpl_ie_t tpl_ies[] = {
     IE(0, 40005, UINT, fw_event, 0, 1),              /* v9 NSEL NF_F_FW_EVENT */
     IE(R, 1, UINT, rev_bytes, 0, 4),                 /* reverseOctetDeltaCount */
     IE(R, 2, UINT, rev_packets, 0, 4),               /* reversePacketDeltaCount */
+    IE(R, 6, UINT, rev_tcp_flags, 0, 1),             /* reverseTcpControlBits */
     IE(R, 85, UINT, rev_bytes, 0, 1),                /* reverseOctetTotalCount */
     IE(R, 86, UINT, rev_packets, 0, 1),              /* reversePacketTotalCount */
 };

@@ -823,11 +823,12 @@ TEST_IMPL(ipfix_biflow_counters_sampling)
      * total (it counts), and an IPv4 and an IPv6 source (zeros never overwrite) */
     bb_set_open(&b, 2);
     bb_u16(&b, 256);
-    bb_u16(&b, 6);
+    bb_u16(&b, 7);
     ipfix_field(&b, 85, 8, 0);
     ipfix_field(&b, 1, 8, 0);
     ipfix_field(&b, 1, 8, TPL_PEN_REVERSE);
     ipfix_field(&b, 2, 4, TPL_PEN_REVERSE);
+    ipfix_field(&b, 6, 2, TPL_PEN_REVERSE); /* reverseTcpControlBits: the answer's flags */
     ipfix_field(&b, 302, 4, 0);
     ipfix_field(&b, 233, 1, 0);
     bb_u16(&b, 257);
@@ -841,6 +842,7 @@ TEST_IMPL(ipfix_biflow_counters_sampling)
     bb_u64(&b, 1234);
     bb_u64(&b, 4321);
     bb_u32(&b, 9);
+    bb_u16(&b, 0x14); /* RST|ACK */
     bb_u32(&b, 7);
     bb_u8(&b, 2);
     bb_set_close(&b, 0);
@@ -855,6 +857,8 @@ TEST_IMPL(ipfix_biflow_counters_sampling)
     ASSERT_UINT64_EQ(r.f[0].bytes, 1234);
     ASSERT_UINT64_EQ(r.f[0].rev_bytes, 4321);
     ASSERT_UINT64_EQ(r.f[0].rev_packets, 9);
+    ASSERT(FLOW_HAS(&r.f[0], rev_tcp_flags));
+    ASSERT_EQ(r.f[0].rev_tcp_flags, 0x14);
     ASSERT_EQ(r.f[0].sampling, 100);
     ASSERT_EQ(r.f[0].fw_event, 2);
     ASSERT(!FLOW_HAS(&r.f[0], packets));
