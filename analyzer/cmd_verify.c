@@ -157,9 +157,14 @@ int cmd_verify(int argc, char **argv)
     cmd_par_each(verify_one, &c, (size_t)c.n, cmd_workers());
     cmd_progress_done(&c.progress);
 
-    int bad = 0;
+    int bad = 0, gone = 0;
     uint64_t total = 0;
     for (int i = 0; i < c.n; i++) {
+        /* listed, then removed by `flowhunt expire` before it was opened: not damage */
+        if (S_ISDIR(st.st_mode) && seg_open_gone(c.res[i].rc, &c.res[i].where)) {
+            gone++;
+            continue;
+        }
         total += c.res[i].size;
         if (c.res[i].rc != 0) {
             bad++;
@@ -178,13 +183,14 @@ int cmd_verify(int argc, char **argv)
     fflush(stdout);
     char sz[32];
     cmd_fmt_bytes(sz, sizeof sz, total);
-    if (c.n == 0)
+    int n = c.n - gone; /* verified */
+    if (n == 0)
         fprintf(stderr, "flowhunt verify: %s: no segments\n", path);
     else if (bad == 0)
-        fprintf(stderr, "flowhunt verify: %d segment%s (%s): %s\n", c.n, c.n == 1 ? "" : "s", sz,
+        fprintf(stderr, "flowhunt verify: %d segment%s (%s): %s\n", n, n == 1 ? "" : "s", sz,
                 left ? "good" : "all good");
     else
-        fprintf(stderr, "flowhunt verify: %d of %d segments (%s) have problems\n", bad, c.n, sz);
+        fprintf(stderr, "flowhunt verify: %d of %d segments (%s) have problems\n", bad, n, sz);
     if (left > 0)
         fprintf(stderr,
                 "flowhunt verify: %d temporary segment%s not recovered (their flows are not "
@@ -193,6 +199,9 @@ int cmd_verify(int argc, char **argv)
     if (live > 0)
         fprintf(stderr, "flowhunt verify: %d temporary segment%s of live writers skipped\n", live,
                 live == 1 ? "" : "s");
+    if (gone > 0)
+        fprintf(stderr, "flowhunt verify: %d segment%s removed since the listing (expire)\n", gone,
+                gone == 1 ? "" : "s");
     free(c.res);
     if (c.paths != one)
         seg_dir_list_free(c.paths, c.n);

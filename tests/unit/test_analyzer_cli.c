@@ -2076,7 +2076,7 @@ TEST_IMPL(analyzer_exporters_no_counters)
  * No such file or directory" and "`flowhunt verify` lists every damaged segment" (2 of 18
  * readers beside expire in expire_vs_reader.sh). A dangling link named like a segment is that
  * moment held still: listed, then ENOENT at its open. Every read command prints what it
- * prints without it, and says nothing. */
+ * prints without it, and says nothing; verify says how many it did not find. */
 TEST_IMPL(analyzer_segment_gone_since_listing)
 {
     tc_store_t s;
@@ -2120,6 +2120,12 @@ TEST_IMPL(analyzer_segment_gone_since_listing)
         free(out);
         free(want[i]);
     }
+    /* verify beside expire: not damage either, but said (the others verified, all good) */
+    char *out;
+    ASSERT_EQ(test_runf(&out, "{ %s verify %s 2>&1; }", fh, s.dir), 0);
+    ASSERT_NOT_NULL(strstr(out, "all good"));
+    ASSERT_NOT_NULL(strstr(out, "3 segments removed since the listing (expire)"));
+    free(out);
     tc_store_free(&s);
     return 0;
 }
