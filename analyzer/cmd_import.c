@@ -845,13 +845,17 @@ int cmd_import(int argc, char **argv)
     }
     /* hour-long segments: the data directory's folder unit, and imported history is usually
      * sparse, so shorter intervals would make many small files */
-    seg_writer_opts_t wo = {.dir = dir, .instance = instance, .rotate_s = 3600};
+    seg_where_t where;
+    memset(&where, 0, sizeof where);
+    seg_writer_opts_t wo = {
+        .dir = dir, .instance = instance, .rotate_s = 3600, .open_where = &where};
     int err = 0;
     c.w = seg_writer_open(&wo, &err);
     if (!c.w) {
         fprintf(stderr, "flowhunt import: %s: cannot write segments: %s", dir, seg_strerror(err));
-        if (errno && err != -SEG_E_BUSY)
-            fprintf(stderr, " (%s)", strerror(errno));
+        if (where.path[0] || where.sys_errno) /* the file and the system's reason */
+            fprintf(stderr, " (%s%s%s)", where.path, where.path[0] ? ": " : "",
+                    where.sys_errno ? strerror(where.sys_errno) : "?");
         if (err == -SEG_E_BUSY)
             fprintf(stderr, "; is another import with instance '%s' running? (--instance)",
                     instance);

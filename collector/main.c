@@ -172,16 +172,23 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
     static char outbuf[1 << 16];
     main_read_t r = {.fmt = fmt, .print = print};
     if (write_dir) {
+        seg_where_t where;
+        memset(&where, 0, sizeof where);
         seg_writer_opts_t wo = {.dir = write_dir,
                                 .instance = instance,
                                 .rotate_s = rotate_s,
                                 .on_segment_end = main_segment_end,
-                                .on_segment_end_arg = &r};
+                                .on_segment_end_arg = &r,
+                                .open_where = &where};
         int err;
         r.writer = seg_writer_open(&wo, &err);
         if (!r.writer) {
-            fprintf(stderr, "flowhuntd: %s: cannot write segments: %s\n", write_dir,
+            fprintf(stderr, "flowhuntd: %s: cannot write segments: %s", write_dir,
                     seg_strerror(err));
+            if (where.path[0] || where.sys_errno) /* the file and the system's reason */
+                fprintf(stderr, " (%s%s%s)", where.path, where.path[0] ? ": " : "",
+                        where.sys_errno ? strerror(where.sys_errno) : "?");
+            fputc('\n', stderr);
             return err == -SEG_E_USAGE ? 2 : 1;
         }
     }

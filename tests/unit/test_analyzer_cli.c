@@ -1990,6 +1990,17 @@ TEST_IMPL(analyzer_import_malformed)
     ASSERT_NOT_NULL(strstr(out, "--instance 'a b': 1 to 32 letters, digits, '_' or '-'"));
     ASSERT_NULL(strstr(out, "another import"));
     free(out);
+    /* a directory that cannot be made: the message names where and why (it said only "read,
+     * write, sync or rename failed (errno is kept)"), and so does flowhuntd --read -w */
+    ASSERT_EQ(
+        test_runf(&out, "{ %s import %s/x/under --format zeek-conn %s 2>&1; }", fh, path, path), 2);
+    ASSERT_NOT_NULL(strstr(out, "/under/state/import: Not a directory)"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s --read tests/golden/v5_small.pcap -w %s/under --quiet 2>&1; }",
+                        test_bin("flowhuntd"), path),
+              1);
+    ASSERT_NOT_NULL(strstr(out, "/under/state/read: Not a directory)"));
+    free(out);
     ASSERT_EQ(test_runf(&out, "{ %s --read /dev/null -w %s/y --instance ../x 2>&1; }",
                         test_bin("flowhuntd"), test_tmpdir()),
               2);
