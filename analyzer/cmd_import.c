@@ -69,6 +69,7 @@ enum {
     IMP_F_HISTORY,
     IMP_F_ORIG_BYTES,
     IMP_F_RESP_BYTES,
+    IMP_F_CONN_STATE,
     IMP_N_F
 };
 
@@ -104,6 +105,7 @@ static const char *const imp_names[IMP_N_F][2] = {
     [IMP_F_HISTORY] = {NULL, "history"},
     [IMP_F_ORIG_BYTES] = {NULL, "orig_bytes"},
     [IMP_F_RESP_BYTES] = {NULL, "resp_bytes"},
+    [IMP_F_CONN_STATE] = {NULL, "conn_state"},
 };
 
 /* Fields a line cannot do without. */
@@ -639,6 +641,14 @@ static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec
         }
         FLOW_SET(out, tcp_flags, fl[0]);
         FLOW_SET(out, rev_tcp_flags, fl[1]);
+    } else if (FLOW_HAS(out, proto) && proto == 6 &&
+               (s = imp_field(p, f, IMP_F_CONN_STATE)) != NULL) {
+        /* No history (logs that leave it out): the states a scan leaves say enough. S0, a SYN
+         * nobody answered; REJ, a SYN answered by a RST. */
+        if (strcmp(s, "S0") == 0 || strcmp(s, "REJ") == 0)
+            FLOW_SET(out, tcp_flags, 0x02);
+        if (strcmp(s, "REJ") == 0)
+            FLOW_SET(out, rev_tcp_flags, 0x14);
     }
     FLOW_SET(out, sampling, 1);
     return IMP_FLOW;
@@ -776,7 +786,9 @@ static void imp_usage(FILE *f)
             "                       double the counts and make every responder an initiator.\n"
             "                       TCP flags come from the originator's history letters\n"
             "                       (S H A F R), rev_tcp_flags from the responder's\n"
-            "                       (s h a f r); the ICMP type from orig_p, the code\n"
+            "                       (s h a f r), or without history from conn_state S0\n"
+            "                       (a SYN) and REJ (a SYN answered by RST); the ICMP type\n"
+            "                       from orig_p, the code\n"
             "                       from resp_p (0 for request/reply types, where Zeek\n"
             "                       puts the counterpart type).\n"
             "  --instance NAME      the writer's name in segment names (default 'import'); two\n"
