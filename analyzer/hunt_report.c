@@ -554,7 +554,7 @@ static int hr_cmp(const void *pa, const void *pb)
  * that a's findings do not hold, so the confidence is raised a step; two findings of one hunt
  * on one fingerprint (the scan hunt's vertical scan and its service probing of one target)
  * are merged, but are not two hunts agreeing. */
-static void hr_merge(hunt_finding_t *a, hunt_finding_t *b, int agree)
+static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
 {
     for (int i = 0; i < b->n_tech; i++)
         hunt_finding_tech(a, b->tech[i]);
@@ -562,8 +562,6 @@ static void hr_merge(hunt_finding_t *a, hunt_finding_t *b, int agree)
         a->first_seen = b->first_seen;
     if (b->last_seen > a->last_seen)
         a->last_seen = b->last_seen;
-    if (agree && a->confidence < HUNT_CONF_HIGH)
-        a->confidence++; /* two hunts agreeing is corroboration */
     char name[40];
     snprintf(name, sizeof name, "also_%s", b->hunt);
     char *json = hj_xmalloc(b->ev.json_len + 3);
@@ -662,23 +660,30 @@ static void hr_merge_all(hunt_findings_t *l)
                 c2_hunt = f->hunt;
             }
         }
+        /* Confidence: the best of the findings, one step more for each other hunt that
+         * agrees (at most High), whichever finding wins and in whatever order they come: a
+         * step per merge lost the earlier steps when a later finding won. */
+        int conf = a->confidence;
         for (size_t j = r + 1; j < e; j++) {
             hunt_finding_t *b = l->v[ix[j]];
             int b_wins = b->risk > a->risk ||
                          (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
-            /* the loser brings a hunt the winner's findings do not hold */
             uint32_t bit = hr_hunt_bit(b->hunt);
+            if (b->confidence > conf)
+                conf = b->confidence;
             if (b_wins) {
-                hr_merge(b, a, (hunts & ~bit) != 0);
+                hr_merge(b, a);
                 hunt_finding_free(a);
                 a = b;
             } else {
-                hr_merge(a, b, (bit & ~hunts) != 0);
+                hr_merge(a, b);
                 hunt_finding_free(b);
             }
             hunts |= bit;
             l->v[ix[j]] = NULL;
         }
+        conf += __builtin_popcount(hunts) - 1; /* two hunts agreeing is corroboration */
+        a->confidence = conf < HUNT_CONF_HIGH ? conf : HUNT_CONF_HIGH;
         if (rare && c2_hunt)
             hr_first_seen_raise(a, c2_risk, c2_hunt);
         l->v[ix[r]] = a;

@@ -1727,6 +1727,54 @@ TEST_IMPL(hunt_merge_one_hunt_no_raise)
     return 0;
 }
 
+/* Three hunts on one fingerprint, in either order: confidence is the best finding's, a step
+ * for each other hunt (High here). It was a step per merge, and a later finding that won on
+ * risk kept only its own: beacon (Medium conf.) + rare, then nonstd-port winning, was Medium. */
+TEST_IMPL(hunt_merge_confidence_any_order)
+{
+    static const char *const hunts[3] = {"beacon", "rare", "nonstd-port"};
+    static const int risks[3] = {HUNT_RISK_LOW, HUNT_RISK_LOW, HUNT_RISK_MEDIUM};
+    static const int confs[3] = {HUNT_CONF_MEDIUM, HUNT_CONF_LOW, HUNT_CONF_LOW};
+    for (int order = 0; order < 2; order++) {
+        hunt_findings_t l = {0};
+        for (int k = 0; k < 3; k++) {
+            int i = order ? 2 - k : k;
+            hunt_finding_t *f = hunt_finding_new(&l, hunts[i]);
+            hunt_finding_tech(f, "T1071");
+            ASSERT_EQ(flow_addr_parse(&f->host, "10.1.0.5"), 0);
+            snprintf(f->peer, sizeof f->peer, "203.0.113.77");
+            f->port = 8443;
+            f->proto = 6;
+            f->risk = risks[i];
+            f->confidence = confs[i];
+            f->first_seen = 1709251200000ull;
+            f->last_seen = f->first_seen + 3600000;
+        }
+        char dir[700];
+        snprintf(dir, sizeof dir, "%s/mco-%d", test_tmpdir(), order);
+        mkdir(dir, 0755);
+        hr_opts_t o = {.dir = dir,
+                       .format = HR_FMT_JSON,
+                       .min_risk = HUNT_RISK_LOW,
+                       .now_ms = 1709337600000ull,
+                       .from_ms = 1709251200000ull,
+                       .to_ms = 1709337600000ull,
+                       .end_ms = 1709337600000ull};
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        ASSERT_NOT_NULL(m);
+        ASSERT_GE(hr_report(&l, &o, m), 0);
+        fclose(m);
+        hunt_findings_free(&l);
+        ASSERT_EQ(th_count(buf, "\"hunt_id\""), 1);
+        ASSERT_NOT_NULL(strstr(buf, "\"hunt\":\"nonstd-port\""));
+        ASSERT_NOT_NULL(strstr(buf, "\"confidence\":\"High\""));
+        free(buf);
+    }
+    return 0;
+}
+
 /* With no resolvers configured, the server most hosts send DNS to is their resolver in
  * practice: its recursion (a timer towards a nameserver, as a resolver refreshing a record
  * has) is its job and no beacon, as a configured resolver's is; another internal host keeping
