@@ -278,6 +278,21 @@ static void top_key_other(const top_key_t *k, top_key_t *out)
             out->col[i] = k->alt[i];
 }
 
+/* The key's bytes in the order ties compare them (top_set_t.cmp): an address's as stored
+ * (bytewise is its order), a number's most significant byte first (stored in the machine's
+ * order), the padding last. */
+static void top_key_cmp(const top_key_t *k, uint8_t cmp[64])
+{
+    for (uint32_t i = 0; i < 64; i++)
+        cmp[i] = (uint8_t)i;
+    for (int f = 0; f < k->n; f++) {
+        if (flow_cols[k->col[f]].type == FLOW_T_ADDR || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+            continue;
+        for (uint32_t b = 0; b < k->width[f]; b++)
+            cmp[k->off[f] + b] = (uint8_t)(k->off[f] + k->width[f] - 1 - b);
+    }
+}
+
 /* ---- the scan ------------------------------------------------------------------------------ */
 
 typedef struct top_worker {
@@ -1299,14 +1314,17 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "flowhunt top: out of memory\n");
         status = CMD_USAGE;
     }
-    top_set_t set = {c.w[0].tab, c.w[0].n_parts, c.key.kw, 0};
+    uint8_t cmp[64];
+    top_key_cmp(&c.key, cmp);
+    top_set_t set = {c.w[0].tab, c.w[0].n_parts, c.key.kw, 0, cmp};
     top_tab_t dtab = {0};
     if (status == CMD_OK && distinct) {
         if (top_distinct(&c.w[0], &kout, &dtab) != 0) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         }
-        set = (top_set_t){&dtab, 1, kout.kw, 0};
+        top_key_cmp(&kout, cmp);
+        set = (top_set_t){&dtab, 1, kout.kw, 0, cmp};
     }
     for (int p = 0; p < set.n_tab && status == CMD_OK; p++)
         set.n += set.tab[p].n;
@@ -1336,7 +1354,7 @@ int cmd_top(int argc, char **argv)
         if (verbose || isatty(2))
             fprintf(stderr,
                     "flowhunt top: %llu flows selected of %llu scanned, %zu keys; %llu of %llu "
-                    "row groups skipped by zone maps, %llu segments\n",
+                    "row groups skipped by time or zone maps, %llu segments\n",
                     (unsigned long long)c.rows_selected, (unsigned long long)c.rows_scanned, set.n,
                     (unsigned long long)stats.groups_skipped,
                     (unsigned long long)(stats.groups + stats.groups_skipped),

@@ -17,16 +17,25 @@ typedef struct top_rank {
 } top_rank_t;
 
 static uint32_t top_sort_kw; /* qsort has no context argument in C11 */
+static uint8_t top_sort_cmp[64]; /* top_set_t.cmp, or the identity */
 
-static uint64_t top_be64(const uint8_t *p)
+static void top_set_cmp(const top_set_t *set)
+{
+    for (uint32_t i = 0; i < sizeof top_sort_cmp; i++)
+        top_sort_cmp[i] = set->cmp && i < set->kw ? set->cmp[i] : (uint8_t)i;
+}
+
+/* Bytes at..at+7 of the key in comparison order, as a big-endian word. */
+static uint64_t top_be64(const uint8_t *key, uint32_t at)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
+    for (uint32_t i = 0; i < 8; i++)
+        v = v << 8 | key[top_sort_cmp[at + i]];
     return v;
 }
 
-/* Larger first; ties by bytes, then flows, then key bytes, so output is deterministic. */
+/* Larger first; ties by bytes, then flows, then the key in comparison order (numbers by value,
+ * addresses bytewise), so output is deterministic. */
 static int top_cmp(const void *a, const void *b)
 {
     const top_rank_t *x = a, *y = b;
@@ -40,7 +49,12 @@ static int top_cmp(const void *a, const void *b)
         return x->k0 < y->k0 ? -1 : 1;
     if (x->k1 != y->k1)
         return x->k1 < y->k1 ? -1 : 1;
-    return top_sort_kw > 16 ? memcmp(x->key + 16, y->key + 16, top_sort_kw - 16) : 0;
+    for (uint32_t at = 16; at < top_sort_kw; at += 8) {
+        uint64_t a8 = top_be64(x->key, at), b8 = top_be64(y->key, at);
+        if (a8 != b8)
+            return a8 < b8 ? -1 : 1;
+    }
+    return 0;
 }
 
 /* One entry (key of kw bytes, then its sums) as what top_cmp compares. */
@@ -54,8 +68,8 @@ static void top_rank_of(const top_tab_t *t, const uint8_t *ent, uint32_t kw, top
     r->packets = sm->packets;
     r->key = ent;
     /* keys are zero padded to whole words, at least 8 bytes */
-    r->k0 = top_be64(r->key);
-    r->k1 = kw > 8 ? top_be64(r->key + 8) : 0;
+    r->k0 = top_be64(r->key, 0);
+    r->k1 = kw > 8 ? top_be64(r->key, 8) : 0;
 }
 
 static void top_select(const top_set_t *set, top_order_t order, top_rank_t *r, size_t n)
@@ -108,8 +122,8 @@ static void top_select(const top_set_t *set, top_order_t order, top_rank_t *r, s
  * 56-byte ranks was most of `top --by srcip,dstip -n 0`, a function call per comparison and a
  * merge buffer as large as the array. Items carry the sums that decide (each complemented, so
  * ascending radix order is descending rank) and the entry; an LSD pass per byte that varies,
- * every histogram from one read. Keys break the remaining ties, as in top_cmp: its k0, k1 and
- * tail comparison is memcmp of the zero-padded key. */
+ * every histogram from one read. Keys break the remaining ties, as in top_cmp: the key's words
+ * in comparison order (top_set_t.cmp). */
 typedef struct top_item {
     uint64_t w[3];      /* ~primary, ~bytes, ~flows */
     const uint8_t *ent; /* the entry: key, then sums */
@@ -142,7 +156,7 @@ static void top_sort_ties(uint32_t kw, top_item_t *a, size_t len, size_t ahead, 
             __builtin_prefetch(a[i + TOP_AHEAD].ent);
         const uint8_t *key = a[i].ent;
         for (uint32_t w = 0; w < nk; w++)
-            ties[i].k[w] = top_be64(key + 8 * w);
+            ties[i].k[w] = top_be64(key, 8 * w);
         ties[i].ent = a[i].ent;
     }
     qsort_r(ties, len, sizeof *ties, top_tie_cmp, &nk);
@@ -361,6 +375,7 @@ int top_rank(const top_set_t *set, top_order_t order, int threads, uint32_t n, c
 {
     if (n == 0)
         return 0;
+    top_set_cmp(set);
     if (n >= set->n / 4) {
         if (n == set->n)
             return top_sort_all(set, order, threads, out);

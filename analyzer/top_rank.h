@@ -19,6 +19,10 @@ typedef struct top_set {
     int n_tab;
     uint32_t kw;
     size_t n; /* entries in all */
+    /* The key's bytes in the order ties compare them: byte i is key[cmp[i]] (kw of them;
+     * NULL: as stored). Numbers are stored in the machine's order, so a tie of ports 80 and
+     * 256 compared as stored put 256 first. */
+    const uint8_t *cmp;
 } top_set_t;
 
 /* The n best entries of the set (n well below its size: top_rank sorts everything otherwise)

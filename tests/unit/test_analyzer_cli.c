@@ -1090,6 +1090,56 @@ static void tc_check_top_distinct(const tc_store_t *s, const char *by, const cha
     free(out);
 }
 
+/* Keys that tie on every sum are ordered by value, numbers too: ports were compared as
+ * stored (the machine's byte order), so 256 and 512 came before 1, and -n 3 kept the wrong
+ * three. Both rankings (the full sort, and the heap of a few of many) and a key of two
+ * fields. */
+TEST_IMPL(analyzer_top_ties_by_value)
+{
+    static const int ports[] = {65535, 258,  1, 512,  80, 256, 2,     1024, 443, 770,
+                                3,     4095, 5, 9000, 17, 300, 65000, 128,  4,   1000};
+    enum { N = sizeof ports / sizeof ports[0] };
+    char csv[700], dir[700];
+    snprintf(csv, sizeof csv, "%s/ties.csv", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/ties", test_tmpdir());
+    FILE *f = fopen(csv, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt\n", f);
+    for (int i = 0; i < N; i++)
+        fprintf(f,
+                "2024-03-01 00:00:03,2024-03-01 00:00:04,1.000,10.0.0.%d,10.0.1.1,1000,%d,6,"
+                ".A....,0,0,1,40\n",
+                i % 2 + 1, ports[i]);
+    ASSERT_EQ(fclose(f), 0);
+    const char *fh = test_bin("flowhunt");
+    ASSERT_EQ(test_runf(NULL, "%s import %s --format nfdump-csv %s 2>/dev/null", fh, dir, csv), 0);
+    int sorted[N];
+    memcpy(sorted, ports, sizeof sorted);
+    for (int i = 1; i < N; i++) /* insertion sort */
+        for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            int t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    char want[512] = "dstport,flows,packets,bytes\n";
+    for (int i = 0; i < N; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%d,1,1,40\n", sorted[i]);
+    char *out;
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstport -n 0 --format csv", fh, dir), 0);
+    ASSERT_STR_EQ(out, want);
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstport -n 3 --format csv", fh, dir), 0);
+    ASSERT_STR_EQ(out, "dstport,flows,packets,bytes\n1,1,1,40\n2,1,1,40\n3,1,1,40\n");
+    free(out);
+    /* address then port: 10.0.0.1's ports in order, then 10.0.0.2's */
+    ASSERT_EQ(
+        test_runf(&out, "%s top %s --by srcip,dstport -n 0 --format csv | sed -n 2,4p", fh, dir),
+        0);
+    ASSERT_STR_EQ(out, "10.0.0.1,1,1,1,40\n10.0.0.1,2,1,1,40\n10.0.0.1,3,1,1,40\n");
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(analyzer_top_distinct)
 {
     tc_store_t s;
@@ -1355,10 +1405,11 @@ static char *tc_top_tuples(const tc_store_t *s, int order)
         uint64_t m = r->sampling < 1 ? 1 : r->sampling;
         memcpy(t[i].key, &r->src_addr, 16);
         memcpy(t[i].key + 16, &r->dst_addr, 16);
-        t[i].key[32] = (uint8_t)r->src_port;
-        t[i].key[33] = (uint8_t)(r->src_port >> 8);
-        t[i].key[34] = (uint8_t)r->dst_port;
-        t[i].key[35] = (uint8_t)(r->dst_port >> 8);
+        /* ports most significant byte first: ties are by value */
+        t[i].key[32] = (uint8_t)(r->src_port >> 8);
+        t[i].key[33] = (uint8_t)r->src_port;
+        t[i].key[34] = (uint8_t)(r->dst_port >> 8);
+        t[i].key[35] = (uint8_t)r->dst_port;
         t[i].flows = 1;
         t[i].packets = r->packets * m;
         t[i].bytes = r->bytes * m;
@@ -1388,7 +1439,7 @@ static char *tc_top_tuples(const tc_store_t *s, int order)
         flow_addr_format(&sa, a);
         flow_addr_format(&da, b);
         len += (size_t)snprintf(csv + len, cap - len, "%s,%s,%u,%u,%llu,%llu,%llu\n", a, b,
-                                t[i].key[32] | t[i].key[33] << 8, t[i].key[34] | t[i].key[35] << 8,
+                                t[i].key[32] << 8 | t[i].key[33], t[i].key[34] << 8 | t[i].key[35],
                                 (unsigned long long)t[i].flows, (unsigned long long)t[i].packets,
                                 (unsigned long long)t[i].bytes);
         ASSERT(len < cap);
