@@ -72,6 +72,9 @@ typedef struct seg_writer_opts {
      * semantics: bytes written, or -1 with errno). NULL means pwrite(2). */
     long (*write_fn)(void *arg, int fd, const void *buf, size_t len, uint64_t offset);
     void *write_arg;
+    /* Seam for tests: the rename that makes a completed segment visible (0, or -1 with errno;
+     * EEXIST: the name is taken). Called with write_arg. NULL: renameat2 RENAME_NOREPLACE. */
+    int (*rename_fn)(void *arg, const char *from, const char *to);
     /* When not NULL and seg_writer_open fails: the file or folder and the system's errno
      * (the writer that would keep them is gone). */
     seg_where_t *open_where;

@@ -326,50 +326,64 @@ static int segw_complete(seg_writer_t *w, int fd, const char *tmp_path, uint64_t
     return segw_rename_into_place(w, tmp_path);
 }
 
-/* A segment in place whose flows lie outside its hour folder's margins (arrivals placed by
- * the wall clock carrying old times) is noted for windowed listings (seg_dir.c). Its range is
- * read back from the footer just written (in the page cache; once a segment). A failure
- * leaves the segment where it is, found by unwindowed reads only: counted and reported, but
- * the segment counts as written. */
-static void segw_note_placement(seg_writer_t *w, const char *path)
+/* A segment whose flows lie outside its hour folder's margins (arrivals placed by the wall
+ * clock carrying old times) is noted for windowed listings (seg_dir.c). The note is made before
+ * the rename that makes the segment visible: noted after it, a crash between the two left the
+ * segment where windows never look, and nothing noted it again (a replay of last week's
+ * traffic was then invisible to every windowed read). A note of a segment that a crash left
+ * unrenamed, or one whose name was taken, only makes a window open one file more: readers
+ * decide by footers. The range is read back from the footer just written (in the page cache).
+ * A failure to note is counted and reported, and the segment still counts as written. */
+static void segw_note_placement(seg_writer_t *w, const char *final_path, uint64_t lo, uint64_t hi)
 {
-    seg_file_t *f;
-    seg_where_t where;
-    if (seg_open(path, &f, &where) != 0) {
-        w->stats.write_errors++;
-        segw_fail(w, path, SEG_E_IO, 0, EIO);
-        return;
-    }
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (uint32_t g = 0; g < seg_n_groups(f); g++) {
-        seg_group_info_t gi;
-        seg_group(f, g, &gi);
-        if (gi.time_min < lo)
-            lo = gi.time_min;
-        if (gi.time_max > hi)
-            hi = gi.time_max;
-    }
-    seg_close(f);
     if (lo > hi)
         return; /* no flows */
-    int rc = seg_dir_note_placement(w->dir, w->instance, path, lo, hi);
+    int rc = seg_dir_note_placement(w->dir, w->instance, final_path, lo, hi);
     if (rc < 0) {
         w->stats.write_errors++;
-        segw_fail(w, path, SEG_E_IO, 0, errno);
+        segw_fail(w, final_path, SEG_E_IO, 0, errno);
     } else if (rc > 0) {
         w->stats.segments_misplaced++;
     }
 }
 
-/* Renames a synced temporary segment to its final name (the next free sequence number if
- * its own is taken) and syncs the folder. */
+/* The range of flow times in a complete segment's footer; lo > hi when it has none (or
+ * could not be read: then counted and reported). */
+static void segw_range(seg_writer_t *w, const char *path, uint64_t *lo, uint64_t *hi)
+{
+    seg_file_t *f;
+    seg_where_t where;
+    *lo = UINT64_MAX;
+    *hi = 0;
+    if (seg_open(path, &f, &where) != 0) {
+        w->stats.write_errors++;
+        segw_fail(w, path, SEG_E_IO, 0, EIO);
+        return;
+    }
+    for (uint32_t g = 0; g < seg_n_groups(f); g++) {
+        seg_group_info_t gi;
+        seg_group(f, g, &gi);
+        if (gi.time_min < *lo)
+            *lo = gi.time_min;
+        if (gi.time_max > *hi)
+            *hi = gi.time_max;
+    }
+    seg_close(f);
+}
+
+/* Renames a synced, complete temporary segment to its final name (the next free sequence
+ * number if its own is taken), noting its placement first, and syncs the folder. */
 static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
 {
     char final_path[4096];
+    uint64_t lo, hi;
+    segw_range(w, tmp_path, &lo, &hi);
     for (uint32_t bump = 0;; bump++) {
         if (segw_final_path(tmp_path, bump, final_path, sizeof final_path) != 0)
             return segw_fail(w, tmp_path, SEG_E_USAGE, 0, EINVAL);
-        if (segw_rename_noreplace(tmp_path, final_path) == 0)
+        segw_note_placement(w, final_path, lo, hi);
+        if ((w->o.rename_fn ? w->o.rename_fn(w->o.write_arg, tmp_path, final_path)
+                            : segw_rename_noreplace(tmp_path, final_path)) == 0)
             break;
         if (errno != EEXIST || bump > 100000)
             return segw_fail(w, tmp_path, segw_errno_code(errno), 0, errno);
@@ -382,7 +396,6 @@ static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
     if (segw_fsync_dir(slash ? folder : ".") != 0)
         return segw_fail(w, folder, SEG_E_IO, 0, errno);
     w->stats.segments++;
-    segw_note_placement(w, final_path);
     return 0;
 }
 
