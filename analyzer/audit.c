@@ -448,67 +448,54 @@ static int au_last(int fd, uint64_t size, long long *seq, char prev[AU_HEX_LEN +
     return 0;
 }
 
-/* Appends `body` (a JSON object's text, without seq and prev) as the next entry of
- * DIR/hunt/audit.log. Prints why on failure as "PROG: ...". */
-static int au_append(const char *prog, const char *dir, const char *body)
+/* DIR/hunt/audit.log opened and locked (flock) with its last entry read: while held, no
+ * other process appends, so what the holder lists (a hunt's segments, an expiry's removals)
+ * is what the log says when its entry lands. */
+typedef struct au_log {
+    int fd;
+    off_t size;
+    long long seq;
+    char prev[AU_HEX_LEN + 1];
+    char path[4300];
+} au_log_t;
+
+/* Opens, locks and reads the tail. 0, or -1 with why printed as "PROG: ..." (a damaged log
+ * is refused: nothing is appended after it). */
+static int au_log_lock(const char *prog, const char *dir, au_log_t *l)
 {
-    char folder[4200], path[4300];
+    char folder[4200];
     snprintf(folder, sizeof folder, "%s/hunt", dir);
-    snprintf(path, sizeof path, "%s/%s", folder, AU_LOG_NAME);
+    snprintf(l->path, sizeof l->path, "%s/%s", folder, AU_LOG_NAME);
+    l->fd = -1;
     if (seg_dir_mkdirs(folder) != 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, folder, strerror(errno));
         return -1;
     }
-    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", prog, l->path, strerror(errno));
         return -1;
     }
-    int rc = -1;
-    char *line = NULL;
     struct stat st;
     /* one appender at a time: the seq and prev read here must still be the last when written */
     while (flock(fd, LOCK_EX) != 0)
         if (errno != EINTR) {
-            fprintf(stderr, "%s: %s: lock: %s\n", prog, path, strerror(errno));
-            goto out;
+            fprintf(stderr, "%s: %s: lock: %s\n", prog, l->path, strerror(errno));
+            close(fd);
+            return -1;
         }
     if (fstat(fd, &st) != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-        goto out;
+        fprintf(stderr, "%s: %s: %s\n", prog, l->path, strerror(errno));
+        close(fd);
+        return -1;
     }
-    long long seq;
-    char prev[AU_HEX_LEN + 1];
     const char *why = "";
-    if (au_last(fd, (uint64_t)st.st_size, &seq, prev, &why) != 0) {
+    if (au_last(fd, (uint64_t)st.st_size, &l->seq, l->prev, &why) != 0) {
         fprintf(stderr,
                 "%s: %s: %s; not appending to a damaged log (see flowhunt audit verify %s)\n", prog,
-                path, why, dir);
-        goto out;
-    }
-    /* {"seq":N, + the body's members + ,"prev":"..." -> hash -> ,"hash":"..."}\n */
-    size_t blen = strlen(body), k;
-    size_t cap = blen + 64 + 2 * AU_HEX_LEN + 32;
-    char hex[AU_HEX_LEN + 1];
-    if (blen < 3 || body[0] != '{' || !(line = malloc(cap))) {
-        fprintf(stderr, "%s: audit entry: out of memory\n", prog);
-        goto out;
-    }
-    k = (size_t)snprintf(line, cap, "{\"seq\":%lld,", seq + 1);
-    memcpy(line + k, body + 1, blen - 2);
-    k += blen - 2;
-    k += (size_t)snprintf(line + k, cap - k, ",\"prev\":\"%s\"", prev);
-    if (au_sha256(line, k, hex) != 0)
-        goto out;
-    k += (size_t)snprintf(line + k, cap - k, ",\"hash\":\"%s\"}\n", hex);
-    ssize_t put = write(fd, line, k);
-    if (put < 0 || (size_t)put != k || fsync(fd) != 0) {
-        int e = put < 0 ? errno : (size_t)put != k ? ENOSPC : errno;
-        if (ftruncate(fd, st.st_size) != 0) /* cut a torn line back off */
-            fprintf(stderr, "%s: %s: cannot remove a partial line: %s\n", prog, path,
-                    strerror(errno));
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(e));
-        goto out;
+                l->path, why, dir);
+        close(fd);
+        return -1;
     }
     if (st.st_size == 0) { /* a new log: make its name durable too */
         int dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -517,15 +504,72 @@ static int au_append(const char *prog, const char *dir, const char *body)
             close(dfd);
         }
     }
+    l->fd = fd;
+    l->size = st.st_size;
+    return 0;
+}
+
+/* Appends `body` (a JSON object's text, without seq and prev) as the next entry of a locked
+ * log. 0, or -1 with why printed (a torn line is cut back off). */
+static int au_log_put(const char *prog, au_log_t *l, const char *body)
+{
+    /* {"seq":N, + the body's members + ,"prev":"..." -> hash -> ,"hash":"..."}\n */
+    size_t blen = strlen(body), k;
+    size_t cap = blen + 64 + 2 * AU_HEX_LEN + 32;
+    char hex[AU_HEX_LEN + 1];
+    char *line;
+    if (blen < 3 || body[0] != '{' || !(line = malloc(cap))) {
+        fprintf(stderr, "%s: audit entry: out of memory\n", prog);
+        return -1;
+    }
+    k = (size_t)snprintf(line, cap, "{\"seq\":%lld,", l->seq + 1);
+    memcpy(line + k, body + 1, blen - 2);
+    k += blen - 2;
+    k += (size_t)snprintf(line + k, cap - k, ",\"prev\":\"%s\"", l->prev);
+    int rc = -1;
+    if (au_sha256(line, k, hex) != 0)
+        goto out;
+    k += (size_t)snprintf(line + k, cap - k, ",\"hash\":\"%s\"}\n", hex);
+    ssize_t put = write(l->fd, line, k);
+    if (put < 0 || (size_t)put != k || fsync(l->fd) != 0) {
+        int e = put < 0 ? errno : (size_t)put != k ? ENOSPC : errno;
+        if (ftruncate(l->fd, l->size) != 0) /* cut a torn line back off */
+            fprintf(stderr, "%s: %s: cannot remove a partial line: %s\n", prog, l->path,
+                    strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", prog, l->path, strerror(e));
+        goto out;
+    }
+    l->seq++;
+    memcpy(l->prev, hex, sizeof l->prev);
+    l->size += (off_t)k;
     rc = 0;
 out:
     free(line);
-    close(fd); /* releases the lock */
     return rc;
 }
 
-/* Dumps the entry body and appends it. */
-static int au_commit(const char *prog, const char *dir, json_t *o)
+static void au_log_unlock(au_log_t *l)
+{
+    if (l->fd >= 0)
+        close(l->fd); /* releases the lock */
+    l->fd = -1;
+}
+
+/* Appends `body` as the next entry of DIR/hunt/audit.log. Prints why on failure as
+ * "PROG: ...". */
+static int au_append(const char *prog, const char *dir, const char *body)
+{
+    au_log_t l;
+    if (au_log_lock(prog, dir, &l) != 0)
+        return -1;
+    int rc = au_log_put(prog, &l, body);
+    au_log_unlock(&l);
+    return rc;
+}
+
+/* Dumps the entry body and appends it: to the log `held` when not NULL (locked by the caller),
+ * else locking it for the append. */
+static int au_commit(const char *prog, const char *dir, au_log_t *held, json_t *o)
 {
     char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
@@ -533,7 +577,7 @@ static int au_commit(const char *prog, const char *dir, json_t *o)
         fprintf(stderr, "%s: audit entry: out of memory\n", prog);
         return -1;
     }
-    int rc = au_append(prog, dir, body);
+    int rc = held ? au_log_put(prog, held, body) : au_append(prog, dir, body);
     free(body);
     return rc;
 }
@@ -565,6 +609,7 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
     size_t n_segs = 0;
     char **paths = NULL;
     int n = 0, rc = -1;
+    au_log_t log = {.fd = -1};
 
     if (au_tee_flush(report) != 0 || au_md_final(report->md, rep_hex) != 0) {
         fprintf(stderr, "%s: the report was not written whole; not recorded\n", prog);
@@ -577,6 +622,11 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
     hc_print(h->cfg, mem);
     if (fclose(mem) != 0 || au_sha256(cfg_text, cfg_len, cfg_hex) != 0)
         goto nomem;
+    /* The log held from the listing to the append: an expiry cannot remove a segment after it
+     * was hashed here and record that (an earlier seq) before this entry lists it, which
+     * verify reads as a segment gone without a later expiry. */
+    if (au_log_lock(prog, h->dir, &log) != 0)
+        goto out;
     /* the segments the scan was given: the same listing seg_scan makes for the window */
     n = seg_dir_list(h->dir, h->from_ms, h->to_ms, &paths);
     if (n < 0) {
@@ -625,11 +675,12 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
     json_object_set_new(o, "report_bytes", json_integer((json_int_t)report->n));
     json_object_set_new(o, "reported", json_integer(h->reported));
     json_object_set_new(o, "exit", json_integer(h->status));
-    rc = au_commit(prog, h->dir, o);
+    rc = au_commit(prog, h->dir, &log, o);
     goto out;
 nomem:
     fprintf(stderr, "%s: audit entry: out of memory\n", prog);
 out:
+    au_log_unlock(&log);
     free(cfg_text);
     au_segs_free(segs, n_segs);
     seg_dir_list_free(paths, n);
@@ -647,9 +698,28 @@ void au_expire_forget(au_expire_t *x)
         free(x->segs[--x->n].path);
 }
 
+int au_expire_begin(au_expire_t *x, const char *dir)
+{
+    x->log = malloc(sizeof *x->log);
+    if (!x->log) {
+        fprintf(stderr, "flowhunt expire: out of memory\n");
+        return -1;
+    }
+    if (au_log_lock("flowhunt expire", dir, x->log) != 0) {
+        free(x->log);
+        x->log = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 void au_expire_free(au_expire_t *x)
 {
     au_segs_free(x->segs, x->n);
+    if (x->log) {
+        au_log_unlock(x->log);
+        free(x->log);
+    }
     memset(x, 0, sizeof *x);
 }
 
@@ -666,7 +736,7 @@ int au_record_expire(au_expire_t *x, const char *dir, int argc, char **argv, uin
             rc = -1;
         } else {
             json_object_set_new(o, "exit", json_integer(status));
-            rc = au_commit(prog, dir, o);
+            rc = au_commit(prog, dir, x->log, o);
         }
     }
     au_expire_free(x);
@@ -684,7 +754,7 @@ int au_record_ack(const char *dir, int argc, char **argv, uint64_t now_ms, const
         json_object_set_new(o, "until", until_ms ? json_integer((json_int_t)until_ms) : json_null());
     }
     json_object_set_new(o, "exit", json_integer(status));
-    return au_commit(prog, dir, o);
+    return au_commit(prog, dir, NULL, o);
 }
 
 /* ---- checking the chain ------------------------------------------------------------------ */

@@ -66,12 +66,20 @@ typedef struct au_hunt {
  * appends the entry. 0, or -1 with the reason printed to stderr as "PROG: ...". */
 int au_record_hunt(const au_hunt_t *h, au_tee_t *report);
 
-/* An expiry: each segment hashed just before it is unlinked. */
+/* An expiry: each segment hashed just before it is unlinked, the audit log held meanwhile. */
 typedef struct au_seg au_seg_t;
+typedef struct au_log au_log_t;
 typedef struct au_expire {
     au_seg_t *segs;
     size_t n, cap;
+    au_log_t *log; /* locked by au_expire_begin, released by au_record_expire */
 } au_expire_t;
+
+/* Locks DIR/hunt/audit.log and checks it can take an entry, before anything is removed: an
+ * expiry that deleted and then found the log damaged recorded its removals nowhere (and a
+ * hunt appending in between listed segments the expiry had already removed). 0, or -1 with
+ * why printed as "flowhunt expire: ...": then remove nothing. */
+int au_expire_begin(au_expire_t *x, const char *dir);
 
 /* Hashes `path` (a segment of `dir`) before it is removed. 0; 1 when it is already gone
  * (another expiry took it: not ours to record); -1 with errno when it cannot be read (do not

@@ -215,6 +215,14 @@ int cmd_expire(int argc, char **argv)
     uint64_t del_n = 0, del_bytes = 0;
     int status = CMD_OK;
     au_expire_t audit = {0}; /* what was removed, hashed before the unlink (audit.h) */
+    /* the audit log must take the entry before anything goes: held until it has it */
+    int any = m > 0 && ((have_age && segs[0].start_ms < cutoff) || (have_size && total > max_size));
+    if (!dry && any && au_expire_begin(&audit, dir) != 0) {
+        fprintf(stderr, "flowhunt expire: nothing deleted\n");
+        free(segs);
+        seg_dir_list_free(paths, n);
+        return CMD_USAGE;
+    }
     uint64_t oldest_kept = UINT64_MAX;
     for (int i = 0; i < m; i++) {
         int old = have_age && segs[i].start_ms < cutoff;
