@@ -381,6 +381,19 @@ int cmd_hunt(int argc, char **argv)
         goto done;
     uint64_t win_from = ra.from ? from : first, win_to = ra.to ? to : last + 1;
     uint64_t end_ms = ra.to ? to : last;
+    /* Without --to the window (and the Hunt IDs' date) ends at the newest flow: one exporter
+     * whose clock runs a year ahead moves it there (a scheduled --from -8h then hunted a year,
+     * and dated its IDs by it). Said, since only the operator can tell a clock from data. */
+    if (!ra.to && last > now + 3600000) {
+        char l_iso[TIMEARG_ISOLEN], n_iso[TIMEARG_ISOLEN];
+        timearg_format_iso(last, l_iso);
+        timearg_format_iso(now, n_iso);
+        fprintf(stderr,
+                "flowhunt hunt: warning: the newest flow ends %s, after --now (%s): an exporter's "
+                "clock ahead? Without --to the window and the Hunt IDs' date run to it; --to now "
+                "ends them at the clock\n",
+                l_iso, n_iso);
+    }
 
     if (out_path) {
         out = fopen(out_path, "w");
