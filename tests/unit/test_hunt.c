@@ -1642,15 +1642,13 @@ TEST_IMPL(hunt_fold_scattered_low)
     return 0;
 }
 
-/* The JSON report line of hr_report over a hunt's finding and, when other_risk >= 0, hunt
- * other's on the same host, peer and port (one fingerprint): merged into one. Both are of Low
- * confidence. */
-static char *th_merge_report(const char *hunt, int risk, const char *other, int other_risk)
+/* The JSON report of n findings of hunts[i] (risk risks[i], confidence confs[i]) on one
+ * fingerprint (10.1.0.5 -> 203.0.113.77:8443/tcp), state in a directory named by `tag`. */
+static char *th_merge_run(const char *const *hunts, const int *risks, const int *confs, int n,
+                          const char *tag)
 {
     hunt_findings_t l = {0};
-    const char *hunts[2] = {hunt, other};
-    int risks[2] = {risk, other_risk};
-    for (int i = 0; i < 1 + (other_risk >= 0); i++) {
+    for (int i = 0; i < n; i++) {
         hunt_finding_t *f = hunt_finding_new(&l, hunts[i]);
         hunt_finding_tech(f, i == 0 ? "T1571" : "T1071");
         if (flow_addr_parse(&f->host, "10.1.0.5") != 0)
@@ -1659,14 +1657,14 @@ static char *th_merge_report(const char *hunt, int risk, const char *other, int 
         f->port = 8443;
         f->proto = 6;
         f->risk = risks[i];
-        f->confidence = HUNT_CONF_LOW;
+        f->confidence = confs[i];
         f->first_seen = 1709251200000ull;
         f->last_seen = f->first_seen + 3600000;
         snprintf(f->summary, sizeof f->summary, "%s's summary", hunts[i]);
         snprintf(f->action, sizeof f->action, "%s's action.", hunts[i]);
     }
     char dir[700];
-    snprintf(dir, sizeof dir, "%s/merge-%s-%d-%s-%d", test_tmpdir(), hunt, risk, other, other_risk);
+    snprintf(dir, sizeof dir, "%s/merge-%s", test_tmpdir(), tag);
     mkdir(dir, 0755);
     hr_opts_t o = {.dir = dir, .format = HR_FMT_JSON, .min_risk = HUNT_RISK_LOW,
                    .now_ms = 1709337600000ull, .from_ms = 1709251200000ull,
@@ -1679,6 +1677,18 @@ static char *th_merge_report(const char *hunt, int risk, const char *other, int 
     fclose(m);
     hunt_findings_free(&l);
     return buf;
+}
+
+/* The JSON report line of hr_report over a hunt's finding and, when other_risk >= 0, hunt
+ * other's on the same host, peer and port (one fingerprint): merged into one. Both are of Low
+ * confidence. */
+static char *th_merge_report(const char *hunt, int risk, const char *other, int other_risk)
+{
+    const char *hunts[2] = {hunt, other};
+    const int risks[2] = {risk, other_risk}, confs[2] = {HUNT_CONF_LOW, HUNT_CONF_LOW};
+    char tag[128];
+    snprintf(tag, sizeof tag, "%s-%d-%s-%d", hunt, risk, other, other_risk);
+    return th_merge_run(hunts, risks, confs, 1 + (other_risk >= 0), tag);
 }
 
 /* A Medium C2 finding (beacon, odd port, raw protocol, pool, held channel) towards a destination the rare
@@ -1745,41 +1755,23 @@ TEST_IMPL(hunt_merge_one_hunt_no_raise)
  * risk kept only its own: beacon (Medium conf.) + rare, then nonstd-port winning, was Medium. */
 TEST_IMPL(hunt_merge_confidence_any_order)
 {
-    static const char *const hunts[3] = {"beacon", "rare", "nonstd-port"};
-    static const int risks[3] = {HUNT_RISK_LOW, HUNT_RISK_LOW, HUNT_RISK_MEDIUM};
-    static const int confs[3] = {HUNT_CONF_MEDIUM, HUNT_CONF_LOW, HUNT_CONF_LOW};
     for (int order = 0; order < 2; order++) {
-        hunt_findings_t l = {0};
-        for (int k = 0; k < 3; k++) {
-            int i = order ? 2 - k : k;
-            hunt_finding_t *f = hunt_finding_new(&l, hunts[i]);
-            hunt_finding_tech(f, "T1071");
-            ASSERT_EQ(flow_addr_parse(&f->host, "10.1.0.5"), 0);
-            snprintf(f->peer, sizeof f->peer, "203.0.113.77");
-            f->port = 8443;
-            f->proto = 6;
-            f->risk = risks[i];
-            f->confidence = confs[i];
-            f->first_seen = 1709251200000ull;
-            f->last_seen = f->first_seen + 3600000;
+        const char *hunts[3] = {"beacon", "rare", "nonstd-port"};
+        int risks[3] = {HUNT_RISK_LOW, HUNT_RISK_LOW, HUNT_RISK_MEDIUM};
+        int confs[3] = {HUNT_CONF_MEDIUM, HUNT_CONF_LOW, HUNT_CONF_LOW};
+        if (order) { /* the winner first */
+            const char *h = hunts[0];
+            hunts[0] = hunts[2];
+            hunts[2] = h;
+            int t = risks[0];
+            risks[0] = risks[2];
+            risks[2] = t;
+            t = confs[0];
+            confs[0] = confs[2];
+            confs[2] = t;
         }
-        char dir[700];
-        snprintf(dir, sizeof dir, "%s/mco-%d", test_tmpdir(), order);
-        mkdir(dir, 0755);
-        hr_opts_t o = {.dir = dir,
-                       .format = HR_FMT_JSON,
-                       .min_risk = HUNT_RISK_LOW,
-                       .now_ms = 1709337600000ull,
-                       .from_ms = 1709251200000ull,
-                       .to_ms = 1709337600000ull,
-                       .end_ms = 1709337600000ull};
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        ASSERT_NOT_NULL(m);
-        ASSERT_GE(hr_report(&l, &o, m), 0);
-        fclose(m);
-        hunt_findings_free(&l);
+        char *buf = th_merge_run(hunts, risks, confs, 3, order ? "conf-rev" : "conf");
+        ASSERT_NOT_NULL(buf);
         ASSERT_EQ(th_count(buf, "\"hunt_id\""), 1);
         ASSERT_NOT_NULL(strstr(buf, "\"hunt\":\"nonstd-port\""));
         ASSERT_NOT_NULL(strstr(buf, "\"confidence\":\"High\""));
