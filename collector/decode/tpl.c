@@ -875,9 +875,8 @@ static void tpl_dual_zero(flow_rec_t *f, uint64_t dual)
                                                             : NULL;
     if (!v4)
         return;
-    for (int c = 0; c < FLOW_N_COLS; c++) {
-        if (!(dual & ((uint64_t)1 << c)) || flow_cols[c].type != FLOW_T_ADDR)
-            continue;
+    for (uint64_t m = dual; m; m &= m - 1) { /* the dual columns only: this runs per record */
+        int c = __builtin_ctzll(m);
         flow_addr_t *a = (flow_addr_t *)(void *)((uint8_t *)f + flow_cols[c].offset);
         if (memcmp(a, &zero6, sizeof *a) == 0) {
             static const uint8_t zero4[4];
