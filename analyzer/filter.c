@@ -381,6 +381,7 @@ static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, fl
     /* An IPv6 network wider than ::ffff:0:0/96 and around it (::/0, ::/8) means IPv6
      * addresses: the IPv4 ones are held in that block, and `net ::/0` selecting IPv4 flows
      * (or `not net ::/0` none) would surprise. One written inside the block means IPv4. */
+    tpl->v6only = 0; /* before flt_net_meets reads it */
     tpl->v6only = !v4_text && bits < 96 && flt_net_meets(tpl, flt_mapped_block);
     return 0;
 }
