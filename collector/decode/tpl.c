@@ -870,11 +870,8 @@ TPL_ALWAYS_INLINE static inline void tpl_exec(const tpl_op_t *op, const uint8_t 
 static void tpl_dual_zero(flow_rec_t *f, uint64_t dual)
 {
     static const flow_addr_t zero6;
-    const flow_addr_t *v4 = flow_addr_is_v4(&f->src_addr)   ? &f->src_addr
-                            : flow_addr_is_v4(&f->dst_addr) ? &f->dst_addr
-                                                            : NULL;
-    if (!v4)
-        return;
+    if (!flow_addr_is_v4(&f->src_addr) && !flow_addr_is_v4(&f->dst_addr))
+        return;                              /* not an IPv4 flow: :: is IPv6's zero */
     for (uint64_t m = dual; m; m &= m - 1) { /* the dual columns only: this runs per record */
         int c = __builtin_ctzll(m);
         flow_addr_t *a = (flow_addr_t *)(void *)((uint8_t *)f + flow_cols[c].offset);
