@@ -8,7 +8,8 @@
  *   - candidates are outbound conversations to a pool port ([miner] ports) over TCP, or to a
  *     pool address (`[miner] pools = FILE`, any port: stratum over TLS on 443 is only caught
  *     this way);
- *   - per (host, pool, port) the hunt measures the time covered by its conversations (minutes
+ *   - per (host, pool, port) the hunt measures the time covered by its answered conversations
+ *     (unanswered attempts are only counted: a blocked miner retries all day) (minutes
  *     touched, so a connection stitched across active timeouts and many short reconnects both
  *     count, and the order of partitions does not matter), the distinct active hours, the bytes
  *     and packets each way;
@@ -35,8 +36,9 @@
 
 typedef struct hm_unit {
     flow_addr_t host, peer; /* p2p units: the peer with the most bytes */
-    uint64_t convs, established, pkts_out, bytes_out, pkts_in, bytes_in, max_dur;
+    uint64_t established, pkts_out, bytes_out, pkts_in, bytes_in, max_dur;
     uint64_t first, last, peers, top_bytes;
+    uint64_t unanswered; /* attempts no pool answered: neither covered time nor shape */
     uint32_t sampling;
     uint16_t port;
     uint8_t proto, pool, p2p;
@@ -101,15 +103,14 @@ static void hm_mark(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
     }
 }
 
-static void hm_add(hm_state_t *s, uint64_t id, const hunt_conv_t *c, int est)
+static void hm_add(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
 {
     hm_unit_t *u = (hm_unit_t *)s->units.v + id;
-    if (!u->convs || c->t_start < u->first)
+    if (!u->established || c->t_start < u->first)
         u->first = c->t_start;
     if (c->t_end > u->last)
         u->last = c->t_end;
-    u->convs++;
-    u->established += est;
+    u->established++;
     u->pkts_out += c->pkts_out;
     u->bytes_out += c->bytes_out;
     u->pkts_in += c->pkts_in;
@@ -164,14 +165,18 @@ static void hm_feed(void *st, const hunt_conv_t *c)
             memcpy(pk + 8, c->resp.b, 16);
             hj_intern(&s->peer_keys, pk, sizeof pk, &is_new);
             u->peers += (uint64_t)is_new;
-        }
-        uint64_t b = c->bytes_out + c->bytes_in;
-        if (b > u->top_bytes) {
-            u->top_bytes = b;
-            u->peer = c->resp;
+            uint64_t b = c->bytes_out + c->bytes_in;
+            if (b > u->top_bytes) {
+                u->top_bytes = b;
+                u->peer = c->resp;
+            }
         }
     }
-    hm_add(s, id, c, est);
+    /* A blocked miner retries all day; only what the pool answered is mining. */
+    if (est)
+        hm_add(s, id, c);
+    else
+        u->unanswered++;
 }
 
 static void hm_part_end(void *st)
@@ -306,7 +311,8 @@ static void hm_finish(void *st, hunt_findings_t *out)
         hev_str(e, "matched", why);
         hev_num(e, "covered_hours", cov_s / 3600.0, 2);
         hev_int(e, "active_hours", (int64_t)hours[i]);
-        hev_int(e, "conversations", (int64_t)u->convs);
+        hev_int(e, "conversations", (int64_t)u->established);
+        hev_int(e, "unanswered_attempts", (int64_t)u->unanswered);
         hev_num(e, "longest_conversation_s", (double)u->max_dur / 1000.0, 1);
         hev_int(e, "bytes_out", (int64_t)u->bytes_out);
         hev_int(e, "bytes_in", (int64_t)u->bytes_in);

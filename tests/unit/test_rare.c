@@ -461,6 +461,12 @@ TEST_IMPL(rare_miner_pool_port)
                 600, 4, 900);
     /* stratum on 8080 itself, one 3-hour connection: the stronger shape holds */
     rt_stratum(&r, "10.0.0.15", "203.0.113.56", 8080, t, 180);
+    /* a miner whose pool is blocked: a SYN a minute for 2 h, then one 3-minute exchange
+     * got through: Medium, the attempts add no covered time (its 4 minutes touched) */
+    for (uint64_t m = 0; m < 120; m++)
+        rt_conv(&r, "10.0.0.16", "203.0.113.57", 3333, 6, t + m * 60000, t + m * 60000, 1, 60, 0,
+                0);
+    rt_stratum(&r, "10.0.0.16", "203.0.113.57", 3333, t + 2 * RT_H, 3);
     rt_finish(&r);
     const hunt_finding_t *f = rt_find(&r, "10.0.0.9", "203.0.113.50");
     ASSERT_NOT_NULL(f);
@@ -476,7 +482,14 @@ TEST_IMPL(rare_miner_pool_port)
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
     ASSERT_NOT_NULL(strstr(f->ev.json, "\"standard_port\":true"));
-    ASSERT_EQ(r.out.n, 3);
+    f = rt_find(&r, "10.0.0.16", "203.0.113.57");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    ASSERT_EQ(f->first_seen, t + 2 * RT_H);
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":0.07"));
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"conversations\":1,\"unanswered_attempts\":120"));
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"packets_out\":9,"));
+    ASSERT_EQ(r.out.n, 4);
     rt_end(&r);
     hc_free(&r.cfg);
     return 0;
