@@ -615,14 +615,20 @@ static double hq_coverage_days(const hq_state_t *s)
 
 typedef struct hq_cand {
     uint64_t net_id, pair;
+    flow_addr_t host, peer; /* the pair's, for the order */
 } hq_cand_t;
 
+/* By network, then host and peer address: a network's hosts listed in an order that does not
+ * depend on the order the passes fed them (internal ids do). */
 static int hq_cmp_cand(const void *a, const void *b)
 {
     const hq_cand_t *x = a, *y = b;
     if (x->net_id != y->net_id)
         return x->net_id < y->net_id ? -1 : 1;
-    return x->pair < y->pair ? -1 : x->pair > y->pair;
+    int c = memcmp(x->host.b, y->host.b, 16);
+    if (!c)
+        c = memcmp(x->peer.b, y->peer.b, 16);
+    return c ? c : (x->pair > y->pair) - (x->pair < y->pair);
 }
 
 static void hq_report(hq_state_t *s, const hq_pair_t *p, const char *hosts_json,
@@ -767,6 +773,8 @@ static void hq_finish(void *st, hunt_findings_t *out)
             if (first < s->win_start || (double)net->win_hosts > limit)
                 continue; /* seen before (in this run's earlier days), or popular */
             cand[nc].net_id = pairs[i].net_id;
+            cand[nc].host = pairs[i].host;
+            cand[nc].peer = pairs[i].peer;
             cand[nc++].pair = i;
         }
     if (nc > 1)
@@ -777,8 +785,10 @@ static void hq_finish(void *st, hunt_findings_t *out)
         char hj[600] = "[", ht[600] = "";
         while (end < nc && cand[end].net_id == cand[g].net_id) {
             char a[FLOW_ADDR_STRLEN];
-            flow_addr_format(&pairs[cand[end].pair].host, a);
-            if (!strstr(ht, a) && strlen(ht) + strlen(a) + 8 < sizeof ht) {
+            flow_addr_format(&cand[end].host, a);
+            /* sorted by host: a host's other pairs follow it */
+            int again = end > g && flow_addr_eq(&cand[end].host, &cand[end - 1].host);
+            if (!again && strlen(ht) + strlen(a) + 8 < sizeof ht) {
                 size_t l = strlen(hj);
                 snprintf(hj + l, sizeof hj - l, "%s\"%s\"", ht[0] ? "," : "", a);
                 l = strlen(ht);

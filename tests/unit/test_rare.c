@@ -431,6 +431,33 @@ TEST_IMPL(rare_learning_period_and_popular)
     return 0;
 }
 
+/* Two hosts reach one new /24: each finding lists both, by address. The list was kept in the
+ * order the passes fed the pairs (reports differed with the number of passes), and a host whose
+ * address is a prefix of one listed before (10.0.0.1 after 10.0.0.12) was left out. */
+TEST_IMPL(rare_hosts_listed_by_address)
+{
+    const char *dir = rt_dir("rare_hosts");
+    rt_run_t r;
+    rt_cfg(&r.cfg);
+    rt_start(&r, &hq_ops, dir, rt_t0, rt_t0 + 4 * RT_D, 0);
+    for (uint64_t d = 0; d < 4; d++)
+        rt_ordinary_day(&r, rt_t0 + d * RT_D);
+    uint64_t d3 = rt_t0 + 3 * RT_D;
+    rt_conv(&r, "10.0.0.12", "198.51.100.9", 443, 6, d3 + RT_H, d3 + RT_H + 4000, 10, 1500, 12,
+            9000);
+    rt_conv(&r, "10.0.0.1", "198.51.100.10", 443, 6, d3 + 2 * RT_H, d3 + 2 * RT_H + 4000, 10, 1500,
+            12, 9000);
+    rt_finish(&r);
+    ASSERT_EQ(r.out.n, 2);
+    for (size_t i = 0; i < r.out.n; i++) {
+        ASSERT_NOT_NULL(strstr(r.out.v[i]->ev.json, "\"network_hosts\":2"));
+        ASSERT_NOT_NULL(strstr(r.out.v[i]->ev.json, "\"hosts\":[\"10.0.0.1\",\"10.0.0.12\"]"));
+    }
+    rt_end(&r);
+    hc_free(&r.cfg);
+    return 0;
+}
+
 /* ---- miner ----------------------------------------------------------------------------------- */
 
 /* A stratum session: a job every 30 s (about 300 B), a share or ACK every 20 s (about 150 B). */
