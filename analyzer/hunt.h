@@ -131,7 +131,7 @@ typedef struct hc_allow {
       "a reverse record starting this much before or after the forward one answers it")            \
     X(beacon, min_connections, b_min_conn, 6, 4, 1000000, whole,                                   \
       "connections a pair needs to be scored (RITA needs 4)")                                      \
-    X(beacon, max_connections, b_max_conn, 86400, 100, 10000000, real,                             \
+    X(beacon, max_connections, b_max_conn, 86400, 100, 10000000, whole,                            \
       "timestamps kept per pair (RITA's strobe limit); more are counted, not kept")                \
     X(beacon, min_interval_ms, b_min_interval_ms, 1000, 0, 3600000, real,                          \
       "intervals shorter than this are retries, not check-ins")                                    \
@@ -153,7 +153,7 @@ typedef struct hc_allow {
     X(beacon, bimodal_min_bins, b_bimodal_min, 11, 6, 1000, whole,                                 \
       "RITA histogram_bimodal_min_hours_seen")                                                     \
     X(beacon, duration_min_bins, b_dur_min, 6, 1, 1000, whole, "RITA duration_min_hours_seen")     \
-    X(beacon, duration_ideal_bins, b_dur_ideal, 12, 1, 1000, real,                                 \
+    X(beacon, duration_ideal_bins, b_dur_ideal, 12, 1, 1000, whole,                                \
       "RITA duration_consistency_ideal_hours_seen")                                                \
     X(beacon, period_alpha, b_alpha, 0.001, 1e-12, 0.5, real,                                      \
       "significance of the periodicity (Rayleigh) test")                                           \
@@ -162,7 +162,7 @@ typedef struct hc_allow {
     X(beacon, timing_min, b_ts_min, 0.75, 0, 1, real,                                              \
       "without a significant period, RITA timing needed to call a pair a beacon (Poisson "         \
       "arrivals score about 0.5)")                                                                 \
-    X(beacon, sampled_min, b_sampled_min, 10, 2, 1e9, real,                                        \
+    X(beacon, sampled_min, b_sampled_min, 10, 2, 1e9, whole,                                       \
       "sampling rate (1:N) from which timing cannot be tested (thinned check-ins with jitter "     \
       "lose their phase): a pair may then be a beacon by size regularity and persistence alone, "  \
       "at most Medium, Low confidence")                                                            \
@@ -195,7 +195,7 @@ typedef struct hc_allow {
     X(beacon, internal_penalty, b_int_penalty, 0.3, 0, 1, real,                                    \
       "taken when the destination is internal: periodic internal traffic is mostly management "    \
       "(RITA scores only internal to external); lateral C2 still shows, lower")                    \
-    X(beacon, fleet_hosts, b_fleet_hosts, 10, 2, 1000000, real,                                    \
+    X(beacon, fleet_hosts, b_fleet_hosts, 10, 2, 1000000, whole,                                   \
       "internal hosts sharing one timer (port, protocol, period within 10 %) towards at least "    \
       "3 different destinations: installed software's schedule (NTP, updates), risk capped at "    \
       "Low")                                                                                       \
@@ -203,37 +203,37 @@ typedef struct hc_allow {
       "one timer of fleet_hosts hosts towards a destination that at least this share of the "      \
       "internal hosts call: software the organisation runs (an update service), risk capped at "   \
       "Low (1 turns the rule off)")                                                                \
-    X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000, real,                             \
+    X(beacon, poller_destinations, b_poller_dsts, 5, 2, 1000000, whole,                            \
       "a host with beacon-like timelines to this many destinations on one port is a poller "       \
       "(monitoring, backup, management), not one implant: risk capped at Low")                     \
-    X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, real,                              \
+    X(beacon, confidence_high_n, b_conf_n_high, 24, 1, 1000000, whole,                             \
       "connections for High confidence")                                                           \
     X(beacon, confidence_high_hours, b_conf_h_high, 12, 0, 10000, real,                            \
       "hours covered for High confidence")                                                         \
-    X(beacon, confidence_medium_n, b_conf_n_med, 10, 1, 1000000, real,                             \
+    X(beacon, confidence_medium_n, b_conf_n_med, 10, 1, 1000000, whole,                            \
       "connections for Medium confidence")                                                         \
     X(scan, fast_window_s, s_fast_win, 300, 1, 86400, real, "fast-scan window (Zeek: 5 min)")      \
     X(scan, slow_window_s, s_slow_win, 86400, 60, 31536000, real, "slow-scan window")              \
-    X(scan, fast_horizontal, s_fast_h, 25, 2, 1000000, real,                                       \
+    X(scan, fast_horizontal, s_fast_h, 25, 2, 1000000, whole,                                      \
       "failed targets on one port within the fast window (Zeek: 25)")                              \
-    X(scan, fast_vertical, s_fast_v, 15, 2, 65536, real,                                           \
+    X(scan, fast_vertical, s_fast_v, 15, 2, 65536, whole,                                          \
       "failed ports on one target within the fast window (Zeek: 15)")                              \
-    X(scan, slow_horizontal, s_slow_h, 50, 2, 1000000, real,                                       \
+    X(scan, slow_horizontal, s_slow_h, 50, 2, 1000000, whole,                                      \
       "failed targets on one port within the slow window")                                         \
-    X(scan, slow_vertical, s_slow_v, 50, 2, 65536, real,                                           \
+    X(scan, slow_vertical, s_slow_v, 50, 2, 65536, whole,                                          \
       "failed ports on one target within the slow window")                                         \
     X(scan, slow_fail_ratio, s_fail_ratio, 0.5, 0, 1, real,                                        \
       "a slow scan also needs this share of its first contacts to fail")                           \
-    X(scan, icmp_fast, s_icmp_fast, 25, 2, 1000000, real,                                          \
+    X(scan, icmp_fast, s_icmp_fast, 25, 2, 1000000, whole,                                         \
       "echo-requested targets in the fast window")                                                 \
-    X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, real,                                          \
+    X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, whole,                                         \
       "echo-requested targets in the slow window")                                                 \
     X(scan, critical_factor, s_crit, 4, 1, 1000, real,                                             \
       "internal fast sweep of a lateral-movement port this many times the threshold: Critical")    \
-    X(scan, probe_connections, s_probe, 20, 2, 1000000, real,                                      \
+    X(scan, probe_connections, s_probe, 20, 2, 1000000, whole,                                     \
       "TCP connections to one target within the fast window, a half-open probe among them: "       \
       "service probing (nmap -sV/-A)")                                                             \
-    X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000, real,                         \
+    X(scan, max_events_per_host, s_max_ev, 1000000, 1000, 100000000, whole,                        \
       "attempts kept per host; more are counted as evicted")                                       \
     X(scan, trw_min_dark, s_trw_min_dark, 4, 0, 1000000, whole,                                    \
       "the sequential test (TRW) over a host's first contacts with internal addresses reports "    \
@@ -252,7 +252,7 @@ typedef struct hc_allow {
     X(dns, ratio_min_bytes, d_ratio_min, 50000, 0, 1e12, whole,                                    \
       "upstream bytes before the ratio is judged")                                                 \
     X(dns, long_flow_s, d_long_s, 60, 1, 86400, real, "a DNS 5-tuple this long is long-lived")     \
-    X(dns, long_flow_packets, d_long_pkts, 20, 2, 100000000, real,                                 \
+    X(dns, long_flow_packets, d_long_pkts, 20, 2, 100000000, whole,                                \
       "a DNS 5-tuple with this many packets is long-lived")                                        \
     X(dns, volume_bytes, d_volume, 5000000, 1, 1e15, whole,                                        \
       "upstream bytes in the window: high volume")                                                 \
@@ -311,21 +311,21 @@ typedef struct hc_allow {
 #define HC_NUMBERS_NONAPP(X)                                                                       \
     X(nonapp, icmp_bytes_per_packet, o_bpp, 128, 28, 65535, real,                                  \
       "ICMP IP bytes per packet above which a payload is large (pings: 60-84)")                    \
-    X(nonapp, min_packets, o_min_pkts, 5, 1, 1000000, real,                                        \
+    X(nonapp, min_packets, o_min_pkts, 5, 1, 1000000, whole,                                       \
       "packets one way before bytes per packet and size variation are judged")                     \
-    X(nonapp, excess_bytes, o_excess, 50000, 1, 1e15, real,                                        \
+    X(nonapp, excess_bytes, o_excess, 50000, 1, 1e15, whole,                                       \
       "ICMP bytes beyond icmp_bytes_per_packet per packet: a tunnel's volume")                     \
-    X(nonapp, tunnel_packets, o_tunnel_pkts, 200, 1, 1e12, real,                                   \
+    X(nonapp, tunnel_packets, o_tunnel_pkts, 200, 1, 1e12, whole,                                  \
       "ICMP packets that make a large-payload exchange sustained")                                 \
     X(nonapp, long_s, o_long_s, 3600, 1, 31536000, real,                                           \
       "span of a long-lived ICMP or IP conversation")                                              \
-    X(nonapp, long_packets, o_long_pkts, 100, 1, 1e12, real,                                       \
+    X(nonapp, long_packets, o_long_pkts, 100, 1, 1e12, whole,                                      \
       "packets a long-lived conversation needs (hunting-methods 4: 100 an hour)")                  \
-    X(nonapp, total_bytes, o_total, 50000000, 1, 1e15, real,                                       \
+    X(nonapp, total_bytes, o_total, 50000000, 1, 1e15, whole,                                      \
       "ICMP bytes to one peer that are too many whatever their size")                              \
     X(nonapp, monitor_peers, o_mon_peers, 10, 2, 1000000, whole,                                   \
       "a host pinging this many peers is a monitor: its small echoes are not reported")            \
-    X(nonapp, other_volume_bytes, o_other_vol, 100000, 1, 1e15, real,                              \
+    X(nonapp, other_volume_bytes, o_other_vol, 100000, 1, 1e15, whole,                             \
       "bytes of another IP protocol to an unknown peer that make it High")                         \
     X(nonapp, common_hosts, o_common_hosts, 5, 1, 1000000, whole,                                  \
       "a peer reached by this many internal hosts is shared: at most Medium")
@@ -337,7 +337,7 @@ typedef struct hc_allow {
       "days of traffic the baseline must cover before the window for a first-seen claim")          \
     X(rare, retention_days, r_retain_days, 90, 1, 3650, real,                                      \
       "destinations unseen this long leave the baseline (RITA keeps 3 months)")                    \
-    X(rare, max_hosts, r_max_hosts, 2, 1, 1000000, real,                                           \
+    X(rare, max_hosts, r_max_hosts, 2, 1, 1000000, whole,                                          \
       "a destination /24 (IPv6 /64) used by at most this many internal hosts is rare")             \
     X(rare, max_share, r_max_share, 0.02, 0, 1, real,                                              \
       "... or by at most this share of the window's active internal hosts (RITA: 2 %)")            \
@@ -387,22 +387,22 @@ typedef struct hc_allow {
     X(long, min_conversation_s, l_min_conv_s, 60, 0, 86400, real,                                  \
       "conversations shorter than this do not count (many short ones are a timeline: the beacon "  \
       "hunt's)")                                                                                   \
-    X(long, max_hosts, l_max_hosts, 2, 1, 1000000, real,                                           \
+    X(long, max_hosts, l_max_hosts, 2, 1, 1000000, whole,                                          \
       "a destination /24 (IPv6 /64) that more internal hosts talk to (and more than max_share "    \
       "of them) is the organisation's service: not reported")                                      \
     X(long, max_share, l_max_share, 0, 0, 1, real,                                                 \
       "share of the internal hosts up to which a destination is still rare, however many hosts "   \
       "that is (0: off; RITA's rare is 2 %, which on the 2 M-flow reference day let everyday "     \
       "sessions to destinations of 3-80 hosts through, two of them Medium)")                       \
-    X(long, prevalence_min_hosts, l_prev_min_hosts, 10, 1, 1000000, real,                          \
+    X(long, prevalence_min_hosts, l_prev_min_hosts, 10, 1, 1000000, whole,                         \
       "internal hosts needed before 'no other host uses it' means anything (below: confidence "    \
       "Low)")
 /* [intel] threat-intel matches (hunt_intel.c; hunting-methods.md section 6.2). */
 #define HC_NUMBERS_INTEL(X)                                                                        \
-    X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15, real,                                \
+    X(intel, critical_bytes, i_crit_bytes, 25000000, 1, 1e15, whole,                               \
       "bytes both ways between an internal host and an IOC that make an answered match "           \
       "Critical (RITA's 25 MB)")                                                                   \
-    X(intel, critical_connections, i_crit_conns, 20, 1, 100000000, real,                           \
+    X(intel, critical_connections, i_crit_conns, 20, 1, 100000000, whole,                          \
       "answered connections to an IOC that, over critical_hours, make a match Critical")           \
     X(intel, critical_hours, i_crit_hours, 4, 0, 8784, real,                                       \
       "hours between the first and the last such connection for persistence")                      \

@@ -504,6 +504,53 @@ TEST_IMPL(hunt_intern_keys)
     return 0;
 }
 
+/* Every setting that counts something (hosts, packets, connections, bytes, peers, targets,
+ * ports, hours seen, a sampling rate) takes a whole number: a fraction is refused, as the docs
+ * promise, not taken as a threshold between two counts. Seven counts were declared `real`
+ * ([intel] critical_connections, [nonapp] min_packets, [rare] max_hosts ...) and took 2.5. The
+ * rule is by name, so a new count declared `real` fails here. */
+TEST_IMPL(hunt_config_counts_whole)
+{
+    static const char *count_words[] = {"hosts",       "packets",  "connections",  "bytes",
+                                        "peers",       "_n",       "destinations", "bins",
+                                        "horizontal",  "vertical", "icmp_fast",    "icmp_slow",
+                                        "sampled_min", "findings", "fold_min_low", "workers"};
+#define TH_X_KIND(sec, key, field, def, lo, hi, kind, doc) {#sec, #key, #kind},
+    static const struct {
+        const char *sec, *key, *kind;
+    } keys[] = {HC_NUMBERS(TH_X_KIND)};
+#undef TH_X_KIND
+    char ini[600];
+    snprintf(ini, sizeof ini, "%s/counts.ini", test_tmpdir());
+    int counts = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *k = keys[i].key, *w = NULL;
+        for (size_t j = 0; j < sizeof count_words / sizeof count_words[0] && !w; j++) {
+            size_t kl = strlen(k), wl = strlen(count_words[j]);
+            if (kl >= wl && strcmp(k + kl - wl, count_words[j]) == 0)
+                w = count_words[j];
+        }
+        if (!w || strstr(k, "_per_"))
+            continue; /* a ratio such as bytes_per_packet is real */
+        counts++;
+        if (strcmp(keys[i].kind, "whole") != 0)
+            fprintf(stderr, "# %s.%s counts %s but is declared %s\n", keys[i].sec, k, w,
+                    keys[i].kind);
+        ASSERT_STR_EQ(keys[i].kind, "whole");
+        /* and a fraction of it is refused by name */
+        char text[200], err[512];
+        hunt_config_t c;
+        hc_defaults(&c);
+        snprintf(text, sizeof text, "[%s]\n%s = 2.5\n", keys[i].sec, k);
+        ASSERT_EQ(test_write_file(ini, text), 0);
+        ASSERT_EQ(hc_load(&c, ini, err, sizeof err), -1);
+        ASSERT_NOT_NULL(strstr(err, "is not a whole number"));
+        hc_free(&c);
+    }
+    ASSERT(counts >= 40);
+    return 0;
+}
+
 TEST_IMPL(hunt_config_ini)
 {
     char path[600], err[512];
