@@ -279,11 +279,15 @@ static void hi_finish(void *st, hunt_findings_t *out)
         f->score = (double)u->answered / 1e3 + (double)(u->sent_bytes + u->recv_bytes) / 1e10 +
                    (i->confidence > 0 ? i->confidence : 50) / 1e4;
         hi_text(f, u, host, peer, svc);
+        /* a unit is one protocol: the command shows only its flows */
+        char pb[8];
+        const char *pn = hr_proto_name(u->proto, pb);
         if (u->port >= 0)
-            snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %d", host, peer,
-                     u->port);
+            snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %d and proto %s",
+                     host, peer, u->port, pn);
         else
-            snprintf(f->filter, sizeof f->filter, "host %s and host %s", host, peer);
+            snprintf(f->filter, sizeof f->filter, "host %s and host %s and proto %s", host, peer,
+                     pn);
         hi_evidence(f, u, crit);
         const hc_allow_t *al = hc_allowed(cfg, "intel", &u->host, &u->peer, u->port, u->proto);
         if (al)

@@ -649,6 +649,7 @@ TEST_IMPL(intel_hunt_risk)
     it_has(f->ev.json, "\"bytes_received\":4000");
     it_has(f->ev.json, "\"answered\":1");
     it_has(f->action, "isolate 10.0.0.1");
+    ASSERT_STR_EQ(f->filter, "host 10.0.0.1 and host 203.0.113.5 and port 443 and proto tcp");
 
     f = it_finding(&out, "10.0.0.2");
     ASSERT_EQ(f->risk, HUNT_RISK_CRITICAL);
@@ -679,6 +680,9 @@ TEST_IMPL(intel_hunt_risk)
     f = it_finding(&out, "10.0.0.7");
     ASSERT_STR_EQ(f->tech[0], "T1095");
     ASSERT_EQ(f->port, -1);
+    /* a finding is one protocol: its flows command leaves the host's other flows to the
+     * indicator out (it listed the TCP ones too) */
+    ASSERT_STR_EQ(f->filter, "host 10.0.0.7 and host 203.0.113.11 and proto icmp");
 
     f = it_finding(&out, "10.0.0.8");
     ASSERT_EQ(f->port, 443);
