@@ -630,8 +630,8 @@ static void hr_first_seen_raise(hunt_finding_t *a, int c2_risk, const char *c2_h
              n ? " " : "");
 }
 
-/* Merges findings that share a fingerprint: in list order, each into the one that wins (the
- * higher risk, on equal risk the earlier hunt in hunt_all[]), which takes the place of the
+/* Merges findings that share a fingerprint: each, in list order, into the one that wins (the
+ * highest risk, on equal risk the earliest hunt in hunt_all[]), which takes the place of the
  * first. Sorted by fingerprint, not compared pairwise: a run over days of a large network
  * has tens of thousands of findings. */
 static void hr_merge_all(hunt_findings_t *l)
@@ -646,8 +646,6 @@ static void hr_merge_all(hunt_findings_t *l)
         size_t e = r + 1;
         while (e < l->n && strcmp(l->v[ix[r]]->fingerprint, l->v[ix[e]]->fingerprint) == 0)
             e++;
-        hunt_finding_t *a = l->v[ix[r]];
-        uint32_t hunts = hr_hunt_bit(a->hunt); /* the hunts merged into a so far */
         /* what the run holds, before merging hides it: a first-seen destination, and the
          * highest C2 finding */
         int rare = 0, c2_risk = -1;
@@ -660,26 +658,31 @@ static void hr_merge_all(hunt_findings_t *l)
                 c2_hunt = f->hunt;
             }
         }
-        /* Confidence: the best of the findings, one step more for each other hunt that
-         * agrees (at most High), whichever finding wins and in whatever order they come: a
-         * step per merge lost the earlier steps when a later finding won. */
-        int conf = a->confidence;
+        /* The winner first, then every other finding merged into it in list order: merged
+         * into a finding that later lost, a finding's part was nested in the loser's
+         * ("also_a": {"also_b": ...}) and left out of the text report. */
+        size_t w = r;
         for (size_t j = r + 1; j < e; j++) {
+            const hunt_finding_t *b = l->v[ix[j]], *c = l->v[ix[w]];
+            if (b->risk > c->risk ||
+                (b->risk == c->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(c->hunt)))
+                w = j;
+        }
+        hunt_finding_t *a = l->v[ix[w]];
+        l->v[ix[w]] = NULL;
+        uint32_t hunts = hr_hunt_bit(a->hunt); /* the hunts merged */
+        /* Confidence: the best of the findings, one step more for each other hunt that
+         * agrees (at most High), whichever finding wins and in whatever order they come. */
+        int conf = a->confidence;
+        for (size_t j = r; j < e; j++) {
             hunt_finding_t *b = l->v[ix[j]];
-            int b_wins = b->risk > a->risk ||
-                         (b->risk == a->risk && hr_hunt_rank(b->hunt) < hr_hunt_rank(a->hunt));
-            uint32_t bit = hr_hunt_bit(b->hunt);
+            if (j == w)
+                continue;
+            hunts |= hr_hunt_bit(b->hunt);
             if (b->confidence > conf)
                 conf = b->confidence;
-            if (b_wins) {
-                hr_merge(b, a);
-                hunt_finding_free(a);
-                a = b;
-            } else {
-                hr_merge(a, b);
-                hunt_finding_free(b);
-            }
-            hunts |= bit;
+            hr_merge(a, b);
+            hunt_finding_free(b);
             l->v[ix[j]] = NULL;
         }
         conf += __builtin_popcount(hunts) - 1; /* two hunts agreeing is corroboration */

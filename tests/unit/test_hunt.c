@@ -1798,8 +1798,9 @@ TEST_IMPL(hunt_merge_one_hunt_no_raise)
 }
 
 /* Three hunts on one fingerprint, in either order: confidence is the best finding's, a step
- * for each other hunt (High here). It was a step per merge, and a later finding that won on
- * risk kept only its own: beacon (Medium conf.) + rare, then nonstd-port winning, was Medium. */
+ * for each other hunt (High here), and each other hunt's evidence is its own member. It was a step
+ * per merge, and a later finding that won on risk kept only its own: beacon (Medium conf.) + rare,
+ * then nonstd-port winning, was Medium. */
 TEST_IMPL(hunt_merge_confidence_any_order)
 {
     for (int order = 0; order < 2; order++) {
@@ -1822,6 +1823,10 @@ TEST_IMPL(hunt_merge_confidence_any_order)
         ASSERT_EQ(th_count(buf, "\"hunt_id\""), 1);
         ASSERT_NOT_NULL(strstr(buf, "\"hunt\":\"nonstd-port\""));
         ASSERT_NOT_NULL(strstr(buf, "\"confidence\":\"High\""));
+        /* each other hunt's part at the top of the evidence: merged into a finding that later
+         * lost, rare's was nested in beacon's, and the text report left it out */
+        ASSERT_NOT_NULL(strstr(buf, "\"also_beacon\":{}"));
+        ASSERT_NOT_NULL(strstr(buf, "\"also_rare\":{}"));
         free(buf);
     }
     return 0;
