@@ -350,37 +350,24 @@ out:
 /* Options whose value is a file the findings depend on, beyond the configuration: hashed so
  * the entry says which feed or database the run used (best effort: "--opt FILE" and
  * "--opt=FILE" spellings). */
-static const char *const au_input_opts[] = {"--config", "--allow", "--intel",
-                                            "--geoip",  "--asn",   "--users"};
-
-static void au_put_inputs(json_t *o, int argc, char **argv)
+static void au_put_inputs(json_t *o, const au_input_t *inputs, int n)
 {
     json_t *arr = json_array();
-    for (int i = 1; i < argc; i++) {
-        for (size_t k = 0; k < sizeof au_input_opts / sizeof *au_input_opts; k++) {
-            const char *opt = au_input_opts[k], *path = NULL;
-            size_t n = strlen(opt);
-            if (strcmp(argv[i], opt) == 0 && i + 1 < argc)
-                path = argv[i + 1];
-            else if (strncmp(argv[i], opt, n) == 0 && argv[i][n] == '=')
-                path = argv[i] + n + 1;
-            if (!path)
-                continue;
-            char hex[AU_HEX_LEN + 1];
-            uint64_t size;
-            uint32_t crc;
-            int have_crc;
-            json_t *in = json_object();
-            json_object_set_new(in, "option", json_string(opt));
-            json_object_set_new(in, "path", au_jstr(path));
-            if (au_hash_file(path, hex, &size, &crc, &have_crc) == 0) {
-                json_object_set_new(in, "size", json_integer((json_int_t)size));
-                json_object_set_new(in, "sha256", json_string(hex));
-            } else {
-                json_object_set_new(in, "sha256", json_null());
-            }
-            json_array_append_new(arr, in);
+    for (int i = 0; i < n; i++) {
+        char hex[AU_HEX_LEN + 1];
+        uint64_t size;
+        uint32_t crc;
+        int have_crc;
+        json_t *in = json_object();
+        json_object_set_new(in, "option", json_string(inputs[i].option));
+        json_object_set_new(in, "path", au_jstr(inputs[i].path));
+        if (au_hash_file(inputs[i].path, hex, &size, &crc, &have_crc) == 0) {
+            json_object_set_new(in, "size", json_integer((json_int_t)size));
+            json_object_set_new(in, "sha256", json_string(hex));
+        } else {
+            json_object_set_new(in, "sha256", json_null());
         }
+        json_array_append_new(arr, in);
     }
     json_object_set_new(o, "inputs", arr);
 }
@@ -666,7 +653,7 @@ int au_record_hunt(const au_hunt_t *h, au_tee_t *report)
     json_object_set_new(o, "to",
                         h->to_ms != UINT64_MAX ? json_integer((json_int_t)h->to_ms) : json_null());
     json_object_set_new(o, "config_sha256", json_string(cfg_hex));
-    au_put_inputs(o, h->argc, h->argv);
+    au_put_inputs(o, h->inputs, h->n_inputs);
     if (au_put_segs(o, "segments", segs, n_segs) != 0) {
         json_decref(o);
         goto nomem;

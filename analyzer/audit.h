@@ -50,11 +50,18 @@ FILE *au_tee_open(au_tee_t *t, FILE *under);
 int au_tee_flush(au_tee_t *t);
 void au_tee_close(au_tee_t *t);
 
+/* A file the run read besides segments, and where it was named ("--intel", "[general] intel"). */
+typedef struct au_input {
+    const char *option, *path;
+} au_input_t;
+
 /* One hunt run, as cmd_hunt knows it after the report was written. */
 typedef struct au_hunt {
     const char *dir;
     int argc;
     char **argv;              /* argv[0] is "hunt" */
+    const au_input_t *inputs; /* the files the run used, wherever they were named */
+    int n_inputs;
     const hunt_config_t *cfg; /* the effective configuration (hashed as hc_print prints it) */
     uint64_t now_ms;          /* the run's clock (--now) */
     uint64_t from_ms, to_ms;  /* the window asked for (0, UINT64_MAX: everything) */

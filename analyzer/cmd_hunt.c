@@ -324,6 +324,7 @@ int cmd_hunt(int argc, char **argv)
         if (want[i] || !hunts_arg)
             ops[n_hunts++] = hunt_all[i];
     /* the file's feeds, when the command line named none */
+    int intel_from_cli = n_intel > 0;
     char *save = NULL;
     for (char *t = n_intel ? NULL : strtok_r(cfg.ctx_intel, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
@@ -472,8 +473,38 @@ int cmd_hunt(int argc, char **argv)
     }
     status = reported > 0 ? CMD_PROBLEMS : CMD_OK;
     /* the audit trail: a report that went out is on record, or the run did not succeed */
-    au_hunt_t audit = {.dir = dir, .argc = argc, .argv = argv, .cfg = &cfg, .now_ms = now,
-                       .from_ms = from, .to_ms = to, .reported = reported, .status = status};
+    /* every file the run read, named as the command line or the file named it: an audit
+     * that took them from argv missed a scheduled run's [general] files and --geo for
+     * --geoip */
+    au_input_t inputs[7 + CMD_MAX_INTEL];
+    int n_in = 0;
+    const struct {
+        const char *cli, *cfg, *path;
+        int from_cli;
+    } in[] = {{"--config", NULL, config, 1},
+              {"--allow", NULL, allow, 1},
+              {"--geoip", "[general] geoip", geoip, xa.geoip != NULL},
+              {"--asn", "[general] asn", asn, xa.asn != NULL},
+              {"--users", "[general] users", users, ctx_opt[2] != NULL},
+              {"-f", "[general] filter_file", ra.filter_file, !from_cfg},
+              {NULL, "[miner] pools", cfg.m_pool_file[0] ? cfg.m_pool_file : NULL, 0}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        if (in[i].path)
+            inputs[n_in++] = (au_input_t){in[i].from_cli ? in[i].cli : in[i].cfg, in[i].path};
+    for (int i = 0; i < n_intel; i++)
+        inputs[n_in++] =
+            (au_input_t){intel_from_cli ? "--intel" : "[general] intel", intel_paths[i]};
+    au_hunt_t audit = {.dir = dir,
+                       .argc = argc,
+                       .argv = argv,
+                       .inputs = inputs,
+                       .n_inputs = n_in,
+                       .cfg = &cfg,
+                       .now_ms = now,
+                       .from_ms = from,
+                       .to_ms = to,
+                       .reported = reported,
+                       .status = status};
     if (au_record_hunt(&audit, &tee) != 0)
         status = CMD_USAGE;
 done:

@@ -483,6 +483,49 @@ TEST_IMPL(audit_no_entry_without_a_run)
     return 0;
 }
 
+/* The entry lists every file the run read, named as the run was told of it: a scheduled run's
+ * [general] feed and users file (cron names only --config), and --us, which getopt takes for
+ * --users. Taken from argv, the entry listed only --config for the first and nothing for the
+ * second, though both runs used the files. */
+TEST_IMPL(audit_inputs_as_used)
+{
+    const char *dir = at_store("inputs");
+    const char *fh = test_bin("flowhunt");
+    char feed[700], users[700], ini[700], log[700];
+    snprintf(feed, sizeof feed, "%s/feed.txt", test_tmpdir());
+    snprintf(users, sizeof users, "%s/users.csv", test_tmpdir());
+    snprintf(ini, sizeof ini, "%s/inputs.ini", test_tmpdir());
+    snprintf(log, sizeof log, "%s/hunt/audit.log", dir);
+    ASSERT_EQ(test_write_file(feed, "198.51.100.1\n"), 0);
+    ASSERT_EQ(test_write_file(users, "start,end,address,user\n2024-03-01T00:00:00Z,,10.0.0.5,al\n"),
+              0);
+    char text[2200];
+    snprintf(text, sizeof text, "[general]\nintel = %s\nusers = %s\n", feed, users);
+    ASSERT_EQ(test_write_file(ini, text), 0);
+    int rc =
+        test_runf(NULL, "%s hunt %s " AT_ARGS " --hunts scan --no-state --config %s", fh, dir, ini);
+    ASSERT(rc == 0 || rc == 1);
+    rc = test_runf(NULL, "%s hunt %s " AT_ARGS " --hunts scan --no-state --us %s", fh, dir, users);
+    ASSERT(rc == 0 || rc == 1);
+    size_t len;
+    char *body = at_read(log, &len);
+    char *second = strchr(body, '\n');
+    ASSERT_NOT_NULL(second);
+    *second++ = '\0';
+    /* the feed as read: its size and the SHA-256 of "198.51.100.1\n" */
+    char want[1600];
+    snprintf(want, sizeof want,
+             "{\"option\":\"[general] intel\",\"path\":\"%s\",\"size\":13,\"sha256\":"
+             "\"bba546d8db73943cebb8ee10b72c78bd38f2528f37049ae7768af9084922ce0a\"}",
+             feed);
+    ASSERT_NOT_NULL(strstr(body, want));
+    ASSERT_NOT_NULL(strstr(body, "{\"option\":\"--config\""));
+    ASSERT_NOT_NULL(strstr(body, "{\"option\":\"[general] users\""));
+    ASSERT_NOT_NULL(strstr(second, "\"inputs\":[{\"option\":\"--users\""));
+    free(body);
+    return 0;
+}
+
 TEST_IMPL(audit_concurrent_hunts_chain)
 {
     const char *dir = at_store("conc");
