@@ -4,6 +4,7 @@
  * filled. Each subcommand lives in its own file (analyzer/cmd_NAME.c) with its own options and
  * --help; this file only picks one, so adding a command is a line in the table below.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,16 +54,32 @@ static void main_usage(FILE *f)
                "could not run.\n");
 }
 
+/* Output that never reached its destination (a full disk, a file system gone) is a failure
+ * whatever the command decided: checked once here for every command, as coreutils'
+ * close_stdout does, so a listing (acks, audit verify's head hash, --print-config) cannot
+ * exit 0 having written nothing. */
+static int main_flush(const char *cmd, int rc)
+{
+    errno = 0;
+    int flush_failed = fflush(stdout) != 0;
+    int e = errno;
+    if ((!flush_failed && !ferror(stdout)) || rc == CMD_USAGE)
+        return rc; /* a command that failed said why */
+    fprintf(stderr, "flowhunt%s%s: writing the output: %s\n", cmd ? " " : "", cmd ? cmd : "",
+            flush_failed && e ? strerror(e) : "a write failed");
+    return CMD_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
         printf("flowhunt %s\n", FH_VERSION);
-        return CMD_OK;
+        return main_flush(NULL, CMD_OK);
     }
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         main_usage(stdout);
-        return CMD_OK;
+        return main_flush(NULL, CMD_OK);
     }
     if (argc < 2) {
         main_usage(stderr);
@@ -70,7 +87,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < MAIN_N_CMDS; i++)
         if (strcmp(argv[1], main_cmds[i].name) == 0)
-            return main_cmds[i].fn(argc - 1, argv + 1);
+            return main_flush(argv[1], main_cmds[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "flowhunt: unknown command '%s' (see flowhunt --help)\n", argv[1]);
     return CMD_USAGE;
 }

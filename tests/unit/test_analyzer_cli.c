@@ -311,6 +311,37 @@ TEST_IMPL(analyzer_cli_usage)
 
 /* ---- cat ----------------------------------------------------------------------------------- */
 
+/* Output that cannot be written is a failure: every command that prints exits 2 and says so
+ * when stdout is a full device. acks, audit list and verify (whose head hash the docs say to
+ * keep elsewhere) and hunt --print-config printed nothing and exited 0. */
+TEST_IMPL(analyzer_output_write_failure)
+{
+    const char *fh = test_bin("flowhunt");
+    char dir[600], flows[700];
+    snprintf(dir, sizeof dir, "%s/full", test_tmpdir());
+    snprintf(flows, sizeof flows, "%s/flows", dir);
+    ASSERT_EQ(mkdir(dir, 0755), 0);
+    ASSERT_EQ(mkdir(flows, 0755), 0);
+    ASSERT_EQ(test_runf(NULL, "%s ack %s 0123456789abcdef --reason test", fh, dir), 0);
+    /* each: the words before DIR, the words after it */
+    static const char *const cmds[][2] = {
+        {"acks", ""},          {"audit list", ""}, {"audit verify", ""},      {"exporters", ""},
+        {"top", "--by srcip"}, {"cat", ""},        {"hunt", "--print-config"}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *out;
+        int rc =
+            test_runf(&out, "{ %s %s %s %s 2>&1 >/dev/full; }", fh, cmds[i][0], dir, cmds[i][1]);
+        if (rc != 2 || !strstr(out, "writing the output"))
+            TEST_FAIL_AT("%s > /dev/full: exit %d, want 2 and a message: %s", cmds[i][0], rc, out);
+        free(out);
+    }
+    char *out;
+    ASSERT_EQ(test_runf(&out, "{ %s --help 2>&1 >/dev/full; }", fh), 2);
+    ASSERT_NOT_NULL(strstr(out, "flowhunt: writing the output: No space left on device"));
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(analyzer_cat_roundtrip_and_filters)
 {
     tc_store_t s;
