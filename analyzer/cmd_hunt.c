@@ -623,6 +623,11 @@ int cmd_ack(int argc, char **argv)
         fprintf(stderr, "flowhunt ack: '%s' is not a fingerprint (16 lower-case hex digits)\n", fp);
         return CMD_USAGE;
     }
+    if (strlen(reason) > HR_ACK_REASON_MAX) {
+        fprintf(stderr, "flowhunt ack: --reason is %zu bytes; at most %d\n", strlen(reason),
+                HR_ACK_REASON_MAX);
+        return CMD_USAGE;
+    }
     if (for_arg && until_arg) {
         fprintf(stderr, "flowhunt ack: --for and --until are one choice\n");
         return CMD_USAGE;

@@ -810,7 +810,10 @@ void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t
 int hr_state_lock(const char *dir);
 void hr_state_unlock(int fd);
 /* Records an acknowledgement (replacing an earlier one of the same fingerprint) that hides
- * the finding from hunts whose --now is before until_ms (0: always); 0 or -1. */
+ * the finding from hunts whose --now is before until_ms (0: always); 0 or -1. The reason is
+ * at most HR_ACK_REASON_MAX bytes (cmd_ack refuses a longer one: a cut could split a
+ * character, and the record would not say what the analyst wrote). */
+#define HR_ACK_REASON_MAX 399
 int hr_ack_add(const char *dir, const char *fp, uint64_t now_ms, uint64_t until_ms,
                const char *reason);
 /* Removes fp's acknowledgement: 1 removed, 0 there was none, -1 could not write. */

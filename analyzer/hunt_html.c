@@ -24,6 +24,7 @@
 
 #include "hunt.h"
 #include "timearg.h"
+#include "utf8.h"
 
 /* ---- escaping ------------------------------------------------------------------------------- */
 
@@ -50,10 +51,21 @@ static void hh_esc_n(FILE *out, const char *s, size_t len)
             fputs("&#39;", out);
             break;
         default:
-            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
                 fputs("&#xfffd;", out);
-            else
+            } else if (c >= 0x80) {
+                /* the page says UTF-8: text from outside in another encoding (a Latin-1
+                 * feed description) becomes U+FFFD byte by byte, as in the JSON report */
+                size_t n = utf8_seq_len((const unsigned char *)s + i);
+                if (n == 0 || n > len - i) {
+                    fputs("&#xfffd;", out);
+                } else {
+                    fwrite(s + i, 1, n, out);
+                    i += n - 1;
+                }
+            } else {
                 fputc(c, out);
+            }
         }
     }
 }

@@ -450,7 +450,7 @@ static void hr_state_free(hr_state_t *s)
 typedef struct hr_ack {
     char fp[17];
     uint64_t ms, until; /* until 0: never expires */
-    char reason[400];
+    char reason[HR_ACK_REASON_MAX + 1];
 } hr_ack_t;
 
 static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)

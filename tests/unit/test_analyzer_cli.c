@@ -342,6 +342,31 @@ TEST_IMPL(analyzer_output_write_failure)
     return 0;
 }
 
+/* An acknowledgement's reason is kept whole or refused: one of 400 bytes was cut at 399,
+ * splitting a character (acks.tsv, acks and the HTML report then held invalid UTF-8). */
+TEST_IMPL(analyzer_ack_reason_whole)
+{
+    const char *fh = test_bin("flowhunt");
+    char dir[600], flows[700], reason[420];
+    snprintf(dir, sizeof dir, "%s/ackr", test_tmpdir());
+    snprintf(flows, sizeof flows, "%s/flows", dir);
+    ASSERT_EQ(mkdir(dir, 0755), 0);
+    ASSERT_EQ(mkdir(flows, 0755), 0);
+    memset(reason, 'x', 398);
+    memcpy(reason + 398, "\xc3\xa9", 3); /* 400 bytes: an e-acute over the limit */
+    char *out;
+    ASSERT_EQ(
+        test_runf(&out, "{ %s ack %s 0123456789abcdef --reason '%s' 2>&1; }", fh, dir, reason), 2);
+    ASSERT_NOT_NULL(strstr(out, "--reason is 400 bytes; at most 399"));
+    free(out);
+    reason[398] = '\0';
+    ASSERT_EQ(test_runf(NULL, "%s ack %s 0123456789abcdef --reason '%s'", fh, dir, reason), 0);
+    ASSERT_EQ(test_runf(&out, "%s acks %s", fh, dir), 0);
+    ASSERT_NOT_NULL(strstr(out, reason));
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(analyzer_cat_roundtrip_and_filters)
 {
     tc_store_t s;

@@ -16,6 +16,7 @@
 
 #include "hunt.h"
 #include "task.h"
+#include "utf8.h"
 
 static int ht_count(const char *s, const char *needle)
 {
@@ -65,6 +66,8 @@ TEST_IMPL(html_escape_and_self_contained)
     hev_str(&f->ev, "note", "a<b>&\"c\"");
     hev_int(&f->ev, "connections", 42);
     hev_str(&f->ev, "multi", "line1\nline2");
+    /* Latin-1 from a feed, UTF-8 kept, a sequence cut short at the end */
+    hev_str(&f->ev, "latin1", "caf\xe9 na\xc3\xafve \xf0\x9f\x90");
     /* a histogram with this host's bar marked, and a timeline */
     double x[4] = {0, 10, 20, 30}, y[4] = {1, 5, 2, 0};
     hunt_finding_series(f, HUNT_SERIES_BARS, "Intervals <between>", "s", "intervals", x, y, 4);
@@ -102,6 +105,15 @@ TEST_IMPL(html_escape_and_self_contained)
     ASSERT_EQ(ht_count(page, "<scanner>"), 0);
     ASSERT_EQ(ht_count(page, "<dir>"), 0);
     ASSERT_EQ(ht_count(page, "\x01"), 0);
+    /* the page says charset utf-8 and is: other bytes are U+FFFD, one each */
+    for (const unsigned char *p = (const unsigned char *)page; *p;) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0)
+            TEST_FAIL_AT("byte 0x%02x at %zu is not UTF-8", *p,
+                         (size_t)(p - (unsigned char *)page));
+        p += n;
+    }
+    ASSERT_NOT_NULL(strstr(page, "caf&#xfffd; na\xc3\xafve &#xfffd;&#xfffd;&#xfffd;"));
     ASSERT_NOT_NULL(strstr(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
                                  "&#39;q&#39;&#xfffd;"));
     ASSERT_NOT_NULL(strstr(page, "&lt;img src=x onerror=1&gt;"));
