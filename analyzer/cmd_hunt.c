@@ -251,10 +251,17 @@ int cmd_hunt(int argc, char **argv)
         cfg.fold_min_hosts = cfg.fold_min_findings = cfg.fold_min_low = 0;
     /* context files: an option replaces its key of the file (and --print-config shows it) */
     const char *const ctx_opt[3] = {xa.geoip, xa.asn, users};
+    static const char *const ctx_name[3] = {"--geoip", "--asn", "--users"};
     char *const ctx_key[3] = {cfg.ctx_geoip, cfg.ctx_asn, cfg.ctx_users};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        if (ctx_opt[i] && strlen(ctx_opt[i]) >= sizeof cfg.ctx_geoip) {
+            fprintf(stderr, "flowhunt hunt: %s: longer than %zu characters\n", ctx_name[i],
+                    sizeof cfg.ctx_geoip - 1);
+            goto done;
+        }
         if (ctx_opt[i])
             snprintf(ctx_key[i], sizeof cfg.ctx_geoip, "%s", ctx_opt[i]);
+    }
     const char *geoip = cfg.ctx_geoip[0] ? cfg.ctx_geoip : NULL;
     const char *asn = cfg.ctx_asn[0] ? cfg.ctx_asn : NULL;
     users = cfg.ctx_users[0] ? cfg.ctx_users : NULL;

@@ -398,6 +398,10 @@ static int hc_number(hunt_config_t *c, const char *sec, const char *key, const c
 /* [miner] pools = FILE: one address or CIDR network a line, '#' comments. */
 static int hc_load_pools(hunt_config_t *c, const char *path, char *why, size_t why_cap)
 {
+    if (strlen(path) >= sizeof c->m_pool_file) { /* kept for --print-config and the audit */
+        snprintf(why, why_cap, "pools: longer than %zu characters", sizeof c->m_pool_file - 1);
+        return -1;
+    }
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(why, why_cap, "pools: %s: %s", path, strerror(errno));

@@ -2405,6 +2405,16 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_NOT_NULL(strstr(out, "--to 'yesterday' is not a time (2024-03-01T12:00:00Z"));
     ASSERT_NOT_NULL(strstr(out, "now, @UNIXSECONDS)"));
     free(out);
+    /* a context path too long to keep is refused by name, not cut to another file's name */
+    char longpath[1100];
+    memset(longpath, 'a', 1020);
+    memcpy(longpath, "/tmp/", 5);
+    longpath[1020] = '\0';
+    ASSERT_EQ(test_runf(&out, "{ %s hunt %s --geoip %s --print-config 2>&1; }",
+                        test_bin("flowhunt"), test_tmpdir(), longpath),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "flowhunt hunt: --geoip: longer than 999 characters"));
+    free(out);
     /* no hunt named is not "ran and found nothing" */
     ASSERT_EQ(
         test_runf(NULL, "%s hunt %s --hunts '' 2>/dev/null", test_bin("flowhunt"), test_tmpdir()),
