@@ -145,10 +145,10 @@ void cmd_fmt_bytes(char *out, size_t cap, uint64_t n);
 int expire_parse_size(const char *s, uint64_t *out);
 
 /* import: one parser per input format. A parser sees every line (without its newline) and
- * returns IMP_FLOW with *out filled, IMP_SKIP for a header, comment or blank line, IMP_END when
- * the data has ended (nfdump's summary), IMP_BAD for a malformed line (why says what), or
- * IMP_FATAL when the file cannot be this format at all (why says what). */
-enum { IMP_FLOW = 1, IMP_SKIP = 0, IMP_END = 2, IMP_BAD = -1, IMP_FATAL = -2 };
+ * returns IMP_FLOW with *out filled, IMP_SKIP for a header, comment, blank line or nfdump's
+ * summary, IMP_BAD for a malformed line (why says what), or IMP_FATAL when the file cannot be
+ * this format at all (why says what). */
+enum { IMP_FLOW = 1, IMP_SKIP = 0, IMP_BAD = -1, IMP_FATAL = -2 };
 
 #define IMP_MAX_FIELDS 96
 
@@ -157,6 +157,7 @@ typedef struct imp_parser {
     int n_fields; /* columns of the header; 0 before it */
     int idx[32];  /* column of each known field, -1 when absent */
     char sep;
+    int nf_summary;            /* nfdump: in a summary block, until the next header */
     char unset[16], empty[16]; /* zeek: the unset and empty markers */
     int json;                  /* zeek: the log is JSON, an object a line */
 } imp_parser_t;

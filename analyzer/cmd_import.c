@@ -126,20 +126,29 @@ void imp_parser_init(imp_parser_t *p, int format)
         p->idx[i] = -1;
 }
 
-/* Splits `line` at `sep` in place; returns the number of fields (at most IMP_MAX_FIELDS + 1,
- * so too many is detectable). */
-static int imp_split(char *line, char sep, char **f)
+/* Splits `line` at `sep` in place into f (room for max + 1); returns the number of fields, at
+ * most max + 1, so too many is detectable. */
+static int imp_split(char *line, char sep, char **f, int max)
 {
     int n = 0;
     f[n++] = line;
     for (char *c = line; *c; c++)
         if (*c == sep) {
             *c = '\0';
-            if (n > IMP_MAX_FIELDS)
+            if (n > max)
                 return n;
             f[n++] = c + 1;
         }
     return n;
+}
+
+/* "N fields" for a line split by imp_split with max IMP_MAX_FIELDS. */
+static void imp_count_fields(char *buf, size_t cap, int n)
+{
+    if (n > IMP_MAX_FIELDS)
+        snprintf(buf, cap, "more than %d fields", IMP_MAX_FIELDS);
+    else
+        snprintf(buf, cap, "%d fields", n);
 }
 
 static int imp_header(imp_parser_t *p, char **f, int n, int first, char *why, size_t cap)
@@ -218,6 +227,39 @@ static int imp_seconds_ms(const char *s, uint64_t *out)
     return 0;
 }
 
+/* The names `nfdump -o csv` prints for protocols (nfdump 1.7.1's own abbreviations, read off
+ * its output for each of the 256 numbers; the others it prints as numbers). IDPR is both 35
+ * and 38 there: read back as 35. */
+static const char *const imp_nfdump_protos[256] = {
+    [1] = "ICMP",    [2] = "IGMP",    [3] = "GGP",     [4] = "IPIP",    [5] = "ST",
+    [6] = "TCP",     [7] = "CBT",     [8] = "EGP",     [9] = "IGP",     [10] = "BBN",
+    [11] = "NVPII",  [12] = "PUP",    [13] = "ARGUS",  [14] = "ENCOM",  [15] = "XNET",
+    [16] = "CHAOS",  [17] = "UDP",    [18] = "MUX",    [19] = "DCN",    [20] = "HMP",
+    [21] = "PRM",    [22] = "XNS",    [23] = "Trnk1",  [24] = "Trnk2",  [25] = "Leaf1",
+    [26] = "Leaf2",  [27] = "RDP",    [28] = "IRTP",   [29] = "ISO-4",  [30] = "NETBK",
+    [31] = "MFESP",  [32] = "MEINP",  [33] = "DCCP",   [34] = "3PC",    [35] = "IDPR",
+    [36] = "XTP",    [37] = "DDP",    [38] = "IDPR",   [39] = "TP++",   [40] = "IL",
+    [41] = "IPv6",   [42] = "SDRP",   [43] = "Rte6",   [44] = "Frag6",  [45] = "IDRP",
+    [46] = "RSVP",   [47] = "GRE",    [48] = "MHRP",   [49] = "BNA",    [50] = "ESP",
+    [51] = "AH",     [52] = "INLSP",  [53] = "SWIPE",  [54] = "NARP",   [55] = "MOBIL",
+    [56] = "TLSP",   [57] = "SKIP",   [58] = "ICMP6",  [59] = "NOHE6",  [60] = "OPTS6",
+    [61] = "HOST",   [62] = "CFTP",   [63] = "NET",    [64] = "SATNT",  [65] = "KLAN",
+    [66] = "RVD",    [67] = "IPPC",   [68] = "FS",     [69] = "SATM",   [70] = "VISA",
+    [71] = "IPCV",   [72] = "CPNX",   [73] = "CPHB",   [74] = "WSN",    [75] = "PVP",
+    [76] = "BSATM",  [77] = "SUNND",  [78] = "WBMON",  [79] = "WBEXP",  [80] = "ISOIP",
+    [81] = "VMTP",   [82] = "SVMTP",  [83] = "VINES",  [84] = "TTP",    [85] = "NSIGP",
+    [86] = "DGP",    [87] = "TCF",    [88] = "EIGRP",  [89] = "OSPF",   [90] = "S-RPC",
+    [91] = "LARP",   [92] = "MTP",    [93] = "AX.25",  [94] = "OS",     [95] = "MICP",
+    [96] = "SCCSP",  [97] = "ETHIP",  [98] = "ENCAP",  [100] = "GMTP",  [101] = "IFMP",
+    [102] = "PNNI",  [103] = "PIM",   [104] = "ARIS",  [105] = "SCPS",  [106] = "QNX",
+    [107] = "A/N",   [108] = "IPcmp", [109] = "SNP",   [110] = "CpqPP", [111] = "IPXIP",
+    [112] = "VRRP",  [113] = "PGM",   [114] = "0hop",  [115] = "L2TP",  [116] = "DDX",
+    [117] = "IATP",  [118] = "STP",   [119] = "SRP",   [120] = "UTI",   [121] = "SMP",
+    [122] = "SM",    [123] = "PTP",   [124] = "ISIS4", [125] = "FIRE",  [126] = "CRTP",
+    [127] = "CRUDP", [129] = "IPLT",  [130] = "SPS",   [131] = "PIPE",  [132] = "SCTP",
+    [133] = "FC",    [135] = "MHEAD", [136] = "UDP-L", [137] = "MPLS",
+};
+
 static int imp_proto(const char *s, int v6, uint8_t *out)
 {
     static const struct {
@@ -239,6 +281,11 @@ static int imp_proto(const char *s, int v6, uint8_t *out)
         if (strcasecmp(s, names[i].name) == 0) {
             /* Zeek says "icmp" for ICMPv6 too */
             *out = names[i].num == 1 && v6 ? 58 : names[i].num;
+            return 0;
+        }
+    for (int i = 0; i < 256; i++)
+        if (imp_nfdump_protos[i] && strcasecmp(s, imp_nfdump_protos[i]) == 0) {
+            *out = (uint8_t)i;
             return 0;
         }
     return -1;
@@ -315,23 +362,30 @@ static int imp_nfdump_line(imp_parser_t *p, char *line, flow_rec_t *out, char *w
     const char *const *f = (const char *const *)fs;
     if (line[0] == '\0')
         return IMP_SKIP;
-    if (p->n_fields == 0) {
-        int n = imp_split(line, ',', fs);
+    /* A header starts the file and each further output joined to it (`for f in nfcapd.*; do
+     * nfdump -r $f -o csv; done | flowhunt import ... -`), each after its summary. */
+    if (p->n_fields == 0 || strncmp(line, "ts,", 3) == 0) {
+        int n = imp_split(line, ',', fs, IMP_MAX_FIELDS);
         if (strcmp(f[0], "ts") != 0) {
             snprintf(why, cap,
                      "not nfdump CSV: the first line is not the 'ts,te,td,...' "
                      "header of `nfdump -o csv`");
             return IMP_FATAL;
         }
+        p->nf_summary = 0;
         return imp_header(p, fs, n, 0, why, cap);
     }
-    /* `nfdump -o csv` ends with a summary block; -q leaves it out */
+    /* `nfdump -o csv` ends with a summary block (-q leaves it out), which runs to the next
+     * header; a filter that matched nothing prints this line instead of flows */
     if (strncmp(line, "Summary", 7) == 0)
-        return IMP_END;
-    int n = imp_split(line, ',', fs);
+        p->nf_summary = 1;
+    if (p->nf_summary || strcmp(line, "No matching flows") == 0)
+        return IMP_SKIP;
+    int n = imp_split(line, ',', fs, IMP_MAX_FIELDS);
     if (n != p->n_fields) {
-        snprintf(why, cap, "%d fields, the header has %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
-                 p->n_fields);
+        char nf[32];
+        imp_count_fields(nf, sizeof nf, n);
+        snprintf(why, cap, "%s, the header has %d", nf, p->n_fields);
         return IMP_BAD;
     }
     flow_rec_clear(out);
@@ -374,6 +428,10 @@ static int imp_nfdump_line(imp_parser_t *p, char *line, flow_rec_t *out, char *w
     if (imp_proto(s, !flow_addr_is_v4(&out->src_addr), &u8) != 0)
         return imp_bad(why, cap, "pr", s);
     FLOW_SET(out, proto, u8);
+    if (u8 == 1 || u8 == 58) { /* as the collector stores it: type and code from dp */
+        FLOW_SET(out, icmp_type, (uint8_t)(out->dst_port >> 8));
+        FLOW_SET(out, icmp_code, (uint8_t)(out->dst_port & 0xff));
+    }
     if ((s = imp_field(p, f, IMP_F_FLG)) != NULL) {
         if (imp_nf_flags(s, &u8) != 0)
             return imp_bad(why, cap, "flg", s);
@@ -512,7 +570,7 @@ static int imp_zeek_json(imp_parser_t *p, const char *line, flow_rec_t *out, cha
 
 static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why, size_t cap)
 {
-    char *f[IMP_MAX_FIELDS + 1];
+    char *f[IMP_MAX_FIELDS + 2]; /* #fields and its columns */
     if (line[0] == '\0')
         return IMP_SKIP;
     if (line[0] == '{')
@@ -522,7 +580,7 @@ static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why
             p->sep = imp_unescape_sep(line + 11);
             return IMP_SKIP;
         }
-        int n = imp_split(line, p->sep, f);
+        int n = imp_split(line, p->sep, f, IMP_MAX_FIELDS + 1);
         if (strcmp(f[0], "#unset_field") == 0 && n > 1)
             snprintf(p->unset, sizeof p->unset, "%s", f[1]);
         else if (strcmp(f[0], "#empty_field") == 0 && n > 1)
@@ -542,10 +600,11 @@ static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why
         snprintf(why, cap, "a TSV line in a JSON log");
         return IMP_BAD;
     }
-    int n = imp_split(line, p->sep, f);
+    int n = imp_split(line, p->sep, f, IMP_MAX_FIELDS);
     if (n != p->n_fields) {
-        snprintf(why, cap, "%d fields, #fields names %d", n > IMP_MAX_FIELDS ? IMP_MAX_FIELDS : n,
-                 p->n_fields);
+        char nf[32];
+        imp_count_fields(nf, sizeof nf, n);
+        snprintf(why, cap, "%s, #fields names %d", nf, p->n_fields);
         return IMP_BAD;
     }
     return imp_zeek_fields(p, (const char *const *)f, out, why, cap);
@@ -596,8 +655,11 @@ static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec
         /* Zeek puts the ICMP type in orig_p; resp_p is the code for one-way types, but for
          * request/reply types it is the counterpart type (echo 8 -> 0), and their code is 0
          * (RFC 792). Exporters send type*256+code as the destination port. */
-        if (sp > 255 || dp > 255)
-            return imp_bad(why, cap, "ICMP type/code", s);
+        if (sp > 255 || dp > 255) {
+            char tc[48];
+            snprintf(tc, sizeof tc, "%llu/%llu", (unsigned long long)sp, (unsigned long long)dp);
+            return imp_bad(why, cap, "ICMP type/code", tc);
+        }
         uint8_t code = imp_icmp_two_way(proto, (uint8_t)sp) ? 0 : (uint8_t)dp;
         FLOW_SET(out, icmp_type, (uint8_t)sp);
         FLOW_SET(out, icmp_code, code);
@@ -718,8 +780,6 @@ static int imp_file(imp_ctx_t *c, int format, const char *path)
             flows++;
             if (++c->n_chunk == IMP_CHUNK && imp_flush(c) != 0)
                 break;
-        } else if (rc == IMP_END) {
-            break;
         } else if (rc == IMP_BAD) {
             if (++bad <= IMP_REPORT_MAX)
                 fprintf(stderr, "flowhunt import: %s:%llu: %s (line skipped)\n", path,

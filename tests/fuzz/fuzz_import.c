@@ -45,7 +45,7 @@ int fuzz_import_one(const uint8_t *data, size_t size)
             fuzz_import_check(&r);
         else if ((rc == IMP_BAD || rc == IMP_FATAL) && why[0] == '\0')
             __builtin_trap();
-        if (rc == IMP_END || rc == IMP_FATAL)
+        if (rc == IMP_FATAL)
             break;
     }
     return 0;

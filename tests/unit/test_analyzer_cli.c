@@ -2378,7 +2378,53 @@ TEST_IMPL(import_parse_lines)
     ASSERT_EQ(tc_imp(&p, bad, &r, why), IMP_BAD);
     ASSERT_STR_EQ(why, "bad pr 'TXP'");
     ASSERT_EQ(tc_imp(&p, "", &r, why), IMP_SKIP);
-    ASSERT_EQ(tc_imp(&p, "Summary", &r, why), IMP_END);
+    /* nfdump's protocol names, all of them (EIGRP, VRRP, L2TP ... were 'bad pr': lost) */
+    static const struct {
+        const char *name;
+        uint8_t num;
+    } pn[] = {{"EIGRP", 88}, {"VRRP", 112}, {"L2TP", 115}, {"PGM", 113},
+              {"Frag6", 44}, {"MPLS", 137}, {"3PC", 34},   {"ICMP6", 58}};
+    for (size_t i = 0; i < sizeof pn / sizeof pn[0]; i++) {
+        snprintf(bad, sizeof bad, "%s", line);
+        char *at = strstr(bad, ",TCP,");
+        snprintf(at + 1, sizeof bad - (size_t)(at + 1 - bad), "%s%s", pn[i].name,
+                 strstr(line, ",TCP,") + 4);
+        ASSERT_EQ(tc_imp(&p, bad, &r, why), IMP_FLOW);
+        ASSERT_EQ(r.proto, pn[i].num);
+    }
+    /* ICMP: type and code from nfdump's "type.code" dp, as the collector stores them */
+    {
+        char icmp[1024];
+        char *tcp = strstr(line, ",TCP,");
+        /* the line's dp is the field before pr: replace "...,SP,DP,TCP,..." by ",0,3.3,ICMP," */
+        char *dp_end = tcp, *dp = dp_end - 1, *sp;
+        while (*dp != ',')
+            dp--;
+        sp = dp - 1;
+        while (*sp != ',')
+            sp--;
+        snprintf(icmp, sizeof icmp, "%.*s,0,3.3,ICMP%s", (int)(sp - line), line, tcp + 4);
+        ASSERT_EQ(tc_imp(&p, icmp, &r, why), IMP_FLOW);
+        ASSERT_EQ(r.proto, 1);
+        ASSERT_EQ(r.dst_port, 0x303);
+        ASSERT(FLOW_HAS(&r, icmp_type) && r.icmp_type == 3 && FLOW_HAS(&r, icmp_code) &&
+               r.icmp_code == 3);
+    }
+    /* the summary runs to the next header: outputs joined in one stream all count; a filter
+     * that matched nothing printed a line that is no flow and no fault */
+    ASSERT_EQ(tc_imp(&p, "Summary", &r, why), IMP_SKIP);
+    ASSERT_EQ(tc_imp(&p, "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", &r, why), IMP_SKIP);
+    ASSERT_EQ(tc_imp(&p, "2,2000,20,4000,5,100", &r, why), IMP_SKIP);
+    ASSERT_EQ(tc_imp(&p, line, &r, why), IMP_SKIP); /* still in the summary */
+    ASSERT_EQ(tc_imp(&p, "ts,te,td,sa,da,sp,dp,pr,flg,ipkt,ibyt", &r, why), IMP_SKIP);
+    ASSERT_EQ(tc_imp(&p, "No matching flows", &r, why), IMP_SKIP);
+    ASSERT_EQ(tc_imp(&p,
+                     "2024-03-01 00:00:03,2024-03-01 00:00:04,0.746,10.0.0.1,10.0.0.2,5,6,UDP,"
+                     "........,3,300",
+                     &r, why),
+              IMP_FLOW); /* read by the new header's 11 columns */
+    ASSERT_EQ(r.proto, 17);
+    ASSERT_UINT64_EQ(r.bytes, 300);
 
     /* Zeek conn.log */
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
@@ -2387,6 +2433,15 @@ TEST_IMPL(import_parse_lines)
     ASSERT_EQ(tc_imp(&p, "{\"ts\":1.0}", &r, why), IMP_FATAL); /* JSON, but no conn_state */
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
     ASSERT_EQ(tc_imp(&p, "#path\tdns", &r, why), IMP_FATAL);
+    /* a header wider than we keep is refused, not read as 96 columns that no line matches */
+    {
+        char wide[2048] = "#fields";
+        for (int i = 0; i < IMP_MAX_FIELDS + 1; i++)
+            snprintf(wide + strlen(wide), sizeof wide - strlen(wide), "\tc%d", i);
+        imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
+        ASSERT_EQ(tc_imp(&p, wide, &r, why), IMP_FATAL);
+        ASSERT_STR_EQ(why, "more than 96 columns in the header");
+    }
     imp_parser_init(&p, IMP_FMT_ZEEK_CONN);
     ASSERT_EQ(tc_imp(&p, "#separator \\x09", &r, why), IMP_SKIP);
     ASSERT_EQ(tc_imp(&p, "#unset_field\t-", &r, why), IMP_SKIP);
