@@ -112,17 +112,20 @@ static void *exp_vec_reserve(void *vec, uint32_t n, uint32_t *cap, size_t elem)
 
 static void exp_fold_domain(exp_evicted_t *ev, const exp_domain_t *d)
 {
+    uint64_t pend = 0; /* its pending gaps: no late datagram will fill them now */
+    for (uint32_t i = 0; i < d->n_pend; i++)
+        pend += d->pend_n[i];
     ev->domains++;
     ev->dom_datagrams += d->datagrams;
     ev->flows += d->flows;
-    ev->seq_lost += d->seq_lost;
-    ev->seq_gaps += d->seq_gaps;
+    ev->seq_lost += d->seq_lost + pend;
+    ev->seq_gaps += d->seq_gaps + d->n_pend;
     ev->seq_late += d->seq_late;
     ev->seq_resets += d->seq_resets;
     ev->drops += d->drops;
     ev->unrep_datagrams += d->datagrams - d->rep_datagrams;
     ev->unrep_flows += d->flows - d->rep_flows;
-    ev->unrep_seq_lost += d->seq_lost - d->rep_seq_lost;
+    ev->unrep_seq_lost += d->seq_lost - d->rep_seq_lost + pend;
     ev->unrep_drops += d->drops - d->rep_drops;
 }
 
@@ -249,30 +252,94 @@ refuse:
 }
 
 /* A jump forward of more than EXP_SEQ_MAX_GAP units is not loss but a restarted exporter, and
- * so is a jump backwards beyond the reorder window: the count resynchronises there. A datagram
- * a little behind (within the window, a few datagrams' worth) arrived late or twice; it leaves
- * the expectation alone. An exporter that restarts within the window's distance of its old
- * sequence looks late until it passes it: rare, and visible as a run of late datagrams. */
+ * so is a jump backwards beyond the reorder window, or any jump back with a boot time
+ * DEC_RESTART_MS later (v5, v9: a restart whose new sequence starts within the window's
+ * distance behind the old one, which looked late until it passed it): the count
+ * resynchronises there. A datagram a little behind (within the window, a few datagrams'
+ * worth) arrived late or twice; it leaves the expectation alone, and fills the part of a
+ * pending gap it covers (a duplicate covers none). */
 #define EXP_SEQ_MAX_GAP (1u << 24)
 #define EXP_SEQ_REORDER_WINDOW 1024u
 
-void exp_seq_update(exp_domain_t *d, uint32_t seq, uint32_t units, int exact)
+/* Removes pending gap i (the later ones move down). */
+static void exp_seq_drop(exp_domain_t *d, uint32_t i)
 {
+    for (uint32_t j = i + 1; j < d->n_pend; j++) {
+        d->pend_lo[j - 1] = d->pend_lo[j];
+        d->pend_n[j - 1] = d->pend_n[j];
+    }
+    d->n_pend--;
+}
+
+/* Counts pending gap i as lost and removes it. */
+static void exp_seq_commit(exp_domain_t *d, uint32_t i)
+{
+    d->seq_lost += d->pend_n[i];
+    d->seq_gaps++;
+    exp_seq_drop(d, i);
+}
+
+void exp_seq_settle(exp_domain_t *d)
+{
+    while (d->n_pend)
+        exp_seq_commit(d, 0);
+}
+
+/* A late datagram [seq, seq + units): the pending gap that holds it shrinks, or splits in two
+ * (the tail counted lost at once when no slot is free); filled, it was no gap. */
+static void exp_seq_fill(exp_domain_t *d, uint32_t seq, uint32_t units)
+{
+    for (uint32_t i = 0; i < d->n_pend; i++) {
+        uint32_t off = seq - d->pend_lo[i], n = d->pend_n[i];
+        if (off >= n || units > n - off)
+            continue;
+        uint32_t tail = n - off - units;
+        if (off == 0 && tail == 0) {
+            exp_seq_drop(d, i);
+        } else if (off == 0) {
+            d->pend_lo[i] = seq + units;
+            d->pend_n[i] = tail;
+        } else {
+            d->pend_n[i] = off;
+            if (tail && d->n_pend == EXP_SEQ_PENDING) {
+                d->seq_lost += tail;
+                d->seq_gaps++;
+            } else if (tail) {
+                d->pend_lo[d->n_pend] = seq + units;
+                d->pend_n[d->n_pend++] = tail;
+            }
+        }
+        return;
+    }
+}
+
+void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h)
+{
+    uint32_t seq = h->sequence, units = h->seq_units;
+    int reboot = h->have_boot && d->have_boot && h->boot_ms > d->boot_ms + DEC_RESTART_MS;
+    if (h->have_boot && (!d->have_boot || h->boot_ms > d->boot_ms)) {
+        d->boot_ms = h->boot_ms;
+        d->have_boot = 1;
+    }
     if (d->have_seq) {
         int64_t diff = (int32_t)(seq - d->next_seq);
         if (diff == 0) {
             /* in order */
         } else if (diff > 0 && diff < EXP_SEQ_MAX_GAP) {
-            d->seq_gaps++;
-            d->seq_lost += (uint64_t)diff;
-        } else if (diff < 0 && -diff <= EXP_SEQ_REORDER_WINDOW) {
+            if (d->n_pend == EXP_SEQ_PENDING)
+                exp_seq_commit(d, 0);
+            d->pend_lo[d->n_pend] = d->next_seq;
+            d->pend_n[d->n_pend++] = (uint32_t)diff;
+        } else if (diff < 0 && -diff <= EXP_SEQ_REORDER_WINDOW && !reboot) {
             d->seq_late++;
+            exp_seq_fill(d, seq, units);
             return; /* keep expecting what we expected */
         } else {
+            exp_seq_settle(d);
             d->seq_resets++;
         }
     }
-    d->have_seq = exact;
+    d->have_seq = h->seq_exact;
     d->next_seq = seq + units;
 }
 
@@ -343,7 +410,8 @@ seg_exporter_stat_t *exp_interval_take(exp_table_t *t, exp_interval_t *iv, uint3
         const exp_exporter_t *e = t->list[i];
         for (uint32_t j = 0; j < e->n_domains; j++) {
             exp_domain_t *d = e->domains[j];
-            if (d->datagrams == d->rep_datagrams)
+            exp_seq_settle(d); /* what no late datagram filled by now is lost */
+            if (d->datagrams == d->rep_datagrams && d->seq_lost == d->rep_seq_lost)
                 continue;
             seg_exporter_stat_t row = {.addr = e->addr,
                                        .version = d->version,

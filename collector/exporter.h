@@ -27,6 +27,7 @@
 
 #define EXP_MAX_EXPORTERS 65536 /* beyond, the exporter seen least recently is evicted */
 #define EXP_MAX_DOMAINS 1024    /* per exporter; beyond, its domain seen least recently */
+#define EXP_SEQ_PENDING 4       /* gaps per domain that a late datagram may still fill */
 /* all exporters' domains together (~10 MB); beyond, the exporter seen least recently */
 #define EXP_MAX_DOMAINS_TOTAL 65536
 
@@ -38,12 +39,20 @@ typedef struct exp_domain {
     uint64_t datagrams;
     uint64_t flows;
     uint64_t seq_lost;   /* sequence units missing (flows for v5, records for IPFIX, ...) */
-    uint64_t seq_gaps;   /* times a gap was seen */
+    uint64_t seq_gaps;   /* gaps counted in seq_lost */
     uint64_t seq_late;   /* datagrams behind the expected sequence (reordered or duplicate) */
-    uint64_t seq_resets; /* jumps too large to be loss: exporter restart */
+    uint64_t seq_resets; /* jumps too large to be loss, or a new boot time: exporter restart */
     uint64_t drops;      /* of its datagrams, those dropped whole (a DEC_E_* at the header) */
     uint32_t next_seq;
     int have_seq;
+    /* Gaps not yet counted lost: a datagram that arrives late fills its part. They are
+     * counted when the interval's counters are taken (exp_interval_take), on a reset, or
+     * when a newer gap needs the slot: counters only grow, so a late datagram cannot take
+     * back loss a segment or the Prometheus file has already shown. */
+    uint32_t pend_lo[EXP_SEQ_PENDING], pend_n[EXP_SEQ_PENDING];
+    uint32_t n_pend;
+    int64_t boot_ms; /* v5, v9: the exporter's boot time, when have_boot */
+    int have_boot;
     /* What earlier segments already recorded (exp_interval_take). */
     uint64_t rep_datagrams, rep_flows, rep_seq_lost, rep_drops;
 } exp_domain_t;
@@ -103,9 +112,12 @@ exp_exporter_t *exp_table_get(exp_table_t *t, const flow_addr_t *addr);
 exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version,
                              uint32_t obs_domain);
 
-/* Sequence accounting for one datagram that carries `seq` and advances it by `units`; when
- * `exact` is 0 the advance is unknown, so the next datagram is not checked against it. */
-void exp_seq_update(exp_domain_t *d, uint32_t seq, uint32_t units, int exact);
+/* Sequence accounting for one datagram (its decoded header): it carries `sequence` and
+ * advances it by `seq_units`; when `seq_exact` is 0 the advance is unknown, so the next
+ * datagram is not checked against it. */
+void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h);
+/* Counts d's pending gaps as lost: no late datagram is waited for any longer. */
+void exp_seq_settle(exp_domain_t *d);
 
 /* The counters a segment records: what each (exporter, version, domain) did since the last
  * call (the previous segment's end), and one row (version 0, address ::) for what entries

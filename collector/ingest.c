@@ -89,7 +89,7 @@ int ingest_datagram(ingest_t *in, const flow_addr_t *src, const uint8_t *buf, si
     if (d) {
         d->datagrams++;
         d->flows += out.n_flows;
-        exp_seq_update(d, out.hdr.sequence, out.hdr.seq_units, out.hdr.seq_exact);
+        exp_seq_update(d, &out.hdr);
     }
     return rc;
 }

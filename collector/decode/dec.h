@@ -66,8 +66,17 @@ typedef struct dec_hdr {
     uint32_t sequence;
     uint32_t seq_units; /* how far this datagram advances the sequence (v5: flows) */
     uint8_t seq_exact;  /* 0 when seq_units is unknown (IPFIX data held for a template) */
+    uint8_t have_boot;  /* v5, v9: boot_ms is known */
     uint64_t export_ms; /* export time, ms since the Unix epoch */
+    int64_t boot_ms;    /* v5, v9: export time minus sysUptime, the exporter's boot */
 } dec_hdr_t;
+
+/* An exporter restarted when its boot time (export time minus sysUptime) moved forward by more
+ * than this and its sequence did not carry on. sysUptime going back alone is not enough: a
+ * datagram sent earlier and delivered (or captured) late has a smaller sysUptime, an earlier
+ * export time and the same boot time; and some exporters' sysUptime wanders (akvorado's
+ * samplingrate capture: -113 s in 16 s) while the sequence runs on. */
+#define DEC_RESTART_MS 60000
 
 typedef struct dec_out {
     flow_sink_fn sink; /* called once per decoded flow; the record is valid during the call */

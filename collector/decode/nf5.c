@@ -77,6 +77,8 @@ int nf5_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, dec_
     out->hdr.seq_units = count;
     out->hdr.seq_exact = 1;
     out->hdr.export_ms = (uint64_t)secs * 1000 + nsecs / 1000000;
+    out->hdr.boot_ms = (int64_t)out->hdr.export_ms - uptime;
+    out->hdr.have_boot = 1;
 
     /* One record for the datagram: every record fills the same columns, except the ICMP
      * ones, which are zeroed when a record is not ICMP. What the datagram shares is written

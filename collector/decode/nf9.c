@@ -15,13 +15,7 @@
 
 #include "cursor.h"
 
-/* The exporter restarted (section 7) when its boot time (export time minus sysUptime) moves
- * forward by more than NF9_RESTART_MS and its sequence did not carry on. sysUptime going
- * back alone is not enough: a datagram sent earlier and delivered (or captured) late has a
- * smaller sysUptime, an earlier export time and the same boot time; and some exporters'
- * sysUptime wanders (akvorado's samplingrate capture: -113 s in 16 s) while the sequence
- * runs on. */
-#define NF9_RESTART_MS 60000
+/* The exporter restarted (section 7): DEC_RESTART_MS. Its templates go. */
 #define NF9_RESTART_SEQ_WINDOW (1u << 20)
 
 static void nf9_templates(tpl_scope_t *s, cur_t set, dec_out_t *out)
@@ -115,7 +109,7 @@ int nf9_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, tpl_
         return dec_fail(out, DEC_E_SCOPE_LIMIT);
     int64_t boot_ms = (int64_t)ctx.export_ms - ctx.uptime_ms;
     uint32_t seq_step = sequence - s->last_seq;
-    if (s->have_boot && boot_ms > s->boot_ms + NF9_RESTART_MS &&
+    if (s->have_boot && boot_ms > s->boot_ms + DEC_RESTART_MS &&
         (seq_step == 0 || seq_step > NF9_RESTART_SEQ_WINDOW)) {
         s->stats.restarts++;
         tpl_clear(s);
@@ -132,6 +126,8 @@ int nf9_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, tpl_
     out->hdr.seq_units = 1; /* v9 sequence numbers count export packets */
     out->hdr.seq_exact = 1;
     out->hdr.export_ms = ctx.export_ms;
+    out->hdr.boot_ms = boot_ms;
+    out->hdr.have_boot = 1;
 
     while (c.rem >= 4) {
         cur_t peek = c, set;

@@ -245,40 +245,82 @@ TEST_IMPL(nf5_decode_bad_length)
     return 0;
 }
 
+/* One datagram's header for exp_seq_update: boot 0 is a header without a boot time (IPFIX). */
+static void ts_seq(exp_domain_t *d, uint32_t seq, uint32_t units, int64_t boot)
+{
+    dec_hdr_t h = {.sequence = seq,
+                   .seq_units = units,
+                   .seq_exact = 1,
+                   .have_boot = boot != 0,
+                   .boot_ms = boot};
+    exp_seq_update(d, &h);
+}
+
 TEST_IMPL(nf5_sequence_accounting)
 {
     exp_domain_t d;
     memset(&d, 0, sizeof d);
-    exp_seq_update(&d, 1000, 30, 1); /* first: nothing to compare */
-    exp_seq_update(&d, 1030, 30, 1);
+    ts_seq(&d, 1000, 30, 0); /* first: nothing to compare */
+    ts_seq(&d, 1030, 30, 0);
+    /* two datagrams swapped: everything arrived, so nothing is lost (it was 30, for good) */
+    ts_seq(&d, 1090, 30, 0); /* 1060..1089 not yet here */
+    ts_seq(&d, 1060, 30, 0); /* late, and fills it */
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 0);
     ASSERT_UINT64_EQ(d.seq_gaps, 0);
-    exp_seq_update(&d, 1090, 30, 1); /* 1060..1089 missing: 30 flows lost */
-    ASSERT_UINT64_EQ(d.seq_gaps, 1);
-    ASSERT_UINT64_EQ(d.seq_lost, 30);
-    exp_seq_update(&d, 1060, 30, 1); /* the missing one, late */
     ASSERT_UINT64_EQ(d.seq_late, 1);
-    exp_seq_update(&d, 1120, 12, 1); /* still expected 1120 */
-    ASSERT_UINT64_EQ(d.seq_gaps, 1);
+    /* a late datagram fills only what it covers: the head of a gap, the middle of another */
+    ts_seq(&d, 1150, 30, 0); /* 1120..1149 missing */
+    ts_seq(&d, 1120, 10, 0); /* 1120..1129 late: 20 stay missing */
+    ts_seq(&d, 1240, 10, 0); /* 1180..1239 missing */
+    ts_seq(&d, 1200, 10, 0); /* 1200..1209 late: 1180..1199 and 1210..1239 stay missing */
+    ts_seq(&d, 1200, 10, 0); /* the same again: a duplicate fills nothing */
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 20 + 20 + 30);
+    ASSERT_UINT64_EQ(d.seq_gaps, 3);
+    ASSERT_UINT64_EQ(d.seq_late, 4);
+    /* once counted, loss stays counted (segments and the Prometheus file have shown it) */
+    ts_seq(&d, 1180, 10, 0);
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 70);
     /* the sequence wraps at 2^32 without a gap */
-    exp_seq_update(&d, 4294967290u, 1, 1); /* huge jump: a restart, not loss */
+    ts_seq(&d, 4294967290u, 1, 0); /* huge jump: a restart, not loss */
     ASSERT_UINT64_EQ(d.seq_resets, 1);
-    exp_seq_update(&d, 4294967291u, 10, 1);
-    exp_seq_update(&d, 5, 1, 1); /* 4294967301 mod 2^32 */
-    ASSERT_UINT64_EQ(d.seq_gaps, 1);
-    ASSERT_UINT64_EQ(d.seq_lost, 30);
+    ts_seq(&d, 4294967291u, 10, 0);
+    ts_seq(&d, 5, 1, 0); /* 4294967301 mod 2^32 */
     /* a duplicate a few flows behind is late, not loss */
-    exp_seq_update(&d, 0, 30, 1); /* 6 behind the expected 6 (mod 2^32) */
-    ASSERT_UINT64_EQ(d.seq_late, 2);
-    exp_seq_update(&d, 6, 1, 1);
-    ASSERT_UINT64_EQ(d.seq_gaps, 1);
+    ts_seq(&d, 0, 30, 0); /* 6 behind the expected 6 (mod 2^32) */
+    ts_seq(&d, 6, 1, 0);
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 70);
+    ASSERT_UINT64_EQ(d.seq_late, 6);
     /* a restart back to 0 from far away resynchronises instead of counting 2^32 - x lost */
-    exp_seq_update(&d, 500000000u, 30, 1); /* jump beyond the largest believable gap */
+    ts_seq(&d, 500000000u, 30, 0); /* jump beyond the largest believable gap */
     ASSERT_UINT64_EQ(d.seq_resets, 2);
-    exp_seq_update(&d, 0, 30, 1);
+    ts_seq(&d, 0, 30, 0);
     ASSERT_UINT64_EQ(d.seq_resets, 3);
-    exp_seq_update(&d, 30, 30, 1);
-    ASSERT_UINT64_EQ(d.seq_gaps, 1);
-    ASSERT_UINT64_EQ(d.seq_lost, 30);
-    ASSERT_UINT64_EQ(d.seq_late, 2);
+    ts_seq(&d, 30, 30, 0);
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 70);
+
+    /* A restart whose new sequence starts a little behind the old one (softflowd started
+     * again: 0 after 34 datagrams) is a restart by its boot time, not a run of late
+     * datagrams that hid the loss after it. A boot time that moves while the sequence runs on
+     * (a wandering sysUptime) is no restart. */
+    exp_domain_t r;
+    memset(&r, 0, sizeof r);
+    const int64_t boot = 1709251200000;
+    ts_seq(&r, 0, 30, boot);
+    ts_seq(&r, 30, 30, boot);
+    ts_seq(&r, 0, 30, boot + 600000); /* booted ten minutes later */
+    ASSERT_UINT64_EQ(r.seq_resets, 1);
+    ASSERT_UINT64_EQ(r.seq_late, 0);
+    ts_seq(&r, 60, 30, boot + 600000); /* 30..59 of the new run lost */
+    ts_seq(&r, 90, 30, boot + 720000); /* in order, sysUptime wandered */
+    ts_seq(&r, 60, 30, boot + 600000); /* a duplicate of the new run: late */
+    exp_seq_settle(&r);
+    ASSERT_UINT64_EQ(r.seq_lost, 30);
+    ASSERT_UINT64_EQ(r.seq_resets, 1);
+    ASSERT_UINT64_EQ(r.seq_late, 1);
     return 0;
 }
