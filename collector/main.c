@@ -90,6 +90,7 @@ typedef struct main_read {
     int print;
     seg_writer_t *writer;
     uint64_t dgram_ms; /* capture time of the datagram being decoded */
+    uint64_t place_ms; /* the place of the flow stored last: the data's clock */
     int header_done;   /* the CSV header goes out with the first flow, or after the read */
     int write_err;     /* the last write error code reported, so each is reported once */
     exp_interval_t interval; /* exporter counters at the previous segment's end */
@@ -125,6 +126,7 @@ static void main_flow(void *arg, const flow_rec_t *rec)
         uint64_t place = FLOW_HAS(rec, time_end)     ? rec->time_end
                          : FLOW_HAS(rec, time_start) ? rec->time_start
                                                      : r->dgram_ms;
+        r->place_ms = place;
         int rc = seg_writer_add(r->writer, rec, place);
         if (rc < 0)
             main_write_error(r, rc);
@@ -148,8 +150,11 @@ static void main_on_dgram(void *arg, const cap_dgram_t *d)
     r->dgram_ms = d->ts_ns / 1000000;
     ingest_datagram(&r->ingest, &d->src, d->payload, d->len, d->ts_ns);
     if (r->writer) {
-        /* The capture's clock closes intervals; real time paces the flushes. */
-        int rc = seg_writer_tick(r->writer, r->dgram_ms);
+        /* The data's clock closes intervals, the clock that placed the flows (the capture's
+         * clock closed each datagram's interval when an exporter replayed old traffic: a
+         * segment per datagram); real time paces the flushes. The last flow's place, not
+         * the newest: one flow from a wrong clock would close every interval after it. */
+        int rc = seg_writer_tick(r->writer, r->place_ms ? r->place_ms : r->dgram_ms);
         if (rc < 0)
             main_write_error(r, rc);
     }
