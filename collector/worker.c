@@ -387,6 +387,16 @@ void worker_stop(worker_t *w)
     dq_close(&w->q);
     pthread_join(w->thread, NULL);
     tpl_store_save(&w->ingest.templates, w->state_dir, w->id);
+    /* Data still waiting for its template cannot be decoded, and the saved state keeps
+     * templates only: say what goes, rather than leave it to the last gauge. */
+    uint64_t held = 0;
+    for (const tpl_scope_t *s = w->ingest.templates.all_head; s; s = s->all_next)
+        held += s->n_held;
+    if (held)
+        log_msg(LOG_WARN,
+                "worker %d: %llu data sets (%zu bytes) still waited for their templates: not "
+                "stored",
+                w->id, (unsigned long long)held, w->ingest.templates.held_bytes);
     /* End the open interval now, so the counters published below include the last flows;
      * closing the writer afterwards only completes what is left (nothing). */
     int rc = seg_writer_tick(w->writer, worker_now_ms() + 86400000ull);

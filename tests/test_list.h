@@ -79,6 +79,7 @@ TEST_ENTRY(cli_read_segment_interval)
 /* flowhuntd as a daemon on loopback */
 TEST_ENTRY(daemon_stores_what_it_receives)
 TEST_ENTRY(daemon_templates_survive_restart)
+TEST_ENTRY(daemon_held_data_at_stop_logged)
 TEST_ENTRY(daemon_allow_list)
 TEST_ENTRY(daemon_kernel_drops_counted)
 TEST_ENTRY(daemon_refused_leaves_state)

@@ -110,6 +110,25 @@ TEST_IMPL(daemon_templates_survive_restart)
     return 0;
 }
 
+/* Data still waiting for its template when the daemon stops cannot be stored (the saved
+ * state keeps templates only): the log says so, where only the last gauge did. */
+TEST_IMPL(daemon_held_data_at_stop_logged)
+{
+    const char *pcap = test_shared_file("netflow/logstash-codec-netflow/nf9_cisco_asa_1.pcap");
+    td_daemon_t d;
+    td_init(&d, "heldstop");
+    td_start(&d, "");
+    ASSERT_EQ(td_send_capture(&d, pcap, 1, 0), 1); /* the data datagram, its template never */
+    ASSERT_EQ(td_stop(&d), 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), 0);
+    size_t len;
+    char *out = (char *)test_read_file(d.log, &len); /* NUL-terminated */
+    ASSERT_NOT_NULL(out);
+    ASSERT_NOT_NULL(strstr(out, "still waited for their templates: not stored"));
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(daemon_allow_list)
 {
     td_daemon_t d;
