@@ -615,6 +615,7 @@ typedef struct hunt_finding {
     char hunt_id[32];
     uint64_t first_reported;
     int is_new;
+    int id_unrecorded; /* new in a --no-state run: a later run may give its ID to another */
 } hunt_finding_t;
 
 typedef struct hunt_findings {

@@ -924,10 +924,11 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
             ",\"proto\":\"%s\",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"risk_level\":\"%s\","
             "\"risk_score\":%.3f,\"confidence\":\"%s\",\"recommended_action\":\"%s\","
             "\"summary\":\"%s\",\"evidence\":{%s},\"flows_command\":\"%s\",\"fingerprint\":\"%s\","
-            "\"first_reported\":\"%s\",\"new\":%s,\"suppressed\":%s",
+            "\"first_reported\":\"%s\",\"new\":%s,\"id_recorded\":%s,\"suppressed\":%s",
             hr_proto_name(f->proto, pb), first, last, hr_risk_name(f->risk), f->score,
             hr_conf_name(f->confidence), act, sum, f->ev.json ? f->ev.json : "", c, f->fingerprint,
-            rep, f->is_new ? "true" : "false", f->suppressed ? "true" : "false");
+            rep, f->is_new ? "true" : "false", f->id_unrecorded ? "false" : "true",
+            f->suppressed ? "true" : "false");
     if (f->peer_geo.has_geo || f->peer_geo.has_asn) {
         fputs(",\"peer_detail\":{", out);
         if (f->peer_geo.has_geo) {
@@ -1110,6 +1111,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             snprintf(f->hunt_id, sizeof f->hunt_id, "TH-HUNTIN-%s-%04u", date, ++next_seq);
             f->first_reported = o->now_ms;
             f->is_new = 1;
+            f->id_unrecorded = !o->write_state;
             hr_state_add(&st, f->fingerprint, f->hunt_id, o->now_ms);
             changed = 1;
         }
@@ -1194,6 +1196,14 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
                     "# whole hours: %" PRIu64 " taken from DIR/hunt/cache, %" PRIu64
                     " prepared and kept\n",
                     o->prep->hours_cached, o->prep->hours_built);
+        size_t unrecorded = 0;
+        for (size_t i = 0; i < l->n; i++)
+            unrecorded += (size_t)l->v[i]->id_unrecorded;
+        if (unrecorded)
+            fprintf(out,
+                    "# --no-state: the Hunt IDs of %zu new finding%s are not recorded; a later "
+                    "run may give them to other findings\n",
+                    unrecorded, unrecorded == 1 ? "" : "s");
         if (reported)
             fprintf(out, "# by risk: %zu Critical, %zu High, %zu Medium, %zu Low\n",
                     by_risk[HUNT_RISK_CRITICAL], by_risk[HUNT_RISK_HIGH],

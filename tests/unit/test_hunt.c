@@ -952,11 +952,21 @@ TEST_IMPL(hunt_state_ids_and_ack)
     char truth[700];
     const char *dir = th_store("st", "ipfix", 20000, 9, "24", 1, truth, sizeof truth);
     int rc;
+    /* a --no-state run says its new findings' IDs are not recorded: the next run gives the
+     * same IDs out again, maybe to other findings */
+    char *trial = th_report(dir, "--format json --no-state", &rc);
+    ASSERT_EQ(rc, 1);
+    ASSERT_EQ(th_count(trial, "\"id_recorded\":false"), th_count(trial, "\"hunt_id\""));
+    free(trial);
+    trial = th_report(dir, "--no-state", &rc);
+    ASSERT_NOT_NULL(strstr(trial, "# --no-state: the Hunt IDs of "));
+    free(trial);
     char *first = th_report(dir, "--format json", &rc);
     ASSERT_EQ(rc, 1);
     int n = th_count(first, "\"hunt_id\"");
     ASSERT_GE(n, 3);
     ASSERT_EQ(th_count(first, "\"new\":true"), n);
+    ASSERT_EQ(th_count(first, "\"id_recorded\":true"), n);
     ASSERT_NOT_NULL(strstr(first, "\"hunt_id\":\"TH-HUNTIN-20240301-0001\""));
     /* a second run: same IDs, nothing new */
     char *second = th_report(dir, "--format json", &rc);
