@@ -1494,11 +1494,13 @@ static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
                 sel[i] = (uint8_t)((s[i] < to) & (e[i] >= from));
             return 0;
         }
-        /* a record whose end precedes its start (a broken exporter) lasts 0 ms */
+        /* a record whose end precedes its start (a broken exporter), or that lacks either
+         * time (absent reads 0: its "duration" would be the epoch's age), lasts 0 ms, as the
+         * zone maps assume (flt_want) */
         const flt_op_t op = (flt_op_t)nd->op;
         const uint64_t x = nd->num;
         for (uint32_t i = 0; i < n; i++) {
-            uint64_t d = e[i] > s[i] ? e[i] - s[i] : 0;
+            uint64_t d = s[i] && e[i] > s[i] ? e[i] - s[i] : 0;
             sel[i] = (uint8_t)flt_cmp_u64(d, op, x);
         }
         return 0;
@@ -1601,7 +1603,7 @@ static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
         uint64_t s = flt_rec_u64(rec, FLOW_COL_time_start), e = flt_rec_u64(rec, FLOW_COL_time_end);
         if (nd->kind == FLT_WINDOW)
             return s < nd->num2 && e >= nd->num;
-        return flt_cmp_u64(e > s ? e - s : 0, (flt_op_t)nd->op, nd->num);
+        return flt_cmp_u64(s && e > s ? e - s : 0, (flt_op_t)nd->op, nd->num);
     }
     }
     return 0;

@@ -991,6 +991,30 @@ TEST_IMPL(filter_zone_pruning)
         FLOW_SET(&r[i], time_end, (uint64_t)(2000 + 1000 * i));
     }
     tf_zone_build(&z, r, 2, 0);
+    /* a row without a start lasts 0 ms, row by row as the zone maps take it: row by row it
+     * lasted time_end (54 years), and groups the zone maps skipped dropped such rows that a
+     * group holding them whole kept */
+    {
+        flow_rec_t nostart = r[1];
+        nostart.present &= ~(1ull << FLOW_COL_time_start);
+        nostart.time_start = 0;
+        FLOW_SET(&nostart, time_end, (uint64_t)50000);
+        static const struct {
+            const char *text;
+            int match;
+        } d[] = {{"duration > 20000", 0}, {"duration = 0", 1}, {"duration < 1", 1}};
+        tf_zone_t zn;
+        tf_zone_build(&zn, &nostart, 1, 0);
+        for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+            flt_t *f;
+            flt_error_t err;
+            ASSERT_EQ(flt_parse(d[i].text, &f, &err), 0);
+            ASSERT_EQ(flt_match_rec(f, &nostart), d[i].match);
+            if (d[i].match) /* a group holding a match is never skipped */
+                ASSERT_EQ(tf_want_f(f, &zn), 1);
+            flt_free(f);
+        }
+    }
     /* zone maps over present values only: `not` cannot prune, since a row may lack the
      * column (and so be 0, not 53) */
     ASSERT_EQ(tf_want("not dst port 53", &z), 1);
