@@ -70,11 +70,6 @@ int seg_where_set(seg_where_t *where, const char *path, int code, uint64_t offse
         return -(code);                                                                            \
     } while (0)
 
-static int segr_width_ok(unsigned w)
-{
-    return w == 1 || w == 2 || w == 4 || w == 8 || w == 16;
-}
-
 /* min <= max for a zone of `width` bytes: integers little-endian, addresses bytewise. */
 static int segr_zone_ordered(const uint8_t *min, const uint8_t *max, unsigned width)
 {
@@ -107,9 +102,9 @@ int segr_block_parse(const uint8_t *base, uint64_t limit, uint64_t off, segr_blo
     for (uint32_t z = 0; z < n_zones; z++) {
         if ((size_t)(end - q) < SEG_ZONE_HDR_LEN)
             SEGR_FAIL(SEG_E_OFFSET, off + (uint64_t)(q - p));
+        /* any width: a zone of an id this reader does not know is stepped over by it (a
+         * known id's width is checked below) */
         unsigned w = q[2];
-        if (!segr_width_ok(w))
-            SEGR_FAIL(SEG_E_CORRUPT, off + (uint64_t)(q - p) + 2);
         if ((size_t)(end - q) < SEG_ZONE_HDR_LEN + 2 * (size_t)w)
             SEGR_FAIL(SEG_E_OFFSET, off + (uint64_t)(q - p));
         q += SEG_ZONE_HDR_LEN + 2 * w;
@@ -785,6 +780,8 @@ static int segr_unpack(seg_batch_t *b, unsigned col, const segr_chunk_t *ch, uin
         enc = vals[0];
         vals++;
         vals_len--;
+        if (enc >= SEG_ENC_N) /* a newer writer's base encoding, as on any known column */
+            return segr_fail(f, where, SEG_E_VERSION, data_off);
         if (enc == SEG_ENC_LINKED || enc == SEG_ENC_DIFF_START || enc == SEG_ENC_DIFF_END)
             return segr_fail(f, where, SEG_E_CORRUPT, data_off);
         if (!pres) {

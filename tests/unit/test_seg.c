@@ -1306,6 +1306,24 @@ TEST_IMPL(seg_port_buckets)
     t_fix_header_crc(img, &b);
     ASSERT_EQ(t_check_image(img, len, &wh), -SEG_E_CORRUPT);
     ASSERT_UINT64_EQ(wh.offset, (uint64_t)(hdr - img));
+    /* Unknown zones of any width are stepped over by their width field: the 36 bytes of that
+     * half's buckets become two zones of a newer writer, 3 and 11 bytes wide (a width outside
+     * 1, 2, 4, 8 and 16 was 'corrupt', so a newer writer's zone would have failed every
+     * file). */
+    seg_put_u16(hdr, 0xFF7F);
+    hdr[2] = 3;
+    seg_put_u16(hdr + SEG_ZONE_HDR_LEN + 6, 0xFF7E);
+    hdr[SEG_ZONE_HDR_LEN + 6 + 2] = 11;
+    hdr[SEG_ZONE_HDR_LEN + 6 + 3] = 0;
+    uint8_t *n_zones = img + b.off + SEG_BLK_FIXED_LEN;
+    seg_put_u16(n_zones, (uint16_t)(seg_get_u16(n_zones) + 1));
+    t_fix_header_crc(img, &b);
+    ASSERT_EQ(t_check_image(img, len, &wh), 0);
+    ASSERT_EQ(seg_open_mem(img, len, "widths", &f, &wh), 0);
+    ASSERT_EQ(seg_zone_ports(f, 0, FLOW_COL_dst_port, bits), 1);
+    for (int i = 32; i < SEG_PORT_BUCKET_BYTES; i++)
+        ASSERT_EQ(bits[i], 0xff);
+    seg_close(f);
     free(img);
     return 0;
 }
