@@ -70,8 +70,16 @@ static inline void hph_block(const double *d, double t, double *co, double *si)
 
 double hph_resultant(const double *d, size_t n, double t)
 {
+    double c, s;
+    hph_mean_vector(d, n, t, &c, &s);
+    return sqrt(c * c + s * s);
+}
+
+void hph_mean_vector(const double *d, size_t n, double t, double *mc, double *ms)
+{
+    *mc = *ms = 0;
     if (n == 0)
-        return 0;
+        return;
     double co[HPH_CHUNK + HPH_BLOCK], si[HPH_CHUNK + HPH_BLOCK];
     double c = 0, s = 0;
     const double lim = t * HPH_MAX_TURNS;
@@ -103,5 +111,6 @@ double hph_resultant(const double *d, size_t n, double t)
             s += si[i];
         }
     }
-    return sqrt(c * c + s * s) / (double)n;
+    *mc = c / (double)n;
+    *ms = s / (double)n;
 }

@@ -2066,6 +2066,53 @@ TEST_IMPL(hunt_phase_resultant)
  * recent ones, and must take its candidate periods from them too. A host's burst of 150 quick
  * calls (1.5-9 s apart), then 100 check-ins a minute apart (+-2 s): the recent intervals are
  * all the minute, where the shortest of all intervals are all the burst. */
+/* A host connecting at random (exponential gaps, mean 60 s, a day: about 1,400 connections)
+ * is no beacon, and a timer with 25 % jitter beside it still is. The candidate periods come from
+ * the intervals' quantiles, against which random arrivals have phases about 0.11 concentrated:
+ * Rayleigh's test against uniform phases called that periodic (p 1e-9 at 1,400 intervals) and
+ * the random host was a High beacon among 60 browsing hosts. */
+TEST_IMPL(hunt_beacon_random_arrivals)
+{
+    char path[700];
+    FILE *f = th_zeek_log("poisson", path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    unsigned rng = 2;
+    for (int h = 2; h < 62; h++)
+        th_zeek_browsing(f, t0, h, "192.0.2", &rng);
+    int k = 0;
+    for (double t = t0; t < t0 + 86400; k++) {
+        rng = rng * 1103515245u + 12345u;
+        double u = (double)(rng >> 8 & 0xffffff) / 16777216.0;
+        fprintf(f,
+                "%.6f\tP%d\t10.1.0.1\t%d\t203.0.113.9\t443\ttcp\t0.4\t%u\t%u\tSF\t5\t900\t5\t"
+                "1200\n",
+                t, k, 20000 + k % 40000, 300 + (rng >> 4) % 400, 600 + (rng >> 6) % 400);
+        t += -60.0 * log(1 - u);
+    }
+    for (int i = 0; i < 1440; i++) { /* the timer: 60 s +- 15 s */
+        rng = rng * 1103515245u + 12345u;
+        double u = (double)(rng >> 8 & 0xffffff) / 16777216.0;
+        fprintf(f,
+                "%.6f\tT%d\t10.1.0.70\t%d\t203.0.113.50\t443\ttcp\t0.4\t500\t800\tSF\t5\t900\t"
+                "5\t1200\n",
+                t0 + i * 60.0 + 30.0 * (u - 0.5), i, 30000 + i);
+    }
+    fclose(f);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/poisson", test_tmpdir());
+    test_zeek_import(dir, path);
+    char *out;
+    test_runf(&out,
+              "%s hunt %s --internal 10.1.0.0/16 --hunts beacon --format json --no-state "
+              "--min-risk low",
+              test_bin("flowhunt"), dir);
+    if (strstr(out, "\"peer\":\"203.0.113.9\""))
+        TEST_FAIL_AT("random arrivals reported as a beacon: %.900s", strstr(out, "203.0.113.9"));
+    ASSERT_NOT_NULL(strstr(out, "\"peer\":\"203.0.113.50\""));
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(hunt_beacon_period_recent)
 {
     char path[700], ini[700];
