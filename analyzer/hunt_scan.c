@@ -63,10 +63,17 @@ typedef struct hs_ev {
 } hs_ev_t;
 
 /* Connections to a target that got a half-open probe, in tumbling fast windows. */
+/* A target a half-open probe reached. A window opens at a half-open probe and lasts the fast
+ * window: `q` holds the connections (start << 1 | half-open) from the earliest half-open
+ * probe still within the fast window of the newest connection, so its length is the best
+ * count of any window that opened at a probe (at a window's last connection, the earliest
+ * open probe's window holds at least as many). Tumbling windows from the first probe lost a
+ * burst that a stray earlier probe's window cut in two. */
+#define HS_PROBE_Q_MAX 4096 /* connections kept per target: beyond, the oldest go */
 typedef struct hs_probe {
     flow_addr_t dst;
-    uint64_t t0, t1;          /* the current window */
-    uint32_t conns, half;     /* in it */
+    uint64_t *q;
+    uint32_t q_start, q_end, q_cap;
     uint64_t best_t0, best_t1; /* the window with the most connections and a half-open probe */
     uint32_t best_conns, best_half;
 } hs_probe_t;
@@ -188,22 +195,40 @@ static void hs_probe_note(const hunt_config_t *cfg, hs_host_t *h, const hunt_con
         h->pr = hj_xrealloc(h->pr, (h->n_pr + 1) * sizeof *h->pr);
         memset(&h->pr[h->n_pr], 0, sizeof *h->pr);
         h->pr[h->n_pr].dst = c->resp;
-        h->pr[h->n_pr].t0 = c->t_start;
         *slot = ++h->n_pr;
     }
     hs_probe_t *p = &h->pr[*slot - 1];
-    if (c->t_start - p->t0 > (uint64_t)(cfg->s_fast_win * 1000)) {
-        p->t0 = c->t_start;
-        p->conns = p->half = 0;
+    const uint64_t win = (uint64_t)(cfg->s_fast_win * 1000), t = c->t_start;
+    if (p->q_end == p->q_cap) { /* room: move the kept ones down, or grow */
+        uint32_t kept = p->q_end - p->q_start;
+        if (p->q_start > 0 && p->q_start >= kept / 4) {
+            memmove(p->q, p->q + p->q_start, kept * sizeof *p->q);
+        } else if (p->q_cap < HS_PROBE_Q_MAX) {
+            p->q_cap = p->q_cap ? p->q_cap * 2 : 16;
+            p->q = hj_xrealloc(p->q, p->q_cap * sizeof *p->q);
+            memmove(p->q, p->q + p->q_start, kept * sizeof *p->q);
+        } else if (p->q_start > 0) {
+            memmove(p->q, p->q + p->q_start, kept * sizeof *p->q);
+        } else { /* full: the oldest goes */
+            memmove(p->q, p->q + p->q_start + 1, (kept - 1) * sizeof *p->q);
+            kept--;
+        }
+        p->q_start = 0;
+        p->q_end = kept;
     }
-    p->conns++;
-    p->half += (uint32_t)half;
-    p->t1 = c->t_start;
-    if (p->half && p->conns > p->best_conns) {
-        p->best_conns = p->conns;
-        p->best_half = p->half;
-        p->best_t0 = p->t0;
-        p->best_t1 = p->t1;
+    p->q[p->q_end++] = t << 1 | (uint64_t)half;
+    /* the window opens at the earliest half-open probe within the fast window of t */
+    while (p->q_start < p->q_end && (!(p->q[p->q_start] & 1) || t - (p->q[p->q_start] >> 1) > win))
+        p->q_start++;
+    uint32_t conns = p->q_end - p->q_start;
+    if (conns > p->best_conns) {
+        uint32_t halves = 0;
+        for (uint32_t i = p->q_start; i < p->q_end; i++)
+            halves += (uint32_t)(p->q[i] & 1);
+        p->best_conns = conns;
+        p->best_half = halves;
+        p->best_t0 = p->q[p->q_start] >> 1;
+        p->best_t1 = t;
     }
 }
 
@@ -1176,6 +1201,8 @@ static void hs_destroy(void *st)
         hj_map_free(&h->succ_by_port);
         hj_map_free(&h->succ_by_dst);
         hj_map_free(&h->probed);
+        for (size_t k = 0; k < h->n_pr; k++)
+            free(h->pr[k].q);
         free(h->pr);
         free(h->fc);
     }

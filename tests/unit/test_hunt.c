@@ -2149,6 +2149,49 @@ TEST_IMPL(hunt_beacon_period_recent)
     return 0;
 }
 
+/* Service probing is a half-open probe and probe_connections connections to its target
+ * within the fast window from it, whatever came before: a stray half-open probe 280 s
+ * earlier opened a tumbling window that cut the burst after the second probe in two, and
+ * the probing went unreported. */
+TEST_IMPL(hunt_scan_probe_window_from_any_probe)
+{
+    for (int stray = 0; stray < 2; stray++) {
+        char path[700], name[32];
+        snprintf(name, sizeof name, "probe%d", stray);
+        snprintf(path, sizeof path, "%s/%s.log", test_tmpdir(), name);
+        FILE *f = fopen(path, "w");
+        ASSERT_NOT_NULL(f);
+        fputs("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+              "proto\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\torig_pkts\t"
+              "orig_ip_bytes\tresp_pkts\tresp_ip_bytes\n",
+              f);
+        const double t0 = 1709251200.0; /* 2024-03-01 */
+        const char *half = "%.6f\tH%d\t10.0.0.66\t%d\t10.1.2.3\t22\ttcp\t0.001\t0\t0\tRSTO\tShR\t2"
+                           "\t100\t1\t60\n";
+        if (stray)
+            fprintf(f, half, t0, 0, 40000);
+        fprintf(f, half, t0 + 280, 1, 40001);
+        for (int i = 0; i < 20; i++)
+            fprintf(f,
+                    "%.6f\tC%d\t10.0.0.66\t%d\t10.1.2.3\t22\ttcp\t1.0\t260\t720\tSF\tShADadFf\t"
+                    "6\t500\t5\t900\n",
+                    t0 + 282 + 2 * i, i, 41000 + i);
+        fclose(f);
+        char dir[800];
+        snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+        test_zeek_import(dir, path);
+        char *out;
+        test_runf(&out,
+                  "%s hunt %s --internal 10.0.0.0/8 --hunts scan --format json "
+                  "--no-state --min-risk low",
+                  test_bin("flowhunt"), dir);
+        if (!strstr(out, "\"half_open_probes\":1"))
+            TEST_FAIL_AT("stray %d: no service probing of 10.1.2.3 reported: %.600s", stray, out);
+        free(out);
+    }
+    return 0;
+}
+
 /* A scanning host's successful contacts on the scanned port are its own, even where another
  * host makes the same contacts just before (the scan hunt drops repeats of a host's contact
  * early; a repeat is the same host's, never another's). Host .2 sweeps 60 addresses on 445
