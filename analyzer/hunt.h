@@ -145,7 +145,7 @@ typedef struct hc_allow {
     X(beacon, weight_histogram, b_w_hist, 0.25, 0, 1, real,                                        \
       "weight of the hourly histogram score")                                                      \
     X(beacon, hist_bins, b_hist_bins, 24, 6, 1000, whole,                                          \
-      "histogram bins over the window (RITA: 24)")                                                 \
+      "histogram bins over the window and over the pair's active span (RITA: 24)")                 \
     X(beacon, bimodal_sensitivity, b_bimodal_sens, 0.05, 0.01, 1, real,                            \
       "RITA histogram_mode_sensitivity")                                                           \
     X(beacon, bimodal_outlier_removal, b_bimodal_outl, 1, 0, 10, real,                             \
