@@ -118,16 +118,29 @@ replay() {
 median3() { sort -g | sed -n 2p; }
 
 # qtime CMD...: wall seconds, median of 5 after one warm-up run (of 3, a single slow run of
-# the shared machine moved a 0.1 s query's figure by a third).
+# the shared machine moved a 0.1 s query's figure by a third). A run that fails fails qtime
+# (and, under set -e, the bench at its assignment): a failed query timed as a fast one was a
+# throughput nobody measured.
 qtime() {
-    local t0 t1
-    timeout $TMO "$@" >/dev/null 2>&1 || true
+    local - t0 t1 rc=0
+    set -o pipefail
+    timeout $TMO "$@" >/dev/null 2>"$tmp/qtime.err" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        log "failed (exit $rc): $* ($(tail -1 "$tmp/qtime.err"))"
+        return 1
+    fi
     for _ in 1 2 3 4 5; do
         t0=$(now)
-        timeout $TMO "$@" >/dev/null 2>&1 || true
+        timeout $TMO "$@" >/dev/null 2>&1 || { log "failed on a timed run: $*"; exit 1; }
         t1=$(now)
         calc "%.4f\n" "$t1 - $t0"
     done | sort -g | sed -n 3p
+}
+
+# hunt_ok RC ERRFILE: a hunt's exit status 0 (nothing found) or 1 (findings) is a run; any other
+# stops the bench with the hunt's last words, rather than time a run that did not happen.
+hunt_ok() {
+    [ "$1" -le 1 ] || { log "hunt failed (exit $1): $(tail -3 "$2")"; exit 1; }
 }
 
 # ---- machine and versions ----
@@ -362,7 +375,7 @@ log "hunt"
 CMD_HUNT="flowhunt hunt DIR --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null --no-state"
 /usr/bin/time -f "%e %U %S %M" -o "$tmp/hunt.time" timeout $TMO "$FLOWHUNT" hunt "$FH" \
     --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53 --format json -o /dev/null \
-    --no-state 2>"$tmp/hunt.err" || true
+    --no-state 2>"$tmp/hunt.err" || hunt_ok $? "$tmp/hunt.err"
 read -r HUNT_WALL HU HS HUNT_RSS_KB < <(tail -1 "$tmp/hunt.time")
 HUNT_CPU=$(calc "%.2f" "$HU + $HS")
 
@@ -382,12 +395,12 @@ if [ "$W_HOURS" -ge 2 ]; then
     FHR=$tmp/fhr
     timeout $TMO "$FLOWHUNTD" --read "$tmp/w.pcap" -w "$FHR" --quiet
     /usr/bin/time -f "%e %U %S %M" -o "$tmp/hcold.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
-        --from "$(iso 0)" --to "$(iso "$W_HOURS")" "${HARGS[@]}" 2>"$tmp/hcold.err" || true
+        --from "$(iso 0)" --to "$(iso "$W_HOURS")" "${HARGS[@]}" 2>"$tmp/hcold.err" || hunt_ok $? "$tmp/hcold.err"
     /usr/bin/time -f "%e %U %S %M" -o "$tmp/hinc.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
-        --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" 2>"$tmp/hinc.err" || true
+        --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" 2>"$tmp/hinc.err" || hunt_ok $? "$tmp/hinc.err"
     /usr/bin/time -f "%e %U %S %M" -o "$tmp/hnoc.time" timeout $TMO "$FLOWHUNT" hunt "$FHR" \
         --from "$(iso 1)" --to "$(iso $((W_HOURS + 1)))" "${HARGS[@]}" --no-cache \
-        2>"$tmp/hnoc.err" || true
+        2>"$tmp/hnoc.err" || hunt_ok $? "$tmp/hnoc.err"
     read -r HCOLD_WALL HU HS HCOLD_RSS < <(tail -1 "$tmp/hcold.time")
     HCOLD_CPU=$(calc "%.2f" "$HU + $HS")
     read -r HINC_WALL HU HS _ < <(tail -1 "$tmp/hinc.time")
@@ -431,14 +444,14 @@ if [ "$SCALE_FLOWS" -gt 0 ]; then
     log "scale: hunting $SCALE_STORED flows"
     /usr/bin/time -f "%e %U %S %M" -o "$tmp/scale.time" timeout $((TMO * 3)) "$FLOWHUNT" hunt \
         "$tmp/big" --from "$(siso 0)" --to "$(siso $((SCALE_H - 1)))" "${SARGS[@]}" \
-        2>"$tmp/scale.err" || true
+        2>"$tmp/scale.err" || hunt_ok $? "$tmp/scale.err"
     read -r SCALE_WALL SU SS SCALE_RSS_KB < <(tail -1 "$tmp/scale.time")
     SCALE_CPU=$(calc "%.1f" "$SU + $SS")
     SCALE_CACHE_MB=$(du -sm "$tmp/big/hunt/cache" 2>/dev/null | cut -f1)
     log "scale: the window slid by one hour"
     /usr/bin/time -f "%e %U %S %M" -o "$tmp/scale.inc.time" timeout $((TMO * 3)) "$FLOWHUNT" \
         hunt "$tmp/big" --from "$(siso 1)" --to "$(siso "$SCALE_H")" "${SARGS[@]}" \
-        2>"$tmp/scale.inc.err" || true
+        2>"$tmp/scale.inc.err" || hunt_ok $? "$tmp/scale.inc.err"
     read -r SINC_WALL SU SS SINC_RSS_KB < <(tail -1 "$tmp/scale.inc.time")
     SINC_CPU=$(calc "%.1f" "$SU + $SS")
     # ---- 6b. the beacon hunt beside ClickHouse over the store's first day ----
@@ -514,8 +527,8 @@ row "hunt: wall s (all the hunts; CPU $HUNT_CPU s)" "$HUNT_WALL" "-" "-"
 if [ -n "$CH_Q" ]; then
     row "hunt: M flows/s (all the hunts; ClickHouse, this run: 'beacon hunt beside ClickHouse' below)" "$HUNT_RATE" "-" "-"
 else
-    # the fallback: ClickHouse's figure on this machine from an earlier run (6.6 s per 10 M rows)
-    row "hunt: M flows/s (anchor: ClickHouse RITA-style beacon query, reference, not this run: $(chv CH_SKIP))" "$HUNT_RATE" "1.52" "$(ratio "$HUNT_RATE" 1.52)"
+    # no anchor from another run: a constant is no measurement of this machine today
+    row "hunt: M flows/s (all the hunts; ClickHouse not run: $(chv CH_SKIP))" "$HUNT_RATE" "-" "-"
 fi
 row "hunt: peak RSS MiB" "$(mib "$HUNT_RSS_KB")" "-" "-"
 if [ "$W_HOURS" -ge 2 ]; then

@@ -155,14 +155,22 @@ echo "CH_DISK_MB=$("${CH[@]}" --query "SELECT round(sum(bytes_on_disk) / 1e6, 1)
 echo "CMD_CH_LOAD=flowhunt cat BIG --from $FROM --to $TO --format csv | cut -d, -f1,3,4,6,7,10 | clickhouse-client --query \"INSERT INTO flows_csv FORMAT CSVWithNames\"; clickhouse-client --query \"OPTIMIZE TABLE flows FINAL\" (schema: benchmarks/clickhouse/schema.sql)"
 
 # ---- the timed runs: wall, median of 3 after one warm-up ----
-# qtime OUT CMD...: the warm-up's stdout in OUT; prints the median wall seconds.
+# qtime OUT CMD...: the warm-up's stdout in OUT; prints the median wall seconds. Exit 0 or 1
+# (a hunt's findings) is a run; any other fails qtime, and the script at its assignment (set
+# -e): a failed run timed as a fast one was a figure nobody measured.
 qtime() {
-    local out=$1 t0 t1
+    local out=$1 t0 t1 rc=0
     shift
-    timeout $TMO "$@" >"$out" 2>"$out.err" || [ $? = 1 ] || { log "failed: $* ($(tail -1 "$out.err"))"; }
+    timeout $TMO "$@" >"$out" 2>"$out.err" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        log "failed (exit $rc): $* ($(tail -1 "$out.err"))"
+        return 1
+    fi
     for _ in 1 2 3; do
         t0=$(now)
-        timeout $TMO "$@" >/dev/null 2>&1 || true
+        rc=0
+        timeout $TMO "$@" >/dev/null 2>&1 || rc=$?
+        [ "$rc" -le 1 ] || { log "failed on a timed run (exit $rc): $*"; exit 1; }
         t1=$(now)
         calc "%.4f\n" "$t1 - $t0"
     done | sort -g | sed -n 2p
@@ -171,8 +179,9 @@ qtime() {
 sed -e "s/__FROM_MS__/$FROM_MS/g; s/__TO_MS__/$TO_MS/g; s/__NET_LO__/$NET_LO/g; s/__NET_HI__/$NET_HI/g" \
     "$HERE/clickhouse/beacon.sql" >"$D/beacon.sql"
 log "ClickHouse beacon.sql over $ROWS rows"
-echo "CH_QUERY_S=$(qtime "$D/ch.out" "${CH[@]}" --max_threads "$CH_THREADS" --format TSV \
-    --query "$(cat "$D/beacon.sql")")"
+CH_QUERY_S=$(qtime "$D/ch.out" "${CH[@]}" --max_threads "$CH_THREADS" --format TSV \
+    --query "$(cat "$D/beacon.sql")")
+echo "CH_QUERY_S=$CH_QUERY_S"
 echo "CH_PAIRS=$(wc -l <"$D/ch.out")"
 echo "CMD_CH_QUERY=clickhouse-client --max_threads $CH_THREADS --format TSV --query \"\$(cat beacon.sql)\" (benchmarks/clickhouse/beacon.sql, window $FROM_MS..$TO_MS ms, internal $NET_LO..$NET_HI)"
 
@@ -181,6 +190,7 @@ stop_server
 log "flowhunt hunt --hunts beacon over the same window"
 FH_ARGS=(hunt "$STORE" --from "$FROM" --to "$TO" --hunts beacon --internal "$INTERNAL"
     --format json --no-state)
-echo "FH_BEACON_S=$(qtime "$D/fh.out" "$FLOWHUNT" "${FH_ARGS[@]}")"
+FH_BEACON_S=$(qtime "$D/fh.out" "$FLOWHUNT" "${FH_ARGS[@]}")
+echo "FH_BEACON_S=$FH_BEACON_S"
 echo "FH_FINDINGS=$(grep -c '"hunt":"beacon"' "$D/fh.out" || true)"
 echo "CMD_FH_BEACON=flowhunt hunt BIG --from $FROM --to $TO --hunts beacon --internal $INTERNAL --format json --no-state >/dev/null"
