@@ -150,8 +150,17 @@ static int fg_flush(fg_export_t *x, uint32_t i)
     e->sequence += e->n;
     x->n_flows += e->n;
     e->n = 0;
+    e->dgrams++;
     x->n_dgrams++;
     return 0;
+}
+
+uint32_t fg_export_active(const fg_export_t *x)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < x->n_ex; i++)
+        n += x->ex[i].dgrams > 0;
+    return n;
 }
 
 /* Sends every batch whose oldest flow has waited long enough by `now_ms`, oldest first. */

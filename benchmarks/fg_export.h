@@ -44,6 +44,7 @@ typedef struct fg_exporter {
     flow_rec_t batch[FG_BATCH_MAX];
     uint32_t n;
     uint64_t first_end_ms; /* of the oldest waiting flow */
+    uint64_t dgrams;       /* sent */
 } fg_exporter_t;
 
 typedef struct fg_export {
@@ -74,5 +75,8 @@ int fg_export_init(fg_export_t *x, fg_format_t fmt, uint32_t n_edge, double dup,
 void fg_export_free(fg_export_t *x);
 /* Sorts g's records by end time and exports them all; 0 or -1 (errno). */
 int fg_export_run(fg_export_t *x, fg_gen_t *g);
+/* The exporters that sent at least one datagram: a record goes to the edge router of its
+ * internal /24, so with more routers than the organisation has /24s some send nothing. */
+uint32_t fg_export_active(const fg_export_t *x);
 
 #endif

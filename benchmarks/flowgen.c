@@ -82,7 +82,10 @@ static void fg_usage(FILE *f)
         "  --start TIME      first flow: Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
         "  --hours H         span of the traffic in hours (1..8784, decimals allowed)\n"
         "  --exporters K     edge routers exporting, 192.0.2.1..K from port 50000+i (default\n"
-        "                    1, at most %u; %u with --dup), to 192.0.2.254:%u\n"
+        "                    1, at most %u; %u with --dup), to 192.0.2.254:%u; a record\n"
+        "                    goes to the router of its internal /24 (the /24 mod K), and\n"
+        "                    the organisation has 4-40 /24s (by --flows): more routers\n"
+        "                    than that leave some silent, which the summary says\n"
         "  --sample N        1:N packet sampling (v5: up to %u; v9, ipfix: up to %u): each\n"
         "                    packet kept with probability 1/N, a record with none kept not\n"
         "                    exported, counters those of the kept packets; announced (v5 in\n"
@@ -442,9 +445,13 @@ int main(int argc, char **argv)
                 "flowgen: %" PRIu64 " flows (%" PRIu32 " records, threats %" PRIu32
                 ", look-alikes %" PRIu32 ", everyday %" PRIu32 "; %" PRIu64
                 " copies by the core router) in %" PRIu64 " datagrams from %" PRIu32
-                " exporter%s, %" PRIu32 " planted cases -> %s\n",
+                " exporter%s%s, %" PRIu32 " planted cases -> %s\n",
                 x.n_flows, g.n, n_threat, n_lookalike, g.n - n_threat - n_lookalike, x.n_dups,
-                x.n_dgrams, x.n_ex, x.n_ex == 1 ? "" : "s", cases.n, a.out ? a.out : a.to);
+                x.n_dgrams, fg_export_active(&x), fg_export_active(&x) == 1 ? "" : "s",
+                fg_export_active(&x) < x.n_ex ? " (the others had no traffic: a record goes to "
+                                                "the router of its internal /24)"
+                                              : "",
+                cases.n, a.out ? a.out : a.to);
     fg_export_free(&x);
     fg_org_free(&org);
     free(g.flows);

@@ -580,6 +580,20 @@ TEST_IMPL(flowgen_cli)
              fg, "/nonexistent-dir/x.pcap");
     ASSERT_EQ(test_run(cmd, &out), 1);
     free(out);
+    /* more routers than the organisation has /24s: the summary counts those that sent, as
+     * the collector sees them (it said 'from 20 exporters' when 6 sent anything) */
+    snprintf(cmd, sizeof cmd,
+             "{ %s --format v9 --flows 1000 --seed 1 --start 0 --hours 1 --exporters 20 --out %s "
+             "2>&1 >/dev/null | grep -o 'from [0-9]* exporters (the others had no traffic'; "
+             "%s --read %s --print csv 2>/dev/null | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) "
+             "if ($i == \"exporter\") c = i; next } { print $c }' | sort -u | wc -l; }",
+             fg, tfg_path("ex20.pcap"), test_bin("flowhuntd"), tfg_path("ex20.pcap"));
+    ASSERT_EQ(test_run(cmd, &out), 0);
+    unsigned said = 0, seen = 0;
+    ASSERT_EQ(sscanf(out, "from %u exporters (the others had no traffic\n%u", &said, &seen), 2);
+    ASSERT(said > 0 && said < 20);
+    ASSERT_EQ(said, seen);
+    free(out);
     /* the same instant in both spellings gives the same capture */
     ASSERT_EQ(tfg_flowgen(TFG_V5, "iso", "--flows 1000 --seed 5 --hours 1"), 0);
     snprintf(cmd, sizeof cmd,
