@@ -17,7 +17,7 @@
 
 #define FG_SEND_BATCH 64
 #define FG_SEND_MAX_SOCKS 256
-#define FG_SEND_MAX_LEN 1500
+#define FG_SEND_MAX_LEN 9000 /* FG_MTU_MAX: --mtu up to a jumbo frame, over --to too */
 
 typedef struct fg_send {
     struct sockaddr_storage to;
