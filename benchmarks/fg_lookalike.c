@@ -77,7 +77,9 @@ static void fg_ntp(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     uint32_t records = (uint32_t)(g->cap * FG_SHARE_NTP), clients;
     double period;
     fg_fit_timer(g, records, o->n_hosts, 1024, &clients, &period);
-    for (int k = 0; k < FG_N_NTP; k++) {
+    /* server k has the clients k, k + FG_N_NTP, ...: with fewer clients than servers the
+     * last servers have none, and a case without records (dated 1970 in the truth) is no case */
+    for (int k = 0; k < FG_N_NTP && (uint32_t)k < clients; k++) {
         fg_rng_t r;
         fg_lstream(&r, seed, FG_L_NTP, k);
         fg_case_t *c = fg_cases_new(cs, g, "benign-ntp", "");

@@ -594,6 +594,17 @@ TEST_IMPL(flowgen_cli)
     ASSERT(said > 0 && said < 20);
     ASSERT_EQ(said, seen);
     free(out);
+    /* every case of the truth has records, inside the window: with fewer NTP clients than
+     * servers (1000 flows), the servers without one were cases of 0 records dated 1970 */
+    for (int seed = 1; seed <= 3; seed++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s --format v5 --flows 1000 --seed %d --start 2024-03-01 --hours 1 --out %s "
+                 "--truth %s 2>/dev/null && grep -c -e '\"records\":0,' -e 1970-01-01 %s",
+                 fg, seed, tfg_path("t1k.pcap"), tfg_path("t1k.truth"), tfg_path("t1k.truth"));
+        test_run(cmd, &out);
+        ASSERT_STR_EQ(out, "0\n");
+        free(out);
+    }
     /* the same instant in both spellings gives the same capture */
     ASSERT_EQ(tfg_flowgen(TFG_V5, "iso", "--flows 1000 --seed 5 --hours 1"), 0);
     snprintf(cmd, sizeof cmd,
