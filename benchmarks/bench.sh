@@ -438,11 +438,13 @@ if [ "$SCALE_FLOWS" -gt 0 ]; then
         timeout $TMO "$FLOWHUNTD" --read "$tmp/big.pcap" -w "$tmp/big" --quiet
         rm -f "$tmp/big.pcap"
     done
-    SCALE_STORED=$("$FLOWHUNT" top "$tmp/big" --by proto -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
     # cold: every hour of the window prepared and kept (BIG/hunt/cache), as a first scheduled
     # run does; then the window slid by one hour, as the next one does
     SCALE_H=$((SCALE_DAYS * 24))
     siso() { date -u -d "@$((START_S + $1 * 3600))" +%Y-%m-%dT%H:%M:%SZ; }
+    # the flows of the cold run's window (its last hour left out for the slide), not of the store
+    SCALE_STORED=$("$FLOWHUNT" top "$tmp/big" --from "$(siso 0)" --to "$(siso $((SCALE_H - 1)))" \
+        --by proto -n 0 --raw --format csv | awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
     # shellcheck disable=SC2054 # the commas are inside arguments (--hunts a,b,c)
     SARGS=(--hunts beacon,scan,dns-exfil --internal 10.0.0.0/16 --resolvers 10.0.0.53,10.0.1.53
         --format json -o /dev/null)
