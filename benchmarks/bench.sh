@@ -546,7 +546,7 @@ if [ "$W_HOURS" -ge 2 ]; then
 fi
 if [ "$SCALE_FLOWS" -gt 0 ]; then
     SCALE_RATE=$(mfs "$SCALE_STORED" "$SCALE_WALL")
-    row "hunt at scale: beacon, scan, dns-exfil cold over $SCALE_STORED flows (keeps its hours: cache ${SCALE_CACHE_MB:-?} MB), wall s (goal < 20 s for 100 M; CPU $SCALE_CPU s)" "$SCALE_WALL" "-" "-"
+    row "hunt at scale: beacon, scan, dns-exfil cold over $SCALE_STORED flows ($SCALE_DAYS days of one day's traffic: flowgen's seed $SEED each day; keeps its hours: cache ${SCALE_CACHE_MB:-?} MB), wall s (goal < 20 s for 100 M; CPU $SCALE_CPU s)" "$SCALE_WALL" "-" "-"
     row "hunt at scale: M flows/s; peak RSS MiB" "$SCALE_RATE; $(mib "$SCALE_RSS_KB")" "-" "-"
     row "hunt at scale: the window slid by one hour, wall s (CPU $SINC_CPU s; peak RSS $(mib "$SINC_RSS_KB") MiB); cold / hourly (goal >= 10)" "$SINC_WALL" "-" "$(ratio "$SCALE_WALL" "$SINC_WALL")"
 fi
