@@ -473,7 +473,7 @@ int hc_port_listed(const uint8_t *bits, uint16_t port);
 /* The first allow entry that covers (hunt, host, peer, port, proto), or NULL. peer may be
  * NULL (no single peer). */
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
-                             const flow_addr_t *peer, int port, uint8_t proto);
+                             const hc_net_t *peer, int port, uint8_t proto);
 
 /* ---- prepared conversations (hunt_prep.c) -------------------------------------------------- */
 
@@ -637,6 +637,15 @@ void hunt_findings_take(hunt_findings_t *to, hunt_findings_t *from);
 void hunt_finding_tech(hunt_finding_t *f, const char *tech);
 /* Marks f allow-listed by entry `al` (reported, not counted), naming the entry and its reason. */
 void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al);
+/* Suppresses f when an allow-list entry covers it as the report shows it: its hunt, host, peer
+ * (an address, or the network a finding over many names: a dst entry covers a peer network
+ * inside its own), port (-1: none, as ICMP's) and protocol. peer_is_key 0: f->peer is only an
+ * example of the finding's many peers (a p2p node's busiest), which no dst entry stands for.
+ * The one way hunts consult the allow-list, so every hunt matches alike. */
+void hunt_finding_allow(const hunt_config_t *cfg, hunt_finding_t *f, int peer_is_key);
+/* Suppresses a tunnel's finding whose peer is a known VPN endpoint ([general] vpn_peers), as
+ * an allow-list entry would, naming the key as the entry. */
+void hunt_finding_vpn_peer(const hunt_config_t *cfg, hunt_finding_t *f, const flow_addr_t *peer);
 
 /* ---- the hunts' interface ------------------------------------------------------------------ */
 

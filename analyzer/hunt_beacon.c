@@ -1301,10 +1301,7 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
         hev_str(e, "evicted", t);
     }
     hb_pics_attach(f, &c->pics, c->first);
-    const hc_allow_t *al =
-        hc_allowed(cfg, "beacon", &u->host, c->net ? NULL : &u->dst, f->port, u->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 /* Candidates by port, protocol and period, for the fleet count. */

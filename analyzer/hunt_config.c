@@ -252,7 +252,7 @@ int hc_port_listed(const uint8_t *bits, uint16_t port)
 }
 
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
-                             const flow_addr_t *peer, int port, uint8_t proto)
+                             const hc_net_t *peer, int port, uint8_t proto)
 {
     for (int i = 0; i < c->n_allow; i++) {
         const hc_allow_t *a = &c->allow[i];
@@ -260,7 +260,9 @@ const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flo
             continue;
         if (a->kind == HC_ALLOW_HOST && host && hc_in_net(&a->net, host))
             return a;
-        if (a->kind == HC_ALLOW_DST && peer && hc_in_net(&a->net, peer))
+        /* a peer network (a scan's targets, a beacon's /24) inside the entry's */
+        if (a->kind == HC_ALLOW_DST && peer && a->net.plen <= peer->plen &&
+            hc_in_net(&a->net, &peer->addr))
             return a;
         if (a->kind == HC_ALLOW_PORT && port >= 0 && a->port == port &&
             (a->proto == 0 || a->proto == proto))

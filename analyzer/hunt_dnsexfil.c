@@ -557,9 +557,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         (void)pb;
         hd_pic(f, pop, nh, h->bytes_out);
-        const hc_allow_t *al = hc_allowed(cfg, "dns-exfil", &u->host, &u->peer, 53, proto);
-        if (al)
-            hunt_finding_suppress(f, al);
+        hunt_finding_allow(cfg, f, 1);
     }
     free(pop);
     hj_intern_free(&inf.keys);

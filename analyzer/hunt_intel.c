@@ -289,9 +289,7 @@ static void hi_finish(void *st, hunt_findings_t *out)
             snprintf(f->filter, sizeof f->filter, "host %s and host %s and proto %s", host, peer,
                      pn);
         hi_evidence(f, u, crit);
-        const hc_allow_t *al = hc_allowed(cfg, "intel", &u->host, &u->peer, u->port, u->proto);
-        if (al)
-            hunt_finding_suppress(f, al);
+        hunt_finding_allow(cfg, f, 1);
     }
 }
 

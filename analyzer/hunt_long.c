@@ -266,15 +266,8 @@ static void hl_finding(hl_state_t *s, const hl_unit_t *u, uint64_t pop, hunt_fin
     hev_str(e, "thresholds", t);
     hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
     hl_picture(s, u, f);
-    for (int i = 0; i < cfg->n_vpn_peers; i++)
-        if (hc_in_net(&cfg->vpn_peers[i], &u->peer)) {
-            f->suppressed = 1;
-            snprintf(f->suppressed_reason, sizeof f->suppressed_reason,
-                     "known VPN endpoint ([general] vpn_peers)");
-        }
-    const hc_allow_t *al = hc_allowed(cfg, "long-conn", &u->host, &u->peer, u->port, u->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_vpn_peer(cfg, f, &u->peer);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 static void hl_finish(void *st, hunt_findings_t *out)

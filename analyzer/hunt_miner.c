@@ -329,10 +329,7 @@ static void hm_finish(void *st, hunt_findings_t *out)
             hev_int(e, "peers", (int64_t)u->peers);
         hev_bool(e, "server_segment", server);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
-        const hc_allow_t *al =
-            hc_allowed(cfg, "miner", &u->host, u->p2p ? NULL : &u->peer, u->port, u->proto);
-        if (al)
-            hunt_finding_suppress(f, al);
+        hunt_finding_allow(cfg, f, !u->p2p); /* a p2p node's peer is its busiest, one of many */
     }
     free(cov);
     free(hours);

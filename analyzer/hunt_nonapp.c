@@ -416,15 +416,8 @@ static void ho_finding(ho_state_t *s, const ho_unit_t *u, hunt_findings_t *out)
                  cfg->o_other_vol, cfg->o_long_s, cfg->o_long_pkts);
     hev_str(e, "thresholds", t);
     hev_int(e, "sampling", u->sampling ? u->sampling : 1);
-    for (int i = 0; i < cfg->n_vpn_peers; i++)
-        if (hc_in_net(&cfg->vpn_peers[i], &u->peer)) {
-            f->suppressed = 1;
-            snprintf(f->suppressed_reason, sizeof f->suppressed_reason,
-                     "known VPN endpoint ([general] vpn_peers)");
-        }
-    const hc_allow_t *al = hc_allowed(cfg, "non-app", &u->host, &u->peer, -1, u->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_vpn_peer(cfg, f, &u->peer);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 static void ho_finish(void *st, hunt_findings_t *out)

@@ -385,9 +385,7 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
              cfg->n_common_hosts, cfg->n_common_peers);
     hev_str(e, "thresholds", t);
     hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
-    const hc_allow_t *al = hc_allowed(cfg, "nonstd-port", &u->host, &u->peer, u->port, u->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 static void hn_finish(void *st, hunt_findings_t *out)

@@ -748,9 +748,7 @@ static void hq_report(hq_state_t *s, const hq_pair_t *p, const char *hosts_json,
         hev_bool(e, "new_asn_for_organisation", new_asn);
     }
     hev_int(e, "sampling", p->sampling ? p->sampling : 1);
-    const hc_allow_t *al = hc_allowed(cfg, "rare", &p->host, &p->peer, p->port, p->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 static void hq_finish(void *st, hunt_findings_t *out)

@@ -829,12 +829,7 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         hev_str(e, "evicted", t);
     }
     hs_pics(f, ev, n, vertical);
-    flow_addr_t peer_addr;
-    int single_peer = vertical && flow_addr_parse(&peer_addr, f->peer) == 0;
-    const hc_allow_t *al =
-        hc_allowed(cfg, "scan", &h->host, single_peer ? &peer_addr : NULL, f->port, f->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 /* The pass's distinct successful contacts per host, by port and by target. A pass holds every
@@ -930,10 +925,7 @@ static void hs_probe_report(hs_state_t *s, hs_host_t *h, const hs_probe_t *p,
     hev_int(&f->ev, "connections_in_window", p->best_conns);
     hev_num(&f->ev, "threshold", cfg->s_probe, 0);
     hev_bool(&f->ev, "internal_targets", internal);
-    flow_addr_t peer = p->dst;
-    const hc_allow_t *al = hc_allowed(cfg, "scan", &h->host, &peer, -1, 6);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
 }
 
 /* ---- the sequential test (TRW) -----------------------------------------------------------
@@ -1148,9 +1140,7 @@ static void hs_trw_report(hs_state_t *s, hs_host_t *h, const hs_fct_t *v, size_t
         hev_str(e, "evicted", t);
     }
     hs_pics(f, dk, nd, 0);
-    const hc_allow_t *al = hc_allowed(cfg, "scan", &h->host, NULL, f->port, f->proto);
-    if (al)
-        hunt_finding_suppress(f, al);
+    hunt_finding_allow(cfg, f, 1);
     free(dk);
 }
 

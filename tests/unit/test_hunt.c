@@ -551,6 +551,61 @@ TEST_IMPL(hunt_config_counts_whole)
     return 0;
 }
 
+/* The allow-list against findings as the report shows them (hunt_finding_allow): a dst entry
+ * covers a finding whose peer is a network inside it (a horizontal scan's targets, a beacon's
+ * /24), which it never did (only single peers were offered); a port entry without a protocol
+ * does not cover a finding without a port (the rare hunt offered ICMP's type * 256 + code, so
+ * 'port = 2048' hid an echo); a vpn_peers suppression names its key in the action. */
+TEST_IMPL(hunt_allow_as_reported)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/allow.ini", test_tmpdir());
+    ASSERT_EQ(test_write_file(path, "[allow]\ndst@scan = 10.0.0.0/8 internal sweeps authorised\n"
+                                    "dst = 203.0.113.0/24 backup provider\n"
+                                    "port = 2048 licence server\n"
+                                    "[general]\nvpn_peers = 198.51.100.1\n"),
+              0);
+    hunt_config_t c;
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), 0);
+    static const struct {
+        const char *hunt, *peer;
+        int port;
+        uint8_t proto;
+        int suppressed;
+    } v[] = {{"scan", "10.0.11.0/24", 445, 6, 1},     /* horizontal: the targets' network */
+             {"scan", "10.0.0.0/16", 22, 6, 1},       /* inside 10/8 */
+             {"scan", "0.0.0.0/0", 22, 6, 0},         /* wider than the entry */
+             {"beacon", "10.0.11.0/24", 443, 6, 0},   /* the scan entry only */
+             {"beacon", "203.0.113.0/24", 443, 6, 1}, /* a beacon's /24 */
+             {"beacon", "203.0.113.9", 443, 6, 1},
+             {"rare", "192.0.2.9", -1, 1, 0}, /* ICMP echo: no port, 2048 is not one */
+             {"rare", "192.0.2.9", 2048, 6, 1}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        hunt_findings_t l = {0};
+        hunt_finding_t *f = hunt_finding_new(&l, v[i].hunt);
+        ASSERT_EQ(flow_addr_parse(&f->host, "10.9.9.9"), 0);
+        snprintf(f->peer, sizeof f->peer, "%s", v[i].peer);
+        f->port = v[i].port;
+        f->proto = v[i].proto;
+        hunt_finding_allow(&c, f, 1);
+        if (f->suppressed != v[i].suppressed)
+            TEST_FAIL_AT("%s to %s port %d: suppressed %d, want %d", v[i].hunt, v[i].peer,
+                         v[i].port, f->suppressed, v[i].suppressed);
+        hunt_findings_free(&l);
+    }
+    hunt_findings_t l = {0};
+    hunt_finding_t *f = hunt_finding_new(&l, "non-app");
+    flow_addr_t vpn;
+    ASSERT_EQ(flow_addr_parse(&vpn, "198.51.100.1"), 0);
+    hunt_finding_vpn_peer(&c, f, &vpn);
+    ASSERT_EQ(f->suppressed, 1);
+    ASSERT_STR_EQ(f->allow_reason, "a known VPN endpoint, [general] vpn_peers");
+    hunt_findings_free(&l);
+    hc_free(&c);
+    return 0;
+}
+
 TEST_IMPL(hunt_config_ini)
 {
     char path[600], err[512];
