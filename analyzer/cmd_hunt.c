@@ -247,6 +247,13 @@ int cmd_hunt(int argc, char **argv)
         fprintf(stderr, "flowhunt hunt: %s\n", err);
         goto done;
     }
+    /* Every hunt judges internal hosts: with none, a run finds nothing and exits 0, which a
+     * scheduler reads as a clean network (as --hunts '' would). */
+    if (cfg.n_internal == 0) {
+        fprintf(stderr, "flowhunt hunt: no internal networks (--internal or [general] internal "
+                        "lists none)\n");
+        goto done;
+    }
     if (min_risk)
         cfg.min_risk = min_risk; /* the command line over the file */
     if (no_fold)
@@ -273,6 +280,23 @@ int cmd_hunt(int argc, char **argv)
             snprintf(cfg.ctx_intel + strlen(cfg.ctx_intel),
                      sizeof cfg.ctx_intel - strlen(cfg.ctx_intel), "%s%s", i ? "," : "",
                      intel_paths[i]);
+    }
+    /* a filter on the command line (words after DIR, -f) replaces the file's filter and
+     * filter_file: in the configuration too, so --print-config and the audit's hash of it
+     * show the filter the run hunts with */
+    if (optind + 1 < argc || ra.filter_file) {
+        char *words = optind + 1 < argc ? flt_join(argc - optind - 1, argv + optind + 1) : NULL;
+        int fits = (!words || strlen(words) < sizeof cfg.filter) &&
+                   (!ra.filter_file || strlen(ra.filter_file) < sizeof cfg.filter_file);
+        snprintf(cfg.filter, sizeof cfg.filter, "%s", fits && words ? words : "");
+        snprintf(cfg.filter_file, sizeof cfg.filter_file, "%s",
+                 fits && ra.filter_file ? ra.filter_file : "");
+        free(words);
+        if (!fits && print_config) /* the run itself takes it from argv, whatever its length */
+            fprintf(stderr,
+                    "flowhunt hunt: the command line's filter is longer than %zu "
+                    "characters: not printed\n",
+                    sizeof cfg.filter - 1);
     }
     if (print_config) {
         hc_print(&cfg, stdout);

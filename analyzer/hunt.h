@@ -80,10 +80,13 @@ char *hj_xstrdup(const char *s);
 
 /* ---- configuration (hunt_config.c) --------------------------------------------------------- */
 
-/* A network: IPv4 held IPv4-mapped, so plen counts over all 128 bits (a /24 is 120). */
+/* A network: IPv4 held IPv4-mapped, so plen counts over all 128 bits (a /24 is 120). An
+ * IPv6 network written around the block that holds IPv4 (::/0, ::/1) means IPv6 addresses
+ * only (v6only), as in the filter language: ::/0 is 'every IPv6 host', not every host. */
 typedef struct hc_net {
     flow_addr_t addr;
     uint8_t plen;
+    uint8_t v6only;
 } hc_net_t;
 
 enum { HC_ALLOW_HOST, HC_ALLOW_DST, HC_ALLOW_PORT };
@@ -457,7 +460,8 @@ int hc_load(hunt_config_t *c, const char *path, char *err, size_t err_cap);
  * host); 0 or -1 with a message. */
 int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char *err,
                 size_t err_cap);
-/* Lines "host|dst|port[@hunt] = VALUE REASON" as in the [allow] section. */
+/* Lines "host|dst|port[@hunt] = VALUE REASON" as in the [allow] section (an [allow] header
+ * may stand above them), replacing the entries c had. */
 int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap);
 int hc_parse_net(const char *s, hc_net_t *out);
 void hc_free(hunt_config_t *c);

@@ -157,12 +157,15 @@ int hc_parse_net(const char *s, hc_net_t *out)
     }
     if (flow_addr_parse(&out->addr, buf) != 0)
         return -1;
-    int v4 = flow_addr_is_v4(&out->addr);
+    /* the length counts in the notation's own bits: IPv6 text (an IPv4-mapped address among
+     * it, ::ffff:10.0.11.0/120) over 128, IPv4 text over 32 */
+    int v4_text = strchr(buf, ':') == NULL;
     if (plen < 0)
-        plen = v4 ? 32 : 128;
-    if (plen > (v4 ? 32 : 128))
+        plen = v4_text ? 32 : 128;
+    if (plen > (v4_text ? 32 : 128))
         return -1;
-    out->plen = (uint8_t)(v4 ? 96 + plen : plen);
+    out->plen = (uint8_t)(v4_text ? 96 + plen : plen);
+    out->v6only = !v4_text && plen < 96; /* its range reaches round ::ffff:0:0/96 */
     /* Clear host bits, so 10.0.0.1/16 means 10.0.0.0/16. */
     for (int i = 0; i < 16; i++) {
         int keep = out->plen - i * 8;
@@ -175,6 +178,8 @@ int hc_parse_net(const char *s, hc_net_t *out)
 
 int hc_in_net(const hc_net_t *n, const flow_addr_t *a)
 {
+    if (n->v6only && flow_addr_is_v4(a))
+        return 0;
     int full = n->plen / 8, rem = n->plen % 8;
     if (memcmp(n->addr.b, a->b, (size_t)full) != 0)
         return 0;
@@ -332,6 +337,13 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
         reason++;
     if (!*reason) {
         snprintf(why, why_cap, "allow entry '%s' needs a reason after the value", item);
+        return -1;
+    }
+    /* kept whole or refused: a cut reason printed (and fed back by --print-config) shorter */
+    if (strlen(reason) >= sizeof a.reason || strlen(key) + 3 + strlen(val) >= sizeof a.text) {
+        snprintf(why, why_cap,
+                 "allow entry '%s': longer than %zu characters (its reason at most %zu)", item,
+                 sizeof a.text - 1, sizeof a.reason - 1);
         return -1;
     }
     snprintf(a.reason, sizeof a.reason, "%s", reason);
@@ -565,10 +577,12 @@ static int hc_read(hunt_config_t *c, const char *path, const char *fixed_sec, ch
                                                 "ports",   "allow", "nonstd", "nonapp", "rare",
                                                 "miner",   "intel", "long"};
             int ok = 0;
-            if (close && !fixed_sec) {
+            if (close) {
                 *close = '\0';
+                /* an allow file may keep the header it was cut from (--print-config's) */
                 for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-                    ok |= strcmp(s + 1, known[i]) == 0;
+                    ok |= strcmp(s + 1, known[i]) == 0 &&
+                          (!fixed_sec || strcmp(s + 1, fixed_sec) == 0);
             }
             if (!ok) {
                 snprintf(err, err_cap, "%s:%d: unknown section '%s'", path, lineno, s);
@@ -636,6 +650,11 @@ int hc_load(hunt_config_t *c, const char *path, char *err, size_t err_cap)
 
 int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap)
 {
+    /* the command line's list replaces the file's, as every command-line value does: added to
+     * it, the file's entry matched first and an analyst could not replace a scheduled one */
+    free(c->allow);
+    c->allow = NULL;
+    c->n_allow = 0;
     return hc_read(c, path, "allow", err, err_cap);
 }
 

@@ -295,6 +295,7 @@ int ti_parse_ioc(const char *s, hc_net_t *net, int *port, const char **why)
         return -1;
     }
     net->plen = (uint8_t)(plen < 0 ? 128 : v4 ? 96 + plen : plen);
+    net->v6only = 0; /* an IPv6 indicator is /16 or longer: never round the IPv4 block */
     ti_mask(&net->addr, net->plen, net->addr.b); /* 10.0.0.1/16 means 10.0.0.0/16 */
     if (net->plen < (v4 ? 96 + TI_MIN_PLEN_V4 : TI_MIN_PLEN_V6)) {
         *why = v4 ? "network broader than /8" : "network broader than /16";

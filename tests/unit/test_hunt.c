@@ -602,7 +602,53 @@ TEST_IMPL(hunt_allow_as_reported)
     ASSERT_EQ(f->suppressed, 1);
     ASSERT_STR_EQ(f->allow_reason, "a known VPN endpoint, [general] vpn_peers");
     hunt_findings_free(&l);
+    /* --allow FILE replaces the file's entries (it was added after them, and the file's entry
+     * matched first); the file may keep its [allow] header */
+    char file[700];
+    snprintf(file, sizeof file, "%s/allow.txt", test_tmpdir());
+    ASSERT_EQ(test_write_file(file, "[allow]\nhost@scan = 10.9.9.9 Nessus, ticket 42\n"), 0);
+    ASSERT_EQ(hc_load_allow(&c, file, err, sizeof err), 0);
+    ASSERT_EQ(c.n_allow, 1);
+    ASSERT_STR_EQ(c.allow[0].reason, "Nessus, ticket 42");
     hc_free(&c);
+    /* a reason too long to keep is refused, not cut (--print-config fed back a shorter one) */
+    char longr[400];
+    memset(longr, 'r', 300);
+    longr[300] = '\0';
+    char text[600];
+    snprintf(text, sizeof text, "[allow]\nhost = 10.9.9.9 %s\n", longr);
+    ASSERT_EQ(test_write_file(path, text), 0);
+    hc_defaults(&c);
+    ASSERT_EQ(hc_load(&c, path, err, sizeof err), -1);
+    ASSERT_NOT_NULL(strstr(err, "longer than"));
+    hc_free(&c);
+    /* an IPv6 network round the IPv4 block means IPv6 hosts (as in filters): ::/0 allow-listed
+     * every IPv4 host too; an IPv4-mapped network is written with an IPv6 length */
+    hc_net_t n;
+    flow_addr_t a4, a6;
+    ASSERT_EQ(flow_addr_parse(&a4, "10.0.11.66"), 0);
+    ASSERT_EQ(flow_addr_parse(&a6, "2001:db8::1"), 0);
+    ASSERT_EQ(hc_parse_net("::/0", &n), 0);
+    ASSERT_EQ(hc_in_net(&n, &a4), 0);
+    ASSERT_EQ(hc_in_net(&n, &a6), 1);
+    ASSERT_EQ(hc_parse_net("::ffff:10.0.11.0/120", &n), 0);
+    ASSERT_EQ(hc_in_net(&n, &a4), 1);
+    ASSERT_EQ(hc_parse_net("::ffff:0:0/96", &n), 0); /* the IPv4 block itself */
+    ASSERT_EQ(hc_in_net(&n, &a4), 1);
+    ASSERT_EQ(hc_parse_net("10.0.0.0/33", &n), -1);
+    /* no internal network: refused, not a run that finds nothing and exits 0; a filter on the
+     * command line is the configuration's, as --print-config shows */
+    char *out;
+    ASSERT_EQ(
+        test_runf(&out, "{ %s hunt %s --internal '' 2>&1; }", test_bin("flowhunt"), test_tmpdir()),
+        2);
+    ASSERT_NOT_NULL(strstr(out, "no internal networks"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s hunt %s --print-config 'not net 10.0.12.0/24'",
+                        test_bin("flowhunt"), test_tmpdir()),
+              0);
+    ASSERT_NOT_NULL(strstr(out, "\nfilter = not net 10.0.12.0/24\n"));
+    free(out);
     return 0;
 }
 
