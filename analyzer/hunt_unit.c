@@ -51,11 +51,11 @@
  * gives today: any change to preparation's output (hunt_prep.c's steps, hunt_conv_t, hp_rec_t's
  * meaning) must bump this, or runs mix old hours with new ones. The program's version is in
  * the hash too, so a release rebuilds every file. */
-#define HU_VERSION 4u
+#define HU_VERSION 5u
 #define HU_MAX_ITEMS (1ull << 40)
 #define HU_FRAME 1024u /* items per compressed frame: a pass decompresses only its frames */
 
-static const char hu_magic[8] = {'F', 'H', 'U', 'N', 'I', 'T', '0', '2'};
+static const char hu_magic[8] = {'F', 'H', 'U', 'N', 'I', 'T', '0', '3'};
 
 /* The file: this header, n_frames hu_frame_t, then the frames (each one zstd frame of
  * n_items records or conversations). Records, then conversations, each sorted by pass key,
@@ -67,8 +67,16 @@ typedef struct hu_head {
     uint64_t rows, stitched, duplicates, paired, biflows;
     uint64_t n_edge, n_conv, n_frames;
     uint32_t index_crc; /* CRC-32C of the frame index */
-    uint32_t zero;
+    uint32_t head_crc;  /* CRC-32C of this header with head_crc 0: its counters print as the
+                         * report's preparation line, so damage there must not pass either */
 } hu_head_t;
+
+static uint32_t hu_head_crc(const hu_head_t *h)
+{
+    hu_head_t c = *h;
+    c.head_crc = 0;
+    return crc32c(&c, sizeof c);
+}
 
 typedef struct hu_frame {
     uint32_t kind; /* 0 raw records, 1 conversations */
@@ -112,6 +120,7 @@ static uint64_t hu_cfg_hash(const hunt_config_t *c)
     for (int i = 0; i < c->n_internal; i++) {
         h = hp_fnv(c->internal[i].addr.b, 16, h);
         h = hp_fnv(&c->internal[i].plen, 1, h);
+        h = hp_fnv(&c->internal[i].v6only, 1, h);
     }
     return h;
 }
@@ -243,8 +252,15 @@ static int hu_plan(hu_set_t *s)
     for (size_t i = 0, path_ix = 0; i < d.n; i++) {
         if (i == 0 || strcmp(d.v[i].path, d.v[i - 1].path) != 0) {
             path_ix++;
-            /* the file's identity: name, size and modification time */
-            key = hp_fnv(d.v[i].path, strlen(d.v[i].path), HP_FNV0);
+            /* the file's identity: name under DIR (not DIR as typed: D, ./D, D/ and /abs/D
+             * are one store, and a store moved keeps its cache), size and modification time */
+            const char *rel = d.v[i].path;
+            size_t dl = strlen(s->dir);
+            if (strncmp(rel, s->dir, dl) == 0)
+                rel += dl;
+            while (*rel == '/')
+                rel++;
+            key = hp_fnv(rel, strlen(rel), HP_FNV0);
             struct stat sb;
             if (stat(d.v[i].path, &sb) == 0) {
                 uint64_t id[3] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
@@ -337,7 +353,7 @@ static int hu_file_check(FILE *f, const hu_want_t *w, int check_frames, hu_file_
              hu_is(w->cfg_hash, h->cfg_hash) && hu_is(w->deps, h->deps) &&
              h->n_edge < HU_MAX_ITEMS && h->n_conv < HU_MAX_ITEMS &&
              h->n_frames <= (h->n_edge + h->n_conv + HU_FRAME - 1) / HU_FRAME + 2 &&
-             h->n_frames * sizeof *uf->fr <= (uint64_t)size && h->zero == 0;
+             h->n_frames * sizeof *uf->fr <= (uint64_t)size && h->head_crc == hu_head_crc(h);
     size_t idx_len = ok ? (size_t)h->n_frames * sizeof *uf->fr : 0;
     if (ok) {
         uf->fr = malloc(idx_len ? idx_len : 1);
@@ -511,6 +527,7 @@ static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp
              hu_put_frames(f, cz, 1, conv, n_conv, sizeof *conv, fr, &h.n_frames, &off) == 0;
     if (ok) {
         h.index_crc = crc32c(fr, (size_t)h.n_frames * sizeof *fr);
+        h.head_crc = hu_head_crc(&h);
         ok = h.n_frames == max_frames && fseeko(f, 0, SEEK_SET) == 0 &&
              fwrite(&h, sizeof h, 1, f) == 1 &&
              fwrite(fr, sizeof *fr, (size_t)h.n_frames, f) == h.n_frames && fflush(f) == 0 &&
