@@ -191,6 +191,8 @@ typedef struct seg_batch {
     uint32_t group;
     void *scratch;
     size_t scratch_cap;
+    int err_code;        /* the last failed load or codes since the open (SEG_E_*), ... */
+    uint64_t err_offset; /* ... and where: a scan names it for a callback that failed on it */
 } seg_batch_t;
 
 void seg_batch_init(seg_batch_t *b);

@@ -669,9 +669,21 @@ int seg_batch_open(seg_batch_t *b, const seg_file_t *f, uint32_t g, seg_where_t 
     b->sel = NULL;
     b->n_sel = 0;
     b->loaded = 0;
+    b->err_code = 0;
+    b->err_offset = 0;
     memset(b->vals, 0, sizeof b->vals);
     memset(b->present, 0, sizeof b->present);
     return 0;
+}
+
+/* Keeps a failure's place in the batch (the caller's where may be its own, lost to a scan). */
+static int segr_batch_failed(seg_batch_t *b, int rc, const seg_where_t *where)
+{
+    if (rc < 0 && where) {
+        b->err_code = -rc;
+        b->err_offset = where->offset;
+    }
+    return rc;
 }
 
 static int segr_grow(void **p, size_t *cap, size_t want, size_t elem)
@@ -1413,7 +1425,14 @@ static int segr_load_from_codes(seg_batch_t *b, int col)
     return 0;
 }
 
+static int segr_batch_load(seg_batch_t *b, int col, seg_where_t *where);
+
 int seg_batch_load(seg_batch_t *b, int col, seg_where_t *where)
+{
+    return segr_batch_failed(b, segr_batch_load(b, col, where), where);
+}
+
+static int segr_batch_load(seg_batch_t *b, int col, seg_where_t *where)
 {
     const seg_file_t *f = b->file;
     if (!f || col < 0 || col >= FLOW_N_COLS)
@@ -1552,8 +1571,17 @@ int seg_batch_codes(seg_batch_t *b, int col, seg_codes_t *out, seg_where_t *wher
     return seg_batch_codes_of(b, col, NULL, 0, out, where);
 }
 
+static int segr_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, uint32_t n_rows,
+                               seg_codes_t *out, seg_where_t *where);
+
 int seg_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, uint32_t n_rows,
                        seg_codes_t *out, seg_where_t *where)
+{
+    return segr_batch_failed(b, segr_batch_codes_of(b, col, rows, n_rows, out, where), where);
+}
+
+static int segr_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, uint32_t n_rows,
+                               seg_codes_t *out, seg_where_t *where)
 {
     const seg_file_t *f = b->file;
     if (!f || col < 0 || col >= FLOW_N_COLS || flow_cols[col].type != FLOW_T_ADDR)

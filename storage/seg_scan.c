@@ -87,10 +87,11 @@ static int seg_scan_group(seg_scan_ctx_t *c, int worker, seg_batch_t *b, seg_fil
     int rc = seg_batch_open(b, f, g, &where);
     if (rc == 0) {
         rc = c->batch(c->arg, worker, b);
-        /* A callback's error: name at least the file (a seg_batch_load error passed on as
-         * is keeps its name). */
+        /* A callback's error: name at least the file, and the place when it passed on a
+         * failed load's code (the load's own where was the callback's) */
         if (rc < 0)
-            seg_where_set(&where, seg_file_path(f), -rc < SEG_N_ERRORS ? -rc : 0, 0, 0);
+            seg_where_set(&where, seg_file_path(f), -rc < SEG_N_ERRORS ? -rc : 0,
+                          b->err_code == -rc ? b->err_offset : 0, 0);
     }
     if (rc < 0) {
         seg_scan_error(c, rc, &where);
