@@ -515,11 +515,11 @@ static double hb_rayleigh_p(double rbar, size_t n)
  * degrees of freedom, as Rayleigh's 2 n R^2 is. Returned as R = sqrt(Q / 2 n), so that
  * hb_rayleigh_p keeps its small-sample form; for periods far shorter than the mean interval
  * (w mu large) the memoryless vector vanishes, S is I / 2, and this is R itself: a real
- * timer's phases, concentrated near 0, lose almost nothing. */
-static double hb_beyond_memoryless(const double *d, size_t n, double T)
+ * timer's phases, concentrated near 0, lose almost nothing. (mc, ms): the mean phase vector
+ * at T, as the candidates' search summed it. */
+static double hb_beyond_memoryless(const double *d, size_t n, double T, double mc, double ms)
 {
-    double mc, ms, mu = 0;
-    hph_mean_vector(d, n, T, &mc, &ms);
+    double mu = 0;
     for (size_t i = 0; i < n; i++)
         mu += d[i];
     double a = 2 * M_PI / T * (mu / (double)n), a2 = a * a;
@@ -558,39 +558,47 @@ static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const
     const double qs[3] = {hb_q(sorted, n, 0.1), hb_q(sorted, n, 0.25), hb_q(sorted, n, 0.5)};
     free(recent);
     double best_r = 0;
-    double cand_t[12], cand_r[12];
+    double cand_t[12], cand_r[12], cand_c[12], cand_s[12]; /* period, |mean|, mean vector */
     int nc = 0;
     for (int i = 0; i < 3; i++)
         for (int k = 1; k <= 4; k++) {
             double T = qs[i] / k;
             if (T * 1000.0 < cfg->b_min_interval_ms || T <= 0)
                 continue;
-            double t = hb_refine(d, n, T), r = -1;
+            double t = hb_refine(d, n, T);
             /* candidates repeat (a steady timer's quantiles are equal, close periods refine
              * to one): the phases of a period already tried are not summed again */
-            for (int j = 0; j < nc && r < 0; j++)
-                if (cand_t[j] == t)
-                    r = cand_r[j];
-            if (r < 0)
-                r = hph_resultant(d, n, t);
+            int j = 0;
+            while (j < nc && cand_t[j] != t)
+                j++;
+            if (j < nc) {
+                cand_c[nc] = cand_c[j];
+                cand_s[nc] = cand_s[j];
+            } else {
+                hph_mean_vector(d, n, t, &cand_c[nc], &cand_s[nc]);
+            }
             cand_t[nc] = t;
-            cand_r[nc] = r;
+            cand_r[nc] = sqrt(cand_c[nc] * cand_c[nc] + cand_s[nc] * cand_s[nc]);
+            if (cand_r[nc] > best_r)
+                best_r = cand_r[nc];
             nc++;
-            if (r > best_r)
-                best_r = r;
         }
     /* The fundamental is the longest period whose phases are about as concentrated as the
      * best: its divisors concentrate the phases just as well, its multiples do not. */
     double T = 0, R = 0;
+    int at = -1;
     for (int i = 0; i < nc; i++)
         if (cand_r[i] >= 0.9 * best_r && cand_t[i] > T) {
             T = cand_t[i];
             R = cand_r[i];
+            at = i;
         }
     sc->period = T;
     sc->per_r = R;
     /* Bonferroni over the candidates tried: the best of twelve looks is not one look */
-    sc->per_p = (T > 0 ? hb_rayleigh_p(hb_beyond_memoryless(d, n, T), n) : 1) * nc;
+    sc->per_p =
+        (at >= 0 ? hb_rayleigh_p(hb_beyond_memoryless(d, n, T, cand_c[at], cand_s[at]), n) : 1) *
+        nc;
     if (sc->per_p > 1)
         sc->per_p = 1;
     sc->per = sc->per_p < cfg->b_alpha ? R : 0;
