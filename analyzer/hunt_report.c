@@ -574,10 +574,9 @@ static int hr_cmp(const void *pa, const void *pb)
     return hr_hunt_rank(a->hunt) - hr_hunt_rank(b->hunt);
 }
 
-/* Folds b into a (a wins: higher risk, or first in the fixed order). `agree`: b brings a hunt
- * that a's findings do not hold, so the confidence is raised a step; two findings of one hunt
- * on one fingerprint (the scan hunt's vertical scan and its service probing of one target)
- * are merged, but are not two hunts agreeing. */
+/* Folds b's own part into a, the winner (hr_merge_all decides the winner and the confidence:
+ * one step per other hunt, not per finding, so the scan hunt's vertical scan and its service
+ * probing of one target are merged without counting as two hunts agreeing). */
 static void hr_merge(hunt_finding_t *a, hunt_finding_t *b)
 {
     for (int i = 0; i < b->n_tech; i++)
