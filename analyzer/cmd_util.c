@@ -448,7 +448,7 @@ static char *cmd_intel_filter(const char *prog, const ti_db_t *db)
     }
     size_t len = (size_t)sprintf(text, "ip in [");
     for (size_t i = 0; i < n; i++) {
-        const hc_net_t *net = &ti_ioc_at(db, i)->net;
+        const flow_net_t *net = &ti_ioc_at(db, i)->net;
         len += flow_addr_format(&net->addr, text + len);
         int v4 = flow_addr_is_v4(&net->addr);
         len += (size_t)sprintf(text + len, "/%u ", v4 ? net->plen - 96u : net->plen);

@@ -345,44 +345,27 @@ static int flt_parse_net(flt_parser_t *p, int need_prefix, const char *after, fl
     if (t.kind != FLT_T_WORD || flt_tok_str(p, &t, buf, sizeof buf) != 0)
         return flt_fail(p, t.pos, what, &t);
     char *slash = strchr(buf, '/');
-    unsigned bits = 128;
-    if (slash) {
-        *slash = '\0';
-        char *end;
-        unsigned long v = strtoul(slash + 1, &end, 10);
-        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || v > 128)
-            return flt_fail(p, t.pos + (size_t)(slash - buf) + 1,
-                            "expected a prefix length after '/' in %s", &t);
-        bits = (unsigned)v;
-    } else if (need_prefix) {
+    if (!slash && need_prefix)
         return flt_fail(p, t.pos, what, &t);
-    }
-    flow_addr_t a;
-    if (flow_addr_parse(&a, buf) != 0)
+    flow_net_t net;
+    int rc = flow_net_parse(&net, buf);
+    size_t at_len = t.pos + (slash ? (size_t)(slash - buf) + 1 : 0);
+    if (rc == FLOW_NET_ELEN)
+        return flt_fail(p, at_len, "expected a prefix length after '/' in %s", &t);
+    if (rc == FLOW_NET_ELEN4)
+        return flt_fail(p, at_len, "an IPv4 prefix length is 0 to 32 in %s", &t);
+    if (rc != 0)
         return flt_fail(p, t.pos, what, &t);
-    int v4_text = strchr(buf, ':') == NULL; /* ::ffff:10.0.0.0/104 is written as IPv6 */
-    if (v4_text) {
-        if (slash && bits > 32)
-            return flt_fail(p, t.pos + (size_t)(slash - buf) + 1,
-                            "an IPv4 prefix length is 0 to 32 in %s", &t);
-        /* IPv4 is held IPv4-mapped: its /n is a /(96+n) of the 16-byte form */
-        bits = slash ? bits + 96 : 128;
-    }
-    uint8_t m[16] = {0}, n[16];
-    for (unsigned i = 0; i < 16; i++) {
-        unsigned have = bits > i * 8 ? bits - i * 8 : 0;
-        m[i] = have >= 8 ? 0xff : (uint8_t)(0xff00 >> have);
-        n[i] = a.b[i] & m[i]; /* nfdump masks the host bits silently; so do we */
-    }
+    flow_addr_t m;
+    flow_addr_mask(&m,
+                   &(flow_addr_t){.b = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+                   net.plen);
     tpl->kind = FLT_NET;
-    tpl->bits = (uint8_t)bits;
-    memcpy(tpl->net, n, 16);
-    memcpy(tpl->mask, m, 16);
-    /* An IPv6 network wider than ::ffff:0:0/96 and around it (::/0, ::/8) means IPv6
-     * addresses: the IPv4 ones are held in that block, and `net ::/0` selecting IPv4 flows
-     * (or `not net ::/0` none) would surprise. One written inside the block means IPv4. */
-    tpl->v6only = 0; /* before flt_net_meets reads it */
-    tpl->v6only = !v4_text && bits < 96 && flt_net_meets(tpl, flt_mapped_block);
+    tpl->bits = net.plen;
+    memcpy(tpl->net, net.addr.b, 16);
+    memcpy(tpl->mask, m.b, 16);
+    tpl->v6only = net.v6only;
     return 0;
 }
 

@@ -80,20 +80,11 @@ char *hj_xstrdup(const char *s);
 
 /* ---- configuration (hunt_config.c) --------------------------------------------------------- */
 
-/* A network: IPv4 held IPv4-mapped, so plen counts over all 128 bits (a /24 is 120). An
- * IPv6 network written around the block that holds IPv4 (::/0, ::/1) means IPv6 addresses
- * only (v6only), as in the filter language: ::/0 is 'every IPv6 host', not every host. */
-typedef struct hc_net {
-    flow_addr_t addr;
-    uint8_t plen;
-    uint8_t v6only;
-} hc_net_t;
-
 enum { HC_ALLOW_HOST, HC_ALLOW_DST, HC_ALLOW_PORT };
 
 typedef struct hc_allow {
     int kind;
-    hc_net_t net;  /* host, dst */
+    flow_net_t net; /* host, dst */
     uint16_t port; /* port */
     uint8_t proto; /* port: 6, 17 or 0 for both */
     char hunt[16]; /* "" for every hunt, else the one hunt it applies to */
@@ -416,9 +407,9 @@ typedef struct hunt_config {
 #define HC_X_FIELD(sec, key, field, def, lo, hi, kind, doc) double field;
     HC_NUMBERS(HC_X_FIELD)
 #undef HC_X_FIELD
-    hc_net_t *internal;
+    flow_net_t *internal;
     int n_internal;
-    hc_net_t *resolvers;
+    flow_net_t *resolvers;
     int n_resolvers;
     hc_allow_t *allow;
     int n_allow;
@@ -429,7 +420,7 @@ typedef struct hunt_config {
     uint8_t remote_admin[8192];                 /* remote-admin and C2 defaults (TCP, UDP) */
     uint8_t benign_svc[8192];                   /* SaaS, VPN, VoIP, gaming service ports */
     /* non-app (hunt_nonapp.c): */
-    hc_net_t *vpn_peers; /* known VPN endpoints: their tunnels are allow-listed */
+    flow_net_t *vpn_peers; /* known VPN endpoints: their tunnels are allow-listed */
     int n_vpn_peers;
     /* [general] filter, filter_file: what a run without FILTER or -f hunts ("": every flow;
      * flowhunt cat's language, checked when the file is read) */
@@ -443,9 +434,9 @@ typedef struct hunt_config {
     /* miner (hunt_miner.c): [miner] ports, p2p_ports, servers, pools = FILE */
     uint8_t m_ports[8192], m_p2p_ports[8192]; /* bit per port: pool ports, p2p node ports */
     uint8_t m_web_ports[8192];                /* pool ports that web servers use too */
-    hc_net_t *m_pools;                        /* pool addresses and networks (pools = FILE) */
+    flow_net_t *m_pools;                      /* pool addresses and networks (pools = FILE) */
     int n_m_pools;
-    hc_net_t *m_servers; /* server segments: a High miner there is Critical */
+    flow_net_t *m_servers; /* server segments: a High miner there is Critical */
     int n_m_servers;
     char m_pool_file[512];
     /* intel (hunt_intel.c): */
@@ -458,17 +449,15 @@ void hc_defaults(hunt_config_t *c);
 int hc_load(hunt_config_t *c, const char *path, char *err, size_t err_cap);
 /* "10.0.0.0/16,fd00::/8" replaces the internal networks (or resolvers with plen forced to
  * host); 0 or -1 with a message. */
-int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char *err,
+int hc_set_nets(flow_net_t **nets, int *n, const char *list, int hosts_only, char *err,
                 size_t err_cap);
 /* Lines "host|dst|port[@hunt] = VALUE REASON" as in the [allow] section (an [allow] header
  * may stand above them), replacing the entries c had. */
 int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap);
-int hc_parse_net(const char *s, hc_net_t *out);
 void hc_free(hunt_config_t *c);
 /* Writes the configuration as an INI file (defaults documented). */
 void hc_print(const hunt_config_t *c, FILE *out);
 
-int hc_in_net(const hc_net_t *n, const flow_addr_t *a);
 int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a);
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a);
 int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port);
@@ -477,7 +466,7 @@ int hc_port_listed(const uint8_t *bits, uint16_t port);
 /* The first allow entry that covers (hunt, host, peer, port, proto), or NULL. peer may be
  * NULL (no single peer). */
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
-                             const hc_net_t *peer, int port, uint8_t proto);
+                             const flow_net_t *peer, int port, uint8_t proto);
 
 /* ---- prepared conversations (hunt_prep.c) -------------------------------------------------- */
 

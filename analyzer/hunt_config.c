@@ -137,62 +137,10 @@ void hc_free(hunt_config_t *c)
     c->n_internal = c->n_resolvers = c->n_allow = 0;
 }
 
-int hc_parse_net(const char *s, hc_net_t *out)
-{
-    char buf[80];
-    size_t len = strlen(s);
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, s, len + 1);
-    char *slash = strchr(buf, '/');
-    long plen = -1;
-    if (slash) {
-        char *end;
-        *slash = '\0';
-        errno = 0;
-        plen = strtol(slash + 1, &end, 10);
-        /* digits only: strtol takes "-1" (then read as "no length": one host) and " 8" */
-        if (errno || slash[1] < '0' || slash[1] > '9' || *end)
-            return -1;
-    }
-    if (flow_addr_parse(&out->addr, buf) != 0)
-        return -1;
-    /* the length counts in the notation's own bits: IPv6 text (an IPv4-mapped address among
-     * it, ::ffff:10.0.11.0/120) over 128, IPv4 text over 32 */
-    int v4_text = strchr(buf, ':') == NULL;
-    if (plen < 0)
-        plen = v4_text ? 32 : 128;
-    if (plen > (v4_text ? 32 : 128))
-        return -1;
-    out->plen = (uint8_t)(v4_text ? 96 + plen : plen);
-    out->v6only = !v4_text && plen < 96; /* its range reaches round ::ffff:0:0/96 */
-    /* Clear host bits, so 10.0.0.1/16 means 10.0.0.0/16. */
-    for (int i = 0; i < 16; i++) {
-        int keep = out->plen - i * 8;
-        if (keep >= 8)
-            continue;
-        out->addr.b[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
-    }
-    return 0;
-}
-
-int hc_in_net(const hc_net_t *n, const flow_addr_t *a)
-{
-    if (n->v6only && flow_addr_is_v4(a))
-        return 0;
-    int full = n->plen / 8, rem = n->plen % 8;
-    if (memcmp(n->addr.b, a->b, (size_t)full) != 0)
-        return 0;
-    if (rem == 0)
-        return 1;
-    uint8_t mask = (uint8_t)(0xff << (8 - rem));
-    return (a->b[full] & mask) == n->addr.b[full];
-}
-
-int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char *err,
+int hc_set_nets(flow_net_t **nets, int *n, const char *list, int hosts_only, char *err,
                 size_t err_cap)
 {
-    hc_net_t *v = NULL;
+    flow_net_t *v = NULL;
     int k = 0;
     const char *p = list;
     while (*p) {
@@ -209,8 +157,8 @@ int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char 
         }
         memcpy(item, p, len);
         item[len] = '\0';
-        hc_net_t net;
-        if (hc_parse_net(item, &net) != 0 || (hosts_only && net.plen != 128)) {
+        flow_net_t net;
+        if (flow_net_parse(&net, item) != 0 || (hosts_only && net.plen != 128)) {
             snprintf(err, err_cap, "'%s' is not %s", item,
                      hosts_only ? "an address" : "an address or CIDR network");
             free(v);
@@ -229,7 +177,7 @@ int hc_set_nets(hc_net_t **nets, int *n, const char *list, int hosts_only, char 
 int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a)
 {
     for (int i = 0; i < c->n_internal; i++)
-        if (hc_in_net(&c->internal[i], a))
+        if (flow_net_has(&c->internal[i], a))
             return 1;
     return 0;
 }
@@ -237,7 +185,7 @@ int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a)
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a)
 {
     for (int i = 0; i < c->n_resolvers; i++)
-        if (hc_in_net(&c->resolvers[i], a))
+        if (flow_net_has(&c->resolvers[i], a))
             return 1;
     return 0;
 }
@@ -257,17 +205,17 @@ int hc_port_listed(const uint8_t *bits, uint16_t port)
 }
 
 const hc_allow_t *hc_allowed(const hunt_config_t *c, const char *hunt, const flow_addr_t *host,
-                             const hc_net_t *peer, int port, uint8_t proto)
+                             const flow_net_t *peer, int port, uint8_t proto)
 {
     for (int i = 0; i < c->n_allow; i++) {
         const hc_allow_t *a = &c->allow[i];
         if (a->hunt[0] && strcmp(a->hunt, hunt) != 0)
             continue;
-        if (a->kind == HC_ALLOW_HOST && host && hc_in_net(&a->net, host))
+        if (a->kind == HC_ALLOW_HOST && host && flow_net_has(&a->net, host))
             return a;
         /* a peer network (a scan's targets, a beacon's /24) inside the entry's */
         if (a->kind == HC_ALLOW_DST && peer && a->net.plen <= peer->plen &&
-            hc_in_net(&a->net, &peer->addr))
+            flow_net_has(&a->net, &peer->addr))
             return a;
         if (a->kind == HC_ALLOW_PORT && port >= 0 && a->port == port &&
             (a->proto == 0 || a->proto == proto))
@@ -354,7 +302,7 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
     hc_clean_text(a.text);
     if (strcmp(k, "host") == 0 || strcmp(k, "dst") == 0) {
         a.kind = k[0] == 'h' ? HC_ALLOW_HOST : HC_ALLOW_DST;
-        if (hc_parse_net(item, &a.net) != 0) {
+        if (flow_net_parse(&a.net, item) != 0) {
             snprintf(why, why_cap, "'%s' is not an address or CIDR network", item);
             return -1;
         }
@@ -437,10 +385,10 @@ static int hc_load_pools(hunt_config_t *c, const char *path, char *why, size_t w
         }
         line[strcspn(line, "#")] = '\0';
         char *t = hc_trim(line);
-        hc_net_t n;
+        flow_net_t n;
         if (!*t)
             continue;
-        if (hc_parse_net(t, &n) != 0) {
+        if (flow_net_parse(&n, t) != 0) {
             snprintf(why, why_cap, "pools: %s:%d: '%.80s' is not an address or network", path,
                      lineno, t);
             rc = -1;
@@ -658,7 +606,7 @@ int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap)
     return hc_read(c, path, "allow", err, err_cap);
 }
 
-static void hc_print_nets(FILE *out, const char *key, const hc_net_t *v, int n)
+static void hc_print_nets(FILE *out, const char *key, const flow_net_t *v, int n)
 {
     fprintf(out, "%s = ", key);
     for (int i = 0; i < n; i++) {

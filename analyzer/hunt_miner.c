@@ -82,7 +82,7 @@ static int hm_is_pool(const hm_state_t *s, const flow_addr_t *a)
     if (s->pool_exact.n && hj_lookup(&s->pool_exact, a->b, 16) != UINT64_MAX)
         return 1;
     for (int i = 0; s->pool_nets && i < s->cfg->n_m_pools; i++)
-        if (s->cfg->m_pools[i].plen < 128 && hc_in_net(&s->cfg->m_pools[i], a))
+        if (s->cfg->m_pools[i].plen < 128 && flow_net_has(&s->cfg->m_pools[i], a))
             return 1;
     return 0;
 }
@@ -265,7 +265,7 @@ static void hm_finish(void *st, hunt_findings_t *out)
         int risk = persistent ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
         int server = 0;
         for (int j = 0; j < cfg->n_m_servers; j++)
-            server |= hc_in_net(&cfg->m_servers[j], &u->host);
+            server |= flow_net_has(&cfg->m_servers[j], &u->host);
         if (risk == HUNT_RISK_HIGH && server)
             risk = HUNT_RISK_CRITICAL;
         hunt_finding_t *f = hunt_finding_new(out, "miner");

@@ -231,8 +231,8 @@ void hunt_finding_suppress(hunt_finding_t *f, const hc_allow_t *al)
 
 void hunt_finding_allow(const hunt_config_t *cfg, hunt_finding_t *f, int peer_is_key)
 {
-    hc_net_t peer;
-    int has_peer = peer_is_key && f->peer[0] && hc_parse_net(f->peer, &peer) == 0;
+    flow_net_t peer;
+    int has_peer = peer_is_key && f->peer[0] && flow_net_parse(&peer, f->peer) == 0;
     const hc_allow_t *al =
         hc_allowed(cfg, f->hunt, &f->host, has_peer ? &peer : NULL, f->port, f->proto);
     if (al)
@@ -242,7 +242,7 @@ void hunt_finding_allow(const hunt_config_t *cfg, hunt_finding_t *f, int peer_is
 void hunt_finding_vpn_peer(const hunt_config_t *cfg, hunt_finding_t *f, const flow_addr_t *peer)
 {
     for (int i = 0; i < cfg->n_vpn_peers; i++)
-        if (hc_in_net(&cfg->vpn_peers[i], peer)) {
+        if (flow_net_has(&cfg->vpn_peers[i], peer)) {
             f->suppressed = 1;
             /* the action quotes allow_reason: "None while the allow-list entry stands ()" */
             snprintf(f->suppressed_reason, sizeof f->suppressed_reason,

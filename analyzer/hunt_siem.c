@@ -196,8 +196,8 @@ static int hx_direction(const hunt_finding_t *f, const hr_opts_t *o)
 {
     if (!o->cfg || !f->peer[0])
         return HX_DIR_UNKNOWN;
-    hc_net_t peer;
-    if (hc_parse_net(f->peer, &peer) != 0)
+    flow_net_t peer;
+    if (flow_net_parse(&peer, f->peer) != 0)
         return HX_DIR_UNKNOWN;
     int h = hc_is_internal(o->cfg, &f->host), p = hc_is_internal(o->cfg, &peer.addr);
     int from = f->peer_originated ? p : h, to = f->peer_originated ? h : p;

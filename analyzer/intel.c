@@ -130,19 +130,19 @@ static const char *ti_str(ti_db_t *db, const char *s, size_t n)
     return d;
 }
 
-static void ti_mask(const flow_addr_t *a, int plen, uint8_t out[16])
+/* The key an indicator's network is filed under: its length, then its masked address. */
+static void ti_key(const flow_addr_t *a, unsigned plen, uint8_t key[17])
 {
-    for (int i = 0; i < 16; i++) {
-        int keep = plen - i * 8;
-        out[i] = keep >= 8 ? a->b[i] : keep <= 0 ? 0 : (uint8_t)(a->b[i] & (0xff << (8 - keep)));
-    }
+    flow_addr_t m;
+    flow_addr_mask(&m, a, plen);
+    key[0] = (uint8_t)plen;
+    memcpy(key + 1, m.b, 16);
 }
 
 static void ti_add(ti_db_t *db, const ti_ioc_t *ioc)
 {
     uint8_t key[17];
-    key[0] = ioc->net.plen;
-    ti_mask(&ioc->net.addr, ioc->net.plen, key + 1);
+    ti_key(&ioc->net.addr, ioc->net.plen, key);
     int is_new;
     uint64_t cid = hj_intern(&db->keys, key, sizeof key, &is_new);
     uint64_t idx = db->ents.n;
@@ -184,15 +184,15 @@ const ti_ioc_t *ti_match(const ti_db_t *db, const flow_addr_t *a, int port, uint
         if (!db->have[plen])
             continue;
         uint8_t key[17];
-        key[0] = (uint8_t)plen;
-        ti_mask(a, plen, key + 1);
+        ti_key(a, (unsigned)plen, key);
         uint64_t cid = hj_lookup(&db->keys, key, sizeof key);
         if (cid == UINT64_MAX)
             continue;
         const ti_ioc_t *best = NULL;
         for (uint64_t k = chains[cid].head; k; k = ents[k - 1].next) {
             const ti_ioc_t *i = &ents[k - 1].ioc;
-            if ((i->port < 0 || i->port == port || port == TI_ANY_PORT) &&
+            if (!(i->net.v6only && flow_addr_is_v4(a)) &&
+                (i->port < 0 || i->port == port || port == TI_ANY_PORT) &&
                 (i->confidence < 0 || i->confidence >= min_conf) && ti_valid(i, t0_ms, t1_ms) &&
                 ti_better(i, best))
                 best = i;
@@ -227,7 +227,7 @@ static int ti_parse_port(const char *s, int *port)
     return 0;
 }
 
-int ti_parse_ioc(const char *s, hc_net_t *net, int *port, const char **why)
+int ti_parse_ioc(const char *s, flow_net_t *net, int *port, const char **why)
 {
     char buf[96];
     size_t len = strlen(s);
@@ -272,31 +272,14 @@ int ti_parse_ioc(const char *s, hc_net_t *net, int *port, const char **why)
         *why = "port is not 1-65535";
         return -1;
     }
-    /* ADDR[/LEN]; parsed here rather than by hc_parse_net so the fuzzer links no more of the
-     * analyzer than this file */
-    char *slash = strchr(addr, '/');
-    int plen = -1;
-    if (slash) {
-        size_t nd = strspn(slash + 1, "0123456789");
-        if (nd == 0 || nd > 3 || slash[1 + nd] != '\0') {
-            *why = "prefix length is not a number";
-            return -1;
-        }
-        *slash = '\0';
-        plen = atoi(slash + 1);
-    }
-    if (flow_addr_parse(&net->addr, addr) != 0) {
-        *why = "not an IP address or network";
+    int rc = flow_net_parse(net, addr);
+    if (rc != 0) {
+        *why = rc == FLOW_NET_ELEN    ? "prefix length is not a number of 0 to 128"
+               : rc == FLOW_NET_ELEN4 ? "prefix length too long for the address family"
+                                      : "not an IP address or network";
         return -1;
     }
-    int v4 = flow_addr_is_v4(&net->addr);
-    if (plen > (v4 ? 32 : 128)) {
-        *why = "prefix length too long for the address family";
-        return -1;
-    }
-    net->plen = (uint8_t)(plen < 0 ? 128 : v4 ? 96 + plen : plen);
-    net->v6only = 0; /* an IPv6 indicator is /16 or longer: never round the IPv4 block */
-    ti_mask(&net->addr, net->plen, net->addr.b); /* 10.0.0.1/16 means 10.0.0.0/16 */
+    int v4 = net->plen >= 96 && flow_addr_is_v4(&net->addr);
     if (net->plen < (v4 ? 96 + TI_MIN_PLEN_V4 : TI_MIN_PLEN_V6)) {
         *why = v4 ? "network broader than /8" : "network broader than /16";
         return -1;
@@ -477,7 +460,7 @@ static int ti_keep(ti_ld_t *ld, const char *where, const char *text, int port, c
 static void ti_keep_guess(ti_ld_t *ld, const char *where, const char *text, int port,
                           const ti_meta_t *m)
 {
-    hc_net_t net;
+    flow_net_t net;
     int text_port;
     const char *why;
     if (ti_parse_ioc(text, &net, &text_port, &why) != 0 &&

@@ -20,7 +20,7 @@ typedef struct ti_db ti_db_t;
 
 /* One indicator. The strings belong to the database. */
 typedef struct ti_ioc {
-    hc_net_t net;                     /* IPv4 held IPv4-mapped: a /24 has plen 120 */
+    flow_net_t net;                   /* IPv4 held IPv4-mapped: a /24 has plen 120 */
     int port;                         /* -1: any; else only this port on the indicator's side */
     int confidence;                   /* 0..100, or -1 when the feed states none */
     uint64_t valid_from, valid_until; /* ms since the epoch; 0 when open */
@@ -73,6 +73,6 @@ const ti_feed_t *ti_feed(const ti_db_t *db, size_t i);
 
 /* Parses one indicator's text: an address, a network (ADDR/LEN), optionally followed by a port
  * as ADDR|PORT, IPv4:PORT or [IPv6]:PORT. *port is -1 without one. 0, or -1 with a reason. */
-int ti_parse_ioc(const char *s, hc_net_t *net, int *port, const char **why);
+int ti_parse_ioc(const char *s, flow_net_t *net, int *port, const char **why);
 
 #endif

@@ -7,6 +7,7 @@
 #include "flow.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 const flow_col_info_t flow_cols[FLOW_N_COLS] = {
@@ -120,4 +121,54 @@ int flow_addr_parse(flow_addr_t *a, const char *s)
         return 0;
     }
     return -1;
+}
+
+void flow_addr_mask(flow_addr_t *out, const flow_addr_t *a, unsigned plen)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = plen > i * 8 ? plen - i * 8 : 0;
+        out->b[i] = keep >= 8 ? a->b[i] : (uint8_t)(a->b[i] & (0xff00 >> keep));
+    }
+}
+
+int flow_net_parse(flow_net_t *n, const char *s)
+{
+    char buf[FLOW_ADDR_STRLEN + 8];
+    size_t len = strlen(s);
+    if (len >= sizeof buf)
+        return FLOW_NET_EADDR;
+    memcpy(buf, s, len + 1);
+    char *slash = strchr(buf, '/');
+    int plen = -1;
+    if (slash) {
+        /* digits only: strtol would take "-1", " 8" and "+8" */
+        size_t nd = strspn(slash + 1, "0123456789");
+        if (nd == 0 || nd > 3 || slash[1 + nd] != '\0' || (plen = atoi(slash + 1)) > 128)
+            return FLOW_NET_ELEN;
+        *slash = '\0';
+    }
+    flow_addr_t a;
+    if (flow_addr_parse(&a, buf) != 0)
+        return FLOW_NET_EADDR;
+    int v4_text = strchr(buf, ':') == NULL; /* ::ffff:10.0.0.0/104 is written as IPv6 */
+    if (v4_text && plen > 32)
+        return FLOW_NET_ELEN4;
+    if (plen < 0)
+        plen = v4_text ? 32 : 128;
+    n->plen = (uint8_t)(v4_text ? 96 + plen : plen);
+    flow_addr_mask(&n->addr, &a, n->plen);
+    flow_addr_t block;
+    flow_addr_mask(&block, &(flow_addr_t){.b = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}},
+                   n->plen);
+    n->v6only = !v4_text && n->plen < 96 && flow_addr_eq(&block, &n->addr);
+    return 0;
+}
+
+int flow_net_has(const flow_net_t *n, const flow_addr_t *a)
+{
+    if (n->v6only && flow_addr_is_v4(a))
+        return 0;
+    flow_addr_t m;
+    flow_addr_mask(&m, a, n->plen);
+    return flow_addr_eq(&m, &n->addr);
 }

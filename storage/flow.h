@@ -167,5 +167,29 @@ uint32_t flow_addr_v4(const flow_addr_t *a);
 size_t flow_addr_format(const flow_addr_t *a, char out[FLOW_ADDR_STRLEN]);
 /* Parses either text form; 0 on success, -1 when `s` is not an address. */
 int flow_addr_parse(flow_addr_t *a, const char *s);
+/* `a` with all but its first `plen` bits (of the 16-byte form) cleared, into `out`. */
+void flow_addr_mask(flow_addr_t *out, const flow_addr_t *a, unsigned plen);
+
+/* A network as every part of flowhunt writes it (filters, configuration, intel lists):
+ * ADDR or ADDR/LEN, LEN in the notation's own bits (IPv4 text over 32; IPv6 text over 128,
+ * an IPv4-mapped address among it: ::ffff:10.0.11.0/120). IPv4 is held IPv4-mapped, so plen
+ * counts over all 128 bits (a /24 is 120). An IPv6 network written around the block that
+ * holds IPv4 (::/0, ::/8) means IPv6 addresses only (v6only): `::/0` is every IPv6 host, not
+ * every host, while one written inside the block (::ffff:0:0/96) means IPv4 ones. */
+typedef struct flow_net {
+    flow_addr_t addr; /* host bits cleared: 10.0.0.1/16 means 10.0.0.0/16, as nfdump */
+    uint8_t plen;
+    uint8_t v6only;
+} flow_net_t;
+
+enum {
+    FLOW_NET_EADDR = -1, /* ADDR is not an address */
+    FLOW_NET_ELEN = -2,  /* LEN is not a number of 0 to 128 written in digits */
+    FLOW_NET_ELEN4 = -3, /* IPv4 text with LEN over 32 */
+};
+/* 0, or the FLOW_NET_E* that says what is wrong with `s`. */
+int flow_net_parse(flow_net_t *n, const char *s);
+/* Whether the network holds address `a`. */
+int flow_net_has(const flow_net_t *n, const flow_addr_t *a);
 
 #endif

@@ -89,7 +89,7 @@ static char *et_slurp(FILE *f)
 /* ---- the source JSON as an oracle ------------------------------------------------------------ */
 
 typedef struct et_net {
-    hc_net_t net; /* IPv4 held mapped, plen over 128 bits */
+    flow_net_t net; /* IPv4 held mapped, plen over 128 bits */
     int v4;
     json_t *data;
 } et_net_t;
@@ -114,10 +114,10 @@ static int et_parse_net(const char *key, et_net_t *out)
     }
     char cidr[96];
     snprintf(cidr, sizeof cidr, "%s/%d", text, plen);
-    return hc_parse_net(cidr, &out->net);
+    return flow_net_parse(&out->net, cidr);
 }
 
-static void et_last(const hc_net_t *n, flow_addr_t *out)
+static void et_last(const flow_net_t *n, flow_addr_t *out)
 {
     *out = n->addr;
     for (int i = 0; i < 128; i++)
@@ -173,7 +173,7 @@ static void et_against_source(const char *src, const char *db, int asn, int *n_v
             int shadowed = 0;
             for (size_t j = 0; j < k && !shadowed; j++)
                 shadowed = j != i && nets[j].net.plen > nets[i].net.plen &&
-                           hc_in_net(&nets[j].net, &ends[e]);
+                           flow_net_has(&nets[j].net, &ends[e]);
             if (shadowed)
                 continue;
             hunt_geo_t g;

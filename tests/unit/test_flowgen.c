@@ -858,12 +858,13 @@ static int tfg_truth_read(const char *name, tfg_case_t *cases, int cap)
 }
 
 /* `addr` is `where`, or inside it when `where` is a prefix ("10.0.19.0/24", "0.0.0.0/0"): the
- * analyzer's own network matching (hc_parse_net, hc_in_net). */
+ * analyzer's own network matching (flow_net_parse, flow_net_has). */
 static int tfg_addr_in(const char *addr, const char *where)
 {
-    hc_net_t net;
+    flow_net_t net;
     flow_addr_t a;
-    return hc_parse_net(where, &net) == 0 && flow_addr_parse(&a, addr) == 0 && hc_in_net(&net, &a);
+    return flow_net_parse(&net, where) == 0 && flow_addr_parse(&a, addr) == 0 &&
+           flow_net_has(&net, &a);
 }
 
 /* Field `idx` (0-based) of a CSV line, copied into out. */

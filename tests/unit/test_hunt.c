@@ -32,12 +32,13 @@ static int th_recall_case(const test_truth_t *c)
 }
 
 /* `addr` is `where`, or inside it when `where` is a prefix ("10.0.19.0/24", "0.0.0.0/0"): the
- * analyzer's own network matching (hc_parse_net, hc_in_net). */
+ * analyzer's own network matching (flow_net_parse, flow_net_has). */
 static int th_addr_in(const char *addr, const char *where)
 {
-    hc_net_t net;
+    flow_net_t net;
     flow_addr_t a;
-    return hc_parse_net(where, &net) == 0 && flow_addr_parse(&a, addr) == 0 && hc_in_net(&net, &a);
+    return flow_net_parse(&net, where) == 0 && flow_addr_parse(&a, addr) == 0 &&
+           flow_net_has(&net, &a);
 }
 
 /* An allow-list naming as scanners the hosts of every truth line whose scenario starts with
@@ -624,18 +625,31 @@ TEST_IMPL(hunt_allow_as_reported)
     hc_free(&c);
     /* an IPv6 network round the IPv4 block means IPv6 hosts (as in filters): ::/0 allow-listed
      * every IPv4 host too; an IPv4-mapped network is written with an IPv6 length */
-    hc_net_t n;
+    flow_net_t n;
     flow_addr_t a4, a6;
     ASSERT_EQ(flow_addr_parse(&a4, "10.0.11.66"), 0);
     ASSERT_EQ(flow_addr_parse(&a6, "2001:db8::1"), 0);
-    ASSERT_EQ(hc_parse_net("::/0", &n), 0);
-    ASSERT_EQ(hc_in_net(&n, &a4), 0);
-    ASSERT_EQ(hc_in_net(&n, &a6), 1);
-    ASSERT_EQ(hc_parse_net("::ffff:10.0.11.0/120", &n), 0);
-    ASSERT_EQ(hc_in_net(&n, &a4), 1);
-    ASSERT_EQ(hc_parse_net("::ffff:0:0/96", &n), 0); /* the IPv4 block itself */
-    ASSERT_EQ(hc_in_net(&n, &a4), 1);
-    ASSERT_EQ(hc_parse_net("10.0.0.0/33", &n), -1);
+    ASSERT_EQ(flow_net_parse(&n, "::/0"), 0);
+    ASSERT_EQ(flow_net_has(&n, &a4), 0);
+    ASSERT_EQ(flow_net_has(&n, &a6), 1);
+    ASSERT_EQ(flow_net_parse(&n, "::ffff:10.0.11.0/120"), 0);
+    ASSERT_EQ(flow_net_has(&n, &a4), 1);
+    ASSERT_EQ(flow_net_parse(&n, "::ffff:0:0/96"), 0); /* the IPv4 block itself */
+    ASSERT_EQ(flow_net_has(&n, &a4), 1);
+    ASSERT_EQ(flow_net_parse(&n, "10.0.0.0/33"), FLOW_NET_ELEN4);
+    ASSERT_EQ(flow_net_parse(&n, "10.0.0.0/-1"), FLOW_NET_ELEN);
+    ASSERT_EQ(flow_net_parse(&n, "10.0.0.0/ 8"), FLOW_NET_ELEN);
+    ASSERT_EQ(flow_net_parse(&n, "2001:db8::/129"), FLOW_NET_ELEN);
+    ASSERT_EQ(flow_net_parse(&n, "10.0.0.300/8"), FLOW_NET_EADDR);
+    ASSERT_EQ(flow_net_parse(&n, ""), FLOW_NET_EADDR);
+    ASSERT_EQ(flow_net_parse(&n, "10.1.2.3/16"), 0); /* host bits cleared, as nfdump */
+    char nb[FLOW_ADDR_STRLEN];
+    flow_addr_format(&n.addr, nb);
+    ASSERT_STR_EQ(nb, "10.1.0.0");
+    ASSERT_EQ(n.plen, 112);
+    ASSERT_EQ(n.v6only, 0);
+    ASSERT_EQ(flow_net_parse(&n, "2001:db8::/32"), 0); /* not round the IPv4 block */
+    ASSERT_EQ(n.v6only, 0);
     /* no internal network: refused, not a run that finds nothing and exits 0; a filter on the
      * command line is the configuration's, as --print-config shows */
     char *out;

@@ -382,6 +382,13 @@ TEST_IMPL(intel_longest_prefix)
     /* IPv4-mapped IPv6 is the IPv4 address; other IPv6 never matches IPv4 networks */
     IT_EXPECT(db, "::ffff:198.51.3.3", 80, IT_MAR1, "198.51.0.0/16");
     IT_EXPECT(db, "::c633:303", 80, IT_MAR1, NULL);
+    /* networks in the one notation of filters and the configuration: IPv6 text round the
+     * IPv4 block means IPv6 hosts (::/16 had matched every IPv4 address), and an IPv4-mapped
+     * network takes an IPv6 length */
+    ASSERT_EQ(it_load(db, "v6.txt", "::/16\n::ffff:203.0.113.0/120\n", NULL), 2);
+    IT_EXPECT(db, "198.52.0.1", 80, IT_MAR1, NULL);
+    IT_EXPECT(db, "::1:2", 80, IT_MAR1, "::/16");
+    IT_EXPECT(db, "203.0.113.9", 80, IT_MAR1, "::ffff:203.0.113.0/120");
     /* one prefix, several indicators: the one naming the port, then the higher confidence */
     IT_EXPECT(db, "192.0.2.1", 443, IT_MAR1, "192.0.2.1|443");
     const ti_ioc_t *m = it_match(db, "192.0.2.1", 80, IT_MAR1);

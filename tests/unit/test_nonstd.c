@@ -1170,11 +1170,11 @@ TEST_IMPL(longconn_stratosphere_ctu_normal)
 /* A finding's host and peer fall in a truth case's host and peer (an address or a network). */
 static int tn_covers(const char *pattern, const char *addr)
 {
-    hc_net_t n;
+    flow_net_t n;
     flow_addr_t a;
-    if (hc_parse_net(pattern, &n) != 0 || flow_addr_parse(&a, addr) != 0)
+    if (flow_net_parse(&n, pattern) != 0 || flow_addr_parse(&a, addr) != 0)
         return strcmp(pattern, addr) == 0;
-    return hc_in_net(&n, &a);
+    return flow_net_has(&n, &a);
 }
 
 typedef struct tn_score {
