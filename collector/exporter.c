@@ -252,12 +252,13 @@ refuse:
 }
 
 /* A jump forward of more than EXP_SEQ_MAX_GAP units is not loss but a restarted exporter, and
- * so is a jump backwards beyond the reorder window, or any jump back with a boot time
- * DEC_RESTART_MS later (v5, v9: a restart whose new sequence starts within the window's
- * distance behind the old one, which looked late until it passed it): the count
- * resynchronises there. A datagram a little behind (within the window, a few datagrams'
- * worth) arrived late or twice; it leaves the expectation alone, and fills the part of a
- * pending gap it covers (a duplicate covers none). */
+ * so is a jump backwards with a boot time DEC_RESTART_MS later (v5, v9: a restart whose new
+ * sequence starts just behind the old one, which looked late until it passed it) or, where
+ * the header carries no boot time (IPFIX), beyond the reorder window: the count
+ * resynchronises there. A datagram behind with the same boot time (however far: a stale
+ * copy), or a little behind without one (within the window, a few datagrams' worth), arrived
+ * late or twice; it leaves the expectation alone, and fills the part of a pending gap it
+ * covers (a duplicate covers none). So does one from before the last restart. */
 #define EXP_SEQ_MAX_GAP (1u << 24)
 #define EXP_SEQ_REORDER_WINDOW 1024u
 
@@ -316,7 +317,12 @@ static void exp_seq_fill(exp_domain_t *d, uint32_t seq, uint32_t units)
 void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h)
 {
     uint32_t seq = h->sequence, units = h->seq_units;
-    int reboot = h->have_boot && d->have_boot && h->boot_ms > d->boot_ms + DEC_RESTART_MS;
+    int boots = h->have_boot && d->have_boot;
+    int reboot = boots && h->boot_ms > d->boot_ms + DEC_RESTART_MS;
+    if (boots && h->boot_ms + DEC_RESTART_MS < d->boot_ms) {
+        d->seq_late++; /* sent before the exporter's last restart, arriving now */
+        return;
+    }
     if (h->have_boot && (!d->have_boot || h->boot_ms > d->boot_ms)) {
         d->boot_ms = h->boot_ms;
         d->have_boot = 1;
@@ -330,7 +336,7 @@ void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h)
                 exp_seq_commit(d, 0);
             d->pend_lo[d->n_pend] = d->next_seq;
             d->pend_n[d->n_pend++] = (uint32_t)diff;
-        } else if (diff < 0 && -diff <= EXP_SEQ_REORDER_WINDOW && !reboot) {
+        } else if (diff < 0 && !reboot && (boots || -diff <= EXP_SEQ_REORDER_WINDOW)) {
             d->seq_late++;
             exp_seq_fill(d, seq, units);
             return; /* keep expecting what we expected */
@@ -341,6 +347,13 @@ void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h)
     }
     d->have_seq = h->seq_exact;
     d->next_seq = seq + units;
+}
+
+void exp_table_settle(exp_table_t *t)
+{
+    for (uint32_t i = 0; i < t->n_exporters; i++)
+        for (uint32_t j = 0; j < t->list[i]->n_domains; j++)
+            exp_seq_settle(t->list[i]->domains[j]);
 }
 
 void exp_table_report(const exp_table_t *t, FILE *f)

@@ -118,6 +118,8 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
 void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h);
 /* Counts d's pending gaps as lost: no late datagram is waited for any longer. */
 void exp_seq_settle(exp_domain_t *d);
+/* Every domain's pending gaps counted lost: the input has ended, nothing late can come. */
+void exp_table_settle(exp_table_t *t);
 
 /* The counters a segment records: what each (exporter, version, domain) did since the last
  * call (the previous segment's end), and one row (version 0, address ::) for what entries

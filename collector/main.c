@@ -237,6 +237,7 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
                     (unsigned long long)(ws.flows_written), (unsigned long long)ws.flows_dropped,
                     (unsigned long long)ws.write_errors);
     }
+    exp_table_settle(&r.ingest.exporters);
     if (!quiet) {
         main_report_capture(&cs, stderr);
         ingest_report(&r.ingest, stderr);

@@ -322,5 +322,16 @@ TEST_IMPL(nf5_sequence_accounting)
     ASSERT_UINT64_EQ(r.seq_lost, 30);
     ASSERT_UINT64_EQ(r.seq_resets, 1);
     ASSERT_UINT64_EQ(r.seq_late, 1);
+    /* A stale copy far behind (beyond the reorder window) with the same boot time is late,
+     * not a restart that made the next in-order datagram a gap of everything between; one
+     * sent before the last restart is late too. */
+    ts_seq(&r, 120, 30000, boot + 720000);
+    ts_seq(&r, 90, 30, boot + 720000);
+    ts_seq(&r, 30, 30, boot); /* from the first run */
+    ts_seq(&r, 30120, 30, boot + 720000);
+    exp_seq_settle(&r);
+    ASSERT_UINT64_EQ(r.seq_lost, 30);
+    ASSERT_UINT64_EQ(r.seq_resets, 1);
+    ASSERT_UINT64_EQ(r.seq_late, 3);
     return 0;
 }
