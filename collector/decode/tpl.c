@@ -449,6 +449,7 @@ static tpl_op_t tpl_compile_field(const tpl_ie_t *ie, uint16_t len, uint64_t *pr
 {
     tpl_op_t op = {.len = len, .col = ie->col, .off = (uint16_t)flow_cols[ie->col].offset};
     uint64_t bit = (uint64_t)1 << ie->col;
+    uint8_t slot;
     switch ((tpl_op_kind_t)ie->kind) {
     /* A second field for a column never overwrites it with zeros: a dual-stack template's
      * IPv4 and IPv6 fields (addresses 8/27, masks 9/29, ICMP 32/139, ...) are all there, the
@@ -482,22 +483,25 @@ static tpl_op_t tpl_compile_field(const tpl_ie_t *ie, uint16_t len, uint64_t *pr
     }
     case TPL_OP_SYSINIT:
         op.off = offsetof(tpl_rec_t, sysinit_ms);
-        *have |= TPL_HAVE_SYSINIT;
+        slot = TPL_HAVE_SYSINIT;
         goto slot;
     case TPL_OP_SAMPLING:
         op.off = offsetof(tpl_rec_t, interval);
-        *have |= TPL_HAVE_INTERVAL;
+        slot = TPL_HAVE_INTERVAL;
         goto slot;
     case TPL_OP_SPACE:
         op.off = offsetof(tpl_rec_t, space);
-        *have |= TPL_HAVE_SPACE;
+        slot = TPL_HAVE_SPACE;
         goto slot;
     case TPL_OP_SAMPLER:
         op.off = offsetof(tpl_rec_t, sampler);
-        *have |= TPL_HAVE_SAMPLER;
+        slot = TPL_HAVE_SAMPLER;
     slot:
+        /* Likewise a second field for a slot: samplingInterval (34) beside
+         * samplerRandomInterval (50) is often 0, "not given here", not "unsampled". */
         op.aux = 8;
-        op.kind = tpl_uint_kind(len, 8);
+        op.kind = *have & slot ? TPL_OP_UINT_NZ : tpl_uint_kind(len, 8);
+        *have |= slot;
         break;
     default: /* the table holds no other kind */
         op.kind = TPL_OP_SKIP;
@@ -863,22 +867,30 @@ TPL_ALWAYS_INLINE static inline void tpl_exec(const tpl_op_t *op, const uint8_t 
     }
 }
 
-/* A dual-stack template's address column left all zeros (::) by both of its fields is the
- * zero address of the flow's family: 0.0.0.0 when the flow is IPv4 (a DHCP client's source, a
- * next hop of 0.0.0.0), which the not-zero rule of the second field cannot tell from the
- * unused field. The family is the other end's, or the source's. */
+/* A dual-stack template's address column left all zeros by both of its fields is the zero
+ * address of the flow's family, which the not-zero rule of the second field cannot tell from
+ * the unused field: 0.0.0.0 when the flow is IPv4 (a DHCP client's source, a next hop of
+ * 0.0.0.0), :: when it is IPv6 (a duplicate address probe's source), whichever family's
+ * field came first. The family is that of the end whose address is not zero. */
 static void tpl_dual_zero(flow_rec_t *f, uint64_t dual)
 {
-    static const flow_addr_t zero6;
-    if (!flow_addr_is_v4(&f->src_addr) && !flow_addr_is_v4(&f->dst_addr))
-        return;                              /* not an IPv4 flow: :: is IPv6's zero */
+    static const flow_addr_t zero6, zero4 = {.b = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}};
+    int v4 = 0, v6 = 0;
+    const flow_addr_t *ends[2] = {&f->src_addr, &f->dst_addr};
+    for (int i = 0; i < 2; i++) {
+        if (flow_addr_is_v4(ends[i]))
+            v4 |= !flow_addr_eq(ends[i], &zero4);
+        else
+            v6 |= !flow_addr_eq(ends[i], &zero6);
+    }
+    if (v4 == v6)
+        return; /* both ends zero, or one of each family: nothing tells */
+    const flow_addr_t *want = v4 ? &zero4 : &zero6, *other = v4 ? &zero6 : &zero4;
     for (uint64_t m = dual; m; m &= m - 1) { /* the dual columns only: this runs per record */
         int c = __builtin_ctzll(m);
         flow_addr_t *a = (flow_addr_t *)(void *)((uint8_t *)f + flow_cols[c].offset);
-        if (memcmp(a, &zero6, sizeof *a) == 0) {
-            static const uint8_t zero4[4];
-            flow_addr_from_v4_bytes(a, zero4);
-        }
+        if (flow_addr_eq(a, other))
+            *a = *want;
     }
 }
 

@@ -390,6 +390,39 @@ TEST_IMPL(nf9_options_sampling)
     /* a scope field is never taken for the element of the same number: System (1) is not
      * octetDeltaCount, so no flow has bytes */
     ASSERT(!FLOW_HAS(&r.f[0], bytes));
+    /* Options template 260 as akvorado's capture has it: FLOW_SAMPLER_RANDOM_INTERVAL (50)
+     * 100, then SAMPLING_INTERVAL (34) 0: a zero is "not given", not "unsampled" (sampler 5
+     * read as 1 in 1, however the fields were ordered) */
+    r.n = 0;
+    nf9_hdr(&b, T0_SECS, T0_UPTIME, 2, 0);
+    bb_set_open(&b, 1);
+    bb_u16(&b, 260);
+    bb_u16(&b, 4);
+    bb_u16(&b, 12);
+    bb_u16(&b, 1);
+    bb_u16(&b, 4);
+    bb_u16(&b, 48);
+    bb_u16(&b, 1);
+    bb_u16(&b, 50);
+    bb_u16(&b, 4);
+    bb_u16(&b, 34);
+    bb_u16(&b, 4);
+    bb_set_close(&b, 2);
+    bb_set_open(&b, 260);
+    bb_u32(&b, 0);
+    bb_u8(&b, 5);
+    bb_u32(&b, 100);
+    bb_u32(&b, 0);
+    bb_set_close(&b, 3);
+    bb_set_open(&b, 259);
+    bb_ip4(&b, "10.0.0.5");
+    bb_u8(&b, 5);
+    bb_set_close(&b, 3);
+    ASSERT_EQ(run_bb(&r, &b), 1);
+    expect_no_errors(&r);
+    ASSERT_EQ(r.n, 1);
+    expect_addr(&r.f[0].src_addr, "10.0.0.5");
+    ASSERT_EQ(r.f[0].sampling, 100);
     tpl_cache_free(&r.cache);
     return 0;
 }
@@ -1144,8 +1177,9 @@ TEST_IMPL(templates_icmp_from_dst_port)
 /* A dual-stack exporter's one template with the IPv4 and the IPv6 field of each thing (address,
  * prefix length, next hop, ICMP type and code), the other family's left zero: the zeros never
  * overwrite, in either order of the fields, and a zero address of the flow's family (a DHCP
- * client's 0.0.0.0, a next hop of 0.0.0.0) is IPv4's, not ::. Before, the later field's zero
- * won: IPv4 flows lost their masks, and an echo request (type 8) read as an echo reply. */
+ * client's 0.0.0.0, a next hop of 0.0.0.0) is IPv4's, not ::, and an IPv6 flow's is ::. Before, the
+ * later field's zero won: IPv4 flows lost their masks, and an echo request (type 8) read as an echo
+ * reply. */
 TEST_IMPL(templates_dual_stack_fields)
 {
     static const uint16_t v4_first[][2] = {{8, 4},  {27, 16}, {12, 4}, {28, 16}, {9, 1},
@@ -1163,13 +1197,14 @@ TEST_IMPL(templates_dual_stack_fields)
             any_hdr(&b, version);
             any_tpl(&b, version, 310, tpl, 13);
             bb_set_open(&b, 310);
-            for (int rec = 0; rec < 3; rec++) {
+            for (int rec = 0; rec < 4; rec++) {
                 /* 0: IPv4 ICMP echo request 10.0.0.1/24 -> 10.0.0.2/16 via 0.0.0.0;
                  * 1: IPv6 ICMPv6 echo request /64 -> /48 via 2001:db8::fe;
-                 * 2: IPv4 UDP 0.0.0.0 -> 255.255.255.255 (DHCP) via 10.0.0.254 */
+                 * 2: IPv4 UDP 0.0.0.0 -> 255.255.255.255 (DHCP) via 10.0.0.254;
+                 * 3: IPv6 ICMPv6 :: -> ff02::1:ff00:1 (duplicate address probe), no hop */
                 for (int i = 0; i < 13; i++) {
                     uint16_t id = tpl[i][0];
-                    int v6 = rec == 1;
+                    int v6 = rec == 1 || rec == 3;
                     switch (id) {
                     case 8:
                         bb_ip4(&b, v6 ? "0.0.0.0" : rec == 2 ? "0.0.0.0" : "10.0.0.1");
@@ -1181,13 +1216,13 @@ TEST_IMPL(templates_dual_stack_fields)
                         bb_ip4(&b, v6 || rec == 0 ? "0.0.0.0" : "10.0.0.254");
                         break;
                     case 27:
-                        bb_ip6(&b, v6 ? "2001:db8::1" : "::");
+                        bb_ip6(&b, rec == 1 ? "2001:db8::1" : "::");
                         break;
                     case 28:
-                        bb_ip6(&b, v6 ? "2001:db8::2" : "::");
+                        bb_ip6(&b, rec == 1 ? "2001:db8::2" : rec == 3 ? "ff02::1:ff00:1" : "::");
                         break;
                     case 62:
-                        bb_ip6(&b, v6 ? "2001:db8::fe" : "::");
+                        bb_ip6(&b, rec == 1 ? "2001:db8::fe" : "::");
                         break;
                     case 9:
                         bb_u8(&b, v6 ? 0 : rec == 0 ? 24 : 0);
@@ -1202,20 +1237,20 @@ TEST_IMPL(templates_dual_stack_fields)
                         bb_u8(&b, v6 ? 48 : 0);
                         break;
                     case 4:
-                        bb_u8(&b, rec == 0 ? 1 : rec == 1 ? 58 : 17);
+                        bb_u8(&b, rec == 0 ? 1 : v6 ? 58 : 17);
                         break;
                     case 32:
                         bb_u16(&b, rec == 0 ? 0x0800 : 0);
                         break;
                     case 139:
-                        bb_u16(&b, rec == 1 ? 0x8000 : 0);
+                        bb_u16(&b, rec == 1 ? 0x8000 : rec == 3 ? 0x8700 : 0);
                         break;
                     }
                 }
             }
             bb_set_close(&b, 0);
             any_done(&b, version);
-            ASSERT_EQ(run_bb(&r, &b), 3);
+            ASSERT_EQ(run_bb(&r, &b), 4);
             expect_no_errors(&r);
             const flow_rec_t *f = r.f;
             expect_addr(&f[0].src_addr, "10.0.0.1");
@@ -1234,6 +1269,11 @@ TEST_IMPL(templates_dual_stack_fields)
             expect_addr(&f[2].dst_addr, "255.255.255.255");
             expect_addr(&f[2].next_hop, "10.0.0.254");
             ASSERT_EQ(f[2].src_mask, 0);
+            /* IPv6's zero, whichever family's field came first (was 0.0.0.0 with IPv4 first) */
+            expect_addr(&f[3].src_addr, "::");
+            expect_addr(&f[3].dst_addr, "ff02::1:ff00:1");
+            expect_addr(&f[3].next_hop, "::");
+            ASSERT_EQ(f[3].icmp_type, 135);
             tpl_cache_free(&r.cache);
         }
     return 0;
