@@ -365,8 +365,8 @@ void exp_table_report(const exp_table_t *t, FILE *f)
         fprintf(f, "exporter %s: datagrams %llu\n", a, (unsigned long long)e->datagrams);
         for (int k = 1; k < DEC_N_ERRORS; k++)
             if (e->errs.n[k])
-                fprintf(f, "  dropped %s: %llu\n", dec_err_name(k),
-                        (unsigned long long)e->errs.n[k]);
+                fprintf(f, "  malformed %s: %llu (%s)\n", dec_err_name(k),
+                        (unsigned long long)e->errs.n[k], dec_err_desc(k));
         for (uint32_t j = 0; j < e->n_domains; j++) {
             const exp_domain_t *d = e->domains[j];
             fprintf(f,
@@ -388,8 +388,8 @@ void exp_table_report(const exp_table_t *t, FILE *f)
         fprintf(f, "  evicted exporters: datagrams %llu\n", (unsigned long long)ev->datagrams);
         for (int k = 1; k < DEC_N_ERRORS; k++)
             if (ev->errs.n[k])
-                fprintf(f, "  dropped %s: %llu\n", dec_err_name(k),
-                        (unsigned long long)ev->errs.n[k]);
+                fprintf(f, "  malformed %s: %llu (%s)\n", dec_err_name(k),
+                        (unsigned long long)ev->errs.n[k], dec_err_desc(k));
         fprintf(f,
                 "  evicted domains: datagrams %llu flows %llu sequence: lost %llu in %llu gaps, "
                 "late %llu, resets %llu\n",

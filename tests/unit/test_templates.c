@@ -1051,6 +1051,17 @@ TEST_IMPL(ipfix_sequence_through_ingest)
         ASSERT_EQ(
             pcapw_udp(&pw, (T0_SECS + (uint64_t)m) * 1000000000, &exp, 4739, &to, 4739, b.b, b.n),
             0);
+        if (m == 0) { /* and 4 bytes after its end in a capture of its own */
+            uint8_t trail[sizeof b.b + 4] = {0};
+            memcpy(trail, b.b, b.n);
+            pcapw_t tw;
+            char tp[4096];
+            snprintf(tp, sizeof tp, "%s/trail.pcap", test_tmpdir());
+            ASSERT_EQ(pcapw_open(&tw, tp), 0);
+            ASSERT_EQ(
+                pcapw_udp(&tw, T0_SECS * 1000000000ull, &exp, 4739, &to, 4739, trail, b.n + 4), 0);
+            ASSERT_EQ(pcapw_close(&tw), 0);
+        }
         seq += m == 0 ? 6 : 5;
         if (m == 2)
             seq += 17; /* 17 records lost before the last message */
@@ -1073,6 +1084,14 @@ TEST_IMPL(ipfix_sequence_through_ingest)
                         test_bin("flowhuntd"), pcap),
               0);
     ASSERT_NOT_NULL(strstr(out, "v10 domain 3: datagrams 4 flows 20 sequence: lost 17 in 1 gaps"));
+    free(out);
+    /* a malformation that drops nothing is named with what it does, not as "dropped" */
+    ASSERT_EQ(test_runf(&out, "{ %s --read %s/trail.pcap --print csv 2>&1 >/dev/null; }",
+                        test_bin("flowhuntd"), test_tmpdir()),
+              0);
+    ASSERT_NOT_NULL(strstr(out, "datagrams 1, flows 5, datagrams dropped 0\n"));
+    ASSERT_NOT_NULL(strstr(out, "  malformed ipfix_length_mismatch: 1 (IPFIX message length is "
+                                "not the datagram's)\n"));
     free(out);
     return 0;
 }
