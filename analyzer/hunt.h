@@ -479,7 +479,8 @@ typedef struct hunt_conv {
     uint16_t orig_port, resp_port; /* ICMP: resp_port is type<<8|code of the request */
     uint8_t proto;
     uint8_t flags_out, flags_in; /* OR of TCP flags per direction */
-    uint8_t answered;            /* a reverse record or reverse counters were seen */
+    uint8_t answered; /* a reverse record or reverse counters were seen, or (TCP exported one
+                       * way) the originator's SYN and later ACK show the handshake completed */
     uint8_t rejected;            /* answered with RST only, or denied by a firewall */
     uint8_t orig_internal, resp_internal;
     uint16_t n_records;  /* records joined into it (stitched, both directions) */

@@ -733,6 +733,12 @@ static void hp_conv(const hunt_config_t *cfg, const hp_rec_t *f, const hp_rec_t 
      * is a rejection whatever else was seen. */
     if (c->proto == 6 && c->answered && (c->flags_in & HP_RST) && !(c->flags_in & HP_SYN))
         c->rejected = 1;
+    /* Exported one way only: a client whose own record has SYN and, in a later packet, ACK
+     * acknowledged a SYN|ACK nobody exported. It was answered (what came back is unknown);
+     * else every session behind such a router read as a failed attempt: a scan. */
+    if (c->proto == 6 && !c->answered && !f->reversed && f->pkts >= 2 &&
+        (c->flags_out & (HP_SYN | HP_ACK)) == (HP_SYN | HP_ACK))
+        c->answered = 1;
     if (f->fw_event == 3 || (r && r->fw_event == 3)) {
         c->rejected = 1;
         c->answered = 0;
@@ -749,6 +755,12 @@ static int hp_a_originates(const hp_rec_t *a, const hp_rec_t *b)
         if (ar != br)
             return br;
     } else {
+        /* A bare SYN (no ACK all flow long) is always the client's, whatever its ports: a
+         * scan from source port 53 answered by RST had the target "resolving" at the scanner */
+        int as = a->proto == 6 && (a->flags & (HP_SYN | HP_ACK)) == HP_SYN,
+            bs = b->proto == 6 && (b->flags & (HP_SYN | HP_ACK)) == HP_SYN;
+        if (as != bs)
+            return as;
         int s = hp_service_side(a->sport, a->dport);
         if (s)
             return s == 2; /* a's destination is the service: a is the client's record */
@@ -861,11 +873,19 @@ size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, h
             hp_rec_t *b = o[j];
             if (b->exporter != span_exp) {
                 /* keep the copy that saw most (a sampled router may report fewer packets),
-                 * and the records stitched into it */
+                 * with its sampling rate (the counters are scaled by it: another copy's rate
+                 * would multiply an unsampled count) and the records stitched into it */
                 if (b->pkts > a->pkts) {
                     a->pkts = b->pkts;
                     a->bytes = b->bytes;
+                    a->sampling = b->sampling;
                     a->n_records = b->n_records;
+                    if (b->has_rev) {
+                        a->has_rev = 1;
+                        a->rpkts = b->rpkts;
+                        a->rbytes = b->rbytes;
+                        a->rflags = b->rflags;
+                    }
                 }
                 if (b->t1 > a->t1) {
                     a->t1 = b->t1;

@@ -51,7 +51,7 @@
  * gives today: any change to preparation's output (hunt_prep.c's steps, hunt_conv_t, hp_rec_t's
  * meaning) must bump this, or runs mix old hours with new ones. The program's version is in
  * the hash too, so a release rebuilds every file. */
-#define HU_VERSION 5u
+#define HU_VERSION 6u
 #define HU_MAX_ITEMS (1ull << 40)
 #define HU_FRAME 1024u /* items per compressed frame: a pass decompresses only its frames */
 

@@ -281,6 +281,19 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     /* a lone response record (its request was lost): the service side is not the originator */
     th_rec(&r[n], "203.0.113.50", 443, "10.0.0.11", 51000, 6, T, T + 10, 5, 5000, 1);
     r[n++].sampling = 100;
+    /* one DNS flow from two routers, one sampling 1:100 (it kept one packet), one not: the
+     * counters of the copy that saw most come with its own rate (the other's made 30000) */
+    th_rec(&r[n], "10.0.0.12", 5353, "192.0.2.53", 53, 17, T + 100, T + 900, 1, 200, 3);
+    r[n++].sampling = 100;
+    th_rec(&r[n++], "10.0.0.12", 5353, "192.0.2.53", 53, 17, T + 100, T + 900, 300, 60000, 4);
+    /* exported one way: a client's SYN, then ACKs: answered though no answer was exported */
+    th_rec(&r[n], "10.0.0.13", 40001, "10.0.0.14", 443, 6, T + 200, T + 9000, 20, 6000, 1);
+    r[n++].flags = 0x1b;
+    /* a SYN from source port 53 answered by RST: the bare SYN, not the port, is the client */
+    th_rec(&r[n], "10.0.0.15", 53, "10.0.0.16", 2000, 6, T + 300, T + 300, 1, 44, 1);
+    r[n++].flags = 0x02;
+    th_rec(&r[n], "10.0.0.16", 2000, "10.0.0.15", 53, 6, T + 301, T + 301, 1, 40, 1);
+    r[n++].flags = 0x14;
 
     hp_stats_t st;
     memset(&st, 0, sizeof st);
@@ -295,7 +308,7 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     ASSERT_UINT64_EQ(c->pkts_out, 300);
     ASSERT_UINT64_EQ(c->bytes_in, 600000);
     ASSERT_UINT64_EQ(c->t_end - c->t_start, 75 * 60000 + 20);
-    ASSERT_UINT64_EQ(st.duplicates, 2); /* after stitching: one copy per direction */
+    ASSERT_UINT64_EQ(st.duplicates, 3); /* after stitching: one copy per direction, + DNS */
     ASSERT_UINT64_EQ(st.stitched, 8);
     int timers = 0;
     for (int i = 0; i < cv.n; i++)
@@ -320,7 +333,19 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     ASSERT_UINT64_EQ(c->bytes_in, 500000);
     ASSERT_UINT64_EQ(c->bytes_out, 0);
     ASSERT_EQ(c->answered, 1);
-    ASSERT_EQ(cv.n, 1 + 5 + 2 + 1 + 1);
+    c = th_find(&cv, "10.0.0.12", 53);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->sampling, 1);
+    ASSERT_UINT64_EQ(c->pkts_out, 300);
+    ASSERT_UINT64_EQ(c->bytes_out, 60000);
+    c = th_find(&cv, "10.0.0.13", 443);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->answered, 1);
+    ASSERT_UINT64_EQ(c->bytes_in, 0);
+    c = th_find(&cv, "10.0.0.15", 2000);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->rejected, 1);
+    ASSERT_EQ(cv.n, 1 + 5 + 2 + 1 + 1 + 1 + 1 + 1);
     for (int i = 1; i < cv.n; i++) /* time order */
         ASSERT(cv.v[i - 1].t_start <= cv.v[i].t_start);
     hc_free(&cfg);
