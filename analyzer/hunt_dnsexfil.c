@@ -40,6 +40,7 @@ typedef struct hd_unit {
     uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in;
     uint64_t bytes_udp, bytes_tcp;
     uint64_t long_lived, max_dur_ms, max_pkts, unanswered;
+    uint64_t bytes_out_both; /* of the conversations seen both ways: the ratio's numerator */
     uint64_t first, last;
     uint32_t sampling;
     /* its busiest bucket: a unit's conversations are fed in time order (one pass holds them
@@ -147,12 +148,16 @@ static void hd_feed(void *st, const hunt_conv_t *c)
     u->bytes_out += c->bytes_out;
     u->pkts_in += c->pkts_in;
     u->bytes_in += c->bytes_in;
+    if (c->bytes_in)
+        u->bytes_out_both += c->bytes_out;
     if (c->proto == 6)
         u->bytes_tcp += c->bytes_out;
     else
         u->bytes_udp += c->bytes_out;
-    uint64_t dur = c->t_end - c->t_start, pk = c->pkts_out + c->pkts_in;
-    if (dur >= (uint64_t)(s->cfg->d_long_s * 1000) || pk >= (uint64_t)s->cfg->d_long_pkts)
+    /* packets as seen, not scaled: at 1:100 one sampled query made a "long" 5-tuple */
+    uint64_t dur = c->t_end - c->t_start, pk = c->pkts_out + c->pkts_in,
+             seen = pk / (c->sampling ? c->sampling : 1);
+    if (dur >= (uint64_t)(s->cfg->d_long_s * 1000) || seen >= (uint64_t)s->cfg->d_long_pkts)
         u->long_lived++;
     if (dur > u->max_dur_ms)
         u->max_dur_ms = dur;
@@ -369,10 +374,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         uint64_t hid = hj_lookup(&s->host_keys, u->host.b, 16);
         hd_host_t *h = (hd_host_t *)s->hosts.v + hid;
         double bpp = u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0;
-        double ratio = (double)u->bytes_out / (double)(u->bytes_in ? u->bytes_in : 1);
+        /* over the conversations seen both ways: with no answer seen (exported one way)
+         * there is nothing to divide by, and 1 made every query stream "exfiltration" */
+        double ratio = u->bytes_in ? (double)u->bytes_out_both / (double)u->bytes_in : 0;
         double z = nh >= 2 ? ((double)h->bytes_out - med) / scale : 0;
         int bpp_high = u->pkts_out >= (uint64_t)cfg->d_bpp_min && bpp >= cfg->d_bpp;
-        int ratio_high = u->bytes_out >= (uint64_t)cfg->d_ratio_min && ratio >= cfg->d_ratio;
+        int ratio_high =
+            u->bytes_in && u->bytes_out_both >= (uint64_t)cfg->d_ratio_min && ratio >= cfg->d_ratio;
         int long_lived = u->long_lived > 0;
         int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
         int pop_high = nh >= 10 && z >= cfg->d_pop_z;
@@ -474,7 +482,10 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hev_int(e, "bytes_udp", (int64_t)u->bytes_udp);
         hev_int(e, "bytes_tcp", (int64_t)u->bytes_tcp);
         hev_num(e, "bytes_per_packet_out", bpp, 1);
-        hev_num(e, "up_down_ratio", ratio, 2);
+        if (u->bytes_in)
+            hev_num(e, "up_down_ratio", ratio, 2);
+        else
+            hev_raw(e, "up_down_ratio", "null", "not measured (no answer seen)");
         hev_int(e, "long_lived_5tuples", (int64_t)u->long_lived);
         hev_num(e, "longest_5tuple_s", (double)u->max_dur_ms / 1000.0, 1);
         hev_int(e, "most_packets_in_5tuple", (int64_t)u->max_pkts);

@@ -246,6 +246,10 @@ static void hs_feed(void *st, const hunt_conv_t *c)
         failed = !c->answered || c->rejected;
     else if (!icmp_echo)
         return;
+    /* An approved resolver's recursion is its job (the DNS and beacon hunts say the same):
+     * of 600 nameservers a few are always lame, which made a fast sweep of port 53. */
+    if (c->resp_port == 53 && !icmp_echo && hc_is_resolver(s->cfg, &c->orig))
+        return;
     uint32_t id;
     hs_host_t *h = hs_host(s, &c->orig, &id);
     if (c->sampling > h->sampling)
@@ -652,6 +656,9 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
                                            : cfg->s_icmp_slow;
     if (fast.max < th_fast && slow.max < th_slow)
         return; /* too few in any window: no ratio can make it a scan */
+    /* the resolver in practice of the hosts (known only now that every pass is counted) */
+    if (type == HS_HORIZONTAL && ev[0].port == 53 && hunt_resolver_in_practice(s->ctx, &h->host))
+        return;
     /* successes on the same port (horizontal) or target (vertical) */
     uint64_t succ = 0;
     if (type == HS_HORIZONTAL) {
@@ -676,7 +683,10 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         hj_map_free(&heard);
         ratio = distinct ? (double)silent / (double)distinct : 0;
     }
-    int is_fast = fast.max >= th_fast;
+    /* Fast too: a host asking mostly answering targets again and again (a ping monitor, 40
+     * servers every minute) is measuring them; a sweep asks each once or twice. */
+    int monitor = type == HS_SWEEP && ratio < cfg->s_fail_ratio && n >= 3 * distinct;
+    int is_fast = fast.max >= th_fast && !monitor;
     int is_slow = slow.max >= th_slow && ratio >= cfg->s_fail_ratio;
     if (!is_fast && !is_slow)
         return;

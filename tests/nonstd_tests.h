@@ -4,8 +4,10 @@
  * flowgen's planted cases; dns-exfil's own-history sign; and the long-conn hunt (rules, settings,
  * flowgen's held channel). */
 TEST_ENTRY(dnsexfil_own_history)
+TEST_ENTRY(dnsexfil_unmeasured_signs)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
 TEST_ENTRY(scan_icmp_sweep_silent_targets)
+TEST_ENTRY(scan_resolver_recursion)
 TEST_ENTRY(scan_trw_dark_targets)
 TEST_ENTRY(scan_follow_up_lateral)
 TEST_ENTRY(nonstd_rare_c2_port_high)

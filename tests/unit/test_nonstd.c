@@ -179,6 +179,13 @@ static void tn_sessions(tn_set_t *s, const char *host, const char *peer, uint16_
 
 #define TN_HOUR 3600000ull
 
+/* The approved resolvers, as [dns] resolvers lists them. */
+static void tn_resolvers(tn_set_t *s, const char *list)
+{
+    char err[128];
+    ASSERT_EQ(hc_set_nets(&s->cfg.resolvers, &s->cfg.n_resolvers, list, 1, err, sizeof err), 0);
+}
+
 /* n conversations of `bytes` upstream from host to resolver:53/udp in hour h of the day. */
 static void tn_dns(tn_set_t *s, const char *host, const char *resolver, int h, int n,
                    uint64_t bytes)
@@ -205,9 +212,7 @@ TEST_IMPL(dnsexfil_own_history)
 {
     tn_set_t s;
     tn_init(&s, 40);
-    char err[128];
-    ASSERT_EQ(hc_set_nets(&s.cfg.resolvers, &s.cfg.n_resolvers, "10.0.0.53", 1, err, sizeof err),
-              0);
+    tn_resolvers(&s, "10.0.0.53");
     s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
     s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
     for (int h = 0; h < 24; h++) {
@@ -275,15 +280,52 @@ TEST_IMPL(dnsexfil_own_history)
     return 0;
 }
 
+/* Signs that cannot be measured are not crossed: with no answer exported (one direction
+ * only) the up/down ratio divided by 1 made 800 ordinary queries "exfiltration", High; at 1:100
+ * one sampled query and its answer scaled to 200 packets, a "long-lived" 5-tuple. */
+TEST_IMPL(dnsexfil_unmeasured_signs)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_resolvers(&s, "10.0.0.53");
+    for (int i = 0; i < 800; i++)
+        tn_conv(&s, "10.0.1.20", (uint16_t)(30000 + i), "203.0.113.60", 53, 17,
+                TN_T0 + (uint64_t)i * 30000, 10, 1, 70, 0, 0);
+    for (int i = 0; i < 30; i++) {
+        hunt_conv_t *c = tn_conv(&s, "10.0.1.21", (uint16_t)(40000 + i), "203.0.113.61", 53, 17,
+                                 TN_T0 + (uint64_t)i * 60000, 40, 100, 7000, 100, 15000);
+        c->sampling = 100;
+    }
+    /* seen both ways, the ratio is measured: 100 kB up for 10 kB down */
+    for (int i = 0; i < 100; i++)
+        tn_conv(&s, "10.0.1.22", (uint16_t)(50000 + i), "203.0.113.62", 53, 17,
+                TN_T0 + (uint64_t)i * 60000, 40, 1, 1000, 1, 100);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hd_ops, &out);
+    const hunt_finding_t *e = tn_find(&out, "10.0.1.20", "203.0.113.60", 53);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.21", "203.0.113.61", 53);
+    const hunt_finding_t *g = tn_find(&out, "10.0.1.22", "203.0.113.62", 53);
+    ASSERT_NOT_NULL(e);
+    ASSERT_NOT_NULL(f);
+    ASSERT_NOT_NULL(g);
+    ASSERT(!tn_crossed(e, "up_down_ratio"));
+    ASSERT(tn_ev_has(e, "\"up_down_ratio\":null"));
+    ASSERT(e->risk < HUNT_RISK_HIGH);
+    ASSERT(!tn_crossed(f, "long_lived_5tuple"));
+    ASSERT(tn_crossed(g, "up_down_ratio"));
+    ASSERT(tn_ev_has(g, "\"up_down_ratio\":10.00"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* A day of 25 hosts resolving through 10.0.0.53, with `resolvers` configured (or none) and
  * [dns] resolver_min_hosts `min_hosts`. */
 static void tn_resolver_day(tn_set_t *s, const char *resolvers, double min_hosts)
 {
     tn_init(s, 40);
-    char err[128];
     if (resolvers)
-        ASSERT_EQ(
-            hc_set_nets(&s->cfg.resolvers, &s->cfg.n_resolvers, resolvers, 1, err, sizeof err), 0);
+        tn_resolvers(s, resolvers);
     s->cfg.d_res_min_hosts = min_hosts;
     s->ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
     s->ctx.to_ms = s->ctx.from_ms + 24 * TN_HOUR;
@@ -419,9 +461,19 @@ TEST_IMPL(scan_icmp_sweep_silent_targets)
         tn_conv(&s, "10.0.1.9", 0, dst, 8 << 8, 1, TN_T0 + (uint64_t)i * 2000, 1000, 1, 84, 1,
                 84);
     }
+    /* a ping monitor: the same 30 servers every minute for ten minutes, every one answering
+     * (it was a fast sweep) */
+    for (int m = 0; m < 10; m++)
+        for (int i = 0; i < 30; i++) {
+            char dst[32];
+            snprintf(dst, sizeof dst, "10.0.55.%d", 10 + i);
+            tn_conv(&s, "10.0.1.10", 0, dst, 8 << 8, 1,
+                    TN_T0 + (uint64_t)m * 60000 + (uint64_t)i * 1000, 1000, 1, 84, 1, 84);
+        }
     hunt_findings_t out = {0};
     tn_hunt(&s, &hs_ops, &out);
     ASSERT_NULL(tn_find_host(&out, "10.0.1.5"));
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.10"));
     /* under the ratio no sweep; but 39 silent addresses in a row are the sequential test's */
     const hunt_finding_t *under = tn_find_host(&out, "10.0.1.7");
     ASSERT_NOT_NULL(under);
@@ -447,6 +499,32 @@ TEST_IMPL(scan_icmp_sweep_silent_targets)
     ASSERT_NULL(tn_find_host(&out, "10.0.1.6"));
     ASSERT_NULL(tn_find_host(&out, "10.0.1.8"));
     ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.9"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
+/* An approved resolver's recursion: 600 nameservers in five minutes, 30 of them silent (lame
+ * or rate-limiting), was a fast horizontal scan of 53/udp. Another host doing the same is
+ * one. */
+TEST_IMPL(scan_resolver_recursion)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_resolvers(&s, "10.0.0.53");
+    const char *hosts[] = {"10.0.0.53", "10.0.1.54"};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 600; i++) {
+            char dst[32];
+            snprintf(dst, sizeof dst, "198.51.%d.%d", 100 + i / 200, i % 200 + 1);
+            int silent = i % 20 == 0;
+            tn_conv(&s, hosts[k], (uint16_t)(20000 + i), dst, 53, 17, TN_T0 + (uint64_t)i * 450, 10,
+                    1, 70, silent ? 0 : 1, silent ? 0 : 200);
+        }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.0.53"));
+    ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.54"));
     hunt_findings_free(&out);
     tn_done(&s);
     return 0;
