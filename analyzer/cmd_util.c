@@ -21,6 +21,7 @@
 #include "filter.h"
 #include "intel.h"
 #include "timearg.h"
+#include "utf8.h"
 
 #define CMD_PROGRESS_EVERY_MS 250
 
@@ -273,6 +274,8 @@ static char *cmd_filter_file_read(const char *prog, const char *path, char **ori
     }
     fclose(f);
     buf[len] = '\0';
+    if (utf8_skip_bom(buf) != buf)
+        memset(buf, ' ', 3); /* positions stay the file's */
     char *flat = malloc(len + 1);
     if (!flat || memchr(buf, '\0', len)) {
         fprintf(stderr, "%s: --filter-file %s: %s\n", prog, path,

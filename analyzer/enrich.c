@@ -730,7 +730,7 @@ static long en_users_read(en_ctx_t *en, const char *name, en_src_t *s)
             r.seen_data = 1;
             en_users_bad(en, &r, "NUL byte in line");
         } else {
-            en_users_line(en, &r, line);
+            en_users_line(en, &r, r.line == 1 ? utf8_skip_bom(line) : line);
         }
         len = 0;
         too_long = nul = any = 0;

@@ -26,6 +26,7 @@
 
 #include "filter.h"
 #include "hunt.h"
+#include "utf8.h"
 
 static const char *const hc_default_internal = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
 /* Egress ports that are standard for their protocol (a beacon elsewhere is T1571); internal
@@ -384,7 +385,7 @@ static int hc_load_pools(hunt_config_t *c, const char *path, char *why, size_t w
             break;
         }
         line[strcspn(line, "#")] = '\0';
-        char *t = hc_trim(line);
+        char *t = hc_trim(lineno == 1 ? utf8_skip_bom(line) : line);
         flow_net_t n;
         if (!*t)
             continue;
@@ -515,7 +516,7 @@ static int hc_read(hunt_config_t *c, const char *path, const char *fixed_sec, ch
             rc = -1;
             break;
         }
-        char *s = hc_trim(line);
+        char *s = hc_trim(lineno == 1 ? utf8_skip_bom(line) : line);
         if (!*s || *s == '#' || *s == ';')
             continue;
         char why[200] = "";

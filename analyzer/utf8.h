@@ -43,4 +43,13 @@ static inline size_t utf8_seq_len(const unsigned char *s)
     return n;
 }
 
+/* Past the UTF-8 byte order mark that starts s, if any: Windows editors (Notepad) write
+ * one at the start of a text file, and the configuration's first line read as garbage. */
+static inline char *utf8_skip_bom(char *s)
+{
+    return (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf
+               ? s + 3
+               : s;
+}
+
 #endif

@@ -739,7 +739,8 @@ TEST_IMPL(analyzer_filter_lists_and_file)
 
     char path[600], *a, *b;
     snprintf(path, sizeof path, "%s/iocs.filter", test_tmpdir());
-    tc_write(path, "# resolvers that nobody may query from outside the office\n"
+    tc_write(path, "\xef\xbb\xbf# resolvers that nobody may query from outside the office "
+                   "(a byte order mark first, as Notepad writes)\n"
                    "dst ip in [\n"
                    "    10.0.0.53   # the first\n"
                    "    10.0.1.53,  # the second\n"

@@ -697,7 +697,9 @@ TEST_IMPL(hunt_config_ini)
     snprintf(path, sizeof path, "%s/hunt.ini", test_tmpdir());
     FILE *f = fopen(path, "w");
     ASSERT_NOT_NULL(f);
-    fputs("# test\n[general]\ninternal = 192.168.0.0/16, fd00::/8\nresolvers = 192.168.1.1\n"
+    /* a UTF-8 byte order mark first, as Notepad writes (the first line was "want key = value") */
+    fputs("\xef\xbb\xbf[general]\n# test\ninternal = 192.168.0.0/16, fd00::/8\nresolvers = "
+          "192.168.1.1\n"
           "[beacon]\nmin_connections = 12\n[scan]\nfast_horizontal = 40\n"
           "[allow]\nhost@scan = 192.168.5.5 Nessus\x1b[2J scanner\nport = tcp/8883 ESET\n",
           f);
