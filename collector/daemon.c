@@ -53,17 +53,12 @@ typedef struct daemon_listener {
     struct daemon *d;
 } daemon_listener_t;
 
-typedef struct daemon_cidr {
-    flow_addr_t net;
-    int bits; /* over the 128-bit (IPv4-mapped) address */
-} daemon_cidr_t;
-
 typedef struct daemon {
     const daemon_opts_t *opts;
     uv_loop_t loop;
     daemon_listener_t listeners[DAEMON_MAX_LISTENERS];
     int n_listeners;
-    daemon_cidr_t allow[DAEMON_MAX_ALLOW];
+    flow_net_t allow[DAEMON_MAX_ALLOW];
     int n_allow;
     worker_t workers[DAEMON_MAX_WORKERS];
     int n_workers;
@@ -84,9 +79,10 @@ int daemon_parse_listen(const char *s, struct sockaddr_storage *ss)
     size_t hl = (size_t)(colon - s);
     memcpy(host, s, hl);
     host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
+    /* digits only: strtol reads "" (ADDR: with no port) as 0, a random port */
+    size_t nd = strspn(colon + 1, "0123456789");
+    long port = nd && nd <= 5 && !colon[1 + nd] ? strtol(colon + 1, NULL, 10) : -1;
+    if (port < 0 || port > 65535)
         return -1;
     memset(ss, 0, sizeof *ss);
     if (host[0] == '[' && host[hl - 1] == ']') {
@@ -118,48 +114,12 @@ static void daemon_sockaddr_to_addr(const struct sockaddr *sa, flow_addr_t *a)
         flow_addr_from_v4_bytes(a, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
 }
 
-static int daemon_parse_cidr(const char *s, daemon_cidr_t *c)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *slash = strchr(buf, '/');
-    int bits = -1;
-    if (slash) {
-        *slash = '\0';
-        char *end;
-        long b = strtol(slash + 1, &end, 10);
-        if (*end || b < 0 || b > 128)
-            return -1;
-        bits = (int)b;
-    }
-    if (flow_addr_parse(&c->net, buf) != 0)
-        return -1;
-    int v4 = flow_addr_is_v4(&c->net);
-    if (bits < 0)
-        bits = v4 ? 32 : 128;
-    if (v4 && bits > 32)
-        return -1;
-    c->bits = v4 ? bits + 96 : bits;
-    return 0;
-}
-
-static int daemon_cidr_match(const daemon_cidr_t *c, const flow_addr_t *a)
-{
-    int full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(c->net.b, a->b, (size_t)full) != 0)
-        return 0;
-    if (!rest)
-        return 1;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (c->net.b[full] & mask) == (a->b[full] & mask);
-}
-
 static int daemon_allowed(const daemon_t *d, const flow_addr_t *a)
 {
     if (d->n_allow == 0)
         return 1;
     for (int i = 0; i < d->n_allow; i++)
-        if (daemon_cidr_match(&d->allow[i], a))
+        if (flow_net_has(&d->allow[i], a))
             return 1;
     return 0;
 }
@@ -502,7 +462,7 @@ int daemon_run(const daemon_opts_t *opts)
         return 1;
     }
     for (int i = 0; i < opts->n_allow; i++) {
-        if (daemon_parse_cidr(opts->allow[i], &d.allow[d.n_allow]) != 0) {
+        if (flow_net_parse(&d.allow[d.n_allow], opts->allow[i]) != 0) {
             log_msg(LOG_ERROR, "bad --allow '%s' (ADDR or ADDR/BITS)", opts->allow[i]);
             return 1;
         }

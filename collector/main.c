@@ -340,6 +340,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "flowhuntd: at most %d --allow\n", DAEMON_MAX_ALLOW);
                 return 2;
             }
+            flow_net_t net;
+            if (flow_net_parse(&net, optarg) != 0) {
+                fprintf(stderr, "flowhuntd: --allow '%s': not ADDR or ADDR/BITS\n", optarg);
+                return 2;
+            }
             dopts.allow[dopts.n_allow++] = optarg;
             break;
         case OPT_READY:

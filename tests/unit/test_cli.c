@@ -42,6 +42,18 @@ TEST_IMPL(cli_versions_and_help)
         2);
     ASSERT_NOT_NULL(strstr(out, "-l '127.0.0.1': not ADDR:PORT"));
     free(out);
+    /* an empty port or prefix length is no number: "127.0.0.1:" listened on a random port,
+     * and "--allow 192.0.2.1/" allowed every IPv4 exporter (/0), found only at start */
+    ASSERT_EQ(
+        test_runf(&out, "{ %s -l 127.0.0.1: -w %s/d 2>&1; }", test_bin("flowhuntd"), test_tmpdir()),
+        2);
+    ASSERT_NOT_NULL(strstr(out, "-l '127.0.0.1:': not ADDR:PORT"));
+    free(out);
+    ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 --allow 192.0.2.1/ -w %s/d 2>&1; }",
+                        test_bin("flowhuntd"), test_tmpdir()),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--allow '192.0.2.1/': not ADDR or ADDR/BITS"));
+    free(out);
     ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 -w %s/d --instance %s 2>&1; }",
                         test_bin("flowhuntd"), test_tmpdir(), "abcdefghijabcdefghijabcdefghi"),
               2);
