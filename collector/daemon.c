@@ -7,6 +7,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,13 @@ static void daemon_stop(daemon_t *d, const char *why)
     uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
     uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
     uv_close((uv_handle_t *)&d->sig_hup, daemon_on_close);
+    /* Closing the handles gave the signals their default action back, and a second one
+     * (timeout signals the child, then its group; Ctrl-C twice) killed the daemon while it
+     * drained and flushed: the last row group and the templates lost. Stopping promises to
+     * store everything: further ones are ignored (SIGKILL still ends it). */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
 }
 
 static void daemon_on_signal(uv_signal_t *h, int signum)

@@ -66,7 +66,16 @@ void td_start(td_daemon_t *d, const char *extra)
 /* SIGTERM, and the exit status (bounded wait). */
 int td_stop(td_daemon_t *d)
 {
+    return td_stop_signals(d, 0);
+}
+
+int td_stop_signals(td_daemon_t *d, int again)
+{
     kill(d->pid, SIGTERM);
+    for (int i = 0; i < again; i++) {
+        td_sleep_ms(4);
+        kill(d->pid, i % 2 ? SIGHUP : SIGTERM);
+    }
     for (int i = 0; i < 1500; i++) {
         int status;
         if (waitpid(d->pid, &status, WNOHANG) == d->pid)

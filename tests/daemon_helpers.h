@@ -22,6 +22,8 @@ void td_init(td_daemon_t *d, const char *name);
 void td_start(td_daemon_t *d, const char *extra);
 /* SIGTERM, and the exit status (bounded wait). */
 int td_stop(td_daemon_t *d);
+/* The same, with `again` more signals 4 ms apart while it stops (SIGTERM, SIGHUP, ...). */
+int td_stop_signals(td_daemon_t *d, int again);
 /* Sends the UDP payloads of a capture (leaving out `skip`, at most `max` when not 0); returns
  * how many. */
 int td_send_capture(const td_daemon_t *d, const char *pcap, int skip, int max);
