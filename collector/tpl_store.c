@@ -300,24 +300,69 @@ static int tpls_load_file(tpl_cache_t *c, const char *path, tpl_store_keep_fn ke
     return defined;
 }
 
-int tpl_store_load(tpl_cache_t *c, const char *state_dir, tpl_store_keep_fn keep, void *arg)
+typedef struct tpls_file {
+    struct timespec mtime;
+    char name[256];
+} tpls_file_t;
+
+static int tpls_cmp_file(const void *pa, const void *pb)
+{
+    const tpls_file_t *a = pa, *b = pb;
+    if (a->mtime.tv_sec != b->mtime.tv_sec)
+        return a->mtime.tv_sec < b->mtime.tv_sec ? -1 : 1;
+    if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+        return a->mtime.tv_nsec < b->mtime.tv_nsec ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+int tpl_store_load(tpl_cache_t *c, const char *state_dir, int own_id, tpl_store_keep_fn keep,
+                   void *arg)
 {
     DIR *d = opendir(state_dir);
     if (!d)
         return errno == ENOENT ? 0 : -1;
-    int total = 0;
+    tpls_file_t *files = NULL;
+    size_t n_files = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "templates-w", 11) != 0 || n < 15 ||
+        if (strncmp(e->d_name, "templates-w", 11) != 0 || n < 15 || n >= sizeof files->name ||
             strcmp(e->d_name + n - 4, ".bin") != 0)
             continue;
         char path[4400];
+        struct stat st;
         snprintf(path, sizeof path, "%s/%s", state_dir, e->d_name);
-        total += tpls_load_file(c, path, keep, arg);
+        if (stat(path, &st) != 0)
+            continue;
+        if (n_files == cap) {
+            tpls_file_t *nf = realloc(files, (cap = cap ? cap * 2 : 8) * sizeof *files);
+            if (!nf)
+                break;
+            files = nf;
+        }
+        files[n_files].mtime = st.st_mtim;
+        memcpy(files[n_files++].name, e->d_name, n + 1);
     }
     closedir(d);
-    /* What was just loaded is what is on disk: nothing to save until something changes. */
-    c->saved_generation = c->generation;
+    /* Oldest first, so the newest definition of a template wins: a file of a worker that a
+     * smaller --workers no longer starts is never rewritten, and read after its exporter's
+     * new owner's file it brought back a template the exporter had since redefined. */
+    qsort(files, n_files, sizeof *files, tpls_cmp_file);
+    char own[32];
+    snprintf(own, sizeof own, "templates-w%d.bin", own_id);
+    int total = 0, foreign = 0;
+    for (size_t i = 0; i < n_files; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", state_dir, files[i].name);
+        int k = tpls_load_file(c, path, keep, arg);
+        total += k;
+        foreign |= k > 0 && own_id >= 0 && strcmp(files[i].name, own) != 0;
+    }
+    free(files);
+    /* What was just loaded is what is on disk: nothing to save until something changes,
+     * unless some came from another worker's file (another --workers before): then this
+     * worker's own file must hold them too, and be newer. */
+    if (!foreign)
+        c->saved_generation = c->generation;
     return total;
 }

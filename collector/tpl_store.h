@@ -31,8 +31,11 @@ uint8_t *tpl_store_encode(const tpl_cache_t *c, size_t *len);
 int tpl_store_decode(tpl_cache_t *c, const uint8_t *payload, size_t len, tpl_store_keep_fn keep,
                      void *arg, int *damaged);
 
-/* Loads every templates-w*.bin of state_dir into c, keeping the scopes `keep` accepts (all
- * when NULL). Returns the number of templates defined, or -1 when state_dir is unreadable. */
-int tpl_store_load(tpl_cache_t *c, const char *state_dir, tpl_store_keep_fn keep, void *arg);
+/* Loads every templates-w*.bin of state_dir into c, oldest file first, keeping the scopes
+ * `keep` accepts (all when NULL). Templates from a file other than worker own_id's (any
+ * file, when own_id < 0) leave c marked changed, so the next save writes them into its own.
+ * Returns the number of templates defined, or -1 when state_dir is unreadable. */
+int tpl_store_load(tpl_cache_t *c, const char *state_dir, int own_id, tpl_store_keep_fn keep,
+                   void *arg);
 
 #endif

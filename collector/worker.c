@@ -307,7 +307,7 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
     ingest_init(&w->ingest, INGEST_CLOCK_WALL, worker_sink, w);
     if (opts->tpl_bytes) /* before the restore, which the bounds apply to */
         tpl_cache_set_memory(&w->ingest.templates, opts->tpl_bytes, opts->held_bytes);
-    int n = tpl_store_load(&w->ingest.templates, w->state_dir, worker_owns, w);
+    int n = tpl_store_load(&w->ingest.templates, w->state_dir, id, worker_owns, w);
     if (n > 0)
         log_msg(LOG_INFO, "worker %d: %d templates restored from %s", id, n, w->state_dir);
     worker_publish(w);

@@ -7,9 +7,12 @@
  * folded into the aggregate and reach the segment rows, and that the templates saved for a
  * restart are those of the surviving scopes, in their order.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "ingest.h"
 #include "seg.h"
@@ -538,7 +541,7 @@ TEST_IMPL(bounds_tpl_store_keeps_survivors)
 
     tpl_cache_t same, small;
     tpl_cache_init(&same);
-    ASSERT_EQ(tpl_store_load(&same, dir, NULL, NULL), 8);
+    ASSERT_EQ(tpl_store_load(&same, dir, -1, NULL, NULL), 8);
     ASSERT_EQ(same.n_scopes, 8);
     ASSERT_UINT64_EQ(same.scopes_evicted_global, 0);
     static const uint32_t order[8] = {13, 19, 18, 17, 16, 15, 14, 12};
@@ -551,7 +554,7 @@ TEST_IMPL(bounds_tpl_store_keeps_survivors)
     ASSERT_EQ(k, 8);
 
     tpl_cache_init_limit(&small, 3);
-    tpl_store_load(&small, dir, NULL, NULL);
+    tpl_store_load(&small, dir, -1, NULL, NULL);
     ASSERT_EQ(small.n_scopes, 3);
     ASSERT_EQ(bt_index(small.all_head), 13);
     ASSERT_EQ(bt_index(small.all_head->all_next), 19);
@@ -562,13 +565,60 @@ TEST_IMPL(bounds_tpl_store_keeps_survivors)
     ASSERT_EQ(tpl_store_save(&c, dir, 0), 0);
     tpl_cache_t after;
     tpl_cache_init(&after);
-    ASSERT_EQ(tpl_store_load(&after, dir, NULL, NULL), 8);
+    ASSERT_EQ(tpl_store_load(&after, dir, -1, NULL, NULL), 8);
     for (uint32_t i = 0; i < after.n_scopes; i++)
         ASSERT_NE(bt_index(after.scopes[i]), 12);
     tpl_cache_free(&after);
     tpl_cache_free(&small);
     tpl_cache_free(&same);
     tpl_cache_free(&c);
+    return 0;
+}
+
+/* One exporter's template BT_TPL of n_fields fields, alone in a cache saved as worker w's
+ * file with modification time mtime (seconds). */
+static void bt_save_one(const char *dir, int w, uint16_t n_fields, time_t mtime)
+{
+    tpl_cache_t c;
+    tpl_cache_init(&c);
+    flow_addr_t a = bt_flood_addr(1);
+    tpl_scope_t *s = tpl_scope_get(&c, &a, 9, 1);
+    ASSERT_NOT_NULL(s);
+    tpl_field_t f[3] = {{.id = 8, .len = 4}, {.id = 12, .len = 4}, {.id = 7, .len = 2}};
+    dec_counts_t counts;
+    memset(&counts, 0, sizeof counts);
+    ASSERT_NOT_NULL(tpl_define(s, 9, BT_TPL, 0, f, n_fields, 0, &counts));
+    ASSERT_EQ(tpl_store_save(&c, dir, w), 0);
+    tpl_cache_free(&c);
+    char path[1300];
+    snprintf(path, sizeof path, "%s/templates-w%d.bin", dir, w);
+    struct timespec ts[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
+    ASSERT_EQ(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* The newest definition wins, whichever file readdir gives first: the file of a worker that a
+ * smaller --workers no longer starts is never rewritten, and read after the exporter's new
+ * owner's file it brought back a template the exporter had since redefined (its flows stored
+ * with the old layout, silently). What came from another worker's file is saved again. */
+TEST_IMPL(bounds_tpl_store_newest_wins)
+{
+    for (int newer = 0; newer <= 1; newer++) {
+        char dir[1200];
+        snprintf(dir, sizeof dir, "%s/state%d", test_tmpdir(), newer);
+        const time_t t = 1700000000;
+        bt_save_one(dir, 0, newer == 0 ? 3 : 2, newer == 0 ? t + 60 : t);
+        bt_save_one(dir, 1, newer == 1 ? 3 : 2, newer == 1 ? t + 60 : t);
+        tpl_cache_t c;
+        tpl_cache_init(&c);
+        ASSERT_EQ(tpl_store_load(&c, dir, 0, NULL, NULL), 2);
+        flow_addr_t a = bt_flood_addr(1);
+        const tpl_t *tp = tpl_get(tpl_scope_get(&c, &a, 9, 1), BT_TPL);
+        ASSERT_NOT_NULL(tp);
+        ASSERT_EQ(tp->n_fields, 3);
+        ASSERT_EQ(tp->min_len, 10);
+        ASSERT(c.generation != c.saved_generation); /* worker 1's file was read: save again */
+        tpl_cache_free(&c);
+    }
     return 0;
 }
 
