@@ -94,7 +94,10 @@ static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t 
         w->too_wide = 1; /* a flow over a decade of seconds: not spread, the command fails */
         return;
     }
-    cnt_bin(w, a / bw)->flows++;
+    /* in the bin it starts in, and only in the window it starts in: the bin of the clipped
+     * start counted a flow over the window's start in both of two adjacent windows */
+    if (t0 >= c->from)
+        cnt_bin(w, t0 / bw)->flows++;
     if (t1 == t0) {
         cnt_sum_t *s = cnt_bin(w, a / bw);
         s->packets += packets;
@@ -181,8 +184,9 @@ static void cnt_usage(FILE *f)
             "\n"
             "Flows, packets and bytes per time bin of the stored flows of DIR that overlap\n"
             "[--from, --to) and match FILTER (SiLK's rwcount): a flow counts in the bin it\n"
-            "starts in, its packets and bytes are shared over the bins it spans in proportion\n"
-            "to its time in each.\n"
+            "starts in (not at all when it starts before --from, so adjacent windows add up),\n"
+            "its packets and bytes are shared over the bins it spans in proportion to its\n"
+            "time in each.\n"
             "\n"
             "  --bin D         the bins' width: 30s, 5m, 1h, 1d (default 1h)\n"
             "  --from, --to    the window, as for flowhunt cat: the bins cover it, and what\n"
@@ -368,10 +372,16 @@ int cmd_count(int argc, char **argv)
         if (g == 0)
             g = cnt_gather(&c, &first, &last, &v);
         if (g == -2) {
-            fprintf(stderr,
-                    "flowhunt count: the flows span more than %llu bins: widen --bin or give "
-                    "--from and --to (a narrower window)\n",
-                    CNT_MAX_BINS);
+            if (ra.from && ra.to)
+                fprintf(stderr,
+                        "flowhunt count: the window spans more than %llu bins: widen --bin or "
+                        "narrow --from and --to\n",
+                        CNT_MAX_BINS);
+            else
+                fprintf(stderr,
+                        "flowhunt count: the flows span more than %llu bins: widen --bin or "
+                        "give --from and --to (a narrower window)\n",
+                        CNT_MAX_BINS);
             status = CMD_USAGE;
         } else if (g < 0) {
             fprintf(stderr, "flowhunt count: out of memory\n");
