@@ -943,15 +943,18 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
         fprintf(out, ",\"port\":%d", f->port);
     else
         fputs(",\"port\":null", out);
+    if (f->proto) /* 0: the flows share no protocol (a sequential scan over several) */
+        fprintf(out, ",\"proto\":\"%s\"", hr_proto_name(f->proto, pb));
+    else
+        fputs(",\"proto\":null", out);
     fprintf(out,
-            ",\"proto\":\"%s\",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"risk_level\":\"%s\","
+            ",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"risk_level\":\"%s\","
             "\"risk_score\":%.3f,\"confidence\":\"%s\",\"recommended_action\":\"%s\","
             "\"summary\":\"%s\",\"evidence\":{%s},\"flows_command\":\"%s\",\"fingerprint\":\"%s\","
             "\"first_reported\":\"%s\",\"new\":%s,\"id_recorded\":%s,\"suppressed\":%s",
-            hr_proto_name(f->proto, pb), first, last, hr_risk_name(f->risk), f->score,
-            hr_conf_name(f->confidence), act, sum, f->ev.json ? f->ev.json : "", c, f->fingerprint,
-            rep, f->is_new ? "true" : "false", f->id_unrecorded ? "false" : "true",
-            f->suppressed ? "true" : "false");
+            first, last, hr_risk_name(f->risk), f->score, hr_conf_name(f->confidence), act, sum,
+            f->ev.json ? f->ev.json : "", c, f->fingerprint, rep, f->is_new ? "true" : "false",
+            f->id_unrecorded ? "false" : "true", f->suppressed ? "true" : "false");
     if (f->peer_geo.has_geo || f->peer_geo.has_asn) {
         fputs(",\"peer_detail\":{", out);
         if (f->peer_geo.has_geo) {
@@ -1016,7 +1019,7 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        f->user[0] ? f->user : "unknown",
                        f->peer,
                        port,
-                       hr_proto_name(f->proto, pb),
+                       f->proto ? hr_proto_name(f->proto, pb) : "",
                        first,
                        last,
                        hr_risk_name(f->risk),

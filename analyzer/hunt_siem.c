@@ -499,7 +499,12 @@ void hx_print_ecs(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
     char msg[512], iana[8];
     snprintf(msg, sizeof msg, "%s %s %s: %s", hr_risk_name(v.risk), f->tech[0], hx_title_name(&v),
              f->summary);
-    snprintf(iana, sizeof iana, "%u", f->proto);
+    /* proto 0: the finding's flows share no protocol (a sequential scan over several); IANA's
+     * 0 is HOPOPT, which no flow is: the field is left out, as the port is */
+    if (f->proto)
+        snprintf(iana, sizeof iana, "%u", f->proto);
+    else
+        iana[0] = '\0';
 
     hx_open(&w, NULL, '{');
     hx_str(&w, "@timestamp", v.reported); /* when the finding was first reported */
@@ -566,7 +571,7 @@ void hx_print_ecs(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
     }
     hx_open(&w, "network", '{');
     hx_str_if(&w, "transport", v.transport);
-    hx_str(&w, "iana_number", iana);
+    hx_str_if(&w, "iana_number", iana);
     hx_str(&w, "type", flow_addr_is_v4(&f->host) ? "ipv4" : "ipv6");
     hx_str(&w, "direction", hx_ecs_direction[v.direction]);
     hx_close(&w, '}');
@@ -771,7 +776,8 @@ void hx_print_ocsf(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
     hx_ocsf_endpoint(&w, "dst_endpoint", swap ? v.host : v.peer_ip, swap ? f->host_name : "",
                      v.port, swap ? NULL : g);
     hx_open(&w, "connection_info", '{');
-    hx_int(&w, "protocol_num", f->proto);
+    if (f->proto)
+        hx_int(&w, "protocol_num", f->proto);
     hx_str_if(&w, "protocol_name", v.transport);
     hx_int(&w, "direction_id", v.direction == HX_DIR_EXTERNAL ? 0 : v.direction);
     hx_str(&w, "direction", hx_ocsf_direction[v.direction]);

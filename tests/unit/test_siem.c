@@ -1023,6 +1023,39 @@ TEST_IMPL(siem_enriched_and_network_peers)
     json_decref(oc);
     hev_free(&f.ev);
 
+    /* 3b. a sequential scan whose dark targets took several protocols: none in common, no
+     * protocol stated (it was 0, IANA's HOPOPT, in every format) */
+    sx_finding(&f, "scan", "10.0.0.30", "10.0.7.0/24", -1, 0, HUNT_RISK_HIGH);
+    hunt_finding_tech(&f, "T1046");
+    sx_render(&x, &f, &o, &e, &oc);
+    ASSERT_NULL(sx_get(e, "network.iana_number"));
+    ASSERT_NULL(sx_get(e, "network.transport"));
+    ev = json_array_get(sx_get(oc, "evidences"), 0);
+    ASSERT_NULL(sx_get(ev, "connection_info.protocol_num"));
+    json_decref(e);
+    json_decref(oc);
+    hunt_findings_t l = {0};
+    hunt_finding_t *lf = hunt_finding_new(&l, "scan");
+    hev_free(&lf->ev);
+    *lf = f; /* the list owns its evidence now */
+    for (int fmt = 0; fmt < 2; fmt++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        ASSERT_NOT_NULL(m);
+        hr_opts_t ro = o;
+        ro.format = fmt ? HR_FMT_CSV : HR_FMT_JSON;
+        ro.write_state = 0;
+        ASSERT(hr_report(&l, &ro, m) >= 0);
+        ASSERT_EQ(fclose(m), 0);
+        if (fmt)
+            ASSERT_NOT_NULL(strstr(buf, ",10.0.7.0/24,,,2024-03-01T00:00:00")); /* port, proto */
+        else
+            ASSERT_NOT_NULL(strstr(buf, "\"port\":null,\"proto\":null,"));
+        free(buf);
+    }
+    hunt_findings_free(&l);
+
     /* 4. every hunt says how it decides (a hunt added without its analytic type says Other) */
     for (int i = 0; i < hunt_n_all; i++) {
         sx_finding(&f, hunt_all[i]->name, "10.0.2.21", "198.51.100.78", 443, 6, HUNT_RISK_MEDIUM);
