@@ -982,19 +982,31 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     free(sup);
 }
 
+/* One CSV cell (RFC 4180), UTF-8 as the JSON is: a byte that starts no UTF-8 sequence (a
+ * Latin-1 user name) is U+FFFD. A cell that starts with = + - @, a tab or CR is a formula to
+ * a spreadsheet (a user name from the users file, say): it is quoted and starts with '. */
 static void hr_csv_field(FILE *out, const char *s, int last)
 {
-    if (strpbrk(s, ",\"\n\r")) {
+    int formula = s[0] && strchr("=+-@\t\r", s[0]);
+    int quote = formula || strpbrk(s, ",\"\n\r");
+    if (quote)
         fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
+    if (formula)
+        fputc('\'', out);
+    while (*s) {
+        size_t k = utf8_seq_len((const unsigned char *)s);
+        if (k == 0) {
+            fputs(UTF8_REPLACEMENT, out);
+            s++;
+            continue;
         }
-        fputc('"', out);
-    } else {
-        fputs(s, out);
+        if (*s == '"')
+            fputc('"', out);
+        fwrite(s, 1, k, out);
+        s += k;
     }
+    if (quote)
+        fputc('"', out);
     fputc(last ? '\n' : ',', out);
 }
 
@@ -1016,6 +1028,7 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        f->tech[0],
                        techs,
                        host,
+                       f->host_name,
                        f->user[0] ? f->user : "unknown",
                        f->peer,
                        port,
@@ -1157,7 +1170,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
 
     int reported = 0, suppressed = 0, shown = 0;
     if (o->format == HR_FMT_CSV)
-        fputs("hunt_id,hunt,technique,techniques,host,user,peer,port,proto,first_seen,last_seen,"
+        fputs("hunt_id,hunt,technique,techniques,host,host_name,user,peer,port,proto,first_seen,"
+              "last_seen,"
               "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
               "recommended_action,flows_command\n",
               out);

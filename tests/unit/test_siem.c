@@ -1034,6 +1034,10 @@ TEST_IMPL(siem_enriched_and_network_peers)
     ASSERT_NULL(sx_get(ev, "connection_info.protocol_num"));
     json_decref(e);
     json_decref(oc);
+    /* the CSV: the host's name beside it (the JSON's host_name), UTF-8 as the JSON is, and a
+     * user name that a spreadsheet would run as a formula quoted and made text */
+    snprintf(f.host_name, sizeof f.host_name, "ws-30");
+    snprintf(f.user, sizeof f.user, "=2+5 caf\xe9");
     hunt_findings_t l = {0};
     hunt_finding_t *lf = hunt_finding_new(&l, "scan");
     hev_free(&lf->ev);
@@ -1049,7 +1053,8 @@ TEST_IMPL(siem_enriched_and_network_peers)
         ASSERT(hr_report(&l, &ro, m) >= 0);
         ASSERT_EQ(fclose(m), 0);
         if (fmt)
-            ASSERT_NOT_NULL(strstr(buf, ",10.0.7.0/24,,,2024-03-01T00:00:00")); /* port, proto */
+            ASSERT_NOT_NULL(strstr(buf, ",10.0.0.30,ws-30,\"'=2+5 caf\xef\xbf\xbd\","
+                                        "10.0.7.0/24,,,2024-03-01T00:00:00")); /* port, proto */
         else
             ASSERT_NOT_NULL(strstr(buf, "\"port\":null,\"proto\":null,"));
         free(buf);
