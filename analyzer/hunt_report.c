@@ -1168,6 +1168,10 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         for (size_t i = 0; i < l->n; i++)
             en_finding(o->enrich, l->v[i]);
 
+    for (size_t i = 0; i < l->n; i++) {
+        utf8_cut_partial(l->v[i]->summary);
+        utf8_cut_partial(l->v[i]->action);
+    }
     int reported = 0, suppressed = 0, shown = 0;
     if (o->format == HR_FMT_CSV)
         fputs("hunt_id,hunt,technique,techniques,host,host_name,user,peer,port,proto,first_seen,"

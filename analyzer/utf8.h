@@ -10,6 +10,7 @@
 #define FH_UTF8_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD, as UTF-8 */
 
@@ -50,6 +51,22 @@ static inline char *utf8_skip_bom(char *s)
     return (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf
                ? s + 3
                : s;
+}
+
+/* Cuts off a UTF-8 sequence left incomplete at the end of s, as snprintf leaves one when it
+ * truncates in the middle of a character (a summary naming a non-ASCII feed): the writers
+ * would print U+FFFD for it, a character no input held. */
+static inline void utf8_cut_partial(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+        i--; /* back over continuation bytes */
+    if (i == 0 || (unsigned char)s[i - 1] < 0xc0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    if (n - (i - 1) < want)
+        s[i - 1] = '\0';
 }
 
 #endif

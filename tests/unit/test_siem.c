@@ -1038,6 +1038,8 @@ TEST_IMPL(siem_enriched_and_network_peers)
      * user name that a spreadsheet would run as a formula quoted and made text */
     snprintf(f.host_name, sizeof f.host_name, "ws-30");
     snprintf(f.user, sizeof f.user, "=2+5 caf\xe9");
+    /* a summary snprintf cut inside a character: cut before it, not a U+FFFD no input held */
+    snprintf(f.summary, sizeof f.summary, "sweep of caf\xc3");
     hunt_findings_t l = {0};
     hunt_finding_t *lf = hunt_finding_new(&l, "scan");
     hev_free(&lf->ev);
@@ -1055,8 +1057,10 @@ TEST_IMPL(siem_enriched_and_network_peers)
         if (fmt)
             ASSERT_NOT_NULL(strstr(buf, ",10.0.0.30,ws-30,\"'=2+5 caf\xef\xbf\xbd\","
                                         "10.0.7.0/24,,,2024-03-01T00:00:00")); /* port, proto */
-        else
+        else {
             ASSERT_NOT_NULL(strstr(buf, "\"port\":null,\"proto\":null,"));
+            ASSERT_NOT_NULL(strstr(buf, "\"summary\":\"sweep of caf\","));
+        }
         free(buf);
     }
     hunt_findings_free(&l);
