@@ -85,6 +85,16 @@ typedef struct segw_file {
     uint32_t n_groups, cap_groups;
 } segw_file_t;
 
+/* A completed interval's file that a full disk (or another error) kept from its footer or
+ * its rename: retried on every tick. It keeps what its footer would have held, so a retry
+ * that succeeds writes the segment the writer meant, counters and all, not a crash's. */
+typedef struct segw_unfinished {
+    char *path;
+    seg_exporter_stat_t *exporters;
+    uint32_t n_exporters;
+    uint64_t start_ms;
+} segw_unfinished_t;
+
 struct seg_writer {
     seg_writer_opts_t o;
     char *dir, *instance;
@@ -128,7 +138,7 @@ struct seg_writer {
 
     seg_exporter_stat_t *exporters;
     uint32_t n_exporters;
-    char *unfinished[SEGW_MAX_UNFINISHED];
+    segw_unfinished_t unfinished[SEGW_MAX_UNFINISHED];
     uint32_t n_unfinished;
 
     seg_writer_stats_t stats;
@@ -405,7 +415,7 @@ static int segw_rename_into_place(seg_writer_t *w, const char *tmp_path)
  * and its rename) is renamed as it is; otherwise its blocks are walked, the first one that is
  * incomplete or fails a checksum ends the walk, and the footer those blocks imply is written.
  * A file with no whole block holds no flow and is removed. */
-static int segw_recover(seg_writer_t *w, const char *tmp_path)
+static int segw_recover(seg_writer_t *w, const char *tmp_path, const segw_unfinished_t *u)
 {
     int fd = open(tmp_path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -475,12 +485,13 @@ static int segw_recover(seg_writer_t *w, const char *tmp_path)
         return 0;
     }
     char meta[512];
-    segw_meta(meta, sizeof meta, w->instance, 0, 0, 1);
-    /* The counters went down with the crashed writer: a recovered footer records none. */
+    /* The counters went down with a crashed writer: a recovered footer records none. A live
+     * writer's retry (u) has them, and the interval: its segment is an ordinary one. */
+    segw_meta(meta, sizeof meta, w->instance, u ? u->start_ms : 0, u ? w->o.rotate_s : 0, !u);
     seg_exporter_stat_t *ex = w->exporters;
     uint32_t n_ex = w->n_exporters;
-    w->exporters = NULL;
-    w->n_exporters = 0;
+    w->exporters = u ? u->exporters : NULL;
+    w->n_exporters = u ? u->n_exporters : 0;
     int rc = segw_complete(w, fd, tmp_path, off, groups, n_groups, meta);
     w->exporters = ex;
     w->n_exporters = n_ex;
@@ -488,26 +499,38 @@ static int segw_recover(seg_writer_t *w, const char *tmp_path)
     return rc;
 }
 
+/* Puts the open file's path on the retry list, with the interval's counters (taken from
+ * the writer, which is done with them). */
 static void segw_unfinished_add(seg_writer_t *w, const char *tmp_path)
 {
     for (uint32_t i = 0; i < w->n_unfinished; i++)
-        if (strcmp(w->unfinished[i], tmp_path) == 0)
+        if (strcmp(w->unfinished[i].path, tmp_path) == 0)
             return;
     /* Past the bound the file stays on disk for the next writer's recovery. */
     if (w->n_unfinished < SEGW_MAX_UNFINISHED) {
         char *s = strdup(tmp_path);
-        if (s)
-            w->unfinished[w->n_unfinished++] = s;
+        if (s) {
+            w->unfinished[w->n_unfinished++] =
+                (segw_unfinished_t){s, w->exporters, w->n_exporters, w->start_ms};
+            w->exporters = NULL;
+            w->n_exporters = 0;
+        }
     }
+}
+
+static void segw_unfinished_free(segw_unfinished_t *u)
+{
+    free(u->path);
+    free(u->exporters);
 }
 
 static int segw_retry_unfinished(seg_writer_t *w)
 {
     int first = 0;
     for (uint32_t i = 0; i < w->n_unfinished;) {
-        int rc = segw_recover(w, w->unfinished[i]);
+        int rc = segw_recover(w, w->unfinished[i].path, &w->unfinished[i]);
         if (rc == 0) {
-            free(w->unfinished[i]);
+            segw_unfinished_free(&w->unfinished[i]);
             w->unfinished[i] = w->unfinished[--w->n_unfinished];
             continue;
         }
@@ -573,7 +596,7 @@ static int segw_recover_all(seg_writer_t *w)
                     : segw_fail(w, w->dir, SEG_E_IO, 0, errno);
     for (size_t i = 0; i < s.n; i++) {
         if (rc == 0)
-            rc = segw_recover(w, s.paths[i]);
+            rc = segw_recover(w, s.paths[i], NULL);
         free(s.paths[i]);
     }
     free(s.paths);
@@ -1649,7 +1672,7 @@ static void segw_free(seg_writer_t *w)
         free(w->cols[c].vals);
     }
     for (uint32_t i = 0; i < w->n_unfinished; i++)
-        free(w->unfinished[i]);
+        segw_unfinished_free(&w->unfinished[i]);
     free(w->raw);
     free(w->starts);
     for (int k = 0; k < 3; k++)

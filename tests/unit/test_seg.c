@@ -1603,6 +1603,9 @@ TEST_IMPL(seg_full_disk)
     ASSERT_NOT_NULL(w);
     t_gen_init(&g, 52, 0);
     ASSERT_EQ(t_add_ids(w, &g, 0, 10, T_BASE_MS), 0);
+    seg_exporter_stat_t ex = {.version = 9, .domain = 7, .datagrams = 3, .flows = 10};
+    flow_addr_from_v4(&ex.addr, 0xc0000201u);
+    seg_writer_set_exporters(w, &ex, 1);
     disk.full = 1;
     ASSERT_EQ(seg_writer_tick(w, T_BASE_MS + 60000), -SEG_E_NOSPACE); /* interval over */
     ASSERT_EQ(seg_writer_tick(w, T_BASE_MS + 61000), -SEG_E_NOSPACE); /* retried, still full */
@@ -1610,6 +1613,17 @@ TEST_IMPL(seg_full_disk)
     disk.full = 0;
     ASSERT_EQ(seg_writer_tick(w, T_BASE_MS + 62000), 0);
     ASSERT_UINT64_EQ(seg_writer_stats(w)->segments, 1);
+    /* the segment the writer meant: its interval's counters, not a crash's empty footer */
+    {
+        seg_file_t *f;
+        ASSERT_EQ(seg_open(t_only_segment(dir2), &f, NULL), 0);
+        ASSERT_EQ(seg_n_exporters(f), 1);
+        ASSERT_UINT64_EQ(seg_exporters(f)[0].flows, 10);
+        size_t ml;
+        const char *meta = seg_meta(f, &ml);
+        ASSERT_NULL(memmem(meta, ml, "recovered", 9));
+        seg_close(f);
+    }
     /* ... and if it never returns before close, the next writer recovers the file. */
     ASSERT_EQ(t_add_ids(w, &g, 10, 20, T_BASE_MS + 120000), 0);
     disk.full = 1;
