@@ -76,24 +76,26 @@ static int exps_meta(const seg_file_t *f, const char *key, char *out, size_t cap
     return -1;
 }
 
-/* Whether the segment's counters belong to [from, to): its interval [interval_start,
- * + interval_s) from the footer meets it. A footer without them (a recovered segment; it has
- * no counters either) is decided by its rows' range [t_min, t_max], a segment with neither
- * is kept. */
-static int exps_in_window(const seg_file_t *f, uint64_t t_min, uint64_t t_max, uint64_t from,
-                          uint64_t to)
+/* The time the segment's counters belong to, [*lo, *hi): its interval [interval_start,
+ * + interval_s) from the footer; a footer without them (a recovered segment; it has no
+ * counters either) its rows' range. 0, or -1 when it has neither (no interval, no rows). */
+static int exps_span(const seg_file_t *f, uint64_t t_min, uint64_t t_max, uint64_t *lo,
+                     uint64_t *hi)
 {
     char start[40], secs[16], *end;
-    uint64_t lo;
     if (exps_meta(f, "interval_start", start, sizeof start) == 0 &&
-        timearg_parse(start, 0, &lo) == 0 && exps_meta(f, "interval_s", secs, sizeof secs) == 0) {
+        timearg_parse(start, 0, lo) == 0 && exps_meta(f, "interval_s", secs, sizeof secs) == 0) {
         unsigned long long s = strtoull(secs, &end, 10);
-        if (end != secs && *end == '\0' && s <= UINT32_MAX)
-            return lo < to && lo + s * 1000 > from;
+        if (end != secs && *end == '\0' && s <= UINT32_MAX) {
+            *hi = *lo + s * 1000;
+            return 0;
+        }
     }
     if (t_min == UINT64_MAX)
-        return 1;
-    return t_min < to && t_max >= from;
+        return -1;
+    *lo = t_min;
+    *hi = t_max + 1;
+    return 0;
 }
 
 int cmd_exporters(int argc, char **argv)
@@ -120,7 +122,7 @@ int cmd_exporters(int argc, char **argv)
                    "segment: datagrams, flows, sequence loss (v5: flows, v9: export packets,\n"
                    "IPFIX: records), malformed datagrams dropped whole (counted in datagrams\n"
                    "too; one too short to name a version is only in the daemon's counters), and\n"
-                   "the time span of the segments it appears in. A last row \"(evicted)\" sums\n"
+                   "the intervals of the segments it appears in. A last row \"(evicted)\" sums\n"
                    "what exporters evicted from a full collector table did before their\n"
                    "eviction.\n\n"
                    "The window takes the segments whose interval (the counters' time) meets it,\n"
@@ -168,7 +170,10 @@ int cmd_exporters(int argc, char **argv)
             t_min = gi.time_min < t_min ? gi.time_min : t_min;
             t_max = gi.time_max > t_max ? gi.time_max : t_max;
         }
-        if (!exps_in_window(f, t_min, t_max, from, to)) {
+        /* a segment with neither interval nor rows is kept, its time unknown */
+        uint64_t lo = 0, hi = 0;
+        int spans = exps_span(f, t_min, t_max, &lo, &hi) == 0;
+        if (spans && !(lo < to && hi > from)) {
             seg_close(f);
             continue;
         }
@@ -207,10 +212,12 @@ int cmd_exporters(int argc, char **argv)
             r->st.flows += st[k].flows;
             r->st.seq_lost += st[k].seq_lost;
             r->st.drops += st[k].drops;
-            if (t_min < r->first_ms)
-                r->first_ms = t_min;
-            if (t_max > r->last_ms && t_max != 0)
-                r->last_ms = t_max;
+            /* the columns show the segments' time as the window chooses them: an arrival
+             * interval, not the (replayed, or skewed) flows' own times */
+            if (spans && lo < r->first_ms)
+                r->first_ms = lo;
+            if (spans && hi - 1 > r->last_ms)
+                r->last_ms = hi - 1;
         }
         seg_close(f);
     }

@@ -154,7 +154,12 @@ static void main_on_dgram(void *arg, const cap_dgram_t *d)
          * clock closed each datagram's interval when an exporter replayed old traffic: a
          * segment per datagram); real time paces the flushes. The last flow's place, not
          * the newest: one flow from a wrong clock would close every interval after it. */
-        int rc = seg_writer_tick(r->writer, r->place_ms ? r->place_ms : r->dgram_ms);
+        uint64_t at = r->place_ms ? r->place_ms : r->dgram_ms;
+        /* a datagram that stored no flow still has its interval (the counters' segment) */
+        int rc = seg_writer_mark(r->writer, at);
+        if (rc < 0)
+            main_write_error(r, rc);
+        rc = seg_writer_tick(r->writer, at);
         if (rc < 0)
             main_write_error(r, rc);
     }

@@ -243,6 +243,10 @@ static void *worker_main(void *arg)
             w->place_ms = e.recv_ns / 1000000;
             ingest_datagram(&w->ingest, &e.src, e.data, e.len, e.recv_ns);
             dq_release(&w->q, &e);
+            /* its interval gets a segment for the counters even if no flow came */
+            int rc = seg_writer_mark(w->writer, w->place_ms);
+            if (rc < 0)
+                worker_store_error(w, rc, "writing segments");
         }
         /* A datagram carries its receive time (one clock reading per receive batch), so the
          * clock itself is read only when there was none. */

@@ -117,6 +117,10 @@ int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms);
  * ended (`now_ms` is on the place_ms clock), and retries completing segments that a full
  * disk left unfinished. */
 int seg_writer_tick(seg_writer_t *w, uint64_t now_ms);
+/* Something arrived at place_ms that stored no flow (a datagram dropped whole, templates):
+ * opens its interval as a flow would, so that the interval's end completes a segment (of no
+ * group, if no flow came) for the counters on_segment_end hands over. */
+int seg_writer_mark(seg_writer_t *w, uint64_t place_ms);
 /* Replaces the exporter counters the next completed segment records. */
 void seg_writer_set_exporters(seg_writer_t *w, const seg_exporter_stat_t *st, uint32_t n);
 const seg_writer_stats_t *seg_writer_stats(const seg_writer_t *w);

@@ -1504,6 +1504,7 @@ static void segw_file_done(seg_writer_t *w)
 }
 
 static int segw_finish_file(seg_writer_t *w);
+static int segw_counters_only(seg_writer_t *w);
 
 /* Writes the open group as one block and makes it durable: with the file's header when it is
  * the first block, and with the footer and tail when `final`, so that a segment written in
@@ -1610,13 +1611,47 @@ static int segw_flush(seg_writer_t *w, int final)
     return 0;
 }
 
+/* An interval that stored no flow but heard exporters (every datagram of a broken router
+ * dropped, templates only): a segment of no group carries their counters, or `flowhunt
+ * exporters` would miss just the router that most needs looking at. */
+static int segw_counters_only(seg_writer_t *w)
+{
+    if (!w->have_interval || !w->o.on_segment_end)
+        return 0;
+    w->o.on_segment_end(w->o.on_segment_end_arg, w, w->start_ms);
+    if (w->n_exporters == 0)
+        return 0;
+    segw_file_t *f = &w->f;
+    int rc = segw_create(w);
+    if (rc < 0)
+        return rc;
+    uint8_t hdr[SEG_HDR_LEN] = {0};
+    memcpy(hdr, SEG_HDR_MAGIC, 8);
+    seg_put_u16(hdr + 8, SEG_VERSION);
+    rc = segw_write_all(w, f->fd, hdr, sizeof hdr, 0);
+    if (rc != 0) {
+        int e = errno;
+        close(f->fd);
+        unlink(f->tmp_path);
+        segw_file_done(w);
+        return segw_fail(w, f->tmp_path, segw_errno_code(e), 0, e);
+    }
+    char meta[512];
+    segw_meta(meta, sizeof meta, w->instance, w->start_ms, w->o.rotate_s, 0);
+    rc = segw_complete(w, f->fd, f->tmp_path, SEG_HDR_LEN, NULL, 0, meta);
+    if (rc < 0)
+        segw_unfinished_add(w, f->tmp_path);
+    segw_file_done(w);
+    return rc;
+}
+
 /* Completes the open file (if there is one) when no rows are pending: footer, sync, rename. A
  * file none of whose blocks could be written holds nothing and is removed. */
 static int segw_finish_file(seg_writer_t *w)
 {
     segw_file_t *f = &w->f;
     if (f->fd < 0)
-        return 0;
+        return segw_counters_only(w);
     int rc = 0;
     if (f->n_groups == 0) {
         close(f->fd);
@@ -1804,7 +1839,7 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
     return w;
 }
 
-int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms)
+int seg_writer_mark(seg_writer_t *w, uint64_t place_ms)
 {
     int rc = 0;
     if (w->have_interval && (place_ms >= w->start_ms + w->rotate_ms ||
@@ -1820,6 +1855,12 @@ int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms)
             w->start_ms = w->closed_end_ms;
         w->seq = 0;
     }
+    return rc;
+}
+
+int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms)
+{
+    int rc = seg_writer_mark(w, place_ms);
     if (w->n_rows == 0)
         w->first_row_mono = segw_mono_ms();
     segw_append(w, rec);

@@ -1641,6 +1641,47 @@ TEST_IMPL(seg_full_disk)
     return 0;
 }
 
+/* The collector's hand-over of an interval's counters, as the daemon's worker does it. */
+static void t_counters_end(void *arg, seg_writer_t *w, uint64_t interval_start_ms)
+{
+    (void)interval_start_ms;
+    int *calls = arg;
+    seg_exporter_stat_t ex = {.version = 5, .datagrams = 2, .drops = 2};
+    flow_addr_from_v4(&ex.addr, 0xc6336463u);
+    seg_writer_set_exporters(w, &ex, ++*calls == 1 ? 1 : 0);
+}
+
+/* An interval that heard an exporter but stored no flow (its every datagram dropped) still
+ * gets a segment, of no group, for the counters: `flowhunt exporters` missed just the broken
+ * router. An interval with nothing to count gets none. */
+TEST_IMPL(seg_counters_only_interval)
+{
+    const char *dir = t_dir("counters");
+    int calls = 0;
+    seg_writer_opts_t o = {.dir = dir,
+                           .instance = "c",
+                           .rotate_s = 60,
+                           .flush_ms = 60000,
+                           .on_segment_end = t_counters_end,
+                           .on_segment_end_arg = &calls};
+    int err = 0;
+    seg_writer_t *w = seg_writer_open(&o, &err);
+    ASSERT_NOT_NULL(w);
+    ASSERT_EQ(seg_writer_mark(w, T_BASE_MS + 5000), 0);
+    ASSERT_EQ(seg_writer_tick(w, T_BASE_MS + 60000), 0);
+    ASSERT_UINT64_EQ(seg_writer_stats(w)->segments, 1);
+    ASSERT_EQ(seg_writer_mark(w, T_BASE_MS + 65000), 0); /* nothing to count this time */
+    ASSERT_EQ(seg_writer_close(w), 0);
+    ASSERT_EQ(calls, 2);
+    seg_file_t *f;
+    ASSERT_EQ(seg_open(t_only_segment(dir), &f, NULL), 0);
+    ASSERT_EQ(seg_n_groups(f), 0);
+    ASSERT_EQ(seg_n_exporters(f), 1);
+    ASSERT_UINT64_EQ(seg_exporters(f)[0].drops, 2);
+    seg_close(f);
+    return 0;
+}
+
 TEST_IMPL(seg_full_disk_tmpfs)
 {
     /* The same on a real full file system: a 512 KiB tmpfs in a private mount namespace

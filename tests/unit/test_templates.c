@@ -1093,6 +1093,21 @@ TEST_IMPL(ipfix_sequence_through_ingest)
     ASSERT_NOT_NULL(strstr(out, "  malformed ipfix_length_mismatch: 1 (IPFIX message length is "
                                 "not the datagram's)\n"));
     free(out);
+    /* a router whose every datagram is dropped (a v5 header announcing no flows) stored no
+     * flow, and `flowhunt exporters` said nothing of it: a segment of no group now carries
+     * its counters, shown over the interval they belong to */
+    char bad[4096], store[4096];
+    snprintf(bad, sizeof bad, "%s/broken.pcap", test_tmpdir());
+    snprintf(store, sizeof store, "%s/broken", test_tmpdir());
+    uint8_t v5[24] = {0, 5};
+    ASSERT_EQ(pcapw_open(&pw, bad), 0);
+    ASSERT_EQ(pcapw_udp(&pw, T0_SECS * 1000000000ull, &exp, 2055, &to, 2055, v5, sizeof v5), 0);
+    ASSERT_EQ(pcapw_close(&pw), 0);
+    ASSERT_EQ(test_runf(NULL, "%s --read %s -w %s --quiet", test_bin("flowhuntd"), bad, store), 0);
+    ASSERT_EQ(test_runf(&out, "%s exporters %s", test_bin("flowhunt"), store), 0);
+    ASSERT_NOT_NULL(strstr(out, "2001:db8::7 "));
+    ASSERT_NOT_NULL(strstr(out, "  2025-11-24T16:00:00Z  2025-11-24T16:")); /* T0_SECS's */
+    free(out);
     return 0;
 }
 
