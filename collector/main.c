@@ -325,7 +325,14 @@ int main(int argc, char **argv)
                            .flush_ms = 2000,
                            .rotate_s = 60,
                            .rcvbuf = 32u << 20};
+    /* the daemon's own options: with --read they would do nothing, silently (an --allow
+     * that filtered nothing) */
+    const char *daemon_only = NULL;
     while ((c = getopt_long(argc, argv, "r:p:w:i:l:qVh", opts, NULL)) != -1) {
+        if (c == OPT_ALLOW || c == OPT_READY || c == OPT_USER || c == OPT_LOG || c == OPT_RCVBUF ||
+            c == OPT_STATS || c == OPT_WORKERS || c == OPT_FLUSH || c == OPT_TPLMEM)
+            for (const struct option *o = opts; o->name && !daemon_only; o++)
+                daemon_only = o->val == c ? o->name : NULL;
         switch (c) {
         case 'l': {
             if (dopts.n_listen == DAEMON_MAX_LISTENERS) {
@@ -466,6 +473,11 @@ int main(int argc, char **argv)
     if (!read_path) {
         fprintf(stderr, "flowhuntd: nothing to do: give -l ADDR:PORT -w DIR, or --read FILE "
                         "(see --help)\n");
+        return 2;
+    }
+    if (daemon_only) {
+        fprintf(stderr, "flowhuntd: --%s is the daemon's (with -l), not --read's (see --help)\n",
+                daemon_only);
         return 2;
     }
     /* Without -w the flows are printed; with it, only when --print asks as well. */

@@ -54,6 +54,13 @@ TEST_IMPL(cli_versions_and_help)
               2);
     ASSERT_NOT_NULL(strstr(out, "--allow '192.0.2.1/': not ADDR or ADDR/BITS"));
     free(out);
+    /* the daemon's options do nothing with --read: refused, not silently ignored (an --allow
+     * that filtered no exporter out of the capture) */
+    ASSERT_EQ(test_runf(&out, "{ %s --read tests/golden/v5_small.pcap --allow 10.0.0.0/8 2>&1; }",
+                        test_bin("flowhuntd")),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--allow is the daemon's (with -l), not --read's"));
+    free(out);
     ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 -w %s/d --instance %s 2>&1; }",
                         test_bin("flowhuntd"), test_tmpdir(), "abcdefghijabcdefghijabcdefghi"),
               2);
