@@ -688,7 +688,7 @@ int cmd_ack(int argc, char **argv)
 
 int cmd_unack(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: flowhunt unack DIR FINGERPRINT\n\nTakes back an acknowledgement "
                "(flowhunt ack): later hunts report the finding again.\n"
                "\nExit status: 0 removed, 1 the fingerprint was not acknowledged, 2 usage or "
@@ -711,7 +711,7 @@ int cmd_unack(int argc, char **argv)
 
 int cmd_acks(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: flowhunt acks DIR\n\nLists acknowledged findings: fingerprint, hunt "
                "ID, when, reason, until (tab-separated; '-' when it never expires).\n");
         return CMD_OK;

@@ -225,6 +225,15 @@ TEST_IMPL(analyzer_cli_usage)
         ASSERT_STR_EQ(out, "");
         free(out);
     }
+    /* every command has --help and -h (acks and unack took -h for a directory) */
+    const char *all[] = {"cat",       "top",  "count", "verify", "expire", "import",
+                         "exporters", "hunt", "ack",   "acks",   "unack",  "audit"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        for (int h = 0; h < 2; h++) {
+            ASSERT_EQ(test_runf(&out, "%s %s %s", fh, all[i], h ? "-h" : "--help"), 0);
+            ASSERT_NOT_NULL(strstr(out, "usage: flowhunt"));
+            free(out);
+        }
     ASSERT_EQ(test_runf(&out, "%s frobnicate 2>/dev/null", fh), 2);
     free(out);
     ASSERT_EQ(test_runf(&out, "%s 2>/dev/null", fh), 2);
