@@ -333,6 +333,17 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
     return 0;
 }
 
+/* What a range cannot say: a fold threshold of 1 printed "blocks" of one finding each. */
+static int hc_number_rule(const char *sec, const char *key, double v, char *why, size_t why_cap)
+{
+    if (strncmp(key, "fold_min_", 9) == 0 && v == 1) {
+        snprintf(why, why_cap, "%s.%s: 1 would fold single findings: 0 (none) or 2 or more", sec,
+                 key);
+        return -1;
+    }
+    return 0;
+}
+
 static int hc_number(hunt_config_t *c, const char *sec, const char *key, const char *val, char *why,
                      size_t why_cap)
 {
@@ -349,6 +360,8 @@ static int hc_number(hunt_config_t *c, const char *sec, const char *key, const c
                      HC_WHOLE_##kind ? "whole number" : "number", (double)(lo), (double)(hi));     \
             return -1;                                                                             \
         }                                                                                          \
+        if (hc_number_rule(sec, key, v, why, why_cap) != 0)                                        \
+            return -1;                                                                             \
         c->field = v;                                                                              \
         return 0;                                                                                  \
     }

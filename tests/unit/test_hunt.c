@@ -574,6 +574,20 @@ TEST_IMPL(hunt_config_counts_whole)
         hc_free(&c);
     }
     ASSERT(counts >= 40);
+    /* a fold threshold of 1 folded single findings into "blocks" of one: 0 (none) or 2+ */
+    static const char *const folds[] = {"fold_min_hosts", "fold_min_findings", "fold_min_low"};
+    for (int i = 0; i < 3; i++)
+        for (int v = 0; v <= 2; v++) {
+            char text[200], err[512];
+            hunt_config_t c;
+            hc_defaults(&c);
+            snprintf(text, sizeof text, "[general]\n%s = %d\n", folds[i], v);
+            ASSERT_EQ(test_write_file(ini, text), 0);
+            ASSERT_EQ(hc_load(&c, ini, err, sizeof err), v == 1 ? -1 : 0);
+            if (v == 1)
+                ASSERT_NOT_NULL(strstr(err, "0 (none) or 2 or more"));
+            hc_free(&c);
+        }
     return 0;
 }
 
