@@ -728,8 +728,8 @@ void hc_print(const hunt_config_t *c, FILE *out)
     hc_print_ports(out, "p2p_ports", c->m_p2p_ports);
     hc_print_ports(out, "web_ports", c->m_web_ports);
     hc_print_nets(out, "servers", c->m_servers, c->n_m_servers);
-    if (c->m_pool_file[0])
-        fprintf(out, "pools = %s\n", c->m_pool_file);
+    /* a file of pool addresses: shown as a comment when unset, as the context files are */
+    fprintf(out, c->m_pool_file[0] ? "pools = %s\n" : "# pools =%s\n", c->m_pool_file);
     fprintf(out, "\n[allow]\n");
     for (int i = 0; i < c->n_allow; i++)
         fprintf(out, "%s\n", c->allow[i].text);

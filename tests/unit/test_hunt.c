@@ -701,6 +701,8 @@ TEST_IMPL(hunt_allow_as_reported)
                         test_bin("flowhunt"), test_tmpdir()),
               0);
     ASSERT_NOT_NULL(strstr(out, "\nfilter = not net 10.0.12.0/24\n"));
+    /* every file-valued key is shown, set or not (pools was left out unset) */
+    ASSERT_NOT_NULL(strstr(out, "\n# pools =\n"));
     free(out);
     return 0;
 }
