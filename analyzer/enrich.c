@@ -73,23 +73,12 @@ struct en_ctx {
 
 /* ---- text from files: bounded, printable ---------------------------------------------------- */
 
-/* Copies len bytes of s into out (cap > 0), cut at a UTF-8 character boundary, control bytes
- * replaced by '?' so a database or a lease file cannot write escape sequences to a terminal. */
+/* Copies len bytes of s into out (cap > 0), cut at a character boundary, control bytes
+ * replaced by '?' so a database or a lease file cannot write escape sequences to a terminal,
+ * and bytes that start no UTF-8 sequence by U+FFFD (utf8_clean_copy). */
 static void en_copy_text(char *out, size_t cap, const char *s, size_t len)
 {
-    if (len >= cap) {
-        len = cap - 1;
-        /* back off to the start of the character that was cut */
-        size_t k = len;
-        while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
-            k--;
-        len = k;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    out[len] = '\0';
+    utf8_clean_copy(out, cap, s, len, '?');
 }
 
 /* ---- MaxMind DB: open and check ---------------------------------------------------------------

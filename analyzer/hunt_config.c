@@ -235,21 +235,27 @@ static char *hc_trim(char *s)
     return s;
 }
 
-/* Control bytes made '?' (a tab a space), in place. */
-static void hc_clean_text(char *s)
+/* src safe for every writer into dst (a tab a space, other control bytes '?', a byte that
+ * starts no UTF-8 sequence U+FFFD: utf8_clean_copy), without trailing blanks; -1 when it does
+ * not fit whole. */
+static int hc_clean_text(char *dst, size_t cap, const char *src)
 {
-    char *end = s;
-    for (; *s; s++) {
-        if (*s == '\t')
-            *s = ' ';
-        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-        if (*s != ' ')
-            end = s + 1;
-    }
+    char *t = strdup(src);
+    if (!t)
+        return -1;
+    for (char *p = t; *p; p++)
+        if (*p == '\t')
+            *p = ' ';
+    int rc = utf8_clean_copy(dst, cap, t, strlen(t), '?');
+    free(t);
+    char *end = dst;
+    for (char *p = dst; *p; p++)
+        if (*p != ' ')
+            end = p + 1;
     /* no trailing blanks: cut short to its field, a text could end in one, which reading the
      * printed configuration back would trim (and then print another text) */
     *end = '\0';
+    return rc;
 }
 
 /* "host[@hunt]" = "VALUE REASON..." */
@@ -288,19 +294,20 @@ static int hc_allow_add(hunt_config_t *c, const char *key, const char *val, char
         snprintf(why, why_cap, "allow entry '%s' needs a reason after the value", item);
         return -1;
     }
-    /* kept whole or refused: a cut reason printed (and fed back by --print-config) shorter */
-    if (strlen(reason) >= sizeof a.reason || strlen(key) + 3 + strlen(val) >= sizeof a.text) {
+    /* Both reach terminals (the text report's evidence, the HTML page's title) and SIEM
+     * fields: no control bytes, whoever wrote the file (acks.tsv's reasons are read alike).
+     * Kept whole or refused: a cut reason printed (and fed back by --print-config) shorter. */
+    char *text = hj_xmalloc(strlen(key) + strlen(val) + 4);
+    sprintf(text, "%s = %s", key, val);
+    int whole = hc_clean_text(a.reason, sizeof a.reason, reason) == 0 &&
+                hc_clean_text(a.text, sizeof a.text, text) == 0;
+    free(text);
+    if (!whole) {
         snprintf(why, why_cap,
                  "allow entry '%s': longer than %zu characters (its reason at most %zu)", item,
                  sizeof a.text - 1, sizeof a.reason - 1);
         return -1;
     }
-    snprintf(a.reason, sizeof a.reason, "%s", reason);
-    snprintf(a.text, sizeof a.text, "%s = %s", key, val);
-    /* both reach terminals (the text report's evidence, the HTML page's title) and SIEM
-     * fields: no control bytes, whoever wrote the file (acks.tsv's reasons are read alike) */
-    hc_clean_text(a.reason);
-    hc_clean_text(a.text);
     if (strcmp(k, "host") == 0 || strcmp(k, "dst") == 0) {
         a.kind = k[0] == 'h' ? HC_ALLOW_HOST : HC_ALLOW_DST;
         if (flow_net_parse(&a.net, item) != 0) {

@@ -507,12 +507,9 @@ static int hr_acks_load(const char *dir, hr_ack_t **out, size_t *n_out)
         v[n].fp[16] = '\0';
         v[n].ms = strtoull(t1 + 1, NULL, 10);
         v[n].until = t3 ? strtoull(t3 + 1, NULL, 10) : 0;
-        snprintf(v[n].reason, sizeof v[n].reason, "%s", t2 + 1);
-        /* the reason reaches terminals (acks, the text report's evidence): no control bytes,
-         * whoever wrote the file */
-        for (char *r = v[n].reason; *r; r++)
-            if ((unsigned char)*r < 0x20 || *r == 0x7f)
-                *r = '?';
+        /* the reason reaches terminals (acks, the text report's evidence): no control bytes
+         * and UTF-8, whoever wrote the file */
+        utf8_clean_copy(v[n].reason, sizeof v[n].reason, t2 + 1, strlen(t2 + 1), '?');
         n++;
     }
     fclose(f);

@@ -30,6 +30,7 @@
 
 #include "intel.h"
 #include "timearg.h"
+#include "utf8.h"
 
 #define TI_MAX_FEED_BYTES ((size_t)512 << 20) /* a feed is read whole */
 #define TI_MAX_LINE 8192
@@ -111,11 +112,13 @@ const ti_feed_t *ti_feed(const ti_db_t *db, size_t i)
     return db && i < db->feeds.n ? (const ti_feed_t *)db->feeds.v + i : NULL;
 }
 
-/* A copy of s[0..n) in the arena, control characters made spaces so evidence stays one line. */
+/* A copy of s[0..n) in the arena, control characters made spaces so evidence stays one line,
+ * bytes that start no UTF-8 sequence U+FFFD (utf8_clean_copy: three bytes for one). */
 static const char *ti_str(ti_db_t *db, const char *s, size_t n)
 {
-    if (!db->arena || db->arena->cap - db->arena->used < n + 1) {
-        size_t cap = n + 1 > TI_ARENA_CHUNK ? n + 1 : TI_ARENA_CHUNK;
+    size_t need = 3 * n + 1;
+    if (!db->arena || db->arena->cap - db->arena->used < need) {
+        size_t cap = need > TI_ARENA_CHUNK ? need : TI_ARENA_CHUNK;
         ti_chunk_t *c = hj_xmalloc(sizeof *c + cap);
         c->prev = db->arena;
         c->used = 0;
@@ -123,10 +126,8 @@ static const char *ti_str(ti_db_t *db, const char *s, size_t n)
         db->arena = c;
     }
     char *d = db->arena->data + db->arena->used;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-    d[n] = '\0';
-    db->arena->used += n + 1;
+    utf8_clean_copy(d, need, s, n, ' ');
+    db->arena->used += strlen(d) + 1;
     return d;
 }
 

@@ -3,8 +3,9 @@
  *
  * Feed descriptions, user names, allow-list and acknowledgement reasons come from files and
  * command lines in any encoding (a Latin-1 "café"); JSON must be UTF-8 (RFC 8259 8.1), and a
- * SIEM drops a line that is not. The writers copy each valid sequence and replace each byte
- * that does not start one with U+FFFD.
+ * SIEM drops a line that is not. Such text is cleaned as it is read (utf8_clean_copy: each
+ * byte that starts no UTF-8 sequence U+FFFD, control bytes replaced), so the text report, CSV,
+ * JSON and HTML show the same characters; the JSON writer still checks what it writes.
  */
 #ifndef FH_UTF8_H
 #define FH_UTF8_H
@@ -67,6 +68,31 @@ static inline void utf8_cut_partial(char *s)
     size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
     if (n - (i - 1) < want)
         s[i - 1] = '\0';
+}
+
+/* Copies n bytes of src (text from a file or a command line) into dst (cap > 0) safe for
+ * every writer: each control byte (a terminal escape) becomes `ctrl`, each byte that starts no
+ * UTF-8 sequence (a Latin-1 name) U+FFFD, so text, CSV, JSON and HTML show the same
+ * characters. Stops before a character that does not fit; returns 0 when all of src went in,
+ * -1 when it was cut. */
+static inline int utf8_clean_copy(char *dst, size_t cap, const char *src, size_t n, char ctrl)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && src[i];) {
+        unsigned char c = (unsigned char)src[i];
+        size_t k = c < 0x20 || c == 0x7f ? 0 : utf8_seq_len((const unsigned char *)src + i);
+        const char *put = c < 0x20 || c == 0x7f ? &ctrl : k ? src + i : UTF8_REPLACEMENT;
+        size_t len = c < 0x20 || c == 0x7f ? 1 : k ? k : 3;
+        if (k > n - i || o + len >= cap) {
+            dst[o] = '\0';
+            return -1; /* a sequence cut by n, or no room */
+        }
+        memcpy(dst + o, put, len);
+        o += len;
+        i += k ? k : 1;
+    }
+    dst[o] = '\0';
+    return 0;
 }
 
 #endif
