@@ -370,9 +370,12 @@ static void hb_feed(void *st, const hunt_conv_t *c)
     /* Failed attempts stay: an implant calling a dead C2 still calls on schedule (the NjRAT
      * capture's C2 never answered). Retransmissions are one record, so they are one attempt;
      * a scanner's attempts spread over many units, each too short to score. */
-    /* An approved resolver's recursion is its job (the DNS hunt says the same); the resolvers
-     * in practice are known only at finish (hb_finish). */
-    if (c->resp_port == 53 && hc_is_resolver(s->cfg, &c->orig))
+    /* An approved resolver's recursion is its job, and its clients' DNS to it is theirs (the
+     * DNS hunt says the same: a workstation's lookups every 23 s were a Medium beacon with
+     * "block it" for the network's own resolver); the resolvers in practice are known only at
+     * finish (hb_finish). */
+    if (c->resp_port == 53 &&
+        (hc_is_resolver(s->cfg, &c->orig) || hc_is_resolver(s->cfg, &c->resp)))
         return;
     hb_lag_push(s, c);
 }
@@ -1458,12 +1461,14 @@ static void hb_finish(void *st, hunt_findings_t *out)
     hb_state_t *s = st;
     hb_cand_t *v = s->cands.v;
     size_t n = s->cands.n;
-    /* A resolver's recursion is its job, whether it is configured (left out as it was fed) or
-     * the resolver in practice of the hosts (known only now, once every pass is counted). */
+    /* A resolver's recursion is its job, and its clients' DNS to it theirs, whether it is
+     * configured (left out as it was fed) or the resolver in practice of the hosts (known only
+     * now, once every pass is counted). */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (v[i].u.port == 53 && (v[i].u.proto == 6 || v[i].u.proto == 17) &&
-            hunt_resolver_in_practice(s->ctx, &v[i].u.host))
+            (hunt_resolver_in_practice(s->ctx, &v[i].u.host) ||
+             (!v[i].u.net && hunt_resolver_in_practice(s->ctx, &v[i].u.dst))))
             free(v[i].s.bins);
         else
             v[kept++] = v[i];

@@ -179,6 +179,17 @@ static void tn_sessions(tn_set_t *s, const char *host, const char *peer, uint16_
 
 #define TN_HOUR 3600000ull
 
+/* The finding of a host, whatever its peer (a sweep's is its targets' network). */
+static const hunt_finding_t *tn_find_host(const hunt_findings_t *l, const char *host)
+{
+    flow_addr_t h;
+    tn_addr(&h, host);
+    for (size_t i = 0; i < l->n; i++)
+        if (memcmp(l->v[i]->host.b, h.b, 16) == 0)
+            return l->v[i];
+    return NULL;
+}
+
 /* The approved resolvers, as [dns] resolvers lists them. */
 static void tn_resolvers(tn_set_t *s, const char *list)
 {
@@ -319,6 +330,29 @@ TEST_IMPL(dnsexfil_unmeasured_signs)
     return 0;
 }
 
+/* A workstation's lookups every 23 s for a day: to the approved resolver they are its DNS,
+ * not a beacon (it was Medium, "block it if it is not a known service"); to a nameserver of
+ * its own they still are one. */
+TEST_IMPL(beacon_dns_to_approved_resolver)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_resolvers(&s, "10.0.0.53");
+    for (int i = 0; i < 3000; i++) {
+        tn_conv(&s, "10.0.1.30", (uint16_t)(20000 + i), "10.0.0.53", 53, 17,
+                TN_T0 + (uint64_t)i * 23000, 20, 1, 70, 1, 130);
+        tn_conv(&s, "10.0.1.31", (uint16_t)(20000 + i), "198.51.100.53", 53, 17,
+                TN_T0 + (uint64_t)i * 23000, 20, 1, 70, 1, 130);
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hb_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.30"));
+    ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.31"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* A day of 25 hosts resolving through 10.0.0.53, with `resolvers` configured (or none) and
  * [dns] resolver_min_hosts `min_hosts`. */
 static void tn_resolver_day(tn_set_t *s, const char *resolvers, double min_hosts)
@@ -419,17 +453,6 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
 }
 
 /* ---- scan: ICMP sweeps --------------------------------------------------------------------- */
-
-/* The finding of a host, whatever its peer (a sweep's is its targets' network). */
-static const hunt_finding_t *tn_find_host(const hunt_findings_t *l, const char *host)
-{
-    flow_addr_t h;
-    tn_addr(&h, host);
-    for (size_t i = 0; i < l->n; i++)
-        if (memcmp(l->v[i]->host.b, h.b, 16) == 0)
-            return l->v[i];
-    return NULL;
-}
 
 /* 80 internal targets echo-requested one every 15 minutes (a slow sweep: 50 a day), `silent`
  * of them never answering. */
