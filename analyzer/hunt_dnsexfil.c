@@ -466,6 +466,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      "runs it and why %llu internal hosts resolve through it.",
                      unlisted_peer ? peer : host, unlisted_peer ? "clients' DNS" : "recursion",
                      (unsigned long long)(unlisted_peer ? unlisted_peer : unlisted_host));
+        else if (cfg->n_resolvers == 0) /* no approved set to hold it against */
+            snprintf(f->action, sizeof f->action,
+                     "Check %s: when it is one of the organisation's resolvers, list the "
+                     "resolvers in [dns] resolvers (none are, and too few hosts use this one "
+                     "to take it for one); when it is not, find why %s resolves through it "
+                     "(VPN client, hard-coded resolver, malware).",
+                     peer, host);
         else
             snprintf(f->action, sizeof f->action,
                      "Investigate: find why %s resolves through %s instead of the approved "

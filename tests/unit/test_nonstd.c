@@ -428,6 +428,11 @@ TEST_IMPL(dnsexfil_resolvers_in_practice)
             ASSERT_EQ(tn_ev_has(cl, want), unlisted);
             ASSERT_EQ(tn_ev_has(rec, "\"role\":\"recursion\""), unlisted);
             ASSERT_EQ(strstr(cl->action, "add it to [dns] resolvers") != NULL, unlisted);
+            /* with no resolvers configured there are no approved ones to name in the action */
+            ASSERT_EQ(strstr(cl->action, "the approved resolvers") != NULL,
+                      v[i].resolvers != NULL && !unlisted);
+            ASSERT_EQ(strstr(cl->action, "list the resolvers in [dns] resolvers") != NULL,
+                      v[i].resolvers == NULL);
         }
         hunt_findings_free(&out);
         tn_done(&s);
