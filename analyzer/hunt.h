@@ -894,7 +894,9 @@ void hx_print_ocsf(FILE *out, const hunt_finding_t *f, const hr_opts_t *o);
 /* The compliance controls a finding supports, as a JSON array / as "SOC 2 CC7.2, ..." text. */
 void hx_controls_json(const hunt_finding_t *f, char *out, size_t cap);
 void hx_controls_text(const hunt_finding_t *f, char *out, size_t cap);
-/* The whole report as one self-contained HTML file. */
-void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o);
+/* The whole report as one self-contained HTML file; n_acked acknowledged and n_below below
+ * --min-risk are not in v, and the page says so (as the text report's header does). */
+void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o, size_t n_acked,
+              size_t n_below);
 
 #endif

@@ -30,6 +30,20 @@
 
 /* s[0..len) as HTML text or attribute value: the five special characters become entities; C0
  * controls other than tab and newline (not allowed in HTML) become U+FFFD. */
+/* Whether the UTF-8 sequence p[0..n) is a character HTML does not allow in text: a C1
+ * control (U+0080-U+009F) or a noncharacter (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF). The C0
+ * controls are caught byte by byte. */
+static int hh_not_in_html(const unsigned char *p, size_t n)
+{
+    uint32_t cp = n == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+                  : n == 3
+                      ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+                  : n == 4 ? (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                                 (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f)
+                           : 0;
+    return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
+}
+
 static void hh_esc_n(FILE *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -57,8 +71,9 @@ static void hh_esc_n(FILE *out, const char *s, size_t len)
                 /* the page says UTF-8: text from outside in another encoding (a Latin-1
                  * feed description) becomes U+FFFD byte by byte, as in the JSON report */
                 size_t n = utf8_seq_len((const unsigned char *)s + i);
-                if (n == 0 || n > len - i) {
+                if (n == 0 || n > len - i || hh_not_in_html((const unsigned char *)s + i, n)) {
                     fputs("&#xfffd;", out);
+                    i += n > 1 && n <= len - i ? n - 1 : 0;
                 } else {
                     fwrite(s + i, 1, n, out);
                     i += n - 1;
@@ -575,8 +590,8 @@ static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t 
     const size_t *mem = fold->members + fold->first[lead];
     fprintf(out,
             "<details><summary>The %zu folded findings</summary>\n<table class=\"index\">\n"
-            "<thead><tr><th>Hunt ID</th><th>Host</th><th>User</th><th>Score</th>"
-            "<th>Confidence</th><th>Seen</th></tr></thead>\n<tbody>\n",
+            "<thead><tr><th>Hunt ID</th><th>Risk</th><th>Host</th><th>User</th><th>Peer</th>"
+            "<th>Score</th><th>Confidence</th><th>Seen</th></tr></thead>\n<tbody>\n",
             n);
     for (size_t i = 0; i < n; i++) {
         const hunt_finding_t *g = v[mem[i]];
@@ -584,7 +599,7 @@ static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t 
         if (mem[i] == lead) { /* the article itself, which has its ID */
             fputs("<tr class=\"lead\"><td>", out);
             hh_esc(out, g->hunt_id);
-            fprintf(out, "</td><td colspan=\"5\">shown above</td></tr>\n");
+            fprintf(out, "</td><td colspan=\"7\">shown above</td></tr>\n");
             continue;
         }
         flow_addr_format(&g->host, host);
@@ -594,7 +609,10 @@ static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t 
         hh_esc(out, g->hunt_id);
         fputs("\"><td>", out);
         hh_esc(out, g->hunt_id);
-        fputs("</td><td>", out);
+        /* each member's own risk and peer: a block of Medium and Low findings sits under its
+         * leader's level, and only the first 16 peers are named in its evidence */
+        fprintf(out, "</td><td><span class=\"badge risk-%s\">%s</span></td><td>",
+                hh_risk_class(g->risk), hr_risk_name(g->risk));
         hh_esc(out, host);
         if (g->host_name[0]) {
             fputs(" (", out);
@@ -603,6 +621,15 @@ static void hh_folded_rows(FILE *out, hunt_finding_t *const *v, const hf_plan_t 
         }
         fputs("</td><td>", out);
         hh_esc(out, g->user[0] ? g->user : "unknown");
+        fputs("</td><td class=\"addr\">", out);
+        hh_esc_addr(out, g->peer);
+        char pb[8], svc[32] = "";
+        if (g->port >= 0)
+            snprintf(svc, sizeof svc, " port %d", g->port);
+        if (g->proto)
+            snprintf(svc + strlen(svc), sizeof svc - strlen(svc), "/%s",
+                     hr_proto_name(g->proto, pb));
+        hh_esc(out, svc);
         fprintf(out, "</td><td>%.3f</td><td>%s</td><td>%s to %s</td></tr>\n", g->score,
                 hr_conf_name(g->confidence), a, b);
     }
@@ -659,7 +686,7 @@ static const char hh_css[] =
     "footer{color:#57606a;font-size:.85em}\n";
 
 static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o,
-                      const hf_plan_t *fold)
+                      const hf_plan_t *fold, size_t n_acked, size_t n_below)
 {
     char a[32], b[32], buf[1024];
     timearg_format_iso(o->from_ms, a);
@@ -718,6 +745,23 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
             "<a href=\"#suppressed\"><span class=\"badge supp\">Suppressed %zu</span></a> "
             "(%zu new this run)</p>\n",
             supp, fresh);
+    /* what the page leaves out: read alone (a mail attachment), "No findings at this level"
+     * under a level --min-risk hid said the network was clean there */
+    if (n_acked || n_below || o->new_only) {
+        fputs("<p class=\"counts\">Not shown:", out);
+        const char *sep = " ";
+        if (n_acked) {
+            fprintf(out, "%s%zu acknowledged (flowhunt acks)", sep, n_acked);
+            sep = "; ";
+        }
+        if (n_below) {
+            fprintf(out, "%s%zu below %s (--min-risk)", sep, n_below, hr_risk_name(o->min_risk));
+            sep = "; ";
+        }
+        if (o->new_only)
+            fprintf(out, "%sfindings reported by an earlier run (--new-only)", sep);
+        fputs(".</p>\n", out);
+    }
     char folds[400];
     hf_summary(fold, o, folds, sizeof folds);
     if (folds[0]) {
@@ -785,12 +829,13 @@ static void hh_article(FILE *out, hunt_finding_t *const *v, const hf_plan_t *fol
     }
 }
 
-void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
+void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o, size_t n_acked,
+              size_t n_below)
 {
     /* a page of 5,000 findings that thousands of hosts share is one no browser opens well */
     hf_plan_t fold;
     hf_plan(&fold, v, n, o, 0);
-    hh_header(out, v, n, o, &fold);
+    hh_header(out, v, n, o, &fold, n_acked, n_below);
     fputs("<main>\n", out);
     /* the findings by risk, in the report's order within each level */
     for (int r = HUNT_RISK_CRITICAL; r >= HUNT_RISK_NONE; r--) {
@@ -802,7 +847,10 @@ void hh_print(FILE *out, hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
         fprintf(out, "<section class=\"level\" id=\"risk-%s\">\n<h2>%s (%zu)</h2>\n",
                 hh_risk_class(r), hr_risk_name(r), k);
         if (k == 0)
-            fputs("<p>No findings at this level.</p>\n", out);
+            fputs(r < o->min_risk ? "<p>Not shown: below the --min-risk level.</p>\n"
+                  : o->new_only   ? "<p>No new findings at this level.</p>\n"
+                                  : "<p>No findings at this level.</p>\n",
+                  out);
         for (size_t i = 0; i < n; i++) {
             if (!v[i]->suppressed && hh_level(v[i]) == r)
                 hh_article(out, v, &fold, i, o);

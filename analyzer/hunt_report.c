@@ -1262,7 +1262,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         for (size_t i = 0; i < l->n; i++)
             if (!o->new_only || l->v[i]->is_new)
                 shown_v[k2++] = l->v[i];
-        hh_print(out, shown_v, k2, o);
+        hh_print(out, shown_v, k2, o, n_acked, n_below);
         free(shown_v);
         hf_free(&fold);
         return reported;

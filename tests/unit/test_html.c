@@ -33,7 +33,7 @@ static char *ht_page(hunt_finding_t *const *v, size_t n, const hr_opts_t *o)
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     ASSERT_NOT_NULL(m);
-    hh_print(m, v, n, o);
+    hh_print(m, v, n, o, 3, o->min_risk > HUNT_RISK_LOW ? 101 : 0);
     ASSERT_EQ(fclose(m), 0);
     return buf;
 }
@@ -68,6 +68,12 @@ TEST_IMPL(html_escape_and_self_contained)
     hev_str(&f->ev, "multi", "line1\nline2");
     /* Latin-1 from a feed, UTF-8 kept, a sequence cut short at the end */
     hev_str(&f->ev, "latin1", "caf\xe9 na\xc3\xafve \xf0\x9f\x90");
+    /* characters HTML forbids in text although they are UTF-8: a C1 control (U+0085) and a
+     * noncharacter (U+FDD0), which parsers report as errors */
+    hev_str(&f->ev, "c1",
+            "a\xc2\x85"
+            "b\xef\xb7\x90"
+            "c");
     /* a histogram with this host's bar marked, and a timeline */
     double x[4] = {0, 10, 20, 30}, y[4] = {1, 5, 2, 0};
     hunt_finding_series(f, HUNT_SERIES_BARS, "Intervals <between>", "s", "intervals", x, y, 4);
@@ -114,6 +120,19 @@ TEST_IMPL(html_escape_and_self_contained)
         p += n;
     }
     ASSERT_NOT_NULL(strstr(page, "caf&#xfffd; na\xc3\xafve &#xfffd;&#xfffd;&#xfffd;"));
+    ASSERT_NOT_NULL(strstr(page, "a&#xfffd;b&#xfffd;c"));
+    /* what the page leaves out is said (acknowledged ones here; --min-risk below) */
+    ASSERT_NOT_NULL(strstr(page, "Not shown: 3 acknowledged (flowhunt acks).</p>"));
+    {
+        /* a page read alone said "No findings at this level" under the levels it hid */
+        hr_opts_t hi = o;
+        hi.min_risk = HUNT_RISK_HIGH;
+        char *p2 = ht_page(l.v, l.n, &hi);
+        ASSERT_NOT_NULL(strstr(p2, "Not shown: 3 acknowledged (flowhunt acks); 101 below High "
+                                   "(--min-risk).</p>"));
+        ASSERT_EQ(ht_count(p2, "<p>Not shown: below the --min-risk level.</p>"), 2);
+        free(p2);
+    }
     ASSERT_NOT_NULL(strstr(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
                                  "&#39;q&#39;&#xfffd;"));
     ASSERT_NOT_NULL(strstr(page, "&lt;img src=x onerror=1&gt;"));
@@ -248,7 +267,26 @@ TEST_IMPL(html_pipeline_report)
         /* a folded finding (hunt_fold.c) is a row of its block, its pictures those of the
          * block's first */
         snprintf(want, sizeof want, "<tr class=\"folded\" id=\"%s\"", id);
-        if (strstr(page, want)) {
+        const char *row = strstr(page, want);
+        if (row) {
+            /* with its own risk and peer, as the JSON has them (a Low member of a Medium
+             * block sat under Medium with neither) */
+            char risk[16], peer[64] = "", cell[128];
+            const char *q = strstr(json, id);
+            ASSERT_NOT_NULL(q);
+            char *line = strndup(q, strcspn(q, "\n"));
+            const char *lp = line;
+            if (!strstr(line, "\"peer\":null"))
+                ASSERT(ht_next(&lp, "peer", peer, sizeof peer));
+            lp = line;
+            ASSERT(ht_next(&lp, "risk_level", risk, sizeof risk));
+            free(line);
+            char *r = strndup(row, (size_t)(strstr(row, "</tr>") - row));
+            snprintf(cell, sizeof cell, "\">%s</span>", risk);
+            ASSERT_NOT_NULL(strstr(r, cell));
+            if (!strchr(peer, ':')) /* IPv6 peers are written with <wbr> */
+                ASSERT_NOT_NULL(strstr(r, peer));
+            free(r);
             folded++;
             continue;
         }
