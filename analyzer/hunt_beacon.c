@@ -581,7 +581,11 @@ static void hb_periodicity(const hunt_config_t *cfg, const double *sorted, const
                 hph_mean_vector(d, n, t, &cand_c[nc], &cand_s[nc]);
             }
             cand_t[nc] = t;
-            cand_r[nc] = sqrt(cand_c[nc] * cand_c[nc] + cand_s[nc] * cand_s[nc]);
+            /* concentration at phase 0, where a multiple of T puts every interval: the mean
+             * vector's length alone took phases bunched at half a turn (intervals of 1.5 T
+             * and 2.5 T, NjRAT's retries) for a period of 5.7 s that no interval is a
+             * multiple of, with 246 "missed" check-ins */
+            cand_r[nc] = cand_c[nc] > 0 ? cand_c[nc] : 0;
             if (cand_r[nc] > best_r)
                 best_r = cand_r[nc];
             nc++;

@@ -6,6 +6,7 @@
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_unmeasured_signs)
 TEST_ENTRY(beacon_dns_to_approved_resolver)
+TEST_ENTRY(beacon_period_phase_zero)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)
 TEST_ENTRY(scan_icmp_sweep_silent_targets)
 TEST_ENTRY(scan_resolver_recursion)

@@ -353,6 +353,39 @@ TEST_IMPL(beacon_dns_to_approved_resolver)
     return 0;
 }
 
+/* Intervals alternating 9 and 14 s (NjRAT's SYN retries logged as connections): phases bunched
+ * at half a turn of 5.7 s were taken as concentration, and 5.7 s as the period, which no
+ * interval is a multiple of. The period chosen has every interval near a multiple of it. */
+TEST_IMPL(beacon_period_phase_zero)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    uint64_t t = TN_T0;
+    for (int i = 0; i < 241; i++) { /* 240 intervals, half of each: the median is 11.5 s */
+        tn_conv(&s, "10.0.1.40", (uint16_t)(20000 + i), "198.51.100.44", 1177, 6, t, 3000, 3, 180,
+                0, 0);
+        t += (i % 2 ? 14000 : 9000) + (uint64_t)(i * 37 % 50);
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hb_ops, &out);
+    const hunt_finding_t *f = tn_find_host(&out, "10.0.1.40");
+    ASSERT_NOT_NULL(f);
+    const char *p = strstr(f->ev.json, "\"period_s\":");
+    ASSERT_NOT_NULL(p);
+    double T = strtod(p + 11, NULL);
+    printf("# period %.2f s\n", T);
+    ASSERT(T > 0);
+    for (int k = 0; k < 2; k++) {
+        double m = (k ? 14.0 : 9.0) / T;
+        if (fabs(m - floor(m + 0.5)) > 0.15)
+            TEST_FAIL_AT("period %.2f s: %.0f s is %.2f periods, no multiple", T, k ? 14.0 : 9.0,
+                         m);
+    }
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* A day of 25 hosts resolving through 10.0.0.53, with `resolvers` configured (or none) and
  * [dns] resolver_min_hosts `min_hosts`. */
 static void tn_resolver_day(tn_set_t *s, const char *resolvers, double min_hosts)
