@@ -569,7 +569,8 @@ typedef struct hunt_series {
     char x_unit[24], y_unit[24]; /* "s", "ms since epoch", "targets", "bytes", ... */
     double *x, *y; /* bars: x[i] is the lower edge of bar i, bars equally wide, in order */
     size_t n;
-    size_t mark; /* bars: 1 + the index of the bar drawn highlighted (this host); 0 none */
+    size_t mark;  /* bars: 1 + the index of the bar drawn highlighted (this host); 0 none */
+    double x_end; /* bars: the last bar's upper edge; 0: as wide as the one before it */
 } hunt_series_t;
 
 struct hunt_finding;

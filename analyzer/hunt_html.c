@@ -316,7 +316,7 @@ static void hh_bars(FILE *out, const hunt_series_t *s, const hh_axis_t *ya, hh_a
     double plot_w = HH_W - HH_ML - HH_MR, bw = plot_w / (double)n;
     double last_w = n >= 2 ? s->x[n - 1] - s->x[n - 2] : 1;
     xa->lo = s->x[0];
-    xa->hi = s->x[n - 1] + last_w;
+    xa->hi = s->x_end > s->x[n - 1] ? s->x_end : s->x[n - 1] + last_w;
     xa->time = strcmp(s->x_unit, HH_TIME_UNIT) == 0;
     double base = hh_px_y(ya, ya->lo < 0 && ya->hi > 0 ? 0 : ya->lo);
     for (size_t i = 0; i < n; i++) {

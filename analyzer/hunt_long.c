@@ -143,6 +143,9 @@ static void hl_picture(const hl_state_t *s, const hl_unit_t *u, hunt_finding_t *
         snprintf(title, sizeof title, "Connected minutes per %llu hours", (unsigned long long)per);
     hunt_finding_series(f, HUNT_SERIES_BARS, title, "ms since epoch", "minutes connected", x, y,
                         nb);
+    /* one bar has no neighbour to take its width from: its axis read 12:00:00 to 12:00:00 */
+    if (f->n_series > 0)
+        f->series[f->n_series - 1].x_end = (double)(t0 + nb * w);
 }
 
 static void hl_feed(void *st, const hunt_conv_t *c)

@@ -90,6 +90,12 @@ TEST_IMPL(html_escape_and_self_contained)
     snprintf(g->suppressed_reason, sizeof g->suppressed_reason, "allow-listed (<scanner>)");
     snprintf(g->summary, sizeof g->summary, "authorised scan");
     snprintf(g->hunt_id, sizeof g->hunt_id, "TH-HUNTIN-20240301-0002");
+    /* one bar of an hour: its axis ends where the bar does (it read 00:00:00 to 00:00:00,
+     * the width of a lone bar unknown) */
+    double hx[1] = {1709251200000.0}, hy[1] = {5};
+    hunt_finding_series(g, HUNT_SERIES_BARS, "Connected minutes per hour", "ms since epoch",
+                        "minutes connected", hx, hy, 1);
+    g->series[0].x_end = 1709254800000.0;
 
     hp_stats_t prep = {.rows = 1000, .convs = 600, .internal_hosts = 12, .partitions = 1};
     hr_opts_t o = {.dir = "/data/<dir>&",
@@ -165,10 +171,12 @@ TEST_IMPL(html_escape_and_self_contained)
                            "2024-03-01T01:00:00.001Z --bin 1m &#39;host 10.0.0.5 and port "
                            "4444&#39;</code>"));
     ASSERT_NOT_NULL(strstr(page, "1000 flow records"));
-    /* the pictures: two charts, the marked bar, the time axis */
-    ASSERT_EQ(ht_count(page, "<svg"), 2);
+    ASSERT_NOT_NULL(strstr(page, ">00:00</text>"));
+    ASSERT_NOT_NULL(strstr(page, ">01:00</text>"));
+    /* the pictures: three charts (the lone bar's too), the marked bar, the time axis */
+    ASSERT_EQ(ht_count(page, "<svg"), 3);
     ASSERT_EQ(ht_count(page, "class=\"bar mark\""), 1);
-    ASSERT_EQ(ht_count(page, "class=\"bar\""), 3);
+    ASSERT_EQ(ht_count(page, "class=\"bar\""), 4);
     ASSERT_EQ(ht_count(page, "<circle"), 3);
     ASSERT_NOT_NULL(strstr(page, "this host"));
     ASSERT_NOT_NULL(strstr(page, "time (UTC) from 2024-03-01 00:00"));
