@@ -154,12 +154,7 @@ static void main_on_dgram(void *arg, const cap_dgram_t *d)
          * clock closed each datagram's interval when an exporter replayed old traffic: a
          * segment per datagram); real time paces the flushes. The last flow's place, not
          * the newest: one flow from a wrong clock would close every interval after it. */
-        uint64_t at = r->place_ms ? r->place_ms : r->dgram_ms;
-        /* a datagram that stored no flow still has its interval (the counters' segment) */
-        int rc = seg_writer_mark(r->writer, at);
-        if (rc < 0)
-            main_write_error(r, rc);
-        rc = seg_writer_tick(r->writer, at);
+        int rc = seg_writer_tick(r->writer, r->place_ms ? r->place_ms : r->dgram_ms);
         if (rc < 0)
             main_write_error(r, rc);
     }
@@ -225,6 +220,15 @@ static int main_read(const char *path, flow_print_fmt_t fmt, int print, const ch
         status = 1;
     }
     if (r.writer) {
+        /* A capture that stored no flow at all (every datagram dropped) still gets a segment
+         * for its exporters' counters, in the interval of its last datagram. Not per datagram:
+         * templates that arrive before the data of an old capture would open an interval at
+         * the capture's clock, and a segment there, before the data's own. */
+        if (!r.place_ms && r.dgram_ms) {
+            int mrc = seg_writer_mark(r.writer, r.dgram_ms);
+            if (mrc < 0)
+                main_write_error(&r, mrc);
+        }
         /* The last group and the last segment, completed before the counts are read. */
         int wrc = seg_writer_flush(r.writer);
         seg_writer_stats_t ws = *seg_writer_stats(r.writer);
