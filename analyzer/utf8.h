@@ -80,12 +80,18 @@ static inline int utf8_clean_copy(char *dst, size_t cap, const char *src, size_t
     size_t o = 0;
     for (size_t i = 0; i < n && src[i];) {
         unsigned char c = (unsigned char)src[i];
+        /* a lead whose sequence n cuts: src need not go on past n (a MaxMind string) */
+        size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c >= 0xc2 && c <= 0xf4 && need > n - i) {
+            dst[o] = '\0';
+            return -1;
+        }
         size_t k = c < 0x20 || c == 0x7f ? 0 : utf8_seq_len((const unsigned char *)src + i);
         const char *put = c < 0x20 || c == 0x7f ? &ctrl : k ? src + i : UTF8_REPLACEMENT;
         size_t len = c < 0x20 || c == 0x7f ? 1 : k ? k : 3;
-        if (k > n - i || o + len >= cap) {
+        if (o + len >= cap) {
             dst[o] = '\0';
-            return -1; /* a sequence cut by n, or no room */
+            return -1; /* no room */
         }
         memcpy(dst + o, put, len);
         o += len;
