@@ -323,60 +323,6 @@ static int daemon_drop_privileges(const char *user)
     return 0;
 }
 
-typedef struct daemon_line {
-    const char *p;
-    size_t len, name_len, at;
-} daemon_line_t;
-
-static int daemon_cmp_line(const void *pa, const void *pb)
-{
-    const daemon_line_t *a = pa, *b = pb;
-    size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
-    int c = memcmp(a->p, b->p, n);
-    if (c == 0 && a->name_len != b->name_len)
-        c = a->name_len < b->name_len ? -1 : 1;
-    return c ? c : a->at < b->at ? -1 : 1;
-}
-
-/* The text format wants every line of a metric family in one group; each worker renders its
- * own block, so one family's lines were split among them. Groups the sample lines by name
- * (in place), in their order within a family; comment lines stay first. */
-static void daemon_group_families(char *text, size_t len)
-{
-    size_t n = 0, head = 0;
-    for (size_t i = 0; i < len; i++)
-        n += text[i] == '\n';
-    daemon_line_t *v = malloc((n ? n : 1) * sizeof *v);
-    char *out = malloc(len ? len : 1);
-    if (!v || !out) {
-        free(v);
-        free(out);
-        return; /* still a valid file for the parsers that accept split families */
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < len;) {
-        const char *p = text + i, *nl = memchr(p, '\n', len - i);
-        size_t l = nl ? (size_t)(nl - p) + 1 : len - i;
-        if (*p == '#' && k == 0)
-            head += l;
-        else {
-            v[k] = (daemon_line_t){p, l, strcspn(p, "{ \n"), k};
-            k++;
-        }
-        i += l;
-    }
-    qsort(v, k, sizeof *v, daemon_cmp_line);
-    memcpy(out, text, head);
-    size_t at = head;
-    for (size_t i = 0; i < k; i++) {
-        memcpy(out + at, v[i].p, v[i].len);
-        at += v[i].len;
-    }
-    memcpy(text, out, at);
-    free(out);
-    free(v);
-}
-
 static void daemon_write_stats(daemon_t *d, int log_it)
 {
     size_t cap = 1 << 16, len = 0;
@@ -434,7 +380,6 @@ static void daemon_write_stats(daemon_t *d, int log_it)
         pthread_mutex_unlock(&w->pub_mu);
     }
 #undef DAEMON_APPEND
-    daemon_group_families(text, len);
     char path[4300];
     snprintf(path, sizeof path, "%s/flowhuntd.prom", d->state_dir);
     if (daemon_write_atomic(path, text, len) != 0) {

@@ -87,8 +87,8 @@ static void worker_gauge(worker_t *w, const char *name, uint64_t v)
  * count everything, shown or not. */
 #define WORKER_PROM_MAX_ENTRIES 1000
 
-/* Renders this worker's counters in the Prometheus text format, without HELP/TYPE lines (the
- * daemon groups the workers' lines of each family together as it writes the file). */
+/* Renders this worker's counters in the Prometheus text format (no HELP/TYPE lines: the
+ * daemon writes those once for all workers). */
 static void worker_publish(worker_t *w)
 {
     char a[FLOW_ADDR_STRLEN];
