@@ -347,7 +347,8 @@ int tpl_store_load(tpl_cache_t *c, const char *state_dir, int own_id, tpl_store_
     /* Oldest first, so the newest definition of a template wins: a file of a worker that a
      * smaller --workers no longer starts is never rewritten, and read after its exporter's
      * new owner's file it brought back a template the exporter had since redefined. */
-    qsort(files, n_files, sizeof *files, tpls_cmp_file);
+    if (n_files > 1) /* qsort wants a non-null array, even of none */
+        qsort(files, n_files, sizeof *files, tpls_cmp_file);
     char own[32];
     snprintf(own, sizeof own, "templates-w%d.bin", own_id);
     int total = 0, foreign = 0;
