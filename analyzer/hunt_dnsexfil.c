@@ -453,6 +453,27 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows,
                  internal_peer ? "internal" : "external", peer, k, k == 1 ? "" : "s");
         snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53", host, peer);
+        /* which thresholds were crossed */
+        char tj[256] = "[", tt[256] = "";
+        struct {
+            int on;
+            const char *name;
+        } signs[] = {{bpp_high, "bytes_per_packet"},    {ratio_high, "up_down_ratio"},
+                     {long_lived, "long_lived_5tuple"}, {volume_high, "volume"},
+                     {pop_high, "population_outlier"},  {hist_high, "own_history"}};
+        int first = 1;
+        for (size_t x = 0; x < sizeof signs / sizeof signs[0]; x++) {
+            if (!signs[x].on)
+                continue;
+            size_t l = strlen(tj);
+            snprintf(tj + l, sizeof tj - l, "%s\"%s\"", first ? "" : ",", signs[x].name);
+            l = strlen(tt);
+            snprintf(tt + l, sizeof tt - l, "%s%s", first ? "" : ", ", signs[x].name);
+            first = 0;
+        }
+        strcat(tj, "]");
+        if (first)
+            snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
         if (risk >= HUNT_RISK_HIGH)
             snprintf(f->action, sizeof f->action,
                      "Contain: block port 53 from %s to %s (allow DNS only to the approved "
@@ -466,6 +487,17 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      "runs it and why %llu internal hosts resolve through it.",
                      unlisted_peer ? peer : host, unlisted_peer ? "clients' DNS" : "recursion",
                      (unsigned long long)(unlisted_peer ? unlisted_peer : unlisted_host));
+        else if (k >= 1)
+            /* A tunnel sign: the question is what the queries carry, not which resolvers to
+             * approve (an approved resolver's clients are not judged, so listing this one
+             * would silence the very channel the sign points at: iodine's one 5-tuple). */
+            snprintf(f->action, sizeof f->action,
+                     "Investigate: the DNS from %s to %s shows %d tunnel sign%s (%s): review its "
+                     "queries in %s's "
+                     "logs or a capture (long or random labels, TXT/NULL answers, one source "
+                     "port for many queries) and find the process sending them; do not approve "
+                     "%s as a resolver before then (approved resolvers' clients are not hunted).",
+                     host, peer, k, k == 1 ? "" : "s", tt, peer, peer);
         else if (cfg->n_resolvers == 0) /* no approved set to hold it against */
             snprintf(f->action, sizeof f->action,
                      "Check %s: when it is one of the organisation's resolvers, list the "
@@ -520,30 +552,6 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  "\"host_median_bytes\":%.0f,\"factor\":%.2f,\"buckets_with_dns\":%u}",
                  bh, at, (unsigned long long)u->peak_bytes, hmed, hfactor, hours);
         hev_raw(e, "history", j, t);
-        /* which thresholds were crossed */
-        char tj[256] = "[", tt[256] = "";
-        struct {
-            int on;
-            const char *name;
-        } signs[] = {{bpp_high, "bytes_per_packet"},
-                     {ratio_high, "up_down_ratio"},
-                     {long_lived, "long_lived_5tuple"},
-                     {volume_high, "volume"},
-                     {pop_high, "population_outlier"},
-                     {hist_high, "own_history"}};
-        int first = 1;
-        for (size_t x = 0; x < sizeof signs / sizeof signs[0]; x++) {
-            if (!signs[x].on)
-                continue;
-            size_t l = strlen(tj);
-            snprintf(tj + l, sizeof tj - l, "%s\"%s\"", first ? "" : ",", signs[x].name);
-            l = strlen(tt);
-            snprintf(tt + l, sizeof tt - l, "%s%s", first ? "" : ", ", signs[x].name);
-            first = 0;
-        }
-        strcat(tj, "]");
-        if (first)
-            snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
         hev_raw(e, "thresholds_crossed", tj, tt);
         snprintf(t, sizeof t,
                  "bytes/packet >= %g over >= %g packets; ratio >= %g over >= %g bytes; 5-tuple "

@@ -5,6 +5,7 @@
  * flowgen's held channel). */
 TEST_ENTRY(dnsexfil_own_history)
 TEST_ENTRY(dnsexfil_unmeasured_signs)
+TEST_ENTRY(dnsexfil_tunnel_sign_action)
 TEST_ENTRY(beacon_dns_to_approved_resolver)
 TEST_ENTRY(beacon_period_phase_zero)
 TEST_ENTRY(dnsexfil_resolvers_in_practice)

@@ -330,6 +330,38 @@ TEST_IMPL(dnsexfil_unmeasured_signs)
     return 0;
 }
 
+/* iodine (packets/dns-tunnel/dns-tunnel-iodine.pcap, softflowd): one 5-tuple of 222 NULL
+ * queries of 104 bytes to an internal nameserver in 24 s, no resolver configured. One tunnel
+ * sign makes it Medium; its action told the analyst to list the server in [dns] resolvers,
+ * which hides the tunnel for good (an approved resolver's clients are not judged). */
+TEST_IMPL(dnsexfil_tunnel_sign_action)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_conv(&s, "10.0.2.30", 44639, "10.0.2.20", 53, 17, TN_T0, 24487, 222, 23028, 212, 41148);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hd_ops, &out);
+    const hunt_finding_t *f = tn_find(&out, "10.0.2.30", "10.0.2.20", 53);
+    ASSERT_NOT_NULL(f);
+    ASSERT(tn_crossed(f, "long_lived_5tuple"));
+    ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
+    printf("# action: %s\n", f->action);
+    ASSERT_NULL(strstr(f->action, "list the resolvers"));
+    ASSERT_NOT_NULL(strstr(f->action, "1 tunnel sign (long_lived_5tuple)"));
+    ASSERT_NOT_NULL(strstr(f->action, "do not approve 10.0.2.20"));
+    hunt_findings_free(&out);
+    /* without a sign, the policy question stays what the action asks */
+    s.n = 0;
+    tn_conv(&s, "10.0.2.31", 40000, "10.0.2.21", 53, 17, TN_T0, 40, 1, 70, 1, 130);
+    tn_hunt(&s, &hd_ops, &out);
+    f = tn_find(&out, "10.0.2.31", "10.0.2.21", 53);
+    ASSERT_NOT_NULL(f);
+    ASSERT_NOT_NULL(strstr(f->action, "list the resolvers"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* A workstation's lookups every 23 s for a day: to the approved resolver they are its DNS,
  * not a beacon (it was Medium, "block it if it is not a known service"); to a nameserver of
  * its own they still are one. */
