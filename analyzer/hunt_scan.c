@@ -355,6 +355,20 @@ static void hs_window(const hs_ev_t *ev, size_t n, uint64_t w_ms, int vertical, 
     hj_map_free(&cnt);
 }
 
+/* How long the busiest window's items took, from its first to its last attempt: "10.0 s",
+ * "42.5 min", "5.3 h". The window's length is the threshold's, not the scan's: "1001 probes in
+ * 300 s" read as 3 a second for masscan's 100 a second. */
+static void hs_span_text(uint64_t ms, char *buf, size_t n)
+{
+    double s = (double)ms / 1000.0;
+    if (s < 120)
+        snprintf(buf, n, "%.1f s", s);
+    else if (s < 7200)
+        snprintf(buf, n, "%.1f min", s / 60);
+    else
+        snprintf(buf, n, "%.1f h", s / 3600);
+}
+
 static uint64_t hs_distinct(const hs_ev_t *ev, size_t n, int vertical)
 {
     hj_map_t set = {0};
@@ -743,15 +757,18 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     flow_addr_format(&h->host, host);
     const char *proto = hr_proto_name(ev[0].proto, pb);
     const char *speed = is_fast ? "fast" : "slow";
+    const hs_win_t *pw = is_fast ? &fast : &slow;
+    char span[32];
+    hs_span_text(pw->at_end - pw->at_start, span, sizeof span);
     if (type == HS_HORIZONTAL) {
         f->port = ev[0].port;
         hs_peer_net(ev, n, f->peer, sizeof f->peer);
         snprintf(f->summary, sizeof f->summary,
-                 "%s swept %llu %s targets%s%s on %u/%s (%s horizontal scan: %llu probes in "
-                 "%g s)",
+                 "%s swept %llu %s targets%s%s on %u/%s (%s horizontal scan: %llu targets in "
+                 "%s)",
                  host, (unsigned long long)distinct, internal ? "internal" : "external",
                  f->peer[0] ? " in " : "", f->peer, ev[0].port, proto, speed,
-                 (unsigned long long)peak, is_fast ? cfg->s_fast_win : cfg->s_slow_win);
+                 (unsigned long long)peak, span);
         if (f->peer[0] && strchr(f->peer, '/'))
             snprintf(f->filter, sizeof f->filter,
                      "src host %s and dst net %s and dst port %u and proto %s", host, f->peer,
@@ -763,19 +780,19 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
         flow_addr_format(&ev[0].dst, tgt);
         snprintf(f->peer, sizeof f->peer, "%s", tgt);
         snprintf(f->summary, sizeof f->summary,
-                 "%s probed %llu %s ports on %s %s (%s vertical scan: %llu probes in %g s)", host,
+                 "%s probed %llu %s ports on %s %s (%s vertical scan: %llu ports in %s)", host,
                  (unsigned long long)distinct, proto, internal ? "internal" : "external", tgt,
-                 speed, (unsigned long long)peak, is_fast ? cfg->s_fast_win : cfg->s_slow_win);
+                 speed, (unsigned long long)peak, span);
         snprintf(f->filter, sizeof f->filter, "src host %s and dst host %s and proto %s", host, tgt,
                  proto);
     } else {
         hs_peer_net(ev, n, f->peer, sizeof f->peer);
         snprintf(f->summary, sizeof f->summary,
-                 "%s sent ICMP echo requests to %llu %s targets%s%s (%s sweep: %llu in %g s, %llu "
-                 "answered)",
+                 "%s sent ICMP echo requests to %llu %s targets%s%s (%s sweep: %llu targets in "
+                 "%s, %llu answered)",
                  host, (unsigned long long)distinct, internal ? "internal" : "external",
-                 f->peer[0] ? " in " : "", f->peer, speed, (unsigned long long)peak,
-                 is_fast ? cfg->s_fast_win : cfg->s_slow_win, (unsigned long long)answered);
+                 f->peer[0] ? " in " : "", f->peer, speed, (unsigned long long)peak, span,
+                 (unsigned long long)answered);
         snprintf(f->filter, sizeof f->filter, "src host %s and proto %s", host, proto);
     }
     const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";

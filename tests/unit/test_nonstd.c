@@ -772,6 +772,40 @@ static void tn_syn_sweep(tn_set_t *s, const char *host, int net)
     }
 }
 
+/* masscan -p0-1000 (packets/scan/masscan_tcp_0_1000_20190821.pcap): 1001 unanswered SYNs in
+ * 10 s, and a SYN sweep of 256 hosts in 1.8 s. The summary said "1001 probes in 300 s", the
+ * fast window's length, which reads as 3 probes a second for 100; it says what the busiest
+ * window held and how long that took. */
+TEST_IMPL(scan_summary_real_span)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    for (int p = 0; p <= 1000; p++) {
+        hunt_conv_t *c = tn_conv(&s, "10.0.1.50", 61000, "198.51.100.15", (uint16_t)p, 6,
+                                 TN_T0 + 10 * (uint64_t)p, 0, 1, 40, 0, 0);
+        c->flags_out = 0x02;
+    }
+    for (int i = 0; i < 256; i++) {
+        char dst[32];
+        snprintf(dst, sizeof dst, "10.0.93.%d", i);
+        hunt_conv_t *c =
+            tn_conv(&s, "10.0.1.51", 40000, dst, 80, 6, TN_T0 + 7 * (uint64_t)i, 0, 1, 44, 0, 0);
+        c->flags_out = 0x02;
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    const hunt_finding_t *v = tn_find_host(&out, "10.0.1.50");
+    const hunt_finding_t *h = tn_find(&out, "10.0.1.51", "10.0.93.0/24", 80);
+    ASSERT_NOT_NULL(v);
+    ASSERT_NOT_NULL(h);
+    printf("# %s\n# %s\n", v->summary, h->summary);
+    ASSERT_NOT_NULL(strstr(v->summary, "(fast vertical scan: 1001 ports in 10.0 s)"));
+    ASSERT_NOT_NULL(strstr(h->summary, "(fast horizontal scan: 256 targets in 1.8 s)"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* What an internal scan led to: the host's first successful contacts with targets that
  * answered, once its scanning was over. A remote-service session (RDP, SMB) to one is lateral movement
  * (T1021): Critical. A contact made before the scan is no discovery; one on a web port is
