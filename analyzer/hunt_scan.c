@@ -798,7 +798,17 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     const char *what = type == HS_HORIZONTAL ? "horizontal" : vertical ? "vertical" : "icmp-sweep";
     /* what answered: half-open probes and connections that succeeded on the port/target */
     uint64_t open = half_open + (type == HS_SWEEP ? 0 : succ);
-    if (risk >= HUNT_RISK_HIGH && open)
+    if (risk >= HUNT_RISK_HIGH && open && !internal)
+        /* Lateral movement is between internal hosts: what answered outside is an external
+         * service the host may attack or use next, a matter for the host, the egress and the
+         * target's owner (abuse reports), not the internal targets' compromise. */
+        snprintf(f->action, sizeof f->action,
+                 "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
+                 "with the reason); identify the scanning process and check what %s did next "
+                 "with the external services that answered (%llu half-open or connected on %s): "
+                 "block them at the egress while it is investigated.",
+                 host, host, (unsigned long long)open, f->peer);
+    else if (risk >= HUNT_RISK_HIGH && open)
         snprintf(f->action, sizeof f->action,
                  "Contain: isolate %s unless it is an authorised scanner (then add it to [allow] "
                  "with the reason); identify the scanning process and look for lateral movement "

@@ -806,6 +806,44 @@ TEST_IMPL(scan_summary_real_span)
     return 0;
 }
 
+/* nmap -sS against scanme.nmap.org (packets/scan/nmap_synscan_scanme.pcap): ~1000 ports of an
+ * external host, 3 of them open. The action said to "look for lateral movement" to the targets
+ * that answered: lateral movement is between internal hosts; outside, what answered is a
+ * service the scanner may attack next. An internal target keeps the lateral-movement advice. */
+TEST_IMPL(scan_external_open_ports_action)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    const char *dst[2] = {"198.51.100.52", "10.0.94.52"};
+    const char *src[2] = {"10.0.1.60", "10.0.1.61"};
+    for (int k = 0; k < 2; k++)
+        for (int p = 1; p <= 200; p++) {
+            int open = p == 22 || p == 53 || p == 80;
+            hunt_conv_t *c =
+                tn_conv(&s, src[k], 36051, dst[k], (uint16_t)p, 6, TN_T0 + 5 * (uint64_t)p, 0,
+                        open ? 2 : 1, open ? 84 : 44, open ? 1 : 0, open ? 44 : 0);
+            c->flags_out = open ? 0x06 : 0x02;
+            c->flags_in = open ? 0x12 : 0;
+        }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    const hunt_finding_t *e = NULL, *i = NULL;
+    for (size_t k = 0; k < out.n; k++) /* the vertical scans (service probing is reported too) */
+        if (tn_ev_has(out.v[k], "\"scan_type\":\"vertical\""))
+            *(memcmp(out.v[k]->peer, "10.", 3) ? &e : &i) = out.v[k];
+    ASSERT_NOT_NULL(e);
+    ASSERT_NOT_NULL(i);
+    printf("# %s\n# %s\n", e->action, i->action);
+    ASSERT_EQ(e->risk, HUNT_RISK_HIGH);
+    ASSERT_NULL(strstr(e->action, "lateral"));
+    ASSERT_NOT_NULL(strstr(e->action, "external services that answered (3 half-open or "
+                                      "connected on 198.51.100.52)"));
+    ASSERT_NOT_NULL(strstr(i->action, "lateral movement"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* What an internal scan led to: the host's first successful contacts with targets that
  * answered, once its scanning was over. A remote-service session (RDP, SMB) to one is lateral movement
  * (T1021): Critical. A contact made before the scan is no discovery; one on a web port is
