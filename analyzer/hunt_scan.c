@@ -187,6 +187,11 @@ static void hs_probe_note(const hunt_config_t *cfg, hs_host_t *h, const hunt_con
 {
     int half = (c->flags_out & (HS_SYN | HS_RST | HS_ACK)) == (HS_SYN | HS_RST) &&
                (c->flags_in & (HS_SYN | HS_ACK)) == (HS_SYN | HS_ACK);
+    /* A connection is one the target accepted: a SYN scan's unanswered and refused probes
+     * of the other ports are its scan's attempts (nmap -sS whose kernel resets the SYN|ACKs
+     * had "3 half-open SYN probes and 979 TCP connections"). */
+    if (!half && (!c->answered || c->rejected))
+        return;
     uint64_t key = hs_addr_key(&c->resp);
     uint64_t *slot = half ? hj_map_ins(&h->probed, key) : hj_map_get(&h->probed, key);
     if (!slot)
@@ -949,7 +954,7 @@ static void hs_probe_report(hs_state_t *s, hs_host_t *h, const hs_probe_t *p,
              "%s probed services of %s %s: %u half-open SYN probe%s and %u TCP connections within "
              "%g s (service probing, nmap -sV/-A style)",
              host, internal ? "internal" : "external", f->peer, p->best_half,
-             p->best_half == 1 ? "" : "s", p->best_conns, cfg->s_fast_win);
+             p->best_half == 1 ? "" : "s", p->best_conns - p->best_half, cfg->s_fast_win);
     snprintf(f->filter, sizeof f->filter, "src host %s and dst host %s and proto tcp", host,
              f->peer);
     snprintf(f->action, sizeof f->action,
@@ -959,7 +964,7 @@ static void hs_probe_report(hs_state_t *s, hs_host_t *h, const hs_probe_t *p,
              host, f->peer, host);
     hev_str(&f->ev, "scan_type", "service-probe");
     hev_int(&f->ev, "half_open_probes", p->best_half);
-    hev_int(&f->ev, "connections_in_window", p->best_conns);
+    hev_int(&f->ev, "connections_in_window", p->best_conns); /* the half-open probes too */
     hev_num(&f->ev, "threshold", cfg->s_probe, 0);
     hev_bool(&f->ev, "internal_targets", internal);
     hunt_finding_allow(cfg, f, 1);

@@ -844,6 +844,56 @@ TEST_IMPL(scan_external_open_ports_action)
     return 0;
 }
 
+/* nmap -sS whose kernel resets the SYN|ACKs of the open ports (half-open) while the other
+ * ports stay silent or refuse: the refused and unanswered probes were counted as the "TCP
+ * connections" of service probing ("3 half-open SYN probes and 979 TCP connections ... nmap
+ * -sV/-A style"), a second finding merged into the scan's. Only accepted connections count;
+ * nmap -A's real connections after a half-open probe still make it, and its summary counts
+ * the probe once (it said "1 half-open SYN probe and 26 TCP connections" for 1 and 25). */
+TEST_IMPL(scan_syn_scan_not_service_probe)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    for (int p = 1; p <= 1000; p++) {
+        int open = p == 22 || p == 53 || p == 80, refused = p % 10 == 0;
+        hunt_conv_t *c = tn_conv(&s, "10.0.1.62", 36051, "198.51.100.62", (uint16_t)p, 6,
+                                 TN_T0 + 5 * (uint64_t)p, 0, open ? 2 : 1, open ? 84 : 44,
+                                 open || refused ? 1 : 0, open || refused ? 44 : 0);
+        c->flags_out = open ? 0x06 : 0x02;
+        c->flags_in = open ? 0x12 : refused ? 0x14 : 0;
+        c->rejected = (uint8_t)refused;
+    }
+    /* nmap -A: a half-open probe of 80, then 25 version and script connections to it */
+    hunt_conv_t *c =
+        tn_conv(&s, "10.0.1.63", 52232, "198.51.100.63", 80, 6, TN_T0, 20, 2, 100, 1, 44);
+    c->flags_out = 0x06;
+    c->flags_in = 0x12;
+    for (int i = 0; i < 25; i++) {
+        c = tn_conv(&s, "10.0.1.63", (uint16_t)(52240 + i), "198.51.100.63", 80, 6,
+                    TN_T0 + 1000 + 100 * (uint64_t)i, 50, 5, 400, 4, 900);
+        c->flags_out = 0x1b;
+        c->flags_in = 0x1b;
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    int probes = 0;
+    const hunt_finding_t *a = NULL;
+    for (size_t k = 0; k < out.n; k++)
+        if (tn_ev_has(out.v[k], "\"scan_type\":\"service-probe\"")) {
+            printf("# %s\n", out.v[k]->summary);
+            probes++;
+            a = out.v[k];
+        }
+    ASSERT_EQ(probes, 1);
+    ASSERT_STR_EQ(a->peer, "198.51.100.63");
+    ASSERT(tn_ev_has(a, "\"connections_in_window\":26")); /* the threshold's count */
+    ASSERT_NOT_NULL(strstr(a->summary, "1 half-open SYN probe and 25 TCP connections"));
+    ASSERT_NOT_NULL(tn_find_host(&out, "10.0.1.62")); /* the SYN scan itself */
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* What an internal scan led to: the host's first successful contacts with targets that
  * answered, once its scanning was over. A remote-service session (RDP, SMB) to one is lateral movement
  * (T1021): Critical. A contact made before the scan is no discovery; one on a web port is
