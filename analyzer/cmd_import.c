@@ -17,6 +17,8 @@
  * come from the originator's letters of `history` (S, H, A, F, R), so `flags S and not flags A`
  * finds half-open scans in Zeek data too; rev_tcp_flags from the responder's (s, h, a, f, r),
  * so a connection refused by a RST (REJ, "Sr") is a rejection to the hunts, not an answer.
+ * A line with no handshake in its history was picked up mid-stream, its originator only the
+ * side Zeek saw first: it is turned round when the ports say which side is the service.
  *
  * nfdump's CSV has whole-second times and the duration in ms: the start is the earliest
  * millisecond consistent with ts, te and td, and the end is start + td. Fields nfdump prints as
@@ -610,6 +612,34 @@ static int imp_zeek_line(imp_parser_t *p, char *line, flow_rec_t *out, char *why
     return imp_zeek_fields(p, (const char *const *)f, out, why, cap);
 }
 
+/* The first port is a service's and the second a client's: below 1024 against 1024 or above,
+ * or below 32768 against an ephemeral one (Linux 32768+, Windows 49152+). The rule of the
+ * hunts' preparation for a lone record (hunt_prep.c, hp_service_side). */
+static int imp_service_first(uint16_t p1, uint16_t p2)
+{
+    return (p1 < 1024 && p2 >= 1024) || (p1 < 32768 && p2 >= 32768);
+}
+
+#define IMP_SWAP(rec, a, b)                                                                        \
+    do {                                                                                           \
+        __typeof__((rec)->a) t_ = (rec)->a;                                                        \
+        (rec)->a = (rec)->b;                                                                       \
+        (rec)->b = t_;                                                                             \
+        uint64_t ha_ = (rec)->present & FLOW_BIT(a), hb_ = (rec)->present & FLOW_BIT(b);           \
+        (rec)->present &= ~(FLOW_BIT(a) | FLOW_BIT(b));                                            \
+        (rec)->present |= (ha_ ? FLOW_BIT(b) : 0) | (hb_ ? FLOW_BIT(a) : 0);                       \
+    } while (0)
+
+/* The responder becomes the originator: addresses, ports, counters and flags change sides. */
+static void imp_turn_round(flow_rec_t *r)
+{
+    IMP_SWAP(r, src_addr, dst_addr);
+    IMP_SWAP(r, src_port, dst_port);
+    IMP_SWAP(r, packets, rev_packets);
+    IMP_SWAP(r, bytes, rev_bytes);
+    IMP_SWAP(r, tcp_flags, rev_tcp_flags);
+}
+
 /* A conn.log line's fields (f, placed as p->idx says) into a flow: the TSV and the JSON form
  * alike. */
 static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec_t *out, char *why,
@@ -703,6 +733,13 @@ static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec
         }
         FLOW_SET(out, tcp_flags, fl[0]);
         FLOW_SET(out, rev_tcp_flags, fl[1]);
+        /* No SYN nor SYN|ACK either way: Zeek joined the connection mid-stream (a long-lived
+         * one, or after a restart), and its originator is whichever side it saw first, often
+         * the server pushing data (CTU-Normal-40's ESET 8883 check-ins: "Dd" from
+         * 91.228.167.171:8883 to :55768). With the ports as clear as the hunts' preparation
+         * asks of a lone record, the line is turned round, so the client is the originator. */
+        if (!((fl[0] | fl[1]) & 0x02) && imp_service_first(out->src_port, out->dst_port))
+            imp_turn_round(out);
     } else if (FLOW_HAS(out, proto) && proto == 6 &&
                (s = imp_field(p, f, IMP_F_CONN_STATE)) != NULL) {
         /* No history (logs that leave it out): the states a scan leaves say enough. S0, a SYN
@@ -849,10 +886,14 @@ static void imp_usage(FILE *f)
             "                       TCP flags come from the originator's history letters\n"
             "                       (S H A F R), rev_tcp_flags from the responder's\n"
             "                       (s h a f r), or without history from conn_state S0\n"
-            "                       (a SYN) and REJ (a SYN answered by RST); the ICMP type\n"
-            "                       from orig_p, the code\n"
-            "                       from resp_p (0 for request/reply types, where Zeek\n"
-            "                       puts the counterpart type).\n"
+            "                       (a SYN) and REJ (a SYN answered by RST). A TCP line\n"
+            "                       whose history has no SYN nor SYN|ACK (Zeek joined\n"
+            "                       mid-stream: its originator is the side it saw first) is\n"
+            "                       turned round when the originator's port is a service's\n"
+            "                       (below 1024, or 32768, against a port from there up).\n"
+            "                       The ICMP type comes from orig_p, the code from resp_p\n"
+            "                       (0 for request/reply types, where Zeek puts the\n"
+            "                       counterpart type).\n"
             "  --instance NAME      the writer's name in segment names (default 'import'); two\n"
             "                       imports running at once need different names\n"
             "\n"
