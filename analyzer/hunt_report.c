@@ -1177,10 +1177,13 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
               "recommended_action,flows_command\n",
               out);
     size_t by_risk[HUNT_RISK_CRITICAL + 1] = {0};
+    size_t n_old = 0; /* --new-only: reported by an earlier run, found again, not shown */
     for (size_t i = 0; i < l->n; i++) {
         hunt_finding_t *f = l->v[i];
-        if (o->new_only && !f->is_new)
+        if (o->new_only && !f->is_new) {
+            n_old++;
             continue;
+        }
         shown++;
         if (f->suppressed) {
             suppressed++;
@@ -1211,9 +1214,11 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
             snprintf(window, sizeof window, "%s to %s", a, b);
         fprintf(out,
                 "# flowhunt hunt %s: %s: %d finding%s, %d suppressed by the allow-list, "
-                "%zu acknowledged not shown%s",
-                o->dir, window, reported, reported == 1 ? "" : "s", suppressed, n_acked,
-                o->new_only ? ", only new ones shown" : "");
+                "%zu acknowledged not shown",
+                o->dir, window, reported, reported == 1 ? "" : "s", suppressed, n_acked);
+        /* how many are still there: "0 findings" alone read as a threat gone */
+        if (o->new_only)
+            fprintf(out, ", only new ones shown (%zu reported before, still found)", n_old);
         if (o->min_risk > HUNT_RISK_LOW)
             fprintf(out, ", %zu below %s not shown", n_below, hr_risk_name(o->min_risk));
         fputc('\n', out);

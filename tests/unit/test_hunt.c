@@ -1149,6 +1149,13 @@ TEST_IMPL(hunt_state_ids_and_ack)
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(th_count(none, "hunt_id"), 0);
     free(none);
+    /* the text header says the old ones are still found ("0 findings" alone read as gone) */
+    none = th_report(dir, "--new-only", &rc);
+    ASSERT_EQ(rc, 0);
+    char still[80];
+    snprintf(still, sizeof still, ", only new ones shown (%d reported before, still found)\n", n);
+    ASSERT_NOT_NULL(strstr(none, still));
+    free(none);
     /* ack the scan finding: gone from later runs, listed by acks */
     char *json = th_report(dir, "--format json", &rc);
     char fp[20] = "", id[40] = "";
