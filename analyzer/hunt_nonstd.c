@@ -27,7 +27,8 @@
  *   - one short UDP exchange to an ephemeral high port (a reply to a stray packet, a NAT probe)
  *     is not judged at all; unanswered attempts never are (that is the scan hunt's business);
  *   - a response seen without its request (the service side on a port below ephemeral_min,
- *     the other on an ephemeral one) is not an outbound connection to the ephemeral port;
+ *     the other on an ephemeral one; or a TCP record with flags but no SYN from a port lower
+ *     than the other's) is not an outbound connection to the other port;
  *   - the allow-list ([allow] port@nonstd-port = tcp/8883 ESET) suppresses a finding.
  * Memory: one small record per unit on an unlisted port, for the whole run (units are rare by
  * construction; the prevalence counters are two Judy arrays keyed by protocol and port).
@@ -128,6 +129,12 @@ static void hn_feed(void *st, const hunt_conv_t *c)
      * "originator" sits on a service-range port, the "responder" on an ephemeral one (client
      * stacks pick source ports from 32768 up: Linux, and Windows and macOS from 49152) */
     if (c->orig_port < (uint16_t)cfg->n_eph_min && c->resp_port >= (uint16_t)cfg->n_eph_min)
+        return;
+    /* No SYN from the "originator" though its flags were exported: a record picked up
+     * mid-stream, whose direction is the first packet's. With its port the lower one, that
+     * packet was most likely the service's answer: an inbound session (CTU-Normal-40: the
+     * host's port 8008 answering an attacker's 22936 was a Medium "egress on 22936/tcp"). */
+    if (c->proto == 6 && c->flags_out && !(c->flags_out & 0x02) && c->orig_port < c->resp_port)
         return;
     hn_count_once(&s->host_port, &s->port_hosts, c->proto, c->resp_port, &c->orig);
     if (hn_count_once(&s->peer_port, &s->port_peers, c->proto, c->resp_port, &c->resp)) {

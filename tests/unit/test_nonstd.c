@@ -1038,6 +1038,32 @@ TEST_IMPL(nonstd_long_and_periodic)
     return 0;
 }
 
+/* CTU-Normal-40 (labeled-flows/stratosphere/008-ctu-normal-40-day1-conn.log.labeled): Zeek
+ * picked up an attacker's session to the host's port 8008 mid-stream ("AadDF", no SYN) and
+ * took the host for its originator, towards 202.102.144.122:22936 -- a Medium "egress on
+ * 22936/tcp" on a normal day. A record with flags but no SYN from the lower port is the
+ * service's side; a client's own session seen without its SYN (higher port, as after an
+ * active timeout) is still judged. */
+TEST_IMPL(nonstd_midstream_inbound)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    hunt_conv_t *c =
+        tn_conv(&s, "10.0.1.70", 8008, "202.102.144.122", 22936, 6, TN_T0, 424, 7, 810, 5, 448);
+    c->flags_out = 0x11; /* A, F */
+    c->flags_in = 0x10;
+    c = tn_conv(&s, "10.0.1.71", 40727, "198.51.100.71", 5228, 6, TN_T0, 2000, 5, 336, 5, 2751);
+    c->flags_out = 0x10;
+    c->flags_in = 0x10;
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hn_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.70"));
+    ASSERT_NOT_NULL(tn_find(&out, "10.0.1.71", "198.51.100.71", 5228));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 TEST_IMPL(nonstd_lookalikes_not_high)
 {
     tn_set_t s;
