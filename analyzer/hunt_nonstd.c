@@ -55,6 +55,16 @@ typedef struct hn_key {
     uint8_t proto;
 } __attribute__((packed)) hn_key_t;
 
+static void hn_key_set(hn_key_t *k, const flow_addr_t *host, const flow_addr_t *peer, uint16_t port,
+                       uint8_t proto)
+{
+    memset(k, 0, sizeof *k); /* packed, but zeroed all the same: it is hashed as bytes */
+    k->host = *host;
+    k->peer = *peer;
+    k->port = port;
+    k->proto = proto;
+}
+
 /* (proto, port, address): the key that makes a host or peer count once per port */
 typedef struct hn_pkey {
     uint16_t port;
@@ -71,6 +81,8 @@ typedef struct hn_state {
     hj_map_t port_hosts, port_peers;  /* proto<<16|port -> distinct hosts / peers */
     hj_intern_t peer_ids;             /* peer -> id into peer_ports */
     hj_vec_t peer_ports;              /* uint64_t: distinct unlisted ports the peer serves */
+    hj_intern_t other_keys;           /* units' keys of conversations not established */
+    hj_vec_t other_n;                 /* uint64_t: how many, per other_keys id */
 } hn_state_t;
 
 static void *hn_create(const hunt_ctx_t *ctx)
@@ -80,6 +92,7 @@ static void *hn_create(const hunt_ctx_t *ctx)
     s->cfg = ctx->cfg;
     hj_vec_init(&s->units, sizeof(hn_unit_t));
     hj_vec_init(&s->peer_ports, sizeof(uint64_t));
+    hj_vec_init(&s->other_n, sizeof(uint64_t));
     return s;
 }
 
@@ -121,8 +134,7 @@ static void hn_feed(void *st, const hunt_conv_t *c)
     if ((c->proto != 6 && c->proto != 17) || !c->orig_internal || c->resp_internal)
         return;
     /* established: answered, not refused, bytes both ways */
-    if (!c->answered || c->rejected || !c->bytes_out || !c->bytes_in || !c->pkts_in)
-        return;
+    int established = c->answered && !c->rejected && c->bytes_out && c->bytes_in && c->pkts_in;
     if (hn_allowed_port(cfg, c->proto, c->resp_port))
         return;
     /* a response seen without its request, or a direction the exporter got wrong: the
@@ -136,19 +148,21 @@ static void hn_feed(void *st, const hunt_conv_t *c)
      * host's port 8008 answering an attacker's 22936 was a Medium "egress on 22936/tcp"). */
     if (c->proto == 6 && c->flags_out && !(c->flags_out & 0x02) && c->orig_port < c->resp_port)
         return;
+    hn_key_t k;
+    hn_key_set(&k, &c->orig, &c->resp, c->resp_port, c->proto);
+    int is_new;
+    if (!established) {
+        /* not judged, but counted: the finding's flows command shows these too, and its
+         * counts must say why they are fewer */
+        uint64_t fid = hj_intern(&s->other_keys, &k, sizeof k, &is_new);
+        (*(uint64_t *)hj_vec_at(&s->other_n, fid))++;
+        return;
+    }
     hn_count_once(&s->host_port, &s->port_hosts, c->proto, c->resp_port, &c->orig);
     if (hn_count_once(&s->peer_port, &s->port_peers, c->proto, c->resp_port, &c->resp)) {
-        int is_new;
         uint64_t pid = hj_intern(&s->peer_ids, c->resp.b, 16, &is_new);
         (*(uint64_t *)hj_vec_at(&s->peer_ports, pid))++;
     }
-    hn_key_t k;
-    memset(&k, 0, sizeof k);
-    k.host = c->orig;
-    k.peer = c->resp;
-    k.port = c->resp_port;
-    k.proto = c->proto;
-    int is_new;
     uint64_t id = hj_intern(&s->unit_keys, &k, sizeof k, &is_new);
     hn_unit_t *u = hj_vec_at(&s->units, id);
     if (is_new) {
@@ -370,6 +384,18 @@ static void hn_finding(hn_state_t *s, const hn_unit_t *u, hunt_findings_t *out)
              (unsigned long long)peers, (unsigned long long)peer_ports);
     hev_raw(e, "port_prevalence", j, t);
     hev_int(e, "connections", (int64_t)u->sp.conns);
+    hn_key_t k;
+    hn_key_set(&k, &u->host, &u->peer, u->port, u->proto);
+    uint64_t oid = hj_lookup(&s->other_keys, &k, sizeof k);
+    uint64_t others = oid == UINT64_MAX ? 0 : ((uint64_t *)s->other_n.v)[oid];
+    if (others) {
+        snprintf(t, sizeof t,
+                 "%llu conversation%s unanswered, refused or one-way, in the flows command's "
+                 "output but not in these counts",
+                 (unsigned long long)others, others == 1 ? "" : "s");
+        snprintf(j, sizeof j, "%llu", (unsigned long long)others);
+        hev_raw(e, "not_established", j, t);
+    }
     hev_int(e, "bytes_out", (int64_t)u->sp.bytes_out);
     hev_int(e, "bytes_in", (int64_t)u->sp.bytes_in);
     hev_int(e, "packets_out", (int64_t)u->sp.pkts_out);
@@ -411,10 +437,12 @@ static void hn_destroy(void *st)
     hj_intern_free(&s->host_port);
     hj_intern_free(&s->peer_port);
     hj_intern_free(&s->peer_ids);
+    hj_intern_free(&s->other_keys);
     hj_map_free(&s->port_hosts);
     hj_map_free(&s->port_peers);
     hj_vec_free(&s->units);
     hj_vec_free(&s->peer_ports);
+    hj_vec_free(&s->other_n);
     free(s);
 }
 

@@ -1064,6 +1064,31 @@ TEST_IMPL(nonstd_midstream_inbound)
     return 0;
 }
 
+/* CTU-Normal-40's ESET channel to 38.90.226.66:8883: 13 records, one of them a keep-alive
+ * nobody answered. The finding said "12 connections" and its flows command printed 13, with
+ * nothing to tell the analyst which count to believe: the one left out is now counted apart. */
+TEST_IMPL(nonstd_not_established_counted)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    for (int i = 0; i < 13; i++) {
+        int lone = i == 6;
+        hunt_conv_t *c =
+            tn_conv(&s, "10.0.1.72", 58939, "198.51.100.72", 8883, 6, TN_T0 + (uint64_t)i * 6000000,
+                    3600000, 60, 3400, lone ? 0 : 30, lone ? 0 : 2100);
+        c->flags_out = 0x18;
+        c->flags_in = lone ? 0 : 0x18;
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hn_ops, &out);
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.72", "198.51.100.72", 8883);
+    ASSERT_NOT_NULL(f);
+    ASSERT(tn_ev_has(f, "\"connections\":12,\"not_established\":1,"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 TEST_IMPL(nonstd_lookalikes_not_high)
 {
     tn_set_t s;
