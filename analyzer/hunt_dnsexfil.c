@@ -475,11 +475,16 @@ static void hd_finish(void *st, hunt_findings_t *out)
         if (first)
             snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
         if (risk >= HUNT_RISK_HIGH)
+            /* With no approved set the advice names the policy to adopt, not a list that is
+             * not there. */
             snprintf(f->action, sizeof f->action,
-                     "Contain: block port 53 from %s to %s (allow DNS only to the approved "
-                     "resolvers), isolate %s, and find the process using the tunnel; estimate "
-                     "what left from the %llu upstream bytes.",
-                     host, peer, host, (unsigned long long)u->bytes_out);
+                     "Contain: block port 53 from %s to %s (%s), isolate %s, and find the "
+                     "process using the tunnel; estimate what left from the %llu upstream bytes.",
+                     host, peer,
+                     cfg->n_resolvers ? "allow DNS only to the approved resolvers"
+                                      : "allow DNS only to the organisation's resolvers, and "
+                                        "list them in [dns] resolvers",
+                     host, (unsigned long long)u->bytes_out);
         else if (unlisted_peer || unlisted_host)
             snprintf(f->action, sizeof f->action,
                      "Check %s: when it is one of the organisation's resolvers, add it to "

@@ -4,6 +4,7 @@
  * flowgen's planted cases; dns-exfil's own-history sign; and the long-conn hunt (rules, settings,
  * flowgen's held channel). */
 TEST_ENTRY(dnsexfil_own_history)
+TEST_ENTRY(dnsexfil_high_action_no_resolvers)
 TEST_ENTRY(dnsexfil_unmeasured_signs)
 TEST_ENTRY(dnsexfil_tunnel_sign_action)
 TEST_ENTRY(beacon_dns_to_approved_resolver)

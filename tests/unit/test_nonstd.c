@@ -291,6 +291,41 @@ TEST_IMPL(dnsexfil_own_history)
     return 0;
 }
 
+/* A High finding's containment names the approved resolvers only where some are configured;
+ * without them it said "allow DNS only to the approved resolvers" of a list that was not there
+ * (dnscat2's capture, hunted with no [dns] resolvers). */
+TEST_IMPL(dnsexfil_high_action_no_resolvers)
+{
+    for (int with = 0; with < 2; with++) {
+        tn_set_t s;
+        tn_init(&s, 40);
+        if (with)
+            tn_resolvers(&s, "10.0.0.53");
+        s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+        s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
+        for (int h = 0; h < 24; h++) {
+            tn_dns(&s, "10.0.1.5", "10.0.0.53", h, 3, 600);
+            if (h == 10 || h == 11)
+                tn_dns(&s, "10.0.1.5", "203.0.113.53", h, 50, 6000);
+        }
+        hunt_findings_t out = {0};
+        tn_hunt(&s, &hd_ops, &out);
+        const hunt_finding_t *a = tn_find(&out, "10.0.1.5", "203.0.113.53", 53);
+        ASSERT_NOT_NULL(a);
+        ASSERT_EQ(a->risk, HUNT_RISK_HIGH);
+        printf("# %s: %s\n", with ? "with resolvers" : "none", a->action);
+        if (with) {
+            ASSERT_NOT_NULL(strstr(a->action, "allow DNS only to the approved resolvers"));
+        } else {
+            ASSERT_NULL(strstr(a->action, "approved"));
+            ASSERT_NOT_NULL(strstr(a->action, "list them in [dns] resolvers"));
+        }
+        hunt_findings_free(&out);
+        tn_done(&s);
+    }
+    return 0;
+}
+
 /* Signs that cannot be measured are not crossed: with no answer exported (one direction
  * only) the up/down ratio divided by 1 made 800 ordinary queries "exfiltration", High; at 1:100
  * one sampled query and its answer scaled to 200 packets, a "long-lived" 5-tuple. */
