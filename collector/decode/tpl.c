@@ -970,11 +970,17 @@ static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t
     case TPL_T_UPTIME:
         if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
             return (int64_t)ctx->export_ms - dec_uptime_behind(ctx->uptime_ms, (uint32_t)v);
-        if (t->have & TPL_HAVE_SYSINIT)
-            return (int64_t)(r->sysinit_ms + v);
-        if (s->sysinit_ms)
-            return (int64_t)(s->sysinit_ms + v);
-        return -1;
+        uint64_t init = t->have & TPL_HAVE_SYSINIT ? r->sysinit_ms : s->sysinit_ms;
+        if (!(t->have & TPL_HAVE_SYSINIT) && !init)
+            return -1;
+        /* flowStart/EndSysUpTime are 32-bit ms since systemInitTimeMilliseconds, so they wrap
+         * every 49.7 days: init + v would put a flow of an exporter up longer than that 49.7
+         * days (or a multiple) in the past. The export time says how long it has been up, and
+         * so which wrap the value belongs to, as the v9 header's sysUptime does. */
+        if (ctx->export_ms < init)
+            return (int64_t)(init + v); /* clocks disagree: no uptime to place it by */
+        return (int64_t)ctx->export_ms -
+               dec_uptime_behind((uint32_t)(ctx->export_ms - init), (uint32_t)v);
     }
     return -1;
 }

@@ -728,6 +728,23 @@ TEST_IMPL(ipfix_time_encodings)
     return 0;
 }
 
+/* Options template 300 (scope observationDomainId 149, systemInitTimeMilliseconds 160) and
+ * one record of it announcing `sysinit`. */
+static void ipfix_sysinit_options(bb_t *b, uint64_t sysinit)
+{
+    bb_set_open(b, 3);
+    bb_u16(b, 300);
+    bb_u16(b, 2);
+    bb_u16(b, 1);
+    ipfix_field(b, 149, 4, 0);
+    ipfix_field(b, 160, 8, 0);
+    bb_set_close(b, 2);
+    bb_set_open(b, 300);
+    bb_u32(b, 1);
+    bb_u64(b, sysinit);
+    bb_set_close(b, 0);
+}
+
 TEST_IMPL(ipfix_sysinit_from_options)
 {
     run_t r;
@@ -735,18 +752,7 @@ TEST_IMPL(ipfix_sysinit_from_options)
     run_init(&r);
     const uint64_t t0 = T0_SECS * 1000ull;
     ipfix_hdr(&b, T0_SECS, 0, 1);
-    /* options template 300: scope observationDomainId (149), systemInitTimeMilliseconds */
-    bb_set_open(&b, 3);
-    bb_u16(&b, 300);
-    bb_u16(&b, 2);
-    bb_u16(&b, 1);
-    ipfix_field(&b, 149, 4, 0);
-    ipfix_field(&b, 160, 8, 0);
-    bb_set_close(&b, 2);
-    bb_set_open(&b, 300);
-    bb_u32(&b, 1);
-    bb_u64(&b, t0 - 3600000);
-    bb_set_close(&b, 0);
+    ipfix_sysinit_options(&b, t0 - 3600000);
     bb_set_open(&b, 2);
     bb_u16(&b, 256);
     bb_u16(&b, 2);
@@ -765,6 +771,48 @@ TEST_IMPL(ipfix_sysinit_from_options)
     ASSERT_UINT64_EQ(r.f[0].time_end, t0 - 3600000 + 20);
     /* the sequence counts options records as well (RFC 7011 3.1) */
     ASSERT_EQ(out.hdr.seq_units, 2);
+    tpl_cache_free(&r.cache);
+    return 0;
+}
+
+/* flowStart/EndSysUpTime are 32-bit ms: on an exporter up longer than 49.7 days they have
+ * wrapped, and the export time tells by how many 2^32 ms (here once: up 60 days). */
+TEST_IMPL(ipfix_sysuptime_wraps)
+{
+    run_t r;
+    bb_t b;
+    run_init(&r);
+    const uint64_t t0 = T0_SECS * 1000ull, up = 60ull * 86400000;
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    ipfix_sysinit_options(&b, t0 - up);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 256); /* the origin from options data */
+    bb_u16(&b, 2);
+    ipfix_field(&b, 22, 4, 0);
+    ipfix_field(&b, 21, 4, 0);
+    bb_u16(&b, 257); /* the origin in the record itself */
+    bb_u16(&b, 3);
+    ipfix_field(&b, 22, 4, 0);
+    ipfix_field(&b, 21, 4, 0);
+    ipfix_field(&b, 160, 8, 0);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 256);
+    bb_u32(&b, (uint32_t)(up - 10000));
+    bb_u32(&b, (uint32_t)(up - 1000));
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 257);
+    bb_u32(&b, (uint32_t)(up - 20000));
+    bb_u32(&b, (uint32_t)(up + 500)); /* half a second past the whole-second export time */
+    bb_u64(&b, t0 - up);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    dec_out_t out;
+    ASSERT_EQ(run_dgram(&r, b.b, b.n, &out), 2);
+    expect_no_errors(&r);
+    ASSERT_UINT64_EQ(r.f[0].time_start, t0 - 10000);
+    ASSERT_UINT64_EQ(r.f[0].time_end, t0 - 1000);
+    ASSERT_UINT64_EQ(r.f[1].time_start, t0 - 20000);
+    ASSERT_UINT64_EQ(r.f[1].time_end, t0 + 500);
     tpl_cache_free(&r.cache);
     return 0;
 }
