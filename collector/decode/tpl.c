@@ -966,7 +966,9 @@ static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t
         return (int64_t)((secs - TPL_NTP_UNIX_OFFSET) * 1000 + ((frac * 1000) >> 32));
     }
     case TPL_T_DELTA_US:
-        return (int64_t)ctx->export_ms - (int64_t)(v / 1000);
+        /* Rounded down to the millisecond like every other encoding: 1500 us before the
+         * export is 2 ms before it, not 1 (which would put the flow after its true time). */
+        return (int64_t)ctx->export_ms - (int64_t)((v + 999) / 1000);
     case TPL_T_UPTIME:
         if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
             return (int64_t)ctx->export_ms - dec_uptime_behind(ctx->uptime_ms, (uint32_t)v);

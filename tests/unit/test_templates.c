@@ -713,10 +713,11 @@ TEST_IMPL(ipfix_time_encodings)
     f = ipfix_time_case(156, 157, 8, ntp + 0x80000000ull, ntp + 0xffffffffull, 0, 0);
     ASSERT_UINT64_EQ(f.time_start, t0 + 500);
     ASSERT_UINT64_EQ(f.time_end, t0 + 999);
-    /* 158/159 microseconds before the export time */
+    /* 158/159 microseconds before the export time; 1.5 ms before it rounds down, as the
+     * other encodings do (t0 - 1.5 ms lies in the millisecond t0 - 2) */
     f = ipfix_time_case(158, 159, 4, 3000000, 1500, 0, 0);
     ASSERT_UINT64_EQ(f.time_start, t0 - 3000);
-    ASSERT_UINT64_EQ(f.time_end, t0 - 1);
+    ASSERT_UINT64_EQ(f.time_end, t0 - 2);
     /* 22/21 sysUpTime with 160 in the record */
     f = ipfix_time_case(22, 21, 4, 1000, 4000, 1, t0 - 60000);
     ASSERT_UINT64_EQ(f.time_start, t0 - 59000);
