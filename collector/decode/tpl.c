@@ -972,8 +972,10 @@ static int64_t tpl_time_ms(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t
     case TPL_T_UPTIME:
         if (ctx->version == 9) /* relative to the header's sysUptime, wrapping at 2^32 */
             return (int64_t)ctx->export_ms - dec_uptime_behind(ctx->uptime_ms, (uint32_t)v);
-        uint64_t init = t->have & TPL_HAVE_SYSINIT ? r->sysinit_ms : s->sysinit_ms;
-        if (!(t->have & TPL_HAVE_SYSINIT) && !init)
+        /* The record's own origin (Huawei sends 160 in data records), else the scope's from
+         * options data; 0 is none: with nothing to place the value by, the time is absent. */
+        uint64_t init = t->have & TPL_HAVE_SYSINIT && r->sysinit_ms ? r->sysinit_ms : s->sysinit_ms;
+        if (!init)
             return -1;
         /* flowStart/EndSysUpTime are 32-bit ms since systemInitTimeMilliseconds, so they wrap
          * every 49.7 days: init + v would put a flow of an exporter up longer than that 49.7

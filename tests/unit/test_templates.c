@@ -722,6 +722,11 @@ TEST_IMPL(ipfix_time_encodings)
     f = ipfix_time_case(22, 21, 4, 1000, 4000, 1, t0 - 60000);
     ASSERT_UINT64_EQ(f.time_start, t0 - 59000);
     ASSERT_UINT64_EQ(f.time_end, t0 - 56000);
+    /* 22/21 with a systemInitTimeMilliseconds of 0 in the record and none from options data:
+     * no origin either, not the epoch (nor a time placed by the export time's wrap) */
+    f = ipfix_time_case(22, 21, 4, 1000, 4000, 1, 0);
+    ASSERT(!FLOW_HAS(&f, time_start));
+    ASSERT(!FLOW_HAS(&f, time_end));
     /* 22/21 without any systemInitTimeMilliseconds: the times cannot be placed: absent */
     f = ipfix_time_case(22, 21, 4, 1000, 4000, 0, 0);
     ASSERT(!FLOW_HAS(&f, time_start));
