@@ -563,8 +563,11 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     int has_varlen = 0;
     for (uint16_t i = 0; i < n_fields; i++) {
         const tpl_field_t *fd = &fields[i];
-        /* v9 options scope fields are a namespace of their own (RFC 3954 6.1): skipped. */
-        const tpl_ie_t *ie = fd->pen == TPL_PEN_V9_SCOPE ? NULL : tpl_ie_find(fd->pen, fd->id);
+        /* v9 options scope fields are a namespace of their own (RFC 3954 6.1): skipped, but
+         * for Interface (2), read as the input ifIndex a sampling rate is announced for. */
+        const tpl_ie_t *ie = fd->pen != TPL_PEN_V9_SCOPE ? tpl_ie_find(fd->pen, fd->id)
+                             : fd->id == 2               ? tpl_ie_find(0, 10)
+                                                         : NULL;
         if (fd->len == TPL_VARLEN) {
             has_varlen = 1;
             min_len += 1;
@@ -623,6 +626,10 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
         }
         ops[n_ops++] = op;
     }
+    /* Options data scoped by an interface announce that interface's sampling rate. */
+    for (uint16_t i = 0; is_options && i < scope_count && i < n_fields; i++)
+        if (ies[i] && ies[i]->col == FLOW_COL_in_if)
+            have |= TPL_HAVE_IF_SCOPE;
     /* Cisco and flowgen put an ICMP flow's type * 256 + code in its destination port, as in
      * v5; a record without an ICMP type or code element takes them from there. */
     if (!(present & (FLOW_BIT(icmp_type) | FLOW_BIT(icmp_code))) && (present & FLOW_BIT(proto)) &&
@@ -1012,6 +1019,8 @@ void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval)
         if (slot == PPJERR)
             return;
         s->n_samplers++;
+        if (id & TPL_SAMPLER_IF)
+            s->n_if_rates++;
     }
     if ((uint32_t)(uintptr_t)*slot != interval)
         s->cache->generation++;
@@ -1029,6 +1038,11 @@ static void tpl_learn_options(tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r
         return;
     uint32_t n = tpl_interval(r->interval, t->have & TPL_HAVE_SPACE, r->space);
     if (!(t->have & TPL_HAVE_SAMPLER)) {
+        /* A rate per interface is kept for flows that came in on it; the domain's default
+         * stays the last one announced, for flows of interfaces never announced (or past
+         * TPL_MAX_SAMPLERS_PER_SCOPE). */
+        if (t->have & TPL_HAVE_IF_SCOPE)
+            tpl_set_sampler(s, TPL_SAMPLER_IF | r->f.in_if, n);
         if (s->default_interval != n)
             s->cache->generation++;
         s->default_interval = n;
@@ -1037,7 +1051,8 @@ static void tpl_learn_options(tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r
     tpl_set_sampler(s, r->sampler, n);
 }
 
-/* The sampling interval of a data record: its own, its sampler's, or the domain's. */
+/* The sampling interval of a data record: its own, its sampler's, its input interface's, or
+ * the domain's. */
 static uint32_t tpl_record_interval(const tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r)
 {
     JError_t je;
@@ -1046,6 +1061,11 @@ static uint32_t tpl_record_interval(const tpl_scope_t *s, const tpl_t *t, const 
         n = tpl_interval(r->interval, t->have & TPL_HAVE_SPACE, r->space);
     if (!n && (t->have & TPL_HAVE_SAMPLER)) {
         PPvoid_t slot = JudyLGet(s->sampler_judy, (Word_t)r->sampler, &je);
+        if (slot && slot != PPJERR)
+            n = (uint32_t)(uintptr_t)*slot;
+    }
+    if (!n && s->n_if_rates && (t->present & FLOW_BIT(in_if))) {
+        PPvoid_t slot = JudyLGet(s->sampler_judy, (Word_t)(TPL_SAMPLER_IF | r->f.in_if), &je);
         if (slot && slot != PPJERR)
             n = (uint32_t)(uintptr_t)*slot;
     }
@@ -1066,7 +1086,9 @@ uint32_t tpl_run_set(tpl_scope_t *s, const tpl_t *t, const uint8_t *p, size_t le
     tpl_rec_t r;
     memset(&r, 0, sizeof r);
     uint64_t present = t->present;
-    int own_sampling = (t->have & (TPL_HAVE_INTERVAL | TPL_HAVE_SAMPLER)) != 0;
+    /* Per record when the record says its rate, or when rates differ by input interface. */
+    int own_sampling = (t->have & (TPL_HAVE_INTERVAL | TPL_HAVE_SAMPLER)) != 0 ||
+                       (s->n_if_rates && (t->present & FLOW_BIT(in_if)));
     if (!t->is_options) {
         r.f.exporter = s->exporter;
         r.f.obs_domain = s->domain;

@@ -9,9 +9,10 @@
  *
  * Templates live in scopes: one per (exporter address, version, observation domain / source
  * ID), never keyed by UDP port (exporters change ports; RFC 3954 section 5.1). A scope also
- * keeps what options data taught it (sampling rates per sampler, systemInitTimeMilliseconds)
- * and the data sets that arrived before their template (RFC 3954 section 9: "SHOULD store"),
- * bounded in count, bytes and age, decoded when the template arrives.
+ * keeps what options data taught it (sampling rates per sampler or input interface,
+ * systemInitTimeMilliseconds) and the data sets that arrived before their template (RFC 3954
+ * section 9: "SHOULD store"), bounded in count, bytes and age, decoded when the template
+ * arrives.
  *
  * Ownership: the cache owns scopes, templates and held data. A template is replaced, never
  * modified, so a program being run is never changed under it.
@@ -126,6 +127,11 @@ struct tpl_field;
 #define TPL_HAVE_SPACE 0x10u     /* a PSAMP sampling space */
 #define TPL_HAVE_SAMPLER 0x20u   /* a sampler or selector id */
 #define TPL_HAVE_ICMP_PORT 0x40u /* proto and dst_port but no ICMP type or code element */
+#define TPL_HAVE_IF_SCOPE 0x80u  /* an options template scoped by an input interface */
+
+/* The key in a scope's sampler table of the rate options data announced for one input
+ * interface (scope Interface, RFC 3954 6.1; IPFIX scope ingressInterface): | its ifIndex. */
+#define TPL_SAMPLER_IF (1ull << 63)
 
 typedef struct tpl {
     uint16_t id;
@@ -200,6 +206,7 @@ typedef struct tpl_scope {
     uint32_t n_templates;
     void *sampler_judy;        /* JudyL: sampler id -> interval */
     uint32_t n_samplers;       /* bounded by TPL_MAX_SAMPLERS_PER_SCOPE */
+    uint32_t n_if_rates;       /* of them, rates per input interface (TPL_SAMPLER_IF) */
     uint32_t default_interval; /* from options data that name no sampler; 0 = none */
     uint64_t sysinit_ms;       /* from options data (IE 160); 0 = unknown */
     int64_t boot_ms;           /* v9: export time - sysUptime, to see an exporter restart */

@@ -823,6 +823,75 @@ TEST_IMPL(ipfix_sysuptime_wraps)
     return 0;
 }
 
+/* Options data scoped by an interface (RFC 3954 6.1, scope type 2) announce that interface's
+ * rate: a flow takes the rate of its input interface, not the last one announced; a flow of
+ * an interface never announced takes that last one, as before. The same in IPFIX with the
+ * scope ingressInterface (10). */
+TEST_IMPL(nf9_options_sampling_per_interface)
+{
+    for (int ipfix = 0; ipfix < 2; ipfix++) {
+        run_t r;
+        bb_t b;
+        run_init(&r);
+        if (ipfix) {
+            ipfix_hdr(&b, T0_SECS, 0, 1);
+            bb_set_open(&b, 3); /* 300: scope ingressInterface; samplingInterval */
+            bb_u16(&b, 300);
+            bb_u16(&b, 2);
+            bb_u16(&b, 1);
+            ipfix_field(&b, 10, 4, 0);
+            ipfix_field(&b, 34, 4, 0);
+            bb_set_close(&b, 2);
+        } else {
+            nf9_hdr(&b, T0_SECS, T0_UPTIME, 1, 0);
+            bb_set_open(&b, 1); /* 300: scopes System and Interface; SAMPLING_INTERVAL */
+            bb_u16(&b, 300);
+            bb_u16(&b, 8);
+            bb_u16(&b, 4);
+            bb_u16(&b, 1);
+            bb_u16(&b, 4);
+            bb_u16(&b, 2);
+            bb_u16(&b, 4);
+            bb_u16(&b, 34);
+            bb_u16(&b, 4);
+            bb_set_close(&b, 2);
+        }
+        bb_set_open(&b, 300); /* interface 3 samples 1 in 100, interface 4 1 in 1000 */
+        for (uint32_t i = 3; i <= 4; i++) {
+            if (!ipfix)
+                bb_u32(&b, 0);
+            bb_u32(&b, i);
+            bb_u32(&b, i == 3 ? 100 : 1000);
+        }
+        bb_set_close(&b, 0);
+        bb_set_open(&b, ipfix ? 2 : 0); /* 259: srcaddr, INPUT_SNMP */
+        bb_u16(&b, 259);
+        bb_u16(&b, 2);
+        bb_u16(&b, 8);
+        bb_u16(&b, 4);
+        bb_u16(&b, 10);
+        bb_u16(&b, 2);
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 259);
+        for (uint16_t i = 3; i <= 5; i++) {
+            bb_ip4(&b, "10.0.0.1");
+            bb_u16(&b, i);
+        }
+        bb_set_close(&b, 2);
+        if (ipfix)
+            ipfix_done(&b);
+        ASSERT_EQ(run_bb(&r, &b), 3);
+        expect_no_errors(&r);
+        ASSERT_EQ(r.f[0].sampling, 100);
+        ASSERT_EQ(r.f[1].sampling, 1000);
+        ASSERT_EQ(r.f[2].sampling, 1000); /* interface 5: the last rate announced */
+        /* the scope field is not taken for a flow's column: interfaces stay the flows' own */
+        ASSERT_EQ(r.f[0].in_if, 3);
+        tpl_cache_free(&r.cache);
+    }
+    return 0;
+}
+
 TEST_IMPL(ipfix_withdrawal)
 {
     run_t r;
