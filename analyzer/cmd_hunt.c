@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,17 @@ int cmd_hunt(int argc, char **argv)
                         .flt = flt};
         if (hp_run(prep, &run, &stats) != 0)
             goto done;
+        /* Every hunt judges internal hosts: flows with none are a configuration to fix (a
+         * store of public addresses hunted with the RFC 1918 default), not a clean bill. */
+        if (stats.rows && !stats.internal_hosts) {
+            fprintf(stderr,
+                    "flowhunt hunt: warning: none of the %" PRIu64 " flows comes from an internal "
+                    "host (internal = ",
+                    stats.rows);
+            hc_print_net_list(stderr, cfg.internal, cfg.n_internal);
+            fprintf(stderr, "), and the hunts judge internal hosts only: set --internal (or "
+                            "[general] internal) to the networks of the hosts to hunt\n");
+        }
         for (int i = 0; i < n_hunts; i++)
             ops[i]->finish(st[i], &findings);
     }

@@ -455,6 +455,8 @@ int hc_set_nets(flow_net_t **nets, int *n, const char *list, int hosts_only, cha
  * may stand above them), replacing the entries c had. */
 int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap);
 void hc_free(hunt_config_t *c);
+/* "10.0.0.0/8,fd00::/8": networks as [general] internal takes them (a host without /len). */
+void hc_print_net_list(FILE *out, const flow_net_t *v, int n);
 /* Writes the configuration as an INI file (defaults documented). */
 void hc_print(const hunt_config_t *c, FILE *out);
 

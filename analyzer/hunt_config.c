@@ -627,9 +627,8 @@ int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap)
     return hc_read(c, path, "allow", err, err_cap);
 }
 
-static void hc_print_nets(FILE *out, const char *key, const flow_net_t *v, int n)
+void hc_print_net_list(FILE *out, const flow_net_t *v, int n)
 {
-    fprintf(out, "%s = ", key);
     for (int i = 0; i < n; i++) {
         char a[FLOW_ADDR_STRLEN];
         flow_addr_format(&v[i].addr, a);
@@ -639,6 +638,12 @@ static void hc_print_nets(FILE *out, const char *key, const flow_net_t *v, int n
         if (plen != (v4 ? 32 : 128))
             fprintf(out, "/%d", plen);
     }
+}
+
+static void hc_print_nets(FILE *out, const char *key, const flow_net_t *v, int n)
+{
+    fprintf(out, "%s = ", key);
+    hc_print_net_list(out, v, n);
     fputc('\n', out);
 }
 

@@ -2716,6 +2716,17 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_EQ(test_runf(NULL, "%s hunt %s --from 2020-01-01 --to 2020-01-02 >/dev/null",
                      test_bin("flowhunt"), dir),
               0);
+    /* internal networks that none of the flows comes from: ran, but said so (a store of
+     * public addresses hunted with the RFC 1918 default gave "0 findings" and nothing else) */
+    test_runf(&out, "{ %s hunt %s --internal 192.0.2.0/24,2001:db8::/32 2>&1 >/dev/null; }",
+              test_bin("flowhunt"), dir);
+    ASSERT_NOT_NULL(strstr(out, "flowhunt hunt: warning: none of the "));
+    ASSERT_NOT_NULL(strstr(out, "(internal = 192.0.2.0/24,2001:db8::/32), and the hunts judge "
+                                "internal hosts only: set --internal"));
+    free(out);
+    test_runf(&out, "{ %s hunt %s 2>&1 >/dev/null; }", test_bin("flowhunt"), dir);
+    ASSERT_NULL(strstr(out, "warning"));
+    free(out);
     ASSERT_EQ(test_runf(&out, "%s hunt %s --print-config", test_bin("flowhunt"), dir), 0);
     ASSERT_NOT_NULL(strstr(out, "[beacon]"));
     ASSERT_NOT_NULL(strstr(out, "min_connections = 6"));
