@@ -199,10 +199,11 @@ static int imp_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Seconds with an optional fraction ("1596790164.509987", "0.746") as ms, cut to the ms. */
-static int imp_seconds_ms(const char *s, uint64_t *out)
+/* Seconds with an optional fraction ("1596790164.509987", "0.746") as microseconds, cut to
+ * the microsecond (Zeek's precision). */
+static int imp_seconds_us(const char *s, uint64_t *out)
 {
-    uint64_t sec = 0, ms = 0;
+    uint64_t sec = 0, us = 0;
     int digits = 0;
     while (*s == ' ')
         s++;
@@ -216,16 +217,26 @@ static int imp_seconds_ms(const char *s, uint64_t *out)
     if (*s == '.') {
         s++;
         for (; *s >= '0' && *s <= '9'; s++, digits++)
-            if (digits < 3)
-                ms = ms * 10 + (uint64_t)(*s - '0');
-        for (int d = digits; d < 3; d++)
-            ms *= 10;
+            if (digits < 6)
+                us = us * 10 + (uint64_t)(*s - '0');
+        for (int d = digits; d < 6; d++)
+            us *= 10;
     }
     while (*s == ' ')
         s++;
     if (*s)
         return -1;
-    *out = sec * 1000 + ms;
+    *out = sec * 1000000 + us;
+    return 0;
+}
+
+/* The same as ms, cut to the ms. */
+static int imp_seconds_ms(const char *s, uint64_t *out)
+{
+    uint64_t us;
+    if (imp_seconds_us(s, &us) != 0)
+        return -1;
+    *out = us / 1000;
     return 0;
 }
 
@@ -512,6 +523,26 @@ static int imp_zeek_u64(const imp_parser_t *p, const char *s, uint64_t *out)
 static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec_t *out, char *why,
                            size_t cap);
 
+/* The microseconds below the millisecond of an ISO 8601 time that timearg_parse read (it
+ * keeps ms): the fraction's 4th to 6th digits, so that the time adds to the duration as the
+ * numeric form's does. Only the fraction has a '.' or ',' in that form. */
+static unsigned imp_iso_sub_ms(const char *s)
+{
+    const char *fr = strpbrk(s, ".,");
+    unsigned us = 0;
+    int i = 0;
+    if (!fr)
+        return 0;
+    fr++;
+    for (; i < 6 && fr[i] >= '0' && fr[i] <= '9'; i++)
+        if (i >= 3)
+            us = us * 10 + (unsigned)(fr[i] - '0');
+    for (; i < 6; i++) /* fewer digits: the rest are zeros */
+        if (i >= 3)
+            us *= 10;
+    return us;
+}
+
 /* A Zeek log written as JSON (LogAscii::use_json=T): an object a line, its keys the TSV
  * form's #fields names, a field the connection lacks left out. Each value becomes the text
  * the TSV form would have (a time or interval in seconds to the microsecond, which is what
@@ -548,8 +579,8 @@ static int imp_zeek_json(imp_parser_t *p, const char *line, flow_rec_t *out, cha
             f[k] = p->unset;
             if (json_is_string(v) && k == IMP_F_TS &&
                 timearg_parse(json_string_value(v), 0, &ms) == 0) {
-                snprintf(num[k], sizeof num[k], "%llu.%03u", (unsigned long long)(ms / 1000),
-                         (unsigned)(ms % 1000));
+                snprintf(num[k], sizeof num[k], "%llu.%03u%03u", (unsigned long long)(ms / 1000),
+                         (unsigned)(ms % 1000), imp_iso_sub_ms(json_string_value(v)));
                 f[k] = num[k];
             } else if (json_is_string(v)) {
                 f[k] = json_string_value(v);
@@ -648,13 +679,16 @@ static int imp_zeek_fields(const imp_parser_t *p, const char *const *f, flow_rec
     flow_rec_clear(out);
     uint64_t ts, dur = 0, v;
     const char *s = imp_field(p, f, IMP_F_TS);
-    if (imp_seconds_ms(s, &ts) != 0)
+    if (imp_seconds_us(s, &ts) != 0)
         return imp_bad(why, cap, "ts", s);
     s = imp_field(p, f, IMP_F_DURATION);
-    if (s && strcmp(s, p->unset) != 0 && imp_seconds_ms(s, &dur) != 0)
+    if (s && strcmp(s, p->unset) != 0 && imp_seconds_us(s, &dur) != 0)
         return imp_bad(why, cap, "duration", s);
-    FLOW_SET(out, time_start, ts);
-    FLOW_SET(out, time_end, ts + dur);
+    /* Added in Zeek's microseconds, then cut: ts and duration each cut to the ms first could
+     * end a connection a millisecond before it did (.999600 + .000500 at .999, not at 1.000),
+     * outside a window it reaches into. */
+    FLOW_SET(out, time_start, ts / 1000);
+    FLOW_SET(out, time_end, (ts + dur) / 1000);
     flow_addr_t a;
     s = imp_field(p, f, IMP_F_SA);
     if (flow_addr_parse(&a, s) != 0)

@@ -2069,7 +2069,7 @@ TEST_IMPL(analyzer_import_stratosphere)
     flow_rec_t r;
     tc_parse_csv(l[1], &r);
     ASSERT_UINT64_EQ(r.time_start, 1596790164509ull);
-    ASSERT_UINT64_EQ(r.time_end, 1596790164509ull + 17);
+    ASSERT_UINT64_EQ(r.time_end, 1596790164527ull); /* .509987 + .017912 = .527899 */
     ASSERT_EQ(r.dst_port, 53);
     ASSERT_EQ(r.proto, 17);
     ASSERT_UINT64_EQ(r.packets, 1);
@@ -2555,7 +2555,8 @@ TEST_IMPL(import_parse_lines)
                      &r, why),
               IMP_FLOW);
     ASSERT_UINT64_EQ(r.time_start, 1596790190457ull);
-    ASSERT_UINT64_EQ(r.time_end, 1596790190457ull + 1138);
+    /* ts + duration in microseconds, then cut: .457917 + 1.138356 = 1.596273, not .457 + 1.138 */
+    ASSERT_UINT64_EQ(r.time_end, 1596790191596ull);
     ASSERT_EQ(r.src_port, 39404);
     ASSERT_EQ(r.dst_port, 443);
     ASSERT_EQ(r.tcp_flags, 0x13); /* S, A, F by the originator; its D is data, not PSH */
@@ -2597,6 +2598,24 @@ TEST_IMPL(import_parse_lines)
             ASSERT_UINT64_EQ(r.bytes, tsv.bytes);
             ASSERT_UINT64_EQ(r.rev_packets, tsv.rev_packets);
             ASSERT_UINT64_EQ(r.rev_bytes, tsv.rev_bytes);
+        }
+        /* a connection that ends 0.1 ms into a second ends in it, whatever the form: cut to
+         * the ms before the sum, it ended a ms early, outside a window starting there */
+        const char *edge[] = {
+            "{\"ts\":1764547199.9996,\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":1,"
+            "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":2,\"proto\":\"tcp\","
+            "\"duration\":0.0005,\"conn_state\":\"SF\"}",
+            "{\"ts\":\"2025-11-30T23:59:59.9996Z\",\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":1,"
+            "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":2,\"proto\":\"tcp\","
+            "\"duration\":0.0005,\"conn_state\":\"SF\"}",
+            "{\"ts\":\"2025-12-01T00:59:59,999600+01:00\",\"id.orig_h\":\"10.0.0.1\","
+            "\"id.orig_p\":1,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":2,\"proto\":\"tcp\","
+            "\"duration\":0.0005,\"conn_state\":\"SF\"}"};
+        for (int i = 0; i < 3; i++) {
+            imp_parser_init(&pj, IMP_FMT_ZEEK_CONN);
+            ASSERT_EQ(tc_imp(&pj, edge[i], &r, why), IMP_FLOW);
+            ASSERT_UINT64_EQ(r.time_start, 1764547199999ull);
+            ASSERT_UINT64_EQ(r.time_end, 1764547200000ull);
         }
         /* a field left out is unset; not JSON, a TSV line among JSON ones, another log */
         ASSERT_EQ(tc_imp(&pj,
