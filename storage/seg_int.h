@@ -51,6 +51,10 @@ int seg_where_set(seg_where_t *where, const char *path, int code, uint64_t offse
  * hour folder relative to DIR: "flows/YYYY/MM/DD/HH". */
 void seg_dir_name(char *out, size_t cap, uint64_t start_ms, const char *instance, uint32_t seq);
 void seg_dir_hour(char *out, size_t cap, uint64_t start_ms);
+/* The last hour whose folder readers list: 9999-12-31T23:00:00Z (folders have four-digit
+ * years). The writer places later flows there, noted out of place, not in a folder of year
+ * 10000 or more that no listing, verify or expire would ever walk. */
+#define SEG_DIR_LAST_HOUR_MS 253402297200000ull
 /* Whether a segment named for interval start name_ms, holding flows whose times span
  * [tmin, tmax], is found by every window that meets its flows through its hour folder alone
  * (seg_dir_list's margins). */

@@ -1842,6 +1842,9 @@ seg_writer_t *seg_writer_open(const seg_writer_opts_t *opts, int *err)
 int seg_writer_mark(seg_writer_t *w, uint64_t place_ms)
 {
     int rc = 0;
+    /* an exporter's garbage clock (--read and import place by the data's time) */
+    if (place_ms > SEG_DIR_LAST_HOUR_MS)
+        place_ms = SEG_DIR_LAST_HOUR_MS;
     if (w->have_interval && (place_ms >= w->start_ms + w->rotate_ms ||
                              (place_ms < w->start_ms && w->start_ms - place_ms > w->rotate_ms)))
         rc = segw_finish_interval(w);
@@ -1875,6 +1878,10 @@ int seg_writer_add(seg_writer_t *w, const flow_rec_t *rec, uint64_t place_ms)
 int seg_writer_tick(seg_writer_t *w, uint64_t now_ms)
 {
     int rc = 0, rc2;
+    /* the clock that placed the flows, clamped as their places were (seg_writer_mark): past
+     * it, every tick closed the last hour's segment, one segment per datagram */
+    if (now_ms > SEG_DIR_LAST_HOUR_MS)
+        now_ms = SEG_DIR_LAST_HOUR_MS;
     if (w->n_rows && segw_mono_ms() - w->first_row_mono >= w->o.flush_ms)
         rc = segw_flush(w, 0);
     if (w->have_interval && now_ms >= w->start_ms + w->rotate_ms) {
