@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -44,6 +45,31 @@ static void verify_one(void *arg, size_t i)
     int done = __atomic_add_fetch(&c->done, 1, __ATOMIC_RELAXED);
     if (cmd_progress_due(&c->progress))
         cmd_progress_show(&c->progress, "verify: %d of %d segments", done, c->n);
+}
+
+/* Whether a segment whose name carries its interval lies outside that hour's folder
+ * (DIR/flows/YYYY/MM/DD/HH/NAME, where its writer put it): moved there by hand, a restore or
+ * a script that named folders in local time. A read with --from/--to picks folders by their
+ * hour, and the writer noted segments out of place by the name's hour, so its flows are read
+ * without a window and missed by a window over them. 1 then, with the folder it belongs in
+ * (under DIR) in `want`; 0 in place, or a name that is not ours (listed by its folder). */
+static int verify_wrong_folder(const char *dir, const char *path, char *want, size_t cap)
+{
+    uint64_t ms;
+    if (seg_dir_name_time(path, &ms) != 0)
+        return 0;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return 0;
+    char full[4200];
+    int n = snprintf(full, sizeof full, "%s/flows/%04d/%02d/%02d/%02d/", dir, tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+    if (n < 0 || (size_t)n >= sizeof full)
+        return 0;
+    snprintf(want, cap, "flows/%04d/%02d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour);
+    return strncmp(path, full, (size_t)n) != 0 || strchr(path + n, '/') != NULL;
 }
 
 /* Temporary segments no live writer holds: a writer stopped without completing them (a
@@ -97,9 +123,12 @@ static void verify_usage(FILE *f)
             "read until that instance starts again and recovers it (flowhuntd recovers its\n"
             "workers' at start, whatever --workers), printed as\n"
             "  PATH: not recovered: a temporary segment of instance NAME, ...\n"
+            "A segment outside the hour folder its name gives (moved by hand) is read\n"
+            "without a window but missed by --from/--to, printed as\n"
+            "  PATH: wrong folder: its name's hour is flows/YYYY/MM/DD/HH, ...\n"
             "\n"
-            "Exit status: 0 every segment is good, 1 problems found (a damaged segment or a\n"
-            "temporary segment not recovered), 2 could not run.\n");
+            "Exit status: 0 every segment is good, 1 problems found (a damaged segment, one\n"
+            "in the wrong folder or a temporary segment not recovered), 2 could not run.\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -166,6 +195,15 @@ int cmd_verify(int argc, char **argv)
             continue;
         }
         total += c.res[i].size;
+        char want[64];
+        if (c.res[i].rc == 0 && S_ISDIR(st.st_mode) &&
+            verify_wrong_folder(path, c.paths[i], want, sizeof want)) {
+            bad++;
+            printf("%s: wrong folder: its name's hour is %s, where reads with --from/--to look "
+                   "for it (move it there)\n",
+                   c.paths[i], want);
+            continue;
+        }
         if (c.res[i].rc != 0) {
             bad++;
             int code = c.res[i].rc < 0 ? -c.res[i].rc : c.res[i].rc;

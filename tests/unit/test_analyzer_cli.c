@@ -1982,6 +1982,30 @@ TEST_IMPL(analyzer_verify_names_damage)
     /* one file alone */
     ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, segs[0]), 0);
     free(out);
+    /* a segment moved to another hour's folder (by hand, a restore, a script that named
+     * folders in local time): `cat` reads it, `cat --from/--to` over its flows does not look
+     * there; verify names it and the folder its name gives */
+    {
+        char moved_dir[4200], moved[4300], home[4200];
+        snprintf(moved_dir, sizeof moved_dir, "%s/flows/2000/01/01/00", s.dir);
+        ASSERT_EQ(seg_dir_mkdirs(moved_dir), 0);
+        snprintf(moved, sizeof moved, "%s/%s", moved_dir, strrchr(segs[0], '/') + 1);
+        ASSERT_EQ(rename(segs[0], moved), 0);
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 1);
+        ASSERT_EQ(tc_count_lines(out), 1);
+        snprintf(home, sizeof home, "%.*s", (int)(strrchr(segs[0], '/') - segs[0]), segs[0]);
+        char want[4400];
+        snprintf(want, sizeof want, "%s: wrong folder: its name's hour is %s,", moved,
+                 strstr(home, "flows/"));
+        if (!strstr(out, want))
+            TEST_FAIL_AT("want '%s' in: %s", want, out);
+        free(out);
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, moved), 0); /* the file is good */
+        free(out);
+        ASSERT_EQ(rename(moved, segs[0]), 0);
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 0);
+        free(out);
+    }
     /* flip one byte in the middle of the second segment, truncate the last */
     size_t len;
     uint8_t *buf = test_read_file(segs[1], &len);
