@@ -9,6 +9,7 @@
  * their flows until the instance's next writer recovers them.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,95 @@ static int verify_wrong_folder(const char *dir, const char *path, char *want, si
     return strncmp(path, full, (size_t)n) != 0 || strchr(path + n, '/') != NULL;
 }
 
+/* ---- segments where no listing looks --------------------------------------------------- */
+
+/* Exactly `digits` decimal digits in [lo, hi] from p, ending at a '/'; the position after it,
+ * or NULL. */
+static const char *verify_num_dir(const char *p, int digits, int lo, int hi)
+{
+    int v = 0;
+    for (int i = 0; i < digits; i++, p++) {
+        if (*p < '0' || *p > '9')
+            return NULL;
+        v = v * 10 + (*p - '0');
+    }
+    return *p == '/' && v >= lo && v <= hi ? p + 1 : NULL;
+}
+
+/* nftw has no argument for its callback: one walk at a time */
+static struct {
+    size_t flows_len; /* of "DIR/flows" */
+    char **paths;
+    size_t n, cap;
+    int nomem;
+} verify_stray;
+
+/* A segment name (not a dot file: a writer's) anywhere under DIR/flows but in an hour folder
+ * YYYY/MM/DD/HH/ (the misplaced notes are .tsv files): no listing walks there, so no command
+ * reads its flows, and verify, which checks what the listing gives, said all good. A segment
+ * copied to flows/ itself, to a folder 2024/3/1/5, or one level too deep. */
+static int verify_stray_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    const char *name = path + ftw->base;
+    size_t n = strlen(name);
+    if ((type != FTW_F && type != FTW_SL && type != FTW_SLN) || name[0] == '.' || n < 5 ||
+        strcmp(name + n - 4, ".seg") != 0)
+        return 0;
+    const char *p = path + verify_stray.flows_len + 1; /* after "DIR/flows/" */
+    if ((p = verify_num_dir(p, 4, 1970, 9999)) && (p = verify_num_dir(p, 2, 1, 12)) &&
+        (p = verify_num_dir(p, 2, 1, 31)) && (p = verify_num_dir(p, 2, 0, 23)) && p == name)
+        return 0;
+    if (verify_stray.n == verify_stray.cap) {
+        size_t cap = verify_stray.cap ? 2 * verify_stray.cap : 16;
+        char **np = realloc(verify_stray.paths, cap * sizeof *np);
+        if (!np) {
+            verify_stray.nomem = 1;
+            return 1;
+        }
+        verify_stray.paths = np;
+        verify_stray.cap = cap;
+    }
+    if (!(verify_stray.paths[verify_stray.n] = strdup(path))) {
+        verify_stray.nomem = 1;
+        return 1;
+    }
+    verify_stray.n++;
+    return 0;
+}
+
+static int verify_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names every stray segment under DIR/flows, in name order; how many (0 when there is no
+ * flows/), or -1 out of memory. */
+static int verify_strays(const char *dir)
+{
+    char flows[4200];
+    int n = snprintf(flows, sizeof flows, "%s/flows", dir);
+    if (n < 0 || (size_t)n >= sizeof flows)
+        return 0;
+    memset(&verify_stray, 0, sizeof verify_stray);
+    verify_stray.flows_len = (size_t)n;
+    /* a folder that cannot be read or vanishes under expire is the listing's to report */
+    nftw(flows, verify_stray_one, 16, FTW_PHYS);
+    if (verify_stray.n > 1)
+        qsort(verify_stray.paths, verify_stray.n, sizeof *verify_stray.paths, verify_cmp_str);
+    for (size_t i = 0; i < verify_stray.n; i++) {
+        printf("%s: not in an hour folder (flows/YYYY/MM/DD/HH/): no command reads its flows\n",
+               verify_stray.paths[i]);
+        free(verify_stray.paths[i]);
+    }
+    free(verify_stray.paths);
+    if (verify_stray.nomem) {
+        fprintf(stderr, "flowhunt verify: out of memory\n");
+        return -1;
+    }
+    return (int)verify_stray.n;
+}
+
 /* Temporary segments no live writer holds: a writer stopped without completing them (a
  * crash; or a daemon's worker that a later start with fewer --workers did not run, before
  * flowhuntd recovered those too). Their flows are on disk but no reader sees them until
@@ -126,12 +216,15 @@ static void verify_usage(FILE *f)
             "A segment outside the hour folder its name gives (moved by hand) is read\n"
             "without a window but missed by --from/--to, printed as\n"
             "  PATH: wrong folder: its name's hour is flows/YYYY/MM/DD/HH, ...\n"
-            "and a symbolic link whose segment is not there (readers skip it) as\n"
+            "a symbolic link whose segment is not there (readers skip it) as\n"
             "  PATH: dangling link: ...\n"
+            "and a segment under DIR/flows outside every hour folder (flows/ itself, a\n"
+            "folder 2024/3/1/5, one level deeper), which no command reads, as\n"
+            "  PATH: not in an hour folder (flows/YYYY/MM/DD/HH/): ...\n"
             "\n"
             "Exit status: 0 every segment is good, 1 problems found (a damaged segment, one\n"
-            "in the wrong folder, a dangling link or a temporary segment not recovered), 2\n"
-            "could not run.\n");
+            "in the wrong folder or in none, a dangling link or a temporary segment not\n"
+            "recovered), 2 could not run.\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -229,13 +322,19 @@ int cmd_verify(int argc, char **argv)
             putchar('\n');
         }
     }
-    int left = 0, live = 0;
+    int left = 0, live = 0, strays = 0;
+    if (S_ISDIR(st.st_mode) && (strays = verify_strays(path)) < 0) {
+        free(c.res);
+        seg_dir_list_free(c.paths, c.n);
+        return CMD_USAGE;
+    }
+    bad += strays;
     if (S_ISDIR(st.st_mode) && (left = verify_leftovers(path, &live)) < 0)
         left = 1; /* could not look: not all good either */
     fflush(stdout);
     char sz[32];
     cmd_fmt_bytes(sz, sizeof sz, total);
-    int n = c.n - gone; /* verified */
+    int n = c.n - gone + strays; /* verified, and found where none is read */
     if (n == 0)
         fprintf(stderr, "flowhunt verify: %s: no segments\n", path);
     else if (bad == 0)

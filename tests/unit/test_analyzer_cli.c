@@ -2005,6 +2005,32 @@ TEST_IMPL(analyzer_verify_names_damage)
         ASSERT_EQ(rename(moved, segs[0]), 0);
         ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 0);
         free(out);
+        /* copies where no listing walks (flows/ itself, a folder not zero-padded, one level
+         * too deep): no command reads them, and verify, which checked what the listing gave,
+         * said all good; named in name order, the good ones still good */
+        const char *stray[3] = {"", "/2000/1/1/0", "/2000/01/01/00/old"};
+        for (int k = 0; k < 3; k++) {
+            ASSERT_EQ(test_runf(&out, "mkdir -p %s/flows%s && cp %s %s/flows%s/", s.dir, stray[k],
+                                segs[0], s.dir, stray[k]),
+                      0);
+            free(out);
+        }
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 1);
+        ASSERT_EQ(tc_count_lines(out), 3);
+        char **l;
+        ASSERT_EQ(tc_lines(out, &l), 3);
+        for (int k = 0; k < 3; k++) {
+            snprintf(want, sizeof want, "%s/flows%s/%s: not in an hour folder", s.dir, stray[2 - k],
+                     strrchr(segs[0], '/') + 1);
+            if (strncmp(l[k], want, strlen(want)) != 0)
+                TEST_FAIL_AT("line %d: want '%s...', got '%s'", k, want, l[k]);
+        }
+        free(l);
+        free(out);
+        ASSERT_EQ(test_runf(&out, "rm -r %s/flows/2000 %s/flows/*.seg", s.dir, s.dir), 0);
+        free(out);
+        ASSERT_EQ(test_runf(&out, "%s verify %s 2>/dev/null", fh, s.dir), 0);
+        free(out);
     }
     /* flip one byte in the middle of the second segment, truncate the last */
     size_t len;
