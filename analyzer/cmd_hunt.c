@@ -398,7 +398,8 @@ int cmd_hunt(int argc, char **argv)
     uint64_t *time_out[] = {&now, &from, &to};
     int bad = -1;
     for (int i = 0; i < 3 && bad < 0; i++) /* --now first: the others count from it */
-        if (time_args[i] && timearg_parse(time_args[i], now, time_out[i]) != 0)
+        if (time_args[i] && (i == 0 ? timearg_parse(time_args[i], now, time_out[i])
+                                    : timearg_parse_bound(time_args[i], now, time_out[i])) != 0)
             bad = i;
     if (bad >= 0) {
         fprintf(stderr, "flowhunt hunt: %s '%s' is not a time (" TIMEARG_FORMS ")\n",

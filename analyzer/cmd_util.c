@@ -45,11 +45,11 @@ int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint6
     uint64_t now = cmd_now_ms();
     *from = 0;
     *to = UINT64_MAX;
-    if (from_arg && timearg_parse(from_arg, now, from) != 0) {
+    if (from_arg && timearg_parse_bound(from_arg, now, from) != 0) {
         fprintf(stderr, "%s: --from '%s' is not a time (" TIMEARG_FORMS ")\n", prog, from_arg);
         return -1;
     }
-    if (to_arg && timearg_parse(to_arg, now, to) != 0) {
+    if (to_arg && timearg_parse_bound(to_arg, now, to) != 0) {
         fprintf(stderr, "%s: --to '%s' is not a time (" TIMEARG_FORMS ")\n", prog, to_arg);
         return -1;
     }

@@ -122,10 +122,11 @@ static int timearg_offset(const char *p, int64_t *out_min)
     return 0;
 }
 
-static int timearg_iso(const char *s, uint64_t *out_ms)
+/* `ceil`: a fraction finer than the ms rounds up rather than down (timearg_parse_bound). */
+static int timearg_iso(const char *s, uint64_t *out_ms, int ceil)
 {
     const char *p = s;
-    unsigned y, mo, d, hh = 0, mi = 0, ss = 0, ms = 0;
+    unsigned y, mo, d, hh = 0, mi = 0, ss = 0, ms = 0, finer = 0;
     if (timearg_digits(&p, 4, &y) != 0 || *p++ != '-' || timearg_digits(&p, 2, &mo) != 0 ||
         *p++ != '-' || timearg_digits(&p, 2, &d) != 0)
         return -1;
@@ -146,6 +147,8 @@ static int timearg_iso(const char *s, uint64_t *out_ms)
                 while (*p >= '0' && *p <= '9') {
                     if (n < 3)
                         ms = ms * 10 + (unsigned)(*p - '0');
+                    else
+                        finer |= *p != '0';
                     n++;
                     p++;
                 }
@@ -167,11 +170,11 @@ static int timearg_iso(const char *s, uint64_t *out_ms)
     t -= off_min * 60;
     if (t < 0)
         return -1;
-    *out_ms = (uint64_t)t * 1000 + ms;
+    *out_ms = (uint64_t)t * 1000 + ms + (ceil && finer);
     return *out_ms < TIMEARG_MAX_MS ? 0 : -1;
 }
 
-int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms)
+static int timearg_parse_ex(const char *s, uint64_t now_ms, uint64_t *out_ms, int ceil)
 {
     if (strcmp(s, "now") == 0) {
         *out_ms = now_ms;
@@ -199,7 +202,17 @@ int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms)
         *out_ms = v * 1000;
         return 0;
     }
-    return timearg_iso(s, out_ms);
+    return timearg_iso(s, out_ms, ceil);
+}
+
+int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms)
+{
+    return timearg_parse_ex(s, now_ms, out_ms, 0);
+}
+
+int timearg_parse_bound(const char *s, uint64_t now_ms, uint64_t *out_ms)
+{
+    return timearg_parse_ex(s, now_ms, out_ms, 1);
 }
 
 /* n as `width` decimal digits at p (n below 10^width) */

@@ -21,6 +21,11 @@
  *   @N: Unix seconds.
  * Returns 0, or -1 when `s` is none of these or names an impossible date. */
 int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms);
+/* The same for a window's bound (--from, --to): a fraction finer than the ms rounds up, not
+ * down. Flow times are whole ms, so t >= from and t < to hold against the next whole ms
+ * exactly when they hold against the instant typed; cut down, --to 12:00:00.9995 left out a
+ * flow that started at .999, and --from took it in although it had ended before. */
+int timearg_parse_bound(const char *s, uint64_t now_ms, uint64_t *out_ms);
 /* What timearg_parse takes, for the messages that refuse a time. */
 #define TIMEARG_FORMS "2024-03-01T12:00:00Z, 2024-03-01, -24h, -7d, -30m, now, @UNIXSECONDS"
 

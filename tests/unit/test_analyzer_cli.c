@@ -2137,6 +2137,41 @@ TEST_IMPL(analyzer_import_stratosphere)
     return 0;
 }
 
+/* A window's bounds to the flows' ms, end to end: a connection ending 0.1 ms into the window
+ * is in it (Zeek's ts + duration added before the cut), and bounds finer than the ms round up
+ * (a flow at .999 started before --to .9995 and ended before --from .9995). */
+TEST_IMPL(analyzer_window_bounds)
+{
+    const char *fh = test_bin("flowhunt");
+    char log[512], dir[512], *out;
+    snprintf(log, sizeof log, "%s/edge.log", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/edge", test_tmpdir());
+    tc_write(log, "#separator \\x09\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+                  "proto\tduration\tconn_state\n"
+                  "1764547199.999600\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t0.000500\tSF\n"
+                  "1764547199.999000\t10.0.0.3\t1\t10.0.0.4\t2\ttcp\t0\tSF\n");
+    ASSERT_EQ(test_runf(&out, "%s import %s --format zeek-conn %s 2>/dev/null", fh, dir, log), 0);
+    free(out);
+    static const struct {
+        const char *from, *to, *want;
+    } w[] = {
+        {"2025-12-01T00:00:00Z", "2025-12-01T01:00:00Z", "10.0.0.1\n"},
+        {"2025-11-30T23:00:00Z", "2025-11-30T23:59:59.9995Z", "10.0.0.1\n10.0.0.3\n"},
+        {"2025-11-30T23:59:59.9995Z", "2025-12-01T01:00:00Z", "10.0.0.1\n"},
+        {"2025-11-30T23:59:59.999Z", "2025-11-30T23:59:59.9991Z", "10.0.0.1\n10.0.0.3\n"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        /* both start in the same ms: in name order, without the header */
+        ASSERT_EQ(test_runf(&out, "%s cat %s --from %s --to %s --fields src_addr | sed 1d | sort",
+                            fh, dir, w[i].from, w[i].to),
+                  0);
+        if (strcmp(out, w[i].want) != 0)
+            TEST_FAIL_AT("[%s, %s): want '%s', got '%s'", w[i].from, w[i].to, w[i].want, out);
+        free(out);
+    }
+    return 0;
+}
+
 TEST_IMPL(analyzer_import_malformed)
 {
     const char *fh = test_bin("flowhunt");

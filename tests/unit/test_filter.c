@@ -1169,6 +1169,24 @@ TEST_IMPL(timearg_parse_forms)
     tf_time("-90s", now, now - 90000ull);
     tf_time("-2w", now, now - 1209600000ull);
     tf_time("@1700000000", now, 1700000000000ull);
+    /* a window's bound: a fraction finer than the ms rounds up, since flow times are whole
+     * ms (cut down, --to .9995 left out a flow at .999 and --from .9995 took it in) */
+    static const struct {
+        const char *s;
+        uint64_t want;
+    } bound[] = {{"2024-02-29T12:00:30.123456789", 1709208030124ull},
+                 {"2024-02-29T12:00:30.1230000", 1709208030123ull},
+                 {"2024-02-29T12:00:30.9999Z", 1709208031000ull},
+                 {"2024-02-29T12:00:30.5", 1709208030500ull},
+                 {"2024-02-29T12:00:30", 1709208030000ull},
+                 {"-30m", now - 1800000ull}};
+    for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
+        uint64_t b = 0;
+        ASSERT_EQ(timearg_parse_bound(bound[i].s, now, &b), 0);
+        if (b != bound[i].want)
+            TEST_FAIL_AT("bound '%s' -> %llu, expected %llu", bound[i].s, (unsigned long long)b,
+                         (unsigned long long)bound[i].want);
+    }
     tf_time_bad("");
     tf_time_bad("2024");
     tf_time_bad("2024-3-1");
