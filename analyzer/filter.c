@@ -1472,12 +1472,9 @@ static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
         const uint64_t *s = r->b->vals[FLOW_COL_time_start];
         const uint64_t *e = r->b->vals[FLOW_COL_time_end];
         if (nd->kind == FLT_WINDOW) {
-            /* an end before the start (a clock that ran backwards, or no end: 0) counts as
-             * the start, as for durations and in the hunts: such a flow starting in the
-             * window is in it */
             const uint64_t from = nd->num, to = nd->num2;
             for (uint32_t i = 0; i < n; i++)
-                sel[i] = (uint8_t)((s[i] < to) & ((e[i] > s[i] ? e[i] : s[i]) >= from));
+                sel[i] = (uint8_t)((s[i] < to) & (e[i] >= from));
             return 0;
         }
         /* a record whose end precedes its start (a broken exporter), or that lacks either
@@ -1588,7 +1585,7 @@ static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
     case FLT_WINDOW: {
         uint64_t s = flt_rec_u64(rec, FLOW_COL_time_start), e = flt_rec_u64(rec, FLOW_COL_time_end);
         if (nd->kind == FLT_WINDOW)
-            return s < nd->num2 && (e > s ? e : s) >= nd->num;
+            return s < nd->num2 && e >= nd->num;
         return flt_cmp_u64(s && e > s ? e - s : 0, (flt_op_t)nd->op, nd->num);
     }
     }
@@ -1870,17 +1867,15 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
         int ze = zs ? flt_zone_range(z, FLOW_COL_time_end, &elo, &ehi) : 0;
         if (!zs || !ze)
             return FLT_MAYBE;
-        /* a row matches when start < to and max(start, end) >= from (flt_eval); a column
-         * some rows lack reads 0 there, so its interval reaches down to 0 */
-        if (zs == 1)
-            slo = 0;
-        if (ze == 1)
-            elo = 0;
-        if (slo >= nd->num2 || (shi < nd->num && ehi < nd->num))
-            return FLT_NEVER;
-        if (shi < nd->num2 && (slo >= nd->num || elo >= nd->num))
-            return FLT_ALWAYS;
-        return FLT_MAYBE;
+        int range;
+        if (slo >= nd->num2 || ehi < nd->num)
+            range = FLT_NEVER;
+        else if (shi < nd->num2 && elo >= nd->num)
+            range = FLT_ALWAYS;
+        else
+            range = FLT_MAYBE;
+        return flt_join_absent(zs == 2 && ze == 2 ? 2 : 1, range,
+                               0 < nd->num2 && 0 >= nd->num ? FLT_ALWAYS : FLT_NEVER);
     }
     }
     return FLT_MAYBE;
