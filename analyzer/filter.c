@@ -950,9 +950,19 @@ char *flt_join(int argc, char **argv)
 
 void flt_print_error(FILE *out, const char *prog, const char *text, const flt_error_t *err)
 {
-    fprintf(out, "%s: filter: %s\n  %s\n  ", prog, err->msg, text);
-    size_t n = strlen(text);
-    for (size_t i = 0; i < err->pos && i < n; i++)
+    /* only the line holding the error: a filter of several lines ("$(cat iocs.filter)") printed
+     * whole put the caret under its first line, as many columns on as the bytes before it */
+    size_t n = strlen(text), pos = err->pos < n ? err->pos : n;
+    if (pos == n) /* the end of the filter: after its last line, not after its line end */
+        while (pos > 0 && (text[pos - 1] == '\n' || text[pos - 1] == '\r'))
+            pos--;
+    size_t start = pos, end = pos;
+    while (start > 0 && text[start - 1] != '\n' && text[start - 1] != '\r')
+        start--;
+    while (end < n && text[end] != '\n' && text[end] != '\r')
+        end++;
+    fprintf(out, "%s: filter: %s\n  %.*s\n  ", prog, err->msg, (int)(end - start), text + start);
+    for (size_t i = start; i < pos; i++)
         fputc(text[i] == '\t' ? '\t' : ' ', out);
     if (err->pos > n)
         fputc(' ', out);

@@ -398,6 +398,30 @@ TEST_IMPL(filter_parse_errors)
                        "           ^\n");
     free(buf);
 
+    /* a filter of several lines ("$(cat iocs.filter)"): the line holding the error, the caret
+     * under the word in it; at the end, after the last line, not after its line end */
+    static const struct {
+        const char *text, *want;
+    } lines[] = {
+        {"host 10.0.0.1\n or host 10.0.0.2\n or hots 10.0.0.3",
+         "flowhunt: filter: unknown filter keyword 'hots'\n"
+         "   or hots 10.0.0.3\n"
+         "      ^\n"},
+        {"host 10.0.0.1 or\r\n", "flowhunt: filter: expected a primitive (host, port, proto, "
+                                 "...), not the end of the filter\n"
+                                 "  host 10.0.0.1 or\n"
+                                 "                  ^\n"},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        ASSERT_EQ(flt_parse(lines[i].text, &f, &err), -1);
+        m = open_memstream(&buf, &len);
+        ASSERT_NOT_NULL(m);
+        flt_print_error(m, "flowhunt", lines[i].text, &err);
+        fclose(m);
+        ASSERT_STR_EQ(buf, lines[i].want);
+        free(buf);
+    }
+
     /* a filter given as separate words is joined with single spaces */
     char *argv[] = {"dst", "port", "53", "and", "(proto", "udp)"};
     char *joined = flt_join(6, argv);
