@@ -211,8 +211,12 @@ static int flt_fail(flt_parser_t *p, size_t pos, const char *fmt, const flt_tok_
     if (p->err->msg[0] == '\0') {
         char word[64];
         size_t n = t && t->len ? t->len : 0;
-        if (n >= sizeof word)
+        if (n >= sizeof word) {
             n = sizeof word - 1;
+            /* not within a UTF-8 character: its lead byte alone is no text for a terminal */
+            while (n > 0 && ((unsigned char)p->text[t->pos + n] & 0xc0) == 0x80)
+                n--;
+        }
         memcpy(word, t ? p->text + t->pos : "", n);
         word[n] = '\0';
         char quoted[80];
@@ -746,7 +750,11 @@ static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
                 continue;
             }
             if (!at) {
-                flt_tok_t one = {FLT_T_WORD, v.pos + i, 1, FLT_EQ};
+                /* the whole character, not its first byte (é is two) */
+                size_t len = 1;
+                while (i + len < v.len && ((unsigned char)p->text[v.pos + i + len] & 0xc0) == 0x80)
+                    len++;
+                flt_tok_t one = {FLT_T_WORD, v.pos + i, len, FLT_EQ};
                 return flt_fail(p, v.pos + i, "unknown TCP flag %s (use letters of FSRPAU)", &one);
             }
             tpl.num |= 1u << (at - letters);

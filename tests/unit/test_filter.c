@@ -355,6 +355,12 @@ TEST_IMPL(filter_parse_errors)
     tf_expect_error("proto 256", 6, "expected a protocol");
     tf_expect_error("flags SQ", 7, "unknown TCP flag 'Q'");
     tf_expect_error("flags", 5, "expected TCP flags");
+    /* a character of several bytes is quoted whole, not cut after its first byte */
+    tf_expect_error("flags S\xc3\xa9"
+                    "A",
+                    7, "unknown TCP flag '\xc3\xa9' (use");
+    tf_expect_error("host aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9",
+                    5, "not 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
     tf_expect_error("packets > ten", 10, "expected a number after 'packets'");
     tf_expect_error("packets > 1m", 10, "expected a number"); /* m is not a multiplier */
     tf_expect_error("bytes > 1Mx", 8, "expected a number");
