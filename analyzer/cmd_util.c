@@ -328,6 +328,9 @@ static void cmd_filter_file_error(const char *prog, const char *path, const char
         start = pos - 150;
     if (end - start > 200)
         end = start + 200;
+    /* a cut within a UTF-8 character (a comment's text) would print its lead bytes alone */
+    while (end > pos && end < len && ((unsigned char)orig[end] & 0xc0) == 0x80)
+        end--;
     fprintf(stderr, "%s: %s:%zu: filter: %s\n  %.*s\n  ", prog, path, line, err->msg,
             (int)(end - start), orig + start);
     for (size_t i = start; i < pos; i++)
