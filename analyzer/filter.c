@@ -1417,6 +1417,15 @@ static int flt_all_set(const uint8_t *sel, uint32_t n)
     return acc != 0;
 }
 
+/* Whether a row's time range, [min, max] of the times it has (0 for none), meets the window
+ * [num, num2) of node nd. */
+static int flt_window_meets(const flt_node_t *nd, int hs, uint64_t s, int he, uint64_t e)
+{
+    const uint64_t t0 = hs ? s : he ? e : 0, t1 = he ? e : t0;
+    const uint64_t lo = t0 < t1 ? t0 : t1, hi = t0 < t1 ? t1 : t0;
+    return lo < nd->num2 && hi >= nd->num;
+}
+
 /* Evaluates node `id` into vector `level` of the run. */
 static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
 {
@@ -1490,9 +1499,21 @@ static int flt_eval(flt_run_t *r, uint32_t id, uint32_t level)
         const uint64_t *s = r->b->vals[FLOW_COL_time_start];
         const uint64_t *e = r->b->vals[FLOW_COL_time_end];
         if (nd->kind == FLT_WINDOW) {
+            /* a row's time range is [min, max] of the times it has, in either order (FORMAT.md;
+             * exporters' clocks run backwards), as count bins it: `start < to and end >= from`
+             * dropped a flow whose end precedes its start from the windows inside its span */
             const uint64_t from = nd->num, to = nd->num2;
+            const uint8_t *ps = r->b->present[FLOW_COL_time_start];
+            const uint8_t *pe = r->b->present[FLOW_COL_time_end];
+            if (!ps && !pe) {
+                for (uint32_t i = 0; i < n; i++) {
+                    const uint64_t lo = s[i] < e[i] ? s[i] : e[i], hi = s[i] < e[i] ? e[i] : s[i];
+                    sel[i] = (uint8_t)((lo < to) & (hi >= from));
+                }
+                return 0;
+            }
             for (uint32_t i = 0; i < n; i++)
-                sel[i] = (uint8_t)((s[i] < to) & (e[i] >= from));
+                sel[i] = (uint8_t)flt_window_meets(nd, !ps || ps[i], s[i], !pe || pe[i], e[i]);
             return 0;
         }
         /* a record whose end precedes its start (a broken exporter), or that lacks either
@@ -1603,7 +1624,8 @@ static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
     case FLT_WINDOW: {
         uint64_t s = flt_rec_u64(rec, FLOW_COL_time_start), e = flt_rec_u64(rec, FLOW_COL_time_end);
         if (nd->kind == FLT_WINDOW)
-            return s < nd->num2 && e >= nd->num;
+            return flt_window_meets(nd, (rec->present >> FLOW_COL_time_start) & 1, s,
+                                    (rec->present >> FLOW_COL_time_end) & 1, e);
         return flt_cmp_u64(s && e > s ? e - s : 0, (flt_op_t)nd->op, nd->num);
     }
     }
@@ -1885,14 +1907,21 @@ static int flt_want_node(const flt_t *f, uint32_t id, const flt_zone_src_t *z)
         int ze = zs ? flt_zone_range(z, FLOW_COL_time_end, &elo, &ehi) : 0;
         if (!zs || !ze)
             return FLT_MAYBE;
+        /* rows' ranges are [min, max] of their times in either order (flt_window_meets): the
+         * earliest of either column bounds their starts, the latest their ends; a row with both
+         * times lies within its start and its end whichever comes first */
+        const uint64_t first = slo < elo ? slo : elo, last = shi > ehi ? shi : ehi;
+        const int both = zs == 2 && ze == 2;
         int range;
-        if (slo >= nd->num2 || ehi < nd->num)
+        if (first >= nd->num2 || last < nd->num)
             range = FLT_NEVER;
-        else if (shi < nd->num2 && elo >= nd->num)
+        else if ((last < nd->num2 && first >= nd->num) ||
+                 (both &&
+                  ((shi < nd->num2 && elo >= nd->num) || (ehi < nd->num2 && slo >= nd->num))))
             range = FLT_ALWAYS;
         else
             range = FLT_MAYBE;
-        return flt_join_absent(zs == 2 && ze == 2 ? 2 : 1, range,
+        return flt_join_absent(both ? 2 : 1, range,
                                0 < nd->num2 && 0 >= nd->num ? FLT_ALWAYS : FLT_NEVER);
     }
     }
