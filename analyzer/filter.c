@@ -969,6 +969,17 @@ void flt_print_error(FILE *out, const char *prog, const char *text, const flt_er
         start--;
     while (end < n && text[end] != '\n' && text[end] != '\r')
         end++;
+    /* a long line (a list of a thousand addresses): 150 bytes before the error, 200 in all, as
+     * for a filter file, so the caret stays on the screen row of what it points at; cut
+     * between UTF-8 characters, not within one */
+    if (pos - start > 150)
+        start = pos - 150;
+    while (start < pos && ((unsigned char)text[start] & 0xc0) == 0x80)
+        start++;
+    if (end - start > 200)
+        end = start + 200;
+    while (end > pos && end < n && ((unsigned char)text[end] & 0xc0) == 0x80)
+        end--;
     fprintf(out, "%s: filter: %s\n  %.*s\n  ", prog, err->msg, (int)(end - start), text + start);
     for (size_t i = start; i < pos; i++)
         fputc(text[i] == '\t' ? '\t' : ' ', out);

@@ -427,6 +427,26 @@ TEST_IMPL(filter_parse_errors)
         ASSERT_STR_EQ(buf, lines[i].want);
         free(buf);
     }
+    /* a long filter (a list of hundreds): the 150 bytes before the error and what follows,
+     * the caret 150 columns in, not the whole text with a caret rows below the error */
+    {
+        char text[600] = "dst port in [", want[1000];
+        for (int i = 0; i < 200; i++)
+            strcat(text, "1 ");
+        strcat(text, "x ]");
+        ASSERT_EQ(flt_parse(text, &f, &err), -1);
+        ASSERT_EQ(err.pos, 413u);
+        int w = snprintf(want, sizeof want, "flowhunt: filter: %s\n  ", err.msg);
+        for (int i = 0; i < 75; i++)
+            w += snprintf(want + w, sizeof want - (size_t)w, "1 ");
+        w += snprintf(want + w, sizeof want - (size_t)w, "x ]\n  %150s^\n", "");
+        m = open_memstream(&buf, &len);
+        ASSERT_NOT_NULL(m);
+        flt_print_error(m, "flowhunt", text, &err);
+        fclose(m);
+        ASSERT_STR_EQ(buf, want);
+        free(buf);
+    }
 
     /* a filter given as separate words is joined with single spaces */
     char *argv[] = {"dst", "port", "53", "and", "(proto", "udp)"};
