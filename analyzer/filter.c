@@ -794,6 +794,24 @@ static int flt_parse_primitive(flt_parser_t *p, uint32_t *out)
             return -1;
         return flt_leaf_dir(p, FLT_DIR_SRC, FLOW_COL_exporter, FLOW_COL_exporter, &tpl, out);
     }
+    if (flt_tok_is(p, &t, "ipv4") || flt_tok_is(p, &t, "inet") || flt_tok_is(p, &t, "ipv6") ||
+        flt_tok_is(p, &t, "inet6")) {
+        /* nfdump's address families: IPv4 when either end is in the IPv4 block (both are, in
+         * a flow), IPv6 the rest, so the two split every flow */
+        tpl.kind = FLT_NET;
+        tpl.bits = 96;
+        memcpy(tpl.net, flt_mapped_block, 16);
+        memset(tpl.mask, 0xff, 12);
+        uint32_t v4;
+        if (flt_leaf_dir(p, FLT_DIR_ANY, FLOW_COL_src_addr, FLOW_COL_dst_addr, &tpl, &v4) != 0)
+            return -1;
+        if (flt_tok_is(p, &t, "ipv4") || flt_tok_is(p, &t, "inet")) {
+            *out = v4;
+            return 0;
+        }
+        int rc = flt_node_pair(p->f, FLT_NOT, v4, 0, out);
+        return rc == 0 ? 0 : flt_grow_fail(p, rc);
+    }
     return flt_fail(p, t.pos, "unknown filter keyword %s", &t);
 }
 

@@ -3077,6 +3077,8 @@ TEST_IMPL(analyzer_filter_vs_nfdump)
         {"proto udp", "proto udp"},
         {"proto icmp", "proto icmp"},
         {"proto 17", "proto 17"},
+        {"ipv6", "ipv6"},
+        {"inet and port 53", "inet and port 53"},
         {"flags S", "flags S"},
         {"flags SA", "flags SA"},
         {"flags F", "flags F"},

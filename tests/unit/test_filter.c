@@ -157,6 +157,8 @@ static const char *const tf_filters[] = {
     "net 0.0.0.0/0",
     "net ::/0",
     "not net ::/0",
+    "ipv4",
+    "inet6 and port 53",
     "src net ::/1",
     "net ::ffff:10.0.0.0/104",
     "ip in [::/0, 10.0.0.0/8]",
@@ -269,6 +271,12 @@ TEST_IMPL(filter_parse_keywords)
     tf_expect_tree("dst as > 4200000000", "(dst_as > 4200000000)");
     tf_expect_tree("exporter 192.0.2.1", "(exporter = 192.0.2.1)");
     tf_expect_tree("router ip 192.0.2.1", "(exporter = 192.0.2.1)");
+    /* nfdump's address families: IPv4 either end in the IPv4 block, IPv6 every other flow */
+    tf_expect_tree("ipv4", "(or (src_addr in 0.0.0.0/0) (dst_addr in 0.0.0.0/0))");
+    tf_expect_tree("inet", "(or (src_addr in 0.0.0.0/0) (dst_addr in 0.0.0.0/0))");
+    tf_expect_tree("IPv6", "(not (or (src_addr in 0.0.0.0/0) (dst_addr in 0.0.0.0/0)))");
+    tf_expect_tree("inet6 and proto udp",
+                   "(and (not (or (src_addr in 0.0.0.0/0) (dst_addr in 0.0.0.0/0))) (proto = 17))");
     /* lists: sorted, repeats dropped, touching networks joined, shown as CIDR when one */
     tf_expect_tree("dst port in [443, 53 53 80]", "(dst_port in [53 80 443])");
     tf_expect_tree("src as in [65000]", "(src_as in [65000])");
