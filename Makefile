@@ -119,9 +119,9 @@ $(BUILD)/fuzz/fuzz_intel: tests/fuzz/fuzz_intel.c $(FUZZ_INTEL_SRC) $(wildcard s
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(FUZZ_INTEL_SRC) -ljansson -lJudy $(LIBS_STORAGE)
 # The filter language's target: filter.c over the storage library (batches, zone maps).
-$(BUILD)/fuzz/fuzz_filter: tests/fuzz/fuzz_filter.c analyzer/filter.c $(STORAGE_SRC) $(wildcard storage/*.h analyzer/filter.h tests/fuzz/*.h)
+$(BUILD)/fuzz/fuzz_filter: tests/fuzz/fuzz_filter.c analyzer/filter.c analyzer/protoname.c $(STORAGE_SRC) $(wildcard storage/*.h analyzer/filter.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) -o $@ $< analyzer/filter.c $(STORAGE_SRC) $(LIBS_STORAGE)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< analyzer/filter.c analyzer/protoname.c $(STORAGE_SRC) $(LIBS_STORAGE)
 
 fuzzers: $(FUZZERS)
 

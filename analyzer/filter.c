@@ -22,6 +22,7 @@
  * callback says every row has the column.
  */
 #include "filter.h"
+#include "protoname.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -397,18 +398,11 @@ static int flt_parse_cmp_num(flt_parser_t *p, const char *after, uint64_t max, f
 
 static int flt_proto_number(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *name;
-        uint8_t num;
-    } protos[] = {{"icmp", 1},   {"igmp", 2},       {"ipip", 4},  {"tcp", 6},   {"udp", 17},
-                  {"ipv6", 41},  {"rsvp", 46},      {"gre", 47},  {"esp", 50},  {"ah", 51},
-                  {"icmp6", 58}, {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103}, {"sctp", 132}};
-    for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++)
-        if (strcasecmp(s, protos[i].name) == 0) {
-            *out = protos[i].num;
-            return 0;
-        }
-    return -1;
+    uint8_t p;
+    if (protoname_parse(s, &p) != 0)
+        return -1;
+    *out = p;
+    return 0;
 }
 
 /* ---- lists --------------------------------------------------------------------------------- */

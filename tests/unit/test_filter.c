@@ -256,6 +256,11 @@ TEST_IMPL(filter_parse_keywords)
     tf_expect_tree("proto icmp", "(proto = 1)");
     tf_expect_tree("proto icmp6", "(proto = 58)");
     tf_expect_tree("proto 132", "(proto = 132)");
+    /* the names nfdump's filter takes beyond the common ones (nfdump's own table) */
+    tf_expect_tree("proto vrrp", "(proto = 112)");
+    tf_expect_tree("proto L2TP", "(proto = 115)");
+    tf_expect_tree("proto egp", "(proto = 8)");
+    tf_expect_tree("proto gre", "(proto = 47)");
     tf_expect_tree("flags S", "(tcp_flags has 0x02)");
     tf_expect_tree("flags FSRPAU", "(tcp_flags has 0x3f)");
     tf_expect_tree("flags as", "(tcp_flags has 0x12)");
