@@ -146,6 +146,15 @@ int flow_net_parse(flow_net_t *n, const char *s)
         if (nd == 0 || nd > 3 || slash[1 + nd] != '\0' || (plen = atoi(slash + 1)) > 128)
             return FLOW_NET_ELEN;
         *slash = '\0';
+        /* nfdump's short IPv4 network: 10.0/16, 172.16/12 (missing bytes are zero); only with
+         * a length, so a lone "10.0" is still no address */
+        size_t dots = 0, n_digits = strspn(buf, "0123456789.");
+        for (const char *c = buf; *c; c++)
+            dots += *c == '.';
+        if (n_digits == (size_t)(slash - buf) && n_digits && buf[n_digits - 1] != '.' && dots < 3 &&
+            (size_t)(slash - buf) + 2 * (3 - dots) < sizeof buf)
+            for (; dots < 3; dots++)
+                strcat(buf, ".0");
     }
     flow_addr_t a;
     if (flow_addr_parse(&a, buf) != 0)

@@ -177,7 +177,8 @@ void flow_addr_mask(flow_addr_t *out, const flow_addr_t *a, unsigned plen);
  * holds IPv4 (::/0, ::/8) means IPv6 addresses only (v6only): `::/0` is every IPv6 host, not
  * every host, while one written inside the block (::ffff:0:0/96) means IPv4 ones. */
 typedef struct flow_net {
-    flow_addr_t addr; /* host bits cleared: 10.0.0.1/16 means 10.0.0.0/16, as nfdump */
+    flow_addr_t addr; /* host bits cleared: 10.0.0.1/16 means 10.0.0.0/16, and 10.0/16 is
+                         short for it, as in nfdump */
     uint8_t plen;
     uint8_t v6only;
 } flow_net_t;

@@ -687,6 +687,19 @@ TEST_IMPL(hunt_allow_as_reported)
     ASSERT_STR_EQ(nb, "10.1.0.0");
     ASSERT_EQ(n.plen, 112);
     ASSERT_EQ(n.v6only, 0);
+    /* nfdump's short form: the missing bytes are zero; only with a length */
+    ASSERT_EQ(flow_net_parse(&n, "172.16/12"), 0);
+    flow_addr_format(&n.addr, nb);
+    ASSERT_STR_EQ(nb, "172.16.0.0");
+    ASSERT_EQ(n.plen, 108);
+    ASSERT_EQ(flow_net_parse(&n, "10/8"), 0);
+    ASSERT_EQ(n.plen, 104);
+    ASSERT_EQ(flow_net_has(&n, &a4), 1);
+    ASSERT_EQ(flow_net_parse(&n, "10.0.11/24"), 0);
+    ASSERT_EQ(flow_net_has(&n, &a4), 1);
+    ASSERT_EQ(flow_net_parse(&n, "10.0"), FLOW_NET_EADDR);
+    ASSERT_EQ(flow_net_parse(&n, "10./8"), FLOW_NET_EADDR);
+    ASSERT_EQ(flow_net_parse(&n, "10..1/8"), FLOW_NET_EADDR);
     ASSERT_EQ(flow_net_parse(&n, "2001:db8::/32"), 0); /* not round the IPv4 block */
     ASSERT_EQ(n.v6only, 0);
     /* no internal network: refused, not a run that finds nothing and exits 0; a filter on the
