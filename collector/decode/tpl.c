@@ -222,6 +222,9 @@ void tpl_clear(tpl_scope_t *s)
     s->n_templates = 0;
     s->last_tpl = NULL;
     s->lru_head = s->lru_tail = NULL;
+    /* what the saved templates hold changes (an exporter's restart): without this a daemon
+     * restarted before the next change restored the templates of the exporter's earlier boot */
+    s->cache->generation++;
 }
 
 void tpl_cache_free(tpl_cache_t *c)

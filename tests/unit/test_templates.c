@@ -462,6 +462,7 @@ TEST_IMPL(nf9_redefinition_and_restart)
     ASSERT_UINT64_EQ(s->stats.restarts, 0);
     ASSERT_EQ(s->n_templates, 1);
     /* the exporter reboots: sysUptime small, export time later, sequence starts again */
+    r.cache.saved_generation = r.cache.generation; /* as after a save of the templates */
     nf9_hdr(&b, T0_SECS + 600, 5000, 0, 1);
     bb_set_open(&b, 256);
     bb_u16(&b, 80);
@@ -470,6 +471,9 @@ TEST_IMPL(nf9_redefinition_and_restart)
     ASSERT_UINT64_EQ(s->stats.restarts, 1);
     ASSERT_EQ(s->n_templates, 0);
     ASSERT_EQ(s->n_held, 1);
+    /* what is saved changed: a daemon restarted now must not restore the templates of the
+     * exporter's earlier boot */
+    ASSERT(r.cache.generation != r.cache.saved_generation);
     tpl_cache_free(&r.cache);
     return 0;
 }
