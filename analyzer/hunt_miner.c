@@ -9,10 +9,12 @@
  *     pool address (`[miner] pools = FILE`, any port: stratum over TLS on 443 is only caught
  *     this way);
  *   - per (host, pool, port) the hunt measures the time covered by its answered conversations
- *     (unanswered attempts are only counted: a blocked miner retries all day) (minutes
- *     touched, so a connection stitched across active timeouts and many short reconnects both
- *     count, and the order of partitions does not matter), the distinct active hours, the bytes
- *     and packets each way;
+ *     (unanswered attempts are only counted: a blocked miner retries all day): the minutes a
+ *     conversation spans whole, plus what it covers of the minutes it only touches, capped at a
+ *     minute each (kept per minute, so the order of partitions does not matter, and parallel
+ *     connections count once); a 0.5 s check-in every minute covers seconds, not every minute
+ *     it touches (that made a beacon on 4444 a miner "busy for 0.7 h" of 21 s connected);
+ *     also the distinct active hours, the bytes and packets each way;
  *   - a port match must have the shape: established, at least `min_packets` each way, small
  *     mean packets each way (`max_out_bpp`, `max_in_bpp`), a low rate (`max_rate` bytes per
  *     covered minute), steady submits and jobs (`min_out_ppm`, `min_in_ppm` packets per covered
@@ -33,6 +35,7 @@
 
 #define HM_MIN 60000ull
 #define HM_WBITS 26 /* low key bits: word index of the minute bitmap */
+#define HM_PBITS (HM_WBITS + 6) /* low key bits of `part`: the minute */
 
 typedef struct hm_unit {
     flow_addr_t host, peer; /* p2p units: the peer with the most bytes */
@@ -50,7 +53,9 @@ typedef struct hm_state {
     uint64_t base_min; /* minute numbers are relative to the window start */
     hj_intern_t unit_keys, peer_keys, pool_exact;
     hj_vec_t units;
-    hj_map_t minutes; /* (unit id << HM_WBITS | word) -> 64 minutes */
+    hj_map_t minutes; /* (unit id << HM_WBITS | word) -> 64 minutes touched (active hours) */
+    hj_map_t full;    /* the same keys -> 64 minutes spanned whole by a conversation */
+    hj_map_t part;    /* (unit id << HM_PBITS | minute) -> ms covered of a minute touched */
     int pool_nets;    /* pool entries that are networks (checked one by one) */
 } hm_state_t;
 
@@ -87,20 +92,36 @@ static int hm_is_pool(const hm_state_t *s, const flow_addr_t *a)
     return 0;
 }
 
-static void hm_mark(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
+/* Minutes m0..m1 (relative) set in bitmap map for unit id. */
+static void hm_bits(hj_map_t *map, uint64_t id, uint64_t m0, uint64_t m1)
 {
-    uint64_t m0 = c->t_start / HM_MIN, m1 = c->t_end / HM_MIN;
-    m0 = m0 > s->base_min ? m0 - s->base_min : 0;
-    m1 = m1 > s->base_min ? m1 - s->base_min : 0;
-    if (m1 < m0)
-        m1 = m0;
-    if (m1 >> 6 >= (1ull << HM_WBITS))
-        return; /* beyond 8000 years of window */
     for (uint64_t w = m0 >> 6; w <= m1 >> 6; w++) {
         uint64_t lo = w == m0 >> 6 ? m0 & 63 : 0, hi = w == m1 >> 6 ? m1 & 63 : 63;
         uint64_t bits = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
-        *hj_map_ins(&s->minutes, id << HM_WBITS | w) |= bits;
+        *hj_map_ins(map, id << HM_WBITS | w) |= bits;
     }
+}
+
+static void hm_mark(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
+{
+    uint64_t base = s->base_min * HM_MIN;
+    uint64_t a = c->t_start > base ? c->t_start - base : 0;
+    uint64_t b = c->t_end > base ? c->t_end - base : 0;
+    if (b < a)
+        b = a;
+    uint64_t m0 = a / HM_MIN, m1 = b / HM_MIN;
+    if (m1 >> 6 >= (1ull << HM_WBITS))
+        return; /* beyond 8000 years of window */
+    hm_bits(&s->minutes, id, m0, m1);
+    if (m0 == m1) {
+        *hj_map_ins(&s->part, id << HM_PBITS | m0) += b - a;
+        return;
+    }
+    *hj_map_ins(&s->part, id << HM_PBITS | m0) += (m0 + 1) * HM_MIN - a;
+    if (b > m1 * HM_MIN)
+        *hj_map_ins(&s->part, id << HM_PBITS | m1) += b - m1 * HM_MIN;
+    if (m1 > m0 + 1)
+        hm_bits(&s->full, id, m0 + 1, m1 - 1);
 }
 
 static void hm_add(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
@@ -184,9 +205,10 @@ static void hm_part_end(void *st)
     (void)st; /* p2p units span partitions (one host, many peers): judged at finish */
 }
 
-/* Covered minutes and distinct active hours of every unit, from the bitmap (keys ascend by
- * unit, then minute). */
-static void hm_coverage(hm_state_t *s, uint64_t *cov_min, uint64_t *hours)
+/* Covered ms and distinct active hours of every unit, from the bitmaps (keys ascend by
+ * unit, then minute): minutes spanned whole count 60 s, the others what their conversations
+ * covered of them, at most 60 s (parallel short connections in one minute count once). */
+static void hm_coverage(hm_state_t *s, uint64_t *cov_ms, uint64_t *hours)
 {
     uint64_t key = 0, *val, last_unit = UINT64_MAX, last_hour = UINT64_MAX;
     for (int first = 1; hj_map_next(&s->minutes, &key, &val, first); first = 0) {
@@ -195,7 +217,6 @@ static void hm_coverage(hm_state_t *s, uint64_t *cov_min, uint64_t *hours)
             last_unit = id;
             last_hour = UINT64_MAX;
         }
-        cov_min[id] += (uint64_t)__builtin_popcountll(bits);
         while (bits) {
             uint64_t m = w * 64 + (uint64_t)__builtin_ctzll(bits);
             bits &= bits - 1;
@@ -205,6 +226,17 @@ static void hm_coverage(hm_state_t *s, uint64_t *cov_min, uint64_t *hours)
             }
         }
     }
+    key = 0; /* a first lookup starts at the key given */
+    for (int first = 1; hj_map_next(&s->full, &key, &val, first); first = 0)
+        cov_ms[key >> HM_WBITS] += (uint64_t)__builtin_popcountll(*val) * HM_MIN;
+    key = 0;
+    for (int first = 1; hj_map_next(&s->part, &key, &val, first); first = 0) {
+        uint64_t id = key >> HM_PBITS, m = key & ((1ull << HM_PBITS) - 1);
+        const uint64_t *fw = hj_map_get(&s->full, id << HM_WBITS | m >> 6);
+        if (fw && (*fw >> (m & 63) & 1))
+            continue; /* spanned whole by another conversation */
+        cov_ms[id] += *val < HM_MIN ? *val : HM_MIN;
+    }
 }
 
 typedef struct hm_shape {
@@ -212,10 +244,11 @@ typedef struct hm_shape {
     int pkts_ok, out_small, in_small, rate_low, submits, jobs;
 } hm_shape_t;
 
-static void hm_shape(const hunt_config_t *cfg, const hm_unit_t *u, uint64_t cov_min, int web,
+static void hm_shape(const hunt_config_t *cfg, const hm_unit_t *u, uint64_t cov_ms, int web,
                      hm_shape_t *sh)
 {
-    sh->cov_min = (double)(cov_min ? cov_min : 1);
+    /* rates per covered minute; under a second covered counts as one (0 s records) */
+    sh->cov_min = (double)(cov_ms > 1000 ? cov_ms : 1000) / 60000.0;
     sh->out_bpp = u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0;
     sh->in_bpp = u->pkts_in ? (double)u->bytes_in / (double)u->pkts_in : 0;
     sh->rate = (double)(u->bytes_out + u->bytes_in) / sh->cov_min;
@@ -245,7 +278,7 @@ static void hm_finish(void *st, hunt_findings_t *out)
                   (hc_port_standard(cfg, u->proto, u->port) || hm_bit(cfg->m_web_ports, u->port));
         hm_shape_t sh;
         hm_shape(cfg, u, cov[i], web, &sh);
-        double cov_s = (double)cov[i] * 60.0;
+        double cov_s = (double)cov[i] / 1000.0;
         int persistent = cov_s >= cfg->m_persist_s;
         int shape =
             sh.pkts_ok && sh.out_small && sh.in_small && sh.rate_low && sh.submits && sh.jobs;
@@ -345,6 +378,8 @@ static void hm_destroy(void *st)
     hj_intern_free(&s->pool_exact);
     hj_vec_free(&s->units);
     hj_map_free(&s->minutes);
+    hj_map_free(&s->full);
+    hj_map_free(&s->part);
     free(s);
 }
 

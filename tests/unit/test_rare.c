@@ -494,6 +494,16 @@ TEST_IMPL(rare_miner_pool_port)
         rt_conv(&r, "10.0.0.16", "203.0.113.57", 3333, 6, t + m * 60000, t + m * 60000, 1, 60, 0,
                 0);
     rt_stratum(&r, "10.0.0.16", "203.0.113.57", 3333, t + 2 * RT_H, 3);
+    /* a check-in of 0.5 s every minute on 4444 for 2 h (Metasploit's port, also a pool's):
+     * 60 s connected, not two hours of mining, though it touches 120 minutes */
+    for (uint64_t m = 0; m < 120; m++)
+        rt_conv(&r, "10.0.0.17", "203.0.113.58", 4444, 6, t + m * 60000 + 30000,
+                t + m * 60000 + 30500, 6, 400, 5, 600);
+    /* a miner reconnecting every 20 minutes, its connections straddling minutes, two of them
+     * overlapping for 5 minutes: 3 h connected, the parallel time once */
+    rt_stratum(&r, "10.0.0.18", "203.0.113.59", 3333, t + 10000, 60);
+    rt_stratum(&r, "10.0.0.18", "203.0.113.59", 3333, t + 10000 + 55 * 60000, 65);
+    rt_stratum(&r, "10.0.0.18", "203.0.113.59", 3333, t + 10000 + 2 * RT_H, 60);
     rt_finish(&r);
     const hunt_finding_t *f = rt_find(&r, "10.0.0.9", "203.0.113.50");
     ASSERT_NOT_NULL(f);
@@ -513,10 +523,14 @@ TEST_IMPL(rare_miner_pool_port)
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
     ASSERT_EQ(f->first_seen, t + 2 * RT_H);
-    ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":0.07"));
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":0.05")); /* 3 minutes */
     ASSERT_NOT_NULL(strstr(f->ev.json, "\"conversations\":1,\"unanswered_attempts\":120"));
     ASSERT_NOT_NULL(strstr(f->ev.json, "\"packets_out\":9,"));
-    ASSERT_EQ(r.out.n, 4);
+    ASSERT_NULL(rt_find(&r, "10.0.0.17", "203.0.113.58"));
+    f = rt_find(&r, "10.0.0.18", "203.0.113.59");
+    ASSERT_NOT_NULL(f);
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":3.00,\"active_hours\":4,"));
+    ASSERT_EQ(r.out.n, 5);
     rt_end(&r);
     hc_free(&r.cfg);
     return 0;
