@@ -325,10 +325,21 @@ static void hm_finish(void *st, hunt_findings_t *out)
         const char *why = u->pool  ? "a listed pool address"
                           : u->p2p ? "a cryptocurrency p2p port"
                                    : "a mining pool port";
-        snprintf(f->summary, sizeof f->summary,
-                 "%s kept %s/%u to %s (%s) busy for %.1f h at %.0f bytes/min with small "
-                 "packets both ways: a miner's shape",
-                 hs, hr_proto_name(u->proto, pb), u->port, ps, why, cov_s / 3600.0, sh.rate);
+        int sl = snprintf(f->summary, sizeof f->summary,
+                          "%s kept %s/%u to %s (%s) busy for %.1f h at %.0f bytes/min ", hs,
+                          hr_proto_name(u->proto, pb), u->port, ps, why, cov_s / 3600.0, sh.rate);
+        size_t so = sl > 0 && (size_t)sl < sizeof f->summary ? (size_t)sl : sizeof f->summary - 1;
+        /* the shape is claimed only when measured: a listed pool or a p2p node passes without
+         * it (stratum over TLS, relayed blocks have large packets) */
+        if (shape)
+            snprintf(f->summary + so, sizeof f->summary - so,
+                     "with small packets both ways: a miner's shape");
+        else if (u->p2p)
+            snprintf(f->summary + so, sizeof f->summary - so,
+                     "with %llu answering peers: a node's shape", (unsigned long long)u->peers);
+        else
+            snprintf(f->summary + so, sizeof f->summary - so,
+                     "but not a miner's packet shape: the listed address makes it");
         if (u->p2p)
             snprintf(f->filter, sizeof f->filter, "host %s and port %u", hs, u->port);
         else

@@ -558,6 +558,10 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     /* stratum over TLS on 443 to a listed pool: only the list catches it */
     rt_conv(&r, "10.0.0.20", "198.51.100.99", 443, 6, t, t + 2 * RT_H, 400, 90000, 300, 120000);
     rt_conv(&r, "10.0.0.21", "2001:db8:77::5", 443, 6, t, t + 20 * 60000, 60, 9000, 40, 12000);
+    /* a listed pool on 443 moving 1400-byte packets: the address says enough, the summary
+     * must not claim the small packets it did not see */
+    rt_conv(&r, "10.0.0.24", "198.51.100.99", 443, 6, t, t + 2 * RT_H, 20000, 28000000, 30000,
+            42000000);
     /* a Monero node: 18080 to three peers for hours, blocks relayed (large packets) */
     const char *peers[3] = {"203.0.113.70", "198.18.5.5", "192.0.2.80"};
     for (int i = 0; i < 3; i++)
@@ -572,6 +576,7 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
     ASSERT_NOT_NULL(strstr(f->ev.json, "listed pool"));
+    ASSERT_NOT_NULL(strstr(f->summary, "with small packets both ways: a miner's shape"));
     f = rt_find(&r, "10.0.0.21", "2001:db8:77::5");
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
@@ -579,10 +584,20 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
     ASSERT_NOT_NULL(strstr(f->ev.json, "\"peers\":3"));
+    /* blocks relayed in 1200-byte packets: no small packets claimed */
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"miner_shape\":false"));
+    ASSERT_NULL(strstr(f->summary, "small packets"));
+    ASSERT_NOT_NULL(strstr(f->summary, "with 3 answering peers: a node's shape"));
     f = rt_find(&r, "10.9.1.1", "203.0.113.80");
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_CRITICAL);
-    ASSERT_EQ(r.out.n, 4);
+    f = rt_find(&r, "10.0.0.24", "198.51.100.99");
+    ASSERT_NOT_NULL(f);
+    ASSERT_NOT_NULL(strstr(f->ev.json, "\"miner_shape\":false"));
+    ASSERT_NULL(strstr(f->summary, "small packets"));
+    ASSERT_NOT_NULL(
+        strstr(f->summary, "but not a miner's packet shape: the listed address makes it"));
+    ASSERT_EQ(r.out.n, 5);
     rt_end(&r);
     /* without the server segment it is High; a bad pools line names file and line */
     hc_free(&r.cfg);
