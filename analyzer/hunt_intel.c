@@ -210,16 +210,18 @@ static void hi_text(hunt_finding_t *f, const hi_unit_t *u, const char *host, con
     flow_addr_format(&i->net.addr, addr);
     snprintf(net, sizeof net, "%s/%d", addr, i->net.plen - (v4 ? 96 : 0));
     unsigned long long bytes = (unsigned long long)(u->sent_bytes + u->recv_bytes);
+    /* nothing answered: attempts, not connections (a blocked host, a probe that bounced) */
+    const char *verb = u->answered ? "connected to" : u->outbound ? "tried to reach" : "probed";
+    const char *noun = u->answered ? "connection" : "attempt";
     if (u->outbound)
         snprintf(f->summary, sizeof f->summary,
-                 "%s connected to %s%s, listed by %s as %s: %llu connection%s, %llu answered, "
-                 "%llu bytes",
-                 host, peer, svc, i->feed, i->text, (unsigned long long)u->conns,
+                 "%s %s %s%s, listed by %s as %s: %llu %s%s, %llu answered, %llu bytes", host, verb,
+                 peer, svc, i->feed, i->text, (unsigned long long)u->conns, noun,
                  u->conns == 1 ? "" : "s", (unsigned long long)u->answered, bytes);
     else
         snprintf(f->summary, sizeof f->summary,
-                 "%s, listed by %s as %s, connected to %s%s: %llu connection%s, %llu answered",
-                 peer, i->feed, i->text, host, svc, (unsigned long long)u->conns,
+                 "%s, listed by %s as %s, %s %s%s: %llu %s%s, %llu answered", peer, i->feed,
+                 i->text, verb, host, svc, (unsigned long long)u->conns, noun,
                  u->conns == 1 ? "" : "s", (unsigned long long)u->answered);
     if (u->outbound && u->answered)
         snprintf(f->action, sizeof f->action,

@@ -671,6 +671,11 @@ TEST_IMPL(intel_hunt_risk)
     f = it_finding(&out, "10.0.0.4");
     ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
     it_has(f->ev.json, "\"connections\":3");
+    /* never answered: the summary does not say it connected */
+    it_has(f->summary, "10.0.0.4 tried to reach 203.0.113.8 port 443, listed by feed.txt as "
+                       "203.0.113.0/24: 3 attempts, 0 answered");
+    f = it_finding(&out, "10.0.0.1");
+    it_has(f->summary, "10.0.0.1 connected to 203.0.113.5 port 443");
 
     f = it_finding(&out, "10.0.0.5");
     ASSERT_EQ(f->risk, HUNT_RISK_LOW);
@@ -679,6 +684,8 @@ TEST_IMPL(intel_hunt_risk)
     it_has(f->ev.json, "\"service_ports\":3");
     it_has(f->ev.json, "\"rejected\":1");
     it_has(f->ev.json, "\"direction\":\"indicator to internal host\"");
+    it_has(f->summary, "203.0.113.9, listed by feed.txt as 203.0.113.0/24, probed 10.0.0.5: 3 "
+                       "attempts, 0 answered");
 
     f = it_finding(&out, "10.0.0.6");
     ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
