@@ -149,7 +149,10 @@ static void hm_feed(void *st, const hunt_conv_t *c)
     const hunt_config_t *cfg = s->cfg;
     if (!c->orig_internal || c->resp_internal)
         return;
-    int pool = (s->pool_exact.n || s->pool_nets) && hm_is_pool(s, &c->resp);
+    /* mining is a session with ports (stratum over TCP): an echo or a GRE tunnel to a pool address
+     * is the non-app hunt's, and had no port to name (icmp/2048, a finding apart from it) */
+    int pool =
+        hunt_has_ports(c->proto) && (s->pool_exact.n || s->pool_nets) && hm_is_pool(s, &c->resp);
     int p2p = c->proto == 6 && hm_bit(cfg->m_p2p_ports, c->resp_port);
     if (!pool && !(c->proto == 6 && hm_bit(cfg->m_ports, c->resp_port)) && !p2p)
         return;

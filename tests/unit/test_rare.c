@@ -562,6 +562,9 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
      * must not claim the small packets it did not see */
     rt_conv(&r, "10.0.0.24", "198.51.100.99", 443, 6, t, t + 2 * RT_H, 20000, 28000000, 30000,
             42000000);
+    /* echoes to the listed pool for an hour: no stratum session (no port: it would have been
+     * "icmp/2048", a finding apart from the non-app hunt's on the same host and peer) */
+    rt_conv(&r, "10.0.0.25", "198.51.100.99", 0x0800, 1, t, t + RT_H, 600, 600 * 84, 600, 600 * 84);
     /* a Monero node: 18080 to three peers for hours, blocks relayed (large packets) */
     const char *peers[3] = {"203.0.113.70", "198.18.5.5", "192.0.2.80"};
     for (int i = 0; i < 3; i++)
@@ -597,6 +600,7 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     ASSERT_NULL(strstr(f->summary, "small packets"));
     ASSERT_NOT_NULL(
         strstr(f->summary, "but not a miner's packet shape: the listed address makes it"));
+    ASSERT_NULL(rt_find(&r, "10.0.0.25", "198.51.100.99"));
     ASSERT_EQ(r.out.n, 5);
     rt_end(&r);
     /* without the server segment it is High; a bad pools line names file and line */
