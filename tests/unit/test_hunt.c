@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hunt.h"
 #include "hunt_phase.h"
@@ -2779,6 +2780,54 @@ TEST_IMPL(hunt_exit_status_and_usage)
     ASSERT_NOT_NULL(strstr(out, "\nfold_min_hosts = 10\n"));
     ASSERT_NOT_NULL(strstr(out, "\nstitch_gap_s = 0.5\n"));
     free(out);
+    return 0;
+}
+
+/* -o FILE is replaced whole when the run succeeds: a run that fails (a damaged ids.tsv) keeps
+ * the last report as it was and leaves no temporary file beside it. Opening FILE first
+ * truncated it before the hunt ran, so such a run left an empty file where the SIEM or the
+ * share expected the last findings. A replaced report keeps its permissions. */
+TEST_IMPL(hunt_output_file_replaced_whole)
+{
+    char truth[700], rep[700], ids[700], *out;
+    const char *dir = th_store("outf", "v5", 2000, 12, "2", 1, truth, sizeof truth);
+    snprintf(rep, sizeof rep, "%s/outf-report.txt", test_tmpdir());
+    snprintf(ids, sizeof ids, "%s/hunt/ids.tsv", dir);
+    int rc = test_runf(NULL, "%s hunt %s --now 2024-03-02T00:00:00Z -o %s", test_bin("flowhunt"),
+                       dir, rep);
+    ASSERT(rc == 0 || rc == 1);
+    size_t len;
+    char *first = (char *)test_read_file(rep, &len);
+    ASSERT_NOT_NULL(first);
+    ASSERT_NOT_NULL(strstr(first, "# flowhunt hunt "));
+    ASSERT_EQ(chmod(rep, 0640), 0);
+    ASSERT_EQ(test_write_file(ids, "not an ids line\n"), 0);
+    ASSERT_EQ(test_runf(NULL, "%s hunt %s --now 2024-03-03T00:00:00Z -o %s 2>/dev/null",
+                        test_bin("flowhunt"), dir, rep),
+              2);
+    size_t len2;
+    char *kept = (char *)test_read_file(rep, &len2);
+    ASSERT_NOT_NULL(kept);
+    ASSERT_EQ(len2, len);
+    ASSERT_MEM_EQ(kept, first, len);
+    free(kept);
+    ASSERT_EQ(test_runf(&out, "ls -a %s | grep -c 'outf-report.txt.tmp' || true", test_tmpdir()),
+              0);
+    ASSERT_EQ(atoi(out), 0);
+    free(out);
+    /* the state mended: the next run replaces it, with the permissions it had */
+    ASSERT_EQ(unlink(ids), 0);
+    rc = test_runf(NULL, "%s hunt %s --now 2024-03-03T00:00:00Z -o %s", test_bin("flowhunt"), dir,
+                   rep);
+    ASSERT(rc == 0 || rc == 1);
+    char *second = (char *)test_read_file(rep, &len2);
+    ASSERT_NOT_NULL(second);
+    ASSERT_NOT_NULL(strstr(second, "# flowhunt hunt "));
+    struct stat st;
+    ASSERT_EQ(stat(rep, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0640);
+    free(first);
+    free(second);
     return 0;
 }
 
