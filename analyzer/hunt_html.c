@@ -559,8 +559,9 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
     hh_esc(out, f->action);
     fputs("</td></tr>\n", out);
     timearg_format_iso(f->first_reported, a);
-    snprintf(buf, sizeof buf, "%s (%s, first reported %s)", f->fingerprint,
-             f->is_new ? "new" : "seen before", a);
+    snprintf(buf, sizeof buf, "%s (%s, first reported %s%s)", f->fingerprint,
+             f->is_new ? "new" : "seen before", a,
+             f->id_unrecorded ? "; Hunt ID not recorded: --no-state" : "");
     hh_row(out, "Fingerprint", buf);
     hx_controls_text(f, buf, sizeof buf);
     hh_row(out, "Compliance", buf);
@@ -705,6 +706,16 @@ static void hh_header(FILE *out, hunt_finding_t *const *v, size_t n, const hr_op
     hh_row(out, "Window", buf);
     timearg_format_iso(o->now_ms, a);
     hh_row(out, "Report time (--now)", a);
+    size_t unrecorded = 0;
+    for (size_t i = 0; i < n; i++)
+        unrecorded += v[i]->id_unrecorded != 0;
+    if (unrecorded) { /* as the text header says: these IDs may name other findings later */
+        snprintf(buf, sizeof buf,
+                 "--no-state: the Hunt IDs of %zu new finding%s are not recorded; a later run "
+                 "may give them to other findings",
+                 unrecorded, unrecorded == 1 ? "" : "s");
+        hh_row(out, "Hunt IDs", buf);
+    }
     if (o->config_source)
         hh_row(out, "Configuration", o->config_source);
     if (o->prep) {

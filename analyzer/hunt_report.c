@@ -1020,6 +1020,7 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
         snprintf(port, sizeof port, "%d", f->port);
     hr_techs(f, techs, sizeof techs, ";");
     snprintf(score, sizeof score, "%.3f", f->score);
+    /* id_recorded last, so the columns before it keep their places */
     const char *v[] = {f->hunt_id,
                        f->hunt,
                        f->tech[0],
@@ -1041,7 +1042,8 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        f->suppressed ? "true" : "false",
                        f->summary,
                        f->action,
-                       cat};
+                       cat,
+                       f->id_unrecorded ? "false" : "true"};
     size_t n = sizeof v / sizeof v[0];
     for (size_t i = 0; i < n; i++)
         hr_csv_field(out, v[i], i + 1 == n);
@@ -1174,7 +1176,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         fputs("hunt_id,hunt,technique,techniques,host,host_name,user,peer,port,proto,first_seen,"
               "last_seen,"
               "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
-              "recommended_action,flows_command\n",
+              "recommended_action,flows_command,id_recorded\n",
               out);
     size_t by_risk[HUNT_RISK_CRITICAL + 1] = {0};
     size_t n_old = 0; /* --new-only: reported by an earlier run, found again, not shown */

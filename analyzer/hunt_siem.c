@@ -376,6 +376,9 @@ static void hx_custom(hx_w_t *w, const char *key, const hunt_finding_t *f, const
     hx_str(w, "fingerprint", f->fingerprint);
     hx_str(w, "first_reported", v->reported);
     hx_bool(w, "new", f->is_new);
+    /* false: a --no-state run; a later run may give this Hunt ID to another finding, so a
+     * SIEM must not take event.id / finding_info.uid as the finding's lasting name */
+    hx_bool(w, "id_recorded", !f->id_unrecorded);
     hx_bool(w, "suppressed", f->suppressed);
     if (f->suppressed)
         hx_str(w, "suppressed_reason", f->suppressed_reason);

@@ -1133,9 +1133,26 @@ TEST_IMPL(hunt_state_ids_and_ack)
     char *trial = th_report(dir, "--format json --no-state", &rc);
     ASSERT_EQ(rc, 1);
     ASSERT_EQ(th_count(trial, "\"id_recorded\":false"), th_count(trial, "\"hunt_id\""));
+    int n_trial = th_count(trial, "\"hunt_id\"");
     free(trial);
     trial = th_report(dir, "--no-state", &rc);
     ASSERT_NOT_NULL(strstr(trial, "# --no-state: the Hunt IDs of "));
+    free(trial);
+    /* so do the other formats: a SIEM fed ECS or OCSF took event.id as a lasting name */
+    static const char *const fmts[] = {"--no-state --format ecs", "--no-state --format ocsf"};
+    for (int i = 0; i < 2; i++) {
+        trial = th_report(dir, fmts[i], &rc);
+        ASSERT_EQ(th_count(trial, "\"id_recorded\":false"), n_trial);
+        free(trial);
+    }
+    trial = th_report(dir, "--no-state --format csv", &rc);
+    ASSERT_NOT_NULL(strstr(trial, ",flows_command,id_recorded\n"));
+    ASSERT_EQ(th_count(trial, ",false\n"), n_trial);
+    free(trial);
+    trial = th_report(dir, "--no-state --format html", &rc);
+    ASSERT_NOT_NULL(strstr(trial, "<tr><th>Hunt IDs</th><td>--no-state: the Hunt IDs of "));
+    /* each finding shown in full says it too (folded members are rows of their block) */
+    ASSERT_GE(th_count(trial, "; Hunt ID not recorded: --no-state)"), 1);
     free(trial);
     char *first = th_report(dir, "--format json", &rc);
     ASSERT_EQ(rc, 1);
