@@ -1110,8 +1110,13 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
      * SEQ from the same file and the later rename would drop the other's fingerprints. */
     int lock = -1;
     if (o->write_state && (lock = hr_state_lock(o->dir)) < 0) {
-        fprintf(stderr, "flowhunt hunt: %s/hunt/state.lock: %s (--no-state hunts a store it "
-                "cannot write)\n", o->dir, strerror(errno));
+        /* --no-state takes no lock and keeps no IDs, but every run still appends its line
+         * to DIR/hunt/audit.log (HUNTING.md, "Audit"): say both, so the advice is not one that
+         * fails the same way */
+        fprintf(stderr,
+                "flowhunt hunt: %s/hunt/state.lock: %s (--no-state keeps no Hunt IDs and takes "
+                "no lock, but still appends to %s/hunt/audit.log, which must be writable)\n",
+                o->dir, strerror(errno), o->dir);
         return -1;
     }
     hr_state_t st;

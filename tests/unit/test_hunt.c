@@ -2758,6 +2758,16 @@ TEST_IMPL(hunt_exit_status_and_usage)
     test_runf(&out, "{ %s hunt %s 2>&1 >/dev/null; }", test_bin("flowhunt"), dir);
     ASSERT_NULL(strstr(out, "warning"));
     free(out);
+    /* a state it cannot lock: the advice names what --no-state still writes (it said
+     * "--no-state hunts a store it cannot write", which then failed on the audit log) */
+    char lockdir[800];
+    snprintf(lockdir, sizeof lockdir, "%s/hunt/state.lock", dir);
+    unlink(lockdir);
+    ASSERT_EQ(mkdir(lockdir, 0755), 0);
+    ASSERT_EQ(test_runf(&out, "{ %s hunt %s 2>&1 >/dev/null; }", test_bin("flowhunt"), dir), 2);
+    ASSERT_NOT_NULL(strstr(out, "but still appends to"));
+    free(out);
+    ASSERT_EQ(rmdir(lockdir), 0);
     ASSERT_EQ(test_runf(&out, "%s hunt %s --print-config", test_bin("flowhunt"), dir), 0);
     ASSERT_NOT_NULL(strstr(out, "[beacon]"));
     ASSERT_NOT_NULL(strstr(out, "min_connections = 6"));
