@@ -842,6 +842,9 @@ int hr_acks_print(const char *dir, FILE *out);
 const char *hr_risk_name(int risk);
 const char *hr_conf_name(int conf);
 const char *hr_proto_name(uint8_t proto, char buf[8]);
+/* "peer:port/proto" as summaries write it, an IPv6 peer in brackets ("[2001:db8::1]:8443/tcp":
+ * without them its last group and the port run together); `out` of `cap` bytes. */
+void hr_peer_port(char *out, size_t cap, const char *peer, unsigned port, uint8_t proto);
 /* The ATT&CK name of a technique ID ("" when unknown). */
 const char *hr_tech_name(const char *t);
 /* The flowhunt cat command that shows a finding's flows. */

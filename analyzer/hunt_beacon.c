@@ -1118,11 +1118,11 @@ static void hb_finding(hb_state_t *s, hb_cand_t *c, hunt_findings_t *out)
         conf = HUNT_CONF_LOW;
     f->confidence = conf;
     double shown_period = sc->per > 0 ? sc->period : sc->med_int;
+    char where[FLOW_ADDR_STRLEN + 24];
+    hr_peer_port(where, sizeof where, f->peer, u->port, u->proto);
     snprintf(f->summary, sizeof f->summary,
-             "%s beacons to %s:%u/%s every ~%.0f s: %u connections over %.1f h, beacon score "
-             "%.3f",
-             host, f->peer, u->port, hr_proto_name(u->proto, pb),
-             shown_period, sc->n_conn, hours, sc->score);
+             "%s beacons to %s every ~%.0f s: %u connections over %.1f h, beacon score %.3f", host,
+             where, shown_period, sc->n_conn, hours, sc->score);
     if (portless)
         snprintf(f->summary, sizeof f->summary,
                  "%s beacons to %s over %s every ~%.0f s: %u conversations over %.1f h, beacon "

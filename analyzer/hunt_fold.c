@@ -163,7 +163,7 @@ static void hf_where(const hunt_finding_t *f, char *out, size_t cap)
     char pb[8];
     const char *peer = f->peer[0] ? f->peer : "*";
     if (f->port >= 0)
-        snprintf(out, cap, "%s:%d/%s", peer, f->port, hr_proto_name(f->proto, pb));
+        hr_peer_port(out, cap, peer, (unsigned)f->port, f->proto);
     else
         snprintf(out, cap, "%s/%s", peer, hr_proto_name(f->proto, pb));
 }

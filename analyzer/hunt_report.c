@@ -298,6 +298,14 @@ const char *hr_proto_name(uint8_t proto, char buf[8])
     }
 }
 
+void hr_peer_port(char *out, size_t cap, const char *peer, unsigned port, uint8_t proto)
+{
+    char pb[8];
+    int v6 = strchr(peer, ':') != NULL;
+    snprintf(out, cap, "%s%s%s:%u/%s", v6 ? "[" : "", peer, v6 ? "]" : "", port,
+             hr_proto_name(proto, pb));
+}
+
 void hr_fingerprint(const flow_addr_t *host, const char *peer, int port, uint8_t proto,
                     char out[17])
 {

@@ -560,13 +560,14 @@ static void hs_follow_ups(const hunt_config_t *cfg, hs_host_t *h, const flow_add
             lateral |= lat;
             if (listed++ >= HS_FOLLOW_LIST)
                 continue;
-            char a[FLOW_ADDR_STRLEN], pb[8], at[32];
+            char a[FLOW_ADDR_STRLEN], pb[8], at[32], where[FLOW_ADDR_STRLEN + 24];
             flow_addr_format(&tg[i], a);
             const char *pn = hr_proto_name(c->proto, pb);
             timearg_format_iso(c->t, at);
+            hr_peer_port(where, sizeof where, a, c->port, c->proto);
             if (tl < sizeof fu->text)
-                tl += (size_t)snprintf(fu->text + tl, sizeof fu->text - tl, "%s%s:%u/%s at %s",
-                                       listed > 1 ? ", " : "", a, c->port, pn, at);
+                tl += (size_t)snprintf(fu->text + tl, sizeof fu->text - tl, "%s%s at %s",
+                                       listed > 1 ? ", " : "", where, at);
             if (jl < sizeof fu->json)
                 jl += (size_t)snprintf(fu->json + jl, sizeof fu->json - jl,
                                        "%s{\"target\":\"%s\",\"port\":%u,\"proto\":\"%s\","

@@ -420,6 +420,28 @@ TEST_IMPL(beacon_dns_to_approved_resolver)
     return 0;
 }
 
+/* An IPv6 peer's port is written after the address in brackets: "2001:db8::5:8443/tcp" read as
+ * the address 2001:db8::5:8443 with no port. */
+TEST_IMPL(beacon_ipv6_peer_port_bracketed)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    char err[128];
+    ASSERT_EQ(hc_set_nets(&s.cfg.internal, &s.cfg.n_internal, "fd00::/8", 0, err, sizeof err), 0);
+    for (int i = 0; i < 600; i++)
+        tn_conv(&s, "fd00::50", (uint16_t)(20000 + i), "2001:db8::5", 8443, 6,
+                TN_T0 + (uint64_t)i * 60000, 300, 4, 400, 4, 900);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hb_ops, &out);
+    const hunt_finding_t *f = tn_find_host(&out, "fd00::50");
+    ASSERT_NOT_NULL(f);
+    printf("# %s\n", f->summary);
+    ASSERT_NOT_NULL(strstr(f->summary, "beacons to [2001:db8::5]:8443/tcp every ~60 s"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* Intervals alternating 9 and 14 s (NjRAT's SYN retries logged as connections): phases bunched
  * at half a turn of 5.7 s were taken as concentration, and 5.7 s as the period, which no
  * interval is a multiple of. The period chosen has every interval near a multiple of it. */
