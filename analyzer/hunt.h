@@ -132,7 +132,8 @@ typedef struct hc_allow {
     X(beacon, iqr_guard_s, b_iqr_guard_s, 10, 0, 3600, real,                                       \
       "interval IQR below which Bowley skew counts as 0 (RITA)")                                   \
     X(beacon, size_iqr_guard, b_size_iqr_guard, 10, 0, 1000000, real,                              \
-      "byte-size IQR below which Bowley skew counts as 0 (RITA)")                                  \
+      "byte-size IQR below which Bowley skew counts as 0 (RITA); on the wire: times 1:N under "    \
+      "sampling")                                                                                  \
     X(beacon, weight_timing, b_w_ts, 0.25, 0, 1, real, "weight of the timing score")               \
     X(beacon, weight_size, b_w_ds, 0.25, 0, 1, real, "weight of the data-size score")              \
     X(beacon, weight_duration, b_w_dur, 0.25, 0, 1, real, "weight of the duration score")          \
