@@ -245,8 +245,14 @@ static void hs_feed(void *st, const hunt_conv_t *c)
     int icmp_echo = (c->proto == 1 && (c->resp_port >> 8) == 8) ||
                     (c->proto == 58 && (c->resp_port >> 8) == 128);
     int failed = 0;
+    /* Under sampling an answer is mostly not kept: a sampled session's request alone reads as
+     * unanswered. But the originator's own ACK (no RST) says the handshake was answered; only a
+     * record without one (a bare SYN) is an attempt that may have failed. A monitor polling 54
+     * hosts on 9100 was a High slow scan at 1:100, its lost answers counted as failures. */
+    int acked = c->sampling > 1 && (c->flags_out & (HS_ACK | HS_RST)) == HS_ACK;
     if (c->proto == 6)
-        failed = !c->answered || c->rejected || ((c->flags_out & HS_RST) && c->pkts_out <= 3);
+        failed = (!c->answered && !acked) || c->rejected ||
+                 ((c->flags_out & HS_RST) && c->pkts_out <= 3);
     else if (c->proto == 17)
         failed = !c->answered || c->rejected;
     else if (!icmp_echo)

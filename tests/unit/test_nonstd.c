@@ -863,6 +863,42 @@ TEST_IMPL(scan_summary_real_span)
     return 0;
 }
 
+/* Under 1:100 sampling most answers are not kept: a monitor polling 60 hosts on 9100 all day
+ * left, per target, a poll that kept its answer and one that kept only a request packet
+ * (ACK|PSH). The lost answers read as failed attempts, half of the contacts failed, and the
+ * monitor was a High slow horizontal scan. The originator's ACK says the handshake was
+ * answered; a SYN scanner's bare SYNs, sampled the same way, are still a scan. */
+TEST_IMPL(scan_sampled_lost_answers)
+{
+    tn_set_t s;
+    tn_init(&s, 400);
+    for (int i = 0; i < 60; i++) {
+        char dst[32];
+        snprintf(dst, sizeof dst, "10.0.%d.%d", 20 + i / 20, 10 + i % 20);
+        uint64_t t = TN_T0 + (uint64_t)i * 600000;
+        hunt_conv_t *c = tn_conv(&s, "10.0.0.60", (uint16_t)(40000 + i), dst, 9100, 6, t, 300, 100,
+                                 21000, 100, 102000);
+        c->flags_out = c->flags_in = 0x1b;
+        c->sampling = 100;
+        c = tn_conv(&s, "10.0.0.60", (uint16_t)(50000 + i), dst, 9100, 6, t + 43200000, 300, 100,
+                    21000, 0, 0);
+        c->flags_out = 0x18;
+        c->sampling = 100;
+        c = tn_conv(&s, "10.0.0.61", 33000, dst, 445, 6, t + 1000, 0, 100, 4400, 0, 0);
+        c->flags_out = 0x02;
+        c->sampling = 100;
+    }
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hs_ops, &out);
+    const hunt_finding_t *f = tn_find_host(&out, "10.0.0.60");
+    if (f)
+        TEST_FAIL_AT("a sampled monitor's lost answers made a scan: %s", f->summary);
+    ASSERT_NOT_NULL(tn_find_host(&out, "10.0.0.61"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
 /* nmap -sS against scanme.nmap.org (packets/scan/nmap_synscan_scanme.pcap): ~1000 ports of an
  * external host, 3 of them open. The action said to "look for lateral movement" to the targets
  * that answered: lateral movement is between internal hosts; outside, what answered is a
