@@ -343,11 +343,14 @@ static void hm_finish(void *st, hunt_findings_t *out)
         else
             snprintf(f->summary + so, sizeof f->summary - so,
                      "but not a miner's packet shape: the listed address makes it");
+        /* the unit's protocol too, as the other hunts' commands: a UDP unit's command listed
+         * the host's TCP flows on the same port */
         if (u->p2p)
-            snprintf(f->filter, sizeof f->filter, "host %s and port %u", hs, u->port);
+            snprintf(f->filter, sizeof f->filter, "host %s and port %u and proto %s", hs, u->port,
+                     hr_proto_name(u->proto, pb));
         else
-            snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u", hs, ps,
-                     u->port);
+            snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %u and proto %s",
+                     hs, ps, u->port, hr_proto_name(u->proto, pb));
         snprintf(f->action, sizeof f->action,
                  "%s: find and stop the mining process on %s (xmrig, a container, a scheduled "
                  "task), block %s/%u to %s at the egress, and find how it got there (exposed "

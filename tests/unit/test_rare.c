@@ -512,6 +512,8 @@ TEST_IMPL(rare_miner_pool_port)
     ASSERT_EQ(f->port, 3333);
     ASSERT_EQ(f->confidence, HUNT_CONF_HIGH);
     ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":3.0"));
+    /* its flows command names the unit's protocol, as the other hunts' do */
+    ASSERT_STR_EQ(f->filter, "host 10.0.0.9 and host 203.0.113.50 and port 3333 and proto tcp");
     f = rt_find(&r, "10.0.0.10", "203.0.113.51");
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(f->risk, HUNT_RISK_MEDIUM);
