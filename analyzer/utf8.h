@@ -80,13 +80,12 @@ static inline int utf8_clean_copy(char *dst, size_t cap, const char *src, size_t
     size_t o = 0;
     for (size_t i = 0; i < n && src[i];) {
         unsigned char c = (unsigned char)src[i];
-        /* a lead whose sequence n cuts: src need not go on past n (a MaxMind string) */
+        /* a lead whose sequence n cuts starts no sequence of src, which ends at n (a MaxMind
+         * string need not go on past it): U+FFFD, as for any other stray byte. Cutting the
+         * copy there turned a Latin-1 "Ren\xe9" into another name, "Ren". */
         size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        if (c >= 0xc2 && c <= 0xf4 && need > n - i) {
-            dst[o] = '\0';
-            return -1;
-        }
-        size_t k = c < 0x20 || c == 0x7f ? 0 : utf8_seq_len((const unsigned char *)src + i);
+        int cut = c >= 0xc2 && c <= 0xf4 && need > n - i;
+        size_t k = c < 0x20 || c == 0x7f || cut ? 0 : utf8_seq_len((const unsigned char *)src + i);
         const char *put = c < 0x20 || c == 0x7f ? &ctrl : k ? src + i : UTF8_REPLACEMENT;
         size_t len = c < 0x20 || c == 0x7f ? 1 : k ? k : 3;
         if (o + len >= cap) {

@@ -19,6 +19,7 @@
 #include "enrich.h"
 #include "task.h"
 #include "timearg.h"
+#include "utf8.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -592,6 +593,15 @@ TEST_IMPL(enrich_users_lease_by_time)
     const char *body = strchr(et_leases, '\n') + 1;
     ASSERT_EQ(en_users_parse(en, "mem", body, strlen(body)), 5);
     ASSERT_STR_EQ(et_user(en, "10.0.0.5", "2024-03-01T10:30:00Z"), "carol@ws-carol");
+
+    /* a Latin-1 name: each byte that starts no UTF-8 sequence is U+FFFD, the last one too (it
+     * was cut there, and "Ren\xe9" became another user, "Ren") */
+    static const char latin1[] = "2024-03-01T00:00:00Z,,10.0.0.7,Ren\xe9,pc-Zo\xeb\xeb\n"
+                                 "2024-03-01T00:00:00Z,,10.0.0.8,Fran\xe7ois,x\n";
+    ASSERT_EQ(en_users_parse(en, "mem", latin1, strlen(latin1)), 2);
+    ASSERT_STR_EQ(et_user(en, "10.0.0.7", "2024-03-01T10:30:00Z"),
+                  "Ren" UTF8_REPLACEMENT "@pc-Zo" UTF8_REPLACEMENT UTF8_REPLACEMENT);
+    ASSERT_STR_EQ(et_user(en, "10.0.0.8", "2024-03-01T10:30:00Z"), "Fran" UTF8_REPLACEMENT "ois@x");
     en_close(en);
     return 0;
 }
