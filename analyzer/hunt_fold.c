@@ -220,6 +220,40 @@ static void hf_spread(hunt_finding_t *const *v, const size_t *mem, size_t n, siz
     free(pe);
 }
 
+/* One host's block shows its leader's "User:"; when the host's lease changed within the block
+ * (--users: each finding takes the user of its own time), the others' users are named too, with
+ * how many findings each, so the block does not put one person's findings on another. Nothing
+ * when every member has the leader's user. */
+static void hf_host_users(FILE *e, hunt_finding_t *const *v, const size_t *mem, size_t n)
+{
+    const char *name[HF_USERS_NAMED];
+    size_t count[HF_USERS_NAMED], distinct = 0, other = 0;
+    int differ = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *u = v[mem[i]]->user;
+        differ |= strcmp(u, v[mem[0]]->user) != 0;
+        size_t j = 0;
+        while (j < distinct && strcmp(name[j], u) != 0)
+            j++;
+        if (j < distinct) {
+            count[j]++;
+        } else if (distinct < HF_USERS_NAMED) {
+            name[distinct] = u;
+            count[distinct++] = 1;
+        } else {
+            other++;
+        }
+    }
+    if (!differ)
+        return;
+    fputs("  folded_users: the host's user changed within the block:", e);
+    for (size_t j = 0; j < distinct; j++)
+        fprintf(e, "%s %s (%zu)", j ? "," : "", name[j][0] ? name[j] : "unknown", count[j]);
+    if (other)
+        fprintf(e, ", %zu more findings of other users", other);
+    fputc('\n', e);
+}
+
 size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, const hr_opts_t *o,
                    char id_note[64], char **evidence)
 {
@@ -305,6 +339,8 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
             }
         fprintf(e, "%s\n", n_users > named ? " ..." : "");
     }
+    if (kind == HF_HOST)
+        hf_host_users(e, v, mem, n);
     fprintf(e, "  folded_ids: %s to %s, in report order\n", v[mem[0]]->hunt_id,
             v[mem[n - 1]]->hunt_id);
     fprintf(e, "  folded_confidence: %zu High, %zu Medium, %zu Low\n", conf[HUNT_CONF_HIGH],

@@ -1904,6 +1904,50 @@ TEST_IMPL(hunt_fold_scattered_low)
     return 0;
 }
 
+/* One host's block shows its leader's "User:"; when the host's lease changed within the
+ * block (--users gives each finding the user of its own time), the block names each user with
+ * how many of its findings are theirs, so alice's block does not hide bob's six. One user
+ * throughout: no such line. */
+TEST_IMPL(hunt_fold_host_users)
+{
+    hr_opts_t o = {.dir = "/data", .format = HR_FMT_TEXT, .fold_min_findings = 10};
+    static const struct {
+        const char *users; /* one letter a finding: a alice, b bob, - none */
+        const char *want;  /* the folded_users line, or NULL: none */
+    } v[] = {
+        {"aaaaaabbbbbb",
+         "  folded_users: the host's user changed within the block: alice (6), bob (6)\n"},
+        {"aaaaaaaaaa--",
+         "  folded_users: the host's user changed within the block: alice (10), unknown (2)\n"},
+        {"--bbbbbbbbbb",
+         "  folded_users: the host's user changed within the block: unknown (2), bob (10)\n"},
+        {"aaaaaaaaaaaa", NULL},
+        {"------------", NULL},
+    };
+    for (size_t c = 0; c < sizeof v / sizeof v[0]; c++) {
+        hunt_findings_t l = {0};
+        for (int i = 0; i < 12; i++) {
+            hunt_finding_t *f = th_fold_finding(&l, "intel", 5, 100 + i, HUNT_RISK_HIGH);
+            ASSERT_NOT_NULL(f);
+            char u = v[c].users[i];
+            snprintf(f->user, sizeof f->user, "%s", u == 'a' ? "alice" : u == 'b' ? "bob" : "");
+        }
+        hf_plan_t p;
+        hf_plan(&p, l.v, l.n, &o, 0);
+        ASSERT_EQ(p.groups[HF_HOST], 1);
+        char note[64], *ev;
+        ASSERT_EQ(hf_describe(l.v, &p, 0, &o, note, &ev), 12);
+        if (v[c].want && !strstr(ev, v[c].want))
+            TEST_FAIL_AT("case %zu: no \"%s\" in\n%s", c, v[c].want, ev);
+        if (!v[c].want)
+            ASSERT_NULL(strstr(ev, "folded_users"));
+        free(ev);
+        hf_free(&p);
+        hunt_findings_free(&l);
+    }
+    return 0;
+}
+
 /* The JSON report of n findings of hunts[i] (risk risks[i], confidence confs[i]) on one
  * fingerprint (10.1.0.5 -> 203.0.113.77:8443/tcp), state in a directory named by `tag`. */
 static char *th_merge_run(const char *const *hunts, const int *risks, const int *confs, int n,
