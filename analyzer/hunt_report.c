@@ -1028,7 +1028,12 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
         snprintf(port, sizeof port, "%d", f->port);
     hr_techs(f, techs, sizeof techs, ";");
     snprintf(score, sizeof score, "%.3f", f->score);
-    /* id_recorded last, so the columns before it keep their places */
+    /* the peer's context (--geoip, --asn) as JSON's peer_detail has it, empty when unknown */
+    const hunt_geo_t *g = &f->peer_geo;
+    char asn[16] = "";
+    if (g->has_asn)
+        snprintf(asn, sizeof asn, "%" PRIu32, g->asn);
+    /* columns are only added at the end, so the ones before keep their places */
     const char *v[] = {f->hunt_id,
                        f->hunt,
                        f->tech[0],
@@ -1051,7 +1056,12 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        f->summary,
                        f->action,
                        cat,
-                       f->id_unrecorded ? "false" : "true"};
+                       f->id_unrecorded ? "false" : "true",
+                       g->has_geo ? g->country : "",
+                       g->has_geo ? g->country_name : "",
+                       g->has_geo ? g->city : "",
+                       asn,
+                       g->has_asn ? g->as_org : ""};
     size_t n = sizeof v / sizeof v[0];
     for (size_t i = 0; i < n; i++)
         hr_csv_field(out, v[i], i + 1 == n);
@@ -1189,7 +1199,8 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
         fputs("hunt_id,hunt,technique,techniques,host,host_name,user,peer,port,proto,first_seen,"
               "last_seen,"
               "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
-              "recommended_action,flows_command,id_recorded\n",
+              "recommended_action,flows_command,id_recorded,peer_country,peer_country_name,"
+              "peer_city,peer_asn,peer_as_org\n",
               out);
     size_t by_risk[HUNT_RISK_CRITICAL + 1] = {0};
     size_t n_old = 0; /* --new-only: reported by an earlier run, found again, not shown */

@@ -931,6 +931,58 @@ static void et_check_ctx_json(en_ctx_t *en, const char *line, const char *const 
     json_decref(o);
 }
 
+/* The CSV report carries the peer's context as JSON's peer_detail does (it had none: a
+ * spreadsheet of --geoip --asn findings showed neither country nor AS): five columns after
+ * id_recorded, empty when the databases do not know the peer. Intel findings towards an
+ * address with city, country and AS (81.2.69.160: London, GB, no AS in the ASN test
+ * database), one with an AS only (1.128.0.0: AS1221), one in neither (192.0.2.9). */
+TEST_IMPL(enrich_hunt_csv_peer_context)
+{
+    et_unbuffered();
+    const char *tmp = test_tmpdir();
+    char log[600], dir[600], feed[600];
+    snprintf(log, sizeof log, "%s/ctx-conn.log", tmp);
+    snprintf(dir, sizeof dir, "%s/ctx-store", tmp);
+    snprintf(feed, sizeof feed, "%s/ctx-feed.txt", tmp);
+    static const char *const peers[3] = {"81.2.69.160", "1.128.0.0", "192.0.2.9"};
+    FILE *f = test_zeek_conn_create(log);
+    ASSERT_NOT_NULL(f);
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "%.6f\tC%d\t10.0.0.5\t%d\t%s\t443\ttcp\t1.0\t300\t600\tSF\t3\t456\t3\t756\n",
+                1709283600.0 + i * 60, i, 40000 + i, peers[i]);
+    fclose(f);
+    test_zeek_import(dir, log);
+    et_write(feed, "81.2.69.160\n1.128.0.0\n192.0.2.9\n", 32);
+    char *out = NULL;
+    int rc = test_runf(&out,
+                       "%s hunt %s " ET_HUNT_ARGS " --hunts intel --intel %s --geoip %s --asn %s "
+                       "--now 2024-03-02T00:00:00Z --format csv 2>/dev/null",
+                       test_bin("flowhunt"), dir, feed, et_mmdb("GeoIP2-City-Test.mmdb"),
+                       et_mmdb("GeoLite2-ASN-Test.mmdb"));
+    ASSERT_EQ(rc, 1);
+    ASSERT_NOT_NULL(strstr(out, ",id_recorded,peer_country,peer_country_name,peer_city,peer_asn,"
+                                "peer_as_org\n"));
+    static const char *const want[3] = {",false,GB,United Kingdom,London,,\n",
+                                        ",false,,,,1221,Telstra Pty Ltd\n", ",false,,,,,\n"};
+    int rows = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv)) {
+        if (strncmp(line, "TH-", 3) != 0)
+            continue;
+        rows++;
+        int k = strstr(line, ",81.2.69.160,") ? 0 : strstr(line, ",1.128.0.0,") ? 1 : 2;
+        char end[200];
+        snprintf(end, sizeof end, "%s", want[k]);
+        end[strlen(end) - 1] = '\0'; /* strtok_r took the newline */
+        size_t n = strlen(line), e = strlen(end);
+        if (n < e || strcmp(line + n - e, end) != 0)
+            TEST_FAIL_AT("%s: the line does not end with %s:\n%s", peers[k], end, line);
+    }
+    ASSERT_EQ(rows, 3);
+    free(out);
+    return 0;
+}
+
 /* flowhunt top and cat --geoip/--asn: after each address field (top) or as src_/dst_ columns
  * (cat) the country, ASN and organisation, the databases' answers (known ones checked by
  * value, every cell against en_lookup), absent ones as -, an empty cell or null; the sums and
