@@ -542,8 +542,8 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
                                   f->peer_geo.city[0] ? ", " : "", f->peer_geo.country_name,
                                   f->peer_geo.country);
         if (f->peer_geo.has_asn && l < sizeof buf)
-            snprintf(buf + l, sizeof buf - l, "%sAS%" PRIu32 " %s", l ? "; " : "", f->peer_geo.asn,
-                     f->peer_geo.as_org);
+            snprintf(buf + l, sizeof buf - l, "%sAS%" PRIu32 "%s%s", l ? "; " : "", f->peer_geo.asn,
+                     f->peer_geo.as_org[0] ? " " : "", f->peer_geo.as_org);
         hh_row(out, "Peer context", buf);
     }
     timearg_format_iso(f->first_seen, a);

@@ -905,8 +905,9 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
         if (f->peer_geo.has_geo)
             fprintf(out, ", %s%s%s (%s)", f->peer_geo.city, f->peer_geo.city[0] ? ", " : "",
                     f->peer_geo.country_name, f->peer_geo.country);
-        if (f->peer_geo.has_asn)
-            fprintf(out, ", AS%" PRIu32 " %s", f->peer_geo.asn, f->peer_geo.as_org);
+        if (f->peer_geo.has_asn) /* an ASN record need not name its organisation */
+            fprintf(out, ", AS%" PRIu32 "%s%s", f->peer_geo.asn, f->peer_geo.as_org[0] ? " " : "",
+                    f->peer_geo.as_org);
         fputc('\n', out);
     }
     fputs(f->ev.text ? f->ev.text : "", out);

@@ -952,7 +952,8 @@ TEST_IMPL(enrich_hunt_csv_peer_context)
                 1709283600.0 + i * 60, i, 40000 + i, peers[i]);
     fclose(f);
     test_zeek_import(dir, log);
-    et_write(feed, "81.2.69.160\n1.128.0.0\n192.0.2.9\n", 32);
+    static const char feed1[] = "81.2.69.160\n1.128.0.0\n192.0.2.9\n";
+    et_write(feed, feed1, strlen(feed1));
     char *out = NULL;
     int rc = test_runf(&out,
                        "%s hunt %s " ET_HUNT_ARGS " --hunts intel --intel %s --geoip %s --asn %s "
@@ -980,6 +981,37 @@ TEST_IMPL(enrich_hunt_csv_peer_context)
     }
     ASSERT_EQ(rows, 3);
     free(out);
+
+    /* text and HTML say the same; an AS without an organisation (12.81.96.0/19 is AS7018 with
+     * none) ends at its number, with no blank after it */
+    static const char feed2[] = "81.2.69.160\n1.128.0.0\n12.81.96.0\n";
+    et_write(feed, feed2, strlen(feed2));
+    f = test_zeek_conn_create(log);
+    ASSERT_NOT_NULL(f);
+    fprintf(f, "1709283600.0\tD0\t10.0.0.5\t40000\t12.81.96.0\t443\ttcp\t1."
+               "0\t300\t600\tSF\t3\t456\t3\t756\n");
+    fclose(f);
+    test_zeek_import(dir, log);
+    static const char *const fmt[2] = {"text", "html"};
+    static const char *const want_ctx[2][3] = {
+        {"  peer_context: 81.2.69.160, London, United Kingdom (GB)\n",
+         "  peer_context: 1.128.0.0, AS1221 Telstra Pty Ltd\n",
+         "  peer_context: 12.81.96.0, AS7018\n"},
+        {"<th>Peer context</th><td>London, United Kingdom (GB)</td>",
+         "<th>Peer context</th><td>AS1221 Telstra Pty Ltd</td>",
+         "<th>Peer context</th><td>AS7018</td>"}};
+    for (int k = 0; k < 2; k++) {
+        rc = test_runf(&out,
+                       "%s hunt %s " ET_HUNT_ARGS " --hunts intel --intel %s --geoip %s --asn %s "
+                       "--now 2024-03-02T00:00:00Z --format %s 2>/dev/null",
+                       test_bin("flowhunt"), dir, feed, et_mmdb("GeoIP2-City-Test.mmdb"),
+                       et_mmdb("GeoLite2-ASN-Test.mmdb"), fmt[k]);
+        ASSERT_EQ(rc, 1);
+        for (int i = 0; i < 3; i++)
+            if (!strstr(out, want_ctx[k][i]))
+                TEST_FAIL_AT("%s: no \"%s\" in\n%s", fmt[k], want_ctx[k][i], out);
+        free(out);
+    }
     return 0;
 }
 
