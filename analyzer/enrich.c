@@ -414,9 +414,15 @@ int en_cell(char *out, const hunt_geo_t *g, int cell, int out_fmt)
 
 int en_escape(char *out, const char *text, int out_fmt)
 {
-    int len = 0, quote = out_fmt == EN_OUT_CSV && strpbrk(text, ",\"\r\n") != NULL;
+    /* a CSV cell starting with = + - @, a tab or CR is a formula to a spreadsheet (an
+     * organisation or a feed's description is anyone's text): quoted and led by ', as the hunt
+     * report's CSV does */
+    int formula = out_fmt == EN_OUT_CSV && text[0] && strchr("=+-@\t\r", text[0]) != NULL;
+    int len = 0, quote = formula || (out_fmt == EN_OUT_CSV && strpbrk(text, ",\"\r\n") != NULL);
     if (quote)
         out[len++] = '"';
+    if (formula)
+        out[len++] = '\'';
     for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
         if ((out_fmt == EN_OUT_JSON && (*s == '"' || *s == '\\')) ||
             (out_fmt == EN_OUT_CSV && *s == '"'))

@@ -65,7 +65,8 @@ long en_users_parse(en_ctx_t *en, const char *name, const char *text, size_t len
 int en_lookup(en_ctx_t *en, const flow_addr_t *a, hunt_geo_t *out);
 /* One cell of what the databases say of an address, for a table (flowhunt top, cat): the
  * country's ISO code, the AS number or the AS organisation, formatted for the output:
- * EN_OUT_CSV quotes the organisation when it must (RFC 4180), EN_OUT_JSON escapes it (the
+ * EN_OUT_CSV quotes the organisation when it must (RFC 4180; one that starts like a
+ * spreadsheet formula is also led by '), EN_OUT_JSON escapes it (the
  * caller adds the quotes of a string), EN_OUT_TEXT shows control bytes as '?'. Writes at most
  * EN_CELL_MAX bytes and a NUL; returns the length, or -1 when the databases do not know it. */
 enum { EN_CELL_COUNTRY, EN_CELL_ASN, EN_CELL_ORG, EN_N_CELLS };

@@ -1188,6 +1188,13 @@ TEST_IMPL(enrich_cell_escaping)
     g.has_asn = 0;
     ASSERT_EQ(en_cell(out, &g, EN_CELL_ASN, EN_OUT_CSV), -1);
     ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_CSV), -1);
+    /* one that starts like a spreadsheet formula is quoted and led by ' (a database or a
+     * feed is anyone's text) */
+    g.has_asn = 1;
+    snprintf(g.as_org, sizeof g.as_org, "=HYPERLINK(\"x\")");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_CSV), 20);
+    ASSERT_STR_EQ(out, "\"'=HYPERLINK(\"\"x\"\")\"");
+    ASSERT_EQ(en_cell(out, &g, EN_CELL_ORG, EN_OUT_TEXT), 15);
     /* the longest organisation, every byte escaped, fits */
     g.has_asn = 1;
     memset(g.as_org, 0x1f, sizeof g.as_org - 1);
