@@ -71,10 +71,10 @@ static inline void utf8_cut_partial(char *s)
 }
 
 /* Copies n bytes of src (text from a file or a command line) into dst (cap > 0) safe for
- * every writer: each control byte (a terminal escape) becomes `ctrl`, each byte that starts no
- * UTF-8 sequence (a Latin-1 name) U+FFFD, so text, CSV, JSON and HTML show the same
- * characters. Stops before a character that does not fit; returns 0 when all of src went in,
- * -1 when it was cut. */
+ * every writer: each control character, C0 or C1 (a terminal escape), becomes `ctrl`, each byte
+ * that starts no UTF-8 sequence (a Latin-1 name) and each bidi override or isolate U+FFFD, so
+ * text, CSV, JSON and HTML show the same characters in the same order. Stops before a character
+ * that does not fit; returns 0 when all of src went in, -1 when it was cut. */
 static inline int utf8_clean_copy(char *dst, size_t cap, const char *src, size_t n, char ctrl)
 {
     size_t o = 0;
@@ -86,8 +86,17 @@ static inline int utf8_clean_copy(char *dst, size_t cap, const char *src, size_t
         size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
         int cut = c >= 0xc2 && c <= 0xf4 && need > n - i;
         size_t k = c < 0x20 || c == 0x7f || cut ? 0 : utf8_seq_len((const unsigned char *)src + i);
-        const char *put = c < 0x20 || c == 0x7f ? &ctrl : k ? src + i : UTF8_REPLACEMENT;
-        size_t len = c < 0x20 || c == 0x7f ? 1 : k ? k : 3;
+        const unsigned char *u = (const unsigned char *)src + i;
+        /* C1 controls (U+0080-U+009F: U+009B is a terminal's CSI) are controls too; the bidi
+         * embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) would reorder what
+         * a browser shows after them (a user "admin\u202Egpj.exe"): U+FFFD */
+        int c1 = k == 2 && c == 0xc2 && u[1] <= 0x9f;
+        int bidi = k == 3 && c == 0xe2 &&
+                   ((u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+                    (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9));
+        int is_ctrl = c < 0x20 || c == 0x7f || c1;
+        const char *put = is_ctrl ? &ctrl : k && !bidi ? src + i : UTF8_REPLACEMENT;
+        size_t len = is_ctrl ? 1 : k && !bidi ? k : 3;
         if (o + len >= cap) {
             dst[o] = '\0';
             return -1; /* no room */

@@ -602,6 +602,19 @@ TEST_IMPL(enrich_users_lease_by_time)
     ASSERT_STR_EQ(et_user(en, "10.0.0.7", "2024-03-01T10:30:00Z"),
                   "Ren" UTF8_REPLACEMENT "@pc-Zo" UTF8_REPLACEMENT UTF8_REPLACEMENT);
     ASSERT_STR_EQ(et_user(en, "10.0.0.8", "2024-03-01T10:30:00Z"), "Fran" UTF8_REPLACEMENT "ois@x");
+    /* a right-to-left override would show "admin<RLO>exe.pdf" as "adminfdp.exe" in a browser,
+     * and a C1 CSI (U+009B) starts a terminal's escape: U+FFFD and the control mark; a
+     * character next to them (U+202F, U+00A0) is kept */
+    static const char tricky[] = "2024-03-01T00:00:00Z,,10.0.0.9,admin\xe2\x80\xae"
+                                 "exe.pdf,pc\xc2\x9b"
+                                 "31m\xe2\x81\xa6x\xe2\x80\xaf\xc2\xa0y\n";
+    ASSERT_EQ(en_users_parse(en, "mem", tricky, strlen(tricky)), 1);
+    const char *u = et_user(en, "10.0.0.9", "2024-03-01T10:30:00Z");
+    printf("# %s\n", u);
+    ASSERT_NULL(strstr(u, "\xe2\x80\xae"));
+    ASSERT_NULL(strstr(u, "\xc2\x9b"));
+    ASSERT_EQ(strncmp(u, "admin" UTF8_REPLACEMENT "exe.pdf@pc", 18), 0);
+    ASSERT_NOT_NULL(strstr(u, "31m" UTF8_REPLACEMENT "x\xe2\x80\xaf\xc2\xa0y"));
     en_close(en);
     return 0;
 }
