@@ -492,18 +492,20 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      "runs it and why %llu internal hosts resolve through it.",
                      unlisted_peer ? peer : host, unlisted_peer ? "clients' DNS" : "recursion",
                      (unsigned long long)(unlisted_peer ? unlisted_peer : unlisted_host));
-        else if (k >= 1)
+        else if (k >= 1) {
             /* A tunnel sign: the question is what the queries carry, not which resolvers to
              * approve (an approved resolver's clients are not judged, so listing this one
              * would silence the very channel the sign points at: iodine's one 5-tuple). */
-            snprintf(f->action, sizeof f->action,
-                     "Investigate: the DNS from %s to %s shows %d tunnel sign%s (%s): review its "
-                     "queries in %s's "
-                     "logs or a capture (long or random labels, TXT/NULL answers, one source "
-                     "port for many queries) and find the process sending them; do not approve "
-                     "%s as a resolver before then (approved resolvers' clients are not hunted).",
-                     host, peer, k, k == 1 ? "" : "s", tt, peer, peer);
-        else if (cfg->n_resolvers == 0) /* no approved set to hold it against */
+            int len = snprintf(f->action, sizeof f->action,
+                               "Investigate: the DNS from %s to %s shows %d tunnel sign%s (%s): "
+                               "review the queries (resolver logs or a capture: long or random "
+                               "labels, TXT/NULL answers, one source port for many queries) and "
+                               "find the process sending them; do not approve %s as a resolver "
+                               "first (approved resolvers' clients are not hunted).",
+                               host, peer, k, k == 1 ? "" : "s", tt, peer);
+            if (len >= (int)sizeof f->action) /* only with every sign and long IPv6 addresses */
+                memcpy(f->action + sizeof f->action - 4, "...", 4);
+        } else if (cfg->n_resolvers == 0) /* no approved set to hold it against */
             snprintf(f->action, sizeof f->action,
                      "Check %s: when it is one of the organisation's resolvers, list the "
                      "resolvers in [dns] resolvers (none are, and too few hosts use this one "
