@@ -387,8 +387,12 @@ int cmd_count(int argc, char **argv)
             fprintf(stderr, "flowhunt count: out of memory\n");
             status = CMD_USAGE;
         } else {
+            /* no bins: the header alone, as top prints it over no keys (a table that
+             * came out empty read as a failed run) */
             if (g == 0 && fmt == CNT_CSV)
                 printf("bin,flows,packets,bytes\n");
+            else if (g == 0 && fmt == CNT_TEXT)
+                printf("%-24s  %5s  %7s  %5s\n", "bin", "flows", "packets", "bytes");
             else if (g > 0)
                 cnt_print(v, first, last, c.bin_ms, fmt, skip_zeroes);
             free(v);

@@ -1897,6 +1897,14 @@ TEST_IMPL(analyzer_count_timeline)
                        "2024-03-01T01:00:00.000Z,1,10,1000\n"
                        "2024-03-01T01:10:00.000Z,0,10,1000\n");
     free(out);
+    /* no flow matches and no window to cover: the header alone, in text as in CSV (text
+     * printed nothing at all, where top prints its header) */
+    ASSERT_EQ(test_runf(&out, "%s count %s 'port 1'", fh, dir), 0);
+    ASSERT_STR_EQ(out, "bin                       flows  packets  bytes\n");
+    free(out);
+    ASSERT_EQ(test_runf(&out, "%s count %s --format csv 'port 1'", fh, dir), 0);
+    ASSERT_STR_EQ(out, "bin,flows,packets,bytes\n");
+    free(out);
     /* empty bins between: printed as zeros, or skipped */
     ASSERT_EQ(test_runf(&out, "%s count %s --bin 10m --format csv", fh, dir), 0);
     ASSERT_EQ(tc_count_lines(out), 1 + 8); /* 00:50 .. 02:00 */
