@@ -162,18 +162,37 @@ static int top_field_mask(const char *opt, char *tok, uint8_t *plen4, uint8_t *p
     return 0;
 }
 
+/* Whether a prefix pair p4/p6 (0: the whole address) cuts an address finer than q4/q6 does:
+ * no shorter for either family, longer for one. */
+static int top_mask_finer(unsigned p4, unsigned p6, unsigned q4, unsigned q6)
+{
+    p4 = p4 ? p4 : 33;
+    p6 = p6 ? p6 : 129;
+    q4 = q4 ? q4 : 33;
+    q6 = q6 ? q6 : 129;
+    return p4 >= q4 && p6 >= q6 && (p4 > q4 || p6 > q6);
+}
+
 /* Appends field `name` (column c, of either end with alt >= 0, by network with p4/p6) to k,
  * with its place in the key's bytes. 0, or -1 with a message naming `opt`: a column once in
  * the key, on either side (ip with srcip would key a flow by its source twice), and at most
- * TOP_MAX_FIELDS fields in 40 bytes. */
+ * TOP_MAX_FIELDS fields in 40 bytes. With `finer` (--distinct's fields), a column the key
+ * holds by network may come again cut finer: the hosts of each /24 are --by dstip/24
+ * --distinct dstip. */
 static int top_key_add(const char *opt, top_key_t *k, const char *name, int c, int alt, uint8_t p4,
-                       uint8_t p6)
+                       uint8_t p6, int finer)
 {
     for (int j = 0; j < k->n; j++)
         if (k->col[j] == c || k->alt[j] == c ||
             (alt >= 0 && (k->col[j] == alt || k->alt[j] == alt))) {
-            fprintf(stderr, "flowhunt top: %s: '%s' repeats a column already in the key\n", opt,
-                    name);
+            if (finer && alt < 0 && k->alt[j] < 0 && k->col[j] == c &&
+                top_mask_finer(p4, p6, k->plen4[j], k->plen6[j]))
+                continue;
+            fprintf(stderr, "flowhunt top: %s: '%s' repeats a column already in the key%s\n", opt,
+                    name,
+                    finer && flow_cols[c].type == FLOW_T_ADDR
+                        ? " (only a finer cut of a network may: --by dstip/24 --distinct dstip)"
+                        : "");
             return -1;
         }
     if (k->n == TOP_MAX_FIELDS || k->len + flow_cols[c].width > 40) {
@@ -241,7 +260,7 @@ static int top_key_parse(const char *opt, const char *s, top_key_t *k)
             fprintf(stderr, "; comma separated)\n");
             return -1;
         }
-        if (top_key_add(opt, k, name, c, alt, p4, p6) != 0)
+        if (top_key_add(opt, k, name, c, alt, p4, p6, 0) != 0)
             return -1;
     }
     if (k->n == 0) {
@@ -263,8 +282,8 @@ static int top_key_join(const top_key_t *k, const top_key_t *d, top_key_t *out)
     }
     *out = *k;
     for (int i = 0; i < d->n; i++)
-        if (top_key_add("--distinct", out, d->name[i], d->col[i], -1, d->plen4[i], d->plen6[i]) !=
-            0)
+        if (top_key_add("--distinct", out, d->name[i], d->col[i], -1, d->plen4[i], d->plen6[i],
+                        1) != 0)
             return -1;
     return 0;
 }
@@ -1087,7 +1106,8 @@ static void top_usage(FILE *f)
             "                  each key's flows, in a column distinct_D (SiLK rwuniq\n"
             "                  distinct:): fan-out is --by srcip --distinct dstip, a\n"
             "                  vertical scan --by srcip,dstip --distinct dstport, a\n"
-            "                  destination's spread --by dstip --distinct srcip/24\n"
+            "                  destination's spread --by dstip --distinct srcip/24, the\n"
+            "                  hosts seen in each /24 --by dstip/24 --distinct dstip\n"
             "  --times         also each key's first and last time seen (first_seen,\n"
             "                  last_seen: the earliest and latest time of its flows)\n"
             "  --order X       rank by flows (default), bytes, packets, (with --distinct)\n"

@@ -1229,6 +1229,9 @@ TEST_IMPL(analyzer_top_distinct)
     tc_check_top_distinct(&s, "ip", "dstport", "proto tcp");
     tc_check_top_distinct(&s, "dstport,proto", "srcip/24", "");
     tc_check_top_distinct(&s, "srcip,dstip", "dstport", "not dst net 10.0.0.0/8");
+    /* a network's hosts: the column of the key again, cut finer (refused as a repeat) */
+    tc_check_top_distinct(&s, "srcip/24", "srcip", "");
+    tc_check_top_distinct(&s, "dstip/16/48,proto", "dstip", "dst net 10.0.0.0/8 or inet6");
     /* the other orders keep the count; text lines up with it, JSON names it */
     char *out, *text;
     ASSERT_EQ(test_runf(&text, "%s top %s --by srcip --distinct dstip --order bytes -n 5",
@@ -1254,6 +1257,10 @@ TEST_IMPL(analyzer_top_distinct)
         {"--by srcip --distinct ip", "--distinct takes fields of one end"},
         {"--by srcip --distinct srcip", "--distinct: 'srcip' repeats a column"},
         {"--by ip --distinct dstip", "--distinct: 'dstip' repeats a column"},
+        {"--by srcip/24 --distinct srcip/24", "--distinct: 'srcip' repeats a column"},
+        {"--by srcip/24 --distinct srcip/16", "--distinct: 'srcip' repeats a column"},
+        {"--by srcip/24/64 --distinct srcip/28/48", "--distinct: 'srcip' repeats a column"},
+        {"--by ip/24 --distinct srcip", "--distinct: 'srcip' repeats a column"},
         {"--by srcip,dstip --distinct nexthop", "--distinct: at most 40 bytes of key"},
         {"--by srcip --distinct dport", "--distinct: unknown field 'dport'"},
         {"--by srcip --distinct dstport/24", "--distinct dstport: only an address takes"},
