@@ -1227,10 +1227,16 @@ int cmd_top(int argc, char **argv)
         if (top_key_parse("--distinct", distinct, &dk) != 0 ||
             top_key_join(&kout, &dk, &c.key) != 0)
             return CMD_USAGE;
-        /* the count's column: "distinct_dstip", "distinct_dstip_dstport" */
-        size_t l = (size_t)snprintf(kout.distinct, sizeof kout.distinct, "distinct_");
-        for (const char *q = distinct; *q && l < sizeof kout.distinct - 1; q++)
-            kout.distinct[l++] = *q == ',' ? '_' : *q;
+        /* the count's column: "distinct_dstip", "distinct_dstip_dstport"; the empty fields
+         * the parse skipped ("dstip,") leave no '_' (the column read distinct_dstip_) */
+        size_t l = (size_t)snprintf(kout.distinct, sizeof kout.distinct, "distinct");
+        for (const char *q = distinct; *q && l < sizeof kout.distinct - 2; q++) {
+            if (*q == ',')
+                continue;
+            if (q == distinct || q[-1] == ',') /* a field's first character */
+                kout.distinct[l++] = '_';
+            kout.distinct[l++] = *q;
+        }
         kout.distinct[l] = '\0';
     } else if (order == TOP_DISTINCT) {
         fprintf(stderr, "flowhunt top: --order distinct ranks by the count of --distinct FIELDS; "

@@ -1249,6 +1249,13 @@ TEST_IMPL(analyzer_top_distinct)
               0);
     ASSERT(strstr(out, "\"bytes\":") && strstr(out, "\"distinct_dstip_dstport\":"));
     free(out);
+    /* the empty fields a list may have name no part of the column (distinct_dstip__dstport_) */
+    ASSERT_EQ(test_runf(&out, "%s top %s --by srcip --distinct ,dstip,,dstport, -n 1 --format csv",
+                        test_bin("flowhunt"), s.dir),
+              0);
+    const char *dhead = "srcip,flows,packets,bytes,distinct_dstip_dstport\n";
+    ASSERT_EQ(strncmp(out, dhead, strlen(dhead)), 0);
+    free(out);
     /* refused, with what is wrong */
     static const struct {
         const char *args, *says;
