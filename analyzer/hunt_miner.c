@@ -189,8 +189,11 @@ static void hm_feed(void *st, const hunt_conv_t *c)
             memcpy(pk + 8, c->resp.b, 16);
             hj_intern(&s->peer_keys, pk, sizeof pk, &is_new);
             u->peers += (uint64_t)is_new;
+            /* a tie goes to the lower address, not to the first fed: a run in passes feeds
+             * the peers (/24 pairs apart) in another order than one pass, and the peer
+             * names the finding (its fingerprint and Hunt ID) */
             uint64_t b = c->bytes_out + c->bytes_in;
-            if (b > u->top_bytes) {
+            if (b > u->top_bytes || (b == u->top_bytes && memcmp(c->resp.b, u->peer.b, 16) < 0)) {
                 u->top_bytes = b;
                 u->peer = c->resp;
             }

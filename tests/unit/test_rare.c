@@ -618,6 +618,36 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     return 0;
 }
 
+/* A p2p node's peers tie on bytes (sampled counters are multiples of 1:N): the finding names
+ * the same peer whatever order they come in, as a run in passes feeds the peers' /24 pairs
+ * apart, in another order than one pass (its fingerprint and Hunt ID followed the order). */
+TEST_IMPL(rare_miner_p2p_peer_any_order)
+{
+    const char *peers[4] = {"203.0.113.70", "198.18.5.5", "192.0.2.80", "100.64.7.9"};
+    char fp[2][64];
+    for (int order = 0; order < 2; order++) {
+        rt_run_t r;
+        rt_cfg(&r.cfg);
+        uint64_t t = rt_t0 + 2 * RT_H;
+        rt_start(&r, &hm_ops, NULL, rt_t0, rt_t0 + RT_D, 0);
+        for (int k = 0; k < 4; k++) {
+            int i = order ? 3 - k : k;
+            rt_conv(&r, "10.0.0.22", peers[i], 18080, 6, t + (uint64_t)i * 600000, t + 3 * RT_H,
+                    3000, 400000, 5000, 6000000);
+        }
+        rt_finish(&r);
+        ASSERT_EQ(r.out.n, 1);
+        const hunt_finding_t *f = rt_find(&r, "10.0.0.22", "100.64.7.9"); /* the lowest */
+        ASSERT_NOT_NULL(f);
+        ASSERT_NOT_NULL(strstr(f->ev.json, "\"peers\":4"));
+        snprintf(fp[order], sizeof fp[order], "%s", f->fingerprint);
+        rt_end(&r);
+        hc_free(&r.cfg);
+    }
+    ASSERT_STR_EQ(fp[0], fp[1]);
+    return 0;
+}
+
 /* ---- end to end on flowgen ------------------------------------------------------------------ */
 
 TEST_IMPL(rare_flowgen_first_seen_and_miner)
