@@ -363,7 +363,8 @@ static int hc_number(hunt_config_t *c, const char *sec, const char *key, const c
         double v = strtod(val, &end);                                                              \
         if (errno || end == val || *hc_trim(end) || !(v >= (lo) && v <= (hi)) ||                   \
             (HC_WHOLE_##kind && v != floor(v))) {                                                  \
-            snprintf(why, why_cap, "%s.%s: '%s' is not a %s from %g to %g", sec, key, val,         \
+            /* %.15g: bounds print as written, not 1.04858e+06 for memory_mb's 1048576 */          \
+            snprintf(why, why_cap, "%s.%s: '%s' is not a %s from %.15g to %.15g", sec, key, val,   \
                      HC_WHOLE_##kind ? "whole number" : "number", (double)(lo), (double)(hi));     \
             return -1;                                                                             \
         }                                                                                          \

@@ -2848,6 +2848,9 @@ TEST_IMPL(hunt_exit_status_and_usage)
      * turned folding off; a real number keeps its fraction */
     th_config_refused(dir, ini, "[general]\nmin_risk = 2.9\n",
                       "general.min_risk: '2.9' is not a whole number from 1 to 4");
+    /* the bounds as written: memory_mb's upper one read "1.04858e+06" */
+    th_config_refused(dir, ini, "[general]\nmemory_mb = 8\n",
+                      "general.memory_mb: '8' is not a whole number from 16 to 1048576");
     ASSERT_EQ(test_write_file(ini, "[general]\nfold_min_hosts = 1e1\n[prep]\nstitch_gap_s = 0.5\n"),
               0);
     ASSERT_EQ(
