@@ -722,6 +722,7 @@ int cmd_cat(int argc, char **argv)
                                          {"limit", required_argument, NULL, 'l'},
                                          {"fields", required_argument, NULL, 'F'},
                                          {"sort", required_argument, NULL, 'S'},
+                                         {"verbose", no_argument, NULL, 'v'},
                                          CMD_CTX_LONGOPTS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};

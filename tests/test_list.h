@@ -73,6 +73,7 @@ TEST_ENTRY(nf5_invalid_captures_dropped)
 
 /* command line, golden output, end to end */
 TEST_ENTRY(cli_versions_and_help)
+TEST_ENTRY(cli_help_options_accepted)
 TEST_ENTRY(cli_daemon_option_ranges)
 TEST_ENTRY(cli_read_golden_csv)
 TEST_ENTRY(cli_read_json)

@@ -69,6 +69,39 @@ TEST_IMPL(cli_versions_and_help)
     return 0;
 }
 
+/* Every long option a --help lists (at the start of an option line, or [--OPT] in the usage)
+ * is one the command accepts: `flowhunt cat --help` listed "-v, --verbose" while cat
+ * refused --verbose as an unrecognised option. Each is given alone, without a directory, so
+ * that nothing runs: a usage error other than "unrecognized option" is what is expected. */
+TEST_IMPL(cli_help_options_accepted)
+{
+    static const char *const cmds[] = {
+        "flowhunt cat",    "flowhunt top",    "flowhunt count",     "flowhunt verify",
+        "flowhunt expire", "flowhunt import", "flowhunt exporters", "flowhunt audit",
+        "flowhunt hunt",   "flowhunt ack",    "flowhunt acks",      "flowhunt unack",
+        "flowhuntd",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char prog[32];
+        const char *sub = strchr(cmds[i], ' ');
+        snprintf(prog, sizeof prog, "%.*s", sub ? (int)(sub - cmds[i]) : (int)strlen(cmds[i]),
+                 cmds[i]);
+        sub = sub ? sub + 1 : "";
+        char *out;
+        int rc = test_runf(&out,
+                           "{ %s %s --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+|\\[--[a-z-]+' | "
+                           "grep -oE -- '--[a-z-]+' | sort -u | while read o; do "
+                           "timeout 10 %s %s $o </dev/null 2>&1 | grep -q 'unrecognized option' "
+                           "&& echo \"$o\"; done; true; }",
+                           test_bin(prog), sub, test_bin(prog), sub);
+        ASSERT_EQ(rc, 0);
+        if (out[0])
+            TEST_FAIL_AT("%s --help lists options it refuses: %s", cmds[i], out);
+        free(out);
+    }
+    return 0;
+}
+
 /* Numeric options out of range are usage errors while the options are read, with the range:
  * --rotate 3601 used to fail at start (exit 1, "invalid argument" from the writer), and
  * values past 32 bits wrapped (--rotate 4294967297 made 1 s segments). A value in range
