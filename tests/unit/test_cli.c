@@ -102,6 +102,33 @@ TEST_IMPL(cli_help_options_accepted)
     return 0;
 }
 
+/* contrib/flowhuntd.service names the instance after the host: systemd expands %H to the full
+ * host name (web1.example.com on most servers), which flowhuntd refuses as an instance (dots),
+ * so the unit did not start; %l is the name up to the first dot. The unit's --instance argument,
+ * expanded as systemd does on such a host, must get the daemon past its options (it stops at
+ * its ready file, a folder it cannot replace, exit 1; a refused instance is exit 2). */
+TEST_IMPL(cli_systemd_unit_instance)
+{
+    char *inst, *out;
+    ASSERT_EQ(test_runf(&inst,
+                        "sed -n 's/.*--instance \\([^ ]*\\).*/\\1/p' contrib/flowhuntd.service | "
+                        "sed 's/%%H/web1.example.com/g; s/%%l/web1/g' | tr -d '\\n'"),
+              0);
+    ASSERT(inst[0] != '\0');
+    ASSERT_EQ(test_runf(&out, "mkdir -p %s/ready.d/x", test_tmpdir()), 0);
+    free(out);
+    int rc = test_runf(&out,
+                       "{ timeout 10 %s -l 127.0.0.1:0 -w %s/d --instance '%s' --ready-file "
+                       "%s/ready.d 2>&1; }",
+                       test_bin("flowhuntd"), test_tmpdir(), inst, test_tmpdir());
+    if (rc != 1 || !strstr(out, "cannot write the ready file"))
+        TEST_FAIL_AT("the unit's --instance '%s' on host web1.example.com: exit %d, '%s'", inst, rc,
+                     out);
+    free(out);
+    free(inst);
+    return 0;
+}
+
 /* Numeric options out of range are usage errors while the options are read, with the range:
  * --rotate 3601 used to fail at start (exit 1, "invalid argument" from the writer), and
  * values past 32 bits wrapped (--rotate 4294967297 made 1 s segments). A value in range
