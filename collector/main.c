@@ -332,7 +332,12 @@ int main(int argc, char **argv)
     /* the daemon's own options: with --read they would do nothing, silently (an --allow
      * that filtered nothing) */
     const char *daemon_only = NULL;
+    /* and --read's own: the daemon prints no flows and logs its counters regardless, so
+     * with -l they would do nothing, silently (--print json with no flow ever printed) */
+    const char *read_only = NULL;
     while ((c = getopt_long(argc, argv, "r:p:w:i:l:qVh", opts, NULL)) != -1) {
+        if (!read_only && (c == 'p' || c == 'q'))
+            read_only = c == 'p' ? "print" : "quiet";
         if (c == OPT_ALLOW || c == OPT_READY || c == OPT_USER || c == OPT_LOG || c == OPT_RCVBUF ||
             c == OPT_STATS || c == OPT_WORKERS || c == OPT_FLUSH || c == OPT_TPLMEM)
             for (const struct option *o = opts; o->name && !daemon_only; o++)
@@ -448,6 +453,12 @@ int main(int argc, char **argv)
     if (dopts.n_listen) {
         if (read_path || !write_dir) {
             fprintf(stderr, "flowhuntd: -l needs -w DIR and goes without --read (see --help)\n");
+            return 2;
+        }
+        if (read_only) {
+            fprintf(stderr,
+                    "flowhuntd: --%s is --read's, not the daemon's (with -l) (see --help)\n",
+                    read_only);
             return 2;
         }
         /* each worker's caches take at least TPL_MIN_MEMORY each, so a smaller share would
