@@ -67,6 +67,7 @@ typedef struct daemon {
     uv_timer_t stats_timer, write_timer; /* ask the workers to publish; then write */
     char state_dir[4096];
     int stopping;
+    int ready_written; /* the ready file is ours to remove at stop */
 } daemon_t;
 
 /* ---- addresses and the allow-list -------------------------------------------------------- */
@@ -305,6 +306,7 @@ static int daemon_ready(daemon_t *d)
                 strerror(errno));
         return -1;
     }
+    d->ready_written = d->opts->ready_file != NULL;
     return 0;
 }
 
@@ -414,6 +416,12 @@ static void daemon_stop(daemon_t *d, const char *why)
         daemon_read_kernel_drops(&d->listeners[i]);
     for (int i = 0; i < d->n_listeners; i++)
         daemon_close_listener(&d->listeners[i]);
+    /* The ports it names are closed: left behind, a script waiting for the file after a
+     * restart read the stopped daemon's ports at once (port 0 gives new ones) and sent
+     * there. */
+    if (d->ready_written && unlink(d->opts->ready_file) != 0 && errno != ENOENT)
+        log_msg(LOG_WARN, "cannot remove the ready file %s: %s", d->opts->ready_file,
+                strerror(errno));
     uv_close((uv_handle_t *)&d->stats_timer, daemon_on_close);
     uv_close((uv_handle_t *)&d->write_timer, daemon_on_close);
     uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);

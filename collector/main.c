@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "                      rates and counters (flowhuntd.prom) in DIR/state/NAME\n"
             "  -i, --instance NAME collector instance (default \"flowhuntd\")\n"
             "      --ready-file F  written atomically once every listener is bound, one\n"
-            "                      ADDR:PORT line each\n"
+            "                      ADDR:PORT line each; removed when it stops\n"
             "      --allow CIDR    accept datagrams only from these exporters (repeatable);\n"
             "                      the rest are dropped and counted\n"
             "      --user NAME     drop root for NAME after binding\n"
