@@ -360,6 +360,22 @@ TEST_IMPL(seg_crc32c)
             uint32_t half = crc32c(buf + off, len / 2);
             ASSERT_UINT64_EQ(crc32c_update(half, buf + off + len / 2, len - len / 2), a);
         }
+    /* lengths around the hardware path's blocks (3 x 256 and 3 x 4096 bytes), where its three
+     * chains are joined */
+    size_t big_len = 3 * 4096 * 2 + 3 * 256 * 2 + 64;
+    uint8_t *big = malloc(big_len);
+    ASSERT_NOT_NULL(big);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (uint8_t)t_rng(&rng);
+    static const size_t lens[] = {767,   768,   769,   775,         1536,
+                                  1543,  12287, 12288, 12289,       12296,
+                                  13056, 13063, 24576, 24576 + 768, 24576 + 1536 + 63};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        for (size_t off = 0; off < 2 && off + lens[i] <= big_len; off++) {
+            uint32_t a = crc32c(big + off, lens[i]);
+            ASSERT_UINT64_EQ(a, crc32c_update_sw(0, big + off, lens[i]));
+        }
+    free(big);
     return 0;
 }
 
