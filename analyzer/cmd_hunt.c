@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afile.h"
 #include "audit.h"
 #include "cmd.h"
 #include "enrich.h"
@@ -28,92 +29,12 @@
 #include "intel.h"
 #include "timearg.h"
 
-/* -o FILE: the report is written to FILE.tmp.PID beside it and renamed over FILE once whole.
- * Opening FILE itself truncated the last report before the hunt ran, so a run that then
- * failed (exit 2: a damaged ids.tsv, an unreadable segment) left an empty file where a SIEM
- * or a web share expected the last findings, and a reader saw half a report while it ran.
- * A FILE that exists and is not a regular file (a FIFO, /dev/stdout, a symlink), or whose
- * folder does not let us create the temporary file, is written in place as before. */
-typedef struct hunt_out {
-    FILE *f;
-    char *tmp; /* NULL: written in place */
-} hunt_out_t;
-
-static FILE *hunt_out_open(hunt_out_t *o, const char *path)
-{
-    struct stat st;
-    int exists = lstat(path, &st) == 0;
-    o->tmp = NULL;
-    if (!exists || S_ISREG(st.st_mode)) {
-        size_t cap = strlen(path) + 32;
-        char *tmp = malloc(cap);
-        if (!tmp) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-        /* a replaced report keeps its permissions; a new one gets fopen's 0666 & ~umask */
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (fd >= 0 && exists && fchmod(fd, st.st_mode & 07777) != 0) {
-            close(fd);
-            unlink(tmp);
-            fd = -1;
-        }
-        if (fd >= 0 && (o->f = fdopen(fd, "w")) != NULL) {
-            o->tmp = tmp;
-            return o->f;
-        }
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        if (e != EACCES && e != EPERM && e != EROFS) {
-            errno = e;
-            return NULL;
-        }
-    }
-    return o->f = fopen(path, "w");
-}
-
-/* The report whole: flushed, synced and renamed over FILE. 0, or -1 with errno. */
-static int hunt_out_commit(hunt_out_t *o, const char *path)
-{
-    int bad = fflush(o->f) != 0 || ferror(o->f);
-    if (o->tmp)
-        bad |= fsync(fileno(o->f)) != 0;
-    int e = errno;
-    bad |= fclose(o->f) != 0;
-    if (!bad || e == 0)
-        e = errno;
-    o->f = NULL;
-    if (o->tmp) {
-        if (!bad && rename(o->tmp, path) != 0) {
-            bad = 1;
-            e = errno;
-        }
-        if (bad)
-            unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-    }
-    errno = e;
-    return bad ? -1 : 0;
-}
-
-/* A run that failed: its partial report goes, and FILE stays the last whole one. */
-static void hunt_out_abort(hunt_out_t *o)
-{
-    if (o->f)
-        fclose(o->f);
-    if (o->tmp) {
-        unlink(o->tmp);
-        free(o->tmp);
-    }
-    o->f = NULL;
-    o->tmp = NULL;
-}
+/* -o FILE: the report is written to FILE.tmp.PID beside it and renamed over FILE once whole
+ * (afile.h, AF_REPORT). Opening FILE itself truncated the last report before the hunt ran, so
+ * a run that then failed (exit 2: a damaged ids.tsv, an unreadable segment) left an empty file
+ * where a SIEM or a web share expected the last findings, and a reader saw half a report while
+ * it ran. A FILE that exists and is not a regular file (a FIFO, /dev/stdout, a symlink), or
+ * whose folder does not let us create the temporary file, is written in place as before. */
 
 /* Every hunt, in the order that breaks ties between hunts agreeing on one finding. */
 const hunt_ops_t *const hunt_all[] = {&hi_ops, &hd_ops, &hm_ops, &hb_ops, &ho_ops,
@@ -326,7 +247,7 @@ int cmd_hunt(int argc, char **argv)
     const hunt_ops_t *ops[sizeof hunt_all / sizeof hunt_all[0]];
     int n_hunts = 0;
     FILE *out = stdout;
-    hunt_out_t out_file = {0};
+    af_file_t out_file = {0};
     au_tee_t tee = {0}; /* the report passes through it to be hashed (audit.h) */
     ti_db_t *intel = NULL;
     en_ctx_t *enrich = NULL;
@@ -524,7 +445,7 @@ int cmd_hunt(int argc, char **argv)
     }
 
     if (out_path) {
-        out = hunt_out_open(&out_file, out_path);
+        out = af_open(&out_file, out_path, NULL, AF_SYNC | AF_REPORT);
         if (!out) {
             fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
             out = stdout;
@@ -614,7 +535,7 @@ int cmd_hunt(int argc, char **argv)
          * with the report written, as with stdout) */
         out = stdout;
         tee.under = stdout; /* flushed above: nothing more reaches the closed file */
-        if (hunt_out_commit(&out_file, out_path) != 0) {
+        if (af_commit(&out_file) != 0) {
             fprintf(stderr, "flowhunt hunt: %s: %s\n", out_path, strerror(errno));
             goto done;
         }
@@ -668,7 +589,7 @@ done:
     flt_free(flt);
     free(filter_desc);
     free(filter_words);
-    hunt_out_abort(&out_file); /* still open: the run failed before its report was whole */
+    af_abort(&out_file); /* still open: the run failed before its report was whole */
     return status;
 }
 

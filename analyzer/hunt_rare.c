@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afile.h"
 #include "enrich.h"
 #include "hunt.h"
 #include "timearg.h"
@@ -321,20 +322,6 @@ static void hq_load(hq_state_t *s)
     }
 }
 
-static int hq_write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Merges this run into the baseline, drops what is older than the retention, and writes the
  * file atomically. */
 /* Merges the baseline another run renamed into place since this one read it (nothing when the
@@ -425,28 +412,15 @@ static void hq_save_merged(hq_state_t *s)
     SHA256(buf, (size_t)(p - buf), p);
     memcpy(p + SHA256_DIGEST_LENGTH, hq_magic, 8);
 
-    char dir[1024], tmp[1100];
+    char dir[1024];
     snprintf(dir, sizeof dir, "%s/hunt", s->ctx->dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "flowhunt hunt: rare: %s: %s\n", dir, strerror(errno));
         free(buf);
         return;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int bad = fd < 0 || hq_write_all(fd, buf, len) != 0 || fsync(fd) != 0;
-    if (fd >= 0 && close(fd) != 0)
-        bad = 1;
-    if (bad || rename(tmp, s->path) != 0) {
+    if (af_write(s->path, buf, len, AF_SYNC) != 0)
         fprintf(stderr, "flowhunt hunt: rare: %s: %s\n", s->path, strerror(errno));
-        unlink(tmp);
-    } else {
-        int dfd = open(dir, O_RDONLY);
-        if (dfd >= 0) {
-            fsync(dfd); /* the rename itself durable */
-            close(dfd);
-        }
-    }
     free(buf);
 }
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afile.h"
 #include "enrich.h"
 #include "hunt.h"
 #include "timearg.h"
@@ -413,25 +414,13 @@ static int hr_mkdir_hunt(const char *dir)
     return 0;
 }
 
-/* Writes `text` to DIR/hunt/NAME through a temporary file, fsync and rename. */
+/* Writes `text` as DIR/hunt/NAME, whole (afile.h), synced: later runs rely on it. */
 static int hr_write_atomic(const char *dir, const char *name, const char *text, size_t len)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     if (hr_mkdir_hunt(dir) != 0 || hr_state_path(dir, name, path, sizeof path) != 0)
         return -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return af_write(path, text, len, AF_SYNC);
 }
 
 int hr_state_lock(const char *dir)

@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "afile.h"
 #include "cmd.h"
 #include "crc32c.h"
 #include "hunt_unit.h"
@@ -498,7 +499,8 @@ static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp
     char path[4200], tmp[4300];
     hu_path(s, k, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s/.unit.%ld.%lld.tmp", s->cache, (long)getpid(), (long long)k);
-    FILE *f = fopen(tmp, "wb");
+    af_file_t out; /* not synced: a unit a crash broke fails its CRC and is built again */
+    FILE *f = af_open(&out, path, tmp, 0);
     if (!f) {
         snprintf(err, err_cap, "%s: %s", tmp, strerror(errno));
         return -1;
@@ -530,22 +532,18 @@ static int hu_write(const hu_set_t *s, int64_t k, const hu_counts_t *c, const hp
         h.head_crc = hu_head_crc(&h);
         ok = h.n_frames == max_frames && fseeko(f, 0, SEEK_SET) == 0 &&
              fwrite(&h, sizeof h, 1, f) == 1 &&
-             fwrite(fr, sizeof *fr, (size_t)h.n_frames, f) == h.n_frames && fflush(f) == 0 &&
-             !ferror(f);
+             fwrite(fr, sizeof *fr, (size_t)h.n_frames, f) == h.n_frames;
     }
     int saved = errno;
     ZSTD_freeCCtx(cz);
     free(fr);
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
+    if (!ok)
+        af_abort(&out);
+    else if (af_commit(&out) != 0) {
         ok = 0;
         saved = errno;
     }
     if (!ok) {
-        unlink(tmp);
         snprintf(err, err_cap, "%s: %s", path, saved ? strerror(saved) : "cannot compress");
         return -1;
     }
