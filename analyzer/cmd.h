@@ -37,6 +37,16 @@ int cmd_window(const char *prog, const char *from_arg, const char *to_arg, uint6
 int cmd_choice(const char *prog, const char *opt, const char *arg, const char *const *names,
                int n);
 
+/* getopt_long for a command's options, with getopt's own messages replaced: those name argv[0],
+ * the subcommand alone ("count: invalid option -- 'x'"), where every other message of a
+ * command says "flowhunt count: ...". shortopts must begin with ':' (so that a missing
+ * argument is told from an unknown option). An unknown or ambiguous option, a missing
+ * argument, or an argument given to an option that takes none is printed as "PROG: ... (see
+ * PROG --help)" and returned as '?'. */
+struct option;
+int cmd_getopt(const char *prog, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+
 /* 0 when dir is a directory; else prints "PROG: DIR: why" and returns -1. */
 int cmd_data_dir(const char *prog, const char *dir);
 

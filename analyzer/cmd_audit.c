@@ -80,8 +80,7 @@ int cmd_audit(int argc, char **argv)
     const char *head = NULL;
     int quiet = 0, c;
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+    while ((c = cmd_getopt("flowhunt audit", argc, argv, ":qh", opts)) != -1) {
         switch (c) {
         case 'q':
             quiet = 1;
@@ -93,9 +92,7 @@ int cmd_audit(int argc, char **argv)
             audit_usage(stdout);
             return CMD_OK;
         default:
-            fprintf(stderr, "flowhunt audit: bad option '%s' (see flowhunt audit --help)\n",
-                    argv[optind - 1]);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     if (optind + 2 != argc ||

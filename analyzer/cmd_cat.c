@@ -736,7 +736,7 @@ int cmd_cat(int argc, char **argv)
     c.sort_col = -1;
     int opt, verbose = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "hvf:", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt cat", argc, argv, ":hvf:", opts)) != -1) {
         switch (opt) {
         case 'v':
             verbose = 1;
@@ -778,8 +778,7 @@ int cmd_cat(int argc, char **argv)
         default:
             if (cmd_read_opt(opt, optarg, &ra) || cmd_ctx_opt(opt, optarg, &xa))
                 break;
-            cat_usage(stderr);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     const char *dir;

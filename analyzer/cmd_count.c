@@ -294,7 +294,7 @@ int cmd_count(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.bin_ms = 3600000;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt count", argc, argv, ":hf:", opts)) != -1) {
         switch (opt) {
         case 'b':
             if (timearg_duration(optarg, &c.bin_ms) != 0 || c.bin_ms < 1000) {
@@ -325,8 +325,7 @@ int cmd_count(int argc, char **argv)
         default:
             if (cmd_read_opt(opt, optarg, &ra))
                 break;
-            cnt_usage(stderr);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     const char *dir;

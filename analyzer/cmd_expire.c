@@ -133,7 +133,7 @@ int cmd_expire(int argc, char **argv)
     uint64_t max_age = 0, max_size = 0;
     int have_age = 0, have_size = 0, dry = 0, verbose = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt expire", argc, argv, ":hv", opts)) != -1) {
         switch (opt) {
         case 'a':
             if (timearg_duration(optarg, &max_age) != 0) {
@@ -165,8 +165,7 @@ int cmd_expire(int argc, char **argv)
             expire_usage(stdout);
             return CMD_OK;
         default:
-            expire_usage(stderr);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     if (optind + 1 != argc) {

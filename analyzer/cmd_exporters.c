@@ -107,7 +107,7 @@ int cmd_exporters(int argc, char **argv)
     const char *from_arg = NULL, *to_arg = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = cmd_getopt("flowhunt exporters", argc, argv, ":h", opts)) != -1) {
         switch (c) {
         case 'f':
             from_arg = optarg;
@@ -130,7 +130,7 @@ int cmd_exporters(int argc, char **argv)
                    "Exit status: 0 success, 2 usage or the directory could not be read.\n");
             return CMD_OK;
         default:
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     if (optind + 1 != argc) {

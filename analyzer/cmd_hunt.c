@@ -162,8 +162,7 @@ int cmd_hunt(int argc, char **argv)
      * every hunt: 548-559 -> 499-520 MB), time within the noise. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:hf:", opts, NULL)) != -1) {
+    while ((c = cmd_getopt("flowhunt hunt", argc, argv, ":o:hf:", opts)) != -1) {
         switch (c) {
         case 'N':
             now_arg = optarg;
@@ -226,14 +225,10 @@ int cmd_hunt(int argc, char **argv)
         case 'h':
             hunt_usage(stdout);
             return CMD_OK;
-        case ':':
-            fprintf(stderr, "flowhunt hunt: %s needs a value\n", argv[optind - 1]);
-            return CMD_USAGE;
         default:
             if (cmd_read_opt(c, optarg, &ra) || cmd_ctx_opt(c, optarg, &xa))
                 break;
-            fprintf(stderr, "flowhunt hunt: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
 
@@ -654,8 +649,7 @@ int cmd_ack(int argc, char **argv)
     const char *reason = NULL, *now_arg = NULL, *for_arg = NULL, *until_arg = NULL;
     int c;
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = cmd_getopt("flowhunt ack", argc, argv, ":h", opts)) != -1) {
         if (c == 'r')
             reason = optarg;
         else if (c == 'N')
@@ -675,10 +669,8 @@ int cmd_ack(int argc, char **argv)
                    "flowhunt acks DIR lists them; flowhunt unack DIR FINGERPRINT takes one back.\n"
                    "\nExit status: 0 recorded, 2 usage or could not write.\n");
             return CMD_OK;
-        } else {
-            fprintf(stderr, "flowhunt ack: bad option '%s' (see --help)\n", argv[optind - 1]);
-            return CMD_USAGE;
-        }
+        } else
+            return CMD_USAGE; /* cmd_getopt said why */
     }
     if (optind + 2 != argc || !reason || !*reason) {
         fprintf(stderr, "flowhunt ack: want DIR FINGERPRINT --reason TEXT\n");

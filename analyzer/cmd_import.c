@@ -899,7 +899,7 @@ int cmd_import(int argc, char **argv)
     int format = -1, opt;
     const char *instance = "import";
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt import", argc, argv, ":h", opts)) != -1) {
         switch (opt) {
         case 'o': {
             static const char *const fmts[] = {"nfdump-csv", "zeek-conn"}; /* IMP_FMT_* */
@@ -916,8 +916,7 @@ int cmd_import(int argc, char **argv)
             imp_usage(stdout);
             return CMD_OK;
         default:
-            imp_usage(stderr);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     if (format < 0) {

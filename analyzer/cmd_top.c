@@ -1154,7 +1154,7 @@ int cmd_top(int argc, char **argv)
     int opt;
     optind = 1;
     int verbose = 0;
-    while ((opt = getopt_long(argc, argv, "hn:vf:", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt top", argc, argv, ":hn:vf:", opts)) != -1) {
         switch (opt) {
         case 'b':
             by = optarg;
@@ -1205,8 +1205,7 @@ int cmd_top(int argc, char **argv)
         default:
             if (cmd_read_opt(opt, optarg, &ra) || cmd_ctx_opt(opt, optarg, &xa))
                 break;
-            top_usage(stderr);
-            return CMD_USAGE;
+            return CMD_USAGE; /* cmd_getopt said why */
         }
     }
     if (optind >= argc) {

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -194,6 +195,45 @@ int cmd_choice(const char *prog, const char *opt, const char *arg, const char *c
         fprintf(stderr, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : "");
     fprintf(stderr, ", not '%s'\n", arg);
     return -1;
+}
+
+/* How many of longopts' names begin with name[0 .. len) (getopt_long takes an abbreviation). */
+static int cmd_long_matches(const struct option *longopts, const char *name, int len)
+{
+    int n = 0;
+    for (; longopts->name; longopts++)
+        n += strncmp(longopts->name, name, (size_t)len) == 0;
+    return n;
+}
+
+int cmd_getopt(const char *prog, int argc, char **argv, const char *shortopts,
+               const struct option *longopts)
+{
+    opterr = 0;
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c != '?' && c != ':')
+        return c;
+    /* glibc has stepped past a long option it refused (and past the last word, for a
+     * missing argument), while a short one may sit inside a cluster (-vx): that one is
+     * named by optopt, which is 0 for an unknown long option and the option's value for a
+     * long option given an argument it does not take. */
+    const char *word = argv[optind - 1];
+    int len = (int)strcspn(word, "=");
+    int is_long = strncmp(word, "--", 2) == 0;
+    if (c == ':' && is_long)
+        fprintf(stderr, "%s: option '%s' needs an argument", prog, word);
+    else if (c == ':')
+        fprintf(stderr, "%s: option '-%c' needs an argument", prog, optopt);
+    else if (optopt == 0)
+        fprintf(stderr, "%s: %s option '%.*s'", prog,
+                cmd_long_matches(longopts, word + 2, len - 2) > 1 ? "ambiguous" : "unknown", len,
+                word);
+    else if (optopt < 256 && (optopt == ':' || !strchr(shortopts, optopt)))
+        fprintf(stderr, "%s: unknown option '-%c'", prog, optopt);
+    else
+        fprintf(stderr, "%s: option '%.*s' takes no argument", prog, len, word);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    return '?';
 }
 
 /* Whether dir is the flows/ folder of a data directory rather than one: no flows/ in it,

@@ -232,13 +232,12 @@ int cmd_verify(int argc, char **argv)
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cmd_getopt("flowhunt verify", argc, argv, ":h", opts)) != -1) {
         if (opt == 'h') {
             verify_usage(stdout);
             return CMD_OK;
         }
-        verify_usage(stderr);
-        return CMD_USAGE;
+        return CMD_USAGE; /* cmd_getopt said why */
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "flowhunt verify: give one data directory or segment file (see "

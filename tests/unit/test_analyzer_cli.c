@@ -234,6 +234,33 @@ TEST_IMPL(analyzer_cli_usage)
             ASSERT_NOT_NULL(strstr(out, "usage: flowhunt"));
             free(out);
         }
+    /* an option error names the program and the command, as every other message does
+     * (getopt's own said "count: unrecognized option '--bogus'"), and says which option */
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "flowhunt %s: ", all[i]);
+        ASSERT_EQ(test_runf(&out, "{ %s %s --bogus x y 2>&1 >/dev/null; }", fh, all[i]), 2);
+        if (strncmp(out, want, strlen(want)) != 0 || strchr(out, '\n') != out + strlen(out) - 1)
+            TEST_FAIL_AT("flowhunt %s --bogus: '%s'", all[i], out);
+        free(out);
+    }
+    static const char *const bad[][2] = {
+        {"count --bogus", "flowhunt count: unknown option '--bogus' (see flowhunt count --help)\n"},
+        {"top -vx d", "flowhunt top: unknown option '-x' (see flowhunt top --help)\n"},
+        {"top d --from",
+         "flowhunt top: option '--from' needs an argument (see flowhunt top --help)\n"},
+        {"top d -n", "flowhunt top: option '-n' needs an argument (see flowhunt top --help)\n"},
+        {"cat --help=1",
+         "flowhunt cat: option '--help' takes no argument (see flowhunt cat --help)\n"},
+        {"cat --f x d", "flowhunt cat: ambiguous option '--f' (see flowhunt cat --help)\n"},
+        {"hunt --bogus=1 d",
+         "flowhunt hunt: unknown option '--bogus' (see flowhunt hunt --help)\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ASSERT_EQ(test_runf(&out, "{ %s %s 2>&1 >/dev/null; }", fh, bad[i][0]), 2);
+        ASSERT_STR_EQ(out, bad[i][1]);
+        free(out);
+    }
     ASSERT_EQ(test_runf(&out, "%s frobnicate 2>/dev/null", fh), 2);
     free(out);
     ASSERT_EQ(test_runf(&out, "%s 2>/dev/null", fh), 2);
