@@ -140,6 +140,27 @@ static void ti_key(const flow_addr_t *a, unsigned plen, uint8_t key[17])
     memcpy(key + 1, m.b, 16);
 }
 
+/* Is an indicator of this feed already loaded that matches exactly what `ioc` matches (network,
+ * port, confidence, validity)? A repeated line would otherwise count twice as loaded and
+ * change nothing else: ti_match picks one of them anyway. The first one's text stays. */
+static int ti_is_dup(const ti_db_t *db, const ti_ioc_t *ioc)
+{
+    uint8_t key[17];
+    ti_key(&ioc->net.addr, ioc->net.plen, key);
+    uint64_t cid = hj_lookup(&db->keys, key, sizeof key);
+    if (cid == UINT64_MAX)
+        return 0;
+    const ti_ent_t *ents = db->ents.v;
+    for (uint64_t k = ((const ti_chain_t *)db->chains.v)[cid].head; k; k = ents[k - 1].next) {
+        const ti_ioc_t *i = &ents[k - 1].ioc;
+        if (i->feed == ioc->feed && i->net.v6only == ioc->net.v6only && i->port == ioc->port &&
+            i->confidence == ioc->confidence && i->valid_from == ioc->valid_from &&
+            i->valid_until == ioc->valid_until)
+            return 1;
+    }
+    return 0;
+}
+
 static void ti_add(ti_db_t *db, const ti_ioc_t *ioc)
 {
     uint8_t key[17];
@@ -448,6 +469,10 @@ static int ti_keep(ti_ld_t *ld, const char *where, const char *text, int port, c
     ioc.valid_from = m->valid_from;
     ioc.valid_until = m->valid_until;
     ioc.feed = ld->st.name;
+    if (ti_is_dup(ld->db, &ioc)) {
+        ld->st.duplicate++;
+        return 0;
+    }
     ioc.text = ti_str(ld->db, text, strlen(text));
     ioc.type = ti_str(ld->db, m->type ? m->type : "", m->type ? strlen(m->type) : 0);
     ioc.desc = ti_str(ld->db, m->desc ? m->desc : "", m->desc ? strlen(m->desc) : 0);
@@ -1529,6 +1554,9 @@ long ti_load_mem(ti_db_t *db, const char *path, const void *data, size_t len, FI
     if (warn) {
         fprintf(warn, "%s: %ld indicator%s loaded (%s)", path, ld.st.loaded,
                 ld.st.loaded == 1 ? "" : "s", ld.st.format);
+        if (ld.st.duplicate)
+            fprintf(warn, "; %ld duplicate%s skipped", ld.st.duplicate,
+                    ld.st.duplicate == 1 ? "" : "s");
         if (ld.st.malformed)
             fprintf(warn, "; %ld malformed skipped", ld.st.malformed);
         if (ld.st.unsupported)

@@ -35,6 +35,7 @@ typedef struct ti_feed {
     const char *name;   /* base name */
     const char *format; /* "plain", "csv", "zeek", "misp", "stix" */
     long loaded;        /* indicators kept */
+    long duplicate;     /* repeats of a kept one (same network, port, confidence, validity) */
     long malformed;     /* lines or entries reported and skipped */
     long unsupported;   /* entries flows cannot match (domains, URLs, hashes, patterns) */
     long not_ids;       /* MISP attributes without to_ids, revoked STIX indicators */

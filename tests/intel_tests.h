@@ -1,5 +1,6 @@
 /* intel_tests.h: threat-intel feeds (analyzer/intel.c) and the intel hunt (hunt_intel.c). */
 TEST_ENTRY(intel_plain_list)
+TEST_ENTRY(intel_plain_duplicates)
 TEST_ENTRY(intel_csv_columns)
 TEST_ENTRY(intel_zeek_file)
 TEST_ENTRY(intel_misp_event)

@@ -132,6 +132,26 @@ TEST_IMPL(intel_plain_list)
     return 0;
 }
 
+/* A line repeated (the same network and port; a comment may differ) is one indicator: the
+ * summary counts it loaded once and the repeat as a duplicate. A different port is another. */
+TEST_IMPL(intel_plain_duplicates)
+{
+    ti_db_t *db = ti_new();
+    char *warn;
+    ASSERT_EQ(it_load(db, "dup.txt",
+                      "198.51.100.7\n198.51.100.7\n203.0.113.0/24\n203.0.113.0/24 # again\n"
+                      "198.51.100.7:443\n",
+                      &warn),
+              3);
+    it_has(warn, "dup.txt: 3 indicators loaded (plain); 2 duplicates skipped\n");
+    ASSERT_EQ(it_last_feed(db)->duplicate, 2);
+    ASSERT_EQ(ti_count(db), 3);
+    ASSERT_STR_EQ(it_match(db, "203.0.113.1", 80, IT_MAR1)->desc, "");
+    free(warn);
+    ti_free(db);
+    return 0;
+}
+
 TEST_IMPL(intel_csv_columns)
 {
     ti_db_t *db = ti_new();
