@@ -29,6 +29,7 @@
 #include "cmd.h"
 #include "seg.h"
 #include "timearg.h"
+#include "utf8.h"
 
 #define AU_SUFFIX_LEN (9 + AU_HEX_LEN + 2) /* ,"hash":"<64 hex>"} */
 #define AU_TAIL_LEN 24                     /* a segment's tail (storage/FORMAT.md) */
@@ -222,12 +223,18 @@ static json_t *au_jstr(const char *s)
     if (!esc)
         return NULL;
     char *o = esc;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x80) {
-            *o++ = (char)*p;
+    /* Only the bytes that start no UTF-8 sequence are escaped: a Latin-1 byte in an otherwise
+     * UTF-8 reason must not turn its "café" into "caf\\xc3\\xa9". */
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = utf8_seq_len(p);
+        if (len) {
+            memcpy(o, p, len);
+            o += len;
+            p += len;
         } else {
             snprintf(o, 5, "\\x%02x", *p);
             o += 4;
+            p++;
         }
     }
     *o = '\0';

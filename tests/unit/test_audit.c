@@ -117,10 +117,12 @@ TEST_IMPL(audit_every_byte_and_truncation)
     at_hunt_in_process(dir, &cfg, "report two\n", 1709683200000ull);
     hc_free(&cfg);
     /* an acknowledgement given for a week, then taken back */
-    char *aargv[] = {"ack", "--reason", "pen test \"week\"", "--for", "7d", dir,
-                     "0123456789abcdef"};
+    /* its reason mixes UTF-8 with Latin-1 bytes: only the latter become \xHH */
+    char *aargv[] = {
+        "ack", "--reason",        "pen test \"week\" \xe9t\xe9 \xe2\x9c\x93", "--for", "7d",
+        dir,   "0123456789abcdef"};
     ASSERT_EQ(au_record_ack(dir, 7, aargv, 1709700000000ull, "0123456789abcdef",
-                            "pen test \"week\"", 1710304800000ull, 0),
+                            "pen test \"week\" \xe9t\xe9 \xe2\x9c\x93", 1710304800000ull, 0),
               0);
     char *uargv[] = {"unack", dir, "0123456789abcdef"};
     ASSERT_EQ(au_record_ack(dir, 3, uargv, 1709800000000ull, "0123456789abcdef", NULL, 0, 0), 0);
@@ -138,7 +140,8 @@ TEST_IMPL(audit_every_byte_and_truncation)
     ASSERT_EQ(c.e[3].n_segs, 0);
     ASSERT_NOT_NULL(strstr(buf, "\"kind\":\"ack\",\"time\":\"2024-03-06T04:40:00.000Z\""));
     ASSERT_NOT_NULL(strstr(buf, "\"fingerprint\":\"0123456789abcdef\",\"reason\":\"pen test "
-                                "\\\"week\\\"\",\"until\":1710304800000,\"exit\":0"));
+                                "\\\"week\\\" \\\\xe9t\\\\xe9 \xe2\x9c\x93\",\"until\":"
+                                "1710304800000,\"exit\":0"));
     ASSERT_EQ(c.e[0].n_segs, 3);
     ASSERT_EQ(c.e[1].n_segs, 1);
     ASSERT_EQ(c.e[2].n_segs, 2);
