@@ -223,6 +223,10 @@ typedef struct hc_allow {
       "echo-requested targets in the fast window")                                                 \
     X(scan, icmp_slow, s_icmp_slow, 50, 2, 1000000, whole,                                         \
       "echo-requested targets in the slow window")                                                 \
+    X(scan, sampled_floor, s_sampled_floor, 20, 2, 1000000, whole,                                 \
+      "under 1:N sampling a scan's one-packet probes survive one in N, so each threshold is "      \
+      "divided by N, but never below this many distinct targets or ports seen (nor above the "     \
+      "threshold)")                                                                                \
     X(scan, critical_factor, s_crit, 4, 1, 1000, real,                                             \
       "internal fast sweep of a lateral-movement port this many times the threshold: Critical")    \
     X(scan, probe_connections, s_probe, 20, 2, 1000000, whole,                                     \

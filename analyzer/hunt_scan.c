@@ -665,6 +665,24 @@ static void hs_follow_apply(hs_state_t *s, hs_host_t *h)
 
 enum { HS_HORIZONTAL, HS_VERTICAL, HS_SWEEP };
 
+/* A threshold as it applies to what 1:N sampling left of a host's attempts. A probe is one
+ * packet, kept with probability 1/N, so a sweep of 171 targets leaves about 17 and a slow scan
+ * under the unsampled threshold's 50 in a day was lost at 1:10 whatever its size. Divided by N
+ * (the distinct items seen, scaled, against the threshold), but never below sampled_floor: a
+ * handful of failures is no evidence at any rate, and a benign host's multi-packet failures
+ * survive more often than one in N, so the floor is what keeps them out. TCP only: there a
+ * sampled attempt is still known for one (a bare SYN, or a RST back), while a UDP or ICMP
+ * record's failure is its missing answer, which sampling takes away from sessions too (a QUIC
+ * client's 20 servers at 1:100 and a ping monitor's 22 hosts at 1:10 read as scans). */
+static double hs_threshold(const hunt_config_t *cfg, double th, uint32_t sampling)
+{
+    if (sampling <= 1)
+        return th;
+    double floor = cfg->s_sampled_floor < th ? cfg->s_sampled_floor : th;
+    double scaled = th / sampling;
+    return scaled > floor ? scaled : floor;
+}
+
 static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, int type,
                       hunt_findings_t *out)
 {
@@ -674,12 +692,15 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     hs_window(ev, n, (uint64_t)(cfg->s_fast_win * 1000), vertical, &fast);
     hs_window(ev, n, (uint64_t)(cfg->s_slow_win * 1000), vertical, &slow);
     uint64_t distinct = hs_distinct(ev, n, vertical);
-    double th_fast = type == HS_HORIZONTAL ? cfg->s_fast_h
-                     : vertical            ? cfg->s_fast_v
-                                           : cfg->s_icmp_fast;
-    double th_slow = type == HS_HORIZONTAL ? cfg->s_slow_h
-                     : vertical            ? cfg->s_slow_v
-                                           : cfg->s_icmp_slow;
+    double th_fast0 = type == HS_HORIZONTAL ? cfg->s_fast_h
+                      : vertical            ? cfg->s_fast_v
+                                            : cfg->s_icmp_fast;
+    double th_slow0 = type == HS_HORIZONTAL ? cfg->s_slow_h
+                      : vertical            ? cfg->s_slow_v
+                                            : cfg->s_icmp_slow;
+    uint32_t scale = ev[0].proto == 6 && h->sampling > 1 ? h->sampling : 1;
+    double th_fast = hs_threshold(cfg, th_fast0, scale);
+    double th_slow = hs_threshold(cfg, th_slow0, scale);
     if (fast.max < th_fast && slow.max < th_slow)
         return; /* too few in any window: no ratio can make it a scan */
     /* the resolver in practice of the hosts (known only now that every pass is counted) */
@@ -855,19 +876,29 @@ static void hs_report(hs_state_t *s, hs_host_t *h, const hs_ev_t *ev, size_t n, 
     char t[256], j[256], a1[32], a2[32];
     timearg_format_iso(fast.at_start, a1);
     timearg_format_iso(fast.at_end, a2);
-    snprintf(t, sizeof t, "%llu (threshold %g) from %s to %s", (unsigned long long)fast.max,
-             th_fast, a1, a2);
+    /* a threshold scaled for sampling says so: "threshold 20 at 1:10 sampling, 50 unsampled" */
+    char scaled[64] = "", jscaled[48] = "";
+    if (scale > 1) {
+        snprintf(scaled, sizeof scaled, " at 1:%u sampling, %g unsampled", scale, th_fast0);
+        snprintf(jscaled, sizeof jscaled, ",\"threshold_unsampled\":%g", th_fast0);
+    }
+    snprintf(t, sizeof t, "%llu (threshold %g%s) from %s to %s", (unsigned long long)fast.max,
+             th_fast, scaled, a1, a2);
     snprintf(j, sizeof j,
-             "{\"max\":%llu,\"threshold\":%g,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
-             (unsigned long long)fast.max, th_fast, cfg->s_fast_win, a1, a2);
+             "{\"max\":%llu,\"threshold\":%g%s,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
+             (unsigned long long)fast.max, th_fast, jscaled, cfg->s_fast_win, a1, a2);
     hev_raw(e, "fast_window", j, t);
     timearg_format_iso(slow.at_start, a1);
     timearg_format_iso(slow.at_end, a2);
-    snprintf(t, sizeof t, "%llu (threshold %g, failure ratio >= %g) from %s to %s",
-             (unsigned long long)slow.max, th_slow, cfg->s_fail_ratio, a1, a2);
+    if (scale > 1) {
+        snprintf(scaled, sizeof scaled, " at 1:%u sampling, %g unsampled", scale, th_slow0);
+        snprintf(jscaled, sizeof jscaled, ",\"threshold_unsampled\":%g", th_slow0);
+    }
+    snprintf(t, sizeof t, "%llu (threshold %g%s, failure ratio >= %g) from %s to %s",
+             (unsigned long long)slow.max, th_slow, scaled, cfg->s_fail_ratio, a1, a2);
     snprintf(j, sizeof j,
-             "{\"max\":%llu,\"threshold\":%g,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
-             (unsigned long long)slow.max, th_slow, cfg->s_slow_win, a1, a2);
+             "{\"max\":%llu,\"threshold\":%g%s,\"window_s\":%g,\"from\":\"%s\",\"to\":\"%s\"}",
+             (unsigned long long)slow.max, th_slow, jscaled, cfg->s_slow_win, a1, a2);
     hev_raw(e, "slow_window", j, t);
     hev_bool(e, "internal_targets", internal);
     hs_list_targets(e, ev, n, vertical);

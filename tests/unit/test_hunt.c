@@ -893,6 +893,39 @@ TEST_IMPL(hunt_flowgen_sampled)
     return 0;
 }
 
+TEST_IMPL(hunt_flowgen_sampled_scans)
+{
+    /* 1:10 sampling leaves a tenth of a scan's one-packet probes: seed 204's slow sweep of 171
+     * targets shows 21 of them, seed 205's vertical scan of 119 ports 28, both under the
+     * unsampled thresholds of 50 in a day. Scaled thresholds find them (and every other
+     * planted case), with nothing benign at High or Critical. */
+    th_score_t sc[TH_N_SCORES];
+    memset(sc, 0, sizeof sc);
+    static const int seeds[] = {204, 205};
+    for (size_t si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
+        char name[64], truth[700], label[64];
+        snprintf(name, sizeof name, "s%d", seeds[si]);
+        snprintf(label, sizeof label, "1:10 seed %d", seeds[si]);
+        const char *dir = th_store(name, "ipfix", 60000, seeds[si], "24", 10, truth, sizeof truth);
+        th_check(dir, truth, sc, label);
+        char *out;
+        ASSERT_EQ(test_runf(&out,
+                            "%s hunt %s " TH_HUNT_ARGS " --format json --hunts scan --no-state",
+                            test_bin("flowhunt"), dir),
+                  1);
+        /* the evidence names the scaled threshold */
+        ASSERT_NOT_NULL(strstr(out, "\"threshold\":20,\"threshold_unsampled\":50"));
+        free(out);
+    }
+    th_print_scores(sc);
+    ASSERT_GE(sc[1].tp, 2);
+    for (int h = 0; h < TH_N_SCORES; h++) {
+        ASSERT_EQ(sc[h].fn, 0);
+        ASSERT_EQ(sc[h].fp_high, 0);
+    }
+    return 0;
+}
+
 /* The report with the directory's path replaced by DIR, so it can be compared; *rc is
  * flowhunt's exit status. */
 static char *th_report(const char *dir, const char *args, int *rc)
