@@ -99,11 +99,12 @@ int timearg_duration(const char *s, uint64_t *out_ms)
     return 0;
 }
 
-/* The offset after a time: "", "Z", +HH, +HHMM, +HH:MM (or '-'), as signed minutes. */
+/* The offset after a time: "", "Z" (or "z", as RFC 3339 5.6 allows), +HH, +HHMM, +HH:MM (or
+ * '-'), as signed minutes. */
 static int timearg_offset(const char *p, int64_t *out_min)
 {
     unsigned hh, mm = 0;
-    if (*p == '\0' || (p[0] == 'Z' && p[1] == '\0')) {
+    if (*p == '\0' || ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0')) {
         *out_min = 0;
         return 0;
     }
@@ -132,7 +133,7 @@ static int timearg_iso(const char *s, uint64_t *out_ms, int ceil)
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > timearg_month_days(y, mo))
         return -1;
-    if (*p == 'T' || *p == ' ') {
+    if (*p == 'T' || *p == 't' || *p == ' ') { /* RFC 3339 5.6: 't' too */
         p++;
         if (timearg_digits(&p, 2, &hh) != 0 || *p++ != ':' || timearg_digits(&p, 2, &mi) != 0)
             return -1;

@@ -1231,6 +1231,10 @@ TEST_IMPL(timearg_parse_forms)
     tf_time("2024-02-29T13:00:30+01", now, 1709208030000ull);
     tf_time("2000-02-29", now, 951782400000ull);
     tf_time("2016-12-31T23:59:60Z", now, 1483228800000ull); /* leap second: next minute */
+    /* RFC 3339 5.6 (NOTE) allows 't' and 'z' in lowercase; both were refused */
+    tf_time("2024-02-29t12:00:30z", now, 1709208030000ull);
+    tf_time("2024-02-29t12:00:30.5+00:00", now, 1709208030500ull);
+    tf_time("2024-02-29T12:00:30z", now, 1709208030000ull);
     tf_time("now", now, now);
     tf_time("-30m", now, now - 1800000ull);
     tf_time("-24h", now, now - 86400000ull);
@@ -1268,6 +1272,8 @@ TEST_IMPL(timearg_parse_forms)
     tf_time_bad("2024-01-01T12");
     tf_time_bad("2024-01-01T12:00:00.");
     tf_time_bad("2024-01-01T12:00:00Zjunk");
+    tf_time_bad("2024-01-01x12:00:00Z");
+    tf_time_bad("2024-01-01t12:00:00zz");
     tf_time_bad("2024-01-01T12:00:00+25:00");
     tf_time_bad("1969-12-31");
     tf_time_bad("-24");
