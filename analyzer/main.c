@@ -44,8 +44,8 @@ static void main_usage(FILE *f)
     for (size_t i = 0; i < MAIN_N_CMDS; i++)
         fprintf(f, "  %-9s %s\n", main_cmds[i].name, main_cmds[i].what);
     fprintf(f, "\n"
-               "Times are ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01), relative to now\n"
-               "(-24h, -7d, -30m), now, or @UNIXSECONDS.\n"
+               "Times are ISO 8601 UTC (2024-03-01T12:00:00Z, 2024-03-01; 2024-03-01T24:00 is\n"
+               "the end of that day), relative to now (-24h, -7d, -30m), now, or @UNIXSECONDS.\n"
                "On a terminal, long commands show progress on stderr; in a pipe they print only\n"
                "results.\n"
                "\n"

@@ -161,7 +161,11 @@ static int timearg_iso(const char *s, uint64_t *out_ms, int ceil)
         }
         /* 60 is a leap second: it counts as the first second of the next minute, as POSIX
          * time has no leap seconds */
-        if (hh > 23 || mi > 59 || ss > 60)
+        if (hh > 24 || mi > 59 || ss > 60)
+            return -1;
+        /* ISO 8601's 24:00 ends the day: 00:00 of the next (--to 2024-03-01T24:00), which the
+         * sum below gives; only the instant itself, so nothing may follow it */
+        if (hh == 24 && (mi || ss || ms || finer))
             return -1;
     }
     int64_t off_min;

@@ -1235,6 +1235,11 @@ TEST_IMPL(timearg_parse_forms)
     tf_time("2024-02-29t12:00:30z", now, 1709208030000ull);
     tf_time("2024-02-29t12:00:30.5+00:00", now, 1709208030500ull);
     tf_time("2024-02-29T12:00:30z", now, 1709208030000ull);
+    /* ISO 8601's 24:00 is the end of the day, 00:00 of the next (--to 2024-03-01T24:00) */
+    tf_time("2024-03-01T24:00", now, 1709337600000ull);
+    tf_time("2024-03-01T24:00:00Z", now, 1709337600000ull);
+    tf_time("2024-02-29T24:00:00.000", now, 1709251200000ull);
+    tf_time("2024-12-31T24:00+01:00", now, 1735686000000ull);
     tf_time("now", now, now);
     tf_time("-30m", now, now - 1800000ull);
     tf_time("-24h", now, now - 86400000ull);
@@ -1260,6 +1265,8 @@ TEST_IMPL(timearg_parse_forms)
             TEST_FAIL_AT("bound '%s' -> %llu, expected %llu", bound[i].s, (unsigned long long)b,
                          (unsigned long long)bound[i].want);
     }
+    uint64_t b;
+    ASSERT_EQ(timearg_parse_bound("2024-01-01T24:00:00.0000001", now, &b), -1);
     tf_time_bad("");
     tf_time_bad("2024");
     tf_time_bad("2024-3-1");
@@ -1267,7 +1274,13 @@ TEST_IMPL(timearg_parse_forms)
     tf_time_bad("1900-02-29");
     tf_time_bad("2024-13-01");
     tf_time_bad("2024-04-31");
-    tf_time_bad("2024-01-01T24:00");
+    tf_time_bad("2024-01-01T24:00:01"); /* 24 only with nothing after it */
+    tf_time_bad("2024-01-01T24:01");
+    tf_time_bad("2024-01-01T24:00:00.5");
+    tf_time_bad("2024-01-01T24:00:00.0001");
+    tf_time_bad("2024-01-01T24:00:60");
+    tf_time_bad("2024-01-01T25:00");
+    tf_time_bad("9999-12-31T24:00"); /* past the last ms */
     tf_time_bad("2024-01-01T12:60");
     tf_time_bad("2024-01-01T12");
     tf_time_bad("2024-01-01T12:00:00.");
