@@ -131,7 +131,7 @@ static int timearg_iso(const char *s, uint64_t *out_ms, int ceil)
     if (timearg_digits(&p, 4, &y) != 0 || *p++ != '-' || timearg_digits(&p, 2, &mo) != 0 ||
         *p++ != '-' || timearg_digits(&p, 2, &d) != 0)
         return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > timearg_month_days(y, mo))
+    if (mo < 1 || mo > 12 || d < 1 || d > timearg_month_days(y, mo))
         return -1;
     if (*p == 'T' || *p == 't' || *p == ' ') { /* RFC 3339 5.6: 't' too */
         p++;
@@ -173,6 +173,8 @@ static int timearg_iso(const char *s, uint64_t *out_ms, int ceil)
         return -1;
     int64_t t = timearg_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
     t -= off_min * 60;
+    /* the instant, not the local date, must not be before the epoch: 1969-12-31T23:00-02:00
+     * is 1970-01-01T01:00Z */
     if (t < 0)
         return -1;
     *out_ms = (uint64_t)t * 1000 + ms + (ceil && finer);

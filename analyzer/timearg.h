@@ -20,7 +20,8 @@
  *   seconds and fraction: ISO 8601's end of the day, 00:00 of the next;
  *   relative to `now_ms`: -N followed by s, m, h, d or w (-30m, -24h, -7d); "now";
  *   @N: Unix seconds.
- * Returns 0, or -1 when `s` is none of these or names an impossible date. */
+ * Returns 0, or -1 when `s` is none of these, names an impossible date, or an instant before
+ * the epoch once its offset is applied (a local 1969 date west of UTC can be after it). */
 int timearg_parse(const char *s, uint64_t now_ms, uint64_t *out_ms);
 /* The same for a window's bound (--from, --to): a fraction finer than the ms rounds up, not
  * down. Flow times are whole ms, so t >= from and t < to hold against the next whole ms

@@ -1240,6 +1240,10 @@ TEST_IMPL(timearg_parse_forms)
     tf_time("2024-03-01T24:00:00Z", now, 1709337600000ull);
     tf_time("2024-02-29T24:00:00.000", now, 1709251200000ull);
     tf_time("2024-12-31T24:00+01:00", now, 1735686000000ull);
+    /* a local date before 1970 is fine when the instant, its offset applied, is not */
+    tf_time("1969-12-31T23:00:00-02:00", now, 3600000ull);
+    tf_time("1969-12-31T22:00-0200", now, 0);
+    tf_time("1969-12-31T24:00Z", now, 0);
     tf_time("now", now, now);
     tf_time("-30m", now, now - 1800000ull);
     tf_time("-24h", now, now - 86400000ull);
@@ -1289,6 +1293,10 @@ TEST_IMPL(timearg_parse_forms)
     tf_time_bad("2024-01-01t12:00:00zz");
     tf_time_bad("2024-01-01T12:00:00+25:00");
     tf_time_bad("1969-12-31");
+    tf_time_bad("1969-12-31T23:59:59.999Z");
+    tf_time_bad("1969-12-31T23:00:00-00:30");
+    tf_time_bad("1970-01-01T01:00+02:00");
+    tf_time_bad("0000-01-01");
     tf_time_bad("-24");
     tf_time_bad("-24x");
     tf_time_bad("-h");
