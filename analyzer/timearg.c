@@ -113,12 +113,14 @@ static int timearg_offset(const char *p, int64_t *out_min)
     int neg = *p++ == '-';
     if (timearg_digits(&p, 2, &hh) != 0 || hh > 23)
         return -1;
-    if (*p == ':')
-        p++;
-    if (*p != '\0' && (timearg_digits(&p, 2, &mm) != 0 || mm > 59))
-        return -1;
-    if (*p != '\0')
-        return -1;
+    if (*p != '\0') {
+        /* +HH alone, or two digits of minutes after it (a colon promises them: "+05:" is
+         * a typo, not +05:00) */
+        if (*p == ':')
+            p++;
+        if (timearg_digits(&p, 2, &mm) != 0 || mm > 59 || *p != '\0')
+            return -1;
+    }
     *out_min = (neg ? -1 : 1) * (int64_t)(hh * 60 + mm);
     return 0;
 }

@@ -16,8 +16,9 @@
 /* Parses a time argument into ms since the epoch (UTC). Accepted forms:
  *   YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS, YYYY-MM-DDTHH:MM:SS.fff (1 to 9 digits,
  *   cut to ms), with 'T', 't' or one space between date and time, then nothing (UTC), 'Z' or
- *   'z', or an offset +HH:MM, +HHMM, +HH (or '-'); HH is 00 to 23, or 24 with zero minutes,
- *   seconds and fraction: ISO 8601's end of the day, 00:00 of the next;
+ *   'z', or an offset +HH:MM, +HHMM, +HH (or '-'; hours to 23, minutes to 59, nothing after);
+ *   the time's hour is 00 to 23, or 24 with zero minutes, seconds and fraction: ISO 8601's
+ *   end of the day, 00:00 of the next;
  *   relative to `now_ms`: -N followed by s, m, h, d or w (-30m, -24h, -7d); "now";
  *   @N: Unix seconds.
  * Returns 0, or -1 when `s` is none of these, names an impossible date, or an instant before

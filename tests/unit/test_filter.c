@@ -1229,6 +1229,10 @@ TEST_IMPL(timearg_parse_forms)
     tf_time("2024-02-29T14:00:30+02:00", now, 1709208030000ull);
     tf_time("2024-02-29T07:00:30-0500", now, 1709208030000ull);
     tf_time("2024-02-29T13:00:30+01", now, 1709208030000ull);
+    tf_time("2024-02-29T17:30:30+05:30", now, 1709208030000ull);
+    tf_time("2024-02-29T17:30:30+0530", now, 1709208030000ull);
+    tf_time("2024-02-29T06:30:30-05:30", now, 1709208030000ull);
+    tf_time("2024-02-29T12:00:30-00:00", now, 1709208030000ull);
     tf_time("2000-02-29", now, 951782400000ull);
     tf_time("2016-12-31T23:59:60Z", now, 1483228800000ull); /* leap second: next minute */
     /* RFC 3339 5.6 (NOTE) allows 't' and 'z' in lowercase; both were refused */
@@ -1292,6 +1296,16 @@ TEST_IMPL(timearg_parse_forms)
     tf_time_bad("2024-01-01x12:00:00Z");
     tf_time_bad("2024-01-01t12:00:00zz");
     tf_time_bad("2024-01-01T12:00:00+25:00");
+    tf_time_bad("2024-01-01T12:00:00+24:00");
+    tf_time_bad("2024-01-01T12:00:00+05:60");
+    tf_time_bad("2024-01-01T12:00:00+05:"); /* a colon promises minutes */
+    tf_time_bad("2024-01-01T12:00:00-05:");
+    tf_time_bad("2024-01-01T12:00:00+5");
+    tf_time_bad("2024-01-01T12:00:00+05:3");
+    tf_time_bad("2024-01-01T12:00:00+053");
+    tf_time_bad("2024-01-01T12:00:00+0530x");
+    tf_time_bad("2024-01-01T12:00:00+05:30:00");
+    tf_time_bad("2024-01-01T12:00:00+");
     tf_time_bad("1969-12-31");
     tf_time_bad("1969-12-31T23:59:59.999Z");
     tf_time_bad("1969-12-31T23:00:00-00:30");
