@@ -27,7 +27,7 @@ LDFLAGS := $(SAN)
 # storage/ (segments: zstd chunks, a threaded scan) is linked into every program.
 LIBS_STORAGE   := -lzstd -lpthread
 LIBS_COLLECTOR := -lJudy -luv $(LIBS_STORAGE)
-LIBS_ANALYZER  := -lJudy -lmaxminddb -ljansson -lcrypto -lm $(LIBS_STORAGE)
+LIBS_ANALYZER  := -lJudy -lmaxminddb -ljansson -lm $(LIBS_STORAGE)
 
 STORAGE_SRC   := $(sort $(wildcard storage/*.c))
 COLLECTOR_SRC := $(sort $(filter-out collector/main.c,$(wildcard collector/*.c collector/decode/*.c collector/capture/*.c)))

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "audit.h"
 #include "cmd.h"
 #include "seg.h"
+#include "sha256.h"
 #include "timearg.h"
 #include "utf8.h"
 
@@ -60,21 +60,19 @@ static void au_hex(const unsigned char *d, size_t n, char *out)
 
 static int au_sha256(const void *data, size_t len, char hex[AU_HEX_LEN + 1])
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, d, &n, EVP_sha256(), NULL) != 1 || n != 32)
+    unsigned char d[SHA256_LEN];
+    if (sha256_once(data, len, d) != 0)
         return -1;
-    au_hex(d, n, hex);
+    au_hex(d, SHA256_LEN, hex);
     return 0;
 }
 
-static int au_md_final(EVP_MD_CTX *md, char hex[AU_HEX_LEN + 1])
+static int au_md_final(sha256_t *md, char hex[AU_HEX_LEN + 1])
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_DigestFinal_ex(md, d, &n) != 1 || n != 32)
+    unsigned char d[SHA256_LEN];
+    if (sha256_end(md, d) != 0)
         return -1;
-    au_hex(d, n, hex);
+    au_hex(d, SHA256_LEN, hex);
     return 0;
 }
 
@@ -108,12 +106,12 @@ int au_hash_file(const char *path, char hex[AU_HEX_LEN + 1], uint64_t *size, uin
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    sha256_t *md = sha256_begin();
     unsigned char *buf = malloc(AU_READ_CHUNK);
     unsigned char tail[AU_TAIL_LEN];
     uint64_t total = 0;
     int rc = -1, err = ENOMEM;
-    if (!md || !buf || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+    if (!md || !buf)
         goto out;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
@@ -126,7 +124,7 @@ int au_hash_file(const char *path, char hex[AU_HEX_LEN + 1], uint64_t *size, uin
         }
         if (got == 0)
             break;
-        if (EVP_DigestUpdate(md, buf, (size_t)got) != 1)
+        if (sha256_update(md, buf, (size_t)got) != 0)
             goto out;
         /* keep the last AU_TAIL_LEN bytes seen: the tail, once the file ends */
         if ((size_t)got >= AU_TAIL_LEN) {
@@ -150,7 +148,7 @@ int au_hash_file(const char *path, char hex[AU_HEX_LEN + 1], uint64_t *size, uin
     rc = 0;
 out:
     free(buf);
-    EVP_MD_CTX_free(md);
+    sha256_free(md);
     close(fd);
     if (rc != 0)
         errno = err;
@@ -164,7 +162,7 @@ static ssize_t au_tee_write(void *cookie, const char *buf, size_t n)
     au_tee_t *t = cookie;
     size_t put = fwrite(buf, 1, n, t->under);
     /* hash what reached the stream, so a short write cannot leave the two apart */
-    if (put && EVP_DigestUpdate(t->md, buf, put) != 1)
+    if (put && sha256_update(t->md, buf, put) != 0)
         t->failed = 1;
     t->n += put;
     if (put != n) {
@@ -178,16 +176,14 @@ FILE *au_tee_open(au_tee_t *t, FILE *under)
 {
     memset(t, 0, sizeof *t);
     t->under = under;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
+    sha256_t *md = sha256_begin();
+    if (!md)
         return NULL;
-    }
     t->md = md;
     cookie_io_functions_t io = {.write = au_tee_write};
     t->f = fopencookie(t, "w", io);
     if (!t->f) {
-        EVP_MD_CTX_free(md);
+        sha256_free(md);
         t->md = NULL;
     }
     return t->f;
@@ -204,7 +200,7 @@ void au_tee_close(au_tee_t *t)
 {
     if (t->f)
         fclose(t->f); /* flushes into `under`; the report's fate is the caller's to check */
-    EVP_MD_CTX_free(t->md);
+    sha256_free(t->md);
     t->f = NULL;
     t->md = NULL;
 }
@@ -324,10 +320,10 @@ static int au_seg_line(char *out, size_t cap, const char *path, uint64_t size, c
 static int au_put_segs(json_t *o, const char *key, const au_seg_t *v, size_t n)
 {
     json_t *arr = json_array();
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    sha256_t *md = sha256_begin();
     char hex[AU_HEX_LEN + 1], line[4300];
     int rc = -1;
-    if (!arr || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+    if (!arr || !md)
         goto out;
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_object();
@@ -339,7 +335,7 @@ static int au_put_segs(json_t *o, const char *key, const au_seg_t *v, size_t n)
         json_object_set_new(s, "footer_crc32c", v[i].have_crc ? json_string(crc) : json_null());
         json_array_append_new(arr, s);
         int k = au_seg_line(line, sizeof line, v[i].path, v[i].size, v[i].sha);
-        if (k < 0 || EVP_DigestUpdate(md, line, (size_t)k) != 1)
+        if (k < 0 || sha256_update(md, line, (size_t)k) != 0)
             goto out;
     }
     if (au_md_final(md, hex) != 0)
@@ -350,7 +346,7 @@ static int au_put_segs(json_t *o, const char *key, const au_seg_t *v, size_t n)
     rc = 0;
 out:
     json_decref(arr);
-    EVP_MD_CTX_free(md);
+    sha256_free(md);
     return rc;
 }
 
@@ -800,11 +796,9 @@ static int au_chain_segs(au_chain_t *c, json_t *o, au_entry_t *e, au_fail_t *fai
     const char *want = au_jhex(o, "segments_sha256");
     if (!json_is_array(arr) || !want)
         return au_failf(fail, e->line, e->seq, NULL, "\"%s\" or \"segments_sha256\" missing", key);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
+    sha256_t *md = sha256_begin();
+    if (!md)
         return -1;
-    }
     int rc = 0;
     size_t i;
     json_t *s;
@@ -824,7 +818,7 @@ static int au_chain_segs(au_chain_t *c, json_t *o, au_entry_t *e, au_fail_t *fai
                           key);
             goto out;
         }
-        if (EVP_DigestUpdate(md, line, (size_t)k) != 1) {
+        if (sha256_update(md, line, (size_t)k) != 0) {
             rc = -1;
             goto out;
         }
@@ -848,7 +842,7 @@ static int au_chain_segs(au_chain_t *c, json_t *o, au_entry_t *e, au_fail_t *fai
         rc = au_failf(fail, e->line, e->seq, NULL,
                       "segments_sha256 does not match the list: expected %s, found %s", got, want);
 out:
-    EVP_MD_CTX_free(md);
+    sha256_free(md);
     return rc;
 }
 

@@ -13,7 +13,8 @@
  *
  * Appending takes an exclusive flock on the log, so concurrent runs are serialised and each
  * chains to the one before; the line goes out in one write(2) followed by fsync, and a write
- * that fails part way is cut back off. SHA-256 is OpenSSL's (EVP), never our own.
+ * that fails part way is cut back off. SHA-256 is OpenSSL's (EVP, loaded by sha256.c), never our
+ * own.
  */
 #ifndef FH_AUDIT_H
 #define FH_AUDIT_H
@@ -39,7 +40,7 @@ int au_hash_file(const char *path, char hex[AU_HEX_LEN + 1], uint64_t *size, uin
 typedef struct au_tee {
     FILE *f;     /* the stream to write the report to */
     FILE *under; /* where the bytes go */
-    void *md;    /* EVP_MD_CTX */
+    struct sha256 *md;
     uint64_t n;  /* bytes passed through */
     int failed;  /* a write to `under` failed */
 } au_tee_t;

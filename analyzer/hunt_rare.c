@@ -38,7 +38,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +46,7 @@
 #include "afile.h"
 #include "enrich.h"
 #include "hunt.h"
+#include "sha256.h"
 #include "timearg.h"
 
 #define HQ_HOUR 3600000ull
@@ -224,8 +224,9 @@ static const char *hq_parse(hq_state_t *s, const uint8_t *buf, size_t len)
     size_t body = len - HQ_HDR_SIZE - HQ_TRL_SIZE;
     if (nh > body / 4 || n > (body - nh * 4) / HQ_ENT_SIZE || nh * 4 + n * HQ_ENT_SIZE != body)
         return "counts do not match the file size";
-    uint8_t md[SHA256_DIGEST_LENGTH];
-    SHA256(buf, len - HQ_TRL_SIZE, md);
+    uint8_t md[SHA256_LEN];
+    if (sha256_once(buf, len - HQ_TRL_SIZE, md) != 0)
+        return "cannot compute its checksum";
     if (memcmp(md, buf + len - HQ_TRL_SIZE, sizeof md) != 0)
         return "checksum mismatch";
     const uint8_t *p = buf + HQ_HDR_SIZE;
@@ -409,8 +410,13 @@ static void hq_save_merged(hq_state_t *s)
             hq_put32(p + 40 + 4 * j, e->hosts[j]);
         p += HQ_ENT_SIZE;
     }
-    SHA256(buf, (size_t)(p - buf), p);
-    memcpy(p + SHA256_DIGEST_LENGTH, hq_magic, 8);
+    if (sha256_once(buf, (size_t)(p - buf), p) != 0) {
+        fprintf(stderr, "flowhunt hunt: rare: %s not written: cannot compute its checksum\n",
+                s->path);
+        free(buf);
+        return;
+    }
+    memcpy(p + SHA256_LEN, hq_magic, 8);
 
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/hunt", s->ctx->dir);

@@ -7,12 +7,12 @@
  * whatever passes. Any result is fine except a crash, a hang, a leak or an over-read; a
  * refusal says why.
  */
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz/fuzz.h"
 #include "hunt.h"
+#include "sha256.h"
 
 #define FUZZ_BASELINE_TRAILER 40 /* SHA-256, then the magic again */
 
@@ -27,8 +27,8 @@ int fuzz_baseline_one(const uint8_t *data, size_t size)
     if (!fixed)
         return 0;
     memcpy(fixed, data, size);
-    SHA256(fixed, size - FUZZ_BASELINE_TRAILER, fixed + size - FUZZ_BASELINE_TRAILER);
-    why = hq_baseline_check(fixed, size);
+    if (sha256_once(fixed, size - FUZZ_BASELINE_TRAILER, fixed + size - FUZZ_BASELINE_TRAILER) == 0)
+        why = hq_baseline_check(fixed, size);
     if (why && !why[0])
         __builtin_trap();
     free(fixed);
