@@ -497,19 +497,12 @@ static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_
     if (!pres && !sa && (uint32_t)k == n_rows) {
         /* every row, every one with the column, unsampled (or --raw): the rows are 0 .. k-1 */
         for (int r = 0; r < k; r++) {
-            top_sum_t *s = &cs[code[r]];
-            s->flows++;
-            s->packets += pk[r];
-            s->bytes += by[r];
+            top_sum_row(&cs[code[r]], pk[r], by[r], 1);
         }
     } else {
         for (int j = 0; j < k; j++) {
             uint32_t r = rows[j];
-            top_sum_t *s = &cs[pres && !pres[r] ? nd - 1 : code[r]];
-            uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
-            s->flows++;
-            s->packets += pk[r] * mult;
-            s->bytes += by[r] * mult;
+            top_sum_row(&cs[pres && !pres[r] ? nd - 1 : code[r]], pk[r], by[r], sa ? sa[r] : 1);
         }
     }
     if (top_fold(w, cs, nd, cd->dict, cd->n_dict, plen4, plen6) != 0) {
@@ -599,11 +592,8 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         const uint16_t *v16 = b->vals[key->col[0]];
         for (int j = 0; j < k; j++) {
             uint32_t r = w->rows[j];
-            top_sum_t *s = &w->small[key->width[0] == 1 ? v8[r] : v16[r]];
-            uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
-            s->flows++;
-            s->packets += pk[r] * mult;
-            s->bytes += by[r] * mult;
+            top_sum_row(&w->small[key->width[0] == 1 ? v8[r] : v16[r]], pk[r], by[r],
+                        sa ? sa[r] : 1);
         }
         return 0;
     }
@@ -649,11 +639,8 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
                 w->nomem = 1;
                 return -SEG_E_NOMEM;
             }
-            /* an absent or zero sampling interval means unsampled */
-            uint64_t mult = sa && sa[r] > 1 ? sa[r] : 1;
-            s->flows++;
-            s->packets += pk[r] * mult;
-            s->bytes += by[r] * mult;
+            /* an absent or zero sampling interval means unsampled (top_sum_row) */
+            top_sum_row(s, pk[r], by[r], sa ? sa[r] : 1);
             if (c->times)
                 top_row_times(b, r, top_times_of(top_part(w, w->hashes[j]), s));
         }
@@ -1079,6 +1066,22 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
     return job[0].nomem || job[1].nomem ? -1 : 0;
 }
 
+/* A sum printed at TOP_SAT may be one that went past it (top_sum_add saturates rather than
+ * wrap): says so on stderr, once, so that the number is read as "at least". */
+static void top_warn_saturated(const uint8_t *const *order, uint32_t n, const top_key_t *key)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const top_sum_t *sm = (const top_sum_t *)(order[i] + key->kw);
+        if (sm->flows == TOP_SAT || sm->packets == TOP_SAT || sm->bytes == TOP_SAT) {
+            fprintf(stderr,
+                    "flowhunt top: some sums reached %llu, the largest a counter holds, and "
+                    "stop there: those totals are at least that\n",
+                    (unsigned long long)TOP_SAT);
+            return;
+        }
+    }
+}
+
 /* ---- the command --------------------------------------------------------------------------- */
 
 static void top_usage(FILE *f)
@@ -1115,7 +1118,9 @@ static void top_usage(FILE *f)
             "                  most recently, or seen last most recently, first\n"
             "  -n N            print the N largest (default 10; 0 prints every key)\n"
             "  --raw           counters as exported; by default packets and bytes are\n"
-            "                  multiplied by each flow's sampling interval (1 in N)\n"
+            "                  multiplied by each flow's sampling interval (1 in N); a\n"
+            "                  sum stops at 18446744073709551615 (2^64-1) rather than wrap\n"
+            "                  round, and a warning on stderr says when one is printed\n"
             "  --from, --to    the window, as for flowhunt cat\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
             "  -v, --verbose   the scan's summary on stderr (also shown on a terminal)\n"
@@ -1367,6 +1372,7 @@ int cmd_top(int argc, char **argv)
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         } else {
+            top_warn_saturated(ord, n, &kout);
             if (top_print(ord, n, &kout, &ctxcols, fmt, c.n_workers) != 0) {
                 fprintf(stderr, "flowhunt top: out of memory\n");
                 status = CMD_USAGE;

@@ -1248,6 +1248,98 @@ TEST_IMPL(analyzer_top_ties_by_value)
     return 0;
 }
 
+/* Flows written as given into a new store DIR (under the test folder): a segment with exactly
+ * the fields each record has, which neither flowgen nor import would make (huge counters, a
+ * sampling interval, fields absent). */
+static void tc_store_recs(char *dir, size_t cap, const char *name, const flow_rec_t *recs, int n)
+{
+    snprintf(dir, cap, "%s/%s", test_tmpdir(), name);
+    char *out;
+    ASSERT_EQ(test_runf(&out, "rm -rf %s", dir), 0);
+    free(out);
+    seg_writer_opts_t o = {.dir = dir, .instance = "t"};
+    int err = 0;
+    seg_writer_t *w = seg_writer_open(&o, &err);
+    ASSERT_NOT_NULL(w);
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(seg_writer_add(w, &recs[i], recs[i].time_end), 0);
+    ASSERT_EQ(seg_writer_close(w), 0);
+}
+
+/* A flow of 10.0.0.SRC to 10.0.1.1 port 80 at 2024-03-01 00:00, with these counters. */
+static flow_rec_t tc_rec_counters(int src, uint64_t packets, uint64_t bytes, uint32_t sampling)
+{
+    flow_rec_t r;
+    flow_rec_clear(&r);
+    FLOW_SET(&r, time_start, 1709251200000ull);
+    FLOW_SET(&r, time_end, 1709251201000ull);
+    flow_addr_t a;
+    flow_addr_from_v4(&a, 0x0a000000u | (uint32_t)src);
+    FLOW_SET(&r, src_addr, a);
+    flow_addr_from_v4(&a, 0x0a000101u);
+    FLOW_SET(&r, dst_addr, a);
+    FLOW_SET(&r, src_port, 40000);
+    FLOW_SET(&r, dst_port, 80);
+    FLOW_SET(&r, proto, 6);
+    FLOW_SET(&r, packets, packets);
+    FLOW_SET(&r, bytes, bytes);
+    FLOW_SET(&r, sampling, sampling);
+    return r;
+}
+
+/* Sums past 2^64-1 wrapped: two flows of 2^63 bytes summed to 0 (and 2^63 + 2^63+1 to 1), a
+ * flow of 2^40 bytes sampled 1 in 2^24 counted 0 bytes; top printed the small number as the
+ * total. They stop at 18446744073709551615 now, and top says so; --raw is as exported. Every
+ * path of the sums: dictionary codes (srcip), a small key (dstport), rows (two fields; an
+ * address the filter decoded), the merge of --distinct. */
+TEST_IMPL(analyzer_top_sums_saturate)
+{
+    const uint64_t half = 1ull << 63;
+    flow_rec_t recs[] = {tc_rec_counters(1, half, half, 1), tc_rec_counters(1, half, half + 1, 1),
+                         tc_rec_counters(2, 1, 1ull << 40, 1u << 24),
+                         tc_rec_counters(2, 1, 1ull << 40, 1u << 24),
+                         tc_rec_counters(3, 2, 100, 1)};
+    char dir[600];
+    tc_store_recs(dir, sizeof dir, "saturate", recs, 5);
+    const char *fh = test_bin("flowhunt");
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"--by srcip", "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
+                       "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
+        {"--by srcip 'src net 10.0.0.0/8'",
+         "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
+         "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
+        {"--by srcip,dstport", "10.0.0.1,80,2,18446744073709551615,18446744073709551615\n"
+                               "10.0.0.2,80,2,33554432,18446744073709551615\n"
+                               "10.0.0.3,80,1,2,100\n"},
+        {"--by dstport", "80,5,18446744073709551615,18446744073709551615\n"},
+        {"--by dstip --distinct srcip", "10.0.1.1,5,18446744073709551615,18446744073709551615,3\n"},
+        {"--by srcip --raw", "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
+                             "10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
+        {"--by srcip --raw 'src host 10.0.0.2 or src host 10.0.0.3'",
+         "10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out;
+        ASSERT_EQ(test_runf(&out, "%s top %s %s --format csv -n 0 2>%s/sat.err | sed 1d", fh, dir,
+                            cases[i].args, test_tmpdir()),
+                  0);
+        if (strcmp(out, cases[i].want) != 0)
+            fprintf(stderr, "top %s:\n%s", cases[i].args, out);
+        ASSERT_STR_EQ(out, cases[i].want);
+        free(out);
+        /* said on stderr when a printed sum is at the limit, and only then */
+        ASSERT_EQ(test_runf(&out, "cat %s/sat.err", test_tmpdir()), 0);
+        if (strstr(cases[i].want, "18446744073709551615"))
+            ASSERT_NOT_NULL(strstr(out, "flowhunt top: some sums reached 18446744073709551615"));
+        else
+            ASSERT_STR_EQ(out, "");
+        free(out);
+    }
+    return 0;
+}
+
 TEST_IMPL(analyzer_top_distinct)
 {
     tc_store_t s;
