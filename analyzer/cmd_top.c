@@ -111,8 +111,12 @@ typedef struct top_key {
     /* an address field aggregated by network (srcip/24): IPv4 and IPv6 prefix lengths; 0 for
      * the whole address */
     uint8_t plen4[TOP_MAX_FIELDS], plen6[TOP_MAX_FIELDS];
-    uint32_t len; /* bytes used */
-    uint32_t kw;  /* stored width: len rounded up to 8 */
+    /* A field a flow does not carry (no ports in an ICMP record, no AS sent) is absent, not 0
+     * (docs/FLOW_RECORD.md): the byte after the fields has bit i set when field i is absent,
+     * whose bytes are then zero, so an absent value is a key of its own, printed as flowhunt
+     * cat prints it ("-", an empty CSV cell, JSON null), never merged with a real 0 or ::. */
+    uint32_t len; /* bytes of the fields; the absent byte is at len */
+    uint32_t kw;  /* stored width: len + 1 rounded up to 8 */
     /* --distinct: in the key printed, the name of the count that follows the sums
      * ("distinct_dstip"), else "" */
     char distinct[64];
@@ -216,7 +220,7 @@ static int top_key_add(const char *opt, top_key_t *k, const char *name, int c, i
     k->width[k->n] = (uint32_t)flow_cols[c].width;
     k->len += (uint32_t)flow_cols[c].width;
     k->n++;
-    k->kw = (k->len + 7) & ~7u;
+    k->kw = (k->len + 1 + 7) & ~7u; /* the absent byte too */
     return 0;
 }
 
@@ -380,12 +384,13 @@ static int top_merge(top_worker_t *w, int n_workers)
     return 0;
 }
 
-/* --distinct: the merged entries of (K, D) keys, worker 0's partitions, folded into `out`, a
- * table keyed by K alone (kout) whose entries carry the sums of their (K, D) entries and,
- * after the sums, how many there were: the distinct D values among K's flows (SiLK rwuniq's
- * distinct:). Exact, as every pair is an entry already; a K's pairs are as many as -A K,D
- * prints. 0, or -1 out of memory. */
-static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t *out)
+/* --distinct: the merged entries of (K, D) keys (kscan), worker 0's partitions, folded into
+ * `out`, a table keyed by K alone (kout) whose entries carry the sums of their (K, D) entries
+ * and, after the sums, how many there were: the distinct D values among K's flows (SiLK
+ * rwuniq's distinct:; an absent D is one of them). Exact, as every pair is an entry already; a K's
+ * pairs are as many as -A K,D prints. 0, or -1 out of memory. */
+static int top_distinct(const top_worker_t *w, const top_key_t *kscan, const top_key_t *kout,
+                        top_tab_t *out)
 {
     if (top_tab_init(out, kout->kw, 1, kout->times) != 0)
         return -1;
@@ -395,6 +400,8 @@ static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t 
         for (uint32_t e = 0; e < t->n; e++) {
             memset(kb, 0, kout->kw);
             memcpy(kb, TOP_ENT(t, e), kout->len); /* K's fields come first */
+            /* and K's absent bits are the first of the scan key's */
+            kb[kout->len] = (uint8_t)(TOP_ENT(t, e)[kscan->len] & ((1u << kout->n) - 1));
             top_sum_t *sm = top_tab_get(out, kb, top_hash(kb, kout->kw));
             if (!sm)
                 return -1;
@@ -410,29 +417,31 @@ static int top_distinct(const top_worker_t *w, const top_key_t *kout, top_tab_t 
     return 0;
 }
 
-/* Adds the nonzero partial sums sums[0 .. n) to the table, entry i under its key: dict[i]
- * with a dictionary (i == n_dict: the zero address of rows without the column), else the
- * value i (a small key). Each key is probed once; TOP_CHUNK at a time, hashed first so that
- * the probes prefetch ahead as the row loop does. 0, or -1 out of memory. */
-static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n, const flow_addr_t *dict,
-                    uint32_t n_dict, unsigned plen4, unsigned plen6)
+/* Adds the nonzero partial sums sums[0 .. n_vals] of a one-field key of `len` bytes to the
+ * table, entry i under its key: dict[i] with a dictionary, else the value i (a small key);
+ * entry n_vals under the field absent (rows without the column). Each key is probed once;
+ * TOP_CHUNK at a time, hashed first so that the probes prefetch ahead as the row loop does.
+ * 0, or -1 out of memory. */
+static int top_fold(top_worker_t *w, const top_sum_t *sums, uint32_t n_vals,
+                    const flow_addr_t *dict, uint32_t len, unsigned plen4, unsigned plen6)
 {
-    const uint32_t kw = w->tab[0].kw;
+    const uint32_t kw = w->tab[0].kw, n = n_vals + 1;
     for (uint32_t i = 0; i < n;) {
         int m = 0;
         for (; i < n && m < TOP_CHUNK; i++) {
             if (!sums[i].flows)
                 continue;
             uint8_t *kp = w->keys + (size_t)m * kw;
-            if (!dict) {
+            memset(kp, 0, kw);
+            if (i == n_vals) {
+                kp[len] = 1; /* the absent bit of the one field */
+            } else if (!dict) {
                 uint64_t v = i; /* little-endian host: the key's bytes, as top_batch copies them */
-                memcpy(kp, &v, 8);
-            } else if (i < n_dict) {
+                memcpy(kp, &v, len);
+            } else {
                 memcpy(kp, &dict[i], 16);
                 if (plen4) /* several codes may fall in one network: the probe adds them up */
                     top_mask_addr(kp, plen4, plen6);
-            } else {
-                memset(kp, 0, 16);
             }
             w->hashes[m] = top_hash(kp, kw);
             w->adds[m++] = sums[i];
@@ -505,7 +514,7 @@ static int top_batch_codes(top_worker_t *w, const seg_codes_t *cd, const uint32_
             top_sum_row(&cs[pres && !pres[r] ? nd - 1 : code[r]], pk[r], by[r], sa ? sa[r] : 1);
         }
     }
-    if (top_fold(w, cs, nd, cd->dict, cd->n_dict, plen4, plen6) != 0) {
+    if (top_fold(w, cs, cd->n_dict, cd->dict, 16, plen4, plen6) != 0) {
         w->nomem = 1;
         return -SEG_E_NOMEM;
     }
@@ -588,43 +597,41 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
     if (w->small) {
         /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end);
          * not with --times, whose first and last are the table's */
-        const uint8_t *v8 = b->vals[key->col[0]];
+        const uint8_t *v8 = b->vals[key->col[0]], *pr = b->present[key->col[0]];
         const uint16_t *v16 = b->vals[key->col[0]];
+        const uint32_t absent = 1u << (8 * key->width[0]); /* the slot after every value */
         for (int j = 0; j < k; j++) {
             uint32_t r = w->rows[j];
-            top_sum_row(&w->small[key->width[0] == 1 ? v8[r] : v16[r]], pk[r], by[r],
-                        sa ? sa[r] : 1);
+            uint32_t v = pr && !pr[r] ? absent : key->width[0] == 1 ? v8[r] : v16[r];
+            top_sum_row(&w->small[v], pk[r], by[r], sa ? sa[r] : 1);
         }
         return 0;
     }
-    /* A key that is one whole-word column (an address) is hashed and compared where it lies;
-     * others are assembled in w->keys. */
-    const uint8_t *col0 = b->vals[key->col[0]];
-    const int in_place = key->n == 1 && key->width[0] == kw && !key->plen4[0];
+    /* Keys are assembled in w->keys: the fields, then the absent byte (top_key_t.len). */
     /* TOP_CHUNK rows at a time: keys and hashes first, field by field (a tight copy loop per
      * column), so the probe loop can prefetch slots ahead; a chunk's keys and hashes stay in
      * L1, where a whole group's were a megabyte written and read back beside the table. */
     for (int base = 0; base < k; base += TOP_CHUNK) {
         const int m = k - base < TOP_CHUNK ? k - base : TOP_CHUNK;
         const uint32_t *rows = w->rows + base;
-        if (in_place) {
+        memset(w->keys, 0, (size_t)m * kw);
+        for (int i = 0; i < key->n; i++) {
+            const uint32_t wid = key->width[i], off = key->off[i];
+            const uint8_t *col = b->vals[key->col[i]], *pr = b->present[key->col[i]];
+            uint8_t *dst = w->keys + off;
             for (int j = 0; j < m; j++)
-                w->hashes[j] = top_hash(col0 + (size_t)rows[j] * kw, kw);
-        } else {
-            memset(w->keys, 0, (size_t)m * kw);
-            for (int i = 0; i < key->n; i++) {
-                const uint32_t wid = key->width[i], off = key->off[i];
-                const uint8_t *col = b->vals[key->col[i]];
-                uint8_t *dst = w->keys + off;
+                memcpy(dst + (size_t)j * kw, col + (size_t)rows[j] * wid, wid);
+            if (key->plen4[i])
                 for (int j = 0; j < m; j++)
-                    memcpy(dst + (size_t)j * kw, col + (size_t)rows[j] * wid, wid);
-                if (key->plen4[i])
-                    for (int j = 0; j < m; j++)
-                        top_mask_addr(dst + (size_t)j * kw, key->plen4[i], key->plen6[i]);
-            }
-            for (int j = 0; j < m; j++)
-                w->hashes[j] = top_hash(w->keys + (size_t)j * kw, kw);
+                    top_mask_addr(dst + (size_t)j * kw, key->plen4[i], key->plen6[i]);
+            for (int j = 0; pr && j < m; j++)
+                if (!pr[rows[j]]) {
+                    memset(dst + (size_t)j * kw, 0, wid);
+                    w->keys[(size_t)j * kw + key->len] |= (uint8_t)(1u << i);
+                }
         }
+        for (int j = 0; j < m; j++)
+            w->hashes[j] = top_hash(w->keys + (size_t)j * kw, kw);
         for (int j = 0; j < m; j++) {
             if (j + 2 * TOP_AHEAD < m)
                 top_tab_prefetch_slot(top_part(w, w->hashes[j + 2 * TOP_AHEAD]),
@@ -633,7 +640,7 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
                 top_tab_prefetch_entry(top_part(w, w->hashes[j + TOP_AHEAD]),
                                        w->hashes[j + TOP_AHEAD]);
             uint32_t r = rows[j];
-            const uint8_t *kp = in_place ? col0 + (size_t)r * kw : w->keys + (size_t)j * kw;
+            const uint8_t *kp = w->keys + (size_t)j * kw;
             top_sum_t *s = top_tab_get(top_part(w, w->hashes[j]), kp, w->hashes[j]);
             if (!s) {
                 w->nomem = 1;
@@ -681,9 +688,19 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
 
 typedef enum top_fmt { TOP_TEXT, TOP_CSV, TOP_JSON } top_fmt_t;
 
-static size_t top_field_text(char *out, const top_key_t *key, int i, const uint8_t *kb)
+/* Whether field i of key kb is absent (top_key_t.len). */
+static int top_absent(const top_key_t *key, int i, const uint8_t *kb)
+{
+    return (kb[key->len] >> i) & 1;
+}
+
+/* Field i of key kb as text into out: its length, or -1 when absent (text "-", CSV empty, JSON
+ * null, as flowhunt cat prints an absent field). */
+static int top_field_text(char *out, const top_key_t *key, int i, const uint8_t *kb)
 {
     int col = key->col[i];
+    if (top_absent(key, i, kb))
+        return -1;
     if (flow_cols[col].type == FLOW_T_ADDR) {
         flow_addr_t a;
         memcpy(&a, kb + key->off[i], 16);
@@ -691,11 +708,11 @@ static size_t top_field_text(char *out, const top_key_t *key, int i, const uint8
         if (key->plen4[i]) /* a network: its prefix length, as CIDR */
             l += (size_t)sprintf(out + l, "/%u",
                                  flow_addr_is_v4(&a) ? key->plen4[i] : key->plen6[i]);
-        return l;
+        return (int)l;
     }
     uint64_t v = 0;
     memcpy(&v, kb + key->off[i], key->width[i]); /* little-endian host: the value */
-    return flow_print_u64(out, v);
+    return (int)flow_print_u64(out, v);
 }
 
 /* Appends `s` (len bytes) padded to `width`, on the left (right-aligned) or the right. */
@@ -802,7 +819,7 @@ static int top_x_text(char *out, const top_ctxcols_t *x, const top_key_t *key, i
     flow_addr_t a;
     hunt_geo_t g;
     memcpy(&a, ent + key->off[i], 16);
-    if (!en_lookup(x->en, &a, &g))
+    if (top_absent(key, i, ent) || !en_lookup(x->en, &a, &g))
         return -1;
     return en_cell(out, &g, k,
                    fmt == TOP_JSON  ? EN_OUT_JSON
@@ -837,7 +854,7 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
             char xname[64];
             int quoted = 0;
             if (c < 0) {
-                l = (int)top_field_text(cell, key, i, ent);
+                l = top_field_text(cell, key, i, ent);
                 quoted = flow_cols[key->col[i]].type == FLOW_T_ADDR;
             } else {
                 l = top_x_text(cell, x, key, i, ent, xs[c], fmt);
@@ -936,9 +953,9 @@ static void *top_out_run(void *arg)
             int ci = 0;
             for (int f = 0; f < nf; f++) {
                 int xs[TOP_X_N], nx = top_x_of(o->x, key, f, xs);
-                size_t l = top_field_text(cell, key, f, order[i]);
-                if (l > wid[ci])
-                    wid[ci] = l;
+                int l = top_field_text(cell, key, f, order[i]);
+                if (l > 0 && (size_t)l > wid[ci])
+                    wid[ci] = (size_t)l;
                 ci++;
                 for (int c = 0; c < nx; c++, ci++) {
                     int xl = top_x_text(cell, o->x, key, f, order[i], xs[c], TOP_TEXT);
@@ -1104,13 +1121,17 @@ static void top_usage(FILE *f)
             "                  of either end: ip port as (nfdump -s ip): a flow counts\n"
             "                  under its source's and its destination's (e.g. ip/24 or\n"
             "                  ip,port, each end's address and port; twice where both\n"
-            "                  ends have the same), so flows add up to twice the total\n"
+            "                  ends have the same), so flows add up to twice the total;\n"
+            "                  a field a flow does not carry (a port or an AS the exporter\n"
+            "                  did not send) is a key of its own, printed as cat prints it:\n"
+            "                  -, an empty CSV cell, JSON null (never as 0 or ::)\n"
             "  --distinct D    also count the distinct values of fields D (of one end) among\n"
             "                  each key's flows, in a column distinct_D (SiLK rwuniq\n"
             "                  distinct:): fan-out is --by srcip --distinct dstip, a\n"
             "                  vertical scan --by srcip,dstip --distinct dstport, a\n"
             "                  destination's spread --by dstip --distinct srcip/24, the\n"
-            "                  hosts seen in each /24 --by dstip/24 --distinct dstip\n"
+            "                  hosts seen in each /24 --by dstip/24 --distinct dstip;\n"
+            "                  an absent value counts as one\n"
             "  --times         also each key's first and last time seen (first_seen,\n"
             "                  last_seen: the earliest and latest time of its flows)\n"
             "  --order X       rank by flows (default), bytes, packets, (with --distinct)\n"
@@ -1298,7 +1319,7 @@ int cmd_top(int argc, char **argv)
         c.w[i].hashes = malloc(TOP_CHUNK * sizeof *c.w[i].hashes);
         c.w[i].adds = malloc(TOP_CHUNK * sizeof *c.w[i].adds);
         if (c.key.n == 1 && c.key.width[0] <= 2 && !c.times &&
-            !(c.w[i].small = calloc((size_t)1 << (8 * c.key.width[0]), sizeof(top_sum_t))))
+            !(c.w[i].small = calloc(((size_t)1 << (8 * c.key.width[0])) + 1, sizeof(top_sum_t))))
             c.w[i].nomem = 1;
         /* as many partitions as workers, so that as many threads merge them */
         c.w[i].n_parts = c.n_workers < TOP_MAX_PARTS ? c.n_workers : TOP_MAX_PARTS;
@@ -1336,7 +1357,7 @@ int cmd_top(int argc, char **argv)
     /* a small key's sums into each worker's table, then every worker's table into the first */
     for (int i = 0; i < c.n_workers && status == CMD_OK; i++)
         if (c.w[i].small &&
-            top_fold(&c.w[i], c.w[i].small, 1u << (8 * c.key.width[0]), NULL, 0, 0, 0)) {
+            top_fold(&c.w[i], c.w[i].small, 1u << (8 * c.key.width[0]), NULL, c.key.len, 0, 0)) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         }
@@ -1349,7 +1370,7 @@ int cmd_top(int argc, char **argv)
     top_set_t set = {c.w[0].tab, c.w[0].n_parts, c.key.kw, 0, cmp};
     top_tab_t dtab = {0};
     if (status == CMD_OK && distinct) {
-        if (top_distinct(&c.w[0], &kout, &dtab) != 0) {
+        if (top_distinct(&c.w[0], &c.key, &kout, &dtab) != 0) {
             fprintf(stderr, "flowhunt top: out of memory\n");
             status = CMD_USAGE;
         }

@@ -131,7 +131,7 @@ typedef struct top_item {
 
 /* A tie's key as big-endian words, gathered once: comparing them touches no entry. */
 typedef struct top_tie {
-    uint64_t k[5]; /* --by keys are at most 40 bytes */
+    uint64_t k[6]; /* --by keys are at most 40 bytes, and their absent byte (cmd_top.c) */
     const uint8_t *ent;
 } top_tie_t;
 

@@ -6,7 +6,8 @@
  * array, and a hit touches one slot and one entry. The probe (top_tab_get), the hash and the
  * prefetches are inline: cmd_top.c calls them for every row it sums. A Judy array (JudyHS)
  * would do the same job through a pointer chase per byte of key; keys here are fixed width
- * and short (at most 40 bytes), where one hash and one probe usually decide.
+ * and short (at most 48 bytes: 40 of fields and a byte of absent ones), where one hash and one
+ * probe usually decide.
  */
 #ifndef FH_TOP_TAB_H
 #define FH_TOP_TAB_H
@@ -118,7 +119,7 @@ static inline uint64_t top_hash(const uint8_t *key, uint32_t kw)
     return h ^ (h >> 29);
 }
 
-/* Keys are whole words: comparing them inline beats a call to memcmp for 8 to 40 bytes. */
+/* Keys are whole words: comparing them inline beats a call to memcmp for 8 to 48 bytes. */
 static inline int top_key_eq(const uint8_t *a, const uint8_t *b, uint32_t kw)
 {
     uint64_t diff = 0;

@@ -1287,6 +1287,29 @@ static flow_rec_t tc_rec_counters(int src, uint64_t packets, uint64_t bytes, uin
     return r;
 }
 
+/* `flowhunt top DIR ARGS -n 0` (CSV unless ARGS give a format) prints `want` and exits 0;
+ * returns what it said on stderr. */
+typedef struct tc_top_case {
+    const char *args, *want;
+} tc_top_case_t;
+
+static char *tc_top_case(const char *dir, const tc_top_case_t *tc)
+{
+    char *out, err[600];
+    snprintf(err, sizeof err, "%s/top_case.err", test_tmpdir());
+    ASSERT_EQ(test_runf(&out, "%s top %s %s -n 0 %s 2>%s", test_bin("flowhunt"), dir, tc->args,
+                        strstr(tc->args, "--format") ? "" : "--format csv", err),
+              0);
+    if (strcmp(out, tc->want) != 0)
+        fprintf(stderr, "top %s:\n%s", tc->args, out);
+    ASSERT_STR_EQ(out, tc->want);
+    free(out);
+    size_t len;
+    char *said = (char *)test_read_file(err, &len);
+    ASSERT_NOT_NULL(said);
+    return said;
+}
+
 /* Sums past 2^64-1 wrapped: two flows of 2^63 bytes summed to 0 (and 2^63 + 2^63+1 to 1), a
  * flow of 2^40 bytes sampled 1 in 2^24 counted 0 bytes; top printed the small number as the
  * total. They stop at 18446744073709551615 now, and top says so; --raw is as exported. Every
@@ -1301,42 +1324,106 @@ TEST_IMPL(analyzer_top_sums_saturate)
                          tc_rec_counters(3, 2, 100, 1)};
     char dir[600];
     tc_store_recs(dir, sizeof dir, "saturate", recs, 5);
-    const char *fh = test_bin("flowhunt");
-    static const struct {
-        const char *args, *want;
-    } cases[] = {
-        {"--by srcip", "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
-                       "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
-        {"--by srcip 'src net 10.0.0.0/8'",
-         "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
+    static const tc_top_case_t cases[] = {
+        {"--by srcip",
+         "srcip,flows,packets,bytes\n10.0.0.1,2,18446744073709551615,18446744073709551615\n"
          "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
-        {"--by srcip,dstport", "10.0.0.1,80,2,18446744073709551615,18446744073709551615\n"
+        {"--by srcip 'src net 10.0.0.0/8'",
+         "srcip,flows,packets,bytes\n10.0.0.1,2,18446744073709551615,18446744073709551615\n"
+         "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
+        {"--by srcip,dstport", "srcip,dstport,flows,packets,bytes\n10.0.0.1,80,2,"
+                               "18446744073709551615,18446744073709551615\n"
                                "10.0.0.2,80,2,33554432,18446744073709551615\n"
                                "10.0.0.3,80,1,2,100\n"},
-        {"--by dstport", "80,5,18446744073709551615,18446744073709551615\n"},
-        {"--by dstip --distinct srcip", "10.0.1.1,5,18446744073709551615,18446744073709551615,3\n"},
-        {"--by srcip --raw", "10.0.0.1,2,18446744073709551615,18446744073709551615\n"
-                             "10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
-        {"--by srcip --raw 'src host 10.0.0.2 or src host 10.0.0.3'",
+        {"--by dstport",
+         "dstport,flows,packets,bytes\n80,5,18446744073709551615,18446744073709551615\n"},
+        {"--by dstip --distinct srcip", "dstip,flows,packets,bytes,distinct_srcip\n10.0.1.1,5,"
+                                        "18446744073709551615,18446744073709551615,3\n"},
+        {"--by srcip --raw",
+         "srcip,flows,packets,bytes\n10.0.0.1,2,18446744073709551615,18446744073709551615\n"
          "10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
+        {"--by srcip --raw 'src host 10.0.0.2 or src host 10.0.0.3'",
+         "srcip,flows,packets,bytes\n10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *out;
-        ASSERT_EQ(test_runf(&out, "%s top %s %s --format csv -n 0 2>%s/sat.err | sed 1d", fh, dir,
-                            cases[i].args, test_tmpdir()),
-                  0);
-        if (strcmp(out, cases[i].want) != 0)
-            fprintf(stderr, "top %s:\n%s", cases[i].args, out);
-        ASSERT_STR_EQ(out, cases[i].want);
-        free(out);
+        char *said = tc_top_case(dir, &cases[i]);
         /* said on stderr when a printed sum is at the limit, and only then */
-        ASSERT_EQ(test_runf(&out, "cat %s/sat.err", test_tmpdir()), 0);
         if (strstr(cases[i].want, "18446744073709551615"))
-            ASSERT_NOT_NULL(strstr(out, "flowhunt top: some sums reached 18446744073709551615"));
+            ASSERT_NOT_NULL(strstr(said, "flowhunt top: some sums reached 18446744073709551615"));
         else
-            ASSERT_STR_EQ(out, "");
-        free(out);
+            ASSERT_STR_EQ(said, "");
+        free(said);
     }
+    return 0;
+}
+
+/* A field a flow does not carry was keyed as 0 or ::, the same key as a real 0 or ::, and
+ * printed as if it were one: ICMP flows without ports summed under source port 0 with flows
+ * of port 0, flows without an AS (nfdump CSV's 0) under AS 0. Absent is a key of its own,
+ * printed as cat prints it ("-", an empty CSV cell, JSON null), on every path: a small key
+ * (ports, proto), dictionary codes (srcip), rows (srcas, --times), either end, --distinct. */
+TEST_IMPL(analyzer_top_absent_is_not_zero)
+{
+    flow_rec_t recs[6];
+    flow_addr_t a;
+    for (int i = 0; i < 6; i++) {
+        flow_rec_t *r = &recs[i];
+        flow_rec_clear(r);
+        FLOW_SET(r, time_start, 1709251200000ull + (uint64_t)i * 1000);
+        FLOW_SET(r, time_end, 1709251200000ull + (uint64_t)i * 1000 + 500);
+        FLOW_SET(r, packets, 1);
+        FLOW_SET(r, bytes, 100);
+        FLOW_SET(r, sampling, 1);
+        if (i < 3) { /* ICMP from 10.0.0.1: no ports, no AS, no next hop */
+            flow_addr_from_v4(&a, 0x0a000001u);
+            FLOW_SET(r, src_addr, a);
+            FLOW_SET(r, proto, 1);
+        } else if (i < 5) { /* from ::, ports 0, AS 0, next hop :: */
+            memset(&a, 0, sizeof a);
+            FLOW_SET(r, src_addr, a);
+            FLOW_SET(r, next_hop, a);
+            FLOW_SET(r, proto, 6);
+            FLOW_SET(r, src_port, 0);
+            FLOW_SET(r, dst_port, 0);
+            FLOW_SET(r, src_as, 0);
+        } else { /* no source address, no protocol */
+            FLOW_SET(r, src_port, 1);
+            FLOW_SET(r, dst_port, 80);
+            FLOW_SET(r, src_as, 65000);
+        }
+    }
+    char dir[600];
+    tc_store_recs(dir, sizeof dir, "absent", recs, 6);
+    static const tc_top_case_t cases[] = {
+        {"--by srcport", "srcport,flows,packets,bytes\n,3,3,300\n0,2,2,200\n1,1,1,100\n"},
+        {"--by proto", "proto,flows,packets,bytes\n1,3,3,300\n6,2,2,200\n,1,1,100\n"},
+        {"--by srcas", "srcas,flows,packets,bytes\n,3,3,300\n0,2,2,200\n65000,1,1,100\n"},
+        {"--by nexthop", "nexthop,flows,packets,bytes\n,4,4,400\n::,2,2,200\n"},
+        {"--by srcip", "srcip,flows,packets,bytes\n10.0.0.1,3,3,300\n::,2,2,200\n,1,1,100\n"},
+        {"--by srcip 'src net 10.0.0.0/8 or not src net 10.0.0.0/8'",
+         "srcip,flows,packets,bytes\n10.0.0.1,3,3,300\n::,2,2,200\n,1,1,100\n"},
+        {"--by srcip/24 --times",
+         "srcip,flows,packets,bytes,first_seen,last_seen\n"
+         "10.0.0.0/24,3,3,300,2024-03-01T00:00:00.000Z,2024-03-01T00:00:02.500Z\n"
+         "::/64,2,2,200,2024-03-01T00:00:03.000Z,2024-03-01T00:00:04.500Z\n"
+         ",1,1,100,2024-03-01T00:00:05.000Z,2024-03-01T00:00:05.500Z\n"},
+        {"--by port", "port,flows,packets,bytes\n,6,6,600\n0,4,4,400\n1,1,1,100\n80,1,1,100\n"},
+        {"--by srcport,srcas", "srcport,srcas,flows,packets,bytes\n,,3,3,300\n0,0,2,2,200\n"
+                               "1,65000,1,1,100\n"},
+        {"--by nexthop --distinct srcip",
+         "nexthop,flows,packets,bytes,distinct_srcip\n,4,4,400,2\n::,2,2,200,1\n"},
+        {"--by srcip --distinct srcport --format json",
+         "{\"srcip\":\"10.0.0.1\",\"flows\":3,\"packets\":3,\"bytes\":300,"
+         "\"distinct_srcport\":1}\n"
+         "{\"srcip\":\"::\",\"flows\":2,\"packets\":2,\"bytes\":200,\"distinct_srcport\":1}\n"
+         "{\"srcip\":null,\"flows\":1,\"packets\":1,\"bytes\":100,\"distinct_srcport\":1}\n"},
+        {"--by dstport,nexthop --format text", "dstport  nexthop  flows  packets  bytes\n"
+                                               "-        -            3        3    300\n"
+                                               "0        ::           2        2    200\n"
+                                               "80       -            1        1    100\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        free(tc_top_case(dir, &cases[i]));
     return 0;
 }
 
