@@ -128,6 +128,11 @@ void cmd_par_each(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, int thre
 /* Prints a reader error as "PROG: PATH: offset N: name: message". */
 void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *where);
 
+/* A reader's warning on stderr that it left out `n` dangling links (seg_path_dangling), the
+ * first `path`, of data directory `dir`: its answer lacks their flows, which it would otherwise
+ * not say. Nothing when n is 0. The exit status stays what it is: the rest was read. */
+void cmd_warn_dangling(const char *prog, const char *dir, const char *path, uint64_t n);
+
 /* Progress on stderr, only when stderr is a terminal (and, for commands whose results go to
  * stdout, stdout is not: the two would mix on one screen). Updates are rate limited, so any
  * thread may call cmd_progress_tick cheaply and often. */

@@ -90,6 +90,8 @@ typedef struct cat_ctx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next_seg;     /* next segment to open */
+    uint64_t n_dangling; /* paths skipped as dangling links (seg_path_dangling) */
+    int first_dangling;  /* the first of them, when there is one */
     cat_seg_t *cur;   /* the segment whose groups are being handed out, or NULL */
     uint32_t cur_group, cur_groups;
     uint64_t next_seq;                  /* number of the next item claimed */
@@ -531,8 +533,13 @@ static int cat_claim(cat_ctx_t *c, int me, cat_item_t *it)
         memset(&where, 0, sizeof where);
         seg_file_t *f;
         int rc = seg_open(c->paths[c->next_seg++], &f, &where);
-        if (seg_open_gone(rc, &where))
-            continue; /* removed since the listing (expire runs beside readers) */
+        if (seg_open_gone(rc, &where)) {
+            /* removed since the listing (expire runs beside readers), or a dangling link:
+             * said at the end */
+            if (seg_path_dangling(c->paths[c->next_seg - 1]) && !c->n_dangling++)
+                c->first_dangling = c->next_seg - 1;
+            continue;
+        }
         cat_seg_t *s = rc == 0 ? calloc(1, sizeof *s) : NULL;
         if (!s) {
             if (rc == 0) {
@@ -947,6 +954,8 @@ int cmd_cat(int argc, char **argv)
                 "skipped by time or zone maps; %d segments\n",
                 (unsigned long long)c.printed, (unsigned long long)c.rows_scanned,
                 (unsigned long long)c.groups_skipped, (unsigned long long)c.groups, c.n_paths);
+    if (c.n_dangling)
+        cmd_warn_dangling("flowhunt cat", dir, c.paths[c.first_dangling], c.n_dangling);
     if (c.err) {
         cmd_print_where(stderr, "flowhunt cat", c.err, &c.where);
         fprintf(stderr,

@@ -355,6 +355,7 @@ int cmd_count(int argc, char **argv)
     int rc = seg_scan_flags(dir, c.from, c.to, c.n_workers, SEG_SCAN_GROUPS, cnt_want, cnt_batch,
                             &c, &stats, &where);
     cmd_progress_done(&c.progress);
+    cmd_warn_dangling("flowhunt count", dir, stats.dangling_path, stats.dangling);
     int status = CMD_OK;
     if (rc < 0) {
         for (int i = 0; i < c.n_workers && !where.path[0]; i++)

@@ -152,12 +152,17 @@ int cmd_exporters(int argc, char **argv)
     size_t n_rows = 0, cap = 0;
     int status = CMD_OK;
     int n_read = 0, n_rebuilt = 0; /* segments of the window; of them, rebuilt by recovery */
+    int n_dangling = 0, first_dangling = -1; /* skipped as dangling links (seg_path_dangling) */
     for (int i = 0; i < n; i++) {
         seg_file_t *f;
         seg_where_t where;
         int rc = seg_open(paths[i], &f, &where);
-        if (seg_open_gone(rc, &where))
-            continue; /* removed since the listing (expire runs beside readers) */
+        if (seg_open_gone(rc, &where)) {
+            /* removed since the listing (expire runs beside readers), or a dangling link */
+            if (seg_path_dangling(paths[i]) && !n_dangling++)
+                first_dangling = i;
+            continue;
+        }
         if (rc != 0) {
             cmd_print_where(stderr, "flowhunt exporters", rc, &where);
             status = CMD_PROBLEMS;
@@ -221,6 +226,8 @@ int cmd_exporters(int argc, char **argv)
         }
         seg_close(f);
     }
+    if (n_dangling)
+        cmd_warn_dangling("flowhunt exporters", dir, paths[first_dangling], (uint64_t)n_dangling);
     seg_dir_list_free(paths, n);
     if (n_rows > 1)
         qsort(rows, n_rows, sizeof *rows, exps_cmp);

@@ -1342,6 +1342,7 @@ int cmd_top(int argc, char **argv)
                    : seg_scan_flags(dir, from, to, c.n_workers, SEG_SCAN_GROUPS, top_want,
                                     top_batch, &c, &stats, &where);
     cmd_progress_done(&c.progress);
+    cmd_warn_dangling("flowhunt top", dir, stats.dangling_path, stats.dangling);
     if (rc < 0) {
         /* a callback's error carries its place in that worker's where */
         for (int i = 0; i < c.n_workers && !where.path[0]; i++)

@@ -124,6 +124,21 @@ void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *w
     fputc('\n', out);
 }
 
+void cmd_warn_dangling(const char *prog, const char *dir, const char *path, uint64_t n)
+{
+    if (!n)
+        return;
+    fprintf(stderr,
+            "%s: %s: dangling link: the segment it points to is not there (a disk not "
+            "mounted?); its flows are left out\n",
+            prog, path);
+    if (n > 1)
+        fprintf(stderr,
+                "%s: and %llu more dangling link%s, left out too; `flowhunt verify %s` "
+                "lists them\n",
+                prog, (unsigned long long)(n - 1), n > 2 ? "s" : "", dir);
+}
+
 void cmd_progress_init(cmd_progress_t *p, int results_on_stdout)
 {
     p->on = isatty(2) && !(results_on_stdout && isatty(1));

@@ -286,14 +286,13 @@ int cmd_verify(int argc, char **argv)
     for (int i = 0; i < c.n; i++) {
         /* listed, then removed by `flowhunt expire` before it was opened: not damage. A name
          * still there whose file is not (a symbolic link to a segment moved to a disk that is
-         * not mounted) was not removed: its flows are unreadable, and readers pass over it as
-         * over an expired one, so saying so is verify's job. */
-        struct stat lst;
+         * not mounted) was not removed: its flows are unreadable, readers leave them out with
+         * a warning, and to verify it is a problem. */
         if (S_ISDIR(st.st_mode) && seg_open_gone(c.res[i].rc, &c.res[i].where)) {
-            if (lstat(c.paths[i], &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            if (seg_path_dangling(c.paths[i])) {
                 bad++;
                 printf("%s: dangling link: the segment it points to is not there (a disk not "
-                       "mounted?); readers skip its flows\n",
+                       "mounted?); readers leave its flows out, with a warning\n",
                        c.paths[i]);
             } else {
                 gone++;

@@ -744,7 +744,8 @@ uint64_t hunt_resolver_in_practice(const hunt_ctx_t *ctx, const flow_addr_t *a);
 /* Deletes the files of DIR/hunt/cache (hunt_unit.c) of hours that end before before_ms, and
  * temporary ones a killed hunt left more than a day ago; returns how many. */
 int hu_expire(const char *dir, uint64_t before_ms);
-/* Scans only the window's extent: the newest flow end and oldest start (0/0 when empty). */
+/* Scans only the window's extent: the newest flow end and oldest start (0/0 when empty); warns
+ * of the dangling links among its segments (cmd_warn_dangling). */
 int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,
               uint64_t *last);
 

@@ -1654,12 +1654,12 @@ static int hp_extent_want(void *arg, const seg_file_t *f, uint32_t g)
 }
 
 static int hp_extent_rows(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers,
-                          hp_extent_arg_t *e, seg_where_t *where)
+                          hp_extent_arg_t *e, seg_scan_stats_t *stats, seg_where_t *where)
 {
     memset(e, 0, sizeof *e);
     e->from_ms = from_ms;
     e->to_ms = to_ms;
-    return seg_scan(dir, from_ms, to_ms, workers, hp_extent_want, NULL, e, NULL, where);
+    return seg_scan(dir, from_ms, to_ms, workers, hp_extent_want, NULL, e, stats, where);
 }
 
 int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, uint64_t *first,
@@ -1668,11 +1668,15 @@ int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, ui
     hp_extent_arg_t e;
     seg_where_t where;
     memset(&where, 0, sizeof where);
-    int rc = hp_extent_rows(dir, from_ms, to_ms, workers, &e, &where);
+    /* the run's first look at every segment of the window: where it warns of dangling links,
+     * once (the passes after it skip them as seg_scan does) */
+    seg_scan_stats_t ss;
+    int rc = hp_extent_rows(dir, from_ms, to_ms, workers, &e, &ss, &where);
     if (rc < 0) {
         cmd_print_where(stderr, "flowhunt hunt", rc, &where);
         return -1;
     }
+    cmd_warn_dangling("flowhunt hunt", dir, ss.dangling_path, ss.dangling);
     *first = e.rows ? e.first : 0;
     *last = e.rows ? e.last : 0;
     return 0;
@@ -1691,7 +1695,7 @@ int hp_run(hp_state_t *p, hp_run_t *r, hp_stats_t *st)
     seg_where_t where;
     memset(&where, 0, sizeof where);
     hp_extent_arg_t e;
-    int rc = hp_extent_rows(r->dir, r->from_ms, r->to_ms, workers, &e, &where);
+    int rc = hp_extent_rows(r->dir, r->from_ms, r->to_ms, workers, &e, NULL, &where);
     if (rc < 0) {
         cmd_print_where(stderr, r->prog, rc, &where);
         return -1;

@@ -149,6 +149,10 @@ int seg_open(const char *path, seg_file_t **out, seg_where_t *where);
  * had not been listed. Nothing vanishes mid-read: an open segment is mapped or read whole, and
  * its inode outlives a removal until it is closed. */
 int seg_open_gone(int rc, const seg_where_t *where);
+/* Whether a listed path seg_open_gone skipped is a name still there: a symbolic link to no
+ * file (a segment moved to a disk that is not mounted), not a segment removed since the
+ * listing. Its flows are unreadable, so readers skip it with a warning and verify reports it. */
+int seg_path_dangling(const char *path);
 /* The same from memory (a fuzzer's input, a test's guard-page copy): `data` is borrowed and
  * must outlive the file; `name` is used in *where. */
 int seg_open_mem(const void *data, size_t len, const char *name, seg_file_t **out,
@@ -295,6 +299,10 @@ typedef int (*seg_want_fn)(void *arg, const seg_file_t *f, uint32_t g);
 typedef int (*seg_batch_fn)(void *arg, int worker, seg_batch_t *b);
 typedef struct seg_scan_stats {
     uint64_t segments, groups, groups_skipped, rows;
+    /* listed names that were dangling links (seg_path_dangling), skipped; the first of them in
+     * the listing's order ("" when none), for the caller to warn of */
+    uint64_t dangling;
+    char dangling_path[4096];
 } seg_scan_stats_t;
 int seg_scan(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_workers, seg_want_fn want,
              seg_batch_fn batch, void *arg, seg_scan_stats_t *stats, seg_where_t *where);

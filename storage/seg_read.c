@@ -1844,6 +1844,12 @@ int seg_open_gone(int rc, const seg_where_t *where)
     return rc == -SEG_E_IO && where && where->offset == 0 && where->sys_errno == ENOENT;
 }
 
+int seg_path_dangling(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
 int seg_verify(const char *path, seg_where_t *where)
 {
     seg_file_t *f;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +47,11 @@ typedef struct seg_scan_ctx {
     void *arg;
     atomic_int next; /* index of the next path to take */
     atomic_int stop;
-    pthread_mutex_t mu; /* guards rc and where */
+    pthread_mutex_t mu; /* guards rc, where and the dangling links' */
     int rc;
     seg_where_t where;
+    uint64_t n_dangling;
+    int first_dangling; /* the lowest index of a dangling link's path; -1 none */
     seg_scan_stats_t stats[SEG_SCAN_MAX_WORKERS];
 } seg_scan_ctx_t;
 
@@ -67,6 +70,19 @@ static void seg_scan_error(seg_scan_ctx_t *c, int rc, const seg_where_t *where)
     }
     pthread_mutex_unlock(&c->mu);
     atomic_store(&c->stop, 1);
+}
+
+/* Path i, listed and then not found at its open: skipped, and noted when it is a dangling
+ * link (seg_path_dangling), not a segment removed since the listing. */
+static void seg_scan_gone(seg_scan_ctx_t *c, int i)
+{
+    if (!seg_path_dangling(c->paths[i]))
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->n_dangling++;
+    if (c->first_dangling < 0 || i < c->first_dangling)
+        c->first_dangling = i;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* One row group of an open segment: skipped by its time range or want(), else handed to the
@@ -118,8 +134,10 @@ static void *seg_scan_run(void *arg)
         int rc = seg_open(c->paths[i], &f, &where);
         if (rc < 0) {
             /* Removed since the listing (expire runs beside hunts): not an error. */
-            if (seg_open_gone(rc, &where))
+            if (seg_open_gone(rc, &where)) {
+                seg_scan_gone(c, i);
                 continue;
+            }
             seg_scan_error(c, rc, &where);
             break;
         }
@@ -149,6 +167,7 @@ static int seg_scan_take(seg_scan_ctx_t *c, int worker, int *fi, uint32_t *g)
                 sf->f = NULL;
                 /* Removed since the listing (expire runs beside hunts): not an error. */
                 if (seg_open_gone(rc, &where)) {
+                    seg_scan_gone(c, c->cur_path);
                     rc = 0;
                     c->cur_path++;
                     continue;
@@ -244,6 +263,7 @@ int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_work
     c->arg = arg;
     atomic_init(&c->next, 0);
     atomic_init(&c->stop, 0);
+    c->first_dangling = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->take, NULL);
     void *(*run)(void *) = (flags & SEG_SCAN_GROUPS) ? seg_scan_run_groups : seg_scan_run;
@@ -271,6 +291,10 @@ int seg_scan_flags(const char *dir, uint64_t from_ms, uint64_t to_ms, int n_work
             stats->groups_skipped += c->stats[i].groups_skipped;
             stats->rows += c->stats[i].rows;
         }
+        stats->dangling = c->n_dangling;
+        if (c->first_dangling >= 0)
+            snprintf(stats->dangling_path, sizeof stats->dangling_path, "%s",
+                     c->paths[c->first_dangling]);
     }
     int rc = c->rc;
     if (rc < 0 && where)
