@@ -43,7 +43,9 @@
  *
  * Counters are corrected by the sampling rate (1 in N: packets and bytes times N) unless --raw;
  * the flow count is the number of records either way, as an exporter cannot say how many flows
- * it did not sample.
+ * it did not sample. Products and sums saturate at 2^64-1 (top_tab.h), which a warning names.
+ *
+ * A field a flow lacks is absent in the key, not 0 (top_key_t.len): a key of its own.
  */
 #include <errno.h>
 #include <getopt.h>
