@@ -32,6 +32,11 @@ typedef struct seg_scan_file {
     atomic_uint pending; /* groups handed out or still to hand out, not yet done */
 } seg_scan_file_t;
 
+/* A worker's part of seg_scan_stats_t: its counters, not the dangling link's path. */
+typedef struct seg_scan_counts {
+    uint64_t segments, groups, groups_skipped, rows;
+} seg_scan_counts_t;
+
 typedef struct seg_scan_ctx {
     char **paths;
     int n_paths;
@@ -52,7 +57,7 @@ typedef struct seg_scan_ctx {
     seg_where_t where;
     uint64_t n_dangling;
     int first_dangling; /* the lowest index of a dangling link's path; -1 none */
-    seg_scan_stats_t stats[SEG_SCAN_MAX_WORKERS];
+    seg_scan_counts_t stats[SEG_SCAN_MAX_WORKERS];
 } seg_scan_ctx_t;
 
 typedef struct seg_scan_worker {
@@ -89,7 +94,7 @@ static void seg_scan_gone(seg_scan_ctx_t *c, int i)
  * batch callback. 0, or < 0 with the error recorded (the scan stops). */
 static int seg_scan_group(seg_scan_ctx_t *c, int worker, seg_batch_t *b, seg_file_t *f, uint32_t g)
 {
-    seg_scan_stats_t *st = &c->stats[worker];
+    seg_scan_counts_t *st = &c->stats[worker];
     seg_group_info_t gi;
     seg_where_t where;
     seg_group(f, g, &gi);
@@ -122,7 +127,7 @@ static void *seg_scan_run(void *arg)
 {
     seg_scan_worker_t *wk = arg;
     seg_scan_ctx_t *c = wk->ctx;
-    seg_scan_stats_t *st = &c->stats[wk->id];
+    seg_scan_counts_t *st = &c->stats[wk->id];
     seg_batch_t b;
     seg_batch_init(&b);
     while (!atomic_load(&c->stop)) {
