@@ -470,8 +470,11 @@ static void daemon_on_signal(uv_signal_t *h, int signum)
 {
     daemon_t *d = h->data;
     if (signum == SIGHUP) {
-        if (log_reopen() != 0)
+        int rc = log_reopen();
+        if (rc < 0)
             log_msg(LOG_ERROR, "SIGHUP: cannot reopen the log: %s", strerror(errno));
+        else if (rc > 0) /* "log reopened" would have an operator look for a file */
+            log_msg(LOG_INFO, "SIGHUP: no log file to reopen (logging to stderr; see --log)");
         else
             log_msg(LOG_INFO, "SIGHUP: log reopened");
         return;

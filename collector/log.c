@@ -19,14 +19,15 @@ int log_open(const char *path)
     if (path)
         snprintf(log_path, sizeof log_path, "%s", path);
     pthread_mutex_unlock(&log_mu);
-    return log_reopen();
+    return log_reopen() < 0 ? -1 : 0;
 }
 
 int log_reopen(void)
 {
-    int rc = 0;
+    int rc = 1;
     pthread_mutex_lock(&log_mu);
     if (log_path[0]) {
+        rc = 0;
         FILE *f = fopen(log_path, "a");
         if (f) {
             if (log_file)

@@ -10,6 +10,8 @@ typedef enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO } log_level_t;
 
 /* NULL logs to stderr. 0 or -1 (errno) when the file cannot be opened. */
 int log_open(const char *path);
+/* Opens the log file again (after logrotate moved it): 0, -1 (errno) when it cannot be
+ * opened, 1 when the log is stderr and there is nothing to reopen. */
 int log_reopen(void);
 void log_close(void);
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

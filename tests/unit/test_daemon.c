@@ -284,6 +284,53 @@ TEST_IMPL(daemon_refused_leaves_state)
  * so the workers could not create their own DIR/state/NAME-wN and it exited 1 with "read,
  * write, sync or rename failed (errno is kept)" and no errno. Now everything is created as
  * the user; and when a writer cannot open, the message names the folder and the errno. */
+/* Waits (at most 5 s) until the file at path holds `want`; its text, malloc'd. */
+static char *td_wait_for(const char *path, const char *want)
+{
+    for (int i = 0; i < 500; i++) {
+        size_t len;
+        char *text = (char *)test_read_file(path, &len);
+        if (text && strstr(text, want))
+            return text;
+        free(text);
+        td_sleep_ms(10);
+    }
+    TEST_FAIL_AT("%s: no \"%s\" within 5 s", path, want);
+}
+
+TEST_IMPL(daemon_log_reopened)
+{
+    /* logrotate's way: the log is moved away, SIGHUP, and the daemon writes a new one */
+    td_daemon_t d;
+    td_init(&d, "logrot");
+    char logf[1200], moved[1300];
+    snprintf(logf, sizeof logf, "%s/d.log", d.dir);
+    snprintf(moved, sizeof moved, "%s.1", logf);
+    char extra[1300];
+    snprintf(extra, sizeof extra, "--log %s", logf);
+    td_start(&d, extra);
+    free(td_wait_for(logf, "listening"));
+    ASSERT_EQ(rename(logf, moved), 0);
+    ASSERT_EQ(kill(d.pid, SIGHUP), 0);
+    free(td_wait_for(logf, "SIGHUP: log reopened"));
+    ASSERT_EQ(td_stop(&d), 0);
+    char *old = td_wait_for(moved, "listening");
+    ASSERT_NULL(strstr(old, "SIGHUP")); /* the moved file got nothing after the signal */
+    free(old);
+
+    /* without --log there is no file: SIGHUP says so, not "log reopened" */
+    td_daemon_t e;
+    td_init(&e, "logstderr");
+    td_start(&e, "");
+    ASSERT_EQ(kill(e.pid, SIGHUP), 0);
+    char *err = td_wait_for(e.log, "SIGHUP: ");
+    ASSERT_NOT_NULL(strstr(err, "SIGHUP: no log file to reopen (logging to stderr; see --log)"));
+    ASSERT_NULL(strstr(err, "log reopened"));
+    free(err);
+    ASSERT_EQ(td_stop(&e), 0);
+    return 0;
+}
+
 TEST_IMPL(daemon_user_fresh_dir)
 {
     if (geteuid() != 0)
