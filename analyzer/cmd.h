@@ -133,6 +133,11 @@ void cmd_print_where(FILE *out, const char *prog, int code, const seg_where_t *w
  * not say. Nothing when n is 0. The exit status stays what it is: the rest was read. */
 void cmd_warn_dangling(const char *prog, const char *dir, const char *path, uint64_t n);
 
+/* A reader's warning on stderr that some value it printed is at SAT_MAX (satmath.h): a sum
+ * that would have gone past it stopped there, so the number reads as "at least". The caller
+ * says it once per output, after looking at what it printed. */
+void cmd_warn_saturated(const char *prog);
+
 /* Progress on stderr, only when stderr is a terminal (and, for commands whose results go to
  * stdout, stdout is not: the two would mix on one screen). Updates are rate limited, so any
  * thread may call cmd_progress_tick cheaply and often. */

@@ -43,7 +43,7 @@
  *
  * Counters are corrected by the sampling rate (1 in N: packets and bytes times N) unless --raw;
  * the flow count is the number of records either way, as an exporter cannot say how many flows
- * it did not sample. Products and sums saturate at 2^64-1 (top_tab.h), which a warning names.
+ * it did not sample. Products and sums saturate at 2^64-1 (satmath.h), which a warning names.
  *
  * A field a flow lacks is absent in the key, not 0 (top_key_t.len): a key of its own.
  */
@@ -1085,17 +1085,14 @@ static int top_print(const uint8_t *const *order, uint32_t n, const top_key_t *k
     return job[0].nomem || job[1].nomem ? -1 : 0;
 }
 
-/* A sum printed at TOP_SAT may be one that went past it (top_sum_add saturates rather than
+/* A sum printed at SAT_MAX may be one that went past it (top_sum_add saturates rather than
  * wrap): says so on stderr, once, so that the number is read as "at least". */
 static void top_warn_saturated(const uint8_t *const *order, uint32_t n, const top_key_t *key)
 {
     for (uint32_t i = 0; i < n; i++) {
         const top_sum_t *sm = (const top_sum_t *)(order[i] + key->kw);
-        if (sm->flows == TOP_SAT || sm->packets == TOP_SAT || sm->bytes == TOP_SAT) {
-            fprintf(stderr,
-                    "flowhunt top: some sums reached %llu, the largest a counter holds, and "
-                    "stop there: those totals are at least that\n",
-                    (unsigned long long)TOP_SAT);
+        if (sm->flows == SAT_MAX || sm->packets == SAT_MAX || sm->bytes == SAT_MAX) {
+            cmd_warn_saturated("flowhunt top");
             return;
         }
     }

@@ -21,6 +21,7 @@
 
 #include "filter.h"
 #include "intel.h"
+#include "satmath.h"
 #include "timearg.h"
 #include "utf8.h"
 
@@ -137,6 +138,14 @@ void cmd_warn_dangling(const char *prog, const char *dir, const char *path, uint
                 "%s: and %llu more dangling link%s, left out too; `flowhunt verify %s` "
                 "lists them\n",
                 prog, (unsigned long long)(n - 1), n > 2 ? "s" : "", dir);
+}
+
+void cmd_warn_saturated(const char *prog)
+{
+    fprintf(stderr,
+            "%s: some sums reached %llu, the largest a counter holds, and stop there: those "
+            "totals are at least that\n",
+            prog, (unsigned long long)SAT_MAX);
 }
 
 void cmd_progress_init(cmd_progress_t *p, int results_on_stdout)

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "satmath.h"
+
 #define TOP_AHEAD 16 /* rows or entries ahead whose entry is prefetched; slots twice as far */
 
 /* An entry: the key (kw bytes, zero padded) then its sums; entries are `stride` bytes apart.
@@ -45,37 +47,20 @@ typedef struct top_tab {
 #define TOP_ENT(t, e) ((t)->ents + (size_t)(e) * (t)->stride)
 #define TOP_SUMS(t, e) ((top_sum_t *)(TOP_ENT(t, e) + (t)->kw))
 
-/* Sums saturate at UINT64_MAX instead of wrapping: two flows of 2^63 bytes (or one of 2^40
- * sampled 1 in 2^24) wrapped to a small number, printed as if it were the total. A sum at
- * UINT64_MAX is "at least that", and the printer says so (TOP_SAT). */
-#define TOP_SAT UINT64_MAX
-
-static inline uint64_t top_sat_add(uint64_t a, uint64_t b)
-{
-    uint64_t s;
-    return __builtin_add_overflow(a, b, &s) ? TOP_SAT : s;
-}
-
-/* A row's counter times its sampling interval, saturated. */
-static inline uint64_t top_sat_mul(uint64_t v, uint64_t mult)
-{
-    uint64_t p;
-    return __builtin_mul_overflow(v, mult, &p) ? TOP_SAT : p;
-}
-
+/* Sums saturate (satmath.h): a sum at SAT_MAX is "at least that", and top says so. */
 static inline void top_sum_add(top_sum_t *s, const top_sum_t *add)
 {
-    s->flows = top_sat_add(s->flows, add->flows);
-    s->packets = top_sat_add(s->packets, add->packets);
-    s->bytes = top_sat_add(s->bytes, add->bytes);
+    s->flows = sat_add(s->flows, add->flows);
+    s->packets = sat_add(s->packets, add->packets);
+    s->bytes = sat_add(s->bytes, add->bytes);
 }
 
 /* One flow of packets `pk` and bytes `by`, sampled 1 in `mult` (1: as exported), into s. */
 static inline void top_sum_row(top_sum_t *s, uint64_t pk, uint64_t by, uint64_t mult)
 {
     s->flows++;
-    s->packets = top_sat_add(s->packets, mult > 1 ? top_sat_mul(pk, mult) : pk);
-    s->bytes = top_sat_add(s->bytes, mult > 1 ? top_sat_mul(by, mult) : by);
+    s->packets = sat_add(s->packets, mult > 1 ? sat_mul(pk, mult) : pk);
+    s->bytes = sat_add(s->bytes, mult > 1 ? sat_mul(by, mult) : by);
 }
 
 /* The first and last time of the entry whose sums are at s (--times tables only). */

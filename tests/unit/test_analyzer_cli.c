@@ -1287,27 +1287,44 @@ static flow_rec_t tc_rec_counters(int src, uint64_t packets, uint64_t bytes, uin
     return r;
 }
 
-/* `flowhunt top DIR ARGS -n 0` (CSV unless ARGS give a format) prints `want` and exits 0;
- * returns what it said on stderr. */
-typedef struct tc_top_case {
+/* `flowhunt CMD DIR ARGS` (CMD with its options, "top -n 0"; CSV unless ARGS give a format)
+ * prints `want` and exits 0; returns what it said on stderr. */
+typedef struct tc_cli_case {
     const char *args, *want;
-} tc_top_case_t;
+} tc_cli_case_t;
 
-static char *tc_top_case(const char *dir, const tc_top_case_t *tc)
+static char *tc_cli_case(const char *cmd, const char *dir, const tc_cli_case_t *tc)
 {
     char *out, err[600];
-    snprintf(err, sizeof err, "%s/top_case.err", test_tmpdir());
-    ASSERT_EQ(test_runf(&out, "%s top %s %s -n 0 %s 2>%s", test_bin("flowhunt"), dir, tc->args,
+    snprintf(err, sizeof err, "%s/cli_case.err", test_tmpdir());
+    ASSERT_EQ(test_runf(&out, "%s %s %s %s %s 2>%s", test_bin("flowhunt"), cmd, dir, tc->args,
                         strstr(tc->args, "--format") ? "" : "--format csv", err),
               0);
     if (strcmp(out, tc->want) != 0)
-        fprintf(stderr, "top %s:\n%s", tc->args, out);
+        fprintf(stderr, "%s %s:\n%s", cmd, tc->args, out);
     ASSERT_STR_EQ(out, tc->want);
     free(out);
     size_t len;
     char *said = (char *)test_read_file(err, &len);
     ASSERT_NOT_NULL(said);
     return said;
+}
+
+/* The cases of a test of saturated sums: each prints its `want`, and `prog` warns on stderr
+ * that sums reached 2^64-1 when a printed one is there, and only then. */
+static void tc_sat_cases(const char *cmd, const char *prog, const char *dir,
+                         const tc_cli_case_t *cases, size_t n)
+{
+    char warn[200];
+    snprintf(warn, sizeof warn, "%s: some sums reached 18446744073709551615", prog);
+    for (size_t i = 0; i < n; i++) {
+        char *said = tc_cli_case(cmd, dir, &cases[i]);
+        if (strstr(cases[i].want, "18446744073709551615"))
+            ASSERT_NOT_NULL(strstr(said, warn));
+        else
+            ASSERT_STR_EQ(said, "");
+        free(said);
+    }
 }
 
 /* Sums past 2^64-1 wrapped: two flows of 2^63 bytes summed to 0 (and 2^63 + 2^63+1 to 1), a
@@ -1324,7 +1341,7 @@ TEST_IMPL(analyzer_top_sums_saturate)
                          tc_rec_counters(3, 2, 100, 1)};
     char dir[600];
     tc_store_recs(dir, sizeof dir, "saturate", recs, 5);
-    static const tc_top_case_t cases[] = {
+    static const tc_cli_case_t cases[] = {
         {"--by srcip",
          "srcip,flows,packets,bytes\n10.0.0.1,2,18446744073709551615,18446744073709551615\n"
          "10.0.0.2,2,33554432,18446744073709551615\n10.0.0.3,1,2,100\n"},
@@ -1345,15 +1362,7 @@ TEST_IMPL(analyzer_top_sums_saturate)
         {"--by srcip --raw 'src host 10.0.0.2 or src host 10.0.0.3'",
          "srcip,flows,packets,bytes\n10.0.0.2,2,2,2199023255552\n10.0.0.3,1,2,100\n"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *said = tc_top_case(dir, &cases[i]);
-        /* said on stderr when a printed sum is at the limit, and only then */
-        if (strstr(cases[i].want, "18446744073709551615"))
-            ASSERT_NOT_NULL(strstr(said, "flowhunt top: some sums reached 18446744073709551615"));
-        else
-            ASSERT_STR_EQ(said, "");
-        free(said);
-    }
+    tc_sat_cases("top -n 0", "flowhunt top", dir, cases, sizeof cases / sizeof cases[0]);
     return 0;
 }
 
@@ -1394,7 +1403,7 @@ TEST_IMPL(analyzer_top_absent_is_not_zero)
     }
     char dir[600];
     tc_store_recs(dir, sizeof dir, "absent", recs, 6);
-    static const tc_top_case_t cases[] = {
+    static const tc_cli_case_t cases[] = {
         {"--by srcport", "srcport,flows,packets,bytes\n,3,3,300\n0,2,2,200\n1,1,1,100\n"},
         {"--by proto", "proto,flows,packets,bytes\n1,3,3,300\n6,2,2,200\n,1,1,100\n"},
         {"--by srcas", "srcas,flows,packets,bytes\n,3,3,300\n0,2,2,200\n65000,1,1,100\n"},
@@ -1423,7 +1432,7 @@ TEST_IMPL(analyzer_top_absent_is_not_zero)
                                                "80       -            1        1    100\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        free(tc_top_case(dir, &cases[i]));
+        free(tc_cli_case("top -n 0", dir, &cases[i]));
     return 0;
 }
 
