@@ -9,7 +9,10 @@
  * exactly. With --from/--to the bins cover the window and what lies outside it is not counted
  * (a flow that started before --from counts in the first bin); without them they run from the
  * first flow's start to the last one's end. Counters are corrected by the sampling interval
- * unless --raw, as top's are.
+ * unless --raw, as top's are. A flow's corrected counters are kept in 128 bits until they are
+ * split (a 2^40-byte flow sampled 1 in 2^24 over four bins gives each 2^62, not a quarter of a
+ * wrapped or saturated product); the bins' sums saturate at 2^64-1 (satmath.h) and a warning
+ * says when a printed one is there.
  *
  * Bins are kept per worker in a JudyL array (bin number -> index of its sums), so the span
  * need not be known before the scan; the rows of a group are nearly in time order, and the
@@ -24,6 +27,7 @@
 #include "filter.h"
 #include "flow_print.h"
 #include "hunt.h"
+#include "satmath.h"
 #include "timearg.h"
 
 #define CNT_MAX_BINS 10000000ull /* a window this many bins wide is refused */
@@ -71,20 +75,30 @@ static cnt_sum_t *cnt_bin(cnt_worker_t *w, uint64_t b)
     return (cnt_sum_t *)w->sums.v + *slot - 1;
 }
 
-/* How much of n the first x ms of a flow of dur ms carry (0 <= x <= dur, dur > 0), rounded
- * to the nearest (halves up), exactly. A bin takes the difference of the marks at its ends, so
- * every bin is within one of its share and the bins of a whole flow add up to n; flooring
- * each share instead left the last bin every remainder (4 packets over 5 equal hours gave
- * 0, 0, 0, 0, 4). */
-static uint64_t cnt_upto(uint64_t n, uint64_t x, uint64_t dur)
+/* How much of n the first x ms of a flow of dur ms carry (0 <= x <= dur, dur > 0, n < 2^96:
+ * a 64-bit counter times a 32-bit sampling interval), rounded to the nearest (halves up),
+ * exactly. A bin takes the difference of the marks at its ends, so every bin is within one of
+ * its share and the bins of a whole flow add up to n; flooring each share instead left the
+ * last bin every remainder (4 packets over 5 equal hours gave 0, 0, 0, 0, 4). n * x may not
+ * fit in 128 bits; with n = q * dur + r it is q * x * dur + r * x, where q * x <= n and
+ * r * x < dur^2 < 2^128. */
+static unsigned __int128 cnt_upto(unsigned __int128 n, uint64_t x, uint64_t dur)
 {
-    return (uint64_t)(((unsigned __int128)n * x + dur / 2) / dur);
+    unsigned __int128 q = n / dur, r = n % dur;
+    return q * x + (r * x + dur / 2) / dur;
 }
 
-/* One flow: [t0, t1] (ms, t0 <= t1), its counters already corrected. Only its part inside
- * the clip is counted; a flow wholly inside gives its bins exactly its counters. */
+/* Adds one flow's share (a 128-bit difference of marks) into a bin's sum, saturated. */
+static void cnt_add(uint64_t *sum, unsigned __int128 share)
+{
+    *sum = sat_add(*sum, sat_from128(share));
+}
+
+/* One flow: [t0, t1] (ms, t0 <= t1), its counters already corrected (below 2^96). Only its
+ * part inside the clip is counted; a flow wholly inside gives its bins exactly its counters,
+ * or 2^64-1 where that is more. */
 static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t t1,
-                     uint64_t packets, uint64_t bytes)
+                     unsigned __int128 packets, unsigned __int128 bytes)
 {
     const uint64_t bw = c->bin_ms;
     uint64_t a = t0 > c->from ? t0 : c->from, e = t1 < c->to ? t1 : c->to;
@@ -100,19 +114,21 @@ static void cnt_flow(const cnt_ctx_t *c, cnt_worker_t *w, uint64_t t0, uint64_t 
         cnt_bin(w, t0 / bw)->flows++;
     if (t1 == t0) {
         cnt_sum_t *s = cnt_bin(w, a / bw);
-        s->packets += packets;
-        s->bytes += bytes;
+        cnt_add(&s->packets, packets);
+        cnt_add(&s->bytes, bytes);
         return;
     }
     /* time-proportional, by the marks at the bins' ends within the clip [a, e) */
     const uint64_t dur = t1 - t0;
-    uint64_t mark_p = cnt_upto(packets, a - t0, dur), mark_b = cnt_upto(bytes, a - t0, dur);
+    unsigned __int128 mark_p = cnt_upto(packets, a - t0, dur);
+    unsigned __int128 mark_b = cnt_upto(bytes, a - t0, dur);
     for (uint64_t b = a / bw; e > a && b <= (e - 1) / bw; b++) {
         uint64_t hi = (b + 1) * bw < e ? (b + 1) * bw : e;
-        uint64_t to_p = cnt_upto(packets, hi - t0, dur), to_b = cnt_upto(bytes, hi - t0, dur);
+        unsigned __int128 to_p = cnt_upto(packets, hi - t0, dur);
+        unsigned __int128 to_b = cnt_upto(bytes, hi - t0, dur);
         cnt_sum_t *s = cnt_bin(w, b);
-        s->packets += to_p - mark_p;
-        s->bytes += to_b - mark_b;
+        cnt_add(&s->packets, to_p - mark_p);
+        cnt_add(&s->bytes, to_b - mark_b);
         mark_p = to_p;
         mark_b = to_b;
     }
@@ -168,7 +184,8 @@ static int cnt_batch(void *arg, int worker, seg_batch_t *b)
             t1 = x;
         }
         uint64_t m = sa && sa[r] > 1 ? sa[r] : 1; /* absent or 0: unsampled */
-        cnt_flow(c, w, t0, t1, pk[r] * m, by[r] * m);
+        /* in 128 bits: the product of a 64-bit counter and a 32-bit interval fits */
+        cnt_flow(c, w, t0, t1, (unsigned __int128)pk[r] * m, (unsigned __int128)by[r] * m);
     }
     return 0;
 }
@@ -197,6 +214,9 @@ static void cnt_usage(FILE *f)
             "  --skip-zeroes   leave out bins with no traffic\n"
             "  --format FMT    text (default, an aligned table), csv or json (one object a line)\n"
             "  -f FILE, --intel FEED, FILTER  as for flowhunt cat (see flowhunt cat --help)\n"
+            "\n"
+            "Sums stop at 18446744073709551615 (2^64-1) rather than wrap, and a warning on\n"
+            "stderr says when a printed one is there: such a total is at least that.\n"
             "\n"
             "Exit status: 0 success, 2 usage or the directory could not be read.\n");
 }
@@ -233,9 +253,9 @@ static int cnt_gather(const cnt_ctx_t *c, uint64_t *first, uint64_t *last, cnt_s
             if (key < lo || key > hi)
                 continue;
             const cnt_sum_t *s = (const cnt_sum_t *)c->w[i].sums.v + *val - 1;
-            v[key - lo].flows += s->flows;
-            v[key - lo].packets += s->packets;
-            v[key - lo].bytes += s->bytes;
+            v[key - lo].flows = sat_add(v[key - lo].flows, s->flows);
+            v[key - lo].packets = sat_add(v[key - lo].packets, s->packets);
+            v[key - lo].bytes = sat_add(v[key - lo].bytes, s->bytes);
         }
     }
     *out = v;
@@ -260,10 +280,12 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
                (int)wid[2], "bytes");
     else if (fmt == CNT_CSV)
         printf("bin,flows,packets,bytes\n");
+    int saturated = 0;
     for (uint64_t b = first; b <= last; b++) {
         const cnt_sum_t *s = &v[b - first];
         if (skip_zeroes && !s->flows && !s->packets && !s->bytes)
             continue;
+        saturated |= s->flows == SAT_MAX || s->packets == SAT_MAX || s->bytes == SAT_MAX;
         char t[32];
         timearg_format_iso(b * bin_ms, t);
         unsigned long long f = s->flows, p = s->packets, y = s->bytes;
@@ -275,6 +297,9 @@ static void cnt_print(const cnt_sum_t *v, uint64_t first, uint64_t last, uint64_
         else
             printf("{\"bin\":\"%s\",\"flows\":%llu,\"packets\":%llu,\"bytes\":%llu}\n", t, f, p, y);
     }
+    /* a sum printed at the limit may be one that went past it: read it as "at least" */
+    if (saturated)
+        cmd_warn_saturated("flowhunt count");
 }
 
 int cmd_count(int argc, char **argv)

@@ -2219,6 +2219,82 @@ TEST_IMPL(analyzer_count_timeline)
     return 0;
 }
 
+/* A flow of 10.0.0.SRC (tc_rec_counters) from `hour` o'clock of 2024-03-01 for `hours` hours
+ * (0: a second). */
+static flow_rec_t tc_rec_hours(int src, int hour, int hours, uint64_t pk, uint64_t by,
+                               uint32_t sampling)
+{
+    flow_rec_t r = tc_rec_counters(src, pk, by, sampling);
+    uint64_t t = 1709251200000ull + (uint64_t)hour * 3600000;
+    FLOW_SET(&r, time_start, t);
+    FLOW_SET(&r, time_end, t + (hours ? (uint64_t)hours * 3600000 : 1000));
+    return r;
+}
+
+/* Bins' sums past 2^64-1 wrapped, as top's did: two flows of 2^63 packets summed to 0 (2^63
+ * and 2^63+1 bytes to 1), 2^40 bytes sampled 1 in 2^24 counted 0, and a flow's corrected
+ * counters were split over its bins after they had wrapped. They stop at 2^64-1 now, with a
+ * warning; a flow spanning bins is split from its exact (128-bit) product, so 2^41 bytes
+ * sampled 1 in 2^24 over eight hours give each hour 2^62 (not 0, nor an eighth of 2^64-1),
+ * and one of 2^84 gives each of its two hours 2^64-1. --raw, the window and the formats too. */
+TEST_IMPL(analyzer_count_sums_saturate)
+{
+    const uint64_t half = 1ull << 63;
+    flow_rec_t recs[] = {tc_rec_hours(1, 0, 0, half, half, 1),
+                         tc_rec_hours(1, 0, 0, half, half + 1, 1),
+                         tc_rec_hours(2, 1, 0, 1, 1ull << 40, 1u << 24),
+                         tc_rec_hours(3, 2, 8, 8, 1ull << 41, 1u << 24),
+                         tc_rec_hours(4, 10, 2, 2, 1ull << 60, 1u << 24)};
+    char dir[600];
+    tc_store_recs(dir, sizeof dir, "count_saturate", recs, 5);
+#define SAT "18446744073709551615"
+    static const tc_cli_case_t cases[] = {
+        {"", "bin,flows,packets,bytes\n"
+             "2024-03-01T00:00:00.000Z,2," SAT "," SAT "\n"
+             "2024-03-01T01:00:00.000Z,1,16777216," SAT "\n"
+             "2024-03-01T02:00:00.000Z,1,16777216,4611686018427387904\n"
+             "2024-03-01T03:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T04:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T05:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T06:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T07:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T08:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T09:00:00.000Z,0,16777216,4611686018427387904\n"
+             "2024-03-01T10:00:00.000Z,1,16777216," SAT "\n"
+             "2024-03-01T11:00:00.000Z,0,16777216," SAT "\n"},
+        {"--raw", "bin,flows,packets,bytes\n"
+                  "2024-03-01T00:00:00.000Z,2," SAT "," SAT "\n"
+                  "2024-03-01T01:00:00.000Z,1,1,1099511627776\n"
+                  "2024-03-01T02:00:00.000Z,1,1,274877906944\n"
+                  "2024-03-01T03:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T04:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T05:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T06:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T07:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T08:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T09:00:00.000Z,0,1,274877906944\n"
+                  "2024-03-01T10:00:00.000Z,1,1,576460752303423488\n"
+                  "2024-03-01T11:00:00.000Z,0,1,576460752303423488\n"},
+        {"--raw --from 2024-03-01T01:00:00Z --to 2024-03-01T03:00:00Z",
+         "bin,flows,packets,bytes\n2024-03-01T01:00:00.000Z,1,1,1099511627776\n"
+         "2024-03-01T02:00:00.000Z,1,1,274877906944\n"},
+        {"--from 2024-03-01T02:00:00Z --to 2024-03-01T04:00:00Z",
+         "bin,flows,packets,bytes\n"
+         "2024-03-01T02:00:00.000Z,1,16777216,4611686018427387904\n"
+         "2024-03-01T03:00:00.000Z,0,16777216,4611686018427387904\n"},
+        {"--to 2024-03-01T01:00:00Z --format json",
+         "{\"bin\":\"2024-03-01T00:00:00.000Z\",\"flows\":2,\"packets\":" SAT ",\"bytes\":" SAT
+         "}\n"},
+        {"--format text --from 2024-03-01T10:00:00Z 'src host 10.0.0.4'",
+         "bin                       flows   packets                 bytes\n"
+         "2024-03-01T10:00:00.000Z      1  16777216  " SAT "\n"
+         "2024-03-01T11:00:00.000Z      0  16777216  " SAT "\n"},
+    };
+#undef SAT
+    tc_sat_cases("count", "flowhunt count", dir, cases, sizeof cases / sizeof cases[0]);
+    return 0;
+}
+
 TEST_IMPL(analyzer_verify_names_damage)
 {
     tc_store_t s;
