@@ -84,6 +84,9 @@ static cnt_sum_t *cnt_bin(cnt_worker_t *w, uint64_t b)
  * r * x < dur^2 < 2^128. */
 static unsigned __int128 cnt_upto(unsigned __int128 n, uint64_t x, uint64_t dur)
 {
+    /* the usual counter: n * x + dur / 2 < 2^128, one division, as before the wider n */
+    if (n <= UINT64_MAX)
+        return (n * x + dur / 2) / dur;
     unsigned __int128 q = n / dur, r = n % dur;
     return q * x + (r * x + dur / 2) / dur;
 }
