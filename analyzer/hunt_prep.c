@@ -1671,6 +1671,7 @@ int hp_extent(const char *dir, uint64_t from_ms, uint64_t to_ms, int workers, ui
     /* the run's first look at every segment of the window: where it warns of dangling links,
      * once (the passes after it skip them as seg_scan does) */
     seg_scan_stats_t ss;
+    memset(&ss, 0, sizeof ss); /* seg_scan adds its counts to what is there */
     int rc = hp_extent_rows(dir, from_ms, to_ms, workers, &e, &ss, &where);
     if (rc < 0) {
         cmd_print_where(stderr, "flowhunt hunt", rc, &where);
