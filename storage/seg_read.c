@@ -686,15 +686,23 @@ static int segr_batch_failed(seg_batch_t *b, int rc, const seg_where_t *where)
     return rc;
 }
 
-static int segr_grow(void **p, size_t *cap, size_t want, size_t elem)
+/* Scratch is sized for the largest group a file may hold (`full` elements, what a group of
+ * SEG_MAX_ROWS rows needs) on first use, not for the group at hand. Groups vary (a segment
+ * ends with a short one, a daemon's flushes cut groups of any size), and growing to each
+ * larger one copied the old contents into fresh pages and faulted each page in again: on
+ * `cat -f FEED` over 2 M flows, 5,600 page faults, a third of them such copies. Pages never
+ * written cost nothing but address space. `want` past `full` (a corrupt length is refused
+ * before this) still grows. */
+static int segr_grow(void **p, size_t *cap, size_t want, size_t full, size_t elem)
 {
     if (*cap >= want)
         return 0;
-    void *n = realloc(*p, want * elem);
-    if (!n)
+    size_t n = want > full ? want : full;
+    void *v = realloc(*p, n * elem);
+    if (!v)
         return -1;
-    *p = n;
-    *cap = want;
+    *p = v;
+    *cap = n;
     return 0;
 }
 
@@ -702,6 +710,8 @@ static int segr_dense_reserve(segr_dense_t *d, size_t n)
 {
     if (d->cap >= n)
         return 0;
+    if (n < (size_t)SEG_MAX_ROWS + 1)
+        n = (size_t)SEG_MAX_ROWS + 1; /* segr_grow says why */
     uint64_t *u = realloc(d->u64, n * sizeof *u);
     if (u)
         d->u64 = u;
@@ -746,7 +756,8 @@ static int segr_unpack(seg_batch_t *b, unsigned col, const segr_chunk_t *ch, uin
 
     if (crc32c(src, ch->stored_len) != ch->crc)
         return segr_fail(f, where, SEG_E_CHECKSUM, data_off);
-    if (segr_grow((void **)&s->raw, &s->raw_cap, ch->raw_len ? ch->raw_len : 1, 1) != 0)
+    if (segr_grow((void **)&s->raw, &s->raw_cap, ch->raw_len ? ch->raw_len : 1,
+                  seg_raw_limit(SEG_MAX_ROWS), 1) != 0)
         return segr_fail(f, where, SEG_E_NOMEM, data_off);
     size_t got = ZSTD_decompressDCtx(s->dctx, s->raw, ch->raw_len, src, ch->stored_len);
     if (ZSTD_isError(got) || got != ch->raw_len)
@@ -823,7 +834,8 @@ static int segr_unpack(seg_batch_t *b, unsigned col, const segr_chunk_t *ch, uin
         if (enc == SEG_ENC_RAW) {
             bad = seg_dec_raw_addr(vals, vals_len, n_vals, dense->addr);
         } else if (enc == SEG_ENC_DICT_ADDR) {
-            if (segr_grow((void **)&s->dict, &s->dict_cap, n_vals ? n_vals : 1, sizeof *s->dict))
+            if (segr_grow((void **)&s->dict, &s->dict_cap, n_vals ? n_vals : 1, SEG_MAX_ROWS,
+                          sizeof *s->dict))
                 return segr_fail(f, where, SEG_E_NOMEM, data_off);
             bad = seg_dec_dict(vals, vals_len, n_vals, dense->addr, s->dict);
         } else {
@@ -886,7 +898,7 @@ static int segr_load_links(seg_batch_t *b, seg_where_t *where)
         return segr_fail(b->file, where, SEG_E_CORRUPT, b->file->groups[b->group].off);
     uint32_t n = b->n_rows;
     if (ch.presence != SEG_PRES_ALL ||
-        segr_grow((void **)&s->links, &s->links_cap, n, sizeof *s->links) != 0)
+        segr_grow((void **)&s->links, &s->links_cap, n, SEG_MAX_ROWS, sizeof *s->links) != 0)
         return segr_fail(b->file, where, ch.presence != SEG_PRES_ALL ? SEG_E_CORRUPT : SEG_E_NOMEM,
                          off);
     segr_unpacked_t u;
@@ -928,7 +940,7 @@ static inline int segr_roots_pass(seg_batch_t *b, seg_where_t *where, const uint
 {
     segr_scratch_t *s = b->scratch;
     uint32_t n = b->n_rows;
-    if (segr_grow((void **)&s->root, &s->root_cap, n, sizeof *s->root) != 0)
+    if (segr_grow((void **)&s->root, &s->root_cap, n, SEG_MAX_ROWS, sizeof *s->root) != 0)
         return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
     const uint32_t *links = s->links;
     uint32_t *root = s->root;
@@ -968,6 +980,8 @@ static int segr_col_buffers(seg_batch_t *b, int col, seg_where_t *where)
     uint32_t n = b->n_rows;
     if (s->col_cap[col] >= n)
         return 0;
+    if (n < SEG_MAX_ROWS)
+        n = SEG_MAX_ROWS; /* segr_grow says why */
     /* Both arrays follow one capacity, so a failure leaves them consistent. One value more
      * than the rows: an 8-byte column is decoded in place, and decoders want one spare. */
     void *v = realloc(s->col[col], ((size_t)n + 1) * flow_cols[col].width);
@@ -1144,7 +1158,9 @@ static int segr_load_absent(seg_batch_t *b, int col, seg_where_t *where)
     if (s->zeros_cap < need) {
         free(s->zeros);
         s->zeros_cap = 0;
-        if (!(s->zeros = calloc(need ? need : 1, 1)))
+        if (need < SEG_MAX_ROWS * sizeof(flow_addr_t))
+            need = SEG_MAX_ROWS * sizeof(flow_addr_t); /* segr_grow says why */
+        if (!(s->zeros = calloc(need, 1)))
             return segr_fail(b->file, where, SEG_E_NOMEM, b->file->groups[b->group].off);
         s->zeros_cap = need;
     }
@@ -1477,7 +1493,8 @@ static int segr_batch_load(seg_batch_t *b, int col, seg_where_t *where)
     flow_addr_t *dict = NULL;
     if (b->sel && ch.enc == SEG_ENC_DICT_ADDR) {
         s->codes_for = 0; /* cdict[] is this load's now */
-        if (segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)b->n_rows, sizeof *s->cdict))
+        if (segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)b->n_rows,
+                      2 * (size_t)SEG_MAX_ROWS, sizeof *s->cdict))
             return segr_fail(f, where, SEG_E_NOMEM, off);
         dict = s->cdict;
     }
@@ -1615,9 +1632,10 @@ static int segr_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, ui
         return rc;
     s->codes_for = 0; /* codes[] and cdict[] are rewritten from here on */
     /* A dictionary has at most as many entries as values: 2n covers a column and its mirror. */
-    if (segr_grow((void **)&s->codes, &s->codes_cap, n, sizeof *s->codes) != 0 ||
-        segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)n, sizeof *s->cdict) != 0 ||
-        segr_grow((void **)&s->cmap, &s->cmap_cap, n, sizeof *s->cmap) != 0)
+    if (segr_grow((void **)&s->codes, &s->codes_cap, n, SEG_MAX_ROWS, sizeof *s->codes) != 0 ||
+        segr_grow((void **)&s->cdict, &s->cdict_cap, 2 * (size_t)n, 2 * (size_t)SEG_MAX_ROWS,
+                  sizeof *s->cdict) != 0 ||
+        segr_grow((void **)&s->cmap, &s->cmap_cap, n, SEG_MAX_ROWS, sizeof *s->cmap) != 0)
         return segr_fail(f, where, SEG_E_NOMEM, f->groups[b->group].off);
     if (linked && (rc = segr_load_links(b, where)) != 0)
         return rc;
