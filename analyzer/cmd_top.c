@@ -62,6 +62,7 @@
 #include "timearg.h"
 #include "top_rank.h"
 #include "top_tab.h"
+#include "utf8.h"
 
 #define TOP_MAX_FIELDS 8
 #define TOP_MAX_KEY 64
@@ -717,18 +718,25 @@ static int top_field_text(char *out, const top_key_t *key, int i, const uint8_t 
     return (int)flow_print_u64(out, v);
 }
 
-/* Appends `s` (len bytes) padded to `width`, on the left (right-aligned) or the right. */
-static char *top_pad(char *p, const char *s, size_t len, size_t width, int right)
+/* Appends `s` (len bytes, `cols` columns wide) padded to `width` columns, on the left
+ * (right-aligned) or the right. */
+static char *top_pad_cols(char *p, const char *s, size_t len, size_t cols, size_t width, int right)
 {
     if (right)
-        for (size_t i = len; i < width; i++)
+        for (size_t i = cols; i < width; i++)
             *p++ = ' ';
     memcpy(p, s, len);
     p += len;
     if (!right)
-        for (size_t i = len; i < width; i++)
+        for (size_t i = cols; i < width; i++)
             *p++ = ' ';
     return p;
+}
+
+/* The same for ASCII text (keys, sums, names): a column a byte. */
+static char *top_pad(char *p, const char *s, size_t len, size_t width, int right)
+{
+    return top_pad_cols(p, s, len, len, width, right);
 }
 
 /* Formatted by hand into one buffer per line: -A output can be millions of lines, where
@@ -865,8 +873,11 @@ static char *top_line(char *p, const uint8_t *ent, const top_key_t *key, const t
                 quoted = xs[c] != EN_CELL_ASN;
             }
             if (fmt == TOP_TEXT) {
+                /* context cells (an AS organisation) may be UTF-8 */
                 p = l < 0 ? top_pad(p, "-", 1, wid[ci], 0)
-                          : top_pad(p, cell, (size_t)l, wid[ci], 0);
+                    : c >= 0
+                        ? top_pad_cols(p, cell, (size_t)l, utf8_chars(cell, (size_t)l), wid[ci], 0)
+                        : top_pad(p, cell, (size_t)l, wid[ci], 0);
                 *p++ = ' ';
                 *p++ = ' ';
             } else if (fmt == TOP_CSV) {
@@ -961,8 +972,9 @@ static void *top_out_run(void *arg)
                 ci++;
                 for (int c = 0; c < nx; c++, ci++) {
                     int xl = top_x_text(cell, o->x, key, f, order[i], xs[c], TOP_TEXT);
-                    if (xl > 0 && (size_t)xl > wid[ci])
-                        wid[ci] = (size_t)xl;
+                    size_t cols = xl > 0 ? utf8_chars(cell, (size_t)xl) : 0;
+                    if (cols > wid[ci])
+                        wid[ci] = cols;
                 }
             }
             for (int f = 0; f < ns; f++, ci++) {

@@ -45,6 +45,18 @@ static inline size_t utf8_seq_len(const unsigned char *s)
     return n;
 }
 
+/* The characters (code points) of n bytes of UTF-8: the bytes that do not continue a
+ * sequence. A text table pads by it, so a row naming "Telecomunicações" lines up with its
+ * neighbours (by bytes it was two columns short). A terminal gives a character one column,
+ * except East Asian wide ones (two) and combining marks (none), which this does not know. */
+static inline size_t utf8_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
 /* Past the UTF-8 byte order mark that starts s, if any: Windows editors (Notepad) write
  * one at the start of a text file, and the configuration's first line read as garbage. */
 static inline char *utf8_skip_bom(char *s)

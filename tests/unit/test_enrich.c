@@ -906,6 +906,29 @@ static int et_nfdump_line(char *out, size_t cap, const char *src, const char *ds
                     src, dst, pkts, bytes);
 }
 
+/* Imports n flows (10 packets each, src[i] -> dst[i] of bytes[i]) into the store dir, through
+ * an nfdump CSV file at csv. 0, or the test's failure. */
+static int et_import_flows(const char *dir, const char *csv, const char *const *src,
+                           const char *const *dst, const int *bytes, size_t n)
+{
+    char text[8192];
+    size_t len = (size_t)snprintf(
+        text, sizeof text, "%s",
+        "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,"
+        "dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,"
+        "mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)et_nfdump_line(text + len, sizeof text - len, src[i], dst[i], 10, bytes[i]);
+    ASSERT_LT(len, sizeof text);
+    et_write(csv, text, len);
+    char *out = NULL;
+    ASSERT_EQ(
+        test_runf(&out, "%s import %s --format nfdump-csv %s 2>&1", test_bin("flowhunt"), dir, csv),
+        0);
+    free(out);
+    return 0;
+}
+
 /* Every context key of one JSON line (PREFIX_country, _asn, _as_org for each of `fields`)
  * against en_lookup of the line's address in that field. */
 static void et_check_ctx_json(en_ctx_t *en, const char *line, const char *const *fields, int n,
@@ -1042,28 +1065,14 @@ TEST_IMPL(enrich_context_columns_top_cat)
     snprintf(csv, sizeof csv, "%s/flows.csv", tmp);
     /* 81.2.69.160: London (no AS in the ASN test database); 1.128.0.1: AS1221; 2001:218::1:
      * Japan; 192.0.2.1: in neither. Bytes set their order. */
-    static const struct {
-        const char *src, *dst;
-        int bytes;
-    } fl[] = {{"10.0.0.5", "81.2.69.160", 5000}, {"10.0.0.5", "81.2.69.160", 4000},
-              {"10.0.0.6", "1.128.0.1", 7000},   {"fd00::6", "2001:218::1", 3000},
-              {"10.0.0.7", "192.0.2.1", 500},    {"1.128.0.1", "10.0.0.6", 900}};
-    char text[8192];
-    size_t len = (size_t)snprintf(
-        text, sizeof text, "%s",
-        "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,"
-        "dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,"
-        "mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n");
-    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
-        len += (size_t)et_nfdump_line(text + len, sizeof text - len, fl[i].src, fl[i].dst, 10,
-                                      fl[i].bytes);
-    et_write(csv, text, len);
+    static const char *const src[] = {"10.0.0.5", "10.0.0.5", "10.0.0.6",
+                                      "fd00::6",  "10.0.0.7", "1.128.0.1"};
+    static const char *const dst[] = {"81.2.69.160", "81.2.69.160", "1.128.0.1",
+                                      "2001:218::1", "192.0.2.1",   "10.0.0.6"};
+    static const int bytes[] = {5000, 4000, 7000, 3000, 500, 900};
+    if (et_import_flows(dir, csv, src, dst, bytes, 6) != 0)
+        return -1;
     char *out = NULL;
-    ASSERT_EQ(
-        test_runf(&out, "%s import %s --format nfdump-csv %s 2>&1", test_bin("flowhunt"), dir, csv),
-        0);
-    free(out);
-
     ASSERT_EQ(test_runf(&out,
                         "%s top %s --by dstip --order bytes -n 0 --format csv --geoip %s --asn %s",
                         test_bin("flowhunt"), dir, city, asn),
@@ -1167,6 +1176,47 @@ TEST_IMPL(enrich_context_columns_top_cat)
     ASSERT_EQ(test_runf(NULL, "%s top %s --by dstip --asn %s 2>/dev/null", test_bin("flowhunt"),
                         dir, csv),
               2);
+    return 0;
+}
+
+/* flowhunt top as a text table pads by characters, not bytes: MaxMind's ISP test database
+ * names 23.32.32.1's AS "INTERNEXA Brasil Operadora de Telecomunicações S.A" (two letters of
+ * two bytes each), and every line of the table, that organisation's and its neighbours',
+ * is as many characters wide, the sums right-aligned under their headers. Padded by bytes,
+ * that row was two columns narrower than the others. */
+TEST_IMPL(enrich_top_text_pads_utf8)
+{
+    et_unbuffered();
+    const char *isp = et_mmdb("GeoIP2-ISP-Test.mmdb");
+    const char *tmp = test_tmpdir();
+    char dir[600], csv[600];
+    snprintf(dir, sizeof dir, "%s/u8", tmp);
+    snprintf(csv, sizeof csv, "%s/flows.csv", tmp);
+    static const char *const src[] = {"10.0.0.5", "10.0.0.5", "10.0.0.5"};
+    static const char *const dst[] = {"1.128.0.1", "23.32.32.1", "24.38.243.1"};
+    static const int bytes[] = {1000, 2000, 3000};
+    if (et_import_flows(dir, csv, src, dst, bytes, 3) != 0)
+        return -1;
+    char *out = NULL;
+    ASSERT_EQ(test_runf(&out, "%s top %s --by dstip --order bytes -n 0 --asn %s",
+                        test_bin("flowhunt"), dir, isp),
+              0);
+    ASSERT_NOT_NULL(strstr(out, " INTERNEXA Brasil Operadora de Telecomunica\xc3\xa7\xc3\xb5"
+                                "es S.A "));
+    ASSERT_NOT_NULL(strstr(out, " Telstra Pty Ltd "));
+    size_t width = 0;
+    int lines = 0;
+    char *sv = NULL;
+    for (char *line = strtok_r(out, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv), lines++) {
+        size_t w = utf8_chars(line, strlen(line));
+        if (lines == 0)
+            width = w;
+        else if (w != width)
+            TEST_FAIL_AT("line %d is %zu characters wide, the header %zu:\n%s", lines, w, width,
+                         line);
+    }
+    ASSERT_EQ(lines, 4); /* the header and three addresses */
+    free(out);
     return 0;
 }
 
