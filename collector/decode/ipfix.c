@@ -46,13 +46,14 @@ static void ipfix_templates(tpl_scope_t *s, cur_t set, int is_options, dec_out_t
         if (n == 0) {
             /* Withdrawal; the set's own ID as template ID withdraws every template of the
              * kind (8.1). Zero bytes here can also be padding: nothing to withdraw then. */
-            if (id == (is_options ? 3 : 2))
+            if (id == (is_options ? 3 : 2)) {
                 tpl_withdraw(s, id, 1, is_options);
-            else if (id >= 256 && tpl_get(s, id))
+            } else if (id >= 256) {
+                /* unknown, it may still have data held for it, to be dropped */
+                if (!tpl_get(s, id))
+                    out->counts->n[DEC_E_WITHDRAW_UNKNOWN]++;
                 tpl_withdraw(s, id, 0, is_options);
-            else if (id >= 256)
-                out->counts->n[DEC_E_WITHDRAW_UNKNOWN]++;
-            else if (id != 0)
+            } else if (id != 0)
                 out->counts->n[DEC_E_TPL_BAD_ID]++;
             continue;
         }

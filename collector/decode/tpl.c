@@ -721,10 +721,13 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
     return t;
 }
 
+static void tpl_held_withdraw(tpl_scope_t *s, uint16_t id, int all);
+
 void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options)
 {
     JError_t je;
     s->last_tpl = NULL;
+    tpl_held_withdraw(s, id, all_of_kind);
     if (!all_of_kind) {
         PPvoid_t slot = JudyLGet(s->tpl_judy, id, &je);
         if (!slot || slot == PPJERR)
@@ -1232,6 +1235,22 @@ void tpl_release_held(tpl_scope_t *s, uint16_t id, dec_out_t *out)
             s->stats.held_decoded++;
         }
         tpl_held_unlink(s, prev, h);
+        h = next;
+    }
+}
+
+/* Drops the held sets of template `id`, or every held set (tpl_withdraw says why). */
+static void tpl_held_withdraw(tpl_scope_t *s, uint16_t id, int all)
+{
+    tpl_held_t *prev = NULL, *h = s->held_head;
+    while (h) {
+        tpl_held_t *next = h->next;
+        if (all || h->tpl_id == id) {
+            s->stats.held_withdrawn++;
+            tpl_held_unlink(s, prev, h);
+        } else {
+            prev = h;
+        }
         h = next;
     }
 }

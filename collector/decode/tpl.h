@@ -183,6 +183,7 @@ typedef struct tpl_held {
     X(sets_held, "data sets held because their template had not arrived")                          \
     X(held_decoded, "held data sets decoded once their template arrived")                          \
     X(held_expired, "held data sets dropped: no template within the holding time")                 \
+    X(held_withdrawn, "held data sets dropped: their template was withdrawn before it arrived")    \
     X(held_refused, "data sets not held: the holding limits were reached")                         \
     X(held_flows, "flows decoded from held data sets")                                             \
     X(options_records, "options data records read")                                                \
@@ -296,7 +297,11 @@ const tpl_t *tpl_define(tpl_scope_t *s, uint16_t version, uint16_t id, int is_op
                         const tpl_field_t *fields, uint16_t n_fields, uint16_t scope_count,
                         dec_counts_t *counts);
 /* Withdraws one template (IPFIX), or every template / options template (is_options) when
- * id is 2 or 3. */
+ * id is 2 or 3, with the data sets held for what it withdraws (held_withdrawn): they were
+ * encoded with a definition this scope never saw, and the next one under that ID may lay
+ * records out differently. Withdrawing an ID the scope does not know drops only its held sets;
+ * withdrawing every template of a kind drops every held set, as a held set does not say which
+ * kind its template is. Sets that arrive after the withdrawal are held for the new definition. */
 void tpl_withdraw(tpl_scope_t *s, uint16_t id, int all_of_kind, int is_options);
 /* Forgets every template of the scope (exporter restart). */
 void tpl_clear(tpl_scope_t *s);

@@ -946,6 +946,10 @@ TEST_IMPL(ipfix_withdrawal)
     run_bb(&r, &b);
     ASSERT_EQ(s->n_templates, 1);
     ASSERT_NOT_NULL(tpl_get(s, 400));
+    /* with them the set held for 257: it came before this withdrawal, so under a definition
+     * of 257 that it withdrew (a held set does not say which kind its template is) */
+    ASSERT_EQ(s->n_held, 0);
+    ASSERT_UINT64_EQ(s->stats.held_withdrawn, 1);
     /* withdraw all options templates (id 3 in set 3) */
     ipfix_hdr(&b, T0_SECS, 0, 1);
     bb_set_open(&b, 3);
@@ -956,6 +960,40 @@ TEST_IMPL(ipfix_withdrawal)
     run_bb(&r, &b);
     ASSERT_EQ(s->n_templates, 0);
     ASSERT_UINT64_EQ(s->stats.templates_withdrawn, 4);
+    /* Data of 600 and 601 before any template: held. 600 is withdrawn, unknown as it is, then
+     * defined anew: its held set was encoded with the withdrawn definition and must not be
+     * decoded with the new one (here it would read as port 1); 601's waits for its own. */
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 600);
+    bb_u16(&b, 1);
+    bb_u16(&b, 2);
+    bb_set_close(&b, 0);
+    bb_set_open(&b, 601);
+    bb_u16(&b, 443);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    run_bb(&r, &b);
+    ASSERT_EQ(s->n_held, 2);
+    ipfix_hdr(&b, T0_SECS, 0, 1);
+    bb_set_open(&b, 2);
+    bb_u16(&b, 600);
+    bb_u16(&b, 0);
+    bb_u16(&b, 600);
+    bb_u16(&b, 1);
+    ipfix_field(&b, 7, 2, 0);
+    bb_u16(&b, 601);
+    bb_u16(&b, 1);
+    ipfix_field(&b, 11, 2, 0);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    int flows_before = r.n;
+    run_bb(&r, &b);
+    ASSERT_UINT64_EQ(r.counts.n[DEC_E_WITHDRAW_UNKNOWN], 2);
+    ASSERT_EQ(s->n_held, 0);
+    ASSERT_UINT64_EQ(s->stats.held_withdrawn, 2);
+    ASSERT_UINT64_EQ(s->stats.held_decoded, 1);
+    ASSERT_EQ(r.n, flows_before + 1); /* 601's flow alone */
+    ASSERT_EQ(r.f[r.n - 1].dst_port, 443);
     tpl_cache_free(&r.cache);
     return 0;
 }
