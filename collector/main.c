@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "  -w, --write DIR     data directory: segments in DIR/flows, templates, sampling\n"
             "                      rates and counters (flowhuntd.prom) in DIR/state/NAME\n"
             "  -i, --instance NAME collector instance (default \"flowhuntd\"; [A-Za-z0-9_-], at\n"
-            "                      most 28: each worker writes as NAME-wN)\n"
+            "                      most 28, not ending in -wN: each worker writes as NAME-wN)\n"
             "      --ready-file F  written atomically once every listener is bound, one\n"
             "                      ADDR:PORT line each; removed when it stops\n"
             "      --allow CIDR    accept datagrams only from these exporters (repeatable);\n"
@@ -298,6 +298,15 @@ static const main_range_t *main_range_of(int opt)
     return &main_ranges[i];
 }
 
+/* Whether an instance name ends as a worker's does: "-w" and digits. */
+static int main_worker_like(const char *name)
+{
+    size_t n = strlen(name), d = n;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    return d < n && d >= 2 && name[d - 2] == '-' && name[d - 1] == 'w';
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -482,6 +491,15 @@ int main(int argc, char **argv)
                     "flowhuntd: --instance '%s': at most %d characters for the daemon (each "
                     "worker writes as NAME-wN)\n",
                     dopts.instance, SEG_INSTANCE_MAX - 4);
+            return 2;
+        }
+        /* ... so a daemon named like a worker (X-w0) would share DIR/state/X-w0 with worker 0
+         * of the daemon X, and the segment names would not say which wrote what */
+        if (main_worker_like(dopts.instance)) {
+            fprintf(stderr,
+                    "flowhuntd: --instance '%s': ends as a worker's name (-wN); each worker of "
+                    "the daemon writes as NAME-wN, so choose a name that does not\n",
+                    dopts.instance);
             return 2;
         }
         return daemon_run(&dopts);

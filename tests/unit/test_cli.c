@@ -78,6 +78,12 @@ TEST_IMPL(cli_versions_and_help)
               2);
     ASSERT_NOT_NULL(strstr(out, "at most 28 characters for the daemon"));
     free(out);
+    /* a daemon named as a worker of another (edge's worker 12) would write beside it */
+    ASSERT_EQ(test_runf(&out, "{ %s -l 127.0.0.1:0 -w %s/d --instance edge-w12 2>&1; }",
+                        test_bin("flowhuntd"), test_tmpdir()),
+              2);
+    ASSERT_NOT_NULL(strstr(out, "--instance 'edge-w12': ends as a worker's name (-wN)"));
+    free(out);
     return 0;
 }
 
