@@ -23,6 +23,14 @@
  * or two tunnel signs agree; Critical when four do. The approved resolvers' own recursion is
  * not judged: they are the servers that are supposed to talk to nameservers.
  *
+ * Their clients are, by a tunnel's shape alone: iodine and dnscat2 use the host's resolver by
+ * default, and the resolver relays every query to the attacker's nameserver, so approving it
+ * (or its being a resolver in practice) hid the commonest tunnel. Volume, the population and
+ * the history say only that a host uses DNS much, as mail servers and proxies do, so through a
+ * resolver a finding needs a shape sign (bytes per packet, or one long 5-tuple: stub resolvers
+ * take a fresh source port per query): one sign alone is Low, two signs High, four Critical,
+ * confidence at most Medium, as the flows show the client's side only.
+ *
  * With no resolvers configured, the servers that resolver_min_hosts internal hosts or more send
  * DNS to are the resolvers in practice, approved as configured ones are: judging everything
  * made every host's everyday DNS a finding (over 10,000 on the reference day, 2 M flows, among
@@ -43,6 +51,8 @@ typedef struct hd_unit {
     uint64_t bytes_out_both; /* of the conversations seen both ways: the ratio's numerator */
     uint64_t first, last;
     uint32_t sampling;
+    int via; /* the peer is an approved resolver (configured; resolvers in practice are
+              * known at the finish) */
     /* its busiest bucket: a unit's conversations are fed in time order (one pass holds them
      * all), so the bucket being summed is the only open one */
     uint64_t cur_bytes, peak_bytes;
@@ -124,10 +134,9 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         h->hist = hj_xcalloc(s->n_buckets, sizeof *h->hist);
     h->hist[b] = c->bytes_out >= UINT32_MAX - h->hist[b] ? UINT32_MAX
                                                          : h->hist[b] + (uint32_t)c->bytes_out;
-    if (hc_is_resolver(s->cfg, &c->resp)) {
+    int approved = hc_is_resolver(s->cfg, &c->resp);
+    if (approved)
         h->bytes_approved += c->bytes_out;
-        return;
-    }
     flow_addr_t key[2] = {c->orig, c->resp};
     uint64_t id = hj_intern(&s->unit_keys, key, sizeof key, &is_new);
     hd_unit_t *u = hj_vec_at(&s->units, id);
@@ -136,6 +145,7 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         u->peer = c->resp;
         u->first = c->t_start;
         u->cur_b = b;
+        u->via = approved;
     }
     if (b != u->cur_b) {
         hd_unit_close(u);
@@ -368,9 +378,11 @@ static void hd_finish(void *st, hunt_findings_t *out)
         hd_unit_t *u = (hd_unit_t *)s->units.v + i;
         if (u->flows < (uint64_t)cfg->d_min_flows)
             continue;
-        /* a resolver in practice: its clients' DNS, and its own recursion, are its job */
-        if (hd_is_inferred(&inf, &u->peer) || hd_is_inferred(&inf, &u->host))
+        /* a resolver in practice: its own recursion is its job, and its clients are judged
+         * as an approved resolver's are */
+        if (hd_is_inferred(&inf, &u->host))
             continue;
+        const int via = u->via || hd_is_inferred(&inf, &u->peer);
         uint64_t hid = hj_lookup(&s->host_keys, u->host.b, 16);
         hd_host_t *h = (hd_host_t *)s->hosts.v + hid;
         double bpp = u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0;
@@ -399,6 +411,10 @@ static void hd_finish(void *st, hunt_findings_t *out)
         if (serves)
             volume_high = pop_high = hist_high = 0;
         int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
+        /* Through a resolver the organisation uses (the header says why): only a tunnel's
+         * shape makes a finding, as much DNS through it is what busy hosts do. */
+        if (via && !(bpp_high || long_lived))
+            continue;
         /* A resolver the configuration lacks: an internal server that many hosts resolve
          * through although it is not among the configured ones (its clients' DNS, and its own
          * recursion). Each host's use of it breaks the policy as written, but hundreds of
@@ -407,7 +423,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
          * findings. The policy part alone is Low then (a block of its own in the text
          * report); tunnel signs raise the risk as anywhere. */
         uint64_t unlisted_peer = 0, unlisted_host = 0;
-        if (cfg->n_resolvers > 0 && k == 0) {
+        if (cfg->n_resolvers > 0 && k == 0 && !via) {
             if (hc_is_internal(cfg, &u->peer))
                 unlisted_peer = hd_serves_many(s->ctx, &u->peer);
             unlisted_host = serves;
@@ -415,6 +431,8 @@ static void hd_finish(void *st, hunt_findings_t *out)
         int risk;
         if (k >= 4)
             risk = HUNT_RISK_CRITICAL;
+        else if (via)
+            risk = k >= 2 ? HUNT_RISK_HIGH : HUNT_RISK_LOW;
         else if (volume_high || ratio_high || k >= 2)
             risk = HUNT_RISK_HIGH;
         else if (k == 1 || ((cfg->n_resolvers > 0 || inf.n > 0) && !unlisted_peer &&
@@ -441,17 +459,27 @@ static void hd_finish(void *st, hunt_findings_t *out)
         int conf = k >= 2 && u->pkts_out >= (uint64_t)cfg->d_bpp_min ? HUNT_CONF_HIGH
                    : k >= 1                                          ? HUNT_CONF_MEDIUM
                                                                      : HUNT_CONF_LOW;
+        /* through a resolver the flows show the client's side only: its log tells */
+        if (via && conf > HUNT_CONF_MEDIUM)
+            conf = HUNT_CONF_MEDIUM;
         if (u->sampling >= 100)
             conf = HUNT_CONF_LOW;
         else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
             conf--;
         f->confidence = conf;
         int internal_peer = hc_is_internal(cfg, &u->peer);
-        snprintf(f->summary, sizeof f->summary,
-                 "%s sent %llu bytes in %llu DNS conversations to %s resolver %s, not an "
-                 "approved one (%d tunnel sign%s)",
-                 host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows,
-                 internal_peer ? "internal" : "external", peer, k, k == 1 ? "" : "s");
+        if (via)
+            snprintf(f->summary, sizeof f->summary,
+                     "%s sent %llu bytes in %llu DNS conversations through %s resolver %s, "
+                     "shaped like a tunnel (%d tunnel sign%s)",
+                     host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows,
+                     u->via ? "approved" : "the organisation's", peer, k, k == 1 ? "" : "s");
+        else
+            snprintf(f->summary, sizeof f->summary,
+                     "%s sent %llu bytes in %llu DNS conversations to %s resolver %s, not an "
+                     "approved one (%d tunnel sign%s)",
+                     host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows,
+                     internal_peer ? "internal" : "external", peer, k, k == 1 ? "" : "s");
         snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53", host, peer);
         /* which thresholds were crossed */
         char tj[256] = "[", tt[256] = "";
@@ -474,7 +502,17 @@ static void hd_finish(void *st, hunt_findings_t *out)
         strcat(tj, "]");
         if (first)
             snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
-        if (risk >= HUNT_RISK_HIGH)
+        if (via)
+            /* The resolver relays the tunnel to the attacker's nameserver: it is where the
+             * domain shows, and where it is blocked, without cutting the host's DNS. */
+            snprintf(f->action, sizeof f->action,
+                     "%s: in %s's query log, find the domain %s's queries go to (long or "
+                     "random labels under one domain, TXT/NULL/CNAME answers, one source port "
+                     "for many queries); block it at the resolver, and find the process on %s "
+                     "that sends them%s.",
+                     risk >= HUNT_RISK_HIGH ? "Contain" : "Investigate", peer, host, host,
+                     risk >= HUNT_RISK_HIGH ? " (isolate the host when confirmed)" : "");
+        else if (risk >= HUNT_RISK_HIGH)
             /* With no approved set the advice names the policy to adopt, not a list that is
              * not there. */
             snprintf(f->action, sizeof f->action,
@@ -500,8 +538,9 @@ static void hd_finish(void *st, hunt_findings_t *out)
                                "Investigate: the DNS from %s to %s shows %d tunnel sign%s (%s): "
                                "review the queries (resolver logs or a capture: long or random "
                                "labels, TXT/NULL answers, one source port for many queries) and "
-                               "find the process sending them; do not approve %s as a resolver "
-                               "first (approved resolvers' clients are not hunted).",
+                               "find the process sending them before approving %s as a "
+                               "resolver (through an approved one only a tunnel's shape is "
+                               "hunted: bytes per packet, one long 5-tuple).",
                                host, peer, k, k == 1 ? "" : "s", tt, peer);
             if (len >= (int)sizeof f->action) /* only with every sign and long IPv6 addresses */
                 memcpy(f->action + sizeof f->action - 4, "...", 4);
@@ -569,6 +608,10 @@ static void hd_finish(void *st, hunt_findings_t *out)
                  cfg->d_hist_min_hours, cfg->d_hist_min_bytes);
         hev_str(e, "thresholds", t);
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
+        if (via)
+            hev_str(e, "via_resolver",
+                    u->via ? "approved (in [dns] resolvers): judged by a tunnel's shape alone"
+                           : "a resolver in practice: judged by a tunnel's shape alone");
         if (inf.n > 0)
             hev_raw(e, "resolvers_in_practice", inf.json, inf.text);
         if (unlisted_peer || unlisted_host) {

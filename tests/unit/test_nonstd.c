@@ -368,7 +368,7 @@ TEST_IMPL(dnsexfil_unmeasured_signs)
 /* iodine (packets/dns-tunnel/dns-tunnel-iodine.pcap, softflowd): one 5-tuple of 222 NULL
  * queries of 104 bytes to an internal nameserver in 24 s, no resolver configured. One tunnel
  * sign makes it Medium; its action told the analyst to list the server in [dns] resolvers,
- * which hides the tunnel for good (an approved resolver's clients are not judged). */
+ * which hid the tunnel for good while an approved resolver's clients were not judged. */
 TEST_IMPL(dnsexfil_tunnel_sign_action)
 {
     tn_set_t s;
@@ -383,7 +383,7 @@ TEST_IMPL(dnsexfil_tunnel_sign_action)
     printf("# action: %s\n", f->action);
     ASSERT_NULL(strstr(f->action, "list the resolvers"));
     ASSERT_NOT_NULL(strstr(f->action, "1 tunnel sign (long_lived_5tuple)"));
-    ASSERT_NOT_NULL(strstr(f->action, "do not approve 10.0.2.20"));
+    ASSERT_NOT_NULL(strstr(f->action, "before approving 10.0.2.20 as a resolver"));
     hunt_findings_free(&out);
     /* without a sign, the policy question stays what the action asks */
     s.n = 0;
@@ -392,6 +392,67 @@ TEST_IMPL(dnsexfil_tunnel_sign_action)
     f = tn_find(&out, "10.0.2.31", "10.0.2.21", 53);
     ASSERT_NOT_NULL(f);
     ASSERT_NOT_NULL(strstr(f->action, "list the resolvers"));
+    hunt_findings_free(&out);
+    tn_done(&s);
+    return 0;
+}
+
+/* Through an approved resolver only a tunnel's shape is a finding. E, a busy server, sends
+ * 515 kB of ordinary queries (130 bytes, a fresh port each; volume_bytes lowered to 500 kB to
+ * keep the test small): volume and the population say "much DNS" and nothing more, so no
+ * finding. F sends 300 queries of 220 bytes in one
+ * hour (dnscat2's names): bytes per packet with the population is High. G keeps one socket to
+ * the resolver for 24 s (iodine), 23 kB, less than most hosts send: one sign, Low. Confidence stays
+ * at most Medium, the evidence says through which resolver, and the advice is the resolver's log,
+ * not a block of port 53. Before, none of them was judged. */
+TEST_IMPL(dnsexfil_through_approved_resolver)
+{
+    tn_set_t s;
+    tn_init(&s, 40);
+    tn_resolvers(&s, "10.0.0.53");
+    s.cfg.d_volume = 500000;
+    s.ctx.from_ms = TN_T0 - TN_T0 % TN_HOUR;
+    s.ctx.to_ms = s.ctx.from_ms + 24 * TN_HOUR;
+    char host[32];
+    for (int q = 0; q < 12; q++) { /* a population: 29 kB of DNS a day each */
+        snprintf(host, sizeof host, "10.0.2.%d", q + 1);
+        for (int h = 0; h < 24; h++)
+            tn_dns(&s, host, "10.0.0.53", h, 10, 120);
+    }
+    for (int h = 0; h < 24; h++) {
+        uint64_t t0 = s.ctx.from_ms + (uint64_t)h * TN_HOUR;
+        for (int i = 0; i < 165; i++) /* E: a query of 130 bytes a conversation */
+            tn_conv(&s, "10.0.1.20", (uint16_t)(1024 + h * 165 + i), "10.0.0.53", 53, 17,
+                    t0 + (uint64_t)i * 20000, 40, 1, 130, 1, 260);
+        tn_dns(&s, "10.0.1.21", "10.0.0.53", h, 3, 70);
+        if (h == 10)
+            for (int i = 0; i < 300; i++) /* F */
+                tn_conv(&s, "10.0.1.21", (uint16_t)(20000 + i), "10.0.0.53", 53, 17,
+                        t0 + (uint64_t)i * 10000, 30, 1, 220, 1, 300);
+    }
+    /* G: iodine's one 5-tuple */
+    tn_conv(&s, "10.0.1.22", 44639, "10.0.0.53", 53, 17, s.ctx.from_ms + 5 * TN_HOUR, 24487, 222,
+            23028, 212, 41148);
+    hunt_findings_t out = {0};
+    tn_hunt(&s, &hd_ops, &out);
+    ASSERT_NULL(tn_find_host(&out, "10.0.1.20"));
+    const hunt_finding_t *f = tn_find(&out, "10.0.1.21", "10.0.0.53", 53);
+    const hunt_finding_t *g = tn_find(&out, "10.0.1.22", "10.0.0.53", 53);
+    ASSERT_NOT_NULL(f);
+    ASSERT_NOT_NULL(g);
+    printf("# F: %s\n# G: %s\n# F action: %s\n", f->summary, g->summary, f->action);
+    ASSERT(tn_crossed(f, "bytes_per_packet"));
+    ASSERT(tn_crossed(f, "population_outlier"));
+    ASSERT_EQ(f->risk, HUNT_RISK_HIGH);
+    ASSERT_EQ(f->confidence, HUNT_CONF_MEDIUM);
+    ASSERT_NOT_NULL(strstr(f->summary, "through approved resolver 10.0.0.53"));
+    ASSERT(tn_ev_has(f, "\"via_resolver\":\"approved"));
+    ASSERT_NOT_NULL(strstr(f->action, "in 10.0.0.53's query log"));
+    ASSERT_NULL(strstr(f->action, "block port 53"));
+    ASSERT(tn_crossed(g, "long_lived_5tuple"));
+    ASSERT_EQ(g->risk, HUNT_RISK_LOW);
+    /* the population's quiet hosts are not findings either */
+    ASSERT_NULL(tn_find_host(&out, "10.0.2.1"));
     hunt_findings_free(&out);
     tn_done(&s);
     return 0;
