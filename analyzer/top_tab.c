@@ -34,8 +34,28 @@ int top_tab_init(top_tab_t *t, uint32_t kw, int distinct, int times)
 void top_tab_free(top_tab_t *t)
 {
     free(t->slots);
-    free(t->ents);
+    for (uint32_t b = 0; b < t->n_blocks; b++)
+        free(t->blocks[b]);
+    free(t->blocks);
     memset(t, 0, sizeof *t);
+}
+
+int top_tab_add_block(top_tab_t *t)
+{
+    if (t->n_blocks == t->blocks_cap) {
+        uint32_t cap = t->blocks_cap ? t->blocks_cap * 2 : 16;
+        uint8_t **b = realloc(t->blocks, (size_t)cap * sizeof *b);
+        if (!b)
+            return -1;
+        t->blocks = b;
+        t->blocks_cap = cap;
+    }
+    /* pages it does not reach are never touched: a table of a few keys costs a few pages */
+    uint8_t *blk = malloc((size_t)TOP_BLOCK * t->stride);
+    if (!blk)
+        return -1;
+    t->blocks[t->n_blocks++] = blk;
+    return 0;
 }
 
 int top_tab_grow(top_tab_t *t)

@@ -2,12 +2,14 @@
  *
  * Open addressing with linear probing over a power-of-two array of 8-byte slots (entry number
  * and 32 bits of the hash, which rejects other keys without touching them); entries (key bytes
- * then sums) are one dense array in insertion order, so growing moves slots, merging walks an
- * array, and a hit touches one slot and one entry. The probe (top_tab_get), the hash and the
- * prefetches are inline: cmd_top.c calls them for every row it sums. A Judy array (JudyHS)
- * would do the same job through a pointer chase per byte of key; keys here are fixed width
- * and short (at most 48 bytes: 40 of fields and a byte of absent ones), where one hash and one
- * probe usually decide.
+ * then sums) are dense, in insertion order, in blocks of TOP_BLOCK entries that never move, so
+ * growing moves slots only, merging walks the entries, and a hit touches one slot and one
+ * entry. (One array regrown by doubling copied every entry at each step: `top --by
+ * srcip,dstip -n 0` over 2 M flows, 884,000 keys, took 14 % more CPU.) The probe
+ * (top_tab_get), the hash and the prefetches are inline: cmd_top.c calls them for every row it
+ * sums. A Judy array (JudyHS) would do the same job through a pointer chase per byte of key; keys
+ * here are fixed width and short (at most 48 bytes: 40 of fields and a byte of absent ones), where
+ * one hash and one probe usually decide.
  */
 #ifndef FH_TOP_TAB_H
 #define FH_TOP_TAB_H
@@ -35,16 +37,22 @@ typedef struct top_slot {
     uint32_t e, tag;
 } top_slot_t;
 
+#define TOP_BLOCK_SHIFT 12u /* 4096 entries a block: 96 KiB to 288 KiB by key width */
+#define TOP_BLOCK (1u << TOP_BLOCK_SHIFT)
+
 typedef struct top_tab {
     uint32_t kw, stride;
     uint32_t times_off; /* --times: where in an entry first and last are; 0 without */
-    uint32_t n, ecap;   /* entries used and allocated */
-    uint32_t mask;      /* slots - 1 */
+    uint32_t n;         /* entries used */
+    uint32_t n_blocks, blocks_cap;
+    uint32_t mask; /* slots - 1 */
     top_slot_t *slots;
-    uint8_t *ents;
+    uint8_t **blocks; /* entry e is entry e % TOP_BLOCK of blocks[e / TOP_BLOCK] */
 } top_tab_t;
 
-#define TOP_ENT(t, e) ((t)->ents + (size_t)(e) * (t)->stride)
+#define TOP_ENT(t, e)                                                                              \
+    ((t)->blocks[(uint32_t)(e) >> TOP_BLOCK_SHIFT] +                                               \
+     (size_t)((uint32_t)(e) & (TOP_BLOCK - 1)) * (t)->stride)
 #define TOP_SUMS(t, e) ((top_sum_t *)(TOP_ENT(t, e) + (t)->kw))
 
 /* Sums saturate (satmath.h): a sum at SAT_MAX is "at least that", and top says so. */
@@ -90,6 +98,9 @@ void top_tab_free(top_tab_t *t);
 /* Doubles the slots (the load stays under 1/2). 0, or -1 out of memory. */
 int top_tab_grow(top_tab_t *t);
 
+/* Room for TOP_BLOCK more entries. 0, or -1 out of memory. */
+int top_tab_add_block(top_tab_t *t);
+
 /* A 64-bit multiply-xorshift hash over whole words of the zero-padded key. */
 static inline uint64_t top_hash(const uint8_t *key, uint32_t kw)
 {
@@ -131,14 +142,8 @@ static inline top_sum_t *top_tab_get(top_tab_t *t, const uint8_t *key, uint64_t 
     }
     if (t->n >= UINT32_MAX / 2)
         return NULL;
-    if (t->n == t->ecap) {
-        uint32_t cap = t->ecap ? t->ecap * 2 : 1024;
-        uint8_t *ents = realloc(t->ents, (size_t)cap * t->stride);
-        if (!ents)
-            return NULL;
-        t->ents = ents;
-        t->ecap = cap;
-    }
+    if (t->n == t->n_blocks * TOP_BLOCK && top_tab_add_block(t) != 0)
+        return NULL;
     uint32_t e = t->n++;
     memcpy(TOP_ENT(t, e), key, t->kw);
     memset(TOP_SUMS(t, e), 0, t->stride - t->kw);
