@@ -574,7 +574,7 @@ OUT=$OUTDIR/$DATE.md
     echo
     echo "- $NPROC CPUs, $MODEL, $MEM, Linux $KERNEL"
     echo "- load average at start: $LOAD"
-    echo "- net.core.rmem_max: $RMEM bytes (both collectors asked for $RCVBUF; the kernel grants at most rmem_max)"
+    echo "- net.core.rmem_max: $RMEM bytes (both collectors asked for $RCVBUF; nfcapd gets at most rmem_max; flowhuntd, with CAP_NET_ADMIN ($([ "$(id -u)" = 0 ] && echo "root here" || echo "not root here: capped too")), forces what it asked)"
     echo
     echo "## Versions"
     echo
