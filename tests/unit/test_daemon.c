@@ -186,8 +186,9 @@ TEST_IMPL(daemon_rcvbuf_past_rmem_max)
     long long max = atoll(out);
     free(out);
     ASSERT_GT(max, 0);
-    long long want = max * 4 > (1ll << 30) ? (1ll << 30) : max * 4;
-    ASSERT_GT(want, max);
+    if (max > (1ll << 28))
+        SKIP("net.core.rmem_max is already over 256 MiB: nothing to force past it");
+    long long want = max * 4;
     td_daemon_t d;
     td_init(&d, "rcvbuf");
     char extra[64];
