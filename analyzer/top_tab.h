@@ -37,7 +37,7 @@ typedef struct top_slot {
     uint32_t e, tag;
 } top_slot_t;
 
-#define TOP_BLOCK_SHIFT 12u /* 4096 entries a block: 96 KiB to 288 KiB by key width */
+#define TOP_BLOCK_SHIFT 12u /* 4096 entries a block: 128 KiB to 384 KiB by entry stride */
 #define TOP_BLOCK (1u << TOP_BLOCK_SHIFT)
 
 typedef struct top_tab {
