@@ -49,7 +49,7 @@ typedef struct daemon_listener {
     int busy;     /* read a datagram since the socket was last found empty */
     long nap_ns;  /* see DAEMON_NAP_NS */
     int rcvbuf;   /* the buffer the kernel granted, as it reports it (twice the data) */
-    uint64_t datagrams, refused, queue_full, recv_errors;
+    uint64_t datagrams, refused, queue_full, shed, recv_errors;
     uint64_t kernel_drops;     /* sk_drops, with its wraps counted */
     uint32_t kernel_drops_raw; /* the kernel's 32-bit value at the last reading */
     struct daemon *d;
@@ -149,8 +149,11 @@ static void daemon_deliver(daemon_listener_t *l, const struct sockaddr *addr, co
         return;
     }
     worker_t *w = &d->workers[worker_for(&src, d->n_workers)];
-    if (dq_push(&w->q, &src, batch_ns, data, len) != 0)
+    int rc = dq_push(&w->q, &src, batch_ns, data, len);
+    if (rc == DQ_FULL)
         l->queue_full++;
+    else if (rc == DQ_SHED)
+        l->shed++;
 }
 
 /* The socket is readable: read it empty in batches. While datagrams are flowing, nap once
@@ -401,12 +404,16 @@ static void daemon_write_stats(daemon_t *d, int log_it)
         DAEMON_APPEND("flowhunt_dropped_datagrams_total{listener=\"%s\",cause=\"queue_full\"} "
                       "%llu\n",
                       l->name, (unsigned long long)l->queue_full);
+        DAEMON_APPEND("flowhunt_dropped_datagrams_total{listener=\"%s\",cause=\"shed\"} "
+                      "%llu\n",
+                      l->name, (unsigned long long)l->shed);
         if (log_it)
             log_msg(LOG_INFO,
                     "%s: %llu datagrams; dropped: kernel buffer %llu, allow-list %llu, "
-                    "queue full %llu",
+                    "queue full %llu, shed %llu",
                     l->name, (unsigned long long)l->datagrams, (unsigned long long)kdrops,
-                    (unsigned long long)l->refused, (unsigned long long)l->queue_full);
+                    (unsigned long long)l->refused, (unsigned long long)l->queue_full,
+                    (unsigned long long)l->shed);
     }
     for (int i = 0; i < d->n_workers; i++) {
         worker_t *w = &d->workers[i];

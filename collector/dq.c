@@ -36,6 +36,8 @@ int dq_init(dq_t *q, size_t cap_bytes)
     atomic_init(&q->tail, 0);
     atomic_init(&q->sleeping, 0);
     atomic_init(&q->closed, 0);
+    for (int i = 0; i < DQ_KNOWN_WORDS; i++)
+        atomic_init(&q->known[i], 0);
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cond, NULL);
     return 0;
@@ -47,6 +49,33 @@ void dq_free(dq_t *q)
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->cond);
     q->ring = NULL;
+}
+
+/* The known-source bit of an address: 16 bits of its FNV-1a hash, mixed first (the last
+ * bytes of an address reach only the low bits of FNV-1a's: 192.0.2.1, .2 and .3 share their
+ * top 16). */
+static uint32_t dq_known_bit(const flow_addr_t *src)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ src->b[i]) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t)(h >> 48);
+}
+
+static int dq_is_known(dq_t *q, uint32_t bit)
+{
+    uint64_t w = atomic_load_explicit(&q->known[bit / 64], memory_order_relaxed);
+    return (int)((w >> (bit % 64)) & 1);
+}
+
+void dq_mark_known(dq_t *q, const flow_addr_t *src)
+{
+    uint32_t bit = dq_known_bit(src);
+    if (!dq_is_known(q, bit))
+        atomic_fetch_or_explicit(&q->known[bit / 64], 1ull << (bit % 64), memory_order_relaxed);
 }
 
 static void dq_wake(dq_t *q)
@@ -71,10 +100,12 @@ int dq_push(dq_t *q, const flow_addr_t *src, uint64_t recv_ns, const uint8_t *da
      * memory). Not earlier: until the consumer passes the marker, the room is what lies
      * before it, and a consumer napping for milliseconds needs that much. */
     size_t skip = to_end < need || (head == tail && pos >= q->cap / 4) ? to_end : 0;
-    if (len > UINT32_MAX || need > q->cap / 2 || q->cap - (tail - head) < skip + need) {
-        q->dropped_full++;
-        return -1;
-    }
+    if (len > UINT32_MAX || need > q->cap / 2 || q->cap - (tail - head) < skip + need)
+        return DQ_FULL;
+    /* The upper half is the known exporters' (the hash only once the ring is that full). The
+     * fill leaves out the skip: at an empty ring it is no fill at all. */
+    if (tail - head + need > q->cap / 2 && !dq_is_known(q, dq_known_bit(src)))
+        return DQ_SHED;
     if (skip) {
         uint32_t wrap = DQ_WRAP;
         memcpy(q->ring + pos, &wrap, 4);
@@ -90,7 +121,7 @@ int dq_push(dq_t *q, const flow_addr_t *src, uint64_t recv_ns, const uint8_t *da
     memcpy(p + DQ_HDR, data, len);
     atomic_store(&q->tail, tail + need);
     dq_wake(q);
-    return 0;
+    return DQ_OK;
 }
 
 int dq_pop(dq_t *q, dq_entry_t *out, int timeout_ms)

@@ -241,7 +241,9 @@ static void *worker_main(void *arg)
         int got = dq_pop(&w->q, &e, WORKER_TICK_MS);
         if (got) {
             w->place_ms = e.recv_ns / 1000000;
-            ingest_datagram(&w->ingest, &e.src, e.data, e.len, e.recv_ns);
+            /* the source exports flows: the ring's upper half is open to it (dq.h) */
+            if (ingest_datagram(&w->ingest, &e.src, e.data, e.len, e.recv_ns) > 0)
+                dq_mark_known(&w->q, &e.src);
             dq_release(&w->q, &e);
             /* its interval gets a segment for the counters even if no flow came */
             int rc = seg_writer_mark(w->writer, w->place_ms);

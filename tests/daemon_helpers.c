@@ -125,6 +125,11 @@ int td_send_capture(const td_daemon_t *d, const char *pcap, int skip, int max)
 /* Counts the flows stored under dir, and sums their bytes. */
 uint64_t td_count(const char *dir, uint64_t *bytes_sum)
 {
+    return td_count_from(dir, NULL, bytes_sum);
+}
+
+uint64_t td_count_from(const char *dir, const flow_addr_t *exporter, uint64_t *bytes_sum)
+{
     char **paths = NULL;
     int n = seg_dir_list(dir, 0, UINT64_MAX, &paths);
     ASSERT_GE(n, 0);
@@ -141,9 +146,17 @@ uint64_t td_count(const char *dir, uint64_t *bytes_sum)
             ASSERT_EQ(seg_batch_open(&b, f, g, &where), 0);
             ASSERT_EQ(seg_batch_load(&b, FLOW_COL_bytes, &where), 0);
             const uint64_t *v = b.vals[FLOW_COL_bytes];
-            for (uint32_t r = 0; r < b.n_rows; r++)
+            const flow_addr_t *from = NULL;
+            if (exporter) {
+                ASSERT_EQ(seg_batch_load(&b, FLOW_COL_exporter, &where), 0);
+                from = b.vals[FLOW_COL_exporter];
+            }
+            for (uint32_t r = 0; r < b.n_rows; r++) {
+                if (from && memcmp(from[r].b, exporter->b, 16) != 0)
+                    continue;
                 bytes += v[r];
-            rows += b.n_rows;
+                rows++;
+            }
             seg_batch_free(&b);
         }
         seg_close(f);

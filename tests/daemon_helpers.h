@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "flow.h"
+
 typedef struct td_daemon {
     pid_t pid;
     int port;
@@ -29,5 +31,7 @@ int td_stop_signals(td_daemon_t *d, int again);
 int td_send_capture(const td_daemon_t *d, const char *pcap, int skip, int max);
 /* Counts the flows stored under dir through the segment reader, and sums their bytes. */
 uint64_t td_count(const char *dir, uint64_t *bytes_sum);
+/* The same for the flows `exporter` sent. */
+uint64_t td_count_from(const char *dir, const flow_addr_t *exporter, uint64_t *bytes_sum);
 
 #endif

@@ -80,6 +80,9 @@ TEST_ENTRY(cli_read_golden_csv)
 TEST_ENTRY(cli_read_json)
 TEST_ENTRY(cli_read_segment_interval)
 
+/* the datagram ring between the receive loop and a worker */
+TEST_ENTRY(dq_sheds_unknown_past_half)
+
 /* flowhuntd as a daemon on loopback */
 TEST_ENTRY(daemon_stores_what_it_receives)
 TEST_ENTRY(daemon_templates_survive_restart)

@@ -6,7 +6,11 @@
  * each worker's whole template cache. A second source (127.0.0.2) sends valid v9 throughout,
  * and a third (127.0.0.3) appears only in the last second, when the caches are full. The
  * daemon's RSS must stay under a bound and stop growing, the counters must show the evictions
- * (per exporter and cache-wide) and malformed datagrams, and every valid flow is stored.
+ * (per exporter and cache-wide) and malformed datagrams, and every flow of the first router
+ * is stored (the late one may lose what its worker shed while it was not yet known).
+ *
+ * Shed: one worker, a router it has decoded, and a flood of costly templates at full speed
+ * that outruns the worker: the flood is shed at half the ring, the router loses nothing.
  *
  * Crash: flowgen streams a capture at a steady rate, the daemon is killed with SIGKILL
  * mid-stream and restarted on the same directory; every segment must verify and what was
@@ -136,6 +140,14 @@ static size_t ds_v9_msg(uint8_t *p, uint32_t seq)
     return o;
 }
 
+/* Where the daemon under test listens. */
+static struct sockaddr_in ds_daemon_addr(const td_daemon_t *d)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    return to;
+}
+
 static int ds_socket(const char *bind_ip)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -173,18 +185,24 @@ static void ds_send_from(int fd, uint32_t src_host, const uint8_t *p, size_t n,
     (void)sendmsg(fd, &m, MSG_DONTWAIT);
 }
 
-/* A sum over the Prometheus file's lines starting with `prefix`. */
-static uint64_t ds_prom_sum(const td_daemon_t *d, const char *prefix)
+/* A sum over the Prometheus file's lines that start with `prefix` and contain `part` (NULL:
+ * any). */
+static uint64_t ds_prom_sum_with(const td_daemon_t *d, const char *prefix, const char *part)
 {
     char cmd[2048], *out = NULL;
     snprintf(cmd, sizeof cmd,
-             "awk 'index($0, \"%s\") == 1 { s += $NF } END { printf \"%%d\\n\", s }' "
-             "%s/state/test/flowhuntd.prom",
-             prefix, d->dir);
+             "awk 'index($0, \"%s\") == 1 && index($0, \"%s\") { s += $NF } "
+             "END { printf \"%%d\\n\", s }' %s/state/test/flowhuntd.prom",
+             prefix, part ? part : prefix, d->dir);
     ASSERT_EQ(test_run(cmd, &out), 0);
     uint64_t v = strtoull(out, NULL, 10);
     free(out);
     return v;
+}
+
+static uint64_t ds_prom_sum(const td_daemon_t *d, const char *prefix)
+{
+    return ds_prom_sum_with(d, prefix, NULL);
 }
 
 /* The bound: two workers each hold at most TPL_MAX_BYTES_PER_EXPORTER (16 MiB) of the
@@ -203,8 +221,7 @@ TEST_IMPL(daemon_stress_flood)
     td_daemon_t d;
     td_init(&d, "flood");
     td_start(&d, "");
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
-    to.sin_addr.s_addr = htonl(0x7f000001);
+    struct sockaddr_in to = ds_daemon_addr(&d);
     int bad = ds_socket("127.0.0.1"), good = ds_socket("127.0.0.2");
     int late = ds_socket("127.0.0.3"), spoof = ds_socket("0.0.0.0");
     uint64_t rng = 0x9e3779b97f4a7c15u;
@@ -290,16 +307,24 @@ TEST_IMPL(daemon_stress_flood)
      * within their bound (two workers) */
     uint64_t domains = ds_prom_sum(&d, "flowhunt_exporter_domains{");
     uint64_t malformed = ds_prom_sum(&d, "flowhunt_malformed_total{exporter=\\\"127.0.0.1\\\"");
+    uint64_t kernel_drops =
+        ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"kernel_buffer\\\"");
+    uint64_t queue_drops =
+        ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"queue_full\\\"");
+    uint64_t shed = ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"shed\\\"");
     printf("# flood: %llu template messages (10 templates each) from one source, %llu from "
            "spoofed sources, %llu garbage, %u valid, %u from a late router; RSS max %ld KiB, 0.5 s "
            "after the fill %ld, end %ld; evicted %llu templates, %llu scopes (cache bound: %llu + "
            "%llu, "
-           "holding %llu templates); malformed %llu\n",
+           "holding %llu templates); malformed %llu; dropped: kernel buffer %llu, queue full %llu, "
+           "shed %llu\n",
            (unsigned long long)flood_sent, (unsigned long long)spoofed_sent,
            (unsigned long long)garbage_sent, valid_sent, late_sent, rss_max, rss_settled, rss_end,
            (unsigned long long)evicted, (unsigned long long)scopes_evicted,
            (unsigned long long)cache_ev[0], (unsigned long long)cache_ev[1],
-           (unsigned long long)evicted_tpls, (unsigned long long)malformed);
+           (unsigned long long)evicted_tpls, (unsigned long long)malformed,
+           (unsigned long long)kernel_drops, (unsigned long long)queue_drops,
+           (unsigned long long)shed);
     fflush(stdout);
     ASSERT_EQ(td_stop(&d), 0);
     close(bad);
@@ -326,7 +351,86 @@ TEST_IMPL(daemon_stress_flood)
     ASSERT_GT(domains, 10000);
     ASSERT_LE(domains, 2 * (uint64_t)EXP_MAX_DOMAINS_TOTAL);
     ASSERT_GT(late_sent, 0);
-    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)(valid_sent + late_sent) * DS_V9_FLOWS);
+    /* The router exporting since the start is known to its worker: all of its flows are
+     * stored. The late router is not yet known when it appears, so while a worker's ring is
+     * over half full its datagrams are shed with the flood's (dq.h): all stored when nothing
+     * was shed, else it lost at most what was shed and still got in. */
+    flow_addr_t router, late_router;
+    flow_addr_from_v4(&router, 0x7f000002u);
+    flow_addr_from_v4(&late_router, 0x7f000003u);
+    ASSERT_UINT64_EQ(td_count_from(d.dir, &router, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
+    uint64_t late_stored = td_count_from(d.dir, &late_router, NULL);
+    printf("# the late router: %llu of %u datagrams' flows stored\n",
+           (unsigned long long)(late_stored / DS_V9_FLOWS), late_sent);
+    if (shed == 0)
+        ASSERT_UINT64_EQ(late_stored, (uint64_t)late_sent * DS_V9_FLOWS);
+    ASSERT_GT(late_stored, 0);
+    ASSERT_LE((uint64_t)late_sent * DS_V9_FLOWS - late_stored, shed * DS_V9_FLOWS);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS + late_stored);
+    return 0;
+}
+
+/* A flood that outruns the worker. One worker; a router (127.0.0.2) exports valid v9 at 1000
+ * datagrams/s and has been decoded before the flood starts; then for 2 s one source sends
+ * IPFIX messages of 10 templates of 60 fields (600 definitions to compile and store for a few
+ * microseconds of the receive loop's copying) as fast as the loopback takes them. The worker
+ * falls behind and its ring fills; the upper half is the router's (dq.h), so the flood is
+ * shed and every one of the router's flows is stored. Before the shedding, the ring filled
+ * with the flood and the router's datagrams were dropped as queue full. */
+TEST_IMPL(daemon_flood_shed_keeps_exporters)
+{
+    td_daemon_t d;
+    td_init(&d, "shed");
+    td_start(&d, "--workers 1");
+    struct sockaddr_in to = ds_daemon_addr(&d);
+    int bad = ds_socket("127.0.0.1"), good = ds_socket("127.0.0.2");
+    uint8_t buf[4096];
+    uint32_t valid_sent = 0;
+    /* the router first, until the worker has decoded it (the counters file is rewritten
+     * each second; at most 10 s) */
+    char prom[1200];
+    snprintf(prom, sizeof prom, "%s/state/test/flowhuntd.prom", d.dir);
+    for (int i = 0; i < 1000 && (access(prom, R_OK) != 0 ||
+                                 ds_prom_sum(&d, "flowhunt_decoded_flows_total") == 0);
+         i++) {
+        size_t n = ds_v9_msg(buf, valid_sent++);
+        ASSERT_EQ(sendto(good, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+        td_sleep_ms(10);
+    }
+    ASSERT_GT(ds_prom_sum(&d, "flowhunt_decoded_flows_total"), 0);
+    uint64_t rng = 0x853c49e6748fea9bu, flood_sent = 0;
+    double t0 = ds_now(), next_valid = t0;
+    while (ds_now() - t0 < 2.0) {
+        if (ds_now() >= next_valid) {
+            size_t n = ds_v9_msg(buf, valid_sent++);
+            ASSERT_EQ(sendto(good, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+            next_valid += 0.001;
+        }
+        for (int i = 0; i < 16; i++) {
+            size_t n =
+                ds_tpl_msg(buf, &rng, (uint32_t)flood_sent, (uint32_t)ds_rng(&rng), 60, 1000);
+            (void)sendto(bad, buf, n, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
+            flood_sent++;
+        }
+    }
+    td_sleep_ms(1500); /* the worker works through the ring's lower half */
+    uint64_t shed = ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"shed\\\"");
+    uint64_t full =
+        ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"queue_full\\\"");
+    uint64_t kernel =
+        ds_prom_sum_with(&d, "flowhunt_dropped_datagrams_total{", "cause=\\\"kernel_buffer\\\"");
+    printf("# %llu flood datagrams in 2 s, %u from the router; dropped: shed %llu, queue full "
+           "%llu, kernel buffer %llu\n",
+           (unsigned long long)flood_sent, valid_sent, (unsigned long long)shed,
+           (unsigned long long)full, (unsigned long long)kernel);
+    fflush(stdout);
+    ASSERT_EQ(td_stop(&d), 0);
+    close(bad);
+    close(good);
+    /* the flood did outrun the worker (else this test shows nothing), and only it paid */
+    ASSERT_GT(shed, 0);
+    ASSERT_UINT64_EQ(full, 0);
+    ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
     return 0;
 }
 
@@ -340,8 +444,7 @@ TEST_IMPL(daemon_template_memory)
     td_daemon_t d;
     td_init(&d, "tplmem");
     td_start(&d, "--template-memory 8");
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
-    to.sin_addr.s_addr = htonl(0x7f000001);
+    struct sockaddr_in to = ds_daemon_addr(&d);
     int good = ds_socket("127.0.0.2"), spoof = ds_socket("0.0.0.0");
     uint64_t rng = 0x2545f4914f6cdd1du;
     uint8_t buf[1500];
