@@ -50,6 +50,7 @@ typedef struct daemon_listener {
     long nap_ns;  /* see DAEMON_NAP_NS */
     int rcvbuf;   /* the buffer the kernel granted, as it reports it (twice the data) */
     uint64_t datagrams, refused, queue_full, shed, recv_errors;
+    uint64_t behind_logged_ns; /* when a worker's full queue was last logged */
     uint64_t kernel_drops;     /* sk_drops, with its wraps counted */
     uint32_t kernel_drops_raw; /* the kernel's 32-bit value at the last reading */
     struct daemon *d;
@@ -136,6 +137,8 @@ static uint64_t daemon_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+#define DAEMON_BEHIND_LOG_NS 60000000000ull
+
 /* One datagram of a batch: counted, checked against the allow-list, copied to its worker. */
 static void daemon_deliver(daemon_listener_t *l, const struct sockaddr *addr, const uint8_t *data,
                            size_t len, uint64_t batch_ns)
@@ -150,10 +153,26 @@ static void daemon_deliver(daemon_listener_t *l, const struct sockaddr *addr, co
     }
     worker_t *w = &d->workers[worker_for(&src, d->n_workers)];
     int rc = dq_push(&w->q, &src, batch_ns, data, len);
+    if (rc == DQ_OK)
+        return;
     if (rc == DQ_FULL)
         l->queue_full++;
-    else if (rc == DQ_SHED)
+    else
         l->shed++;
+    /* A worker behind is worth a line, once a minute at most, by the batch's clock reading
+     * (a limiter's own clock and lock would cost every dropped datagram of a flood). */
+    if (batch_ns - l->behind_logged_ns >= DAEMON_BEHIND_LOG_NS || !l->behind_logged_ns) {
+        l->behind_logged_ns = batch_ns;
+        char from[INET6_ADDRSTRLEN + 8];
+        daemon_sockaddr_name(addr, from, sizeof from);
+        log_msg(LOG_WARN,
+                rc == DQ_FULL ? "worker %d is behind: its queue is full, datagrams are dropped "
+                                "(%s, ...; counted: cause=queue_full)"
+                              : "worker %d is behind: its queue is over half full, datagrams "
+                                "from sources it has decoded no flows from are shed (%s, ...; "
+                                "counted: cause=shed)",
+                (int)(w - d->workers), from);
+    }
 }
 
 /* The socket is readable: read it empty in batches. While datagrams are flowing, nap once

@@ -430,6 +430,15 @@ TEST_IMPL(daemon_flood_shed_keeps_exporters)
     /* the flood did outrun the worker (else this test shows nothing), and only it paid */
     ASSERT_GT(shed, 0);
     ASSERT_UINT64_EQ(full, 0);
+    /* the log says so, once (a minute apart at most), naming a source it shed */
+    size_t len;
+    char *log = (char *)test_read_file(d.log, &len);
+    ASSERT_NOT_NULL(log);
+    const char *behind = strstr(log, "worker 0 is behind: its queue is over half full");
+    ASSERT_NOT_NULL(behind);
+    ASSERT_NULL(strstr(behind + 20, "is behind"));
+    ASSERT_NOT_NULL(strstr(behind, "(127.0.0.1:"));
+    free(log);
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
     return 0;
 }
