@@ -18,6 +18,7 @@
 #define FG_SHARE_FIRST 0.004
 #define FG_SHARE_SHELL 0.01
 #define FG_SHARE_LONG 0.005
+#define FG_SHARE_EXFIL_VIA 0.02
 
 enum {
     FG_K_BEACON_443,
@@ -32,6 +33,7 @@ enum {
     FG_K_SHELL,
     FG_K_DECOY,
     FG_K_LONG, /* after the decoys: a kind added later takes a stream no earlier one used */
+    FG_K_EXFIL_VIA,
 };
 
 static void fg_stream(fg_rng_t *r, uint64_t seed, int kind, int instance)
@@ -392,12 +394,17 @@ static void fg_scan_v(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int
     fg_case_param(c, "\"mean_gap_ms\":%.0f", gap_ms);
 }
 
-/* ---- DNS exfiltration: T1048.003, straight to an external nameserver ---- */
+/* ---- DNS exfiltration: T1048.003, straight to an external nameserver or through the
+ * organisation's resolver ---- */
 
 /* UDP: 100-300 sessions of 5-60 large queries (180-255 bytes: long labels of encoded data)
  * with small answers, over 1-6 h, a new source port per session. TCP: 3-12 connections of
- * 100-2000 packets of 300-500 bytes up, small answers, each 2-25 min, over 1-8 h. */
-static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int tcp,
+ * 100-2000 packets of 300-500 bytes up, small answers, each 2-25 min, over 1-8 h. `via`: UDP
+ * to the host's own resolver, which relays each query to the attacker's nameserver (iodine's
+ * and dnscat2's default); the relayed leg is not generated (the resolver's recursion to a
+ * fresh nameserver is its own question), so what is planted is the client's side, the only
+ * one a flow hunt can pin on the host. */
+static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int tcp, int via,
                      uint32_t budget)
 {
     uint32_t host = fg_org_pick_host(o, r, 0);
@@ -417,7 +424,8 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
     if (!c)
         return;
     c->host = host;
-    c->peer = fg_org_fresh(o, r);
+    /* the host's resolver as everyday DNS picks it (fg_org_background) */
+    c->peer = !via ? fg_org_fresh(o, r) : ((host >> 8) & 1) == 0 ? FG_RESOLVER_A : FG_RESOLVER_B;
     c->port = 53;
     c->proto = tcp ? FG_TCP : FG_UDP;
     uint64_t up = 0;
@@ -452,6 +460,8 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
     }
     fg_case_end(g);
     fg_case_param(c, "\"transport\":\"%s\"", tcp ? "tcp" : "udp");
+    if (via)
+        fg_case_param(c, "\"via\":\"resolver\"");
     fg_case_param(c, "\"%s\":%u", tcp ? "connections" : "queries", n);
     fg_case_param(c, "\"request_bytes\":%llu", (unsigned long long)up);
 }
@@ -823,9 +833,9 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     }
     uint32_t eb = fg_budget(g, FG_SHARE_EXFIL);
     fg_stream(&r, seed, FG_K_EXFIL, 0);
-    fg_exfil(g, o, &r, cs, 0, eb * 3 / 4);
+    fg_exfil(g, o, &r, cs, 0, 0, eb * 3 / 4);
     fg_stream(&r, seed, FG_K_EXFIL, 1);
-    fg_exfil(g, o, &r, cs, 1, eb / 4);
+    fg_exfil(g, o, &r, cs, 1, 0, eb / 4);
     int ni = g->cap >= 100000 ? 2 : 1;
     for (int i = 0; i < ni; i++) {
         fg_stream(&r, seed, FG_K_ICMP, i);
@@ -852,4 +862,6 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
         cs->decoys[i] = fg_org_fresh(o, &r);
     fg_stream(&r, seed, FG_K_LONG, 0);
     fg_long_c2(g, o, &r, cs, fg_budget(g, FG_SHARE_LONG));
+    fg_stream(&r, seed, FG_K_EXFIL_VIA, 0);
+    fg_exfil(g, o, &r, cs, 0, 1, fg_budget(g, FG_SHARE_EXFIL_VIA));
 }
