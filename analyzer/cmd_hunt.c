@@ -165,9 +165,9 @@ int cmd_hunt(int argc, char **argv)
      * M_TOP_PAD (128 KiB by default) at the top of an arena when it trims, and hands a
      * thread's wholly free sub-heap back to the kernel, so each pass faulted the same memory
      * in again (about 12 us a fault on this virtual machine). 64 MiB: the 2 M-flow day, every
-     * hunt, 23 hours from the cache, perf stat -r 6: 68,400 -> 29,700 page faults, 4.54 ->
-     * 3.40 s of CPU, 2.85 -> 2.11 s wall; peak RSS 464 -> 476 MB (128 MiB: 17,600 faults,
-     * 1.78 s, but 528 MB). */
+     * hunt, 23 hours without the hour cache (--no-state), perf stat -r 6: 68,400 -> 29,700 page
+     * faults, 4.54 -> 3.40 s of CPU, 2.85 -> 2.11 s wall; peak RSS 464 -> 476 MB (128 MiB: 17,600
+     * faults, 1.78 s, but 528 MB). */
     mallopt(M_TOP_PAD, 64 << 20);
     optind = 1;
     while ((c = cmd_getopt("flowhunt hunt", argc, argv, ":o:hf:", opts)) != -1) {
