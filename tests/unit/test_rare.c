@@ -618,6 +618,27 @@ TEST_IMPL(rare_miner_p2p_pools_servers)
     return 0;
 }
 
+/* "active hours" are clock hours whatever minute the window starts at: a session from 09:45 to
+ * 10:15 touches two, hunted from 00:00 or from 09:30 (the hours used to count from the
+ * window's start, so the second saw one 60-minute bucket, 09:30-10:30). */
+TEST_IMPL(rare_miner_clock_hours)
+{
+    const uint64_t from[2] = {rt_t0, rt_t0 + 9 * RT_H + 30 * 60000};
+    for (int i = 0; i < 2; i++) {
+        rt_run_t r;
+        rt_cfg(&r.cfg);
+        rt_start(&r, &hm_ops, NULL, from[i], rt_t0 + RT_D, 0);
+        rt_stratum(&r, "10.0.0.9", "203.0.113.50", 3333, rt_t0 + 9 * RT_H + 45 * 60000, 30);
+        rt_finish(&r);
+        const hunt_finding_t *f = rt_find(&r, "10.0.0.9", "203.0.113.50");
+        ASSERT_NOT_NULL(f);
+        ASSERT_NOT_NULL(strstr(f->ev.json, "\"covered_hours\":0.50,\"active_hours\":2,"));
+        rt_end(&r);
+        hc_free(&r.cfg);
+    }
+    return 0;
+}
+
 /* A p2p node's peers tie on bytes (sampled counters are multiples of 1:N): the finding names
  * the same peer whatever order they come in, as a run in passes feeds the peers' /24 pairs
  * apart, in another order than one pass (its fingerprint and Hunt ID followed the order). */
