@@ -28,6 +28,8 @@
 #define EXP_MAX_EXPORTERS 65536 /* beyond, the exporter seen least recently is evicted */
 #define EXP_MAX_DOMAINS 1024    /* per exporter; beyond, its domain seen least recently */
 #define EXP_SEQ_PENDING 4       /* gaps per domain that a late datagram may still fill */
+#define EXP_SEQ_AFTER 1         /* a datagram's sequence counts its own units too */
+#define EXP_SEQ_NO_OPTS 2       /* IPFIX: options data records are not counted */
 /* all exporters' domains together (~10 MB); beyond, the exporter seen least recently */
 #define EXP_MAX_DOMAINS_TOTAL 65536
 
@@ -43,8 +45,13 @@ typedef struct exp_domain {
     uint64_t seq_late;   /* datagrams behind the expected sequence (reordered or duplicate) */
     uint64_t seq_resets; /* jumps too large to be loss, or a new boot time: exporter restart */
     uint64_t drops;      /* of its datagrams, those dropped whole (a DEC_E_* at the header) */
-    uint32_t next_seq;
+    uint32_t next_seq;   /* the next datagram's sequence, numbered as seq_mode says */
     int have_seq;
+    /* How the exporter numbers its datagrams (EXP_SEQ_AFTER, EXP_SEQ_NO_OPTS; 0 as the RFCs
+     * say), learnt from the sequence itself: see exp_seq_numbering in exporter.c. */
+    int seq_mode;
+    /* The datagram that set next_seq: its sequence as sent, its units and options records. */
+    uint32_t last_seq, last_units, last_opts;
     /* Gaps not yet counted lost: a datagram that arrives late fills its part. They are
      * counted when the interval's counters are taken (exp_interval_take), on a reset, or
      * when a newer gap needs the slot: counters only grow, so a late datagram cannot take
@@ -116,6 +123,8 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
  * advances it by `seq_units`; when `seq_exact` is 0 the advance is unknown, so the next
  * datagram is not checked against it. */
 void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h);
+/* A seq_mode as a Prometheus label value: "rfc", "after", "no-options", "after,no-options". */
+const char *exp_seq_mode_label(int mode);
 /* Counts d's pending gaps as lost: no late datagram is waited for any longer. */
 void exp_seq_settle(exp_domain_t *d);
 /* Every domain's pending gaps counted lost: the input has ended, nothing late can come. */

@@ -117,6 +117,10 @@ static void worker_publish(worker_t *w)
                         (unsigned long long)d->seq_lost);
             worker_prom(w, "flowhunt_sequence_gaps_total{%s} %llu\n", labels,
                         (unsigned long long)d->seq_gaps);
+            /* only where the exporter numbers otherwise than the RFCs (exp_seq_numbering) */
+            if (d->seq_mode)
+                worker_prom(w, "flowhunt_sequence_numbering{%s,numbering=\"%s\"} 1\n", labels,
+                            exp_seq_mode_label(d->seq_mode));
         }
     }
     const tpl_cache_t *c = &w->ingest.templates;

@@ -16,6 +16,7 @@ TEST_ENTRY(nf5_decode_sampling)
 TEST_ENTRY(nf5_decode_every_truncation)
 TEST_ENTRY(nf5_decode_bad_length)
 TEST_ENTRY(nf5_sequence_accounting)
+TEST_ENTRY(exp_sequence_numbered_after)
 
 /* collector/decode: NetFlow v9 and IPFIX, the template cache */
 TEST_ENTRY(nf9_template_and_data)

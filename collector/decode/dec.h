@@ -65,6 +65,7 @@ typedef struct dec_hdr {
     uint32_t obs_domain; /* v5: engine_type << 8 | engine_id */
     uint32_t sequence;
     uint32_t seq_units; /* how far this datagram advances the sequence (v5: flows) */
+    uint32_t seq_opts;  /* IPFIX: of those, options data records (some exporters skip them) */
     uint8_t seq_exact;  /* 0 when seq_units is unknown (IPFIX data held for a template) */
     uint8_t have_boot;  /* v5, v9: boot_ms is known */
     uint64_t export_ms; /* export time, ms since the Unix epoch */

@@ -133,11 +133,13 @@ int ipfix_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, tp
         } else if (id < 256) {
             out->counts->n[DEC_E_SET_RESERVED]++;
         } else {
+            uint64_t opts = s->stats.options_records;
             int n = tpl_data_set(s, id, set.p, set.rem, &ctx, out);
             if (n < 0)
                 out->hdr.seq_exact = 0; /* held: its record count is not known yet */
             else
                 records += (uint32_t)n;
+            out->hdr.seq_opts += (uint32_t)(s->stats.options_records - opts);
         }
     }
     /* Held sets released by a template in this message were counted in their own message. */

@@ -256,6 +256,105 @@ static void ts_seq(exp_domain_t *d, uint32_t seq, uint32_t units, int64_t boot)
     exp_seq_update(d, &h);
 }
 
+/* A stream numbered after each datagram's own units (softflowd's IPFIX: its first message of
+ * 24 records says 24) counts no loss where none was, and counts a real gap by its size; an
+ * RFC 7011 stream with the same counts stays numbered as the RFC says. */
+/* The same with `opts` of the units options data records (IPFIX). */
+static void ts_seq_opts(exp_domain_t *d, uint32_t seq, uint32_t units, uint32_t opts)
+{
+    dec_hdr_t h = {.sequence = seq, .seq_units = units, .seq_opts = opts, .seq_exact = 1};
+    exp_seq_update(d, &h);
+}
+
+TEST_IMPL(exp_sequence_numbered_after)
+{
+    static const uint32_t counts[] = {24, 32, 32, 32, 17, 32, 32, 25};
+    exp_domain_t d, r;
+    memset(&d, 0, sizeof d);
+    memset(&r, 0, sizeof r);
+    uint32_t after = 0, before = 1000;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        after += counts[i];
+        ts_seq(&d, after, counts[i], 0);
+        ts_seq(&r, before, counts[i], 0);
+        before += counts[i];
+    }
+    exp_seq_settle(&d);
+    exp_seq_settle(&r);
+    ASSERT_UINT64_EQ(d.seq_lost, 0);
+    ASSERT_UINT64_EQ(d.seq_late, 0);
+    ASSERT_UINT64_EQ(d.seq_resets, 0);
+    ASSERT_EQ(d.seq_mode, EXP_SEQ_AFTER);
+    ASSERT_UINT64_EQ(r.seq_lost, 0);
+    ASSERT_UINT64_EQ(r.seq_late, 0);
+    ASSERT_EQ(r.seq_mode, 0);
+    /* numbered after: a message of 30 lost is 30 lost; one swapped with the next is late */
+    /* (after + 30, 30 records: lost) */
+    ts_seq(&d, after + 30 + 20 + 12, 12, 0); /* 20 not yet here */
+    ts_seq(&d, after + 30 + 20, 20, 0);      /* late, fills them */
+    ts_seq(&d, after + 30 + 20 + 12 + 7, 7, 0);
+    exp_seq_settle(&d);
+    ASSERT_UINT64_EQ(d.seq_lost, 30);
+    ASSERT_UINT64_EQ(d.seq_gaps, 1);
+    ASSERT_UINT64_EQ(d.seq_late, 1);
+    ASSERT_EQ(d.seq_mode, EXP_SEQ_AFTER);
+    /* numbered as the RFC says: the same loss and reordering count the same */
+    /* (before, 30 records: lost) */
+    ts_seq(&r, before + 30 + 20, 12, 0);
+    ts_seq(&r, before + 30, 20, 0);
+    ts_seq(&r, before + 30 + 20 + 12, 7, 0);
+    exp_seq_settle(&r);
+    ASSERT_UINT64_EQ(r.seq_lost, 30);
+    ASSERT_UINT64_EQ(r.seq_gaps, 1);
+    ASSERT_UINT64_EQ(r.seq_late, 1);
+    ASSERT_EQ(r.seq_mode, 0);
+    /* the limit: an RFC stream that loses exactly the difference of two counts (5 after 20,
+     * then 25) reads as the other numbering, and that loss goes uncounted; the next count
+     * that differs switches back, and later loss counts again */
+    exp_domain_t c;
+    memset(&c, 0, sizeof c);
+    ts_seq(&c, 0, 10, 0);
+    ts_seq(&c, 10, 20, 0);
+    ts_seq(&c, 35, 25, 0); /* 30..34 lost */
+    ASSERT_EQ(c.seq_mode, EXP_SEQ_AFTER);
+    ts_seq(&c, 60, 10, 0);
+    ASSERT_EQ(c.seq_mode, 0);
+    ts_seq(&c, 80, 10, 0); /* 70..79 lost */
+    exp_seq_settle(&c);
+    ASSERT_UINT64_EQ(c.seq_lost, 10);
+    ASSERT_UINT64_EQ(c.seq_late, 0);
+    /* softflowd's IPFIX: its own flows counted, its options record (one with each template
+     * refresh) not: 24 + 1 says 24, then 32 says 56, ...; a refresh mid-stream, then a loss */
+    exp_domain_t o;
+    memset(&o, 0, sizeof o);
+    ts_seq_opts(&o, 24, 25, 1);
+    ts_seq_opts(&o, 56, 32, 0);
+    ts_seq_opts(&o, 88, 32, 0);
+    ts_seq_opts(&o, 112, 25, 1);
+    ts_seq_opts(&o, 144, 32, 0);
+    ts_seq_opts(&o, 176, 32, 0);
+    exp_seq_settle(&o);
+    ASSERT_UINT64_EQ(o.seq_lost, 0);
+    ASSERT_UINT64_EQ(o.seq_late, 0);
+    ASSERT_EQ(o.seq_mode, EXP_SEQ_AFTER | EXP_SEQ_NO_OPTS);
+    /* (208: 32 flows, lost) */
+    ts_seq_opts(&o, 232, 25, 1);
+    exp_seq_settle(&o);
+    ASSERT_UINT64_EQ(o.seq_lost, 32);
+    ASSERT_EQ(o.seq_mode, EXP_SEQ_AFTER | EXP_SEQ_NO_OPTS);
+    /* the RFC's numbering with options records counts them and stays as it is */
+    exp_domain_t q;
+    memset(&q, 0, sizeof q);
+    ts_seq_opts(&q, 0, 25, 1);
+    ts_seq_opts(&q, 25, 32, 0);
+    ts_seq_opts(&q, 57, 25, 1);
+    ts_seq_opts(&q, 82, 32, 0);
+    exp_seq_settle(&q);
+    ASSERT_UINT64_EQ(q.seq_lost, 0);
+    ASSERT_EQ(q.seq_mode, 0);
+    return 0;
+}
+
 TEST_IMPL(nf5_sequence_accounting)
 {
     exp_domain_t d;
