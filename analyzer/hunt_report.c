@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,8 +555,11 @@ static int hr_cmp(const void *pa, const void *pb)
         return a->suppressed - b->suppressed;
     if (a->risk != b->risk)
         return b->risk - a->risk;
-    if (a->score != b->score)
-        return a->score > b->score ? -1 : 1;
+    /* by the score as every format prints it (three decimals): findings that print alike
+     * go by host, rather than by digits nobody sees */
+    long long sa = llround(a->score * 1000), sb = llround(b->score * 1000);
+    if (sa != sb)
+        return sa > sb ? -1 : 1;
     int c = memcmp(a->host.b, b->host.b, 16);
     if (c)
         return c;
