@@ -333,11 +333,9 @@ size_t hf_describe(hunt_finding_t *const *v, const hf_plan_t *p, size_t lead, co
         fprintf(e, "  folded_users: %zu known:", n_users);
         size_t named = 0;
         for (size_t i = 0; i < n && named < HF_USERS_NAMED; i++)
-            if (v[mem[i]]->user[0]) {
-                fprintf(e, " %s", v[mem[i]]->user);
-                named++;
-            }
-        fprintf(e, "%s\n", n_users > named ? " ..." : "");
+            if (v[mem[i]]->user[0]) /* commas, as a name may hold a space (DOMAIN\Jane Doe) */
+                fprintf(e, "%s %s", named++ ? "," : "", v[mem[i]]->user);
+        fprintf(e, "%s\n", n_users > named ? ", ..." : "");
     }
     if (kind == HF_HOST)
         hf_host_users(e, v, mem, n);

@@ -1880,9 +1880,17 @@ TEST_IMPL(hunt_fold_scattered_low)
     hunt_findings_t m = {0};
     for (int i = 0; i < 2; i++)
         ASSERT_NOT_NULL(th_fold_finding(&m, "beacon", 30 + i, 7, HUNT_RISK_HIGH));
-    for (int i = 0; i < 10; i++)
-        ASSERT_NOT_NULL(
-            th_fold_finding(&m, "beacon", 40 + i, 7, i < 6 ? HUNT_RISK_MEDIUM : HUNT_RISK_LOW));
+    for (int i = 0; i < 10; i++) {
+        hunt_finding_t *f =
+            th_fold_finding(&m, "beacon", 40 + i, 7, i < 6 ? HUNT_RISK_MEDIUM : HUNT_RISK_LOW);
+        ASSERT_NOT_NULL(f);
+        /* three hosts with a user, one name with a space in it: commas part them */
+        if (i < 3)
+            snprintf(f->user, sizeof f->user, "%s",
+                     i == 1 ? "CORP\\Jane Doe"
+                     : i    ? "bob"
+                            : "alice");
+    }
     for (unsigned min = 10; min <= 11; min++) {
         o.fold_min_hosts = min;
         o.fold_min_low = 0;
@@ -1899,6 +1907,7 @@ TEST_IMPL(hunt_fold_scattered_low)
             ASSERT_NOT_NULL(strstr(ev, "  folded: this block stands for 10 beacon findings "
                                        "towards 203.0.113.7:443/tcp (6 Medium, 4 Low), one per "
                                        "host;"));
+            ASSERT_NOT_NULL(strstr(ev, "  folded_users: 3 known: alice, CORP\\Jane Doe, bob\n"));
             free(ev);
         }
         hf_free(&p);
