@@ -252,13 +252,16 @@ refuse:
 }
 
 /* A jump forward of more than EXP_SEQ_MAX_GAP units is not loss but a restarted exporter, and
- * so is a jump backwards with a boot time DEC_RESTART_MS later (v5, v9: a restart whose new
- * sequence starts just behind the old one, which looked late until it passed it) or, where
- * the header carries no boot time (IPFIX), beyond the reorder window: the count
- * resynchronises there. A datagram behind with the same boot time (however far: a stale
- * copy), or a little behind without one (within the window, a few datagrams' worth), arrived
- * late or twice; it leaves the expectation alone, and fills the part of a pending gap it
- * covers (a duplicate covers none). So does one from before the last restart. */
+ * so is a jump backwards with a boot time DEC_RESTART_MS later (v5, v9, and an IPFIX message
+ * that announces its system init time: a restart whose new sequence starts just behind the
+ * old one, which looked late until it passed it) or, where the header carries no boot time
+ * (other IPFIX messages), beyond the reorder window: the count resynchronises there. A
+ * datagram behind with the same boot time in its header (however far: a stale copy), or a
+ * little behind otherwise (within the window, a few datagrams' worth), arrived late or twice;
+ * it leaves the expectation alone, and fills the part of a pending gap it covers (a duplicate
+ * covers none). So does one from before the last restart. An IPFIX init time announced again
+ * unchanged does not widen the window: a router's exporting process can restart with the
+ * router's own init time. */
 #define EXP_SEQ_MAX_GAP (1u << 24)
 #define EXP_SEQ_REORDER_WINDOW 1024u
 
@@ -394,7 +397,8 @@ void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h)
                 exp_seq_commit(d, 0);
             d->pend_lo[d->n_pend] = d->next_seq;
             d->pend_n[d->n_pend++] = (uint32_t)diff;
-        } else if (diff < 0 && !reboot && (boots || -diff <= EXP_SEQ_REORDER_WINDOW)) {
+        } else if (diff < 0 && !reboot &&
+                   ((boots && !h->boot_announced) || -diff <= EXP_SEQ_REORDER_WINDOW)) {
             d->seq_late++;
             exp_seq_fill(d, seq, exp_seq_units_as(d->seq_mode, units, opts));
             return; /* keep expecting what we expected */

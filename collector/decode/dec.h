@@ -67,9 +67,10 @@ typedef struct dec_hdr {
     uint32_t seq_units; /* how far this datagram advances the sequence (v5: flows) */
     uint32_t seq_opts;  /* IPFIX: of those, options data records (some exporters skip them) */
     uint8_t seq_exact;  /* 0 when seq_units is unknown (IPFIX data held for a template) */
-    uint8_t have_boot;  /* v5, v9: boot_ms is known */
+    uint8_t have_boot;  /* v5, v9, and IPFIX announcing its init time: boot_ms is known */
+    uint8_t boot_announced; /* IPFIX: boot_ms from an options record of this message only */
     uint64_t export_ms; /* export time, ms since the Unix epoch */
-    int64_t boot_ms;    /* v5, v9: export time minus sysUptime, the exporter's boot */
+    int64_t boot_ms;    /* v5, v9: export time minus sysUptime; IPFIX: systemInitTime */
 } dec_hdr_t;
 
 /* An exporter restarted when its boot time (export time minus sysUptime) moved forward by more

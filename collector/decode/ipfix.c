@@ -116,7 +116,7 @@ int ipfix_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, tp
     out->hdr.sequence = sequence;
     out->hdr.export_ms = ctx.export_ms;
     out->hdr.seq_exact = 1;
-    uint32_t records = 0;
+    uint32_t records = 0, heard = s->sysinit_heard;
 
     while (c.rem >= 4) {
         cur_t peek = c, set;
@@ -144,5 +144,13 @@ int ipfix_decode(const uint8_t *buf, size_t len, const flow_addr_t *exporter, tp
     }
     /* Held sets released by a template in this message were counted in their own message. */
     out->hdr.seq_units = records;
+    /* A message that announces the system init time (IE 160) carries a boot time as v5 and
+     * v9 headers do, so a restart whose sequence starts again a little behind the old one is
+     * a restart (exp_seq_update), not a run of late messages that hides the loss after it;
+     * softflowd announces it in its first message */
+    if (s->sysinit_heard != heard && s->sysinit_ms) {
+        out->hdr.have_boot = out->hdr.boot_announced = 1;
+        out->hdr.boot_ms = (int64_t)s->sysinit_ms;
+    }
     return (int)out->n_flows;
 }

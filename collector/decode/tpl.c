@@ -1036,9 +1036,12 @@ void tpl_set_sampler(tpl_scope_t *s, uint64_t id, uint32_t interval)
 /* What an options record teaches the scope. */
 static void tpl_learn_options(tpl_scope_t *s, const tpl_t *t, const tpl_rec_t *r)
 {
-    if ((t->have & TPL_HAVE_SYSINIT) && r->sysinit_ms && s->sysinit_ms != r->sysinit_ms) {
-        s->sysinit_ms = r->sysinit_ms;
-        s->cache->generation++;
+    if ((t->have & TPL_HAVE_SYSINIT) && r->sysinit_ms) {
+        s->sysinit_heard++;
+        if (s->sysinit_ms != r->sysinit_ms) {
+            s->sysinit_ms = r->sysinit_ms;
+            s->cache->generation++;
+        }
     }
     if (!(t->have & TPL_HAVE_INTERVAL))
         return;

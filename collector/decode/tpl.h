@@ -210,6 +210,7 @@ typedef struct tpl_scope {
     uint32_t n_if_rates;       /* of them, rates per input interface (TPL_SAMPLER_IF) */
     uint32_t default_interval; /* from options data that name no sampler; 0 = none */
     uint64_t sysinit_ms;       /* from options data (IE 160); 0 = unknown */
+    uint32_t sysinit_heard;    /* options records that announced it, the same value or not */
     int64_t boot_ms;           /* v9: export time - sysUptime, to see an exporter restart */
     uint32_t last_seq;         /* v9: sequence of the last datagram, for the same */
     int have_boot;

@@ -1171,6 +1171,79 @@ static void ing_sink(void *arg, const flow_rec_t *rec)
     (*(int *)arg)++;
 }
 
+/* One IPFIX message of domain 3 at T0_SECS + secs: `n` data records (template 256, sent
+ * along when `init_ms` is set) and, with `init_ms`, an options record announcing the
+ * exporter's system init time (IE 160, options template 257): as a (re)started exporter's
+ * first message does. Returns the flows ingested. */
+static int ipfix_seq_msg(ingest_t *in, const flow_addr_t *exp, uint32_t secs, uint32_t seq, int n,
+                         uint64_t init_ms)
+{
+    bb_t b;
+    ipfix_hdr(&b, T0_SECS + secs, seq, 3);
+    if (init_ms) {
+        bb_set_open(&b, 2);
+        bb_u16(&b, 256);
+        bb_u16(&b, 1);
+        ipfix_field(&b, 7, 2, 0);
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 3);
+        bb_u16(&b, 257);
+        bb_u16(&b, 2);
+        bb_u16(&b, 1);
+        ipfix_field(&b, 149, 4, 0); /* scope: observationDomainId */
+        ipfix_field(&b, 160, 8, 0); /* systemInitTimeMilliseconds */
+        bb_set_close(&b, 0);
+        bb_set_open(&b, 257);
+        bb_u32(&b, 3);
+        bb_u64(&b, init_ms);
+        bb_set_close(&b, 0);
+    }
+    bb_set_open(&b, 256);
+    for (int i = 0; i < n; i++)
+        bb_u16(&b, 80);
+    bb_set_close(&b, 0);
+    ipfix_done(&b);
+    return ingest_datagram(in, exp, b.b, b.n, 0);
+}
+
+/* An IPFIX exporter that restarts says so by announcing a later system init time in its first
+ * message: its sequence starting again 16 records behind is a restart, and the loss after it
+ * counts (it was taken for two late messages, and the 10 records lost after them showed as
+ * 5). An init time announced again unchanged does not make a far jump back "late": a
+ * router's exporting process can restart under the router's own init time. */
+TEST_IMPL(ipfix_restart_by_init_time)
+{
+    ingest_t in;
+    int flows = 0;
+    flow_addr_t exp;
+    flow_addr_parse(&exp, "192.0.2.7");
+    ingest_init(&in, INGEST_CLOCK_EXPORT, ing_sink, &flows);
+    const uint64_t init = (uint64_t)(T0_SECS - 3600) * 1000;
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 0, 0, 5, init), 5); /* 5 data + 1 options record */
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 1, 6, 5, 0), 5);
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 2, 11, 5, 0), 5);
+    /* restarted ten minutes after its first start: again from 0 */
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 3, 0, 5, init + 600000), 5);
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 4, 6, 5, 0), 5);
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 5, 21, 5, 0), 5); /* 11..20 lost */
+    exp_domain_t *d = in.exporters.list[0]->domains[0];
+    exp_seq_settle(d);
+    ASSERT_UINT64_EQ(d->seq_resets, 1);
+    ASSERT_UINT64_EQ(d->seq_late, 0);
+    ASSERT_UINT64_EQ(d->seq_lost, 10);
+    /* the same init time again, the sequence 5,000 behind: a restart, not one late message */
+    for (uint32_t k = 0; k < 2; k++)
+        ASSERT_EQ(ipfix_seq_msg(&in, &exp, 6 + k, 26 + 5 * k, 5, 0), 5);
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 8, 5036, 5, 0), 5); /* a gap of 5000 */
+    ASSERT_EQ(ipfix_seq_msg(&in, &exp, 9, 0, 5, init + 600000), 5);
+    exp_seq_settle(d);
+    ASSERT_UINT64_EQ(d->seq_resets, 2);
+    ASSERT_UINT64_EQ(d->seq_late, 0);
+    ASSERT_UINT64_EQ(d->seq_lost, 5010);
+    ingest_free(&in);
+    return 0;
+}
+
 TEST_IMPL(ipfix_sequence_through_ingest)
 {
     ingest_t in;
