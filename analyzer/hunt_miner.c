@@ -52,9 +52,9 @@ typedef struct hm_state {
     const hunt_config_t *cfg;
     /* minute numbers count from the clock hour the window starts in, so that minute m lies in
      * clock hour m / 60 and "active hours" are UTC hours (as the non-standard-port hunt counts
-     * them), whatever minute the window starts at; times before the window's first minute count
-     * from that minute, as before */
-    uint64_t base_min, from_ms;
+     * them), whatever minute the window starts at; times before the window's first minute
+     * (start_ms) count from that minute, as before */
+    uint64_t base_min, start_ms;
     hj_intern_t unit_keys, peer_keys, pool_exact;
     hj_vec_t units;
     hj_map_t minutes; /* (unit id << HM_WBITS | word) -> 64 minutes touched (active hours) */
@@ -74,7 +74,7 @@ static void *hm_create(const hunt_ctx_t *ctx)
     s->ctx = ctx;
     s->cfg = ctx->cfg;
     s->base_min = ctx->from_ms / (60 * HM_MIN) * 60;
-    s->from_ms = ctx->from_ms / HM_MIN * HM_MIN;
+    s->start_ms = ctx->from_ms / HM_MIN * HM_MIN;
     hj_vec_init(&s->units, sizeof(hm_unit_t));
     /* single pool addresses are looked up exactly; only networks need a scan */
     for (int i = 0; i < s->cfg->n_m_pools; i++) {
@@ -110,8 +110,8 @@ static void hm_bits(hj_map_t *map, uint64_t id, uint64_t m0, uint64_t m1)
 static void hm_mark(hm_state_t *s, uint64_t id, const hunt_conv_t *c)
 {
     uint64_t base = s->base_min * HM_MIN;
-    uint64_t a = (c->t_start > s->from_ms ? c->t_start : s->from_ms) - base;
-    uint64_t b = (c->t_end > s->from_ms ? c->t_end : s->from_ms) - base;
+    uint64_t a = (c->t_start > s->start_ms ? c->t_start : s->start_ms) - base;
+    uint64_t b = (c->t_end > s->start_ms ? c->t_end : s->start_ms) - base;
     if (b < a)
         b = a;
     uint64_t m0 = a / HM_MIN, m1 = b / HM_MIN;
