@@ -421,15 +421,6 @@ void exp_table_settle(exp_table_t *t)
             exp_seq_settle(t->list[i]->domains[j]);
 }
 
-/* The numbering a domain was found to use, for the report ("" for the RFCs'). */
-static const char *exp_seq_mode_name(int mode)
-{
-    static const char *const names[4] = {
-        "", " (numbered after each datagram's own records)", " (options records not numbered)",
-        " (numbered after each datagram's own records, options records not)"};
-    return names[mode & 3];
-}
-
 const char *exp_seq_mode_label(int mode)
 {
     static const char *const names[4] = {"rfc", "after", "no-options", "after,no-options"};
@@ -451,11 +442,12 @@ void exp_table_report(const exp_table_t *t, FILE *f)
             const exp_domain_t *d = e->domains[j];
             fprintf(f,
                     "  v%u domain %u: datagrams %llu flows %llu sequence: lost %llu in %llu gaps, "
-                    "late %llu, resets %llu%s\n",
+                    "late %llu, resets %llu%s%s%s\n",
                     d->version, d->obs_domain, (unsigned long long)d->datagrams,
                     (unsigned long long)d->flows, (unsigned long long)d->seq_lost,
                     (unsigned long long)d->seq_gaps, (unsigned long long)d->seq_late,
-                    (unsigned long long)d->seq_resets, exp_seq_mode_name(d->seq_mode));
+                    (unsigned long long)d->seq_resets, d->seq_mode ? " (numbering: " : "",
+                    d->seq_mode ? exp_seq_mode_label(d->seq_mode) : "", d->seq_mode ? ")" : "");
         }
     }
     const exp_evicted_t *ev = &t->evicted;

@@ -123,7 +123,8 @@ exp_domain_t *exp_domain_get(exp_table_t *t, exp_exporter_t *e, uint16_t version
  * advances it by `seq_units`; when `seq_exact` is 0 the advance is unknown, so the next
  * datagram is not checked against it. */
 void exp_seq_update(exp_domain_t *d, const dec_hdr_t *h);
-/* A seq_mode as a Prometheus label value: "rfc", "after", "no-options", "after,no-options". */
+/* A seq_mode as the report and Prometheus name it: "rfc", "after" (each datagram numbered
+ * after its own units), "no-options" (options records not numbered), "after,no-options". */
 const char *exp_seq_mode_label(int mode);
 /* Counts d's pending gaps as lost: no late datagram is waited for any longer. */
 void exp_seq_settle(exp_domain_t *d);

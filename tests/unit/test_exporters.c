@@ -595,7 +595,7 @@ static void tex_run(const tex_case_t *c, const char *label)
                gaps, late, eol ? (int)(eol - s) : 0, s);
         fflush(stdout);
         ASSERT_EQ(lost + gaps + late + resets, 0);
-        ASSERT(eol && memmem(s, (size_t)(eol - s), "(numbered after", 15));
+        ASSERT(eol && memmem(s, (size_t)(eol - s), "(numbering: after", 17));
     }
     free(rows);
     free(csv);
