@@ -167,7 +167,9 @@ int cmd_hunt(int argc, char **argv)
      * in again (about 12 us a fault on this virtual machine). 64 MiB: the 2 M-flow day, every
      * hunt, 23 hours without the hour cache (--no-state), perf stat -r 6: 68,400 -> 29,700 page
      * faults, 4.54 -> 3.40 s of CPU, 2.85 -> 2.11 s wall; peak RSS 464 -> 476 MB (128 MiB: 17,600
-     * faults, 1.78 s, but 528 MB). */
+     * faults, 1.78 s, but 528 MB). On the bench's store of the same day (the daemon's two
+     * segments), two alternating runs each: 78,200-79,000 -> 25,500-26,100 faults, but peak RSS
+     * 504 -> 540-555 MB, most of what the threshold above had saved. */
     mallopt(M_TOP_PAD, 64 << 20);
     optind = 1;
     while ((c = cmd_getopt("flowhunt hunt", argc, argv, ":o:hf:", opts)) != -1) {
