@@ -245,27 +245,28 @@ TEST_IMPL(nf5_decode_bad_length)
     return 0;
 }
 
-/* One datagram's header for exp_seq_update: boot 0 is a header without a boot time (IPFIX). */
-static void ts_seq(exp_domain_t *d, uint32_t seq, uint32_t units, int64_t boot)
+/* One datagram's header for exp_seq_update, `opts` of its units options data records (IPFIX):
+ * boot 0 is a header without a boot time (IPFIX). */
+static void ts_seq_opts(exp_domain_t *d, uint32_t seq, uint32_t units, uint32_t opts, int64_t boot)
 {
     dec_hdr_t h = {.sequence = seq,
                    .seq_units = units,
+                   .seq_opts = opts,
                    .seq_exact = 1,
                    .have_boot = boot != 0,
                    .boot_ms = boot};
     exp_seq_update(d, &h);
 }
 
+/* The same without options records (v5, v9, most IPFIX). */
+static void ts_seq(exp_domain_t *d, uint32_t seq, uint32_t units, int64_t boot)
+{
+    ts_seq_opts(d, seq, units, 0, boot);
+}
+
 /* A stream numbered after each datagram's own units (softflowd's IPFIX: its first message of
  * 24 records says 24) counts no loss where none was, and counts a real gap by its size; an
  * RFC 7011 stream with the same counts stays numbered as the RFC says. */
-/* The same with `opts` of the units options data records (IPFIX). */
-static void ts_seq_opts(exp_domain_t *d, uint32_t seq, uint32_t units, uint32_t opts)
-{
-    dec_hdr_t h = {.sequence = seq, .seq_units = units, .seq_opts = opts, .seq_exact = 1};
-    exp_seq_update(d, &h);
-}
-
 TEST_IMPL(exp_sequence_numbered_after)
 {
     static const uint32_t counts[] = {24, 32, 32, 32, 17, 32, 32, 25};
@@ -327,28 +328,28 @@ TEST_IMPL(exp_sequence_numbered_after)
      * refresh) not: 24 + 1 says 24, then 32 says 56, ...; a refresh mid-stream, then a loss */
     exp_domain_t o;
     memset(&o, 0, sizeof o);
-    ts_seq_opts(&o, 24, 25, 1);
-    ts_seq_opts(&o, 56, 32, 0);
-    ts_seq_opts(&o, 88, 32, 0);
-    ts_seq_opts(&o, 112, 25, 1);
-    ts_seq_opts(&o, 144, 32, 0);
-    ts_seq_opts(&o, 176, 32, 0);
+    ts_seq_opts(&o, 24, 25, 1, 0);
+    ts_seq_opts(&o, 56, 32, 0, 0);
+    ts_seq_opts(&o, 88, 32, 0, 0);
+    ts_seq_opts(&o, 112, 25, 1, 0);
+    ts_seq_opts(&o, 144, 32, 0, 0);
+    ts_seq_opts(&o, 176, 32, 0, 0);
     exp_seq_settle(&o);
     ASSERT_UINT64_EQ(o.seq_lost, 0);
     ASSERT_UINT64_EQ(o.seq_late, 0);
     ASSERT_EQ(o.seq_mode, EXP_SEQ_AFTER | EXP_SEQ_NO_OPTS);
     /* (208: 32 flows, lost) */
-    ts_seq_opts(&o, 232, 25, 1);
+    ts_seq_opts(&o, 232, 25, 1, 0);
     exp_seq_settle(&o);
     ASSERT_UINT64_EQ(o.seq_lost, 32);
     ASSERT_EQ(o.seq_mode, EXP_SEQ_AFTER | EXP_SEQ_NO_OPTS);
     /* the RFC's numbering with options records counts them and stays as it is */
     exp_domain_t q;
     memset(&q, 0, sizeof q);
-    ts_seq_opts(&q, 0, 25, 1);
-    ts_seq_opts(&q, 25, 32, 0);
-    ts_seq_opts(&q, 57, 25, 1);
-    ts_seq_opts(&q, 82, 32, 0);
+    ts_seq_opts(&q, 0, 25, 1, 0);
+    ts_seq_opts(&q, 25, 32, 0, 0);
+    ts_seq_opts(&q, 57, 25, 1, 0);
+    ts_seq_opts(&q, 82, 32, 0, 0);
     exp_seq_settle(&q);
     ASSERT_UINT64_EQ(q.seq_lost, 0);
     ASSERT_EQ(q.seq_mode, 0);
