@@ -577,6 +577,7 @@ typedef struct hunt_series {
     double *x, *y; /* bars: x[i] is the lower edge of bar i, bars equally wide, in order */
     size_t n;
     size_t mark;  /* bars: 1 + the index of the bar drawn highlighted (this host); 0 none */
+    char mark_label[24]; /* what the highlighted bar is; "" for "this host" */
     double x_end; /* bars: the last bar's upper edge; 0: as wide as the one before it */
 } hunt_series_t;
 

@@ -20,8 +20,9 @@
  * nothing is approved, and a policy cannot be violated; Low too towards, or from, an internal
  * server that resolver_min_hosts hosts resolve through although the configured list lacks
  * it: one list to correct, or one rogue server to find); High when volume or ratio is crossed,
- * or two tunnel signs agree; Critical when four do. The approved resolvers' own recursion is
- * not judged: they are the servers that are supposed to talk to nameservers.
+ * or two tunnel signs agree; Critical when four do. The resolvers' own recursion is judged by
+ * the tunnel's query size alone (hd_relays): they are the servers that are supposed to talk to
+ * nameservers, but not in queries of encoded data.
  *
  * Their clients are, by a tunnel's shape alone: iodine and dnscat2 use the host's resolver by
  * default, and the resolver relays every query to the attacker's nameserver, so approving it
@@ -29,7 +30,9 @@
  * the history say only that a host uses DNS much, as mail servers and proxies do, so through a
  * resolver a finding needs a shape sign (bytes per packet, or one long 5-tuple: stub resolvers
  * take a fresh source port per query): one sign alone is Low, two signs High, four Critical,
- * confidence at most Medium, as the flows show the client's side only.
+ * confidence at most Medium, as the flows show the client's side only, unless the resolver
+ * relayed a tunnel's queries to a nameserver meanwhile (both legs seen: High, the nameserver
+ * named).
  *
  * With no resolvers configured, the servers that resolver_min_hosts internal hosts or more send
  * DNS to are the resolvers in practice, approved as configured ones are: judging everything
@@ -53,6 +56,7 @@ typedef struct hd_unit {
     uint32_t sampling;
     int via; /* the peer is an approved resolver (configured; resolvers in practice are
               * known at the finish) */
+    int relay; /* the host is a configured resolver: its recursion (hd_relays) */
     /* its busiest bucket: a unit's conversations are fed in time order (one pass holds them
      * all), so the bucket being summed is the only open one */
     uint64_t cur_bytes, peak_bytes;
@@ -115,28 +119,10 @@ static void hd_unit_close(hd_unit_t *u)
     }
 }
 
-static void hd_feed(void *st, const hunt_conv_t *c)
+/* Adds conversation c (starting in bucket b) to its (host, server) unit. */
+static void hd_unit_feed(hd_state_t *s, const hunt_conv_t *c, uint32_t b, int approved, int relay)
 {
-    hd_state_t *s = st;
-    /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
-     * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
-    if (!hp_conv_is_dns(c))
-        return;
-    if (hc_is_resolver(s->cfg, &c->orig))
-        return; /* a resolver's recursion is its job */
     int is_new;
-    uint64_t hid = hj_intern(&s->host_keys, c->orig.b, 16, &is_new);
-    hd_host_t *h = hj_vec_at(&s->hosts, hid);
-    h->host = c->orig;
-    h->bytes_out += c->bytes_out;
-    uint32_t b = hd_bucket(s, c->t_start);
-    if (!h->hist)
-        h->hist = hj_xcalloc(s->n_buckets, sizeof *h->hist);
-    h->hist[b] = c->bytes_out >= UINT32_MAX - h->hist[b] ? UINT32_MAX
-                                                         : h->hist[b] + (uint32_t)c->bytes_out;
-    int approved = hc_is_resolver(s->cfg, &c->resp);
-    if (approved)
-        h->bytes_approved += c->bytes_out;
     flow_addr_t key[2] = {c->orig, c->resp};
     uint64_t id = hj_intern(&s->unit_keys, key, sizeof key, &is_new);
     hd_unit_t *u = hj_vec_at(&s->units, id);
@@ -146,6 +132,7 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         u->first = c->t_start;
         u->cur_b = b;
         u->via = approved;
+        u->relay = relay;
     }
     if (b != u->cur_b) {
         hd_unit_close(u);
@@ -182,6 +169,35 @@ static void hd_feed(void *st, const hunt_conv_t *c)
         u->sampling = c->sampling;
 }
 
+static void hd_feed(void *st, const hunt_conv_t *c)
+{
+    hd_state_t *s = st;
+    /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
+     * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
+    if (!hp_conv_is_dns(c))
+        return;
+    uint32_t b = hd_bucket(s, c->t_start);
+    if (hc_is_resolver(s->cfg, &c->orig)) {
+        /* a resolver's recursion is its job, not a host's DNS: no population, no history;
+         * only what it relays to each server is judged (hd_relays) */
+        hd_unit_feed(s, c, b, 0, 1);
+        return;
+    }
+    int is_new;
+    uint64_t hid = hj_intern(&s->host_keys, c->orig.b, 16, &is_new);
+    hd_host_t *h = hj_vec_at(&s->hosts, hid);
+    h->host = c->orig;
+    h->bytes_out += c->bytes_out;
+    if (!h->hist)
+        h->hist = hj_xcalloc(s->n_buckets, sizeof *h->hist);
+    h->hist[b] =
+        c->bytes_out >= UINT32_MAX - h->hist[b] ? UINT32_MAX : h->hist[b] + (uint32_t)c->bytes_out;
+    int approved = hc_is_resolver(s->cfg, &c->resp);
+    if (approved)
+        h->bytes_approved += c->bytes_out;
+    hd_unit_feed(s, c, b, approved, 0);
+}
+
 static void hd_part_end(void *st)
 {
     (void)st; /* (host, resolver) units are small; they live for the whole run */
@@ -193,12 +209,14 @@ static int hd_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The picture for the HTML report: every internal host's port-53 upstream bytes, sorted
- * (pop[0..nh)), as bars with this host's marked; past HD_PIC_BARS hosts a bar stands for a
- * rank range and shows its largest volume, the marked one the host's own. */
+/* A picture for the HTML report: a population's values, sorted (pop[0..nh)), as bars with this
+ * finding's own (host_bytes) marked; past HD_PIC_BARS a bar stands for a rank range and shows
+ * its largest value, the marked one the finding's own. The hosts' port-53 upstream bytes for a
+ * host's finding; the bytes per query of a resolver's nameservers for a relay's. */
 #define HD_PIC_BARS 200
 
-static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t host_bytes)
+static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t host_bytes,
+                   const char *title, const char *xlabel, const char *ylabel, const char *marked)
 {
     size_t nb = nh < HD_PIC_BARS ? nh : HD_PIC_BARS, rank = 0;
     if (nb == 0)
@@ -221,13 +239,12 @@ static void hd_pic(hunt_finding_t *f, const uint64_t *pop, size_t nh, uint64_t h
             mark = b + 1;
         }
     }
-    char title[64];
-    snprintf(title, sizeof title, "Upstream DNS bytes of the %zu internal hosts", nh);
     int slot = f->n_series;
-    hunt_finding_series(f, HUNT_SERIES_BARS, title, "hosts, by volume", "bytes to port 53", x, y,
-                        nb);
-    if (f->n_series > slot)
+    hunt_finding_series(f, HUNT_SERIES_BARS, title, xlabel, ylabel, x, y, nb);
+    if (f->n_series > slot) {
         f->series[slot].mark = mark;
+        snprintf(f->series[slot].mark_label, sizeof f->series[slot].mark_label, "%s", marked);
+    }
 }
 
 /* The host's median bucket of port-53 upstream bytes, over the buckets in which it sent any;
@@ -338,6 +355,211 @@ static void hd_infer(const hd_state_t *s, hd_inferred_t *inf)
                  inf->n > 8 ? ", ..." : "", inf->n);
 }
 
+/* A unit's traffic as evidence: counts each way, bytes per packet and the ratio. */
+static void hd_ev_traffic(hev_t *e, const hd_unit_t *u)
+{
+    hev_int(e, "conversations", (int64_t)u->flows);
+    hev_int(e, "bytes_out", (int64_t)u->bytes_out);
+    hev_int(e, "bytes_in", (int64_t)u->bytes_in);
+    hev_int(e, "packets_out", (int64_t)u->pkts_out);
+    hev_int(e, "packets_in", (int64_t)u->pkts_in);
+    hev_int(e, "bytes_udp", (int64_t)u->bytes_udp);
+    hev_int(e, "bytes_tcp", (int64_t)u->bytes_tcp);
+    hev_num(e, "bytes_per_packet_out", u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0,
+            1);
+    if (u->bytes_in) /* as hd_ratio_high measures it */
+        hev_num(e, "up_down_ratio", (double)u->bytes_out_both / (double)u->bytes_in, 2);
+    else
+        hev_raw(e, "up_down_ratio", "null", "not measured (no answer seen)");
+}
+
+/* The shape of a tunnel in a unit's upstream: queries large enough to carry encoded data, over
+ * enough packets to judge. */
+static int hd_bpp_high(const hunt_config_t *cfg, const hd_unit_t *u)
+{
+    return u->pkts_out >= (uint64_t)cfg->d_bpp_min &&
+           (double)u->bytes_out >= cfg->d_bpp * (double)u->pkts_out;
+}
+
+/* The ratio over the conversations seen both ways: with no answer seen (exported one way)
+ * there is nothing to divide by, and 1 made every query stream "exfiltration". */
+static int hd_ratio_high(const hunt_config_t *cfg, const hd_unit_t *u)
+{
+    return u->bytes_in && u->bytes_out_both >= (uint64_t)cfg->d_ratio_min &&
+           (double)u->bytes_out_both >= cfg->d_ratio * (double)u->bytes_in;
+}
+
+/* Whether a unit is a resolver's recursion: a configured one's (marked as fed) or a resolver
+ * in practice's. */
+static int hd_is_relay(const hd_unit_t *u, const hd_inferred_t *inf)
+{
+    return u->relay || hd_is_inferred(inf, &u->host);
+}
+
+static int hd_overlap(const hd_unit_t *a, const hd_unit_t *b)
+{
+    return a->first <= b->last && b->first <= a->last;
+}
+
+/* The relay's picture: the bytes per query the resolver sent each server it recursed to, with
+ * this nameserver's marked: a tunnel's stands above everyday recursion. */
+static void hd_relay_pic(const hd_state_t *s, const hd_inferred_t *inf, const hd_unit_t *u,
+                         hunt_finding_t *f)
+{
+    const hd_unit_t *units = s->units.v;
+    uint64_t *v = hj_xmalloc((s->units.n ? s->units.n : 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < s->units.n; i++)
+        if (hd_is_relay(&units[i], inf) && units[i].pkts_out &&
+            memcmp(&units[i].host, &u->host, sizeof u->host) == 0)
+            v[n++] = units[i].bytes_out / units[i].pkts_out;
+    if (n > 1)
+        qsort(v, n, sizeof *v, hd_cmp_u64);
+    char title[64]; /* hunt_series_t's; the resolver is the finding's host */
+    snprintf(title, sizeof title, "Bytes per query to each of the resolver's %zu servers", n);
+    hd_pic(f, v, n, u->bytes_out / u->pkts_out, title, "servers, by size", "bytes per packet",
+           "this nameserver");
+    free(v);
+}
+
+/* The relayed leg of tunnels through the organisation's resolvers (hunting-methods.md 3.3,
+ * the resolver's side). A resolver's recursion is its job, so its volume, its ratio to one
+ * server or its share say nothing alone: an everyday nameserver gets queries of 60-120 bytes
+ * and answers them with more. One that gets queries the size of encoded data (bytes per
+ * packet, the client side's sign) is a tunnel's nameserver, whoever the client is; its answers
+ * smaller than the queries (the ratio) or a large volume make it High. The finding names the
+ * nameserver, the one address to block, and the clients whose DNS to that resolver has a
+ * tunnel's shape in the same hours (the resolver's query log ties them); a client's own
+ * finding names the nameserver in turn (hd_relayed_to). The relays kept are appended to
+ * `shaped` (unit indices). */
+static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
+                      hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    const hd_unit_t *units = s->units.v;
+    for (size_t i = 0; i < s->units.n; i++) {
+        const hd_unit_t *u = &units[i];
+        /* forwarding between the organisation's own resolvers is the same recursion */
+        if (!hd_is_relay(u, inf) || hc_is_resolver(cfg, &u->peer) || hd_is_inferred(inf, &u->peer))
+            continue;
+        if (u->flows < (uint64_t)cfg->d_min_flows || !hd_bpp_high(cfg, u))
+            continue;
+        *(uint64_t *)hj_vec_at(shaped, shaped->n) = i;
+        int ratio_high = hd_ratio_high(cfg, u),
+            volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
+        /* the clients shaped like a tunnel towards this resolver while it relayed */
+        char cj[640] = "[", ct[512] = "";
+        size_t lj = 1, lt = 0, n_clients = 0;
+        for (size_t j = 0; j < s->units.n; j++) {
+            const hd_unit_t *c = &units[j];
+            if (hd_is_relay(c, inf) || memcmp(&c->peer, &u->host, sizeof c->peer) != 0 ||
+                !hd_overlap(c, u) || !(hd_bpp_high(cfg, c) || c->long_lived > 0))
+                continue;
+            if (n_clients++ >= 8) /* the evidence names eight; the count says how many */
+                continue;
+            char a[FLOW_ADDR_STRLEN];
+            flow_addr_format(&c->host, a);
+            if (lj < sizeof cj)
+                lj += (size_t)snprintf(
+                    cj + lj, sizeof cj - lj, "%s{\"address\":\"%s\",\"bytes_out\":%llu}",
+                    n_clients > 1 ? "," : "", a, (unsigned long long)c->bytes_out);
+            if (lt < sizeof ct)
+                lt += (size_t)snprintf(ct + lt, sizeof ct - lt, "%s%s (%llu bytes)",
+                                       n_clients > 1 ? ", " : "", a,
+                                       (unsigned long long)c->bytes_out);
+        }
+        if (lj < sizeof cj)
+            snprintf(cj + lj, sizeof cj - lj, "]");
+        double bpp = (double)u->bytes_out / (double)u->pkts_out;
+        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
+        hunt_finding_tech(f, "T1048.003");
+        hunt_finding_tech(f, "T1071.004");
+        f->host = u->host;
+        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
+        flow_addr_format(&u->host, host);
+        flow_addr_format(&u->peer, peer);
+        snprintf(f->peer, sizeof f->peer, "%s", peer);
+        f->port = 53;
+        f->proto = u->bytes_tcp > u->bytes_udp ? 6 : 17;
+        f->first_seen = u->first;
+        f->last_seen = u->last;
+        f->risk = ratio_high || volume_high || n_clients ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
+        int k = 1 + ratio_high + volume_high;
+        f->score = k + (double)u->bytes_out / 1e9;
+        int conf = ratio_high || n_clients ? HUNT_CONF_HIGH : HUNT_CONF_MEDIUM;
+        if (u->sampling >= 100)
+            conf = HUNT_CONF_LOW;
+        else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
+            conf--;
+        f->confidence = conf;
+        snprintf(f->summary, sizeof f->summary,
+                 "resolver %s relayed %llu bytes in %llu DNS conversations to nameserver %s, "
+                 "in queries of %.0f bytes a packet: a tunnel's nameserver",
+                 host, (unsigned long long)u->bytes_out, (unsigned long long)u->flows, peer, bpp);
+        snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53", host, peer);
+        int len = snprintf(f->action, sizeof f->action,
+                           "Contain: block %s, and the domain it serves (%s's query log names "
+                           "it), at the resolvers and the egress; then find the client: %s%s. "
+                           "%s itself is not the compromised host.",
+                           peer, host,
+                           n_clients ? "the hosts shaped like a tunnel through it in these "
+                                       "hours are "
+                                     : "no host's DNS to the resolver has a tunnel's shape in "
+                                       "these hours, so its query log for that domain tells",
+                           n_clients ? ct : "", host);
+        if (len >= (int)sizeof f->action)
+            memcpy(f->action + sizeof f->action - 4, "...", 4);
+        hev_t *e = &f->ev;
+        hev_str(e, "role",
+                u->relay ? "an approved resolver's recursion (in [dns] resolvers): it relays "
+                           "its clients' queries to this nameserver"
+                         : "a resolver in practice's recursion: it relays its clients' queries "
+                           "to this nameserver");
+        hd_ev_traffic(e, u);
+        char tj[96], tt[96];
+        snprintf(tj, sizeof tj, "[\"bytes_per_packet\"%s%s]",
+                 ratio_high ? ",\"up_down_ratio\"" : "", volume_high ? ",\"volume\"" : "");
+        snprintf(tt, sizeof tt, "bytes_per_packet%s%s", ratio_high ? ", up_down_ratio" : "",
+                 volume_high ? ", volume" : "");
+        hev_raw(e, "thresholds_crossed", tj, tt);
+        char t[768];
+        snprintf(t, sizeof t,
+                 "bytes/packet >= %g over >= %g packets; ratio >= %g over >= %g bytes; volume "
+                 ">= %g bytes",
+                 cfg->d_bpp, cfg->d_bpp_min, cfg->d_ratio, cfg->d_ratio_min, cfg->d_volume);
+        hev_str(e, "thresholds", t);
+        char j[720];
+        snprintf(j, sizeof j, "{\"count\":%zu,\"hosts\":%s}", n_clients, cj);
+        snprintf(t, sizeof t, "%zu host%s shaped like a tunnel towards %s in these hours%s%s",
+                 n_clients, n_clients == 1 ? "" : "s", host, n_clients ? ": " : "",
+                 n_clients ? ct : "");
+        hev_raw(e, "clients", j, t);
+        hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+        hd_relay_pic(s, inf, u, f);
+        hunt_finding_allow(cfg, f, 1);
+    }
+}
+
+/* The nameservers a client's resolver relayed a tunnel to while the client's DNS to it had a
+ * tunnel's shape (hd_relays' `shaped`), into text (comma-separated); how many. */
+static size_t hd_relayed_to(const hd_state_t *s, const hj_vec_t *shaped, const hd_unit_t *c,
+                            char *text, size_t cap)
+{
+    size_t n = 0, l = 0;
+    text[0] = 0;
+    for (size_t i = 0; i < shaped->n; i++) {
+        const hd_unit_t *r = (const hd_unit_t *)s->units.v + ((const uint64_t *)shaped->v)[i];
+        if (memcmp(&r->host, &c->peer, sizeof r->host) != 0 || !hd_overlap(c, r))
+            continue;
+        char a[FLOW_ADDR_STRLEN];
+        flow_addr_format(&r->peer, a);
+        if (l < cap)
+            l += (size_t)snprintf(text + l, cap - l, "%s%s", n ? ", " : "", a);
+        n++;
+    }
+    return n;
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -374,25 +596,22 @@ static void hd_finish(void *st, hunt_findings_t *out)
 
     hd_inferred_t inf;
     hd_infer(s, &inf);
+    hj_vec_t shaped; /* the relays of a tunnel's shape (hd_relays) */
+    hj_vec_init(&shaped, sizeof(uint64_t));
+    hd_relays(s, &inf, &shaped, out);
     for (size_t i = 0; i < s->units.n; i++) {
         hd_unit_t *u = (hd_unit_t *)s->units.v + i;
         if (u->flows < (uint64_t)cfg->d_min_flows)
             continue;
-        /* a resolver in practice: its own recursion is its job, and its clients are judged
-         * as an approved resolver's are */
-        if (hd_is_inferred(&inf, &u->host))
+        /* a resolver's recursion (hd_relays); a resolver in practice's clients are judged as
+         * an approved resolver's are */
+        if (hd_is_relay(u, &inf))
             continue;
         const int via = u->via || hd_is_inferred(&inf, &u->peer);
         uint64_t hid = hj_lookup(&s->host_keys, u->host.b, 16);
         hd_host_t *h = (hd_host_t *)s->hosts.v + hid;
-        double bpp = u->pkts_out ? (double)u->bytes_out / (double)u->pkts_out : 0;
-        /* over the conversations seen both ways: with no answer seen (exported one way)
-         * there is nothing to divide by, and 1 made every query stream "exfiltration" */
-        double ratio = u->bytes_in ? (double)u->bytes_out_both / (double)u->bytes_in : 0;
         double z = nh >= 2 ? ((double)h->bytes_out - med) / scale : 0;
-        int bpp_high = u->pkts_out >= (uint64_t)cfg->d_bpp_min && bpp >= cfg->d_bpp;
-        int ratio_high =
-            u->bytes_in && u->bytes_out_both >= (uint64_t)cfg->d_ratio_min && ratio >= cfg->d_ratio;
+        int bpp_high = hd_bpp_high(cfg, u), ratio_high = hd_ratio_high(cfg, u);
         int long_lived = u->long_lived > 0;
         int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
         int pop_high = nh >= 10 && z >= cfg->d_pop_z;
@@ -428,11 +647,14 @@ static void hd_finish(void *st, hunt_findings_t *out)
                 unlisted_peer = hd_serves_many(s->ctx, &u->peer);
             unlisted_host = serves;
         }
+        /* through a resolver that relayed a tunnel's queries meanwhile: both legs are seen */
+        char relayed[192]; /* four IPv6 nameservers fit */
+        size_t n_relayed = via ? hd_relayed_to(s, &shaped, u, relayed, sizeof relayed) : 0;
         int risk;
         if (k >= 4)
             risk = HUNT_RISK_CRITICAL;
         else if (via)
-            risk = k >= 2 ? HUNT_RISK_HIGH : HUNT_RISK_LOW;
+            risk = k >= 2 || n_relayed ? HUNT_RISK_HIGH : HUNT_RISK_LOW;
         else if (volume_high || ratio_high || k >= 2)
             risk = HUNT_RISK_HIGH;
         else if (k == 1 || ((cfg->n_resolvers > 0 || inf.n > 0) && !unlisted_peer &&
@@ -460,7 +682,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
                    : k >= 1                                          ? HUNT_CONF_MEDIUM
                                                                      : HUNT_CONF_LOW;
         /* through a resolver the flows show the client's side only: its log tells */
-        if (via && conf > HUNT_CONF_MEDIUM)
+        if (via && conf > HUNT_CONF_MEDIUM && !n_relayed)
             conf = HUNT_CONF_MEDIUM;
         if (u->sampling >= 100)
             conf = HUNT_CONF_LOW;
@@ -502,7 +724,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         strcat(tj, "]");
         if (first)
             snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
-        if (via)
+        if (n_relayed)
+            snprintf(f->action, sizeof f->action,
+                     "Contain: block %s (the nameserver %s relayed a tunnel's queries to while "
+                     "this host's DNS had a tunnel's shape) and its domain at the resolvers; "
+                     "isolate %s and find the process that sends the queries.",
+                     relayed, peer, host);
+        else if (via)
             /* The resolver relays the tunnel to the attacker's nameserver: it is where the
              * domain shows, and where it is blocked, without cutting the host's DNS. */
             snprintf(f->action, sizeof f->action,
@@ -559,18 +787,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      host, peer);
         hev_t *e = &f->ev;
         char t[512], j[320];
-        hev_int(e, "conversations", (int64_t)u->flows);
-        hev_int(e, "bytes_out", (int64_t)u->bytes_out);
-        hev_int(e, "bytes_in", (int64_t)u->bytes_in);
-        hev_int(e, "packets_out", (int64_t)u->pkts_out);
-        hev_int(e, "packets_in", (int64_t)u->pkts_in);
-        hev_int(e, "bytes_udp", (int64_t)u->bytes_udp);
-        hev_int(e, "bytes_tcp", (int64_t)u->bytes_tcp);
-        hev_num(e, "bytes_per_packet_out", bpp, 1);
-        if (u->bytes_in)
-            hev_num(e, "up_down_ratio", ratio, 2);
-        else
-            hev_raw(e, "up_down_ratio", "null", "not measured (no answer seen)");
+        hd_ev_traffic(e, u);
         hev_int(e, "long_lived_5tuples", (int64_t)u->long_lived);
         hev_num(e, "longest_5tuple_s", (double)u->max_dur_ms / 1000.0, 1);
         hev_int(e, "most_packets_in_5tuple", (int64_t)u->max_pkts);
@@ -612,6 +829,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
             hev_str(e, "via_resolver",
                     u->via ? "approved (in [dns] resolvers): judged by a tunnel's shape alone"
                            : "a resolver in practice: judged by a tunnel's shape alone");
+        if (n_relayed) {
+            snprintf(t, sizeof t,
+                     "%s relayed queries of a tunnel's size to %s in these hours (see that "
+                     "finding)",
+                     peer, relayed);
+            hev_str(e, "relayed_to", t);
+        }
         if (inf.n > 0)
             hev_raw(e, "resolvers_in_practice", inf.json, inf.text);
         if (unlisted_peer || unlisted_host) {
@@ -632,10 +856,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         }
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         (void)pb;
-        hd_pic(f, pop, nh, h->bytes_out);
+        char title[64];
+        snprintf(title, sizeof title, "Upstream DNS bytes of the %zu internal hosts", nh);
+        hd_pic(f, pop, nh, h->bytes_out, title, "hosts, by volume", "bytes to port 53", "");
         hunt_finding_allow(cfg, f, 1);
     }
     free(pop);
+    hj_vec_free(&shaped);
     hj_intern_free(&inf.keys);
 }
 

@@ -330,12 +330,13 @@ static void hh_bars(FILE *out, const hunt_series_t *s, const hh_axis_t *ya, hh_a
         fputs("</rect>\n", out);
         if (marked)
             fprintf(out,
-                    "<text class=\"marklabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">this "
-                    "host</text>\n",
+                    "<text class=\"marklabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s"
+                    "</text>\n",
                     HH_ML + bw * ((double)i + 0.5), top - 4,
                     i * 4 < n       ? "start"
                     : i * 4 > 3 * n ? "end"
-                                    : "middle");
+                                    : "middle",
+                    s->mark_label[0] ? s->mark_label : "this host"); /* ours: nothing to escape */
     }
     size_t k = n < 5 ? n : 5;
     for (size_t j = 0; j <= k; j++) {

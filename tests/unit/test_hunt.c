@@ -2139,6 +2139,150 @@ TEST_IMPL(hunt_merge_confidence_any_order)
  * the same timer on port 53 is still one. [dns] resolver_min_hosts above the clients, or 0,
  * and the recursion is judged again. Through the whole pipeline: preparation counts the
  * clients (HP_PREV_DNS), the beacon hunt drops the recursion at finish. */
+/* Writes `text` (a configuration file's lines) to ini and puts "--config INI" in arg; with
+ * text NULL, no file and an empty arg: the defaults. */
+static void th_config_arg(const char *ini, const char *text, char *arg, size_t cap)
+{
+    arg[0] = 0;
+    if (!text)
+        return;
+    FILE *c = fopen(ini, "w");
+    ASSERT_NOT_NULL(c);
+    fprintf(c, "%s\n", text);
+    fclose(c);
+    snprintf(arg, cap, "--config %s", ini);
+}
+
+/* A day of DNS through resolver 10.1.0.53: 30 hosts' everyday lookups (20 to 600 each, so
+ * the population's spread is wide) and the resolver's recursion to five nameservers (70-byte
+ * queries, larger answers); host 10.1.0.77 runs a tunnel through it: 12 sessions of 9 queries
+ * of 230 bytes with 300-byte answers, one sign on its side alone (bytes per packet: too short
+ * for a long 5-tuple, answers larger than queries, volume inside the population's). The
+ * resolver relays each query, 11 bytes larger, to 198.51.100.66 from a fresh port,
+ * `relay_shift_s` after the client sent it. Returns the data directory, imported. */
+static const char *th_relay_store(const char *name, double relay_shift_s)
+{
+    char path[700];
+    static char dir[800];
+    FILE *f = th_zeek_log(name, path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    for (int h = 0; h < 30; h++)
+        for (int k = 0; k < 20 + 20 * h; k++)
+            fprintf(f,
+                    "%.6f\tD%d_%d\t10.1.0.%d\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                    "118\n",
+                    t0 + h * 7.0 + k * (86000.0 / (20 + 20 * h)), h, k, h + 1, 30000 + k);
+    for (int k = 0; k < 600; k++)
+        fprintf(f,
+                "%.6f\tR%d\t10.1.0.53\t%d\t192.0.2.%d\t53\tudp\t0.02\t42\t170\tSF\t1\t70\t1\t"
+                "198\n",
+                t0 + k * 131.0, k, 20000 + k, 1 + k % 5);
+    int q = 0;
+    for (int s = 0; s < 12; s++) {
+        double ts = t0 + 36000.0 + s * 600.0;
+        fprintf(f,
+                "%.6f\tT%d\t10.1.0.77\t%d\t10.1.0.53\t53\tudp\t8.0\t1818\t2448\tSF\t9\t2070\t"
+                "9\t2700\n",
+                ts, s, 40000 + s);
+        for (int k = 0; k < 9; k++, q++)
+            fprintf(f,
+                    "%.6f\tQ%d\t10.1.0.53\t%d\t198.51.100.66\t53\tudp\t0.03\t213\t283\tSF\t1\t"
+                    "241\t1\t311\n",
+                    ts + k + 0.005 + relay_shift_s, q, 10000 + q);
+    }
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    test_zeek_import(dir, path);
+    return dir;
+}
+
+/* The relayed leg of a tunnel through the organisation's resolver: the resolver's queries to
+ * one nameserver carry encoded data (241 bytes a packet where its recursion's are 70), which
+ * names the nameserver to block; the client tunnelling in the same hours is named beside it,
+ * and its own finding names the nameserver in turn and is High, where the client's side alone
+ * is Low. The resolver's everyday recursion is not a finding. */
+TEST_IMPL(hunt_dns_relay_names_nameserver)
+{
+    const char *dir = th_relay_store("relay", 0);
+    char ini[800];
+    snprintf(ini, sizeof ini, "%s/relay.ini", test_tmpdir());
+    static const struct {
+        const char *args; /* beside --internal and --hunts */
+        const char *ini;  /* NULL: none */
+        int relay, relay_high, client, client_high;
+        const char *role;
+    } v[] = {{"--resolvers 10.1.0.53", NULL, 1, 1, 1, 1, "an approved resolver"},
+             /* none configured: 31 hosts resolve through it, so it is one in practice */
+             {"", NULL, 1, 1, 1, 1, "a resolver in practice"},
+             /* the relayed queries' 241 bytes a packet under the threshold: neither side has a
+              * tunnel's shape, so neither is a finding (through a resolver only the shape is) */
+             {"--resolvers 10.1.0.53", "[dns]\nbytes_per_packet = 242", 0, 0, 0, 0, NULL},
+             /* at 231 the client's 230 bytes a packet are under it, the relayed 241 not: the
+              * relay is a finding, with no shaped client to name (Medium), and the client's
+              * side, shapeless, none */
+             {"--resolvers 10.1.0.53", "[dns]\nbytes_per_packet = 231", 1, 0, 0, 0, NULL}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char cfg[900];
+        th_config_arg(ini, v[i].ini, cfg, sizeof cfg);
+        char *out;
+        test_runf(&out,
+                  "%s hunt %s --internal 10.0.0.0/8 --hunts dns-exfil --format json "
+                  "--no-state %s %s",
+                  test_bin("flowhunt"), dir, v[i].args, cfg);
+        int relay = 0, relay_high = 0, client = 0, client_high = 0, other = 0;
+        for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+             line = strtok_r(NULL, "\n", &sv)) {
+            if (strstr(line, "\"host\":\"10.1.0.53\"") &&
+                strstr(line, "\"peer\":\"198.51.100.66\"")) {
+                relay++;
+                relay_high += strstr(line, "\"risk_level\":\"High\"") &&
+                              strstr(line, "\"technique\":\"T1048.003\"") &&
+                              strstr(line, "\"clients\":{\"count\":1,\"hosts\":[{\"address\":"
+                                           "\"10.1.0.77\"") &&
+                              strstr(line, "block 198.51.100.66") &&
+                              (!v[i].role || strstr(line, v[i].role));
+            } else if (strstr(line, "\"host\":\"10.1.0.77\"")) {
+                client++;
+                client_high += (strstr(line, "\"risk_level\":\"High\"") ||
+                                strstr(line, "\"risk_level\":\"Critical\"")) &&
+                               strstr(line, "\"relayed_to\":\"10.1.0.53 relayed queries of a "
+                                            "tunnel's size to 198.51.100.66") != NULL;
+            } else
+                other++;
+        }
+        free(out);
+        if (relay != v[i].relay || relay_high != v[i].relay_high || client != v[i].client ||
+            client_high != v[i].client_high || other != 0)
+            TEST_FAIL_AT("%s %s: relay findings %d (want %d), High naming the client %d (want "
+                         "%d); client %d (want %d), High naming the nameserver %d (want %d); "
+                         "others %d (want 0)",
+                         v[i].args, v[i].ini ? v[i].ini : "", relay, v[i].relay, relay_high,
+                         v[i].relay_high, client, v[i].client, client_high, v[i].client_high,
+                         other);
+    }
+    /* relayed hours after the client's tunnel stopped: the nameserver is still a tunnel's,
+     * Medium (bytes per packet alone, no client to tie it to), and the client's side alone is
+     * Low and does not name it */
+    dir = th_relay_store("relay_late", 12 * 3600.0);
+    char *out;
+    test_runf(&out,
+              "%s hunt %s --internal 10.0.0.0/8 --hunts dns-exfil --format json --no-state "
+              "--resolvers 10.1.0.53",
+              test_bin("flowhunt"), dir);
+    int n = 0;
+    for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+         line = strtok_r(NULL, "\n", &sv), n++)
+        if (strstr(line, "\"host\":\"10.1.0.53\""))
+            ASSERT(strstr(line, "\"risk_level\":\"Medium\"") &&
+                   strstr(line, "\"clients\":{\"count\":0,\"hosts\":[]}"));
+        else
+            ASSERT(strstr(line, "\"host\":\"10.1.0.77\"") &&
+                   strstr(line, "\"risk_level\":\"Low\"") && !strstr(line, "relayed_to"));
+    ASSERT_EQ(n, 2);
+    free(out);
+    return 0;
+}
+
 TEST_IMPL(hunt_beacon_resolver_in_practice)
 {
     char path[700];
@@ -2176,14 +2320,8 @@ TEST_IMPL(hunt_beacon_resolver_in_practice)
              {"[general]\nresolvers = 10.1.0.200", 1},
              {"[general]\nresolvers = 10.1.0.53", 0}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char cfg[900] = "";
-        if (v[i].ini) {
-            FILE *c = fopen(ini, "w");
-            ASSERT_NOT_NULL(c);
-            fprintf(c, "%s\n", v[i].ini);
-            fclose(c);
-            snprintf(cfg, sizeof cfg, "--config %s", ini);
-        }
+        char cfg[900];
+        th_config_arg(ini, v[i].ini, cfg, sizeof cfg);
         char *out;
         test_runf(&out, "%s hunt %s --internal 10.0.0.0/8 --hunts beacon --format json --no-state %s",
                   test_bin("flowhunt"), dir, cfg);
