@@ -3,6 +3,7 @@
  * planter and repeated in `flowgen --help`; the values drawn go into the truth's params.
  * Streams: 100 + 8 * kind + instance, so cases do not move each other. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fg_cases.h"
@@ -19,6 +20,8 @@
 #define FG_SHARE_SHELL 0.01
 #define FG_SHARE_LONG 0.005
 #define FG_SHARE_EXFIL_VIA 0.02
+#define FG_SHARE_EXFIL_RELAY 0.05 /* the resolver's relayed leg of that tunnel: a record a query   \
+                                   */
 
 enum {
     FG_K_BEACON_443,
@@ -401,17 +404,67 @@ static void fg_scan_v(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int
  * with small answers, over 1-6 h, a new source port per session. TCP: 3-12 connections of
  * 100-2000 packets of 300-500 bytes up, small answers, each 2-25 min, over 1-8 h. `via`: UDP
  * to the host's own resolver, which relays each query to the attacker's nameserver (iodine's
- * and dnscat2's default); the relayed leg is not generated (the resolver's recursion to a
- * fresh nameserver is its own question), so what is planted is the client's side, the only
- * one a flow hunt can pin on the host. */
+ * and dnscat2's default). Both legs are planted (from --flows 5,360), each its own case:
+ * the client's (host -> resolver, the only one that names the host) and the relayed one
+ * (resolver -> the attacker's nameserver, a fresh external address: one query and its answer
+ * per record, from a fresh source port each, as resolvers randomise them; 11 bytes more each
+ * way, the EDNS record the resolver adds), which names the nameserver to block. */
+typedef struct fg_query {
+    uint64_t t_ms;
+    uint16_t req, resp; /* bytes of the query and of its answer, as the host sent them */
+} fg_query_t;
+
+/* The relayed leg of a tunnel through `resolver`: each of the host's queries, as the resolver
+ * forwards it to the attacker's nameserver (a case of its own: the resolver is not the
+ * compromised host, but its traffic is the only one that shows the nameserver). */
+static void fg_exfil_relay(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, uint32_t resolver,
+                           const fg_query_t *q, size_t nq)
+{
+    fg_case_t *c = fg_cases_new(cs, g, "dns-exfil", "T1048.003");
+    if (!c)
+        return;
+    c->host = resolver;
+    c->peer = fg_org_fresh(o, r);
+    c->port = 53;
+    c->proto = FG_UDP;
+    uint64_t up = 0;
+    for (size_t i = 0; i < nq; i++) {
+        fg_conv_t v = {.t_ms = q[i].t_ms + fg_range(r, 1, 5),
+                       .client = resolver,
+                       .server = c->peer,
+                       .cport = fg_ephemeral(r),
+                       .sport = 53,
+                       .proto = FG_UDP,
+                       .rtt_ms = (uint32_t)fg_range(r, 20, 150),
+                       .req_pkts = 1,
+                       .resp_pkts = 1,
+                       .req_bytes = q[i].req + 11u,
+                       .resp_bytes = q[i].resp + 11u};
+        if (fg_conv_emit(g, &v))
+            up += v.req_bytes;
+    }
+    fg_case_end(g);
+    fg_case_param(c, "\"leg\":\"relayed\"");
+    fg_case_param(c, "\"queries\":%zu", nq);
+    fg_case_param(c, "\"request_bytes\":%llu", (unsigned long long)up);
+}
+
 static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int tcp, int via,
-                     uint32_t budget)
+                     uint32_t budget, uint32_t relay_budget)
 {
     uint32_t host = fg_org_pick_host(o, r, 0);
     uint32_t n = (uint32_t)(tcp ? fg_range(r, 3, 12) : fg_range(r, 100, 300));
     uint32_t per = 2; /* records of one session (TCP sessions stay under 30 min) */
     if (n > budget / per)
         n = budget / per;
+    /* Through a resolver, each query is relayed too: 65 records a session on average, from
+     * their own budget, which then bounds the sessions. Where it holds fewer than 4 sessions
+     * (--flows under 5,360) the client's side is planted alone: fewer would leave it too few
+     * queries to judge. */
+    const uint32_t relay_per = 65;
+    int relay = via && relay_budget >= 4 * relay_per;
+    if (relay && n > relay_budget / relay_per)
+        n = relay_budget / relay_per;
     if (n == 0)
         n = 1;
     uint64_t span = g->end_ms - g->start_ms;
@@ -429,6 +482,9 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
     c->port = 53;
     c->proto = tcp ? FG_TCP : FG_UDP;
     uint64_t up = 0;
+    /* via: each query's time and sizes, for the relayed leg */
+    fg_query_t *q = relay ? calloc((size_t)n * 60, sizeof *q) : NULL;
+    size_t nq = 0;
     for (uint32_t i = 0; i < n; i++) {
         fg_conv_t v = {.t_ms = at,
                        .rtt_ms = (uint32_t)fg_range(r, 20, 150),
@@ -445,12 +501,19 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
             v.dur_ms = fg_range(r, 2 * 60000, 25 * 60000);
         } else {
             uint64_t pkts = fg_range(r, 5, 60);
+            size_t q0 = nq;
             for (uint64_t k = 0; k < pkts; k++) {
-                v.req_bytes += fg_range(r, 180, 255);
-                v.resp_bytes += fg_range(r, 90, 160);
+                uint64_t qb = fg_range(r, 180, 255), ab = fg_range(r, 90, 160);
+                v.req_bytes += qb;
+                v.resp_bytes += ab;
+                if (q)
+                    q[nq++] = (fg_query_t){0, (uint16_t)qb, (uint16_t)ab};
             }
             v.req_pkts = v.resp_pkts = pkts;
-            v.dur_ms = pkts * fg_range(r, 100, 1500);
+            uint64_t step = fg_range(r, 100, 1500); /* drawn last, as before the relayed leg */
+            v.dur_ms = pkts * step;
+            for (size_t k = q0; k < nq; k++)
+                q[k].t_ms = at + (k - q0) * step;
         }
         fg_conv_emit(g, &v);
         up += v.req_bytes;
@@ -464,6 +527,9 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
         fg_case_param(c, "\"via\":\"resolver\"");
     fg_case_param(c, "\"%s\":%u", tcp ? "connections" : "queries", n);
     fg_case_param(c, "\"request_bytes\":%llu", (unsigned long long)up);
+    if (q)
+        fg_exfil_relay(g, o, r, cs, c->peer, q, nq);
+    free(q);
 }
 
 /* ---- ICMP tunnel: T1095 ---- */
@@ -833,9 +899,9 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     }
     uint32_t eb = fg_budget(g, FG_SHARE_EXFIL);
     fg_stream(&r, seed, FG_K_EXFIL, 0);
-    fg_exfil(g, o, &r, cs, 0, 0, eb * 3 / 4);
+    fg_exfil(g, o, &r, cs, 0, 0, eb * 3 / 4, 0);
     fg_stream(&r, seed, FG_K_EXFIL, 1);
-    fg_exfil(g, o, &r, cs, 1, 0, eb / 4);
+    fg_exfil(g, o, &r, cs, 1, 0, eb / 4, 0);
     int ni = g->cap >= 100000 ? 2 : 1;
     for (int i = 0; i < ni; i++) {
         fg_stream(&r, seed, FG_K_ICMP, i);
@@ -863,5 +929,6 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     fg_stream(&r, seed, FG_K_LONG, 0);
     fg_long_c2(g, o, &r, cs, fg_budget(g, FG_SHARE_LONG));
     fg_stream(&r, seed, FG_K_EXFIL_VIA, 0);
-    fg_exfil(g, o, &r, cs, 0, 1, fg_budget(g, FG_SHARE_EXFIL_VIA));
+    fg_exfil(g, o, &r, cs, 0, 1, fg_budget(g, FG_SHARE_EXFIL_VIA),
+             fg_budget(g, FG_SHARE_EXFIL_RELAY));
 }

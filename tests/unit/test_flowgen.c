@@ -946,16 +946,23 @@ static unsigned long tfg_match(char *csv, tfg_case_t *cases, int n)
         tfg_csv_field(line, 4, sp, sizeof sp);
         tfg_csv_field(line, 5, dp, sizeof dp);
         tfg_csv_field(line, 6, proto, sizeof proto);
+        /* a case whose peer is one address claims its records before one whose peer is a
+         * prefix: the relayed leg of a tunnel is the resolver's, and so is its recursion */
+        int dir[TFG_MAX_CASES], exact = 0;
         for (int i = 0; i < n; i++) {
             tfg_case_t *c = &cases[i];
-            if (atoi(proto) != c->proto)
+            int fwd = atoi(proto) == c->proto && tfg_addr_in(src, c->host) &&
+                      tfg_addr_in(dst, c->peer) && (c->port < 0 || atoi(dp) == c->port);
+            int rev = atoi(proto) == c->proto && tfg_addr_in(src, c->peer) &&
+                      tfg_addr_in(dst, c->host) && (c->port < 0 || atoi(sp) == c->port);
+            dir[i] = fwd ? 1 : rev ? 2 : 0;
+            exact |= dir[i] && !strchr(c->peer, '/');
+        }
+        for (int i = 0; i < n; i++) {
+            tfg_case_t *c = &cases[i];
+            if (!dir[i] || (exact && strchr(c->peer, '/')))
                 continue;
-            int fwd = tfg_addr_in(src, c->host) && tfg_addr_in(dst, c->peer) &&
-                      (c->port < 0 || atoi(dp) == c->port);
-            int rev = tfg_addr_in(src, c->peer) && tfg_addr_in(dst, c->host) &&
-                      (c->port < 0 || atoi(sp) == c->port);
-            if (!fwd && !rev)
-                continue;
+            int fwd = dir[i] == 1;
             double t0 = strtod(ts, NULL), t1 = strtod(te, NULL);
             int outside = t0 < c->first_ms || t1 > c->last_ms || t0 < c->start_s * 1000 ||
                           t1 > c->end_s * 1000;
