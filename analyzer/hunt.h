@@ -416,6 +416,8 @@ typedef struct hunt_config {
     int n_internal;
     flow_net_t *resolvers;
     int n_resolvers;
+    flow_net_t *doh; /* [dns] doh_servers: public resolvers whose 443 is DNS over HTTPS */
+    int n_doh;
     hc_allow_t *allow;
     int n_allow;
     uint8_t std_tcp[8192], std_udp[8192]; /* bit per port: standard for the protocol */
@@ -466,6 +468,7 @@ void hc_print_net_list(FILE *out, const flow_net_t *v, int n);
 void hc_print(const hunt_config_t *c, FILE *out);
 
 int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a);
+int hc_is_doh(const hunt_config_t *c, const flow_addr_t *a); /* in [dns] doh_servers */
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a);
 int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port);
 /* Whether `port` is set in a port bitmap (std_tcp, egress_tcp, remote_admin, ...). */

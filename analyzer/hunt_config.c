@@ -42,6 +42,16 @@ static const char *const hc_default_miner_ports =
     "3032,3333-3336,3357,4444,5555,5556,5588,5730,6099,6666,7777,7778,8000,8001,8008,8080,8118,"
     "8333,8888,8899,9332,9999,14433,14444,18080,18081,45560,45700";
 static const char *const hc_default_p2p_ports = "18080,18081";
+/* dns: the public resolvers that answer DNS over HTTPS on 443 (hunting-methods.md 3.3), their
+ * documented anycast addresses: Cloudflare (also its malware and family filters), Google,
+ * Quad9 (also unfiltered and ECS), OpenDNS, AdGuard. Nothing else is served there, so HTTPS to
+ * them is DNS; a longer list (the curl and AdGuard wikis') goes in [dns] doh_servers. */
+static const char *const hc_default_doh =
+    "1.1.1.1,1.0.0.1,1.1.1.2,1.0.0.2,1.1.1.3,1.0.0.3,2606:4700:4700::1111,2606:4700:4700::1001,"
+    "8.8.8.8,8.8.4.4,2001:4860:4860::8888,2001:4860:4860::8844,"
+    "9.9.9.9,149.112.112.112,9.9.9.10,149.112.112.10,9.9.9.11,149.112.112.11,2620:fe::fe,"
+    "2620:fe::9,208.67.222.222,208.67.220.220,2620:119:35::35,2620:119:53::53,"
+    "94.140.14.14,94.140.15.15,2a10:50c0::ad1:ff,2a10:50c0::ad2:ff";
 static const char *const hc_default_web_ports = "8000,8001,8008,8080,8081,8888";
 static const char *const hc_default_lateral = "22,23,135,139,445,3389,5900,5985,5986";
 /* nonstd-port (hunting-methods.md 5.2): the proposal's egress allow-list; remote-admin and C2
@@ -108,6 +118,7 @@ void hc_defaults(hunt_config_t *c)
 #undef HC_X_DEF
     char err[128];
     hc_set_nets(&c->internal, &c->n_internal, hc_default_internal, 0, err, sizeof err);
+    hc_set_nets(&c->doh, &c->n_doh, hc_default_doh, 0, err, sizeof err);
     hc_set_ports(c->std_tcp, hc_default_std_tcp);
     hc_set_ports(c->std_udp, hc_default_std_udp);
     hc_set_ports(c->lateral_tcp, hc_default_lateral);
@@ -125,6 +136,7 @@ void hc_free(hunt_config_t *c)
 {
     free(c->internal);
     free(c->resolvers);
+    free(c->doh);
     free(c->allow);
     free(c->m_pools);
     free(c->m_servers);
@@ -133,9 +145,9 @@ void hc_free(hunt_config_t *c)
     free(c->vpn_peers);
     c->vpn_peers = NULL;
     c->n_vpn_peers = 0;
-    c->internal = c->resolvers = NULL;
+    c->internal = c->resolvers = c->doh = NULL;
     c->allow = NULL;
-    c->n_internal = c->n_resolvers = c->n_allow = 0;
+    c->n_internal = c->n_resolvers = c->n_doh = c->n_allow = 0;
 }
 
 int hc_set_nets(flow_net_t **nets, int *n, const char *list, int hosts_only, char *err,
@@ -179,6 +191,14 @@ int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a)
 {
     for (int i = 0; i < c->n_internal; i++)
         if (flow_net_has(&c->internal[i], a))
+            return 1;
+    return 0;
+}
+
+int hc_is_doh(const hunt_config_t *c, const flow_addr_t *a)
+{
+    for (int i = 0; i < c->n_doh; i++)
+        if (flow_net_has(&c->doh[i], a))
             return 1;
     return 0;
 }
@@ -455,6 +475,8 @@ static int hc_line(hunt_config_t *c, const char *sec, char *key, char *val, char
         return hc_set_nets(&c->internal, &c->n_internal, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 && strcmp(key, "resolvers") == 0)
         return hc_set_nets(&c->resolvers, &c->n_resolvers, val, 0, why, why_cap);
+    if (strcmp(sec, "dns") == 0 && strcmp(key, "doh_servers") == 0)
+        return hc_set_nets(&c->doh, &c->n_doh, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 && strcmp(key, "vpn_peers") == 0)
         return hc_set_nets(&c->vpn_peers, &c->n_vpn_peers, val, 0, why, why_cap);
     if (strcmp(sec, "general") == 0 &&
@@ -723,6 +745,8 @@ void hc_print(const hunt_config_t *c, FILE *out)
             hc_print_filter(out, c);                                                               \
             hc_print_context(out, c);                                                              \
         }                                                                                          \
+        if (strcmp(sec, "dns") == 0)                                                               \
+            hc_print_nets(out, "doh_servers", c->doh, c->n_doh);                                   \
     }                                                                                              \
     fprintf(out, "# %s (default %s)\n%s = %s\n", doc, hc_fmt_num((double)(def), d_buf), #k,        \
             hc_fmt_num(c->field, v_buf));

@@ -71,11 +71,22 @@ typedef struct hd_host {
     uint32_t hist_n1;
 } hd_host_t;
 
+/* Encrypted DNS past the resolvers (hd_enc_kind): DNS over TLS or QUIC on 853, or over
+ * HTTPS to a public resolver ([dns] doh_servers), per (host, server, kind). */
+enum { HD_DOT = 1, HD_DOH = 2 };
+
+typedef struct hd_enc {
+    flow_addr_t host, peer;
+    uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in, first, last;
+    uint32_t sampling;
+    uint8_t kind, proto;
+} hd_enc_t;
+
 typedef struct hd_state {
     const hunt_ctx_t *ctx;
     const hunt_config_t *cfg;
-    hj_intern_t unit_keys, host_keys;
-    hj_vec_t units, hosts;
+    hj_intern_t unit_keys, host_keys, enc_keys;
+    hj_vec_t units, hosts, encs;
     uint64_t from_ms, bucket_ms; /* the history's buckets: [from + i * bucket_ms, ...) */
     uint32_t n_buckets;
 } hd_state_t;
@@ -90,6 +101,7 @@ static void *hd_create(const hunt_ctx_t *ctx)
     s->cfg = ctx->cfg;
     hj_vec_init(&s->units, sizeof(hd_unit_t));
     hj_vec_init(&s->hosts, sizeof(hd_host_t));
+    hj_vec_init(&s->encs, sizeof(hd_enc_t));
     /* buckets start on UTC hours, so an analyst reads "the hour from 14:00" */
     s->from_ms = ctx->from_ms - ctx->from_ms % HD_HOUR_MS;
     uint64_t span = ctx->to_ms > s->from_ms ? ctx->to_ms - s->from_ms : 1;
@@ -169,9 +181,64 @@ static void hd_unit_feed(hd_state_t *s, const hunt_conv_t *c, uint32_t b, int ap
         u->sampling = c->sampling;
 }
 
+/* Whether c is encrypted DNS from an internal host (HD_DOT, HD_DOH) or not (0): answered (for
+ * TCP exported one way, its flags show the handshake completed; refused is not), to port 853 (DNS
+ * over TLS, RFC 7858, and over QUIC, RFC 9250: the port is DNS's alone) or to 443 of a public DoH
+ * resolver. The organisation's own resolvers are approved servers and may use it upstream (checked
+ * at the finish, where the resolvers in practice are known; the configured ones here). */
+static int hd_enc_kind(const hunt_config_t *cfg, const hunt_conv_t *c)
+{
+    if (!c->orig_internal || c->rejected || !c->answered || (c->proto != 6 && c->proto != 17))
+        return 0;
+    int kind = c->resp_port == 853                               ? HD_DOT
+               : c->resp_port == 443 && hc_is_doh(cfg, &c->resp) ? HD_DOH
+                                                                 : 0;
+    if (!kind || hc_is_resolver(cfg, &c->orig) || hc_is_resolver(cfg, &c->resp))
+        return 0;
+    return kind;
+}
+
+static void hd_enc_feed(hd_state_t *s, const hunt_conv_t *c, int kind)
+{
+    struct {
+        flow_addr_t a[2];
+        uint8_t kind;
+    } key;
+    memset(&key, 0, sizeof key);
+    key.a[0] = c->orig;
+    key.a[1] = c->resp;
+    key.kind = (uint8_t)kind;
+    int is_new;
+    uint64_t id = hj_intern(&s->enc_keys, &key, sizeof key, &is_new);
+    hd_enc_t *e = hj_vec_at(&s->encs, id);
+    if (is_new) {
+        e->host = c->orig;
+        e->peer = c->resp;
+        e->kind = (uint8_t)kind;
+        e->proto = c->proto;
+        e->first = c->t_start;
+    }
+    e->flows++;
+    e->pkts_out += c->pkts_out;
+    e->bytes_out += c->bytes_out;
+    e->pkts_in += c->pkts_in;
+    e->bytes_in += c->bytes_in;
+    if (c->t_start < e->first)
+        e->first = c->t_start;
+    if (c->t_end > e->last)
+        e->last = c->t_end;
+    if (c->sampling > e->sampling)
+        e->sampling = c->sampling;
+}
+
 static void hd_feed(void *st, const hunt_conv_t *c)
 {
     hd_state_t *s = st;
+    int enc = hd_enc_kind(s->cfg, c);
+    if (enc) {
+        hd_enc_feed(s, c, enc);
+        return;
+    }
     /* A probe of port 53 is not DNS traffic: a scanner's SYN answered by RST (or an ICMP
      * unreachable), or a TCP attempt that never completed its handshake, carried no query. */
     if (!hp_conv_is_dns(c))
@@ -560,6 +627,118 @@ static size_t hd_relayed_to(const hd_state_t *s, const hj_vec_t *shaped, const h
     return n;
 }
 
+/* Encrypted DNS past the resolvers (hunting-methods.md 3.3, resolver policy): a host that
+ * resolves over TLS on 853 or over HTTPS to a public resolver bypasses the organisation's
+ * resolvers, their logs and their blocking, which is what malware hiding its lookups (and C2
+ * over DoH) wants, and what a browser's or VPN client's setting does. The flows show the
+ * channel, not the names: Medium as any DNS egress past the approved resolvers (Low with none
+ * configured or seen), High with `volume_bytes` upstream; Low where resolver_min_hosts hosts or
+ * more use the server the same way (a setting the organisation rolled out: one thing to
+ * check, and the text report folds it). */
+static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    const hd_enc_t *encs = s->encs.v;
+    /* how many internal hosts use each (server, kind) */
+    hj_intern_t srv_keys;
+    hj_vec_t users;
+    memset(&srv_keys, 0, sizeof srv_keys);
+    hj_vec_init(&users, sizeof(uint64_t));
+    uint64_t *srv_of = hj_xmalloc((s->encs.n ? s->encs.n : 1) * sizeof *srv_of);
+    for (size_t i = 0; i < s->encs.n; i++) {
+        struct {
+            flow_addr_t a;
+            uint8_t kind;
+        } key;
+        memset(&key, 0, sizeof key);
+        key.a = encs[i].peer;
+        key.kind = encs[i].kind;
+        int is_new;
+        srv_of[i] = hj_intern(&srv_keys, &key, sizeof key, &is_new);
+        (*(uint64_t *)hj_vec_at(&users, srv_of[i]))++;
+    }
+    for (size_t i = 0; i < s->encs.n; i++) {
+        const hd_enc_t *u = &encs[i];
+        /* the resolvers in practice: the organisation's servers, as configured ones are */
+        if (hd_is_inferred(inf, &u->host) || hd_is_inferred(inf, &u->peer))
+            continue;
+        uint64_t n_users = ((const uint64_t *)users.v)[srv_of[i]];
+        int org_wide = cfg->d_res_min_hosts > 0 && n_users >= (uint64_t)cfg->d_res_min_hosts;
+        int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
+        int policy = cfg->n_resolvers > 0 || inf->n > 0;
+        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
+        hunt_finding_tech(f, "T1071.004");
+        hunt_finding_tech(f, "T1572");
+        f->host = u->host;
+        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
+        flow_addr_format(&u->host, host);
+        flow_addr_format(&u->peer, peer);
+        snprintf(f->peer, sizeof f->peer, "%s", peer);
+        const int port = u->kind == HD_DOT ? 853 : 443;
+        f->port = port;
+        f->proto = u->proto;
+        f->first_seen = u->first;
+        f->last_seen = u->last;
+        f->risk = org_wide      ? HUNT_RISK_LOW
+                  : volume_high ? HUNT_RISK_HIGH
+                  : policy      ? HUNT_RISK_MEDIUM
+                                : HUNT_RISK_LOW;
+        f->score = volume_high + (double)u->bytes_out / 1e9;
+        /* 853 is DNS's alone, and the listed servers serve nothing but DNS on 443 */
+        int conf = HUNT_CONF_HIGH;
+        if (u->sampling >= 100)
+            conf = HUNT_CONF_LOW;
+        else if (u->sampling > 1)
+            conf = HUNT_CONF_MEDIUM;
+        f->confidence = conf;
+        const char *what = u->kind == HD_DOT ? (u->proto == 17 ? "DNS over QUIC (853/udp)"
+                                                               : "DNS over TLS (853/tcp)")
+                                             : "DNS over HTTPS (443)";
+        snprintf(f->summary, sizeof f->summary,
+                 "%s resolved through %s by %s, past the %s resolvers: %llu conversation%s, "
+                 "%llu bytes up",
+                 host, peer, what, cfg->n_resolvers ? "approved" : "organisation's",
+                 (unsigned long long)u->flows, u->flows == 1 ? "" : "s",
+                 (unsigned long long)u->bytes_out);
+        snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %d", host, peer, port);
+        if (org_wide)
+            snprintf(f->action, sizeof f->action,
+                     "Check the setting: %llu internal hosts use %s by %s, which looks like a "
+                     "browser or OS policy; point it at the organisation's resolvers (or "
+                     "allow-list the server), so that DNS stays logged and filtered.",
+                     (unsigned long long)n_users, peer, what);
+        else
+            snprintf(f->action, sizeof f->action,
+                     "%s: find the process on %s that resolves through %s (a browser's or VPN "
+                     "client's setting, or malware hiding its lookups); block 853 and the "
+                     "public DoH resolvers on 443 for hosts that are not resolvers%s.",
+                     volume_high ? "Contain" : "Investigate", host, peer,
+                     volume_high ? ", and estimate what left from the upstream bytes" : "");
+        hev_t *e = &f->ev;
+        hev_str(e, "channel", what);
+        hev_int(e, "conversations", (int64_t)u->flows);
+        hev_int(e, "bytes_out", (int64_t)u->bytes_out);
+        hev_int(e, "bytes_in", (int64_t)u->bytes_in);
+        hev_int(e, "packets_out", (int64_t)u->pkts_out);
+        hev_int(e, "packets_in", (int64_t)u->pkts_in);
+        hev_int(e, "internal_hosts_using_server", (int64_t)n_users);
+        if (volume_high)
+            hev_raw(e, "thresholds_crossed", "[\"volume\"]", "volume");
+        char t[160];
+        snprintf(t, sizeof t, "volume >= %g bytes; %g hosts or more on one server: a setting",
+                 cfg->d_volume, cfg->d_res_min_hosts);
+        hev_str(e, "thresholds", t);
+        hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
+        if (inf->n > 0)
+            hev_raw(e, "resolvers_in_practice", inf->json, inf->text);
+        hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+        hunt_finding_allow(cfg, f, 1);
+    }
+    free(srv_of);
+    hj_vec_free(&users);
+    hj_intern_free(&srv_keys);
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -599,6 +778,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
     hj_vec_t shaped; /* the relays of a tunnel's shape (hd_relays) */
     hj_vec_init(&shaped, sizeof(uint64_t));
     hd_relays(s, &inf, &shaped, out);
+    hd_encrypted(s, &inf, out);
     for (size_t i = 0; i < s->units.n; i++) {
         hd_unit_t *u = (hd_unit_t *)s->units.v + i;
         if (u->flows < (uint64_t)cfg->d_min_flows)
@@ -875,8 +1055,10 @@ static void hd_destroy(void *st)
         free(((hd_host_t *)s->hosts.v)[i].hist);
     hj_vec_free(&s->units);
     hj_vec_free(&s->hosts);
+    hj_vec_free(&s->encs);
     hj_intern_free(&s->unit_keys);
     hj_intern_free(&s->host_keys);
+    hj_intern_free(&s->enc_keys);
     free(s);
 }
 

@@ -2283,6 +2283,96 @@ TEST_IMPL(hunt_dns_relay_names_nameserver)
     return 0;
 }
 
+/* Encrypted DNS past the resolvers: DNS over TLS on 853 and over HTTPS to a public resolver
+ * (the [dns] doh_servers list) from a host is Medium (High with volume_bytes upstream), Low
+ * where resolver_min_hosts hosts use the server alike (a rolled-out setting); the resolver's
+ * own upstream, DoT to the organisation's resolver, HTTPS to any other server and a refused
+ * connection are none. The list is the configuration's. */
+TEST_IMPL(hunt_dns_encrypted_past_resolvers)
+{
+    char path[700], dir[800], ini[800];
+    FILE *f = th_zeek_log("enc", path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    static const struct {
+        const char *host, *server;
+        int port, n;
+        const char *state; /* Zeek's conn_state: SF answered, REJ refused */
+        unsigned up;       /* bytes up a connection */
+    } c[] = {{"10.1.0.40", "1.1.1.1", 443, 12, "SF", 3000},                /* DoH: Medium */
+             {"10.1.0.41", "203.0.113.9", 853, 8, "SF", 2000},             /* DoT: Medium */
+             {"10.1.0.43", "2606:4700:4700::1111", 443, 6, "SF", 1100000}, /* 6.6 MB: High */
+             {"10.1.0.53", "9.9.9.9", 853, 40, "SF", 5000},      /* the resolver's upstream */
+             {"10.1.0.44", "10.1.0.53", 853, 5, "SF", 2000},     /* DoT to the resolver */
+             {"10.1.0.45", "198.51.100.20", 443, 9, "SF", 3000}, /* HTTPS elsewhere */
+             {"10.1.0.46", "8.8.4.4", 443, 4, "REJ", 0},         /* refused */
+             {"10.1.0.47", "192.0.2.77", 443, 5, "SF", 3000}};   /* listed only below */
+    int k = 0;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        for (int j = 0; j < c[i].n; j++, k++) {
+            int sf = strcmp(c[i].state, "SF") == 0;
+            fprintf(f, "%.6f\tE%d\t%s\t%d\t%s\t%d\ttcp\t%s\t%u\t%u\t%s\t%d\t%u\t%d\t%u\n",
+                    t0 + 600.0 * k, k, c[i].host, 40000 + k, c[i].server, c[i].port,
+                    sf ? "30.0" : "0.001", c[i].up, sf ? 4000u : 0u, c[i].state, sf ? 20 : 1,
+                    sf ? c[i].up + 800 : 60u, sf ? 20 : 1, sf ? 4800u : 40u);
+        }
+    for (int h = 0; h < 25; h++) /* 25 hosts' browsers on Google's DoH: a setting */
+        fprintf(f,
+                "%.6f\tG%d\t10.1.1.%d\t%d\t8.8.8.8\t443\ttcp\t60.0\t5000\t9000\tSF\t30\t6200\t"
+                "30\t10200\n",
+                t0 + 97.0 * h, h, h + 1, 41000 + h);
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/enc", test_tmpdir());
+    snprintf(ini, sizeof ini, "%s/enc.ini", test_tmpdir());
+    test_zeek_import(dir, path);
+    static const struct {
+        const char *ini;
+        const char *want; /* host|peer|port|risk of every finding but Google's, in the report's
+                           * order (by risk), ';' after each */
+    } v[] = {{NULL, "10.1.0.43|2606:4700:4700::1111|443|High;10.1.0.40|1.1.1.1|443|Medium;"
+                    "10.1.0.41|203.0.113.9|853|Medium;"},
+             /* the operator's list replaces the built-in one */
+             {"[dns]\ndoh_servers = 192.0.2.77, 8.8.8.8",
+              "10.1.0.41|203.0.113.9|853|Medium;10.1.0.47|192.0.2.77|443|Medium;"},
+             /* under resolver_min_hosts 26 Google's 25 users are 25 hosts to judge */
+             {"[dns]\nresolver_min_hosts = 26", NULL}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char cfg[900];
+        th_config_arg(ini, v[i].ini, cfg, sizeof cfg);
+        char *out;
+        test_runf(&out,
+                  "%s hunt %s --internal 10.0.0.0/8 --resolvers 10.1.0.53 --hunts dns-exfil "
+                  "--format json --no-state %s",
+                  test_bin("flowhunt"), dir, cfg);
+        char got[2048] = "";
+        int google = 0;
+        for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+             line = strtok_r(NULL, "\n", &sv)) {
+            char host[64], peer[64], risk[16], port[8] = "";
+            ASSERT(test_json_str(line, "host", host, sizeof host));
+            ASSERT(test_json_str(line, "peer", peer, sizeof peer));
+            ASSERT(test_json_str(line, "risk_level", risk, sizeof risk));
+            const char *pp = strstr(line, "\"port\":");
+            ASSERT_NOT_NULL(pp);
+            snprintf(port, sizeof port, "%d", atoi(pp + 7));
+            if (strcmp(peer, "8.8.8.8") == 0) {
+                /* Low as a setting, each naming the 25 users; Medium one by one under 26 */
+                google++;
+                ASSERT_STR_EQ(risk, v[i].want ? "Low" : "Medium");
+                ASSERT_NOT_NULL(strstr(line, "\"internal_hosts_using_server\":25"));
+                continue;
+            }
+            ASSERT_NOT_NULL(strstr(line, "\"T1071.004\",\"T1572\""));
+            size_t l = strlen(got);
+            snprintf(got + l, sizeof got - l, "%s|%s|%s|%s;", host, peer, port, risk);
+        }
+        free(out);
+        ASSERT_EQ(google, 25);
+        if (v[i].want)
+            ASSERT_STR_EQ(got, v[i].want);
+    }
+    return 0;
+}
+
 TEST_IMPL(hunt_beacon_resolver_in_practice)
 {
     char path[700];
