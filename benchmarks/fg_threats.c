@@ -20,8 +20,9 @@
 #define FG_SHARE_SHELL 0.01
 #define FG_SHARE_LONG 0.005
 #define FG_SHARE_EXFIL_VIA 0.02
-#define FG_SHARE_EXFIL_RELAY 0.05 /* the resolver's relayed leg of that tunnel: a record a query   \
-                                   */
+/* the resolver's relayed leg of that tunnel: a record a query */
+#define FG_SHARE_EXFIL_RELAY 0.05
+#define FG_SHARE_DOH 0.002
 
 enum {
     FG_K_BEACON_443,
@@ -37,6 +38,7 @@ enum {
     FG_K_DECOY,
     FG_K_LONG, /* after the decoys: a kind added later takes a stream no earlier one used */
     FG_K_EXFIL_VIA,
+    FG_K_DOH,
 };
 
 static void fg_stream(fg_rng_t *r, uint64_t seed, int kind, int instance)
@@ -532,6 +534,53 @@ static void fg_exfil(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, int 
     free(q);
 }
 
+/* ---- Encrypted DNS past the resolvers: T1071.004 ---- */
+
+/* A host that resolves over HTTPS to a public resolver (Cloudflare, Google or Quad9) instead of
+ * the organisation's: 6-20 connections of 1-10 min over 1-8 h, each 20-200 queries of 100-300
+ * bytes up (HTTP/2 frames of a DoH request) and answers of 150-500 bytes. Planted from
+ * --flows 4,000 (8 records). */
+static void fg_doh(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, uint32_t budget)
+{
+    static const uint32_t servers[3] = {0x01010101u, 0x08080808u, 0x09090909u};
+    if (budget < 8)
+        return;
+    uint32_t host = fg_org_pick_host(o, r, 0);
+    uint32_t n = (uint32_t)fg_range(r, 6, 20);
+    if (n > budget / 2)
+        n = budget / 2;
+    uint64_t span = g->end_ms - g->start_ms;
+    uint64_t win = fg_range(r, FG_HOUR_MS, 8 * FG_HOUR_MS);
+    if (win > span - 60000)
+        win = span - 60000;
+    uint64_t at = fg_place(g, r, g->start_ms, g->end_ms - 60000, win);
+    fg_case_t *c = fg_cases_new(cs, g, "encrypted-dns", "T1071.004");
+    if (!c)
+        return;
+    c->host = host;
+    c->peer = servers[fg_range(r, 0, 2)];
+    c->port = 443;
+    c->proto = FG_TCP;
+    for (uint32_t i = 0; i < n; i++) {
+        fg_conv_t v = {.t_ms = at + (uint64_t)i * win / n,
+                       .rtt_ms = (uint32_t)fg_range(r, 5, 40),
+                       .client = host,
+                       .server = c->peer,
+                       .cport = fg_ephemeral(r),
+                       .sport = 443,
+                       .proto = FG_TCP,
+                       .dur_ms = fg_range(r, 60000, 600000)};
+        v.req_pkts = fg_range(r, 20, 200);
+        v.req_bytes = v.req_pkts * fg_range(r, 100, 300);
+        v.resp_pkts = v.req_pkts;
+        v.resp_bytes = v.resp_pkts * fg_range(r, 150, 500);
+        fg_conv_emit(g, &v);
+    }
+    fg_case_end(g);
+    fg_case_param(c, "\"transport\":\"https\"");
+    fg_case_param(c, "\"connections\":%u", n);
+}
+
 /* ---- ICMP tunnel: T1095 ---- */
 
 /* 20-150 sessions of 10-400 echo requests and replies carrying 500-1400 bytes each way (per
@@ -931,4 +980,6 @@ void fg_plant_threats(fg_gen_t *g, fg_org_t *o, uint64_t seed, fg_cases_t *cs)
     fg_stream(&r, seed, FG_K_EXFIL_VIA, 0);
     fg_exfil(g, o, &r, cs, 0, 1, fg_budget(g, FG_SHARE_EXFIL_VIA),
              fg_budget(g, FG_SHARE_EXFIL_RELAY));
+    fg_stream(&r, seed, FG_K_DOH, 0);
+    fg_doh(g, o, &r, cs, fg_budget(g, FG_SHARE_DOH));
 }

@@ -1010,6 +1010,7 @@ static void tfg_truth_matches(tfg_fmt_t fmt)
                 {"scan-quiet", "T1046", 1},
                 {"scan-lateral", "T1021", 1},
                 {"dns-exfil", "T1048.003", 2},
+                {"encrypted-dns", "T1071.004", 1},
                 {"icmp-tunnel", "T1095", 1},
                 {"ip-tunnel", "T1095", 1},
                 {"miner", "T1496", 1},

@@ -25,11 +25,12 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* The hunts the recall figures are for: beacon, scan (horizontal and vertical), dns-exfil. */
+/* The hunts the recall figures are for: beacon, scan (horizontal and vertical), dns-exfil (and
+ * the encrypted DNS it finds). */
 static int th_recall_case(const test_truth_t *c)
 {
     return strcmp(c->scenario, "beacon") == 0 || strncmp(c->scenario, "scan-", 5) == 0 ||
-           strcmp(c->scenario, "dns-exfil") == 0;
+           strcmp(c->scenario, "dns-exfil") == 0 || strcmp(c->scenario, "encrypted-dns") == 0;
 }
 
 /* `addr` is `where`, or inside it when `where` is a prefix ("10.0.19.0/24", "0.0.0.0/0"): the
@@ -101,7 +102,9 @@ static int th_hunt_index(const char *h)
 /* The tally a planted case's recall counts in. */
 static int th_case_index(const test_truth_t *c)
 {
-    return strncmp(c->scenario, "scan", 4) == 0 ? 1 : strcmp(c->scenario, "dns-exfil") == 0 ? 2 : 0;
+    return strncmp(c->scenario, "scan", 4) == 0                                                 ? 1
+           : strcmp(c->scenario, "dns-exfil") == 0 || strcmp(c->scenario, "encrypted-dns") == 0 ? 2
+                                                                                                : 0;
 }
 
 /* Hunts `dir` with the authorised vulnerability scanner allow-listed; checks every detectable
