@@ -440,6 +440,25 @@ static void hd_ev_traffic(hev_t *e, const hd_unit_t *u)
         hev_raw(e, "up_down_ratio", "null", "not measured (no answer seen)");
 }
 
+/* A new dns-exfil finding of host towards peer on port, its techniques the primary and a
+ * second; the two addresses as text into host_txt and peer_txt for its sentences. */
+static hunt_finding_t *hd_finding(hunt_findings_t *out, const flow_addr_t *host,
+                                  const flow_addr_t *peer, const char *tech, const char *tech2,
+                                  int port, uint8_t proto, char host_txt[FLOW_ADDR_STRLEN],
+                                  char peer_txt[FLOW_ADDR_STRLEN])
+{
+    hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
+    hunt_finding_tech(f, tech);
+    hunt_finding_tech(f, tech2);
+    f->host = *host;
+    flow_addr_format(host, host_txt);
+    flow_addr_format(peer, peer_txt);
+    snprintf(f->peer, sizeof f->peer, "%s", peer_txt);
+    f->port = port;
+    f->proto = proto;
+    return f;
+}
+
 /* The shape of a tunnel in a unit's upstream: queries large enough to carry encoded data, over
  * enough packets to judge. */
 static int hd_bpp_high(const hunt_config_t *cfg, const hd_unit_t *u)
@@ -538,16 +557,9 @@ static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
         if (lj < sizeof cj)
             snprintf(cj + lj, sizeof cj - lj, "]");
         double bpp = (double)u->bytes_out / (double)u->pkts_out;
-        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
-        hunt_finding_tech(f, "T1048.003");
-        hunt_finding_tech(f, "T1071.004");
-        f->host = u->host;
         char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
-        flow_addr_format(&u->host, host);
-        flow_addr_format(&u->peer, peer);
-        snprintf(f->peer, sizeof f->peer, "%s", peer);
-        f->port = 53;
-        f->proto = u->bytes_tcp > u->bytes_udp ? 6 : 17;
+        hunt_finding_t *f = hd_finding(out, &u->host, &u->peer, "T1048.003", "T1071.004", 53,
+                                       u->bytes_tcp > u->bytes_udp ? 6 : 17, host, peer);
         f->first_seen = u->first;
         f->last_seen = u->last;
         f->risk = ratio_high || volume_high || n_clients ? HUNT_RISK_HIGH : HUNT_RISK_MEDIUM;
@@ -666,17 +678,10 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
         int org_wide = cfg->d_res_min_hosts > 0 && n_users >= (uint64_t)cfg->d_res_min_hosts;
         int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
         int policy = cfg->n_resolvers > 0 || inf->n > 0;
-        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
-        hunt_finding_tech(f, "T1071.004");
-        hunt_finding_tech(f, "T1572");
-        f->host = u->host;
-        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
-        flow_addr_format(&u->host, host);
-        flow_addr_format(&u->peer, peer);
-        snprintf(f->peer, sizeof f->peer, "%s", peer);
         const int port = u->kind == HD_DOT ? 853 : 443;
-        f->port = port;
-        f->proto = u->proto;
+        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
+        hunt_finding_t *f =
+            hd_finding(out, &u->host, &u->peer, "T1071.004", "T1572", port, u->proto, host, peer);
         f->first_seen = u->first;
         f->last_seen = u->last;
         f->risk = org_wide      ? HUNT_RISK_LOW
@@ -842,18 +847,11 @@ static void hd_finish(void *st, hunt_findings_t *out)
             risk = HUNT_RISK_MEDIUM;
         else
             risk = HUNT_RISK_LOW;
-        uint8_t proto = u->bytes_tcp > u->bytes_udp ? 6 : 17;
-        hunt_finding_t *f = hunt_finding_new(out, "dns-exfil");
         int exfil = bpp_high || ratio_high || volume_high;
-        hunt_finding_tech(f, exfil ? "T1048.003" : "T1071.004");
-        hunt_finding_tech(f, "T1071.004");
-        f->host = u->host;
-        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN], pb[8];
-        flow_addr_format(&u->host, host);
-        flow_addr_format(&u->peer, peer);
-        snprintf(f->peer, sizeof f->peer, "%s", peer);
-        f->port = 53;
-        f->proto = proto;
+        char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
+        hunt_finding_t *f =
+            hd_finding(out, &u->host, &u->peer, exfil ? "T1048.003" : "T1071.004", "T1071.004", 53,
+                       u->bytes_tcp > u->bytes_udp ? 6 : 17, host, peer);
         f->first_seen = u->first;
         f->last_seen = u->last;
         f->risk = risk;
@@ -1035,7 +1033,6 @@ static void hd_finish(void *st, hunt_findings_t *out)
             hev_raw(e, "unlisted_resolver", j, t);
         }
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
-        (void)pb;
         char title[64];
         snprintf(title, sizeof title, "Upstream DNS bytes of the %zu internal hosts", nh);
         hd_pic(f, pop, nh, h->bytes_out, title, "hosts, by volume", "bytes to port 53", "");
