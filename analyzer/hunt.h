@@ -468,7 +468,6 @@ void hc_print_net_list(FILE *out, const flow_net_t *v, int n);
 void hc_print(const hunt_config_t *c, FILE *out);
 
 int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a);
-int hc_is_doh(const hunt_config_t *c, const flow_addr_t *a); /* in [dns] doh_servers */
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a);
 int hc_port_standard(const hunt_config_t *c, uint8_t proto, uint16_t port);
 /* Whether `port` is set in a port bitmap (std_tcp, egress_tcp, remote_admin, ...). */

@@ -195,14 +195,6 @@ int hc_is_internal(const hunt_config_t *c, const flow_addr_t *a)
     return 0;
 }
 
-int hc_is_doh(const hunt_config_t *c, const flow_addr_t *a)
-{
-    for (int i = 0; i < c->n_doh; i++)
-        if (flow_net_has(&c->doh[i], a))
-            return 1;
-    return 0;
-}
-
 int hc_is_resolver(const hunt_config_t *c, const flow_addr_t *a)
 {
     for (int i = 0; i < c->n_resolvers; i++)

@@ -2333,8 +2333,8 @@ TEST_IMPL(hunt_dns_encrypted_past_resolvers)
                            * order (by risk), ';' after each */
     } v[] = {{NULL, "10.1.0.43|2606:4700:4700::1111|443|High;10.1.0.40|1.1.1.1|443|Medium;"
                     "10.1.0.41|203.0.113.9|853|Medium;"},
-             /* the operator's list replaces the built-in one */
-             {"[dns]\ndoh_servers = 192.0.2.77, 8.8.8.8",
+             /* the operator's list replaces the built-in one; a network in it counts too */
+             {"[dns]\ndoh_servers = 192.0.2.64/26, 8.8.8.8",
               "10.1.0.41|203.0.113.9|853|Medium;10.1.0.47|192.0.2.77|443|Medium;"},
              /* under resolver_min_hosts 26 Google's 25 users are 25 hosts to judge */
              {"[dns]\nresolver_min_hosts = 26", NULL}};
