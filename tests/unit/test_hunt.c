@@ -2156,6 +2156,18 @@ static void th_config_arg(const char *ini, const char *text, char *arg, size_t c
     snprintf(arg, cap, "--config %s", ini);
 }
 
+/* The dns-exfil hunt's JSON report of dir (internal 10.0.0.0/8) with args, and with ini_text
+ * as its configuration file (ini) unless NULL. The caller frees it. */
+static char *th_dns_hunt(const char *dir, const char *ini, const char *ini_text, const char *args)
+{
+    char cfg[900], *out;
+    th_config_arg(ini, ini_text, cfg, sizeof cfg);
+    test_runf(&out,
+              "%s hunt %s --internal 10.0.0.0/8 --hunts dns-exfil --format json --no-state %s %s",
+              test_bin("flowhunt"), dir, args, cfg);
+    return out;
+}
+
 /* A day of DNS through resolver 10.1.0.53: 30 hosts' everyday lookups (20 to 600 each, so
  * the population's spread is wide) and the resolver's recursion to five nameservers (70-byte
  * queries, larger answers); host 10.1.0.77 runs a tunnel through it: 12 sessions of 9 queries
@@ -2225,13 +2237,7 @@ TEST_IMPL(hunt_dns_relay_names_nameserver)
               * side, shapeless, none */
              {"--resolvers 10.1.0.53", "[dns]\nbytes_per_packet = 231", 1, 0, 0, 0, NULL}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char cfg[900];
-        th_config_arg(ini, v[i].ini, cfg, sizeof cfg);
-        char *out;
-        test_runf(&out,
-                  "%s hunt %s --internal 10.0.0.0/8 --hunts dns-exfil --format json "
-                  "--no-state %s %s",
-                  test_bin("flowhunt"), dir, v[i].args, cfg);
+        char *out = th_dns_hunt(dir, ini, v[i].ini, v[i].args);
         int relay = 0, relay_high = 0, client = 0, client_high = 0, other = 0;
         for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
              line = strtok_r(NULL, "\n", &sv)) {
@@ -2267,11 +2273,7 @@ TEST_IMPL(hunt_dns_relay_names_nameserver)
      * Medium (bytes per packet alone, no client to tie it to), and the client's side alone is
      * Low and does not name it */
     dir = th_relay_store("relay_late", 12 * 3600.0);
-    char *out;
-    test_runf(&out,
-              "%s hunt %s --internal 10.0.0.0/8 --hunts dns-exfil --format json --no-state "
-              "--resolvers 10.1.0.53",
-              test_bin("flowhunt"), dir);
+    char *out = th_dns_hunt(dir, ini, NULL, "--resolvers 10.1.0.53");
     int n = 0;
     for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
          line = strtok_r(NULL, "\n", &sv), n++)
@@ -2339,13 +2341,7 @@ TEST_IMPL(hunt_dns_encrypted_past_resolvers)
              /* under resolver_min_hosts 26 Google's 25 users are 25 hosts to judge */
              {"[dns]\nresolver_min_hosts = 26", NULL}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char cfg[900];
-        th_config_arg(ini, v[i].ini, cfg, sizeof cfg);
-        char *out;
-        test_runf(&out,
-                  "%s hunt %s --internal 10.0.0.0/8 --resolvers 10.1.0.53 --hunts dns-exfil "
-                  "--format json --no-state %s",
-                  test_bin("flowhunt"), dir, cfg);
+        char *out = th_dns_hunt(dir, ini, v[i].ini, "--resolvers 10.1.0.53");
         char got[2048] = "";
         int google = 0;
         for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
