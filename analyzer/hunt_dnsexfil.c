@@ -72,7 +72,7 @@ typedef struct hd_host {
 } hd_host_t;
 
 /* Encrypted DNS past the resolvers (hd_enc_kind): DNS over TLS or QUIC on 853, or over
- * HTTPS to a public resolver ([dns] doh_servers), per (host, server, kind). */
+ * HTTPS to a public resolver ([dns] doh_servers), per (host, server, kind, protocol). */
 enum { HD_DOT = 1, HD_DOH = 2 };
 
 typedef struct hd_enc {
@@ -248,12 +248,13 @@ static void hd_enc_feed(hd_state_t *s, const hunt_conv_t *c, int kind)
 {
     struct {
         flow_addr_t a[2];
-        uint8_t kind;
+        uint8_t kind, proto; /* DoT and DoQ to one server are two channels */
     } key;
     memset(&key, 0, sizeof key);
     key.a[0] = c->orig;
     key.a[1] = c->resp;
     key.kind = (uint8_t)kind;
+    key.proto = c->proto;
     int is_new;
     uint64_t id = hj_intern(&s->enc_keys, &key, sizeof key, &is_new);
     hd_enc_t *e = hj_vec_at(&s->encs, id);
@@ -653,12 +654,12 @@ static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
                  ">= %g bytes",
                  cfg->d_bpp, cfg->d_bpp_min, cfg->d_ratio, cfg->d_ratio_min, cfg->d_volume);
         hev_str(e, "thresholds", t);
-        char j[720];
-        snprintf(j, sizeof j, "{\"count\":%zu,\"hosts\":%s}", n_clients, cj);
+        char cl[720];
+        snprintf(cl, sizeof cl, "{\"count\":%zu,\"hosts\":%s}", n_clients, cj);
         snprintf(t, sizeof t, "%zu host%s shaped like a tunnel towards %s in these hours%s%s",
                  n_clients, n_clients == 1 ? "" : "s", host, n_clients ? ": " : "",
                  n_clients ? ct : "");
-        hev_raw(e, "clients", j, t);
+        hev_raw(e, "clients", cl, t);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
         hd_relay_pic(s, inf, u, f);
         hunt_finding_allow(cfg, f, 1);
@@ -697,7 +698,7 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
 {
     const hunt_config_t *cfg = s->cfg;
     const hd_enc_t *encs = s->encs.v;
-    /* how many internal hosts use each (server, kind) */
+    /* how many internal hosts use each server the same way (kind and protocol) */
     hj_intern_t srv_keys;
     hj_vec_t users;
     memset(&srv_keys, 0, sizeof srv_keys);
@@ -706,11 +707,12 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
     for (size_t i = 0; i < s->encs.n; i++) {
         struct {
             flow_addr_t a;
-            uint8_t kind;
+            uint8_t kind, proto;
         } key;
         memset(&key, 0, sizeof key);
         key.a = encs[i].peer;
         key.kind = encs[i].kind;
+        key.proto = encs[i].proto;
         int is_new;
         srv_of[i] = hj_intern(&srv_keys, &key, sizeof key, &is_new);
         (*(uint64_t *)hj_vec_at(&users, srv_of[i]))++;
