@@ -562,7 +562,8 @@ static void fg_doh(fg_gen_t *g, fg_org_t *o, fg_rng_t *r, fg_cases_t *cs, uint32
     c->port = 443;
     c->proto = FG_TCP;
     for (uint32_t i = 0; i < n; i++) {
-        fg_conv_t v = {.t_ms = at + (uint64_t)i * win / n,
+        /* on demand, as lookups come: at random times, not on a timer */
+        fg_conv_t v = {.t_ms = at + fg_range(r, 0, win),
                        .rtt_ms = (uint32_t)fg_range(r, 5, 40),
                        .client = host,
                        .server = c->peer,
