@@ -78,6 +78,7 @@ enum { HD_DOT = 1, HD_DOH = 2 };
 typedef struct hd_enc {
     flow_addr_t host, peer;
     uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in, first, last;
+    uint32_t *hist; /* bytes up per bucket of the window (saturating), for the picture */
     uint32_t sampling;
     uint8_t kind, proto;
 } hd_enc_t;
@@ -264,7 +265,11 @@ static void hd_enc_feed(hd_state_t *s, const hunt_conv_t *c, int kind)
         e->kind = (uint8_t)kind;
         e->proto = c->proto;
         e->first = c->t_start;
+        e->hist = hj_xcalloc(s->n_buckets, sizeof *e->hist);
     }
+    uint32_t b = hd_bucket(s, c->t_start);
+    e->hist[b] =
+        c->bytes_out >= UINT32_MAX - e->hist[b] ? UINT32_MAX : e->hist[b] + (uint32_t)c->bytes_out;
     e->flows++;
     e->pkts_out += c->pkts_out;
     e->bytes_out += c->bytes_out;
@@ -686,6 +691,31 @@ static size_t hd_relayed_to(const hd_state_t *s, const hj_vec_t *shaped, const h
     return n;
 }
 
+/* An encrypted channel's picture: its bytes up per bucket of the window (hours, or several
+ * hours in a long window), so the analyst sees when it was used. */
+static void hd_enc_pic(const hd_state_t *s, const hd_enc_t *u, hunt_finding_t *f)
+{
+    double *x = hj_xmalloc(s->n_buckets * sizeof *x), *y = hj_xmalloc(s->n_buckets * sizeof *y);
+    for (uint32_t b = 0; b < s->n_buckets; b++) {
+        x[b] = (double)(s->from_ms + (uint64_t)b * s->bucket_ms);
+        y[b] = u->hist[b];
+    }
+    char title[64];
+    unsigned bh = (unsigned)(s->bucket_ms / HD_HOUR_MS);
+    if (bh == 1)
+        snprintf(title, sizeof title, "Bytes up per hour");
+    else
+        snprintf(title, sizeof title, "Bytes up per %u hours", bh);
+    hunt_finding_series(f, HUNT_SERIES_BARS, title, "ms since epoch", "bytes up", x, y,
+                        s->n_buckets);
+    /* one bar has no neighbour to take its width from (hunt_long.c's note) */
+    if (f->n_series > 0)
+        f->series[f->n_series - 1].x_end =
+            (double)(s->from_ms + (uint64_t)s->n_buckets * s->bucket_ms);
+    free(x);
+    free(y);
+}
+
 /* Encrypted DNS past the resolvers (hunting-methods.md 3.3, resolver policy): a host that
  * resolves over TLS on 853 or over HTTPS to a public resolver bypasses the organisation's
  * resolvers, their logs and their blocking, which is what malware hiding its lookups (and C2
@@ -785,6 +815,7 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
         if (inf->n > 0)
             hev_raw(e, "resolvers_in_practice", inf->json, inf->text);
         hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+        hd_enc_pic(s, u, f);
         hunt_finding_allow(cfg, f, 1);
     }
     free(srv_of);
@@ -1100,6 +1131,8 @@ static void hd_destroy(void *st)
         free(((hd_host_t *)s->hosts.v)[i].hist);
     hj_vec_free(&s->units);
     hj_vec_free(&s->hosts);
+    for (size_t i = 0; i < s->encs.n; i++)
+        free(((hd_enc_t *)s->encs.v)[i].hist);
     hj_vec_free(&s->encs);
     free(s->doh_hosts);
     free(s->doh_nets);
