@@ -1311,8 +1311,11 @@ uint64_t hp_prevalence(const void *prep_state, const flow_addr_t *dst, int kind)
 
 int hp_conv_is_dns(const hunt_conv_t *c)
 {
+    /* TCP: the originator's ACK shows the handshake completed; records without TCP flags (a
+     * Zeek conn.log, an exporter that leaves them out) show it by an answer */
+    int done = c->proto != 6 || (c->flags_out & 0x10) || (c->flags_out == 0 && c->answered);
     return c->orig_internal && c->resp_port == 53 && (c->proto == 6 || c->proto == 17) &&
-           !c->rejected && !(c->proto == 6 && !(c->flags_out & 0x10));
+           !c->rejected && done;
 }
 
 #define HP_COLS                                                                                    \
