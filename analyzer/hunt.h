@@ -269,6 +269,8 @@ typedef struct hc_allow {
     X(dns, resolver_min_hosts, d_res_min_hosts, 20, 0, 1e9, whole,                                 \
       "with no resolvers configured, a server this many internal hosts send DNS to is a "          \
       "resolver in practice, approved as a configured one is (0: none inferred)")                  \
+    X(dns, zone_transfer_bytes, d_axfr, 100000, 0, 1e15, whole,                                    \
+      "bytes one TCP/53 connection brings a host that serves no DNS: a zone transfer (0: off)")    \
     HC_NUMBERS_NONSTD(X)                                                                           \
     HC_NUMBERS_NONAPP(X)                                                                           \
     HC_NUMBERS_RARE(X)                                                                             \

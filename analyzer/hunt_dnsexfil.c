@@ -51,6 +51,7 @@ typedef struct hd_unit {
     uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in;
     uint64_t bytes_udp, bytes_tcp;
     uint64_t long_lived, max_dur_ms, max_pkts, unanswered;
+    uint64_t max_tcp_in, max_tcp_in_at; /* the most one TCP conversation brought back; when */
     uint64_t bytes_out_both; /* of the conversations seen both ways: the ratio's numerator */
     uint64_t first, last;
     uint32_t sampling;
@@ -218,6 +219,10 @@ static void hd_unit_feed(hd_state_t *s, const hunt_conv_t *c, uint32_t b, int ap
         u->max_dur_ms = dur;
     if (pk > u->max_pkts)
         u->max_pkts = pk;
+    if (c->proto == 6 && c->bytes_in > u->max_tcp_in) {
+        u->max_tcp_in = c->bytes_in;
+        u->max_tcp_in_at = c->t_start;
+    }
     u->unanswered += !c->answered;
     if (c->t_start < u->first)
         u->first = c->t_start;
@@ -823,6 +828,47 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
     hj_intern_free(&srv_keys);
 }
 
+/* A zone transfer (hunting-methods.md 3.3: TCP/53 with non-trivial bytes from a client that is
+ * not a resolver; MITRE T1590.002 names zone transfers): one TCP/53 connection that brought a
+ * host serving no DNS itself `zone_transfer_bytes` or more. Answers that large are a zone
+ * (AXFR, or IXFR), which secondaries fetch, not workstations: an attacker mapping the network
+ * from a foothold (`dig axfr`, a scanner's DNS script) does. Medium, as reconnaissance; the
+ * server's own log names the zone and says whether it refused. A unit of a DNS exfil finding
+ * too is reported twice, each for what it is. */
+static void hd_zone_transfer(const hd_state_t *s, const hd_unit_t *u, hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN], at[32];
+    hunt_finding_t *f =
+        hd_finding(out, &u->host, &u->peer, "T1590.002", "T1018", 53, 6, host, peer);
+    f->first_seen = u->first;
+    f->last_seen = u->last;
+    f->risk = HUNT_RISK_MEDIUM;
+    f->score = (double)u->max_tcp_in / 1e9;
+    f->confidence = u->sampling > 1 ? HUNT_CONF_LOW : HUNT_CONF_MEDIUM;
+    timearg_format_iso(u->max_tcp_in_at, at);
+    snprintf(f->summary, sizeof f->summary,
+             "%s received %llu bytes in one TCP/53 connection from %s at %s: a zone transfer "
+             "to a host that serves no DNS",
+             host, (unsigned long long)u->max_tcp_in, peer, at);
+    snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53 and proto tcp", host,
+             peer);
+    snprintf(f->action, sizeof f->action,
+             "Investigate: check in %s's log which zone %s transferred; if %s is not one of its "
+             "secondaries, find what on it asked (dig/nslookup AXFR, a scanner) and allow zone "
+             "transfers on %s to its secondaries only.",
+             peer, host, host, peer);
+    hev_t *e = &f->ev;
+    hev_int(e, "largest_tcp_answer_bytes", (int64_t)u->max_tcp_in);
+    hev_str(e, "largest_at", at);
+    hd_ev_traffic(e, u);
+    char t[96];
+    snprintf(t, sizeof t, "one TCP/53 connection bringing >= %g bytes", cfg->d_axfr);
+    hev_str(e, "thresholds", t);
+    hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+    hunt_finding_allow(cfg, f, 1);
+}
+
 static void hd_finish(void *st, hunt_findings_t *out)
 {
     hd_state_t *s = st;
@@ -893,6 +939,8 @@ static void hd_finish(void *st, hunt_findings_t *out)
         uint64_t serves = cfg->n_resolvers > 0 ? hd_serves_many(s->ctx, &u->host) : 0;
         if (serves)
             volume_high = pop_high = hist_high = 0;
+        else if (cfg->d_axfr > 0 && u->max_tcp_in >= (uint64_t)cfg->d_axfr)
+            hd_zone_transfer(s, u, out);
         int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
         /* Through a resolver the organisation uses (the header says why): only a tunnel's
          * shape makes a finding, as much DNS through it is what busy hosts do. */

@@ -2372,6 +2372,62 @@ TEST_IMPL(hunt_dns_encrypted_past_resolvers)
     return 0;
 }
 
+/* A zone transfer: one TCP/53 connection bringing a host that serves no DNS 100 kB or more is
+ * Medium reconnaissance (T1590.002) naming the server; a secondary (a configured resolver)
+ * fetching the zone, a large answer over TCP (4 kB) and the threshold at 0 are none. */
+TEST_IMPL(hunt_dns_zone_transfer)
+{
+    char path[700], dir[800], ini[800];
+    FILE *f = th_zeek_log("axfr", path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    for (int h = 0; h < 30; h++)    /* everyday lookups through the resolver */
+        for (int k = 0; k < 10; k++)
+            fprintf(f,
+                    "%.6f\tD%d_%d\t10.1.0.%d\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                    "118\n",
+                    t0 + h * 97.0 + k * 7001.0, h, k, h + 1, 30000 + k);
+    static const struct {
+        const char *host;
+        unsigned in;                /* bytes back in the one TCP connection */
+    } c[] = {{"10.1.0.60", 480000}, /* a workstation pulls the zone */
+             {"10.1.0.54", 480000}, /* the secondary (a configured resolver) does too */
+             {"10.1.0.61", 4000}};  /* a large answer over TCP */
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        fprintf(f, "%.6f\tZ%zu\t%s\t%zu\t10.1.0.53\t53\ttcp\t2.0\t60\t%u\tSF\t4\t260\t%u\t%u\n",
+                t0 + 40000.0 + 600.0 * (double)i, i, c[i].host, 45000 + i, c[i].in - 2000,
+                c[i].in / 1000 + 2, c[i].in);
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/axfr", test_tmpdir());
+    snprintf(ini, sizeof ini, "%s/axfr.ini", test_tmpdir());
+    test_zeek_import(dir, path);
+    static const struct {
+        const char *ini;
+        int want; /* zone transfer findings of 10.1.0.60 */
+    } v[] = {{NULL, 1},
+             {"[dns]\nzone_transfer_bytes = 480001", 0},
+             {"[dns]\nzone_transfer_bytes = 480000", 1},
+             {"[dns]\nzone_transfer_bytes = 0", 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *out = th_dns_hunt(dir, ini, v[i].ini, "--resolvers 10.1.0.53,10.1.0.54");
+        int axfr = 0;
+        for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+             line = strtok_r(NULL, "\n", &sv)) {
+            if (!strstr(line, "T1590.002"))
+                continue;
+            ASSERT_NOT_NULL(strstr(line, "\"host\":\"10.1.0.60\""));
+            ASSERT_NOT_NULL(strstr(line, "\"peer\":\"10.1.0.53\""));
+            ASSERT_NOT_NULL(strstr(line, "\"risk_level\":\"Medium\""));
+            ASSERT_NOT_NULL(strstr(line, "\"largest_tcp_answer_bytes\":480000"));
+            axfr++;
+        }
+        free(out);
+        if (axfr != v[i].want)
+            TEST_FAIL_AT("%s: %d zone transfer findings, want %d", v[i].ini ? v[i].ini : "defaults",
+                         axfr, v[i].want);
+    }
+    return 0;
+}
+
 TEST_IMPL(hunt_beacon_resolver_in_practice)
 {
     char path[700];
