@@ -38,6 +38,11 @@
  * DNS to are the resolvers in practice, approved as configured ones are: judging everything
  * made every host's everyday DNS a finding (over 10,000 on the reference day, 2 M flows, among
  * them every nameserver the resolvers themselves asked). Findings name the servers so taken.
+ *
+ * The finish judges, in this order: the resolvers' relayed leg (hd_relays: it leaves the
+ * relays of a tunnel's shape for the clients' findings to name), encrypted DNS past the
+ * resolvers (hd_encrypted: 853, and HTTPS to public DoH resolvers), then the (host, server)
+ * units above, with zone transfers among them (hd_zone_transfer).
  */
 #include <math.h>
 #include <stdlib.h>
