@@ -737,8 +737,11 @@ void hc_print(const hunt_config_t *c, FILE *out)
             hc_print_filter(out, c);                                                               \
             hc_print_context(out, c);                                                              \
         }                                                                                          \
-        if (strcmp(sec, "dns") == 0)                                                               \
+        if (strcmp(sec, "dns") == 0) {                                                             \
+            fprintf(out, "# public resolvers whose 443 is DNS over HTTPS (a list replaces "      \
+                         "these)\n");                                                              \
             hc_print_nets(out, "doh_servers", c->doh, c->n_doh);                                   \
+        }                                                                                          \
     }                                                                                              \
     fprintf(out, "# %s (default %s)\n%s = %s\n", doc, hc_fmt_num((double)(def), d_buf), #k,        \
             hc_fmt_num(c->field, v_buf));
