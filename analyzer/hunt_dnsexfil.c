@@ -83,9 +83,8 @@ enum { HD_DOT = 1, HD_DOH = 2 };
 
 typedef struct hd_enc {
     flow_addr_t host, peer;
-    uint64_t flows, pkts_out, bytes_out, pkts_in, bytes_in, first, last;
+    hunt_span_t sp; /* its conversations summed (hunt_span.c) */
     uint32_t *hist; /* bytes up per bucket of the window (saturating), for the picture */
-    uint32_t sampling;
     uint8_t kind, proto;
 } hd_enc_t;
 
@@ -274,23 +273,12 @@ static void hd_enc_feed(hd_state_t *s, const hunt_conv_t *c, int kind)
         e->peer = c->resp;
         e->kind = (uint8_t)kind;
         e->proto = c->proto;
-        e->first = c->t_start;
         e->hist = hj_xcalloc(s->n_buckets, sizeof *e->hist);
     }
     uint32_t b = hd_bucket(s, c->t_start);
     e->hist[b] =
         c->bytes_out >= UINT32_MAX - e->hist[b] ? UINT32_MAX : e->hist[b] + (uint32_t)c->bytes_out;
-    e->flows++;
-    e->pkts_out += c->pkts_out;
-    e->bytes_out += c->bytes_out;
-    e->pkts_in += c->pkts_in;
-    e->bytes_in += c->bytes_in;
-    if (c->t_start < e->first)
-        e->first = c->t_start;
-    if (c->t_end > e->last)
-        e->last = c->t_end;
-    if (c->sampling > e->sampling)
-        e->sampling = c->sampling;
+    hunt_span_add(&e->sp, c);
 }
 
 static void hd_feed(void *st, const hunt_conv_t *c)
@@ -764,24 +752,24 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
             continue;
         uint64_t n_users = ((const uint64_t *)users.v)[srv_of[i]];
         int org_wide = cfg->d_res_min_hosts > 0 && n_users >= (uint64_t)cfg->d_res_min_hosts;
-        int volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
+        int volume_high = u->sp.bytes_out >= (uint64_t)cfg->d_volume;
         int policy = cfg->n_resolvers > 0 || inf->n > 0;
         const int port = u->kind == HD_DOT ? 853 : 443;
         char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN];
         hunt_finding_t *f =
             hd_finding(out, &u->host, &u->peer, "T1071.004", "T1572", port, u->proto, host, peer);
-        f->first_seen = u->first;
-        f->last_seen = u->last;
+        f->first_seen = u->sp.first;
+        f->last_seen = u->sp.last;
         f->risk = org_wide      ? HUNT_RISK_LOW
                   : volume_high ? HUNT_RISK_HIGH
                   : policy      ? HUNT_RISK_MEDIUM
                                 : HUNT_RISK_LOW;
-        f->score = volume_high + (double)u->bytes_out / 1e9;
+        f->score = volume_high + (double)u->sp.bytes_out / 1e9;
         /* 853 is DNS's alone, and the listed servers serve nothing but DNS on 443 */
         int conf = HUNT_CONF_HIGH;
-        if (u->sampling >= 100)
+        if (u->sp.sampling >= 100)
             conf = HUNT_CONF_LOW;
-        else if (u->sampling > 1)
+        else if (u->sp.sampling > 1)
             conf = HUNT_CONF_MEDIUM;
         f->confidence = conf;
         const char *what = u->kind == HD_DOT ? (u->proto == 17 ? "DNS over QUIC (853/udp)"
@@ -791,8 +779,8 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
                  "%s resolved through %s by %s, past the %s resolvers: %llu conversation%s, "
                  "%llu bytes up",
                  host, peer, what, cfg->n_resolvers ? "approved" : "organisation's",
-                 (unsigned long long)u->flows, u->flows == 1 ? "" : "s",
-                 (unsigned long long)u->bytes_out);
+                 (unsigned long long)u->sp.conns, u->sp.conns == 1 ? "" : "s",
+                 (unsigned long long)u->sp.bytes_out);
         snprintf(f->filter, sizeof f->filter, "host %s and host %s and port %d", host, peer, port);
         if (org_wide)
             snprintf(f->action, sizeof f->action,
@@ -809,11 +797,11 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
                      volume_high ? ", and estimate what left from the upstream bytes" : "");
         hev_t *e = &f->ev;
         hev_str(e, "channel", what);
-        hev_int(e, "conversations", (int64_t)u->flows);
-        hev_int(e, "bytes_out", (int64_t)u->bytes_out);
-        hev_int(e, "bytes_in", (int64_t)u->bytes_in);
-        hev_int(e, "packets_out", (int64_t)u->pkts_out);
-        hev_int(e, "packets_in", (int64_t)u->pkts_in);
+        hev_int(e, "conversations", (int64_t)u->sp.conns);
+        hev_int(e, "bytes_out", (int64_t)u->sp.bytes_out);
+        hev_int(e, "bytes_in", (int64_t)u->sp.bytes_in);
+        hev_int(e, "packets_out", (int64_t)u->sp.pkts_out);
+        hev_int(e, "packets_in", (int64_t)u->sp.pkts_in);
         hev_int(e, "internal_hosts_using_server", (int64_t)n_users);
         if (volume_high)
             hev_raw(e, "thresholds_crossed", "[\"volume\"]", "volume");
@@ -824,7 +812,7 @@ static void hd_encrypted(const hd_state_t *s, const hd_inferred_t *inf, hunt_fin
         hev_int(e, "approved_resolvers_configured", cfg->n_resolvers);
         if (inf->n > 0)
             hev_raw(e, "resolvers_in_practice", inf->json, inf->text);
-        hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+        hev_int(e, "sampling", u->sp.sampling ? u->sp.sampling : 1);
         hd_enc_pic(s, u, f);
         hunt_finding_allow(cfg, f, 1);
     }
