@@ -115,6 +115,46 @@ typedef struct flow_col_info {
 
 extern const flow_col_info_t flow_cols[FLOW_N_COLS];
 
+/* The column that holds the other direction's value of `col`: src_addr <-> dst_addr and the
+ * other source/destination pairs; every other column is its own mirror. A reverse link of
+ * the segment format swaps them (seg_write.c), and so does a filter taken either way
+ * (flt_either_way). */
+static inline int flow_col_mirror(int col)
+{
+    switch (col) {
+    case FLOW_COL_src_addr:
+        return FLOW_COL_dst_addr;
+    case FLOW_COL_dst_addr:
+        return FLOW_COL_src_addr;
+    case FLOW_COL_src_port:
+        return FLOW_COL_dst_port;
+    case FLOW_COL_dst_port:
+        return FLOW_COL_src_port;
+    case FLOW_COL_in_if:
+        return FLOW_COL_out_if;
+    case FLOW_COL_out_if:
+        return FLOW_COL_in_if;
+    case FLOW_COL_src_as:
+        return FLOW_COL_dst_as;
+    case FLOW_COL_dst_as:
+        return FLOW_COL_src_as;
+    case FLOW_COL_src_mask:
+        return FLOW_COL_dst_mask;
+    case FLOW_COL_dst_mask:
+        return FLOW_COL_src_mask;
+    case FLOW_COL_nat_src_addr:
+        return FLOW_COL_nat_dst_addr;
+    case FLOW_COL_nat_dst_addr:
+        return FLOW_COL_nat_src_addr;
+    case FLOW_COL_nat_src_port:
+        return FLOW_COL_nat_dst_port;
+    case FLOW_COL_nat_dst_port:
+        return FLOW_COL_nat_src_port;
+    default:
+        return col;
+    }
+}
+
 /* Looks a column up by name; -1 when there is none. */
 int flow_col_find(const char *name);
 

@@ -72,44 +72,6 @@ static inline int seg_ports_zone(int col)
     return col == FLOW_COL_src_port ? 0 : col == FLOW_COL_dst_port ? 2 : -1;
 }
 
-/* The column whose value a reverse link swaps in: src_addr <-> dst_addr and the other
- * source/destination pairs; every other column is its own mirror. */
-static inline int seg_col_mirror(int col)
-{
-    switch (col) {
-    case FLOW_COL_src_addr:
-        return FLOW_COL_dst_addr;
-    case FLOW_COL_dst_addr:
-        return FLOW_COL_src_addr;
-    case FLOW_COL_src_port:
-        return FLOW_COL_dst_port;
-    case FLOW_COL_dst_port:
-        return FLOW_COL_src_port;
-    case FLOW_COL_in_if:
-        return FLOW_COL_out_if;
-    case FLOW_COL_out_if:
-        return FLOW_COL_in_if;
-    case FLOW_COL_src_as:
-        return FLOW_COL_dst_as;
-    case FLOW_COL_dst_as:
-        return FLOW_COL_src_as;
-    case FLOW_COL_src_mask:
-        return FLOW_COL_dst_mask;
-    case FLOW_COL_dst_mask:
-        return FLOW_COL_src_mask;
-    case FLOW_COL_nat_src_addr:
-        return FLOW_COL_nat_dst_addr;
-    case FLOW_COL_nat_dst_addr:
-        return FLOW_COL_nat_src_addr;
-    case FLOW_COL_nat_src_port:
-        return FLOW_COL_nat_dst_port;
-    case FLOW_COL_nat_dst_port:
-        return FLOW_COL_nat_src_port;
-    default:
-        return col;
-    }
-}
-
 enum seg_presence { SEG_PRES_ALL = 0, SEG_PRES_NONE = 1, SEG_PRES_BITMAP = 2 };
 
 /* The most bytes a chunk may decompress to (FORMAT.md): checked before anything is

@@ -1465,7 +1465,7 @@ static int segr_batch_load(seg_batch_t *b, int col, seg_where_t *where)
     uint64_t off = 0, moff = 0;
     if (!segr_find_chunk(b, (unsigned)col, &ch, &off))
         return segr_load_absent(b, col, where);
-    int m = seg_col_mirror(col);
+    int m = flow_col_mirror(col);
     if (ch.enc == SEG_ENC_LINKED ||
         (m != col && segr_find_chunk(b, (unsigned)m, &mch, &moff) && mch.enc == SEG_ENC_LINKED))
         return segr_load_linked(b, col, m, where);
@@ -1615,7 +1615,7 @@ static int segr_batch_codes_of(seg_batch_t *b, int col, const uint32_t *rows, ui
     uint32_t n = b->n_rows;
     segr_chunk_t ch[2];
     uint64_t off[2] = {0, 0};
-    int m = seg_col_mirror(col), cols[2] = {col, m};
+    int m = flow_col_mirror(col), cols[2] = {col, m};
     if (!segr_find_chunk(b, (unsigned)col, &ch[0], &off[0]))
         return 0;
     int has_m = m != col && segr_find_chunk(b, (unsigned)m, &ch[1], &off[1]);

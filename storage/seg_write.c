@@ -934,7 +934,7 @@ static uint32_t segw_find_links(seg_writer_t *w)
  * column and its mirror must be in every row (so that rows index the value arrays). */
 static int segw_linkable(const seg_writer_t *w, int c)
 {
-    int m = seg_col_mirror(c);
+    int m = flow_col_mirror(c);
     uint32_t n = w->n_rows;
     if (w->cols[c].n != n || w->cols[m].n != n)
         return 0;
