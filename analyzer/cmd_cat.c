@@ -29,6 +29,7 @@
 #include "filter.h"
 #include "flow_print.h"
 #include "intel.h"
+#include "protoname.h"
 #include "timearg.h"
 
 typedef enum cat_fmt { CAT_CSV, CAT_JSON, CAT_TEXT } cat_fmt_t;
@@ -185,31 +186,6 @@ static size_t cat_format_ctx(char *out, int k, const flow_rec_t *rec, flow_print
     return len + (size_t)sprintf(out + len, quote ? "\"%s\"" : "%s", cell);
 }
 
-static const char *cat_proto_name(uint8_t p)
-{
-    switch (p) {
-    case 1:
-        return "ICMP";
-    case 2:
-        return "IGMP";
-    case 6:
-        return "TCP";
-    case 17:
-        return "UDP";
-    case 47:
-        return "GRE";
-    case 50:
-        return "ESP";
-    case 51:
-        return "AH";
-    case 58:
-        return "ICMP6";
-    case 132:
-        return "SCTP";
-    }
-    return NULL;
-}
-
 /* "addr:port" (IPv6 as "[addr]:port"), or the address alone when the port is absent. */
 static size_t cat_endpoint(char *out, const flow_rec_t *r, int src)
 {
@@ -253,7 +229,7 @@ static size_t cat_format_text(char *out, const flow_rec_t *r)
                  (unsigned)(d % 1000));
     }
     if (FLOW_HAS(r, proto)) {
-        const char *name = cat_proto_name(r->proto);
+        const char *name = protoname_of(r->proto);
         if (name)
             snprintf(proto, sizeof proto, "%s", name);
         else
@@ -261,13 +237,8 @@ static size_t cat_format_text(char *out, const flow_rec_t *r)
     }
     cat_endpoint(src, r, 1);
     cat_endpoint(dst, r, 0);
-    if (FLOW_HAS(r, tcp_flags)) {
-        /* nfdump's layout: CWR ECE URG ACK PSH RST SYN FIN, a dot for each flag not set */
-        static const char letters[] = "CEUAPRSF";
-        for (int i = 0; i < 8; i++)
-            flags[i] = (r->tcp_flags >> (7 - i)) & 1 ? letters[i] : '.';
-        flags[8] = '\0';
-    }
+    if (FLOW_HAS(r, tcp_flags))
+        flow_print_tcp_flags(flags, r->tcp_flags);
     cat_u64_or_dash(pk, sizeof pk, FLOW_HAS(r, packets), r->packets);
     cat_u64_or_dash(by, sizeof by, FLOW_HAS(r, bytes), r->bytes);
     cat_u64_or_dash(sa, sizeof sa, FLOW_HAS(r, sampling), r->sampling);

@@ -61,3 +61,8 @@ int protoname_parse(const char *s, uint8_t *out)
         }
     return -1;
 }
+
+const char *protoname_of(uint8_t p)
+{
+    return protoname_nfdump[p];
+}

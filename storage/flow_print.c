@@ -124,6 +124,14 @@ size_t flow_print_u64(char *out, uint64_t v)
     return flow_print_u64_inline(out, v);
 }
 
+void flow_print_tcp_flags(char out[9], uint8_t flags)
+{
+    static const char letters[] = "CEUAPRSF";
+    for (int i = 0; i < 8; i++)
+        out[i] = (flags >> (7 - i)) & 1 ? letters[i] : '.';
+    out[8] = '\0';
+}
+
 /* The dotted quad of a v4-mapped address at out, without the NUL; up to three bytes past it
  * are written (flow_print_byte). */
 static inline size_t flow_print_v4(char *out, const flow_addr_t *a)

@@ -63,6 +63,9 @@ size_t flow_format_cols_sel(char *out, flow_print_fmt_t fmt, const flow_print_se
  * faster: two digits per division, and IPv4 addresses without the general loop. For
  * printers of millions of values (cat, top -n 0). */
 size_t flow_print_u64(char *out, uint64_t v);
+/* TCP flags as nfdump's text shows them: CWR ECE URG ACK PSH RST SYN FIN, a dot for each flag
+ * not set ("...AP.SF"), NUL-terminated (out holds 9 bytes). */
+void flow_print_tcp_flags(char out[9], uint8_t flags);
 size_t flow_print_addr(char *out, const flow_addr_t *a);
 
 /* Writes the header (CSV only) or one record with its newline. */
