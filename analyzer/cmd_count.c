@@ -37,15 +37,12 @@ typedef struct cnt_sum {
 } cnt_sum_t;
 
 typedef struct cnt_worker {
-    flt_scratch_t scratch;
-    uint32_t *rows;
-    uint32_t rows_cap;
+    flt_rows_t sel;
     hj_map_t idx;                /* bin number -> index + 1 into sums */
     hj_vec_t sums;               /* cnt_sum_t */
     uint64_t last_bin, last_idx; /* the bin looked at last, and its index + 1 (0: none) */
     int too_wide;                /* a flow spanned more than CNT_MAX_BINS bins */
     seg_where_t where;
-    int nomem;
 } cnt_worker_t;
 
 typedef struct cnt_ctx {
@@ -147,16 +144,7 @@ static int cnt_batch(void *arg, int worker, seg_batch_t *b)
 {
     cnt_ctx_t *c = arg;
     cnt_worker_t *w = &c->w[worker];
-    if (w->rows_cap < b->n_rows) {
-        uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
-        if (!r) {
-            w->nomem = 1;
-            return -SEG_E_NOMEM;
-        }
-        w->rows = r;
-        w->rows_cap = b->n_rows;
-    }
-    int k = flt_select(c->flt, &w->scratch, b, w->rows, &w->where);
+    int k = flt_select_rows(c->flt, &w->sel, b, &w->where);
     __atomic_fetch_add(&c->rows_scanned, b->n_rows, __ATOMIC_RELAXED);
     if (cmd_progress_due(&c->progress))
         cmd_progress_show(&c->progress, "count: %llu rows scanned",
@@ -177,7 +165,7 @@ static int cnt_batch(void *arg, int worker, seg_batch_t *b)
     const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
     const uint32_t *sa = sampled ? b->vals[FLOW_COL_sampling] : NULL;
     for (int j = 0; j < k; j++) {
-        uint32_t r = w->rows[j];
+        uint32_t r = w->sel.v[j];
         /* a row's time range is [min, max] of the times it has (FORMAT.md), 0 for none */
         int hs = !has_s || has_s[r], he = !has_e || has_e[r];
         uint64_t t0 = hs ? ts[r] : he ? te[r] : 0, t1 = he ? te[r] : t0;
@@ -372,7 +360,7 @@ int cmd_count(int argc, char **argv)
         return CMD_USAGE;
     }
     for (int i = 0; i < c.n_workers; i++) {
-        flt_scratch_init(&c.w[i].scratch);
+        flt_rows_init(&c.w[i].sel);
         hj_vec_init(&c.w[i].sums, sizeof(cnt_sum_t));
     }
     cmd_progress_init(&c.progress, 1);
@@ -431,8 +419,7 @@ int cmd_count(int argc, char **argv)
         }
     }
     for (int i = 0; i < c.n_workers; i++) {
-        flt_scratch_free(&c.w[i].scratch);
-        free(c.w[i].rows);
+        flt_rows_free(&c.w[i].sel);
         hj_map_free(&c.w[i].idx);
         hj_vec_free(&c.w[i].sums);
     }

@@ -324,9 +324,7 @@ static void top_key_cmp(const top_key_t *k, uint8_t cmp[64])
 typedef struct top_worker {
     top_tab_t *tab; /* n_parts tables, a key's by its hash (top_part) */
     int n_parts;
-    flt_scratch_t scratch;
-    uint32_t *rows;
-    uint32_t rows_cap;
+    flt_rows_t sel; /* the filter's rows of the batch */
     uint8_t *keys; /* a batch's keys, kw bytes each */
     uint64_t *hashes;
     top_sum_t *adds;  /* sums to add under keys[] (top_fold) */
@@ -553,7 +551,7 @@ static void top_row_times(const seg_batch_t *b, uint32_t r, uint64_t *tm)
     top_times_add(tm, a < z ? a : z, a < z ? z : a);
 }
 
-/* Sums the k selected rows (w->rows) of a batch under `key`. */
+/* Sums the k selected rows (w->sel.v) of a batch under `key`. */
 static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const top_key_t *key, int k)
 {
     const uint32_t kw = key->kw;
@@ -564,7 +562,7 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         !((b->loaded >> key->col[0]) & 1) && !c->times) {
         /* only the selected rows' codes: after a filter, a linked column's lookups for the
          * rows it dropped were a sixth of `top 'dst port 53'` */
-        use_codes = seg_batch_codes_of(b, key->col[0], (uint32_t)k < b->n_rows ? w->rows : NULL,
+        use_codes = seg_batch_codes_of(b, key->col[0], (uint32_t)k < b->n_rows ? w->sel.v : NULL,
                                        (uint32_t)k, &codes, &w->where);
         if (use_codes < 0)
             return use_codes;
@@ -592,10 +590,10 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         }
     const uint64_t *pk = b->vals[FLOW_COL_packets], *by = b->vals[FLOW_COL_bytes];
     const uint32_t *sa = sampled ? b->vals[FLOW_COL_sampling] : NULL;
-    if (sa && !top_sampled(sa, w->rows, k, b->n_rows))
+    if (sa && !top_sampled(sa, w->sel.v, k, b->n_rows))
         sa = NULL;
     if (use_codes)
-        return top_batch_codes(w, &codes, w->rows, k, b->n_rows, pk, by, sa, key->plen4[0],
+        return top_batch_codes(w, &codes, w->sel.v, k, b->n_rows, pk, by, sa, key->plen4[0],
                                key->plen6[0]);
     if (w->small) {
         /* a one-field key of at most 2 bytes indexes its sums directly (top_fold at the end);
@@ -604,7 +602,7 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
         const uint16_t *v16 = b->vals[key->col[0]];
         const uint32_t absent = 1u << (8 * key->width[0]); /* the slot after every value */
         for (int j = 0; j < k; j++) {
-            uint32_t r = w->rows[j];
+            uint32_t r = w->sel.v[j];
             uint32_t v = pr && !pr[r] ? absent : key->width[0] == 1 ? v8[r] : v16[r];
             top_sum_row(&w->small[v], pk[r], by[r], sa ? sa[r] : 1);
         }
@@ -616,7 +614,7 @@ static int top_batch_key(top_ctx_t *c, top_worker_t *w, seg_batch_t *b, const to
      * L1, where a whole group's were a megabyte written and read back beside the table. */
     for (int base = 0; base < k; base += TOP_CHUNK) {
         const int m = k - base < TOP_CHUNK ? k - base : TOP_CHUNK;
-        const uint32_t *rows = w->rows + base;
+        const uint32_t *rows = w->sel.v + base;
         memset(w->keys, 0, (size_t)m * kw);
         for (int i = 0; i < key->n; i++) {
             const uint32_t wid = key->width[i], off = key->off[i];
@@ -662,17 +660,7 @@ static int top_batch(void *arg, int worker, seg_batch_t *b)
 {
     top_ctx_t *c = arg;
     top_worker_t *w = &c->w[worker];
-    if (w->rows_cap < b->n_rows) {
-        uint32_t *r = realloc(w->rows, (size_t)b->n_rows * sizeof *r);
-        if (r)
-            w->rows = r;
-        if (!r) {
-            w->nomem = 1;
-            return -SEG_E_NOMEM;
-        }
-        w->rows_cap = b->n_rows;
-    }
-    int k = flt_select(c->flt, &w->scratch, b, w->rows, &w->where);
+    int k = flt_select_rows(c->flt, &w->sel, b, &w->where);
     __atomic_fetch_add(&c->rows_scanned, b->n_rows, __ATOMIC_RELAXED);
     if (cmd_progress_due(&c->progress))
         cmd_progress_show(&c->progress, "top: %llu rows scanned, %llu selected",
@@ -1325,7 +1313,7 @@ int cmd_top(int argc, char **argv)
         return CMD_USAGE;
     }
     for (int i = 0; i < c.n_workers; i++) {
-        flt_scratch_init(&c.w[i].scratch);
+        flt_rows_init(&c.w[i].sel);
         c.w[i].keys = malloc((size_t)TOP_CHUNK * c.key.kw);
         c.w[i].hashes = malloc(TOP_CHUNK * sizeof *c.w[i].hashes);
         c.w[i].adds = malloc(TOP_CHUNK * sizeof *c.w[i].adds);
@@ -1429,8 +1417,7 @@ int cmd_top(int argc, char **argv)
         for (int p = 0; p < c.w[i].n_parts && c.w[i].tab; p++)
             top_tab_free(&c.w[i].tab[p]);
         free(c.w[i].tab);
-        flt_scratch_free(&c.w[i].scratch);
-        free(c.w[i].rows);
+        flt_rows_free(&c.w[i].sel);
         free(c.w[i].keys);
         free(c.w[i].hashes);
         free(c.w[i].adds);

@@ -1018,15 +1018,20 @@ void flt_set_window(flt_t *f, uint64_t from_ms, uint64_t to_ms)
     f->levels = flt_levels(f, f->root);
 }
 
-int flt_and(flt_t *f, const flt_t *g)
+/* f becomes `g' KIND f` (g' on the left, evaluated first), g' a copy of g, with every column
+ * mirrored (flow_col_mirror) when `mirror`. g may be f itself: what is copied is counted before
+ * anything is added. 0, -1 past the node limit, -2 out of memory. */
+static int flt_graft(flt_t *f, const flt_t *g, flt_kind_t kind, int mirror)
 {
-    uint32_t base = f->n_nodes, lbase = f->n_lists, root;
-    if (g->n_lists) {
-        flt_list_t *l = realloc(f->lists, (size_t)(f->n_lists + g->n_lists) * sizeof *l);
+    const uint32_t base = f->n_nodes, lbase = f->n_lists;
+    const uint32_t g_nodes = g->n_nodes, g_lists = g->n_lists, g_root = g->root;
+    uint64_t g_cols = g->cols;
+    if (g_lists) {
+        flt_list_t *l = realloc(f->lists, (size_t)(f->n_lists + g_lists) * sizeof *l);
         if (!l)
             return -2;
         f->lists = l;
-        for (uint32_t i = 0; i < g->n_lists; i++) {
+        for (uint32_t i = 0; i < g_lists; i++) {
             const flt_list_t *src = &g->lists[i];
             size_t words = (size_t)src->n * (src->addr ? 4 : 1);
             flt_list_t *dst = &f->lists[f->n_lists];
@@ -1037,7 +1042,7 @@ int flt_and(flt_t *f, const flt_t *g)
             f->n_lists++;
         }
     }
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
+    for (uint32_t i = 0; i < g_nodes; i++) {
         uint32_t id;
         int rc = flt_node_new(f, (flt_kind_t)g->nodes[i].kind, &id);
         if (rc != 0)
@@ -1050,15 +1055,36 @@ int flt_and(flt_t *f, const flt_t *g)
             nd->right += base;
         else if (nd->kind == FLT_LIST)
             nd->num += lbase;
+        if (mirror && (nd->kind == FLT_NUM || nd->kind == FLT_NET || nd->kind == FLT_FLAGS ||
+                       nd->kind == FLT_LIST))
+            nd->col = (int16_t)flow_col_mirror(nd->col);
     }
-    /* g on the left: a feed's few matches leave f's columns compressed where none match */
-    int rc = flt_node_pair(f, FLT_AND, g->root + base, f->root, &root);
+    if (mirror) {
+        uint64_t m = 0;
+        for (int c = 0; c < FLOW_N_COLS; c++)
+            if ((g_cols >> c) & 1)
+                m |= (uint64_t)1 << flow_col_mirror(c);
+        g_cols = m;
+    }
+    uint32_t root;
+    int rc = flt_node_pair(f, kind, g_root + base, f->root, &root);
     if (rc != 0)
         return rc;
     f->root = root;
-    f->cols |= g->cols;
+    f->cols |= g_cols;
     f->levels = flt_levels(f, f->root);
     return 0;
+}
+
+int flt_and(flt_t *f, const flt_t *g)
+{
+    /* g on the left: a feed's few matches leave f's columns compressed where none match */
+    return flt_graft(f, g, FLT_AND, 0);
+}
+
+int flt_either_way(flt_t *f)
+{
+    return flt_graft(f, f, FLT_OR, 1);
 }
 
 uint64_t flt_columns(const flt_t *f)
@@ -1653,6 +1679,31 @@ static int flt_match_node(const flt_t *f, uint32_t id, const flow_rec_t *rec)
     }
     }
     return 0;
+}
+
+void flt_rows_init(flt_rows_t *r)
+{
+    memset(r, 0, sizeof *r);
+    flt_scratch_init(&r->scratch);
+}
+
+void flt_rows_free(flt_rows_t *r)
+{
+    flt_scratch_free(&r->scratch);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+int flt_select_rows(const flt_t *f, flt_rows_t *r, seg_batch_t *b, seg_where_t *where)
+{
+    if (r->cap < b->n_rows) {
+        uint32_t *v = realloc(r->v, (size_t)b->n_rows * sizeof *v);
+        if (!v)
+            return -SEG_E_NOMEM;
+        r->v = v;
+        r->cap = b->n_rows;
+    }
+    return flt_select(f, &r->scratch, b, r->v, where);
 }
 
 int flt_match_rec(const flt_t *f, const flow_rec_t *rec)

@@ -63,6 +63,12 @@ void flt_set_window(flt_t *f, uint64_t from_ms, uint64_t to_ms);
  * selects, and still freed with flt_free). */
 int flt_and(flt_t *f, const flt_t *g);
 
+/* f becomes (f) or (f mirrored): f with source and destination swapped in every term
+ * (flow_col_mirror: addresses, ports, AS numbers, interfaces, NAT), so that a record matches
+ * when it or the other direction's record of its conversation would match f. A time window
+ * (flt_set_window) has no direction: set before or after, it selects the same. 0, -1 past
+ * the node limit, -2 out of memory (f is then still freed with flt_free). */
+int flt_either_way(flt_t *f);
 /* Bit (1 << FLOW_COL_x) for each column the filter reads. */
 uint64_t flt_columns(const flt_t *f);
 
@@ -91,6 +97,18 @@ void flt_scratch_free(flt_scratch_t *s);
 int flt_select(const flt_t *f, flt_scratch_t *s, seg_batch_t *b, uint32_t *rows,
                seg_where_t *where);
 
+/* What a scan worker selects with: its scratch and the room for a group's row numbers. */
+typedef struct flt_rows {
+    flt_scratch_t scratch;
+    uint32_t *v; /* the rows the last flt_select_rows selected */
+    uint32_t cap;
+} flt_rows_t;
+
+void flt_rows_init(flt_rows_t *r);
+void flt_rows_free(flt_rows_t *r);
+/* flt_select into r->v, grown to the group's rows first: the count, or -SEG_E_* (-SEG_E_NOMEM
+ * when the room could not grow; *where filled when a column could not be loaded). */
+int flt_select_rows(const flt_t *f, flt_rows_t *r, seg_batch_t *b, seg_where_t *where);
 /* Evaluates the filter on one record (absent fields as 0); 1 or 0. The reference semantics
  * the column-wise evaluation is tested against. */
 int flt_match_rec(const flt_t *f, const flow_rec_t *rec);

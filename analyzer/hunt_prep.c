@@ -1254,9 +1254,7 @@ struct hp_state {
     hj_map_t dns_clients; /* address key -> distinct internal hosts sending it DNS */
     /* the scan */
     hp_recs_t w[16];
-    flt_scratch_t fs[16]; /* the run's filter, when it has one: per worker */
-    uint32_t *frows[16];
-    uint32_t frows_cap[16];
+    flt_rows_t sel[16]; /* the run's filter, when it has one: per worker (zeroed: initialised) */
     hu_set_t *units; /* hours whose conversations are cached, or NULL */
     uint64_t from_ms, to_ms;
     uint64_t parts, part;
@@ -1288,8 +1286,7 @@ void hp_destroy(hp_state_t *p)
     hu_close(p->units);
     for (int i = 0; i < 16; i++) {
         free(p->w[i].v);
-        flt_scratch_free(&p->fs[i]);
-        free(p->frows[i]);
+        flt_rows_free(&p->sel[i]);
     }
     free(p);
 }
@@ -1441,16 +1438,11 @@ static int hp_batch(void *arg, int worker, seg_batch_t *b)
     const uint32_t *rows = NULL;
     uint32_t n = b->n_rows;
     if (p->run->flt) { /* only the rows the run's filter selects */
-        if (p->frows_cap[worker] < b->n_rows) {
-            free(p->frows[worker]);
-            p->frows[worker] = hj_xmalloc((size_t)b->n_rows * sizeof *p->frows[worker]);
-            p->frows_cap[worker] = b->n_rows;
-        }
         seg_where_t where;
-        int k = flt_select(p->run->flt, &p->fs[worker], b, p->frows[worker], &where);
+        int k = flt_select_rows(p->run->flt, &p->sel[worker], b, &where);
         if (k < 0)
             return k;
-        rows = p->frows[worker];
+        rows = p->sel[worker].v;
         n = (uint32_t)k;
     }
     int rc = hp_batch_recs(b, rows, n, p->from_ms, p->to_ms, hp_keep, p, &p->w[worker]);
