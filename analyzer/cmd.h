@@ -1,4 +1,5 @@
-/* cmd.h: flowhunt's read commands (cat, top, count, verify, expire, import) and what they share.
+/* cmd.h: flowhunt's read commands (cat, top, count, conv, verify, expire, import) and what they
+ * share.
  *
  * Each command is `int cmd_NAME(int argc, char **argv)` with argv[0] the command's name, and
  * returns the process exit status: 0 ok, 1 problems found (verify's damaged segments, import's
@@ -18,6 +19,7 @@ enum { CMD_OK = 0, CMD_PROBLEMS = 1, CMD_USAGE = 2 };
 int cmd_cat(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_count(int argc, char **argv); /* cmd_count.c: rwcount's timeline */
+int cmd_conv(int argc, char **argv);  /* cmd_conv.c: the conversations the hunts see */
 int cmd_verify(int argc, char **argv);
 int cmd_expire(int argc, char **argv);
 int cmd_import(int argc, char **argv);

@@ -22,6 +22,7 @@ static const main_cmd_t main_cmds[] = {
     {"cat", cmd_cat, "print stored flows (csv, json, table), filtered and windowed"},
     {"top", cmd_top, "top N keys by flows, packets or bytes (nfdump -s, -A)"},
     {"count", cmd_count, "flows, packets and bytes per time bin (SiLK rwcount)"},
+    {"conv", cmd_conv, "conversations as the hunts see them: stitched, deduplicated, paired"},
     {"verify", cmd_verify, "check every checksum of every segment"},
     {"expire", cmd_expire, "delete the oldest segments past an age or a size (nfexpire)"},
     {"import", cmd_import, "store flows from nfdump CSV or Zeek conn.log files"},

@@ -226,8 +226,8 @@ TEST_IMPL(analyzer_cli_usage)
         free(out);
     }
     /* every command has --help and -h (acks and unack took -h for a directory) */
-    const char *all[] = {"cat",       "top",  "count", "verify", "expire", "import",
-                         "exporters", "hunt", "ack",   "acks",   "unack",  "audit"};
+    const char *all[] = {"cat",       "top",  "count", "conv", "verify", "expire", "import",
+                         "exporters", "hunt", "ack",   "acks", "unack",  "audit"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         for (int h = 0; h < 2; h++) {
             ASSERT_EQ(test_runf(&out, "%s %s %s", fh, all[i], h ? "-h" : "--help"), 0);
@@ -2292,6 +2292,132 @@ TEST_IMPL(analyzer_count_sums_saturate)
     };
 #undef SAT
     tc_sat_cases("count", "flowhunt count", dir, cases, sizeof cases / sizeof cases[0]);
+    return 0;
+}
+
+/* A one-way record of a hand-made store for conv: 2024-03-01 00:00 + at_ms, lasting dur_ms,
+ * from exporter 192.0.2.EXP. */
+static flow_rec_t tc_rec_way(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                             uint8_t proto, uint64_t at_ms, uint64_t dur_ms, uint64_t packets,
+                             uint64_t bytes, uint8_t flags, int exp)
+{
+    flow_rec_t r;
+    flow_rec_clear(&r);
+    flow_addr_t a;
+    FLOW_SET(&r, time_start, 1709251200000ull + at_ms);
+    FLOW_SET(&r, time_end, 1709251200000ull + at_ms + dur_ms);
+    ASSERT_EQ(flow_addr_parse(&a, src), 0);
+    FLOW_SET(&r, src_addr, a);
+    ASSERT_EQ(flow_addr_parse(&a, dst), 0);
+    FLOW_SET(&r, dst_addr, a);
+    FLOW_SET(&r, src_port, sport);
+    FLOW_SET(&r, dst_port, dport);
+    FLOW_SET(&r, proto, proto);
+    FLOW_SET(&r, tcp_flags, flags);
+    FLOW_SET(&r, packets, packets);
+    FLOW_SET(&r, bytes, bytes);
+    flow_addr_from_v4(&a, 0xc0000200u | (uint32_t)exp);
+    FLOW_SET(&r, exporter, a);
+    return r;
+}
+
+/* flowhunt conv prints what preparation makes of the records, one conversation a line: the
+ * two directions paired (answered), a copy from a second router dropped (exporters 2), a flow
+ * an exporter cut by its active timeout joined (records 2), a lone SYN unanswered, a SYN
+ * answered by a reset rejected. Its filter takes records either way: 'dst port 443' keeps the
+ * answers from port 443, so the exchange still shows answered (records alone would make it
+ * unanswered). Too many records for memory_mb are refused, not swapped. */
+TEST_IMPL(analyzer_conv_pairs_either_way)
+{
+    const flow_rec_t recs[] = {
+        /* an HTTPS exchange, and router 2's copy of its request */
+        tc_rec_way("10.0.0.5", 40000, "93.184.216.34", 443, 6, 1000, 900, 10, 1000, 0x1b, 1),
+        tc_rec_way("93.184.216.34", 443, "10.0.0.5", 40000, 6, 1020, 880, 8, 6000, 0x1b, 1),
+        tc_rec_way("10.0.0.5", 40000, "93.184.216.34", 443, 6, 1000, 900, 10, 1000, 0x1b, 2),
+        /* 90 s to 8443 cut at 60 s (no FIN in the first part), the handshake seen */
+        tc_rec_way("10.0.0.6", 40001, "198.51.100.7", 8443, 6, 2000, 60000, 50, 5000, 0x12, 1),
+        tc_rec_way("10.0.0.6", 40001, "198.51.100.7", 8443, 6, 62500, 27500, 20, 2000, 0x11, 1),
+        /* a SYN nobody answered; a SYN answered by a reset */
+        tc_rec_way("10.0.0.7", 40002, "203.0.113.9", 443, 6, 3000, 0, 1, 60, 0x02, 1),
+        tc_rec_way("10.0.0.8", 40003, "10.0.2.2", 443, 6, 4000, 0, 1, 60, 0x02, 1),
+        tc_rec_way("10.0.2.2", 443, "10.0.0.8", 40003, 6, 4001, 0, 1, 40, 0x14, 1),
+        /* DNS, both ways */
+        tc_rec_way("10.0.0.9", 5353, "10.0.0.53", 53, 17, 5000, 2, 1, 70, 0, 1),
+        tc_rec_way("10.0.0.53", 53, "10.0.0.9", 5353, 17, 5001, 0, 1, 200, 0, 1),
+    };
+    char dir[600];
+    tc_store_recs(dir, sizeof dir, "conv", recs, (int)(sizeof recs / sizeof recs[0]));
+#define CV_HEAD                                                                                    \
+    "time_start,time_end,proto,orig_addr,orig_port,resp_addr,resp_port,packets_out,bytes_out,"     \
+    "packets_in,bytes_in,flags_out,flags_in,state,records,exporters,sampling\n"
+#define CV_HTTPS                                                                                   \
+    "1709251201000,1709251201900,6,10.0.0.5,40000,93.184.216.34,443,10,1000,8,6000,27,27,"         \
+    "answered,2,2,1\n"
+#define CV_CUT                                                                                     \
+    "1709251202000,1709251290000,6,10.0.0.6,40001,198.51.100.7,8443,70,7000,0,0,19,0,answered,2,"  \
+    "1,1\n"
+#define CV_SYN                                                                                     \
+    "1709251203000,1709251203000,6,10.0.0.7,40002,203.0.113.9,443,1,60,0,0,2,0,unanswered,1,1,1\n"
+#define CV_RST                                                                                     \
+    "1709251204000,1709251204001,6,10.0.0.8,40003,10.0.2.2,443,1,60,1,40,2,20,rejected,2,1,1\n"
+#define CV_DNS                                                                                     \
+    "1709251205000,1709251205002,17,10.0.0.9,5353,10.0.0.53,53,1,70,1,200,0,0,answered,2,1,1\n"
+    static const tc_cli_case_t cases[] = {
+        {"", CV_HEAD CV_HTTPS CV_CUT CV_SYN CV_RST CV_DNS},
+        {"'dst port 443'", CV_HEAD CV_HTTPS CV_SYN CV_RST},
+        {"'src port 443'", CV_HEAD CV_HTTPS CV_SYN CV_RST},
+        {"'src host 10.0.2.2'", CV_HEAD CV_RST},
+        {"'host 10.0.0.6'", CV_HEAD CV_CUT},
+        {"'proto udp' --limit 1", CV_HEAD CV_DNS},
+        {"--limit 2", CV_HEAD CV_HTTPS CV_CUT},
+        {"--from 2024-03-01T00:00:04Z 'port 443'", CV_HEAD CV_RST},
+        {"--format json 'dst port 53'",
+         "{\"time_start\":1709251205000,\"time_end\":1709251205002,\"proto\":17,\"orig_addr\":"
+         "\"10.0.0.9\",\"orig_port\":5353,\"resp_addr\":\"10.0.0.53\",\"resp_port\":53,"
+         "\"packets_out\":1,\"bytes_out\":70,\"packets_in\":1,\"bytes_in\":200,\"flags_out\":0,"
+         "\"flags_in\":0,\"state\":\"answered\",\"records\":2,\"exporters\":1,\"sampling\":1}\n"},
+        {"--format text 'port 8443'",
+         "Date first seen (UTC)     Duration Proto              Originator:Port    "
+         "Responder:Port               Pkts out    Bytes out  Pkts in     Bytes in FlagsOut "
+         "FlagsIn       State Recs Sampling\n"
+         "2024-03-01 00:00:02.000     88.000 TCP                 10.0.0.6:40001 -> "
+         "198.51.100.7:8443                  70         7000        0            0 ...A..SF "
+         "........   answered    2        1\n"},
+    };
+#undef CV_HEAD
+#undef CV_HTTPS
+#undef CV_CUT
+#undef CV_SYN
+#undef CV_RST
+#undef CV_DNS
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *said = tc_cli_case("conv", dir, &cases[i]);
+        ASSERT_STR_EQ(said, "");
+        free(said);
+    }
+    /* -v says what preparation did, as the hunt's report header does */
+    char *out;
+    const char *fh = test_bin("flowhunt");
+    ASSERT_EQ(test_runf(&out, "{ %s conv %s -v 2>&1 >/dev/null; }", fh, dir), 0);
+    ASSERT_STR_EQ(out, "flowhunt conv: 10 records -> 5 conversations (1 stitched, 1 duplicate "
+                       "copies dropped, 3 paired, 0 biflows, 1 unanswered)\n");
+    free(out);
+    /* more records than memory_mb holds: refused with exit 2, nothing printed */
+    tc_store_t s;
+    tc_store_make(&s, "conv_many", "v9", 70000, 1, "1");
+    fh = test_bin("flowhunt"); /* one buffer: tc_store_make asked for flowgen and flowhuntd */
+    char cfg[600];
+    snprintf(cfg, sizeof cfg, "%s/conv.ini", test_tmpdir());
+    tc_write(cfg, "[general]\nmemory_mb = 16\n");
+    ASSERT_EQ(test_runf(&out, "{ %s conv %s --config %s 2>&1; }", fh, s.dir, cfg), 2);
+    ASSERT_NOT_NULL(strstr(out, "narrow the window or the filter"));
+    ASSERT_NULL(strstr(out, "Date first seen"));
+    free(out);
+    /* within the bound, every record is accounted for */
+    ASSERT_EQ(test_runf(&out, "{ %s conv %s -v 'proto udp' 2>&1 >/dev/null; }", fh, s.dir), 0);
+    ASSERT_NOT_NULL(strstr(out, " records -> "));
+    free(out);
+    tc_store_free(&s);
     return 0;
 }
 
