@@ -806,6 +806,7 @@ typedef struct hr_opts {
     int given_from, given_to; /* the window's ends came from --from, --to (not the flows) */
     const hp_stats_t *prep;
     const char *config_source;
+    const char *config_file; /* --config, for the conv command of each finding; or NULL */
     struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */
     const hunt_config_t *cfg; /* internal networks: the direction in ECS/OCSF; or NULL */
     const char *filter;       /* the run's filter as given (words, -f FILE), or NULL */
@@ -862,6 +863,9 @@ const char *hr_tech_name(const char *t);
 void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
 /* The flowhunt count command that draws them as a timeline (bins fit to the span). */
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
+/* The flowhunt conv command that prints the conversations the hunt counted (with the run's
+ * --config, whose [prep] settings built them). */
+void hr_conv_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap);
 /* s as one word of a POSIX shell, for the commands a report prints to be pasted: as it is
  * when no byte of it is special to a shell, else in single quotes (a ' as '\''); cut short
  * to cap - 1 bytes. */

@@ -573,6 +573,10 @@ static void hh_finding(FILE *out, const hunt_finding_t *f, const hr_opts_t *o,
     hr_count_cmd(f, o, buf, sizeof buf);
     fputs("<tr><th>Timeline</th><td><code>", out);
     hh_esc(out, buf);
+    fputs("</code></td></tr>\n", out);
+    hr_conv_cmd(f, o, buf, sizeof buf);
+    fputs("<tr><th>Conversations</th><td><code>", out);
+    hh_esc(out, buf);
     fputs("</code></td></tr>\n</table>\n", out);
 
     if (f->n_series > 0) {

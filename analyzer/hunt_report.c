@@ -830,6 +830,21 @@ void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t
              sel);
 }
 
+void hr_conv_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+{
+    char a[32], b[32], sel[2048], dir[1024], cfg[1040] = "";
+    timearg_format_iso(f->first_seen, a);
+    timearg_format_iso(f->last_seen + 1, b);
+    hr_cmd_select(f, o, sel, sizeof sel);
+    hr_shell_word(o->dir, dir, sizeof dir);
+    if (o->config_file) {
+        char word[1024];
+        hr_shell_word(o->config_file, word, sizeof word);
+        snprintf(cfg, sizeof cfg, " --config %s", word);
+    }
+    snprintf(out, cap, "flowhunt conv %s --from %s --to %s%s %s", dir, a, b, cfg, sel);
+}
+
 static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)
 {
     out[0] = '\0';
@@ -913,6 +928,8 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     char timeline[1200];
     hr_count_cmd(f, o, timeline, sizeof timeline);
     fprintf(out, "  timeline: %s\n", timeline);
+    hr_conv_cmd(f, o, timeline, sizeof timeline);
+    fprintf(out, "  counted: %s\n", timeline);
     fprintf(out, "Risk Level: %s\n", hr_risk_name(f->risk));
     fprintf(out, "Confidence: %s\n", hr_conf_name(f->confidence));
     fprintf(out, "Recommended Action: %s\n\n", f->action);

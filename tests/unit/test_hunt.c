@@ -1102,6 +1102,56 @@ static int th_count(const char *s, const char *needle)
     return n;
 }
 
+/* Every finding whose evidence counts its conversations ("connections: N", "conversations: N")
+ * prints a `counted:` command (flowhunt conv) that lists exactly those N: the command builds
+ * them with the hunts' preparation, over the finding's span and key, either way. */
+TEST_IMPL(hunt_counted_cmd_prints_what_was_counted)
+{
+    char truth[700];
+    const char *dir = th_store("cc", "v5", 3000, 42, "6", 1, truth, sizeof truth);
+    int rc;
+    char *text = th_report(dir, "--format text --no-state --no-fold", &rc);
+    ASSERT_EQ(rc, 1);
+    int checked = 0, beacons = 0, dns = 0;
+    for (const char *b = strstr(text, "Hunt ID: "); b; b = strstr(b + 1, "Hunt ID: ")) {
+        const char *end = strstr(b + 1, "Hunt ID: ");
+        size_t len = end ? (size_t)(end - b) : strlen(b);
+        char block[16384];
+        ASSERT_LT(len, sizeof block);
+        memcpy(block, b, len);
+        block[len] = '\0';
+        const char *k = strstr(block, "\n  connections: ");
+        if (!k)
+            k = strstr(block, "\n  conversations: ");
+        const char *cmd = strstr(block, "\n  counted: flowhunt conv DIR ");
+        ASSERT_NOT_NULL(cmd);
+        if (!k)
+            continue;
+        unsigned n = 0;
+        ASSERT_EQ(sscanf(strchr(k + 3, ':') + 1, "%u", &n), 1);
+        cmd += strlen("\n  counted: flowhunt conv DIR ");
+        char args[4096], *out;
+        size_t al = strcspn(cmd, "\n");
+        ASSERT_LT(al, sizeof args);
+        memcpy(args, cmd, al);
+        args[al] = '\0';
+        ASSERT_EQ(test_runf(&out, "%s conv %s %s --format csv", test_bin("flowhunt"), dir, args),
+                  0);
+        if ((unsigned)th_count(out, "\n") != n + 1)
+            TEST_FAIL_AT("%.40s: %u counted, conv prints %d: %s", block, n, th_count(out, "\n") - 1,
+                         args);
+        free(out);
+        checked++;
+        beacons += strstr(block, "\n  hunt: beacon\n") != NULL;
+        dns += strstr(block, "\n  hunt: dns-exfil\n") != NULL;
+    }
+    ASSERT_GE(checked, 5);
+    ASSERT_GE(beacons, 2);
+    ASSERT_GE(dns, 2);
+    free(text);
+    return 0;
+}
+
 /* Hunts at once on one directory (an hourly run that overran, an analyst's run beside it),
  * each a different hunt so each brings fingerprints of its own: ids.tsv is read and written
  * under the state lock, so no two fingerprints share a Hunt ID and none is lost. Without the
