@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "known_store.h"
 #include "log.h"
 #include "seg.h"
 #include "worker.h"
@@ -68,6 +69,7 @@ typedef struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t stats_timer, write_timer; /* ask the workers to publish; then write */
     char state_dir[4096];
+    uint64_t known_saved[DQ_KNOWN_WORDS]; /* the known-exporter map as last written */
     int stopping;
     int ready_written; /* the ready file is ours to remove at stop */
 } daemon_t;
@@ -434,6 +436,21 @@ static void daemon_write_stats(daemon_t *d, int log_it)
                     (unsigned long long)l->refused, (unsigned long long)l->queue_full,
                     (unsigned long long)l->shed);
     }
+    /* the known-exporter map: written when it changed, so a restart keeps it */
+    static uint64_t known[DQ_KNOWN_WORDS]; /* the loop thread's alone */
+    memset(known, 0, sizeof known);
+    for (int i = 0; i < d->n_workers; i++)
+        dq_known_get(&d->workers[i].q, known);
+    if (memcmp(known, d->known_saved, sizeof known) != 0) {
+        if (known_store_save(d->state_dir, known) == 0) {
+            memcpy(d->known_saved, known, sizeof known);
+        } else {
+            static log_limit_t lim = LOG_LIMIT_INIT(2, 600);
+            log_limited(&lim, LOG_WARN, "cannot keep the known exporters in %s: %s", d->state_dir,
+                        strerror(errno));
+        }
+    }
+    DAEMON_APPEND("flowhunt_known_exporter_slots %u\n", known_store_count(known));
     for (int i = 0; i < d->n_workers; i++) {
         worker_t *w = &d->workers[i];
         pthread_mutex_lock(&w->pub_mu);
@@ -590,6 +607,13 @@ int daemon_run(const daemon_opts_t *opts)
         }
     }
     worker_recover_former(&wo);
+    /* the routers the last run decoded keep their room in the rings from the first datagram */
+    if (known_store_load(d.state_dir, d.known_saved) > 0) {
+        for (int i = 0; i < d.n_workers; i++)
+            dq_known_add(&d.workers[i].q, d.known_saved);
+        log_msg(LOG_INFO, "%u known exporter slots from the last run",
+                known_store_count(d.known_saved));
+    }
     uv_signal_init(&d.loop, &d.sig_term);
     uv_signal_init(&d.loop, &d.sig_int);
     uv_signal_init(&d.loop, &d.sig_hup);

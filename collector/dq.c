@@ -71,6 +71,19 @@ static int dq_is_known(dq_t *q, uint32_t bit)
     return (int)((w >> (bit % 64)) & 1);
 }
 
+void dq_known_get(dq_t *q, uint64_t *out)
+{
+    for (int i = 0; i < DQ_KNOWN_WORDS; i++)
+        out[i] |= atomic_load_explicit(&q->known[i], memory_order_relaxed);
+}
+
+void dq_known_add(dq_t *q, const uint64_t *in)
+{
+    for (int i = 0; i < DQ_KNOWN_WORDS; i++)
+        if (in[i])
+            atomic_fetch_or_explicit(&q->known[i], in[i], memory_order_relaxed);
+}
+
 void dq_mark_known(dq_t *q, const flow_addr_t *src)
 {
     uint32_t bit = dq_known_bit(src);

@@ -33,7 +33,8 @@ typedef struct dq_entry {
 /* The known sources: a bitmap of 2^16 bits by a hash of the address, written by the consumer
  * and read by the producer. A flooding source that shares a bit with an exporter shares its
  * priority (with a thousand exporters, one spoofed address in 65); bits are never cleared, so
- * an exporter keeps its priority for the daemon's life. */
+ * an exporter keeps its priority for the daemon's life, and across restarts (known_store.c
+ * keeps the map in DIR/state/<instance>/). */
 #define DQ_KNOWN_WORDS 1024
 
 /* dq_push's results */
@@ -64,6 +65,10 @@ int dq_pop(dq_t *q, dq_entry_t *out, int timeout_ms);
 void dq_release(dq_t *q, const dq_entry_t *e);
 /* Consumer: `src` exports flows; from now on its datagrams may take the whole ring. */
 void dq_mark_known(dq_t *q, const flow_addr_t *src);
+/* The known map ORed into out[DQ_KNOWN_WORDS] (any thread), and in[] ORed into the map (any
+ * thread; a restarted daemon gives its rings what the last run knew). */
+void dq_known_get(dq_t *q, uint64_t *out);
+void dq_known_add(dq_t *q, const uint64_t *in);
 /* Producer: no more pushes; the consumer drains what is left and then sees 0. */
 void dq_close(dq_t *q);
 int dq_is_closed_and_empty(dq_t *q);

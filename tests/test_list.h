@@ -84,6 +84,7 @@ TEST_ENTRY(cli_read_segment_interval)
 
 /* the datagram ring between the receive loop and a worker */
 TEST_ENTRY(dq_sheds_unknown_past_half)
+TEST_ENTRY(dq_known_store_roundtrip)
 
 /* flowhuntd as a daemon on loopback */
 TEST_ENTRY(daemon_stores_what_it_receives)
