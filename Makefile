@@ -96,7 +96,7 @@ FUZZFLAGS := -std=c11 -D_GNU_SOURCE -DFH_LIBFUZZER -O1 -g -Wall -Wextra -Werror 
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INCS)
 # The daemon's own modules (threads, libuv, files) are not what the fuzzers exercise.
 DAEMON_SRC := collector/daemon.c collector/worker.c collector/dq.c collector/log.c collector/tpl_store.c \
-              collector/known_store.c
+              collector/known_store.c collector/printq.c
 FUZZ_LIB_SRC := $(STORAGE_SRC) $(filter-out $(DAEMON_SRC),$(COLLECTOR_SRC))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard storage/*.h collector/*.h collector/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)

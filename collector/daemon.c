@@ -19,6 +19,7 @@
 
 #include "known_store.h"
 #include "log.h"
+#include "printq.h"
 #include "seg.h"
 #include "worker.h"
 
@@ -70,6 +71,7 @@ typedef struct daemon {
     uv_timer_t stats_timer, write_timer; /* ask the workers to publish; then write */
     char state_dir[4096];
     uint64_t known_saved[DQ_KNOWN_WORDS]; /* the known-exporter map as last written */
+    pq_t *print;                          /* --print: the flows' way to stdout, or NULL */
     int stopping;
     int ready_written; /* the ready file is ours to remove at stop */
 } daemon_t;
@@ -451,6 +453,17 @@ static void daemon_write_stats(daemon_t *d, int log_it)
         }
     }
     DAEMON_APPEND("flowhunt_known_exporter_slots %u\n", known_store_count(known));
+    if (d->print) {
+        uint64_t printed, dropped;
+        pq_counts(d->print, &printed, &dropped);
+        DAEMON_APPEND("flowhunt_printed_flows_total %llu\n", (unsigned long long)printed);
+        DAEMON_APPEND("flowhunt_print_dropped_flows_total %llu\n", (unsigned long long)dropped);
+        if (log_it && (printed || dropped))
+            log_msg(LOG_INFO,
+                    "--print: %llu flows printed, %llu not (the output fell behind "
+                    "or closed)",
+                    (unsigned long long)printed, (unsigned long long)dropped);
+    }
     for (int i = 0; i < d->n_workers; i++) {
         worker_t *w = &d->workers[i];
         pthread_mutex_lock(&w->pub_mu);
@@ -587,6 +600,10 @@ int daemon_run(const daemon_opts_t *opts)
         log_msg(LOG_ERROR, "cannot create %s: %s", d.state_dir, strerror(errno));
         goto out;
     }
+    if (opts->print && !(d.print = pq_start(STDOUT_FILENO, opts->print_fmt, opts->print_bytes))) {
+        log_msg(LOG_ERROR, "--print: cannot start the printing thread");
+        goto out;
+    }
     d.n_workers = opts->n_workers;
     /* --template-memory: half templates, half held data, the same share for every worker */
     const size_t tpl_share = opts->template_memory / 2 / (uint64_t)opts->n_workers;
@@ -597,7 +614,8 @@ int daemon_run(const daemon_opts_t *opts)
                         .flush_ms = opts->flush_ms,
                         .rotate_s = opts->rotate_s,
                         .tpl_bytes = tpl_share,
-                        .held_bytes = tpl_share};
+                        .held_bytes = tpl_share,
+                        .print = d.print};
     for (int i = 0; i < d.n_workers; i++) {
         char err[512];
         if (worker_start(&d.workers[i], i, &wo, err, sizeof err) != 0) {
@@ -652,10 +670,16 @@ out:
                 (unsigned long long)dropped);
         status = 1;
     }
+    /* the workers have handed over their last lines: written (or dropped, counted) before
+     * the last counters */
+    if (d.print)
+        pq_stop(d.print);
     /* Only a daemon that ran has counters to report: one refused at start (another holds
      * the instance) would overwrite the live daemon's flowhuntd.prom with its zeros. */
     if (ran)
         daemon_write_stats(&d, 1);
+    pq_free(d.print);
+    d.print = NULL;
     for (int i = 0; i < d.n_workers; i++)
         worker_free(&d.workers[i]);
     for (int i = 0; i < opts->n_listen; i++) {

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flow_print.h"
+
 #define DAEMON_MAX_LISTENERS 16
 #define DAEMON_MAX_ALLOW 256
 #define DAEMON_MAX_WORKERS 16
@@ -37,6 +39,9 @@ typedef struct daemon_opts {
     /* --template-memory: bytes for every worker's templates and held data together, half
      * each, split evenly among the workers; 0: TPL_MAX_BYTES + TPL_HELD_MAX_TOTAL a worker */
     uint64_t template_memory;
+    int print;                  /* --print: every flow also on stdout, as print_fmt */
+    flow_print_fmt_t print_fmt; /* (printq.h: never at the segments' expense) */
+    size_t print_bytes;         /* --print-memory; 0: PQ_MAX_BYTES */
 } daemon_opts_t;
 
 /* Runs until SIGTERM or SIGINT. Returns the exit status: 0 after a clean stop, 1 when it

@@ -65,8 +65,9 @@ int dq_pop(dq_t *q, dq_entry_t *out, int timeout_ms);
 void dq_release(dq_t *q, const dq_entry_t *e);
 /* Consumer: `src` exports flows; from now on its datagrams may take the whole ring. */
 void dq_mark_known(dq_t *q, const flow_addr_t *src);
-/* The known map ORed into out[DQ_KNOWN_WORDS] (any thread), and in[] ORed into the map (any
- * thread; a restarted daemon gives its rings what the last run knew). */
+/* The known map ORed into out[DQ_KNOWN_WORDS] (any thread; after dq_free too: the map is the
+ * struct's, not the ring's), and in[] ORed into the map (any thread; a restarted daemon gives
+ * its rings what the last run knew). */
 void dq_known_get(dq_t *q, uint64_t *out);
 void dq_known_add(dq_t *q, const uint64_t *in);
 /* Producer: no more pushes; the consumer drains what is left and then sees 0. */

@@ -60,6 +60,12 @@ static void usage(FILE *f)
             "      --stats-interval S  counters logged and written every S seconds (default 60,\n"
             "                      at most 86400)\n"
             "      --log FILE      log to FILE instead of stderr (SIGHUP reopens it)\n"
+            "  -p, --print FORMAT  every flow stored also on stdout, as csv or json (one object\n"
+            "                      a line), for a pipeline (| kafkacat, vector): never at the\n"
+            "                      segments' expense: when the reader falls behind past\n"
+            "                      --print-memory, or goes away, flows are not printed,\n"
+            "                      counted in flowhunt_print_dropped_flows_total\n"
+            "      --print-memory MB  printed flows held for a reader behind (default 64)\n"
             "  SIGTERM or SIGINT: store everything received and exit 0 (1 when flows could\n"
             "  not be stored during the run: a full disk or a write error, logged and counted\n"
             "  in flowhunt_store_dropped_flows_total).\n"
@@ -269,6 +275,7 @@ enum {
     OPT_FLUSH,
     OPT_ROTATE,
     OPT_TPLMEM,
+    OPT_PRINTMEM,
 };
 
 /* What each numeric option accepts. Checked while parsing, so a value out of range is a
@@ -288,6 +295,7 @@ static const main_range_t main_ranges[] = {
     {OPT_FLUSH, 1, SEG_MAX_ROTATE_S * 1000ull, " ms"},
     {OPT_ROTATE, 1, SEG_MAX_ROTATE_S, " seconds"},
     {OPT_TPLMEM, 1, 1u << 20, " MiB"},
+    {OPT_PRINTMEM, 1, 1u << 20, " MiB"},
 };
 
 /* Every numeric option has its row. */
@@ -329,6 +337,7 @@ int main(int argc, char **argv)
         {"flush-ms", required_argument, NULL, OPT_FLUSH},
         {"rotate", required_argument, NULL, OPT_ROTATE},
         {"template-memory", required_argument, NULL, OPT_TPLMEM},
+        {"print-memory", required_argument, NULL, OPT_PRINTMEM},
         {NULL, 0, NULL, 0},
     };
     const char *read_path = NULL, *write_dir = NULL, *instance = NULL;
@@ -343,14 +352,15 @@ int main(int argc, char **argv)
     /* the daemon's own options: with --read they would do nothing, silently (an --allow
      * that filtered nothing) */
     const char *daemon_only = NULL;
-    /* and --read's own: the daemon prints no flows and logs its counters regardless, so
-     * with -l they would do nothing, silently (--print json with no flow ever printed) */
+    /* and --read's own: the daemon logs its counters regardless, so with -l --quiet would do
+     * nothing, silently */
     const char *read_only = NULL;
     while ((c = getopt_long(argc, argv, "r:p:w:i:l:qVh", opts, NULL)) != -1) {
-        if (!read_only && (c == 'p' || c == 'q'))
-            read_only = c == 'p' ? "print" : "quiet";
+        if (!read_only && c == 'q')
+            read_only = "quiet";
         if (c == OPT_ALLOW || c == OPT_READY || c == OPT_USER || c == OPT_LOG || c == OPT_RCVBUF ||
-            c == OPT_STATS || c == OPT_WORKERS || c == OPT_FLUSH || c == OPT_TPLMEM)
+            c == OPT_STATS || c == OPT_WORKERS || c == OPT_FLUSH || c == OPT_TPLMEM ||
+            c == OPT_PRINTMEM)
             for (const struct option *o = opts; o->name && !daemon_only; o++)
                 daemon_only = o->val == c ? o->name : NULL;
         switch (c) {
@@ -393,6 +403,7 @@ int main(int argc, char **argv)
         case OPT_WORKERS:
         case OPT_FLUSH:
         case OPT_TPLMEM:
+        case OPT_PRINTMEM:
         case OPT_ROTATE: {
             const main_range_t *r = main_range_of(c);
             char *end;
@@ -417,6 +428,8 @@ int main(int argc, char **argv)
                 dopts.flush_ms = (uint32_t)v;
             else if (c == OPT_TPLMEM)
                 dopts.template_memory = (uint64_t)v << 20;
+            else if (c == OPT_PRINTMEM)
+                dopts.print_bytes = (size_t)v << 20;
             else {
                 dopts.rotate_s = (uint32_t)v;
                 rotate_set = 1;
@@ -484,8 +497,14 @@ int main(int argc, char **argv)
                     TPL_MIN_MEMORY >> 20);
             return 2;
         }
+        if (dopts.print_bytes && !print) {
+            fprintf(stderr, "flowhuntd: --print-memory goes with --print (see --help)\n");
+            return 2;
+        }
         dopts.dir = write_dir;
         dopts.instance = instance ? instance : "flowhuntd";
+        dopts.print = print;
+        dopts.print_fmt = fmt;
         /* each worker writes as NAME-wN, an instance name of its own */
         if (strlen(dopts.instance) > SEG_INSTANCE_MAX - 4) {
             fprintf(stderr,

@@ -48,6 +48,8 @@ static void worker_sink(void *arg, const flow_rec_t *rec)
     int rc = seg_writer_add(w->writer, rec, w->place_ms);
     if (rc < 0)
         worker_store_error(w, rc, "flows not stored");
+    if (w->print)
+        pq_add(w->print, &w->print_buf, rec);
 }
 
 /* ---- publishing counters ------------------------------------------------------------------ */
@@ -262,6 +264,8 @@ static void *worker_main(void *arg)
             int rc = seg_writer_tick(w->writer, now);
             if (rc < 0)
                 worker_store_error(w, rc, "writing segments");
+            if (w->print) /* printed flows wait at most a tick for the buffer to fill */
+                pq_flush(w->print, &w->print_buf);
             if (atomic_exchange(&w->publish_requested, 0))
                 worker_publish(w);
             worker_log_evictions(w, now);
@@ -289,6 +293,7 @@ int worker_start(worker_t *w, int id, const worker_opts_t *opts, char *err, size
     memset(w, 0, sizeof *w);
     w->id = id;
     w->n_workers = opts->n_workers;
+    w->print = opts->print;
     pthread_mutex_init(&w->pub_mu, NULL);
     atomic_init(&w->publish_requested, 0);
     snprintf(w->state_dir, sizeof w->state_dir, "%s/state/%s", opts->dir, opts->instance);
@@ -396,6 +401,9 @@ void worker_stop(worker_t *w)
         return;
     dq_close(&w->q);
     pthread_join(w->thread, NULL);
+    if (w->print)
+        pq_flush(w->print, &w->print_buf);
+    pq_buf_free(&w->print_buf);
     tpl_store_save(&w->ingest.templates, w->state_dir, w->id);
     /* Data still waiting for its template cannot be decoded, and the saved state keeps
      * templates only: say what goes, rather than leave it to the last gauge. */

@@ -14,6 +14,7 @@
 
 #include "dq.h"
 #include "ingest.h"
+#include "printq.h"
 #include "seg.h"
 
 typedef struct worker_opts {
@@ -24,6 +25,7 @@ typedef struct worker_opts {
     uint32_t flush_ms;
     uint32_t rotate_s;
     size_t tpl_bytes, held_bytes; /* the template cache's bounds; 0: its defaults */
+    pq_t *print;                  /* --print: every flow stored is printed there too; or NULL */
 } worker_opts_t;
 
 typedef struct worker {
@@ -31,6 +33,8 @@ typedef struct worker {
     dq_t q;
     ingest_t ingest;
     seg_writer_t *writer;
+    pq_t *print;        /* --print, or NULL */
+    pq_buf_t print_buf; /* this worker's formatted flows not yet handed to `print` */
     pthread_t thread;
     int started;
     uint64_t place_ms; /* arrival time of the datagram being decoded */

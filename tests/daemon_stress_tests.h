@@ -2,6 +2,8 @@
 TEST_ENTRY(daemon_stress_flood)
 TEST_ENTRY(daemon_flood_shed_keeps_exporters)
 TEST_ENTRY(daemon_known_exporters_survive_restart)
+TEST_ENTRY(daemon_print_streams_every_flow)
+TEST_ENTRY(daemon_print_reader_behind)
 TEST_ENTRY(daemon_template_memory)
 TEST_ENTRY(daemon_stress_crash)
 TEST_ENTRY(daemon_stress_crash_slow)

@@ -61,12 +61,12 @@ TEST_IMPL(cli_versions_and_help)
               2);
     ASSERT_NOT_NULL(strstr(out, "--allow is the daemon's (with -l), not --read's"));
     free(out);
-    /* and the other way round: --print and --quiet with -l were accepted and did nothing
-     * (the daemon prints no flow and logs its counters anyway) */
-    ASSERT_EQ(test_runf(&out, "{ timeout 10 %s -l 127.0.0.1:0 -w %s/d --print json 2>&1; }",
+    /* and the other way round: --quiet with -l was accepted and did nothing (the daemon logs
+     * its counters anyway); a --print format is checked for the daemon too */
+    ASSERT_EQ(test_runf(&out, "{ timeout 10 %s -l 127.0.0.1:0 -w %s/d --print xml 2>&1; }",
                         test_bin("flowhuntd"), test_tmpdir()),
               2);
-    ASSERT_NOT_NULL(strstr(out, "--print is --read's, not the daemon's"));
+    ASSERT_NOT_NULL(strstr(out, "--print takes csv or json, not 'xml'"));
     free(out);
     ASSERT_EQ(test_runf(&out, "{ timeout 10 %s -q -l 127.0.0.1:0 -w %s/d 2>&1; }",
                         test_bin("flowhuntd"), test_tmpdir()),

@@ -17,6 +17,7 @@
  * stored must cover what arrived up to about a flush interval before the kill.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -500,6 +502,141 @@ TEST_IMPL(daemon_known_exporters_survive_restart)
     ASSERT_GT(shed, 0); /* the flood did outrun the worker */
     ASSERT_UINT64_EQ(td_count(d.dir, NULL), (uint64_t)valid_sent * DS_V9_FLOWS);
     ASSERT_UINT64_EQ(ds_prom_sum(&d, "flowhunt_known_exporter_slots"), 1);
+    return 0;
+}
+
+/* Sends n valid v9 datagrams from `good`, a millisecond apart every 32 (the kernel buffer
+ * keeps up), numbered from *seq on. */
+static void ds_send_valid(int good, const struct sockaddr_in *to, uint32_t *seq, int n)
+{
+    uint8_t buf[4096];
+    for (int i = 0; i < n; i++) {
+        size_t len = ds_v9_msg(buf, (*seq)++);
+        ASSERT_EQ(sendto(good, buf, len, 0, (const struct sockaddr *)to, sizeof *to), (ssize_t)len);
+        if (i % 32 == 31)
+            td_sleep_ms(1);
+    }
+}
+
+/* The lines of a file, and whether each has `commas` commas (csv) or is one JSON object. */
+static uint64_t ds_lines(const char *path, int commas, int *all_ok)
+{
+    size_t len;
+    char *t = (char *)test_read_file(path, &len);
+    ASSERT_NOT_NULL(t);
+    uint64_t n = 0;
+    *all_ok = 1;
+    for (char *line = t; *line;) {
+        char *nl = strchr(line, '\n');
+        ASSERT_NOT_NULL(nl);
+        *nl = '\0';
+        int c = 0;
+        for (char *p = line; *p; p++)
+            c += *p == ',';
+        if (commas >= 0 ? c != commas : (line[0] != '{' || nl[-1] != '}'))
+            *all_ok = 0;
+        n++;
+        line = nl + 1;
+    }
+    free(t);
+    return n;
+}
+
+/* flowhuntd -l ... --print: every flow stored is also printed on stdout, CSV with its header
+ * once or a JSON object a line, however the workers interleave; the counters agree. */
+TEST_IMPL(daemon_print_streams_every_flow)
+{
+    static const char *const fmts[] = {"csv", "json"};
+    for (int f = 0; f < 2; f++) {
+        td_daemon_t d;
+        char name[32], out[1100], extra[1200];
+        snprintf(name, sizeof name, "print_%s", fmts[f]);
+        td_init(&d, name);
+        snprintf(out, sizeof out, "%s/out.%s", d.dir, fmts[f]);
+        snprintf(extra, sizeof extra, "--print %s >%s", fmts[f], out);
+        td_start(&d, extra);
+        struct sockaddr_in to = ds_daemon_addr(&d);
+        int good = ds_socket("127.0.0.2"), other = ds_socket("127.0.0.3");
+        uint32_t seq = 0, seq2 = 0;
+        ds_send_valid(good, &to, &seq, 300);
+        ds_send_valid(other, &to, &seq2, 300);
+        td_sleep_ms(500);
+        ASSERT_EQ(td_stop(&d), 0);
+        close(good);
+        close(other);
+        uint64_t flows = (uint64_t)(seq + seq2) * DS_V9_FLOWS;
+        ASSERT_UINT64_EQ(td_count(d.dir, NULL), flows);
+        int ok;
+        if (f == 0) {
+            size_t len;
+            char *t = (char *)test_read_file(out, &len);
+            ASSERT_NOT_NULL(t);
+            int commas = 0;
+            for (char *p = t; *p && *p != '\n'; p++)
+                commas += *p == ',';
+            ASSERT_EQ(strncmp(t, "time_start,time_end,src_addr,", 29), 0);
+            free(t);
+            ASSERT_UINT64_EQ(ds_lines(out, commas, &ok), flows + 1);
+        } else {
+            ASSERT_UINT64_EQ(ds_lines(out, -1, &ok), flows);
+        }
+        ASSERT_EQ(ok, 1);
+        ASSERT_UINT64_EQ(ds_prom_sum(&d, "flowhunt_printed_flows_total"), flows);
+        ASSERT_UINT64_EQ(ds_prom_sum(&d, "flowhunt_print_dropped_flows_total"), 0);
+    }
+    return 0;
+}
+
+/* A reader that falls behind costs the segments nothing: one that reads nothing (a FIFO
+ * nobody drains) fills --print-memory, past which flows are dropped from the output and
+ * counted, every one still stored; at stop the writer gives up after PQ_STOP_MS. A reader
+ * that goes away (EPIPE) ends printing, said once; the daemon goes on storing. */
+TEST_IMPL(daemon_print_reader_behind)
+{
+    for (int gone = 0; gone < 2; gone++) {
+        td_daemon_t d;
+        td_init(&d, gone ? "print_gone" : "print_stuck");
+        char fifo[1100], extra[1200];
+        snprintf(fifo, sizeof fifo, "%s/fifo", d.dir);
+        ASSERT_EQ(mkfifo(fifo, 0600), 0);
+        int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* not the daemon's */
+        ASSERT_GE(rd, 0);
+        snprintf(extra, sizeof extra, "--print json --print-memory 1 >%s", fifo);
+        td_start(&d, extra);
+        if (gone)
+            close(rd); /* the next write finds no reader */
+        struct sockaddr_in to = ds_daemon_addr(&d);
+        int good = ds_socket("127.0.0.2");
+        uint32_t seq = 0;
+        /* ~700 bytes a JSON line: 6,000 flows are 4 MB, past the pipe and the 1 MiB */
+        ds_send_valid(good, &to, &seq, 600);
+        td_sleep_ms(500);
+        double t0 = ds_now();
+        ASSERT_EQ(td_stop(&d), 0);
+        double took = ds_now() - t0;
+        close(good);
+        if (!gone)
+            close(rd);
+        uint64_t flows = (uint64_t)seq * DS_V9_FLOWS;
+        ASSERT_UINT64_EQ(td_count(d.dir, NULL), flows);
+        uint64_t printed = ds_prom_sum(&d, "flowhunt_printed_flows_total");
+        uint64_t dropped = ds_prom_sum(&d, "flowhunt_print_dropped_flows_total");
+        printf("# %s: %llu flows stored, %llu printed, %llu dropped; stop took %.1f s\n",
+               gone ? "reader gone" : "reader stuck", (unsigned long long)flows,
+               (unsigned long long)printed, (unsigned long long)dropped, took);
+        fflush(stdout);
+        ASSERT_UINT64_EQ(printed + dropped, flows);
+        ASSERT_GT(dropped, flows / 2);
+        if (!gone) /* the pipe took what it holds, in whole lines */
+            ASSERT_GT(printed, 0);
+        size_t len;
+        char *log = (char *)test_read_file(d.log, &len);
+        ASSERT_NOT_NULL(log);
+        ASSERT_NOT_NULL(
+            strstr(log, gone ? "the output is gone" : "took nothing for 2000 ms at stop"));
+        free(log);
+        ASSERT(took < 10); /* a stuck reader holds the stop PQ_STOP_MS at most */
+    }
     return 0;
 }
 
