@@ -8,8 +8,9 @@
 # port the kernel picks, waits for its ready file, replays the capture into it, stops it
 # (SIGTERM stores everything), shows what was stored with `flowhunt cat` and `flowhunt top`,
 # then runs every hunt (with the threat-intel feed flowgen also wrote), prints one line per
-# finding and the whole text of the High and Critical ones, and last the answer key: each
-# planted case and benign look-alike beside the findings about it.
+# finding and the whole text of the High and Critical ones, then the answer key (each planted
+# case and benign look-alike beside the findings about it), and last the conversations a
+# Critical beacon finding counted (flowhunt conv).
 # Everything happens in a temporary directory that is removed at the end.
 set -eu
 
@@ -192,18 +193,18 @@ while IFS= read -r line; do
 done <"$tmp/truth.jsonl"
 
 echo
-echo "== 6. from a finding to its flows: the first Critical beacon, the columns that show its timer"
-# The finding's own flows, as its evidence's `flows:` command selects them, in order of start
-# (cat --sort start: stored order is the order flows ended in), with only the columns that
-# matter (cat --fields) and the gap from each connection to the one before.
+echo "== 6. from a finding to what it counted: the first Critical beacon's conversations"
+# What the finding's `counted:` command prints (flowhunt conv: the records stitched, copies
+# dropped, both directions paired, as the hunt saw them), first rows, with the gap from each
+# connection to the one before: the timer the beacon hunt scored.
 beacon=$(grep '"hunt":"beacon"' "$tmp/report.jsonl" | grep '"risk_level":"Critical"' | head -1)
 if [ -n "$beacon" ]; then
-    bf="src host $(json "$beacon" host) and dst host $(json "$beacon" peer) and dst port $(json "$beacon" port) and proto $(json "$beacon" proto)"
-    echo "\$ flowhunt cat DATA --sort start --fields time_start,src_addr,dst_addr,dst_port,packets,bytes --limit 8 '$bf'"
-    "$BUILD/flowhunt" cat "$tmp/data" --sort start \
-        --fields time_start,src_addr,dst_addr,dst_port,packets,bytes --limit 8 "$bf" |
-        awk -F, 'NR == 1 { print $0 ",gap_s"; next }
-            { gap = NR > 2 ? sprintf("%.1f", ($1 - prev) / 1000) : "-"; print $0 "," gap; prev = $1 }' |
+    bf="host $(json "$beacon" host) and host $(json "$beacon" peer) and port $(json "$beacon" port) and proto $(json "$beacon" proto)"
+    echo "\$ flowhunt conv DATA --format csv --limit 8 '$bf'"
+    "$BUILD/flowhunt" conv "$tmp/data" --format csv --limit 8 "$bf" |
+        awk -F, 'NR == 1 { print "time_start,orig_addr,resp_addr,resp_port,bytes_out,bytes_in,state,gap_s"; next }
+            { gap = NR > 2 ? sprintf("%.1f", ($1 - prev) / 1000) : "-"
+              print $1 "," $4 "," $6 "," $7 "," $9 "," $11 "," $14 "," gap; prev = $1 }' |
         table | sed 's/^/    /'
 else
     echo "(no Critical beacon in this run)"
