@@ -6,10 +6,11 @@
  * of its own (no lock per flow) and hands it over whole when it is full and on every tick;
  * one thread writes the handed buffers to the output, so lines of two workers never mix
  * within a line. A consumer that falls behind or stops reading makes the queue of handed
- * buffers grow to its bound (PQ_MAX_BYTES); past it a worker's buffer is dropped, its flows
- * counted (flowhunt_print_dropped_flows_total), and the worker goes on at once. When the
- * output closes (EPIPE) printing stops for good, said once in the log. At stop the writer
- * gives a reader that makes no progress at most PQ_STOP_MS before it drops the rest.
+ * buffers grow to its bound (--print-memory, default PQ_MAX_BYTES); past it a worker's buffer
+ * is dropped, its flows counted (flowhunt_print_dropped_flows_total), and the worker goes on
+ * at once. When the output closes (EPIPE) printing stops for good, said once in the log. At
+ * stop the writer gives a reader that makes no progress at most PQ_STOP_MS before it drops
+ * the rest. Lines are written whole, so a reader never gets half a line.
  */
 #ifndef FH_PRINTQ_H
 #define FH_PRINTQ_H
@@ -20,7 +21,7 @@
 #include "flow.h"
 #include "flow_print.h"
 
-#define PQ_MAX_BYTES ((size_t)64 << 20) /* formatted flows waiting for the output, at most */
+#define PQ_MAX_BYTES ((size_t)64 << 20) /* formatted flows waiting for the output: the default */
 #define PQ_CHUNK 65536                  /* a worker's buffer is handed over at this size */
 #define PQ_STOP_MS 2000
 
