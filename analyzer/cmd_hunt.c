@@ -518,7 +518,7 @@ int cmd_hunt(int argc, char **argv)
                     .given_to = ra.to != NULL,
                     .prep = &stats,
                     .config_source = cfg.source,
-                    .config_file = config,
+                    .config_file = hc_prep_changed(&cfg) ? config : NULL,
                     .enrich = enrich,
                     .cfg = &cfg,
                     .filter = filter_desc,

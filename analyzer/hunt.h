@@ -464,6 +464,9 @@ int hc_set_nets(flow_net_t **nets, int *n, const char *list, int hosts_only, cha
  * may stand above them), replacing the entries c had. */
 int hc_load_allow(hunt_config_t *c, const char *path, char *err, size_t err_cap);
 void hc_free(hunt_config_t *c);
+/* 1 when c's [prep] settings (how records become conversations) are not the defaults: a
+ * command that rebuilds a finding's conversations (flowhunt conv) then needs the file. */
+int hc_prep_changed(const hunt_config_t *c);
 /* "10.0.0.0/8,fd00::/8": networks as [general] internal takes them (a host without /len). */
 void hc_print_net_list(FILE *out, const flow_net_t *v, int n);
 /* Writes the configuration as an INI file (defaults documented). */
@@ -806,7 +809,8 @@ typedef struct hr_opts {
     int given_from, given_to; /* the window's ends came from --from, --to (not the flows) */
     const hp_stats_t *prep;
     const char *config_source;
-    const char *config_file; /* --config, for the conv command of each finding; or NULL */
+    const char *config_file; /* --config when it changes [prep], for each finding's conv
+                              * command (which rebuilds conversations by it); or NULL */
     struct en_ctx *enrich; /* fills host_name, user, peer_geo; or NULL */
     const hunt_config_t *cfg; /* internal networks: the direction in ECS/OCSF; or NULL */
     const char *filter;       /* the run's filter as given (words, -f FILE), or NULL */

@@ -132,6 +132,19 @@ void hc_defaults(hunt_config_t *c)
     snprintf(c->source, sizeof c->source, "defaults");
 }
 
+int hc_prep_changed(const hunt_config_t *c)
+{
+    hunt_config_t d;
+    hc_defaults(&d);
+    int changed = 0;
+#define HC_X_PREP(sec, key, field, def, lo, hi, kind, doc)                                         \
+    changed |= strcmp(#sec, "prep") == 0 && c->field != d.field;
+    HC_NUMBERS(HC_X_PREP)
+#undef HC_X_PREP
+    hc_free(&d);
+    return changed;
+}
+
 void hc_free(hunt_config_t *c)
 {
     free(c->internal);

@@ -937,13 +937,15 @@ static void hr_print_text(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
 
 static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
 {
-    char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32], pb[8];
+    char host[FLOW_ADDR_STRLEN], cat[1200], conv[1200], first[32], last[32], rep[32], pb[8];
     flow_addr_format(&f->host, host);
     hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_conv_cmd(f, o, conv, sizeof conv);
     timearg_format_iso(f->first_seen, first);
     timearg_format_iso(f->last_seen, last);
     timearg_format_iso(f->first_reported, rep);
     char *sum = hr_json_esc(f->summary), *act = hr_json_esc(f->action), *c = hr_json_esc(cat);
+    char *cv = hr_json_esc(conv);
     char *sup = hr_json_esc(f->suppressed_reason);
     fprintf(out, "{\"hunt_id\":\"%s\",\"hunt\":\"%s\",\"technique\":\"%s\",\"techniques\":[",
             f->hunt_id, f->hunt, f->tech[0]);
@@ -966,10 +968,11 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     fprintf(out,
             ",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"risk_level\":\"%s\","
             "\"risk_score\":%.3f,\"confidence\":\"%s\",\"recommended_action\":\"%s\","
-            "\"summary\":\"%s\",\"evidence\":{%s},\"flows_command\":\"%s\",\"fingerprint\":\"%s\","
+            "\"summary\":\"%s\",\"evidence\":{%s},\"flows_command\":\"%s\","
+            "\"conversations_command\":\"%s\",\"fingerprint\":\"%s\","
             "\"first_reported\":\"%s\",\"new\":%s,\"id_recorded\":%s,\"suppressed\":%s",
             first, last, hr_risk_name(f->risk), f->score, hr_conf_name(f->confidence), act, sum,
-            f->ev.json ? f->ev.json : "", c, f->fingerprint, rep, f->is_new ? "true" : "false",
+            f->ev.json ? f->ev.json : "", c, cv, f->fingerprint, rep, f->is_new ? "true" : "false",
             f->id_unrecorded ? "false" : "true", f->suppressed ? "true" : "false");
     if (f->peer_geo.has_geo || f->peer_geo.has_asn) {
         fputs(",\"peer_detail\":{", out);
@@ -995,6 +998,7 @@ static void hr_print_json(FILE *out, const hunt_finding_t *f, const hr_opts_t *o
     free(sum);
     free(act);
     free(c);
+    free(cv);
     free(sup);
 }
 
@@ -1028,10 +1032,11 @@ static void hr_csv_field(FILE *out, const char *s, int last)
 
 static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
 {
-    char host[FLOW_ADDR_STRLEN], cat[1200], first[32], last[32], rep[32], pb[8],
+    char host[FLOW_ADDR_STRLEN], cat[1200], conv[1200], first[32], last[32], rep[32], pb[8],
         port[16] = "", techs[64], score[32];
     flow_addr_format(&f->host, host);
     hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_conv_cmd(f, o, conv, sizeof conv);
     timearg_format_iso(f->first_seen, first);
     timearg_format_iso(f->last_seen, last);
     timearg_format_iso(f->first_reported, rep);
@@ -1072,7 +1077,8 @@ static void hr_print_csv(FILE *out, const hunt_finding_t *f, const hr_opts_t *o)
                        g->has_geo ? g->country_name : "",
                        g->has_geo ? g->city : "",
                        asn,
-                       g->has_asn ? g->as_org : ""};
+                       g->has_asn ? g->as_org : "",
+                       conv};
     size_t n = sizeof v / sizeof v[0];
     for (size_t i = 0; i < n; i++)
         hr_csv_field(out, v[i], i + 1 == n);
@@ -1211,7 +1217,7 @@ int hr_report(hunt_findings_t *l, const hr_opts_t *o, FILE *out)
               "last_seen,"
               "risk_level,confidence,score,fingerprint,first_reported,new,suppressed,summary,"
               "recommended_action,flows_command,id_recorded,peer_country,peer_country_name,"
-              "peer_city,peer_asn,peer_as_org\n",
+              "peer_city,peer_asn,peer_as_org,conversations_command\n",
               out);
     size_t by_risk[HUNT_RISK_CRITICAL + 1] = {0};
     size_t n_old = 0; /* --new-only: reported by an earlier run, found again, not shown */

@@ -351,8 +351,9 @@ void hx_controls_text(const hunt_finding_t *f, char *out, size_t cap)
 static void hx_custom(hx_w_t *w, const char *key, const hunt_finding_t *f, const hr_opts_t *o,
                       const hx_view_t *v, int ecs)
 {
-    char cat[1200], controls[1024], score[32];
+    char cat[1200], conv[1200], controls[1024], score[32];
     hr_cat_cmd(f, o, cat, sizeof cat);
+    hr_conv_cmd(f, o, conv, sizeof conv);
     hx_controls_json(f, controls, sizeof controls);
     double s = f->score == f->score && f->score < 1e300 && f->score > -1e300 ? f->score : 0;
     snprintf(score, sizeof score, "%.3f", s);
@@ -384,6 +385,7 @@ static void hx_custom(hx_w_t *w, const char *key, const hunt_finding_t *f, const
         hx_str(w, "suppressed_reason", f->suppressed_reason);
     hx_raw(w, "compliance", controls);
     hx_str(w, "flows_command", cat);
+    hx_str(w, "conversations_command", conv);
     if (ecs) { /* OCSF has it in evidences[].data */
         hx_key(w, "evidence");
         fprintf(w->out, "{%s}", f->ev.json ? f->ev.json : "");

@@ -1238,7 +1238,8 @@ TEST_IMPL(hunt_state_ids_and_ack)
     }
     trial = th_report(dir, "--no-state --format csv", &rc);
     ASSERT_NOT_NULL(strstr(trial, ",flows_command,id_recorded,peer_country,"));
-    ASSERT_EQ(th_count(trial, ",false,,,,,\n"), n_trial); /* then the peer's context: none */
+    /* then the peer's context (none), then the conv command */
+    ASSERT_EQ(th_count(trial, ",false,,,,,,flowhunt conv "), n_trial);
     free(trial);
     trial = th_report(dir, "--no-state --format html", &rc);
     ASSERT_NOT_NULL(strstr(trial, "<tr><th>Hunt IDs</th><td>--no-state: the Hunt IDs of "));
@@ -1416,11 +1417,11 @@ TEST_IMPL(hunt_filter_leaves_flows_out)
     char args[1000];
     snprintf(args, sizeof args, "--format json --no-state -f %s", path);
     char *cut = th_report(dir, args, &rc);
-    /* each finding's flows command selects with the run's filter: the file, by name (a
-     * plain path, so unquoted) */
+    /* each finding's flows and conversations commands select with the run's filter: the
+     * file, by name (a plain path, so unquoted) */
     char fwant[800];
     snprintf(fwant, sizeof fwant, "-f %s '", path);
-    ASSERT_EQ(th_count(cut, fwant), th_count(cut, "\"hunt_id\""));
+    ASSERT_EQ(th_count(cut, fwant), 2 * th_count(cut, "\"hunt_id\""));
     int nc = th_keys(cut, kc, 512);
     free(cut);
     int others = 0, kept = 0;
