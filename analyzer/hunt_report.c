@@ -799,14 +799,22 @@ static void hr_cmd_select(const hunt_finding_t *f, const hr_opts_t *o, char *out
     snprintf(out + n, cap - (size_t)n, "%s", word);
 }
 
-void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+/* "flowhunt VERB DIR --from FIRST --to LAST+1ms[OPTS] SELECT": a command over the finding's
+ * span and key (cat, conv). */
+static void hr_span_cmd(const hunt_finding_t *f, const hr_opts_t *o, const char *verb,
+                        const char *opts, char *out, size_t cap)
 {
     char a[32], b[32], sel[2048], dir[1024];
     timearg_format_iso(f->first_seen, a);
     timearg_format_iso(f->last_seen + 1, b);
     hr_cmd_select(f, o, sel, sizeof sel);
     hr_shell_word(o->dir, dir, sizeof dir);
-    snprintf(out, cap, "flowhunt cat %s --from %s --to %s --sort start %s", dir, a, b, sel);
+    snprintf(out, cap, "flowhunt %s %s --from %s --to %s%s %s", verb, dir, a, b, opts, sel);
+}
+
+void hr_cat_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
+{
+    hr_span_cmd(f, o, "cat", " --sort start", out, cap);
 }
 
 void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
@@ -832,17 +840,13 @@ void hr_count_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t
 
 void hr_conv_cmd(const hunt_finding_t *f, const hr_opts_t *o, char *out, size_t cap)
 {
-    char a[32], b[32], sel[2048], dir[1024], cfg[1040] = "";
-    timearg_format_iso(f->first_seen, a);
-    timearg_format_iso(f->last_seen + 1, b);
-    hr_cmd_select(f, o, sel, sizeof sel);
-    hr_shell_word(o->dir, dir, sizeof dir);
+    char cfg[1040] = "";
     if (o->config_file) {
         char word[1024];
         hr_shell_word(o->config_file, word, sizeof word);
         snprintf(cfg, sizeof cfg, " --config %s", word);
     }
-    snprintf(out, cap, "flowhunt conv %s --from %s --to %s%s %s", dir, a, b, cfg, sel);
+    hr_span_cmd(f, o, "conv", cfg, out, cap);
 }
 
 static void hr_techs(const hunt_finding_t *f, char *out, size_t cap, const char *sep)
