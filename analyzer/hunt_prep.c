@@ -423,25 +423,6 @@ void hp_sort_keys(hp_skey_t *k, size_t n, int (*cmp)(const void *, const void *)
     }
 }
 
-/* Puts the records refs[0..n) point at in the stitching order (the pointers move, not the
- * records): moving the records into that order by following the permutation's cycles chained
- * every cache miss on the one before (60 % of hp_conv_build on a cold run), and a sorted copy
- * needs a second array of records; the steps after read them through the pointers instead,
- * prefetching ahead. */
-static void hp_sort_stitch(hp_rec_t **refs, size_t n)
-{
-    hp_skey_t *k = hj_xmalloc((n ? n : 1) * sizeof *k);
-    for (size_t i = 0; i < n; i++) {
-        hp_rec_t *r = refs[i];
-        k[i] = hp_key(&r->src, &r->dst,
-                      (uint64_t)r->sport << 24 | (uint64_t)r->dport << 8 | r->proto, r);
-    }
-    hp_sort_keys(k, n, hp_cmp_stitch);
-    for (size_t i = 0; i < n; i++)
-        refs[i] = k[i].p;
-    free(k);
-}
-
 #define HP_AHEAD 16 /* records ahead whose lines are fetched while reading through pointers */
 
 static inline void hp_prefetch_rec(hp_rec_t *const *ord, size_t i, size_t n)
@@ -509,23 +490,63 @@ uint64_t hp_ckey_hash(const hp_rec_t *r)
     return hp_mix(lh ^ hp_mix(ll ^ hp_mix(hh ^ hp_mix(hl ^ hp_mix(ports)))));
 }
 
-/* The pairing order is the conversation key, then start, source address, exporter, end and
- * packets. The sort's words hold the key (exactly, for IPv4; after an inexact IPv6 code they
- * are 0); records that tie on them (a conversation's two directions, a 5-tuple used again,
- * IPv6 keys) are ordered by what is gathered here once per record, reading the records ahead,
- * rather than by a comparator reading records scattered in memory (8 % of a cold run once
- * preparation stopped moving records into stitching order). */
+/* The conversation key first (lower end, higher end, their ports, protocol), then the
+ * stitching order: a conversation's records lie together, and within them each direction's
+ * 5-tuple is a run of its own in the order stitching and deduplication take it. */
+static int hp_cmp_conv_stitch(const void *pa, const void *pb)
+{
+    const hp_rec_t *a = pa, *b = pb;
+    hp_ckey_t ka = hp_ckey(a), kb = hp_ckey(b);
+    int c;
+    if ((c = hp_cmp_addr(ka.lo, kb.lo)) || (c = hp_cmp_addr(ka.hi, kb.hi)))
+        return c;
+    HP_CMP(ka.lo_port, kb.lo_port);
+    HP_CMP(ka.hi_port, kb.hi_port);
+    HP_CMP(a->proto, b->proto);
+    return hp_cmp_stitch(a, b);
+}
+
+/* Puts the records refs[0..n) point at in that order (the pointers move, not the records):
+ * moving the records by following the permutation's cycles chained every cache miss on the
+ * one before (60 % of hp_conv_build on a cold run), and a sorted copy needs a second array of
+ * records; the steps after read them through the pointers instead, prefetching ahead. One
+ * sort serves all three steps: sorted by 5-tuple for stitching, the records had to be sorted
+ * again by conversation key for pairing, a second radix sort of every record and a pass
+ * reading them in an order of its own. Without it, alternating runs without the cache: the
+ * 2 M-flow day, every hunt, 3.48-3.81 -> 3.05-3.42 s of user CPU; 20 M flows, three hunts,
+ * 32.2-32.5 -> 26.1-30.0 s; flowhunt conv of the 2 M flows 1.45-1.68 -> 1.04-1.22 s. */
+static void hp_sort_conv(hp_rec_t **refs, size_t n)
+{
+    hp_skey_t *k = hj_xmalloc((n ? n : 1) * sizeof *k);
+    for (size_t i = 0; i < n; i++) {
+        hp_rec_t *r = refs[i];
+        hp_ckey_t ck = hp_ckey(r);
+        /* Below the key, which direction the record is (its source the higher end): the
+         * stitching order puts the lower end's records first, so the bit agrees with it, and
+         * the words of a conversation's two directions differ. Only the records of one
+         * 5-tuple then tie, and are ordered by the comparator, which reads them. */
+        uint64_t dir = ck.lo != &r->src;
+        k[i] = hp_key(ck.lo, ck.hi,
+                      (uint64_t)ck.lo_port << 25 | (uint64_t)ck.hi_port << 9 |
+                          (uint64_t)r->proto << 1 | dir,
+                      r);
+    }
+    hp_sort_keys(k, n, hp_cmp_conv_stitch);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = k[i].p;
+    free(k);
+}
+
+/* The pairing order within one conversation key: start, source address, exporter, end and
+ * packets, gathered once per record so that the sort reads no record. */
 typedef struct hp_pair_tie {
-    uint64_t k[5]; /* the key: low address (2 words), high address (2), ports and protocol */
     uint64_t t0, src_hi, src_lo, exporter, t1, pkts;
-    void *r;
+    hp_rec_t *r;
 } hp_pair_tie_t;
 
 static int hp_cmp_pair_tie(const void *pa, const void *pb)
 {
     const hp_pair_tie_t *a = pa, *b = pb;
-    for (int i = 0; i < 5; i++)
-        HP_CMP(a->k[i], b->k[i]);
     HP_CMP(a->t0, b->t0);
     HP_CMP(a->src_hi, b->src_hi);
     HP_CMP(a->src_lo, b->src_lo);
@@ -535,41 +556,25 @@ static int hp_cmp_pair_tie(const void *pa, const void *pb)
     return 0;
 }
 
-/* Orders each run of pk[0..n) whose words are equal (sorted by them, stably) in the pairing
- * order, stably. */
-static void hp_pair_ties(hp_skey_t *pk, size_t n)
+/* Puts g[0..m), the live records of one conversation key, in the pairing order; t is scratch
+ * of *cap entries, grown as needed. */
+static void hp_pair_order(hp_rec_t **g, size_t m, hp_pair_tie_t **t, size_t *cap)
 {
-    hp_pair_tie_t *t = NULL;
-    size_t cap = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && pk[j].w[0] == pk[i].w[0] && pk[j].w[1] == pk[i].w[1] &&
-               pk[j].w[2] == pk[i].w[2])
-            j++;
-        for (size_t x = i; x < j && x + HP_AHEAD < n; x++)
-            __builtin_prefetch(pk[x + HP_AHEAD].p);
-        if (j - i > 1) {
-            if (cap < j - i) {
-                cap = 2 * (j - i);
-                t = hj_xrealloc(t, cap * sizeof *t);
-            }
-            for (size_t x = i; x < j; x++) {
-                const hp_rec_t *r = pk[x].p;
-                hp_ckey_t ck = hp_ckey(r);
-                t[x - i] = (hp_pair_tie_t){
-                    {hp_be64(ck.lo->b), hp_be64(ck.lo->b + 8), hp_be64(ck.hi->b),
-                     hp_be64(ck.hi->b + 8),
-                     (uint64_t)ck.lo_port << 24 | (uint64_t)ck.hi_port << 8 | r->proto},
-                    r->t0, hp_be64(r->src.b), hp_be64(r->src.b + 8), r->exporter, r->t1, r->pkts,
-                    pk[x].p};
-            }
-            qsort(t, j - i, sizeof *t, hp_cmp_pair_tie);
-            for (size_t x = i; x < j; x++)
-                pk[x].p = t[x - i].r;
-        }
-        i = j;
+    if (m < 2)
+        return;
+    if (*cap < m) {
+        *cap = 2 * m;
+        *t = hj_xrealloc(*t, *cap * sizeof **t);
     }
-    free(t);
+    hp_pair_tie_t *v = *t;
+    for (size_t x = 0; x < m; x++) {
+        const hp_rec_t *r = g[x];
+        v[x] = (hp_pair_tie_t){
+            r->t0, hp_be64(r->src.b), hp_be64(r->src.b + 8), r->exporter, r->t1, r->pkts, g[x]};
+    }
+    qsort(v, m, sizeof *v, hp_cmp_pair_tie);
+    for (size_t x = 0; x < m; x++)
+        g[x] = v[x].r;
 }
 
 static int hp_same_ckey(const hp_rec_t *a, const hp_rec_t *b)
@@ -820,7 +825,7 @@ size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, h
     }
     /* 1. stitch active-timeout fragments of one 5-tuple and exporter */
     hp_rec_t **o = refs;
-    hp_sort_stitch(o, n);
+    hp_sort_conv(o, n);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         hp_rec_t *head = o[i];
@@ -837,11 +842,11 @@ size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, h
         hp_prefetch_rec(o, j, n);
         i = j;
     }
-    /* 2. one flow exported by several routers counts once. The records are in the order of
-     * stitching, 5-tuple first, which the order of deduplication (live first, then 5-tuple,
-     * start, exporter) shares: taking the live records, in order, and sorting each 5-tuple's
-     * run gives the order a stable sort of all of them gave (the dead ones were never read
-     * again), without sorting the whole window a second time. */
+    /* 2. one flow exported by several routers counts once. Each 5-tuple's records are a run
+     * in stitching order, which the order of deduplication (live first, then 5-tuple, start,
+     * exporter) shares: taking the live records, in order, and sorting each 5-tuple's run
+     * gives each run the order a stable sort of all of them gave (the dead ones were never
+     * read again), without sorting the whole window a second time. */
     size_t live = 0;
     for (size_t i = 0; i < n; i++)
         if (!o[i]->dead)
@@ -907,64 +912,58 @@ size_t hp_conv_build_refs(const hunt_config_t *cfg, hp_rec_t **refs, size_t n, h
             k++;
         i = k;
     }
-    /* 3. pair one-way records into conversations (the dead would sort last: left out) */
-    hp_skey_t *pk = hj_xmalloc((live ? live : 1) * sizeof *pk);
-    size_t nx = 0;
-    for (size_t i = 0; i < live; i++) {
-        hp_prefetch_rec(o, i, live);
-        hp_rec_t *r = o[i];
-        if (r->dead)
-            continue;
-        /* the pairing order: by the conversation key (the records are not moved: the one pass
-         * over them reads them through the sorted keys) */
-        hp_ckey_t ck = hp_ckey(r);
-        pk[nx++] = hp_key(ck.lo, ck.hi,
-                          (uint64_t)ck.lo_port << 24 | (uint64_t)ck.hi_port << 8 | r->proto, r);
-    }
-    free(o);
-    live = nx;
-    hp_sort_keys(pk, live, NULL);
-    hp_pair_ties(pk, live);
-    hp_rec_t **ix = hj_xmalloc((live ? live : 1) * sizeof *ix);
-    for (size_t i = 0; i < live; i++)
-        ix[i] = pk[i].p;
-    free(pk);
+    /* 3. pair one-way records into conversations: each conversation key's records lie
+     * together, its live ones are put in the pairing order and paired among themselves */
     hunt_conv_t *convs = hj_xmalloc((live ? live : 1) * sizeof *convs);
     size_t nc = 0;
     uint64_t tol = (uint64_t)cfg->pair_tol_ms;
-    for (size_t i = 0; i < live; i++) {
-        hp_prefetch_rec(ix, i, live);
-        hp_rec_t *a = ix[i];
-        if (a->dead)
-            continue;
-        a->dead = 1;
-        hp_rec_t *b = NULL;
-        if (!a->has_rev) {
-            for (size_t j = i + 1; j < live && j < i + 1 + HP_PAIR_LOOKAHEAD; j++) {
-                hp_rec_t *q = ix[j];
-                if (!hp_same_ckey(a, q) || q->t0 > a->t1 + tol)
+    hp_pair_tie_t *ties = NULL;
+    size_t ties_cap = 0;
+    for (size_t i = 0; i < live;) {
+        /* the key's live records, gathered at the front of its run (o is not read again) */
+        size_t j = i, m = 0;
+        for (; j < live && (j == i || hp_same_ckey(o[i], o[j])); j++) {
+            hp_prefetch_rec(o, j, live);
+            if (!o[j]->dead)
+                o[i + m++] = o[j];
+        }
+        hp_rec_t **g = o + i;
+        hp_pair_order(g, m, &ties, &ties_cap);
+        for (size_t x = 0; x < m; x++) {
+            hp_rec_t *a = g[x];
+            if (a->dead)
+                continue;
+            a->dead = 1;
+            hp_rec_t *b = NULL;
+            if (!a->has_rev) {
+                for (size_t y = x + 1; y < m && y < x + 1 + HP_PAIR_LOOKAHEAD; y++) {
+                    hp_rec_t *q = g[y];
+                    if (q->t0 > a->t1 + tol)
+                        break;
+                    if (q->dead || q->has_rev || !hp_cmp_addr(&q->src, &a->src))
+                        continue;
+                    b = q;
                     break;
-                if (q->dead || q->has_rev || !hp_cmp_addr(&q->src, &a->src))
-                    continue;
-                b = q;
-                break;
+                }
+            }
+            if (b) {
+                b->dead = 1;
+                st->paired++;
+                if (hp_a_originates(a, b))
+                    hp_conv(cfg, a, b, &convs[nc++]);
+                else
+                    hp_conv(cfg, b, a, &convs[nc++]);
+            } else {
+                if (a->has_rev)
+                    st->biflows++;
+                hp_orient_lone(a);
+                hp_conv(cfg, a, NULL, &convs[nc++]);
             }
         }
-        if (b) {
-            b->dead = 1;
-            st->paired++;
-            if (hp_a_originates(a, b))
-                hp_conv(cfg, a, b, &convs[nc++]);
-            else
-                hp_conv(cfg, b, a, &convs[nc++]);
-        } else {
-            if (a->has_rev)
-                st->biflows++;
-            hp_orient_lone(a);
-            hp_conv(cfg, a, NULL, &convs[nc++]);
-        }
+        i = j;
     }
-    free(ix);
+    free(ties);
+    free(o);
     *convs_out = convs;
     return nc;
 }

@@ -252,7 +252,7 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     hc_defaults(&cfg);
     char err[128];
     ASSERT_EQ(hc_set_nets(&cfg.internal, &cfg.n_internal, "10.0.0.0/8", 0, err, sizeof err), 0);
-    hp_rec_t r[32];
+    hp_rec_t r[48];
     int n = 0;
     const uint64_t T = 1700000000000ull, AT = 30 * 60 * 1000;
     /* a 75-minute TCP session cut by a 30-minute active timeout, both directions, sent by two
@@ -298,6 +298,22 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     r[n++].flags = 0x02;
     th_rec(&r[n], "10.0.0.16", 2000, "10.0.0.15", 53, 6, T + 301, T + 301, 1, 40, 1);
     r[n++].flags = 0x14;
+    /* four DNS exchanges of one host with one resolver, from four source ports, over IPv4 and
+     * IPv6: a conversation's two records must meet however the other conversations of the
+     * same two addresses sort between them (a key that put the direction above the ports
+     * left every one of them unanswered) */
+    for (int j = 0; j < 4; j++) {
+        th_rec(&r[n++], "10.0.0.20", (uint16_t)(40003 - j), "192.0.2.80", 53, 17, T + 400 + j,
+               T + 400 + j, 1, 70, 1);
+        th_rec(&r[n++], "192.0.2.80", 53, "10.0.0.20", (uint16_t)(40003 - j), 17, T + 401 + j,
+               T + 401 + j, 1, 150, 1);
+    }
+    for (int j = 0; j < 2; j++) {
+        th_rec(&r[n++], "2001:db8::20", (uint16_t)(40001 - j), "2001:db8:ffff::53", 53, 17,
+               T + 500 + j, T + 500 + j, 1, 90, 1);
+        th_rec(&r[n++], "2001:db8:ffff::53", 53, "2001:db8::20", (uint16_t)(40001 - j), 17,
+               T + 501 + j, T + 501 + j, 1, 170, 1);
+    }
 
     hp_stats_t st;
     memset(&st, 0, sizeof st);
@@ -349,7 +365,20 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     c = th_find(&cv, "10.0.0.15", 2000);
     ASSERT_NOT_NULL(c);
     ASSERT_EQ(c->rejected, 1);
-    ASSERT_EQ(cv.n, 1 + 5 + 2 + 1 + 1 + 1 + 1 + 1);
+    int dns_pairs = 0;
+    for (int i = 0; i < cv.n; i++) {
+        char o[FLOW_ADDR_STRLEN];
+        flow_addr_format(&cv.v[i].orig, o);
+        if (strcmp(o, "10.0.0.20") != 0 && strcmp(o, "2001:db8::20") != 0)
+            continue;
+        ASSERT_EQ(cv.v[i].resp_port, 53);
+        ASSERT_EQ(cv.v[i].answered, 1);
+        ASSERT_EQ(cv.v[i].n_records, 2);
+        ASSERT_UINT64_EQ(cv.v[i].bytes_in, o[0] == '1' ? 150 : 170);
+        dns_pairs++;
+    }
+    ASSERT_EQ(dns_pairs, 6);
+    ASSERT_EQ(cv.n, 1 + 5 + 2 + 1 + 1 + 1 + 1 + 1 + 6);
     for (int i = 1; i < cv.n; i++) /* time order */
         ASSERT(cv.v[i - 1].t_start <= cv.v[i].t_start);
     hc_free(&cfg);
