@@ -3,6 +3,7 @@
  * captures (recall and precision per hunt printed), golden reports, state, acknowledgement,
  * allow-lists, the memory bound and the team's labelled Stratosphere logs. */
 TEST_ENTRY(hunt_prep_stitch_dedup_pair)
+TEST_ENTRY(hunt_prep_pairs_every_exchange)
 TEST_ENTRY(hunt_sort_keys)
 TEST_ENTRY(hunt_intern_keys)
 TEST_ENTRY(hunt_vec_zeroed)

@@ -385,6 +385,84 @@ TEST_IMPL(hunt_prep_stitch_dedup_pair)
     return 0;
 }
 
+/* xorshift64: the tests' reproducible random numbers */
+static uint64_t ts_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Every exchange of a request and its answer is one answered conversation of two records,
+ * however many other exchanges share its two addresses, whichever address and port is the
+ * lower, over IPv4 and IPv6, TCP, UDP and ICMP (whose key has no ports), in any input order:
+ * the property that preparation's one sort must keep, as its key decides which records meet
+ * (a key with the direction above the ports split every exchange here into two). */
+typedef struct tp_count {
+    int n, bad;
+} tp_count_t;
+
+static void tp_emit(void *arg, const hunt_conv_t *c)
+{
+    tp_count_t *k = arg;
+    k->n++;
+    k->bad += !c->answered || c->n_records != 2 || c->rejected;
+}
+
+TEST_IMPL(hunt_prep_pairs_every_exchange)
+{
+    hunt_config_t cfg;
+    hc_defaults(&cfg);
+    enum { N = 6000 };
+    static const char *const v4[] = {"10.0.0.7",     "10.0.0.200",  "10.9.0.1",
+                                     "198.51.100.4", "203.0.113.9", "192.0.2.200"};
+    static const char *const v6[] = {"fd00::7", "fd00::1:0", "2001:db8::53", "2001:db8:ffff::1"};
+    static const uint16_t svc[] = {53, 443, 1500, 20000, 65000};
+    hp_rec_t *r = malloc(2 * N * sizeof *r);
+    ASSERT_NOT_NULL(r);
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    const uint64_t T = 1700000000000ull;
+    for (int i = 0; i < N; i++) {
+        int six = i % 4 == 3, nh = six ? 4 : 6;
+        const char *const *pool = six ? v6 : v4;
+        int a = (int)(ts_rand(&seed) % (uint64_t)nh),
+            b = (a + 1 + (int)(ts_rand(&seed) % (uint64_t)(nh - 1))) % nh;
+        int kind = (int)(ts_rand(&seed) % 3);
+        uint8_t proto = kind == 0 ? 6 : kind == 1 ? 17 : six ? 58 : 1;
+        uint16_t cp = (uint16_t)(1024 + i), sp = svc[ts_rand(&seed) % 5];
+        uint16_t req = six ? 128 << 8 : 8 << 8, rep = six ? 129 << 8 : 0;
+        uint64_t t = T + (uint64_t)i * 1000; /* one exchange a second: no two of one ICMP pair
+                                              * within the pairing tolerance of each other */
+        if (proto == 6 || proto == 17) {
+            th_rec(&r[2 * i], pool[a], cp, pool[b], sp, proto, t, t + 5, 3, 300, 1);
+            th_rec(&r[2 * i + 1], pool[b], sp, pool[a], cp, proto, t + 2, t + 6, 3, 900, 1);
+            r[2 * i].flags = r[2 * i + 1].flags = proto == 6 ? 0x1b : 0;
+        } else {
+            th_rec(&r[2 * i], pool[a], 0, pool[b], req, proto, t, t + 5, 1, 84, 1);
+            th_rec(&r[2 * i + 1], pool[b], 0, pool[a], rep, proto, t + 2, t + 6, 1, 84, 1);
+        }
+    }
+    for (int i = 2 * N - 1; i > 0; i--) { /* any input order */
+        int j = (int)(ts_rand(&seed) % (uint64_t)(i + 1));
+        hp_rec_t x = r[i];
+        r[i] = r[j];
+        r[j] = x;
+    }
+    hp_stats_t st;
+    memset(&st, 0, sizeof st);
+    tp_count_t k = {0, 0};
+    hp_prepare(&cfg, r, 2 * N, tp_emit, &k, &st);
+    ASSERT_EQ(k.n, N);
+    ASSERT_EQ(k.bad, 0);
+    ASSERT_UINT64_EQ(st.paired, N);
+    ASSERT_UINT64_EQ(st.stitched, 0);
+    ASSERT_UINT64_EQ(st.duplicates, 0);
+    free(r);
+    hc_free(&cfg);
+    return 0;
+}
+
 /* ---- hp_sort_keys against a reference ---------------------------------------------------- */
 
 typedef struct ts_item {
@@ -407,14 +485,6 @@ static int ts_cmp_ref(const void *a, const void *b)
             return x->w[w] < y->w[w] ? -1 : 1;
     int c = ts_cmp_tie(x, y);
     return c ? c : (x->at < y->at ? -1 : x->at > y->at);
-}
-
-static uint64_t ts_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
 }
 
 /* The radix sort packs the bytes keys differ in (one, two or three words' worth) and unpacks
