@@ -1,5 +1,6 @@
 /* test_cli.c: the programs as a user runs them: --version, --help, and flowhuntd --read on a
  * capture the project made itself, compared with golden output (diff -u on failure). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,149 @@ TEST_IMPL(cli_systemd_unit_instance)
                      out);
     free(out);
     free(inst);
+    return 0;
+}
+
+/* The paths of contrib's units, as their install comments lay them out, mapped into `root`
+ * (the flowhunt binary to `bin`): "in" with each replaced, into out. */
+static void tu_map(const char *in, const char *bin, const char *root, char *out, size_t cap)
+{
+    static const char *const from[] = {"/usr/local/bin/flowhunt", "/var/lib/flowhunt",
+                                       "/etc/flowhunt"};
+    char to[3][PATH_MAX];
+    snprintf(to[0], sizeof to[0], "%s", bin);
+    snprintf(to[1], sizeof to[1], "%s/var", root);
+    snprintf(to[2], sizeof to[2], "%s/etc", root);
+    size_t n = 0;
+    while (*in && n + 1 < cap) {
+        int hit = -1;
+        for (int k = 0; k < 3 && hit < 0; k++)
+            if (strncmp(in, from[k], strlen(from[k])) == 0)
+                hit = k;
+        if (hit < 0) {
+            out[n++] = *in++;
+            continue;
+        }
+        size_t l = strlen(to[hit]);
+        ASSERT_LT(n + l, cap);
+        memcpy(out + n, to[hit], l);
+        n += l;
+        in += strlen(from[hit]);
+    }
+    out[n] = '\0';
+}
+
+/* The value of each line `key`= of a unit file, mapped (tu_map); the number found. */
+static int tu_values(const char *unit_text, const char *key, const char *bin, const char *root,
+                     char vals[][2048], int max)
+{
+    int n = 0;
+    size_t kl = strlen(key);
+    for (const char *l = unit_text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, kl) != 0 || l[kl] != '=')
+            continue;
+        const char *e = strchr(l, '\n');
+        char line[2048];
+        size_t len = e ? (size_t)(e - l - kl - 1) : strlen(l + kl + 1);
+        ASSERT_LT(len, sizeof line);
+        memcpy(line, l + kl + 1, len);
+        line[len] = '\0';
+        ASSERT_LT(n, max);
+        tu_map(line, bin, root, vals[n++], sizeof vals[0]);
+    }
+    return n;
+}
+
+/* contrib's timers start the scheduled hunt and the expiry. Each service's commands, its
+ * paths mapped into a scratch folder as its install comment lays them out (the configuration
+ * made by --print-config, as it says), must run on a store as written, ending with a status
+ * the unit counts as success: an option renamed or a default changed would otherwise fail
+ * only on a server, once an hour. Where systemd-analyze is installed it checks the four
+ * files (syntax, each timer's service). */
+TEST_IMPL(cli_systemd_timer_units)
+{
+    char bin[PATH_MAX], root[512], dir[600], pcap[600], *out;
+    ASSERT_NOT_NULL(realpath(test_bin("flowhunt"), bin)); /* systemd takes absolute paths */
+    snprintf(root, sizeof root, "%s", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/var", root);
+    snprintf(pcap, sizeof pcap, "%s/w.pcap", root);
+    test_flowgen_store(dir, pcap, "",
+                       "--format v9 --flows 6000 --seed 11 --start 2026-11-23 --hours 4 "
+                       "--exporters 2");
+    ASSERT_EQ(test_runf(NULL, "mkdir -p %s/etc && %s hunt --print-config > %s/etc/hunt.ini", root,
+                        bin, root),
+              0);
+    static const struct {
+        const char *unit, *suffix; /* the hunt's clock set to the store's end */
+        int want_rc;
+        const char *out_file, *out_has;
+    } units[] = {
+        {"flowhunt-hunt.service", " --now 2026-11-23T04:00:00Z", 1, "var/reports/findings.jsonl",
+         "\"hunt_id\":\"TH-HUNTIN-20261123-0001\""},
+        {"flowhunt-expire.service", "", 0, NULL, NULL},
+    };
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        char path[256], vals[4][2048];
+        snprintf(path, sizeof path, "contrib/%s", units[u].unit);
+        size_t len;
+        char *text = (char *)test_read_file(path, &len);
+        ASSERT_NOT_NULL(text);
+        int n_pre = tu_values(text, "ExecStartPre", bin, root, vals, 4);
+        for (int i = 0; i < n_pre; i++) {
+            int rc = test_runf(&out, "{ %s; } 2>&1", vals[i]);
+            if (rc != 0)
+                TEST_FAIL_AT("%s: ExecStartPre=%s: exit %d, %s", units[u].unit, vals[i], rc, out);
+            free(out);
+        }
+        ASSERT_EQ(tu_values(text, "ExecStart", bin, root, vals, 4), 1);
+        int rc = test_runf(&out, "{ %s%s; } 2>&1", vals[0], units[u].suffix);
+        if (rc != units[u].want_rc)
+            TEST_FAIL_AT("%s: ExecStart=%s%s: exit %d (want %d), %s", units[u].unit, vals[0],
+                         units[u].suffix, rc, units[u].want_rc, out);
+        free(out);
+        /* a status other than 0 must be one the unit names as success */
+        int n_ok = tu_values(text, "SuccessExitStatus", bin, root, vals, 4), ok = rc == 0;
+        for (int i = 0; i < n_ok && !ok; i++)
+            ok = atoi(vals[i]) == rc;
+        if (!ok)
+            TEST_FAIL_AT("%s exits %d, which it does not count as success", units[u].unit, rc);
+        if (units[u].out_file) {
+            char f[700];
+            snprintf(f, sizeof f, "%s/%s", root, units[u].out_file);
+            size_t rlen;
+            char *rep = (char *)test_read_file(f, &rlen);
+            ASSERT_NOT_NULL(rep);
+            if (!strstr(rep, units[u].out_has))
+                TEST_FAIL_AT("%s wrote no %s into %s", units[u].unit, units[u].out_has, f);
+            free(rep);
+        }
+        free(text);
+    }
+    /* expiry at 90 days kept the store (its flows are from 2026-11-23) */
+    ASSERT_EQ(test_runf(&out, "find %s/flows -name '*.seg' | wc -l", dir), 0);
+    ASSERT_EQ(atoi(out), 4);
+    free(out);
+    if (!test_have_tool("systemd-analyze"))
+        return 0;
+    static const char *const files[] = {"flowhunt-hunt.service", "flowhunt-hunt.timer",
+                                        "flowhunt-expire.service", "flowhunt-expire.timer"};
+    ASSERT_EQ(test_runf(NULL, "mkdir -p %s/units", root), 0);
+    for (size_t i = 0; i < 4; i++) {
+        char path[256], dst[700], mapped[8192];
+        snprintf(path, sizeof path, "contrib/%s", files[i]);
+        size_t len;
+        char *text = (char *)test_read_file(path, &len);
+        ASSERT_NOT_NULL(text);
+        tu_map(text, bin, root, mapped, sizeof mapped);
+        snprintf(dst, sizeof dst, "%s/units/%s", root, files[i]);
+        ASSERT_EQ(test_write_file(dst, mapped), 0);
+        free(text);
+    }
+    int rc =
+        test_runf(&out, "cd %s/units && systemd-analyze verify ./*.service ./*.timer 2>&1", root);
+    if (rc != 0 || strstr(out, "flowhunt-"))
+        TEST_FAIL_AT("systemd-analyze verify: exit %d, %s", rc, out);
+    free(out);
     return 0;
 }
 
