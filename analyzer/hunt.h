@@ -271,6 +271,15 @@ typedef struct hc_allow {
       "resolver in practice, approved as a configured one is (0: none inferred)")                  \
     X(dns, zone_transfer_bytes, d_axfr, 100000, 0, 1e15, whole,                                    \
       "bytes one TCP/53 connection brings a host that serves no DNS: a zone transfer (0: off)")    \
+    X(dns, track_min_queries, d_track_min, 100, 0, 1e12, whole,                                    \
+      "queries a resolver relays to one nameserver, each within track_ms of one of a single "      \
+      "client's, that make that client's DNS a tunnel through it (0: off; unsampled flows)")       \
+    X(dns, track_ms, d_track_ms, 250, 1, 60000, real,                                              \
+      "how near in time a relayed query and the client's query it follows must start")             \
+    X(dns, track_nameserver_share, d_track_ns, 0.8, 0.01, 1, real,                                 \
+      "share of the nameserver's queries from the resolver that one client's explain")             \
+    X(dns, track_host_share, d_track_host, 0.5, 0.01, 1, real,                                     \
+      "share of that client's queries to the resolver that went on to the nameserver")             \
     HC_NUMBERS_NONSTD(X)                                                                           \
     HC_NUMBERS_NONAPP(X)                                                                           \
     HC_NUMBERS_RARE(X)                                                                             \

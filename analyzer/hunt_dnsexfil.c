@@ -32,7 +32,8 @@
  * take a fresh source port per query): one sign alone is Low, two signs High, four Critical,
  * confidence at most Medium, as the flows show the client's side only, unless the resolver
  * relayed a tunnel's queries to a nameserver meanwhile (both legs seen: High, the nameserver
- * named).
+ * named), or relayed the client's own queries one for one to a nameserver (hd_track: a
+ * tunnel of small queries, whose names no cache holds, has no shape on either leg).
  *
  * With no resolvers configured, the servers that resolver_min_hosts internal hosts or more send
  * DNS to are the resolvers in practice, approved as configured ones are: judging everything
@@ -40,7 +41,8 @@
  * them every nameserver the resolvers themselves asked). Findings name the servers so taken.
  *
  * The finish judges, in this order: the resolvers' relayed leg (hd_relays: it leaves the
- * relays of a tunnel's shape for the clients' findings to name), encrypted DNS past the
+ * relays of a tunnel's shape for the clients' findings to name, and ties the others to the
+ * one client that drives them, hd_track), encrypted DNS past the
  * resolvers (hd_encrypted: 853, and HTTPS to public DoH resolvers), then the (host, server)
  * units above, with zone transfers among them (hd_zone_transfer).
  */
@@ -67,7 +69,25 @@ typedef struct hd_unit {
      * all), so the bucket being summed is the only open one */
     uint64_t cur_bytes, peak_bytes;
     uint32_t cur_b, peak_b;
+    /* a client: 1 + the index of the relay whose queries follow its own (hd_track), else 0 */
+    uint64_t tracked_by;
+    uint64_t track_matched; /* how many of its queries the relay's followed */
 } hd_unit_t;
+
+/* An unsampled DNS conversation's start (ms after hd_state_t.qt_base) and unit, for hd_track:
+ * eight bytes a conversation, kept to the finish (the two legs fall in different passes). */
+typedef struct hd_qt {
+    uint32_t t, unit;
+} hd_qt_t;
+
+/* Each unit's starts, sorted: unit i's are t[off[i] .. off[i + 1]); and the units that have
+ * any, by server (peer) then index, so a resolver's clients are found without a scan of all. */
+typedef struct hd_times {
+    uint32_t *t;
+    size_t *off;
+    size_t *by_peer, n_by_peer;
+    const hd_unit_t *units; /* for the sort's comparator */
+} hd_times_t;
 
 typedef struct hd_host {
     flow_addr_t host;
@@ -93,6 +113,8 @@ typedef struct hd_state {
     const hunt_config_t *cfg;
     hj_intern_t unit_keys, host_keys, enc_keys;
     hj_vec_t units, hosts, encs;
+    hj_vec_t qts;                /* hd_qt_t: the starts hd_track matches (track_min_queries > 0) */
+    uint64_t qt_base;            /* an hour before the window: starts up to 49 days after it fit */
     uint64_t from_ms, bucket_ms; /* the history's buckets: [from + i * bucket_ms, ...) */
     uint32_t n_buckets;
     /* [dns] doh_servers, asked about every HTTPS conversation (most of the traffic): its
@@ -152,6 +174,7 @@ static void *hd_create(const hunt_ctx_t *ctx)
     hj_vec_init(&s->units, sizeof(hd_unit_t));
     hj_vec_init(&s->hosts, sizeof(hd_host_t));
     hj_vec_init(&s->encs, sizeof(hd_enc_t));
+    hj_vec_init(&s->qts, sizeof(hd_qt_t));
     hd_doh_index(s);
     /* buckets start on UTC hours, so an analyst reads "the hour from 14:00" */
     s->from_ms = ctx->from_ms - ctx->from_ms % HD_HOUR_MS;
@@ -161,6 +184,7 @@ static void *hd_create(const hunt_ctx_t *ctx)
     if (s->bucket_ms == 0)
         s->bucket_ms = HD_HOUR_MS;
     s->n_buckets = (uint32_t)((span + s->bucket_ms - 1) / s->bucket_ms);
+    s->qt_base = s->from_ms > HD_HOUR_MS ? s->from_ms - HD_HOUR_MS : 0;
     if (s->n_buckets == 0)
         s->n_buckets = 1;
     return s;
@@ -204,6 +228,13 @@ static void hd_unit_feed(hd_state_t *s, const hunt_conv_t *c, uint32_t b, int ap
     }
     u->cur_bytes += c->bytes_out;
     u->flows++;
+    /* a resolver's recursion and its clients' DNS, each query's start (sampled flows miss
+     * most queries of either leg, so they are not matched) */
+    if (s->cfg->d_track_min > 0 && c->sampling <= 1 &&
+        (s->cfg->n_resolvers == 0 || relay || approved) && c->t_start >= s->qt_base &&
+        c->t_start - s->qt_base <= UINT32_MAX && id <= UINT32_MAX)
+        *(hd_qt_t *)hj_vec_at(&s->qts, s->qts.n) =
+            (hd_qt_t){(uint32_t)(c->t_start - s->qt_base), (uint32_t)id};
     u->pkts_out += c->pkts_out;
     u->bytes_out += c->bytes_out;
     u->pkts_in += c->pkts_in;
@@ -490,6 +521,17 @@ static void hd_ev_traffic(hev_t *e, const hd_unit_t *u)
         hev_raw(e, "up_down_ratio", "null", "not measured (no answer seen)");
 }
 
+/* A relay's evidence: whose recursion it is, and its traffic. */
+static void hd_ev_relay(hev_t *e, const hd_unit_t *u)
+{
+    hev_str(e, "role",
+            u->relay ? "an approved resolver's recursion (in [dns] resolvers): it relays "
+                       "its clients' queries to this nameserver"
+                     : "a resolver in practice's recursion: it relays its clients' queries "
+                       "to this nameserver");
+    hd_ev_traffic(e, u);
+}
+
 /* A new dns-exfil finding of host towards peer on port, its techniques the primary and a
  * second; the two addresses as text into host_txt and peer_txt for its sentences. */
 static hunt_finding_t *hd_finding(hunt_findings_t *out, const flow_addr_t *host,
@@ -558,6 +600,177 @@ static void hd_relay_pic(const hd_state_t *s, const hd_inferred_t *inf, const hd
     free(v);
 }
 
+static int hd_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int hd_cmp_by_peer(const void *a, const void *b, void *arg)
+{
+    const hd_unit_t *units = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = memcmp(units[i].peer.b, units[j].peer.b, 16);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Every unit's query starts, sorted (a unit's come in time order within a pass; sorted here
+ * all the same, cheaply). */
+static void hd_times_build(hd_state_t *s, hd_times_t *x)
+{
+    size_t nu = s->units.n, nq = s->qts.n;
+    const hd_qt_t *q = s->qts.v;
+    x->off = hj_xcalloc(nu + 1, sizeof *x->off);
+    x->t = hj_xmalloc((nq ? nq : 1) * sizeof *x->t);
+    for (size_t i = 0; i < nq; i++)
+        x->off[q[i].unit + 1]++;
+    for (size_t i = 0; i < nu; i++)
+        x->off[i + 1] += x->off[i];
+    size_t *at = hj_xmalloc((nu ? nu : 1) * sizeof *at);
+    memcpy(at, x->off, nu * sizeof *at);
+    for (size_t i = 0; i < nq; i++)
+        x->t[at[q[i].unit]++] = q[i].t;
+    free(at);
+    hj_vec_free(&s->qts); /* in x->t now: the finish's peak holds one copy */
+    for (size_t i = 0; i < nu; i++)
+        if (x->off[i + 1] - x->off[i] > 1)
+            qsort(x->t + x->off[i], x->off[i + 1] - x->off[i], sizeof *x->t, hd_cmp_u32);
+    x->units = s->units.v;
+    x->by_peer = hj_xmalloc((nu ? nu : 1) * sizeof *x->by_peer);
+    x->n_by_peer = 0;
+    for (size_t i = 0; i < nu; i++)
+        if (x->off[i + 1] > x->off[i])
+            x->by_peer[x->n_by_peer++] = i;
+    if (x->n_by_peer > 1)
+        qsort_r(x->by_peer, x->n_by_peer, sizeof *x->by_peer, hd_cmp_by_peer, (void *)x->units);
+}
+
+/* The first of tm->by_peer whose unit's server is `peer` (or n_by_peer). */
+static size_t hd_first_of_peer(const hd_times_t *tm, const flow_addr_t *peer)
+{
+    size_t lo = 0, hi = tm->n_by_peer;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(tm->units[tm->by_peer[mid]].peer.b, peer->b, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* How many of the relayed starts r[0..nr) follow a distinct client start c[0..nc) within
+ * `win` ms either way (clocks of two exporters), each start matched once: taken in order, each
+ * relayed query takes the earliest client query still free within reach, which matches as
+ * many as any pairing can. */
+static uint64_t hd_track_match(const uint32_t *r, size_t nr, const uint32_t *c, size_t nc,
+                               uint64_t win)
+{
+    uint64_t m = 0;
+    size_t j = 0;
+    for (size_t i = 0; i < nr; i++) {
+        while (j < nc && (uint64_t)c[j] + win < r[i])
+            j++;
+        if (j < nc && c[j] <= (uint64_t)r[i] + win) {
+            m++;
+            j++;
+        }
+    }
+    return m;
+}
+
+/* A tunnel through the resolver whose queries are small (iodine's NULL queries are 104 bytes a
+ * packet, an everyday query's size): neither leg has a tunnel's shape, but every query carries
+ * a name never asked before, so the resolver relays each one to the tunnel's nameserver as the
+ * client sends it, where everyday names are mostly answered from its cache and spread over
+ * many nameservers. Relay unit `ri`'s queries are matched against each client's of that
+ * resolver: one client whose queries, one for one and within track_ms, account for
+ * track_nameserver_share of the nameserver's and track_host_share of its own, and at least
+ * track_min_queries, drives that nameserver. Needs every query of both legs (unsampled flows).
+ * The client found is marked (tracked_by) for its own finding; the resolver's finding names the
+ * nameserver. 1 when found. */
+static int hd_track(hd_state_t *s, const hd_inferred_t *inf, const hd_times_t *tm, size_t ri,
+                    hunt_findings_t *out)
+{
+    const hunt_config_t *cfg = s->cfg;
+    hd_unit_t *units = s->units.v;
+    const hd_unit_t *u = &units[ri];
+    const uint32_t *r = tm->t + tm->off[ri];
+    size_t nr = tm->off[ri + 1] - tm->off[ri];
+    if (cfg->d_track_min <= 0 || nr < (size_t)cfg->d_track_min || u->sampling > 1)
+        return 0;
+    uint64_t best = 0;
+    size_t bj = 0;
+    for (size_t k = hd_first_of_peer(tm, &u->host);
+         k < tm->n_by_peer && !memcmp(units[tm->by_peer[k]].peer.b, u->host.b, 16); k++) {
+        size_t j = tm->by_peer[k];
+        const hd_unit_t *c = &units[j];
+        size_t nc = tm->off[j + 1] - tm->off[j];
+        /* too few queries to explain the nameserver's share, or so many that the share of its
+         * own it would need is more than the nameserver got */
+        if (hd_is_relay(c, inf) || c->sampling > 1 || (double)nc < cfg->d_track_ns * (double)nr ||
+            cfg->d_track_host * (double)nc > (double)nr || !hd_overlap(c, u))
+            continue;
+        uint64_t m = hd_track_match(r, nr, tm->t + tm->off[j], nc, (uint64_t)cfg->d_track_ms);
+        if (m > best) {
+            best = m;
+            bj = j;
+        }
+    }
+    size_t nb = best ? tm->off[bj + 1] - tm->off[bj] : 0;
+    if (!best || best < (uint64_t)cfg->d_track_min || (double)best < cfg->d_track_ns * (double)nr ||
+        (double)best < cfg->d_track_host * (double)nb)
+        return 0;
+    hd_unit_t *c = &units[bj];
+    c->tracked_by = ri + 1;
+    c->track_matched = best;
+    char host[FLOW_ADDR_STRLEN], peer[FLOW_ADDR_STRLEN], client[FLOW_ADDR_STRLEN];
+    flow_addr_format(&c->host, client);
+    hunt_finding_t *f = hd_finding(out, &u->host, &u->peer, "T1071.004", "T1572", 53,
+                                   u->bytes_tcp > u->bytes_udp ? 6 : 17, host, peer);
+    f->first_seen = u->first;
+    f->last_seen = u->last;
+    f->risk = HUNT_RISK_HIGH;
+    f->score = 1 + (double)best / (double)nr;
+    /* cache-busting names can be a product's too (DNS-based reputation lookups): the flows
+     * cannot tell which, the resolver's query log can */
+    f->confidence = HUNT_CONF_MEDIUM;
+    snprintf(f->summary, sizeof f->summary,
+             "%s's queries drive nameserver %s through resolver %s: %llu of its queries "
+             "follow the host's one for one",
+             client, peer, host, (unsigned long long)best);
+    snprintf(f->filter, sizeof f->filter, "host %s and host %s and port 53", host, peer);
+    snprintf(f->action, sizeof f->action,
+             "Contain: in %s's query log, find the domain %s serves (long or random labels "
+             "under it, asked by %s); block it and %s at the resolvers and the egress, and "
+             "isolate %s to find the process. %s itself is not the compromised host.",
+             host, peer, client, peer, client, host);
+    hev_t *e = &f->ev;
+    hd_ev_relay(e, u);
+    char j[400], t[400];
+    snprintf(j, sizeof j,
+             "{\"client\":\"%s\",\"client_queries\":%zu,\"nameserver_queries\":%zu,"
+             "\"matched\":%llu,\"within_ms\":%.0f,\"nameserver_share\":%.3f,"
+             "\"client_share\":%.3f}",
+             client, nb, nr, (unsigned long long)best, cfg->d_track_ms, (double)best / (double)nr,
+             (double)best / (double)nb);
+    snprintf(t, sizeof t,
+             "%llu of the %zu queries to %s each began within %.0f ms of one of %s's %zu to "
+             "%s (%.0f %% of the nameserver's, %.0f %% of the client's)",
+             (unsigned long long)best, nr, peer, cfg->d_track_ms, client, nb, host,
+             100.0 * (double)best / (double)nr, 100.0 * (double)best / (double)nb);
+    hev_raw(e, "relay_tracking", j, t);
+    snprintf(t, sizeof t,
+             "at least %g matched queries, %g of the nameserver's and %g of the client's, each "
+             "within %g ms",
+             cfg->d_track_min, cfg->d_track_ns, cfg->d_track_host, cfg->d_track_ms);
+    hev_str(e, "thresholds", t);
+    hev_int(e, "sampling", u->sampling ? u->sampling : 1);
+    hd_relay_pic(s, inf, u, f);
+    hunt_finding_allow(cfg, f, 1);
+    return 1;
+}
+
 /* The relayed leg of tunnels through the organisation's resolvers (hunting-methods.md 3.3,
  * the resolver's side). A resolver's recursion is its job, so its volume, its ratio to one
  * server or its share say nothing alone: an everyday nameserver gets queries of 60-120 bytes
@@ -568,8 +781,8 @@ static void hd_relay_pic(const hd_state_t *s, const hd_inferred_t *inf, const hd
  * tunnel's shape in the same hours (the resolver's query log ties them); a client's own
  * finding names the nameserver in turn (hd_relayed_to). The relays kept are appended to
  * `shaped` (unit indices). */
-static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
-                      hunt_findings_t *out)
+static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, const hd_times_t *tm,
+                      hj_vec_t *shaped, hunt_findings_t *out)
 {
     const hunt_config_t *cfg = s->cfg;
     const hd_unit_t *units = s->units.v;
@@ -578,8 +791,12 @@ static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
         /* forwarding between the organisation's own resolvers is the same recursion */
         if (!hd_is_relay(u, inf) || hc_is_resolver(cfg, &u->peer) || hd_is_inferred(inf, &u->peer))
             continue;
-        if (u->flows < (uint64_t)cfg->d_min_flows || !hd_bpp_high(cfg, u))
+        if (u->flows < (uint64_t)cfg->d_min_flows)
             continue;
+        if (!hd_bpp_high(cfg, u)) {
+            hd_track(s, inf, tm, i, out); /* small queries: does one client drive it? */
+            continue;
+        }
         *(uint64_t *)hj_vec_at(shaped, shaped->n) = i;
         int ratio_high = hd_ratio_high(cfg, u),
             volume_high = u->bytes_out >= (uint64_t)cfg->d_volume;
@@ -639,12 +856,7 @@ static void hd_relays(hd_state_t *s, const hd_inferred_t *inf, hj_vec_t *shaped,
         if (len >= (int)sizeof f->action)
             memcpy(f->action + sizeof f->action - 4, "...", 4);
         hev_t *e = &f->ev;
-        hev_str(e, "role",
-                u->relay ? "an approved resolver's recursion (in [dns] resolvers): it relays "
-                           "its clients' queries to this nameserver"
-                         : "a resolver in practice's recursion: it relays its clients' queries "
-                           "to this nameserver");
-        hd_ev_traffic(e, u);
+        hd_ev_relay(e, u);
         char tj[96], tt[96];
         snprintf(tj, sizeof tj, "[\"bytes_per_packet\"%s%s]",
                  ratio_high ? ",\"up_down_ratio\"" : "", volume_high ? ",\"volume\"" : "");
@@ -900,7 +1112,12 @@ static void hd_finish(void *st, hunt_findings_t *out)
     hd_infer(s, &inf);
     hj_vec_t shaped; /* the relays of a tunnel's shape (hd_relays) */
     hj_vec_init(&shaped, sizeof(uint64_t));
-    hd_relays(s, &inf, &shaped, out);
+    hd_times_t tm;
+    hd_times_build(s, &tm);
+    hd_relays(s, &inf, &tm, &shaped, out);
+    free(tm.t);
+    free(tm.off);
+    free(tm.by_peer);
     hd_encrypted(s, &inf, out);
     for (size_t i = 0; i < s->units.n; i++) {
         hd_unit_t *u = (hd_unit_t *)s->units.v + i;
@@ -937,7 +1154,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
         int k = bpp_high + ratio_high + long_lived + volume_high + pop_high + hist_high;
         /* Through a resolver the organisation uses (the header says why): only a tunnel's
          * shape makes a finding, as much DNS through it is what busy hosts do. */
-        if (via && !(bpp_high || long_lived))
+        if (via && !(bpp_high || long_lived || u->tracked_by))
             continue;
         /* A resolver the configuration lacks: an internal server that many hosts resolve
          * through although it is not among the configured ones (its clients' DNS, and its own
@@ -959,7 +1176,7 @@ static void hd_finish(void *st, hunt_findings_t *out)
         if (k >= 4)
             risk = HUNT_RISK_CRITICAL;
         else if (via)
-            risk = k >= 2 || n_relayed ? HUNT_RISK_HIGH : HUNT_RISK_LOW;
+            risk = k >= 2 || n_relayed || u->tracked_by ? HUNT_RISK_HIGH : HUNT_RISK_LOW;
         else if (volume_high || ratio_high || k >= 2)
             risk = HUNT_RISK_HIGH;
         else if (k == 1 || ((cfg->n_resolvers > 0 || inf.n > 0) && !unlisted_peer &&
@@ -982,13 +1199,25 @@ static void hd_finish(void *st, hunt_findings_t *out)
         /* through a resolver the flows show the client's side only: its log tells */
         if (via && conf > HUNT_CONF_MEDIUM && !n_relayed)
             conf = HUNT_CONF_MEDIUM;
+        /* both legs seen, one for one; cache-busting names can be a product's too */
+        if (u->tracked_by && conf < HUNT_CONF_MEDIUM)
+            conf = HUNT_CONF_MEDIUM;
         if (u->sampling >= 100)
             conf = HUNT_CONF_LOW;
         else if (u->sampling > 1 && conf > HUNT_CONF_LOW)
             conf--;
         f->confidence = conf;
         int internal_peer = hc_is_internal(cfg, &u->peer);
-        if (via)
+        char tracked[FLOW_ADDR_STRLEN] = "";
+        if (u->tracked_by)
+            flow_addr_format(&((const hd_unit_t *)s->units.v)[u->tracked_by - 1].peer, tracked);
+        if (u->tracked_by && !(bpp_high || long_lived))
+            snprintf(f->summary, sizeof f->summary,
+                     "%s's DNS through resolver %s drives nameserver %s: %llu of its %llu "
+                     "queries were relayed to it one for one",
+                     host, peer, tracked, (unsigned long long)u->track_matched,
+                     (unsigned long long)u->flows);
+        else if (via)
             snprintf(f->summary, sizeof f->summary,
                      "%s sent %llu bytes in %llu DNS conversations through %s resolver %s, "
                      "shaped like a tunnel (%d tunnel sign%s)",
@@ -1006,9 +1235,10 @@ static void hd_finish(void *st, hunt_findings_t *out)
         struct {
             int on;
             const char *name;
-        } signs[] = {{bpp_high, "bytes_per_packet"},    {ratio_high, "up_down_ratio"},
-                     {long_lived, "long_lived_5tuple"}, {volume_high, "volume"},
-                     {pop_high, "population_outlier"},  {hist_high, "own_history"}};
+        } signs[] = {{bpp_high, "bytes_per_packet"},        {ratio_high, "up_down_ratio"},
+                     {long_lived, "long_lived_5tuple"},     {volume_high, "volume"},
+                     {pop_high, "population_outlier"},      {hist_high, "own_history"},
+                     {u->tracked_by != 0, "relay_tracking"}};
         int first = 1;
         for (size_t x = 0; x < sizeof signs / sizeof signs[0]; x++) {
             if (!signs[x].on)
@@ -1022,7 +1252,13 @@ static void hd_finish(void *st, hunt_findings_t *out)
         strcat(tj, "]");
         if (first)
             snprintf(tt, sizeof tt, "none (policy: DNS to a resolver that is not approved)");
-        if (n_relayed)
+        if (u->tracked_by)
+            snprintf(f->action, sizeof f->action,
+                     "Contain: block %s (the nameserver %s relays this host's queries to, one "
+                     "for one: a tunnel's names, never cached) and its domain at the resolvers; "
+                     "isolate %s and find the process that sends the queries.",
+                     tracked, peer, host);
+        else if (n_relayed)
             snprintf(f->action, sizeof f->action,
                      "Contain: block %s (the nameserver %s relayed a tunnel's queries to while "
                      "this host's DNS had a tunnel's shape) and its domain at the resolvers; "
@@ -1134,6 +1370,18 @@ static void hd_finish(void *st, hunt_findings_t *out)
                      peer, relayed);
             hev_str(e, "relayed_to", t);
         }
+        if (u->tracked_by) {
+            snprintf(t, sizeof t,
+                     "%s relayed %llu of this host's %llu queries to nameserver %s, each within "
+                     "%.0f ms (see that finding)",
+                     peer, (unsigned long long)u->track_matched, (unsigned long long)u->flows,
+                     tracked, cfg->d_track_ms);
+            snprintf(j, sizeof j,
+                     "{\"resolver\":\"%s\",\"nameserver\":\"%s\",\"matched\":%llu,"
+                     "\"within_ms\":%.0f}",
+                     peer, tracked, (unsigned long long)u->track_matched, cfg->d_track_ms);
+            hev_raw(e, "relay_tracking", j, t);
+        }
         if (inf.n > 0)
             hev_raw(e, "resolvers_in_practice", inf.json, inf.text);
         if (unlisted_peer || unlisted_host) {
@@ -1175,6 +1423,7 @@ static void hd_destroy(void *st)
     for (size_t i = 0; i < s->encs.n; i++)
         free(((hd_enc_t *)s->encs.v)[i].hist);
     hj_vec_free(&s->encs);
+    hj_vec_free(&s->qts);
     free(s->doh_hosts);
     free(s->doh_nets);
     hj_intern_free(&s->unit_keys);

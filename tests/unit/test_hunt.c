@@ -2318,6 +2318,24 @@ static char *th_dns_hunt(const char *dir, const char *ini, const char *ini_text,
     return out;
 }
 
+/* A day of everyday DNS through resolver 10.1.0.53 from t0 (Unix s) into a Zeek conn.log: 30
+ * hosts' lookups (20 to 600 each, so the population's spread is wide) and the resolver's
+ * recursion to five nameservers (70-byte queries, larger answers) at times of its own. */
+static void th_everyday_dns(FILE *f, double t0)
+{
+    for (int h = 0; h < 30; h++)
+        for (int k = 0; k < 20 + 20 * h; k++)
+            fprintf(f,
+                    "%.6f\tD%d_%d\t10.1.0.%d\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                    "118\n",
+                    t0 + h * 7.0 + k * (86000.0 / (20 + 20 * h)), h, k, h + 1, 30000 + k);
+    for (int k = 0; k < 600; k++)
+        fprintf(f,
+                "%.6f\tR%d\t10.1.0.53\t%d\t192.0.2.%d\t53\tudp\t0.02\t42\t170\tSF\t1\t70\t1\t"
+                "198\n",
+                t0 + k * 131.0, k, 20000 + k, 1 + k % 5);
+}
+
 /* A day of DNS through resolver 10.1.0.53: 30 hosts' everyday lookups (20 to 600 each, so
  * the population's spread is wide) and the resolver's recursion to five nameservers (70-byte
  * queries, larger answers); host 10.1.0.77 runs a tunnel through it: 12 sessions of 9 queries
@@ -2331,17 +2349,7 @@ static const char *th_relay_store(const char *name, double relay_shift_s)
     static char dir[800];
     FILE *f = th_zeek_log(name, path, sizeof path);
     const double t0 = 1709251200.0; /* 2024-03-01 */
-    for (int h = 0; h < 30; h++)
-        for (int k = 0; k < 20 + 20 * h; k++)
-            fprintf(f,
-                    "%.6f\tD%d_%d\t10.1.0.%d\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
-                    "118\n",
-                    t0 + h * 7.0 + k * (86000.0 / (20 + 20 * h)), h, k, h + 1, 30000 + k);
-    for (int k = 0; k < 600; k++)
-        fprintf(f,
-                "%.6f\tR%d\t10.1.0.53\t%d\t192.0.2.%d\t53\tudp\t0.02\t42\t170\tSF\t1\t70\t1\t"
-                "198\n",
-                t0 + k * 131.0, k, 20000 + k, 1 + k % 5);
+    th_everyday_dns(f, t0);
     int q = 0;
     for (int s = 0; s < 12; s++) {
         double ts = t0 + 36000.0 + s * 600.0;
@@ -2435,6 +2443,117 @@ TEST_IMPL(hunt_dns_relay_names_nameserver)
                    strstr(line, "\"risk_level\":\"Low\"") && !strstr(line, "relayed_to"));
     ASSERT_EQ(n, 2);
     free(out);
+    return 0;
+}
+
+/* A day through resolver 10.1.0.53 (30 hosts' everyday lookups, its own recursion to five
+ * nameservers at times of its own, as th_relay_store), with a mail server, 10.1.0.25, whose
+ * 2,000 lookups are relayed two in five to nameserver 192.0.2.10 within 3 ms, and host
+ * 10.1.0.77 running a tunnel of small queries (100 bytes a packet, iodine's size, a fresh
+ * source port each: no shape on either leg): 400 queries in an hour, each relayed
+ * `shift_ms` later, 11 bytes larger, to 198.51.100.66; its 40 everyday lookups over the day
+ * are answered from the cache. Returns the data directory, imported. */
+static const char *th_track_store(const char *name, double shift_ms)
+{
+    char path[700];
+    static char dir[800];
+    FILE *f = th_zeek_log(name, path, sizeof path);
+    const double t0 = 1709251200.0; /* 2024-03-01 */
+    th_everyday_dns(f, t0);
+    for (int k = 0; k < 2000; k++) {
+        double ts = t0 + 3.0 + k * 43.0;
+        fprintf(f,
+                "%.6f\tM%d\t10.1.0.25\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                "118\n",
+                ts, k, 10000 + k % 50000);
+        if (k % 5 < 2)
+            fprintf(f,
+                    "%.6f\tN%d\t10.1.0.53\t%d\t192.0.2.10\t53\tudp\t0.02\t42\t170\tSF\t1\t70\t"
+                    "1\t198\n",
+                    ts + 0.003, k, 40000 + k);
+    }
+    for (int k = 0; k < 40; k++)
+        fprintf(f,
+                "%.6f\tE%d\t10.1.0.77\t%d\t10.1.0.53\t53\tudp\t0.01\t40\t90\tSF\t1\t68\t1\t"
+                "118\n",
+                t0 + 500.0 + k * 2100.0, k, 50000 + k);
+    for (int k = 0; k < 400; k++) {
+        double ts = t0 + 36000.0 + k * 9.0;
+        fprintf(f,
+                "%.6f\tT%d\t10.1.0.77\t%d\t10.1.0.53\t53\tudp\t0.02\t72\t150\tSF\t1\t100\t1"
+                "\t178\n",
+                ts, k, 20000 + k);
+        fprintf(f,
+                "%.6f\tQ%d\t10.1.0.53\t%d\t198.51.100.66\t53\tudp\t0.02\t83\t161\tSF\t1\t111"
+                "\t1\t189\n",
+                ts + shift_ms / 1000.0, k, 45000 + k);
+    }
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    test_zeek_import(dir, path);
+    return dir;
+}
+
+/* A tunnel through the resolver whose queries have no tunnel's size: neither leg has a shape,
+ * but the resolver relays each of the client's queries to one nameserver as it comes, which
+ * names both. The resolver's finding names the nameserver and the client; the client's own
+ * finding (through a resolver, none without a sign before) is High and names the nameserver.
+ * The mail server's lookups, two in five relayed to one nameserver, drive that nameserver
+ * but are not mostly its: no finding, nor the everyday recursion. Relayed two seconds late,
+ * past track_ms, the legs are not tied; nor below track_min_queries, nor with it 0 (off). */
+TEST_IMPL(hunt_dns_relay_tracks_small_queries)
+{
+    char ini[800];
+    snprintf(ini, sizeof ini, "%s/track.ini", test_tmpdir());
+    static const struct {
+        double shift_ms;
+        const char *args; /* beside --internal and --hunts */
+        const char *ini;  /* NULL: none */
+        int found;
+    } v[] = {{5, "--resolvers 10.1.0.53", NULL, 1},
+             /* none configured: 32 hosts resolve through it, a resolver in practice */
+             {5, "", NULL, 1},
+             /* an exporter's clock 200 ms off the other's: still within track_ms */
+             {-200, "--resolvers 10.1.0.53", NULL, 1},
+             {2000, "--resolvers 10.1.0.53", NULL, 0},
+             {5, "--resolvers 10.1.0.53", "[dns]\ntrack_min_queries = 401", 0},
+             {5, "--resolvers 10.1.0.53", "[dns]\ntrack_min_queries = 400", 1},
+             {5, "--resolvers 10.1.0.53", "[dns]\ntrack_min_queries = 0", 0},
+             /* 400 of the client's 440 queries: 0.91 of its own */
+             {5, "--resolvers 10.1.0.53", "[dns]\ntrack_host_share = 0.92", 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "track%zu", i);
+        const char *dir = th_track_store(name, v[i].shift_ms);
+        char *out = th_dns_hunt(dir, ini, v[i].ini, v[i].args);
+        int relay = 0, client = 0, other = 0;
+        for (char *sv = NULL, *line = strtok_r(out, "\n", &sv); line;
+             line = strtok_r(NULL, "\n", &sv)) {
+            if (strstr(line, "\"host\":\"10.1.0.53\"") &&
+                strstr(line, "\"peer\":\"198.51.100.66\"") &&
+                strstr(line, "\"risk_level\":\"High\"") &&
+                strstr(line, "\"relay_tracking\":{\"client\":\"10.1.0.77\",\"client_queries\":"
+                             "440,\"nameserver_queries\":400,\"matched\":400") &&
+                strstr(line, "block it and 198.51.100.66"))
+                relay++;
+            else if (strstr(line, "\"host\":\"10.1.0.77\"") &&
+                     strstr(line, "\"peer\":\"10.1.0.53\"") &&
+                     strstr(line, "\"risk_level\":\"High\"") &&
+                     strstr(line, "\"relay_tracking\":{\"resolver\":\"10.1.0.53\","
+                                  "\"nameserver\":\"198.51.100.66\",\"matched\":400") &&
+                     strstr(line, "block 198.51.100.66"))
+                client++;
+            else
+                other++;
+        }
+        if (relay != v[i].found || client != v[i].found || other != 0)
+            TEST_FAIL_AT("shift %g ms, %s %s: resolver findings naming the client %d, client "
+                         "findings naming the nameserver %d (want %d each); others %d (want "
+                         "0): %s",
+                         v[i].shift_ms, v[i].args, v[i].ini ? v[i].ini : "", relay, client,
+                         v[i].found, other, out);
+        free(out);
+    }
     return 0;
 }
 
